@@ -1,0 +1,214 @@
+"""Plain data the ports exchange: what operators call nodes, jobs, firmware, ports and samples.
+
+Adapters translate their backend's wire format into these; actions and front ends only ever see
+these models, so a Slurm REST adapter and a Slurm CLI adapter are interchangeable.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+# ---------------------------------------------------------------- inventory
+
+class NodeRef(_Model):
+    """A node as dcops knows it: its name and where to reach each of its management planes."""
+
+    name: str
+    partitions: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()          # features / Kubernetes labels "key=value" or bare words
+    ssh_host: str | None = None           # address for SSH (defaults to name)
+    bmc: str | None = None                # BMC base URL, e.g. https://10.0.0.5 or http://127.0.0.1:8000/redfish/v1/Systems/<id>
+    kube_name: str | None = None          # Kubernetes node name when the node is also a k8s node
+
+
+# ---------------------------------------------------------------- Slurm
+
+class NodeInfo(_Model):
+    """A Slurm node. ``state`` is Slurm's base state in lower case (idle, allocated, mixed, down,
+    unknown, ...) and ``flags`` the upper-case state flags (DRAIN, NOT_RESPONDING, ...)."""
+
+    name: str
+    state: str
+    flags: tuple[str, ...] = ()
+    reason: str = ""
+    partitions: tuple[str, ...] = ()
+    gres: str = ""
+    gpus: int = 0
+    gpus_used: int = 0
+    cpus: int = 0
+    cpus_alloc: int = 0
+    memory_mb: int = 0
+    features: tuple[str, ...] = ()
+    jobs: tuple[str, ...] = ()
+
+    @property
+    def drain_flag(self) -> bool:
+        return "DRAIN" in self.flags
+
+    @property
+    def display_state(self) -> str:
+        """The state as ``sinfo`` shows it: drained / draining / down / idle / ..."""
+        if self.drain_flag:
+            return "draining" if self.state in ("allocated", "mixed") else "drained"
+        return self.state
+
+    @property
+    def unavailable(self) -> bool:
+        """Out of service for new work: drained, draining or down."""
+        return self.drain_flag or self.state in ("down", "fail") or "NOT_RESPONDING" in self.flags
+
+
+class JobInfo(_Model):
+    job_id: str
+    name: str = ""
+    user: str = ""
+    partition: str = ""
+    state: str = ""                        # RUNNING, PENDING, COMPLETED, CANCELLED, FAILED, ...
+    nodes: tuple[str, ...] = ()
+    node_count: int = 0
+    gpus: int = 0
+    submit_time: datetime | None = None
+    start_time: datetime | None = None
+    time_limit: str = ""
+    reason: str = ""
+    restarts: int = 0
+    exit_code: str = ""
+
+
+class JobFilter(_Model):
+    user: str | None = None
+    partition: str | None = None
+    node: str | None = None
+    state: str | None = None               # RUNNING, PENDING, ... (case-insensitive)
+    job_ids: tuple[str, ...] = ()
+
+
+# ---------------------------------------------------------------- Kubernetes
+
+class KubeNode(_Model):
+    name: str
+    ready: bool = True
+    unschedulable: bool = False
+    gpu_allocatable: int = 0
+    labels: dict[str, str] = Field(default_factory=dict)
+    taints: tuple[str, ...] = ()
+
+
+class KubePod(_Model):
+    namespace: str
+    name: str
+    node: str = ""
+    phase: str = ""
+    owner_kind: str = ""                   # DaemonSet, ReplicaSet, Job, Node (mirror pod), ...
+    owner_name: str = ""
+
+
+class BlockedPod(_Model):
+    namespace: str
+    name: str
+    reason: str
+
+
+class DrainReport(_Model):
+    node: str
+    cordoned: bool
+    evicted: tuple[str, ...] = ()          # "namespace/name"
+    skipped: tuple[str, ...] = ()          # DaemonSet / mirror pods left in place
+    blocked: tuple[BlockedPod, ...] = ()
+    dry_run: bool = False
+
+    @property
+    def complete(self) -> bool:
+        return not self.blocked
+
+
+class KubeJob(_Model):
+    namespace: str
+    name: str
+    active: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    status: str = ""                       # Running, Complete, Failed
+    nodes: tuple[str, ...] = ()
+
+
+# ---------------------------------------------------------------- Redfish
+
+class FirmwareComponent(_Model):
+    id: str                                # FirmwareInventory member id, e.g. BMC, BIOS, GPU0, HCA0
+    name: str = ""
+    version: str = ""
+    updateable: bool = True
+
+
+class SystemInfo(_Model):
+    power_state: str = ""                  # On, Off, PoweringOn, PoweringOff
+    boot_source_override_target: str = ""
+    boot_source_override_enabled: str = ""
+    model: str = ""
+    bios_version: str = ""
+
+
+class TaskStatus(_Model):
+    """A Redfish task. ``state``: New, Starting, Running, Completed, Exception, Killed, Cancelled, ..."""
+
+    uri: str
+    state: str
+    percent: int | None = None
+    messages: tuple[str, ...] = ()
+    reset_required: bool = False
+
+    @property
+    def finished(self) -> bool:
+        return self.state in ("Completed", "Exception", "Killed", "Cancelled", "Interrupted")
+
+    @property
+    def succeeded(self) -> bool:
+        return self.state == "Completed"
+
+
+# ---------------------------------------------------------------- SSH
+
+class CommandResult(_Model):
+    """One command on one host. ``error`` is set when the command could not run at all
+    (unreachable, auth failure, timeout); then ``exit_status`` is None."""
+
+    host: str
+    argv: tuple[str, ...]
+    exit_status: int | None = None
+    stdout: str = ""
+    stderr: str = ""
+    error: str | None = None
+    duration: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.exit_status == 0
+
+
+# ---------------------------------------------------------------- Prometheus
+
+class Sample(_Model):
+    labels: dict[str, str]
+    value: float
+    timestamp: float
+
+
+class Series(_Model):
+    labels: dict[str, str]
+    points: tuple[tuple[float, float], ...]   # (unix time, value)
+
+
+ResetType = Literal["On", "ForceOff", "GracefulShutdown", "GracefulRestart", "ForceRestart", "PowerCycle", "Nmi", "PushPowerButton"]
+
+
+def as_dict(model: BaseModel) -> dict[str, Any]:
+    return model.model_dump(mode="json")

@@ -1,0 +1,114 @@
+"""The whole config file as one pydantic model."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from ._base import Section
+from .kube import KubeSection
+from .prometheus import PrometheusSection
+from .redfish import RedfishSection
+from .slurm import SlurmSection
+from .ssh import SshSection
+
+
+def _xdg_data() -> Path:
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "dcops"
+
+
+class ClusterSection(Section):
+    name: str = "cluster"
+    production: bool = False               # production clusters get a red border and banner
+    theme: str | None = None               # pin a theme for this cluster (dcops-dark, dcops-light, dcops-contrast)
+    demo: bool = False                     # run on the built-in simulator
+    read_only: bool = False                # refuse every non-read action, whatever the policy says
+
+
+class AuditSection(Section):
+    """``url``: ``sqlite:///ABS/PATH.db`` (default under $XDG_DATA_HOME/dcops) or ``postgresql://…``."""
+
+    url: str | None = None
+    lock_dir: str | None = None            # node lock files for the SQLite store (default: beside the db)
+
+    def effective_url(self) -> str:
+        return self.url or f"sqlite:///{_xdg_data() / 'audit.db'}"
+
+
+class PolicySection(Section):
+    path: str | None = None                # RBAC policy TOML; default $XDG_CONFIG_HOME/dcops/policy.toml
+
+
+class GuardsSection(Section):
+    max_partition_unavailable: float = 0.5 # refuse when more than this share of a partition would be out
+    confirm_destructive: bool = True
+    approval_ttl: float = 3600.0           # seconds a pending approval stays valid
+    lock_wait: float = 0.0                 # seconds to wait for a busy node lock (0 = refuse at once)
+    default_timeout: float = 3600.0        # per-action timeout unless the action sets its own
+
+
+class NodeEntry(Section):
+    """Static inventory entries (``[[nodes]]``), merged over what Slurm reports."""
+
+    names: str                             # hostlist, e.g. gpu[001-064]
+    partitions: list[str] = []
+    labels: list[str] = []
+    ssh_host: str | None = None            # template: "{name}" or "10.0.0.{index}"
+    bmc: str | None = None                 # template like "https://{name}-bmc"
+
+
+class TuiSection(Section):
+    theme: str = "dcops-dark"
+    bindings: dict[str, str] = {}          # binding id -> key(s), e.g. {"fleet.drain" = "D"}
+
+
+class SlackSection(Section):
+    bot_token_env: str = "SLACK_BOT_TOKEN"
+    signing_secret_env: str = "SLACK_SIGNING_SECRET"
+    app_token_env: str = "SLACK_APP_TOKEN"       # set -> Socket Mode
+    approvals_channel: str | None = None
+    api_base_url: str | None = None              # for tests: a local Slack Web API
+    channel_rules: dict[str, list[str]] = {}     # action or kind ("destructive") -> allowed channel ids
+    port: int = 3000
+    host: str = "127.0.0.1"
+
+
+class DcopsConfig(Section):
+    cluster: ClusterSection = Field(default_factory=ClusterSection)
+    audit: AuditSection = Field(default_factory=AuditSection)
+    policy: PolicySection = Field(default_factory=PolicySection)
+    guards: GuardsSection = Field(default_factory=GuardsSection)
+    nodes: list[NodeEntry] = []
+    slurm: SlurmSection | None = None
+    ssh: SshSection | None = None
+    redfish: RedfishSection | None = None
+    prometheus: PrometheusSection | None = None
+    kube: KubeSection | None = None
+    topology: str | None = None            # InfiniBand fabric topology file
+    thresholds: dict[str, float] = {}      # overrides for health thresholds (gpu_temp_c, ...)
+    tui: TuiSection = Field(default_factory=TuiSection)
+    slack: SlackSection | None = None
+
+    def resolved(self, base_dir: Path) -> "DcopsConfig":
+        """Relative paths in the file are relative to the file, not to the current directory."""
+        def fix(p: str | None) -> str | None:
+            if p is None or p.startswith("/") or "://" in p:
+                return p
+            return str((base_dir / p).resolve())
+
+        update: dict = {}
+        if self.policy.path:
+            update["policy"] = self.policy.model_copy(update={"path": fix(self.policy.path)})
+        if self.topology:
+            update["topology"] = fix(self.topology)
+        if self.audit.url and self.audit.url.startswith("sqlite:///") and not self.audit.url.startswith("sqlite:////"):
+            rel = self.audit.url.removeprefix("sqlite:///")
+            update["audit"] = self.audit.model_copy(update={"url": f"sqlite:///{fix(rel)}"})
+        return self.model_copy(update=update) if update else self
+
+    @property
+    def kind(self) -> Literal["demo", "real"]:
+        return "demo" if self.cluster.demo else "real"

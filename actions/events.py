@@ -1,0 +1,89 @@
+"""The typed events an action yields, and the engine's own run events.
+
+Front ends render these (TUI progress bars, Slack ``chat.update``, CLI lines or JSON lines); they
+never need to know which backend produced them. Every event is a pydantic model with a ``kind``
+discriminator so it serialises to JSON for ``--json`` and the bot unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+StepStatus = Literal["pending", "running", "ok", "failed", "skipped", "cancelled"]
+Outcome = Literal["ok", "failed", "cancelled", "interrupted", "dry-run"]
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Progress(_Event):
+    kind: Literal["progress"] = "progress"
+    done: int
+    total: int
+    label: str = ""
+
+
+class Step(_Event):
+    """Per-target status; ``keep=True`` asks the engine to write it into the audit log."""
+
+    kind: Literal["step"] = "step"
+    target: str
+    status: StepStatus
+    detail: str = ""
+    keep: bool = True
+
+
+class Log(_Event):
+    kind: Literal["log"] = "log"
+    message: str
+    level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class Table(BaseModel):
+    """Tabular data any front end can render (CLI text/CSV, TUI DataTable, Slack table block)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    columns: list[str]
+    rows: list[list[Any]]
+    title: str = ""
+
+
+class Result(_Event):
+    """The action's answer. ``ok=False`` marks the run failed (e.g. some nodes failed)."""
+
+    kind: Literal["result"] = "result"
+    summary: str
+    ok: bool = True
+    table: Table | None = None
+    data: Any = None
+
+
+class Error(_Event):
+    kind: Literal["error"] = "error"
+    message: str
+
+
+class RunStarted(_Event):
+    kind: Literal["run-started"] = "run-started"
+    run_id: str
+    action: str
+    targets: list[str]
+    dry_run: bool = False
+
+
+class RunFinished(_Event):
+    kind: Literal["run-finished"] = "run-finished"
+    run_id: str
+    outcome: Outcome
+    duration: float
+    summary: str = ""
+
+
+ActionEvent = Union[Progress, Step, Log, Result, Error]
+Event = Annotated[
+    Union[Progress, Step, Log, Result, Error, RunStarted, RunFinished], Field(discriminator="kind")
+]

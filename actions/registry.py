@@ -1,0 +1,148 @@
+"""Actions and their registry.
+
+An action is an async generator of events plus the metadata the engine, the grammar and the
+front ends need: the verb users type, a one-line help, a pydantic params model (the grammar and
+the help are generated from it), its kind, how its targets are found, and which guards apply.
+Register one with :func:`action`; the registry is filled when ``actions.ops`` is imported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .errors import UsageError
+from .events import ActionEvent
+
+if TYPE_CHECKING:
+    from .context import ActionContext
+
+
+class Kind(StrEnum):
+    READ = "read"
+    WRITE = "write"
+    DESTRUCTIVE = "destructive"
+
+
+class TargetKind(StrEnum):
+    NODES = "nodes"        # params.nodes is a hostlist, validated against the inventory
+    JOBS = "jobs"          # params.jobs is a list of job ids, resolved to jobs via Slurm/Kubernetes
+    NONE = "none"          # acts on the cluster as a whole (queries, listings)
+
+
+class Params(BaseModel):
+    """Base for every action's parameters: strict, so a typo'd option is an error, not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class MutatingParams(Params):
+    """Every mutating action can show its plan without acting."""
+
+    dry_run: bool = Field(False, description="show which nodes and jobs would be affected, change nothing")
+
+
+ActionFn = Callable[["ActionContext", Any], AsyncIterator[ActionEvent]]
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    name: str
+    help: str
+    params: type[Params]
+    kind: Kind
+    targets: TargetKind
+    run: ActionFn
+    positional: tuple[str, ...] = ()   # params filled by position in the grammar, in order
+    confirm: bool = False              # destructive: the caller must echo the node count / hostlist
+    approval: bool = False             # two-person approval by default (the policy may add more)
+    resumable: bool = False            # keeps a journal; `dcops resume RUN_ID` finishes what is left
+    timeout: float | None = None       # seconds; None -> config guards.default_timeout
+    category: str = "general"
+    lock: bool | None = None           # take per-target locks; default: every non-read action
+
+    @property
+    def mutating(self) -> bool:
+        return self.kind is not Kind.READ
+
+    @property
+    def takes_locks(self) -> bool:
+        return self.mutating if self.lock is None else self.lock
+
+
+class Registry:
+    def __init__(self) -> None:
+        self._specs: dict[str, ActionSpec] = {}
+
+    def add(self, spec: ActionSpec) -> ActionSpec:
+        if spec.name in self._specs:
+            raise ValueError(f"action {spec.name!r} registered twice")
+        if spec.mutating and not issubclass(spec.params, MutatingParams):
+            raise TypeError(f"mutating action {spec.name!r} must take MutatingParams (for --dry-run)")
+        fields = spec.params.model_fields
+        if spec.targets is TargetKind.NODES and "nodes" not in fields:
+            raise TypeError(f"action {spec.name!r} targets nodes but its params have no 'nodes' field")
+        if spec.targets is TargetKind.JOBS and "jobs" not in fields:
+            raise TypeError(f"action {spec.name!r} targets jobs but its params have no 'jobs' field")
+        for p in spec.positional:
+            if p not in fields:
+                raise TypeError(f"action {spec.name!r}: positional {p!r} is not a parameter")
+        self._specs[spec.name] = spec
+        return spec
+
+    def get(self, name: str) -> ActionSpec:
+        try:
+            return self._specs[name]
+        except KeyError:
+            raise UsageError(
+                f"unknown action {name!r}; known actions: {', '.join(sorted(self._specs))}"
+            ) from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._specs
+
+    def __iter__(self):
+        return iter(sorted(self._specs.values(), key=lambda s: (s.category, s.name)))
+
+    def names(self) -> list[str]:
+        return sorted(self._specs)
+
+
+registry = Registry()
+
+
+def action(
+    name: str,
+    *,
+    help: str,
+    params: type[Params],
+    kind: Kind,
+    targets: TargetKind,
+    positional: tuple[str, ...] = (),
+    confirm: bool | None = None,
+    approval: bool = False,
+    resumable: bool = False,
+    timeout: float | None = None,
+    category: str = "general",
+    lock: bool | None = None,
+    into: Registry | None = None,
+) -> Callable[[ActionFn], ActionFn]:
+    """Register an async-generator function as an action. Destructive actions need confirmation
+    unless ``confirm=False`` is given explicitly."""
+
+    def wrap(fn: ActionFn) -> ActionFn:
+        (into or registry).add(
+            ActionSpec(
+                name=name, help=help, params=params, kind=kind, targets=targets, run=fn,
+                positional=positional,
+                confirm=(kind is Kind.DESTRUCTIVE) if confirm is None else confirm,
+                approval=approval, resumable=resumable, timeout=timeout, category=category, lock=lock,
+            )
+        )
+        return fn
+
+    return wrap
