@@ -1,0 +1,21 @@
+"""dcops' action layer: the one path from any front end to the cluster.
+
+Front ends use only what is exported here (plus ``actions.config``, ``actions.errors`` and
+``actions.events``): they parse a command with :func:`parse_command`, submit a :class:`Request`
+to the :class:`Engine`, and render the :class:`Run`'s events.
+"""
+
+from __future__ import annotations
+
+from . import errors, events
+from .engine import Engine, open_engine
+from .grammar import Command, command_help, complete, parse_command, usage
+from .registry import ActionSpec, Kind, TargetKind, registry
+from .request import Request
+from .run import Run
+from .targets import Target
+
+__all__ = [
+    "ActionSpec", "Command", "Engine", "Kind", "Request", "Run", "Target", "TargetKind",
+    "command_help", "complete", "errors", "events", "open_engine", "parse_command", "registry", "usage",
+]

@@ -64,6 +64,8 @@ class ActionSpec:
     timeout: float | None = None       # seconds; None -> config guards.default_timeout
     category: str = "general"
     lock: bool | None = None           # take per-target locks; default: every non-read action
+    takes_out_of_service: bool = False # counts against the partition blast-radius guard
+    example: str = ""                  # a complete command line, shown in help and run by the invariant tests
 
     @property
     def mutating(self) -> bool:
@@ -129,6 +131,8 @@ def action(
     timeout: float | None = None,
     category: str = "general",
     lock: bool | None = None,
+    takes_out_of_service: bool = False,
+    example: str = "",
     into: Registry | None = None,
 ) -> Callable[[ActionFn], ActionFn]:
     """Register an async-generator function as an action. Destructive actions need confirmation
@@ -141,6 +145,7 @@ def action(
                 positional=positional,
                 confirm=(kind is Kind.DESTRUCTIVE) if confirm is None else confirm,
                 approval=approval, resumable=resumable, timeout=timeout, category=category, lock=lock,
+                takes_out_of_service=takes_out_of_service, example=example,
             )
         )
         return fn

@@ -25,6 +25,7 @@ class ClusterSection(Section):
     production: bool = False               # production clusters get a red border and banner
     theme: str | None = None               # pin a theme for this cluster (dcops-dark, dcops-light, dcops-contrast)
     demo: bool = False                     # run on the built-in simulator
+    demo_nodes: int = 64                   # simulator size (the TUI is benchmarked with 10,000)
     read_only: bool = False                # refuse every non-read action, whatever the policy says
 
 

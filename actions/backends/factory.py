@@ -1,0 +1,58 @@
+"""Build a cluster's :class:`Backends` from its config: the simulator for ``--demo``, else one
+adapter per configured section. Adapters are imported lazily so a site without Kubernetes never
+imports the kubernetes client."""
+
+from __future__ import annotations
+
+from ..config.model import DcopsConfig
+from ..errors import ConfigError
+from ..inventory import MergedInventory, SlurmInventory, StaticInventory
+from .bundle import Backends
+
+
+def build_backends(config: DcopsConfig) -> Backends:
+    if config.cluster.demo:
+        from ..sim import SimCluster
+
+        return SimCluster(nodes=config.cluster.demo_nodes).backends()
+    backends = Backends(inventory=StaticInventory(config.nodes))
+    if config.slurm is not None:
+        backends.slurm = _build_slurm(config)
+    if config.ssh is not None:
+        backends.ssh = _build_ssh(config)
+    if config.redfish is not None:
+        backends.redfish = _build_redfish(config)
+    if config.prometheus is not None:
+        backends.prometheus = _build_prometheus(config)
+    if config.kube is not None:
+        backends.kube = _build_kube(config)
+    sources = [backends.inventory]
+    if backends.slurm is not None:
+        sources.append(SlurmInventory(backends.slurm))
+    if len(sources) > 1:
+        backends.inventory = MergedInventory(sources)
+    return backends
+
+
+def _missing(section: str) -> ConfigError:
+    return ConfigError(f"[{section}] is configured but its adapter is not available in this build")
+
+
+def _build_slurm(config: DcopsConfig):  # noqa: ANN202 - returns a SlurmPort
+    raise _missing("slurm")
+
+
+def _build_ssh(config: DcopsConfig):  # noqa: ANN202
+    raise _missing("ssh")
+
+
+def _build_redfish(config: DcopsConfig):  # noqa: ANN202
+    raise _missing("redfish")
+
+
+def _build_prometheus(config: DcopsConfig):  # noqa: ANN202
+    raise _missing("prometheus")
+
+
+def _build_kube(config: DcopsConfig):  # noqa: ANN202
+    raise _missing("kube")

@@ -1,0 +1,461 @@
+"""The engine: the one path from a request to the cluster.
+
+validate -> resolve targets -> RBAC -> guards (blast radius, confirmation, two-person approval)
+-> audit "started" -> per-target locks -> run the action's event stream -> audit "finished".
+Every refusal on the way is audited too, and raised as a one-line :class:`DcopsError` the
+front end shows as it is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections.abc import Sequence
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from pydantic import ValidationError
+
+from .backends.bundle import Backends
+from .backends.models import JobFilter
+from .config.model import DcopsConfig
+from .context import ActionContext
+from .errors import (
+    ApprovalRequired, ConfirmationRequired, DcopsError, DeniedError, NotFound, UsageError,
+)
+from .events import Error, Log, Result, RunFinished, RunStarted, Step
+from .hostlists import collapse
+from .inventory import CachedInventory
+from .owner import current_owner, owner_is_dead
+from .rbac import Decision, Policy
+from .redact import redact
+from .registry import ActionSpec, Kind, Params, Registry, TargetKind, registry as default_registry
+from .request import Request
+from .run import Run
+from .store.base import Approval, AuditEntry, Store
+from .targets import CLUSTER, Target
+from .validation import describe
+
+log = logging.getLogger("dcops.engine")
+_TERMINAL = ("ok", "failed", "skipped", "cancelled")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+def new_run_id() -> str:
+    return datetime.now(timezone.utc).strftime("r%Y%m%d-%H%M%S-") + secrets.token_hex(3)
+
+
+class _Journal:
+    def __init__(self, store: Store, run_id: str) -> None:
+        self.store, self.run_id = store, run_id
+
+    async def get(self, key: str) -> Any | None:
+        return await self.store.journal_get(self.run_id, key)
+
+    async def put(self, key: str, value: Any) -> None:
+        await self.store.journal_put(self.run_id, key, value)
+
+    async def items(self) -> dict[str, Any]:
+        return await self.store.journal_items(self.run_id)
+
+
+class _Prepared:
+    """A request that passed validation and target resolution."""
+
+    __slots__ = ("req", "spec", "params", "targets", "audit_params", "target_names", "dry_run")
+
+    def __init__(self, req: Request, spec: ActionSpec, params: Params, targets: list[Target]) -> None:
+        self.req, self.spec, self.params, self.targets = req, spec, params, targets
+        self.audit_params = redact(params.model_dump(mode="json", exclude_defaults=True))
+        self.target_names = [t.name for t in targets if t.kind != "cluster"]
+        self.dry_run = bool(getattr(params, "dry_run", False))
+
+
+class Engine:
+    def __init__(self, config: DcopsConfig, backends: Backends, store: Store, policy: Policy, *,
+                 registry: Registry | None = None) -> None:
+        self.config = config
+        self.backends = backends
+        self.store = store
+        self.policy = policy
+        self.registry = registry or default_registry
+        self.inventory = CachedInventory(backends.inventory)
+        self.owner = current_owner()
+        self._runs: dict[str, Run] = {}
+        self._keep_recent = 200
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self) -> list[str]:
+        """Close runs whose process died mid-action (audited as ``interrupted``); warm the inventory."""
+        closed = await self.store.close_interrupted(owner_is_dead, self.owner)
+        try:
+            await self.inventory.nodes()
+        except DcopsError as exc:          # a backend down at start must not stop the console
+            log.warning("inventory not loaded: %s", exc)
+        return closed
+
+    async def aclose(self) -> None:
+        for run in list(self._runs.values()):
+            if run.active:
+                run.cancel()
+        for run in list(self._runs.values()):
+            if run._task is not None:
+                try:
+                    await asyncio.wait_for(asyncio.shield(run._task), 10)
+                except (asyncio.TimeoutError, asyncio.CancelledError, Exception):
+                    pass
+        await self.backends.aclose()
+        await self.store.aclose()
+
+    # ------------------------------------------------------------------ queries for front ends
+    def runs(self) -> list[Run]:
+        return sorted(self._runs.values(), key=lambda r: r.started, reverse=True)
+
+    def get_run(self, run_id: str) -> Run | None:
+        return self._runs.get(run_id)
+
+    def node_names(self) -> list[str]:
+        return self.inventory.cached_names()
+
+    def decide(self, principal: str, action: str, targets: Sequence[Target] = ()) -> Decision:
+        spec = self.registry.get(action)
+        return self.policy.decide(principal, spec.name, spec.kind.value, list(targets),
+                                  read_only=self.config.cluster.read_only)
+
+    async def explain(self, principal: str, action: str, targets: str = "") -> tuple[Decision, list[str]]:
+        """The decision for a hypothetical request and the rules behind it (``dcops policy check``)."""
+        spec = self.registry.get(action)
+        resolved: list[Target]
+        if not targets:
+            resolved = [] if spec.targets is not TargetKind.NONE else [CLUSTER]
+        elif spec.targets is TargetKind.JOBS:
+            fake = spec.params.model_construct(jobs=targets.split(","))
+            resolved = await self._resolve(spec, fake)
+        else:
+            refs = await self.inventory.resolve(targets)
+            resolved = [Target(kind="node", name=r.name, partitions=frozenset(r.partitions),
+                               labels=frozenset(r.labels)) for r in refs]
+        decision = self.policy.decide(principal, spec.name, spec.kind.value, resolved,
+                                      read_only=self.config.cluster.read_only)
+        return decision, self.policy.explain(principal, spec.name, spec.kind.value, resolved)
+
+    def actions_for(self, principal: str) -> list[ActionSpec]:
+        return [s for s in self.registry if self.decide(principal, s.name).allowed]
+
+    async def approvals(self, state: str | None = "pending") -> list[Approval]:
+        return await self.store.list_approvals(state)
+
+    # ------------------------------------------------------------------ the flow
+    async def submit(self, req: Request) -> Run:
+        received = AuditEntry(ts=_now(), run_id="", event="received", principal=req.principal,
+                              channel=req.channel, action=req.action, owner=self.owner)
+        run_id = new_run_id()
+        received = received.model_copy(update={"run_id": run_id})
+        try:
+            prep = await self._prepare(req)
+        except UsageError as exc:
+            await self.store.append([
+                received.model_copy(update={"params": redact(req.params)}),
+                received.model_copy(update={"event": "invalid", "error": str(exc), "params": redact(req.params),
+                                            "ts": _now()})])
+            raise
+        received = received.model_copy(update={"targets": prep.target_names, "params": prep.audit_params})
+        decision = self.policy.decide(req.principal, prep.spec.name, prep.spec.kind.value, prep.targets,
+                                      read_only=self.config.cluster.read_only)
+        if not decision.allowed:
+            await self._refuse(received, decision.reason)
+            raise DeniedError(decision.reason)
+        approval = None
+        if not prep.dry_run:
+            await self._guards(prep, decision, received)
+            approval = await self._approval(prep, decision, received)
+        started = received.model_copy(update={
+            "event": "started", "ts": _now(), "decision": "allow", "detail": decision.reason
+            + (f"; approved by {approval.decided_by} ({approval.id})" if approval else "")})
+        await self.store.append([received, started])
+        return self._launch(prep, run_id, started)
+
+    async def _prepare(self, req: Request) -> _Prepared:
+        spec = self.registry.get(req.action)
+        try:
+            params = spec.params.model_validate(req.params)
+        except ValidationError as exc:
+            raise UsageError(describe(spec, exc)) from None
+        return _Prepared(req, spec, params, await self._resolve(spec, params))
+
+    async def _resolve(self, spec: ActionSpec, params: Params) -> list[Target]:
+        if spec.targets is TargetKind.NODES:
+            refs = await self.inventory.resolve(getattr(params, "nodes"))
+            return [Target(kind="node", name=r.name, partitions=frozenset(r.partitions), labels=frozenset(r.labels))
+                    for r in refs]
+        if spec.targets is TargetKind.JOBS:
+            ids = [str(j) for j in getattr(params, "jobs")]
+            if not ids:
+                raise UsageError(f"{spec.name}: give at least one job id")
+            slurm = self.backends.require("slurm")
+            found = {j.job_id: j for j in await slurm.jobs(JobFilter(job_ids=tuple(ids)))}
+            missing = [i for i in ids if i not in found]
+            if missing:
+                raise UsageError(f"{spec.name}: unknown job id{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
+            return [Target(kind="job", name=i, partitions=frozenset([found[i].partition]) if found[i].partition else frozenset(),
+                           nodes=tuple(found[i].nodes)) for i in ids]
+        return [CLUSTER]
+
+    async def _refuse(self, received: AuditEntry, reason: str) -> None:
+        await self.store.append([received, received.model_copy(update={
+            "event": "denied", "ts": _now(), "decision": "deny", "detail": reason})])
+
+    async def _guards(self, prep: _Prepared, decision: Decision, received: AuditEntry) -> None:
+        spec, req = prep.spec, prep.req
+        if spec.takes_out_of_service and prep.target_names and self.backends.has("slurm"):
+            reason = await self._blast_radius(prep)
+            if reason:
+                await self._refuse(received, reason)
+                raise DeniedError(reason)
+        if spec.confirm and self.config.guards.confirm_destructive:
+            if req.yes and decision.allow_yes:
+                return
+            count = str(len(prep.target_names) or 1)
+            hl = collapse(prep.target_names) if prep.target_names else spec.name
+            what = f"{len(prep.target_names)} node(s) {hl}" if spec.targets is TargetKind.NODES else \
+                f"{', '.join(prep.target_names) or 'the cluster'}"
+            if req.confirm is None:
+                hint = "" if not req.yes else " (--yes is not allowed for you by the policy)"
+                raise ConfirmationRequired(f"{spec.name} is destructive: confirm by typing {count} or {hl} "
+                                           f"to act on {what}{hint}", token=count, alternatives=(hl,))
+            if req.confirm.strip() not in (count, hl):
+                msg = f"confirmation {req.confirm!r} does not match: type {count} or {hl}"
+                await self.store.append([received, received.model_copy(update={
+                    "event": "invalid", "ts": _now(), "error": msg})])
+                raise ConfirmationRequired(msg, token=count, alternatives=(hl,))
+
+    async def _blast_radius(self, prep: _Prepared) -> str | None:
+        limit = self.config.guards.max_partition_unavailable
+        nodes = await self.backends.require("slurm").nodes()
+        targets = set(prep.target_names)
+        by_part: dict[str, list] = {}
+        for n in nodes:
+            for p in n.partitions:
+                by_part.setdefault(p, []).append(n)
+        for part, members in sorted(by_part.items()):
+            hit = [n for n in members if n.name in targets]
+            if not hit:
+                continue
+            out = sum(1 for n in members if n.unavailable or n.name in targets)
+            share = out / len(members)
+            if share > limit:
+                return (f"refused: {prep.spec.name} of {collapse(n.name for n in hit)} would leave {out} of "
+                        f"{len(members)} nodes ({share:.0%}) of partition {part} out of service; the limit is "
+                        f"{limit:.0%} (guards.max_partition_unavailable)")
+        return None
+
+    async def _approval(self, prep: _Prepared, decision: Decision, received: AuditEntry) -> Approval | None:
+        spec, req = prep.spec, prep.req
+        if not (spec.approval or decision.approval):
+            return None
+        if req.resume_of and await self._was_approved(req.resume_of):
+            return None                   # finishing an approved run needs no second approval
+        if req.approval_id is None:
+            now = datetime.now(timezone.utc)
+            appr = Approval(id="a-" + secrets.token_hex(4), created=now.isoformat(),
+                            expires=(now + timedelta(seconds=self.config.guards.approval_ttl)).isoformat(),
+                            requester=req.principal, channel=req.channel, action=spec.name,
+                            params=prep.audit_params, targets=prep.target_names)
+            await self.store.create_approval(appr)
+            await self.store.append([received, received.model_copy(update={
+                "event": "approval-requested", "ts": _now(), "detail": f"approval {appr.id} pending"})])
+            raise ApprovalRequired(f"{spec.name} needs a second person's approval: ask someone to run "
+                                   f"`approve {appr.id}` (expires in {self.config.guards.approval_ttl/60:.0f} min)",
+                                   approval_id=appr.id)
+        appr = await self.store.get_approval(req.approval_id)
+        problem = None
+        if appr is None:
+            problem = f"no approval request {req.approval_id}"
+        elif appr.requester != req.principal:
+            problem = f"approval {appr.id} was asked by {appr.requester}, not {req.principal}"
+        elif appr.action != spec.name or appr.params != prep.audit_params or appr.targets != prep.target_names:
+            problem = f"approval {appr.id} was given for a different request"
+        elif appr.state != "granted":
+            problem = f"approval {appr.id} is {appr.state}, not granted"
+        elif datetime.fromisoformat(appr.expires) < datetime.now(timezone.utc):
+            problem = f"approval {appr.id} expired at {appr.expires}"
+        else:
+            used = await self.store.decide_approval(appr.id, "used", req.principal, None, expect="granted")
+            if used.state != "used":
+                problem = f"approval {appr.id} was already used"
+        if problem:
+            await self._refuse(received, "denied: " + problem)
+            raise DeniedError("denied: " + problem)
+        return appr
+
+    async def _was_approved(self, run_id: str) -> bool:
+        from .store.base import AuditQuery
+
+        recs = await self.store.query(AuditQuery(run_id=run_id, event="started", limit=1))
+        return bool(recs) and "approved by" in (recs[0].detail or "")
+
+    # ------------------------------------------------------------------ approvals by a second person
+    async def approve(self, approval_id: str, approver: str, channel: str) -> Run:
+        """Grant a pending approval and run the request on behalf of its requester."""
+        appr = await self._decide_approval(approval_id, approver, channel, grant=True, reason=None)
+        return await self.submit(Request(principal=appr.requester, channel=appr.channel, action=appr.action,
+                                         params=appr.params, confirm=str(len(appr.targets) or 1),
+                                         approval_id=appr.id))
+
+    async def deny(self, approval_id: str, approver: str, channel: str, reason: str = "") -> Approval:
+        return await self._decide_approval(approval_id, approver, channel, grant=False, reason=reason)
+
+    async def _decide_approval(self, approval_id: str, approver: str, channel: str, *, grant: bool,
+                               reason: str | None) -> Approval:
+        appr = await self.store.get_approval(approval_id)
+        if appr is None:
+            raise NotFound(f"no approval request {approval_id!r}; `approvals` lists the pending ones")
+        entry = AuditEntry(ts=_now(), run_id=appr.id, event="approval-refused", principal=approver, channel=channel,
+                           action=appr.action, targets=appr.targets, params=appr.params, owner=self.owner)
+        problem = None
+        if appr.state != "pending":
+            problem = f"approval {appr.id} is already {appr.state}"
+        elif datetime.fromisoformat(appr.expires) < datetime.now(timezone.utc):
+            problem = f"approval {appr.id} expired at {appr.expires}"
+            await self.store.decide_approval(appr.id, "expired", approver, "expired")
+        elif grant and approver == appr.requester:
+            problem = f"{approver} asked for {appr.id} and cannot approve it; another person must"
+        elif grant:
+            spec = self.registry.get(appr.action)
+            params = spec.params.model_validate(appr.params)
+            targets = await self._resolve(spec, params)
+            decision = self.policy.decide(approver, spec.name, spec.kind.value, targets,
+                                          read_only=self.config.cluster.read_only)
+            if not decision.allowed:
+                problem = f"{approver} may not approve {appr.id}: {decision.reason}"
+        if problem:
+            await self.store.append([entry.model_copy(update={"decision": "deny", "detail": problem})])
+            raise DeniedError(problem)
+        state = "granted" if grant else "denied"
+        decided = await self.store.decide_approval(appr.id, state, approver, reason)
+        if decided.state != state or decided.decided_by != approver:
+            raise DeniedError(f"approval {appr.id} was decided by someone else first ({decided.state})")
+        await self.store.append([entry.model_copy(update={
+            "event": "approval-granted" if grant else "approval-refused",
+            "decision": "allow" if grant else "deny",
+            "detail": f"{approver} {'approved' if grant else 'denied'} {appr.id} asked by {appr.requester}"
+                      + (f": {reason}" if reason else "")})])
+        return decided
+
+    # ------------------------------------------------------------------ resume a journaled run
+    async def resume_run(self, run_id: str, principal: str, channel: str) -> Run:
+        from .store.base import AuditQuery
+
+        recs = await self.store.query(AuditQuery(run_id=run_id, event="started", limit=1))
+        if not recs:
+            raise NotFound(f"no run {run_id!r} in the audit log")
+        rec = recs[0]
+        spec = self.registry.get(rec.action)
+        if not spec.resumable:
+            raise UsageError(f"run {run_id} ({rec.action}) cannot be resumed; resumable actions: "
+                             + ", ".join(s.name for s in self.registry if s.resumable))
+        live = self._runs.get(run_id)
+        if live is not None and live.active:
+            raise UsageError(f"run {run_id} is still running")
+        return await self.submit(Request(principal=principal, channel=channel, action=rec.action, params=rec.params,
+                                         confirm=str(len(rec.targets) or 1), resume_of=run_id))
+
+    # ------------------------------------------------------------------ execution
+    def _launch(self, prep: _Prepared, run_id: str, started: AuditEntry) -> Run:
+        run = Run(run_id=run_id, action=prep.spec.name, principal=prep.req.principal, channel=prep.req.channel,
+                  targets=prep.target_names, params=prep.audit_params, dry_run=prep.dry_run)
+        run.emit(RunStarted(run_id=run_id, action=run.action, targets=run.targets, dry_run=run.dry_run))
+        self._runs[run_id] = run
+        self._trim()
+        run._task = asyncio.create_task(self._execute(run, prep, started), name=f"dcops-run-{run_id}")
+        return run
+
+    def _trim(self) -> None:
+        done = [r for r in self.runs() if not r.active]
+        for r in done[self._keep_recent:]:
+            self._runs.pop(r.run_id, None)
+
+    async def _execute(self, run: Run, prep: _Prepared, started: AuditEntry) -> None:
+        spec = prep.spec
+        t0 = time.monotonic()
+        outcome, error, summary = ("dry-run" if prep.dry_run else "ok"), None, ""
+        lock = None
+        try:
+            if spec.takes_locks and not prep.dry_run and prep.target_names:
+                lock = await self.store.lock(prep.target_names, run.run_id, self.config.guards.lock_wait)
+            if prep.req.resume_of:
+                await self.store.journal_copy(prep.req.resume_of, run.run_id)
+                run.emit(Log(message=f"resuming run {prep.req.resume_of}: finishing only what it left undone"))
+            ctx = ActionContext(run_id=run.run_id, principal=run.principal, channel=run.channel, spec=spec,
+                                params=prep.params, targets=prep.targets, backends=self.backends, config=self.config,
+                                journal=_Journal(self.store, run.run_id), store=self.store, dry_run=prep.dry_run,
+                                resumed_from=prep.req.resume_of)
+            async with asyncio.timeout(spec.timeout or self.config.guards.default_timeout):
+                async for event in spec.run(ctx, prep.params):
+                    run.emit(event)
+                    if isinstance(event, Step) and event.keep and event.status in _TERMINAL:
+                        await self.store.append([started.model_copy(update={
+                            "event": "step", "ts": _now(), "targets": [event.target], "decision": None,
+                            "outcome": event.status, "detail": event.detail})])
+                    elif isinstance(event, Result):
+                        summary = event.summary
+                        if not event.ok:
+                            outcome = "failed"
+                    elif isinstance(event, Error):
+                        outcome, error = "failed", event.message
+        except asyncio.CancelledError:
+            outcome, error = "cancelled", "cancelled by the operator"
+        except TimeoutError:
+            outcome, error = "failed", f"timed out after {spec.timeout or self.config.guards.default_timeout:.0f}s"
+            run.emit(Error(message=error))
+        except DcopsError as exc:
+            outcome, error = "failed", str(exc)
+            run.emit(Error(message=error))
+        except Exception as exc:
+            log.exception("action %s (run %s) crashed", spec.name, run.run_id)
+            outcome, error = "failed", f"internal error in {spec.name}: {type(exc).__name__}: {exc}".splitlines()[0]
+            run.emit(Error(message=error))
+        finally:
+            if lock is not None:
+                await lock.release()
+            duration = time.monotonic() - t0
+            if outcome != "ok" and not summary:
+                summary = error or outcome
+            try:
+                await asyncio.shield(self.store.append([started.model_copy(update={
+                    "event": "finished", "ts": _now(), "decision": None, "outcome": outcome, "duration": round(duration, 6),
+                    "error": error, "detail": summary})]))
+            except Exception as exc:  # the cluster was touched; say loudly that the record is missing
+                log.error("audit 'finished' record for run %s not written: %s", run.run_id, exc)
+                run.emit(Error(message=f"audit record for run {run.run_id} could not be written: {exc}"))
+            run.emit(RunFinished(run_id=run.run_id, outcome=outcome, duration=duration, summary=summary))
+
+
+async def open_engine(config: DcopsConfig, *, policy: Policy | None = None, store: Store | None = None,
+                      backends: Backends | None = None) -> Engine:
+    """Everything a front end needs, built from one config."""
+    import actions.ops  # noqa: F401  - registers every action
+
+    from .backends.factory import build_backends
+    from .store import open_store
+
+    if policy is None:
+        if config.cluster.demo and not config.policy.path:
+            policy = Policy.demo()
+        else:
+            from .config import default_config_path
+
+            path = config.policy.path or str(default_config_path().with_name("policy.toml"))
+            policy = Policy.load(path)
+    if store is None:
+        store = open_store(config.audit.effective_url(), lock_dir=config.audit.lock_dir)
+    if backends is None:
+        backends = build_backends(config)
+    engine = Engine(config, backends, store, policy)
+    await engine.start()
+    return engine

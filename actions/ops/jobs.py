@@ -1,0 +1,85 @@
+"""Job actions: list, cancel, requeue, hold, release (Slurm)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from pydantic import Field, field_validator
+
+from ..backends.models import JobFilter
+from ..context import ActionContext
+from ..events import ActionEvent, Result, Step, Table
+from ..registry import Kind, MutatingParams, Params, TargetKind, action
+
+
+class JobsParams(Params):
+    user: str | None = Field(None, description="only this user's jobs")
+    partition: str | None = Field(None, description="only jobs in this partition")
+    node: str | None = Field(None, description="only jobs on this node")
+    state: str | None = Field(None, description="RUNNING, PENDING, ...")
+
+
+@action("jobs", example='jobs --state RUNNING', help="list jobs (like squeue)", params=JobsParams, kind=Kind.READ, targets=TargetKind.NONE,
+        category="jobs")
+async def jobs(ctx: ActionContext, p: JobsParams) -> AsyncIterator[ActionEvent]:
+    slurm = ctx.backends.require("slurm")
+    found = await slurm.jobs(JobFilter(user=p.user, partition=p.partition, node=p.node, state=p.state))
+    rows = [[j.job_id, j.partition, j.name, j.user, j.state, j.node_count, ",".join(j.nodes), j.reason]
+            for j in found]
+    yield Result(summary=f"{len(rows)} jobs", table=Table(
+        columns=["job", "partition", "name", "user", "state", "nodes", "nodelist", "reason"], rows=rows),
+        data=[j.model_dump(mode="json") for j in found])
+
+
+class JobIdsParams(MutatingParams):
+    jobs: list[str] = Field(..., min_length=1, description="job ids")
+
+    @field_validator("jobs")
+    @classmethod
+    def _ids(cls, v: list[str]) -> list[str]:
+        for j in v:
+            if not j.replace("_", "").isdigit():
+                raise ValueError(f"{j!r} is not a Slurm job id (digits, or ARRAYID_TASK)")
+        return v
+
+
+class CancelParams(JobIdsParams):
+    signal: str | None = Field(None, description="send this signal instead of cancelling (e.g. USR1)")
+
+
+def _job_action(verb: str, past: str, port_call: str, *, kind: Kind, help: str, params: type[JobIdsParams],
+                example: str):
+    async def run(ctx: ActionContext, p: JobIdsParams) -> AsyncIterator[ActionEvent]:
+        slurm = ctx.backends.require("slurm")
+        ids = ctx.job_ids
+        if ctx.dry_run:
+            found = await slurm.jobs(JobFilter(job_ids=tuple(ids)))
+            rows = [[j.job_id, j.user, j.state, ",".join(j.nodes)] for j in found]
+            yield Result(summary=f"would {verb} {len(ids)} job(s): {', '.join(ids)}",
+                         table=Table(columns=["job", "user", "state", "nodes"], rows=rows), data={"jobs": ids})
+            return
+        call = getattr(slurm, port_call)
+        if port_call == "cancel":
+            await call(ids, getattr(p, "signal", None))
+        else:
+            await call(ids)
+        for j in ids:
+            yield Step(target=j, status="ok", detail=past)
+        after = await slurm.jobs(JobFilter(job_ids=tuple(ids)))
+        rows = [[j.job_id, j.state, j.reason] for j in after]
+        yield Result(summary=f"{past} {len(ids)} job(s): {', '.join(ids)}",
+                     table=Table(columns=["job", "state", "reason"], rows=rows), data={"jobs": ids})
+
+    action(verb, help=help, params=params, kind=kind, targets=TargetKind.JOBS, positional=("jobs",),
+           category="jobs", example=example)(run)
+    return run
+
+
+cancel = _job_action("cancel", "cancelled", "cancel", kind=Kind.DESTRUCTIVE, help="cancel jobs (or signal them)",
+                     params=CancelParams, example="cancel {job}")
+requeue = _job_action("requeue", "requeued", "requeue", kind=Kind.WRITE, help="requeue jobs (they restart later)",
+                      params=JobIdsParams, example="requeue {job}")
+hold = _job_action("hold", "held", "hold", kind=Kind.WRITE, help="hold pending jobs", params=JobIdsParams,
+                   example="hold {pending_job}")
+release = _job_action("release", "released", "release", kind=Kind.WRITE, help="release held jobs",
+                      params=JobIdsParams, example="release {pending_job}")

@@ -1,0 +1,71 @@
+"""A run: one accepted request executing in the background, with an event history any number of
+viewers can follow (the TUI's operations screen, a Slack message, the CLI)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from .events import Event, Progress, Result, RunFinished, Step
+
+
+@dataclass
+class Run:
+    run_id: str
+    action: str
+    principal: str
+    channel: str
+    targets: list[str]
+    params: dict
+    dry_run: bool = False
+    started: float = field(default_factory=time.time)
+    history: list[Event] = field(default_factory=list)
+    finished: RunFinished | None = None
+    result: Result | None = None
+    progress: Progress | None = None
+    steps: dict[str, Step] = field(default_factory=dict)   # latest step per target
+    _task: asyncio.Task[None] | None = None
+    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def active(self) -> bool:
+        return self.finished is None
+
+    def emit(self, event: Event) -> None:
+        self.history.append(event)
+        if isinstance(event, Step):
+            self.steps[event.target] = event
+        elif isinstance(event, Progress):
+            self.progress = event
+        elif isinstance(event, Result):
+            self.result = event
+        elif isinstance(event, RunFinished):
+            self.finished = event
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+    async def events(self) -> AsyncIterator[Event]:
+        """Every event from the start, then live ones, ending with RunFinished."""
+        i = 0
+        while True:
+            while i < len(self.history):
+                event = self.history[i]
+                i += 1
+                yield event
+                if isinstance(event, RunFinished):
+                    return
+            await self._changed.wait()
+
+    def cancel(self) -> bool:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+            return True
+        return False
+
+    async def wait(self) -> RunFinished:
+        async for event in self.events():
+            if isinstance(event, RunFinished):
+                return event
+        raise RuntimeError("run ended without RunFinished")  # pragma: no cover - emit() guarantees it

@@ -1,0 +1,35 @@
+"""Where dcops keeps what must outlive a process: the audit log (hash-chained), approvals,
+run journals and node locks. SQLite is the embedded default; PostgreSQL serves a team.
+
+``open_store(url)`` picks the implementation from the URL scheme.
+"""
+
+from __future__ import annotations
+
+from .base import (
+    Approval,
+    AuditEntry,
+    AuditQuery,
+    AuditRecord,
+    Store,
+    VerifyReport,
+)
+
+__all__ = ["Approval", "AuditEntry", "AuditQuery", "AuditRecord", "Store", "VerifyReport", "open_store"]
+
+
+def open_store(url: str, *, lock_dir: str | None = None) -> Store:
+    from ..errors import ConfigError
+
+    if url.startswith("sqlite:///"):
+        from .sqlite import SqliteStore
+
+        return SqliteStore(url.removeprefix("sqlite:///") if url.startswith("sqlite:////") else url.removeprefix("sqlite:///"),
+                           lock_dir=lock_dir)
+    if url.startswith(("postgresql://", "postgres://")):
+        try:
+            from .postgres import PostgresStore  # type: ignore[import-not-found]
+        except ImportError:
+            raise ConfigError("the PostgreSQL store is not available in this build; use sqlite:///PATH") from None
+        return PostgresStore(url)
+    raise ConfigError(f"audit url {url!r} is not supported; use sqlite:////abs/path.db or postgresql://user@host/db")

@@ -1,0 +1,112 @@
+"""The store's data and its contract, shared by the SQLite and PostgreSQL implementations."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+AuditEvent = Literal[
+    "received", "invalid", "denied", "approval-requested", "approval-granted", "approval-refused",
+    "started", "step", "finished",
+]
+
+
+class AuditEntry(BaseModel):
+    """What the engine asks to append; the store adds seq, prev_hash and hash."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ts: str                                     # ISO 8601 UTC with microseconds
+    run_id: str
+    event: AuditEvent
+    principal: str
+    channel: str
+    action: str
+    targets: list[str] = Field(default_factory=list)
+    params: dict[str, Any] = Field(default_factory=dict)
+    decision: str | None = None                 # "allow" / "deny" and the reason in detail
+    outcome: str | None = None                  # ok / failed / cancelled / interrupted / dry-run
+    duration: float | None = None
+    error: str | None = None
+    detail: str | None = None                   # RBAC reason, step detail, summary
+    owner: str | None = None                    # host:pid:start of the process that ran it
+
+
+class AuditRecord(AuditEntry):
+    seq: int
+    prev_hash: str
+    hash: str
+
+
+class AuditQuery(BaseModel):
+    since: datetime | None = None
+    until: datetime | None = None
+    principal: str | None = None
+    action: str | None = None
+    node: str | None = None
+    outcome: str | None = None
+    run_id: str | None = None
+    event: str | None = None
+    limit: int | None = 1000
+    newest_first: bool = True
+
+
+class VerifyReport(BaseModel):
+    ok: bool
+    records: int
+    head_seq: int
+    head_hash: str
+    first_bad_seq: int | None = None
+    problem: str | None = None
+
+    def line(self) -> str:
+        if self.ok:
+            return f"audit chain intact: {self.records} records, head #{self.head_seq} {self.head_hash[:16]}"
+        return f"audit chain BROKEN at record #{self.first_bad_seq}: {self.problem}"
+
+
+class Approval(BaseModel):
+    id: str
+    created: str
+    expires: str
+    requester: str
+    channel: str
+    action: str
+    params: dict[str, Any]
+    targets: list[str]
+    state: Literal["pending", "granted", "denied", "expired", "used"] = "pending"
+    decided_by: str | None = None
+    decided_at: str | None = None
+    reason: str | None = None
+
+
+class LockHandle(Protocol):
+    async def release(self) -> None: ...
+
+
+class Store(Protocol):
+    """Everything here must be safe with several processes writing at once."""
+
+    async def append(self, entries: Sequence[AuditEntry]) -> list[AuditRecord]: ...
+    async def query(self, q: AuditQuery) -> list[AuditRecord]: ...
+    async def verify(self, expect_head: tuple[int, str] | None = None) -> VerifyReport: ...
+    async def head(self) -> tuple[int, str]: ...
+    async def export(self) -> list[AuditRecord]: ...
+    async def open_runs(self) -> list[AuditRecord]: ...          # "started" records with no "finished"
+    async def close_interrupted(self, is_dead: Callable[[str | None], bool], closer: str) -> list[str]: ...
+
+    async def create_approval(self, approval: Approval) -> None: ...
+    async def get_approval(self, approval_id: str) -> Approval | None: ...
+    async def decide_approval(self, approval_id: str, state: str, by: str, reason: str | None) -> Approval: ...
+    async def list_approvals(self, state: str | None = "pending") -> list[Approval]: ...
+
+    async def journal_get(self, run_id: str, key: str) -> Any | None: ...
+    async def journal_put(self, run_id: str, key: str, value: Any) -> None: ...
+    async def journal_items(self, run_id: str) -> dict[str, Any]: ...
+    async def journal_copy(self, from_run: str, to_run: str) -> None: ...
+
+    async def lock(self, names: Sequence[str], run_id: str, wait: float) -> LockHandle: ...
+    async def aclose(self) -> None: ...

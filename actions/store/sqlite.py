@@ -1,0 +1,270 @@
+"""The embedded store: one SQLite file in WAL mode, shared safely by several processes.
+
+Appends run in ``BEGIN IMMEDIATE`` transactions, so the read of the chain head and the insert of
+the next record are atomic across processes: concurrent writers queue on SQLite's write lock and
+the chain never forks. ``synchronous=NORMAL`` in WAL mode: a committed record survives a crash of
+any dcops process (the WAL is in the OS); only an OS crash or power loss can lose the newest
+records, and ``audit verify`` still proves the rest intact.
+
+All SQLite calls run on one dedicated thread per store so the event loop (the TUI, the bot) never
+blocks on a write lock held by another process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ..errors import AuditError, NotFound
+from .base import Approval, AuditEntry, AuditQuery, AuditRecord, VerifyReport
+from .chain import GENESIS, record_hash, verify_records
+from .locks import FileLockHandle, FileLocks
+
+T = TypeVar("T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS audit (
+    seq INTEGER PRIMARY KEY,
+    ts TEXT NOT NULL, run_id TEXT NOT NULL, event TEXT NOT NULL,
+    principal TEXT NOT NULL, channel TEXT NOT NULL, action TEXT NOT NULL,
+    targets TEXT NOT NULL, params TEXT NOT NULL,
+    decision TEXT, outcome TEXT, duration REAL, error TEXT, detail TEXT, owner TEXT,
+    prev_hash TEXT NOT NULL UNIQUE, hash TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_run ON audit(run_id);
+CREATE INDEX IF NOT EXISTS audit_ts ON audit(ts);
+CREATE TABLE IF NOT EXISTS audit_nodes (node TEXT NOT NULL, seq INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS audit_nodes_node ON audit_nodes(node);
+CREATE TABLE IF NOT EXISTS approvals (id TEXT PRIMARY KEY, body TEXT NOT NULL, state TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS journal (run_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
+    PRIMARY KEY (run_id, key));
+"""
+_COLS = ("seq", "ts", "run_id", "event", "principal", "channel", "action", "targets", "params",
+         "decision", "outcome", "duration", "error", "detail", "owner", "prev_hash", "hash")
+_INSERT = f"INSERT INTO audit ({', '.join(_COLS)}) VALUES ({', '.join('?' * len(_COLS))})"
+
+
+def _row_to_record(row: sqlite3.Row | tuple) -> AuditRecord:
+    d = dict(zip(_COLS, row))
+    d["targets"] = json.loads(d["targets"])
+    d["params"] = json.loads(d["params"])
+    return AuditRecord.model_validate(d)
+
+
+class SqliteStore:
+    def __init__(self, path: str, *, lock_dir: str | None = None) -> None:
+        self.path = Path(path)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dcops-sqlite")
+        self._conn: sqlite3.Connection | None = None
+        self._locks = FileLocks(lock_dir or (str(self.path) + ".locks"))
+
+    # ------------------------------------------------------------ plumbing
+    def _connect(self) -> sqlite3.Connection:
+        if self._conn is None:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                conn.execute("PRAGMA busy_timeout=30000")
+                conn.executescript(_SCHEMA)
+            except sqlite3.DatabaseError as exc:
+                raise AuditError(f"audit database {self.path} cannot be opened: {exc} "
+                                 "(is it a dcops audit database? move it aside or fix audit.url)") from None
+            except OSError as exc:
+                raise AuditError(f"audit database {self.path} cannot be created: {exc.strerror}") from None
+            self._conn = conn
+        return self._conn
+
+    async def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        def run() -> T:
+            try:
+                return fn(self._connect())
+            except sqlite3.DatabaseError as exc:
+                raise AuditError(f"audit database {self.path}: {exc}") from None
+        return await asyncio.get_running_loop().run_in_executor(self._pool, run)
+
+    async def open(self) -> None:
+        await self._call(lambda c: None)
+
+    async def aclose(self) -> None:
+        def close(_: sqlite3.Connection) -> None:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+        if self._conn is not None:
+            await self._call(close)
+        self._pool.shutdown(wait=True)
+
+    # ------------------------------------------------------------ audit
+    @staticmethod
+    def _append_tx(conn: sqlite3.Connection, entries: Sequence[AuditEntry]) -> list[AuditRecord]:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            row = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+            seq, prev = (row[0], row[1]) if row else (0, GENESIS)
+            out: list[AuditRecord] = []
+            for entry in entries:
+                seq += 1
+                content = entry.model_dump()
+                content["seq"] = seq
+                digest = record_hash(prev, content)
+                rec = AuditRecord(**content, prev_hash=prev, hash=digest)
+                conn.execute(_INSERT, (
+                    seq, rec.ts, rec.run_id, rec.event, rec.principal, rec.channel, rec.action,
+                    json.dumps(rec.targets), json.dumps(rec.params, sort_keys=True, default=str),
+                    rec.decision, rec.outcome, rec.duration, rec.error, rec.detail, rec.owner, prev, digest))
+                if rec.targets:
+                    conn.executemany("INSERT INTO audit_nodes (node, seq) VALUES (?, ?)",
+                                     [(t, seq) for t in rec.targets])
+                out.append(rec)
+                prev = digest
+            conn.execute("COMMIT")
+            return out
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    async def append(self, entries: Sequence[AuditEntry]) -> list[AuditRecord]:
+        return await self._call(lambda c: self._append_tx(c, entries))
+
+    async def query(self, q: AuditQuery) -> list[AuditRecord]:
+        where, args = [], []
+        if q.since:
+            where.append("ts >= ?"); args.append(_iso(q.since))
+        if q.until:
+            where.append("ts <= ?"); args.append(_iso(q.until))
+        for col, val in (("principal", q.principal), ("action", q.action), ("outcome", q.outcome),
+                         ("run_id", q.run_id), ("event", q.event)):
+            if val:
+                if "*" in val:
+                    where.append(f"{col} GLOB ?")
+                else:
+                    where.append(f"{col} = ?")
+                args.append(val)
+        if q.node:
+            where.append("seq IN (SELECT seq FROM audit_nodes WHERE node = ?)"); args.append(q.node)
+        sql = f"SELECT {', '.join(_COLS)} FROM audit"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY seq " + ("DESC" if q.newest_first else "ASC")
+        if q.limit:
+            sql += f" LIMIT {int(q.limit)}"
+        rows = await self._call(lambda c: c.execute(sql, args).fetchall())
+        return [_row_to_record(r) for r in rows]
+
+    async def export(self) -> list[AuditRecord]:
+        rows = await self._call(lambda c: c.execute(f"SELECT {', '.join(_COLS)} FROM audit ORDER BY rowid").fetchall())
+        return [_row_to_record(r) for r in rows]
+
+    async def verify(self, expect_head: tuple[int, str] | None = None) -> VerifyReport:
+        # rowid order is physical insertion order: a swap of two rows' contents shows as seq disorder
+        def run(c: sqlite3.Connection) -> VerifyReport:
+            cur = c.execute(f"SELECT {', '.join(_COLS)} FROM audit ORDER BY rowid")
+            return verify_records((_row_to_record(r) for r in cur), expect_head)
+        return await self._call(run)
+
+    async def head(self) -> tuple[int, str]:
+        row = await self._call(lambda c: c.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone())
+        return (row[0], row[1]) if row else (0, GENESIS)
+
+    async def open_runs(self) -> list[AuditRecord]:
+        sql = (f"SELECT {', '.join(_COLS)} FROM audit a WHERE event = 'started' AND NOT EXISTS "
+               "(SELECT 1 FROM audit f WHERE f.run_id = a.run_id AND f.event = 'finished') ORDER BY seq")
+        rows = await self._call(lambda c: c.execute(sql).fetchall())
+        return [_row_to_record(r) for r in rows]
+
+    async def close_interrupted(self, is_dead: Callable[[str | None], bool], closer: str) -> list[str]:
+        closed: list[str] = []
+        now = _iso(datetime.now(timezone.utc))
+        for rec in await self.open_runs():
+            if not is_dead(rec.owner):
+                continue
+            await self.append([AuditEntry(
+                ts=now, run_id=rec.run_id, event="finished", principal=rec.principal, channel=rec.channel,
+                action=rec.action, targets=rec.targets, params=rec.params, outcome="interrupted",
+                detail=f"process {rec.owner} ended without finishing; closed by {closer}", owner=closer)])
+            closed.append(rec.run_id)
+        return closed
+
+    # ------------------------------------------------------------ approvals
+    async def create_approval(self, approval: Approval) -> None:
+        body = approval.model_dump_json()
+        await self._call(lambda c: c.execute("INSERT INTO approvals (id, body, state) VALUES (?, ?, ?)",
+                                             (approval.id, body, approval.state)))
+
+    async def get_approval(self, approval_id: str) -> Approval | None:
+        row = await self._call(lambda c: c.execute("SELECT body FROM approvals WHERE id = ?", (approval_id,)).fetchone())
+        return Approval.model_validate_json(row[0]) if row else None
+
+    async def decide_approval(self, approval_id: str, state: str, by: str, reason: str | None,
+                              expect: str = "pending") -> Approval:
+        """Compare-and-set: only one decider wins, even across processes."""
+        def run(c: sqlite3.Connection) -> Approval:
+            c.execute("BEGIN IMMEDIATE")
+            try:
+                row = c.execute("SELECT body FROM approvals WHERE id = ?", (approval_id,)).fetchone()
+                if row is None:
+                    raise NotFound(f"no approval request {approval_id!r}")
+                appr = Approval.model_validate_json(row[0])
+                if appr.state != expect:
+                    c.execute("ROLLBACK")
+                    return appr
+                appr = appr.model_copy(update={"state": state, "decided_by": by if state != "used" else appr.decided_by,
+                                               "decided_at": _iso(datetime.now(timezone.utc)) if state != "used" else appr.decided_at,
+                                               "reason": reason if reason is not None else appr.reason})
+                c.execute("UPDATE approvals SET body = ?, state = ? WHERE id = ?", (appr.model_dump_json(), state, approval_id))
+                c.execute("COMMIT")
+                return appr
+            except BaseException:
+                if c.in_transaction:
+                    c.execute("ROLLBACK")
+                raise
+        return await self._call(run)
+
+    async def list_approvals(self, state: str | None = "pending") -> list[Approval]:
+        if state:
+            rows = await self._call(lambda c: c.execute("SELECT body FROM approvals WHERE state = ? ORDER BY rowid", (state,)).fetchall())
+        else:
+            rows = await self._call(lambda c: c.execute("SELECT body FROM approvals ORDER BY rowid").fetchall())
+        return [Approval.model_validate_json(r[0]) for r in rows]
+
+    # ------------------------------------------------------------ journals
+    async def journal_get(self, run_id: str, key: str) -> Any | None:
+        row = await self._call(lambda c: c.execute("SELECT value FROM journal WHERE run_id = ? AND key = ?", (run_id, key)).fetchone())
+        return json.loads(row[0]) if row else None
+
+    async def journal_put(self, run_id: str, key: str, value: Any) -> None:
+        data = json.dumps(value, default=str)
+        await self._call(lambda c: c.execute(
+            "INSERT INTO journal (run_id, key, value) VALUES (?, ?, ?) ON CONFLICT(run_id, key) DO UPDATE SET value = excluded.value",
+            (run_id, key, data)))
+
+    async def journal_items(self, run_id: str) -> dict[str, Any]:
+        rows = await self._call(lambda c: c.execute("SELECT key, value FROM journal WHERE run_id = ?", (run_id,)).fetchall())
+        return {k: json.loads(v) for k, v in rows}
+
+    async def journal_copy(self, from_run: str, to_run: str) -> None:
+        await self._call(lambda c: c.execute(
+            "INSERT OR REPLACE INTO journal (run_id, key, value) SELECT ?, key, value FROM journal WHERE run_id = ?",
+            (to_run, from_run)))
+
+    # ------------------------------------------------------------ locks
+    async def lock(self, names: Sequence[str], run_id: str, wait: float) -> FileLockHandle:
+        return await self._locks.lock(names, run_id, wait)
+
+
+def _iso(dt: datetime) -> str:
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+def now_iso() -> str:
+    return _iso(datetime.now(timezone.utc))

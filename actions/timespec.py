@@ -1,0 +1,40 @@
+"""Durations (``90s``, ``15m``, ``2h``, ``1d``) and points in time (``2h`` ago, or ISO 8601) as
+operators type them in every front end."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+from typing import Annotated
+
+from pydantic import BeforeValidator
+
+_DUR = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
+_UNIT = {"ms": 0.001, "s": 1, None: 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(value: object) -> float:
+    if isinstance(value, (int, float)):
+        return float(value)
+    m = _DUR.match(str(value))
+    if not m:
+        raise ValueError(f"{value!r} is not a duration; use e.g. 90s, 15m, 2h, 1d")
+    return float(m.group(1)) * _UNIT[m.group(2)]
+
+
+def parse_time(value: object, now: datetime | None = None) -> datetime:
+    """``2h`` means two hours ago; otherwise an ISO 8601 time (UTC when no zone is given)."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    text = str(value).strip()
+    if _DUR.match(text):
+        return (now or datetime.now(timezone.utc)) - timedelta(seconds=parse_duration(text))
+    try:
+        dt = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a time; use a duration ago (2h, 30m) or ISO 8601 (2026-11-29T04:00)") from None
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+TimePoint = Annotated[datetime, BeforeValidator(parse_time)]

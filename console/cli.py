@@ -1,0 +1,325 @@
+"""The ``dcops`` command: run actions, review the audit log, check policy, approve, and start the
+TUI or the Slack bot. It only talks to the action layer; every error is one line on stderr and an
+exit code (0 ok, 1 failed or refused, 2 usage), never a traceback (those go to the log file)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from actions import Request, command_help, open_engine, parse_command, registry
+from actions.config import DcopsConfig, demo_config, load_config
+from actions.errors import ApprovalRequired, ConfirmationRequired, DcopsError, UsageError
+from actions.events import Result, RunFinished
+
+from .render import EventPrinter, dump_json, table_text
+
+log = logging.getLogger("dcops.cli")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse prints a multi-line usage block and exits on errors; we want one line and exit 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message} (see `{self.prog} --help`)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="dcops", description="Operator console for GPU clusters.")
+    p.add_argument("--config", help="config file (default $DCOPS_CONFIG or ~/.config/dcops/config.toml)")
+    p.add_argument("--demo", action="store_true", help="use the built-in simulated cluster")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--as", dest="as_principal", help="act as PRINCIPAL (demo mode only)")
+    sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
+
+    r = sub.add_parser("run", help="run an action: dcops run drain gpu[001-004] --reason 'xid 79'")
+    r.add_argument("--yes", action="store_true", help="skip the confirmation where the policy allows it")
+    r.add_argument("--confirm", help="the confirmation token (node count or hostlist) for non-interactive use")
+    r.add_argument("--approval", help="run a request a second person approved (approval id)")
+    r.add_argument("words", nargs=argparse.REMAINDER, help="ACTION and its arguments")
+
+    sub.add_parser("actions", help="list the actions")
+    h = sub.add_parser("help", help="help for one action")
+    h.add_argument("action", nargs="?")
+
+    a = sub.add_parser("audit", help="review the audit log")
+    asub = a.add_subparsers(dest="audit_cmd", required=True, parser_class=_Parser)
+    al = asub.add_parser("list", help="search records")
+    for opt in ("since", "until", "principal", "action", "node", "outcome", "run", "event", "limit"):
+        al.add_argument(f"--{opt}")
+    al.add_argument("--csv", action="store_true")
+    ash = asub.add_parser("show", help="every record of one run")
+    ash.add_argument("run_id")
+    av = asub.add_parser("verify", help="verify the hash chain (exit 1 when broken)")
+    av.add_argument("--expect-head", help="checkpoint SEQ:HASH from `dcops audit head`")
+    asub.add_parser("head", help="print the chain head SEQ:HASH to store elsewhere")
+    ae = asub.add_parser("export", help="every record as JSON Lines")
+    ae.add_argument("--output", "-o", help="file (default stdout)")
+    am = asub.add_parser("migrate", help="copy the audit log to another store URL")
+    am.add_argument("to_url")
+
+    pol = sub.add_parser("policy", help="RBAC policy tools")
+    psub = pol.add_subparsers(dest="policy_cmd", required=True, parser_class=_Parser)
+    pc = psub.add_parser("check", help="explain the decision (exit 0 allow, 1 deny)")
+    pc.add_argument("principal")
+    pc.add_argument("action")
+    pc.add_argument("targets", nargs="?", default="")
+
+    sub.add_parser("approvals", help="pending approval requests")
+    ap = sub.add_parser("approve", help="approve a pending request (runs it)")
+    ap.add_argument("approval_id")
+    dn = sub.add_parser("deny", help="deny a pending request")
+    dn.add_argument("approval_id")
+    dn.add_argument("--reason", default="")
+    rs = sub.add_parser("resume", help="finish what an interrupted resumable run left undone")
+    rs.add_argument("run_id")
+
+    t = sub.add_parser("tui", help="the terminal console")
+    t.add_argument("--theme", help="dcops-dark, dcops-light, dcops-contrast")
+    t.add_argument("--nodes", type=int, help="demo cluster size")
+    s = sub.add_parser("slack", help="serve the Slack bot")
+    s.add_argument("--socket-mode", action="store_true", help="use Socket Mode (needs an app-level token)")
+    return p
+
+
+def principal_for(args: argparse.Namespace, config: DcopsConfig) -> str:
+    if args.as_principal:
+        if not config.cluster.demo:
+            raise UsageError("--as is only accepted in demo mode; the CLI acts as your login (unix:<user>)")
+        return args.as_principal
+    try:
+        return f"unix:{getpass.getuser()}"
+    except Exception:
+        return f"unix:uid{os.getuid()}"
+
+
+def load(args: argparse.Namespace) -> DcopsConfig:
+    if args.demo:
+        cfg = demo_config()
+        if getattr(args, "nodes", None):
+            cfg = cfg.model_copy(update={"cluster": cfg.cluster.model_copy(update={"demo_nodes": args.nodes})})
+        return cfg
+    return load_config(args.config)
+
+
+async def _run_request(engine: Any, req: Request, printer: EventPrinter, *, interactive: bool) -> int:
+    try:
+        run = await engine.submit(req)
+    except ConfirmationRequired as exc:
+        if not interactive:
+            raise UsageError(f"{exc} (non-interactive: pass --confirm {exc.token})") from None
+        sys.stderr.write(f"{exc}\n> ")
+        sys.stderr.flush()
+        typed = await asyncio.to_thread(sys.stdin.readline)
+        if not typed.strip():
+            sys.stderr.write("not confirmed; nothing done\n")
+            return 1
+        return await _run_request(engine, req.model_copy(update={"confirm": typed.strip()}), printer,
+                                  interactive=interactive)
+    except ApprovalRequired as exc:
+        sys.stderr.write(f"{exc}\n")
+        if printer.as_json:
+            dump_json({"approval_id": exc.approval_id, "status": "pending"})
+        return 3
+    try:
+        async for event in run.events():
+            printer(event)
+    except asyncio.CancelledError:
+        run.cancel()
+        finished = await run.wait()
+        printer(finished)
+        return 1
+    finished: RunFinished = run.finished  # type: ignore[assignment]
+    return 0 if finished.outcome in ("ok", "dry-run") else 1
+
+
+async def amain(args: argparse.Namespace) -> int:
+    config = load(args)
+    if args.cmd == "tui":
+        from console.tui.app import run_tui
+
+        principal = principal_for(args, config)
+        return await asyncio.to_thread(run_tui, config, principal=principal, theme=args.theme)
+    if args.cmd == "slack":
+        from bots.app import serve
+
+        return await asyncio.to_thread(serve, config, demo=config.cluster.demo)
+    if args.cmd == "actions":
+        import actions.ops  # noqa: F401
+
+        for spec in registry:
+            print(f"{spec.name:<18} {spec.kind.value:<12} {spec.help}")
+        return 0
+    if args.cmd == "help":
+        import actions.ops  # noqa: F401
+
+        if args.action:
+            print(command_help(registry.get(args.action)))
+        else:
+            print(build_parser().format_help())
+        return 0
+    principal = principal_for(args, config)
+    engine = await open_engine(config)
+    try:
+        return await _dispatch(engine, args, principal)
+    finally:
+        await engine.aclose()
+
+
+async def _dispatch(engine: Any, args: argparse.Namespace, principal: str) -> int:
+    printer = EventPrinter(as_json=args.json, as_csv=getattr(args, "csv", False))
+    interactive = sys.stdin.isatty() and not args.json
+    if args.cmd == "run":
+        if not args.words:
+            raise UsageError("dcops run: give an action, e.g. dcops run drain gpu001 --reason 'xid 79' (see dcops actions)")
+        cmd = parse_command(args.words)
+        req = Request(principal=principal, channel="cli", action=cmd.action, params=cmd.params,
+                      confirm=args.confirm, yes=args.yes, approval_id=args.approval)
+        return await _run_request(engine, req, printer, interactive=interactive)
+    if args.cmd == "audit":
+        return await _audit(engine, args, principal, printer)
+    if args.cmd == "policy":
+        return await _policy_check(engine, args)
+    if args.cmd == "approvals":
+        return await _run_request(engine, Request(principal=principal, channel="cli", action="approvals"), printer,
+                                  interactive=False)
+    if args.cmd == "approve":
+        run = await engine.approve(args.approval_id, principal, "cli")
+        async for event in run.events():
+            printer(event)
+        return 0 if run.finished and run.finished.outcome in ("ok", "dry-run") else 1
+    if args.cmd == "deny":
+        appr = await engine.deny(args.approval_id, principal, "cli", args.reason)
+        print(f"denied {appr.id} ({appr.action} asked by {appr.requester})")
+        return 0
+    if args.cmd == "resume":
+        run = await engine.resume_run(args.run_id, principal, "cli")
+        async for event in run.events():
+            printer(event)
+        return 0 if run.finished and run.finished.outcome == "ok" else 1
+    raise UsageError(f"unknown command {args.cmd}")
+
+
+async def _audit(engine: Any, args: argparse.Namespace, principal: str, printer: EventPrinter) -> int:
+    store = engine.store
+    if args.audit_cmd == "list":
+        params = {k: getattr(args, k) for k in ("since", "until", "principal", "action", "node", "outcome", "run",
+                                                "event", "limit") if getattr(args, k)}
+        req = Request(principal=principal, channel="cli", action="audit", params=params)
+        run = await engine.submit(req)
+        await run.wait()
+        res: Result | None = run.result
+        if res is None:
+            raise DcopsError("audit search failed: " + (run.finished.summary if run.finished else "no result"))
+        if args.json:
+            dump_json(res.data)
+        elif args.csv:
+            from .render import table_csv
+
+            sys.stdout.write(table_csv(res.table))
+        else:
+            print(table_text(res.table) if res.table else "")
+            print(res.summary)
+        return 0
+    if args.audit_cmd == "show":
+        req = Request(principal=principal, channel="cli", action="audit", params={"run": args.run_id, "limit": 100000})
+        run = await engine.submit(req)
+        await run.wait()
+        res = run.result
+        if res is None or not res.data:
+            raise DcopsError(f"no audit records for run {args.run_id!r}")
+        records = sorted(res.data, key=lambda r: r["seq"])
+        if args.json:
+            dump_json(records)
+        else:
+            for r in records:
+                extra = " ".join(f"{k}={r[k]}" for k in ("decision", "outcome", "duration", "error") if r.get(k) is not None)
+                print(f"#{r['seq']} {r['ts']} {r['event']:<18} {r['principal']} via {r['channel']} {r['action']} "
+                      f"{','.join(r['targets'])} {extra}".rstrip())
+                if r.get("detail"):
+                    print(f"    {r['detail']}")
+                if r["event"] in ("received", "started") and r.get("params"):
+                    print(f"    params: {r['params']}")
+        return 0
+    if args.audit_cmd == "verify":
+        params = {"expect_head": args.expect_head} if args.expect_head else {}
+        run = await engine.submit(Request(principal=principal, channel="cli", action="audit-verify", params=params))
+        await run.wait()
+        res = run.result
+        if res is None:
+            raise DcopsError(run.finished.summary if run.finished else "verify failed")
+        if args.json:
+            dump_json(res.data)
+        else:
+            print(res.summary)
+        return 0 if res.ok else 1
+    if args.audit_cmd == "head":
+        seq, digest = await store.head()
+        print(f"{seq}:{digest}")
+        return 0
+    if args.audit_cmd == "export":
+        records = await store.export()
+        out = open(args.output, "w") if args.output else sys.stdout
+        try:
+            for r in records:
+                out.write(r.model_dump_json() + "\n")
+        finally:
+            if args.output:
+                out.close()
+        return 0
+    if args.audit_cmd == "migrate":
+        from actions.store.migrate import migrate
+
+        report = await migrate(store, args.to_url)
+        print(report)
+        return 0
+    raise UsageError(f"unknown audit command {args.audit_cmd}")
+
+
+async def _policy_check(engine: Any, args: argparse.Namespace) -> int:
+    decision, lines = await engine.explain(args.principal, args.action, args.targets)
+    if args.json:
+        dump_json({"allowed": decision.allowed, "reason": decision.reason, "trace": lines})
+    else:
+        print(decision.reason)
+        for line in lines:
+            print(f"  {line}")
+    return 0 if decision.allowed else 1
+
+
+def setup_logging() -> Path:
+    base = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "dcops"
+    base.mkdir(parents=True, exist_ok=True)
+    path = base / "dcops.log"
+    logging.basicConfig(filename=path, level=logging.INFO,
+                        format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    logfile = setup_logging()
+    try:
+        args = build_parser().parse_args(argv)
+        return asyncio.run(amain(args))
+    except DcopsError as exc:
+        sys.stderr.write(f"dcops: {exc}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("dcops: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # a bug: one line for the user, the traceback for the log
+        log.exception("internal error")
+        sys.stderr.write(f"dcops: internal error: {type(exc).__name__}: {exc} (details in {logfile})\n")
+        return 70
+
+
+if __name__ == "__main__":
+    sys.exit(main())
