@@ -1,0 +1,127 @@
+"""The policy file as data: pydantic models of the TOML, and one-line errors for what is wrong.
+
+Only the *shape* is checked here (keys, types, allowed words); cross-references (a binding naming
+an unknown role, a hostlist that does not parse) are checked when the policy is compiled
+(:mod:`actions.rbac.rules`), which knows where each value came from. Unknown keys are errors:
+a typo'd ``max_target`` must not silently lift a limit.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..errors import ConfigError
+
+KindName = Literal["read", "write", "destructive"]
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+PRINCIPAL_PATTERN = r"^(unix|slack|group):[^\s:]+$"
+MEMBER_PATTERN = r"^(unix|slack):[^\s:]+$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class ScopeSpec(_Strict):
+    """Where a permission or a deny rule applies; every field empty = the whole cluster."""
+
+    partitions: list[str] = Field(default_factory=list)
+    nodes: str | list[str] = Field(default_factory=list)   # Slurm hostlist(s): "gpu[001-032]"
+    labels: list[str] = Field(default_factory=list)         # "rack=r01" or bare feature words
+
+
+class RoleSpec(_Strict):
+    description: str = ""
+    actions: list[str] = Field(default_factory=list)        # action names or globs: drain, firmware-*, *
+    kinds: list[KindName] = Field(default_factory=list)     # every action of these kinds
+    scope: ScopeSpec = Field(default_factory=ScopeSpec)
+    max_targets: int | None = Field(None, ge=1)
+    allow_yes: bool = False
+    approval: list[str] = Field(default_factory=list)       # action names or globs needing two people
+
+
+class BindingSpec(_Strict):
+    principals: list[typing.Annotated[str, Field(pattern=PRINCIPAL_PATTERN)]] = Field(min_length=1)
+    except_: list[typing.Annotated[str, Field(pattern=PRINCIPAL_PATTERN)]] = Field(
+        default_factory=list, alias="except")
+    roles: list[str] = Field(min_length=1)
+
+
+class DenySpec(_Strict):
+    name: str = Field(pattern=NAME_PATTERN)
+    reason: str = ""
+    principals: list[typing.Annotated[str, Field(pattern=PRINCIPAL_PATTERN)]] = Field(min_length=1)
+    actions: list[str] = Field(default_factory=list)
+    kinds: list[KindName] = Field(default_factory=list)
+    scope: ScopeSpec = Field(default_factory=ScopeSpec)
+
+
+class PolicySpec(_Strict):
+    read_only: bool = False
+    groups: dict[str, list[typing.Annotated[str, Field(pattern=MEMBER_PATTERN)]]] = Field(default_factory=dict)
+    roles: dict[str, RoleSpec] = Field(default_factory=dict)
+    bindings: list[BindingSpec] = Field(default_factory=list)
+    deny: list[DenySpec] = Field(default_factory=list)
+
+
+def parse(raw: Any, source: str) -> PolicySpec:
+    """Validate the shape of a policy; the first problem becomes a one-line ConfigError."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: a policy must be a table of keys, got {type(raw).__name__}")
+    try:
+        return PolicySpec.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise ConfigError(f"{source}: {describe_error(err)}") from None
+
+
+def format_loc(loc: tuple[Any, ...]) -> str:
+    """``('bindings', 2, 'roles')`` -> ``bindings[2].roles`` (the path a TOML reader follows)."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def describe_error(err: dict[str, Any]) -> str:
+    loc = tuple(err["loc"])
+    if err["type"] == "extra_forbidden":
+        accepted = ", ".join(_accepted_keys(loc[:-1]))
+        return f"{format_loc(loc)}: unknown key {loc[-1]!r}; accepted keys here: {accepted}"
+    if err["type"] == "string_pattern_mismatch":
+        what = {PRINCIPAL_PATTERN: "a principal such as unix:alice, slack:U0123ABC or group:oncall",
+                MEMBER_PATTERN: "a principal such as unix:alice or slack:U0123ABC (groups cannot hold groups)",
+                NAME_PATTERN: "a name of letters, digits, '_', '.', '-'"}.get(err["ctx"]["pattern"], err["msg"])
+        return f"{format_loc(loc)}: {err['input']!r} is not {what}"
+    return f"{format_loc(loc)}: {err['msg']}"
+
+
+def _accepted_keys(loc: tuple[Any, ...]) -> list[str]:
+    """The keys the model at ``loc`` accepts (for 'unknown key' messages)."""
+    model: type[BaseModel] | None = PolicySpec
+    for part in loc:
+        if model is None or isinstance(part, int) or part not in _keys(model):
+            continue  # a list index or a free dict key (a role or group name): same model below
+        field = next(f for n, f in model.model_fields.items() if (f.alias or n) == part)
+        model = _inner_model(field.annotation)
+    return _keys(model) if model is not None else []
+
+
+def _keys(model: type[BaseModel]) -> list[str]:
+    return [f.alias or n for n, f in model.model_fields.items()]
+
+
+def _inner_model(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        if not isinstance(arg, types.GenericAlias | type) and not typing.get_args(arg):
+            continue
+        found = _inner_model(arg)
+        if found is not None:
+            return found
+    return None
