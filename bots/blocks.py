@@ -1,0 +1,266 @@
+"""Block Kit rendering: run messages, tables, prompts and one-line errors.
+
+Built with slack_sdk's block models (they know Slack's field limits) and serialised to dicts at the
+edge. Every function here is pure: state in, ``(fallback_text, blocks)`` out, so the same message
+can be re-rendered on each ``chat.update`` and unit-tested without a server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import hostlist
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    RawTextObject,
+    SectionBlock,
+    TableBlock,
+)
+
+from actions import events
+
+from .chart import chart_for
+from .run_view import RunView
+
+# action_ids of the interactive buttons; interactivity.py registers handlers for exactly these
+CONFIRM, CANCEL, APPROVE, DENY = "dcops_confirm", "dcops_cancel", "dcops_approve", "dcops_deny"
+
+TABLE_MAX_ROWS = 100            # Slack's table block limit (header row included)
+TABLE_MAX_COLS = 20
+SECTION_MAX = 2900              # Slack allows 3000 characters in a section's text; keep a margin
+MAX_FAILED_LISTED = 10          # failed targets are listed one per line, up to this many
+
+STATUS_ICON = {
+    "ok": ":white_check_mark:", "failed": ":x:", "running": ":hourglass_flowing_sand:",
+    "pending": ":white_circle:", "skipped": ":fast_forward:", "cancelled": ":no_entry_sign:",
+    "interrupted": ":warning:", "dry-run": ":memo:",
+}
+
+Rendered = tuple[str, list[dict[str, Any]]]
+
+
+def _dicts(blocks: Iterable[Block]) -> list[dict[str, Any]]:
+    return [b.to_dict() for b in blocks]
+
+
+def _clip(text: str, limit: int = SECTION_MAX) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _md(text: str) -> SectionBlock:
+    return SectionBlock(text=MarkdownTextObject(text=_clip(text)))
+
+
+def escape(text: str) -> str:
+    """Slack mrkdwn control characters; user-provided text must not ping channels or fake links."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def collapse(names: Sequence[str]) -> str:
+    """Node names back to a hostlist (gpu[001-060]) so 64 targets fit in one line."""
+    try:
+        return hostlist.collect_hostlist(list(names))
+    except Exception:  # noqa: BLE001 - job ids and odd names are not hostlists: list them as they are
+        return ",".join(names)
+
+
+# ---------------------------------------------------------------- one-line replies
+
+
+def error_line(message: str) -> Rendered:
+    """A user error: one line, never a traceback."""
+    line = " ".join(str(message).split())
+    return line, _dicts([_md(f":warning: {escape(line)}")])
+
+
+def notice(text: str) -> Rendered:
+    return text, _dicts([_md(text)])
+
+
+def code_section(text: str) -> dict[str, Any]:
+    """Preformatted text (usage help) as one section block."""
+    return _md("```\n" + escape(_clip(text, SECTION_MAX - 10)) + "\n```").to_dict()
+
+
+# ---------------------------------------------------------------- tables and charts
+
+
+def table_block(table: events.Table) -> tuple[list[Block], str | None]:
+    """A Slack table block; returns the blocks and a note when rows or columns were cut."""
+    columns = [str(c) for c in table.columns][:TABLE_MAX_COLS]
+    body = table.rows[: TABLE_MAX_ROWS - 1]
+    rows = [[RawTextObject(text=c or " ") for c in columns]]
+    for row in body:
+        cells = [("" if v is None else str(v)) for v in list(row)[: len(columns)]]
+        cells += [""] * (len(columns) - len(cells))
+        rows.append([RawTextObject(text=c or " ") for c in cells])
+    note = None
+    if len(table.rows) > len(body) or len(table.columns) > len(columns):
+        note = (f"showing {len(body)} of {len(table.rows)} rows"
+                + (f", {len(columns)} of {len(table.columns)} columns" if len(table.columns) > len(columns) else "")
+                + " — use the CLI for the full table")
+    blocks: list[Block] = []
+    if table.title:
+        blocks.append(_md(f"*{escape(table.title)}*"))
+    blocks.append(TableBlock(rows=rows))
+    return blocks, note
+
+
+# ---------------------------------------------------------------- the run message
+
+
+def _steps_text(view: RunView) -> str | None:
+    grouped = view.steps_by_status()
+    if not grouped:
+        return None
+    lines: list[str] = []
+    for status in ("failed", "running", "pending", "ok", "skipped", "cancelled"):
+        steps = grouped.get(status, [])
+        if not steps:
+            continue
+        icon = STATUS_ICON.get(status, "")
+        if status == "failed":
+            for step in steps[:MAX_FAILED_LISTED]:
+                detail = f" — {escape(step.detail)}" if step.detail else ""
+                lines.append(f"{icon} `{escape(step.target)}` failed{detail}")
+            if len(steps) > MAX_FAILED_LISTED:
+                rest = collapse([s.target for s in steps[MAX_FAILED_LISTED:]])
+                lines.append(f"{icon} and {len(steps) - MAX_FAILED_LISTED} more failed: `{escape(rest)}`")
+        else:
+            lines.append(f"{icon} {status} ({len(steps)}): `{escape(collapse([s.target for s in steps]))}`")
+    return "\n".join(lines)
+
+
+def _progress_text(progress: events.Progress) -> str:
+    width = 20
+    filled = round(width * progress.done / progress.total) if progress.total else width
+    bar = "█" * filled + "░" * (width - filled)
+    label = f" {escape(progress.label)}" if progress.label else ""
+    return f"`{bar}` {progress.done}/{progress.total}{label}"
+
+
+def run_message(view: RunView) -> Rendered:
+    """The whole run message for its current state: header, progress, per-target results,
+    result (summary, table, chart) and a footer that names the run id to find its audit trail."""
+    if view.finished is not None:
+        outcome = view.finished.outcome
+        state = f"{STATUS_ICON.get(outcome, '')} {outcome}"
+    else:
+        state = f"{STATUS_ICON['running']} running"
+    title = f"{view.action}: {state.split(' ', 1)[1]}"
+    blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text=_clip(f"dcops {title}", 150)))]
+    who = f"<@{view.requester}>" + (f", approved by <@{view.approved_by}>" if view.approved_by else "")
+    blocks.append(_md(f"{state} · `/dcops {escape(_clip(view.command_text, 500))}` · {who}"))
+
+    if view.progress is not None and view.finished is None:
+        blocks.append(_md(_progress_text(view.progress)))
+    steps = _steps_text(view)
+    if steps:
+        blocks.append(_md(steps))
+    if view.logs and view.finished is None:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(
+            text=_clip("\n".join(escape(log.message) for log in view.logs), 1900))]))
+
+    notes: list[str] = []
+    result = view.result
+    if result is not None:
+        icon = STATUS_ICON["ok"] if result.ok else STATUS_ICON["failed"]
+        blocks.append(_md(f"{icon} {escape(result.summary)}"))
+        if result.table is not None and result.table.columns:
+            tblocks, note = table_block(result.table)
+            blocks.extend(tblocks)
+            if note:
+                notes.append(note)
+        chart = chart_for(result.data)
+        if chart:
+            blocks.append(_md(chart))
+    for message in view.errors[-3:]:
+        blocks.append(_md(f":warning: {escape(message)}"))
+
+    footer = []
+    if view.run_id:
+        footer.append(f"run `{view.run_id}` · audit: `/dcops audit --run {view.run_id}`")
+    if view.finished is not None:
+        footer.append(f"took {view.finished.duration:.1f}s")
+    footer.extend(notes)
+    if footer:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=" · ".join(footer))]))
+
+    summary = (result.summary if result else "") or (view.finished.summary if view.finished else "")
+    text = f"dcops {title}" + (f": {summary}" if summary else "")
+    return _clip(text, 3000), _dicts(blocks)
+
+
+# ---------------------------------------------------------------- confirmation and approval
+
+
+def confirm_prompt(*, command_text: str, message: str, value: str) -> Rendered:
+    """The requester-only (ephemeral) prompt; ``value`` binds the buttons to one pending request."""
+    text = f"Confirm `/dcops {escape(command_text)}`? {escape(message)}"
+    blocks = [
+        _md(f":warning: *Confirm* `/dcops {escape(command_text)}`\n{escape(message)}"),
+        ActionsBlock(elements=[
+            ButtonElement(text="Confirm", action_id=CONFIRM, value=value, style="danger"),
+            ButtonElement(text="Cancel", action_id=CANCEL, value=value),
+        ]),
+    ]
+    return text, _dicts(blocks)
+
+
+def approval_request(*, approval_id: str, requester: str, command_text: str, message: str) -> Rendered:
+    text = f"Approval needed: <@{requester}> asks to run /dcops {command_text}"
+    blocks = [
+        _md(f":raised_hand: *Approval needed* — <@{requester}> asks to run\n`/dcops {escape(command_text)}`\n"
+            f"{escape(message)}"),
+        ContextBlock(elements=[MarkdownTextObject(text=f"approval `{approval_id}` · the requester cannot approve")]),
+        ActionsBlock(elements=[
+            ButtonElement(text="Approve", action_id=APPROVE, value=approval_id, style="primary"),
+            ButtonElement(text="Deny", action_id=DENY, value=approval_id, style="danger"),
+        ]),
+    ]
+    return text, _dicts(blocks)
+
+
+def approval_decided(*, approval_id: str, requester: str, command_text: str, verdict: str,
+                     decider: str, run_id: str | None = None) -> Rendered:
+    """The approval message once decided: the buttons are gone so nobody decides twice."""
+    icon = ":white_check_mark:" if verdict == "approved" else ":no_entry:"
+    tail = f" · run `{run_id}`" if run_id else ""
+    text = f"{verdict} by <@{decider}>: /dcops {command_text}"
+    blocks = [
+        _md(f"{icon} *{verdict.capitalize()}* by <@{decider}> — <@{requester}>'s `/dcops {escape(command_text)}`"),
+        ContextBlock(elements=[MarkdownTextObject(text=f"approval `{approval_id}`{tail}")]),
+    ]
+    return text, _dicts(blocks)
+
+
+# ---------------------------------------------------------------- help
+
+
+def help_message(specs: Sequence[Any], *, read_only: bool) -> Rendered:
+    """Only what this user may run, grouped by category, with the verb and its one-line help."""
+    if not specs:
+        return error_line("you may not run any dcops action here; ask an admin to add your Slack user to the policy")
+    by_cat: dict[str, list[Any]] = {}
+    for spec in specs:
+        by_cat.setdefault(spec.category, []).append(spec)
+    blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text="dcops: what you may run"))]
+    for cat in sorted(by_cat):
+        lines = []
+        for spec in by_cat[cat]:
+            usage = " ".join(f"<{p}>" for p in spec.positional)
+            mark = " :lock:" if spec.kind != "read" else ""
+            lines.append(f"`{spec.name}{(' ' + escape(usage)) if usage else ''}`{mark} — {escape(spec.help)}")
+        blocks.append(_md(f"*{escape(cat)}*\n" + "\n".join(lines)))
+    tail = "read-only mode: only read actions run · " if read_only else ""
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(
+        text=f"{tail}usage: `/dcops <action> [args] [--option value]` · :lock: changes the cluster")]))
+    names = ", ".join(s.name for s in specs)
+    return f"dcops: you may run {names}", _dicts(blocks)

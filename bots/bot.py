@@ -1,0 +1,66 @@
+"""What the handlers share: the engine, the Web API client, settings, pending confirmations,
+and the background tasks that follow runs after the ack.
+
+Handlers ack first and hand long work to :meth:`Bot.spawn`, so Slack's 3-second ack deadline
+never depends on the cluster; the tasks are tracked so shutdown can wait for them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from actions import Engine
+
+from .pending import PendingConfirms
+from .settings import SlackSettings
+
+log = logging.getLogger("dcops.slack")
+
+
+@dataclass(frozen=True)
+class ApprovalNote:
+    """Where to tell the requester about a decision. Lost on restart: the bot then falls back to
+    what the engine stored (requester principal, action, params) and a DM to the requester."""
+
+    requester: str                 # Slack user id
+    origin: str                    # channel the command came from
+    command_text: str
+
+
+@dataclass
+class Bot:
+    engine: Engine
+    client: AsyncWebClient
+    settings: SlackSettings
+    pending: PendingConfirms = field(default_factory=PendingConfirms)
+    approvals: dict[str, ApprovalNote] = field(default_factory=dict)
+    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.pending.ttl = self.settings.confirm_ttl
+
+    @property
+    def read_only(self) -> bool:
+        return self.engine.config.cluster.read_only
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+        task = asyncio.create_task(coro, name=name)
+        self.tasks.add(task)
+        task.add_done_callback(self._done)
+        return task
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task %s failed", task.get_name(), exc_info=task.exception())
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        """Wait for in-flight work (run messages, approvals) before the process exits."""
+        if self.tasks:
+            await asyncio.wait(set(self.tasks), timeout=timeout)

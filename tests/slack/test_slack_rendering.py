@@ -1,0 +1,99 @@
+"""Unit tests of the bot's own rendering logic: run messages, tables, charts, prompts, help."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+from actions import events
+from bots import blocks
+from bots.chart import chart_for, sparkline
+from bots.run_view import MAX_LOG_LINES, RunView
+
+
+def _view() -> RunView:
+    return RunView(action="drain", command_text='drain gpu[001-004] --reason "xid 79"', requester="U0ONCALL")
+
+
+def _all_text(bl: list[dict]) -> str:
+    return json.dumps(bl)
+
+
+def test_run_view_folds_events_and_ignores_debug_logs():
+    v = _view()
+    assert v.apply(events.RunStarted(run_id="r1", action="drain", targets=["gpu001", "gpu002"]))
+    assert v.apply(events.Step(target="gpu001", status="running"))
+    assert v.apply(events.Step(target="gpu001", status="ok"))
+    assert not v.apply(events.Log(message="noise", level="debug"))
+    for i in range(MAX_LOG_LINES + 3):
+        v.apply(events.Log(message=f"line {i}"))
+    assert v.run_id == "r1" and v.steps["gpu001"].status == "ok"
+    assert [log.message for log in v.logs][0] == "line 3" and len(v.logs) == MAX_LOG_LINES
+    assert not v.done
+    v.apply(events.RunFinished(run_id="r1", outcome="ok", duration=1.5, summary="drained 2"))
+    assert v.done
+
+
+def test_run_message_groups_steps_collapses_hostlists_and_names_the_audit_record():
+    v = _view()
+    v.apply(events.RunStarted(run_id="r-abc", action="drain", targets=[]))
+    for n in range(1, 61):
+        v.apply(events.Step(target=f"gpu{n:03d}", status="ok"))
+    v.apply(events.Step(target="gpu061", status="failed", detail="slurmctld said <no>"))
+    v.apply(events.Progress(done=61, total=64, label="draining"))
+    text, bl = blocks.run_message(v)
+    body = _all_text(bl)
+    assert "gpu[001-060]" in body and "ok (60)" in body
+    assert "`gpu061` failed" in body and "&lt;no&gt;" in body       # user text is escaped
+    assert "61/64" in body and "running" in text
+    v.apply(events.Result(summary="drained 60 of 61", ok=False))
+    v.apply(events.RunFinished(run_id="r-abc", outcome="failed", duration=2.0, summary="drained 60 of 61"))
+    text, bl = blocks.run_message(v)
+    body = _all_text(bl)
+    assert text.startswith("dcops drain: failed") and "drained 60 of 61" in text
+    assert "/dcops audit --run r-abc" in body and "61/64" not in body  # progress bar gone once done
+
+
+def test_table_results_render_as_a_table_block_and_say_when_cut():
+    table = events.Table(columns=["node", "state"], rows=[[f"gpu{i:03d}", None] for i in range(150)], title="nodes")
+    tb, note = blocks.table_block(table)
+    rendered = [b.to_dict() for b in tb]
+    tables = [b for b in rendered if b["type"] == "table"]
+    assert len(tables) == 1 and len(tables[0]["rows"]) == blocks.TABLE_MAX_ROWS
+    assert tables[0]["rows"][0][0] == {"type": "raw_text", "text": "node"}
+    assert note and "99 of 150 rows" in note
+
+
+def test_chart_for_range_query_data_and_none_for_other_data():
+    data = {"series": [{"labels": {"__name__": "temp", "Hostname": "gpu017"}, "points": [[i, float(i)] for i in range(100)]}]}
+    chart = chart_for(data)
+    assert chart is not None and "Hostname=gpu017" in chart and "last 99" in chart
+    assert chart_for({"samples": [{"labels": {}, "value": 1.0}]}) is None
+    assert chart_for(None) is None
+    assert sparkline([1, 1, 1]) == "▁▁▁"
+    line = sparkline([0, 10])
+    assert line[0] == "▁" and line[-1] == "█"
+    assert len(sparkline(list(range(1000)), width=40)) == 40
+
+
+def test_confirm_and_approval_prompts_carry_the_binding_values():
+    _, bl = blocks.confirm_prompt(command_text="cancel 12", message="type 1", value="id:nonce")
+    buttons = [e for b in bl if b["type"] == "actions" for e in b["elements"]]
+    assert {(b["action_id"], b["value"]) for b in buttons} == {(blocks.CONFIRM, "id:nonce"), (blocks.CANCEL, "id:nonce")}
+    _, bl = blocks.approval_request(approval_id="a-1", requester="U1", command_text="requeue 5", message="m")
+    buttons = [e for b in bl if b["type"] == "actions" for e in b["elements"]]
+    assert {b["action_id"] for b in buttons} == {blocks.APPROVE, blocks.DENY}
+    _, bl = blocks.approval_decided(approval_id="a-1", requester="U1", command_text="requeue 5",
+                                    verdict="denied", decider="U2")
+    assert not [b for b in bl if b["type"] == "actions"] and "<@U2>" in _all_text(bl)
+
+
+def test_help_lists_given_specs_only_and_error_line_is_one_line():
+    specs = [SimpleNamespace(name="jobs", help="list jobs", positional=(), kind="read", category="jobs"),
+             SimpleNamespace(name="drain", help="drain nodes", positional=("nodes",), kind="write", category="nodes")]
+    text, bl = blocks.help_message(specs, read_only=False)
+    assert "jobs, drain" in text and "`drain &lt;nodes&gt;`" in _all_text(bl)
+    text, _ = blocks.help_message([], read_only=False)
+    assert "may not run any" in text
+    text, bl = blocks.error_line("bad\n  thing")
+    assert text == "bad thing" and "\n" not in bl[0]["text"]["text"]
