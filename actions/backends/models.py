@@ -93,6 +93,16 @@ class JobFilter(_Model):
 
 # ---------------------------------------------------------------- Kubernetes
 
+class OperatorPod(_Model):
+    """A GPU Operator / network-operator pod on a node (driver, device plugin, DCGM exporter, MOFED)."""
+
+    namespace: str
+    name: str
+    component: str                         # the pod's app label or its DaemonSet's name
+    status: str = ""                       # as kubectl shows it: Running, CrashLoopBackOff, Pending, ...
+    ready: bool = False
+
+
 class KubeNode(_Model):
     name: str
     ready: bool = True
@@ -100,6 +110,7 @@ class KubeNode(_Model):
     gpu_allocatable: int = 0
     labels: dict[str, str] = Field(default_factory=dict)
     taints: tuple[str, ...] = ()
+    operator_pods: tuple[OperatorPod, ...] = ()
 
 
 class KubePod(_Model):
