@@ -1,0 +1,181 @@
+"""The lab BMC process: sushy-tools' emulator (fake driver, one system per node) behind one HTTPS
+port per BMC, a plain-HTTP control API for tests, and an HTTP file server for firmware images.
+
+Runs in the foreground (``python -m tests.lab.bmc serve``); :mod:`tests.lab.bmc.control` starts it
+in the background and stops it by pid.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import logging
+import os
+import signal
+import ssl
+import threading
+import types
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
+
+from .state import DEFAULT_VERSIONS, Faults, LabState
+from .view import BmcView
+
+DEFAULT_IMAGES = ("bmc-1.10.0", "bmc-1.12.0", "bios-2.3.1", "bios-2.4.0", "gpu-96.00.89.00.01",
+                  "gpu-96.00.af.00.02", "hca-28.39.1002", "hca-28.40.1000")
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """werkzeug's handler without its per-request log line (tests read the counters instead).
+    werkzeug closes every connection, so each request is a fresh TLS handshake, as with many BMCs."""
+
+    def log_request(self, *args: Any, **kwargs: Any) -> None:  # the lab is quiet; tests read /requests
+        pass
+
+
+def build_sushy(root: Path, lab: LabState, power_delay: int) -> Any:
+    """Import and configure sushy-tools' Flask app for this lab's nodes (fake driver, private state)."""
+    os.environ["TMPDIR"] = str(root / "tmp")
+    from sushy_tools.emulator import main as sushy
+    from sushy_tools.emulator.resources.systems import fakedriver
+
+    # The fake driver picks a power transition delay in 1..11 s; the lab makes it a fixed, short
+    # delay so a 16-node rolling update does not spend minutes waiting for fake power.
+    fakedriver.random = types.SimpleNamespace(randint=lambda a, b: power_delay)
+    systems = [{"uuid": b.uuid, "name": b.name, "power_state": "On",
+                "nics": [{"mac": f"52:54:00:00:{b.index // 256:02x}:{b.index % 256:02x}", "ip": f"10.254.1.{b.index + 1}"}]}
+               for b in lab.bmcs.values()]
+    sushy.app.configure(extra_config={"SUSHY_EMULATOR_FAKE_DRIVER": True, "SUSHY_EMULATOR_FAKE_SYSTEMS": systems,
+                                      "SUSHY_EMULATOR_STATE_DIR": str(root / "state")})
+    return sushy.app
+
+
+class Control:
+    """The test-facing control API (plain HTTP on loopback): faults, latency, firmware, counters."""
+
+    def __init__(self, lab: LabState, sushy_app: Any, info: dict[str, Any]) -> None:
+        self.lab, self.sushy, self.info = lab, sushy_app, info
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        req = Request(environ)
+        try:
+            body = self.handle(req.method, req.path.strip("/"), json.loads(req.get_data() or b"{}"))
+            resp = Response(json.dumps(body), content_type="application/json")
+        except (KeyError, ValueError, TypeError) as exc:
+            resp = Response(json.dumps({"error": f"{type(exc).__name__}: {exc}"}), status=400,
+                            content_type="application/json")
+        return resp(environ, start_response)
+
+    def targets(self, data: dict[str, Any]) -> list[Any]:
+        names = data.get("nodes", "all")
+        return list(self.lab.bmcs.values()) if names == "all" else [self.lab.bmcs[n] for n in names]
+
+    def handle(self, method: str, path: str, data: dict[str, Any]) -> Any:
+        lab = self.lab
+        if path == "status":
+            return {**self.info, "nodes": {b.name: {"power": self.sushy.systems.get_power_state(b.uuid),
+                                                    "versions": b.versions, "staged": b.staged,
+                                                    "override": [b.override_target, b.override_enabled],
+                                                    "faults": vars(b.faults)} for b in lab.bmcs.values()},
+                    "latency": lab.latency, "reinstalls": lab.reinstalls}
+        if path == "requests":
+            return {b.name: {"requests": b.requests, "served_503": b.served_503, "injected": b.injected}
+                    for b in lab.bmcs.values()}
+        if method != "POST":
+            raise KeyError(path)
+        with lab.lock:
+            if path == "latency":
+                lab.latency = tuple(data["latency"]) if data.get("latency") else None
+            elif path == "faults":
+                for b in self.targets(data):
+                    for key in ("unavailable", "retry_after", "hang", "fail_update"):
+                        if key in data:
+                            setattr(b.faults, key, data[key])
+                    if "latency" in data:
+                        b.faults.latency = tuple(data["latency"]) if data["latency"] else None
+            elif path == "firmware":
+                for b in self.targets(data):
+                    b.versions.update({k: str(v) for k, v in data["versions"].items() if k in b.versions})
+            elif path == "provision":
+                lab.provision_image = data.get("image_id", lab.provision_image)
+                lab.reinstall_delay = float(data.get("delay", lab.reinstall_delay))
+                lab.update_seconds = float(data.get("update_seconds", lab.update_seconds))
+            elif path == "sessions/expire":
+                lab.sessions.clear()
+            elif path == "counters/clear":
+                for b in lab.bmcs.values():
+                    b.requests, b.served_503, b.injected = 0, 0, []
+            elif path == "reset":
+                self.reset()
+            else:
+                raise KeyError(path)
+        return {"ok": True}
+
+    def reset(self) -> None:
+        """Back to the state of a fresh start: all nodes on, baseline firmware, no faults."""
+        lab = self.lab
+        lab.latency, lab.sessions, lab.tasks, lab.reinstalls = None, {}, {}, []
+        for b in lab.bmcs.values():
+            b.versions, b.staged, b.faults = dict(DEFAULT_VERSIONS), {}, Faults()
+            b.override_target, b.override_enabled = "None", "Disabled"
+            b.requests, b.served_503, b.injected = 0, 0, []
+            self.sushy.systems._update(b.uuid, power_state="On", pending_power=None, boot_device="Hdd")
+
+
+def _spawn(server: BaseWSGIServer | ThreadingHTTPServer) -> threading.Thread:
+    t = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.5}, daemon=True)
+    t.start()
+    return t
+
+
+def serve(args: argparse.Namespace) -> None:
+    import bcrypt
+
+    root = Path(args.dir)
+    for sub in ("tmp", "state", "images"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    names = args.names.split(",")
+    password = (root / "password").read_text().strip()
+    hook = json.loads(args.reinstall_hook) if args.reinstall_hook else None
+    lab = LabState(names, args.base_port + 10, user=args.user,
+                   password_hash=bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=5)),
+                   update_seconds=args.update_seconds, reinstall_hook=hook)
+    app = build_sushy(root, lab, args.power_delay)
+    for image in DEFAULT_IMAGES:
+        (root / "images" / f"{image}.bin").write_bytes(f"dcops lab firmware {image}\n".encode() * 64)
+
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(root / "pki" / "server.pem", root / "pki" / "server.key")
+    servers: list[Any] = []
+    for bmc in lab.bmcs.values():
+        servers.append(make_server("127.0.0.1", bmc.port, BmcView(lab, bmc, app.wsgi_app), threaded=True,
+                                   request_handler=_QuietHandler, ssl_context=ctx))
+    files = ThreadingHTTPServer(("127.0.0.1", args.base_port + 1),
+                                functools.partial(_QuietFiles, directory=str(root / "images")))
+    info = {"control": f"http://127.0.0.1:{args.base_port}", "files": f"http://127.0.0.1:{args.base_port + 1}",
+            "ca": str(root / "pki" / "ca.pem"), "user": args.user, "password_file": str(root / "password"),
+            "images_dir": str(root / "images"),
+            "bmcs": {b.name: f"https://127.0.0.1:{b.port}" for b in lab.bmcs.values()},
+            "uuids": {b.name: b.uuid for b in lab.bmcs.values()}}
+    control = make_server("127.0.0.1", args.base_port, Control(lab, app, info), threaded=True,
+                          request_handler=_QuietHandler)
+    for s in [*servers, files, control]:
+        _spawn(s)
+    (root / "lab.json").write_text(json.dumps(info, indent=1))
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop.wait()
+    os._exit(0)   # server threads are daemons; a hung request must not hold the stop up
+
+
+class _QuietFiles(SimpleHTTPRequestHandler):
+    def log_message(self, *args: Any) -> None:
+        pass
