@@ -376,6 +376,8 @@ class Engine:
         return run
 
     def _trim(self) -> None:
+        if len(self._runs) < 2 * self._keep_recent:
+            return
         done = [r for r in self.runs() if not r.active]
         for r in done[self._keep_recent:]:
             self._runs.pop(r.run_id, None)

@@ -6,8 +6,11 @@ the chain never forks. ``synchronous=NORMAL`` in WAL mode: a committed record su
 any dcops process (the WAL is in the OS); only an OS crash or power loss can lose the newest
 records, and ``audit verify`` still proves the rest intact.
 
-All SQLite calls run on one dedicated thread per store so the event loop (the TUI, the bot) never
-blocks on a write lock held by another process.
+Appends first try inline on a second connection whose busy timeout is zero: when no other process
+holds the write lock (the common case) the ~50 µs insert happens right away, without the cost of a
+thread hand-off. When the lock is busy, the append goes to one dedicated thread that waits for it,
+so the event loop (the TUI, the bot) never blocks on another process's write lock. Reads always
+run on that thread.
 """
 
 from __future__ import annotations
@@ -62,6 +65,8 @@ class SqliteStore:
         self.path = Path(path)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dcops-sqlite")
         self._conn: sqlite3.Connection | None = None
+        self._fast: sqlite3.Connection | None = None
+        self._fast_ok = True
         self._locks = FileLocks(lock_dir or (str(self.path) + ".locks"))
 
     # ------------------------------------------------------------ plumbing
@@ -100,6 +105,9 @@ class SqliteStore:
                 self._conn = None
         if self._conn is not None:
             await self._call(close)
+        if self._fast is not None:
+            self._fast.close()
+            self._fast = None
         self._pool.shutdown(wait=True)
 
     # ------------------------------------------------------------ audit
@@ -115,7 +123,7 @@ class SqliteStore:
                 content = entry.model_dump()
                 content["seq"] = seq
                 digest = record_hash(prev, content)
-                rec = AuditRecord(**content, prev_hash=prev, hash=digest)
+                rec = AuditRecord.model_construct(**content, prev_hash=prev, hash=digest)
                 conn.execute(_INSERT, (
                     seq, rec.ts, rec.run_id, rec.event, rec.principal, rec.channel, rec.action,
                     json.dumps(rec.targets), json.dumps(rec.params, sort_keys=True, default=str),
@@ -131,7 +139,29 @@ class SqliteStore:
             conn.execute("ROLLBACK")
             raise
 
+    def _fast_conn(self) -> sqlite3.Connection:
+        if self._fast is None:
+            self._connect_sync()
+            conn = sqlite3.connect(self.path, timeout=0, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=0")
+            self._fast = conn
+        return self._fast
+
+    def _connect_sync(self) -> None:
+        if self._conn is None:
+            # first use: create the schema on the worker thread's connection, synchronously
+            self._pool.submit(self._connect).result()
+
     async def append(self, entries: Sequence[AuditEntry]) -> list[AuditRecord]:
+        if self._fast_ok:
+            try:
+                return self._append_tx(self._fast_conn(), entries)
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise AuditError(f"audit database {self.path}: {exc}") from None
+            except sqlite3.DatabaseError as exc:
+                raise AuditError(f"audit database {self.path}: {exc}") from None
         return await self._call(lambda c: self._append_tx(c, entries))
 
     async def query(self, q: AuditQuery) -> list[AuditRecord]:

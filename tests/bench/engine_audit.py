@@ -1,0 +1,90 @@
+"""Benchmark: audited no-op actions per second through the engine with the SQLite store, vs raw
+SQLite inserts of the same records at the same durability (WAL, synchronous=NORMAL, one
+transaction for received+started and one for finished, as the engine does), side by side.
+"Raw" still reads the chain head inside each transaction and hashes each record: that is what
+inserting one record of a hash chain shared by several processes costs at the SQL level; the
+difference to the engine is everything else (validation, RBAC, run bookkeeping, the event stream).
+
+    python -m tests.bench.engine_audit [N] [ROUNDS]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from actions.store.base import AuditEntry
+from actions.store.chain import GENESIS, record_hash
+from actions.store.sqlite import _SCHEMA
+from tests.unit.core.worker import engine_for
+
+
+async def engine_round(db: Path, n: int) -> float:
+    from actions.request import Request
+
+    eng = engine_for(str(db))
+    await eng.start()
+    req = Request(principal="unix:bench", channel="api", action="ping")
+    t0 = time.perf_counter()
+    for _ in range(n):
+        run = await eng.submit(req)
+        await run.wait()
+    elapsed = time.perf_counter() - t0
+    await eng.aclose()
+    return elapsed
+
+
+def raw_round(db: Path, n: int) -> float:
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.executescript(_SCHEMA)   # the same table and indexes as the store
+    base = AuditEntry(ts="2026-11-29T05:00:00.000000+00:00", run_id="r", event="received", principal="unix:bench",
+                      channel="api", action="ping", owner="host:1:1")
+    prev, seq = GENESIS, 0
+    t0 = time.perf_counter()
+    for i in range(n):
+        for group in (("received", "started"), ("finished",)):
+            conn.execute("BEGIN IMMEDIATE")
+            row = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+            if row:
+                seq, prev = row
+            for ev in group:
+                seq += 1
+                content = base.model_dump() | {"seq": seq, "event": ev, "run_id": f"r{i}"}
+                digest = record_hash(prev, content)
+                conn.execute("INSERT INTO audit VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                             (seq, content["ts"], content["run_id"], ev, "unix:bench", "api", "ping", "[]", "{}",
+                              None, None, None, None, None, "host:1:1", prev, digest))
+                prev = digest
+            conn.execute("COMMIT")
+    elapsed = time.perf_counter() - t0
+    conn.close()
+    return elapsed
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
+    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 5
+    eng_t, raw_t = [], []
+    with tempfile.TemporaryDirectory() as d:
+        for r in range(rounds):
+            eng_t.append(asyncio.run(engine_round(Path(d) / f"e{r}.db", n)))
+            raw_t.append(raw_round(Path(d) / f"r{r}.db", n))
+    e, w = statistics.median(eng_t), statistics.median(raw_t)
+    print(json.dumps({
+        "actions": n, "rounds": rounds,
+        "engine_median_s": round(e, 3), "engine_actions_per_s": round(n / e),
+        "raw_median_s": round(w, 3), "raw_actions_per_s": round(n / w),
+        "ratio_engine_over_raw": round(e / w, 2),
+    }, indent=2))
+
+
+if __name__ == "__main__":
+    main()
