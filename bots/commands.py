@@ -11,7 +11,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from actions import command_help, parse_command, registry
+from actions import command_help, parse_command
 from actions.errors import UsageError
 
 from . import blocks
@@ -39,8 +39,8 @@ async def run_command(bot: Bot, command: dict[str, Any], respond: AsyncRespond) 
     if not words or words[0] in ("help", "-h", "--help"):
         await show_help(bot, principal, words[1] if len(words) > 1 else None, respond)
         return
-    cmd = parse_command(text)
-    spec = registry.get(cmd.action)
+    cmd = parse_command(text, registry=bot.engine.registry)
+    spec = bot.engine.registry.get(cmd.action)
     check_channel(bot.settings.channel_rules, spec.name, spec.kind.value, channel_id)
     await submit(bot, user=user, principal=principal, channel_id=channel_id, command_text=text,
                  action=cmd.action, params=cmd.params, respond=respond)
@@ -48,7 +48,7 @@ async def run_command(bot: Bot, command: dict[str, Any], respond: AsyncRespond) 
 
 async def show_help(bot: Bot, principal: str, topic: str | None, respond: AsyncRespond) -> None:
     if topic:
-        spec = registry.get(topic.strip())
+        spec = bot.engine.registry.get(topic.strip())
         if spec.name not in {s.name for s in bot.engine.actions_for(principal)}:
             raise UsageError(f"you may not run {spec.name}; `/dcops help` lists what you may run")
         text = command_help(spec)
