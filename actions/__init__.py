@@ -15,7 +15,16 @@ from .request import Request
 from .run import Run
 from .targets import Target
 
+
+
+def load_actions():  # noqa: ANN201 - returns the filled Registry
+    """The registry with every action registered (importing ``actions.ops`` registers them)."""
+    import actions.ops  # noqa: F401
+
+    return registry
+
+
 __all__ = [
     "ActionSpec", "Command", "Engine", "Kind", "Request", "Run", "Target", "TargetKind",
-    "command_help", "complete", "errors", "events", "open_engine", "parse_command", "registry", "usage",
+    "command_help", "complete", "errors", "events", "load_actions", "open_engine", "parse_command", "registry", "usage",
 ]

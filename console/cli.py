@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from actions import Request, command_help, open_engine, parse_command, registry
+from actions import Request, command_help, load_actions, open_engine, parse_command
 from actions.config import DcopsConfig, demo_config, load_config
 from actions.errors import ApprovalRequired, ConfirmationRequired, DcopsError, UsageError
 from actions.events import Result, RunFinished
@@ -151,16 +151,12 @@ async def amain(args: argparse.Namespace) -> int:
 
         return await asyncio.to_thread(serve, config, demo=config.cluster.demo)
     if args.cmd == "actions":
-        import actions.ops  # noqa: F401
-
-        for spec in registry:
+        for spec in load_actions():
             print(f"{spec.name:<18} {spec.kind.value:<12} {spec.help}")
         return 0
     if args.cmd == "help":
-        import actions.ops  # noqa: F401
-
         if args.action:
-            print(command_help(registry.get(args.action)))
+            print(command_help(load_actions().get(args.action)))
         else:
             print(build_parser().format_help())
         return 0
