@@ -422,6 +422,7 @@ class Cluster:
                            for t in ("Initialized", "Ready", "ContainersReady", "PodScheduled")],
             "containerStatuses": [{"name": c.get("name", "main"), "ready": True, "restartCount": 0,
                                    "image": c.get("image", ""), "started": True,
+                                   "imageID": f"{c.get('image', '')}@sha256:lab",
                                    "state": {"running": {"startedAt": started}}} for c in containers],
         }
         pod["metadata"]["resourceVersion"] = self._next_rv()

@@ -33,7 +33,12 @@ def node(name: str, *, gpus: int = 8, ready: bool = True, unschedulable: bool = 
             "status": {"capacity": dict(alloc), "allocatable": dict(alloc),
                        "conditions": [{"type": "Ready", "status": "True" if ready else "False",
                                        "reason": "KubeletReady" if ready else "NodeStatusUnknown"}],
-                       "nodeInfo": {"kubeletVersion": "v1.32.0", "containerRuntimeVersion": "containerd://1.7.24"}}}
+                       "nodeInfo": {"kubeletVersion": "v1.32.0", "kubeProxyVersion": "v1.32.0",
+                                    "containerRuntimeVersion": "containerd://1.7.24", "architecture": "amd64",
+                                    "operatingSystem": "linux", "osImage": "Ubuntu 22.04.5 LTS",
+                                    "kernelVersion": "5.15.0-125-generic", "bootID": _uid("boot", "", name),
+                                    "machineID": _uid("machine", "", name).replace("-", ""),
+                                    "systemUUID": _uid("system", "", name)}}}
 
 
 def _running_status(containers: int = 1, *, waiting: str | None = None, phase: str = "Running") -> Obj:
@@ -45,7 +50,7 @@ def _running_status(containers: int = 1, *, waiting: str | None = None, phase: s
             state = {"terminated": {"exitCode": 0 if phase == "Succeeded" else 1,
                                     "reason": "Completed" if phase == "Succeeded" else "Error"}}
         cs.append({"name": f"c{i}", "ready": ready, "restartCount": 7 if waiting else 0, "image": "busybox",
-                   "state": state})
+                   "imageID": "docker.io/library/busybox@sha256:lab", "state": state})
     return {"phase": phase, "podIP": "10.244.1.10",
             "conditions": [{"type": "Ready", "status": "True" if ready else "False"},
                            {"type": "PodScheduled", "status": "True"}],

@@ -1,0 +1,286 @@
+"""KubePort on the official ``kubernetes`` client: cordon, drain by eviction, GPU node state, Jobs.
+
+Why the official client and not ``kubernetes_asyncio``: it is the one the Kubernetes project
+maintains and releases with each API version, kubeconfig handling (exec plugins, contexts, CA
+files) is identical to kubectl's, and dcops makes few, small calls, so running each one in a
+private thread pool costs nothing. Every call carries ``_request_timeout`` (urllib3 connect/read
+timeouts) and an outer ``asyncio.wait_for``; urllib3 retries only connection errors, never reads,
+so a hung API server costs one ``request_timeout``, not four. Every failure becomes a one-line
+:class:`BackendError` naming the API server and the cause.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ..config.kube import KubeSection
+from ..errors import BackendError, BackendUnavailable, ConfigError
+from . import kube_convert as conv
+from .kube_drain import EvictionBlocked, EvictionGone, drain_node
+from .models import DrainReport, KubeJob, KubeNode, KubePod
+
+T = TypeVar("T")
+
+
+def _status_message(exc: Any) -> tuple[str, dict[str, Any]]:
+    """The ``message`` of the API's Status body, and the body itself (empty if not JSON)."""
+    try:
+        body = json.loads(exc.body or "{}")
+    except (TypeError, ValueError):
+        body = {}
+    if not isinstance(body, dict):
+        body = {}
+    return (body.get("message") or exc.reason or f"HTTP {exc.status}"), body
+
+
+def _short_transport_reason(exc: BaseException) -> str:
+    """'connection refused', 'timed out', 'TLS: ...' out of urllib3's nested exceptions."""
+    reason: Any = getattr(exc, "reason", None) or exc
+    text = str(reason)
+    low = text.lower()
+    if "refused" in low:
+        return "connection refused"
+    if "timed out" in low or "timeout" in low:
+        return "timed out"
+    if "certificate" in low or "ssl" in low:
+        return "TLS error: " + text.split("] ")[-1].split("(_ssl")[0].strip().rstrip(" (")
+    if "name or service not known" in low or "nodename nor servname" in low:
+        return "unknown host"
+    return text.splitlines()[0][:200]
+
+
+class KubeAdapter:
+    """One Kubernetes cluster, reached through a kubeconfig (loaded lazily on first use)."""
+
+    def __init__(self, section: KubeSection, *, max_threads: int = 8) -> None:
+        self.section = section
+        self._client: Any = None
+        self._host = "the Kubernetes API server"
+        self._lock = asyncio.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=max_threads, thread_name_prefix="dcops-kube")
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _kubeconfig_path(self) -> str:
+        return (self.section.kubeconfig or os.environ.get("KUBECONFIG")
+                or str(Path.home() / ".kube" / "config"))
+
+    def _load(self) -> Any:
+        from kubernetes import client, config
+        from urllib3.util.retry import Retry
+
+        path = self._kubeconfig_path()
+        cfg = client.Configuration()
+        try:
+            config.load_kube_config(config_file=path, context=self.section.context, client_configuration=cfg,
+                                    persist_config=False)
+        except (config.ConfigException, OSError, ValueError, TypeError) as exc:
+            detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ConfigError(f"[kube] cannot load kubeconfig {path}: {detail}") from None
+        cfg.retries = Retry(total=2, connect=2, read=0, redirect=0, status=0, other=0, backoff_factor=0.1)
+        self._host = cfg.host
+        return client.ApiClient(cfg)
+
+    async def _api(self) -> Any:
+        async with self._lock:
+            if self._client is None:
+                loop = asyncio.get_running_loop()
+                self._client = await loop.run_in_executor(self._pool, self._load)
+        return self._client
+
+    async def _call(self, what: str, fn: Callable[..., T], *args: Any, timeout: float | None = None,
+                    **kwargs: Any) -> T:
+        """Run one client call in the pool, bounded, with its errors turned into BackendErrors."""
+        from kubernetes.client.exceptions import ApiException
+        from urllib3.exceptions import HTTPError
+
+        t = timeout or self.section.request_timeout
+        kwargs["_request_timeout"] = (min(5.0, t), t)
+        loop = asyncio.get_running_loop()
+        try:
+            return await asyncio.wait_for(loop.run_in_executor(self._pool, functools.partial(fn, *args, **kwargs)),
+                                          t * 1.5 + 1)
+        except ApiException as exc:
+            raise self._api_error(what, exc) from None
+        except (HTTPError, OSError) as exc:
+            raise BackendUnavailable(f"kube: API server {self._host} unreachable ({what}): "
+                                     f"{_short_transport_reason(exc)}") from None
+        except asyncio.TimeoutError:
+            raise BackendUnavailable(f"kube: API server {self._host} did not answer {what} within {t:.0f}s") from None
+        except (ValueError, TypeError) as exc:  # the client's pydantic models rejected the reply
+            first = str(exc).splitlines()[0][:160]
+            raise BackendError(f"kube: {what}: unexpected reply from {self._host}: {first}") from None
+
+    def _api_error(self, what: str, exc: Any) -> BackendError:
+        message, body = _status_message(exc)
+        if exc.status == 404:
+            return KubeNotFound(f"kube: {what}: {message}")
+        if exc.status in (401, 403):
+            return BackendError(f"kube: {what}: {'unauthorized' if exc.status == 401 else 'forbidden'} "
+                                f"by {self._host}: {message}")
+        if exc.status == 429:
+            causes = ((body.get("details") or {}).get("causes") or [])
+            return EvictionBlocked(_blocked_reason(message, causes), retry=True)
+        return BackendError(f"kube: {what}: HTTP {exc.status}: {message}")
+
+    async def _core(self) -> Any:
+        from kubernetes import client
+        return client.CoreV1Api(await self._api())
+
+    async def _batch(self) -> Any:
+        from kubernetes import client
+        return client.BatchV1Api(await self._api())
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            client, self._client = self._client, None
+            await asyncio.get_running_loop().run_in_executor(self._pool, client.close)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    # ------------------------------------------------------------------ nodes and pods
+
+    async def nodes(self) -> list[KubeNode]:
+        core = await self._core()
+        listed = await self._call("list nodes", core.list_node)
+        op_lists = await asyncio.gather(*(self._call(f"list pods in {ns}", core.list_namespaced_pod, ns)
+                                          for ns in self.section.operator_namespaces))
+        per_node: dict[str, list[Any]] = {}
+        for pods in op_lists:
+            for pod in pods.items:
+                if pod.spec and pod.spec.node_name:
+                    per_node.setdefault(pod.spec.node_name, []).append(pod)
+        return [conv.to_node(n, per_node.get(n.metadata.name, [])) for n in listed.items]
+
+    async def node_raw(self, node: str) -> Any:
+        core = await self._core()
+        return await self._call(f"get node {node}", core.read_node, node)
+
+    async def _set_unschedulable(self, node: str, value: bool) -> None:
+        core = await self._core()
+        verb = "cordon" if value else "uncordon"
+        await self._call(f"{verb} node {node}", core.patch_node, node, {"spec": {"unschedulable": value}})
+
+    async def cordon(self, node: str) -> None:
+        await self._set_unschedulable(node, True)
+
+    async def uncordon(self, node: str) -> None:
+        await self._set_unschedulable(node, False)
+
+    async def pods_raw(self, node: str) -> list[Any]:
+        core = await self._core()
+        listed = await self._call(f"list pods on {node}", core.list_pod_for_all_namespaces,
+                                  field_selector=f"spec.nodeName={node}")
+        return list(listed.items)
+
+    async def pods(self, node: str | None = None) -> list[KubePod]:
+        if node is not None:
+            return [conv.to_pod(p) for p in await self.pods_raw(node)]
+        core = await self._core()
+        listed = await self._call("list pods", core.list_pod_for_all_namespaces)
+        return [conv.to_pod(p) for p in listed.items]
+
+    async def pod_uid(self, namespace: str, name: str) -> str | None:
+        """The pod's uid, or None once it is gone."""
+        core = await self._core()
+        try:
+            pod = await self._call(f"get pod {namespace}/{name}", core.read_namespaced_pod, name, namespace)
+        except KubeNotFound:
+            return None
+        return pod.metadata.uid
+
+    async def evict(self, namespace: str, name: str, *, grace_period: int | None, dry_run: bool) -> None:
+        """POST the Eviction subresource. Raises EvictionBlocked (429: a PDB or API throttling
+        said no; retry later) or EvictionGone (the pod no longer exists)."""
+        from kubernetes import client
+
+        core = await self._core()
+        body = client.V1Eviction(
+            metadata=client.V1ObjectMeta(name=name, namespace=namespace),
+            delete_options=client.V1DeleteOptions(grace_period_seconds=grace_period,
+                                                  dry_run=["All"] if dry_run else None))
+        try:
+            await self._call(f"evict pod {namespace}/{name}", core.create_namespaced_pod_eviction, name, namespace,
+                             body)
+        except KubeNotFound:
+            raise EvictionGone(f"{namespace}/{name}") from None
+
+    async def drain(self, node: str, *, timeout: float, grace_period: int | None = None,
+                    dry_run: bool = False) -> DrainReport:
+        return await drain_node(self, node, timeout=timeout, grace_period=grace_period, dry_run=dry_run)
+
+    async def delete_pod(self, namespace: str, name: str) -> None:
+        core = await self._core()
+        await self._call(f"delete pod {namespace}/{name}", core.delete_namespaced_pod, name, namespace)
+
+    # ------------------------------------------------------------------ jobs
+
+    async def jobs(self, namespace: str | None = None) -> list[KubeJob]:
+        batch, core = await self._batch(), await self._core()
+        if namespace:
+            listed, pods = await asyncio.gather(
+                self._call(f"list jobs in {namespace}", batch.list_namespaced_job, namespace),
+                self._call(f"list pods in {namespace}", core.list_namespaced_pod, namespace))
+        else:
+            listed, pods = await asyncio.gather(self._call("list jobs", batch.list_job_for_all_namespaces),
+                                                self._call("list pods", core.list_pod_for_all_namespaces))
+        nodes_of: dict[str, set[str]] = {}
+        for pod in pods.items:
+            ref = conv.controller(pod)
+            if ref is not None and ref.kind == "Job" and pod.spec and pod.spec.node_name \
+                    and pod.metadata.deletion_timestamp is None and conv.pod_status_text(pod) not in ("Succeeded",
+                                                                                                     "Failed"):
+                nodes_of.setdefault(ref.uid, set()).add(pod.spec.node_name)
+        return [conv.to_job(j, tuple(sorted(nodes_of.get(j.metadata.uid, ())))) for j in listed.items]
+
+    async def restart_job(self, namespace: str, name: str) -> None:
+        """Delete the Job (and its pods) and create it again from its own spec.
+
+        Kubernetes has no restart verb for Jobs; this is ``kubectl replace --force`` done safely:
+        the fresh manifest is validated by a server-side dry-run create *before* the old Job is
+        deleted, the delete is pinned to the old uid, and the create waits until the old Job is gone."""
+        from kubernetes import client
+
+        api = await self._api()
+        batch = await self._batch()
+        what = f"job {namespace}/{name}"
+        old = await self._call(f"get {what}", batch.read_namespaced_job, name, namespace)
+        manifest = conv.fresh_job_manifest(api.sanitize_for_serialization(old))
+        probe = json.loads(json.dumps(manifest))
+        probe["metadata"].pop("name", None)
+        probe["metadata"]["generateName"] = f"{name}-"
+        await self._call(f"validate new {what}", batch.create_namespaced_job, namespace, probe, dry_run="All")
+        await self._call(f"delete {what}", batch.delete_namespaced_job, name, namespace,
+                         body=client.V1DeleteOptions(propagation_policy="Background",
+                                                     preconditions=client.V1Preconditions(uid=old.metadata.uid)))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.section.request_timeout
+        while True:
+            try:
+                current = await self._call(f"get {what}", batch.read_namespaced_job, name, namespace)
+            except KubeNotFound:
+                break
+            if current.metadata.uid != old.metadata.uid:
+                raise BackendError(f"kube: {what} was recreated by someone else while restarting it")
+            if loop.time() > deadline:
+                raise BackendError(f"kube: {what} is still being deleted after "
+                                   f"{self.section.request_timeout:.0f}s; not recreated yet, try again")
+            await asyncio.sleep(0.2)
+        await self._call(f"create {what}", batch.create_namespaced_job, namespace, manifest)
+
+
+class KubeNotFound(BackendError):
+    """The API server answered 404 for the object named in the message."""
+
+
+def _blocked_reason(message: str, causes: list[dict[str, Any]]) -> str:
+    for cause in causes:
+        if cause.get("reason") == "DisruptionBudget" and cause.get("message"):
+            return f"PodDisruptionBudget: {cause['message']}"
+    return f"API server refused eviction (429): {message}"
