@@ -11,6 +11,8 @@ import asyncio
 import logging
 import signal
 import sys
+import tempfile
+import threading
 from pathlib import Path
 
 from slack_bolt.async_app import AsyncApp
@@ -18,7 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from actions import Engine, open_engine
 from actions.config import DcopsConfig, demo_config
-from actions.errors import DcopsError
+from actions.errors import ConfigError, DcopsError
 
 from . import commands, interactivity
 from .bot import Bot
@@ -33,11 +35,23 @@ def web_client(settings: SlackSettings) -> AsyncWebClient:
     return AsyncWebClient(token=settings.bot_token, timeout=10, **kwargs)
 
 
+class _NoTokenWarning(logging.Filter):
+    """Bolt reads $SLACK_BOT_TOKEN itself and warns that it is unused when a client is given; we
+    give a client on purpose (it carries the token and the Web API base URL), so the warning
+    would only confuse whoever reads the bot's log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
 def build_app(engine: Engine, settings: SlackSettings, *, client: AsyncWebClient | None = None) -> tuple[AsyncApp, Bot]:
     """The Bolt app with the /dcops command and the four buttons registered."""
     client = client or web_client(settings)
+    bolt_log = logging.getLogger("dcops.slack.bolt")
+    if not any(isinstance(f, _NoTokenWarning) for f in bolt_log.filters):
+        bolt_log.addFilter(_NoTokenWarning())
     app = AsyncApp(client=client, signing_secret=settings.signing_secret or "unused-in-socket-mode",
-                   name="dcops", logger=logging.getLogger("dcops.slack.bolt"))
+                   name="dcops", logger=bolt_log)
     bot = Bot(engine=engine, client=client, settings=settings)
     commands.register(app, bot)
     interactivity.register(app, bot)
@@ -67,15 +81,33 @@ async def run_bot(config: DcopsConfig, settings: SlackSettings, stop: asyncio.Ev
         await engine.aclose()
 
 
+async def _stop_signal() -> asyncio.Event:
+    """An event set on SIGINT/SIGTERM. Signal handlers can only be installed in the main thread;
+    when ``serve`` runs in a worker thread (the CLI calls it through ``asyncio.to_thread``), the
+    bot stops when the main thread ends instead, so Ctrl-C in the CLI never leaves it hanging."""
+    stop = asyncio.Event()
+    if threading.current_thread() is threading.main_thread():
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        return stop
+
+    async def watch_main_thread() -> None:
+        while threading.main_thread().is_alive():
+            await asyncio.sleep(0.5)
+        stop.set()
+
+    asyncio.get_running_loop().create_task(watch_main_thread())
+    return stop
+
+
 def serve(config: DcopsConfig | None, *, demo: bool = False) -> int:
     """``dcops slack [--demo]``: serve until SIGINT/SIGTERM; returns the process exit code."""
     try:
         if demo and (config is None or not config.cluster.demo):
-            base = demo_config(Path.cwd())
+            base = demo_config(Path(tempfile.mkdtemp(prefix="dcops-slack-demo-")))
             config = base.model_copy(update={"slack": config.slack if config is not None else None})
         if config is None:
-            from actions.errors import ConfigError
-
             raise ConfigError("no config: pass --config FILE or use --demo")
         settings = SlackSettings.from_config(config.slack)
     except DcopsError as exc:
@@ -83,15 +115,14 @@ def serve(config: DcopsConfig | None, *, demo: bool = False) -> int:
         return exc.exit_code
 
     async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await run_bot(config, settings, stop)
+        await run_bot(config, settings, await _stop_signal())
 
     try:
         asyncio.run(main())
     except DcopsError as exc:
         print(f"dcops slack: {exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:                 # e.g. the port is taken
+        print(f"dcops slack: cannot serve on {settings.host}:{settings.port}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     return 0

@@ -2,8 +2,9 @@
 
 Answers what the bot uses (auth.test, chat.postMessage, chat.update, chat.postEphemeral) the way
 Slack does (form or JSON bodies, ``{"ok": ...}`` replies, message timestamps), plus the
-``response_url`` endpoints Slack hands out with every slash command and button click. It listens
-on loopback only. ``wait_for`` lets a test wait for a call without sleeping a fixed time.
+``response_url`` endpoints Slack hands out with every slash command and button click, and a Socket
+Mode websocket (``apps.connections.open`` hands out its ws:// URL; envelopes sent to the bot and
+the bot's acks are recorded as ``socket_ack`` calls). It listens on loopback only. ``wait_for`` lets a test wait for a call without sleeping a fixed time.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class RecordingSlack:
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self.port = 0
+        self.sockets: list[web.WebSocketResponse] = []
 
     # ------------------------------------------------------------ server
 
@@ -45,16 +47,13 @@ class RecordingSlack:
         app = web.Application()
         app.router.add_post("/api/{method}", self._api)
         app.router.add_post("/response/{key}", self._response_url)
+        app.router.add_get("/socket", self._socket)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         return self
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
 
     @property
     def base_url(self) -> str:
@@ -97,6 +96,8 @@ class RecordingSlack:
                                       "message": {"text": args.get("text"), "ts": ts}})
         if method == "chat.update":
             return web.json_response({"ok": True, "channel": args.get("channel"), "ts": args.get("ts")})
+        if method == "apps.connections.open":
+            return web.json_response({"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket"})
         if method == "chat.postEphemeral":
             return web.json_response({"ok": True, "message_ts": f"{int(time.time())}.{next(self._ts):06d}"})
         return web.json_response({"ok": False, "error": "unknown_method"})
@@ -105,6 +106,28 @@ class RecordingSlack:
         args = await self._args(request)
         await self._record(Call("response_url", args, None, path=request.path))
         return web.Response(text="ok")
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        await self._record(Call("socket_connected", {}, request.headers.get("Authorization"), path=request.path))
+        self.sockets.append(ws)
+        await ws.send_json({"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0DCOPS"}})
+        async for msg in ws:
+            if msg.type.name == "TEXT":
+                await self._record(Call("socket_ack", json.loads(msg.data), None, path=request.path))
+        return ws
+
+    async def send_envelope(self, envelope_type: str, payload: dict[str, Any], envelope_id: str) -> None:
+        """Deliver an event to the connected bot as Slack's Socket Mode does."""
+        await self.sockets[-1].send_json({"envelope_id": envelope_id, "type": envelope_type, "payload": payload,
+                                          "accepts_response_payload": envelope_type != "events_api"})
+
+    async def stop(self) -> None:
+        for ws in self.sockets:
+            await ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
 
     # ------------------------------------------------------------ queries
 
