@@ -54,7 +54,9 @@ class _View:
 
     bound: tuple[str, ...]            # every role bound to the principal
     granting: tuple[Role, ...]        # bound roles that grant the action
+    names: tuple[str, ...]            # their names, for the Decision
     scope: Scope                      # union of the granting roles' scopes
+    scope_text: str                   # its description, built once (collapsing a hostlist is not free)
     denies: tuple[DenyRule, ...]      # deny rules applying to the principal and action
     max_targets: int | None
     limit_role: str                   # the role the limit comes from (for the reason)
@@ -119,7 +121,7 @@ class Policy:
                read_only: bool = False) -> Decision:
         """The decision for one request. With no targets: may the principal run ``action`` anywhere?"""
         view = self._view(principal, action, kind)
-        names = tuple(r.name for r in view.granting)
+        names = view.names
         if not view.bound:
             return Decision(False, f"denied: {principal} is not bound to any role")
         if (read_only or self._rules.read_only) and kind != "read":
@@ -141,11 +143,11 @@ class Policy:
             verb = "is" if len(outside) == 1 else "are"
             return Decision(False, f"denied: {what} {verb} outside {principal}'s scope for {action} "
                                    f"({_roles_phrase(names)} {'covers' if len(names) == 1 else 'cover'} "
-                                   f"{scope.describe()})", names)
+                                   f"{view.scope_text})", names)
         if view.max_targets is not None and len(targets) > view.max_targets:
             return Decision(False, f"denied: {len(targets)} targets exceed the limit of {view.max_targets} "
-                                   f"per request for role {view.limit_role}", names)
-        return Decision(True, f"allowed: {principal} has {_roles_phrase(names)} ({action} on {scope.describe()})",
+                                   f"per request for role {view.limit_role}", names, max_targets=view.max_targets)
+        return Decision(True, f"allowed: {principal} has {_roles_phrase(names)} ({action} on {view.scope_text})",
                         names, approval=view.approval, allow_yes=view.allow_yes, max_targets=view.max_targets)
 
     def explain(self, principal: str, action: str, kind: str, targets: Sequence[Target] = (), *,
@@ -193,7 +195,8 @@ class Policy:
         else:
             top = max(r.max_targets or 0 for r in granting)
             max_targets, limit_role = top, next(r.name for r in granting if r.max_targets == top)
-        return _View(bound=bound, granting=granting, scope=union(r.scope for r in granting), denies=denies,
+        scope = union(r.scope for r in granting)
+        return _View(bound=bound, granting=granting, names=tuple(r.name for r in granting), scope=scope, scope_text=scope.describe(), denies=denies,
                      max_targets=max_targets, limit_role=limit_role,
                      allow_yes=any(r.allow_yes for r in granting),
                      approval=bool(granting) and all(r.needs_approval(action) for r in granting))

@@ -8,7 +8,6 @@ a typo'd ``max_target`` must not silently lift a limit.
 
 from __future__ import annotations
 
-import types
 import typing
 from typing import Any, Literal
 
@@ -101,27 +100,21 @@ def describe_error(err: dict[str, Any]) -> str:
 
 
 def _accepted_keys(loc: tuple[Any, ...]) -> list[str]:
-    """The keys the model at ``loc`` accepts (for 'unknown key' messages)."""
-    model: type[BaseModel] | None = PolicySpec
+    """The keys the model at ``loc`` accepts (for 'unknown key' messages): follow the annotations
+    down from PolicySpec, a dict key or list index stepping into the dict's values or list's items."""
+    ann: Any = PolicySpec
     for part in loc:
-        if model is None or isinstance(part, int) or part not in _keys(model):
-            continue  # a list index or a free dict key (a role or group name): same model below
-        field = next(f for n, f in model.model_fields.items() if (f.alias or n) == part)
-        model = _inner_model(field.annotation)
-    return _keys(model) if model is not None else []
+        if typing.get_origin(ann) in (dict, list):
+            ann = typing.get_args(ann)[-1]
+        elif _is_model(ann):
+            field = next((f for n, f in ann.model_fields.items() if (f.alias or n) == part), None)
+            if field is None:
+                return []
+            ann = field.annotation
+        else:
+            return []
+    return [f.alias or n for n, f in ann.model_fields.items()] if _is_model(ann) else []
 
 
-def _keys(model: type[BaseModel]) -> list[str]:
-    return [f.alias or n for n, f in model.model_fields.items()]
-
-
-def _inner_model(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in typing.get_args(annotation):
-        if not isinstance(arg, types.GenericAlias | type) and not typing.get_args(arg):
-            continue
-        found = _inner_model(arg)
-        if found is not None:
-            return found
-    return None
+def _is_model(ann: Any) -> bool:
+    return isinstance(ann, type) and issubclass(ann, BaseModel)

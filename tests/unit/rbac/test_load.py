@@ -94,3 +94,9 @@ def test_shipped_policies_load() -> None:
     example = Policy.load(here / "example_policy.toml")
     assert example.principals_known("unix:alice") and not example.principals_known("unix:ext-joe")
     assert Policy.demo().principals_known("unix:anyone")
+
+
+def test_unknown_key_in_a_role_named_like_a_key(tmp_path: Path) -> None:
+    msg = load_error(tmp_path, '[roles.scope]\nactions = ["drain"]\nallow_yess = true\n')
+    assert msg.endswith("roles.scope.allow_yess: unknown key 'allow_yess'; accepted keys here: description, actions, "
+                        "kinds, scope, max_targets, allow_yes, approval")
