@@ -14,6 +14,7 @@ import heapq
 import itertools
 import time
 from collections.abc import Callable, Iterable
+from functools import cached_property
 
 from ..errors import BackendError
 from .scenario import IMAGE_INSTALLED, IMAGE_PXE, Layout, Story, rand01
@@ -62,6 +63,7 @@ class SimCluster:
             node = self.nodes[layout.name(story.down)]
             node.down = node.not_responding = node.hung = True
             node.os_up = False
+            node.os_down_at = now - 1500
             node.reason = "Not responding"
         if layout.has(story.drained):
             node = self.nodes[layout.name(story.drained)]
@@ -106,6 +108,11 @@ class SimCluster:
         if self._dirty:
             self._schedule(now)
         return now
+
+    @cached_property
+    def drift(self) -> dict[int, str]:
+        """Node index -> how its firmware differs from the baseline (computed on first use)."""
+        return self.layout.drifted()
 
     # ------------------------------------------------------------------ lookups
 

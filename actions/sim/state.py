@@ -29,6 +29,7 @@ class SimNode:
     os_up: bool = True                # sshd and slurmd answer
     hung: bool = False                # OS wedged: slurmd and sshd refuse until a reset
     booted_at: float = 0.0
+    os_down_at: float = 0.0           # when the OS stopped answering (exporters stop reporting)
     image: str = ""
     boot_target: str = "None"
     boot_enabled: str = "Disabled"
