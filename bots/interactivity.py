@@ -14,6 +14,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 
 from actions import Run
+from actions.errors import DcopsError
 
 from . import blocks
 from .bot import ApprovalNote, Bot
@@ -84,29 +85,48 @@ async def _note(bot: Bot, approval_id: str) -> ApprovalNote:
     return ApprovalNote(requester="", origin="", command_text=approval_id)
 
 
+async def _granted_by(bot: Bot, approval_id: str, principal: str) -> bool:
+    """True when ``principal`` granted the approval but it was not used: the engine accepted the
+    decision and then refused to run the request (a guard, a lock)."""
+    for appr in await bot.engine.approvals(None):
+        if appr.id == approval_id:
+            return appr.state == "granted" and appr.decided_by == principal
+    return False
+
+
 async def decide(bot: Bot, body: dict[str, Any], respond: AsyncRespond, *, grant: bool) -> None:
     user, approval_id, channel, ts = _click(body)
     principal = principal_for(user)
     run: Run | None = None
-    if grant:
-        run = await bot.engine.approve(approval_id, principal, "slack")
-    else:
-        await bot.engine.deny(approval_id, principal, "slack", reason=f"denied in Slack by {principal}")
+    refused: DcopsError | None = None
+    try:
+        if grant:
+            run = await bot.engine.approve(approval_id, principal, "slack")
+        else:
+            await bot.engine.deny(approval_id, principal, "slack", reason=f"denied in Slack by {principal}")
+    except DcopsError as exc:
+        if not (grant and await _granted_by(bot, approval_id, principal)):
+            raise                     # the decision itself was refused: only the clicker is told
+        refused = exc                 # approved, yet the run was refused: everyone involved is told
     note = await _note(bot, approval_id)
     bot.approvals.pop(approval_id, None)
     verdict = "approved" if grant else "denied"
+    if run is not None:
+        after = f"; run `{run.run_id}` started"
+    elif refused is not None:
+        after = f", but the engine refused to run it: {refused}"
+    else:
+        after = "; nothing ran"
     # the approval message loses its buttons and says who decided; its thread keeps the record
     if channel and ts:
         text, bl = blocks.approval_decided(approval_id=approval_id, requester=note.requester,
                                            command_text=note.command_text, verdict=verdict, decider=user,
                                            run_id=run.run_id if run else None)
         await _quiet(bot.client.chat_update(channel=channel, ts=ts, text=text, blocks=bl))
-        await _quiet(bot.client.chat_postMessage(
-            channel=channel, thread_ts=ts,
-            text=f"{verdict} by <@{user}>" + (f"; run `{run.run_id}` started" if run else "")))
+        await _quiet(bot.client.chat_postMessage(channel=channel, thread_ts=ts,
+                                                 text=f"{verdict} by <@{user}>{after}"))
     if note.origin:
-        tell = (f"<@{note.requester}>: your `/dcops {blocks.escape(note.command_text)}` was {verdict} by <@{user}>"
-                + ("; it runs now." if run else "; nothing ran."))
+        tell = f"<@{note.requester}>: your `/dcops {blocks.escape(note.command_text)}` was {verdict} by <@{user}>{after}"
         await _quiet(bot.client.chat_postMessage(channel=note.origin, text=tell))
     if run is not None:
         await follow(bot, run, user=note.requester or user, channel_id=note.origin or channel or user,

@@ -41,7 +41,7 @@ admins = ["slack:{ADMIN}"]
 
 [roles.oncall]
 actions = ["*"]
-approval = ["requeue"]
+approval = ["requeue", "drain"]
 
 [roles.viewer]
 kinds = ["read"]

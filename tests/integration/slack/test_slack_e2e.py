@@ -95,7 +95,7 @@ async def test_table_results_render_as_a_table_block(harness: Harness):
 
 
 async def test_drain_from_the_shared_grammar_drains_and_reports_per_node(harness: Harness):
-    await harness.command('drain gpu[001-004] --reason "xid 79"')
+    await harness.command('drain gpu[001-004] --reason "xid 79"', user=ADMIN)
     final = (await harness.slack.wait_for(lambda c: c.method == "chat.update" and "drain: ok" in c.args["text"]))[0]
     assert "gpu[001-004]" in _text(final)
     steps = await harness.audit(action="drain", event="step")
@@ -263,3 +263,27 @@ async def test_deny_tells_the_thread_and_the_requester_and_runs_nothing(harness:
     assert await harness.audit(action="requeue", event="started") == []
     assert [a.state for a in await harness.engine.approvals(None) if a.id == approval_id] == ["denied"]
     assert await _job_state(harness, job) == "RUNNING"
+
+
+async def test_approved_but_then_refused_by_a_guard_tells_everyone(harness: Harness):
+    """Between the request and the approval the partition lost nodes: the engine grants the approval,
+    then its blast-radius guard refuses the run; the thread and the requester both hear why."""
+    from actions import Request
+
+    _, _, key = await harness.command('drain gpu[001-020] --reason "bad batch"')
+    await harness.responses(key)
+    posted = (await harness.slack.wait_for(lambda c: c.method == "chat.postMessage" and c.args["channel"] == APPROVALS))[0]
+    approval_id = _buttons(posted)[blocks.APPROVE]
+    other = await harness.engine.submit(Request(principal=f"slack:{ADMIN}", channel="test", action="drain",
+                                                params={"nodes": "gpu[021-030]", "reason": "other work"}))
+    assert (await other.wait()).outcome == "ok"
+    msg_ts = "1700000000.000003"
+    await harness.click(blocks.APPROVE, approval_id, user=ONCALL2, channel=APPROVALS, message_ts=msg_ts)
+    thread = (await harness.slack.wait_for(lambda c: c.args.get("thread_ts") == msg_ts))[0]
+    assert "approved by" in thread.args["text"] and "engine refused to run it" in thread.args["text"]
+    assert "partition gpu" in thread.args["text"]
+    told = (await harness.slack.wait_for(
+        lambda c: c.method == "chat.postMessage" and c.args["channel"] == ONCALL_CHANNEL))[0]
+    assert f"<@{ONCALL}>" in told.args["text"] and "refused" in told.args["text"]
+    await harness.idle()
+    assert [r for r in await harness.audit(action="drain", event="started") if "gpu001" in r.targets] == []
