@@ -47,7 +47,9 @@ def _build_ssh(config: DcopsConfig):  # noqa: ANN202
 
 
 def _build_redfish(config: DcopsConfig):  # noqa: ANN202
-    raise _missing("redfish")
+    from .redfish import build_redfish
+
+    return build_redfish(config.redfish, StaticInventory(config.nodes))   # [[nodes]] bmc templates
 
 
 def _build_prometheus(config: DcopsConfig):  # noqa: ANN202

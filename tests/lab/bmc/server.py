@@ -84,8 +84,9 @@ class Control:
                                                     "faults": vars(b.faults)} for b in lab.bmcs.values()},
                     "latency": lab.latency, "reinstalls": lab.reinstalls}
         if path == "requests":
-            return {b.name: {"requests": b.requests, "served_503": b.served_503, "injected": b.injected}
-                    for b in lab.bmcs.values()}
+            return {"max_inflight": lab.max_inflight, "nodes": {
+                b.name: {"requests": b.requests, "served_503": b.served_503, "injected": b.injected,
+                         "max_inflight": b.max_inflight} for b in lab.bmcs.values()}}
         if method != "POST":
             raise KeyError(path)
         with lab.lock:
@@ -108,8 +109,7 @@ class Control:
             elif path == "sessions/expire":
                 lab.sessions.clear()
             elif path == "counters/clear":
-                for b in lab.bmcs.values():
-                    b.requests, b.served_503, b.injected = 0, 0, []
+                self.clear_counters()
             elif path == "reset":
                 self.reset()
             else:
@@ -123,8 +123,13 @@ class Control:
         for b in lab.bmcs.values():
             b.versions, b.staged, b.faults = dict(DEFAULT_VERSIONS), {}, Faults()
             b.override_target, b.override_enabled = "None", "Disabled"
-            b.requests, b.served_503, b.injected = 0, 0, []
             self.sushy.systems._update(b.uuid, power_state="On", pending_power=None, boot_device="Hdd")
+        self.clear_counters()
+
+    def clear_counters(self) -> None:
+        self.lab.max_inflight = self.lab.inflight
+        for b in self.lab.bmcs.values():
+            b.requests, b.served_503, b.injected, b.max_inflight = 0, 0, [], b.inflight
 
 
 def _spawn(server: BaseWSGIServer | ThreadingHTTPServer) -> threading.Thread:

@@ -92,6 +92,8 @@ class Bmc:
     override_enabled: str = "Disabled"
     faults: Faults = field(default_factory=Faults)
     requests: int = 0
+    inflight: int = 0
+    max_inflight: int = 0
     served_503: int = 0
     injected: list[float] = field(default_factory=list)   # latency injected per request, in order
 
@@ -128,9 +130,22 @@ class LabState:
         self.reinstall_delay = reinstall_delay
         self.reinstall_hook = reinstall_hook
         self.reinstalls: list[dict[str, Any]] = []
-        self.power_hook: Any = None                     # set by the server: (uuid, reset_type) -> None
+        self.inflight = 0                               # requests being answered now, fleet-wide
+        self.max_inflight = 0
 
     # ------------------------------------------------------------------ faults and latency
+    def enter(self, bmc: Bmc) -> None:
+        with self.lock:
+            bmc.inflight += 1
+            bmc.max_inflight = max(bmc.max_inflight, bmc.inflight)
+            self.inflight += 1
+            self.max_inflight = max(self.max_inflight, self.inflight)
+
+    def leave(self, bmc: Bmc) -> None:
+        with self.lock:
+            bmc.inflight -= 1
+            self.inflight -= 1
+
     def delay_for(self, bmc: Bmc) -> float:
         with self.lock:
             bmc.requests += 1

@@ -45,6 +45,13 @@ class BmcView:
 
     # ------------------------------------------------------------------ request pipeline
     def respond(self, environ: dict[str, Any]) -> Response:
+        self.lab.enter(self.bmc)
+        try:
+            return self._respond(environ)
+        finally:
+            self.lab.leave(self.bmc)
+
+    def _respond(self, environ: dict[str, Any]) -> Response:
         lab, bmc = self.lab, self.bmc
         while bmc.faults.hang:
             time.sleep(0.2)

@@ -1,0 +1,39 @@
+"""Fixtures for the Redfish integration tests: 16 lab BMCs for the whole session (started by the
+lab; if they cannot start, the tests fail), reset to a clean state before each test."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from actions.backends.redfish import RedfishAdapter, build_redfish
+from redfish_lab import redfish_section
+from tests.lab import bmc as lab_bmc
+
+LAB_NODES = 16
+
+
+@pytest.fixture(scope="session")
+def bmc_lab() -> Iterator[lab_bmc.LabBmcs]:
+    lab = lab_bmc.start(LAB_NODES, update_seconds=1.0)
+    try:
+        yield lab
+    finally:
+        lab_bmc.stop()
+
+
+@pytest.fixture
+def lab(bmc_lab: lab_bmc.LabBmcs) -> lab_bmc.LabBmcs:
+    bmc_lab.reset()
+    return bmc_lab
+
+
+@pytest.fixture
+async def redfish(lab: lab_bmc.LabBmcs) -> AsyncIterator[RedfishAdapter]:
+    adapter = build_redfish(redfish_section(lab))
+    adapter.poll_interval = 0.3
+    try:
+        yield adapter
+    finally:
+        await adapter.aclose()
