@@ -429,9 +429,11 @@ class Engine:
             if outcome != "ok" and not summary:
                 summary = error or outcome
             try:
-                await asyncio.shield(self.store.append([started.model_copy(update={
+                # not shielded: the SQLite fast path writes without suspending, so a second cancel
+                # cannot interrupt it; the thread path finishes the transaction on its own thread
+                await self.store.append([started.model_copy(update={
                     "event": "finished", "ts": _now(), "decision": None, "outcome": outcome, "duration": round(duration, 6),
-                    "error": error, "detail": summary})]))
+                    "error": error, "detail": summary})])
             except Exception as exc:  # the cluster was touched; say loudly that the record is missing
                 log.error("audit 'finished' record for run %s not written: %s", run.run_id, exc)
                 run.emit(Error(message=f"audit record for run {run.run_id} could not be written: {exc}"))

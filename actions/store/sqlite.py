@@ -112,32 +112,47 @@ class SqliteStore:
 
     # ------------------------------------------------------------ audit
     @staticmethod
-    def _append_tx(conn: sqlite3.Connection, entries: Sequence[AuditEntry]) -> list[AuditRecord]:
+    def _append_tx(conn: sqlite3.Connection, entries: Sequence[AuditEntry]) -> tuple[int, str]:
+        """Read the head and insert in one write transaction; returns the new head (seq, hash).
+
+        Plain dicts here, not pydantic records: this is the hot path of every action."""
         conn.execute("BEGIN IMMEDIATE")
         try:
             row = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
             seq, prev = (row[0], row[1]) if row else (0, GENESIS)
-            out: list[AuditRecord] = []
             for entry in entries:
                 seq += 1
-                content = entry.model_dump()
+                content = dict(entry.__dict__)
                 content["seq"] = seq
                 digest = record_hash(prev, content)
-                rec = AuditRecord.model_construct(**content, prev_hash=prev, hash=digest)
+                targets = content["targets"]
+                params = content["params"]
                 conn.execute(_INSERT, (
-                    seq, rec.ts, rec.run_id, rec.event, rec.principal, rec.channel, rec.action,
-                    json.dumps(rec.targets), json.dumps(rec.params, sort_keys=True, default=str),
-                    rec.decision, rec.outcome, rec.duration, rec.error, rec.detail, rec.owner, prev, digest))
-                if rec.targets:
-                    conn.executemany("INSERT INTO audit_nodes (node, seq) VALUES (?, ?)",
-                                     [(t, seq) for t in rec.targets])
-                out.append(rec)
+                    seq, content["ts"], content["run_id"], content["event"], content["principal"], content["channel"],
+                    content["action"], json.dumps(targets) if targets else "[]",
+                    json.dumps(params, sort_keys=True, default=str) if params else "{}",
+                    content["decision"], content["outcome"], content["duration"], content["error"], content["detail"],
+                    content["owner"], prev, digest))
+                if targets:
+                    conn.executemany("INSERT INTO audit_nodes (node, seq) VALUES (?, ?)", [(t, seq) for t in targets])
                 prev = digest
             conn.execute("COMMIT")
-            return out
+            return seq, prev
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
+
+    async def append(self, entries: Sequence[AuditEntry]) -> tuple[int, str]:
+        if self._fast_ok:
+            try:
+                return self._append_tx(self._fast_conn(), entries)
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise AuditError(f"audit database {self.path}: {exc}") from None
+            except sqlite3.DatabaseError as exc:
+                raise AuditError(f"audit database {self.path}: {exc}") from None
+        return await self._call(lambda c: self._append_tx(c, entries))
 
     def _fast_conn(self) -> sqlite3.Connection:
         if self._fast is None:
@@ -152,17 +167,6 @@ class SqliteStore:
         if self._conn is None:
             # first use: create the schema on the worker thread's connection, synchronously
             self._pool.submit(self._connect).result()
-
-    async def append(self, entries: Sequence[AuditEntry]) -> list[AuditRecord]:
-        if self._fast_ok:
-            try:
-                return self._append_tx(self._fast_conn(), entries)
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) and "busy" not in str(exc):
-                    raise AuditError(f"audit database {self.path}: {exc}") from None
-            except sqlite3.DatabaseError as exc:
-                raise AuditError(f"audit database {self.path}: {exc}") from None
-        return await self._call(lambda c: self._append_tx(c, entries))
 
     async def query(self, q: AuditQuery) -> list[AuditRecord]:
         where, args = [], []
