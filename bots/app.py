@@ -16,6 +16,7 @@ import threading
 from pathlib import Path
 
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 from actions import Engine, open_engine
@@ -31,8 +32,12 @@ log = logging.getLogger("dcops.slack")
 
 
 def web_client(settings: SlackSettings) -> AsyncWebClient:
+    """The Web API client; a 429 (chat.update is rate-limited per message) is retried after the
+    Retry-After Slack sends, so a burst of events delays the message instead of losing updates."""
     kwargs = {"base_url": settings.api_base_url} if settings.api_base_url else {}
-    return AsyncWebClient(token=settings.bot_token, timeout=10, **kwargs)
+    client = AsyncWebClient(token=settings.bot_token, timeout=10, **kwargs)
+    client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=2))
+    return client
 
 
 class _NoTokenWarning(logging.Filter):

@@ -35,6 +35,7 @@ class RecordingSlack:
     def __init__(self, *, fail: dict[str, str] | None = None) -> None:
         self.calls: list[Call] = []
         self.fail = dict(fail or {})          # method -> Slack error code to answer with
+        self.rate_limit: dict[str, int] = {}  # method -> how many more calls get HTTP 429 + Retry-After
         self._ts = itertools.count(1)
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
@@ -85,6 +86,9 @@ class RecordingSlack:
         args = await self._args(request)
         auth = request.headers.get("Authorization", "")
         await self._record(Call(method, args, auth.removeprefix("Bearer ") or args.get("token"), path=request.path))
+        if self.rate_limit.get(method, 0) > 0:
+            self.rate_limit[method] -= 1
+            return web.json_response({"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "1"})
         if method in self.fail:
             return web.json_response({"ok": False, "error": self.fail[method]})
         if method == "auth.test":

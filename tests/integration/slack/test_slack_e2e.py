@@ -7,10 +7,9 @@ import json
 import time
 
 from bots import blocks
-from conftest import (ADMIN, APPROVALS, NOBODY, ONCALL, ONCALL2, ONCALL_CHANNEL, OTHER_CHANNEL, VIEWER,
+from slack_harness import (ADMIN, APPROVALS, NOBODY, ONCALL, ONCALL2, ONCALL_CHANNEL, OTHER_CHANNEL, VIEWER,
                       Harness)
 from recording_slack import Call
-from slack_requests import SECRET
 
 
 def _text(call: Call) -> str:
@@ -287,3 +286,20 @@ async def test_approved_but_then_refused_by_a_guard_tells_everyone(harness: Harn
     assert f"<@{ONCALL}>" in told.args["text"] and "refused" in told.args["text"]
     await harness.idle()
     assert [r for r in await harness.audit(action="drain", event="started") if "gpu001" in r.targets] == []
+
+
+async def test_where_the_bot_cannot_post_the_result_goes_to_the_requester(harness: Harness):
+    harness.slack.fail["chat.postMessage"] = "channel_not_found"       # e.g. a DM the bot is not part of
+    _, _, key = await harness.command("ping", channel="D0DIRECT")
+    reply = (await harness.responses(key))[0]
+    assert "ping: ok" in reply.args["text"] and reply.args["response_type"] == "ephemeral"
+    assert harness.slack.of("chat.update") == []
+
+
+async def test_rate_limited_updates_are_retried_and_the_final_state_lands(harness: Harness):
+    harness.slack.rate_limit["chat.update"] = 1
+    await harness.command("ping")
+    limited, final = await harness.slack.wait_for(
+        lambda c: c.method == "chat.update" and "ping: ok" in c.args["text"], count=2)   # a 429, then the retry
+    assert final.at - limited.at >= 0.9                                   # it waited for Retry-After
+    assert final.args["ts"] == limited.args["ts"] and final.args["blocks"] == limited.args["blocks"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import ONCALL, Harness
+from slack_harness import ONCALL, Harness
 
 
 @pytest.fixture
