@@ -194,7 +194,7 @@ def run_message(view: RunView) -> Rendered:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=" · ".join(footer))]))
 
     summary = (result.summary if result else "") or (view.finished.summary if view.finished else "")
-    text = f"dcops {title}" + (f": {summary}" if summary else "")
+    text = f"dcops {title}" + (f": {escape(summary)}" if summary else "")
     return _clip(text, 3000), _dicts(blocks)
 
 
@@ -215,7 +215,7 @@ def confirm_prompt(*, command_text: str, message: str, value: str) -> Rendered:
 
 
 def approval_request(*, approval_id: str, requester: str, command_text: str, message: str) -> Rendered:
-    text = f"Approval needed: <@{requester}> asks to run /dcops {command_text}"
+    text = f"Approval needed: <@{requester}> asks to run /dcops {escape(command_text)}"
     blocks = [
         _md(f":raised_hand: *Approval needed* — <@{requester}> asks to run\n`/dcops {escape(command_text)}`\n"
             f"{escape(message)}"),
@@ -233,7 +233,7 @@ def approval_decided(*, approval_id: str, requester: str, command_text: str, ver
     """The approval message once decided: the buttons are gone so nobody decides twice."""
     icon = ":white_check_mark:" if verdict == "approved" else ":no_entry:"
     tail = f" · run `{run_id}`" if run_id else ""
-    text = f"{verdict} by <@{decider}>: /dcops {command_text}"
+    text = f"{verdict} by <@{decider}>: /dcops {escape(command_text)}"
     blocks = [
         _md(f"{icon} *{verdict.capitalize()}* by <@{decider}> — <@{requester}>'s `/dcops {escape(command_text)}`"),
         ContextBlock(elements=[MarkdownTextObject(text=f"approval `{approval_id}`{tail}")]),
@@ -261,6 +261,6 @@ def help_message(specs: Sequence[Any], *, read_only: bool) -> Rendered:
         blocks.append(_md(f"*{escape(cat)}*\n" + "\n".join(lines)))
     tail = "read-only mode: only read actions run · " if read_only else ""
     blocks.append(ContextBlock(elements=[MarkdownTextObject(
-        text=f"{tail}usage: `/dcops <action> [args] [--option value]` · :lock: changes the cluster")]))
+        text=f"{tail}usage: `/dcops &lt;action&gt; [args] [--option value]` · :lock: changes the cluster")]))
     names = ", ".join(s.name for s in specs)
     return f"dcops: you may run {names}", _dicts(blocks)

@@ -114,7 +114,7 @@ async def decide(bot: Bot, body: dict[str, Any], respond: AsyncRespond, *, grant
     if run is not None:
         after = f"; run `{run.run_id}` started"
     elif refused is not None:
-        after = f", but the engine refused to run it: {refused}"
+        after = f", but the engine refused to run it: {blocks.escape(str(refused))}"
     else:
         after = "; nothing ran"
     # the approval message loses its buttons and says who decided; its thread keeps the record

@@ -97,3 +97,20 @@ def test_help_lists_given_specs_only_and_error_line_is_one_line():
     assert "may not run any" in text
     text, bl = blocks.error_line("bad\n  thing")
     assert text == "bad thing" and "\n" not in bl[0]["text"]["text"]
+
+
+def test_user_text_cannot_ping_channels_in_any_fallback_text():
+    evil = 'drain gpu001 --reason "<!channel> see <http://x|here>"'
+    texts = [
+        blocks.approval_request(approval_id="a-1", requester="U1", command_text=evil, message="m")[0],
+        blocks.approval_decided(approval_id="a-1", requester="U1", command_text=evil, verdict="approved",
+                                decider="U2")[0],
+        blocks.confirm_prompt(command_text=evil, message="m", value="v")[0],
+    ]
+    v = RunView(action="drain", command_text=evil, requester="U1")
+    v.apply(events.Result(summary="<!here> done"))
+    v.apply(events.RunFinished(run_id="r", outcome="ok", duration=0.1))
+    texts.append(blocks.run_message(v)[0])
+    texts.append(json.dumps(blocks.run_message(v)[1]))
+    for t in texts:
+        assert "<!channel>" not in t and "<!here>" not in t and "<http" not in t
