@@ -83,6 +83,8 @@ class Engine:
         self.backends = backends
         self.store = store
         self.policy = policy
+        if registry is None:
+            import actions.ops  # noqa: F401  - registers every action into the default registry
         self.registry = registry or default_registry
         self.inventory = CachedInventory(backends.inventory)
         self.owner = current_owner()
