@@ -201,7 +201,19 @@ class SqliteStore:
         # rowid order is physical insertion order: a swap of two rows' contents shows as seq disorder
         def run(c: sqlite3.Connection) -> VerifyReport:
             cur = c.execute(f"SELECT {', '.join(_COLS)} FROM audit ORDER BY rowid")
-            return verify_records((_row_to_record(r) for r in cur), expect_head)
+            report = verify_records((_row_to_record(r) for r in cur), expect_head)
+            if report.ok:
+                # the node index is not hashed: check it still matches the hashed targets, or a
+                # search by node could hide records from a reviewer
+                bad = c.execute(
+                    "SELECT seq FROM (SELECT a.seq AS seq, j.value AS node FROM audit a, json_each(a.targets) j "
+                    "EXCEPT SELECT seq, node FROM audit_nodes) UNION "
+                    "SELECT seq FROM (SELECT seq, node FROM audit_nodes EXCEPT "
+                    "SELECT a.seq, j.value FROM audit a, json_each(a.targets) j) ORDER BY seq LIMIT 1").fetchone()
+                if bad:
+                    return report.model_copy(update={"ok": False, "first_bad_seq": bad[0],
+                                                     "problem": "the node search index disagrees with the record's targets"})
+            return report
         return await self._call(run)
 
     async def head(self) -> tuple[int, str]:

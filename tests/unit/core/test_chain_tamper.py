@@ -119,3 +119,10 @@ async def test_rewritten_chain_caught_by_checkpoint(db) -> None:
     assert (await verify(path)).ok
     report = await verify(path, head)
     assert not report.ok and report.first_bad_seq == 10
+
+
+async def test_node_index_tampering_is_detected(db) -> None:
+    path, _ = db
+    sql(path, "DELETE FROM audit_nodes WHERE node = 'gpu003'")
+    report = await verify(path)
+    assert not report.ok and report.first_bad_seq == 3 and "index" in report.problem
