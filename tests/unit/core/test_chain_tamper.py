@@ -100,7 +100,7 @@ async def test_forged_record_with_recomputed_hash_but_wrong_link(db) -> None:
 
 async def test_tail_truncation_needs_the_checkpoint(db) -> None:
     path, head = db
-    sql(path, "DELETE FROM audit WHERE seq > 7")
+    sql(path, "DELETE FROM audit WHERE seq > 7", "DELETE FROM audit_nodes WHERE seq > 7")
     alone = await verify(path)
     assert alone.ok, "a truncated chain is self-consistent: verify alone cannot see it"
     with_checkpoint = await verify(path, head)
