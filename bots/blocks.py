@@ -261,6 +261,7 @@ def help_message(specs: Sequence[Any], *, read_only: bool) -> Rendered:
         blocks.append(_md(f"*{escape(cat)}*\n" + "\n".join(lines)))
     tail = "read-only mode: only read actions run · " if read_only else ""
     blocks.append(ContextBlock(elements=[MarkdownTextObject(
-        text=f"{tail}usage: `/dcops &lt;action&gt; [args] [--option value]` · :lock: changes the cluster")]))
+        text=f"{tail}usage: `/dcops &lt;action&gt; [args] [--option value]` · `/dcops help &lt;action&gt;` · "
+             "`/dcops approve|deny &lt;id&gt;` · :lock: changes the cluster")]))
     names = ", ".join(s.name for s in specs)
     return f"dcops: you may run {names}", _dicts(blocks)

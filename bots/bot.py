@@ -31,6 +31,8 @@ class ApprovalNote:
     requester: str                 # Slack user id
     origin: str                    # channel the command came from
     command_text: str
+    posted_channel: str | None = None   # where the Approve / Deny message is
+    posted_ts: str | None = None
 
 
 @dataclass

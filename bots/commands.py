@@ -1,6 +1,7 @@
 """``/dcops <command>``: ack at once, then parse with the shared grammar, check the channel
 rules, and hand the request to the engine (which decides RBAC and audits).
 
+``/dcops approve|deny <id>`` decide a pending approval like the buttons do.
 ``/dcops help`` lists only the actions this Slack user may run (the engine's ``actions_for``,
 which also honours read-only mode); ``/dcops help <action>`` shows that action's usage.
 """
@@ -14,7 +15,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from actions import command_help, parse_command
 from actions.errors import UsageError
 
-from . import blocks
+from . import approvals, blocks
 from .bot import Bot
 from .channel_policy import check_channel
 from .flow import guarded, submit
@@ -31,19 +32,36 @@ def register(app: AsyncApp, bot: Bot) -> None:
 
 
 async def run_command(bot: Bot, command: dict[str, Any], respond: AsyncRespond) -> None:
-    text = " ".join(str(command.get("text") or "").split())
+    text = str(command.get("text") or "").strip()
     user = str(command.get("user_id") or "")
     channel_id = str(command.get("channel_id") or "")
     principal = principal_for(user)
-    words = text.split(" ", 1) if text else []
+    words = text.split(None, 1)
     if not words or words[0] in ("help", "-h", "--help"):
         await show_help(bot, principal, words[1] if len(words) > 1 else None, respond)
+        return
+    if words[0] in ("approve", "deny") and words[0] not in bot.engine.registry:
+        await decide_command(bot, user, words[0], words[1] if len(words) > 1 else "", respond)
         return
     cmd = parse_command(text, registry=bot.engine.registry)
     spec = bot.engine.registry.get(cmd.action)
     check_channel(bot.settings.channel_rules, spec.name, spec.kind.value, channel_id)
     await submit(bot, user=user, principal=principal, channel_id=channel_id, command_text=text,
                  action=cmd.action, params=cmd.params, respond=respond)
+
+
+async def decide_command(bot: Bot, user: str, verb: str, rest: str, respond: AsyncRespond) -> None:
+    """``/dcops approve ID`` / ``/dcops deny ID [reason]``: the same decision as the buttons, for
+    when the approval message is out of reach (not posted, scrolled away, another workspace client)."""
+    approval_id, _, reason = rest.strip().partition(" ")
+    if not approval_id:
+        raise UsageError(f"usage: /dcops {verb} APPROVAL_ID" + (" [reason]" if verb == "deny" else "")
+                         + "; `/dcops approvals` lists the pending ones")
+    run = await approvals.decide(bot, user=user, approval_id=approval_id, grant=verb == "approve",
+                                 reason=reason.strip())
+    done = f"run `{run.run_id}` started" if run else "nothing ran"
+    past = "approved" if verb == "approve" else "denied"
+    await respond(text=f"{past} `{blocks.escape(approval_id)}`; {done}", response_type="ephemeral")
 
 
 async def show_help(bot: Bot, principal: str, topic: str | None, respond: AsyncRespond) -> None:

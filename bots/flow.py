@@ -76,15 +76,17 @@ async def ask_approval(bot: Bot, exc: ApprovalRequired, *, user: str, channel_id
                        respond: Respond) -> None:
     """Post Approve / Deny where approvers look, and tell the requester where it went."""
     target = bot.settings.approvals_channel or channel_id
-    bot.approvals[exc.approval_id] = ApprovalNote(requester=user, origin=channel_id, command_text=command_text)
     text, bl = blocks.approval_request(approval_id=exc.approval_id, requester=user, command_text=command_text,
                                        message=str(exc))
     try:
-        await bot.client.chat_postMessage(channel=target, text=text, blocks=bl)
+        posted = await bot.client.chat_postMessage(channel=target, text=text, blocks=bl)
+        bot.approvals[exc.approval_id] = ApprovalNote(requester=user, origin=channel_id, command_text=command_text,
+                                                      posted_channel=posted["channel"], posted_ts=posted["ts"])
     except SlackApiError as e:
+        bot.approvals[exc.approval_id] = ApprovalNote(requester=user, origin=channel_id, command_text=command_text)
         log.warning("cannot post approval %s in %s: %s", exc.approval_id, target, e.response.get("error"))
         await reply_error(respond, f"approval {exc.approval_id} was requested but could not be posted in <#{target}> "
-                                   f"({e.response.get('error')}); an approver can find it with `/dcops approvals`")
+                                   f"({e.response.get('error')}); an approver can run `/dcops approve {exc.approval_id}`")
         return
     note = (f":hourglass_flowing_sand: `/dcops {blocks.escape(command_text)}` needs a second person's approval "
             f"(`{exc.approval_id}`), asked in <#{target}>. You will be told here when someone decides.")

@@ -205,9 +205,11 @@ async def test_cancel_button_runs_nothing(harness: Harness):
 
 async def _ask_requeue(h: Harness) -> tuple[str, str, Call]:
     job = await _running_job(h)
+    asked = len(h.slack.of("chat.postMessage", channel=APPROVALS))
     _, _, key = await h.command(f"requeue {job}")
     told = (await h.responses(key))[0]
-    posted = (await h.slack.wait_for(lambda c: c.method == "chat.postMessage" and c.args["channel"] == APPROVALS))[0]
+    posted = (await h.slack.wait_for(lambda c: c.method == "chat.postMessage" and c.args["channel"] == APPROVALS,
+                                     count=asked + 1))[-1]
     assert "needs a second person's approval" in told.args["text"] and f"<#{APPROVALS}>" in told.args["text"]
     return job, _buttons(posted)[blocks.APPROVE], posted
 
@@ -303,3 +305,24 @@ async def test_rate_limited_updates_are_retried_and_the_final_state_lands(harnes
         lambda c: c.method == "chat.update" and "ping: ok" in c.args["text"], count=2)   # a 429, then the retry
     assert final.at - limited.at >= 0.9                                   # it waited for Retry-After
     assert final.args["ts"] == limited.args["ts"] and final.args["blocks"] == limited.args["blocks"]
+
+
+async def test_approve_and_deny_by_command_update_the_posted_approval_message(harness: Harness):
+    _, approval_id, _ = await _ask_requeue(harness)
+    _, _, key = await harness.command(f"approve {approval_id}", user=ONCALL)           # self-approval, typed
+    assert "cannot approve it" in (await harness.responses(key))[0].args["text"]
+    _, _, key = await harness.command(f"approve {approval_id}", user=ONCALL2, channel=OTHER_CHANNEL)
+    reply = (await harness.responses(key))[0]
+    assert reply.args["text"].startswith(f"approved `{approval_id}`; run `r")
+    updated = (await harness.slack.wait_for(lambda c: c.method == "chat.update" and c.args["channel"] == APPROVALS))[0]
+    assert not _buttons(updated) and "Approved* by <@U0ONCALL2>" in _text(updated)
+    await harness.slack.wait_for(lambda c: c.args.get("thread_ts") == updated.args["ts"])
+    await harness.slack.wait_for(lambda c: c.method == "chat.update" and "requeue: ok" in c.args["text"])
+
+    _, second, _ = await _ask_requeue(harness)
+    _, _, key = await harness.command(f"deny {second} wrong job, check the array id", user=ONCALL2)
+    assert (await harness.responses(key))[0].args["text"] == f"denied `{second}`; nothing ran"
+    refused = [r for r in await harness.audit(event="approval-refused") if r.run_id == second]
+    assert len(refused) == 1 and "wrong job, check the array id" in (refused[0].detail or "")
+    _, _, key = await harness.command("deny", user=ONCALL2)
+    assert "usage: /dcops deny APPROVAL_ID" in (await harness.responses(key))[0].args["text"]
