@@ -29,6 +29,10 @@ def build_backends(config: DcopsConfig) -> Backends:
     sources = [backends.inventory]
     if backends.slurm is not None:
         sources.append(SlurmInventory(backends.slurm))
+    if backends.kube is not None:
+        from .kube_inventory import KubeInventory
+
+        sources.append(KubeInventory(backends.kube, config.kube, optional=len(sources) > 1 or bool(config.nodes)))
     if len(sources) > 1:
         backends.inventory = MergedInventory(sources)
     return backends
@@ -53,8 +57,12 @@ def _build_redfish(config: DcopsConfig):  # noqa: ANN202
 
 
 def _build_prometheus(config: DcopsConfig):  # noqa: ANN202
-    raise _missing("prometheus")
+    from .prometheus import PrometheusAdapter
+
+    return PrometheusAdapter(config.prometheus.url, timeout=config.prometheus.timeout)
 
 
 def _build_kube(config: DcopsConfig):  # noqa: ANN202
-    raise _missing("kube")
+    from .kube import KubeAdapter
+
+    return KubeAdapter(config.kube)

@@ -1,0 +1,1 @@
+"""Metric queries dcops builds for its health actions: PromQL escaping, GPU health rules."""
