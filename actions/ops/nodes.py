@@ -10,6 +10,7 @@ from ..context import ActionContext
 from ..events import ActionEvent, Log, Result, Step, Table
 from ..hostlists import collapse
 from ..registry import Kind, MutatingParams, Params, TargetKind, action
+from .kube_nodes import kube_drain, kube_resume, parts
 
 
 class NodesParams(Params):
@@ -45,6 +46,11 @@ class DrainParams(MutatingParams):
 @action("drain", example='drain gpu001 --reason "xid 79"', help="drain nodes: no new jobs; running jobs finish", params=DrainParams, kind=Kind.WRITE,
         targets=TargetKind.NODES, positional=("nodes",), category="nodes", takes_out_of_service=True)
 async def drain(ctx: ActionContext, p: DrainParams) -> AsyncIterator[ActionEvent]:
+    async for event in parts(ctx, _slurm_drain(ctx, p), kube_drain(ctx)):   # Slurm and/or Kubernetes
+        yield event
+
+
+async def _slurm_drain(ctx: ActionContext, p: DrainParams) -> AsyncIterator[ActionEvent]:
     slurm = ctx.backends.require("slurm")
     nodes = ctx.nodes
     reason = ctx.stamp(p.reason)
@@ -74,6 +80,11 @@ class ResumeParams(MutatingParams):
 @action("resume", example='resume gpu001', help="return drained or down nodes to service", params=ResumeParams, kind=Kind.WRITE,
         targets=TargetKind.NODES, positional=("nodes",), category="nodes")
 async def resume(ctx: ActionContext, p: ResumeParams) -> AsyncIterator[ActionEvent]:
+    async for event in parts(ctx, _slurm_resume(ctx, p), kube_resume(ctx)):   # Slurm and/or Kubernetes
+        yield event
+
+
+async def _slurm_resume(ctx: ActionContext, p: ResumeParams) -> AsyncIterator[ActionEvent]:
     slurm = ctx.backends.require("slurm")
     nodes = ctx.nodes
     infos = {n.name: n for n in await slurm.nodes(nodes)}
