@@ -46,6 +46,7 @@ class SimCluster:
         self.nodes: dict[str, SimNode] = {}
         self.jobs: dict[str, SimJob] = {}
         self.tasks: dict[str, object] = {}         # Redfish task URI -> firmware.SimTask
+        self.cache: dict[str, dict] = {}           # derived per-node constants, filled lazily by modules
         self._events: list[tuple[float, int, Event]] = []
         self._seq = itertools.count()
         self._dirty = False
@@ -274,7 +275,16 @@ class SimCluster:
     def backends(self):  # noqa: ANN201 - returns actions.backends.bundle.Backends (imported lazily)
         """Every port, backed by this cluster, plus the fabric topology in ``extras``."""
         from ..backends.bundle import Backends
+        from .fabric import fabric_links, port_counters
         from .inventory import SimInventory
+        from .kube import SimKube
+        from .prometheus import SimPrometheus
+        from .redfish import SimRedfish
         from .slurm import SimSlurm
+        from .ssh import SimSsh
 
-        return Backends(inventory=SimInventory(self), slurm=SimSlurm(self), extras={"sim": self})
+        return Backends(inventory=SimInventory(self), slurm=SimSlurm(self), kube=SimKube(self),
+                        redfish=SimRedfish(self), ssh=SimSsh(self), prometheus=SimPrometheus(self),
+                        extras={"fabric_links": fabric_links(self.layout),
+                                "fabric_counters": lambda endpoint, at=None: port_counters(self, endpoint, at),
+                                "sim": self})

@@ -15,7 +15,7 @@ port_transmit_wait grows: congestion, not a fault).
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..errors import BackendError
 from .cluster import SimCluster
@@ -63,6 +63,19 @@ def fabric_links(layout: Layout) -> list[dict[str, Any]]:
     return links
 
 
+class PortParams(NamedTuple):
+    """Per-port constants, computed once per simulator (hashing is the costly part)."""
+
+    index: int
+    role: str              # "", "bad_cable", "flapping", "congested"
+    cleared: float         # when the port's counters were last cleared
+    load: float            # bytes/s received
+    symbol_rate: float     # healthy background symbol errors per second
+    recovery_base: int
+    wait_rate: float
+    raw_ber: float
+
+
 def _role(sim: SimCluster, index: int, device: str) -> str:
     story = sim.story
     if device != "mlx5_0":
@@ -70,11 +83,27 @@ def _role(sim: SimCluster, index: int, device: str) -> str:
     return {story.bad_cable: "bad_cable", story.flapping: "flapping", story.congested: "congested"}.get(index, "")
 
 
+def port_params(sim: SimCluster, node: str, device: str) -> PortParams:
+    cache: dict[tuple[str, str], PortParams] = sim.cache.setdefault("ports", {})
+    found = cache.get((node, device))
+    if found is None:
+        seed, index = sim.seed, sim.nodes[node].index
+        role = _role(sim, index, device)
+        cleared = (sim.epoch - BAD_CABLE_CLEARED if role == "bad_cable"
+                   else sim.epoch - 86400 * (2 + 12 * rand01(seed, node, device, "clear")))
+        raw = {"bad_cable": 2.4e-6, "flapping": 6e-7}.get(role, 1e-9 * (1 + 8 * rand01(seed, node, device, "raw")))
+        found = PortParams(index=index, role=role, cleared=cleared,
+                           load=3e9 + 18e9 * rand01(seed, node, device, "load"),
+                           symbol_rate=1e-4 * rand01(seed, node, device, "sym"),
+                           recovery_base=math.floor(3 * rand01(seed, node, device, "rec")),
+                           wait_rate=2e8 if role == "congested" else 2e3 + 8e3 * rand01(seed, node, device, "wait"),
+                           raw_ber=raw)
+        cache[(node, device)] = found
+    return found
+
+
 def cleared_at(sim: SimCluster, node: str, device: str) -> float:
-    index = sim.nodes[node].index
-    if _role(sim, index, device) == "bad_cable":
-        return sim.epoch - BAD_CABLE_CLEARED
-    return sim.epoch - 86400 * (2 + 12 * rand01(sim.seed, node, device, "clear"))
+    return port_params(sim, node, device).cleared
 
 
 def flap_state(sim: SimCluster, index: int, device: str, t: float) -> tuple[int, bool]:
@@ -98,43 +127,45 @@ def _bad_cable_errors(sim: SimCluster, t: float) -> float:
     return 0.0 if since <= 0 else 4.0 * since + since * since / 3600.0
 
 
+IB_COUNTERS = ("symbol_error_total", "link_downed_total", "link_error_recovery_total",
+               "local_link_integrity_errors_total", "port_receive_remote_physical_errors_total",
+               "port_errors_received_total", "excessive_buffer_overrun_errors_total", "port_transmit_wait_total",
+               "port_data_received_bytes_total", "port_data_transmitted_bytes_total")
+
+
+def ib_counter(sim: SimCluster, node: str, device: str, name: str, t: float) -> float:
+    """One node_exporter infiniband counter (name without the ``node_infiniband_`` prefix) at t."""
+    p = port_params(sim, node, device)
+    elapsed = max(0.0, t - p.cleared)
+    if name == "symbol_error_total":
+        bad = math.floor(_bad_cable_errors(sim, t)) if p.role == "bad_cable" else 0
+        return float(math.floor(elapsed * p.symbol_rate) + bad)
+    if name in ("port_errors_received_total", "port_receive_remote_physical_errors_total"):
+        errors = math.floor(_bad_cable_errors(sim, t) * 0.3) if p.role == "bad_cable" else 0
+        return float(errors if name == "port_errors_received_total" else errors // 2)
+    if name == "link_downed_total":
+        return float(flap_state(sim, p.index, device, t)[0])
+    if name == "link_error_recovery_total":
+        return float(p.recovery_base + 3 * flap_state(sim, p.index, device, t)[0])
+    if name == "port_transmit_wait_total":
+        return float(math.floor(_wobbly(p.wait_rate, elapsed, t, 900.0)))
+    if name == "port_data_received_bytes_total":
+        return float(math.floor(_wobbly(p.load, elapsed, t, 600.0)))
+    if name == "port_data_transmitted_bytes_total":
+        return float(math.floor(_wobbly(p.load * 0.97, elapsed, t, 660.0)))
+    if name in IB_COUNTERS:
+        return 0.0
+    raise KeyError(name)
+
+
 def ib_counters(sim: SimCluster, node: str, device: str, t: float) -> dict[str, float]:
-    """node_exporter's infiniband counter values (names without the ``node_infiniband_`` prefix)."""
-    n = sim.nodes[node]
-    seed, role = sim.seed, _role(sim, n.index, device)
-    elapsed = max(0.0, t - cleared_at(sim, node, device))
-    load = 3e9 + 18e9 * rand01(seed, node, device, "load")
-    symbol = math.floor(elapsed * 1e-4 * rand01(seed, node, device, "sym"))
-    recv_errors = 0.0
-    if role == "bad_cable":
-        bad = _bad_cable_errors(sim, t)
-        symbol += math.floor(bad)
-        recv_errors = math.floor(bad * 0.3)
-    downs, _ = flap_state(sim, n.index, device, t)
-    recovery = math.floor(3 * rand01(seed, node, device, "rec")) + 3 * downs
-    wait_rate = 2e8 if role == "congested" else 2e3 + 8e3 * rand01(seed, node, device, "wait")
-    return {
-        "symbol_error_total": float(symbol),
-        "link_downed_total": float(downs),
-        "link_error_recovery_total": float(recovery),
-        "local_link_integrity_errors_total": 0.0,
-        "port_receive_remote_physical_errors_total": float(recv_errors // 2),
-        "port_errors_received_total": float(recv_errors),
-        "excessive_buffer_overrun_errors_total": 0.0,
-        "port_transmit_wait_total": math.floor(_wobbly(wait_rate, elapsed, t, 900.0)),
-        "port_data_received_bytes_total": math.floor(_wobbly(load, elapsed, t, 600.0)),
-        "port_data_transmitted_bytes_total": math.floor(_wobbly(load * 0.97, elapsed, t, 660.0)),
-    }
+    """All node_exporter infiniband counters of one port at t."""
+    return {name: ib_counter(sim, node, device, name, t) for name in IB_COUNTERS}
 
 
 def raw_ber(sim: SimCluster, node: str, device: str) -> float:
     """Pre-FEC bit error rate of the port (UFM's NDR DAC thresholds: error 1e-6, warning 5e-7)."""
-    role = _role(sim, sim.nodes[node].index, device)
-    if role == "bad_cable":
-        return 2.4e-6
-    if role == "flapping":
-        return 6e-7
-    return 1e-9 * (1 + 8 * rand01(sim.seed, node, device, "raw"))
+    return port_params(sim, node, device).raw_ber
 
 
 def port_state(sim: SimCluster, node: str, device: str, t: float) -> tuple[str, str]:

@@ -1,0 +1,38 @@
+"""Every port the simulator hands out satisfies its Protocol, and the bundle is complete."""
+
+from __future__ import annotations
+
+from actions.backends.ports import InventoryPort, KubePort, PrometheusPort, RedfishPort, SlurmPort, SshPort
+
+
+def test_every_port_is_filled_and_satisfies_its_protocol(backends) -> None:
+    pairs = [(backends.inventory, InventoryPort), (backends.slurm, SlurmPort), (backends.kube, KubePort),
+             (backends.redfish, RedfishPort), (backends.ssh, SshPort), (backends.prometheus, PrometheusPort)]
+    for adapter, port in pairs:
+        assert adapter is not None and isinstance(adapter, port), port.__name__
+    for name in ("slurm", "kube", "redfish", "ssh", "prometheus"):
+        assert backends.has(name)
+
+
+def test_fabric_links_are_plain_data(backends) -> None:
+    links = backends.extras["fabric_links"]
+    node_links = [link for link in links if link["a"].startswith("gpu")]
+    assert len(node_links) == 64 * 2
+    first = node_links[0]
+    assert first["a"] == "gpu001:mlx5_0:1" and first["b"] == "ibsw-r01-a:1"
+    assert first["speed"] == "NDR" and first["rate_gbps"] == 400 and first["media"] == "DAC"
+    uplinks = [link for link in links if link["a"].startswith("ibsw-")]
+    assert uplinks and all(link["b"].startswith("ibsw-s") for link in uplinks)
+    ends = [link["a"] for link in links] + [link["b"] for link in links]
+    assert len(ends) == len(set(ends)), "every switch port is cabled once"
+
+
+def test_flapping_link_counts_on_both_ends(backends, clock) -> None:
+    counters = backends.extras["fabric_counters"]
+    link = next(l for l in backends.extras["fabric_links"] if l["a"] == "gpu031:mlx5_0:1")
+    before_node, before_switch = counters(link["a"])["link_downed_total"], counters(link["b"])["link_downed_total"]
+    clock.advance(3600)
+    after_node, after_switch = counters(link["a"])["link_downed_total"], counters(link["b"])["link_downed_total"]
+    assert after_node > before_node and after_switch > before_switch
+    healthy = next(l for l in backends.extras["fabric_links"] if l["a"] == "gpu002:mlx5_0:1")
+    assert counters(healthy["a"])["link_downed_total"] == 0
