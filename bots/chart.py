@@ -49,6 +49,17 @@ def _number(v: Any) -> float | None:
         return None
 
 
+def _names(label_sets: list[dict[str, Any]]) -> list[str]:
+    """Name each series by the labels that tell it apart (gpu="3"), not by the UUIDs, models and
+    instances every series of a node shares; one series alone is named by its metric."""
+    common = set.intersection(*(set(ls.items()) for ls in label_sets)) if label_sets else set()
+    names = []
+    for ls in label_sets:
+        own = sorted((k, v) for k, v in ls.items() if (k, v) not in common and k != "__name__")
+        names.append(",".join(f"{k}={v}" for k, v in own) or str(ls.get("__name__", "series")))
+    return names
+
+
 def _series(data: Any) -> list[tuple[str, list[float]]]:
     items: list[Any]
     if isinstance(data, dict) and isinstance(data.get("series"), list):
@@ -57,7 +68,7 @@ def _series(data: Any) -> list[tuple[str, list[float]]]:
         items = data
     else:
         return []
-    out: list[tuple[str, list[float]]] = []
+    found: list[tuple[dict[str, Any], list[float]]] = []
     for item in items:
         if not isinstance(item, dict):
             continue
@@ -65,14 +76,12 @@ def _series(data: Any) -> list[tuple[str, list[float]]]:
         if not isinstance(values, (list, tuple)):
             continue
         labels = item.get("labels", item.get("metric"))
-        name = item.get("name")
-        if name is None and isinstance(labels, dict):
-            name = ",".join(f"{k}={v}" for k, v in sorted(labels.items()) if k != "__name__") or labels.get(
-                "__name__", "series")
+        if not isinstance(labels, dict):
+            labels = {"__name__": str(item.get("name") or "series")}
         nums = [n for n in (_number(v) for v in values) if n is not None]
         if nums:
-            out.append((str(name or "series"), nums))
-    return out
+            found.append((labels, nums))
+    return list(zip(_names([ls for ls, _ in found]), [vals for _, vals in found]))
 
 
 def _fmt(v: float) -> str:

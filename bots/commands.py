@@ -18,6 +18,7 @@ from actions.errors import UsageError
 from . import approvals, blocks
 from .bot import Bot
 from .channel_policy import check_channel
+from .command_text import normalise
 from .flow import guarded, submit
 from .identity import principal_for
 
@@ -32,7 +33,7 @@ def register(app: AsyncApp, bot: Bot) -> None:
 
 
 async def run_command(bot: Bot, command: dict[str, Any], respond: AsyncRespond) -> None:
-    text = str(command.get("text") or "").strip()
+    text = normalise(command.get("text"))
     user = str(command.get("user_id") or "")
     channel_id = str(command.get("channel_id") or "")
     principal = principal_for(user)

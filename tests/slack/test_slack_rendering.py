@@ -67,7 +67,10 @@ def test_table_results_render_as_a_table_block_and_say_when_cut():
 def test_chart_for_range_query_data_and_none_for_other_data():
     data = {"series": [{"labels": {"__name__": "temp", "Hostname": "gpu017"}, "points": [[i, float(i)] for i in range(100)]}]}
     chart = chart_for(data)
-    assert chart is not None and "Hostname=gpu017" in chart and "last 99" in chart
+    assert chart is not None and "temp" in chart and "last 99" in chart          # one series: named by metric
+    two = chart_for({"series": [{"labels": {"__name__": "t", "Hostname": "gpu017", "gpu": str(g), "UUID": f"u{g}"},
+                                 "points": [[0, 1.0], [1, 2.0]]} for g in (0, 1)]})
+    assert two is not None and "UUID=u0,gpu=0" in two and "Hostname" not in two  # shared labels left out
     assert chart_for({"samples": [{"labels": {}, "value": 1.0}]}) is None
     assert chart_for(None) is None
     assert sparkline([1, 1, 1]) == "▁▁▁"
@@ -114,3 +117,12 @@ def test_user_text_cannot_ping_channels_in_any_fallback_text():
     texts.append(json.dumps(blocks.run_message(v)[1]))
     for t in texts:
         assert "<!channel>" not in t and "<!here>" not in t and "<http" not in t
+
+
+def test_slack_escaping_and_smart_quotes_are_undone_before_parsing():
+    from bots.command_text import normalise
+
+    assert normalise("query 'rate(x[5m]) &gt; 0 &amp;&amp; y &lt; 1'") == "query 'rate(x[5m]) > 0 && y < 1'"
+    assert normalise("drain gpu001 --reason “xid 79”") == 'drain gpu001 --reason "xid 79"'
+    assert normalise("x &amp;lt;") == "x &lt;"
+    assert normalise(None) == ""

@@ -98,8 +98,10 @@ async def test_drain_from_the_shared_grammar_drains_and_reports_per_node(harness
     final = (await harness.slack.wait_for(lambda c: c.method == "chat.update" and "drain: ok" in c.args["text"]))[0]
     assert "gpu[001-004]" in _text(final)
     steps = await harness.audit(action="drain", event="step")
-    assert sorted(t for r in steps for t in r.targets) == ["gpu001", "gpu002", "gpu003", "gpu004"]
-    assert all("xid 79" in (r.detail or "") for r in steps)
+    nodes = ["gpu001", "gpu002", "gpu003", "gpu004"]
+    assert {t for r in steps for t in r.targets} == set(nodes) and all(r.outcome == "ok" for r in steps)
+    for node in nodes:          # each node's Slurm drain carries the reason and who asked, via Slack
+        assert any(node in r.targets and "xid 79 [slack:U0ADMIN via slack]" in (r.detail or "") for r in steps)
 
 
 async def test_bad_input_is_one_clear_line_and_never_a_traceback(harness: Harness):
@@ -326,3 +328,15 @@ async def test_approve_and_deny_by_command_update_the_posted_approval_message(ha
     assert len(refused) == 1 and "wrong job, check the array id" in (refused[0].detail or "")
     _, _, key = await harness.command("deny", user=ONCALL2)
     assert "usage: /dcops deny APPROVAL_ID" in (await harness.responses(key))[0].args["text"]
+
+
+async def test_metric_range_query_attaches_a_chart(harness: Harness):
+    # typed with Slack's typographic quotes and its &lt;/&gt; escaping, as Slack delivers it
+    await harness.command("query ‘DCGM_FI_DEV_GPU_TEMP{Hostname=\"gpu017\", gpu=~\"0|1\"} &gt; 0’ --range 1h --step 5m")
+    final = (await harness.slack.wait_for(lambda c: c.method == "chat.update" and "query: " in c.args["text"]))[0]
+    assert "query: ok" in final.args["text"], final.args["text"]
+    charts = [b["text"]["text"] for b in final.args["blocks"] if b["type"] == "section" and "```" in b["text"]["text"]]
+    assert len(charts) == 1
+    lines = charts[0].strip("`\n").splitlines()
+    assert len(lines) == 2 and all("min " in ln and " last " in ln for ln in lines)
+    assert any(ch in charts[0] for ch in "▁▂▃▄▅▆▇█")
