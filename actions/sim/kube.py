@@ -119,7 +119,14 @@ class SimKube:
         return node.power == "On" and node.os_up and not node.hung
 
     def _replace(self, pod: SimPod, avoid: str) -> None:
-        """A controller recreates an evicted pod on the first other schedulable node."""
+        """A controller recreates a deleted pod: a DaemonSet on the same node, a ReplicaSet or Job
+        on the first other schedulable node."""
+        if pod.owner_kind == "DaemonSet":
+            self._serial += 1
+            self._pods_on(self.sim.nodes[pod.node]).append(
+                SimPod(pod.namespace, f"{pod.owner_name}-{_suffix(self.sim.seed, pod.name, self._serial)}",
+                       pod.node, pod.owner_kind, pod.owner_name))
+            return
         if pod.owner_kind not in ("ReplicaSet", "Job"):
             return
         for node in self.sim.nodes.values():

@@ -83,10 +83,22 @@ async def test_drained_node_gets_no_new_jobs(backends, clock: ManualClock) -> No
     assert node.jobs == () and node.display_state == "drained"
 
 
-async def test_resume_brings_down_node_to_idle(backends) -> None:
+async def test_resume_brings_down_node_to_idle(backends, clock: ManualClock) -> None:
     await backends.slurm.resume(["gpu009"])
     (node,) = await backends.slurm.nodes(["gpu009"])
     assert node.state == "idle" and not node.drain_flag
+    assert "NOT_RESPONDING" in node.flags, "its slurmd is still silent"
+    clock.advance(400)
+    (node,) = await backends.slurm.nodes(["gpu009"])
+    assert node.state == "down" and node.reason == "Not responding"
+
+
+async def test_time_scale_speeds_up_simulated_time() -> None:
+    clock = ManualClock()
+    sim = SimCluster(clock=clock, time_scale=60.0)
+    start = sim.now()
+    clock.advance(10)
+    assert sim.now() - start == 600.0
 
 
 async def test_down_kills_jobs_on_the_node(backends) -> None:
