@@ -13,6 +13,7 @@ import signal
 import sys
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from slack_bolt.async_app import AsyncApp
@@ -86,48 +87,64 @@ async def run_bot(config: DcopsConfig, settings: SlackSettings, stop: asyncio.Ev
         await engine.aclose()
 
 
-async def _stop_signal() -> asyncio.Event:
-    """An event set on SIGINT/SIGTERM. Signal handlers can only be installed in the main thread;
-    when ``serve`` runs in a worker thread (the CLI calls it through ``asyncio.to_thread``), the
-    bot stops when the main thread ends instead, so Ctrl-C in the CLI never leaves it hanging."""
+async def _stop_signal() -> tuple[asyncio.Event, Callable[[], None]]:
+    """An event set on SIGINT/SIGTERM, and a function that removes what was installed.
+
+    Signal handlers can only be installed in the main thread. Run from a worker thread (the CLI
+    calling ``serve`` through ``asyncio.to_thread``), the bot stops when the main thread ends; a
+    caller on the main thread's loop should ``await serve_async(...)`` so Ctrl-C stops the bot."""
     stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
     if threading.current_thread() is threading.main_thread():
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        sigs = (signal.SIGINT, signal.SIGTERM)
+        for sig in sigs:
             loop.add_signal_handler(sig, stop.set)
-        return stop
+
+        def undo() -> None:
+            for sig in sigs:
+                loop.remove_signal_handler(sig)
+
+        return stop, undo
 
     async def watch_main_thread() -> None:
         while threading.main_thread().is_alive():
             await asyncio.sleep(0.5)
         stop.set()
 
-    asyncio.get_running_loop().create_task(watch_main_thread())
-    return stop
+    watcher = loop.create_task(watch_main_thread())
+    return stop, watcher.cancel
 
 
-def serve(config: DcopsConfig | None, *, demo: bool = False) -> int:
-    """``dcops slack [--demo]``: serve until SIGINT/SIGTERM; returns the process exit code."""
+def _prepare(config: DcopsConfig | None, demo: bool) -> tuple[DcopsConfig, SlackSettings]:
+    if demo and (config is None or not config.cluster.demo):
+        base = demo_config(Path(tempfile.mkdtemp(prefix="dcops-slack-demo-")))
+        config = base.model_copy(update={"slack": config.slack if config is not None else None})
+    if config is None:
+        raise ConfigError("no config: pass --config FILE or use --demo")
+    return config, SlackSettings.from_config(config.slack)
+
+
+async def serve_async(config: DcopsConfig | None, *, demo: bool = False) -> int:
+    """``dcops slack [--demo]`` on the caller's event loop: serve until SIGINT/SIGTERM; returns the
+    exit code. Every failure the operator can fix is one line on stderr."""
+    settings: SlackSettings | None = None
     try:
-        if demo and (config is None or not config.cluster.demo):
-            base = demo_config(Path(tempfile.mkdtemp(prefix="dcops-slack-demo-")))
-            config = base.model_copy(update={"slack": config.slack if config is not None else None})
-        if config is None:
-            raise ConfigError("no config: pass --config FILE or use --demo")
-        settings = SlackSettings.from_config(config.slack)
-    except DcopsError as exc:
-        print(f"dcops slack: {exc}", file=sys.stderr)
-        return exc.exit_code
-
-    async def main() -> None:
-        await run_bot(config, settings, await _stop_signal())
-
-    try:
-        asyncio.run(main())
+        config, settings = _prepare(config, demo)
+        stop, undo = await _stop_signal()
+        try:
+            await run_bot(config, settings, stop)
+        finally:
+            undo()
     except DcopsError as exc:
         print(f"dcops slack: {exc}", file=sys.stderr)
         return exc.exit_code
     except OSError as exc:                 # e.g. the port is taken
-        print(f"dcops slack: cannot serve on {settings.host}:{settings.port}: {exc.strerror or exc}", file=sys.stderr)
+        where = f"{settings.host}:{settings.port}" if settings else "the configured address"
+        print(f"dcops slack: cannot serve on {where}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def serve(config: DcopsConfig | None, *, demo: bool = False) -> int:
+    """``dcops slack [--demo]`` in a process (or thread) of its own: see :func:`serve_async`."""
+    return asyncio.run(serve_async(config, demo=demo))
