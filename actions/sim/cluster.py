@@ -15,6 +15,7 @@ import itertools
 import time
 from collections.abc import Callable, Iterable
 from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from ..errors import BackendError
 from .scenario import IMAGE_INSTALLED, IMAGE_PXE, Layout, Story, rand01
@@ -24,6 +25,10 @@ from .workload import initial_workload
 MIN_JOB_AGE = 300.0          # finished jobs stay visible this long (Slurm's MinJobAge default)
 REQUEUE_DELAY = 30.0         # a requeued job is eligible again after this (reason BeginTime)
 SLURMD_TIMEOUT = 300.0       # a resumed node that is still hung goes down again after this
+
+if TYPE_CHECKING:
+    from ..backends.bundle import Backends
+    from .firmware import SimTask
 
 Event = Callable[[float], None]
 
@@ -45,8 +50,8 @@ class SimCluster:
         self.pxe_image = IMAGE_PXE                 # what a PXE reinstall puts on a node
         self.nodes: dict[str, SimNode] = {}
         self.jobs: dict[str, SimJob] = {}
-        self.tasks: dict[str, object] = {}         # Redfish task URI -> firmware.SimTask
-        self.cache: dict[str, dict] = {}           # derived per-node constants, filled lazily by modules
+        self.tasks: dict[str, SimTask] = {}        # Redfish task URI -> update task
+        self.cache: dict[str, Any] = {}            # derived state the port modules fill lazily
         self._events: list[tuple[float, int, Event]] = []
         self._seq = itertools.count()
         self._dirty = False
@@ -272,8 +277,10 @@ class SimCluster:
 
     # ------------------------------------------------------------------ ports
 
-    def backends(self):  # noqa: ANN201 - returns actions.backends.bundle.Backends (imported lazily)
-        """Every port, backed by this cluster, plus the fabric topology in ``extras``."""
+    def backends(self) -> Backends:
+        """Every port, backed by this cluster, plus the fabric topology in ``extras``: the link
+        list (``fabric_links``), a counters reader per endpoint (``fabric_counters``) and the
+        cluster itself (``sim``). Every call shares this cluster's state."""
         from ..backends.bundle import Backends
         from .fabric import fabric_links, port_counters
         from .inventory import SimInventory
@@ -283,8 +290,10 @@ class SimCluster:
         from .slurm import SimSlurm
         from .ssh import SimSsh
 
+        if "fabric_links" not in self.cache:
+            self.cache["fabric_links"] = fabric_links(self.layout)
         return Backends(inventory=SimInventory(self), slurm=SimSlurm(self), kube=SimKube(self),
                         redfish=SimRedfish(self), ssh=SimSsh(self), prometheus=SimPrometheus(self),
-                        extras={"fabric_links": fabric_links(self.layout),
+                        extras={"fabric_links": self.cache["fabric_links"],
                                 "fabric_counters": lambda endpoint, at=None: port_counters(self, endpoint, at),
                                 "sim": self})

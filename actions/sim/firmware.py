@@ -114,7 +114,6 @@ def resolve_targets(sim: SimCluster, node: SimNode, image_uri: str, targets: tup
 def start_update(sim: SimCluster, node: SimNode, image_uri: str, targets: tuple[str, ...] | list[str],
                  now: float) -> SimTask:
     for task in sim.tasks.values():
-        assert isinstance(task, SimTask)
         if task.node == node.name and not task.status(sim, node, now).finished:
             raise BackendError(f"redfish {node.name}: an update is already in progress ({task.uri})")
     versions = resolve_targets(sim, node, image_uri, targets)

@@ -60,12 +60,19 @@ class SimKubeJob:
     pods: list[SimPod] = field(default_factory=list)
 
 
+@dataclass
+class KubeState:
+    """Pods and jobs, kept on the SimCluster so every ``backends()`` call sees the same world."""
+
+    pods: dict[str, list[SimPod]] = field(default_factory=dict)
+    jobs: dict[tuple[str, str], SimKubeJob] | None = None
+    serial: int = 0
+
+
 class SimKube:
     def __init__(self, sim: SimCluster) -> None:
         self.sim = sim
-        self._pods: dict[str, list[SimPod]] = {}
-        self._jobs: dict[tuple[str, str], SimKubeJob] | None = None
-        self._serial = 0
+        self.state: KubeState = sim.cache.setdefault("kube", KubeState())
 
     # ------------------------------------------------------------------ generated state
 
@@ -76,7 +83,7 @@ class SimKube:
         return node
 
     def _pods_on(self, node: SimNode) -> list[SimPod]:
-        pods = self._pods.get(node.name)
+        pods = self.state.pods.get(node.name)
         if pods is None:
             seed, name = self.sim.seed, node.name
             pods = [SimPod(ns, f"{ds}-{_suffix(seed, name, ds)}", name, "DaemonSet", ds) for ns, ds in DAEMONSETS]
@@ -86,17 +93,17 @@ class SimKube:
             elif rand01(seed, name, "inference") < 0.15:
                 ns, rs = REPLICASETS[0]
                 pods.append(SimPod(ns, f"{rs}-{_suffix(seed, name, rs)}", name, "ReplicaSet", rs))
-            self._pods[name] = pods
+            self.state.pods[name] = pods
             self._all_jobs()                      # job pods are placed when jobs are first built
         return pods
 
     def _all_jobs(self) -> dict[tuple[str, str], SimKubeJob]:
-        if self._jobs is None:
-            self._jobs = {}
+        if self.state.jobs is None:
+            self.state.jobs = {}
             names = list(self.sim.nodes)
             for number, ((ns, name), status) in enumerate(JOBS.items()):
                 job = SimKubeJob(ns, name, status)
-                self._jobs[(ns, name)] = job
+                self.state.jobs[(ns, name)] = job
                 if status == "Running":
                     for k in range(min(2, len(names))):
                         host = names[(number * 7 + k * 3 + 5) % len(names)]
@@ -106,11 +113,11 @@ class SimKube:
                     job.succeeded = 1
                 else:
                     job.failed = 3
-        return self._jobs
+        return self.state.jobs
 
     def _spawn_job_pod(self, job: SimKubeJob, host: str) -> None:
-        self._serial += 1
-        pod = SimPod(job.namespace, f"{job.name}-{_suffix(self.sim.seed, job.name, job.generation, self._serial)}",
+        self.state.serial += 1
+        pod = SimPod(job.namespace, f"{job.name}-{_suffix(self.sim.seed, job.name, job.generation, self.state.serial)}",
                      host, "Job", job.name)
         job.pods.append(pod)
         self._pods_on(self.sim.nodes[host]).append(pod)
@@ -122,17 +129,17 @@ class SimKube:
         """A controller recreates a deleted pod: a DaemonSet on the same node, a ReplicaSet or Job
         on the first other schedulable node."""
         if pod.owner_kind == "DaemonSet":
-            self._serial += 1
+            self.state.serial += 1
             self._pods_on(self.sim.nodes[pod.node]).append(
-                SimPod(pod.namespace, f"{pod.owner_name}-{_suffix(self.sim.seed, pod.name, self._serial)}",
+                SimPod(pod.namespace, f"{pod.owner_name}-{_suffix(self.sim.seed, pod.name, self.state.serial)}",
                        pod.node, pod.owner_kind, pod.owner_name))
             return
         if pod.owner_kind not in ("ReplicaSet", "Job"):
             return
         for node in self.sim.nodes.values():
             if node.name != avoid and not node.cordoned and self._ready(node):
-                self._serial += 1
-                clone = SimPod(pod.namespace, f"{pod.owner_name}-{_suffix(self.sim.seed, pod.name, self._serial)}",
+                self.state.serial += 1
+                clone = SimPod(pod.namespace, f"{pod.owner_name}-{_suffix(self.sim.seed, pod.name, self.state.serial)}",
                                node.name, pod.owner_kind, pod.owner_name)
                 self._pods_on(node).append(clone)
                 if pod.owner_kind == "Job":
@@ -195,7 +202,7 @@ class SimKube:
                            blocked=tuple(blocked), dry_run=dry_run)
 
     def _remove(self, pod: SimPod) -> None:
-        self._pods[pod.node] = [p for p in self._pods[pod.node] if p is not pod]
+        self.state.pods[pod.node] = [p for p in self.state.pods[pod.node] if p is not pod]
 
     async def pods(self, node: str | None = None) -> list[KubePod]:
         self.sim.advance()
@@ -224,7 +231,7 @@ class SimKube:
         if job is None:
             raise BackendError(f"kube: jobs.batch {name!r} not found in namespace {namespace!r}")
         for pod in job.pods:
-            if pod in self._pods.get(pod.node, []):
+            if pod in self.state.pods.get(pod.node, []):
                 self._remove(pod)
         job.pods, job.generation = [], job.generation + 1
         hosts = [n.name for n in self.sim.nodes.values() if not n.cordoned and self._ready(n)][:2]

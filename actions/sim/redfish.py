@@ -47,7 +47,7 @@ class SimRedfish:
     async def task(self, node: str, task_uri: str) -> TaskStatus:
         n, now = self._node(node)
         task = self.sim.tasks.get(task_uri)
-        if not isinstance(task, firmware.SimTask) or task.node != n.name:
+        if task is None or task.node != n.name:
             raise BackendError(f"redfish {node}: no task {task_uri}")
         return task.status(self.sim, n, now)
 

@@ -36,3 +36,14 @@ def test_flapping_link_counts_on_both_ends(backends, clock) -> None:
     assert after_node > before_node and after_switch > before_switch
     healthy = next(l for l in backends.extras["fabric_links"] if l["a"] == "gpu002:mlx5_0:1")
     assert counters(healthy["a"])["link_downed_total"] == 0
+
+
+async def test_every_backends_call_shares_one_world(sim) -> None:
+    first, second = sim.backends(), sim.backends()
+    victim = (await first.kube.pods("gpu001"))[0]
+    await first.kube.delete_pod(victim.namespace, victim.name)
+    assert victim.name not in {p.name for p in await second.kube.pods("gpu001")}
+    await first.slurm.drain(["gpu012"], "shared")
+    (node,) = await second.slurm.nodes(["gpu012"])
+    assert node.reason == "shared"
+    assert first.extras["fabric_links"] is second.extras["fabric_links"]
