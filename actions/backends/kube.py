@@ -15,7 +15,7 @@ import asyncio
 import functools
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -54,6 +54,16 @@ def _short_transport_reason(exc: BaseException) -> str:
     if "name or service not known" in low or "nodename nor servname" in low:
         return "unknown host"
     return text.splitlines()[0][:200]
+
+
+async def _all(*calls: Awaitable[Any]) -> list[Any]:
+    """Like ``asyncio.gather``, but when several calls fail the error raised is the first one's in
+    argument order (not whichever finished first), so the same outage gives the same message."""
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return list(results)
 
 
 class KubeAdapter:
@@ -149,8 +159,8 @@ class KubeAdapter:
     async def nodes(self) -> list[KubeNode]:
         core = await self._core()
         listed = await self._call("list nodes", core.list_node)
-        op_lists = await asyncio.gather(*(self._call(f"list pods in {ns}", core.list_namespaced_pod, ns)
-                                          for ns in self.section.operator_namespaces))
+        op_lists = await _all(*(self._call(f"list pods in {ns}", core.list_namespaced_pod, ns)
+                                for ns in self.section.operator_namespaces))
         per_node: dict[str, list[Any]] = {}
         for pods in op_lists:
             for pod in pods.items:
@@ -224,12 +234,12 @@ class KubeAdapter:
     async def jobs(self, namespace: str | None = None) -> list[KubeJob]:
         batch, core = await self._batch(), await self._core()
         if namespace:
-            listed, pods = await asyncio.gather(
+            listed, pods = await _all(
                 self._call(f"list jobs in {namespace}", batch.list_namespaced_job, namespace),
                 self._call(f"list pods in {namespace}", core.list_namespaced_pod, namespace))
         else:
-            listed, pods = await asyncio.gather(self._call("list jobs", batch.list_job_for_all_namespaces),
-                                                self._call("list pods", core.list_pod_for_all_namespaces))
+            listed, pods = await _all(self._call("list jobs", batch.list_job_for_all_namespaces),
+                                      self._call("list pods", core.list_pod_for_all_namespaces))
         nodes_of: dict[str, set[str]] = {}
         for pod in pods.items:
             ref = conv.controller(pod)

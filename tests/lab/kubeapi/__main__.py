@@ -25,7 +25,7 @@ from .server import KubeApiServer
 async def serve(directory: Path) -> None:
     token = (directory / "token").read_text().strip()
     server = KubeApiServer(token)
-    runner = web.AppRunner(server.app(), access_log=None, handle_signals=False)
+    runner = web.AppRunner(server.app(), access_log=None, handle_signals=False, shutdown_timeout=0.5)
     await runner.setup()
     tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     tls.load_cert_chain(directory / "server.crt", directory / "server.key")

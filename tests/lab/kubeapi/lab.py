@@ -74,6 +74,10 @@ def _read(path: Path) -> str | None:
 
 def _alive(pid: int) -> bool:
     try:
+        os.waitpid(pid, os.WNOHANG)   # reap it if it is our exited child (a zombie still "exists")
+    except ChildProcessError:
+        pass
+    try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
