@@ -201,11 +201,13 @@ def run_message(view: RunView) -> Rendered:
 # ---------------------------------------------------------------- confirmation and approval
 
 
-def confirm_prompt(*, command_text: str, message: str, value: str) -> Rendered:
+def confirm_prompt(*, command_text: str, message: str, value: str, ttl: float = 300.0) -> Rendered:
     """The requester-only (ephemeral) prompt; ``value`` binds the buttons to one pending request."""
     text = f"Confirm `/dcops {escape(command_text)}`? {escape(message)}"
     blocks = [
         _md(f":warning: *Confirm* `/dcops {escape(command_text)}`\n{escape(message)}"),
+        ContextBlock(elements=[MarkdownTextObject(
+            text=f"only you can confirm · the buttons expire in {max(1, round(ttl / 60))} min")]),
         ActionsBlock(elements=[
             ButtonElement(text="Confirm", action_id=CONFIRM, value=value, style="danger"),
             ButtonElement(text="Cancel", action_id=CANCEL, value=value),

@@ -55,7 +55,8 @@ async def submit(bot: Bot, *, user: str, principal: str, channel_id: str, comman
             raise                     # a wrong token on resubmit: show the engine's one line
         item = bot.pending.add(requester=user, channel_id=channel_id, command_text=command_text, action=action,
                                params=params, token=exc.token)
-        text, bl = blocks.confirm_prompt(command_text=command_text, message=str(exc), value=item.value)
+        text, bl = blocks.confirm_prompt(command_text=command_text, message=str(exc), value=item.value,
+                                         ttl=bot.settings.confirm_ttl)
         await respond(text=text, blocks=bl, response_type="ephemeral", replace_original=False)
         return None
     except ApprovalRequired as exc:
