@@ -100,10 +100,10 @@ class World:
                  "# mlx5_0: node pairs back to back; mlx5_1: leaf switches"]
         for i in range(0, len(self.nodes), 2):
             a, b = self.nodes[i], self.nodes[i + 1]
-            lines.append(f"{a}/mlx5_0/1  <->  {b}/mlx5_0/1  speed=NDR width=4x media=dac")
+            lines.append(f"{a}:mlx5_0:1  <->  {b}:mlx5_0:1  speed=NDR width=4x media=DAC")
         for node in self.nodes:
             leaf, port = self.leaf(node)
-            lines.append(f"{node}/mlx5_1/1  <->  {leaf}/{port}  speed=NDR width=4x media=optical")
+            lines.append(f"{node}:mlx5_1:1  <->  {leaf}:{port}  speed=NDR width=4x media=optical")
         return "\n".join(lines) + "\n"
 
     # ------------------------------------------------------------ GPUs

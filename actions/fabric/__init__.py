@@ -1,0 +1,1 @@
+"""IB fabric model, parsers, thresholds and verdicts."""
