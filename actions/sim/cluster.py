@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import random
 import time
 from collections.abc import Callable, Iterable
 from functools import cached_property
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import BackendError
 from .scenario import IMAGE_INSTALLED, IMAGE_PXE, Layout, Story, rand01
 from .state import SimJob, SimNode
-from .workload import initial_workload
+from .workload import arrival_gap, arriving_job, initial_workload
 
 MIN_JOB_AGE = 300.0          # finished jobs stay visible this long (Slurm's MinJobAge default)
 REQUEUE_DELAY = 30.0         # a requeued job is eligible again after this (reason BeginTime)
@@ -91,6 +92,17 @@ class SimCluster:
             self.jobs[job.job_id] = job
         self._next_job_id = max((int(j) for j in self.jobs), default=48212) + 1
         self._schedule(now)                       # settles the queue's reasons (Resources, Priority, ...)
+        self._arrivals = random.Random(f"{self.seed}:arrivals")
+        self._arrived = 0
+        self.after(arrival_gap(self._arrivals, layout), self._arrive, at=now)
+
+    def _arrive(self, t: float) -> None:
+        """A user submits a job; the next submission is armed from here (a Poisson stream)."""
+        self._arrived += 1
+        job = arriving_job(self._arrivals, self.layout, self.new_job_id(), t, self._arrived)
+        self.jobs[job.job_id] = job
+        self._dirty = True
+        self.after(arrival_gap(self._arrivals, self.layout), self._arrive, at=t)
 
     # ------------------------------------------------------------------ time and events
 

@@ -2,7 +2,8 @@
 
 ``ibstat``, ``mlxlink -d DEV --show_ber`` (the "Physical Counters and BER Info" section with
 mlxlink's ``<coef>E-<exp>`` BER notation, ``15E-255`` meaning zero), ``nvidia-smi -L`` and
-``--query-gpu ... --format=csv``, ``hostname``, ``cat /etc/dcops-image`` and ``uptime``; any other
+``--query-gpu ... --format=csv`` and its default screen, ``dmesg``, ``hostname``,
+``cat /etc/dcops-image`` and ``uptime``; any other
 command exits 127 the way bash reports it. Values come from ``fabric`` and ``telemetry`` so SSH,
 Prometheus and Redfish tell the same story.
 """
@@ -15,6 +16,7 @@ from collections.abc import Callable, Sequence
 
 from . import fabric, firmware
 from .cluster import SimCluster
+from .kernel_log import dmesg
 from .scenario import GPU_MEMORY_MIB, GPU_MODEL
 from .state import SimNode
 from .telemetry import gpu_uuid, gpu_value, pci_bus_id
@@ -125,6 +127,8 @@ def nvidia_smi(sim: SimCluster, node: SimNode, args: Sequence[str], t: float) ->
     lost = [g for g in gpus if g in node.lost_gpus]
     status = 15 if lost else 0                  # NVML_ERROR_GPU_IS_LOST
     stderr = "".join(_lost_line(g) for g in lost)
+    if not args:
+        return status, _smi_table(sim, node, t), stderr
     if list(args) == ["-L"]:
         lines = [f"GPU {g}: {GPU_MODEL} (UUID: {gpu_uuid(sim.seed, node.name, g)})\n" for g in gpus if g not in lost]
         return status, "".join(lines), stderr
@@ -149,6 +153,54 @@ def nvidia_smi(sim: SimCluster, node: SimNode, args: Sequence[str], t: float) ->
     return status, "".join(rows), stderr
 
 
+SMI_WIDTH = 89                      # characters between the outer bars of nvidia-smi's table
+_COLUMNS = (41, 24, 22)
+
+
+def _cells(*cells: tuple[str, str]) -> str:
+    """One table row: each cell's left part and right part padded to the column's width."""
+    parts = [left + right.rjust(width - len(left)) for (left, right), width in zip(cells, _COLUMNS)]
+    return "|" + "|".join(parts) + "|\n"
+
+
+def _wide(text: str) -> str:
+    return "|" + text.ljust(SMI_WIDTH) + "|\n"
+
+
+def _smi_table(sim: SimCluster, node: SimNode, t: float) -> str:
+    """The default ``nvidia-smi`` screen: one three-line block per GPU, then the processes."""
+    rule = "+" + "+".join("-" * w for w in _COLUMNS) + "+\n"
+    full = "+" + "-" * SMI_WIDTH + "+\n"
+    out = [time.strftime("%a %b %d %H:%M:%S %Y", time.gmtime(t)) + "\n", full,
+           _wide(" NVIDIA-SMI 550.90.07              Driver Version: 550.90.07      CUDA Version: 12.4"),
+           "|" + rule[1:-2] + "|\n",
+           _cells((" GPU  Name", "Persistence-M "), (" Bus-Id", "Disp.A "), (" Volatile Uncorr.", "ECC ")),
+           _cells((" Fan  Temp   Perf", "Pwr:Usage/Cap "), ("", "Memory-Usage "), (" GPU-Util", "Compute M. ")),
+           _cells(("", ""), ("", ""), ("", "MIG M. ")),
+           "|" + "+".join("=" * w for w in _COLUMNS) + "|\n"]
+    processes = []
+    for g in range(8):
+        if g in node.lost_gpus:
+            continue
+        temp, util = gpu_value(sim, node, g, "GPU_TEMP", t) or 0, gpu_value(sim, node, g, "GPU_UTIL", t) or 0
+        power, used = gpu_value(sim, node, g, "POWER_USAGE", t) or 0, gpu_value(sim, node, g, "FB_USED", t) or 0
+        ecc = int(gpu_value(sim, node, g, "ECC_DBE_VOL_TOTAL", t) or 0)
+        out += [_cells((f"{g:>4}  {GPU_MODEL}", "On  "), ("", f"{pci_bus_id(g)} Off "), ("", f"{ecc} ")),
+                _cells((f" N/A  {temp:>3.0f}C    P0", f"{power:.0f}W /  700W "),
+                       ("", f"{used:.0f}MiB /  {GPU_MEMORY_MIB}MiB "), ("", f"{util:.0f}%      Default ")),
+                _cells(("", ""), ("", ""), ("", "Disabled ")), rule]
+        if used:
+            processes.append(_wide(f"  {g:>4}   N/A  N/A  {2000 + 37 * g + node.index:>9}      C   python".ljust(78)
+                                   + f"{used - 512:.0f}MiB".rjust(10)))
+    out += ["\n", full, _wide(" Processes:"),
+            _wide("  GPU   GI   CI        PID   Type   Process name                              GPU Memory"),
+            _wide("        ID   ID                                                               Usage"),
+            "|" + "=" * SMI_WIDTH + "|\n"]
+    out += processes or [_wide("  No running processes found")]
+    out.append(full)
+    return "".join(out)
+
+
 def uptime(sim: SimCluster, node: SimNode, args: Sequence[str], t: float) -> Output:
     up = max(0, int(t - node.booted_at))
     days, rest = divmod(up, 86400)
@@ -171,6 +223,8 @@ def run_command(sim: SimCluster, node: SimNode, argv: Sequence[str], t: float) -
             return 0, f"{node.image}\n", ""
         missing = args[0] if args else "-"
         return 1, "", f"cat: {missing}: No such file or directory\n"
+    if name == "dmesg":
+        return 0, dmesg(sim, node, t), ""
     tools = {"ibstat": ibstat, "mlxlink": mlxlink, "nvidia-smi": nvidia_smi, "uptime": uptime}
     tool = tools.get(name)
     if tool is None:

@@ -110,3 +110,24 @@ def _pending(rng: random.Random, layout: Layout, next_id: int, now: float,
         jobs[-1].user = "carol"
         jobs[-1].reason = "JobHeldUser"
     return jobs
+
+
+def arriving_job(rng: random.Random, layout: Layout, job_id: str, now: float, serial: int) -> SimJob:
+    """A job a user submits while the demo runs: mostly whole-node training in ``gpu``, some short
+    interactive work in ``debug``; newer submissions rank below older ones, as Slurm's age factor does."""
+    if rng.random() < 0.15 and layout.debug_start <= layout.count:
+        return SimJob(job_id=job_id, name=rng.choice(DEBUG_JOB_NAMES), user=rng.choice(USERS), partition="debug",
+                      node_count=1, gpus_per_node=rng.choice((1, 2, 4)), submit_time=now, time_limit=2 * 3600,
+                      run_seconds=rng.uniform(600, 3600), priority=max(1, 4_000 - serial))
+    nodes = rng.choice((1, 1, 1, 1, 2, 2, 4))
+    limit = rng.choice(TIME_LIMITS)
+    return SimJob(job_id=job_id, name=rng.choice(SMALL_JOB_NAMES if nodes == 1 else BIG_JOB_NAMES),
+                  user=rng.choice(USERS), partition="gpu", node_count=min(nodes, max(1, layout.debug_start - 1)),
+                  gpus_per_node=GPUS_PER_NODE if rng.random() < 0.8 else 4, submit_time=now, time_limit=limit,
+                  run_seconds=rng.uniform(0.1, 0.9) * limit, priority=max(1, 4_000 - serial))
+
+
+def arrival_gap(rng: random.Random, layout: Layout) -> float:
+    """Seconds until the next submission: about one every 17 minutes per 64 nodes, roughly what a
+    full cluster of day-long jobs drains, so the queue neither empties nor explodes."""
+    return rng.expovariate(layout.count / (64 * 1000.0))

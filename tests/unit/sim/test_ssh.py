@@ -103,3 +103,22 @@ async def test_run_many(backends) -> None:
     results = await backends.ssh.run_many(hosts, ["hostname"])
     assert set(results) == set(hosts)
     assert results["gpu002"].stdout == "gpu002\n" and results["gpu009"].error
+
+
+async def test_nvidia_smi_screen_is_a_well_formed_table(backends) -> None:
+    result = await backends.ssh.run("gpu017", ["nvidia-smi"])
+    lines = result.stdout.splitlines()
+    table = [line for line in lines[1:] if line]
+    assert {len(line) for line in table} == {91}
+    assert sum("NVIDIA H100 80GB HBM3" in line for line in lines) == 7, "the lost GPU is missing"
+    assert "GPU is lost" in result.stderr
+    idle = await backends.ssh.run("gpu012", ["nvidia-smi"])
+    assert "No running processes found" in idle.stdout and idle.ok
+
+
+async def test_dmesg_tells_the_story(backends) -> None:
+    xid = (await backends.ssh.run("gpu017", ["dmesg"])).stdout
+    assert re.search(r"^\[\s*\d+\.\d{6}\] NVRM: Xid \(PCI:0000:5d:00\): 79, .*fallen off the bus", xid, re.M)
+    assert "Xid (PCI:0000:ab:00): 48" in (await backends.ssh.run("gpu052", ["dmesg"])).stdout
+    assert "Link down" in (await backends.ssh.run("gpu031", ["dmesg"])).stdout
+    assert "Xid" not in (await backends.ssh.run("gpu001", ["dmesg"])).stdout
