@@ -83,16 +83,20 @@ class KubeAdapter:
                 or str(Path.home() / ".kube" / "config"))
 
     def _load(self) -> Any:
+        import yaml
         from kubernetes import client, config
         from urllib3.util.retry import Retry
 
         path = self._kubeconfig_path()
+        missing = [p for p in path.split(os.pathsep) if p and not Path(p).expanduser().exists()]
+        if missing and len(missing) == len(path.split(os.pathsep)):
+            raise ConfigError(f"[kube] kubeconfig {path} does not exist (set [kube] kubeconfig or $KUBECONFIG)")
         cfg = client.Configuration()
         try:
             config.load_kube_config(config_file=path, context=self.section.context, client_configuration=cfg,
                                     persist_config=False)
-        except (config.ConfigException, OSError, ValueError, TypeError) as exc:
-            detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        except (config.ConfigException, yaml.YAMLError, OSError, ValueError, TypeError) as exc:
+            detail = " ".join(str(exc).split())[:200] or type(exc).__name__
             raise ConfigError(f"[kube] cannot load kubeconfig {path}: {detail}") from None
         cfg.retries = Retry(total=2, connect=2, read=0, redirect=0, status=0, other=0, backoff_factor=0.1)
         self._host = cfg.host

@@ -168,7 +168,12 @@ async def test_hung_api_server_is_bounded_by_the_request_timeout(tmp_path: Path,
 async def test_bad_kubeconfig_is_a_config_error(tmp_path: Path) -> None:
     adapter = KubeAdapter(KubeSection(kubeconfig=str(tmp_path / "missing")))
     try:
-        with pytest.raises(ConfigError, match=r"^\[kube\] cannot load kubeconfig .*missing"):
+        with pytest.raises(ConfigError, match=r"^\[kube\] kubeconfig .*/missing does not exist \(set \[kube\] "
+                                              r"kubeconfig or \$KUBECONFIG\)$"):
+            await adapter.nodes()
+        (tmp_path / "garbage").write_text("clusters: [not, a, kubeconfig")
+        adapter.section = KubeSection(kubeconfig=str(tmp_path / "garbage"))
+        with pytest.raises(ConfigError, match=r"^\[kube\] cannot load kubeconfig .*/garbage: "):
             await adapter.nodes()
     finally:
         await adapter.aclose()
