@@ -22,6 +22,8 @@ class SimSsh:
         self.sim = sim
 
     async def run(self, host: str, argv: Sequence[str], *, timeout: float | None = None) -> CommandResult:
+        if isinstance(argv, str):
+            raise TypeError("SshPort.run takes argv as a list of words, not a shell string")
         await asyncio.sleep(0)                  # yield like a real network call would
         now = self.sim.advance()
         words = tuple(argv)
