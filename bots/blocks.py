@@ -19,7 +19,6 @@ from slack_sdk.models.blocks import (
     HeaderBlock,
     MarkdownTextObject,
     PlainTextObject,
-    RawTextObject,
     SectionBlock,
     TableBlock,
 )
@@ -92,15 +91,21 @@ def code_section(text: str) -> dict[str, Any]:
 # ---------------------------------------------------------------- tables and charts
 
 
+def _cell(text: str) -> dict[str, str]:
+    return {"type": "raw_text", "text": text or " "}
+
+
 def table_block(table: events.Table) -> tuple[list[Block], str | None]:
     """A Slack table block; returns the blocks and a note when rows or columns were cut."""
     columns = [str(c) for c in table.columns][:TABLE_MAX_COLS]
     body = table.rows[: TABLE_MAX_ROWS - 1]
-    rows = [[RawTextObject(text=c or " ") for c in columns]]
+    # cells as plain raw_text dicts, not RawTextObject models: a full table is 2,000 cells, and
+    # validating each as a model made re-rendering on every chat.update the bot's main CPU cost
+    rows = [[_cell(c) for c in columns]]
     for row in body:
         cells = [("" if v is None else str(v)) for v in list(row)[: len(columns)]]
         cells += [""] * (len(columns) - len(cells))
-        rows.append([RawTextObject(text=c or " ") for c in cells])
+        rows.append([_cell(c) for c in cells])
     note = None
     if len(table.rows) > len(body) or len(table.columns) > len(columns):
         note = (f"showing {len(body)} of {len(table.rows)} rows"

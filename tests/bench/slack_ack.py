@@ -39,16 +39,20 @@ def _bot_process(conn) -> None:  # type: ignore[no-untyped-def]
         from recording_slack import RecordingSlack
         from slack_requests import SECRET
 
+        import aiohttp
+
         slack = await RecordingSlack().start()
         engine = await open_engine(demo_config(Path(tempfile.mkdtemp(prefix="dcops-bench-"))), policy=Policy.demo())
+        session = aiohttp.ClientSession()
         app, bot = build_app(engine, SlackSettings(bot_token="xoxb-bench", signing_secret=SECRET,
-                                                   api_base_url=slack.base_url, update_interval=0.5))
+                                                   api_base_url=slack.base_url, update_interval=0.5), session=session)
         server = await serve_http(app, "127.0.0.1", 0)
         conn.send((server.url, slack.response_url("bench")))
         await asyncio.get_running_loop().run_in_executor(None, conn.recv)   # wait for "stop"
         await bot.drain()
         conn.send(len(slack.calls))
         await server.stop()
+        await session.close()
         await engine.aclose()
         await slack.stop()
 

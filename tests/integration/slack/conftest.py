@@ -56,10 +56,10 @@ async def harness(engine: Engine, slack: RecordingSlack) -> AsyncIterator[Harnes
     settings = SlackSettings(bot_token="xoxb-test-token", signing_secret=SECRET, api_base_url=slack.base_url,
                              approvals_channel=APPROVALS, channel_rules={"destructive": [ONCALL_CHANNEL]},
                              update_interval=0.05, confirm_ttl=60)
-    app, bot = build_app(engine, settings)
-    server = await serve_http(app, "127.0.0.1", 0)
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession() as bot_session, aiohttp.ClientSession() as session:
+        app, bot = build_app(engine, settings, session=bot_session)
+        server = await serve_http(app, "127.0.0.1", 0)
         yield Harness(server=server, slack=slack, engine=engine, bot=bot, session=session)
         await bot.drain(timeout=10)
-    await server.stop()
+        await server.stop()
     await asyncio.sleep(0)
