@@ -77,3 +77,13 @@ def test_unauthenticated_requests_are_refused(kubectl: Kubectl) -> None:
         assert exc.code == 401
     else:
         raise AssertionError("the lab API server served nodes without a token")
+
+
+def test_server_side_dry_run_drain_changes_nothing(kubectl: Kubectl) -> None:
+    before = pods_by_node(kubectl.info)
+    out = kubectl("drain", "gpu002", "--ignore-daemonsets", "--dry-run=server", "--timeout=10s")
+    assert "node/gpu002 cordoned (server dry run)" in out.stdout
+    assert "evicting pod default/inference-7d9f-b1 (server dry run)" in out.stdout
+    assert "node/gpu002 drained (server dry run)" in out.stdout
+    assert pods_by_node(kubectl.info) == before
+    assert not node_obj(kubectl.info, "gpu002")["spec"].get("unschedulable")

@@ -213,21 +213,24 @@ class Cluster:
         self.reconcile()
         return self.view(plural, stored)
 
-    def replace(self, plural: str, ns: str, name: str, obj: Obj, subresource: str = "") -> Obj:
+    def replace(self, plural: str, ns: str, name: str, obj: Obj, subresource: str = "", *,
+                dry_run: bool = False) -> Obj:
         current = self._raw(plural, ns, name)
         rv = (obj.get("metadata") or {}).get("resourceVersion")
         if rv and rv != current["metadata"]["resourceVersion"]:
             raise ApiError(409, "Conflict", f'Operation cannot be fulfilled on {plural} "{name}": the object '
                                             "has been modified; please apply your changes to the latest version "
                                             "and try again")
-        return self._write(plural, ns, name, current, obj, subresource)
+        return self._write(plural, ns, name, current, obj, subresource, dry_run)
 
-    def update_with(self, plural: str, ns: str, name: str, fn, subresource: str = "") -> Obj:
+    def update_with(self, plural: str, ns: str, name: str, fn, subresource: str = "", *,
+                    dry_run: bool = False) -> Obj:
         """PATCH: ``fn(current_copy) -> new object``."""
         current = self._raw(plural, ns, name)
-        return self._write(plural, ns, name, current, fn(copy.deepcopy(current)), subresource)
+        return self._write(plural, ns, name, current, fn(copy.deepcopy(current)), subresource, dry_run)
 
-    def _write(self, plural: str, ns: str, name: str, current: Obj, new: Obj, subresource: str) -> Obj:
+    def _write(self, plural: str, ns: str, name: str, current: Obj, new: Obj, subresource: str,
+               dry_run: bool = False) -> Obj:
         new = copy.deepcopy(new)
         if subresource == "status":
             merged = copy.deepcopy(current)
@@ -247,6 +250,9 @@ class Cluster:
         meta["resourceVersion"] = self._next_rv()
         res = self._res(plural)
         new["apiVersion"], new["kind"] = res.api_version, res.kind
+        if dry_run:                      # validated and computed, never stored
+            meta["resourceVersion"] = current["metadata"]["resourceVersion"]
+            return self.view(plural, new)
         self.objects[(plural, ns, name)] = new
         self.reconcile()
         return self.view(plural, new)

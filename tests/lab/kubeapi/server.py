@@ -167,8 +167,9 @@ class KubeApiServer:
             if "as=Table" in request.headers.get("Accept", ""):
                 return _json(to_table(res.plural, [obj], obj["metadata"]["resourceVersion"]))
             return _json(obj)
+        dry = bool(q.get("dryRun"))
         if m == "PUT":
-            return _json(c.replace(res.plural, ns, name, await self._body(request), sub))
+            return _json(c.replace(res.plural, ns, name, await self._body(request), sub, dry_run=dry))
         if m == "PATCH":
             body = await self._body(request)
             ctype = request.headers.get("Content-Type", "")
@@ -179,7 +180,7 @@ class KubeApiServer:
                 except PatchError as exc:
                     code = 415 if "unsupported" in str(exc) else 422
                     raise ApiError(code, "UnsupportedMediaType" if code == 415 else "Invalid", str(exc)) from None
-            return _json(c.update_with(res.plural, ns, name, patched, sub))
+            return _json(c.update_with(res.plural, ns, name, patched, sub, dry_run=dry))
         if m == "DELETE":
             options = await self._body(request, required=False)
             if "gracePeriodSeconds" in q:
