@@ -35,6 +35,7 @@ TABLE_MAX_ROWS = 100            # Slack's table block limit (header row included
 TABLE_MAX_COLS = 20
 SECTION_MAX = 2900              # Slack allows 3000 characters in a section's text; keep a margin
 MAX_FAILED_LISTED = 10          # failed targets are listed one per line, up to this many
+DETAIL_MAX = 160                # per failed target, so ten of them and the count of the rest fit
 
 STATUS_ICON = {
     "ok": ":white_check_mark:", "failed": ":x:", "running": ":hourglass_flowing_sand:",
@@ -133,7 +134,7 @@ def _steps_text(view: RunView) -> str | None:
         icon = STATUS_ICON.get(status, "")
         if status == "failed":
             for step in steps[:MAX_FAILED_LISTED]:
-                detail = f" — {escape(step.detail)}" if step.detail else ""
+                detail = f" — {escape(_clip(step.detail, DETAIL_MAX))}" if step.detail else ""
                 lines.append(f"{icon} `{escape(step.target)}` failed{detail}")
             if len(steps) > MAX_FAILED_LISTED:
                 rest = collapse([s.target for s in steps[MAX_FAILED_LISTED:]])

@@ -126,3 +126,24 @@ def test_slack_escaping_and_smart_quotes_are_undone_before_parsing():
     assert normalise("drain gpu001 --reason “xid 79”") == 'drain gpu001 --reason "xid 79"'
     assert normalise("x &amp;lt;") == "x &lt;"
     assert normalise(None) == ""
+
+
+def test_a_huge_run_still_fits_slacks_message_limits():
+    """64 failed nodes with long details, a 500-row 30-column table, 40 errors: slack_sdk's own
+    validation (run by to_dict) must pass and the message must stay within 50 blocks."""
+    v = RunView(action="firmware-update", command_text="firmware-update gpu[001-064] " + "x" * 4000, requester="U1")
+    v.apply(events.RunStarted(run_id="r-big", action="firmware-update", targets=[]))
+    for n in range(1, 65):
+        v.apply(events.Step(target=f"gpu{n:03d}", status="failed", detail="BMC said: " + "e" * 600))
+    for i in range(40):
+        v.apply(events.Error(message=f"error {i} " + "z" * 3500))
+    v.apply(events.Result(summary="s" * 5000, ok=False, table=events.Table(
+        columns=[f"c{i}" for i in range(30)], rows=[[str(r)] * 30 for r in range(500)], title="t" * 4000)))
+    v.apply(events.RunFinished(run_id="r-big", outcome="failed", duration=3.0))
+    text, bl = blocks.run_message(v)
+    assert len(bl) <= 50 and len(text) <= 3000
+    assert bl[0]["type"] == "header" and len(bl[0]["text"]["text"]) <= 150
+    for b in bl:
+        if b["type"] == "section":
+            assert len(b["text"]["text"]) <= 3000
+    assert "and 54 more failed: `gpu[011-064]`" in json.dumps(bl)
