@@ -60,8 +60,19 @@ class LiveMessage:
             await self._final()
         return self.view.finished
 
+    def _render(self) -> tuple[str, list[dict[str, Any]]]:
+        """The message; should rendering ever fail (a bug), a plain line still says how the run
+        ended, so a message is never left saying "running" forever."""
+        try:
+            return run_message(self.view)
+        except Exception:  # noqa: BLE001 - logged with its traceback; the user gets the plain line
+            log.exception("rendering run %s failed", self.view.run_id)
+            state = self.view.finished.outcome if self.view.finished else "running"
+            line = f"dcops {self.view.action}: {state} (run {self.view.run_id or '?'}; rendering failed, see the bot log)"
+            return line, [{"type": "section", "text": {"type": "plain_text", "text": line}}]
+
     async def _post(self) -> None:
-        text, blocks = run_message(self.view)
+        text, blocks = self._render()
         try:
             resp = await self.client.chat_postMessage(channel=self.channel, text=text, blocks=blocks,
                                                       thread_ts=self.thread_ts, unfurl_links=False)
@@ -82,7 +93,7 @@ class LiveMessage:
             await self._update()
 
     async def _update(self) -> None:
-        text, blocks = run_message(self.view)
+        text, blocks = self._render()
         try:
             await self.client.chat_update(channel=self.channel, ts=self.ts, text=text, blocks=blocks)
             self.updates += 1
@@ -93,7 +104,7 @@ class LiveMessage:
         if self.ts is not None:
             await self._update()
         elif self.respond is not None:
-            text, blocks = run_message(self.view)
+            text, blocks = self._render()
             try:
                 await self.respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
             except Exception as exc:  # noqa: BLE001 - the response_url may have expired; nothing else to tell

@@ -147,3 +147,18 @@ def test_a_huge_run_still_fits_slacks_message_limits():
         if b["type"] == "section":
             assert len(b["text"]["text"]) <= 3000
     assert "and 54 more failed: `gpu[011-064]`" in json.dumps(bl)
+
+
+async def test_live_message_falls_back_to_a_plain_line_when_rendering_fails(monkeypatch):
+    from bots import live_message
+
+    def broken(view):
+        raise ValueError("bug")
+
+    monkeypatch.setattr(live_message, "run_message", broken)
+    v = _view()
+    v.apply(events.RunFinished(run_id="r9", outcome="failed", duration=1.0))
+    msg = live_message.LiveMessage(client=None, channel="C1", view=v)   # type: ignore[arg-type]
+    text, bl = msg._render()
+    assert text == "dcops drain: failed (run r9; rendering failed, see the bot log)"
+    assert bl[0]["text"]["text"] == text
