@@ -27,6 +27,10 @@ from .kube_drain import EvictionBlocked, EvictionGone, drain_node
 from .models import DrainReport, KubeJob, KubeNode, KubePod
 
 T = TypeVar("T")
+# The Job controller labels its pods with controller-uid (legacy, still set in 1.32) and
+# batch.kubernetes.io/controller-uid (1.27+); selecting on the legacy key works on every version
+# and keeps ``jobs()`` from listing every pod of a large cluster.
+JOB_POD_SELECTOR = "controller-uid"
 
 
 def _status_message(exc: Any) -> tuple[str, dict[str, Any]]:
@@ -240,10 +244,12 @@ class KubeAdapter:
         if namespace:
             listed, pods = await _all(
                 self._call(f"list jobs in {namespace}", batch.list_namespaced_job, namespace),
-                self._call(f"list pods in {namespace}", core.list_namespaced_pod, namespace))
+                self._call(f"list pods in {namespace}", core.list_namespaced_pod, namespace,
+                           label_selector=JOB_POD_SELECTOR))
         else:
             listed, pods = await _all(self._call("list jobs", batch.list_job_for_all_namespaces),
-                                      self._call("list pods", core.list_pod_for_all_namespaces))
+                                      self._call("list pods", core.list_pod_for_all_namespaces,
+                                                 label_selector=JOB_POD_SELECTOR))
         nodes_of: dict[str, set[str]] = {}
         for pod in pods.items:
             ref = conv.controller(pod)
@@ -286,7 +292,11 @@ class KubeAdapter:
                 raise BackendError(f"kube: {what} is still being deleted after "
                                    f"{self.section.request_timeout:.0f}s; not recreated yet, try again")
             await asyncio.sleep(0.2)
-        await self._call(f"create {what}", batch.create_namespaced_job, namespace, manifest)
+        try:
+            await self._call(f"create {what}", batch.create_namespaced_job, namespace, manifest)
+        except BackendError as exc:
+            raise BackendError(f"kube: {what} was deleted but could not be created again: "
+                               f"{str(exc).removeprefix('kube: ')}") from None
 
 
 class KubeNotFound(BackendError):

@@ -189,3 +189,25 @@ async def test_wrong_token_is_a_clear_error(tmp_path: Path, kube_lab: lab.LabInf
             await adapter.nodes()
     finally:
         await adapter.aclose()
+
+
+async def test_restart_that_cannot_recreate_says_the_job_was_deleted(kube: KubeAdapter, world: lab.LabInfo) -> None:
+    world.faults({"method": "POST", "path": "/apis/batch/v1/namespaces/ml/jobs", "code": 500,
+                  "message": "etcdserver: request timed out", "skip_dry_run": True})
+    with pytest.raises(BackendError) as err:
+        await kube.restart_job("ml", "finetune-bad")
+    assert str(err.value) == ("kube: job ml/finetune-bad was deleted but could not be created again: "
+                              "create job ml/finetune-bad: HTTP 500: etcdserver: request timed out")
+
+
+async def test_pod_under_two_budgets_is_reported_at_once_not_retried(kube: KubeAdapter, world: lab.LabInfo) -> None:
+    web = {"app": "web"}
+    world.reset([sc.node("gpu001"), sc.node("gpu002"), sc.replicaset("default", "web", 1, web),
+                 sc.pdb("default", "web-a", web, max_unavailable=1), sc.pdb("default", "web-b", web, min_available=1),
+                 sc.pod("default", "web-1", "gpu001", labels=web, owner=sc.owner_ref("ReplicaSet", "default", "web"))])
+    started = time.monotonic()
+    report = await kube.drain("gpu001", timeout=20)
+    assert time.monotonic() - started < 3
+    assert [(b.name, b.reason) for b in report.blocked] == [
+        ("web-1", "evict pod default/web-1: HTTP 500: This pod has more than one PodDisruptionBudget, which the "
+                  "eviction subresource does not support.")]

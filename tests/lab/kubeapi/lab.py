@@ -61,6 +61,10 @@ class LabInfo:
     def reset(self, objects: list[dict[str, Any]], **settings: float) -> None:
         self.request("POST", "/_lab/reset", {"objects": objects, "settings": settings})
 
+    def faults(self, *faults: dict[str, Any]) -> None:
+        """Inject failures (see the server's ``/_lab/faults``); no arguments clears them."""
+        self.request("POST", "/_lab/faults", {"faults": list(faults)})
+
     def objects(self) -> list[dict[str, Any]]:
         return self.request("GET", "/_lab/objects")["items"]
 

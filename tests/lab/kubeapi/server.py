@@ -67,6 +67,7 @@ class KubeApiServer:
     def __init__(self, token: str) -> None:
         self.token = token
         self.cluster = Cluster()
+        self.faults: list[dict[str, Any]] = []   # injected failures, see _lab_faults
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self._auth], client_max_size=8 * 1024 * 1024)
@@ -77,6 +78,7 @@ class KubeApiServer:
         app.router.add_get("/apis", lambda r: _json(_group_list()))
         app.router.add_post("/_lab/reset", self._lab_reset)
         app.router.add_get("/_lab/objects", self._lab_objects)
+        app.router.add_post("/_lab/faults", self._lab_faults)
         app.router.add_route("*", "/api/{version}{tail:.*}", self._core)
         app.router.add_route("*", "/apis/{group}/{version}{tail:.*}", self._grouped)
         app.router.add_get("/apis/{group}", self._group)
@@ -86,6 +88,8 @@ class KubeApiServer:
     async def _auth(self, request: web.Request, handler):
         if request.path not in PUBLIC and request.headers.get("Authorization") != f"Bearer {self.token}":
             resp = _error(ApiError(401, "Unauthorized", "Unauthorized"))
+        elif (fault := self._take_fault(request)) is not None:
+            resp = _error(ApiError(fault["code"], fault.get("reason", "InternalError"), fault["message"]))
         else:
             try:
                 resp = await handler(request)
@@ -114,7 +118,23 @@ class KubeApiServer:
     async def _lab_reset(self, request: web.Request) -> web.Response:
         body = await request.json()
         self.cluster.reset(body.get("objects") or [], body.get("settings"))
+        self.faults = []
         return _json({"objects": len(self.cluster.objects)})
+
+    async def _lab_faults(self, request: web.Request) -> web.Response:
+        """Fail the next ``times`` requests matching ``method`` and ``path`` (exact) with ``code`` and
+        ``message``; ``skip_dry_run`` lets server-side dry runs through. An empty list clears them."""
+        body = await request.json()
+        self.faults = [dict(f, times=int(f.get("times", 1))) for f in body.get("faults") or []]
+        return _json({"faults": len(self.faults)})
+
+    def _take_fault(self, request: web.Request) -> dict[str, Any] | None:
+        for fault in self.faults:
+            if fault["times"] > 0 and fault["method"] == request.method and fault["path"] == request.path \
+                    and not (fault.get("skip_dry_run") and request.query.get("dryRun")):
+                fault["times"] -= 1
+                return fault
+        return None
 
     async def _lab_objects(self, request: web.Request) -> web.Response:
         items = [self.cluster.view(plural, obj) for (plural, _, _), obj in sorted(self.cluster.objects.items())]
