@@ -15,6 +15,7 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
+    ConfirmObject,
     ContextBlock,
     HeaderBlock,
     MarkdownTextObject,
@@ -30,6 +31,7 @@ from .run_view import RunView
 
 # action_ids of the interactive buttons; interactivity.py registers handlers for exactly these
 CONFIRM, CANCEL, APPROVE, DENY = "dcops_confirm", "dcops_cancel", "dcops_approve", "dcops_deny"
+STOP = "dcops_stop"
 
 TABLE_MAX_ROWS = 100            # Slack's table block limit (header row included)
 TABLE_MAX_COLS = 20
@@ -170,6 +172,12 @@ def run_message(view: RunView) -> Rendered:
     steps = _steps_text(view)
     if steps:
         blocks.append(_md(steps))
+    if view.stoppable and view.finished is None and view.run_id:
+        blocks.append(ActionsBlock(elements=[ButtonElement(
+            text="Stop", action_id=STOP, value=view.run_id, style="danger",
+            confirm=ConfirmObject(title="Stop this run?", text="Targets already done stay done; the rest are "
+                                  "not touched. Only the person who started it can stop it.",
+                                  confirm="Stop", deny="Keep running"))]))
     if view.logs and view.finished is None:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(
             text=_clip("\n".join(escape(log.message) for log in view.logs), 1900))]))

@@ -68,7 +68,8 @@ async def submit(bot: Bot, *, user: str, principal: str, channel_id: str, comman
 
 async def follow(bot: Bot, run: Run, *, user: str, channel_id: str, command_text: str,
                  respond: Respond | None, approved_by: str | None = None) -> None:
-    view = RunView(action=run.action, command_text=command_text, requester=user, approved_by=approved_by)
+    view = RunView(action=run.action, command_text=command_text, requester=user, approved_by=approved_by,
+                   stoppable=bot.engine.registry.get(run.action).mutating)
     live = LiveMessage(bot.client, channel_id, view, interval=bot.settings.update_interval, respond=respond)
     bot.spawn(live.follow(run), name=f"slack-follow-{run.run_id}")
 

@@ -1,8 +1,9 @@
-"""Button clicks: Confirm / Cancel on a requester's prompt, Approve / Deny in the approvals channel.
+"""Button clicks: Confirm / Cancel on a requester's prompt, Approve / Deny in the approvals channel,
+Stop on a run message.
 
 Every click is acked first. Who clicked is taken from the signed payload's ``user.id`` and mapped
 to a principal like any command. Approve / Deny go to :mod:`bots.approvals`, shared with the
-``/dcops approve|deny <id>`` commands.
+``/dcops approve|deny <id>`` commands; Stop cancels a running run, for its requester only.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
+from actions.errors import DeniedError
+
 from . import approvals, blocks
 from .bot import Bot
 from .flow import guarded, submit
-from .identity import principal_for
+from .identity import principal_for, user_of
 
 
 def _click(body: dict[str, Any]) -> tuple[str, str, str | None, str | None]:
@@ -36,6 +39,11 @@ def register(app: AsyncApp, bot: Bot) -> None:
     async def on_cancel(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         await guarded(respond, cancel(bot, body, respond), "the Cancel button")
+
+    @app.action(blocks.STOP)
+    async def on_stop(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        await guarded(respond, stop(bot, body, respond), "the Stop button")
 
     @app.action(blocks.APPROVE)
     async def on_approve(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
@@ -63,6 +71,22 @@ async def cancel(bot: Bot, body: dict[str, Any], respond: AsyncRespond) -> None:
     item = bot.pending.take(value, user)
     await respond(text=f":no_entry_sign: cancelled `/dcops {blocks.escape(item.command_text)}`; nothing ran",
                   replace_original=True)
+
+
+async def stop(bot: Bot, body: dict[str, Any], respond: AsyncRespond) -> None:
+    """Stop a running run: only its requester may. The engine cancels it and audits the run as
+    ``cancelled``; the run message shows the final state through its own updates."""
+    user, run_id, _, _ = _click(body)
+    principal = principal_for(user)
+    run = bot.engine.get_run(run_id)
+    if run is None or not run.active:
+        raise DeniedError(f"run {run_id} is not running any more")
+    if run.principal != principal:
+        requester = user_of(run.principal) or run.principal
+        raise DeniedError(f"only <@{requester}>, who started run {run_id}, can stop it")
+    run.cancel()
+    await respond(text=f":octagonal_sign: stopping run `{run_id}`", response_type="ephemeral",
+                  replace_original=False)
 
 
 async def decide_click(bot: Bot, body: dict[str, Any], *, grant: bool) -> None:

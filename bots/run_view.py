@@ -31,6 +31,7 @@ class RunView:
     errors: list[str] = field(default_factory=list)
     finished: events.RunFinished | None = None
     approved_by: str | None = None          # Slack user id of the approver, for approved runs
+    stoppable: bool = False                 # show a Stop button while it runs (mutating actions)
 
     def apply(self, event: object) -> bool:
         if isinstance(event, events.RunStarted):

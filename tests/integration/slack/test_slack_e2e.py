@@ -340,3 +340,20 @@ async def test_metric_range_query_attaches_a_chart(harness: Harness):
     lines = charts[0].strip("`\n").splitlines()
     assert len(lines) == 2 and all("min " in ln and " last " in ln for ln in lines)
     assert any(ch in charts[0] for ch in "▁▂▃▄▅▆▇█")
+
+
+async def test_only_the_requester_can_stop_a_running_run(harness: Harness):
+    await harness.command("slow-touch gpu[001-005]")
+    update = (await harness.slack.wait_for(            # one node done, the rest to go
+        lambda c: c.method == "chat.update" and blocks.STOP in _text(c) and "1/5" in _text(c)))[0]
+    run_id = _buttons(update)[blocks.STOP]
+    _, key = await harness.click(blocks.STOP, run_id, user=ONCALL2, message_ts=update.args["ts"])
+    assert f"only <@{ONCALL}>" in (await harness.responses(key))[0].args["text"]
+    _, key = await harness.click(blocks.STOP, run_id, user=ONCALL, message_ts=update.args["ts"])
+    assert "stopping run" in (await harness.responses(key))[0].args["text"]
+    final = (await harness.slack.wait_for(lambda c: c.method == "chat.update" and "slow-touch: cancelled" in c.args["text"]))[0]
+    assert blocks.STOP not in _text(final)
+    finished = await harness.audit(run_id=run_id, event="finished")
+    assert [r.outcome for r in finished] == ["cancelled"]
+    done = await harness.audit(run_id=run_id, event="step")
+    assert 0 < len(done) < 5                                  # stopped part-way: some nodes done, not all
