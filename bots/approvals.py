@@ -32,9 +32,15 @@ async def _note(bot: Bot, approval_id: str) -> ApprovalNote:
     for appr in await bot.engine.approvals(None):
         if appr.id == approval_id:
             requester = user_of(appr.requester) or appr.requester
-            words = [appr.action, *(f"--{k.replace('_', '-')} {v}" for k, v in appr.params.items())]
+            words = [appr.action, *(f"--{k.replace('_', '-')} {_value(v)}" for k, v in appr.params.items())]
             return ApprovalNote(requester=requester, origin=requester, command_text=" ".join(words))
     return ApprovalNote(requester="", origin="", command_text=approval_id)
+
+
+def _value(v: Any) -> str:
+    """A stored parameter as the grammar would take it back (lists comma-joined, spaces quoted)."""
+    text = ",".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v)
+    return f'"{text}"' if " " in text else text
 
 
 async def _granted_by(bot: Bot, approval_id: str, principal: str) -> bool:

@@ -357,3 +357,13 @@ async def test_only_the_requester_can_stop_a_running_run(harness: Harness):
     assert [r.outcome for r in finished] == ["cancelled"]
     done = await harness.audit(run_id=run_id, event="step")
     assert 0 < len(done) < 5                                  # stopped part-way: some nodes done, not all
+
+
+async def test_approval_after_a_bot_restart_tells_the_requester_by_dm(harness: Harness):
+    job, approval_id, _ = await _ask_requeue(harness)
+    harness.bot.approvals.clear()                     # what a restarted bot remembers: nothing
+    await harness.click(blocks.APPROVE, approval_id, user=ONCALL2, channel=APPROVALS, message_ts="1700000000.000009")
+    told = (await harness.slack.wait_for(lambda c: c.method == "chat.postMessage" and c.args["channel"] == ONCALL))[0]
+    assert f"your `/dcops requeue --jobs {job}` was approved by <@{ONCALL2}>" in told.args["text"]
+    final = (await harness.slack.wait_for(lambda c: c.method == "chat.update" and "requeue: ok" in c.args["text"]))[0]
+    assert final.args["channel"] == ONCALL
