@@ -1,0 +1,277 @@
+"""The dcops console: a keyboard-driven Textual app over the action layer.
+
+The app owns one :class:`actions.Engine` (opened in the background so the first frame paints at
+once), the principal it acts as, and the cross-screen plumbing: the ``:`` command line, status
+messages, run tracking, the theme and the keymap. Screens live in ``screens/`` (one per file) and
+switch as Textual modes, so each keeps its own state and stack (the node screen opens over the
+fleet).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from platformdirs import user_state_path
+from rich.text import Text
+from textual import work
+from textual.app import App, SystemCommand
+from textual.screen import Screen
+
+from actions import Engine, Kind, Run, open_engine, parse_command, registry
+from actions.config import DcopsConfig
+from actions.errors import DcopsError
+from actions.events import Result
+
+from . import flow
+from .bindings import app_bindings, keymap_from_config
+from .palette import ActionCommands
+from .screens.approvals import ApprovalsScreen
+from .screens.audit import AuditScreen
+from .screens.base import DcopsScreen
+from .screens.fleet import FleetScreen
+from .screens.help import HelpScreen
+from .screens.jobs import JobsScreen
+from .screens.metrics import MetricsScreen
+from .screens.operations import OperationsScreen
+from .screens.result import ResultScreen
+from .theming import choose_theme, load_themes
+
+log = logging.getLogger("dcops.tui")
+
+SCREEN_MODES: dict[str, type[DcopsScreen]] = {
+    "fleet": FleetScreen, "jobs": JobsScreen, "operations": OperationsScreen, "audit": AuditScreen,
+    "approvals": ApprovalsScreen, "metrics": MetricsScreen,
+}
+
+
+class DcopsApp(App[int]):
+    TITLE = "dcops"
+    BINDINGS = app_bindings()
+    MODES = dict(SCREEN_MODES)
+    COMMANDS = App.COMMANDS | {ActionCommands}
+    CSS = """
+    Screen { background: $background; }
+    """
+
+    def __init__(self, config: DcopsConfig, *, principal: str, theme: str | None = None,
+                 engine: Engine | None = None) -> None:
+        super().__init__()
+        self.config = config
+        self.principal = principal
+        self.cluster_name = config.cluster.name
+        self.production = config.cluster.production
+        self.read_only = config.cluster.read_only
+        self._themes = load_themes()
+        self._theme_name, self._theme_note = choose_theme(config, theme, self._themes)
+        self.keymap_overrides = keymap_from_config(config.tui.bindings)
+        self._engine = engine
+        self._owns_engine = engine is None
+        self._engine_ready = asyncio.Event()
+        self.last_message: tuple[str, str] = (self._theme_note or "", "warning" if self._theme_note else "information")
+        self.fatal_message: str | None = None
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        """dcops' own theme variables, for themes that do not define them (Textual's built-ins)."""
+        return {"production": "#D93F3F", "muted": "#808890", "selected": "#2F4B6E"}
+
+    # ------------------------------------------------------------------ lifecycle
+    def on_mount(self) -> None:
+        for theme in self._themes.values():
+            self.register_theme(theme)
+        self.theme = self._theme_name
+        self.set_keymap(self.keymap_overrides)
+        self.switch_mode("fleet")
+        if self._engine is None:
+            self._open_engine()
+        else:
+            self._engine_ready.set()
+
+    @work(exclusive=True, group="engine", exit_on_error=False)
+    async def _open_engine(self) -> None:
+        try:
+            self._engine = await open_engine(self.config)
+        except DcopsError as exc:
+            self.fatal_message = str(exc)
+            self.report(f"cannot open the action engine: {exc}", "error")
+        except Exception as exc:
+            log.exception("opening the engine failed")
+            self.fatal_message = f"internal error opening the engine: {type(exc).__name__}: {exc}"
+            self.report(self.fatal_message, "error")
+        finally:
+            self._engine_ready.set()
+
+    async def wait_engine(self) -> Engine | None:
+        await self._engine_ready.wait()
+        return self._engine
+
+    @property
+    def engine(self) -> Engine | None:
+        return self._engine
+
+    async def on_unmount(self) -> None:
+        if self._owns_engine and self._engine is not None:
+            await self._engine.aclose()
+
+    # ------------------------------------------------------------------ messages and errors
+    def report(self, message: str, severity: str = "information") -> None:
+        """One line in the status bar of the current screen (and kept for the next screen)."""
+        self.last_message = (" ".join(message.split()), severity)
+        screen = self.screen
+        if isinstance(screen, DcopsScreen):
+            screen.status(*self.last_message)
+
+    @asynccontextmanager
+    async def guarded(self, doing: str) -> AsyncIterator[None]:
+        """Turn any error while ``doing`` into one status line; bugs go to the log with a traceback."""
+        try:
+            yield
+        except DcopsError as exc:
+            self.report(str(exc), "error")
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("error while %s", doing)
+            self.report(f"internal error while {doing}: {type(exc).__name__}: {exc} (details in {log_path()})", "error")
+
+    def _fatal_error(self) -> None:
+        """Unhandled exceptions: the traceback goes to the log file, the user gets one line."""
+        exc = sys.exc_info()[1] or self._exception
+        log.error("unhandled error in the console", exc_info=exc)
+        self._exit_renderables.append(
+            Text(f"dcops: internal error: {type(exc).__name__}: {exc} (traceback in {log_path()})"))
+        self._close_messages_no_wait()
+
+    # ------------------------------------------------------------------ node names for completion
+    def node_names(self) -> list[str]:
+        return self._engine.node_names() if self._engine is not None else []
+
+    # ------------------------------------------------------------------ actions
+    def action_command_line(self, prefill: str = "") -> None:
+        if isinstance(self.screen, DcopsScreen):
+            self.screen.open_command(prefill)
+
+    def action_filter(self) -> None:
+        if isinstance(self.screen, DcopsScreen):
+            self.screen.open_filter()
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_refresh(self) -> None:
+        if isinstance(self.screen, DcopsScreen):
+            self.screen.reload()
+
+    def action_back(self) -> None:
+        if len(self.screen_stack) > 1:
+            self.pop_screen()
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        for command in super().get_system_commands(screen):
+            if command.title.lower().startswith("theme") and self.config.cluster.theme:
+                continue          # a pinned theme cannot be changed from the palette
+            yield command
+
+    # ------------------------------------------------------------------ running commands
+    @work(group="commands", exit_on_error=False)
+    async def run_command(self, text: str) -> None:
+        """A ``:`` command line: parse with the shared grammar, then submit."""
+        async with self.guarded(f"running {text!r}"):
+            cmd = parse_command(text)
+            spec = registry.get(cmd.action)
+            if spec.kind is Kind.READ and not cmd.params and cmd.action in SCREEN_MODES:
+                self.switch_mode(cmd.action)
+                return
+            await self.execute(cmd.action, cmd.params)
+
+    async def execute(self, action: str, params: dict[str, Any], *, show_result: bool = True) -> Run | None:
+        """Submit (with confirmation / approval dialogs); mutating runs are tracked, read
+        results shown. Call from a worker."""
+        run = await flow.submit(self, action, params)
+        if run is None:
+            return None
+        if registry.get(action).mutating:
+            self.track(run)
+        elif show_result:
+            finished = await run.wait()
+            if run.result is not None:
+                await self.push_screen(ResultScreen(f":{action}", run.result, finished))
+            else:
+                self.report(f"{action}: {finished.outcome}: {finished.summary}",
+                            "error" if finished.outcome == "failed" else "information")
+        return run
+
+    async def read(self, action: str, params: dict[str, Any]) -> Result | None:
+        """Run a read action for a screen and return its Result (None, with a status line, when
+        refused or failed without one)."""
+        run = await self.execute(action, params, show_result=False)
+        if run is None:
+            return None
+        finished = await run.wait()
+        if run.result is None:
+            self.report(f"{action}: {finished.outcome}: {finished.summary}", "error")
+        return run.result
+
+    def track(self, run: Run) -> None:
+        targets = ", ".join(run.targets[:3]) + ("…" if len(run.targets) > 3 else "")
+        self.report(f"run {run.run_id} started: {run.action} {targets}".rstrip() + " (3: operations)")
+        self._follow(run)
+
+    @work(group="follow", exit_on_error=False)
+    async def _follow(self, run: Run) -> None:
+        finished = await run.wait()
+        severity = {"ok": "information", "dry-run": "information", "cancelled": "warning"}.get(finished.outcome, "error")
+        self.report(f"run {run.run_id} {run.action}: {finished.outcome}: {finished.summary}", severity)
+        self.runs_changed()
+
+    def runs_changed(self) -> None:
+        """A run of ours finished: screens showing cluster state reload."""
+        for screen in self._mode_screens():
+            if getattr(screen, "RELOAD_ON_RUN", False):
+                screen.reload()
+
+    def approvals_changed(self) -> None:
+        for screen in self._mode_screens():
+            if isinstance(screen, ApprovalsScreen):
+                screen.reload()
+
+    def _mode_screens(self) -> list[DcopsScreen]:
+        found: list[DcopsScreen] = []
+        for stack in self._screen_stacks.values():
+            found.extend(s for s in stack if isinstance(s, DcopsScreen) and s.is_mounted)
+        return found
+
+
+def log_path() -> Path:
+    return user_state_path("dcops") / "tui.log"
+
+
+def _setup_logging() -> None:
+    path = log_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    root = logging.getLogger("dcops")
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+
+
+def run_tui(config: DcopsConfig, *, principal: str, theme: str | None = None) -> int:
+    """Entry point for ``dcops tui``: returns the process exit code; errors are one line on stderr."""
+    try:
+        _setup_logging()
+        app = DcopsApp(config, principal=principal, theme=theme)
+    except DcopsError as exc:
+        print(f"dcops: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    code = app.run()
+    if app.fatal_message:
+        print(f"dcops: error: {app.fatal_message}", file=sys.stderr)
+        return 1
+    return code if isinstance(code, int) else (app.return_code or 0)

@@ -1,0 +1,111 @@
+"""Every key binding of the console, each with a stable id, in one catalog.
+
+Why one catalog: ``[tui] bindings`` in the config maps binding ids to keys (``{"fleet.drain" =
+"D"}``) and Textual applies it through :meth:`App.set_keymap`; validating those ids and listing
+them in ``?`` help both need the full set, which scattering ``BINDINGS`` over modules would hide.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from textual.binding import Binding
+
+from actions.errors import ConfigError
+
+
+def _b(id: str, key: str, action: str, description: str, *, show: bool = True, priority: bool = False) -> Binding:
+    return Binding(key, action, description, show=show, priority=priority, id=id)
+
+
+def app_bindings() -> list[Binding]:
+    return [
+        _b("app.command", "colon", "command_line", "command"),
+        _b("app.filter", "slash", "filter", "filter"),
+        _b("app.help", "question_mark", "help", "help"),
+        _b("app.fleet", "1", "switch_mode('fleet')", "fleet", show=False),
+        _b("app.jobs", "2", "switch_mode('jobs')", "jobs", show=False),
+        _b("app.operations", "3", "switch_mode('operations')", "ops", show=False),
+        _b("app.audit", "4", "switch_mode('audit')", "audit", show=False),
+        _b("app.approvals", "5", "switch_mode('approvals')", "approvals", show=False),
+        _b("app.metrics", "6", "switch_mode('metrics')", "metrics", show=False),
+        _b("app.refresh", "ctrl+r", "refresh", "refresh"),
+        _b("app.quit", "ctrl+q", "quit", "quit", priority=True),
+        _b("app.back", "escape", "back", "back", show=False),
+    ]
+
+
+def table_bindings() -> list[Binding]:
+    return [
+        _b("table.down", "down,j", "cursor_down", "down", show=False),
+        _b("table.up", "up,k", "cursor_up", "up", show=False),
+        _b("table.page_down", "pagedown", "page_down", "page down", show=False),
+        _b("table.page_up", "pageup", "page_up", "page up", show=False),
+        _b("table.first", "home,g", "first", "first", show=False),
+        _b("table.last", "end,G", "last", "last", show=False),
+        _b("table.open", "enter", "activate", "open", show=False),
+        _b("table.select", "space", "toggle_select", "select", show=False),
+        _b("table.select_all", "ctrl+a", "select_all", "select all", show=False),
+        _b("table.clear_selection", "ctrl+u", "clear_selection", "clear selection", show=False),
+        _b("table.sort", "s", "cycle_sort", "sort", show=False),
+        _b("table.reverse", "S", "reverse_sort", "reverse sort", show=False),
+    ]
+
+
+def fleet_bindings() -> list[Binding]:
+    return [
+        _b("fleet.drain", "d", "drain", "drain"),
+        _b("fleet.resume", "r", "resume", "resume"),
+        _b("fleet.node", "n", "open_node", "node"),
+        _b("fleet.select", "space", "select", "select", show=False),
+    ]
+
+
+def jobs_bindings() -> list[Binding]:
+    return [
+        _b("jobs.cancel", "c", "job('cancel')", "cancel"),
+        _b("jobs.requeue", "r", "job('requeue')", "requeue"),
+        _b("jobs.hold", "h", "job('hold')", "hold"),
+        _b("jobs.release", "u", "job('release')", "release"),
+    ]
+
+
+def operations_bindings() -> list[Binding]:
+    return [_b("operations.cancel", "c", "cancel_run", "cancel run")]
+
+
+def audit_bindings() -> list[Binding]:
+    return [
+        _b("audit.search", "ctrl+s", "search", "search"),
+        _b("audit.verify", "v", "verify", "verify chain"),
+    ]
+
+
+def approvals_bindings() -> list[Binding]:
+    return [
+        _b("approvals.approve", "a", "approve", "approve"),
+        _b("approvals.deny", "x", "deny", "deny"),
+    ]
+
+
+def metrics_bindings() -> list[Binding]:
+    return [_b("metrics.run", "ctrl+s", "run_query", "run query")]
+
+
+def catalog() -> dict[str, Binding]:
+    """Every binding by id."""
+    groups = (app_bindings(), table_bindings(), fleet_bindings(), jobs_bindings(), operations_bindings(),
+              audit_bindings(), approvals_bindings(), metrics_bindings())
+    return {b.id: b for group in groups for b in group if b.id}
+
+
+def keymap_from_config(bindings: Mapping[str, str]) -> dict[str, str]:
+    """Check ``[tui] bindings`` against the catalog; an unknown id is a config error (a typo'd
+    remap that silently does nothing is worse than a refusal to start)."""
+    known = catalog()
+    for binding_id, keys in bindings.items():
+        if binding_id not in known:
+            raise ConfigError(f"[tui] bindings: unknown binding id {binding_id!r}; known ids: {', '.join(sorted(known))}")
+        if not isinstance(keys, str) or not keys.strip():
+            raise ConfigError(f"[tui] bindings: {binding_id} needs keys such as \"D\" or \"ctrl+d\"")
+    return dict(bindings)

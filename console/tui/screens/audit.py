@@ -1,0 +1,107 @@
+"""Audit: search the log by time, principal, action, node and outcome (the ``audit`` action, so
+the search itself is RBAC-gated and audited), open a record, and verify the hash chain."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.widgets import Static
+
+from ..bindings import audit_bindings
+from ..widgets import cells
+from ..widgets.vtable import Column, VirtualTable
+from .base import DcopsScreen
+from .detail import DetailScreen
+from .filters import ParamForm
+
+AUDIT_COLUMNS = (
+    Column("seq", "SEQ", 6, align="right"),
+    Column("time", "TIME (UTC)", 23, cells.muted_cell),
+    Column("event", "EVENT", 18, cells.outcome_cell),
+    Column("principal", "PRINCIPAL", 14),
+    Column("channel", "VIA", 5, cells.muted_cell),
+    Column("action", "ACTION", 12),
+    Column("targets", "TARGETS", 18),
+    Column("outcome", "OUTCOME", 11, cells.outcome_cell),
+    Column("detail", "DETAIL", 50, cells.muted_cell),
+)
+
+
+class AuditScreen(DcopsScreen):
+    SCREEN_TITLE = "Audit"
+    BINDINGS = audit_bindings()
+    DEFAULT_CSS = """
+    AuditScreen #chain { height: 1; padding: 0 1; }
+    AuditScreen #chain.-ok { color: $success; }
+    AuditScreen #chain.-broken { color: $error; text-style: bold; }
+    AuditScreen #audit-summary { height: 1; padding: 0 1; color: $muted; }
+    """
+
+    def compose_body(self) -> ComposeResult:
+        yield ParamForm([("since", "since", "2h"), ("until", "until", "ISO time"), ("principal", "who", "unix:alice"),
+                         ("action", "action", "drain"), ("node", "node", "gpu001"), ("outcome", "outcome", "ok")],
+                        id="audit-form")
+        yield Static("chain: not verified yet (v)", id="chain")
+        yield Static("", id="audit-summary")
+        yield VirtualTable(AUDIT_COLUMNS, key="seq", id="audit-table")
+
+    @property
+    def table(self) -> VirtualTable:
+        return self.query_one("#audit-table", VirtualTable)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self._records: dict[Any, dict[str, Any]] = {}
+        self.table.focus()
+
+    async def load(self) -> None:
+        await self.search()
+        await self.verify()
+
+    async def search(self) -> None:
+        params = self.query_one(ParamForm).params()
+        result = await self.dcops.read("audit", params)
+        if result is None or result.table is None:
+            return
+        rows = [dict(zip(result.table.columns, r)) for r in result.table.rows]
+        self._records = {rec["seq"]: rec for rec in (result.data or [])}
+        self.table.set_rows(rows)
+        if self.table.sort_column is None:
+            self.table.sort_by("seq", reverse=True)
+        where = ", ".join(f"{k}={v}" for k, v in params.items()) or "newest first"
+        self.query_one("#audit-summary", Static).update(f"{result.summary} ({where})")
+
+    async def verify(self) -> None:
+        result = await self.dcops.read("audit-verify", {})
+        chain = self.query_one("#chain", Static)
+        if result is None:
+            chain.update("chain: verification did not run")
+            return
+        chain.update(f"chain: {result.summary}")
+        chain.set_class(result.ok, "-ok")
+        chain.set_class(not result.ok, "-broken")
+
+    @on(ParamForm.Submitted)
+    def _submitted(self) -> None:
+        self.table.focus()
+        self._search_worker()
+
+    @work(group="audit", exclusive=True, exit_on_error=False)
+    async def _search_worker(self) -> None:
+        async with self.dcops.guarded("searching the audit log"):
+            await self.search()
+
+    def action_search(self) -> None:
+        self._search_worker()
+
+    @work(group="audit-verify", exclusive=True, exit_on_error=False)
+    async def action_verify(self) -> None:
+        async with self.dcops.guarded("verifying the audit chain"):
+            await self.verify()
+
+    @on(VirtualTable.Activated, "#audit-table")
+    def _detail(self, event: VirtualTable.Activated) -> None:
+        record = self._records.get(event.row["seq"], dict(event.row))
+        self.app.push_screen(DetailScreen(f"audit record #{event.row['seq']}", record))

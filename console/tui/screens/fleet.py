@@ -1,0 +1,129 @@
+"""Fleet: every node on one screen, across Slurm, Kubernetes, BMC power, GPU and InfiniBand.
+
+Data comes from the ``fleet`` read action (one call for the whole fleet); the table is the
+virtualised :class:`VirtualTable`, so 10,000 rows filter and scroll as fast as 64. Actions apply
+to the multi-selection, or to the row under the cursor when nothing is selected.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import hostlist
+from textual import on, work
+from textual.app import ComposeResult
+from textual.widgets import Static
+
+from ..bindings import fleet_bindings
+from ..widgets import cells
+from ..widgets.vtable import Column, VirtualTable
+from .base import DcopsScreen
+from .prompt import PromptDialog
+
+# Every column the fleet can show; a column appears when the fleet action delivers its key.
+FLEET_COLUMNS: tuple[Column, ...] = (
+    Column("node", "NODE", 12),
+    Column("partitions", "PARTITION", 10, cells.muted_cell),
+    Column("state", "STATE", 10, cells.state_cell),
+    Column("flags", "FLAGS", 10, cells.flags_cell),
+    Column("jobs", "JOBS", 4, align="right"),
+    Column("k8s", "K8S", 9, cells.k8s_cell),
+    Column("power", "POWER", 6, cells.power_cell),
+    Column("gpu_util", "GPU UTIL", 13, cells.util_cell),
+    Column("gpu_temp", "GPU TEMP", 13, cells.temp_cell),
+    Column("xid", "XID", 7, cells.xid_cell),
+    Column("firmware_drift", "FIRMWARE", 9, cells.drift_cell),
+    Column("ib_errors", "IB", 9, cells.ib_errors_cell),
+    Column("reason", "REASON", 30, cells.muted_cell),
+)
+
+
+def fleet_columns(sample: dict[str, Any] | None) -> list[Column]:
+    if sample is None:
+        return list(FLEET_COLUMNS)
+    return [c for c in FLEET_COLUMNS if c.key in sample]
+
+
+class FleetScreen(DcopsScreen):
+    SCREEN_TITLE = "Fleet"
+    RELOAD_ON_RUN = True
+    BINDINGS = fleet_bindings()
+    DEFAULT_CSS = """
+    FleetScreen #fleet-summary { height: 1; padding: 0 1; color: $muted; }
+    """
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("loading the fleet…", id="fleet-summary")
+        yield VirtualTable(FLEET_COLUMNS, key="node", multi_select=True, id="fleet-table")
+
+    @property
+    def table(self) -> VirtualTable:
+        return self.query_one("#fleet-table", VirtualTable)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.table.focus()
+
+    async def load(self) -> None:
+        result = await self.dcops.read("fleet", {})
+        if result is None or not isinstance(result.data, list):
+            return
+        rows = result.data
+        table = self.table
+        columns = fleet_columns(rows[0] if rows else None)
+        if [c.key for c in columns] != [c.key for c in table.columns]:
+            table.set_columns(columns)
+        table.set_rows(rows)
+        if table.sort_column is None:
+            table.sort_by("node", reverse=False)
+        self._summarise(rows, result.summary)
+
+    def _summarise(self, rows: list[dict[str, Any]], summary: str) -> None:
+        states: dict[str, int] = {}
+        for r in rows:
+            s = str(r.get("state") or "?")
+            states[s] = states.get(s, 0) + 1
+        parts = ", ".join(f"{n} {s}" for s, n in sorted(states.items(), key=lambda kv: -kv[1]))
+        self.query_one("#fleet-summary", Static).update(f"{summary}: {parts}")
+
+    @on(VirtualTable.SelectionChanged)
+    def _selection(self, event: VirtualTable.SelectionChanged) -> None:
+        if event.count:
+            self.status(f"{event.count} node(s) selected: {self._hostlist()} (d drain, r resume, ctrl+u clears)")
+
+    @on(VirtualTable.Activated, "#fleet-table")
+    def _open(self, event: VirtualTable.Activated) -> None:
+        self.action_open_node()
+
+    def action_open_node(self) -> None:
+        from .node import NodeScreen
+
+        row = self.table.cursor_row
+        if row is not None:
+            self.app.push_screen(NodeScreen(str(row["node"]), dict(row)))
+
+    def action_select(self) -> None:
+        self.table.action_toggle_select()
+
+    def _hostlist(self) -> str:
+        names = [str(k) for k in self.table.target_keys()]
+        return hostlist.collect_hostlist(names) if names else ""
+
+    @work(group="fleet-action", exit_on_error=False)
+    async def action_drain(self) -> None:
+        nodes = self._hostlist()
+        if not nodes:
+            return
+        reason = await self.app.push_screen_wait(PromptDialog(f"Drain {nodes}: reason (shown in sinfo)",
+                                                              placeholder="xid 79 on GPU 3"))
+        if reason is None:
+            return
+        async with self.dcops.guarded("drain"):
+            await self.dcops.execute("drain", {"nodes": nodes, "reason": reason})
+
+    @work(group="fleet-action", exit_on_error=False)
+    async def action_resume(self) -> None:
+        nodes = self._hostlist()
+        if nodes:
+            async with self.dcops.guarded("resume"):
+                await self.dcops.execute("resume", {"nodes": nodes})
