@@ -41,6 +41,7 @@ class LiveMessage:
         self.ts: str | None = None
         self.updates = 0
         self._dirty = asyncio.Event()
+        self._sending = asyncio.Lock()      # one chat.update at a time, so they reach Slack in order
 
     async def follow(self, run: Run) -> events.RunFinished | None:
         """Render ``run`` until it finishes; returns its RunFinished."""
@@ -90,15 +91,18 @@ class LiveMessage:
                 await asyncio.sleep(wait)
             self._dirty.clear()
             last = time.monotonic()
-            await self._update()
+            # shielded: stopping the loop must not abandon an update already sent, which could
+            # then reach Slack after the final one and leave an older state on screen
+            await asyncio.shield(self._update())
 
     async def _update(self) -> None:
-        text, blocks = self._render()
-        try:
-            await self.client.chat_update(channel=self.channel, ts=self.ts, text=text, blocks=blocks)
-            self.updates += 1
-        except SlackApiError as exc:
-            log.warning("chat.update of run %s failed: %s", self.view.run_id, exc.response.get("error"))
+        async with self._sending:
+            text, blocks = self._render()
+            try:
+                await self.client.chat_update(channel=self.channel, ts=self.ts, text=text, blocks=blocks)
+                self.updates += 1
+            except SlackApiError as exc:
+                log.warning("chat.update of run %s failed: %s", self.view.run_id, exc.response.get("error"))
 
     async def _final(self) -> None:
         if self.ts is not None:

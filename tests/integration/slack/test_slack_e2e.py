@@ -367,3 +367,12 @@ async def test_approval_after_a_bot_restart_tells_the_requester_by_dm(harness: H
     assert f"your `/dcops requeue --jobs {job}` was approved by <@{ONCALL2}>" in told.args["text"]
     final = (await harness.slack.wait_for(lambda c: c.method == "chat.update" and "requeue: ok" in c.args["text"]))[0]
     assert final.args["channel"] == ONCALL
+
+
+async def test_the_last_update_is_the_final_state_even_when_an_update_is_in_flight(harness: Harness):
+    harness.slack.rate_limit["chat.update"] = 1       # the first update waits 1 s in flight (Retry-After)
+    await harness.command("slow-touch gpu[001-002]")
+    await harness.slack.wait_for(lambda c: c.method == "chat.update" and "slow-touch: ok" in c.args["text"])
+    await harness.idle()
+    updates = harness.slack.of("chat.update")
+    assert "slow-touch: ok" in updates[-1].args["text"]          # what Slack applied last is the end state
