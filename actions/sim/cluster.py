@@ -19,11 +19,12 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BackendError
-from .scenario import IMAGE_INSTALLED, IMAGE_PXE, Layout, Story, rand01
+from .scenario import GPUS_PER_NODE, IMAGE_INSTALLED, IMAGE_PXE, Layout, Story, rand01
 from .state import SimJob, SimNode
 from .workload import arrival_gap, arriving_job, initial_workload
 
 MIN_JOB_AGE = 300.0          # finished jobs stay visible this long (Slurm's MinJobAge default)
+SCHED_INTERVAL = 60.0        # while replaying a long stretch, schedule at most this often (Slurm's sched_interval)
 REQUEUE_DELAY = 30.0         # a requeued job is eligible again after this (reason BeginTime)
 SLURMD_TIMEOUT = 300.0       # a resumed node that is still hung goes down again after this
 
@@ -56,6 +57,9 @@ class SimCluster:
         self._events: list[tuple[float, int, Event]] = []
         self._seq = itertools.count()
         self._dirty = False
+        self._last_pass = float("-inf")
+        self._queue: list[SimJob] = []             # jobs that were pending at some point (pruned on each pass)
+        self._room: set[str] = set()               # nodes with a free GPU (kept by _set_alloc)
         self._build()
 
     # ------------------------------------------------------------------ build
@@ -79,6 +83,7 @@ class SimCluster:
         if layout.has(story.xid):
             self.nodes[layout.name(story.xid)].lost_gpus = (story.xid_gpu,)
         placements, pending = initial_workload(layout, now)
+        self._room = set(self.nodes)
         for placement in placements:
             job = placement.job
             job.nodes = tuple(layout.name(i) for i in placement.indices)
@@ -87,9 +92,11 @@ class SimCluster:
                 node = self.nodes[name]
                 node.alloc[job.job_id] = job.gpus_per_node
                 node.gpus_before = node.gpus_used
+                if node.gpus_before >= GPUS_PER_NODE:
+                    self._room.discard(name)
             self._arm_job_end(job)
         for job in pending:
-            self.jobs[job.job_id] = job
+            self.add_job(job)
         self._next_job_id = max((int(j) for j in self.jobs), default=48212) + 1
         self._schedule(now)                       # settles the queue's reasons (Resources, Priority, ...)
         self._arrivals = random.Random(f"{self.seed}:arrivals")
@@ -99,9 +106,7 @@ class SimCluster:
     def _arrive(self, t: float) -> None:
         """A user submits a job; the next submission is armed from here (a Poisson stream)."""
         self._arrived += 1
-        job = arriving_job(self._arrivals, self.layout, self.new_job_id(), t, self._arrived)
-        self.jobs[job.job_id] = job
-        self._dirty = True
+        self.add_job(arriving_job(self._arrivals, self.layout, self.new_job_id(), t, self._arrived))
         self.after(arrival_gap(self._arrivals, self.layout), self._arrive, at=t)
 
     # ------------------------------------------------------------------ time and events
@@ -121,7 +126,7 @@ class SimCluster:
         while self._events and self._events[0][0] <= now:
             t, _, fn = heapq.heappop(self._events)
             fn(t)
-            if self._dirty:
+            if self._dirty and t - self._last_pass >= SCHED_INTERVAL:
                 self._schedule(t)
         if self._dirty:
             self._schedule(now)
@@ -153,6 +158,12 @@ class SimCluster:
             raise BackendError(f"{backend}: invalid job id {job_id}")
         return job
 
+    def add_job(self, job: SimJob) -> None:
+        """Register a pending job (submitted or requeued) with the scheduler."""
+        self.jobs[job.job_id] = job
+        self._queue.append(job)
+        self._dirty = True
+
     def visible_jobs(self, now: float) -> list[SimJob]:
         return [j for j in self.jobs.values()
                 if not j.finished or (j.end_time is not None and now - j.end_time <= MIN_JOB_AGE)]
@@ -176,6 +187,10 @@ class SimCluster:
             node.alloc.pop(job_id, None)
         else:
             node.alloc[job_id] = gpus
+        if node.gpus_used < GPUS_PER_NODE:
+            self._room.add(node.name)
+        else:
+            self._room.discard(node.name)
 
     def end_job(self, job: SimJob, t: float, state: str, exit_code: str = "0:0") -> None:
         for name in job.nodes:
@@ -197,9 +212,10 @@ class SimCluster:
                 self._set_alloc(self.nodes[name], t, job.job_id, None)
         job.state, job.restarts = "PENDING", job.restarts + 1
         job.start_time = job.end_time = None
+        job.last_nodes = job.nodes or job.last_nodes
         job.nodes, job.exit_code, job.reason = (), "", "BeginTime"
         job.eligible_at = t + REQUEUE_DELAY
-        self._dirty = True
+        self.add_job(job)
         self.after(REQUEUE_DELAY, self._mark_dirty, at=t)
 
     def _mark_dirty(self, t: float) -> None:
@@ -219,13 +235,16 @@ class SimCluster:
     def _schedule(self, t: float) -> None:
         """Start pending jobs in priority order per partition, no backfill: the first job that
         does not fit waits for Resources and everything behind it for Priority."""
-        self._dirty = False
+        self._dirty, self._last_pass = False, t
+        self._queue = list({id(j): j for j in self._queue if j.state == "PENDING"}.values())
         by_partition: dict[str, list[SimJob]] = {}
-        for job in self.jobs.values():
-            if job.state == "PENDING":
-                by_partition.setdefault(job.partition, []).append(job)
+        for job in self._queue:
+            by_partition.setdefault(job.partition, []).append(job)
         for partition, queue in by_partition.items():
             queue.sort(key=lambda j: (-j.priority, int(j.job_id)))
+            roomy = sorted((self.nodes[name] for name in self._room), key=lambda n: n.index)
+            free = {n.name: GPUS_PER_NODE - n.gpus_used for n in roomy
+                    if n.partition == partition and self.schedulable(n)}
             blocked = False
             for job in queue:
                 if job.held:
@@ -242,24 +261,27 @@ class SimCluster:
                 if blocked:
                     job.reason = "Priority"
                     continue
-                fit = self._fit(partition, job)
+                fit = self._fit(job, free)
                 if fit is None:
                     job.reason, blocked = "Resources", True
-                else:
-                    self.start_job(job, fit, t)
+                    continue
+                for name in fit:
+                    free[name] -= job.gpus_per_node
+                    if free[name] <= 0:
+                        del free[name]
+                self.start_job(job, [self.nodes[name] for name in fit], t)
 
-    def _fit(self, partition: str, job: SimJob) -> list[SimNode] | None:
-        chosen: list[SimNode] = []
-        previous = set(job.nodes)
-        candidates = sorted((n for n in self.nodes.values() if n.partition == partition),
-                            key=lambda n: (n.name not in previous, n.index)) if previous else \
-            (n for n in self.nodes.values() if n.partition == partition)
-        for node in candidates:
-            if self.schedulable(node) and 8 - node.gpus_used >= job.gpus_per_node:
-                chosen.append(node)
-                if len(chosen) == job.node_count:
-                    return chosen
-        return None
+    @staticmethod
+    def _fit(job: SimJob, free: dict[str, int]) -> list[str] | None:
+        """Nodes with room for the job, its previous nodes first (a requeued job goes back home)."""
+        previous = [n for n in job.last_nodes if free.get(n, 0) >= job.gpus_per_node]
+        chosen = previous[:job.node_count]
+        for name, gpus in free.items():
+            if len(chosen) == job.node_count:
+                break
+            if gpus >= job.gpus_per_node and name not in chosen:
+                chosen.append(name)
+        return chosen if len(chosen) == job.node_count else None
 
     def new_job_id(self) -> str:
         job_id = str(self._next_job_id)
@@ -275,10 +297,10 @@ class SimCluster:
         node.drain = False
         if node.down:
             node.down = False
-            if node.hung:                         # slurmd still silent: back to down after the timeout
+            if node.hung or not node.os_up:       # slurmd still silent: back to down after the timeout
                 def redown(at: float, node: SimNode = node) -> None:
-                    if node.hung and not node.down:
-                        node.down, node.reason = True, "Not responding"
+                    if (node.hung or not node.os_up) and not node.down:
+                        node.down, node.not_responding, node.reason = True, True, "Not responding"
                 self.after(SLURMD_TIMEOUT, redown, at=t)
         node.reason = ""
         self._dirty = True

@@ -116,10 +116,11 @@ def flap_state(sim: SimCluster, index: int, device: str, t: float) -> tuple[int,
     return int(since // FLAP_PERIOD) + 1, since % FLAP_PERIOD < FLAP_DOWN_SECONDS
 
 
-def _wobbly(rate: float, elapsed: float, t: float, period: float) -> float:
-    """rate * elapsed plus a bounded wave whose slope never exceeds rate/2: monotonic, not flat."""
+def _wobbly(rate: float, elapsed: float, period: float) -> float:
+    """rate * elapsed plus a wave whose slope never exceeds rate/2: zero at the clear, monotonic,
+    and not a straight line (so rate() over it varies the way real traffic does)."""
     amp = rate * period / (4 * math.pi)
-    return rate * elapsed + amp * (math.sin(2 * math.pi * t / period) + 1.0)
+    return rate * elapsed + amp * math.sin(2 * math.pi * elapsed / period)
 
 
 def _bad_cable_errors(sim: SimCluster, t: float) -> float:
@@ -148,11 +149,11 @@ def ib_counter(sim: SimCluster, node: str, device: str, name: str, t: float) -> 
     if name == "link_error_recovery_total":
         return float(p.recovery_base + 3 * flap_state(sim, p.index, device, t)[0])
     if name == "port_transmit_wait_total":
-        return float(math.floor(_wobbly(p.wait_rate, elapsed, t, 900.0)))
+        return float(math.floor(_wobbly(p.wait_rate, elapsed, 900.0)))
     if name == "port_data_received_bytes_total":
-        return float(math.floor(_wobbly(p.load, elapsed, t, 600.0)))
+        return float(math.floor(_wobbly(p.load, elapsed, 600.0)))
     if name == "port_data_transmitted_bytes_total":
-        return float(math.floor(_wobbly(p.load * 0.97, elapsed, t, 660.0)))
+        return float(math.floor(_wobbly(p.load * 0.97, elapsed, 660.0)))
     if name in IB_COUNTERS:
         return 0.0
     raise KeyError(name)

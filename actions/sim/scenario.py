@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import random
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 GPUS_PER_NODE = 8
 CPUS_PER_NODE = 128
@@ -61,7 +61,6 @@ class Story:
     idle: tuple[int, ...] = (12, 29, 47)
     debug_busy: int = 2           # the first N nodes of the debug partition run small jobs
     drift_share: float = 0.10
-    extra: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

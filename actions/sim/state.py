@@ -62,6 +62,7 @@ class SimJob:
     priority: int
     state: str = "PENDING"
     nodes: tuple[str, ...] = ()
+    last_nodes: tuple[str, ...] = ()  # where it ran before a requeue (the scheduler prefers them)
     start_time: float | None = None
     end_time: float | None = None
     reason: str = "Priority"
