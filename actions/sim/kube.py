@@ -3,7 +3,8 @@
 Each node runs the GPU operator's and network operator's DaemonSet pods; some nodes also run
 workload pods owned by ReplicaSets (inference) or Jobs (training). One PodDisruptionBudget
 (``ml-inference/triton-embeddings``, minAvailable 1 over a single replica) blocks evicting its pod,
-so a drain of that node reports it blocked, as ``kubectl drain`` would. Evicted or deleted pods of
+so a drain of that node reports it blocked, as ``kubectl drain`` would. On one node the NVIDIA
+device plugin is in CrashLoopBackOff, so Kubernetes sees no allocatable GPUs there. Evicted or deleted pods of
 a ReplicaSet or Job are recreated by their "controller" on another schedulable node.
 Pods are generated per node on first use, so a 10,000-node cluster costs nothing up front.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..backends.models import BlockedPod, DrainReport, KubeJob, KubeNode, KubePod
+from ..backends.models import BlockedPod, DrainReport, KubeJob, KubeNode, KubePod, OperatorPod
 from ..errors import BackendError
 from .cluster import SimCluster
 from .scenario import rand01
@@ -22,6 +23,8 @@ _ALPHABET = "bcdfghjklmnpqrstvwxz2456789"      # the characters Kubernetes uses 
 DAEMONSETS = (("gpu-operator", "nvidia-driver-daemonset"), ("gpu-operator", "nvidia-dcgm-exporter"),
               ("gpu-operator", "nvidia-device-plugin-daemonset"), ("network-operator", "mofed-ubuntu22.04-ds"),
               ("kube-system", "kube-proxy"))
+OPERATOR_NAMESPACES = ("gpu-operator", "network-operator")
+DEVICE_PLUGIN = "nvidia-device-plugin-daemonset"
 PDB_NODE_INDEX = 14
 PDB = ("ml-inference", "triton-embeddings-pdb", "triton-embeddings")   # namespace, PDB name, owner prefix
 REPLICASETS = (("ml-inference", "vllm-llama3-70b-7d9c8b6f5d"), ("ml-inference", "triton-embeddings-5f7b9c4d8"))
@@ -156,18 +159,33 @@ class SimKube:
 
     # ------------------------------------------------------------------ the port
 
+    def _operator_pods(self, node: SimNode, ready: bool) -> tuple[OperatorPod, ...]:
+        """The GPU / network operator pods as ``kubectl get pods -o wide`` would show them."""
+        out = []
+        for pod in self._pods_on(node):
+            if pod.namespace not in OPERATOR_NAMESPACES or pod.owner_kind != "DaemonSet":
+                continue
+            crashing = node.index == self.sim.story.device_plugin_crash and pod.owner_name == DEVICE_PLUGIN
+            status = "Unknown" if not ready else ("CrashLoopBackOff" if crashing else "Running")
+            out.append(OperatorPod(namespace=pod.namespace, name=pod.name, component=pod.owner_name, status=status,
+                                   ready=status == "Running"))
+        return tuple(sorted(out, key=lambda o: (o.component, o.name)))
+
     async def nodes(self) -> list[KubeNode]:
         self.sim.advance()
         out = []
         for node in self.sim.nodes.values():
             ready = self._ready(node)
+            operators = self._operator_pods(node, ready)
+            plugin_up = any(o.component == DEVICE_PLUGIN and o.ready for o in operators)
             taints = tuple(t for t, on in (("node.kubernetes.io/unschedulable:NoSchedule", node.cordoned),
                                            ("node.kubernetes.io/unreachable:NoExecute", not ready)) if on)
             out.append(KubeNode(name=node.name, ready=ready, unschedulable=node.cordoned,
-                                gpu_allocatable=8 - len(node.lost_gpus), taints=taints,
+                                gpu_allocatable=8 - len(node.lost_gpus) if plugin_up else 0, taints=taints,
                                 labels={"kubernetes.io/hostname": node.name, "topology.kubernetes.io/zone": node.rack,
                                         "nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3", "nvidia.com/gpu.count": "8",
-                                        "node-role.kubernetes.io/worker": "", "dcops.io/partition": node.partition}))
+                                        "node-role.kubernetes.io/worker": "", "dcops.io/partition": node.partition},
+                                operator_pods=operators))
         return out
 
     async def cordon(self, node: str) -> None:

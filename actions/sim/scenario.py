@@ -58,6 +58,7 @@ class Story:
     congested: int = 40           # mlx5_0: port_transmit_wait only
     firmware_fails: int = 42      # its firmware update task ends in Exception
     firmware_newer: int = 5       # BIOS newer than the baseline (a canary node)
+    device_plugin_crash: int = 45  # Kubernetes: the NVIDIA device plugin pod is in CrashLoopBackOff
     idle: tuple[int, ...] = (12, 29, 47)
     debug_busy: int = 2           # the first N nodes of the debug partition run small jobs
     drift_share: float = 0.10

@@ -16,6 +16,18 @@ async def test_every_node_is_a_gpu_node(backends) -> None:
     assert nodes["gpu001"].labels["topology.kubernetes.io/zone"] == "r01"
 
 
+async def test_operator_pods_per_node(backends) -> None:
+    nodes = {n.name: n for n in await backends.kube.nodes()}
+    healthy = nodes["gpu001"].operator_pods
+    assert {o.component for o in healthy} == {"nvidia-driver-daemonset", "nvidia-dcgm-exporter",
+                                              "nvidia-device-plugin-daemonset", "mofed-ubuntu22.04-ds"}
+    assert all(o.ready and o.status == "Running" for o in healthy)
+    crashing = [o for o in nodes["gpu045"].operator_pods if not o.ready]
+    assert [(o.component, o.status) for o in crashing] == [("nvidia-device-plugin-daemonset", "CrashLoopBackOff")]
+    assert nodes["gpu045"].gpu_allocatable == 0, "no device plugin, no GPUs for Kubernetes"
+    assert all(o.status == "Unknown" for o in nodes["gpu009"].operator_pods)
+
+
 async def test_cordon_uncordon(backends) -> None:
     await backends.kube.cordon("gpu005")
     node = next(n for n in await backends.kube.nodes() if n.name == "gpu005")
