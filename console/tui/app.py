@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,8 @@ from .theming import choose_theme, load_themes
 
 log = logging.getLogger("dcops.tui")
 
+EngineFactory = Callable[[DcopsConfig], Awaitable[Engine]]
+
 SCREEN_MODES: dict[str, type[DcopsScreen]] = {
     "fleet": FleetScreen, "jobs": JobsScreen, "operations": OperationsScreen, "audit": AuditScreen,
     "approvals": ApprovalsScreen, "metrics": MetricsScreen,
@@ -60,7 +62,9 @@ class DcopsApp(App[int]):
     """
 
     def __init__(self, config: DcopsConfig, *, principal: str, theme: str | None = None,
-                 engine: Engine | None = None) -> None:
+                 engine: Engine | None = None, engine_factory: EngineFactory | None = None) -> None:
+        """``engine``: share an already open engine (the caller closes it); ``engine_factory``:
+        how to open one inside the app's event loop (default :func:`actions.open_engine`)."""
         super().__init__()
         self.config = config
         self.principal = principal
@@ -72,6 +76,7 @@ class DcopsApp(App[int]):
         self.keymap_overrides = keymap_from_config(config.tui.bindings)
         self._engine = engine
         self._owns_engine = engine is None
+        self._engine_factory = engine_factory or open_engine
         self._engine_ready = asyncio.Event()
         self.last_message: tuple[str, str] = (self._theme_note or "", "warning" if self._theme_note else "information")
         self.fatal_message: str | None = None
@@ -95,7 +100,7 @@ class DcopsApp(App[int]):
     @work(exclusive=True, group="engine", exit_on_error=False)
     async def _open_engine(self) -> None:
         try:
-            self._engine = await open_engine(self.config)
+            self._engine = await self._engine_factory(self.config)
         except DcopsError as exc:
             self.fatal_message = str(exc)
             self.report(f"cannot open the action engine: {exc}", "error")
@@ -190,10 +195,11 @@ class DcopsApp(App[int]):
                 return
             await self.execute(cmd.action, cmd.params)
 
-    async def execute(self, action: str, params: dict[str, Any], *, show_result: bool = True) -> Run | None:
+    async def execute(self, action: str, params: dict[str, Any], *, show_result: bool = True,
+                      confirmed: str | None = None) -> Run | None:
         """Submit (with confirmation / approval dialogs); mutating runs are tracked, read
         results shown. Call from a worker."""
-        run = await flow.submit(self, action, params)
+        run = await flow.submit(self, action, params, confirmed=confirmed)
         if run is None:
             return None
         if registry.get(action).mutating:

@@ -20,8 +20,9 @@ if TYPE_CHECKING:
     from .app import DcopsApp
 
 
-async def submit(app: "DcopsApp", action: str, params: dict[str, Any]) -> Run | None:
-    """Submit ``action`` as the app's principal; None when refused, cancelled or pending approval."""
+async def submit(app: "DcopsApp", action: str, params: dict[str, Any], *, confirmed: str | None = None) -> Run | None:
+    """Submit ``action`` as the app's principal; None when refused, cancelled or pending approval.
+    ``confirmed``: a token the operator already typed in the console's own dialog (fleet drain)."""
     engine = await app.wait_engine()
     if engine is None:
         return None
@@ -31,13 +32,16 @@ async def submit(app: "DcopsApp", action: str, params: dict[str, Any]) -> Run | 
         try:
             return await engine.submit(request)
         except ConfirmationRequired as exc:
+            if confirm is None and confirmed is not None:
+                confirm = confirmed
+                continue
             if confirm is not None:
                 app.report(str(exc), "error")
-            typed = await app.push_screen_wait(ConfirmDialog(action, str(exc), exc.token, exc.alternatives))
-            if typed is None:
+            answer = await app.push_screen_wait(ConfirmDialog(action, str(exc), exc.token, exc.alternatives))
+            if answer is None:
                 app.report(f"{action} cancelled: nothing was changed", "warning")
                 return None
-            confirm = typed
+            confirm = answer.token
         except ApprovalRequired as exc:
             app.report(str(exc), "warning")
             app.approvals_changed()

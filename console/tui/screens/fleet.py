@@ -18,7 +18,7 @@ from ..bindings import fleet_bindings
 from ..widgets import cells
 from ..widgets.vtable import Column, VirtualTable
 from .base import DcopsScreen
-from .prompt import PromptDialog
+from .confirm import ConfirmDialog
 
 # Every column the fleet can show; a column appears when the fleet action delivers its key.
 FLEET_COLUMNS: tuple[Column, ...] = (
@@ -111,15 +111,18 @@ class FleetScreen(DcopsScreen):
 
     @work(group="fleet-action", exit_on_error=False)
     async def action_drain(self) -> None:
+        keys = self.table.target_keys()
         nodes = self._hostlist()
         if not nodes:
             return
-        reason = await self.app.push_screen_wait(PromptDialog(f"Drain {nodes}: reason (shown in sinfo)",
-                                                              placeholder="xid 79 on GPU 3"))
-        if reason is None:
+        count = str(len(keys))
+        message = f"Drain {count} node(s) {nodes}: no new jobs start there; running jobs finish first."
+        answer = await self.app.push_screen_wait(ConfirmDialog("drain", message, count, (nodes,), reason=""))
+        if answer is None:
+            self.status("drain cancelled: nothing was changed", "warning")
             return
         async with self.dcops.guarded("drain"):
-            await self.dcops.execute("drain", {"nodes": nodes, "reason": reason})
+            await self.dcops.execute("drain", {"nodes": nodes, "reason": answer.reason}, confirmed=answer.token)
 
     @work(group="fleet-action", exit_on_error=False)
     async def action_resume(self) -> None:

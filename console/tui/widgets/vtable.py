@@ -30,6 +30,8 @@ from textual.strip import Strip
 from ..bindings import table_bindings
 
 Row = Mapping[str, Any]
+# Cells are searched as lines of one string: ^ and $ anchor at each cell, case is ignored.
+_FLAGS = re.IGNORECASE | re.MULTILINE
 # A cell renders to its text and a tone name ("ok", "warn", "bad", "muted", "accent" or None).
 Cell = tuple[str, str | None]
 
@@ -167,7 +169,7 @@ class VirtualTable(ScrollView, can_focus=True):
         self._rows = list(rows)
         searchable = [c for c in self.columns if c.searchable]
         self._search = [
-            "\t".join(c.render(r.get(c.key), r)[0] for c in searchable) for r in self._rows
+            "\n".join(c.render(r.get(c.key), r)[0] for c in searchable) for r in self._rows
         ]
         keys = {r[self.row_key] for r in self._rows}
         self.selected &= keys
@@ -199,11 +201,11 @@ class VirtualTable(ScrollView, can_focus=True):
         self.sort_by(nxt, reverse=False)
 
     def set_filter(self, text: str) -> str | None:
-        """Filter rows by regex (case-insensitive); a leading ``!`` keeps the rows that do NOT
-        match. Returns a one-line error for a bad pattern (and keeps the previous filter)."""
+        """Filter rows by regex (case-insensitive, ``^``/``$`` anchor at cell edges); a leading
+        ``!`` keeps the rows that do NOT match. Returns a one-line error for a bad pattern (and keeps the previous filter)."""
         pattern = text[1:] if text.startswith("!") else text
         try:
-            re.compile(pattern, re.IGNORECASE)
+            re.compile(pattern, _FLAGS)
         except re.error as exc:
             return f"bad filter pattern {pattern!r}: {exc}"
         self._filter_text = text
@@ -225,7 +227,7 @@ class VirtualTable(ScrollView, can_focus=True):
         if not pattern:
             self._view = list(self._order)
         else:
-            search = re.compile(pattern, re.IGNORECASE).search
+            search = re.compile(pattern, _FLAGS).search
             s = self._search
             self._view = [i for i in self._order if (search(s[i]) is None) is invert]
         self.virtual_size = Size(self._width, len(self._view) + 1)

@@ -1,0 +1,100 @@
+"""Fixtures for the console's Pilot and snapshot tests: a private XDG tree per test (the demo
+audit db lives there), demo configs, policies, and a deterministic engine for snapshots."""
+
+from __future__ import annotations
+
+import itertools
+import textwrap
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from actions.config import DcopsConfig, demo_config
+
+SIZE = (160, 50)
+
+
+@pytest.fixture(autouse=True)
+def xdg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for var in ("XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CONFIG_HOME"):
+        d = tmp_path / var.lower()
+        d.mkdir()
+        monkeypatch.setenv(var, str(d))
+    monkeypatch.delenv("DCOPS_CONFIG", raising=False)
+    return tmp_path
+
+
+def make_config(tmp_path: Path, *, policy: str | None = None, tui: dict | None = None, **cluster) -> DcopsConfig:
+    cfg = demo_config(data_dir=tmp_path)
+    update: dict = {}
+    if cluster:
+        update["cluster"] = cfg.cluster.model_copy(update=cluster)
+    if policy is not None:
+        path = tmp_path / "policy.toml"
+        path.write_text(textwrap.dedent(policy))
+        update["policy"] = cfg.policy.model_copy(update={"path": str(path)})
+    if tui is not None:
+        update["tui"] = cfg.tui.model_copy(update=tui)
+    return cfg.model_copy(update=update) if update else cfg
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Callable[..., DcopsConfig]:
+    return lambda **kw: make_config(tmp_path, **kw)
+
+
+# Drain needs a second person here: alice and bob are both operators.
+APPROVAL_POLICY = """
+[roles.operator]
+actions = ["*"]
+approval = ["drain"]
+
+[[bindings]]
+principals = ["unix:alice", "unix:bob"]
+roles = ["operator"]
+"""
+
+
+async def wait_for(pilot, predicate: Callable[[], object], timeout: float = 15.0, what: str = "condition") -> None:
+    """Pause the pilot until ``predicate()`` is true (the engine works in the background)."""
+    steps = int(timeout / 0.05)
+    for _ in range(steps):
+        if predicate():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+FIXED_NOW = datetime(2026, 11, 29, 3, 0, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def frozen(monkeypatch: pytest.MonkeyPatch):
+    """An engine factory whose cluster clock, audit timestamps, run ids and approval ids are fixed,
+    so SVG snapshots are identical from run to run."""
+    import actions.engine as engine_mod
+    from actions import open_engine
+    from actions.sim import ManualClock, SimCluster
+
+    ticks = itertools.count()
+    ids = itertools.count(1)
+
+    class FixedDatetime(datetime):
+        @classmethod
+        def now(cls, tz=None):  # noqa: ANN001, ANN206
+            return FIXED_NOW
+
+    monkeypatch.setattr(engine_mod, "_now", lambda: FIXED_NOW.replace(microsecond=next(ticks) % 1_000_000).isoformat())
+    monkeypatch.setattr(engine_mod, "new_run_id", lambda: f"r20261129-030000-{next(ids):06d}")
+    monkeypatch.setattr(engine_mod, "datetime", FixedDatetime)
+    monkeypatch.setattr(engine_mod.secrets, "token_hex", lambda n=8: f"{next(ids):0{2 * n}d}")
+
+    async def factory(config: DcopsConfig):
+        clock = ManualClock(FIXED_NOW.timestamp())
+        engine = await open_engine(config, backends=SimCluster(nodes=config.cluster.demo_nodes, clock=clock).backends())
+        engine.owner = "snapshot-host:1:1"
+        return engine
+
+    return factory
