@@ -26,6 +26,10 @@ class StepReporter:
     def update(self, detail: str, *, keep: bool = False) -> None:
         self._queue.put_nowait(Step(target=self.target, status="running", detail=detail, keep=keep))
 
+    def step_done(self, detail: str) -> None:
+        """A finished sub-step of this target (e.g. "drained" in a reimage): audited, unlike update()."""
+        self._queue.put_nowait(Step(target=self.target, status="ok", detail=detail, keep=True))
+
 
 StepFn = Callable[[str, StepReporter], Awaitable[str | None]]
 

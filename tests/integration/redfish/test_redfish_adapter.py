@@ -21,7 +21,7 @@ async def test_inventory_of_the_fleet_matches_system_and_manager(lab, redfish):
     inventories = await asyncio.gather(*(redfish.firmware_inventory(n) for n in nodes))
     for node, inv in zip(nodes, inventories):
         ids = [c.id for c in inv]
-        assert ids == ["BMC", "BIOS", *(f"GPU{i}" for i in range(8)), "HCA"], node
+        assert ids == ["BMC", "BIOS", *(f"GPU{i}" for i in range(8)), "HCA0"], node
     by_id = {c.id: c.version for c in inventories[nodes.index("gpu003")]}
     assert by_id["BIOS"] == "2.9.9" and by_id["BMC"] == "1.99.0"
     system = await redfish.system("gpu003")

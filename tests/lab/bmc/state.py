@@ -21,12 +21,12 @@ from typing import Any
 from urllib.parse import urlparse
 
 GPUS = tuple(f"GPU{i}" for i in range(8))
-COMPONENTS = ("BMC", "BIOS", *GPUS, "HCA")
+COMPONENTS = ("BMC", "BIOS", *GPUS, "HCA0")
 # image family (first word of the image file name) -> the inventory items it updates
-FAMILIES: dict[str, tuple[str, ...]] = {"bmc": ("BMC",), "bios": ("BIOS",), "gpu": GPUS, "hca": ("HCA",)}
-NAMES = {"BMC": "BMC firmware", "BIOS": "System BIOS", "HCA": "ConnectX-7 HCA firmware",
+FAMILIES: dict[str, tuple[str, ...]] = {"bmc": ("BMC",), "bios": ("BIOS",), "gpu": GPUS, "hca": ("HCA0",)}
+NAMES = {"BMC": "BMC firmware", "BIOS": "System BIOS", "HCA0": "ConnectX-7 HCA firmware",
          **{g: f"H100 {g} VBIOS" for g in GPUS}}
-DEFAULT_VERSIONS = {"BMC": "1.10.0", "BIOS": "2.3.1", "HCA": "28.39.1002", **{g: "96.00.89.00.01" for g in GPUS}}
+DEFAULT_VERSIONS = {"BMC": "1.10.0", "BIOS": "2.3.1", "HCA0": "28.39.1002", **{g: "96.00.89.00.01" for g in GPUS}}
 BOOT_RESETS = ("On", "ForceOn", "ForceRestart", "GracefulRestart", "PowerCycle", "PushPowerButton")
 
 

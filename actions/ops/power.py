@@ -1,0 +1,106 @@
+"""Power over Redfish: ``power NODES on|off|cycle|status`` and the read-only ``power-status``.
+
+``power`` is one destructive action (powering off kills whatever runs on the node), so even its
+``status`` form asks for confirmation; ``power-status`` is the same read without it. ``cycle``
+uses ForceRestart, the reset every BMC implements (PowerCycle is optional in the schema).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Literal
+
+from pydantic import Field
+
+from ..backends.models import SystemInfo
+from ..backends.ports import RedfishPort
+from ..context import ActionContext
+from ..events import ActionEvent, Result, Table
+from ..fanout import StepReporter
+from ..registry import Kind, MutatingParams, Params, TargetKind, action
+from ._node_steps import wait_power
+
+RESETS = {"on": ("On", "On"), "off": ("ForceOff", "Off"), "cycle": ("ForceRestart", "On")}
+POWER_PARALLEL = 64      # the adapter bounds requests per BMC and across the fleet itself
+
+
+async def _status(ctx: ActionContext) -> AsyncIterator[ActionEvent]:
+    redfish: RedfishPort = ctx.backends.require("redfish")
+    found: dict[str, SystemInfo] = {}
+
+    async def read(node: str, rep: StepReporter) -> str:
+        found[node] = await redfish.system(node)
+        return found[node].power_state
+
+    fan = ctx.fanout(ctx.nodes, read, max_parallel=POWER_PARALLEL, label="reading power state")
+    async for ev in fan:
+        yield ev
+    rows = []
+    for n in ctx.nodes:
+        s = found.get(n)
+        rows.append([n, s.power_state, f"{s.boot_source_override_target} ({s.boot_source_override_enabled})", ""]
+                    if s else [n, "?", "", fan.failed.get(n, "")])
+    counts: dict[str, int] = {}
+    for s in found.values():
+        counts[s.power_state] = counts.get(s.power_state, 0) + 1
+    yield Result(summary=", ".join(f"{v} {k}" for k, v in sorted(counts.items())) + (
+                 f"; {len(fan.failed)} unreadable" if fan.failed else ""), ok=not fan.failed,
+                 table=Table(columns=["node", "power", "boot override", "error"], rows=rows),
+                 data={n: s.power_state for n, s in found.items()})
+
+
+class PowerParams(MutatingParams):
+    nodes: str = Field(..., description="hostlist")
+    op: Literal["on", "off", "cycle", "status"] = Field(..., description="on | off | cycle | status")
+    graceful: bool = Field(False, description="off/cycle through the OS (GracefulShutdown/GracefulRestart)")
+    timeout: float = Field(300.0, gt=0, description="seconds to wait for each node to reach the power state")
+    max_parallel: int = Field(16, ge=1, le=1024, description="nodes switched at once")
+
+
+@action("power", example="power gpu[059-060] cycle", help="power nodes on, off or cycle through their BMCs",
+        params=PowerParams, kind=Kind.DESTRUCTIVE, targets=TargetKind.NODES, positional=("nodes", "op"),
+        category="nodes")
+async def power(ctx: ActionContext, p: PowerParams) -> AsyncIterator[ActionEvent]:
+    if p.op == "status":
+        async for ev in _status(ctx):
+            yield ev
+        return
+    redfish: RedfishPort = ctx.backends.require("redfish")
+    reset_type, target = RESETS[p.op]
+    if p.graceful and p.op != "on":
+        reset_type = "GracefulShutdown" if p.op == "off" else "GracefulRestart"
+    if ctx.dry_run:
+        yield Result(summary=f"would send {reset_type} to {len(ctx.nodes)} node(s) and wait for power {target}",
+                     data={"nodes": ctx.nodes, "reset_type": reset_type})
+        return
+
+    async def switch(node: str, rep: StepReporter) -> str:
+        now = (await redfish.system(node)).power_state
+        if p.op in ("on", "off") and now == target:
+            return f"already {target}"
+        await redfish.reset(node, reset_type)
+        rep.update(f"{reset_type} sent; waiting for power {target}")
+        if p.op == "cycle":
+            await asyncio.sleep(1.0)        # the reset first takes the power down
+        await wait_power(redfish, node, target, p.timeout)
+        return f"{reset_type}: {now} -> {target}"
+
+    fan = ctx.fanout(ctx.nodes, switch, max_parallel=p.max_parallel, label=f"power {p.op}")
+    async for ev in fan:
+        yield ev
+    rows = [[n, "ok", d] for n, d in fan.ok.items()] + [[n, "failed", d] for n, d in fan.failed.items()]
+    yield Result(summary=fan.summary(f"power {p.op}"), ok=fan.all_ok,
+                 table=Table(columns=["node", "result", "detail"], rows=rows),
+                 data={"ok": sorted(fan.ok), "failed": fan.failed})
+
+
+class PowerStatusParams(Params):
+    nodes: str = Field(..., description="hostlist")
+
+
+@action("power-status", example="power-status gpu[001-016]", help="power state and boot override of nodes (BMC)",
+        params=PowerStatusParams, kind=Kind.READ, targets=TargetKind.NODES, positional=("nodes",), category="nodes")
+async def power_status(ctx: ActionContext, p: PowerStatusParams) -> AsyncIterator[ActionEvent]:
+    async for ev in _status(ctx):
+        yield ev

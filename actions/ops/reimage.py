@@ -1,0 +1,138 @@
+"""``reimage NODES``: reinstall nodes over PXE and prove they came back on the new image.
+
+Per node, each step an audited step event: drain -> wait idle -> one-time PXE boot override ->
+power cycle -> wait for SSH and the new image id -> verify (image id, slurmd registered) ->
+resume. Every wait has a timeout; a node that fails stays drained with a reason saying at which
+step it stopped. The image id is what the provisioning system writes to ``/etc/dcops-image``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from pydantic import Field
+
+from ..backends.ports import RedfishPort, SlurmPort, SshPort
+from ..context import ActionContext
+from ..errors import DcopsError
+from ..events import ActionEvent, Result, Table
+from ..fanout import StepReporter
+from ..registry import Kind, MutatingParams, TargetKind, action
+from ._node_steps import StepFailed, hold_drained, until, wait_idle, wait_slurm_responding
+
+IMAGE_ID_ARGV = ("cat", "/etc/dcops-image")
+STEPS = ("drain", "wait idle", "PXE override", "power cycle", "wait for SSH", "verify", "resume")
+
+
+class ReimageParams(MutatingParams):
+    nodes: str = Field(..., description="hostlist of nodes to reinstall")
+    image: str | None = Field(None, description="image id the nodes must report afterwards (default: any new one)")
+    reason: str = Field("reimage", max_length=120, description="drain reason (run id is added)")
+    max_parallel: int = Field(4, ge=1, le=256, description="nodes reinstalled at once")
+    drain_timeout: float = Field(3600.0, gt=0, description="seconds to wait for running jobs to finish")
+    install_timeout: float = Field(1800.0, gt=0, description="seconds for the reinstall until SSH answers")
+    ssh_timeout: float = Field(10.0, gt=0, description="seconds per SSH probe")
+
+
+async def image_id(ssh: SshPort, node: str, timeout: float) -> str | None:
+    """The node's image id over SSH, or None when the node does not answer."""
+    res = await ssh.run(node, IMAGE_ID_ARGV, timeout=timeout)
+    return (res.stdout.strip() or None) if res.ok else None
+
+
+class Reimage:
+    def __init__(self, ctx: ActionContext, p: ReimageParams) -> None:
+        self.ctx, self.p = ctx, p
+        self.slurm: SlurmPort = ctx.backends.require("slurm")
+        self.redfish: RedfishPort = ctx.backends.require("redfish")
+        self.ssh: SshPort = ctx.backends.require("ssh")
+
+    async def run(self, node: str, rep: StepReporter) -> str:
+        step = STEPS[0]
+        drained = False
+
+        def done(detail: str) -> None:
+            rep.step_done(f"step {STEPS.index(step) + 1}/{len(STEPS)} {step}: {detail}")
+
+        try:
+            await self.slurm.drain([node], self.ctx.stamp(f"{self.p.reason} (run {self.ctx.run_id})"))
+            drained = True
+            done("drain requested")
+            step = "wait idle"
+            await wait_idle(self.slurm, node, self.p.drain_timeout)
+            old = await image_id(self.ssh, node, self.p.ssh_timeout)
+            done(f"no jobs left; image now {old or 'unknown (no SSH)'}")
+            step = "PXE override"
+            await self.redfish.set_boot_override(node, "Pxe", once=True)
+            sysinfo = await self.redfish.system(node)
+            if (sysinfo.boot_source_override_target, sysinfo.boot_source_override_enabled) != ("Pxe", "Once"):
+                raise StepFailed(f"the BMC shows boot override {sysinfo.boot_source_override_target} "
+                                 f"({sysinfo.boot_source_override_enabled}), not Pxe (Once)")
+            done("next boot from PXE, once")
+            step = "power cycle"
+            await self.redfish.reset(node, "ForceRestart" if sysinfo.power_state == "On" else "On")
+            done(f"{'ForceRestart' if sysinfo.power_state == 'On' else 'On'} sent (was {sysinfo.power_state})")
+            step = "wait for SSH"
+            new = await self.wait_new_image(node, old)
+            done(f"SSH answers; image {old or '?'} -> {new}")
+            step = "verify"
+            if self.p.image and new != self.p.image:
+                raise StepFailed(f"node reports image {new!r}, expected {self.p.image!r}")
+            override = await self.redfish.system(node)
+            if override.boot_source_override_enabled == "Once":
+                raise StepFailed("the one-time PXE override is still pending: the node did not boot from PXE")
+            await wait_slurm_responding(self.slurm, node, self.p.install_timeout)
+            done(f"image {new}; slurmd registered")
+            step = "resume"
+            await self.slurm.resume([node])
+            done("back in service")
+            return f"reimaged: {old or '?'} -> {new}"
+        except DcopsError as exc:
+            if drained:
+                await hold_drained(self.slurm, node, self.ctx.stamp(
+                    f"reimage run {self.ctx.run_id} stopped at step '{step}': {exc}"))
+            raise StepFailed(f"stopped at step '{step}': {exc}" + ("; node left drained" if drained else "")) from None
+
+    async def wait_new_image(self, node: str, old: str | None) -> str:
+        """Until SSH answers with the new image id. When the expected id equals the old one, the node
+        must first have been seen unreachable (else the old system would pass as the new one)."""
+        seen_down = False
+        need_down = self.p.image is not None and self.p.image == old
+
+        async def answered() -> str | None:
+            nonlocal seen_down
+            now = await image_id(self.ssh, node, self.p.ssh_timeout)
+            if now is None:
+                seen_down = True
+                return None
+            if need_down and not seen_down:
+                return None
+            if self.p.image is not None:
+                return now if now == self.p.image else None
+            return now if now != old else None
+
+        await asyncio.sleep(1.0)            # the reset takes the node down first
+        return await until(answered, timeout=self.p.install_timeout, what=f"{node} to answer SSH with a new image id")
+
+
+@action("reimage", example="reimage gpu[063-064]",
+        help="reinstall nodes over PXE: drain, PXE once, power cycle, wait for the new image, verify, resume",
+        params=ReimageParams, kind=Kind.DESTRUCTIVE, targets=TargetKind.NODES, positional=("nodes",),
+        category="nodes", takes_out_of_service=True)
+async def reimage(ctx: ActionContext, p: ReimageParams) -> AsyncIterator[ActionEvent]:
+    if ctx.dry_run:
+        for port in ("slurm", "redfish", "ssh"):
+            ctx.backends.require(port)
+        yield Result(summary=f"would reimage {len(ctx.nodes)} node(s), {p.max_parallel} at a time: "
+                             + " -> ".join(STEPS), data={"nodes": ctx.nodes, "steps": list(STEPS)})
+        return
+    job = Reimage(ctx, p)
+    fan = ctx.fanout(ctx.nodes, job.run, max_parallel=p.max_parallel, label="reimage")
+    async for ev in fan:
+        yield ev
+    rows = [[n, "ok", d] for n, d in fan.ok.items()] + [[n, "failed", d] for n, d in fan.failed.items()] + \
+           [[n, "skipped", d] for n, d in fan.skipped.items()]
+    yield Result(summary=fan.summary("reimaged"), ok=fan.all_ok, table=Table(columns=["node", "result", "detail"],
+                                                                              rows=rows),
+                 data={"reimaged": sorted(fan.ok), "failed": fan.failed})
