@@ -1,0 +1,109 @@
+"""Per-node locks for a shared PostgreSQL deployment: session-level advisory locks.
+
+Each run that takes locks gets its own connection and holds ``pg_advisory_lock`` keys on it for as
+long as it acts. A session lock lives exactly as long as that connection: a clean release closes it,
+and a process killed with SIGKILL has its socket closed by the kernel, the server sees the EOF and
+ends the session, and the lock is gone — on any host, with no table row to clean up. For a host
+that vanishes without closing its sockets (power loss), the connection asks the server for short TCP
+keepalives, so the server drops the session (and the lock) within about 25 s instead of hours.
+
+The ``node_locks`` table only says *who* holds a node (run id, owner) so a refusal can name the run;
+it is never what makes a lock exclusive. A row left by a killed process is harmless: the next holder
+overwrites it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+
+import psycopg
+
+from ..errors import AuditError, LockBusy
+from .pg_schema import node_key, scrub, shown_url
+
+# the server drops a silent client after idle + interval * count seconds
+_KEEPALIVE = "-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3"
+_POLL = 0.1
+
+
+class PgNodeLocks:
+    def __init__(self, url: str, owner: str, connect_timeout: float = 10.0) -> None:
+        self.url, self.owner, self.connect_timeout = url, owner, connect_timeout
+
+    async def _connect(self, run_id: str) -> psycopg.AsyncConnection:
+        try:
+            return await psycopg.AsyncConnection.connect(
+                self.url, autocommit=True, connect_timeout=max(1, int(self.connect_timeout)),
+                application_name=f"dcops-lock {run_id}"[:63], options=_KEEPALIVE)
+        except psycopg.Error as exc:
+            raise AuditError(f"node locks: audit database {shown_url(self.url)} cannot be reached: "
+                             f"{scrub(str(exc), self.url)}") from None
+
+    async def lock(self, names: Sequence[str], run_id: str, wait: float) -> "PgLockHandle":
+        ordered = sorted(set(names))
+        keys = [node_key(n) for n in ordered]
+        conn = await self._connect(run_id)
+        deadline = time.monotonic() + wait
+        try:
+            while True:
+                busy = await self._try_all(conn, ordered, keys)
+                if busy is None:
+                    await conn.execute(
+                        "INSERT INTO node_locks (node, run_id, owner, since) SELECT n, %s, %s, now() FROM unnest(%s::text[]) n "
+                        "ON CONFLICT (node) DO UPDATE SET run_id = excluded.run_id, owner = excluded.owner, since = excluded.since",
+                        (run_id, self.owner, ordered))
+                    return PgLockHandle(conn, ordered, run_id)
+                if time.monotonic() >= deadline:
+                    holder = await self._holder(conn, busy)
+                    raise LockBusy(f"{busy} is locked by run {holder}; retry when it finishes"
+                                   + (f" (waited {wait:.0f}s)" if wait else ""))
+                await asyncio.sleep(_POLL)
+        except BaseException as exc:
+            await conn.close()
+            if isinstance(exc, psycopg.Error):
+                raise AuditError(f"node locks: {scrub(str(exc), self.url)}") from None
+            raise
+
+    @staticmethod
+    async def _try_all(conn: psycopg.AsyncConnection, names: list[str], keys: list[int]) -> str | None:
+        """Try every key without waiting; on any miss give back what was taken and name the busy node.
+        All-or-nothing tries cannot deadlock, whatever order two runs ask in."""
+        cur = await conn.execute("SELECT array_agg(pg_try_advisory_lock(k) ORDER BY i) "
+                                 "FROM unnest(%s::bigint[]) WITH ORDINALITY AS t(k, i)", (keys,))
+        row = await cur.fetchone()
+        got: list[bool] = list(row[0]) if row and row[0] else []
+        if all(got):
+            return None
+        taken = [k for k, ok in zip(keys, got) if ok]
+        if taken:
+            await conn.execute("SELECT pg_advisory_unlock(k) FROM unnest(%s::bigint[]) AS t(k)", (taken,))
+        return next(n for n, ok in zip(names, got) if not ok)
+
+    @staticmethod
+    async def _holder(conn: psycopg.AsyncConnection, node: str) -> str:
+        cur = await conn.execute("SELECT run_id, owner FROM node_locks WHERE node = %s", (node,))
+        row = await cur.fetchone()
+        if not row:
+            return "another run"
+        return f"{row[0]} ({row[1]})" if row[1] else row[0]
+
+
+class PgLockHandle:
+    """Holds the run's lock connection; closing it is what releases the advisory locks."""
+
+    def __init__(self, conn: psycopg.AsyncConnection, names: list[str], run_id: str) -> None:
+        self._conn: psycopg.AsyncConnection | None = conn
+        self.names, self.run_id = names, run_id
+
+    async def release(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            await conn.execute("DELETE FROM node_locks WHERE node = ANY(%s) AND run_id = %s", (self.names, self.run_id))
+        except psycopg.Error:
+            pass                       # the holder rows are advisory; closing still frees the locks
+        finally:
+            await conn.close()

@@ -1,0 +1,83 @@
+"""The PostgreSQL store's tables, advisory-lock keys, and how its URL is shown without the password.
+
+The audit tables keep the SQLite layout column for column (targets and params as the JSON text the
+store wrote, not jsonb): jsonb would re-render numbers and reorder keys, and the migration promises
+records copied verbatim, so the same row parser and the same hash chain serve both stores.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from urllib.parse import urlsplit, urlunsplit
+
+TABLES = ("audit", "audit_nodes", "approvals", "journal", "node_locks", "owners")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS audit (
+    seq BIGINT PRIMARY KEY,
+    ts TEXT NOT NULL, run_id TEXT NOT NULL, event TEXT NOT NULL,
+    principal TEXT NOT NULL, channel TEXT NOT NULL, action TEXT NOT NULL,
+    targets TEXT NOT NULL, params TEXT NOT NULL,
+    decision TEXT, outcome TEXT, duration DOUBLE PRECISION, error TEXT, detail TEXT, owner TEXT,
+    prev_hash TEXT NOT NULL UNIQUE, hash TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_run ON audit(run_id);
+CREATE INDEX IF NOT EXISTS audit_ts ON audit(ts);
+CREATE TABLE IF NOT EXISTS audit_nodes (node TEXT NOT NULL, seq BIGINT NOT NULL);
+CREATE INDEX IF NOT EXISTS audit_nodes_node ON audit_nodes(node);
+CREATE TABLE IF NOT EXISTS approvals (pos BIGSERIAL, id TEXT PRIMARY KEY, body TEXT NOT NULL, state TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS journal (run_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
+    PRIMARY KEY (run_id, key));
+CREATE TABLE IF NOT EXISTS node_locks (node TEXT PRIMARY KEY, run_id TEXT NOT NULL, owner TEXT,
+    since TIMESTAMPTZ NOT NULL DEFAULT now());
+CREATE TABLE IF NOT EXISTS owners (owner TEXT PRIMARY KEY, host TEXT NOT NULL, expires TIMESTAMPTZ NOT NULL);
+"""
+
+COLS = ("seq", "ts", "run_id", "event", "principal", "channel", "action", "targets", "params",
+        "decision", "outcome", "duration", "error", "detail", "owner", "prev_hash", "hash")
+INSERT_AUDIT = f"INSERT INTO audit ({', '.join(COLS)}) VALUES ({', '.join(['%s'] * len(COLS))})"
+INSERT_NODE = "INSERT INTO audit_nodes (node, seq) VALUES (%s, %s)"
+
+
+def advisory_key(name: str) -> int:
+    """A signed 64-bit advisory-lock key for a name (PostgreSQL's bigint lock space is shared by
+    everything in the database, so keys are namespaced by prefix before hashing)."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+CHAIN_KEY = advisory_key("dcops:audit-chain")      # serialises read-head + insert across processes
+SCHEMA_KEY = advisory_key("dcops:schema")          # serialises CREATE ... IF NOT EXISTS at first start
+
+
+def node_key(node: str) -> int:
+    return advisory_key("dcops:node:" + node)
+
+
+def shown_url(url: str) -> str:
+    """The URL as it may appear in messages and logs: user, host, port and database, no password."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        netloc = (f"{parts.username}@" if parts.username else "") + host + (f":{parts.port}" if parts.port else "")
+        return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    except ValueError:
+        return "postgresql://(unparseable url)"
+
+
+def password_of(url: str) -> str | None:
+    try:
+        return urlsplit(url).password
+    except ValueError:
+        return None
+
+
+def scrub(message: str, url: str) -> str:
+    """An error message from libpq with the password (raw or percent-encoded) and the full URL removed."""
+    from urllib.parse import unquote
+
+    out = message.replace(url, shown_url(url))
+    raw = password_of(url)
+    for secret in {raw, unquote(raw) if raw else None}:
+        if secret:
+            out = out.replace(secret, "***")
+    return " ".join(out.split())

@@ -1,0 +1,409 @@
+"""The shared store: one PostgreSQL database for every console and bot acting on a cluster.
+
+Chain integrity across processes and hosts: an append takes the transaction-level advisory lock
+``CHAIN_KEY`` *in its own statement*, then reads the head in a second statement, then inserts. The
+split matters: in READ COMMITTED each statement reads from a snapshot taken when it starts, so a head
+read in the same statement that waits for the lock could see the head from before the previous
+writer committed, and fork the chain. The lock is released at COMMIT, after the rows are visible, so
+the next writer always builds on them; ``prev_hash UNIQUE`` is a last line of defence. The hashes
+are the same chain as SQLite's (``chain.py``), over the same columns, so a migrated log verifies.
+
+Node locks are session advisory locks on a connection per run (``pg_locks.py``); runs of dead
+processes on any host are told by leases (``pg_leases.py``) combined with the engine's local pid check.
+All database errors surface as one-line :class:`AuditError` messages that never carry the password.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime, timezone
+from typing import Any
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+
+from ..errors import AuditError, NotFound
+from ..owner import current_owner, owner_is_dead
+from .base import Approval, AuditEntry, AuditQuery, AuditRecord, VerifyReport
+from .chain import GENESIS, record_hash, verify_records
+from .pg_leases import Leases
+from .pg_locks import PgLockHandle, PgNodeLocks
+from .pg_schema import CHAIN_KEY, COLS, INSERT_AUDIT, INSERT_NODE, SCHEMA, SCHEMA_KEY, TABLES, scrub, shown_url
+from .sqlite import _iso, _row_to_record
+
+_SELECT = f"SELECT {', '.join(COLS)} FROM audit"
+_HEAD = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"
+# node index vs the hashed targets, both ways (the index is not hashed, so verify must check it)
+_INDEX_MISMATCH = """
+SELECT min(seq) FROM (
+  (SELECT a.seq, j.node FROM audit a, jsonb_array_elements_text(a.targets::jsonb) AS j(node)
+   EXCEPT SELECT seq, node FROM audit_nodes)
+  UNION ALL
+  (SELECT seq, node FROM audit_nodes
+   EXCEPT SELECT a.seq, j.node FROM audit a, jsonb_array_elements_text(a.targets::jsonb) AS j(node))
+) AS bad(seq, node)
+"""
+
+
+def chain_rows(seq: int, prev: str, entries: Sequence[AuditEntry]) -> tuple[list[tuple[Any, ...]], list[tuple[str, int]]]:
+    """The audit rows (in ``COLS`` order) and node-index rows that extend the chain at (seq, prev)."""
+    rows: list[tuple[Any, ...]] = []
+    nodes: list[tuple[str, int]] = []
+    for entry in entries:
+        seq += 1
+        content = dict(entry.__dict__, seq=seq)
+        digest = record_hash(prev, content)
+        rows.append(tuple(
+            json.dumps(content[c]) if c == "targets" else
+            json.dumps(content[c], sort_keys=True, default=str) if c == "params" else
+            prev if c == "prev_hash" else digest if c == "hash" else content[c]
+            for c in COLS))
+        nodes.extend((t, seq) for t in entry.targets)
+        prev = digest
+    return rows, nodes
+
+
+def record_row(rec: AuditRecord) -> tuple[Any, ...]:
+    """A stored record as a row, verbatim: its own seq, prev_hash and hash (for migration)."""
+    d = rec.model_dump()
+    d["targets"] = json.dumps(d["targets"])
+    d["params"] = json.dumps(d["params"], sort_keys=True, default=str)
+    return tuple(d[c] for c in COLS)
+
+
+def _glob_to_like(pattern: str) -> str:
+    """The SQLite store accepts shell globs (``drain*``); the same filter as a LIKE pattern."""
+    out = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return out.replace("*", "%").replace("?", "_")
+
+
+class _BadRow(Exception):
+    def __init__(self, seq: Any) -> None:
+        self.seq = seq
+
+
+class PostgresStore:
+    """The Store protocol on PostgreSQL (psycopg 3, async, pooled). Opens lazily on first use."""
+
+    def __init__(self, url: str, *, lease_seconds: float = 30.0, pool_size: int = 4,
+                 connect_timeout: float = 10.0) -> None:
+        self.url = url
+        self.shown = shown_url(url)
+        self.owner = current_owner()
+        self.connect_timeout = connect_timeout
+        self._pool_size = pool_size
+        self._pool: AsyncConnectionPool | None = None
+        self._opening: asyncio.Lock | None = None
+        self._leases = Leases(self.owner, lease_seconds, self._connection)
+        self._locks = PgNodeLocks(url, self.owner, connect_timeout)
+
+    def __repr__(self) -> str:                      # never the password, even in a debugger or a log line
+        return f"PostgresStore({self.shown})"
+
+    # ------------------------------------------------------------ plumbing
+    def _error(self, exc: BaseException, doing: str = "") -> AuditError:
+        return AuditError(f"audit database {self.shown}{' ' + doing if doing else ''}: {scrub(str(exc), self.url)}")
+
+    async def open(self) -> None:
+        """Connect, create the tables on first use, take this process's lease. Idempotent."""
+        if self._pool is not None:
+            return
+        if self._opening is None:
+            self._opening = asyncio.Lock()
+        async with self._opening:
+            if self._pool is not None:
+                return
+            await self._ensure_schema()
+            pool = AsyncConnectionPool(self.url, min_size=1, max_size=self._pool_size, open=False,
+                                       kwargs={"autocommit": True}, timeout=self.connect_timeout,
+                                       name="dcops-audit")
+            try:
+                await pool.open(wait=True, timeout=self.connect_timeout)
+            except psycopg.Error as exc:
+                await pool.close()
+                raise self._error(exc, "cannot be reached") from None
+            self._pool = pool
+            try:
+                await self._leases.register()
+            except BaseException:
+                self._pool = None
+                await pool.close()
+                raise
+
+    async def _ensure_schema(self) -> None:
+        try:
+            conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True,
+                                                         connect_timeout=max(1, int(self.connect_timeout)))
+        except psycopg.Error as exc:
+            raise self._error(exc, "cannot be reached") from None
+        try:
+            cur = await conn.execute("SELECT count(to_regclass(t)) FROM unnest(%s::text[]) AS t", (list(TABLES),))
+            row = await cur.fetchone()
+            if row and row[0] == len(TABLES):
+                return                                  # a DML-only role can use a prepared database
+            async with conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_KEY,))
+                await conn.execute(SCHEMA)
+        except psycopg.Error as exc:
+            raise self._error(exc, "cannot be prepared") from None
+        finally:
+            await conn.close()
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[psycopg.AsyncConnection]:
+        if self._pool is None:
+            await self.open()
+        assert self._pool is not None
+        try:
+            async with self._pool.connection() as conn:
+                yield conn
+        except psycopg.Error as exc:
+            raise self._error(exc) from None
+
+    async def _fetch(self, sql: str, args: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        async with self._connection() as conn:
+            cur = await conn.execute(sql, args)
+            return await cur.fetchall()
+
+    async def aclose(self) -> None:
+        if self._pool is None:
+            return
+        try:
+            await self._leases.close()                   # the lease goes back over the pool
+        finally:
+            pool, self._pool = self._pool, None
+            await pool.close()
+
+    # ------------------------------------------------------------ audit
+    async def append(self, entries: Sequence[AuditEntry]) -> tuple[int, str]:
+        async with self._connection() as conn:
+            head = await self._append_tx(conn, entries)
+        assert head is not None
+        return head
+
+    @staticmethod
+    async def _append_tx(conn: psycopg.AsyncConnection, entries: Sequence[AuditEntry],
+                         unless_finished: str | None = None) -> tuple[int, str] | None:
+        """Lock, read the head, insert, commit; returns the new head. ``unless_finished``: write nothing
+        and return None if that run already has a "finished" record (checked under the chain lock, so
+        two engines starting at once cannot both close the same run)."""
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (CHAIN_KEY,))
+            cur = await conn.execute(_HEAD)
+            row = await cur.fetchone()
+            seq, prev = (row[0], row[1]) if row else (0, GENESIS)
+            if unless_finished is not None:
+                cur = await conn.execute("SELECT 1 FROM audit WHERE run_id = %s AND event = 'finished' LIMIT 1",
+                                         (unless_finished,))
+                if await cur.fetchone():
+                    return None
+            rows, nodes = chain_rows(seq, prev, entries)
+            async with conn.cursor() as c:
+                await c.executemany(INSERT_AUDIT, rows)
+                if nodes:
+                    await c.executemany(INSERT_NODE, nodes)
+        return (rows[-1][0], rows[-1][-1]) if rows else (seq, prev)
+
+    async def query(self, q: AuditQuery) -> list[AuditRecord]:
+        where: list[str] = []
+        args: list[Any] = []
+        if q.since:
+            where.append("ts >= %s"); args.append(_iso(q.since))
+        if q.until:
+            where.append("ts <= %s"); args.append(_iso(q.until))
+        for col, val in (("principal", q.principal), ("action", q.action), ("outcome", q.outcome),
+                         ("run_id", q.run_id), ("event", q.event)):
+            if val:
+                if "*" in val:
+                    where.append(f"{col} LIKE %s"); args.append(_glob_to_like(val))
+                else:
+                    where.append(f"{col} = %s"); args.append(val)
+        if q.node:
+            where.append("seq IN (SELECT seq FROM audit_nodes WHERE node = %s)"); args.append(q.node)
+        sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "")
+        sql += " ORDER BY seq " + ("DESC" if q.newest_first else "ASC")
+        if q.limit:
+            sql += f" LIMIT {int(q.limit)}"
+        return [_row_to_record(r) for r in await self._fetch(sql, args)]
+
+    async def export(self) -> list[AuditRecord]:
+        return [_row_to_record(r) for r in await self._fetch(_SELECT + " ORDER BY seq")]
+
+    async def head(self) -> tuple[int, str]:
+        rows = await self._fetch(_HEAD)
+        return (rows[0][0], rows[0][1]) if rows else (0, GENESIS)
+
+    async def verify(self, expect_head: tuple[int, str] | None = None) -> VerifyReport:
+        """Stream the whole chain through ``verify_records`` (a server-side cursor in a worker thread, so
+        a long log never sits in memory), then check the node index against the hashed targets."""
+        await self.open()
+        try:
+            report = await asyncio.to_thread(self._verify_sync, expect_head)
+        except psycopg.Error as exc:
+            raise self._error(exc) from None
+        if report.ok:
+            rows = await self._fetch(_INDEX_MISMATCH)
+            if rows and rows[0][0] is not None:
+                return report.model_copy(update={"ok": False, "first_bad_seq": rows[0][0],
+                                                 "problem": "the node search index disagrees with the record's targets"})
+        return report
+
+    def _verify_sync(self, expect_head: tuple[int, str] | None) -> VerifyReport:
+        with psycopg.connect(self.url, connect_timeout=max(1, int(self.connect_timeout))) as conn:
+            with conn.transaction(), conn.cursor(name="dcops_verify") as cur:
+                cur.itersize = 5000
+                cur.execute(_SELECT + " ORDER BY seq")
+
+                def records() -> Iterator[AuditRecord]:
+                    for row in cur:
+                        try:
+                            yield _row_to_record(row)
+                        except (ValueError, TypeError):     # unparseable JSON or a field of the wrong type
+                            raise _BadRow(row[0]) from None
+                try:
+                    return verify_records(records(), expect_head)
+                except _BadRow as bad:
+                    return VerifyReport(ok=False, records=0, head_seq=0, head_hash=GENESIS, first_bad_seq=bad.seq,
+                                        problem="record cannot be read (record edited)")
+
+    async def open_runs(self) -> list[AuditRecord]:
+        sql = (_SELECT + " a WHERE event = 'started' AND NOT EXISTS "
+               "(SELECT 1 FROM audit f WHERE f.run_id = a.run_id AND f.event = 'finished') ORDER BY seq")
+        return [_row_to_record(r) for r in await self._fetch(sql)]
+
+    async def close_interrupted(self, is_dead: Callable[[str | None], bool], closer: str) -> list[str]:
+        """Close open runs whose process is gone: proven dead by ``is_dead`` (local pids), or with no
+        live lease — unless the owner is a local process we can see running (a stalled lease is not a
+        death when the pid says otherwise)."""
+        runs = await self.open_runs()
+        if not runs:
+            return []
+        alive = await self._leases.alive()
+        closed: list[str] = []
+        now = _iso(datetime.now(timezone.utc))
+        for rec in runs:
+            gone = is_dead(rec.owner)
+            if not gone and (rec.owner in alive or _running_here(rec.owner)):
+                continue
+            why = "" if gone else " and its lease ran out"
+            entry = AuditEntry(
+                ts=now, run_id=rec.run_id, event="finished", principal=rec.principal, channel=rec.channel,
+                action=rec.action, targets=rec.targets, params=rec.params, outcome="interrupted",
+                detail=f"process {rec.owner} ended without finishing{why}; closed by {closer}", owner=closer)
+            async with self._connection() as conn:
+                if await self._append_tx(conn, [entry], unless_finished=rec.run_id) is not None:
+                    closed.append(rec.run_id)
+        await self._leases.forget_expired()
+        return closed
+
+    async def import_records(self, records: Sequence[AuditRecord], approvals: Sequence[Approval],
+                             journals: dict[str, dict[str, Any]],
+                             still_current: Callable[[], Awaitable[bool]]) -> None:
+        """Copy another store's contents in verbatim (seq, prev_hash, hash kept) in one transaction.
+        Refuses a non-empty target; ``still_current`` is asked before COMMIT so a source that grew
+        during the copy rolls everything back instead of leaving a partial log."""
+        async with self._connection() as conn:
+            async with conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock(%s)", (CHAIN_KEY,))
+                cur = await conn.execute("SELECT (SELECT count(*) FROM audit), (SELECT count(*) FROM approvals), "
+                                         "(SELECT count(*) FROM journal)")
+                counts = await cur.fetchone()
+                if counts and any(counts):
+                    raise AuditError(f"refusing to migrate into {self.shown}: it is not empty ({counts[0]} audit "
+                                     f"records, {counts[1]} approvals, {counts[2]} journal entries)")
+                async with conn.cursor() as c:
+                    async with c.copy(f"COPY audit ({', '.join(COLS)}) FROM STDIN") as copy:
+                        for rec in records:
+                            await copy.write_row(record_row(rec))
+                    async with c.copy("COPY audit_nodes (node, seq) FROM STDIN") as copy:
+                        for rec in records:
+                            for t in rec.targets:
+                                await copy.write_row((t, rec.seq))
+                    async with c.copy("COPY approvals (id, body, state) FROM STDIN") as copy:
+                        for a in approvals:
+                            await copy.write_row((a.id, a.model_dump_json(), a.state))
+                    async with c.copy("COPY journal (run_id, key, value) FROM STDIN") as copy:
+                        for run_id, items in journals.items():
+                            for key, value in items.items():
+                                await copy.write_row((run_id, key, json.dumps(value, default=str)))
+                if not await still_current():
+                    raise AuditError("the source audit log changed during the migration; nothing was copied — "
+                                     "stop every console and bot writing to it, then migrate again")
+
+    # ------------------------------------------------------------ approvals
+    async def create_approval(self, approval: Approval) -> None:
+        async with self._connection() as conn:
+            await conn.execute("INSERT INTO approvals (id, body, state) VALUES (%s, %s, %s)",
+                               (approval.id, approval.model_dump_json(), approval.state))
+
+    async def get_approval(self, approval_id: str) -> Approval | None:
+        rows = await self._fetch("SELECT body FROM approvals WHERE id = %s", (approval_id,))
+        return Approval.model_validate_json(rows[0][0]) if rows else None
+
+    async def decide_approval(self, approval_id: str, state: str, by: str, reason: str | None,
+                              expect: str = "pending") -> Approval:
+        """Compare-and-set under a row lock: of two deciders in two processes, the second waits, then
+        sees the first one's decision and changes nothing."""
+        async with self._connection() as conn:
+            async with conn.transaction():
+                cur = await conn.execute("SELECT body FROM approvals WHERE id = %s FOR UPDATE", (approval_id,))
+                row = await cur.fetchone()
+                if row is None:
+                    raise NotFound(f"no approval request {approval_id!r}")
+                appr = Approval.model_validate_json(row[0])
+                if appr.state != expect:
+                    return appr
+                using = state == "used"
+                appr = appr.model_copy(update={
+                    "state": state, "decided_by": appr.decided_by if using else by,
+                    "decided_at": appr.decided_at if using else _iso(datetime.now(timezone.utc)),
+                    "reason": reason if reason is not None else appr.reason})
+                await conn.execute("UPDATE approvals SET body = %s, state = %s WHERE id = %s",
+                                   (appr.model_dump_json(), state, approval_id))
+                return appr
+
+    async def list_approvals(self, state: str | None = "pending") -> list[Approval]:
+        if state:
+            rows = await self._fetch("SELECT body FROM approvals WHERE state = %s ORDER BY pos", (state,))
+        else:
+            rows = await self._fetch("SELECT body FROM approvals ORDER BY pos")
+        return [Approval.model_validate_json(r[0]) for r in rows]
+
+    # ------------------------------------------------------------ journals
+    async def journal_get(self, run_id: str, key: str) -> Any | None:
+        rows = await self._fetch("SELECT value FROM journal WHERE run_id = %s AND key = %s", (run_id, key))
+        return json.loads(rows[0][0]) if rows else None
+
+    async def journal_put(self, run_id: str, key: str, value: Any) -> None:
+        async with self._connection() as conn:
+            await conn.execute("INSERT INTO journal (run_id, key, value) VALUES (%s, %s, %s) "
+                               "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value",
+                               (run_id, key, json.dumps(value, default=str)))
+
+    async def journal_items(self, run_id: str) -> dict[str, Any]:
+        rows = await self._fetch("SELECT key, value FROM journal WHERE run_id = %s", (run_id,))
+        return {k: json.loads(v) for k, v in rows}
+
+    async def journal_copy(self, from_run: str, to_run: str) -> None:
+        async with self._connection() as conn:
+            await conn.execute("INSERT INTO journal (run_id, key, value) SELECT %s, key, value FROM journal "
+                               "WHERE run_id = %s ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value",
+                               (to_run, from_run))
+
+    # ------------------------------------------------------------ locks
+    async def lock(self, names: Sequence[str], run_id: str, wait: float) -> PgLockHandle:
+        await self.open()                              # the schema (node_locks) exists before the first lock
+        return await self._locks.lock(names, run_id, wait)
+
+
+def _is_local(owner: str | None) -> bool:
+    return bool(owner) and owner.rsplit(":", 2)[0] == socket.gethostname()   # type: ignore[union-attr]
+
+
+def _running_here(owner: str | None) -> bool:
+    """A process on this host that is provably still running (same pid, same start time)."""
+    return _is_local(owner) and not owner_is_dead(owner)

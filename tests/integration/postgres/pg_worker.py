@@ -1,0 +1,190 @@
+"""A separate dcops process sharing a store with others: ``python -m tests.integration.postgres.pg_worker URL MODE [ARGS]``.
+
+Each process builds its own engine on the store at URL (``postgresql://`` or ``sqlite:///``), the way
+several consoles and the Slack bot share one deployment. Modes:
+
+- ``ping N [--gate]``: N audited ``ping`` actions; with ``--gate`` print ``ready`` and wait for a line
+  on stdin first (so a benchmark times only the actions), then print ``done SECONDS``.
+- ``drain NODE HOLD MARKS``: at the ``go`` line, run ``test-drain`` on NODE; while it holds the node's
+  lock it appends ``start``/``end`` lines to the MARKS file and sleeps HOLD s; prints the outcome.
+- ``hang NODE``: run ``test-hang`` on NODE, print its run id once it holds the lock, then wait forever.
+- ``request``: ask for ``test-approved`` on n01 as unix:alice, print the approval id, then poll the
+  store until someone decides it and print ``seen STATE BY``.
+- ``approve ID``: approve ID as unix:bob (which runs the request), print the run's outcome.
+- ``start``: start an engine (closing runs of dead processes) and print ``closed:RUN,...``.
+
+Env: ``DCOPS_TEST_LEASE`` (lease seconds), ``DCOPS_TEST_LOCK_WAIT`` (guards.lock_wait),
+``DCOPS_TEST_HOST`` (pretend to run on that host: what a console on another machine looks like).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+if os.environ.get("DCOPS_TEST_HOST"):                 # before actions.owner computes the owner string
+    _fake = os.environ["DCOPS_TEST_HOST"]
+    socket.gethostname = lambda: _fake                # type: ignore[assignment]
+
+from actions.backends.bundle import Backends  # noqa: E402
+from actions.config.model import AuditSection, ClusterSection, DcopsConfig, GuardsSection, NodeEntry  # noqa: E402
+from actions.engine import Engine  # noqa: E402
+from actions.errors import DcopsError  # noqa: E402
+from actions.events import ActionEvent, Result, Step  # noqa: E402
+from actions.inventory import StaticInventory  # noqa: E402
+from actions.rbac import Policy  # noqa: E402
+from actions.registry import Kind, MutatingParams, TargetKind, action, registry  # noqa: E402
+from actions.request import Request  # noqa: E402
+from actions.store import open_store  # noqa: E402
+from actions.store.base import Store  # noqa: E402
+
+POLICY = '[roles.all]\nactions = ["*"]\n[[bindings]]\nprincipals = ["unix:*"]\nroles = ["all"]\n'
+
+
+class NodeParams(MutatingParams):
+    nodes: str
+
+
+class DrainParams(NodeParams):
+    hold: float = 1.0
+    marks: str = ""
+
+
+async def _drain(ctx, p: DrainParams) -> AsyncIterator[ActionEvent]:
+    # runs only while the engine holds the node lock: the marks show who acted, and when
+    with open(p.marks, "a") as f:
+        f.write(f"start {os.getpid()} {time.time():.6f} {ctx.run_id}\n")
+    await asyncio.sleep(p.hold)
+    with open(p.marks, "a") as f:
+        f.write(f"end {os.getpid()} {time.time():.6f} {ctx.run_id}\n")
+    yield Result(summary=f"drained {p.nodes}")
+
+
+async def _hang(ctx, p: NodeParams) -> AsyncIterator[ActionEvent]:
+    yield Step(target=ctx.nodes[0], status="ok", detail="first step done")
+    print(ctx.run_id, flush=True)
+    await asyncio.sleep(3600)
+    yield Result(summary="never")
+
+
+async def _approved(ctx, p: NodeParams) -> AsyncIterator[ActionEvent]:
+    yield Result(summary=f"did the approved thing on {p.nodes}")
+
+
+def _register() -> None:
+    import actions.ops  # noqa: F401
+
+    if "test-drain" in registry:
+        return
+    action("test-drain", help="holds a node like a drain", params=DrainParams, kind=Kind.WRITE,
+           targets=TargetKind.NODES, positional=("nodes",))(_drain)
+    action("test-hang", help="hangs holding a node", params=NodeParams, kind=Kind.WRITE,
+           targets=TargetKind.NODES, positional=("nodes",))(_hang)
+    action("test-approved", help="needs two people", params=NodeParams, kind=Kind.WRITE,
+           targets=TargetKind.NODES, positional=("nodes",), approval=True)(_approved)
+
+
+def make_store(url: str) -> Store:
+    if url.startswith("postgresql://"):
+        from actions.store.postgres import PostgresStore
+
+        return PostgresStore(url, lease_seconds=float(os.environ.get("DCOPS_TEST_LEASE", "30")))
+    return open_store(url)
+
+
+def engine_for(url: str) -> Engine:
+    _register()
+    cfg = DcopsConfig(cluster=ClusterSection(name="worker"), audit=AuditSection(url=url),
+                      guards=GuardsSection(lock_wait=float(os.environ.get("DCOPS_TEST_LOCK_WAIT", "0"))),
+                      nodes=[NodeEntry(names="n[01-04]", partitions=["gpu"])])
+    return Engine(cfg, Backends(inventory=StaticInventory(cfg.nodes)), make_store(url), Policy.from_toml(POLICY))
+
+
+def spawn(url: str, mode: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """Start another dcops process on the same store (for the tests and the benchmark)."""
+    root = Path(__file__).resolve().parents[3]
+    return subprocess.Popen([sys.executable, "-m", "tests.integration.postgres.pg_worker", url, mode, *args],
+                            cwd=root, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(root), **(env or {})})
+
+
+def _gate() -> None:
+    print("ready", flush=True)
+    sys.stdin.readline()
+
+
+async def _outcome(eng: Engine, req: Request) -> str:
+    try:
+        run = await eng.submit(req)
+    except DcopsError as exc:
+        return f"refused {exc}"
+    await run.wait()
+    fin = run.finished
+    return f"{fin.outcome if fin else 'unknown'} {run.run_id} {fin.summary if fin else ''}".strip()
+
+
+async def main(url: str, mode: str, args: list[str]) -> None:
+    eng = engine_for(url)
+    closed = await eng.start()
+    try:
+        if mode == "ping":
+            req = Request(principal="unix:worker", channel="api", action="ping")
+            if "--gate" in args:
+                _gate()
+            t0 = time.perf_counter()
+            for _ in range(int(args[0])):
+                run = await eng.submit(req)
+                await run.wait()
+            print(f"done {time.perf_counter() - t0:.6f}", flush=True)
+        elif mode == "drain":
+            node, hold, marks = args[0], float(args[1]), args[2]
+            _gate()
+            print(await _outcome(eng, Request(principal="unix:worker", channel="api", action="test-drain",
+                                              params={"nodes": node, "hold": hold, "marks": marks})), flush=True)
+        elif mode == "hang":
+            run = await eng.submit(Request(principal="unix:worker", channel="api", action="test-hang",
+                                           params={"nodes": args[0]}))
+            await run.wait()
+        elif mode == "request":
+            await _request(eng)
+        elif mode == "approve":
+            try:
+                run = await eng.approve(args[0], "unix:bob", "slack")
+                await run.wait()
+                print(f"{run.finished.outcome if run.finished else 'unknown'} {run.run_id}", flush=True)
+            except DcopsError as exc:
+                print(f"refused {exc}", flush=True)
+        elif mode == "start":
+            print("closed:" + ",".join(closed), flush=True)
+    finally:
+        await eng.aclose()
+
+
+async def _request(eng: Engine) -> None:
+    from actions.errors import ApprovalRequired
+
+    try:
+        await eng.submit(Request(principal="unix:alice", channel="cli", action="test-approved", params={"nodes": "n01"}))
+        print("no approval asked", flush=True)
+        return
+    except ApprovalRequired as exc:
+        print(exc.approval_id, flush=True)
+        approval_id = exc.approval_id
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        appr = await eng.store.get_approval(approval_id)
+        if appr is not None and appr.state != "pending":
+            print(f"seen {appr.state} {appr.decided_by}", flush=True)
+            return
+        await asyncio.sleep(0.1)
+    print("seen nothing", flush=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3:]))
