@@ -36,8 +36,7 @@ class SlackSettings:
                 f"approvals_channel={self.approvals_channel!r}, host={self.host!r}, port={self.port})")
 
     @classmethod
-    def from_config(cls, section: SlackSection | None, environ: Mapping[str, str] | None = None,
-                    **overrides: object) -> "SlackSettings":
+    def from_config(cls, section: SlackSection | None, environ: Mapping[str, str] | None = None) -> "SlackSettings":
         sec = section or SlackSection()
         env = os.environ if environ is None else environ
         bot_token = env.get(sec.bot_token_env, "")
@@ -48,10 +47,7 @@ class SlackSettings:
         if not app_token and not signing_secret:
             raise ConfigError(f"no Slack signing secret: set ${sec.signing_secret_env}, or ${sec.app_token_env} "
                               "(xapp-…) for Socket Mode")
-        values: dict[str, object] = dict(
-            bot_token=bot_token, signing_secret=signing_secret, app_token=app_token,
-            api_base_url=sec.api_base_url, approvals_channel=sec.approvals_channel,
-            channel_rules=dict(sec.channel_rules), host=sec.host, port=sec.port,
-        )
-        values.update(overrides)
-        return cls(**values)  # type: ignore[arg-type]
+        return cls(bot_token=bot_token, signing_secret=signing_secret, app_token=app_token,
+                   api_base_url=sec.api_base_url, approvals_channel=sec.approvals_channel,
+                   channel_rules=dict(sec.channel_rules), host=sec.host, port=sec.port,
+                   update_interval=sec.update_interval, confirm_ttl=sec.confirm_ttl)

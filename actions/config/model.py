@@ -75,6 +75,8 @@ class SlackSection(Section):
     channel_rules: dict[str, list[str]] = {}     # action or kind ("destructive") -> allowed channel ids
     port: int = 3000
     host: str = "127.0.0.1"
+    update_interval: float = 1.0                 # min seconds between chat.update calls of one run message
+    confirm_ttl: float = 300.0                   # seconds a Confirm button stays valid
 
 
 class DcopsConfig(Section):

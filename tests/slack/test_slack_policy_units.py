@@ -52,8 +52,9 @@ def test_pending_confirm_expires():
 
 def test_settings_read_secrets_from_env_and_never_show_them():
     env = {"SLACK_BOT_TOKEN": "xoxb-secret", "SLACK_SIGNING_SECRET": "s3cret"}
-    s = SlackSettings.from_config(SlackSection(approvals_channel="C0APPR"), env)
+    s = SlackSettings.from_config(SlackSection(approvals_channel="C0APPR", confirm_ttl=60, update_interval=2), env)
     assert s.bot_token == "xoxb-secret" and not s.socket_mode and s.approvals_channel == "C0APPR"
+    assert (s.confirm_ttl, s.update_interval) == (60, 2)
     assert "secret" not in repr(s)
     with pytest.raises(ConfigError, match="SLACK_BOT_TOKEN"):
         SlackSettings.from_config(None, {})
