@@ -26,6 +26,8 @@ class HelpScreen(ModalScreen[None]):
     """
     BINDINGS = [("escape,q,question_mark", "dismiss", "close")]
 
+    listed: list[str] = []        # action names shown, in order
+
     def compose(self) -> ComposeResult:
         app = cast("DcopsApp", self.app)
         with VerticalScroll():
@@ -42,7 +44,9 @@ class HelpScreen(ModalScreen[None]):
         if engine is None:
             table.add_row("-", "the engine is not open yet", "")
             return table
+        self.listed = []
         for spec in engine.actions_for(app.principal):
+            self.listed.append(spec.name)
             flags = " [confirm]" if spec.confirm else ""
             flags += " [approval]" if spec.approval else ""
             table.add_row(spec.name, usage(spec), spec.help + flags)

@@ -1,5 +1,5 @@
-"""Operations: this console's running and recent runs, each node's progress, the step log, and
-cancel. Runs live in the engine (``engine.runs()``); the screen polls it twice a second while
+"""Operations: this console's running and recent changes (mutating runs; the reads screens make
+are not listed), each node's progress, the step log, and cancel. Runs live in the engine (``engine.runs()``); the screen polls it twice a second while
 visible, which costs nothing (in-process objects) and never waits on the cluster."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Log as LogView, ProgressBar, Static
 
-from actions import Run
+from actions import Run, registry
 from actions.events import Error, Log, Result, Step
 
 from ..bindings import operations_bindings
@@ -57,7 +57,7 @@ def run_row(run: Run, now: float) -> dict[str, Any]:
         "run_id": run.run_id, "action": run.action, "principal": run.principal,
         "targets": hostlist.collect_hostlist(run.targets) if run.targets else "",
         "state": state, "progress": cells.bar(_fraction(run), 10) + f" {_fraction(run):4.0%}",
-        "elapsed": f"{elapsed:.1f}s", "summary": run.finished.summary if run.finished else
+        "elapsed": f"{elapsed:.0f}s", "summary": run.finished.summary if run.finished else
         (run.progress.label if run.progress else ""),
     }
 
@@ -96,7 +96,7 @@ class OperationsScreen(DcopsScreen):
         if not self.is_current or self.dcops.engine is None:
             return
         now = time.time()
-        runs = self.dcops.engine.runs()
+        runs = [r for r in self.dcops.engine.runs() if r.action not in registry or registry.get(r.action).mutating]
         self.query_one("#runs-table", VirtualTable).set_rows(run_row(r, now) for r in runs)
         self._show_selected()
 
