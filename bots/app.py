@@ -13,17 +13,19 @@ import signal
 import sys
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 from pathlib import Path
 
 import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from actions import Engine, open_engine
 from actions.config import DcopsConfig, demo_config
-from actions.errors import ConfigError, DcopsError
+from actions.errors import BackendUnavailable, ConfigError, DcopsError
 
 from . import commands, interactivity
 from .bot import Bot
@@ -31,6 +33,7 @@ from .server import serve_http, serve_socket_mode
 from .settings import SlackSettings
 
 log = logging.getLogger("dcops.slack")
+T = TypeVar("T")
 
 
 def web_client(settings: SlackSettings, session: aiohttp.ClientSession | None = None) -> AsyncWebClient:
@@ -70,14 +73,31 @@ def build_app(engine: Engine, settings: SlackSettings, *, session: aiohttp.Clien
     return app, bot
 
 
+async def _slack_call(what: str, call: Awaitable[T]) -> T:
+    """A start-up call to Slack; its failure is a one-line error the operator can act on."""
+    try:
+        return await call
+    except SlackApiError as exc:
+        raise ConfigError(f"{what} refused by Slack: {exc.response.get('error')} (check the tokens)") from None
+    except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+        raise BackendUnavailable(f"{what}: cannot reach the Slack API ({type(exc).__name__}: {exc})") from None
+
+
+async def _check_token(bot: Bot) -> None:
+    """auth.test at start, so a wrong bot token fails ``dcops slack`` at once instead of every
+    command later (Bolt would only try it on the first request)."""
+    await _slack_call("the bot token (auth.test)", bot.client.auth_test())
+
+
 async def run_bot(config: DcopsConfig, settings: SlackSettings, stop: asyncio.Event) -> None:
     engine = await open_engine(config)
     session = aiohttp.ClientSession()
     try:
         app, bot = build_app(engine, settings, session=session)
+        await _check_token(bot)
         if settings.socket_mode:
-            handler = await serve_socket_mode(app, settings.app_token or "")
-            log.info("dcops slack: connected in Socket Mode")
+            handler = await _slack_call("Socket Mode connect", serve_socket_mode(app, settings.app_token or ""))
+            print("dcops slack: connected in Socket Mode", file=sys.stderr)
             try:
                 await stop.wait()
             finally:

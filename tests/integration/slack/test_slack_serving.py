@@ -97,3 +97,19 @@ async def test_socket_mode_receives_a_slash_command_and_acks_its_envelope(tmp_pa
     finally:
         stop.set()
         await asyncio.wait_for(bot, 20)
+
+
+async def test_a_bot_token_slack_refuses_stops_the_bot_at_start_with_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
+    from bots.app import serve_async
+
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-revoked")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", SECRET)
+    api = await RecordingSlack(fail={"auth.test": "invalid_auth"}).start()
+    try:
+        cfg = demo_config(tmp_path).model_copy(update={"slack": SlackSection(api_base_url=api.base_url, port=_free_port())})
+        rc = await serve_async(cfg)
+    finally:
+        await api.stop()
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and err == "dcops slack: the bot token (auth.test) refused by Slack: invalid_auth (check the tokens)"
