@@ -186,3 +186,12 @@ async def test_slurm_only_nodes_skip_kubernetes(mixed: tuple[Engine, SimCluster]
     assert fin.outcome == "dry-run"
     assert any("not Kubernetes nodes, nothing to evict: gpu010" in getattr(e, "message", "") for e in events)
     assert "would cordon 0 node(s)" in fin.summary
+
+
+async def test_k8s_nodes_shows_gpus_and_operator_pods_down(k8s_only: Engine) -> None:
+    fin, events = await _run(k8s_only, "k8s-nodes", problems=True)
+    assert fin.outcome == "ok" and fin.summary == "1 Kubernetes node(s), 1 with problems"
+    assert _result(events).table.rows == [["gpu003", "gpu003", "Ready", "schedulable", 8, "3/4",
+                                           "nvidia-driver-daemonset: CrashLoopBackOff"]]
+    fin, events = await _run(k8s_only, "k8s-nodes", gpu_only=True)
+    assert [r[0] for r in _result(events).table.rows] == ["gpu001", "gpu002", "gpu003", "gpu004"]
