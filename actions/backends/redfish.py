@@ -50,6 +50,7 @@ EXPAND = {"$expand": ".($levels=1)"}
 RESET_TYPES = ("On", "ForceOff", "GracefulShutdown", "GracefulRestart", "ForceRestart", "PowerCycle", "Nmi",
                "PushPowerButton", "ForceOn")
 BOOT_TARGETS = ("None", "Pxe", "Hdd", "Cd", "Usb", "BiosSetup", "UefiHttp", "UefiShell", "UefiTarget")
+LOGOUT_WAIT = 1.0
 RESET_HINTS = ("ResetRequired", "AwaitToActivate", "RebootRequired", "ResetNeeded")
 
 PasswordSource = Callable[[], Awaitable[SecretStr]]
@@ -253,12 +254,16 @@ class RedfishAdapter:
         return bmc.system
 
     async def aclose(self) -> None:
-        """Log out of every session (best effort, short timeout), then close connections."""
+        """Log out of every session, then close connections.
+
+        Best effort and short: BMCs have few session slots, so sessions are not left to time out,
+        but the answer is awaited for at most ``LOGOUT_WAIT`` s (a BMC that has read the DELETE ends
+        the session whether or not the answer arrives), so a slow BMC does not hold up exit."""
         async def logout(bmc: _Bmc) -> None:
             if bmc.token and bmc.session_uri:
                 try:
                     await asyncio.wait_for(self._client.delete(bmc.base + bmc.session_uri,
-                                                               headers={"X-Auth-Token": bmc.token}), 3.0)
+                                                               headers={"X-Auth-Token": bmc.token}), LOGOUT_WAIT)
                 except (httpx.HTTPError, asyncio.TimeoutError, OSError):
                     pass
             bmc.token = None
