@@ -29,7 +29,7 @@ def register(app: AsyncApp, bot: Bot) -> None:
     @app.command(COMMAND)
     async def dcops_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()          # first, always: Slack shows an error if the ack takes over 3 s
-        await guarded(respond, run_command(bot, command, respond), f"`{COMMAND} {command.get('text', '')}`")
+        await guarded(bot, respond, run_command(bot, command, respond), f"`{COMMAND} {command.get('text', '')}`")
 
 
 async def run_command(bot: Bot, command: dict[str, Any], respond: AsyncRespond) -> None:

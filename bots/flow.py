@@ -32,11 +32,13 @@ async def reply_error(respond: Respond, message: str) -> None:
     await respond(text=text, blocks=bl, response_type="ephemeral", replace_original=False)
 
 
-async def guarded(respond: Respond, work: Awaitable[None], what: str) -> None:
-    """Run a handler's after-ack work: a DcopsError becomes its one line, anything else a
-    one-line internal error (the traceback goes to the log, never to Slack)."""
+async def guarded(bot: Bot, respond: Respond, work: Awaitable[None], what: str) -> None:
+    """Run a handler's after-ack work in one of the bot's work slots: a DcopsError becomes its
+    one line, anything else a one-line internal error (the traceback goes to the log, never to
+    Slack)."""
     try:
-        await work
+        async with bot.work_slots:
+            await work
     except DcopsError as exc:
         await reply_error(respond, str(exc))
     except Exception:  # noqa: BLE001 - the user gets one line; the log gets the traceback

@@ -33,27 +33,27 @@ def register(app: AsyncApp, bot: Bot) -> None:
     @app.action(blocks.CONFIRM)
     async def on_confirm(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        await guarded(respond, confirm(bot, body, respond), "the Confirm button")
+        await guarded(bot, respond, confirm(bot, body, respond), "the Confirm button")
 
     @app.action(blocks.CANCEL)
     async def on_cancel(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        await guarded(respond, cancel(bot, body, respond), "the Cancel button")
+        await guarded(bot, respond, cancel(bot, body, respond), "the Cancel button")
 
     @app.action(blocks.STOP)
     async def on_stop(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        await guarded(respond, stop(bot, body, respond), "the Stop button")
+        await guarded(bot, respond, stop(bot, body, respond), "the Stop button")
 
     @app.action(blocks.APPROVE)
     async def on_approve(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        await guarded(respond, decide_click(bot, body, grant=True), "the Approve button")
+        await guarded(bot, respond, decide_click(bot, body, grant=True), "the Approve button")
 
     @app.action(blocks.DENY)
     async def on_deny(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        await guarded(respond, decide_click(bot, body, grant=False), "the Deny button")
+        await guarded(bot, respond, decide_click(bot, body, grant=False), "the Deny button")
 
 
 async def confirm(bot: Bot, body: dict[str, Any], respond: AsyncRespond) -> None:
