@@ -376,3 +376,12 @@ async def test_the_last_update_is_the_final_state_even_when_an_update_is_in_flig
     await harness.idle()
     updates = harness.slack.of("chat.update")
     assert "slow-touch: ok" in updates[-1].args["text"]          # what Slack applied last is the end state
+
+
+async def test_a_failing_run_ends_failed_with_its_error_in_one_line(harness: Harness):
+    await harness.command("query 'rate(foo[5m'")
+    final = (await harness.slack.wait_for(lambda c: c.method == "chat.update" and "query: failed" in c.args["text"]))[0]
+    errors = [b["text"]["text"] for b in final.args["blocks"] if b["type"] == "section" and ":warning:" in b["text"]["text"]]
+    assert len(errors) == 1 and "bad_data" in errors[0] and "\n" not in errors[0] and "Traceback" not in _text(final)
+    run_id = harness.engine.runs()[0].run_id
+    assert [r.outcome for r in await harness.audit(run_id=run_id, event="finished")] == ["failed"]
