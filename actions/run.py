@@ -27,7 +27,7 @@ class Run:
     progress: Progress | None = None
     steps: dict[str, Step] = field(default_factory=dict)   # latest step per target
     _task: asyncio.Task[None] | None = None
-    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+    _waiters: list[asyncio.Future[None]] = field(default_factory=list)
 
     @property
     def active(self) -> bool:
@@ -43,8 +43,11 @@ class Run:
             self.result = event
         elif isinstance(event, RunFinished):
             self.finished = event
-        changed, self._changed = self._changed, asyncio.Event()
-        changed.set()
+        if self._waiters:
+            waiters, self._waiters = self._waiters, []
+            for w in waiters:
+                if not w.done():
+                    w.set_result(None)
 
     async def events(self) -> AsyncIterator[Event]:
         """Every event from the start, then live ones, ending with RunFinished."""
@@ -56,7 +59,9 @@ class Run:
                 yield event
                 if isinstance(event, RunFinished):
                     return
-            await self._changed.wait()
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            await waiter
 
     def cancel(self) -> bool:
         if self._task is not None and not self._task.done():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
@@ -14,10 +15,13 @@ AuditEvent = Literal[
 ]
 
 
-class AuditEntry(BaseModel):
-    """What the engine asks to append; the store adds seq, prev_hash and hash."""
+@dataclass(frozen=True)
+class AuditEntry:
+    """What the engine asks to append; the store adds seq, prev_hash and hash.
 
-    model_config = ConfigDict(frozen=True)
+    A frozen dataclass, not a pydantic model: the engine builds several per action on its hot
+    path, and the values are produced by dcops itself (validated at the edges, not here). It keeps
+    pydantic's ``model_copy(update=...)`` / ``model_dump()`` spelling so callers read the same."""
 
     ts: str                                     # ISO 8601 UTC with microseconds
     run_id: str
@@ -25,8 +29,8 @@ class AuditEntry(BaseModel):
     principal: str
     channel: str
     action: str
-    targets: list[str] = Field(default_factory=list)
-    params: dict[str, Any] = Field(default_factory=dict)
+    targets: list[str] = field(default_factory=list)
+    params: dict[str, Any] = field(default_factory=dict)
     decision: str | None = None                 # "allow" / "deny" and the reason in detail
     outcome: str | None = None                  # ok / failed / cancelled / interrupted / dry-run
     duration: float | None = None
@@ -34,9 +38,33 @@ class AuditEntry(BaseModel):
     detail: str | None = None                   # RBAC reason, step detail, summary
     owner: str | None = None                    # host:pid:start of the process that ran it
 
+    def model_copy(self, *, update: dict[str, Any] | None = None) -> "AuditEntry":
+        return replace(self, **update) if update else self
 
-class AuditRecord(AuditEntry):
+    def model_dump(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class AuditRecord(BaseModel):
+    """A stored record, as queries return it."""
+
+    model_config = ConfigDict(frozen=True)
+
     seq: int
+    ts: str
+    run_id: str
+    event: AuditEvent
+    principal: str
+    channel: str
+    action: str
+    targets: list[str] = Field(default_factory=list)
+    params: dict[str, Any] = Field(default_factory=dict)
+    decision: str | None = None
+    outcome: str | None = None
+    duration: float | None = None
+    error: str | None = None
+    detail: str | None = None
+    owner: str | None = None
     prev_hash: str
     hash: str
 
