@@ -97,6 +97,9 @@ class KubeApiServer:
                 resp = _error(err)
             except web.HTTPException:
                 raise
+            except Exception as exc:  # a lab bug: answer like an API server would, keep the traceback
+                log.exception("internal error on %s %s", request.method, request.path_qs)
+                resp = _error(ApiError(500, "InternalError", f"lab API server error: {type(exc).__name__}: {exc}"))
         log.info("%s %s -> %s", request.method, request.path_qs, resp.status)
         return resp
 
@@ -191,7 +194,7 @@ class KubeApiServer:
         if m == "PUT":
             return _json(c.replace(res.plural, ns, name, await self._body(request), sub, dry_run=dry))
         if m == "PATCH":
-            body = await self._body(request)
+            body = await self._body(request, allow_list=True)
             ctype = request.headers.get("Content-Type", "")
 
             def patched(current: dict[str, Any]) -> dict[str, Any]:
@@ -213,17 +216,20 @@ class KubeApiServer:
         raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
 
     @staticmethod
-    async def _body(request: web.Request, required: bool = True) -> dict[str, Any]:
+    async def _body(request: web.Request, required: bool = True, allow_list: bool = False) -> Any:
         raw = await request.read()
         if not raw:
             if required:
                 raise ApiError(400, "BadRequest", "the request body is empty")
             return {}
         try:
-            return json.loads(raw)
+            body = json.loads(raw)
         except ValueError:
             raise ApiError(400, "BadRequest", "the request body is not JSON "
                                               "(this lab server does not speak protobuf or YAML)") from None
+        if not isinstance(body, dict) and not (allow_list and isinstance(body, list)):
+            raise ApiError(400, "BadRequest", "the request body must be a JSON object")
+        return body
 
     def _list(self, request: web.Request, res: Resource, ns: str) -> web.Response:
         q = request.query
