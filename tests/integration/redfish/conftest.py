@@ -23,6 +23,28 @@ def bmc_lab() -> Iterator[lab_bmc.LabBmcs]:
         lab_bmc.stop()
 
 
+@pytest.fixture(scope="session")
+def slurm_session():
+    """The lab's real Slurm cluster (gpu[001-016], like the lab BMCs); reused when already up."""
+    from tests.lab import slurm as lab_slurm
+
+    running = lab_slurm.status()
+    started = running is None
+    lab = running or lab_slurm.start()
+    try:
+        yield lab
+    finally:
+        if started:
+            lab_slurm.stop()
+
+
+@pytest.fixture
+def slurm_lab(slurm_session):
+    """Every node idle and in service, no jobs, before each test."""
+    slurm_session.reset()
+    return slurm_session
+
+
 @pytest.fixture
 def lab(bmc_lab: lab_bmc.LabBmcs) -> lab_bmc.LabBmcs:
     bmc_lab.reset()

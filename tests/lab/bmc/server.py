@@ -82,7 +82,9 @@ class Control:
                                                     "versions": b.versions, "staged": b.staged,
                                                     "override": [b.override_target, b.override_enabled],
                                                     "faults": vars(b.faults)} for b in lab.bmcs.values()},
-                    "latency": lab.latency, "reinstalls": lab.reinstalls}
+                    "latency": lab.latency, "reinstalls": lab.reinstalls,
+                    "tasks": {b.name: sum(t.node == b.name for t in lab.tasks.values()) for b in lab.bmcs.values()},
+                    "resets": {b.name: b.resets for b in lab.bmcs.values()}}
         if path == "requests":
             return {"max_inflight": lab.max_inflight, "nodes": {
                 b.name: {"requests": b.requests, "served_503": b.served_503, "injected": b.injected,
@@ -122,7 +124,7 @@ class Control:
         lab.latency, lab.sessions, lab.tasks, lab.reinstalls = None, {}, {}, []
         for b in lab.bmcs.values():
             b.versions, b.staged, b.faults = dict(DEFAULT_VERSIONS), {}, Faults()
-            b.override_target, b.override_enabled = "None", "Disabled"
+            b.override_target, b.override_enabled, b.resets = "None", "Disabled", 0
             self.sushy.systems._update(b.uuid, power_state="On", pending_power=None, boot_device="Hdd")
         self.clear_counters()
 

@@ -92,6 +92,7 @@ class Bmc:
     override_enabled: str = "Disabled"
     faults: Faults = field(default_factory=Faults)
     requests: int = 0
+    resets: int = 0                                       # boots (resets that start the host)
     inflight: int = 0
     max_inflight: int = 0
     served_503: int = 0
@@ -262,6 +263,7 @@ class LabState:
         if reset_type not in BOOT_RESETS:
             return
         with self.lock:
+            bmc.resets += 1
             bmc.versions.update(bmc.staged)
             bmc.staged.clear()
             pxe = bmc.override_target == "Pxe" and bmc.override_enabled in ("Once", "Continuous")
