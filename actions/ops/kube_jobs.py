@@ -73,7 +73,7 @@ async def _find(ctx: ActionContext, namespace: str, name: str) -> KubeJob:
     raise UsageError(f"no Kubernetes Job {namespace}/{name}; list them with: k8s-jobs --namespace {namespace}")
 
 
-@action("restart-job", example="restart-job ml/finetune-bad",
+@action("restart-job", example="restart-job ml-eval/llm-eval-nightly",
         help="run a Kubernetes Job again: delete it and its pods, create it anew from its spec",
         params=RestartJobParams, kind=Kind.WRITE, targets=TargetKind.NONE, positional=("job",), category="jobs")
 async def restart_job(ctx: ActionContext, p: RestartJobParams) -> AsyncIterator[ActionEvent]:
