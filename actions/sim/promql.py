@@ -243,7 +243,7 @@ class Evaluator:
 
     def _series(self, sel: Selector) -> list[tuple[Labels, ValueFn]]:
         if sel.cache is None:
-            if not any(m.op in ("=", "=~") and not LabelMatcher("", m.op, m.value).matches({}) for m in sel.matchers):
+            if all(m.matches({}) for m in sel.matchers):      # every matcher accepts the empty label set
                 raise _bad("vector selector must contain at least one non-empty matcher")
             sel.cache = list(self.source.select(sel.matchers))
         return sel.cache

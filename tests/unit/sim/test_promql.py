@@ -65,6 +65,11 @@ def test_rate_over_counters_handles_resets() -> None:
     assert values('delta(temp{gpu="1"}[5m])') == [0.0]
 
 
+def test_offset_looks_back() -> None:
+    assert values('errs_total{dev="0", host="a"} offset 5m') == [1200.0]
+    assert values('rate(errs_total{dev="0", host="a"}[5m] offset 10m)') == [pytest.approx(2.0)]
+
+
 def test_over_time_functions() -> None:
     assert values('max_over_time(errs_total{dev="0", host="a"}[1m])') == [1800.0]
     assert values('avg_over_time(temp{host="b"}[5m])') == [40.0]
