@@ -182,6 +182,17 @@ class Engine:
         await self.store.append([received, started])
         return self._launch(prep, run_id, started)
 
+    async def reject(self, principal: str, channel: str, action: str, reason: str, *, params: dict | None = None,
+                     denied: bool = False) -> None:
+        """Audit a request a front end refused before it could reach :meth:`submit` (a command
+        line that does not parse, a Slack channel rule): every request leaves a trail."""
+        received = AuditEntry(ts=_now(), run_id=new_run_id(), event="received", principal=principal,
+                              channel=channel, action=action or "?", params=redact(params or {}), owner=self.owner)
+        refusal = received.model_copy(update={"event": "denied" if denied else "invalid", "ts": _now(),
+                                              "decision": "deny" if denied else None,
+                                              "detail" if denied else "error": reason})
+        await self.store.append([received, refusal])
+
     async def _prepare(self, req: Request) -> _Prepared:
         spec = self.registry.get(req.action)
         try:

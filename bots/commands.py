@@ -13,7 +13,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from actions import command_help, parse_command
-from actions.errors import UsageError
+from actions.errors import DcopsError, UsageError
 
 from . import approvals, blocks
 from .bot import Bot
@@ -44,9 +44,14 @@ async def run_command(bot: Bot, command: dict[str, Any], respond: AsyncRespond) 
     if words[0] in ("approve", "deny") and words[0] not in bot.engine.registry:
         await decide_command(bot, user, words[0], words[1] if len(words) > 1 else "", respond)
         return
-    cmd = parse_command(text, registry=bot.engine.registry)
-    spec = bot.engine.registry.get(cmd.action)
-    check_channel(bot.settings.channel_rules, spec.name, spec.kind.value, channel_id)
+    try:
+        cmd = parse_command(text, registry=bot.engine.registry)
+        spec = bot.engine.registry.get(cmd.action)
+        check_channel(bot.settings.channel_rules, spec.name, spec.kind.value, channel_id)
+    except DcopsError as exc:   # refused before the engine: still audited
+        await bot.engine.reject(principal, "slack", words[0], str(exc), params={"text": text},
+                                denied=not isinstance(exc, UsageError))
+        raise
     await submit(bot, user=user, principal=principal, channel_id=channel_id, command_text=text,
                  action=cmd.action, params=cmd.params, respond=respond)
 

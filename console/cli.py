@@ -83,8 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("tui", help="the terminal console")
     t.add_argument("--theme", help="dcops-dark, dcops-light, dcops-contrast")
     t.add_argument("--nodes", type=int, help="demo cluster size")
-    s = sub.add_parser("slack", help="serve the Slack bot")
-    s.add_argument("--socket-mode", action="store_true", help="use Socket Mode (needs an app-level token)")
+    sub.add_parser("slack", help="serve the Slack bot (Socket Mode when $SLACK_APP_TOKEN is set, else HTTP)")
     return p
 
 
@@ -147,9 +146,9 @@ async def amain(args: argparse.Namespace) -> int:
         principal = principal_for(args, config)
         return await asyncio.to_thread(run_tui, config, principal=principal, theme=args.theme)
     if args.cmd == "slack":
-        from bots.app import serve
+        from bots.app import serve_async
 
-        return await asyncio.to_thread(serve, config, demo=config.cluster.demo)
+        return await serve_async(config, demo=config.cluster.demo)
     if args.cmd == "actions":
         for spec in load_actions():
             print(f"{spec.name:<18} {spec.kind.value:<12} {spec.help}")
@@ -174,7 +173,11 @@ async def _dispatch(engine: Any, args: argparse.Namespace, principal: str) -> in
     if args.cmd == "run":
         if not args.words:
             raise UsageError("dcops run: give an action, e.g. dcops run drain gpu001 --reason 'xid 79' (see dcops actions)")
-        cmd = parse_command(args.words)
+        try:
+            cmd = parse_command(args.words)
+        except UsageError as exc:
+            await engine.reject(principal, "cli", args.words[0], str(exc), params={"argv": args.words})
+            raise
         req = Request(principal=principal, channel="cli", action=cmd.action, params=cmd.params,
                       confirm=args.confirm, yes=args.yes, approval_id=args.approval)
         return await _run_request(engine, req, printer, interactive=interactive)

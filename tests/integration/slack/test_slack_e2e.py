@@ -154,7 +154,9 @@ async def test_destructive_command_from_a_forbidden_channel_is_refused(harness: 
     await harness.idle()
     assert not _buttons(reply) and harness.slack.of("chat.postMessage") == []
     assert await _job_state(harness, job) == "RUNNING"
-    assert await harness.audit(action="cancel") == []          # the engine never saw it
+    records = await harness.audit(action="cancel")             # refused before the engine, still audited
+    assert sorted(r.event for r in records) == ["denied", "received"]
+    assert "may not be run from this channel" in next(r.detail for r in records if r.event == "denied")
 
 
 # ------------------------------------------------------------------ confirmation

@@ -113,3 +113,11 @@ def test_as_is_refused_outside_demo(env, tmp_path: Path) -> None:
     cfg.write_text(f'[cluster]\nname = "x"\n[audit]\nurl = "sqlite:///{tmp_path}/a.db"\n')
     p = dcops(env, "--config", str(cfg), "--as", "unix:root", "run", "ping")
     assert p.returncode == 2 and "only accepted in demo mode" in one_line_error(p)
+
+
+def test_unparsable_command_is_audited(env) -> None:
+    p = dcops(env, "--demo", "run", "drain", "gpu001", "--reason")
+    assert p.returncode == 2 and "--reason needs a value" in one_line_error(p)
+    records = json.loads(dcops(env, "--demo", "--json", "audit", "list", "--action", "drain").stdout)
+    assert [r["event"] for r in records] == ["invalid", "received"]
+    assert "--reason needs a value" in records[0]["error"]
