@@ -15,7 +15,7 @@ from typing import Any
 
 from ..backends.models import DrainReport
 from ..context import ActionContext
-from ..errors import BackendError
+from ..errors import BackendError, DcopsError
 from ..events import ActionEvent, Log, Result, Table
 from ..fanout import StepReporter
 from ..hostlists import collapse
@@ -121,16 +121,25 @@ def _merge_tables(first: Table | None, second: Table | None) -> Table | None:
 async def joined(ctx: ActionContext, slurm_part: AsyncIterator[ActionEvent] | None,
                  kube_part: AsyncIterator[ActionEvent] | None) -> AsyncIterator[ActionEvent]:
     """Run the Slurm part, then the Kubernetes part; pass their events through and end with one
-    Result that says what both did (ok only if both are). Either part may be None."""
+    Result that says what both did (ok only if both are). Either part may be None. With both, a
+    part that fails does not stop the other (the operator wants the node out of service in each
+    system that can do it) and its error becomes its half of the result."""
     results: list[Result] = []
-    for part in (slurm_part, kube_part):
+    both = slurm_part is not None and kube_part is not None
+    for label, part in (("slurm", slurm_part), ("kubernetes", kube_part)):
         if part is None:
             continue
-        async for event in part:
-            if isinstance(event, Result):
-                results.append(event)
-            else:
-                yield event
+        try:
+            async for event in part:
+                if isinstance(event, Result):
+                    results.append(event)
+                else:
+                    yield event
+        except DcopsError as exc:
+            if not both:
+                raise
+            yield Log(message=f"{label} part failed: {exc}", level="error")
+            results.append(Result(summary=f"{label} failed: {exc}", ok=False))
     if not results:
         raise BackendError("this cluster has neither a slurm nor a kube backend configured")
     if len(results) == 1:

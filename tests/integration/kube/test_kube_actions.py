@@ -195,3 +195,30 @@ async def test_k8s_nodes_shows_gpus_and_operator_pods_down(k8s_only: Engine) -> 
                                            "nvidia-driver-daemonset: CrashLoopBackOff"]]
     fin, events = await _run(k8s_only, "k8s-nodes", gpu_only=True)
     assert [r[0] for r in _result(events).table.rows] == ["gpu001", "gpu002", "gpu003", "gpu004"]
+
+
+async def test_kubernetes_down_does_not_undo_the_slurm_drain(tmp_path: Path, world: lab.LabInfo) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    dead = tmp_path / "dead-kubeconfig"
+    lab.write_kubeconfig(dead, f"https://127.0.0.1:{port}", world.token, world.ca_file)
+    section = KubeSection(kubeconfig=str(dead), request_timeout=2)
+    sim = SimCluster(nodes=16)
+    slurm, kube = sim.backends().slurm, KubeAdapter(section)
+    backends = Backends(inventory=MergedInventory([SlurmInventory(slurm), KubeInventory(kube, section, optional=True)]),
+                        slurm=slurm, kube=kube)
+    cfg = _config(tmp_path, world).model_copy(update={"kube": section})
+    engine = Engine(cfg, backends, SqliteStore(str(tmp_path / "a.db")), Policy.from_toml(ALLOW_ALL))
+    await engine.start()
+    try:
+        fin, _ = await _run(engine, "drain", nodes="gpu012", reason="xid 48")
+        assert fin.outcome == "failed"
+        assert fin.summary.startswith("drained 1 node(s) gpu012; kubernetes failed: kube: API server "
+                                      f"https://127.0.0.1:{port} unreachable (list nodes): connection refused")
+        assert (await slurm.nodes(["gpu012"]))[0].drain_flag
+    finally:
+        await engine.aclose()
+        await kube.aclose()
