@@ -14,7 +14,7 @@ def build_backends(config: DcopsConfig) -> Backends:
     if config.cluster.demo:
         from ..sim import SimCluster
 
-        return SimCluster(nodes=config.cluster.demo_nodes).backends()
+        return SimCluster(nodes=config.cluster.demo_nodes, time_scale=config.cluster.demo_time_scale).backends()
     backends = Backends(inventory=StaticInventory(config.nodes))
     if config.slurm is not None:
         backends.slurm = _build_slurm(config)

@@ -26,6 +26,7 @@ class ClusterSection(Section):
     theme: str | None = None               # pin a theme for this cluster (dcops-dark, dcops-light, dcops-contrast)
     demo: bool = False                     # run on the built-in simulator
     demo_nodes: int = 64                   # simulator size (the TUI is benchmarked with 10,000)
+    demo_time_scale: float = 5.0           # simulated seconds per real second (a reimage takes ~1 min)
     read_only: bool = False                # refuse every non-read action, whatever the policy says
 
 
