@@ -22,6 +22,7 @@ from rich.text import Text
 from textual import work
 from textual.app import App, SystemCommand
 from textual.screen import Screen
+from textual.widgets import Input
 
 from actions import Engine, Kind, Run, open_engine, parse_command, registry
 from actions.config import DcopsConfig
@@ -29,6 +30,7 @@ from actions.errors import DcopsError
 from actions.events import Result
 
 from . import flow
+from .engine_link import EngineLink
 from .bindings import app_bindings, keymap_from_config
 from .palette import ActionCommands
 from .screens.approvals import ApprovalsScreen
@@ -62,9 +64,8 @@ class DcopsApp(App[int]):
     """
 
     def __init__(self, config: DcopsConfig, *, principal: str, theme: str | None = None,
-                 engine: Engine | None = None, engine_factory: EngineFactory | None = None) -> None:
-        """``engine``: share an already open engine (the caller closes it); ``engine_factory``:
-        how to open one inside the app's event loop (default :func:`actions.open_engine`)."""
+                 engine_factory: EngineFactory | None = None) -> None:
+        """``engine_factory``: how to open the engine on its thread (default :func:`actions.open_engine`)."""
         super().__init__()
         self.config = config
         self.principal = principal
@@ -74,8 +75,7 @@ class DcopsApp(App[int]):
         self._themes = load_themes()
         self._theme_name, self._theme_note = choose_theme(config, theme, self._themes)
         self.keymap_overrides = keymap_from_config(config.tui.bindings)
-        self._engine = engine
-        self._owns_engine = engine is None
+        self._engine: EngineLink | None = None
         self._engine_factory = engine_factory or open_engine
         self._engine_ready = asyncio.Event()
         self.last_message: tuple[str, str] = (self._theme_note or "", "warning" if self._theme_note else "information")
@@ -92,15 +92,12 @@ class DcopsApp(App[int]):
         self.theme = self._theme_name
         self.set_keymap(self.keymap_overrides)
         self.switch_mode("fleet")
-        if self._engine is None:
-            self._open_engine()
-        else:
-            self._engine_ready.set()
+        self._open_engine()
 
     @work(exclusive=True, group="engine", exit_on_error=False)
     async def _open_engine(self) -> None:
         try:
-            self._engine = await self._engine_factory(self.config)
+            self._engine = await EngineLink.open(self._engine_factory, self.config)
         except DcopsError as exc:
             self.fatal_message = str(exc)
             self.report(f"cannot open the action engine: {exc}", "error")
@@ -111,16 +108,16 @@ class DcopsApp(App[int]):
         finally:
             self._engine_ready.set()
 
-    async def wait_engine(self) -> Engine | None:
+    async def wait_engine(self) -> EngineLink | None:
         await self._engine_ready.wait()
         return self._engine
 
     @property
-    def engine(self) -> Engine | None:
+    def engine(self) -> EngineLink | None:
         return self._engine
 
     async def on_unmount(self) -> None:
-        if self._owns_engine and self._engine is not None:
+        if self._engine is not None:
             await self._engine.aclose()
 
     # ------------------------------------------------------------------ messages and errors
@@ -174,6 +171,13 @@ class DcopsApp(App[int]):
             self.screen.reload()
 
     def action_back(self) -> None:
+        """Esc: leave a form field for the screen's table, else close the pushed screen."""
+        screen = self.screen
+        if isinstance(screen, DcopsScreen) and isinstance(self.focused, Input):
+            table = screen.main_table()
+            if table is not None:
+                table.focus()
+                return
         if len(self.screen_stack) > 1:
             self.pop_screen()
 
@@ -205,7 +209,7 @@ class DcopsApp(App[int]):
         if registry.get(action).mutating:
             self.track(run)
         elif show_result:
-            finished = await run.wait()
+            finished = await self._engine.wait(run)
             if run.result is not None:
                 await self.push_screen(ResultScreen(f":{action}", run.result, finished))
             else:
@@ -219,7 +223,7 @@ class DcopsApp(App[int]):
         run = await self.execute(action, params, show_result=False)
         if run is None:
             return None
-        finished = await run.wait()
+        finished = await self._engine.wait(run)
         if run.result is None:
             self.report(f"{action}: {finished.outcome}: {finished.summary}", "error")
         return run.result
@@ -231,7 +235,7 @@ class DcopsApp(App[int]):
 
     @work(group="follow", exit_on_error=False)
     async def _follow(self, run: Run) -> None:
-        finished = await run.wait()
+        finished = await self._engine.wait(run)
         severity = {"ok": "information", "dry-run": "information", "cancelled": "warning"}.get(finished.outcome, "error")
         self.report(f"run {run.run_id} {run.action}: {finished.outcome}: {finished.summary}", severity)
         self.runs_changed()

@@ -67,6 +67,12 @@ async def wait_for(pilot, predicate: Callable[[], object], timeout: float = 15.0
     raise AssertionError(f"timed out waiting for {what}")
 
 
+async def audit(app, query) -> list:  # noqa: ANN001 - DcopsApp, AuditQuery
+    """Query the app's audit store (on the engine's own thread)."""
+    link = app.engine
+    return await link.call(link.engine.store.query(query))
+
+
 FIXED_NOW = datetime(2026, 11, 29, 3, 0, 0, tzinfo=timezone.utc)
 
 
@@ -88,7 +94,13 @@ def frozen(monkeypatch: pytest.MonkeyPatch):
 
     monkeypatch.setattr(engine_mod, "_now", lambda: FIXED_NOW.replace(microsecond=next(ticks) % 1_000_000).isoformat())
     monkeypatch.setattr(engine_mod, "new_run_id", lambda: f"r20261129-030000-{next(ids):06d}")
-    monkeypatch.setattr(engine_mod, "datetime", FixedDatetime)
+    import datetime as datetime_mod
+
+    import actions.ops.metrics as metrics_mod
+
+    # the fleet's and the query's time windows end "now": pin it (modules that imported the class)
+    for module in (engine_mod, metrics_mod, datetime_mod):
+        monkeypatch.setattr(module, "datetime", FixedDatetime)
     monkeypatch.setattr(engine_mod.secrets, "token_hex", lambda n=8: f"{next(ids):0{2 * n}d}")
 
     async def factory(config: DcopsConfig):

@@ -9,7 +9,7 @@ from console.tui.screens.fleet import FleetScreen
 from console.tui.widgets.chrome import StatusLine
 from console.tui.widgets.vtable import VirtualTable
 
-from .conftest import SIZE, wait_for
+from .conftest import audit, SIZE, wait_for
 
 
 def fleet_table(app: DcopsApp) -> VirtualTable:
@@ -47,7 +47,7 @@ async def test_drain_from_fleet_through_confirm_dialog_is_audited(config) -> Non
         assert not dialog.query_one("#confirm").disabled
         await pilot.press("enter")
         await wait_for(pilot, lambda: "drain: ok" in status_text(app), what="the drain run to finish")
-        records = await app.engine.store.query(AuditQuery(node="gpu003", action="drain", event="finished"))
+        records = await audit(app, AuditQuery(node="gpu003", action="drain", event="finished"))
         assert len(records) == 1
         assert records[0].principal == "unix:alice" and records[0].channel == "tui"
         assert records[0].outcome == "ok" and records[0].targets == ["gpu003", "gpu004"]
@@ -65,7 +65,7 @@ async def test_cancelling_the_confirm_dialog_changes_nothing(config) -> None:
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), what="the confirm dialog")
         await pilot.press("escape")
         await wait_for(pilot, lambda: "cancelled" in status_text(app), what="the cancel message")
-        assert await app.engine.store.query(AuditQuery(action="drain")) == []
+        assert await audit(app, AuditQuery(action="drain")) == []
 
 
 async def test_denied_drain_shows_the_rbac_reason(config) -> None:
@@ -80,7 +80,7 @@ async def test_denied_drain_shows_the_rbac_reason(config) -> None:
         line = status_text(app)
         assert "no role of unix:viewer allows drain" in line
         assert "\n" not in line and "Traceback" not in line
-        denied = await app.engine.store.query(AuditQuery(action="drain", event="denied"))
+        denied = await audit(app, AuditQuery(action="drain", event="denied"))
         assert len(denied) == 1 and denied[0].principal == "unix:viewer"
 
 

@@ -19,7 +19,7 @@ from console.tui.screens.result import ResultScreen
 from console.tui.widgets.chrome import Banner, StatusLine
 from console.tui.widgets.vtable import VirtualTable
 
-from .conftest import APPROVAL_POLICY, SIZE, wait_for
+from .conftest import audit, APPROVAL_POLICY, SIZE, wait_for
 
 
 def status_text(app: DcopsApp) -> str:
@@ -43,7 +43,7 @@ async def test_approval_flow_with_two_principals(config) -> None:
                        and table(alice, "#approvals-table").row_count == 1, what="the pending request")
         await pilot.press("a")                                  # alice may not approve her own request
         await wait_for(pilot, lambda: "cannot approve it" in status_text(alice), what="the self-approval refusal")
-        assert await alice.engine.store.query(AuditQuery(action="drain", event="started")) == []
+        assert await audit(alice, AuditQuery(action="drain", event="started")) == []
 
     bob = DcopsApp(cfg, principal="unix:bob")
     async with bob.run_test(size=SIZE) as pilot:
@@ -54,10 +54,9 @@ async def test_approval_flow_with_two_principals(config) -> None:
         assert row["requester"] == "unix:alice" and row["action"] == "drain" and row["targets"] == "gpu010"
         await pilot.press("a")
         await wait_for(pilot, lambda: "drain: ok" in status_text(bob), what="the approved run to finish")
-        store = bob.engine.store
-        granted = await store.query(AuditQuery(event="approval-granted"))
+        granted = await audit(bob, AuditQuery(event="approval-granted"))
         assert len(granted) == 1 and granted[0].principal == "unix:bob"
-        finished = await store.query(AuditQuery(action="drain", event="finished", node="gpu010"))
+        finished = await audit(bob, AuditQuery(action="drain", event="finished", node="gpu010"))
         assert len(finished) == 1 and finished[0].principal == "unix:alice" and finished[0].outcome == "ok"
         await wait_for(pilot, lambda: table(bob, "#approvals-table").row_count == 0, what="the list to empty")
 

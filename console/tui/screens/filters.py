@@ -15,9 +15,9 @@ class ParamForm(Horizontal):
     """``fields``: (param name, label, placeholder). Enter in any input submits the form."""
 
     DEFAULT_CSS = """
-    ParamForm { height: 3; padding: 0 1; background: $panel; }
-    ParamForm > Label { padding: 1 0 0 1; color: $muted; }
-    ParamForm > Input { width: 1fr; }
+    ParamForm { height: 1; padding: 0 1; background: $panel; }
+    ParamForm > Label { padding: 0 1 0 2; color: $muted; }
+    ParamForm > Input { width: 1fr; background: $surface; }
     """
 
     class Submitted(Message):
@@ -36,7 +36,7 @@ class ParamForm(Horizontal):
     def compose(self) -> ComposeResult:
         for name, label, placeholder in self.fields:
             yield Label(label)
-            yield Input(placeholder=placeholder, id=f"param-{name.replace('_', '-')}")
+            yield Input(placeholder=placeholder, id=f"param-{name.replace('_', '-')}", compact=True)
 
     def params(self) -> dict[str, str]:
         out = {}

@@ -3,6 +3,7 @@ hold and release on the selected rows (or the row under the cursor)."""
 
 from __future__ import annotations
 
+import hostlist
 from textual import on, work
 from textual.app import ComposeResult
 from textual.widgets import Static
@@ -23,6 +24,14 @@ JOB_COLUMNS = (
     Column("nodelist", "NODELIST", 40),
     Column("reason", "REASON", 24, cells.muted_cell),
 )
+
+
+def _squeue_row(row: dict) -> dict:
+    """Show the node list as squeue does: one hostlist, not thousands of names."""
+    names = [n for n in str(row.get("nodelist") or "").split(",") if n]
+    if len(names) > 1:
+        row["nodelist"] = hostlist.collect_hostlist(names)
+    return row
 
 
 class JobsScreen(DcopsScreen):
@@ -53,7 +62,7 @@ class JobsScreen(DcopsScreen):
         if result is None or result.table is None:
             return
         table = result.table
-        self.table.set_rows(dict(zip(table.columns, r)) for r in table.rows)
+        self.table.set_rows(_squeue_row(dict(zip(table.columns, r))) for r in table.rows)
         where = ", ".join(f"{k}={v}" for k, v in params.items()) or "all users"
         self.query_one("#jobs-summary", Static).update(f"{result.summary} ({where})")
 

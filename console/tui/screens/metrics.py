@@ -45,9 +45,10 @@ def plot_series(plot: PlotextPlot, title: str, series: list[dict[str, Any]]) -> 
         xs = [datetime.fromtimestamp(p[0], timezone.utc).strftime("%H:%M") for p in points]
         ys = [p[1] for p in points]
         labels = s.get("labels") or {}
-        label = labels.get("Hostname") or labels.get("instance") or ",".join(f"{k}={v}" for k, v in labels.items())
+        label = (labels.get("Hostname") or labels.get("instance") or labels.get("gpu")
+                 or ",".join(f"{k}={v}" for k, v in labels.items()))
         plt.date_form("H:M")
-        plt.plot(xs, ys, label=label[:20])
+        plt.plot(xs, ys, label=str(label)[:20], marker="braille")
     plot.refresh()
 
 
@@ -68,11 +69,15 @@ class MetricsScreen(DcopsScreen):
         with Horizontal(id="query-row"):
             yield Select([(name, q) for name, q in CANNED.items()], prompt="canned view", id="canned", allow_blank=True)
             yield Input(placeholder="PromQL, e.g. max by (Hostname) (DCGM_FI_DEV_GPU_TEMP)", id="promql")
-            yield Input(value="1h", placeholder="range", id="range")
+            yield Input(value="1h", placeholder="range", id="range", tooltip="look-back for a chart; empty = instant query")
             yield Button("Run", id="run-query")
         yield Static("pick a canned view or type PromQL, enter runs it", id="metrics-summary")
         yield PlotextPlot(id="chart")
         yield VirtualTable(METRIC_COLUMNS, key=ROW_KEY, id="metrics-table")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#metrics-table", VirtualTable).focus()
 
     @on(Select.Changed, "#canned")
     def _canned(self, event: Select.Changed) -> None:

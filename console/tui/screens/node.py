@@ -14,6 +14,7 @@ from textual.widgets import Static, TabbedContent, TabPane
 from textual_plotext import PlotextPlot
 
 from actions import registry
+from actions.events import Table
 
 from ..widgets.tables import ROW_KEY, table_columns, table_rows
 from ..widgets.vtable import Column, VirtualTable
@@ -27,11 +28,25 @@ def node_tabs(node: str) -> list[tuple[str, str, str, dict[str, Any]]]:
     """(tab id, title, action, params) for every tab of the node screen."""
     return [
         ("gpus", "GPUs", "gpu-health", {"nodes": node}),
+        ("health", "Health", "node-health", {"nodes": node}),
+        ("ib", "IB ports", "fabric-health", {}),
         ("firmware", "Firmware", "firmware", {"nodes": node}),
-        ("ib", "IB ports", "fabric-health", {"nodes": node}),
+        ("power", "BMC", "power-status", {"nodes": node}),
         ("jobs", "Jobs", "jobs", {"node": node}),
         ("audit", "Audit", "audit", {"node": node, "limit": "100"}),
     ]
+
+
+def only_node(table: Table, node: str) -> Table:
+    """Rows of a fabric-wide table that belong to ``node`` (ports are named NODE:HCA:PORT)."""
+    rows = [r for r in table.rows if any(str(c).split(":")[0] == node for c in r[:2])]
+    return table.model_copy(update={"rows": rows})
+
+
+def transposed(table: Table) -> Table:
+    """A one-row table as ``field / value`` lines (firmware inventories are wide, not long)."""
+    row = table.rows[0]
+    return Table(columns=["field", "value"], rows=[[c, v] for c, v in zip(table.columns, row)], title=table.title)
 
 
 class NodeScreen(DcopsScreen):
@@ -41,6 +56,9 @@ class NodeScreen(DcopsScreen):
     NodeScreen #node-charts { height: 14; }
     NodeScreen #node-charts PlotextPlot { height: 1fr; }
     NodeScreen .tab-summary { height: 1; padding: 0 1; color: $muted; }
+    NodeScreen #node-tabs { height: 1fr; }
+    NodeScreen #node-tabs ContentSwitcher { height: 1fr; }
+    NodeScreen #node-tabs TabPane { height: 1fr; padding: 0; }
     """
 
     def __init__(self, node: str, row: dict[str, Any] | None = None) -> None:
@@ -81,6 +99,7 @@ class NodeScreen(DcopsScreen):
             data = result.data if result is not None and isinstance(result.data, dict) else {}
             series = [dict(s, labels={"gpu": "GPU " + str(s.get("labels", {}).get("gpu", "?"))})
                       for s in data.get("series") or []]
+            series.sort(key=lambda s: s["labels"]["gpu"])
             plot_series(self.query_one("#node-chart", PlotextPlot), f"GPU utilisation % on {self.node} (1h)", series)
 
     async def _load_tab(self, tab_id: str, action: str, params: dict[str, Any]) -> None:
@@ -92,8 +111,15 @@ class NodeScreen(DcopsScreen):
         if result is None:
             summary.update(f"{action}: no answer (see the status line)")
             return
-        summary.update(result.summary)
-        if result.table is not None:
+        data = result.table
+        if data is not None and tab_id == "ib":
+            data = only_node(data, self.node)
+            summary.update(f"{len(data.rows)} port(s) of {self.node}; fabric: {result.summary}")
+        else:
+            summary.update(result.summary)
+        if data is not None and len(data.rows) == 1 and len(data.columns) > 6:
+            data = transposed(data)
+        if data is not None:
             table = self.query_one(f"#table-{tab_id}", VirtualTable)
-            table.set_columns(table_columns(result.table))
-            table.set_rows(table_rows(result.table))
+            table.set_columns(table_columns(data))
+            table.set_rows(table_rows(data))

@@ -143,7 +143,7 @@ class OperationsScreen(DcopsScreen):
         run = self._selected_run()
         if run is None:
             self.status("no run selected", "warning")
-        elif run.cancel():
+        elif self.dcops.engine.cancel(run):
             self.status(f"cancelling run {run.run_id} ({run.action})", "warning")
         else:
             self.status(f"run {run.run_id} is not running", "warning")

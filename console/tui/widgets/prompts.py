@@ -48,7 +48,7 @@ class PromptBar(Vertical):
     PromptBar.-open { display: block; }
     PromptBar > .hint { height: 1; padding: 0 1; color: $muted; }
     PromptBar > .hint.-error { color: $error; text-style: bold; }
-    PromptBar > Input { border: none; height: 1; padding: 0 1; background: $panel; }
+    PromptBar > Input { padding: 0 1; background: $panel; }
     """
 
     prefix = ""
@@ -59,7 +59,7 @@ class PromptBar(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("", classes="hint")
-        yield Input(placeholder=self.prefix, suggester=self._suggester, select_on_focus=False)
+        yield Input(placeholder=self.prefix, suggester=self._suggester, select_on_focus=False, compact=True)
 
     @property
     def input(self) -> Input:

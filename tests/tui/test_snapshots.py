@@ -1,0 +1,101 @@
+"""SVG snapshots of every screen in each theme at 160x50, on a frozen demo cluster (fixed clock,
+audit times, run and approval ids), so a changed pixel means a changed UI."""
+
+from __future__ import annotations
+
+import pytest
+
+from console.tui.app import DcopsApp
+from console.tui.screens.approvals import ApprovalsScreen
+from console.tui.screens.audit import AuditScreen
+from console.tui.screens.jobs import JobsScreen
+from console.tui.screens.metrics import MetricsScreen
+from console.tui.screens.node import NodeScreen
+from console.tui.screens.operations import OperationsScreen
+from console.tui.widgets.vtable import VirtualTable
+
+from .conftest import APPROVAL_POLICY, SIZE, wait_for
+
+THEMES = ("dcops-dark", "dcops-light", "dcops-contrast")
+
+
+def _table(app, selector: str) -> VirtualTable:
+    return app.screen.query_one(selector, VirtualTable)
+
+
+async def _fleet_loaded(pilot) -> None:
+    app = pilot.app
+    await wait_for(pilot, lambda: app.screen.query("#fleet-table") and _table(app, "#fleet-table").total_count == 64,
+                   what="the fleet")
+
+
+async def _run(pilot, command: str, done: str) -> None:
+    await pilot.press("colon", *command, "enter")
+    await wait_for(pilot, lambda: done in pilot.app.last_message[0], what=command)
+
+
+async def fleet(pilot) -> None:
+    await _fleet_loaded(pilot)
+    await pilot.press("down", "space", "down", "space")
+
+
+async def node(pilot) -> None:
+    await _fleet_loaded(pilot)
+    _table(pilot.app, "#fleet-table").move_to_key("gpu017")
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, NodeScreen)
+                   and "audit records" in str(pilot.app.screen.query_one("#summary-audit").render()), what="node tabs")
+
+
+async def jobs(pilot) -> None:
+    await _fleet_loaded(pilot)
+    await pilot.press("2")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, JobsScreen) and _table(pilot.app, "#jobs-table").total_count,
+                   what="jobs")
+
+
+async def operations(pilot) -> None:
+    await _fleet_loaded(pilot)
+    await _run(pilot, "resume gpu[030-032]", "resume: ok")
+    await _fleet_loaded(pilot)
+    await pilot.press("3")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, OperationsScreen)
+                   and _table(pilot.app, "#steps-table").total_count == 3, what="the run's steps")
+
+
+async def audit(pilot) -> None:
+    await _fleet_loaded(pilot)
+    await _run(pilot, "resume gpu021", "resume: ok")
+    await _fleet_loaded(pilot)
+    await pilot.press("4")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, AuditScreen)
+                   and "intact" in str(pilot.app.screen.query_one("#chain").render()), what="the audit chain")
+
+
+async def approvals(pilot) -> None:
+    await _fleet_loaded(pilot)
+    await _run(pilot, 'drain gpu[040-041] --reason "psu swap"', "approval")
+    await pilot.press("5")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ApprovalsScreen)
+                   and _table(pilot.app, "#approvals-table").total_count == 1, what="the pending approval")
+
+
+async def metrics(pilot) -> None:
+    await _fleet_loaded(pilot)
+    await pilot.press("6")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, MetricsScreen), what="metrics")
+    pilot.app.screen.query_one("#promql").value = "max by (Hostname) (DCGM_FI_DEV_GPU_TEMP{Hostname=~\"gpu00[1-4]\"})"
+    pilot.app.screen.action_run_query()
+    await wait_for(pilot, lambda: _table(pilot.app, "#metrics-table").total_count == 4, what="the query")
+
+
+SCREENS = {"fleet": fleet, "node": node, "jobs": jobs, "operations": operations, "audit": audit,
+           "approvals": approvals, "metrics": metrics}
+
+
+@pytest.mark.parametrize("theme", THEMES)
+@pytest.mark.parametrize("screen", list(SCREENS))
+def test_screen_snapshot(screen: str, theme: str, snap_compare, frozen, config) -> None:
+    cfg = config(name="demo", policy=APPROVAL_POLICY if screen == "approvals" else None)
+    app = DcopsApp(cfg, principal="unix:alice", theme=theme, engine_factory=frozen)
+    assert snap_compare(app, terminal_size=SIZE, run_before=SCREENS[screen])
