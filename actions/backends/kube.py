@@ -17,6 +17,7 @@ import json
 import os
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -104,13 +105,21 @@ class KubeAdapter:
             raise ConfigError(f"[kube] cannot load kubeconfig {path}: {detail}") from None
         cfg.retries = Retry(total=2, connect=2, read=0, redirect=0, status=0, other=0, backoff_factor=0.1)
         self._host = cfg.host
-        return client.ApiClient(cfg)
+        api = client.ApiClient(cfg)
+        return _Apis(client=api, core=client.CoreV1Api(api), batch=client.BatchV1Api(api), models=client)
 
-    async def _api(self) -> Any:
+    async def _api(self) -> "_Apis":
+        """The API objects, built on first use in the pool: importing the client (~1 s) and loading
+        the kubeconfig (which may run a credential plugin) must not block the event loop."""
         async with self._lock:
             if self._client is None:
                 loop = asyncio.get_running_loop()
-                self._client = await loop.run_in_executor(self._pool, self._load)
+                limit = self.section.request_timeout
+                try:   # an exec credential plugin (e.g. a cloud CLI) runs here and may hang
+                    self._client = await asyncio.wait_for(loop.run_in_executor(self._pool, self._load), limit)
+                except asyncio.TimeoutError:
+                    raise BackendUnavailable(f"kube: loading kubeconfig {self._kubeconfig_path()} took longer "
+                                             f"than {limit:.0f}s (a hung credential plugin?)") from None
         return self._client
 
     async def _call(self, what: str, fn: Callable[..., T], *args: Any, timeout: float | None = None,
@@ -143,23 +152,21 @@ class KubeAdapter:
         if exc.status in (401, 403):
             return BackendError(f"kube: {what}: {'unauthorized' if exc.status == 401 else 'forbidden'} "
                                 f"by {self._host}: {message}")
-        if exc.status == 429:
+        if exc.status == 429 and what.startswith("evict "):
             causes = ((body.get("details") or {}).get("causes") or [])
             return EvictionBlocked(_blocked_reason(message, causes), retry=True)
         return BackendError(f"kube: {what}: HTTP {exc.status}: {message}")
 
     async def _core(self) -> Any:
-        from kubernetes import client
-        return client.CoreV1Api(await self._api())
+        return (await self._api()).core
 
     async def _batch(self) -> Any:
-        from kubernetes import client
-        return client.BatchV1Api(await self._api())
+        return (await self._api()).batch
 
     async def aclose(self) -> None:
         if self._client is not None:
-            client, self._client = self._client, None
-            await asyncio.get_running_loop().run_in_executor(self._pool, client.close)
+            apis, self._client = self._client, None
+            await asyncio.get_running_loop().run_in_executor(self._pool, apis.client.close)
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     # ------------------------------------------------------------------ nodes and pods
@@ -216,9 +223,8 @@ class KubeAdapter:
     async def evict(self, namespace: str, name: str, *, grace_period: int | None, dry_run: bool) -> None:
         """POST the Eviction subresource. Raises EvictionBlocked (429: a PDB or API throttling
         said no; retry later) or EvictionGone (the pod no longer exists)."""
-        from kubernetes import client
-
-        core = await self._core()
+        apis = await self._api()
+        client, core = apis.models, apis.core
         body = client.V1Eviction(
             metadata=client.V1ObjectMeta(name=name, namespace=namespace),
             delete_options=client.V1DeleteOptions(grace_period_seconds=grace_period,
@@ -265,13 +271,11 @@ class KubeAdapter:
         Kubernetes has no restart verb for Jobs; this is ``kubectl replace --force`` done safely:
         the fresh manifest is validated by a server-side dry-run create *before* the old Job is
         deleted, the delete is pinned to the old uid, and the create waits until the old Job is gone."""
-        from kubernetes import client
-
-        api = await self._api()
-        batch = await self._batch()
+        apis = await self._api()
+        client, batch = apis.models, apis.batch
         what = f"job {namespace}/{name}"
         old = await self._call(f"get {what}", batch.read_namespaced_job, name, namespace)
-        manifest = conv.fresh_job_manifest(api.sanitize_for_serialization(old))
+        manifest = conv.fresh_job_manifest(apis.client.sanitize_for_serialization(old))
         probe = json.loads(json.dumps(manifest))
         probe["metadata"].pop("name", None)
         probe["metadata"]["generateName"] = f"{name}-"
@@ -297,6 +301,14 @@ class KubeAdapter:
         except BackendError as exc:
             raise BackendError(f"kube: {what} was deleted but could not be created again: "
                                f"{str(exc).removeprefix('kube: ')}") from None
+
+
+@dataclass(frozen=True)
+class _Apis:
+    client: Any      # kubernetes.client.ApiClient
+    core: Any        # CoreV1Api
+    batch: Any       # BatchV1Api
+    models: Any      # the kubernetes.client module (V1Eviction, V1DeleteOptions, ...)
 
 
 class KubeNotFound(BackendError):

@@ -211,3 +211,22 @@ async def test_pod_under_two_budgets_is_reported_at_once_not_retried(kube: KubeA
     assert [(b.name, b.reason) for b in report.blocked] == [
         ("web-1", "evict pod default/web-1: HTTP 500: This pod has more than one PodDisruptionBudget, which the "
                   "eviction subresource does not support.")]
+
+
+async def test_hung_credential_plugin_is_bounded(tmp_path: Path, kube_lab: lab.LabInfo) -> None:
+    import json
+
+    path = tmp_path / "kubeconfig"
+    cfg = json.loads(kube_lab.kubeconfig.read_text())
+    cfg["users"][0]["user"] = {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": "sleep",
+                                        "args": ["3"], "interactiveMode": "Never"}}
+    path.write_text(json.dumps(cfg))
+    adapter = KubeAdapter(KubeSection(kubeconfig=str(path), request_timeout=1))
+    try:
+        started = time.monotonic()
+        with pytest.raises(BackendUnavailable, match=r"loading kubeconfig .* took longer than 1s \(a hung credential "
+                                                     r"plugin\?\)$"):
+            await adapter.nodes()
+        assert time.monotonic() - started < 2
+    finally:
+        await adapter.aclose()
