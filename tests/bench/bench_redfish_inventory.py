@@ -201,11 +201,13 @@ def main() -> int:
     ansible = [statistics.median(v) for k, v in times.items() if k.startswith("Ansible")]
     print(f"\nfirmware inventory of {args.nodes} lab BMCs, latency {args.lo}-{args.hi} s per request, "
           f"{args.rounds} rounds (medians)")
-    print(f"{'':<34}{'median s':>9}{'req/BMC':>9}{'/critical':>10}{'Ansible f16 /':>15}   (req/BMC includes logout)")
+    print(f"{'':<34}{'median s':>9}{'req/BMC':>9}{'/critical':>10}{'/floor':>8}"
+          + "".join(f"{f'Ansible f{f} /':>15}" for f in (16, 64)[:len(ansible)]) + "   (req/BMC includes logout)")
     for name, vals in times.items():
         med = statistics.median(vals)
-        vs_ansible = f"{ansible[0] / med:13.1f}x" if ansible else f"{'-':>14}"
-        print(f"{name:<34}{med:9.2f}{statistics.median(requests[name]):9.1f}{med / critical:9.2f}x {vs_ansible}")
+        vs = "".join(f"{a / med:14.1f}x" for a in ansible)
+        print(f"{name:<34}{med:9.2f}{statistics.median(requests[name]):9.1f}{med / critical:9.2f}x"
+              f"{med / floor:7.2f}x{vs}")
     print(f"{'critical path':<34}{critical:9.2f}{dcops_chain:9.1f}{1.0:9.2f}x   "
           f"({dcops_chain:.0f} sequential round trips x {mean_latency:.2f} s mean latency)")
     print(f"{'measured floor (slowest BMC)':<34}{floor:9.2f}{'':9}{floor / critical:9.2f}x   "
