@@ -59,9 +59,6 @@ class DcopsApp(App[int]):
     BINDINGS = app_bindings()
     MODES = dict(SCREEN_MODES)
     COMMANDS = App.COMMANDS | {ActionCommands}
-    CSS = """
-    Screen { background: $background; }
-    """
 
     def __init__(self, config: DcopsConfig, *, principal: str, theme: str | None = None,
                  engine_factory: EngineFactory | None = None) -> None:
@@ -198,6 +195,16 @@ class DcopsApp(App[int]):
                 self.switch_mode(cmd.action)
                 return
             await self.execute(cmd.action, cmd.params)
+
+    def allowed(self, action: str) -> bool:
+        """Ask the policy before opening a dialog, so a refused operator is told why at once
+        (the engine still decides again, with the real targets, when the request comes)."""
+        if self._engine is None:
+            return False
+        decision = self._engine.decide(self.principal, action)
+        if not decision.allowed:
+            self.report(decision.reason, "error")
+        return decision.allowed
 
     async def execute(self, action: str, params: dict[str, Any], *, show_result: bool = True,
                       confirmed: str | None = None) -> Run | None:

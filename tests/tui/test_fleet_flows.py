@@ -73,15 +73,21 @@ async def test_denied_drain_shows_the_rbac_reason(config) -> None:
     async with app.run_test(size=SIZE) as pilot:
         table = await open_fleet(pilot)
         table.move_to_key("gpu007")
-        await pilot.press("d")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), what="the confirm dialog")
-        await pilot.press(*"bad gpu", "enter", "1", "enter")
+        await pilot.press("d")                             # refused before any dialog opens
         await wait_for(pilot, lambda: "denied" in status_text(app), what="the denial")
-        line = status_text(app)
-        assert "no role of unix:viewer allows drain" in line
-        assert "\n" not in line and "Traceback" not in line
-        denied = await audit(app, AuditQuery(action="drain", event="denied"))
+        assert not isinstance(app.screen, ConfirmDialog)
+        assert status_text(app) == "denied: no role of unix:viewer allows drain (roles: viewer)"
+        # typed on the command line, the request reaches the engine, which refuses and audits it
+        await pilot.press("colon", *'drain gpu007 --reason "bad gpu"', "enter")
+        denied = []
+        for _ in range(100):
+            denied = await audit(app, AuditQuery(action="drain", event="denied"))
+            if denied:
+                break
+            await pilot.pause(0.05)
         assert len(denied) == 1 and denied[0].principal == "unix:viewer"
+        assert denied[0].detail == "denied: no role of unix:viewer allows drain (roles: viewer)"
+        assert "\n" not in status_text(app) and "Traceback" not in status_text(app)
 
 
 async def test_filter_regex_inverse_and_bad_pattern(config) -> None:

@@ -99,3 +99,16 @@ def test_screen_snapshot(screen: str, theme: str, snap_compare, frozen, config) 
     cfg = config(name="demo", policy=APPROVAL_POLICY if screen == "approvals" else None)
     app = DcopsApp(cfg, principal="unix:alice", theme=theme, engine_factory=frozen)
     assert snap_compare(app, terminal_size=SIZE, run_before=SCREENS[screen])
+
+
+async def drain_dialog(pilot) -> None:
+    await _fleet_loaded(pilot)
+    _table(pilot.app, "#fleet-table").move_to_key("gpu017")
+    await pilot.press("d", *"xid 79", "enter")
+
+
+def test_production_cluster_with_drain_dialog(snap_compare, frozen, config) -> None:
+    """The safety cues: production border and banner, the typed-confirmation dialog."""
+    cfg = config(name="prod-east", production=True)
+    app = DcopsApp(cfg, principal="unix:alice", engine_factory=frozen)
+    assert snap_compare(app, terminal_size=SIZE, run_before=drain_dialog)

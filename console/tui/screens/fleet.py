@@ -113,7 +113,7 @@ class FleetScreen(DcopsScreen):
     async def action_drain(self) -> None:
         keys = self.table.target_keys()
         nodes = self._hostlist()
-        if not nodes:
+        if not nodes or not self.dcops.allowed("drain"):
             return
         count = str(len(keys))
         message = f"Drain {count} node(s) {nodes}: no new jobs start there; running jobs finish first."
@@ -127,6 +127,6 @@ class FleetScreen(DcopsScreen):
     @work(group="fleet-action", exit_on_error=False)
     async def action_resume(self) -> None:
         nodes = self._hostlist()
-        if nodes:
+        if nodes and self.dcops.allowed("resume"):
             async with self.dcops.guarded("resume"):
                 await self.dcops.execute("resume", {"nodes": nodes})

@@ -77,5 +77,7 @@ class JobsScreen(DcopsScreen):
         if not ids:
             self.status("no job under the cursor", "warning")
             return
+        if not self.dcops.allowed(verb):
+            return
         async with self.dcops.guarded(verb):
             await self.dcops.execute(verb, {"jobs": ids})

@@ -71,6 +71,7 @@ class OperationsScreen(DcopsScreen):
     OperationsScreen #run-head { height: 1; padding: 0 1; }
     OperationsScreen ProgressBar { padding: 0 1; height: 1; }
     OperationsScreen #steps-table { width: 3fr; }
+    OperationsScreen #steps-table, OperationsScreen #runs-table { overflow-x: hidden; }
     OperationsScreen #run-log { width: 2fr; border-left: solid $panel; }
     """
 
