@@ -230,3 +230,22 @@ async def test_hung_credential_plugin_is_bounded(tmp_path: Path, kube_lab: lab.L
         assert time.monotonic() - started < 2
     finally:
         await adapter.aclose()
+
+
+@pytest.mark.parametrize("policy, blocked", [("IfHealthyBudget", True), ("AlwaysAllow", False)])
+async def test_crashlooping_pod_under_an_unmet_budget(kube: KubeAdapter, world: lab.LabInfo, policy: str,
+                                                      blocked: bool) -> None:
+    """Two of three replicas crash-loop, so a minAvailable=2 budget is not met: by default the
+    broken pod cannot be evicted either (a classic stuck drain); AlwaysAllow lets it go."""
+    api = {"app": "api"}
+    owner = sc.owner_ref("ReplicaSet", "default", "api")
+    budget = sc.pdb("default", "api-pdb", api, min_available=2)
+    budget["spec"]["unhealthyPodEvictionPolicy"] = policy
+    world.reset([sc.node("gpu001"), sc.node("gpu002"), sc.replicaset("default", "api", 3, api), budget,
+                 sc.pod("default", "api-1", "gpu001", labels=api, owner=owner, waiting="CrashLoopBackOff"),
+                 sc.pod("default", "api-2", "gpu002", labels=api, owner=owner, waiting="CrashLoopBackOff"),
+                 sc.pod("default", "api-3", "gpu002", labels=api, owner=owner)])
+    report = await kube.drain("gpu001", timeout=1)
+    assert [b.name for b in report.blocked] == (["api-1"] if blocked else []), report.blocked
+    if blocked:
+        assert "api-pdb needs 2 healthy pods and has 1 currently" in report.blocked[0].reason

@@ -352,8 +352,11 @@ class Cluster:
                                                  "eviction subresource does not support.")
         if pdbs:
             budget, st = pdbs[0], pdbs[0]["status"]
-            healthy_pod = pdbmath.pod_ready(pod)
-            may_skip = (not healthy_pod) and st["currentHealthy"] >= st["desiredHealthy"]
+            # An unready pod may go when the budget is met (IfHealthyBudget, the default) or always
+            # (AlwaysAllow); a ready one only while disruptionsAllowed > 0.
+            policy = (budget.get("spec") or {}).get("unhealthyPodEvictionPolicy", "IfHealthyBudget")
+            may_skip = not pdbmath.pod_ready(pod) and (policy == "AlwaysAllow"
+                                                       or st["currentHealthy"] >= st["desiredHealthy"])
             if not may_skip and st["disruptionsAllowed"] <= 0:
                 raise ApiError(
                     429, "TooManyRequests", "Cannot evict pod as it would violate the pod's disruption budget.",

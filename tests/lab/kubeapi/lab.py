@@ -1,13 +1,15 @@
 """Start, stop and inspect the lab API server as a background process on loopback.
 
 Files live in ``$DCOPS_LAB_DIR/kubeapi`` (default ``/tmp/dcops-lab/kubeapi``): ``pid``, ``port``,
-``token``, ``kubeconfig``, ``server.log``. ``start`` is idempotent: a healthy server is reused, a
-stale one (dead, or not answering) is stopped by its pid and its files cleared before a fresh one
-starts on a free port. ``stop`` ends the process by pid and removes the directory.
+``token``, ``code``, ``ca.crt``/``server.*``, ``kubeconfig``, ``server.log``. ``start`` is
+idempotent: a healthy server is reused, a stale one (dead, not answering, or started from older
+code of this package) is stopped by its pid and its files cleared before a fresh one starts on a
+free port. ``stop`` ends the process by pid and removes the directory.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import ssl
@@ -111,10 +113,21 @@ def _healthy(url: str, ca_file: Path) -> bool:
         return False
 
 
+def code_version() -> str:
+    """A hash of this package's source: a server started from older code is stale, not reusable."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def status() -> LabInfo | None:
+    """How to reach the running server, or None if none is running (or it runs older code)."""
     d = lab_dir()
     pid, port, token = _read(d / "pid"), _read(d / "port"), _read(d / "token")
     if not (pid and port and token and pid.isdigit()) or not _alive(int(pid)):
+        return None
+    if _read(d / "code") != code_version():
         return None
     url = f"https://127.0.0.1:{port}"
     if not _healthy(url, d / "ca.crt"):
@@ -166,6 +179,7 @@ def start(timeout: float = 15.0) -> LabInfo:
     token = secrets.token_hex(16)
     (d / "token").write_text(token)
     (d / "token").chmod(0o600)
+    (d / "code").write_text(code_version())
     make_certs(d)
     with open(d / "server.log", "ab") as log:
         proc = subprocess.Popen([sys.executable, "-m", "tests.lab.kubeapi", "serve", "--dir", str(d)],
