@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
@@ -24,6 +25,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import psycopg
+from psycopg.pq import TransactionStatus
 from psycopg_pool import AsyncConnectionPool
 
 from ..errors import AuditError, NotFound
@@ -35,6 +37,7 @@ from .pg_locks import PgLockHandle, PgNodeLocks
 from .pg_schema import CHAIN_KEY, COLS, INSERT_AUDIT, INSERT_NODE, SCHEMA, SCHEMA_KEY, TABLES, scrub, shown_url
 from .sqlite import _iso, _row_to_record
 
+log = logging.getLogger("dcops.store.postgres")
 _SELECT = f"SELECT {', '.join(COLS)} FROM audit"
 _HEAD = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"
 # node index vs the hashed targets, both ways (the index is not hashed, so verify must check it)
@@ -180,6 +183,16 @@ class PostgresStore:
 
     # ------------------------------------------------------------ audit
     async def append(self, entries: Sequence[AuditEntry]) -> tuple[int, str]:
+        """Shielded: a caller cancelled mid-append (the operator pressing cancel twice) still gets its
+        records written — an audit record lost to a cancel would hide that the cluster was touched."""
+        task = asyncio.ensure_future(self._append(entries))
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            task.add_done_callback(_log_lost_append)      # nobody awaits it now: say if it failed
+            raise
+
+    async def _append(self, entries: Sequence[AuditEntry]) -> tuple[int, str]:
         async with self._connection() as conn:
             head = await self._append_tx(conn, entries)
         assert head is not None
@@ -190,22 +203,39 @@ class PostgresStore:
                          unless_finished: str | None = None) -> tuple[int, str] | None:
         """Lock, read the head, insert, commit; returns the new head. ``unless_finished``: write nothing
         and return None if that run already has a "finished" record (checked under the chain lock, so
-        two engines starting at once cannot both close the same run)."""
-        async with conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (CHAIN_KEY,))
-            cur = await conn.execute(_HEAD)
-            row = await cur.fetchone()
-            seq, prev = (row[0], row[1]) if row else (0, GENESIS)
-            if unless_finished is not None:
-                cur = await conn.execute("SELECT 1 FROM audit WHERE run_id = %s AND event = 'finished' LIMIT 1",
-                                         (unless_finished,))
-                if await cur.fetchone():
+        two engines starting at once cannot both close the same run).
+
+        Two round trips, pipelined: [BEGIN, lock, head] then [inserts, COMMIT]. The chain lock is held
+        for one round trip plus the commit, not one per statement: with consoles on other hosts, the
+        network latency while holding the lock is what bounds the whole team's audited actions/s."""
+        try:
+            async with conn.pipeline() as pipe:
+                await conn.execute("BEGIN")
+                await conn.execute("SELECT pg_advisory_xact_lock(%s)", (CHAIN_KEY,))
+                head_cur = await conn.execute(_HEAD)
+                done_cur = None
+                if unless_finished is not None:
+                    done_cur = await conn.execute(
+                        "SELECT 1 FROM audit WHERE run_id = %s AND event = 'finished' LIMIT 1", (unless_finished,))
+                await pipe.sync()
+                row = await head_cur.fetchone()
+                seq, prev = (row[0], row[1]) if row else (0, GENESIS)
+                if done_cur is not None and await done_cur.fetchone():
+                    await conn.execute("ROLLBACK")
                     return None
-            rows, nodes = chain_rows(seq, prev, entries)
-            async with conn.cursor() as c:
-                await c.executemany(INSERT_AUDIT, rows)
-                if nodes:
-                    await c.executemany(INSERT_NODE, nodes)
+                rows, nodes = chain_rows(seq, prev, entries)
+                for r in rows:                    # execute, not executemany: that would sync after its batch
+                    await conn.execute(INSERT_AUDIT, r)
+                for n in nodes:
+                    await conn.execute(INSERT_NODE, n)
+                await conn.execute("COMMIT")
+        except BaseException:
+            if conn.info.transaction_status in (TransactionStatus.INTRANS, TransactionStatus.INERROR):
+                try:
+                    await conn.execute("ROLLBACK")
+                except psycopg.Error:
+                    pass                          # a broken connection: the pool discards it
+            raise
         return (rows[-1][0], rows[-1][-1]) if rows else (seq, prev)
 
     async def query(self, q: AuditQuery) -> list[AuditRecord]:
@@ -398,6 +428,11 @@ class PostgresStore:
     async def lock(self, names: Sequence[str], run_id: str, wait: float) -> PgLockHandle:
         await self.open()                              # the schema (node_locks) exists before the first lock
         return await self._locks.lock(names, run_id, wait)
+
+
+def _log_lost_append(task: "asyncio.Future[tuple[int, str]]") -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("audit records of a cancelled caller not written: %s", task.exception())
 
 
 def _is_local(owner: str | None) -> bool:

@@ -176,3 +176,23 @@ async def test_errors_are_one_line_and_never_show_the_password(pg_lab: PostgresL
     with pytest.raises(AuditError, match="cannot be reached") as info:
         await down.head()
     assert pg_lab.password not in str(info.value)
+
+
+async def test_a_cancelled_caller_still_gets_its_record_written(pg_url: str) -> None:
+    import asyncio
+
+    store = PostgresStore(pg_url)
+    try:
+        await store.head()                                  # connected: the append below is all that is left
+        task = asyncio.create_task(store.append([entry(1)]))
+        await asyncio.sleep(0)                              # the append has begun talking to the server
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        for _ in range(100):
+            if (await store.head())[0] == 1:
+                break
+            await asyncio.sleep(0.05)
+        assert (await store.head())[0] == 1 and (await store.verify()).ok
+    finally:
+        await store.aclose()

@@ -1,0 +1,93 @@
+"""Benchmark: audited ``ping`` actions per second through the engine, PostgreSQL store vs SQLite store,
+side by side in one run, each in real separate processes (the worker of the integration tests):
+
+- postgres x8: 8 processes on one PostgreSQL database (the shared-deployment case)
+- postgres x1: 1 process on PostgreSQL (what one console pays for the network round trips)
+- sqlite x1:   1 process on one SQLite file (the embedded default)
+- sqlite x8:   8 processes on one SQLite file
+
+Every process starts its engine first and waits at a gate; the clock runs from the gate opening to
+the last process finishing, so interpreter and engine start-up are not counted. Throughput is all
+processes' actions over that wall time. Each round uses a fresh database / file. The PostgreSQL
+server is the lab's (``tests/lab/postgres.py``: default durability, fsync on, synchronous_commit on),
+started here if it is not running and stopped again at the end.
+
+    python -m tests.bench.store_postgres [ACTIONS_PER_PROCESS] [ROUNDS]
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from tests.integration.postgres.pg_worker import spawn
+from tests.lab import postgres as lab
+
+
+def timed(url: str, processes: int, n: int) -> float:
+    """Wall seconds for ``processes`` workers doing ``n`` audited pings each, gate to last finish."""
+    procs = [spawn(url, "ping", str(n), "--gate") for _ in range(processes)]
+    try:
+        for p in procs:
+            assert p.stdout is not None
+            line = p.stdout.readline().strip()
+            if line != "ready":
+                raise SystemExit(f"a worker did not start: {line or 'no output'}")
+        t0 = time.perf_counter()
+        for p in procs:
+            assert p.stdin is not None
+            p.stdin.write("go\n")
+            p.stdin.flush()
+        for p in procs:
+            out, _ = p.communicate(timeout=600)
+            if p.returncode != 0 or not out.startswith("done"):
+                raise SystemExit(f"a worker failed: {out.strip()[-300:]}")
+        return time.perf_counter() - t0
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 300
+    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    server = lab.status()
+    started = server is None
+    server = server or lab.start()
+    cases = {"postgres_x8": ("pg", 8), "postgres_x1": ("pg", 1), "sqlite_x1": ("sqlite", 1), "sqlite_x8": ("sqlite", 8)}
+    times: dict[str, list[float]] = {k: [] for k in cases}
+    try:
+        with tempfile.TemporaryDirectory() as d:
+            for r in range(rounds):
+                for name, (kind, procs) in cases.items():
+                    if kind == "pg":
+                        db = f"bench_{secrets.token_hex(4)}"
+                        url = server.create_database(db)
+                        try:
+                            times[name].append(timed(url, procs, n))
+                        finally:
+                            server.drop_database(db)
+                    else:
+                        times[name].append(timed(f"sqlite:///{Path(d) / f'{name}-{r}.db'}", procs, n))
+    finally:
+        if started:
+            lab.stop()
+    rate = {k: cases[k][1] * n / statistics.median(v) for k, v in times.items()}
+    print(json.dumps({
+        "actions_per_process": n, "rounds": rounds,
+        **{f"{k}_median_s": round(statistics.median(v), 3) for k, v in times.items()},
+        **{f"{k}_actions_per_s": round(v) for k, v in rate.items()},
+        "ratio_postgres_x8_over_sqlite_x1": round(rate["postgres_x8"] / rate["sqlite_x1"], 2),
+        "ratio_postgres_x8_over_sqlite_x8": round(rate["postgres_x8"] / rate["sqlite_x8"], 2),
+        "ratio_postgres_x8_over_postgres_x1": round(rate["postgres_x8"] / rate["postgres_x1"], 2),
+    }, indent=2))
+
+
+if __name__ == "__main__":
+    main()
