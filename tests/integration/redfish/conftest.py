@@ -16,7 +16,9 @@ LAB_NODES = 16
 
 @pytest.fixture(scope="session")
 def bmc_lab() -> Iterator[lab_bmc.LabBmcs]:
-    lab = lab_bmc.start(LAB_NODES, update_seconds=1.0)
+    from tests.lab.bmc.reinstall import HOOK
+
+    lab = lab_bmc.start(LAB_NODES, update_seconds=1.0, reinstall_hook=HOOK)
     try:
         yield lab
     finally:
@@ -43,6 +45,20 @@ def slurm_lab(slurm_session):
     """Every node idle and in service, no jobs, before each test."""
     slurm_session.reset()
     return slurm_session
+
+
+@pytest.fixture(scope="session")
+def ssh_session():
+    """The lab's SSH nodes (network namespaces with sshd, gpu[001-016]); reused when already up."""
+    from tests.lab import sshnodes
+
+    running = sshnodes.status()
+    lab = running or sshnodes.start()
+    try:
+        yield lab
+    finally:
+        if running is None:
+            sshnodes.stop()
 
 
 @pytest.fixture

@@ -1,0 +1,49 @@
+"""The lab BMC starter itself: idempotent start (replaces an earlier server, ignores a stale pid
+file), stop by pid that leaves no process, no folder and no bound port behind."""
+
+from __future__ import annotations
+
+import os
+import ssl
+import urllib.request
+
+import pytest
+
+from tests.lab import bmc as lab_bmc
+from tests.lab.bmc.control import _alive, _port_free
+
+pytestmark = pytest.mark.lab
+
+
+@pytest.fixture
+def private_lab(tmp_path, monkeypatch):
+    monkeypatch.setenv("DCOPS_LAB_DIR", str(tmp_path / "lab"))
+    monkeypatch.setenv("DCOPS_LAB_BMC_PORT", "18900")
+    yield
+    lab_bmc.stop()
+
+
+def _pid() -> int:
+    return int((lab_bmc.lab_dir() / "server.pid").read_text())
+
+
+def test_start_is_idempotent_and_stop_leaves_nothing(private_lab):
+    first = lab_bmc.start(2)
+    pid1 = _pid()
+    second = lab_bmc.start(2)                      # replaces the first server
+    pid2 = _pid()
+    assert pid1 != pid2 and not _alive(pid1) and _alive(pid2)
+    ctx = ssl.create_default_context(cafile=second.ca)
+    with urllib.request.urlopen(second.bmcs["gpu001"] + "/redfish/v1/", context=ctx, timeout=5) as resp:
+        assert resp.status == 200
+    assert first.directory == second.directory
+    assert lab_bmc.stop() and not _alive(pid2)
+    lab_bmc.lab_dir().mkdir(parents=True)
+    (lab_bmc.lab_dir() / "server.pid").write_text("999999\n")   # leftovers of a crashed run
+    (lab_bmc.lab_dir() / "lab.json").write_text("{}")
+    third = lab_bmc.start(2)
+    pid3 = _pid()
+    assert third.status()["nodes"].keys() == {"gpu001", "gpu002"}
+    assert lab_bmc.stop() and not _alive(pid3)
+    assert not lab_bmc.lab_dir().exists()
+    assert all(_port_free(p) for p in (18900, 18901, 18910, 18911))
