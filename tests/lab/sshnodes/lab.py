@@ -57,7 +57,12 @@ LogLevel ERROR
 
 # run inside the node's namespaces; every path is quoted by shlex.quote below
 NODE_SHELL = ("hostname {node} && mount --bind {empty} /root/.bashrc && mount --bind {bin} /usr/local/bin "
+              "&& mount -t overlay overlay -o lowerdir=/etc,upperdir={etc_upper},workdir={etc_work} /etc "
               "&& exec /usr/sbin/sshd -D -e -f {config}")
+# the node's own /etc files (over the machine's, in its mount namespace): the installed image's id,
+# which reimage reads and the lab BMC's PXE reinstall rewrites (tests/lab/bmc/reinstall.py)
+IMAGE_FILE = "dcops-image"
+INITIAL_IMAGE = "dcops-gpu-2026.10.1"
 
 
 def lab_dir() -> Path:
@@ -89,6 +94,10 @@ class SshNodesLab:
 
     def node_dir(self, node: str) -> Path:
         return self.directory / "nodes" / node
+
+    def image_file(self, node: str) -> Path:
+        """The node's /etc/dcops-image as the host sees it (rewrite it only while its sshd is stopped)."""
+        return self.node_dir(node) / "etc" / "upper" / IMAGE_FILE
 
     def state_dir(self, node: str) -> Path:
         """Where the node's stand-in tools read their values (see ``state.py``)."""
@@ -127,8 +136,15 @@ class SshNodesLab:
         d = self.node_dir(node)
         import shlex
 
+        (d / "etc" / "upper").mkdir(parents=True, exist_ok=True)
+        (d / "etc" / "work").mkdir(exist_ok=True)
+        if not self.image_file(node).exists():
+            self.image_file(node).write_text(INITIAL_IMAGE + "\n")
+
         script = NODE_SHELL.format(node=shlex.quote(node), empty=shlex.quote(str(self.directory / "empty")),
-                                   bin=shlex.quote(str(d / "bin")), config=shlex.quote(str(d / "sshd_config")))
+                                   bin=shlex.quote(str(d / "bin")), config=shlex.quote(str(d / "sshd_config")),
+                                   etc_upper=shlex.quote(str(d / "etc" / "upper")),
+                                   etc_work=shlex.quote(str(d / "etc" / "work")))
         proc = spawn(["ip", "netns", "exec", netns.ns_name(node), "unshare", "--mount", "--uts", "sh", "-c", script],
                      env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}, log=d / "sshd.log", owner=str(self.directory))
         self._pidfile(node).write_text(f"{proc.pid}\n")
