@@ -4,8 +4,10 @@ name-independent pictures of the lab's state for comparing outcomes."""
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from tests.lab.kubeapi import lab
@@ -46,3 +48,17 @@ def pods_by_node(info: lab.LabInfo) -> dict[str, list[str]]:
 def node_obj(info: lab.LabInfo, name: str) -> dict[str, Any]:
     return next(o for o in info.objects() if o["kind"] == "Node" and o["metadata"]["name"] == name)
 
+
+
+def dead_kubeconfig(path: Path, info: lab.LabInfo) -> tuple[Path, int]:
+    """A kubeconfig for a loopback port nothing listens on (an API server that is down)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return kubeconfig_for(path, info, port), port
+
+
+def kubeconfig_for(path: Path, info: lab.LabInfo, port: int) -> Path:
+    """The lab's credentials and CA, pointed at another loopback port."""
+    lab.write_kubeconfig(path, f"https://127.0.0.1:{port}", info.token, info.ca_file)
+    return path

@@ -25,7 +25,7 @@ from actions.store.base import AuditQuery
 from actions.store.sqlite import SqliteStore
 from tests.lab.kubeapi import lab
 
-from kubelab import node_obj, pods_by_node
+from kubelab import dead_kubeconfig, node_obj, pods_by_node
 
 ALLOW_ALL = '[roles.all]\nactions = ["*"]\n[[bindings]]\nprincipals = ["unix:*"]\nroles = ["all"]\n'
 
@@ -125,13 +125,7 @@ async def test_k8s_jobs_and_restart_job(k8s_only: Engine) -> None:
 
 
 async def test_api_server_down_fails_the_run_with_a_clear_error(tmp_path: Path, world: lab.LabInfo) -> None:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    dead = tmp_path / "dead-kubeconfig"
-    lab.write_kubeconfig(dead, f"https://127.0.0.1:{port}", world.token, world.ca_file)
+    dead, port = dead_kubeconfig(tmp_path / "dead-kubeconfig", world)
     cfg = _config(tmp_path, world).model_copy(update={"kube": KubeSection(kubeconfig=str(dead), request_timeout=2)})
     engine = await open_engine(cfg, policy=Policy.from_toml(ALLOW_ALL))
     try:
@@ -198,13 +192,7 @@ async def test_k8s_nodes_shows_gpus_and_operator_pods_down(k8s_only: Engine) -> 
 
 
 async def test_kubernetes_down_does_not_undo_the_slurm_drain(tmp_path: Path, world: lab.LabInfo) -> None:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    dead = tmp_path / "dead-kubeconfig"
-    lab.write_kubeconfig(dead, f"https://127.0.0.1:{port}", world.token, world.ca_file)
+    dead, port = dead_kubeconfig(tmp_path / "dead-kubeconfig", world)
     section = KubeSection(kubeconfig=str(dead), request_timeout=2)
     sim = SimCluster(nodes=16)
     slurm, kube = sim.backends().slurm, KubeAdapter(section)

@@ -17,7 +17,7 @@ from actions.errors import BackendError, BackendUnavailable, ConfigError
 from tests.lab.kubeapi import lab
 from tests.lab.kubeapi import scenario as sc
 
-from kubelab import node_obj, pods_by_node
+from kubelab import dead_kubeconfig, kubeconfig_for, node_obj, pods_by_node
 
 
 async def test_nodes_report_gpus_and_operator_pods(kube: KubeAdapter) -> None:
@@ -127,17 +127,9 @@ async def test_delete_pod(kube: KubeAdapter, world: lab.LabInfo) -> None:
         await kube.delete_pod("default", "debug-shell")
 
 
-def _kubeconfig_for(tmp_path: Path, info: lab.LabInfo, port: int) -> Path:
-    path = tmp_path / "kubeconfig"
-    lab.write_kubeconfig(path, f"https://127.0.0.1:{port}", info.token, info.ca_file)
-    return path
-
-
 async def test_api_server_down_is_a_clear_error(tmp_path: Path, kube_lab: lab.LabInfo) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]          # closed again: nothing listens there
-    adapter = KubeAdapter(KubeSection(kubeconfig=str(_kubeconfig_for(tmp_path, kube_lab, port)), request_timeout=3))
+    dead, port = dead_kubeconfig(tmp_path / "kubeconfig", kube_lab)
+    adapter = KubeAdapter(KubeSection(kubeconfig=str(dead), request_timeout=3))
     try:
         started = time.monotonic()
         with pytest.raises(BackendUnavailable) as err:
@@ -154,7 +146,7 @@ async def test_hung_api_server_is_bounded_by_the_request_timeout(tmp_path: Path,
         s.bind(("127.0.0.1", 0))
         s.listen(8)
         port = s.getsockname()[1]
-        adapter = KubeAdapter(KubeSection(kubeconfig=str(_kubeconfig_for(tmp_path, kube_lab, port)),
+        adapter = KubeAdapter(KubeSection(kubeconfig=str(kubeconfig_for(tmp_path / "kubeconfig", kube_lab, port)),
                                           request_timeout=1))
         try:
             started = time.monotonic()
