@@ -15,7 +15,7 @@ import asyncio
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlparse
 
 from pydantic import Field, model_validator
@@ -147,7 +147,8 @@ class FirmwareUpdateParams(MutatingParams):
     version: str | None = Field(None, description="version the image installs (default: from the image name)")
     max_parallel: int = Field(4, ge=1, le=256, description="nodes out of service at once")
     max_failures: int = Field(0, ge=0, description="halt the rollout when more nodes than this have failed")
-    reset_type: str = Field("ForceRestart", description="Redfish ResetType used when an update needs a reset")
+    reset_type: Literal["ForceRestart", "GracefulRestart", "PowerCycle"] = Field(
+        "ForceRestart", description="Redfish ResetType used when an update needs a reset")
     drain_timeout: float = Field(3600.0, gt=0, description="seconds to wait for running jobs to finish")
     task_timeout: float = Field(1800.0, gt=0, description="seconds an update task may take")
     boot_timeout: float = Field(900.0, gt=0, description="seconds for a node to come back after the reset")
