@@ -75,7 +75,7 @@ def _counters(e: EndEvidence, rules: CounterRules, f: _Findings) -> None:
         f.cable.append((e.end, ratio))
         f.lines.append(f"{e.end}: symbol errors +{fmt_count(sym_s)} in 12 min, +{fmt_count(sym_l)} in 125 min "
                        f"(limits {rules.symbol_short:.2f} / {rules.symbol_long:.2f}) -> points at the cable")
-    elif sym_s > 0 or sym_l > 0:
+    elif sym_s > rules.symbol_short / 2 or sym_l > rules.symbol_long / 2:   # UFM's warning: half the error
         f.degrading.append(e.end)
         f.lines.append(f"{e.end}: symbol errors +{fmt_count(sym_s)} in 12 min, +{fmt_count(sym_l)} in 125 min "
                        f"(below the limits {rules.symbol_short:.2f} / {rules.symbol_long:.2f}) -> degrading")
@@ -83,7 +83,7 @@ def _counters(e: EndEvidence, rules: CounterRules, f: _Findings) -> None:
     if rpe > rules.port_errors:
         f.cable.append((e.end, rpe / rules.port_errors))
         f.lines.append(f"{e.end}: receive remote physical errors +{fmt_count(rpe)} in 125 min -> points at the cable")
-    elif rpe > 0:
+    elif rpe > rules.port_errors / 2:
         f.degrading.append(e.end)
         f.lines.append(f"{e.end}: receive remote physical errors +{fmt_count(rpe)} in 125 min")
     downed = g.get("link_downed_total", LONG_WINDOW)

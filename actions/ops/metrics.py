@@ -1,7 +1,12 @@
-"""Metric actions: PromQL queries (instant and range)."""
+"""Metric actions: PromQL queries (instant and range), GPU health, fabric health, node health.
+
+Results carry a table for every front end and ``data`` shaped for charts (``series`` of
+``[unix time, value]`` points for range queries; per-GPU and per-port records for the health views).
+"""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
 
@@ -9,6 +14,15 @@ from pydantic import Field
 
 from ..context import ActionContext
 from ..events import ActionEvent, Result, Table
+from ..fabric import setup
+from ..fabric.counters import COUNTERS, PortGrowth, host_port_growth
+from ..fabric.thresholds import LONG_WINDOW, SHORT_WINDOW
+from ..fabric.topology import Endpoint, Link, Topology
+from ..fabric.triage import judge_link
+from ..fabric.verdict import EndEvidence, Verdict
+from ..hostlists import collapse
+from ..metrics.gpu import COLUMNS as GPU_COLUMNS
+from ..metrics.gpu import GpuHealth, gpu_health
 from ..registry import Kind, Params, TargetKind, action
 from ..timespec import Duration
 
@@ -41,3 +55,124 @@ def _labels(labels: dict[str, str]) -> str:
     name = labels.get("__name__", "")
     rest = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()) if k != "__name__")
     return f"{name}{{{rest}}}" if rest else name or "{}"
+
+
+# ------------------------------------------------------------------ GPU health
+
+class GpuHealthParams(Params):
+    nodes: str = Field(..., description="hostlist of nodes")
+    flagged: bool = Field(False, description="show only GPUs with a flag")
+
+
+def _gpu_data(rows: list[GpuHealth]) -> list[dict]:
+    return [{"node": g.node, "gpu": g.gpu, **g.values, "flags": g.flags} for g in rows]
+
+
+@action("gpu-health", example="gpu-health gpu[001-004]", help="per GPU: util, temp, power, memory, last XID, ECC, NVLink; flags past thresholds",
+        params=GpuHealthParams, kind=Kind.READ, targets=TargetKind.NODES, positional=("nodes",), category="metrics",
+        timeout=60)
+async def gpu_health_action(ctx: ActionContext, p: GpuHealthParams) -> AsyncIterator[ActionEvent]:
+    prom = ctx.backends.require("prometheus")
+    rows, silent = await gpu_health(prom, ctx.nodes, node_label=setup.node_label(ctx), overrides=ctx.config.thresholds)
+    flagged = [g for g in rows if g.flags]
+    shown = flagged if p.flagged else rows
+    parts = [f"{len(rows)} GPUs on {len(ctx.nodes) - len(silent)} node(s): {len(flagged)} flagged"]
+    if flagged:
+        parts.append(f"({collapse(sorted({g.node for g in flagged}))})")
+    if silent:
+        parts.append(f"; no DCGM metrics from {collapse(silent)}")
+    yield Result(summary=" ".join(parts).replace(" ;", ";"), ok=True,
+                 table=Table(columns=GPU_COLUMNS, rows=[g.row() for g in shown], title="GPU health"),
+                 data={"gpus": _gpu_data(shown), "silent_nodes": silent})
+
+
+# ------------------------------------------------------------------ fabric health
+
+PORT_COLUMNS = ["port", "peer", "verdict", "symbol 12m", "symbol 125m", "link downed 125m", "rcv errors 125m",
+                "remote phys 125m", "xmit wait/s"]
+
+
+def _port_verdicts(growth: dict[Endpoint, PortGrowth], topo: Topology | None,
+                   thresholds: dict[str, float]) -> list[tuple[Endpoint, Link | None, Verdict]]:
+    out = []
+    for end, g in growth.items():
+        link = topo.link_of(end) if topo else None
+        verdict = judge_link(link or Link(a=end, b=end), [EndEvidence(end, g)], thresholds)
+        out.append((end, link, verdict))
+    return sorted(out, key=lambda x: (-x[2].score, -x[2].magnitude, str(x[0])))
+
+
+def _port_row(end: Endpoint, link: Link | None, v: Verdict, g: PortGrowth) -> list[object]:
+    return [str(end), str(link.other(end)) if link else "?", v.kind,
+            round(g.get("symbol_error_total", SHORT_WINDOW)), round(g.get("symbol_error_total", LONG_WINDOW)),
+            round(g.get("link_downed_total", LONG_WINDOW)), round(g.get("port_errors_received_total", LONG_WINDOW)),
+            round(g.get("port_receive_remote_physical_errors_total", LONG_WINDOW)),
+            round(g.get("port_transmit_wait_total", SHORT_WINDOW) / SHORT_WINDOW)]
+
+
+def _port_data(end: Endpoint, link: Link | None, v: Verdict, g: PortGrowth) -> dict:
+    return {"port": str(end), "node": end.name, "peer": str(link.other(end)) if link else None, "verdict": v.kind,
+            "evidence": v.evidence, "growth_12m": {COUNTERS[c]: g.get(c, SHORT_WINDOW) for c in COUNTERS},
+            "growth_125m": {COUNTERS[c]: g.get(c, LONG_WINDOW) for c in COUNTERS}}
+
+
+class FabricHealthParams(Params):
+    top: int = Field(20, ge=1, le=100_000, description="show this many ports, worst first")
+
+
+@action("fabric-health", example="fabric-health --top 10", help="InfiniBand ports ranked by error rates over 12 and 125 min",
+        params=FabricHealthParams, kind=Kind.READ, targets=TargetKind.NONE, category="metrics", timeout=60)
+async def fabric_health(ctx: ActionContext, p: FabricHealthParams) -> AsyncIterator[ActionEvent]:
+    prom = ctx.backends.require("prometheus")
+    topo = setup.topology(ctx, required=False)
+    growth = await host_port_growth(prom, None, instance_map=setup.instance_map(ctx))
+    ranked = _port_verdicts(growth, topo, dict(ctx.config.thresholds))
+    bad = [r for r in ranked if r[2].kind != "healthy"]
+    kinds: dict[str, int] = {}
+    for _, _, v in bad:
+        kinds[v.kind] = kinds.get(v.kind, 0) + 1
+    summary = f"{len(ranked)} ports: " + (", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) if kinds else "all healthy")
+    top = ranked[:p.top]
+    yield Result(summary=summary, table=Table(columns=PORT_COLUMNS, rows=[_port_row(e, l, v, growth[e]) for e, l, v in top],
+                                              title="fabric health, worst first"),
+                 data={"ports": [_port_data(e, l, v, growth[e]) for e, l, v in top], "total_ports": len(ranked),
+                       "counts": kinds})
+
+
+# ------------------------------------------------------------------ node health
+
+class NodeHealthParams(Params):
+    nodes: str = Field(..., description="hostlist of nodes")
+
+
+@action("node-health", example="node-health gpu023", help="GPU health and InfiniBand port health of nodes together",
+        params=NodeHealthParams, kind=Kind.READ, targets=TargetKind.NODES, positional=("nodes",), category="metrics",
+        timeout=60)
+async def node_health(ctx: ActionContext, p: NodeHealthParams) -> AsyncIterator[ActionEvent]:
+    prom = ctx.backends.require("prometheus")
+    nodes = ctx.nodes
+    topo = setup.topology(ctx, required=False)
+    (gpus, silent), growth = await asyncio.gather(
+        gpu_health(prom, nodes, node_label=setup.node_label(ctx), overrides=ctx.config.thresholds),
+        host_port_growth(prom, nodes, instance_map=setup.instance_map(ctx)))
+    ports = _port_verdicts(growth, topo, dict(ctx.config.thresholds))
+    rows = []
+    for node in nodes:
+        node_gpus = [g for g in gpus if g.node == node]
+        node_ports = [(e, l, v) for e, l, v in ports if e.name == node]
+        gpu_flags = [f"gpu{g.gpu}: {f}" for g in node_gpus for f in g.flags]
+        port_flags = [f"{e.device}: {v.kind}" for e, _, v in node_ports if v.kind != "healthy"]
+        if node in silent:
+            gpu_flags.insert(0, "no DCGM metrics")
+        if not node_ports:
+            port_flags.insert(0, "no InfiniBand metrics")
+        status = "ok" if not gpu_flags and not port_flags else "attention"
+        rows.append([node, status, len(node_gpus), "; ".join(gpu_flags) or "ok", len(node_ports),
+                     "; ".join(port_flags) or "ok"])
+    attention = [r[0] for r in rows if r[1] != "ok"]
+    summary = (f"{len(nodes)} node(s): {len(attention)} need attention ({collapse(attention)})" if attention
+               else f"{len(nodes)} node(s): all ok")
+    yield Result(summary=summary, table=Table(columns=["node", "status", "gpus", "gpu flags", "ports", "port flags"],
+                                              rows=rows, title="node health"),
+                 data={"nodes": [dict(zip(["node", "status", "gpus", "gpu_flags", "ports", "port_flags"], r)) for r in rows],
+                       "gpus": _gpu_data(gpus), "ports": [_port_data(e, l, v, growth[e]) for e, l, v in ports]})
