@@ -196,3 +196,20 @@ async def test_a_cancelled_caller_still_gets_its_record_written(pg_url: str) -> 
         assert (await store.head())[0] == 1 and (await store.verify()).ok
     finally:
         await store.aclose()
+
+
+async def test_journals_are_shared_and_copied_for_a_resume(pg_url: str) -> None:
+    writer, resumer = PostgresStore(pg_url), PostgresStore(pg_url)
+    try:
+        await writer.journal_put("r1", "gpu001", {"state": "flashed"})
+        await writer.journal_put("r1", "gpu002", {"state": "pending"})
+        await writer.journal_put("r1", "gpu002", {"state": "failed", "error": "task Exception"})
+        assert await resumer.journal_get("r1", "gpu002") == {"state": "failed", "error": "task Exception"}
+        assert await resumer.journal_get("r1", "gpu009") is None
+        await resumer.journal_put("r2", "gpu001", {"state": "stale"})
+        await resumer.journal_copy("r1", "r2")
+        assert await writer.journal_items("r2") == {"gpu001": {"state": "flashed"},
+                                                    "gpu002": {"state": "failed", "error": "task Exception"}}
+    finally:
+        await writer.aclose()
+        await resumer.aclose()
