@@ -131,11 +131,15 @@ async def drain_node(api: _Evictor, node: str, *, timeout: float, grace_period: 
     lingering = await _wait_gone(api, evicted, deadline)
     blocked = [BlockedPod(namespace=k.split("/", 1)[0], name=k.split("/", 1)[1], reason=reasons[k])
                for k in sorted(reasons)]
+    node_ready = any(c.type == "Ready" and c.status == "True"
+                     for c in (node_obj.status.conditions if node_obj.status else None) or [])
     for key in lingering:
         pod = evicted[key]
         grace = grace_period if grace_period is not None else pod.spec.termination_grace_period_seconds
-        blocked.append(BlockedPod(namespace=pod.metadata.namespace, name=pod.metadata.name,
-                                  reason=f"evicted but still terminating when the {timeout:.0f}s drain timeout "
-                                         f"ended (grace period {grace}s)"))
+        why = (f"evicted but still terminating when the {timeout:.0f}s drain timeout ended (grace period "
+               f"{grace}s)")
+        if not node_ready:
+            why += "; the node is NotReady, so no kubelet will stop it (force-delete it if the node is dead)"
+        blocked.append(BlockedPod(namespace=pod.metadata.namespace, name=pod.metadata.name, reason=why))
     return DrainReport(node=node, cordoned=True, evicted=tuple(sorted(set(evicted) - set(lingering))),
                        skipped=tuple(sorted(skipped)), blocked=tuple(blocked), dry_run=False)

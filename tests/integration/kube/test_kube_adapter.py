@@ -241,3 +241,12 @@ async def test_crashlooping_pod_under_an_unmet_budget(kube: KubeAdapter, world: 
     assert [b.name for b in report.blocked] == (["api-1"] if blocked else []), report.blocked
     if blocked:
         assert "api-pdb needs 2 healthy pods and has 1 currently" in report.blocked[0].reason
+
+
+async def test_drain_of_a_notready_node_says_why_pods_stay_terminating(kube: KubeAdapter, world: lab.LabInfo) -> None:
+    world.reset([sc.node("gpu001", ready=False), sc.node("gpu002"), sc.pod("default", "stuck", "gpu001", grace=5)])
+    report = await kube.drain("gpu001", timeout=1)
+    assert [b.name for b in report.blocked] == ["stuck"]
+    assert report.blocked[0].reason.endswith("; the node is NotReady, so no kubelet will stop it "
+                                             "(force-delete it if the node is dead)")
+    assert pods_by_node(world)["gpu001"] == ["~default/stuck"]

@@ -316,7 +316,9 @@ class Cluster:
         meta["deletionTimestamp"] = ts(now() + timedelta(seconds=grace))
         meta["deletionGracePeriodSeconds"] = grace
         meta["resourceVersion"] = self._next_rv()
-        self._later(min(grace, self.settings.kubelet_stop_seconds), self._remove_pod, key, meta["uid"])
+        node = self.objects.get(("nodes", "", pod["spec"]["nodeName"]))
+        if node is not None and self._node_ready(node):   # a NotReady node's kubelet stops nothing
+            self._later(min(grace, self.settings.kubelet_stop_seconds), self._remove_pod, key, meta["uid"])
         if not from_gc:
             self.reconcile()
         return self.view("pods", pod)
