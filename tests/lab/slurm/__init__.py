@@ -1,6 +1,12 @@
 """The lab's real Slurm 22.05 cluster (16 nodes, two partitions, slurmdbd, slurmrestd): see ``lab``."""
 
 from .lab import SlurmLab, lab_dir, node_names, start, status, stop
-from .procs import LabError
+from .procs import LabError, session as _session
 
-__all__ = ["SlurmLab", "LabError", "lab_dir", "node_names", "start", "status", "stop"]
+
+def session():  # noqa: ANN201 - a context manager yielding SlurmLab
+    """The running lab cluster, or a fresh one stopped when the ``with`` block ends."""
+    return _session(status, start, stop)
+
+
+__all__ = ["SlurmLab", "LabError", "lab_dir", "node_names", "session", "start", "status", "stop"]

@@ -11,10 +11,13 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 OWNER_VAR = "DCOPS_LAB_OWNER"
+T = TypeVar("T")
 
 
 class LabError(RuntimeError):
@@ -99,3 +102,16 @@ def tail(path: Path, chars: int = 400) -> str:
         return " ".join(path.read_text(errors="replace")[-chars:].split())
     except OSError:
         return "(no log)"
+
+
+@contextmanager
+def session(status: Callable[[], T | None], start: Callable[[], T], stop: Callable[[], object]) -> Iterator[T]:
+    """A lab for a test session: the running one if any (left running), else a fresh one that is
+    stopped at the end. Lets several test folders share one lab without stopping it under others."""
+    running = status()
+    lab = running if running is not None else start()
+    try:
+        yield lab
+    finally:
+        if running is None:
+            stop()
