@@ -5,8 +5,9 @@ several consoles and the Slack bot share one deployment. Modes:
 
 - ``ping N [--gate]``: N audited ``ping`` actions; with ``--gate`` print ``ready`` and wait for a line
   on stdin first (so a benchmark times only the actions), then print ``done SECONDS``.
-- ``drain NODE HOLD MARKS``: at the ``go`` line, run ``test-drain`` on NODE; while it holds the node's
-  lock it appends ``start``/``end`` lines to the MARKS file and sleeps HOLD s; prints the outcome.
+- ``drain NODE MARKS``: at the ``go`` line, run ``test-drain`` on NODE; while it holds the node's lock
+  it appends ``start``/``end`` lines to the MARKS file and acts until MARKS.release exists; prints
+  the outcome.
 - ``hang NODE``: run ``test-hang`` on NODE, print its run id once it holds the lock, then wait forever.
 - ``request``: ask for ``test-approved`` on n01 as unix:alice, print the approval id, then poll the
   store until someone decides it and print ``seen STATE BY``.
@@ -52,15 +53,17 @@ class NodeParams(MutatingParams):
 
 
 class DrainParams(NodeParams):
-    hold: float = 1.0
-    marks: str = ""
+    marks: str
 
 
 async def _drain(ctx, p: DrainParams) -> AsyncIterator[ActionEvent]:
-    # runs only while the engine holds the node lock: the marks show who acted, and when
+    # runs only while the engine holds the node lock: the marks show who acted, and when; it keeps
+    # acting until the test creates MARKS.release, so the test decides how long the node is held
     with open(p.marks, "a") as f:
         f.write(f"start {os.getpid()} {time.time():.6f} {ctx.run_id}\n")
-    await asyncio.sleep(p.hold)
+    deadline = time.monotonic() + 60
+    while not os.path.exists(p.marks + ".release") and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
     with open(p.marks, "a") as f:
         f.write(f"end {os.getpid()} {time.time():.6f} {ctx.run_id}\n")
     yield Result(summary=f"drained {p.nodes}")
@@ -143,10 +146,10 @@ async def main(url: str, mode: str, args: list[str]) -> None:
                 await run.wait()
             print(f"done {time.perf_counter() - t0:.6f}", flush=True)
         elif mode == "drain":
-            node, hold, marks = args[0], float(args[1]), args[2]
+            node, marks = args[0], args[1]
             _gate()
             print(await _outcome(eng, Request(principal="unix:worker", channel="api", action="test-drain",
-                                              params={"nodes": node, "hold": hold, "marks": marks})), flush=True)
+                                              params={"nodes": node, "marks": marks})), flush=True)
         elif mode == "hang":
             run = await eng.submit(Request(principal="unix:worker", channel="api", action="test-hang",
                                            params={"nodes": args[0]}))

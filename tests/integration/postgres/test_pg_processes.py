@@ -65,10 +65,24 @@ def _intervals(marks: Path) -> list[tuple[float, float, str]]:
 
 
 def _drain_pair(url: str, marks: Path, wait: float) -> list[str]:
+    """Two processes drain n02 at the same moment. Whoever gets the lock keeps acting until the test
+    releases it: once one process is refused (or has waited a while), so the outcome does not hang on
+    how fast a loaded machine schedules the two."""
     env = {"DCOPS_TEST_LOCK_WAIT": str(wait)}
-    procs = [spawn(url, "drain", "n02", "3", str(marks), env=env) for _ in range(2)]
+    procs = [spawn(url, "drain", "n02", str(marks), env=env) for _ in range(2)]
     _ready(procs)
     _go(procs)
+    deadline = time.monotonic() + 30
+    while not (marks.exists() and marks.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if wait == 0:
+        while all(p.poll() is None for p in procs) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    else:
+        time.sleep(1.0)
+        assert all(p.poll() is None for p in procs), "the second drain did not wait for the lock"
+    assert marks.read_text().count("start") == 1, "both processes acted on n02 at once"
+    marks.with_name(marks.name + ".release").touch()
     outs = []
     for p in procs:
         out, _ = p.communicate(timeout=60)
@@ -91,7 +105,7 @@ async def test_two_drains_of_one_node_one_is_refused_naming_the_holder(pg_url: s
 
 async def test_two_drains_of_one_node_the_second_waits_its_turn(pg_url: str, tmp_path: Path) -> None:
     marks = tmp_path / "marks"
-    outs = _drain_pair(pg_url, marks, wait=20)
+    outs = _drain_pair(pg_url, marks, wait=30)
     assert all(o.startswith("ok ") for o in outs), outs
     (s1, e1, r1), (s2, e2, r2) = _intervals(marks)
     assert r1 != r2 and s2 >= e1, f"both acted at once: {r1} {s1}-{e1}, {r2} {s2}-{e2}"
