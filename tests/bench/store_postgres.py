@@ -5,6 +5,10 @@ side by side in one run, each in real separate processes (the worker of the inte
 - postgres x1: 1 process on PostgreSQL (what one console pays for the network round trips)
 - sqlite x1:   1 process on one SQLite file (the embedded default)
 - sqlite x8:   8 processes on one SQLite file
+- postgres x8 over a 1 ms link: the 8 processes reach PostgreSQL through a proxy that delays each
+  direction by 0.5 ms (``latency_proxy.py``; no netem here), as consoles on other hosts would
+- round trips per action: 1 process, 20 pings through a 10 ms-each-way proxy, time / 20 ms — how
+  many network round trips one audited action costs (the engine writes two transactions per action)
 
 Every process starts its engine first and waits at a gate; the clock runs from the gate opening to
 the last process finishing, so interpreter and engine start-up are not counted. Throughput is all
@@ -25,8 +29,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.bench.latency_proxy import LatencyProxy
 from tests.integration.postgres.pg_worker import spawn
 from tests.lab import postgres as lab
+
+LINK_ONE_WAY = 0.0005           # a 1 ms round trip: consoles and the database on one LAN
+RTT_ONE_WAY = 0.010             # 20 ms round trips make everything but the network negligible
+RTT_ACTIONS = 20
 
 
 def timed(url: str, processes: int, n: int) -> float:
@@ -54,27 +63,41 @@ def timed(url: str, processes: int, n: int) -> float:
                 p.kill()
 
 
+def _pg_round(server: lab.PostgresLab, processes: int, n: int, one_way_s: float = 0.0) -> float:
+    """One timed round on a fresh database, optionally through the latency proxy."""
+    db = f"bench_{secrets.token_hex(4)}"
+    url = server.create_database(db)
+    try:
+        if not one_way_s:
+            return timed(url, processes, n)
+        with LatencyProxy(server.port, one_way_s) as proxy:
+            return timed(url.replace(f":{server.port}/", f":{proxy.port}/"), processes, n)
+    finally:
+        server.drop_database(db)
+
+
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 300
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     server = lab.status()
     started = server is None
     server = server or lab.start()
-    cases = {"postgres_x8": ("pg", 8), "postgres_x1": ("pg", 1), "sqlite_x1": ("sqlite", 1), "sqlite_x8": ("sqlite", 8)}
+    cases = {"postgres_x8": ("pg", 8), "postgres_x1": ("pg", 1), "sqlite_x1": ("sqlite", 1), "sqlite_x8": ("sqlite", 8),
+             "postgres_x8_1ms_link": ("pg-link", 8)}
     times: dict[str, list[float]] = {k: [] for k in cases}
+    rtts: list[float] = []
     try:
         with tempfile.TemporaryDirectory() as d:
             for r in range(rounds):
                 for name, (kind, procs) in cases.items():
                     if kind == "pg":
-                        db = f"bench_{secrets.token_hex(4)}"
-                        url = server.create_database(db)
-                        try:
-                            times[name].append(timed(url, procs, n))
-                        finally:
-                            server.drop_database(db)
+                        times[name].append(_pg_round(server, procs, n))
+                    elif kind == "pg-link":
+                        times[name].append(_pg_round(server, procs, n, one_way_s=LINK_ONE_WAY))
                     else:
                         times[name].append(timed(f"sqlite:///{Path(d) / f'{name}-{r}.db'}", procs, n))
+                # round trips one audited action costs: on a slow link they are all that counts
+                rtts.append(_pg_round(server, 1, RTT_ACTIONS, one_way_s=RTT_ONE_WAY) / RTT_ACTIONS / (2 * RTT_ONE_WAY))
     finally:
         if started:
             lab.stop()
@@ -86,6 +109,8 @@ def main() -> None:
         "ratio_postgres_x8_over_sqlite_x1": round(rate["postgres_x8"] / rate["sqlite_x1"], 2),
         "ratio_postgres_x8_over_sqlite_x8": round(rate["postgres_x8"] / rate["sqlite_x8"], 2),
         "ratio_postgres_x8_over_postgres_x1": round(rate["postgres_x8"] / rate["postgres_x1"], 2),
+        "ratio_postgres_x8_1ms_link_over_postgres_x8": round(rate["postgres_x8_1ms_link"] / rate["postgres_x8"], 2),
+        "postgres_round_trips_per_action_median": round(statistics.median(rtts), 2),
     }, indent=2))
 
 

@@ -1,0 +1,70 @@
+"""A TCP proxy that delays every chunk by a fixed time each way, run in a background thread.
+
+This machine has no ``tc netem``, and a console and its database are rarely on one host: the proxy
+stands in for the network between them, so a benchmark can show what round trips cost. Each
+direction keeps its own order and delays chunks by their arrival time (not one after the other),
+so two messages sent together arrive together, as on a real link.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+
+class LatencyProxy:
+    def __init__(self, target_port: int, one_way_s: float, host: str = "127.0.0.1") -> None:
+        self.target = (host, target_port)
+        self.delay = one_way_s
+        self.port = 0
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="latency-proxy", daemon=True)
+
+    def __enter__(self) -> "LatencyProxy":
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("latency proxy did not start")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        server = self._loop.run_until_complete(asyncio.start_server(self._handle, "127.0.0.1", 0))
+        self.port = server.sockets[0].getsockname()[1]
+        self._ready.set()
+        self._loop.run_forever()
+        server.close()
+
+    async def _handle(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        try:
+            server_r, server_w = await asyncio.open_connection(*self.target)
+        except OSError:
+            client_w.close()
+            return
+        await asyncio.gather(self._pipe(client_r, server_w), self._pipe(server_r, client_w))
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
+
+        async def deliver() -> None:
+            while True:
+                arrived, data = await queue.get()
+                if not data:
+                    writer.close()
+                    return
+                await asyncio.sleep(max(0.0, arrived + self.delay - time.monotonic()))
+                writer.write(data)
+
+        sender = asyncio.create_task(deliver())
+        try:
+            while data := await reader.read(65536):
+                queue.put_nowait((time.monotonic(), data))
+        except (ConnectionError, OSError):
+            pass
+        queue.put_nowait((time.monotonic(), b""))
+        await sender
