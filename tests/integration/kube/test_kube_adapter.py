@@ -250,3 +250,12 @@ async def test_drain_of_a_notready_node_says_why_pods_stay_terminating(kube: Kub
     assert report.blocked[0].reason.endswith("; the node is NotReady, so no kubelet will stop it "
                                              "(force-delete it if the node is dead)")
     assert pods_by_node(world)["gpu001"] == ["~default/stuck"]
+
+
+async def test_drain_grace_period_overrides_the_pods_own(kube: KubeAdapter, world: lab.LabInfo) -> None:
+    world.reset([sc.node("gpu001"), sc.node("gpu002"), sc.pod("default", "slow", "gpu001", grace=30)],
+                kubelet_stop_seconds=30)
+    started = time.monotonic()
+    report = await kube.drain("gpu001", timeout=5, grace_period=0)
+    assert report.complete and report.evicted == ("default/slow",)
+    assert time.monotonic() - started < 2 and "gpu001" not in pods_by_node(world)
