@@ -60,7 +60,7 @@ async def kube_drain(ctx: ActionContext) -> AsyncIterator[ActionEvent]:
         pods = sum(len(r.evicted) for r in reports.values())
         blocked = sum(len(r.blocked) for r in reports.values())
         yield Result(summary=f"kubernetes: would cordon {len(members)} node(s) and evict {pods} pod(s)"
-                             + (f"; {blocked} of them refused by a PodDisruptionBudget right now" if blocked else ""),
+                             + (f"; {blocked} of them would be refused right now" if blocked else ""),
                      table=Table(columns=["node", "k8s node", "would evict", "would block now"], rows=rows),
                      data={n: r.model_dump(mode="json") for n, r in reports.items()})
         return
@@ -70,7 +70,7 @@ async def kube_drain(ctx: ActionContext) -> AsyncIterator[ActionEvent]:
         report = await kube.drain(members[node], timeout=timeout, grace_period=grace)
         reports[node] = report
         if report.blocked:
-            raise BackendError(f"k8s: {members[node]} cordoned but not drained after {timeout:.0f}s; "
+            raise BackendError(f"k8s: {members[node]} cordoned but not drained (drain timeout {timeout:.0f}s); "
                                f"{len(report.blocked)} pod(s) block: {_blocked_text(report)}")
         return f"k8s: cordoned {members[node]}, evicted {len(report.evicted)} pod(s)"
 

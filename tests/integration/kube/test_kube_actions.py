@@ -59,7 +59,7 @@ async def test_k8s_only_drain_blocked_by_pdb_fails_clearly_and_leaves_node_cordo
     fin, events = await _run(k8s_only, "drain", nodes="gpu001", reason="xid 79")
     assert fin.outcome == "failed"
     step = [e for e in events if isinstance(e, Step) and e.target == "gpu001" and e.status == "failed"][0]
-    assert step.detail.startswith("k8s: gpu001 cordoned but not drained after 2s; 1 pod(s) block: "
+    assert step.detail.startswith("k8s: gpu001 cordoned but not drained (drain timeout 2s); 1 pod(s) block: "
                                   "ml/trainer-ckpt-5c4b-x1 (PodDisruptionBudget: The disruption budget "
                                   "trainer-ckpt-pdb needs 1 healthy pods and has 1 currently)")
     result = _result(events)
