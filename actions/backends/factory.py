@@ -43,11 +43,15 @@ def _missing(section: str) -> ConfigError:
 
 
 def _build_slurm(config: DcopsConfig):  # noqa: ANN202 - returns a SlurmPort
-    raise _missing("slurm")
+    from .slurm_factory import build_slurm
+
+    return build_slurm(config)
 
 
 def _build_ssh(config: DcopsConfig):  # noqa: ANN202
-    raise _missing("ssh")
+    from .slurm_factory import build_ssh
+
+    return build_ssh(config)
 
 
 def _build_redfish(config: DcopsConfig):  # noqa: ANN202

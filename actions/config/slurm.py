@@ -17,3 +17,6 @@ class SlurmSection(Section):
     api_version: str = "v0.0.38"
     timeout: float = 15.0
     env: dict[str, str] = {}               # extra environment for the CLI (e.g. SLURM_CONF)
+    # a drain reason starting with one of these marks a node a health check found bad (NHC writes
+    # "NHC: ..."); `resume` refuses such nodes unless --force with a reason
+    health_reason_prefixes: list[str] = ["NHC:", "health:"]

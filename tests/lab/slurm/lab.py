@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import socket
 import subprocess
@@ -111,9 +110,14 @@ class SlurmLab:
         return self.run("squeue", "-h", "-j", job_id, "-o", "%T", check=False).stdout.strip()
 
     def node(self, name: str) -> dict[str, str]:
-        """``scontrol -o show node`` as a dict (State, Reason, ...)."""
-        line = self.run("scontrol", "-o", "show", "node", name).stdout.strip()
-        return dict(re.findall(r"(\w+)=((?:(?! \w+=).)*)", line))
+        """A node's ``State`` (sinfo's StateComplete, upper case: IDLE+DRAIN) and ``Reason``, read
+        with sinfo rather than ``scontrol -o show node`` (whose key=value line is ambiguous when a
+        reason itself holds " State=")."""
+        out = self.run("sinfo", "-h", "-N", "-n", name, "-O", "StateComplete:|,Reason:").stdout.splitlines()
+        if not out:
+            raise LabError(f"sinfo does not know node {name}")
+        state, _, reason = out[0].partition("|")
+        return {"State": state.strip().upper(), "Reason": "" if reason.strip() == "none" else reason.strip()}
 
     def wait_job(self, job_id: str, state: str, timeout: float = 30.0) -> None:
         wait_for(lambda: self.job_state(job_id) == state, timeout=timeout, what=f"job {job_id} to be {state}",

@@ -1,0 +1,126 @@
+"""The Slurm port over Slurm's own commands (sinfo, squeue, scontrol, scancel), run here or on the
+controller over SSH (``[slurm] controller_ssh``).
+
+Reads: nodes from ``sinfo -O`` text plus ``squeue`` for the jobs on each node (two concurrent
+calls, ~5 ms each; see :mod:`slurm_parse` for why not ``--json`` there); jobs from
+``squeue --json``. Writes: ``scontrol update NodeName=... State=DRAIN|RESUME|DOWN Reason=...``,
+``scancel``, ``scontrol requeue|hold|release``. Every argument is validated
+(:mod:`slurm_args`) and passed as its own argv word.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Sequence
+
+from ..backends.models import JobFilter, JobInfo, NodeInfo
+from ..errors import BackendError
+from . import slurm_args as args
+from .slurm_parse import (SINFO_FORMAT, SQUEUE_NODE_JOBS, job_from_json, parse_node_jobs, parse_sinfo)
+from .slurm_runner import Output, Runner, check
+
+ACTIVE_STATES = frozenset({"PENDING", "RUNNING", "SUSPENDED", "COMPLETING", "CONFIGURING", "REQUEUED",
+                           "REQUEUE_HOLD", "REQUEUE_FED", "RESIZING", "SIGNALING", "STAGE_OUT", "STOPPED"})
+
+
+def matches(job: JobInfo, flt: JobFilter) -> bool:
+    """squeue's filters, applied here: 22.05's ``--json`` ignores them. Without a state or job ids,
+    finished jobs are left out (as squeue does)."""
+    if flt.job_ids and job.job_id not in flt.job_ids:
+        return False
+    if flt.state is not None:
+        if job.state != flt.state.upper():
+            return False
+    elif not flt.job_ids and job.state not in ACTIVE_STATES:
+        return False
+    return ((flt.user is None or job.user == flt.user)
+            and (flt.partition is None or job.partition == flt.partition)
+            and (flt.node is None or flt.node in job.nodes))
+
+
+class SlurmCli:
+    """Implements :class:`~actions.backends.ports.SlurmPort`. ``runner`` decides where commands run."""
+
+    def __init__(self, runner: Runner, *, where: str = "", closer: object = None) -> None:
+        self.run = runner
+        self.where = f" on {where}" if where else ""
+        self._closer = closer                  # the SSH adapter of controller mode, closed with us
+
+    async def _call(self, argv: list[str]) -> Output:
+        return check(argv, await self.run(argv), where=self.where)
+
+    # ---------------------------------------------------------------- reads
+    async def nodes(self, names: Sequence[str] | None = None) -> list[NodeInfo]:
+        sinfo = ["sinfo", "-h", "-N", "-O", SINFO_FORMAT]
+        if names is not None:
+            if not names:
+                return []
+            sinfo += ["-n", args.node_list(names)]
+        info_out, jobs_out = await asyncio.gather(self._call(sinfo), self._call(["squeue", *SQUEUE_NODE_JOBS]))
+        found = parse_sinfo(info_out.stdout)
+        on_node = parse_node_jobs(jobs_out.stdout)
+        order = list(names) if names is not None else list(found)
+        return [found[n].model_copy(update={"jobs": tuple(on_node.get(n, ()))}) for n in order if n in found]
+
+    async def jobs(self, filter: JobFilter | None = None) -> list[JobInfo]:
+        flt = filter or JobFilter()
+        out = await self._call(["squeue", "--json"])
+        try:
+            raw = json.loads(out.stdout)["jobs"]
+        except (ValueError, KeyError, TypeError):
+            raise BackendError(f"slurm: squeue --json{self.where} printed something that is not its JSON") from None
+        jobs = [job_from_json(j) for j in raw]
+        return [j for j in jobs if matches(j, flt)]
+
+    # ---------------------------------------------------------------- nodes
+    async def _update(self, nodes: Sequence[str], state: str, reason: str | None = None) -> None:
+        argv = ["scontrol", "update", f"NodeName={args.node_list(nodes)}", f"State={state}"]
+        if reason is not None:
+            argv.append(f"Reason={args.reason(reason)}")
+        await self._call(argv)
+
+    async def drain(self, nodes: Sequence[str], reason: str) -> None:
+        await self._update(nodes, "DRAIN", reason)
+
+    async def down(self, nodes: Sequence[str], reason: str) -> None:
+        await self._update(nodes, "DOWN", reason)
+
+    async def resume(self, nodes: Sequence[str]) -> None:
+        """Return nodes to service. scontrol refuses the whole call ("Invalid node state specified")
+        when one node is already in service, after resuming the others: then it is a success if
+        every node is in service now."""
+        try:
+            await self._update(nodes, "RESUME")
+        except BackendError as exc:
+            if "Invalid node state" not in str(exc):
+                raise
+            still = [n.name for n in await self.nodes(nodes) if n.drain_flag or n.state in ("down", "fail")]
+            if still:
+                raise BackendError(f"slurm: could not resume {', '.join(still)}: {exc}") from None
+
+    # ---------------------------------------------------------------- jobs
+    async def cancel(self, job_ids: Sequence[str], signal: str | None = None) -> None:
+        """scancel exits 0 even when it refused a job (unknown id, already finished) and says so
+        only with ``-v``: run it verbose and treat its ``error:`` lines as failures."""
+        argv = ["scancel", "-v"]
+        if signal:
+            argv += [f"--signal={args.signal_name(signal)}", "--full"]
+        out = await self._call([*argv, *args.job_ids(job_ids)])
+        errors = [ln.split("error:", 1)[1].strip() for ln in out.stderr.splitlines() if "error:" in ln]
+        if errors:
+            raise BackendError(f"slurm: scancel{self.where}: {'; '.join(errors)}")
+
+    async def requeue(self, job_ids: Sequence[str]) -> None:
+        await self._call(["scontrol", "requeue", ",".join(args.job_ids(job_ids))])
+
+    async def hold(self, job_ids: Sequence[str]) -> None:
+        await self._call(["scontrol", "hold", ",".join(args.job_ids(job_ids))])
+
+    async def release(self, job_ids: Sequence[str]) -> None:
+        await self._call(["scontrol", "release", ",".join(args.job_ids(job_ids))])
+
+    async def aclose(self) -> None:
+        close = getattr(self._closer, "aclose", None)
+        if close is not None:
+            await close()
