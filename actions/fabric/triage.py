@@ -5,8 +5,9 @@ Evidence per end:
   ``mlxlink -d DEV --show_ber`` plus ``ibstat DEV`` over SSH;
 - switch port: counter growth from a switch counter source when the cluster has one
   (``backends.extras["fabric_counters"]``, e.g. the simulator's), else reported missing.
-A source that fails (Prometheus has no series, SSH refused) never stops the triage: the verdict
-is made from what is there and says what was missing.
+A source that fails for one end (no series for a port, SSH refused) never stops the triage: the
+verdict is made from what is there and says what was missing. Prometheus itself being down is an
+error, though: without counter growth over the windows there is nothing to judge rates by.
 
 Next actions are command lines in the shared grammar (``drain ...``, ``reset-counters ...``) that a
 front end submits as a new request, so they go through RBAC, guards and audit like any other.
@@ -125,25 +126,18 @@ async def collect(links: Sequence[Link], src: Sources, *, deep: bool = True,
                   growth: Mapping[Endpoint, PortGrowth] | None = None) -> list[EndEvidence | None]:
     """Evidence for every end of ``links`` (flattened, two per link)."""
     hosts = sorted({e.name for link in links for e in link.ends if e.is_host})
-    problem: str | None = None
-    if growth is None:
-        try:
-            growth = await host_port_growth(src.prometheus, hosts, instance_map=src.instance_map)
-        except DcopsError as exc:
-            growth, problem = {}, str(exc)
+    if growth is None:      # Prometheus down is an error: without counter growth there is no verdict
+        growth = await host_port_growth(src.prometheus, hosts, instance_map=src.instance_map)
     now: float | None = None
     if src.switch_counters is not None and any(not e.is_host for link in links for e in link.ends):
-        try:
-            now = await prometheus_now(src.prometheus)
-        except DcopsError as exc:
-            problem = problem or str(exc)
+        now = await prometheus_now(src.prometheus)
 
     async def one(end: Endpoint) -> EndEvidence:
         ev = EndEvidence(end)
         if end.is_host:
             ev.growth = growth.get(end)
             if ev.growth is None:
-                ev.growth_missing = problem or "Prometheus has no node_exporter infiniband series for this port"
+                ev.growth_missing = "Prometheus has no node_exporter infiniband series for this port"
             if deep:
                 ev.mlxlink, ev.ibstat, ev.ssh_missing = await _ssh_evidence(src.ssh, end)
         elif src.switch_counters is not None and now is not None:
@@ -152,7 +146,7 @@ async def collect(links: Sequence[Link], src: Sources, *, deep: bool = True,
             except DcopsError as exc:
                 ev.growth_missing = str(exc)
         else:
-            ev.growth_missing = problem or "no counter source for switch ports is configured"
+            ev.growth_missing = "no counter source for switch ports is configured"
         return ev
 
     return list(await asyncio.gather(*(one(e) for link in links for e in link.ends)))

@@ -1,14 +1,26 @@
-"""Session fixtures for the metrics integration tests: one real lab (Prometheus, 64 node_exporters on
-fake sysfs, the DCGM-format exporter, 3 h of backfilled history) for the whole session, since
-Prometheus needs seconds to first data. If the lab cannot start, every test here fails (no skip)."""
+"""Session fixtures for the metrics integration tests: one real metrics lab (Prometheus, 64
+node_exporters on fake sysfs, the DCGM-format exporter, 3 h of backfilled history) for the whole
+session, since Prometheus needs seconds to first data, and the lab's SSH nodes (network namespaces
+with real sshd and stand-in mlxlink/ibstat; reused when another suite started them). If a lab
+cannot start, every test here fails (no skip)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
+from actions import load_actions
+from actions.backends.factory import build_backends
 from actions.backends.prometheus import PrometheusAdapter
+from actions.config.model import AuditSection, ClusterSection, DcopsConfig, NodeEntry
+from actions.config.prometheus import PrometheusSection
+from actions.config.ssh import SshSection
+from actions.engine import Engine
+from actions.rbac import Policy
+from actions.store.sqlite import SqliteStore
+from tests.lab import sshnodes
 from tests.lab.metrics import lab as metrics_lab_mod
 from tests.lab.metrics.lab import MetricsLab
 
@@ -22,6 +34,15 @@ def metrics_lab() -> Iterator[MetricsLab]:
         metrics_lab_mod.stop()
 
 
+@pytest.fixture(scope="session")
+def ssh_nodes() -> Iterator[sshnodes.SshNodesLab]:
+    running = sshnodes.status()
+    lab = running or sshnodes.start()          # gpu[001-016]
+    yield lab
+    if running is None:
+        sshnodes.stop()
+
+
 @pytest.fixture
 async def prom(metrics_lab: MetricsLab) -> AsyncIterator[PrometheusAdapter]:
     adapter = PrometheusAdapter(metrics_lab.prometheus_url, timeout=10.0)
@@ -29,3 +50,34 @@ async def prom(metrics_lab: MetricsLab) -> AsyncIterator[PrometheusAdapter]:
         yield adapter
     finally:
         await adapter.aclose()
+
+
+def lab_config(tmp_path: Path, metrics_lab: MetricsLab, ssh: sshnodes.SshNodesLab,
+               prometheus_url: str | None = None) -> DcopsConfig:
+    return DcopsConfig(
+        cluster=ClusterSection(name="lab"), audit=AuditSection(url=f"sqlite:///{tmp_path / 'audit.db'}"),
+        nodes=[NodeEntry(names="gpu[001-064]", partitions=["gpu"])],
+        prometheus=PrometheusSection(url=prometheus_url or metrics_lab.prometheus_url, timeout=5.0),
+        ssh=SshSection(**ssh.ssh_config(connect_timeout=2.0, command_timeout=10.0)),
+        topology=str(metrics_lab.topology_path))
+
+
+@pytest.fixture
+async def make_engine(tmp_path: Path, metrics_lab: MetricsLab, ssh_nodes: sshnodes.SshNodesLab):
+    """An engine on the labs, built from a config the way the CLI builds it."""
+    load_actions()
+    engines: list[Engine] = []
+    ssh_nodes.heal()
+    ssh_nodes.reset_state()
+
+    async def make(prometheus_url: str | None = None) -> Engine:
+        cfg = lab_config(tmp_path, metrics_lab, ssh_nodes, prometheus_url)
+        eng = Engine(cfg, build_backends(cfg), SqliteStore(str(tmp_path / "audit.db")), Policy.demo())
+        await eng.start()
+        engines.append(eng)
+        return eng
+
+    yield make
+    for eng in engines:
+        await eng.aclose()          # closes its backends too
+    ssh_nodes.heal()
