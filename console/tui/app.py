@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -270,25 +271,50 @@ def log_path() -> Path:
 
 
 def _setup_logging() -> None:
+    root = logging.getLogger("dcops")
+    if any(isinstance(h, logging.FileHandler) for h in root.handlers):
+        return                     # the CLI already logs to a file
     path = log_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(path)
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
-    root = logging.getLogger("dcops")
     root.addHandler(handler)
     root.setLevel(logging.INFO)
 
 
-def run_tui(config: DcopsConfig, *, principal: str, theme: str | None = None) -> int:
-    """Entry point for ``dcops tui``: returns the process exit code; errors are one line on stderr."""
+def _build(config: DcopsConfig, principal: str, theme: str | None) -> DcopsApp | int:
     try:
         _setup_logging()
-        app = DcopsApp(config, principal=principal, theme=theme)
+        return DcopsApp(config, principal=principal, theme=theme)
     except DcopsError as exc:
         print(f"dcops: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    code = app.run()
+
+
+def _exit_code(app: DcopsApp, code: object) -> int:
     if app.fatal_message:
         print(f"dcops: error: {app.fatal_message}", file=sys.stderr)
         return 1
     return code if isinstance(code, int) else (app.return_code or 0)
+
+
+def run_tui(config: DcopsConfig, *, principal: str, theme: str | None = None) -> int:
+    """Entry point for ``dcops tui`` from synchronous code on the main thread (Textual's terminal
+    driver installs signal handlers, which Python allows only there). Returns the exit code;
+    errors are one line on stderr."""
+    app = _build(config, principal, theme)
+    if isinstance(app, int):
+        return app
+    if threading.current_thread() is not threading.main_thread():
+        print("dcops: error: the console must run on the main thread; call run_tui_async() from async code",
+              file=sys.stderr)
+        return 1
+    return _exit_code(app, app.run())
+
+
+async def run_tui_async(config: DcopsConfig, *, principal: str, theme: str | None = None) -> int:
+    """The same, from inside a running event loop on the main thread (``await run_tui_async(...)``)."""
+    app = _build(config, principal, theme)
+    if isinstance(app, int):
+        return app
+    return _exit_code(app, await app.run_async())

@@ -1,0 +1,29 @@
+"""``python -m console.tui [--theme T] [--nodes N] [--as PRINCIPAL]``: the console on the demo
+cluster, without the CLI (for development and for the benchmark's real-terminal runs)."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+
+from actions.config import demo_config
+
+from .app import run_tui
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m console.tui", description=__doc__)
+    parser.add_argument("--theme")
+    parser.add_argument("--nodes", type=int, default=64, help="demo cluster size")
+    parser.add_argument("--as", dest="principal", default=f"unix:{getpass.getuser()}")
+    parser.add_argument("--production", action="store_true", help="show the demo as a production cluster")
+    args = parser.parse_args(argv)
+    config = demo_config()
+    config = config.model_copy(update={"cluster": config.cluster.model_copy(
+        update={"demo_nodes": args.nodes, "production": args.production})})
+    return run_tui(config, principal=args.principal, theme=args.theme)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
