@@ -26,6 +26,7 @@ from .pg_schema import node_key, scrub, shown_url
 # the server drops a silent client after idle + interval * count seconds
 _KEEPALIVE = "-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3"
 _POLL = 0.1
+_APP_PREFIX = "dcops-lock "               # + run id: who holds a lock, readable from pg_stat_activity
 
 
 class PgNodeLocks:
@@ -36,7 +37,7 @@ class PgNodeLocks:
         try:
             return await psycopg.AsyncConnection.connect(
                 self.url, autocommit=True, connect_timeout=max(1, int(self.connect_timeout)),
-                application_name=f"dcops-lock {run_id}"[:63], options=_KEEPALIVE)
+                application_name=(_APP_PREFIX + run_id)[:63], options=_KEEPALIVE)
         except psycopg.Error as exc:
             raise AuditError(f"node locks: audit database {shown_url(self.url)} cannot be reached: "
                              f"{scrub(str(exc), self.url)}") from None
@@ -83,11 +84,29 @@ class PgNodeLocks:
 
     @staticmethod
     async def _holder(conn: psycopg.AsyncConnection, node: str) -> str:
-        cur = await conn.execute("SELECT run_id, owner FROM node_locks WHERE node = %s", (node,))
+        """The run holding ``node`` now, from the lock itself: the holding session's application_name
+        was set to the run id when it connected, before it could take any lock, so there is no moment
+        where the lock is held but its holder unknown. The node_locks row adds the owner (host:pid)."""
+        classid, objid = _lock_ids(node_key(node))
+        cur = await conn.execute(
+            "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+            "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND l.classid = %s AND l.objid = %s "
+            "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())", (classid, objid))
         row = await cur.fetchone()
-        if not row:
+        run_id = row[0].removeprefix(_APP_PREFIX) if row and row[0] and row[0].startswith(_APP_PREFIX) else None
+        cur = await conn.execute("SELECT run_id, owner FROM node_locks WHERE node = %s", (node,))
+        recorded = await cur.fetchone()
+        if run_id is None and recorded is None:
             return "another run"
-        return f"{row[0]} ({row[1]})" if row[1] else row[0]
+        if recorded and (run_id is None or recorded[0] == run_id):
+            return f"{recorded[0]} ({recorded[1]})" if recorded[1] else recorded[0]
+        return run_id or "another run"
+
+
+def _lock_ids(key: int) -> tuple[int, int]:
+    """How pg_locks shows a bigint advisory key: high and low 32 bits as classid and objid."""
+    unsigned = key & 0xFFFF_FFFF_FFFF_FFFF
+    return unsigned >> 32, unsigned & 0xFFFF_FFFF
 
 
 class PgLockHandle:

@@ -31,9 +31,11 @@ from psycopg_pool import AsyncConnectionPool
 from ..errors import AuditError, NotFound
 from ..owner import current_owner, owner_is_dead
 from .base import Approval, AuditEntry, AuditQuery, AuditRecord, VerifyReport
-from .chain import GENESIS, record_hash, verify_records
+from .chain import GENESIS, verify_records
+from .pg_import import copy_into
 from .pg_leases import Leases
 from .pg_locks import PgLockHandle, PgNodeLocks
+from .pg_rows import chain_rows, glob_to_like
 from .pg_schema import CHAIN_KEY, COLS, INSERT_AUDIT, INSERT_NODE, SCHEMA, SCHEMA_KEY, TABLES, scrub, shown_url
 from .sqlite import _iso, _row_to_record
 
@@ -50,38 +52,6 @@ SELECT min(seq) FROM (
    EXCEPT SELECT a.seq, j.node FROM audit a, jsonb_array_elements_text(a.targets::jsonb) AS j(node))
 ) AS bad(seq, node)
 """
-
-
-def chain_rows(seq: int, prev: str, entries: Sequence[AuditEntry]) -> tuple[list[tuple[Any, ...]], list[tuple[str, int]]]:
-    """The audit rows (in ``COLS`` order) and node-index rows that extend the chain at (seq, prev)."""
-    rows: list[tuple[Any, ...]] = []
-    nodes: list[tuple[str, int]] = []
-    for entry in entries:
-        seq += 1
-        content = dict(entry.__dict__, seq=seq)
-        digest = record_hash(prev, content)
-        rows.append(tuple(
-            json.dumps(content[c]) if c == "targets" else
-            json.dumps(content[c], sort_keys=True, default=str) if c == "params" else
-            prev if c == "prev_hash" else digest if c == "hash" else content[c]
-            for c in COLS))
-        nodes.extend((t, seq) for t in entry.targets)
-        prev = digest
-    return rows, nodes
-
-
-def record_row(rec: AuditRecord) -> tuple[Any, ...]:
-    """A stored record as a row, verbatim: its own seq, prev_hash and hash (for migration)."""
-    d = rec.model_dump()
-    d["targets"] = json.dumps(d["targets"])
-    d["params"] = json.dumps(d["params"], sort_keys=True, default=str)
-    return tuple(d[c] for c in COLS)
-
-
-def _glob_to_like(pattern: str) -> str:
-    """The SQLite store accepts shell globs (``drain*``); the same filter as a LIKE pattern."""
-    out = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return out.replace("*", "%").replace("?", "_")
 
 
 class _BadRow(Exception):
@@ -249,7 +219,7 @@ class PostgresStore:
                          ("run_id", q.run_id), ("event", q.event)):
             if val:
                 if "*" in val:
-                    where.append(f"{col} LIKE %s"); args.append(_glob_to_like(val))
+                    where.append(f"{col} LIKE %s"); args.append(glob_to_like(val))
                 else:
                     where.append(f"{col} = %s"); args.append(val)
         if q.node:
@@ -333,36 +303,11 @@ class PostgresStore:
     async def import_records(self, records: Sequence[AuditRecord], approvals: Sequence[Approval],
                              journals: dict[str, dict[str, Any]],
                              still_current: Callable[[], Awaitable[bool]]) -> None:
-        """Copy another store's contents in verbatim (seq, prev_hash, hash kept) in one transaction.
-        Refuses a non-empty target; ``still_current`` is asked before COMMIT so a source that grew
-        during the copy rolls everything back instead of leaving a partial log."""
+        """Take another store's contents verbatim (seq, prev_hash, hash kept) in one transaction; refuses
+        a non-empty store; rolls back if ``still_current()`` says the source grew meanwhile."""
         async with self._connection() as conn:
             async with conn.transaction():
-                await conn.execute("SELECT pg_advisory_xact_lock(%s)", (CHAIN_KEY,))
-                cur = await conn.execute("SELECT (SELECT count(*) FROM audit), (SELECT count(*) FROM approvals), "
-                                         "(SELECT count(*) FROM journal)")
-                counts = await cur.fetchone()
-                if counts and any(counts):
-                    raise AuditError(f"refusing to migrate into {self.shown}: it is not empty ({counts[0]} audit "
-                                     f"records, {counts[1]} approvals, {counts[2]} journal entries)")
-                async with conn.cursor() as c:
-                    async with c.copy(f"COPY audit ({', '.join(COLS)}) FROM STDIN") as copy:
-                        for rec in records:
-                            await copy.write_row(record_row(rec))
-                    async with c.copy("COPY audit_nodes (node, seq) FROM STDIN") as copy:
-                        for rec in records:
-                            for t in rec.targets:
-                                await copy.write_row((t, rec.seq))
-                    async with c.copy("COPY approvals (id, body, state) FROM STDIN") as copy:
-                        for a in approvals:
-                            await copy.write_row((a.id, a.model_dump_json(), a.state))
-                    async with c.copy("COPY journal (run_id, key, value) FROM STDIN") as copy:
-                        for run_id, items in journals.items():
-                            for key, value in items.items():
-                                await copy.write_row((run_id, key, json.dumps(value, default=str)))
-                if not await still_current():
-                    raise AuditError("the source audit log changed during the migration; nothing was copied — "
-                                     "stop every console and bot writing to it, then migrate again")
+                await copy_into(conn, self.shown, records, approvals, journals, still_current)
 
     # ------------------------------------------------------------ approvals
     async def create_approval(self, approval: Approval) -> None:

@@ -213,3 +213,23 @@ async def test_journals_are_shared_and_copied_for_a_resume(pg_url: str) -> None:
     finally:
         await writer.aclose()
         await resumer.aclose()
+
+
+async def test_node_locks_all_or_nothing_and_the_holder_is_named_from_the_lock(pg_url: str) -> None:
+    from actions.errors import LockBusy
+
+    a, b = PostgresStore(pg_url), PostgresStore(pg_url)
+    try:
+        held = await a.lock(["gpu002"], "r-holder", wait=0)
+        sql(pg_url, "INSERT INTO node_locks (node, run_id) VALUES ('gpu002', 'r-stale') "
+                    "ON CONFLICT (node) DO UPDATE SET run_id = 'r-stale', owner = NULL")
+        with pytest.raises(LockBusy, match="gpu002 is locked by run r-holder"):
+            await b.lock(["gpu001", "gpu002", "gpu003"], "r-second", wait=0.3)
+        other = await b.lock(["gpu001", "gpu003"], "r-third", wait=0)      # nothing was left half-taken
+        await other.release()
+        await held.release()
+        again = await b.lock(["gpu001", "gpu002", "gpu003"], "r-fourth", wait=0)
+        await again.release()
+    finally:
+        await a.aclose()
+        await b.aclose()
