@@ -1,7 +1,8 @@
 """Session fixtures for the metrics integration tests: one real metrics lab (Prometheus, 64
 node_exporters on fake sysfs, the DCGM-format exporter, 3 h of backfilled history) for the whole
-session, since Prometheus needs seconds to first data, and the lab's SSH nodes (network namespaces
-with real sshd and stand-in mlxlink/ibstat; reused when another suite started them). If a lab
+session, since Prometheus needs seconds to first data, the lab's SSH nodes (network namespaces
+with real sshd and stand-in mlxlink/ibstat) and, for the jobs behind a link, the lab's real Slurm
+cluster (both reused when another suite started them). If a lab
 cannot start, every test here fails (no skip)."""
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from actions.backends.factory import build_backends
 from actions.backends.prometheus import PrometheusAdapter
 from actions.config.model import AuditSection, ClusterSection, DcopsConfig, NodeEntry
 from actions.config.prometheus import PrometheusSection
+from actions.config.slurm import SlurmSection
 from actions.config.ssh import SshSection
 from actions.engine import Engine
 from actions.rbac import Policy
 from actions.store.sqlite import SqliteStore
+from tests.lab import slurm as lab_slurm
 from tests.lab import sshnodes
 from tests.lab.metrics import lab as metrics_lab_mod
 from tests.lab.metrics.lab import MetricsLab
@@ -36,11 +39,21 @@ def metrics_lab() -> Iterator[MetricsLab]:
 
 @pytest.fixture(scope="session")
 def ssh_nodes() -> Iterator[sshnodes.SshNodesLab]:
-    running = sshnodes.status()
-    lab = running or sshnodes.start()          # gpu[001-016]
-    yield lab
-    if running is None:
-        sshnodes.stop()
+    with sshnodes.session() as lab:            # gpu[001-016]; left running if another suite started it
+        yield lab
+
+
+@pytest.fixture(scope="session")
+def slurm_session() -> Iterator[lab_slurm.SlurmLab]:
+    with lab_slurm.session() as lab:           # a real slurmctld + slurmd for gpu[001-016]
+        yield lab
+
+
+@pytest.fixture
+def slurm_cluster(slurm_session: lab_slurm.SlurmLab) -> Iterator[lab_slurm.SlurmLab]:
+    slurm_session.reset()
+    yield slurm_session
+    slurm_session.cancel_all()
 
 
 @pytest.fixture
@@ -53,8 +66,9 @@ async def prom(metrics_lab: MetricsLab) -> AsyncIterator[PrometheusAdapter]:
 
 
 def lab_config(tmp_path: Path, metrics_lab: MetricsLab, ssh: sshnodes.SshNodesLab,
-               prometheus_url: str | None = None) -> DcopsConfig:
+               prometheus_url: str | None = None, slurm: lab_slurm.SlurmLab | None = None) -> DcopsConfig:
     return DcopsConfig(
+        slurm=SlurmSection(mode="cli", env=slurm.env, timeout=8.0) if slurm else None,
         cluster=ClusterSection(name="lab"), audit=AuditSection(url=f"sqlite:///{tmp_path / 'audit.db'}"),
         nodes=[NodeEntry(names="gpu[001-064]", partitions=["gpu"])],
         prometheus=PrometheusSection(url=prometheus_url or metrics_lab.prometheus_url, timeout=5.0),
@@ -70,8 +84,8 @@ async def make_engine(tmp_path: Path, metrics_lab: MetricsLab, ssh_nodes: sshnod
     ssh_nodes.heal()
     ssh_nodes.reset_state()
 
-    async def make(prometheus_url: str | None = None) -> Engine:
-        cfg = lab_config(tmp_path, metrics_lab, ssh_nodes, prometheus_url)
+    async def make(prometheus_url: str | None = None, slurm: lab_slurm.SlurmLab | None = None) -> Engine:
+        cfg = lab_config(tmp_path, metrics_lab, ssh_nodes, prometheus_url, slurm)
         eng = Engine(cfg, build_backends(cfg), SqliteStore(str(tmp_path / "audit.db")), Policy.demo())
         await eng.start()
         engines.append(eng)

@@ -30,12 +30,14 @@ def scraped_growth(metrics_lab, node: str, counter: str, at_least: float) -> Non
     metrics_lab.wait_value(f'increase(node_infiniband_{counter}{{instance="{node}",device="mlx5_0"}}[12m])', at_least)
 
 
-async def test_rising_symbol_errors_on_one_end_is_a_bad_cable(make_engine, metrics_lab, ssh_nodes):
+async def test_rising_symbol_errors_on_one_end_is_a_bad_cable(make_engine, metrics_lab, ssh_nodes, slurm_cluster):
+    job = slurm_cluster.sbatch("-w", "gpu003", "-N", "1")
+    slurm_cluster.wait_job(job, "RUNNING")
     metrics_lab.add_counters("gpu003", "mlx5_0", symbol_error=400, port_rcv_errors=30)
     ssh_nodes.set_mlxlink("gpu003", "mlx5_0", symbol_errors=400, effective_errors=400,
                           raw_errors_per_lane=[240000, 200000, 260000, 260000], raw_ber=2e-6, minutes_since_clear=20.0)
     scraped_growth(metrics_lab, "gpu003", "symbol_error_total", 400)
-    res, outcome, _ = await run(await make_engine(), "triage-cable gpu003:mlx5_0:1")
+    res, outcome, _ = await run(await make_engine(slurm=slurm_cluster), "triage-cable gpu003:mlx5_0:1")
     assert outcome == "ok"
     (link,) = res.data["links"]
     assert link["link"] == "gpu003:mlx5_0:1 <-> gpu004:mlx5_0:1"
@@ -45,6 +47,8 @@ async def test_rising_symbol_errors_on_one_end_is_a_bad_cable(make_engine, metri
     assert "gpu003:mlx5_0:1: mlxlink raw BER" in ev and "NDR copper" in ev
     assert "gpu004" not in ev.split("\n", 1)[1]                   # the far end is clean
     assert link["missing"] == []                                  # both ends: counters and SSH
+    assert link["jobs"] == {"gpu003": [job], "gpu004": []} and link["jobs_missing"] is None
+    assert any(a.startswith("drain both ends (1 running job(s) finish first)") for a in link["next_actions"])
     assert res.data["followups"][0] == 'drain gpu[003-004] --reason "triage-cable: bad cable gpu003:mlx5_0:1 <-> gpu004:mlx5_0:1"'
     assert "reset-counters gpu003 --device mlx5_0 --port 1" in res.data["followups"]
 
@@ -127,3 +131,11 @@ async def test_query_range_gives_chart_data_from_backfilled_history(make_engine)
     assert all(len(s["points"]) >= 170 for s in res.data["series"])
     res, outcome, summary = await run(await make_engine(), "query 'sum(rate(node_infiniband_symbol_error_total[5m])'")
     assert outcome == "failed" and summary.startswith("prometheus rejected the query:") and "parse error" in summary
+
+
+async def test_a_switch_end_without_counters_is_named_as_missing(make_engine, metrics_lab):
+    res, outcome, summary = await run(await make_engine(), "triage-cable gpu015:mlx5_1:1")
+    (link,) = res.data["links"]
+    assert link["link"] == "gpu015:mlx5_1:1 <-> leaf01:15" and link["verdict"] == "healthy"
+    assert link["missing"] == ["leaf01:15: no counters (no counter source for switch ports is configured)"]
+    assert "from what was available" in summary
