@@ -15,6 +15,7 @@ overwrites it.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Sequence
 
@@ -23,6 +24,7 @@ import psycopg
 from ..errors import AuditError, LockBusy
 from .pg_schema import node_key, scrub, shown_url
 
+log = logging.getLogger("dcops.store.locks")
 # the server drops a silent client after idle + interval * count seconds
 _KEEPALIVE = "-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3"
 _POLL = 0.1
@@ -122,7 +124,9 @@ class PgLockHandle:
             return
         try:
             await conn.execute("DELETE FROM node_locks WHERE node = ANY(%s) AND run_id = %s", (self.names, self.run_id))
-        except psycopg.Error:
-            pass                       # the holder rows are advisory; closing still frees the locks
+        except psycopg.Error as exc:
+            # the session is gone, and its locks with it: say so, another run may have acted meanwhile
+            log.warning("run %s: the lock session on %s was lost before the run finished: %s", self.run_id,
+                        ",".join(self.names), str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         finally:
             await conn.close()

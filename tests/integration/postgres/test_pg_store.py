@@ -233,3 +233,19 @@ async def test_node_locks_all_or_nothing_and_the_holder_is_named_from_the_lock(p
     finally:
         await a.aclose()
         await b.aclose()
+
+
+async def test_a_lost_lock_session_frees_the_node_and_is_logged_at_release(pg_url: str, caplog) -> None:
+    a, b = PostgresStore(pg_url), PostgresStore(pg_url)
+    try:
+        held = await a.lock(["gpu007"], "r-cut-off", wait=0)
+        sql(pg_url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE application_name = 'dcops-lock r-cut-off'")
+        taken = await b.lock(["gpu007"], "r-next", wait=5)      # the server ended the session: lock gone
+        await taken.release()
+        with caplog.at_level("WARNING", logger="dcops.store.locks"):
+            await held.release()
+        assert "r-cut-off: the lock session on gpu007 was lost" in caplog.text
+    finally:
+        await a.aclose()
+        await b.aclose()
