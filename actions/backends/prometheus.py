@@ -48,10 +48,12 @@ class PrometheusAdapter:
         if kind == "vector":
             return [Sample(labels=r["metric"], value=_num(r["value"][1]), timestamp=float(r["value"][0]))
                     for r in result]
-        if kind == "scalar" or kind == "string":
+        if kind == "scalar":
             ts, value = result
-            return [Sample(labels={} if kind == "scalar" else {"value": str(value)},
-                           value=_num(value) if kind == "scalar" else math.nan, timestamp=float(ts))]
+            return [Sample(labels={}, value=_num(value), timestamp=float(ts))]
+        if kind == "string":      # a bare string literal: no number to show, keep the text as a label
+            ts, value = result
+            return [Sample(labels={"string": str(value)}, value=math.nan, timestamp=float(ts))]
         if kind == "matrix":  # an instant query of a range selector (x[5m]): every raw sample
             return [Sample(labels=r["metric"], value=_num(v), timestamp=float(t))
                     for r in result for t, v in r["values"]]

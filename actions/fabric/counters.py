@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from ..backends.ports import PrometheusPort
 from ..metrics.promql import AnyOf, selector
@@ -105,6 +104,3 @@ def switch_port_growth(source: SwitchCounterSource, end: Endpoint, now: float,
 def fmt_count(value: float) -> str:
     return f"{value:,.0f}" if value >= 1 or value == 0 else f"{value:.2f}"
 
-
-def as_row(growth: Mapping[str, Any]) -> list[float]:
-    return [round(float(growth.get(c, 0.0)), 2) for c in COUNTERS]

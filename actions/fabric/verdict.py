@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from .counters import COUNTERS, PortGrowth, fmt_count
+from .counters import PortGrowth, fmt_count
 from .diag import IbstatPort, MlxlinkBer
 from .thresholds import LONG_WINDOW, SHORT_WINDOW, BerThresholds, CounterRules
 from .topology import Endpoint, Link
@@ -147,11 +147,13 @@ def judge(link: Link, ends: list[EndEvidence], rules: CounterRules, ber: BerThre
     have_counters = [e.end for e in ends if e.growth is not None]
 
     if f.downed:
-        both = len(f.downed) == len(ends) or len(have_counters) < len(ends)
-        where = "both ends" if len(f.downed) == len(ends) else f"{', '.join(map(str, f.downed))}"
-        kind, suspect = FLAPPING, None
-        head = f"link downed rising on {where}" + ("" if both else " only")
-        magnitude = 10.0 * len(f.downed)
+        # link down is seen by both ends; one end only (while the other end's counters are known) is
+        # still a flap, said as such
+        on_all = len(f.downed) == len(ends)
+        only = "" if on_all or len(have_counters) < len(ends) else " only"
+        where = "both ends" if on_all else ", ".join(map(str, f.downed))
+        kind, suspect, magnitude = FLAPPING, None, 10.0 * len(f.downed)
+        head = f"link downed rising on {where}{only}"
     elif f.cable:
         suspect, magnitude = max(f.cable, key=lambda x: x[1])
         kind, head = BAD_CABLE, f"errors past the limits on {', '.join(sorted({str(e) for e, _ in f.cable}))}"
@@ -169,6 +171,3 @@ def judge(link: Link, ends: list[EndEvidence], rules: CounterRules, ber: BerThre
     return Verdict(link=link, kind=kind, evidence=[head] + f.lines, missing=missing, suspect=suspect,
                    magnitude=magnitude)
 
-
-def counter_names() -> list[str]:
-    return list(COUNTERS.values())

@@ -121,3 +121,12 @@ async def test_reset_counters_is_one_port_only(eng):
     assert "never reset fabric-wide" in await fails(eng, "reset-counters gpu[023-024] --device mlx5_0 --dry-run")
     res = await run(eng, "reset-counters gpu023 --device mlx5_0 --dry-run")
     assert res.data["argv"] == ["mlxlink", "-d", "mlx5_0", "--pc"]
+
+
+async def test_reset_counters_runs_on_the_one_node_after_confirmation(eng):
+    cmd = parse_command("reset-counters gpu023 --device mlx5_0")
+    r = await eng.submit(Request(principal="unix:root", channel="cli", action=cmd.action, params=cmd.params,
+                                 confirm="gpu023"))
+    results = [ev async for ev in r.events() if isinstance(ev, Result)]
+    assert (await r.wait()).outcome == "ok"
+    assert results[-1].data == {"port": "gpu023:mlx5_0:1", "followups": ["triage-cable gpu023:mlx5_0:1"]}
