@@ -65,7 +65,7 @@ async def _ssh_evidence(ssh: Any, end: Endpoint) -> tuple[Any, Any, str | None]:
         return None, None, "no ssh backend configured"
     mlx, ibs = await asyncio.gather(
         ssh.run(end.name, ["mlxlink", "-d", end.device, "--show_ber"], timeout=SSH_TIMEOUT),
-        ssh.run(end.name, ["ibstat", end.device, str(end.port)], timeout=SSH_TIMEOUT))
+        ssh.run(end.name, ["ibstat", end.device], timeout=SSH_TIMEOUT))   # with a port number ibstat drops its headings
     problems = []
     mlxlink = ibstat = None
     if mlx.ok:
