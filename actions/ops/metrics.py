@@ -20,7 +20,7 @@ from ..fabric.thresholds import LONG_WINDOW, SHORT_WINDOW
 from ..fabric.topology import Endpoint, Link, Topology
 from ..fabric.triage import judge_link
 from ..fabric.verdict import EndEvidence, Verdict
-from ..hostlists import collapse
+from ..hostlists import collapse, expand
 from ..metrics.gpu import COLUMNS as GPU_COLUMNS
 from ..metrics.gpu import GpuHealth, gpu_health
 from ..registry import Kind, Params, TargetKind, action
@@ -118,14 +118,15 @@ def _port_data(end: Endpoint, link: Link | None, v: Verdict, g: PortGrowth) -> d
 
 class FabricHealthParams(Params):
     top: int = Field(20, ge=1, le=100_000, description="show this many ports, worst first")
+    nodes: str = Field("", description="only the ports of these nodes (hostlist; default: the whole fabric)")
 
 
-@action("fabric-health", example="fabric-health --top 10", help="InfiniBand ports ranked by error rates over 12 and 125 min",
+@action("fabric-health", example="fabric-health --top 10", positional=("nodes",), help="InfiniBand ports ranked by error rates over 12 and 125 min",
         params=FabricHealthParams, kind=Kind.READ, targets=TargetKind.NONE, category="metrics", timeout=60)
 async def fabric_health(ctx: ActionContext, p: FabricHealthParams) -> AsyncIterator[ActionEvent]:
     prom = ctx.backends.require("prometheus")
     topo = setup.topology(ctx, required=False)
-    growth = await host_port_growth(prom, None, instance_map=setup.instance_map(ctx))
+    growth = await host_port_growth(prom, expand(p.nodes) if p.nodes else None, instance_map=setup.instance_map(ctx))
     ranked = _port_verdicts(growth, topo, dict(ctx.config.thresholds))
     bad = [r for r in ranked if r[2].kind != "healthy"]
     kinds: dict[str, int] = {}

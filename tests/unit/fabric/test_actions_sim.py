@@ -108,6 +108,9 @@ async def test_fabric_health_ranks_the_story_ports_first(eng):
     assert {p["port"]: p["verdict"] for p in res.data["ports"]} == {
         "gpu023:mlx5_0:1": "bad cable", "gpu031:mlx5_0:1": "flapping", "gpu040:mlx5_0:1": "congestion"}
     assert res.data["total_ports"] == 128
+    mine = await run(eng, "fabric-health gpu[039-040]")
+    assert [p["port"] for p in mine.data["ports"]] == ["gpu040:mlx5_0:1", "gpu039:mlx5_0:1", "gpu039:mlx5_1:1",
+                                                       "gpu040:mlx5_1:1"]
 
 
 async def test_node_health_combines_gpu_and_ports(eng):
