@@ -249,3 +249,21 @@ async def test_a_lost_lock_session_frees_the_node_and_is_logged_at_release(pg_ur
     finally:
         await a.aclose()
         await b.aclose()
+
+
+async def test_migrate_rolls_back_when_the_source_grows_during_the_copy(pg_url: str, tmp_path: Path) -> None:
+    src = await _sqlite_with_history(tmp_path / "audit.db")
+    real_head = src.head
+
+    async def head_after_a_console_wrote():                 # a console still writing to the old log
+        await src.append([entry(40)])
+        return await real_head()
+
+    src.head = head_after_a_console_wrote                   # type: ignore[method-assign]
+    try:
+        with pytest.raises(AuditError, match="changed during the migration; nothing was copied"):
+            await migrate(src, pg_url)
+    finally:
+        await src.aclose()
+    report = await verify(pg_url)
+    assert report.ok and report.records == 0
