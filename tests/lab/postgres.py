@@ -64,12 +64,13 @@ class PostgresLab:
 
     def psql(self, sql: str, database: str = ROLE) -> str:
         """Run SQL as the superuser over the lab's unix socket (tests use it to tamper and to make databases)."""
+        # the SQL goes in on stdin, never argv (a CREATE ROLE ... PASSWORD would show in ps)
         res = subprocess.run(
             ["runuser", "-u", SUPERUSER, "--", str(BIN / "psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
-             "-h", str(self.directory / "data"), "-p", str(self.port), "-d", database, "-c", sql],
-            capture_output=True, text=True, timeout=60)
+             "-h", str(self.directory / "data"), "-p", str(self.port), "-d", database, "-f", "-"],
+            input=sql, capture_output=True, text=True, timeout=60)
         if res.returncode != 0:
-            raise LabError(f"psql failed: {res.stderr.strip()[-300:]}")
+            raise LabError(f"psql failed: {res.stderr.replace(self.password, '***').strip()[-300:]}")
         return res.stdout.strip()
 
     def create_database(self, name: str) -> str:
@@ -145,6 +146,9 @@ def start(timeout: float = 60.0) -> PostgresLab:
     d.mkdir(parents=True, exist_ok=True)
     shutil.chown(d, SUPERUSER, SUPERUSER)
     os.chmod(d, 0o700)
+    if _as_postgres(["test", "-w", str(d)], timeout=10).returncode != 0:
+        raise LabError(f"the postgres user cannot reach {d}: put DCOPS_LAB_DIR where every user may enter "
+                       "(e.g. under /tmp)")
     password = secrets.token_urlsafe(18)
     port = _free_port()
     pwfile = d / "pw"
