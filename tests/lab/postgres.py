@@ -138,11 +138,19 @@ def status() -> PostgresLab | None:
 
 
 def start(timeout: float = 60.0) -> PostgresLab:
-    """Start a fresh cluster (initdb, pg_ctl start -w) and create the ``dcops`` role and database."""
+    """Start a fresh cluster (initdb, pg_ctl start -w) and create the ``dcops`` role and database.
+    On any failure whatever was made is stopped and removed again."""
     if not (BIN / "initdb").exists():
         raise LabError(f"{BIN / 'initdb'} is missing: apt-get install postgresql")
     stop()
-    d = lab_dir()
+    try:
+        return _start(lab_dir(), timeout)
+    except BaseException:
+        stop()
+        raise
+
+
+def _start(d: Path, timeout: float) -> PostgresLab:
     d.mkdir(parents=True, exist_ok=True)
     shutil.chown(d, SUPERUSER, SUPERUSER)
     os.chmod(d, 0o700)
@@ -166,27 +174,20 @@ def start(timeout: float = 60.0) -> PostgresLab:
         conf.write(f"\n# dcops lab\nlisten_addresses = '127.0.0.1'\nport = {port}\n"
                    f"unix_socket_directories = '{d / 'data'}'\nmax_connections = 200\n"
                    "shared_buffers = 64MB\nlog_min_messages = warning\n")
-    info = {"port": port, "password": password}
     lab_json = d / "lab.json"
     lab_json.touch(mode=0o600)
-    lab_json.write_text(json.dumps(info))
+    lab_json.write_text(json.dumps({"port": port, "password": password}))
     run = _as_postgres([str(BIN / "pg_ctl"), "-D", str(d / "data"), "-l", str(d / "server.log"), "-w",
                         "-t", str(int(timeout)), "start"], timeout=timeout + 10)
     if run.returncode != 0:
         log = (d / "server.log").read_text(errors="replace").strip() if (d / "server.log").exists() else ""
-        stop()
         raise LabError(f"postgres did not start: {(log or run.stderr or run.stdout).strip()[-300:]}")
     pid = _server_pid(d)
     if pid is None:
-        stop()
         raise LabError("postgres started but its postmaster.pid is missing")
     lab = PostgresLab(directory=d, port=port, password=password, pid=pid)
-    try:
-        lab.psql(f"CREATE ROLE {ROLE} LOGIN PASSWORD '{password}'", database="postgres")
-        lab.psql(f"CREATE DATABASE {ROLE} OWNER {ROLE}", database="postgres")
-    except BaseException:
-        stop()
-        raise
+    lab.psql(f"CREATE ROLE {ROLE} LOGIN PASSWORD '{password}'", database="postgres")
+    lab.psql(f"CREATE DATABASE {ROLE} OWNER {ROLE}", database="postgres")
     return lab
 
 
