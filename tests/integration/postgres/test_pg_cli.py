@@ -9,6 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.lab
 ROOT = Path(__file__).resolve().parents[3]
 POLICY = '[roles.a]\nactions = ["*"]\n[[bindings]]\nprincipals = ["unix:*"]\nroles = ["a"]\n'
 

@@ -19,6 +19,8 @@ from actions.store.base import AuditQuery
 from actions.store.postgres import PostgresStore
 from tests.integration.postgres.pg_worker import spawn
 
+pytestmark = pytest.mark.lab
+
 
 def _ready(procs: list[subprocess.Popen[str]]) -> None:
     for p in procs:

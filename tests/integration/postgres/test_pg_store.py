@@ -16,6 +16,8 @@ from actions.store.postgres import PostgresStore
 from actions.store.sqlite import SqliteStore
 from tests.lab.postgres import PostgresLab
 
+pytestmark = pytest.mark.lab
+
 
 def entry(i: int) -> AuditEntry:
     return AuditEntry(ts=f"2026-11-29T04:00:{i:02d}.000000+00:00", run_id=f"r{i}", event="started",
