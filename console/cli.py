@@ -141,10 +141,9 @@ async def _run_request(engine: Any, req: Request, printer: EventPrinter, *, inte
 async def amain(args: argparse.Namespace) -> int:
     config = load(args)
     if args.cmd == "tui":
-        from console.tui.app import run_tui
+        from console.tui.app import run_tui_async
 
-        principal = principal_for(args, config)
-        return await asyncio.to_thread(run_tui, config, principal=principal, theme=args.theme)
+        return await run_tui_async(config, principal=principal_for(args, config), theme=args.theme)
     if args.cmd == "slack":
         from bots.app import serve_async
 
