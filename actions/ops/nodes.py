@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from ..backends.models import JobFilter
 from ..context import ActionContext
-from ..events import ActionEvent, Log, Result, Step, Table
-from ..hostlists import collapse
+from ..errors import UsageError
+from ..events import ActionEvent, Result, Table
+from ..hostlists import expand
 from ..registry import Kind, MutatingParams, Params, TargetKind, action
+from ._slurm_nodes import slurm_drain, slurm_resume
 from .kube_nodes import kube_drain, kube_resume, parts
 
 
@@ -17,15 +20,20 @@ class NodesParams(Params):
     nodes: str = Field("", description="hostlist (default: every node)")
     state: str | None = Field(None, description="only nodes in this state (idle, drained, down, ...)")
     partition: str | None = Field(None, description="only nodes in this partition")
+    job: str | None = Field(None, description="only the nodes this job runs on")
 
 
 @action("nodes", example='nodes gpu[001-004]', help="list nodes with Slurm state, reason and jobs", params=NodesParams, kind=Kind.READ,
         targets=TargetKind.NONE, positional=("nodes",), category="nodes")
 async def list_nodes(ctx: ActionContext, p: NodesParams) -> AsyncIterator[ActionEvent]:
     slurm = ctx.backends.require("slurm")
-    from ..hostlists import expand
-
     names = expand(p.nodes) if p.nodes else None
+    if p.job is not None:
+        found = await slurm.jobs(JobFilter(job_ids=(p.job,)))
+        if not found:
+            raise UsageError(f"unknown job id {p.job}")
+        on_job = list(found[0].nodes)
+        names = [n for n in names if n in on_job] if names is not None else on_job
     rows = []
     for n in await slurm.nodes(names):
         if p.state and n.display_state != p.state.lower() and n.state != p.state.lower():
@@ -41,65 +49,43 @@ async def list_nodes(ctx: ActionContext, p: NodesParams) -> AsyncIterator[Action
 class DrainParams(MutatingParams):
     nodes: str = Field(..., description="hostlist of nodes to drain")
     reason: str = Field(..., min_length=1, max_length=200, description="why (shown in sinfo)")
+    wait: bool = Field(False, description="wait until the jobs on the nodes have finished")
+    wait_timeout: float = Field(3600.0, gt=0, le=7 * 86400, description="seconds --wait waits at most")
+    requeue_jobs: bool = Field(False, description="requeue the jobs running on the nodes")
+    cancel_jobs: bool = Field(False, description="cancel the jobs running on the nodes")
+
+    @model_validator(mode="after")
+    def _one_fate(self) -> "DrainParams":
+        if self.requeue_jobs and self.cancel_jobs:
+            raise ValueError("give --requeue-jobs or --cancel-jobs, not both")
+        return self
 
 
-@action("drain", example='drain gpu001 --reason "xid 79"', help="drain nodes: no new jobs; running jobs finish", params=DrainParams, kind=Kind.WRITE,
-        targets=TargetKind.NODES, positional=("nodes",), category="nodes", takes_out_of_service=True)
+@action("drain", example='drain gpu001 --reason "xid 79"', help="drain nodes: no new jobs; running jobs finish (or --wait, --requeue-jobs, --cancel-jobs)",
+        params=DrainParams, kind=Kind.WRITE, targets=TargetKind.NODES, positional=("nodes",), category="nodes",
+        takes_out_of_service=True)
 async def drain(ctx: ActionContext, p: DrainParams) -> AsyncIterator[ActionEvent]:
-    async for event in parts(ctx, _slurm_drain(ctx, p), kube_drain(ctx)):   # Slurm and/or Kubernetes
+    slurm_part = slurm_drain(ctx, ctx.nodes, p.reason, wait=p.wait, wait_timeout=p.wait_timeout,
+                             requeue_jobs=p.requeue_jobs, cancel_jobs=p.cancel_jobs)
+    async for event in parts(ctx, slurm_part, kube_drain(ctx)):   # Slurm and/or Kubernetes
         yield event
-
-
-async def _slurm_drain(ctx: ActionContext, p: DrainParams) -> AsyncIterator[ActionEvent]:
-    slurm = ctx.backends.require("slurm")
-    nodes = ctx.nodes
-    reason = ctx.stamp(p.reason)
-    infos = {n.name: n for n in await slurm.nodes(nodes)}
-    jobs = sorted({j for n in nodes for j in (infos[n].jobs if n in infos else ())})
-    if ctx.dry_run:
-        rows = [[n, infos[n].display_state if n in infos else "?", ",".join(infos[n].jobs) if n in infos else ""]
-                for n in nodes]
-        yield Result(summary=f"would drain {len(nodes)} node(s) {collapse(nodes)} with reason {reason!r}; "
-                             f"{len(jobs)} running job(s) would finish first",
-                     table=Table(columns=["node", "state now", "jobs"], rows=rows),
-                     data={"nodes": nodes, "jobs": jobs, "reason": reason})
-        return
-    await slurm.drain(nodes, reason)
-    for n in nodes:
-        yield Step(target=n, status="ok", detail=f"drain requested: {reason}")
-    after = {n.name: n for n in await slurm.nodes(nodes)}
-    rows = [[n, after[n].display_state if n in after else "?", after[n].reason if n in after else ""] for n in nodes]
-    yield Result(summary=f"drained {len(nodes)} node(s) {collapse(nodes)}", table=Table(
-        columns=["node", "state", "reason"], rows=rows), data={"nodes": nodes, "jobs": jobs})
 
 
 class ResumeParams(MutatingParams):
     nodes: str = Field(..., description="hostlist of nodes to return to service")
+    force: bool = Field(False, description="resume nodes a health check marked bad (needs --reason)")
+    reason: str | None = Field(None, min_length=1, max_length=200, description="why a forced resume is safe")
+
+    @model_validator(mode="after")
+    def _force_needs_reason(self) -> "ResumeParams":
+        if self.force and not (self.reason or "").strip():
+            raise ValueError("--force needs --reason saying why the node is fit again")
+        return self
 
 
-@action("resume", example='resume gpu001', help="return drained or down nodes to service", params=ResumeParams, kind=Kind.WRITE,
-        targets=TargetKind.NODES, positional=("nodes",), category="nodes")
+@action("resume", example='resume gpu001', help="return drained or down nodes to service (health-marked ones only with --force --reason)",
+        params=ResumeParams, kind=Kind.WRITE, targets=TargetKind.NODES, positional=("nodes",), category="nodes")
 async def resume(ctx: ActionContext, p: ResumeParams) -> AsyncIterator[ActionEvent]:
-    async for event in parts(ctx, _slurm_resume(ctx, p), kube_resume(ctx)):   # Slurm and/or Kubernetes
+    slurm_part = slurm_resume(ctx, ctx.nodes, force=p.force, force_reason=p.reason)
+    async for event in parts(ctx, slurm_part, kube_resume(ctx)):   # Slurm and/or Kubernetes
         yield event
-
-
-async def _slurm_resume(ctx: ActionContext, p: ResumeParams) -> AsyncIterator[ActionEvent]:
-    slurm = ctx.backends.require("slurm")
-    nodes = ctx.nodes
-    infos = {n.name: n for n in await slurm.nodes(nodes)}
-    if ctx.dry_run:
-        rows = [[n, infos[n].display_state if n in infos else "?", infos[n].reason if n in infos else ""] for n in nodes]
-        yield Result(summary=f"would resume {len(nodes)} node(s) {collapse(nodes)}",
-                     table=Table(columns=["node", "state now", "reason"], rows=rows), data={"nodes": nodes})
-        return
-    already = [n for n in nodes if n in infos and not infos[n].unavailable]
-    if already:
-        yield Log(message=f"already in service: {collapse(already)}")
-    await slurm.resume(nodes)
-    for n in nodes:
-        yield Step(target=n, status="ok", detail="resumed")
-    after = {n.name: n for n in await slurm.nodes(nodes)}
-    rows = [[n, after[n].display_state if n in after else "?"] for n in nodes]
-    yield Result(summary=f"resumed {len(nodes)} node(s) {collapse(nodes)}",
-                 table=Table(columns=["node", "state"], rows=rows), data={"nodes": nodes})

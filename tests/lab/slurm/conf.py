@@ -8,7 +8,8 @@ GRES nodes INVAL). One slurmd per node (``slurmd -N``) on its own port 17001-170
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, fields
 from pathlib import Path
 from string import Template
 
@@ -33,6 +34,13 @@ class Ports:
     @property
     def slurmd_last(self) -> int:
         return self.slurmd_first + NODES - 1
+
+    @classmethod
+    def from_env(cls) -> "Ports":
+        """Default ports, shifted by ``DCOPS_LAB_PORT_OFFSET`` so a second lab (another
+        ``DCOPS_LAB_DIR``) can run beside the first on one machine."""
+        offset = int(os.environ.get("DCOPS_LAB_PORT_OFFSET") or 0)
+        return cls(**{f.name: getattr(cls(), f.name) + offset for f in fields(cls)})
 
 
 SLURM_CONF = Template("""\

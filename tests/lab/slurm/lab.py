@@ -16,6 +16,7 @@ Client commands need ``SLURM_CONF`` pointing at the lab's slurm.conf: :attr:`Slu
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -182,7 +183,7 @@ class SlurmLab:
 def _save(lab: SlurmLab) -> None:
     path = lab.directory / "lab.json"
     path.touch(mode=0o600)
-    path.write_text(json.dumps({"host": lab.host, "token": lab.token}))
+    path.write_text(json.dumps({"host": lab.host, "token": lab.token, "ports": dataclasses.asdict(lab.ports)}))
 
 
 def status() -> SlurmLab | None:
@@ -191,7 +192,8 @@ def status() -> SlurmLab | None:
         info = json.loads((d / "lab.json").read_text())
     except (OSError, ValueError):
         return None
-    lab = SlurmLab(directory=d, host=info["host"], token=info.get("token", ""))
+    lab = SlurmLab(directory=d, host=info["host"], token=info.get("token", ""),
+                   ports=conf.Ports(**info.get("ports", {})))
     return lab if lab.pid("slurmctld") is not None else None
 
 
@@ -290,7 +292,7 @@ def start() -> SlurmLab:
     stop()
     d = lab_dir()
     host = socket.gethostname().split(".")[0]
-    lab = SlurmLab(directory=d, host=host)
+    lab = SlurmLab(directory=d, host=host, ports=conf.Ports.from_env())
     _check_ports(lab.ports)
     _prepare(d)
     for name, text in conf.render(d, host, lab.ports, lab.munge_socket).items():

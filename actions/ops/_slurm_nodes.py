@@ -1,0 +1,184 @@
+"""The Slurm side of ``drain`` and ``resume``: drain with a stamped reason and then, on request,
+requeue or cancel the jobs still on the nodes and wait until they are gone; resume, refusing nodes a
+health check marked bad unless forced with a reason.
+
+A node counts as "marked bad by a health check" when its Slurm reason starts with one of
+``[slurm] health_reason_prefixes`` (default ``NHC:`` — what LBNL's Node Health Check writes when
+it drains a node — and ``health:``). Forcing such a node back is allowed, but the operator's reason
+goes into the audit log next to the health check's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Sequence
+
+from ..backends.models import JobFilter, NodeInfo
+from ..config.slurm import SlurmSection
+from ..context import ActionContext
+from ..errors import DcopsError, DeniedError
+from ..events import ActionEvent, Log, Progress, Result, Step, Table
+from ..hostlists import collapse
+
+POLL = 0.5                       # seconds between state reads while waiting for jobs to finish
+BUSY = ("allocated", "mixed", "completing")
+
+
+def _by_name(infos: Sequence[NodeInfo]) -> dict[str, NodeInfo]:
+    return {n.name: n for n in infos}
+
+
+def jobs_on(infos: dict[str, NodeInfo], nodes: Sequence[str]) -> list[str]:
+    """Job ids running on any of ``nodes``, each once, in node order."""
+    return list(dict.fromkeys(j for n in nodes if n in infos for j in infos[n].jobs))
+
+
+def is_idle(info: NodeInfo) -> bool:
+    """Drained and empty: no job left, nothing completing."""
+    return not info.jobs and info.state not in BUSY and "COMPLETING" not in info.flags
+
+
+def _job_fate(requeue: bool, cancel: bool, wait: bool) -> str:
+    if requeue:
+        return "requeued"
+    if cancel:
+        return "cancelled"
+    return "waited for" if wait else "left to finish"
+
+
+async def slurm_drain(ctx: ActionContext, nodes: list[str], reason: str, *, wait: bool, wait_timeout: float,
+                      requeue_jobs: bool, cancel_jobs: bool) -> AsyncIterator[ActionEvent]:
+    slurm = ctx.backends.require("slurm")
+    stamped = ctx.stamp(reason)
+    fate = _job_fate(requeue_jobs, cancel_jobs, wait)
+    if ctx.dry_run:
+        infos = _by_name(await slurm.nodes(nodes))
+        jobs = jobs_on(infos, nodes)
+        found = {j.job_id: j for j in await slurm.jobs(JobFilter(job_ids=tuple(jobs)))} if jobs else {}
+        rows = [[n, infos[n].display_state if n in infos else "?", ",".join(infos[n].jobs) if n in infos else "",
+                 ("draining" if infos[n].jobs else "drained") if n in infos else "?"] for n in nodes]
+        detail = "; ".join(f"{j} ({found[j].user}, {found[j].node_count} node(s): {collapse(found[j].nodes)})"
+                           if j in found else j for j in jobs)
+        yield Result(summary=f"would drain {len(nodes)} node(s) {collapse(nodes)} with reason {stamped!r}; "
+                             f"{len(jobs)} job(s) on them would be {fate}" + (f": {detail}" if jobs else ""),
+                     table=Table(columns=["node", "state now", "jobs", "would become"], rows=rows),
+                     data={"nodes": nodes, "jobs": jobs, "reason": stamped, "jobs_would_be": fate,
+                           "job_details": [found[j].model_dump(mode="json") for j in jobs if j in found]})
+        return
+
+    await slurm.drain(nodes, stamped)
+    infos = _by_name(await slurm.nodes(nodes))
+    jobs = jobs_on(infos, nodes)
+    for n in nodes:
+        running = infos[n].jobs if n in infos else ()
+        detail = f"drained: {stamped}" if not running else f"draining ({len(running)} job(s): {','.join(running)}): {stamped}"
+        yield Step(target=n, status="ok", detail=detail)
+
+    ok = True
+    if jobs and (requeue_jobs or cancel_jobs):
+        try:
+            if requeue_jobs:
+                await slurm.requeue(jobs)
+            else:
+                await slurm.cancel(jobs)
+            for j in jobs:
+                yield Step(target=j, status="ok", detail=f"job {fate} (it ran on {collapse(_nodes_of(infos, j))})")
+        except DcopsError as exc:
+            ok = False
+            for j in jobs:
+                yield Step(target=j, status="failed", detail=f"could not be {fate}: {exc}")
+
+    still: list[str] = []
+    if wait:
+        async for event in _wait_empty(slurm, nodes, wait_timeout, infos):
+            if isinstance(event, list):
+                still = event
+            else:
+                yield event
+        ok = ok and not still
+        infos = _by_name(await slurm.nodes(nodes))
+
+    rows = [[n, infos[n].display_state if n in infos else "?", ",".join(infos[n].jobs) if n in infos else "",
+             infos[n].reason if n in infos else ""] for n in nodes]
+    summary = f"drained {len(nodes)} node(s) {collapse(nodes)}"
+    if jobs:
+        summary += f"; {len(jobs)} job(s) {fate}"
+    if still:
+        summary += f"; jobs still running after {wait_timeout:g} s on {collapse(still)} (nodes stay drained)"
+    elif wait:
+        summary += "; all jobs finished"
+    yield Result(summary=summary, ok=ok, table=Table(columns=["node", "state", "jobs", "reason"], rows=rows),
+                 data={"nodes": nodes, "jobs": jobs, "reason": stamped, "still_busy": still})
+
+
+def _nodes_of(infos: dict[str, NodeInfo], job: str) -> list[str]:
+    return [n for n, info in infos.items() if job in info.jobs]
+
+
+async def _wait_empty(slurm, nodes: list[str], timeout: float,  # noqa: ANN001 - a SlurmPort
+                      infos: dict[str, NodeInfo]) -> AsyncIterator[ActionEvent | list[str]]:
+    """Poll until every node is drained and empty; yields a Step per node as it empties and, last,
+    the list of nodes still busy at the deadline (empty when all finished)."""
+    deadline = time.monotonic() + timeout
+    pending = [n for n in nodes if not (n in infos and is_idle(infos[n]))]
+    for n in nodes:
+        if n not in pending:
+            yield Step(target=n, status="ok", detail="no jobs left")
+    yield Progress(done=len(nodes) - len(pending), total=len(nodes), label="waiting for jobs to finish")
+    while pending and time.monotonic() < deadline:
+        await asyncio.sleep(min(POLL, max(0.0, deadline - time.monotonic())))
+        now = _by_name(await slurm.nodes(pending))
+        done = [n for n in pending if n in now and is_idle(now[n])]
+        for n in done:
+            yield Step(target=n, status="ok", detail="no jobs left")
+        if done:
+            pending = [n for n in pending if n not in done]
+            yield Progress(done=len(nodes) - len(pending), total=len(nodes), label="waiting for jobs to finish")
+    for n in pending:
+        yield Step(target=n, status="failed", detail=f"jobs still running after {timeout:g} s; node stays drained")
+    yield pending
+
+
+def health_prefixes(ctx: ActionContext) -> tuple[str, ...]:
+    section = ctx.config.slurm or SlurmSection()
+    return tuple(section.health_reason_prefixes)
+
+
+def health_marked(infos: dict[str, NodeInfo], nodes: Sequence[str], prefixes: Sequence[str]) -> list[str]:
+    return [n for n in nodes if n in infos and any(infos[n].reason.startswith(p) for p in prefixes)]
+
+
+async def slurm_resume(ctx: ActionContext, nodes: list[str], *, force: bool,
+                       force_reason: str | None) -> AsyncIterator[ActionEvent]:
+    slurm = ctx.backends.require("slurm")
+    infos = _by_name(await slurm.nodes(nodes))
+    marked = health_marked(infos, nodes, health_prefixes(ctx))
+    if ctx.dry_run:
+        rows = [[n, infos[n].display_state if n in infos else "?", infos[n].reason if n in infos else "",
+                 ("would resume (forced past the health check)" if force else "refused: marked bad by a health check")
+                 if n in marked else "would resume"] for n in nodes]
+        refused = marked and not force
+        yield Result(summary=f"would resume {len(nodes)} node(s) {collapse(nodes)}" if not refused else
+                     f"resume would be refused: {collapse(marked)} marked bad by a health check (needs --force --reason)",
+                     table=Table(columns=["node", "state now", "reason", "plan"], rows=rows),
+                     data={"nodes": nodes, "health_marked": marked})
+        return
+    if marked and not force:
+        first = infos[marked[0]].reason
+        raise DeniedError(f"resume refused: {collapse(marked)} marked bad by a health check ({first!r}); "
+                          "fix the node, or resume it with --force --reason TEXT")
+    already = [n for n in nodes if n in infos and not infos[n].unavailable]
+    if already:
+        yield Log(message=f"already in service: {collapse(already)}")
+    await slurm.resume(nodes)
+    for n in nodes:
+        detail = "resumed"
+        if n in marked:
+            detail = f"resumed past health mark {infos[n].reason!r}: {ctx.stamp(force_reason or '')}"
+        yield Step(target=n, status="ok", detail=detail)
+    rows = [[n, "resumed", infos[n].reason if n in infos else ""] for n in nodes]
+    yield Result(summary=f"resumed {len(nodes)} node(s) {collapse(nodes)}"
+                         + (f" (forced past health marks on {collapse(marked)})" if marked else ""),
+                 table=Table(columns=["node", "state", "previous reason"], rows=rows),
+                 data={"nodes": nodes, "forced": marked})
