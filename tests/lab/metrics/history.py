@@ -30,20 +30,16 @@ def _times(t0: float, hours: float, step: float) -> list[float]:
 
 
 def _ib_lines(world: World, t0: float, times: list[float]) -> Iterator[str]:
-    for counter, (metric, mult) in EXPORTED.items():
-        yield f"# TYPE {metric.removesuffix('_total')} counter"
+    families = [(metric, "counter", lambda port, t, c=counter, m=mult: world.counter(port, c, t, t0) * m)
+                for counter, (metric, mult) in EXPORTED.items()]
+    families += [(metric, "gauge", lambda port, t, v=value: v) for metric, value in _STATE.items()]
+    for metric, kind, value in families:
+        yield f"# TYPE {metric.removesuffix('_total') if kind == 'counter' else metric} {kind}"
         for node in world.nodes:
             for dev in HCAS:
                 lbl = _fmt({"device": dev, "port": "1", "instance": node, "job": NODE_JOB})
                 for t in times:
-                    yield f"{metric}{{{lbl}}} {world.counter(node + dev, counter, t, t0) * mult} {t:.3f}"
-    for metric, value in _STATE.items():
-        yield f"# TYPE {metric} gauge"
-        for node in world.nodes:
-            for dev in HCAS:
-                lbl = _fmt({"device": dev, "port": "1", "instance": node, "job": NODE_JOB})
-                for t in times:
-                    yield f"{metric}{{{lbl}}} {value} {t:.3f}"
+                    yield f"{metric}{{{lbl}}} {value(node + dev, t)} {t:.3f}"
 
 
 def _dcgm_lines(world: World, times: list[float]) -> Iterator[str]:
