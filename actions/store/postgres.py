@@ -258,17 +258,21 @@ class PostgresStore:
                 cur.itersize = 5000
                 cur.execute(_SELECT + " ORDER BY seq")
 
+                last: list[Any] = [0, 0, GENESIS]            # records read, seq and hash of the last one
+
                 def records() -> Iterator[AuditRecord]:
                     for row in cur:
                         try:
-                            yield _row_to_record(row)
+                            rec = _row_to_record(row)
                         except (ValueError, TypeError):     # unparseable JSON or a field of the wrong type
                             raise _BadRow(row[0]) from None
+                        yield rec
+                        last[:] = [last[0] + 1, rec.seq, rec.hash]
                 try:
                     return verify_records(records(), expect_head)
                 except _BadRow as bad:
-                    return VerifyReport(ok=False, records=0, head_seq=0, head_hash=GENESIS, first_bad_seq=bad.seq,
-                                        problem="record cannot be read (record edited)")
+                    return VerifyReport(ok=False, records=last[0] + 1, head_seq=last[1], head_hash=last[2],
+                                        first_bad_seq=bad.seq, problem="record cannot be read (record edited)")
 
     async def open_runs(self) -> list[AuditRecord]:
         sql = (_SELECT + " a WHERE event = 'started' AND NOT EXISTS "
