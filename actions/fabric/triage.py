@@ -27,7 +27,7 @@ from .counters import PortGrowth, SwitchCounterSource, host_port_growth, prometh
 from .diag import parse_ibstat, parse_mlxlink
 from .thresholds import CounterRules, ber_thresholds, isolation_limit
 from .topology import Endpoint, Link, Topology
-from .verdict import BAD_CABLE, BAD_PORT, DEGRADING, FLAPPING, EndEvidence, Verdict, judge
+from .verdict import BAD_CABLE, BAD_PORT, DEGRADING, FLAPPING, HEALTHY, UNKNOWN, EndEvidence, Verdict, judge
 
 SSH_TIMEOUT = 20.0
 
@@ -163,7 +163,7 @@ async def triage_links(links: Sequence[Link], src: Sources) -> list[Triage]:
     out = []
     for i, link in enumerate(links):
         verdict = judge_link(link, evidence[2 * i: 2 * i + 2], src.thresholds)
-        affected = verdict.link.host_nodes if verdict.kind != "healthy" else []
+        affected = verdict.link.host_nodes if verdict.kind not in (HEALTHY, UNKNOWN) else []
         jobs, jobs_missing = await _jobs(src.slurm, affected)
         steps, commands = _plan(verdict, jobs)
         out.append(Triage(verdict, jobs, jobs_missing, steps, commands))
@@ -176,7 +176,7 @@ async def rank_fabric(topology: Topology, src: Sources, top: int) -> tuple[list[
     growth = await host_port_growth(src.prometheus, None, instance_map=src.instance_map)
     screened = await collect(topology.links, src, deep=False, growth=growth)
     verdicts = [judge_link(link, screened[2 * i: 2 * i + 2], src.thresholds) for i, link in enumerate(topology.links)]
-    worst = sorted((v for v in verdicts if v.kind != "healthy"), key=lambda v: -v.score)[:top]
+    worst = sorted((v for v in verdicts if v.kind not in (HEALTHY, UNKNOWN)), key=lambda v: -v.score)[:top]
     triaged = await triage_links([v.link for v in worst], src) if worst else []
     limit = isolation_limit(len(topology.links), src.thresholds)
     drained = 0

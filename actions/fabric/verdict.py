@@ -20,7 +20,8 @@ from .topology import Endpoint, Link
 
 HEALTHY, DEGRADING, BAD_CABLE, BAD_PORT, FLAPPING, CONGESTION = (
     "healthy", "degrading", "bad cable", "bad port", "flapping", "congestion")
-SEVERITY = {FLAPPING: 4, BAD_CABLE: 4, BAD_PORT: 3, DEGRADING: 2, CONGESTION: 1, HEALTHY: 0}
+UNKNOWN = "unknown"     # not one source answered for either end: never call that healthy
+SEVERITY = {FLAPPING: 4, BAD_CABLE: 4, BAD_PORT: 3, DEGRADING: 2, CONGESTION: 1, HEALTHY: 0, UNKNOWN: 0}
 _PORT_ERRORS = ("port_errors_received_total", "local_link_integrity_errors_total", "excessive_buffer_overrun_errors_total")
 
 
@@ -166,6 +167,8 @@ def judge(link: Link, ends: list[EndEvidence], rules: CounterRules, ber: BerThre
     elif f.congested:
         suspect, magnitude = max(f.congested, key=lambda x: x[1])
         kind, head = CONGESTION, "xmit wait only: congestion, not a fault"
+    elif not any(e.growth is not None or e.mlxlink is not None or e.ibstat is not None for e in ends):
+        kind, suspect, magnitude, head = UNKNOWN, None, 0.0, "no evidence from either end (see missing)"
     else:
         kind, suspect, magnitude, head = HEALTHY, None, 0.0, "no error counter rising, BER within thresholds"
     return Verdict(link=link, kind=kind, evidence=[head] + f.lines, missing=missing, suspect=suspect,

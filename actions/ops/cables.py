@@ -54,7 +54,7 @@ def _summary(t: Triage) -> str:
 
 
 @action("triage-cable", example="triage-cable gpu023:mlx5_0:1",
-        help="judge an InfiniBand link from both ends (counters, BER, port state): healthy, degrading, bad cable, bad port, flapping or congestion",
+        help="judge an InfiniBand link from both ends (counters, BER, port state): healthy, degrading, bad cable, bad port, flapping, congestion (or unknown without evidence)",
         params=TriageParams, kind=Kind.READ, targets=TargetKind.NONE, positional=("port",), category="fabric",
         timeout=120)
 async def triage_cable(ctx: ActionContext, p: TriageParams) -> AsyncIterator[ActionEvent]:

@@ -162,7 +162,7 @@ async def node_health(ctx: ActionContext, p: NodeHealthParams) -> AsyncIterator[
         node_gpus = [g for g in gpus if g.node == node]
         node_ports = [(e, l, v) for e, l, v in ports if e.name == node]
         gpu_flags = [f"gpu{g.gpu}: {f}" for g in node_gpus for f in g.flags]
-        port_flags = [f"{e.device}: {v.kind}" for e, _, v in node_ports if v.kind != "healthy"]
+        port_flags = [f"{e.device}: {v.kind}" for e, _, v in node_ports if v.kind not in ("healthy", "unknown")]
         if node in silent:
             gpu_flags.insert(0, "no DCGM metrics")
         if not node_ports:

@@ -110,3 +110,9 @@ def test_ranking_puts_faults_first():
     worse = judge(LINK, [EndEvidence(A, growth({"symbol_error_total": 50000})), EndEvidence(B, growth())], RULES, BER)
     busy = judge(LINK, [EndEvidence(A, growth({"port_transmit_wait_total": 2e9})), EndEvidence(B, growth())], RULES, BER)
     assert worse.score > bad.score > busy.score
+
+
+def test_no_evidence_at_all_is_unknown_not_healthy():
+    v = judge(LINK, [EndEvidence(A, growth_missing="no series", ssh_missing="ssh: timeout"),
+                     EndEvidence(B, growth_missing="no series", ssh_missing="ssh: timeout")], RULES, BER)
+    assert v.kind == "unknown" and len(v.missing) == 4 and not v.is_fault
