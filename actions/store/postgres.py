@@ -19,6 +19,8 @@ import asyncio
 import json
 import logging
 import socket
+import time
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
@@ -63,12 +65,14 @@ class PostgresStore:
     """The Store protocol on PostgreSQL (psycopg 3, async, pooled). Opens lazily on first use."""
 
     def __init__(self, url: str, *, lease_seconds: float = 30.0, pool_size: int = 4,
-                 connect_timeout: float = 10.0) -> None:
+                 connect_timeout: float = 10.0, idle_check: float = 5.0) -> None:
         self.url = url
         self.shown = shown_url(url)
         self.owner = current_owner()
         self.connect_timeout = connect_timeout
         self._pool_size = pool_size
+        self._idle_check = idle_check
+        self._used: weakref.WeakKeyDictionary[psycopg.AsyncConnection, float] = weakref.WeakKeyDictionary()
         self._pool: AsyncConnectionPool | None = None
         self._opening: asyncio.Lock | None = None
         self._leases = Leases(self.owner, lease_seconds, self._connection)
@@ -93,7 +97,7 @@ class PostgresStore:
             await self._ensure_schema()
             pool = AsyncConnectionPool(self.url, min_size=1, max_size=self._pool_size, open=False,
                                        kwargs={"autocommit": True}, timeout=self.connect_timeout,
-                                       name="dcops-audit")
+                                       check=self._check, name="dcops-audit")
             try:
                 await pool.open(wait=True, timeout=self.connect_timeout)
             except psycopg.Error as exc:
@@ -126,6 +130,14 @@ class PostgresStore:
         finally:
             await conn.close()
 
+    async def _check(self, conn: psycopg.AsyncConnection) -> None:
+        """Ping a pooled connection that sat idle, so a database restart while the console idled costs
+        one round trip instead of failing the next action; busy connections are not pinged (the pool
+        discards a connection whose check raises and hands out another)."""
+        used = self._used.get(conn)
+        if used is None or time.monotonic() - used > self._idle_check:
+            await conn.execute("SELECT 1")
+
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[psycopg.AsyncConnection]:
         if self._pool is None:
@@ -134,6 +146,7 @@ class PostgresStore:
         try:
             async with self._pool.connection() as conn:
                 yield conn
+                self._used[conn] = time.monotonic()
         except psycopg.Error as exc:
             raise self._error(exc) from None
 

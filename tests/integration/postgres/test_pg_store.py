@@ -269,3 +269,18 @@ async def test_migrate_rolls_back_when_the_source_grows_during_the_copy(pg_url: 
         await src.aclose()
     report = await verify(pg_url)
     assert report.ok and report.records == 0
+
+
+async def test_pooled_connections_cut_while_idle_do_not_fail_the_next_action(pg_url: str) -> None:
+    import asyncio
+
+    store = PostgresStore(pg_url, idle_check=0.2)
+    try:
+        await store.append([entry(1)])
+        sql(pg_url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()")   # as a server restart would
+        await asyncio.sleep(0.3)
+        await store.append([entry(2)])
+        assert (await store.head())[0] == 2 and (await store.verify()).ok
+    finally:
+        await store.aclose()
