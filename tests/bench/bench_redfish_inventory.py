@@ -54,7 +54,6 @@ PLAY = """- hosts: all
 
 def write_config(work: Path, lab: lab_bmc.LabBmcs, nodes: int) -> Path:
     (work / "policy.toml").write_text(POLICY)
-    bmcs = "\n".join(f'{n} = "{u}"' for n, u in lab.bmcs.items())
     cfg = work / "dcops.toml"
     cfg.write_text(f"""[cluster]
 name = "bench"
@@ -65,14 +64,7 @@ path = "{work / 'policy.toml'}"
 [[nodes]]
 names = "gpu[001-{nodes:03d}]"
 partitions = ["gpu"]
-[redfish]
-username = "{lab.user}"
-password_file = "{lab.password_file}"
-ca_bundle = "{lab.ca}"
-timeout = 30
-[redfish.bmcs]
-{bmcs}
-""")
+""" + lab.redfish_toml())
     return cfg
 
 

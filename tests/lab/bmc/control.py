@@ -99,6 +99,10 @@ def start(nodes: int = 16, *, update_seconds: float = 1.5, power_delay: int = 1,
     port = base_port()
     ports = [port, port + 1, *range(port + 10, port + 10 + nodes)]
     busy = [p for p in ports if not _port_free(p)]
+    deadline = time.monotonic() + 5.0            # an earlier server may still be exiting
+    while busy and time.monotonic() < deadline:
+        time.sleep(0.2)
+        busy = [p for p in busy if not _port_free(p)]
     if busy:
         raise RuntimeError(f"lab BMC ports in use by another process: {busy[:5]}; set DCOPS_LAB_BMC_PORT")
     d.mkdir(parents=True)
@@ -169,6 +173,12 @@ class LabBmcs:
     def add_image(self, name: str, content: bytes = b"dcops lab firmware\n" * 64) -> str:
         (Path(self.info["images_dir"]) / name).write_bytes(content)
         return self.image_url(name)
+
+    def redfish_toml(self, timeout: float = 30.0) -> str:
+        """The ``[redfish]`` section of a dcops config file that reaches these BMCs."""
+        bmcs = "\n".join(f'{n} = "{u}"' for n, u in self.bmcs.items())
+        return (f'[redfish]\nusername = "{self.user}"\npassword_file = "{self.password_file}"\n'
+                f'ca_bundle = "{self.ca}"\ntimeout = {timeout}\n[redfish.bmcs]\n{bmcs}\n')
 
     def call(self, method: str, path: str, data: dict[str, Any] | None = None, timeout: float = 10.0) -> Any:
         req = urllib.request.Request(f"{self.info['control']}/{path}", method=method,

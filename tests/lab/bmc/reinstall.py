@@ -14,10 +14,14 @@ HOOK = [sys.executable, "-m", "tests.lab.bmc.reinstall", "{node}", "{image_id}",
 
 
 def reinstall(node: str, image_id: str, delay: float) -> None:
+    import json
+
     from tests.lab import sshnodes
 
-    lab = sshnodes.status()
-    if lab is None or node not in lab.nodes:
+    # not sshnodes.status(): it reports "not running" while another node's reinstall has its sshd down
+    info = json.loads((sshnodes.lab_dir() / "lab.json").read_text())
+    lab = sshnodes.SshNodesLab(directory=sshnodes.lab_dir(), addresses=info["addresses"])
+    if node not in lab.nodes:
         raise SystemExit(f"no SSH lab node {node}")
     lab.stop_sshd(node)
     time.sleep(delay)

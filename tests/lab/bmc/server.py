@@ -154,6 +154,7 @@ def serve(args: argparse.Namespace) -> None:
     lab = LabState(names, args.base_port + 10, user=args.user,
                    password_hash=bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=5)),
                    update_seconds=args.update_seconds, reinstall_hook=hook)
+    lab.hook_log = str(root / "reinstall.log")
     app = build_sushy(root, lab, args.power_delay)
     for image in DEFAULT_IMAGES:
         (root / "images" / f"{image}.bin").write_bytes(f"dcops lab firmware {image}\n".encode() * 64)

@@ -131,6 +131,7 @@ class LabState:
         self.reinstall_delay = reinstall_delay
         self.reinstall_hook = reinstall_hook
         self.reinstalls: list[dict[str, Any]] = []
+        self.hook_log: str | None = None                # where the reinstall hook's output goes
         self.inflight = 0                               # requests being answered now, fleet-wide
         self.max_inflight = 0
 
@@ -275,5 +276,6 @@ class LabState:
                 self.reinstalls.append(record)
         if pxe and self.reinstall_hook:
             argv = [a.format(**{k: str(v) for k, v in record.items()}) for a in self.reinstall_hook]
-            subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,  # noqa: S603
-                             stderr=subprocess.DEVNULL, start_new_session=True)
+            log = open(self.hook_log, "ab") if self.hook_log else subprocess.DEVNULL   # noqa: SIM115
+            subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,  # noqa: S603
+                             start_new_session=True)
