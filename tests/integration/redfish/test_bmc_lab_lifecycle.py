@@ -3,8 +3,10 @@ file), stop by pid that leaves no process, no folder and no bound port behind.""
 
 from __future__ import annotations
 
-import os
+import base64
+import json
 import ssl
+import urllib.error
 import urllib.request
 
 import pytest
@@ -35,7 +37,13 @@ def test_start_is_idempotent_and_stop_leaves_nothing(private_lab):
     assert pid1 != pid2 and not _alive(pid1) and _alive(pid2)
     ctx = ssl.create_default_context(cafile=second.ca)
     with urllib.request.urlopen(second.bmcs["gpu001"] + "/redfish/v1/", context=ctx, timeout=5) as resp:
-        assert resp.status == 200
+        assert resp.status == 200                             # the service root needs no credentials
+    basic = "Basic " + base64.b64encode(f"{second.user}:{second.password()}".encode()).decode()
+    req = urllib.request.Request(second.bmcs["gpu001"] + "/redfish/v1/Systems", headers={"Authorization": basic})
+    with urllib.request.urlopen(req, context=ctx, timeout=5) as resp:
+        assert json.loads(resp.read())["Members@odata.count"] == 1   # basic auth; one system per BMC
+    with pytest.raises(urllib.error.HTTPError, match="401"):
+        urllib.request.urlopen(second.bmcs["gpu001"] + "/redfish/v1/Systems", context=ctx, timeout=5)
     assert first.directory == second.directory
     assert lab_bmc.stop() and not _alive(pid2)
     lab_bmc.lab_dir().mkdir(parents=True)
