@@ -16,6 +16,7 @@ Failure mapping, so a user sees one clear line:
 
 from __future__ import annotations
 
+import asyncio
 import math
 from datetime import datetime, timezone
 from typing import Any
@@ -30,9 +31,13 @@ _MAX_POINTS = 11_000   # Prometheus refuses range queries with more points per s
 
 class PrometheusAdapter:
     def __init__(self, url: str, *, timeout: float = 15.0, headers: dict[str, str] | None = None,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 max_concurrency: int = 4, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        """``max_concurrency`` caps queries in flight: a health view fans out a dozen queries, and
+        beyond a few at once they only contend for Prometheus' cores (and httpcore's pool
+        bookkeeping grows with every open connection)."""
         self.url = url.rstrip("/")
         self.timeout = timeout
+        self._slots = asyncio.Semaphore(max_concurrency)   # cheaper than queueing in httpcore's pool
         self._client = httpx.AsyncClient(base_url=self.url, timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
                                          headers=headers, transport=transport)
 
@@ -77,7 +82,8 @@ class PrometheusAdapter:
 
     async def _get(self, path: str, params: dict[str, str]) -> dict[str, Any]:
         try:
-            resp = await self._client.get(path, params=params)
+            async with self._slots:
+                resp = await self._client.get(path, params=params)
         except httpx.TimeoutException:
             raise BackendError(f"prometheus at {self.url} did not answer within {self.timeout:g}s") from None
         except httpx.TransportError as exc:
