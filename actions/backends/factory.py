@@ -63,7 +63,8 @@ def _build_redfish(config: DcopsConfig):  # noqa: ANN202
 def _build_prometheus(config: DcopsConfig):  # noqa: ANN202
     from .prometheus import PrometheusAdapter
 
-    return PrometheusAdapter(config.prometheus.url, timeout=config.prometheus.timeout)
+    return PrometheusAdapter(config.prometheus.url, timeout=config.prometheus.timeout,
+                             max_concurrency=config.prometheus.max_concurrency)
 
 
 def _build_kube(config: DcopsConfig):  # noqa: ANN202
