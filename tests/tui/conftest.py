@@ -4,6 +4,7 @@ audit db lives there), demo configs, policies, and a deterministic engine for sn
 from __future__ import annotations
 
 import itertools
+from types import SimpleNamespace
 import textwrap
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -93,6 +94,7 @@ def frozen(monkeypatch: pytest.MonkeyPatch):
             return FIXED_NOW
 
     monkeypatch.setattr(engine_mod, "_now", lambda: FIXED_NOW.replace(microsecond=next(ticks) % 1_000_000).isoformat())
+    monkeypatch.setattr(engine_mod, "time", SimpleNamespace(monotonic=lambda: 0.0))   # run durations
     monkeypatch.setattr(engine_mod, "new_run_id", lambda: f"r20261129-030000-{next(ids):06d}")
     import datetime as datetime_mod
 

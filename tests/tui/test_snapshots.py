@@ -30,8 +30,14 @@ async def _fleet_loaded(pilot) -> None:
 
 
 async def _run(pilot, command: str, done: str) -> None:
+    """Run a command, then wait for the fleet's reload that follows it, so the audit log holds the
+    same records in the same order on every run."""
     await pilot.press("colon", *command, "enter")
     await wait_for(pilot, lambda: done in pilot.app.last_message[0], what=command)
+    runs = pilot.app.engine.runs
+    if done != "approval":
+        await wait_for(pilot, lambda: [r.action for r in runs()].count("fleet") == 2, what="the fleet reload")
+    await wait_for(pilot, lambda: not any(r.active for r in runs()), what="quiet")
 
 
 async def fleet(pilot) -> None:

@@ -74,7 +74,9 @@ class PromptBar(Vertical):
         self.add_class("-open")
         self.input.value = value
         self.input.cursor_position = len(value)
-        self.input.focus()
+        # Focus now, not via Widget.focus() (deferred): keys typed right after ``/`` or ``:`` are
+        # already queued and must land in the prompt, not trigger the table's bindings.
+        self.app.set_focus(self.input)
 
     def close(self) -> None:
         self.remove_class("-open")
