@@ -116,6 +116,9 @@ async def gpu_health(prom: PrometheusPort, nodes: list[str], *, node_label: str 
             if node is None or not gpu.isdigit() or s.value != s.value:
                 continue
             gpus.setdefault((node, int(gpu)), GpuHealth(node, int(gpu))).values[key] = s.value
+    # a GPU seen only through the 1 h NVLink increase (range data outlives a dead exporter's
+    # staleness) is not reporting now: its node counts as silent rather than 8 "no telemetry" rows
+    gpus = {k: g for k, g in gpus.items() if any(f in g.values for f in FIELDS)}
     limits = thresholds(overrides)
     for g in gpus.values():
         judge_gpu(g, limits)

@@ -139,3 +139,23 @@ async def test_a_switch_end_without_counters_is_named_as_missing(make_engine, me
     assert link["link"] == "gpu015:mlx5_1:1 <-> leaf01:15" and link["verdict"] == "healthy"
     assert link["missing"] == ["leaf01:15: no counters (no counter source for switch ports is configured)"]
     assert "from what was available" in summary
+
+
+async def test_node_health_joins_gpus_and_ports_and_names_a_silent_exporter(make_engine, metrics_lab):
+    metrics_lab.set_gpus("gpu014", {5: {"temp": 95}})
+    metrics_lab.add_counters("gpu014", "mlx5_1", symbol_error=900)
+    metrics_lab.set_dcgm_absent("gpu016")                   # its scrapes fail: Prometheus marks the series stale
+    try:
+        metrics_lab.wait_value('DCGM_FI_DEV_GPU_TEMP{Hostname="gpu014",gpu="5"}', 95)
+        metrics_lab.wait_value('increase(node_infiniband_symbol_error_total{instance="gpu014",device="mlx5_1"}[12m])', 900)
+        metrics_lab.wait_for('up{job="dcgm",instance="gpu016"} == 0', bool)
+        metrics_lab.wait_for('DCGM_FI_DEV_GPU_TEMP{Hostname="gpu016"}', lambda r: r == [])
+        res, outcome, summary = await run(await make_engine(), "node-health gpu[014-016]")
+    finally:
+        metrics_lab.set_dcgm_absent("gpu016", False)
+    rows = {n["node"]: n for n in res.data["nodes"]}
+    assert rows["gpu014"]["status"] == "attention"
+    assert rows["gpu014"]["gpu_flags"] == "gpu5: temp 95 C >= 85" and rows["gpu014"]["port_flags"] == "mlx5_1: bad cable"
+    assert rows["gpu015"]["status"] == "ok"
+    assert rows["gpu016"]["gpu_flags"] == "no DCGM metrics" and rows["gpu016"]["port_flags"] == "ok"
+    assert summary == "3 node(s): 2 need attention (gpu[014,016])"
