@@ -67,8 +67,12 @@ async def slurm_drain(ctx: ActionContext, nodes: list[str], reason: str, *, wait
                            "job_details": [found[j].model_dump(mode="json") for j in jobs if j in found]})
         return
 
-    await slurm.drain(nodes, stamped)
-    infos = _by_name(await slurm.nodes(nodes))
+    if requeue_jobs or cancel_jobs or wait:
+        await slurm.drain(nodes, stamped)                 # then read: exactly the jobs left on the nodes
+        infos = _by_name(await slurm.nodes(nodes))
+    else:                                                 # draining changes no job: read beside the write
+        read, _ = await asyncio.gather(slurm.nodes(nodes), slurm.drain(nodes, stamped))
+        infos = _by_name(read)
     jobs = jobs_on(infos, nodes)
     for n in nodes:
         running = infos[n].jobs if n in infos else ()
@@ -99,8 +103,8 @@ async def slurm_drain(ctx: ActionContext, nodes: list[str], reason: str, *, wait
         ok = ok and not still
         infos = _by_name(await slurm.nodes(nodes))
 
-    rows = [[n, infos[n].display_state if n in infos else "?", ",".join(infos[n].jobs) if n in infos else "",
-             infos[n].reason if n in infos else ""] for n in nodes]
+    rows = [[n, _after(infos[n], stamped, wait) if n in infos else "?", ",".join(infos[n].jobs) if n in infos else "",
+             stamped] for n in nodes]
     summary = f"drained {len(nodes)} node(s) {collapse(nodes)}"
     if jobs:
         summary += f"; {len(jobs)} job(s) {fate}"
@@ -110,6 +114,13 @@ async def slurm_drain(ctx: ActionContext, nodes: list[str], reason: str, *, wait
         summary += "; all jobs finished"
     yield Result(summary=summary, ok=ok, table=Table(columns=["node", "state", "jobs", "reason"], rows=rows),
                  data={"nodes": nodes, "jobs": jobs, "reason": stamped, "still_busy": still})
+
+
+def _after(info: NodeInfo, reason: str, waited: bool) -> str:
+    """The node's state once the drain is in: read after waiting, else derived from its jobs."""
+    if waited:
+        return info.display_state
+    return "draining" if info.jobs else "drained"
 
 
 def _nodes_of(infos: dict[str, NodeInfo], job: str) -> list[str]:

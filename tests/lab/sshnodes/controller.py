@@ -9,6 +9,7 @@ namespace with an empty file over root's ~/.bashrc.
 
 from __future__ import annotations
 
+import os
 import shlex
 import socket
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from tests.lab.slurm.procs import kill_pids, read_pid, spawn, tail, wait_for
 
 from .lab import SshNodesLab
 
-PORT = 16822
+PORT = 16822 + int(os.environ.get("DCOPS_LAB_PORT_OFFSET") or 0)
 NAME = "slurmctl"
 
 CONFIG = """\

@@ -1,5 +1,5 @@
 """Network plumbing for the SSH lab: one network namespace per node on a bridge in the host
-namespace, all inside 10.254.1.0/24 (the bridge is .1, node N is .(10+N)).
+namespace, all inside 10.254.1.0/24 (the bridge is .1, node N is .(10+N)); see ``NET``.
 
 Driven through the ``ip`` tool rather than pyroute2: iproute2 is already on every machine the lab
 runs on and these are a handful of one-shot commands.
@@ -7,13 +7,18 @@ runs on and these are a handful of one-shot commands.
 
 from __future__ import annotations
 
+import os
 import subprocess
 
 from tests.lab.slurm.procs import LabError
 
-BRIDGE = "dcops-sshbr"
-PREFIX = "10.254.1"
-NS_PREFIX = "dcops-ssh-"
+# DCOPS_LAB_SSH_NET=N puts a second SSH lab (with its own DCOPS_LAB_DIR) in 10.254.N.0/24 under
+# other namespace, bridge and veth names, so two labs on one machine never tear down each other's
+NET = int(os.environ.get("DCOPS_LAB_SSH_NET") or 1)
+BRIDGE = "dcops-sshbr" if NET == 1 else f"dcops-sshbr{NET}"
+PREFIX = f"10.254.{NET}"
+NS_PREFIX = "dcops-ssh-" if NET == 1 else f"dcops-ssh{NET}-"
+VETH_PREFIX = "dcs-" if NET == 1 else f"dc{NET}-"
 
 
 def ns_name(node: str) -> str:
@@ -21,7 +26,7 @@ def ns_name(node: str) -> str:
 
 
 def veth_name(node: str) -> str:
-    return ("dcs-" + node)[:15]
+    return (VETH_PREFIX + node)[:15]
 
 
 def address(index: int) -> str:

@@ -1,0 +1,109 @@
+"""Benchmark: drain + resume of 16 lab nodes through dcops (engine: RBAC, blast-radius guard, audit
+records per node, locks; the Slurm adapter) vs the same ``scontrol update`` run directly, side by
+side in one run against the lab's real Slurm cluster.
+
+    python -m tests.bench.slurm_drain [ROUNDS] [--mode cli|rest]
+
+"direct" is one ``scontrol update NodeName=gpu[001-016] State=DRAIN Reason=...`` and one
+``State=RESUME``, each a subprocess. "dcops" is ``drain gpu[001-016] --reason ...`` then
+``resume gpu[001-016]`` through ``Engine.submit``. Besides the write, dcops reads node state twice
+per pair: the engine's blast-radius guard before a drain (how much of each partition would be out)
+and resume's health-mark check (a node NHC drained must not be resumed by mistake); the "reads"
+column times those Slurm reads alone so the ratio can be read against them. Starts the Slurm lab
+if it is not running (and stops it again).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from actions import Request, open_engine
+from actions.config.model import AuditSection, ClusterSection, DcopsConfig, GuardsSection
+from actions.config.slurm import SlurmSection
+from actions.events import RunFinished
+from actions.rbac import Policy
+from tests.lab import slurm as lab_slurm
+
+NODES = "gpu[001-016]"
+ALLOW_ALL = '[roles.all]\nactions = ["*"]\n[[bindings]]\nprincipals = ["unix:*"]\nroles = ["all"]\n'
+
+
+async def _scontrol(env: dict[str, str], *args: str) -> None:
+    proc = await asyncio.create_subprocess_exec("scontrol", "update", *args, env=env,
+                                                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    _, err = await proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"scontrol failed: {err.decode().strip()}")
+
+
+async def direct_pair(env: dict[str, str]) -> float:
+    t0 = time.perf_counter()
+    await _scontrol(env, f"NodeName={NODES}", "State=DRAIN", "Reason=bench [unix:bench via cli]")
+    await _scontrol(env, f"NodeName={NODES}", "State=RESUME")
+    return time.perf_counter() - t0
+
+
+async def dcops_pair(engine) -> float:  # noqa: ANN001 - an Engine
+    t0 = time.perf_counter()
+    for action, params in (("drain", {"nodes": NODES, "reason": "bench"}), ("resume", {"nodes": NODES})):
+        run = await engine.submit(Request(principal="unix:bench", channel="cli", action=action, params=params))
+        final = [ev async for ev in run.events()][-1]
+        if not isinstance(final, RunFinished) or final.outcome != "ok":
+            raise RuntimeError(f"{action} did not succeed: {final}")
+    return time.perf_counter() - t0
+
+
+async def reads_only(engine) -> float:  # noqa: ANN001
+    """The two Slurm reads a dcops pair makes besides its writes (guard + health check)."""
+    slurm = engine.backends.require("slurm")
+    t0 = time.perf_counter()
+    await slurm.nodes()
+    await slurm.nodes([f"gpu{i:03d}" for i in range(1, 17)])
+    return time.perf_counter() - t0
+
+
+def config(lab: lab_slurm.SlurmLab, db: Path, mode: str) -> DcopsConfig:
+    slurm = SlurmSection(mode=mode, env=lab.env, timeout=15, rest_url=lab.rest_url, rest_user="root")
+    return DcopsConfig(cluster=ClusterSection(name="bench"), audit=AuditSection(url=f"sqlite:///{db}"),
+                       guards=GuardsSection(max_partition_unavailable=1.0), slurm=slurm)
+
+
+async def main(rounds: int, mode: str) -> None:
+    with lab_slurm.session() as lab:
+        lab.reset()
+        os.environ["SLURM_JWT"] = lab.token                 # [slurm] token_env for mode = "rest"
+        env = {**os.environ, **lab.env}
+        with tempfile.TemporaryDirectory() as tmp:
+            engine = await open_engine(config(lab, Path(tmp) / "audit.db", mode), policy=Policy.from_toml(ALLOW_ALL))
+            try:
+                await dcops_pair(engine)                    # warm up: inventory cache, imports, connections
+                await direct_pair(env)
+                direct, dcops, reads = [], [], []
+                for _ in range(rounds):                     # interleaved so drift hits both alike
+                    direct.append(await direct_pair(env))
+                    dcops.append(await dcops_pair(engine))
+                    reads.append(await reads_only(engine))
+            finally:
+                await engine.aclose()
+    d, c, r = (statistics.median(x) * 1000 for x in (direct, dcops, reads))
+    print(json.dumps({"benchmark": "drain+resume 16 nodes", "mode": mode, "rounds": rounds,
+                      "direct_scontrol_ms": round(d, 1), "dcops_ms": round(c, 1), "ratio": round(c / d, 2),
+                      "dcops_slurm_reads_ms": round(r, 1),
+                      "ratio_without_reads": round((c - r) / d, 2)}))
+    print(f"drain+resume of 16 nodes ({mode}): direct scontrol {d:.1f} ms, dcops {c:.1f} ms, ratio {c / d:.2f} "
+          f"(of which the guard + health-check reads {r:.1f} ms; without them {(c - r) / d:.2f})")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("rounds", nargs="?", type=int, default=20)
+    parser.add_argument("--mode", choices=["cli", "rest"], default="cli")
+    args = parser.parse_args()
+    asyncio.run(main(args.rounds, args.mode))
