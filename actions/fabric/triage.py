@@ -67,16 +67,12 @@ async def _ssh_evidence(ssh: Any, end: Endpoint) -> tuple[Any, Any, str | None]:
         ssh.run(end.name, ["mlxlink", "-d", end.device, "--show_ber"], timeout=SSH_TIMEOUT),
         ssh.run(end.name, ["ibstat", end.device], timeout=SSH_TIMEOUT))   # with a port number ibstat drops its headings
     problems = []
-    mlxlink = ibstat = None
-    if mlx.ok:
-        mlxlink = parse_mlxlink(mlx.stdout)
-    else:
-        problems.append(f"mlxlink: {mlx.error or (mlx.stderr.strip().splitlines() or [f'exit {mlx.exit_status}'])[-1]}")
-    if ibs.ok:
-        ibstat = parse_ibstat(ibs.stdout).get((end.device, end.port))
-    else:
-        problems.append(f"ibstat: {ibs.error or (ibs.stderr.strip().splitlines() or [f'exit {ibs.exit_status}'])[-1]}")
-    if mlx.error and ibs.error and mlx.error == ibs.error:
+    mlxlink = parse_mlxlink(mlx.stdout) if mlx.ok else None
+    ibstat = parse_ibstat(ibs.stdout).get((end.device, end.port)) if ibs.ok else None
+    for name, res in (("mlxlink", mlx), ("ibstat", ibs)):
+        if not res.ok:
+            problems.append(f"{name}: {res.error or (res.stderr.strip().splitlines() or [f'exit {res.exit_status}'])[-1]}")
+    if mlx.error and mlx.error == ibs.error:
         problems = [f"ssh to {end.name}: {mlx.error}"]
     return mlxlink, ibstat, "; ".join(problems) or None
 
@@ -115,7 +111,8 @@ def _plan(v: Verdict, jobs: Mapping[str, list[str]]) -> tuple[list[str], list[st
         reason = f"triage-cable: bad port {v.suspect}"[:200]
         steps = ([f"drain {node}{job_note}"] if node else []) + [
             f"move the cable to a spare port or swap the HCA/switch port of {v.suspect}, then reset its counters"]
-        return steps, ([f"drain {node} --reason {_quoted(reason)}"] if node else []) + reset
+        own_reset = [r for r in reset if node and r.startswith(f"reset-counters {node} --device {v.suspect.device} ")]
+        return steps, ([f"drain {node} --reason {_quoted(reason)}"] if node else []) + own_reset
     if v.kind == DEGRADING:
         return ["no drain yet: reseat the cable at the next maintenance window",
                 f"run triage-cable {link.a} again in 12 min to see the trend"], []
@@ -123,7 +120,7 @@ def _plan(v: Verdict, jobs: Mapping[str, list[str]]) -> tuple[list[str], list[st
 
 
 async def collect(links: Sequence[Link], src: Sources, *, deep: bool = True,
-                  growth: Mapping[Endpoint, PortGrowth] | None = None) -> list[EndEvidence | None]:
+                  growth: Mapping[Endpoint, PortGrowth] | None = None) -> list[EndEvidence]:
     """Evidence for every end of ``links`` (flattened, two per link)."""
     hosts = sorted({e.name for link in links for e in link.ends if e.is_host})
     if growth is None:      # Prometheus down is an error: without counter growth there is no verdict
