@@ -27,7 +27,7 @@ def node_list(nodes: Sequence[str]) -> str:
         raise TypeError("pass node names as a list, not a string")
     if not nodes:
         raise UsageError("no nodes given")
-    bad = [n for n in nodes if not _NODE.match(n)]
+    bad = [n for n in nodes if not _NODE.fullmatch(n)]
     if bad:
         raise UsageError(f"invalid node name {bad[0]!r}: letters, digits, '.', '_' and '-' only")
     return collapse(nodes)
@@ -49,7 +49,7 @@ def job_ids(ids: Sequence[str]) -> list[str]:
         raise TypeError("pass job ids as a list, not a string")
     if not ids:
         raise UsageError("no job ids given")
-    bad = [j for j in ids if not _JOB.match(str(j))]
+    bad = [j for j in ids if not _JOB.fullmatch(str(j))]
     if bad:
         raise UsageError(f"invalid job id {bad[0]!r}: digits, or ARRAYID_TASK")
     return [str(j) for j in ids]
@@ -57,7 +57,7 @@ def job_ids(ids: Sequence[str]) -> list[str]:
 
 def signal_name(sig: str) -> str:
     name = sig.strip().upper()
-    if not _SIGNAL.match(name):
+    if not _SIGNAL.fullmatch(name):
         raise UsageError(f"invalid signal {sig!r}: a name such as USR1, TERM, KILL or a number")
     return name
 

@@ -160,10 +160,22 @@ def health_marked(infos: dict[str, NodeInfo], nodes: Sequence[str], prefixes: Se
     return [n for n in nodes if n in infos and any(infos[n].reason.startswith(p) for p in prefixes)]
 
 
-async def slurm_resume(ctx: ActionContext, nodes: list[str], *, force: bool,
+async def health_gate(ctx: ActionContext, nodes: list[str], *, force: bool) -> dict[str, NodeInfo]:
+    """Read the nodes and refuse (before Slurm or Kubernetes is touched) to resume any a health
+    check marked bad, unless forced; a dry run only reports it. Returns what was read."""
+    infos = _by_name(await ctx.backends.require("slurm").nodes(nodes))
+    marked = health_marked(infos, nodes, health_prefixes(ctx))
+    if marked and not force and not ctx.dry_run:
+        first = infos[marked[0]].reason
+        raise DeniedError(f"resume refused: {collapse(marked)} marked bad by a health check ({first!r}); "
+                          "fix the node, or resume it with --force --reason TEXT")
+    return infos
+
+
+async def slurm_resume(ctx: ActionContext, nodes: list[str], infos: dict[str, NodeInfo], *, force: bool,
                        force_reason: str | None) -> AsyncIterator[ActionEvent]:
+    """Resume after :func:`health_gate` let the request through (``infos`` is what it read)."""
     slurm = ctx.backends.require("slurm")
-    infos = _by_name(await slurm.nodes(nodes))
     marked = health_marked(infos, nodes, health_prefixes(ctx))
     if ctx.dry_run:
         rows = [[n, infos[n].display_state if n in infos else "?", infos[n].reason if n in infos else "",
@@ -175,10 +187,6 @@ async def slurm_resume(ctx: ActionContext, nodes: list[str], *, force: bool,
                      table=Table(columns=["node", "state now", "reason", "plan"], rows=rows),
                      data={"nodes": nodes, "health_marked": marked})
         return
-    if marked and not force:
-        first = infos[marked[0]].reason
-        raise DeniedError(f"resume refused: {collapse(marked)} marked bad by a health check ({first!r}); "
-                          "fix the node, or resume it with --force --reason TEXT")
     already = [n for n in nodes if n in infos and not infos[n].unavailable]
     if already:
         yield Log(message=f"already in service: {collapse(already)}")

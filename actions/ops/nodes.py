@@ -12,7 +12,7 @@ from ..errors import UsageError
 from ..events import ActionEvent, Result, Table
 from ..hostlists import expand
 from ..registry import Kind, MutatingParams, Params, TargetKind, action
-from ._slurm_nodes import slurm_drain, slurm_resume
+from ._slurm_nodes import health_gate, slurm_drain, slurm_resume
 from .kube_nodes import kube_drain, kube_resume, parts
 
 
@@ -86,6 +86,9 @@ class ResumeParams(MutatingParams):
 @action("resume", example='resume gpu001', help="return drained or down nodes to service (health-marked ones only with --force --reason)",
         params=ResumeParams, kind=Kind.WRITE, targets=TargetKind.NODES, positional=("nodes",), category="nodes")
 async def resume(ctx: ActionContext, p: ResumeParams) -> AsyncIterator[ActionEvent]:
-    slurm_part = slurm_resume(ctx, ctx.nodes, force=p.force, force_reason=p.reason)
+    slurm_part = None
+    if ctx.backends.has("slurm"):                  # refuse health-marked nodes before either system acts
+        infos = await health_gate(ctx, ctx.nodes, force=p.force)
+        slurm_part = slurm_resume(ctx, ctx.nodes, infos, force=p.force, force_reason=p.reason)
     async for event in parts(ctx, slurm_part, kube_resume(ctx)):   # Slurm and/or Kubernetes
         yield event

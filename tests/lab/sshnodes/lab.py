@@ -188,7 +188,7 @@ def _write_tools(lab: SshNodesLab, node: str) -> None:
     bin_dir.mkdir(parents=True)
     for tool in TOOLS:
         script = bin_dir / tool
-        script.write_text(f'#!/bin/sh\nexec /usr/bin/python3 -I {HERE / "standin.py"} '
+        script.write_text(f'#!/bin/sh\nexec /usr/bin/python3 -I -S {HERE / "standin.py"} '
                           f'{lab.state_dir(node)} {node} {tool} "$@"\n')
         script.chmod(0o755)
 

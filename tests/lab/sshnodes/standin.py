@@ -2,7 +2,7 @@
 values from the node's state files (``state.py``).
 
 Run by per-node wrapper scripts on the node's PATH as
-``python3 -I standin.py STATE_DIR TOOL ARGS...``; it imports nothing from dcops (it runs inside the
+``python3 -I -S standin.py STATE_DIR HOST TOOL ARGS...``; it imports nothing from dcops (it runs inside the
 node's sshd session with the system Python), only ``state.py`` beside it.
 """
 

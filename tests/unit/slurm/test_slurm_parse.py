@@ -1,0 +1,74 @@
+"""Slurm output parsing: sinfo -O text, squeue text, and the v0.0.38 JSON of squeue/slurmrestd."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from actions.backends.slurm_parse import (SINFO_FORMAT, format_minutes, gpu_count, job_from_json, node_from_json,
+                                          parse_node_jobs, parse_sinfo)
+
+SINFO = """\
+gpu001|idle|gpu*|gpu:h100:8|gpu:h100:0(IDX:N/A)|0/16/0/16|64000|h100,ib|none
+gpu002|mixed+drain|gpu*|gpu:h100:8(S:0-1)|gpu:h100:4(IDX:0-3)|4/12/0/16|64000|h100,ib|xid 79 | State=DOWN: a|b [unix:x via cli]
+gpu002|mixed+drain|debug|gpu:h100:8(S:0-1)|gpu:h100:4(IDX:0-3)|4/12/0/16|64000|h100,ib|xid 79 | State=DOWN: a|b [unix:x via cli]
+gpu003|down+not_responding|debug|(null)|(null)|0/0/16/16|64000|(null)|Not responding
+"""
+
+
+def test_the_format_puts_the_reason_last_and_has_no_padding() -> None:
+    assert SINFO_FORMAT.endswith(",Reason:") and "NodeList:|" in SINFO_FORMAT
+
+
+def test_sinfo_text_becomes_nodes_with_flags_partitions_and_gpus() -> None:
+    nodes = parse_sinfo(SINFO)
+    assert list(nodes) == ["gpu001", "gpu002", "gpu003"]
+    one, two, three = nodes.values()
+    assert (one.state, one.flags, one.reason, one.partitions, one.gpus, one.gpus_used, one.cpus, one.cpus_alloc) == \
+        ("idle", (), "", ("gpu",), 8, 0, 16, 0)
+    assert (two.state, two.flags, two.display_state, two.partitions) == ("mixed", ("DRAIN",), "draining", ("gpu", "debug"))
+    assert two.reason == "xid 79 | State=DOWN: a|b [unix:x via cli]"
+    assert (two.gpus, two.gpus_used, two.cpus_alloc, two.features) == (8, 4, 4, ("h100", "ib"))
+    assert (three.state, three.flags, three.gres, three.gpus, three.features, three.unavailable) == \
+        ("down", ("NOT_RESPONDING",), "", 0, (), True)
+
+
+def test_gpu_counts_in_gres_strings() -> None:
+    assert gpu_count("gpu:h100:8(S:0-1),shard:h100:32") == 8
+    assert gpu_count("gpu:a100:4,gpu:h100:2") == 6
+    assert gpu_count("gpu:3") == 3
+    assert gpu_count("") == 0 and gpu_count("shard:8") == 0
+
+
+def test_jobs_on_nodes_from_squeue_text() -> None:
+    text = "12|gpu[001-002]\n13_4|gpu002\n14|(Resources)\n\n"
+    assert parse_node_jobs(text) == {"gpu001": ["12"], "gpu002": ["12", "13_4"]}
+
+
+def test_job_json_array_task_times_and_gpus() -> None:
+    job = job_from_json({"job_id": 41, "array_job_id": 40, "array_task_id": 3, "name": "train", "user_name": "alice",
+                         "partition": "gpu", "job_state": "RUNNING", "nodes": "gpu[001-002]", "node_count": 2,
+                         "submit_time": 1795929844, "start_time": 0, "time_limit": 1500, "state_reason": "None",
+                         "restart_cnt": 2, "exit_code": 0, "tres_alloc_str": "cpu=2,mem=2000M,node=2,gres/gpu=16"})
+    assert (job.job_id, job.user, job.nodes, job.gpus, job.restarts, job.time_limit) == \
+        ("40_3", "alice", ("gpu001", "gpu002"), 16, 2, "1-01:00:00")
+    assert job.submit_time == datetime.fromtimestamp(1795929844, tz=timezone.utc) and job.start_time is None
+
+
+def test_pending_job_json_has_no_nodes_and_gpus_per_node_multiply() -> None:
+    job = job_from_json({"job_id": 7, "job_state": "PENDING", "nodes": "", "node_count": 4,
+                         "tres_per_node": "gres:gpu:8", "time_limit": None, "state_reason": "Resources"})
+    assert (job.nodes, job.gpus, job.time_limit, job.reason) == ((), 32, "UNLIMITED", "Resources")
+
+
+def test_node_json_matches_the_text_parser() -> None:
+    node = node_from_json({"name": "gpu002", "state": "mixed", "state_flags": ["DRAIN"], "reason": "x",
+                           "partitions": ["gpu"], "gres": "gpu:h100:8", "gres_used": "gpu:h100:4(IDX:0-3)",
+                           "cpus": 16, "alloc_cpus": 4, "real_memory": 64000, "features": "h100,ib"}, ["12"])
+    assert (node.state, node.flags, node.gpus, node.gpus_used, node.features, node.jobs) == \
+        ("mixed", ("DRAIN",), 8, 4, ("h100", "ib"), ("12",))
+
+
+def test_format_minutes() -> None:
+    assert format_minutes(30) == "00:30:00"
+    assert format_minutes(4294967295) == "UNLIMITED"
+    assert format_minutes({"set": True, "infinite": False, "number": 90}) == "01:30:00"
