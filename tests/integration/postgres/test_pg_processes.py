@@ -148,7 +148,7 @@ async def test_kill_9_releases_the_lock_and_the_run_is_closed_interrupted(pg_url
 
 
 async def test_a_run_on_another_host_is_closed_only_when_its_lease_runs_out(pg_url: str) -> None:
-    env = {"DCOPS_TEST_HOST": "gpu-console-7", "DCOPS_TEST_LEASE": "1.5"}
+    env = {"DCOPS_TEST_HOST": "gpu-console-7", "DCOPS_TEST_LEASE": "2.5"}
     p = spawn(pg_url, "hang", "n04", env=env)
     assert p.stdout is not None
     run_id = p.stdout.readline().strip()
@@ -156,7 +156,7 @@ async def test_a_run_on_another_host_is_closed_only_when_its_lease_runs_out(pg_u
     try:
         [open_run] = await store.open_runs()
         assert open_run.run_id == run_id and open_run.owner.startswith("gpu-console-7:")
-        await asyncio.sleep(4.0)                      # more than two leases: only heartbeats keep it alive
+        await asyncio.sleep(6.0)                      # more than two leases: only heartbeats keep it alive
         assert await store.close_interrupted(owner_is_dead, "me") == []
         os.kill(p.pid, signal.SIGKILL)
         p.wait(timeout=10)
