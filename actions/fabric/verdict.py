@@ -125,12 +125,14 @@ def _ber(e: EndEvidence, ber: BerThresholds, f: _Findings) -> None:
             f.lines.append(f"{e.end}: mlxlink {label} {value:.1e}{since} >= warning threshold {band.warning:.0e} "
                            f"({ber.source})")
     if m.state and m.state.lower() != "active":
+        f.port_down.append(e.end)
         f.lines.append(f"{e.end}: mlxlink reports the port {m.state} ({m.physical_state or '?'}) now")
 
 
 def _state(e: EndEvidence, f: _Findings) -> None:
     if e.ibstat is not None and not e.ibstat.active:
-        f.port_down.append(e.end)
+        if e.end not in f.port_down:
+            f.port_down.append(e.end)
         f.lines.append(f"{e.end}: ibstat shows the port {e.ibstat.state} / {e.ibstat.physical_state} now")
 
 
