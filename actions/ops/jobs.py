@@ -1,4 +1,5 @@
-"""Job actions: list, cancel, requeue, hold, release (Slurm)."""
+"""Job actions: list, cancel (or signal), requeue, hold, release (Slurm); a dry run names the jobs and
+the nodes they run on."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pydantic import Field, field_validator
 from ..backends.models import JobFilter
 from ..context import ActionContext
 from ..events import ActionEvent, Result, Step, Table
+from ..hostlists import collapse
 from ..registry import Kind, MutatingParams, Params, TargetKind, action
 
 
@@ -55,8 +57,12 @@ def _job_action(verb: str, past: str, port_call: str, *, kind: Kind, help: str, 
         if ctx.dry_run:
             found = await slurm.jobs(JobFilter(job_ids=tuple(ids)))
             rows = [[j.job_id, j.user, j.state, ",".join(j.nodes)] for j in found]
-            yield Result(summary=f"would {verb} {len(ids)} job(s): {', '.join(ids)}",
-                         table=Table(columns=["job", "user", "state", "nodes"], rows=rows), data={"jobs": ids})
+            nodes = sorted({n for j in found for n in j.nodes})
+            what = f"send {p.signal} to" if getattr(p, "signal", None) else verb
+            yield Result(summary=f"would {what} {len(ids)} job(s): {', '.join(ids)}"
+                                 + (f" running on {collapse(nodes)}" if nodes else ""),
+                         table=Table(columns=["job", "user", "state", "nodes"], rows=rows),
+                         data={"jobs": ids, "nodes": nodes})
             return
         call = getattr(slurm, port_call)
         if port_call == "cancel":

@@ -138,6 +138,7 @@ async def test_dry_runs_show_nodes_and_jobs_and_change_nothing(engine: Engine, c
                               ["gpu011", "idle", "", "drained"]]
     fin, events = await run(engine, "cancel", jobs=[job], dry_run=True)
     assert fin.outcome == "dry-run" and result(events).table.rows == [[job, "root", "RUNNING", "gpu009,gpu010"]]
+    assert result(events).summary == f"would cancel 1 job(s): {job} running on gpu[009-010]"
     assert cluster.job_state(job) == "RUNNING"
     assert all(cluster.node(n)["State"] in ("MIXED", "IDLE") for n in ("gpu009", "gpu010", "gpu011"))
 
@@ -219,3 +220,30 @@ async def test_slurmctld_stopped_mid_drain_is_one_clear_error_audited_failed(tmp
         assert (await audit(eng, fin.run_id))[-1].outcome == "failed"
     finally:
         await eng.aclose()
+
+
+async def test_shell_syntax_in_node_names_is_refused_and_in_reasons_is_stored_verbatim(
+        engine: Engine, cluster: SlurmLab, tmp_path: Path) -> None:
+    from actions import parse_command
+    from actions.errors import UsageError
+
+    marker = tmp_path / "pwned"
+    for nodes in (f"gpu001;touch {marker}", "gpu001 gpu002", "$(id)", "gpu[001-002]|id"):
+        with pytest.raises(UsageError, match="malformed hostlist"):
+            await run(engine, "drain", nodes=nodes, reason="x")
+    command = parse_command(f'drain gpu014 --reason "psu \\"A\\"; touch {marker} $(touch {marker}) `id`"')
+    fin, _ = await run(engine, command.action, **command.params)
+    assert fin.outcome == "ok"
+    assert cluster.node("gpu014")["Reason"] == f'psu "A"; touch {marker} $(touch {marker}) `id` [unix:oncall1 via cli]'
+    assert not marker.exists()
+    invalid = await engine.store.query(AuditQuery(event="invalid"))
+    assert len(invalid) == 4 and all("malformed hostlist" in r.error for r in invalid)
+
+
+async def test_drain_through_the_engine_reaches_a_node_whose_slurmd_is_down(engine: Engine, cluster: SlurmLab) -> None:
+    cluster.stop_slurmd("gpu016")
+    fin, events = await run(engine, "drain", nodes="gpu016", reason="slurmd crashed")
+    assert fin.outcome == "ok", fin.summary
+    node = cluster.node("gpu016")               # NOT_RESPONDING joins once slurmctld's ping notices
+    assert node["State"] in ("IDLE+DRAIN", "IDLE+DRAIN+NOT_RESPONDING", "DOWN+DRAIN+NOT_RESPONDING")
+    assert node["Reason"] == "slurmd crashed [unix:oncall1 via cli]"
