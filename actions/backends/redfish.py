@@ -135,7 +135,7 @@ class RedfishAdapter:
         else:
             verify = True
         self._client = httpx.AsyncClient(
-            verify=verify, timeout=httpx.Timeout(timeout), follow_redirects=True,
+            verify=verify, timeout=httpx.Timeout(timeout), follow_redirects=False,   # never carry a token elsewhere
             limits=httpx.Limits(max_connections=max_parallel, max_keepalive_connections=max_parallel),
             headers={"Accept": "application/json", "OData-Version": "4.0"})
 
@@ -232,6 +232,9 @@ class RedfishAdapter:
         if resp.status_code == 401:
             await self._login(bmc, token)
             resp = await self._exchange(bmc, method, path, json=json, params=params)
+        if 300 <= resp.status_code < 400:
+            raise self._fail(bmc, f"{method} {path}: redirected to {resp.headers.get('Location', '?')}; "
+                                  f"configure the BMC address it redirects to")
         if resp.status_code < 400 or resp.status_code in ok:
             return resp
         raise self._fail(bmc, f"{method} {path}: HTTP {resp.status_code} {_redfish_message(resp)}".strip())

@@ -81,3 +81,15 @@ async def test_503_with_retry_after_is_retried_by_the_action(lab, engine):
     assert fin.outcome == "ok", fin.summary
     served = lab.requests()["nodes"]
     assert served["gpu001"]["served_503"] == 2 and served["gpu002"]["served_503"] == 2
+
+
+async def test_power_off_and_on_through_the_engine(lab, engine):
+    run = await run_action(engine, "power", {"nodes": "gpu013", "op": "off"})   # destructive: confirmed
+    fin = await run.wait()
+    assert fin.outcome == "ok" and lab.status()["nodes"]["gpu013"]["power"] == "Off"
+    assert run.result.data["ok"] == ["gpu013"]
+    run = await run_action(engine, "power", {"nodes": "gpu013", "op": "on"})
+    fin = await run.wait()
+    assert fin.outcome == "ok" and lab.status()["nodes"]["gpu013"]["power"] == "On"
+    steps = await engine.store.query(AuditQuery(action="power", event="step"))
+    assert sorted(s.detail for s in steps) == ["ForceOff: On -> Off", "On: Off -> On"]
