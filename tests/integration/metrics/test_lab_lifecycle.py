@@ -1,8 +1,10 @@
-"""The metrics lab's own contract: start from leftovers is clean and idempotent, stop leaves
-nothing behind (no process, no file). Runs a small 2-node lab in its own DCOPS_LAB_DIR so the
-session's lab is untouched."""
+"""The metrics lab's own contract: start over leftovers (even without pid files) is clean and
+idempotent, stop leaves nothing behind (no process, no file). Runs a small 2-node lab in its own
+DCOPS_LAB_DIR so the session's lab is untouched."""
 
 from __future__ import annotations
+
+import shutil
 
 import pytest
 
@@ -18,6 +20,7 @@ def test_start_twice_then_stop_leaves_nothing(tmp_path, monkeypatch):
     assert len(first_pids) == 4 and all(lab._alive(p) for p in first_pids)     # prometheus, dcgm, 2 node_exporters
     assert first.query('count(up == 1)')[0]["value"][1] == "4"
 
+    shutil.rmtree(first.directory / "pids")        # a crashed run may leave processes but no pid files
     second = lab.start(nodes=2, history_hours=0.5)                           # over the leftovers of the first
     assert not any(lab._alive(p) for p in first_pids)
     assert lab.status() == second and len(second.query("up")) == 4

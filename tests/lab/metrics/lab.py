@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from typing import Any, Callable
 
 import httpx
 
+from ..slurm.procs import LabError, alive, kill_pids, owned_pids, spawn
 from . import sysfs
 from .history import DCGM_JOB, NODE_JOB, write_openmetrics
 from .world import World
@@ -34,10 +34,6 @@ SCRAPE_INTERVAL = 2.0
 NODE_EXPORTER = "/usr/bin/prometheus-node-exporter"
 PROMETHEUS = "/usr/bin/prometheus"
 PROMTOOL = "/usr/bin/promtool"
-
-
-class LabError(RuntimeError):
-    """The metrics lab could not be started or reached."""
 
 
 def lab_dir() -> Path:
@@ -145,16 +141,12 @@ def _free_ports(n: int) -> list[int]:
 
 
 def _alive(pid: int) -> bool:
-    """Running, not a zombie: a lab started by this very process leaves zombies until reaped."""
+    """Running, not a zombie (a lab started by this very process leaves zombies until reaped)."""
     try:
         os.waitpid(pid, os.WNOHANG)
     except ChildProcessError:
         pass
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+    return alive(pid)
 
 
 def _ours(pid: int, directory: Path) -> bool:
@@ -176,12 +168,10 @@ def _pids(directory: Path) -> dict[str, int]:
 
 
 def _spawn(directory: Path, name: str, argv: list[str]) -> subprocess.Popen:
-    log = open(directory / "logs" / f"{name}.log", "ab")
-    try:
-        proc = subprocess.Popen(argv, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
-    finally:
-        log.close()
+    """Detached, logged, and marked with the lab's owner variable so a later start or stop finds
+    it even when a crashed run left no pid file."""
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    proc = spawn(argv, env=env, log=directory / "logs" / f"{name}.log", owner=str(directory))
     (directory / "pids" / f"{name}.pid").write_text(str(proc.pid))
     return proc
 
@@ -189,18 +179,10 @@ def _spawn(directory: Path, name: str, argv: list[str]) -> subprocess.Popen:
 def stop() -> bool:
     """Stop every lab process by pid and remove the lab's files; True when something was running."""
     d = lab_dir()
-    pids = {n: p for n, p in _pids(d).items() if _alive(p) and _ours(p, d)}
-    for pid in pids.values():
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-    deadline = time.monotonic() + 10.0
-    while time.monotonic() < deadline and any(_alive(p) for p in pids.values()):
-        time.sleep(0.05)
-    for pid in pids.values():
-        if _alive(pid) and _ours(pid, d):
-            os.kill(pid, signal.SIGKILL)
+    pids = set(owned_pids(str(d))) | {p for p in _pids(d).values() if _alive(p) and _ours(p, d)}
+    kill_pids(sorted(pids))
+    for pid in pids:
+        _alive(pid)                 # reap our own children
     shutil.rmtree(d, ignore_errors=True)
     return bool(pids)
 
