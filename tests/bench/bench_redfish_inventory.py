@@ -74,7 +74,7 @@ def hostlist(nodes: int) -> str:
 
 def run_dcops_cli(cfg: Path, nodes: int) -> float:
     t = time.perf_counter()
-    out = subprocess.run([str(REPO / ".venv/bin/dcops"), "--config", str(cfg), "--json", "run", "firmware",
+    out = subprocess.run([str(Path(sys.executable).with_name("dcops")), "--config", str(cfg), "--json", "run", "firmware",
                           hostlist(nodes)], capture_output=True, text=True, timeout=600)
     elapsed = time.perf_counter() - t
     if out.returncode != 0:
@@ -136,7 +136,7 @@ def run_ansible(work: Path, lab: lab_bmc.LabBmcs, forks: int) -> float:
            "ANSIBLE_LOCAL_TEMP": str(work / "ansible-tmp"), "ANSIBLE_REMOTE_TEMP": str(work / "ansible-tmp"),
            "ANSIBLE_NOCOLOR": "1", "ANSIBLE_STDOUT_CALLBACK": "default", "ANSIBLE_HOME": str(work / "ansible-home")}
     t = time.perf_counter()
-    out = subprocess.run([str(REPO / ".venv/bin/ansible-playbook"), "-i", str(inv), "-f", str(forks),
+    out = subprocess.run([str(Path(sys.executable).with_name("ansible-playbook")), "-i", str(inv), "-f", str(forks),
                           "-e", f"@{secrets}", str(work / "play.yml")], capture_output=True, text=True, env=env,
                          timeout=1800, cwd=work)
     elapsed = time.perf_counter() - t

@@ -185,8 +185,9 @@ async def test_killed_rollout_resumes_with_only_the_rest(lab, slurm_lab, tmp_pat
     assert any(v["versions"]["BIOS"] == "2.3.1" for v in before["nodes"].values())   # killed in the middle
     tasks_before = before["tasks"]
 
-    out = await asyncio.to_thread(subprocess.run, [str(REPO / ".venv/bin/dcops"), "--config", str(cfg), "--json",
-                                                   "resume", run_id], capture_output=True, text=True, timeout=300)
+    dcops = str(Path(sys.executable).with_name("dcops"))                     # the console script of this venv
+    out = await asyncio.to_thread(subprocess.run, [dcops, "--config", str(cfg), "--json", "resume", run_id],
+                                  capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-1000:]
     events = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
     ok = {e["target"]: e["detail"] for e in events if e.get("kind") == "step" and e.get("status") == "ok"
