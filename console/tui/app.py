@@ -60,6 +60,9 @@ class DcopsApp(App[int]):
     BINDINGS = app_bindings()
     MODES = dict(SCREEN_MODES)
     COMMANDS = App.COMMANDS | {ActionCommands}
+    CSS = """
+    VirtualTable > .vtable--selected { background: $selected; }
+    """
 
     def __init__(self, config: DcopsConfig, *, principal: str, theme: str | None = None,
                  engine_factory: EngineFactory | None = None) -> None:

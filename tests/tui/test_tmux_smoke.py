@@ -45,6 +45,18 @@ class Tmux:
     def keys(self, *keys: str) -> None:
         self._tmux("send-keys", "-t", self.session, *keys)
 
+    def open_prompt(self, key: str, marker: str) -> None:
+        """Press ``key`` until the prompt shows ``marker``: keys sent while Textual is still
+        exchanging start-up queries with the terminal can be swallowed by that handshake."""
+        for _ in range(5):
+            self.keys(key)
+            try:
+                self.wait_for(marker, timeout=3)
+                return
+            except AssertionError:
+                continue
+        raise AssertionError(f"{key!r} never opened its prompt; screen:\n{self.screen()}")
+
     def wait_for(self, text: str, timeout: float = 60.0) -> str:
         deadline = time.monotonic() + timeout
         screen = ""
@@ -74,13 +86,14 @@ def drive(tmux: Tmux, argv: list[str]) -> None:
     tmux.start(argv)
     screen = tmux.wait_for("64 nodes:")
     assert "cluster demo" in screen and "gpu001" in screen and "Fleet" in screen
-    tmux.keys("/")
+    tmux.open_prompt("/", "regex filter")
     tmux.keys("-l", "xid 79")
+    tmux.wait_for("1 of 64 rows match")
     tmux.keys("Enter")
     tmux.wait_for("filter /xid 79: 1 of 64 rows")
     screen = tmux.wait_for("XID 79")
     assert "gpu017" in screen and "XID 79" in screen and "gpu001" not in screen
-    tmux.keys(":")
+    tmux.open_prompt(":", ": command")
     tmux.keys("-l", "frobnicate")
     tmux.keys("Enter")
     tmux.wait_for("unknown action 'frobnicate'")

@@ -46,7 +46,7 @@ class PromptBar(Vertical):
     DEFAULT_CSS = """
     PromptBar { height: auto; display: none; background: $panel; }
     PromptBar.-open { display: block; }
-    PromptBar > .hint { height: 1; padding: 0 1; color: $muted; }
+    PromptBar > .hint { height: 1; padding: 0 1; color: $text-muted; }
     PromptBar > .hint.-error { color: $error; text-style: bold; }
     PromptBar > Input { padding: 0 1; background: $panel; }
     """

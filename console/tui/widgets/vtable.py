@@ -12,7 +12,8 @@ everywhere.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -21,7 +22,7 @@ from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
-from textual.geometry import Region, Size
+from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -80,7 +81,7 @@ class VirtualTable(ScrollView, can_focus=True):
     VirtualTable > .vtable--row { color: $foreground; }
     VirtualTable > .vtable--cursor { background: $primary 40%; }
     VirtualTable:focus > .vtable--cursor { background: $primary 70%; text-style: bold; }
-    VirtualTable > .vtable--selected { background: $selected; }
+    VirtualTable > .vtable--selected { background: $secondary 35%; }
     """
 
     cursor = reactive(0, always_update=True, init=False)
@@ -164,8 +165,18 @@ class VirtualTable(ScrollView, can_focus=True):
 
     def set_rows(self, rows: Iterable[Row]) -> None:
         """Replace the data, keeping sort, filter, selection and the cursor's row where possible."""
+        with self._cursor_kept():
+            self._load(rows)
+
+    @contextmanager
+    def _cursor_kept(self) -> Iterator[None]:
+        """Keep the cursor on its row (not its position) across a reload, re-sort or re-filter."""
         current = self.cursor_row
-        current_key = current[self.row_key] if current is not None else None
+        yield
+        if current is not None and not self.move_to_key(current[self.row_key]):
+            self.cursor = min(self.cursor, max(len(self._view) - 1, 0))
+
+    def _load(self, rows: Iterable[Row]) -> None:
         self._rows = list(rows)
         searchable = [c for c in self.columns if c.searchable]
         self._search = [
@@ -176,8 +187,6 @@ class VirtualTable(ScrollView, can_focus=True):
         self._strip_cache.clear()
         self._apply_sort()
         self._apply_filter()
-        if current_key is not None:
-            self.move_to_key(current_key)
 
     def move_to_key(self, key: Any) -> bool:
         for pos, idx in enumerate(self._view):
@@ -192,8 +201,9 @@ class VirtualTable(ScrollView, can_focus=True):
         if reverse is None:
             reverse = (not self.sort_reverse) if column == self.sort_column else False
         self.sort_column, self.sort_reverse = column, reverse
-        self._apply_sort()
-        self._apply_filter()
+        with self._cursor_kept():
+            self._apply_sort()
+            self._apply_filter()
 
     def cycle_sort(self) -> None:
         keys = [c.key for c in self.columns]
@@ -209,7 +219,8 @@ class VirtualTable(ScrollView, can_focus=True):
         except re.error as exc:
             return f"bad filter pattern {pattern!r}: {exc}"
         self._filter_text = text
-        self._apply_filter()
+        with self._cursor_kept():
+            self._apply_filter()
         return None
 
     def _apply_sort(self) -> None:
@@ -381,12 +392,22 @@ class VirtualTable(ScrollView, can_focus=True):
             segs.append(Segment((label.rjust(col.width) if col.align == "right" else label.ljust(col.width)) + " ", base))
         return segs
 
+    def _fit(self, segments: list[Segment], base: Style, sx: int, width: int) -> Strip:
+        """One Strip of exactly ``width`` cells from ``sx``. Built once with its length given:
+        every Strip construction allocates caches, and this runs for every visible line."""
+        total = self._width
+        if total < sx + width:
+            segments.append(Segment(" " * (sx + width - total), base))
+            total = sx + width
+        strip = Strip(segments, total)
+        return strip if sx == 0 and total == width else strip.crop(sx, sx + width)
+
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         sx = self.scroll_offset.x
         if y == 0:
             base = self.get_component_rich_style("vtable--header")
-            return Strip(self._header_segments(base)).extend_cell_length(max(self._width, sx + width), base).crop(sx, sx + width)
+            return self._fit(self._header_segments(base), base, sx, width)
         pos = self.scroll_offset.y + y - 1
         if pos >= len(self._view):
             return Strip.blank(width, self.rich_style)
@@ -403,7 +424,7 @@ class VirtualTable(ScrollView, can_focus=True):
             if is_cursor:
                 base += self.get_component_rich_style("vtable--cursor")
             marker = "●" if is_selected else " "
-            strip = Strip(self._cells(row, base, marker)).extend_cell_length(max(self._width, sx + width), base).crop(sx, sx + width)
+            strip = self._fit(self._cells(row, base, marker), base, sx, width)
             self._strip_cache[cache_key] = strip
         return strip
 
@@ -414,6 +435,3 @@ class VirtualTable(ScrollView, can_focus=True):
     def _on_blur(self, event: events.Blur) -> None:
         self._strip_cache.clear()
         self.refresh()
-
-    def region_of_cursor(self) -> Region:
-        return Region(0, self.cursor + 1, self._width, 1)
