@@ -2,7 +2,9 @@
 
 - Connections are reused per host (one SSH connection, many sessions) and dropped when they fail.
 - At most ``max_parallel`` commands run at once across the fleet and ``max_per_host`` on one host
-  (sshd's MaxStartups drops bursts; a real host should not see 64 sessions from one console).
+  (sshd's MaxStartups drops bursts; a real host should not see 64 sessions from one console), and
+  at most ``max_parallel`` connections stay open: opening one more closes the least recently used
+  idle one, so a sweep over 10,000 nodes does not keep 10,000 connections.
 - Host keys are always checked against ``known_hosts`` (the config's file, else ~/.ssh/known_hosts);
   there is no switch to turn the check off.
 - argv is joined with :func:`shlex.join`, so every word reaches the remote shell as one literal
@@ -70,7 +72,8 @@ class SshAdapter:
         self._connecting: dict[str, asyncio.Lock] = {}
         self._per_host: dict[str, asyncio.Semaphore] = {}
         self._overall = asyncio.Semaphore(section.max_parallel)
-        self._closed = False
+        self._in_use: dict[str, int] = {}
+        self._last_used: dict[str, float] = {}
 
     def address(self, host: str) -> str:
         return self.addresses.get(host, host)
@@ -100,8 +103,15 @@ class SshAdapter:
                 known_hosts=self._known_hosts, client_keys=self.section.client_keys or (),
                 connect_timeout=self.section.connect_timeout, config=None, agent_path=None,
                 keepalive_interval=30)
+            self._evict_idle(keep=self.section.max_parallel - 1)    # (hosts in use are never evicted)
             self._conns[host] = conn
             return conn
+
+    def _evict_idle(self, keep: int) -> None:
+        """Close least recently used idle connections until at most ``keep`` stay open."""
+        idle = sorted((h for h in self._conns if not self._in_use.get(h)), key=lambda h: self._last_used.get(h, 0.0))
+        while len(self._conns) > keep and idle:
+            self._drop(idle.pop(0))
 
     def _drop(self, host: str) -> None:
         conn = self._conns.pop(host, None)
@@ -114,39 +124,46 @@ class SshAdapter:
         limit = timeout if timeout is not None else self.section.command_timeout
         t0 = time.monotonic()
         async with self._overall, self._host_sem(host):
-            for attempt in (1, 2):                  # a reused connection may have died: reconnect once
-                try:
-                    conn = await self._connection(host)
-                except FileNotFoundError as exc:
-                    return CommandResult(host=host, argv=words, error=f"ssh: {exc}", duration=time.monotonic() - t0)
-                except (OSError, asyncssh.Error, asyncio.TimeoutError) as exc:
-                    return CommandResult(host=host, argv=words, error=_describe(exc, self.address(host), self.port(host)),
-                                         duration=time.monotonic() - t0)
-                try:
-                    async with asyncio.timeout(limit):
-                        done = await conn.run(command, check=False, stdin=asyncssh.DEVNULL)
-                except TimeoutError:
-                    self._drop(host)                # the session may still hang; never reuse it
-                    return CommandResult(host=host, argv=words, duration=time.monotonic() - t0,
-                                         error=f"ssh: {host}: command did not finish within {limit:g} s")
-                except (asyncssh.ConnectionLost, asyncssh.DisconnectError, BrokenPipeError, ConnectionResetError) as exc:
-                    self._drop(host)
-                    if attempt == 1:
-                        continue
-                    return CommandResult(host=host, argv=words, error=_describe(exc, host, self.port(host)),
-                                         duration=time.monotonic() - t0)
-                except (OSError, asyncssh.Error) as exc:
-                    self._drop(host)
-                    return CommandResult(host=host, argv=words, error=_describe(exc, host, self.port(host)),
-                                         duration=time.monotonic() - t0)
-                status = done.exit_status
-                if status is None and done.exit_signal:
-                    return CommandResult(host=host, argv=words, stdout=_text(done.stdout), stderr=_text(done.stderr),
-                                         error=f"ssh: {host}: command killed by signal {done.exit_signal[0]}",
-                                         duration=time.monotonic() - t0)
-                return CommandResult(host=host, argv=words, exit_status=status, stdout=_text(done.stdout),
-                                     stderr=_text(done.stderr), duration=time.monotonic() - t0)
-        raise AssertionError("unreachable")
+            self._in_use[host] = self._in_use.get(host, 0) + 1
+            try:
+                return await self._attempts(host, command, words, limit, t0)
+            finally:
+                self._in_use[host] -= 1
+                self._last_used[host] = time.monotonic()
+
+    async def _attempts(self, host: str, command: str, words: tuple[str, ...], limit: float,
+                        t0: float) -> CommandResult:
+        def failed(error: str) -> CommandResult:
+            return CommandResult(host=host, argv=words, error=error, duration=time.monotonic() - t0)
+
+        for attempt in (1, 2):
+            try:
+                conn = await self._connection(host)
+            except FileNotFoundError as exc:
+                return failed(f"ssh: {exc}")
+            except (OSError, asyncssh.Error, asyncio.TimeoutError) as exc:
+                return failed(_describe(exc, self.address(host), self.port(host)))
+            try:
+                async with asyncio.timeout(limit):
+                    done = await conn.run(command, check=False, stdin=asyncssh.DEVNULL)
+            except TimeoutError:
+                self._drop(host)                    # the session may still hang; never reuse it
+                return failed(f"ssh: {host}: command did not finish within {limit:g} s")
+            except asyncssh.ChannelOpenError as exc:
+                self._drop(host)                    # the reused connection went stale: the command never
+                if attempt == 1:                    # started, so one retry on a new connection is safe
+                    continue
+                return failed(_describe(exc, host, self.port(host)))
+            except (OSError, asyncssh.Error) as exc:
+                self._drop(host)                    # lost mid-command: it may have run; never run it twice
+                return failed(_describe(exc, host, self.port(host)))
+            if done.exit_status is None and done.exit_signal:
+                return CommandResult(host=host, argv=words, stdout=_text(done.stdout), stderr=_text(done.stderr),
+                                     error=f"ssh: {host}: command killed by signal {done.exit_signal[0]}",
+                                     duration=time.monotonic() - t0)
+            return CommandResult(host=host, argv=words, exit_status=done.exit_status, stdout=_text(done.stdout),
+                                 stderr=_text(done.stderr), duration=time.monotonic() - t0)
+        raise AssertionError("unreachable: the second attempt always returns")
 
     async def run_many(self, hosts: Sequence[str], argv: Sequence[str], *,
                        timeout: float | None = None) -> dict[str, CommandResult]:

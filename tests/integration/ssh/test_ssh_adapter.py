@@ -94,9 +94,20 @@ async def test_connections_are_reused_per_host(ssh: SshAdapter) -> None:
 
 async def test_a_dropped_connection_is_reopened(ssh: SshAdapter, nodes: sshnodes.SshNodesLab) -> None:
     await ssh.run("gpu006", ["true"])
-    ssh._conns["gpu006"].close()
-    await ssh._conns["gpu006"].wait_closed()
+    first = ssh._conns["gpu006"]
+    first.close()
+    await first.wait_closed()
     assert (await ssh.run("gpu006", ["hostname"])).stdout.strip() == "gpu006"
+    assert ssh._conns["gpu006"] is not first
+
+
+async def test_a_restarted_sshd_costs_one_reconnect_not_an_error(ssh: SshAdapter, nodes: sshnodes.SshNodesLab) -> None:
+    await ssh.run("gpu003", ["true"])
+    nodes.stop_sshd("gpu003")                    # kills the connection's server side too
+    nodes.start_sshd("gpu003")
+    nodes.wait_ready(["gpu003"])
+    result = await ssh.run("gpu003", ["hostname"])
+    assert result.ok and result.stdout.strip() == "gpu003", result.error
 
 
 async def _max_concurrent(nodes: sshnodes.SshNodesLab, max_per_host: int, tmp_path: Path) -> int:
@@ -150,3 +161,13 @@ async def test_stand_in_ibstat_and_nvidia_smi_follow_their_state_files(ssh: SshA
     smi = await ssh.run("gpu015", ["nvidia-smi", "--query-gpu=index,temperature.gpu", "--format=csv,noheader"])
     assert smi.exit_status == 15 and "GPU is lost" in smi.stderr
     assert smi.stdout.splitlines()[0] == "0, 91" and smi.stdout.splitlines()[3] == "3, ERR!"
+
+
+async def test_open_connections_stay_within_max_parallel(nodes: sshnodes.SshNodesLab) -> None:
+    adapter = SshAdapter(SshSection(**nodes.ssh_config(max_parallel=4)))
+    try:
+        results = await adapter.run_many(nodes.nodes, ["hostname"])
+        assert all(r.ok and r.stdout.strip() == h for h, r in results.items()) and len(results) == 16
+        assert len(adapter._conns) <= 4
+    finally:
+        await adapter.aclose()

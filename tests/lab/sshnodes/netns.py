@@ -46,9 +46,14 @@ def existing() -> list[str]:
 
 
 def teardown() -> None:
-    """Delete every lab namespace (their veths go with them) and the bridge."""
+    """Delete every lab namespace, the lab's veths and the bridge. The veths are deleted by name
+    too: a namespace lives on (with its end of the pair) while a dying process still holds it."""
     for ns in existing():
         ip("netns", "delete", ns, check=False)
+    for line in ip("-o", "link", "show", "type", "veth", check=False).stdout.splitlines():
+        name = line.split(":")[1].strip().split("@")[0] if ":" in line else ""
+        if name.startswith(VETH_PREFIX):
+            ip("link", "delete", name, check=False)
     ip("link", "delete", BRIDGE, check=False)
 
 
