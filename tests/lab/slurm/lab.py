@@ -201,7 +201,9 @@ def stop() -> bool:
     """Cancel jobs, stop every daemon by pid, sweep marked leftovers, remove the directory."""
     d = lab_dir()
     if not d.exists():
-        return False
+        leftovers = owned_pids(str(d))          # a crashed run whose directory is gone
+        kill_pids(leftovers)
+        return bool(leftovers)
     lab = SlurmLab(directory=d, host=socket.gethostname().split(".")[0])
     running = lab.pid("slurmctld") is not None
     if running and (d / "slurm.conf").exists():
