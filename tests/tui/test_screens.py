@@ -179,3 +179,31 @@ async def test_production_read_only_and_pinned_theme(config) -> None:
         assert app.screen.has_class("-production")
         await pilot.press("colon", *"resume gpu001", "enter")
         await wait_for(pilot, lambda: "read-only mode" in status_text(app), what="the read-only refusal")
+
+
+async def test_palette_lists_every_action_and_prefills_the_command_line(config) -> None:
+    from textual.command import CommandPalette
+
+    app = DcopsApp(config(), principal="unix:viewer")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.engine is not None, what="the engine")
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), what="the palette")
+        await pilot.press(*"action: drain")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: not isinstance(app.screen, CommandPalette), what="the palette to close")
+        bar = app.screen.query_one("#command")
+        assert bar.has_class("-open") and bar.input.value == "drain "
+    # every action is listed; ones the principal may not run say why
+    from console.tui.palette import ActionCommands
+
+    app = DcopsApp(config(), principal="unix:viewer")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.engine is not None, what="the engine")
+        entries = {title: help_text for title, help_text, _ in ActionCommands(app.screen)._entries()}
+        from actions import registry
+
+        assert {f"action: {n}" for n in registry.names()} <= set(entries)
+        assert "not for you: denied: no role of unix:viewer allows drain" in entries["action: drain"]
+        assert "not for you" not in entries["action: fleet"]
