@@ -4,6 +4,10 @@ This machine has no ``tc netem``, and a console and its database are rarely on o
 stands in for the network between them, so a benchmark can show what round trips cost. Each
 direction keeps its own order and delays chunks by their arrival time (not one after the other),
 so two messages sent together arrive together, as on a real link.
+
+``round_trips`` counts exchanges, whatever the delay: a client send that follows something the
+server sent (or opens the connection) is one more round trip. It is exact where timing is not: on a
+loaded machine a timer wakes late and time / delay over-counts.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Callable
 
 
 class LatencyProxy:
@@ -18,6 +23,7 @@ class LatencyProxy:
         self.target = (host, target_port)
         self.delay = one_way_s
         self.port = 0
+        self.round_trips = 0
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, name="latency-proxy", daemon=True)
@@ -46,9 +52,20 @@ class LatencyProxy:
         except OSError:
             client_w.close()
             return
-        await asyncio.gather(self._pipe(client_r, server_w), self._pipe(server_r, client_w))
+        turn = ["server"]                   # who spoke last on this connection
 
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        def client_spoke() -> None:
+            if turn[0] == "server":
+                self.round_trips += 1
+            turn[0] = "client"
+
+        def server_spoke() -> None:
+            turn[0] = "server"
+
+        await asyncio.gather(self._pipe(client_r, server_w, client_spoke), self._pipe(server_r, client_w, server_spoke))
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                    spoke: Callable[[], None]) -> None:
         queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
 
         async def deliver() -> None:
@@ -63,6 +80,7 @@ class LatencyProxy:
         sender = asyncio.create_task(deliver())
         try:
             while data := await reader.read(65536):
+                spoke()
                 queue.put_nowait((time.monotonic(), data))
         except (ConnectionError, OSError):
             pass
