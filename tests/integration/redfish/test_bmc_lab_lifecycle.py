@@ -12,7 +12,8 @@ import urllib.request
 import pytest
 
 from tests.lab import bmc as lab_bmc
-from tests.lab.bmc.control import _alive, _port_free
+from tests.lab.bmc.control import _port_free
+from tests.lab.slurm.procs import alive as _alive
 
 pytestmark = pytest.mark.lab
 

@@ -11,7 +11,6 @@ import json
 import os
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -20,6 +19,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from tests.lab.slurm.procs import OWNER_VAR, kill_pids, owned_pids, read_pid
 
 from .pki import make_lab_pki
 
@@ -39,17 +40,6 @@ def node_names(count: int) -> list[str]:
     return [f"gpu{i:03d}" for i in range(1, count + 1)]
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    stat = Path(f"/proc/{pid}/stat")
-    return not (stat.exists() and stat.read_text().split(")")[-1].split()[0] == "Z")
-
-
 def _ours(pid: int) -> bool:
     """Only signal a pid whose command line is this lab's server (pids get reused)."""
     try:
@@ -60,26 +50,28 @@ def _ours(pid: int) -> bool:
 
 
 def stop(directory: Path | None = None) -> bool:
-    """Stop the lab by its pid file and remove its folder; True when a process was stopped."""
+    """Stop the lab by its pid file (and any process it started, e.g. a reinstall hook, found by the
+    lab's owner marker), then remove its folder; True when something was stopped."""
     d = directory or lab_dir()
-    pid_file = d / "server.pid"
-    stopped = False
-    if pid_file.exists():
-        try:
-            pid = int(pid_file.read_text().strip())
-        except ValueError:
-            pid = 0
-        if pid and _alive(pid) and _ours(pid):
-            os.kill(pid, signal.SIGTERM)
-            for _ in range(50):
-                if not _alive(pid):
-                    break
-                time.sleep(0.1)
-            else:
-                os.kill(pid, signal.SIGKILL)
-            stopped = True
+    pid = read_pid(d / "server.pid")
+    pids = sorted({*([pid] if pid is not None and _ours(pid) else []), *owned_pids(str(d))})
+    ports = _ports_of(d)
+    kill_pids(pids)
+    # a threaded server's leader shows as exited before its last thread has closed the sockets
+    deadline = time.monotonic() + 5.0
+    while pids and any(not _port_free(p) for p in ports) and time.monotonic() < deadline:
+        time.sleep(0.05)
     shutil.rmtree(d, ignore_errors=True)
-    return stopped
+    return bool(pids)
+
+
+def _ports_of(d: Path) -> list[int]:
+    try:
+        info = json.loads((d / "lab.json").read_text())
+        urls = [info["control"], info["files"], *info["bmcs"].values()]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    return [int(u.rsplit(":", 1)[1]) for u in urls]
 
 
 def _port_free(port: int) -> bool:
@@ -117,7 +109,7 @@ def start(nodes: int = 16, *, update_seconds: float = 1.5, power_delay: int = 1,
         argv += ["--reinstall-hook", json.dumps(reinstall_hook)]
     with open(d / "server.log", "wb") as log:
         proc = subprocess.Popen(argv, cwd=REPO, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                start_new_session=True)
+                                start_new_session=True, env={**os.environ, OWNER_VAR: str(d)})
     (d / "server.pid").write_text(f"{proc.pid}\n")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
