@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..backends.models import JobFilter
 from ..errors import DcopsError
 from ..hostlists import collapse
-from .counters import PortGrowth, SwitchCounterSource, host_port_growth, prometheus_now, switch_port_growth
+from .counters import COUNTERS, PortGrowth, SwitchCounterSource, host_port_growth, prometheus_now, switch_port_growth
 from .diag import parse_ibstat, parse_mlxlink
 from .thresholds import CounterRules, ber_thresholds, isolation_limit
 from .topology import Endpoint, Link, Topology
@@ -51,13 +51,23 @@ class Triage:
     jobs_missing: str | None = None
     next_actions: list[str] = field(default_factory=list)
     followups: list[str] = field(default_factory=list)
+    ends: list[EndEvidence] = field(default_factory=list)
 
     def as_data(self) -> dict[str, Any]:
         v = self.verdict
         return {"link": str(v.link), "a": str(v.link.a), "b": str(v.link.b), "verdict": v.kind,
                 "suspect": str(v.suspect) if v.suspect else None, "evidence": v.evidence, "missing": v.missing,
                 "jobs": self.jobs, "jobs_missing": self.jobs_missing, "next_actions": self.next_actions,
-                "followups": self.followups, "score": round(v.score, 1)}
+                "followups": self.followups, "score": round(v.score, 1), "ends": [_end_data(e) for e in self.ends]}
+
+
+def _end_data(e: EndEvidence) -> dict[str, Any]:
+    """One end's raw evidence for front ends (per-counter growth for a bar chart, mlxlink's BERs)."""
+    growth = None if e.growth is None else {
+        f"{w // 60}m": {COUNTERS[c]: round(v, 3) for c, v in by.items()} for w, by in e.growth.by_window.items()}
+    return {"port": str(e.end), "growth": growth,
+            "mlxlink": asdict(e.mlxlink) if e.mlxlink is not None else None,
+            "ibstat": asdict(e.ibstat) if e.ibstat is not None else None}
 
 
 async def _ssh_evidence(ssh: Any, end: Endpoint) -> tuple[Any, Any, str | None]:
@@ -163,7 +173,7 @@ async def triage_links(links: Sequence[Link], src: Sources) -> list[Triage]:
         affected = verdict.link.host_nodes if verdict.kind not in (HEALTHY, UNKNOWN) else []
         jobs, jobs_missing = await _jobs(src.slurm, affected)
         steps, commands = _plan(verdict, jobs)
-        out.append(Triage(verdict, jobs, jobs_missing, steps, commands))
+        out.append(Triage(verdict, jobs, jobs_missing, steps, commands, list(evidence[2 * i: 2 * i + 2])))
     return out
 
 

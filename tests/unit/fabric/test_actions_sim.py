@@ -52,6 +52,10 @@ async def test_bad_cable_on_gpu023(eng):
     (link,) = res.data["links"]
     assert link["verdict"] == "bad cable" and link["suspect"] == "gpu023:mlx5_0:1"
     assert any("mlxlink raw BER" in e for e in link["evidence"])          # SSH evidence was used
+    near, far = link["ends"]
+    assert near["port"] == "gpu023:mlx5_0:1" and near["growth"]["12m"]["symbol errors"] > 1000
+    assert near["mlxlink"]["raw_ber"] >= 1e-6 and near["ibstat"]["state"] == "Active"
+    assert far["port"] == "ibsw-r03-a:7" and far["mlxlink"] is None and far["growth"]["125m"]["link downed"] == 0
     assert link["jobs"]["gpu023"]                                         # the job that will suffer
     drain = [f for f in res.data["followups"] if f.startswith("drain ")]
     assert drain == ['drain gpu023 --reason "triage-cable: bad cable gpu023:mlx5_0:1 <-> ibsw-r03-a:7"']
