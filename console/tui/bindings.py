@@ -57,7 +57,6 @@ def fleet_bindings() -> list[Binding]:
         _b("fleet.drain", "d", "drain", "drain"),
         _b("fleet.resume", "r", "resume", "resume"),
         _b("fleet.node", "n", "open_node", "node"),
-        _b("fleet.select", "space", "select", "select", show=False),
     ]
 
 

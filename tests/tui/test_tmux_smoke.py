@@ -112,12 +112,10 @@ def test_console_module_on_a_real_terminal(tmp_path: Path) -> None:
         tmux.kill()
 
 
-@pytest.mark.xfail(strict=True, reason="console/cli.py (lead's) runs run_tui in asyncio.to_thread; Textual's "
-                                       "driver needs the main thread: it should `await run_tui_async(...)`")
 def test_dcops_tui_demo_on_a_real_terminal(tmp_path: Path) -> None:
     dcops = Path(sys.executable).with_name("dcops")
     tmux = Tmux(tmp_path)
     try:
-        drive(tmux, [str(dcops), "--demo", "tui"])
+        drive(tmux, [str(dcops), "--demo", "--as", "unix:alice", "tui"])   # --demo is a global option
     finally:
         tmux.kill()

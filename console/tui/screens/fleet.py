@@ -102,9 +102,6 @@ class FleetScreen(DcopsScreen):
         if row is not None:
             self.app.push_screen(NodeScreen(str(row["node"]), dict(row)))
 
-    def action_select(self) -> None:
-        self.table.action_toggle_select()
-
     def _hostlist(self) -> str:
         names = [str(k) for k in self.table.target_keys()]
         return hostlist.collect_hostlist(names) if names else ""

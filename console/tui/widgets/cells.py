@@ -59,12 +59,6 @@ def muted_cell(value: Any, row: Row) -> Cell:
     return ("" if value is None else str(value)), "muted"
 
 
-def cordon_cell(value: Any, row: Row) -> Cell:
-    if value is None:
-        return "-", "muted"
-    return ("cordoned", "warn") if value else ("ok", "muted")
-
-
 def power_cell(value: Any, row: Row) -> Cell:
     text = str(value or "?")
     return text, {"On": "ok", "Off": "bad"}.get(text, "warn")
@@ -105,12 +99,6 @@ def drift_cell(value: Any, row: Row) -> Cell:
     if isinstance(value, (list, tuple)):
         return "drift " + ",".join(str(v) for v in value), "warn"
     return ("drift" if value is True else f"drift {value}"), "warn"
-
-
-def ib_cell(value: Any, row: Row) -> Cell:
-    text = str(value or "-")
-    tone = {"ok": "ok", "up": "ok", "active": "ok"}.get(text.lower(), "bad" if text.lower() in ("down", "bad", "error") else "warn")
-    return text, tone
 
 
 def outcome_cell(value: Any, row: Row) -> Cell:

@@ -52,6 +52,6 @@ class StatusLine(Static):
     """
 
     def show(self, message: str, severity: str = "information") -> None:
-        self.update(Text(message.splitlines()[0] if message else ""))
+        self.update(Text(message.splitlines()[0] if message else ""), layout=False)
         for sev in ("error", "warning", "information"):
             self.set_class(sev == severity, f"-{sev}")

@@ -67,7 +67,7 @@ class PromptBar(Vertical):
 
     def hint(self, text: str, error: bool = False) -> None:
         label = self.query_one(".hint", Static)
-        label.update(text)
+        label.update(text, layout=False)       # one line, fixed height: no screen re-layout per key
         label.set_class(error, "-error")
 
     def open(self, value: str = "") -> None:

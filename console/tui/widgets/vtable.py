@@ -241,10 +241,27 @@ class VirtualTable(ScrollView, can_focus=True):
             search = re.compile(pattern, _FLAGS).search
             s = self._search
             self._view = [i for i in self._order if (search(s[i]) is None) is invert]
-        self.virtual_size = Size(self._width, len(self._view) + 1)
+        self._resize_virtual(Size(self._width, len(self._view) + 1))
         self._strip_cache.clear()
         self.cursor = min(self.cursor, max(len(self._view) - 1, 0))
         self.refresh()
+
+    def _resize_virtual(self, size: Size) -> None:
+        """Set the virtual size, without a layout pass over the whole screen when the scrollbars
+        stay as they are. ``virtual_size`` is a layout reactive: assigning it re-arranges and
+        repaints every widget of the screen, which at a keystroke per filter change is most of the
+        cost of a repaint; only the scrollbars really depend on it."""
+        old = self.virtual_size
+        if size == old:
+            return
+        height = self.container_size.height
+        bars_stay = old.width == size.width and (old.height > height) == (size.height > height)
+        if bars_stay and self.is_mounted and height:
+            self.set_reactive(VirtualTable.virtual_size, size)
+            self._scroll_update(size)
+            self.refresh()
+        else:
+            self.virtual_size = size
 
     # ------------------------------------------------------------------ selection
     def toggle_selected(self) -> None:
