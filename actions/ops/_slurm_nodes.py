@@ -103,7 +103,7 @@ async def slurm_drain(ctx: ActionContext, nodes: list[str], reason: str, *, wait
         ok = ok and not still
         infos = _by_name(await slurm.nodes(nodes))
 
-    rows = [[n, _after(infos[n], stamped, wait) if n in infos else "?", ",".join(infos[n].jobs) if n in infos else "",
+    rows = [[n, _after(infos[n], wait, fate) if n in infos else "?", ",".join(infos[n].jobs) if n in infos else "",
              stamped] for n in nodes]
     summary = f"drained {len(nodes)} node(s) {collapse(nodes)}"
     if jobs:
@@ -116,11 +116,13 @@ async def slurm_drain(ctx: ActionContext, nodes: list[str], reason: str, *, wait
                  data={"nodes": nodes, "jobs": jobs, "reason": stamped, "still_busy": still})
 
 
-def _after(info: NodeInfo, reason: str, waited: bool) -> str:
+def _after(info: NodeInfo, waited: bool, fate: str) -> str:
     """The node's state once the drain is in: read after waiting, else derived from its jobs."""
     if waited:
         return info.display_state
-    return "draining" if info.jobs else "drained"
+    if not info.jobs:
+        return "drained"
+    return f"draining (jobs {fate})" if fate in ("requeued", "cancelled") else "draining"
 
 
 def _nodes_of(infos: dict[str, NodeInfo], job: str) -> list[str]:

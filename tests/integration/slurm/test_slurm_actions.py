@@ -113,6 +113,7 @@ async def test_drain_requeue_jobs_puts_them_back_in_the_queue(engine: Engine, cl
     assert fin.outcome == "ok", fin.summary
     assert ("ok", "job requeued (it ran on gpu007)") in [(e.status, e.detail) for e in events
                                                          if isinstance(e, Step) and e.target == job]
+    assert result(events).table.rows == [["gpu007", "draining (jobs requeued)", job, "ib flap [unix:oncall1 via cli]"]]
     cluster.wait_job(job, "PENDING")
     assert "Restarts=1" in cluster.run("scontrol", "-o", "show", "job", job).stdout
 
