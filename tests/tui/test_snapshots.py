@@ -24,9 +24,10 @@ def _table(app, selector: str) -> VirtualTable:
 
 
 async def _fleet_loaded(pilot) -> None:
+    """Every plane in: the Slurm rows come first, the fleet action's columns after."""
     app = pilot.app
-    await wait_for(pilot, lambda: app.screen.query("#fleet-table") and _table(app, "#fleet-table").total_count == 64,
-                   what="the fleet")
+    await wait_for(pilot, lambda: app.screen.query("#fleet-table") and _table(app, "#fleet-table").total_count == 64
+                   and "loading" not in str(app.screen.query_one("#fleet-summary").render()), what="the fleet")
 
 
 async def _run(pilot, command: str, done: str) -> None:

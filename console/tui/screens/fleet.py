@@ -38,6 +38,10 @@ FLEET_COLUMNS: tuple[Column, ...] = (
 )
 
 
+# Columns only the fleet action (not Slurm's node list) knows; "-" until it answers.
+_OTHER_PLANES = ("k8s", "gpu_util", "gpu_temp", "xid", "ib_errors")
+
+
 def fleet_columns(sample: dict[str, Any] | None) -> list[Column]:
     if sample is None:
         return list(FLEET_COLUMNS)
@@ -65,10 +69,35 @@ class FleetScreen(DcopsScreen):
         self.table.focus()
 
     async def load(self) -> None:
+        """Two reads: ``nodes`` (Slurm only, a fraction of a second even for 10,000 nodes) paints
+        the fleet's state at once; ``fleet`` (every plane: Kubernetes, GPU metrics, fabric) fills
+        in the other columns when it answers. On a reload the Slurm columns update first and the
+        others keep their last values meanwhile."""
+        slurm = await self._slurm_rows()
+        if slurm:
+            previous = {r["node"]: r for r in self.table.all_rows}
+            blank = dict.fromkeys(_OTHER_PLANES)
+            rows = [{**previous.get(name, blank), **row} for name, row in slurm.items()]
+            self._show(rows, f"{len(rows)} nodes (Slurm; other planes loading…)")
         result = await self.dcops.read("fleet", {})
         if result is None or not isinstance(result.data, list):
             return
-        rows = result.data
+        rows = [{**r, "flags": slurm[r["node"]]["flags"]} if r.get("node") in slurm else r for r in result.data]
+        self._show(rows, result.summary)
+
+    async def _slurm_rows(self) -> dict[str, dict[str, Any]]:
+        result = await self.dcops.read("nodes", {})
+        if result is None or result.table is None:
+            return {}
+        out = {}
+        for values in result.table.rows:
+            r = dict(zip(result.table.columns, values))
+            jobs = [j for j in str(r.get("jobs") or "").split(",") if j]
+            out[str(r["node"])] = {"node": r["node"], "partitions": r.get("partitions", ""), "state": r.get("state", ""),
+                                   "flags": r.get("flags", ""), "jobs": len(jobs), "reason": r.get("reason", "")}
+        return out
+
+    def _show(self, rows: list[dict[str, Any]], summary: str) -> None:
         table = self.table
         columns = fleet_columns(rows[0] if rows else None)
         if [c.key for c in columns] != [c.key for c in table.columns]:
@@ -76,7 +105,7 @@ class FleetScreen(DcopsScreen):
         table.set_rows(rows)
         if table.sort_column is None:
             table.sort_by("node", reverse=False)
-        self._summarise(rows, result.summary)
+        self._summarise(rows, summary)
 
     def _summarise(self, rows: list[dict[str, Any]], summary: str) -> None:
         states: dict[str, int] = {}
@@ -84,7 +113,7 @@ class FleetScreen(DcopsScreen):
             s = str(r.get("state") or "?")
             states[s] = states.get(s, 0) + 1
         parts = ", ".join(f"{n} {s}" for s, n in sorted(states.items(), key=lambda kv: -kv[1]))
-        self.query_one("#fleet-summary", Static).update(f"{summary}: {parts}")
+        self.query_one("#fleet-summary", Static).update(f"{summary}: {parts}", layout=False)
 
     @on(VirtualTable.SelectionChanged)
     def _selection(self, event: VirtualTable.SelectionChanged) -> None:

@@ -144,6 +144,11 @@ class VirtualTable(ScrollView, can_focus=True):
         return len(self._rows)
 
     @property
+    def all_rows(self) -> list[Row]:
+        """Every row, whatever the filter."""
+        return list(self._rows)
+
+    @property
     def visible_rows(self) -> list[Row]:
         return [self._rows[i] for i in self._view]
 
