@@ -28,7 +28,8 @@ from ..events import ActionEvent, Log, Result, Table
 from ..fanout import StepReporter
 from ..registry import Kind, MutatingParams, Params, TargetKind, action
 from ._baseline import Baseline, compare_versions, compliance, family, load_baseline
-from ._node_steps import StepFailed, drain_and_wait_idle, hold_drained, until, wait_power, wait_slurm_responding
+from ._node_steps import (StepFailed, drain_and_wait_idle, hold_drained, slurm_node, until, wait_power,
+                          wait_slurm_responding)
 
 INVENTORY_PARALLEL = 64     # the adapter bounds requests per BMC and across the fleet itself
 
@@ -231,6 +232,9 @@ class Rollout:
                 return "already at the target versions; not drained"
             if not state.get("drained"):
                 where = "draining"
+                found = await slurm_node(self.slurm, node)
+                if found.drain_flag and "firmware-update run" not in found.reason:   # someone else's drain
+                    state["found_drained"] = found.reason or "drained before the firmware update"
                 rep.update("draining and waiting for jobs to finish")
                 await drain_and_wait_idle(self.slurm, node, self.ctx.stamp(f"{self.p.reason} (run {self.ctx.run_id})"),
                                           self.p.drain_timeout)
@@ -256,12 +260,17 @@ class Rollout:
             after = {c.id: c.version for c in await self.redfish.firmware_inventory(node)}
             old = {c.id: c.version for c in before}
             changes = self.verify(plan, old, after, state)
-            where = "resuming"
-            await self.slurm.resume([node])
             detail = "; ".join(changes) if changes else "already at the target versions"
+            if state.get("found_drained"):
+                where = "restoring the drain it had"
+                await self.slurm.drain([node], state["found_drained"])
+                detail += f"; left drained as found ({state['found_drained']})"
+            else:
+                where = "resuming"
+                await self.slurm.resume([node])
             state.update(phase="done", run=self.ctx.run_id, detail=detail)
             await self.save(node, state)
-            return f"updated, verified and resumed: {detail}"
+            return f"updated, verified{'' if state.get('found_drained') else ' and resumed'}: {detail}"
         except DcopsError as exc:
             reason = f"firmware-update run {self.ctx.run_id} failed {where}: {exc}"
             if state.get("drained"):

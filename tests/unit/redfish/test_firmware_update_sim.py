@@ -90,3 +90,20 @@ async def test_cancelled_rollout_resumed_does_only_the_rest(tmp_path):
     assert all(details[n].startswith(f"already done in run {run.run_id}") for n in done)
     assert len(details) == 6
     assert len(sim.tasks) - tasks_before <= 4                     # no second update of the two finished nodes
+
+
+async def test_node_drained_by_someone_else_is_updated_and_left_drained(tmp_path):
+    sim = SimCluster(nodes=64, time_scale=1000.0)          # gpu052: drained by a colleague (ECC DBE, RMA)
+    before = {n.name: n for n in await sim.backends().slurm.nodes(["gpu052"])}["gpu052"]
+    eng = await _engine(tmp_path, sim)
+    try:
+        run = await _submit(eng, {"nodes": "gpu[052,059]", **IMAGE})
+        fin = await run.wait()
+        after = {n.name: n for n in await sim.backends().slurm.nodes(["gpu052", "gpu059"])}
+    finally:
+        await eng.aclose()
+    assert fin.outcome == "ok", fin.summary
+    assert before.drain_flag and after["gpu052"].drain_flag and not after["gpu059"].drain_flag
+    assert after["gpu052"].reason == before.reason                     # the colleague's reason, not ours
+    detail = {e.target: e.detail for e in run.history if e.kind == "step" and e.status == "ok"}["gpu052"]
+    assert detail.startswith("updated, verified: BIOS") and "left drained as found" in detail
