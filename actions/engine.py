@@ -166,15 +166,23 @@ class Engine:
                 received.model_copy(update={"event": "invalid", "error": str(exc), "params": redact(req.params),
                                             "ts": _now()})])
             raise
+        except DcopsError as exc:     # a backend failed while resolving targets: audited as failed
+            await self._failed_early(received.model_copy(update={"params": redact(req.params)}), exc)
+            raise
         received = received.model_copy(update={"targets": prep.target_names, "params": prep.audit_params})
-        decision = self.policy.decide(req.principal, prep.spec.name, prep.spec.kind.value, prep.targets,
-                                      read_only=self.config.cluster.read_only)
+        decision = self._decide(req.principal, prep)
         if not decision.allowed:
             await self._refuse(received, decision.reason)
             raise DeniedError(decision.reason)
         approval = None
         if not prep.dry_run:
-            await self._guards(prep, decision, received)
+            try:
+                await self._guards(prep, decision, received)
+            except (DeniedError, ConfirmationRequired):
+                raise
+            except DcopsError as exc:  # the guard could not read the cluster: refuse, audited
+                await self._failed_early(received, exc)
+                raise
             approval = await self._approval(prep, decision, received)
         started = received.model_copy(update={
             "event": "started", "ts": _now(), "decision": "allow", "detail": decision.reason
@@ -218,6 +226,26 @@ class Engine:
             return [Target(kind="job", name=i, partitions=frozenset([found[i].partition]) if found[i].partition else frozenset(),
                            nodes=tuple(found[i].nodes)) for i in ids]
         return [CLUSTER]
+
+    def _decide(self, principal: str, prep: _Prepared) -> Decision:
+        """The action's decision, and when its params also perform other actions (drain
+        --cancel-jobs cancels jobs) the first refusal among those."""
+        spec = prep.spec
+        ro = self.config.cluster.read_only
+        decision = self.policy.decide(principal, spec.name, spec.kind.value, prep.targets, read_only=ro)
+        if decision.allowed and spec.implies is not None:
+            for other in spec.implies(prep.params):
+                ospec = self.registry.get(other)
+                extra = self.policy.decide(principal, ospec.name, ospec.kind.value, prep.targets, read_only=ro)
+                if not extra.allowed:
+                    return Decision(allowed=False, reason=f"{extra.reason} (needed because {spec.name} with these "
+                                    f"options also performs {other})", roles=extra.roles, approval=False,
+                                    allow_yes=False, max_targets=extra.max_targets)
+        return decision
+
+    async def _failed_early(self, received: AuditEntry, exc: DcopsError) -> None:
+        await self.store.append([received, received.model_copy(update={
+            "event": "finished", "ts": _now(), "outcome": "failed", "error": str(exc), "duration": 0.0})])
 
     async def _refuse(self, received: AuditEntry, reason: str) -> None:
         await self.store.append([received, received.model_copy(update={
@@ -342,8 +370,8 @@ class Engine:
             spec = self.registry.get(appr.action)
             params = spec.params.model_validate(appr.params)
             targets = await self._resolve(spec, params)
-            decision = self.policy.decide(approver, spec.name, spec.kind.value, targets,
-                                          read_only=self.config.cluster.read_only)
+            decision = self._decide(approver, _Prepared(Request(principal=approver, channel=channel,
+                                                                action=spec.name), spec, params, targets))
             if not decision.allowed:
                 problem = f"{approver} may not approve {appr.id}: {decision.reason}"
         if problem:

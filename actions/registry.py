@@ -66,6 +66,8 @@ class ActionSpec:
     lock: bool | None = None           # take per-target locks; default: every non-read action
     takes_out_of_service: bool = False # counts against the partition blast-radius guard
     example: str = ""                  # a complete command line, shown in help and run by the invariant tests
+    implies: Callable[[Any], tuple[str, ...]] | None = None   # other actions these params also perform
+                                       # (drain --cancel-jobs cancels): RBAC must allow those too
 
     @property
     def mutating(self) -> bool:
@@ -133,6 +135,7 @@ def action(
     lock: bool | None = None,
     takes_out_of_service: bool = False,
     example: str = "",
+    implies: Callable[[Any], tuple[str, ...]] | None = None,
     into: Registry | None = None,
 ) -> Callable[[ActionFn], ActionFn]:
     """Register an async-generator function as an action. Destructive actions need confirmation
@@ -145,7 +148,7 @@ def action(
                 positional=positional,
                 confirm=(kind is Kind.DESTRUCTIVE) if confirm is None else confirm,
                 approval=approval, resumable=resumable, timeout=timeout, category=category, lock=lock,
-                takes_out_of_service=takes_out_of_service, example=example,
+                takes_out_of_service=takes_out_of_service, example=example, implies=implies,
             )
         )
         return fn

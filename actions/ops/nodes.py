@@ -63,7 +63,8 @@ class DrainParams(MutatingParams):
 
 @action("drain", example='drain gpu001 --reason "xid 79"', help="drain nodes: no new jobs; running jobs finish (or --wait, --requeue-jobs, --cancel-jobs)",
         params=DrainParams, kind=Kind.WRITE, targets=TargetKind.NODES, positional=("nodes",), category="nodes",
-        takes_out_of_service=True)
+        takes_out_of_service=True,
+        implies=lambda p: ("cancel",) if p.cancel_jobs else ("requeue",) if p.requeue_jobs else ())
 async def drain(ctx: ActionContext, p: DrainParams) -> AsyncIterator[ActionEvent]:
     slurm_part = slurm_drain(ctx, ctx.nodes, p.reason, wait=p.wait, wait_timeout=p.wait_timeout,
                              requeue_jobs=p.requeue_jobs, cancel_jobs=p.cancel_jobs)

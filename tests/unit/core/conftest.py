@@ -34,9 +34,16 @@ roles = ["ops"]
 principals = ["unix:carol"]
 roles = ["gpu-only"]
 
+[roles.toucher]
+actions = ["t-imply"]
+
 [[bindings]]
 principals = ["unix:viewer"]
 roles = ["reader"]
+
+[[bindings]]
+principals = ["unix:dave"]
+roles = ["toucher"]
 """
 
 

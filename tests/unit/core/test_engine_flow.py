@@ -67,6 +67,26 @@ async def crash(ctx, p: NodeP) -> AsyncIterator[ActionEvent]:
     yield  # pragma: no cover
 
 
+class ImplyP(NodeP):
+    wipe_too: bool = False
+
+
+@action("t-imply", help="also wipes with --wipe-too", params=ImplyP, kind=Kind.WRITE, targets=TargetKind.NODES,
+        positional=("nodes",), implies=lambda p: ("t-wipe",) if p.wipe_too else (), into=reg)
+async def imply(ctx, p: ImplyP) -> AsyncIterator[ActionEvent]:
+    yield Result(summary="done")
+
+
+class JobsP(MutatingParams):
+    jobs: list[str]
+
+
+@action("t-jobs", help="job targets need slurm", params=JobsP, kind=Kind.WRITE, targets=TargetKind.JOBS,
+        positional=("jobs",), into=reg)
+async def jobs_action(ctx, p: JobsP) -> AsyncIterator[ActionEvent]:
+    yield Result(summary="never")
+
+
 class ReadP(Params):
     pass
 
@@ -211,3 +231,19 @@ async def test_cancel_timeout_and_crash_are_recorded(make_engine) -> None:
     outcomes = {r.action: r.outcome for r in await eng.store.query(AuditQuery(event="finished"))}
     assert outcomes == {"t-slow": "cancelled", "t-hang": "failed", "t-crash": "failed"}
     assert (await eng.store.verify()).ok
+
+
+async def test_options_that_perform_other_actions_need_their_permission(make_engine) -> None:
+    eng = await make_engine(reg)
+    assert (await (await eng.submit(req("t-imply", "unix:dave", nodes="n01"))).wait()).outcome == "ok"
+    with pytest.raises(DeniedError, match="also performs t-wipe"):
+        await eng.submit(req("t-imply", "unix:dave", nodes="n01", wipe_too=True))
+
+
+async def test_backend_failure_before_the_run_is_audited(make_engine) -> None:
+    eng = await make_engine(reg)
+    with pytest.raises(Exception, match="no slurm backend"):
+        await eng.submit(req("t-jobs", jobs=["12"]))
+    recs = sorted(await eng.store.query(AuditQuery(action="t-jobs")), key=lambda r: r.seq)
+    assert [r.event for r in recs] == ["received", "finished"]
+    assert recs[-1].outcome == "failed" and "no slurm backend" in recs[-1].error
