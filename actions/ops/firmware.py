@@ -14,11 +14,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 from urllib.parse import urlparse
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from ..backends.models import FirmwareComponent
 from ..backends.ports import RedfishPort, SlurmPort
@@ -90,9 +90,17 @@ async def firmware(ctx: ActionContext, p: FirmwareParams) -> AsyncIterator[Actio
 
 # ---------------------------------------------------------------- firmware-check
 
+def _existing_file(path: str | None) -> str | None:
+    if path is not None and not Path(path).expanduser().is_file():
+        raise ValueError(f"baseline file {path} does not exist")
+    return path
+
+
 class FirmwareCheckParams(Params):
     nodes: str = Field(..., description="hostlist of nodes to check")
     baseline: str = Field(..., description="baseline file (TOML/JSON: component -> version, or {version, image})")
+
+    _baseline_exists = field_validator("baseline")(_existing_file)
 
 
 @action("firmware-check", example="firmware-check gpu[001-016] --baseline {baseline}",
@@ -154,6 +162,8 @@ class FirmwareUpdateParams(MutatingParams):
     task_timeout: float = Field(1800.0, gt=0, description="seconds an update task may take")
     boot_timeout: float = Field(900.0, gt=0, description="seconds for a node to come back after the reset")
     reason: str = Field("firmware update", max_length=120, description="drain reason (run id is added)")
+
+    _baseline_exists = field_validator("baseline")(_existing_file)
 
     @model_validator(mode="after")
     def _one_source(self) -> "FirmwareUpdateParams":
