@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import ssl
@@ -161,12 +162,13 @@ def main() -> int:
     ap.add_argument("--skip-ansible", action="store_true")
     args = ap.parse_args()
     lab = lab_bmc.start(args.nodes)
+    scratch = tempfile.TemporaryDirectory(prefix="dcops-bench-redfish-")   # config, audit db, ansible files
     times: dict[str, list[float]] = {}
     requests: dict[str, list[float]] = {}
     chains: list[tuple[float, float]] = []      # dcops engine runs: (requests per BMC, slowest BMC's delays)
     try:
         lab.latency(args.lo, args.hi)
-        work = Path(tempfile.mkdtemp(prefix="dcops-bench-"))
+        work = Path(scratch.name)
         cfg = write_config(work, lab, args.nodes)
         variants: list[tuple[str, Any]] = [
             ("dcops CLI (process)", lambda: run_dcops_cli(cfg, args.nodes)),
@@ -186,6 +188,9 @@ def main() -> int:
                       flush=True)
     finally:
         lab_bmc.stop()
+        scratch.cleanup()
+        with contextlib.suppress(OSError):
+            Path(os.environ["DCOPS_LAB_DIR"]).rmdir()                     # the bench's own lab root, if empty
     mean_latency = (args.lo + args.hi) / 2
     dcops_chain = statistics.median(c[0] for c in chains)
     critical = dcops_chain * mean_latency
