@@ -27,5 +27,5 @@ def describe(spec: ActionSpec, exc: ValidationError) -> str:
             parts.append(f"unknown option {name}; accepted: {accepted}")
         else:
             msg = err["msg"].removeprefix("Value error, ")
-            parts.append(f"{name}: {msg}")
+            parts.append(f"{name}: {msg}" if field else msg)   # model-level checks name their options
     return f"{spec.name}: " + "; ".join(parts)
