@@ -1,7 +1,8 @@
 """The dcops console: a keyboard-driven Textual app over the action layer.
 
-The app owns one :class:`actions.Engine` (opened in the background so the first frame paints at
-once), the principal it acts as, and the cross-screen plumbing: the ``:`` command line, status
+The app owns one :class:`actions.Engine`, opened on a thread of its own (``engine_link.py``) so
+the first frame paints at once and engine work never freezes the screen; the principal it acts
+as; and the cross-screen plumbing: the ``:`` command line, status
 messages, run tracking, the theme and the keymap. Screens live in ``screens/`` (one per file) and
 switch as Textual modes, so each keeps its own state and stack (the node screen opens over the
 fleet).
@@ -25,14 +26,14 @@ from textual.app import App, SystemCommand
 from textual.screen import Screen
 from textual.widgets import Input
 
-from actions import Engine, Kind, Run, open_engine, parse_command, registry
+from actions import Engine, Kind, Run, load_actions, open_engine, parse_command, registry
 from actions.config import DcopsConfig
 from actions.errors import DcopsError
 from actions.events import Result
 
 from . import flow
-from .engine_link import EngineLink
 from .bindings import app_bindings, keymap_from_config
+from .engine_link import EngineLink
 from .palette import ActionCommands
 from .screens.approvals import ApprovalsScreen
 from .screens.audit import AuditScreen
@@ -68,6 +69,7 @@ class DcopsApp(App[int]):
                  engine_factory: EngineFactory | None = None) -> None:
         """``engine_factory``: how to open the engine on its thread (default :func:`actions.open_engine`)."""
         super().__init__()
+        load_actions()            # the registry is full before the engine opens (palette, completion)
         self.config = config
         self.principal = principal
         self.cluster_name = config.cluster.name
@@ -192,6 +194,8 @@ class DcopsApp(App[int]):
     @work(group="commands", exit_on_error=False)
     async def run_command(self, text: str) -> None:
         """A ``:`` command line: parse with the shared grammar, then submit."""
+        if await self.wait_engine() is None:
+            return
         async with self.guarded(f"running {text!r}"):
             cmd = parse_command(text)
             spec = registry.get(cmd.action)

@@ -207,3 +207,26 @@ async def test_palette_lists_every_action_and_prefills_the_command_line(config) 
         assert {f"action: {n}" for n in registry.names()} <= set(entries)
         assert "not for you: denied: no role of unix:viewer allows drain" in entries["action: drain"]
         assert "not for you" not in entries["action: fleet"]
+
+
+async def test_deny_an_approval_with_a_reason(config) -> None:
+    cfg = config(policy=APPROVAL_POLICY)
+    alice = DcopsApp(cfg, principal="unix:alice")
+    async with alice.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: alice.engine is not None, what="the engine")
+        await pilot.press("colon", *'drain gpu011 --reason "fan"', "enter")
+        await wait_for(pilot, lambda: "approval" in status_text(alice), what="the approval notice")
+    bob = DcopsApp(cfg, principal="unix:bob")
+    async with bob.run_test(size=SIZE) as pilot:
+        await pilot.press("5")
+        await wait_for(pilot, lambda: isinstance(bob.screen, ApprovalsScreen)
+                       and table(bob, "#approvals-table").row_count == 1, what="the pending request")
+        await pilot.press("x")
+        await pilot.pause(0.2)
+        await pilot.press(*"not during the run", "enter")
+        await wait_for(pilot, lambda: status_text(bob).startswith("denied a-"), what="the denial")
+        refused = await audit(bob, AuditQuery(event="approval-refused"))
+        assert len(refused) == 1 and refused[0].principal == "unix:bob"
+        assert refused[0].detail.endswith(": not during the run")
+        assert await audit(bob, AuditQuery(action="drain", event="started")) == []
+        await wait_for(pilot, lambda: table(bob, "#approvals-table").row_count == 0, what="the list to empty")

@@ -65,8 +65,8 @@ class DcopsScreen(Screen):
         focused = self.focused
         if isinstance(focused, VirtualTable):
             return focused
-        tables = list(self.query(VirtualTable))
-        return tables[0] if tables else None
+        shown = [t for t in self.query(VirtualTable) if all(n.display for n in t.ancestors_with_self if n is not self)]
+        return shown[0] if shown else None
 
     def open_filter(self) -> None:
         table = self.main_table()
@@ -75,15 +75,15 @@ class DcopsScreen(Screen):
             return
         self._filter_target = table
         bar = self.query_one(FilterBar)
+        bar.on_change = self._filter_changed
         bar.hint(f"filtering {table.row_count} of {table.total_count} rows")
         bar.open(table.filter_text)
 
-    @on(FilterBar.Changed)
-    def _filter_changed(self, event: FilterBar.Changed) -> None:
+    def _filter_changed(self, text: str) -> None:
         table = getattr(self, "_filter_target", None) or self.main_table()
         if table is None:
             return
-        error = table.set_filter(event.text)
+        error = table.set_filter(text)
         bar = self.query_one(FilterBar)
         if error:
             bar.hint(error, error=True)

@@ -9,7 +9,7 @@ from typing import Any
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.containers import Vertical
+from textual.containers import Horizontal
 from textual.widgets import Static, TabbedContent, TabPane
 from textual_plotext import PlotextPlot
 
@@ -54,7 +54,7 @@ class NodeScreen(DcopsScreen):
     DEFAULT_CSS = """
     NodeScreen #node-head { height: auto; padding: 0 1; }
     NodeScreen #node-charts { height: 14; }
-    NodeScreen #node-charts PlotextPlot { height: 1fr; }
+    NodeScreen #node-charts PlotextPlot { height: 1fr; width: 1fr; }
     NodeScreen .tab-summary { height: 1; padding: 0 1; color: $muted; }
     NodeScreen #node-tabs { height: 1fr; }
     NodeScreen #node-tabs ContentSwitcher { height: 1fr; }
@@ -68,8 +68,9 @@ class NodeScreen(DcopsScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Static(self._head(), id="node-head")
-        with Vertical(id="node-charts"):
-            yield PlotextPlot(id="node-chart")
+        with Horizontal(id="node-charts"):
+            yield PlotextPlot(id="chart-util")
+            yield PlotextPlot(id="chart-temp")
         with TabbedContent(id="node-tabs"):
             for tab_id, title, action, _ in node_tabs(self.node):
                 with TabPane(title, id=f"tab-{tab_id}"):
@@ -93,14 +94,16 @@ class NodeScreen(DcopsScreen):
 
     @work(group="node-chart", exclusive=True, exit_on_error=False)
     async def _chart(self) -> None:
-        promql = f'DCGM_FI_DEV_GPU_UTIL{{Hostname="{self.node}"}}'
-        async with self.dcops.guarded("loading the GPU chart"):
-            result = await self.dcops.read("query", {"promql": promql, "range": "1h"})
-            data = result.data if result is not None and isinstance(result.data, dict) else {}
-            series = [dict(s, labels={"gpu": "GPU " + str(s.get("labels", {}).get("gpu", "?"))})
-                      for s in data.get("series") or []]
-            series.sort(key=lambda s: s["labels"]["gpu"])
-            plot_series(self.query_one("#node-chart", PlotextPlot), f"GPU utilisation % on {self.node} (1h)", series)
+        for chart, metric, title in (("#chart-util", "DCGM_FI_DEV_GPU_UTIL", "GPU utilisation %"),
+                                     ("#chart-temp", "DCGM_FI_DEV_GPU_TEMP", "GPU temperature C")):
+            async with self.dcops.guarded(f"loading the {title} chart"):
+                promql = f'{metric}{{Hostname="{self.node}"}}'
+                result = await self.dcops.read("query", {"promql": promql, "range": "1h"})
+                data = result.data if result is not None and isinstance(result.data, dict) else {}
+                series = [dict(s, labels={"gpu": "GPU " + str(s.get("labels", {}).get("gpu", "?"))})
+                          for s in data.get("series") or []]
+                series.sort(key=lambda s: s["labels"]["gpu"])
+                plot_series(self.query_one(chart, PlotextPlot), f"{title} on {self.node} (1h)", series)
 
     async def _load_tab(self, tab_id: str, action: str, params: dict[str, Any]) -> None:
         summary = self.query_one(f"#summary-{tab_id}", Static)

@@ -87,10 +87,10 @@ class FilterBar(PromptBar):
 
     prefix = "/ regex filter (! inverts), enter keeps it, esc clears"
 
-    class Changed(Message):
-        def __init__(self, text: str) -> None:
-            super().__init__()
-            self.text = text
+    on_change: Callable[[str], None] | None = None
+    """Called with the text on every keystroke. A direct call rather than a message: each
+    message hop can wait for the next frame tick, and the rows must change in the same frame as
+    the typed character."""
 
     class Closed(Message):
         def __init__(self, cleared: bool) -> None:
@@ -100,7 +100,8 @@ class FilterBar(PromptBar):
     @on(Input.Changed)
     def _changed(self, event: Input.Changed) -> None:
         event.stop()
-        self.post_message(self.Changed(event.value))
+        if self.on_change is not None:
+            self.on_change(event.value)
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
@@ -112,7 +113,8 @@ class FilterBar(PromptBar):
         if event.key == "escape":
             event.stop()
             self.input.value = ""
-            self.post_message(self.Changed(""))
+            if self.on_change is not None:
+                self.on_change("")
             self.close()
             self.post_message(self.Closed(cleared=True))
 
