@@ -230,3 +230,28 @@ async def test_deny_an_approval_with_a_reason(config) -> None:
         assert refused[0].detail.endswith(": not during the run")
         assert await audit(bob, AuditQuery(action="drain", event="started")) == []
         await wait_for(pilot, lambda: table(bob, "#approvals-table").row_count == 0, what="the list to empty")
+
+
+async def test_metrics_canned_query_charts_and_health_view(config) -> None:
+    from textual.widgets import Select
+
+    from console.tui.screens.metrics import MetricsScreen
+
+    app = DcopsApp(config(), principal="unix:alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.engine is not None and app.node_names(), what="the engine")
+        await pilot.press("6")
+        await wait_for(pilot, lambda: isinstance(app.screen, MetricsScreen), what="metrics")
+        select = app.screen.query_one("#canned", Select)
+        select.value = "max by (Hostname) (DCGM_FI_DEV_GPU_TEMP)"
+        metrics = table(app, "#metrics-table")
+        await wait_for(pilot, lambda: metrics.total_count == 64, what="one series per node")
+        assert "64 series" in str(app.screen.query_one("#metrics-summary").render())
+        assert app.screen.query_one("#promql").value == "max by (Hostname) (DCGM_FI_DEV_GPU_TEMP)"
+        select.value = "action:fabric-health"
+        await wait_for(pilot, lambda: "port" in {c.key for c in metrics.columns}, what="the fabric table")
+        verdicts = {r["verdict"] for r in metrics.all_rows}
+        assert "bad cable" in verdicts
+        await pilot.press("colon", *"query sum(", "enter")          # bad PromQL: one line, no traceback
+        await wait_for(pilot, lambda: app.last_message[1] == "error", what="the PromQL error")
+        assert "\n" not in app.last_message[0]

@@ -10,11 +10,14 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+import hostlist
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, Input, Select, Static
 from textual_plotext import PlotextPlot
+
+from actions.events import Table
 
 from ..bindings import metrics_bindings
 from ..widgets.tables import ROW_KEY, table_columns, table_rows
@@ -28,6 +31,11 @@ CANNED: dict[str, str] = {
     "XID errors (last per node)": "max by (Hostname) (DCGM_FI_DEV_XID_ERRORS)",
     "IB symbol errors (rate)": "sum by (instance) (rate(node_infiniband_symbol_error_total[10m]))",
     "IB link downs (rate)": "sum by (instance) (rate(node_infiniband_link_downed_total[10m]))",
+}
+# Health views are actions, not PromQL: their verdicts (bad cable, lost GPU) come with reasons.
+HEALTH: dict[str, str] = {
+    "GPU health: flagged GPUs (gpu-health)": "gpu-health",
+    "Fabric health: worst links (fabric-health)": "fabric-health",
 }
 METRIC_COLUMNS = (Column("series", "SERIES", 60), Column("value", "VALUE", 12, align="right"))
 MAX_SERIES = 8     # more lines than this make a terminal chart unreadable; the table lists all
@@ -67,7 +75,8 @@ class MetricsScreen(DcopsScreen):
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="query-row"):
-            yield Select([(name, q) for name, q in CANNED.items()], prompt="canned view", id="canned", allow_blank=True)
+            yield Select([(name, q) for name, q in CANNED.items()] + [(name, f"action:{a}") for name, a in HEALTH.items()],
+                         prompt="canned view", id="canned", allow_blank=True)
             yield Input(placeholder="PromQL, e.g. max by (Hostname) (DCGM_FI_DEV_GPU_TEMP)", id="promql")
             yield Input(value="1h", placeholder="range", id="range", tooltip="look-back for a chart; empty = instant query")
             yield Button("Run", id="run-query")
@@ -81,9 +90,33 @@ class MetricsScreen(DcopsScreen):
 
     @on(Select.Changed, "#canned")
     def _canned(self, event: Select.Changed) -> None:
-        if isinstance(event.value, str):
+        if not isinstance(event.value, str):
+            return
+        if event.value.startswith("action:"):
+            self._health(event.value.removeprefix("action:"))
+        else:
             self.query_one("#promql", Input).value = event.value
             self.action_run_query()
+
+    @work(group="query", exclusive=True, exit_on_error=False)
+    async def _health(self, action: str) -> None:
+        params: dict[str, Any] = {}
+        if action == "gpu-health":
+            names = self.dcops.node_names()
+            params = {"nodes": hostlist.collect_hostlist(names), "flagged": True} if names else {}
+        async with self.dcops.guarded(f"running {action}"):
+            result = await self.dcops.read(action, params)
+            if result is None:
+                return
+            self.query_one("#metrics-summary", Static).update(f"{action}: {result.summary}")
+            plot_series(self.query_one(PlotextPlot), f"{action} has no chart: see the table", [])
+            if result.table is not None:
+                self._show_table(result.table)
+
+    def _show_table(self, data: Table) -> None:
+        table = self.query_one("#metrics-table", VirtualTable)
+        table.set_columns(table_columns(data))
+        table.set_rows(table_rows(data))
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#run-query")
@@ -108,7 +141,5 @@ class MetricsScreen(DcopsScreen):
             data = result.data if isinstance(result.data, dict) else {}
             plot_series(self.query_one(PlotextPlot), promql, list(data.get("series") or []))
             if result.table is not None:
-                table = self.query_one("#metrics-table", VirtualTable)
-                table.set_columns(table_columns(result.table))
-                table.set_rows(table_rows(result.table))
+                self._show_table(result.table)
 
