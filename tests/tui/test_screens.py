@@ -30,6 +30,13 @@ def table(app: DcopsApp, selector: str) -> VirtualTable:
     return app.screen.query_one(selector, VirtualTable)
 
 
+async def open_approvals(app: DcopsApp, pilot) -> VirtualTable:  # noqa: ANN001 - Pilot
+    await pilot.press("5")
+    await wait_for(pilot, lambda: isinstance(app.screen, ApprovalsScreen)
+                   and table(app, "#approvals-table").row_count == 1, what="the pending request")
+    return table(app, "#approvals-table")
+
+
 async def test_approval_flow_with_two_principals(config) -> None:
     cfg = config(policy=APPROVAL_POLICY)
     alice = DcopsApp(cfg, principal="unix:alice")
@@ -38,19 +45,14 @@ async def test_approval_flow_with_two_principals(config) -> None:
         await pilot.press("colon", *'drain gpu010 --reason "fan noise"', "enter")
         await wait_for(pilot, lambda: "approval" in status_text(alice), what="the approval notice")
         assert "needs a second person's approval" in status_text(alice)
-        await pilot.press("5")
-        await wait_for(pilot, lambda: isinstance(alice.screen, ApprovalsScreen)
-                       and table(alice, "#approvals-table").row_count == 1, what="the pending request")
+        await open_approvals(alice, pilot)
         await pilot.press("a")                                  # alice may not approve her own request
         await wait_for(pilot, lambda: "cannot approve it" in status_text(alice), what="the self-approval refusal")
         assert await audit(alice, AuditQuery(action="drain", event="started")) == []
 
     bob = DcopsApp(cfg, principal="unix:bob")
     async with bob.run_test(size=SIZE) as pilot:
-        await pilot.press("5")
-        await wait_for(pilot, lambda: isinstance(bob.screen, ApprovalsScreen)
-                       and table(bob, "#approvals-table").row_count == 1, what="bob's pending list")
-        row = table(bob, "#approvals-table").cursor_row
+        row = (await open_approvals(bob, pilot)).cursor_row
         assert row["requester"] == "unix:alice" and row["action"] == "drain" and row["targets"] == "gpu010"
         await pilot.press("a")
         await wait_for(pilot, lambda: "drain: ok" in status_text(bob), what="the approved run to finish")
@@ -218,9 +220,7 @@ async def test_deny_an_approval_with_a_reason(config) -> None:
         await wait_for(pilot, lambda: "approval" in status_text(alice), what="the approval notice")
     bob = DcopsApp(cfg, principal="unix:bob")
     async with bob.run_test(size=SIZE) as pilot:
-        await pilot.press("5")
-        await wait_for(pilot, lambda: isinstance(bob.screen, ApprovalsScreen)
-                       and table(bob, "#approvals-table").row_count == 1, what="the pending request")
+        await open_approvals(bob, pilot)
         await pilot.press("x")
         await pilot.pause(0.2)
         await pilot.press(*"not during the run", "enter")
