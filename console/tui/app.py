@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from platformdirs import user_state_path
-from rich.text import Text
+from rich.segment import Segment, Segments
 from textual import work
 from textual.app import App, SystemCommand
 from textual.screen import Screen
@@ -148,8 +148,9 @@ class DcopsApp(App[int]):
         """Unhandled exceptions: the traceback goes to the log file, the user gets one line."""
         exc = sys.exc_info()[1] or self._exception
         log.error("unhandled error in the console", exc_info=exc)
-        self._exit_renderables.append(
-            Text(f"dcops: internal error: {type(exc).__name__}: {exc} (traceback in {log_path()})"))
+        line = f"dcops: internal error: {type(exc).__name__}: {exc} (traceback in {log_path()})"
+        self.error_console.width = max(self.error_console.width, len(line))      # one line, never wrapped
+        self._exit_renderables.append(Segments([Segment(line), Segment.line()]))
         self._close_messages_no_wait()
 
     # ------------------------------------------------------------------ node names for completion
