@@ -120,3 +120,18 @@ async def test_sort_and_multi_select(config) -> None:
         await pilot.press("slash", *"gpu01", "enter", "ctrl+a")
         assert table.selected == {f"gpu01{i}" for i in range(10)}
         assert "10 node(s) selected: gpu[010-019]" in status_text(app)
+
+
+async def test_command_line_types_the_fleet_selection(config) -> None:
+    app = DcopsApp(config(), principal="unix:alice")
+    async with app.run_test(size=SIZE) as pilot:
+        table = await open_fleet(pilot)
+        await pilot.press("slash", *"^gpu00[5-7]$", "enter", "ctrl+a")
+        await pilot.press("colon")
+        bar = app.screen.query_one("#command")
+        assert str(bar.query_one(".hint").render()) == "selection gpu[005-007]: ctrl+t types it"
+        await pilot.press(*"resume", "ctrl+t", "enter")
+        await wait_for(pilot, lambda: "resume: ok" in status_text(app), what="the resume run")
+        finished = await audit(app, AuditQuery(action="resume", event="finished"))
+        assert finished[0].targets == ["gpu005", "gpu006", "gpu007"]
+        assert table.selected == {"gpu005", "gpu006", "gpu007"}

@@ -16,6 +16,7 @@ from textual.widgets import Static
 
 from ..bindings import fleet_bindings
 from ..widgets import cells
+from ..widgets.prompts import CommandBar
 from ..widgets.vtable import Column, VirtualTable
 from .base import DcopsScreen
 from .confirm import ConfirmDialog
@@ -66,6 +67,7 @@ class FleetScreen(DcopsScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
+        self.query_one(CommandBar).selection = self._hostlist
         self.table.focus()
 
     async def load(self) -> None:

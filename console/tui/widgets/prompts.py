@@ -123,6 +123,14 @@ class CommandBar(PromptBar):
     """``:`` command line in the shared grammar, with completion (tab accepts)."""
 
     prefix = ": command, e.g. drain gpu[001-004] --reason \"xid 79\" (tab completes, esc closes)"
+    selection: Callable[[], str] | None = None
+    """The screen's selected targets as one hostlist (the fleet sets it): ctrl+t types it, so any
+    action — power, reimage, firmware-update — applies to the rows picked in the table."""
+
+    def open(self, value: str = "") -> None:
+        super().open(value)
+        chosen = self.selection() if self.selection is not None else ""
+        self.hint(f"selection {chosen}: ctrl+t types it" if chosen else "")
 
     class Submitted(Message):
         def __init__(self, text: str) -> None:
@@ -149,6 +157,14 @@ class CommandBar(PromptBar):
             event.stop()
             self.close()
             self.post_message(FilterBar.Closed(cleared=False))
+        elif event.key == "ctrl+t" and self.selection is not None:
+            event.stop()
+            event.prevent_default()
+            chosen = self.selection()
+            if chosen:
+                inp = self.input
+                before = inp.value[: inp.cursor_position]
+                inp.insert_text_at_cursor(("" if not before or before.endswith(" ") else " ") + chosen + " ")
         elif event.key == "tab":
             event.stop()
             event.prevent_default()
