@@ -90,6 +90,8 @@ class Engine:
         self.owner = current_owner()
         self._runs: dict[str, Run] = {}
         self._keep_recent = 200
+        self._keep_full = 10
+        self._launches = 0
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> list[str]:
@@ -417,9 +419,21 @@ class Engine:
         return run
 
     def _trim(self) -> None:
-        if len(self._runs) < 2 * self._keep_recent:
+        """Keep the newest runs for the operations view, but only the newest few with their full
+        event history and result data: a console refreshing a 10,000-node fleet would otherwise
+        hold every refresh's rows. Older runs keep their outcome and per-target steps. Runs every
+        eighth launch: the sort is cheap, but not free on the hot path."""
+        self._launches += 1
+        if self._launches % 8:
             return
         done = [r for r in self.runs() if not r.active]
+        for r in done[self._keep_full:]:
+            if r.result is not None and r.result.data is not None:
+                r.result = r.result.model_copy(update={"data": None, "table": None})
+                r.history = [e for e in r.history if not isinstance(e, Result)] + [r.result]
+                r.history.sort(key=lambda e: isinstance(e, RunFinished))
+        if len(self._runs) < 2 * self._keep_recent:
+            return
         for r in done[self._keep_recent:]:
             self._runs.pop(r.run_id, None)
 

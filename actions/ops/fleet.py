@@ -18,8 +18,9 @@ from ..events import ActionEvent, Log, Result, Table
 from ..hostlists import expand
 from ..registry import Kind, Params, TargetKind, action
 
-COLUMNS = ["node", "partitions", "state", "reason", "jobs", "k8s", "gpu_util", "gpu_temp", "xid", "ib_errors",
-           "util_history"]
+COLUMNS = ["node", "partitions", "state", "flags", "reason", "jobs", "k8s", "gpu_util", "gpu_temp", "xid",
+           "ib_errors", "util_history", "temp_history"]
+_TABLE_COLUMNS = [c for c in COLUMNS if not c.endswith("_history")]
 
 _GPU_QUERIES = {
     "gpu_util": "avg by (Hostname) (DCGM_FI_DEV_GPU_UTIL)",
@@ -27,12 +28,13 @@ _GPU_QUERIES = {
     "xid": "max by (Hostname) (DCGM_FI_DEV_XID_ERRORS)",
 }
 _IB_QUERY = "sum by (instance) (rate(node_infiniband_symbol_error_total[10m]) + rate(node_infiniband_link_downed_total[10m]))"
-_UTIL_RANGE = "avg by (Hostname) (DCGM_FI_DEV_GPU_UTIL)"
+_HISTORY = {"util_history": "avg by (Hostname) (DCGM_FI_DEV_GPU_UTIL)",
+            "temp_history": "max by (Hostname) (DCGM_FI_DEV_GPU_TEMP)"}
 
 
 class FleetParams(Params):
     nodes: str = Field("", description="hostlist (default: every node)")
-    history: bool = Field(True, description="include 30 min of GPU utilisation for sparklines")
+    history: bool = Field(True, description="include 30 min of GPU utilisation and temperature for sparklines")
 
 
 @action("fleet", example='fleet gpu[001-008]', help="every node across Slurm, Kubernetes and GPU/IB metrics", params=FleetParams,
@@ -42,15 +44,15 @@ async def fleet(ctx: ActionContext, p: FleetParams) -> AsyncIterator[ActionEvent
     rows: dict[str, dict[str, Any]] = {}
     for ref in await ctx.backends.inventory.nodes():
         if wanted is None or ref.name in wanted:
-            rows[ref.name] = {"node": ref.name, "partitions": ",".join(ref.partitions), "state": "", "reason": "",
-                              "jobs": 0, "k8s": "", "gpu_util": None, "gpu_temp": None, "xid": 0,
-                              "ib_errors": None, "util_history": []}
+            rows[ref.name] = {"node": ref.name, "partitions": ",".join(ref.partitions), "state": "", "flags": "",
+                              "reason": "", "jobs": 0, "k8s": "", "gpu_util": None, "gpu_temp": None, "xid": 0,
+                              "ib_errors": None, "util_history": [], "temp_history": []}
     warnings: list[str] = []
 
     async def slurm_plane() -> None:
         for n in await ctx.backends.require("slurm").nodes():
             if n.name in rows:
-                rows[n.name].update(state=n.display_state, reason=n.reason, jobs=len(n.jobs),
+                rows[n.name].update(state=n.display_state, flags=",".join(n.flags), reason=n.reason, jobs=len(n.jobs),
                                     partitions=",".join(n.partitions) or rows[n.name]["partitions"])
 
     async def kube_plane() -> None:
@@ -70,10 +72,13 @@ async def fleet(ctx: ActionContext, p: FleetParams) -> AsyncIterator[ActionEvent
             from datetime import datetime, timedelta, timezone
 
             end = datetime.now(timezone.utc)
-            for series in await prom.query_range(_UTIL_RANGE, end - timedelta(minutes=30), end, 60):
-                host = series.labels.get("Hostname", "")
-                if host in rows:
-                    rows[host]["util_history"] = [round(v, 1) for _, v in series.points]
+            ranges = await asyncio.gather(*(prom.query_range(q, end - timedelta(minutes=30), end, 60)
+                                            for q in _HISTORY.values()))
+            for col, found in zip(_HISTORY, ranges):
+                for series in found:
+                    host = series.labels.get("Hostname", "")
+                    if host in rows:
+                        rows[host][col] = [round(v, 1) for _, v in series.points]
 
     async def ib_plane() -> None:
         for s in await ctx.backends.require("prometheus").query(_IB_QUERY):
@@ -93,4 +98,4 @@ async def fleet(ctx: ActionContext, p: FleetParams) -> AsyncIterator[ActionEvent
         yield Log(level="warning", message=w)
     data = list(rows.values())
     yield Result(summary=f"{len(data)} nodes" + (f"; {len(warnings)} plane(s) unavailable" if warnings else ""),
-                 table=Table(columns=COLUMNS[:-1], rows=[[r[c] for c in COLUMNS[:-1]] for r in data]), data=data)
+                 table=Table(columns=_TABLE_COLUMNS, rows=[[r[c] for c in _TABLE_COLUMNS] for r in data]), data=data)

@@ -93,7 +93,7 @@ class ReadP(Params):
 
 @action("t-read", help="read", params=ReadP, kind=Kind.READ, targets=TargetKind.NONE, into=reg)
 async def read(ctx, p: ReadP) -> AsyncIterator[ActionEvent]:
-    yield Result(summary="read ok")
+    yield Result(summary="read ok", data={"rows": list(range(100))})
 
 
 def req(action: str, principal: str = "unix:alice", **params) -> Request:
@@ -247,3 +247,17 @@ async def test_backend_failure_before_the_run_is_audited(make_engine) -> None:
     recs = sorted(await eng.store.query(AuditQuery(action="t-jobs")), key=lambda r: r.seq)
     assert [r.event for r in recs] == ["received", "finished"]
     assert recs[-1].outcome == "failed" and "no slurm backend" in recs[-1].error
+
+
+async def test_old_runs_drop_their_result_data_but_keep_their_outcome(make_engine) -> None:
+    eng = await make_engine(reg)
+    runs = []
+    for _ in range(40):
+        run = await eng.submit(req("t-read"))
+        await run.wait()
+        runs.append(run)
+    assert all(r.result is not None and r.finished is not None for r in runs)
+    assert all(r.result.summary == "read ok" for r in runs)
+    assert all(r.result.data is None and r.history[-1] is r.finished for r in runs[:20])
+    assert runs[-1].result.data == {"rows": list(range(100))}
+    assert all(r.run_id in {x.run_id for x in eng.runs()} for r in runs)
