@@ -208,6 +208,9 @@ def stop() -> bool:
     was = d.exists() or bool(netns.existing())
     if d.exists():
         kill_pids([p for node_dir in (d / "nodes").glob("*") if (p := read_pid(node_dir / "lab-sshd.pid"))])
+        controller_pid = read_pid(d / "controller" / "lab-sshd.pid")   # the Slurm-controller sshd, if started
+        if controller_pid:
+            kill_pids([controller_pid])
     kill_pids(owned_pids(str(d)))              # also when a crashed run's directory is gone
     netns.teardown()
     shutil.rmtree(d, ignore_errors=True)
