@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 import secrets
 import time
 from collections.abc import Sequence
@@ -91,7 +92,7 @@ class Engine:
         self._runs: dict[str, Run] = {}
         self._keep_recent = 200
         self._keep_full = 10
-        self._launches = 0
+        self._finished: deque[Run] = deque()
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> list[str]:
@@ -414,28 +415,24 @@ class Engine:
                   targets=prep.target_names, params=prep.audit_params, dry_run=prep.dry_run)
         run.emit(RunStarted(run_id=run_id, action=run.action, targets=run.targets, dry_run=run.dry_run))
         self._runs[run_id] = run
-        self._trim()
         run._task = asyncio.create_task(self._execute(run, prep, started), name=f"dcops-run-{run_id}")
         return run
 
-    def _trim(self) -> None:
+    def _retire(self, run: Run) -> None:
         """Keep the newest runs for the operations view, but only the newest few with their full
-        event history and result data: a console refreshing a 10,000-node fleet would otherwise
-        hold every refresh's rows. Older runs keep their outcome and per-target steps. Runs every
-        eighth launch: the sort is cheap, but not free on the hot path."""
-        self._launches += 1
-        if self._launches % 8:
-            return
-        done = [r for r in self.runs() if not r.active]
-        for r in done[self._keep_full:]:
-            if r.result is not None and r.result.data is not None:
-                r.result = r.result.model_copy(update={"data": None, "table": None})
-                r.history = [e for e in r.history if not isinstance(e, Result)] + [r.result]
-                r.history.sort(key=lambda e: isinstance(e, RunFinished))
-        if len(self._runs) < 2 * self._keep_recent:
-            return
-        for r in done[self._keep_recent:]:
-            self._runs.pop(r.run_id, None)
+        result data: a console refreshing a 10,000-node fleet would otherwise hold every refresh's
+        rows. Older runs keep their outcome, summary and per-target steps. O(1) per finished run."""
+        self._finished.append(run)
+        if len(self._finished) > self._keep_full:
+            old = self._finished.popleft()
+            if old.result is not None and (old.result.data is not None or old.result.table is not None):
+                old.result = old.result.model_copy(update={"data": None, "table": None})
+                old.history = [e if not isinstance(e, Result) else old.result for e in old.history]
+        while len(self._runs) > self._keep_recent:
+            oldest = next(iter(self._runs.values()))
+            if oldest.active:
+                break
+            self._runs.pop(oldest.run_id)
 
     async def _execute(self, run: Run, prep: _Prepared, started: AuditEntry) -> None:
         spec = prep.spec
@@ -493,6 +490,7 @@ class Engine:
                 log.error("audit 'finished' record for run %s not written: %s", run.run_id, exc)
                 run.emit(Error(message=f"audit record for run {run.run_id} could not be written: {exc}"))
             run.emit(RunFinished(run_id=run.run_id, outcome=outcome, duration=duration, summary=summary))
+            self._retire(run)
 
 
 async def open_engine(config: DcopsConfig, *, policy: Policy | None = None, store: Store | None = None,

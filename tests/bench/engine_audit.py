@@ -19,7 +19,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from actions.store.base import AuditEntry
 from actions.store.chain import GENESIS, record_hash
 from actions.store.sqlite import _SCHEMA
 from tests.unit.core.worker import engine_for
@@ -40,30 +39,38 @@ async def engine_round(db: Path, n: int) -> float:
     return elapsed
 
 
-def raw_round(db: Path, n: int) -> float:
+def raw_round(source: Path, db: Path) -> float:
+    """Insert exactly the records the engine wrote (read back from its database), grouped into
+    the same transactions (received+started, then finished), each with the head read and hash."""
+    src = sqlite3.connect(source)
+    cols = "ts, run_id, event, principal, channel, action, targets, params, decision, outcome, duration, error, detail, owner"
+    rows = src.execute(f"SELECT {cols} FROM audit ORDER BY seq").fetchall()
+    src.close()
+    groups: list[list[tuple]] = []
+    for row in rows:
+        if row[2] == "started" and groups and groups[-1][-1][2] == "received":
+            groups[-1].append(row)
+        else:
+            groups.append([row])
     conn = sqlite3.connect(db, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.executescript(_SCHEMA)   # the same table and indexes as the store
-    base = AuditEntry(ts="2026-11-29T05:00:00.000000+00:00", run_id="r", event="received", principal="unix:bench",
-                      channel="api", action="ping", owner="host:1:1")
-    prev, seq = GENESIS, 0
+    names = [c.strip() for c in cols.split(",")]
     t0 = time.perf_counter()
-    for i in range(n):
-        for group in (("received", "started"), ("finished",)):
-            conn.execute("BEGIN IMMEDIATE")
-            row = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-            if row:
-                seq, prev = row
-            for ev in group:
-                seq += 1
-                content = base.model_dump() | {"seq": seq, "event": ev, "run_id": f"r{i}"}
-                digest = record_hash(prev, content)
-                conn.execute("INSERT INTO audit VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                             (seq, content["ts"], content["run_id"], ev, "unix:bench", "api", "ping", "[]", "{}",
-                              None, None, None, None, None, "host:1:1", prev, digest))
-                prev = digest
-            conn.execute("COMMIT")
+    for group in groups:
+        conn.execute("BEGIN IMMEDIATE")
+        head = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        seq, prev = head if head else (0, GENESIS)
+        for row in group:
+            seq += 1
+            content = dict(zip(names, row)) | {"seq": seq}
+            content["targets"], content["params"] = json.loads(row[6]), json.loads(row[7])
+            digest = record_hash(prev, content)
+            conn.execute("INSERT INTO audit (seq, " + cols + ", prev_hash, hash) VALUES (" + ",".join("?" * 17) + ")",
+                         (seq, *row, prev, digest))
+            prev = digest
+        conn.execute("COMMIT")
     elapsed = time.perf_counter() - t0
     conn.close()
     return elapsed
@@ -76,7 +83,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         for r in range(rounds):
             eng_t.append(asyncio.run(engine_round(Path(d) / f"e{r}.db", n)))
-            raw_t.append(raw_round(Path(d) / f"r{r}.db", n))
+            raw_t.append(raw_round(Path(d) / f"e{r}.db", Path(d) / f"r{r}.db"))
     e, w = statistics.median(eng_t), statistics.median(raw_t)
     print(json.dumps({
         "actions": n, "rounds": rounds,
