@@ -72,7 +72,8 @@ async def fleet(ctx: ActionContext, p: FleetParams) -> AsyncIterator[ActionEvent
             from datetime import datetime, timedelta, timezone
 
             end = datetime.now(timezone.utc)
-            ranges = await asyncio.gather(*(prom.query_range(q, end - timedelta(minutes=30), end, 60)
+            # 8 points: what a sparkline cell shows; finer steps cost memory and range evaluation
+            ranges = await asyncio.gather(*(prom.query_range(q, end - timedelta(minutes=30), end, 240)
                                             for q in _HISTORY.values()))
             for col, found in zip(_HISTORY, ranges):
                 for series in found:
