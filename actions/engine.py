@@ -158,7 +158,8 @@ class Engine:
     # ------------------------------------------------------------------ the flow
     async def submit(self, req: Request) -> Run:
         received = AuditEntry(ts=_now(), run_id="", event="received", principal=req.principal,
-                              channel=req.channel, action=req.action, owner=self.owner)
+                              channel=req.channel, action=req.action, owner=self.owner,
+                              detail=f"from alert {req.alert}" if req.alert else None)
         run_id = new_run_id()
         received = received.model_copy(update={"run_id": run_id})
         try:
@@ -189,7 +190,8 @@ class Engine:
             approval = await self._approval(prep, decision, received)
         started = received.model_copy(update={
             "event": "started", "ts": _now(), "decision": "allow", "detail": decision.reason
-            + (f"; approved by {approval.decided_by} ({approval.id})" if approval else "")})
+            + (f"; approved by {approval.decided_by} ({approval.id})" if approval else "")
+            + (f"; from alert {req.alert}" if req.alert else "")})
         await self.store.append([received, started])
         return self._launch(prep, run_id, started)
 

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field
 
 from ._base import Section
+from .alerts import AlertmanagerSection, AlertsSection, ValidateSection
 from .kube import KubeSection
 from .prometheus import PrometheusSection
 from .redfish import RedfishSection
@@ -95,6 +96,9 @@ class DcopsConfig(Section):
     thresholds: dict[str, float] = {}      # overrides for health thresholds (gpu_temp_c, ...)
     tui: TuiSection = Field(default_factory=TuiSection)
     slack: SlackSection | None = None
+    alerts: AlertsSection = Field(default_factory=AlertsSection)
+    alertmanager: AlertmanagerSection | None = None
+    validate_: ValidateSection = Field(default_factory=ValidateSection, alias="validate")
 
     def resolved(self, base_dir: Path) -> "DcopsConfig":
         """Relative paths in the file are relative to the file, not to the current directory."""
@@ -108,6 +112,8 @@ class DcopsConfig(Section):
             update["policy"] = self.policy.model_copy(update={"path": fix(self.policy.path)})
         if self.topology:
             update["topology"] = fix(self.topology)
+        if self.alerts.mapping:
+            update["alerts"] = self.alerts.model_copy(update={"mapping": fix(self.alerts.mapping)})
         if self.audit.url and self.audit.url.startswith("sqlite:///") and not self.audit.url.startswith("sqlite:////"):
             rel = self.audit.url.removeprefix("sqlite:///")
             update["audit"] = self.audit.model_copy(update={"url": f"sqlite:///{fix(rel)}"})

@@ -10,6 +10,7 @@ from ..backends.models import JobFilter
 from ..context import ActionContext
 from ..errors import UsageError
 from ..events import ActionEvent, Result, Table
+from . import _silences
 from ..hostlists import expand
 from ..registry import Kind, MutatingParams, Params, TargetKind, action
 from ._slurm_nodes import health_gate, slurm_drain, slurm_resume
@@ -53,6 +54,8 @@ class DrainParams(MutatingParams):
     wait_timeout: float = Field(3600.0, gt=0, le=7 * 86400, description="seconds --wait waits at most")
     requeue_jobs: bool = Field(False, description="requeue the jobs running on the nodes")
     cancel_jobs: bool = Field(False, description="cancel the jobs running on the nodes")
+    silence: bool = Field(False, description="silence the nodes' alerts in Alertmanager until resume")
+    silence_hours: float | None = Field(None, gt=0, le=24 * 14, description="maintenance window of --silence (default [alertmanager] silence_hours)")
 
     @model_validator(mode="after")
     def _one_fate(self) -> "DrainParams":
@@ -68,8 +71,23 @@ class DrainParams(MutatingParams):
 async def drain(ctx: ActionContext, p: DrainParams) -> AsyncIterator[ActionEvent]:
     slurm_part = slurm_drain(ctx, ctx.nodes, p.reason, wait=p.wait, wait_timeout=p.wait_timeout,
                              requeue_jobs=p.requeue_jobs, cancel_jobs=p.cancel_jobs)
-    async for event in parts(ctx, slurm_part, kube_drain(ctx)):   # Slurm and/or Kubernetes
-        yield event
+    if p.silence:                                  # silenced before the drain: its own alerts are expected
+        async for event in _silences.silence_nodes(ctx, ctx.nodes, p.reason, p.silence_hours):
+            yield event
+    ok = True
+    try:
+        async for event in parts(ctx, slurm_part, kube_drain(ctx)):   # Slurm and/or Kubernetes
+            if isinstance(event, Result) and not event.ok:
+                ok = False
+            yield event
+    except BaseException:
+        if p.silence and not ctx.dry_run:          # not in maintenance after all: no silence left behind
+            async for _ in _silences.expire_own(ctx, "the drain did not complete"):
+                pass
+        raise
+    if p.silence and not ok and not ctx.dry_run:
+        async for event in _silences.expire_own(ctx, "the drain failed"):
+            yield event
 
 
 class ResumeParams(MutatingParams):
@@ -92,4 +110,6 @@ async def resume(ctx: ActionContext, p: ResumeParams) -> AsyncIterator[ActionEve
         infos = await health_gate(ctx, ctx.nodes, force=p.force)
         slurm_part = slurm_resume(ctx, ctx.nodes, infos, force=p.force, force_reason=p.reason)
     async for event in parts(ctx, slurm_part, kube_resume(ctx)):   # Slurm and/or Kubernetes
+        yield event
+    async for event in _silences.expire_for_nodes(ctx, ctx.nodes):   # maintenance is over
         yield event

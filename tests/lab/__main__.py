@@ -8,7 +8,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-SERVICES = ["postgres", "kubeapi", "bmc", "metrics", "sshnodes", "slurm"]
+SERVICES = ["postgres", "kubeapi", "bmc", "metrics", "alertmanager", "sshnodes", "slurm"]
 
 
 def main(argv: list[str]) -> int:
