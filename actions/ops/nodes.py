@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import AsyncIterator
 
 from pydantic import Field, model_validator
@@ -10,7 +11,7 @@ from ..backends.models import JobFilter
 from ..context import ActionContext
 from ..errors import UsageError
 from ..events import ActionEvent, Result, Table
-from . import _silences
+from . import _silences, _validation
 from ..hostlists import expand
 from ..registry import Kind, MutatingParams, Params, TargetKind, action
 from ._slurm_nodes import health_gate, slurm_drain, slurm_resume
@@ -90,10 +91,16 @@ async def drain(ctx: ActionContext, p: DrainParams) -> AsyncIterator[ActionEvent
             yield event
 
 
+# the option is `resume --validate`; the field shadows pydantic's deprecated BaseModel.validate on purpose
+warnings.filterwarnings("ignore", message='Field name "validate" in "ResumeParams" shadows')
+
+
 class ResumeParams(MutatingParams):
     nodes: str = Field(..., description="hostlist of nodes to return to service")
     force: bool = Field(False, description="resume nodes a health check marked bad (needs --reason)")
     reason: str | None = Field(None, min_length=1, max_length=200, description="why a forced resume is safe")
+    validate: bool = Field(False, description="return the nodes only if they pass `validate` (dcgmi diag, GPUs, NVLink, IB)")
+    level: int | None = Field(None, ge=1, le=4, description="dcgmi diag level for --validate (default [validate] level)")
 
     @model_validator(mode="after")
     def _force_needs_reason(self) -> "ResumeParams":
@@ -106,9 +113,18 @@ class ResumeParams(MutatingParams):
         params=ResumeParams, kind=Kind.WRITE, targets=TargetKind.NODES, positional=("nodes",), category="nodes")
 async def resume(ctx: ActionContext, p: ResumeParams) -> AsyncIterator[ActionEvent]:
     slurm_part = None
+    force, force_reason = p.force, p.reason
+    if ctx.backends.has("slurm"):
+        gate = _validation.Gate(ctx, p.validate, p.level)
+        async for event in gate.run():             # validate first when asked or required: a failure returns nothing
+            yield event
+        if gate.refused:
+            return
+        if gate.passed and not force:              # validation is the evidence a health-marked node is fit
+            force, force_reason = True, gate.reason
     if ctx.backends.has("slurm"):                  # refuse health-marked nodes before either system acts
-        infos = await health_gate(ctx, ctx.nodes, force=p.force)
-        slurm_part = slurm_resume(ctx, ctx.nodes, infos, force=p.force, force_reason=p.reason)
+        infos = await health_gate(ctx, ctx.nodes, force=force)
+        slurm_part = slurm_resume(ctx, ctx.nodes, infos, force=force, force_reason=force_reason)
     async for event in parts(ctx, slurm_part, kube_resume(ctx)):   # Slurm and/or Kubernetes
         yield event
     async for event in _silences.expire_for_nodes(ctx, ctx.nodes):   # maintenance is over
