@@ -115,7 +115,11 @@ async def serve_webhook(inbox: AlertInbox, config: DcopsConfig, *, host: str | N
     section = config.alerts
     app = web.Application(client_max_size=section.max_body)
     add_routes(app, inbox, creds, section.path)
-    app.router.add_get("/healthz", lambda _: web.Response(text="ok"))
+
+    async def health(_: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    app.router.add_get("/healthz", health)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     host = host or section.host
