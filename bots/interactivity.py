@@ -63,7 +63,8 @@ async def confirm(bot: Bot, body: dict[str, Any], respond: AsyncRespond) -> None
     await respond(text=f":white_check_mark: confirmed `/dcops {blocks.escape(item.command_text)}`",
                   replace_original=True)
     await submit(bot, user=user, principal=principal, channel_id=item.channel_id, command_text=item.command_text,
-                 action=item.action, params=item.params, respond=respond, confirm=item.token)
+                 action=item.action, params=item.params, respond=respond, confirm=item.token,
+                 alert=bot.pending_alerts.pop(value, None))
 
 
 async def cancel(bot: Bot, body: dict[str, Any], respond: AsyncRespond) -> None:

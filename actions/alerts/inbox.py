@@ -180,6 +180,8 @@ class AlertInbox:
         for s in pb.actions:
             try:
                 req = self.request_for(alert, s, principal=principal, channel="auto")
+                if not self.engine.registry.get(req.action).mutating:
+                    continue                   # reads are evidence, not remediation
                 decision, _ = await self.engine.explain(principal, req.action, alert.node or "")
             except DcopsError:
                 continue
