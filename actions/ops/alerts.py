@@ -65,16 +65,19 @@ class SilencesParams(Params):
         params=SilencesParams, kind=Kind.READ, targets=TargetKind.NONE, category="alerts")
 async def silences(ctx: ActionContext, p: SilencesParams) -> AsyncIterator[ActionEvent]:
     am = ctx.backends.require("alertmanager")
-    open_runs = {r.run_id for r in await ctx.store.open_runs()}
     rows, data = [], []
     for s in await am.silences():
         if TAG not in s.comment or (not p.all and s.state == "expired"):
             continue
         run = s.comment.rsplit(TAG, 1)[1].strip(" )")
-        run_state = "running or interrupted" if run in open_runs else "finished"
+        done = await ctx.store.query(AuditQuery(run_id=run, event="finished", limit=1))
+        run_state = (done[0].outcome or "finished") if done else "running"
+        note = ""
+        if s.state == "active" and run_state in ("failed", "interrupted", "cancelled"):
+            note = f"left by a {run_state} run: the node is still out; `resume NODE` expires it"
         rows.append([s.id, s.state, ",".join(f"{k}={v}" for k, v in s.matchers.items()), s.created_by,
-                     s.ends_at[:19].replace("T", " "), run, run_state, s.comment])
-        data.append({**s.model_dump(), "run": run, "run_state": run_state})
+                     s.ends_at[:19].replace("T", " "), run, run_state, note or s.comment])
+        data.append({**s.model_dump(), "run": run, "run_state": run_state, "note": note})
     yield Result(summary=f"{len(rows)} dcops silence(s)", data=data,
-                 table=Table(columns=["id", "state", "matchers", "created by", "ends", "run", "run state", "comment"],
+                 table=Table(columns=["id", "state", "matchers", "created by", "ends", "run", "run state", "note / comment"],
                              rows=rows))

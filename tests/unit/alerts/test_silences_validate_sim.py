@@ -46,7 +46,7 @@ async def test_drain_silence_then_resume_expires_it(eng: Engine) -> None:
     steps = await eng.store.query(AuditQuery(run_id=run_id, event="step"))
     assert sum("alerts silenced for 2 h" in (r.detail or "") for r in steps) == 2
     listed = await run(eng, "silences")
-    assert len(listed[-2].data) == 2 and listed[-2].data[0]["run_state"] == "finished"
+    assert len(listed[-2].data) == 2 and listed[-2].data[0]["run_state"] == "ok"
 
     events = await run(eng, "resume", nodes=a)
     assert events[-1].outcome == "ok"
