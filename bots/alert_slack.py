@@ -126,12 +126,16 @@ class AlertPoster:
         run = await submit(self.bot, user=user, principal=principal, channel_id=channel, command_text=suggestion.line,
                            action=cmd.action, params=cmd.params, respond=respond, alert=alert.fingerprint)
         if run is None:
-            return                                 # waiting for a confirmation or an approval
+            return                                 # waiting for a confirmation (then Confirm calls started) or an approval
+        await self.started(fingerprint, user, suggestion.line, run)
+
+    async def started(self, fingerprint: str, user: str, line: str, run: Any) -> None:
+        """A run started from this alert (by its button, or by the Confirm button that followed)."""
         msg = self.messages.get(fingerprint)
         if msg is not None:
-            msg.outcomes.append(f":hourglass_flowing_sand: <@{user}> started `{blocks.escape(suggestion.line)}` (run `{run.run_id}`)")
+            msg.outcomes.append(f":hourglass_flowing_sand: <@{user}> started `{blocks.escape(line)}` (run `{run.run_id}`)")
             await self.update(fingerprint)
-        self.bot.spawn(self._outcome(fingerprint, user, suggestion.line, run), name=f"slack-alert-{run.run_id}")
+        self.bot.spawn(self._outcome(fingerprint, user, line, run), name=f"slack-alert-{run.run_id}")
 
     async def _outcome(self, fingerprint: str, user: str, line: str, run: Any) -> None:
         finished = await run.wait()
@@ -150,6 +154,7 @@ def register(app: AsyncApp, bot: Bot, inbox: AlertInbox, channel: str) -> AlertP
     import re
 
     poster = AlertPoster(bot, inbox, channel)
+    bot.alert_hook = poster.started
     inbox.subscribe(lambda alert, pb: bot.spawn(poster.on_alert(alert, pb), name=f"slack-alert-{alert.fingerprint}"))
 
     @app.action(re.compile(f"^{ALERT_ACTION}_\\d+$"))
