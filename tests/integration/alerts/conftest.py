@@ -32,40 +32,33 @@ TOKEN = "lab-alert-token-7f3a"
 TOKEN_ENV = "DCOPS_LAB_ALERTS_TOKEN"
 
 
-@pytest.fixture(scope="session")
-def metrics_lab() -> Iterator[lab_metrics.MetricsLab]:
+def _lab(context, what: str):  # noqa: ANN001, ANN202 - a lab's session() context manager
+    """Yield the lab for the session; a lab that cannot start fails the tests (no skip)."""
     try:
-        with session(lab_metrics.status, lambda: lab_metrics.start(nodes=16), lab_metrics.stop) as lab:
+        with context as lab:
             yield lab
     except (LabError, OSError) as exc:
-        pytest.fail(f"the metrics lab cannot start: {exc}")
+        pytest.fail(f"the {what} lab cannot start: {exc}")
+
+
+@pytest.fixture(scope="session")
+def metrics_lab() -> Iterator[lab_metrics.MetricsLab]:
+    yield from _lab(session(lab_metrics.status, lambda: lab_metrics.start(nodes=16), lab_metrics.stop), "metrics")
 
 
 @pytest.fixture(scope="session")
 def am_lab(metrics_lab: lab_metrics.MetricsLab) -> Iterator[lab_am.AlertmanagerLab]:
-    try:
-        with lab_am.session() as lab:
-            yield lab
-    except (LabError, OSError) as exc:
-        pytest.fail(f"the Alertmanager lab cannot start: {exc}")
+    yield from _lab(lab_am.session(), "Alertmanager")
 
 
 @pytest.fixture(scope="session")
 def slurm_session() -> Iterator[lab_slurm.SlurmLab]:
-    try:
-        with lab_slurm.session() as lab:
-            yield lab
-    except (LabError, OSError) as exc:
-        pytest.fail(f"the Slurm lab cannot start: {exc}")
+    yield from _lab(lab_slurm.session(), "Slurm")
 
 
 @pytest.fixture(scope="session")
 def ssh_session() -> Iterator[sshnodes.SshNodesLab]:
-    try:
-        with sshnodes.session() as lab:
-            yield lab
-    except (LabError, OSError) as exc:
-        pytest.fail(f"the SSH lab cannot start: {exc}")
+    yield from _lab(sshnodes.session(), "SSH")
 
 
 @pytest.fixture
