@@ -73,8 +73,11 @@ def test_serve_then_list_from_another_process(env: dict[str, str], tmp_path: Pat
         result = next(r for r in rows if r.get("kind") == "result")
         assert [(a["alertname"], a["node"], a["fingerprint"]) for a in result["data"]] == \
             [("GpuXidFellOffBus", "gpu017", "c0ffee01")]
-        audit = dcops(env, "--config", str(cfg), "audit", "list", "--action", "alert")
-        assert audit.returncode == 0 and "denied" in audit.stdout and "no Authorization header" in audit.stdout
+        audit = dcops(env, "--config", str(cfg), "--json", "audit", "list", "--action", "alert")
+        records = json.loads(audit.stdout)
+        assert sorted(r["event"] for r in records) == ["denied", "received", "received"]
+        denied = next(r for r in records if r["event"] == "denied")
+        assert denied["principal"] == "webhook:127.0.0.1" and "no Authorization header" in denied["detail"]
     finally:
         server.terminate()
         server.wait(10)
