@@ -6,7 +6,7 @@ The pane under the table shows the alert under the cursor: its summary, the evid
 names (gpu-health of the node, the jobs on it, triage-cable of the link — run through the engine as
 you, audited with the alert's fingerprint) and its suggested actions with their keys. A key runs
 that suggestion through the engine as you, with the fingerprint: ``d`` drain, ``v`` validate,
-``g`` gpu-reset, ``t`` triage-cable, ``p`` power, ``c`` reset-counters, ``x`` the first suggestion,
+``r`` gpu-reset, ``t`` triage-cable, ``p`` power, ``c`` reset-counters, ``x`` the first suggestion,
 ``e`` reloads the evidence. Confirmation and approval come from the engine as for any request.
 """
 
@@ -36,7 +36,7 @@ ALERT_COLUMNS = (
     Column("since", "SINCE", 19, cells.muted_cell),
     Column("fingerprint", "FINGERPRINT", 17, cells.muted_cell),
 )
-KEY_ACTIONS = {"d": "drain", "v": "validate", "g": "gpu-reset", "t": "triage-cable", "p": "power",
+KEY_ACTIONS = {"d": "drain", "v": "validate", "r": "gpu-reset", "t": "triage-cable", "p": "power",
                "c": "reset-counters"}
 REFRESH = 5.0
 
@@ -100,7 +100,7 @@ class AlertsScreen(DcopsScreen):
                 for a in self.alerts.values()]
         self.table.set_rows(rows)
         self.query_one("#alerts-summary", Static).update(
-            f"{result.summary} · keys: d drain, v validate, g gpu-reset, t triage, x first suggestion, e evidence")
+            f"{result.summary} · keys: d drain, v validate, r gpu-reset, t triage, x first suggestion, e evidence")
         self._show_detail()
 
     def current(self) -> Alert | None:
