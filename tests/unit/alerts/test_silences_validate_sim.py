@@ -126,3 +126,22 @@ async def test_gpu_reset_is_confirmed_and_refused_while_in_use(eng: Engine) -> N
     assert eng.backends.slurm.sim.nodes[free].gpu_faults == {}
     events = await run(eng, "gpu-reset", confirm="1", nodes=free, gpu=9)
     assert "has no GPU 9" in next(e for e in events if isinstance(e, Error)).message
+
+
+async def test_a_cancelled_drain_expires_its_silence(eng: Engine) -> None:
+    import asyncio
+
+    node = busy(eng)
+    run_ = await eng.submit(Request(principal="unix:root", channel="cli", action="drain",
+                                    params={"nodes": node, "reason": "x", "silence": True, "wait": True}))
+    am = eng.backends.alertmanager
+    for _ in range(200):
+        if [s for s in await am.silences() if s.state == "active"]:
+            break
+        await asyncio.sleep(0.01)
+    assert [s.matchers for s in await am.silences() if s.state == "active"] == [{"node": node}]
+    run_.cancel()
+    finished = await run_.wait()
+    assert finished.outcome == "cancelled"
+    assert [s.state for s in await am.silences()] == ["expired"]
+    assert await eng.store.journal_get(run_.run_id, "silences") == {}
