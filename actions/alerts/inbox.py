@@ -129,7 +129,7 @@ class AlertInbox:
             await self.refuse(str(exc), peer=sender, denied=False)
             raise
         report = ReceiveReport(receiver=receiver)
-        known = set(self.engine.node_names())
+        known = await self._known_nodes()
         principal = f"alertmanager:{receiver or 'webhook'}"
         entries: list[AuditEntry] = []
         async with self._lock:
@@ -158,6 +158,15 @@ class AlertInbox:
                 report.auto_runs.extend(await self._auto(a, pb))
             await self._announce(a, pb)
         return report
+
+    async def _known_nodes(self) -> set[str]:
+        """The inventory's names (cached for its TTL); empty when no backend answers, and then an
+        alert's node is "not checked" rather than "unknown"."""
+        try:
+            return {n.name for n in await self.engine.inventory.nodes()}
+        except DcopsError as exc:
+            log.warning("inventory unavailable while receiving alerts: %s", exc)
+            return set(self.engine.node_names())
 
     async def refuse(self, reason: str, *, peer: str, denied: bool = True) -> None:
         """Audit a delivery that was not accepted (forged / unauthenticated, or malformed)."""

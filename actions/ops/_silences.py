@@ -43,14 +43,14 @@ async def silence_nodes(ctx: ActionContext, nodes: Sequence[str], reason: str,
         sid = await am.create_silence({node_label(ctx): n}, hours=hours, created_by=ctx.principal,
                                       comment=f"{reason} ({TAG} {ctx.run_id})")
         made[n] = sid
+        ctx.extras.setdefault(JOURNAL_KEY, {})[n] = sid   # known at once, even if cancelled while journaling
         await ctx.journal.put(JOURNAL_KEY, made)
         yield Step(target=n, status="ok", detail=f"alerts silenced for {hours:g} h (silence {sid})")
-        ctx.extras.setdefault("silences", {})[n] = sid
 
 
 async def expire_own(ctx: ActionContext, why: str) -> AsyncIterator[ActionEvent]:
     """Expire the silences this run made (the run failed: the node is not in maintenance)."""
-    made: dict[str, str] = dict(await ctx.journal.get(JOURNAL_KEY) or {})
+    made: dict[str, str] = {**(await ctx.journal.get(JOURNAL_KEY) or {}), **ctx.extras.get(JOURNAL_KEY, {})}
     if not made:
         return
     am = ctx.backends.require("alertmanager")
@@ -61,6 +61,7 @@ async def expire_own(ctx: ActionContext, why: str) -> AsyncIterator[ActionEvent]
         except DcopsError as exc:
             yield Step(target=n, status="failed", detail=f"silence {sid} could NOT be expired ({exc}): expire it by hand")
     await ctx.journal.put(JOURNAL_KEY, {})
+    ctx.extras.pop(JOURNAL_KEY, None)
 
 
 async def expire_for_nodes(ctx: ActionContext, nodes: Sequence[str]) -> AsyncIterator[ActionEvent]:

@@ -72,11 +72,11 @@ class DrainParams(MutatingParams):
 async def drain(ctx: ActionContext, p: DrainParams) -> AsyncIterator[ActionEvent]:
     slurm_part = slurm_drain(ctx, ctx.nodes, p.reason, wait=p.wait, wait_timeout=p.wait_timeout,
                              requeue_jobs=p.requeue_jobs, cancel_jobs=p.cancel_jobs)
-    if p.silence:                                  # silenced before the drain: its own alerts are expected
-        async for event in _silences.silence_nodes(ctx, ctx.nodes, p.reason, p.silence_hours):
-            yield event
     ok = True
     try:
+        if p.silence:                              # silenced before the drain: its own alerts are expected
+            async for event in _silences.silence_nodes(ctx, ctx.nodes, p.reason, p.silence_hours):
+                yield event
         async for event in parts(ctx, slurm_part, kube_drain(ctx)):   # Slurm and/or Kubernetes
             if isinstance(event, Result) and not event.ok:
                 ok = False
