@@ -24,6 +24,7 @@ from slack_sdk.models.blocks import (
 from actions import parse_command
 from actions.alerts import Alert, AlertInbox, Playbook
 from actions.alerts.evidence import Evidence, gather
+from actions.alerts.leftovers import report_left_behind
 from actions.errors import DeniedError, UsageError
 
 from . import blocks
@@ -187,4 +188,10 @@ async def attach(app: AsyncApp, bot: Bot) -> AlertWiring | None:
     inbox = AlertInbox(bot.engine)
     await inbox.load()
     poster = register(app, bot, inbox, channel)
+    left = await report_left_behind(bot.engine)
+    if left:                                   # announced where on-call looks, at every bot start
+        try:
+            await bot.client.chat_postMessage(channel=channel, text=f":warning: {left}")
+        except SlackApiError as exc:
+            log.warning("left-behind silences not announced: %s", exc.response.get("error"))
     return AlertWiring(inbox, poster, lambda web_app: add_routes(web_app, inbox, creds, config.alerts.path))

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from actions.alerts import AlertInbox, PayloadError
+from actions.alerts.leftovers import report_left_behind
 from actions.config import DcopsConfig
 from actions.errors import ConfigError, DcopsError
 
@@ -147,6 +148,9 @@ async def serve_async(config: DcopsConfig) -> int:
     try:
         inbox = AlertInbox(engine)
         await inbox.load()
+        left = await report_left_behind(engine)
+        if left:
+            print(f"dcops alerts: warning: {left}", file=sys.stderr)
         try:
             server = await serve_webhook(inbox, config)
         except OSError as exc:

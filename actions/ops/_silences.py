@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 
+from ..alerts.leftovers import TAG
 from ..context import ActionContext
 from ..errors import DcopsError
 from ..events import ActionEvent, Log, Step
 
-TAG = "dcops run"
 JOURNAL_KEY = "silences"
 
 

@@ -16,7 +16,7 @@ from ..events import ActionEvent, Result, Table
 from ..registry import Kind, Params, TargetKind, action
 from ..store.base import AuditQuery
 from ..timespec import TimePoint
-from ._silences import TAG
+from ..alerts.leftovers import dcops_silences
 
 _SEVERITY = {"critical": 0, "warning": 1, "info": 2}
 
@@ -66,18 +66,11 @@ class SilencesParams(Params):
 async def silences(ctx: ActionContext, p: SilencesParams) -> AsyncIterator[ActionEvent]:
     am = ctx.backends.require("alertmanager")
     rows, data = [], []
-    for s in await am.silences():
-        if TAG not in s.comment or (not p.all and s.state == "expired"):
-            continue
-        run = s.comment.rsplit(TAG, 1)[1].strip(" )")
-        done = await ctx.store.query(AuditQuery(run_id=run, event="finished", limit=1))
-        run_state = (done[0].outcome or "finished") if done else "running"
-        note = ""
-        if s.state == "active" and run_state in ("failed", "interrupted", "cancelled"):
-            note = f"left by a {run_state} run: the node is still out; `resume NODE` expires it"
+    for d in await dcops_silences(am, ctx.store, include_expired=p.all):
+        s = d.silence
         rows.append([s.id, s.state, ",".join(f"{k}={v}" for k, v in s.matchers.items()), s.created_by,
-                     s.ends_at[:19].replace("T", " "), run, run_state, note or s.comment])
-        data.append({**s.model_dump(), "run": run, "run_state": run_state, "note": note})
+                     s.ends_at[:19].replace("T", " "), d.run, d.run_state, d.note or s.comment])
+        data.append({**s.model_dump(), "run": d.run, "run_state": d.run_state, "note": d.note})
     yield Result(summary=f"{len(rows)} dcops silence(s)", data=data,
                  table=Table(columns=["id", "state", "matchers", "created by", "ends", "run", "run state", "note / comment"],
                              rows=rows))

@@ -64,3 +64,20 @@ async def test_reimage_silence_is_expired_for_reimaged_nodes(tmp_path: Path) -> 
     assert fin.outcome == "ok", fin.summary
     assert sorted(s.matchers["node"] for s in silences) == ["gpu063", "gpu064"]
     assert all(s.state == "expired" and f"dcops run {run.run_id}" in s.comment for s in silences)
+
+
+async def test_left_behind_silences_are_reported_at_start(tmp_path: Path) -> None:
+    from actions.alerts.leftovers import report_left_behind
+
+    sim = SimCluster(nodes=64, time_scale=1000.0, story=replace(Story(), firmware_fails=61))
+    eng = await _engine(tmp_path, sim)
+    try:
+        assert await report_left_behind(eng) is None
+        run = await _submit(eng, "firmware-update", {"nodes": "gpu[061-062]", **IMAGE, "max_parallel": 2,
+                                                     "max_failures": 1, "silence": True})
+        await run.wait()
+        line = await report_left_behind(eng)
+    finally:
+        await eng.aclose()
+    assert line is not None and line.startswith("1 alert silence(s) left active by runs that did not finish: "
+                                                f"gpu061 (failed run {run.run_id})")
