@@ -152,12 +152,19 @@ class AlertInbox:
                     detail=f"{a.status} {a.name} on {where}: {a.summary} (fingerprint {a.fingerprint})"))
             if entries:
                 await self.engine.store.append(entries)
+            self._prune()
         for a in report.new:
             pb = self.playbook(a)
             if a.firing and pb is not None and a.known_node:
                 report.auto_runs.extend(await self._auto(a, pb))
             await self._announce(a, pb)
         return report
+
+    def _prune(self, keep_hours: float = 24.0) -> None:
+        """Forget resolved alerts received more than a day ago (the audit log keeps them)."""
+        cutoff = (datetime.now(timezone.utc) - timedelta(hours=keep_hours)).isoformat()
+        for fp in [fp for fp, a in self._alerts.items() if not a.firing and a.received and a.received < cutoff]:
+            del self._alerts[fp]
 
     async def _known_nodes(self) -> set[str]:
         """The inventory's names (cached for its TTL); empty when no backend answers, and then an

@@ -142,6 +142,17 @@ def parse_payload(body: bytes | str | dict[str, Any]) -> tuple[str, list[Alert]]
                            "(expected Alertmanager's webhook JSON, version 4)") from None
     if wire.version != "4":
         raise PayloadError(f"unsupported Alertmanager webhook version {wire.version!r}; dcops reads version 4")
-    return wire.receiver, [Alert(fingerprint=a.fingerprint, status=a.status, labels=a.labels,
-                                 annotations=a.annotations, starts_at=a.startsAt, ends_at=a.endsAt,
-                                 generator_url=a.generatorURL) for a in wire.alerts]
+    return wire.receiver, [Alert(fingerprint=a.fingerprint, status=a.status, labels=_clean(a.labels),
+                                 annotations=_clean(a.annotations), starts_at=_CONTROL.sub(" ", a.startsAt),
+                                 ends_at=_CONTROL.sub(" ", a.endsAt), generator_url=_CONTROL.sub(" ", a.generatorURL))
+                           for a in wire.alerts]
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _clean(values: dict[str, str]) -> dict[str, str]:
+    """Control characters become spaces: label and annotation text reaches terminals, Slack and the
+    audit log, and a multi-line description must not break a one-line view (nor an escape sequence
+    repaint a terminal). The alert is kept — refusing it would hide a real fault."""
+    return {_CONTROL.sub(" ", k): _CONTROL.sub(" ", v) for k, v in values.items()}

@@ -131,3 +131,14 @@ async def test_a_suggested_action_carries_the_fingerprint_into_the_audit(inbox: 
     assert (await run.wait()).outcome == "ok"
     recs = await eng.store.query(AuditQuery(run_id=run.run_id, newest_first=False))
     assert recs[0].detail == "from alert feed01" and recs[1].detail.endswith("; from alert feed01")
+
+
+async def test_control_characters_in_labels_are_neutralised_not_refused(inbox: AlertInbox, eng: Engine) -> None:
+    a = alert(node=eng.node_names()[0], fp="c7c7")
+    a["annotations"]["summary"] = "GPU lost\x1b[2J\x1b[H; description\nsecond line"
+    a["labels"]["gpu"] = "3\x07"
+    await inbox.receive(payload(a))
+    got = inbox.get("c7c7")
+    assert got.summary == "GPU lost [2J [H; description second line" and got.labels["gpu"] == "3 "
+    rec = (await alert_records(eng))[0]
+    assert "\x1b" not in rec.detail and "\n" not in rec.detail
