@@ -62,6 +62,12 @@ def ssh_session() -> Iterator[sshnodes.SshNodesLab]:
 
 
 @pytest.fixture
+def webhook_token() -> str:
+    """The bearer token the lab's Alertmanager sends to dcops (test modules import no conftest)."""
+    return TOKEN
+
+
+@pytest.fixture
 def slurm_cluster(slurm_session: lab_slurm.SlurmLab) -> Iterator[lab_slurm.SlurmLab]:
     slurm_session.reset()
     yield slurm_session

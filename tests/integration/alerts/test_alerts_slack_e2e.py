@@ -27,8 +27,6 @@ from slack_requests import SECRET, button_body, post_signed, slash_body  # noqa:
 from tests.lab import alertmanager as lab_am  # noqa: E402
 from tests.lab.metrics.lab import MetricsLab  # noqa: E402
 
-from conftest import TOKEN  # noqa: E402
-
 ALERTS_CHANNEL = "C0ALERTS"
 ADMIN = "U0ADMIN"                # the demo policy's Slack admin
 NODE = "gpu004"
@@ -40,7 +38,7 @@ def buttons(call: Call) -> list[dict]:
 
 
 async def test_alert_to_audited_drain_in_slack_then_validate_and_resume(
-        lab_engine: Engine, am_lab: lab_am.AlertmanagerLab, clean_metrics: MetricsLab) -> None:
+        lab_engine: Engine, am_lab: lab_am.AlertmanagerLab, clean_metrics: MetricsLab, webhook_token: str) -> None:
     lab_engine.config = lab_engine.config.model_copy(update={"alerts": lab_engine.config.alerts.model_copy(
         update={"slack_channel": ALERTS_CHANNEL})})
     slack = await RecordingSlack().start()
@@ -53,7 +51,7 @@ async def test_alert_to_audited_drain_in_slack_then_validate_and_resume(
         assert wiring is not None
         server = await serve_http(app, "127.0.0.1", 0, wiring.routes)
         base = server.url.rsplit("/slack/events", 1)[0]
-        am_lab.route_to_webhook(base + lab_engine.config.alerts.path, token=TOKEN)
+        am_lab.route_to_webhook(base + lab_engine.config.alerts.path, token=webhook_token)
         try:
             # 1. the fault: GPU 1 of gpu004 falls off the bus (XID 79) in the DCGM exporter
             t0 = time.monotonic()
