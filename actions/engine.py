@@ -346,12 +346,13 @@ class Engine:
         return bool(recs) and "approved by" in (recs[0].detail or "")
 
     # ------------------------------------------------------------------ approvals by a second person
-    async def approve(self, approval_id: str, approver: str, channel: str) -> Run:
-        """Grant a pending approval and run the request on behalf of its requester."""
+    async def approve(self, approval_id: str, approver: str, channel: str, *, alert: str | None = None) -> Run:
+        """Grant a pending approval and run the request on behalf of its requester (``alert``: the
+        fingerprint of the alert the request was started from, for the audit record)."""
         appr = await self._decide_approval(approval_id, approver, channel, grant=True, reason=None)
         return await self.submit(Request(principal=appr.requester, channel=appr.channel, action=appr.action,
                                          params=appr.params, confirm=str(len(appr.targets) or 1),
-                                         approval_id=appr.id))
+                                         approval_id=appr.id, alert=alert))
 
     async def deny(self, approval_id: str, approver: str, channel: str, reason: str = "") -> Approval:
         return await self._decide_approval(approval_id, approver, channel, grant=False, reason=reason)

@@ -67,6 +67,8 @@ async def submit(bot: Bot, *, user: str, principal: str, channel_id: str, comman
         await respond(text=text, blocks=bl, response_type="ephemeral", replace_original=False)
         return None
     except ApprovalRequired as exc:
+        if alert:
+            bot.pending_alerts[exc.approval_id] = alert
         await ask_approval(bot, exc, user=user, channel_id=channel_id, command_text=command_text, respond=respond)
         return None
     await follow(bot, run, user=user, channel_id=channel_id, command_text=command_text, respond=respond)

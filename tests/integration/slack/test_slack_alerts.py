@@ -95,3 +95,25 @@ def test_unknown_node_and_resolved_alerts_get_no_buttons() -> None:
     resolved = Alert(fingerprint="aa", status="resolved", labels={**labels, "node": "gpu001"}, known_node=True)
     text, bl = render(resolved, pb, [], ["done"])
     assert "(resolved)" in text and not [b for b in bl if b["type"] == "actions"]
+
+
+async def test_an_approved_drain_from_an_alert_keeps_the_fingerprint(alert_harness: tuple[Harness, AlertInbox]) -> None:
+    from slack_harness import ONCALL, ONCALL2
+
+    h, inbox = alert_harness
+    node = await _idle_node(h)
+    await inbox.receive(_payload(node, "cd34"))
+    posted = (await h.slack.wait_for(lambda c: c.method == "chat.postMessage" and "GpuXidMemory" in c.args["text"]))[0]
+    drain = next(e for b in posted.args["blocks"] if b["type"] == "actions" for e in b["elements"]
+                 if e["text"]["text"] == "Drain")
+    await h.click(drain["action_id"], drain["value"], user=ONCALL)        # the policy wants a second person
+    ask = (await h.slack.wait_for(lambda c: c.method == "chat.postMessage" and c.args.get("channel") == APPROVALS))[0]
+    approve = next(e for b in ask.args["blocks"] if b["type"] == "actions" for e in b["elements"]
+                   if e["action_id"] == blocks.APPROVE)
+    await h.click(blocks.APPROVE, approve["value"], user=ONCALL2, channel=APPROVALS)
+    await h.slack.wait_for(lambda c: c.method == "chat.update" and f"drain {node}" in json.dumps(c.args.get("blocks", []))
+                           and "`: ok" in json.dumps(c.args.get("blocks", [])))
+    started = await h.engine.store.query(AuditQuery(action="drain", event="started", node=node))
+    assert started[0].principal == f"slack:{ONCALL}" and "approved by slack:" + ONCALL2 in started[0].detail
+    assert started[0].detail.endswith("; from alert cd34")
+    await h.idle()
