@@ -59,7 +59,7 @@ def parse_diag(text: str) -> DiagReport:
         data = json.loads(text[start:text.rfind("}") + 1])
     except ValueError as exc:
         raise ValueError(f"dcgmi printed malformed JSON ({exc})") from None
-    root = data.get("DCGM GPU Diagnostic") or data.get("DCGM Diagnostic") if isinstance(data, dict) else None
+    root = (data.get("DCGM GPU Diagnostic") or data.get("DCGM Diagnostic")) if isinstance(data, dict) else None
     if not isinstance(root, dict):
         raise ValueError("dcgmi JSON has no 'DCGM GPU Diagnostic' object")
     report = DiagReport(version=str(root.get("version", "")))
