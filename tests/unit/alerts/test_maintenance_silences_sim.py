@@ -81,3 +81,29 @@ async def test_left_behind_silences_are_reported_at_start(tmp_path: Path) -> Non
         await eng.aclose()
     assert line is not None and line.startswith("1 alert silence(s) left active by runs that did not finish: "
                                                 f"gpu061 (failed run {run.run_id})")
+
+
+async def test_a_silence_of_a_killed_drain_is_reported_at_the_next_start(tmp_path: Path) -> None:
+    """kill -9 mid-drain: the run's started record has no finished one and its silence is active.
+    The next engine start closes the run as interrupted; the receiver's start report names it."""
+    import socket
+
+    from actions.alerts.leftovers import report_left_behind
+    from actions.store.base import AuditEntry
+
+    sim = SimCluster(nodes=64, time_scale=1000.0)
+    eng = await _engine(tmp_path, sim)
+    dead = f"{socket.gethostname()}:999999:1"              # a process that no longer exists
+    run_id = "r20261204-000000-dead01"
+    entry = AuditEntry(ts="2026-12-04T00:00:00+00:00", run_id=run_id, event="received", principal="unix:alice",
+                       channel="cli", action="drain", targets=["gpu010"], owner=dead)
+    await eng.store.append([entry, entry.model_copy(update={"event": "started", "decision": "allow"})])
+    await sim.backends().alertmanager.create_silence({"node": "gpu010"}, hours=1, created_by="unix:alice",
+                                                     comment=f"xid 79 (dcops run {run_id})")
+    await eng.aclose()
+    eng = await _engine(tmp_path, sim)                       # the next start
+    try:
+        line = await report_left_behind(eng)
+    finally:
+        await eng.aclose()
+    assert line is not None and f"gpu010 (interrupted run {run_id})" in line
