@@ -37,22 +37,26 @@ async def test_alert_first_evidence_and_one_key_drain(config) -> None:
     await _receive(cfg, "gpu060", "beef0060")
     app = DcopsApp(cfg, principal="unix:alice")
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app.current_mode == "alerts", what="the Alerts screen first")
+        await wait_for(pilot, lambda: app.current_mode == "alerts", what="the Alerts screen first", timeout=45)
         screen = app.screen
-        await wait_for(pilot, lambda: screen.current() is not None, what="the alert row")
+        await wait_for(pilot, lambda: screen.current() is not None, what="the alert row", timeout=45)
         await wait_for(pilot, lambda: "gpu-health gpu060:" in str(screen.query_one("#alerts-detail").render()),
-                       what="the evidence")
+                       what="the evidence", timeout=45)
         assert "r  Reset GPU: gpu-reset gpu060 --gpu 2" in str(screen.query_one("#alerts-detail").render())
 
         await pilot.press("r")                                   # destructive: the engine asks to confirm
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), what="the confirm dialog")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), what="the confirm dialog", timeout=45)
         await pilot.press("escape")
         await wait_for(pilot, lambda: "cancelled" in str(app.screen.query_one(StatusLine).render()),
-                       what="the cancellation line")
+                       what="the cancellation line", timeout=45)
 
         await pilot.press("d")                                   # one key: the drain the alert suggests
-        await wait_for(pilot, lambda: "drain: ok" in str(app.screen.query_one(StatusLine).render()),
-                       what="the drain to finish")
+        for _ in range(900):                                     # the run finishes on the engine's thread
+            finished = await audit(app, AuditQuery(action="drain", event="finished", node="gpu060"))
+            if finished:
+                break
+            await pilot.pause(0.05)
+        assert finished and finished[0].outcome == "ok"
         started = await audit(app, AuditQuery(action="drain", event="started", node="gpu060"))
         assert started[0].principal == "unix:alice" and started[0].channel == "tui"
         assert started[0].detail.endswith("; from alert beef0060")
@@ -62,7 +66,7 @@ async def test_alert_first_evidence_and_one_key_drain(config) -> None:
         await pilot.press("1")                                   # the fleet marks the node
         await wait_for(pilot, lambda: any(r.get("alerts") == "GpuXidMemory" and r["node"] == "gpu060"
                                           for r in app.screen.query_one("#fleet-table").all_rows),
-                       what="the fleet's ALERTS mark", timeout=30)
+                       what="the fleet's ALERTS mark", timeout=60)
 
 
 async def test_unknown_node_alert_is_listed_without_actions(config) -> None:
@@ -70,11 +74,11 @@ async def test_unknown_node_alert_is_listed_without_actions(config) -> None:
     await _receive(cfg, "ghost9", "beef0009")
     app = DcopsApp(cfg, principal="unix:alice")
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app.current_mode == "alerts", what="the Alerts screen first")
+        await wait_for(pilot, lambda: app.current_mode == "alerts", what="the Alerts screen first", timeout=45)
         screen = app.screen
-        await wait_for(pilot, lambda: screen.current() is not None, what="the alert row")
+        await wait_for(pilot, lambda: screen.current() is not None, what="the alert row", timeout=45)
         assert "not a node dcops knows" in str(screen.query_one("#alerts-detail").render())
         assert screen.table.cursor_row["node"] == "ghost9 (unknown)"
         await pilot.press("d")
         await wait_for(pilot, lambda: "no actions offered" in str(app.screen.query_one(StatusLine).render()),
-                       what="the refusal line")
+                       what="the refusal line", timeout=45)
