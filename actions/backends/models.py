@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class _Model(BaseModel):
@@ -154,10 +154,28 @@ class KubeJob(_Model):
 # ---------------------------------------------------------------- Redfish
 
 class FirmwareComponent(_Model):
-    id: str                                # FirmwareInventory member id, e.g. BMC, BIOS, GPU0, HCA0
+    """One FirmwareInventory member. ``id`` is the member id as the BMC spells it (what an update's
+    Targets name); ``key`` is what the component IS across nodes and versions (the FQDD on Dell, the
+    Name on iLO, the id elsewhere; see ``redfish_identity``); ``role`` is "active" for the firmware
+    that runs, else "previous", "pending", "backup", ... (copies that do not run)."""
+
+    id: str                                # FirmwareInventory member id, e.g. BMC, GPU0, Installed-159-1.8.2__BIOS.Setup.1-1
     name: str = ""
     version: str = ""
     updateable: bool = True
+    key: str = ""                          # identity; defaults to id
+    role: str = "active"
+    uri: str = ""                          # the member's @odata.id (Targets need the URI)
+
+    @model_validator(mode="after")
+    def _default_key(self) -> "FirmwareComponent":
+        if not self.key:
+            object.__setattr__(self, "key", self.id)
+        return self
+
+    @property
+    def active(self) -> bool:
+        return self.role == "active"
 
 
 class SystemInfo(_Model):
