@@ -194,6 +194,7 @@ class TaskStatus(_Model):
     percent: int | None = None
     messages: tuple[str, ...] = ()
     reset_required: bool = False
+    health: str = "OK"                     # TaskStatus: OK, Warning, Critical (Completed + Critical = failed)
 
     @property
     def finished(self) -> bool:
@@ -201,7 +202,26 @@ class TaskStatus(_Model):
 
     @property
     def succeeded(self) -> bool:
-        return self.state == "Completed"
+        return self.state == "Completed" and self.health != "Critical"
+
+    @property
+    def awaiting_reset(self) -> bool:
+        """Not finished, but only a reset will move it on (iDRAC-style jobs that apply at reboot)."""
+        return not self.finished and self.reset_required
+
+
+class UpdatePath(_Model):
+    """How a BMC takes firmware, read from its UpdateService (never assumed)."""
+
+    simple_update: str | None = None       # Actions.#UpdateService.SimpleUpdate.target
+    multipart: str | None = None           # MultipartHttpPushUri
+    protocols: tuple[str, ...] = ()        # TransferProtocol@Redfish.AllowableValues (empty: not stated)
+    inventory: str = "/redfish/v1/UpdateService/FirmwareInventory"
+
+    @property
+    def method(self) -> str | None:
+        """multipart when the BMC has it (HGX bundles and Targets), else SimpleUpdate, else None."""
+        return "multipart" if self.multipart else ("simple" if self.simple_update else None)
 
 
 # ---------------------------------------------------------------- SSH

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..backends.models import FirmwareComponent, SystemInfo, TaskStatus
+from ..backends.models import FirmwareComponent, SystemInfo, TaskStatus, UpdatePath
 from ..errors import BackendError
 from . import firmware, power
 from .cluster import SimCluster
@@ -43,6 +43,18 @@ class SimRedfish:
         if not image_uri.strip():
             raise BackendError(f"redfish {node}: SimpleUpdate needs an ImageURI")
         return firmware.start_update(self.sim, n, image_uri, tuple(targets), now).uri
+
+    async def update_path(self, node: str) -> UpdatePath:
+        self._node(node)
+        return UpdatePath(simple_update="/redfish/v1/UpdateService/Actions/UpdateService.SimpleUpdate",
+                          protocols=("HTTP", "HTTPS"))
+
+    async def start_update(self, node: str, image_uri: str, targets: Sequence[str] = ()) -> str:
+        return await self.simple_update(node, image_uri, targets)
+
+    async def reset_types(self, node: str) -> tuple[str, ...]:
+        self._node(node)
+        return RESET_TYPES
 
     async def task(self, node: str, task_uri: str) -> TaskStatus:
         n, now = self._node(node)
