@@ -195,6 +195,7 @@ class TaskStatus(_Model):
     messages: tuple[str, ...] = ()
     reset_required: bool = False
     health: str = "OK"                     # TaskStatus: OK, Warning, Critical (Completed + Critical = failed)
+    reset_type: str | None = None          # the ResetType a ResetRequired message asks for
 
     @property
     def finished(self) -> bool:

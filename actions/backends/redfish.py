@@ -487,8 +487,10 @@ class RedfishAdapter:
             bad = [t for t, m in zip(texts, msgs) if m.get("Severity") == "Critical"
                    or str(m.get("MessageId", "")).rsplit(".", 1)[-1] in FAILURE_HINTS]
             texts = tuple(t for t in texts if t not in bad) + tuple(bad)
+        wanted_reset = next((str(m["MessageArgs"][1]) for m, i in zip(msgs, ids) if i == "ResetRequired"
+                             and isinstance(m.get("MessageArgs"), list) and len(m["MessageArgs"]) > 1), None)
         return TaskStatus(uri=task_uri, state=str(doc["TaskState"]), percent=doc.get("PercentComplete"),
-                          messages=texts, health=health,
+                          messages=texts, health=health, reset_type=wanted_reset if wanted_reset in RESET_TYPES else None,
                           reset_required=any(i in RESET_HINTS for i in ids))
 
     async def wait_task(self, node: str, task_uri: str, *, timeout: float,
