@@ -87,6 +87,7 @@ class Control:
                                                     "override": [b.override_target, b.override_enabled],
                                                     "faults": vars(b.faults)} for b in lab.bmcs.values()},
                     "latency": lab.latency, "reinstalls": lab.reinstalls,
+                    "sessions": {b.name: sum(s.node == b.name for s in lab.sessions.values()) for b in lab.bmcs.values()},
                     "tasks": {b.name: sum(t.node == b.name for t in lab.tasks.values()) for b in lab.bmcs.values()},
                     "resets": {b.name: b.resets for b in lab.bmcs.values()}}
         if path == "requests":
@@ -100,7 +101,7 @@ class Control:
                 lab.latency = tuple(data["latency"]) if data.get("latency") else None
             elif path == "faults":
                 for b in self.targets(data):
-                    for key in ("unavailable", "retry_after", "hang", "fail_update"):
+                    for key in ("unavailable", "retry_after", "hang", "fail_update", "no_update", "sessions_full"):
                         if key in data:
                             setattr(b.faults, key, data[key])
                     if "latency" in data:

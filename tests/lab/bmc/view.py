@@ -96,6 +96,10 @@ class BmcView:
         body = req.get_data(cache=True)
         path = req.path.rstrip("/") or "/"
         if path == "/redfish/v1/SessionService/Sessions" and req.method == "POST":
+            if bmc.faults.sessions_full:      # as OpenBMC answers when its session table is full
+                return _error(503, "SessionLimitExceeded", "The session establishment failed due to the number "
+                                                           "of simultaneous sessions exceeding the limit.",
+                              {"Retry-After": "1"})
             return self.login(req)
         if path not in OPEN_PATHS and not self.authorised(req):
             return _error(401, "NoValidSession", "No valid session or credentials.",
@@ -170,6 +174,8 @@ class BmcView:
                 return self.patched(environ, body, self.patch_manager)
             return Response.from_app(self.inner, self.forward(environ, body))
         if path.startswith("/redfish/v1/UpdateService"):
+            if self.bmc.faults.no_update:
+                return _error(404, "ResourceMissingAtURI", f"{path} does not exist.")
             return self.update_service(req, path)
         if path.startswith("/redfish/v1/TaskService"):
             return self.task_service(req, path)
