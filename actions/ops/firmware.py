@@ -266,6 +266,10 @@ def plan_node(p: FirmwareUpdateParams, base: Baseline | None, inventory: list[Fi
                 continue
             if status != "outdated":
                 continue
+            if not comp.updateable:
+                notes.append(f"{comp.key} {comp.version} is outdated (wants {wanted.version}) but the BMC "
+                             f"marks it not Updateable")
+                continue
             if not wanted.image:
                 raise UsageError(f"baseline {base.source}: {wanted.key} {wanted.version} has no image URL to install")
             image, version = wanted.image, wanted.version

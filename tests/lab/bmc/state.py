@@ -54,7 +54,7 @@ class Faults:
     retry_after: int = 1
     hang: bool = False                            # never answer (until cleared)
     fail_update: str | None = None                # update tasks end in Exception with this text
-    no_update: bool = False                       # the BMC has no UpdateService (404)
+    no_update: bool = False                       # UpdateService without SimpleUpdate or a push URI
     sessions_full: bool = False                   # logins refused: the session table is full
 
 

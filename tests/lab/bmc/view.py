@@ -106,6 +106,7 @@ class BmcView:
                           {"WWW-Authenticate": 'Basic realm="lab-bmc"'})
         try:
             path = self._alias_in(path, environ)
+            environ["wsgi.input"] = io.BytesIO(body)      # the body was read once already
             req = Request(environ)
             return self._alias_out(self.route(req, path, environ, body))
         except (ValueError, KeyError, TypeError) as exc:
@@ -174,7 +175,11 @@ class BmcView:
                 return self.patched(environ, body, self.patch_manager)
             return Response.from_app(self.inner, self.forward(environ, body))
         if path.startswith("/redfish/v1/UpdateService"):
-            if self.bmc.faults.no_update:
+            if self.bmc.faults.no_update and (path == "/redfish/v1/UpdateService" or "/Actions/" in path
+                                               or path == self.prof.multipart):
+                if path == "/redfish/v1/UpdateService":   # an inventory to read, but no way to install
+                    return _json({"@odata.id": path, "Id": "UpdateService", "ServiceEnabled": False,
+                                  "FirmwareInventory": {"@odata.id": f"{path}/FirmwareInventory"}})
                 return _error(404, "ResourceMissingAtURI", f"{path} does not exist.")
             return self.update_service(req, path)
         if path.startswith("/redfish/v1/TaskService"):
