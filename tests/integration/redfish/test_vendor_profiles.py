@@ -156,8 +156,10 @@ async def test_dgx_host_system_reset_types_and_boot_override_through_the_setting
         path = await adapter.update_path("gpu006")
         assert (path.method, path.multipart, path.simple_update) == (
             "multipart", "/redfish/v1/UpdateService/upload", "/redfish/v1/UpdateService/Actions/SimpleUpdate")
+        assert lab.status()["sessions"]["gpu006"] == 1
     finally:
         await adapter.aclose()
+    assert lab.status()["sessions"]["gpu006"] == 0          # logged out at the absolute Location it was given
 
 
 async def test_basic_auth_opens_no_session_and_a_full_session_table_is_one_line(lab):

@@ -128,8 +128,10 @@ class BmcView:
         if s is None:
             return _error(401, "NoValidSession", "Invalid user name or password.")
         uri = f"/redfish/v1/SessionService/Sessions/{s.id}"
+        # some BMCs (the HGX profile here) answer an absolute URL in Location
+        location = req.host_url.rstrip("/") + uri if self.bmc.profile == "hgx" else uri
         return _json({"@odata.id": uri, "@odata.type": "#Session.v1_3_0.Session", "Id": s.id,
-                      "UserName": s.user}, 201, {"X-Auth-Token": s.token, "Location": uri})
+                      "UserName": s.user}, 201, {"X-Auth-Token": s.token, "Location": location})
 
     def route(self, req: Request, path: str, environ: dict[str, Any], body: bytes) -> Response:
         m = req.method
