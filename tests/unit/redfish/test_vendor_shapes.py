@@ -283,3 +283,20 @@ def test_plain_http_bmc_gets_a_warning(caplog):
     RedfishAdapter({"n1": "http://bmc.example"}, username="u", password=pw)
     assert any("plain http" in r.getMessage() for r in caplog.records)
     assert compliance("1", None) == "unknown"
+
+
+def test_the_readme_hgx_baseline_loads_and_covers_the_lab_hgx_profile(tmp_path):
+    """The README's example is a real baseline: every HGX member is covered or ignored."""
+    from pathlib import Path
+
+    from tests.lab.bmc.profiles import PROFILES
+
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+    block = readme.split("A real HGX H100 baseline:\n\n```toml\n", 1)[1].split("```", 1)[0]
+    f = tmp_path / "hgx.toml"
+    f.write_text(block)
+    base = load_baseline(str(f))
+    parts = [p for p in PROFILES["hgx"].parts if p.key.startswith("HGX_")]
+    assert all(base.ignores(p.key) or base.covers(p.key) for p in parts)
+    assert base.for_component("HGX_FW_ERoT_NVSwitch_2").version == "00.02.0180.0000_n00"
+    assert base.for_component("HGX_FW_NVSwitch_2").version == "96.10.6D.00.01"
