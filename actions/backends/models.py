@@ -221,8 +221,16 @@ class UpdatePath(_Model):
 
     @property
     def method(self) -> str | None:
-        """multipart when the BMC has it (HGX bundles and Targets), else SimpleUpdate, else None."""
-        return "multipart" if self.multipart else ("simple" if self.simple_update else None)
+        """How an image goes in when nothing else is known: SimpleUpdate where offered, else a push."""
+        return "simple" if self.simple_update else ("multipart" if self.multipart else None)
+
+    def method_for(self, image_uri: str) -> str | None:
+        """SimpleUpdate where the BMC offers it (the BMC fetches the image), except that a ``.fwpkg``
+        bundle goes by MultipartHttpPushUri where there is one (NVIDIA's procedure for HGX baseboard
+        packages, with UpdateParameters.Targets); a push when that is all the BMC takes."""
+        if self.multipart and (not self.simple_update or image_uri.split("?", 1)[0].lower().endswith(".fwpkg")):
+            return "multipart"
+        return self.method
 
 
 # ---------------------------------------------------------------- SSH

@@ -393,11 +393,12 @@ class RedfishAdapter:
         return identify(docs)
 
     async def start_update(self, node: str, image_uri: str, targets: Sequence[str] = ()) -> str:
-        """Install an image the way this BMC takes it: a multipart push (the image fetched here and sent
-        with ``UpdateParameters.Targets``) where it has ``MultipartHttpPushUri``, else SimpleUpdate at
-        the target its UpdateService names. Returns the task (or task monitor) URI."""
+        """Install an image the way this BMC takes it (:meth:`UpdatePath.method_for`): SimpleUpdate at
+        the target its UpdateService names, or a multipart push (the image fetched here and sent with
+        ``UpdateParameters.Targets``) for bundles and BMCs that take nothing else. Returns the task
+        (or task monitor) URI."""
         path = await self.update_path(node)
-        if path.method == "multipart":
+        if path.method_for(image_uri) == "multipart":
             return await self.multipart_update(node, image_uri, targets)
         return await self.simple_update(node, image_uri, targets)
 

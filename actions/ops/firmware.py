@@ -544,8 +544,10 @@ async def _plan_only(ctx: ActionContext, p: FirmwareUpdateParams, base: Baseline
         if plan:
             try:
                 path = await redfish.update_path(node)
-                how = {"multipart": f"MultipartHttpPushUri {path.multipart}",
-                       "simple": f"SimpleUpdate {path.simple_update}"}.get(path.method or "", "no update path: would fail")
+                hows = {"multipart": f"MultipartHttpPushUri {path.multipart}",
+                        "simple": f"SimpleUpdate {path.simple_update}"}
+                how = "; ".join(dict.fromkeys(hows.get(path.method_for(i.image) or "", "no update path: would fail")
+                                              for i in plan))
             except DcopsError as exc:
                 how = f"update path unreadable: {exc}"
             todo.append(node)

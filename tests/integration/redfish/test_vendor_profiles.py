@@ -154,8 +154,10 @@ async def test_dgx_host_system_reset_types_and_boot_override_through_the_setting
         await adapter.set_boot_override("gpu006", "Pxe", once=True)     # the lab refuses Boot on the system itself
         assert lab.status()["nodes"]["gpu006"]["override"] == ["Pxe", "Once"]
         path = await adapter.update_path("gpu006")
-        assert (path.method, path.multipart, path.simple_update) == (
-            "multipart", "/redfish/v1/UpdateService/upload", "/redfish/v1/UpdateService/Actions/SimpleUpdate")
+        assert (path.multipart, path.simple_update) == (
+            "/redfish/v1/UpdateService/upload", "/redfish/v1/UpdateService/Actions/SimpleUpdate")
+        assert path.method_for("http://f/HGX-H100-24.1.fwpkg") == "multipart"
+        assert path.method_for("http://f/bios-1.3.0.bin") == "simple"
         assert lab.status()["sessions"]["gpu006"] == 1
     finally:
         await adapter.aclose()
@@ -260,3 +262,16 @@ async def test_ilo_update_by_simple_update_and_reset(lab, slurm_lab, update_engi
     assert st["versions"]["System ROM"] == "U46 v2.80 (06/01/2024)"
     assert "Redundant System ROM U46 v2.62 (10/21/2022) is outdated" in run.result.table.rows[0][2]
     assert "not Updateable" in run.result.table.rows[0][2]
+
+
+async def test_dgx_host_bios_by_simple_update_at_the_target_the_service_names(lab, slurm_lab, update_engine, tmp_path):
+    """The DGX's SimpleUpdate is /UpdateService/Actions/SimpleUpdate, not DMTF's usual path."""
+    lab.profile(["gpu015"], "hgx")
+    url = lab.add_image("bios-1.3.0.bin")
+    base = tmp_path / "host.toml"
+    base.write_text(f'ignore = ["HGX_*", "HostBMC_0"]\n[HostBIOS_0]\nversion = "1.3.0"\nimage = "{url}"\n')
+    run = await run_action(update_engine, "firmware-update", {"nodes": "gpu015", "baseline": str(base)})
+    fin = await run.wait()
+    assert fin.outcome == "ok", (fin.summary, run.result.table.rows if run.result else None)
+    assert lab.status()["nodes"]["gpu015"]["versions"]["HostBIOS_0"] == "1.3.0"
+    assert "HostBIOS_0 1.2.3 -> 1.3.0" in run.result.table.rows[0][2]

@@ -300,3 +300,13 @@ def test_the_readme_hgx_baseline_loads_and_covers_the_lab_hgx_profile(tmp_path):
     assert all(base.ignores(p.key) or base.covers(p.key) for p in parts)
     assert base.for_component("HGX_FW_ERoT_NVSwitch_2").version == "00.02.0180.0000_n00"
     assert base.for_component("HGX_FW_NVSwitch_2").version == "96.10.6D.00.01"
+
+
+def test_update_method_choice():
+    from actions.backends.models import UpdatePath
+
+    dgx = UpdatePath(simple_update="/redfish/v1/UpdateService/Actions/SimpleUpdate", multipart="/up")
+    gb200 = UpdatePath(multipart="/redfish/v1/UpdateService/update-multipart")
+    assert dgx.method_for("http://f/x.fwpkg") == "multipart" and dgx.method_for("http://f/bios-1.bin") == "simple"
+    assert gb200.method_for("http://f/bios-1.bin") == "multipart"          # all there is
+    assert UpdatePath().method_for("http://f/x.fwpkg") is None
