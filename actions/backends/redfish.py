@@ -130,6 +130,7 @@ class RedfishAdapter:
         self.auth = auth
         self._endpoints = dict(endpoints)       # explicit [redfish] bmcs win over the inventory's bmc field
         self._warned_http: set[str] = set()
+        self._warnings: list[str] = []
         for node, url in self._endpoints.items():
             self._warn_plain_http(node, url)
         self._inventory = inventory
@@ -165,8 +166,15 @@ class RedfishAdapter:
         """A plain http:// BMC sends the password (or session token) in clear text: say so, once per BMC."""
         if url.startswith("http://") and url not in self._warned_http:
             self._warned_http.add(url)
-            log.warning("redfish: BMC of %s is plain http (%s): credentials cross the network unencrypted; "
-                        "use https://", node, url)
+            text = (f"redfish: the BMC of {node} is plain http ({url}): credentials cross the network "
+                    f"unencrypted; use https://")
+            log.warning("%s", text)
+            self._warnings.append(text)
+
+    def take_warnings(self) -> list[str]:
+        """Warnings for the person running the action (plain-http BMCs), each handed out once."""
+        out, self._warnings = self._warnings, []
+        return out
 
     async def _bmc(self, node: str) -> _Bmc:
         bmc = self._bmcs.get(node)

@@ -50,6 +50,8 @@ async def _inventories(ctx: ActionContext, nodes: Sequence[str], results: dict[s
         if getattr(ev, "kind", "") == "step" and ev.status == "ok":
             continue                              # one line per node is noise for a read
         yield ev
+    for warning in redfish.take_warnings():
+        yield Log(level="warning", message=warning)
     ctx.extras.setdefault("inventory_failed", {}).update(fan.failed)
 
 

@@ -52,6 +52,9 @@ class SimRedfish:
     async def start_update(self, node: str, image_uri: str, targets: Sequence[str] = ()) -> str:
         return await self.simple_update(node, image_uri, targets)
 
+    def take_warnings(self) -> list[str]:
+        return []
+
     async def reset_types(self, node: str) -> tuple[str, ...]:
         self._node(node)
         return RESET_TYPES

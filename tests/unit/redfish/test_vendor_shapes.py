@@ -280,9 +280,10 @@ def test_plain_http_bmc_gets_a_warning(caplog):
     async def pw() -> SecretStr:
         return SecretStr("pw")
 
-    RedfishAdapter({"n1": "http://bmc.example"}, username="u", password=pw)
+    a = RedfishAdapter({"n1": "http://bmc.example", "n2": "https://bmc2.example"}, username="u", password=pw)
     assert any("plain http" in r.getMessage() for r in caplog.records)
-    assert compliance("1", None) == "unknown"
+    assert [w.split(" is plain")[0] for w in a.take_warnings()] == ["redfish: the BMC of n1"]
+    assert a.take_warnings() == []                                    # once, not per request
 
 
 def test_the_readme_hgx_baseline_loads_and_covers_the_lab_hgx_profile(tmp_path):
