@@ -40,14 +40,25 @@ def _ranges(numbers: Iterable[int]) -> str:
 
 
 def collapse(keys: Sequence[str]) -> str:
-    """``HGX_FW_GPU_SXM_1, .._2, .._4`` -> ``HGX_FW_GPU_SXM_[1-2,4]``; one key stays as it is."""
-    if len(keys) == 1:
-        return keys[0]
-    parts = [_instance(k) for k in keys]
-    prefixes = {p[0] for p in parts if p}
-    if None in parts or len(prefixes) != 1:
-        return ", ".join(keys)
-    return f"{prefixes.pop()}[{_ranges(p[1] for p in parts if p)}]"
+    """``HGX_FW_GPU_SXM_1, .._2, .._4, HGX_FW_BMC_0`` -> ``HGX_FW_GPU_SXM_[1-2,4], HGX_FW_BMC_0``:
+    numbered siblings in brackets (the glob a baseline would use), families in order of appearance."""
+    groups: dict[str, list[int]] = {}
+    for k in keys:
+        inst = _instance(k)
+        if inst is None:
+            groups.setdefault(k, [])
+        else:
+            groups.setdefault(inst[0], []).append(inst[1])
+    out = []
+    for prefix, nums in groups.items():
+        if not nums:
+            out.append(prefix)
+        elif len(nums) == 1:
+            out.append(f"{prefix}{nums[0]}" if prefix + str(nums[0]) in keys else
+                       next(k for k in keys if (_instance(k) or ("", -1)) == (prefix, nums[0])))
+        else:
+            out.append(f"{prefix}[{_ranges(nums)}]")
+    return ", ".join(out)
 
 
 def families(comps: Iterable[FirmwareComponent]) -> dict[str, list[FirmwareComponent]]:

@@ -275,3 +275,33 @@ async def test_dgx_host_bios_by_simple_update_at_the_target_the_service_names(la
     assert fin.outcome == "ok", (fin.summary, run.result.table.rows if run.result else None)
     assert lab.status()["nodes"]["gpu015"]["versions"]["HostBIOS_0"] == "1.3.0"
     assert "HostBIOS_0 1.2.3 -> 1.3.0" in run.result.table.rows[0][2]
+
+
+async def test_dry_run_plan_on_three_vendor_shapes(lab, update_engine, tmp_path):
+    """One plan per shape: the bundle's per-component versions and push path on HGX, Dell's FQDD by
+    SimpleUpdate, and the outdated iLO member that cannot be updated, called out as such."""
+    lab.profile(["gpu001"], "hgx")
+    lab.profile(["gpu002"], "idrac")
+    lab.profile(["gpu003"], "ilo")
+    hgx = hgx_baseline(tmp_path, lab)
+    run = await run_action(update_engine, "firmware-update", {"nodes": "gpu001", "baseline": hgx, "dry_run": True})
+    fin = await run.wait()
+    assert fin.outcome == "dry-run"
+    (row,) = run.result.table.rows
+    assert row[1] == "HGX_FW_BMC_0, HGX_FW_GPU_SXM_[1-8], HGX_FW_ERoT_GPU_SXM_[1-8]"
+    assert row[2] == ("HGX_FW_BMC_0 HGX-22.10-1-rc81, HGX_FW_GPU_SXM_[1-8] 96.00.af.00.02, "
+                      "HGX_FW_ERoT_GPU_SXM_[1-8] 00.02.0180.0000_n00")
+    assert row[4] == "MultipartHttpPushUri /redfish/v1/UpdateService/upload"
+    dell = tmp_path / "dell.toml"
+    dell.write_text(f'["BIOS.Setup.1-1"]\nversion = "1.9.0"\nimage = "{lab.image_url("bios-1.9.0.bin")}"\n')
+    run = await run_action(update_engine, "firmware-update", {"nodes": "gpu002", "baseline": str(dell), "dry_run": True})
+    await run.wait()
+    assert run.result.table.rows == [["gpu002", "BIOS.Setup.1-1", "1.9.0", lab.image_url("bios-1.9.0.bin"),
+                                      "SimpleUpdate /redfish/v1/UpdateService/Actions/UpdateService.SimpleUpdate"]]
+    ilo = tmp_path / "ilo.toml"
+    ilo.write_text('"Redundant System ROM" = "U46 v2.80 (06/01/2024)"\n')
+    run = await run_action(update_engine, "firmware-update", {"nodes": "gpu003", "baseline": str(ilo), "dry_run": True})
+    await run.wait()
+    assert run.result.data == {"nodes": []}
+    assert "not Updateable" in run.result.table.rows[0][4]
+    assert all(t == 0 for t in lab.status()["tasks"].values())
