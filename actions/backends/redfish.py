@@ -475,7 +475,13 @@ class RedfishAdapter:
     async def task(self, node: str, task_uri: str) -> TaskStatus:
         """A task's state per DSP0266: a task monitor answering 202 is still running, with or without a
         body; 200/204 from a monitor without a Task is the finished operation's own answer."""
-        resp = await self.request(node, "GET", task_uri)
+        resp = await self.request(node, "GET", task_uri, ok=(404,))
+        if resp.status_code == 404:
+            # a monitor may be gone once its task ended (OpenBMC .../Tasks/<id>/Monitor); the Task stays
+            task = _task_of_monitor(task_uri)
+            if task is None:
+                raise self._fail(await self._bmc(node), f"GET {task_uri}: HTTP 404 {_redfish_message(resp)}".strip())
+            resp = await self.request(node, "GET", task)
         doc: Any = None
         if resp.content:
             try:
@@ -587,6 +593,16 @@ def _path_of(uri: str) -> str:
         parts = urlsplit(uri)
         return parts.path + (f"?{parts.query}" if parts.query else "")
     return uri
+
+
+def _task_of_monitor(uri: str) -> str | None:
+    """The Task behind a task monitor URI, where the naming says (``.../Tasks/7/Monitor``,
+    ``.../TaskMonitors/7``); None when it does not."""
+    path = uri.rstrip("/")
+    if path.endswith("/Monitor"):
+        return path.removesuffix("/Monitor")
+    head, sep, ident = path.rpartition("/TaskMonitors/")
+    return f"{head}/Tasks/{ident}" if sep and ident else None
 
 
 def _link(ref: Any) -> str | None:

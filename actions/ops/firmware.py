@@ -192,7 +192,8 @@ class FirmwareUpdateParams(MutatingParams):
     nodes: str = Field(..., description="hostlist of nodes to update")
     baseline: str | None = Field(None, description="baseline file with version and image per component")
     image: str | None = Field(None, description="image URL (http/https) to install, with --component")
-    component: str | None = Field(None, description="component or family the image is for (BIOS, BMC, GPU, HCA)")
+    component: str | None = Field(None, description="component, family or glob the image is for (BIOS, GPU, "
+                                                    "HGX_FW_GPU_SXM_*, BIOS.Setup.1-1)")
     version: str | None = Field(None, description="version the image installs (default: from the image name)")
     max_parallel: int = Field(4, ge=1, le=256, description="nodes out of service at once")
     max_failures: int = Field(0, ge=0, description="halt the rollout when more nodes than this have failed")
@@ -236,8 +237,12 @@ class Install:
 
 
 def version_from_image(url: str) -> str | None:
-    """``.../bios-2.4.0.bin`` -> ``2.4.0``: vendors name packages <component>-<version>.<ext>."""
+    """``.../bios-2.4.0.bin`` -> ``2.4.0``: vendors name packages <component>-<version>.<ext>.
+
+    None for a ``.fwpkg`` bundle: its name is a release, not the version of any one component."""
     stem = PurePosixPath(urlparse(url).path).name
+    if stem.lower().endswith(".fwpkg"):
+        return None
     for suffix in (".bin", ".fwpkg", ".img", ".hpm", ".exe", ".tar.gz", ".zip"):
         stem = stem.removesuffix(suffix)
     _, sep, version = stem.partition("-")

@@ -210,6 +210,8 @@ async def test_task_states_per_dsp0266():
         "/m/3": httpx.Response(200, json={"TaskState": "Pending", "Messages": [
             {"MessageId": "Base.1.8.ResetRequired", "MessageArgs": ["/redfish/v1/Systems/1/Actions/x", "GracefulRestart"]}]}),
         "/m/4": httpx.Response(204),
+        "/redfish/v1/TaskService/Tasks/5/Monitor": httpx.Response(404),          # gone once the task ended
+        "/redfish/v1/TaskService/Tasks/5": httpx.Response(200, json={"TaskState": "Completed", "TaskStatus": "OK"}),
     }
     a = adapter(login_or(lambda r: docs.get(r.url.path, httpx.Response(204))))
     try:
@@ -220,6 +222,7 @@ async def test_task_states_per_dsp0266():
         waiting = await a.task("n1", "/m/3")
         assert waiting.awaiting_reset and waiting.reset_type == "GracefulRestart"
         assert (await a.task("n1", "/m/4")).succeeded
+        assert (await a.task("n1", "/redfish/v1/TaskService/Tasks/5/Monitor")).succeeded
     finally:
         await a.aclose()
 
@@ -311,3 +314,13 @@ def test_update_method_choice():
     assert dgx.method_for("http://f/x.fwpkg") == "multipart" and dgx.method_for("http://f/bios-1.bin") == "simple"
     assert gb200.method_for("http://f/bios-1.bin") == "multipart"          # all there is
     assert UpdatePath().method_for("http://f/x.fwpkg") is None
+
+
+def test_image_mode_with_a_bundle_and_a_glob():
+    from actions.ops.firmware import version_from_image
+
+    assert version_from_image("http://f/HGX-H100-24.1.fwpkg") is None        # a release, not a version
+    inv = [F(id=f"HGX_FW_GPU_SXM_{i}", version="96.00.89.00.01") for i in (1, 2)] + [F(id="HGX_FW_BMC_0", version="x")]
+    p = FirmwareUpdateParams(nodes="n", image="http://f/HGX-H100-24.1.fwpkg", component="HGX_FW_GPU_SXM_*")
+    (inst,) = plan_node(p, None, inv)
+    assert inst.targets == ("HGX_FW_GPU_SXM_1", "HGX_FW_GPU_SXM_2") and inst.version is None   # verify: "a change"
