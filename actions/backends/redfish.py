@@ -62,7 +62,7 @@ BOOT_TARGETS = ("None", "Pxe", "Hdd", "Cd", "Usb", "BiosSetup", "UefiHttp", "Uef
 LOGOUT_WAIT = 1.0
 RESET_HINTS = ("ResetRequired", "AwaitToActivate", "RebootRequired", "ResetNeeded")
 FAILURE_HINTS = ("ApplyFailed", "VerificationFailed", "TransferFailed", "ActivateFailed", "InstallFailed",
-                 "UpdateFailed", "NoTargetsDetermined", "TargetDetermined")
+                 "UpdateFailed", "NoTargetsDetermined")
 SESSION_LIMIT = ("SessionLimitExceeded", "RAC0218", "MaximumSessions")
 BASEBOARD_HINTS = ("baseboard", "hgx_", "hmc")     # Systems that are a GPU baseboard, not the host
 
