@@ -8,8 +8,9 @@ or a table with ``version`` and the ``image`` URL that installs it. A key is one
 - an exact identity: ``HGX_FW_BMC_0``, ``BIOS.Setup.1-1``, ``BIOS``;
 - a glob (``*``, ``?``, ``[..]``, fnmatch rules, case-sensitive): ``HGX_FW_GPU_SXM_*`` pins one
   version for all eight GPUs;
-- a family: the identity without its trailing instance number, so ``GPU`` covers GPU0..GPU7 and
-  ``HGX_FW_NVSwitch`` covers HGX_FW_NVSwitch_0..3.
+- a family: the identity without its trailing instance numbers (and an iLO slot in parentheses),
+  so ``GPU`` covers GPU0..GPU7, ``HGX_FW_NVSwitch`` covers HGX_FW_NVSwitch_0..3 and ``NIC.Slot``
+  covers Dell's NIC.Slot.5-1 and NIC.Slot.6-1.
 
 When several keys match, the exact one wins, then the most specific pattern (the one with the
 most literal characters). ``ignore = ["HGX_InfoROM_*", ...]`` lists globs of components the
@@ -50,7 +51,8 @@ _SPLIT = re.compile(r"[.\-_ ]+")
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
 _RUNS = re.compile(r"\d+|[^\d]+")
 _GLOB = re.compile(r"[*?\[]")
-_INSTANCE = re.compile(r"[_.\-]?\d+$")
+_INSTANCE = re.compile(r"([_.\-]?\d+)+$")
+_CONTEXT = re.compile(r"\s*\([^()]*\)$")
 # a platform prefix: a leading word with a letter that cannot be hex (HGX-, GB200Nvl-), then a separator
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9]*?[G-Zg-z][A-Za-z0-9]*)[-_ ]")
 
@@ -63,8 +65,9 @@ class Wanted:
 
 
 def family(component_id: str) -> str:
-    """GPU3 -> GPU, HCA0 -> HCA, HGX_FW_GPU_SXM_3 -> HGX_FW_GPU_SXM, BIOS -> BIOS."""
-    return _INSTANCE.sub("", component_id) or component_id
+    """GPU3 -> GPU, HGX_FW_GPU_SXM_3 -> HGX_FW_GPU_SXM, NIC.Slot.5-1 -> NIC.Slot (Dell FQDD),
+    ``Mellanox ConnectX-7 (PCI-E Slot 2)`` -> ``Mellanox ConnectX`` (iLO name + slot), BIOS -> BIOS."""
+    return _INSTANCE.sub("", _CONTEXT.sub("", component_id)) or component_id
 
 
 def scheme(version: str) -> str:

@@ -324,3 +324,11 @@ def test_image_mode_with_a_bundle_and_a_glob():
     p = FirmwareUpdateParams(nodes="n", image="http://f/HGX-H100-24.1.fwpkg", component="HGX_FW_GPU_SXM_*")
     (inst,) = plan_node(p, None, inv)
     assert inst.targets == ("HGX_FW_GPU_SXM_1", "HGX_FW_GPU_SXM_2") and inst.version is None   # verify: "a change"
+
+
+def test_slot_siblings_on_dell_and_ilo_are_one_family():
+    assert family("NIC.Slot.5-1") == family("NIC.Slot.6-1") == "NIC.Slot"
+    assert family("Mellanox ConnectX-7 (PCI-E Slot 1)") == family("Mellanox ConnectX-7 (PCI-E Slot 2)")
+    found = drift([F(id="7", key="Mellanox ConnectX-7 (PCI-E Slot 1)", version="28.39.1002"),
+                   F(id="8", key="Mellanox ConnectX-7 (PCI-E Slot 2)", version="28.40.1000")])
+    assert found and "siblings disagree" in found[0]
