@@ -113,8 +113,8 @@ def inventory_rows(node: str, comps: Sequence[FirmwareComponent]) -> list[list[A
                         else "siblings disagree")
             stuck = [c.key for c in these if not c.updateable]
             if stuck:
-                note = "; ".join(n for n in (note, f"not Updateable: {collapse(stuck)}" if len(these) > 1
-                                             else "not Updateable") if n)
+                which = "not Updateable" if len(stuck) == len(these) else f"not Updateable: {collapse(stuck)}"
+                note = "; ".join(n for n in (note, which) if n)
             rows.append([node, collapse([c.key for c in these]), len(these), version, note])
     return rows
 

@@ -1,9 +1,12 @@
 """Firmware actions over Redfish: ``firmware`` (inventory), ``firmware-check`` (against a baseline)
 and ``firmware-update`` (a rolling, resumable update).
 
-A rolling update takes each node through: drain (Slurm) and wait idle -> SimpleUpdate per image
--> task monitored to its end -> reset when a task says the image waits for one -> inventory read
-again to verify every new version -> resume. At most ``--max-parallel`` nodes are out at once and
+A rolling update takes each node through: inventory and plan -> the BMC's update path read from
+its UpdateService (before anything is drained) -> drain (Slurm) and wait idle -> one push per image
+(SimpleUpdate, or MultipartHttpPushUri with Targets for bundles) -> task followed per DSP0266 until
+it ends or waits for a reset -> the activation the firmware asks for, done with the reset types the
+system offers (an AC power cycle is ForceOff, Off, On where PowerCycle is not offered) -> inventory
+read again to verify each component against its own version -> resume. At most ``--max-parallel`` nodes are out at once and
 no new node starts once failures exceed ``--max-failures``. Each node's progress is journaled, so
 ``dcops resume RUN_ID`` skips finished nodes, re-attaches to update tasks that were running, and
 finishes the rest. A node that fails stays drained with a reason naming the step that failed.
@@ -503,7 +506,8 @@ class Rollout:
 
 
 @action("firmware-update", example="firmware-update gpu[061-062] --image http://files.example/bios-2.4.1.bin --component BIOS --max-parallel 2",
-        help="rolling firmware update: drain, SimpleUpdate, follow the task, reset, verify, resume",
+        help="rolling firmware update: drain, push the image (SimpleUpdate or multipart), follow the task, "
+             "activate, verify, resume",
         params=FirmwareUpdateParams, kind=Kind.WRITE, targets=TargetKind.NODES, positional=("nodes",),
         approval=True, resumable=True, category="firmware")
 async def firmware_update(ctx: ActionContext, p: FirmwareUpdateParams) -> AsyncIterator[ActionEvent]:
