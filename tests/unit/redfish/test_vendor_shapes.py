@@ -15,7 +15,7 @@ from actions.backends.redfish import RedfishAdapter, _is_host_system, _path_of, 
 from actions.backends.redfish_identity import identify
 from actions.config import parse_config
 from actions.errors import UsageError
-from actions.ops._baseline import compare_versions, compliance, family, load_baseline, scheme
+from actions.ops._baseline import compare_versions, family, load_baseline, scheme
 from actions.ops._firmware_view import collapse, drift, inventory_rows
 from actions.ops.firmware import FirmwareUpdateParams, check_component, plan_node
 
