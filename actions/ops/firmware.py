@@ -30,6 +30,7 @@ from ..context import ActionContext
 from ..errors import DcopsError, UsageError
 from ..events import ActionEvent, Log, Result, Table
 from ..fanout import StepReporter
+from ..hostlists import collapse as collapse_hosts
 from ..registry import Kind, MutatingParams, Params, TargetKind, action
 from ._baseline import (Baseline, Compliance, Wanted, compare_versions, compliance, family, incomparable_reason,
                         load_baseline)
@@ -73,13 +74,16 @@ async def firmware(ctx: ActionContext, p: FirmwareParams) -> AsyncIterator[Actio
     failed: dict[str, str] = ctx.extras.get("inventory_failed", {})
     rows: list[list[Any]] = []
     inside: dict[str, list[str]] = {}
+    same: dict[tuple[tuple[Any, ...], ...], list[str]] = {}     # nodes whose rows are identical share them
     for node in ctx.nodes:
         if node in failed:
             rows.append([node, "*", "", "", failed[node]])
             continue
-        rows += inventory_rows(node, found[node])
+        same.setdefault(tuple(tuple(r[1:]) for r in inventory_rows(node, found[node])), []).append(node)
         if findings := drift(found[node]):
             inside[node] = findings
+    for shape, nodes in same.items():
+        rows += [[collapse_hosts(nodes), *r] for r in shape]
     spread: list[str] = []                         # one component, different versions across nodes
     keys: list[str] = []
     for comps in found.values():
@@ -100,7 +104,7 @@ async def firmware(ctx: ActionContext, p: FirmwareParams) -> AsyncIterator[Actio
     data |= {"errors": failed, "drift": inside, "components": {n: component_dicts(c) for n, c in found.items()}}
     yield Result(summary=summary, ok=not failed,
                  table=Table(columns=["node", "component", "count", "version", "note"], rows=rows,
-                             title="firmware inventory (families that agree are one row)"),
+                             title="firmware inventory (families that agree are one row, nodes that agree share rows)"),
                  data=data)
 
 

@@ -34,8 +34,10 @@ async def test_firmware_inventory_across_the_fleet(lab, engine):
     assert data["gpu004"]["BIOS"] == "2.2.0" and data["gpu001"]["BIOS"] == "2.3.1"
     assert "BIOS: 2.2.0 x2, 2.3.1 x14" in fin.summary
     assert run.result.table.columns == ["node", "component", "count", "version", "note"]
-    rows = [r for r in run.result.table.rows if r[0] == "gpu004"]
-    assert ["gpu004", "GPU[0-7]", 8, "96.00.89.00.01", ""] in rows and len(rows) == 4    # GPUs in one row
+    rows = [r for r in run.result.table.rows if r[0] == "gpu[004,011]"]                  # nodes that agree share rows
+    assert ["gpu[004,011]", "GPU[0-7]", 8, "96.00.89.00.01", ""] in rows and len(rows) == 4   # GPUs in one row
+    assert ["gpu[004,011]", "BIOS", 1, "2.2.0", ""] in rows
+    assert len(run.result.table.rows) == 8                                                 # 16 nodes, 2 shapes
 
 
 async def test_firmware_check_against_a_baseline(lab, engine, tmp_path):
