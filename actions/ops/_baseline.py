@@ -15,8 +15,10 @@ or a table with ``version`` and the ``image`` URL that installs it. A key is one
 When several keys match, the exact one wins, then the most specific pattern (the one with the
 most literal characters). ``ignore = ["HGX_InfoROM_*", ...]`` lists globs of components the
 baseline does not care about; every other component the baseline does not cover counts against
-compliance ("unknown")::
+compliance ("unknown"). ``platform = "DGXH100"`` (a glob on the system's Model) keeps the baseline
+off other platforms: their nodes are never planned and never "match"::
 
+    platform = "DGXH100"
     ignore = ["HGX_InfoROM_*", "HGX_FW_PCIeRetimer_*"]
     HGX_FW_BMC_0 = "HGX-22.10-1-rc80"
     ["HGX_FW_GPU_SXM_*"]
@@ -85,6 +87,7 @@ class Baseline:
     entries: dict[str, Wanted]
     source: str = ""
     ignore: tuple[str, ...] = ()
+    platform: str | None = None              # glob on the system's Model (``DGXH100``, ``*XE9680*``)
     _patterns: tuple[str, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
@@ -105,6 +108,12 @@ class Baseline:
         if fam != component_id and fam in self.entries:
             candidates.append((len(fam), self.entries[fam]))
         return max(candidates, key=lambda c: c[0])[1] if candidates else None
+
+    def platform_mismatch(self, model: str) -> str | None:
+        """Why this baseline must not be applied to a system of this Model, or None when it may."""
+        if self.platform is None or fnmatch.fnmatchcase(model, self.platform):
+            return None
+        return f"the baseline is for platform {self.platform}, this system is {model or 'of unknown model'}"
 
     def ignores(self, component_id: str) -> bool:
         return any(fnmatch.fnmatchcase(component_id, g) for g in self.ignore)
@@ -131,6 +140,9 @@ def load_baseline(path: str) -> Baseline:
                          f"{str(exc).splitlines()[0]}") from None
     if not isinstance(raw, dict):
         raise UsageError(f"baseline file {path} must be a table of component = version")
+    platform = raw.pop("platform", None)
+    if platform is not None and not (isinstance(platform, str) and platform):
+        raise UsageError(f"baseline file {path}: platform must be a Model glob, e.g. platform = \"DGXH100\"")
     ignore = raw.pop("ignore", [])
     if not isinstance(ignore, list) or not all(isinstance(g, str) and g for g in ignore):
         raise UsageError(f"baseline file {path}: ignore must be a list of component globs, e.g. "
@@ -154,7 +166,7 @@ def load_baseline(path: str) -> Baseline:
                 raise UsageError(f"baseline file {path}: {key!r} is not a valid glob") from None
     if not entries:
         raise UsageError(f"baseline file {path} lists no components")
-    return Baseline(entries, str(p), tuple(ignore))
+    return Baseline(entries, str(p), tuple(ignore), platform)
 
 
 def _field_key(x: str, y: str) -> tuple[list[int | str], list[int | str]]:

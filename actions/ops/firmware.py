@@ -136,13 +136,15 @@ async def firmware_check(ctx: ActionContext, p: FirmwareCheckParams) -> AsyncIte
     async for ev in _inventories(ctx, ctx.nodes, found, "reading firmware inventory"):
         yield ev
     failed: dict[str, str] = ctx.extras.get("inventory_failed", {})
+    other = await _other_platform(ctx, base, [n for n in ctx.nodes if n not in failed])
     rows: list[list[Any]] = []
     data: dict[str, dict[str, str]] = {}
     counts = {"compliant": 0, "outdated": 0, "newer": 0, "unknown": 0, "ignored": 0}
     verdict: dict[str, str] = {}
     for node in ctx.nodes:
-        if node in failed:
-            rows.append([node, "*", "", "", "unknown", f"not compared: {failed[node]}"])
+        if node in failed or node in other:
+            why = f"not compared: {failed[node]}" if node in failed else f"not compared: {other[node]}"
+            rows.append([node, "*", "", "", "unknown", why])
             data[node] = {"*": "unknown"}
             verdict[node] = "not compared"
             continue
@@ -170,9 +172,27 @@ async def firmware_check(ctx: ActionContext, p: FirmwareCheckParams) -> AsyncIte
         summary += f"; off baseline: {', '.join(off[:20])}{' ...' if len(off) > 20 else ''}"
     if failed:
         summary += f"; not compared (unreadable): {', '.join(sorted(failed)[:20])}"
+    if other:
+        summary += f"; not compared (another platform): {', '.join(sorted(other)[:20])}"
     yield Result(summary=summary, ok=not failed, data={"nodes": data, "counts": counts, "verdict": verdict},
                  table=Table(columns=["node", "component", "installed", "baseline", "status", "note"], rows=rows,
                              title=f"firmware vs {p.baseline}"))
+
+
+async def _other_platform(ctx: ActionContext, base: Baseline | None, nodes: Sequence[str]) -> dict[str, str]:
+    """node -> why the baseline's ``platform`` does not fit it (its system Model), for the nodes it does not fit."""
+    if base is None or base.platform is None or not nodes:
+        return {}
+    redfish: RedfishPort = ctx.backends.require("redfish")
+
+    async def model(node: str) -> str | None:
+        try:
+            return base.platform_mismatch((await redfish.system(node)).model)
+        except DcopsError as exc:
+            return f"cannot read the system Model to check the baseline's platform: {exc}"
+
+    reasons = await asyncio.gather(*(model(n) for n in nodes))
+    return {n: r for n, r in zip(nodes, reasons) if r}
 
 
 def check_component(base: Baseline, comp: FirmwareComponent) -> tuple[Compliance, str, str]:
@@ -336,6 +356,12 @@ class Rollout:
             return f"already done in run {state.get('run')}: {state.get('detail', '')}".strip()
         where = "reading the firmware inventory"
         try:
+            if self.base is not None and self.base.platform is not None and not state.get("drained"):
+                where = "checking the baseline's platform"
+                mismatch = self.base.platform_mismatch((await self.redfish.system(node)).model)
+                if mismatch:
+                    raise StepFailed(mismatch)
+                where = "reading the firmware inventory"
             before = await self.redfish.firmware_inventory(node)
             notes: list[str] = []
             plan = plan_node(self.p, self.base, before, notes)
@@ -547,11 +573,12 @@ async def _plan_only(ctx: ActionContext, p: FirmwareUpdateParams, base: Baseline
     async for ev in _inventories(ctx, ctx.nodes, found, "reading firmware inventory"):
         yield ev
     redfish: RedfishPort = ctx.backends.require("redfish")
+    other = await _other_platform(ctx, base, [n for n in ctx.nodes if n in found])
     rows: list[list[Any]] = []
     todo: list[str] = []
     for node in ctx.nodes:
-        if node not in found:
-            rows.append([node, "", "", "", ctx.extras.get("inventory_failed", {}).get(node, "unreadable")])
+        if node not in found or node in other:
+            rows.append([node, "", "", "", other.get(node) or ctx.extras.get("inventory_failed", {}).get(node, "unreadable")])
             continue
         notes: list[str] = []
         plan = plan_node(p, base, found[node], notes)

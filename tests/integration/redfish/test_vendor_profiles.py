@@ -305,3 +305,20 @@ async def test_dry_run_plan_on_three_vendor_shapes(lab, update_engine, tmp_path)
     assert run.result.data == {"nodes": []}
     assert "not Updateable" in run.result.table.rows[0][4]
     assert all(t == 0 for t in lab.status()["tasks"].values())
+
+
+async def test_a_baseline_pinned_to_a_platform_is_never_applied_to_another(lab, slurm_lab, update_engine, tmp_path):
+    lab.profile(["gpu016"], "idrac")
+    lab.profile(["gpu001"], "hgx")
+    path = tmp_path / "dgx.toml"
+    path.write_text('platform = "DGXH100"\n' + open(hgx_baseline(tmp_path, lab)).read())
+    run = await run_action(update_engine, "firmware-check", {"nodes": "gpu[001,016]", "baseline": str(path)})
+    fin = await run.wait()
+    assert run.result.data["verdict"] == {"gpu001": "off baseline", "gpu016": "not compared"}
+    assert "not compared (another platform): gpu016" in fin.summary
+    run = await run_action(update_engine, "firmware-update", {"nodes": "gpu016", "baseline": str(path)})
+    await run.wait()
+    detail = run.result.data["failed"]["gpu016"]
+    assert "the baseline is for platform DGXH100, this system is PowerEdge XE9680" in detail
+    assert "node not touched" in detail and lab.status()["tasks"]["gpu016"] == 0
+    assert "gpu016" not in slurm_lab.run("sinfo", "-h", "-N", "-t", "drain", "-o", "%N").stdout

@@ -54,6 +54,7 @@ class Profile:
     empty_monitor: bool = False
     critical_completed: bool = False
     platform: str = ""
+    model: str = ""                      # the host system's Model
     ids: str = "plain"                   # plain | dell | numbered
     defaults: dict[str, str] = field(default_factory=dict, compare=False)
 
@@ -160,7 +161,7 @@ PROFILES: dict[str, Profile] = {
                    simple_update="/redfish/v1/UpdateService/Actions/SimpleUpdate",
                    multipart="/redfish/v1/UpdateService/upload", activation="ac", reset_ask="PowerCycle",
                    reset_info=("ForceOff", "ForceRestart", "GracefulShutdown", "On"), settings_object=True,
-                   empty_monitor=True, critical_completed=True, platform="HGX"),
+                   empty_monitor=True, critical_completed=True, platform="HGX", model="DGXH100"),
     "idrac": Profile("idrac", (
         Part("BIOS.Setup.1-1", "BIOS", "1.8.2", "bios", extra=(("cid", "159"),)),
         Part("iDRAC.Embedded.1-1", "Integrated Dell Remote Access Controller", "6.00.30.00", "idrac",
@@ -169,7 +170,7 @@ PROFILES: dict[str, Profile] = {
         Part("NIC.Slot.5-1", "Mellanox ConnectX-6 Dx", "24.40.10.00", "nic", extra=(("cid", "0"),)),
         Part("NIC.Slot.6-1", "Mellanox ConnectX-6 Dx", "24.40.10.00", "nic", extra=(("cid", "0"),)),
     ), system_id="System.Embedded.1", manager_id="iDRAC.Embedded.1", activation="pending",
-        reset_ask="GracefulRestart", ids="dell", platform="PowerEdge"),
+        reset_ask="GracefulRestart", ids="dell", platform="PowerEdge", model="PowerEdge XE9680"),
     "ilo": Profile("ilo", (
         Part("iLO 5", "iLO 5", "2.72 Sep 04 2022", "ilo", extra=(("ctx", "System Board"),)),
         Part("System ROM", "System ROM", "U46 v2.72 (03/15/2023)", "rom", extra=(("ctx", "System Board"),)),
@@ -183,5 +184,6 @@ PROFILES: dict[str, Profile] = {
              extra=(("ctx", "PCI-E Slot 2"),)),
         Part("Embedded Video Controller", "Embedded Video Controller", "2.5", updateable=False,
              extra=(("ctx", "Embedded Device"),)),
-    ), system_id="1", manager_id="1", ids="numbered", expand_fails=True, platform="ProLiant"),
+    ), system_id="1", manager_id="1", ids="numbered", expand_fails=True, platform="ProLiant",
+        model="ProLiant DL380 Gen10"),
 }

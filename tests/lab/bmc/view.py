@@ -229,7 +229,7 @@ class BmcView:
                                                "BootSourceOverrideEnabled": self.bmc.override_enabled})
             doc["Boot"]["BootSourceOverrideEnabled@Redfish.AllowableValues"] = ["Disabled", "Once", "Continuous"]
         if prof.name != "generic":
-            doc["Id"] = prof.system_id
+            doc["Id"], doc["Model"] = prof.system_id, prof.model
         if prof.reset_info:
             action = doc.setdefault("Actions", {}).setdefault("#ComputerSystem.Reset", {})
             action.pop("ResetType@Redfish.AllowableValues", None)

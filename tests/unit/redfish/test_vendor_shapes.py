@@ -103,7 +103,8 @@ def test_globs_families_precedence_and_ignore(tmp_path):
 
 
 @pytest.mark.parametrize("text, match", [('ignore = "x"\nA = "1"', "ignore must be a list"),
-                                         ('ignore = ["x"]', "lists no components")])
+                                         ('ignore = ["x"]', "lists no components"),
+                                         ('platform = 3\nA = "1"', "platform must be a Model glob")])
 def test_bad_ignore_is_one_line(tmp_path, text, match):
     f = tmp_path / "b.toml"
     f.write_text(text)
@@ -304,6 +305,8 @@ def test_the_readme_hgx_baseline_loads_and_covers_the_lab_hgx_profile(tmp_path):
     assert all(base.ignores(p.key) or base.covers(p.key) for p in parts)
     assert base.for_component("HGX_FW_ERoT_NVSwitch_2").version == "00.02.0180.0000_n00"
     assert base.for_component("HGX_FW_NVSwitch_2").version == "96.10.6D.00.01"
+    assert base.platform_mismatch("DGXH100") is None
+    assert "for platform DGXH100, this system is PowerEdge XE9680" in base.platform_mismatch("PowerEdge XE9680")
 
 
 def test_update_method_choice():
