@@ -186,6 +186,14 @@ class SystemInfo(_Model):
     bios_version: str = ""
 
 
+class ManagerInfo(_Model):
+    """The BMC that manages a node's host system (found through the system's Links.ManagedBy)."""
+
+    id: str = ""
+    firmware_version: str = ""
+    model: str = ""
+
+
 class TaskStatus(_Model):
     """A Redfish task. ``state``: New, Starting, Running, Completed, Exception, Killed, Cancelled, ..."""
 

@@ -43,7 +43,7 @@ import httpx
 from pydantic import SecretStr
 
 from ..errors import BackendError, UsageError
-from .models import FirmwareComponent, SystemInfo, TaskStatus, UpdatePath
+from .models import FirmwareComponent, ManagerInfo, SystemInfo, TaskStatus, UpdatePath
 from .ports import InventoryPort
 from .redfish_identity import identify
 
@@ -354,6 +354,25 @@ class RedfishAdapter:
                           boot_source_override_target=str(boot.get("BootSourceOverrideTarget") or ""),
                           boot_source_override_enabled=str(boot.get("BootSourceOverrideEnabled") or ""),
                           model=str(doc.get("Model") or ""), bios_version=str(doc.get("BiosVersion") or ""))
+
+    async def manager(self, node: str) -> ManagerInfo:
+        """The BMC managing the host system: its ``Links.ManagedBy``, else the only Manager. Ids are never
+        assumed (a DGX has ``BMC`` and ``HGX_BMC_0``; iDRAC ``iDRAC.Embedded.1``)."""
+        bmc = await self._bmc(node)
+        system = await self.get(node, await self.system_path(node))
+        links = [_link(m) for m in (system.get("Links") or {}).get("ManagedBy") or []]
+        path = next((m for m in links if m), None)
+        if path is None:
+            root = await self.get(node, "/redfish/v1")
+            members = [_link(m) for m in (await self.get(node, _link(root.get("Managers")) or "/redfish/v1/Managers"))
+                       .get("Members") or []]
+            members = [m for m in members if m]
+            if len(members) != 1:
+                raise self._fail(bmc, f"the host system names no manager and there are {len(members)}")
+            path = members[0]
+        doc = await self.get(node, path)
+        return ManagerInfo(id=str(doc.get("Id") or path.rsplit("/", 1)[-1]),
+                           firmware_version=str(doc.get("FirmwareVersion") or ""), model=str(doc.get("Model") or ""))
 
     async def update_path(self, node: str) -> UpdatePath:
         """Where this BMC takes firmware, from its UpdateService (read once per BMC).

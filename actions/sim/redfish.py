@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..backends.models import FirmwareComponent, SystemInfo, TaskStatus, UpdatePath
+from ..backends.models import FirmwareComponent, ManagerInfo, SystemInfo, TaskStatus, UpdatePath
 from ..errors import BackendError
 from . import firmware, power
 from .cluster import SimCluster
@@ -33,6 +33,10 @@ class SimRedfish:
         return SystemInfo(power_state=n.power, boot_source_override_target=n.boot_target,
                           boot_source_override_enabled=n.boot_enabled, model=MODEL,
                           bios_version=firmware.inventory(self.sim, n)["BIOS"])
+
+    async def manager(self, node: str) -> ManagerInfo:
+        n, _ = self._node(node)
+        return ManagerInfo(id="1", firmware_version=firmware.inventory(self.sim, n)["BMC"], model="AST2600")
 
     async def firmware_inventory(self, node: str) -> list[FirmwareComponent]:
         n, _ = self._node(node)

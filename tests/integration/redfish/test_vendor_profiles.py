@@ -322,3 +322,16 @@ async def test_a_baseline_pinned_to_a_platform_is_never_applied_to_another(lab, 
     assert "the baseline is for platform DGXH100, this system is PowerEdge XE9680" in detail
     assert "node not touched" in detail and lab.status()["tasks"]["gpu016"] == 0
     assert "gpu016" not in slurm_lab.run("sinfo", "-h", "-N", "-t", "drain", "-o", "%N").stdout
+
+
+async def test_power_status_follows_the_host_system_to_its_manager(lab, engine):
+    """A DGX has managers BMC and HGX_BMC_0, an iDRAC iDRAC.Embedded.1: the host system's ManagedBy link
+    says which one, no id is assumed."""
+    lab.profile(["gpu001"], "hgx")
+    lab.profile(["gpu002"], "idrac")
+    run = await run_action(engine, "power-status", {"nodes": "gpu[001-003]"})
+    fin = await run.wait()
+    assert fin.outcome == "ok", fin.summary
+    bmcs = {r[0]: r[3] for r in run.result.table.rows}
+    assert bmcs["gpu001"] == "BMC 24.09.17" and bmcs["gpu002"] == "iDRAC.Embedded.1 6.00.30.00"
+    assert bmcs["gpu003"].endswith(" 1.10.0")

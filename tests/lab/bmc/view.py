@@ -173,7 +173,7 @@ class BmcView:
                 return self.reset(environ, body)
             if path == self.uuid_system and m == "GET":
                 return self.patched(environ, body, self.patch_system)
-            if path == f"/redfish/v1/Managers/{self.bmc.uuid}" and m == "GET" and prof.name == "generic":
+            if path == f"/redfish/v1/Managers/{self.bmc.uuid}" and m == "GET":
                 return self.patched(environ, body, self.patch_manager)
             return Response.from_app(self.inner, self.forward(environ, body))
         if path.startswith("/redfish/v1/UpdateService"):
@@ -269,7 +269,10 @@ class BmcView:
         return Response(status=204)
 
     def patch_manager(self, doc: dict[str, Any]) -> None:
-        doc["FirmwareVersion"] = self.bmc.versions.get("BMC", "")
+        v = self.bmc.versions
+        doc["FirmwareVersion"] = v.get("BMC") or v.get("HostBMC_0") or v.get("iDRAC.Embedded.1-1") or v.get("iLO 5", "")
+        if self.prof.manager_id:
+            doc["Id"] = self.prof.manager_id
 
     # ------------------------------------------------------------------ boot and power
     def patch_boot(self, environ: dict[str, Any], body: bytes) -> Response:
