@@ -141,6 +141,7 @@ async def firmware_check(ctx: ActionContext, p: FirmwareCheckParams) -> AsyncIte
     data: dict[str, dict[str, str]] = {}
     counts = {"compliant": 0, "outdated": 0, "newer": 0, "unknown": 0, "ignored": 0}
     verdict: dict[str, str] = {}
+    same: dict[tuple[tuple[Any, ...], ...], list[str]] = {}     # nodes whose rows are identical share them
     for node in ctx.nodes:
         if node in failed or node in other:
             why = f"not compared: {failed[node]}" if node in failed else f"not compared: {other[node]}"
@@ -156,14 +157,17 @@ async def firmware_check(ctx: ActionContext, p: FirmwareCheckParams) -> AsyncIte
             data[node][comp.key] = status
             counts[status] += 1
             groups.setdefault((family(comp.key), comp.version, wanted, status, note), []).append(comp.key)
-        for (_, version, wanted, status, note), keys in groups.items():
-            rows.append([node, collapse(keys), version, wanted, status, note])
+        mine = [[collapse(keys), version, wanted, status, note]
+                for (_, version, wanted, status, note), keys in groups.items()]
         for key, wanted in base.entries.items():
             if not any(base.matches(key, c.key) for c in active):
-                rows.append([node, key, "", wanted.version, "unknown", "not in the BMC's inventory"])
+                mine.append([key, "", wanted.version, "unknown", "not in the BMC's inventory"])
                 data[node][key] = "unknown"
                 counts["unknown"] += 1
+        same.setdefault(tuple(tuple(r) for r in mine), []).append(node)
         verdict[node] = "match" if all(s in ("compliant", "ignored") for s in data[node].values()) else "off baseline"
+    for shape, nodes in same.items():
+        rows += [[collapse_hosts(nodes), *r] for r in shape]
     match = sorted(n for n, v in verdict.items() if v == "match")
     off = sorted(n for n, v in verdict.items() if v == "off baseline")
     summary = (f"{len(match)}/{len(ctx.nodes)} nodes match {p.baseline}; "

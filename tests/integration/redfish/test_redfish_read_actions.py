@@ -58,6 +58,8 @@ async def test_firmware_check_against_a_baseline(lab, engine, tmp_path):
     run = await run_action(engine, "firmware-check", {"nodes": "gpu[001-004]", "baseline": str(base)})
     fin = await run.wait()
     assert fin.summary.startswith("2/4 nodes match") and "off baseline: gpu002, gpu003" in fin.summary
+    assert ["gpu[001,004]", "GPU[0-7]", "96.00.89.00.01", "96.00.89.00.01", "compliant", "by GPU"] \
+        in run.result.table.rows                                  # nodes and siblings that agree share a row
 
 
 async def test_power_status(lab, engine):
