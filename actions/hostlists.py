@@ -35,6 +35,7 @@ Deliberate differences from Slurm (dcops is stricter, or a set where Slurm keeps
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -173,19 +174,20 @@ def _count(token: _Token, cap: int | None = None) -> int:
 
 
 def _names(token: _Token) -> Iterator[str]:
-    """The token's names, first group outermost (Slurm's order)."""
-    def walk(i: int, prefix: str) -> Iterator[str]:
-        if i == len(token):
-            yield prefix
-            return
-        part = token[i]
-        if isinstance(part, str):
-            yield from walk(i + 1, prefix + part)
-        else:
-            for r in part:
-                for digits in r.numbers():
-                    yield from walk(i + 1, prefix + digits)
-    return walk(0, "")
+    """The token's names in Slurm's order. Slurm takes the last group as the innermost loop and
+    expands the groups before it from the right (``_push_range_list`` recurses on the prefix's last
+    group), so with groups G1..Gk the loops run G(k-1), ..., G1, Gk from the outside in: two groups
+    are plain row-major, ``a[1-2][3-4][5-6]`` gives a135 a136 a235 a236 a145 ..."""
+    texts = [p for p in token[0::2]]
+    groups = [[d for r in g for d in r.numbers()] for g in token[1::2]]   # type: ignore[union-attr]
+    if not groups:
+        yield "".join(texts)                                               # type: ignore[arg-type]
+        return
+    order = [*range(len(groups) - 2, -1, -1), len(groups) - 1]
+    for combo in itertools.product(*(groups[i] for i in order)):
+        digits = dict(zip(order, combo))
+        yield "".join(f"{texts[i]}{digits[i]}" for i in range(len(groups))) + (   # type: ignore[str-bytes-safe]
+            texts[len(groups)] if len(texts) > len(groups) else "")
 
 
 def parse(expr: str) -> list[list[str | list[_Range]]]:
@@ -234,22 +236,26 @@ def sort_names(names: Iterable[str]) -> list[str]:
 
 
 def _runs(items: list[tuple[int, str]]) -> list[str]:
-    """Sorted (number, digits) items as range texts: a run goes on while the next number is one
-    more and is written with the width of the run's first (how Slurm reads ``lo-hi``), up to
-    Slurm's MAX_RANGE names."""
-    ranges: list[str] = []
-    start = end = 0
-    for i in range(1, len(items) + 1):
-        if i < len(items):
-            number, digits = items[i]
-            if (number == items[end][0] + 1 and digits == str(number).zfill(len(items[start][1]))
-                    and i - start < MAX_RANGE):
-                end = i
-                continue
-        lo, hi = items[start][1], items[end][1]
-        ranges.append(lo if start == end else f"{lo}-{hi}")
-        start = end = i
-    return ranges
+    """Sorted (number, digits) items as range texts. A range ``lo-hi`` is read with the width of
+    ``lo``, so a name extends a range when its number is the next one and it is written with that
+    width (``a9,a10`` -> ``a[9-10]``, ``a099,a100`` -> ``a[099-100]``); several ranges stay open at once
+    so ``cn1..cn99`` and ``cn050..cn149`` make two ranges, not a hundred. No range passes Slurm's
+    MAX_RANGE names."""
+    runs: list[list] = []                         # [lo digits, hi digits, width, length]
+    waiting: dict[int, list[int]] = {}            # next number -> runs that it would extend
+    for number, digits in items:
+        fits = [r for r in waiting.get(number, ()) if str(number).zfill(runs[r][2]) == digits]
+        if fits:
+            r = next((r for r in fits if runs[r][2] == len(digits)), fits[0])
+            waiting[number].remove(r)
+            runs[r][1] = digits
+            runs[r][3] += 1
+        else:
+            r = len(runs)
+            runs.append([digits, digits, len(digits), 1])
+        if runs[r][3] < MAX_RANGE:
+            waiting.setdefault(number + 1, []).append(r)
+    return [lo if lo == hi else f"{lo}-{hi}" for lo, hi, _, _ in runs]
 
 
 def _pieces(names: Iterable[str]) -> list[tuple[str, list[str]]]:
