@@ -13,7 +13,8 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 
 from ..errors import BackendError, BackendUnavailable, UsageError
-from ..hostlists import ARG_LIMIT, chunks, collapse
+from .. import hostlists
+from ..hostlists import chunks, collapse
 
 _NODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _JOB = re.compile(r"^\d+(_\d+)?$")
@@ -38,10 +39,11 @@ def node_list(nodes: Sequence[str]) -> str:
     return collapse(_checked(nodes))
 
 
-def node_lists(nodes: Sequence[str], limit: int = ARG_LIMIT) -> list[str]:
-    """The nodes as Slurm-dialect hostlists of at most ``limit`` characters each, one per command
-    (an argv word is limited to 128 KiB, and over SSH the whole command line is one word)."""
-    return chunks(_checked(nodes), limit)
+def node_lists(nodes: Sequence[str], limit: int | None = None) -> list[str]:
+    """The nodes as Slurm-dialect hostlists of at most ``limit`` (default
+    :data:`actions.hostlists.ARG_LIMIT`) characters each, one per command: an argv word is limited
+    to 128 KiB, and over SSH the whole command line is one word."""
+    return chunks(_checked(nodes), limit or hostlists.ARG_LIMIT)
 
 
 def reason(text: str) -> str:
