@@ -236,6 +236,7 @@ class Rollout:
         if state.get("phase") == "done":
             return f"already done in run {state.get('run')}: {state.get('detail', '')}".strip()
         where = "reading the firmware inventory"
+        held = False
         try:
             before = await self.redfish.firmware_inventory(node)
             plan = plan_node(self.p, self.base, before)
@@ -247,8 +248,9 @@ class Rollout:
                 where = "draining"
                 await self.drain.note_found(node, state)        # someone else's drain or cordon stays
                 rep.update("draining and waiting for jobs to finish" if self.drain.active else "not draining (--no-drain)")
-                await self.drain.drain_and_wait_idle(node, self.ctx.stamp(f"{self.p.reason} (run {self.ctx.run_id})"),
-                                                     self.p.drain_timeout)
+                await self.drain.drain(node, self.ctx.stamp(f"{self.p.reason} (run {self.ctx.run_id})"))
+                held = self.drain.active                    # from here a failure leaves the node held out
+                await self.drain.wait_idle(node, self.p.drain_timeout)
                 state.update(phase="drained", drained=self.drain.active, tasks=state.get("tasks", {}))
                 await self.save(node, state)
                 rep.step_done(self.drain.drained_text)
@@ -280,11 +282,12 @@ class Rollout:
             return f"updated, verified{self.drain.returned_text(state)}: {detail}"
         except DcopsError as exc:
             reason = f"firmware-update run {self.ctx.run_id} failed {where}: {exc}"
-            if state.get("drained"):
+            held = held or bool(state.get("drained"))
+            if held:
                 await self.drain.hold(node, self.ctx.stamp(reason))
             state.update(phase="failed", detail=reason)
             await self.save(node, state)
-            suffix = "; node left drained" if state.get("drained") else "; node not touched"
+            suffix = "; node left drained" if held else "; node not touched"
             raise StepFailed(f"failed {where}: {exc}{suffix}") from None
 
     async def install(self, node: str, inst: Install, state: dict[str, Any], rep: StepReporter) -> bool:
