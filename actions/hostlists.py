@@ -74,8 +74,8 @@ class _Range:
         return self.hi - self.lo + 1
 
     def numbers(self) -> Iterator[str]:
-        for n in range(self.lo, self.hi + 1):
-            yield str(n).zfill(self.width)
+        width = self.width
+        return (f"{n:0{width}d}" for n in range(self.lo, self.hi + 1))
 
 
 # A token is alternating text and groups: [text, group, text, group, ..., text]
@@ -183,6 +183,10 @@ def _names(token: _Token) -> Iterator[str]:
     if not groups:
         yield "".join(texts)                                               # type: ignore[arg-type]
         return
+    if len(groups) == 1:                                                   # the common case, fast
+        head = texts[0]
+        yield from (head + d for d in groups[0])                           # type: ignore[operator]
+        return
     order = [*range(len(groups) - 2, -1, -1), len(groups) - 1]
     for combo in itertools.product(*(groups[i] for i in order)):
         digits = dict(zip(order, combo))
@@ -221,11 +225,9 @@ def expand(expr: str, *, limit: int = MAX_NAMES) -> list[str]:
             amount = f"{exact:,}" if exact <= 10**12 else "more than 10^12"
             raise UsageError(f"hostlist {_shown(expr.strip())} names {amount} nodes; dcops accepts at most "
                              f"{limit:,} in one expression")
-    seen: dict[str, None] = {}
-    for token in tokens:
-        for name in _names(token):
-            seen.setdefault(name, None)
-    return list(seen)
+    if len(tokens) == 1:
+        return list(dict.fromkeys(_names(tokens[0])))
+    return list(dict.fromkeys(name for token in tokens for name in _names(token)))
 
 
 # ------------------------------------------------------------------ writing name sets back
