@@ -47,7 +47,6 @@ from .errors import UsageError
 MAX_NAMES = 100_000          # names one expression may stand for (checked before expanding)
 MAX_RANGE = 65_536           # names in one range: Slurm's own limit ("Too many hosts in range")
 MAX_DIGITS = 18              # digits in one number of a range
-MAX_EXPANDED = MAX_NAMES     # the old name, kept for callers
 
 # Linux limits one argv word to 128 KiB (MAX_ARG_STRLEN) and OpenSSH hands the whole remote command
 # to ``sh -c`` as one word, so the node list of one scontrol call stays far below that.
