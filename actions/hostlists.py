@@ -77,7 +77,8 @@ class _Range:
         return (f"{n:0{width}d}" for n in range(self.lo, self.hi + 1))
 
 
-# A token is alternating text and groups: [text, group, text, group, ..., text]
+# A token alternates text and groups: [text, group, text, group, ...]; the last part is a group unless
+# the token is one plain name (Slurm refuses text after the last group)
 _Token = list["str | list[_Range]"]
 
 

@@ -52,6 +52,16 @@ def check_drain_possible(params: Any, backends: Backends) -> None:
                      "so they would be worked on while in service; add --no-drain to go ahead without draining")
 
 
+NO_SCHEDULER = "this cluster has no scheduler (no [slurm] or [kube] section) to drain nodes in or resume them from"
+
+
+def check_scheduler_exists(params: Any, backends: Backends) -> None:
+    """``ActionSpec.check`` for drain and resume: without a scheduler a real run is bad input (a dry
+    run goes through and says it would change nothing)."""
+    if not getattr(params, "dry_run", False) and not schedulers(backends):
+        raise UsageError(NO_SCHEDULER)
+
+
 def plan_text(backends: Backends, no_drain: bool) -> str:
     """One line for a plan: how the nodes would be taken out of service."""
     names = [_LABELS[s] for s in schedulers(backends)]

@@ -51,3 +51,13 @@ def test_no_scheduler_needs_no_drain_and_the_dry_run_says_so(env, tmp_path: Path
     records = json.loads(dcops(env, "--config", str(cfg), "--json", "audit", "list", "--action",
                                "firmware-update").stdout)
     assert "invalid" in [r["event"] for r in records]
+
+
+def test_drain_and_resume_without_a_scheduler(env, tmp_path: Path) -> None:  # noqa: F811
+    cfg = _bmc_only_config(tmp_path)
+    for action in ("drain", "resume"):
+        extra = ("--reason", "x") if action == "drain" else ()
+        p = dcops(env, "--config", str(cfg), "run", action, "n01-ib", *extra)
+        assert p.returncode == 2 and "no scheduler (no [slurm] or [kube] section)" in one_line_error(p)
+        dry = dcops(env, "--config", str(cfg), "run", action, "n01-ib", *extra, "--dry-run")
+        assert dry.returncode == 0 and "would change nothing" in dry.stdout, (dry.stdout, dry.stderr)
