@@ -246,13 +246,22 @@ def _runs(items: list[tuple[int, str]]) -> list[str]:
     runs: list[list] = []                         # [lo digits, hi digits, width, length]
     waiting: dict[int, list[int]] = {}            # next number -> runs that it would extend
     for number, digits in items:
-        fits = [r for r in waiting.get(number, ()) if str(number).zfill(runs[r][2]) == digits]
-        if fits:
-            r = next((r for r in fits if runs[r][2] == len(digits)), fits[0])
-            waiting[number].remove(r)
-            runs[r][1] = digits
-            runs[r][3] += 1
-        else:
+        r = -1
+        open_runs = waiting.get(number)
+        if open_runs:
+            size = len(digits)
+            for candidate in open_runs:           # fits width w: exactly w digits, or more and unpadded
+                width = runs[candidate][2]
+                if size == width or (size > width and digits[0] != "0"):
+                    r = candidate
+                    if size == width:
+                        break
+            if r >= 0:
+                open_runs.remove(r)
+                run = runs[r]
+                run[1] = digits
+                run[3] += 1
+        if r < 0:
             r = len(runs)
             runs.append([digits, digits, len(digits), 1])
         if runs[r][3] < MAX_RANGE:
