@@ -248,8 +248,8 @@ class Rollout:
                 where = "draining"
                 await self.drain.note_found(node, state)        # someone else's drain or cordon stays
                 rep.update("draining and waiting for jobs to finish" if self.drain.active else "not draining (--no-drain)")
-                await self.drain.drain(node, self.ctx.stamp(f"{self.p.reason} (run {self.ctx.run_id})"))
                 held = self.drain.active                    # from here a failure leaves the node held out
+                await self.drain.drain(node, self.ctx.stamp(f"{self.p.reason} (run {self.ctx.run_id})"))
                 await self.drain.wait_idle(node, self.p.drain_timeout)
                 state.update(phase="drained", drained=self.drain.active, tasks=state.get("tasks", {}))
                 await self.save(node, state)

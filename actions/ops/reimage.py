@@ -61,13 +61,13 @@ class Reimage:
             rep.step_done(f"step {STEPS.index(step) + 1}/{len(STEPS)} {step}: {detail}")
 
         try:
+            drained = self.drain.active              # a failed request may have half-applied: hold it
             await self.drain.drain(node, self.ctx.stamp(f"{self.p.reason} (run {self.ctx.run_id})"))
-            drained = self.drain.active
             done("drain requested" if drained else "not drained (--no-drain)")
             step = "wait idle"
             await self.drain.wait_idle(node, self.p.drain_timeout)
             old = await image_id(self.ssh, node, self.p.ssh_timeout)
-            done(f"no jobs left; image now {old or 'unknown (no SSH)'}")
+            done(f"{'no jobs left' if drained else 'not waited for (not drained)'}; image now {old or 'unknown (no SSH)'}")
             step = "PXE override"
             await self.redfish.set_boot_override(node, "Pxe", once=True)
             sysinfo = await self.redfish.system(node)
