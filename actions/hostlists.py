@@ -294,11 +294,43 @@ def _format(prefix: str, ranges: Sequence[str]) -> str:
     return f"{prefix}[{','.join(ranges)}]"
 
 
+_PREFIX_NUMBER = re.compile(r"^(.*?)(\d+)(\D*)$", re.S)
+
+
+def _merged(pieces: list[tuple[str, list[str]]]) -> list[str]:
+    """Pieces whose prefixes differ only in their last number and that share the same ranges become
+    one two-group token, ``rack1-gpu[01-32],rack2-gpu[01-32]`` -> ``rack[1-2]-gpu[01-32]`` (Slurm
+    accepts a group followed by text and another group), where that is shorter."""
+    families: dict[tuple[str, str, tuple[str, ...]], list[tuple[int, str]]] = {}
+    for prefix, ranges in pieces:
+        m = _PREFIX_NUMBER.match(prefix) if ranges else None
+        if m is not None:
+            families.setdefault((m.group(1), m.group(3), tuple(ranges)), []).append((int(m.group(2)), m.group(2)))
+    out: list[str] = []
+    done: set[tuple[str, str, tuple[str, ...]]] = set()
+    for prefix, ranges in pieces:
+        m = _PREFIX_NUMBER.match(prefix) if ranges else None
+        key = (m.group(1), m.group(3), tuple(ranges)) if m is not None else None
+        if key is None or len(families[key]) < 2:
+            out.append(_format(prefix, ranges))
+            continue
+        if key in done:
+            continue
+        done.add(key)
+        head, mid, _ = key
+        members = sorted(families[key], key=lambda it: (it[0], len(it[1])))
+        merged = f"{head}[{','.join(_runs(members))}]{mid}[{','.join(ranges)}]"
+        apart = [_format(f"{head}{digits}{mid}", ranges) for _, digits in members]
+        out += [merged] if len(merged) < len(",".join(apart)) else apart
+    return out
+
+
 def collapse(names: Iterable[str]) -> str:
     """The set as one hostlist Slurm accepts and expands back to exactly these names (duplicates
     dropped, natural order). Names that do not end in digits stay as they are: Slurm has no way to
-    write ``n01-ib,n02-ib`` shorter."""
-    return ",".join(_format(p, r) for p, r in _pieces(names))
+    write ``n01-ib,n02-ib`` shorter. Racks of equal rows share two groups (``rack[1-4]-gpu[01-32]``).
+    Command lines get :func:`chunks` (one group per token, bounded in length), also Slurm's dialect."""
+    return ",".join(_merged(_pieces(names)))
 
 
 def chunks(names: Iterable[str], limit: int = ARG_LIMIT) -> list[str]:

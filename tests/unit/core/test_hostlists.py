@@ -115,7 +115,7 @@ def test_huge_numbers_are_bad_input() -> None:
 def test_collapse_writes_only_what_slurm_accepts() -> None:
     names = ["n1-ib", "n2-ib", "rack1-gpu01", "rack2-gpu01", "gpu1a", "gpu2a", "dgx-h100-01", "dgx-h100-02"]
     text = collapse(names)
-    assert text == "dgx-h100-[01-02],gpu1a,gpu2a,n1-ib,n2-ib,rack1-gpu01,rack2-gpu01"
+    assert text == "dgx-h100-[01-02],gpu1a,gpu2a,n1-ib,n2-ib,rack[1-2]-gpu[01]"
     assert sorted(expand(text)) == sorted(names)
     assert collapse(["gpu001", "gpu002", "gpu004"]) == "gpu[001-002,004]"
     assert collapse(["a9", "a10", "a11"]) == "a[9-11]"
@@ -123,6 +123,9 @@ def test_collapse_writes_only_what_slurm_accepts() -> None:
     assert collapse(["a099", "a100", "a0100"]) == "a[099-100,0100]"
     assert collapse(["1", "2", "3"]) == "[1-3]"
     assert collapse(["gpu5"]) == "gpu5"
+    racks = [f"rack{r}-gpu{g:02d}" for r in range(1, 5) for g in range(1, 33)]
+    assert collapse(racks) == "rack[1-4]-gpu[01-32]"                 # two groups, as Slurm accepts
+    assert collapse(["a1b1", "a2b1"]) == "a1b1,a2b1"                 # merged only where shorter
     assert collapse([]) == ""
     big = [f"g{i}" for i in range(MAX_RANGE + 10)]       # no range longer than Slurm's limit
     assert expand(collapse(big), limit=len(big)) == big
