@@ -178,20 +178,19 @@ def _names(token: _Token) -> Iterator[str]:
     expands the groups before it from the right (``_push_range_list`` recurses on the prefix's last
     group), so with groups G1..Gk the loops run G(k-1), ..., G1, Gk from the outside in: two groups
     are plain row-major, ``a[1-2][3-4][5-6]`` gives a135 a136 a235 a236 a145 ..."""
-    texts = [p for p in token[0::2]]
-    groups = [[d for r in g for d in r.numbers()] for g in token[1::2]]   # type: ignore[union-attr]
-    if not groups:
-        yield "".join(texts)                                               # type: ignore[arg-type]
+    texts = [str(p) for p in token[0::2]]                   # one text before each group
+    groups = [[d for r in g for d in r.numbers()] for g in token[1::2] if isinstance(g, list)]
+    if not groups:                                           # a plain name
+        yield texts[0]
         return
-    if len(groups) == 1:                                                   # the common case, fast
+    if len(groups) == 1:                                     # the common case, fast
         head = texts[0]
-        yield from (head + d for d in groups[0])                           # type: ignore[operator]
+        yield from (head + d for d in groups[0])
         return
     order = [*range(len(groups) - 2, -1, -1), len(groups) - 1]
     for combo in itertools.product(*(groups[i] for i in order)):
         digits = dict(zip(order, combo))
-        yield "".join(f"{texts[i]}{digits[i]}" for i in range(len(groups))) + (   # type: ignore[str-bytes-safe]
-            texts[len(groups)] if len(texts) > len(groups) else "")
+        yield "".join(texts[i] + digits[i] for i in range(len(groups)))
 
 
 def parse(expr: str) -> list[list[str | list[_Range]]]:
