@@ -511,6 +511,13 @@ async def open_engine(config: DcopsConfig, *, policy: Policy | None = None, stor
             policy = Policy.load(path)
     if store is None:
         store = open_store(config.audit.effective_url(), lock_dir=config.audit.lock_dir)
+    from .seal.setup import sealed_store
+
+    try:
+        store = await sealed_store(config, store)
+    except BaseException:
+        await store.aclose()
+        raise
     if backends is None:
         backends = build_backends(config)
     engine = Engine(config, backends, store, policy)

@@ -58,6 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
     ash.add_argument("run_id")
     av = asub.add_parser("verify", help="verify the hash chain (exit 1 when broken)")
     av.add_argument("--expect-head", help="checkpoint SEQ:HASH from `dcops audit head`")
+    av.add_argument("--seals", action="append", default=[], metavar="FILE",
+                    help="shipped seals to check against (syslog file, `journalctl -t dcops-seal -o cat` output)")
+    ak = asub.add_parser("keygen", help="make an Ed25519 seal key pair: PREFIX.key (0400) and PREFIX.pub")
+    ak.add_argument("prefix", help="path prefix, e.g. /etc/dcops/seal-2026")
     asub.add_parser("head", help="print the chain head SEQ:HASH to store elsewhere")
     ae = asub.add_parser("export", help="every record as JSON Lines")
     ae.add_argument("--output", "-o", help="file (default stdout)")
@@ -138,7 +142,20 @@ async def _run_request(engine: Any, req: Request, printer: EventPrinter, *, inte
     return 0 if finished.outcome in ("ok", "dry-run") else 1
 
 
+def _keygen(prefix: str) -> int:
+    from actions.seal.keys import generate
+
+    private, public = Path(prefix + ".key"), Path(prefix + ".pub")
+    kid = generate(private, public)
+    print(f"key id {kid}: private key {private} (mode 0400: chown it to the dcops service account), "
+          f"public key {public}")
+    print(f"config: [audit] seal_key = \"{private}\"   seal_public_keys = [\"{public}\"]")
+    return 0
+
+
 async def amain(args: argparse.Namespace) -> int:
+    if args.cmd == "audit" and args.audit_cmd == "keygen":
+        return _keygen(args.prefix)
     config = load(args)
     if args.cmd == "tui":
         from console.tui.app import run_tui_async
@@ -246,7 +263,9 @@ async def _audit(engine: Any, args: argparse.Namespace, principal: str, printer:
                     print(f"    params: {r['params']}")
         return 0
     if args.audit_cmd == "verify":
-        params = {"expect_head": args.expect_head} if args.expect_head else {}
+        params: dict[str, Any] = {"expect_head": args.expect_head} if args.expect_head else {}
+        if args.seals:
+            params["seals"] = args.seals
         run = await engine.submit(Request(principal=principal, channel="cli", action="audit-verify", params=params))
         await run.wait()
         res = run.result
