@@ -494,8 +494,9 @@ class Engine:
 
 
 async def open_engine(config: DcopsConfig, *, policy: Policy | None = None, store: Store | None = None,
-                      backends: Backends | None = None) -> Engine:
-    """Everything a front end needs, built from one config."""
+                      backends: Backends | None = None, review: bool = False) -> Engine:
+    """Everything a front end needs, built from one config. ``review``: for reading the audit log
+    (verify, list), which must open even a log that fails its seals, to say how."""
     import actions.ops  # noqa: F401  - registers every action
 
     from .backends.factory import build_backends
@@ -514,7 +515,7 @@ async def open_engine(config: DcopsConfig, *, policy: Policy | None = None, stor
     from .seal.setup import sealed_store
 
     try:
-        store = await sealed_store(config, store)
+        store = await sealed_store(config, store, review=review)
     except BaseException:
         await store.aclose()
         raise

@@ -176,11 +176,41 @@ async def amain(args: argparse.Namespace) -> int:
             print(build_parser().format_help())
         return 0
     principal = principal_for(args, config)
-    engine = await open_engine(config)
+    review = args.cmd == "audit" and args.audit_cmd in _REVIEW
+    store = _review_store(config, args) if review else None
+    engine = await open_engine(config, store=store, review=review)
+    if store is not None:
+        sys.stderr.write(f"note: {store.path} is read-only: reviewed as it is, this review is not recorded in it\n")
     try:
         return await _dispatch(engine, args, principal)
     finally:
         await engine.aclose()
+
+
+_REVIEW = frozenset({"list", "show", "verify", "head", "export"})
+
+
+def _review_store(config: DcopsConfig, args: argparse.Namespace) -> Any:
+    """For reviewing a SQLite log: a read-only store when the file or its directory is read-only (a
+    copy handed to an auditor); None to open it as usual. A log that does not exist is not created
+    for a review when a seal or ``--expect-head`` says it held records."""
+    from actions.errors import AuditError
+    from actions.store.sqlite_ro import ReadOnlySqliteStore, meant_read_only
+
+    url = config.audit.effective_url()
+    if not url.startswith("sqlite:///"):
+        return None
+    path = Path(url.removeprefix("sqlite:///"))
+    if not path.exists() or path.stat().st_size == 0:
+        import re
+
+        head = re.fullmatch(r"(\d{1,18}):[0-9a-f]{64}", getattr(args, "expect_head", None) or "")
+        expected = head is not None and int(head.group(1)) > 0
+        if config.audit.sealing or config.audit.seal_public_keys or expected:
+            raise AuditError(f"audit database {path} {'does not exist' if not path.exists() else 'is empty'}: "
+                             "the log is lost (seals or --expect-head say it held records); restore it from backup")
+        return None
+    return ReadOnlySqliteStore(str(path)) if meant_read_only(path) else None
 
 
 async def _dispatch(engine: Any, args: argparse.Namespace, principal: str) -> int:

@@ -18,8 +18,8 @@ from typing import Any
 
 from ..errors import AuditError
 from ..owner import current_owner
-from ..store.base import AuditEntry, Store
-from .keys import Signer
+from ..store.base import AuditEntry, AuditQuery, Store
+from .keys import Keyring, Signer
 from .seal import Seal, make_seal
 from .sinks import FileSink, Sink, read_seals
 
@@ -111,6 +111,23 @@ class SealingStore:
         await self._inner.aclose()
 
 
+async def _newest_log_seal(store: Store, keyring: Keyring) -> Seal | None:
+    path = getattr(store, "path", None)
+    if isinstance(path, Path) and (not path.exists() or path.stat().st_size == 0):
+        return None
+    recs = await store.query(AuditQuery(event="seal", limit=1))
+    if not recs:
+        return None
+    try:
+        seal = Seal.from_json(recs[0].detail or "")
+    except ValueError:
+        raise AuditError(f"seal record #{recs[0].seq} is malformed (edited); run `dcops audit verify`") from None
+    problem = seal.check(keyring)
+    if problem:
+        raise AuditError(f"seal record #{recs[0].seq}: {problem}; run `dcops audit verify`")
+    return seal
+
+
 def last_external_seal(sinks: Sequence[Sink], log_name: str) -> Seal | None:
     """The newest seal of this log in the sinks dcops can read back (file sinks)."""
     best: Seal | None = None
@@ -122,9 +139,13 @@ def last_external_seal(sinks: Sequence[Sink], log_name: str) -> Seal | None:
     return best
 
 
-async def refuse_lost_log(store: Store, seal: Seal | None) -> None:
-    """Refuse to write a log that is shorter than a seal says it was: a deleted, emptied or truncated
-    database is not silently replaced by a fresh one (the old records' loss would be invisible)."""
+async def refuse_lost_log(store: Store, seal: Seal | None, keyring: Keyring | None = None) -> None:
+    """Refuse to write (and seal) a log that is shorter than a seal says it was, or whose newest
+    sealed record changed: a deleted, emptied, truncated or recomputed database is not silently
+    carried on (the next seal would vouch for the rewritten chain)."""
+    newest_in_log = await _newest_log_seal(store, keyring) if keyring else None
+    if newest_in_log is not None and (seal is None or newest_in_log.seq > seal.seq):
+        seal = newest_in_log
     if seal is None or seal.seq == 0:
         return
     path = getattr(store, "path", None)

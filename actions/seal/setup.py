@@ -3,15 +3,18 @@ external seals for verifiers."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 from ..config.model import DcopsConfig
-from ..errors import ConfigError
+from ..errors import AuditError, ConfigError
 from ..store.base import Store
 from .keys import Keyring, load_keyring, load_signer
 from .seal import Seal
 from .sealing import SealingStore, last_external_seal, refuse_lost_log
 from .sinks import FileSink, parse_sink, read_seals
+
+log = logging.getLogger("dcops.seal")
 
 
 def log_name(config: DcopsConfig) -> str:
@@ -19,14 +22,22 @@ def log_name(config: DcopsConfig) -> str:
     return config.cluster.name
 
 
-async def sealed_store(config: DcopsConfig, store: Store) -> Store:
-    """``store`` wrapped to seal, when the config turns sealing on; refuses a lost or truncated log."""
+async def sealed_store(config: DcopsConfig, store: Store, *, review: bool = False) -> Store:
+    """``store`` wrapped to seal, when the config turns sealing on; refuses a lost, truncated or
+    rewritten log. ``review`` (audit verify/list): a log that fails the check is opened anyway so it
+    can be examined, but not sealed (a seal over a rewritten chain would launder it)."""
     audit = config.audit
-    if not audit.sealing:
+    if not audit.sealing or getattr(store, "recorded", True) is False:
         return store
     signer = load_signer(audit.seal_key, audit.seal_signer, audit.seal_key_id)
     sinks = [parse_sink(s) for s in audit.seal_sinks]
-    await refuse_lost_log(store, last_external_seal(sinks, log_name(config)))
+    try:
+        await refuse_lost_log(store, last_external_seal(sinks, log_name(config)), keyring(config))
+    except AuditError as exc:
+        if not review:
+            raise
+        log.error("not sealing while reviewing: %s", exc)
+        return store
     return SealingStore(store, signer, sinks, every=audit.seal_every, interval=audit.seal_interval,
                         log_name=log_name(config))
 
