@@ -62,6 +62,16 @@ class VerifyParams(Params):
                              "(a record number, a colon, 64 lowercase hex digits)")
         return v
 
+    @field_validator("seals")
+    @classmethod
+    def _seal_files(cls, v: list[str]) -> list[str]:
+        import os
+
+        for path in v:
+            if not os.path.isfile(path) or not os.access(path, os.R_OK):
+                raise ValueError(f"{path[:200]!r} is not a readable file of shipped seals")
+        return v
+
 
 @action("audit-verify", example='audit-verify', help="verify the audit log's hash chain and its seals", params=VerifyParams,
         kind=Kind.READ, targets=TargetKind.NONE, category="audit")
