@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from .approval_chain import grant_problem, tag
 from .backends.bundle import Backends
 from .backends.models import JobFilter
 from .config.model import DcopsConfig
@@ -312,7 +313,7 @@ class Engine:
                             params=prep.audit_params, targets=prep.target_names)
             await self.store.create_approval(appr)
             await self.store.append([received, received.model_copy(update={
-                "event": "approval-requested", "ts": _now(), "detail": f"approval {appr.id} pending"})])
+                "event": "approval-requested", "ts": _now(), "detail": f"approval {appr.id} pending {tag(appr)}"})])
             raise ApprovalRequired(f"{spec.name} needs a second person's approval: ask someone to run "
                                    f"`approve {appr.id}` (expires in {self.config.guards.approval_ttl/60:.0f} min)",
                                    approval_id=appr.id)
@@ -328,10 +329,15 @@ class Engine:
             problem = f"approval {appr.id} is {appr.state}, not granted"
         elif datetime.fromisoformat(appr.expires) < datetime.now(timezone.utc):
             problem = f"approval {appr.id} expired at {appr.expires}"
+        elif unrecorded := await grant_problem(self.store, appr):
+            problem = unrecorded              # the row says granted; the chain must say so too
         else:
             used = await self.store.decide_approval(appr.id, "used", req.principal, None, expect="granted")
             if used.state != "used":
                 problem = f"approval {appr.id} was already used"
+            else:
+                await self.store.append([received.model_copy(update={
+                    "event": "approval-used", "run_id": appr.id, "ts": _now(), "detail": f"used by run {received.run_id}"})])
         if problem:
             await self._refuse(received, "denied: " + problem)
             raise DeniedError("denied: " + problem)
@@ -388,7 +394,7 @@ class Engine:
             "event": "approval-granted" if grant else "approval-refused",
             "decision": "allow" if grant else "deny",
             "detail": f"{approver} {'approved' if grant else 'denied'} {appr.id} asked by {appr.requester}"
-                      + (f": {reason}" if reason else "")})])
+                      + (f": {reason}" if reason else "") + f" {tag(decided)}"})])
         return decided
 
     # ------------------------------------------------------------------ resume a journaled run

@@ -84,6 +84,13 @@ async def audit_verify(ctx: ActionContext, p: VerifyParams) -> AsyncIterator[Act
     data = report.model_dump()
     summary, ok = report.line(), report.ok
     if report.ok:
+        from ..approval_chain import table_problem
+
+        bad = await table_problem(ctx.store)
+        if bad:
+            data["approvals"] = {"ok": False, "id": bad[0], "problem": bad[1]}
+            summary, ok = f"{summary}; approvals table FAILS the log: {bad[1]}", False
+    if report.ok:
         from ..seal.check import check_seals
         from ..seal.setup import external_seals, keyring, log_name
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 AuditEvent = Literal[
     "received", "invalid", "denied", "approval-requested", "approval-granted", "approval-refused",
-    "started", "step", "finished", "seal",
+    "started", "step", "finished", "seal", "approval-used",
 ]
 
 
