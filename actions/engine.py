@@ -37,6 +37,7 @@ from .registry import ActionSpec, Kind, Params, Registry, TargetKind, registry a
 from .request import Request
 from .run import Run
 from .store.base import Approval, AuditEntry, Store
+from .store.redacting import redacting
 from .targets import CLUSTER, Target
 from .validation import describe
 
@@ -83,7 +84,7 @@ class Engine:
                  registry: Registry | None = None) -> None:
         self.config = config
         self.backends = backends
-        self.store = store
+        self.store = redacting(store)     # free text in every record scrubbed of secret values
         self.policy = policy
         if registry is None:
             import actions.ops  # noqa: F401  - registers every action into the default registry
