@@ -17,6 +17,7 @@ from actions import Request, command_help, load_actions, open_engine, parse_comm
 from actions.config import DcopsConfig, demo_config, load_config
 from actions.errors import ApprovalRequired, ConfirmationRequired, DcopsError, UsageError
 from actions.events import Result, RunFinished
+from actions.safe_text import printable
 
 from .render import EventPrinter, dump_json, table_text
 
@@ -241,7 +242,7 @@ async def _dispatch(engine: Any, args: argparse.Namespace, principal: str) -> in
         return 0 if run.finished and run.finished.outcome in ("ok", "dry-run") else 1
     if args.cmd == "deny":
         appr = await engine.deny(args.approval_id, principal, "cli", args.reason)
-        print(f"denied {appr.id} ({appr.action} asked by {appr.requester})")
+        print(printable(f"denied {appr.id} ({appr.action} asked by {appr.requester})"))
         return 0
     if args.cmd == "resume":
         run = await engine.resume_run(args.run_id, principal, "cli")
@@ -270,7 +271,7 @@ async def _audit(engine: Any, args: argparse.Namespace, principal: str, printer:
             sys.stdout.write(table_csv(res.table))
         else:
             print(table_text(res.table) if res.table else "")
-            print(res.summary)
+            print(printable(res.summary))
         return 0
     if args.audit_cmd == "show":
         req = Request(principal=principal, channel="cli", action="audit", params={"run": args.run_id, "limit": 100000})
@@ -283,14 +284,14 @@ async def _audit(engine: Any, args: argparse.Namespace, principal: str, printer:
         if args.json:
             dump_json(records)
         else:
-            for r in records:
+            for r in records:      # every line escaped: a record's text must not fake another line
                 extra = " ".join(f"{k}={r[k]}" for k in ("decision", "outcome", "duration", "error") if r.get(k) is not None)
-                print(f"#{r['seq']} {r['ts']} {r['event']:<18} {r['principal']} via {r['channel']} {r['action']} "
-                      f"{','.join(r['targets'])} {extra}".rstrip())
+                print(printable(f"#{r['seq']} {r['ts']} {r['event']:<18} {r['principal']} via {r['channel']} {r['action']} "
+                                f"{','.join(r['targets'])} {extra}".rstrip()))
                 if r.get("detail"):
-                    print(f"    {r['detail']}")
+                    print(f"    {printable(r['detail'])}")
                 if r["event"] in ("received", "started") and r.get("params"):
-                    print(f"    params: {r['params']}")
+                    print(f"    params: {printable(str(r['params']))}")
         return 0
     if args.audit_cmd == "verify":
         params: dict[str, Any] = {"expect_head": args.expect_head} if args.expect_head else {}
@@ -304,7 +305,7 @@ async def _audit(engine: Any, args: argparse.Namespace, principal: str, printer:
         if args.json:
             dump_json(res.data)
         else:
-            print(res.summary)
+            print(printable(res.summary))
         return 0 if res.ok else 1
     if args.audit_cmd == "head":
         seq, digest = await store.head()
@@ -355,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         return asyncio.run(amain(args))
     except DcopsError as exc:
-        sys.stderr.write(f"dcops: {exc}\n")
+        sys.stderr.write(f"dcops: {printable(str(exc))}\n")
         return exc.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("dcops: interrupted\n")
@@ -364,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except Exception as exc:  # a bug: one line for the user, the traceback for the log
         log.exception("internal error")
-        sys.stderr.write(f"dcops: internal error: {type(exc).__name__}: {exc} (details in {logfile})\n")
+        sys.stderr.write(printable(f"dcops: internal error: {type(exc).__name__}: {exc} (details in {logfile})") + "\n")
         return 70
 
 
