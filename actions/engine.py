@@ -174,6 +174,11 @@ class Engine:
         except DcopsError as exc:     # a backend failed while resolving targets: audited as failed
             await self._failed_early(received.model_copy(update={"params": redact(req.params)}), exc)
             raise
+        except Exception as exc:      # a bug while preparing: the request still leaves its trail
+            log.exception("preparing %s crashed", req.action)
+            await self._failed_early(received.model_copy(update={"params": redact(req.params)}), DcopsError(
+                f"internal error preparing {req.action}: {type(exc).__name__}: {exc}".splitlines()[0]))
+            raise
         received = received.model_copy(update={"targets": prep.target_names, "params": prep.audit_params})
         decision = self._decide(req.principal, prep)
         if not decision.allowed:

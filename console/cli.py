@@ -106,10 +106,43 @@ def principal_for(args: argparse.Namespace, config: DcopsConfig) -> str:
 def load(args: argparse.Namespace) -> DcopsConfig:
     if args.demo:
         cfg = demo_config()
-        if getattr(args, "nodes", None):
-            cfg = cfg.model_copy(update={"cluster": cfg.cluster.model_copy(update={"demo_nodes": args.nodes})})
+        if getattr(args, "nodes", None) is not None:
+            from actions.config import parse_config
+
+            cfg = parse_config({"cluster": {**cfg.cluster.model_dump(), "demo_nodes": args.nodes}}, source="--nodes")
         return cfg
     return load_config(args.config)
+
+
+def run_options(words: list[str], *, yes: bool = False, confirm: str | None = None,
+                approval: str | None = None) -> tuple[list[str], bool, str | None, str | None]:
+    """Take ``--yes``, ``--confirm X`` and ``--approval ID`` from anywhere among the action's words
+    (``dcops run drain gpu001 --reason x --yes``), as the README writes them; the rest is the action's."""
+    rest: list[str] = []
+    i = 0
+    while i < len(words):
+        word = words[i]
+        key, eq, inline = word.partition("=")
+        if word == "--yes":
+            yes = True
+        elif key in ("--confirm", "--approval"):
+            if eq:
+                value = inline
+            elif i + 1 < len(words):
+                i += 1
+                value = words[i]
+            else:
+                raise UsageError(f"dcops run: {key} needs a value ({'the node count or hostlist' if key == '--confirm' else 'an approval id'})")
+            if key == "--confirm":
+                confirm = value
+            else:
+                approval = value
+        else:
+            rest.append(word)
+        i += 1
+    if not rest:
+        raise UsageError("dcops run: give an action, e.g. dcops run drain gpu001 --reason 'xid 79' (see dcops actions)")
+    return rest, yes, confirm, approval
 
 
 async def _run_request(engine: Any, req: Request, printer: EventPrinter, *, interactive: bool) -> int:
@@ -157,8 +190,15 @@ def _keygen(prefix: str) -> int:
 async def amain(args: argparse.Namespace) -> int:
     if args.cmd == "audit" and args.audit_cmd == "keygen":
         return _keygen(args.prefix)
+    if args.cmd in ("actions", "help"):
+        return _catalogue_command(args)
     config = load(args)
     if args.cmd == "tui":
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            from actions.errors import DcopsError as _EnvError
+
+            raise _EnvError("dcops tui needs a terminal (stdin and stdout are not one); "
+                            "run it in a terminal, or use the CLI commands (dcops run ..., dcops audit ...)")
         from console.tui.app import run_tui_async
 
         return await run_tui_async(config, principal=principal_for(args, config), theme=args.theme)
@@ -166,16 +206,6 @@ async def amain(args: argparse.Namespace) -> int:
         from bots.app import serve_async
 
         return await serve_async(config, demo=config.cluster.demo)
-    if args.cmd == "actions":
-        for spec in load_actions():
-            print(f"{spec.name:<18} {spec.kind.value:<12} {spec.help}")
-        return 0
-    if args.cmd == "help":
-        if args.action:
-            print(command_help(load_actions().get(args.action)))
-        else:
-            print(build_parser().format_help())
-        return 0
     principal = principal_for(args, config)
     review = args.cmd == "audit" and args.audit_cmd in _REVIEW
     store = _review_store(config, args) if review else None
@@ -214,6 +244,53 @@ def _review_store(config: DcopsConfig, args: argparse.Namespace) -> Any:
     return ReadOnlySqliteStore(str(path)) if meant_read_only(path) else None
 
 
+def _catalogue_command(args: argparse.Namespace) -> int:
+    """``dcops actions`` and ``dcops help [ACTION]``: no engine, no audit database, no config needed."""
+    if args.cmd == "help" and not args.action:
+        print(build_parser().format_help())
+        return 0
+    specs = load_actions()
+    allowed, why = _may_run(args, list(specs))
+    if args.cmd == "actions":
+        for spec in allowed:
+            print(f"{spec.name:<18} {spec.kind.value:<12} {printable(spec.help)}")
+        if why:
+            sys.stderr.write(f"note: {why}\n")
+        return 0
+    spec = specs.get(args.action)
+    print(command_help(spec))
+    if why is None and spec not in allowed:
+        print(f"(the policy does not let you run {spec.name})")
+    return 0
+
+
+def _may_run(args: argparse.Namespace, specs: list[Any]) -> tuple[list[Any], str | None]:
+    """The actions the caller may run under the policy their config names (without a config file:
+    the default policy file; without either, every action, and a note saying why)."""
+    from actions.config import default_config_path
+    from actions.errors import ConfigError
+    from actions.rbac import Policy
+
+    config: DcopsConfig | None
+    try:
+        config = load(args)
+    except ConfigError:
+        if args.demo or args.config or os.environ.get("DCOPS_CONFIG"):
+            raise                       # a config the caller named must load
+        config = None
+    if config is not None and config.cluster.demo and not config.policy.path:
+        policy = Policy.demo()
+    else:
+        path = Path(config.policy.path) if config and config.policy.path else default_config_path().with_name("policy.toml")
+        if config is None and not path.exists():
+            return specs, (f"no config file and no policy file ({path}): every action is listed; "
+                           "the policy decides what you may run")
+        policy = Policy.load(path)
+    principal = principal_for(args, config or DcopsConfig())
+    read_only = bool(config and config.cluster.read_only)
+    return [s for s in specs if policy.decide(principal, s.name, s.kind.value, [], read_only=read_only).allowed], None
+
+
 async def _dispatch(engine: Any, args: argparse.Namespace, principal: str) -> int:
     printer = EventPrinter(as_json=args.json, as_csv=getattr(args, "csv", False))
     interactive = sys.stdin.isatty() and not args.json
@@ -221,12 +298,14 @@ async def _dispatch(engine: Any, args: argparse.Namespace, principal: str) -> in
         if not args.words:
             raise UsageError("dcops run: give an action, e.g. dcops run drain gpu001 --reason 'xid 79' (see dcops actions)")
         try:
-            cmd = parse_command(args.words)
+            words, yes, confirm, approval = run_options(args.words, yes=args.yes, confirm=args.confirm,
+                                                        approval=args.approval)
+            cmd = parse_command(words)
         except UsageError as exc:
             await engine.reject(principal, "cli", args.words[0], str(exc), params={"argv": args.words})
             raise
         req = Request(principal=principal, channel="cli", action=cmd.action, params=cmd.params,
-                      confirm=args.confirm, yes=args.yes, approval_id=args.approval)
+                      confirm=confirm, yes=yes, approval_id=approval)
         return await _run_request(engine, req, printer, interactive=interactive)
     if args.cmd == "audit":
         return await _audit(engine, args, principal, printer)
@@ -313,7 +392,11 @@ async def _audit(engine: Any, args: argparse.Namespace, principal: str, printer:
         return 0
     if args.audit_cmd == "export":
         records = await store.export()
-        out = open(args.output, "w") if args.output else sys.stdout
+        try:
+            out = open(args.output, "w") if args.output else sys.stdout
+        except OSError as exc:
+            raise UsageError(f"audit export -o {args.output}: {exc.strerror}; give a file in an existing, "
+                             "writable directory") from None
         try:
             for r in records:
                 out.write(r.model_dump_json() + "\n")
@@ -342,16 +425,29 @@ async def _policy_check(engine: Any, args: argparse.Namespace) -> int:
 
 
 def setup_logging() -> Path:
+    """The log file under $XDG_STATE_HOME/dcops; an environment that cannot hold it is one clear
+    line and exit 1 (tracebacks of bugs go there, so dcops does not run without it)."""
     base = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "dcops"
-    base.mkdir(parents=True, exist_ok=True)
     path = base / "dcops.log"
-    logging.basicConfig(filename=path, level=logging.INFO,
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(path)
+    except OSError as exc:
+        from actions.errors import DcopsError as _EnvError
+
+        raise _EnvError(f"cannot write the log file {path}: {exc.strerror} "
+                        "(set XDG_STATE_HOME to a writable directory)") from None
+    logging.basicConfig(handlers=[handler], level=logging.INFO,
                         format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
     return path
 
 
 def main(argv: list[str] | None = None) -> int:
-    logfile = setup_logging()
+    try:
+        logfile = setup_logging()
+    except DcopsError as exc:
+        sys.stderr.write(f"dcops: {printable(str(exc))}\n")
+        return exc.exit_code
     try:
         args = build_parser().parse_args(argv)
         return asyncio.run(amain(args))

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from ._base import Section
 from .kube import KubeSection
@@ -25,8 +25,8 @@ class ClusterSection(Section):
     production: bool = False               # production clusters get a red border and banner
     theme: str | None = None               # pin a theme for this cluster (dcops-dark, dcops-light, dcops-contrast)
     demo: bool = False                     # run on the built-in simulator
-    demo_nodes: int = 64                   # simulator size (the TUI is benchmarked with 10,000)
-    demo_time_scale: float = 5.0           # simulated seconds per real second (a reimage takes ~1 min)
+    demo_nodes: int = Field(64, ge=1, le=100_000)     # simulator size (the TUI is benchmarked with 10,000)
+    demo_time_scale: float = Field(5.0, gt=0, le=10_000)  # simulated seconds per real second (a reimage takes ~1 min)
     read_only: bool = False                # refuse every non-read action, whatever the policy says
 
 
@@ -98,6 +98,28 @@ class NodeEntry(Section):
     labels: list[str] = []
     ssh_host: str | None = None            # template: "{name}" or "10.0.0.{index}"
     bmc: str | None = None                 # template like "https://{name}-bmc"
+
+    @field_validator("ssh_host", "bmc")
+    @classmethod
+    def _template(cls, v: str | None) -> str | None:
+        """A template may use {name} and {index} only: checked here, not when the inventory expands it."""
+        if v is None:
+            return v
+        import string
+
+        try:
+            fields = [f for _, f, _, _ in string.Formatter().parse(v) if f is not None]
+        except ValueError as exc:
+            raise ValueError(f"template {v!r} is malformed ({exc}); use {{name}} and {{index}}, "
+                             "and {{{{ }}}} for literal braces") from None
+        for f in fields:
+            if f not in ("name", "index"):
+                raise ValueError(f"template {v!r} uses {{{f}}}; accepted: {{name}} and {{index}}")
+        try:
+            v.format(name="gpu001", index=1)
+        except (ValueError, IndexError, KeyError) as exc:
+            raise ValueError(f"template {v!r} cannot be expanded ({exc}); use {{name}} and {{index}}") from None
+        return v
 
 
 class TuiSection(Section):
