@@ -186,3 +186,52 @@ async def test_seals_shipped_to_syslog_over_udp_verify_against_the_log_server(ur
                                log_name="lab")
     await store.aclose()
     assert chain.ok and not report.ok and "ends at #4" in report.problem
+
+
+async def test_seal_after_interval_while_records_wait(url: str, tmp_path: Path) -> None:
+    import asyncio
+
+    from actions.store.base import AuditQuery
+
+    config = sealed_config(url, tmp_path, every=1000)
+    config = config.model_copy(update={"audit": config.audit.model_copy(update={"seal_interval": 0.2})})
+    store = await sealed_store(config, open_store(url))
+    await store.append([entry(1)])
+    assert not await store.query(AuditQuery(event="seal"))
+    await asyncio.sleep(0.6)
+    seals = await store.query(AuditQuery(event="seal"))
+    await store.aclose()
+    assert len(seals) == 1 and '"seq":1' in (seals[0].detail or "")
+
+
+async def test_external_signer_command(url: str, tmp_path: Path) -> None:
+    """The key can live outside dcops' process (an HSM, a signing daemon): dcops runs a command that
+    signs stdin and prints a base64 signature."""
+    import sys
+
+    from actions.seal.keys import generate
+    from actions.store.base import AuditQuery
+
+    kid = generate(tmp_path / "hsm.key", tmp_path / "hsm.pub")
+    signer = tmp_path / "sign.py"
+    signer.write_text(
+        "import base64, sys\n"
+        "from cryptography.hazmat.primitives import serialization\n"
+        "key = serialization.load_pem_private_key(open(sys.argv[1], 'rb').read(), password=None)\n"
+        "print(base64.b64encode(key.sign(sys.stdin.buffer.read())).decode())\n")
+    config = sealed_config(url, tmp_path, sinks=False)
+    config = config.model_copy(update={"audit": config.audit.model_copy(update={
+        "seal_key": None, "seal_signer": [sys.executable, str(signer), str(tmp_path / "hsm.key")],
+        "seal_key_id": kid, "seal_public_keys": [str(tmp_path / "hsm.pub")]})})
+    store = await sealed_store(config, open_store(url))
+    for i in range(1, 4):
+        await store.append([entry(i)])
+    await store.aclose()
+    from .sealed_scenarios import Sealed
+
+    chain, seals = await verify(Sealed(url, config, tmp_path / "none", tmp_path))
+    assert chain.ok and seals is not None and seals.ok and seals.seals == 1 and seals.sealed_seq == 3
+    store = open_store(url)
+    rec = (await store.query(AuditQuery(event="seal")))[0]
+    await store.aclose()
+    assert kid in (rec.detail or "")
