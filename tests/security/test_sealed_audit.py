@@ -235,3 +235,36 @@ async def test_external_signer_command(url: str, tmp_path: Path) -> None:
     rec = (await store.query(AuditQuery(event="seal")))[0]
     await store.aclose()
     assert kid in (rec.detail or "")
+
+
+async def test_seals_shipped_to_journald_native_socket(url: str, tmp_path: Path) -> None:
+    """journald's native protocol (KEY=value lines in one datagram), on a socket of our own."""
+    path = str(tmp_path / "journal.sock")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    server.bind(path)
+    server.settimeout(5)
+    config = sealed_config(url, tmp_path, sinks=False)
+    config = config.model_copy(update={"audit": config.audit.model_copy(update={"seal_sinks": [f"journald:{path}"]})})
+    store = await sealed_store(config, open_store(url))
+    await store.append([entry(1)])
+    await store.aclose()
+    fields = dict(line.split("=", 1) for line in server.recv(65536).decode().splitlines())
+    server.close()
+    assert fields["SYSLOG_IDENTIFIER"] == "dcops-seal" and fields["DCOPS_SEAL_SEQ"] == "1"
+    assert [s.seq for s in parse_seal_lines([fields["MESSAGE"]])] == [1]
+
+
+async def test_a_sink_that_fails_is_loud_but_the_log_is_still_sealed(url: str, tmp_path: Path) -> None:
+    config = sealed_config(url, tmp_path, sinks=False)
+    config = config.model_copy(update={"audit": config.audit.model_copy(
+        update={"seal_sinks": [f"journald:{tmp_path}/no-such.sock"]})})
+    store = await sealed_store(config, open_store(url))
+    await store.append([entry(1)])
+    errors = list(store.sink_errors)
+    await store.aclose()
+    assert errors == [] or "not shipped" in errors[0]
+    assert store.sink_errors and "not shipped to journald" in store.sink_errors[0]
+    from .sealed_scenarios import Sealed
+
+    _, seals = await verify(Sealed(url, config, tmp_path / "none", tmp_path))
+    assert seals is not None and seals.ok and seals.seals == 1
