@@ -35,6 +35,9 @@ class TargetKind(StrEnum):
     NONE = "none"          # acts on the cluster as a whole (queries, listings)
 
 
+_HUGE = 1e12          # no count, size or number of seconds a user types is larger: a typo, or an attack
+
+
 class Params(BaseModel):
     """Base for every action's parameters: strict, so a typo'd option is an error, not ignored.
     No text parameter (a reason, a node or job name, a pattern) may hold control characters: they
@@ -50,6 +53,8 @@ class Params(BaseModel):
                 problem = control_problem(item)
                 if problem:
                     raise ValueError(problem)
+            elif isinstance(item, (int, float)) and not isinstance(item, bool) and not -_HUGE <= item <= _HUGE:
+                raise ValueError(f"{item!r} is out of range (a finite number up to {_HUGE:.0e})")   # also inf, nan
         return value
 
 

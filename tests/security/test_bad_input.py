@@ -29,6 +29,8 @@ def one_line(p) -> str:  # noqa: ANN001
     (("--demo", "run", "jobs", "--state", "bogus"), 2, "accepted: PENDING, RUNNING"),
     (("--demo", "run", "power", "gpu001", "sideways"), 2, "accepted: on, off, cycle or status"),
     (("--demo", "run", "cancel", "1", "--signal", "BOGUS"), 2, "accepted: HUP, INT"),
+    (("--demo", "run", "power", "gpu001", "on", "--timeout", "inf", "--confirm", "1"), 2, "out of range"),
+    (("--demo", "run", "power", "gpu001", "on", "--timeout", "1e308", "--confirm", "1"), 2, "out of range"),
     (("--demo", "tui", "--nodes", "0"), 2, "demo_nodes"),
     (("--demo", "tui"), 1, "needs a terminal"),
     (("--demo", "run", "drain", "gpu003", "--reason", "x", "--confirm"), 2, "--confirm needs a value"),

@@ -111,3 +111,24 @@ def test_slack_text_and_tables_are_escaped() -> None:
     blocks, _ = table_block(Table(columns=["node", "detail"], rows=[["gpu001", f"a\nb{CLEAR}"]]))
     cells = [c["text"] for row in blocks[-1].rows for c in row]
     assert_inert("".join(cells))
+
+
+async def test_tui_table_cells_are_escaped() -> None:
+    """The TUI's table (fleet, audit, jobs ... all use it): a cell's text never reaches the terminal raw."""
+    from rich.style import Style
+    from textual.app import App, ComposeResult
+
+    from console.tui.widgets.vtable import Column, VirtualTable
+
+    class TableApp(App):
+        def compose(self) -> ComposeResult:
+            yield VirtualTable([Column("node", "NODE", 10), Column("detail", "DETAIL", 40)], key="node")
+
+    app = TableApp()
+    async with app.run_test(size=(80, 10)):
+        table = app.query_one(VirtualTable)
+        row = {"node": "gpu001", "detail": f"ok{RETITLE}\nFAKE"}
+        table.set_rows([row])
+        text = "".join(seg.text for seg in table._cells(row, Style(), " "))
+        assert_inert(text)
+        assert "\\x1b]0;" in text
