@@ -429,6 +429,8 @@ def setup_logging() -> Path:
     line and exit 1 (tracebacks of bugs go there, so dcops does not run without it)."""
     base = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "dcops"
     path = base / "dcops.log"
+    if logging.getLogger().handlers:           # already set up (main() called again in one process)
+        return path
     try:
         base.mkdir(parents=True, exist_ok=True)
         handler = logging.FileHandler(path)

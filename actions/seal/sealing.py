@@ -72,7 +72,14 @@ class SealingStore:
 
     def _fire(self) -> None:
         self._timer = None
-        self._task = asyncio.ensure_future(self.seal_now())
+        self._task = asyncio.ensure_future(self._seal_quietly())
+
+    async def _seal_quietly(self) -> None:
+        """The interval seal runs with nobody awaiting it: its failure is logged, not lost."""
+        try:
+            await self.seal_now()
+        except Exception as exc:
+            log.error("interval seal not written: %s", exc)
 
     async def seal_now(self) -> Seal | None:
         """Sign the newest head this process wrote (if it is not sealed yet) and ship the seal."""
