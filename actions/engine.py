@@ -399,8 +399,8 @@ class Engine:
         await self.store.append([entry.model_copy(update={
             "event": "approval-granted" if grant else "approval-refused",
             "decision": "allow" if grant else "deny",
-            "detail": f"{approver} {'approved' if grant else 'denied'} {appr.id} asked by {appr.requester}"
-                      + (f": {reason}" if reason else "") + f" {tag(decided)}"})])
+            "detail": f"{approver} {'approved' if grant else 'denied'} {appr.id} asked by {appr.requester} "
+                      f"{tag(decided)}" + (f": {reason}" if reason else "")})])
         return decided
 
     # ------------------------------------------------------------------ resume a journaled run
