@@ -116,9 +116,9 @@ async def test_a_crash_while_preparing_is_audited(tmp_path: Path) -> None:
     cfg = DcopsConfig(cluster=ClusterSection(name="t"), audit=AuditSection(url=f"sqlite:///{tmp_path / 'a.db'}"))
     eng = Engine(cfg, Backends(inventory=Broken()), SqliteStore(str(tmp_path / "a.db")), Policy.demo())
     with pytest.raises(KeyError):
-        await eng.submit(Request(principal="unix:alice", channel="cli", action="drain",
-                                 params={"nodes": "gpu001", "reason": "x"}))
-    recs = await eng.store.query(AuditQuery(action="drain"))
+        await eng.submit(Request(principal="unix:alice", channel="cli", action="power-status",
+                                 params={"nodes": "gpu001"}))
+    recs = await eng.store.query(AuditQuery(action="power-status"))
     await eng.aclose()
     assert {r.event for r in recs} == {"received", "finished"}
     assert any(r.outcome == "failed" and "internal error" in (r.error or "") for r in recs)
