@@ -68,6 +68,11 @@ class ActionSpec:
     example: str = ""                  # a complete command line, shown in help and run by the invariant tests
     implies: Callable[[Any], tuple[str, ...]] | None = None   # other actions these params also perform
                                        # (drain --cancel-jobs cancels): RBAC must allow those too
+    prepare: Callable[[Any, Any], Any] | None = None   # (params, config) -> params: checks against the
+                                       # site's config before RBAC (a playbook must be approved, its
+                                       # vars declared; fills in its content hash); UsageError if not
+    policy_name: Callable[[Any], str] | None = None    # the name RBAC decides on for these params
+                                       # (playbook nvidia-driver -> "playbook:nvidia-driver")
 
     @property
     def mutating(self) -> bool:
@@ -136,6 +141,8 @@ def action(
     takes_out_of_service: bool = False,
     example: str = "",
     implies: Callable[[Any], tuple[str, ...]] | None = None,
+    prepare: Callable[[Any, Any], Any] | None = None,
+    policy_name: Callable[[Any], str] | None = None,
     into: Registry | None = None,
 ) -> Callable[[ActionFn], ActionFn]:
     """Register an async-generator function as an action. Destructive actions need confirmation
@@ -149,6 +156,7 @@ def action(
                 confirm=(kind is Kind.DESTRUCTIVE) if confirm is None else confirm,
                 approval=approval, resumable=resumable, timeout=timeout, category=category, lock=lock,
                 takes_out_of_service=takes_out_of_service, example=example, implies=implies,
+                prepare=prepare, policy_name=policy_name,
             )
         )
         return fn

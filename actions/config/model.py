@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import Field
 
 from ._base import Section
+from .ansible import AnsibleSection
+from .grafana import GrafanaSection
 from .kube import KubeSection
 from .prometheus import PrometheusSection
 from .redfish import RedfishSection
@@ -95,6 +97,8 @@ class DcopsConfig(Section):
     thresholds: dict[str, float] = {}      # overrides for health thresholds (gpu_temp_c, ...)
     tui: TuiSection = Field(default_factory=TuiSection)
     slack: SlackSection | None = None
+    ansible: AnsibleSection | None = None  # playbooks as actions (toolbox)
+    grafana: GrafanaSection | None = None  # links out to the site's dashboards (toolbox)
 
     def resolved(self, base_dir: Path) -> "DcopsConfig":
         """Relative paths in the file are relative to the file, not to the current directory."""
@@ -108,6 +112,8 @@ class DcopsConfig(Section):
             update["policy"] = self.policy.model_copy(update={"path": fix(self.policy.path)})
         if self.topology:
             update["topology"] = fix(self.topology)
+        if self.ansible is not None:
+            update["ansible"] = self.ansible.model_copy(update={"playbook_dir": fix(self.ansible.playbook_dir)})
         if self.audit.url and self.audit.url.startswith("sqlite:///") and not self.audit.url.startswith("sqlite:////"):
             rel = self.audit.url.removeprefix("sqlite:///")
             update["audit"] = self.audit.model_copy(update={"url": f"sqlite:///{fix(rel)}"})
