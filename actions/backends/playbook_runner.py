@@ -16,8 +16,10 @@ import asyncio
 import os
 import shutil
 import sys
+import signal
 import tempfile
 import threading
+import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -115,7 +117,35 @@ class AnsibleRunnerAdapter:
             if not finished:
                 cancel.set()
                 await asyncio.shield(asyncio.to_thread(thread.join, 30))
+            await asyncio.shield(asyncio.to_thread(_kill_leftovers, tmp))
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _kill_leftovers(tmp: str) -> None:
+    """Kill what outlives ansible-playbook: ansible-core's forks run in sessions of their own (so
+    ansible-runner's killpg on cancel misses them) and ssh ControlPersist masters linger for a
+    minute. Every one of them has this run's private directory on its command line, which no other
+    process has (the directory name is unique), so that is how they are found — no process names."""
+    mark = tmp.encode()
+    for _ in range(2):
+        found = []
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit() or int(entry.name) == os.getpid():
+                continue
+            try:
+                with open(f"/proc/{entry.name}/cmdline", "rb") as f:
+                    if mark in f.read():
+                        found.append(int(entry.name))
+            except OSError:
+                continue
+        if not found:
+            return
+        for pid in found:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        time.sleep(0.1)
 
 
 def _last_lines(runner: Any) -> str:
