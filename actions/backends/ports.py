@@ -23,6 +23,7 @@ from .models import (
     KubeNode,
     KubePod,
     NodeInfo,
+    OperatorPolicy,
     NodeRef,
     Sample,
     Series,
@@ -62,6 +63,7 @@ class KubePort(Protocol):
     async def delete_pod(self, namespace: str, name: str) -> None: ...
     async def jobs(self, namespace: str | None = None) -> list[KubeJob]: ...
     async def restart_job(self, namespace: str, name: str) -> None: ...
+    async def operator_policies(self) -> list[OperatorPolicy]: ...   # ClusterPolicy / NicClusterPolicy
 
 
 @runtime_checkable

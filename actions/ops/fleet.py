@@ -16,9 +16,10 @@ from ..context import ActionContext
 from ..errors import DcopsError
 from ..events import ActionEvent, Log, Result, Table
 from ..hostlists import expand
+from ..operators import node_operator_state
 from ..registry import Kind, Params, TargetKind, action
 
-COLUMNS = ["node", "partitions", "state", "flags", "reason", "jobs", "k8s", "gpu_util", "gpu_temp", "xid",
+COLUMNS = ["node", "partitions", "state", "flags", "reason", "jobs", "k8s", "operators", "gpu_util", "gpu_temp", "xid",
            "ib_errors", "util_history", "temp_history"]
 _TABLE_COLUMNS = [c for c in COLUMNS if not c.endswith("_history")]
 
@@ -45,7 +46,7 @@ async def fleet(ctx: ActionContext, p: FleetParams) -> AsyncIterator[ActionEvent
     for ref in await ctx.backends.inventory.nodes():
         if wanted is None or ref.name in wanted:
             rows[ref.name] = {"node": ref.name, "partitions": ",".join(ref.partitions), "state": "", "flags": "",
-                              "reason": "", "jobs": 0, "k8s": "", "gpu_util": None, "gpu_temp": None, "xid": 0,
+                              "reason": "", "jobs": 0, "k8s": "", "operators": "", "gpu_util": None, "gpu_temp": None, "xid": 0,
                               "ib_errors": None, "util_history": [], "temp_history": []}
     warnings: list[str] = []
 
@@ -59,6 +60,7 @@ async def fleet(ctx: ActionContext, p: FleetParams) -> AsyncIterator[ActionEvent
         for k in await ctx.backends.require("kube").nodes():
             if k.name in rows:
                 rows[k.name]["k8s"] = ("cordoned" if k.unschedulable else "ready" if k.ready else "notready")
+                rows[k.name]["operators"] = node_operator_state(k.operator_pods)   # GPU / Network Operator pods
 
     async def gpu_plane() -> None:
         prom = ctx.backends.require("prometheus")

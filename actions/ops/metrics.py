@@ -157,6 +157,7 @@ async def node_health(ctx: ActionContext, p: NodeHealthParams) -> AsyncIterator[
         gpu_health(prom, nodes, node_label=setup.node_label(ctx), overrides=ctx.config.thresholds),
         host_port_growth(prom, nodes, instance_map=setup.instance_map(ctx)))
     ports = _port_verdicts(growth, topo, dict(ctx.config.thresholds))
+    operators = await _operator_states(ctx)
     rows = []
     for node in nodes:
         node_gpus = [g for g in gpus if g.node == node]
@@ -167,13 +168,32 @@ async def node_health(ctx: ActionContext, p: NodeHealthParams) -> AsyncIterator[
             gpu_flags.insert(0, "no DCGM metrics")
         if not node_ports:
             port_flags.insert(0, "no InfiniBand metrics")
-        status = "ok" if not gpu_flags and not port_flags else "attention"
+        op_state = operators.get(node, "")
+        status = "ok" if not gpu_flags and not port_flags and op_state in ("", "ok") else "attention"
         rows.append([node, status, len(node_gpus), "; ".join(gpu_flags) or "ok", len(node_ports),
-                     "; ".join(port_flags) or "ok"])
+                     "; ".join(port_flags) or "ok", op_state or "-"])
     attention = [r[0] for r in rows if r[1] != "ok"]
     summary = (f"{len(nodes)} node(s): {len(attention)} need attention ({collapse(attention)})" if attention
                else f"{len(nodes)} node(s): all ok")
-    yield Result(summary=summary, table=Table(columns=["node", "status", "gpus", "gpu flags", "ports", "port flags"],
-                                              rows=rows, title="node health"),
-                 data={"nodes": [dict(zip(["node", "status", "gpus", "gpu_flags", "ports", "port_flags"], r)) for r in rows],
+    yield Result(summary=summary, table=Table(columns=["node", "status", "gpus", "gpu flags", "ports", "port flags",
+                                                       "operators"], rows=rows, title="node health"),
+                 data={"nodes": [dict(zip(["node", "status", "gpus", "gpu_flags", "ports", "port_flags", "operators"], r))
+                                 for r in rows],
                        "gpus": _gpu_data(gpus), "ports": [_port_data(e, l, v, growth[e]) for e, l, v in ports]})
+
+
+async def _operator_states(ctx: ActionContext) -> dict[str, str]:
+    """GPU / Network Operator pod state per dcops node name ("" without Kubernetes; a Kubernetes
+    API that does not answer leaves the column empty rather than failing the health check)."""
+    if not ctx.backends.has("kube"):
+        return {}
+    from ..errors import DcopsError
+    from ..operators import node_operator_state
+
+    try:
+        knodes = await ctx.backends.require("kube").nodes()
+    except DcopsError:
+        return {}
+    section = ctx.config.kube
+    return {(section.dcops_name(k.name) if section is not None else k.name): node_operator_state(k.operator_pods)
+            for k in knodes}

@@ -29,6 +29,7 @@ def node_tabs(node: str) -> list[tuple[str, str, str, dict[str, Any]]]:
     return [
         ("gpus", "GPUs", "gpu-health", {"nodes": node}),
         ("health", "Health", "node-health", {"nodes": node}),
+        ("operators", "Operators", "gpu-operator", {"nodes": node, "all": True}),
         ("ib", "IB ports", "fabric-health", {}),
         ("firmware", "Firmware", "firmware", {"nodes": node}),
         ("power", "BMC", "power-status", {"nodes": node}),
@@ -80,7 +81,7 @@ class NodeScreen(DcopsScreen):
     def _head(self) -> Text:
         r = self.row
         parts: list[Any] = [(self.node, "bold")]
-        for key in ("state", "partitions", "k8s", "power", "reason"):
+        for key in ("state", "partitions", "k8s", "operators", "power", "reason"):
             if r.get(key):
                 parts.append(f"  {key} {r[key]}")
         if r.get("xid"):
