@@ -9,6 +9,8 @@ placeholder is a config error, so a typo shows at start, not as a broken link at
 from __future__ import annotations
 
 import string
+from datetime import datetime, timedelta, timezone
+from urllib.parse import quote
 
 from pydantic import field_validator
 
@@ -36,3 +38,13 @@ class GrafanaSection(Section):
             raise ValueError(f"url_template has unknown placeholder(s) {', '.join('{' + u + '}' for u in unknown)}; "
                              f"accepted: {', '.join('{' + p + '}' for p in PLACEHOLDERS)}")
         return value
+
+    def url(self, node: str, *, gpu: int | str | None = None, start: datetime | None = None,
+            end: datetime | None = None) -> str:
+        """The dashboard URL for ``node`` (and one GPU), over [start, end] (default: the last
+        ``default_range`` seconds). Every value is URL-quoted: a node name cannot add parameters."""
+        end = end or datetime.now(timezone.utc)
+        start = start or end - timedelta(seconds=self.default_range)
+        values = {"node": node, "gpu": "All" if gpu is None else str(gpu),
+                  "from": str(int(start.timestamp() * 1000)), "to": str(int(end.timestamp() * 1000))}
+        return self.url_template.format(**{k: quote(v, safe="") for k, v in values.items()})

@@ -23,6 +23,7 @@ from ..fabric.verdict import EndEvidence, Verdict
 from ..hostlists import collapse, expand
 from ..metrics.gpu import COLUMNS as GPU_COLUMNS
 from ..metrics.gpu import GpuHealth, gpu_health
+from ..links import grafana_links
 from ..registry import Kind, Params, TargetKind, action
 from ..timespec import Duration
 
@@ -41,9 +42,11 @@ async def query(ctx: ActionContext, p: QueryParams) -> AsyncIterator[ActionEvent
         end = datetime.now(timezone.utc)
         series = await prom.query_range(p.promql, end - timedelta(seconds=p.range), end, p.step)
         rows = [[_labels(s.labels), len(s.points), s.points[-1][1] if s.points else None] for s in series]
+        nodes = [s.labels[setup.node_label(ctx)] for s in series if s.labels.get(setup.node_label(ctx))]
         yield Result(summary=f"{len(series)} series over {p.range:.0f}s", table=Table(
             columns=["series", "points", "last"], rows=rows),
-            data={"series": [{"labels": s.labels, "points": [list(pt) for pt in s.points]} for s in series]})
+            data={"series": [{"labels": s.labels, "points": [list(pt) for pt in s.points]} for s in series]},
+            links=grafana_links(ctx.config, nodes, start=end - timedelta(seconds=p.range), end=end))
         return
     samples = await prom.query(p.promql)
     rows = [[_labels(s.labels), s.value] for s in samples]
@@ -81,9 +84,13 @@ async def gpu_health_action(ctx: ActionContext, p: GpuHealthParams) -> AsyncIter
         parts.append(f"({collapse(sorted({g.node for g in flagged}))})")
     if silent:
         parts.append(f"; no DCGM metrics from {collapse(silent)}")
+    first_flagged: dict[str, int] = {}
+    for g in flagged:
+        first_flagged.setdefault(g.node, g.gpu)
     yield Result(summary=" ".join(parts).replace(" ;", ";"), ok=True,
                  table=Table(columns=GPU_COLUMNS, rows=[g.row() for g in shown], title="GPU health"),
-                 data={"gpus": _gpu_data(shown), "silent_nodes": silent})
+                 data={"gpus": _gpu_data(shown), "silent_nodes": silent},
+                 links=grafana_links(ctx.config, [*first_flagged, *ctx.nodes], gpus=first_flagged))
 
 
 # ------------------------------------------------------------------ fabric health
@@ -177,6 +184,7 @@ async def node_health(ctx: ActionContext, p: NodeHealthParams) -> AsyncIterator[
                else f"{len(nodes)} node(s): all ok")
     yield Result(summary=summary, table=Table(columns=["node", "status", "gpus", "gpu flags", "ports", "port flags",
                                                        "operators"], rows=rows, title="node health"),
+                 links=grafana_links(ctx.config, [*attention, *nodes]),
                  data={"nodes": [dict(zip(["node", "status", "gpus", "gpu_flags", "ports", "port_flags", "operators"], r))
                                  for r in rows],
                        "gpus": _gpu_data(gpus), "ports": [_port_data(e, l, v, growth[e]) for e, l, v in ports]})

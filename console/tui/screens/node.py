@@ -86,6 +86,10 @@ class NodeScreen(DcopsScreen):
                 parts.append(f"  {key} {r[key]}")
         if r.get("xid"):
             parts.append(("  XID " + str(r["xid"]), "bold red"))
+        grafana = self.app.config.grafana if hasattr(self.app, "config") else None
+        if grafana is not None:                    # [grafana] url_template: the node's dashboard, last hour
+            url = grafana.url(self.node)
+            parts += ["  ", (f"{grafana.label} {url}", f"underline link {url}")]
         return Text.assemble(*parts)
 
     async def load(self) -> None:
@@ -121,6 +125,9 @@ class NodeScreen(DcopsScreen):
             summary.update(f"{len(data.rows)} port(s) of {self.node}; fabric: {result.summary}")
         else:
             summary.update(result.summary)
+        if result.links:                             # Grafana links of metrics views (gpu-health, node-health)
+            summary.update(Text.assemble(result.summary, *(part for link in result.links for part in
+                                                           ("  ", (link.label, f"underline link {link.url}")))))
         if data is not None and len(data.rows) == 1 and len(data.columns) > 6:
             data = transposed(data)
         if data is not None:
