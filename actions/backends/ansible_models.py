@@ -20,6 +20,8 @@ class PlaybookJob(BaseModel):
     check: bool = False                        # ansible-playbook --check
     diff: bool = False                         # ansible-playbook --diff
     run_id: str = ""                           # names the artifact directory
+    module: str | None = None                  # ad hoc: run this module (``ansible -m``) instead of a playbook
+    module_args: dict[str, Any] = Field(default_factory=dict)   # its arguments (sent as one JSON ``-a``)
 
 
 class TaskStarted(BaseModel):

@@ -13,6 +13,7 @@ removed afterwards (it would hold the extra vars).
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import sys
@@ -86,9 +87,12 @@ class AnsibleRunnerAdapter:
 
         tmp = tempfile.mkdtemp(prefix="dcops-ansible-")
         cmdline = " ".join(flag for flag, on in (("--check", job.check), ("--diff", job.diff)) if on)
+        what: dict[str, Any] = ({"host_pattern": "all", "module": job.module,
+                                 "module_args": json.dumps(job.module_args) if job.module_args else None}
+                                if job.module else {"project_dir": job.directory, "playbook": f"{job.name}.yml"})
         try:
             thread, runner = ansible_runner.run_async(
-                private_data_dir=tmp, project_dir=job.directory, playbook=f"{job.name}.yml",
+                private_data_dir=tmp, **what,
                 inventory=self.inventory(job.hosts), extravars=dict(job.extra_vars), cmdline=cmdline or None,
                 forks=self.section.forks, timeout=int(self.section.timeout), envvars=self._env(tmp),
                 ident=job.run_id or None, quiet=True, event_handler=on_event, finished_callback=on_finished,

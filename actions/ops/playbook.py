@@ -23,13 +23,14 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from ..ansible import catalog
-from ..backends.ansible_models import HostResult, PlaybookJob, PlaybookStats, TaskStarted
+from ..backends.ansible_models import PlaybookJob
 from ..config.model import DcopsConfig
 from ..context import ActionContext
 from ..errors import UsageError
-from ..events import ActionEvent, Log, Result, Step, Table
+from ..events import ActionEvent, Log, Result, Table
 from ..hostlists import collapse
 from ..registry import Kind, MutatingParams, Params, TargetKind, action
+from ._ansible_run import follow
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "ansible" / "demo_playbooks"
 
@@ -100,63 +101,10 @@ async def playbook(ctx: ActionContext, p: PlaybookParams) -> AsyncIterator[Actio
     job = PlaybookJob(name=p.playbook, directory=str(playbook_dir(ctx.config)), hosts=hosts,
                       extra_vars=p.var if isinstance(p.var, dict) else {}, check=p.check, diff=p.diff,
                       run_id=ctx.run_id)
-    first_error: dict[str, str] = {}
-    status: dict[str, str] = {}
-    stats: PlaybookStats | None = None
-    tasks = 0
-    async for ev in ansible.run_playbook(job):
-        if isinstance(ev, TaskStarted):
-            tasks += 1
-            yield Log(message=f"TASK [{ev.task}]")
-        elif isinstance(ev, HostResult):
-            if ev.diff:
-                yield Log(message=f"{ev.host}: {ev.task}: diff\n{ev.diff}")
-            if ev.status in ("failed", "unreachable") and not ev.ignored:
-                if ev.host not in first_error:
-                    first_error[ev.host] = f"{ev.status}: {ev.task}: {ev.message}"
-                    status[ev.host] = ev.status
-                    yield Step(target=ev.host, status="failed", detail=first_error[ev.host], keep=False)
-            elif ev.host not in first_error:
-                yield Step(target=ev.host, status="running", detail=f"{ev.task}: {ev.status}", keep=False)
-        elif isinstance(ev, PlaybookStats):
-            stats = ev
-    if stats is None or (not stats.hosts and stats.error):
-        why = stats.error if stats is not None else "no recap from Ansible"
-        yield Result(summary=f"playbook {p.playbook} did not run: {why}", ok=False)
-        return
-    rows: list[list[Any]] = []
-    data: list[dict[str, Any]] = []
-    for host in hosts:
-        s = stats.hosts.get(host)
-        if s is None:
-            state, detail = "failed", first_error.get(host, "no result from Ansible for this host")
-        elif s.unreachable or status.get(host) == "unreachable":
-            state, detail = "unreachable", first_error.get(host, "")
-        elif s.failed or host in first_error:
-            state, detail = "failed", first_error.get(host, "")
-        else:
-            state, detail = ("changed" if s.changed else "ok"), ""
-        counters = s.model_dump() if s is not None else {}
-        yield Step(target=host, status="failed" if state in ("failed", "unreachable") else "ok",
-                   detail=detail or f"ok={counters.get('ok', 0)} changed={counters.get('changed', 0)}")
-        rows.append([host, state, counters.get("ok", 0), counters.get("changed", 0), counters.get("failed", 0),
-                     counters.get("unreachable", 0), counters.get("skipped", 0), detail or "-"])
-        data.append({"node": host, "status": state, **counters, "detail": detail})
-    failed = [r[0] for r in rows if r[1] == "failed"]
-    unreachable = [r[0] for r in rows if r[1] == "unreachable"]
-    changed = sum(1 for r in rows if r[1] == "changed")
-    parts = [f"{len(rows) - len(failed) - len(unreachable)} ok ({changed} {'would change' if p.check else 'changed'})"]
-    if failed:
-        parts.append(f"{len(failed)} failed: {collapse(failed)}")
-    if unreachable:
-        parts.append(f"{len(unreachable)} unreachable: {collapse(unreachable)}")
-    yield Result(summary=f"playbook {p.playbook}{' (check)' if p.check else ''} on {len(rows)} node(s): "
-                         + "; ".join(parts),
-                 ok=not failed and not unreachable,
-                 table=Table(title=f"playbook {p.playbook} sha256 {p.sha256[:12] if p.sha256 else '?'}",
-                             columns=["node", "status", "ok", "changed", "failed", "unreachable", "skipped", "detail"],
-                             rows=rows),
-                 data={"playbook": p.playbook, "sha256": p.sha256, "check": p.check, "hosts": data})
+    async for event in follow(ansible.run_playbook(job), hosts, what=f"playbook {p.playbook}", check=p.check,
+                              title=f"playbook {p.playbook} sha256 {p.sha256[:12] if p.sha256 else '?'}",
+                              data={"playbook": p.playbook, "sha256": p.sha256, "check": p.check}):
+        yield event
 
 
 class PlaybooksParams(Params):

@@ -37,7 +37,10 @@ class SimAnsible:
         self.sim = sim
 
     async def run_playbook(self, job: PlaybookJob) -> AsyncIterator[PlaybookEvent]:
-        plays = yaml.safe_load((Path(job.directory) / f"{job.name}.yml").read_text(encoding="utf-8")) or []
+        if job.module:                         # ad hoc: one task, the module
+            plays = [{"name": "ad hoc", "tasks": [{"name": job.module, job.module: dict(job.module_args)}]}]
+        else:
+            plays = yaml.safe_load((Path(job.directory) / f"{job.name}.yml").read_text(encoding="utf-8")) or []
         counters: dict[str, dict[str, int]] = {h: {} for h in job.hosts}
         dead: set[str] = set()
         for play in plays:

@@ -23,7 +23,7 @@ HERE = Path(__file__).resolve().parent
 
 POLICY = """
 [roles.ops]
-actions = ["playbook:*", "playbooks", "audit"]
+actions = ["playbook:*", "playbooks", "audit", "ansible:ping", "ansible:command"]
 approval = ["playbook:pin-driver-approved"]
 [roles.checker]
 actions = ["playbook:check-*", "playbooks"]
@@ -72,7 +72,8 @@ async def engine(tmp_path: Path, nodes: sshnodes.SshNodesLab, playbook_dir: Path
         cluster=ClusterSection(name="ansible-lab"), audit=AuditSection(url=f"sqlite:///{tmp_path / 'audit.db'}"),
         nodes=[NodeEntry(names="gpu[001-016]", partitions=["gpu"])],
         ssh=SshSection(**nodes.ssh_config(connect_timeout=3.0)),
-        ansible=AnsibleSection(playbook_dir=str(playbook_dir), forks=16, timeout=300))
+        ansible=AnsibleSection(playbook_dir=str(playbook_dir), forks=16, timeout=300,
+                               adhoc_modules=["ping", "command", "shell"]))
     eng = await open_engine(config, policy=Policy.from_toml(POLICY))
     yield eng
     await eng.aclose()

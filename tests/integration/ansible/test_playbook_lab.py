@@ -148,3 +148,29 @@ async def _ansible_processes() -> list[str]:
                                                 stdout=asyncio.subprocess.PIPE)
     out, _ = await proc.communicate()
     return out.decode().split()
+
+
+async def test_adhoc_modules_only_where_config_and_policy_allow(engine: Engine, nodes: sshnodes.SshNodesLab) -> None:
+    nodes.stop_sshd("gpu004")
+    nodes.set_gpus("gpu002", lost=[1])
+    run = await engine.submit(Request(principal="unix:alice", channel="cli", action="ansible",
+                                      params={"nodes": "gpu[001-004]", "module": "ping"}))
+    await run.wait()
+    assert run.result.summary == "ansible -m ping on 4 node(s): 3 ok (0 changed); 1 unreachable: gpu004"
+    run = await engine.submit(Request(principal="unix:alice", channel="cli", action="ansible",
+                                      params={"nodes": "gpu[001-003]", "module": "command",
+                                              "arg": ["cmd=nvidia-smi -L"]}))
+    await run.wait()
+    rows = {r[0]: r for r in run.result.table.rows}
+    assert rows["gpu001"][1] == "changed" and rows["gpu002"][1] == "failed"    # exit 15: a GPU is lost
+    assert "failed: gpu002" in run.result.summary
+    # shell is in the site's list but the policy does not grant ansible:shell; setup is not listed at all
+    with pytest.raises(DeniedError, match="ansible:shell"):
+        await engine.submit(Request(principal="unix:alice", channel="cli", action="ansible",
+                                    params={"nodes": "gpu001", "module": "shell", "arg": ["cmd=id"]}))
+    with pytest.raises(UsageError, match="not allowed ad hoc; allowed: ping, command, shell"):
+        await engine.submit(Request(principal="unix:alice", channel="cli", action="ansible",
+                                    params={"nodes": "gpu001", "module": "setup"}))
+    with pytest.raises(DeniedError, match="ansible:ping"):
+        await engine.submit(Request(principal="unix:bob", channel="cli", action="ansible",
+                                    params={"nodes": "gpu001", "module": "ping"}))
