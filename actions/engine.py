@@ -155,7 +155,18 @@ class Engine:
         return decision, self.policy.explain(principal, name, spec.kind.value, resolved)
 
     def actions_for(self, principal: str) -> list[ActionSpec]:
-        return [s for s in self.registry if self.decide(principal, s.name).allowed]
+        return [s for s in self.registry if self.decide(principal, s.name).allowed or self._some_name_allowed(principal, s)]
+
+    def _some_name_allowed(self, principal: str, spec: ActionSpec) -> bool:
+        """For actions RBAC decides per parameter (``playbook:NAME``): may the principal run any of them?"""
+        if spec.policy_names is None:
+            return False
+        try:
+            names = spec.policy_names(self.config)
+        except DcopsError:                 # no playbook directory configured: nothing to run
+            return False
+        ro = self.config.cluster.read_only
+        return any(self.policy.decide(principal, n, spec.kind.value, read_only=ro).allowed for n in names)
 
     async def approvals(self, state: str | None = "pending") -> list[Approval]:
         return await self.store.list_approvals(state)

@@ -73,6 +73,8 @@ class ActionSpec:
                                        # vars declared; fills in its content hash); UsageError if not
     policy_name: Callable[[Any], str] | None = None    # the name RBAC decides on for these params
                                        # (playbook nvidia-driver -> "playbook:nvidia-driver")
+    policy_names: Callable[[Any], list[str]] | None = None  # config -> every such name (the approved
+                                       # playbooks), so `actions` lists it for whoever may run one of them
 
     @property
     def mutating(self) -> bool:
@@ -143,6 +145,7 @@ def action(
     implies: Callable[[Any], tuple[str, ...]] | None = None,
     prepare: Callable[[Any, Any], Any] | None = None,
     policy_name: Callable[[Any], str] | None = None,
+    policy_names: Callable[[Any], list[str]] | None = None,
     into: Registry | None = None,
 ) -> Callable[[ActionFn], ActionFn]:
     """Register an async-generator function as an action. Destructive actions need confirmation
@@ -156,7 +159,7 @@ def action(
                 confirm=(kind is Kind.DESTRUCTIVE) if confirm is None else confirm,
                 approval=approval, resumable=resumable, timeout=timeout, category=category, lock=lock,
                 takes_out_of_service=takes_out_of_service, example=example, implies=implies,
-                prepare=prepare, policy_name=policy_name,
+                prepare=prepare, policy_name=policy_name, policy_names=policy_names,
             )
         )
         return fn

@@ -59,7 +59,8 @@ def prepare(p: AnsibleModuleParams, config: DcopsConfig) -> AnsibleModuleParams:
 @action("ansible", example="ansible gpu[001-004] --module ping",
         help="run one Ansible module ad hoc on nodes (only modules the site allows; RBAC as ansible:MODULE)",
         params=AnsibleModuleParams, kind=Kind.WRITE, targets=TargetKind.NODES, positional=("nodes",),
-        category="ansible", prepare=prepare, policy_name=lambda p: f"ansible:{p.module}")
+        category="ansible", prepare=prepare, policy_name=lambda p: f"ansible:{p.module}",
+        policy_names=lambda config: [f"ansible:{m}" for m in (config.ansible.adhoc_modules if config.ansible else [])])
 async def ansible_module(ctx: ActionContext, p: AnsibleModuleParams) -> AsyncIterator[ActionEvent]:
     ansible = ctx.backends.require("ansible")
     hosts = ctx.nodes

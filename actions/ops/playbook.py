@@ -92,7 +92,8 @@ def prepare(p: PlaybookParams, config: DcopsConfig) -> PlaybookParams:
 @action("playbook", example="playbook check-nvidia gpu[001-004] --check",
         help="run an approved Ansible playbook on nodes (RBAC per playbook: playbook:NAME)",
         params=PlaybookParams, kind=Kind.WRITE, targets=TargetKind.NODES, positional=("playbook", "nodes"),
-        category="ansible", prepare=prepare, policy_name=lambda p: f"playbook:{p.playbook}")
+        category="ansible", prepare=prepare, policy_name=lambda p: f"playbook:{p.playbook}",
+        policy_names=lambda config: [f"playbook:{n}" for n in catalog.names(playbook_dir(config))])
 async def playbook(ctx: ActionContext, p: PlaybookParams) -> AsyncIterator[ActionEvent]:
     ansible = ctx.backends.require("ansible")
     hosts = ctx.nodes

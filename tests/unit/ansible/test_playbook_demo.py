@@ -85,3 +85,9 @@ async def test_playbooks_lists_the_catalog(engine: Engine) -> None:
     names = [r[0] for r in run.result.table.rows]
     assert names == ["check-nvidia", "nvidia-driver"]
     assert run.result.data[1]["vars"]["driver_version"]["required"] is True
+
+
+async def test_actions_lists_playbook_for_whoever_may_run_one(engine: Engine) -> None:
+    assert "playbook" in {s.name for s in engine.actions_for("unix:bob")}        # only playbook:check-*
+    assert "playbook" not in {s.name for s in engine.actions_for("unix:nobody")}
+    assert "ansible" not in {s.name for s in engine.actions_for("unix:alice")}   # no ansible:* grant
