@@ -81,3 +81,14 @@ def test_cli_prints_links_and_slack_shows_url_buttons() -> None:
     assert block["type"] == "actions"
     assert block["elements"][0]["url"] == "https://g/d?var-node=gpu017"
     assert block["elements"][0]["action_id"].startswith(LINK)
+
+
+def test_slack_run_message_carries_the_buttons() -> None:
+    from bots.blocks import run_message
+    from bots.run_view import RunView
+
+    view = RunView(action="gpu-health", command_text="gpu-health gpu017", requester="U1")
+    view.apply(Result(summary="8 GPUs", links=[Link(label="Grafana: gpu017 GPU 3", url="https://g/d?var-gpu=3")]))
+    _, blocks = run_message(view)
+    buttons = [e for b in blocks if b["type"] == "actions" for e in b["elements"] if e.get("url")]
+    assert [(b["text"]["text"], b["url"]) for b in buttons] == [("Grafana: gpu017 GPU 3", "https://g/d?var-gpu=3")]
