@@ -41,6 +41,18 @@ RESERVED = frozenset({"hostvars", "groups", "group_names", "inventory_hostname",
 _TRUE, _FALSE = {"true", "yes", "on", "1"}, {"false", "no", "off", "0"}
 
 
+_JINJA = re.compile(r"\{\{|\{%|\{#")
+
+
+def refuse_templates(what: str, value: Any) -> None:
+    """Ansible templates variable values when a task uses them, and a template can run lookups on
+    the machine dcops runs on (``{{ lookup('pipe', 'id') }}``): a value from a request is data,
+    never a template, so Jinja delimiters are refused outright."""
+    if isinstance(value, str) and _JINJA.search(value):
+        raise UsageError(f"{what}: values cannot contain Jinja delimiters ({{{{, {{%, {{#); they would be "
+                         "templated by Ansible")
+
+
 @dataclass(frozen=True)
 class VarSpec:
     name: str
@@ -78,6 +90,8 @@ class VarSpec:
                 value = str(raw)
         except (TypeError, ValueError):
             raise UsageError(f"{what}: {raw!r} is not a {self.type}") from None
+        for item in value if isinstance(value, list) else [value]:
+            refuse_templates(what, item)
         if self.choices and value not in self.choices:
             raise UsageError(f"{what}: {raw!r} is not one of {', '.join(map(str, self.choices))}")
         if self.pattern is not None:

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
+from ..ansible.catalog import refuse_templates
 from ..backends.ansible_models import PlaybookJob
 from ..config.model import DcopsConfig
 from ..context import ActionContext
@@ -53,6 +54,10 @@ def prepare(p: AnsibleModuleParams, config: DcopsConfig) -> AnsibleModuleParams:
             if not eq or not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
                 raise UsageError(f"ansible: --arg {item!r} is not NAME=VALUE")
             args[name] = value
+    for name, value in args.items():
+        if not isinstance(value, (str, int, float, bool)):
+            raise UsageError(f"ansible: --arg {name}: only plain values (text, numbers, true/false)")
+        refuse_templates(f"ansible: --arg {name}", value)
     return p.model_copy(update={"arg": args})
 
 

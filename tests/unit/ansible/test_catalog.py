@@ -108,3 +108,16 @@ def test_runner_events_translate() -> None:
     stats = recap({"ok": {"n1": 2}, "changed": {"n1": 1}, "failures": {"n2": 1}, "dark": {"n3": 1},
                    "processed": {"n1": 1, "n2": 1, "n3": 1, "n4": 1}})
     assert stats["n1"].ok == 2 and stats["n2"].failed == 1 and stats["n3"].unreachable == 1 and stats["n4"].ok == 0
+
+
+@pytest.mark.parametrize("value", ["{{ lookup('pipe', 'id') }}", "a{% for x in y %}", "{# c #}", "ok,{{ x }}"])
+def test_values_are_never_templates(pdir: Path, value: str) -> None:
+    """Ansible templates variables when a task uses them; a lookup would run on dcops' own machine."""
+    (pdir / "free.yml").write_text(PLAY)
+    (pdir / "free.meta.yml").write_text("vars:\n  note: {type: str}\n  items: {type: list}\n")
+    pb = catalog.find(pdir, "free")
+    with pytest.raises(UsageError, match="Jinja delimiters"):
+        pb.extra_vars({"note": value})
+    with pytest.raises(UsageError, match="Jinja delimiters"):
+        pb.extra_vars({"items": value})
+    assert pb.extra_vars({"note": "{ not a template }"}) == {"note": "{ not a template }"}

@@ -91,3 +91,28 @@ async def test_actions_lists_playbook_for_whoever_may_run_one(engine: Engine) ->
     assert "playbook" in {s.name for s in engine.actions_for("unix:bob")}        # only playbook:check-*
     assert "playbook" not in {s.name for s in engine.actions_for("unix:nobody")}
     assert "ansible" not in {s.name for s in engine.actions_for("unix:alice")}   # no ansible:* grant
+
+
+async def test_adhoc_args_are_data_not_templates(tmp_path: Path) -> None:
+    from actions.config.ansible import AnsibleSection
+    from actions.errors import UsageError
+
+    cfg = DcopsConfig(cluster=ClusterSection(name="t", demo=True), audit=AuditSection(url=f"sqlite:///{tmp_path}/a.db"),
+                      ansible=AnsibleSection(playbook_dir=str(DEMO), adhoc_modules=["debug"]))
+    policy = Policy.from_toml('[roles.a]\nactions = ["ansible:*"]\n[[bindings]]\nprincipals = ["unix:alice"]\nroles = ["a"]\n')
+    eng = Engine(cfg, SimCluster(nodes=8).backends(), SqliteStore(str(tmp_path / "a.db")), policy)
+    await eng.start()
+    try:
+        with pytest.raises(UsageError, match="Jinja delimiters"):
+            await eng.submit(Request(principal="unix:alice", channel="cli", action="ansible",
+                                     params={"nodes": "gpu001", "module": "debug",
+                                             "arg": ["msg={{ lookup('pipe', 'id') }}"]}))
+        with pytest.raises(UsageError, match="not allowed ad hoc; allowed: debug"):
+            await eng.submit(Request(principal="unix:alice", channel="cli", action="ansible",
+                                     params={"nodes": "gpu001", "module": "../../bin/sh"}))
+        run = await eng.submit(Request(principal="unix:alice", channel="cli", action="ansible",
+                                       params={"nodes": "gpu001", "module": "debug", "arg": {"msg": "hi"}}))
+        await run.wait()
+        assert run.result.ok and run.params["arg"] == {"msg": "hi"}
+    finally:
+        await eng.aclose()
