@@ -9,9 +9,26 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+from pydantic import Field, model_validator
+
 from ..backends.ansible_models import HostResult, HostStats, PlaybookEvent, PlaybookStats, TaskStarted
 from ..events import ActionEvent, Log, Result, Step, Table
 from ..hostlists import collapse
+from ..registry import MutatingParams
+
+class CheckParams(MutatingParams):
+    """``--check`` and ``--dry-run`` are one thing for Ansible runs: ``--check --diff``."""
+
+    check: bool = Field(False, description="--check --diff: report what would change, change nothing (= --dry-run)")
+
+    @model_validator(mode="after")
+    def _check_is_the_dry_run(self) -> "CheckParams":
+        if self.check or self.dry_run:
+            self.check = self.dry_run = True
+            if "diff" in type(self).model_fields:
+                setattr(self, "diff", True)
+        return self
+
 
 COLUMNS = ["node", "status", "ok", "changed", "failed", "unreachable", "skipped", "detail"]
 

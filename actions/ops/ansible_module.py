@@ -10,7 +10,7 @@ import re
 from collections.abc import AsyncIterator
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from ..ansible.catalog import refuse_templates
 from ..backends.ansible_models import PlaybookJob
@@ -19,25 +19,19 @@ from ..context import ActionContext
 from ..errors import UsageError
 from ..events import ActionEvent, Log
 from ..hostlists import collapse
-from ..registry import Kind, MutatingParams, TargetKind, action
-from ._ansible_run import follow
+from ..registry import Kind, TargetKind, action
+from ._ansible_run import CheckParams, follow
 from .playbook import playbook_dir
 
 MODULE_RE = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+){0,2}$")
 
 
-class AnsibleModuleParams(MutatingParams):
+class AnsibleModuleParams(CheckParams):
     nodes: str = Field(description="nodes to run it on (hostlist)")
     module: str = Field(description="the module ([ansible] adhoc_modules lists the allowed ones)")
-    arg: list[str] | dict[str, Any] = Field(default_factory=list, json_schema_extra={"metavar": "NAME=VALUE"},
+    arg: list[str] | dict[str, Any] = Field([], json_schema_extra={"metavar": "NAME=VALUE"},
                                             description="module argument (repeat for more)")
-    check: bool = Field(False, description="ansible --check --diff: report what would change (= --dry-run)")
 
-    @model_validator(mode="after")
-    def _check_is_the_dry_run(self) -> "AnsibleModuleParams":
-        if self.check or self.dry_run:
-            self.check = self.dry_run = True
-        return self
 
 
 def prepare(p: AnsibleModuleParams, config: DcopsConfig) -> AnsibleModuleParams:

@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from ..ansible import catalog
 from ..backends.ansible_models import PlaybookJob
@@ -29,8 +29,8 @@ from ..context import ActionContext
 from ..errors import UsageError
 from ..events import ActionEvent, Log, Result, Table
 from ..hostlists import collapse
-from ..registry import Kind, MutatingParams, Params, TargetKind, action
-from ._ansible_run import follow
+from ..registry import Kind, Params, TargetKind, action
+from ._ansible_run import CheckParams, follow
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "ansible" / "demo_playbooks"
 
@@ -43,20 +43,14 @@ def playbook_dir(config: DcopsConfig) -> Path:
     raise UsageError("playbook: this cluster has no [ansible] section (playbook_dir = the approved playbooks)")
 
 
-class PlaybookParams(MutatingParams):
+class PlaybookParams(CheckParams):
     playbook: str = Field(description="the approved playbook's name (`playbooks` lists them), not a path")
     nodes: str = Field(description="nodes to run it on (hostlist)")
-    var: list[str] | dict[str, Any] = Field(default_factory=list, json_schema_extra={"metavar": "NAME=VALUE"},
+    var: list[str] | dict[str, Any] = Field([], json_schema_extra={"metavar": "NAME=VALUE"},
                                             description="extra variable the playbook declares (repeat for more)")
-    check: bool = Field(False, description="ansible-playbook --check --diff: report what would change (= --dry-run)")
     diff: bool = Field(False, description="show what changed on each host (ansible-playbook --diff)")
     sha256: str | None = Field(None, description="refuse unless the playbook's content has this SHA-256")
 
-    @model_validator(mode="after")
-    def _check_is_the_dry_run(self) -> "PlaybookParams":
-        if self.check or self.dry_run:
-            self.check = self.dry_run = self.diff = True
-        return self
 
 
 def _given_vars(var: list[str] | dict[str, Any]) -> dict[str, Any]:
