@@ -44,3 +44,16 @@ async def test_no_grafana_section_no_link(config) -> None:
         await wait_for(pilot, lambda: "GPUs on" in _text(app, "#summary-gpus"), what="the GPU tab")
         assert "gpu017" in _text(app, "#node-head")
         assert "Grafana" not in _text(app, "#node-head") + _text(app, "#summary-gpus")
+
+
+async def test_metrics_result_screen_shows_the_links(config) -> None:
+    from console.tui.screens.result import ResultScreen
+
+    cfg = config().model_copy(update={"grafana": GrafanaSection(url_template=TEMPLATE)})
+    app = DcopsApp(cfg, principal="unix:alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.engine is not None and app.node_names(), what="the engine")
+        await pilot.press("colon", *"gpu-health gpu[016-017]", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen), what="the result screen")
+        await wait_for(pilot, lambda: "Grafana: gpu017 GPU 3 https://grafana.example/d/dcgm?var-node=gpu017&var-gpu=3"
+                       in _text(app, "#result-links"), what="the links line")

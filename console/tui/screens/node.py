@@ -16,6 +16,7 @@ from textual_plotext import PlotextPlot
 from actions import registry
 from actions.events import Table
 
+from ..widgets.links import links_text
 from ..widgets.tables import ROW_KEY, table_columns, table_rows
 from ..widgets.vtable import Column, VirtualTable
 from .base import DcopsScreen
@@ -126,8 +127,7 @@ class NodeScreen(DcopsScreen):
         else:
             summary.update(result.summary)
         if result.links:                             # Grafana links of metrics views (gpu-health, node-health)
-            summary.update(Text.assemble(result.summary, *(part for link in result.links for part in
-                                                           ("  ", (link.label, f"underline link {link.url}")))))
+            summary.update(Text.assemble(result.summary, "  ", links_text(result.links)))
         if data is not None and len(data.rows) == 1 and len(data.columns) > 6:
             data = transposed(data)
         if data is not None:
