@@ -27,6 +27,15 @@ class OperatorParams(Params):
     all: bool = Field(False, description="list ready operator pods too")
 
 
+def _valid_hostlist(p: OperatorParams, config: object) -> OperatorParams:
+    """A malformed hostlist is bad input (exit 2, audited as invalid), not a failed run."""
+    from ..hostlists import expand
+
+    if p.nodes:
+        expand(p.nodes)
+    return p
+
+
 async def _report(ctx: ActionContext, p: OperatorParams, operator: str) -> AsyncIterator[ActionEvent]:
     from ..hostlists import expand
 
@@ -64,7 +73,7 @@ async def _report(ctx: ActionContext, p: OperatorParams, operator: str) -> Async
     states = ", ".join(f"{pol.kind} {pol.name} {pol.state or '?'}" for pol in policies) or \
         f"no {_POLICY_KIND[operator]}"
     pods_part = (f"{len(bad_nodes)} node(s) with {_TITLE[operator]} pods not ready: {collapse(sorted(bad_nodes))}"
-                 if bad_nodes else f"all {pods_seen} {_TITLE[operator]} pods ready")
+                 if bad_nodes else f"all {pods_seen} {_TITLE[operator]} pod(s) ready")
     healthy = not bad_nodes and all(pol.state == "ready" for pol in policies)
     yield Result(summary=f"{states}; {pods_part}", ok=True,
                  table=Table(columns=["node", "component", "status", "ready", "pod"], rows=rows,
@@ -75,7 +84,7 @@ async def _report(ctx: ActionContext, p: OperatorParams, operator: str) -> Async
 
 @action("gpu-operator", example="gpu-operator", help="GPU Operator health: ClusterPolicy state and not-ready "
         "operator pods per node with their reason", params=OperatorParams, kind=Kind.READ, targets=TargetKind.NONE,
-        positional=("nodes",), category="nodes")
+        positional=("nodes",), category="nodes", prepare=_valid_hostlist)
 async def gpu_operator(ctx: ActionContext, p: OperatorParams) -> AsyncIterator[ActionEvent]:
     async for event in _report(ctx, p, GPU):
         yield event
@@ -83,7 +92,7 @@ async def gpu_operator(ctx: ActionContext, p: OperatorParams) -> AsyncIterator[A
 
 @action("network-operator", example="network-operator", help="Network Operator health: NicClusterPolicy state and "
         "not-ready MOFED / RDMA device plugin pods per node", params=OperatorParams, kind=Kind.READ,
-        targets=TargetKind.NONE, positional=("nodes",), category="nodes")
+        targets=TargetKind.NONE, positional=("nodes",), category="nodes", prepare=_valid_hostlist)
 async def network_operator(ctx: ActionContext, p: OperatorParams) -> AsyncIterator[ActionEvent]:
     async for event in _report(ctx, p, NETWORK):
         yield event

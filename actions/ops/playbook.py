@@ -68,6 +68,8 @@ def _given_vars(var: list[str] | dict[str, Any]) -> dict[str, Any]:
             out[last] = f"{out[last]},{item}"
             continue
         name = name.strip()
+        if not name:
+            raise UsageError(f"playbook: --var {item!r} is not NAME=VALUE")
         if name in out:
             raise UsageError(f"playbook: variable {name} given twice")
         out[name], last = value, name

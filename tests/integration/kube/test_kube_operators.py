@@ -105,7 +105,7 @@ async def test_gpu_and_network_operator_actions(engine: Engine) -> None:
     run, result, _ = await _run(engine, "gpu-operator", nodes="gpu001", all=True)
     assert sorted(r[1] for r in result.table.rows) == ["dcgm-exporter", "device-plugin", "driver", "mig-manager",
                                                        "toolkit", "validator"]
-    assert all(r[3] == "yes" for r in result.table.rows) and "all 6 GPU Operator pods ready" in result.summary
+    assert all(r[3] == "yes" for r in result.table.rows) and "all 6 GPU Operator pod(s) ready" in result.summary
 
 
 async def test_fleet_and_node_health_carry_operator_state(engine: Engine) -> None:
@@ -123,7 +123,7 @@ async def test_healthy_operators(kube_lab: lab.LabInfo, tmp_path: Path) -> None:
     eng = await open_engine(cfg, policy=Policy.from_toml(ALLOW_ALL))
     try:
         _, result, _ = await _run(eng, "gpu-operator")
-        assert result.summary == "ClusterPolicy cluster-policy ready; all 24 GPU Operator pods ready"
+        assert result.summary == "ClusterPolicy cluster-policy ready; all 24 GPU Operator pod(s) ready"
         assert result.data["healthy"] is True and result.table.rows == []
     finally:
         await eng.aclose()

@@ -48,3 +48,28 @@ async def test_demo_operator_health() -> None:
     sim = SimCluster(nodes=64)
     policies = {p.kind: p for p in await sim.backends().kube.operator_policies()}
     assert policies["ClusterPolicy"].state == "notReady" and policies["NicClusterPolicy"].state == "ready"
+
+
+async def test_operator_actions_refuse_a_bad_hostlist_before_running(tmp_path) -> None:
+    from actions import Request
+    from actions.config.model import AuditSection, ClusterSection, DcopsConfig
+    from actions.engine import Engine
+    from actions.errors import UsageError
+    from actions.rbac import Policy
+    from actions.sim import SimCluster
+    from actions.store.base import AuditQuery
+    from actions.store.sqlite import SqliteStore
+
+    cfg = DcopsConfig(cluster=ClusterSection(name="t", demo=True), audit=AuditSection(url=f"sqlite:///{tmp_path}/a.db"))
+    eng = Engine(cfg, SimCluster(nodes=8).backends(), SqliteStore(str(tmp_path / "a.db")), Policy.demo())
+    await eng.start()
+    try:
+        import pytest
+
+        for action in ("gpu-operator", "network-operator"):
+            with pytest.raises(UsageError, match="malformed hostlist"):
+                await eng.submit(Request(principal="unix:alice", channel="cli", action=action, params={"nodes": "gpu["}))
+        recs = await eng.store.query(AuditQuery(event="invalid", limit=5))
+        assert len(recs) == 2 and not await eng.store.query(AuditQuery(event="started", limit=1))
+    finally:
+        await eng.aclose()
