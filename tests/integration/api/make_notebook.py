@@ -26,6 +26,8 @@ CELLS: list[tuple[str, list[str]]] = [
               "print('state', states[node]['state'], '|', states[node]['reason'])"]),
     ("code", ["kinds = []\n", "async for event in ops.stream(f'resume {node}'):\n", "    kinds.append(event.kind)\n",
               "print('stream', ' '.join(kinds))"]),
+    ("code", ["played = await ops.run('playbook check-nvidia gpu[001-004]')\n",
+              "print(played.summary)\n", "played"]),
     ("code", ["await ops.run(f'power {node} cycle', confirm=1)"]),
     ("code", ["denied = await ops.audit(event='denied', action='power')\n",
               "rec = denied.data[0]\n",

@@ -1,6 +1,7 @@
 """``import dcops`` in a real notebook: nbclient executes ``dcops_api.ipynb`` on a real ipykernel,
-once against the demo cluster and once against the Slurm lab (real slurmctld + slurmd), both with
-a policy file that lets this process's user read, drain and resume but not power-cycle. The outputs
+once against the demo cluster and once against the Slurm lab (real slurmctld + slurmd, and the SSH
+lab for a playbook run by ansible-runner), both with a policy file that lets this process's user
+read, drain, resume and run check-* playbooks but not power-cycle. The outputs
 are checked: HTML tables, a real drain seen in Slurm, streamed events, the denial as one line (no
 traceback) and its audit record with channel ``api``."""
 
@@ -17,11 +18,12 @@ from nbclient import NotebookClient
 
 from tests.integration.api.make_notebook import NOTEBOOK, render
 
+PLAYBOOKS = Path(__file__).resolve().parents[1] / "ansible" / "playbooks"
 ME = f"unix:{pwd.getpwuid(os.getuid()).pw_name}"
 POLICY = f"""
 [roles.notebook]
 kinds = ["read"]
-actions = ["drain", "resume"]
+actions = ["drain", "resume", "playbook:check-*"]
 [[bindings]]
 principals = ["{ME}"]
 roles = ["notebook"]
@@ -62,15 +64,18 @@ def _check(cells: list[nbformat.NotebookNode], cluster: str, node: str) -> None:
     assert "drain ok" in drain and "notebook check" in drain and "drain" in drain.split("state", 1)[1]
     assert _text(code[4]).strip() == "stream run-started step result run-finished" or \
         _text(code[4]).startswith("stream run-started") and _text(code[4]).strip().endswith("run-finished")
+    # an approved playbook through the same engine (real ansible-runner over SSH on the lab)
+    assert _text(code[5]).strip() == "playbook check-nvidia on 4 node(s): 4 ok (0 changed)"
+    assert "<td>gpu004</td>" in _html(code[5])
     # the denied action: one line, the engine's reason, no traceback
-    errors = [o for o in code[5].outputs if o.output_type == "error"]
+    errors = [o for o in code[6].outputs if o.output_type == "error"]
     assert len(errors) == 1
     assert errors[0].traceback == [f"dcops: denied: no role of {ME} allows power (roles: notebook)"]
-    assert "Traceback" not in _text(code[5])
-    assert _text(code[6]).strip() == f"audited denied {ME} api power"
-    assert "<td>denied</td>" in _html(code[6])
-    assert _text(code[7]).strip() == f"sync pong from {cluster} for {ME}"
-    assert _text(code[8]).strip() == "closed"
+    assert "Traceback" not in _text(code[6])
+    assert _text(code[7]).strip() == f"audited denied {ME} api power"
+    assert "<td>denied</td>" in _html(code[7])
+    assert _text(code[8]).strip() == f"sync pong from {cluster} for {ME}"
+    assert _text(code[9]).strip() == "closed"
 
 
 def test_the_notebook_file_is_what_make_notebook_writes() -> None:
@@ -87,13 +92,18 @@ def test_notebook_on_the_demo_cluster(tmp_path: Path) -> None:
 
 
 @pytest.mark.lab
-def test_notebook_on_the_slurm_lab(tmp_path: Path, cluster) -> None:  # noqa: ANN001 - the Slurm lab fixture
+def test_notebook_on_the_slurm_lab(tmp_path: Path, cluster, ssh_nodes) -> None:  # noqa: ANN001 - lab fixtures
     (tmp_path / "policy.toml").write_text(POLICY)
     config = tmp_path / "lab.toml"
     env = ", ".join(f'{k} = "{v}"' for k, v in cluster.env.items())
+    ssh = ssh_nodes.ssh_config()
+    hosts = ", ".join(f'{k} = "{v}"' for k, v in ssh["hosts"].items())
     config.write_text('[cluster]\nname = "nb-slurm-lab"\n[audit]\nurl = "sqlite:///audit.db"\n'
                       '[policy]\npath = "policy.toml"\n'
-                      f'[slurm]\nmode = "cli"\ntimeout = 8.0\nenv = {{ {env} }}\n')
+                      f'[slurm]\nmode = "cli"\ntimeout = 8.0\nenv = {{ {env} }}\n'
+                      f'[ssh]\nuser = "root"\nknown_hosts = "{ssh["known_hosts"]}"\n'
+                      f'client_keys = ["{ssh["client_keys"][0]}"]\nhosts = {{ {hosts} }}\n'
+                      f'[ansible]\nplaybook_dir = "{PLAYBOOKS}"\n')
     cells = _execute(config, "gpu016", tmp_path)
     _check(cells, "nb-slurm-lab", "gpu016")
     # the drain and resume really reached slurmctld (the node is back in service, the reason is gone)
