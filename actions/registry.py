@@ -75,6 +75,11 @@ class ActionSpec:
                                        # (playbook nvidia-driver -> "playbook:nvidia-driver")
     policy_names: Callable[[Any], list[str]] | None = None  # config -> every such name (the approved
                                        # playbooks), so `actions` lists it for whoever may run one of them
+    risks: Callable[[Any], tuple[str, ...]] | None = None     # risky options these params use
+                                       # (firmware-update --no-drain -> "no-drain"): RBAC decides each
+                                       # as a permission of its own, on the same targets
+    check: Callable[[Any, Any], None] | None = None           # (params, backends) -> raise UsageError
+                                       # for a request this cluster cannot run as given (before it starts)
 
     @property
     def mutating(self) -> bool:
@@ -146,6 +151,8 @@ def action(
     prepare: Callable[[Any, Any], Any] | None = None,
     policy_name: Callable[[Any], str] | None = None,
     policy_names: Callable[[Any], list[str]] | None = None,
+    risks: Callable[[Any], tuple[str, ...]] | None = None,
+    check: Callable[[Any, Any], None] | None = None,
     into: Registry | None = None,
 ) -> Callable[[ActionFn], ActionFn]:
     """Register an async-generator function as an action. Destructive actions need confirmation
@@ -159,7 +166,7 @@ def action(
                 confirm=(kind is Kind.DESTRUCTIVE) if confirm is None else confirm,
                 approval=approval, resumable=resumable, timeout=timeout, category=category, lock=lock,
                 takes_out_of_service=takes_out_of_service, example=example, implies=implies,
-                prepare=prepare, policy_name=policy_name, policy_names=policy_names,
+                prepare=prepare, policy_name=policy_name, policy_names=policy_names, risks=risks, check=check,
             )
         )
         return fn

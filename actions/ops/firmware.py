@@ -2,7 +2,8 @@
 and ``firmware-update`` (a rolling, resumable update).
 
 A rolling update takes each node through: inventory and plan -> the BMC's update path read from
-its UpdateService (before anything is drained) -> drain (Slurm) and wait idle -> one push per image
+its UpdateService (before anything is drained) -> drain (through Slurm and/or Kubernetes, whichever
+the cluster has: :mod:`._drain_through`; with neither, only with ``--no-drain``) and wait idle -> one push per image
 (SimpleUpdate, or MultipartHttpPushUri with Targets for bundles) -> task followed per DSP0266 until
 it ends or waits for a reset -> the activation the firmware asks for, done with the reset types the
 system offers (an AC power cycle is ForceOff, Off, On where PowerCycle is not offered) -> inventory
@@ -25,7 +26,7 @@ from urllib.parse import urlparse
 from pydantic import Field, field_validator, model_validator
 
 from ..backends.models import FirmwareComponent
-from ..backends.ports import RedfishPort, SlurmPort
+from ..backends.ports import RedfishPort
 from ..context import ActionContext
 from ..errors import DcopsError, UsageError
 from ..events import ActionEvent, Log, Result, Table
@@ -35,8 +36,8 @@ from ..registry import Kind, MutatingParams, Params, TargetKind, action
 from ._baseline import (Baseline, Compliance, Wanted, compare_versions, compliance, family, incomparable_reason,
                         load_baseline)
 from ._firmware_view import collapse, component_dicts, drift, inventory_rows
-from ._node_steps import (StepFailed, drain_and_wait_idle, hold_drained, slurm_node, until, wait_power,
-                          wait_slurm_responding)
+from ._drain_through import DrainThrough, check_drain_possible, no_drain_risks, plan_text
+from ._node_steps import StepFailed, until, wait_power
 
 INVENTORY_PARALLEL = 64     # the adapter bounds requests per BMC and across the fleet itself
 
@@ -235,6 +236,8 @@ class FirmwareUpdateParams(MutatingParams):
     task_timeout: float = Field(1800.0, gt=0, description="seconds an update task may take")
     boot_timeout: float = Field(900.0, gt=0, description="seconds for a node to come back after the reset")
     reason: str = Field("firmware update", max_length=120, description="drain reason (run id is added)")
+    no_drain: bool = Field(False, description="update without draining first (needed when the cluster has no "
+                                               "scheduler; a risk the policy must allow)")
 
     _baseline_exists = field_validator("baseline")(_existing_file)
 
@@ -349,7 +352,7 @@ class Rollout:
     def __init__(self, ctx: ActionContext, p: FirmwareUpdateParams, base: Baseline | None) -> None:
         self.ctx, self.p, self.base = ctx, p, base
         self.redfish: RedfishPort = ctx.backends.require("redfish")
-        self.slurm: SlurmPort = ctx.backends.require("slurm")
+        self.drain = DrainThrough(ctx, no_drain=p.no_drain)      # Slurm and/or Kubernetes, or none
 
     async def save(self, node: str, state: dict[str, Any]) -> None:
         await self.ctx.journal.put(f"node/{node}", state)
@@ -359,6 +362,7 @@ class Rollout:
         if state.get("phase") == "done":
             return f"already done in run {state.get('run')}: {state.get('detail', '')}".strip()
         where = "reading the firmware inventory"
+        held = False
         try:
             if self.base is not None and self.base.platform is not None and not state.get("drained"):
                 where = "checking the baseline's platform"
@@ -381,15 +385,14 @@ class Rollout:
                 raise StepFailed("the BMC's UpdateService offers neither SimpleUpdate nor MultipartHttpPushUri")
             if not state.get("drained"):
                 where = "draining"
-                found = await slurm_node(self.slurm, node)
-                if found.drain_flag and "firmware-update run" not in found.reason:   # someone else's drain
-                    state["found_drained"] = found.reason or "drained before the firmware update"
-                rep.update("draining and waiting for jobs to finish")
-                await drain_and_wait_idle(self.slurm, node, self.ctx.stamp(f"{self.p.reason} (run {self.ctx.run_id})"),
-                                          self.p.drain_timeout)
-                state.update(phase="drained", drained=True, tasks=state.get("tasks", {}))
+                await self.drain.note_found(node, state)        # someone else's drain or cordon stays
+                rep.update("draining and waiting for jobs to finish" if self.drain.active else "not draining (--no-drain)")
+                held = self.drain.active                    # from here a failure leaves the node held out
+                await self.drain.drain(node, self.ctx.stamp(f"{self.p.reason} (run {self.ctx.run_id})"))
+                await self.drain.wait_idle(node, self.p.drain_timeout)
+                state.update(phase="drained", drained=self.drain.active, tasks=state.get("tasks", {}))
                 await self.save(node, state)
-                rep.step_done("drained")
+                rep.step_done(self.drain.drained_text)
             reset = state.get("reset_needed") or None
             for inst in plan:
                 where = f"updating {collapse(list(inst.components))} from {inst.image}"
@@ -400,7 +403,7 @@ class Rollout:
                 state.update(phase="reset", reset_needed=None)
                 await self.save(node, state)
                 where = "waiting for the node to come back"
-                await wait_slurm_responding(self.slurm, node, self.p.boot_timeout)
+                await self.drain.wait_back(node, self.p.boot_timeout)
                 rep.step_done(f"{used} and back")
                 for inst in plan:                        # tasks that waited for the reset finish now
                     where = f"finishing the update of {collapse(list(inst.components))}"
@@ -410,23 +413,20 @@ class Rollout:
             old = {c.key: c.version for c in before if c.active}
             changes = self.verify(plan, old, after, state)
             detail = ("; ".join(changes) if changes else "already at the target versions") + stuck
-            if state.get("found_drained"):
-                where = "restoring the drain it had"
-                await self.slurm.drain([node], state["found_drained"])
-                detail += f"; left drained as found ({state['found_drained']})"
-            else:
-                where = "resuming"
-                await self.slurm.resume([node])
+            where = "returning the node to service"
+            note = await self.drain.release(node, state)    # resumed, or left as it was found
+            detail += f"; {note}" if note else ""
             state.update(phase="done", run=self.ctx.run_id, detail=detail)
             await self.save(node, state)
-            return f"updated, verified{'' if state.get('found_drained') else ' and resumed'}: {detail}"
+            return f"updated, verified{self.drain.returned_text(state)}: {detail}"
         except DcopsError as exc:
             reason = f"firmware-update run {self.ctx.run_id} failed {where}: {exc}"
-            if state.get("drained"):
-                await hold_drained(self.slurm, node, self.ctx.stamp(reason))
+            held = held or bool(state.get("drained"))
+            if held:
+                await self.drain.hold(node, self.ctx.stamp(reason))
             state.update(phase="failed", detail=reason)
             await self.save(node, state)
-            suffix = "; node left drained" if state.get("drained") else "; node not touched"
+            suffix = "; node left drained" if held else "; node not touched"
             raise StepFailed(f"failed {where}: {exc}{suffix}") from None
 
     async def install(self, node: str, inst: Install, state: dict[str, Any], rep: StepReporter) -> str | None:
@@ -543,11 +543,16 @@ class Rollout:
         help="rolling firmware update: drain, push the image (SimpleUpdate or multipart), follow the task, "
              "activate, verify, resume",
         params=FirmwareUpdateParams, kind=Kind.WRITE, targets=TargetKind.NODES, positional=("nodes",),
-        approval=True, resumable=True, category="firmware")
+        approval=True, resumable=True, category="firmware", risks=no_drain_risks, check=check_drain_possible)
 async def firmware_update(ctx: ActionContext, p: FirmwareUpdateParams) -> AsyncIterator[ActionEvent]:
     base = load_baseline(p.baseline) if p.baseline else None
+    if ctx.dry_run and not ctx.backends.has("redfish"):       # a dry run never fails for a missing backend
+        yield Result(summary=f"would update {len(ctx.nodes)} node(s), but there is no [redfish] section: the "
+                             f"firmware inventories cannot be read, so a real run would fail; nodes would be "
+                             f"{plan_text(ctx.backends, p.no_drain)}",
+                     data={"nodes": [], "drain": plan_text(ctx.backends, p.no_drain)})
+        return
     ctx.backends.require("redfish")
-    ctx.backends.require("slurm")
     if ctx.dry_run:
         async for ev in _plan_only(ctx, p, base):
             yield ev
@@ -604,6 +609,7 @@ async def _plan_only(ctx: ActionContext, p: FirmwareUpdateParams, base: Baseline
         rows += [[node, "", "", "", note] for note in notes]
         if not plan and not notes:
             rows.append([node, "", "", "", "nothing to do"])
-    yield Result(summary=f"would update {len(todo)} of {len(ctx.nodes)} node(s), {p.max_parallel} at a time",
+    yield Result(summary=f"would update {len(todo)} of {len(ctx.nodes)} node(s), {p.max_parallel} at a time; "
+                         f"nodes {plan_text(ctx.backends, p.no_drain)}",
                  table=Table(columns=["node", "components", "to version", "image", "note"], rows=rows),
                  data={"nodes": todo})
