@@ -175,7 +175,8 @@ class Engine:
     # ------------------------------------------------------------------ the flow
     async def submit(self, req: Request) -> Run:
         received = AuditEntry(ts=_now(), run_id="", event="received", principal=req.principal,
-                              channel=req.channel, action=req.action, owner=self.owner)
+                              channel=req.channel, action=req.action, owner=self.owner,
+                              detail=f"from alert {req.alert}" if req.alert else None)
         run_id = new_run_id()
         received = received.model_copy(update={"run_id": run_id})
         try:
@@ -206,7 +207,8 @@ class Engine:
             approval = await self._approval(prep, decision, received)
         started = received.model_copy(update={
             "event": "started", "ts": _now(), "decision": "allow", "detail": decision.reason
-            + (f"; approved by {approval.decided_by} ({approval.id})" if approval else "")})
+            + (f"; approved by {approval.decided_by} ({approval.id})" if approval else "")
+            + (f"; from alert {req.alert}" if req.alert else "")})
         await self.store.append([received, started])
         return self._launch(prep, run_id, started)
 
@@ -384,12 +386,13 @@ class Engine:
         return bool(recs) and "approved by" in (recs[0].detail or "")
 
     # ------------------------------------------------------------------ approvals by a second person
-    async def approve(self, approval_id: str, approver: str, channel: str) -> Run:
-        """Grant a pending approval and run the request on behalf of its requester."""
+    async def approve(self, approval_id: str, approver: str, channel: str, *, alert: str | None = None) -> Run:
+        """Grant a pending approval and run the request on behalf of its requester (``alert``: the
+        fingerprint of the alert the request was started from, for the audit record)."""
         appr = await self._decide_approval(approval_id, approver, channel, grant=True, reason=None)
         return await self.submit(Request(principal=appr.requester, channel=appr.channel, action=appr.action,
                                          params=appr.params, confirm=str(len(appr.targets) or 1),
-                                         approval_id=appr.id))
+                                         approval_id=appr.id, alert=alert))
 
     async def deny(self, approval_id: str, approver: str, channel: str, reason: str = "") -> Approval:
         return await self._decide_approval(approval_id, approver, channel, grant=False, reason=reason)

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import BackendUnavailable
-from .ports import AnsiblePort, InventoryPort, KubePort, PrometheusPort, RedfishPort, SlurmPort, SshPort
+from .ports import AlertmanagerPort, AnsiblePort, InventoryPort, KubePort, PrometheusPort, RedfishPort, SlurmPort, SshPort
 
-_PORT_NAMES = ("slurm", "kube", "redfish", "ssh", "prometheus", "ansible")
+_PORT_NAMES = ("slurm", "kube", "redfish", "ssh", "prometheus", "alertmanager", "ansible")
 
 
 @dataclass
@@ -21,6 +21,7 @@ class Backends:
     ssh: SshPort | None = None
     prometheus: PrometheusPort | None = None
     ansible: AnsiblePort | None = None
+    alertmanager: AlertmanagerPort | None = None
     extras: dict[str, Any] = field(default_factory=dict)   # e.g. "topology": the IB fabric map
 
     def require(self, port: str) -> Any:

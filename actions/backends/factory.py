@@ -28,6 +28,10 @@ def build_backends(config: DcopsConfig) -> Backends:
         backends.kube = _build_kube(config)
     if config.ansible is not None:
         backends.ansible = _build_ansible(config)
+    if config.alertmanager is not None:
+        from .alertmanager import build_alertmanager
+
+        backends.alertmanager = build_alertmanager(config.alertmanager)
     sources = [backends.inventory]
     if backends.slurm is not None:
         sources.append(SlurmInventory(backends.slurm))

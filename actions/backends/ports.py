@@ -28,6 +28,7 @@ from .models import (
     NodeRef,
     Sample,
     Series,
+    Silence,
     SystemInfo,
     TaskStatus,
     UpdatePath,
@@ -106,3 +107,12 @@ class AnsiblePort(Protocol):
     stream, or the simulator's). The last event is always a ``PlaybookStats``."""
 
     def run_playbook(self, job: PlaybookJob) -> AsyncIterator[PlaybookEvent]: ...
+
+
+@runtime_checkable
+class AlertmanagerPort(Protocol):
+    """Silences for nodes in maintenance (Alertmanager API v2)."""
+
+    async def create_silence(self, matchers: dict[str, str], *, hours: float, created_by: str, comment: str) -> str: ...
+    async def expire_silence(self, silence_id: str) -> None: ...
+    async def silences(self) -> list[Silence]: ...

@@ -11,6 +11,7 @@ from pydantic import Field
 from ._base import Section
 from .ansible import AnsibleSection
 from .grafana import GrafanaSection
+from .alerts import AlertmanagerSection, AlertsSection, ValidateSection
 from .kube import KubeSection
 from .prometheus import PrometheusSection
 from .redfish import RedfishSection
@@ -99,6 +100,9 @@ class DcopsConfig(Section):
     slack: SlackSection | None = None
     ansible: AnsibleSection | None = None  # playbooks as actions (toolbox)
     grafana: GrafanaSection | None = None  # links out to the site's dashboards (toolbox)
+    alerts: AlertsSection = Field(default_factory=AlertsSection)
+    alertmanager: AlertmanagerSection | None = None
+    validate_: ValidateSection = Field(default_factory=ValidateSection, alias="validate")
 
     def resolved(self, base_dir: Path) -> "DcopsConfig":
         """Relative paths in the file are relative to the file, not to the current directory."""
@@ -117,6 +121,8 @@ class DcopsConfig(Section):
             update["topology"] = fix(self.topology)
         if self.ansible is not None:
             update["ansible"] = self.ansible.model_copy(update={"playbook_dir": fix(self.ansible.playbook_dir)})
+        if self.alerts.mapping:
+            update["alerts"] = self.alerts.model_copy(update={"mapping": fix(self.alerts.mapping)})
         if self.redfish is not None and (self.redfish.ca_bundle or self.redfish.password_file):
             update["redfish"] = self.redfish.model_copy(update={"ca_bundle": fix(self.redfish.ca_bundle),
                                                                 "password_file": fix(self.redfish.password_file)})
