@@ -92,3 +92,22 @@ def test_slack_run_message_carries_the_buttons() -> None:
     _, blocks = run_message(view)
     buttons = [e for b in blocks if b["type"] == "actions" for e in b["elements"] if e.get("url")]
     assert [(b["text"]["text"], b["url"]) for b in buttons] == [("Grafana: gpu017 GPU 3", "https://g/d?var-gpu=3")]
+
+
+def test_slack_alert_message_links_the_node_dashboard() -> None:
+    from types import SimpleNamespace
+
+    from actions.alerts import Alert
+    from bots.alert_slack import AlertPoster, render
+
+    alert = Alert(fingerprint="f1", status="firing", starts_at="2026-12-04T02:00:00Z", known_node=True,
+                  labels={"alertname": "GpuXid", "Hostname": "gpu017", "gpu": "3", "severity": "critical"})
+    poster = AlertPoster(SimpleNamespace(engine=SimpleNamespace(config=_config())), inbox=None, channel="C1")
+    links = poster._links(alert)
+    assert [link.label for link in links] == ["Grafana: gpu017 GPU 3"]
+    assert "var-node=gpu017&var-gpu=3&from=1796346000000&to=" in links[0].url     # from an hour before it began
+    _, message = render(alert, None, [], [], links=links)
+    urls = [e["url"] for b in message if b["type"] == "actions" for e in b["elements"] if e.get("url")]
+    assert urls == [links[0].url]
+    no_config = AlertPoster(SimpleNamespace(engine=SimpleNamespace(config=DcopsConfig())), inbox=None, channel="C1")
+    assert no_config._links(alert) == []
