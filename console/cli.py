@@ -6,16 +6,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
 
-from actions import Request, command_help, load_actions, open_engine, parse_command
+from actions import Request, command_help, load_actions, local_principal, open_engine, parse_command
 from actions.config import DcopsConfig, demo_config, load_config
-from actions.errors import ApprovalRequired, ConfirmationRequired, DcopsError, UsageError
+from actions.identity import login_name
+from actions.errors import ApprovalRequired, ConfirmationRequired, DcopsError, DeniedError, UsageError
 from actions.events import Result, RunFinished
 
 from .render import EventPrinter, dump_json, table_text
@@ -88,14 +89,37 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def principal_for(args: argparse.Namespace, config: DcopsConfig) -> str:
+    """Who acts: the real uid of this process (mapped through ``[identity]``), never an environment
+    variable; ``--as`` only on the built-in demo cluster (``--demo``), where nothing real is touched."""
     if args.as_principal:
-        if not config.cluster.demo:
-            raise UsageError("--as is only accepted in demo mode; the CLI acts as your login (unix:<user>)")
+        if not args.demo:
+            raise UsageError(f"--as is only accepted in demo mode (--demo); the CLI acts as the unix account "
+                             f"running it ({local_principal(config.identity)}), not as {args.as_principal}")
+        if not re.fullmatch(r"(unix|slack):[^\s:]+", args.as_principal):
+            raise UsageError(f"--as {args.as_principal!r}: give a principal such as unix:alice or slack:U0123ABC")
         return args.as_principal
+    return local_principal(config.identity)
+
+
+async def _principal_or_audited_refusal(args: argparse.Namespace, config: DcopsConfig) -> str:
+    """:func:`principal_for`, and when it refuses (``--as`` outside demo mode, an unmapped account
+    the config refuses), an audit record of the attempt under the real account before the error."""
     try:
-        return f"unix:{getpass.getuser()}"
-    except Exception:
-        return f"unix:uid{os.getuid()}"
+        return principal_for(args, config)
+    except (UsageError, DeniedError) as exc:
+        real = f"unix:{login_name()}"
+        words = getattr(args, "words", None) or []
+        action = words[0] if words else str(args.cmd)
+        try:
+            engine = await open_engine(config)
+        except DcopsError:
+            raise exc from None           # no audit log to write to: the refusal stands on its own
+        try:
+            await engine.reject(real, "cli", action, str(exc), params={"as": args.as_principal, "argv": words},
+                                denied=True)
+        finally:
+            await engine.aclose()
+        raise
 
 
 def load(args: argparse.Namespace) -> DcopsConfig:
@@ -143,7 +167,8 @@ async def amain(args: argparse.Namespace) -> int:
     if args.cmd == "tui":
         from console.tui.app import run_tui_async
 
-        return await run_tui_async(config, principal=principal_for(args, config), theme=args.theme)
+        return await run_tui_async(config, principal=await _principal_or_audited_refusal(args, config),
+                                   theme=args.theme)
     if args.cmd == "slack":
         from bots.app import serve_async
 
@@ -158,7 +183,7 @@ async def amain(args: argparse.Namespace) -> int:
         else:
             print(build_parser().format_help())
         return 0
-    principal = principal_for(args, config)
+    principal = await _principal_or_audited_refusal(args, config)
     engine = await open_engine(config)
     try:
         return await _dispatch(engine, args, principal)

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field
 
 from ._base import Section
+from .identity import IdentitySection
 from .kube import KubeSection
 from .prometheus import PrometheusSection
 from .redfish import RedfishSection
@@ -84,6 +85,7 @@ class DcopsConfig(Section):
     cluster: ClusterSection = Field(default_factory=ClusterSection)
     audit: AuditSection = Field(default_factory=AuditSection)
     policy: PolicySection = Field(default_factory=PolicySection)
+    identity: IdentitySection = Field(default_factory=IdentitySection)
     guards: GuardsSection = Field(default_factory=GuardsSection)
     nodes: list[NodeEntry] = []
     slurm: SlurmSection | None = None

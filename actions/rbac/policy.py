@@ -147,7 +147,7 @@ class Policy:
         cover = [frozenset(i for i, r in enumerate(granting) if r.scope.covers(t)) for t in targets]
         outside = [t for t, c in zip(targets, cover) if not c]
         if outside:
-            what = _name_with_nodes(outside)
+            what = describe_targets(outside)
             verb = "is" if len(outside) == 1 else "are"
             return Decision(False, f"denied: {what} {verb} outside {principal}'s scope for {action} "
                                    f"({_roles_phrase(names)} {'covers' if len(names) == 1 else 'cover'} "
@@ -203,7 +203,7 @@ class Policy:
         if outside:
             scope = union(r.scope for r in approving).describe()
             verb = "is" if len(outside) == 1 else "are"
-            return Decision(False, f"denied: {_name_with_nodes(outside)} {verb} outside what {approver} may approve "
+            return Decision(False, f"denied: {describe_targets(outside)} {verb} outside what {approver} may approve "
                                    f"{action} on ({_roles_phrase(names)}: {scope})", names)
         return Decision(True, f"allowed: {approver} may approve {action} ({_roles_phrase(names)})", names)
 
@@ -276,10 +276,10 @@ def _deny_hits(rule: DenyRule, targets: Sequence[Target]) -> str | None:
     if rule.scope.whole_cluster:
         return ""
     hit = [t for t in targets if rule.scope.touches(t)]
-    return _name_with_nodes(hit) if hit else None
+    return describe_targets(hit) if hit else None
 
 
-def _name_with_nodes(targets: Sequence[Target]) -> str:
+def describe_targets(targets: Sequence[Target]) -> str:
     """Like :func:`name_targets`, with every job followed by the nodes it runs on: a job is
     refused because of *where* it runs, and the reason must show it."""
     text = name_targets([t for t in targets if t.kind != "job"])
