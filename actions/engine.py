@@ -159,7 +159,22 @@ class Engine:
                                labels=frozenset(r.labels)) for r in refs]
         decision = self.policy.decide(principal, spec.name, spec.kind.value, resolved,
                                       read_only=self.config.cluster.read_only)
-        return decision, self.policy.explain(principal, spec.name, spec.kind.value, resolved)
+        lines = self.policy.explain(principal, spec.name, spec.kind.value, resolved)
+        if decision.allowed:
+            needed = decision.approval or spec.approval
+            decision = replace(decision, approval=needed)
+            lines.insert(1, self._approval_note(spec, decision, principal))
+        return decision, lines
+
+    def _approval_note(self, spec: ActionSpec, decision: Decision, principal: str) -> str:
+        """One line for ``policy check``: whether a second person must approve, and who may."""
+        if not decision.approval:
+            return "approval: not needed (no granting role asks for it on these targets)"
+        why = ("the action always needs a second person" if spec.approval
+               else "every role that could govern some target asks for it")
+        who = self.policy.approvers(spec.name)
+        return (f"approval: needed ({why}); may approve or deny, never {principal} themself: "
+                + ("; ".join(who) if who else "nobody — no role has approve = [...] for this action, so it cannot run"))
 
     def actions_for(self, principal: str) -> list[ActionSpec]:
         return [s for s in self.registry if self.decide(principal, s.name).allowed]

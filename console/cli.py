@@ -78,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     dn = sub.add_parser("deny", help="deny a pending request")
     dn.add_argument("approval_id")
     dn.add_argument("--reason", default="")
+    wd = sub.add_parser("withdraw", help="take back your own pending request")
+    wd.add_argument("approval_id")
+    wd.add_argument("--reason", default="")
     rs = sub.add_parser("resume", help="finish what an interrupted resumable run left undone")
     rs.add_argument("run_id")
 
@@ -221,6 +224,10 @@ async def _dispatch(engine: Any, args: argparse.Namespace, principal: str) -> in
         appr = await engine.deny(args.approval_id, principal, "cli", args.reason)
         print(f"denied {appr.id} ({appr.action} asked by {appr.requester})")
         return 0
+    if args.cmd == "withdraw":
+        appr = await engine.withdraw(args.approval_id, principal, "cli", args.reason)
+        print(f"withdrew {appr.id} ({appr.action})")
+        return 0
     if args.cmd == "resume":
         run = await engine.resume_run(args.run_id, principal, "cli")
         async for event in run.events():
@@ -308,7 +315,8 @@ async def _audit(engine: Any, args: argparse.Namespace, principal: str, printer:
 async def _policy_check(engine: Any, args: argparse.Namespace) -> int:
     decision, lines = await engine.explain(args.principal, args.action, args.targets)
     if args.json:
-        dump_json({"allowed": decision.allowed, "reason": decision.reason, "trace": lines})
+        dump_json({"allowed": decision.allowed, "reason": decision.reason, "approval": decision.approval,
+                   "trace": lines})
     else:
         print(decision.reason)
         for line in lines:
