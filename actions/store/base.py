@@ -10,7 +10,7 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 AuditEvent = Literal[
-    "received", "invalid", "denied", "approval-requested", "approval-granted", "approval-refused",
+    "received", "invalid", "denied", "approval-requested", "approval-granted", "approval-refused", "approval-withdrawn",
     "started", "step", "finished",
 ]
 
