@@ -144,6 +144,8 @@ class Policy:
             return Decision(False, f"denied: no role of {principal} allows {action} "
                                    f"(roles: {', '.join(view.bound)})")
         granting = view.granting
+        if len(granting) == 1:            # the common case: one role governs every target
+            return self._decide_one(principal, action, targets, view)
         cover = [frozenset(i for i, r in enumerate(granting) if r.scope.covers(t)) for t in targets]
         outside = [t for t, c in zip(targets, cover) if not c]
         if outside:
@@ -172,6 +174,20 @@ class Policy:
         allow_yes = _fits(groups, caps, yes_ok)
         return Decision(True, f"allowed: {principal} has {_roles_phrase(names)} ({action} on {view.scope_text})",
                         names, approval=approval, allow_yes=allow_yes, max_targets=view.max_targets)
+
+    def _decide_one(self, principal: str, action: str, targets: Sequence[Target], view: _View) -> Decision:
+        """:meth:`decide` when a single role grants the action (no share-out to compute)."""
+        role, names = view.granting[0], view.names
+        outside = [t for t in targets if not role.scope.covers(t)]
+        if outside:
+            verb = "is" if len(outside) == 1 else "are"
+            return Decision(False, f"denied: {describe_targets(outside)} {verb} outside {principal}'s scope for {action} "
+                                   f"(role {role.name} covers {view.scope_text})", names)
+        if role.max_targets is not None and len(targets) > role.max_targets:
+            return Decision(False, f"denied: {len(targets)} targets exceed the limit of {role.max_targets} per request "
+                                   f"for role {role.name}", names, max_targets=role.max_targets)
+        return Decision(True, f"allowed: {principal} has role {role.name} ({action} on {view.scope_text})", names,
+                        approval=role.needs_approval(action), allow_yes=role.allow_yes, max_targets=role.max_targets)
 
     def may_approve(self, approver: str, action: str, kind: str, targets: Sequence[Target] = (), *,
                     requester: str | None = None) -> Decision:
