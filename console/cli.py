@@ -167,6 +167,8 @@ async def _run_request(engine: Any, req: Request, printer: EventPrinter, *, inte
 
 async def amain(args: argparse.Namespace) -> int:
     config = load(args)
+    if args.as_principal and args.cmd in ("slack", "actions", "help"):
+        await _principal_or_audited_refusal(args, config)     # --as is refused outside demo for every command
     if args.cmd == "tui":
         from console.tui.app import run_tui_async
 

@@ -134,8 +134,9 @@ def test_as_is_refused_without_demo_and_the_attempt_is_audited(site) -> None:
     assert refusal[0]["params"]["as"] == f"unix:{VICTIM}" and "only accepted in demo mode" in refusal[0]["detail"]
     assert not [r for r in recs if r["event"] == "started" and r["action"] == "drain"]
     # the TUI entry point refuses it the same way (and never starts without a terminal)
-    t = dcops(site, "--config", str(site["cfg"]), "--as", f"unix:{VICTIM}", "tui")
-    assert t.returncode == 2 and "--as is only accepted in demo mode" in t.stderr
+    for cmd in ("tui", "slack", "actions"):
+        t = dcops(site, "--config", str(site["cfg"]), "--as", f"unix:{VICTIM}", cmd)
+        assert t.returncode == 2 and "--as is only accepted in demo mode" in t.stderr, (cmd, t.stderr)
 
 
 def test_as_with_a_malformed_principal_is_bad_input_even_in_demo(site) -> None:
