@@ -223,7 +223,6 @@ class Engine:
         started = received.model_copy(update={
             "event": "started", "ts": _now(), "decision": "allow", "detail": decision.reason
             + (f"; approved by {approval.decided_by} ({approval.id})" if approval else "")})
-
         await self.store.append([received, started])
         return self._launch(prep, run_id, started)
 
