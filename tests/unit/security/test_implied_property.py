@@ -20,7 +20,7 @@ from actions.registry import registry
 from actions.request import Request
 from actions.store.sqlite import SqliteStore
 from actions.targets import Target
-from tests.unit.rbac.test_reference_model import NODES, PARTITIONS, PRINCIPALS, policies, subset
+from tests.unit.rbac.test_reference_model import NODES, PARTITIONS, PRINCIPALS, policies, scopes, subset
 
 DRAIN, CANCEL = registry.get("drain"), registry.get("cancel")
 _DIR = Path(tempfile.mkdtemp(prefix="dcops-implied-"))
@@ -47,6 +47,12 @@ def test_drain_cancel_jobs_is_never_looser_than_its_parts(policy, principal, nod
     for role in policy["roles"].values():     # the shared strategy's globs rarely tell drain from cancel
         role["approval"] = data.draw(subset(["drain", "cancel", "*", "re*"], 2))
         role["allow_yes"] = data.draw(st.booleans())
+    for name, action in (("only-drain", "drain"), ("only-cancel", "cancel")):   # roles that differ per action
+        if data.draw(st.booleans()):
+            policy["roles"][name] = {"actions": [action], "kinds": [], "scope": data.draw(scopes()),
+                                     "allow_yes": data.draw(st.booleans()),
+                                     "approval": data.draw(subset([action, "*"], 1)), "approve": []}
+            policy["bindings"].append({"principals": [principal], "except": [], "roles": [name]})
     ENGINE.policy = Policy.from_dict(policy)
     params = DRAIN.params(nodes="x", reason="r", cancel_jobs=True)
     prep = _Prepared(Request(principal=principal, channel="cli", action="drain"), DRAIN, params, nodes,
