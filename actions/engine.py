@@ -9,6 +9,7 @@ front end shows as it is.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections import deque
 import secrets
@@ -190,7 +191,8 @@ class Engine:
         """``confirmed``: the typed confirmation is already given by the way the request came
         (a second person's approval, ``resume`` of a confirmed run); never set by a front end."""
         received = AuditEntry(ts=_now(), run_id="", event="received", principal=req.principal,
-                              channel=req.channel, action=req.action, owner=self.owner)
+                              channel=req.channel, action=req.action, owner=self.owner,
+                              detail=f"from alert {req.alert}" if req.alert else None)
         run_id = new_run_id()
         received = received.model_copy(update={"run_id": run_id})
         try:
@@ -204,8 +206,7 @@ class Engine:
         except DcopsError as exc:     # a backend failed while resolving targets: audited as failed
             await self._failed_early(received.model_copy(update={"params": redact(req.params)}), exc)
             raise
-        received = received.model_copy(update={"targets": prep.target_names, "params": prep.audit_params,
-                                                "detail": prep.implied_text or None})
+        received = received.model_copy(update={"targets": prep.target_names, "params": prep.audit_params})
         decision = self._decide(req.principal, prep)
         if not decision.allowed:
             await self._refuse(received, decision.reason)
@@ -222,7 +223,8 @@ class Engine:
             approval = await self._approval(prep, decision, received)
         started = received.model_copy(update={
             "event": "started", "ts": _now(), "decision": "allow", "detail": decision.reason
-            + (f"; approved by {approval.decided_by} ({approval.id})" if approval else "")})
+            + (f"; approved by {approval.decided_by} ({approval.id})" if approval else "")
+            + (f"; from alert {req.alert}" if req.alert else "")})
         await self.store.append([received, started])
         return self._launch(prep, run_id, started)
 
@@ -243,6 +245,8 @@ class Engine:
             params = spec.params.model_validate(req.params)
         except ValidationError as exc:
             raise UsageError(describe(spec, exc)) from None
+        if spec.check is not None:
+            spec.check(params, self.backends)      # a request this cluster cannot run as given
         targets = await self._resolve(spec, params)
         prep = _Prepared(req, spec, params, targets, await self._implied(spec, params, targets))
         if req.resume_of:
@@ -311,9 +315,29 @@ class Engine:
             approval = approval or extra.approval or ospec.approval
             allow_yes = allow_yes and extra.allow_yes
             notes.append(f"{what}: {extra.reason.removeprefix('allowed: ')}")
-        if not notes:
-            return decision
-        return replace(decision, reason="; ".join([decision.reason, *notes]), approval=approval, allow_yes=allow_yes)
+        if notes:
+            decision = replace(decision, reason="; ".join([decision.reason, *notes]), approval=approval,
+                               allow_yes=allow_yes)
+        if spec.risks is not None:
+            decision = self._decide_risks(principal, prep, decision)
+        return decision
+
+    def _decide_risks(self, principal: str, prep: _Prepared, decision: Decision) -> Decision:
+        """A risky option (``--no-drain``) is a permission of its own, decided on the same targets as
+        a destructive action named after the risk: a role must grant it (by name, glob or kind), a
+        deny rule naming it forbids it, and an approval it needs is needed by the request."""
+        spec = prep.spec
+        for risk in spec.risks(prep.params) if spec.risks is not None else ():
+            extra = self.policy.decide(principal, risk, "destructive", prep.decide_targets,
+                                       read_only=self.config.cluster.read_only)
+            if not extra.allowed:
+                return Decision(allowed=False, reason=f"{extra.reason} (needed because {spec.name} with "
+                                f"--{risk} takes a risk the policy must allow)", roles=extra.roles, approval=False,
+                                allow_yes=False, max_targets=extra.max_targets)
+            # limits never merge to loosen: the risk's own approval and --yes govern it too
+            decision = dataclasses.replace(decision, approval=decision.approval or extra.approval,
+                                           allow_yes=decision.allow_yes and extra.allow_yes)
+        return decision
 
     async def _failed_early(self, received: AuditEntry, exc: DcopsError) -> None:
         await self.store.append([received, received.model_copy(update={
@@ -443,11 +467,12 @@ class Engine:
         return bool(recs) and recs[0].principal == principal and "approved by" in (recs[0].detail or "")
 
     # ------------------------------------------------------------------ approvals by a second person
-    async def approve(self, approval_id: str, approver: str, channel: str) -> Run:
-        """Grant a pending approval and run the request on behalf of its requester."""
+    async def approve(self, approval_id: str, approver: str, channel: str, *, alert: str | None = None) -> Run:
+        """Grant a pending approval and run the request on behalf of its requester (``alert``: the
+        fingerprint of the alert the request was started from, for the audit record)."""
         appr = await self._decide_approval(approval_id, approver, channel, grant=True, reason=None)
         return await self._submit(Request(principal=appr.requester, channel=appr.channel, action=appr.action,
-                                          params=appr.params, approval_id=appr.id, resume_of=appr.resume_of),
+                                          params=appr.params, approval_id=appr.id, resume_of=appr.resume_of, alert=alert),
                                   confirmed=True)
 
     async def deny(self, approval_id: str, approver: str, channel: str, reason: str = "") -> Approval:
@@ -528,13 +553,16 @@ class Engine:
                 return f"the request can no longer be prepared ({str(exc).splitlines()[0]})"
             # denying a request that cannot run any more: judge it on the names it was asked for
             kind = "job" if spec.targets is TargetKind.JOBS else "node"
-            targets, implied = [Target(kind=kind, name=n) for n in appr.targets] or [CLUSTER], []
+            targets, implied, params = [Target(kind=kind, name=n) for n in appr.targets] or [CLUSTER], [], None
         ro = self.config.cluster.read_only
-        parts = [(spec, targets), *((o, t) for o, t in implied if t)]
-        needing = [(o, t) for o, t in parts
-                   if o.approval or self.policy.decide(appr.requester, o.name, o.kind.value, t, read_only=ro).approval]
-        for ospec, otargets in needing or parts[:1]:
-            d = self.policy.may_approve(approver, ospec.name, ospec.kind.value, otargets, requester=appr.requester)
+        # (action or risk name, kind, targets, needs approval whatever the policy says)
+        parts = [(spec.name, spec.kind.value, targets, spec.approval),
+                 *((o.name, o.kind.value, t, o.approval) for o, t in implied if t),
+                 *((risk, "destructive", targets, False) for risk in (spec.risks(params) if spec.risks and params is not None else ()))]
+        needing = [part for part in parts if part[3] or self.policy.decide(
+            appr.requester, part[0], part[1], part[2], read_only=ro).approval]
+        for name, kind, where, _ in needing or parts[:1]:
+            d = self.policy.may_approve(approver, name, kind, where, requester=appr.requester)
             if not d.allowed:
                 return d.reason.removeprefix("denied: ")
         return None

@@ -88,6 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--theme", help="dcops-dark, dcops-light, dcops-contrast")
     t.add_argument("--nodes", type=int, help="demo cluster size")
     sub.add_parser("slack", help="serve the Slack bot (Socket Mode when $SLACK_APP_TOKEN is set, else HTTP)")
+    alr = sub.add_parser("alerts", help="alerts received from Alertmanager; `alerts serve` receives them; `alerts silences`")
+    alr.add_argument("what", nargs="?", choices=["list", "serve", "silences"], default="list")
+    alr.add_argument("--all", action="store_true", help="resolved alerts (expired silences) too")
+    alr.add_argument("--node", help="only alerts about this node")
     return p
 
 
@@ -178,6 +182,10 @@ async def amain(args: argparse.Namespace) -> int:
         from bots.app import serve_async
 
         return await serve_async(config, demo=config.cluster.demo)
+    if args.cmd == "alerts" and args.what == "serve":
+        from bots.alert_webhook import serve_async as serve_alerts
+
+        return await serve_alerts(config)
     if args.cmd == "actions":
         for spec in load_actions():
             print(f"{spec.name:<18} {spec.kind.value:<12} {spec.help}")
@@ -212,6 +220,12 @@ async def _dispatch(engine: Any, args: argparse.Namespace, principal: str) -> in
         return await _run_request(engine, req, printer, interactive=interactive)
     if args.cmd == "audit":
         return await _audit(engine, args, principal, printer)
+    if args.cmd == "alerts":
+        params: dict[str, Any] = {"all": True} if args.all else {}
+        if args.node and args.what == "list":
+            params["node"] = args.node
+        return await _run_request(engine, Request(principal=principal, channel="cli", action=args.what.replace(
+            "list", "alerts"), params=params), printer, interactive=False)
     if args.cmd == "policy":
         return await _policy_check(engine, args)
     if args.cmd == "approvals":

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field
 
 from ._base import Section
+from .alerts import AlertmanagerSection, AlertsSection, ValidateSection
 from .identity import IdentitySection
 from .kube import KubeSection
 from .prometheus import PrometheusSection
@@ -97,11 +98,17 @@ class DcopsConfig(Section):
     thresholds: dict[str, float] = {}      # overrides for health thresholds (gpu_temp_c, ...)
     tui: TuiSection = Field(default_factory=TuiSection)
     slack: SlackSection | None = None
+    alerts: AlertsSection = Field(default_factory=AlertsSection)
+    alertmanager: AlertmanagerSection | None = None
+    validate_: ValidateSection = Field(default_factory=ValidateSection, alias="validate")
 
     def resolved(self, base_dir: Path) -> "DcopsConfig":
         """Relative paths in the file are relative to the file, not to the current directory."""
         def fix(p: str | None) -> str | None:
-            if p is None or p.startswith("/") or "://" in p:
+            if p is None or "://" in p:
+                return p
+            p = str(Path(p).expanduser())
+            if p.startswith("/"):
                 return p
             return str((base_dir / p).resolve())
 
@@ -110,6 +117,11 @@ class DcopsConfig(Section):
             update["policy"] = self.policy.model_copy(update={"path": fix(self.policy.path)})
         if self.topology:
             update["topology"] = fix(self.topology)
+        if self.alerts.mapping:
+            update["alerts"] = self.alerts.model_copy(update={"mapping": fix(self.alerts.mapping)})
+        if self.redfish is not None and (self.redfish.ca_bundle or self.redfish.password_file):
+            update["redfish"] = self.redfish.model_copy(update={"ca_bundle": fix(self.redfish.ca_bundle),
+                                                                "password_file": fix(self.redfish.password_file)})
         if self.audit.url and self.audit.url.startswith("sqlite:///") and not self.audit.url.startswith("sqlite:////"):
             rel = self.audit.url.removeprefix("sqlite:///")
             update["audit"] = self.audit.model_copy(update={"url": f"sqlite:///{fix(rel)}"})

@@ -75,7 +75,7 @@ actions = ["*"]
 approve = ["*"]
 
 [roles.viewer]
-kinds = ["read"]
+actions = ["audit"]
 
 [[bindings]]
 principals = ["unix:{VICTIM}", "unix:john.doe"]
@@ -116,23 +116,23 @@ def audit(site: dict) -> list[dict]:
 
 def test_logname_and_user_do_not_change_who_acts(site) -> None:
     env = dict(site["env"], LOGNAME=VICTIM, USER=VICTIM, USERNAME=VICTIM)
-    p = dcops(site, "--config", str(site["cfg"]), "run", "drain", "gpu001", "--reason", "x", env=env)
+    p = dcops(site, "--config", str(site["cfg"]), "run", "ping", env=env)
     assert p.returncode == 1 and "Traceback" not in p.stderr
-    assert f"no role of unix:{ME} allows drain" in p.stderr           # the viewer role, not the victim's admin
-    recs = [r for r in audit(site) if r["action"] == "drain"]
+    assert f"no role of unix:{ME} allows ping" in p.stderr            # the viewer role, not the victim's admin
+    recs = [r for r in audit(site) if r["action"] == "ping"]
     assert [r["event"] for r in recs] == ["received", "denied"]
     assert {r["principal"] for r in recs} == {f"unix:{ME}"}
 
 
 def test_as_is_refused_without_demo_and_the_attempt_is_audited(site) -> None:
-    p = dcops(site, "--config", str(site["cfg"]), "--as", f"unix:{VICTIM}", "run", "drain", "gpu001", "--reason", "x")
+    p = dcops(site, "--config", str(site["cfg"]), "--as", f"unix:{VICTIM}", "run", "ping")
     assert p.returncode == 2 and "Traceback" not in p.stderr
     assert "--as is only accepted in demo mode" in p.stderr
     recs = audit(site)
-    refusal = [r for r in recs if r["event"] == "denied" and r["action"] == "drain"]
+    refusal = [r for r in recs if r["event"] == "denied" and r["action"] == "ping"]
     assert len(refusal) == 1 and refusal[0]["principal"] == f"unix:{ME}"
     assert refusal[0]["params"]["as"] == f"unix:{VICTIM}" and "only accepted in demo mode" in refusal[0]["detail"]
-    assert not [r for r in recs if r["event"] == "started" and r["action"] == "drain"]
+    assert not [r for r in recs if r["event"] == "started" and r["action"] == "ping"]
     # the TUI entry point refuses it the same way (and never starts without a terminal)
     for cmd in ("tui", "slack", "actions"):
         t = dcops(site, "--config", str(site["cfg"]), "--as", f"unix:{VICTIM}", cmd)
@@ -149,14 +149,14 @@ def test_self_approval_through_a_spoofed_logname_is_refused(site) -> None:
     (site["dir"] / "policy2.toml").write_text(f"""
 [roles.all]
 actions = ["*"]
-approval = ["drain"]
+approval = ["ping"]
 approve = ["*"]
 [[bindings]]
 principals = ["unix:*"]
 roles = ["all"]
 """)
     cfg.write_text(site["cfg"].read_text().replace("policy.toml", "policy2.toml"))
-    asked = dcops(site, "--config", str(cfg), "run", "drain", "gpu001", "--reason", "x")
+    asked = dcops(site, "--config", str(cfg), "run", "ping")
     assert asked.returncode == 3, asked.stderr
     aid = asked.stderr.split("approve ")[1].split("`")[0]
     env = dict(site["env"], LOGNAME=VICTIM, USER=VICTIM)

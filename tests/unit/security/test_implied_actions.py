@@ -45,7 +45,7 @@ async def test_cancel_scope_is_checked_on_every_node_the_job_runs_on(tmp_path) -
         assert not (await sim.backends().slurm.nodes(["gpu003"]))[0].drain_flag   # nothing half-done
         recs = await records(eng, action="drain")
         assert [r.event for r in recs] == ["received", "denied"]
-        assert recs[1].detail == str(exc.value) and "48216" in (recs[0].detail or "")
+        assert recs[1].detail == str(exc.value) and "job 48216 (on gpu[003-006])" in recs[1].detail
         # a direct cancel of that job is refused the same way
         with pytest.raises(DeniedError, match=r"job 48216 \(on gpu\[003-006\]\) is outside"):
             await eng.submit(Request(principal="unix:alice", channel="cli", action="cancel",
