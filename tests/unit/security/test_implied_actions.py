@@ -201,3 +201,27 @@ async def test_a_job_that_was_not_decided_is_never_cancelled(tmp_path, monkeypat
         assert fin.outcome == "ok" and "job(s) cancelled" not in fin.summary
     finally:
         await eng.aclose()
+
+
+async def test_resume_validate_is_decided_as_validate(tmp_path) -> None:
+    """``resume --validate`` runs ``validate`` (dcgmi diag) on the nodes: a principal who may resume
+    but not validate is refused, audited, and the node stays drained."""
+    eng, sim = await sim_engine(tmp_path, """
+        [roles.resumer]
+        actions = ["resume", "drain"]
+
+        [[bindings]]
+        principals = ["unix:alice"]
+        roles = ["resumer"]
+        """)
+    try:
+        drained = await eng.submit(Request(principal="unix:alice", channel="cli", action="drain",
+                                           params={"nodes": "gpu012", "reason": "x"}))
+        await drained.wait()
+        with pytest.raises(DeniedError, match="no role of unix:alice allows validate"):
+            await eng.submit(Request(principal="unix:alice", channel="cli", action="resume",
+                                     params={"nodes": "gpu012", "validate": True}))
+        assert (await sim.backends().slurm.nodes(["gpu012"]))[0].drain_flag
+        assert [r.event for r in await records(eng, action="resume")] == ["received", "denied"]
+    finally:
+        await eng.aclose()
