@@ -25,6 +25,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.principal is not None and not re.fullmatch(r"(unix|slack):[^\s:]+", args.principal):
         parser.error(f"--as {args.principal!r}: give a principal such as unix:alice or slack:U0123ABC")
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        sys.stderr.write("python -m console.tui: needs a terminal (stdin and stdout are not one)\n")
+        return 1
     config = demo_config()
     config = config.model_copy(update={"cluster": config.cluster.model_copy(
         update={"demo_nodes": args.nodes, "production": args.production})})

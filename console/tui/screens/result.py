@@ -6,6 +6,7 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from actions.events import Result, RunFinished
+from actions.safe_text import printable
 
 from ..widgets.tables import ROW_KEY, table_columns, table_rows
 from ..widgets.vtable import VirtualTable
@@ -25,7 +26,9 @@ class ResultScreen(DcopsScreen):
         self.result, self.finished = result, finished
 
     def compose_body(self) -> ComposeResult:
-        yield Static(self.result.summary, id="result-summary", classes="" if self.result.ok else "-failed")
+        # user text in a summary: escaped, and never read as markup
+        yield Static(printable(self.result.summary), id="result-summary", markup=False,
+                     classes="" if self.result.ok else "-failed")
         if self.result.table is not None:
             yield VirtualTable(table_columns(self.result.table), key=ROW_KEY, id="result-table")
 

@@ -206,6 +206,14 @@ def test_python_m_console_tui_takes_the_uid_and_validates_as(monkeypatch) -> Non
     monkeypatch.setattr(entry, "run_tui", lambda config, principal, theme: seen.update(p=principal, demo=config.cluster.demo) or 0)
     monkeypatch.setenv("LOGNAME", VICTIM)
     monkeypatch.setenv("USER", VICTIM)
+
+    class Terminal:                                   # the entry point refuses to start without one
+        @staticmethod
+        def isatty() -> bool:
+            return True
+
+    monkeypatch.setattr(entry.sys, "stdin", Terminal())
+    monkeypatch.setattr(entry.sys, "stdout", Terminal())
     assert entry.main([]) == 0 and seen == {"p": f"unix:{ME}", "demo": True}
     assert entry.main(["--as", "unix:oncall"]) == 0 and seen["p"] == "unix:oncall"
     with pytest.raises(SystemExit) as exc:
