@@ -121,6 +121,7 @@ async def test_withdraw_is_the_requesters_own_and_audited(eng) -> None:
     appr = await eng.withdraw(aid, "unix:alice", "cli", "fixed it another way")
     assert appr.state == "withdrawn"
     assert (await records(eng, run_id=aid))[-1].event == "approval-withdrawn"
+    assert (await eng.store.verify()).ok                    # the chain vouches for the withdrawn row
     with pytest.raises(DeniedError, match="already withdrawn"):
         await eng.approve(aid, "unix:bob", "cli")
 
