@@ -148,8 +148,12 @@ class Engine:
                                   read_only=self.config.cluster.read_only)
 
     async def explain(self, principal: str, action: str, targets: str = "") -> tuple[Decision, list[str]]:
-        """The decision for a hypothetical request and the rules behind it (``dcops policy check``)."""
-        spec = self.registry.get(action)
+        """The decision for a hypothetical request and the rules behind it (``dcops policy check``).
+        ``playbook:NAME`` asks about one playbook (actions whose RBAC name depends on their params)."""
+        base, colon, _sub = action.partition(":")
+        spec = self.registry.get(base if colon and base in self.registry else action)
+        if colon and spec.policy_name is None:
+            spec = self.registry.get(action)       # not a parametrised name: the usual "unknown action"
         resolved: list[Target]
         if not targets:
             resolved = [] if spec.targets is not TargetKind.NONE else [CLUSTER]
@@ -160,27 +164,39 @@ class Engine:
             refs = await self.inventory.resolve(targets)
             resolved = [Target(kind="node", name=r.name, partitions=frozenset(r.partitions),
                                labels=frozenset(r.labels)) for r in refs]
-        decision = self.policy.decide(principal, spec.name, spec.kind.value, resolved,
+        name = action if colon and spec.policy_name is not None else spec.name
+        decision = self.policy.decide(principal, name, spec.kind.value, resolved,
                                       read_only=self.config.cluster.read_only)
-        lines = self.policy.explain(principal, spec.name, spec.kind.value, resolved)
+        lines = self.policy.explain(principal, name, spec.kind.value, resolved)
         if decision.allowed:
             needed = decision.approval or spec.approval
             decision = replace(decision, approval=needed)
-            lines.insert(1, self._approval_note(spec, decision, principal))
+            lines.insert(1, self._approval_note(spec, name, decision, principal))
         return decision, lines
 
-    def _approval_note(self, spec: ActionSpec, decision: Decision, principal: str) -> str:
+    def _approval_note(self, spec: ActionSpec, name: str, decision: Decision, principal: str) -> str:
         """One line for ``policy check``: whether a second person must approve, and who may."""
         if not decision.approval:
             return "approval: not needed (no granting role asks for it on these targets)"
         why = ("the action always needs a second person" if spec.approval
                else "every role that could govern some target asks for it")
-        who = self.policy.approvers(spec.name)
+        who = self.policy.approvers(name)
         return (f"approval: needed ({why}); may approve or deny, never {principal} themself: "
                 + ("; ".join(who) if who else "nobody — no role has approve = [...] for this action, so it cannot run"))
 
     def actions_for(self, principal: str) -> list[ActionSpec]:
-        return [s for s in self.registry if self.decide(principal, s.name).allowed]
+        return [s for s in self.registry if self.decide(principal, s.name).allowed or self._some_name_allowed(principal, s)]
+
+    def _some_name_allowed(self, principal: str, spec: ActionSpec) -> bool:
+        """For actions RBAC decides per parameter (``playbook:NAME``): may the principal run any of them?"""
+        if spec.policy_names is None:
+            return False
+        try:
+            names = spec.policy_names(self.config)
+        except DcopsError:                 # no playbook directory configured: nothing to run
+            return False
+        ro = self.config.cluster.read_only
+        return any(self.policy.decide(principal, n, spec.kind.value, read_only=ro).allowed for n in names)
 
     async def approvals(self, state: str | None = "pending") -> list[Approval]:
         return await self.store.list_approvals(state)
@@ -252,6 +268,8 @@ class Engine:
             params = spec.params.model_validate(req.params)
         except ValidationError as exc:
             raise UsageError(describe(spec, exc)) from None
+        if spec.prepare is not None:
+            params = spec.prepare(params, self.config)
         if spec.check is not None:
             spec.check(params, self.backends)      # a request this cluster cannot run as given
         targets = await self._resolve(spec, params)
@@ -308,7 +326,8 @@ class Engine:
         part allows it."""
         spec = prep.spec
         ro = self.config.cluster.read_only
-        decision = self.policy.decide(principal, spec.name, spec.kind.value, prep.decide_targets, read_only=ro)
+        name = spec.policy_name(prep.params) if spec.policy_name is not None else spec.name
+        decision = self.policy.decide(principal, name, spec.kind.value, prep.decide_targets, read_only=ro)
         if not decision.allowed:
             return decision
         approval, allow_yes, notes = decision.approval, decision.allow_yes, []
@@ -568,7 +587,8 @@ class Engine:
             targets, implied, params = [Target(kind=kind, name=n) for n in appr.targets] or [CLUSTER], [], None
         ro = self.config.cluster.read_only
         # (action or risk name, kind, targets, needs approval whatever the policy says)
-        parts = [(spec.name, spec.kind.value, targets, spec.approval),
+        name = spec.policy_name(params) if spec.policy_name is not None and params is not None else spec.name
+        parts = [(name, spec.kind.value, targets, spec.approval),
                  *((o.name, o.kind.value, t, o.approval) for o, t in implied if t),
                  *((risk, "destructive", targets, False) for risk in (spec.risks(params) if spec.risks and params is not None else ()))]
         needing = [part for part in parts if part[3] or self.policy.decide(
