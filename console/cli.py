@@ -6,16 +6,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
 
-from actions import Request, command_help, load_actions, open_engine, parse_command
+from actions import Request, command_help, load_actions, local_principal, open_engine, parse_command
 from actions.config import DcopsConfig, demo_config, load_config
-from actions.errors import ApprovalRequired, ConfirmationRequired, DcopsError, UsageError
+from actions.identity import login_name
+from actions.errors import ApprovalRequired, ConfirmationRequired, DcopsError, DeniedError, UsageError
 from actions.events import Result, RunFinished
 from actions.safe_text import printable
 
@@ -82,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     dn = sub.add_parser("deny", help="deny a pending request")
     dn.add_argument("approval_id")
     dn.add_argument("--reason", default="")
+    wd = sub.add_parser("withdraw", help="take back your own pending request")
+    wd.add_argument("approval_id")
+    wd.add_argument("--reason", default="")
     rs = sub.add_parser("resume", help="finish what an interrupted resumable run left undone")
     rs.add_argument("run_id")
 
@@ -97,14 +101,37 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def principal_for(args: argparse.Namespace, config: DcopsConfig) -> str:
+    """Who acts: the real uid of this process (mapped through ``[identity]``), never an environment
+    variable; ``--as`` only on the built-in demo cluster (``--demo``), where nothing real is touched."""
     if args.as_principal:
-        if not config.cluster.demo:
-            raise UsageError("--as is only accepted in demo mode; the CLI acts as your login (unix:<user>)")
+        if not args.demo:
+            raise UsageError(f"--as is only accepted in demo mode (--demo); the CLI acts as the unix account "
+                             f"running it ({local_principal(config.identity)}), not as {args.as_principal}")
+        if not re.fullmatch(r"(unix|slack):[^\s:]+", args.as_principal):
+            raise UsageError(f"--as {args.as_principal!r}: give a principal such as unix:alice or slack:U0123ABC")
         return args.as_principal
+    return local_principal(config.identity)
+
+
+async def _principal_or_audited_refusal(args: argparse.Namespace, config: DcopsConfig) -> str:
+    """:func:`principal_for`, and when it refuses (``--as`` outside demo mode, an unmapped account
+    the config refuses), an audit record of the attempt under the real account before the error."""
     try:
-        return f"unix:{getpass.getuser()}"
-    except Exception:
-        return f"unix:uid{os.getuid()}"
+        return principal_for(args, config)
+    except (UsageError, DeniedError) as exc:
+        real = f"unix:{login_name()}"
+        words = getattr(args, "words", None) or []
+        action = words[0] if words else str(args.cmd)
+        try:
+            engine = await open_engine(config)
+        except DcopsError:
+            raise exc from None           # no audit log to write to: the refusal stands on its own
+        try:
+            await engine.reject(real, "cli", action, str(exc), params={"as": args.as_principal, "argv": words},
+                                denied=True)
+        finally:
+            await engine.aclose()
+        raise
 
 
 def load(args: argparse.Namespace) -> DcopsConfig:
@@ -197,6 +224,8 @@ async def amain(args: argparse.Namespace) -> int:
     if args.cmd in ("actions", "help"):
         return _catalogue_command(args)
     config = load(args)
+    if args.as_principal and args.cmd in ("slack", "tui", "alerts"):
+        await _principal_or_audited_refusal(args, config)     # --as is refused outside demo for every command
     if args.cmd == "tui":
         if not (sys.stdin.isatty() and sys.stdout.isatty()):
             from actions.errors import DcopsError as _EnvError
@@ -205,7 +234,8 @@ async def amain(args: argparse.Namespace) -> int:
                             "run it in a terminal, or use the CLI commands (dcops run ..., dcops audit ...)")
         from console.tui.app import run_tui_async
 
-        return await run_tui_async(config, principal=principal_for(args, config), theme=args.theme)
+        return await run_tui_async(config, principal=await _principal_or_audited_refusal(args, config),
+                                   theme=args.theme)
     if args.cmd == "slack":
         from bots.app import serve_async
 
@@ -214,7 +244,7 @@ async def amain(args: argparse.Namespace) -> int:
         from bots.alert_webhook import serve_async as serve_alerts
 
         return await serve_alerts(config)
-    principal = principal_for(args, config)
+    principal = await _principal_or_audited_refusal(args, config)
     review = args.cmd == "audit" and args.audit_cmd in _REVIEW
     store = _review_store(config, args) if review else None
     engine = await open_engine(config, store=store, review=review)
@@ -337,6 +367,10 @@ async def _dispatch(engine: Any, args: argparse.Namespace, principal: str) -> in
         appr = await engine.deny(args.approval_id, principal, "cli", args.reason)
         print(printable(f"denied {appr.id} ({appr.action} asked by {appr.requester})"))
         return 0
+    if args.cmd == "withdraw":
+        appr = await engine.withdraw(args.approval_id, principal, "cli", args.reason)
+        print(f"withdrew {appr.id} ({appr.action})")
+        return 0
     if args.cmd == "resume":
         run = await engine.resume_run(args.run_id, principal, "cli")
         async for event in run.events():
@@ -430,7 +464,8 @@ async def _audit(engine: Any, args: argparse.Namespace, principal: str, printer:
 async def _policy_check(engine: Any, args: argparse.Namespace) -> int:
     decision, lines = await engine.explain(args.principal, args.action, args.targets)
     if args.json:
-        dump_json({"allowed": decision.allowed, "reason": decision.reason, "trace": lines})
+        dump_json({"allowed": decision.allowed, "reason": decision.reason, "approval": decision.approval,
+                   "trace": lines})
     else:
         print(decision.reason)
         for line in lines:

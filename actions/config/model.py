@@ -12,6 +12,7 @@ from ._base import Section
 from .ansible import AnsibleSection
 from .grafana import GrafanaSection
 from .alerts import AlertmanagerSection, AlertsSection, ValidateSection
+from .identity import IdentitySection
 from .kube import KubeSection
 from .prometheus import PrometheusSection
 from .redfish import RedfishSection
@@ -147,6 +148,7 @@ class DcopsConfig(Section):
     cluster: ClusterSection = Field(default_factory=ClusterSection)
     audit: AuditSection = Field(default_factory=AuditSection)
     policy: PolicySection = Field(default_factory=PolicySection)
+    identity: IdentitySection = Field(default_factory=IdentitySection)
     guards: GuardsSection = Field(default_factory=GuardsSection)
     nodes: list[NodeEntry] = []
     slurm: SlurmSection | None = None

@@ -106,7 +106,7 @@ async def audit_verify(ctx: ActionContext, p: VerifyParams) -> AsyncIterator[Act
 
 
 class ApprovalsParams(Params):
-    state: str = Field("pending", description="pending, granted, denied, used, expired, all")
+    state: str = Field("pending", description="pending, granted, denied, used, expired, withdrawn, all")
 
 
 @action("approvals", example='approvals', help="list approval requests (pending by default)", params=ApprovalsParams,
