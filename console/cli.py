@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from actions import Request, command_help, load_actions, open_engine, parse_command
+from actions import Request, __version__, command_help, load_actions, open_engine, parse_command
 from actions.config import DcopsConfig, demo_config, load_config
 from actions.errors import ApprovalRequired, ConfirmationRequired, DcopsError, UsageError
 from actions.events import Result, RunFinished
@@ -33,6 +33,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="dcops", description="Operator console for GPU clusters.")
+    p.add_argument("--version", action="version", version=f"dcops {__version__}")
     p.add_argument("--config", help="config file (default $DCOPS_CONFIG or ~/.config/dcops/config.toml)")
     p.add_argument("--demo", action="store_true", help="use the built-in simulated cluster")
     p.add_argument("--json", action="store_true", help="machine-readable output")
