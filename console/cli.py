@@ -1,6 +1,8 @@
 """The ``dcops`` command: run actions, review the audit log, check policy, approve, and start the
 TUI or the Slack bot. It only talks to the action layer; every error is one line on stderr and an
-exit code (0 ok, 1 failed or refused, 2 usage), never a traceback (those go to the log file)."""
+exit code a script can act on (0 ok, 1 action failed, 2 bad input, 3 waiting for approval, 4 denied,
+5 lock busy, 6 backend unreachable, 70 internal error, 130 interrupted: ``actions.errors``), never a
+traceback (those go to the log file)."""
 
 from __future__ import annotations
 
@@ -38,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--demo", action="store_true", help="use the built-in simulated cluster")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--as", dest="as_principal", help="act as PRINCIPAL (demo mode only)")
+    p.add_argument("-v", "--debug", action="store_true", help="debug logging on stderr (and in the log file)")
     sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
 
     r = sub.add_parser("run", help="run an action: dcops run drain gpu[001-004] --reason 'xid 79'")
@@ -176,9 +179,21 @@ async def _run_request(engine: Any, req: Request, printer: EventPrinter, *, inte
         run.cancel()
         finished = await run.wait()
         printer(finished)
+        return 130
+    return exit_code(run.finished)
+
+
+def exit_code(finished: RunFinished | None) -> int:
+    """The process exit code for a finished run (README "Exit codes"): 0 ok or dry run; the code of
+    the error that ended it (5 lock busy, 6 backend unreachable, 2 bad input found late); 130 when
+    cancelled; else 1, the action failed."""
+    if finished is None:
         return 1
-    finished: RunFinished = run.finished  # type: ignore[assignment]
-    return 0 if finished.outcome in ("ok", "dry-run") else 1
+    if finished.outcome in ("ok", "dry-run"):
+        return 0
+    if finished.outcome in ("cancelled", "interrupted"):
+        return 130
+    return finished.exit_code or 1
 
 
 def _keygen(prefix: str) -> int:
@@ -207,6 +222,8 @@ async def amain(args: argparse.Namespace) -> int:
         from console.tui.app import run_tui_async
 
         return await run_tui_async(config, principal=principal_for(args, config), theme=args.theme)
+    if args.cmd in ("slack", "alerts") and (args.cmd == "slack" or args.what == "serve"):
+        log_to_stderr(logging.DEBUG if args.debug else logging.INFO)   # long-running: journald reads stderr
     if args.cmd == "slack":
         from bots.app import serve_async
 
@@ -333,7 +350,7 @@ async def _dispatch(engine: Any, args: argparse.Namespace, principal: str) -> in
         run = await engine.approve(args.approval_id, principal, "cli")
         async for event in run.events():
             printer(event)
-        return 0 if run.finished and run.finished.outcome in ("ok", "dry-run") else 1
+        return exit_code(run.finished)
     if args.cmd == "deny":
         appr = await engine.deny(args.approval_id, principal, "cli", args.reason)
         print(printable(f"denied {appr.id} ({appr.action} asked by {appr.requester})"))
@@ -342,7 +359,7 @@ async def _dispatch(engine: Any, args: argparse.Namespace, principal: str) -> in
         run = await engine.resume_run(args.run_id, principal, "cli")
         async for event in run.events():
             printer(event)
-        return 0 if run.finished and run.finished.outcome == "ok" else 1
+        return exit_code(run.finished)
     raise UsageError(f"unknown command {args.cmd}")
 
 
@@ -442,7 +459,9 @@ async def _policy_check(engine: Any, args: argparse.Namespace) -> int:
 def setup_logging() -> Path:
     """The log file under $XDG_STATE_HOME/dcops; an environment that cannot hold it is one clear
     line and exit 1 (tracebacks of bugs go there, so dcops does not run without it)."""
-    base = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "dcops"
+    from actions.paths import state_dir
+
+    base = state_dir()
     path = base / "dcops.log"
     if logging.getLogger().handlers:           # already set up (main() called again in one process)
         return path
@@ -459,6 +478,21 @@ def setup_logging() -> Path:
     return path
 
 
+def log_to_stderr(level: int) -> None:
+    """Log records on stderr too (the file handler stays): for ``-v/--debug``, and for the
+    long-running servers (``dcops slack``, ``dcops alerts serve``) whose stderr journald keeps."""
+    root = logging.getLogger()
+    if any(getattr(h, "_dcops_stderr", False) for h in root.handlers):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler._dcops_stderr = True  # type: ignore[attr-defined]
+    handler.setLevel(level)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    root.addHandler(handler)
+    if level < root.level:
+        root.setLevel(level)
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         logfile = setup_logging()
@@ -467,6 +501,8 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     try:
         args = build_parser().parse_args(argv)
+        if args.debug:
+            log_to_stderr(logging.DEBUG)
         return asyncio.run(amain(args))
     except DcopsError as exc:
         sys.stderr.write(f"dcops: {printable(str(exc))}\n")
