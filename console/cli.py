@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import json
 import logging
 import os
 import sys
@@ -97,7 +98,20 @@ def build_parser() -> argparse.ArgumentParser:
     alr.add_argument("what", nargs="?", choices=["list", "serve", "silences"], default="list")
     alr.add_argument("--all", action="store_true", help="resolved alerts (expired silences) too")
     alr.add_argument("--node", help="only alerts about this node")
+    _json_anywhere(p)
     return p
+
+
+def _json_anywhere(parser: argparse.ArgumentParser) -> None:
+    """``--json`` after the command too (``dcops audit list --json``), as the README writes it; the
+    default is SUPPRESS so a subcommand never resets ``dcops --json …``."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in set(action.choices.values()):
+                if not any("--json" in a.option_strings for a in sub._actions):
+                    sub.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                                     help="machine-readable output (lists: one JSON array)")
+                _json_anywhere(sub)
 
 
 def principal_for(args: argparse.Namespace, config: DcopsConfig) -> str:
@@ -277,6 +291,16 @@ def _catalogue_command(args: argparse.Namespace) -> int:
         return 0
     specs = load_actions()
     allowed, why = _may_run(args, list(specs))
+    if args.cmd == "actions" and args.json:
+        dump_json([{"name": s.name, "kind": s.kind.value, "help": s.help} for s in allowed])
+        if why:
+            sys.stderr.write(f"note: {why}\n")
+        return 0
+    if args.cmd == "help" and args.json:
+        spec = specs.get(args.action)
+        dump_json({"name": spec.name, "kind": spec.kind.value, "help": spec.help, "usage": command_help(spec),
+                   "params": spec.params.model_json_schema(), "allowed": why is not None or spec in allowed})
+        return 0
     if args.cmd == "actions":
         for spec in allowed:
             print(f"{spec.name:<18} {spec.kind.value:<12} {printable(spec.help)}")
@@ -339,11 +363,15 @@ async def _dispatch(engine: Any, args: argparse.Namespace, principal: str) -> in
         params: dict[str, Any] = {"all": True} if args.all else {}
         if args.node and args.what == "list":
             params["node"] = args.node
+        if args.json:
+            return _dump_list(await _audit_result(engine, principal, args.what.replace("list", "alerts"), params))
         return await _run_request(engine, Request(principal=principal, channel="cli", action=args.what.replace(
             "list", "alerts"), params=params), printer, interactive=False)
     if args.cmd == "policy":
         return await _policy_check(engine, args)
     if args.cmd == "approvals":
+        if args.json:
+            return _dump_list(await _audit_result(engine, principal, "approvals", {}))
         return await _run_request(engine, Request(principal=principal, channel="cli", action="approvals"), printer,
                                   interactive=False)
     if args.cmd == "approve":
@@ -353,7 +381,11 @@ async def _dispatch(engine: Any, args: argparse.Namespace, principal: str) -> in
         return exit_code(run.finished)
     if args.cmd == "deny":
         appr = await engine.deny(args.approval_id, principal, "cli", args.reason)
-        print(printable(f"denied {appr.id} ({appr.action} asked by {appr.requester})"))
+        if args.json:
+            dump_json({"approval_id": appr.id, "status": "denied", "action": appr.action,
+                       "requester": appr.requester, "reason": args.reason})
+        else:
+            print(printable(f"denied {appr.id} ({appr.action} asked by {appr.requester})"))
         return 0
     if args.cmd == "resume":
         run = await engine.resume_run(args.run_id, principal, "cli")
@@ -364,7 +396,6 @@ async def _dispatch(engine: Any, args: argparse.Namespace, principal: str) -> in
 
 
 async def _audit(engine: Any, args: argparse.Namespace, principal: str, printer: EventPrinter) -> int:
-    store = engine.store
     if args.audit_cmd == "list":
         params = {k: getattr(args, k) for k in ("since", "until", "principal", "action", "node", "outcome", "run",
                                                 "event", "limit") if getattr(args, k)}
@@ -419,11 +450,14 @@ async def _audit(engine: Any, args: argparse.Namespace, principal: str, printer:
             print(printable(res.summary))
         return 0 if res.ok else 1
     if args.audit_cmd == "head":
-        seq, digest = await store.head()
-        print(f"{seq}:{digest}")
+        head = await _audit_result(engine, principal, "audit-head", {})
+        if args.json:
+            dump_json(head.data)
+        else:
+            print(head.data["head"])
         return 0
     if args.audit_cmd == "export":
-        records = await store.export()
+        records = (await _audit_result(engine, principal, "audit-export", {})).data
         try:
             out = open(args.output, "w") if args.output else sys.stdout
         except OSError as exc:
@@ -431,18 +465,42 @@ async def _audit(engine: Any, args: argparse.Namespace, principal: str, printer:
                              "writable directory") from None
         try:
             for r in records:
-                out.write(r.model_dump_json() + "\n")
+                out.write(json.dumps(r, separators=(",", ":")) + "\n")
         finally:
             if args.output:
                 out.close()
         return 0
     if args.audit_cmd == "migrate":
-        from actions.store.migrate import migrate
-
-        report = await migrate(store, args.to_url)
-        print(report)
+        done = await _audit_result(engine, principal, "audit-migrate", {"to_url": args.to_url})
+        if args.json:
+            dump_json(done.data)
+        else:
+            print(printable(done.summary))
         return 0
     raise UsageError(f"unknown audit command {args.audit_cmd}")
+
+
+def _dump_list(res: Result) -> int:
+    """A list command's ``--json``: one JSON array (README "JSON output"), of the result's records,
+    or of its table rows as objects keyed by column when it has no records."""
+    if isinstance(res.data, list):
+        dump_json(res.data)
+    else:
+        table = res.table
+        dump_json([dict(zip(table.columns, row)) for row in table.rows] if table else [])
+    return 0 if res.ok else 1
+
+
+async def _audit_result(engine: Any, principal: str, action: str, params: dict[str, Any]) -> Result:
+    """Run an audit action through the engine (RBAC decision and an audit record, like ``audit list``)
+    and return its result; a failed run raises with the error's exit code."""
+    run = await engine.submit(Request(principal=principal, channel="cli", action=action, params=params))
+    await run.wait()
+    if run.result is None:
+        err = DcopsError(run.finished.summary if run.finished else f"{action} failed")
+        err.exit_code = exit_code(run.finished)
+        raise err
+    return run.result
 
 
 async def _policy_check(engine: Any, args: argparse.Namespace) -> int:
