@@ -1,3 +1,4 @@
+# PYTHON_ARGCOMPLETE_OK  (lets argcomplete's global activation complete dcops)
 """The ``dcops`` command: run actions, review the audit log, check policy, approve, and start the
 TUI or the Slack bot. It only talks to the action layer; every error is one line on stderr and an
 exit code a script can act on (0 ok, 1 action failed, 2 bad input, 3 waiting for approval, 4 denied,
@@ -48,11 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--yes", action="store_true", help="skip the confirmation where the policy allows it")
     r.add_argument("--confirm", help="the confirmation token (node count or hostlist) for non-interactive use")
     r.add_argument("--approval", help="run a request a second person approved (approval id)")
-    r.add_argument("words", nargs=argparse.REMAINDER, help="ACTION and its arguments")
+    r.add_argument("words", nargs=argparse.REMAINDER, help="ACTION and its arguments"
+                   ).completer = _complete_run_words  # type: ignore[attr-defined]
 
     sub.add_parser("actions", help="list the actions")
     h = sub.add_parser("help", help="help for one action")
-    h.add_argument("action", nargs="?")
+    h.add_argument("action", nargs="?").completer = _complete_action  # type: ignore[attr-defined]
 
     a = sub.add_parser("audit", help="review the audit log")
     asub = a.add_subparsers(dest="audit_cmd", required=True, parser_class=_Parser)
@@ -98,8 +100,38 @@ def build_parser() -> argparse.ArgumentParser:
     alr.add_argument("what", nargs="?", choices=["list", "serve", "silences"], default="list")
     alr.add_argument("--all", action="store_true", help="resolved alerts (expired silences) too")
     alr.add_argument("--node", help="only alerts about this node")
+    comp = sub.add_parser("completion", help="print the shell completion script: bash, zsh or fish")
+    comp.add_argument("shell", choices=["bash", "zsh", "fish"])
     _json_anywhere(p)
     return p
+
+
+def _complete_action(prefix: str, **_: Any) -> list[str]:
+    """Action names from the registry (``dcops help dr<TAB>``)."""
+    from actions import complete
+
+    load_actions()
+    return complete(prefix, [])
+
+
+def _complete_run_words(prefix: str, parsed_args: argparse.Namespace, **_: Any) -> list[str]:
+    """``dcops run <TAB>``: the same grammar completion as the TUI's ``:`` line and Slack (action
+    names, then the action's options). No config is read and no backend asked, so TAB stays fast
+    and works without a cluster; node names are left to the shell."""
+    from actions import complete
+
+    load_actions()
+    words = [w for w in (getattr(parsed_args, "words", None) or []) if w]
+    return complete(" ".join([*words, prefix]), [])
+
+
+def completion_script(shell: str) -> str:
+    """The activation script for one shell. Why argcomplete and not shtab: shtab writes no fish
+    script, and its static scripts would freeze the action list at generation time; argcomplete
+    asks this parser (and the registry) on each TAB, through the same grammar as the TUI."""
+    import argcomplete
+
+    return argcomplete.shellcode(["dcops"], shell=shell)
 
 
 def _json_anywhere(parser: argparse.ArgumentParser) -> None:
@@ -224,6 +256,9 @@ def _keygen(prefix: str) -> int:
 async def amain(args: argparse.Namespace) -> int:
     if args.cmd == "audit" and args.audit_cmd == "keygen":
         return _keygen(args.prefix)
+    if args.cmd == "completion":
+        sys.stdout.write(completion_script(args.shell))
+        return 0
     if args.cmd in ("actions", "help"):
         return _catalogue_command(args)
     config = load(args)
@@ -558,7 +593,12 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"dcops: {printable(str(exc))}\n")
         return exc.exit_code
     try:
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        if "_ARGCOMPLETE" in os.environ:        # a shell asking for completions (never imported otherwise)
+            import argcomplete
+
+            argcomplete.autocomplete(parser)    # prints them and exits
+        args = parser.parse_args(argv)
         if args.debug:
             log_to_stderr(logging.DEBUG)
         return asyncio.run(amain(args))
