@@ -33,6 +33,7 @@ from .run_view import RunView
 # action_ids of the interactive buttons; interactivity.py registers handlers for exactly these
 CONFIRM, CANCEL, APPROVE, DENY = "dcops_confirm", "dcops_cancel", "dcops_approve", "dcops_deny"
 STOP = "dcops_stop"
+LINK = "dcops_link"             # prefix of link buttons (Grafana): Slack opens the URL, the bot only acks
 
 TABLE_MAX_ROWS = 100            # Slack's table block limit (header row included)
 TABLE_MAX_COLS = 20
@@ -197,6 +198,8 @@ def run_message(view: RunView) -> Rendered:
         chart = chart_for(result.data)
         if chart:
             blocks.append(_md(chart))
+        if result.links:
+            blocks.append(link_buttons(result.links))
     for message in view.errors[-3:]:
         blocks.append(_md(f":warning: {escape(message)}"))
 
@@ -283,3 +286,9 @@ def help_message(specs: Sequence[Any], *, read_only: bool) -> Rendered:
              "`/dcops approve|deny &lt;id&gt;` · :lock: changes the cluster")]))
     names = ", ".join(s.name for s in specs)
     return f"dcops: you may run {names}", _dicts(blocks)
+
+
+def link_buttons(links: Sequence[events.Link]) -> ActionsBlock:
+    """Links out (Grafana dashboards) as URL buttons: Slack opens them in the browser."""
+    return ActionsBlock(elements=[ButtonElement(text=_clip(link.label, 75), url=link.url[:3000],
+                                                action_id=f"{LINK}_{i}") for i, link in enumerate(links[:5])])

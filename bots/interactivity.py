@@ -8,6 +8,7 @@ to a principal like any command. Approve / Deny go to :mod:`bots.approvals`, sha
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -49,6 +50,10 @@ def register(app: AsyncApp, bot: Bot) -> None:
     async def on_approve(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         await guarded(bot, respond, decide_click(bot, body, grant=True), "the Approve button")
+
+    @app.action(re.compile(f"^{blocks.LINK}_"))
+    async def on_link(ack: AsyncAck) -> None:
+        await ack()                     # a URL button: Slack opened the link; nothing to do
 
     @app.action(blocks.DENY)
     async def on_deny(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
