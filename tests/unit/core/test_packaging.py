@@ -109,3 +109,6 @@ def test_one_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert exc.value.code == 0
     assert capsys.readouterr().out.strip() == f"dcops {actions.__version__}"
     assert actions.__version__ == version("dcops") == PYPROJECT["project"]["version"]
+    import dcops
+
+    assert dcops.__version__ == actions.__version__
