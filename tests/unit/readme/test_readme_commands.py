@@ -34,7 +34,7 @@ PROSE = {
     "dcops policy check": "names the command; the full example `dcops policy check unix:alice drain …` runs",
     "dcops audit list/show": "names two commands at once; both run from the synopsis' examples",
 }
-PLACEHOLDER = re.compile(r"\b(FILE|ACTION|ARGS|PREFIX|TOKEN|SEQ:HASH|IMAGE_ID|COMMAND)\b|\.\.\.")
+PLACEHOLDER = re.compile(r"\b(FILE|ACTION|ARGS|PREFIX|TOKEN|SEQ:HASH|IMAGE_ID|COMMAND)\b|\.\.\.|…")
 
 
 def _grammar_lines() -> list[str]:
