@@ -15,6 +15,7 @@ from .registry import ActionSpec, Kind, TargetKind, registry
 from .request import Request
 from .run import Run
 from .targets import Target
+from .version import __version__
 
 
 
@@ -26,6 +27,7 @@ def load_actions():  # noqa: ANN201 - returns the filled Registry
 
 
 __all__ = [
+    "__version__",
     "ActionSpec", "Command", "Engine", "Kind", "Request", "Run", "Target", "TargetKind",
     "command_help", "complete", "errors", "events", "load_actions", "local_principal", "open_engine", "parse_command", "registry", "usage",
 ]

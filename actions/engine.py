@@ -657,6 +657,7 @@ class Engine:
         spec = prep.spec
         t0 = time.monotonic()
         outcome, error, summary = ("dry-run" if prep.dry_run else "ok"), None, ""
+        error_code: int | None = None
         lock = None
         try:
             if spec.takes_locks and not prep.dry_run and prep.target_names:
@@ -689,7 +690,7 @@ class Engine:
             outcome, error = "failed", f"timed out after {spec.timeout or self.config.guards.default_timeout:.0f}s"
             run.emit(Error(message=error))
         except DcopsError as exc:
-            outcome, error = "failed", str(exc)
+            outcome, error, error_code = "failed", str(exc), exc.exit_code
             run.emit(Error(message=error))
         except Exception as exc:
             log.exception("action %s (run %s) crashed", spec.name, run.run_id)
@@ -710,7 +711,8 @@ class Engine:
             except Exception as exc:  # the cluster was touched; say loudly that the record is missing
                 log.error("audit 'finished' record for run %s not written: %s", run.run_id, exc)
                 run.emit(Error(message=f"audit record for run {run.run_id} could not be written: {exc}"))
-            run.emit(RunFinished(run_id=run.run_id, outcome=outcome, duration=duration, summary=summary))
+            run.emit(RunFinished(run_id=run.run_id, outcome=outcome, duration=duration, summary=summary,
+                                 exit_code=error_code))
             self._retire(run)
 
 

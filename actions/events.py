@@ -91,6 +91,7 @@ class RunFinished(_Event):
     outcome: Outcome
     duration: float
     summary: str = ""
+    exit_code: int | None = None       # the DcopsError's code when one ended the run (5 lock busy, 6 unreachable…)
 
 
 ActionEvent = Union[Progress, Step, Log, Result, Error]

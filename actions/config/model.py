@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Literal
 
@@ -21,7 +20,9 @@ from .ssh import SshSection
 
 
 def _xdg_data() -> Path:
-    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "dcops"
+    from ..paths import data_dir
+
+    return data_dir()
 
 
 class ClusterSection(Section):
