@@ -96,7 +96,7 @@ class Control:
                 lab.latency = tuple(data["latency"]) if data.get("latency") else None
             elif path == "faults":
                 for b in self.targets(data):
-                    for key in ("unavailable", "retry_after", "hang", "fail_update"):
+                    for key in ("unavailable", "retry_after", "hang", "server_error", "fail_update"):
                         if key in data:
                             setattr(b.faults, key, data[key])
                     if "latency" in data:
