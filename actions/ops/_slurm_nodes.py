@@ -132,16 +132,31 @@ def _nodes_of(infos: dict[str, NodeInfo], job: str) -> list[str]:
 async def _wait_empty(slurm, nodes: list[str], timeout: float,  # noqa: ANN001 - a SlurmPort
                       infos: dict[str, NodeInfo]) -> AsyncIterator[ActionEvent | list[str]]:
     """Poll until every node is drained and empty; yields a Step per node as it empties and, last,
-    the list of nodes still busy at the deadline (empty when all finished)."""
+    the list of nodes still busy at the deadline (empty when all finished).
+
+    The drain itself is already written when this runs, so a controller that stops answering for a
+    while (slurmctld restarted) is waited out until the same deadline, said once in a Log line,
+    rather than failing a drain that Slurm will keep; at the deadline, unconfirmed nodes say why."""
     deadline = time.monotonic() + timeout
     pending = [n for n in nodes if not (n in infos and is_idle(infos[n]))]
     for n in nodes:
         if n not in pending:
             yield Step(target=n, status="ok", detail="no jobs left")
     yield Progress(done=len(nodes) - len(pending), total=len(nodes), label="waiting for jobs to finish")
+    unreachable: str | None = None
     while pending and time.monotonic() < deadline:
         await asyncio.sleep(min(POLL, max(0.0, deadline - time.monotonic())))
-        now = _by_name(await slurm.nodes(pending))
+        try:
+            now = _by_name(await slurm.nodes(pending))
+        except DcopsError as exc:
+            if unreachable is None:
+                yield Log(message=f"Slurm is not answering ({exc}); the drain stands, still waiting up to "
+                                  f"{max(0.0, deadline - time.monotonic()):.0f} s")
+            unreachable = str(exc)
+            continue
+        if unreachable is not None:
+            yield Log(message="Slurm answers again; still waiting for jobs to finish")
+            unreachable = None
         done = [n for n in pending if n in now and is_idle(now[n])]
         for n in done:
             yield Step(target=n, status="ok", detail="no jobs left")
@@ -149,7 +164,9 @@ async def _wait_empty(slurm, nodes: list[str], timeout: float,  # noqa: ANN001 -
             pending = [n for n in pending if n not in done]
             yield Progress(done=len(nodes) - len(pending), total=len(nodes), label="waiting for jobs to finish")
     for n in pending:
-        yield Step(target=n, status="failed", detail=f"jobs still running after {timeout:g} s; node stays drained")
+        why = (f"could not confirm: Slurm did not answer ({unreachable}); node stays drained" if unreachable
+               else f"jobs still running after {timeout:g} s; node stays drained")
+        yield Step(target=n, status="failed", detail=why)
     yield pending
 
 

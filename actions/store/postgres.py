@@ -37,8 +37,9 @@ from .chain import GENESIS, verify_records
 from .pg_import import copy_into
 from .pg_leases import Leases
 from .pg_locks import PgLockHandle, PgNodeLocks
-from .pg_rows import chain_rows, glob_to_like
-from .pg_schema import CHAIN_KEY, COLS, INSERT_AUDIT, INSERT_NODE, SCHEMA, SCHEMA_KEY, TABLES, scrub, shown_url
+from .pg_rows import append_batch, chain_rows, glob_to_like
+from .pg_schema import (APPEND_SIGNATURE, APPEND_SQL, CHAIN_KEY, COLS, INSERT_AUDIT, INSERT_NODE, SCHEMA, SCHEMA_KEY,
+                        TABLES, scrub, shown_url)
 from .sqlite import _iso, _row_to_record
 
 log = logging.getLogger("dcops.store.postgres")
@@ -74,6 +75,7 @@ class PostgresStore:
         self._idle_check = idle_check
         self._used: weakref.WeakKeyDictionary[psycopg.AsyncConnection, float] = weakref.WeakKeyDictionary()
         self._pool: AsyncConnectionPool | None = None
+        self._one_trip = False                      # the server-side append function is there
         self._opening: asyncio.Lock | None = None
         self._leases = Leases(self.owner, lease_seconds, self._connection)
         self._locks = PgNodeLocks(url, self.owner, connect_timeout)
@@ -118,17 +120,34 @@ class PostgresStore:
         except psycopg.Error as exc:
             raise self._error(exc, "cannot be reached") from None
         try:
-            cur = await conn.execute("SELECT count(to_regclass(t)) FROM unnest(%s::text[]) AS t", (list(TABLES),))
+            cur = await conn.execute("SELECT count(to_regclass(t)), to_regprocedure(%s) IS NOT NULL "
+                                     "FROM unnest(%s::text[]) AS t", (APPEND_SIGNATURE, list(TABLES)))
             row = await cur.fetchone()
-            if row and row[0] == len(TABLES):
+            if row and row[0] == len(TABLES) and row[1]:
+                self._one_trip = True
                 return                                  # a DML-only role can use a prepared database
-            async with conn.transaction():
-                await conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_KEY,))
-                await conn.execute(SCHEMA)
+            if not (row and row[0] == len(TABLES)):
+                async with conn.transaction():
+                    await conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_KEY,))
+                    await conn.execute(SCHEMA)
+            self._one_trip = await self._create_append_function(conn)
         except psycopg.Error as exc:
             raise self._error(exc, "cannot be prepared") from None
         finally:
             await conn.close()
+
+    async def _create_append_function(self, conn: psycopg.AsyncConnection) -> bool:
+        """Install the one-round-trip append (a database made by an older dcops lacks it). A role that
+        may not create functions keeps the two-round-trip append, with the same guarantees."""
+        try:
+            async with conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_KEY,))
+                await conn.execute(APPEND_SQL)
+            return True
+        except psycopg.errors.InsufficientPrivilege as exc:
+            log.warning("audit database %s: cannot install %s (%s); appends take two round trips",
+                        self.shown, APPEND_SIGNATURE, scrub(str(exc), self.url))
+            return False
 
     async def _check(self, conn: psycopg.AsyncConnection) -> None:
         """Ping a pooled connection that sat idle, so a database restart while the console idled costs
@@ -176,10 +195,25 @@ class PostgresStore:
             raise
 
     async def _append(self, entries: Sequence[AuditEntry]) -> tuple[int, str]:
+        if self._pool is None:
+            await self.open()
+        batch = append_batch(entries) if self._one_trip else None
         async with self._connection() as conn:
+            if batch is not None:
+                return await self._append_one_trip(conn, batch)
             head = await self._append_tx(conn, entries)
         assert head is not None
         return head
+
+    @staticmethod
+    async def _append_one_trip(conn: psycopg.AsyncConnection, batch: str) -> tuple[int, str]:
+        """One statement, one round trip: ``dcops_append`` takes the chain lock, reads the head, hashes
+        and inserts (pg_schema.APPEND_FUNCTION); autocommit makes the statement its own transaction,
+        so the lock is released only once the rows are committed and visible to the next writer."""
+        cur = await conn.execute("SELECT head_seq, head_hash FROM dcops_append(%s::json)", (batch,))
+        row = await cur.fetchone()
+        assert row is not None
+        return int(row[0]), str(row[1])
 
     @staticmethod
     async def _append_tx(conn: psycopg.AsyncConnection, entries: Sequence[AuditEntry],
