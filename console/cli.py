@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     a = sub.add_parser("audit", help="review the audit log")
     asub = a.add_subparsers(dest="audit_cmd", required=True, parser_class=_Parser)
     al = asub.add_parser("list", help="search records")
-    for opt in ("since", "until", "principal", "action", "node", "outcome", "run", "event", "limit"):
+    for opt in ("since", "until", "principal", "action", "node", "outcome", "run", "event", "limit", "before"):
         al.add_argument(f"--{opt}")
     al.add_argument("--csv", action="store_true")
     ash = asub.add_parser("show", help="every record of one run")
@@ -208,7 +208,7 @@ async def _audit(engine: Any, args: argparse.Namespace, principal: str, printer:
     store = engine.store
     if args.audit_cmd == "list":
         params = {k: getattr(args, k) for k in ("since", "until", "principal", "action", "node", "outcome", "run",
-                                                "event", "limit") if getattr(args, k)}
+                                                "event", "limit", "before") if getattr(args, k)}
         req = Request(principal=principal, channel="cli", action="audit", params=params)
         run = await engine.submit(req)
         await run.wait()
@@ -262,11 +262,10 @@ async def _audit(engine: Any, args: argparse.Namespace, principal: str, printer:
         print(f"{seq}:{digest}")
         return 0
     if args.audit_cmd == "export":
-        records = await store.export()
         out = open(args.output, "w") if args.output else sys.stdout
-        try:
-            for r in records:
-                out.write(r.model_dump_json() + "\n")
+        try:                                          # page by page: memory stays flat at any log size
+            async for page in store.export_pages():
+                out.write("".join(r.model_dump_json() + "\n" for r in page))
         finally:
             if args.output:
                 out.close()

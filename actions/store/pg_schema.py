@@ -24,7 +24,6 @@ CREATE TABLE IF NOT EXISTS audit (
 CREATE INDEX IF NOT EXISTS audit_run ON audit(run_id);
 CREATE INDEX IF NOT EXISTS audit_ts ON audit(ts);
 CREATE TABLE IF NOT EXISTS audit_nodes (node TEXT NOT NULL, seq BIGINT NOT NULL);
-CREATE INDEX IF NOT EXISTS audit_nodes_node ON audit_nodes(node);
 CREATE TABLE IF NOT EXISTS approvals (pos BIGSERIAL, id TEXT PRIMARY KEY, body TEXT NOT NULL, state TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS journal (run_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
     PRIMARY KEY (run_id, key));
@@ -53,6 +52,19 @@ SCHEMA_KEY = advisory_key("dcops:schema")          # serialises CREATE ... IF NO
 def node_key(node: str) -> int:
     return advisory_key("dcops:node:" + node)
 
+
+# Search indexes ending in seq: a filtered, newest-first, limited search walks one index in seq order
+# and stops at the limit (keyset pages with seq < before), at any size of the log. Installed with
+# the append function (a database made by an older dcops gets them at the next start).
+INDEXES = """
+DROP INDEX IF EXISTS audit_nodes_node;
+CREATE INDEX IF NOT EXISTS audit_nodes_node_seq ON audit_nodes(node, seq);
+CREATE INDEX IF NOT EXISTS audit_nodes_seq ON audit_nodes(seq);
+CREATE INDEX IF NOT EXISTS audit_principal_seq ON audit(principal, seq);
+CREATE INDEX IF NOT EXISTS audit_action_seq ON audit(action, seq);
+CREATE INDEX IF NOT EXISTS audit_outcome_seq ON audit(outcome, seq) WHERE outcome IS NOT NULL;
+"""
+NEWEST_INDEX = "audit_outcome_seq"
 
 APPEND_SIGNATURE = "dcops_append(json)"
 # One statement per append: take the chain lock, read the head, hash and insert every entry. In a
