@@ -68,13 +68,14 @@ class _Journal:
 class _Prepared:
     """A request that passed validation and target resolution."""
 
-    __slots__ = ("req", "spec", "params", "targets", "audit_params", "target_names", "dry_run")
+    __slots__ = ("req", "spec", "params", "targets", "audit_params", "target_names", "dry_run", "slurm_nodes")
 
     def __init__(self, req: Request, spec: ActionSpec, params: Params, targets: list[Target]) -> None:
         self.req, self.spec, self.params, self.targets = req, spec, params, targets
         self.audit_params = redact(params.model_dump(mode="json", exclude_defaults=True))
         self.target_names = [t.name for t in targets if t.kind != "cluster"]
         self.dry_run = bool(getattr(params, "dry_run", False))
+        self.slurm_nodes: list[Any] | None = None      # the blast-radius guard's read, handed to the action
 
 
 class Engine:
@@ -281,6 +282,7 @@ class Engine:
     async def _blast_radius(self, prep: _Prepared) -> str | None:
         limit = self.config.guards.max_partition_unavailable
         nodes = await self.backends.require("slurm").nodes()
+        prep.slurm_nodes = nodes                       # one read serves the guard and the action
         targets = set(prep.target_names)
         by_part: dict[str, list] = {}
         for n in nodes:
@@ -448,7 +450,8 @@ class Engine:
             ctx = ActionContext(run_id=run.run_id, principal=run.principal, channel=run.channel, spec=spec,
                                 params=prep.params, targets=prep.targets, backends=self.backends, config=self.config,
                                 journal=_Journal(self.store, run.run_id), store=self.store, dry_run=prep.dry_run,
-                                resumed_from=prep.req.resume_of)
+                                resumed_from=prep.req.resume_of,
+                                extras={"slurm_nodes": {n.name: n for n in prep.slurm_nodes}} if prep.slurm_nodes else {})
             async with asyncio.timeout(spec.timeout or self.config.guards.default_timeout):
                 async for event in spec.run(ctx, prep.params):
                     run.emit(event)

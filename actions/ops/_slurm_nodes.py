@@ -70,6 +70,11 @@ async def slurm_drain(ctx: ActionContext, nodes: list[str], reason: str, *, wait
     if requeue_jobs or cancel_jobs or wait:
         await slurm.drain(nodes, stamped)                 # then read: exactly the jobs left on the nodes
         infos = _by_name(await slurm.nodes(nodes))
+    elif all(n in ctx.extras.get("slurm_nodes", {}) for n in nodes):
+        # the engine's blast-radius guard read every node just before this run: its jobs are the
+        # ones the drain leaves running (draining changes no job), so no second read is needed
+        await slurm.drain(nodes, stamped)
+        infos = {n: ctx.extras["slurm_nodes"][n] for n in nodes}
     else:                                                 # draining changes no job: read beside the write
         read, _ = await asyncio.gather(slurm.nodes(nodes), slurm.drain(nodes, stamped))
         infos = _by_name(read)
