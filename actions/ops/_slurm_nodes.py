@@ -22,6 +22,7 @@ from ..events import ActionEvent, Log, Progress, Result, Step, Table
 from ..hostlists import collapse
 
 POLL = 0.5                       # seconds between state reads while waiting for jobs to finish
+OUTAGE_GRACE = 30.0              # seconds a --wait rides out a controller that stopped answering
 BUSY = ("allocated", "mixed", "completing")
 
 
@@ -140,8 +141,9 @@ async def _wait_empty(slurm, nodes: list[str], timeout: float,  # noqa: ANN001 -
     the list of nodes still busy at the deadline (empty when all finished).
 
     The drain itself is already written when this runs, so a controller that stops answering for a
-    while (slurmctld restarted) is waited out until the same deadline, said once in a Log line,
-    rather than failing a drain that Slurm will keep; at the deadline, unconfirmed nodes say why."""
+    while (slurmctld restarted) is waited out, said once in a Log line, rather than failing a drain
+    that Slurm will keep; one that stays silent for ``OUTAGE_GRACE`` seconds fails the run with
+    Slurm's own error (an operator must not wait an hour on a dead controller)."""
     deadline = time.monotonic() + timeout
     pending = [n for n in nodes if not (n in infos and is_idle(infos[n]))]
     for n in nodes:
@@ -149,14 +151,18 @@ async def _wait_empty(slurm, nodes: list[str], timeout: float,  # noqa: ANN001 -
             yield Step(target=n, status="ok", detail="no jobs left")
     yield Progress(done=len(nodes) - len(pending), total=len(nodes), label="waiting for jobs to finish")
     unreachable: str | None = None
+    silent_since = 0.0
     while pending and time.monotonic() < deadline:
         await asyncio.sleep(min(POLL, max(0.0, deadline - time.monotonic())))
         try:
             now = _by_name(await slurm.nodes(pending))
         except DcopsError as exc:
             if unreachable is None:
-                yield Log(message=f"Slurm is not answering ({exc}); the drain stands, still waiting up to "
-                                  f"{max(0.0, deadline - time.monotonic()):.0f} s")
+                silent_since = time.monotonic()
+                yield Log(message=f"Slurm is not answering ({exc}); the drain stands, still waiting "
+                                  f"(up to {OUTAGE_GRACE:.0f} s for it to come back)")
+            elif time.monotonic() - silent_since > OUTAGE_GRACE:
+                raise
             unreachable = str(exc)
             continue
         if unreachable is not None:
