@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from .approval_chain import grant_problem, tag
 from .backends.bundle import Backends
 from .backends.models import JobFilter
 from .config.model import DcopsConfig
@@ -37,6 +38,7 @@ from .registry import ActionSpec, Kind, Params, Registry, TargetKind, registry a
 from .request import Request
 from .run import Run
 from .store.base import Approval, AuditEntry, Store
+from .store.redacting import redacting
 from .targets import CLUSTER, Target
 from .validation import describe
 
@@ -84,7 +86,7 @@ class Engine:
                  registry: Registry | None = None) -> None:
         self.config = config
         self.backends = backends
-        self.store = store
+        self.store = redacting(store)     # free text in every record scrubbed of secret values
         self.policy = policy
         if registry is None:
             import actions.ops  # noqa: F401  - registers every action into the default registry
@@ -135,8 +137,12 @@ class Engine:
                                   read_only=self.config.cluster.read_only)
 
     async def explain(self, principal: str, action: str, targets: str = "") -> tuple[Decision, list[str]]:
-        """The decision for a hypothetical request and the rules behind it (``dcops policy check``)."""
-        spec = self.registry.get(action)
+        """The decision for a hypothetical request and the rules behind it (``dcops policy check``).
+        ``playbook:NAME`` asks about one playbook (actions whose RBAC name depends on their params)."""
+        base, colon, _sub = action.partition(":")
+        spec = self.registry.get(base if colon and base in self.registry else action)
+        if colon and spec.policy_name is None:
+            spec = self.registry.get(action)       # not a parametrised name: the usual "unknown action"
         resolved: list[Target]
         if not targets:
             resolved = [] if spec.targets is not TargetKind.NONE else [CLUSTER]
@@ -147,12 +153,24 @@ class Engine:
             refs = await self.inventory.resolve(targets)
             resolved = [Target(kind="node", name=r.name, partitions=frozenset(r.partitions),
                                labels=frozenset(r.labels)) for r in refs]
-        decision = self.policy.decide(principal, spec.name, spec.kind.value, resolved,
+        name = action if colon and spec.policy_name is not None else spec.name
+        decision = self.policy.decide(principal, name, spec.kind.value, resolved,
                                       read_only=self.config.cluster.read_only)
-        return decision, self.policy.explain(principal, spec.name, spec.kind.value, resolved)
+        return decision, self.policy.explain(principal, name, spec.kind.value, resolved)
 
     def actions_for(self, principal: str) -> list[ActionSpec]:
-        return [s for s in self.registry if self.decide(principal, s.name).allowed]
+        return [s for s in self.registry if self.decide(principal, s.name).allowed or self._some_name_allowed(principal, s)]
+
+    def _some_name_allowed(self, principal: str, spec: ActionSpec) -> bool:
+        """For actions RBAC decides per parameter (``playbook:NAME``): may the principal run any of them?"""
+        if spec.policy_names is None:
+            return False
+        try:
+            names = spec.policy_names(self.config)
+        except DcopsError:                 # no playbook directory configured: nothing to run
+            return False
+        ro = self.config.cluster.read_only
+        return any(self.policy.decide(principal, n, spec.kind.value, read_only=ro).allowed for n in names)
 
     async def approvals(self, state: str | None = "pending") -> list[Approval]:
         return await self.store.list_approvals(state)
@@ -160,7 +178,8 @@ class Engine:
     # ------------------------------------------------------------------ the flow
     async def submit(self, req: Request) -> Run:
         received = AuditEntry(ts=_now(), run_id="", event="received", principal=req.principal,
-                              channel=req.channel, action=req.action, owner=self.owner)
+                              channel=req.channel, action=req.action, owner=self.owner,
+                              detail=f"from alert {req.alert}" if req.alert else None)
         run_id = new_run_id()
         received = received.model_copy(update={"run_id": run_id})
         try:
@@ -173,6 +192,11 @@ class Engine:
             raise
         except DcopsError as exc:     # a backend failed while resolving targets: audited as failed
             await self._failed_early(received.model_copy(update={"params": redact(req.params)}), exc)
+            raise
+        except Exception as exc:      # a bug while preparing: the request still leaves its trail
+            log.exception("preparing %s crashed", req.action)
+            await self._failed_early(received.model_copy(update={"params": redact(req.params)}), DcopsError(
+                f"internal error preparing {req.action}: {type(exc).__name__}: {exc}".splitlines()[0]))
             raise
         received = received.model_copy(update={"targets": prep.target_names, "params": prep.audit_params})
         decision = self._decide(req.principal, prep)
@@ -191,7 +215,8 @@ class Engine:
             approval = await self._approval(prep, decision, received)
         started = received.model_copy(update={
             "event": "started", "ts": _now(), "decision": "allow", "detail": decision.reason
-            + (f"; approved by {approval.decided_by} ({approval.id})" if approval else "")})
+            + (f"; approved by {approval.decided_by} ({approval.id})" if approval else "")
+            + (f"; from alert {req.alert}" if req.alert else "")})
         await self.store.append([received, started])
         return self._launch(prep, run_id, started)
 
@@ -212,6 +237,8 @@ class Engine:
             params = spec.params.model_validate(req.params)
         except ValidationError as exc:
             raise UsageError(describe(spec, exc)) from None
+        if spec.prepare is not None:
+            params = spec.prepare(params, self.config)
         if spec.check is not None:
             spec.check(params, self.backends)      # a request this cluster cannot run as given
         return _Prepared(req, spec, params, await self._resolve(spec, params))
@@ -239,7 +266,8 @@ class Engine:
         --cancel-jobs cancels jobs) the first refusal among those."""
         spec = prep.spec
         ro = self.config.cluster.read_only
-        decision = self.policy.decide(principal, spec.name, spec.kind.value, prep.targets, read_only=ro)
+        name = spec.policy_name(prep.params) if spec.policy_name is not None else spec.name
+        decision = self.policy.decide(principal, name, spec.kind.value, prep.targets, read_only=ro)
         if decision.allowed and spec.implies is not None:
             for other in spec.implies(prep.params):
                 ospec = self.registry.get(other)
@@ -335,7 +363,7 @@ class Engine:
                             params=prep.audit_params, targets=prep.target_names)
             await self.store.create_approval(appr)
             await self.store.append([received, received.model_copy(update={
-                "event": "approval-requested", "ts": _now(), "detail": f"approval {appr.id} pending"})])
+                "event": "approval-requested", "ts": _now(), "detail": f"approval {appr.id} pending {tag(appr)}"})])
             raise ApprovalRequired(f"{spec.name} needs a second person's approval: ask someone to run "
                                    f"`approve {appr.id}` (expires in {self.config.guards.approval_ttl/60:.0f} min)",
                                    approval_id=appr.id)
@@ -351,10 +379,15 @@ class Engine:
             problem = f"approval {appr.id} is {appr.state}, not granted"
         elif datetime.fromisoformat(appr.expires) < datetime.now(timezone.utc):
             problem = f"approval {appr.id} expired at {appr.expires}"
+        elif unrecorded := await grant_problem(self.store, appr):
+            problem = unrecorded              # the row says granted; the chain must say so too
         else:
             used = await self.store.decide_approval(appr.id, "used", req.principal, None, expect="granted")
             if used.state != "used":
                 problem = f"approval {appr.id} was already used"
+            else:
+                await self.store.append([received.model_copy(update={
+                    "event": "approval-used", "run_id": appr.id, "ts": _now(), "detail": f"used by run {received.run_id}"})])
         if problem:
             await self._refuse(received, "denied: " + problem)
             raise DeniedError("denied: " + problem)
@@ -367,12 +400,13 @@ class Engine:
         return bool(recs) and "approved by" in (recs[0].detail or "")
 
     # ------------------------------------------------------------------ approvals by a second person
-    async def approve(self, approval_id: str, approver: str, channel: str) -> Run:
-        """Grant a pending approval and run the request on behalf of its requester."""
+    async def approve(self, approval_id: str, approver: str, channel: str, *, alert: str | None = None) -> Run:
+        """Grant a pending approval and run the request on behalf of its requester (``alert``: the
+        fingerprint of the alert the request was started from, for the audit record)."""
         appr = await self._decide_approval(approval_id, approver, channel, grant=True, reason=None)
         return await self.submit(Request(principal=appr.requester, channel=appr.channel, action=appr.action,
                                          params=appr.params, confirm=str(len(appr.targets) or 1),
-                                         approval_id=appr.id))
+                                         approval_id=appr.id, alert=alert))
 
     async def deny(self, approval_id: str, approver: str, channel: str, reason: str = "") -> Approval:
         return await self._decide_approval(approval_id, approver, channel, grant=False, reason=reason)
@@ -410,8 +444,8 @@ class Engine:
         await self.store.append([entry.model_copy(update={
             "event": "approval-granted" if grant else "approval-refused",
             "decision": "allow" if grant else "deny",
-            "detail": f"{approver} {'approved' if grant else 'denied'} {appr.id} asked by {appr.requester}"
-                      + (f": {reason}" if reason else "")})])
+            "detail": f"{approver} {'approved' if grant else 'denied'} {appr.id} asked by {appr.requester} "
+                      f"{tag(decided)}" + (f": {reason}" if reason else "")})])
         return decided
 
     # ------------------------------------------------------------------ resume a journaled run
@@ -518,8 +552,9 @@ class Engine:
 
 
 async def open_engine(config: DcopsConfig, *, policy: Policy | None = None, store: Store | None = None,
-                      backends: Backends | None = None) -> Engine:
-    """Everything a front end needs, built from one config."""
+                      backends: Backends | None = None, review: bool = False) -> Engine:
+    """Everything a front end needs, built from one config. ``review``: for reading the audit log
+    (verify, list), which must open even a log that fails its seals, to say how."""
     import actions.ops  # noqa: F401  - registers every action
 
     from .backends.factory import build_backends
@@ -535,6 +570,13 @@ async def open_engine(config: DcopsConfig, *, policy: Policy | None = None, stor
             policy = Policy.load(path)
     if store is None:
         store = open_store(config.audit.effective_url(), lock_dir=config.audit.lock_dir)
+    from .seal.setup import sealed_store
+
+    try:
+        store = await sealed_store(config, store, review=review)
+    except BaseException:
+        await store.aclose()
+        raise
     if backends is None:
         backends = build_backends(config)
     engine = Engine(config, backends, store, policy)

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .errors import UsageError
 from .events import ActionEvent
+from .safe_text import control_problem
 
 if TYPE_CHECKING:
     from .context import ActionContext
@@ -34,10 +35,27 @@ class TargetKind(StrEnum):
     NONE = "none"          # acts on the cluster as a whole (queries, listings)
 
 
+_HUGE = 1e12          # no count, size or number of seconds a user types is larger: a typo, or an attack
+
+
 class Params(BaseModel):
-    """Base for every action's parameters: strict, so a typo'd option is an error, not ignored."""
+    """Base for every action's parameters: strict, so a typo'd option is an error, not ignored.
+    No text parameter (a reason, a node or job name, a pattern) may hold control characters: they
+    would fake lines in tables and the audit log, or drive the reader's terminal (safe_text)."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _plain_text(cls, value: Any) -> Any:
+        for item in (value if isinstance(value, (list, tuple)) else (value,)):
+            if isinstance(item, str):
+                problem = control_problem(item)
+                if problem:
+                    raise ValueError(problem)
+            elif isinstance(item, (int, float)) and not isinstance(item, bool) and not -_HUGE <= item <= _HUGE:
+                raise ValueError(f"{item!r} is out of range (a finite number up to {_HUGE:.0e})")   # also inf, nan
+        return value
 
 
 class MutatingParams(Params):
@@ -68,6 +86,13 @@ class ActionSpec:
     example: str = ""                  # a complete command line, shown in help and run by the invariant tests
     implies: Callable[[Any], tuple[str, ...]] | None = None   # other actions these params also perform
                                        # (drain --cancel-jobs cancels): RBAC must allow those too
+    prepare: Callable[[Any, Any], Any] | None = None   # (params, config) -> params: checks against the
+                                       # site's config before RBAC (a playbook must be approved, its
+                                       # vars declared; fills in its content hash); UsageError if not
+    policy_name: Callable[[Any], str] | None = None    # the name RBAC decides on for these params
+                                       # (playbook nvidia-driver -> "playbook:nvidia-driver")
+    policy_names: Callable[[Any], list[str]] | None = None  # config -> every such name (the approved
+                                       # playbooks), so `actions` lists it for whoever may run one of them
     risks: Callable[[Any], tuple[str, ...]] | None = None     # risky options these params use
                                        # (firmware-update --no-drain -> "no-drain"): RBAC decides each
                                        # as a permission of its own, on the same targets
@@ -141,6 +166,9 @@ def action(
     takes_out_of_service: bool = False,
     example: str = "",
     implies: Callable[[Any], tuple[str, ...]] | None = None,
+    prepare: Callable[[Any, Any], Any] | None = None,
+    policy_name: Callable[[Any], str] | None = None,
+    policy_names: Callable[[Any], list[str]] | None = None,
     risks: Callable[[Any], tuple[str, ...]] | None = None,
     check: Callable[[Any, Any], None] | None = None,
     into: Registry | None = None,
@@ -156,7 +184,7 @@ def action(
                 confirm=(kind is Kind.DESTRUCTIVE) if confirm is None else confirm,
                 approval=approval, resumable=resumable, timeout=timeout, category=category, lock=lock,
                 takes_out_of_service=takes_out_of_service, example=example, implies=implies,
-                risks=risks, check=check,
+                prepare=prepare, policy_name=policy_name, policy_names=policy_names, risks=risks, check=check,
             )
         )
         return fn

@@ -18,3 +18,4 @@ class Request(BaseModel):
     yes: bool = False                   # CLI --yes: skip confirmation where the policy allows it
     approval_id: str | None = None      # run a request a second person approved
     resume_of: str | None = None        # finish what run RUN_ID left undone (resumable actions)
+    alert: str | None = None            # fingerprint of the Alertmanager alert this was started from

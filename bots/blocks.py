@@ -25,6 +25,7 @@ from slack_sdk.models.blocks import (
 )
 
 from actions import events
+from actions.safe_text import printable
 
 from .chart import chart_for
 from .run_view import RunView
@@ -32,6 +33,7 @@ from .run_view import RunView
 # action_ids of the interactive buttons; interactivity.py registers handlers for exactly these
 CONFIRM, CANCEL, APPROVE, DENY = "dcops_confirm", "dcops_cancel", "dcops_approve", "dcops_deny"
 STOP = "dcops_stop"
+LINK = "dcops_link"             # prefix of link buttons (Grafana): Slack opens the URL, the bot only acks
 
 TABLE_MAX_ROWS = 100            # Slack's table block limit (header row included)
 TABLE_MAX_COLS = 20
@@ -61,8 +63,9 @@ def _md(text: str) -> SectionBlock:
 
 
 def escape(text: str) -> str:
-    """Slack mrkdwn control characters; user-provided text must not ping channels or fake links."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Slack mrkdwn control characters; user-provided text must not ping channels or fake links,
+    and other control characters show escaped (newlines stay: callers join lines they wrote)."""
+    return printable(text, keep_newlines=True).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def collapse(names: Sequence[str]) -> str:
@@ -95,7 +98,7 @@ def code_section(text: str) -> dict[str, Any]:
 
 
 def _cell(text: str) -> dict[str, str]:
-    return {"type": "raw_text", "text": text or " "}
+    return {"type": "raw_text", "text": printable(text) or " "}
 
 
 def table_block(table: events.Table) -> tuple[list[Block], str | None]:
@@ -195,6 +198,8 @@ def run_message(view: RunView) -> Rendered:
         chart = chart_for(result.data)
         if chart:
             blocks.append(_md(chart))
+        if result.links:
+            blocks.append(link_buttons(result.links))
     for message in view.errors[-3:]:
         blocks.append(_md(f":warning: {escape(message)}"))
 
@@ -281,3 +286,9 @@ def help_message(specs: Sequence[Any], *, read_only: bool) -> Rendered:
              "`/dcops approve|deny &lt;id&gt;` · :lock: changes the cluster")]))
     names = ", ".join(s.name for s in specs)
     return f"dcops: you may run {names}", _dicts(blocks)
+
+
+def link_buttons(links: Sequence[events.Link]) -> ActionsBlock:
+    """Links out (Grafana dashboards) as URL buttons: Slack opens them in the browser."""
+    return ActionsBlock(elements=[ButtonElement(text=_clip(link.label, 75), url=link.url[:3000],
+                                                action_id=f"{LINK}_{i}") for i, link in enumerate(links[:5])])

@@ -8,6 +8,7 @@ to a principal like any command. Approve / Deny go to :mod:`bots.approvals`, sha
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -50,6 +51,10 @@ def register(app: AsyncApp, bot: Bot) -> None:
         await ack()
         await guarded(bot, respond, decide_click(bot, body, grant=True), "the Approve button")
 
+    @app.action(re.compile(f"^{blocks.LINK}_"))
+    async def on_link(ack: AsyncAck) -> None:
+        await ack()                     # a URL button: Slack opened the link; nothing to do
+
     @app.action(blocks.DENY)
     async def on_deny(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
@@ -62,8 +67,11 @@ async def confirm(bot: Bot, body: dict[str, Any], respond: AsyncRespond) -> None
     item = bot.pending.take(value, user)
     await respond(text=f":white_check_mark: confirmed `/dcops {blocks.escape(item.command_text)}`",
                   replace_original=True)
-    await submit(bot, user=user, principal=principal, channel_id=item.channel_id, command_text=item.command_text,
-                 action=item.action, params=item.params, respond=respond, confirm=item.token)
+    alert = bot.pending_alerts.pop(value, None)
+    run = await submit(bot, user=user, principal=principal, channel_id=item.channel_id, command_text=item.command_text,
+                       action=item.action, params=item.params, respond=respond, confirm=item.token, alert=alert)
+    if run is not None and alert and bot.alert_hook is not None:   # the alert's message shows the outcome too
+        await bot.alert_hook(alert, user, item.command_text, run)
 
 
 async def cancel(bot: Bot, body: dict[str, Any], respond: AsyncRespond) -> None:

@@ -103,6 +103,15 @@ class OperatorPod(_Model):
     ready: bool = False
 
 
+class OperatorPolicy(_Model):
+    """The GPU Operator's ClusterPolicy or the Network Operator's NicClusterPolicy and its state."""
+
+    kind: str                              # ClusterPolicy | NicClusterPolicy
+    name: str
+    state: str = ""                        # status.state: ready, notReady, ignored, disabled ("" = not reported)
+    problems: tuple[str, ...] = ()         # not-ready conditions / applied states, one line each
+
+
 class KubeNode(_Model):
     name: str
     ready: bool = True
@@ -278,3 +287,15 @@ ResetType = Literal["On", "ForceOff", "GracefulShutdown", "GracefulRestart", "Fo
 
 def as_dict(model: BaseModel) -> dict[str, Any]:
     return model.model_dump(mode="json")
+
+
+class Silence(BaseModel):
+    """An Alertmanager silence (API v2), as dcops reads it back."""
+
+    id: str
+    state: str                         # active | pending | expired
+    matchers: dict[str, str] = {}      # equality matchers only
+    created_by: str = ""
+    comment: str = ""
+    starts_at: str = ""
+    ends_at: str = ""

@@ -9,6 +9,8 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.widgets import Static
 
+from actions.safe_text import printable
+
 from ..bindings import audit_bindings
 from ..widgets import cells
 from ..widgets.vtable import Column, VirtualTable
@@ -71,7 +73,7 @@ class AuditScreen(DcopsScreen):
         if self.table.sort_column is None:
             self.table.sort_by("seq", reverse=True)
         where = ", ".join(f"{k}={v}" for k, v in params.items()) or "newest first"
-        self.query_one("#audit-summary", Static).update(f"{result.summary} ({where})")
+        self.query_one("#audit-summary", Static).update(printable(f"{result.summary} ({where})"))
 
     async def verify(self) -> None:
         result = await self.dcops.read("audit-verify", {})
@@ -79,7 +81,7 @@ class AuditScreen(DcopsScreen):
         if result is None:
             chain.update("chain: verification did not run")
             return
-        chain.update(f"chain: {result.summary}")
+        chain.update(printable(f"chain: {result.summary}"))
         chain.set_class(result.ok, "-ok")
         chain.set_class(not result.ok, "-broken")
 

@@ -6,7 +6,9 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from actions.events import Result, RunFinished
+from actions.safe_text import printable
 
+from ..widgets.links import links_text
 from ..widgets.tables import ROW_KEY, table_columns, table_rows
 from ..widgets.vtable import VirtualTable
 from .base import DcopsScreen
@@ -17,6 +19,7 @@ class ResultScreen(DcopsScreen):
     DEFAULT_CSS = """
     ResultScreen #result-summary { height: auto; padding: 0 1; text-style: bold; }
     ResultScreen #result-summary.-failed { color: $error; }
+    ResultScreen #result-links { height: auto; padding: 0 1; }
     """
 
     def __init__(self, title: str, result: Result, finished: RunFinished) -> None:
@@ -25,7 +28,11 @@ class ResultScreen(DcopsScreen):
         self.result, self.finished = result, finished
 
     def compose_body(self) -> ComposeResult:
-        yield Static(self.result.summary, id="result-summary", classes="" if self.result.ok else "-failed")
+        # user text in a summary: escaped, and never read as markup
+        yield Static(printable(self.result.summary), id="result-summary", markup=False,
+                     classes="" if self.result.ok else "-failed")
+        if self.result.links:                 # metrics views: the nodes' Grafana dashboards ([grafana])
+            yield Static(links_text(self.result.links, urls=True), id="result-links")
         if self.result.table is not None:
             yield VirtualTable(table_columns(self.result.table), key=ROW_KEY, id="result-table")
 
