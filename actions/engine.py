@@ -73,7 +73,7 @@ class _Prepared:
     """A request that passed validation and target resolution."""
 
     __slots__ = ("req", "spec", "params", "targets", "audit_params", "target_names", "dry_run", "implied",
-                 "implied_text", "decide_targets")
+                 "implied_text", "decide_targets", "slurm_nodes")
 
     def __init__(self, req: Request, spec: ActionSpec, params: Params, targets: list[Target],
                  implied: list[tuple[ActionSpec, list[Target]]] | None = None) -> None:
@@ -84,6 +84,7 @@ class _Prepared:
         self.target_names = [t.name for t in targets if t.kind != "cluster"]
         self.dry_run = bool(getattr(params, "dry_run", False))
         self.decide_targets = targets      # what RBAC decides on: for a resume, only the work left
+        self.slurm_nodes: list[Any] | None = None      # the blast-radius guard's read, handed to the action
 
 
 def _job_target(job: Any) -> Target:
@@ -426,6 +427,7 @@ class Engine:
     async def _blast_radius(self, prep: _Prepared) -> str | None:
         limit = self.config.guards.max_partition_unavailable
         nodes = await self.backends.require("slurm").nodes()
+        prep.slurm_nodes = nodes                       # one read serves the guard and the action
         targets = set(prep.target_names)
         by_part: dict[str, list] = {}
         for n in nodes:
@@ -670,7 +672,8 @@ class Engine:
                                 journal=_Journal(self.store, run.run_id), store=self.store, dry_run=prep.dry_run,
                                 resumed_from=prep.req.resume_of,
                                 implied={o.name: {t.name: t.nodes for t in ts} for o, ts in prep.implied}
-                                if prep.spec.implies is not None else None)
+                                if prep.spec.implies is not None else None,
+                                extras={"slurm_nodes": {n.name: n for n in prep.slurm_nodes}} if prep.slurm_nodes else {})
             async with asyncio.timeout(spec.timeout or self.config.guards.default_timeout):
                 async for event in spec.run(ctx, prep.params):
                     run.emit(event)

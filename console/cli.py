@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import os
 import re
@@ -60,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     a = sub.add_parser("audit", help="review the audit log")
     asub = a.add_subparsers(dest="audit_cmd", required=True, parser_class=_Parser)
     al = asub.add_parser("list", help="search records")
-    for opt in ("since", "until", "principal", "action", "node", "outcome", "run", "event", "limit"):
+    for opt in ("since", "until", "principal", "action", "node", "outcome", "run", "event", "limit", "before"):
         al.add_argument(f"--{opt}")
     al.add_argument("--csv", action="store_true")
     ash = asub.add_parser("show", help="every record of one run")
@@ -467,7 +466,7 @@ async def _dispatch(engine: Any, args: argparse.Namespace, principal: str) -> in
 async def _audit(engine: Any, args: argparse.Namespace, principal: str, printer: EventPrinter) -> int:
     if args.audit_cmd == "list":
         params = {k: getattr(args, k) for k in ("since", "until", "principal", "action", "node", "outcome", "run",
-                                                "event", "limit") if getattr(args, k)}
+                                                "event", "limit", "before") if getattr(args, k)}
         req = Request(principal=principal, channel="cli", action="audit", params=params)
         run = await engine.submit(req)
         await run.wait()
@@ -526,15 +525,17 @@ async def _audit(engine: Any, args: argparse.Namespace, principal: str, printer:
             print(head.data["head"])
         return 0
     if args.audit_cmd == "export":
-        records = (await _audit_result(engine, principal, "audit-export", {})).data
+        upto = int((await _audit_result(engine, principal, "audit-export", {})).data["seq"])   # decided, audited
         try:
             out = open(args.output, "w") if args.output else sys.stdout
         except OSError as exc:
             raise UsageError(f"audit export -o {args.output}: {exc.strerror}; give a file in an existing, "
                              "writable directory") from None
-        try:
-            for r in records:
-                out.write(json.dumps(r, separators=(",", ":")) + "\n")
+        try:                                          # page by page: memory stays flat at any log size
+            async for page in engine.store.export_pages():
+                out.write("".join(r.model_dump_json() + "\n" for r in page if r.seq <= upto))
+                if page and page[-1].seq >= upto:
+                    break
         finally:
             if args.output:
                 out.close()

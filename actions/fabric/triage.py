@@ -6,8 +6,9 @@ Evidence per end:
 - switch port: counter growth from a switch counter source when the cluster has one
   (``backends.extras["fabric_counters"]``, e.g. the simulator's), else reported missing.
 A source that fails for one end (no series for a port, SSH refused) never stops the triage: the
-verdict is made from what is there and says what was missing. Prometheus itself being down is an
-error, though: without counter growth over the windows there is nothing to judge rates by.
+verdict is made from what is there and says what was missing. Prometheus itself being down is such a
+missing source too, never a reason to call a link healthy: without counter growth on a host end
+the best verdict is "unknown" (a fault seen over SSH is still reported as that fault).
 
 Next actions are command lines in the shared grammar (``drain ...``, ``reset-counters ...``) that a
 front end submits as a new request, so they go through RBAC, guards and audit like any other.
@@ -130,23 +131,35 @@ def _plan(v: Verdict, jobs: Mapping[str, list[str]]) -> tuple[list[str], list[st
 
 
 async def collect(links: Sequence[Link], src: Sources, *, deep: bool = True,
-                  growth: Mapping[Endpoint, PortGrowth] | None = None) -> list[EndEvidence]:
-    """Evidence for every end of ``links`` (flattened, two per link)."""
+                  growth: Mapping[Endpoint, PortGrowth] | None = None,
+                  prom_down: str | None = None) -> list[EndEvidence]:
+    """Evidence for every end of ``links`` (flattened, two per link). ``prom_down``: the caller already
+    knows Prometheus is not answering (why), so no end waits for it again."""
     hosts = sorted({e.name for link in links for e in link.ends if e.is_host})
-    if growth is None:      # Prometheus down is an error: without counter growth there is no verdict
-        growth = await host_port_growth(src.prometheus, hosts, instance_map=src.instance_map)
+    if prom_down is not None:
+        growth = {}
+    elif growth is None:
+        try:
+            growth = await host_port_growth(src.prometheus, hosts, instance_map=src.instance_map)
+        except DcopsError as exc:   # Prometheus down: every host end lacks counters, the verdicts say so
+            growth, prom_down = {}, str(exc)
     now: float | None = None
-    if src.switch_counters is not None and any(not e.is_host for link in links for e in link.ends):
-        now = await prometheus_now(src.prometheus)
+    if src.switch_counters is not None and prom_down is None and any(not e.is_host for link in links for e in link.ends):
+        try:
+            now = await prometheus_now(src.prometheus)
+        except DcopsError as exc:
+            prom_down = prom_down or str(exc)
 
     async def one(end: Endpoint) -> EndEvidence:
         ev = EndEvidence(end)
         if end.is_host:
             ev.growth = growth.get(end)
             if ev.growth is None:
-                ev.growth_missing = "Prometheus has no node_exporter infiniband series for this port"
+                ev.growth_missing = prom_down or "Prometheus has no node_exporter infiniband series for this port"
             if deep:
                 ev.mlxlink, ev.ibstat, ev.ssh_missing = await _ssh_evidence(src.ssh, end)
+        elif src.switch_counters is not None and prom_down is not None:
+            ev.growth_missing = prom_down
         elif src.switch_counters is not None and now is not None:
             try:
                 ev.growth = switch_port_growth(src.switch_counters, end, now)
@@ -177,11 +190,17 @@ async def triage_links(links: Sequence[Link], src: Sources) -> list[Triage]:
     return out
 
 
-async def rank_fabric(topology: Topology, src: Sources, top: int) -> tuple[list[Triage], int]:
+async def rank_fabric(topology: Topology, src: Sources, top: int) -> tuple[list[Triage], int, int]:
     """``--auto``: judge every link on counters alone (one batch of queries), then triage the worst
-    ``top`` in depth. Returns the triaged links and how many links were screened."""
-    growth = await host_port_growth(src.prometheus, None, instance_map=src.instance_map)
-    screened = await collect(topology.links, src, deep=False, growth=growth)
+    ``top`` in depth. Returns the triaged links, how many links were screened and how many of those
+    could not be judged (unknown: counters missing, e.g. Prometheus down)."""
+    growth: Mapping[Endpoint, PortGrowth] = {}
+    prom_down: str | None = None
+    try:
+        growth = await host_port_growth(src.prometheus, None, instance_map=src.instance_map)
+    except DcopsError as exc:
+        prom_down = str(exc)
+    screened = await collect(topology.links, src, deep=False, growth=growth, prom_down=prom_down)
     verdicts = [judge_link(link, screened[2 * i: 2 * i + 2], src.thresholds) for i, link in enumerate(topology.links)]
     worst = sorted((v for v in verdicts if v.kind not in (HEALTHY, UNKNOWN)), key=lambda v: -v.score)[:top]
     triaged = await triage_links([v.link for v in worst], src) if worst else []
@@ -193,4 +212,5 @@ async def rank_fabric(topology: Topology, src: Sources, top: int) -> tuple[list[
             if drained > limit:
                 t.followups = [f for f in t.followups if not f.startswith("drain ")]
                 t.next_actions.append(f"not offering a drain: UFM's rule isolates at most {limit} links at once")
-    return sorted(triaged, key=lambda t: -t.verdict.score), len(topology.links)
+    unknown = sum(1 for v in verdicts if v.kind == UNKNOWN)
+    return sorted(triaged, key=lambda t: -t.verdict.score), len(topology.links), unknown

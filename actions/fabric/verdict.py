@@ -171,6 +171,10 @@ def judge(link: Link, ends: list[EndEvidence], rules: CounterRules, ber: BerThre
         kind, head = CONGESTION, "xmit wait only: congestion, not a fault"
     elif not any(e.growth is not None or e.mlxlink is not None or e.ibstat is not None for e in ends):
         kind, suspect, magnitude, head = UNKNOWN, None, 0.0, "no evidence from either end (see missing)"
+    elif any(e.end.is_host and e.growth is None for e in ends):
+        # nothing bad in what answered, but a host end's counters (Prometheus) are missing: a clean
+        # BER snapshot says nothing about errors rising over the windows, so this is not "healthy"
+        kind, suspect, magnitude, head = UNKNOWN, None, 0.0, "no fault seen, but counters missing (see missing)"
     else:
         kind, suspect, magnitude, head = HEALTHY, None, 0.0, "no error counter rising, BER within thresholds"
     return Verdict(link=link, kind=kind, evidence=[head] + f.lines, missing=missing, suspect=suspect,

@@ -22,6 +22,7 @@ from ..events import ActionEvent, Log, Progress, Result, Step, Table
 from ..hostlists import collapse
 
 POLL = 0.5                       # seconds between state reads while waiting for jobs to finish
+OUTAGE_GRACE = 30.0              # seconds a --wait rides out a controller that stopped answering
 BUSY = ("allocated", "mixed", "completing")
 
 
@@ -70,6 +71,11 @@ async def slurm_drain(ctx: ActionContext, nodes: list[str], reason: str, *, wait
     if requeue_jobs or cancel_jobs or wait:
         await slurm.drain(nodes, stamped)                 # then read: exactly the jobs left on the nodes
         infos = _by_name(await slurm.nodes(nodes))
+    elif all(n in ctx.extras.get("slurm_nodes", {}) for n in nodes):
+        # the engine's blast-radius guard read every node just before this run: its jobs are the
+        # ones the drain leaves running (draining changes no job), so no second read is needed
+        await slurm.drain(nodes, stamped)
+        infos = {n: ctx.extras["slurm_nodes"][n] for n in nodes}
     else:                                                 # draining changes no job: read beside the write
         read, _ = await asyncio.gather(slurm.nodes(nodes), slurm.drain(nodes, stamped))
         infos = _by_name(read)
@@ -142,16 +148,36 @@ def _nodes_of(infos: dict[str, NodeInfo], job: str) -> list[str]:
 async def _wait_empty(slurm, nodes: list[str], timeout: float,  # noqa: ANN001 - a SlurmPort
                       infos: dict[str, NodeInfo]) -> AsyncIterator[ActionEvent | list[str]]:
     """Poll until every node is drained and empty; yields a Step per node as it empties and, last,
-    the list of nodes still busy at the deadline (empty when all finished)."""
+    the list of nodes still busy at the deadline (empty when all finished).
+
+    The drain itself is already written when this runs, so a controller that stops answering for a
+    while (slurmctld restarted) is waited out, said once in a Log line, rather than failing a drain
+    that Slurm will keep; one that stays silent for ``OUTAGE_GRACE`` seconds fails the run with
+    Slurm's own error (an operator must not wait an hour on a dead controller)."""
     deadline = time.monotonic() + timeout
     pending = [n for n in nodes if not (n in infos and is_idle(infos[n]))]
     for n in nodes:
         if n not in pending:
             yield Step(target=n, status="ok", detail="no jobs left")
     yield Progress(done=len(nodes) - len(pending), total=len(nodes), label="waiting for jobs to finish")
+    unreachable: str | None = None
+    silent_since = 0.0
     while pending and time.monotonic() < deadline:
         await asyncio.sleep(min(POLL, max(0.0, deadline - time.monotonic())))
-        now = _by_name(await slurm.nodes(pending))
+        try:
+            now = _by_name(await slurm.nodes(pending))
+        except DcopsError as exc:
+            if unreachable is None:
+                silent_since = time.monotonic()
+                yield Log(message=f"Slurm is not answering ({exc}); the drain stands, still waiting "
+                                  f"(up to {OUTAGE_GRACE:.0f} s for it to come back)")
+            elif time.monotonic() - silent_since > OUTAGE_GRACE:
+                raise
+            unreachable = str(exc)
+            continue
+        if unreachable is not None:
+            yield Log(message="Slurm answers again; still waiting for jobs to finish")
+            unreachable = None
         done = [n for n in pending if n in now and is_idle(now[n])]
         for n in done:
             yield Step(target=n, status="ok", detail="no jobs left")
@@ -159,7 +185,9 @@ async def _wait_empty(slurm, nodes: list[str], timeout: float,  # noqa: ANN001 -
             pending = [n for n in pending if n not in done]
             yield Progress(done=len(nodes) - len(pending), total=len(nodes), label="waiting for jobs to finish")
     for n in pending:
-        yield Step(target=n, status="failed", detail=f"jobs still running after {timeout:g} s; node stays drained")
+        why = (f"could not confirm: Slurm did not answer ({unreachable}); node stays drained" if unreachable
+               else f"jobs still running after {timeout:g} s; node stays drained")
+        yield Step(target=n, status="failed", detail=why)
     yield pending
 
 

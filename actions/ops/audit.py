@@ -26,6 +26,7 @@ class AuditParams(Params):
     run: str | None = Field(None, description="one run id")
     event: str | None = Field(None, description="received, denied, started, finished, ...")
     limit: int = Field(200, ge=1, le=100000, description="at most this many records")
+    before: int | None = Field(None, ge=1, description="only records older than this seq (the next page)")
 
 
 def record_row(r) -> list:  # noqa: ANN001 - AuditRecord
@@ -39,8 +40,10 @@ def record_row(r) -> list:  # noqa: ANN001 - AuditRecord
         category="audit")
 async def audit(ctx: ActionContext, p: AuditParams) -> AsyncIterator[ActionEvent]:
     recs = await ctx.store.query(AuditQuery(since=p.since, until=p.until, principal=p.principal, action=p.action,
-                                            node=p.node, outcome=p.outcome, run_id=p.run, event=p.event, limit=p.limit))
-    yield Result(summary=f"{len(recs)} audit records", table=Table(columns=COLUMNS, rows=[record_row(r) for r in recs]),
+                                            node=p.node, outcome=p.outcome, run_id=p.run, event=p.event, limit=p.limit,
+                                            before_seq=p.before))
+    more = f"; older: --before {recs[-1].seq}" if len(recs) == p.limit and recs else ""
+    yield Result(summary=f"{len(recs)} audit records{more}", table=Table(columns=COLUMNS, rows=[record_row(r) for r in recs]),
                  data=[r.model_dump(mode="json") for r in recs])
 
 
@@ -137,8 +140,11 @@ async def audit_head(ctx: ActionContext, p: NoParams) -> AsyncIterator[ActionEve
 @action("audit-export", example='audit-export', help="every audit record (the CLI writes them as JSON Lines)",
         params=NoParams, kind=Kind.READ, targets=TargetKind.NONE, category="audit")
 async def audit_export(ctx: ActionContext, p: NoParams) -> AsyncIterator[ActionEvent]:
-    records = await ctx.store.export()
-    yield Result(summary=f"{len(records)} audit records", data=[r.model_dump(mode="json") for r in records])
+    """The decision and the audit record of an export, and where it ends: the records themselves are
+    streamed page by page by the front end (``Store.export_pages``) up to this head, so memory stays
+    flat at any log size."""
+    seq, digest = await ctx.store.head()
+    yield Result(summary=f"audit records 1..{seq}", data={"seq": seq, "hash": digest})
 
 
 class MigrateParams(MutatingParams):

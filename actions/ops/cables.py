@@ -64,9 +64,13 @@ async def triage_cable(ctx: ActionContext, p: TriageParams) -> AsyncIterator[Act
     src = setup.sources(ctx)
     if p.auto:
         yield Log(message=f"screening {len(topo.links)} links on 12/125-min counter growth")
-        triaged, screened = await rank_fabric(topo, src, p.top)
-        summary = (f"{len(triaged)} of {screened} links need attention; worst: {_summary(triaged[0])}" if triaged
-                   else f"all {screened} links healthy")
+        triaged, screened, unknown = await rank_fabric(topo, src, p.top)
+        if triaged:
+            summary = f"{len(triaged)} of {screened} links need attention; worst: {_summary(triaged[0])}"
+        elif unknown:
+            summary = f"unknown: {unknown} of {screened} links could not be judged (counters missing)"
+        else:
+            summary = f"all {screened} links healthy"
     else:
         links = list(dict.fromkeys(link for _, link in topo.select(p.port)))
         for link in links:

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 from pydantic import Field
 
 from ..context import ActionContext
+from ..errors import BackendError
 from ..events import ActionEvent, Result, Table
 from ..fabric import setup
 from ..fabric.counters import COUNTERS, PortGrowth, host_port_growth
@@ -76,7 +77,13 @@ def _gpu_data(rows: list[GpuHealth]) -> list[dict]:
         timeout=60)
 async def gpu_health_action(ctx: ActionContext, p: GpuHealthParams) -> AsyncIterator[ActionEvent]:
     prom = ctx.backends.require("prometheus")
-    rows, silent = await gpu_health(prom, ctx.nodes, node_label=setup.node_label(ctx), overrides=ctx.config.thresholds)
+    try:
+        rows, silent = await gpu_health(prom, ctx.nodes, node_label=setup.node_label(ctx),
+                                        overrides=ctx.config.thresholds)
+    except BackendError as exc:     # Prometheus down: no evidence is not good health
+        yield Result(summary=f"GPU health unknown for {collapse(ctx.nodes)}: {exc}", ok=False,
+                     data={"gpus": [], "silent_nodes": [], "unknown_nodes": list(ctx.nodes), "health": "unknown"})
+        return
     flagged = [g for g in rows if g.flags]
     shown = flagged if p.flagged else rows
     parts = [f"{len(rows)} GPUs on {len(ctx.nodes) - len(silent)} node(s): {len(flagged)} flagged"]

@@ -6,19 +6,27 @@ resume. Draining goes through whichever schedulers the cluster has (Slurm, Kuber
 :mod:`._drain_through`); with none, a real run needs ``--no-drain``. Every wait has a timeout; a node
 that fails stays drained with a reason saying at which step it stopped. The image id is what the
 provisioning system writes to ``/etc/dcops-image``.
+
+Resumable: each node's progress is journaled (``node/NAME``: phase, the image it had, the run that
+finished it), so ``dcops resume RUN_ID`` after a killed console skips finished nodes and picks a
+node up where it stopped. The one step that must not be repeated blindly is the power cycle: its
+phase is journaled *before* the reset is sent, and a resumed run asks the BMC whether the one-time
+PXE override is still pending (the reset never took effect: send it) or was consumed (the node
+already booted into the installer: only wait for the new image).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 from pydantic import Field
 
 from ..backends.ports import RedfishPort, SshPort
 from ..context import ActionContext
 from ..errors import DcopsError
-from ..events import ActionEvent, Result, Table
+from ..events import ActionEvent, Log, Result, Table
 from ..fanout import StepReporter
 from . import _silences
 from ..registry import Kind, MutatingParams, TargetKind, action
@@ -56,7 +64,20 @@ class Reimage:
         self.redfish: RedfishPort = ctx.backends.require("redfish")
         self.ssh: SshPort = ctx.backends.require("ssh")
 
+    async def save(self, node: str, state: dict[str, Any]) -> None:
+        await self.ctx.journal.put(f"node/{node}", state)
+
+    async def _save_quietly(self, node: str, state: dict[str, Any]) -> None:
+        try:
+            await self.save(node, state)
+        except DcopsError:
+            pass                                    # the failure itself is reported; the phase stays as it was
+
     async def run(self, node: str, rep: StepReporter) -> str:
+        state: dict[str, Any] = await self.ctx.journal.get(f"node/{node}") or {}
+        if state.get("phase") == "done":
+            return f"already done in run {state.get('run')}: {state.get('detail', '')}".strip()
+        phase = state.get("phase") if state.get("phase") in ("drained", "pxe", "reset") else None
         step = STEPS[0]
         drained = False
 
@@ -66,23 +87,40 @@ class Reimage:
         try:
             drained = self.drain.active              # a failed request may have half-applied: hold it
             await self.drain.drain(node, self.ctx.stamp(f"{self.p.reason} (run {self.ctx.run_id})"))
-            done("drain requested" if drained else "not drained (--no-drain)")
-            step = "wait idle"
-            await self.drain.wait_idle(node, self.p.drain_timeout)
-            old = await image_id(self.ssh, node, self.p.ssh_timeout)
-            done(f"{'no jobs left' if drained else 'not waited for (not drained)'}; image now {old or 'unknown (no SSH)'}")
-            step = "PXE override"
-            await self.redfish.set_boot_override(node, "Pxe", once=True)
-            sysinfo = await self.redfish.system(node)
-            if (sysinfo.boot_source_override_target, sysinfo.boot_source_override_enabled) != ("Pxe", "Once"):
-                raise StepFailed(f"the BMC shows boot override {sysinfo.boot_source_override_target} "
-                                 f"({sysinfo.boot_source_override_enabled}), not Pxe (Once)")
-            done("next boot from PXE, once")
-            step = "power cycle"
-            await self.redfish.reset(node, "ForceRestart" if sysinfo.power_state == "On" else "On")
-            done(f"{'ForceRestart' if sysinfo.power_state == 'On' else 'On'} sent (was {sysinfo.power_state})")
+            done(("drain requested" if drained else "not drained (--no-drain)")
+                 + (f" (resuming from '{phase}')" if phase else ""))
+            old: str | None = state.get("old")
+            booted = False                          # the installer boot already happened (resumed run)
+            if phase in ("pxe", "reset"):
+                booted = (await self.redfish.system(node)).boot_source_override_enabled != "Once"
+            if not booted:
+                step = "wait idle"
+                await self.drain.wait_idle(node, self.p.drain_timeout)
+                if phase is None:
+                    old = await image_id(self.ssh, node, self.p.ssh_timeout)
+                state.update(phase="drained", old=old)
+                await self.save(node, state)
+                done(f"{'no jobs left' if drained else 'not waited for (not drained)'}; image now {old or 'unknown (no SSH)'}")
+                step = "PXE override"
+                await self.redfish.set_boot_override(node, "Pxe", once=True)
+                sysinfo = await self.redfish.system(node)
+                if (sysinfo.boot_source_override_target, sysinfo.boot_source_override_enabled) != ("Pxe", "Once"):
+                    raise StepFailed(f"the BMC shows boot override {sysinfo.boot_source_override_target} "
+                                     f"({sysinfo.boot_source_override_enabled}), not Pxe (Once)")
+                state.update(phase="pxe")
+                await self.save(node, state)
+                done("next boot from PXE, once")
+                step = "power cycle"
+                reset = "ForceRestart" if sysinfo.power_state == "On" else "On"
+                state.update(phase="reset")
+                await self.save(node, state)               # before the reset: a resumed run must not guess
+                await self.redfish.reset(node, reset)
+                done(f"{reset} sent (was {sysinfo.power_state})")
+            else:
+                step = "power cycle"
+                done(f"already power cycled in run {self.ctx.resumed_from}: the PXE override was consumed")
             step = "wait for SSH"
-            new = await self.wait_new_image(node, old)
+            new = await self.wait_new_image(node, old, assume_down=booted)
             done(f"SSH answers; image {old or '?'} -> {new}")
             step = "verify"
             if self.p.image and new != self.p.image:
@@ -95,17 +133,24 @@ class Reimage:
             step = "resume"
             await self.drain.release(node, {})
             done("back in service" if drained else "nothing to resume (not drained)")
-            return f"reimaged: {old or '?'} -> {new}"
+            detail = f"reimaged: {old or '?'} -> {new}"
+            state.update(phase="done", run=self.ctx.run_id, detail=detail)
+            await self.save(node, state)
+            return detail
         except DcopsError as exc:
+            if state.get("phase") not in (None, "done"):
+                state["failed"] = f"stopped at step '{step}': {exc}"
+                await self._save_quietly(node, state)
             if drained:
                 await self.drain.hold(node, self.ctx.stamp(
                     f"reimage run {self.ctx.run_id} stopped at step '{step}': {exc}"))
             raise StepFailed(f"stopped at step '{step}': {exc}" + ("; node left drained" if drained else "")) from None
 
-    async def wait_new_image(self, node: str, old: str | None) -> str:
+    async def wait_new_image(self, node: str, old: str | None, *, assume_down: bool = False) -> str:
         """Until SSH answers with the new image id. When the expected id equals the old one, the node
-        must first have been seen unreachable (else the old system would pass as the new one)."""
-        seen_down = False
+        must first have been seen unreachable (else the old system would pass as the new one) — unless
+        a resumed run knows from the BMC that the installer boot already happened (``assume_down``)."""
+        seen_down = assume_down
         need_down = self.p.image is not None and self.p.image == old
 
         async def answered() -> str | None:
@@ -120,14 +165,16 @@ class Reimage:
                 return now if now == self.p.image else None
             return now if now != old else None
 
-        await asyncio.sleep(1.0)            # the reset takes the node down first
+        if not assume_down:
+            await asyncio.sleep(1.0)        # the reset takes the node down first
         return await until(answered, timeout=self.p.install_timeout, what=f"{node} to answer SSH with a new image id")
 
 
 @action("reimage", example="reimage gpu[063-064]",
         help="reinstall nodes over PXE: drain, PXE once, power cycle, wait for the new image, verify, resume",
         params=ReimageParams, kind=Kind.DESTRUCTIVE, targets=TargetKind.NODES, positional=("nodes",),
-        category="nodes", takes_out_of_service=True, risks=no_drain_risks, check=check_drain_possible)
+        category="nodes", takes_out_of_service=True, risks=no_drain_risks, check=check_drain_possible,
+        resumable=True)
 async def reimage(ctx: ActionContext, p: ReimageParams) -> AsyncIterator[ActionEvent]:
     if ctx.dry_run:                          # never fails for a missing backend: says what a real run would do
         missing = [f"[{port}]" for port in ("redfish", "ssh") if not ctx.backends.has(port)]
@@ -139,6 +186,10 @@ async def reimage(ctx: ActionContext, p: ReimageParams) -> AsyncIterator[ActionE
         return
     ctx.backends.require("redfish")
     ctx.backends.require("ssh")
+    if ctx.resumed_from:
+        done = [k for k, v in (await ctx.journal.items()).items()
+                if k.startswith("node/") and isinstance(v, dict) and v.get("phase") == "done"]
+        yield Log(message=f"{len(done)} node(s) finished in run {ctx.resumed_from} are skipped")
     if p.silence:
         async for ev in _silences.silence_nodes(ctx, ctx.nodes, p.reason, p.silence_hours):
             yield ev

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -89,6 +89,7 @@ class AuditQuery(BaseModel):
     event: str | None = None
     limit: int | None = 1000
     newest_first: bool = True
+    before_seq: int | None = None               # keyset paging: only records older than this seq
 
 
 class VerifyReport(BaseModel):
@@ -134,6 +135,9 @@ class Store(Protocol):
     async def head(self) -> tuple[int, str]: ...
     async def hashes_at(self, seqs: Sequence[int]) -> dict[int, str]: ...   # seq -> stored hash (seals)
     async def export(self) -> list[AuditRecord]: ...
+    def export_pages(self, page: int = 5000) -> AsyncIterator[list[AuditRecord]]: ...   # every record, oldest first, page by page
+    async def verify_since(self, checkpoint: tuple[int, str],
+                           expect_head: tuple[int, str] | None = None) -> VerifyReport: ...
     async def open_runs(self) -> list[AuditRecord]: ...          # "started" records with no "finished"
     async def close_interrupted(self, is_dead: Callable[[str | None], bool], closer: str) -> list[str]: ...
 

@@ -24,7 +24,6 @@ CREATE TABLE IF NOT EXISTS audit (
 CREATE INDEX IF NOT EXISTS audit_run ON audit(run_id);
 CREATE INDEX IF NOT EXISTS audit_ts ON audit(ts);
 CREATE TABLE IF NOT EXISTS audit_nodes (node TEXT NOT NULL, seq BIGINT NOT NULL);
-CREATE INDEX IF NOT EXISTS audit_nodes_node ON audit_nodes(node);
 CREATE TABLE IF NOT EXISTS approvals (pos BIGSERIAL, id TEXT PRIMARY KEY, body TEXT NOT NULL, state TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS journal (run_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
     PRIMARY KEY (run_id, key));
@@ -46,11 +45,68 @@ def advisory_key(name: str) -> int:
 
 
 CHAIN_KEY = advisory_key("dcops:audit-chain")      # serialises read-head + insert across processes
+
 SCHEMA_KEY = advisory_key("dcops:schema")          # serialises CREATE ... IF NOT EXISTS at first start
 
 
 def node_key(node: str) -> int:
     return advisory_key("dcops:node:" + node)
+
+
+# Search indexes ending in seq: a filtered, newest-first, limited search walks one index in seq order
+# and stops at the limit (keyset pages with seq < before), at any size of the log. Installed with
+# the append function (a database made by an older dcops gets them at the next start).
+INDEXES = """
+DROP INDEX IF EXISTS audit_nodes_node;
+CREATE INDEX IF NOT EXISTS audit_nodes_node_seq ON audit_nodes(node, seq);
+CREATE INDEX IF NOT EXISTS audit_nodes_seq ON audit_nodes(seq);
+CREATE INDEX IF NOT EXISTS audit_principal_seq ON audit(principal, seq);
+CREATE INDEX IF NOT EXISTS audit_action_seq ON audit(action, seq);
+CREATE INDEX IF NOT EXISTS audit_outcome_seq ON audit(outcome, seq) WHERE outcome IS NOT NULL;
+"""
+NEWEST_INDEX = "audit_outcome_seq"
+
+APPEND_SIGNATURE = "dcops_append(json)"
+# One statement per append: take the chain lock, read the head, hash and insert every entry. In a
+# VOLATILE plpgsql function each statement takes a new snapshot (READ COMMITTED), so the head read
+# *after* the lock sees the previous writer's committed rows: the same split the two-statement path
+# makes, inside one round trip. The lock is held until the caller's transaction (the statement, in
+# autocommit) commits. The record's canonical text comes from the client split around seq
+# (pg_rows.canonical_around_seq); the hash is chain.record_hash's: sha256(prev_hash || canonical).
+APPEND_FUNCTION = """
+CREATE OR REPLACE FUNCTION dcops_append(batch json) RETURNS TABLE (head_seq BIGINT, head_hash TEXT)
+LANGUAGE plpgsql VOLATILE AS $fn$
+DECLARE
+    s BIGINT;
+    h TEXT;
+    d TEXT;
+    e json;
+    c json;
+BEGIN
+    PERFORM pg_advisory_xact_lock({chain_key});
+    SELECT a.seq, a.hash INTO s, h FROM audit a ORDER BY a.seq DESC LIMIT 1;
+    IF NOT FOUND THEN
+        s := 0;
+        h := repeat('0', 64);
+    END IF;
+    FOR e IN SELECT * FROM json_array_elements(batch) LOOP
+        s := s + 1;
+        c := e->'c';
+        d := encode(sha256(convert_to(h || (e->>'pre') || s::text || (e->>'post'), 'UTF8')), 'hex');
+        INSERT INTO audit (seq, ts, run_id, event, principal, channel, action, targets, params,
+                           decision, outcome, duration, error, detail, owner, prev_hash, hash)
+        VALUES (s, c->>0, c->>1, c->>2, c->>3, c->>4, c->>5, c->>6, c->>7,
+                c->>8, c->>9, (c->>10)::double precision, c->>11, c->>12, c->>13, h, d);
+        INSERT INTO audit_nodes (node, seq) SELECT t, s FROM json_array_elements_text(e->'nodes') AS t;
+        h := d;
+    END LOOP;
+    head_seq := s;
+    head_hash := h;
+    RETURN NEXT;
+END
+$fn$;
+"""
+APPEND_SQL = APPEND_FUNCTION.replace("{chain_key}", str(CHAIN_KEY))
 
 
 def shown_url(url: str) -> str:

@@ -37,8 +37,10 @@ from .chain import GENESIS, verify_records
 from .pg_import import copy_into
 from .pg_leases import Leases
 from .pg_locks import PgLockHandle, PgNodeLocks
-from .pg_rows import chain_rows, glob_to_like
-from .pg_schema import CHAIN_KEY, COLS, INSERT_AUDIT, INSERT_NODE, SCHEMA, SCHEMA_KEY, TABLES, scrub, shown_url
+from .pg_rows import append_batch, chain_rows, glob_to_like
+from .pg_schema import (APPEND_SIGNATURE, APPEND_SQL, CHAIN_KEY, COLS, INDEXES, INSERT_AUDIT, INSERT_NODE,
+                        NEWEST_INDEX, SCHEMA, SCHEMA_KEY, TABLES, scrub, shown_url)
+from .verify_rows import checkpoint_problem, verify_rows
 from .sqlite import _iso, _row_to_record
 
 log = logging.getLogger("dcops.store.postgres")
@@ -52,6 +54,16 @@ SELECT min(seq) FROM (
   UNION ALL
   (SELECT seq, node FROM audit_nodes
    EXCEPT SELECT a.seq, j.node FROM audit a, jsonb_array_elements_text(a.targets::jsonb) AS j(node))
+) AS bad(seq, node)
+"""
+
+_INDEX_MISMATCH_SINCE = """
+SELECT min(seq) FROM (
+  (SELECT a.seq, j.node FROM audit a, jsonb_array_elements_text(a.targets::jsonb) AS j(node) WHERE a.seq > %(after)s
+   EXCEPT SELECT seq, node FROM audit_nodes WHERE seq > %(after)s)
+  UNION ALL
+  (SELECT seq, node FROM audit_nodes WHERE seq > %(after)s
+   EXCEPT SELECT a.seq, j.node FROM audit a, jsonb_array_elements_text(a.targets::jsonb) AS j(node) WHERE a.seq > %(after)s)
 ) AS bad(seq, node)
 """
 
@@ -74,6 +86,7 @@ class PostgresStore:
         self._idle_check = idle_check
         self._used: weakref.WeakKeyDictionary[psycopg.AsyncConnection, float] = weakref.WeakKeyDictionary()
         self._pool: AsyncConnectionPool | None = None
+        self._one_trip = False                      # the server-side append function is there
         self._opening: asyncio.Lock | None = None
         self._leases = Leases(self.owner, lease_seconds, self._connection)
         self._locks = PgNodeLocks(url, self.owner, connect_timeout)
@@ -118,17 +131,36 @@ class PostgresStore:
         except psycopg.Error as exc:
             raise self._error(exc, "cannot be reached") from None
         try:
-            cur = await conn.execute("SELECT count(to_regclass(t)) FROM unnest(%s::text[]) AS t", (list(TABLES),))
+            cur = await conn.execute("SELECT count(to_regclass(t)), to_regprocedure(%s) IS NOT NULL "
+                                     "AND to_regclass(%s) IS NOT NULL FROM unnest(%s::text[]) AS t",
+                                     (APPEND_SIGNATURE, NEWEST_INDEX, list(TABLES)))
             row = await cur.fetchone()
-            if row and row[0] == len(TABLES):
+            if row and row[0] == len(TABLES) and row[1]:
+                self._one_trip = True
                 return                                  # a DML-only role can use a prepared database
-            async with conn.transaction():
-                await conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_KEY,))
-                await conn.execute(SCHEMA)
+            if not (row and row[0] == len(TABLES)):
+                async with conn.transaction():
+                    await conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_KEY,))
+                    await conn.execute(SCHEMA)
+            self._one_trip = await self._create_append_function(conn)
         except psycopg.Error as exc:
             raise self._error(exc, "cannot be prepared") from None
         finally:
             await conn.close()
+
+    async def _create_append_function(self, conn: psycopg.AsyncConnection) -> bool:
+        """Install the one-round-trip append (a database made by an older dcops lacks it). A role that
+        may not create functions keeps the two-round-trip append, with the same guarantees."""
+        try:
+            async with conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_KEY,))
+                await conn.execute(APPEND_SQL)
+                await conn.execute(INDEXES)
+            return True
+        except psycopg.errors.InsufficientPrivilege as exc:
+            log.warning("audit database %s: cannot install %s (%s); appends take two round trips",
+                        self.shown, APPEND_SIGNATURE, scrub(str(exc), self.url))
+            return False
 
     async def _check(self, conn: psycopg.AsyncConnection) -> None:
         """Ping a pooled connection that sat idle, so a database restart while the console idled costs
@@ -176,10 +208,25 @@ class PostgresStore:
             raise
 
     async def _append(self, entries: Sequence[AuditEntry]) -> tuple[int, str]:
+        if self._pool is None:
+            await self.open()
+        batch = append_batch(entries) if self._one_trip else None
         async with self._connection() as conn:
+            if batch is not None:
+                return await self._append_one_trip(conn, batch)
             head = await self._append_tx(conn, entries)
         assert head is not None
         return head
+
+    @staticmethod
+    async def _append_one_trip(conn: psycopg.AsyncConnection, batch: str) -> tuple[int, str]:
+        """One statement, one round trip: ``dcops_append`` takes the chain lock, reads the head, hashes
+        and inserts (pg_schema.APPEND_FUNCTION); autocommit makes the statement its own transaction,
+        so the lock is released only once the rows are committed and visible to the next writer."""
+        cur = await conn.execute("SELECT head_seq, head_hash FROM dcops_append(%s::json)", (batch,))
+        row = await cur.fetchone()
+        assert row is not None
+        return int(row[0]), str(row[1])
 
     @staticmethod
     async def _append_tx(conn: psycopg.AsyncConnection, entries: Sequence[AuditEntry],
@@ -222,29 +269,78 @@ class PostgresStore:
         return (rows[-1][0], rows[-1][-1]) if rows else (seq, prev)
 
     async def query(self, q: AuditQuery) -> list[AuditRecord]:
+        """Newest (or oldest) first with a limit, keyset-paged by ``before_seq``; each filter has an
+        index ending in seq (pg_schema.INDEXES), so the plan walks it in order and stops at the limit."""
         where: list[str] = []
         args: list[Any] = []
         if q.since:
-            where.append("ts >= %s"); args.append(_iso(q.since))
+            where.append("a.ts >= %s"); args.append(_iso(q.since))
         if q.until:
-            where.append("ts <= %s"); args.append(_iso(q.until))
+            where.append("a.ts <= %s"); args.append(_iso(q.until))
         for col, val in (("principal", q.principal), ("action", q.action), ("outcome", q.outcome),
                          ("run_id", q.run_id), ("event", q.event)):
             if val:
                 if "*" in val:
-                    where.append(f"{col} LIKE %s"); args.append(glob_to_like(val))
+                    where.append(f"a.{col} LIKE %s"); args.append(glob_to_like(val))
                 else:
-                    where.append(f"{col} = %s"); args.append(val)
+                    where.append(f"a.{col} = %s"); args.append(val)
+        cols = ", ".join(f"a.{c}" for c in COLS)
         if q.node:
-            where.append("seq IN (SELECT seq FROM audit_nodes WHERE node = %s)"); args.append(q.node)
-        sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "")
-        sql += " ORDER BY seq " + ("DESC" if q.newest_first else "ASC")
+            sql, key = f"SELECT {cols} FROM audit_nodes n JOIN audit a ON a.seq = n.seq", "n.seq"
+            where.insert(0, "n.node = %s"); args.insert(0, q.node)
+        else:
+            sql, key = f"SELECT {cols} FROM audit a", "a.seq"
+        if q.before_seq is not None:
+            where.append(f"{key} < %s"); args.append(int(q.before_seq))
+        sql += (" WHERE " + " AND ".join(where) if where else "")
+        sql += f" ORDER BY {key} " + ("DESC" if q.newest_first else "ASC")
         if q.limit:
             sql += f" LIMIT {int(q.limit)}"
         return [_row_to_record(r) for r in await self._fetch(sql, args)]
 
     async def export(self) -> list[AuditRecord]:
         return [_row_to_record(r) for r in await self._fetch(_SELECT + " ORDER BY seq")]
+
+    async def export_pages(self, page: int = 5000) -> AsyncIterator[list[AuditRecord]]:
+        """Every record, oldest first, ``page`` at a time (keyset on seq): one page in memory at a time."""
+        after = 0
+        while True:
+            rows = await self._fetch(_SELECT + f" WHERE seq > %s ORDER BY seq LIMIT {int(page)}", (after,))
+            if not rows:
+                return
+            after = rows[-1][0]
+            yield [_row_to_record(r) for r in rows]
+
+    async def verify_since(self, checkpoint: tuple[int, str],
+                           expect_head: tuple[int, str] | None = None) -> VerifyReport:
+        """Verify what follows a checkpoint already proven (``audit head`` kept elsewhere, a signed
+        seal; ``(0, GENESIS)`` = everything on the fast row path), in one REPEATABLE READ snapshot,
+        streaming through a server-side cursor; then the node index of those records."""
+        await self.open()
+        try:
+            return await asyncio.to_thread(self._verify_since_sync, checkpoint, expect_head)
+        except psycopg.Error as exc:
+            raise self._error(exc) from None
+
+    def _verify_since_sync(self, checkpoint: tuple[int, str], expect_head: tuple[int, str] | None) -> VerifyReport:
+        with psycopg.connect(self.url, connect_timeout=max(1, int(self.connect_timeout))) as conn:
+            conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            with conn.transaction():
+                row = conn.execute("SELECT hash FROM audit WHERE seq = %s", (checkpoint[0],)).fetchone()
+                problem = checkpoint_problem(row[0] if row else None, checkpoint)
+                if problem:
+                    return VerifyReport(ok=False, records=0, head_seq=checkpoint[0], head_hash=checkpoint[1],
+                                        first_bad_seq=checkpoint[0], problem=problem)
+                with conn.cursor(name="dcops_verify_since") as cur:
+                    cur.itersize = 10000
+                    cur.execute(_SELECT + " WHERE seq > %s ORDER BY seq", (checkpoint[0],))
+                    report = verify_rows(cur, checkpoint, expect_head)
+                if report.ok:
+                    bad = conn.execute(_INDEX_MISMATCH_SINCE, {"after": checkpoint[0]}).fetchone()
+                    if bad and bad[0] is not None:
+                        return report.model_copy(update={"ok": False, "first_bad_seq": bad[0], "problem":
+                                                         "the node search index disagrees with the record's targets"})
+                return report
 
     async def head(self) -> tuple[int, str]:
         rows = await self._fetch(_HEAD)

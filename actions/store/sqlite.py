@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 from ..errors import AuditError, NotFound
 from .base import Approval, AuditEntry, AuditQuery, AuditRecord, VerifyReport
 from .chain import GENESIS, record_hash, verify_records
+from .verify_rows import checkpoint_problem, verify_rows
 from .locks import FileLockHandle, FileLocks
 
 T = TypeVar("T")
@@ -43,7 +44,12 @@ CREATE TABLE IF NOT EXISTS audit (
 CREATE INDEX IF NOT EXISTS audit_run ON audit(run_id);
 CREATE INDEX IF NOT EXISTS audit_ts ON audit(ts);
 CREATE TABLE IF NOT EXISTS audit_nodes (node TEXT NOT NULL, seq INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS audit_nodes_node ON audit_nodes(node);
+DROP INDEX IF EXISTS audit_nodes_node;
+CREATE INDEX IF NOT EXISTS audit_nodes_node_seq ON audit_nodes(node, seq);
+CREATE INDEX IF NOT EXISTS audit_nodes_seq ON audit_nodes(seq);
+CREATE INDEX IF NOT EXISTS audit_principal_seq ON audit(principal, seq);
+CREATE INDEX IF NOT EXISTS audit_action_seq ON audit(action, seq);
+CREATE INDEX IF NOT EXISTS audit_outcome_seq ON audit(outcome, seq) WHERE outcome IS NOT NULL;
 CREATE TABLE IF NOT EXISTS approvals (id TEXT PRIMARY KEY, body TEXT NOT NULL, state TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS journal (run_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
     PRIMARY KEY (run_id, key));
@@ -169,25 +175,35 @@ class SqliteStore:
             self._pool.submit(self._connect).result()
 
     async def query(self, q: AuditQuery) -> list[AuditRecord]:
+        """Newest (or oldest) first with a limit, keyset-paged by ``before_seq``: every filter has an
+        index ending in seq (``audit_*_seq``, ``audit_nodes_node_seq``), so SQLite walks it in seq
+        order and stops at the limit instead of sorting every match of a 10M-record log."""
         where, args = [], []
         if q.since:
-            where.append("ts >= ?"); args.append(_iso(q.since))
+            where.append("a.ts >= ?"); args.append(_iso(q.since))
         if q.until:
-            where.append("ts <= ?"); args.append(_iso(q.until))
+            where.append("a.ts <= ?"); args.append(_iso(q.until))
         for col, val in (("principal", q.principal), ("action", q.action), ("outcome", q.outcome),
                          ("run_id", q.run_id), ("event", q.event)):
             if val:
                 if "*" in val:
-                    where.append(f"{col} GLOB ?")
+                    where.append(f"a.{col} GLOB ?")
                 else:
-                    where.append(f"{col} = ?")
+                    where.append(f"a.{col} = ?")
                 args.append(val)
+        order = "DESC" if q.newest_first else "ASC"
+        cols = ", ".join(f"a.{c}" for c in _COLS)
         if q.node:
-            where.append("seq IN (SELECT seq FROM audit_nodes WHERE node = ?)"); args.append(q.node)
-        sql = f"SELECT {', '.join(_COLS)} FROM audit"
+            sql = f"SELECT {cols} FROM audit_nodes n JOIN audit a ON a.seq = n.seq"
+            where.insert(0, "n.node = ?"); args.insert(0, q.node)
+            key = "n.seq"
+        else:
+            sql, key = f"SELECT {cols} FROM audit a", "a.seq"
+        if q.before_seq is not None:
+            where.append(f"{key} < ?"); args.append(int(q.before_seq))
         if where:
             sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY seq " + ("DESC" if q.newest_first else "ASC")
+        sql += f" ORDER BY {key} {order}"
         if q.limit:
             sql += f" LIMIT {int(q.limit)}"
         rows = await self._call(lambda c: c.execute(sql, args).fetchall())
@@ -196,6 +212,49 @@ class SqliteStore:
     async def export(self) -> list[AuditRecord]:
         rows = await self._call(lambda c: c.execute(f"SELECT {', '.join(_COLS)} FROM audit ORDER BY rowid").fetchall())
         return [_row_to_record(r) for r in rows]
+
+    async def export_pages(self, page: int = 5000) -> AsyncIterator[list[AuditRecord]]:
+        """Every record, oldest first, ``page`` at a time (keyset on seq, which is the rowid): memory
+        stays at one page whatever the size of the log."""
+        after = 0
+        sql = f"SELECT {', '.join(_COLS)} FROM audit WHERE seq > ? ORDER BY seq LIMIT {int(page)}"
+        while True:
+            rows = await self._call(lambda c, a=after: c.execute(sql, (a,)).fetchall())
+            if not rows:
+                return
+            after = rows[-1][0]
+            yield [_row_to_record(r) for r in rows]
+
+    async def verify_since(self, checkpoint: tuple[int, str],
+                           expect_head: tuple[int, str] | None = None) -> VerifyReport:
+        """Verify only what follows a checkpoint already proven (an ``audit head`` kept elsewhere, a
+        signed seal; ``(0, GENESIS)`` = everything, on the fast row path): the checkpoint record
+        must still carry its hash, every later record must chain onto it, and the node index of
+        those records must match their hashed targets."""
+        def run(c: sqlite3.Connection) -> VerifyReport:
+            c.execute("BEGIN")                      # one snapshot for the checkpoint and the rows after it
+            try:
+                row = c.execute("SELECT hash FROM audit WHERE seq = ?", (checkpoint[0],)).fetchone()
+                problem = checkpoint_problem(row[0] if row else None, checkpoint)
+                if problem:
+                    return VerifyReport(ok=False, records=0, head_seq=checkpoint[0], head_hash=checkpoint[1],
+                                        first_bad_seq=checkpoint[0], problem=problem)
+                cur = c.execute(f"SELECT {', '.join(_COLS)} FROM audit WHERE seq > ? ORDER BY seq", (checkpoint[0],))
+                report = verify_rows(cur, checkpoint, expect_head)
+                if report.ok:
+                    bad = c.execute(
+                        "SELECT seq FROM (SELECT a.seq AS seq, j.value AS node FROM audit a, json_each(a.targets) j "
+                        "WHERE a.seq > ?1 EXCEPT SELECT seq, node FROM audit_nodes WHERE seq > ?1) UNION "
+                        "SELECT seq FROM (SELECT seq, node FROM audit_nodes WHERE seq > ?1 EXCEPT "
+                        "SELECT a.seq, j.value FROM audit a, json_each(a.targets) j WHERE a.seq > ?1) "
+                        "ORDER BY seq LIMIT 1", (checkpoint[0],)).fetchone()
+                    if bad:
+                        return report.model_copy(update={"ok": False, "first_bad_seq": bad[0], "problem":
+                                                         "the node search index disagrees with the record's targets"})
+                return report
+            finally:
+                c.execute("COMMIT")
+        return await self._call(run)
 
     async def verify(self, expect_head: tuple[int, str] | None = None) -> VerifyReport:
         # rowid order is physical insertion order: a swap of two rows' contents shows as seq disorder

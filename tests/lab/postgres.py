@@ -125,6 +125,25 @@ def stop() -> bool:
     return pid is not None
 
 
+def restart(down_for: float = 1.0, timeout: float = 60.0) -> PostgresLab:
+    """Stop the running lab server ("fast": sessions are cut), keep it down for ``down_for`` seconds,
+    start it again on the same data, port and password (a fault-injection test's database restart)."""
+    d = lab_dir()
+    data = str(d / "data")
+    stopped = _as_postgres([str(BIN / "pg_ctl"), "-D", data, "-m", "fast", "-w", "stop"], timeout=timeout)
+    if stopped.returncode != 0:
+        raise LabError(f"postgres did not stop: {(stopped.stderr or stopped.stdout).strip()[-300:]}")
+    time.sleep(down_for)
+    run = _as_postgres([str(BIN / "pg_ctl"), "-D", data, "-l", str(d / "server.log"), "-w", "-t", str(int(timeout)),
+                        "start"], timeout=timeout + 10)
+    if run.returncode != 0:
+        raise LabError(f"postgres did not start again: {(run.stderr or run.stdout).strip()[-300:]}")
+    lab = status()
+    if lab is None:
+        raise LabError("postgres restarted but its postmaster.pid is missing")
+    return lab
+
+
 def status() -> PostgresLab | None:
     d = lab_dir()
     try:

@@ -95,15 +95,46 @@ async def test_ssh_down_on_one_end_gives_a_verdict_that_says_what_is_missing(mak
     assert any(e.startswith("gpu009:mlx5_0:1: mlxlink") for e in link["evidence"]) is False   # clean BER on gpu009
 
 
-async def test_prometheus_down_is_one_clear_error(make_engine):
+async def test_prometheus_down_is_unknown_never_healthy(make_engine):
+    """Connection refused: gpu-health and triage-cable say "unknown" with the reason in one line (the
+    link's mlxlink over SSH still answers and is clean, which alone must not read as healthy);
+    fabric-health, which has nothing else to go on, fails with that line."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     eng = await make_engine(prometheus_url=f"http://127.0.0.1:{port}")
-    for command in ("triage-cable gpu001:mlx5_0:1", "gpu-health gpu001", "fabric-health"):
-        res, outcome, summary = await run(eng, command)
-        assert outcome == "failed" and res is None
-        assert summary == f"prometheus at http://127.0.0.1:{port} is not reachable: connection refused"
+    down = f"prometheus at http://127.0.0.1:{port} is not reachable: connection refused"
+    await _says_unknown(eng, down)
+    res, outcome, summary = await run(eng, "fabric-health")
+    assert outcome == "failed" and res is None and summary == down
+
+
+async def _says_unknown(eng: Engine, why: str) -> None:
+    res, outcome, summary = await run(eng, "gpu-health gpu001")
+    assert outcome == "failed" and summary == f"GPU health unknown for gpu001: {why}"
+    assert res is not None and res.data["health"] == "unknown" and res.data["gpus"] == []
+    res, outcome, summary = await run(eng, "triage-cable gpu001:mlx5_0:1")
+    assert outcome == "ok" and res is not None
+    [link] = res.data["links"]
+    assert link["verdict"] == "unknown" and "healthy" not in summary, summary
+    assert any(why in m for m in link["missing"]), link["missing"]
+    assert "\n" not in summary
+    res, outcome, summary = await run(eng, "triage-cable --auto")
+    assert summary.startswith("unknown: ") and "healthy" not in summary, summary
+
+
+@pytest.mark.slow
+async def test_prometheus_hanging_is_unknown_then_healthy_again(make_engine, metrics_lab):
+    """The real lab Prometheus frozen (SIGSTOP: the port is open, nothing answers) past the client
+    timeout: "unknown", never "healthy"; thawed, the same link is judged healthy again."""
+    eng = await make_engine()
+    metrics_lab.freeze_prometheus()
+    try:
+        await _says_unknown(eng, f"prometheus at {metrics_lab.prometheus_url} did not answer within 5s")
+    finally:
+        metrics_lab.freeze_prometheus(False)
+    res, outcome, summary = await run(eng, "triage-cable gpu001:mlx5_0:1")
+    assert res is not None and res.data["links"][0]["verdict"] == "healthy", summary
 
 
 async def test_gpu_health_flags_xid_and_temperature(make_engine, metrics_lab):

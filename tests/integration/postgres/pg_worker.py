@@ -12,6 +12,9 @@ several consoles and the Slack bot share one deployment. Modes:
 - ``request``: ask for ``test-approved`` on n01 as unix:alice, print the approval id, then poll the
   store until someone decides it and print ``seen STATE BY``.
 - ``approve ID``: approve ID as unix:bob (which runs the request), print the run's outcome.
+- ``act N MARKS``: at the ``go`` line, submit ``test-act`` N times (n01..n04 in turn); the action
+  appends ``acted RUN_ID`` to MARKS when (and only when) it runs; one line per attempt: ``ok RUN``,
+  ``failed RUN MESSAGE`` or ``refused MESSAGE`` (a database restart test's ledger of what happened).
 - ``start``: start an engine (closing runs of dead processes) and print ``closed:RUN,...``.
 
 Env: ``DCOPS_TEST_LEASE`` (lease seconds), ``DCOPS_TEST_LOCK_WAIT`` (guards.lock_wait),
@@ -76,6 +79,16 @@ async def _hang(ctx, p: NodeParams) -> AsyncIterator[ActionEvent]:
     yield Result(summary="never")
 
 
+class ActParams(NodeParams):
+    marks: str
+
+
+async def _act(ctx, p: ActParams) -> AsyncIterator[ActionEvent]:
+    with open(p.marks, "a") as f:
+        f.write(f"acted {ctx.run_id}\n")
+    yield Result(summary=f"acted on {p.nodes}")
+
+
 async def _approved(ctx, p: NodeParams) -> AsyncIterator[ActionEvent]:
     yield Result(summary=f"did the approved thing on {p.nodes}")
 
@@ -89,6 +102,8 @@ def _register() -> None:
            targets=TargetKind.NODES, positional=("nodes",))(_drain)
     action("test-hang", help="hangs holding a node", params=NodeParams, kind=Kind.WRITE,
            targets=TargetKind.NODES, positional=("nodes",))(_hang)
+    action("test-act", help="records that it acted", params=ActParams, kind=Kind.WRITE,
+           targets=TargetKind.NODES, positional=("nodes",))(_act)
     action("test-approved", help="needs two people", params=NodeParams, kind=Kind.WRITE,
            targets=TargetKind.NODES, positional=("nodes",), approval=True)(_approved)
 
@@ -150,6 +165,13 @@ async def main(url: str, mode: str, args: list[str]) -> None:
             _gate()
             print(await _outcome(eng, Request(principal="unix:worker", channel="api", action="test-drain",
                                               params={"nodes": node, "marks": marks})), flush=True)
+        elif mode == "act":
+            _gate()
+            for i in range(int(args[0])):
+                req = Request(principal="unix:worker", channel="api", action="test-act",
+                              params={"nodes": f"n0{i % 4 + 1}", "marks": args[1]})
+                print(await _act_once(eng, req), flush=True)
+                await asyncio.sleep(0.005)
         elif mode == "hang":
             run = await eng.submit(Request(principal="unix:worker", channel="api", action="test-hang",
                                            params={"nodes": args[0]}))
@@ -167,6 +189,19 @@ async def main(url: str, mode: str, args: list[str]) -> None:
             print("closed:" + ",".join(closed), flush=True)
     finally:
         await eng.aclose()
+
+
+async def _act_once(eng: Engine, req: Request) -> str:
+    try:
+        run = await eng.submit(req)
+    except DcopsError as exc:
+        return f"refused {str(exc).splitlines()[0]}"
+    await run.wait()
+    fin = run.finished
+    errors = [e.message for e in run.history if getattr(e, "kind", "") == "error"]
+    if fin is not None and fin.outcome == "ok" and not errors:
+        return f"ok {run.run_id}"
+    return f"failed {run.run_id} {(errors or [fin.summary if fin else 'no outcome'])[-1]}"
 
 
 async def _request(eng: Engine) -> None:

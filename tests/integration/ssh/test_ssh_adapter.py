@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from pathlib import Path
 
@@ -170,4 +171,32 @@ async def test_open_connections_stay_within_max_parallel(nodes: sshnodes.SshNode
         assert all(r.ok and r.stdout.strip() == h for h, r in results.items()) and len(results) == 16
         assert len(adapter._conns) <= 4
     finally:
+        await adapter.aclose()
+
+
+@pytest.mark.slow
+async def test_a_node_dropped_mid_fan_out_fails_alone_and_the_others_finish(nodes: sshnodes.SshNodesLab) -> None:
+    """The link of one node goes down while a command runs on all 16 (connections already open, the
+    command mid-way): that node fails with one line within the command timeout, the other 15 finish
+    with their output, and once the link is back the node answers again."""
+    adapter = SshAdapter(SshSection(**nodes.ssh_config(connect_timeout=2.0, command_timeout=4.0)))
+    hosts = [f"gpu{i:03d}" for i in range(1, 17)]
+    try:
+        warm = await adapter.run_many(hosts, ["true"])              # connections open: a mid-session drop
+        assert all(r.ok for r in warm.values())
+        fan = asyncio.ensure_future(adapter.run_many(hosts, ["sh", "-c", "sleep 1.5; hostname"]))
+        await asyncio.sleep(0.5)
+        nodes.link_down("gpu007")
+        t0 = time.monotonic()
+        results = await fan
+        waited = time.monotonic() - t0
+        dropped = results["gpu007"]
+        assert not dropped.ok and dropped.error and "gpu007" in dropped.error and "\n" not in dropped.error
+        assert {h: r.stdout.strip() for h, r in results.items() if h != "gpu007"} == {h: h for h in hosts if h != "gpu007"}
+        assert waited < 4.0 + 2.0                                   # bounded by the command timeout
+        nodes.link_up("gpu007")
+        again = await adapter.run("gpu007", ["hostname"])
+        assert again.ok and again.stdout.strip() == "gpu007", again.error
+    finally:
+        nodes.link_up("gpu007")
         await adapter.aclose()

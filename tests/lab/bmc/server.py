@@ -101,7 +101,8 @@ class Control:
                 lab.latency = tuple(data["latency"]) if data.get("latency") else None
             elif path == "faults":
                 for b in self.targets(data):
-                    for key in ("unavailable", "retry_after", "hang", "fail_update", "no_update", "sessions_full"):
+                    for key in ("unavailable", "retry_after", "hang", "server_error", "fail_update", "no_update",
+                                "sessions_full"):
                         if key in data:
                             setattr(b.faults, key, data[key])
                     if "latency" in data:

@@ -88,6 +88,8 @@ class BmcView:
         delay = lab.delay_for(bmc)
         if delay:
             time.sleep(delay)
+        if bmc.faults.server_error:
+            return _error(500, "InternalError", "The BMC's web server failed (lab fault).")
         retry_after = lab.take_unavailable(bmc)
         if retry_after is not None:
             return _error(503, "ServiceTemporarilyUnavailable", "The BMC is busy; retry later.",

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -66,6 +67,15 @@ class MetricsLab:
         if node not in self.node_ports:
             raise KeyError(f"no lab node {node!r}")
         return self.directory / "sysfs" / node
+
+    # ---------------------------------------------------------- faults
+    def freeze_prometheus(self, frozen: bool = True) -> None:
+        """SIGSTOP / SIGCONT the lab's Prometheus: it keeps its port but answers nothing (a server that
+        hangs past every client timeout); thawed, it serves again with its data intact."""
+        pid = _pids(self.directory).get("prometheus")
+        if pid is None or not _ours(pid, self.directory):
+            raise RuntimeError("the lab's Prometheus is not running")
+        os.kill(pid, signal.SIGSTOP if frozen else signal.SIGCONT)
 
     # ---------------------------------------------------------- InfiniBand levers
 

@@ -1,0 +1,205 @@
+"""Benchmark: the audit log at millions of records, on SQLite and on the lab PostgreSQL.
+
+    python -m tests.bench.audit_scale N [--stores sqlite,postgres] [--keep DIR]
+
+1. A generator writes a valid chain of N records through each store's own append code (SQLite's
+   ``_append_tx`` in batches on the store's connection, PostgreSQL's one-round-trip ``append``), not
+   through the engine, so millions take minutes: 1,000 nodes, 40 principals, 15 actions, the
+   engine's event mix (received / started / step / finished), outcomes on finished records, ts
+   spread over the 30 days before now.
+2. Searches as ``audit list`` runs them (limit 200, newest first): ``--node X --since 1d``,
+   ``--principal X``, ``--action X``, ``--outcome failed``; 30 each with random X; p50 / p95 in ms.
+3. ``dcops audit export`` in its own process: wall time and peak RSS (``wait4``'s ru_maxrss).
+4. Verify: the full ``verify()`` and the fast row path ``verify_since((0, GENESIS))`` in records/s,
+   and an incremental verify of the newest 10,000 records from a checkpoint.
+
+Report medians / ratios; never a timed test. Starts the PostgreSQL lab if it is not running.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from actions.store.base import AuditEntry, AuditQuery
+from actions.store.chain import GENESIS
+
+NODES = [f"gpu{i:04d}" for i in range(1, 1001)]
+PRINCIPALS = [f"unix:user{i:02d}" for i in range(30)] + [f"slack:U{i:08d}" for i in range(10)]
+ACTIONS = ["drain", "resume", "reimage", "firmware-update", "triage-cable", "cancel", "requeue", "gpu-health",
+           "fleet", "nodes", "jobs", "power", "reset-counters", "audit", "ping"]
+BATCH = 2000
+
+
+def entries(n: int, seed: int = 16) -> Any:
+    """N entries in the engine's shapes, ts rising over the last 30 days (yielded in batches)."""
+    rng = random.Random(seed)
+    end = datetime.now(timezone.utc)
+    start = end - timedelta(days=30)
+    step = (end - start) / max(n, 1)
+    batch: list[AuditEntry] = []
+    i = 0
+    while i < n:
+        action = rng.choice(ACTIONS)
+        principal = rng.choice(PRINCIPALS)
+        targets = sorted(rng.sample(NODES, rng.choice((1, 1, 1, 2, 4, 16))))
+        run = f"r{i:09d}"
+        params = {"nodes": ",".join(targets[:4]), "reason": "xid 79 on GPU 3"}
+        events = [("received", None), ("started", None)]
+        events += [("step", "ok")] * rng.choice((0, 0, 1, 2))
+        events.append(("finished", rng.choices(("ok", "failed", "cancelled", "interrupted"), (95, 3, 1, 1))[0]))
+        for event, outcome in events:
+            if i >= n:
+                break
+            ts = (start + step * i).isoformat(timespec="microseconds")
+            batch.append(AuditEntry(ts=ts, run_id=run, event=event, principal=principal, channel="cli",  # type: ignore[arg-type]
+                                    action=action, targets=targets, params=params,
+                                    decision="allow" if event == "started" else None, outcome=outcome,
+                                    duration=round(rng.random() * 30, 6) if event == "finished" else None,
+                                    detail="summary" if event == "finished" else None, owner="host:1:1"))
+            i += 1
+            if len(batch) >= BATCH:
+                yield batch
+                batch = []
+    if batch:
+        yield batch
+
+
+async def generate(store: Any, kind: str, n: int) -> float:
+    t0 = time.perf_counter()
+    if kind == "sqlite":
+        conn = store._pool.submit(store._connect).result()
+        for batch in entries(n):
+            store._append_tx(conn, batch)          # the store's own append transaction
+    else:
+        for batch in entries(n):
+            await store.append(batch)
+    return time.perf_counter() - t0
+
+
+async def searches(store: Any, rounds: int = 30) -> dict[str, dict[str, float]]:
+    rng = random.Random(7)
+    since = datetime.now(timezone.utc) - timedelta(days=1)
+    cases = {
+        "node+since1d": lambda: AuditQuery(node=rng.choice(NODES), since=since, limit=200),
+        "principal": lambda: AuditQuery(principal=rng.choice(PRINCIPALS), limit=200),
+        "action": lambda: AuditQuery(action=rng.choice(ACTIONS), limit=200),
+        "outcome": lambda: AuditQuery(outcome=rng.choice(("failed", "cancelled", "interrupted")), limit=200),
+        "node-page3": None,
+    }
+    out: dict[str, dict[str, float]] = {}
+    for name, make in cases.items():
+        times = []
+        for _ in range(rounds):
+            if make is None:                    # the third keyset page of one node's records
+                node = rng.choice(NODES)
+                t0 = time.perf_counter()
+                page = await store.query(AuditQuery(node=node, limit=200))
+                for _ in range(2):
+                    if page:
+                        page = await store.query(AuditQuery(node=node, limit=200, before_seq=page[-1].seq))
+                times.append((time.perf_counter() - t0) / 3)
+                continue
+            q = make()
+            t0 = time.perf_counter()
+            await store.query(q)
+            times.append(time.perf_counter() - t0)
+        times.sort()
+        out[name] = {"p50_ms": round(statistics.median(times) * 1000, 1),
+                     "p95_ms": round(times[int(len(times) * 0.95) - 1] * 1000, 1)}
+    return out
+
+
+def export_rss(url: str, workdir: Path) -> dict[str, float]:
+    (workdir / "policy.toml").write_text('[roles.all]\nactions = ["*"]\n[[bindings]]\nprincipals = ["unix:*"]\n'
+                                         'roles = ["all"]\n')
+    cfg = workdir / "dcops.toml"
+    cfg.write_text(f'[cluster]\nname = "bench"\n[audit]\nurl = "{url}"\n[policy]\npath = "{workdir / "policy.toml"}"\n')
+    dcops = str(Path(sys.executable).with_name("dcops"))
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([dcops, "--config", str(cfg), "audit", "export", "--output", os.devnull],
+                            stderr=subprocess.PIPE, text=True)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    if status != 0:
+        raise RuntimeError(f"export failed: {proc.stderr.read() if proc.stderr else ''}")
+    return {"export_s": round(wall, 1), "export_peak_rss_mb": round(usage.ru_maxrss / 1024, 1)}
+
+
+async def verifies(store: Any, n: int) -> dict[str, float]:
+    out: dict[str, float] = {}
+    t0 = time.perf_counter()
+    full = await store.verify()
+    out["verify_full_s"] = round(time.perf_counter() - t0, 2)
+    assert full.ok, full.line()
+    out["verify_full_records_per_s"] = round(n / (time.perf_counter() - t0))
+    t0 = time.perf_counter()
+    fast = await store.verify_since((0, GENESIS))
+    out["verify_fast_s"] = round(time.perf_counter() - t0, 2)
+    assert fast.ok and fast.records == n, fast.line()
+    out["verify_fast_records_per_s"] = round(n / out["verify_fast_s"]) if out["verify_fast_s"] else 0
+    head_seq = fast.head_seq
+    [cp] = await store.query(AuditQuery(limit=1, before_seq=head_seq - 10_000 + 1))
+    t0 = time.perf_counter()
+    newest = await store.verify_since((cp.seq, cp.hash))
+    out["verify_newest_10k_s"] = round(time.perf_counter() - t0, 3)
+    assert newest.ok and newest.records == 10_000, newest.line()
+    return out
+
+
+async def bench(kind: str, n: int, workdir: Path) -> dict[str, Any]:
+    if kind == "sqlite":
+        from actions.store.sqlite import SqliteStore
+
+        url = f"sqlite:///{workdir / 'audit.db'}"
+        store: Any = SqliteStore(str(workdir / "audit.db"))
+    else:
+        from actions.store.postgres import PostgresStore
+        from tests.lab import postgres as lab
+
+        server = lab.status() or lab.start()
+        name = f"bench_{n}"
+        server.drop_database(name) if name in server.psql("SELECT datname FROM pg_database") else None
+        url = server.create_database(name)
+        store = PostgresStore(url)
+    result: dict[str, Any] = {"store": kind, "records": n}
+    try:
+        gen = await generate(store, kind, n)
+        result["generate_s"] = round(gen, 1)
+        result["generate_records_per_s"] = round(n / gen)
+        result["search"] = await searches(store)
+        result.update(await verifies(store, n))
+    finally:
+        await store.aclose()
+    result.update(export_rss(url, workdir))
+    if kind == "sqlite":
+        result["db_mb"] = round(sum(f.stat().st_size for f in workdir.glob("audit.db*")) / 2**20)
+    return result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("records", type=int)
+    ap.add_argument("--stores", default="sqlite,postgres")
+    args = ap.parse_args()
+    out = []
+    for kind in args.stores.split(","):
+        with tempfile.TemporaryDirectory(prefix=f"dcops-audit-{kind}-") as tmp:
+            out.append(asyncio.run(bench(kind, args.records, Path(tmp))))
+            print(json.dumps(out[-1]), flush=True)
+    print(f"load average: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
