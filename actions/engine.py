@@ -34,13 +34,15 @@ from .rbac import Decision, Policy
 from .redact import redact
 from .registry import ActionSpec, Kind, Params, Registry, TargetKind, registry as default_registry
 from .request import Request
-from .run import Run
+from .run import STOP_KEY, Run
+from .settle import STEP_STATUS, drained_now, final_states, leftovers, settle_result
 from .store.base import Approval, AuditEntry, Store
 from .targets import CLUSTER, Target
 from .validation import describe
 
 log = logging.getLogger("dcops.engine")
 _TERMINAL = ("ok", "failed", "skipped", "cancelled")
+STOP_POLL = 0.5            # seconds between looks at the shared store for a stop request
 
 
 def _now() -> str:
@@ -174,6 +176,8 @@ class Engine:
             raise
         received = received.model_copy(update={"targets": prep.target_names, "params": prep.audit_params})
         decision = self._decide(req.principal, prep)
+        if not decision.allowed and prep.spec.name == "stop":
+            decision = await self._own_run(req.principal, prep, decision)
         if not decision.allowed:
             await self._refuse(received, decision.reason)
             raise DeniedError(decision.reason)
@@ -229,6 +233,21 @@ class Engine:
             return [Target(kind="job", name=i, partitions=frozenset([found[i].partition]) if found[i].partition else frozenset(),
                            nodes=tuple(found[i].nodes)) for i in ids]
         return [CLUSTER]
+
+    async def _own_run(self, principal: str, prep: _Prepared, refused: Decision) -> Decision:
+        """``stop``: the run's requester and the person who approved it may always stop it; anyone
+        else needs the policy's ``stop`` permission (e.g. admins), which ``refused`` said they lack."""
+        from .store.base import AuditQuery
+
+        run_id = str(getattr(prep.params, "run", ""))
+        recs = await self.store.query(AuditQuery(run_id=run_id, event="started", limit=1))
+        requester, detail = (recs[0].principal, recs[0].detail or "") if recs else ("", "")
+        if principal == requester or (principal and f"approved by {principal} " in detail):
+            return Decision(allowed=True, reason=f"allowed: {principal} may stop their own run {run_id}",
+                            allow_yes=True)
+        return Decision(allowed=False, reason=f"{refused.reason}; a run may be stopped by the person who asked for "
+                        "it, its approver, or a principal the policy grants `stop`", roles=refused.roles,
+                        approval=False, allow_yes=False, max_targets=refused.max_targets)
 
     def _decide(self, principal: str, prep: _Prepared) -> Decision:
         """The action's decision, and when its params also perform other actions (drain
@@ -439,6 +458,8 @@ class Engine:
         t0 = time.monotonic()
         outcome, error, summary = ("dry-run" if prep.dry_run else "ok"), None, ""
         lock = None
+        watcher = (asyncio.create_task(self._watch_stop(run), name=f"dcops-stop-{run.run_id}")
+                   if spec.mutating and not prep.dry_run else None)
         try:
             if spec.takes_locks and not prep.dry_run and prep.target_names:
                 lock = await self.store.lock(prep.target_names, run.run_id, self.config.guards.lock_wait)
@@ -463,7 +484,9 @@ class Engine:
                     elif isinstance(event, Error):
                         outcome, error = "failed", event.message
         except asyncio.CancelledError:
-            outcome, error = "cancelled", "cancelled by the operator"
+            outcome, error = "cancelled", f"cancelled by {run.stopped_by or 'the operator'}"
+            if spec.mutating and not prep.dry_run and prep.target_names:
+                summary = await self._settle(run, started)
         except TimeoutError:
             outcome, error = "failed", f"timed out after {spec.timeout or self.config.guards.default_timeout:.0f}s"
             run.emit(Error(message=error))
@@ -475,6 +498,8 @@ class Engine:
             outcome, error = "failed", f"internal error in {spec.name}: {type(exc).__name__}: {exc}".splitlines()[0]
             run.emit(Error(message=error))
         finally:
+            if watcher is not None:
+                watcher.cancel()
             if lock is not None:
                 await lock.release()
             duration = time.monotonic() - t0
@@ -489,8 +514,51 @@ class Engine:
             except Exception as exc:  # the cluster was touched; say loudly that the record is missing
                 log.error("audit 'finished' record for run %s not written: %s", run.run_id, exc)
                 run.emit(Error(message=f"audit record for run {run.run_id} could not be written: {exc}"))
-            run.emit(RunFinished(run_id=run.run_id, outcome=outcome, duration=duration, summary=summary))
+            left = run.result.data.get("left_out_of_service", []) if (
+                outcome == "cancelled" and run.result is not None and isinstance(run.result.data, dict)) else []
+            run.emit(RunFinished(run_id=run.run_id, outcome=outcome, duration=duration, summary=summary,
+                                 left_out_of_service=left, stopped_by=run.stopped_by if outcome == "cancelled" else None))
             self._retire(run)
+
+
+    async def _watch_stop(self, run: Run) -> None:
+        """Stop the run when a `stop` request for it lands in the shared store (from any console,
+        the CLI or the bot): the process that runs it is the only one that can cancel it."""
+        while run.active:
+            await asyncio.sleep(STOP_POLL)
+            try:
+                req = await self.store.journal_get(run.run_id, STOP_KEY)
+            except Exception as exc:          # a store hiccup must not kill the run it watches
+                log.warning("stop watcher for %s: %s", run.run_id, exc)
+                continue
+            if isinstance(req, dict) and req.get("run") == run.run_id:   # not one copied from a resumed run
+                run.cancel(by=str(req.get("by") or "someone"))
+                return
+
+    async def _settle(self, run: Run, started: AuditEntry) -> str:
+        """After a stop: give every target a final state from what Slurm shows now, audit the
+        targets that did not finish, and return the summary naming the nodes left out of service."""
+        drained: dict[str, str] = {}
+        if self.backends.has("slurm"):
+            drained = await drained_now(self.backends.require("slurm"), run.targets)
+        states = final_states(run.targets, run.steps, drained, run.run_id)
+        left = leftovers(states, drained, run.run_id)
+        records = []
+        for target, (state, detail) in states.items():
+            status = STEP_STATUS[state]
+            run.emit(Step(target=target, status=status, detail=f"{state}: {detail}", keep=False))  # type: ignore[arg-type]
+            if state != "done":
+                records.append(started.model_copy(update={
+                    "event": "step", "ts": _now(), "targets": [target], "decision": None, "outcome": status,
+                    "detail": f"{state} after the stop: {detail}"}))
+        result = settle_result(run.action, states, left, run.stopped_by or "the operator")
+        run.emit(result)
+        if records:
+            try:
+                await self.store.append(records)
+            except Exception as exc:
+                log.error("audit step records after the stop of %s not written: %s", run.run_id, exc)
+        return result.summary
 
 
 async def open_engine(config: DcopsConfig, *, policy: Policy | None = None, store: Store | None = None,

@@ -81,6 +81,8 @@ class RunFinished(_Event):
     outcome: Outcome
     duration: float
     summary: str = ""
+    left_out_of_service: list[str] = Field(default_factory=list)   # a stopped run's drained leftovers
+    stopped_by: str | None = None                                    # who stopped a cancelled run
 
 
 ActionEvent = Union[Progress, Step, Log, Result, Error]
