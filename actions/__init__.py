@@ -13,6 +13,7 @@ from .grammar import Command, command_help, complete, parse_command, usage
 from .registry import ActionSpec, Kind, TargetKind, registry
 from .request import Request
 from .run import Run
+from .settle import resume_in
 from .targets import Target
 
 
@@ -26,5 +27,5 @@ def load_actions():  # noqa: ANN201 - returns the filled Registry
 
 __all__ = [
     "ActionSpec", "Command", "Engine", "Kind", "Request", "Run", "Target", "TargetKind",
-    "command_help", "complete", "errors", "events", "load_actions", "open_engine", "parse_command", "registry", "usage",
+    "command_help", "complete", "errors", "events", "load_actions", "open_engine", "parse_command", "registry", "resume_in", "usage",
 ]

@@ -129,6 +129,44 @@ class Engine:
     def node_names(self) -> list[str]:
         return self.inventory.cached_names()
 
+    async def shared_runs(self, *, since_hours: float = 12.0, limit: int = 50) -> list[Run]:
+        """Mutating runs other processes sharing the store started (the bot, other consoles, an
+        approver's CLI), read back from the audit log: the open ones with their per-target steps,
+        and recently finished ones with their outcome. This process's own runs are left out
+        (:meth:`runs` has them live)."""
+        from .store.base import AuditQuery
+
+        def mutating(action: str) -> bool:
+            return action in self.registry and self.registry.get(action).mutating
+
+        def epoch(ts: str) -> float:
+            return datetime.fromisoformat(ts).timestamp()
+
+        found: dict[str, Run] = {}
+        for rec in await self.store.open_runs():
+            if rec.run_id in self._runs or not mutating(rec.action):
+                continue
+            run = Run(run_id=rec.run_id, action=rec.action, principal=rec.principal, channel=rec.channel,
+                      targets=list(rec.targets), params=dict(rec.params), dry_run=False, started=epoch(rec.ts))
+            for step in sorted(await self.store.query(AuditQuery(run_id=rec.run_id, event="step", limit=10000)),
+                               key=lambda r: r.seq):
+                if step.targets and step.outcome:
+                    run.steps[step.targets[0]] = Step(target=step.targets[0], status=step.outcome,  # type: ignore[arg-type]
+                                                      detail=step.detail or "")
+            found[rec.run_id] = run
+        since = datetime.now(timezone.utc) - timedelta(hours=since_hours)
+        for rec in await self.store.query(AuditQuery(event="finished", since=since, limit=limit)):
+            if rec.run_id in self._runs or rec.run_id in found or not mutating(rec.action):
+                continue
+            duration = rec.duration or 0.0
+            run = Run(run_id=rec.run_id, action=rec.action, principal=rec.principal, channel=rec.channel,
+                      targets=list(rec.targets), params=dict(rec.params), dry_run=rec.outcome == "dry-run",
+                      started=epoch(rec.ts) - duration)
+            run.finished = RunFinished(run_id=rec.run_id, outcome=rec.outcome or "failed",  # type: ignore[arg-type]
+                                       duration=duration, summary=rec.detail or rec.error or "")
+            found[rec.run_id] = run
+        return sorted(found.values(), key=lambda r: r.started, reverse=True)
+
     def decide(self, principal: str, action: str, targets: Sequence[Target] = ()) -> Decision:
         spec = self.registry.get(action)
         return self.policy.decide(principal, spec.name, spec.kind.value, list(targets),

@@ -91,3 +91,13 @@ async def drained_now(slurm: object, nodes: Sequence[str], timeout: float = 15.0
         log.warning("could not read node states after a stop: %s", exc)
         return {}
     return {n.name: n.reason or "" for n in infos if n.drain_flag and n.name in set(nodes)}
+
+
+def resume_in(summary: str) -> str:
+    """The `resume HOSTLIST` step a stop's summary offers ('' when it left nothing out of service);
+    how a console follows a run another process stopped, knowing only its audit record."""
+    start = summary.find("(resume them: `")
+    if start < 0:
+        return ""
+    rest = summary[start + len("(resume them: `"):]
+    return rest.split("`", 1)[0]

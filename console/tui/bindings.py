@@ -70,7 +70,10 @@ def jobs_bindings() -> list[Binding]:
 
 
 def operations_bindings() -> list[Binding]:
-    return [_b("operations.cancel", "c", "cancel_run", "cancel run")]
+    return [
+        _b("operations.cancel", "c", "cancel_run", "stop run"),
+        _b("operations.resume_left", "u", "resume_leftovers", "resume left-over nodes"),
+    ]
 
 
 def audit_bindings() -> list[Binding]:

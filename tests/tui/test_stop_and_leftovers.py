@@ -1,0 +1,103 @@
+"""3 a.m. scenario 3 in the console: a firmware rollout stopped halfway tells the truth and is
+undone in one step. Operations asks before it stops, every target ends in a final state (none
+"running"), the nodes left drained are named, and `u` resumes them through the engine. Runs other
+processes started (an approver's, the bot's) show up from the shared store and can be stopped."""
+
+from __future__ import annotations
+
+import asyncio
+
+from actions import Request
+from actions.engine import open_engine
+from actions.sim import SimCluster
+from actions.store.base import AuditQuery
+from console.tui.app import DcopsApp
+from console.tui.screens.operations import OperationsScreen
+from console.tui.widgets.vtable import VirtualTable
+
+from .conftest import SIZE, audit, wait_for
+
+ROLLOUT = "firmware-update gpu[059-064] --image http://files.example/bios-2.4.1.bin --component BIOS --max-parallel 2"
+
+
+def _is_dialog(app) -> bool:  # noqa: ANN001
+    return type(app.screen).__name__ == "AskDialog"
+
+
+async def test_rollout_stopped_halfway_then_leftovers_resumed(config) -> None:
+    app = DcopsApp(config(demo_time_scale=40.0), principal="unix:alice")
+    keys = 0
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.engine is not None, what="the engine")
+        await pilot.press("colon", *ROLLOUT, "enter")
+        keys += 2
+        link = app.engine
+        await wait_for(pilot, lambda: "approval" in app.last_message[0], what="the approval request")
+        pending = await link.approvals()
+        run = await link.call(link.engine.approve(pending[0].id, "unix:bob", "tui"))   # a second person
+        await pilot.press("3")
+        keys += 1
+        def halfway() -> bool:
+            steps = [e for e in run.history if e.kind == "step" and e.status == "ok"]
+            updated = {e.target for e in steps if e.detail.startswith("updated")}
+            return len(updated) >= 2 and bool({e.target for e in steps if e.detail == "drained"} - updated)
+
+        await wait_for(pilot, halfway, timeout=60, what="halfway")
+        screen = app.screen
+        assert isinstance(screen, OperationsScreen)
+        runs = screen.query_one("#runs-table", VirtualTable)
+        await wait_for(pilot, lambda: runs.cursor_row and runs.cursor_row["run_id"] == run.run_id, what="the run row")
+        await pilot.press("c")
+        await wait_for(pilot, lambda: _is_dialog(app), what="the stop question")
+        await pilot.press("y")
+        keys += 2
+        await wait_for(pilot, lambda: runs.cursor_row["state"] == "cancelled", timeout=30, what="the stop")
+        left = run.finished.left_out_of_service
+        assert left, run.finished.summary
+        steps = {r["target"]: r["status"] for r in screen.query_one("#steps-table", VirtualTable).visible_rows}
+        assert "running" not in steps.values() and set(steps.values()) <= {"ok", "failed", "cancelled", "skipped"}
+        assert [t for t, s in steps.items() if s == "cancelled"] == left        # "left drained" rows
+        head = str(screen.query_one("#run-head").render())
+        assert "left out of service" in head and "u: resume" in head
+        await pilot.press("u")
+        await wait_for(pilot, lambda: _is_dialog(app), what="the resume question")
+        await pilot.press("y")
+        keys += 2
+        await wait_for(pilot, lambda: any(r.action == "resume" and r.finished for r in link.runs()), timeout=30,
+                       what="the resume run")
+        resumed = next(r for r in link.runs() if r.action == "resume")
+        assert resumed.finished.outcome == "ok" and resumed.targets == left
+        nodes = await link.call(link.engine.backends.slurm.nodes(left))
+        assert not any(n.drain_flag for n in nodes)
+        recs = await audit(app, AuditQuery(action="resume", event="finished"))
+        assert recs and recs[0].principal == "unix:alice"
+    assert keys == 7          # `:cmd⏎`, 3, c y, u y  (quoted in the report)
+
+
+async def test_operations_shows_and_stops_a_run_another_process_started(config, tmp_path) -> None:
+    """The bot (or an approver's CLI) runs a change in its own process; this console lists it from
+    the shared store and an admin stops it from here: the other process obeys."""
+    cfg = config(demo_time_scale=40.0)
+    app = DcopsApp(cfg, principal="unix:alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.engine is not None, what="the engine")
+        other = await open_engine(cfg, backends=SimCluster(nodes=64, time_scale=40.0).backends())
+        try:
+            theirs = await other.submit(Request(principal="slack:U0ONCALL", channel="slack", action="drain",
+                                                params={"nodes": "gpu001", "reason": "xid 79", "wait": True}))
+            await pilot.press("3")
+            screen = app.screen
+            runs = screen.query_one("#runs-table", VirtualTable)
+            await wait_for(pilot, lambda: any(r["run_id"] == theirs.run_id for r in runs.visible_rows), timeout=10,
+                           what="the other process's run")
+            row = next(r for r in runs.visible_rows if r["run_id"] == theirs.run_id)
+            assert row["state"] == "running" and row["principal"] == "slack:U0ONCALL"
+            await pilot.press("c")
+            await wait_for(pilot, lambda: _is_dialog(app), what="the stop question")
+            await pilot.press("y")
+            fin = await asyncio.wait_for(theirs.wait(), 30)
+            assert fin.outcome == "cancelled" and fin.stopped_by == "unix:alice"
+            await wait_for(pilot, lambda: any(r["run_id"] == theirs.run_id and r["state"] == "cancelled"
+                                              for r in runs.visible_rows), timeout=10, what="the stop shown")
+        finally:
+            await other.aclose()
