@@ -126,16 +126,40 @@ async def _run_request(engine: Any, req: Request, printer: EventPrinter, *, inte
         if printer.as_json:
             dump_json({"approval_id": exc.approval_id, "status": "pending"})
         return 3
+    return await _follow(run, req.principal, printer)
+
+
+async def _follow(run: Any, principal: str, printer: EventPrinter) -> int:
+    """Print a run's events to its end; Ctrl-C stops it (see :func:`_interrupted`)."""
+    printed = 0
     try:
         async for event in run.events():
             printer(event)
-    except asyncio.CancelledError:
-        run.cancel()
-        finished = await run.wait()
-        printer(finished)
-        return 1
+            printed += 1
+    except asyncio.CancelledError:            # Ctrl-C: stop the run, show where it left every target
+        return await _interrupted(run, principal, printer, printed)
     finished: RunFinished = run.finished  # type: ignore[assignment]
     return 0 if finished.outcome in ("ok", "dry-run") else 1
+
+
+INTERRUPTED = 130     # Ctrl-C, wherever it lands: one message shape, one exit code (128 + SIGINT)
+
+
+async def _interrupted(run: Any, principal: str, printer: EventPrinter, printed: int) -> int:
+    """Ctrl-C during a run: stop it (its nodes settle: done / failed / left drained / not started),
+    print what the stop left, name the one command that returns drained nodes, exit 130."""
+    run.cancel(by=principal)
+    finished: RunFinished = await run.wait()
+    for event in run.history[printed:]:
+        printer(event)
+    line = f"dcops: interrupted: run {run.run_id} {finished.outcome}"
+    if finished.left_out_of_service:
+        from actions.hostlists import collapse
+
+        nodes = collapse(finished.left_out_of_service)
+        line += f"; left out of service: {nodes}; return them with: dcops run resume {nodes}"
+    sys.stderr.write(line + "\n")
+    return INTERRUPTED
 
 
 async def amain(args: argparse.Namespace) -> int:
@@ -172,6 +196,9 @@ async def _dispatch(engine: Any, args: argparse.Namespace, principal: str) -> in
     if args.cmd == "run":
         if not args.words:
             raise UsageError("dcops run: give an action, e.g. dcops run drain gpu001 --reason 'xid 79' (see dcops actions)")
+        if any(w in ("--help", "-h") for w in args.words[1:]) and args.words[0] in load_actions():
+            print(command_help(load_actions().get(args.words[0])))      # `dcops run drain --help`
+            return 0
         try:
             cmd = parse_command(args.words)
         except UsageError as exc:
@@ -189,18 +216,14 @@ async def _dispatch(engine: Any, args: argparse.Namespace, principal: str) -> in
                                   interactive=False)
     if args.cmd == "approve":
         run = await engine.approve(args.approval_id, principal, "cli")
-        async for event in run.events():
-            printer(event)
-        return 0 if run.finished and run.finished.outcome in ("ok", "dry-run") else 1
+        return await _follow(run, principal, printer)
     if args.cmd == "deny":
         appr = await engine.deny(args.approval_id, principal, "cli", args.reason)
         print(f"denied {appr.id} ({appr.action} asked by {appr.requester})")
         return 0
     if args.cmd == "resume":
         run = await engine.resume_run(args.run_id, principal, "cli")
-        async for event in run.events():
-            printer(event)
-        return 0 if run.finished and run.finished.outcome == "ok" else 1
+        return await _follow(run, principal, printer)
     raise UsageError(f"unknown command {args.cmd}")
 
 
@@ -310,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("dcops: interrupted\n")
-        return 130
+        return INTERRUPTED
     except BrokenPipeError:
         return 0
     except Exception as exc:  # a bug: one line for the user, the traceback for the log

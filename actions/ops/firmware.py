@@ -99,6 +99,7 @@ def _existing_file(path: str | None) -> str | None:
 class FirmwareCheckParams(Params):
     nodes: str = Field(..., description="hostlist of nodes to check")
     baseline: str = Field(..., description="baseline file (TOML/JSON: component -> version, or {version, image})")
+    fail_on_drift: bool = Field(False, description="fail (exit 1) when any node is off the baseline, for CI and cron")
 
     _baseline_exists = field_validator("baseline")(_existing_file)
 
@@ -141,7 +142,10 @@ async def firmware_check(ctx: ActionContext, p: FirmwareCheckParams) -> AsyncIte
                + ", ".join(f"{v} {k}" for k, v in counts.items() if v))
     if off:
         summary += f"; off baseline: {', '.join(off[:20])}{' ...' if len(off) > 20 else ''}"
-    yield Result(summary=summary, ok=not failed, data={"nodes": data, "counts": counts},
+    drifted = bool(off) and p.fail_on_drift
+    if drifted:
+        summary += " (--fail-on-drift)"
+    yield Result(summary=summary, ok=not failed and not drifted, data={"nodes": data, "counts": counts},
                  table=Table(columns=["node", "component", "installed", "baseline", "status", "note"], rows=rows,
                              title=f"firmware vs {p.baseline}"))
 
