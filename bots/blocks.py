@@ -7,6 +7,8 @@ can be re-rendered on each ``chat.update`` and unit-tested without a server.
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -32,6 +34,7 @@ from .run_view import RunView
 # action_ids of the interactive buttons; interactivity.py registers handlers for exactly these
 CONFIRM, CANCEL, APPROVE, DENY = "dcops_confirm", "dcops_cancel", "dcops_approve", "dcops_deny"
 STOP = "dcops_stop"
+RESUME_LEFT = "dcops_resume_left"      # Resume the nodes a stopped run left out of service
 
 TABLE_MAX_ROWS = 100            # Slack's table block limit (header row included)
 TABLE_MAX_COLS = 20
@@ -76,10 +79,24 @@ def collapse(names: Sequence[str]) -> str:
 # ---------------------------------------------------------------- one-line replies
 
 
+_SLACK_REF = re.compile(r"<(?:@[UW][A-Z0-9]{2,20}|#C[A-Z0-9]{2,20}(?:\|[a-z0-9_-]{1,80})?)>")
+
+
+def escape_keeping_refs(text: str) -> str:
+    """Escape like :func:`escape` but let user mentions and channel links (``<@U…>``, ``<#C…>``)
+    render: the bot's own error lines name people and channels. ``<!channel>``-style broadcasts and
+    links stay escaped, so a message cannot ping everyone or fake a link."""
+    out, last = [], 0
+    for m in _SLACK_REF.finditer(text):
+        out += [escape(text[last:m.start()]), m.group(0)]
+        last = m.end()
+    return "".join(out) + escape(text[last:])
+
+
 def error_line(message: str) -> Rendered:
     """A user error: one line, never a traceback."""
     line = " ".join(str(message).split())
-    return line, _dicts([_md(f":warning: {escape(line)}")])
+    return line, _dicts([_md(f":warning: {escape_keeping_refs(line)}")])
 
 
 def notice(text: str) -> Rendered:
@@ -175,9 +192,17 @@ def run_message(view: RunView) -> Rendered:
     if view.stoppable and view.finished is None and view.run_id:
         blocks.append(ActionsBlock(elements=[ButtonElement(
             text="Stop", action_id=STOP, value=view.run_id, style="danger",
-            confirm=ConfirmObject(title="Stop this run?", text="Targets already done stay done; the rest are "
-                                  "not touched. Only the person who started it can stop it.",
-                                  confirm="Stop", deny="Keep running"))]))
+            confirm=ConfirmObject(title="Stop this run?", text="Targets already done stay done; nodes in the "
+                                  "middle of it are left drained and listed here with a Resume button.",
+                                  confirm="Stop run", deny="Keep running"))]))
+    left = view.finished.left_out_of_service if view.finished is not None else []
+    if left:
+        nodes = collapse(left)
+        blocks.append(_md(f":construction: left out of service by the stop: `{escape(nodes)}`"))
+        blocks.append(ActionsBlock(elements=[ButtonElement(
+            text=_clip(f"Resume {nodes}", 70), action_id=RESUME_LEFT, value=nodes,
+            confirm=ConfirmObject(title="Return them to service?", text=f"resume {nodes} (audited)",
+                                  confirm="Resume nodes", deny="Leave drained"))]))
     if view.logs and view.finished is None:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(
             text=_clip("\n".join(escape(log.message) for log in view.logs), 1900))]))

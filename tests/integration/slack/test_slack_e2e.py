@@ -344,21 +344,26 @@ async def test_metric_range_query_attaches_a_chart(harness: Harness):
     assert any(ch in charts[0] for ch in "▁▂▃▄▅▆▇█")
 
 
-async def test_only_the_requester_can_stop_a_running_run(harness: Harness):
+async def test_only_the_requester_or_a_stop_permission_can_stop_a_running_run(harness: Harness):
     await harness.command("slow-touch gpu[001-005]")
     update = (await harness.slack.wait_for(            # one node done, the rest to go
         lambda c: c.method == "chat.update" and blocks.STOP in _text(c) and "1/5" in _text(c)))[0]
     run_id = _buttons(update)[blocks.STOP]
-    _, key = await harness.click(blocks.STOP, run_id, user=ONCALL2, message_ts=update.args["ts"])
-    assert f"only <@{ONCALL}>" in (await harness.responses(key))[0].args["text"]
+    _, key = await harness.click(blocks.STOP, run_id, user=VIEWER, message_ts=update.args["ts"])
+    refusal = (await harness.responses(key))[0].args
+    assert f"only <@{ONCALL}>" in refusal["text"]
+    assert f"only <@{ONCALL}>" in json.dumps(refusal["blocks"])       # the mention renders, not &lt;@…&gt;
+    assert [r.principal for r in await harness.audit(action="stop", event="denied")] == [f"slack:{VIEWER}"]
     _, key = await harness.click(blocks.STOP, run_id, user=ONCALL, message_ts=update.args["ts"])
     assert "stopping run" in (await harness.responses(key))[0].args["text"]
     final = (await harness.slack.wait_for(lambda c: c.method == "chat.update" and "slow-touch: cancelled" in c.args["text"]))[0]
     assert blocks.STOP not in _text(final)
     finished = await harness.audit(run_id=run_id, event="finished")
     assert [r.outcome for r in finished] == ["cancelled"]
-    done = await harness.audit(run_id=run_id, event="step")
+    steps = await harness.audit(run_id=run_id, event="step")
+    done = [r for r in steps if r.outcome == "ok"]
     assert 0 < len(done) < 5                                  # stopped part-way: some nodes done, not all
+    assert {r.targets[0] for r in steps} == {f"gpu00{i}" for i in range(1, 6)}   # the rest: a final state each
 
 
 async def test_approval_after_a_bot_restart_tells_the_requester_by_dm(harness: Harness):

@@ -1,0 +1,107 @@
+"""Issue 18 on Slack, with signed requests over real HTTP: a replayed request is refused and
+audited; a Stop leaves a card that says where every target ended, with a Resume button for the
+nodes left drained; error lines render mentions."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+from bots import blocks
+from slack_harness import ADMIN, ONCALL, ONCALL_CHANNEL, Harness
+from slack_requests import button_body, post_signed, slash_body
+
+
+def _text(call) -> str:  # noqa: ANN001
+    return json.dumps(call.args)
+
+
+def _buttons(call) -> dict[str, str]:  # noqa: ANN001
+    return {e["action_id"]: e["value"] for b in call.args.get("blocks", []) if b["type"] == "actions"
+            for e in b["elements"]}
+
+
+async def test_a_replayed_signed_command_is_refused_and_audited(harness: Harness):
+    _, url = harness.new_response_url()
+    body = slash_body('drain gpu003 --reason "xid 79"', user=ADMIN, channel=ONCALL_CHANNEL, response_url=url)
+    ts = int(time.time())
+    first, _ = await post_signed(harness.session, harness.server.url, body, timestamp=ts)
+    again, text = await post_signed(harness.session, harness.server.url, body, timestamp=ts)   # byte for byte
+    assert first == 200 and again == 401 and "replayed" in text
+    await harness.idle()
+    drains = [r for r in await harness.audit(action="drain") if r.event == "started"]
+    assert len(drains) == 1                                        # the drain ran once, not twice
+    refused = await harness.audit(event="denied")
+    assert [(r.principal, r.action) for r in refused] == [(f"slack:{ADMIN}", "drain")]
+    assert "replayed Slack request refused" in refused[0].detail
+    status, _, _ = await harness.command('drain gpu004 --reason "xid 79"', user=ADMIN)   # a fresh one is served
+    assert status == 200
+
+
+async def test_a_replayed_button_click_is_refused(harness: Harness):
+    await harness.command("slow-touch gpu[001-005]")
+    update = (await harness.slack.wait_for(
+        lambda c: c.method == "chat.update" and blocks.STOP in _text(c) and "1/5" in _text(c)))[0]
+    _, url = harness.new_response_url()
+    body = button_body(action_id=blocks.STOP, value=_buttons(update)[blocks.STOP], user=ONCALL,
+                       channel=ONCALL_CHANNEL, response_url=url, message_ts=update.args["ts"])
+    ts = int(time.time())
+    assert (await post_signed(harness.session, harness.server.url, body, timestamp=ts))[0] == 200
+    assert (await post_signed(harness.session, harness.server.url, body, timestamp=ts))[0] == 401
+    refused = await harness.audit(event="denied")
+    assert refused and refused[-1].action == f"button:{blocks.STOP}"
+
+
+async def test_stop_card_lists_final_states_and_resume_button_returns_leftovers(harness: Harness):
+    """A run stopped by its requester: the card gives every target its final state (the slow test
+    action drains nothing, so nothing is left drained: the button's presence for leftovers is the
+    rendering test below, the leftovers themselves tests/unit/core/test_stop_settle.py). Then the
+    Resume button, clicked, resumes the nodes through the engine as the clicker."""
+    await harness.command("slow-touch gpu[001-005]")
+    update = (await harness.slack.wait_for(
+        lambda c: c.method == "chat.update" and blocks.STOP in _text(c) and "1/5" in _text(c)))[0]
+    run_id = _buttons(update)[blocks.STOP]
+    _, key = await harness.click(blocks.STOP, run_id, user=ONCALL, message_ts=update.args["ts"])
+    assert "stopping run" in (await harness.responses(key))[0].args["text"]
+    final = (await harness.slack.wait_for(lambda c: c.method == "chat.update" and "slow-touch: cancelled" in c.args["text"]))[0]
+    card = _text(final)
+    assert f"stopped by slack:{ONCALL}" in card and "not started" in card and "running" not in card.lower().replace(
+        "keep running", "")
+    for _ in range(100):                  # the stop action confirms once the run's finished record is in
+        stop_recs = await harness.audit(action="stop", event="finished")
+        if stop_recs:
+            break
+        await asyncio.sleep(0.1)
+    assert [r.outcome for r in stop_recs] == ["ok"] and stop_recs[0].principal == f"slack:{ONCALL}"
+    # the Resume button: resume the nodes, through the engine, as the clicker
+    await harness.command('drain gpu[010-011] --reason "left by a stop"', user=ADMIN)
+    await harness.idle()
+    _, key = await harness.click(blocks.RESUME_LEFT, "gpu[010-011]", user=ADMIN, message_ts=final.args["ts"])
+    await harness.idle()
+    resumed = [r for r in await harness.audit(action="resume") if r.event == "finished"]
+    assert resumed and resumed[-1].outcome == "ok" and resumed[-1].targets == ["gpu010", "gpu011"]
+
+
+def test_resume_button_only_on_a_card_with_leftovers():
+    from actions import events
+    from bots.run_view import RunView
+
+    view = RunView(action="firmware-update", command_text="firmware-update gpu[059-064] ...", requester=ONCALL)
+    view.apply(events.RunStarted(run_id="r1", action="firmware-update", targets=["gpu059", "gpu060"]))
+    view.apply(events.RunFinished(run_id="r1", outcome="cancelled", duration=3, summary="stopped",
+                                  left_out_of_service=["gpu059", "gpu060"], stopped_by=f"slack:{ONCALL}"))
+    _, bl = blocks.run_message(view)
+    buttons = [e for b in bl if b["type"] == "actions" for e in b["elements"]]
+    assert [(b["action_id"], b["value"], b["text"]["text"]) for b in buttons] == [
+        (blocks.RESUME_LEFT, "gpu[059-060]", "Resume gpu[059-060]")]
+    view.finished = events.RunFinished(run_id="r1", outcome="cancelled", duration=3, summary="stopped")
+    _, bl = blocks.run_message(view)
+    assert not [b for b in bl if b["type"] == "actions"]
+
+
+def test_error_lines_render_mentions_and_channel_links_but_not_broadcasts():
+    _, bl = blocks.error_line("only <@U0ONCALL>, who started run r1, can stop it; see <#C0APPROVALS> <!channel> <http://x|y>")
+    text = bl[0]["text"]["text"]
+    assert "<@U0ONCALL>" in text and "<#C0APPROVALS>" in text
+    assert "&lt;!channel&gt;" in text and "&lt;http://x|y&gt;" in text
