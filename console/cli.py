@@ -83,7 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("tui", help="the terminal console")
     t.add_argument("--theme", help="dcops-dark, dcops-light, dcops-contrast")
     t.add_argument("--nodes", type=int, help="demo cluster size")
-    sub.add_parser("slack", help="serve the Slack bot (Socket Mode when $SLACK_APP_TOKEN is set, else HTTP)")
+    sl = sub.add_parser("slack", help="serve the Slack bot (Socket Mode when $SLACK_APP_TOKEN is set, else HTTP)")
+    sl.add_argument("--port", type=int, help="HTTP port (default [slack] port, 3000); 0 picks a free one")
+    sl.add_argument("--host", help="address to listen on (default [slack] host, 127.0.0.1)")
+    sl.add_argument("--api-base-url", help="Slack Web API base URL, e.g. a local recorder http://127.0.0.1:PORT/api/")
     return p
 
 
@@ -169,8 +172,14 @@ async def amain(args: argparse.Namespace) -> int:
 
         return await run_tui_async(config, principal=principal_for(args, config), theme=args.theme)
     if args.cmd == "slack":
+        from actions.config.model import SlackSection
         from bots.app import serve_async
 
+        overrides = {k: v for k, v in (("port", args.port), ("host", args.host), ("api_base_url", args.api_base_url))
+                     if v is not None}
+        if overrides:                  # local testing: `dcops --demo slack --port 3100 --api-base-url ...`
+            section = (config.slack or SlackSection()).model_copy(update=overrides)
+            config = config.model_copy(update={"slack": section})
         return await serve_async(config, demo=config.cluster.demo)
     if args.cmd == "actions":
         for spec in load_actions():

@@ -105,3 +105,28 @@ def test_error_lines_render_mentions_and_channel_links_but_not_broadcasts():
     text = bl[0]["text"]["text"]
     assert "<@U0ONCALL>" in text and "<#C0APPROVALS>" in text
     assert "&lt;!channel&gt;" in text and "&lt;http://x|y&gt;" in text
+
+
+async def test_dcops_slack_port_and_api_base_url_for_local_testing(slack, tmp_path):
+    """`dcops --demo slack --port 0 --api-base-url URL` serves on a free port and talks to the
+    given Web API (here the recording server: its auth.test call is the proof)."""
+    import os
+    import re
+    import signal
+    import sys
+    from pathlib import Path
+
+    env = dict(os.environ, SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET="s3cret", XDG_DATA_HOME=str(tmp_path),
+               XDG_STATE_HOME=str(tmp_path))
+    env.pop("SLACK_APP_TOKEN", None)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "console.cli", "--demo", "slack", "--port", "0", "--api-base-url", slack.base_url,
+        cwd=str(Path(__file__).resolve().parents[3]), env=env, stderr=asyncio.subprocess.PIPE)
+    try:
+        line = (await asyncio.wait_for(proc.stderr.readline(), 60)).decode()
+        assert re.match(r"dcops slack: listening on http://127\.0\.0\.1:(\d+)/slack/events", line), line
+        assert int(line.rsplit(":", 1)[1].split("/")[0]) != 3000
+        assert any(c.method == "auth.test" for c in slack.calls)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert await asyncio.wait_for(proc.wait(), 30) == 0
