@@ -58,6 +58,8 @@ class Result(_Event):
     kind: Literal["result"] = "result"
     summary: str
     ok: bool = True
+    severity: Literal["ok", "warning", "bad"] = "ok"   # what the answer says about the cluster (a read
+                                                     # that succeeded can find a bad cable): picks the icon
     table: Table | None = None
     data: Any = None
 

@@ -48,6 +48,9 @@ STATUS_ICON = {
     "interrupted": ":warning:", "dry-run": ":memo:",
 }
 
+# a verdict's icon by what it found, not by whether the read worked: a bad cable is never a green tick
+SEVERITY_ICON = {"ok": ":white_check_mark:", "warning": ":warning:", "bad": ":red_circle:"}
+
 Rendered = tuple[str, list[dict[str, Any]]]
 
 
@@ -210,7 +213,7 @@ def run_message(view: RunView) -> Rendered:
     notes: list[str] = []
     result = view.result
     if result is not None:
-        icon = STATUS_ICON["ok"] if result.ok else STATUS_ICON["failed"]
+        icon = SEVERITY_ICON[result.severity] if result.ok else STATUS_ICON["failed"]
         blocks.append(_md(f"{icon} {escape(result.summary)}"))
         if result.table is not None and result.table.columns:
             tblocks, note = table_block(result.table)

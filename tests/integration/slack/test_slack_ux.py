@@ -130,3 +130,28 @@ async def test_dcops_slack_port_and_api_base_url_for_local_testing(slack, tmp_pa
     finally:
         proc.send_signal(signal.SIGINT)
         assert await asyncio.wait_for(proc.wait(), 30) == 0
+
+
+def test_verdict_icon_follows_severity_never_a_tick_for_a_bad_cable():
+    from actions import events
+    from bots.run_view import RunView
+
+    def icon_line(severity: str) -> str:
+        view = RunView(action="triage-cable", command_text="triage-cable gpu023", requester=ONCALL)
+        view.apply(events.Result(summary="gpu023:mlx5_0:1 <-> ibsw: bad cable", ok=True, severity=severity))
+        view.apply(events.RunFinished(run_id="r1", outcome="ok", duration=1))
+        _, bl = blocks.run_message(view)
+        return next(b["text"]["text"] for b in bl if b["type"] == "section" and "bad cable" in b["text"]["text"])
+
+    assert icon_line("bad").startswith(":red_circle:") and ":white_check_mark:" not in icon_line("bad")
+    assert icon_line("warning").startswith(":warning:")
+    assert icon_line("ok").startswith(":white_check_mark:")
+
+
+async def test_triage_of_the_demo_bad_cable_is_marked_bad(harness: Harness):
+    from actions import Request
+
+    run = await harness.engine.submit(Request(principal=f"slack:{ADMIN}", channel="test", action="triage-cable",
+                                              params={"auto": True}))
+    await run.wait()
+    assert run.result is not None and run.result.severity in ("bad", "warning"), run.result.summary
