@@ -101,3 +101,17 @@ async def test_operations_shows_and_stops_a_run_another_process_started(config, 
                                               for r in runs.visible_rows), timeout=10, what="the stop shown")
         finally:
             await other.aclose()
+
+
+async def test_confirm_dialog_buttons_say_what_they_do(config) -> None:
+    """The job cancel dialog once showed two buttons labelled "Cancel"."""
+    from textual.widgets import Button
+
+    from console.tui.screens.confirm import ConfirmDialog
+
+    app = DcopsApp(config(), principal="unix:alice")
+    async with app.run_test(size=SIZE) as pilot:
+        app.push_screen(ConfirmDialog("cancel", "cancel is destructive", "1", ("48213",)))
+        await pilot.pause()
+        labels = [str(b.label) for b in app.screen.query(Button)]
+        assert labels == ["Back (esc)", "Cancel jobs"] and len(set(labels)) == 2
