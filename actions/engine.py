@@ -318,7 +318,8 @@ class Engine:
             if reason:
                 await self._refuse(received, reason)
                 raise DeniedError(reason)
-        if spec.confirm and self.config.guards.confirm_destructive:
+        asks_people = req.interactive and spec.name in self.config.guards.confirm_actions
+        if (spec.confirm or asks_people) and self.config.guards.confirm_destructive:
             if req.yes and decision.allow_yes:
                 return
             count = str(len(prep.target_names) or 1)
@@ -327,7 +328,8 @@ class Engine:
                 f"{', '.join(prep.target_names) or 'the cluster'}"
             if req.confirm is None:
                 hint = "" if not req.yes else " (--yes is not allowed for you by the policy)"
-                raise ConfirmationRequired(f"{spec.name} is destructive: confirm by typing {count} or {hl} "
+                raise ConfirmationRequired(f"{spec.name} {'is destructive' if spec.confirm else 'takes things away'}: "
+                                           f"confirm by typing {count} or {hl} "
                                            f"to act on {what}{hint}", token=count, alternatives=(hl,))
             if req.confirm.strip() not in (count, hl):
                 msg = f"confirmation {req.confirm!r} does not match: type {count} or {hl}"

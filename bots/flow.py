@@ -7,6 +7,7 @@ button, which resubmits the same request with the engine's confirmation token.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -49,7 +50,8 @@ async def guarded(bot: Bot, respond: Respond, work: Awaitable[None], what: str) 
 async def submit(bot: Bot, *, user: str, principal: str, channel_id: str, command_text: str, action: str,
                  params: dict[str, Any], respond: Respond, confirm: str | None = None) -> Run | None:
     """Submit and handle every outcome; errors other than confirmation/approval propagate."""
-    request = Request(principal=principal, channel=CHANNEL, action=action, params=params, confirm=confirm)
+    request = Request(principal=principal, channel=CHANNEL, action=action, params=params, confirm=confirm,
+                      interactive=True)
     try:
         run = await bot.engine.submit(request)
     except ConfirmationRequired as exc:
@@ -57,7 +59,8 @@ async def submit(bot: Bot, *, user: str, principal: str, channel_id: str, comman
             raise                     # a wrong token on resubmit: show the engine's one line
         item = bot.pending.add(requester=user, channel_id=channel_id, command_text=command_text, action=action,
                                params=params, token=exc.token)
-        text, bl = blocks.confirm_prompt(command_text=command_text, message=str(exc), value=item.value,
+        message = re.sub(r"confirm by typing \S+ or \S+ to", "press Confirm to", str(exc))   # a button, not a field
+        text, bl = blocks.confirm_prompt(command_text=command_text, message=message, value=item.value,
                                          ttl=bot.settings.confirm_ttl)
         await respond(text=text, blocks=bl, response_type="ephemeral", replace_original=False)
         return None

@@ -214,7 +214,7 @@ async def _dispatch(engine: Any, args: argparse.Namespace, principal: str) -> in
             await engine.reject(principal, "cli", args.words[0], str(exc), params={"argv": args.words})
             raise
         req = Request(principal=principal, channel="cli", action=cmd.action, params=cmd.params,
-                      confirm=args.confirm, yes=args.yes, approval_id=args.approval)
+                      confirm=args.confirm, yes=args.yes, approval_id=args.approval, interactive=interactive)
         return await _run_request(engine, req, printer, interactive=interactive)
     if args.cmd == "audit":
         return await _audit(engine, args, principal, printer)

@@ -28,7 +28,8 @@ async def submit(app: "DcopsApp", action: str, params: dict[str, Any], *, confir
         return None
     confirm: str | None = None
     while True:
-        request = Request(principal=app.principal, channel="tui", action=action, params=params, confirm=confirm)
+        request = Request(principal=app.principal, channel="tui", action=action, params=params, confirm=confirm,
+                          interactive=True)
         try:
             return await engine.submit(request)
         except ConfirmationRequired as exc:

@@ -94,7 +94,7 @@ async def test_table_results_render_as_a_table_block(harness: Harness):
 
 
 async def test_drain_from_the_shared_grammar_drains_and_reports_per_node(harness: Harness):
-    await harness.command('drain gpu[001-004] --reason "xid 79"', user=ADMIN)
+    await harness.confirmed_command('drain gpu[001-004] --reason "xid 79"', user=ADMIN)
     final = (await harness.slack.wait_for(lambda c: c.method == "chat.update" and "drain: ok" in c.args["text"]))[0]
     assert "gpu[001-004]" in _text(final)
     steps = await harness.audit(action="drain", event="step")
@@ -210,8 +210,8 @@ async def test_cancel_button_runs_nothing(harness: Harness):
 async def _ask_requeue(h: Harness) -> tuple[str, str, Call]:
     job = await _running_job(h)
     asked = len(h.slack.of("chat.postMessage", channel=APPROVALS))
-    _, _, key = await h.command(f"requeue {job}")
-    told = (await h.responses(key))[0]
+    _, _, key = await h.confirmed_command(f"requeue {job}")      # requeue asks first, then needs approval
+    told = (await h.responses(key, count=2))[-1]
     posted = (await h.slack.wait_for(lambda c: c.method == "chat.postMessage" and c.args["channel"] == APPROVALS,
                                      count=asked + 1))[-1]
     assert "needs a second person's approval" in told.args["text"] and f"<#{APPROVALS}>" in told.args["text"]
@@ -275,7 +275,7 @@ async def test_approved_but_then_refused_by_a_guard_tells_everyone(harness: Harn
     then its blast-radius guard refuses the run; the thread and the requester both hear why."""
     from actions import Request
 
-    _, _, key = await harness.command('drain gpu[001-020] --reason "bad batch"')
+    _, _, key = await harness.confirmed_command('drain gpu[001-020] --reason "bad batch"')
     await harness.responses(key)
     posted = (await harness.slack.wait_for(lambda c: c.method == "chat.postMessage" and c.args["channel"] == APPROVALS))[0]
     approval_id = _buttons(posted)[blocks.APPROVE]

@@ -24,19 +24,29 @@ def _buttons(call) -> dict[str, str]:  # noqa: ANN001
 
 async def test_a_replayed_signed_command_is_refused_and_audited(harness: Harness):
     _, url = harness.new_response_url()
-    body = slash_body('drain gpu003 --reason "xid 79"', user=ADMIN, channel=ONCALL_CHANNEL, response_url=url)
+    body = slash_body("resume gpu003", user=ADMIN, channel=ONCALL_CHANNEL, response_url=url)
     ts = int(time.time())
     first, _ = await post_signed(harness.session, harness.server.url, body, timestamp=ts)
     again, text = await post_signed(harness.session, harness.server.url, body, timestamp=ts)   # byte for byte
     assert first == 200 and again == 401 and "replayed" in text
     await harness.idle()
-    drains = [r for r in await harness.audit(action="drain") if r.event == "started"]
-    assert len(drains) == 1                                        # the drain ran once, not twice
+    runs = [r for r in await harness.audit(action="resume") if r.event == "started"]
+    assert len(runs) == 1                                          # it ran once, not twice
     refused = await harness.audit(event="denied")
-    assert [(r.principal, r.action) for r in refused] == [(f"slack:{ADMIN}", "drain")]
+    assert [(r.principal, r.action) for r in refused] == [(f"slack:{ADMIN}", "resume")]
     assert "replayed Slack request refused" in refused[0].detail
-    status, _, _ = await harness.command('drain gpu004 --reason "xid 79"', user=ADMIN)   # a fresh one is served
+    status, _, _ = await harness.command("resume gpu004", user=ADMIN)   # a fresh request is served
     assert status == 200
+
+
+async def test_drain_and_requeue_ask_the_same_typed_confirmation_on_slack(harness: Harness):
+    """The same guard as the TUI's fleet `d` and the CLI on a terminal: the engine's token."""
+    _, _, key = await harness.command('drain gpu[001-016] --reason "xid 79"', user=ADMIN)
+    prompt = (await harness.responses(key))[0]
+    assert "press Confirm to act on 16 node(s) gpu[001-016]" in prompt.args["text"]     # a button: no typing
+    assert "typing" not in prompt.args["text"] and blocks.CONFIRM in _buttons(prompt)
+    await harness.idle()
+    assert [r for r in await harness.audit(action="drain") if r.event == "started"] == []
 
 
 async def test_a_replayed_button_click_is_refused(harness: Harness):
@@ -75,7 +85,7 @@ async def test_stop_card_lists_final_states_and_resume_button_returns_leftovers(
         await asyncio.sleep(0.1)
     assert [r.outcome for r in stop_recs] == ["ok"] and stop_recs[0].principal == f"slack:{ONCALL}"
     # the Resume button: resume the nodes, through the engine, as the clicker
-    await harness.command('drain gpu[010-011] --reason "left by a stop"', user=ADMIN)
+    await harness.confirmed_command('drain gpu[010-011] --reason "left by a stop"', user=ADMIN)
     await harness.idle()
     _, key = await harness.click(blocks.RESUME_LEFT, "gpu[010-011]", user=ADMIN, message_ts=final.args["ts"])
     await harness.idle()
