@@ -68,6 +68,14 @@ async def wait_for(pilot, predicate: Callable[[], object], timeout: float = 15.0
     raise AssertionError(f"timed out waiting for {what}")
 
 
+async def type_confirmation(pilot, token: str) -> None:
+    """Answer the typed-confirmation dialog the engine asks for (drain, requeue, destructive actions)."""
+    from console.tui.screens.confirm import ConfirmDialog
+
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmDialog), what="the typed confirmation")
+    await pilot.press(*token, "enter")
+
+
 async def audit(app, query) -> list:  # noqa: ANN001 - DcopsApp, AuditQuery
     """Query the app's audit store (on the engine's own thread)."""
     link = app.engine

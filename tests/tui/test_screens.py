@@ -19,7 +19,7 @@ from console.tui.screens.result import ResultScreen
 from console.tui.widgets.chrome import Banner, StatusLine
 from console.tui.widgets.vtable import VirtualTable
 
-from .conftest import audit, APPROVAL_POLICY, SIZE, wait_for
+from .conftest import audit, APPROVAL_POLICY, SIZE, type_confirmation, wait_for
 
 
 def status_text(app: DcopsApp) -> str:
@@ -43,6 +43,7 @@ async def test_approval_flow_with_two_principals(config) -> None:
     async with alice.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: alice.engine is not None, what="the engine")
         await pilot.press("colon", *'drain gpu010 --reason "fan noise"', "enter")
+        await type_confirmation(pilot, "1")                     # `:drain` asks what the fleet's `d` asks
         await wait_for(pilot, lambda: "approval" in status_text(alice), what="the approval notice")
         assert "needs a second person's approval" in status_text(alice)
         await open_approvals(alice, pilot)
@@ -217,6 +218,7 @@ async def test_deny_an_approval_with_a_reason(config) -> None:
     async with alice.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: alice.engine is not None, what="the engine")
         await pilot.press("colon", *'drain gpu011 --reason "fan"', "enter")
+        await type_confirmation(pilot, "gpu011")
         await wait_for(pilot, lambda: "approval" in status_text(alice), what="the approval notice")
     bob = DcopsApp(cfg, principal="unix:bob")
     async with bob.run_test(size=SIZE) as pilot:
