@@ -75,3 +75,35 @@ def test_firmware_check_fail_on_drift(env) -> None:  # noqa: F811
     assert report_only.returncode == 0 and "off baseline" in report_only.stdout
     clean = dcops(env, "--demo", "run", "firmware-check", "gpu[059-060]", "--baseline", baseline, "--fail-on-drift")
     assert clean.returncode == 0 and "2/2 nodes match" in clean.stdout
+
+
+def test_drain_on_a_terminal_asks_the_same_typed_confirmation(env) -> None:  # noqa: F811
+    """A person at a terminal is asked what the fleet's `d` and Slack ask; a script (no terminal)
+    states its intent with --confirm or is refused with the token to pass."""
+    import os
+    import pty
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "console.cli", "--demo", "run", "drain", "gpu[001-016]",
+                             "--reason", "xid 79"], cwd=ROOT, env=env, text=True, stdin=slave,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    os.close(slave)
+    try:
+        time.sleep(3)
+        os.write(master, b"gpu[001-016]\n")
+        out, err = proc.communicate(timeout=60)
+    finally:
+        os.close(master)
+    assert "confirm by typing 16 or gpu[001-016]" in err, err
+    assert "drained 16 node(s) gpu[001-016]" in out          # it ran once confirmed (the demo's PDB may fail k8s)
+    wrong_master, wrong_slave = pty.openpty()
+    wrong = subprocess.Popen([sys.executable, "-m", "console.cli", "--demo", "run", "requeue", "1"], cwd=ROOT,
+                             env=env, text=True, stdin=wrong_slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    os.close(wrong_slave)
+    try:
+        time.sleep(3)
+        os.write(wrong_master, b"\n")
+        _, err2 = wrong.communicate(timeout=60)
+    finally:
+        os.close(wrong_master)
+    assert wrong.returncode in (1, 2) and ("not confirmed" in err2 or "unknown job id" in err2), err2
