@@ -14,6 +14,8 @@ from textual.binding import Binding
 from actions.errors import ConfigError
 
 
+# Mutating keys mean one thing on every screen: d drain, r resume (nodes), c cancel/stop, Q requeue,
+# h hold, u release. tests/tui/test_stop_and_leftovers.py checks no key changes meaning between screens.
 def _b(id: str, key: str, action: str, description: str, *, show: bool = True, priority: bool = False) -> Binding:
     return Binding(key, action, description, show=show, priority=priority, id=id)
 
@@ -63,7 +65,7 @@ def fleet_bindings() -> list[Binding]:
 def jobs_bindings() -> list[Binding]:
     return [
         _b("jobs.cancel", "c", "job('cancel')", "cancel"),
-        _b("jobs.requeue", "r", "job('requeue')", "requeue"),
+        _b("jobs.requeue", "Q", "job('requeue')", "requeue"),   # not r: r resumes nodes (fleet, operations)
         _b("jobs.hold", "h", "job('hold')", "hold"),
         _b("jobs.release", "u", "job('release')", "release"),
     ]
@@ -72,7 +74,7 @@ def jobs_bindings() -> list[Binding]:
 def operations_bindings() -> list[Binding]:
     return [
         _b("operations.cancel", "c", "cancel_run", "stop run"),
-        _b("operations.resume_left", "u", "resume_leftovers", "resume left-over nodes"),
+        _b("operations.resume_left", "r", "resume_leftovers", "resume left-over nodes"),   # r = resume, as on fleet
     ]
 
 

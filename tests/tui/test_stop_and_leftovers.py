@@ -58,8 +58,8 @@ async def test_rollout_stopped_halfway_then_leftovers_resumed(config) -> None:
         assert "running" not in steps.values() and set(steps.values()) <= {"ok", "failed", "cancelled", "skipped"}
         assert [t for t, s in steps.items() if s == "cancelled"] == left        # "left drained" rows
         head = str(screen.query_one("#run-head").render())
-        assert "left out of service" in head and "u: resume" in head
-        await pilot.press("u")
+        assert "left out of service" in head and "r: resume" in head
+        await pilot.press("r")
         await wait_for(pilot, lambda: _is_dialog(app), what="the resume question")
         await pilot.press("y")
         keys += 2
@@ -71,7 +71,7 @@ async def test_rollout_stopped_halfway_then_leftovers_resumed(config) -> None:
         assert not any(n.drain_flag for n in nodes)
         recs = await audit(app, AuditQuery(action="resume", event="finished"))
         assert recs and recs[0].principal == "unix:alice"
-    assert keys == 7          # `:cmd⏎`, 3, c y, u y  (quoted in the report)
+    assert keys == 7          # `:cmd⏎`, 3, c y, r y  (quoted in the report)
 
 
 async def test_operations_shows_and_stops_a_run_another_process_started(config, tmp_path) -> None:
@@ -115,3 +115,20 @@ async def test_confirm_dialog_buttons_say_what_they_do(config) -> None:
         await pilot.pause()
         labels = [str(b.label) for b in app.screen.query(Button)]
         assert labels == ["Back (esc)", "Cancel jobs"] and len(set(labels)) == 2
+
+
+def test_mutating_keys_mean_one_thing_on_every_screen() -> None:
+    """`r` was resume on Fleet and requeue on Jobs: a key bound to a mutating action on two screens
+    must be bound to the same kind of action (resume / stop-cancel) on both."""
+    from console.tui.bindings import fleet_bindings, jobs_bindings, operations_bindings
+
+    meaning = {"drain": "drain", "resume": "resume", "resume_leftovers": "resume", "job('cancel')": "cancel",
+               "cancel_run": "cancel", "job('requeue')": "requeue", "job('hold')": "hold",
+               "job('release')": "release", "open_node": None}
+    seen: dict[str, str] = {}
+    for group in (fleet_bindings(), jobs_bindings(), operations_bindings()):
+        for b in group:
+            what = meaning[b.action]
+            if what is None:
+                continue
+            assert seen.setdefault(b.key, what) == what, f"{b.key!r} means {seen[b.key]} and {what}"

@@ -5,7 +5,7 @@ This console's runs live in its engine (``engine.runs()``), polled twice a secon
 (in-process objects: costs nothing). Runs other processes started -- the bot, another console, the
 approver who ran your request -- are read from the shared audit store every few seconds, so the
 requester follows a run an approver started and anyone the policy lets can stop it. ``c`` asks
-first and then submits ``stop RUN`` (audited, RBAC-gated, reaches the run's own process); ``u``
+first and then submits ``stop RUN`` (audited, RBAC-gated, reaches the run's own process); ``r``
 offers the one step back for the nodes a stop left out of service (``resume HOSTLIST``)."""
 
 from __future__ import annotations
@@ -182,7 +182,7 @@ class OperationsScreen(DcopsScreen):
                              (run_state(run), "bold"), f"  params {run.params}")
         step_back = leftover_resume(run)
         if step_back:
-            head.append(f"  left out of service -- u: {step_back}", style="bold")
+            head.append(f"  left out of service -- r: {step_back}", style="bold")
         self.query_one("#run-head", Static).update(head)
         self.query_one("#run-progress", ProgressBar).update(progress=_fraction(run) * 100)
         steps = [{"target": t, "status": step_status(run, t),
@@ -217,7 +217,7 @@ class OperationsScreen(DcopsScreen):
         ok = await self.app.push_screen_wait(AskDialog(
             f"Stop run {run.run_id}?",
             f"{run.action} of {targets} by {run.principal} ({done}/{len(run.targets)} targets handled). Nodes in "
-            "the middle of it are left drained; the result lists them and u resumes them.",
+            "the middle of it are left drained; the result lists them and r resumes them.",
             yes="Stop run", no="Keep running"))
         if not ok:
             self.status(f"run {run.run_id} keeps running", "information")
