@@ -45,7 +45,7 @@ DETAIL_MAX = 160                # per failed target, so ten of them and the coun
 STATUS_ICON = {
     "ok": ":white_check_mark:", "failed": ":x:", "running": ":hourglass_flowing_sand:",
     "pending": ":white_circle:", "skipped": ":fast_forward:", "cancelled": ":no_entry_sign:",
-    "interrupted": ":warning:", "dry-run": ":memo:",
+    "interrupted": ":warning:", "dry-run": ":memo:", "planned": ":memo:",
 }
 
 # a verdict's icon by what it found, not by whether the read worked: a bad cable is never a green tick
@@ -148,8 +148,12 @@ def _steps_text(view: RunView) -> str | None:
     grouped = view.steps_by_status()
     if not grouped:
         return None
+    if view.dry_run:                  # a dry run changes nothing: its targets are planned, never "running"
+        planned = [s.target for s in view.steps.values() if s.status in ("pending", "running", "ok")]
+        rest = {k: v for k, v in grouped.items() if k not in ("pending", "running", "ok")}
+        grouped = ({"planned": [events.Step(target=t, status="ok") for t in planned]} if planned else {}) | rest
     lines: list[str] = []
-    for status in ("failed", "running", "pending", "ok", "skipped", "cancelled"):
+    for status in ("failed", "running", "pending", "ok", "planned", "skipped", "cancelled"):
         steps = grouped.get(status, [])
         if not steps:
             continue
@@ -213,7 +217,8 @@ def run_message(view: RunView) -> Rendered:
     notes: list[str] = []
     result = view.result
     if result is not None:
-        icon = SEVERITY_ICON[result.severity] if result.ok else STATUS_ICON["failed"]
+        icon = STATUS_ICON["dry-run"] if view.dry_run else \
+            SEVERITY_ICON[result.severity] if result.ok else STATUS_ICON["failed"]
         blocks.append(_md(f"{icon} {escape(result.summary)}"))
         if result.table is not None and result.table.columns:
             tblocks, note = table_block(result.table)

@@ -222,12 +222,13 @@ class DcopsApp(App[int]):
         run = await flow.submit(self, action, params, confirmed=confirmed)
         if run is None:
             return None
-        if registry.get(action).mutating:
+        if registry.get(action).mutating and not run.dry_run:
             self.track(run)
-        elif show_result:
+        elif show_result:             # a read, or a dry run: its plan is the answer, shown as a result
             finished = await self._engine.wait(run)
             if run.result is not None:
-                await self.push_screen(ResultScreen(f":{action}", run.result, finished))
+                await self.push_screen(ResultScreen(f":{action}" + (" (dry run: nothing changed)" if run.dry_run
+                                                                     else ""), run.result, finished))
             else:
                 self.report(f"{action}: {finished.outcome}: {finished.summary}",
                             "error" if finished.outcome == "failed" else "information")

@@ -132,3 +132,24 @@ def test_mutating_keys_mean_one_thing_on_every_screen() -> None:
             if what is None:
                 continue
             assert seen.setdefault(b.key, what) == what, f"{b.key!r} means {seen[b.key]} and {what}"
+
+
+async def test_dry_run_shows_its_plan_as_a_result_and_never_runs(config) -> None:
+    from console.tui.screens.result import ResultScreen
+
+    app = DcopsApp(config(), principal="unix:alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.engine is not None, what="the engine")
+        await pilot.press("colon", *'drain gpu[001-003] --reason x --dry-run', "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen), what="the plan")
+        shown = " ".join(str(w.render()) for w in app.screen.query("Static"))
+        assert "would drain 3 node(s)" in shown and "48213" in shown        # the affected jobs
+        runs = [r for r in app.engine.runs() if r.action == "drain"]
+        assert len(runs) == 1 and runs[0].finished.outcome == "dry-run"
+        nodes = await app.engine.call(app.engine.engine.backends.slurm.nodes(["gpu001"]))
+        assert not nodes[0].drain_flag
+        await pilot.press("escape", "3")
+        await wait_for(pilot, lambda: isinstance(app.screen, OperationsScreen), what="operations")
+        await pilot.pause(0.6)
+        steps = {r["status"] for r in app.screen.query_one("#steps-table", VirtualTable).visible_rows}
+        assert "running" not in steps and steps <= {"planned", "skipped", "failed"}, steps

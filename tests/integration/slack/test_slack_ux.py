@@ -165,3 +165,11 @@ async def test_triage_of_the_demo_bad_cable_is_marked_bad(harness: Harness):
                                               params={"auto": True}))
     await run.wait()
     assert run.result is not None and run.result.severity in ("bad", "warning"), run.result.summary
+
+
+async def test_dry_run_message_shows_the_plan_and_no_target_running(harness: Harness):
+    await harness.command('drain gpu[001-003] --reason x --dry-run', user=ADMIN)     # a dry run asks nothing
+    final = (await harness.slack.wait_for(lambda c: c.method == "chat.update" and "drain: dry-run" in c.args["text"]))[0]
+    card = _text(final)
+    assert "would drain 3 node(s)" in card and "48213" in card
+    assert "running (" not in card and ":memo: would drain" in card            # a plan, not a green tick
