@@ -263,14 +263,27 @@ def confirm_prompt(*, command_text: str, message: str, value: str, ttl: float = 
     return text, _dicts(blocks)
 
 
-def approval_request(*, approval_id: str, requester: str, command_text: str, message: str) -> Rendered:
+def approval_request(*, approval_id: str, requester: str, command_text: str, message: str,
+                     plan: events.Result | None = None) -> Rendered:
+    """The approvers' card. ``plan``: the request as a dry run (targets, batches, affected jobs,
+    versions), so nobody approves what they have not seen; Approve asks once more before it runs."""
     text = f"Approval needed: <@{requester}> asks to run /dcops {escape(command_text)}"
-    blocks = [
+    blocks: list[Block] = [
         _md(f":raised_hand: *Approval needed* — <@{requester}> asks to run\n`/dcops {escape(command_text)}`\n"
             f"{escape(message)}"),
+    ]
+    if plan is not None:
+        blocks.append(_md(f":memo: *Plan:* {escape(_clip(plan.summary, 1500))}"))
+        if plan.table is not None and plan.table.columns:
+            tblocks, _ = table_block(plan.table)
+            blocks.extend(tblocks)
+    blocks += [
         ContextBlock(elements=[MarkdownTextObject(text=f"approval `{approval_id}` · the requester cannot approve")]),
         ActionsBlock(elements=[
-            ButtonElement(text="Approve", action_id=APPROVE, value=approval_id, style="primary"),
+            ButtonElement(text="Approve", action_id=APPROVE, value=approval_id, style="primary",
+                          confirm=ConfirmObject(title="Approve and run?", text=_clip(
+                              f"/dcops {command_text} runs now as <@{requester}>'s request", 290),
+                              confirm="Approve and run", deny="Not now")),
             ButtonElement(text="Deny", action_id=DENY, value=approval_id, style="danger"),
         ]),
     ]

@@ -79,12 +79,31 @@ async def follow(bot: Bot, run: Run, *, user: str, channel_id: str, command_text
     bot.spawn(live.follow(run), name=f"slack-follow-{run.run_id}")
 
 
+async def plan_of(bot: Bot, approval_id: str, timeout: float = 20.0):  # noqa: ANN201 - events.Result | None
+    """The pending request run as a dry run by its requester (audited like any dry run), for the
+    approvers' card; None when the action has no dry run or the plan could not be made in time."""
+    import asyncio
+
+    try:
+        appr = await bot.engine.store.get_approval(approval_id)
+        spec = bot.engine.registry.get(appr.action) if appr is not None else None
+        if appr is None or spec is None or "dry_run" not in spec.params.model_fields:
+            return None
+        run = await bot.engine.submit(Request(principal=appr.requester, channel=CHANNEL, action=appr.action,
+                                              params={**appr.params, "dry_run": True}))
+        await asyncio.wait_for(run.wait(), timeout)
+        return run.result
+    except (DcopsError, asyncio.TimeoutError) as exc:
+        log.info("no plan for approval %s: %s", approval_id, exc)
+        return None
+
+
 async def ask_approval(bot: Bot, exc: ApprovalRequired, *, user: str, channel_id: str, command_text: str,
                        respond: Respond) -> None:
     """Post Approve / Deny where approvers look, and tell the requester where it went."""
     target = bot.settings.approvals_channel or channel_id
     text, bl = blocks.approval_request(approval_id=exc.approval_id, requester=user, command_text=command_text,
-                                       message=str(exc))
+                                       message=str(exc), plan=await plan_of(bot, exc.approval_id))
     try:
         posted = await bot.client.chat_postMessage(channel=target, text=text, blocks=bl)
         bot.approvals[exc.approval_id] = ApprovalNote(requester=user, origin=channel_id, command_text=command_text,

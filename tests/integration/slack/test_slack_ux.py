@@ -173,3 +173,15 @@ async def test_dry_run_message_shows_the_plan_and_no_target_running(harness: Har
     card = _text(final)
     assert "would drain 3 node(s)" in card and "48213" in card
     assert "running (" not in card and ":memo: would drain" in card            # a plan, not a green tick
+
+
+async def test_approval_card_shows_the_plan_and_approve_asks_once_more(harness: Harness):
+    _, _, key = await harness.confirmed_command('drain gpu[001-002] --reason "psu swap"')   # oncall: needs approval
+    posted = (await harness.slack.wait_for(lambda c: c.method == "chat.postMessage" and c.args["channel"] == "C0APPROVALS"))[0]
+    card = _text(posted)
+    assert "Plan:" in card and "would drain 2 node(s) gpu[001-002]" in card and "48213" in card   # the affected jobs
+    approve = [e for b in posted.args["blocks"] if b["type"] == "actions" for e in b["elements"]
+               if e["action_id"] == blocks.APPROVE][0]
+    assert approve["confirm"]["confirm"]["text"] == "Approve and run"
+    started = [r for r in await harness.audit(action="drain", event="started") if not r.params.get("dry_run")]
+    assert started == []                                  # the plan changed nothing
