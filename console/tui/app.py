@@ -198,6 +198,10 @@ class DcopsApp(App[int]):
         if await self.wait_engine() is None:
             return
         async with self.guarded(f"running {text!r}"):
+            words = text.split()
+            if words and words[0] in ("help", "?"):           # `:help drain`, as `dcops help drain`
+                self.push_screen(HelpScreen(words[1] if len(words) > 1 else None))
+                return
             cmd = parse_command(text)
             spec = registry.get(cmd.action)
             if spec.kind is Kind.READ and not cmd.params and cmd.action in SCREEN_MODES:

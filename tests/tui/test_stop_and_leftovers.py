@@ -153,3 +153,15 @@ async def test_dry_run_shows_its_plan_as_a_result_and_never_runs(config) -> None
         await pilot.pause(0.6)
         steps = {r["status"] for r in app.screen.query_one("#steps-table", VirtualTable).visible_rows}
         assert "running" not in steps and steps <= {"planned", "skipped", "failed"}, steps
+
+
+async def test_colon_help_drain_shows_the_actions_help(config) -> None:
+    from console.tui.screens.help import HelpScreen
+
+    app = DcopsApp(config(), principal="unix:alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.engine is not None, what="the engine")
+        await pilot.press("colon", *"help drain", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="the help")
+        shown = str(app.screen.query_one("#help-action").render())
+        assert "drain" in shown and "--reason" in shown and "you may run it" in shown
