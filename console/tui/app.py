@@ -44,7 +44,7 @@ from .screens.jobs import JobsScreen
 from .screens.metrics import MetricsScreen
 from .screens.operations import OperationsScreen
 from .screens.result import ResultScreen
-from .theming import choose_theme, load_themes
+from .theming import choose_theme, load_themes, remember_theme, remembered_theme
 
 log = logging.getLogger("dcops.tui")
 
@@ -76,7 +76,7 @@ class DcopsApp(App[int]):
         self.production = config.cluster.production
         self.read_only = config.cluster.read_only
         self._themes = load_themes()
-        self._theme_name, self._theme_note = choose_theme(config, theme, self._themes)
+        self._theme_name, self._theme_note = choose_theme(config, theme, self._themes, remembered_theme())
         self.keymap_overrides = keymap_from_config(config.tui.bindings)
         self._engine: EngineLink | None = None
         self._engine_factory = engine_factory or open_engine
@@ -93,6 +93,8 @@ class DcopsApp(App[int]):
         for theme in self._themes.values():
             self.register_theme(theme)
         self.theme = self._theme_name
+        if not self.config.cluster.theme:     # a pinned theme is the cluster's, not a choice to remember
+            self.theme_changed_signal.subscribe(self, lambda theme: remember_theme(theme.name))
         self.set_keymap(self.keymap_overrides)
         self.switch_mode("fleet")
         self._open_engine()

@@ -165,3 +165,23 @@ async def test_colon_help_drain_shows_the_actions_help(config) -> None:
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="the help")
         shown = str(app.screen.query_one("#help-action").render())
         assert "drain" in shown and "--reason" in shown and "you may run it" in shown
+
+
+async def test_a_theme_chosen_in_the_console_is_remembered(config) -> None:
+    first = DcopsApp(config(), principal="unix:alice")
+    async with first.run_test(size=SIZE) as pilot:
+        assert first.theme == "dcops-dark"
+        first.theme = "dcops-light"                  # what the palette's theme picker does
+        await pilot.pause()
+    again = DcopsApp(config(), principal="unix:alice")
+    async with again.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert again.theme == "dcops-light"
+    flagged = DcopsApp(config(), principal="unix:alice", theme="dcops-contrast")   # --theme still wins
+    async with flagged.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert flagged.theme == "dcops-contrast"
+    pinned = DcopsApp(config(theme="dcops-contrast"), principal="unix:alice")      # a pinned cluster too
+    async with pinned.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert pinned.theme == "dcops-contrast"
