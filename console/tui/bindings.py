@@ -96,10 +96,14 @@ def metrics_bindings() -> list[Binding]:
     return [_b("metrics.run", "ctrl+s", "run_query", "run query")]
 
 
+def result_bindings() -> list[Binding]:
+    return [_b("result.followup", "f", "followup", "run follow-up")]
+
+
 def catalog() -> dict[str, Binding]:
     """Every binding by id."""
     groups = (app_bindings(), table_bindings(), fleet_bindings(), jobs_bindings(), operations_bindings(),
-              audit_bindings(), approvals_bindings(), metrics_bindings())
+              audit_bindings(), approvals_bindings(), metrics_bindings(), result_bindings())
     return {b.id: b for group in groups for b in group if b.id}
 
 
