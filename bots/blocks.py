@@ -35,6 +35,8 @@ from .run_view import RunView
 CONFIRM, CANCEL, APPROVE, DENY = "dcops_confirm", "dcops_cancel", "dcops_approve", "dcops_deny"
 STOP = "dcops_stop"
 RESUME_LEFT = "dcops_resume_left"      # Resume the nodes a stopped run left out of service
+FOLLOWUP = "dcops_followup"            # run a follow-up a result suggests (triage: drain gpu023 ...)
+MAX_FOLLOWUPS = 3
 
 TABLE_MAX_ROWS = 100            # Slack's table block limit (header row included)
 TABLE_MAX_COLS = 20
@@ -228,6 +230,12 @@ def run_message(view: RunView) -> Rendered:
         chart = chart_for(result.data)
         if chart:
             blocks.append(_md(chart))
+        followups = [f for f in (result.data or {}).get("followups", []) if isinstance(f, str)] \
+            if isinstance(result.data, dict) and view.finished is not None else []
+        if followups:
+            blocks.append(ActionsBlock(elements=[ButtonElement(
+                text=_clip(f"Run: {f}", 70), action_id=f"{FOLLOWUP}_{i}", value=_clip(f, 1900))
+                for i, f in enumerate(followups[:MAX_FOLLOWUPS])]))
     for message in view.errors[-3:]:
         blocks.append(_md(f":warning: {escape(message)}"))
 

@@ -10,6 +10,7 @@ Resume on a stopped run's card returns the nodes it left drained, through the en
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -52,6 +53,11 @@ def register(app: AsyncApp, bot: Bot) -> None:
     async def on_resume_left(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         await guarded(bot, respond, resume_left(bot, body, respond), "the Resume button")
+
+    @app.action(re.compile(f"^{blocks.FOLLOWUP}_[0-9]+$"))
+    async def on_followup(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        await guarded(bot, respond, followup(bot, body, respond), "a follow-up button")
 
     @app.action(blocks.APPROVE)
     async def on_approve(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
@@ -106,6 +112,15 @@ async def resume_left(bot: Bot, body: dict[str, Any], respond: AsyncRespond) -> 
     user, nodes, channel, _ = _click(body)
     await submit(bot, user=user, principal=principal_for(user), channel_id=channel or "", action="resume",
                  command_text=f"resume {nodes}", params={"nodes": nodes}, respond=respond)
+
+
+async def followup(bot: Bot, body: dict[str, Any], respond: AsyncRespond) -> None:
+    """A result's suggested follow-up, clicked: exactly as if the clicker typed `/dcops <it>` here
+    (channel rules, RBAC, the typed confirmation as a Confirm prompt, the audit log)."""
+    from .commands import run_command
+
+    user, text, channel, _ = _click(body)
+    await run_command(bot, {"text": text, "user_id": user, "channel_id": channel or ""}, respond)
 
 
 async def decide_click(bot: Bot, body: dict[str, Any], *, grant: bool) -> None:

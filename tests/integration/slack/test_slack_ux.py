@@ -185,3 +185,35 @@ async def test_approval_card_shows_the_plan_and_approve_asks_once_more(harness: 
     assert approve["confirm"]["confirm"]["text"] == "Approve and run"
     started = [r for r in await harness.audit(action="drain", event="started") if not r.params.get("dry_run")]
     assert started == []                                  # the plan changed nothing
+
+
+async def test_three_am_bad_cable_to_drain_in_three_messages(harness: Harness):
+    """3 a.m. scenario 2 on Slack: /dcops triage-cable --auto, the card's "Run: drain gpu023 ..."
+    button, Confirm on the prompt. Three things the on-call person sends; the drain is audited."""
+    sent = 0
+    await harness.command("triage-cable --auto", user=ADMIN)
+    sent += 1
+    final = (await harness.slack.wait_for(lambda c: c.method == "chat.update" and "triage-cable: ok" in c.args["text"],
+                                          timeout=30))[0]
+    assert ":red_circle:" in _text(final)                         # a bad cable is never a green tick
+    followups = {k: v for k, v in _buttons(final).items() if k.startswith(blocks.FOLLOWUP)}
+    drain = next(v for v in followups.values() if v.startswith("drain gpu023"))
+    _, key = await harness.click(next(k for k, v in followups.items() if v == drain), drain, user=ADMIN)
+    sent += 1
+    prompt = (await harness.responses(key))[0]
+    _, key = await harness.click(blocks.CONFIRM, _buttons(prompt)[blocks.CONFIRM], user=ADMIN, ephemeral=True)
+    sent += 1
+    await harness.slack.wait_for(lambda c: c.method == "chat.update" and "drain: ok" in c.args["text"], timeout=30)
+    finished = await harness.audit(action="drain", event="finished", node="gpu023")
+    assert [r.outcome for r in finished] == ["ok"] and finished[0].principal == f"slack:{ADMIN}"
+    assert sent == 3
+
+
+async def test_three_am_xid_79_to_drain_in_two_messages(harness: Harness):
+    await harness.command("gpu-health gpu017", user=ADMIN)
+    health = (await harness.slack.wait_for(lambda c: c.method == "chat.update" and "gpu-health" in c.args["text"]
+                                           and "79" in _text(c), timeout=30))[0]
+    assert "79" in _text(health)
+    _, _, key = await harness.confirmed_command('drain gpu017 --reason "xid 79"', user=ADMIN)   # command + Confirm
+    await harness.slack.wait_for(lambda c: c.method == "chat.update" and "drain: ok" in c.args["text"], timeout=30)
+    assert [r.outcome for r in await harness.audit(action="drain", event="finished", node="gpu017")] == ["ok"]
