@@ -10,6 +10,7 @@ import getpass
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -132,15 +133,36 @@ async def _run_request(engine: Any, req: Request, printer: EventPrinter, *, inte
     return await _follow(run, req.principal, printer)
 
 
+TICK = 5.0            # seconds between "still running" lines on a terminal (drain --wait can take minutes)
+
+
+async def _ticker(run: Any, err: Any) -> None:
+    """On a terminal, say every few seconds that a long run is alive and what it waits for, so
+    `drain --wait` is never silent for 48 s; in a pipe, stay quiet (scripts read the events)."""
+    while run.active:
+        await asyncio.sleep(TICK)
+        if not run.active:
+            return
+        waiting = [f"{t}: {s.detail}" for t, s in run.steps.items() if s.status == "running" and s.detail][:3]
+        label = f" {run.progress.done}/{run.progress.total} {run.progress.label}" if run.progress else ""
+        err.write(f"... {run.action} still running ({time.time() - run.started:.0f}s){label}"
+                  + (f"; {'; '.join(waiting)}" if waiting else "") + "\n")
+        err.flush()
+
+
 async def _follow(run: Any, principal: str, printer: EventPrinter) -> int:
     """Print a run's events to its end; Ctrl-C stops it (see :func:`_interrupted`)."""
     printed = 0
+    tick = asyncio.create_task(_ticker(run, printer.err)) if not printer.as_json and printer.err.isatty() else None
     try:
         async for event in run.events():
             printer(event)
             printed += 1
     except asyncio.CancelledError:            # Ctrl-C: stop the run, show where it left every target
         return await _interrupted(run, principal, printer, printed)
+    finally:
+        if tick is not None:
+            tick.cancel()
     finished: RunFinished = run.finished  # type: ignore[assignment]
     return 0 if finished.outcome in ("ok", "dry-run") else 1
 

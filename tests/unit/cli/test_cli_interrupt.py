@@ -107,3 +107,43 @@ def test_drain_on_a_terminal_asks_the_same_typed_confirmation(env) -> None:  # n
     finally:
         os.close(wrong_master)
     assert wrong.returncode in (1, 2) and ("not confirmed" in err2 or "unknown job id" in err2), err2
+
+
+def _on_a_terminal(env, args: list[str], seconds: float) -> tuple[str, str]:  # noqa: ANN001
+    """Run dcops with stdout and stderr on a pseudo-terminal for ``seconds``, then Ctrl-C."""
+    import os
+    import pty
+    import select
+
+    out_m, out_s = pty.openpty()
+    err_m, err_s = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "console.cli", *args], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+                            stdout=out_s, stderr=err_s)
+    os.close(out_s)
+    os.close(err_s)
+    got = {out_m: b"", err_m: b""}
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select(list(got), [], [], 0.2)
+        for fd in ready:
+            try:
+                got[fd] += os.read(fd, 65536)
+            except OSError:
+                pass
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=60)
+    for fd in got:
+        os.close(fd)
+    return got[out_m].decode(errors="replace"), got[err_m].decode(errors="replace")
+
+
+def test_long_wait_ticks_and_colours_on_a_terminal_only(env) -> None:  # noqa: F811
+    out, err = _on_a_terminal(env, ["--demo", "run", "--confirm", "1", "drain", "gpu001", "--reason", "x", "--wait"], 12)
+    assert "... drain still running (" in err, err                 # not silent while it waits
+    assert "\x1b[" in out + err                                     # colour on a terminal
+    env_nc = dict(env, NO_COLOR="1")
+    out2, err2 = _on_a_terminal(env_nc, ["--demo", "run", "--confirm", "1", "drain", "gpu001", "--reason", "x",
+                                         "--wait"], 7)
+    assert "\x1b[3" not in out2 + err2 and "still running" in err2  # NO_COLOR: no colour, same ticker
+    piped = dcops(env, "--demo", "run", "resume", "gpu001")
+    assert "\x1b[" not in piped.stdout + piped.stderr and "still running" not in piped.stderr
