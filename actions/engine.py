@@ -261,9 +261,14 @@ class Engine:
                     for r in refs]
         if spec.targets is TargetKind.JOBS:
             ids = [str(j) for j in getattr(params, "jobs")]
+            slurm = self.backends.require("slurm")
+            if not ids and getattr(params, "user", None):       # cancel --user alice: her jobs, each decided
+                ids = [j.job_id for j in await slurm.jobs(JobFilter(user=params.user))   # type: ignore[attr-defined]
+                       if j.state.upper() in ("RUNNING", "PENDING", "SUSPENDED", "CONFIGURING")]
+                if not ids:
+                    raise UsageError(f"{spec.name}: user {params.user} has no running or pending jobs")  # type: ignore[attr-defined]
             if not ids:
                 raise UsageError(f"{spec.name}: give at least one job id")
-            slurm = self.backends.require("slurm")
             found = {j.job_id: j for j in await slurm.jobs(JobFilter(job_ids=tuple(ids)))}
             missing = [i for i in ids if i not in found]
             if missing:

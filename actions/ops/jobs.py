@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from ..backends.models import JobFilter
 from ..context import ActionContext
@@ -46,7 +46,16 @@ class JobIdsParams(MutatingParams):
 
 
 class CancelParams(JobIdsParams):
+    jobs: list[str] = Field(default_factory=list, description="job ids (or --user)")
     signal: str | None = Field(None, description="send this signal instead of cancelling (e.g. USR1)")
+    user: str | None = Field(None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$",
+                             description="every running or pending job of this user (like scancel -u)")
+
+    @model_validator(mode="after")
+    def _ids_or_user(self) -> "CancelParams":
+        if bool(self.jobs) == bool(self.user):
+            raise ValueError("give job ids or --user USER, not both or neither")
+        return self
 
 
 def _job_action(verb: str, past: str, port_call: str, *, kind: Kind, help: str, params: type[JobIdsParams],
