@@ -28,7 +28,9 @@ async def jobs(ctx: ActionContext, p: JobsParams) -> AsyncIterator[ActionEvent]:
     found = await slurm.jobs(JobFilter(user=p.user, partition=p.partition, node=p.node, state=p.state))
     rows = [[j.job_id, j.partition, j.name, j.user, j.state, j.node_count, ",".join(j.nodes), j.reason]
             for j in found]
-    yield Result(summary=f"{len(rows)} jobs", table=Table(
+    used = " ".join(f"--{k} {v}" for k, v in p.model_dump(exclude_none=True).items())
+    summary = f"{len(rows)} jobs" if rows or not used else f"no jobs match {used}"   # an empty filter says so
+    yield Result(summary=summary, table=Table(
         columns=["job", "partition", "name", "user", "state", "nodes", "nodelist", "reason"], rows=rows),
         data=[j.model_dump(mode="json") for j in found])
 

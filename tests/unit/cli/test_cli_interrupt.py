@@ -147,3 +147,10 @@ def test_long_wait_ticks_and_colours_on_a_terminal_only(env) -> None:  # noqa: F
     assert "\x1b[3" not in out2 + err2 and "still running" in err2  # NO_COLOR: no colour, same ticker
     piped = dcops(env, "--demo", "run", "resume", "gpu001")
     assert "\x1b[" not in piped.stdout + piped.stderr and "still running" not in piped.stderr
+
+
+def test_a_filter_matching_nothing_says_so(env) -> None:  # noqa: F811
+    p = dcops(env, "--demo", "run", "jobs", "--user", "nobody")
+    assert p.returncode == 0 and "no jobs match --user nobody" in p.stdout, p.stdout
+    q = dcops(env, "--demo", "run", "nodes", "--partition", "nope")
+    assert q.returncode == 0 and "no nodes match --partition nope" in q.stdout, q.stdout
