@@ -67,6 +67,7 @@ class NodeEntry(Section):
 
 class TuiSection(Section):
     theme: str = "dcops-dark"
+    refresh: float = Field(30.0, ge=0)     # seconds between Fleet / Jobs / Node reloads (0 = only on ctrl+r)
     bindings: dict[str, str] = {}          # binding id -> key(s), e.g. {"fleet.drain" = "D"}
 
 

@@ -108,8 +108,11 @@ def frozen(monkeypatch: pytest.MonkeyPatch):
 
     import actions.ops.metrics as metrics_mod
 
-    # the fleet's and the query's time windows end "now": pin it (modules that imported the class)
-    for module in (engine_mod, metrics_mod, datetime_mod):
+    import console.tui.screens.base as screen_base_mod
+
+    # the fleet's and the query's time windows end "now", the banner's "as of": pin them (modules that
+    # imported the class)
+    for module in (engine_mod, metrics_mod, datetime_mod, screen_base_mod):
         monkeypatch.setattr(module, "datetime", FixedDatetime)
     monkeypatch.setattr(engine_mod.secrets, "token_hex", lambda n=8: f"{next(ids):0{2 * n}d}")
 

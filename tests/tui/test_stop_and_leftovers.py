@@ -185,3 +185,20 @@ async def test_a_theme_chosen_in_the_console_is_remembered(config) -> None:
     async with pinned.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert pinned.theme == "dcops-contrast"
+
+
+async def test_live_screens_refresh_on_their_own_and_say_as_of_when(config) -> None:
+    from console.tui.widgets.chrome import Banner
+
+    app = DcopsApp(config(tui={"refresh": 1.0}), principal="unix:alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.engine is not None and app.screen.query_one(Banner).as_of, what="as of")
+        fleet_reads = lambda: sum(1 for r in app.engine.runs() if r.action == "fleet")  # noqa: E731
+        first = fleet_reads()
+        await wait_for(pilot, lambda: fleet_reads() >= first + 2, timeout=10, what="two reloads without a key")
+        assert "as of" in str(app.screen.query_one(Banner).render())
+        await pilot.press("3")                   # not on top: the fleet stops reloading
+        await pilot.pause(0.3)
+        hidden = fleet_reads()
+        await pilot.pause(2.5)
+        assert fleet_reads() == hidden

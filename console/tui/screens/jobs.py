@@ -37,6 +37,7 @@ def _squeue_row(row: dict) -> dict:
 class JobsScreen(DcopsScreen):
     SCREEN_TITLE = "Jobs"
     RELOAD_ON_RUN = True
+    AUTO_REFRESH = True
     BINDINGS = jobs_bindings()
     DEFAULT_CSS = """
     JobsScreen #jobs-summary { height: 1; padding: 0 1; color: $muted; }

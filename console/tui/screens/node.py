@@ -51,6 +51,7 @@ def transposed(table: Table) -> Table:
 
 class NodeScreen(DcopsScreen):
     RELOAD_ON_RUN = True
+    AUTO_REFRESH = True
     DEFAULT_CSS = """
     NodeScreen #node-head { height: auto; padding: 0 1; }
     NodeScreen #node-charts { height: 14; }
