@@ -82,6 +82,8 @@ def audit_bindings() -> list[Binding]:
     return [
         _b("audit.search", "ctrl+s", "search", "search"),
         _b("audit.verify", "v", "verify", "verify chain"),
+        _b("audit.form", "ctrl+f", "focus_form", "search form"),
+        _b("audit.reads", "R", "toggle_reads", "show/hide reads"),
     ]
 
 

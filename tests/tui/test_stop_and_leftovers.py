@@ -202,3 +202,32 @@ async def test_live_screens_refresh_on_their_own_and_say_as_of_when(config) -> N
         hidden = fleet_reads()
         await pilot.pause(2.5)
         assert fleet_reads() == hidden
+
+
+async def test_audit_screen_hides_reads_groups_by_run_and_keeps_digits_in_fields(config) -> None:
+    from textual.widgets import Input
+
+    from console.tui.screens.audit import AuditScreen
+
+    app = DcopsApp(config(), principal="unix:alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.engine is not None, what="the engine")
+        await pilot.press("colon", *"resume gpu[030-031]", "enter")
+        await wait_for(pilot, lambda: "resume: ok" in app.last_message[0], what="a write")
+        await pilot.press("4")
+        await wait_for(pilot, lambda: isinstance(app.screen, AuditScreen) and app.screen.table.total_count,
+                       what="the audit records")
+        screen = app.screen
+        rows = list(screen.table.visible_rows)
+        assert rows and not [r for r in rows if r["action"] in ("fleet", "audit", "audit-verify")]
+        assert "read record(s) hidden" in str(screen.query_one("#audit-summary").render())
+        runs = [r["run"] for r in rows]
+        assert runs == sorted(runs, reverse=True)                    # grouped by run, newest first
+        form = screen.query_one("#audit-form").query(Input)
+        assert len(form) == 6 and all(not w.value and w.placeholder.startswith("e.g.") for w in form)
+        await pilot.press("ctrl+f")
+        assert isinstance(app.focused, Input)
+        await pilot.press("2", "h")                                  # typed into the field, not "switch to jobs"
+        assert isinstance(app.screen, AuditScreen) and app.focused.value == "2h"
+        await pilot.press("escape", "R")
+        await wait_for(pilot, lambda: any(r["action"] == "fleet" for r in screen.table.visible_rows), what="reads shown")
