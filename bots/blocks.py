@@ -223,7 +223,11 @@ def run_message(view: RunView) -> Rendered:
             SEVERITY_ICON[result.severity] if result.ok else STATUS_ICON["failed"]
         blocks.append(_md(f"{icon} {escape(result.summary)}"))
         if result.table is not None and result.table.columns:
-            tblocks, note = table_block(result.table)
+            table = result.table
+            if view.public_rows is not None and len(table.rows) > view.public_rows:
+                table = table.model_copy(update={"rows": table.rows[: view.public_rows]})
+                notes.append(f"first {view.public_rows} of {len(result.table.rows)} rows; the full table is in the thread")
+            tblocks, note = table_block(table)
             blocks.extend(tblocks)
             if note:
                 notes.append(note)

@@ -25,6 +25,7 @@ log = logging.getLogger("dcops.slack")
 
 Respond = Callable[..., Awaitable[Any]]
 CHANNEL = "slack"          # the front end's name in Request.channel and the audit log
+PUBLIC_ROWS = 10           # rows of a read's table shown in the channel; the full table goes in the thread
 
 
 async def reply_error(respond: Respond, message: str) -> None:
@@ -73,8 +74,9 @@ async def submit(bot: Bot, *, user: str, principal: str, channel_id: str, comman
 
 async def follow(bot: Bot, run: Run, *, user: str, channel_id: str, command_text: str,
                  respond: Respond | None, approved_by: str | None = None) -> None:
+    mutating = bot.engine.registry.get(run.action).mutating
     view = RunView(action=run.action, command_text=command_text, requester=user, approved_by=approved_by,
-                   stoppable=bot.engine.registry.get(run.action).mutating)
+                   stoppable=mutating, public_rows=None if mutating else PUBLIC_ROWS)
     live = LiveMessage(bot.client, channel_id, view, interval=bot.settings.update_interval, respond=respond)
     bot.spawn(live.follow(run), name=f"slack-follow-{run.run_id}")
 

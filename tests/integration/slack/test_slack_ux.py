@@ -217,3 +217,14 @@ async def test_three_am_xid_79_to_drain_in_two_messages(harness: Harness):
     _, _, key = await harness.confirmed_command('drain gpu017 --reason "xid 79"', user=ADMIN)   # command + Confirm
     await harness.slack.wait_for(lambda c: c.method == "chat.update" and "drain: ok" in c.args["text"], timeout=30)
     assert [r.outcome for r in await harness.audit(action="drain", event="finished", node="gpu017")] == ["ok"]
+
+
+async def test_a_large_read_keeps_the_channel_short_and_puts_the_table_in_the_thread(harness: Harness):
+    await harness.command("nodes", user=ADMIN)
+    final = (await harness.slack.wait_for(lambda c: c.method == "chat.update" and "nodes: ok" in c.args["text"]))[0]
+    table = [b for b in final.args["blocks"] if b["type"] == "table"][0]
+    assert len(table["rows"]) == 1 + 10 and "full table is in the thread" in _text(final)
+    thread = (await harness.slack.wait_for(lambda c: c.method == "chat.postMessage"
+                                           and c.args.get("thread_ts") == final.args["ts"]))[0]
+    rows = [b for b in thread.args["blocks"] if b["type"] == "table"][0]["rows"]
+    assert len(rows) > 11 and len(json.dumps(final.args)) < len(json.dumps(thread.args))
