@@ -231,3 +231,34 @@ async def test_audit_screen_hides_reads_groups_by_run_and_keeps_digits_in_fields
         assert isinstance(app.screen, AuditScreen) and app.focused.value == "2h"
         await pilot.press("escape", "R")
         await wait_for(pilot, lambda: any(r["action"] == "fleet" for r in screen.table.visible_rows), what="reads shown")
+
+
+async def test_job_detail_then_a_node_then_its_cable(config) -> None:
+    from console.tui.screens.job import JobDetailScreen
+    from console.tui.screens.jobs import JobsScreen
+    from console.tui.screens.node import NodeScreen
+    from console.tui.screens.result import ResultScreen
+
+    app = DcopsApp(config(), principal="unix:alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.engine is not None, what="the engine")
+        await pilot.press("2")
+        await wait_for(pilot, lambda: isinstance(app.screen, JobsScreen) and app.screen.table.total_count, what="jobs")
+        jobs = app.screen.table
+        multi = next(i for i, r in enumerate(jobs.visible_rows) if int(r["nodes"]) > 1)
+        for _ in range(multi):
+            await pilot.press("down")
+        job = jobs.cursor_row
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, JobDetailScreen), what="the job")
+        shown = str(app.screen.query_one("#job-fields").render())
+        assert str(job["job"]) in shown and str(job["state"]) in shown and str(job["user"]) in shown
+        nodes = [r["node"] for r in app.screen.query_one("#job-nodes").visible_rows]
+        assert len(nodes) == int(job["nodes"])
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, NodeScreen), what="the node")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, JobDetailScreen), what="back to the job")
+        await pilot.press("t")
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen), timeout=30, what="the triage")
+        assert "triage-cable" in app.screen.SCREEN_TITLE
