@@ -62,6 +62,15 @@ def fleet_bindings() -> list[Binding]:
     ]
 
 
+def node_bindings() -> list[Binding]:
+    return [
+        _b("node.drain", "d", "drain", "drain"),
+        _b("node.resume", "r", "resume", "resume"),
+        _b("node.prev_tab", "left_square_bracket", "tab(-1)", "prev tab"),
+        _b("node.next_tab", "right_square_bracket", "tab(1)", "next tab"),
+    ]
+
+
 def jobs_bindings() -> list[Binding]:
     return [
         _b("jobs.cancel", "c", "job('cancel')", "cancel"),
@@ -105,7 +114,7 @@ def result_bindings() -> list[Binding]:
 def catalog() -> dict[str, Binding]:
     """Every binding by id."""
     groups = (app_bindings(), table_bindings(), fleet_bindings(), jobs_bindings(), operations_bindings(),
-              audit_bindings(), approvals_bindings(), metrics_bindings(), result_bindings())
+              audit_bindings(), approvals_bindings(), metrics_bindings(), result_bindings(), node_bindings())
     return {b.id: b for group in groups for b in group if b.id}
 
 

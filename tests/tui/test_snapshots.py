@@ -53,7 +53,7 @@ async def node(pilot) -> None:
     _table(pilot.app, "#fleet-table").move_to_key("gpu017")
     await pilot.press("enter")
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, NodeScreen)
-                   and "audit records" in str(pilot.app.screen.query_one("#summary-audit").render()), what="node tabs")
+                   and "change record(s)" in str(pilot.app.screen.query_one("#summary-audit").render()), what="node tabs")
 
 
 async def jobs(pilot) -> None:

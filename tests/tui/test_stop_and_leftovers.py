@@ -262,3 +262,45 @@ async def test_job_detail_then_a_node_then_its_cable(config) -> None:
         await pilot.press("t")
         await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen), timeout=30, what="the triage")
         assert "triage-cable" in app.screen.SCREEN_TITLE
+
+
+async def test_node_screen_keys_act_on_the_node_and_tabs_agree(config) -> None:
+    from textual.widgets import TabbedContent
+
+    from console.tui.screens.node import NodeScreen
+
+    app = DcopsApp(config(), principal="unix:alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.engine is not None, what="the engine")
+        app.push_screen(NodeScreen("gpu023"))
+        await wait_for(pilot, lambda: isinstance(app.screen, NodeScreen) and app.screen.query("#summary-audit"),
+                       what="the node")
+        screen = app.screen
+        summary = lambda tab: str(screen.query_one(f"#summary-{tab}").render())  # noqa: E731
+        await wait_for(pilot, lambda: "port(s) of gpu023" in summary("ib") and "loading" not in summary("audit"),
+                       timeout=30, what="the tabs")
+        assert summary("ib").startswith("2 port(s) of gpu023")            # Health counts 2 ports too
+        health = [r for r in screen.query_one("#table-health").visible_rows]
+        assert any(str(v) == "2" for r in health for v in r.values()), health
+        footer = " ".join(key for key, b in screen.active_bindings.items() if b.binding.show)
+        assert "left_square_bracket" in footer and "right_square_bracket" in footer
+        tabs = screen.query_one("#node-tabs", TabbedContent)
+        before = tabs.active
+        await pilot.press("right_square_bracket")
+        assert tabs.active != before
+        await pilot.press("d")
+        await type_confirmation_with_reason(pilot, "cable reseat", "1")
+        await wait_for(pilot, lambda: "drain: ok" in app.last_message[0], timeout=30, what="the drain")
+        nodes = await app.engine.call(app.engine.engine.backends.slurm.nodes(["gpu023"]))
+        assert nodes[0].drain_flag and "cable reseat" in nodes[0].reason
+        await wait_for(pilot, lambda: "change record(s) for gpu023" in summary("audit"), timeout=30, what="audit tab")
+        rows = list(screen.query_one("#table-audit").visible_rows)
+        assert rows and all(r["action"] not in ("gpu-health", "node-health", "fabric-health", "firmware", "jobs",
+                                                "power-status", "audit", "query") for r in rows)
+
+
+async def type_confirmation_with_reason(pilot, reason: str, token: str) -> None:  # noqa: ANN001
+    from console.tui.screens.confirm import ConfirmDialog
+
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmDialog), what="the drain dialog")
+    await pilot.press(*reason, "enter", *token, "enter")
