@@ -232,6 +232,8 @@ class DcopsApp(App[int]):
             self.track(run)
         elif show_result:             # a read, or a dry run: its plan is the answer, shown as a result
             finished = await self._engine.wait(run)
+            if finished.outcome in ("ok", "dry-run"):   # a success clears the last error from the status line
+                self.report(f"{action}: {finished.outcome}: {finished.summary}")
             if run.result is not None:
                 await self.push_screen(ResultScreen(f":{action}" + (" (dry run: nothing changed)" if run.dry_run
                                                                      else ""), run.result, finished))

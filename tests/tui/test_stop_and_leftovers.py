@@ -304,3 +304,14 @@ async def type_confirmation_with_reason(pilot, reason: str, token: str) -> None:
 
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmDialog), what="the drain dialog")
     await pilot.press(*reason, "enter", *token, "enter")
+
+
+async def test_a_succeeding_command_clears_the_last_error(config) -> None:
+    app = DcopsApp(config(), principal="unix:alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.engine is not None, what="the engine")
+        await pilot.press("colon", *"drain gpu999 --reason x", "enter")
+        await wait_for(pilot, lambda: app.last_message[1] == "error", what="the error")
+        await pilot.press("colon", *"ping", "enter")
+        await wait_for(pilot, lambda: app.last_message[1] != "error", what="the error cleared")
+        assert "ping: ok" in app.last_message[0]
