@@ -9,6 +9,7 @@ front end shows as it is.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections import deque
 import secrets
@@ -252,6 +253,8 @@ class Engine:
             params = spec.params.model_validate(req.params)
         except ValidationError as exc:
             raise UsageError(describe(spec, exc)) from None
+        if spec.check is not None:
+            spec.check(params, self.backends)      # a request this cluster cannot run as given
         return _Prepared(req, spec, params, await self._resolve(spec, params))
 
     async def _resolve(self, spec: ActionSpec, params: Params) -> list[Target]:
@@ -306,6 +309,24 @@ class Engine:
                     return Decision(allowed=False, reason=f"{extra.reason} (needed because {spec.name} with these "
                                     f"options also performs {other})", roles=extra.roles, approval=False,
                                     allow_yes=False, max_targets=extra.max_targets)
+        if decision.allowed and spec.risks is not None:
+            decision = self._decide_risks(principal, prep, decision)
+        return decision
+
+    def _decide_risks(self, principal: str, prep: _Prepared, decision: Decision) -> Decision:
+        """A risky option (``--no-drain``) is a permission of its own, decided on the same targets as
+        a destructive action named after the risk: a role must grant it (by name, glob or kind), a
+        deny rule naming it forbids it, and an approval it needs is needed by the request."""
+        spec = prep.spec
+        for risk in spec.risks(prep.params) if spec.risks is not None else ():
+            extra = self.policy.decide(principal, risk, "destructive", prep.targets,
+                                       read_only=self.config.cluster.read_only)
+            if not extra.allowed:
+                return Decision(allowed=False, reason=f"{extra.reason} (needed because {spec.name} with "
+                                f"--{risk} takes a risk the policy must allow)", roles=extra.roles, approval=False,
+                                allow_yes=False, max_targets=extra.max_targets)
+            if extra.approval and not decision.approval:
+                decision = dataclasses.replace(decision, approval=True)
         return decision
 
     async def _failed_early(self, received: AuditEntry, exc: DcopsError) -> None:

@@ -68,6 +68,11 @@ class ActionSpec:
     example: str = ""                  # a complete command line, shown in help and run by the invariant tests
     implies: Callable[[Any], tuple[str, ...]] | None = None   # other actions these params also perform
                                        # (drain --cancel-jobs cancels): RBAC must allow those too
+    risks: Callable[[Any], tuple[str, ...]] | None = None     # risky options these params use
+                                       # (firmware-update --no-drain -> "no-drain"): RBAC decides each
+                                       # as a permission of its own, on the same targets
+    check: Callable[[Any, Any], None] | None = None           # (params, backends) -> raise UsageError
+                                       # for a request this cluster cannot run as given (before it starts)
 
     @property
     def mutating(self) -> bool:
@@ -136,6 +141,8 @@ def action(
     takes_out_of_service: bool = False,
     example: str = "",
     implies: Callable[[Any], tuple[str, ...]] | None = None,
+    risks: Callable[[Any], tuple[str, ...]] | None = None,
+    check: Callable[[Any, Any], None] | None = None,
     into: Registry | None = None,
 ) -> Callable[[ActionFn], ActionFn]:
     """Register an async-generator function as an action. Destructive actions need confirmation
@@ -149,6 +156,7 @@ def action(
                 confirm=(kind is Kind.DESTRUCTIVE) if confirm is None else confirm,
                 approval=approval, resumable=resumable, timeout=timeout, category=category, lock=lock,
                 takes_out_of_service=takes_out_of_service, example=example, implies=implies,
+                risks=risks, check=check,
             )
         )
         return fn

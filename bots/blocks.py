@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import hostlist
+from actions.hostlists import collapse as collapse_hostlist
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
@@ -76,7 +76,7 @@ def escape(text: str) -> str:
 def collapse(names: Sequence[str]) -> str:
     """Node names back to a hostlist (gpu[001-060]) so 64 targets fit in one line."""
     try:
-        return hostlist.collect_hostlist(list(names))
+        return collapse_hostlist(list(names))
     except Exception:  # noqa: BLE001 - job ids and odd names are not hostlists: list them as they are
         return ",".join(names)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class _Model(BaseModel):
@@ -154,10 +154,28 @@ class KubeJob(_Model):
 # ---------------------------------------------------------------- Redfish
 
 class FirmwareComponent(_Model):
-    id: str                                # FirmwareInventory member id, e.g. BMC, BIOS, GPU0, HCA0
+    """One FirmwareInventory member. ``id`` is the member id as the BMC spells it (what an update's
+    Targets name); ``key`` is what the component IS across nodes and versions (the FQDD on Dell, the
+    Name on iLO, the id elsewhere; see ``redfish_identity``); ``role`` is "active" for the firmware
+    that runs, else "previous", "pending", "backup", ... (copies that do not run)."""
+
+    id: str                                # FirmwareInventory member id, e.g. BMC, GPU0, Installed-159-1.8.2__BIOS.Setup.1-1
     name: str = ""
     version: str = ""
     updateable: bool = True
+    key: str = ""                          # identity; defaults to id
+    role: str = "active"
+    uri: str = ""                          # the member's @odata.id (Targets need the URI)
+
+    @model_validator(mode="after")
+    def _default_key(self) -> "FirmwareComponent":
+        if not self.key:
+            object.__setattr__(self, "key", self.id)
+        return self
+
+    @property
+    def active(self) -> bool:
+        return self.role == "active"
 
 
 class SystemInfo(_Model):
@@ -168,6 +186,14 @@ class SystemInfo(_Model):
     bios_version: str = ""
 
 
+class ManagerInfo(_Model):
+    """The BMC that manages a node's host system (found through the system's Links.ManagedBy)."""
+
+    id: str = ""
+    firmware_version: str = ""
+    model: str = ""
+
+
 class TaskStatus(_Model):
     """A Redfish task. ``state``: New, Starting, Running, Completed, Exception, Killed, Cancelled, ..."""
 
@@ -176,6 +202,8 @@ class TaskStatus(_Model):
     percent: int | None = None
     messages: tuple[str, ...] = ()
     reset_required: bool = False
+    health: str = "OK"                     # TaskStatus: OK, Warning, Critical (Completed + Critical = failed)
+    reset_type: str | None = None          # the ResetType a ResetRequired message asks for
 
     @property
     def finished(self) -> bool:
@@ -183,7 +211,34 @@ class TaskStatus(_Model):
 
     @property
     def succeeded(self) -> bool:
-        return self.state == "Completed"
+        return self.state == "Completed" and self.health != "Critical"
+
+    @property
+    def awaiting_reset(self) -> bool:
+        """Not finished, but only a reset will move it on (iDRAC-style jobs that apply at reboot)."""
+        return not self.finished and self.reset_required
+
+
+class UpdatePath(_Model):
+    """How a BMC takes firmware, read from its UpdateService (never assumed)."""
+
+    simple_update: str | None = None       # Actions.#UpdateService.SimpleUpdate.target
+    multipart: str | None = None           # MultipartHttpPushUri
+    protocols: tuple[str, ...] = ()        # TransferProtocol@Redfish.AllowableValues (empty: not stated)
+    inventory: str = "/redfish/v1/UpdateService/FirmwareInventory"
+
+    @property
+    def method(self) -> str | None:
+        """How an image goes in when nothing else is known: SimpleUpdate where offered, else a push."""
+        return "simple" if self.simple_update else ("multipart" if self.multipart else None)
+
+    def method_for(self, image_uri: str) -> str | None:
+        """SimpleUpdate where the BMC offers it (the BMC fetches the image), except that a ``.fwpkg``
+        bundle goes by MultipartHttpPushUri where there is one (NVIDIA's procedure for HGX baseboard
+        packages, with UpdateParameters.Targets); a push when that is all the BMC takes."""
+        if self.multipart and (not self.simple_update or image_uri.split("?", 1)[0].lower().endswith(".fwpkg")):
+            return "multipart"
+        return self.method
 
 
 # ---------------------------------------------------------------- SSH

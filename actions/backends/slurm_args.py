@@ -13,7 +13,8 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 
 from ..errors import BackendError, BackendUnavailable, UsageError
-from ..hostlists import collapse
+from .. import hostlists
+from ..hostlists import chunks, collapse
 
 _NODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _JOB = re.compile(r"^\d+(_\d+)?$")
@@ -21,8 +22,7 @@ _SIGNAL = re.compile(r"^(SIG)?[A-Z0-9]{1,10}$")
 MAX_REASON = 1000                  # Slurm has no limit; dcops keeps sinfo's reason column readable
 
 
-def node_list(nodes: Sequence[str]) -> str:
-    """The nodes as one hostlist expression for scontrol; every name checked."""
+def _checked(nodes: Sequence[str]) -> Sequence[str]:
     if isinstance(nodes, str):
         raise TypeError("pass node names as a list, not a string")
     if not nodes:
@@ -30,7 +30,20 @@ def node_list(nodes: Sequence[str]) -> str:
     bad = [n for n in nodes if not _NODE.fullmatch(n)]
     if bad:
         raise UsageError(f"invalid node name {bad[0]!r}: letters, digits, '.', '_' and '-' only")
-    return collapse(nodes)
+    return nodes
+
+
+def node_list(nodes: Sequence[str]) -> str:
+    """The nodes as one hostlist expression in Slurm's dialect; every name checked. It may be
+    long: for a command line use :func:`node_lists`."""
+    return collapse(_checked(nodes))
+
+
+def node_lists(nodes: Sequence[str], limit: int | None = None) -> list[str]:
+    """The nodes as Slurm-dialect hostlists of at most ``limit`` (default
+    :data:`actions.hostlists.ARG_LIMIT`) characters each, one per command: an argv word is limited
+    to 128 KiB, and over SSH the whole command line is one word."""
+    return chunks(_checked(nodes), limit or hostlists.ARG_LIMIT)
 
 
 def reason(text: str) -> str:

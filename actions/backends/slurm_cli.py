@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from ..backends.models import JobFilter, JobInfo, NodeInfo
 from ..errors import BackendError
+from ..hostlists import collapse, expand
 from . import slurm_args as args
 from .slurm_parse import (SINFO_FORMAT, SQUEUE_NODE_JOBS, job_from_json, parse_node_jobs, parse_sinfo)
 from .slurm_runner import Output, Runner, check
@@ -56,7 +57,9 @@ class SlurmCli:
         if names is not None:
             if not names:
                 return []
-            sinfo += ["-n", args.node_list(names)]
+            lists = args.node_lists(names)
+            if len(lists) == 1:            # else: read every node and pick (one call, no argv limit)
+                sinfo += ["-n", lists[0]]
         info_out, jobs_out = await asyncio.gather(self._call(sinfo), self._call(["squeue", *SQUEUE_NODE_JOBS]))
         found = parse_sinfo(info_out.stdout)
         on_node = parse_node_jobs(jobs_out.stdout)
@@ -75,10 +78,22 @@ class SlurmCli:
 
     # ---------------------------------------------------------------- nodes
     async def _update(self, nodes: Sequence[str], state: str, reason: str | None = None) -> None:
-        argv = ["scontrol", "update", f"NodeName={args.node_list(nodes)}", f"State={state}"]
-        if reason is not None:
-            argv.append(f"Reason={args.reason(reason)}")
-        await self._call(argv)
+        """``scontrol update NodeName=LIST State=...``, one call per chunk of the node list (a
+        list of irregular names does not collapse and can outgrow a command line). When a chunk
+        fails, the error says which nodes the earlier chunks already changed."""
+        extra = [f"Reason={args.reason(reason)}"] if reason is not None else []
+        done: list[str] = []
+        for hostlist in args.node_lists(nodes):
+            try:
+                await self._update_one(hostlist, state, extra)
+            except BackendError as exc:
+                if not done:
+                    raise
+                raise type(exc)(f"{exc} (State={state} was already set on {collapse(done)})") from None
+            done += expand(hostlist, limit=len(nodes))
+
+    async def _update_one(self, hostlist: str, state: str, extra: list[str]) -> None:
+        await self._call(["scontrol", "update", f"NodeName={hostlist}", f"State={state}", *extra])
 
     async def drain(self, nodes: Sequence[str], reason: str) -> None:
         await self._update(nodes, "DRAIN", reason)
@@ -89,15 +104,17 @@ class SlurmCli:
     async def resume(self, nodes: Sequence[str]) -> None:
         """Return nodes to service. scontrol refuses the whole call ("Invalid node state specified")
         when one node is already in service, after resuming the others: then it is a success if
-        every node is in service now."""
-        try:
-            await self._update(nodes, "RESUME")
-        except BackendError as exc:
-            if "Invalid node state" not in str(exc):
-                raise
-            still = [n.name for n in await self.nodes(nodes) if n.drain_flag or n.state in ("down", "fail")]
-            if still:
-                raise BackendError(f"slurm: could not resume {', '.join(still)}: {exc}") from None
+        every node is in service now (checked per chunk of the node list)."""
+        for hostlist in args.node_lists(nodes):
+            try:
+                await self._update_one(hostlist, "RESUME", [])
+            except BackendError as exc:
+                if "Invalid node state" not in str(exc):
+                    raise
+                chunk = expand(hostlist, limit=len(nodes))
+                still = [n.name for n in await self.nodes(chunk) if n.drain_flag or n.state in ("down", "fail")]
+                if still:
+                    raise BackendError(f"slurm: could not resume {collapse(still)}: {exc}") from None
 
     # ---------------------------------------------------------------- jobs
     async def cancel(self, job_ids: Sequence[str], signal: str | None = None) -> None:

@@ -125,11 +125,11 @@ class SlurmPyslurm:
         return [j for j in await self._jobs() if matches(j, flt)]
 
     async def _update(self, nodes: Sequence[str], **changes: Any) -> None:
-        hostlist = args.node_list(nodes)
         if "reason" in changes:
             changes["reason"] = args.reason(changes["reason"])
-        await self._call(f"updating {hostlist}",
-                         lambda: self.ps.Node(hostlist).modify(self.ps.Node(**changes)))
+        for hostlist in args.node_lists(nodes):
+            await self._call(f"updating {hostlist}",
+                             lambda hl=hostlist: self.ps.Node(hl).modify(self.ps.Node(**changes)))
 
     async def drain(self, nodes: Sequence[str], reason: str) -> None:
         await self._update(nodes, state="DRAIN", reason=reason)

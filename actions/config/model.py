@@ -103,7 +103,10 @@ class DcopsConfig(Section):
     def resolved(self, base_dir: Path) -> "DcopsConfig":
         """Relative paths in the file are relative to the file, not to the current directory."""
         def fix(p: str | None) -> str | None:
-            if p is None or p.startswith("/") or "://" in p:
+            if p is None or "://" in p:
+                return p
+            p = str(Path(p).expanduser())
+            if p.startswith("/"):
                 return p
             return str((base_dir / p).resolve())
 
@@ -112,6 +115,9 @@ class DcopsConfig(Section):
             update["policy"] = self.policy.model_copy(update={"path": fix(self.policy.path)})
         if self.topology:
             update["topology"] = fix(self.topology)
+        if self.redfish is not None and (self.redfish.ca_bundle or self.redfish.password_file):
+            update["redfish"] = self.redfish.model_copy(update={"ca_bundle": fix(self.redfish.ca_bundle),
+                                                                "password_file": fix(self.redfish.password_file)})
         if self.audit.url and self.audit.url.startswith("sqlite:///") and not self.audit.url.startswith("sqlite:////"):
             rel = self.audit.url.removeprefix("sqlite:///")
             update["audit"] = self.audit.model_copy(update={"url": f"sqlite:///{fix(rel)}"})

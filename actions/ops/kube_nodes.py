@@ -154,7 +154,15 @@ async def joined(ctx: ActionContext, slurm_part: AsyncIterator[ActionEvent] | No
 def parts(ctx: ActionContext, slurm_part: AsyncIterator[ActionEvent], kube_part: AsyncIterator[ActionEvent]
           ) -> AsyncIterator[ActionEvent]:
     """What ``drain``/``resume`` run: Slurm when configured, Kubernetes when configured (with
-    neither, the Slurm part runs and says that no backend is configured)."""
-    has_kube = ctx.backends.has("kube")
-    return joined(ctx, slurm_part if ctx.backends.has("slurm") or not has_kube else None,
-                  kube_part if has_kube else None)
+    neither, a dry run says it would change nothing; a real run was refused before it started)."""
+    has_slurm, has_kube = ctx.backends.has("slurm"), ctx.backends.has("kube")
+    if not has_slurm and not has_kube:
+        return _nothing_to_do(ctx)
+    return joined(ctx, slurm_part if has_slurm else None, kube_part if has_kube else None)
+
+
+async def _nothing_to_do(ctx: ActionContext) -> AsyncIterator[ActionEvent]:
+    from ._drain_through import NO_SCHEDULER
+    if not ctx.dry_run:
+        raise BackendError(NO_SCHEDULER)
+    yield Result(summary=f"would change nothing: {NO_SCHEDULER}", data={"nodes": list(ctx.nodes)})

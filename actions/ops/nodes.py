@@ -12,6 +12,7 @@ from ..errors import UsageError
 from ..events import ActionEvent, Result, Table
 from ..hostlists import expand
 from ..registry import Kind, MutatingParams, Params, TargetKind, action
+from ._drain_through import check_scheduler_exists
 from ._slurm_nodes import health_gate, slurm_drain, slurm_resume
 from .kube_nodes import kube_drain, kube_resume, parts
 
@@ -65,7 +66,7 @@ class DrainParams(MutatingParams):
 
 @action("drain", example='drain gpu001 --reason "xid 79"', help="drain nodes: no new jobs; running jobs finish (or --wait, --requeue-jobs, --cancel-jobs)",
         params=DrainParams, kind=Kind.WRITE, targets=TargetKind.NODES, positional=("nodes",), category="nodes",
-        takes_out_of_service=True,
+        takes_out_of_service=True, check=check_scheduler_exists,
         implies=lambda p: ("cancel",) if p.cancel_jobs else ("requeue",) if p.requeue_jobs else ())
 async def drain(ctx: ActionContext, p: DrainParams) -> AsyncIterator[ActionEvent]:
     slurm_part = slurm_drain(ctx, ctx.nodes, p.reason, wait=p.wait, wait_timeout=p.wait_timeout,
@@ -87,7 +88,8 @@ class ResumeParams(MutatingParams):
 
 
 @action("resume", example='resume gpu001', help="return drained or down nodes to service (health-marked ones only with --force --reason)",
-        params=ResumeParams, kind=Kind.WRITE, targets=TargetKind.NODES, positional=("nodes",), category="nodes")
+        params=ResumeParams, kind=Kind.WRITE, targets=TargetKind.NODES, positional=("nodes",), category="nodes",
+        check=check_scheduler_exists)
 async def resume(ctx: ActionContext, p: ResumeParams) -> AsyncIterator[ActionEvent]:
     slurm_part = None
     if ctx.backends.has("slurm"):                  # refuse health-marked nodes before either system acts

@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from ..backends.models import SystemInfo
+from ..backends.models import ManagerInfo, SystemInfo
 from ..backends.ports import RedfishPort
 from ..context import ActionContext
 from ..events import ActionEvent, Result, Table
@@ -28,9 +28,11 @@ POWER_PARALLEL = 64      # the adapter bounds requests per BMC and across the fl
 async def _status(ctx: ActionContext) -> AsyncIterator[ActionEvent]:
     redfish: RedfishPort = ctx.backends.require("redfish")
     found: dict[str, SystemInfo] = {}
+    bmcs: dict[str, ManagerInfo] = {}
 
     async def read(node: str, rep: StepReporter) -> str:
         found[node] = await redfish.system(node)
+        bmcs[node] = await redfish.manager(node)
         return found[node].power_state
 
     fan = ctx.fanout(ctx.nodes, read, max_parallel=POWER_PARALLEL, label="reading power state")
@@ -39,14 +41,16 @@ async def _status(ctx: ActionContext) -> AsyncIterator[ActionEvent]:
     rows = []
     for n in ctx.nodes:
         s = found.get(n)
-        rows.append([n, s.power_state, f"{s.boot_source_override_target} ({s.boot_source_override_enabled})", ""]
-                    if s else [n, "?", "", fan.failed.get(n, "")])
+        m = bmcs.get(n)
+        rows.append([n, s.power_state, f"{s.boot_source_override_target} ({s.boot_source_override_enabled})",
+                     f"{m.id} {m.firmware_version}".strip() if m else "", ""]
+                    if s else [n, "?", "", "", fan.failed.get(n, "")])
     counts: dict[str, int] = {}
     for s in found.values():
         counts[s.power_state] = counts.get(s.power_state, 0) + 1
     yield Result(summary=", ".join(f"{v} {k}" for k, v in sorted(counts.items())) + (
                  f"; {len(fan.failed)} unreadable" if fan.failed else ""), ok=not fan.failed,
-                 table=Table(columns=["node", "power", "boot override", "error"], rows=rows),
+                 table=Table(columns=["node", "power", "boot override", "BMC (firmware)", "error"], rows=rows),
                  data={n: s.power_state for n, s in found.items()})
 
 

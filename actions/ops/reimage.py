@@ -1,9 +1,11 @@
 """``reimage NODES``: reinstall nodes over PXE and prove they came back on the new image.
 
 Per node, each step an audited step event: drain -> wait idle -> one-time PXE boot override ->
-power cycle -> wait for SSH and the new image id -> verify (image id, slurmd registered) ->
-resume. Every wait has a timeout; a node that fails stays drained with a reason saying at which
-step it stopped. The image id is what the provisioning system writes to ``/etc/dcops-image``.
+power cycle -> wait for SSH and the new image id -> verify (image id, back in the schedulers) ->
+resume. Draining goes through whichever schedulers the cluster has (Slurm, Kubernetes, both:
+:mod:`._drain_through`); with none, a real run needs ``--no-drain``. Every wait has a timeout; a node
+that fails stays drained with a reason saying at which step it stopped. The image id is what the
+provisioning system writes to ``/etc/dcops-image``.
 """
 
 from __future__ import annotations
@@ -13,13 +15,14 @@ from collections.abc import AsyncIterator
 
 from pydantic import Field
 
-from ..backends.ports import RedfishPort, SlurmPort, SshPort
+from ..backends.ports import RedfishPort, SshPort
 from ..context import ActionContext
 from ..errors import DcopsError
 from ..events import ActionEvent, Result, Table
 from ..fanout import StepReporter
 from ..registry import Kind, MutatingParams, TargetKind, action
-from ._node_steps import StepFailed, hold_drained, until, wait_idle, wait_slurm_responding
+from ._drain_through import DrainThrough, check_drain_possible, no_drain_risks, plan_text
+from ._node_steps import StepFailed, until
 
 IMAGE_ID_ARGV = ("cat", "/etc/dcops-image")
 STEPS = ("drain", "wait idle", "PXE override", "power cycle", "wait for SSH", "verify", "resume")
@@ -33,6 +36,8 @@ class ReimageParams(MutatingParams):
     drain_timeout: float = Field(3600.0, gt=0, description="seconds to wait for running jobs to finish")
     install_timeout: float = Field(1800.0, gt=0, description="seconds for the reinstall until SSH answers")
     ssh_timeout: float = Field(10.0, gt=0, description="seconds per SSH probe")
+    no_drain: bool = Field(False, description="reinstall without draining first (needed when the cluster has no "
+                                               "scheduler; a risk the policy must allow)")
 
 
 async def image_id(ssh: SshPort, node: str, timeout: float) -> str | None:
@@ -44,7 +49,7 @@ async def image_id(ssh: SshPort, node: str, timeout: float) -> str | None:
 class Reimage:
     def __init__(self, ctx: ActionContext, p: ReimageParams) -> None:
         self.ctx, self.p = ctx, p
-        self.slurm: SlurmPort = ctx.backends.require("slurm")
+        self.drain = DrainThrough(ctx, no_drain=p.no_drain)      # Slurm and/or Kubernetes, or none
         self.redfish: RedfishPort = ctx.backends.require("redfish")
         self.ssh: SshPort = ctx.backends.require("ssh")
 
@@ -56,13 +61,13 @@ class Reimage:
             rep.step_done(f"step {STEPS.index(step) + 1}/{len(STEPS)} {step}: {detail}")
 
         try:
-            await self.slurm.drain([node], self.ctx.stamp(f"{self.p.reason} (run {self.ctx.run_id})"))
-            drained = True
-            done("drain requested")
+            drained = self.drain.active              # a failed request may have half-applied: hold it
+            await self.drain.drain(node, self.ctx.stamp(f"{self.p.reason} (run {self.ctx.run_id})"))
+            done("drain requested" if drained else "not drained (--no-drain)")
             step = "wait idle"
-            await wait_idle(self.slurm, node, self.p.drain_timeout)
+            await self.drain.wait_idle(node, self.p.drain_timeout)
             old = await image_id(self.ssh, node, self.p.ssh_timeout)
-            done(f"no jobs left; image now {old or 'unknown (no SSH)'}")
+            done(f"{'no jobs left' if drained else 'not waited for (not drained)'}; image now {old or 'unknown (no SSH)'}")
             step = "PXE override"
             await self.redfish.set_boot_override(node, "Pxe", once=True)
             sysinfo = await self.redfish.system(node)
@@ -82,15 +87,15 @@ class Reimage:
             override = await self.redfish.system(node)
             if override.boot_source_override_enabled == "Once":
                 raise StepFailed("the one-time PXE override is still pending: the node did not boot from PXE")
-            await wait_slurm_responding(self.slurm, node, self.p.install_timeout)
-            done(f"image {new}; slurmd registered")
+            await self.drain.wait_back(node, self.p.install_timeout)
+            done(f"image {new}" + ("; back in the schedulers" if drained else ""))
             step = "resume"
-            await self.slurm.resume([node])
-            done("back in service")
+            await self.drain.release(node, {})
+            done("back in service" if drained else "nothing to resume (not drained)")
             return f"reimaged: {old or '?'} -> {new}"
         except DcopsError as exc:
             if drained:
-                await hold_drained(self.slurm, node, self.ctx.stamp(
+                await self.drain.hold(node, self.ctx.stamp(
                     f"reimage run {self.ctx.run_id} stopped at step '{step}': {exc}"))
             raise StepFailed(f"stopped at step '{step}': {exc}" + ("; node left drained" if drained else "")) from None
 
@@ -119,14 +124,18 @@ class Reimage:
 @action("reimage", example="reimage gpu[063-064]",
         help="reinstall nodes over PXE: drain, PXE once, power cycle, wait for the new image, verify, resume",
         params=ReimageParams, kind=Kind.DESTRUCTIVE, targets=TargetKind.NODES, positional=("nodes",),
-        category="nodes", takes_out_of_service=True)
+        category="nodes", takes_out_of_service=True, risks=no_drain_risks, check=check_drain_possible)
 async def reimage(ctx: ActionContext, p: ReimageParams) -> AsyncIterator[ActionEvent]:
-    if ctx.dry_run:
-        for port in ("slurm", "redfish", "ssh"):
-            ctx.backends.require(port)
+    if ctx.dry_run:                          # never fails for a missing backend: says what a real run would do
+        missing = [f"[{port}]" for port in ("redfish", "ssh") if not ctx.backends.has(port)]
+        drain = plan_text(ctx.backends, p.no_drain)
         yield Result(summary=f"would reimage {len(ctx.nodes)} node(s), {p.max_parallel} at a time: "
-                             + " -> ".join(STEPS), data={"nodes": ctx.nodes, "steps": list(STEPS)})
+                             + " -> ".join(STEPS) + f"; nodes {drain}"
+                             + (f"; a real run would fail: no {' or '.join(missing)} section" if missing else ""),
+                     data={"nodes": ctx.nodes, "steps": list(STEPS), "drain": drain, "missing": missing})
         return
+    ctx.backends.require("redfish")
+    ctx.backends.require("ssh")
     job = Reimage(ctx, p)
     fan = ctx.fanout(ctx.nodes, job.run, max_parallel=p.max_parallel, label="reimage")
     async for ev in fan:

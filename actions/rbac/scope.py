@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-import hostlist
+from ..hostlists import collapse as collapse_hostlist
 
 from ..targets import Target
 
@@ -62,7 +62,7 @@ class Scope:
         if self.partitions:
             parts.append(_plural("partition", sorted(self.partitions)))
         if self.nodes:
-            parts.append(f"{'node' if len(self.nodes) == 1 else 'nodes'} {hostlist.collect_hostlist(list(self.nodes))}")
+            parts.append(f"{'node' if len(self.nodes) == 1 else 'nodes'} {collapse_hostlist(list(self.nodes))}")
         if self.labels:
             parts.append(_plural("label", sorted(self.labels)))
         return ", ".join(parts)
@@ -87,7 +87,7 @@ def name_targets(targets: Sequence[Target]) -> str:
     jobs = [t.name for t in targets if t.kind == "job"]
     parts = []
     if nodes:
-        parts.append(hostlist.collect_hostlist(nodes))
+        parts.append(collapse_hostlist(nodes))
     if jobs:
         parts.append(_plural("job", jobs))
     if any(t.kind == "cluster" for t in targets):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..backends.models import FirmwareComponent, SystemInfo, TaskStatus
+from ..backends.models import FirmwareComponent, ManagerInfo, SystemInfo, TaskStatus, UpdatePath
 from ..errors import BackendError
 from . import firmware, power
 from .cluster import SimCluster
@@ -34,6 +34,10 @@ class SimRedfish:
                           boot_source_override_enabled=n.boot_enabled, model=MODEL,
                           bios_version=firmware.inventory(self.sim, n)["BIOS"])
 
+    async def manager(self, node: str) -> ManagerInfo:
+        n, _ = self._node(node)
+        return ManagerInfo(id="1", firmware_version=firmware.inventory(self.sim, n)["BMC"], model="AST2600")
+
     async def firmware_inventory(self, node: str) -> list[FirmwareComponent]:
         n, _ = self._node(node)
         return firmware.components(self.sim, n)
@@ -43,6 +47,21 @@ class SimRedfish:
         if not image_uri.strip():
             raise BackendError(f"redfish {node}: SimpleUpdate needs an ImageURI")
         return firmware.start_update(self.sim, n, image_uri, tuple(targets), now).uri
+
+    async def update_path(self, node: str) -> UpdatePath:
+        self._node(node)
+        return UpdatePath(simple_update="/redfish/v1/UpdateService/Actions/UpdateService.SimpleUpdate",
+                          protocols=("HTTP", "HTTPS"))
+
+    async def start_update(self, node: str, image_uri: str, targets: Sequence[str] = ()) -> str:
+        return await self.simple_update(node, image_uri, targets)
+
+    def take_warnings(self) -> list[str]:
+        return []
+
+    async def reset_types(self, node: str) -> tuple[str, ...]:
+        self._node(node)
+        return RESET_TYPES
 
     async def task(self, node: str, task_uri: str) -> TaskStatus:
         n, now = self._node(node)

@@ -52,7 +52,7 @@ class ApprovalsScreen(DcopsScreen):
         self.table.focus()
 
     async def load(self) -> None:
-        import hostlist
+        from actions.hostlists import collapse as collapse_hostlist
 
         engine = self.dcops.engine
         if engine is None:
@@ -61,7 +61,7 @@ class ApprovalsScreen(DcopsScreen):
         self._items = {a.id: a for a in pending}
         self.table.set_rows({
             "id": a.id, "state": a.state, "requester": a.requester, "action": a.action,
-            "targets": hostlist.collect_hostlist(a.targets) if a.targets else "",
+            "targets": collapse_hostlist(a.targets) if a.targets else "",
             "created": a.created[:19].replace("T", " "), "expires": a.expires[:19].replace("T", " "),
             "params": " ".join(f"{k}={v}" for k, v in a.params.items()),
         } for a in pending)

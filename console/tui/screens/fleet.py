@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import hostlist
+from actions.hostlists import collapse as collapse_hostlist
 from textual import on, work
 from textual.app import ComposeResult
 from textual.widgets import Static
@@ -136,7 +136,7 @@ class FleetScreen(DcopsScreen):
 
     def _hostlist(self) -> str:
         names = [str(k) for k in self.table.target_keys()]
-        return hostlist.collect_hostlist(names) if names else ""
+        return collapse_hostlist(names) if names else ""
 
     @work(group="fleet-action", exit_on_error=False)
     async def action_drain(self) -> None:

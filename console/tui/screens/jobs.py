@@ -3,7 +3,7 @@ hold and release on the selected rows (or the row under the cursor)."""
 
 from __future__ import annotations
 
-import hostlist
+from actions.hostlists import collapse as collapse_hostlist
 from textual import on, work
 from textual.app import ComposeResult
 from textual.widgets import Static
@@ -30,7 +30,7 @@ def _squeue_row(row: dict) -> dict:
     """Show the node list as squeue does: one hostlist, not thousands of names."""
     names = [n for n in str(row.get("nodelist") or "").split(",") if n]
     if len(names) > 1:
-        row["nodelist"] = hostlist.collect_hostlist(names)
+        row["nodelist"] = collapse_hostlist(names)
     return row
 
 

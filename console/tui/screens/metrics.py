@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-import hostlist
+from actions.hostlists import collapse as collapse_hostlist
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
@@ -103,7 +103,7 @@ class MetricsScreen(DcopsScreen):
         params: dict[str, Any] = {}
         if action == "gpu-health":
             names = self.dcops.node_names()
-            params = {"nodes": hostlist.collect_hostlist(names), "flagged": True} if names else {}
+            params = {"nodes": collapse_hostlist(names), "flagged": True} if names else {}
         async with self.dcops.guarded(f"running {action}"):
             result = await self.dcops.read(action, params)
             if result is None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import hostlist
+from actions.hostlists import collapse as collapse_hostlist
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -89,7 +89,7 @@ def run_row(run: Run, now: float) -> dict[str, Any]:
     elapsed = run.finished.duration if run.finished else now - run.started
     return {
         "run_id": run.run_id, "action": run.action, "principal": run.principal,
-        "targets": hostlist.collect_hostlist(run.targets) if run.targets else "",
+        "targets": collapse_hostlist(run.targets) if run.targets else "",
         "state": state, "progress": cells.bar(_fraction(run), 10) + f" {_fraction(run):4.0%}",
         "elapsed": f"{elapsed:.0f}s", "summary": run.finished.summary if run.finished else
         (run.progress.label if run.progress else ""),

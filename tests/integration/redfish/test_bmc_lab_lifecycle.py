@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import ssl
 import urllib.error
 import urllib.request
@@ -18,10 +19,13 @@ from tests.lab.slurm.procs import alive as _alive
 pytestmark = pytest.mark.lab
 
 
+PORT = int(os.environ.get("DCOPS_LAB_BMC_PORT", "18400")) + 500     # clear of this engineer's session lab
+
+
 @pytest.fixture
 def private_lab(tmp_path, monkeypatch):
     monkeypatch.setenv("DCOPS_LAB_DIR", str(tmp_path / "lab"))
-    monkeypatch.setenv("DCOPS_LAB_BMC_PORT", "18900")
+    monkeypatch.setenv("DCOPS_LAB_BMC_PORT", str(PORT))
     yield
     lab_bmc.stop()
 
@@ -50,9 +54,12 @@ def test_start_is_idempotent_and_stop_leaves_nothing(private_lab):
     lab_bmc.lab_dir().mkdir(parents=True)
     (lab_bmc.lab_dir() / "server.pid").write_text("999999\n")   # leftovers of a crashed run
     (lab_bmc.lab_dir() / "lab.json").write_text("{}")
-    third = lab_bmc.start(2)
+    third = lab_bmc.start(2, profiles={"gpu002": "hgx"})
     pid3 = _pid()
     assert third.status()["nodes"].keys() == {"gpu001", "gpu002"}
+    third.profile(["gpu001"], "idrac")
+    third.reset()                                   # back to the profiles it was started with
+    assert {n: s["profile"] for n, s in third.status()["nodes"].items()} == {"gpu001": "generic", "gpu002": "hgx"}
     assert lab_bmc.stop() and not _alive(pid3)
     assert not lab_bmc.lab_dir().exists()
-    assert all(_port_free(p) for p in (18900, 18901, 18910, 18911))
+    assert all(_port_free(p) for p in (PORT, PORT + 1, PORT + 10, PORT + 11))

@@ -13,15 +13,16 @@ from actions.backends.models import JobFilter
 from actions.backends.slurm_cli import SlurmCli
 from actions.backends.slurm_runner import LocalRunner
 from actions.errors import BackendError, BackendUnavailable, UsageError
-from tests.lab.slurm import SlurmLab
+from tests.lab.slurm import SlurmLab, all_node_names
 
 
 async def test_nodes_report_partitions_gres_features_and_running_jobs(cli: SlurmCli, cluster: SlurmLab) -> None:
     job = cluster.sbatch("-N2", "-w", "gpu[003-004]", "--gres=gpu:h100:4")
     cluster.wait_job(job, "RUNNING")
     nodes = {n.name: n for n in await cli.nodes()}
-    assert sorted(nodes) == [f"gpu{i:03d}" for i in range(1, 17)]
+    assert sorted(nodes) == sorted(all_node_names())
     assert nodes["gpu001"].partitions == ("gpu",) and nodes["gpu013"].partitions == ("debug",)
+    assert nodes["n01-ib"].partitions == ("irregular",) and nodes["n01-ib"].gpus == 0
     assert (nodes["gpu001"].gres, nodes["gpu001"].gpus, nodes["gpu001"].cpus) == ("gpu:h100:8", 8, 16)
     assert nodes["gpu001"].features == ("h100", "ib") and nodes["gpu001"].memory_mb == 64000
     assert (nodes["gpu003"].state, nodes["gpu003"].jobs, nodes["gpu003"].gpus_used) == ("mixed", (job,), 4)

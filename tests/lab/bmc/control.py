@@ -85,7 +85,10 @@ def _port_free(port: int) -> bool:
 
 
 def start(nodes: int = 16, *, update_seconds: float = 1.5, power_delay: int = 1,
-          reinstall_hook: list[str] | None = None, timeout: float = 60.0) -> "LabBmcs":
+          reinstall_hook: list[str] | None = None, timeout: float = 60.0,
+          profiles: dict[str, str] | None = None) -> "LabBmcs":
+    """Start the lab; ``profiles`` serves a vendor shape (hgx, idrac, ilo; see profiles.py) on some
+    nodes from the start (tests switch them at run time with :meth:`LabBmcs.profile`)."""
     d = lab_dir()
     stop(d)
     port = base_port()
@@ -107,6 +110,8 @@ def start(nodes: int = 16, *, update_seconds: float = 1.5, power_delay: int = 1,
             "--power-delay", str(power_delay)]
     if reinstall_hook:
         argv += ["--reinstall-hook", json.dumps(reinstall_hook)]
+    if profiles:
+        argv += ["--profiles", ",".join(f"{n}={p}" for n, p in profiles.items())]
     with open(d / "server.log", "wb") as log:
         proc = subprocess.Popen(argv, cwd=REPO, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                 start_new_session=True, env={**os.environ, OWNER_VAR: str(d)})
@@ -191,8 +196,13 @@ class LabBmcs:
     def latency(self, lo: float | None, hi: float | None = None) -> None:
         self.call("POST", "latency", {"latency": [lo, hi] if lo is not None else None})
 
-    def set_firmware(self, nodes: list[str] | str, **versions: str) -> None:
-        self.call("POST", "firmware", {"nodes": nodes, "versions": versions})
+    def set_firmware(self, nodes: list[str] | str, versions: dict[str, str] | None = None, **kw: str) -> None:
+        """Set installed versions (keyword form for plain ids, a dict for ids like "System ROM")."""
+        self.call("POST", "firmware", {"nodes": nodes, "versions": {**(versions or {}), **kw}})
+
+    def profile(self, nodes: list[str] | str, name: str) -> None:
+        """Serve vendor shape ``name`` (generic, hgx, idrac, ilo) on these BMCs until the next reset."""
+        self.call("POST", "profile", {"nodes": nodes, "profile": name})
 
     def requests(self) -> dict[str, Any]:
         return self.call("GET", "requests")

@@ -23,6 +23,7 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
+from .profiles import PROFILES
 from .state import DEFAULT_VERSIONS, Faults, LabState
 from .view import BmcView
 
@@ -58,8 +59,10 @@ def build_sushy(root: Path, lab: LabState, power_delay: int) -> Any:
 class Control:
     """The test-facing control API (plain HTTP on loopback): faults, latency, firmware, counters."""
 
-    def __init__(self, lab: LabState, sushy_app: Any, info: dict[str, Any]) -> None:
+    def __init__(self, lab: LabState, sushy_app: Any, info: dict[str, Any],
+                 start_profiles: dict[str, str] | None = None) -> None:
         self.lab, self.sushy, self.info = lab, sushy_app, info
+        self.start_profiles = dict(start_profiles or {})
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         req = Request(environ)
@@ -79,10 +82,12 @@ class Control:
         lab = self.lab
         if path == "status":
             return {**self.info, "nodes": {b.name: {"power": self.sushy.systems.get_power_state(b.uuid),
+                                                    "profile": b.profile, "previous": b.previous,
                                                     "versions": b.versions, "staged": b.staged,
                                                     "override": [b.override_target, b.override_enabled],
                                                     "faults": vars(b.faults)} for b in lab.bmcs.values()},
                     "latency": lab.latency, "reinstalls": lab.reinstalls,
+                    "sessions": {b.name: sum(s.node == b.name for s in lab.sessions.values()) for b in lab.bmcs.values()},
                     "tasks": {b.name: sum(t.node == b.name for t in lab.tasks.values()) for b in lab.bmcs.values()},
                     "resets": {b.name: b.resets for b in lab.bmcs.values()}}
         if path == "requests":
@@ -96,11 +101,14 @@ class Control:
                 lab.latency = tuple(data["latency"]) if data.get("latency") else None
             elif path == "faults":
                 for b in self.targets(data):
-                    for key in ("unavailable", "retry_after", "hang", "fail_update"):
+                    for key in ("unavailable", "retry_after", "hang", "fail_update", "no_update", "sessions_full"):
                         if key in data:
                             setattr(b.faults, key, data[key])
                     if "latency" in data:
                         b.faults.latency = tuple(data["latency"]) if data["latency"] else None
+            elif path == "profile":
+                for b in self.targets(data):
+                    self.set_profile(b, str(data["profile"]))
             elif path == "firmware":
                 for b in self.targets(data):
                     b.versions.update({k: str(v) for k, v in data["versions"].items() if k in b.versions})
@@ -118,12 +126,21 @@ class Control:
                 raise KeyError(path)
         return {"ok": True}
 
+    def set_profile(self, b: Any, name: str) -> None:
+        """Serve a vendor shape (profiles.PROFILES) on this BMC, with that profile's factory firmware."""
+        prof = PROFILES[name]                     # KeyError -> 400 naming the profile
+        b.profile = name
+        b.versions = dict(DEFAULT_VERSIONS) if name == "generic" else prof.default_versions()
+        b.staged, b.previous, b.ac_off, b.etag = {}, {}, False, 1
+
     def reset(self) -> None:
-        """Back to the state of a fresh start: all nodes on, baseline firmware, no faults."""
+        """Back to the state of a fresh start: all nodes on, their start-up profile, baseline firmware,
+        no faults."""
         lab = self.lab
         lab.latency, lab.sessions, lab.tasks, lab.reinstalls = None, {}, {}, []
         for b in lab.bmcs.values():
-            b.versions, b.staged, b.faults = dict(DEFAULT_VERSIONS), {}, Faults()
+            self.set_profile(b, self.start_profiles.get(b.name, "generic"))
+            b.faults = Faults()
             b.override_target, b.override_enabled, b.resets = "None", "Disabled", 0
             self.sushy.systems._update(b.uuid, power_state="On", pending_power=None, boot_device="Hdd")
         self.clear_counters()
@@ -172,8 +189,11 @@ def serve(args: argparse.Namespace) -> None:
             "images_dir": str(root / "images"),
             "bmcs": {b.name: f"https://127.0.0.1:{b.port}" for b in lab.bmcs.values()},
             "uuids": {b.name: b.uuid for b in lab.bmcs.values()}}
-    control = make_server("127.0.0.1", args.base_port, Control(lab, app, info), threaded=True,
-                          request_handler=_QuietHandler)
+    profiles = dict(kv.split("=", 1) for kv in args.profiles.split(",") if kv) if args.profiles else {}
+    ctl = Control(lab, app, info, profiles)
+    for b in lab.bmcs.values():
+        ctl.set_profile(b, profiles.get(b.name, "generic"))
+    control = make_server("127.0.0.1", args.base_port, ctl, threaded=True, request_handler=_QuietHandler)
     for s in [*servers, files, control]:
         _spawn(s)
     (root / "lab.json").write_text(json.dumps(info, indent=1))

@@ -54,6 +54,8 @@ class Faults:
     retry_after: int = 1
     hang: bool = False                            # never answer (until cleared)
     fail_update: str | None = None                # update tasks end in Exception with this text
+    no_update: bool = False                       # UpdateService without SimpleUpdate or a push URI
+    sessions_full: bool = False                   # logins refused: the session table is full
 
 
 @dataclass
@@ -67,9 +69,11 @@ class Task:
     messages: list[dict[str, Any]] = field(default_factory=list)
     started: float = field(default_factory=time.time)
     ended: float | None = None
+    health: str | None = None                      # TaskStatus when it is not implied by the state
+    content: bytes | None = None                   # a multipart push carries the image itself
 
     def resource(self) -> dict[str, Any]:
-        status = {"Completed": "OK", "Exception": "Critical"}.get(self.state, "OK")
+        status = self.health or {"Completed": "OK", "Exception": "Critical"}.get(self.state, "OK")
         iso = lambda t: time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(t))  # noqa: E731
         body = {"@odata.type": "#Task.v1_4_3.Task", "@odata.id": f"/redfish/v1/TaskService/Tasks/{self.id}",
                 "Id": self.id, "Name": f"SimpleUpdate {self.image_uri}", "TaskState": self.state,
@@ -90,6 +94,10 @@ class Bmc:
     staged: dict[str, str] = field(default_factory=dict)
     override_target: str = "None"
     override_enabled: str = "Disabled"
+    profile: str = "generic"                              # vendor shape served (profiles.PROFILES)
+    previous: dict[str, str] = field(default_factory=dict)  # iDRAC Previous- members
+    ac_off: bool = False                                  # powered off since the last On (AC cycle half done)
+    etag: int = 1                                         # the settings object's ETag
     faults: Faults = field(default_factory=Faults)
     requests: int = 0
     resets: int = 0                                       # boots (resets that start the host)
@@ -191,12 +199,74 @@ class LabState:
         return user == self.user and bcrypt.checkpw(password.encode(), self.password_hash)
 
     # ------------------------------------------------------------------ updates
-    def start_update(self, bmc: Bmc, image_uri: str, targets: list[str]) -> Task:
-        task = Task(id=secrets.token_hex(4), node=bmc.name, image_uri=image_uri, targets=targets)
+    def start_update(self, bmc: Bmc, image_uri: str, targets: list[str], content: bytes | None = None) -> Task:
+        task = Task(id=secrets.token_hex(4), node=bmc.name, image_uri=image_uri, targets=targets, content=content)
         with self.lock:
             self.tasks[task.id] = task
-        threading.Thread(target=self._run_update, args=(bmc, task), daemon=True).start()
+        run = self._run_update if bmc.profile == "generic" else self._run_profile_update
+        threading.Thread(target=run, args=(bmc, task), daemon=True).start()
         return task
+
+    def _run_profile_update(self, bmc: Bmc, task: Task) -> None:
+        """A vendor profile's update: resolve what the image installs, flash with progress, then stage
+        it the way the profile activates (AC cycle, pending job until a restart, or a reset)."""
+        from .profiles import PROFILES
+
+        prof = PROFILES[bmc.profile]
+
+        def finish(state: str, *msgs: dict[str, Any], health: str | None = None) -> None:
+            with self.lock:
+                task.state, task.ended, task.health = state, time.time(), health
+                task.messages.extend(msgs)
+                if state == "Completed":
+                    task.percent = 100
+
+        def failed(mid: str, text: str) -> None:
+            msg = message(f"Update.1.0.{mid}", text, "Critical", [task.image_uri])
+            if prof.critical_completed:
+                finish("Completed", msg, health="Critical")
+            else:
+                finish("Exception", msg)
+
+        time.sleep(min(0.3, self.update_seconds / 4))
+        with self.lock:
+            task.state = "Running"
+            task.messages.append(message("Update.1.0.UpdateInProgress", "An update is in progress."))
+        content = task.content
+        if content is None:
+            try:
+                with urllib.request.urlopen(task.image_uri, timeout=10) as resp:   # noqa: S310 - lab file server
+                    content = resp.read()
+            except OSError as exc:
+                return failed("TransferFailed", f"Transfer of image {task.image_uri} failed: {exc}.")
+        try:
+            comps = prof.resolve(task.image_uri, content, task.targets)
+        except ValueError as exc:
+            return failed("VerificationFailed", f"Verification of image failed: {exc}.")
+        stuck = [k for k in comps if not prof.part(k).updateable]
+        if stuck:
+            return failed("ApplyFailed", f"Components {stuck} are not updateable.")
+        steps = 4
+        for step in range(1, steps + 1):
+            time.sleep(self.update_seconds / steps)
+            with self.lock:
+                task.percent = min(99, step * 100 // steps)
+        if bmc.faults.fail_update:
+            return failed("ApplyFailed", f"Installation of image failed: {bmc.faults.fail_update}.")
+        names = ", ".join(sorted(comps))
+        reset_uri = f"/redfish/v1/Systems/{prof.system_id or bmc.uuid}/Actions/ComputerSystem.Reset"
+        ask = [message("Update.1.0.AwaitToActivate", f"Awaiting {prof.reset_ask} to activate {names}.", "OK",
+                       [task.image_uri, names]),
+               message("Base.1.8.ResetRequired", f"In order to complete the operation, a component reset is "
+                       f"required with the Reset action URI '{reset_uri}' and ResetType '{prof.reset_ask}'.",
+                       "Warning", [reset_uri, prof.reset_ask], "Reset the system.")]
+        with self.lock:
+            bmc.staged.update(comps)
+            if prof.activation == "pending":            # the job applies at the next restart, then completes
+                task.state, task.percent = "Pending", 100
+                task.messages.extend(ask)
+                return
+        finish("Completed", *ask)
 
     def _run_update(self, bmc: Bmc, task: Task) -> None:
         """New -> Running (download, verify, flash with progress) -> Completed | Exception."""
@@ -260,13 +330,28 @@ class LabState:
 
     # ------------------------------------------------------------------ boot
     def on_reset(self, bmc: Bmc, reset_type: str) -> None:
-        """A reset that boots the host activates staged firmware and consumes a one-time override."""
+        """A reset that boots the host activates staged firmware and consumes a one-time override.
+
+        An HGX-profile baseboard activates only on an AC power cycle: Off (ForceOff, GracefulShutdown)
+        and then On; a host restart leaves its staged firmware staged."""
+        with self.lock:
+            if reset_type in ("ForceOff", "GracefulShutdown"):
+                bmc.ac_off = True
         if reset_type not in BOOT_RESETS:
             return
         with self.lock:
             bmc.resets += 1
-            bmc.versions.update(bmc.staged)
-            bmc.staged.clear()
+            cycled = bmc.ac_off and reset_type in ("On", "ForceOn")
+            bmc.ac_off = False
+            if bmc.profile != "hgx" or cycled or reset_type == "PowerCycle":
+                if bmc.profile == "idrac":
+                    bmc.previous.update({k: bmc.versions[k] for k in bmc.staged if bmc.versions.get(k) != bmc.staged[k]})
+                bmc.versions.update(bmc.staged)
+                bmc.staged.clear()
+                for t in self.tasks.values():
+                    if t.node == bmc.name and t.state == "Pending":
+                        t.state, t.ended = "Completed", time.time()
+                        t.messages.append(message("Update.1.0.UpdateSuccessful", "The update was applied at reset."))
             pxe = bmc.override_target == "Pxe" and bmc.override_enabled in ("Once", "Continuous")
             if bmc.override_enabled == "Once":
                 bmc.override_target, bmc.override_enabled = "None", "Disabled"

@@ -1,6 +1,6 @@
-"""The lab's real Slurm 22.05 cluster (16 nodes, two partitions, slurmdbd, slurmrestd): see ``lab``."""
+"""The lab's real Slurm 22.05 cluster (16 GPU nodes and 9 irregularly named ones, three partitions, slurmdbd, slurmrestd): see ``lab``."""
 
-from .lab import SlurmLab, lab_dir, node_names, start, status, stop
+from .lab import SlurmLab, all_node_names, lab_dir, node_names, start, status, stop
 from .procs import LabError, session as _session
 
 
@@ -9,4 +9,4 @@ def session():  # noqa: ANN201 - a context manager yielding SlurmLab
     return _session(status, start, stop)
 
 
-__all__ = ["SlurmLab", "LabError", "lab_dir", "node_names", "session", "start", "status", "stop"]
+__all__ = ["SlurmLab", "LabError", "all_node_names", "lab_dir", "node_names", "session", "start", "status", "stop"]

@@ -39,7 +39,13 @@ def lab_dir() -> Path:
 
 
 def node_names() -> list[str]:
+    """The GPU nodes gpu[001-016]."""
     return [f"gpu{i:03d}" for i in range(1, conf.NODES + 1)]
+
+
+def all_node_names() -> list[str]:
+    """Every lab node: the GPU nodes and the irregularly named ones (partition ``irregular``)."""
+    return node_names() + list(conf.IRREGULAR)
 
 
 def _port_open(port: int) -> bool:
@@ -128,8 +134,8 @@ class SlurmLab:
         def idle() -> bool:
             out = self.run("sinfo", "-h", "-N", "-o", "%N %T", check=False).stdout.split("\n")
             states = dict(line.split() for line in out if line.strip())
-            return len(states) == conf.NODES and all(s == "idle" for s in states.values())
-        wait_for(idle, timeout=timeout, what="all 16 lab nodes to be idle", poll=0.3)
+            return len(states) == len(all_node_names()) and all(s == "idle" for s in states.values())
+        wait_for(idle, timeout=timeout, what=f"all {len(all_node_names())} lab nodes to be idle", poll=0.3)
 
     def cancel_all(self) -> None:
         """Cancel every job and wait until none is left running (job processes outlive slurmd)."""
@@ -147,12 +153,13 @@ class SlurmLab:
         """Between tests: slurmctld and every slurmd up, no jobs, every node idle with no reason."""
         if self.pid("slurmctld") is None:
             self.start_slurmctld()
-        for name in node_names():
+        for name in all_node_names():
             if self.pid(f"slurmd-{name}") is None:
                 self.start_slurmd(name)
         self.run("scancel", "-u", "root", check=False, timeout=10)
         self.wait_no_jobs()
         self.run("scontrol", "update", f"NodeName={conf.ALL_NODES}", "State=RESUME", check=False)
+        self.run("scontrol", "update", f"NodeName={conf.IRREGULAR_NODES}", "State=RESUME", check=False)
         self.wait_nodes_idle()
 
     # ---------------------------------------------------------------- daemons (tests stop and start them)
@@ -208,11 +215,11 @@ def stop() -> bool:
     running = lab.pid("slurmctld") is not None
     if running and (d / "slurm.conf").exists():
         lab.cancel_all()
-    for name in node_names():
+    for name in all_node_names():
         pid = lab.pid(f"slurmd-{name}")
         if pid is not None:
             os.kill(pid, 15)
-    kill_pids([p for n in node_names() if (p := lab.pid(f"slurmd-{n}")) is not None])
+    kill_pids([p for n in all_node_names() if (p := lab.pid(f"slurmd-{n}")) is not None])
     for daemon in DAEMONS:
         pid = lab.pid(daemon)
         if pid is not None:
@@ -228,7 +235,7 @@ def _prepare(d: Path) -> None:
     os.chmod(d, 0o755)                            # slurmrestd runs as nobody and reads slurm.conf
     for i in range(conf.GPUS):
         (d / "dev" / f"nvidia{i}").symlink_to("/dev/null")
-    for name in node_names():
+    for name in all_node_names():
         (d / "spool" / name).mkdir()
 
 
@@ -279,7 +286,7 @@ def _start_slurmrestd(lab: SlurmLab) -> None:
 
 def _check_ports(ports: conf.Ports) -> None:
     wanted = [ports.slurmctld, ports.slurmdbd, ports.slurmrestd, ports.mariadb,
-              *range(ports.slurmd_first, ports.slurmd_last + 1)]
+              *range(ports.slurmd_first, ports.slurmd_last + 1), *ports.slurmd_irregular]
     busy = [p for p in wanted if _port_open(p)]
     if busy:
         raise LabError(f"ports {busy} on 127.0.0.1 are in use by something else than this lab; free them first")
@@ -307,7 +314,7 @@ def start() -> SlurmLab:
         _start_mariadb(lab)
         _start_slurmdbd(lab)
         lab.start_slurmctld()
-        for name in node_names():
+        for name in all_node_names():
             lab.start_slurmd(name)
         _start_slurmrestd(lab)
         _save(lab)
