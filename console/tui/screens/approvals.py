@@ -92,12 +92,12 @@ class ApprovalsScreen(DcopsScreen):
         self.reload()
 
     async def _confirm_plan(self, item) -> bool:  # noqa: ANN001 - store.Approval
-        import hostlist
+        from actions.hostlists import collapse
 
         plan = await self.dcops.read(item.action, {**item.params, "dry_run": True}) \
             if "dry_run" in _fields(item.action) else None
         lines = [f"{item.requester} asks to run {item.action} on "
-                 f"{hostlist.collect_hostlist(item.targets) if item.targets else 'the cluster'}",
+                 f"{collapse(item.targets) if item.targets else 'the cluster'}",
                  "params: " + " ".join(f"{k}={v}" for k, v in item.params.items())]
         if plan is not None:
             lines.append(f"plan: {plan.summary}")

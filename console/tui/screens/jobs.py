@@ -3,7 +3,7 @@ hold and release on the selected rows (or the row under the cursor)."""
 
 from __future__ import annotations
 
-from actions.hostlists import collapse as collapse_hostlist
+from actions.hostlists import collapse as collapse_hostlist, expand as expand_hostlist
 from textual import on, work
 from textual.app import ComposeResult
 from textual.widgets import Static
@@ -73,7 +73,7 @@ class JobsScreen(DcopsScreen):
         from .job import JobDetailScreen
 
         row = dict(event.row)
-        nodes = hostlist.expand_hostlist(str(row.get("nodelist") or "")) if row.get("nodelist") else []
+        nodes = expand_hostlist(str(row.get("nodelist") or "")) if row.get("nodelist") else []
         self.app.push_screen(JobDetailScreen(row, nodes))
 
     @on(ParamForm.Submitted)

@@ -80,7 +80,7 @@ def leftover_resume(run: Run) -> str:
     if run.finished is None or run.finished.outcome != "cancelled":
         return ""
     if run.finished.left_out_of_service:
-        return "resume " + hostlist.collect_hostlist(run.finished.left_out_of_service)
+        return "resume " + collapse_hostlist(run.finished.left_out_of_service)
     return resume_in(run.finished.summary)
 
 
@@ -213,7 +213,7 @@ class OperationsScreen(DcopsScreen):
     @work(group="stop", exit_on_error=False)
     async def _stop(self, run: Run) -> None:
         done = sum(1 for s in run.steps.values() if s.status in ("ok", "failed", "skipped"))
-        targets = hostlist.collect_hostlist(run.targets) if run.targets else "the cluster"
+        targets = collapse_hostlist(run.targets) if run.targets else "the cluster"
         ok = await self.app.push_screen_wait(AskDialog(
             f"Stop run {run.run_id}?",
             f"{run.action} of {targets} by {run.principal} ({done}/{len(run.targets)} targets handled). Nodes in "
