@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from .approval_chain import grant_problem, tag
 from .backends.bundle import Backends
 from .backends.models import JobFilter
 from .config.model import DcopsConfig
@@ -38,6 +39,7 @@ from .request import Request
 from .run import STOP_KEY, Run
 from .settle import STEP_STATUS, drained_now, final_states, leftovers, settle_result
 from .store.base import Approval, AuditEntry, Store
+from .store.redacting import redacting
 from .targets import CLUSTER, Target
 from .validation import describe
 
@@ -85,7 +87,7 @@ class Engine:
                  registry: Registry | None = None) -> None:
         self.config = config
         self.backends = backends
-        self.store = store
+        self.store = redacting(store)     # free text in every record scrubbed of secret values
         self.policy = policy
         if registry is None:
             import actions.ops  # noqa: F401  - registers every action into the default registry
@@ -199,7 +201,8 @@ class Engine:
     # ------------------------------------------------------------------ the flow
     async def submit(self, req: Request) -> Run:
         received = AuditEntry(ts=_now(), run_id="", event="received", principal=req.principal,
-                              channel=req.channel, action=req.action, owner=self.owner)
+                              channel=req.channel, action=req.action, owner=self.owner,
+                              detail=f"from alert {req.alert}" if req.alert else None)
         run_id = new_run_id()
         received = received.model_copy(update={"run_id": run_id})
         try:
@@ -212,6 +215,11 @@ class Engine:
             raise
         except DcopsError as exc:     # a backend failed while resolving targets: audited as failed
             await self._failed_early(received.model_copy(update={"params": redact(req.params)}), exc)
+            raise
+        except Exception as exc:      # a bug while preparing: the request still leaves its trail
+            log.exception("preparing %s crashed", req.action)
+            await self._failed_early(received.model_copy(update={"params": redact(req.params)}), DcopsError(
+                f"internal error preparing {req.action}: {type(exc).__name__}: {exc}".splitlines()[0]))
             raise
         received = received.model_copy(update={"targets": prep.target_names, "params": prep.audit_params})
         decision = self._decide(req.principal, prep)
@@ -232,7 +240,8 @@ class Engine:
             approval = await self._approval(prep, decision, received)
         started = received.model_copy(update={
             "event": "started", "ts": _now(), "decision": "allow", "detail": decision.reason
-            + (f"; approved by {approval.decided_by} ({approval.id})" if approval else "")})
+            + (f"; approved by {approval.decided_by} ({approval.id})" if approval else "")
+            + (f"; from alert {req.alert}" if req.alert else "")})
         await self.store.append([received, started])
         return self._launch(prep, run_id, started)
 
@@ -397,7 +406,7 @@ class Engine:
                             params=prep.audit_params, targets=prep.target_names)
             await self.store.create_approval(appr)
             await self.store.append([received, received.model_copy(update={
-                "event": "approval-requested", "ts": _now(), "detail": f"approval {appr.id} pending"})])
+                "event": "approval-requested", "ts": _now(), "detail": f"approval {appr.id} pending {tag(appr)}"})])
             raise ApprovalRequired(f"{spec.name} needs a second person's approval: ask someone to run "
                                    f"`approve {appr.id}` (expires in {self.config.guards.approval_ttl/60:.0f} min)",
                                    approval_id=appr.id)
@@ -413,10 +422,15 @@ class Engine:
             problem = f"approval {appr.id} is {appr.state}, not granted"
         elif datetime.fromisoformat(appr.expires) < datetime.now(timezone.utc):
             problem = f"approval {appr.id} expired at {appr.expires}"
+        elif unrecorded := await grant_problem(self.store, appr):
+            problem = unrecorded              # the row says granted; the chain must say so too
         else:
             used = await self.store.decide_approval(appr.id, "used", req.principal, None, expect="granted")
             if used.state != "used":
                 problem = f"approval {appr.id} was already used"
+            else:
+                await self.store.append([received.model_copy(update={
+                    "event": "approval-used", "run_id": appr.id, "ts": _now(), "detail": f"used by run {received.run_id}"})])
         if problem:
             await self._refuse(received, "denied: " + problem)
             raise DeniedError("denied: " + problem)
@@ -429,12 +443,13 @@ class Engine:
         return bool(recs) and "approved by" in (recs[0].detail or "")
 
     # ------------------------------------------------------------------ approvals by a second person
-    async def approve(self, approval_id: str, approver: str, channel: str) -> Run:
-        """Grant a pending approval and run the request on behalf of its requester."""
+    async def approve(self, approval_id: str, approver: str, channel: str, *, alert: str | None = None) -> Run:
+        """Grant a pending approval and run the request on behalf of its requester (``alert``: the
+        fingerprint of the alert the request was started from, for the audit record)."""
         appr = await self._decide_approval(approval_id, approver, channel, grant=True, reason=None)
         return await self.submit(Request(principal=appr.requester, channel=appr.channel, action=appr.action,
                                          params=appr.params, confirm=str(len(appr.targets) or 1),
-                                         approval_id=appr.id))
+                                         approval_id=appr.id, alert=alert))
 
     async def deny(self, approval_id: str, approver: str, channel: str, reason: str = "") -> Approval:
         return await self._decide_approval(approval_id, approver, channel, grant=False, reason=reason)
@@ -472,8 +487,8 @@ class Engine:
         await self.store.append([entry.model_copy(update={
             "event": "approval-granted" if grant else "approval-refused",
             "decision": "allow" if grant else "deny",
-            "detail": f"{approver} {'approved' if grant else 'denied'} {appr.id} asked by {appr.requester}"
-                      + (f": {reason}" if reason else "")})])
+            "detail": f"{approver} {'approved' if grant else 'denied'} {appr.id} asked by {appr.requester} "
+                      f"{tag(decided)}" + (f": {reason}" if reason else "")})])
         return decided
 
     # ------------------------------------------------------------------ resume a journaled run
@@ -628,8 +643,9 @@ class Engine:
 
 
 async def open_engine(config: DcopsConfig, *, policy: Policy | None = None, store: Store | None = None,
-                      backends: Backends | None = None) -> Engine:
-    """Everything a front end needs, built from one config."""
+                      backends: Backends | None = None, review: bool = False) -> Engine:
+    """Everything a front end needs, built from one config. ``review``: for reading the audit log
+    (verify, list), which must open even a log that fails its seals, to say how."""
     import actions.ops  # noqa: F401  - registers every action
 
     from .backends.factory import build_backends
@@ -645,6 +661,13 @@ async def open_engine(config: DcopsConfig, *, policy: Policy | None = None, stor
             policy = Policy.load(path)
     if store is None:
         store = open_store(config.audit.effective_url(), lock_dir=config.audit.lock_dir)
+    from .seal.setup import sealed_store
+
+    try:
+        store = await sealed_store(config, store, review=review)
+    except BaseException:
+        await store.aclose()
+        raise
     if backends is None:
         backends = build_backends(config)
     engine = Engine(config, backends, store, policy)

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .errors import UsageError
 from .events import ActionEvent
+from .safe_text import control_problem
 
 if TYPE_CHECKING:
     from .context import ActionContext
@@ -34,10 +35,27 @@ class TargetKind(StrEnum):
     NONE = "none"          # acts on the cluster as a whole (queries, listings)
 
 
+_HUGE = 1e12          # no count, size or number of seconds a user types is larger: a typo, or an attack
+
+
 class Params(BaseModel):
-    """Base for every action's parameters: strict, so a typo'd option is an error, not ignored."""
+    """Base for every action's parameters: strict, so a typo'd option is an error, not ignored.
+    No text parameter (a reason, a node or job name, a pattern) may hold control characters: they
+    would fake lines in tables and the audit log, or drive the reader's terminal (safe_text)."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _plain_text(cls, value: Any) -> Any:
+        for item in (value if isinstance(value, (list, tuple)) else (value,)):
+            if isinstance(item, str):
+                problem = control_problem(item)
+                if problem:
+                    raise ValueError(problem)
+            elif isinstance(item, (int, float)) and not isinstance(item, bool) and not -_HUGE <= item <= _HUGE:
+                raise ValueError(f"{item!r} is out of range (a finite number up to {_HUGE:.0e})")   # also inf, nan
+        return value
 
 
 class MutatingParams(Params):

@@ -20,3 +20,4 @@ class Request(BaseModel):
     resume_of: str | None = None        # finish what run RUN_ID left undone (resumable actions)
     interactive: bool = False           # a person at the keyboard (TUI, Slack, CLI on a terminal): actions in
                                         # guards.confirm_actions ask them the typed confirmation on every path
+    alert: str | None = None            # fingerprint of the Alertmanager alert this was started from

@@ -25,6 +25,9 @@ def describe(spec: ActionSpec, exc: ValidationError) -> str:
         elif err["type"] == "extra_forbidden":
             accepted = ", ".join(option_name(spec, f) for f in spec.params.model_fields)
             parts.append(f"unknown option {name}; accepted: {accepted}")
+        elif err["type"] in ("literal_error", "enum") and "expected" in err.get("ctx", {}):
+            expected = err["ctx"]["expected"].replace("'", "")
+            parts.append(f"{name}: {str(err.get('input'))[:40]!r} is not accepted; accepted: {expected}")
         else:
             msg = err["msg"].removeprefix("Value error, ")
             parts.append(f"{name}: {msg}" if field else msg)   # model-level checks name their options

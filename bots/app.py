@@ -96,15 +96,26 @@ async def run_bot(config: DcopsConfig, settings: SlackSettings, stop: asyncio.Ev
     try:
         app, bot = build_app(engine, settings, session=session)
         await _check_token(bot)
+        from .alert_slack import attach
+
+        alerts = await attach(app, bot)           # Alertmanager webhooks in this process ([alerts] slack_channel)
         if settings.socket_mode:
             handler = await _slack_call("Socket Mode connect", serve_socket_mode(app, settings.app_token or ""))
             print("dcops slack: connected in Socket Mode", file=sys.stderr)
+            hook = None
+            if alerts is not None:                # no HTTP server of our own: serve the receiver alone
+                from .alert_webhook import serve_webhook
+
+                hook = await serve_webhook(alerts.inbox, config)
+                print(f"dcops slack: receiving alerts on {hook.url}", file=sys.stderr)
             try:
                 await stop.wait()
             finally:
                 await handler.close_async()
+                if hook is not None:
+                    await hook.stop()
         else:
-            server = await serve_http(app, settings.host, settings.port)
+            server = await serve_http(app, settings.host, settings.port, alerts.routes if alerts else None)
             print(f"dcops slack: listening on {server.url}", file=sys.stderr)
             try:
                 await stop.wait()

@@ -64,7 +64,7 @@ async def decide(bot: Bot, *, user: str, approval_id: str, grant: bool,
     refused: DcopsError | None = None
     try:
         if grant:
-            run = await bot.engine.approve(approval_id, principal, "slack")
+            run = await bot.engine.approve(approval_id, principal, "slack", alert=bot.pending_alerts.get(approval_id))
         else:
             await bot.engine.deny(approval_id, principal, "slack", reason=reason or f"denied in Slack by {principal}")
     except DcopsError as exc:
@@ -93,6 +93,9 @@ async def decide(bot: Bot, *, user: str, approval_id: str, grant: bool,
     if run is not None:
         await follow(bot, run, user=note.requester or user, channel_id=note.origin or channel or user,
                      command_text=note.command_text, respond=None, approved_by=user)
+    alert = bot.pending_alerts.pop(approval_id, None) if run is not None or not grant else None
+    if run is not None and alert and bot.alert_hook is not None:   # the alert's message shows the outcome too
+        await bot.alert_hook(alert, note.requester or user, note.command_text, run)
     return run
 
 

@@ -27,6 +27,7 @@ from slack_sdk.models.blocks import (
 )
 
 from actions import events
+from actions.safe_text import printable
 
 from .chart import chart_for
 from .run_view import RunView
@@ -69,8 +70,9 @@ def _md(text: str) -> SectionBlock:
 
 
 def escape(text: str) -> str:
-    """Slack mrkdwn control characters; user-provided text must not ping channels or fake links."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Slack mrkdwn control characters; user-provided text must not ping channels or fake links,
+    and other control characters show escaped (newlines stay: callers join lines they wrote)."""
+    return printable(text, keep_newlines=True).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def collapse(names: Sequence[str]) -> str:
@@ -117,7 +119,7 @@ def code_section(text: str) -> dict[str, Any]:
 
 
 def _cell(text: str) -> dict[str, str]:
-    return {"type": "raw_text", "text": text or " "}
+    return {"type": "raw_text", "text": printable(text) or " "}
 
 
 def table_block(table: events.Table) -> tuple[list[Block], str | None]:

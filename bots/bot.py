@@ -44,6 +44,8 @@ class Bot:
     pending: PendingConfirms = field(default_factory=PendingConfirms)
     approvals: dict[str, ApprovalNote] = field(default_factory=dict)
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    pending_alerts: dict[str, str] = field(default_factory=dict)   # pending confirm value -> alert fingerprint
+    alert_hook: Any = None         # (fingerprint, user, command text, run) when a run started from an alert
     # after-ack work running at once: under a burst, acks (which Slack times out after 3 s) are
     # answered first and the queued work follows, instead of every ack waiting behind all the work.
     # The work is short (submit, post, hand the run to a follower task), so few slots suffice;

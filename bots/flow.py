@@ -49,10 +49,12 @@ async def guarded(bot: Bot, respond: Respond, work: Awaitable[None], what: str) 
 
 
 async def submit(bot: Bot, *, user: str, principal: str, channel_id: str, command_text: str, action: str,
-                 params: dict[str, Any], respond: Respond, confirm: str | None = None) -> Run | None:
-    """Submit and handle every outcome; errors other than confirmation/approval propagate."""
+                 params: dict[str, Any], respond: Respond, confirm: str | None = None,
+                 alert: str | None = None) -> Run | None:
+    """Submit and handle every outcome; errors other than confirmation/approval propagate.
+    ``alert``: the fingerprint of the alert a button was pressed on (recorded in the audit)."""
     request = Request(principal=principal, channel=CHANNEL, action=action, params=params, confirm=confirm,
-                      interactive=True)
+                      alert=alert, interactive=True)
     try:
         run = await bot.engine.submit(request)
     except ConfirmationRequired as exc:
@@ -60,12 +62,16 @@ async def submit(bot: Bot, *, user: str, principal: str, channel_id: str, comman
             raise                     # a wrong token on resubmit: show the engine's one line
         item = bot.pending.add(requester=user, channel_id=channel_id, command_text=command_text, action=action,
                                params=params, token=exc.token)
+        if alert:
+            bot.pending_alerts[item.value] = alert
         message = re.sub(r"confirm by typing \S+ or \S+ to", "press Confirm to", str(exc))   # a button, not a field
         text, bl = blocks.confirm_prompt(command_text=command_text, message=message, value=item.value,
                                          ttl=bot.settings.confirm_ttl)
         await respond(text=text, blocks=bl, response_type="ephemeral", replace_original=False)
         return None
     except ApprovalRequired as exc:
+        if alert:
+            bot.pending_alerts[exc.approval_id] = alert
         await ask_approval(bot, exc, user=user, channel_id=channel_id, command_text=command_text, respond=respond)
         return None
     await follow(bot, run, user=user, channel_id=channel_id, command_text=command_text, respond=respond)

@@ -76,8 +76,11 @@ async def confirm(bot: Bot, body: dict[str, Any], respond: AsyncRespond) -> None
     item = bot.pending.take(value, user)
     await respond(text=f":white_check_mark: confirmed `/dcops {blocks.escape(item.command_text)}`",
                   replace_original=True)
-    await submit(bot, user=user, principal=principal, channel_id=item.channel_id, command_text=item.command_text,
-                 action=item.action, params=item.params, respond=respond, confirm=item.token)
+    alert = bot.pending_alerts.pop(value, None)
+    run = await submit(bot, user=user, principal=principal, channel_id=item.channel_id, command_text=item.command_text,
+                       action=item.action, params=item.params, respond=respond, confirm=item.token, alert=alert)
+    if run is not None and alert and bot.alert_hook is not None:   # the alert's message shows the outcome too
+        await bot.alert_hook(alert, user, item.command_text, run)
 
 
 async def cancel(bot: Bot, body: dict[str, Any], respond: AsyncRespond) -> None:

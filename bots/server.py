@@ -7,6 +7,7 @@ an ephemeral loopback port, and stops cleanly.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -30,7 +31,7 @@ class HttpServer:
         await self.runner.cleanup()
 
 
-def web_app(app: AsyncApp) -> web.Application:
+def web_app(app: AsyncApp, extra_routes: Callable[[web.Application], None] | None = None) -> web.Application:
     """One POST route for slash commands, interactivity and events; every request goes through
     Bolt's dispatcher, whose first middleware verifies the signature and timestamp (401 if not)."""
 
@@ -43,11 +44,14 @@ def web_app(app: AsyncApp) -> web.Application:
     wapp = web.Application(client_max_size=1 << 20)
     wapp.router.add_post(PATH, handle)
     wapp.router.add_get("/healthz", health)
+    if extra_routes is not None:           # the Alertmanager webhook, when alerts are configured
+        extra_routes(wapp)
     return wapp
 
 
-async def serve_http(app: AsyncApp, host: str, port: int) -> HttpServer:
-    runner = web.AppRunner(web_app(app), access_log=None)
+async def serve_http(app: AsyncApp, host: str, port: int,
+                     extra_routes: Callable[[web.Application], None] | None = None) -> HttpServer:
+    runner = web.AppRunner(web_app(app, extra_routes), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()

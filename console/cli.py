@@ -18,6 +18,7 @@ from actions import Request, command_help, load_actions, open_engine, parse_comm
 from actions.config import DcopsConfig, demo_config, load_config
 from actions.errors import ApprovalRequired, ConfirmationRequired, DcopsError, UsageError
 from actions.events import Result, RunFinished
+from actions.safe_text import printable
 
 from .render import EventPrinter, dump_json, table_text
 
@@ -59,6 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
     ash.add_argument("run_id")
     av = asub.add_parser("verify", help="verify the hash chain (exit 1 when broken)")
     av.add_argument("--expect-head", help="checkpoint SEQ:HASH from `dcops audit head`")
+    av.add_argument("--seals", action="append", default=[], metavar="FILE",
+                    help="shipped seals to check against (syslog file, `journalctl -t dcops-seal -o cat` output)")
+    ak = asub.add_parser("keygen", help="make an Ed25519 seal key pair: PREFIX.key (0400) and PREFIX.pub")
+    ak.add_argument("prefix", help="path prefix, e.g. /etc/dcops/seal-2026")
     asub.add_parser("head", help="print the chain head SEQ:HASH to store elsewhere")
     ae = asub.add_parser("export", help="every record as JSON Lines")
     ae.add_argument("--output", "-o", help="file (default stdout)")
@@ -88,6 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
     sl.add_argument("--port", type=int, help="HTTP port (default [slack] port, 3000); 0 picks a free one")
     sl.add_argument("--host", help="address to listen on (default [slack] host, 127.0.0.1)")
     sl.add_argument("--api-base-url", help="Slack Web API base URL, e.g. a local recorder http://127.0.0.1:PORT/api/")
+    alr = sub.add_parser("alerts", help="alerts received from Alertmanager; `alerts serve` receives them; `alerts silences`")
+    alr.add_argument("what", nargs="?", choices=["list", "serve", "silences"], default="list")
+    alr.add_argument("--all", action="store_true", help="resolved alerts (expired silences) too")
+    alr.add_argument("--node", help="only alerts about this node")
     return p
 
 
@@ -105,10 +114,43 @@ def principal_for(args: argparse.Namespace, config: DcopsConfig) -> str:
 def load(args: argparse.Namespace) -> DcopsConfig:
     if args.demo:
         cfg = demo_config()
-        if getattr(args, "nodes", None):
-            cfg = cfg.model_copy(update={"cluster": cfg.cluster.model_copy(update={"demo_nodes": args.nodes})})
+        if getattr(args, "nodes", None) is not None:
+            from actions.config import parse_config
+
+            cfg = parse_config({"cluster": {**cfg.cluster.model_dump(), "demo_nodes": args.nodes}}, source="--nodes")
         return cfg
     return load_config(args.config)
+
+
+def run_options(words: list[str], *, yes: bool = False, confirm: str | None = None,
+                approval: str | None = None) -> tuple[list[str], bool, str | None, str | None]:
+    """Take ``--yes``, ``--confirm X`` and ``--approval ID`` from anywhere among the action's words
+    (``dcops run drain gpu001 --reason x --yes``), as the README writes them; the rest is the action's."""
+    rest: list[str] = []
+    i = 0
+    while i < len(words):
+        word = words[i]
+        key, eq, inline = word.partition("=")
+        if word == "--yes":
+            yes = True
+        elif key in ("--confirm", "--approval"):
+            if eq:
+                value = inline
+            elif i + 1 < len(words):
+                i += 1
+                value = words[i]
+            else:
+                raise UsageError(f"dcops run: {key} needs a value ({'the node count or hostlist' if key == '--confirm' else 'an approval id'})")
+            if key == "--confirm":
+                confirm = value
+            else:
+                approval = value
+        else:
+            rest.append(word)
+        i += 1
+    if not rest:
+        raise UsageError("dcops run: give an action, e.g. dcops run drain gpu001 --reason 'xid 79' (see dcops actions)")
+    return rest, yes, confirm, approval
 
 
 async def _run_request(engine: Any, req: Request, printer: EventPrinter, *, interactive: bool) -> int:
@@ -187,9 +229,29 @@ async def _interrupted(run: Any, principal: str, printer: EventPrinter, printed:
     return INTERRUPTED
 
 
+def _keygen(prefix: str) -> int:
+    from actions.seal.keys import generate
+
+    private, public = Path(prefix + ".key"), Path(prefix + ".pub")
+    kid = generate(private, public)
+    print(f"key id {kid}: private key {private} (mode 0400: chown it to the dcops service account), "
+          f"public key {public}")
+    print(f"config: [audit] seal_key = \"{private}\"   seal_public_keys = [\"{public}\"]")
+    return 0
+
+
 async def amain(args: argparse.Namespace) -> int:
+    if args.cmd == "audit" and args.audit_cmd == "keygen":
+        return _keygen(args.prefix)
+    if args.cmd in ("actions", "help"):
+        return _catalogue_command(args)
     config = load(args)
     if args.cmd == "tui":
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            from actions.errors import DcopsError as _EnvError
+
+            raise _EnvError("dcops tui needs a terminal (stdin and stdout are not one); "
+                            "run it in a terminal, or use the CLI commands (dcops run ..., dcops audit ...)")
         from console.tui.app import run_tui_async
 
         return await run_tui_async(config, principal=principal_for(args, config), theme=args.theme)
@@ -203,22 +265,93 @@ async def amain(args: argparse.Namespace) -> int:
             section = (config.slack or SlackSection()).model_copy(update=overrides)
             config = config.model_copy(update={"slack": section})
         return await serve_async(config, demo=config.cluster.demo)
-    if args.cmd == "actions":
-        for spec in load_actions():
-            print(f"{spec.name:<18} {spec.kind.value:<12} {spec.help}")
-        return 0
-    if args.cmd == "help":
-        if args.action:
-            print(command_help(load_actions().get(args.action)))
-        else:
-            print(build_parser().format_help())
-        return 0
+    if args.cmd == "alerts" and args.what == "serve":
+        from bots.alert_webhook import serve_async as serve_alerts
+
+        return await serve_alerts(config)
     principal = principal_for(args, config)
-    engine = await open_engine(config)
+    review = args.cmd == "audit" and args.audit_cmd in _REVIEW
+    store = _review_store(config, args) if review else None
+    engine = await open_engine(config, store=store, review=review)
+    if store is not None:
+        sys.stderr.write(f"note: {store.path} is read-only: reviewed as it is, this review is not recorded in it\n")
     try:
         return await _dispatch(engine, args, principal)
     finally:
         await engine.aclose()
+
+
+_REVIEW = frozenset({"list", "show", "verify", "head", "export"})
+
+
+def _review_store(config: DcopsConfig, args: argparse.Namespace) -> Any:
+    """For reviewing a SQLite log: a read-only store when the file or its directory is read-only (a
+    copy handed to an auditor); None to open it as usual. A log that does not exist is not created
+    for a review when a seal or ``--expect-head`` says it held records."""
+    from actions.errors import AuditError
+    from actions.store.sqlite_ro import ReadOnlySqliteStore, meant_read_only
+
+    url = config.audit.effective_url()
+    if not url.startswith("sqlite:///"):
+        return None
+    path = Path(url.removeprefix("sqlite:///"))
+    if not path.exists() or path.stat().st_size == 0:
+        import re
+
+        head = re.fullmatch(r"(\d{1,18}):[0-9a-f]{64}", getattr(args, "expect_head", None) or "")
+        expected = head is not None and int(head.group(1)) > 0
+        if config.audit.sealing or config.audit.seal_public_keys or expected:
+            raise AuditError(f"audit database {path} {'does not exist' if not path.exists() else 'is empty'}: "
+                             "the log is lost (seals or --expect-head say it held records); restore it from backup")
+        return None
+    return ReadOnlySqliteStore(str(path)) if meant_read_only(path) else None
+
+
+def _catalogue_command(args: argparse.Namespace) -> int:
+    """``dcops actions`` and ``dcops help [ACTION]``: no engine, no audit database, no config needed."""
+    if args.cmd == "help" and not args.action:
+        print(build_parser().format_help())
+        return 0
+    specs = load_actions()
+    allowed, why = _may_run(args, list(specs))
+    if args.cmd == "actions":
+        for spec in allowed:
+            print(f"{spec.name:<18} {spec.kind.value:<12} {printable(spec.help)}")
+        if why:
+            sys.stderr.write(f"note: {why}\n")
+        return 0
+    spec = specs.get(args.action)
+    print(command_help(spec))
+    if why is None and spec not in allowed:
+        print(f"(the policy does not let you run {spec.name})")
+    return 0
+
+
+def _may_run(args: argparse.Namespace, specs: list[Any]) -> tuple[list[Any], str | None]:
+    """The actions the caller may run under the policy their config names (without a config file:
+    the default policy file; without either, every action, and a note saying why)."""
+    from actions.config import default_config_path
+    from actions.errors import ConfigError
+    from actions.rbac import Policy
+
+    config: DcopsConfig | None
+    try:
+        config = load(args)
+    except ConfigError:
+        if args.demo or args.config or os.environ.get("DCOPS_CONFIG"):
+            raise                       # a config the caller named must load
+        config = None
+    if config is not None and config.cluster.demo and not config.policy.path:
+        policy = Policy.demo()
+    else:
+        path = Path(config.policy.path) if config and config.policy.path else default_config_path().with_name("policy.toml")
+        if config is None and not path.exists():
+            return specs, (f"no config file and no policy file ({path}): every action is listed; "
+                           "the policy decides what you may run")
+        policy = Policy.load(path)
+    principal = principal_for(args, config or DcopsConfig())
+    read_only = bool(config and config.cluster.read_only)
+    return [s for s in specs if policy.decide(principal, s.name, s.kind.value, [], read_only=read_only).allowed], None
 
 
 async def _dispatch(engine: Any, args: argparse.Namespace, principal: str) -> int:
@@ -231,15 +364,23 @@ async def _dispatch(engine: Any, args: argparse.Namespace, principal: str) -> in
             print(command_help(load_actions().get(args.words[0])))      # `dcops run drain --help`
             return 0
         try:
-            cmd = parse_command(args.words)
+            words, yes, confirm, approval = run_options(args.words, yes=args.yes, confirm=args.confirm,
+                                                        approval=args.approval)
+            cmd = parse_command(words)
         except UsageError as exc:
             await engine.reject(principal, "cli", args.words[0], str(exc), params={"argv": args.words})
             raise
         req = Request(principal=principal, channel="cli", action=cmd.action, params=cmd.params,
-                      confirm=args.confirm, yes=args.yes, approval_id=args.approval, interactive=interactive)
+                      confirm=confirm, yes=yes, approval_id=approval, interactive=interactive)
         return await _run_request(engine, req, printer, interactive=interactive)
     if args.cmd == "audit":
         return await _audit(engine, args, principal, printer)
+    if args.cmd == "alerts":
+        params: dict[str, Any] = {"all": True} if args.all else {}
+        if args.node and args.what == "list":
+            params["node"] = args.node
+        return await _run_request(engine, Request(principal=principal, channel="cli", action=args.what.replace(
+            "list", "alerts"), params=params), printer, interactive=False)
     if args.cmd == "policy":
         return await _policy_check(engine, args)
     if args.cmd == "approvals":
@@ -250,7 +391,7 @@ async def _dispatch(engine: Any, args: argparse.Namespace, principal: str) -> in
         return await _follow(run, principal, printer)
     if args.cmd == "deny":
         appr = await engine.deny(args.approval_id, principal, "cli", args.reason)
-        print(f"denied {appr.id} ({appr.action} asked by {appr.requester})")
+        print(printable(f"denied {appr.id} ({appr.action} asked by {appr.requester})"))
         return 0
     if args.cmd == "resume":
         run = await engine.resume_run(args.run_id, principal, "cli")
@@ -277,7 +418,7 @@ async def _audit(engine: Any, args: argparse.Namespace, principal: str, printer:
             sys.stdout.write(table_csv(res.table))
         else:
             print(table_text(res.table) if res.table else "")
-            print(res.summary)
+            print(printable(res.summary))
         return 0
     if args.audit_cmd == "show":
         req = Request(principal=principal, channel="cli", action="audit", params={"run": args.run_id, "limit": 100000})
@@ -290,17 +431,19 @@ async def _audit(engine: Any, args: argparse.Namespace, principal: str, printer:
         if args.json:
             dump_json(records)
         else:
-            for r in records:
+            for r in records:      # every line escaped: a record's text must not fake another line
                 extra = " ".join(f"{k}={r[k]}" for k in ("decision", "outcome", "duration", "error") if r.get(k) is not None)
-                print(f"#{r['seq']} {r['ts']} {r['event']:<18} {r['principal']} via {r['channel']} {r['action']} "
-                      f"{','.join(r['targets'])} {extra}".rstrip())
+                print(printable(f"#{r['seq']} {r['ts']} {r['event']:<18} {r['principal']} via {r['channel']} {r['action']} "
+                                f"{','.join(r['targets'])} {extra}".rstrip()))
                 if r.get("detail"):
-                    print(f"    {r['detail']}")
+                    print(f"    {printable(r['detail'])}")
                 if r["event"] in ("received", "started") and r.get("params"):
-                    print(f"    params: {r['params']}")
+                    print(f"    params: {printable(str(r['params']))}")
         return 0
     if args.audit_cmd == "verify":
-        params = {"expect_head": args.expect_head} if args.expect_head else {}
+        params: dict[str, Any] = {"expect_head": args.expect_head} if args.expect_head else {}
+        if args.seals:
+            params["seals"] = args.seals
         run = await engine.submit(Request(principal=principal, channel="cli", action="audit-verify", params=params))
         await run.wait()
         res = run.result
@@ -309,7 +452,7 @@ async def _audit(engine: Any, args: argparse.Namespace, principal: str, printer:
         if args.json:
             dump_json(res.data)
         else:
-            print(res.summary)
+            print(printable(res.summary))
         return 0 if res.ok else 1
     if args.audit_cmd == "head":
         seq, digest = await store.head()
@@ -317,7 +460,11 @@ async def _audit(engine: Any, args: argparse.Namespace, principal: str, printer:
         return 0
     if args.audit_cmd == "export":
         records = await store.export()
-        out = open(args.output, "w") if args.output else sys.stdout
+        try:
+            out = open(args.output, "w") if args.output else sys.stdout
+        except OSError as exc:
+            raise UsageError(f"audit export -o {args.output}: {exc.strerror}; give a file in an existing, "
+                             "writable directory") from None
         try:
             for r in records:
                 out.write(r.model_dump_json() + "\n")
@@ -346,21 +493,36 @@ async def _policy_check(engine: Any, args: argparse.Namespace) -> int:
 
 
 def setup_logging() -> Path:
+    """The log file under $XDG_STATE_HOME/dcops; an environment that cannot hold it is one clear
+    line and exit 1 (tracebacks of bugs go there, so dcops does not run without it)."""
     base = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "dcops"
-    base.mkdir(parents=True, exist_ok=True)
     path = base / "dcops.log"
-    logging.basicConfig(filename=path, level=logging.INFO,
+    if logging.getLogger().handlers:           # already set up (main() called again in one process)
+        return path
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(path)
+    except OSError as exc:
+        from actions.errors import DcopsError as _EnvError
+
+        raise _EnvError(f"cannot write the log file {path}: {exc.strerror} "
+                        "(set XDG_STATE_HOME to a writable directory)") from None
+    logging.basicConfig(handlers=[handler], level=logging.INFO,
                         format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
     return path
 
 
 def main(argv: list[str] | None = None) -> int:
-    logfile = setup_logging()
+    try:
+        logfile = setup_logging()
+    except DcopsError as exc:
+        sys.stderr.write(f"dcops: {printable(str(exc))}\n")
+        return exc.exit_code
     try:
         args = build_parser().parse_args(argv)
         return asyncio.run(amain(args))
     except DcopsError as exc:
-        sys.stderr.write(f"dcops: {exc}\n")
+        sys.stderr.write(f"dcops: {printable(str(exc))}\n")
         return exc.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("dcops: interrupted\n")
@@ -369,7 +531,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except Exception as exc:  # a bug: one line for the user, the traceback for the log
         log.exception("internal error")
-        sys.stderr.write(f"dcops: internal error: {type(exc).__name__}: {exc} (details in {logfile})\n")
+        sys.stderr.write(printable(f"dcops: internal error: {type(exc).__name__}: {exc} (details in {logfile})") + "\n")
         return 70
 
 

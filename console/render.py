@@ -10,16 +10,18 @@ import sys
 from typing import Any, TextIO
 
 from actions.events import Error, Log, Progress, Result, RunFinished, RunStarted, Step, Table
+from actions.safe_text import printable
 
 
 def cell(value: Any) -> str:
+    """One table cell on one line: control characters in user text are shown escaped."""
     if value is None:
         return "-"
     if isinstance(value, float):
         return f"{value:g}"
     if isinstance(value, (list, tuple)):
         return ",".join(cell(v) for v in value)
-    return str(value)
+    return printable(str(value))
 
 
 def table_text(table: Table, max_width: int = 60) -> str:
@@ -81,21 +83,22 @@ class EventPrinter:
             return
         if isinstance(event, Step):
             if event.status != "running" or event.detail:
-                self.out.write(f"{event.target:<14} {paint(f'{event.status:<9}', event.status, self.colour)} "
-                               f"{event.detail}\n")
+                self.out.write(printable(f"{event.target:<14}") + " "
+                               + paint(f"{event.status:<9}", event.status, self.colour)
+                               + " " + printable(event.detail) + "\n")   # escape what the data says, colour ours
         elif isinstance(event, Progress):
             if not self.quiet_progress:
-                self.out.write(f"[{event.done}/{event.total}] {event.label}\n")
+                self.out.write(printable(f"[{event.done}/{event.total}] {event.label}") + "\n")
         elif isinstance(event, Log):
             stream = self.err if event.level in ("warning", "error") else self.out
-            stream.write(f"{event.level}: {event.message}\n")
+            stream.write(printable(f"{event.level}: {event.message}") + "\n")
         elif isinstance(event, Result):
             if event.table is not None:
                 self.out.write(table_csv(event.table) if self.as_csv else table_text(event.table) + "\n")
             if not self.as_csv:
-                self.out.write(event.summary + "\n")
+                self.out.write(printable(event.summary) + "\n")
         elif isinstance(event, Error):
-            self.err.write(f"{paint('error', 'error', self.colour)}: {event.message}\n")
+            self.err.write(paint("error", "error", self.colour) + printable(f": {event.message}") + "\n")
         elif isinstance(event, RunFinished):
             if not self.as_csv:
                 self.err.write(f"run {event.run_id}: {paint(event.outcome, event.outcome, self.colour)} "

@@ -26,6 +26,10 @@ def build_backends(config: DcopsConfig) -> Backends:
         backends.prometheus = _build_prometheus(config)
     if config.kube is not None:
         backends.kube = _build_kube(config)
+    if config.alertmanager is not None:
+        from .alertmanager import build_alertmanager
+
+        backends.alertmanager = build_alertmanager(config.alertmanager)
     sources = [backends.inventory]
     if backends.slurm is not None:
         sources.append(SlurmInventory(backends.slurm))

@@ -278,3 +278,15 @@ ResetType = Literal["On", "ForceOff", "GracefulShutdown", "GracefulRestart", "Fo
 
 def as_dict(model: BaseModel) -> dict[str, Any]:
     return model.model_dump(mode="json")
+
+
+class Silence(BaseModel):
+    """An Alertmanager silence (API v2), as dcops reads it back."""
+
+    id: str
+    state: str                         # active | pending | expired
+    matchers: dict[str, str] = {}      # equality matchers only
+    created_by: str = ""
+    comment: str = ""
+    starts_at: str = ""
+    ends_at: str = ""

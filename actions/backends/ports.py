@@ -26,6 +26,7 @@ from .models import (
     NodeRef,
     Sample,
     Series,
+    Silence,
     SystemInfo,
     TaskStatus,
     UpdatePath,
@@ -95,3 +96,12 @@ class SshPort(Protocol):
 class PrometheusPort(Protocol):
     async def query(self, promql: str, at: datetime | None = None) -> list[Sample]: ...
     async def query_range(self, promql: str, start: datetime, end: datetime, step: float) -> list[Series]: ...
+
+
+@runtime_checkable
+class AlertmanagerPort(Protocol):
+    """Silences for nodes in maintenance (Alertmanager API v2)."""
+
+    async def create_silence(self, matchers: dict[str, str], *, hours: float, created_by: str, comment: str) -> str: ...
+    async def expire_silence(self, silence_id: str) -> None: ...
+    async def silences(self) -> list[Silence]: ...

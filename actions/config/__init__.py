@@ -41,6 +41,9 @@ def load_config(path: str | os.PathLike[str] | None = None) -> DcopsConfig:
         raise ConfigError(f"config file {p} is not valid TOML: {exc}") from None
     except OSError as exc:
         raise ConfigError(f"cannot read config file {p}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {p} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
+                          f"{exc.start}); save it as UTF-8") from None
     return parse_config(raw, source=str(p), base_dir=p.parent)
 
 
@@ -50,7 +53,7 @@ def parse_config(raw: dict, *, source: str = "<config>", base_dir: Path | None =
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(x) for x in err["loc"]) or "(top level)"
-        raise ConfigError(f"{source}: {where}: {err['msg']}") from None
+        raise ConfigError(f"{source}: {where}: {err['msg'].removeprefix('Value error, ')}") from None
     return cfg.resolved(base_dir) if base_dir else cfg
 
 

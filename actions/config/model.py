@@ -6,9 +6,10 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 
 from ._base import Section
+from .alerts import AlertmanagerSection, AlertsSection, ValidateSection
 from .kube import KubeSection
 from .prometheus import PrometheusSection
 from .redfish import RedfishSection
@@ -25,16 +26,54 @@ class ClusterSection(Section):
     production: bool = False               # production clusters get a red border and banner
     theme: str | None = None               # pin a theme for this cluster (dcops-dark, dcops-light, dcops-contrast)
     demo: bool = False                     # run on the built-in simulator
-    demo_nodes: int = 64                   # simulator size (the TUI is benchmarked with 10,000)
-    demo_time_scale: float = 5.0           # simulated seconds per real second (a reimage takes ~1 min)
+    demo_nodes: int = Field(64, ge=1, le=100_000)     # simulator size (the TUI is benchmarked with 10,000)
+    demo_time_scale: float = Field(5.0, gt=0, le=10_000)  # simulated seconds per real second (a reimage takes ~1 min)
     read_only: bool = False                # refuse every non-read action, whatever the policy says
 
 
 class AuditSection(Section):
-    """``url``: ``sqlite:///ABS/PATH.db`` (default under $XDG_DATA_HOME/dcops) or ``postgresql://…``."""
+    """``url``: ``sqlite:///ABS/PATH.db`` (default under $XDG_DATA_HOME/dcops) or ``postgresql://…``.
+
+    Sealing (``actions/seal``): ``seal_key`` (an Ed25519 private key file, mode 0400, made by
+    ``dcops audit keygen``) or ``seal_signer`` (a command that signs stdin and prints a base64
+    signature, with ``seal_key_id``) turns it on; ``seal_public_keys`` are what verify accepts."""
 
     url: str | None = None
     lock_dir: str | None = None            # node lock files for the SQLite store (default: beside the db)
+    seal_key: str | None = None            # private key file, readable by the dcops service account only
+    seal_signer: list[str] | None = None   # or an external signer command (argv)
+    seal_key_id: str | None = None         # the key id of seal_signer's key
+    seal_public_keys: list[str] = []       # PEM files or directories of *.pub accepted by verify (rotation)
+    seal_every: int = Field(100, ge=1, le=1_000_000)          # seal at least every N records
+    seal_interval: float = Field(60.0, gt=0, le=86_400)       # ... and every T seconds while records wait
+    seal_sinks: list[str] = []             # file:/ABS/PATH, syslog, syslog+udp://HOST:PORT, journald
+
+    @model_validator(mode="after")
+    def _check_sealing(self) -> "AuditSection":
+        if self.seal_key and self.seal_signer:
+            raise ValueError("give seal_key or seal_signer, not both")
+        if self.seal_signer is not None and not self.seal_signer:
+            raise ValueError("seal_signer is an empty command")
+        if self.seal_signer and not self.seal_key_id:
+            raise ValueError("seal_signer needs seal_key_id (the key id `dcops audit keygen` printed)")
+        if self.seal_key_id is not None and (len(self.seal_key_id) != 16
+                                             or any(c not in "0123456789abcdef" for c in self.seal_key_id)):
+            raise ValueError(f"seal_key_id {self.seal_key_id!r} is not 16 lowercase hex digits")
+        if self.seal_sinks and not self.sealing:
+            raise ValueError("seal_sinks without seal_key or seal_signer: nothing would be sealed")
+        from ..errors import ConfigError
+        from ..seal.sinks import parse_sink
+
+        for spec in self.seal_sinks:
+            try:
+                parse_sink(spec)
+            except ConfigError as exc:
+                raise ValueError(str(exc).removeprefix("audit.seal_sinks: ")) from None
+        return self
+
+    @property
+    def sealing(self) -> bool:
+        return bool(self.seal_key or self.seal_signer)
 
     def effective_url(self) -> str:
         return self.url or f"sqlite:///{_xdg_data() / 'audit.db'}"
@@ -63,6 +102,28 @@ class NodeEntry(Section):
     labels: list[str] = []
     ssh_host: str | None = None            # template: "{name}" or "10.0.0.{index}"
     bmc: str | None = None                 # template like "https://{name}-bmc"
+
+    @field_validator("ssh_host", "bmc")
+    @classmethod
+    def _template(cls, v: str | None) -> str | None:
+        """A template may use {name} and {index} only: checked here, not when the inventory expands it."""
+        if v is None:
+            return v
+        import string
+
+        try:
+            fields = [f for _, f, _, _ in string.Formatter().parse(v) if f is not None]
+        except ValueError as exc:
+            raise ValueError(f"template {v!r} is malformed ({exc}); use {{name}} and {{index}}, "
+                             "and {{{{ }}}} for literal braces") from None
+        for f in fields:
+            if f not in ("name", "index"):
+                raise ValueError(f"template {v!r} uses {{{f}}}; accepted: {{name}} and {{index}}")
+        try:
+            v.format(name="gpu001", index=1)
+        except (ValueError, IndexError, KeyError) as exc:
+            raise ValueError(f"template {v!r} cannot be expanded ({exc}); use {{name}} and {{index}}") from None
+        return v
 
 
 class TuiSection(Section):
@@ -99,6 +160,9 @@ class DcopsConfig(Section):
     thresholds: dict[str, float] = {}      # overrides for health thresholds (gpu_temp_c, ...)
     tui: TuiSection = Field(default_factory=TuiSection)
     slack: SlackSection | None = None
+    alerts: AlertsSection = Field(default_factory=AlertsSection)
+    alertmanager: AlertmanagerSection | None = None
+    validate_: ValidateSection = Field(default_factory=ValidateSection, alias="validate")
 
     def resolved(self, base_dir: Path) -> "DcopsConfig":
         """Relative paths in the file are relative to the file, not to the current directory."""
@@ -115,12 +179,21 @@ class DcopsConfig(Section):
             update["policy"] = self.policy.model_copy(update={"path": fix(self.policy.path)})
         if self.topology:
             update["topology"] = fix(self.topology)
+        if self.alerts.mapping:
+            update["alerts"] = self.alerts.model_copy(update={"mapping": fix(self.alerts.mapping)})
         if self.redfish is not None and (self.redfish.ca_bundle or self.redfish.password_file):
             update["redfish"] = self.redfish.model_copy(update={"ca_bundle": fix(self.redfish.ca_bundle),
                                                                 "password_file": fix(self.redfish.password_file)})
+        audit: dict = {}
         if self.audit.url and self.audit.url.startswith("sqlite:///") and not self.audit.url.startswith("sqlite:////"):
             rel = self.audit.url.removeprefix("sqlite:///")
-            update["audit"] = self.audit.model_copy(update={"url": f"sqlite:///{fix(rel)}"})
+            audit["url"] = f"sqlite:///{fix(rel)}"
+        if self.audit.seal_key:
+            audit["seal_key"] = fix(self.audit.seal_key)
+        if self.audit.seal_public_keys:
+            audit["seal_public_keys"] = [fix(p) for p in self.audit.seal_public_keys]
+        if audit:
+            update["audit"] = self.audit.model_copy(update=audit)
         return self.model_copy(update=update) if update else self
 
     @property

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from ..context import ActionContext
 from ..events import ActionEvent, Result, Table
@@ -44,23 +44,65 @@ async def audit(ctx: ActionContext, p: AuditParams) -> AsyncIterator[ActionEvent
                  data=[r.model_dump(mode="json") for r in recs])
 
 
+_HEX = frozenset("0123456789abcdef")
+
+
 class VerifyParams(Params):
     expect_head: str | None = Field(None, description="checkpoint SEQ:HASH from `audit head` stored elsewhere")
+    seals: list[str] = Field([], description="files holding shipped seals (syslog file, journalctl -t dcops-seal -o cat)")
+
+    @field_validator("expect_head")
+    @classmethod
+    def _head(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        seq, _, digest = v.partition(":")
+        if not (seq.isascii() and seq.isdigit() and len(seq) <= 18) or len(digest) != 64 or not set(digest) <= _HEX:
+            raise ValueError(f"{v[:80]!r} is not SEQ:HASH as printed by `dcops audit head` "
+                             "(a record number, a colon, 64 lowercase hex digits)")
+        return v
+
+    @field_validator("seals")
+    @classmethod
+    def _seal_files(cls, v: list[str]) -> list[str]:
+        import os
+
+        for path in v:
+            if not os.path.isfile(path) or not os.access(path, os.R_OK):
+                raise ValueError(f"{path[:200]!r} is not a readable file of shipped seals")
+        return v
 
 
-@action("audit-verify", example='audit-verify', help="verify the audit log's hash chain", params=VerifyParams, kind=Kind.READ,
-        targets=TargetKind.NONE, category="audit")
+@action("audit-verify", example='audit-verify', help="verify the audit log's hash chain and its seals", params=VerifyParams,
+        kind=Kind.READ, targets=TargetKind.NONE, category="audit")
 async def audit_verify(ctx: ActionContext, p: VerifyParams) -> AsyncIterator[ActionEvent]:
     expect = None
     if p.expect_head:
         seq, _, digest = p.expect_head.partition(":")
-        if not seq.isdigit() or len(digest) != 64:
-            from ..errors import UsageError
-
-            raise UsageError(f"--expect-head {p.expect_head!r} is not SEQ:HASH as printed by `dcops audit head`")
         expect = (int(seq), digest)
     report = await ctx.store.verify(expect)
-    yield Result(summary=report.line(), ok=report.ok, data=report.model_dump())
+    data = report.model_dump()
+    summary, ok = report.line(), report.ok
+    if report.ok:
+        from ..approval_chain import table_problem
+
+        bad = await table_problem(ctx.store)
+        if bad:
+            data["approvals"] = {"ok": False, "id": bad[0], "problem": bad[1]}
+            summary, ok = f"{summary}; approvals table FAILS the log: {bad[1]}", False
+    if report.ok:
+        from ..seal.check import check_seals
+        from ..seal.setup import external_seals, keyring, log_name
+
+        ring = keyring(ctx.config)
+        outside = external_seals(ctx.config, p.seals)
+        if ring:
+            seals = await check_seals(ctx.store, report, ring, external=outside, log_name=log_name(ctx.config))
+            data["seals"] = seals.model_dump()
+            summary, ok = f"{summary}; {seals.line()}", seals.ok
+        elif outside or p.seals:
+            summary, ok = f"{summary}; seals given but no public key to check them (audit.seal_public_keys)", False
+    yield Result(summary=summary, ok=ok, data=data)
 
 
 class ApprovalsParams(Params):

@@ -31,6 +31,7 @@ from ..context import ActionContext
 from ..errors import DcopsError, UsageError
 from ..events import ActionEvent, Log, Result, Table
 from ..fanout import StepReporter
+from . import _silences
 from ..hostlists import collapse as collapse_hosts
 from ..registry import Kind, MutatingParams, Params, TargetKind, action
 from ._baseline import (Baseline, Compliance, Wanted, compare_versions, compliance, family, incomparable_reason,
@@ -241,6 +242,8 @@ class FirmwareUpdateParams(MutatingParams):
     task_timeout: float = Field(1800.0, gt=0, description="seconds an update task may take")
     boot_timeout: float = Field(900.0, gt=0, description="seconds for a node to come back after the reset")
     reason: str = Field("firmware update", max_length=120, description="drain reason (run id is added)")
+    silence: bool = Field(False, description="silence the nodes' alerts in Alertmanager during the update")
+    silence_hours: float | None = Field(None, gt=0, le=24 * 14, description="maintenance window of --silence")
     no_drain: bool = Field(False, description="update without draining first (needed when the cluster has no "
                                                "scheduler; a risk the policy must allow)")
 
@@ -566,11 +569,17 @@ async def firmware_update(ctx: ActionContext, p: FirmwareUpdateParams) -> AsyncI
         done = [k.removeprefix("node/") for k, v in (await ctx.journal.items()).items()
                 if k.startswith("node/") and isinstance(v, dict) and v.get("phase") == "done"]
         yield Log(message=f"{len(done)} node(s) finished in run {ctx.resumed_from} are skipped")
+    if p.silence:
+        async for ev in _silences.silence_nodes(ctx, ctx.nodes, p.reason, p.silence_hours):
+            yield ev
     rollout = Rollout(ctx, p, base)
     fan = ctx.fanout(ctx.nodes, rollout.run, max_parallel=p.max_parallel, max_failures=p.max_failures,
                      label="firmware update")
     async for ev in fan:
         yield ev
+    if p.silence:                                  # updated nodes are back: their maintenance is over
+        async for ev in _silences.expire_for_nodes(ctx, sorted(fan.ok)):
+            yield ev
     rows = [[n, "ok", d] for n, d in fan.ok.items()] + [[n, "failed", d] for n, d in fan.failed.items()] + \
            [[n, "skipped", d] for n, d in fan.skipped.items()]
     summary = fan.summary("updated")

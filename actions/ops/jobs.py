@@ -14,11 +14,35 @@ from ..hostlists import collapse
 from ..registry import Kind, MutatingParams, Params, TargetKind, action
 
 
+# squeue's job states and their short codes
+JOB_STATES = ("PENDING", "RUNNING", "SUSPENDED", "COMPLETING", "COMPLETED", "CANCELLED", "FAILED", "TIMEOUT",
+              "NODE_FAIL", "PREEMPTED", "BOOT_FAIL", "DEADLINE", "OUT_OF_MEMORY", "CONFIGURING", "REQUEUED",
+              "REQUEUE_FED", "REQUEUE_HOLD", "RESIZING", "REVOKED", "SIGNALING", "SPECIAL_EXIT", "STAGE_OUT",
+              "STOPPED", "RESV_DEL_HOLD")
+JOB_STATE_CODES = {"PD": "PENDING", "R": "RUNNING", "S": "SUSPENDED", "CG": "COMPLETING", "CD": "COMPLETED",
+                   "CA": "CANCELLED", "F": "FAILED", "TO": "TIMEOUT", "NF": "NODE_FAIL", "PR": "PREEMPTED",
+                   "BF": "BOOT_FAIL", "DL": "DEADLINE", "OOM": "OUT_OF_MEMORY", "CF": "CONFIGURING",
+                   "RQ": "REQUEUED", "RF": "REQUEUE_FED", "RH": "REQUEUE_HOLD", "RS": "RESIZING", "RV": "REVOKED",
+                   "SI": "SIGNALING", "SE": "SPECIAL_EXIT", "SO": "STAGE_OUT", "ST": "STOPPED", "RD": "RESV_DEL_HOLD"}
+
+
 class JobsParams(Params):
     user: str | None = Field(None, description="only this user's jobs")
     partition: str | None = Field(None, description="only jobs in this partition")
     node: str | None = Field(None, description="only jobs on this node")
-    state: str | None = Field(None, description="RUNNING, PENDING, ...")
+    state: str | None = Field(None, description="RUNNING, PENDING, ... (Slurm job states)")
+
+    @field_validator("state")
+    @classmethod
+    def _state(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        state = v.strip().upper()
+        state = JOB_STATE_CODES.get(state, state)
+        if state not in JOB_STATES:
+            raise ValueError(f"{v[:40]!r} is not a Slurm job state; accepted: {', '.join(JOB_STATES)} "
+                             "(or their short codes PD, R, CG, CD, CA, F, TO, NF, PR, S, ...)")
+        return state
 
 
 @action("jobs", example='jobs --state RUNNING', help="list jobs (like squeue)", params=JobsParams, kind=Kind.READ, targets=TargetKind.NONE,
@@ -47,9 +71,15 @@ class JobIdsParams(MutatingParams):
         return v
 
 
+# what scancel --signal accepts: a name (with or without SIG) or a number
+SIGNALS = ("HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2", "PIPE",
+           "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG", "XCPU", "XFSZ",
+           "VTALRM", "PROF", "WINCH", "IO", "PWR", "SYS")
+
+
 class CancelParams(JobIdsParams):
     jobs: list[str] = Field(default_factory=list, description="job ids (or --user)")
-    signal: str | None = Field(None, description="send this signal instead of cancelling (e.g. USR1)")
+    signal: str | None = Field(None, description="send this signal instead of cancelling (e.g. USR1, TERM, 10)")
     user: str | None = Field(None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$",
                              description="every running or pending job of this user (like scancel -u)")
 
@@ -58,6 +88,19 @@ class CancelParams(JobIdsParams):
         if bool(self.jobs) == bool(self.user):
             raise ValueError("give job ids or --user USER, not both or neither")
         return self
+
+    @field_validator("signal")
+    @classmethod
+    def _signal(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        name = v.strip().upper().removeprefix("SIG")
+        if name in SIGNALS:
+            return name
+        if name.isascii() and name.isdigit() and 1 <= int(name) <= 64:
+            return str(int(name))
+        raise ValueError(f"{v[:40]!r} is not a signal; accepted: {', '.join(SIGNALS)} (with or without SIG), "
+                         "or a number from 1 to 64")
 
 
 def _job_action(verb: str, past: str, port_call: str, *, kind: Kind, help: str, params: type[JobIdsParams],

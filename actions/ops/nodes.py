@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import AsyncIterator
 
 from pydantic import Field, model_validator
@@ -10,6 +11,7 @@ from ..backends.models import JobFilter
 from ..context import ActionContext
 from ..errors import UsageError
 from ..events import ActionEvent, Result, Table
+from . import _silences, _validation
 from ..hostlists import expand
 from ..registry import Kind, MutatingParams, Params, TargetKind, action
 from ._drain_through import check_scheduler_exists
@@ -56,6 +58,8 @@ class DrainParams(MutatingParams):
     wait_timeout: float = Field(3600.0, gt=0, le=7 * 86400, description="seconds --wait waits at most")
     requeue_jobs: bool = Field(False, description="requeue the jobs running on the nodes")
     cancel_jobs: bool = Field(False, description="cancel the jobs running on the nodes")
+    silence: bool = Field(False, description="silence the nodes' alerts in Alertmanager until resume")
+    silence_hours: float | None = Field(None, gt=0, le=24 * 14, description="maintenance window of --silence (default [alertmanager] silence_hours)")
 
     @model_validator(mode="after")
     def _one_fate(self) -> "DrainParams":
@@ -71,14 +75,35 @@ class DrainParams(MutatingParams):
 async def drain(ctx: ActionContext, p: DrainParams) -> AsyncIterator[ActionEvent]:
     slurm_part = slurm_drain(ctx, ctx.nodes, p.reason, wait=p.wait, wait_timeout=p.wait_timeout,
                              requeue_jobs=p.requeue_jobs, cancel_jobs=p.cancel_jobs)
-    async for event in parts(ctx, slurm_part, kube_drain(ctx)):   # Slurm and/or Kubernetes
-        yield event
+    ok = True
+    try:
+        if p.silence:                              # silenced before the drain: its own alerts are expected
+            async for event in _silences.silence_nodes(ctx, ctx.nodes, p.reason, p.silence_hours):
+                yield event
+        async for event in parts(ctx, slurm_part, kube_drain(ctx)):   # Slurm and/or Kubernetes
+            if isinstance(event, Result) and not event.ok:
+                ok = False
+            yield event
+    except BaseException:
+        if p.silence and not ctx.dry_run:          # not in maintenance after all: no silence left behind
+            async for _ in _silences.expire_own(ctx, "the drain did not complete"):
+                pass
+        raise
+    if p.silence and not ok and not ctx.dry_run:
+        async for event in _silences.expire_own(ctx, "the drain failed"):
+            yield event
+
+
+# the option is `resume --validate`; the field shadows pydantic's deprecated BaseModel.validate on purpose
+warnings.filterwarnings("ignore", message='Field name "validate" in "ResumeParams" shadows')
 
 
 class ResumeParams(MutatingParams):
     nodes: str = Field(..., description="hostlist of nodes to return to service")
     force: bool = Field(False, description="resume nodes a health check marked bad (needs --reason)")
     reason: str | None = Field(None, min_length=1, max_length=200, description="why a forced resume is safe")
+    validate: bool = Field(False, description="return the nodes only if they pass `validate` (dcgmi diag, GPUs, NVLink, IB)")
+    level: int | None = Field(None, ge=1, le=4, description="dcgmi diag level for --validate (default [validate] level)")
 
     @model_validator(mode="after")
     def _force_needs_reason(self) -> "ResumeParams":
@@ -92,8 +117,19 @@ class ResumeParams(MutatingParams):
         check=check_scheduler_exists)
 async def resume(ctx: ActionContext, p: ResumeParams) -> AsyncIterator[ActionEvent]:
     slurm_part = None
+    force, force_reason = p.force, p.reason
+    if ctx.backends.has("slurm"):
+        gate = _validation.Gate(ctx, p.validate, p.level)
+        async for event in gate.run():             # validate first when asked or required: a failure returns nothing
+            yield event
+        if gate.refused:
+            return
+        if gate.passed and not force:              # validation is the evidence a health-marked node is fit
+            force, force_reason = True, gate.reason
     if ctx.backends.has("slurm"):                  # refuse health-marked nodes before either system acts
-        infos = await health_gate(ctx, ctx.nodes, force=p.force)
-        slurm_part = slurm_resume(ctx, ctx.nodes, infos, force=p.force, force_reason=p.reason)
+        infos = await health_gate(ctx, ctx.nodes, force=force)
+        slurm_part = slurm_resume(ctx, ctx.nodes, infos, force=force, force_reason=force_reason)
     async for event in parts(ctx, slurm_part, kube_resume(ctx)):   # Slurm and/or Kubernetes
+        yield event
+    async for event in _silences.expire_for_nodes(ctx, ctx.nodes):   # maintenance is over
         yield event

@@ -20,6 +20,7 @@ from ..context import ActionContext
 from ..errors import DcopsError
 from ..events import ActionEvent, Result, Table
 from ..fanout import StepReporter
+from . import _silences
 from ..registry import Kind, MutatingParams, TargetKind, action
 from ._drain_through import DrainThrough, check_drain_possible, no_drain_risks, plan_text
 from ._node_steps import StepFailed, until
@@ -32,6 +33,8 @@ class ReimageParams(MutatingParams):
     nodes: str = Field(..., description="hostlist of nodes to reinstall")
     image: str | None = Field(None, description="image id the nodes must report afterwards (default: any new one)")
     reason: str = Field("reimage", max_length=120, description="drain reason (run id is added)")
+    silence: bool = Field(False, description="silence the nodes' alerts in Alertmanager during the reimage")
+    silence_hours: float | None = Field(None, gt=0, le=24 * 14, description="maintenance window of --silence")
     max_parallel: int = Field(4, ge=1, le=256, description="nodes reinstalled at once")
     drain_timeout: float = Field(3600.0, gt=0, description="seconds to wait for running jobs to finish")
     install_timeout: float = Field(1800.0, gt=0, description="seconds for the reinstall until SSH answers")
@@ -136,10 +139,16 @@ async def reimage(ctx: ActionContext, p: ReimageParams) -> AsyncIterator[ActionE
         return
     ctx.backends.require("redfish")
     ctx.backends.require("ssh")
+    if p.silence:
+        async for ev in _silences.silence_nodes(ctx, ctx.nodes, p.reason, p.silence_hours):
+            yield ev
     job = Reimage(ctx, p)
     fan = ctx.fanout(ctx.nodes, job.run, max_parallel=p.max_parallel, label="reimage")
     async for ev in fan:
         yield ev
+    if p.silence:                                  # reimaged nodes are back in service: their maintenance is over
+        async for ev in _silences.expire_for_nodes(ctx, sorted(fan.ok)):
+            yield ev
     rows = [[n, "ok", d] for n, d in fan.ok.items()] + [[n, "failed", d] for n, d in fan.failed.items()] + \
            [[n, "skipped", d] for n, d in fan.skipped.items()]
     yield Result(summary=fan.summary("reimaged"), ok=fan.all_ok, table=Table(columns=["node", "result", "detail"],

@@ -17,8 +17,8 @@ from ..errors import ConfigError
 
 KindName = Literal["read", "write", "destructive"]
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
-PRINCIPAL_PATTERN = r"^(unix|slack|group):[^\s:]+$"
-MEMBER_PATTERN = r"^(unix|slack):[^\s:]+$"
+PRINCIPAL_PATTERN = r"^(unix|slack|group|alert):[^\s:]+$"   # alert:NAME = auto-remediation for that alert
+MEMBER_PATTERN = r"^(unix|slack|alert):[^\s:]+$"
 
 
 class _Strict(BaseModel):

@@ -316,6 +316,7 @@ class SimCluster:
         list (``fabric_links``), a counters reader per endpoint (``fabric_counters``) and the
         cluster itself (``sim``). Every call shares this cluster's state."""
         from ..backends.bundle import Backends
+        from .alertmanager import SimAlertmanager
         from .fabric import fabric_links, port_counters
         from .inventory import SimInventory
         from .kube import SimKube
@@ -328,6 +329,7 @@ class SimCluster:
             self.cache["fabric_links"] = fabric_links(self.layout)
         return Backends(inventory=SimInventory(self), slurm=SimSlurm(self), kube=SimKube(self),
                         redfish=SimRedfish(self), ssh=SimSsh(self), prometheus=SimPrometheus(self),
+                        alertmanager=self.cache.setdefault("alertmanager", SimAlertmanager()),
                         extras={"fabric_links": self.cache["fabric_links"],
                                 "fabric_counters": lambda endpoint, at=None: port_counters(self, endpoint, at),
                                 "sim": self})

@@ -14,7 +14,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 
-from . import fabric, firmware
+from . import fabric, firmware, gpu_tools
 from .cluster import SimCluster
 from .kernel_log import dmesg
 from .scenario import GPU_MEMORY_MIB, GPU_MODEL
@@ -106,6 +106,7 @@ def mlxlink(sim: SimCluster, node: SimNode, args: Sequence[str], t: float) -> Ou
 
 _SMI_FIELDS: dict[str, Callable[[SimCluster, SimNode, int, float, bool], str]] = {
     "index": lambda s, n, g, t, u: str(g),
+    "driver_version": lambda s, n, g, t, u: gpu_tools.DRIVER,
     "name": lambda s, n, g, t, u: GPU_MODEL,
     "uuid": lambda s, n, g, t, u: gpu_uuid(s.seed, n.name, g),
     "pci.bus_id": lambda s, n, g, t, u: pci_bus_id(g),
@@ -225,6 +226,10 @@ def run_command(sim: SimCluster, node: SimNode, argv: Sequence[str], t: float) -
         return 1, "", f"cat: {missing}: No such file or directory\n"
     if name == "dmesg":
         return 0, dmesg(sim, node, t), ""
+    if name == "dcgmi":
+        return gpu_tools.dcgmi(node, args)
+    if name == "nvidia-smi" and (extra := gpu_tools.smi_extra(node, args)) is not None:
+        return extra
     tools = {"ibstat": ibstat, "mlxlink": mlxlink, "nvidia-smi": nvidia_smi, "uptime": uptime}
     tool = tools.get(name)
     if tool is None:

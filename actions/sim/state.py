@@ -35,6 +35,8 @@ class SimNode:
     boot_enabled: str = "Disabled"
     power_gen: int = 0                # bumps on every power transition; stale timed events check it
     lost_gpus: tuple[int, ...] = ()   # GPUs that fell off the bus (XID 79)
+    gpu_faults: dict[int, str] = field(default_factory=dict)      # GPU -> DCGM diag test that fails on it
+    nvlink_down: dict[int, tuple[int, ...]] = field(default_factory=dict)   # GPU -> inactive NVLinks
     firmware: dict[str, str] | None = None        # lazily filled from the baseline and drift
     staged: dict[str, str] = field(default_factory=dict)   # applied at the next reset
     # Kubernetes

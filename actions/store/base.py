@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 AuditEvent = Literal[
     "received", "invalid", "denied", "approval-requested", "approval-granted", "approval-refused",
-    "started", "step", "finished",
+    "started", "step", "finished", "seal", "approval-used",
 ]
 
 
@@ -131,6 +131,7 @@ class Store(Protocol):
     async def query(self, q: AuditQuery) -> list[AuditRecord]: ...
     async def verify(self, expect_head: tuple[int, str] | None = None) -> VerifyReport: ...
     async def head(self) -> tuple[int, str]: ...
+    async def hashes_at(self, seqs: Sequence[int]) -> dict[int, str]: ...   # seq -> stored hash (seals)
     async def export(self) -> list[AuditRecord]: ...
     async def open_runs(self) -> list[AuditRecord]: ...          # "started" records with no "finished"
     async def close_interrupted(self, is_dead: Callable[[str | None], bool], closer: str) -> list[str]: ...

@@ -287,6 +287,13 @@ class PostgresStore:
                     return VerifyReport(ok=False, records=last[0] + 1, head_seq=last[1], head_hash=last[2],
                                         first_bad_seq=bad.seq, problem="record cannot be read (record edited)")
 
+    async def hashes_at(self, seqs: Sequence[int]) -> dict[int, str]:
+        """The stored hash of each of these records (those that exist): what seals are checked against."""
+        wanted = [int(s) for s in seqs]
+        if not wanted:
+            return {}
+        return dict(await self._fetch("SELECT seq, hash FROM audit WHERE seq = ANY(%s)", (wanted,)))
+
     async def open_runs(self) -> list[AuditRecord]:
         sql = (_SELECT + " a WHERE event = 'started' AND NOT EXISTS "
                "(SELECT 1 FROM audit f WHERE f.run_id = a.run_id AND f.event = 'finished') ORDER BY seq")

@@ -220,6 +220,18 @@ class SqliteStore:
         row = await self._call(lambda c: c.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone())
         return (row[0], row[1]) if row else (0, GENESIS)
 
+    async def hashes_at(self, seqs: Sequence[int]) -> dict[int, str]:
+        """The stored hash of each of these records (those that exist): what seals are checked against."""
+        wanted = [int(s) for s in seqs]
+        def run(c: sqlite3.Connection) -> dict[int, str]:
+            out: dict[int, str] = {}
+            for i in range(0, len(wanted), 500):
+                part = wanted[i:i + 500]
+                out.update(c.execute(f"SELECT seq, hash FROM audit WHERE seq IN ({','.join('?' * len(part))})",
+                                     part).fetchall())
+            return out
+        return await self._call(run) if wanted else {}
+
     async def open_runs(self) -> list[AuditRecord]:
         sql = (f"SELECT {', '.join(_COLS)} FROM audit a WHERE event = 'started' AND NOT EXISTS "
                "(SELECT 1 FROM audit f WHERE f.run_id = a.run_id AND f.event = 'finished') ORDER BY seq")

@@ -19,6 +19,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--as", dest="principal", default=f"unix:{getpass.getuser()}")
     parser.add_argument("--production", action="store_true", help="show the demo as a production cluster")
     args = parser.parse_args(argv)
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        sys.stderr.write("python -m console.tui: needs a terminal (stdin and stdout are not one)\n")
+        return 1
     config = demo_config()
     config = config.model_copy(update={"cluster": config.cluster.model_copy(
         update={"demo_nodes": args.nodes, "production": args.production})})

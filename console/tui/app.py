@@ -35,6 +35,7 @@ from . import flow
 from .bindings import app_bindings, keymap_from_config
 from .engine_link import EngineLink
 from .palette import ActionCommands
+from .screens.alerts import AlertsScreen
 from .screens.approvals import ApprovalsScreen
 from .screens.audit import AuditScreen
 from .screens.base import DcopsScreen
@@ -52,7 +53,7 @@ EngineFactory = Callable[[DcopsConfig], Awaitable[Engine]]
 
 SCREEN_MODES: dict[str, type[DcopsScreen]] = {
     "fleet": FleetScreen, "jobs": JobsScreen, "operations": OperationsScreen, "audit": AuditScreen,
-    "approvals": ApprovalsScreen, "metrics": MetricsScreen,
+    "approvals": ApprovalsScreen, "metrics": MetricsScreen, "alerts": AlertsScreen,
 }
 
 
@@ -103,6 +104,8 @@ class DcopsApp(App[int]):
     async def _open_engine(self) -> None:
         try:
             self._engine = await EngineLink.open(self._engine_factory, self.config)
+            if self.alerting:
+                self.call_later(self._alerts_first)
         except DcopsError as exc:
             self.fatal_message = str(exc)
             self.report(f"cannot open the action engine: {exc}", "error")
@@ -112,6 +115,18 @@ class DcopsApp(App[int]):
             self.report(self.fatal_message, "error")
         finally:
             self._engine_ready.set()
+
+    @property
+    def alerting(self) -> bool:
+        """This cluster receives alerts (an [alertmanager] or an alerts Slack channel is configured)."""
+        return self.config.alertmanager is not None or bool(self.config.alerts.slack_channel)
+
+    @work(group="alerts-first", exit_on_error=False)
+    async def _alerts_first(self) -> None:
+        """Firing alerts are the first thing on-call sees: open on the Alerts screen when there are any."""
+        result = await self.read("alerts", {})
+        if result is not None and result.data and self.current_mode == "fleet" and len(self.screen_stack) == 1:
+            self.switch_mode("alerts")
 
     async def wait_engine(self) -> EngineLink | None:
         await self._engine_ready.wait()
@@ -222,10 +237,10 @@ class DcopsApp(App[int]):
         return decision.allowed
 
     async def execute(self, action: str, params: dict[str, Any], *, show_result: bool = True,
-                      confirmed: str | None = None) -> Run | None:
+                      confirmed: str | None = None, alert: str | None = None) -> Run | None:
         """Submit (with confirmation / approval dialogs); mutating runs are tracked, read
-        results shown. Call from a worker."""
-        run = await flow.submit(self, action, params, confirmed=confirmed)
+        results shown. ``alert``: the fingerprint of the alert it was started from. Call from a worker."""
+        run = await flow.submit(self, action, params, confirmed=confirmed, alert=alert)
         if run is None:
             return None
         if registry.get(action).mutating and not run.dry_run:
@@ -242,10 +257,10 @@ class DcopsApp(App[int]):
                             "error" if finished.outcome == "failed" else "information")
         return run
 
-    async def read(self, action: str, params: dict[str, Any]) -> Result | None:
+    async def read(self, action: str, params: dict[str, Any], *, alert: str | None = None) -> Result | None:
         """Run a read action for a screen and return its Result (None, with a status line, when
         refused or failed without one)."""
-        run = await self.execute(action, params, show_result=False)
+        run = await self.execute(action, params, show_result=False, alert=alert)
         if run is None:
             return None
         finished = await self._engine.wait(run)

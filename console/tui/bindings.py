@@ -31,6 +31,7 @@ def app_bindings() -> list[Binding]:
         _b("app.audit", "4", "switch_mode('audit')", "audit", show=False),
         _b("app.approvals", "5", "switch_mode('approvals')", "approvals", show=False),
         _b("app.metrics", "6", "switch_mode('metrics')", "metrics", show=False),
+        _b("app.alerts", "7", "switch_mode('alerts')", "alerts", show=False),
         _b("app.refresh", "ctrl+r", "refresh", "refresh"),
         _b("app.quit", "ctrl+q", "quit", "quit", priority=True),
         _b("app.back", "escape", "back", "back", show=False),

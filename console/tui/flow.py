@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     from .app import DcopsApp
 
 
-async def submit(app: "DcopsApp", action: str, params: dict[str, Any], *, confirmed: str | None = None) -> Run | None:
+async def submit(app: "DcopsApp", action: str, params: dict[str, Any], *, confirmed: str | None = None,
+                 alert: str | None = None) -> Run | None:
     """Submit ``action`` as the app's principal; None when refused, cancelled or pending approval.
     ``confirmed``: a token the operator already typed in the console's own dialog (fleet drain)."""
     engine = await app.wait_engine()
@@ -29,7 +30,7 @@ async def submit(app: "DcopsApp", action: str, params: dict[str, Any], *, confir
     confirm: str | None = None
     while True:
         request = Request(principal=app.principal, channel="tui", action=action, params=params, confirm=confirm,
-                          interactive=True)
+                          alert=alert, interactive=True)
         try:
             return await engine.submit(request)
         except ConfirmationRequired as exc:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-SERVICES = ["postgres", "kubeapi", "bmc", "metrics", "sshnodes", "slurm"]
+SERVICES = ["postgres", "kubeapi", "bmc", "metrics", "alertmanager", "sshnodes", "slurm"]
 
 
 def main(argv: list[str]) -> int:
@@ -21,7 +21,7 @@ def main(argv: list[str]) -> int:
     for name in order:
         p = subprocess.run([sys.executable, "-m", f"tests.lab.{name}", verb], text=True, capture_output=True)
         out = (p.stdout + p.stderr).strip().splitlines()
-        print(f"{name:<10} {'ok' if p.returncode == 0 else f'exit {p.returncode}'}  {out[-1] if out else ''}")
+        print(f"{name:<12} {'ok' if p.returncode == 0 else f'exit {p.returncode}'}  {out[-1] if out else ''}")
         rc = rc or p.returncode
     return rc
 

@@ -15,6 +15,7 @@ from textual.app import ComposeResult
 from textual.widgets import Input, Static
 
 from actions import Kind, registry
+from actions.safe_text import printable
 
 from ..bindings import audit_bindings
 from ..widgets import cells
@@ -86,7 +87,7 @@ class AuditScreen(DcopsScreen):
         where = ", ".join(f"{k}={v}" for k, v in params.items()) or "newest run first"
         reads = f"; {hidden} read record(s) hidden (R shows them)" if hidden else \
             ("; reads shown (R hides them)" if self.show_reads else "")
-        self.query_one("#audit-summary", Static).update(f"{result.summary} ({where}){reads}")
+        self.query_one("#audit-summary", Static).update(printable(f"{result.summary} ({where}){reads}"))
 
     async def verify(self) -> None:
         result = await self.dcops.read("audit-verify", {})
@@ -94,7 +95,7 @@ class AuditScreen(DcopsScreen):
         if result is None:
             chain.update("chain: verification did not run")
             return
-        chain.update(f"chain: {result.summary}")
+        chain.update(printable(f"chain: {result.summary}"))
         chain.set_class(result.ok, "-ok")
         chain.set_class(not result.ok, "-broken")
 

@@ -24,6 +24,7 @@ from .confirm import ConfirmDialog
 # Every column the fleet can show; a column appears when the fleet action delivers its key.
 FLEET_COLUMNS: tuple[Column, ...] = (
     Column("node", "NODE", 12),
+    Column("alerts", "ALERTS", 14, lambda v, row: (f"! {v}" if v else "", "bad" if v else None)),
     Column("partitions", "PARTITION", 10, cells.muted_cell),
     Column("state", "STATE", 10, cells.state_cell),
     Column("flags", "FLAGS", 10, cells.flags_cell),
@@ -86,7 +87,21 @@ class FleetScreen(DcopsScreen):
         if result is None or not isinstance(result.data, list):
             return
         rows = [{**r, "flags": slurm[r["node"]]["flags"]} if r.get("node") in slurm else r for r in result.data]
+        await self._mark_alerts(rows)
         self._show(rows, result.summary)
+
+    async def _mark_alerts(self, rows: list[dict[str, Any]]) -> None:
+        """Nodes with firing alerts get their alert names in the ALERTS column (7: the Alerts screen)."""
+        if not getattr(self.dcops, "alerting", False):
+            return
+        result = await self.dcops.read("alerts", {})
+        firing: dict[str, list[str]] = {}
+        for a in (result.data if result is not None and isinstance(result.data, list) else []):
+            if a.get("node"):
+                firing.setdefault(a["node"], []).append(a["alertname"])
+        if firing:
+            for r in rows:
+                r["alerts"] = ",".join(dict.fromkeys(firing.get(r.get("node"), [])))
 
     async def _slurm_rows(self) -> dict[str, dict[str, Any]]:
         result = await self.dcops.read("nodes", {})

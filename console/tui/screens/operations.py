@@ -22,6 +22,7 @@ from textual.widgets import Log as LogView, ProgressBar, Static
 
 from actions import Run, registry, resume_in
 from actions.events import Error, Log, Result, Step
+from actions.safe_text import printable
 
 from ..bindings import operations_bindings
 from ..widgets import cells
@@ -193,13 +194,13 @@ class OperationsScreen(DcopsScreen):
         log.clear()
         for ev in run.history:
             if isinstance(ev, Log):
-                log.write_line(f"[{ev.level}] {ev.message}")
+                log.write_line(printable(f"[{ev.level}] {ev.message}"))
             elif isinstance(ev, Error):
-                log.write_line(f"[error] {ev.message}")
+                log.write_line(printable(f"[error] {ev.message}"))
             elif isinstance(ev, Step) and ev.status in ("failed",):
-                log.write_line(f"[failed] {ev.target}: {ev.detail}")
+                log.write_line(printable(f"[failed] {ev.target}: {ev.detail}"))
             elif isinstance(ev, Result):
-                log.write_line(f"[result] {ev.summary}")
+                log.write_line(printable(f"[result] {ev.summary}"))
 
     def action_cancel_run(self) -> None:
         run = self._selected_run()

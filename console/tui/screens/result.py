@@ -11,6 +11,7 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from actions.events import Result, RunFinished
+from actions.safe_text import printable
 
 from ..bindings import result_bindings
 from ..widgets.tables import ROW_KEY, table_columns, table_rows
@@ -36,11 +37,13 @@ class ResultScreen(DcopsScreen):
         self.followups = [str(f) for f in data.get("followups", []) if isinstance(f, str)]
 
     def compose_body(self) -> ComposeResult:
-        yield Static(self.result.summary, id="result-summary", classes="" if self.result.ok else "-failed")
+        # user text in a summary: escaped, and never read as markup
+        yield Static(printable(self.result.summary), id="result-summary", markup=False,
+                     classes="" if self.result.ok else "-failed")
         if self.followups:
-            yield Static("follow-up (f runs it): " + self.followups[0]
-                         + (f"   (+{len(self.followups) - 1} more in the table's rows)" if len(self.followups) > 1 else ""),
-                         id="result-followups")
+            yield Static(printable("follow-up (f runs it): " + self.followups[0]
+                                   + (f"   (+{len(self.followups) - 1} more)" if len(self.followups) > 1 else "")),
+                         id="result-followups", markup=False)
         if self.result.table is not None:
             yield VirtualTable(table_columns(self.result.table), key=ROW_KEY, id="result-table")
 

@@ -28,6 +28,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from actions.safe_text import printable
+
 from ..bindings import table_bindings
 
 Row = Mapping[str, Any]
@@ -397,6 +399,7 @@ class VirtualTable(ScrollView, can_focus=True):
         segs = [Segment(marker + " ", base)]
         for col in self.columns:
             text, tone = col.render(row.get(col.key), row)
+            text = printable(text)            # user text never drives the terminal or splits a row
             w = col.width
             if len(text) > w:
                 text = text[: max(w - 1, 0)] + "…"

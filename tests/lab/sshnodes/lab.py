@@ -32,7 +32,7 @@ from tests.lab.slurm.procs import LabError, kill_pids, owned_pids, read_pid, spa
 from . import netns, state
 
 HERE = Path(__file__).resolve().parent
-TOOLS = ("ibstat", "mlxlink", "nvidia-smi")
+TOOLS = ("ibstat", "mlxlink", "nvidia-smi", "dcgmi")
 DEFAULT_NODES = [f"gpu{i:03d}" for i in range(1, 17)]
 
 SSHD_CONFIG = """\
@@ -117,6 +117,14 @@ class SshNodesLab:
 
     def set_gpus(self, node: str, **values: Any) -> None:
         state.set_gpus(self.state_dir(node), **values)
+
+    def set_gpu_state(self, node: str, **values: Any) -> None:
+        """nvidia-smi extras: ``processes={"3": [[4242, "python"]]}``, ``nvlink_inactive={"5": [2]}``, ``driver``."""
+        state._merge(self.state_dir(node) / "nvidia-smi.json", values)
+
+    def set_dcgm(self, node: str, fail: dict[int, str]) -> None:
+        """``dcgmi diag`` fails ``fail[gpu]`` (a test name such as "GPU Memory") on those GPUs."""
+        state._merge(self.state_dir(node) / "dcgmi.json", {"fail": {str(g): t for g, t in fail.items()}})
 
     def reset_state(self, node: str | None = None) -> None:
         for n in [node] if node else self.nodes:

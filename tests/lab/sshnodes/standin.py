@@ -106,15 +106,21 @@ _SMI_DEFAULTS = {"name": st.GPU_MODEL, "temperature.gpu": 45, "utilization.gpu":
 _UNITS = {"utilization.gpu": " %", "memory.used": " MiB", "memory.total": " MiB", "power.draw": " W"}
 
 
-def _gpu(host: str, index: int, overrides: dict) -> dict:
-    return {**_SMI_DEFAULTS, "index": index, "pci.bus_id": f"00000000:{0x18 + index * 0x10:02X}:00.0",
+def _gpu(host: str, index: int, overrides: dict, driver: str = "535.104.05") -> dict:
+    return {**_SMI_DEFAULTS, "index": index, "driver_version": driver, "pci.bus_id": f"00000000:{0x18 + index * 0x10:02X}:00.0",
             "uuid": f"GPU-{zlib.crc32(host.encode()):08x}-0000-4000-8000-{index:012d}", **overrides}
 
 
 def nvidia_smi(state_dir: Path, host: str, args: list[str]) -> int:
+    import standin_gpu
+
+    extra = standin_gpu.nvidia_smi_extra(state_dir, args)
+    if extra is not None:
+        return extra
     data = st.load(state_dir, "nvidia-smi.json")
     lost = set(data.get("lost", []))
-    gpus = [_gpu(host, i, data.get("gpus", {}).get(str(i), {})) for i in range(st.GPU_COUNT)]
+    gpus = [_gpu(host, i, data.get("gpus", {}).get(str(i), {}), data.get("driver", "535.104.05"))
+            for i in range(st.GPU_COUNT)]
     status = 15 if lost else 0
     for g in sorted(lost):
         sys.stderr.write(f"Unable to determine the device handle for GPU{gpus[g]['pci.bus_id'][4:]}: GPU is lost.  "
@@ -154,6 +160,10 @@ def main(argv: list[str]) -> int:
         return mlxlink(state_dir, args)
     if tool == "nvidia-smi":
         return nvidia_smi(state_dir, host, args)
+    if tool == "dcgmi":
+        import standin_gpu
+
+        return standin_gpu.dcgmi(state_dir, args)
     sys.stderr.write(f"{tool}: not a lab stand-in\n")
     return 127
 
