@@ -176,8 +176,12 @@ class Engine:
                                   read_only=self.config.cluster.read_only)
 
     async def explain(self, principal: str, action: str, targets: str = "") -> tuple[Decision, list[str]]:
-        """The decision for a hypothetical request and the rules behind it (``dcops policy check``)."""
-        spec = self.registry.get(action)
+        """The decision for a hypothetical request and the rules behind it (``dcops policy check``).
+        ``playbook:NAME`` asks about one playbook (actions whose RBAC name depends on their params)."""
+        base, colon, _sub = action.partition(":")
+        spec = self.registry.get(base if colon and base in self.registry else action)
+        if colon and spec.policy_name is None:
+            spec = self.registry.get(action)       # not a parametrised name: the usual "unknown action"
         resolved: list[Target]
         if not targets:
             resolved = [] if spec.targets is not TargetKind.NONE else [CLUSTER]
@@ -188,12 +192,24 @@ class Engine:
             refs = await self.inventory.resolve(targets)
             resolved = [Target(kind="node", name=r.name, partitions=frozenset(r.partitions),
                                labels=frozenset(r.labels)) for r in refs]
-        decision = self.policy.decide(principal, spec.name, spec.kind.value, resolved,
+        name = action if colon and spec.policy_name is not None else spec.name
+        decision = self.policy.decide(principal, name, spec.kind.value, resolved,
                                       read_only=self.config.cluster.read_only)
-        return decision, self.policy.explain(principal, spec.name, spec.kind.value, resolved)
+        return decision, self.policy.explain(principal, name, spec.kind.value, resolved)
 
     def actions_for(self, principal: str) -> list[ActionSpec]:
-        return [s for s in self.registry if self.decide(principal, s.name).allowed]
+        return [s for s in self.registry if self.decide(principal, s.name).allowed or self._some_name_allowed(principal, s)]
+
+    def _some_name_allowed(self, principal: str, spec: ActionSpec) -> bool:
+        """For actions RBAC decides per parameter (``playbook:NAME``): may the principal run any of them?"""
+        if spec.policy_names is None:
+            return False
+        try:
+            names = spec.policy_names(self.config)
+        except DcopsError:                 # no playbook directory configured: nothing to run
+            return False
+        ro = self.config.cluster.read_only
+        return any(self.policy.decide(principal, n, spec.kind.value, read_only=ro).allowed for n in names)
 
     async def approvals(self, state: str | None = "pending") -> list[Approval]:
         return await self.store.list_approvals(state)
@@ -262,6 +278,8 @@ class Engine:
             params = spec.params.model_validate(req.params)
         except ValidationError as exc:
             raise UsageError(describe(spec, exc)) from None
+        if spec.prepare is not None:
+            params = spec.prepare(params, self.config)
         if spec.check is not None:
             spec.check(params, self.backends)      # a request this cluster cannot run as given
         return _Prepared(req, spec, params, await self._resolve(spec, params))
@@ -309,7 +327,8 @@ class Engine:
         --cancel-jobs cancels jobs) the first refusal among those."""
         spec = prep.spec
         ro = self.config.cluster.read_only
-        decision = self.policy.decide(principal, spec.name, spec.kind.value, prep.targets, read_only=ro)
+        name = spec.policy_name(prep.params) if spec.policy_name is not None else spec.name
+        decision = self.policy.decide(principal, name, spec.kind.value, prep.targets, read_only=ro)
         if decision.allowed and spec.implies is not None:
             for other in spec.implies(prep.params):
                 ospec = self.registry.get(other)

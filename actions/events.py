@@ -52,6 +52,15 @@ class Table(BaseModel):
     title: str = ""
 
 
+class Link(BaseModel):
+    """A link out (a Grafana dashboard for a node): a TUI line, a CLI line, a Slack button."""
+
+    model_config = ConfigDict(frozen=True)
+
+    label: str
+    url: str
+
+
 class Result(_Event):
     """The action's answer. ``ok=False`` marks the run failed (e.g. some nodes failed)."""
 
@@ -62,6 +71,7 @@ class Result(_Event):
                                                      # that succeeded can find a bad cable): picks the icon
     table: Table | None = None
     data: Any = None
+    links: list[Link] = Field(default_factory=list)
 
 
 class Error(_Event):

@@ -17,6 +17,8 @@ below follow the token formats those detectors (and gitleaks) document.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from typing import Any
 
@@ -48,11 +50,23 @@ _SHAPES = re.compile("|".join([
     r"\bpypi-[A-Za-z0-9_-]{50,}",                             # PyPI token
 ]))
 _BEARER = re.compile(r"(?P<key>\b(?:bearer|basic)\s+)(?P<value>[A-Za-z0-9._~+/-]{8,}=*)", re.I)
+_BASIC = re.compile(r"basic\s", re.I)
 _URL_CRED = re.compile(r"(?P<key>\b[a-z][a-z0-9+.-]*://[^/\s:@]+:)(?P<value>[^/\s@]+)(?=@)", re.I)
 # cheap test first (on the lowercased text): most audited strings (node names, reasons) hold none
 _MAYBE = re.compile(r"pass|pwd|secret|token|credential|key|xox|xapp|gh[pousr]_|github_pat|glpat|eyj|aiza|sk[-_]|"
                     r"rk_live|npm_|pypi-|begin|bearer|basic|://")
 _AWS = re.compile(r"A[BCGIKNPRS][A-Z]A[A-Z0-9]{16}")
+
+
+def _is_credential(m: re.Match[str]) -> bool:
+    """A bearer token is any token-shaped word; a Basic credential is base64 of ``user:password``, so
+    prose such as "malformed basic credentials" is left readable."""
+    if not _BASIC.match(m["key"]):
+        return True
+    try:
+        return b":" in base64.b64decode(m["value"] + "=" * (-len(m["value"]) % 4), validate=True)
+    except (ValueError, binascii.Error):
+        return False
 
 
 def scrub(text: str) -> str:
@@ -61,7 +75,7 @@ def scrub(text: str) -> str:
         return text
     text = _SHAPES.sub(MASK, text)
     text = _URL_CRED.sub(lambda m: m["key"] + MASK, text)
-    text = _BEARER.sub(lambda m: m["key"] + MASK, text)
+    text = _BEARER.sub(lambda m: m["key"] + MASK if _is_credential(m) else m[0], text)
     return _PAIR.sub(lambda m: m["key"] + (m["value"] if m["value"] in (MASK, f'"{MASK}"', f"'{MASK}'") else MASK), text)
 
 

@@ -86,6 +86,13 @@ class ActionSpec:
     example: str = ""                  # a complete command line, shown in help and run by the invariant tests
     implies: Callable[[Any], tuple[str, ...]] | None = None   # other actions these params also perform
                                        # (drain --cancel-jobs cancels): RBAC must allow those too
+    prepare: Callable[[Any, Any], Any] | None = None   # (params, config) -> params: checks against the
+                                       # site's config before RBAC (a playbook must be approved, its
+                                       # vars declared; fills in its content hash); UsageError if not
+    policy_name: Callable[[Any], str] | None = None    # the name RBAC decides on for these params
+                                       # (playbook nvidia-driver -> "playbook:nvidia-driver")
+    policy_names: Callable[[Any], list[str]] | None = None  # config -> every such name (the approved
+                                       # playbooks), so `actions` lists it for whoever may run one of them
     risks: Callable[[Any], tuple[str, ...]] | None = None     # risky options these params use
                                        # (firmware-update --no-drain -> "no-drain"): RBAC decides each
                                        # as a permission of its own, on the same targets
@@ -159,6 +166,9 @@ def action(
     takes_out_of_service: bool = False,
     example: str = "",
     implies: Callable[[Any], tuple[str, ...]] | None = None,
+    prepare: Callable[[Any, Any], Any] | None = None,
+    policy_name: Callable[[Any], str] | None = None,
+    policy_names: Callable[[Any], list[str]] | None = None,
     risks: Callable[[Any], tuple[str, ...]] | None = None,
     check: Callable[[Any, Any], None] | None = None,
     into: Registry | None = None,
@@ -174,7 +184,7 @@ def action(
                 confirm=(kind is Kind.DESTRUCTIVE) if confirm is None else confirm,
                 approval=approval, resumable=resumable, timeout=timeout, category=category, lock=lock,
                 takes_out_of_service=takes_out_of_service, example=example, implies=implies,
-                risks=risks, check=check,
+                prepare=prepare, policy_name=policy_name, policy_names=policy_names, risks=risks, check=check,
             )
         )
         return fn

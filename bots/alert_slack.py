@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -21,11 +22,12 @@ from slack_sdk.models.blocks import (
     ActionsBlock, ButtonElement, ContextBlock, HeaderBlock, MarkdownTextObject, PlainTextObject, SectionBlock,
 )
 
-from actions import parse_command
+from actions import events, parse_command
 from actions.alerts import Alert, AlertInbox, Playbook
 from actions.alerts.evidence import Evidence, gather
 from actions.alerts.leftovers import report_left_behind
 from actions.errors import DeniedError, UsageError
+from actions.links import grafana_links
 
 from . import blocks
 from .bot import Bot
@@ -45,8 +47,10 @@ class AlertMessage:
     outcomes: list[str] = field(default_factory=list)
 
 
-def render(alert: Alert, pb: Playbook | None, evidence: list[Evidence], outcomes: list[str]) -> blocks.Rendered:
-    """The alert message: pure, re-rendered on every update."""
+def render(alert: Alert, pb: Playbook | None, evidence: list[Evidence], outcomes: list[str], *,
+           links: list[events.Link] | None = None) -> blocks.Rendered:
+    """The alert message: pure, re-rendered on every update. ``links``: the node's Grafana
+    dashboard ([grafana] url_template), shown as a URL button."""
     icon = ":white_check_mark:" if not alert.firing else SEVERITY_ICON.get(alert.severity, ":bell:")
     node = alert.node or "?"
     title = f"{alert.name} on {node}" + (" (resolved)" if not alert.firing else "")
@@ -68,6 +72,8 @@ def render(alert: Alert, pb: Playbook | None, evidence: list[Evidence], outcomes
             ButtonElement(text=s.label, action_id=f"{ALERT_ACTION}_{i}", value=f"{alert.fingerprint}:{i}",
                           style="danger" if i == 0 and s.action == "drain" else None)
             for i, s in enumerate(pb.actions[:5])]))
+    if links:
+        out.append(blocks.link_buttons(links))
     ctx = f"fingerprint `{alert.fingerprint}`"
     if pb is not None and pb.ticket:
         ctx += f" · ticket: {blocks.escape(pb.ticket)}"
@@ -88,7 +94,7 @@ class AlertPoster:
             return
         if msg is None:
             evidence = await gather(self.inbox, alert, pb, principal=f"alert:{alert.name}", channel="slack")
-            text, bl = render(alert, pb, evidence, [])
+            text, bl = render(alert, pb, evidence, [], links=self._links(alert))
             try:
                 posted = await self.bot.client.chat_postMessage(channel=self.channel, text=text, blocks=bl)
             except SlackApiError as exc:
@@ -98,11 +104,23 @@ class AlertPoster:
             return
         await self.update(alert.fingerprint)
 
+    def _links(self, alert: Alert) -> list[events.Link]:
+        """The alerting node's Grafana dashboard (its GPU when the alert names one), from an hour
+        before the alert began until now."""
+        if not alert.node:
+            return []
+        try:
+            start = datetime.fromisoformat(alert.starts_at.replace("Z", "+00:00")) - timedelta(hours=1)
+        except ValueError:
+            start = None
+        return grafana_links(self.bot.engine.config, [alert.node], gpus={alert.node: alert.labels["gpu"]}
+                             if alert.labels.get("gpu") else None, start=start)
+
     async def update(self, fingerprint: str) -> None:
         msg, alert = self.messages.get(fingerprint), self.inbox.get(fingerprint)
         if msg is None or alert is None:
             return
-        text, bl = render(alert, self.inbox.playbook(alert), msg.evidence, msg.outcomes)
+        text, bl = render(alert, self.inbox.playbook(alert), msg.evidence, msg.outcomes, links=self._links(alert))
         try:
             await self.bot.client.chat_update(channel=msg.channel, ts=msg.ts, text=text, blocks=bl)
         except SlackApiError as exc:

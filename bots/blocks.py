@@ -38,6 +38,7 @@ STOP = "dcops_stop"
 RESUME_LEFT = "dcops_resume_left"      # Resume the nodes a stopped run left out of service
 FOLLOWUP = "dcops_followup"            # run a follow-up a result suggests (triage: drain gpu023 ...)
 MAX_FOLLOWUPS = 3
+LINK = "dcops_link"             # prefix of link buttons (Grafana): Slack opens the URL, the bot only acks
 
 TABLE_MAX_ROWS = 100            # Slack's table block limit (header row included)
 TABLE_MAX_COLS = 20
@@ -242,6 +243,8 @@ def run_message(view: RunView) -> Rendered:
             blocks.append(ActionsBlock(elements=[ButtonElement(
                 text=_clip(f"Run: {f}", 70), action_id=f"{FOLLOWUP}_{i}", value=_clip(f, 1900))
                 for i, f in enumerate(followups[:MAX_FOLLOWUPS])]))
+        if result.links:
+            blocks.append(link_buttons(result.links))
     for message in view.errors[-3:]:
         blocks.append(_md(f":warning: {escape(message)}"))
 
@@ -341,3 +344,9 @@ def help_message(specs: Sequence[Any], *, read_only: bool) -> Rendered:
              "`/dcops approve|deny &lt;id&gt;` · :lock: changes the cluster")]))
     names = ", ".join(s.name for s in specs)
     return f"dcops: you may run {names}", _dicts(blocks)
+
+
+def link_buttons(links: Sequence[events.Link]) -> ActionsBlock:
+    """Links out (Grafana dashboards) as URL buttons: Slack opens them in the browser."""
+    return ActionsBlock(elements=[ButtonElement(text=_clip(link.label, 75), url=link.url[:3000],
+                                                action_id=f"{LINK}_{i}") for i, link in enumerate(links[:5])])

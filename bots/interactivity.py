@@ -64,6 +64,10 @@ def register(app: AsyncApp, bot: Bot) -> None:
         await ack()
         await guarded(bot, respond, decide_click(bot, body, grant=True), "the Approve button")
 
+    @app.action(re.compile(f"^{blocks.LINK}_"))
+    async def on_link(ack: AsyncAck) -> None:
+        await ack()                     # a URL button: Slack opened the link; nothing to do
+
     @app.action(blocks.DENY)
     async def on_deny(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()

@@ -97,6 +97,8 @@ class EventPrinter:
                 self.out.write(table_csv(event.table) if self.as_csv else table_text(event.table) + "\n")
             if not self.as_csv:
                 self.out.write(printable(event.summary) + "\n")
+                for link in event.links:
+                    self.out.write(printable(f"{link.label}: {link.url}") + "\n")
         elif isinstance(event, Error):
             self.err.write(paint("error", "error", self.colour) + printable(f": {event.message}") + "\n")
         elif isinstance(event, RunFinished):

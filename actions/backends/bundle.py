@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import BackendUnavailable
-from .ports import AlertmanagerPort, InventoryPort, KubePort, PrometheusPort, RedfishPort, SlurmPort, SshPort
+from .ports import AlertmanagerPort, AnsiblePort, InventoryPort, KubePort, PrometheusPort, RedfishPort, SlurmPort, SshPort
 
-_PORT_NAMES = ("slurm", "kube", "redfish", "ssh", "prometheus", "alertmanager")
+_PORT_NAMES = ("slurm", "kube", "redfish", "ssh", "prometheus", "alertmanager", "ansible")
 
 
 @dataclass
@@ -20,6 +20,7 @@ class Backends:
     redfish: RedfishPort | None = None
     ssh: SshPort | None = None
     prometheus: PrometheusPort | None = None
+    ansible: AnsiblePort | None = None
     alertmanager: AlertmanagerPort | None = None
     extras: dict[str, Any] = field(default_factory=dict)   # e.g. "topology": the IB fabric map
 

@@ -26,6 +26,8 @@ def build_backends(config: DcopsConfig) -> Backends:
         backends.prometheus = _build_prometheus(config)
     if config.kube is not None:
         backends.kube = _build_kube(config)
+    if config.ansible is not None:
+        backends.ansible = _build_ansible(config)
     if config.alertmanager is not None:
         from .alertmanager import build_alertmanager
 
@@ -75,3 +77,12 @@ def _build_kube(config: DcopsConfig):  # noqa: ANN202
     from .kube import KubeAdapter
 
     return KubeAdapter(config.kube)
+
+
+def _build_ansible(config: DcopsConfig):  # noqa: ANN202 - returns an AnsiblePort
+    from ..config.ssh import SshSection
+    from .playbook_runner import AnsibleRunnerAdapter
+    from .slurm_factory import _static_addresses
+
+    assert config.ansible is not None
+    return AnsibleRunnerAdapter(config.ansible, config.ssh or SshSection(), _static_addresses(config))

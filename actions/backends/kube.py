@@ -25,7 +25,7 @@ from ..config.kube import KubeSection
 from ..errors import BackendError, BackendUnavailable, ConfigError
 from . import kube_convert as conv
 from .kube_drain import EvictionBlocked, EvictionGone, drain_node
-from .models import DrainReport, KubeJob, KubeNode, KubePod
+from .models import DrainReport, KubeJob, KubeNode, KubePod, OperatorPolicy
 
 T = TypeVar("T")
 # The Job controller labels its pods with controller-uid (legacy, still set in 1.32) and
@@ -69,6 +69,11 @@ async def _all(*calls: Awaitable[Any]) -> list[Any]:
         if isinstance(result, BaseException):
             raise result
     return list(results)
+
+
+# the operators' cluster-scoped custom resources: (group, version, plural, kind)
+POLICY_RESOURCES = (("nvidia.com", "v1", "clusterpolicies", "ClusterPolicy"),
+                    ("mellanox.com", "v1alpha1", "nicclusterpolicies", "NicClusterPolicy"))
 
 
 class KubeAdapter:
@@ -182,6 +187,21 @@ class KubeAdapter:
                 if pod.spec and pod.spec.node_name:
                     per_node.setdefault(pod.spec.node_name, []).append(pod)
         return [conv.to_node(n, per_node.get(n.metadata.name, [])) for n in listed.items]
+
+    async def operator_policies(self) -> list[OperatorPolicy]:
+        """The GPU Operator's ClusterPolicy and the Network Operator's NicClusterPolicy objects; an
+        operator whose CRD is not installed (404) has none."""
+        apis = await self._api()
+        custom = apis.models.CustomObjectsApi(apis.client)
+        out: list[OperatorPolicy] = []
+        for group, version, plural, kind in POLICY_RESOURCES:
+            try:
+                listed = await self._call(f"list {plural}.{group}", custom.list_cluster_custom_object,
+                                          group, version, plural)
+            except KubeNotFound:
+                continue
+            out += [conv.to_policy(kind, item) for item in (listed or {}).get("items") or []]
+        return out
 
     async def node_raw(self, node: str) -> Any:
         core = await self._core()

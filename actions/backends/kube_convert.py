@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .models import KubeJob, KubeNode, KubePod, OperatorPod
+from .models import KubeJob, KubeNode, KubePod, OperatorPod, OperatorPolicy
 
 MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
 
@@ -44,6 +44,17 @@ def pod_status_text(pod: Any) -> str:
         return "Terminating"
     status = pod.status
     reason = (status.phase if status else None) or "Pending"
+    inits = (status.init_container_statuses if status else None) or []
+    for i, ic in enumerate(inits):            # kubectl: Init:ImagePullBackOff, Init:1/2, Init:Error
+        state = ic.state
+        if state is not None and state.terminated is not None and state.terminated.exit_code == 0:
+            continue
+        if state is not None and state.terminated is not None:
+            return "Init:" + (state.terminated.reason or f"ExitCode:{state.terminated.exit_code}")
+        if state is not None and state.waiting is not None and state.waiting.reason \
+                and state.waiting.reason != "PodInitializing":
+            return "Init:" + state.waiting.reason
+        return f"Init:{i}/{len(inits)}"
     for cs in (status.container_statuses if status else None) or []:
         state = cs.state
         if state is not None and state.waiting is not None and state.waiting.reason:
@@ -139,3 +150,21 @@ def fresh_job_manifest(job: dict[str, Any]) -> dict[str, Any]:
         template["metadata"] = tmeta
         spec["template"] = template
     return {"apiVersion": "batch/v1", "kind": "Job", "metadata": meta, "spec": spec}
+
+
+def to_policy(kind: str, obj: dict[str, Any]) -> OperatorPolicy:
+    """A ClusterPolicy (conditions Ready/Error) or NicClusterPolicy (appliedStates per component)."""
+    status = obj.get("status") or {}
+    problems: list[str] = []
+    for cond in status.get("conditions") or []:
+        bad = (cond.get("type") == "Ready" and cond.get("status") != "True") or \
+              (cond.get("type") == "Error" and cond.get("status") == "True")
+        if bad:
+            text = " ".join(str(x) for x in (cond.get("reason"), cond.get("message")) if x)
+            problems.append(f"{cond.get('type')}: {text}".strip())
+    for applied in status.get("appliedStates") or []:
+        if applied.get("state") not in ("ready", "ignore", None):
+            msg = f" ({applied['message']})" if applied.get("message") else ""
+            problems.append(f"{applied.get('name', '?')}: {applied.get('state')}{msg}")
+    return OperatorPolicy(kind=kind, name=(obj.get("metadata") or {}).get("name", "?"),
+                          state=str(status.get("state") or ""), problems=tuple(p[:200] for p in problems))

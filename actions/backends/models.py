@@ -103,6 +103,15 @@ class OperatorPod(_Model):
     ready: bool = False
 
 
+class OperatorPolicy(_Model):
+    """The GPU Operator's ClusterPolicy or the Network Operator's NicClusterPolicy and its state."""
+
+    kind: str                              # ClusterPolicy | NicClusterPolicy
+    name: str
+    state: str = ""                        # status.state: ready, notReady, ignored, disabled ("" = not reported)
+    problems: tuple[str, ...] = ()         # not-ready conditions / applied states, one line each
+
+
 class KubeNode(_Model):
     name: str
     ready: bool = True

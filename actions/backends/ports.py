@@ -8,10 +8,11 @@ one-line message naming the backend, and every call is bounded by a timeout insi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
+from .ansible_models import PlaybookEvent, PlaybookJob
 from .models import (
     CommandResult,
     DrainReport,
@@ -23,6 +24,7 @@ from .models import (
     KubePod,
     ManagerInfo,
     NodeInfo,
+    OperatorPolicy,
     NodeRef,
     Sample,
     Series,
@@ -64,6 +66,7 @@ class KubePort(Protocol):
     async def delete_pod(self, namespace: str, name: str) -> None: ...
     async def jobs(self, namespace: str | None = None) -> list[KubeJob]: ...
     async def restart_job(self, namespace: str, name: str) -> None: ...
+    async def operator_policies(self) -> list[OperatorPolicy]: ...   # ClusterPolicy / NicClusterPolicy
 
 
 @runtime_checkable
@@ -96,6 +99,14 @@ class SshPort(Protocol):
 class PrometheusPort(Protocol):
     async def query(self, promql: str, at: datetime | None = None) -> list[Sample]: ...
     async def query_range(self, promql: str, start: datetime, end: datetime, step: float) -> list[Series]: ...
+
+
+@runtime_checkable
+class AnsiblePort(Protocol):
+    """Runs an approved playbook on dcops' inventory and streams its events (ansible-runner's event
+    stream, or the simulator's). The last event is always a ``PlaybookStats``."""
+
+    def run_playbook(self, job: PlaybookJob) -> AsyncIterator[PlaybookEvent]: ...
 
 
 @runtime_checkable

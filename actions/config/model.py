@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from ._base import Section
+from .ansible import AnsibleSection
+from .grafana import GrafanaSection
 from .alerts import AlertmanagerSection, AlertsSection, ValidateSection
 from .kube import KubeSection
 from .prometheus import PrometheusSection
@@ -160,6 +162,8 @@ class DcopsConfig(Section):
     thresholds: dict[str, float] = {}      # overrides for health thresholds (gpu_temp_c, ...)
     tui: TuiSection = Field(default_factory=TuiSection)
     slack: SlackSection | None = None
+    ansible: AnsibleSection | None = None  # playbooks as actions (toolbox)
+    grafana: GrafanaSection | None = None  # links out to the site's dashboards (toolbox)
     alerts: AlertsSection = Field(default_factory=AlertsSection)
     alertmanager: AlertmanagerSection | None = None
     validate_: ValidateSection = Field(default_factory=ValidateSection, alias="validate")
@@ -179,6 +183,8 @@ class DcopsConfig(Section):
             update["policy"] = self.policy.model_copy(update={"path": fix(self.policy.path)})
         if self.topology:
             update["topology"] = fix(self.topology)
+        if self.ansible is not None:
+            update["ansible"] = self.ansible.model_copy(update={"playbook_dir": fix(self.ansible.playbook_dir)})
         if self.alerts.mapping:
             update["alerts"] = self.alerts.model_copy(update={"mapping": fix(self.alerts.mapping)})
         if self.redfish is not None and (self.redfish.ca_bundle or self.redfish.password_file):

@@ -16,9 +16,10 @@ from ..context import ActionContext
 from ..errors import DcopsError
 from ..events import ActionEvent, Log, Result, Table
 from ..hostlists import expand
+from ..operators import node_operator_state
 from ..registry import Kind, Params, TargetKind, action
 
-COLUMNS = ["node", "partitions", "state", "flags", "reason", "jobs", "k8s", "gpu_util", "gpu_temp", "xid",
+COLUMNS = ["node", "partitions", "state", "flags", "reason", "jobs", "k8s", "operators", "gpu_util", "gpu_temp", "xid",
            "ib_errors", "util_history", "temp_history"]
 _TABLE_COLUMNS = [c for c in COLUMNS if not c.endswith("_history")]
 
@@ -45,7 +46,7 @@ async def fleet(ctx: ActionContext, p: FleetParams) -> AsyncIterator[ActionEvent
     for ref in await ctx.backends.inventory.nodes():
         if wanted is None or ref.name in wanted:
             rows[ref.name] = {"node": ref.name, "partitions": ",".join(ref.partitions), "state": "", "flags": "",
-                              "reason": "", "jobs": 0, "k8s": "", "gpu_util": None, "gpu_temp": None, "xid": 0,
+                              "reason": "", "jobs": 0, "k8s": "", "operators": "", "gpu_util": None, "gpu_temp": None, "xid": 0,
                               "ib_errors": None, "util_history": [], "temp_history": []}
     warnings: list[str] = []
 
@@ -55,10 +56,20 @@ async def fleet(ctx: ActionContext, p: FleetParams) -> AsyncIterator[ActionEvent
                 rows[n.name].update(state=n.display_state, flags=",".join(n.flags), reason=n.reason, jobs=len(n.jobs),
                                     partitions=",".join(n.partitions) or rows[n.name]["partitions"])
 
+    policies: list[str] = []
+
     async def kube_plane() -> None:
-        for k in await ctx.backends.require("kube").nodes():
+        kube = ctx.backends.require("kube")
+        try:                                             # ClusterPolicy / NicClusterPolicy not ready: say so
+            for pol in await kube.operator_policies():
+                if pol.state and pol.state != "ready":
+                    policies.append(f"{pol.kind} {pol.state}")
+        except DcopsError as exc:                        # e.g. no RBAC on the operators' CRDs: nodes still show
+            warnings.append(f"kube: operator policies: {exc}")
+        for k in await kube.nodes():
             if k.name in rows:
                 rows[k.name]["k8s"] = ("cordoned" if k.unschedulable else "ready" if k.ready else "notready")
+                rows[k.name]["operators"] = node_operator_state(k.operator_pods)   # GPU / Network Operator pods
 
     async def gpu_plane() -> None:
         prom = ctx.backends.require("prometheus")
@@ -98,5 +109,6 @@ async def fleet(ctx: ActionContext, p: FleetParams) -> AsyncIterator[ActionEvent
     for w in warnings:
         yield Log(level="warning", message=w)
     data = list(rows.values())
-    yield Result(summary=f"{len(data)} nodes" + (f"; {len(warnings)} plane(s) unavailable" if warnings else ""),
+    yield Result(summary=f"{len(data)} nodes" + (f"; {len(warnings)} plane(s) unavailable" if warnings else "")
+                 + "".join(f"; {p}" for p in policies),
                  table=Table(columns=_TABLE_COLUMNS, rows=[[r[c] for c in _TABLE_COLUMNS] for r in data]), data=data)

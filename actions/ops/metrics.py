@@ -23,6 +23,7 @@ from ..fabric.verdict import EndEvidence, Verdict
 from ..hostlists import collapse, expand
 from ..metrics.gpu import COLUMNS as GPU_COLUMNS
 from ..metrics.gpu import GpuHealth, gpu_health
+from ..links import grafana_links
 from ..registry import Kind, Params, TargetKind, action
 from ..timespec import Duration
 
@@ -41,9 +42,11 @@ async def query(ctx: ActionContext, p: QueryParams) -> AsyncIterator[ActionEvent
         end = datetime.now(timezone.utc)
         series = await prom.query_range(p.promql, end - timedelta(seconds=p.range), end, p.step)
         rows = [[_labels(s.labels), len(s.points), s.points[-1][1] if s.points else None] for s in series]
+        nodes = [s.labels[setup.node_label(ctx)] for s in series if s.labels.get(setup.node_label(ctx))]
         yield Result(summary=f"{len(series)} series over {p.range:.0f}s", table=Table(
             columns=["series", "points", "last"], rows=rows),
-            data={"series": [{"labels": s.labels, "points": [list(pt) for pt in s.points]} for s in series]})
+            data={"series": [{"labels": s.labels, "points": [list(pt) for pt in s.points]} for s in series]},
+            links=grafana_links(ctx.config, nodes, start=end - timedelta(seconds=p.range), end=end))
         return
     samples = await prom.query(p.promql)
     rows = [[_labels(s.labels), s.value] for s in samples]
@@ -81,9 +84,13 @@ async def gpu_health_action(ctx: ActionContext, p: GpuHealthParams) -> AsyncIter
         parts.append(f"({collapse(sorted({g.node for g in flagged}))})")
     if silent:
         parts.append(f"; no DCGM metrics from {collapse(silent)}")
+    first_flagged: dict[str, int] = {}
+    for g in flagged:
+        first_flagged.setdefault(g.node, g.gpu)
     yield Result(summary=" ".join(parts).replace(" ;", ";"), ok=True,
                  table=Table(columns=GPU_COLUMNS, rows=[g.row() for g in shown], title="GPU health"),
-                 data={"gpus": _gpu_data(shown), "silent_nodes": silent})
+                 data={"gpus": _gpu_data(shown), "silent_nodes": silent},
+                 links=grafana_links(ctx.config, [*first_flagged, *ctx.nodes], gpus=first_flagged))
 
 
 # ------------------------------------------------------------------ fabric health
@@ -157,6 +164,7 @@ async def node_health(ctx: ActionContext, p: NodeHealthParams) -> AsyncIterator[
         gpu_health(prom, nodes, node_label=setup.node_label(ctx), overrides=ctx.config.thresholds),
         host_port_growth(prom, nodes, instance_map=setup.instance_map(ctx)))
     ports = _port_verdicts(growth, topo, dict(ctx.config.thresholds))
+    operators = await _operator_states(ctx)
     rows = []
     for node in nodes:
         node_gpus = [g for g in gpus if g.node == node]
@@ -167,13 +175,33 @@ async def node_health(ctx: ActionContext, p: NodeHealthParams) -> AsyncIterator[
             gpu_flags.insert(0, "no DCGM metrics")
         if not node_ports:
             port_flags.insert(0, "no InfiniBand metrics")
-        status = "ok" if not gpu_flags and not port_flags else "attention"
+        op_state = operators.get(node, "")
+        status = "ok" if not gpu_flags and not port_flags and op_state in ("", "ok") else "attention"
         rows.append([node, status, len(node_gpus), "; ".join(gpu_flags) or "ok", len(node_ports),
-                     "; ".join(port_flags) or "ok"])
+                     "; ".join(port_flags) or "ok", op_state or "-"])
     attention = [r[0] for r in rows if r[1] != "ok"]
     summary = (f"{len(nodes)} node(s): {len(attention)} need attention ({collapse(attention)})" if attention
                else f"{len(nodes)} node(s): all ok")
-    yield Result(summary=summary, table=Table(columns=["node", "status", "gpus", "gpu flags", "ports", "port flags"],
-                                              rows=rows, title="node health"),
-                 data={"nodes": [dict(zip(["node", "status", "gpus", "gpu_flags", "ports", "port_flags"], r)) for r in rows],
+    yield Result(summary=summary, table=Table(columns=["node", "status", "gpus", "gpu flags", "ports", "port flags",
+                                                       "operators"], rows=rows, title="node health"),
+                 links=grafana_links(ctx.config, [*attention, *nodes]),
+                 data={"nodes": [dict(zip(["node", "status", "gpus", "gpu_flags", "ports", "port_flags", "operators"], r))
+                                 for r in rows],
                        "gpus": _gpu_data(gpus), "ports": [_port_data(e, l, v, growth[e]) for e, l, v in ports]})
+
+
+async def _operator_states(ctx: ActionContext) -> dict[str, str]:
+    """GPU / Network Operator pod state per dcops node name ("" without Kubernetes; a Kubernetes
+    API that does not answer leaves the column empty rather than failing the health check)."""
+    if not ctx.backends.has("kube"):
+        return {}
+    from ..errors import DcopsError
+    from ..operators import node_operator_state
+
+    try:
+        knodes = await ctx.backends.require("kube").nodes()
+    except DcopsError:
+        return {}
+    section = ctx.config.kube
+    return {(section.dcops_name(k.name) if section is not None else k.name): node_operator_state(k.operator_pods)
+            for k in knodes}

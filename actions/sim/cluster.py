@@ -317,6 +317,7 @@ class SimCluster:
         cluster itself (``sim``). Every call shares this cluster's state."""
         from ..backends.bundle import Backends
         from .alertmanager import SimAlertmanager
+        from .ansible import SimAnsible
         from .fabric import fabric_links, port_counters
         from .inventory import SimInventory
         from .kube import SimKube
@@ -329,6 +330,7 @@ class SimCluster:
             self.cache["fabric_links"] = fabric_links(self.layout)
         return Backends(inventory=SimInventory(self), slurm=SimSlurm(self), kube=SimKube(self),
                         redfish=SimRedfish(self), ssh=SimSsh(self), prometheus=SimPrometheus(self),
+                        ansible=SimAnsible(self),
                         alertmanager=self.cache.setdefault("alertmanager", SimAlertmanager()),
                         extras={"fabric_links": self.cache["fabric_links"],
                                 "fabric_counters": lambda endpoint, at=None: port_counters(self, endpoint, at),

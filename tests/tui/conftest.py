@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from textual.css.query import NoMatches
 
 from actions.config import DcopsConfig, demo_config
 
@@ -62,8 +63,11 @@ async def wait_for(pilot, predicate: Callable[[], object], timeout: float = 15.0
     """Pause the pilot until ``predicate()`` is true (the engine works in the background)."""
     steps = int(timeout / 0.05)
     for _ in range(steps):
-        if predicate():
-            return
+        try:
+            if predicate():
+                return
+        except NoMatches:              # the screen has not composed yet (a loaded machine)
+            pass
         await pilot.pause(0.05)
     raise AssertionError(f"timed out waiting for {what}")
 

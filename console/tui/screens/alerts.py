@@ -122,6 +122,9 @@ class AlertsScreen(DcopsScreen):
                  f"{_esc(alert.summary)}"]
         if alert.known_node is False:
             lines.append("[i]not a node dcops knows: shown, no actions offered[/i]")
+        grafana = getattr(self.app, "config", None) and self.app.config.grafana
+        if grafana is not None and alert.node:        # [grafana] url_template: the node's dashboard
+            lines.append(f"  {_esc(grafana.label)}: {_esc(grafana.url(alert.node, gpu=alert.labels.get('gpu')))}")
         ev = self.evidence.get(alert.fingerprint)
         if ev is None and pb is not None and pb.evidence and alert.known_node:
             lines.append("[i]evidence loading…[/i]")

@@ -30,6 +30,7 @@ FLEET_COLUMNS: tuple[Column, ...] = (
     Column("flags", "FLAGS", 10, cells.flags_cell),
     Column("jobs", "JOBS", 4, align="right"),
     Column("k8s", "K8S", 9, cells.k8s_cell),
+    Column("operators", "OPERATORS", 16, cells.operators_cell),
     Column("power", "POWER", 6, cells.power_cell),
     Column("gpu_util", "GPU UTIL", 13, cells.util_cell),
     Column("gpu_temp", "GPU TEMP", 13, cells.temp_cell),
@@ -41,7 +42,7 @@ FLEET_COLUMNS: tuple[Column, ...] = (
 
 
 # Columns only the fleet action (not Slurm's node list) knows; "-" until it answers.
-_OTHER_PLANES = ("k8s", "gpu_util", "gpu_temp", "xid", "ib_errors")
+_OTHER_PLANES = ("k8s", "operators", "gpu_util", "gpu_temp", "xid", "ib_errors")
 
 
 def fleet_columns(sample: dict[str, Any] | None) -> list[Column]:

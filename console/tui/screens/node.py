@@ -17,6 +17,7 @@ from actions import registry
 from actions.events import Table
 
 from ..bindings import node_bindings
+from ..widgets.links import links_text
 from ..widgets.tables import ROW_KEY, table_columns, table_rows
 from ..widgets.vtable import Column, VirtualTable
 from .base import DcopsScreen
@@ -30,6 +31,7 @@ def node_tabs(node: str) -> list[tuple[str, str, str, dict[str, Any]]]:
     return [
         ("gpus", "GPUs", "gpu-health", {"nodes": node}),
         ("health", "Health", "node-health", {"nodes": node}),
+        ("operators", "Operators", "gpu-operator", {"nodes": node, "all": True}),
         ("ib", "IB ports", "fabric-health", {"nodes": node}),   # every port of the node, as Health counts them
         ("firmware", "Firmware", "firmware", {"nodes": node}),
         ("power", "BMC", "power-status", {"nodes": node}),
@@ -87,11 +89,15 @@ class NodeScreen(DcopsScreen):
     def _head(self) -> Text:
         r = self.row
         parts: list[Any] = [(self.node, "bold")]
-        for key in ("state", "partitions", "k8s", "power", "reason"):
+        for key in ("state", "partitions", "k8s", "operators", "power", "reason"):
             if r.get(key):
                 parts.append(f"  {key} {r[key]}")
         if r.get("xid"):
             parts.append(("  XID " + str(r["xid"]), "bold red"))
+        grafana = self.app.config.grafana if hasattr(self.app, "config") else None
+        if grafana is not None:                    # [grafana] url_template: the node's dashboard, last hour
+            url = grafana.url(self.node)
+            parts += ["  ", (f"{grafana.label} {url}", f"underline link {url}")]
         return Text.assemble(*parts)
 
     async def load(self) -> None:
@@ -133,6 +139,8 @@ class NodeScreen(DcopsScreen):
             summary.update(f"{len(data.rows)} port(s) of {self.node}; fabric: {result.summary}")
         elif tab_id != "audit":
             summary.update(result.summary)
+        if result.links:                             # Grafana links of metrics views (gpu-health, node-health)
+            summary.update(Text.assemble(result.summary, "  ", links_text(result.links)))
         if data is not None and len(data.rows) == 1 and len(data.columns) > 6:
             data = transposed(data)
         if data is not None:

@@ -14,6 +14,7 @@ from actions.events import Result, RunFinished
 from actions.safe_text import printable
 
 from ..bindings import result_bindings
+from ..widgets.links import links_text
 from ..widgets.tables import ROW_KEY, table_columns, table_rows
 from ..widgets.vtable import VirtualTable
 from .ask import AskDialog
@@ -25,6 +26,7 @@ class ResultScreen(DcopsScreen):
     DEFAULT_CSS = """
     ResultScreen #result-summary { height: auto; padding: 0 1; text-style: bold; }
     ResultScreen #result-summary.-failed { color: $error; }
+    ResultScreen #result-links { height: auto; padding: 0 1; }
     """
 
     BINDINGS = result_bindings()
@@ -44,6 +46,8 @@ class ResultScreen(DcopsScreen):
             yield Static(printable("follow-up (f runs it): " + self.followups[0]
                                    + (f"   (+{len(self.followups) - 1} more)" if len(self.followups) > 1 else "")),
                          id="result-followups", markup=False)
+        if self.result.links:                 # metrics views: the nodes' Grafana dashboards ([grafana])
+            yield Static(links_text(self.result.links, urls=True), id="result-links")
         if self.result.table is not None:
             yield VirtualTable(table_columns(self.result.table), key=ROW_KEY, id="result-table")
 

@@ -117,6 +117,14 @@ def k8s_cell(value: Any, row: Row) -> Cell:
     return text, {"ready": "ok", "cordoned": "warn"}.get(text, "bad")
 
 
+def operators_cell(value: Any, row: Row) -> Cell:
+    """GPU / Network Operator pods on the node: ok, or the components not ready with their reason."""
+    text = str(value or "")
+    if not text:
+        return "-", "muted"
+    return text, "ok" if text == "ok" else "bad"
+
+
 def ib_errors_cell(value: Any, row: Row) -> Cell:
     """InfiniBand error rate (symbol errors + link downs per second over 10 min)."""
     if value is None:

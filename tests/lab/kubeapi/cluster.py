@@ -425,6 +425,8 @@ class Cluster:
             return
         if (pod.get("status") or {}).get("phase") != "Pending":
             return
+        if (pod.get("status") or {}).get("initContainerStatuses"):
+            return                 # seeded stuck in its init containers (Init:0/1): the lab never finishes them
         started = ts()
         containers = pod["spec"].get("containers") or []
         pod["status"] = {

@@ -55,6 +55,17 @@ def pod_status_text(pod: Obj) -> str:
         return "Terminating"
     status = pod.get("status") or {}
     reason = status.get("phase") or "Pending"
+    inits = status.get("initContainerStatuses") or []
+    for i, ic in enumerate(inits):            # as kubectl's printer: Init:REASON or Init:N/M
+        state = ic.get("state") or {}
+        term, wait = state.get("terminated") or {}, state.get("waiting") or {}
+        if term and term.get("exitCode") == 0:
+            continue
+        if term:
+            return "Init:" + (term.get("reason") or f"ExitCode:{term.get('exitCode')}")
+        if wait.get("reason") and wait["reason"] != "PodInitializing":
+            return "Init:" + wait["reason"]
+        return f"Init:{i}/{len(inits)}"
     for cs in status.get("containerStatuses") or []:
         state = cs.get("state") or {}
         if (state.get("waiting") or {}).get("reason"):
