@@ -40,6 +40,10 @@ class ActionContext:
     dry_run: bool = False
     resumed_from: str | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    # for each other action the params perform (drain --cancel-jobs -> cancel), the targets RBAC
+    # decided it on, each with the nodes it runs on; the action must not act on any other (a job
+    # that started after the decision was not decided). None: no implied actions were decided.
+    implied: dict[str, dict[str, tuple[str, ...]]] | None = None
 
     @property
     def nodes(self) -> list[str]:

@@ -15,6 +15,7 @@ from collections import deque
 import secrets
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -32,7 +33,7 @@ from .events import Error, Log, Result, RunFinished, RunStarted, Step
 from .hostlists import collapse
 from .inventory import CachedInventory
 from .owner import current_owner, owner_is_dead
-from .rbac import Decision, Policy
+from .rbac import Decision, Policy, describe_targets
 from .redact import redact
 from .registry import ActionSpec, Kind, Params, Registry, TargetKind, registry as default_registry
 from .request import Request
@@ -73,13 +74,24 @@ class _Journal:
 class _Prepared:
     """A request that passed validation and target resolution."""
 
-    __slots__ = ("req", "spec", "params", "targets", "audit_params", "target_names", "dry_run")
+    __slots__ = ("req", "spec", "params", "targets", "audit_params", "target_names", "dry_run", "implied",
+                 "implied_text", "decide_targets")
 
-    def __init__(self, req: Request, spec: ActionSpec, params: Params, targets: list[Target]) -> None:
+    def __init__(self, req: Request, spec: ActionSpec, params: Params, targets: list[Target],
+                 implied: list[tuple[ActionSpec, list[Target]]] | None = None) -> None:
         self.req, self.spec, self.params, self.targets = req, spec, params, targets
+        self.implied = implied or []       # (other action, its real targets) the params also perform
+        self.implied_text = "; ".join(f"also {o.name} {describe_targets(t)}" for o, t in self.implied if t)
         self.audit_params = redact(params.model_dump(mode="json", exclude_defaults=True))
         self.target_names = [t.name for t in targets if t.kind != "cluster"]
         self.dry_run = bool(getattr(params, "dry_run", False))
+        self.decide_targets = targets      # what RBAC decides on: for a resume, only the work left
+
+
+def _job_target(job: Any) -> Target:
+    """A Slurm job as an RBAC target: its partition and every node it runs on."""
+    return Target(kind="job", name=job.job_id, partitions=frozenset([job.partition]) if job.partition else frozenset(),
+                  nodes=tuple(job.nodes))
 
 
 class Engine:
@@ -195,7 +207,22 @@ class Engine:
         name = action if colon and spec.policy_name is not None else spec.name
         decision = self.policy.decide(principal, name, spec.kind.value, resolved,
                                       read_only=self.config.cluster.read_only)
-        return decision, self.policy.explain(principal, name, spec.kind.value, resolved)
+        lines = self.policy.explain(principal, name, spec.kind.value, resolved)
+        if decision.allowed:
+            needed = decision.approval or spec.approval
+            decision = replace(decision, approval=needed)
+            lines.insert(1, self._approval_note(spec, name, decision, principal))
+        return decision, lines
+
+    def _approval_note(self, spec: ActionSpec, name: str, decision: Decision, principal: str) -> str:
+        """One line for ``policy check``: whether a second person must approve, and who may."""
+        if not decision.approval:
+            return "approval: not needed (no granting role asks for it on these targets)"
+        why = ("the action always needs a second person" if spec.approval
+               else "every role that could govern some target asks for it")
+        who = self.policy.approvers(name)
+        return (f"approval: needed ({why}); may approve or deny, never {principal} themself: "
+                + ("; ".join(who) if who else "nobody — no role has approve = [...] for this action, so it cannot run"))
 
     def actions_for(self, principal: str) -> list[ActionSpec]:
         return [s for s in self.registry if self.decide(principal, s.name).allowed or self._some_name_allowed(principal, s)]
@@ -216,6 +243,11 @@ class Engine:
 
     # ------------------------------------------------------------------ the flow
     async def submit(self, req: Request) -> Run:
+        return await self._submit(req)
+
+    async def _submit(self, req: Request, *, confirmed: bool = False) -> Run:
+        """``confirmed``: the typed confirmation is already given by the way the request came
+        (a second person's approval, ``resume`` of a confirmed run); never set by a front end."""
         received = AuditEntry(ts=_now(), run_id="", event="received", principal=req.principal,
                               channel=req.channel, action=req.action, owner=self.owner,
                               detail=f"from alert {req.alert}" if req.alert else None)
@@ -247,7 +279,7 @@ class Engine:
         approval = None
         if not prep.dry_run:
             try:
-                await self._guards(prep, decision, received)
+                await self._guards(prep, decision, received, confirmed=confirmed)
             except (DeniedError, ConfirmationRequired):
                 raise
             except DcopsError as exc:  # the guard could not read the cluster: refuse, audited
@@ -282,7 +314,35 @@ class Engine:
             params = spec.prepare(params, self.config)
         if spec.check is not None:
             spec.check(params, self.backends)      # a request this cluster cannot run as given
-        return _Prepared(req, spec, params, await self._resolve(spec, params))
+        targets = await self._resolve(spec, params)
+        prep = _Prepared(req, spec, params, targets, await self._implied(spec, params, targets))
+        if req.resume_of:
+            done = await self._done_in(req.resume_of)
+            prep.decide_targets = [t for t in targets if t.kind != "node" or t.name not in done]
+        return prep
+
+    async def _implied(self, spec: ActionSpec, params: Params, targets: list[Target]) -> list[tuple[ActionSpec, list[Target]]]:
+        """The other actions these params perform, each with its REAL targets: a job action
+        implied by a node action (drain --cancel-jobs) acts on the jobs running on those nodes,
+        each job with every node it runs on, as a direct ``cancel`` of those jobs would see them."""
+        if spec.implies is None:
+            return []
+        out = []
+        for other in spec.implies(params):
+            ospec = self.registry.get(other)
+            if ospec.targets is TargetKind.JOBS:
+                nodes = [t.name for t in targets if t.kind == "node"]
+                if not nodes or not self.backends.has("slurm"):
+                    out.append((ospec, []))
+                    continue
+                slurm = self.backends.require("slurm")
+                wanted = set(nodes)
+                ids = list(dict.fromkeys(j for n in await slurm.nodes(nodes) if n.name in wanted for j in n.jobs))
+                found = await slurm.jobs(JobFilter(job_ids=tuple(ids))) if ids else []
+                out.append((ospec, [_job_target(j) for j in found]))
+            else:
+                out.append((ospec, list(targets)))
+        return out
 
     async def _resolve(self, spec: ActionSpec, params: Params) -> list[Target]:
         if spec.targets is TargetKind.NODES:
@@ -303,8 +363,7 @@ class Engine:
             missing = [i for i in ids if i not in found]
             if missing:
                 raise UsageError(f"{spec.name}: unknown job id{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
-            return [Target(kind="job", name=i, partitions=frozenset([found[i].partition]) if found[i].partition else frozenset(),
-                           nodes=tuple(found[i].nodes)) for i in ids]
+            return [_job_target(found[i]) for i in ids]
         return [CLUSTER]
 
     async def _own_run(self, principal: str, prep: _Prepared, refused: Decision) -> Decision:
@@ -323,21 +382,31 @@ class Engine:
                         approval=False, allow_yes=False, max_targets=refused.max_targets)
 
     def _decide(self, principal: str, prep: _Prepared) -> Decision:
-        """The action's decision, and when its params also perform other actions (drain
-        --cancel-jobs cancels jobs) the first refusal among those."""
+        """The action's decision, combined with a full decision of every other action its params
+        perform, on that action's real targets (:meth:`_implied`): a refusal of any part refuses
+        the whole request; approval is needed when any part needs it; ``--yes`` only when every
+        part allows it."""
         spec = prep.spec
         ro = self.config.cluster.read_only
         name = spec.policy_name(prep.params) if spec.policy_name is not None else spec.name
-        decision = self.policy.decide(principal, name, spec.kind.value, prep.targets, read_only=ro)
-        if decision.allowed and spec.implies is not None:
-            for other in spec.implies(prep.params):
-                ospec = self.registry.get(other)
-                extra = self.policy.decide(principal, ospec.name, ospec.kind.value, prep.targets, read_only=ro)
-                if not extra.allowed:
-                    return Decision(allowed=False, reason=f"{extra.reason} (needed because {spec.name} with these "
-                                    f"options also performs {other})", roles=extra.roles, approval=False,
-                                    allow_yes=False, max_targets=extra.max_targets)
-        if decision.allowed and spec.risks is not None:
+        decision = self.policy.decide(principal, name, spec.kind.value, prep.decide_targets, read_only=ro)
+        if not decision.allowed:
+            return decision
+        approval, allow_yes, notes = decision.approval, decision.allow_yes, []
+        for ospec, otargets in prep.implied:
+            if not otargets:              # nothing for it to act on (no job runs there): nothing to decide
+                continue
+            what = f"{spec.name} with these options also performs {ospec.name} on {describe_targets(otargets)}"
+            extra = self.policy.decide(principal, ospec.name, ospec.kind.value, otargets, read_only=ro)
+            if not extra.allowed:
+                return Decision(False, f"{extra.reason} (the request is refused as a whole: {what})", extra.roles)
+            approval = approval or extra.approval or ospec.approval
+            allow_yes = allow_yes and extra.allow_yes
+            notes.append(f"{what}: {extra.reason.removeprefix('allowed: ')}")
+        if notes:
+            decision = replace(decision, reason="; ".join([decision.reason, *notes]), approval=approval,
+                               allow_yes=allow_yes)
+        if spec.risks is not None:
             decision = self._decide_risks(principal, prep, decision)
         return decision
 
@@ -347,14 +416,15 @@ class Engine:
         deny rule naming it forbids it, and an approval it needs is needed by the request."""
         spec = prep.spec
         for risk in spec.risks(prep.params) if spec.risks is not None else ():
-            extra = self.policy.decide(principal, risk, "destructive", prep.targets,
+            extra = self.policy.decide(principal, risk, "destructive", prep.decide_targets,
                                        read_only=self.config.cluster.read_only)
             if not extra.allowed:
                 return Decision(allowed=False, reason=f"{extra.reason} (needed because {spec.name} with "
                                 f"--{risk} takes a risk the policy must allow)", roles=extra.roles, approval=False,
                                 allow_yes=False, max_targets=extra.max_targets)
-            if extra.approval and not decision.approval:
-                decision = dataclasses.replace(decision, approval=True)
+            # limits never merge to loosen: the risk's own approval and --yes govern it too
+            decision = dataclasses.replace(decision, approval=decision.approval or extra.approval,
+                                           allow_yes=decision.allow_yes and extra.allow_yes)
         return decision
 
     async def _failed_early(self, received: AuditEntry, exc: DcopsError) -> None:
@@ -365,31 +435,57 @@ class Engine:
         await self.store.append([received, received.model_copy(update={
             "event": "denied", "ts": _now(), "decision": "deny", "detail": reason})])
 
-    async def _guards(self, prep: _Prepared, decision: Decision, received: AuditEntry) -> None:
+    async def _guards(self, prep: _Prepared, decision: Decision, received: AuditEntry, *,
+                      confirmed: bool = False) -> None:
         spec, req = prep.spec, prep.req
         if spec.takes_out_of_service and prep.target_names and self.backends.has("slurm"):
             reason = await self._blast_radius(prep)
             if reason:
                 await self._refuse(received, reason)
                 raise DeniedError(reason)
-        asks_people = req.interactive and spec.name in self.config.guards.confirm_actions
-        if (spec.confirm or asks_people) and self.config.guards.confirm_destructive:
-            if req.yes and decision.allow_yes:
-                return
+        if not self.config.guards.confirm_destructive or confirmed:
+            return
+        needs = self._confirmations(prep)
+        if not needs:
+            return
+        if req.yes and decision.allow_yes:
+            return
+        if len(needs) == 1:
+            title, count, hl, what = needs[0]
+            alternatives: tuple[str, ...] = (hl,)
+            prompt = f"{title}: confirm by typing {count} or {hl} to act on {what}"
+        else:                             # several destructive parts: type the total count
+            count = str(sum(int(n[1]) for n in needs))
+            hl, alternatives = count, ()
+            prompt = f"{'; '.join(f'{n[0]} ({n[3]})' for n in needs)}: confirm by typing {count}, the number of targets in all"
+        if req.confirm is None:
+            hint = "" if not req.yes else " (--yes is not allowed for you by the policy)"
+            raise ConfirmationRequired(prompt + hint, token=count, alternatives=alternatives)
+        if req.confirm.strip() not in (count, *alternatives):
+            msg = f"confirmation {req.confirm!r} does not match: type {count}" + (f" or {hl}" if alternatives else "")
+            await self.store.append([received, received.model_copy(update={
+                "event": "invalid", "ts": _now(), "error": msg})])
+            raise ConfirmationRequired(msg, token=count, alternatives=alternatives)
+
+    def _confirmations(self, prep: _Prepared) -> list[tuple[str, str, str, str]]:
+        """(title, count token, hostlist token, what) for each destructive part of the request:
+        the action itself, and every implied destructive action on its real targets (drain
+        --cancel-jobs asks for the same confirmation as ``cancel`` of those jobs)."""
+        spec, out = prep.spec, []
+        # a person at the keyboard is asked for guards.confirm_actions (drain, requeue) on every path
+        asks_people = prep.req.interactive and spec.name in self.config.guards.confirm_actions
+        if spec.confirm or asks_people:
             count = str(len(prep.target_names) or 1)
             hl = collapse(prep.target_names) if prep.target_names else spec.name
             what = f"{len(prep.target_names)} node(s) {hl}" if spec.targets is TargetKind.NODES else \
                 f"{', '.join(prep.target_names) or 'the cluster'}"
-            if req.confirm is None:
-                hint = "" if not req.yes else " (--yes is not allowed for you by the policy)"
-                raise ConfirmationRequired(f"{spec.name} {'is destructive' if spec.confirm else 'takes things away'}: "
-                                           f"confirm by typing {count} or {hl} "
-                                           f"to act on {what}{hint}", token=count, alternatives=(hl,))
-            if req.confirm.strip() not in (count, hl):
-                msg = f"confirmation {req.confirm!r} does not match: type {count} or {hl}"
-                await self.store.append([received, received.model_copy(update={
-                    "event": "invalid", "ts": _now(), "error": msg})])
-                raise ConfirmationRequired(msg, token=count, alternatives=(hl,))
+            out.append((f"{spec.name} {'is destructive' if spec.confirm else 'takes things away'}", count, hl, what))
+        for ospec, otargets in prep.implied:
+            names = [t.name for t in otargets if t.kind != "cluster"]
+            if ospec.confirm and names:
+                out.append((f"{spec.name} also performs {ospec.name}, which is destructive", str(len(names)),
+                            collapse(names), describe_targets(otargets)))
+        return out
 
     async def _blast_radius(self, prep: _Prepared) -> str | None:
         limit = self.config.guards.max_partition_unavailable
@@ -415,17 +511,18 @@ class Engine:
         spec, req = prep.spec, prep.req
         if not (spec.approval or decision.approval):
             return None
-        if req.resume_of and await self._was_approved(req.resume_of):
-            return None                   # finishing an approved run needs no second approval
+        if req.resume_of and await self._was_approved(req.resume_of, req.principal):
+            return None                   # its requester finishing an approved run needs no second approval
         if req.approval_id is None:
             now = datetime.now(timezone.utc)
             appr = Approval(id="a-" + secrets.token_hex(4), created=now.isoformat(),
                             expires=(now + timedelta(seconds=self.config.guards.approval_ttl)).isoformat(),
                             requester=req.principal, channel=req.channel, action=spec.name,
-                            params=prep.audit_params, targets=prep.target_names)
+                            params=prep.audit_params, targets=prep.target_names, resume_of=req.resume_of)
             await self.store.create_approval(appr)
             await self.store.append([received, received.model_copy(update={
-                "event": "approval-requested", "ts": _now(), "detail": f"approval {appr.id} pending {tag(appr)}"})])
+                "event": "approval-requested", "ts": _now(), "detail": f"approval {appr.id} pending "
+                + (f"({prep.implied_text}) " if prep.implied_text else "") + tag(appr)})])
             raise ApprovalRequired(f"{spec.name} needs a second person's approval: ask someone to run "
                                    f"`approve {appr.id}` (expires in {self.config.guards.approval_ttl/60:.0f} min)",
                                    approval_id=appr.id)
@@ -435,7 +532,8 @@ class Engine:
             problem = f"no approval request {req.approval_id}"
         elif appr.requester != req.principal:
             problem = f"approval {appr.id} was asked by {appr.requester}, not {req.principal}"
-        elif appr.action != spec.name or appr.params != prep.audit_params or appr.targets != prep.target_names:
+        elif (appr.action != spec.name or appr.params != prep.audit_params or appr.targets != prep.target_names
+              or appr.resume_of != req.resume_of):
             problem = f"approval {appr.id} was given for a different request"
         elif appr.state != "granted":
             problem = f"approval {appr.id} is {appr.state}, not granted"
@@ -455,23 +553,51 @@ class Engine:
             raise DeniedError("denied: " + problem)
         return appr
 
-    async def _was_approved(self, run_id: str) -> bool:
+    async def _was_approved(self, run_id: str, principal: str) -> bool:
+        """Was run ``run_id`` started by ``principal`` with a second person's approval? Only its
+        own requester inherits that approval; anyone else resuming it asks for a new one."""
         from .store.base import AuditQuery
 
         recs = await self.store.query(AuditQuery(run_id=run_id, event="started", limit=1))
-        return bool(recs) and "approved by" in (recs[0].detail or "")
+        return bool(recs) and recs[0].principal == principal and "approved by" in (recs[0].detail or "")
 
     # ------------------------------------------------------------------ approvals by a second person
     async def approve(self, approval_id: str, approver: str, channel: str, *, alert: str | None = None) -> Run:
         """Grant a pending approval and run the request on behalf of its requester (``alert``: the
         fingerprint of the alert the request was started from, for the audit record)."""
         appr = await self._decide_approval(approval_id, approver, channel, grant=True, reason=None)
-        return await self.submit(Request(principal=appr.requester, channel=appr.channel, action=appr.action,
-                                         params=appr.params, confirm=str(len(appr.targets) or 1),
-                                         approval_id=appr.id, alert=alert))
+        return await self._submit(Request(principal=appr.requester, channel=appr.channel, action=appr.action,
+                                          params=appr.params, approval_id=appr.id, resume_of=appr.resume_of, alert=alert),
+                                  confirmed=True)
 
     async def deny(self, approval_id: str, approver: str, channel: str, reason: str = "") -> Approval:
+        """Refuse a pending request: a permission like approving (never the requester's own)."""
         return await self._decide_approval(approval_id, approver, channel, grant=False, reason=reason)
+
+    async def withdraw(self, approval_id: str, principal: str, channel: str, reason: str = "") -> Approval:
+        """The requester takes back their own pending request (audited); nobody else may."""
+        appr = await self.store.get_approval(approval_id)
+        if appr is None:
+            raise NotFound(f"no approval request {approval_id!r}; `approvals` lists the pending ones")
+        entry = AuditEntry(ts=_now(), run_id=appr.id, event="approval-refused", principal=principal, channel=channel,
+                           action=appr.action, targets=appr.targets, params=appr.params, owner=self.owner)
+        problem = None
+        if principal != appr.requester:
+            problem = (f"{principal} may not withdraw {appr.id}: only its requester {appr.requester} may; "
+                       f"a principal the policy lets approve {appr.action} may deny it")
+        elif appr.state != "pending":
+            problem = f"approval {appr.id} is already {appr.state}"
+        if problem is None:
+            decided = await self.store.decide_approval(appr.id, "withdrawn", principal, reason or "withdrawn")
+            if decided.state != "withdrawn":
+                problem = f"approval {appr.id} was decided by someone else first ({decided.state})"
+        if problem:
+            await self.store.append([entry.model_copy(update={"decision": "deny", "detail": "denied: " + problem})])
+            raise DeniedError("denied: " + problem)
+        await self.store.append([entry.model_copy(update={
+            "event": "approval-withdrawn", "decision": None,
+            "detail": f"{principal} withdrew {appr.id} {tag(decided)}" + (f": {reason}" if reason else "")})])
+        return decided
 
     async def _decide_approval(self, approval_id: str, approver: str, channel: str, *, grant: bool,
                                reason: str | None) -> Approval:
@@ -480,25 +606,23 @@ class Engine:
             raise NotFound(f"no approval request {approval_id!r}; `approvals` lists the pending ones")
         entry = AuditEntry(ts=_now(), run_id=appr.id, event="approval-refused", principal=approver, channel=channel,
                            action=appr.action, targets=appr.targets, params=appr.params, owner=self.owner)
+        verb = "approve" if grant else "deny"
         problem = None
         if appr.state != "pending":
             problem = f"approval {appr.id} is already {appr.state}"
+        elif approver == appr.requester:
+            problem = (f"{approver} asked for {appr.id} and cannot {verb} it; another person must"
+                       + ("" if grant else f" (to take it back: withdraw {appr.id})"))
         elif datetime.fromisoformat(appr.expires) < datetime.now(timezone.utc):
             problem = f"approval {appr.id} expired at {appr.expires}"
             await self.store.decide_approval(appr.id, "expired", approver, "expired")
-        elif grant and approver == appr.requester:
-            problem = f"{approver} asked for {appr.id} and cannot approve it; another person must"
-        elif grant:
-            spec = self.registry.get(appr.action)
-            params = spec.params.model_validate(appr.params)
-            targets = await self._resolve(spec, params)
-            decision = self._decide(approver, _Prepared(Request(principal=approver, channel=channel,
-                                                                action=spec.name), spec, params, targets))
-            if not decision.allowed:
-                problem = f"{approver} may not approve {appr.id}: {decision.reason}"
+        else:
+            why = await self._approver_refusal(appr, approver, grant=grant)
+            if why:
+                problem = f"{approver} may not {verb} {appr.id}: {why}"
         if problem:
-            await self.store.append([entry.model_copy(update={"decision": "deny", "detail": problem})])
-            raise DeniedError(problem)
+            await self.store.append([entry.model_copy(update={"decision": "deny", "detail": "denied: " + problem})])
+            raise DeniedError("denied: " + problem)
         state = "granted" if grant else "denied"
         decided = await self.store.decide_approval(appr.id, state, approver, reason)
         if decided.state != state or decided.decided_by != approver:
@@ -510,8 +634,40 @@ class Engine:
                       f"{tag(decided)}" + (f": {reason}" if reason else "")})])
         return decided
 
+    async def _approver_refusal(self, appr: Approval, approver: str, *, grant: bool) -> str | None:
+        """Why ``approver`` may not decide ``appr`` (None: they may). The policy must let them
+        approve every part of the request that needs approval (the action, and each action its
+        params imply) on that part's real targets, as they are now."""
+        spec = self.registry.get(appr.action)
+        try:
+            params = spec.params.model_validate(appr.params)
+            targets = await self._resolve(spec, params)
+            implied = await self._implied(spec, params, targets)
+        except (ValidationError, DcopsError) as exc:
+            if grant:
+                return f"the request can no longer be prepared ({str(exc).splitlines()[0]})"
+            # denying a request that cannot run any more: judge it on the names it was asked for
+            kind = "job" if spec.targets is TargetKind.JOBS else "node"
+            targets, implied, params = [Target(kind=kind, name=n) for n in appr.targets] or [CLUSTER], [], None
+        ro = self.config.cluster.read_only
+        # (action or risk name, kind, targets, needs approval whatever the policy says)
+        name = spec.policy_name(params) if spec.policy_name is not None and params is not None else spec.name
+        parts = [(name, spec.kind.value, targets, spec.approval),
+                 *((o.name, o.kind.value, t, o.approval) for o, t in implied if t),
+                 *((risk, "destructive", targets, False) for risk in (spec.risks(params) if spec.risks and params is not None else ()))]
+        needing = [part for part in parts if part[3] or self.policy.decide(
+            appr.requester, part[0], part[1], part[2], read_only=ro).approval]
+        for name, kind, where, _ in needing or parts[:1]:
+            d = self.policy.may_approve(approver, name, kind, where, requester=appr.requester)
+            if not d.allowed:
+                return d.reason.removeprefix("denied: ")
+        return None
+
     # ------------------------------------------------------------------ resume a journaled run
     async def resume_run(self, run_id: str, principal: str, channel: str) -> Run:
+        """Finish what run ``run_id`` left undone. This is a new request for the remaining work:
+        RBAC decides it for ``principal`` on the targets not yet done, and only the run's own
+        requester inherits its approval; anyone else needs one of their own."""
         from .store.base import AuditQuery
 
         recs = await self.store.query(AuditQuery(run_id=run_id, event="started", limit=1))
@@ -525,8 +681,16 @@ class Engine:
         live = self._runs.get(run_id)
         if live is not None and live.active:
             raise UsageError(f"run {run_id} is still running")
-        return await self.submit(Request(principal=principal, channel=channel, action=rec.action, params=rec.params,
-                                         confirm=str(len(rec.targets) or 1), resume_of=run_id))
+        if spec.targets is TargetKind.NODES and rec.targets and set(rec.targets) <= await self._done_in(run_id):
+            raise UsageError(f"run {run_id} left nothing undone: every target is done")
+        return await self._submit(Request(principal=principal, channel=channel, action=rec.action, params=rec.params,
+                                          resume_of=run_id), confirmed=True)
+
+    async def _done_in(self, run_id: str) -> set[str]:
+        """Nodes a resumable run's journal marks done (``node/NAME`` with phase ``done``)."""
+        journal = await self.store.journal_items(run_id)
+        return {k.removeprefix("node/") for k, v in journal.items()
+                if k.startswith("node/") and isinstance(v, dict) and v.get("phase") == "done"}
 
     # ------------------------------------------------------------------ execution
     def _launch(self, prep: _Prepared, run_id: str, started: AuditEntry) -> Run:
@@ -557,6 +721,7 @@ class Engine:
         spec = prep.spec
         t0 = time.monotonic()
         outcome, error, summary = ("dry-run" if prep.dry_run else "ok"), None, ""
+        error_code: int | None = None
         lock = None
         watcher = (asyncio.create_task(self._watch_stop(run), name=f"dcops-stop-{run.run_id}")
                    if spec.mutating and not prep.dry_run else None)
@@ -569,7 +734,9 @@ class Engine:
             ctx = ActionContext(run_id=run.run_id, principal=run.principal, channel=run.channel, spec=spec,
                                 params=prep.params, targets=prep.targets, backends=self.backends, config=self.config,
                                 journal=_Journal(self.store, run.run_id), store=self.store, dry_run=prep.dry_run,
-                                resumed_from=prep.req.resume_of)
+                                resumed_from=prep.req.resume_of,
+                                implied={o.name: {t.name: t.nodes for t in ts} for o, ts in prep.implied}
+                                if prep.spec.implies is not None else None)
             async with asyncio.timeout(spec.timeout or self.config.guards.default_timeout):
                 async for event in spec.run(ctx, prep.params):
                     run.emit(event)
@@ -591,7 +758,7 @@ class Engine:
             outcome, error = "failed", f"timed out after {spec.timeout or self.config.guards.default_timeout:.0f}s"
             run.emit(Error(message=error))
         except DcopsError as exc:
-            outcome, error = "failed", str(exc)
+            outcome, error, error_code = "failed", str(exc), exc.exit_code
             run.emit(Error(message=error))
         except Exception as exc:
             log.exception("action %s (run %s) crashed", spec.name, run.run_id)
@@ -617,7 +784,8 @@ class Engine:
             left = run.result.data.get("left_out_of_service", []) if (
                 outcome == "cancelled" and run.result is not None and isinstance(run.result.data, dict)) else []
             run.emit(RunFinished(run_id=run.run_id, outcome=outcome, duration=duration, summary=summary,
-                                 left_out_of_service=left, stopped_by=run.stopped_by if outcome == "cancelled" else None))
+                                 exit_code=error_code, left_out_of_service=left,
+                                 stopped_by=run.stopped_by if outcome == "cancelled" else None))
             self._retire(run)
 
 

@@ -4,6 +4,10 @@ Every front end prints ``str(error)`` of a :class:`DcopsError` as one line and e
 ``error.exit_code``; anything else that escapes is a bug, and the front ends turn it into a
 one-line "internal error" message (never a traceback) while the traceback goes to the log.
 Messages name what was wrong and what is accepted, so they must stay on a single line.
+
+Exit codes (the CLI's contract with scripts; README "Exit codes"): 0 ok, 1 the action failed,
+2 bad input, 3 waiting for approval, 4 denied, 5 lock busy, 6 backend unreachable, 70 internal
+error (a bug), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ class ConfigError(DcopsError):
 class DeniedError(DcopsError):
     """RBAC or a guard refused the request; the message carries the reason."""
 
-    exit_code = 1
+    exit_code = 4
 
 
 class ConfirmationRequired(DcopsError):
@@ -54,7 +58,7 @@ class ConfirmationRequired(DcopsError):
 class ApprovalRequired(DcopsError):
     """A second person must approve; ``approval_id`` identifies the pending request."""
 
-    exit_code = 1
+    exit_code = 3
 
     def __init__(self, message: str, *, approval_id: str) -> None:
         super().__init__(message)
@@ -64,7 +68,7 @@ class ApprovalRequired(DcopsError):
 class LockBusy(DcopsError):
     """Another run holds a lock on one of the targets."""
 
-    exit_code = 1
+    exit_code = 5
 
 
 class BackendError(DcopsError):
@@ -75,6 +79,8 @@ class BackendError(DcopsError):
 
 class BackendUnavailable(BackendError):
     """The backend is not configured for this cluster, or is down."""
+
+    exit_code = 6
 
 
 class AuditError(DcopsError):

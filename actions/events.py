@@ -93,6 +93,7 @@ class RunFinished(_Event):
     outcome: Outcome
     duration: float
     summary: str = ""
+    exit_code: int | None = None       # the DcopsError's code when one ended the run (5 lock busy, 6 unreachable…)
     left_out_of_service: list[str] = Field(default_factory=list)   # a stopped run's drained leftovers
     stopped_by: str | None = None                                    # who stopped a cancelled run
 

@@ -1,22 +1,27 @@
+# PYTHON_ARGCOMPLETE_OK  (lets argcomplete's global activation complete dcops)
 """The ``dcops`` command: run actions, review the audit log, check policy, approve, and start the
 TUI or the Slack bot. It only talks to the action layer; every error is one line on stderr and an
-exit code (0 ok, 1 failed or refused, 2 usage), never a traceback (those go to the log file)."""
+exit code a script can act on (0 ok, 1 action failed, 2 bad input, 3 waiting for approval, 4 denied,
+5 lock busy, 6 backend unreachable, 70 internal error, 130 interrupted: ``actions.errors``), never a
+traceback (those go to the log file)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
+import json
 import logging
 import os
+import re
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from actions import Request, command_help, load_actions, open_engine, parse_command
+from actions import Request, __version__, command_help, load_actions, local_principal, open_engine, parse_command
 from actions.config import DcopsConfig, demo_config, load_config
-from actions.errors import ApprovalRequired, ConfirmationRequired, DcopsError, UsageError
+from actions.identity import login_name
+from actions.errors import ApprovalRequired, ConfirmationRequired, DcopsError, DeniedError, UsageError
 from actions.events import Result, RunFinished
 from actions.safe_text import printable
 
@@ -34,21 +39,24 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="dcops", description="Operator console for GPU clusters.")
+    p.add_argument("--version", action="version", version=f"dcops {__version__}")
     p.add_argument("--config", help="config file (default $DCOPS_CONFIG or ~/.config/dcops/config.toml)")
     p.add_argument("--demo", action="store_true", help="use the built-in simulated cluster")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--as", dest="as_principal", help="act as PRINCIPAL (demo mode only)")
+    p.add_argument("-v", "--debug", action="store_true", help="debug logging on stderr (and in the log file)")
     sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
 
     r = sub.add_parser("run", help="run an action: dcops run drain gpu[001-004] --reason 'xid 79'")
     r.add_argument("--yes", action="store_true", help="skip the confirmation where the policy allows it")
     r.add_argument("--confirm", help="the confirmation token (node count or hostlist) for non-interactive use")
     r.add_argument("--approval", help="run a request a second person approved (approval id)")
-    r.add_argument("words", nargs=argparse.REMAINDER, help="ACTION and its arguments")
+    r.add_argument("words", nargs=argparse.REMAINDER, help="ACTION and its arguments"
+                   ).completer = _complete_run_words  # type: ignore[attr-defined]
 
     sub.add_parser("actions", help="list the actions")
     h = sub.add_parser("help", help="help for one action")
-    h.add_argument("action", nargs="?")
+    h.add_argument("action", nargs="?").completer = _complete_action  # type: ignore[attr-defined]
 
     a = sub.add_parser("audit", help="review the audit log")
     asub = a.add_subparsers(dest="audit_cmd", required=True, parser_class=_Parser)
@@ -83,6 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     dn = sub.add_parser("deny", help="deny a pending request")
     dn.add_argument("approval_id")
     dn.add_argument("--reason", default="")
+    wd = sub.add_parser("withdraw", help="take back your own pending request")
+    wd.add_argument("approval_id")
+    wd.add_argument("--reason", default="")
     rs = sub.add_parser("resume", help="finish what an interrupted resumable run left undone")
     rs.add_argument("run_id")
 
@@ -97,18 +108,84 @@ def build_parser() -> argparse.ArgumentParser:
     alr.add_argument("what", nargs="?", choices=["list", "serve", "silences"], default="list")
     alr.add_argument("--all", action="store_true", help="resolved alerts (expired silences) too")
     alr.add_argument("--node", help="only alerts about this node")
+    comp = sub.add_parser("completion", help="print the shell completion script: bash, zsh or fish")
+    comp.add_argument("shell", choices=["bash", "zsh", "fish"])
+    _json_anywhere(p)
     return p
 
 
+def _complete_action(prefix: str, **_: Any) -> list[str]:
+    """Action names from the registry (``dcops help dr<TAB>``)."""
+    from actions import complete
+
+    load_actions()
+    return complete(prefix, [])
+
+
+def _complete_run_words(prefix: str, parsed_args: argparse.Namespace, **_: Any) -> list[str]:
+    """``dcops run <TAB>``: the same grammar completion as the TUI's ``:`` line and Slack (action
+    names, then the action's options). No config is read and no backend asked, so TAB stays fast
+    and works without a cluster; node names are left to the shell."""
+    from actions import complete
+
+    load_actions()
+    words = [w for w in (getattr(parsed_args, "words", None) or []) if w]
+    return complete(" ".join([*words, prefix]), [])
+
+
+def completion_script(shell: str) -> str:
+    """The activation script for one shell. Why argcomplete and not shtab: shtab writes no fish
+    script, and its static scripts would freeze the action list at generation time; argcomplete
+    asks this parser (and the registry) on each TAB, through the same grammar as the TUI."""
+    import argcomplete
+
+    return argcomplete.shellcode(["dcops"], shell=shell)
+
+
+def _json_anywhere(parser: argparse.ArgumentParser) -> None:
+    """``--json`` after the command too (``dcops audit list --json``), as the README writes it; the
+    default is SUPPRESS so a subcommand never resets ``dcops --json …``."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in set(action.choices.values()):
+                if not any("--json" in a.option_strings for a in sub._actions):
+                    sub.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                                     help="machine-readable output (lists: one JSON array)")
+                _json_anywhere(sub)
+
+
 def principal_for(args: argparse.Namespace, config: DcopsConfig) -> str:
+    """Who acts: the real uid of this process (mapped through ``[identity]``), never an environment
+    variable; ``--as`` only on the built-in demo cluster (``--demo``), where nothing real is touched."""
     if args.as_principal:
-        if not config.cluster.demo:
-            raise UsageError("--as is only accepted in demo mode; the CLI acts as your login (unix:<user>)")
+        if not args.demo:
+            raise UsageError(f"--as is only accepted in demo mode (--demo); the CLI acts as the unix account "
+                             f"running it ({local_principal(config.identity)}), not as {args.as_principal}")
+        if not re.fullmatch(r"(unix|slack):[^\s:]+", args.as_principal):
+            raise UsageError(f"--as {args.as_principal!r}: give a principal such as unix:alice or slack:U0123ABC")
         return args.as_principal
+    return local_principal(config.identity)
+
+
+async def _principal_or_audited_refusal(args: argparse.Namespace, config: DcopsConfig) -> str:
+    """:func:`principal_for`, and when it refuses (``--as`` outside demo mode, an unmapped account
+    the config refuses), an audit record of the attempt under the real account before the error."""
     try:
-        return f"unix:{getpass.getuser()}"
-    except Exception:
-        return f"unix:uid{os.getuid()}"
+        return principal_for(args, config)
+    except (UsageError, DeniedError) as exc:
+        real = f"unix:{login_name()}"
+        words = getattr(args, "words", None) or []
+        action = words[0] if words else str(args.cmd)
+        try:
+            engine = await open_engine(config)
+        except DcopsError:
+            raise exc from None           # no audit log to write to: the refusal stands on its own
+        try:
+            await engine.reject(real, "cli", action, str(exc), params={"as": args.as_principal, "argv": words},
+                                denied=True)
+        finally:
+            await engine.aclose()
+        raise
 
 
 def load(args: argparse.Namespace) -> DcopsConfig:
@@ -205,8 +282,20 @@ async def _follow(run: Any, principal: str, printer: EventPrinter) -> int:
     finally:
         if tick is not None:
             tick.cancel()
-    finished: RunFinished = run.finished  # type: ignore[assignment]
-    return 0 if finished.outcome in ("ok", "dry-run") else 1
+    return exit_code(run.finished)
+
+
+def exit_code(finished: RunFinished | None) -> int:
+    """The process exit code for a finished run (README "Exit codes"): 0 ok or dry run; the code of
+    the error that ended it (5 lock busy, 6 backend unreachable, 2 bad input found late); 130 when
+    cancelled; else 1, the action failed."""
+    if finished is None:
+        return 1
+    if finished.outcome in ("ok", "dry-run"):
+        return 0
+    if finished.outcome in ("cancelled", "interrupted"):
+        return 130
+    return finished.exit_code or 1
 
 
 INTERRUPTED = 130     # Ctrl-C, wherever it lands: one message shape, one exit code (128 + SIGINT)
@@ -243,9 +332,14 @@ def _keygen(prefix: str) -> int:
 async def amain(args: argparse.Namespace) -> int:
     if args.cmd == "audit" and args.audit_cmd == "keygen":
         return _keygen(args.prefix)
+    if args.cmd == "completion":
+        sys.stdout.write(completion_script(args.shell))
+        return 0
     if args.cmd in ("actions", "help"):
         return _catalogue_command(args)
     config = load(args)
+    if args.as_principal and args.cmd in ("slack", "tui", "alerts"):
+        await _principal_or_audited_refusal(args, config)     # --as is refused outside demo for every command
     if args.cmd == "tui":
         if not (sys.stdin.isatty() and sys.stdout.isatty()):
             from actions.errors import DcopsError as _EnvError
@@ -254,7 +348,10 @@ async def amain(args: argparse.Namespace) -> int:
                             "run it in a terminal, or use the CLI commands (dcops run ..., dcops audit ...)")
         from console.tui.app import run_tui_async
 
-        return await run_tui_async(config, principal=principal_for(args, config), theme=args.theme)
+        return await run_tui_async(config, principal=await _principal_or_audited_refusal(args, config),
+                                   theme=args.theme)
+    if args.cmd in ("slack", "alerts") and (args.cmd == "slack" or args.what == "serve"):
+        log_to_stderr(logging.DEBUG if args.debug else logging.INFO)   # long-running: journald reads stderr
     if args.cmd == "slack":
         from actions.config.model import SlackSection
         from bots.app import serve_async
@@ -269,7 +366,7 @@ async def amain(args: argparse.Namespace) -> int:
         from bots.alert_webhook import serve_async as serve_alerts
 
         return await serve_alerts(config)
-    principal = principal_for(args, config)
+    principal = await _principal_or_audited_refusal(args, config)
     review = args.cmd == "audit" and args.audit_cmd in _REVIEW
     store = _review_store(config, args) if review else None
     engine = await open_engine(config, store=store, review=review)
@@ -314,6 +411,16 @@ def _catalogue_command(args: argparse.Namespace) -> int:
         return 0
     specs = load_actions()
     allowed, why = _may_run(args, list(specs))
+    if args.cmd == "actions" and args.json:
+        dump_json([{"name": s.name, "kind": s.kind.value, "help": s.help} for s in allowed])
+        if why:
+            sys.stderr.write(f"note: {why}\n")
+        return 0
+    if args.cmd == "help" and args.json:
+        spec = specs.get(args.action)
+        dump_json({"name": spec.name, "kind": spec.kind.value, "help": spec.help, "usage": command_help(spec),
+                   "params": spec.params.model_json_schema(), "allowed": why is not None or spec in allowed})
+        return 0
     if args.cmd == "actions":
         for spec in allowed:
             print(f"{spec.name:<18} {spec.kind.value:<12} {printable(spec.help)}")
@@ -379,11 +486,15 @@ async def _dispatch(engine: Any, args: argparse.Namespace, principal: str) -> in
         params: dict[str, Any] = {"all": True} if args.all else {}
         if args.node and args.what == "list":
             params["node"] = args.node
+        if args.json:
+            return _dump_list(await _audit_result(engine, principal, args.what.replace("list", "alerts"), params))
         return await _run_request(engine, Request(principal=principal, channel="cli", action=args.what.replace(
             "list", "alerts"), params=params), printer, interactive=False)
     if args.cmd == "policy":
         return await _policy_check(engine, args)
     if args.cmd == "approvals":
+        if args.json:
+            return _dump_list(await _audit_result(engine, principal, "approvals", {}))
         return await _run_request(engine, Request(principal=principal, channel="cli", action="approvals"), printer,
                                   interactive=False)
     if args.cmd == "approve":
@@ -391,7 +502,15 @@ async def _dispatch(engine: Any, args: argparse.Namespace, principal: str) -> in
         return await _follow(run, principal, printer)
     if args.cmd == "deny":
         appr = await engine.deny(args.approval_id, principal, "cli", args.reason)
-        print(printable(f"denied {appr.id} ({appr.action} asked by {appr.requester})"))
+        if args.json:
+            dump_json({"approval_id": appr.id, "status": "denied", "action": appr.action,
+                       "requester": appr.requester, "reason": args.reason})
+        else:
+            print(printable(f"denied {appr.id} ({appr.action} asked by {appr.requester})"))
+        return 0
+    if args.cmd == "withdraw":
+        appr = await engine.withdraw(args.approval_id, principal, "cli", args.reason)
+        print(f"withdrew {appr.id} ({appr.action})")
         return 0
     if args.cmd == "resume":
         run = await engine.resume_run(args.run_id, principal, "cli")
@@ -400,7 +519,6 @@ async def _dispatch(engine: Any, args: argparse.Namespace, principal: str) -> in
 
 
 async def _audit(engine: Any, args: argparse.Namespace, principal: str, printer: EventPrinter) -> int:
-    store = engine.store
     if args.audit_cmd == "list":
         params = {k: getattr(args, k) for k in ("since", "until", "principal", "action", "node", "outcome", "run",
                                                 "event", "limit") if getattr(args, k)}
@@ -455,11 +573,14 @@ async def _audit(engine: Any, args: argparse.Namespace, principal: str, printer:
             print(printable(res.summary))
         return 0 if res.ok else 1
     if args.audit_cmd == "head":
-        seq, digest = await store.head()
-        print(f"{seq}:{digest}")
+        head = await _audit_result(engine, principal, "audit-head", {})
+        if args.json:
+            dump_json(head.data)
+        else:
+            print(head.data["head"])
         return 0
     if args.audit_cmd == "export":
-        records = await store.export()
+        records = (await _audit_result(engine, principal, "audit-export", {})).data
         try:
             out = open(args.output, "w") if args.output else sys.stdout
         except OSError as exc:
@@ -467,24 +588,49 @@ async def _audit(engine: Any, args: argparse.Namespace, principal: str, printer:
                              "writable directory") from None
         try:
             for r in records:
-                out.write(r.model_dump_json() + "\n")
+                out.write(json.dumps(r, separators=(",", ":")) + "\n")
         finally:
             if args.output:
                 out.close()
         return 0
     if args.audit_cmd == "migrate":
-        from actions.store.migrate import migrate
-
-        report = await migrate(store, args.to_url)
-        print(report)
+        done = await _audit_result(engine, principal, "audit-migrate", {"to_url": args.to_url})
+        if args.json:
+            dump_json(done.data)
+        else:
+            print(printable(done.summary))
         return 0
     raise UsageError(f"unknown audit command {args.audit_cmd}")
+
+
+def _dump_list(res: Result) -> int:
+    """A list command's ``--json``: one JSON array (README "JSON output"), of the result's records,
+    or of its table rows as objects keyed by column when it has no records."""
+    if isinstance(res.data, list):
+        dump_json(res.data)
+    else:
+        table = res.table
+        dump_json([dict(zip(table.columns, row)) for row in table.rows] if table else [])
+    return 0 if res.ok else 1
+
+
+async def _audit_result(engine: Any, principal: str, action: str, params: dict[str, Any]) -> Result:
+    """Run an audit action through the engine (RBAC decision and an audit record, like ``audit list``)
+    and return its result; a failed run raises with the error's exit code."""
+    run = await engine.submit(Request(principal=principal, channel="cli", action=action, params=params))
+    await run.wait()
+    if run.result is None:
+        err = DcopsError(run.finished.summary if run.finished else f"{action} failed")
+        err.exit_code = exit_code(run.finished)
+        raise err
+    return run.result
 
 
 async def _policy_check(engine: Any, args: argparse.Namespace) -> int:
     decision, lines = await engine.explain(args.principal, args.action, args.targets)
     if args.json:
-        dump_json({"allowed": decision.allowed, "reason": decision.reason, "trace": lines})
+        dump_json({"allowed": decision.allowed, "reason": decision.reason, "approval": decision.approval,
+                   "trace": lines})
     else:
         print(decision.reason)
         for line in lines:
@@ -495,7 +641,9 @@ async def _policy_check(engine: Any, args: argparse.Namespace) -> int:
 def setup_logging() -> Path:
     """The log file under $XDG_STATE_HOME/dcops; an environment that cannot hold it is one clear
     line and exit 1 (tracebacks of bugs go there, so dcops does not run without it)."""
-    base = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "dcops"
+    from actions.paths import state_dir
+
+    base = state_dir()
     path = base / "dcops.log"
     if logging.getLogger().handlers:           # already set up (main() called again in one process)
         return path
@@ -512,6 +660,21 @@ def setup_logging() -> Path:
     return path
 
 
+def log_to_stderr(level: int) -> None:
+    """Log records on stderr too (the file handler stays): for ``-v/--debug``, and for the
+    long-running servers (``dcops slack``, ``dcops alerts serve``) whose stderr journald keeps."""
+    root = logging.getLogger()
+    if any(getattr(h, "_dcops_stderr", False) for h in root.handlers):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler._dcops_stderr = True  # type: ignore[attr-defined]
+    handler.setLevel(level)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    root.addHandler(handler)
+    if level < root.level:
+        root.setLevel(level)
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         logfile = setup_logging()
@@ -519,7 +682,14 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"dcops: {printable(str(exc))}\n")
         return exc.exit_code
     try:
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        if "_ARGCOMPLETE" in os.environ:        # a shell asking for completions (never imported otherwise)
+            import argcomplete
+
+            argcomplete.autocomplete(parser)    # prints them and exits
+        args = parser.parse_args(argv)
+        if args.debug:
+            log_to_stderr(logging.DEBUG)
         return asyncio.run(amain(args))
     except DcopsError as exc:
         sys.stderr.write(f"dcops: {printable(str(exc))}\n")

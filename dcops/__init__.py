@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from actions import (
     ActionSpec, Command, Engine, Kind, Request, Run, Target, TargetKind, command_help, errors, events,
-    load_actions, open_engine, parse_command, registry, usage,
+    __version__, load_actions, open_engine, parse_command, registry, usage,
 )
 from actions.errors import (
     ApprovalRequired, ConfirmationRequired, DcopsError, DeniedError, UsageError,
@@ -34,6 +34,7 @@ from actions.errors import (
 from .client import ActionInfo, ActionList, Client, RunResult, SyncClient, connect, connect_sync, principal
 
 __all__ = [
+    "__version__",
     # the client
     "ActionInfo", "ActionList", "Client", "RunResult", "SyncClient", "connect", "connect_sync", "principal",
     # the actions public API, re-exported

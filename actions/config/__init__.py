@@ -20,8 +20,9 @@ __all__ = ["DcopsConfig", "load_config", "default_config_path", "demo_config"]
 
 
 def default_config_path() -> Path:
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "dcops" / "config.toml"
+    from ..paths import config_dir
+
+    return config_dir() / "config.toml"
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> DcopsConfig:

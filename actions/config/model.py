@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Literal
 
@@ -12,6 +11,7 @@ from ._base import Section
 from .ansible import AnsibleSection
 from .grafana import GrafanaSection
 from .alerts import AlertmanagerSection, AlertsSection, ValidateSection
+from .identity import IdentitySection
 from .kube import KubeSection
 from .prometheus import PrometheusSection
 from .redfish import RedfishSection
@@ -20,7 +20,9 @@ from .ssh import SshSection
 
 
 def _xdg_data() -> Path:
-    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "dcops"
+    from ..paths import data_dir
+
+    return data_dir()
 
 
 class ClusterSection(Section):
@@ -151,6 +153,7 @@ class DcopsConfig(Section):
     cluster: ClusterSection = Field(default_factory=ClusterSection)
     audit: AuditSection = Field(default_factory=AuditSection)
     policy: PolicySection = Field(default_factory=PolicySection)
+    identity: IdentitySection = Field(default_factory=IdentitySection)
     guards: GuardsSection = Field(default_factory=GuardsSection)
     nodes: list[NodeEntry] = []
     slurm: SlurmSection | None = None

@@ -80,14 +80,22 @@ async def slurm_drain(ctx: ActionContext, nodes: list[str], reason: str, *, wait
         yield Step(target=n, status="ok", detail=detail)
 
     ok = True
+    job_nodes: dict[str, list[str]] = {}
     if jobs and (requeue_jobs or cancel_jobs):
+        decided = None if ctx.implied is None else ctx.implied.get("requeue" if requeue_jobs else "cancel", {})
+        late = [j for j in jobs if decided is not None and j not in decided]
+        jobs = [j for j in jobs if j not in late]
+        for j in late:                    # RBAC never decided these: leave them alone
+            yield Step(target=j, status="skipped", detail=f"started after the request was decided; not {fate} "
+                                                          f"(it runs on {collapse(_nodes_of(infos, j))}; ask again)")
+        job_nodes = {j: list(decided[j]) if decided and decided.get(j) else _nodes_of(infos, j) for j in jobs}
         try:
-            if requeue_jobs:
+            if jobs and requeue_jobs:
                 await slurm.requeue(jobs)
-            else:
+            elif jobs:
                 await slurm.cancel(jobs)
             for j in jobs:
-                yield Step(target=j, status="ok", detail=f"job {fate} (it ran on {collapse(_nodes_of(infos, j))})")
+                yield Step(target=j, status="ok", detail=f"job {fate} (it ran on {collapse(job_nodes[j])})")
         except DcopsError as exc:
             ok = False
             for j in jobs:
@@ -108,12 +116,14 @@ async def slurm_drain(ctx: ActionContext, nodes: list[str], reason: str, *, wait
     summary = f"drained {len(nodes)} node(s) {collapse(nodes)}"
     if jobs:
         summary += f"; {len(jobs)} job(s) {fate}"
+        if job_nodes:
+            summary += ": " + ", ".join(f"{j} (on {collapse(job_nodes[j])})" for j in jobs)
     if still:
         summary += f"; jobs still running after {wait_timeout:g} s on {collapse(still)} (nodes stay drained)"
     elif wait:
         summary += "; all jobs finished"
     yield Result(summary=summary, ok=ok, table=Table(columns=["node", "state", "jobs", "reason"], rows=rows),
-                 data={"nodes": nodes, "jobs": jobs, "reason": stamped, "still_busy": still})
+                 data={"nodes": nodes, "jobs": jobs, "reason": stamped, "still_busy": still, "job_nodes": job_nodes})
 
 
 def _after(info: NodeInfo, waited: bool, fate: str) -> str:

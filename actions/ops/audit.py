@@ -9,7 +9,7 @@ from pydantic import Field, field_validator
 
 from ..context import ActionContext
 from ..events import ActionEvent, Result, Table
-from ..registry import Kind, Params, TargetKind, action
+from ..registry import Kind, MutatingParams, Params, TargetKind, action
 from ..store.base import AuditQuery
 from ..timespec import TimePoint
 
@@ -106,7 +106,7 @@ async def audit_verify(ctx: ActionContext, p: VerifyParams) -> AsyncIterator[Act
 
 
 class ApprovalsParams(Params):
-    state: str = Field("pending", description="pending, granted, denied, used, expired, all")
+    state: str = Field("pending", description="pending, granted, denied, used, expired, withdrawn, all")
 
 
 @action("approvals", example='approvals', help="list approval requests (pending by default)", params=ApprovalsParams,
@@ -121,3 +121,40 @@ async def approvals(ctx: ActionContext, p: ApprovalsParams) -> AsyncIterator[Act
     yield Result(summary=f"{len(items)} approval request(s)", table=Table(
         columns=["id", "state", "requester", "action", "targets", "created", "expires", "decided by"], rows=rows),
         data=[a.model_dump() for a in items])
+
+
+class NoParams(Params):
+    pass
+
+
+@action("audit-head", example='audit-head', help="the audit chain head SEQ:HASH, to store elsewhere as a checkpoint",
+        params=NoParams, kind=Kind.READ, targets=TargetKind.NONE, category="audit")
+async def audit_head(ctx: ActionContext, p: NoParams) -> AsyncIterator[ActionEvent]:
+    seq, digest = await ctx.store.head()
+    yield Result(summary=f"{seq}:{digest}", data={"seq": seq, "hash": digest, "head": f"{seq}:{digest}"})
+
+
+@action("audit-export", example='audit-export', help="every audit record (the CLI writes them as JSON Lines)",
+        params=NoParams, kind=Kind.READ, targets=TargetKind.NONE, category="audit")
+async def audit_export(ctx: ActionContext, p: NoParams) -> AsyncIterator[ActionEvent]:
+    records = await ctx.store.export()
+    yield Result(summary=f"{len(records)} audit records", data=[r.model_dump(mode="json") for r in records])
+
+
+class MigrateParams(MutatingParams):
+    to_url: str = Field(..., description="the empty PostgreSQL store to copy into: postgresql://user:pw@host/db")
+
+
+@action("audit-migrate", example='audit-migrate postgresql://dcops@db/dcops',
+        help="copy the audit log, approvals and journal into an empty PostgreSQL store", params=MigrateParams,
+        kind=Kind.WRITE, targets=TargetKind.NONE, category="audit", positional=("to_url",))
+async def audit_migrate(ctx: ActionContext, p: MigrateParams) -> AsyncIterator[ActionEvent]:
+    from ..store.migrate import migrate
+
+    if ctx.dry_run:
+        seq, _ = await ctx.store.head()
+        plan = f"would copy {seq} audit records, the approvals and the journal into the empty store at the given URL"
+        yield Result(summary=plan, data={"report": plan, "dry_run": True})
+        return
+    report = await migrate(ctx.store, p.to_url)
+    yield Result(summary=report, data={"report": report})

@@ -114,7 +114,8 @@ class ResumeParams(MutatingParams):
 
 @action("resume", example='resume gpu001', help="return drained or down nodes to service (health-marked ones only with --force --reason)",
         params=ResumeParams, kind=Kind.WRITE, targets=TargetKind.NODES, positional=("nodes",), category="nodes",
-        check=check_scheduler_exists)
+        check=check_scheduler_exists,
+        implies=lambda p: ("validate",) if p.validate else ())   # --validate runs `validate` on the nodes: RBAC decides it
 async def resume(ctx: ActionContext, p: ResumeParams) -> AsyncIterator[ActionEvent]:
     slurm_part = None
     force, force_reason = p.force, p.reason

@@ -6,6 +6,6 @@ documented in ``example_policy.toml`` next to this module; ``Policy.demo()`` loa
 ``demo_policy.toml`` for ``--demo``.
 """
 
-from .policy import Decision, Policy
+from .policy import Decision, Policy, describe_targets
 
-__all__ = ["Decision", "Policy"]
+__all__ = ["Decision", "Policy", "describe_targets"]

@@ -12,11 +12,15 @@ globs; per (principal, action, kind) the bound roles, their merged scope and lim
 
 Order of checks (the first that fails is the reason): principal bound to a role at all ->
 read-only mode -> deny rules (they win over any allow) -> some bound role grants the action ->
-every target inside the union of the granting roles' scopes -> target count within the limit.
+every target covered by some granting role's scope -> the targets fit the limits.
 
-When several roles grant the action, the union of their scopes applies per target, and the
-limits come from the most permissive granting role: no max_targets if any is unlimited, else the
-largest; ``--yes`` allowed if any allows it; approval needed only if every granting role needs it.
+Limits never merge to loosen (see :mod:`.limits`): each target is governed by one granting role
+whose scope covers it, and that role's limits hold for it. ``max_targets`` of a role counts the
+targets it governs; approval is needed unless every target can be governed by a role that needs
+no approval for the action (within those roles' max_targets); ``--yes`` is allowed only when
+every target can be governed by a role that allows it (and, when no approval is needed, by one
+that needs none). Approving is a permission of its own: a role's ``approve`` list names the
+actions its holders may approve or deny for others, within the role's scope (:meth:`Policy.may_approve`).
 """
 
 from __future__ import annotations
@@ -29,9 +33,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import hostlist
+
 from ..errors import ConfigError
 from ..targets import Target
 from .rules import DenyRule, Role, Rules, compile_rules
+from .limits import share_out
 from .schema import parse
 from .scope import Scope, name_targets, union
 
@@ -136,19 +143,96 @@ class Policy:
         if not view.granting:
             return Decision(False, f"denied: no role of {principal} allows {action} "
                                    f"(roles: {', '.join(view.bound)})")
-        scope = view.scope
-        outside = [t for t in targets if not scope.covers(t)]
+        granting = view.granting
+        if len(granting) == 1:            # the common case: one role governs every target
+            return self._decide_one(principal, action, targets, view)
+        cover = [frozenset(i for i, r in enumerate(granting) if r.scope.covers(t)) for t in targets]
+        outside = [t for t, c in zip(targets, cover) if not c]
         if outside:
-            what = name_targets(outside)
+            what = describe_targets(outside)
             verb = "is" if len(outside) == 1 else "are"
             return Decision(False, f"denied: {what} {verb} outside {principal}'s scope for {action} "
                                    f"({_roles_phrase(names)} {'covers' if len(names) == 1 else 'cover'} "
                                    f"{view.scope_text})", names)
-        if view.max_targets is not None and len(targets) > view.max_targets:
-            return Decision(False, f"denied: {len(targets)} targets exceed the limit of {view.max_targets} "
-                                   f"per request for role {view.limit_role}", names, max_targets=view.max_targets)
+        groups: dict[frozenset[int], int] = {}
+        for c in cover:
+            groups[c] = groups.get(c, 0) + 1
+        if not targets:                   # "may run anywhere?": one virtual target every grant covers
+            groups = {frozenset(range(len(granting))): 1}
+        caps = [r.max_targets for r in granting]
+        short = share_out(groups, caps)
+        if short is not None:
+            limited = [granting[i].name for i in short.grants]
+            who = f"role {limited[0]}" if len(limited) == 1 else f"roles {', '.join(limited)} together"
+            return Decision(False, f"denied: {short.count} targets exceed the limit of {short.allowed} per request "
+                                   f"for {who}" + (" (each target counts against one role that covers it)"
+                                                   if len(granting) > 1 else ""),
+                            names, max_targets=short.allowed)
+        free = frozenset(i for i, r in enumerate(granting) if not r.needs_approval(action))
+        approval = not _fits(groups, caps, free)
+        yes_ok = frozenset(i for i, r in enumerate(granting) if r.allow_yes and (approval or i in free))
+        allow_yes = _fits(groups, caps, yes_ok)
         return Decision(True, f"allowed: {principal} has {_roles_phrase(names)} ({action} on {view.scope_text})",
-                        names, approval=view.approval, allow_yes=view.allow_yes, max_targets=view.max_targets)
+                        names, approval=approval, allow_yes=allow_yes, max_targets=view.max_targets)
+
+    def _decide_one(self, principal: str, action: str, targets: Sequence[Target], view: _View) -> Decision:
+        """:meth:`decide` when a single role grants the action (no share-out to compute)."""
+        role, names = view.granting[0], view.names
+        outside = [t for t in targets if not role.scope.covers(t)]
+        if outside:
+            verb = "is" if len(outside) == 1 else "are"
+            return Decision(False, f"denied: {describe_targets(outside)} {verb} outside {principal}'s scope for {action} "
+                                   f"(role {role.name} covers {view.scope_text})", names)
+        if role.max_targets is not None and len(targets) > role.max_targets:
+            return Decision(False, f"denied: {len(targets)} targets exceed the limit of {role.max_targets} per request "
+                                   f"for role {role.name}", names, max_targets=role.max_targets)
+        return Decision(True, f"allowed: {principal} has role {role.name} ({action} on {view.scope_text})", names,
+                        approval=role.needs_approval(action), allow_yes=role.allow_yes, max_targets=role.max_targets)
+
+    def may_approve(self, approver: str, action: str, kind: str, targets: Sequence[Target] = (), *,
+                    requester: str | None = None) -> Decision:
+        """May ``approver`` approve (or deny) someone else's request for ``action`` on ``targets``?
+
+        Yes when the approver is not the requester, no deny rule forbids the approver ``action`` on
+        those targets, and every target is covered by a bound role whose ``approve`` list names
+        the action. Approving is not running: no max_targets, and read-only mode does not matter
+        (the run itself is decided for the requester again when it starts).
+        """
+        if requester is not None and approver == requester:
+            return Decision(False, f"denied: {approver} asked for this request and cannot approve or deny it; "
+                                   "another person must (withdraw it instead)")
+        bound = self.roles_of(approver)
+        if not bound:
+            return Decision(False, f"denied: {approver} is not bound to any role")
+        for rule in self._view(approver, action, kind).denies:
+            hit = _deny_hits(rule, targets)
+            if hit is not None:
+                on = f" on {hit}" if hit else ""
+                return Decision(False, f"denied: deny rule '{rule.name}' forbids {action}{on} for {approver}, "
+                                       "so they may not approve it either", bound)
+        approving = [self._rules.roles[n] for n in bound if self._rules.roles[n].may_approve(action)]
+        names = tuple(r.name for r in approving)
+        if not approving:
+            return Decision(False, f"denied: no role of {approver} may approve {action} (roles: {', '.join(bound)}; "
+                                   "a role approves with approve = [\"ACTION\", ...])", bound)
+        outside = [t for t in targets if not any(r.scope.covers(t) for r in approving)]
+        if outside:
+            scope = union(r.scope for r in approving).describe()
+            verb = "is" if len(outside) == 1 else "are"
+            return Decision(False, f"denied: {describe_targets(outside)} {verb} outside what {approver} may approve "
+                                   f"{action} on ({_roles_phrase(names)}: {scope})", names)
+        return Decision(True, f"allowed: {approver} may approve {action} ({_roles_phrase(names)})", names)
+
+    def approvers(self, action: str) -> list[str]:
+        """Who may approve ``action`` somewhere (the principals and groups as the bindings write
+        them, for ``dcops policy check``)."""
+        roles = {n for n, r in self._rules.roles.items() if r.may_approve(action)}
+        out: list[str] = []
+        for b in self._rules.bindings:
+            if roles.intersection(b.roles):
+                who = ", ".join(b.written) + (f" (except {', '.join(b.excluded_written)})" if b.excluded_written else "")
+                out.append(f"{who} via {', '.join(r for r in b.roles if r in roles)}")
+        return out
 
     def explain(self, principal: str, action: str, kind: str, targets: Sequence[Target] = (), *,
                 read_only: bool = False) -> list[str]:
@@ -204,11 +288,36 @@ class Policy:
 
 def _deny_hits(rule: DenyRule, targets: Sequence[Target]) -> str | None:
     """None when the rule does not reach the request; "" when it forbids the action outright;
-    else the targets it reaches, named as a hostlist."""
+    else the targets it reaches, named as a hostlist (a job with the nodes it runs on)."""
     if rule.scope.whole_cluster:
         return ""
     hit = [t for t in targets if rule.scope.touches(t)]
-    return name_targets(hit) if hit else None
+    return describe_targets(hit) if hit else None
+
+
+def describe_targets(targets: Sequence[Target]) -> str:
+    """Like :func:`name_targets`, with every job followed by the nodes it runs on: a job is
+    refused because of *where* it runs, and the reason must show it."""
+    text = name_targets([t for t in targets if t.kind != "job"])
+    jobs = [t for t in targets if t.kind == "job"]
+    if jobs:
+        named = ", ".join(f"{t.name} (on {hostlist.collect_hostlist(list(t.nodes)) if t.nodes else 'no nodes'})"
+                          for t in jobs)
+        text = ", ".join(filter(None, [text.replace(", the whole cluster", "").replace("the whole cluster", ""),
+                                       f"job{'s' if len(jobs) > 1 else ''} {named}",
+                                       "the whole cluster" if any(t.kind == "cluster" for t in targets) else ""]))
+    return text
+
+
+def _fits(groups: dict[frozenset[int], int], caps: Sequence[int | None], allowed: frozenset[int]) -> bool:
+    """Can every target be governed by one of the ``allowed`` grants covering it, within their limits?"""
+    narrowed: dict[frozenset[int], int] = {}
+    for g, n in groups.items():
+        g2 = g & allowed
+        if not g2:
+            return False
+        narrowed[g2] = narrowed.get(g2, 0) + n
+    return share_out(narrowed, caps) is None
 
 
 def _roles_phrase(names: Sequence[str]) -> str:

@@ -30,12 +30,16 @@ class Role:
     max_targets: int | None
     allow_yes: bool
     approval: tuple[str, ...]
+    approve: tuple[str, ...] = ()     # actions (globs) this role's holders may approve or deny for others
 
     def grants(self, action: str, kind: str) -> bool:
         return kind in self.kinds or _any_glob(self.actions, action)
 
     def needs_approval(self, action: str) -> bool:
         return _any_glob(self.approval, action)
+
+    def may_approve(self, action: str) -> bool:
+        return _any_glob(self.approve, action)
 
     def describe(self) -> str:
         perms = []
@@ -46,6 +50,8 @@ class Role:
         limits = f"max_targets {self.max_targets if self.max_targets is not None else 'unlimited'}"
         limits += f"; allow_yes {'yes' if self.allow_yes else 'no'}"
         limits += f"; approval {', '.join(self.approval) if self.approval else 'none'}"
+        if self.approve:
+            limits += f"; approves {', '.join(self.approve)}"
         return f"{'; '.join(perms)}; scope {self.scope.describe()}; {limits}"
 
 
@@ -66,6 +72,7 @@ class Binding:
     excluded: PrincipalSet
     roles: tuple[str, ...]
     written: tuple[str, ...]   # the principals as written in the file (group:oncall), for explain
+    excluded_written: tuple[str, ...] = ()
 
     def matches(self, principal: str) -> bool:
         return self.principals.matches(principal) and not self.excluded.matches(principal)
@@ -104,7 +111,8 @@ def compile_rules(spec: PolicySpec, source: str) -> Rules:
         roles[name] = Role(name=name, actions=_nonempty(source, f"{where}.actions", r.actions),
                            kinds=frozenset(r.kinds), scope=_scope(source, f"{where}.scope", r.scope),
                            max_targets=r.max_targets, allow_yes=r.allow_yes,
-                           approval=_nonempty(source, f"{where}.approval", r.approval))
+                           approval=_nonempty(source, f"{where}.approval", r.approval),
+                           approve=_nonempty(source, f"{where}.approve", r.approve))
     for name in spec.groups:
         _check_name(source, "groups", name)
 
@@ -130,7 +138,8 @@ def compile_rules(spec: PolicySpec, source: str) -> Rules:
                 raise ConfigError(f"{source}: {where}.roles[{j}]: unknown role {role!r}; roles: {known}")
         bindings.append(Binding(where=where, principals=principals(f"{where}.principals", b.principals),
                                 excluded=principals(f"{where}.except", b.except_),
-                                roles=tuple(dict.fromkeys(b.roles)), written=tuple(b.principals)))
+                                roles=tuple(dict.fromkeys(b.roles)), written=tuple(b.principals),
+                                excluded_written=tuple(b.except_)))
     denies = []
     seen: set[str] = set()
     for i, d in enumerate(spec.deny):

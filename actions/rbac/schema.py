@@ -41,6 +41,7 @@ class RoleSpec(_Strict):
     max_targets: int | None = Field(None, ge=1)
     allow_yes: bool = False
     approval: list[str] = Field(default_factory=list)       # action names or globs needing two people
+    approve: list[str] = Field(default_factory=list)        # actions its holders may approve/deny for others
 
 
 class BindingSpec(_Strict):

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 AuditEvent = Literal[
     "received", "invalid", "denied", "approval-requested", "approval-granted", "approval-refused",
-    "started", "step", "finished", "seal", "approval-used",
+    "approval-withdrawn", "started", "step", "finished", "seal", "approval-used",
 ]
 
 
@@ -114,10 +114,11 @@ class Approval(BaseModel):
     action: str
     params: dict[str, Any]
     targets: list[str]
-    state: Literal["pending", "granted", "denied", "expired", "used"] = "pending"
+    state: Literal["pending", "granted", "denied", "expired", "used", "withdrawn"] = "pending"
     decided_by: str | None = None
     decided_at: str | None = None
     reason: str | None = None
+    resume_of: str | None = None      # the request resumes this run (``dcops resume`` by another principal)
 
 
 class LockHandle(Protocol):

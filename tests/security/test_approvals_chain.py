@@ -51,6 +51,7 @@ POLICY = """
 [roles.ops]
 actions = ["*"]
 approval = ["x-approve"]
+approve = ["x-approve"]
 [[bindings]]
 principals = ["unix:alice", "unix:bob"]
 roles = ["ops"]

@@ -52,6 +52,7 @@ APPROVAL_POLICY = """
 [roles.operator]
 actions = ["*"]
 approval = ["drain"]
+approve = ["drain"]
 
 [[bindings]]
 principals = ["unix:alice", "unix:bob"]

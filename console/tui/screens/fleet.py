@@ -132,7 +132,8 @@ class FleetScreen(DcopsScreen):
             s = str(r.get("state") or "?")
             states[s] = states.get(s, 0) + 1
         parts = ", ".join(f"{n} {s}" for s, n in sorted(states.items(), key=lambda kv: -kv[1]))
-        self.query_one("#fleet-summary", Static).update(f"{summary}: {parts}", layout=False)
+        head, sep, rest = summary.partition(";")       # counts belong to "N nodes", not to a trailing note
+        self.query_one("#fleet-summary", Static).update(f"{head}: {parts}{sep}{rest}", layout=False)
 
     @on(VirtualTable.SelectionChanged)
     def _selection(self, event: VirtualTable.SelectionChanged) -> None:

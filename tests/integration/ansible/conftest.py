@@ -25,6 +25,7 @@ POLICY = """
 [roles.ops]
 actions = ["playbook:*", "playbooks", "audit", "ansible:ping", "ansible:command"]
 approval = ["playbook:pin-driver-approved"]
+approve = ["playbook:*"]          # ops approve each other's playbooks (never their own)
 [roles.checker]
 actions = ["playbook:check-*", "playbooks"]
 scope = { nodes = "gpu[001-008]" }

@@ -45,7 +45,7 @@ from actions.request import Request  # noqa: E402
 from actions.store import open_store  # noqa: E402
 from actions.store.base import Store  # noqa: E402
 
-POLICY = '[roles.all]\nactions = ["*"]\n[[bindings]]\nprincipals = ["unix:*"]\nroles = ["all"]\n'
+POLICY = '[roles.all]\nactions = ["*"]\napprove = ["*"]\n[[bindings]]\nprincipals = ["unix:*"]\nroles = ["all"]\n'
 
 
 class NodeParams(MutatingParams):

@@ -13,7 +13,7 @@ def redfish_section(lab: lab_bmc.LabBmcs, **overrides: object) -> RedfishSection
     return RedfishSection(**fields)
 
 
-ALLOW_ALL = '[roles.all]\nactions = ["*"]\n[[bindings]]\nprincipals = ["unix:*"]\nroles = ["all"]\n'
+ALLOW_ALL = '[roles.all]\nactions = ["*"]\napprove = ["*"]\n[[bindings]]\nprincipals = ["unix:*"]\nroles = ["all"]\n'
 
 
 def dcops_config(lab: lab_bmc.LabBmcs, tmp_path, *, slurm=None, ssh=None, **redfish: object):

@@ -120,14 +120,15 @@ def _driver(config_path: Path, baseline: Path) -> subprocess.Popen[str]:
     """dcops in its own process: submit the rollout, approve it as a second person, print events."""
     code = f"""
 import asyncio, json, sys
-from actions import open_engine
+from actions import local_principal, open_engine
 from actions.config import load_config
 from actions.errors import ApprovalRequired
 from actions.request import Request
 
 async def main():
     engine = await open_engine(load_config({str(config_path)!r}))
-    req = Request(principal="unix:alice", channel="cli", action="firmware-update",
+    # requested as the account that later runs `dcops resume` (only the requester inherits the approval)
+    req = Request(principal=local_principal(), channel="cli", action="firmware-update",
                   params={{"nodes": "gpu[001-016]", "baseline": {str(baseline)!r}, "max_parallel": 4}})
     try:
         run = await engine.submit(req)

@@ -33,12 +33,14 @@ admins = ["slack:{ADMIN}"]
 [roles.oncall]
 actions = ["*"]
 approval = ["requeue", "drain"]
+approve = ["requeue", "drain"]
 
 [roles.viewer]
 kinds = ["read"]
 
 [roles.admin]
 actions = ["*"]
+approve = ["*"]
 
 [[bindings]]
 principals = ["group:oncall"]

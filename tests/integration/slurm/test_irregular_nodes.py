@@ -65,7 +65,8 @@ async def test_drain_requeue_resume_across_names_slurm_cannot_collapse(
     fin, events = await run(engine, "drain", nodes="n01-ib,n02-ib,rack1-gpu01,rack2-gpu01", reason="ib flap",
                             requeue_jobs=True)
     assert fin.outcome == "ok", fin.summary
-    assert result(events).summary == "drained 4 node(s) n01-ib,n02-ib,rack[1-2]-gpu[01]; 1 job(s) requeued"
+    assert result(events).summary == (f"drained 4 node(s) n01-ib,n02-ib,rack[1-2]-gpu[01]; 1 job(s) requeued: "
+                                      f"{job} (on n01-ib,n02-ib)")     # every job and every node it ran on
     assert ("ok", "job requeued (it ran on n01-ib,n02-ib)") in [(e.status, e.detail) for e in events
                                                                 if isinstance(e, Step) and e.target == job]
     assert updates(scontrol_calls) == ["n01-ib,n02-ib,rack1-gpu01,rack2-gpu01"]
@@ -94,7 +95,8 @@ async def test_drain_cancel_jobs_on_a_whole_irregular_partition_then_resume_a_mi
     job = cluster.sbatch("-p", "irregular", "-N2", "-w", "rack1-gpu01,rack2-gpu01")
     cluster.wait_job(job, "RUNNING")
     fin, events = await run(engine, "drain", nodes="cn[9-10,011],dgx-h100-[01-02],rack1-gpu01,rack2-gpu01",
-                            reason="maintenance", cancel_jobs=True, wait=True, wait_timeout=30)
+                            reason="maintenance", cancel_jobs=True, wait=True, wait_timeout=30,
+                            confirm="1")      # the implied cancel of the one job is confirmed like a direct cancel
     assert fin.outcome == "ok", fin.summary
     assert result(events).summary.startswith(
         "drained 7 node(s) cn[9-10,011],dgx-h100-[01-02],rack[1-2]-gpu[01]; 1 job(s) cancelled")

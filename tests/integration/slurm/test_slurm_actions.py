@@ -121,7 +121,8 @@ async def test_drain_requeue_jobs_puts_them_back_in_the_queue(engine: Engine, cl
 async def test_drain_cancel_jobs_cancels_them(engine: Engine, cluster: SlurmLab) -> None:
     job = cluster.sbatch("-N1", "-w", "gpu008")
     cluster.wait_job(job, "RUNNING")
-    fin, _ = await run(engine, "drain", nodes="gpu008", reason="bad gpu", cancel_jobs=True, wait=True, wait_timeout=30)
+    fin, _ = await run(engine, "drain", nodes="gpu008", reason="bad gpu", cancel_jobs=True, wait=True, wait_timeout=30,
+                       confirm="1")   # the implied cancel is destructive: confirmed like a direct cancel
     assert fin.outcome == "ok", fin.summary
     assert sacct_states(cluster, job) == ["CANCELLED"]
     assert cluster.node("gpu008")["State"] == "IDLE+DRAIN"

@@ -69,9 +69,8 @@ def test_serve_then_list_from_another_process(env: dict[str, str], tmp_path: Pat
         assert httpx.post(url, json=body, timeout=2).status_code == 401
         p = dcops(env, "--config", str(cfg), "--json", "alerts")
         assert p.returncode == 0, p.stderr
-        rows = [json.loads(line) for line in p.stdout.splitlines() if line.startswith("{")]
-        result = next(r for r in rows if r.get("kind") == "result")
-        assert [(a["alertname"], a["node"], a["fingerprint"]) for a in result["data"]] == \
+        alerts = json.loads(p.stdout)             # a list command's --json: one array (README "JSON output")
+        assert [(a["alertname"], a["node"], a["fingerprint"]) for a in alerts] == \
             [("GpuXidFellOffBus", "gpu017", "c0ffee01")]
         audit = dcops(env, "--config", str(cfg), "--json", "audit", "list", "--action", "alert")
         records = json.loads(audit.stdout)

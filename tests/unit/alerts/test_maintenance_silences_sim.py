@@ -16,7 +16,7 @@ from actions.sim import SimCluster
 from actions.sim.scenario import Story
 from actions.store.sqlite import SqliteStore
 
-ALLOW_ALL = '[roles.all]\nactions = ["*"]\n[[bindings]]\nprincipals = ["unix:*"]\nroles = ["all"]\n'
+ALLOW_ALL = '[roles.all]\nactions = ["*"]\napprove = ["*"]\n[[bindings]]\nprincipals = ["unix:*"]\nroles = ["all"]\n'
 IMAGE = {"image": "http://files.example/bios-2.4.1.bin", "component": "BIOS"}
 
 

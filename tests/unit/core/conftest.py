@@ -18,6 +18,7 @@ ops = ["unix:alice", "unix:bob"]
 [roles.ops]
 actions = ["*"]
 approval = ["t-approve"]
+approve = ["*"]
 
 [roles.gpu-only]
 actions = ["*"]

@@ -20,7 +20,7 @@ from actions.store.sqlite import SqliteStore
 
 # the product's actions: those defined in actions.ops (tests may register throw-away actions of their own)
 SPECS = [s for s in load_actions() if s.run.__module__.startswith("actions.ops.")]
-ALLOW_ALL = '[roles.all]\nactions = ["*"]\n[[bindings]]\nprincipals = ["unix:*"]\nroles = ["all"]\n'
+ALLOW_ALL = '[roles.all]\nactions = ["*"]\napprove = ["*"]\n[[bindings]]\nprincipals = ["unix:*"]\nroles = ["all"]\n'
 DENY_ALL = '[roles.none]\nactions = ["ping"]\n[[bindings]]\nprincipals = ["unix:nobody"]\nroles = ["none"]\n'
 
 

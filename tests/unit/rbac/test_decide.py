@@ -81,7 +81,7 @@ def test_hostlist_scope_and_jobs_need_all_nodes_inside() -> None:
                         "(role block covers nodes gpu[001-032])")
     assert p.decide("unix:carol", "reimage", "destructive", [job("77", None, "gpu001", "gpu002")]).allowed
     straddles = p.decide("unix:carol", "reimage", "destructive", [job("78", None, "gpu032", "gpu033")])
-    assert straddles.reason.startswith("denied: job 78 is outside unix:carol's scope")
+    assert straddles.reason.startswith("denied: job 78 (on gpu[032-033]) is outside unix:carol's scope")
 
 
 def test_job_in_scope_by_partition() -> None:
@@ -128,11 +128,11 @@ def test_read_only_from_file_and_from_engine() -> None:
 
 def test_max_targets_limit() -> None:
     d = policy().decide("unix:alice", "drain", "write", nodes("gpu", 1, 20, "gpu"))
-    assert d.reason == "denied: 20 targets exceed the limit of 16 per request for role oncall"
+    assert d.reason.startswith("denied: 20 targets exceed the limit of 16 per request for role oncall")
     assert policy().decide("unix:alice", "drain", "write", nodes("gpu", 1, 16, "gpu")).allowed
 
 
-def test_several_roles_union_scopes_and_take_most_permissive_limits() -> None:
+def test_several_roles_union_scopes_but_each_target_keeps_its_own_roles_limits() -> None:
     p = Policy.from_dict({
         "roles": {"a": {"actions": ["drain"], "scope": {"partitions": ["gpu"]}, "max_targets": 2,
                         "approval": ["drain"]},
@@ -140,10 +140,19 @@ def test_several_roles_union_scopes_and_take_most_permissive_limits() -> None:
         "bindings": [{"principals": ["unix:u"], "roles": ["a", "b"]}]})
     targets = [node("g1", "gpu"), node("c1", "cpu")]
     d = p.decide("unix:u", "drain", "write", targets)
+    # g1 is governed by a alone: a asks for approval and does not allow --yes, so the request does too
     assert d == Decision(True, "allowed: unix:u has roles a, b (drain on partitions cpu, gpu)", ("a", "b"),
-                         approval=False, allow_yes=True, max_targets=3)
-    four = p.decide("unix:u", "drain", "write", targets * 2)
-    assert four.reason == "denied: 4 targets exceed the limit of 3 per request for role b"
+                         approval=True, allow_yes=False, max_targets=3)
+    # c1 alone is governed by b: no approval, --yes allowed
+    assert p.decide("unix:u", "drain", "write", [node("c1", "cpu")]).approval is False
+    assert p.decide("unix:u", "drain", "write", [node("c1", "cpu")]).allow_yes is True
+    # three gpu nodes exceed a's limit of 2 even though b allows 3 (b does not cover them)
+    three = p.decide("unix:u", "drain", "write", [node(f"g{i}", "gpu") for i in range(3)])
+    assert three.reason == ("denied: 3 targets exceed the limit of 2 per request for role a "
+                            "(each target counts against one role that covers it)")
+    # 2 gpu + 3 cpu fit: each role governs its own
+    assert p.decide("unix:u", "drain", "write", [node(f"g{i}", "gpu") for i in range(2)]
+                    + [node(f"c{i}", "cpu") for i in range(3)]).allowed
 
 
 def test_unknown_principal() -> None:

@@ -38,7 +38,7 @@ def test_bad_toml(tmp_path: Path) -> None:
                            "bindings, deny"),
     (GOOD_ROLE + "max_target = 3\n" + GOOD_BINDING,
      "roles.r.max_target: unknown key 'max_target'; accepted keys here: description, actions, kinds, scope, "
-     "max_targets, allow_yes, approval"),
+     "max_targets, allow_yes, approval, approve"),
     (GOOD_ROLE + 'scope = { partition = ["gpu"] }\n' + GOOD_BINDING,
      "roles.r.scope.partition: unknown key 'partition'; accepted keys here: partitions, nodes, labels"),
     (GOOD_ROLE + GOOD_BINDING + 'excpt = ["unix:b"]\n',
@@ -99,4 +99,4 @@ def test_shipped_policies_load() -> None:
 def test_unknown_key_in_a_role_named_like_a_key(tmp_path: Path) -> None:
     msg = load_error(tmp_path, '[roles.scope]\nactions = ["drain"]\nallow_yess = true\n')
     assert msg.endswith("roles.scope.allow_yess: unknown key 'allow_yess'; accepted keys here: description, actions, "
-                        "kinds, scope, max_targets, allow_yes, approval")
+                        "kinds, scope, max_targets, allow_yes, approval, approve")

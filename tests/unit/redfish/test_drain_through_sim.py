@@ -19,7 +19,7 @@ from actions.sim import SimCluster
 from actions.store.base import AuditQuery
 from actions.store.sqlite import SqliteStore
 
-ALLOW_ALL = '[roles.all]\nactions = ["*"]\n[[bindings]]\nprincipals = ["unix:*"]\nroles = ["all"]\n'
+ALLOW_ALL = '[roles.all]\nactions = ["*"]\napprove = ["*"]\n[[bindings]]\nprincipals = ["unix:*"]\nroles = ["all"]\n'
 IDLE = "gpu[059-060]"            # idle in the simulator's story
 IMAGE = {"image": "http://files.example/bios-2.4.1.bin", "component": "BIOS"}
 

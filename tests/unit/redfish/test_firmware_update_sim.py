@@ -15,7 +15,7 @@ from actions.sim.scenario import Story
 from actions.store.sqlite import SqliteStore
 from actions.errors import ApprovalRequired
 
-ALLOW_ALL = '[roles.all]\nactions = ["*"]\n[[bindings]]\nprincipals = ["unix:*"]\nroles = ["all"]\n'
+ALLOW_ALL = '[roles.all]\nactions = ["*"]\napprove = ["*"]\n[[bindings]]\nprincipals = ["unix:*"]\nroles = ["all"]\n'
 IDLE = "gpu[059-064]"            # idle in the simulator's story: no waiting for jobs
 IMAGE = {"image": "http://files.example/bios-2.4.1.bin", "component": "BIOS"}
 
