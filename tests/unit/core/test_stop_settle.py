@@ -22,6 +22,7 @@ from actions.store.sqlite import SqliteStore
 POLICY = """
 [roles.ops]
 actions = ["drain", "resume", "firmware", "firmware-update", "audit"]
+approve = ["firmware-update"]
 [roles.admin]
 actions = ["*"]
 [[bindings]]
