@@ -14,6 +14,7 @@ from .grammar import Command, command_help, complete, parse_command, usage
 from .registry import ActionSpec, Kind, TargetKind, registry
 from .request import Request
 from .run import Run
+from .settle import resume_in
 from .targets import Target
 from .version import __version__
 
@@ -29,5 +30,6 @@ def load_actions():  # noqa: ANN201 - returns the filled Registry
 __all__ = [
     "__version__",
     "ActionSpec", "Command", "Engine", "Kind", "Request", "Run", "Target", "TargetKind",
-    "command_help", "complete", "errors", "events", "load_actions", "local_principal", "open_engine", "parse_command", "registry", "usage",
+    "command_help", "complete", "errors", "events", "load_actions", "local_principal", "open_engine", "parse_command",
+    "registry", "resume_in", "usage",
 ]

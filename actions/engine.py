@@ -37,7 +37,8 @@ from .rbac import Decision, Policy, describe_targets
 from .redact import redact
 from .registry import ActionSpec, Kind, Params, Registry, TargetKind, registry as default_registry
 from .request import Request
-from .run import Run
+from .run import STOP_KEY, Run
+from .settle import STEP_STATUS, drained_now, final_states, leftovers, settle_result
 from .store.base import Approval, AuditEntry, Store
 from .store.redacting import redacting
 from .targets import CLUSTER, Target
@@ -45,6 +46,7 @@ from .validation import describe
 
 log = logging.getLogger("dcops.engine")
 _TERMINAL = ("ok", "failed", "skipped", "cancelled")
+STOP_POLL = 0.5            # seconds between looks at the shared store for a stop request
 
 
 def _now() -> str:
@@ -143,6 +145,44 @@ class Engine:
     def node_names(self) -> list[str]:
         return self.inventory.cached_names()
 
+    async def shared_runs(self, *, since_hours: float = 12.0, limit: int = 50) -> list[Run]:
+        """Mutating runs other processes sharing the store started (the bot, other consoles, an
+        approver's CLI), read back from the audit log: the open ones with their per-target steps,
+        and recently finished ones with their outcome. This process's own runs are left out
+        (:meth:`runs` has them live)."""
+        from .store.base import AuditQuery
+
+        def mutating(action: str) -> bool:
+            return action in self.registry and self.registry.get(action).mutating
+
+        def epoch(ts: str) -> float:
+            return datetime.fromisoformat(ts).timestamp()
+
+        found: dict[str, Run] = {}
+        for rec in await self.store.open_runs():
+            if rec.run_id in self._runs or not mutating(rec.action):
+                continue
+            run = Run(run_id=rec.run_id, action=rec.action, principal=rec.principal, channel=rec.channel,
+                      targets=list(rec.targets), params=dict(rec.params), dry_run=False, started=epoch(rec.ts))
+            for step in sorted(await self.store.query(AuditQuery(run_id=rec.run_id, event="step", limit=10000)),
+                               key=lambda r: r.seq):
+                if step.targets and step.outcome:
+                    run.steps[step.targets[0]] = Step(target=step.targets[0], status=step.outcome,  # type: ignore[arg-type]
+                                                      detail=step.detail or "")
+            found[rec.run_id] = run
+        since = datetime.now(timezone.utc) - timedelta(hours=since_hours)
+        for rec in await self.store.query(AuditQuery(event="finished", since=since, limit=limit)):
+            if rec.run_id in self._runs or rec.run_id in found or not mutating(rec.action):
+                continue
+            duration = rec.duration or 0.0
+            run = Run(run_id=rec.run_id, action=rec.action, principal=rec.principal, channel=rec.channel,
+                      targets=list(rec.targets), params=dict(rec.params), dry_run=rec.outcome == "dry-run",
+                      started=epoch(rec.ts) - duration)
+            run.finished = RunFinished(run_id=rec.run_id, outcome=rec.outcome or "failed",  # type: ignore[arg-type]
+                                       duration=duration, summary=rec.detail or rec.error or "")
+            found[rec.run_id] = run
+        return sorted(found.values(), key=lambda r: r.started, reverse=True)
+
     def decide(self, principal: str, action: str, targets: Sequence[Target] = ()) -> Decision:
         spec = self.registry.get(action)
         return self.policy.decide(principal, spec.name, spec.kind.value, list(targets),
@@ -232,6 +272,8 @@ class Engine:
             raise
         received = received.model_copy(update={"targets": prep.target_names, "params": prep.audit_params})
         decision = self._decide(req.principal, prep)
+        if not decision.allowed and prep.spec.name == "stop":
+            decision = await self._own_run(req.principal, prep, decision)
         if not decision.allowed:
             await self._refuse(received, decision.reason)
             raise DeniedError(decision.reason)
@@ -310,15 +352,35 @@ class Engine:
                     for r in refs]
         if spec.targets is TargetKind.JOBS:
             ids = [str(j) for j in getattr(params, "jobs")]
+            slurm = self.backends.require("slurm")
+            if not ids and getattr(params, "user", None):       # cancel --user alice: her jobs, each decided
+                ids = [j.job_id for j in await slurm.jobs(JobFilter(user=params.user))   # type: ignore[attr-defined]
+                       if j.state.upper() in ("RUNNING", "PENDING", "SUSPENDED", "CONFIGURING")]
+                if not ids:
+                    raise UsageError(f"{spec.name}: user {params.user} has no running or pending jobs")  # type: ignore[attr-defined]
             if not ids:
                 raise UsageError(f"{spec.name}: give at least one job id")
-            slurm = self.backends.require("slurm")
             found = {j.job_id: j for j in await slurm.jobs(JobFilter(job_ids=tuple(ids)))}
             missing = [i for i in ids if i not in found]
             if missing:
                 raise UsageError(f"{spec.name}: unknown job id{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
             return [_job_target(found[i]) for i in ids]
         return [CLUSTER]
+
+    async def _own_run(self, principal: str, prep: _Prepared, refused: Decision) -> Decision:
+        """``stop``: the run's requester and the person who approved it may always stop it; anyone
+        else needs the policy's ``stop`` permission (e.g. admins), which ``refused`` said they lack."""
+        from .store.base import AuditQuery
+
+        run_id = str(getattr(prep.params, "run", ""))
+        recs = await self.store.query(AuditQuery(run_id=run_id, event="started", limit=1))
+        requester, detail = (recs[0].principal, recs[0].detail or "") if recs else ("", "")
+        if principal == requester or (principal and f"approved by {principal} " in detail):
+            return Decision(allowed=True, reason=f"allowed: {principal} may stop their own run {run_id}",
+                            allow_yes=True)
+        return Decision(allowed=False, reason=f"{refused.reason}; a run may be stopped by the person who asked for "
+                        "it, its approver, or a principal the policy grants `stop`", roles=refused.roles,
+                        approval=False, allow_yes=False, max_targets=refused.max_targets)
 
     def _decide(self, principal: str, prep: _Prepared) -> Decision:
         """The action's decision, combined with a full decision of every other action its params
@@ -411,12 +473,14 @@ class Engine:
         the action itself, and every implied destructive action on its real targets (drain
         --cancel-jobs asks for the same confirmation as ``cancel`` of those jobs)."""
         spec, out = prep.spec, []
-        if spec.confirm:
+        # a person at the keyboard is asked for guards.confirm_actions (drain, requeue) on every path
+        asks_people = prep.req.interactive and spec.name in self.config.guards.confirm_actions
+        if spec.confirm or asks_people:
             count = str(len(prep.target_names) or 1)
             hl = collapse(prep.target_names) if prep.target_names else spec.name
             what = f"{len(prep.target_names)} node(s) {hl}" if spec.targets is TargetKind.NODES else \
                 f"{', '.join(prep.target_names) or 'the cluster'}"
-            out.append((f"{spec.name} is destructive", count, hl, what))
+            out.append((f"{spec.name} {'is destructive' if spec.confirm else 'takes things away'}", count, hl, what))
         for ospec, otargets in prep.implied:
             names = [t.name for t in otargets if t.kind != "cluster"]
             if ospec.confirm and names:
@@ -661,6 +725,8 @@ class Engine:
         outcome, error, summary = ("dry-run" if prep.dry_run else "ok"), None, ""
         error_code: int | None = None
         lock = None
+        watcher = (asyncio.create_task(self._watch_stop(run), name=f"dcops-stop-{run.run_id}")
+                   if spec.mutating and not prep.dry_run else None)
         try:
             if spec.takes_locks and not prep.dry_run and prep.target_names:
                 lock = await self.store.lock(prep.target_names, run.run_id, self.config.guards.lock_wait)
@@ -688,7 +754,9 @@ class Engine:
                     elif isinstance(event, Error):
                         outcome, error = "failed", event.message
         except asyncio.CancelledError:
-            outcome, error = "cancelled", "cancelled by the operator"
+            outcome, error = "cancelled", f"cancelled by {run.stopped_by or 'the operator'}"
+            if spec.mutating and not prep.dry_run and prep.target_names:
+                summary = await self._settle(run, started)
         except TimeoutError:
             outcome, error = "failed", f"timed out after {spec.timeout or self.config.guards.default_timeout:.0f}s"
             run.emit(Error(message=error))
@@ -700,6 +768,8 @@ class Engine:
             outcome, error = "failed", f"internal error in {spec.name}: {type(exc).__name__}: {exc}".splitlines()[0]
             run.emit(Error(message=error))
         finally:
+            if watcher is not None:
+                watcher.cancel()
             if lock is not None:
                 await lock.release()
             duration = time.monotonic() - t0
@@ -714,9 +784,52 @@ class Engine:
             except Exception as exc:  # the cluster was touched; say loudly that the record is missing
                 log.error("audit 'finished' record for run %s not written: %s", run.run_id, exc)
                 run.emit(Error(message=f"audit record for run {run.run_id} could not be written: {exc}"))
+            left = run.result.data.get("left_out_of_service", []) if (
+                outcome == "cancelled" and run.result is not None and isinstance(run.result.data, dict)) else []
             run.emit(RunFinished(run_id=run.run_id, outcome=outcome, duration=duration, summary=summary,
-                                 exit_code=error_code))
+                                 exit_code=error_code, left_out_of_service=left,
+                                 stopped_by=run.stopped_by if outcome == "cancelled" else None))
             self._retire(run)
+
+
+    async def _watch_stop(self, run: Run) -> None:
+        """Stop the run when a `stop` request for it lands in the shared store (from any console,
+        the CLI or the bot): the process that runs it is the only one that can cancel it."""
+        while run.active:
+            await asyncio.sleep(STOP_POLL)
+            try:
+                req = await self.store.journal_get(run.run_id, STOP_KEY)
+            except Exception as exc:          # a store hiccup must not kill the run it watches
+                log.warning("stop watcher for %s: %s", run.run_id, exc)
+                continue
+            if isinstance(req, dict) and req.get("run") == run.run_id:   # not one copied from a resumed run
+                run.cancel(by=str(req.get("by") or "someone"))
+                return
+
+    async def _settle(self, run: Run, started: AuditEntry) -> str:
+        """After a stop: give every target a final state from what Slurm shows now, audit the
+        targets that did not finish, and return the summary naming the nodes left out of service."""
+        drained: dict[str, str] = {}
+        if self.backends.has("slurm"):
+            drained = await drained_now(self.backends.require("slurm"), run.targets)
+        states = final_states(run.targets, run.steps, drained, run.run_id)
+        left = leftovers(states, drained, run.run_id)
+        records = []
+        for target, (state, detail) in states.items():
+            status = STEP_STATUS[state]
+            run.emit(Step(target=target, status=status, detail=f"{state}: {detail}", keep=False))  # type: ignore[arg-type]
+            if state != "done":
+                records.append(started.model_copy(update={
+                    "event": "step", "ts": _now(), "targets": [target], "decision": None, "outcome": status,
+                    "detail": f"{state} after the stop: {detail}"}))
+        result = settle_result(run.action, states, left, run.stopped_by or "the operator")
+        run.emit(result)
+        if records:
+            try:
+                await self.store.append(records)
+            except Exception as exc:
+                log.error("audit step records after the stop of %s not written: %s", run.run_id, exc)
+        return result.summary
 
 
 async def open_engine(config: DcopsConfig, *, policy: Policy | None = None, store: Store | None = None,

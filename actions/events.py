@@ -67,6 +67,8 @@ class Result(_Event):
     kind: Literal["result"] = "result"
     summary: str
     ok: bool = True
+    severity: Literal["ok", "warning", "bad"] = "ok"   # what the answer says about the cluster (a read
+                                                     # that succeeded can find a bad cable): picks the icon
     table: Table | None = None
     data: Any = None
     links: list[Link] = Field(default_factory=list)
@@ -92,6 +94,8 @@ class RunFinished(_Event):
     duration: float
     summary: str = ""
     exit_code: int | None = None       # the DcopsError's code when one ended the run (5 lock busy, 6 unreachable…)
+    left_out_of_service: list[str] = Field(default_factory=list)   # a stopped run's drained leftovers
+    stopped_by: str | None = None                                    # who stopped a cancelled run
 
 
 ActionEvent = Union[Progress, Step, Log, Result, Error]

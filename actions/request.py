@@ -18,4 +18,6 @@ class Request(BaseModel):
     yes: bool = False                   # CLI --yes: skip confirmation where the policy allows it
     approval_id: str | None = None      # run a request a second person approved
     resume_of: str | None = None        # finish what run RUN_ID left undone (resumable actions)
+    interactive: bool = False           # a person at the keyboard (TUI, Slack, CLI on a terminal): actions in
+                                        # guards.confirm_actions ask them the typed confirmation on every path
     alert: str | None = None            # fingerprint of the Alertmanager alert this was started from

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 from .events import Event, Progress, Result, RunFinished, Step
 
+STOP_KEY = "stop"   # journal key a `stop` request writes; the engine running the run watches for it
+
 
 @dataclass
 class Run:
@@ -26,6 +28,7 @@ class Run:
     result: Result | None = None
     progress: Progress | None = None
     steps: dict[str, Step] = field(default_factory=dict)   # latest step per target
+    stopped_by: str | None = None                          # who asked for the stop (audited by `stop`)
     _task: asyncio.Task[None] | None = None
     _waiters: list[asyncio.Future[None]] = field(default_factory=list)
 
@@ -63,8 +66,10 @@ class Run:
             self._waiters.append(waiter)
             await waiter
 
-    def cancel(self) -> bool:
+    def cancel(self, by: str | None = None) -> bool:
         if self._task is not None and not self._task.done():
+            if by and self.stopped_by is None:
+                self.stopped_by = by
             self._task.cancel()
             return True
         return False

@@ -27,7 +27,7 @@ from actions import Engine, open_engine
 from actions.config import DcopsConfig, demo_config
 from actions.errors import BackendUnavailable, ConfigError, DcopsError
 
-from . import commands, interactivity
+from . import commands, interactivity, replay
 from .bot import Bot
 from .server import serve_http, serve_socket_mode
 from .settings import SlackSettings
@@ -68,6 +68,7 @@ def build_app(engine: Engine, settings: SlackSettings, *, session: aiohttp.Clien
     app = AsyncApp(client=client, signing_secret=settings.signing_secret or "unused-in-socket-mode",
                    name="dcops", logger=bolt_log)
     bot = Bot(engine=engine, client=client, settings=settings)
+    replay.register(app, bot)                 # after Bolt's signature check, before any handler
     commands.register(app, bot)
     interactivity.register(app, bot)
     return app, bot

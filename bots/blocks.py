@@ -7,6 +7,8 @@ can be re-rendered on each ``chat.update`` and unit-tested without a server.
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -33,6 +35,9 @@ from .run_view import RunView
 # action_ids of the interactive buttons; interactivity.py registers handlers for exactly these
 CONFIRM, CANCEL, APPROVE, DENY = "dcops_confirm", "dcops_cancel", "dcops_approve", "dcops_deny"
 STOP = "dcops_stop"
+RESUME_LEFT = "dcops_resume_left"      # Resume the nodes a stopped run left out of service
+FOLLOWUP = "dcops_followup"            # run a follow-up a result suggests (triage: drain gpu023 ...)
+MAX_FOLLOWUPS = 3
 LINK = "dcops_link"             # prefix of link buttons (Grafana): Slack opens the URL, the bot only acks
 
 TABLE_MAX_ROWS = 100            # Slack's table block limit (header row included)
@@ -44,8 +49,11 @@ DETAIL_MAX = 160                # per failed target, so ten of them and the coun
 STATUS_ICON = {
     "ok": ":white_check_mark:", "failed": ":x:", "running": ":hourglass_flowing_sand:",
     "pending": ":white_circle:", "skipped": ":fast_forward:", "cancelled": ":no_entry_sign:",
-    "interrupted": ":warning:", "dry-run": ":memo:",
+    "interrupted": ":warning:", "dry-run": ":memo:", "planned": ":memo:",
 }
+
+# a verdict's icon by what it found, not by whether the read worked: a bad cable is never a green tick
+SEVERITY_ICON = {"ok": ":white_check_mark:", "warning": ":warning:", "bad": ":red_circle:"}
 
 Rendered = tuple[str, list[dict[str, Any]]]
 
@@ -79,10 +87,24 @@ def collapse(names: Sequence[str]) -> str:
 # ---------------------------------------------------------------- one-line replies
 
 
+_SLACK_REF = re.compile(r"<(?:@[UW][A-Z0-9]{2,20}|#C[A-Z0-9]{2,20}(?:\|[a-z0-9_-]{1,80})?)>")
+
+
+def escape_keeping_refs(text: str) -> str:
+    """Escape like :func:`escape` but let user mentions and channel links (``<@U…>``, ``<#C…>``)
+    render: the bot's own error lines name people and channels. ``<!channel>``-style broadcasts and
+    links stay escaped, so a message cannot ping everyone or fake a link."""
+    out, last = [], 0
+    for m in _SLACK_REF.finditer(text):
+        out += [escape(text[last:m.start()]), m.group(0)]
+        last = m.end()
+    return "".join(out) + escape(text[last:])
+
+
 def error_line(message: str) -> Rendered:
     """A user error: one line, never a traceback."""
     line = " ".join(str(message).split())
-    return line, _dicts([_md(f":warning: {escape(line)}")])
+    return line, _dicts([_md(f":warning: {escape_keeping_refs(line)}")])
 
 
 def notice(text: str) -> Rendered:
@@ -131,8 +153,12 @@ def _steps_text(view: RunView) -> str | None:
     grouped = view.steps_by_status()
     if not grouped:
         return None
+    if view.dry_run:                  # a dry run changes nothing: its targets are planned, never "running"
+        planned = [s.target for s in view.steps.values() if s.status in ("pending", "running", "ok")]
+        rest = {k: v for k, v in grouped.items() if k not in ("pending", "running", "ok")}
+        grouped = ({"planned": [events.Step(target=t, status="ok") for t in planned]} if planned else {}) | rest
     lines: list[str] = []
-    for status in ("failed", "running", "pending", "ok", "skipped", "cancelled"):
+    for status in ("failed", "running", "pending", "ok", "planned", "skipped", "cancelled"):
         steps = grouped.get(status, [])
         if not steps:
             continue
@@ -178,9 +204,17 @@ def run_message(view: RunView) -> Rendered:
     if view.stoppable and view.finished is None and view.run_id:
         blocks.append(ActionsBlock(elements=[ButtonElement(
             text="Stop", action_id=STOP, value=view.run_id, style="danger",
-            confirm=ConfirmObject(title="Stop this run?", text="Targets already done stay done; the rest are "
-                                  "not touched. Only the person who started it can stop it.",
-                                  confirm="Stop", deny="Keep running"))]))
+            confirm=ConfirmObject(title="Stop this run?", text="Targets already done stay done; nodes in the "
+                                  "middle of it are left drained and listed here with a Resume button.",
+                                  confirm="Stop run", deny="Keep running"))]))
+    left = view.finished.left_out_of_service if view.finished is not None else []
+    if left:
+        nodes = collapse(left)
+        blocks.append(_md(f":construction: left out of service by the stop: `{escape(nodes)}`"))
+        blocks.append(ActionsBlock(elements=[ButtonElement(
+            text=_clip(f"Resume {nodes}", 70), action_id=RESUME_LEFT, value=nodes,
+            confirm=ConfirmObject(title="Return them to service?", text=f"resume {nodes} (audited)",
+                                  confirm="Resume nodes", deny="Leave drained"))]))
     if view.logs and view.finished is None:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(
             text=_clip("\n".join(escape(log.message) for log in view.logs), 1900))]))
@@ -188,16 +222,27 @@ def run_message(view: RunView) -> Rendered:
     notes: list[str] = []
     result = view.result
     if result is not None:
-        icon = STATUS_ICON["ok"] if result.ok else STATUS_ICON["failed"]
+        icon = STATUS_ICON["dry-run"] if view.dry_run else \
+            SEVERITY_ICON[result.severity] if result.ok else STATUS_ICON["failed"]
         blocks.append(_md(f"{icon} {escape(result.summary)}"))
         if result.table is not None and result.table.columns:
-            tblocks, note = table_block(result.table)
+            table = result.table
+            if view.public_rows is not None and len(table.rows) > view.public_rows:
+                table = table.model_copy(update={"rows": table.rows[: view.public_rows]})
+                notes.append(f"first {view.public_rows} of {len(result.table.rows)} rows; the full table is in the thread")
+            tblocks, note = table_block(table)
             blocks.extend(tblocks)
             if note:
                 notes.append(note)
         chart = chart_for(result.data)
         if chart:
             blocks.append(_md(chart))
+        followups = [f for f in (result.data or {}).get("followups", []) if isinstance(f, str)] \
+            if isinstance(result.data, dict) and view.finished is not None else []
+        if followups:
+            blocks.append(ActionsBlock(elements=[ButtonElement(
+                text=_clip(f"Run: {f}", 70), action_id=f"{FOLLOWUP}_{i}", value=_clip(f, 1900))
+                for i, f in enumerate(followups[:MAX_FOLLOWUPS])]))
         if result.links:
             blocks.append(link_buttons(result.links))
     for message in view.errors[-3:]:
@@ -235,14 +280,27 @@ def confirm_prompt(*, command_text: str, message: str, value: str, ttl: float = 
     return text, _dicts(blocks)
 
 
-def approval_request(*, approval_id: str, requester: str, command_text: str, message: str) -> Rendered:
+def approval_request(*, approval_id: str, requester: str, command_text: str, message: str,
+                     plan: events.Result | None = None) -> Rendered:
+    """The approvers' card. ``plan``: the request as a dry run (targets, batches, affected jobs,
+    versions), so nobody approves what they have not seen; Approve asks once more before it runs."""
     text = f"Approval needed: <@{requester}> asks to run /dcops {escape(command_text)}"
-    blocks = [
+    blocks: list[Block] = [
         _md(f":raised_hand: *Approval needed* — <@{requester}> asks to run\n`/dcops {escape(command_text)}`\n"
             f"{escape(message)}"),
+    ]
+    if plan is not None:
+        blocks.append(_md(f":memo: *Plan:* {escape(_clip(plan.summary, 1500))}"))
+        if plan.table is not None and plan.table.columns:
+            tblocks, _ = table_block(plan.table)
+            blocks.extend(tblocks)
+    blocks += [
         ContextBlock(elements=[MarkdownTextObject(text=f"approval `{approval_id}` · the requester cannot approve")]),
         ActionsBlock(elements=[
-            ButtonElement(text="Approve", action_id=APPROVE, value=approval_id, style="primary"),
+            ButtonElement(text="Approve", action_id=APPROVE, value=approval_id, style="primary",
+                          confirm=ConfirmObject(title="Approve and run?", text=_clip(
+                              f"/dcops {command_text} runs now as <@{requester}>'s request", 290),
+                              confirm="Approve and run", deny="Not now")),
             ButtonElement(text="Deny", action_id=DENY, value=approval_id, style="danger"),
         ]),
     ]

@@ -7,6 +7,7 @@ button, which resubmits the same request with the engine's confirmation token.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -24,6 +25,7 @@ log = logging.getLogger("dcops.slack")
 
 Respond = Callable[..., Awaitable[Any]]
 CHANNEL = "slack"          # the front end's name in Request.channel and the audit log
+PUBLIC_ROWS = 10           # rows of a read's table shown in the channel; the full table goes in the thread
 
 
 async def reply_error(respond: Respond, message: str) -> None:
@@ -52,7 +54,7 @@ async def submit(bot: Bot, *, user: str, principal: str, channel_id: str, comman
     """Submit and handle every outcome; errors other than confirmation/approval propagate.
     ``alert``: the fingerprint of the alert a button was pressed on (recorded in the audit)."""
     request = Request(principal=principal, channel=CHANNEL, action=action, params=params, confirm=confirm,
-                      alert=alert)
+                      alert=alert, interactive=True)
     try:
         run = await bot.engine.submit(request)
     except ConfirmationRequired as exc:
@@ -62,7 +64,8 @@ async def submit(bot: Bot, *, user: str, principal: str, channel_id: str, comman
                                params=params, token=exc.token)
         if alert:
             bot.pending_alerts[item.value] = alert
-        text, bl = blocks.confirm_prompt(command_text=command_text, message=str(exc), value=item.value,
+        message = re.sub(r"confirm by typing \S+ or \S+ to", "press Confirm to", str(exc))   # a button, not a field
+        text, bl = blocks.confirm_prompt(command_text=command_text, message=message, value=item.value,
                                          ttl=bot.settings.confirm_ttl)
         await respond(text=text, blocks=bl, response_type="ephemeral", replace_original=False)
         return None
@@ -77,10 +80,30 @@ async def submit(bot: Bot, *, user: str, principal: str, channel_id: str, comman
 
 async def follow(bot: Bot, run: Run, *, user: str, channel_id: str, command_text: str,
                  respond: Respond | None, approved_by: str | None = None) -> None:
+    mutating = bot.engine.registry.get(run.action).mutating
     view = RunView(action=run.action, command_text=command_text, requester=user, approved_by=approved_by,
-                   stoppable=bot.engine.registry.get(run.action).mutating)
+                   stoppable=mutating, public_rows=None if mutating else PUBLIC_ROWS)
     live = LiveMessage(bot.client, channel_id, view, interval=bot.settings.update_interval, respond=respond)
     bot.spawn(live.follow(run), name=f"slack-follow-{run.run_id}")
+
+
+async def plan_of(bot: Bot, approval_id: str, timeout: float = 20.0):  # noqa: ANN201 - events.Result | None
+    """The pending request run as a dry run by its requester (audited like any dry run), for the
+    approvers' card; None when the action has no dry run or the plan could not be made in time."""
+    import asyncio
+
+    try:
+        appr = await bot.engine.store.get_approval(approval_id)
+        spec = bot.engine.registry.get(appr.action) if appr is not None else None
+        if appr is None or spec is None or "dry_run" not in spec.params.model_fields:
+            return None
+        run = await bot.engine.submit(Request(principal=appr.requester, channel=CHANNEL, action=appr.action,
+                                              params={**appr.params, "dry_run": True}))
+        await asyncio.wait_for(run.wait(), timeout)
+        return run.result
+    except (DcopsError, asyncio.TimeoutError) as exc:
+        log.info("no plan for approval %s: %s", approval_id, exc)
+        return None
 
 
 async def ask_approval(bot: Bot, exc: ApprovalRequired, *, user: str, channel_id: str, command_text: str,
@@ -88,7 +111,7 @@ async def ask_approval(bot: Bot, exc: ApprovalRequired, *, user: str, channel_id
     """Post Approve / Deny where approvers look, and tell the requester where it went."""
     target = bot.settings.approvals_channel or channel_id
     text, bl = blocks.approval_request(approval_id=exc.approval_id, requester=user, command_text=command_text,
-                                       message=str(exc))
+                                       message=str(exc), plan=await plan_of(bot, exc.approval_id))
     try:
         posted = await bot.client.chat_postMessage(channel=target, text=text, blocks=bl)
         bot.approvals[exc.approval_id] = ApprovalNote(requester=user, origin=channel_id, command_text=command_text,

@@ -3,7 +3,9 @@ Stop on a run message.
 
 Every click is acked first. Who clicked is taken from the signed payload's ``user.id`` and mapped
 to a principal like any command. Approve / Deny go to :mod:`bots.approvals`, shared with the
-``/dcops approve|deny <id>`` commands; Stop cancels a running run, for its requester only.
+``/dcops approve|deny <id>`` commands; Stop submits the audited ``stop`` action (the requester,
+the approver or a principal the policy grants ``stop`` may; the run may live in another process);
+Resume on a stopped run's card returns the nodes it left drained, through the engine.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
+from actions import Request
 from actions.errors import DeniedError
 
 from . import approvals, blocks
 from .bot import Bot
-from .flow import guarded, submit
+from .flow import CHANNEL, guarded, submit
 from .identity import principal_for, user_of
 
 
@@ -45,6 +48,16 @@ def register(app: AsyncApp, bot: Bot) -> None:
     async def on_stop(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         await guarded(bot, respond, stop(bot, body, respond), "the Stop button")
+
+    @app.action(blocks.RESUME_LEFT)
+    async def on_resume_left(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        await guarded(bot, respond, resume_left(bot, body, respond), "the Resume button")
+
+    @app.action(re.compile(f"^{blocks.FOLLOWUP}_[0-9]+$"))
+    async def on_followup(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        await guarded(bot, respond, followup(bot, body, respond), "a follow-up button")
 
     @app.action(blocks.APPROVE)
     async def on_approve(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
@@ -82,19 +95,39 @@ async def cancel(bot: Bot, body: dict[str, Any], respond: AsyncRespond) -> None:
 
 
 async def stop(bot: Bot, body: dict[str, Any], respond: AsyncRespond) -> None:
-    """Stop a running run: only its requester may. The engine cancels it and audits the run as
-    ``cancelled``; the run message shows the final state through its own updates."""
+    """Stop a running run through the ``stop`` action (RBAC-gated, audited); the run message then
+    shows every target's final state and, when nodes were left drained, a Resume button."""
     user, run_id, _, _ = _click(body)
     principal = principal_for(user)
     run = bot.engine.get_run(run_id)
-    if run is None or not run.active:
+    if run is not None and not run.active:
         raise DeniedError(f"run {run_id} is not running any more")
-    if run.principal != principal:
-        requester = user_of(run.principal) or run.principal
-        raise DeniedError(f"only <@{requester}>, who started run {run_id}, can stop it")
-    run.cancel()
+    try:
+        stopping = await bot.engine.submit(Request(principal=principal, channel=CHANNEL, action="stop",
+                                                   params={"run": run_id}))
+    except DeniedError:
+        requester = user_of(run.principal) if run is not None else None
+        who = f"<@{requester}>, who started run {run_id}," if requester else f"whoever started run {run_id},"
+        raise DeniedError(f"only {who} its approver or someone the policy lets `stop` runs can stop it") from None
     await respond(text=f":octagonal_sign: stopping run `{run_id}`", response_type="ephemeral",
                   replace_original=False)
+    await stopping.wait()
+
+
+async def resume_left(bot: Bot, body: dict[str, Any], respond: AsyncRespond) -> None:
+    """The one step back after a stop: ``resume HOSTLIST`` as the clicker, through the engine."""
+    user, nodes, channel, _ = _click(body)
+    await submit(bot, user=user, principal=principal_for(user), channel_id=channel or "", action="resume",
+                 command_text=f"resume {nodes}", params={"nodes": nodes}, respond=respond)
+
+
+async def followup(bot: Bot, body: dict[str, Any], respond: AsyncRespond) -> None:
+    """A result's suggested follow-up, clicked: exactly as if the clicker typed `/dcops <it>` here
+    (channel rules, RBAC, the typed confirmation as a Confirm prompt, the audit log)."""
+    from .commands import run_command
+
+    user, text, channel, _ = _click(body)
+    await run_command(bot, {"text": text, "user_id": user, "channel_id": channel or ""}, respond)
 
 
 async def decide_click(bot: Bot, body: dict[str, Any], *, grant: bool) -> None:

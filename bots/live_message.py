@@ -23,7 +23,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from actions import Run, events
 
-from .blocks import run_message
+from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject
+
+from .blocks import run_message, table_block
 from .run_view import RunView
 
 log = logging.getLogger("dcops.slack")
@@ -72,6 +74,23 @@ class LiveMessage:
             line = f"dcops {self.view.action}: {state} (run {self.view.run_id or '?'}; rendering failed, see the bot log)"
             return line, [{"type": "section", "text": {"type": "plain_text", "text": line}}]
 
+    async def _thread_table(self) -> None:
+        """A large read result: the channel message keeps the summary and the first rows, the full
+        table goes into its thread, so a 64-node listing never floods the channel."""
+        result, limit = self.view.result, self.view.public_rows
+        if result is None or result.table is None or limit is None or len(result.table.rows) <= limit:
+            return
+        blocks, note = table_block(result.table)
+        text = f"{self.view.action}: {len(result.table.rows)} rows"
+        if note:
+            blocks.append(ContextBlock(elements=[MarkdownTextObject(text=note)]))
+        try:
+            await self.client.chat_postMessage(channel=self.channel, thread_ts=self.ts, text=text,
+                                               blocks=[b.to_dict() for b in blocks], unfurl_links=False)
+        except SlackApiError as exc:
+            log.warning("cannot post the full table of run %s in its thread: %s", self.view.run_id,
+                        exc.response.get("error"))
+
     async def _post(self) -> None:
         text, blocks = self._render()
         try:
@@ -107,6 +126,7 @@ class LiveMessage:
     async def _final(self) -> None:
         if self.ts is not None:
             await self._update()
+            await self._thread_table()
         elif self.respond is not None:
             text, blocks = self._render()
             try:

@@ -32,6 +32,8 @@ class RunView:
     finished: events.RunFinished | None = None
     approved_by: str | None = None          # Slack user id of the approver, for approved runs
     stoppable: bool = False                 # show a Stop button while it runs (mutating actions)
+    public_rows: int | None = None          # reads: at most this many table rows in the channel; the
+                                            # full table goes into the message's thread
 
     def apply(self, event: object) -> bool:
         if isinstance(event, events.RunStarted):

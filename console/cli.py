@@ -13,6 +13,7 @@ import logging
 import os
 import re
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +99,10 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("tui", help="the terminal console")
     t.add_argument("--theme", help="dcops-dark, dcops-light, dcops-contrast")
     t.add_argument("--nodes", type=int, help="demo cluster size")
-    sub.add_parser("slack", help="serve the Slack bot (Socket Mode when $SLACK_APP_TOKEN is set, else HTTP)")
+    sl = sub.add_parser("slack", help="serve the Slack bot (Socket Mode when $SLACK_APP_TOKEN is set, else HTTP)")
+    sl.add_argument("--port", type=int, help="HTTP port (default [slack] port, 3000); 0 picks a free one")
+    sl.add_argument("--host", help="address to listen on (default [slack] host, 127.0.0.1)")
+    sl.add_argument("--api-base-url", help="Slack Web API base URL, e.g. a local recorder http://127.0.0.1:PORT/api/")
     alr = sub.add_parser("alerts", help="alerts received from Alertmanager; `alerts serve` receives them; `alerts silences`")
     alr.add_argument("what", nargs="?", choices=["list", "serve", "silences"], default="list")
     alr.add_argument("--all", action="store_true", help="resolved alerts (expired silences) too")
@@ -244,14 +248,39 @@ async def _run_request(engine: Any, req: Request, printer: EventPrinter, *, inte
         if printer.as_json:
             dump_json({"approval_id": exc.approval_id, "status": "pending"})
         return 3
+    return await _follow(run, req.principal, printer)
+
+
+TICK = 5.0            # seconds between "still running" lines on a terminal (drain --wait can take minutes)
+
+
+async def _ticker(run: Any, err: Any) -> None:
+    """On a terminal, say every few seconds that a long run is alive and what it waits for, so
+    `drain --wait` is never silent for 48 s; in a pipe, stay quiet (scripts read the events)."""
+    while run.active:
+        await asyncio.sleep(TICK)
+        if not run.active:
+            return
+        waiting = [f"{t}: {s.detail}" for t, s in run.steps.items() if s.status == "running" and s.detail][:3]
+        label = f" {run.progress.done}/{run.progress.total} {run.progress.label}" if run.progress else ""
+        err.write(f"... {run.action} still running ({time.time() - run.started:.0f}s){label}"
+                  + (f"; {'; '.join(waiting)}" if waiting else "") + "\n")
+        err.flush()
+
+
+async def _follow(run: Any, principal: str, printer: EventPrinter) -> int:
+    """Print a run's events to its end; Ctrl-C stops it (see :func:`_interrupted`)."""
+    printed = 0
+    tick = asyncio.create_task(_ticker(run, printer.err)) if not printer.as_json and printer.err.isatty() else None
     try:
         async for event in run.events():
             printer(event)
-    except asyncio.CancelledError:
-        run.cancel()
-        finished = await run.wait()
-        printer(finished)
-        return 130
+            printed += 1
+    except asyncio.CancelledError:            # Ctrl-C: stop the run, show where it left every target
+        return await _interrupted(run, principal, printer, printed)
+    finally:
+        if tick is not None:
+            tick.cancel()
     return exit_code(run.finished)
 
 
@@ -266,6 +295,26 @@ def exit_code(finished: RunFinished | None) -> int:
     if finished.outcome in ("cancelled", "interrupted"):
         return 130
     return finished.exit_code or 1
+
+
+INTERRUPTED = 130     # Ctrl-C, wherever it lands: one message shape, one exit code (128 + SIGINT)
+
+
+async def _interrupted(run: Any, principal: str, printer: EventPrinter, printed: int) -> int:
+    """Ctrl-C during a run: stop it (its nodes settle: done / failed / left drained / not started),
+    print what the stop left, name the one command that returns drained nodes, exit 130."""
+    run.cancel(by=principal)
+    finished: RunFinished = await run.wait()
+    for event in run.history[printed:]:
+        printer(event)
+    line = f"dcops: interrupted: run {run.run_id} {finished.outcome}"
+    if finished.left_out_of_service:
+        from actions.hostlists import collapse
+
+        nodes = collapse(finished.left_out_of_service)
+        line += f"; left out of service: {nodes}; return them with: dcops run resume {nodes}"
+    sys.stderr.write(line + "\n")
+    return INTERRUPTED
 
 
 def _keygen(prefix: str) -> int:
@@ -303,8 +352,14 @@ async def amain(args: argparse.Namespace) -> int:
     if args.cmd in ("slack", "alerts") and (args.cmd == "slack" or args.what == "serve"):
         log_to_stderr(logging.DEBUG if args.debug else logging.INFO)   # long-running: journald reads stderr
     if args.cmd == "slack":
+        from actions.config.model import SlackSection
         from bots.app import serve_async
 
+        overrides = {k: v for k, v in (("port", args.port), ("host", args.host), ("api_base_url", args.api_base_url))
+                     if v is not None}
+        if overrides:                  # local testing: `dcops --demo slack --port 3100 --api-base-url ...`
+            section = (config.slack or SlackSection()).model_copy(update=overrides)
+            config = config.model_copy(update={"slack": section})
         return await serve_async(config, demo=config.cluster.demo)
     if args.cmd == "alerts" and args.what == "serve":
         from bots.alert_webhook import serve_async as serve_alerts
@@ -411,6 +466,9 @@ async def _dispatch(engine: Any, args: argparse.Namespace, principal: str) -> in
     if args.cmd == "run":
         if not args.words:
             raise UsageError("dcops run: give an action, e.g. dcops run drain gpu001 --reason 'xid 79' (see dcops actions)")
+        if any(w in ("--help", "-h") for w in args.words[1:]) and args.words[0] in load_actions():
+            print(command_help(load_actions().get(args.words[0])))      # `dcops run drain --help`
+            return 0
         try:
             words, yes, confirm, approval = run_options(args.words, yes=args.yes, confirm=args.confirm,
                                                         approval=args.approval)
@@ -419,7 +477,7 @@ async def _dispatch(engine: Any, args: argparse.Namespace, principal: str) -> in
             await engine.reject(principal, "cli", args.words[0], str(exc), params={"argv": args.words})
             raise
         req = Request(principal=principal, channel="cli", action=cmd.action, params=cmd.params,
-                      confirm=confirm, yes=yes, approval_id=approval)
+                      confirm=confirm, yes=yes, approval_id=approval, interactive=interactive)
         return await _run_request(engine, req, printer, interactive=interactive)
     if args.cmd == "audit":
         return await _audit(engine, args, principal, printer)
@@ -440,9 +498,7 @@ async def _dispatch(engine: Any, args: argparse.Namespace, principal: str) -> in
                                   interactive=False)
     if args.cmd == "approve":
         run = await engine.approve(args.approval_id, principal, "cli")
-        async for event in run.events():
-            printer(event)
-        return exit_code(run.finished)
+        return await _follow(run, principal, printer)
     if args.cmd == "deny":
         appr = await engine.deny(args.approval_id, principal, "cli", args.reason)
         if args.json:
@@ -457,9 +513,7 @@ async def _dispatch(engine: Any, args: argparse.Namespace, principal: str) -> in
         return 0
     if args.cmd == "resume":
         run = await engine.resume_run(args.run_id, principal, "cli")
-        async for event in run.events():
-            printer(event)
-        return exit_code(run.finished)
+        return await _follow(run, principal, printer)
     raise UsageError(f"unknown command {args.cmd}")
 
 
@@ -643,7 +697,7 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("dcops: interrupted\n")
-        return 130
+        return INTERRUPTED
     except BrokenPipeError:
         return 0
     except Exception as exc:  # a bug: one line for the user, the traceback for the log

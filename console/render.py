@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import sys
 from typing import Any, TextIO
 
@@ -44,13 +45,34 @@ def table_csv(table: Table) -> str:
     return buf.getvalue()
 
 
+_COLOURS = {"ok": "32", "done": "32", "failed": "31", "error": "31", "cancelled": "33", "skipped": "2",
+            "warning": "33", "interrupted": "31", "dry-run": "36", "running": "34"}
+
+
+def wants_colour(stream: TextIO) -> bool:
+    """Colour only for a person at a terminal: never in a pipe or a file, never with $NO_COLOR
+    (https://no-color.org) set to anything, never on TERM=dumb."""
+    if "NO_COLOR" in os.environ or os.environ.get("TERM") == "dumb":
+        return False
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def paint(text: str, status: str, on: bool) -> str:
+    code = _COLOURS.get(status)
+    return f"\x1b[{code}m{text}\x1b[0m" if on and code else text
+
+
 class EventPrinter:
     """Prints a run's events as lines a person reads, or as JSON lines (``--json``)."""
 
     def __init__(self, out: TextIO = sys.stdout, err: TextIO = sys.stderr, *, as_json: bool = False,
-                 as_csv: bool = False, quiet_progress: bool = True) -> None:
+                 as_csv: bool = False, quiet_progress: bool = True, colour: bool | None = None) -> None:
         self.out, self.err, self.as_json, self.as_csv = out, err, as_json, as_csv
         self.quiet_progress = quiet_progress
+        self.colour = (wants_colour(out) if colour is None else colour) and not as_json and not as_csv
 
     def __call__(self, event: Any) -> None:
         if self.as_json:
@@ -61,7 +83,9 @@ class EventPrinter:
             return
         if isinstance(event, Step):
             if event.status != "running" or event.detail:
-                self.out.write(printable(f"{event.target:<14} {event.status:<9} {event.detail}") + "\n")
+                self.out.write(printable(f"{event.target:<14}") + " "
+                               + paint(f"{event.status:<9}", event.status, self.colour)
+                               + " " + printable(event.detail) + "\n")   # escape what the data says, colour ours
         elif isinstance(event, Progress):
             if not self.quiet_progress:
                 self.out.write(printable(f"[{event.done}/{event.total}] {event.label}") + "\n")
@@ -76,10 +100,11 @@ class EventPrinter:
                 for link in event.links:
                     self.out.write(printable(f"{link.label}: {link.url}") + "\n")
         elif isinstance(event, Error):
-            self.err.write(printable(f"error: {event.message}") + "\n")
+            self.err.write(paint("error", "error", self.colour) + printable(f": {event.message}") + "\n")
         elif isinstance(event, RunFinished):
             if not self.as_csv:
-                self.err.write(f"run {event.run_id}: {event.outcome} in {event.duration:.2f}s\n")
+                self.err.write(f"run {event.run_id}: {paint(event.outcome, event.outcome, self.colour)} "
+                               f"in {event.duration:.2f}s\n")
         self.out.flush()
 
 

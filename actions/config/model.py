@@ -90,6 +90,9 @@ class PolicySection(Section):
 class GuardsSection(Section):
     max_partition_unavailable: float = 0.5 # refuse when more than this share of a partition would be out
     confirm_destructive: bool = True
+    # non-destructive actions that still ask a person the typed confirmation (node count or hostlist),
+    # whichever front end they come from (fleet `d`, `:drain`, the CLI on a terminal, Slack)
+    confirm_actions: list[str] = ["drain", "requeue"]
     approval_ttl: float = 3600.0           # seconds a pending approval stays valid
     lock_wait: float = 0.0                 # seconds to wait for a busy node lock (0 = refuse at once)
     default_timeout: float = 3600.0        # per-action timeout unless the action sets its own
@@ -129,6 +132,7 @@ class NodeEntry(Section):
 
 class TuiSection(Section):
     theme: str = "dcops-dark"
+    refresh: float = Field(30.0, ge=0)     # seconds between Fleet / Jobs / Node reloads (0 = only on ctrl+r)
     bindings: dict[str, str] = {}          # binding id -> key(s), e.g. {"fleet.drain" = "D"}
 
 

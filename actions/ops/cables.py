@@ -80,7 +80,9 @@ async def triage_cable(ctx: ActionContext, p: TriageParams) -> AsyncIterator[Act
             yield Step(target=str(t.verdict.link), status="ok", detail=t.verdict.kind)
         summary = "; ".join(_summary(t) for t in triaged)
     followups = [f for t in triaged for f in t.followups]
-    yield Result(summary=summary, ok=True,
+    severity = ("bad" if any(t.verdict.is_fault for t in triaged) else
+                "warning" if any(t.verdict.kind in ("degrading", "unknown") for t in triaged) else "ok")
+    yield Result(summary=summary, ok=True, severity=severity,
                  table=Table(columns=["link", "verdict", "suspect", "evidence"], rows=_rows(triaged), title="cable triage"),
                  data={"links": [t.as_data() for t in triaged], "followups": list(dict.fromkeys(followups))})
 

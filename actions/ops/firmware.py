@@ -121,6 +121,7 @@ def _existing_file(path: str | None) -> str | None:
 class FirmwareCheckParams(Params):
     nodes: str = Field(..., description="hostlist of nodes to check")
     baseline: str = Field(..., description="baseline file (TOML/JSON: component -> version, or {version, image})")
+    fail_on_drift: bool = Field(False, description="fail (exit 1) when any node is off the baseline, for CI and cron")
 
     _baseline_exists = field_validator("baseline")(_existing_file)
 
@@ -180,7 +181,11 @@ async def firmware_check(ctx: ActionContext, p: FirmwareCheckParams) -> AsyncIte
         summary += f"; not compared (unreadable): {', '.join(sorted(failed)[:20])}"
     if other:
         summary += f"; not compared (another platform): {', '.join(sorted(other)[:20])}"
-    yield Result(summary=summary, ok=not failed, data={"nodes": data, "counts": counts, "verdict": verdict},
+    drifted = bool(off) and p.fail_on_drift
+    if drifted:
+        summary += " (--fail-on-drift)"
+    yield Result(summary=summary, ok=not failed and not drifted,
+                 data={"nodes": data, "counts": counts, "verdict": verdict},
                  table=Table(columns=["node", "component", "installed", "baseline", "status", "note"], rows=rows,
                              title=f"firmware vs {p.baseline}"))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from ..backends.models import JobFilter
 from ..context import ActionContext
@@ -52,7 +52,9 @@ async def jobs(ctx: ActionContext, p: JobsParams) -> AsyncIterator[ActionEvent]:
     found = await slurm.jobs(JobFilter(user=p.user, partition=p.partition, node=p.node, state=p.state))
     rows = [[j.job_id, j.partition, j.name, j.user, j.state, j.node_count, ",".join(j.nodes), j.reason]
             for j in found]
-    yield Result(summary=f"{len(rows)} jobs", table=Table(
+    used = " ".join(f"--{k} {v}" for k, v in p.model_dump(exclude_none=True).items())
+    summary = f"{len(rows)} jobs" if rows or not used else f"no jobs match {used}"   # an empty filter says so
+    yield Result(summary=summary, table=Table(
         columns=["job", "partition", "name", "user", "state", "nodes", "nodelist", "reason"], rows=rows),
         data=[j.model_dump(mode="json") for j in found])
 
@@ -76,7 +78,16 @@ SIGNALS = ("HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "U
 
 
 class CancelParams(JobIdsParams):
+    jobs: list[str] = Field(default_factory=list, description="job ids (or --user)")
     signal: str | None = Field(None, description="send this signal instead of cancelling (e.g. USR1, TERM, 10)")
+    user: str | None = Field(None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$",
+                             description="every running or pending job of this user (like scancel -u)")
+
+    @model_validator(mode="after")
+    def _ids_or_user(self) -> "CancelParams":
+        if bool(self.jobs) == bool(self.user):
+            raise ValueError("give job ids or --user USER, not both or neither")
+        return self
 
     @field_validator("signal")
     @classmethod

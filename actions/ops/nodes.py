@@ -45,7 +45,9 @@ async def list_nodes(ctx: ActionContext, p: NodesParams) -> AsyncIterator[Action
             continue
         rows.append([n.name, n.display_state, ",".join(n.flags), ",".join(n.partitions),
                      f"{n.gpus_used}/{n.gpus}", ",".join(n.jobs), n.reason])
-    yield Result(summary=f"{len(rows)} nodes", table=Table(
+    used = " ".join(f"--{k} {v}" for k, v in p.model_dump(exclude_none=True, exclude_defaults=True).items())
+    summary = f"{len(rows)} nodes" if rows or not used else f"no nodes match {used}"   # an empty filter says so
+    yield Result(summary=summary, table=Table(
         columns=["node", "state", "flags", "partitions", "gpus", "jobs", "reason"], rows=rows))
 
 

@@ -45,7 +45,7 @@ from .screens.jobs import JobsScreen
 from .screens.metrics import MetricsScreen
 from .screens.operations import OperationsScreen
 from .screens.result import ResultScreen
-from .theming import choose_theme, load_themes
+from .theming import choose_theme, load_themes, remember_theme, remembered_theme
 
 log = logging.getLogger("dcops.tui")
 
@@ -77,7 +77,7 @@ class DcopsApp(App[int]):
         self.production = config.cluster.production
         self.read_only = config.cluster.read_only
         self._themes = load_themes()
-        self._theme_name, self._theme_note = choose_theme(config, theme, self._themes)
+        self._theme_name, self._theme_note = choose_theme(config, theme, self._themes, remembered_theme())
         self.keymap_overrides = keymap_from_config(config.tui.bindings)
         self._engine: EngineLink | None = None
         self._engine_factory = engine_factory or open_engine
@@ -94,6 +94,8 @@ class DcopsApp(App[int]):
         for theme in self._themes.values():
             self.register_theme(theme)
         self.theme = self._theme_name
+        if not self.config.cluster.theme:     # a pinned theme is the cluster's, not a choice to remember
+            self.theme_changed_signal.subscribe(self, lambda theme: remember_theme(theme.name))
         self.set_keymap(self.keymap_overrides)
         self.switch_mode("fleet")
         self._open_engine()
@@ -213,6 +215,10 @@ class DcopsApp(App[int]):
         if await self.wait_engine() is None:
             return
         async with self.guarded(f"running {text!r}"):
+            words = text.split()
+            if words and words[0] in ("help", "?"):           # `:help drain`, as `dcops help drain`
+                self.push_screen(HelpScreen(words[1] if len(words) > 1 else None))
+                return
             cmd = parse_command(text)
             spec = registry.get(cmd.action)
             if spec.kind is Kind.READ and not cmd.params and cmd.action in SCREEN_MODES:
@@ -237,12 +243,15 @@ class DcopsApp(App[int]):
         run = await flow.submit(self, action, params, confirmed=confirmed, alert=alert)
         if run is None:
             return None
-        if registry.get(action).mutating:
+        if registry.get(action).mutating and not run.dry_run:
             self.track(run)
-        elif show_result:
+        elif show_result:             # a read, or a dry run: its plan is the answer, shown as a result
             finished = await self._engine.wait(run)
+            if finished.outcome in ("ok", "dry-run"):   # a success clears the last error from the status line
+                self.report(f"{action}: {finished.outcome}: {finished.summary}")
             if run.result is not None:
-                await self.push_screen(ResultScreen(f":{action}", run.result, finished))
+                await self.push_screen(ResultScreen(f":{action}" + (" (dry run: nothing changed)" if run.dry_run
+                                                                     else ""), run.result, finished))
             else:
                 self.report(f"{action}: {finished.outcome}: {finished.summary}",
                             "error" if finished.outcome == "failed" else "information")

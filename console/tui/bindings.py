@@ -14,6 +14,8 @@ from textual.binding import Binding
 from actions.errors import ConfigError
 
 
+# Mutating keys mean one thing on every screen: d drain, r resume (nodes), c cancel/stop, Q requeue,
+# h hold, u release. tests/tui/test_stop_and_leftovers.py checks no key changes meaning between screens.
 def _b(id: str, key: str, action: str, description: str, *, show: bool = True, priority: bool = False) -> Binding:
     return Binding(key, action, description, show=show, priority=priority, id=id)
 
@@ -61,23 +63,37 @@ def fleet_bindings() -> list[Binding]:
     ]
 
 
+def node_bindings() -> list[Binding]:
+    return [
+        _b("node.drain", "d", "drain", "drain"),
+        _b("node.resume", "r", "resume", "resume"),
+        _b("node.prev_tab", "left_square_bracket", "tab(-1)", "prev tab"),
+        _b("node.next_tab", "right_square_bracket", "tab(1)", "next tab"),
+    ]
+
+
 def jobs_bindings() -> list[Binding]:
     return [
         _b("jobs.cancel", "c", "job('cancel')", "cancel"),
-        _b("jobs.requeue", "r", "job('requeue')", "requeue"),
+        _b("jobs.requeue", "Q", "job('requeue')", "requeue"),   # not r: r resumes nodes (fleet, operations)
         _b("jobs.hold", "h", "job('hold')", "hold"),
         _b("jobs.release", "u", "job('release')", "release"),
     ]
 
 
 def operations_bindings() -> list[Binding]:
-    return [_b("operations.cancel", "c", "cancel_run", "cancel run")]
+    return [
+        _b("operations.cancel", "c", "cancel_run", "stop run"),
+        _b("operations.resume_left", "r", "resume_leftovers", "resume left-over nodes"),   # r = resume, as on fleet
+    ]
 
 
 def audit_bindings() -> list[Binding]:
     return [
         _b("audit.search", "ctrl+s", "search", "search"),
         _b("audit.verify", "v", "verify", "verify chain"),
+        _b("audit.form", "ctrl+f", "focus_form", "search form"),
+        _b("audit.reads", "R", "toggle_reads", "show/hide reads"),
     ]
 
 
@@ -92,10 +108,14 @@ def metrics_bindings() -> list[Binding]:
     return [_b("metrics.run", "ctrl+s", "run_query", "run query")]
 
 
+def result_bindings() -> list[Binding]:
+    return [_b("result.followup", "f", "followup", "run follow-up")]
+
+
 def catalog() -> dict[str, Binding]:
     """Every binding by id."""
     groups = (app_bindings(), table_bindings(), fleet_bindings(), jobs_bindings(), operations_bindings(),
-              audit_bindings(), approvals_bindings(), metrics_bindings())
+              audit_bindings(), approvals_bindings(), metrics_bindings(), result_bindings(), node_bindings())
     return {b.id: b for group in groups for b in group if b.id}
 
 

@@ -30,7 +30,7 @@ async def submit(app: "DcopsApp", action: str, params: dict[str, Any], *, confir
     confirm: str | None = None
     while True:
         request = Request(principal=app.principal, channel="tui", action=action, params=params, confirm=confirm,
-                          alert=alert)
+                          alert=alert, interactive=True)
         try:
             return await engine.submit(request)
         except ConfirmationRequired as exc:

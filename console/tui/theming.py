@@ -2,8 +2,10 @@
 
 Why TOML files rather than Theme objects in code: a site can review, diff and add a theme without
 touching Python, and the files ship as package data (see pyproject's ``themes`` package-data).
-Which theme wins: a cluster's pinned theme (``cluster.theme``) over the ``--theme`` flag over
-``[tui] theme`` — a pinned production cluster must always look like itself.
+Which theme wins: a cluster's pinned theme (``cluster.theme``) over the ``--theme`` flag over the
+theme last chosen in the console (remembered in ``$XDG_STATE_HOME/dcops/theme``) over ``[tui]
+theme`` — a pinned production cluster must always look like itself, and a choice made from the
+palette should not be lost at the next start.
 """
 
 from __future__ import annotations
@@ -12,7 +14,10 @@ import tomllib
 from dataclasses import fields
 from importlib import resources
 
-from textual.theme import Theme
+from pathlib import Path
+
+from platformdirs import user_state_path
+from textual.theme import BUILTIN_THEMES, Theme
 
 from actions.config import DcopsConfig
 from actions.errors import ConfigError
@@ -53,12 +58,41 @@ def load_themes() -> dict[str, Theme]:
     return themes
 
 
-def choose_theme(config: DcopsConfig, flag: str | None, available: dict[str, Theme]) -> tuple[str, str | None]:
+def _remembered_path() -> Path:
+    return user_state_path("dcops") / "theme"
+
+
+def remembered_theme() -> str | None:
+    """The theme last chosen in the console, if any (a missing or unreadable file: none)."""
+    try:
+        name = _remembered_path().read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return name or None
+
+
+def remember_theme(name: str) -> None:
+    """Keep the operator's choice for the next start; best effort (a read-only home is no error)."""
+    try:
+        path = _remembered_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(name + "\n", encoding="utf-8")
+    except OSError:
+        pass
+
+
+def choose_theme(config: DcopsConfig, flag: str | None, available: dict[str, Theme],
+                 remembered: str | None = None) -> tuple[str, str | None]:
     """The theme to use and, when the user's choice was overridden or unknown, a one-line note."""
     pinned = config.cluster.theme
-    for origin, name in (("cluster.theme", pinned), ("--theme", flag), ("[tui] theme", config.tui.theme)):
+    if remembered and remembered not in available and remembered not in BUILTIN_THEMES:
+        remembered = None             # a theme file that was removed since: fall back quietly
+    for origin, name in (("cluster.theme", pinned), ("--theme", flag), ("remembered", remembered),
+                         ("[tui] theme", config.tui.theme)):
         if not name:
             continue
+        if origin == "remembered":
+            return name, None
         if name not in available:
             raise ConfigError(f"{origin}: unknown theme {name!r}; available: {', '.join(sorted(available))}")
         if origin == "cluster.theme" and flag and flag != name:

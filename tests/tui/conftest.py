@@ -73,6 +73,14 @@ async def wait_for(pilot, predicate: Callable[[], object], timeout: float = 15.0
     raise AssertionError(f"timed out waiting for {what}")
 
 
+async def type_confirmation(pilot, token: str) -> None:
+    """Answer the typed-confirmation dialog the engine asks for (drain, requeue, destructive actions)."""
+    from console.tui.screens.confirm import ConfirmDialog
+
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmDialog), what="the typed confirmation")
+    await pilot.press(*token, "enter")
+
+
 async def audit(app, query) -> list:  # noqa: ANN001 - DcopsApp, AuditQuery
     """Query the app's audit store (on the engine's own thread)."""
     link = app.engine
@@ -105,8 +113,11 @@ def frozen(monkeypatch: pytest.MonkeyPatch):
 
     import actions.ops.metrics as metrics_mod
 
-    # the fleet's and the query's time windows end "now": pin it (modules that imported the class)
-    for module in (engine_mod, metrics_mod, datetime_mod):
+    import console.tui.screens.base as screen_base_mod
+
+    # the fleet's and the query's time windows end "now", the banner's "as of": pin them (modules that
+    # imported the class)
+    for module in (engine_mod, metrics_mod, datetime_mod, screen_base_mod):
         monkeypatch.setattr(module, "datetime", FixedDatetime)
     monkeypatch.setattr(engine_mod.secrets, "token_hex", lambda n=8: f"{next(ids):0{2 * n}d}")
 

@@ -51,6 +51,8 @@ async def test_alert_first_evidence_and_one_key_drain(config) -> None:
                        what="the cancellation line", timeout=45)
 
         await pilot.press("d")                                   # one key: the drain the alert suggests
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), what="the typed confirmation", timeout=45)
+        await pilot.press("1", "enter")                          # the same guard as the fleet's d and :drain
         for _ in range(900):                                     # the run finishes on the engine's thread
             finished = await audit(app, AuditQuery(action="drain", event="finished", node="gpu060"))
             if finished:

@@ -58,7 +58,18 @@ async def test_long_run_shows_progress_keeps_ui_live_and_cancels(config) -> None
         await pilot.press("1")                         # the UI answers while the run works
         await wait_for(pilot, lambda: app.screen.query("#fleet-table"), what="the fleet screen")
         await pilot.press("3", "c")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "AskDialog", what="the stop question")
+        await pilot.press("n")                         # asks first: "Keep running" leaves it alone
+        await pilot.pause(1.0)
+        assert runs.cursor_row["state"] == "running"
+        await pilot.press("c")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "AskDialog", what="the stop question")
+        await pilot.press("y")
         await wait_for(pilot, lambda: runs.cursor_row["state"] == "cancelled", what="the cancelled run")
         finished = await audit(app, AuditQuery(action=SLOW, event="finished"))
         assert len(finished) == 1 and finished[0].outcome == "cancelled"
-        assert "cancelled" in app.last_message[0]
+        assert "stopped by unix:alice" in finished[0].detail
+        stops = await audit(app, AuditQuery(action="stop", event="finished"))
+        assert len(stops) == 1 and stops[0].outcome == "ok"   # the stop itself is an audited request
+        await wait_for(pilot, lambda: {r["status"] for r in screen.query_one("#steps-table", VirtualTable).visible_rows}
+                       == {"ok", "skipped"}, what="final states")    # done + not started; none "running"

@@ -19,7 +19,7 @@ from console.tui.screens.result import ResultScreen
 from console.tui.widgets.chrome import Banner, StatusLine
 from console.tui.widgets.vtable import VirtualTable
 
-from .conftest import audit, APPROVAL_POLICY, SIZE, wait_for
+from .conftest import audit, APPROVAL_POLICY, SIZE, type_confirmation, wait_for
 
 
 def status_text(app: DcopsApp) -> str:
@@ -43,22 +43,32 @@ async def test_approval_flow_with_two_principals(config) -> None:
     async with alice.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: alice.engine is not None, what="the engine")
         await pilot.press("colon", *'drain gpu010 --reason "fan noise"', "enter")
+        await type_confirmation(pilot, "1")                     # `:drain` asks what the fleet's `d` asks
         await wait_for(pilot, lambda: "approval" in status_text(alice), what="the approval notice")
         assert "needs a second person's approval" in status_text(alice)
         await open_approvals(alice, pilot)
         await pilot.press("a")                                  # alice may not approve her own request
+        await wait_for(pilot, lambda: type(alice.screen).__name__ == "AskDialog", what="the plan")
+        await pilot.press("y")
         await wait_for(pilot, lambda: "cannot approve it" in status_text(alice), what="the self-approval refusal")
-        assert await audit(alice, AuditQuery(action="drain", event="started")) == []
+        started = await audit(alice, AuditQuery(action="drain", event="started"))
+        assert all(r.params.get("dry_run") for r in started)     # only the plan (a dry run) ran
 
     bob = DcopsApp(cfg, principal="unix:bob")
     async with bob.run_test(size=SIZE) as pilot:
         row = (await open_approvals(bob, pilot)).cursor_row
         assert row["requester"] == "unix:alice" and row["action"] == "drain" and row["targets"] == "gpu010"
         await pilot.press("a")
+        await wait_for(pilot, lambda: type(bob.screen).__name__ == "AskDialog", what="the plan")
+        plan = str(bob.screen.query_one(".message").render())   # the approval shows what it will do
+        assert "would drain 1 node(s) gpu010" in plan and "reason=fan noise" in plan
+        assert all(r.params.get("dry_run") for r in await audit(bob, AuditQuery(action="drain", event="started")))
+        await pilot.press("y")
         await wait_for(pilot, lambda: "drain: ok" in status_text(bob), what="the approved run to finish")
         granted = await audit(bob, AuditQuery(event="approval-granted"))
         assert len(granted) == 1 and granted[0].principal == "unix:bob"
-        finished = await audit(bob, AuditQuery(action="drain", event="finished", node="gpu010"))
+        finished = [r for r in await audit(bob, AuditQuery(action="drain", event="finished", node="gpu010"))
+                    if r.outcome != "dry-run"]                     # the plans the approvers looked at
         assert len(finished) == 1 and finished[0].principal == "unix:alice" and finished[0].outcome == "ok"
         await wait_for(pilot, lambda: table(bob, "#approvals-table").row_count == 0, what="the list to empty")
 
@@ -217,6 +227,7 @@ async def test_deny_an_approval_with_a_reason(config) -> None:
     async with alice.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: alice.engine is not None, what="the engine")
         await pilot.press("colon", *'drain gpu011 --reason "fan"', "enter")
+        await type_confirmation(pilot, "gpu011")
         await wait_for(pilot, lambda: "approval" in status_text(alice), what="the approval notice")
     bob = DcopsApp(cfg, principal="unix:bob")
     async with bob.run_test(size=SIZE) as pilot:

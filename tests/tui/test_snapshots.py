@@ -14,7 +14,7 @@ from console.tui.screens.node import NodeScreen
 from console.tui.screens.operations import OperationsScreen
 from console.tui.widgets.vtable import VirtualTable
 
-from .conftest import APPROVAL_POLICY, SIZE, wait_for
+from .conftest import APPROVAL_POLICY, SIZE, type_confirmation, wait_for
 
 THEMES = ("dcops-dark", "dcops-light", "dcops-contrast")
 
@@ -30,10 +30,12 @@ async def _fleet_loaded(pilot) -> None:
                    and "loading" not in str(app.screen.query_one("#fleet-summary").render()), what="the fleet")
 
 
-async def _run(pilot, command: str, done: str) -> None:
+async def _run(pilot, command: str, done: str, confirm: str | None = None) -> None:
     """Run a command, then wait for the fleet's reload that follows it, so the audit log holds the
     same records in the same order on every run."""
     await pilot.press("colon", *command, "enter")
+    if confirm is not None:
+        await type_confirmation(pilot, confirm)
     await wait_for(pilot, lambda: done in pilot.app.last_message[0], what=command)
     runs = pilot.app.engine.runs
     if done != "approval":
@@ -51,7 +53,7 @@ async def node(pilot) -> None:
     _table(pilot.app, "#fleet-table").move_to_key("gpu017")
     await pilot.press("enter")
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, NodeScreen)
-                   and "audit records" in str(pilot.app.screen.query_one("#summary-audit").render()), what="node tabs")
+                   and "change record(s)" in str(pilot.app.screen.query_one("#summary-audit").render()), what="node tabs")
 
 
 async def jobs(pilot) -> None:
@@ -81,7 +83,7 @@ async def audit(pilot) -> None:
 
 async def approvals(pilot) -> None:
     await _fleet_loaded(pilot)
-    await _run(pilot, 'drain gpu[040-041] --reason "psu swap"', "approval")
+    await _run(pilot, 'drain gpu[040-041] --reason "psu swap"', "approval", confirm="2")
     await pilot.press("5")
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, ApprovalsScreen)
                    and _table(pilot.app, "#approvals-table").total_count == 1, what="the pending approval")

@@ -1,5 +1,9 @@
 """Approvals: pending two-person requests; approve or deny. The engine checks the approver's RBAC
-and refuses self-approval; the screen only shows its answer."""
+and refuses self-approval; the screen only shows its answer.
+
+Approve shows the plan first -- the request run as a dry run by the approver (targets, batches,
+affected jobs, versions: whatever the action's plan names) -- and asks "Approve and run?", as a
+StackStorm inquiry shows its parameters: nobody approves a request they have not seen."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from textual.widgets import Static
 from ..bindings import approvals_bindings
 from ..widgets import cells
 from ..widgets.vtable import Column, VirtualTable
+from .ask import AskDialog
 from .base import DcopsScreen
 from .detail import DetailScreen
 from .prompt import PromptDialog
@@ -76,11 +81,34 @@ class ApprovalsScreen(DcopsScreen):
         engine = self.dcops.engine
         if approval_id is None or engine is None:
             return
+        item = getattr(self, "_items", {}).get(approval_id)
+        if item is not None and not await self._confirm_plan(item):
+            self.status(f"{approval_id} left pending", "information")
+            return
         async with self.dcops.guarded(f"approving {approval_id}"):
             run = await engine.approve(approval_id, self.dcops.principal, "tui")
             self.dcops.track(run)
             self.dcops.report(f"approved {approval_id}: run {run.run_id} started ({run.action})")
         self.reload()
+
+    async def _confirm_plan(self, item) -> bool:  # noqa: ANN001 - store.Approval
+        from actions.hostlists import collapse
+
+        plan = await self.dcops.read(item.action, {**item.params, "dry_run": True}) \
+            if "dry_run" in _fields(item.action) else None
+        lines = [f"{item.requester} asks to run {item.action} on "
+                 f"{collapse(item.targets) if item.targets else 'the cluster'}",
+                 "params: " + " ".join(f"{k}={v}" for k, v in item.params.items())]
+        if plan is not None:
+            lines.append(f"plan: {plan.summary}")
+            if plan.table is not None:
+                lines += ["  " + "  ".join(str(c) for c in row) for row in plan.table.rows[:8]]
+                if len(plan.table.rows) > 8:
+                    lines.append(f"  ... {len(plan.table.rows) - 8} more row(s): Enter on the request shows all")
+        else:
+            lines.append("plan: not available (see the status line)")
+        return bool(await self.app.push_screen_wait(AskDialog(
+            f"Approve {item.id}?", "\n".join(lines), yes="Approve and run", no="Not now")))
 
     @work(group="approval", exit_on_error=False)
     async def action_deny(self) -> None:
@@ -101,3 +129,9 @@ class ApprovalsScreen(DcopsScreen):
         item = getattr(self, "_items", {}).get(event.row["id"])
         if item is not None:
             self.app.push_screen(DetailScreen(f"approval {item.id}", item.model_dump()))
+
+
+def _fields(action: str) -> set[str]:
+    from actions import registry
+
+    return set(registry.get(action).params.model_fields) if action in registry else set()

@@ -3,6 +3,7 @@ status line and footer, plus the hooks screens implement (``compose_body``, ``lo
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, cast
 
 from textual import on, work
@@ -23,6 +24,7 @@ class DcopsScreen(Screen):
     worker after the engine is ready, on ``ctrl+r``, and after a run of ours finishes."""
 
     SCREEN_TITLE = ""
+    AUTO_REFRESH = False          # reload every [tui] refresh seconds while shown, and say "as of" when
     DEFAULT_CSS = """
     DcopsScreen.-production { border: heavy $production; }
     """
@@ -46,6 +48,15 @@ class DcopsScreen(Screen):
         self.set_class(self.dcops.production, "-production")
         self.status(*self.dcops.last_message)
         self.reload()
+        every = self.dcops.config.tui.refresh
+        if self.AUTO_REFRESH and every > 0:
+            self.set_interval(every, self._auto_reload)
+
+    def _auto_reload(self) -> None:
+        """Keep a live screen true without a key press (k9s-style); only while it is on top, and
+        never piling up reloads behind a slow cluster (the load worker is exclusive)."""
+        if self.is_current and not any(w.node is self and w.group == "load" and w.is_running for w in self.workers):
+            self.reload()
 
     def on_screen_resume(self) -> None:
         self.status(*self.dcops.last_message)
@@ -56,6 +67,8 @@ class DcopsScreen(Screen):
             return
         async with self.dcops.guarded(f"loading {self.SCREEN_TITLE.lower()}"):
             await self.load()
+            if self.AUTO_REFRESH:
+                self.query_one(Banner).as_of = datetime.now().strftime("%H:%M:%S")
 
     async def load(self) -> None:
         """Fetch and show this screen's data (override)."""

@@ -18,6 +18,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 
+_CONFIRM_LABEL = {"cancel": "Cancel jobs", "requeue": "Requeue jobs", "reset-counters": "Clear counters"}
+
+
 class Confirmation(NamedTuple):
     token: str
     reason: str = ""
@@ -51,9 +54,10 @@ class ConfirmDialog(ModalScreen[Confirmation | None]):
                 yield Input(value=self.reason_default, id="reason-input", placeholder="xid 79 on GPU 3")
             yield Label(f"Type {' or '.join(self.accepted)} to proceed:")
             yield Input(id="confirm-input", placeholder=self.token)
-            with Horizontal():
-                yield Button("Cancel", id="cancel")
-                yield Button(f"{self.action_name.capitalize()}", id="confirm", variant="error", disabled=True)
+            with Horizontal():          # buttons say what they do: never "Cancel" next to "Cancel" (job cancel)
+                yield Button("Back (esc)", id="cancel")
+                yield Button(_CONFIRM_LABEL.get(self.action_name, self.action_name.capitalize()), id="confirm",
+                             variant="error", disabled=True)
 
     def on_mount(self) -> None:
         self.query_one("#reason-input" if self.ask_reason else "#confirm-input", Input).focus()

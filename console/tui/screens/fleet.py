@@ -54,6 +54,7 @@ def fleet_columns(sample: dict[str, Any] | None) -> list[Column]:
 class FleetScreen(DcopsScreen):
     SCREEN_TITLE = "Fleet"
     RELOAD_ON_RUN = True
+    AUTO_REFRESH = True
     BINDINGS = fleet_bindings()
     DEFAULT_CSS = """
     FleetScreen #fleet-summary { height: 1; padding: 0 1; color: $muted; }

@@ -11,7 +11,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from actions import usage
+from actions import command_help, registry, usage
 
 from ..bindings import catalog
 
@@ -28,11 +28,29 @@ class HelpScreen(ModalScreen[None]):
 
     listed: list[str] = []        # action names shown, in order
 
+    def __init__(self, action: str | None = None) -> None:
+        """``action``: ``:help drain`` shows that action's help (the CLI's ``help drain``) first."""
+        super().__init__()
+        self.action_name = action
+
     def compose(self) -> ComposeResult:
         app = cast("DcopsApp", self.app)
         with VerticalScroll():
+            if self.action_name:
+                yield Static(self._one(app, self.action_name), id="help-action")
             yield Static(self._actions(app), id="help-actions")
             yield Static(self._keys(app), id="help-keys")
+
+    @staticmethod
+    def _one(app: "DcopsApp", name: str) -> Text:
+        if name not in registry:
+            return Text(f"no action {name!r}; the actions you may run are listed below", style="bold")
+        text = Text(command_help(registry.get(name)) + "\n")
+        if app.engine is not None:
+            decision = app.engine.decide(app.principal, name)
+            text.append(("you may run it" if decision.allowed else f"not for you: {decision.reason}") + "\n",
+                        style="bold")
+        return text
 
     def _actions(self, app: "DcopsApp") -> Table:
         table = Table(title=f"Actions {app.principal} may run on {app.cluster_name}", title_justify="left",

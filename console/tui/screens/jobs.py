@@ -3,7 +3,7 @@ hold and release on the selected rows (or the row under the cursor)."""
 
 from __future__ import annotations
 
-from actions.hostlists import collapse as collapse_hostlist
+from actions.hostlists import collapse as collapse_hostlist, expand as expand_hostlist
 from textual import on, work
 from textual.app import ComposeResult
 from textual.widgets import Static
@@ -37,14 +37,15 @@ def _squeue_row(row: dict) -> dict:
 class JobsScreen(DcopsScreen):
     SCREEN_TITLE = "Jobs"
     RELOAD_ON_RUN = True
+    AUTO_REFRESH = True
     BINDINGS = jobs_bindings()
     DEFAULT_CSS = """
     JobsScreen #jobs-summary { height: 1; padding: 0 1; color: $muted; }
     """
 
     def compose_body(self) -> ComposeResult:
-        yield ParamForm([("user", "user", "alice"), ("partition", "partition", "gpu"),
-                         ("state", "state", "RUNNING"), ("node", "node", "gpu001")], id="jobs-form")
+        yield ParamForm([("user", "user", "e.g. alice"), ("partition", "partition", "e.g. gpu"),
+                         ("state", "state", "e.g. RUNNING"), ("node", "node", "e.g. gpu001")], id="jobs-form")
         yield Static("", id="jobs-summary")
         yield VirtualTable(JOB_COLUMNS, key="job", multi_select=True, id="jobs-table")
 
@@ -65,6 +66,15 @@ class JobsScreen(DcopsScreen):
         self.table.set_rows(_squeue_row(dict(zip(table.columns, r))) for r in table.rows)
         where = ", ".join(f"{k}={v}" for k, v in params.items()) or "all users"
         self.query_one("#jobs-summary", Static).update(f"{result.summary} ({where})")
+
+    @on(VirtualTable.Activated, "#jobs-table")
+    def _open_job(self, event: VirtualTable.Activated) -> None:
+        """Enter on a job: its detail, and from there its nodes and their cables."""
+        from .job import JobDetailScreen
+
+        row = dict(event.row)
+        nodes = expand_hostlist(str(row.get("nodelist") or "")) if row.get("nodelist") else []
+        self.app.push_screen(JobDetailScreen(row, nodes))
 
     @on(ParamForm.Submitted)
     def _search(self) -> None:

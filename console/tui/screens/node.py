@@ -16,6 +16,7 @@ from textual_plotext import PlotextPlot
 from actions import registry
 from actions.events import Table
 
+from ..bindings import node_bindings
 from ..widgets.links import links_text
 from ..widgets.tables import ROW_KEY, table_columns, table_rows
 from ..widgets.vtable import Column, VirtualTable
@@ -31,7 +32,7 @@ def node_tabs(node: str) -> list[tuple[str, str, str, dict[str, Any]]]:
         ("gpus", "GPUs", "gpu-health", {"nodes": node}),
         ("health", "Health", "node-health", {"nodes": node}),
         ("operators", "Operators", "gpu-operator", {"nodes": node, "all": True}),
-        ("ib", "IB ports", "fabric-health", {}),
+        ("ib", "IB ports", "fabric-health", {"nodes": node}),   # every port of the node, as Health counts them
         ("firmware", "Firmware", "firmware", {"nodes": node}),
         ("power", "BMC", "power-status", {"nodes": node}),
         ("jobs", "Jobs", "jobs", {"node": node}),
@@ -52,7 +53,13 @@ def transposed(table: Table) -> Table:
 
 
 class NodeScreen(DcopsScreen):
+    """``d`` / ``r`` drain and resume this node (the fleet's typed confirmation), ``[`` / ``]``
+    switch tabs (shown in the footer); the Audit tab lists the changes made to the node, not the
+    reads this screen makes to fill itself."""
+
     RELOAD_ON_RUN = True
+    AUTO_REFRESH = True
+    BINDINGS = node_bindings()
     DEFAULT_CSS = """
     NodeScreen #node-head { height: auto; padding: 0 1; }
     NodeScreen #node-charts { height: 14; }
@@ -121,10 +128,16 @@ class NodeScreen(DcopsScreen):
             summary.update(f"{action}: no answer (see the status line)")
             return
         data = result.table
-        if data is not None and tab_id == "ib":
+        if data is not None and tab_id == "audit":          # writes only: this screen's own reads are noise
+            action_col = data.columns.index("action") if "action" in data.columns else None
+            if action_col is not None:
+                kept = [r for r in data.rows if not _is_read(str(r[action_col]))]
+                data = data.model_copy(update={"rows": kept})
+                summary.update(f"{len(kept)} change record(s) for {self.node} (reads not shown)")
+        elif data is not None and tab_id == "ib":
             data = only_node(data, self.node)
             summary.update(f"{len(data.rows)} port(s) of {self.node}; fabric: {result.summary}")
-        else:
+        elif tab_id != "audit":
             summary.update(result.summary)
         if result.links:                             # Grafana links of metrics views (gpu-health, node-health)
             summary.update(Text.assemble(result.summary, "  ", links_text(result.links)))
@@ -134,3 +147,39 @@ class NodeScreen(DcopsScreen):
             table = self.query_one(f"#table-{tab_id}", VirtualTable)
             table.set_columns(table_columns(data))
             table.set_rows(table_rows(data))
+
+    # ------------------------------------------------------------------ keys
+    def _tabs(self) -> TabbedContent:
+        return self.query_one("#node-tabs", TabbedContent)
+
+    def action_tab(self, step: int) -> None:
+        ids = [f"tab-{t[0]}" for t in node_tabs(self.node)]
+        current = self._tabs().active
+        self._tabs().active = ids[(ids.index(current) + step) % len(ids)] if current in ids else ids[0]
+
+    @work(group="node-action", exit_on_error=False)
+    async def action_drain(self) -> None:
+        from .confirm import ConfirmDialog
+
+        if not self.dcops.allowed("drain"):
+            return
+        answer = await self.app.push_screen_wait(ConfirmDialog(
+            "drain", f"Drain 1 node(s) {self.node}: no new jobs start there; running jobs finish first.", "1",
+            (self.node,), reason=""))
+        if answer is None:
+            self.status("drain cancelled: nothing was changed", "warning")
+            return
+        async with self.dcops.guarded("drain"):
+            await self.dcops.execute("drain", {"nodes": self.node, "reason": answer.reason}, confirmed=answer.token)
+
+    @work(group="node-action", exit_on_error=False)
+    async def action_resume(self) -> None:
+        if self.dcops.allowed("resume"):
+            async with self.dcops.guarded("resume"):
+                await self.dcops.execute("resume", {"nodes": self.node})
+
+
+def _is_read(action: str) -> bool:
+    from actions import Kind
+
+    return action in registry and registry.get(action).kind is Kind.READ

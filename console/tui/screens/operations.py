@@ -1,6 +1,12 @@
-"""Operations: this console's running and recent changes (mutating runs; the reads screens make
-are not listed), each node's progress, the step log, and cancel. Runs live in the engine (``engine.runs()``); the screen polls it twice a second while
-visible, which costs nothing (in-process objects) and never waits on the cluster."""
+"""Operations: the cluster's running and recent changes (mutating runs; the reads screens make
+are not listed), each node's progress, the step log, stop and resume-the-leftovers.
+
+This console's runs live in its engine (``engine.runs()``), polled twice a second while visible
+(in-process objects: costs nothing). Runs other processes started -- the bot, another console, the
+approver who ran your request -- are read from the shared audit store every few seconds, so the
+requester follows a run an approver started and anyone the policy lets can stop it. ``c`` asks
+first and then submits ``stop RUN`` (audited, RBAC-gated, reaches the run's own process); ``r``
+offers the one step back for the nodes a stop left out of service (``resume HOSTLIST``)."""
 
 from __future__ import annotations
 
@@ -9,18 +15,22 @@ from typing import Any
 
 from actions.hostlists import collapse as collapse_hostlist
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Log as LogView, ProgressBar, Static
 
-from actions import Run, registry
+from actions import Run, registry, resume_in
 from actions.events import Error, Log, Result, Step
 from actions.safe_text import printable
 
 from ..bindings import operations_bindings
 from ..widgets import cells
 from ..widgets.vtable import Column, VirtualTable
+from .ask import AskDialog
 from .base import DcopsScreen
+
+SHARED_EVERY = 2.0     # seconds between reads of the shared store for other processes' runs
 
 RUN_COLUMNS = (
     Column("run_id", "RUN", 24),
@@ -51,8 +61,32 @@ def _fraction(run: Run) -> float:
     return 0.0
 
 
+def run_state(run: Run) -> str:
+    if run.finished:
+        return run.finished.outcome
+    return "planning" if run.dry_run else "running"
+
+
+def step_status(run: Run, target: str) -> str:
+    """A dry run changes nothing: its targets are "planned", never "running"."""
+    step = run.steps.get(target)
+    status = step.status if step is not None else "pending"
+    if run.dry_run and status in ("pending", "running", "ok"):
+        return "planned"
+    return status
+
+
+def leftover_resume(run: Run) -> str:
+    """``resume HOSTLIST`` for the nodes a stopped run left out of service ('' when none)."""
+    if run.finished is None or run.finished.outcome != "cancelled":
+        return ""
+    if run.finished.left_out_of_service:
+        return "resume " + collapse_hostlist(run.finished.left_out_of_service)
+    return resume_in(run.finished.summary)
+
+
 def run_row(run: Run, now: float) -> dict[str, Any]:
-    state = run.finished.outcome if run.finished else "running"
+    state = run_state(run)
     elapsed = run.finished.duration if run.finished else now - run.started
     return {
         "run_id": run.run_id, "action": run.action, "principal": run.principal,
@@ -89,24 +123,49 @@ class OperationsScreen(DcopsScreen):
         super().on_mount()
         self._shown: tuple[str, int] | None = None
         self.query_one("#runs-table", VirtualTable).focus()
+        self._shared: dict[str, Run] = {}
         self.set_interval(0.5, self._tick)
+        self.set_interval(SHARED_EVERY, self._read_shared)
 
     async def load(self) -> None:
+        await self._load_shared()
         self._tick()
+
+    def _read_shared(self) -> None:
+        if self.is_current and self.dcops.engine is not None:
+            self._shared_worker()
+
+    @work(exclusive=True, group="shared-runs", exit_on_error=False)
+    async def _shared_worker(self) -> None:
+        async with self.dcops.guarded("reading the shared run list"):
+            await self._load_shared()
+
+    async def _load_shared(self) -> None:
+        engine = self.dcops.engine
+        if engine is not None:
+            self._shared = {r.run_id: r for r in await engine.shared_runs()}
+
+    def _all_runs(self) -> list[Run]:
+        engine = self.dcops.engine
+        local = [r for r in engine.runs() if r.action not in registry or registry.get(r.action).mutating] \
+            if engine is not None else []
+        ids = {r.run_id for r in local}
+        return sorted(local + [r for r in self._shared.values() if r.run_id not in ids],
+                      key=lambda r: r.started, reverse=True)
 
     def _tick(self) -> None:
         if not self.is_current or self.dcops.engine is None:
             return
         now = time.time()
-        runs = [r for r in self.dcops.engine.runs() if r.action not in registry or registry.get(r.action).mutating]
-        self.query_one("#runs-table", VirtualTable).set_rows(run_row(r, now) for r in runs)
+        self.query_one("#runs-table", VirtualTable).set_rows(run_row(r, now) for r in self._all_runs())
         self._show_selected()
 
     def _selected_run(self) -> Run | None:
         row = self.query_one("#runs-table", VirtualTable).cursor_row
         if row is None or self.dcops.engine is None:
             return None
-        return self.dcops.engine.get_run(str(row["run_id"]))
+        run_id = str(row["run_id"])
+        return self.dcops.engine.get_run(run_id) or self._shared.get(run_id)
 
     def on_virtual_table_highlighted(self, event: VirtualTable.Highlighted) -> None:
         if event.table.id == "runs-table":
@@ -116,16 +175,18 @@ class OperationsScreen(DcopsScreen):
         run = self._selected_run()
         if run is None:
             return
-        key = (run.run_id, len(run.history))
+        key = (run.run_id, len(run.history), len(run.steps), run.finished is not None)
         if key == self._shown:
             return
         self._shown = key
-        state = run.finished.outcome if run.finished else "running"
-        head = Text.assemble((run.run_id, "bold"), f"  {run.action} by {run.principal}  ", (state, "bold"),
-                             f"  params {run.params}")
+        head = Text.assemble((run.run_id, "bold"), f"  {run.action} by {run.principal} via {run.channel}  ",
+                             (run_state(run), "bold"), f"  params {run.params}")
+        step_back = leftover_resume(run)
+        if step_back:
+            head.append(f"  left out of service -- r: {step_back}", style="bold")
         self.query_one("#run-head", Static).update(head)
         self.query_one("#run-progress", ProgressBar).update(progress=_fraction(run) * 100)
-        steps = [{"target": t, "status": run.steps[t].status if t in run.steps else "pending",
+        steps = [{"target": t, "status": step_status(run, t),
                   "bar": cells.bar(_STEP_FRACTION.get(run.steps[t].status, 0) if t in run.steps else 0),
                   "detail": run.steps[t].detail if t in run.steps else ""} for t in run.targets]
         self.query_one("#steps-table", VirtualTable).set_rows(steps)
@@ -145,7 +206,41 @@ class OperationsScreen(DcopsScreen):
         run = self._selected_run()
         if run is None:
             self.status("no run selected", "warning")
-        elif self.dcops.engine.cancel(run):
-            self.status(f"cancelling run {run.run_id} ({run.action})", "warning")
+        elif not run.active:
+            self.status(f"run {run.run_id} is not running ({run_state(run)})", "warning")
         else:
-            self.status(f"run {run.run_id} is not running", "warning")
+            self._stop(run)
+
+    @work(group="stop", exit_on_error=False)
+    async def _stop(self, run: Run) -> None:
+        done = sum(1 for s in run.steps.values() if s.status in ("ok", "failed", "skipped"))
+        targets = collapse_hostlist(run.targets) if run.targets else "the cluster"
+        ok = await self.app.push_screen_wait(AskDialog(
+            f"Stop run {run.run_id}?",
+            f"{run.action} of {targets} by {run.principal} ({done}/{len(run.targets)} targets handled). Nodes in "
+            "the middle of it are left drained; the result lists them and r resumes them.",
+            yes="Stop run", no="Keep running"))
+        if not ok:
+            self.status(f"run {run.run_id} keeps running", "information")
+            return
+        if not run.active:                        # it ended while the dialog was open
+            self.status(f"run {run.run_id} already ended: {run_state(run)}", "warning")
+            return
+        await self.dcops.execute("stop", {"run": run.run_id})
+
+    def action_resume_leftovers(self) -> None:
+        run = self._selected_run()
+        step_back = leftover_resume(run) if run is not None else ""
+        if not step_back:
+            self.status("the selected run left no nodes out of service", "warning")
+            return
+        self._resume(step_back)
+
+    @work(group="stop", exit_on_error=False)
+    async def _resume(self, step_back: str) -> None:
+        nodes = step_back.split(" ", 1)[1]
+        ok = await self.app.push_screen_wait(AskDialog(
+            f"Return {nodes} to service?", f"`{step_back}` through the engine (audited); nodes a health "
+            "check marked bad are refused.", yes="Resume nodes", no="Leave drained"))
+        if ok:
+            await self.dcops.execute("resume", {"nodes": nodes})

@@ -106,7 +106,7 @@ def outcome_cell(value: Any, row: Row) -> Cell:
     tone = {"ok": "ok", "allow": "ok", "granted": "ok", "running": "primary", "pending": "accent",
             "failed": "bad", "deny": "bad", "denied": "bad", "interrupted": "bad", "invalid": "warn",
             "cancelled": "warn", "dry-run": "muted", "skipped": "muted", "expired": "muted",
-            "used": "muted"}.get(text.lower())
+            "used": "muted", "planned": "muted", "planning": "muted"}.get(text.lower())
     return text, tone
 
 

@@ -20,6 +20,7 @@ class Banner(Static):
     """
 
     title = reactive("")
+    as_of = reactive("")           # when the screen's data was read ("as of 03:12:05"), for live screens
 
     def __init__(self, title: str) -> None:
         super().__init__()
@@ -37,6 +38,8 @@ class Banner(Static):
             parts.append(("  READ-ONLY", "bold"))
         parts.append((f"  {getattr(app, 'principal', '')}", ""))
         parts.append((f"  │ {self.title}", "bold"))
+        if self.as_of:
+            parts.append((f"  │ as of {self.as_of}", ""))
         return Text.assemble(*parts)
 
 

@@ -80,6 +80,19 @@ class Harness:
                                          secret=secret, timestamp=timestamp)
         return status, body, key
 
+    async def confirmed_command(self, text: str, *, user: str = ONCALL, channel: str = ONCALL_CHANNEL) -> tuple[int, str, str]:
+        """A command a person confirms (drain, requeue ask the typed confirmation on every path):
+        POST it, press the prompt's Confirm as the same user; returns (status, body, key of the
+        Confirm click's response_url, where the rest of the conversation goes)."""
+        status, body, key = await self.command(text, user=user, channel=channel)
+        prompt = (await self.responses(key))[0]
+        buttons = {e["action_id"]: e["value"] for b in prompt.args.get("blocks", []) if b["type"] == "actions"
+                   for e in b["elements"]}
+        assert "dcops_confirm" in buttons, f"expected a Confirm prompt for {text!r}: {prompt.args.get('text')}"
+        _, click_key = await self.click("dcops_confirm", buttons["dcops_confirm"], user=user, channel=channel,
+                                        ephemeral=True)
+        return status, body, click_key
+
     async def click(self, action_id: str, value: str, *, user: str, channel: str = ONCALL_CHANNEL,
                     message_ts: str | None = None, ephemeral: bool = False) -> tuple[int, str]:
         key, url = self.new_response_url()

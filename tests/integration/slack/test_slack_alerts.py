@@ -106,14 +106,19 @@ async def test_an_approved_drain_from_an_alert_keeps_the_fingerprint(alert_harne
     posted = (await h.slack.wait_for(lambda c: c.method == "chat.postMessage" and "GpuXidMemory" in c.args["text"]))[0]
     drain = next(e for b in posted.args["blocks"] if b["type"] == "actions" for e in b["elements"]
                  if e["text"]["text"] == "Drain")
-    await h.click(drain["action_id"], drain["value"], user=ONCALL)        # the policy wants a second person
+    _, key = await h.click(drain["action_id"], drain["value"], user=ONCALL)   # drain asks the typed confirmation
+    prompt = (await h.responses(key))[0]
+    confirm = next(e for b in prompt.args["blocks"] if b["type"] == "actions" for e in b["elements"]
+                   if e["action_id"] == blocks.CONFIRM)
+    await h.click(blocks.CONFIRM, confirm["value"], user=ONCALL, ephemeral=True)   # then wants a second person
     ask = (await h.slack.wait_for(lambda c: c.method == "chat.postMessage" and c.args.get("channel") == APPROVALS))[0]
     approve = next(e for b in ask.args["blocks"] if b["type"] == "actions" for e in b["elements"]
                    if e["action_id"] == blocks.APPROVE)
     await h.click(blocks.APPROVE, approve["value"], user=ONCALL2, channel=APPROVALS)
     await h.slack.wait_for(lambda c: c.method == "chat.update" and f"drain {node}" in json.dumps(c.args.get("blocks", []))
                            and "`: ok" in json.dumps(c.args.get("blocks", [])))
-    started = await h.engine.store.query(AuditQuery(action="drain", event="started", node=node))
+    started = [r for r in await h.engine.store.query(AuditQuery(action="drain", event="started", node=node))
+               if not r.params.get("dry_run")]                 # not the plan the approvers were shown
     assert started[0].principal == f"slack:{ONCALL}" and "approved by slack:" + ONCALL2 in started[0].detail
     assert started[0].detail.endswith("; from alert cd34")
     await h.idle()

@@ -94,7 +94,7 @@ async def test_table_results_render_as_a_table_block(harness: Harness):
 
 
 async def test_drain_from_the_shared_grammar_drains_and_reports_per_node(harness: Harness):
-    await harness.command('drain gpu[001-004] --reason "xid 79"', user=ADMIN)
+    await harness.confirmed_command('drain gpu[001-004] --reason "xid 79"', user=ADMIN)
     final = (await harness.slack.wait_for(lambda c: c.method == "chat.update" and "drain: ok" in c.args["text"]))[0]
     assert "gpu[001-004]" in _text(final)
     steps = await harness.audit(action="drain", event="step")
@@ -210,8 +210,8 @@ async def test_cancel_button_runs_nothing(harness: Harness):
 async def _ask_requeue(h: Harness) -> tuple[str, str, Call]:
     job = await _running_job(h)
     asked = len(h.slack.of("chat.postMessage", channel=APPROVALS))
-    _, _, key = await h.command(f"requeue {job}")
-    told = (await h.responses(key))[0]
+    _, _, key = await h.confirmed_command(f"requeue {job}")      # requeue asks first, then needs approval
+    told = (await h.responses(key, count=2))[-1]
     posted = (await h.slack.wait_for(lambda c: c.method == "chat.postMessage" and c.args["channel"] == APPROVALS,
                                      count=asked + 1))[-1]
     assert "needs a second person's approval" in told.args["text"] and f"<#{APPROVALS}>" in told.args["text"]
@@ -246,7 +246,7 @@ async def test_approval_self_approval_refused_rbac_checked_then_approved(harness
     assert len(granted) == 1 and granted[0].principal == f"slack:{ONCALL2}"
     refused_records = await harness.audit(event="approval-refused")
     assert {r.principal for r in refused_records} == {f"slack:{ONCALL}", f"slack:{VIEWER}"}
-    started = await harness.audit(action="requeue", event="started")
+    started = [r for r in await harness.audit(action="requeue", event="started") if not r.params.get("dry_run")]
     assert len(started) == 1 and started[0].principal == f"slack:{ONCALL}" and job in started[0].targets
 
     _, key = await harness.click(blocks.APPROVE, approval_id, user=ONCALL2, channel=APPROVALS, message_ts=msg_ts)
@@ -265,7 +265,7 @@ async def test_deny_tells_the_thread_and_the_requester_and_runs_nothing(harness:
         lambda c: c.method == "chat.postMessage" and c.args["channel"] == ONCALL_CHANNEL))[0]
     assert "was denied" in told.args["text"] and "nothing ran" in told.args["text"]
     await harness.idle()
-    assert await harness.audit(action="requeue", event="started") == []
+    assert [r for r in await harness.audit(action="requeue", event="started") if not r.params.get("dry_run")] == []
     assert [a.state for a in await harness.engine.approvals(None) if a.id == approval_id] == ["denied"]
     assert await _job_state(harness, job) == "RUNNING"
 
@@ -275,7 +275,7 @@ async def test_approved_but_then_refused_by_a_guard_tells_everyone(harness: Harn
     then its blast-radius guard refuses the run; the thread and the requester both hear why."""
     from actions import Request
 
-    _, _, key = await harness.command('drain gpu[001-020] --reason "bad batch"')
+    _, _, key = await harness.confirmed_command('drain gpu[001-020] --reason "bad batch"')
     await harness.responses(key)
     posted = (await harness.slack.wait_for(lambda c: c.method == "chat.postMessage" and c.args["channel"] == APPROVALS))[0]
     approval_id = _buttons(posted)[blocks.APPROVE]
@@ -291,7 +291,8 @@ async def test_approved_but_then_refused_by_a_guard_tells_everyone(harness: Harn
         lambda c: c.method == "chat.postMessage" and c.args["channel"] == ONCALL_CHANNEL))[0]
     assert f"<@{ONCALL}>" in told.args["text"] and "refused" in told.args["text"]
     await harness.idle()
-    assert [r for r in await harness.audit(action="drain", event="started") if "gpu001" in r.targets] == []
+    assert [r for r in await harness.audit(action="drain", event="started")
+            if "gpu001" in r.targets and not r.params.get("dry_run")] == []       # only the approvers' plan ran
 
 
 async def test_where_the_bot_cannot_post_the_result_goes_to_the_requester(harness: Harness):
@@ -344,21 +345,26 @@ async def test_metric_range_query_attaches_a_chart(harness: Harness):
     assert any(ch in charts[0] for ch in "▁▂▃▄▅▆▇█")
 
 
-async def test_only_the_requester_can_stop_a_running_run(harness: Harness):
+async def test_only_the_requester_or_a_stop_permission_can_stop_a_running_run(harness: Harness):
     await harness.command("slow-touch gpu[001-005]")
     update = (await harness.slack.wait_for(            # one node done, the rest to go
         lambda c: c.method == "chat.update" and blocks.STOP in _text(c) and "1/5" in _text(c)))[0]
     run_id = _buttons(update)[blocks.STOP]
-    _, key = await harness.click(blocks.STOP, run_id, user=ONCALL2, message_ts=update.args["ts"])
-    assert f"only <@{ONCALL}>" in (await harness.responses(key))[0].args["text"]
+    _, key = await harness.click(blocks.STOP, run_id, user=VIEWER, message_ts=update.args["ts"])
+    refusal = (await harness.responses(key))[0].args
+    assert f"only <@{ONCALL}>" in refusal["text"]
+    assert f"only <@{ONCALL}>" in json.dumps(refusal["blocks"])       # the mention renders, not &lt;@…&gt;
+    assert [r.principal for r in await harness.audit(action="stop", event="denied")] == [f"slack:{VIEWER}"]
     _, key = await harness.click(blocks.STOP, run_id, user=ONCALL, message_ts=update.args["ts"])
     assert "stopping run" in (await harness.responses(key))[0].args["text"]
     final = (await harness.slack.wait_for(lambda c: c.method == "chat.update" and "slow-touch: cancelled" in c.args["text"]))[0]
     assert blocks.STOP not in _text(final)
     finished = await harness.audit(run_id=run_id, event="finished")
     assert [r.outcome for r in finished] == ["cancelled"]
-    done = await harness.audit(run_id=run_id, event="step")
+    steps = await harness.audit(run_id=run_id, event="step")
+    done = [r for r in steps if r.outcome == "ok"]
     assert 0 < len(done) < 5                                  # stopped part-way: some nodes done, not all
+    assert {r.targets[0] for r in steps} == {f"gpu00{i}" for i in range(1, 6)}   # the rest: a final state each
 
 
 async def test_approval_after_a_bot_restart_tells_the_requester_by_dm(harness: Harness):
