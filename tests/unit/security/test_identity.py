@@ -117,7 +117,7 @@ def audit(site: dict) -> list[dict]:
 def test_logname_and_user_do_not_change_who_acts(site) -> None:
     env = dict(site["env"], LOGNAME=VICTIM, USER=VICTIM, USERNAME=VICTIM)
     p = dcops(site, "--config", str(site["cfg"]), "run", "ping", env=env)
-    assert p.returncode == 1 and "Traceback" not in p.stderr
+    assert p.returncode == 4 and "Traceback" not in p.stderr
     assert f"no role of unix:{ME} allows ping" in p.stderr            # the viewer role, not the victim's admin
     recs = [r for r in audit(site) if r["action"] == "ping"]
     assert [r["event"] for r in recs] == ["received", "denied"]
@@ -161,7 +161,7 @@ roles = ["all"]
     aid = asked.stderr.split("approve ")[1].split("`")[0]
     env = dict(site["env"], LOGNAME=VICTIM, USER=VICTIM)
     p = dcops(site, "--config", str(cfg), "approve", aid, env=env)
-    assert p.returncode == 1 and f"unix:{ME} asked for {aid} and cannot approve it" in p.stderr
+    assert p.returncode == 4 and f"unix:{ME} asked for {aid} and cannot approve it" in p.stderr
     refused = [r for r in audit(site) if r["run_id"] == aid and r["event"] == "approval-refused"]
     assert refused and refused[-1]["principal"] == f"unix:{ME}"
 
@@ -174,7 +174,7 @@ def test_identity_map_through_the_cli(site) -> None:
     strict = site["dir"] / "strict.toml"
     strict.write_text(site["cfg"].read_text() + '[identity]\nmap = { "someone" = "unix:x" }\nunmapped = "refuse"\n')
     p = dcops(site, "--config", str(strict), "run", "ping")
-    assert p.returncode == 1 and "has no entry in [identity] map" in p.stderr
+    assert p.returncode == 4 and "has no entry in [identity] map" in p.stderr
     refusal = [r for r in audit(site) if r["event"] == "denied" and r["action"] == "ping"]
     assert refusal and refusal[-1]["principal"] == f"unix:{ME}"
     bad = site["dir"] / "bad.toml"
