@@ -9,6 +9,7 @@ front end shows as it is.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 from collections import deque
@@ -27,7 +28,7 @@ from .backends.models import JobFilter
 from .config.model import DcopsConfig
 from .context import ActionContext
 from .errors import (
-    ApprovalRequired, ConfirmationRequired, DcopsError, DeniedError, NotFound, UsageError,
+    ApprovalRequired, ApprovalTaken, ConfirmationRequired, DcopsError, DeniedError, NotFound, UsageError,
 )
 from .events import Error, Log, Result, RunFinished, RunStarted, Step
 from .hostlists import collapse
@@ -544,8 +545,9 @@ class Engine:
         elif unrecorded := await grant_problem(self.store, appr):
             problem = unrecorded              # the row says granted; the chain must say so too
         else:
-            used = await self.store.decide_approval(appr.id, "used", req.principal, None, expect="granted")
-            if used.state != "used":
+            try:
+                await self.store.decide_approval(appr.id, "used", req.principal, None, expect="granted")
+            except ApprovalTaken:
                 problem = f"approval {appr.id} was already used"
             else:
                 await self.store.append([received.model_copy(update={
@@ -590,9 +592,10 @@ class Engine:
         elif appr.state != "pending":
             problem = f"approval {appr.id} is already {appr.state}"
         if problem is None:
-            decided = await self.store.decide_approval(appr.id, "withdrawn", principal, reason or "withdrawn")
-            if decided.state != "withdrawn":
-                problem = f"approval {appr.id} was decided by someone else first ({decided.state})"
+            try:
+                await self.store.decide_approval(appr.id, "withdrawn", principal, reason or "withdrawn")
+            except ApprovalTaken as lost:
+                problem = f"approval {appr.id} was decided by someone else first ({lost.current.state})"
         if problem:
             await self.store.append([entry.model_copy(update={"decision": "deny", "detail": "denied: " + problem})])
             raise DeniedError("denied: " + problem)
@@ -617,7 +620,8 @@ class Engine:
                        + ("" if grant else f" (to take it back: withdraw {appr.id})"))
         elif datetime.fromisoformat(appr.expires) < datetime.now(timezone.utc):
             problem = f"approval {appr.id} expired at {appr.expires}"
-            await self.store.decide_approval(appr.id, "expired", approver, "expired")
+            with contextlib.suppress(ApprovalTaken):        # someone else closed it first: still refused
+                await self.store.decide_approval(appr.id, "expired", approver, "expired")
         else:
             why = await self._approver_refusal(appr, approver, grant=grant)
             if why:
@@ -626,9 +630,10 @@ class Engine:
             await self.store.append([entry.model_copy(update={"decision": "deny", "detail": "denied: " + problem})])
             raise DeniedError("denied: " + problem)
         state = "granted" if grant else "denied"
-        decided = await self.store.decide_approval(appr.id, state, approver, reason)
-        if decided.state != state or decided.decided_by != approver:
-            raise DeniedError(f"approval {appr.id} was decided by someone else first ({decided.state})")
+        try:
+            decided = await self.store.decide_approval(appr.id, state, approver, reason)
+        except ApprovalTaken as lost:
+            raise DeniedError(f"approval {appr.id} was decided by someone else first ({lost.current.state})") from None
         await self.store.append([entry.model_copy(update={
             "event": "approval-granted" if grant else "approval-refused",
             "decision": "allow" if grant else "deny",

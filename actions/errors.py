@@ -12,6 +12,8 @@ error (a bug), 130 interrupted.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DcopsError(Exception):
     """Base class: ``str(self)`` is the one-line message shown to the user."""
@@ -93,3 +95,16 @@ class NotFound(DcopsError):
     """A run, approval or record id that does not exist."""
 
     exit_code = 1
+
+
+class ApprovalTaken(DcopsError):
+    """A compare-and-set on an approval lost: its state was no longer the one expected (another
+    decider, or another run using it, came first). ``current`` is the row as the winner left it.
+    Raised rather than returned so that a loser acting as the same principal as the winner cannot
+    mistake the winner's row for its own success."""
+
+    exit_code = 4
+
+    def __init__(self, current: Any) -> None:
+        super().__init__(f"approval {current.id} is already {current.state}")
+        self.current = current

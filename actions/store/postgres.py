@@ -30,7 +30,7 @@ import psycopg
 from psycopg.pq import TransactionStatus
 from psycopg_pool import AsyncConnectionPool
 
-from ..errors import AuditError, NotFound
+from ..errors import ApprovalTaken, AuditError, NotFound
 from ..owner import current_owner, owner_is_dead
 from .base import Approval, AuditEntry, AuditQuery, AuditRecord, VerifyReport
 from .chain import GENESIS, verify_records
@@ -451,7 +451,7 @@ class PostgresStore:
                     raise NotFound(f"no approval request {approval_id!r}")
                 appr = Approval.model_validate_json(row[0])
                 if appr.state != expect:
-                    return appr
+                    raise ApprovalTaken(appr)
                 using = state == "used"
                 appr = appr.model_copy(update={
                     "state": state, "decided_by": appr.decided_by if using else by,

@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..errors import AuditError, NotFound
+from ..errors import ApprovalTaken, AuditError, NotFound
 from .base import Approval, AuditEntry, AuditQuery, AuditRecord, VerifyReport
 from .chain import GENESIS, record_hash, verify_records
 from .verify_rows import checkpoint_problem, verify_rows
@@ -332,7 +332,7 @@ class SqliteStore:
                 appr = Approval.model_validate_json(row[0])
                 if appr.state != expect:
                     c.execute("ROLLBACK")
-                    return appr
+                    raise ApprovalTaken(appr)
                 appr = appr.model_copy(update={"state": state, "decided_by": by if state != "used" else appr.decided_by,
                                                "decided_at": _iso(datetime.now(timezone.utc)) if state != "used" else appr.decided_at,
                                                "reason": reason if reason is not None else appr.reason})

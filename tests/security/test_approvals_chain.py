@@ -149,3 +149,22 @@ async def test_denied_row_turned_pending_is_reported(engine: Engine, tmp_path: P
     edit_row(tmp_path / "a.db", aid, state="denied", reason="yes, fine")
     result = await verify(engine)
     assert not result.ok and "refusal on record" in result.summary
+
+
+async def test_a_lost_compare_and_set_is_never_taken_for_a_win(engine: Engine) -> None:
+    """Two deciders acting as the same principal (two consoles of one approver, or a retried
+    request): the second must not mistake the first one's row for its own success, and one grant
+    is used by one run only."""
+    from actions.errors import ApprovalTaken
+
+    with pytest.raises(ApprovalRequired) as exc:
+        await engine.submit(req("n01"))
+    aid = exc.value.approval_id
+    first = await engine.store.decide_approval(aid, "granted", "unix:bob", None)
+    assert first.state == "granted"
+    with pytest.raises(ApprovalTaken) as lost:
+        await engine.store.decide_approval(aid, "granted", "unix:bob", None)
+    assert lost.value.current.state == "granted"
+    await engine.store.decide_approval(aid, "used", "unix:alice", None, expect="granted")
+    with pytest.raises(ApprovalTaken):                       # a second run may not use it again
+        await engine.store.decide_approval(aid, "used", "unix:alice", None, expect="granted")
