@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from actions import open_engine
+from actions import local_principal, open_engine
 from actions.config import load_config
 from actions.rbac import Policy
 from actions.store.base import AuditQuery
@@ -49,7 +49,8 @@ async def test_bmc_lost_and_one_failing_mid_rollout_halts_then_resume_finishes(l
     engine = await open_engine(load_config(str(cfg)), policy=Policy.from_toml(ALLOW_ALL))
     try:
         run = await run_action(engine, "firmware-update", {"nodes": "gpu[001-008]", "baseline": str(baseline),
-                                                           "max_parallel": 2, "max_failures": 1})
+                                                           "max_parallel": 2, "max_failures": 1},
+                             principal=local_principal())   # the account whose `dcops resume` finishes it
         injected = False
         async for ev in run.events():
             if not injected and getattr(ev, "kind", "") == "step" and getattr(ev, "status", "") == "ok" \
