@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "slack"))   # the S
 
 from actions.engine import Engine  # noqa: E402
 from actions.store.base import AuditQuery  # noqa: E402
+from bots import blocks  # noqa: E402
 from bots.alert_slack import ALERT_ACTION, attach  # noqa: E402
 from bots.app import build_app  # noqa: E402
 from bots.server import serve_http  # noqa: E402
@@ -74,6 +75,16 @@ async def test_alert_to_audited_drain_in_slack_then_validate_and_resume(
             status, _ = await post_signed(session, server.url, button_body(
                 action_id=btns[0]["action_id"], value=btns[0]["value"], user=ADMIN, channel=ALERTS_CHANNEL,
                 response_url=slack.response_url("c1"), message_ts=ts))
+            assert status == 200
+            # drain (with its implied requeue) asks the same typed confirmation on every path: the Confirm button
+            prompt = (await slack.wait_for(lambda c: c.method == "response_url" and c.path.endswith("/c1")
+                                           and "Confirm" in json.dumps(c.args), timeout=30))[0]
+            confirm = next(e for b in prompt.args.get("blocks", []) if b["type"] == "actions" for e in b["elements"]
+                           if e["action_id"] == blocks.CONFIRM)
+            clicks += 1
+            status, _ = await post_signed(session, server.url, button_body(
+                action_id=blocks.CONFIRM, value=confirm["value"], user=ADMIN, channel=ALERTS_CHANNEL,
+                response_url=slack.response_url("c1b"), ephemeral=True))
             assert status == 200
             await slack.wait_for(lambda c: c.method == "chat.update" and "--requeue-jobs --silence`: ok" in json.dumps(
                 c.args.get("blocks", [])), timeout=30)
