@@ -16,6 +16,7 @@ from actions.rbac import Policy
 from actions.store.base import AuditQuery
 from bots.alert_webhook import WebhookServer
 from console.tui.app import DcopsApp
+from console.tui.screens.confirm import ConfirmDialog
 from tests.lab import alertmanager as lab_am
 from tests.lab.metrics.lab import MetricsLab
 
@@ -59,6 +60,9 @@ async def test_alert_to_audited_drain_in_the_tui(receiver: tuple[AlertInbox, Web
 
         await pilot.press("d")
         keys += 1
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the typed confirmation")
+        await pilot.press("1", "enter")                 # the same guard as the fleet's d and :drain
+        keys += 2
 
         async def drained() -> bool:
             return (await lab_engine.backends.slurm.nodes([NODE]))[0].drain_flag
