@@ -586,6 +586,7 @@ class Engine:
         entry = AuditEntry(ts=_now(), run_id=appr.id, event="approval-refused", principal=principal, channel=channel,
                            action=appr.action, targets=appr.targets, params=appr.params, owner=self.owner)
         problem = None
+        decided = appr
         if principal != appr.requester:
             problem = (f"{principal} may not withdraw {appr.id}: only its requester {appr.requester} may; "
                        f"a principal the policy lets approve {appr.action} may deny it")
@@ -593,7 +594,7 @@ class Engine:
             problem = f"approval {appr.id} is already {appr.state}"
         if problem is None:
             try:
-                await self.store.decide_approval(appr.id, "withdrawn", principal, reason or "withdrawn")
+                decided = await self.store.decide_approval(appr.id, "withdrawn", principal, reason or "withdrawn")
             except ApprovalTaken as lost:
                 problem = f"approval {appr.id} was decided by someone else first ({lost.current.state})"
         if problem:
