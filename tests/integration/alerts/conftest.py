@@ -26,39 +26,31 @@ from tests.lab import alertmanager as lab_am
 from tests.lab import slurm as lab_slurm
 from tests.lab import sshnodes
 from tests.lab.metrics import lab as lab_metrics
-from tests.lab.slurm.procs import LabError, session
+from tests.lab.fixtures import lab_or_fail
+from tests.lab.slurm.procs import session
 
 TOKEN = "lab-alert-token-7f3a"
 TOKEN_ENV = "DCOPS_LAB_ALERTS_TOKEN"
 
 
-def _lab(context, what: str):  # noqa: ANN001, ANN202 - a lab's session() context manager
-    """Yield the lab for the session; a lab that cannot start fails the tests (no skip)."""
-    try:
-        with context as lab:
-            yield lab
-    except (LabError, OSError) as exc:
-        pytest.fail(f"the {what} lab cannot start: {exc}")
-
-
 @pytest.fixture(scope="session")
 def metrics_lab() -> Iterator[lab_metrics.MetricsLab]:
-    yield from _lab(session(lab_metrics.status, lambda: lab_metrics.start(nodes=16), lab_metrics.stop), "metrics")
+    yield from lab_or_fail(session(lab_metrics.status, lambda: lab_metrics.start(nodes=16), lab_metrics.stop), "metrics")
 
 
 @pytest.fixture(scope="session")
 def am_lab(metrics_lab: lab_metrics.MetricsLab) -> Iterator[lab_am.AlertmanagerLab]:
-    yield from _lab(lab_am.session(), "Alertmanager")
+    yield from lab_or_fail(lab_am.session(), "Alertmanager")
 
 
 @pytest.fixture(scope="session")
 def slurm_session() -> Iterator[lab_slurm.SlurmLab]:
-    yield from _lab(lab_slurm.session(), "Slurm")
+    yield from lab_or_fail(lab_slurm.session(), "Slurm")
 
 
 @pytest.fixture(scope="session")
 def ssh_session() -> Iterator[sshnodes.SshNodesLab]:
-    yield from _lab(sshnodes.session(), "SSH")
+    yield from lab_or_fail(sshnodes.session(), "SSH")
 
 
 @pytest.fixture

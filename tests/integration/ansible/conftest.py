@@ -17,7 +17,7 @@ from actions.config.ssh import SshSection
 from actions.engine import Engine
 from actions.rbac import Policy
 from tests.lab import sshnodes
-from tests.lab.slurm.procs import LabError
+from tests.lab.fixtures import lab_or_fail
 
 HERE = Path(__file__).resolve().parent
 
@@ -43,11 +43,7 @@ roles = ["ops"]
 
 @pytest.fixture(scope="session")
 def ssh_lab() -> Iterator[sshnodes.SshNodesLab]:
-    try:
-        with sshnodes.session() as lab:
-            yield lab
-    except (LabError, OSError) as exc:
-        pytest.fail(f"the SSH lab cannot start: {exc}")
+    yield from lab_or_fail(sshnodes.session(), "SSH")
 
 
 @pytest.fixture

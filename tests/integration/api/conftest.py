@@ -6,17 +6,14 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.lab.fixtures import lab_or_fail
 from tests.lab import slurm as lab_slurm
 from tests.lab import sshnodes
 
 
 @pytest.fixture(scope="session")
 def slurm_cluster() -> Iterator[lab_slurm.SlurmLab]:
-    try:
-        with lab_slurm.session() as lab:
-            yield lab
-    except (lab_slurm.LabError, OSError) as exc:
-        pytest.fail(f"the Slurm lab cannot start: {exc}")
+    yield from lab_or_fail(lab_slurm.session(), "Slurm")
 
 
 @pytest.fixture
@@ -27,11 +24,7 @@ def cluster(slurm_cluster: lab_slurm.SlurmLab) -> lab_slurm.SlurmLab:
 
 @pytest.fixture(scope="session")
 def ssh_session() -> Iterator[sshnodes.SshNodesLab]:
-    try:
-        with sshnodes.session() as lab:
-            yield lab
-    except (lab_slurm.LabError, OSError) as exc:
-        pytest.fail(f"the SSH lab cannot start: {exc}")
+    yield from lab_or_fail(sshnodes.session(), "SSH")
 
 
 @pytest.fixture

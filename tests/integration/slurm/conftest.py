@@ -11,6 +11,7 @@ import pytest
 
 from actions.backends.slurm_cli import SlurmCli
 from actions.backends.slurm_runner import LocalRunner
+from tests.lab.fixtures import lab_or_fail
 from tests.lab import slurm as lab_slurm
 from tests.lab import sshnodes
 
@@ -19,11 +20,7 @@ CLI_TIMEOUT = 8.0
 
 @pytest.fixture(scope="session")
 def slurm_cluster() -> Iterator[lab_slurm.SlurmLab]:
-    try:
-        with lab_slurm.session() as lab:
-            yield lab
-    except (lab_slurm.LabError, OSError) as exc:
-        pytest.fail(f"the Slurm lab cannot start: {exc}")
+    yield from lab_or_fail(lab_slurm.session(), "Slurm")
 
 
 @pytest.fixture
@@ -40,8 +37,4 @@ def cli(cluster: lab_slurm.SlurmLab) -> SlurmCli:
 
 @pytest.fixture(scope="session")
 def ssh_nodes() -> Iterator[sshnodes.SshNodesLab]:
-    try:
-        with sshnodes.session() as lab:
-            yield lab
-    except (lab_slurm.LabError, OSError) as exc:
-        pytest.fail(f"the SSH lab cannot start: {exc}")
+    yield from lab_or_fail(sshnodes.session(), "SSH")

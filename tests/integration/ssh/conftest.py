@@ -11,16 +11,12 @@ import pytest
 from actions.backends.ssh import SshAdapter
 from actions.config.ssh import SshSection
 from tests.lab import sshnodes
-from tests.lab.slurm.procs import LabError
+from tests.lab.fixtures import lab_or_fail
 
 
 @pytest.fixture(scope="session")
 def ssh_session() -> Iterator[sshnodes.SshNodesLab]:
-    try:
-        with sshnodes.session() as lab:
-            yield lab
-    except (LabError, OSError) as exc:
-        pytest.fail(f"the SSH lab cannot start: {exc}")
+    yield from lab_or_fail(sshnodes.session(), "SSH")
 
 
 @pytest.fixture
