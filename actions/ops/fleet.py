@@ -7,14 +7,17 @@ hides the others."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
 from pydantic import Field
 
 from ..context import ActionContext
-from ..errors import DcopsError
+from ..errors import DcopsError, UsageError
 from ..events import ActionEvent, Log, Result, Table
+from ..fabric import setup
+from ..fabric.counters import node_of_instance
 from ..hostlists import expand
 from ..operators import node_operator_state
 from ..registry import Kind, Params, TargetKind, action
@@ -23,14 +26,26 @@ COLUMNS = ["node", "partitions", "state", "flags", "reason", "jobs", "k8s", "ope
            "ib_errors", "util_history", "temp_history"]
 _TABLE_COLUMNS = [c for c in COLUMNS if not c.endswith("_history")]
 
+# PromQL per column, grouped by the DCGM exporter's node label ({label}: `[prometheus] node_label`, as in
+# gpu-health). The IB errors are summed per node_exporter `instance`, which names the node through
+# `[prometheus] instance_map` or its host part (FQDN and port stripped), as in fabric-health.
 _GPU_QUERIES = {
-    "gpu_util": "avg by (Hostname) (DCGM_FI_DEV_GPU_UTIL)",
-    "gpu_temp": "max by (Hostname) (DCGM_FI_DEV_GPU_TEMP)",
-    "xid": "max by (Hostname) (DCGM_FI_DEV_XID_ERRORS)",
+    "gpu_util": "avg by ({label}) (DCGM_FI_DEV_GPU_UTIL)",
+    "gpu_temp": "max by ({label}) (DCGM_FI_DEV_GPU_TEMP)",
+    "xid": "max by ({label}) (DCGM_FI_DEV_XID_ERRORS)",
 }
 _IB_QUERY = "sum by (instance) (rate(node_infiniband_symbol_error_total[10m]) + rate(node_infiniband_link_downed_total[10m]))"
-_HISTORY = {"util_history": "avg by (Hostname) (DCGM_FI_DEV_GPU_UTIL)",
-            "temp_history": "max by (Hostname) (DCGM_FI_DEV_GPU_TEMP)"}
+_HISTORY = {"util_history": "avg by ({label}) (DCGM_FI_DEV_GPU_UTIL)",
+            "temp_history": "max by ({label}) (DCGM_FI_DEV_GPU_TEMP)"}
+
+
+def _promql_label(name: str) -> str:
+    """A label name fit to paste into ``by (...)``: PromQL label names are [a-zA-Z_][a-zA-Z0-9_]*;
+    the config validates nothing, so refuse anything else here rather than build broken PromQL."""
+    if not re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", name):
+        raise UsageError(f"[prometheus] node_label {name!r} is not a Prometheus label name "
+                         "(letters, digits and underscores, not starting with a digit)")
+    return name
 
 
 class FleetParams(Params):
@@ -71,12 +86,15 @@ async def fleet(ctx: ActionContext, p: FleetParams) -> AsyncIterator[ActionEvent
                 rows[k.name]["k8s"] = ("cordoned" if k.unschedulable else "ready" if k.ready else "notready")
                 rows[k.name]["operators"] = node_operator_state(k.operator_pods)   # GPU / Network Operator pods
 
+    node_label = _promql_label(setup.node_label(ctx))
+    instance_map = setup.instance_map(ctx)
+
     async def gpu_plane() -> None:
         prom = ctx.backends.require("prometheus")
-        results = await asyncio.gather(*(prom.query(q) for q in _GPU_QUERIES.values()))
+        results = await asyncio.gather(*(prom.query(q.format(label=node_label)) for q in _GPU_QUERIES.values()))
         for col, samples in zip(_GPU_QUERIES, results):
             for s in samples:
-                host = s.labels.get("Hostname", "")
+                host = s.labels.get(node_label, "")
                 if host in rows:
                     rows[host][col] = round(s.value, 1) if col != "xid" else int(s.value)
         if p.history:
@@ -84,17 +102,17 @@ async def fleet(ctx: ActionContext, p: FleetParams) -> AsyncIterator[ActionEvent
 
             end = datetime.now(timezone.utc)
             # 8 points: what a sparkline cell shows; finer steps cost memory and range evaluation
-            ranges = await asyncio.gather(*(prom.query_range(q, end - timedelta(minutes=30), end, 240)
-                                            for q in _HISTORY.values()))
+            ranges = await asyncio.gather(*(prom.query_range(q.format(label=node_label), end - timedelta(minutes=30),
+                                                             end, 240) for q in _HISTORY.values()))
             for col, found in zip(_HISTORY, ranges):
                 for series in found:
-                    host = series.labels.get("Hostname", "")
+                    host = series.labels.get(node_label, "")
                     if host in rows:
                         rows[host][col] = [round(v, 1) for _, v in series.points]
 
     async def ib_plane() -> None:
         for s in await ctx.backends.require("prometheus").query(_IB_QUERY):
-            host = s.labels.get("instance", "").split(":")[0]
+            host = node_of_instance(s.labels.get("instance", ""), instance_map)
             if host in rows:
                 rows[host]["ib_errors"] = round(s.value, 4)
 
