@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from pydantic import Field
@@ -32,12 +33,16 @@ _TABLE_COLUMNS = [c for c in COLUMNS if not c.endswith("_history")]
 _GPU_QUERIES = {
     "gpu_util": "avg by ({label}) (DCGM_FI_DEV_GPU_UTIL)",
     "gpu_temp": "max by ({label}) (DCGM_FI_DEV_GPU_TEMP)",
-    "xid": "max by ({label}) (DCGM_FI_DEV_XID_ERRORS)",
+    "xid": "max by ({label}) (DCGM_FI_DEV_XID_ERRORS) > 0",     # 0 is the default: only nodes with an XID travel
 }
 _IB_QUERY = "sum by (instance) (rate(node_infiniband_symbol_error_total[10m]) + rate(node_infiniband_link_downed_total[10m]))"
-_HISTORY = {"util_history": "avg by ({label}) (DCGM_FI_DEV_GPU_UTIL)",
-            "temp_history": "max by ({label}) (DCGM_FI_DEV_GPU_TEMP)"}
-
+# The sparklines' history; its newest point is evaluated at "now", so it is also the current value and the
+# instant query of the same column is not sent (each query aggregates every GPU of the fleet: at 10,000
+# nodes that is 80,000 series per query, the cost of this view on the Prometheus server).
+_HISTORY = {"util_history": ("gpu_util", "avg by ({label}) (DCGM_FI_DEV_GPU_UTIL)"),
+            "temp_history": ("gpu_temp", "max by ({label}) (DCGM_FI_DEV_GPU_TEMP)")}
+_HISTORY_STEP = 240.0          # 8 points (what a sparkline cell shows); finer steps cost memory and evaluation
+_HISTORY_POINTS = 8
 
 def _promql_label(name: str) -> str:
     """A label name fit to paste into ``by (...)``: PromQL label names are [a-zA-Z_][a-zA-Z0-9_]*;
@@ -91,24 +96,28 @@ async def fleet(ctx: ActionContext, p: FleetParams) -> AsyncIterator[ActionEvent
 
     async def gpu_plane() -> None:
         prom = ctx.backends.require("prometheus")
-        results = await asyncio.gather(*(prom.query(q.format(label=node_label)) for q in _GPU_QUERIES.values()))
-        for col, samples in zip(_GPU_QUERIES, results):
+        from_history = {col for col, _ in _HISTORY.values()} if p.history else set()
+        instant = {col: q for col, q in _GPU_QUERIES.items() if col not in from_history}
+        end = datetime.now(timezone.utc)
+        start = end - timedelta(seconds=_HISTORY_STEP * (_HISTORY_POINTS - 1))     # the last step falls on `end`
+        history = _HISTORY if p.history else {}
+        results = await asyncio.gather(*(prom.query(q.format(label=node_label)) for q in instant.values()),
+                                       *(prom.query_range(q.format(label=node_label), start, end, _HISTORY_STEP)
+                                         for _, q in history.values()))
+        for col, samples in zip(instant, results):
             for s in samples:
                 host = s.labels.get(node_label, "")
                 if host in rows:
                     rows[host][col] = round(s.value, 1) if col != "xid" else int(s.value)
-        if p.history:
-            from datetime import datetime, timedelta, timezone
-
-            end = datetime.now(timezone.utc)
-            # 8 points: what a sparkline cell shows; finer steps cost memory and range evaluation
-            ranges = await asyncio.gather(*(prom.query_range(q.format(label=node_label), end - timedelta(minutes=30),
-                                                             end, 240) for q in _HISTORY.values()))
-            for col, found in zip(_HISTORY, ranges):
-                for series in found:
-                    host = series.labels.get(node_label, "")
-                    if host in rows:
-                        rows[host][col] = [round(v, 1) for _, v in series.points]
+        fresh_after = end.timestamp() - _HISTORY_STEP / 2
+        for (col, (current, _)), found in zip(history.items(), results[len(instant):]):
+            for series in found:
+                host = series.labels.get(node_label, "")
+                if host in rows and series.points:
+                    rows[host][col] = [round(v, 1) for _, v in series.points]
+                    t, v = series.points[-1]
+                    if t >= fresh_after:           # a series that went stale earlier has no current value
+                        rows[host][current] = round(v, 1)
 
     async def ib_plane() -> None:
         for s in await ctx.backends.require("prometheus").query(_IB_QUERY):

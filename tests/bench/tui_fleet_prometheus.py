@@ -105,18 +105,19 @@ async def console(cfg, n: int, keys: list[str], rounds: int) -> dict:  # noqa: A
         await pilot.press("slash")
         await pilot.pause()
         app.screen.query_one("#filter Input").cursor_blink = False
+        def loading() -> bool:
+            return any(w.group == "load" and w.is_running for w in screen.workers)
+
         for _ in range(rounds):
             out["idle"] += await type_and_time(pilot, app.paints, keys, renders)
-            before = table.all_rows
             t = time.perf_counter()
             screen.reload()                                  # what ctrl+r and the auto refresh call
+            await pilot.pause()
             typed: list[float] = []
-            while table.all_rows is before:                  # keys while the refresh is in flight
-                typed += await type_and_time(pilot, app.paints, keys[len(typed) % len(keys):][:4] or keys[:4], renders)
+            while loading():                                 # keys while the refresh is in flight
+                typed += await type_and_time(pilot, app.paints, [keys[len(typed) % len(keys)]], renders)
             out["refresh"].append(await paint_after(app.paints, lambda: True) - t)
             out["during"] += typed
-            while any(w.group == "load" and w.is_running for w in screen.workers):
-                await asyncio.sleep(0.01)
         out["rss after refreshes"], out["hwm after refreshes"] = rss_mb()
     return out
 

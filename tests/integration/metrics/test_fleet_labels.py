@@ -37,7 +37,8 @@ def instance_of(node: str) -> str:
 @pytest.fixture(scope="module")
 def fqdn_prom() -> Iterator[BackfilledPrometheus]:
     spec = FleetSeries(nodes=NODES, node_label="node", instance=instance_of,
-                       hot=frozenset({"gpu003"}), flapping=frozenset({"gpu005", "gpu016"}))
+                       hot=frozenset({"gpu003"}), flapping=frozenset({"gpu005", "gpu016"}),
+                       stale=frozenset({"gpu009"}))
     with backfilled("labels", spec) as prom:
         yield prom
 
@@ -64,6 +65,9 @@ async def test_node_label_and_instance_map_fill_every_metrics_column(tmp_path, f
     section = PrometheusSection(url=fqdn_prom.url, timeout=10.0, node_label="node", instance_map={ALIAS: "gpu016"})
     rows, summary = await fleet_rows(tmp_path, fqdn_prom, section)
     assert set(rows) == set(NODES) and "unavailable" not in summary
+    stale = rows.pop("gpu009")            # its DCGM exporter stopped 20 min ago: history, but no current value
+    assert stale["gpu_util"] is None and stale["gpu_temp"] is None and stale["ib_errors"] is not None
+    assert 1 <= len(stale["util_history"]) < 7, stale
     for node, row in rows.items():
         assert row["gpu_util"] is not None and row["gpu_temp"] is not None, (node, row)
         assert row["ib_errors"] is not None, (node, row)            # FQDN instances map to their node

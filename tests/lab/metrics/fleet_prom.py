@@ -16,7 +16,7 @@ Two knobs make it stand in for a scraping Prometheus:
   ``instance_map``.
 
 Values are a cheap pure function of (node, gpu, time); ``hot`` nodes carry XID 79, and ``flapping``
-nodes a growing symbol error counter, so a test can tell filled cells from defaults.
+nodes a growing symbol error counter, ``stale`` nodes' GPU series stop 20 minutes before now, so a test can tell filled cells from defaults.
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ class FleetSeries:
     instance: Callable[[str], str] = lambda node: node
     hot: frozenset[str] = frozenset()
     flapping: frozenset[str] = frozenset()
+    stale: frozenset[str] = frozenset()           # their DCGM exporter stopped 20 minutes before t0
 
     def times(self) -> list[float]:
         first = self.t0 - self.before
@@ -72,11 +73,13 @@ class FleetSeries:
 
 def _lines(spec: FleetSeries) -> Iterator[str]:
     times = spec.times()
-    stamps = [f"{t:.3f}" for t in times]
+    all_stamps = [f"{t:.3f}" for t in times]
+    until_stale = [f"{t:.3f}" for t in times if t <= spec.t0 - 20 * 60]
     for metric in DCGM:
         yield f"# TYPE {metric} gauge"
         for i, node in enumerate(spec.nodes):
             xid = 79 if node in spec.hot else 0
+            stamps = until_stale if node in spec.stale else all_stamps
             for gpu in range(GPUS):
                 lbl = (f'{metric}{{gpu="{gpu}",UUID="GPU-{i:05d}-{gpu}",{spec.node_label}="{node}",'
                        f'instance="{spec.instance(node)}",job="dcgm"}}')
@@ -92,7 +95,7 @@ def _lines(spec: FleetSeries) -> Iterator[str]:
             grows = metric == IB[0] and node in spec.flapping
             for hca in HCAS:
                 lbl = f'{metric}{{device="{hca}",port="1",instance="{spec.instance(node)}",job="node"}}'
-                yield "\n".join(f"{lbl} {k * 600 if grows else 0} {s}" for k, s in enumerate(stamps))
+                yield "\n".join(f"{lbl} {k * 600 if grows else 0} {s}" for k, s in enumerate(all_stamps))
 
 
 def write_openmetrics(path: Path, spec: FleetSeries) -> None:
@@ -158,7 +161,7 @@ def _wait_loaded(url: str, proc: subprocess.Popen[bytes], spec: FleetSeries, tim
     """Until every node's GPU utilisation answers (the blocks are loaded and queryable)."""
     deadline = time.monotonic() + timeout
     last = "no answer"
-    want = len(spec.nodes) * GPUS
+    want = (len(spec.nodes) - len(spec.stale)) * GPUS      # a stale series is not "now"
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise LabError(f"backfilled prometheus exited with {proc.returncode}")
