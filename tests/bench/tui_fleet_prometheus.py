@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import statistics
 import tempfile
@@ -127,14 +128,19 @@ def main() -> int:
     parser.add_argument("--nodes", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--keys", type=int, default=40)
+    parser.add_argument("--url", help="a Prometheus already holding the series (skips the backfill; same node names)")
     args = parser.parse_args()
     os.environ.setdefault("XDG_STATE_HOME", tempfile.mkdtemp(prefix="dcops-bench-state-"))
     n = args.nodes
     spec = FleetSeries(nodes=node_names(n), hot=frozenset({"gpu00042"}), flapping=frozenset({"gpu00077"}))
-    print(f"backfilling {spec.series_count():,} series x {len(spec.times())} samples ...", flush=True)
-    with backfilled("bench", spec, timeout=600) as prom, tempfile.TemporaryDirectory(prefix="dcops-bench-") as tmp:
-        print(f"backfilled and loaded in {prom.backfill_seconds:.1f} s (promtool), serving at {prom.url}", flush=True)
-        cfg = config(Path(tmp), prom.url, n)
+    with contextlib.ExitStack() as stack:
+        url = args.url
+        if url is None:
+            print(f"backfilling {spec.series_count():,} series x {len(spec.times())} samples ...", flush=True)
+            prom = stack.enter_context(backfilled("bench", spec, timeout=600))
+            print(f"backfilled and loaded in {prom.backfill_seconds:.1f} s (promtool), serving at {prom.url}", flush=True)
+            url = prom.url
+        cfg = config(Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="dcops-bench-"))), url, n)
         fills = asyncio.run(engine_fill(cfg, args.rounds))
         tui = asyncio.run(console(cfg, n, _keys(args.keys), args.rounds))
     ms = 1000.0

@@ -61,7 +61,10 @@ async def fleet_rows(tmp_path: Path, prom: BackfilledPrometheus, section: Promet
     return {row["node"]: row for row in results[-1].data}, finished.summary
 
 
-async def test_node_label_and_instance_map_fill_every_metrics_column(tmp_path, fqdn_prom):
+@pytest.mark.parametrize("sharded", [False, True], ids=["one-query", "sharded"])
+async def test_node_label_and_instance_map_fill_every_metrics_column(tmp_path, fqdn_prom, sharded, monkeypatch):
+    if sharded:                                     # what a fleet of thousands does: eleven queries per column
+        monkeypatch.setattr("actions.ops.fleet._SHARD_FROM", 1)
     section = PrometheusSection(url=fqdn_prom.url, timeout=10.0, node_label="node", instance_map={ALIAS: "gpu016"})
     rows, summary = await fleet_rows(tmp_path, fqdn_prom, section)
     assert set(rows) == set(NODES) and "unavailable" not in summary
