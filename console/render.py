@@ -130,9 +130,10 @@ class EventPrinter:
     """Prints a run's events as lines a person reads, or as JSON lines (``--json``)."""
 
     def __init__(self, out: TextIO = sys.stdout, err: TextIO = sys.stderr, *, as_json: bool = False,
-                 as_csv: bool = False, quiet_progress: bool = True, colour: bool | None = None) -> None:
+                 as_csv: bool = False, quiet_progress: bool = False, colour: bool | None = None) -> None:
         self.out, self.err, self.as_json, self.as_csv = out, err, as_json, as_csv
         self.quiet_progress = quiet_progress
+        self._last_progress: int | None = None     # one line per step forward, not one per poll
         self.colour = (wants_colour(out) if colour is None else colour) and not as_json and not as_csv
         self.width = output_width(out)
 
@@ -148,9 +149,12 @@ class EventPrinter:
                 self.out.write(printable(f"{event.target:<14}") + " "
                                + paint(f"{event.status:<9}", event.status, self.colour)
                                + " " + printable(event.detail) + "\n")   # escape what the data says, colour ours
-        elif isinstance(event, Progress):
-            if not self.quiet_progress:
-                self.out.write(printable(f"[{event.done}/{event.total}] {event.label}") + "\n")
+        elif isinstance(event, Progress):     # plain lines on stderr: stdout stays the steps and the table
+            if not self.quiet_progress and not self.as_csv and event.done != self._last_progress:
+                self._last_progress = event.done
+                self.err.write(paint(printable(f"[{event.done}/{event.total}] {event.label}"), "skipped",
+                                     self.colour) + "\n")
+                self.err.flush()
         elif isinstance(event, Log):
             stream = self.err if event.level in ("warning", "error") else self.out
             stream.write(printable(f"{event.level}: {event.message}") + "\n")
