@@ -84,7 +84,8 @@ async def test_node_label_and_instance_map_fill_every_metrics_column(tmp_path, f
     assert rows["gpu002"]["gpu_util"] in {round(sum(spec.util(1, g, k) for g in range(8)) / 8, 1) for k in recent}
 
 async def test_without_the_mapping_the_alias_node_has_no_ib_and_defaults_find_no_gpus(tmp_path, fqdn_prom):
-    rows, _ = await fleet_rows(tmp_path, fqdn_prom, PrometheusSection(url=fqdn_prom.url, timeout=10.0, node_label="node"))
+    section = PrometheusSection(url=fqdn_prom.url, timeout=10.0, node_label="node")
+    rows, _ = await fleet_rows(tmp_path, fqdn_prom, section)
     assert rows["gpu016"]["ib_errors"] is None and rows["gpu015"]["ib_errors"] is not None
     rows, _ = await fleet_rows(tmp_path, fqdn_prom, PrometheusSection(url=fqdn_prom.url, timeout=10.0))
     assert all(r["gpu_util"] is None and r["xid"] == 0 for r in rows.values())     # `Hostname` is not there

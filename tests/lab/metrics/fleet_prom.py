@@ -16,7 +16,8 @@ Two knobs make it stand in for a scraping Prometheus:
   ``instance_map``.
 
 Values are a cheap pure function of (node, gpu, time); ``hot`` nodes carry XID 79, and ``flapping``
-nodes a growing symbol error counter, ``stale`` nodes' GPU series stop 20 minutes before now, so a test can tell filled cells from defaults.
+nodes a growing symbol error counter, ``stale`` nodes' GPU series stop 20 minutes before now, so a
+test can tell filled cells from defaults.
 """
 
 from __future__ import annotations
