@@ -48,7 +48,8 @@ class _Version(argparse.Action):
     def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
         from actions.version import __version__
 
-        parser.exit(message=f"dcops {__version__}\n")
+        sys.stdout.write(f"dcops {__version__}\n")       # stdout, as argparse's own version action
+        parser.exit()
 
 
 def build_parser() -> argparse.ArgumentParser:
