@@ -16,6 +16,7 @@ the same commands run from DIR too, in the same rounds, for before/after ratios.
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -42,13 +43,17 @@ def bench_env(cache: str, state: str, tree: str | None = None) -> dict[str, str]
     return env
 
 
-def once(cmd: list[str], env: dict[str, str]) -> float:
+def once(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (user + system) of one run; the CPU time is what other
+    processes' load does not inflate on a shared machine, so it is reported beside the wall time."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     done = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     elapsed = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} exited {done.returncode}: {done.stderr.decode()[-300:]}")
-    return elapsed
+    return elapsed, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def slowest_imports(env: dict[str, str], top: int = 15) -> list[str]:
@@ -78,18 +83,23 @@ def main() -> None:
         for cmd, tenv in runs.values():          # warm the byte-code cache and the page cache
             once(cmd, tenv)
         times: dict[str, list[float]] = {name: [] for name in runs}
+        cpu: dict[str, list[float]] = {name: [] for name in runs}
+        load = os.getloadavg()[0]
         for _ in range(n):                       # interleaved: each round runs every command once
             for name, (cmd, tenv) in runs.items():
-                times[name].append(once(cmd, tenv))
+                wall, used = once(cmd, tenv)
+                times[name].append(wall)
+                cpu[name].append(used)
         floor = statistics.median(times["python -c pass"])
-        print(f"{n} runs each, interleaved; load average {os.getloadavg()[0]:.2f}")
-        print(f"{'command':<33} {'median':>9} {'p90':>9} {'minus python':>13} {'vs baseline':>12}")
+        print(f"{n} runs each, interleaved; load average {load:.2f} at the start, {os.getloadavg()[0]:.2f} at the end")
+        print(f"{'command':<33} {'median':>9} {'p90':>9} {'minus python':>13} {'cpu median':>11} {'vs baseline':>12}")
         for name, xs in times.items():
             med = statistics.median(xs)
             p90 = statistics.quantiles(xs, n=10)[-1] if len(xs) >= 2 else xs[0]
             base = times.get("baseline " + name)
             ratio = f"{med / statistics.median(base):11.2f}x" if base else ""
-            print(f"{name:<33} {med * 1000:7.1f}ms {p90 * 1000:7.1f}ms {(med - floor) * 1000:11.1f}ms {ratio}")
+            print(f"{name:<33} {med * 1000:7.1f}ms {p90 * 1000:7.1f}ms {(med - floor) * 1000:11.1f}ms "
+                  f"{statistics.median(cpu[name]) * 1000:9.1f}ms {ratio}")
         if "--imports" in sys.argv:
             print("\nslowest imports of `dcops --demo run ping`:")
             print("\n".join(slowest_imports(env)))
