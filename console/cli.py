@@ -561,7 +561,7 @@ async def _dispatch(engine: Any, args: argparse.Namespace, principal: str) -> in
 async def _audit(engine: Any, args: argparse.Namespace, principal: str, printer: EventPrinter) -> int:
     from actions import Request
 
-    from .render import dump_json, table_text
+    from .render import dump_json, output_width, table_text
 
     if args.audit_cmd == "list":
         params = {k: getattr(args, k) for k in ("since", "until", "principal", "action", "node", "outcome", "run",
@@ -579,7 +579,7 @@ async def _audit(engine: Any, args: argparse.Namespace, principal: str, printer:
 
             sys.stdout.write(table_csv(res.table))
         else:
-            print(table_text(res.table) if res.table else "")
+            print(table_text(res.table, output_width(sys.stdout)) if res.table else "")
             print(printable(res.summary))
         return 0
     if args.audit_cmd == "show":
