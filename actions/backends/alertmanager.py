@@ -29,7 +29,8 @@ class AlertmanagerAdapter:
         try:
             resp = await self._client.request(method, path, **kw)
         except httpx.TimeoutException:     # unreachable for the caller (exit 6), like a refused connection
-            raise BackendUnavailable(f"alertmanager {self.url}: no answer within {self._client.timeout.read}s") from None
+            raise BackendUnavailable(
+                f"alertmanager {self.url}: no answer within {self._client.timeout.read}s") from None
         except httpx.HTTPError as exc:
             raise BackendUnavailable(f"alertmanager {self.url} unreachable: {exc}") from None
         if resp.status_code == 404 and method == "DELETE":

@@ -217,7 +217,8 @@ class RedfishAdapter:
                                                   headers=hdrs, files=files,
                                                   **({"auth": basic} if basic is not None else {}))
             except httpx.TimeoutException:
-                raise self._fail(bmc, f"no answer within {self.timeout:g} s ({method} {path})", unreachable=True) from None
+                raise self._fail(bmc, f"no answer within {self.timeout:g} s ({method} {path})",
+                                 unreachable=True) from None
             except httpx.ConnectError as exc:
                 text = str(exc)
                 if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
