@@ -116,3 +116,37 @@ class AlertmanagerPort(Protocol):
     async def create_silence(self, matchers: dict[str, str], *, hours: float, created_by: str, comment: str) -> str: ...
     async def expire_silence(self, silence_id: str) -> None: ...
     async def silences(self) -> list[Silence]: ...
+
+
+@runtime_checkable
+class ProvisioningPort(Protocol):
+    """Reinstalls a node's operating system: the provider behind ``reimage``, chosen by
+    ``[provisioning] provider`` (:mod:`actions.backends.provisioning`). The action drains, waits for
+    the node to be idle, journals, waits for the new image, verifies and resumes; a provider does
+    only what depends on how the site installs nodes (Redfish PXE, Foreman, BCM, a playbook)."""
+
+    arm_step: str           # the step that makes the next boot install, as users read it ("PXE override")
+    boot_step: str          # the step that starts the install ("power cycle")
+    wait_step: str          # waiting until the node reports the new image ("wait for SSH")
+
+    async def image(self, node: str) -> str | None:
+        """The image id the node reports now; None when it does not answer (installing, down)."""
+        ...
+
+    async def arm(self, node: str, image: str | None) -> str:
+        """Make the node's next boot install ``image`` (None: the provider's default); a detail line."""
+        ...
+
+    async def boot(self, node: str) -> str:
+        """Start the install. Never repeated blindly: the action journals before calling it and, on
+        resume, asks :meth:`install_started` first. Returns a detail line."""
+        ...
+
+    async def install_started(self, node: str) -> bool:
+        """After a crash around :meth:`boot`: did the install boot already happen (do not boot again)?"""
+        ...
+
+    async def check_installed(self, node: str) -> None:
+        """Raise :class:`actions.errors.DcopsError` when the node runs but the install did not take
+        effect (e.g. it booted from disk: the one-time PXE override is still pending)."""
+        ...
