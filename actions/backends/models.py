@@ -7,7 +7,7 @@ these models, so a Slurm REST adapter and a Slurm CLI adapter are interchangeabl
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -283,10 +283,6 @@ class Series(_Model):
 
 
 ResetType = Literal["On", "ForceOff", "GracefulShutdown", "GracefulRestart", "ForceRestart", "PowerCycle", "Nmi", "PushPowerButton"]
-
-
-def as_dict(model: BaseModel) -> dict[str, Any]:
-    return model.model_dump(mode="json")
 
 
 class Silence(BaseModel):

@@ -147,10 +147,6 @@ class DrainThrough:
                 blocked = "; ".join(f"{b.namespace}/{b.name} ({b.reason})" for b in report.blocked)
                 raise StepFailed(f"k8s: {kname} cordoned but pods could not be evicted within {timeout:g} s: {blocked}")
 
-    async def drain_and_wait_idle(self, node: str, reason: str, timeout: float) -> None:
-        await self.drain(node, reason)
-        await self.wait_idle(node, timeout)
-
     async def wait_back(self, node: str, timeout: float) -> None:
         """After a reboot: until every scheduler sees the node again (slurmd registered, kubelet Ready)."""
         if self.slurm is not None:

@@ -52,9 +52,8 @@ def test_flapping_link_counts_on_both_ends(backends, clock) -> None:
 
 async def test_every_backends_call_shares_one_world(sim) -> None:
     first, second = sim.backends(), sim.backends()
-    victim = (await first.kube.pods("gpu001"))[0]
-    await first.kube.delete_pod(victim.namespace, victim.name)
-    assert victim.name not in {p.name for p in await second.kube.pods("gpu001")}
+    await first.kube.cordon("gpu001")
+    assert next(n for n in await second.kube.nodes() if n.name == "gpu001").unschedulable
     await first.slurm.drain(["gpu012"], "shared")
     (node,) = await second.slurm.nodes(["gpu012"])
     assert node.reason == "shared"
