@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from ..errors import BackendUnavailable
 from . import builtin as _builtin  # noqa: F401 - the built-in registrations must exist before any lookup
 from .ports import InventoryPort
-from .registry import spec_for, spec_named
+from .registry import PortKey, registered, spec_for, spec_named
 
 P = TypeVar("P")
 
@@ -25,7 +25,7 @@ class Backends:
         """``by_name``: adapters by their registered name (``slurm=SlurmCli(...)``); None is no adapter."""
         self.inventory = inventory
         self.extras: dict[str, Any] = dict(extras or {})
-        self._adapters: dict[type, Any] = {}
+        self._adapters: dict[object, Any] = {}
         for name, adapter in by_name.items():
             spec = spec_named(name)
             if spec is None:
@@ -33,26 +33,27 @@ class Backends:
             if adapter is not None:
                 self._adapters[spec.port] = adapter
 
-    def get(self, port: type[P]) -> P:
+    def get(self, port: PortKey[P]) -> P:
         """The adapter for ``port``; :class:`BackendUnavailable` (exit 6) when none is configured."""
         adapter = self._adapters.get(port)
         if adapter is None:
             raise BackendUnavailable(spec_for(port).missing())
-        return adapter  # type: ignore[no-any-return]
+        return adapter
 
-    def find(self, port: type[P]) -> P | None:
+    def find(self, port: PortKey[P]) -> P | None:
         """The adapter for ``port``, or None: for what works without it (a plane the fleet skips)."""
         spec_for(port)                                   # a typo'd or unregistered port is a bug, not "absent"
-        return self._adapters.get(port)
+        adapter: P | None = self._adapters.get(port)
+        return adapter
 
-    def has(self, port: type) -> bool:
+    def has(self, port: PortKey[Any]) -> bool:
         return self.find(port) is not None
 
-    def put(self, port: type[P], adapter: P) -> None:
+    def put(self, port: PortKey[P], adapter: P) -> None:
         spec_for(port)
         self._adapters[port] = adapter
 
-    def without(self, *ports: type) -> Backends:
+    def without(self, *ports: PortKey[Any]) -> Backends:
         """A copy lacking ``ports`` (a cluster without them; tests and ``--no-*`` style views)."""
         for port in ports:
             spec_for(port)
@@ -69,7 +70,7 @@ class Backends:
         return self._adapters.get(spec.port)
 
     def __repr__(self) -> str:
-        names = ", ".join(spec_for(p).name for p in self._adapters)
+        names = ", ".join(s.name for s in registered() if s.port in self._adapters)
         return f"Backends({names or 'no adapters'}; inventory={type(self.inventory).__name__})"
 
     async def aclose(self) -> None:

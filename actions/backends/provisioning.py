@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .ports import ProvisioningPort, RedfishPort, SshPort
+from .registry import PortKey
 
 if TYPE_CHECKING:
     from ..config.provisioning import ProvisioningSection
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class ProviderSpec:
     name: str
-    needs: tuple[type, ...]                         # ports the provider is built on (checked before a run)
+    needs: tuple[PortKey[Any], ...]                 # ports the provider is built on (checked before a run)
     build: Callable[[Backends, Any], ProvisioningPort]   # (backends, parsed options) -> provider
     options: type[BaseModel] | None = None          # the model of [provisioning.options]
     help: str = ""

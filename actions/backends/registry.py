@@ -27,13 +27,19 @@ if TYPE_CHECKING:
 
 P = TypeVar("P")
 
+# A port as a lookup key: the Protocol class itself (``SlurmPort``). Spelled ``Callable[..., P]``, not
+# ``type[P]``: mypy refuses a Protocol where ``type[P]`` is expected ("only concrete class",
+# python/mypy#4717), while a class object matches ``Callable[..., P]`` with the same inference, so
+# ``backends.get(SlurmPort)`` is a ``SlurmPort`` to the type checker. Nothing ever calls it.
+PortKey = Callable[..., P]
+
 
 @dataclass(frozen=True)
 class BackendSpec(Generic[P]):
     """Everything dcops knows about one kind of backend."""
 
     name: str                                   # config section and the word users see: "slurm"
-    port: type[P]                               # the typing.Protocol actions ask for
+    port: PortKey[P]                            # the typing.Protocol actions ask for
     label: str                                  # in messages: "Slurm"
     # (section, whole config) -> adapter; imports the adapter lazily so an unused backend's client
     # library (kubernetes, ansible-runner) is never imported
@@ -49,7 +55,7 @@ class BackendSpec(Generic[P]):
         return f"this cluster has no {self.name} backend configured (add a [{self.name}] section to the config file)"
 
 
-_BY_PORT: dict[type, BackendSpec[Any]] = {}
+_BY_PORT: dict[object, BackendSpec[Any]] = {}
 _BY_NAME: dict[str, BackendSpec[Any]] = {}
 
 
@@ -58,29 +64,34 @@ def register_backend(spec: BackendSpec[P]) -> BackendSpec[P]:
     replace an adapter every action of that port then talks to)."""
     if not spec.name.isidentifier() or spec.name.startswith("_"):
         raise ValueError(f"backend name {spec.name!r} must be a plain identifier (it is a config section)")
-    for key, table, what in ((spec.port, _BY_PORT, "port"), (spec.name, _BY_NAME, "name")):
-        if key in table and table[key] is not spec:
-            raise ValueError(f"a backend with this {what} is already registered: {table[key].name!r}")
+    for taken, what in ((_BY_PORT.get(spec.port), "port"), (_BY_NAME.get(spec.name), "name")):
+        if taken is not None and taken is not spec:
+            raise ValueError(f"a backend with this {what} is already registered: {taken.name!r}")
     _BY_PORT[spec.port] = spec
     _BY_NAME[spec.name] = spec
     return spec
 
 
-def unregister_backend(port: type) -> None:
+def unregister_backend(port: PortKey[Any]) -> None:
     """Remove a registration (tests that register their own backend clean up with this)."""
     spec = _BY_PORT.pop(port, None)
     if spec is not None:
         _BY_NAME.pop(spec.name, None)
 
 
-def spec_for(port: type[P]) -> BackendSpec[P]:
+def spec_for(port: PortKey[P]) -> BackendSpec[P]:
     """The registration of a port; a str or an unregistered class is a programming error, said so."""
-    if isinstance(port, str):
-        raise TypeError(f"backends are looked up by port, not by name: pass {_hint(port)}, not {port!r}")
+    key: object = port
+    if isinstance(key, str):
+        raise TypeError(f"backends are looked up by port, not by name: pass {_hint(key)}, not {key!r}")
     try:
-        return _BY_PORT[port]
+        return _BY_PORT[key]
     except (KeyError, TypeError):
-        raise ValueError(f"{getattr(port, '__name__', port)!r} is not a registered backend port") from None
+        raise ValueError(f"{port_name(port)!r} is not a registered backend port") from None
+
+
+def port_name(port: PortKey[Any]) -> str:
+    return str(getattr(port, "__name__", port))
 
 
 def spec_named(name: str) -> BackendSpec[Any] | None:
@@ -94,4 +105,4 @@ def registered() -> tuple[BackendSpec[Any], ...]:
 
 def _hint(name: str) -> str:
     spec = _BY_NAME.get(name)
-    return spec.port.__name__ if spec is not None else "the port class"
+    return port_name(spec.port) if spec is not None else "the port class"

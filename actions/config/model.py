@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from ._base import Section
 from .ansible import AnsibleSection
@@ -173,7 +173,7 @@ class DcopsConfig(Section):
     alertmanager: AlertmanagerSection | None = None
     validate_: ValidateSection = Field(default_factory=ValidateSection, alias="validate")
     # sections of backends registered outside dcops (actions.backends.registry), validated by their model
-    _backend_sections: dict[str, Section] = PrivateAttr(default_factory=dict)
+    _backend_sections: dict[str, BaseModel] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="wrap")
     @classmethod
@@ -182,7 +182,7 @@ class DcopsConfig(Section):
         backend) is validated by that registration's section model; any other unknown key stays an error."""
         from ..backends.registry import spec_named
 
-        found: dict[str, Section] = {}
+        found: dict[str, BaseModel] = {}
         if isinstance(data, dict):
             known = set(cls.model_fields) | {f.alias for f in cls.model_fields.values() if f.alias}
             data = dict(data)
@@ -200,11 +200,11 @@ class DcopsConfig(Section):
         model._backend_sections = found
         return model
 
-    def backend_section(self, name: str) -> Section | None:
+    def backend_section(self, name: str) -> BaseModel | None:
         """The ``[name]`` section of a registered backend, or None when the file has none."""
         if name in type(self).model_fields:
             value = getattr(self, name)
-            return value if isinstance(value, Section) else None
+            return value if isinstance(value, BaseModel) else None
         return self._backend_sections.get(name)
 
     def resolved(self, base_dir: Path) -> "DcopsConfig":

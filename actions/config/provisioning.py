@@ -26,7 +26,7 @@ class ProvisioningSection(Section):
         return v
 
     @model_validator(mode="after")
-    def _options(self) -> "ProvisioningSection":
+    def _options(self) -> ProvisioningSection:
         from ..backends.provisioning import provider_spec
 
         provider_spec(self.provider).parse_options(self.options)      # raises ValueError naming the bad key

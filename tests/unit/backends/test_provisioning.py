@@ -145,9 +145,9 @@ async def test_a_wrong_image_fails_the_node_and_leaves_it_drained(tmp_path, kick
 async def test_a_resumed_run_does_not_boot_again_once_the_install_started(tmp_path, kickstart) -> None:
     """The console died after journaling the boot step and sending it: the resumed run asks the
     provider, learns the install already began, and only waits for the new image."""
-    from actions.context import ActionContext
     import asyncio
 
+    from actions.context import ActionContext
     from actions.fanout import StepReporter
     from actions.ops.reimage import Reimage, ReimageParams
     from actions.registry import registry
