@@ -126,3 +126,19 @@ def test_without_leaves_the_original_alone() -> None:
     assert not bare.has(SlurmPort) and not bare.has(KubePort) and bare.has(RedfishPort)
     assert full.has(SlurmPort) and full.get(KubePort) is full.kube
     assert bare.extras["sim"] is full.extras["sim"] and bare.inventory is full.inventory
+
+
+def test_the_action_layer_and_front_ends_never_look_a_backend_up_by_name() -> None:
+    """``backends.slurm`` exists for tests and the REPL; code asks by port (typed, and a typo is an
+    error instead of None). Reads the source of every package that ships."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    names = "|".join(s.name for s in registered())
+    by_name = re.compile(rf"\bbackends\.({names})\b|\bb\.({names})\b|backends\.(require|has)\(\s*[\"']")
+    found = [f"{path.relative_to(root)}:{n}: {line.strip()}"
+             for pkg in ("actions", "console", "bots", "dcops") for path in sorted((root / pkg).rglob("*.py"))
+             for n, line in enumerate(path.read_text().splitlines(), 1)
+             if by_name.search(line) and "``" not in line]
+    assert found == []
