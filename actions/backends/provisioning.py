@@ -45,7 +45,7 @@ class ProviderSpec:
         except ValidationError as exc:
             err = exc.errors()[0]
             where = ".".join(str(x) for x in err["loc"]) or "options"
-            raise ValueError(f"options.{where}: {err['msg']}") from None
+            raise ValueError(f"options.{where}: {err['msg'].removeprefix('Value error, ')}") from None
 
 
 _PROVIDERS: dict[str, ProviderSpec] = {}
@@ -152,3 +152,6 @@ def _redfish_pxe(backends: Backends, options: RedfishPxeOptions) -> Provisioning
 register_provider(ProviderSpec(name="redfish-pxe", needs=(RedfishPort, SshPort), build=_redfish_pxe,
                                options=RedfishPxeOptions,
                                help="one-time PXE boot and power cycle through the BMC; image id over SSH"))
+
+
+from . import provision_command as _provision_command  # noqa: E402, F401 - registers the "command" provider

@@ -204,11 +204,13 @@ async def reimage(ctx: ActionContext, p: ReimageParams) -> AsyncIterator[ActionE
 
 
 def _provisioner(ctx: ActionContext, p: ReimageParams) -> ProvisioningPort:
-    """The configured provider (default redfish-pxe); ``--ssh-timeout`` fills redfish-pxe's
-    ``ssh_timeout`` unless ``[provisioning.options]`` sets it."""
+    """The configured provider (default redfish-pxe); ``--ssh-timeout`` fills the provider's
+    ``ssh_timeout`` option (redfish-pxe, command) unless ``[provisioning.options]`` sets it."""
+    from ..backends.provisioning import provider_spec
     from ..config.provisioning import ProvisioningSection
 
     section = ctx.config.provisioning or ProvisioningSection()
-    if section.provider == "redfish-pxe" and "ssh_timeout" not in section.options:
+    model = provider_spec(section.provider).options
+    if model is not None and "ssh_timeout" in model.model_fields and "ssh_timeout" not in section.options:
         section = section.model_copy(update={"options": {**section.options, "ssh_timeout": p.ssh_timeout}})
     return provisioner(ctx.backends, section)

@@ -188,7 +188,7 @@ def test_config_names_a_registered_provider_with_valid_options(kickstart) -> Non
     with pytest.raises(ConfigError) as exc:
         parse_config({"provisioning": {"provider": "foreman"}})
     assert str(exc.value) == ("<config>: provisioning.provider: unknown provider 'foreman'; "
-                              "accepted: kickstart, redfish-pxe")
+                              "accepted: command, kickstart, redfish-pxe")
     with pytest.raises(ConfigError, match=r"provisioning: options\.profile: Field required"):
         parse_config({"provisioning": {"provider": "kickstart"}})
     with pytest.raises(ConfigError, match=r"options\.image_fille: Extra inputs are not permitted"):
