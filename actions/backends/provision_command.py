@@ -26,7 +26,7 @@ import os
 import string
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from ..errors import BackendError, BackendUnavailable, UsageError
 from .ports import ProvisioningPort, SshPort

@@ -9,6 +9,8 @@ from __future__ import annotations
 import sys
 
 import pytest
+from redfish_lab import ALLOW_ALL, run_action
+from test_redfish_rollout import drained
 
 from actions import open_engine
 from actions.config.model import AuditSection, ClusterSection, DcopsConfig, NodeEntry
@@ -17,8 +19,6 @@ from actions.config.slurm import SlurmSection
 from actions.config.ssh import SshSection
 from actions.rbac import Policy
 from actions.store.base import AuditQuery
-from redfish_lab import ALLOW_ALL, run_action
-from test_redfish_rollout import drained
 
 pytestmark = pytest.mark.lab
 NEW_IMAGE = "dcops-gpu-2026.12.1"

@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from actions.backends.provision_command import CommandOptions, CommandProvisioner
 from actions.backends.ports import SshPort
+from actions.backends.provision_command import CommandOptions, CommandProvisioner
 from actions.config import parse_config
 from actions.errors import BackendError, BackendUnavailable, ConfigError, UsageError
 from actions.sim import SimCluster
