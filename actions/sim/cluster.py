@@ -305,10 +305,6 @@ class SimCluster:
         node.reason = ""
         self._dirty = True
 
-    def set_down(self, node: SimNode, reason: str, t: float) -> None:
-        self.fail_node_jobs(node, t)
-        node.down, node.reason = True, reason
-
     # ------------------------------------------------------------------ ports
 
     def backends(self) -> Backends:
