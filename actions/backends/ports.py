@@ -138,7 +138,8 @@ class ProvisioningPort(Protocol):
         ...
 
     async def install_started(self, node: str) -> bool:
-        """After a crash around :meth:`boot`: did the install boot already happen (do not boot again)?"""
+        """Asked only when a resumed run finds the boot step journaled (it may or may not have been
+        sent before the crash): did the install boot already happen? True: only wait for the image."""
         ...
 
     async def check_installed(self, node: str) -> None:

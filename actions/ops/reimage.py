@@ -94,7 +94,7 @@ class Reimage:
                  + (f" (resuming from '{phase}')" if phase else ""))
             old: str | None = state.get("old")
             booted = False                          # the installer boot already happened (resumed run)
-            if phase in ("pxe", "reset"):
+            if phase == "reset":                    # the boot was journaled: it may have been sent
                 booted = await self.prov.install_started(node)
             if not booted:
                 step = "wait idle"

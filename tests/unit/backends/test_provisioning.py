@@ -142,9 +142,16 @@ async def test_a_wrong_image_fails_the_node_and_leaves_it_drained(tmp_path, kick
     assert node.drain_flag and "stopped at step 'wait for the installer'" in node.reason
 
 
-async def test_a_resumed_run_does_not_boot_again_once_the_install_started(tmp_path, kickstart) -> None:
-    """The console died after journaling the boot step and sending it: the resumed run asks the
-    provider, learns the install already began, and only waits for the new image."""
+@pytest.mark.parametrize(("phase", "booted", "calls", "step4"), [
+    # died after journaling the boot step and sending it: ask, learn it began, only wait for the image
+    ("reset", True, [("asked", "gpu059")], "step 4/7 netboot: already done in run r1: the install boot happened"),
+    # died after journaling the boot step, before sending it: ask, learn it did not, boot now
+    ("reset", False, [("asked", "gpu059"), ("arm", "gpu059"), ("boot", "gpu059")], "step 4/7 netboot: netboot requested"),
+    # died after arming, before the boot step was journaled: it was never sent, nothing to ask
+    ("pxe", False, [("arm", "gpu059"), ("boot", "gpu059")], "step 4/7 netboot: netboot requested"),
+])
+async def test_a_resumed_run_boots_only_when_the_install_did_not_start(tmp_path, kickstart, phase, booted, calls,
+                                                                       step4) -> None:
     import asyncio
 
     from actions.context import ActionContext
@@ -157,7 +164,8 @@ async def test_a_resumed_run_does_not_boot_again_once_the_install_started(tmp_pa
     await backends.get(SlurmPort).drain(["gpu059"], "reimage (run r1) [unix:alice via cli]")
     prov = Kickstart(KickstartOptions(profile="ubuntu"))
     await prov.arm("gpu059", "ubuntu-24.04")
-    await prov.boot("gpu059")
+    if booted:
+        await prov.boot("gpu059")
     Kickstart.calls.clear()
 
     class Journal(dict):
@@ -170,7 +178,7 @@ async def test_a_resumed_run_does_not_boot_again_once_the_install_started(tmp_pa
         async def items(self):                       # noqa: ANN202
             return dict(self)
 
-    journal = Journal({"node/gpu059": {"phase": "reset", "old": "rocky-9.3"}})
+    journal = Journal({"node/gpu059": {"phase": phase, "old": "rocky-9.3"}})
     p = ReimageParams(nodes="gpu059", image="ubuntu-24.04")
     ctx = ActionContext(run_id="r2", principal="unix:alice", channel="cli", spec=registry.get("reimage"), params=p,
                         targets=[], backends=backends, config=DcopsConfig(), journal=journal, store=None,  # type: ignore[arg-type]
@@ -179,8 +187,8 @@ async def test_a_resumed_run_does_not_boot_again_once_the_install_started(tmp_pa
     detail = await Reimage(ctx, p, prov).run("gpu059", StepReporter("gpu059", queue))
     steps = [queue.get_nowait().detail for _ in range(queue.qsize())]
     assert detail == "reimaged: rocky-9.3 -> ubuntu-24.04"
-    assert Kickstart.calls == [("asked", "gpu059")]  # asked, never armed or booted again
-    assert "step 4/7 netboot: already done in run r1: the install boot happened" in steps
+    assert Kickstart.calls == calls
+    assert step4 in steps
     assert journal["node/gpu059"]["phase"] == "done"
 
 
