@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import Field
 
+from ..backends.ports import KubePort, PrometheusPort, SlurmPort
 from ..context import ActionContext
 from ..errors import DcopsError, UsageError
 from ..events import ActionEvent, Log, Result, Table
@@ -89,7 +90,7 @@ async def fleet(ctx: ActionContext, p: FleetParams) -> AsyncIterator[ActionEvent
     warnings: list[str] = []
 
     async def slurm_plane() -> None:
-        for n in await ctx.backends.require("slurm").nodes():
+        for n in await ctx.backends.get(SlurmPort).nodes():
             if n.name in rows:
                 rows[n.name].update(state=n.display_state, flags=",".join(n.flags), reason=n.reason, jobs=len(n.jobs),
                                     partitions=",".join(n.partitions) or rows[n.name]["partitions"])
@@ -97,7 +98,7 @@ async def fleet(ctx: ActionContext, p: FleetParams) -> AsyncIterator[ActionEvent
     policies: list[str] = []
 
     async def kube_plane() -> None:
-        kube = ctx.backends.require("kube")
+        kube = ctx.backends.get(KubePort)
         try:                                             # ClusterPolicy / NicClusterPolicy not ready: say so
             for pol in await kube.operator_policies():
                 if pol.state and pol.state != "ready":
@@ -116,7 +117,7 @@ async def fleet(ctx: ActionContext, p: FleetParams) -> AsyncIterator[ActionEvent
     by_instance = _selectors("instance", _INSTANCE_SHARDS, len(rows))
 
     async def gpu_plane() -> None:
-        prom = ctx.backends.require("prometheus")
+        prom = ctx.backends.get(PrometheusPort)
         from_history = {col for col, _ in _HISTORY.values()} if p.history else set()
         instant = [(col, sel) for col in _GPU_QUERIES if col not in from_history for sel in by_name]
         end = datetime.now(timezone.utc)
@@ -143,15 +144,16 @@ async def fleet(ctx: ActionContext, p: FleetParams) -> AsyncIterator[ActionEvent
                         rows[host][current] = round(v, 1)
 
     async def ib_plane() -> None:
-        prom = ctx.backends.require("prometheus")
+        prom = ctx.backends.get(PrometheusPort)
         for samples in await asyncio.gather(*(prom.query(_IB_QUERY.format(sel=sel)) for sel in by_instance)):
             for s in samples:
                 host = node_of_instance(s.labels.get("instance", ""), instance_map)
                 if host in rows:
                     rows[host]["ib_errors"] = round(s.value, 4)
 
-    planes = {"slurm": slurm_plane, "kube": kube_plane, "prometheus": gpu_plane, "ib": ib_plane}
-    todo = {name: fn for name, fn in planes.items() if ctx.backends.has("prometheus" if name == "ib" else name)}
+    planes = {"slurm": (slurm_plane, SlurmPort), "kube": (kube_plane, KubePort),
+              "prometheus": (gpu_plane, PrometheusPort), "ib": (ib_plane, PrometheusPort)}
+    todo = {name: fn for name, (fn, port) in planes.items() if ctx.backends.has(port)}
     results = await asyncio.gather(*(fn() for fn in todo.values()), return_exceptions=True)
     for name, res in zip(todo, results):
         if isinstance(res, DcopsError):
