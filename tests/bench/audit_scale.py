@@ -2,6 +2,9 @@
 
     python -m tests.bench.audit_scale N [--stores sqlite,postgres] [--keep DIR]
 
+``--keep DIR`` keeps the generated SQLite log in DIR (and the PostgreSQL database ``bench_N``) and
+reuses a log of N records found there, so a measurement can be rerun without regenerating.
+
 1. A generator writes a valid chain of N records through each store's own append code (SQLite's
    ``_append_tx`` in batches on the store's connection, PostgreSQL's one-round-trip ``append``), not
    through the engine, so millions take minutes: 1,000 nodes, 40 principals, 15 actions, the
@@ -158,33 +161,43 @@ async def verifies(store: Any, n: int) -> dict[str, float]:
     return out
 
 
-async def bench(kind: str, n: int, workdir: Path) -> dict[str, Any]:
+async def bench(kind: str, n: int, workdir: Path, keep: bool = False, generate_only: bool = False) -> dict[str, Any]:
     if kind == "sqlite":
         from actions.store.sqlite import SqliteStore
 
-        url = f"sqlite:///{workdir / 'audit.db'}"
-        store: Any = SqliteStore(str(workdir / "audit.db"))
+        url = f"sqlite:///{workdir / f'audit-{n}.db'}"
+        store: Any = SqliteStore(str(workdir / f"audit-{n}.db"))
     else:
         from actions.store.postgres import PostgresStore
         from tests.lab import postgres as lab
 
         server = lab.status() or lab.start()
         name = f"bench_{n}"
-        server.drop_database(name) if name in server.psql("SELECT datname FROM pg_database") else None
-        url = server.create_database(name)
+        if name in server.psql("SELECT datname FROM pg_database"):
+            url = server.url_for(name) if keep else None
+            if url is None:
+                server.drop_database(name)
+        else:
+            url = None
+        url = url or server.create_database(name)
         store = PostgresStore(url)
     result: dict[str, Any] = {"store": kind, "records": n}
     try:
-        gen = await generate(store, kind, n)
-        result["generate_s"] = round(gen, 1)
-        result["generate_records_per_s"] = round(n / gen)
+        if (await store.head())[0] != n:
+            if (await store.head())[0]:
+                raise SystemExit(f"{url}: holds a log of another size; remove it first")
+            gen = await generate(store, kind, n)
+            result["generate_s"] = round(gen, 1)
+            result["generate_records_per_s"] = round(n / gen)
+        if generate_only:
+            return result
         result["search"] = await searches(store)
         result.update(await verifies(store, n))
     finally:
         await store.aclose()
     result.update(export_rss(url, workdir))
     if kind == "sqlite":
-        result["db_mb"] = round(sum(f.stat().st_size for f in workdir.glob("audit.db*")) / 2**20)
+        result["db_mb"] = round(sum(f.stat().st_size for f in workdir.glob(f"audit-{n}.db*") if f.is_file()) / 2**20)
     return result
 
 
@@ -192,12 +205,19 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("records", type=int)
     ap.add_argument("--stores", default="sqlite,postgres")
+    ap.add_argument("--keep", metavar="DIR", help="keep (and reuse) the generated logs here")
+    ap.add_argument("--generate-only", action="store_true", help="with --keep: only write the logs")
     args = ap.parse_args()
     out = []
     for kind in args.stores.split(","):
-        with tempfile.TemporaryDirectory(prefix=f"dcops-audit-{kind}-") as tmp:
-            out.append(asyncio.run(bench(kind, args.records, Path(tmp))))
-            print(json.dumps(out[-1]), flush=True)
+        if args.keep:
+            Path(args.keep).mkdir(parents=True, exist_ok=True)
+            out.append(asyncio.run(bench(kind, args.records, Path(args.keep), keep=True,
+                                         generate_only=args.generate_only)))
+        else:
+            with tempfile.TemporaryDirectory(prefix=f"dcops-audit-{kind}-") as tmp:
+                out.append(asyncio.run(bench(kind, args.records, Path(tmp))))
+        print(json.dumps(out[-1]), flush=True)
     print(f"load average: {os.getloadavg()}")
 
 
