@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 from urllib.parse import urlsplit, urlunsplit
 
+from .base import RARE_EVENTS_SQL
+
 TABLES = ("audit", "audit_nodes", "approvals", "journal", "node_locks", "owners")
 
 SCHEMA = """
@@ -59,7 +61,7 @@ def node_key(node: str) -> int:
 # index carries its record's ts (filled by a trigger from the audit row inserted just before, so
 # every writer, old and new, gets it; verify checks it): ``--node X --since 1d`` then reads only
 # that day's index rows of X (audit_nodes_node_ts) instead of every record X ever had.
-INDEXES = """
+INDEXES = f"""
 DROP INDEX IF EXISTS audit_nodes_node;
 CREATE INDEX IF NOT EXISTS audit_nodes_node_seq ON audit_nodes(node, seq);
 CREATE INDEX IF NOT EXISTS audit_nodes_seq ON audit_nodes(seq);
@@ -78,9 +80,10 @@ $t$;
 CREATE OR REPLACE TRIGGER audit_nodes_ts BEFORE INSERT ON audit_nodes FOR EACH ROW EXECUTE FUNCTION dcops_node_ts();
 UPDATE audit_nodes n SET ts = a.ts FROM audit a WHERE a.seq = n.seq AND n.ts IS NULL;
 CREATE INDEX IF NOT EXISTS audit_nodes_node_ts ON audit_nodes(node, ts);
-CREATE INDEX IF NOT EXISTS audit_event_seq ON audit(event, seq);
+DROP INDEX IF EXISTS audit_event_seq;
+CREATE INDEX IF NOT EXISTS audit_rare_event_seq ON audit(event, seq) WHERE {RARE_EVENTS_SQL};
 """
-NEWEST_INDEX = "audit_event_seq"
+NEWEST_INDEX = "audit_rare_event_seq"
 
 APPEND_SIGNATURE = "dcops_append(json)"
 # One statement per append: take the chain lock, read the head, hash and insert every entry. In a

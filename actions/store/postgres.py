@@ -32,7 +32,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from ..errors import ApprovalTaken, AuditError, NotFound
 from ..owner import current_owner, owner_is_dead
-from .base import Approval, AuditEntry, AuditQuery, AuditRecord, VerifyReport
+from .base import COMMON_EVENTS, RARE_EVENTS_SQL, Approval, AuditEntry, AuditQuery, AuditRecord, VerifyReport
 from .chain import GENESIS
 from .pg_import import copy_into
 from .pg_leases import Leases
@@ -260,6 +260,8 @@ class PostgresStore:
                     where.append(f"a.{col} LIKE %s"); args.append(glob_to_like(val))
                 else:
                     where.append(f"a.{col} = %s"); args.append(val)
+        if q.event and "*" not in q.event and q.event not in COMMON_EVENTS:
+            where.append("a." + RARE_EVENTS_SQL)          # lets the planner use audit_rare_event_seq
         cols = ", ".join(f"a.{c}" for c in COLS)
         if q.node:
             sql, key = f"SELECT {cols} FROM audit_nodes n JOIN audit a ON a.seq = n.seq", "n.seq"

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..errors import ApprovalTaken, AuditError, NotFound
-from .base import Approval, AuditEntry, AuditQuery, AuditRecord, VerifyReport
+from .base import COMMON_EVENTS, RARE_EVENTS_SQL, Approval, AuditEntry, AuditQuery, AuditRecord, VerifyReport
 from .chain import GENESIS, record_hash, stored_json
 from .verify_fast import select_sql, verify_fast
 from .verify_rows import checkpoint_problem
@@ -62,9 +62,10 @@ _UPGRADE = """
 ALTER TABLE audit_nodes ADD COLUMN ts TEXT;
 UPDATE audit_nodes SET ts = (SELECT a.ts FROM audit a WHERE a.seq = audit_nodes.seq) WHERE ts IS NULL;
 """
-_INDEXES = """
+_INDEXES = f"""
 CREATE INDEX IF NOT EXISTS audit_nodes_node_ts ON audit_nodes(node, ts);
-CREATE INDEX IF NOT EXISTS audit_event_seq ON audit(event, seq);
+DROP INDEX IF EXISTS audit_event_seq;
+CREATE INDEX IF NOT EXISTS audit_rare_event_seq ON audit(event, seq) WHERE {RARE_EVENTS_SQL};
 """
 _COLS = ("seq", "ts", "run_id", "event", "principal", "channel", "action", "targets", "params",
          "decision", "outcome", "duration", "error", "detail", "owner", "prev_hash", "hash")
@@ -221,6 +222,8 @@ class SqliteStore:
                 else:
                     where.append(f"a.{col} = ?")
                 args.append(val)
+        if q.event and "*" not in q.event and q.event not in COMMON_EVENTS:
+            where.append("a." + RARE_EVENTS_SQL)          # lets the planner use audit_rare_event_seq
         order = "DESC" if q.newest_first else "ASC"
         cols = ", ".join(f"a.{c}" for c in _COLS)
         if q.node:
