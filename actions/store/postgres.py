@@ -281,7 +281,7 @@ class PostgresStore:
     async def export(self) -> list[AuditRecord]:
         return [_row_to_record(r) for r in await self._fetch(_SELECT + " ORDER BY seq")]
 
-    async def export_pages(self, page: int = 5000) -> AsyncIterator[list[AuditRecord]]:
+    async def export_pages(self, page: int = 1000) -> AsyncIterator[list[AuditRecord]]:
         """Every record, oldest first, ``page`` at a time (keyset on seq): one page in memory at a time."""
         after = 0
         while True:

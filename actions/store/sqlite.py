@@ -248,7 +248,7 @@ class SqliteStore:
         rows = await self._call(lambda c: c.execute(f"SELECT {', '.join(_COLS)} FROM audit ORDER BY rowid").fetchall())
         return [_row_to_record(r) for r in rows]
 
-    async def export_pages(self, page: int = 5000) -> AsyncIterator[list[AuditRecord]]:
+    async def export_pages(self, page: int = 1000) -> AsyncIterator[list[AuditRecord]]:
         """Every record, oldest first, ``page`` at a time (keyset on seq, which is the rowid): memory
         stays at one page whatever the size of the log."""
         after = 0
@@ -280,7 +280,22 @@ class SqliteStore:
                 return _verify_sqlite(c, checkpoint, expect_head)
             finally:
                 c.execute("COMMIT")
-        return await self._call(run)
+
+        def own_connection() -> VerifyReport:
+            # its own connection and thread: a verify of millions of records must not queue every
+            # other read of this store (the TUI's searches) behind it on the store's one thread
+            self._connect_sync()
+            try:
+                c = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+            except sqlite3.DatabaseError as exc:
+                raise AuditError(f"audit database {self.path}: {exc}") from None
+            try:
+                return run(c)
+            except sqlite3.DatabaseError as exc:
+                raise AuditError(f"audit database {self.path}: {exc}") from None
+            finally:
+                c.close()
+        return await asyncio.to_thread(own_connection)
 
     async def verify(self, expect_head: tuple[int, str] | None = None) -> VerifyReport:
         """The whole chain from the genesis, and the whole node index."""
