@@ -128,3 +128,17 @@ def frozen(monkeypatch: pytest.MonkeyPatch):
         return engine
 
     return factory
+
+
+def screen_text(app) -> str:  # noqa: ANN001 - DcopsApp
+    """What the terminal shows now, as plain lines (the compositor's full frame, no styles): for
+    checks of what a person at a 100x30 terminal can actually read."""
+    import io
+
+    from rich.console import Console
+
+    frame = app.screen._compositor.render_update(full=True)
+    console = Console(width=app.size.width, height=app.size.height, record=True, file=io.StringIO(),
+                      color_system=None, legacy_windows=False)
+    console.print(frame)
+    return console.export_text()

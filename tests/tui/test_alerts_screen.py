@@ -42,9 +42,9 @@ async def test_alert_first_evidence_and_one_key_drain(config) -> None:
         await wait_for(pilot, lambda: screen.current() is not None, what="the alert row", timeout=45)
         await wait_for(pilot, lambda: "gpu-health gpu060:" in str(screen.query_one("#alerts-detail").render()),
                        what="the evidence", timeout=45)
-        assert "r  Reset GPU: gpu-reset gpu060 --gpu 2" in str(screen.query_one("#alerts-detail").render())
+        assert "b  Reset GPU: gpu-reset gpu060 --gpu 2" in str(screen.query_one("#alerts-detail").render())
 
-        await pilot.press("r")                                   # destructive: the engine asks to confirm
+        await pilot.press("b")                                   # gpu-reset (b: r resumes everywhere); destructive: confirm
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), what="the confirm dialog", timeout=45)
         await pilot.press("escape")
         await wait_for(pilot, lambda: "cancelled" in str(app.screen.query_one(StatusLine).render()),
