@@ -73,11 +73,19 @@ async def wait_for(pilot, predicate: Callable[[], object], timeout: float = 15.0
     raise AssertionError(f"timed out waiting for {what}")
 
 
-async def type_confirmation(pilot, token: str) -> None:
-    """Answer the typed-confirmation dialog the engine asks for (drain, requeue, destructive actions)."""
+async def confirm_ready(pilot, timeout: float = 15.0) -> None:  # noqa: ANN001
+    """Wait for the typed-confirmation dialog and for the plan it re-reads when it opens
+    (recheck.py): Confirm waits until the current state is on screen, as a person would."""
     from console.tui.screens.confirm import ConfirmDialog
 
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmDialog), what="the typed confirmation")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmDialog), timeout=timeout,
+                   what="the typed confirmation")
+    await wait_for(pilot, lambda: not pilot.app.screen.checking, timeout=timeout, what="the dialog's plan")
+
+
+async def type_confirmation(pilot, token: str) -> None:
+    """Answer the typed-confirmation dialog the engine asks for (drain, requeue, destructive actions)."""
+    await confirm_ready(pilot)
     await pilot.press(*token, "enter")
 
 

@@ -16,7 +16,7 @@ from console.tui.app import DcopsApp
 from console.tui.screens.confirm import ConfirmDialog
 from console.tui.widgets.chrome import StatusLine
 
-from .conftest import SIZE, audit, wait_for
+from .conftest import SIZE, audit, confirm_ready, wait_for
 
 
 async def _receive(cfg, node: str, fp: str) -> None:  # noqa: ANN001 - as `dcops alerts serve` would
@@ -51,7 +51,7 @@ async def test_alert_first_evidence_and_one_key_drain(config) -> None:
                        what="the cancellation line", timeout=45)
 
         await pilot.press("d")                                   # one key: the drain the alert suggests
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), what="the typed confirmation", timeout=45)
+        await confirm_ready(pilot, timeout=45)
         await pilot.press("1", "enter")                          # the same guard as the fleet's d and :drain
         for _ in range(900):                                     # the run finishes on the engine's thread
             finished = await audit(app, AuditQuery(action="drain", event="finished", node="gpu060"))

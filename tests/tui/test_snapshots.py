@@ -14,7 +14,7 @@ from console.tui.screens.node import NodeScreen
 from console.tui.screens.operations import OperationsScreen
 from console.tui.widgets.vtable import VirtualTable
 
-from .conftest import APPROVAL_POLICY, SIZE, type_confirmation, wait_for
+from .conftest import APPROVAL_POLICY, SIZE, confirm_ready, type_confirmation, wait_for
 
 THEMES = ("dcops-dark", "dcops-light", "dcops-contrast")
 
@@ -113,7 +113,9 @@ def test_screen_snapshot(screen: str, theme: str, snap_compare, frozen, config) 
 async def drain_dialog(pilot) -> None:
     await _fleet_loaded(pilot)
     _table(pilot.app, "#fleet-table").move_to_key("gpu017")
-    await pilot.press("d", *"xid 79", "enter")
+    await pilot.press("d")
+    await confirm_ready(pilot)              # the plan (state and jobs now) is read when the dialog opens
+    await pilot.press(*"xid 79", "enter")
 
 
 def test_production_cluster_with_drain_dialog(snap_compare, frozen, config) -> None:

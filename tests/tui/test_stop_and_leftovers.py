@@ -303,6 +303,7 @@ async def type_confirmation_with_reason(pilot, reason: str, token: str) -> None:
     from console.tui.screens.confirm import ConfirmDialog
 
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmDialog), what="the drain dialog")
+    await wait_for(pilot, lambda: not pilot.app.screen.checking, what="the drain dialog's plan")
     await pilot.press(*reason, "enter", *token, "enter")
 
 

@@ -15,6 +15,7 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from ..bindings import fleet_bindings
+from ..recheck import recheck_for
 from ..widgets import cells
 from ..widgets.prompts import CommandBar
 from ..widgets.vtable import Column, VirtualTable
@@ -163,7 +164,8 @@ class FleetScreen(DcopsScreen):
             return
         count = str(len(keys))
         message = f"Drain {count} node(s) {nodes}: no new jobs start there; running jobs finish first."
-        answer = await self.app.push_screen_wait(ConfirmDialog("drain", message, count, (nodes,), reason=""))
+        answer = await self.app.push_screen_wait(ConfirmDialog(        # the jobs shown are read now, not cached
+            "drain", message, count, (nodes,), reason="", recheck=recheck_for(self.dcops, "drain", {"nodes": nodes})))
         if answer is None:
             self.status("drain cancelled: nothing was changed", "warning")
             return

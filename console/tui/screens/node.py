@@ -163,9 +163,11 @@ class NodeScreen(DcopsScreen):
 
         if not self.dcops.allowed("drain"):
             return
+        from ..recheck import recheck_for
+
         answer = await self.app.push_screen_wait(ConfirmDialog(
             "drain", f"Drain 1 node(s) {self.node}: no new jobs start there; running jobs finish first.", "1",
-            (self.node,), reason=""))
+            (self.node,), reason="", recheck=recheck_for(self.dcops, "drain", {"nodes": self.node})))
         if answer is None:
             self.status("drain cancelled: nothing was changed", "warning")
             return
