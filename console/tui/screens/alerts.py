@@ -61,7 +61,8 @@ class AlertsScreen(DcopsScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Static("loading alerts…", id="alerts-summary")
-        yield VirtualTable(ALERT_COLUMNS, key="fingerprint", id="alerts-table")
+        yield VirtualTable(ALERT_COLUMNS, key="fingerprint", id="alerts-table", flex="summary",
+                           drop_first=("fingerprint", "since", "status"))
         yield Static("", id="alerts-detail")
 
     @property

@@ -84,7 +84,7 @@ class NodeScreen(DcopsScreen):
             for tab_id, title, action, _ in node_tabs(self.node):
                 with TabPane(title, id=f"tab-{tab_id}"):
                     yield Static(f"loading {action}…", classes="tab-summary", id=f"summary-{tab_id}")
-                    yield VirtualTable(_PLACEHOLDER, key=ROW_KEY, id=f"table-{tab_id}")
+                    yield VirtualTable(_PLACEHOLDER, key=ROW_KEY, id=f"table-{tab_id}", flex="*")
 
     def _head(self) -> Text:
         r = self.row

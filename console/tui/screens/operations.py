@@ -111,12 +111,13 @@ class OperationsScreen(DcopsScreen):
     """
 
     def compose_body(self) -> ComposeResult:
-        yield VirtualTable(RUN_COLUMNS, key="run_id", id="runs-table")
+        yield VirtualTable(RUN_COLUMNS, key="run_id", id="runs-table", flex="summary",
+                           drop_first=("principal", "elapsed", "summary"))
         with Vertical(id="run-detail"):
             yield Static("no run selected", id="run-head")
             yield ProgressBar(total=100, show_eta=False, id="run-progress")
             with Horizontal():
-                yield VirtualTable(STEP_COLUMNS, key="target", id="steps-table")
+                yield VirtualTable(STEP_COLUMNS, key="target", id="steps-table", flex="detail")
                 yield LogView(id="run-log", highlight=False)
 
     def on_mount(self) -> None:

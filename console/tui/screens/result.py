@@ -66,7 +66,7 @@ class ResultScreen(DcopsScreen):
         if self.result.links:                 # metrics views: the nodes' Grafana dashboards ([grafana])
             yield Static(links_text(self.result.links, urls=True), id="result-links")
         if self.result.table is not None:
-            yield VirtualTable(table_columns(self.result.table), key=ROW_KEY, id="result-table")
+            yield VirtualTable(table_columns(self.result.table), key=ROW_KEY, id="result-table", flex="*")
             if self.long_columns:        # the whole of every long cell of the row under the cursor
                 with VerticalScroll(id="result-row"):
                     yield Static("", id="result-row-text")
