@@ -3,6 +3,7 @@ audit db lives there), demo configs, policies, and a deterministic engine for sn
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from types import SimpleNamespace
 import textwrap
@@ -150,3 +151,17 @@ def screen_text(app) -> str:  # noqa: ANN001 - DcopsApp
                       color_system=None, legacy_windows=False)
     console.print(frame)
     return console.export_text()
+
+
+@contextlib.asynccontextmanager
+async def other_process(cfg: DcopsConfig, time_scale: float = 40.0):  # noqa: ANN201 - AsyncIterator[Engine]
+    """Another process's engine on the same audit store (the bot, an approver's CLI), with a demo
+    cluster of its own: what it runs reaches a console only through the shared store."""
+    from actions.engine import open_engine
+    from actions.sim import SimCluster
+
+    engine = await open_engine(cfg, backends=SimCluster(nodes=64, time_scale=time_scale).backends())
+    try:
+        yield engine
+    finally:
+        await engine.aclose()

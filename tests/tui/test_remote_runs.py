@@ -6,13 +6,11 @@ from __future__ import annotations
 import asyncio
 
 from actions import Request
-from actions.engine import open_engine
 from actions.errors import ApprovalRequired
-from actions.sim import SimCluster
 from console.tui.app import DcopsApp
 from console.tui.widgets.vtable import VirtualTable
 
-from .conftest import wait_for
+from .conftest import other_process, wait_for
 
 NARROW = (100, 30)
 ROLLOUT = {"nodes": "gpu[059-062]", "image": "http://files.example/bios-2.4.1.bin", "component": "BIOS",
@@ -24,8 +22,7 @@ async def test_a_remote_rollout_shows_progress_and_its_log(config) -> None:
     app = DcopsApp(cfg, principal="unix:alice")
     async with app.run_test(size=NARROW) as pilot:
         await wait_for(pilot, lambda: app.engine is not None, what="the engine")
-        other = await open_engine(cfg, backends=SimCluster(nodes=64, time_scale=40.0).backends())
-        try:
+        async with other_process(cfg) as other:
             try:
                 await other.submit(Request(principal="unix:alice", channel="cli", action="firmware-update",
                                            params=ROLLOUT, yes=True))
@@ -54,5 +51,3 @@ async def test_a_remote_rollout_shows_progress_and_its_log(config) -> None:
             assert fin.outcome == "ok"
             await wait_for(pilot, lambda: runs.cursor_row["state"] == "ok" and done_here() == 4, timeout=15,
                            what="the end shown")
-        finally:
-            await other.aclose()
