@@ -93,3 +93,11 @@ async def test_wide_terminal_hides_nothing_that_fits(config) -> None:
         table = app.screen.query_one("#jobs-table", VirtualTable)
         await pilot.pause(0.3)
         assert table.hidden_columns == []
+
+
+def test_a_summary_keeps_half_its_width_before_a_timestamp_column_is_kept() -> None:
+    from console.tui.screens.alerts import ALERT_COLUMNS
+
+    fitted = fit_columns(ALERT_COLUMNS, 96, drop_first=("fingerprint", "since", "status"), flex="summary")
+    assert "since" not in _keys(fitted)
+    assert next(c.width for c in fitted if c.key == "summary") >= 25

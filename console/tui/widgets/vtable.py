@@ -74,8 +74,9 @@ FLEX_MIN = 10        # a flexible column (reason, summary, detail) shrinks to th
 def fit_columns(columns: Sequence[Column], width: int, drop_first: Sequence[str] = (),
                 flex: str | None = None) -> list[Column]:
     """The columns to show in ``width`` cells, important ones first: the ``flex`` column gives up
-    its width first (down to FLEX_MIN), then columns named in ``drop_first`` are hidden in that
-    order until the rest fit; whatever width is left goes to the flex column. Columns not named
+    half its width first, then columns named in ``drop_first`` are hidden in that order until the
+    rest fit, then the flex column shrinks to FLEX_MIN if it must; whatever width is left goes to
+    the flex column (a summary stays readable before a timestamp column is kept). Columns not named
     are never hidden (the table scrolls sideways if even they do not fit). ``flex="*"``: the widest
     left-aligned column (tables of any read action, whose columns are not known in advance)."""
     cols = list(columns)
@@ -93,12 +94,16 @@ def fit_columns(columns: Sequence[Column], width: int, drop_first: Sequence[str]
 
     flexible = next((c for c in cols if c.key == flex), None)
     if flexible is not None and total() > width:
-        resize_flex(max(min(FLEX_MIN, flexible.width), flexible.width - (total() - width)))
+        floor = max(min(FLEX_MIN, flexible.width), flexible.width // 2)
+        resize_flex(max(floor, flexible.width - (total() - width)))
     for key in drop_first:
         if total() <= width:
             break
         cols = [c for c in cols if c.key != key]
     flexible = next((c for c in cols if c.key == flex), None)
+    if flexible is not None and total() > width:
+        resize_flex(max(min(FLEX_MIN, flexible.width), flexible.width - (total() - width)))
+        flexible = next(c for c in cols if c.key == flex)
     if flexible is not None and total() < width:
         resize_flex(flexible.width + width - total())
     return cols
