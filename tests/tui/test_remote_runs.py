@@ -45,7 +45,7 @@ async def test_a_remote_rollout_shows_progress_and_its_log(config) -> None:
             await wait_for(pilot, lambda: done_here() >= 1, timeout=60, what="a finished node shown")
             row = runs.cursor_row
             assert row["state"] == "running" and row["progress"].split()[-1] != "0%", row
-            log = "\n".join(str(line) for line in screen.query_one("#run-log").lines)
+            log = "\n".join(strip.text for strip in screen.query_one("#run-log").lines)
             assert "[ok] gpu059" in log or "[ok] gpu060" in log, log
             fin = await asyncio.wait_for(theirs.wait(), 90)
             assert fin.outcome == "ok"

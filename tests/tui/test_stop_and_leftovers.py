@@ -288,7 +288,8 @@ async def test_node_screen_keys_act_on_the_node_and_tabs_agree(config) -> None:
         await wait_for(pilot, lambda: "drain: ok" in app.last_message[0], timeout=30, what="the drain")
         nodes = await app.engine.call(app.engine.engine.backends.slurm.nodes(["gpu023"]))
         assert nodes[0].drain_flag and "cable reseat" in nodes[0].reason
-        await wait_for(pilot, lambda: "change record(s) for gpu023" in summary("audit"), timeout=30, what="audit tab")
+        await wait_for(pilot, lambda: "change record(s) for gpu023" in summary("audit")     # reloaded after the run:
+                       and screen.query_one("#table-audit").total_count, timeout=30, what="audit tab")  # 0 before
         rows = list(screen.query_one("#table-audit").visible_rows)
         assert rows and all(r["action"] not in ("gpu-health", "node-health", "fabric-health", "firmware", "jobs",
                                                 "power-status", "audit", "query") for r in rows)

@@ -143,8 +143,9 @@ class NodeScreen(DcopsScreen):
             summary.update(Text.assemble(result.summary, "  ", links_text(result.links)))
         if data is not None and len(data.rows) == 1 and len(data.columns) > 6:
             data = transposed(data)
-        if data is not None:
-            table = self.query_one(f"#table-{tab_id}", VirtualTable)
+        found = self.query(f"#table-{tab_id}").results(VirtualTable)
+        table = next(found, None)
+        if data is not None and table is not None:   # None: the tab is being re-laid out; the next load fills it
             table.set_columns(table_columns(data))
             table.set_rows(table_rows(data))
 

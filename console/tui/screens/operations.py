@@ -18,7 +18,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Log as LogView, ProgressBar, Static
+from textual.widgets import ProgressBar, RichLog, Static
 
 from actions import Run, registry, resume_in
 from actions.events import Error, Log, Result, Step
@@ -119,7 +119,7 @@ class OperationsScreen(DcopsScreen):
             yield ProgressBar(total=100, show_eta=False, id="run-progress")
             with Horizontal():
                 yield VirtualTable(STEP_COLUMNS, key="target", id="steps-table", flex="detail")
-                yield LogView(id="run-log", highlight=False)
+                yield RichLog(id="run-log", wrap=True, markup=False, highlight=False)   # lines wrap: all readable
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -198,17 +198,17 @@ class OperationsScreen(DcopsScreen):
                   "bar": cells.bar(_STEP_FRACTION.get(run.steps[t].status, 0) if t in run.steps else 0),
                   "detail": run.steps[t].detail if t in run.steps else ""} for t in run.targets]
         self.query_one("#steps-table", VirtualTable).set_rows(steps)
-        log = self.query_one("#run-log", LogView)
+        log = self.query_one("#run-log", RichLog)
         log.clear()
         for ev in run.history:
             if isinstance(ev, Log):
-                log.write_line(printable(f"[{ev.level}] {ev.message}"))
+                log.write(Text(printable(f"[{ev.level}] {ev.message}")))
             elif isinstance(ev, Error):
-                log.write_line(printable(f"[error] {ev.message}"))
+                log.write(Text(printable(f"[error] {ev.message}")))
             elif isinstance(ev, Step) and ev.status in _LOGGED_STEPS:     # each target's end: the run's log
-                log.write_line(printable(f"[{ev.status}] {ev.target}" + (f": {ev.detail}" if ev.detail else "")))
+                log.write(Text(printable(f"[{ev.status}] {ev.target}" + (f": {ev.detail}" if ev.detail else ""))))
             elif isinstance(ev, Result):
-                log.write_line(printable(f"[result] {ev.summary}"))
+                log.write(Text(printable(f"[result] {ev.summary}")))
 
     def action_cancel_run(self) -> None:
         run = self._selected_run()

@@ -80,6 +80,7 @@ def fit_columns(columns: Sequence[Column], width: int, drop_first: Sequence[str]
     are never hidden (the table scrolls sideways if even they do not fit). ``flex="*"``: the widest
     left-aligned column (tables of any read action, whose columns are not known in advance)."""
     cols = list(columns)
+    grow = flex != "*"                   # a column picked for being wide only shrinks: it did not ask for room
     if flex == "*":
         text = [c for c in cols if c.align == "left"]
         flex = max(text, key=lambda c: c.width).key if text else None
@@ -104,7 +105,7 @@ def fit_columns(columns: Sequence[Column], width: int, drop_first: Sequence[str]
     if flexible is not None and total() > width:
         resize_flex(max(min(FLEX_MIN, flexible.width), flexible.width - (total() - width)))
         flexible = next(c for c in cols if c.key == flex)
-    if flexible is not None and total() < width:
+    if flexible is not None and grow and total() < width:
         resize_flex(flexible.width + width - total())
     return cols
 
