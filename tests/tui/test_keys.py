@@ -33,7 +33,7 @@ def meaning(action: str) -> str | None:
 def clashes(groups: dict[str, list[Binding]]) -> list[str]:
     """Keys that mean a change on one screen and anything else on another."""
     by_key: dict[str, set[tuple[str, str | None]]] = {}
-    for screen, group in groups.items():
+    for group in groups.values():
         for binding in group:
             for key in binding.key.split(","):
                 by_key.setdefault(key, set()).add((binding.action, meaning(binding.action)))

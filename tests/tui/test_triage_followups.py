@@ -75,7 +75,8 @@ async def test_two_follow_ups_of_one_action_open_a_chooser(config) -> None:
     app = DcopsApp(config(), principal="unix:alice")
     async with app.run_test(size=NARROW) as pilot:
         await wait_for(pilot, lambda: app.engine is not None, what="the engine")
-        await app.push_screen(ResultScreen(":triage-cable", result, RunFinished(run_id="r", outcome="ok", duration=0.0)))
+        finished = RunFinished(run_id="r", outcome="ok", duration=0.0)
+        await app.push_screen(ResultScreen(":triage-cable", result, finished))
         await pilot.press("z")
         await wait_for(pilot, lambda: type(app.screen).__name__ == "ChooseDialog", what="the chooser")
         await pilot.press("down", "enter")

@@ -59,7 +59,7 @@ class ResultScreen(DcopsScreen):
                      classes="" if self.result.ok else "-failed")
         if self.followups:
             lines = Text("follow-ups (a key runs one, after a yes/no; the engine asks its usual confirmation):")
-            for i, command in enumerate(self.followups):
+            for command in self.followups:
                 keys = [k for k, c in self.followup_keys.items() if command in c]
                 lines.append("\n  ").append(f"{'/'.join(keys) or ' ':<5}", style="bold").append(printable(command))
             yield Static(lines, id="result-followups")
