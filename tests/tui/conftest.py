@@ -120,13 +120,14 @@ def frozen(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(engine_mod, "new_run_id", lambda: f"r20261129-030000-{next(ids):06d}")
     import datetime as datetime_mod
 
+    import actions.ops.fleet as fleet_mod
     import actions.ops.metrics as metrics_mod
 
     import console.tui.screens.base as screen_base_mod
 
     # the fleet's and the query's time windows end "now", the banner's "as of": pin them (modules that
     # imported the class)
-    for module in (engine_mod, metrics_mod, datetime_mod, screen_base_mod):
+    for module in (engine_mod, metrics_mod, fleet_mod, datetime_mod, screen_base_mod):
         monkeypatch.setattr(module, "datetime", FixedDatetime)
     monkeypatch.setattr(engine_mod.secrets, "token_hex", lambda n=8: f"{next(ids):0{2 * n}d}")
 
