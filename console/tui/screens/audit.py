@@ -55,7 +55,8 @@ class AuditScreen(DcopsScreen):
                         id="audit-form")
         yield Static("chain: not verified yet (v)", id="chain")
         yield Static("", id="audit-summary")
-        yield VirtualTable(AUDIT_COLUMNS, key="seq", id="audit-table")
+        yield VirtualTable(AUDIT_COLUMNS, key="seq", id="audit-table", flex="detail",
+                           drop_first=("channel", "run", "seq", "outcome", "targets"))   # Enter: the whole record
 
     @property
     def table(self) -> VirtualTable:
