@@ -332,8 +332,8 @@ class PostgresStore:
         return dict(await self._fetch("SELECT seq, hash FROM audit WHERE seq = ANY(%s)", (wanted,)))
 
     async def open_runs(self) -> list[AuditRecord]:
-        sql = (_SELECT + " a WHERE event = 'started' AND NOT EXISTS "
-               "(SELECT 1 FROM audit f WHERE f.run_id = a.run_id AND f.event = 'finished') ORDER BY seq")
+        sql = (_SELECT + " a WHERE a.event = 'started' AND a.run_id IN (SELECT run_id FROM audit_open) "
+               "ORDER BY a.seq")                       # audit_open: see pg_schema.NEWEST_INDEX
         return [_row_to_record(r) for r in await self._fetch(sql)]
 
     async def close_interrupted(self, is_dead: Callable[[str | None], bool], closer: str) -> list[str]:

@@ -66,6 +66,22 @@ _INDEXES = f"""
 CREATE INDEX IF NOT EXISTS audit_nodes_node_ts ON audit_nodes(node, ts);
 DROP INDEX IF EXISTS audit_event_seq;
 CREATE INDEX IF NOT EXISTS audit_rare_event_seq ON audit(event, seq) WHERE {RARE_EVENTS_SQL};
+CREATE TRIGGER IF NOT EXISTS audit_open_started AFTER INSERT ON audit WHEN NEW.event = 'started' BEGIN
+    INSERT OR IGNORE INTO audit_open (run_id, seq) SELECT NEW.run_id, NEW.seq
+    WHERE NOT EXISTS (SELECT 1 FROM audit f WHERE f.run_id = NEW.run_id AND f.event = 'finished');
+END;
+CREATE TRIGGER IF NOT EXISTS audit_open_finished AFTER INSERT ON audit WHEN NEW.event = 'finished' BEGIN
+    DELETE FROM audit_open WHERE run_id = NEW.run_id;
+END;
+"""
+# The runs with a "started" and no "finished" record, kept by the triggers above inside the
+# appending transaction: every start looks for interrupted runs, and this reads those few rows
+# instead of every "started" record of a 10M-record log. A log from an older dcops fills it once.
+_OPEN_RUNS = """
+CREATE TABLE audit_open (run_id TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+INSERT INTO audit_open (run_id, seq)
+SELECT a.run_id, min(a.seq) FROM audit a WHERE a.event = 'started' AND NOT EXISTS
+    (SELECT 1 FROM audit f WHERE f.run_id = a.run_id AND f.event = 'finished') GROUP BY a.run_id;
 """
 _COLS = ("seq", "ts", "run_id", "event", "principal", "channel", "action", "targets", "params",
          "decision", "outcome", "duration", "error", "detail", "owner", "prev_hash", "hash")
@@ -79,6 +95,17 @@ def _upgrade(conn: sqlite3.Connection) -> None:
         try:
             if "ts" not in {r[1] for r in conn.execute("PRAGMA table_info(audit_nodes)")}:
                 for stmt in filter(str.strip, _UPGRADE.split(";")):
+                    conn.execute(stmt)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+    if not conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_open'").fetchone():
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'audit_open'").fetchone():
+                for stmt in filter(str.strip, _OPEN_RUNS.split(";")):
                     conn.execute(stmt)
             conn.execute("COMMIT")
         except BaseException:
@@ -318,8 +345,14 @@ class SqliteStore:
         return await self._call(run) if wanted else {}
 
     async def open_runs(self) -> list[AuditRecord]:
-        sql = (f"SELECT {', '.join(_COLS)} FROM audit a WHERE event = 'started' AND NOT EXISTS "
-               "(SELECT 1 FROM audit f WHERE f.run_id = a.run_id AND f.event = 'finished') ORDER BY seq")
+        cols = ", ".join(f"a.{c}" for c in _COLS)
+        sql = (f"SELECT {cols} FROM audit a WHERE a.event = 'started' AND a.run_id IN "
+               "(SELECT run_id FROM audit_open) ORDER BY a.seq")            # audit_open: see _OPEN_RUNS
+        if not await self._call(lambda c: c.execute(
+                "SELECT 1 FROM sqlite_master WHERE name = 'audit_open'").fetchone()):
+            sql = (f"SELECT {cols} FROM audit a WHERE a.event = 'started' AND NOT EXISTS "   # read-only,
+                   "(SELECT 1 FROM audit f WHERE f.run_id = a.run_id AND f.event = 'finished') "  # older log
+                   "ORDER BY a.seq")
         rows = await self._call(lambda c: c.execute(sql).fetchall())
         return [_row_to_record(r) for r in rows]
 
