@@ -88,30 +88,28 @@ _COLS = ("seq", "ts", "run_id", "event", "principal", "channel", "action", "targ
 _INSERT = f"INSERT INTO audit ({', '.join(_COLS)}) VALUES ({', '.join('?' * len(_COLS))})"
 
 
+def _run_once(conn: sqlite3.Connection, needed: Callable[[], bool], script: str) -> None:
+    """Run ``script`` if ``needed()``, checked again under the write lock: two processes opening an
+    older log at once upgrade it once (the second waits, then finds nothing to do)."""
+    if not needed():
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if needed():
+            for stmt in filter(str.strip, script.split(";")):
+                conn.execute(stmt)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
 def _upgrade(conn: sqlite3.Connection) -> None:
     """Bring a log written by an older dcops to this schema (once; other processes wait for it)."""
-    if "ts" not in {r[1] for r in conn.execute("PRAGMA table_info(audit_nodes)")}:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            if "ts" not in {r[1] for r in conn.execute("PRAGMA table_info(audit_nodes)")}:
-                for stmt in filter(str.strip, _UPGRADE.split(";")):
-                    conn.execute(stmt)
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-    if not conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_open'").fetchone():
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'audit_open'").fetchone():
-                for stmt in filter(str.strip, _OPEN_RUNS.split(";")):
-                    conn.execute(stmt)
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
+    _run_once(conn, lambda: "ts" not in {r[1] for r in conn.execute("PRAGMA table_info(audit_nodes)")}, _UPGRADE)
+    _run_once(conn, lambda: not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'audit_open'").fetchone(),
+              _OPEN_RUNS)
     conn.executescript(_INDEXES)
 
 
