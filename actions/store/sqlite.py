@@ -88,29 +88,51 @@ _COLS = ("seq", "ts", "run_id", "event", "principal", "channel", "action", "targ
 _INSERT = f"INSERT INTO audit ({', '.join(_COLS)}) VALUES ({', '.join('?' * len(_COLS))})"
 
 
-def _run_once(conn: sqlite3.Connection, needed: Callable[[], bool], script: str) -> None:
-    """Run ``script`` if ``needed()``, checked again under the write lock: two processes opening an
-    older log at once upgrade it once (the second waits, then finds nothing to do)."""
-    if not needed():
+SCHEMA_VERSION = 3      # PRAGMA user_version of a log this dcops made or upgraded; bump with any DDL above
+
+
+def _statements(script: str) -> list[str]:
+    """A script's statements, trigger bodies kept whole (sqlite3.complete_statement knows BEGIN..END)."""
+    out, buf = [], ""
+    for line in script.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            out.append(buf)
+            buf = ""
+    return [s for s in out if s.strip()]
+
+
+def _prepare(conn: sqlite3.Connection) -> None:
+    """Create or upgrade the schema once, in one write transaction, and mark it with user_version.
+
+    A log already at this version costs one header read per start and no DDL. Otherwise the work
+    runs under BEGIN IMMEDIATE: several processes opening one log at once wait for the first (busy
+    timeout) instead of racing through DDL statements, where SQLite answers "database is locked"
+    without waiting when a statement's read must turn into a write after another process wrote."""
+    def version() -> int:
+        return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+    if version() == SCHEMA_VERSION:
         return
     conn.execute("BEGIN IMMEDIATE")
     try:
-        if needed():
-            for stmt in filter(str.strip, script.split(";")):
+        if version() != SCHEMA_VERSION:
+            for stmt in _statements(_SCHEMA):
                 conn.execute(stmt)
+            if "ts" not in {r[1] for r in conn.execute("PRAGMA table_info(audit_nodes)")}:
+                for stmt in _statements(_UPGRADE):           # a log from before the index carried ts
+                    conn.execute(stmt)
+            if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'audit_open'").fetchone():
+                for stmt in _statements(_OPEN_RUNS):         # a log from before audit_open
+                    conn.execute(stmt)
+            for stmt in _statements(_INDEXES):
+                conn.execute(stmt)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
-
-
-def _upgrade(conn: sqlite3.Connection) -> None:
-    """Bring a log written by an older dcops to this schema (once; other processes wait for it)."""
-    _run_once(conn, lambda: "ts" not in {r[1] for r in conn.execute("PRAGMA table_info(audit_nodes)")}, _UPGRADE)
-    _run_once(conn, lambda: not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'audit_open'").fetchone(),
-              _OPEN_RUNS)
-    conn.executescript(_INDEXES)
 
 
 def _row_to_record(row: sqlite3.Row | tuple) -> AuditRecord:
@@ -138,8 +160,7 @@ class SqliteStore:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
                 conn.execute("PRAGMA busy_timeout=30000")
-                conn.executescript(_SCHEMA)
-                _upgrade(conn)
+                _prepare(conn)
             except sqlite3.DatabaseError as exc:
                 raise AuditError(f"audit database {self.path} cannot be opened: {exc} "
                                  "(is it a dcops audit database? move it aside or fix audit.url)") from None

@@ -59,7 +59,7 @@ async def test_a_log_from_before_the_table_is_filled_once_on_open(tmp_path: Path
     await store.aclose()
     with sqlite3.connect(path) as conn:                   # what an older dcops left behind
         conn.executescript("DROP TRIGGER audit_open_started; DROP TRIGGER audit_open_finished; "
-                           "DROP TABLE audit_open;")
+                           "DROP TABLE audit_open; PRAGMA user_version = 0;")
         conn.execute("INSERT INTO audit (seq, ts, run_id, event, principal, channel, action, targets, params, "
                      "prev_hash, hash) SELECT 5, ts, 'r4', 'started', principal, channel, action, targets, params, "
                      "'x', 'y' FROM audit WHERE seq = 4")   # written by the old version, after the others

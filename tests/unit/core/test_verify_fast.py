@@ -141,7 +141,7 @@ async def test_an_older_log_with_spaced_json_and_no_index_ts_is_upgraded_and_ver
         conn.execute("UPDATE audit SET targets = ?, params = ? WHERE seq = ?",
                      (json.dumps(json.loads(targets)), json.dumps(json.loads(params), sort_keys=True), seq))
     conn.executescript("CREATE TABLE n2 AS SELECT node, seq FROM audit_nodes; DROP TABLE audit_nodes; "
-                       "ALTER TABLE n2 RENAME TO audit_nodes;")
+                       "ALTER TABLE n2 RENAME TO audit_nodes; PRAGMA user_version = 0;")
     conn.commit()
     assert '", "' in conn.execute("SELECT targets FROM audit WHERE seq = 1").fetchone()[0]
     conn.close()
