@@ -1,0 +1,133 @@
+"""Typed results (issue 17): an action declares the row model of its answer; the table every front
+end shows is generated from it, ``--json`` carries the rows as objects, and the JSON schema that
+``dcops help ACTION --json`` prints accepts every row the action really yields (run on the demo).
+
+Written to catch drift: an op yielding rows of a model it did not declare, a table column that is
+not in the model, a schema that does not describe what is sent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jsonschema
+import pytest
+from pydantic import Field, ValidationError, computed_field
+
+from actions.engine import Engine
+from actions.errors import ApprovalRequired, ConfirmationRequired
+from actions.events import Result
+from actions.request import Request
+from actions.result_rows import Row, hidden, rows_schema
+from actions.sim import SimCluster
+
+from .test_every_action import ALLOW_ALL, SPECS, engine, example_params
+
+# Actions whose result is still a hand-built Table (not yet migrated to a row model). This list may
+# only shrink: a new action must declare its rows.
+NOT_YET_TYPED = {
+    "alerts", "ansible", "approvals", "audit", "audit-export", "audit-head", "audit-migrate", "audit-verify",
+    "drain", "fabric-health", "firmware", "firmware-check", "firmware-update", "fleet", "gpu-health",
+    "gpu-operator", "gpu-reset", "k8s-jobs", "k8s-nodes", "network-operator", "node-health", "nodes", "ping",
+    "playbook", "playbooks", "power", "power-status", "query", "reimage", "reset-counters", "restart-job",
+    "resume", "silences", "stop", "triage-cable", "validate",
+}
+
+
+class _NodeRow(Row):
+    TABLE = ("node", "gpus", "jobs")
+
+    node: str
+    jobs: list[str] = Field(title="job ids")
+    gpus_used: int = hidden(0)
+    gpus_total: int = hidden(0)
+    history: list[float] = hidden([])
+
+    @computed_field(title="gpus")
+    @property
+    def gpus(self) -> str:
+        return f"{self.gpus_used}/{self.gpus_total}"
+
+
+def test_the_table_is_generated_from_the_model() -> None:
+    r = Result(summary="2 nodes", rows=[_NodeRow(node="a", jobs=["1", "2"], gpus_used=3, gpus_total=8),
+                                        _NodeRow(node="b", jobs=[])], title="nodes")
+    assert r.table is not None
+    assert r.table.columns == ["node", "gpus", "job ids"]              # TABLE order, titles, hidden left out
+    assert r.table.rows == [["a", "3/8", "1,2"], ["b", "0/0", ""]]
+    assert r.table.title == "nodes"
+    dumped = r.model_dump(mode="json")
+    assert dumped["rows"][0]["jobs"] == ["1", "2"] and dumped["rows"][0]["history"] == []   # typed, hidden kept
+    assert "row_model" not in dumped
+
+
+def test_empty_answers_still_have_columns_and_mixed_rows_are_refused() -> None:
+    assert Result(summary="none", rows=[], row_model=_NodeRow).table.columns == ["node", "gpus", "job ids"]
+    with pytest.raises((TypeError, ValidationError)):
+        Result(summary="none", rows=[])
+    class Other(Row):
+        x: int
+    with pytest.raises((TypeError, ValidationError), match="mix"):
+        Result(summary="x", rows=[_NodeRow(node="a", jobs=[]), Other(x=1)])
+    with pytest.raises(ValidationError):
+        _NodeRow(node="a", jobs=[], typo=1)                              # an op's typo is an error
+
+
+def test_table_naming_an_unknown_column_fails_loudly() -> None:
+    class Bad(Row):
+        TABLE = ("node", "nope")
+        node: str
+    with pytest.raises(TypeError, match="nope"):
+        Bad.columns()
+
+
+def test_every_declared_row_model_has_a_schema_and_valid_columns() -> None:
+    for spec in SPECS:
+        for model in spec.rows:
+            assert model.columns(), f"{spec.name}: {model.__name__} shows no column"
+        if spec.rows:
+            assert rows_schema(spec.rows)["type"] == "array"
+
+
+def test_only_the_listed_actions_are_untyped() -> None:
+    untyped = {s.name for s in SPECS if not s.rows}
+    assert untyped <= NOT_YET_TYPED, f"declare a row model for: {sorted(untyped - NOT_YET_TYPED)}"
+    stale = NOT_YET_TYPED & {s.name for s in SPECS if s.rows}
+    assert not stale, f"typed now, remove from NOT_YET_TYPED: {sorted(stale)}"
+
+
+async def _result(spec, tmp_path: Path, dry_run: bool) -> Result | None:
+    sim = SimCluster(nodes=64, time_scale=1000.0)
+    params = await example_params(spec, sim)
+    if dry_run:
+        params["dry_run"] = True
+    eng: Engine = engine(tmp_path, sim, ALLOW_ALL)
+    await eng.start()
+    try:
+        req = Request(principal="unix:tester", channel="cli", action=spec.name, params=params)
+        try:
+            run = await eng.submit(req)
+        except ConfirmationRequired as exc:
+            run = await eng.submit(req.model_copy(update={"confirm": exc.token}))
+        except ApprovalRequired as exc:
+            run = await eng.approve(exc.approval_id, "unix:second", "cli")
+        await run.wait()
+        return run.result
+    finally:
+        await eng.aclose()
+
+
+TYPED = [s for s in SPECS if s.rows]
+
+
+@pytest.mark.parametrize("dry_run", [False, True], ids=["run", "dry-run"])
+@pytest.mark.parametrize("spec", TYPED, ids=[s.name for s in TYPED])
+async def test_what_an_action_yields_is_what_it_declares(spec, dry_run: bool, tmp_path: Path) -> None:
+    if dry_run and not spec.mutating:
+        pytest.skip("a read has no dry run")
+    res = await _result(spec, tmp_path, dry_run)
+    assert res is not None and res.rows is not None, f"{spec.name} declared rows but yielded none"
+    assert res.row_model in spec.rows
+    assert res.table is not None and res.table.columns == [c.title for c in res.row_model.columns()]
+    sent = res.model_dump(mode="json")["rows"]                 # what --json and the bot carry
+    jsonschema.validate(sent, rows_schema(spec.rows))
+    assert [res.row_model.model_validate(r) for r in sent] == res.rows    # and it reads back the same
