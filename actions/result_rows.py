@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 _HIDDEN = "x-dcops-hidden"
 
@@ -64,6 +64,15 @@ class Row(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     TABLE: ClassVar[tuple[str, ...]] = ()     # display columns in order; empty: every non-hidden field
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_computed(cls, values: Any) -> Any:
+        """A row read back from ``--json`` carries its computed cells too: they are recomputed, not
+        refused (any other unknown key still is)."""
+        if isinstance(values, dict) and cls.model_computed_fields:
+            return {k: v for k, v in values.items() if k not in cls.model_computed_fields}
+        return values
 
     @classmethod
     def columns(cls) -> list[RowColumn]:
@@ -109,4 +118,4 @@ def rows_schema(models: Sequence[type[Row]]) -> dict[str, Any]:
     if not models:
         return {}
     item: Any = models[0] if len(models) == 1 else Union[tuple(models)]  # noqa: UP007 - a runtime Union
-    return TypeAdapter(list[item]).json_schema()
+    return TypeAdapter(list[item]).json_schema(mode="serialization")   # what is sent, computed cells too

@@ -12,6 +12,7 @@ from ..context import ActionContext
 from ..events import ActionEvent, Result, Step
 from ..hostlists import collapse
 from ..registry import Kind, MutatingParams, Params, TargetKind, action
+from ..result_models import JobRow
 from ..result_rows import Row
 
 
@@ -44,19 +45,6 @@ class JobsParams(Params):
             raise ValueError(f"{v[:40]!r} is not a Slurm job state; accepted: {', '.join(JOB_STATES)} "
                              "(or their short codes PD, R, CG, CD, CA, F, TO, NF, PR, S, ...)")
         return state
-
-
-class JobRow(Row):
-    """One job as squeue shows it."""
-
-    job: str = Field(description="Slurm job id (ARRAYID_TASK for an array task)")
-    partition: str
-    name: str
-    user: str
-    state: str = Field(description="Slurm job state (RUNNING, PENDING, ...)")
-    node_count: int = Field(title="nodes", description="how many nodes it runs on (or asks for)")
-    nodelist: list[str] = Field(description="the nodes it runs on, one name each")
-    reason: str
 
 
 class JobPlanRow(Row):

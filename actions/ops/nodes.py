@@ -10,10 +10,11 @@ from pydantic import Field, model_validator
 from ..backends.models import JobFilter
 from ..context import ActionContext
 from ..errors import UsageError
-from ..events import ActionEvent, Result, Table
+from ..events import ActionEvent, Result
 from . import _silences, _validation
 from ..hostlists import expand
 from ..registry import Kind, MutatingParams, Params, TargetKind, action
+from ..result_models import NodeRow
 from ._drain_through import check_scheduler_exists
 from ._slurm_nodes import health_gate, slurm_drain, slurm_resume
 from .kube_nodes import kube_drain, kube_resume, parts
@@ -27,7 +28,7 @@ class NodesParams(Params):
 
 
 @action("nodes", example='nodes gpu[001-004]', help="list nodes with Slurm state, reason and jobs", params=NodesParams, kind=Kind.READ,
-        targets=TargetKind.NONE, positional=("nodes",), category="nodes")
+        targets=TargetKind.NONE, positional=("nodes",), category="nodes", rows=NodeRow)
 async def list_nodes(ctx: ActionContext, p: NodesParams) -> AsyncIterator[ActionEvent]:
     slurm = ctx.backends.require("slurm")
     names = expand(p.nodes) if p.nodes else None
@@ -43,12 +44,11 @@ async def list_nodes(ctx: ActionContext, p: NodesParams) -> AsyncIterator[Action
             continue
         if p.partition and p.partition not in n.partitions:
             continue
-        rows.append([n.name, n.display_state, ",".join(n.flags), ",".join(n.partitions),
-                     f"{n.gpus_used}/{n.gpus}", ",".join(n.jobs), n.reason])
+        rows.append(NodeRow(node=n.name, state=n.display_state, flags=list(n.flags), partitions=list(n.partitions),
+                            gpus_used=n.gpus_used, gpus_total=n.gpus, jobs=list(n.jobs), reason=n.reason))
     used = " ".join(f"--{k} {v}" for k, v in p.model_dump(exclude_none=True, exclude_defaults=True).items())
     summary = f"{len(rows)} nodes" if rows or not used else f"no nodes match {used}"   # an empty filter says so
-    yield Result(summary=summary, table=Table(
-        columns=["node", "state", "flags", "partitions", "gpus", "jobs", "reason"], rows=rows))
+    yield Result(summary=summary, rows=rows, row_model=NodeRow)
 
 
 class DrainParams(MutatingParams):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from actions import load_actions
+from actions.result_models import JobRow
 from actions.result_rows import Row
 from console.tui.screens.job import FIELDS
 from console.tui.screens.jobs import job_columns
@@ -14,6 +15,7 @@ from console.tui.widgets.tables import row_columns
 
 def test_jobs_columns_come_from_the_jobs_row_model() -> None:
     model = load_actions().get("jobs").rows[0]
+    assert model is JobRow
     assert [c.key for c in job_columns()] == [c.key for c in model.columns()]
     assert {key for key, _ in FIELDS} <= set(model.model_fields)       # the job detail reads real fields
     numbers = {c.key for c in model.columns() if c.kind == "number"}

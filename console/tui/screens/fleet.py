@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from actions.hostlists import collapse as collapse_hostlist
+from actions.result_models import NodeRow
 from textual import on, work
 from textual.app import ComposeResult
 from textual.widgets import Static
@@ -106,15 +107,11 @@ class FleetScreen(DcopsScreen):
 
     async def _slurm_rows(self) -> dict[str, dict[str, Any]]:
         result = await self.dcops.read("nodes", {})
-        if result is None or result.table is None:
+        if result is None or result.rows is None:
             return {}
-        out = {}
-        for values in result.table.rows:
-            r = dict(zip(result.table.columns, values))
-            jobs = [j for j in str(r.get("jobs") or "").split(",") if j]
-            out[str(r["node"])] = {"node": r["node"], "partitions": r.get("partitions", ""), "state": r.get("state", ""),
-                                   "flags": r.get("flags", ""), "jobs": len(jobs), "reason": r.get("reason", "")}
-        return out
+        nodes = [r for r in result.rows if isinstance(r, NodeRow)]       # the nodes action's typed rows
+        return {r.node: {"node": r.node, "partitions": ",".join(r.partitions), "state": r.state,   # typed rows
+                         "flags": ",".join(r.flags), "jobs": len(r.jobs), "reason": r.reason} for r in nodes}
 
     def _show(self, rows: list[dict[str, Any]], summary: str) -> None:
         table = self.table

@@ -3,8 +3,8 @@ hold and release on the selected rows (or the row under the cursor)."""
 
 from __future__ import annotations
 
-from actions import registry
 from actions.hostlists import collapse as collapse_hostlist
+from actions.result_models import JobRow
 from textual import on, work
 from textual.app import ComposeResult
 from textual.widgets import Static
@@ -16,6 +16,7 @@ from ..widgets.vtable import Column, VirtualTable
 from .base import DcopsScreen
 from .filters import ParamForm
 
+
 def _nodelist_cell(value: list[str] | None, row: object) -> tuple[str, None]:
     """Show the node list as squeue does: one hostlist, not thousands of names."""
     names = list(value or [])
@@ -24,7 +25,7 @@ def _nodelist_cell(value: list[str] | None, row: object) -> tuple[str, None]:
 
 def job_columns() -> list[Column]:
     """The columns of the ``jobs`` action's declared row model, with this screen's widths and looks."""
-    return row_columns(registry.get("jobs").rows[0], {
+    return row_columns(JobRow, {
         "job": (10, None, "JOBID"), "partition": (10, cells.muted_cell), "name": 22, "user": 10, "state": (10, cells.outcome_cell),
         "node_count": 5, "nodelist": (40, _nodelist_cell), "reason": (24, cells.muted_cell)})
 

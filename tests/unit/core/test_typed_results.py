@@ -14,20 +14,19 @@ import pytest
 from pydantic import Field, ValidationError, computed_field
 
 from actions.engine import Engine
-from actions.errors import ApprovalRequired, ConfirmationRequired
 from actions.events import Result
 from actions.request import Request
 from actions.result_rows import Row, hidden, rows_schema
 from actions.sim import SimCluster
 
-from .test_every_action import ALLOW_ALL, SPECS, engine, example_params
+from .test_every_action import ALLOW_ALL, SPECS, engine, example_params, submit_through
 
 # Actions whose result is still a hand-built Table (not yet migrated to a row model). This list may
 # only shrink: a new action must declare its rows.
 NOT_YET_TYPED = {
     "alerts", "ansible", "approvals", "audit", "audit-export", "audit-head", "audit-migrate", "audit-verify",
     "drain", "fabric-health", "firmware", "firmware-check", "firmware-update", "fleet", "gpu-health",
-    "gpu-operator", "gpu-reset", "k8s-jobs", "k8s-nodes", "network-operator", "node-health", "nodes", "ping",
+    "gpu-operator", "gpu-reset", "k8s-jobs", "k8s-nodes", "network-operator", "node-health", "ping",
     "playbook", "playbooks", "power", "power-status", "query", "reimage", "reset-counters", "restart-job",
     "resume", "silences", "stop", "triage-cable", "validate",
 }
@@ -103,13 +102,8 @@ async def _result(spec, tmp_path: Path, dry_run: bool) -> Result | None:
     eng: Engine = engine(tmp_path, sim, ALLOW_ALL)
     await eng.start()
     try:
-        req = Request(principal="unix:tester", channel="cli", action=spec.name, params=params)
-        try:
-            run = await eng.submit(req)
-        except ConfirmationRequired as exc:
-            run = await eng.submit(req.model_copy(update={"confirm": exc.token}))
-        except ApprovalRequired as exc:
-            run = await eng.approve(exc.approval_id, "unix:second", "cli")
+        run = await submit_through(eng, Request(principal="unix:tester", channel="cli", action=spec.name,
+                                                params=params))
         await run.wait()
         return run.result
     finally:

@@ -1,0 +1,45 @@
+"""The row models front ends read field by field (the Fleet screen reads a node's jobs as a list,
+the Jobs screen its node list). They live on the public floor, beside :mod:`actions.result_rows`,
+because front ends may not import ``actions.ops`` (import-linter); the ops that answer with them
+import them from here and declare them (``@action(..., rows=NodeRow)``). Rows no front end reads by
+field stay next to their action in ``actions/ops``.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, computed_field
+
+from .result_rows import Row, hidden
+
+
+class NodeRow(Row):
+    """One node as Slurm sees it (sinfo -N): state, flags, partitions, GPUs in use, jobs, reason."""
+
+    TABLE = ("node", "state", "flags", "partitions", "gpus", "jobs", "reason")
+
+    node: str
+    state: str = Field(description="Slurm state as sinfo shows it (idle, mixed, drained, ...)")
+    flags: list[str] = Field(description="state flags (DRAIN, NOT_RESPONDING, ...)")
+    partitions: list[str]
+    gpus_used: int = hidden(0, description="GPUs allocated to jobs")
+    gpus_total: int = hidden(0, description="GPUs the node has")
+    jobs: list[str] = Field(description="ids of the jobs running on it")
+    reason: str = Field(description="why it is drained or down (Slurm's reason)")
+
+    @computed_field(title="gpus")      # type: ignore[prop-decorator]
+    @property
+    def gpus(self) -> str:
+        return f"{self.gpus_used}/{self.gpus_total}"
+
+
+class JobRow(Row):
+    """One job as squeue shows it."""
+
+    job: str = Field(description="Slurm job id (ARRAYID_TASK for an array task)")
+    partition: str
+    name: str
+    user: str
+    state: str = Field(description="Slurm job state (RUNNING, PENDING, ...)")
+    node_count: int = Field(title="nodes", description="how many nodes it runs on (or asks for)")
+    nodelist: list[str] = Field(description="the nodes it runs on, one name each")
+    reason: str
