@@ -43,3 +43,23 @@ class JobRow(Row):
     node_count: int = Field(title="nodes", description="how many nodes it runs on (or asks for)")
     nodelist: list[str] = Field(description="the nodes it runs on, one name each")
     reason: str
+
+
+class FleetRow(Row):
+    """One node across every management plane (the ``fleet`` action, the TUI's first screen). A
+    plane that did not answer leaves its fields empty (None), never a made-up value."""
+
+    node: str
+    partitions: list[str]
+    state: str = Field(description="Slurm state ('' when Slurm did not answer)")
+    flags: list[str] = Field(description="Slurm state flags")
+    reason: str
+    jobs: int = Field(description="how many jobs run on it")
+    k8s: str = Field(description="ready, notready, cordoned ('' without Kubernetes)")
+    operators: str = Field(description="GPU / Network Operator pods not ready on it ('ok' when all are)")
+    gpu_util: float | None = Field(description="mean GPU utilisation, %")
+    gpu_temp: float | None = Field(description="hottest GPU, degrees C")
+    xid: int = Field(description="highest XID error code its GPUs report (0: none)")
+    ib_errors: float | None = Field(description="InfiniBand symbol errors + link downs per second")
+    util_history: list[float] = hidden([], description="GPU utilisation over 30 min, for sparklines")
+    temp_history: list[float] = hidden([], description="GPU temperature over 30 min, for sparklines")

@@ -18,6 +18,7 @@ from textual.widgets import Static
 from ..bindings import fleet_bindings
 from ..widgets import cells
 from ..widgets.prompts import CommandBar
+from ..widgets.tables import row_dicts
 from ..widgets.vtable import Column, VirtualTable
 from .base import DcopsScreen
 from .confirm import ConfirmDialog
@@ -86,9 +87,9 @@ class FleetScreen(DcopsScreen):
             rows = [{**previous.get(name, blank), **row} for name, row in slurm.items()]
             self._show(rows, f"{len(rows)} nodes (Slurm; other planes loading…)")
         result = await self.dcops.read("fleet", {})
-        if result is None or not isinstance(result.data, list):
+        if result is None or result.rows is None:
             return
-        rows = [{**r, "flags": slurm[r["node"]]["flags"]} if r.get("node") in slurm else r for r in result.data]
+        rows = [{**r, "flags": slurm[r["node"]]["flags"]} if r["node"] in slurm else r for r in row_dicts(result.rows)]
         await self._mark_alerts(rows)
         self._show(rows, result.summary)
 
@@ -110,8 +111,8 @@ class FleetScreen(DcopsScreen):
         if result is None or result.rows is None:
             return {}
         nodes = [r for r in result.rows if isinstance(r, NodeRow)]       # the nodes action's typed rows
-        return {r.node: {"node": r.node, "partitions": ",".join(r.partitions), "state": r.state,   # typed rows
-                         "flags": ",".join(r.flags), "jobs": len(r.jobs), "reason": r.reason} for r in nodes}
+        return {r.node: {"node": r.node, "partitions": r.partitions, "state": r.state,   # typed rows
+                         "flags": r.flags, "jobs": len(r.jobs), "reason": r.reason} for r in nodes}
 
     def _show(self, rows: list[dict[str, Any]], summary: str) -> None:
         table = self.table

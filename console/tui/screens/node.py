@@ -91,7 +91,8 @@ class NodeScreen(DcopsScreen):
         parts: list[Any] = [(self.node, "bold")]
         for key in ("state", "partitions", "k8s", "operators", "power", "reason"):
             if r.get(key):
-                parts.append(f"  {key} {r[key]}")
+                value = r[key]
+                parts.append(f"  {key} {','.join(map(str, value)) if isinstance(value, list) else value}")
         if r.get("xid"):
             parts.append(("  XID " + str(r["xid"]), "bold red"))
         grafana = self.app.config.grafana if hasattr(self.app, "config") else None
