@@ -63,3 +63,28 @@ class FleetRow(Row):
     ib_errors: float | None = Field(description="InfiniBand symbol errors + link downs per second")
     util_history: list[float] = hidden([], description="GPU utilisation over 30 min, for sparklines")
     temp_history: list[float] = hidden([], description="GPU temperature over 30 min, for sparklines")
+
+
+class NodeOutcomeRow(Row):
+    """What a per-node change did to each node (power, reimage, firmware-update, a stopped run)."""
+
+    node: str
+    result: str = Field(description="ok or failed")
+    detail: str = Field(description="what happened, or why it failed")
+
+    @classmethod
+    def of_fanout(cls, ok: dict[str, str], failed: dict[str, str],
+                  skipped: dict[str, str] | None = None) -> list[NodeOutcomeRow]:
+        """The rows of a fan-out: its successes, then its failures, then what it skipped (a halted
+        rollout), each with its detail."""
+        return [cls(node=n, result=result, detail=d)
+                for result, found in (("ok", ok), ("failed", failed), ("skipped", skipped or {}))
+                for n, d in found.items()]
+
+
+class SettledRow(Row):
+    """Where a stopped run left each target (done, failed, left drained, not started)."""
+
+    node: str
+    final_state: str
+    detail: str

@@ -23,13 +23,15 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 from urllib.parse import urlparse
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, computed_field, field_validator, model_validator
 
 from ..backends.models import FirmwareComponent
 from ..backends.ports import RedfishPort
 from ..context import ActionContext
 from ..errors import DcopsError, UsageError
 from ..events import ActionEvent, Log, Result, Table
+from ..result_models import NodeOutcomeRow
+from ..result_rows import Row, hidden
 from ..fanout import StepReporter
 from . import _silences
 from ..hostlists import collapse as collapse_hosts
@@ -547,11 +549,30 @@ class Rollout:
         return changes
 
 
+class FirmwarePlanRow(Row):
+    """What a firmware-update dry run would do on a node: components, target version, image, and
+    how (the update path), or a note saying why nothing is planned."""
+
+    TABLE = ("node", "components_shown", "to_version", "image", "note")
+
+    node: str
+    components: list[str] = hidden([], description="the inventory members to update")
+    to_version: str = ""
+    image: str = ""
+    note: str = ""
+
+    @computed_field(title="components")      # type: ignore[prop-decorator]
+    @property
+    def components_shown(self) -> str:
+        return collapse(self.components) if self.components else ""
+
+
 @action("firmware-update", example="firmware-update gpu[061-062] --image http://files.example/bios-2.4.1.bin --component BIOS --max-parallel 2",
         help="rolling firmware update: drain, push the image (SimpleUpdate or multipart), follow the task, "
              "activate, verify, resume",
         params=FirmwareUpdateParams, kind=Kind.WRITE, targets=TargetKind.NODES, positional=("nodes",),
-        approval=True, resumable=True, category="firmware", risks=no_drain_risks, check=check_drain_possible)
+        approval=True, resumable=True, category="firmware", risks=no_drain_risks, check=check_drain_possible,
+        rows=(NodeOutcomeRow, FirmwarePlanRow))
 async def firmware_update(ctx: ActionContext, p: FirmwareUpdateParams) -> AsyncIterator[ActionEvent]:
     base = load_baseline(p.baseline) if p.baseline else None
     if ctx.dry_run and not ctx.backends.has("redfish"):       # a dry run never fails for a missing backend
@@ -580,13 +601,11 @@ async def firmware_update(ctx: ActionContext, p: FirmwareUpdateParams) -> AsyncI
     if p.silence:                                  # updated nodes are back: their maintenance is over
         async for ev in _silences.expire_for_nodes(ctx, sorted(fan.ok)):
             yield ev
-    rows = [[n, "ok", d] for n, d in fan.ok.items()] + [[n, "failed", d] for n, d in fan.failed.items()] + \
-           [[n, "skipped", d] for n, d in fan.skipped.items()]
     summary = fan.summary("updated")
     if fan.halted:
         summary += f"; rollout halted: failures exceeded --max-failures {p.max_failures}"
-    yield Result(summary=summary, ok=fan.all_ok, table=Table(columns=["node", "result", "detail"], rows=rows),
-                 data={"updated": sorted(fan.ok), "failed": fan.failed, "skipped": sorted(fan.skipped)})
+    yield Result(summary=summary, ok=fan.all_ok, rows=NodeOutcomeRow.of_fanout(fan.ok, fan.failed, fan.skipped),
+                 row_model=NodeOutcomeRow, data={"updated": sorted(fan.ok), "failed": fan.failed, "skipped": sorted(fan.skipped)})
 
 
 async def _plan_only(ctx: ActionContext, p: FirmwareUpdateParams, base: Baseline | None) -> AsyncIterator[ActionEvent]:
@@ -597,11 +616,12 @@ async def _plan_only(ctx: ActionContext, p: FirmwareUpdateParams, base: Baseline
         yield ev
     redfish: RedfishPort = ctx.backends.require("redfish")
     other = await _other_platform(ctx, base, [n for n in ctx.nodes if n in found])
-    rows: list[list[Any]] = []
+    rows: list[FirmwarePlanRow] = []
     todo: list[str] = []
     for node in ctx.nodes:
         if node not in found or node in other:
-            rows.append([node, "", "", "", other.get(node) or ctx.extras.get("inventory_failed", {}).get(node, "unreadable")])
+            rows.append(FirmwarePlanRow(node=node, note=other.get(node)
+                                        or ctx.extras.get("inventory_failed", {}).get(node, "unreadable")))
             continue
         notes: list[str] = []
         plan = plan_node(p, base, found[node], notes)
@@ -619,11 +639,11 @@ async def _plan_only(ctx: ActionContext, p: FirmwareUpdateParams, base: Baseline
         for inst in plan:
             to = inst.version or ", ".join(f"{collapse([k for k, v in inst.versions if v == ver])} {ver}"
                                            for ver in dict.fromkeys(v for _, v in inst.versions))
-            rows.append([node, collapse(list(inst.components)), to, inst.image, how])
-        rows += [[node, "", "", "", note] for note in notes]
+            rows.append(FirmwarePlanRow(node=node, components=list(inst.components), to_version=to, image=inst.image,
+                                        note=how))
+        rows += [FirmwarePlanRow(node=node, note=note) for note in notes]
         if not plan and not notes:
-            rows.append([node, "", "", "", "nothing to do"])
+            rows.append(FirmwarePlanRow(node=node, note="nothing to do"))
     yield Result(summary=f"would update {len(todo)} of {len(ctx.nodes)} node(s), {p.max_parallel} at a time; "
                          f"nodes {plan_text(ctx.backends, p.no_drain)}",
-                 table=Table(columns=["node", "components", "to version", "image", "note"], rows=rows),
-                 data={"nodes": todo})
+                 rows=rows, row_model=FirmwarePlanRow, data={"nodes": todo})
