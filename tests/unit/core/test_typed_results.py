@@ -24,10 +24,10 @@ from .test_every_action import ALLOW_ALL, SPECS, engine, example_params, submit_
 # Actions whose result is still a hand-built Table (not yet migrated to a row model). This list may
 # only shrink: a new action must declare its rows.
 NOT_YET_TYPED = {
-    "ansible", "audit-export", "audit-head", "audit-migrate", "audit-verify",
+    "audit-export", "audit-head", "audit-migrate", "audit-verify",
     "drain", "firmware", "firmware-check",
     "gpu-reset", "ping",
-    "playbook", "playbooks", "reset-counters",
+    "reset-counters",
     "resume", "stop", "triage-cable", "validate",
 }
 
