@@ -28,7 +28,7 @@ NOT_YET_TYPED = {
     "drain", "firmware", "firmware-check",
     "gpu-reset", "ping",
     "reset-counters",
-    "resume", "stop", "triage-cable", "validate",
+    "resume", "stop",
 }
 
 
