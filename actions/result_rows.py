@@ -119,3 +119,37 @@ def rows_schema(models: Sequence[type[Row]]) -> dict[str, Any]:
         return {}
     item: Any = models[0] if len(models) == 1 else Union[tuple(models)]  # noqa: UP007 - a runtime Union
     return TypeAdapter(list[item]).json_schema(mode="serialization")   # what is sent, computed cells too
+
+
+_JOINED: dict[tuple[type[Row], type[Row]], type[Row]] = {}
+
+
+def joined_model(first: type[Row], second: type[Row]) -> type[Row]:
+    """The row model of two per-node answers side by side (drain through Slurm AND Kubernetes):
+    ``node``, the first model's fields, then the second's. A node only one side answered for has
+    the other side's fields None. Built once per pair, so an action can declare it."""
+    key = (first, second)
+    if key not in _JOINED:
+        from pydantic import create_model
+
+        fields: dict[str, Any] = {"node": (str, Field(title="node"))}
+        for model in (first, second):
+            for name, f in model.model_fields.items():
+                if name != "node" and name not in fields:
+                    fields[name] = (f.annotation | None, Field(None, title=f.title, description=f.description))
+        joined = create_model(f"{first.__name__}And{second.__name__}", __base__=Row, **fields)
+        joined.TABLE = ("node", *[c.key for c in first.columns() if c.key != "node"],
+                        *[c.key for c in second.columns() if c.key != "node"])
+        _JOINED[key] = joined
+    return _JOINED[key]
+
+
+def join_rows(first: Sequence[Row], second: Sequence[Row], model: type[Row]) -> list[Row]:
+    """One row per node, in the first answer's order, then nodes only the second answered for."""
+    extra = {r.node: r.model_dump(exclude=set(type(r).model_computed_fields)) for r in second}  # type: ignore[attr-defined]
+    out = []
+    for r in first:
+        values = r.model_dump(exclude=set(type(r).model_computed_fields))
+        out.append(model(**{**extra.pop(values["node"], {}), **values}))
+    out += [model(**values) for values in extra.values()]
+    return out

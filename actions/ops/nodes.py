@@ -16,8 +16,16 @@ from ..hostlists import expand
 from ..registry import Kind, MutatingParams, Params, TargetKind, action
 from ..result_models import NodeRow
 from ._drain_through import check_scheduler_exists
-from ._slurm_nodes import health_gate, slurm_drain, slurm_resume
-from .kube_nodes import kube_drain, kube_resume, parts
+from ..result_rows import joined_model
+from ._slurm_nodes import DrainedRow, DrainPlanRow, ResumedRow, ResumePlanRow, health_gate, slurm_drain, slurm_resume
+from .kube_nodes import KubeDrainedRow, KubeDrainPlanRow, KubeResumedRow, KubeResumePlanRow, kube_drain, kube_resume, parts
+from .validate import ValidationRow
+
+# what drain / resume answer with: Slurm's rows, Kubernetes' rows, or both joined per node
+DRAIN_ROWS = (DrainedRow, DrainPlanRow, KubeDrainedRow, KubeDrainPlanRow, joined_model(DrainedRow, KubeDrainedRow),
+              joined_model(DrainPlanRow, KubeDrainPlanRow))
+RESUME_ROWS = (ResumedRow, ResumePlanRow, KubeResumedRow, KubeResumePlanRow, joined_model(ResumedRow, KubeResumedRow),
+               joined_model(ResumePlanRow, KubeResumePlanRow), ValidationRow)
 
 
 class NodesParams(Params):
@@ -70,7 +78,7 @@ class DrainParams(MutatingParams):
 
 @action("drain", example='drain gpu001 --reason "xid 79"', help="drain nodes: no new jobs; running jobs finish (or --wait, --requeue-jobs, --cancel-jobs)",
         params=DrainParams, kind=Kind.WRITE, targets=TargetKind.NODES, positional=("nodes",), category="nodes",
-        takes_out_of_service=True, check=check_scheduler_exists,
+        takes_out_of_service=True, check=check_scheduler_exists, rows=DRAIN_ROWS,
         implies=lambda p: ("cancel",) if p.cancel_jobs else ("requeue",) if p.requeue_jobs else ())
 async def drain(ctx: ActionContext, p: DrainParams) -> AsyncIterator[ActionEvent]:
     slurm_part = slurm_drain(ctx, ctx.nodes, p.reason, wait=p.wait, wait_timeout=p.wait_timeout,
@@ -114,7 +122,7 @@ class ResumeParams(MutatingParams):
 
 @action("resume", example='resume gpu001', help="return drained or down nodes to service (health-marked ones only with --force --reason)",
         params=ResumeParams, kind=Kind.WRITE, targets=TargetKind.NODES, positional=("nodes",), category="nodes",
-        check=check_scheduler_exists,
+        check=check_scheduler_exists, rows=RESUME_ROWS,
         implies=lambda p: ("validate",) if p.validate else ())   # --validate runs `validate` on the nodes: RBAC decides it
 async def resume(ctx: ActionContext, p: ResumeParams) -> AsyncIterator[ActionEvent]:
     slurm_part = None
