@@ -29,7 +29,7 @@ from ..backends.models import FirmwareComponent
 from ..backends.ports import RedfishPort
 from ..context import ActionContext
 from ..errors import DcopsError, UsageError
-from ..events import ActionEvent, Log, Result, Table
+from ..events import ActionEvent, Log, Result
 from ..result_models import NodeOutcomeRow
 from ..result_rows import Row, hidden
 from ..fanout import StepReporter
@@ -69,25 +69,62 @@ class FirmwareParams(Params):
     nodes: str = Field(..., description="hostlist of nodes whose BMCs to read")
 
 
+class FirmwareRow(Row):
+    """One inventory line shared by the nodes that agree on it: a component family (or the member
+    that differs from its siblings), how many members, their version, a note."""
+
+    TABLE = ("node", "component", "count", "version", "note")
+
+    nodes: list[str] = hidden([], description="the nodes this line holds for")
+    component: str = Field(description="member ids as a hostlist expression (GPU_SXM_[1-8]); * for an unreadable node")
+    count: int | None = Field(None, description="members on the line (None for an unreadable node)")
+    version: str
+    note: str
+
+    @computed_field                     # type: ignore[prop-decorator]
+    @property
+    def node(self) -> str:
+        return collapse_hosts(self.nodes)
+
+
+class FirmwareCheckRow(Row):
+    """One compared line, shared by the nodes that agree on it: installed vs baseline, and the status."""
+
+    TABLE = ("node", "component", "installed", "baseline", "status", "note")
+
+    nodes: list[str] = hidden([], description="the nodes this line holds for")
+    component: str = Field(description="member ids or the baseline's key; * for a node not compared")
+    installed: str
+    baseline: str
+    status: str = Field(description="compliant, outdated, newer, unknown or ignored")
+    note: str
+
+    @computed_field                     # type: ignore[prop-decorator]
+    @property
+    def node(self) -> str:
+        return collapse_hosts(self.nodes)
+
+
 @action("firmware", example="firmware gpu[001-016]", help="firmware inventory per component across nodes (Redfish)",
-        params=FirmwareParams, kind=Kind.READ, targets=TargetKind.NODES, positional=("nodes",), category="firmware")
+        params=FirmwareParams, kind=Kind.READ, targets=TargetKind.NODES, positional=("nodes",), category="firmware",
+        rows=FirmwareRow)
 async def firmware(ctx: ActionContext, p: FirmwareParams) -> AsyncIterator[ActionEvent]:
     found: dict[str, list[FirmwareComponent]] = {}
     async for ev in _inventories(ctx, ctx.nodes, found, "reading firmware inventory"):
         yield ev
     failed: dict[str, str] = ctx.extras.get("inventory_failed", {})
-    rows: list[list[Any]] = []
+    rows: list[FirmwareRow] = []
     inside: dict[str, list[str]] = {}
     same: dict[tuple[tuple[Any, ...], ...], list[str]] = {}     # nodes whose rows are identical share them
     for node in ctx.nodes:
         if node in failed:
-            rows.append([node, "*", "", "", failed[node]])
+            rows.append(FirmwareRow(nodes=[node], component="*", version="", note=failed[node]))
             continue
         same.setdefault(tuple(tuple(r[1:]) for r in inventory_rows(node, found[node])), []).append(node)
         if findings := drift(found[node]):
             inside[node] = findings
     for shape, nodes in same.items():
-        rows += [[collapse_hosts(nodes), *r] for r in shape]
+        rows += [FirmwareRow(nodes=nodes, component=c, count=n, version=v, note=note) for c, n, v, note in shape]
     spread: list[str] = []                         # one component, different versions across nodes
     keys: list[str] = []
     for comps in found.values():
@@ -107,8 +144,8 @@ async def firmware(ctx: ActionContext, p: FirmwareParams) -> AsyncIterator[Actio
     data: dict[str, Any] = {n: {c.key: c.version for c in comps if c.active} for n, comps in found.items()}
     data |= {"errors": failed, "drift": inside, "components": {n: component_dicts(c) for n, c in found.items()}}
     yield Result(summary=summary, ok=not failed,
-                 table=Table(columns=["node", "component", "count", "version", "note"], rows=rows,
-                             title="firmware inventory (families that agree are one row, nodes that agree share rows)"),
+                 rows=rows, row_model=FirmwareRow,
+                 title="firmware inventory (families that agree are one row, nodes that agree share rows)",
                  data=data)
 
 
@@ -131,7 +168,7 @@ class FirmwareCheckParams(Params):
 @action("firmware-check", example="firmware-check gpu[001-016] --baseline {baseline}",
         help="compare firmware to a baseline: compliant / outdated / newer / unknown per node and component",
         params=FirmwareCheckParams, kind=Kind.READ, targets=TargetKind.NODES, positional=("nodes",),
-        category="firmware")
+        category="firmware", rows=FirmwareCheckRow)
 async def firmware_check(ctx: ActionContext, p: FirmwareCheckParams) -> AsyncIterator[ActionEvent]:
     """A node matches only when every running component was compared and is at its baseline version;
     a component the baseline neither covers nor ignores is "unknown" and counts against the node, as
@@ -142,7 +179,7 @@ async def firmware_check(ctx: ActionContext, p: FirmwareCheckParams) -> AsyncIte
         yield ev
     failed: dict[str, str] = ctx.extras.get("inventory_failed", {})
     other = await _other_platform(ctx, base, [n for n in ctx.nodes if n not in failed])
-    rows: list[list[Any]] = []
+    rows: list[FirmwareCheckRow] = []
     data: dict[str, dict[str, str]] = {}
     counts = {"compliant": 0, "outdated": 0, "newer": 0, "unknown": 0, "ignored": 0}
     verdict: dict[str, str] = {}
@@ -150,7 +187,8 @@ async def firmware_check(ctx: ActionContext, p: FirmwareCheckParams) -> AsyncIte
     for node in ctx.nodes:
         if node in failed or node in other:
             why = f"not compared: {failed[node]}" if node in failed else f"not compared: {other[node]}"
-            rows.append([node, "*", "", "", "unknown", why])
+            rows.append(FirmwareCheckRow(nodes=[node], component="*", installed="", baseline="", status="unknown",
+                                         note=why))
             data[node] = {"*": "unknown"}
             verdict[node] = "not compared"
             continue
@@ -172,7 +210,8 @@ async def firmware_check(ctx: ActionContext, p: FirmwareCheckParams) -> AsyncIte
         same.setdefault(tuple(tuple(r) for r in mine), []).append(node)
         verdict[node] = "match" if all(s in ("compliant", "ignored") for s in data[node].values()) else "off baseline"
     for shape, nodes in same.items():
-        rows += [[collapse_hosts(nodes), *r] for r in shape]
+        rows += [FirmwareCheckRow(nodes=nodes, component=c, installed=i, baseline=b, status=st, note=note)
+                 for c, i, b, st, note in shape]
     match = sorted(n for n, v in verdict.items() if v == "match")
     off = sorted(n for n, v in verdict.items() if v == "off baseline")
     summary = (f"{len(match)}/{len(ctx.nodes)} nodes match {p.baseline}; "
@@ -188,8 +227,7 @@ async def firmware_check(ctx: ActionContext, p: FirmwareCheckParams) -> AsyncIte
         summary += " (--fail-on-drift)"
     yield Result(summary=summary, ok=not failed and not drifted,
                  data={"nodes": data, "counts": counts, "verdict": verdict},
-                 table=Table(columns=["node", "component", "installed", "baseline", "status", "note"], rows=rows,
-                             title=f"firmware vs {p.baseline}"))
+                 rows=rows, row_model=FirmwareCheckRow, title=f"firmware vs {p.baseline}")
 
 
 async def _other_platform(ctx: ActionContext, base: Baseline | None, nodes: Sequence[str]) -> dict[str, str]:
