@@ -85,7 +85,7 @@ class _Prepared:
         self.implied_text = "; ".join(f"also {o.name} {describe_targets(t)}" for o, t in self.implied if t)
         self.audit_params = redact(params.model_dump(mode="json", exclude_defaults=True))
         self.target_names = [t.name for t in targets if t.kind != "cluster"]
-        self.dry_run = bool(getattr(params, "dry_run", False))
+        self.dry_run = bool(params.__dict__.get("dry_run", False))   # not getattr: a miss costs pydantic an exception
         self.decide_targets = targets      # what RBAC decides on: for a resume, only the work left
         self.slurm_nodes: list[Any] | None = None      # the blast-radius guard's read, handed to the action
 

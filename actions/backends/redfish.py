@@ -42,7 +42,7 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import SecretStr
 
-from ..errors import BackendError, UsageError
+from ..errors import BackendError, BackendUnavailable, UsageError
 from .models import FirmwareComponent, ManagerInfo, SystemInfo, TaskStatus, UpdatePath
 from .ports import InventoryPort
 from .redfish_identity import identify
@@ -197,8 +197,9 @@ class RedfishAdapter:
                 self._password = await self._password_source()
             return self._password
 
-    def _fail(self, bmc: _Bmc, what: str) -> BackendError:
-        return BackendError(f"redfish: {bmc.node} ({bmc.base}): {what}")
+    def _fail(self, bmc: _Bmc, what: str, *, unreachable: bool = False) -> BackendError:
+        """The error for one BMC; ``unreachable`` (no answer in time, no connection) exits 6, not 1."""
+        return (BackendUnavailable if unreachable else BackendError)(f"redfish: {bmc.node} ({bmc.base}): {what}")
 
     async def _send(self, bmc: _Bmc, method: str, path: str, *, json: Any = None,
                     params: Mapping[str, str] | None = None, auth: bool = True,
@@ -216,13 +217,14 @@ class RedfishAdapter:
                                                   headers=hdrs, files=files,
                                                   **({"auth": basic} if basic is not None else {}))
             except httpx.TimeoutException:
-                raise self._fail(bmc, f"no answer within {self.timeout:g} s ({method} {path})") from None
+                raise self._fail(bmc, f"no answer within {self.timeout:g} s ({method} {path})",
+                                 unreachable=True) from None
             except httpx.ConnectError as exc:
                 text = str(exc)
                 if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
                     raise self._fail(bmc, "TLS certificate verification failed; set [redfish] ca_bundle to the "
                                           "CA that signed the BMC certificates") from None
-                raise self._fail(bmc, f"cannot connect: {text or type(exc).__name__}") from None
+                raise self._fail(bmc, f"cannot connect: {text or type(exc).__name__}", unreachable=True) from None
             except httpx.HTTPError as exc:
                 raise self._fail(bmc, f"{type(exc).__name__}: {exc}".splitlines()[0]) from None
 

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from actions.backends.redfish import AuthFailed, build_redfish
-from actions.errors import BackendError
+from actions.errors import BackendError, BackendUnavailable
 from redfish_lab import redfish_section
 
 pytestmark = pytest.mark.lab
@@ -157,7 +157,7 @@ async def test_bmc_that_never_answers_times_out_alone(lab):
         lab.faults(["gpu010"], hang=False)
         await adapter.aclose()
     assert results[0].power_state == "On" and results[2].power_state == "On"
-    assert isinstance(results[1], BackendError) and "gpu010" in str(results[1])
+    assert isinstance(results[1], BackendUnavailable) and "gpu010" in str(results[1])   # exit 6, not 1
     assert "no answer within 1.5 s" in str(results[1])
 
 
