@@ -65,6 +65,21 @@ class FleetRow(Row):
     temp_history: list[float] = hidden([], description="GPU temperature over 30 min, for sparklines")
 
 
+class PortRow(Row):
+    """One InfiniBand port: its peer, the verdict, and its error counters' growth (rounded counts)."""
+
+    port: str = Field(description="NODE:HCA:PORT")
+    node: str = hidden("", description="the node the port is on")
+    peer: str = Field(description="the other end of its cable (? without a topology)")
+    verdict: str = Field(description="healthy, degraded, flapping, ... (fabric verdicts)")
+    symbol_12m: int = Field(title="symbol 12m")
+    symbol_125m: int = Field(title="symbol 125m")
+    link_downed_125m: int = Field(title="link downed 125m")
+    rcv_errors_125m: int = Field(title="rcv errors 125m")
+    remote_phys_125m: int = Field(title="remote phys 125m")
+    xmit_wait_per_s: int = Field(title="xmit wait/s")
+
+
 class NodeOutcomeRow(Row):
     """What a per-node change did to each node (power, reimage, firmware-update, a stopped run)."""
 

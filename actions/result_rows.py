@@ -61,7 +61,7 @@ class Row(BaseModel):
     """Base of every action's result row: frozen (a result is an answer, not a buffer) and strict
     about unknown fields (a typo in an op is an error, not a silently missing column)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)   # built on first use: CLI start
 
     TABLE: ClassVar[tuple[str, ...]] = ()     # display columns in order; empty: every non-hidden field
 

@@ -25,6 +25,7 @@ from ..hostlists import collapse, expand
 from ..metrics.gpu import XID_MEANING, GpuHealth, gpu_health
 from ..links import grafana_links
 from ..registry import Kind, Params, TargetKind, action
+from ..result_models import PortRow
 from ..result_rows import Row, hidden
 from ..timespec import Duration
 
@@ -191,20 +192,6 @@ async def gpu_health_action(ctx: ActionContext, p: GpuHealthParams) -> AsyncIter
 
 # ------------------------------------------------------------------ fabric health
 
-class PortRow(Row):
-    """One InfiniBand port: its peer, the verdict, and its error counters' growth (rounded counts)."""
-
-    port: str = Field(description="NODE:HCA:PORT")
-    peer: str = Field(description="the other end of its cable (? without a topology)")
-    verdict: str = Field(description="healthy, degraded, flapping, ... (fabric verdicts)")
-    symbol_12m: int = Field(title="symbol 12m")
-    symbol_125m: int = Field(title="symbol 125m")
-    link_downed_125m: int = Field(title="link downed 125m")
-    rcv_errors_125m: int = Field(title="rcv errors 125m")
-    remote_phys_125m: int = Field(title="remote phys 125m")
-    xmit_wait_per_s: int = Field(title="xmit wait/s")
-
-
 class NodeHealthRow(Row):
     """A node's GPU and InfiniBand health together, with its operator pods."""
 
@@ -245,7 +232,7 @@ def _port_verdicts(growth: dict[Endpoint, PortGrowth], topo: Topology | None,
 
 
 def _port_row(end: Endpoint, link: Link | None, v: Verdict, g: PortGrowth) -> PortRow:
-    return PortRow(port=str(end), peer=str(link.other(end)) if link else "?", verdict=v.kind,
+    return PortRow(port=str(end), node=end.name, peer=str(link.other(end)) if link else "?", verdict=v.kind,
                    symbol_12m=round(g.get("symbol_error_total", SHORT_WINDOW)),
                    symbol_125m=round(g.get("symbol_error_total", LONG_WINDOW)),
                    link_downed_125m=round(g.get("link_downed_total", LONG_WINDOW)),
