@@ -7,6 +7,7 @@ discriminator so it serialises to JSON for ``--json`` and the bot unchanged.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, model_validator
@@ -76,7 +77,7 @@ class Result(_Event):
     severity: Literal["ok", "warning", "bad"] = "ok"   # what the answer says about the cluster (a read
                                                      # that succeeded can find a bad cable): picks the icon
     table: Table | None = None
-    rows: list[SerializeAsAny[Row]] | None = None
+    rows: Sequence[SerializeAsAny[Row]] | None = None   # a list; Sequence so list[NodeRow] type-checks
     row_model: type[Row] | None = Field(None, exclude=True)   # the rows' model (even with no rows)
     data: Any = None
     links: list[Link] = Field(default_factory=list)

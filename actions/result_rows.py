@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Union, get_args, get_origin
+from typing import Any, ClassVar, Optional, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
@@ -136,7 +136,8 @@ def joined_model(first: type[Row], second: type[Row]) -> type[Row]:
         for model in (first, second):
             for name, f in model.model_fields.items():
                 if name != "node" and name not in fields:
-                    fields[name] = (f.annotation | None, Field(None, title=f.title, description=f.description))
+                    fields[name] = (Optional[f.annotation],  # noqa: UP045 - a runtime type, not an annotation
+                                    Field(None, title=f.title, description=f.description))
         joined = create_model(f"{first.__name__}And{second.__name__}", __base__=Row, **fields)
         joined.TABLE = ("node", *[c.key for c in first.columns() if c.key != "node"],
                         *[c.key for c in second.columns() if c.key != "node"])

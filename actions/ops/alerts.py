@@ -78,7 +78,7 @@ class SilenceRow(Row):
     ends_at: str = hidden("", description="RFC 3339 end time")
     run: str | None = None
     run_state: str | None = None
-    note: str = Field("", title="note / comment")
+    note: str = Field(default="", title="note / comment")
 
     @computed_field(title="matchers")      # type: ignore[prop-decorator]
     @property

@@ -77,7 +77,7 @@ class FirmwareRow(Row):
 
     nodes: list[str] = hidden([], description="the nodes this line holds for")
     component: str = Field(description="member ids as a hostlist expression (GPU_SXM_[1-8]); * for an unreadable node")
-    count: int | None = Field(None, description="members on the line (None for an unreadable node)")
+    count: int | None = Field(default=None, description="members on the line (None for an unreadable node)")
     version: str
     note: str
 

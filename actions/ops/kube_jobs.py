@@ -46,7 +46,7 @@ class RestartedJobRow(Row):
     active: int
     failed: int
     nodes: list[str]
-    status_now: str | None = Field(None, description="None in a dry run")
+    status_now: str | None = Field(default=None, description="None in a dry run")
 
 
 class KubeJobsParams(Params):

@@ -9,7 +9,7 @@ adds or renames shows up or fails here, never silently goes blank.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from actions.events import Table
@@ -69,7 +69,7 @@ def row_columns(model: type[ResultRow], looks: Mapping[str, tuple[Any, ...] | in
     return out
 
 
-def row_dicts(rows: list[ResultRow]) -> list[dict[str, Any]]:
+def row_dicts(rows: Sequence[ResultRow]) -> list[dict[str, Any]]:
     """Typed rows as the VirtualTable's row mappings: real values (lists stay lists, numbers stay
     numbers, so sorting and selection use them), rendered by the columns."""
     return [r.model_dump() for r in rows]
