@@ -529,20 +529,6 @@ class RedfishAdapter:
                           messages=texts, health=health, reset_type=wanted_reset if wanted_reset in RESET_TYPES else None,
                           reset_required=any(i in RESET_HINTS for i in ids))
 
-    async def wait_task(self, node: str, task_uri: str, *, timeout: float,
-                        on_progress: Callable[[TaskStatus], None] | None = None) -> TaskStatus:
-        """Poll a task until it finishes or waits for a reset; BackendError when neither within ``timeout``."""
-        deadline = time.monotonic() + timeout
-        while True:
-            status = await self.task(node, task_uri)
-            if on_progress is not None:
-                on_progress(status)
-            if status.finished or status.awaiting_reset:
-                return status
-            if time.monotonic() > deadline:
-                raise self._fail(await self._bmc(node), f"task {task_uri} still {status.state} after {timeout:g} s")
-            await asyncio.sleep(self.poll_interval)
-
     async def _reset_action(self, node: str) -> tuple[str, tuple[str, ...]]:
         """The system's Reset target and the ResetTypes it allows (AllowableValues, else ActionInfo)."""
         system = await self.system_path(node)

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from pydantic import Field, field_validator, model_validator
 
 from ..backends.models import JobFilter
+from ..backends.ports import SlurmPort
 from ..context import ActionContext
 from ..events import ActionEvent, Result, Step
 from ..hostlists import collapse
@@ -67,7 +68,7 @@ class JobStateRow(Row):
 @action("jobs", example='jobs --state RUNNING', help="list jobs (like squeue)", params=JobsParams, kind=Kind.READ, targets=TargetKind.NONE,
         category="jobs", rows=JobRow)
 async def jobs(ctx: ActionContext, p: JobsParams) -> AsyncIterator[ActionEvent]:
-    slurm = ctx.backends.require("slurm")
+    slurm = ctx.backends.get(SlurmPort)
     found = await slurm.jobs(JobFilter(user=p.user, partition=p.partition, node=p.node, state=p.state))
     rows = [JobRow(job=j.job_id, partition=j.partition, name=j.name, user=j.user, state=j.state,
                    node_count=j.node_count, nodelist=list(j.nodes), reason=j.reason) for j in found]
@@ -123,7 +124,7 @@ class CancelParams(JobIdsParams):
 def _job_action(verb: str, past: str, port_call: str, *, kind: Kind, help: str, params: type[JobIdsParams],
                 example: str):
     async def run(ctx: ActionContext, p: JobIdsParams) -> AsyncIterator[ActionEvent]:
-        slurm = ctx.backends.require("slurm")
+        slurm = ctx.backends.get(SlurmPort)
         ids = ctx.job_ids
         if ctx.dry_run:
             found = await slurm.jobs(JobFilter(job_ids=tuple(ids)))

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from pydantic import Field, field_validator
 
 from ..backends.models import KubeJob
+from ..backends.ports import KubePort
 from ..context import ActionContext
 from ..errors import UsageError
 from ..events import ActionEvent, Result, Step
@@ -68,7 +69,7 @@ class KubeJobsParams(Params):
         params=KubeJobsParams, kind=Kind.READ, targets=TargetKind.NONE, category="jobs",
         rows=KubeJobRow)
 async def k8s_jobs(ctx: ActionContext, p: KubeJobsParams) -> AsyncIterator[ActionEvent]:
-    kube = ctx.backends.require("kube")
+    kube = ctx.backends.get(KubePort)
     found = [j for j in await kube.jobs(p.namespace) if p.status is None or j.status == p.status]
     rows = [KubeJobRow(namespace=j.namespace, job=j.name, status=j.status, active=j.active, succeeded=j.succeeded,
                        failed=j.failed, nodes=_dcops_nodes(ctx, j.nodes)) for j in found]
@@ -91,7 +92,7 @@ class RestartJobParams(MutatingParams):
 
 
 async def _find(ctx: ActionContext, namespace: str, name: str) -> KubeJob:
-    for job in await ctx.backends.require("kube").jobs(namespace):
+    for job in await ctx.backends.get(KubePort).jobs(namespace):
         if job.name == name:
             return job
     raise UsageError(f"no Kubernetes Job {namespace}/{name}; list them with: k8s-jobs --namespace {namespace}")
@@ -102,7 +103,7 @@ async def _find(ctx: ActionContext, namespace: str, name: str) -> KubeJob:
         params=RestartJobParams, kind=Kind.WRITE, targets=TargetKind.NONE, positional=("job",), category="jobs",
         rows=RestartedJobRow)
 async def restart_job(ctx: ActionContext, p: RestartJobParams) -> AsyncIterator[ActionEvent]:
-    kube = ctx.backends.require("kube")
+    kube = ctx.backends.get(KubePort)
     namespace, name = p.job.split("/", 1)
     before = await _find(ctx, namespace, name)
     if before.active and not p.force:

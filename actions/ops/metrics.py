@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 
 from pydantic import Field, computed_field
 
+from ..backends.ports import KubePort, PrometheusPort
 from ..context import ActionContext
 from ..errors import BackendError
 from ..events import ActionEvent, Result
@@ -56,7 +57,7 @@ class SeriesRow(Row):
 @action("query", example='query DCGM_FI_DEV_GPU_TEMP', help="run a PromQL query (instant, or --range for a chart)", params=QueryParams, kind=Kind.READ,
         targets=TargetKind.NONE, positional=("promql",), category="metrics", rows=(SampleRow, SeriesRow))
 async def query(ctx: ActionContext, p: QueryParams) -> AsyncIterator[ActionEvent]:
-    prom = ctx.backends.require("prometheus")
+    prom = ctx.backends.get(PrometheusPort)
     if p.range:
         end = datetime.now(timezone.utc)
         series = await prom.query_range(p.promql, end - timedelta(seconds=p.range), end, p.step)
@@ -166,7 +167,7 @@ class GpuRow(Row):
         params=GpuHealthParams, kind=Kind.READ, targets=TargetKind.NODES, positional=("nodes",), category="metrics",
         timeout=60, rows=GpuRow)
 async def gpu_health_action(ctx: ActionContext, p: GpuHealthParams) -> AsyncIterator[ActionEvent]:
-    prom = ctx.backends.require("prometheus")
+    prom = ctx.backends.get(PrometheusPort)
     try:
         rows, silent = await gpu_health(prom, ctx.nodes, node_label=setup.node_label(ctx),
                                         overrides=ctx.config.thresholds)
@@ -256,7 +257,7 @@ class FabricHealthParams(Params):
         params=FabricHealthParams, kind=Kind.READ, targets=TargetKind.NONE, category="metrics", timeout=60,
         rows=PortRow)
 async def fabric_health(ctx: ActionContext, p: FabricHealthParams) -> AsyncIterator[ActionEvent]:
-    prom = ctx.backends.require("prometheus")
+    prom = ctx.backends.get(PrometheusPort)
     topo = setup.topology(ctx, required=False)
     growth = await host_port_growth(prom, expand(p.nodes) if p.nodes else None, instance_map=setup.instance_map(ctx))
     ranked = _port_verdicts(growth, topo, dict(ctx.config.thresholds))
@@ -282,7 +283,7 @@ class NodeHealthParams(Params):
         params=NodeHealthParams, kind=Kind.READ, targets=TargetKind.NODES, positional=("nodes",), category="metrics",
         timeout=60, rows=NodeHealthRow)
 async def node_health(ctx: ActionContext, p: NodeHealthParams) -> AsyncIterator[ActionEvent]:
-    prom = ctx.backends.require("prometheus")
+    prom = ctx.backends.get(PrometheusPort)
     nodes = ctx.nodes
     topo = setup.topology(ctx, required=False)
     (gpus, silent), growth = await asyncio.gather(
@@ -318,13 +319,13 @@ async def node_health(ctx: ActionContext, p: NodeHealthParams) -> AsyncIterator[
 async def _operator_states(ctx: ActionContext) -> dict[str, str]:
     """GPU / Network Operator pod state per dcops node name ("" without Kubernetes; a Kubernetes
     API that does not answer leaves the column empty rather than failing the health check)."""
-    if not ctx.backends.has("kube"):
+    if not ctx.backends.has(KubePort):
         return {}
     from ..errors import DcopsError
     from ..operators import node_operator_state
 
     try:
-        knodes = await ctx.backends.require("kube").nodes()
+        knodes = await ctx.backends.get(KubePort).nodes()
     except DcopsError:
         return {}
     section = ctx.config.kube

@@ -24,6 +24,7 @@ from pydantic import Field, computed_field
 
 from ..ansible import catalog
 from ..backends.ansible_models import PlaybookJob
+from ..backends.ports import AnsiblePort
 from ..config.model import DcopsConfig
 from ..context import ActionContext
 from ..errors import UsageError
@@ -93,7 +94,7 @@ def prepare(p: PlaybookParams, config: DcopsConfig) -> PlaybookParams:
         policy_names=lambda config: [f"playbook:{n}" for n in catalog.names(playbook_dir(config))],
         rows=HostRecapRow)
 async def playbook(ctx: ActionContext, p: PlaybookParams) -> AsyncIterator[ActionEvent]:
-    ansible = ctx.backends.require("ansible")
+    ansible = ctx.backends.get(AnsiblePort)
     hosts = ctx.nodes
     mode = " in check mode (--check --diff)" if p.check else ""
     yield Log(message=f"playbook {p.playbook} (sha256 {p.sha256}) on {len(hosts)} node(s) {collapse(hosts)}{mode}")

@@ -52,7 +52,7 @@ class PowerStateRow(Row):
 
 
 async def _status(ctx: ActionContext) -> AsyncIterator[ActionEvent]:
-    redfish: RedfishPort = ctx.backends.require("redfish")
+    redfish: RedfishPort = ctx.backends.get(RedfishPort)
     found: dict[str, SystemInfo] = {}
     bmcs: dict[str, ManagerInfo] = {}
 
@@ -96,7 +96,7 @@ async def power(ctx: ActionContext, p: PowerParams) -> AsyncIterator[ActionEvent
         async for ev in _status(ctx):
             yield ev
         return
-    redfish: RedfishPort = ctx.backends.require("redfish")
+    redfish: RedfishPort = ctx.backends.get(RedfishPort)
     reset_type, target = RESETS[p.op]
     if p.graceful and p.op != "on":
         reset_type = "GracefulShutdown" if p.op == "off" else "GracefulRestart"

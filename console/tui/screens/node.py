@@ -92,7 +92,7 @@ class NodeScreen(DcopsScreen):
     def _head(self) -> Text:
         r = self.row
         parts: list[Any] = [(self.node, "bold")]
-        for key in ("state", "partitions", "k8s", "operators", "power", "reason"):
+        for key in ("state", "partitions", "k8s", "operators", "reason"):
             if r.get(key):
                 value = r[key]
                 parts.append(f"  {key} {','.join(map(str, value)) if isinstance(value, list) else value}")
