@@ -1,7 +1,7 @@
 """dcops' action layer: the one path from any front end to the cluster.
 
-Front ends use only what is exported here (plus ``actions.config``, ``actions.errors`` and
-``actions.events``): they parse a command with :func:`parse_command`, submit a :class:`Request`
+Front ends use only what is exported here (plus ``actions.config``, ``actions.errors``,
+``actions.events`` and ``actions.result_rows``): they parse a command with :func:`parse_command`, submit a :class:`Request`
 to the :class:`Engine`, and render the :class:`Run`'s events.
 
 The names are loaded on first use (PEP 562 ``__getattr__``), not when the package is imported:

@@ -7,9 +7,12 @@ discriminator so it serialises to JSON for ``--json`` and the bot unchanged.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, model_validator
+
+from .result_rows import Row, table_of
 
 StepStatus = Literal["pending", "running", "ok", "failed", "skipped", "cancelled"]
 Outcome = Literal["ok", "failed", "cancelled", "interrupted", "dry-run"]
@@ -62,7 +65,11 @@ class Link(BaseModel):
 
 
 class Result(_Event):
-    """The action's answer. ``ok=False`` marks the run failed (e.g. some nodes failed)."""
+    """The action's answer. ``ok=False`` marks the run failed (e.g. some nodes failed).
+
+    ``rows`` are the answer's typed rows (instances of ``row_model``, the action's declared
+    :class:`~actions.result_rows.Row`); when they are given, ``table`` is generated from them, so
+    every front end shows the same columns the model declares (result_rows)."""
 
     kind: Literal["result"] = "result"
     summary: str
@@ -70,8 +77,28 @@ class Result(_Event):
     severity: Literal["ok", "warning", "bad"] = "ok"   # what the answer says about the cluster (a read
                                                      # that succeeded can find a bad cable): picks the icon
     table: Table | None = None
+    rows: Sequence[SerializeAsAny[Row]] | None = None   # a list; Sequence so list[NodeRow] type-checks
+    row_model: type[Row] | None = Field(None, exclude=True)   # the rows' model (even with no rows)
     data: Any = None
     links: list[Link] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _table_from_rows(cls, values: Any) -> Any:
+        if not isinstance(values, dict) or values.get("rows") is None:
+            return values
+        rows = values["rows"]
+        model = values.get("row_model") or (type(rows[0]) if rows and isinstance(rows[0], Row) else None)
+        if model is None:
+            raise TypeError("Result(rows=[]) needs row_model= (the columns of an empty answer)")
+        wrong = next((r for r in rows if not isinstance(r, model)), None)
+        if wrong is not None:
+            raise TypeError(f"Result rows mix {type(wrong).__name__} into {model.__name__} rows")
+        values = {**values, "row_model": model}
+        if values.get("table") is None:
+            values["table"] = table_of(model, rows, values.get("title") or "")
+        values.pop("title", None)                        # the generated table's title, not a field
+        return values
 
 
 class Error(_Event):

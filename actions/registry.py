@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .errors import UsageError
 from .events import ActionEvent
+from .result_rows import Row
 from .safe_text import control_problem
 
 if TYPE_CHECKING:
@@ -98,6 +99,8 @@ class ActionSpec:
                                        # as a permission of its own, on the same targets
     check: Callable[[Any, Any], None] | None = None           # (params, backends) -> raise UsageError
                                        # for a request this cluster cannot run as given (before it starts)
+    rows: tuple[type[Row], ...] = ()   # the row models its Result carries (result_rows): the columns
+                                       # every front end shows, the schema `help ACTION --json` prints
 
     @property
     def mutating(self) -> bool:
@@ -171,10 +174,12 @@ def action(
     policy_names: Callable[[Any], list[str]] | None = None,
     risks: Callable[[Any], tuple[str, ...]] | None = None,
     check: Callable[[Any, Any], None] | None = None,
+    rows: type[Row] | tuple[type[Row], ...] = (),
     into: Registry | None = None,
 ) -> Callable[[ActionFn], ActionFn]:
     """Register an async-generator function as an action. Destructive actions need confirmation
-    unless ``confirm=False`` is given explicitly."""
+    unless ``confirm=False`` is given explicitly. ``rows`` is the row model of its result (a tuple
+    when a dry run's plan and a run's outcome differ in shape)."""
 
     def wrap(fn: ActionFn) -> ActionFn:
         (into or registry).add(
@@ -185,6 +190,7 @@ def action(
                 approval=approval, resumable=resumable, timeout=timeout, category=category, lock=lock,
                 takes_out_of_service=takes_out_of_service, example=example, implies=implies,
                 prepare=prepare, policy_name=policy_name, policy_names=policy_names, risks=risks, check=check,
+                rows=rows if isinstance(rows, tuple) else (rows,),
             )
         )
         return fn

@@ -20,7 +20,8 @@ import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 
-from .events import Result, Step, Table
+from .events import Result, Step
+from .result_models import SettledRow
 from .hostlists import collapse
 
 log = logging.getLogger("dcops.settle")
@@ -73,9 +74,8 @@ def settle_result(action: str, states: Mapping[str, tuple[str, str]], left: Sequ
     summary = f"{action} stopped by {stopped_by}: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n)
     if left:
         summary += f"; out of service: {collapse(left)} (resume them: `{resume_command(left)}`)"
-    rows = [[t, state, detail] for t, (state, detail) in states.items()]
-    return Result(summary=summary, ok=False, table=Table(columns=["node", "final state", "detail"], rows=rows,
-                                                         title="where the stop left each target"),
+    rows = [SettledRow(node=t, final_state=state, detail=detail) for t, (state, detail) in states.items()]
+    return Result(summary=summary, ok=False, rows=rows, row_model=SettledRow, title="where the stop left each target",
                   data={"states": {t: s for t, (s, _) in states.items()}, "left_out_of_service": list(left),
                         "resume": resume_command(left), "stopped_by": stopped_by})
 

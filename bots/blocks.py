@@ -27,6 +27,7 @@ from slack_sdk.models.blocks import (
 )
 
 from actions import events
+from actions.result_rows import Row
 from actions.safe_text import printable
 
 from .chart import chart_for
@@ -124,9 +125,13 @@ def _cell(text: str) -> dict[str, str]:
     return {"type": "raw_text", "text": printable(text) or " "}
 
 
-def table_block(table: events.Table) -> tuple[list[Block], str | None]:
-    """A Slack table block; returns the blocks and a note when rows or columns were cut."""
+def table_block(table: events.Table, model: type[Row] | None = None) -> tuple[list[Block], str | None]:
+    """A Slack table block; returns the blocks and a note when rows or columns were cut. With the
+    result's row model, number columns are right-aligned (the model says which are numbers; the
+    display strings do not)."""
     columns = [str(c) for c in table.columns][:TABLE_MAX_COLS]
+    kinds = {c.title: c.kind for c in model.columns()} if model is not None else {}
+    settings = [{"align": "right"} if kinds.get(c) == "number" else None for c in columns]
     body = table.rows[: TABLE_MAX_ROWS - 1]
     # cells as plain raw_text dicts, not RawTextObject models: a full table is 2,000 cells, and
     # validating each as a model made re-rendering on every chat.update the bot's main CPU cost
@@ -143,7 +148,7 @@ def table_block(table: events.Table) -> tuple[list[Block], str | None]:
     blocks: list[Block] = []
     if table.title:
         blocks.append(_md(f"*{escape(table.title)}*"))
-    blocks.append(TableBlock(rows=rows))
+    blocks.append(TableBlock(rows=rows, column_settings=settings if any(settings) else None))
     return blocks, note
 
 
@@ -231,7 +236,7 @@ def run_message(view: RunView) -> Rendered:
             if view.public_rows is not None and len(table.rows) > view.public_rows:
                 table = table.model_copy(update={"rows": table.rows[: view.public_rows]})
                 notes.append(f"first {view.public_rows} of {len(result.table.rows)} rows; the full table is in the thread")
-            tblocks, note = table_block(table)
+            tblocks, note = table_block(table, result.row_model)
             blocks.extend(tblocks)
             if note:
                 notes.append(note)
@@ -295,7 +300,7 @@ def approval_request(*, approval_id: str, requester: str, command_text: str, mes
     if plan is not None:
         blocks.append(_md(f":memo: *Plan:* {escape(_clip(plan.summary, 1500))}"))
         if plan.table is not None and plan.table.columns:
-            tblocks, _ = table_block(plan.table)
+            tblocks, _ = table_block(plan.table, plan.row_model)
             blocks.extend(tblocks)
     blocks += [
         ContextBlock(elements=[MarkdownTextObject(text=f"approval `{approval_id}` · the requester cannot approve")]),

@@ -80,7 +80,7 @@ class LiveMessage:
         result, limit = self.view.result, self.view.public_rows
         if result is None or result.table is None or limit is None or len(result.table.rows) <= limit:
             return
-        blocks, note = table_block(result.table)
+        blocks, note = table_block(result.table, result.row_model)
         text = f"{self.view.action}: {len(result.table.rows)} rows"
         if note:
             blocks.append(ContextBlock(elements=[MarkdownTextObject(text=note)]))

@@ -455,9 +455,12 @@ def _catalogue_command(args: argparse.Namespace) -> int:
             sys.stderr.write(f"note: {why}\n")
         return 0
     if args.cmd == "help" and args.json:
+        from actions.result_rows import rows_schema
+
         spec = specs.get(args.action)
         dump_json({"name": spec.name, "kind": spec.kind.value, "help": spec.help, "usage": command_help(spec),
-                   "params": spec.params.model_json_schema(), "allowed": why is not None or spec in allowed})
+                   "params": spec.params.model_json_schema(), "rows": rows_schema(spec.rows),
+                   "allowed": why is not None or spec in allowed})
         return 0
     if args.cmd == "actions":
         for spec in allowed:
@@ -655,11 +658,14 @@ async def _audit(engine: Any, args: argparse.Namespace, principal: str, printer:
 
 def _dump_list(res: Result) -> int:
     """A list command's ``--json``: one JSON array (README "JSON output"), of the result's records,
-    or of its table rows as objects keyed by column when it has no records."""
+    else of its typed rows (the schema ``dcops help ACTION --json`` prints), else of its table rows
+    as objects keyed by column."""
     from .render import dump_json
 
     if isinstance(res.data, list):
         dump_json(res.data)
+    elif res.rows is not None:
+        dump_json([r.model_dump(mode="json") for r in res.rows])
     else:
         table = res.table
         dump_json([dict(zip(table.columns, row)) for row in table.rows] if table else [])

@@ -63,8 +63,9 @@ class ActionList(list[ActionInfo]):
 
 @dataclass
 class RunResult:
-    """A finished run: outcome, summary, the result table (``columns`` + ``rows``), the action's
-    own ``data``, per-target ``steps`` and every event, in order."""
+    """A finished run: outcome, summary, the result table (``columns`` + ``rows``), the typed rows
+    (``items``: instances of the action's declared row model, see ``dcops help ACTION --json``), the
+    action's own ``data``, per-target ``steps`` and every event, in order."""
 
     run_id: str
     action: str
@@ -74,6 +75,7 @@ class RunResult:
     targets: list[str] = field(default_factory=list)
     columns: list[str] = field(default_factory=list)
     rows: list[list[Any]] = field(default_factory=list)
+    items: list[Any] = field(default_factory=list)
     data: Any = None
     steps: dict[str, Step] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
@@ -108,7 +110,7 @@ class RunResult:
                    summary=(fin.summary if fin else "") or (result.summary if result else ""),
                    duration=fin.duration if fin else 0.0, targets=list(run.targets),
                    columns=list(table.columns) if table else [], rows=[list(r) for r in table.rows] if table else [],
-                   data=result.data if result else None, steps=dict(run.steps),
+                   items=list(result.rows or []) if result else [], data=result.data if result else None, steps=dict(run.steps),
                    errors=[e.message for e in events if isinstance(e, Error)], events=events)
 
 

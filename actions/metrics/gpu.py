@@ -55,22 +55,6 @@ class GpuHealth:
         used, free = self.values.get("fb_used"), self.values.get("fb_free")
         return None if used is None or free is None else used + free
 
-    def row(self) -> list[object]:
-        v = self.values
-        total = self.mem_total
-        mem = f"{v['fb_used'] / 1024:.1f}/{total / 1024:.0f} GiB" if total else "-"
-        xid = int(v.get("xid", 0) or 0)
-        return [self.node, self.gpu, _num(v.get("util"), "%"), _num(v.get("temp"), " C"), _num(v.get("power"), " W"),
-                mem, f"{xid} ({XID_MEANING.get(xid, 'see NVIDIA XID catalogue')})" if xid else "-",
-                _num(v.get("ecc_dbe")), _num(v.get("nvlink_1h")), "; ".join(self.flags) or "ok"]
-
-
-COLUMNS = ["node", "gpu", "util", "temp", "power", "memory", "last XID", "ECC DBE", "NVLink err 1h", "flags"]
-
-
-def _num(value: float | None, unit: str = "") -> str:
-    return "-" if value is None else f"{value:.0f}{unit}"
-
 
 def thresholds(overrides: Mapping[str, float] | None) -> dict[str, float]:
     return {**DEFAULTS, **{k: float(v) for k, v in (overrides or {}).items() if k in DEFAULTS}}

@@ -12,9 +12,10 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from ..backends.ansible_models import HostResult, HostStats, PlaybookEvent, PlaybookStats, TaskStarted
-from ..events import ActionEvent, Log, Result, Step, Table
+from ..events import ActionEvent, Log, Result, Step
 from ..hostlists import collapse
 from ..registry import MutatingParams
+from ..result_rows import Row
 
 class CheckParams(MutatingParams):
     """``--check`` and ``--dry-run`` are one thing for Ansible runs: ``--check --diff``."""
@@ -30,7 +31,17 @@ class CheckParams(MutatingParams):
         return self
 
 
-COLUMNS = ["node", "status", "ok", "changed", "failed", "unreachable", "skipped", "detail"]
+class HostRecapRow(Row):
+    """One host of an Ansible run: its status and the play recap's task counts."""
+
+    node: str
+    status: str = Field(description="ok, changed, failed or unreachable")
+    ok: int
+    changed: int
+    failed: int
+    unreachable: int
+    skipped: int
+    detail: str = Field(description="the first error ('-' when none)")
 
 
 async def follow(events: AsyncIterator[PlaybookEvent], hosts: list[str], *, what: str, check: bool, title: str,
@@ -64,7 +75,7 @@ async def follow(events: AsyncIterator[PlaybookEvent], hosts: list[str], *, what
         yield Result(summary=f"{what} did not run: {why}", ok=False)
         return
     recap = stats.hosts or {h: HostStats(**c) for h, c in tally.items()}
-    rows: list[list[Any]] = []
+    rows: list[HostRecapRow] = []
     per_host: list[dict[str, Any]] = []
     for host in hosts:
         s = recap.get(host)
@@ -79,17 +90,18 @@ async def follow(events: AsyncIterator[PlaybookEvent], hosts: list[str], *, what
         counters = s.model_dump() if s is not None else {}
         yield Step(target=host, status="failed" if state in ("failed", "unreachable") else "ok",
                    detail=detail or f"ok={counters.get('ok', 0)} changed={counters.get('changed', 0)}")
-        rows.append([host, state, counters.get("ok", 0), counters.get("changed", 0), counters.get("failed", 0),
-                     counters.get("unreachable", 0), counters.get("skipped", 0), detail or "-"])
+        rows.append(HostRecapRow(node=host, status=state, ok=counters.get("ok", 0), changed=counters.get("changed", 0),
+                                 failed=counters.get("failed", 0), unreachable=counters.get("unreachable", 0),
+                                 skipped=counters.get("skipped", 0), detail=detail or "-"))
         per_host.append({"node": host, "status": state, **counters, "detail": detail})
-    failed = [r[0] for r in rows if r[1] == "failed"]
-    unreachable = [r[0] for r in rows if r[1] == "unreachable"]
-    changed = sum(1 for r in rows if r[1] == "changed")
+    failed = [r.node for r in rows if r.status == "failed"]
+    unreachable = [r.node for r in rows if r.status == "unreachable"]
+    changed = sum(1 for r in rows if r.status == "changed")
     parts = [f"{len(rows) - len(failed) - len(unreachable)} ok ({changed} {'would change' if check else 'changed'})"]
     if failed:
         parts.append(f"{len(failed)} failed: {collapse(failed)}")
     if unreachable:
         parts.append(f"{len(unreachable)} unreachable: {collapse(unreachable)}")
     yield Result(summary=f"{what}{' (check)' if check else ''} on {len(rows)} node(s): " + "; ".join(parts),
-                 ok=not failed and not unreachable, table=Table(title=title, columns=COLUMNS, rows=rows),
+                 ok=not failed and not unreachable, rows=rows, row_model=HostRecapRow, title=title,
                  data={**data, "hosts": per_host})

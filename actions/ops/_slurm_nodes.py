@@ -19,8 +19,46 @@ from ..backends.ports import SlurmPort
 from ..config.slurm import SlurmSection
 from ..context import ActionContext
 from ..errors import DcopsError, DeniedError
-from ..events import ActionEvent, Log, Progress, Result, Step, Table
+from pydantic import Field
+
+from ..events import ActionEvent, Log, Progress, Result, Step
 from ..hostlists import collapse
+from ..result_rows import Row
+
+
+class DrainPlanRow(Row):
+    """What a drain dry run would do to a node."""
+
+    node: str
+    state_now: str = Field(title="state now", description="? when Slurm does not know the node")
+    jobs: list[str] = Field(description="ids of the jobs running on it")
+    would_become: str = Field(description="draining (jobs still run) or drained")
+
+
+class DrainedRow(Row):
+    """A node after the drain: its state, the jobs still on it, and the (stamped) reason."""
+
+    node: str
+    state: str
+    jobs: list[str]
+    reason: str
+
+
+class ResumePlanRow(Row):
+    """What a resume dry run would do to a node (a health-marked node is refused without --force)."""
+
+    node: str
+    state_now: str = Field(title="state now")
+    reason: str
+    plan: str
+
+
+class ResumedRow(Row):
+    """A resumed node and the reason it had been out of service."""
+
+    node: str
+    state: str
+    previous_reason: str
 
 POLL = 0.5                       # seconds between state reads while waiting for jobs to finish
 OUTAGE_GRACE = 30.0              # seconds a --wait rides out a controller that stopped answering
@@ -58,13 +96,15 @@ async def slurm_drain(ctx: ActionContext, nodes: list[str], reason: str, *, wait
         infos = _by_name(await slurm.nodes(nodes))
         jobs = jobs_on(infos, nodes)
         found = {j.job_id: j for j in await slurm.jobs(JobFilter(job_ids=tuple(jobs)))} if jobs else {}
-        rows = [[n, infos[n].display_state if n in infos else "?", ",".join(infos[n].jobs) if n in infos else "",
-                 ("draining" if infos[n].jobs else "drained") if n in infos else "?"] for n in nodes]
+        plan = [DrainPlanRow(node=n, state_now=infos[n].display_state if n in infos else "?",
+                             jobs=list(infos[n].jobs) if n in infos else [],
+                             would_become=("draining" if infos[n].jobs else "drained") if n in infos else "?")
+                for n in nodes]
         detail = "; ".join(f"{j} ({found[j].user}, {found[j].node_count} node(s): {collapse(found[j].nodes)})"
                            if j in found else j for j in jobs)
         yield Result(summary=f"would drain {len(nodes)} node(s) {collapse(nodes)} with reason {stamped!r}; "
                              f"{len(jobs)} job(s) on them would be {fate}" + (f": {detail}" if jobs else ""),
-                     table=Table(columns=["node", "state now", "jobs", "would become"], rows=rows),
+                     rows=plan, row_model=DrainPlanRow,
                      data={"nodes": nodes, "jobs": jobs, "reason": stamped, "jobs_would_be": fate,
                            "job_details": [found[j].model_dump(mode="json") for j in jobs if j in found]})
         return
@@ -118,8 +158,8 @@ async def slurm_drain(ctx: ActionContext, nodes: list[str], reason: str, *, wait
         ok = ok and not still
         infos = _by_name(await slurm.nodes(nodes))
 
-    rows = [[n, _after(infos[n], wait, fate) if n in infos else "?", ",".join(infos[n].jobs) if n in infos else "",
-             stamped] for n in nodes]
+    rows = [DrainedRow(node=n, state=_after(infos[n], wait, fate) if n in infos else "?",
+                       jobs=list(infos[n].jobs) if n in infos else [], reason=stamped) for n in nodes]
     summary = f"drained {len(nodes)} node(s) {collapse(nodes)}"
     if jobs:
         summary += f"; {len(jobs)} job(s) {fate}"
@@ -129,7 +169,7 @@ async def slurm_drain(ctx: ActionContext, nodes: list[str], reason: str, *, wait
         summary += f"; jobs still running after {wait_timeout:g} s on {collapse(still)} (nodes stay drained)"
     elif wait:
         summary += "; all jobs finished"
-    yield Result(summary=summary, ok=ok, table=Table(columns=["node", "state", "jobs", "reason"], rows=rows),
+    yield Result(summary=summary, ok=ok, rows=rows, row_model=DrainedRow,
                  data={"nodes": nodes, "jobs": jobs, "reason": stamped, "still_busy": still, "job_nodes": job_nodes})
 
 
@@ -219,13 +259,15 @@ async def slurm_resume(ctx: ActionContext, nodes: list[str], infos: dict[str, No
     slurm = ctx.backends.get(SlurmPort)
     marked = health_marked(infos, nodes, health_prefixes(ctx))
     if ctx.dry_run:
-        rows = [[n, infos[n].display_state if n in infos else "?", infos[n].reason if n in infos else "",
-                 ("would resume (forced past the health check)" if force else "refused: marked bad by a health check")
-                 if n in marked else "would resume"] for n in nodes]
+        plan = [ResumePlanRow(node=n, state_now=infos[n].display_state if n in infos else "?",
+                              reason=infos[n].reason if n in infos else "",
+                              plan=("would resume (forced past the health check)" if force
+                                    else "refused: marked bad by a health check") if n in marked else "would resume")
+                for n in nodes]
         refused = marked and not force
         yield Result(summary=f"would resume {len(nodes)} node(s) {collapse(nodes)}" if not refused else
                      f"resume would be refused: {collapse(marked)} marked bad by a health check (needs --force --reason)",
-                     table=Table(columns=["node", "state now", "reason", "plan"], rows=rows),
+                     rows=plan, row_model=ResumePlanRow,
                      data={"nodes": nodes, "health_marked": marked})
         return
     already = [n for n in nodes if n in infos and not infos[n].unavailable]
@@ -237,8 +279,8 @@ async def slurm_resume(ctx: ActionContext, nodes: list[str], infos: dict[str, No
         if n in marked:
             detail = f"resumed past health mark {infos[n].reason!r}: {ctx.stamp(force_reason or '')}"
         yield Step(target=n, status="ok", detail=detail)
-    rows = [[n, "resumed", infos[n].reason if n in infos else ""] for n in nodes]
+    rows = [ResumedRow(node=n, state="resumed", previous_reason=infos[n].reason if n in infos else "") for n in nodes]
     yield Result(summary=f"resumed {len(nodes)} node(s) {collapse(nodes)}"
                          + (f" (forced past health marks on {collapse(marked)})" if marked else ""),
-                 table=Table(columns=["node", "state", "previous reason"], rows=rows),
+                 rows=rows, row_model=ResumedRow,
                  data={"nodes": nodes, "forced": marked})

@@ -32,7 +32,7 @@ class Gate:
         return health_marked(infos, self.ctx.nodes, health_prefixes(self.ctx))
 
     async def run(self) -> AsyncIterator[ActionEvent]:
-        from .validate import run_checks, verdict_table
+        from .validate import ValidationRow, run_checks, verdict_rows
 
         nodes = await self._targets()
         if not nodes:
@@ -52,7 +52,7 @@ class Gate:
         if bad:
             self.refused = True
             first = bad[0].failed[0]
-            yield Result(ok=False, table=verdict_table(verdicts),
+            yield Result(ok=False, rows=verdict_rows(verdicts), row_model=ValidationRow,
                          summary=f"resume refused: validation failed on {collapse(v.node for v in bad)} "
                                  f"({bad[0].node}: {first.name}: {first.detail}); nothing was resumed",
                          data={"validation": [{"node": v.node, "passed": v.passed,

@@ -21,7 +21,7 @@ from ..errors import UsageError
 from ..events import ActionEvent, Log
 from ..hostlists import collapse
 from ..registry import Kind, TargetKind, action
-from ._ansible_run import CheckParams, follow
+from ._ansible_run import CheckParams, HostRecapRow, follow
 from .playbook import playbook_dir
 
 MODULE_RE = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+){0,2}$")
@@ -59,7 +59,7 @@ def prepare(p: AnsibleModuleParams, config: DcopsConfig) -> AnsibleModuleParams:
 @action("ansible", example="ansible gpu[001-004] --module ping",
         help="run one Ansible module ad hoc on nodes (only modules the site allows; RBAC as ansible:MODULE)",
         params=AnsibleModuleParams, kind=Kind.WRITE, targets=TargetKind.NODES, positional=("nodes",),
-        category="ansible", prepare=prepare, policy_name=lambda p: f"ansible:{p.module}",
+        category="ansible", prepare=prepare, policy_name=lambda p: f"ansible:{p.module}", rows=HostRecapRow,
         policy_names=lambda config: [f"ansible:{m}" for m in (config.ansible.adhoc_modules if config.ansible else [])])
 async def ansible_module(ctx: ActionContext, p: AnsibleModuleParams) -> AsyncIterator[ActionEvent]:
     ansible = ctx.backends.get(AnsiblePort)

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from pydantic import Field, field_validator
+from pydantic import Field, computed_field, field_validator
 
 from ..context import ActionContext
-from ..events import ActionEvent, Result, Table
+from ..events import ActionEvent, Result
+from ..hostlists import collapse
 from ..registry import Kind, MutatingParams, Params, TargetKind, action
+from ..result_rows import Row, hidden
 from ..store.base import AuditQuery
 from ..timespec import TimePoint
 
-COLUMNS = ["seq", "time", "run", "event", "principal", "channel", "action", "targets", "outcome", "detail"]
 
 
 class AuditParams(Params):
@@ -29,21 +30,72 @@ class AuditParams(Params):
     before: int | None = Field(None, ge=1, description="only records older than this seq (the next page)")
 
 
-def record_row(r) -> list:  # noqa: ANN001 - AuditRecord
-    from ..hostlists import collapse
+def _hostlist(names: list[str]) -> str:
+    return collapse(names) if names else ""
 
-    return [r.seq, r.ts[:23].replace("T", " "), r.run_id, r.event, r.principal, r.channel, r.action,
-            collapse(r.targets) if r.targets else "", r.outcome or r.decision or "", r.error or r.detail or ""]
+
+class AuditRow(Row):
+    """One audit record as the review lists show it (``--json`` of ``audit list`` carries the full
+    records; this is the table's row)."""
+
+    TABLE = ("seq", "time", "run", "event", "principal", "channel", "action", "targets_shown", "outcome", "detail")
+
+    seq: int
+    ts: str = hidden("", description="RFC 3339 time of the record")
+    run: str
+    event: str = Field(description="received, denied, started, step, finished, ...")
+    principal: str
+    channel: str
+    action: str
+    targets: list[str] = hidden([])
+    outcome: str = Field(description="the outcome, or the decision for a decision record")
+    detail: str = Field(description="the error, or the detail")
+
+    @computed_field                      # type: ignore[prop-decorator]
+    @property
+    def time(self) -> str:
+        return self.ts[:23].replace("T", " ")
+
+    @computed_field(title="targets")     # type: ignore[prop-decorator]
+    @property
+    def targets_shown(self) -> str:
+        return _hostlist(self.targets)
+
+    @classmethod
+    def of(cls, r) -> AuditRow:  # noqa: ANN001 - AuditRecord
+        return cls(seq=r.seq, ts=r.ts, run=r.run_id, event=r.event, principal=r.principal, channel=r.channel,
+                   action=r.action, targets=list(r.targets), outcome=r.outcome or r.decision or "",
+                   detail=r.error or r.detail or "")
+
+
+class ApprovalRow(Row):
+    """One approval request."""
+
+    TABLE = ("id", "state", "requester", "action", "targets_shown", "created", "expires", "decided_by")
+
+    id: str
+    state: str
+    requester: str
+    action: str
+    targets: list[str] = hidden([])
+    created: str
+    expires: str
+    decided_by: str
+
+    @computed_field(title="targets")     # type: ignore[prop-decorator]
+    @property
+    def targets_shown(self) -> str:
+        return _hostlist(self.targets)
 
 
 @action("audit", example='audit --since 2h', help="search the audit log", params=AuditParams, kind=Kind.READ, targets=TargetKind.NONE,
-        category="audit")
+        category="audit", rows=AuditRow)
 async def audit(ctx: ActionContext, p: AuditParams) -> AsyncIterator[ActionEvent]:
     recs = await ctx.store.query(AuditQuery(since=p.since, until=p.until, principal=p.principal, action=p.action,
                                             node=p.node, outcome=p.outcome, run_id=p.run, event=p.event, limit=p.limit,
                                             before_seq=p.before))
     more = f"; older: --before {recs[-1].seq}" if len(recs) == p.limit and recs else ""
-    yield Result(summary=f"{len(recs)} audit records{more}", table=Table(columns=COLUMNS, rows=[record_row(r) for r in recs]),
+    yield Result(summary=f"{len(recs)} audit records{more}", rows=[AuditRow.of(r) for r in recs], row_model=AuditRow,
                  data=[r.model_dump(mode="json") for r in recs])
 
 
@@ -144,16 +196,13 @@ class ApprovalsParams(Params):
 
 
 @action("approvals", example='approvals', help="list approval requests (pending by default)", params=ApprovalsParams,
-        kind=Kind.READ, targets=TargetKind.NONE, category="audit")
+        kind=Kind.READ, targets=TargetKind.NONE, category="audit", rows=ApprovalRow)
 async def approvals(ctx: ActionContext, p: ApprovalsParams) -> AsyncIterator[ActionEvent]:
     state = p.state
     items = await ctx.store.list_approvals(None if state == "all" else state)
-    from ..hostlists import collapse
-
-    rows = [[a.id, a.state, a.requester, a.action, collapse(a.targets) if a.targets else "", a.created[:19],
-             a.expires[:19], a.decided_by or ""] for a in items]
-    yield Result(summary=f"{len(items)} approval request(s)", table=Table(
-        columns=["id", "state", "requester", "action", "targets", "created", "expires", "decided by"], rows=rows),
+    rows = [ApprovalRow(id=a.id, state=a.state, requester=a.requester, action=a.action, targets=list(a.targets),
+                        created=a.created[:19], expires=a.expires[:19], decided_by=a.decided_by or "") for a in items]
+    yield Result(summary=f"{len(items)} approval request(s)", rows=rows, row_model=ApprovalRow,
         data=[a.model_dump() for a in items])
 
 

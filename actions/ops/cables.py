@@ -18,10 +18,11 @@ from pydantic import Field
 from ..backends.ports import SshPort
 from ..context import ActionContext
 from ..errors import BackendError, UsageError
-from ..events import ActionEvent, Log, Result, Step, Table
+from ..events import ActionEvent, Log, Result, Step
 from ..fabric import setup
 from ..fabric.triage import Triage, rank_fabric, triage_links
 from ..registry import Kind, MutatingParams, Params, TargetKind, action
+from ..result_rows import Row
 
 
 class TriageParams(Params):
@@ -30,8 +31,18 @@ class TriageParams(Params):
     top: int = Field(5, ge=1, le=100, description="with --auto: how many of the worst links to triage")
 
 
-def _rows(triaged: list[Triage]) -> list[list[object]]:
-    rows: list[list[object]] = []
+class EvidenceRow(Row):
+    """One evidence line of a triaged link; the link, its verdict and suspect end are on its first
+    line only (the per-link records, with every field, are in ``data["links"]``)."""
+
+    link: str = Field(description="A<->B (first line of the link only)")
+    verdict: str = Field(description="healthy, degrading, bad cable, ... (first line only)")
+    suspect: str = Field(description="the end most likely at fault, '-' when none (first line only)")
+    evidence: str = Field(description="a counter, mlxlink/ibstat reading, the jobs on it, or a next step")
+
+
+def _rows(triaged: list[Triage]) -> list[EvidenceRow]:
+    rows: list[EvidenceRow] = []
     for t in triaged:
         v = t.verdict
         lines = v.evidence + [f"missing: {m}" for m in v.missing]
@@ -41,8 +52,8 @@ def _rows(triaged: list[Triage]) -> list[list[object]]:
             lines.append(f"missing: {t.jobs_missing}")
         lines += [f"next: {s}" for s in t.next_actions]
         for i, line in enumerate(lines):
-            rows.append([str(v.link) if i == 0 else "", v.kind if i == 0 else "",
-                         (str(v.suspect) if v.suspect else "-") if i == 0 else "", line])
+            rows.append(EvidenceRow(link=str(v.link) if i == 0 else "", verdict=v.kind if i == 0 else "",
+                                    suspect=(str(v.suspect) if v.suspect else "-") if i == 0 else "", evidence=line))
     return rows
 
 
@@ -57,7 +68,7 @@ def _summary(t: Triage) -> str:
 @action("triage-cable", example="triage-cable gpu023:mlx5_0:1",
         help="judge an InfiniBand link from both ends (counters, BER, port state): healthy, degrading, bad cable, bad port, flapping, congestion (or unknown without evidence)",
         params=TriageParams, kind=Kind.READ, targets=TargetKind.NONE, positional=("port",), category="fabric",
-        timeout=120)
+        timeout=120, rows=EvidenceRow)
 async def triage_cable(ctx: ActionContext, p: TriageParams) -> AsyncIterator[ActionEvent]:
     if bool(p.port) == p.auto:
         raise UsageError("give a port (triage-cable gpu023:mlx5_0:1) or --auto, not both or neither")
@@ -84,7 +95,7 @@ async def triage_cable(ctx: ActionContext, p: TriageParams) -> AsyncIterator[Act
     severity = ("bad" if any(t.verdict.is_fault for t in triaged) else
                 "warning" if any(t.verdict.kind in ("degrading", "unknown") for t in triaged) else "ok")
     yield Result(summary=summary, ok=True, severity=severity,
-                 table=Table(columns=["link", "verdict", "suspect", "evidence"], rows=_rows(triaged), title="cable triage"),
+                 rows=_rows(triaged), row_model=EvidenceRow, title="cable triage",
                  data={"links": [t.as_data() for t in triaged], "followups": list(dict.fromkeys(followups))})
 
 

@@ -23,13 +23,15 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 from urllib.parse import urlparse
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, computed_field, field_validator, model_validator
 
 from ..backends.models import FirmwareComponent
 from ..backends.ports import RedfishPort
 from ..context import ActionContext
 from ..errors import DcopsError, UsageError
-from ..events import ActionEvent, Log, Result, Table
+from ..events import ActionEvent, Log, Result
+from ..result_models import NodeOutcomeRow
+from ..result_rows import Row, hidden
 from ..fanout import StepReporter
 from . import _silences
 from ..hostlists import collapse as collapse_hosts
@@ -67,25 +69,62 @@ class FirmwareParams(Params):
     nodes: str = Field(..., description="hostlist of nodes whose BMCs to read")
 
 
+class FirmwareRow(Row):
+    """One inventory line shared by the nodes that agree on it: a component family (or the member
+    that differs from its siblings), how many members, their version, a note."""
+
+    TABLE = ("node", "component", "count", "version", "note")
+
+    nodes: list[str] = hidden([], description="the nodes this line holds for")
+    component: str = Field(description="member ids as a hostlist expression (GPU_SXM_[1-8]); * for an unreadable node")
+    count: int | None = Field(default=None, description="members on the line (None for an unreadable node)")
+    version: str
+    note: str
+
+    @computed_field                     # type: ignore[prop-decorator]
+    @property
+    def node(self) -> str:
+        return collapse_hosts(self.nodes)
+
+
+class FirmwareCheckRow(Row):
+    """One compared line, shared by the nodes that agree on it: installed vs baseline, and the status."""
+
+    TABLE = ("node", "component", "installed", "baseline", "status", "note")
+
+    nodes: list[str] = hidden([], description="the nodes this line holds for")
+    component: str = Field(description="member ids or the baseline's key; * for a node not compared")
+    installed: str
+    baseline: str
+    status: str = Field(description="compliant, outdated, newer, unknown or ignored")
+    note: str
+
+    @computed_field                     # type: ignore[prop-decorator]
+    @property
+    def node(self) -> str:
+        return collapse_hosts(self.nodes)
+
+
 @action("firmware", example="firmware gpu[001-016]", help="firmware inventory per component across nodes (Redfish)",
-        params=FirmwareParams, kind=Kind.READ, targets=TargetKind.NODES, positional=("nodes",), category="firmware")
+        params=FirmwareParams, kind=Kind.READ, targets=TargetKind.NODES, positional=("nodes",), category="firmware",
+        rows=FirmwareRow)
 async def firmware(ctx: ActionContext, p: FirmwareParams) -> AsyncIterator[ActionEvent]:
     found: dict[str, list[FirmwareComponent]] = {}
     async for ev in _inventories(ctx, ctx.nodes, found, "reading firmware inventory"):
         yield ev
     failed: dict[str, str] = ctx.extras.get("inventory_failed", {})
-    rows: list[list[Any]] = []
+    rows: list[FirmwareRow] = []
     inside: dict[str, list[str]] = {}
     same: dict[tuple[tuple[Any, ...], ...], list[str]] = {}     # nodes whose rows are identical share them
     for node in ctx.nodes:
         if node in failed:
-            rows.append([node, "*", "", "", failed[node]])
+            rows.append(FirmwareRow(nodes=[node], component="*", version="", note=failed[node]))
             continue
         same.setdefault(tuple(tuple(r[1:]) for r in inventory_rows(node, found[node])), []).append(node)
         if findings := drift(found[node]):
             inside[node] = findings
     for shape, nodes in same.items():
-        rows += [[collapse_hosts(nodes), *r] for r in shape]
+        rows += [FirmwareRow(nodes=nodes, component=c, count=n, version=v, note=note) for c, n, v, note in shape]
     spread: list[str] = []                         # one component, different versions across nodes
     keys: list[str] = []
     for comps in found.values():
@@ -105,8 +144,8 @@ async def firmware(ctx: ActionContext, p: FirmwareParams) -> AsyncIterator[Actio
     data: dict[str, Any] = {n: {c.key: c.version for c in comps if c.active} for n, comps in found.items()}
     data |= {"errors": failed, "drift": inside, "components": {n: component_dicts(c) for n, c in found.items()}}
     yield Result(summary=summary, ok=not failed,
-                 table=Table(columns=["node", "component", "count", "version", "note"], rows=rows,
-                             title="firmware inventory (families that agree are one row, nodes that agree share rows)"),
+                 rows=rows, row_model=FirmwareRow,
+                 title="firmware inventory (families that agree are one row, nodes that agree share rows)",
                  data=data)
 
 
@@ -129,7 +168,7 @@ class FirmwareCheckParams(Params):
 @action("firmware-check", example="firmware-check gpu[001-016] --baseline {baseline}",
         help="compare firmware to a baseline: compliant / outdated / newer / unknown per node and component",
         params=FirmwareCheckParams, kind=Kind.READ, targets=TargetKind.NODES, positional=("nodes",),
-        category="firmware")
+        category="firmware", rows=FirmwareCheckRow)
 async def firmware_check(ctx: ActionContext, p: FirmwareCheckParams) -> AsyncIterator[ActionEvent]:
     """A node matches only when every running component was compared and is at its baseline version;
     a component the baseline neither covers nor ignores is "unknown" and counts against the node, as
@@ -140,7 +179,7 @@ async def firmware_check(ctx: ActionContext, p: FirmwareCheckParams) -> AsyncIte
         yield ev
     failed: dict[str, str] = ctx.extras.get("inventory_failed", {})
     other = await _other_platform(ctx, base, [n for n in ctx.nodes if n not in failed])
-    rows: list[list[Any]] = []
+    rows: list[FirmwareCheckRow] = []
     data: dict[str, dict[str, str]] = {}
     counts = {"compliant": 0, "outdated": 0, "newer": 0, "unknown": 0, "ignored": 0}
     verdict: dict[str, str] = {}
@@ -148,7 +187,8 @@ async def firmware_check(ctx: ActionContext, p: FirmwareCheckParams) -> AsyncIte
     for node in ctx.nodes:
         if node in failed or node in other:
             why = f"not compared: {failed[node]}" if node in failed else f"not compared: {other[node]}"
-            rows.append([node, "*", "", "", "unknown", why])
+            rows.append(FirmwareCheckRow(nodes=[node], component="*", installed="", baseline="", status="unknown",
+                                         note=why))
             data[node] = {"*": "unknown"}
             verdict[node] = "not compared"
             continue
@@ -170,7 +210,8 @@ async def firmware_check(ctx: ActionContext, p: FirmwareCheckParams) -> AsyncIte
         same.setdefault(tuple(tuple(r) for r in mine), []).append(node)
         verdict[node] = "match" if all(s in ("compliant", "ignored") for s in data[node].values()) else "off baseline"
     for shape, nodes in same.items():
-        rows += [[collapse_hosts(nodes), *r] for r in shape]
+        rows += [FirmwareCheckRow(nodes=nodes, component=c, installed=i, baseline=b, status=st, note=note)
+                 for c, i, b, st, note in shape]
     match = sorted(n for n, v in verdict.items() if v == "match")
     off = sorted(n for n, v in verdict.items() if v == "off baseline")
     summary = (f"{len(match)}/{len(ctx.nodes)} nodes match {p.baseline}; "
@@ -186,8 +227,7 @@ async def firmware_check(ctx: ActionContext, p: FirmwareCheckParams) -> AsyncIte
         summary += " (--fail-on-drift)"
     yield Result(summary=summary, ok=not failed and not drifted,
                  data={"nodes": data, "counts": counts, "verdict": verdict},
-                 table=Table(columns=["node", "component", "installed", "baseline", "status", "note"], rows=rows,
-                             title=f"firmware vs {p.baseline}"))
+                 rows=rows, row_model=FirmwareCheckRow, title=f"firmware vs {p.baseline}")
 
 
 async def _other_platform(ctx: ActionContext, base: Baseline | None, nodes: Sequence[str]) -> dict[str, str]:
@@ -547,11 +587,30 @@ class Rollout:
         return changes
 
 
+class FirmwarePlanRow(Row):
+    """What a firmware-update dry run would do on a node: components, target version, image, and
+    how (the update path), or a note saying why nothing is planned."""
+
+    TABLE = ("node", "components_shown", "to_version", "image", "note")
+
+    node: str
+    components: list[str] = hidden([], description="the inventory members to update")
+    to_version: str = ""
+    image: str = ""
+    note: str = ""
+
+    @computed_field(title="components")      # type: ignore[prop-decorator]
+    @property
+    def components_shown(self) -> str:
+        return collapse(self.components) if self.components else ""
+
+
 @action("firmware-update", example="firmware-update gpu[061-062] --image http://files.example/bios-2.4.1.bin --component BIOS --max-parallel 2",
         help="rolling firmware update: drain, push the image (SimpleUpdate or multipart), follow the task, "
              "activate, verify, resume",
         params=FirmwareUpdateParams, kind=Kind.WRITE, targets=TargetKind.NODES, positional=("nodes",),
-        approval=True, resumable=True, category="firmware", risks=no_drain_risks, check=check_drain_possible)
+        approval=True, resumable=True, category="firmware", risks=no_drain_risks, check=check_drain_possible,
+        rows=(NodeOutcomeRow, FirmwarePlanRow))
 async def firmware_update(ctx: ActionContext, p: FirmwareUpdateParams) -> AsyncIterator[ActionEvent]:
     base = load_baseline(p.baseline) if p.baseline else None
     if ctx.dry_run and not ctx.backends.has(RedfishPort):       # a dry run never fails for a missing backend
@@ -580,13 +639,11 @@ async def firmware_update(ctx: ActionContext, p: FirmwareUpdateParams) -> AsyncI
     if p.silence:                                  # updated nodes are back: their maintenance is over
         async for ev in _silences.expire_for_nodes(ctx, sorted(fan.ok)):
             yield ev
-    rows = [[n, "ok", d] for n, d in fan.ok.items()] + [[n, "failed", d] for n, d in fan.failed.items()] + \
-           [[n, "skipped", d] for n, d in fan.skipped.items()]
     summary = fan.summary("updated")
     if fan.halted:
         summary += f"; rollout halted: failures exceeded --max-failures {p.max_failures}"
-    yield Result(summary=summary, ok=fan.all_ok, table=Table(columns=["node", "result", "detail"], rows=rows),
-                 data={"updated": sorted(fan.ok), "failed": fan.failed, "skipped": sorted(fan.skipped)})
+    yield Result(summary=summary, ok=fan.all_ok, rows=NodeOutcomeRow.of_fanout(fan.ok, fan.failed, fan.skipped),
+                 row_model=NodeOutcomeRow, data={"updated": sorted(fan.ok), "failed": fan.failed, "skipped": sorted(fan.skipped)})
 
 
 async def _plan_only(ctx: ActionContext, p: FirmwareUpdateParams, base: Baseline | None) -> AsyncIterator[ActionEvent]:
@@ -597,11 +654,12 @@ async def _plan_only(ctx: ActionContext, p: FirmwareUpdateParams, base: Baseline
         yield ev
     redfish: RedfishPort = ctx.backends.get(RedfishPort)
     other = await _other_platform(ctx, base, [n for n in ctx.nodes if n in found])
-    rows: list[list[Any]] = []
+    rows: list[FirmwarePlanRow] = []
     todo: list[str] = []
     for node in ctx.nodes:
         if node not in found or node in other:
-            rows.append([node, "", "", "", other.get(node) or ctx.extras.get("inventory_failed", {}).get(node, "unreadable")])
+            rows.append(FirmwarePlanRow(node=node, note=other.get(node)
+                                        or ctx.extras.get("inventory_failed", {}).get(node, "unreadable")))
             continue
         notes: list[str] = []
         plan = plan_node(p, base, found[node], notes)
@@ -619,11 +677,11 @@ async def _plan_only(ctx: ActionContext, p: FirmwareUpdateParams, base: Baseline
         for inst in plan:
             to = inst.version or ", ".join(f"{collapse([k for k, v in inst.versions if v == ver])} {ver}"
                                            for ver in dict.fromkeys(v for _, v in inst.versions))
-            rows.append([node, collapse(list(inst.components)), to, inst.image, how])
-        rows += [[node, "", "", "", note] for note in notes]
+            rows.append(FirmwarePlanRow(node=node, components=list(inst.components), to_version=to, image=inst.image,
+                                        note=how))
+        rows += [FirmwarePlanRow(node=node, note=note) for note in notes]
         if not plan and not notes:
-            rows.append([node, "", "", "", "nothing to do"])
+            rows.append(FirmwarePlanRow(node=node, note="nothing to do"))
     yield Result(summary=f"would update {len(todo)} of {len(ctx.nodes)} node(s), {p.max_parallel} at a time; "
                          f"nodes {plan_text(ctx.backends, p.no_drain)}",
-                 table=Table(columns=["node", "components", "to version", "image", "note"], rows=rows),
-                 data={"nodes": todo})
+                 rows=rows, row_model=FirmwarePlanRow, data={"nodes": todo})

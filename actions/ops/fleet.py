@@ -17,16 +17,13 @@ from pydantic import Field
 from ..backends.ports import KubePort, PrometheusPort, SlurmPort
 from ..context import ActionContext
 from ..errors import DcopsError, UsageError
-from ..events import ActionEvent, Log, Result, Table
+from ..events import ActionEvent, Log, Result
 from ..fabric import setup
 from ..fabric.counters import node_of_instance
 from ..hostlists import expand
 from ..operators import node_operator_state
 from ..registry import Kind, Params, TargetKind, action
-
-COLUMNS = ["node", "partitions", "state", "flags", "reason", "jobs", "k8s", "operators", "gpu_util", "gpu_temp", "xid",
-           "ib_errors", "util_history", "temp_history"]
-_TABLE_COLUMNS = [c for c in COLUMNS if not c.endswith("_history")]
+from ..result_models import FleetRow
 
 # PromQL per column, grouped by the DCGM exporter's node label ({label}: `[prometheus] node_label`, as in
 # gpu-health). The IB errors are summed per node_exporter `instance`, which names the node through
@@ -78,13 +75,13 @@ class FleetParams(Params):
 
 
 @action("fleet", example='fleet gpu[001-008]', help="every node across Slurm, Kubernetes and GPU/IB metrics", params=FleetParams,
-        kind=Kind.READ, targets=TargetKind.NONE, positional=("nodes",), category="nodes")
+        kind=Kind.READ, targets=TargetKind.NONE, positional=("nodes",), category="nodes", rows=FleetRow)
 async def fleet(ctx: ActionContext, p: FleetParams) -> AsyncIterator[ActionEvent]:
     wanted = set(expand(p.nodes)) if p.nodes else None
     rows: dict[str, dict[str, Any]] = {}
     for ref in await ctx.backends.inventory.nodes():
         if wanted is None or ref.name in wanted:
-            rows[ref.name] = {"node": ref.name, "partitions": ",".join(ref.partitions), "state": "", "flags": "",
+            rows[ref.name] = {"node": ref.name, "partitions": list(ref.partitions), "state": "", "flags": [],
                               "reason": "", "jobs": 0, "k8s": "", "operators": "", "gpu_util": None, "gpu_temp": None, "xid": 0,
                               "ib_errors": None, "util_history": [], "temp_history": []}
     warnings: list[str] = []
@@ -92,8 +89,8 @@ async def fleet(ctx: ActionContext, p: FleetParams) -> AsyncIterator[ActionEvent
     async def slurm_plane() -> None:
         for n in await ctx.backends.get(SlurmPort).nodes():
             if n.name in rows:
-                rows[n.name].update(state=n.display_state, flags=",".join(n.flags), reason=n.reason, jobs=len(n.jobs),
-                                    partitions=",".join(n.partitions) or rows[n.name]["partitions"])
+                rows[n.name].update(state=n.display_state, flags=list(n.flags), reason=n.reason, jobs=len(n.jobs),
+                                    partitions=list(n.partitions) or rows[n.name]["partitions"])
 
     policies: list[str] = []
 
@@ -162,7 +159,6 @@ async def fleet(ctx: ActionContext, p: FleetParams) -> AsyncIterator[ActionEvent
             warnings.append(f"{name}: {type(res).__name__}: {res}")
     for w in warnings:
         yield Log(level="warning", message=w)
-    data = list(rows.values())
-    yield Result(summary=f"{len(data)} nodes" + (f"; {len(warnings)} plane(s) unavailable" if warnings else "")
-                 + "".join(f"; {p}" for p in policies),
-                 table=Table(columns=_TABLE_COLUMNS, rows=[[r[c] for c in _TABLE_COLUMNS] for r in data]), data=data)
+    typed = [FleetRow(**r) for r in rows.values()]
+    yield Result(summary=f"{len(typed)} nodes" + (f"; {len(warnings)} plane(s) unavailable" if warnings else "")
+                 + "".join(f"; {p}" for p in policies), rows=typed, row_model=FleetRow)

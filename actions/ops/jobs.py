@@ -10,9 +10,11 @@ from pydantic import Field, field_validator, model_validator
 from ..backends.models import JobFilter
 from ..backends.ports import SlurmPort
 from ..context import ActionContext
-from ..events import ActionEvent, Result, Step, Table
+from ..events import ActionEvent, Result, Step
 from ..hostlists import collapse
 from ..registry import Kind, MutatingParams, Params, TargetKind, action
+from ..result_models import JobRow
+from ..result_rows import Row
 
 
 # squeue's job states and their short codes
@@ -46,18 +48,33 @@ class JobsParams(Params):
         return state
 
 
+class JobPlanRow(Row):
+    """A job a dry run would act on, and where it runs."""
+
+    job: str
+    user: str
+    state: str
+    nodes: list[str]
+
+
+class JobStateRow(Row):
+    """A job after the action: its state now and Slurm's reason."""
+
+    job: str
+    state: str
+    reason: str
+
+
 @action("jobs", example='jobs --state RUNNING', help="list jobs (like squeue)", params=JobsParams, kind=Kind.READ, targets=TargetKind.NONE,
-        category="jobs")
+        category="jobs", rows=JobRow)
 async def jobs(ctx: ActionContext, p: JobsParams) -> AsyncIterator[ActionEvent]:
     slurm = ctx.backends.get(SlurmPort)
     found = await slurm.jobs(JobFilter(user=p.user, partition=p.partition, node=p.node, state=p.state))
-    rows = [[j.job_id, j.partition, j.name, j.user, j.state, j.node_count, ",".join(j.nodes), j.reason]
-            for j in found]
+    rows = [JobRow(job=j.job_id, partition=j.partition, name=j.name, user=j.user, state=j.state,
+                   node_count=j.node_count, nodelist=list(j.nodes), reason=j.reason) for j in found]
     used = " ".join(f"--{k} {v}" for k, v in p.model_dump(exclude_none=True).items())
     summary = f"{len(rows)} jobs" if rows or not used else f"no jobs match {used}"   # an empty filter says so
-    yield Result(summary=summary, table=Table(
-        columns=["job", "partition", "name", "user", "state", "nodes", "nodelist", "reason"], rows=rows),
-        data=[j.model_dump(mode="json") for j in found])
+    yield Result(summary=summary, rows=rows, row_model=JobRow, data=[j.model_dump(mode="json") for j in found])
 
 
 class JobIdsParams(MutatingParams):
@@ -111,13 +128,12 @@ def _job_action(verb: str, past: str, port_call: str, *, kind: Kind, help: str, 
         ids = ctx.job_ids
         if ctx.dry_run:
             found = await slurm.jobs(JobFilter(job_ids=tuple(ids)))
-            rows = [[j.job_id, j.user, j.state, ",".join(j.nodes)] for j in found]
+            plan = [JobPlanRow(job=j.job_id, user=j.user, state=j.state, nodes=list(j.nodes)) for j in found]
             nodes = sorted({n for j in found for n in j.nodes})
             what = f"send {p.signal} to" if getattr(p, "signal", None) else verb
             yield Result(summary=f"would {what} {len(ids)} job(s): {', '.join(ids)}"
                                  + (f" running on {collapse(nodes)}" if nodes else ""),
-                         table=Table(columns=["job", "user", "state", "nodes"], rows=rows),
-                         data={"jobs": ids, "nodes": nodes})
+                         rows=plan, row_model=JobPlanRow, data={"jobs": ids, "nodes": nodes})
             return
         call = getattr(slurm, port_call)
         if port_call == "cancel":
@@ -127,12 +143,12 @@ def _job_action(verb: str, past: str, port_call: str, *, kind: Kind, help: str, 
         for j in ids:
             yield Step(target=j, status="ok", detail=past)
         after = await slurm.jobs(JobFilter(job_ids=tuple(ids)))
-        rows = [[j.job_id, j.state, j.reason] for j in after]
-        yield Result(summary=f"{past} {len(ids)} job(s): {', '.join(ids)}",
-                     table=Table(columns=["job", "state", "reason"], rows=rows), data={"jobs": ids})
+        rows = [JobStateRow(job=j.job_id, state=j.state, reason=j.reason) for j in after]
+        yield Result(summary=f"{past} {len(ids)} job(s): {', '.join(ids)}", rows=rows, row_model=JobStateRow,
+                     data={"jobs": ids})
 
     action(verb, help=help, params=params, kind=kind, targets=TargetKind.JOBS, positional=("jobs",),
-           category="jobs", example=example)(run)
+           category="jobs", example=example, rows=(JobStateRow, JobPlanRow))(run)
     return run
 
 

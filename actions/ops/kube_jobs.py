@@ -15,15 +15,39 @@ from ..backends.models import KubeJob
 from ..backends.ports import KubePort
 from ..context import ActionContext
 from ..errors import UsageError
-from ..events import ActionEvent, Result, Step, Table
+from ..events import ActionEvent, Result, Step
 from ..registry import Kind, MutatingParams, Params, TargetKind, action
+from ..result_rows import Row
 
 STATUSES = ("Running", "Pending", "Complete", "Failed", "Suspended")
 
 
-def _dcops_nodes(ctx: ActionContext, nodes: tuple[str, ...]) -> str:
+def _dcops_nodes(ctx: ActionContext, nodes: tuple[str, ...]) -> list[str]:
     section = ctx.config.kube
-    return ",".join(section.dcops_name(n) if section is not None else n for n in nodes)
+    return [section.dcops_name(n) if section is not None else n for n in nodes]
+
+
+class KubeJobRow(Row):
+    """One Kubernetes Job: status, pod counts, and the (dcops names of the) nodes its pods ran on."""
+
+    namespace: str
+    job: str
+    status: str
+    active: int
+    succeeded: int
+    failed: int
+    nodes: list[str]
+
+
+class RestartedJobRow(Row):
+    """The Job restart-job acted on: before, and (after a real run) its status now."""
+
+    job: str = Field(description="NAMESPACE/NAME")
+    status_before: str
+    active: int
+    failed: int
+    nodes: list[str]
+    status_now: str | None = Field(default=None, description="None in a dry run")
 
 
 class KubeJobsParams(Params):
@@ -42,14 +66,14 @@ class KubeJobsParams(Params):
 
 
 @action("k8s-jobs", example="k8s-jobs --status Failed", help="list Kubernetes Jobs with status, pods and nodes",
-        params=KubeJobsParams, kind=Kind.READ, targets=TargetKind.NONE, category="jobs")
+        params=KubeJobsParams, kind=Kind.READ, targets=TargetKind.NONE, category="jobs",
+        rows=KubeJobRow)
 async def k8s_jobs(ctx: ActionContext, p: KubeJobsParams) -> AsyncIterator[ActionEvent]:
     kube = ctx.backends.get(KubePort)
     found = [j for j in await kube.jobs(p.namespace) if p.status is None or j.status == p.status]
-    rows = [[j.namespace, j.name, j.status, j.active, j.succeeded, j.failed, _dcops_nodes(ctx, j.nodes)]
-            for j in found]
-    yield Result(summary=f"{len(rows)} Kubernetes job(s)", table=Table(
-        columns=["namespace", "job", "status", "active", "succeeded", "failed", "nodes"], rows=rows),
+    rows = [KubeJobRow(namespace=j.namespace, job=j.name, status=j.status, active=j.active, succeeded=j.succeeded,
+                       failed=j.failed, nodes=_dcops_nodes(ctx, j.nodes)) for j in found]
+    yield Result(summary=f"{len(rows)} Kubernetes job(s)", rows=rows, row_model=KubeJobRow,
         data=[j.model_dump(mode="json") for j in found])
 
 
@@ -76,7 +100,8 @@ async def _find(ctx: ActionContext, namespace: str, name: str) -> KubeJob:
 
 @action("restart-job", example="restart-job ml-eval/llm-eval-nightly",
         help="run a Kubernetes Job again: delete it and its pods, create it anew from its spec",
-        params=RestartJobParams, kind=Kind.WRITE, targets=TargetKind.NONE, positional=("job",), category="jobs")
+        params=RestartJobParams, kind=Kind.WRITE, targets=TargetKind.NONE, positional=("job",), category="jobs",
+        rows=RestartedJobRow)
 async def restart_job(ctx: ActionContext, p: RestartJobParams) -> AsyncIterator[ActionEvent]:
     kube = ctx.backends.get(KubePort)
     namespace, name = p.job.split("/", 1)
@@ -84,11 +109,11 @@ async def restart_job(ctx: ActionContext, p: RestartJobParams) -> AsyncIterator[
     if before.active and not p.force:
         raise UsageError(f"job {p.job} is {before.status} with {before.active} active pod(s); restarting kills "
                          f"them: add --force to restart it anyway")
-    row = [p.job, before.status, before.active, before.failed, _dcops_nodes(ctx, before.nodes)]
-    columns = ["job", "status before", "active", "failed", "nodes"]
+    row = RestartedJobRow(job=p.job, status_before=before.status, active=before.active, failed=before.failed,
+                          nodes=_dcops_nodes(ctx, before.nodes))
     if ctx.dry_run:
         yield Result(summary=f"would delete job {p.job} ({before.status}) and its pods, then create it again "
-                             "from its spec", table=Table(columns=columns, rows=[row]),
+                             "from its spec", rows=[row], row_model=RestartedJobRow,
                      data={"job": p.job, "before": before.model_dump(mode="json")})
         return
     yield Step(target=p.job, status="running", detail="deleting and recreating", keep=False)
@@ -96,6 +121,6 @@ async def restart_job(ctx: ActionContext, p: RestartJobParams) -> AsyncIterator[
     after = await _find(ctx, namespace, name)
     yield Step(target=p.job, status="ok", detail=f"restarted: was {before.status}, now {after.status}")
     yield Result(summary=f"restarted job {p.job}: was {before.status}, now {after.status}",
-                 table=Table(columns=columns + ["status now"], rows=[row + [after.status]]),
+                 rows=[row.model_copy(update={"status_now": after.status})], row_model=RestartedJobRow,
                  data={"job": p.job, "before": before.model_dump(mode="json"),
                        "after": after.model_dump(mode="json")})

@@ -17,7 +17,10 @@ from ..backends.models import DrainReport
 from ..backends.ports import KubePort, SlurmPort
 from ..context import ActionContext
 from ..errors import BackendError, DcopsError
+from pydantic import Field
+
 from ..events import ActionEvent, Log, Result, Table
+from ..result_rows import Row, join_rows, joined_model
 from ..fanout import StepReporter
 from ..hostlists import collapse
 
@@ -39,6 +42,37 @@ def _blocked_text(report: DrainReport) -> str:
     return "; ".join(f"{b.namespace}/{b.name} ({b.reason})" for b in report.blocked)
 
 
+class KubeDrainPlanRow(Row):
+    """What a drain dry run would evict from a Kubernetes node, and what would refuse now (PDBs)."""
+
+    node: str
+    k8s_node: str
+    would_evict: list[str] = Field(description="NAMESPACE/POD")
+    would_block_now: str = Field(description="pods a PodDisruptionBudget would refuse to evict now ('-': none)")
+
+
+class KubeDrainedRow(Row):
+    """A Kubernetes node after the drain."""
+
+    node: str
+    k8s_node: str
+    k8s_state: str
+    evicted: int = Field(description="pods evicted")
+    blocked_by: str = Field(description="pods that blocked the drain ('-': none)")
+
+
+class KubeResumePlanRow(Row):
+    node: str
+    k8s_node: str
+    k8s_state_now: str = Field(title="k8s state now", description="cordoned or schedulable")
+
+
+class KubeResumedRow(Row):
+    node: str
+    k8s_node: str
+    k8s_state: str = Field(description="schedulable, or why it was not uncordoned")
+
+
 def _drain_settings(ctx: ActionContext) -> tuple[float, int | None]:
     section = ctx.config.kube
     return (section.drain_timeout, section.grace_period) if section is not None else (300.0, None)
@@ -57,12 +91,13 @@ async def kube_drain(ctx: ActionContext) -> AsyncIterator[ActionEvent]:
     if ctx.dry_run:
         for node, kname in members.items():
             reports[node] = await kube.drain(kname, timeout=timeout, grace_period=grace, dry_run=True)
-        rows = [[n, r.node, ", ".join(r.evicted) or "-", _blocked_text(r) or "-"] for n, r in reports.items()]
+        plan = [KubeDrainPlanRow(node=n, k8s_node=r.node, would_evict=list(r.evicted),
+                                 would_block_now=_blocked_text(r) or "-") for n, r in reports.items()]
         pods = sum(len(r.evicted) for r in reports.values())
         blocked = sum(len(r.blocked) for r in reports.values())
         yield Result(summary=f"kubernetes: would cordon {len(members)} node(s) and evict {pods} pod(s)"
                              + (f"; {blocked} of them would be refused right now" if blocked else ""),
-                     table=Table(columns=["node", "k8s node", "would evict", "would block now"], rows=rows),
+                     rows=plan, row_model=KubeDrainPlanRow,
                      data={n: r.model_dump(mode="json") for n, r in reports.items()})
         return
 
@@ -78,9 +113,10 @@ async def kube_drain(ctx: ActionContext) -> AsyncIterator[ActionEvent]:
     fan = ctx.fanout(list(members), one, max_parallel=MAX_PARALLEL_NODES, label="kubernetes drain")
     async for event in fan:
         yield event
-    rows = [[n, r.node, "cordoned", len(r.evicted), _blocked_text(r) or "-"] for n, r in reports.items()]
+    rows = [KubeDrainedRow(node=n, k8s_node=r.node, k8s_state="cordoned", evicted=len(r.evicted),
+                           blocked_by=_blocked_text(r) or "-") for n, r in reports.items()]
     yield Result(summary=f"kubernetes: {fan.summary('drained')}", ok=not fan.failed and not fan.skipped,
-                 table=Table(columns=["node", "k8s node", "k8s state", "evicted", "blocked by"], rows=rows),
+                 rows=rows, row_model=KubeDrainedRow,
                  data={n: r.model_dump(mode="json") for n, r in reports.items()})
 
 
@@ -90,9 +126,10 @@ async def kube_resume(ctx: ActionContext) -> AsyncIterator[ActionEvent]:
     state = {n.name: n for n in await kube.nodes()}
     members = {n: kube_name(ctx, n) for n in ctx.nodes if kube_name(ctx, n) in state}
     if ctx.dry_run:
-        rows = [[n, k, "cordoned" if state[k].unschedulable else "schedulable"] for n, k in members.items()]
+        plan = [KubeResumePlanRow(node=n, k8s_node=k, k8s_state_now="cordoned" if state[k].unschedulable else "schedulable")
+                for n, k in members.items()]
         yield Result(summary=f"kubernetes: would uncordon {len(members)} node(s)",
-                     table=Table(columns=["node", "k8s node", "k8s state now"], rows=rows),
+                     rows=plan, row_model=KubeResumePlanRow,
                      data={"nodes": members})
         return
 
@@ -103,9 +140,10 @@ async def kube_resume(ctx: ActionContext) -> AsyncIterator[ActionEvent]:
     fan = ctx.fanout(list(members), one, max_parallel=MAX_PARALLEL_NODES, label="kubernetes uncordon")
     async for event in fan:
         yield event
-    rows = [[n, members[n], "schedulable" if n in fan.ok else fan.failed.get(n, "skipped")] for n in members]
+    rows = [KubeResumedRow(node=n, k8s_node=members[n], k8s_state="schedulable" if n in fan.ok else fan.failed.get(n, "skipped"))
+            for n in members]
     yield Result(summary=f"kubernetes: {fan.summary('uncordoned')}", ok=not fan.failed and not fan.skipped,
-                 table=Table(columns=["node", "k8s node", "k8s state"], rows=rows), data={"nodes": members})
+                 rows=rows, row_model=KubeResumedRow, data={"nodes": members})
 
 
 def _merge_tables(first: Table | None, second: Table | None) -> Table | None:
@@ -148,8 +186,16 @@ async def joined(ctx: ActionContext, slurm_part: AsyncIterator[ActionEvent] | No
         return
     slurm, kube = results[0], results[-1]
     data: dict[str, Any] = {"slurm": slurm.data, "kube": kube.data}
-    yield Result(summary=f"{slurm.summary}; {kube.summary}", ok=slurm.ok and kube.ok,
-                 table=_merge_tables(slurm.table, kube.table), data=data)
+    if slurm.row_model is not None and kube.row_model is not None:      # typed: one joined row per node
+        model = joined_model(slurm.row_model, kube.row_model)
+        yield Result(summary=f"{slurm.summary}; {kube.summary}", ok=slurm.ok and kube.ok, data=data,
+                     rows=join_rows(slurm.rows or [], kube.rows or [], model), row_model=model,
+                     title=slurm.table.title if slurm.table else "")
+        return
+    yield Result(summary=f"{slurm.summary}; {kube.summary}", ok=slurm.ok and kube.ok,   # a failed half: no rows
+                 table=_merge_tables(slurm.table, kube.table), data=data,
+                 rows=(slurm.rows if slurm.row_model else kube.rows),
+                 row_model=slurm.row_model or kube.row_model)
 
 
 def parts(ctx: ActionContext, slurm_part: AsyncIterator[ActionEvent], kube_part: AsyncIterator[ActionEvent]

@@ -11,13 +11,22 @@ from ..backends.models import JobFilter
 from ..backends.ports import SlurmPort
 from ..context import ActionContext
 from ..errors import UsageError
-from ..events import ActionEvent, Result, Table
+from ..events import ActionEvent, Result
 from . import _silences, _validation
 from ..hostlists import expand
 from ..registry import Kind, MutatingParams, Params, TargetKind, action
+from ..result_models import NodeRow
 from ._drain_through import check_scheduler_exists
-from ._slurm_nodes import health_gate, slurm_drain, slurm_resume
-from .kube_nodes import kube_drain, kube_resume, parts
+from ..result_rows import joined_model
+from ._slurm_nodes import DrainedRow, DrainPlanRow, ResumedRow, ResumePlanRow, health_gate, slurm_drain, slurm_resume
+from .kube_nodes import KubeDrainedRow, KubeDrainPlanRow, KubeResumedRow, KubeResumePlanRow, kube_drain, kube_resume, parts
+from .validate import ValidationRow
+
+# what drain / resume answer with: Slurm's rows, Kubernetes' rows, or both joined per node
+DRAIN_ROWS = (DrainedRow, DrainPlanRow, KubeDrainedRow, KubeDrainPlanRow, joined_model(DrainedRow, KubeDrainedRow),
+              joined_model(DrainPlanRow, KubeDrainPlanRow))
+RESUME_ROWS = (ResumedRow, ResumePlanRow, KubeResumedRow, KubeResumePlanRow, joined_model(ResumedRow, KubeResumedRow),
+               joined_model(ResumePlanRow, KubeResumePlanRow), ValidationRow)
 
 
 class NodesParams(Params):
@@ -28,7 +37,7 @@ class NodesParams(Params):
 
 
 @action("nodes", example='nodes gpu[001-004]', help="list nodes with Slurm state, reason and jobs", params=NodesParams, kind=Kind.READ,
-        targets=TargetKind.NONE, positional=("nodes",), category="nodes")
+        targets=TargetKind.NONE, positional=("nodes",), category="nodes", rows=NodeRow)
 async def list_nodes(ctx: ActionContext, p: NodesParams) -> AsyncIterator[ActionEvent]:
     slurm = ctx.backends.get(SlurmPort)
     names = expand(p.nodes) if p.nodes else None
@@ -44,12 +53,11 @@ async def list_nodes(ctx: ActionContext, p: NodesParams) -> AsyncIterator[Action
             continue
         if p.partition and p.partition not in n.partitions:
             continue
-        rows.append([n.name, n.display_state, ",".join(n.flags), ",".join(n.partitions),
-                     f"{n.gpus_used}/{n.gpus}", ",".join(n.jobs), n.reason])
+        rows.append(NodeRow(node=n.name, state=n.display_state, flags=list(n.flags), partitions=list(n.partitions),
+                            gpus_used=n.gpus_used, gpus_total=n.gpus, jobs=list(n.jobs), reason=n.reason))
     used = " ".join(f"--{k} {v}" for k, v in p.model_dump(exclude_none=True, exclude_defaults=True).items())
     summary = f"{len(rows)} nodes" if rows or not used else f"no nodes match {used}"   # an empty filter says so
-    yield Result(summary=summary, table=Table(
-        columns=["node", "state", "flags", "partitions", "gpus", "jobs", "reason"], rows=rows))
+    yield Result(summary=summary, rows=rows, row_model=NodeRow)
 
 
 class DrainParams(MutatingParams):
@@ -71,7 +79,7 @@ class DrainParams(MutatingParams):
 
 @action("drain", example='drain gpu001 --reason "xid 79"', help="drain nodes: no new jobs; running jobs finish (or --wait, --requeue-jobs, --cancel-jobs)",
         params=DrainParams, kind=Kind.WRITE, targets=TargetKind.NODES, positional=("nodes",), category="nodes",
-        takes_out_of_service=True, check=check_scheduler_exists,
+        takes_out_of_service=True, check=check_scheduler_exists, rows=DRAIN_ROWS,
         implies=lambda p: ("cancel",) if p.cancel_jobs else ("requeue",) if p.requeue_jobs else ())
 async def drain(ctx: ActionContext, p: DrainParams) -> AsyncIterator[ActionEvent]:
     slurm_part = slurm_drain(ctx, ctx.nodes, p.reason, wait=p.wait, wait_timeout=p.wait_timeout,
@@ -115,7 +123,7 @@ class ResumeParams(MutatingParams):
 
 @action("resume", example='resume gpu001', help="return drained or down nodes to service (health-marked ones only with --force --reason)",
         params=ResumeParams, kind=Kind.WRITE, targets=TargetKind.NODES, positional=("nodes",), category="nodes",
-        check=check_scheduler_exists,
+        check=check_scheduler_exists, rows=RESUME_ROWS,
         implies=lambda p: ("validate",) if p.validate else ())   # --validate runs `validate` on the nodes: RBAC decides it
 async def resume(ctx: ActionContext, p: ResumeParams) -> AsyncIterator[ActionEvent]:
     slurm_part = None

@@ -10,14 +10,32 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from pydantic import Field
+from pydantic import Field, computed_field
 
 from ..backends.ports import KubePort
 from ..context import ActionContext
-from ..events import ActionEvent, Log, Result, Table
+from ..events import ActionEvent, Log, Result
 from ..hostlists import collapse
 from ..operators import GPU, NETWORK, classify
 from ..registry import Kind, Params, TargetKind, action
+from ..result_rows import Row, hidden
+
+
+class OperatorPodRow(Row):
+    """One GPU / Network Operator pod on a node: its component, status and readiness."""
+
+    TABLE = ("node", "component", "status", "ready_shown", "pod")
+
+    node: str
+    component: str = Field(description="driver, toolkit, device-plugin, dcgm-exporter, mofed, ...")
+    status: str
+    ready: bool = hidden(False)
+    pod: str = Field(description="NAMESPACE/NAME")
+
+    @computed_field(title="ready")      # type: ignore[prop-decorator]
+    @property
+    def ready_shown(self) -> str:
+        return "yes" if self.ready else "no"
 
 _POLICY_KIND = {GPU: "ClusterPolicy", NETWORK: "NicClusterPolicy"}
 _TITLE = {GPU: "GPU Operator", NETWORK: "Network Operator"}
@@ -58,13 +76,13 @@ async def _report(ctx: ActionContext, p: OperatorParams, operator: str) -> Async
                 bad_nodes.add(name)
             if pod.ready and not p.all:
                 continue
-            rows.append([name, component, pod.status or "NotReady", "yes" if pod.ready else "no",
-                         f"{pod.namespace}/{pod.name}"])
+            rows.append(OperatorPodRow(node=name, component=component, status=pod.status or "NotReady",
+                                       ready=pod.ready, pod=f"{pod.namespace}/{pod.name}"))
             data.append({"node": name, "component": component, "status": pod.status, "ready": pod.ready,
                          "namespace": pod.namespace, "pod": pod.name})
     if not policies and not pods_seen:
         yield Result(summary=f"no {_TITLE[operator]} here: no {_POLICY_KIND[operator]} and no operator pods",
-                     ok=True, table=Table(columns=["node", "component", "status", "ready", "pod"], rows=[]),
+                     ok=True, rows=[], row_model=OperatorPodRow,
                      data={"policies": [], "pods": []})
         return
     for pol in policies:
@@ -77,15 +95,15 @@ async def _report(ctx: ActionContext, p: OperatorParams, operator: str) -> Async
                  if bad_nodes else f"all {pods_seen} {_TITLE[operator]} pod(s) ready")
     healthy = not bad_nodes and all(pol.state == "ready" for pol in policies)
     yield Result(summary=f"{states}; {pods_part}", ok=True,
-                 table=Table(columns=["node", "component", "status", "ready", "pod"], rows=rows,
-                             title=f"{_TITLE[operator]}: {states}"),
+                 rows=rows, row_model=OperatorPodRow, title=f"{_TITLE[operator]}: {states}",
                  data={"healthy": healthy,
                        "policies": [pol.model_dump(mode="json") for pol in policies], "pods": data})
 
 
 @action("gpu-operator", example="gpu-operator", help="GPU Operator health: ClusterPolicy state and not-ready "
         "operator pods per node with their reason", params=OperatorParams, kind=Kind.READ, targets=TargetKind.NONE,
-        positional=("nodes",), category="nodes", prepare=_valid_hostlist)
+        positional=("nodes",), category="nodes", prepare=_valid_hostlist,
+        rows=OperatorPodRow)
 async def gpu_operator(ctx: ActionContext, p: OperatorParams) -> AsyncIterator[ActionEvent]:
     async for event in _report(ctx, p, GPU):
         yield event
@@ -93,7 +111,8 @@ async def gpu_operator(ctx: ActionContext, p: OperatorParams) -> AsyncIterator[A
 
 @action("network-operator", example="network-operator", help="Network Operator health: NicClusterPolicy state and "
         "not-ready MOFED / RDMA device plugin pods per node", params=OperatorParams, kind=Kind.READ,
-        targets=TargetKind.NONE, positional=("nodes",), category="nodes", prepare=_valid_hostlist)
+        targets=TargetKind.NONE, positional=("nodes",), category="nodes", prepare=_valid_hostlist,
+        rows=OperatorPodRow)
 async def network_operator(ctx: ActionContext, p: OperatorParams) -> AsyncIterator[ActionEvent]:
     async for event in _report(ctx, p, NETWORK):
         yield event

@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, computed_field
 
 from ..ansible import catalog
 from ..backends.ansible_models import PlaybookJob
@@ -28,10 +28,11 @@ from ..backends.ports import AnsiblePort
 from ..config.model import DcopsConfig
 from ..context import ActionContext
 from ..errors import UsageError
-from ..events import ActionEvent, Log, Result, Table
+from ..events import ActionEvent, Log, Result
 from ..hostlists import collapse
 from ..registry import Kind, Params, TargetKind, action
-from ._ansible_run import CheckParams, follow
+from ..result_rows import Row, hidden
+from ._ansible_run import CheckParams, HostRecapRow, follow
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "ansible" / "demo_playbooks"
 
@@ -90,7 +91,8 @@ def prepare(p: PlaybookParams, config: DcopsConfig) -> PlaybookParams:
         help="run an approved Ansible playbook on nodes (RBAC per playbook: playbook:NAME)",
         params=PlaybookParams, kind=Kind.WRITE, targets=TargetKind.NODES, positional=("playbook", "nodes"),
         category="ansible", prepare=prepare, policy_name=lambda p: f"playbook:{p.playbook}",
-        policy_names=lambda config: [f"playbook:{n}" for n in catalog.names(playbook_dir(config))])
+        policy_names=lambda config: [f"playbook:{n}" for n in catalog.names(playbook_dir(config))],
+        rows=HostRecapRow)
 async def playbook(ctx: ActionContext, p: PlaybookParams) -> AsyncIterator[ActionEvent]:
     ansible = ctx.backends.get(AnsiblePort)
     hosts = ctx.nodes
@@ -109,18 +111,40 @@ class PlaybooksParams(Params):
     pass
 
 
+class PlaybookRow(Row):
+    """One approved playbook: what it does, its declared variables, its content hash."""
+
+    TABLE = ("playbook", "description", "vars_shown", "sha256_short")
+
+    playbook: str
+    description: str
+    vars: list[str] = hidden([], description="NAME:TYPE, NAME?:TYPE when optional")
+    sha256: str = hidden("", description="the playbook file's content hash (pinned by approvals)")
+
+    @computed_field(title="vars (? = optional)")     # type: ignore[prop-decorator]
+    @property
+    def vars_shown(self) -> str:
+        return ", ".join(self.vars) or "-"
+
+    @computed_field(title="sha256")                  # type: ignore[prop-decorator]
+    @property
+    def sha256_short(self) -> str:
+        return self.sha256[:12]
+
+
 @action("playbooks", example="playbooks", help="the approved Ansible playbooks, their variables and content hashes",
-        params=PlaybooksParams, kind=Kind.READ, targets=TargetKind.NONE, category="ansible")
+        params=PlaybooksParams, kind=Kind.READ, targets=TargetKind.NONE, category="ansible",
+        rows=PlaybookRow)
 async def playbooks(ctx: ActionContext, p: PlaybooksParams) -> AsyncIterator[ActionEvent]:
     directory = playbook_dir(ctx.config)
     rows, data = [], []
     for pb in catalog.catalog(directory):
-        decl = ", ".join(f"{v.name}{'' if v.required else '?'}:{v.type}" for v in pb.vars.values()) or "-"
-        rows.append([pb.name, pb.description or "-", decl, pb.sha256[:12]])
+        decl = [f"{v.name}{'' if v.required else '?'}:{v.type}" for v in pb.vars.values()]
+        rows.append(PlaybookRow(playbook=pb.name, description=pb.description or "-", vars=decl, sha256=pb.sha256))
         data.append({"name": pb.name, "description": pb.description, "sha256": pb.sha256,
                      "vars": {v.name: {"type": v.type, "required": v.required, "default": v.default,
                                        "choices": list(v.choices), "description": v.description}
                               for v in pb.vars.values()}})
     yield Result(summary=f"{len(rows)} approved playbook(s) in {directory} (policy names: playbook:NAME)",
-                 table=Table(columns=["playbook", "description", "vars (? = optional)", "sha256"], rows=rows),
+                 rows=rows, row_model=PlaybookRow,
                  data=data)

@@ -11,18 +11,44 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, computed_field
 
 from ..backends.models import ManagerInfo, SystemInfo
 from ..backends.ports import RedfishPort
 from ..context import ActionContext
-from ..events import ActionEvent, Result, Table
+from ..events import ActionEvent, Result
 from ..fanout import StepReporter
 from ..registry import Kind, MutatingParams, Params, TargetKind, action
+from ..result_models import NodeOutcomeRow
+from ..result_rows import Row, hidden
 from ._node_steps import wait_power
 
 RESETS = {"on": ("On", "On"), "off": ("ForceOff", "Off"), "cycle": ("ForceRestart", "On")}
 POWER_PARALLEL = 64      # the adapter bounds requests per BMC and across the fleet itself
+
+
+class PowerStateRow(Row):
+    """A node's power as its BMC reports it ("?" and the error when the BMC did not answer)."""
+
+    TABLE = ("node", "power", "boot_override_shown", "bmc_shown", "error")
+
+    node: str
+    power: str = Field(description="On, Off, PoweringOn, ... (Redfish PowerState); ? when unread")
+    boot_override: str = hidden("", description="BootSourceOverrideTarget (Pxe, Hdd, None, ...)")
+    boot_override_enabled: str = hidden("", description="BootSourceOverrideEnabled (Once, Continuous, Disabled)")
+    bmc: str = hidden("", description="the BMC's Manager id")
+    bmc_firmware: str = hidden("", description="the BMC's firmware version")
+    error: str = ""
+
+    @computed_field(title="boot override")      # type: ignore[prop-decorator]
+    @property
+    def boot_override_shown(self) -> str:
+        return f"{self.boot_override} ({self.boot_override_enabled})" if self.boot_override else ""
+
+    @computed_field(title="BMC (firmware)")     # type: ignore[prop-decorator]
+    @property
+    def bmc_shown(self) -> str:
+        return f"{self.bmc} {self.bmc_firmware}".strip()
 
 
 async def _status(ctx: ActionContext) -> AsyncIterator[ActionEvent]:
@@ -42,16 +68,16 @@ async def _status(ctx: ActionContext) -> AsyncIterator[ActionEvent]:
     for n in ctx.nodes:
         s = found.get(n)
         m = bmcs.get(n)
-        rows.append([n, s.power_state, f"{s.boot_source_override_target} ({s.boot_source_override_enabled})",
-                     f"{m.id} {m.firmware_version}".strip() if m else "", ""]
-                    if s else [n, "?", "", "", fan.failed.get(n, "")])
+        rows.append(PowerStateRow(node=n, power=s.power_state, boot_override=s.boot_source_override_target,
+                                  boot_override_enabled=s.boot_source_override_enabled,
+                                  bmc=m.id if m else "", bmc_firmware=m.firmware_version if m else "", error="")
+                    if s else PowerStateRow(node=n, power="?", error=fan.failed.get(n, "")))
     counts: dict[str, int] = {}
     for s in found.values():
         counts[s.power_state] = counts.get(s.power_state, 0) + 1
     yield Result(summary=", ".join(f"{v} {k}" for k, v in sorted(counts.items())) + (
                  f"; {len(fan.failed)} unreadable" if fan.failed else ""), ok=not fan.failed,
-                 table=Table(columns=["node", "power", "boot override", "BMC (firmware)", "error"], rows=rows),
-                 data={n: s.power_state for n, s in found.items()})
+                 rows=rows, row_model=PowerStateRow, data={n: s.power_state for n, s in found.items()})
 
 
 class PowerParams(MutatingParams):
@@ -64,7 +90,7 @@ class PowerParams(MutatingParams):
 
 @action("power", example="power gpu[059-060] cycle", help="power nodes on, off or cycle through their BMCs",
         params=PowerParams, kind=Kind.DESTRUCTIVE, targets=TargetKind.NODES, positional=("nodes", "op"),
-        category="nodes")
+        category="nodes", rows=(NodeOutcomeRow, PowerStateRow))
 async def power(ctx: ActionContext, p: PowerParams) -> AsyncIterator[ActionEvent]:
     if p.op == "status":
         async for ev in _status(ctx):
@@ -93,9 +119,8 @@ async def power(ctx: ActionContext, p: PowerParams) -> AsyncIterator[ActionEvent
     fan = ctx.fanout(ctx.nodes, switch, max_parallel=p.max_parallel, label=f"power {p.op}")
     async for ev in fan:
         yield ev
-    rows = [[n, "ok", d] for n, d in fan.ok.items()] + [[n, "failed", d] for n, d in fan.failed.items()]
     yield Result(summary=fan.summary(f"power {p.op}"), ok=fan.all_ok,
-                 table=Table(columns=["node", "result", "detail"], rows=rows),
+                 rows=NodeOutcomeRow.of_fanout(fan.ok, fan.failed), row_model=NodeOutcomeRow,
                  data={"ok": sorted(fan.ok), "failed": fan.failed})
 
 
@@ -104,7 +129,8 @@ class PowerStatusParams(Params):
 
 
 @action("power-status", example="power-status gpu[001-016]", help="power state and boot override of nodes (BMC)",
-        params=PowerStatusParams, kind=Kind.READ, targets=TargetKind.NODES, positional=("nodes",), category="nodes")
+        params=PowerStatusParams, kind=Kind.READ, targets=TargetKind.NODES, positional=("nodes",), category="nodes",
+        rows=PowerStateRow)
 async def power_status(ctx: ActionContext, p: PowerStatusParams) -> AsyncIterator[ActionEvent]:
     async for ev in _status(ctx):
         yield ev

@@ -30,7 +30,8 @@ from ..backends.ports import ProvisioningPort
 from ..backends.provisioning import missing_sections, provisioner
 from ..context import ActionContext
 from ..errors import DcopsError
-from ..events import ActionEvent, Log, Result, Table
+from ..events import ActionEvent, Log, Result
+from ..result_models import NodeOutcomeRow
 from ..fanout import StepReporter
 from ..registry import Kind, MutatingParams, TargetKind, action
 from . import _silences
@@ -169,7 +170,7 @@ class Reimage:
         help="reinstall nodes (over PXE by default): drain, arm the install, boot, wait for the new image, verify, resume",
         params=ReimageParams, kind=Kind.DESTRUCTIVE, targets=TargetKind.NODES, positional=("nodes",),
         category="nodes", takes_out_of_service=True, risks=no_drain_risks, check=check_drain_possible,
-        resumable=True)
+        resumable=True, rows=NodeOutcomeRow)
 async def reimage(ctx: ActionContext, p: ReimageParams) -> AsyncIterator[ActionEvent]:
     if ctx.dry_run:                          # never fails for a missing backend: says what a real run would do
         missing = missing_sections(ctx.backends, ctx.config.provisioning)
@@ -195,10 +196,8 @@ async def reimage(ctx: ActionContext, p: ReimageParams) -> AsyncIterator[ActionE
     if p.silence:                                  # reimaged nodes are back in service: their maintenance is over
         async for ev in _silences.expire_for_nodes(ctx, sorted(fan.ok)):
             yield ev
-    rows = [[n, "ok", d] for n, d in fan.ok.items()] + [[n, "failed", d] for n, d in fan.failed.items()] + \
-           [[n, "skipped", d] for n, d in fan.skipped.items()]
-    yield Result(summary=fan.summary("reimaged"), ok=fan.all_ok, table=Table(columns=["node", "result", "detail"],
-                                                                              rows=rows),
+    yield Result(summary=fan.summary("reimaged"), ok=fan.all_ok,
+                 rows=NodeOutcomeRow.of_fanout(fan.ok, fan.failed, fan.skipped), row_model=NodeOutcomeRow,
                  data={"reimaged": sorted(fan.ok), "failed": fan.failed})
 
 

@@ -14,9 +14,10 @@ from ..checks.smi import APPS_QUERY, GPU_QUERY, parse_apps, parse_gpus
 from ..checks.verdict import NodeVerdict, validate_node
 from ..context import ActionContext
 from ..errors import BackendError, DeniedError, UsageError
-from ..events import ActionEvent, Progress, Result, Step, Table
+from ..events import ActionEvent, Progress, Result, Step
 from ..hostlists import collapse
 from ..registry import Kind, MutatingParams, TargetKind, action
+from ..result_rows import Row
 
 
 class ValidateParams(MutatingParams):
@@ -49,20 +50,31 @@ async def run_checks(ctx: ActionContext, nodes: list[str], level: int) -> AsyncI
         yield v
 
 
-def verdict_table(verdicts: list[NodeVerdict]) -> Table:
+class ValidationRow(Row):
+    """A node's validation: pass or FAIL, and each check's answer ("ok", "FAIL: why", "?" not run)."""
+
+    node: str
+    verdict: str = Field(description="pass or FAIL")
+    gpus: str
+    nvlink: str
+    ib: str
+    dcgm: str
+
+
+def verdict_rows(verdicts: list[NodeVerdict]) -> list[ValidationRow]:
     rows = []
     for v in verdicts:
         by = {c.name: c for c in v.checks}
-        rows.append([v.node, "pass" if v.passed else "FAIL"] +
-                    [("ok" if by[k].ok else "FAIL: ") + ("" if by[k].ok else by[k].detail) if k in by else "?"
-                     for k in ("gpus", "nvlink", "ib", "dcgm")])
-    return Table(columns=["node", "verdict", "gpus", "nvlink", "ib", "dcgm"], rows=rows)
+        checks = {k: (("ok" if by[k].ok else "FAIL: ") + ("" if by[k].ok else by[k].detail) if k in by else "?")
+                  for k in ("gpus", "nvlink", "ib", "dcgm")}
+        rows.append(ValidationRow(node=v.node, verdict="pass" if v.passed else "FAIL", **checks))
+    return rows
 
 
 @action("validate", example="validate gpu001 --level 1",
         help="check nodes before they return to service: dcgmi diag, GPU count/driver, NVLink, IB ports (over SSH)",
         params=ValidateParams, kind=Kind.WRITE, targets=TargetKind.NODES, positional=("nodes",), category="nodes",
-        timeout=4 * 3600)
+        timeout=4 * 3600, rows=ValidationRow)
 async def validate(ctx: ActionContext, p: ValidateParams) -> AsyncIterator[ActionEvent]:
     level = p.level or ctx.config.validate_.level
     if ctx.dry_run:
@@ -79,7 +91,7 @@ async def validate(ctx: ActionContext, p: ValidateParams) -> AsyncIterator[Actio
     summary = (f"{len(verdicts) - len(bad)} of {len(verdicts)} node(s) passed validation (level {level})"
                + (f"; failed: " + "; ".join(f"{v.node}: {v.failed[0].name}: {v.failed[0].detail}" for v in bad[:5])
                   if bad else ""))
-    yield Result(summary=summary, ok=not bad, table=verdict_table(verdicts),
+    yield Result(summary=summary, ok=not bad, rows=verdict_rows(verdicts), row_model=ValidationRow,
                  data=[{"node": v.node, "passed": v.passed, "checks": [c.__dict__ for c in v.checks]} for v in verdicts])
 
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from actions.hostlists import collapse as collapse_hostlist
+from actions.result_models import JobRow, NodeRow
 
 if TYPE_CHECKING:
     from .app import DcopsApp
@@ -54,22 +55,26 @@ def recheck_for(app: "DcopsApp", action: str, params: Mapping[str, Any]) -> Rech
     return None
 
 
-def _rows(result: Any) -> list[dict[str, Any]]:
-    if result is None or result.table is None:
+T = TypeVar("T")
+
+
+def _rows(result: Any, model: type[T]) -> list[T]:
+    """The read's typed rows (result_models): lists of jobs and nodes as lists, no display text to split."""
+    if result is None or result.rows is None:
         return []
-    return [dict(zip(result.table.columns, r)) for r in result.table.rows]
+    return [r for r in result.rows if isinstance(r, model)]
 
 
 async def node_plan(app: "DcopsApp", action: str, nodes: str) -> Plan | None:
     """The nodes' Slurm state and the jobs running on them now (the ``nodes`` read)."""
-    rows = _rows(await app.read("nodes", {"nodes": nodes}))
+    rows = _rows(await app.read("nodes", {"nodes": nodes}), NodeRow)
     if not rows:
         return None
     facts, jobs_at, states = [], {}, {}
     for r in rows:
-        name = str(r.get("node"))
-        jobs = [j for j in str(r.get("jobs") or "").split(",") if j]
-        state = " ".join(str(p) for p in (r.get("state"), r.get("flags")) if p)
+        name = r.node
+        jobs = list(r.jobs)
+        state = " ".join(p for p in (r.state, ",".join(r.flags)) if p)
         facts.append((name, f"{state or '?'}; jobs {','.join(jobs) or 'none'}"))
         states.setdefault(state or "?", []).append(name)
         for j in jobs:
@@ -86,7 +91,7 @@ async def node_plan(app: "DcopsApp", action: str, nodes: str) -> Plan | None:
 
 async def job_plan(app: "DcopsApp", action: str, ids: list[str]) -> Plan | None:
     """The jobs' state now (the ``jobs`` read): a job that finished since it was selected says so."""
-    rows = {str(r.get("job")): r for r in _rows(await app.read("jobs", {}))}
+    rows = {r.job: r for r in _rows(await app.read("jobs", {}), JobRow)}
     if not rows and ids:
         return None
     facts, lines = [], [f"{_JOB_ACTIONS[action]} {len(ids)} job(s):"]
@@ -96,12 +101,12 @@ async def job_plan(app: "DcopsApp", action: str, ids: list[str]) -> Plan | None:
             facts.append((j, "finished or gone"))
             lines.append(f"  {j}: no longer in the queue (finished or gone)")
         else:
-            state = str(r.get("state"))
+            state = r.state
             facts.append((j, state))
             if (state.split() or [""])[0].upper() in _ENDED:
                 lines.append(f"  {j}: already ended ({state}): nothing to {action}")
                 continue
-            nodes = [n for n in str(r.get("nodelist") or "").split(",") if n]
-            lines.append(f"  {j} {r.get('name') or ''} ({r.get('user') or '?'}): {r.get('state')}"
+            nodes = list(r.nodelist)
+            lines.append(f"  {j} {r.name or ''} ({r.user or '?'}): {r.state}"
                          f" on {collapse_hostlist(nodes) if nodes else '-'}")
     return Plan("\n".join(lines), tuple(facts))

@@ -64,7 +64,7 @@ async def engine_fill(cfg, rounds: int) -> list[float]:  # noqa: ANN001
             run = await engine.submit(Request(principal="unix:bench", channel="tui", action="fleet", params={}))
             fin = await run.wait()
             out.append(time.perf_counter() - t)
-            data = run.result.data
+            data = [r.model_dump() for r in run.result.rows]     # the fleet's typed rows
             assert fin.outcome == "ok" and "unavailable" not in fin.summary, fin.summary
             filled = sum(1 for r in data if r["gpu_util"] is not None and r["ib_errors"] is not None
                          and len(r["util_history"]) >= 7)

@@ -240,7 +240,7 @@ async def test_job_detail_then_a_node_then_its_cable(config) -> None:
         await pilot.press("2")
         await wait_for(pilot, lambda: isinstance(app.screen, JobsScreen) and app.screen.table.total_count, what="jobs")
         jobs = app.screen.table
-        multi = next(i for i, r in enumerate(jobs.visible_rows) if int(r["nodes"]) > 1)
+        multi = next(i for i, r in enumerate(jobs.visible_rows) if r["node_count"] > 1)
         for _ in range(multi):
             await pilot.press("down")
         job = jobs.cursor_row
@@ -249,7 +249,7 @@ async def test_job_detail_then_a_node_then_its_cable(config) -> None:
         shown = str(app.screen.query_one("#job-fields").render())
         assert str(job["job"]) in shown and str(job["state"]) in shown and str(job["user"]) in shown
         nodes = [r["node"] for r in app.screen.query_one("#job-nodes").visible_rows]
-        assert len(nodes) == int(job["nodes"])
+        assert len(nodes) == job["node_count"] == len(job["nodelist"])
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, NodeScreen), what="the node")
         await pilot.press("escape")

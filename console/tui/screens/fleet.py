@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from actions.hostlists import collapse as collapse_hostlist
+from actions.result_models import NodeRow
 from textual import on, work
 from textual.app import ComposeResult
 from textual.widgets import Static
@@ -18,6 +19,7 @@ from ..bindings import fleet_bindings
 from ..recheck import recheck_for
 from ..widgets import cells
 from ..widgets.prompts import CommandBar
+from ..widgets.tables import row_dicts
 from ..widgets.vtable import Column, VirtualTable
 from .base import DcopsScreen
 from .confirm import ConfirmDialog
@@ -89,9 +91,9 @@ class FleetScreen(DcopsScreen):
             rows = [{**previous.get(name, blank), **row} for name, row in slurm.items()]
             self._show(rows, f"{len(rows)} nodes (Slurm; other planes loading…)")
         result = await self.dcops.read("fleet", {})
-        if result is None or not isinstance(result.data, list):
+        if result is None or result.rows is None:
             return
-        rows = [{**r, "flags": slurm[r["node"]]["flags"]} if r.get("node") in slurm else r for r in result.data]
+        rows = [{**r, "flags": slurm[r["node"]]["flags"]} if r["node"] in slurm else r for r in row_dicts(result.rows)]
         await self._mark_alerts(rows)
         self._show(rows, result.summary)
 
@@ -110,15 +112,11 @@ class FleetScreen(DcopsScreen):
 
     async def _slurm_rows(self) -> dict[str, dict[str, Any]]:
         result = await self.dcops.read("nodes", {})
-        if result is None or result.table is None:
+        if result is None or result.rows is None:
             return {}
-        out = {}
-        for values in result.table.rows:
-            r = dict(zip(result.table.columns, values))
-            jobs = [j for j in str(r.get("jobs") or "").split(",") if j]
-            out[str(r["node"])] = {"node": r["node"], "partitions": r.get("partitions", ""), "state": r.get("state", ""),
-                                   "flags": r.get("flags", ""), "jobs": len(jobs), "reason": r.get("reason", "")}
-        return out
+        nodes = [r for r in result.rows if isinstance(r, NodeRow)]       # the nodes action's typed rows
+        return {r.node: {"node": r.node, "partitions": r.partitions, "state": r.state,   # typed rows
+                         "flags": r.flags, "jobs": len(r.jobs), "reason": r.reason} for r in nodes}
 
     def _show(self, rows: list[dict[str, Any]], summary: str) -> None:
         table = self.table

@@ -15,7 +15,8 @@ from textual.widgets import Footer, Label, Static
 
 from ..widgets.vtable import Column, VirtualTable
 
-FIELDS = ("job", "name", "user", "state", "partition", "nodes", "reason")
+FIELDS = (("job", "job"), ("name", "name"), ("user", "user"), ("state", "state"), ("partition", "partition"),
+          ("node_count", "nodes"), ("reason", "reason"))    # (jobs' row field, label)
 
 
 class JobDetailScreen(ModalScreen[None]):
@@ -39,9 +40,9 @@ class JobDetailScreen(ModalScreen[None]):
         with Vertical():
             yield Label(f"job {self.row.get('job')}", classes="title")
             details = Text()
-            for key in FIELDS:
+            for key, label in FIELDS:
                 value = self.row.get(key)
-                details.append(f"{key:<10}", style="bold").append(f"{'-' if value is None else value}\n")
+                details.append(f"{label:<10}", style="bold").append(f"{'-' if value is None else value}\n")
             yield Static(details, id="job-fields")
             yield Label(f"nodes ({len(self.nodes)}): Enter or n opens one, t triages its cable", classes="title")
             yield VirtualTable((Column("node", "NODE", 20),), key="node", id="job-nodes")

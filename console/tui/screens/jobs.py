@@ -3,35 +3,31 @@ hold and release on the selected rows (or the row under the cursor)."""
 
 from __future__ import annotations
 
-from actions.hostlists import collapse as collapse_hostlist, expand as expand_hostlist
+from actions.hostlists import collapse as collapse_hostlist
+from actions.result_models import JobRow
 from textual import on, work
 from textual.app import ComposeResult
 from textual.widgets import Static
 
 from ..bindings import jobs_bindings
 from ..widgets import cells
+from ..widgets.tables import row_columns, row_dicts
 from ..widgets.vtable import Column, VirtualTable
 from .base import DcopsScreen
 from .filters import ParamForm
 
-JOB_COLUMNS = (
-    Column("job", "JOBID", 10),
-    Column("partition", "PARTITION", 10, cells.muted_cell),
-    Column("name", "NAME", 22),
-    Column("user", "USER", 10),
-    Column("state", "STATE", 10, cells.outcome_cell),
-    Column("nodes", "NODES", 5, align="right"),
-    Column("nodelist", "NODELIST", 40),
-    Column("reason", "REASON", 24, cells.muted_cell),
-)
 
-
-def _squeue_row(row: dict) -> dict:
+def _nodelist_cell(value: list[str] | None, row: object) -> tuple[str, None]:
     """Show the node list as squeue does: one hostlist, not thousands of names."""
-    names = [n for n in str(row.get("nodelist") or "").split(",") if n]
-    if len(names) > 1:
-        row["nodelist"] = collapse_hostlist(names)
-    return row
+    names = list(value or [])
+    return (collapse_hostlist(names) if len(names) > 1 else ",".join(names)), None
+
+
+def job_columns() -> list[Column]:
+    """The columns of the ``jobs`` action's declared row model, with this screen's widths and looks."""
+    return row_columns(JobRow, {
+        "job": (10, None, "JOBID"), "partition": (10, cells.muted_cell), "name": 22, "user": 10, "state": (10, cells.outcome_cell),
+        "node_count": 5, "nodelist": (40, _nodelist_cell), "reason": (24, cells.muted_cell)})
 
 
 class JobsScreen(DcopsScreen):
@@ -47,8 +43,8 @@ class JobsScreen(DcopsScreen):
         yield ParamForm([("user", "user", "e.g. alice"), ("partition", "partition", "e.g. gpu"),
                          ("state", "state", "e.g. RUNNING"), ("node", "node", "e.g. gpu001")], id="jobs-form")
         yield Static("", id="jobs-summary")
-        yield VirtualTable(JOB_COLUMNS, key="job", multi_select=True, id="jobs-table", flex="nodelist",
-                           drop_first=("partition", "reason", "nodes"))     # narrow: Enter shows them
+        yield VirtualTable(job_columns(), key="job", multi_select=True, id="jobs-table", flex="nodelist",
+                           drop_first=("partition", "reason", "node_count"))     # narrow: Enter shows them
 
     @property
     def table(self) -> VirtualTable:
@@ -61,10 +57,9 @@ class JobsScreen(DcopsScreen):
     async def load(self) -> None:
         params = self.query_one(ParamForm).params()
         result = await self.dcops.read("jobs", params)
-        if result is None or result.table is None:
+        if result is None or result.rows is None:
             return
-        table = result.table
-        self.table.set_rows(_squeue_row(dict(zip(table.columns, r))) for r in table.rows)
+        self.table.set_rows(row_dicts(result.rows))
         where = ", ".join(f"{k}={v}" for k, v in params.items()) or "all users"
         self.query_one("#jobs-summary", Static).update(f"{result.summary} ({where})")
 
@@ -74,8 +69,7 @@ class JobsScreen(DcopsScreen):
         from .job import JobDetailScreen
 
         row = dict(event.row)
-        nodes = expand_hostlist(str(row.get("nodelist") or "")) if row.get("nodelist") else []
-        self.app.push_screen(JobDetailScreen(row, nodes))
+        self.app.push_screen(JobDetailScreen(row, list(row.get("nodelist") or [])))
 
     @on(ParamForm.Submitted)
     def _search(self) -> None:

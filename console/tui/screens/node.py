@@ -14,7 +14,9 @@ from textual.widgets import Static, TabbedContent, TabPane
 from textual_plotext import PlotextPlot
 
 from actions import registry
-from actions.events import Table
+from actions.events import Result, Table
+from actions.result_models import PortRow
+from actions.result_rows import table_of
 
 from ..bindings import node_bindings
 from ..widgets.links import links_text
@@ -40,10 +42,11 @@ def node_tabs(node: str) -> list[tuple[str, str, str, dict[str, Any]]]:
     ]
 
 
-def only_node(table: Table, node: str) -> Table:
-    """Rows of a fabric-wide table that belong to ``node`` (ports are named NODE:HCA:PORT)."""
-    rows = [r for r in table.rows if any(str(c).split(":")[0] == node for c in r[:2])]
-    return table.model_copy(update={"rows": rows})
+def only_node(result: Result, node: str) -> Table:
+    """The fabric-health ports on ``node``, read from the typed rows (each knows its node), not by
+    splitting the NODE:HCA:PORT text of a table cell."""
+    rows = [r for r in result.rows or [] if isinstance(r, PortRow) and r.node == node]
+    return table_of(PortRow, rows, result.table.title if result.table else "")
 
 
 def transposed(table: Table) -> Table:
@@ -91,7 +94,8 @@ class NodeScreen(DcopsScreen):
         parts: list[Any] = [(self.node, "bold")]
         for key in ("state", "partitions", "k8s", "operators", "reason"):
             if r.get(key):
-                parts.append(f"  {key} {r[key]}")
+                value = r[key]
+                parts.append(f"  {key} {','.join(map(str, value)) if isinstance(value, list) else value}")
         if r.get("xid"):
             parts.append(("  XID " + str(r["xid"]), "bold red"))
         grafana = self.app.config.grafana if hasattr(self.app, "config") else None
@@ -135,7 +139,7 @@ class NodeScreen(DcopsScreen):
                 data = data.model_copy(update={"rows": kept})
                 summary.update(f"{len(kept)} change record(s) for {self.node} (reads not shown)")
         elif data is not None and tab_id == "ib":
-            data = only_node(data, self.node)
+            data = only_node(result, self.node)
             summary.update(f"{len(data.rows)} port(s) of {self.node}; fabric: {result.summary}")
         elif tab_id != "audit":
             summary.update(result.summary)

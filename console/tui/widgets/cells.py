@@ -56,6 +56,8 @@ def flags_cell(value: Any, row: Row) -> Cell:
 
 
 def muted_cell(value: Any, row: Row) -> Cell:
+    if isinstance(value, (list, tuple)):          # a typed row's list (partitions): shown as Slurm writes it
+        return ",".join(str(v) for v in value), "muted"
     return ("" if value is None else str(value)), "muted"
 
 

@@ -1,15 +1,19 @@
-"""Turning an action's :class:`actions.events.Table` into VirtualTable columns and rows.
+"""Turning an action's :class:`actions.events.Table` into VirtualTable columns and rows, and an
+action's declared row model (:mod:`actions.result_rows`) into columns.
 
 Widths come from the data (the header and the first rows), capped, because the console shows
-tables of actions it does not know in advance (every ``:`` read action, node tabs).
+tables of actions it does not know in advance (every ``:`` read action, node tabs). A screen that
+knows its action (Jobs) builds its columns from the action's row model instead, so a column the op
+adds or renames shows up or fails here, never silently goes blank.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from actions.events import Table
+from actions.result_rows import Row as ResultRow
 
 from . import cells
 from .vtable import Cell, Column, Row
@@ -45,3 +49,27 @@ def table_columns(table: Table, widths: Mapping[str, int] | None = None) -> list
 
 def table_rows(table: Table) -> list[dict[str, Any]]:
     return [{ROW_KEY: n, **dict(zip(table.columns, r))} for n, r in enumerate(table.rows)]
+
+
+def row_columns(model: type[ResultRow], looks: Mapping[str, tuple[Any, ...] | int] | None = None) -> list[Column]:
+    """VirtualTable columns for an action's row model, in the model's order, headed by its titles.
+    ``looks`` gives a column a width, or (width, renderer[, header]) by field name; naming a field
+    the model does not have is an error, so the screen and the op cannot drift apart unnoticed."""
+    looks = dict(looks or {})
+    columns = model.columns()
+    unknown = set(looks) - {c.key for c in columns}
+    if unknown:
+        raise KeyError(f"{model.__name__} has no column(s) {sorted(unknown)}")
+    out = []
+    for c in columns:
+        look = looks.get(c.key)
+        width, render, header = (((look,) if isinstance(look, int) else tuple(look or ())) + (None,) * 3)[:3]
+        out.append(Column(c.key, header or c.title.upper(), width or max(len(c.title), 8),
+                          render or _RENDERERS.get(c.key, _text), align="right" if c.kind == "number" else "left"))
+    return out
+
+
+def row_dicts(rows: Sequence[ResultRow]) -> list[dict[str, Any]]:
+    """Typed rows as the VirtualTable's row mappings: real values (lists stay lists, numbers stay
+    numbers, so sorting and selection use them), rendered by the columns."""
+    return [r.model_dump() for r in rows]

@@ -78,10 +78,10 @@ async def test_k8s_only_drain_dry_run_lists_evictions_and_changes_nothing(k8s_on
     fin, events = await _run(k8s_only, "drain", nodes="gpu[001-002]", reason="maintenance", dry_run=True)
     assert fin.outcome == "dry-run"
     result = _result(events)
-    rows = {r[0]: r for r in result.table.rows}
-    assert rows["gpu001"][2] == ("default/debug-shell, default/inference-7d9f-a1, default/inference-7d9f-a2, "
-                                 "ml/trainer-ckpt-5c4b-x1")
-    assert "trainer-ckpt-pdb" in rows["gpu001"][3] and rows["gpu002"][3] == "-"
+    rows = {r.node: r for r in result.rows}                      # typed rows: the pods are a list
+    assert rows["gpu001"].would_evict == ["default/debug-shell", "default/inference-7d9f-a1",
+                                          "default/inference-7d9f-a2", "ml/trainer-ckpt-5c4b-x1"]
+    assert "trainer-ckpt-pdb" in rows["gpu001"].would_block_now and rows["gpu002"].would_block_now == "-"
     assert result.summary.startswith("kubernetes: would cordon 2 node(s) and evict 5 pod(s)")
     assert pods_by_node(world) == before and not node_obj(world, "gpu001")["spec"].get("unschedulable")
 

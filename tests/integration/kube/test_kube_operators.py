@@ -111,7 +111,7 @@ async def test_gpu_and_network_operator_actions(engine: Engine) -> None:
 async def test_fleet_and_node_health_carry_operator_state(engine: Engine) -> None:
     run, result, _ = await _run(engine, "fleet")
     assert result.summary == "4 nodes; ClusterPolicy notReady; NicClusterPolicy notReady"
-    ops = {r["node"]: r["operators"] for r in result.data}
+    ops = {r.node: r.operators for r in result.rows}
     assert ops == {"gpu001": "ok", "gpu002": "driver ImagePullBackOff", "gpu003": "device-plugin Init:0/1",
                    "gpu004": "dcgm-exporter CrashLoopBackOff, mofed Init:CrashLoopBackOff"}
 

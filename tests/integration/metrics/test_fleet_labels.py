@@ -58,7 +58,7 @@ async def fleet_rows(tmp_path: Path, prom: BackfilledPrometheus, section: Promet
     finally:
         await eng.aclose()
     assert results, finished.summary
-    return {row["node"]: row for row in results[-1].data}, finished.summary
+    return {row.node: row.model_dump() for row in results[-1].rows}, finished.summary   # typed FleetRows
 
 
 @pytest.mark.parametrize("sharded", [False, True], ids=["one-query", "sharded"])

@@ -47,6 +47,8 @@ async def test_results_are_plain_data_and_escaped_html(config_file: Path) -> Non
         r = await ops.run("nodes gpu00[1-3]")
         assert [row["node"] for row in r.records()] == ["gpu001", "gpu002", "gpu003"]
         assert r.columns[0] == "node" and isinstance(r.rows[0], list)
+        assert [i.node for i in r.items] == ["gpu001", "gpu002", "gpu003"]      # typed rows: lists stay lists
+        assert all(isinstance(i.jobs, list) and isinstance(i.gpus_total, int) for i in r.items)
         assert "<td>gpu001</td>" in r._repr_html_()
         acts = await ops.actions()
         assert "drain" not in {a.name for a in acts} and "nodes" in {a.name for a in acts}

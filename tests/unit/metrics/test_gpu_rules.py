@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from actions.ops.metrics import GpuRow
 from actions.metrics.gpu import GpuHealth, gpu_queries, judge_gpu, thresholds
 
 
@@ -17,7 +18,9 @@ def test_flags_past_thresholds():
     healthy = GpuHealth("gpu001", 0, {"util": 90, "temp": 60, "power": 500, "fb_used": 60000, "fb_free": 21559,
                                        "xid": 0, "ecc_dbe": 0, "nvlink_1h": 0})
     judge_gpu(healthy, thresholds(None))
-    assert healthy.flags == [] and healthy.row()[-1] == "ok"
+    assert healthy.flags == [] and GpuRow.of(healthy).flags_shown == "ok"
+    row = GpuRow.of(healthy)
+    assert (row.memory, row.last_xid, row.temp_shown) == ("58.6/80 GiB", "-", "60 C")
 
 
 def test_a_gpu_without_telemetry_is_flagged():
