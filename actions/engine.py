@@ -17,7 +17,7 @@ import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from typing import Any
 
 from pydantic import ValidationError
@@ -36,7 +36,7 @@ from .inventory import CachedInventory
 from .owner import current_owner, owner_is_dead
 from .rbac import Decision, Policy, describe_targets
 from .redact import redact
-from .registry import ActionSpec, Kind, Params, Registry, TargetKind, registry as default_registry
+from .registry import ActionSpec, Params, Registry, TargetKind, registry as default_registry
 from .request import Request
 from .run import STOP_KEY, Run
 from .settle import STEP_STATUS, drained_now, final_states, leftovers, settle_result
@@ -51,11 +51,11 @@ STOP_POLL = 0.5            # seconds between looks at the shared store for a sto
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 def new_run_id() -> str:
-    return datetime.now(timezone.utc).strftime("r%Y%m%d-%H%M%S-") + secrets.token_hex(3)
+    return datetime.now(UTC).strftime("r%Y%m%d-%H%M%S-") + secrets.token_hex(3)
 
 
 class _Journal:
@@ -75,8 +75,19 @@ class _Journal:
 class _Prepared:
     """A request that passed validation and target resolution."""
 
-    __slots__ = ("req", "spec", "params", "targets", "audit_params", "target_names", "dry_run", "implied",
-                 "implied_text", "decide_targets", "slurm_nodes")
+    __slots__ = (
+        "audit_params",
+        "decide_targets",
+        "dry_run",
+        "implied",
+        "implied_text",
+        "params",
+        "req",
+        "slurm_nodes",
+        "spec",
+        "target_names",
+        "targets",
+    )
 
     def __init__(self, req: Request, spec: ActionSpec, params: Params, targets: list[Target],
                  implied: list[tuple[ActionSpec, list[Target]]] | None = None) -> None:
@@ -131,7 +142,7 @@ class Engine:
             if run._task is not None:
                 try:
                     await asyncio.wait_for(asyncio.shield(run._task), 10)
-                except (asyncio.TimeoutError, asyncio.CancelledError, Exception):
+                except (TimeoutError, asyncio.CancelledError, Exception):
                     pass
         await self.backends.aclose()
         await self.store.aclose()
@@ -171,7 +182,7 @@ class Engine:
                     run.steps[step.targets[0]] = Step(target=step.targets[0], status=step.outcome,  # type: ignore[arg-type]
                                                       detail=step.detail or "")
             found[rec.run_id] = run
-        since = datetime.now(timezone.utc) - timedelta(hours=since_hours)
+        since = datetime.now(UTC) - timedelta(hours=since_hours)
         for rec in await self.store.query(AuditQuery(event="finished", since=since, limit=limit)):
             if rec.run_id in self._runs or rec.run_id in found or not mutating(rec.action):
                 continue
@@ -348,11 +359,11 @@ class Engine:
 
     async def _resolve(self, spec: ActionSpec, params: Params) -> list[Target]:
         if spec.targets is TargetKind.NODES:
-            refs = await self.inventory.resolve(getattr(params, "nodes"))
+            refs = await self.inventory.resolve(params.nodes)
             return [Target(kind="node", name=r.name, partitions=frozenset(r.partitions), labels=frozenset(r.labels))
                     for r in refs]
         if spec.targets is TargetKind.JOBS:
-            ids = [str(j) for j in getattr(params, "jobs")]
+            ids = [str(j) for j in params.jobs]
             slurm = self.backends.require("slurm")
             if not ids and getattr(params, "user", None):       # cancel --user alice: her jobs, each decided
                 ids = [j.job_id for j in await slurm.jobs(JobFilter(user=params.user))   # type: ignore[attr-defined]
@@ -517,7 +528,7 @@ class Engine:
         if req.resume_of and await self._was_approved(req.resume_of, req.principal):
             return None                   # its requester finishing an approved run needs no second approval
         if req.approval_id is None:
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
             appr = Approval(id="a-" + secrets.token_hex(4), created=now.isoformat(),
                             expires=(now + timedelta(seconds=self.config.guards.approval_ttl)).isoformat(),
                             requester=req.principal, channel=req.channel, action=spec.name,
@@ -540,7 +551,7 @@ class Engine:
             problem = f"approval {appr.id} was given for a different request"
         elif appr.state != "granted":
             problem = f"approval {appr.id} is {appr.state}, not granted"
-        elif datetime.fromisoformat(appr.expires) < datetime.now(timezone.utc):
+        elif datetime.fromisoformat(appr.expires) < datetime.now(UTC):
             problem = f"approval {appr.id} expired at {appr.expires}"
         elif unrecorded := await grant_problem(self.store, appr):
             problem = unrecorded              # the row says granted; the chain must say so too
@@ -619,7 +630,7 @@ class Engine:
         elif approver == appr.requester:
             problem = (f"{approver} asked for {appr.id} and cannot {verb} it; another person must"
                        + ("" if grant else f" (to take it back: withdraw {appr.id})"))
-        elif datetime.fromisoformat(appr.expires) < datetime.now(timezone.utc):
+        elif datetime.fromisoformat(appr.expires) < datetime.now(UTC):
             problem = f"approval {appr.id} expired at {appr.expires}"
             with contextlib.suppress(ApprovalTaken):        # someone else closed it first: still refused
                 await self.store.decide_approval(appr.id, "expired", approver, "expired")

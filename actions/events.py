@@ -100,5 +100,5 @@ class RunFinished(_Event):
 
 ActionEvent = Union[Progress, Step, Log, Result, Error]
 Event = Annotated[
-    Union[Progress, Step, Log, Result, Error, RunStarted, RunFinished], Field(discriminator="kind")
+    Progress | Step | Log | Result | Error | RunStarted | RunFinished, Field(discriminator="kind")
 ]

@@ -80,7 +80,7 @@ async def _slack_call(what: str, call: Awaitable[T]) -> T:
         return await call
     except SlackApiError as exc:
         raise ConfigError(f"{what} refused by Slack: {exc.response.get('error')} (check the tokens)") from None
-    except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, aiohttp.ClientError, OSError) as exc:
         raise BackendUnavailable(f"{what}: cannot reach the Slack API ({type(exc).__name__}: {exc})") from None
 
 

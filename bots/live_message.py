@@ -68,7 +68,7 @@ class LiveMessage:
         ended, so a message is never left saying "running" forever."""
         try:
             return run_message(self.view)
-        except Exception:  # noqa: BLE001 - logged with its traceback; the user gets the plain line
+        except Exception:  # logged with its traceback; the user gets the plain line
             log.exception("rendering run %s failed", self.view.run_id)
             state = self.view.finished.outcome if self.view.finished else "running"
             line = f"dcops {self.view.action}: {state} (run {self.view.run_id or '?'}; rendering failed, see the bot log)"

@@ -339,7 +339,7 @@ class RedfishAdapter:
                 try:
                     await asyncio.wait_for(self._client.delete(bmc.base + _path_of(bmc.session_uri),
                                                                headers={"X-Auth-Token": bmc.token}), LOGOUT_WAIT)
-                except (httpx.HTTPError, asyncio.TimeoutError, OSError, ValueError):
+                except (TimeoutError, httpx.HTTPError, OSError, ValueError):
                     pass
             bmc.token = None
 
@@ -593,7 +593,7 @@ class RedfishAdapter:
                                                     f"try again")
 
 
-def build_redfish(section: "RedfishSection", inventory: InventoryPort | None = None) -> RedfishAdapter:
+def build_redfish(section: RedfishSection, inventory: InventoryPort | None = None) -> RedfishAdapter:
     """The adapter for a ``[redfish]`` config section (the factory calls this)."""
     from .credentials import read_secret
 

@@ -10,7 +10,7 @@ reason cannot shift the other columns.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from typing import Any
 
 from ..hostlists import expand
@@ -86,7 +86,7 @@ def _time(value: Any) -> datetime | None:
         value = value.get("number") if value.get("set", True) else None
     if not value:
         return None
-    return datetime.fromtimestamp(int(value), tz=timezone.utc)
+    return datetime.fromtimestamp(int(value), tz=UTC)
 
 
 def format_minutes(minutes: Any) -> str:

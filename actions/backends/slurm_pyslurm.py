@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from typing import Any, TypeVar
 
 from ..errors import BackendError, BackendUnavailable, UsageError
@@ -50,7 +50,7 @@ def _gres_text(value: Any) -> str:
 
 
 def _time(raw: Any) -> datetime | None:
-    return datetime.fromtimestamp(int(raw), tz=timezone.utc) if isinstance(raw, (int, float)) and raw > 0 else None
+    return datetime.fromtimestamp(int(raw), tz=UTC) if isinstance(raw, (int, float)) and raw > 0 else None
 
 
 def node_from_pyslurm(node: Any, jobs: Sequence[str] = ()) -> NodeInfo:
@@ -90,7 +90,7 @@ class SlurmPyslurm:
     async def _call(self, what: str, fn: Callable[[], T]) -> T:
         try:
             return await asyncio.wait_for(asyncio.to_thread(fn), self.timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise BackendUnavailable(f"slurm: {what} did not answer within {self.timeout:g} s "
                                      "(is slurmctld up?)") from None
         except BackendError:

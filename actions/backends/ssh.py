@@ -141,7 +141,7 @@ class SshAdapter:
                 conn = await self._connection(host)
             except FileNotFoundError as exc:
                 return failed(f"ssh: {exc}")
-            except (OSError, asyncssh.Error, asyncio.TimeoutError) as exc:
+            except (TimeoutError, OSError, asyncssh.Error) as exc:
                 return failed(_describe(exc, self.address(host), self.port(host)))
             try:
                 async with asyncio.timeout(limit):
@@ -179,7 +179,7 @@ class SshAdapter:
         for conn in conns:
             try:
                 await asyncio.wait_for(conn.wait_closed(), 5)
-            except (asyncio.TimeoutError, OSError, asyncssh.Error):
+            except (TimeoutError, OSError, asyncssh.Error):
                 pass
 
 

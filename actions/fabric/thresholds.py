@@ -94,7 +94,7 @@ class CounterRules:
     xmit_wait_per_s: float
 
     @classmethod
-    def for_link(cls, bits_per_second: float, overrides: Mapping[str, float] | None = None) -> "CounterRules":
+    def for_link(cls, bits_per_second: float, overrides: Mapping[str, float] | None = None) -> CounterRules:
         t = {**DEFAULTS, **{k: float(v) for k, v in (overrides or {}).items() if k in DEFAULTS}}
         return cls(symbol_short=bits_per_second * SHORT_WINDOW * t["ib_symbol_ber_short"],
                    symbol_long=bits_per_second * LONG_WINDOW * t["ib_symbol_ber_long"],

@@ -250,7 +250,7 @@ class FirmwareUpdateParams(MutatingParams):
     _baseline_exists = field_validator("baseline")(_existing_file)
 
     @model_validator(mode="after")
-    def _one_source(self) -> "FirmwareUpdateParams":
+    def _one_source(self) -> FirmwareUpdateParams:
         if bool(self.baseline) == bool(self.image):
             raise ValueError("give either --baseline FILE or --image URL --component C")
         if self.image and not self.component:

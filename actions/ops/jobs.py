@@ -84,7 +84,7 @@ class CancelParams(JobIdsParams):
                              description="every running or pending job of this user (like scancel -u)")
 
     @model_validator(mode="after")
-    def _ids_or_user(self) -> "CancelParams":
+    def _ids_or_user(self) -> CancelParams:
         if bool(self.jobs) == bool(self.user):
             raise ValueError("give job ids or --user USER, not both or neither")
         return self

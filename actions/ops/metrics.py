@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
 from pydantic import Field
 
@@ -40,7 +40,7 @@ class QueryParams(Params):
 async def query(ctx: ActionContext, p: QueryParams) -> AsyncIterator[ActionEvent]:
     prom = ctx.backends.require("prometheus")
     if p.range:
-        end = datetime.now(timezone.utc)
+        end = datetime.now(UTC)
         series = await prom.query_range(p.promql, end - timedelta(seconds=p.range), end, p.step)
         rows = [[_labels(s.labels), len(s.points), s.points[-1][1] if s.points else None] for s in series]
         nodes = [s.labels[setup.node_label(ctx)] for s in series if s.labels.get(setup.node_label(ctx))]

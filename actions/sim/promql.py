@@ -90,14 +90,14 @@ class RangeSelector:
 @dataclass
 class Call:
     name: str
-    args: list["Node"]
+    args: list[Node]
 
 
 @dataclass
 class Aggregate:
     op: str
-    expr: "Node"
-    param: "Node | None"
+    expr: Node
+    param: Node | None
     by: list[str] | None
     without: list[str] | None
 
@@ -105,8 +105,8 @@ class Aggregate:
 @dataclass
 class Binary:
     op: str
-    lhs: "Node"
-    rhs: "Node"
+    lhs: Node
+    rhs: Node
     return_bool: bool = False
     on: list[str] | None = None
     ignoring: list[str] | None = None
@@ -116,7 +116,7 @@ class Binary:
 
 @dataclass
 class Negate:
-    expr: "Node"
+    expr: Node
 
 
 Node = Union[float, str, Selector, RangeSelector, Call, Aggregate, Binary, Negate]

@@ -23,7 +23,7 @@ import time
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from typing import Any
 
 import psycopg
@@ -404,7 +404,7 @@ class PostgresStore:
             return []
         alive = await self._leases.alive()
         closed: list[str] = []
-        now = _iso(datetime.now(timezone.utc))
+        now = _iso(datetime.now(UTC))
         for rec in runs:
             gone = is_dead(rec.owner)
             if not gone and (rec.owner in alive or _running_here(rec.owner)):
@@ -425,9 +425,8 @@ class PostgresStore:
                              still_current: Callable[[], Awaitable[bool]]) -> None:
         """Take another store's contents verbatim (seq, prev_hash, hash kept) in one transaction; refuses
         a non-empty store; rolls back if ``still_current()`` says the source grew meanwhile."""
-        async with self._connection() as conn:
-            async with conn.transaction():
-                await copy_into(conn, self.shown, records, approvals, journals, still_current)
+        async with self._connection() as conn, conn.transaction():
+            await copy_into(conn, self.shown, records, approvals, journals, still_current)
 
     # ------------------------------------------------------------ approvals
     async def create_approval(self, approval: Approval) -> None:
@@ -443,23 +442,22 @@ class PostgresStore:
                               expect: str = "pending") -> Approval:
         """Compare-and-set under a row lock: of two deciders in two processes, the second waits, then
         sees the first one's decision and changes nothing."""
-        async with self._connection() as conn:
-            async with conn.transaction():
-                cur = await conn.execute("SELECT body FROM approvals WHERE id = %s FOR UPDATE", (approval_id,))
-                row = await cur.fetchone()
-                if row is None:
-                    raise NotFound(f"no approval request {approval_id!r}")
-                appr = Approval.model_validate_json(row[0])
-                if appr.state != expect:
-                    raise ApprovalTaken(appr)
-                using = state == "used"
-                appr = appr.model_copy(update={
-                    "state": state, "decided_by": appr.decided_by if using else by,
-                    "decided_at": appr.decided_at if using else _iso(datetime.now(timezone.utc)),
-                    "reason": reason if reason is not None else appr.reason})
-                await conn.execute("UPDATE approvals SET body = %s, state = %s WHERE id = %s",
-                                   (appr.model_dump_json(), state, approval_id))
-                return appr
+        async with self._connection() as conn, conn.transaction():
+            cur = await conn.execute("SELECT body FROM approvals WHERE id = %s FOR UPDATE", (approval_id,))
+            row = await cur.fetchone()
+            if row is None:
+                raise NotFound(f"no approval request {approval_id!r}")
+            appr = Approval.model_validate_json(row[0])
+            if appr.state != expect:
+                raise ApprovalTaken(appr)
+            using = state == "used"
+            appr = appr.model_copy(update={
+                "state": state, "decided_by": appr.decided_by if using else by,
+                "decided_at": appr.decided_at if using else _iso(datetime.now(UTC)),
+                "reason": reason if reason is not None else appr.reason})
+            await conn.execute("UPDATE approvals SET body = %s, state = %s WHERE id = %s",
+                               (appr.model_dump_json(), state, approval_id))
+            return appr
 
     async def list_approvals(self, state: str | None = "pending") -> list[Approval]:
         if state:
@@ -495,7 +493,7 @@ class PostgresStore:
         return await self._locks.lock(names, run_id, wait)
 
 
-def _log_lost_append(task: "asyncio.Future[tuple[int, str]]") -> None:
+def _log_lost_append(task: asyncio.Future[tuple[int, str]]) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.error("audit records of a cancelled caller not written: %s", task.exception())
 

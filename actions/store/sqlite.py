@@ -20,7 +20,7 @@ import json
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -299,7 +299,7 @@ class SqliteStore:
 
     async def close_interrupted(self, is_dead: Callable[[str | None], bool], closer: str) -> list[str]:
         closed: list[str] = []
-        now = _iso(datetime.now(timezone.utc))
+        now = _iso(datetime.now(UTC))
         for rec in await self.open_runs():
             if not is_dead(rec.owner):
                 continue
@@ -334,7 +334,7 @@ class SqliteStore:
                     c.execute("ROLLBACK")
                     raise ApprovalTaken(appr)
                 appr = appr.model_copy(update={"state": state, "decided_by": by if state != "used" else appr.decided_by,
-                                               "decided_at": _iso(datetime.now(timezone.utc)) if state != "used" else appr.decided_at,
+                                               "decided_at": _iso(datetime.now(UTC)) if state != "used" else appr.decided_at,
                                                "reason": reason if reason is not None else appr.reason})
                 c.execute("UPDATE approvals SET body = ?, state = ? WHERE id = ?", (appr.model_dump_json(), state, approval_id))
                 c.execute("COMMIT")
@@ -379,9 +379,9 @@ class SqliteStore:
 
 def _iso(dt: datetime) -> str:
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc).isoformat(timespec="microseconds")
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def now_iso() -> str:
-    return _iso(datetime.now(timezone.utc))
+    return _iso(datetime.now(UTC))

@@ -26,8 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from textual.app import App, ComposeResult  # noqa: E402
-from textual.widgets import DataTable, Input  # noqa: E402
+from textual.app import App, ComposeResult
+from textual.widgets import DataTable, Input
 
 SIZE = (160, 50)
 # What an operator types, one key at a time: a node range, a state, an inverse, a regex, and

@@ -47,7 +47,7 @@ _STATE_TONES = {
 
 def state_cell(value: Any, row: Row) -> Cell:
     text = str(value or "")
-    return text, _STATE_TONES.get(text.lower().rstrip("*~#"), None)
+    return text, _STATE_TONES.get(text.lower().rstrip("*~#"))
 
 
 def flags_cell(value: Any, row: Row) -> Cell:

@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.message import Message
@@ -89,32 +89,32 @@ class VirtualTable(ScrollView, can_focus=True):
     cursor = reactive(0, always_update=True, init=False)
 
     class Highlighted(Message):
-        def __init__(self, table: "VirtualTable", row: Row | None) -> None:
+        def __init__(self, table: VirtualTable, row: Row | None) -> None:
             super().__init__()
             self.table, self.row = table, row
 
         @property
-        def control(self) -> "VirtualTable":
+        def control(self) -> VirtualTable:
             return self.table
 
     class Activated(Message):
         """Enter (or a double click) on a row."""
 
-        def __init__(self, table: "VirtualTable", row: Row) -> None:
+        def __init__(self, table: VirtualTable, row: Row) -> None:
             super().__init__()
             self.table, self.row = table, row
 
         @property
-        def control(self) -> "VirtualTable":
+        def control(self) -> VirtualTable:
             return self.table
 
     class SelectionChanged(Message):
-        def __init__(self, table: "VirtualTable", count: int) -> None:
+        def __init__(self, table: VirtualTable, count: int) -> None:
             super().__init__()
             self.table, self.count = table, count
 
         @property
-        def control(self) -> "VirtualTable":
+        def control(self) -> VirtualTable:
             return self.table
 
     def __init__(self, columns: Sequence[Column], *, key: str, multi_select: bool = False,

@@ -17,7 +17,7 @@ import secrets
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from typing import Any
 
 from . import pdb as pdbmath
@@ -34,7 +34,7 @@ JOB_NAME = "batch.kubernetes.io/job-name"
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc).replace(microsecond=0)
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 def ts(when: datetime | None = None) -> str:
@@ -68,7 +68,7 @@ class Settings:
     kubelet_stop_seconds: float = 0.5   # containers exit this long after SIGTERM (capped by grace)
 
     @classmethod
-    def from_dict(cls, raw: dict[str, Any] | None) -> "Settings":
+    def from_dict(cls, raw: dict[str, Any] | None) -> Settings:
         s = cls()
         for k, v in (raw or {}).items():
             if not hasattr(s, k):
