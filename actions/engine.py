@@ -142,7 +142,7 @@ class Engine:
             if run._task is not None:
                 try:
                     await asyncio.wait_for(asyncio.shield(run._task), 10)
-                except (TimeoutError, asyncio.CancelledError, Exception):
+                except (TimeoutError, asyncio.CancelledError, Exception):  # noqa: BLE001 - shutting down
                     pass
         await self.backends.aclose()
         await self.store.aclose()
@@ -798,7 +798,7 @@ class Engine:
                 await self.store.append([started.model_copy(update={
                     "event": "finished", "ts": _now(), "decision": None, "outcome": outcome, "duration": round(duration, 6),
                     "error": error, "detail": summary})])
-            except Exception as exc:  # the cluster was touched; say loudly that the record is missing
+            except Exception as exc:  # noqa: BLE001 - the cluster was touched; say loudly that the record is missing
                 log.error("audit 'finished' record for run %s not written: %s", run.run_id, exc)
                 run.emit(Error(message=f"audit record for run {run.run_id} could not be written: {exc}"))
             left = run.result.data.get("left_out_of_service", []) if (
@@ -816,7 +816,7 @@ class Engine:
             await asyncio.sleep(STOP_POLL)
             try:
                 req = await self.store.journal_get(run.run_id, STOP_KEY)
-            except Exception as exc:          # a store hiccup must not kill the run it watches
+            except Exception as exc:          # noqa: BLE001 - a store hiccup must not kill the run it watches
                 log.warning("stop watcher for %s: %s", run.run_id, exc)
                 continue
             if isinstance(req, dict) and req.get("run") == run.run_id:   # not one copied from a resumed run
@@ -844,7 +844,7 @@ class Engine:
         if records:
             try:
                 await self.store.append(records)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - the stop already happened; the log says the record is missing
                 log.error("audit step records after the stop of %s not written: %s", run.run_id, exc)
         return result.summary
 

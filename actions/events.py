@@ -7,7 +7,7 @@ discriminator so it serialises to JSON for ``--json`` and the bot unchanged.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -98,7 +98,7 @@ class RunFinished(_Event):
     stopped_by: str | None = None                                    # who stopped a cancelled run
 
 
-ActionEvent = Union[Progress, Step, Log, Result, Error]
+ActionEvent = Progress | Step | Log | Result | Error
 Event = Annotated[
     Progress | Step | Log | Result | Error | RunStarted | RunFinished, Field(discriminator="kind")
 ]

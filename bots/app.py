@@ -147,7 +147,7 @@ async def _stop_signal() -> tuple[asyncio.Event, Callable[[], None]]:
         return stop, undo
 
     async def watch_main_thread() -> None:
-        while threading.main_thread().is_alive():
+        while threading.main_thread().is_alive():  # noqa: ASYNC110 - a thread's end sets no event to await
             await asyncio.sleep(0.5)
         stop.set()
 

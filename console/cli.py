@@ -581,7 +581,7 @@ async def _audit(engine: Any, args: argparse.Namespace, principal: str, printer:
     if args.audit_cmd == "export":
         upto = int((await _audit_result(engine, principal, "audit-export", {})).data["seq"])   # decided, audited
         try:
-            out = open(args.output, "w") if args.output else sys.stdout
+            out = open(args.output, "w") if args.output else sys.stdout  # noqa: SIM115, ASYNC230 - closed below
         except OSError as exc:
             raise UsageError(f"audit export -o {args.output}: {exc.strerror}; give a file in an existing, "
                              "writable directory") from None

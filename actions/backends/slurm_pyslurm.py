@@ -95,7 +95,7 @@ class SlurmPyslurm:
                                      "(is slurmctld up?)") from None
         except BackendError:
             raise
-        except Exception as exc:                 # pyslurm.RPCError and friends
+        except Exception as exc:                 # noqa: BLE001 - pyslurm.RPCError and friends
             msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             if "Unable to contact slurm controller" in msg:
                 raise BackendUnavailable(f"slurm: slurmctld does not answer ({msg})") from None
@@ -116,7 +116,7 @@ class SlurmPyslurm:
             if job.state in ("RUNNING", "COMPLETING", "SUSPENDED"):
                 for n in job.nodes:
                     on_node.setdefault(n, []).append(job.job_id)
-        found = {name: node for name, node in loaded.items()}
+        found = dict(loaded)
         order = list(names) if names is not None else list(found)
         return [node_from_pyslurm(found[n], on_node.get(n, ())) for n in order if n in found]
 

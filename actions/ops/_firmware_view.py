@@ -101,7 +101,7 @@ def inventory_rows(node: str, comps: Sequence[FirmwareComponent]) -> list[list[A
     """Long-form rows ``[node, component(s), count, version, note]``: a family that agrees is one row,
     a member that differs from its siblings is a row of its own with a note."""
     rows: list[list[Any]] = []
-    for fam, members in families(comps).items():
+    for members in families(comps).values():
         top = majority(members) if len(members) > 1 else None
         by_version: dict[str, list[FirmwareComponent]] = {}
         for c in members:

@@ -48,7 +48,7 @@ def share_out(groups: Mapping[frozenset[int], int], caps: Sequence[int | None]) 
     gv = {g: 2 + k for k, g in enumerate(keys)}
     rv = {i: 2 + len(keys) + k for k, i in enumerate(grants)}
     size = 2 + len(keys) + len(grants)
-    cap: list[dict[int, int]] = [dict() for _ in range(size)]
+    cap: list[dict[int, int]] = [{} for _ in range(size)]
 
     def edge(a: int, b: int, c: int) -> None:
         cap[a][b] = cap[a].get(b, 0) + c

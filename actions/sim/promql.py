@@ -15,13 +15,14 @@ Prometheus does; staleness is simplified to "no sample at the scrape slot means 
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import statistics
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import NamedTuple, Protocol, Union
+from typing import NamedTuple, Protocol
 
 import promql_parser as pp
 
@@ -31,7 +32,7 @@ Labels = dict[str, str]
 ValueFn = Callable[[float], "float | None"]
 Vector = list[tuple[Labels, float]]
 Matrix = list[tuple[Labels, list[tuple[float, float]]]]
-Value = Union[float, Vector, Matrix, str]
+Value = float | Vector | Matrix | str
 
 MAX_POINTS = 11_000
 
@@ -119,7 +120,7 @@ class Negate:
     expr: Node
 
 
-Node = Union[float, str, Selector, RangeSelector, Call, Aggregate, Binary, Negate]
+Node = float | str | Selector | RangeSelector | Call | Aggregate | Binary | Negate
 
 _MATCH_OPS = {"MatchOp.Equal": "=", "MatchOp.NotEqual": "!=", "MatchOp.Re": "=~", "MatchOp.NotRe": "!~"}
 
@@ -404,10 +405,10 @@ class Evaluator:
         op = node.op
         if op in ("and", "unless"):
             keys = {self._signature(node, labels) for labels, _ in rhs}
-            return [(l, v) for l, v in lhs if (self._signature(node, l) in keys) == (op == "and")]
+            return [(lbl, v) for lbl, v in lhs if (self._signature(node, lbl) in keys) == (op == "and")]
         if op == "or":
             keys = {self._signature(node, labels) for labels, _ in lhs}
-            return lhs + [(l, v) for l, v in rhs if self._signature(node, l) not in keys]
+            return lhs + [(lbl, v) for lbl, v in rhs if self._signature(node, lbl) not in keys]
         many, one, swapped = lhs, rhs, False
         if node.card == "OneToMany":
             many, one, swapped = rhs, lhs, True
@@ -480,7 +481,7 @@ class Evaluator:
         if isinstance(node, RangeSelector):
             raise _bad('invalid expression type "range vector" for range query, must be Scalar or instant Vector')
         series: dict[tuple[tuple[str, str], ...], tuple[Labels, list[tuple[float, float]]]] = {}
-        count = int(math.floor((end - start) / step + 1e-9)) + 1
+        count = math.floor((end - start) / step + 1e-9) + 1
         for i in range(count):
             t = start + i * step
             value = self.instant(node, t)
@@ -514,7 +515,7 @@ def _arith(op: str, a: float, b: float) -> float:
 def _increase(points: list[tuple[float, float]], counter: bool) -> float:
     total = points[-1][1] - points[0][1]
     if counter:
-        for (_, prev), (_, cur) in zip(points, points[1:]):
+        for (_, prev), (_, cur) in itertools.pairwise(points):
             if cur < prev:
                 total += prev
     return total

@@ -63,7 +63,7 @@ async def paint_after(paints: list[float], condition) -> float:  # noqa: ANN001
 
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 async def type_and_time(pilot, paints: list[float], keys: list[str], renders: list[float]) -> list[float]:

@@ -75,7 +75,7 @@ class MetricsScreen(DcopsScreen):
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="query-row"):
-            yield Select([(name, q) for name, q in CANNED.items()] + [(name, f"action:{a}") for name, a in HEALTH.items()],
+            yield Select(list(CANNED.items()) + [(name, f"action:{a}") for name, a in HEALTH.items()],
                          prompt="canned view", id="canned", allow_blank=True)
             yield Input(placeholder="PromQL, e.g. max by (Hostname) (DCGM_FI_DEV_GPU_TEMP)", id="promql")
             yield Input(value="1h", placeholder="range", id="range", tooltip="look-back for a chart; empty = instant query")

@@ -34,7 +34,7 @@ def sparkline(values: Sequence[float] | None, lo: float = 0.0, hi: float = 100.0
 def bar(fraction: float, width: int = 10) -> str:
     """A text progress bar (per-node progress in the operations screen)."""
     fraction = min(max(fraction, 0.0), 1.0)
-    full = int(round(fraction * width))
+    full = round(fraction * width)
     return "█" * full + "░" * (width - full)
 
 

@@ -160,7 +160,7 @@ class BmcView:
         if prof.reset_info and path == f"{self.system}/ResetActionInfo":
             return _json({"@odata.id": path, "Id": "ResetActionInfo", "Parameters": [
                 {"Name": "ResetType", "Required": True, "DataType": "String", "AllowableValues": list(prof.reset_info)}]})
-        if path.startswith("/redfish/v1/Systems/") or path.startswith("/redfish/v1/Managers/"):
+        if path.startswith(("/redfish/v1/Systems/", "/redfish/v1/Managers/")):
             ident = path.split("/")[4]
             if ident not in (self.bmc.uuid, self.bmc.name):
                 return _error(404, "ResourceMissingAtURI", f"{path} does not exist on this BMC.")

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, UTC
 from typing import Any
 
-from . import pdb as pdbmath
+from . import pdb as pdbmath  # noqa: T100 - PodDisruptionBudget arithmetic, not the debugger
 from .resources import BY_KIND, Resource
 from .selectors import match_labels
 
@@ -310,9 +310,8 @@ class Cluster:
         if grace <= 0:
             self._remove_pod(key, meta["uid"])
             return pod
-        if meta.get("deletionTimestamp"):
-            if grace >= meta.get("deletionGracePeriodSeconds", grace):
-                return self.view("pods", pod)
+        if meta.get("deletionTimestamp") and grace >= meta.get("deletionGracePeriodSeconds", grace):
+            return self.view("pods", pod)
         meta["deletionTimestamp"] = ts(now() + timedelta(seconds=grace))
         meta["deletionGracePeriodSeconds"] = grace
         meta["resourceVersion"] = self._next_rv()
