@@ -18,7 +18,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta, UTC
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ValidationError
 
@@ -30,7 +30,7 @@ from .context import ActionContext
 from .errors import (
     ApprovalRequired, ApprovalTaken, ConfirmationRequired, DcopsError, DeniedError, NotFound, UsageError,
 )
-from .events import Error, Log, Result, RunFinished, RunStarted, Step
+from .events import Error, Log, Outcome, Result, RunFinished, RunStarted, Step
 from .hostlists import collapse
 from .inventory import CachedInventory
 from .owner import current_owner, owner_is_dead
@@ -211,7 +211,7 @@ class Engine:
         if not targets:
             resolved = [] if spec.targets is not TargetKind.NONE else [CLUSTER]
         elif spec.targets is TargetKind.JOBS:
-            fake = spec.params.model_construct(jobs=targets.split(","))
+            fake = spec.params.model_construct(jobs=targets.split(","))   # type: ignore[call-arg]
             resolved = await self._resolve(spec, fake)
         else:
             refs = await self.inventory.resolve(targets)
@@ -340,7 +340,7 @@ class Engine:
         each job with every node it runs on, as a direct ``cancel`` of those jobs would see them."""
         if spec.implies is None:
             return []
-        out = []
+        out: list[tuple[ActionSpec, list[Target]]] = []
         for other in spec.implies(params):
             ospec = self.registry.get(other)
             if ospec.targets is TargetKind.JOBS:
@@ -359,11 +359,11 @@ class Engine:
 
     async def _resolve(self, spec: ActionSpec, params: Params) -> list[Target]:
         if spec.targets is TargetKind.NODES:
-            refs = await self.inventory.resolve(params.nodes)
+            refs = await self.inventory.resolve(params.nodes)   # type: ignore[attr-defined]
             return [Target(kind="node", name=r.name, partitions=frozenset(r.partitions), labels=frozenset(r.labels))
                     for r in refs]
         if spec.targets is TargetKind.JOBS:
-            ids = [str(j) for j in params.jobs]
+            ids = [str(j) for j in params.jobs]   # type: ignore[attr-defined]
             slurm = self.backends.require("slurm")
             if not ids and getattr(params, "user", None):       # cancel --user alice: her jobs, each decided
                 ids = [j.job_id for j in await slurm.jobs(JobFilter(user=params.user))   # type: ignore[attr-defined]
@@ -527,6 +527,7 @@ class Engine:
             return None
         if req.resume_of and await self._was_approved(req.resume_of, req.principal):
             return None                   # its requester finishing an approved run needs no second approval
+        appr: Approval | None
         if req.approval_id is None:
             now = datetime.now(UTC)
             appr = Approval(id="a-" + secrets.token_hex(4), created=now.isoformat(),
@@ -666,8 +667,8 @@ class Engine:
             if grant:
                 return f"the request can no longer be prepared ({str(exc).splitlines()[0]})"
             # denying a request that cannot run any more: judge it on the names it was asked for
-            kind = "job" if spec.targets is TargetKind.JOBS else "node"
-            targets, implied, params = [Target(kind=kind, name=n) for n in appr.targets] or [CLUSTER], [], None
+            target_kind: Literal["job", "node"] = "job" if spec.targets is TargetKind.JOBS else "node"
+            targets, implied, params = [Target(kind=target_kind, name=n) for n in appr.targets] or [CLUSTER], [], None
         ro = self.config.cluster.read_only
         # (action or risk name, kind, targets, needs approval whatever the policy says)
         name = spec.policy_name(params) if spec.policy_name is not None and params is not None else spec.name
@@ -739,7 +740,8 @@ class Engine:
     async def _execute(self, run: Run, prep: _Prepared, started: AuditEntry) -> None:
         spec = prep.spec
         t0 = time.monotonic()
-        outcome, error, summary = ("dry-run" if prep.dry_run else "ok"), None, ""
+        outcome: Outcome = "dry-run" if prep.dry_run else "ok"
+        error, summary = None, ""
         error_code: int | None = None
         lock = None
         watcher = (asyncio.create_task(self._watch_stop(run), name=f"dcops-stop-{run.run_id}")

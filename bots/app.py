@@ -14,7 +14,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 from pathlib import Path
 
 import aiohttp
@@ -42,7 +42,7 @@ def web_client(settings: SlackSettings, session: aiohttp.ClientSession | None = 
     costs more CPU than the rest of the bot). A 429 (chat.update is rate-limited per message) is
     retried after the Retry-After Slack sends, so a burst of events delays the message instead of
     losing updates."""
-    kwargs = {"base_url": settings.api_base_url} if settings.api_base_url else {}
+    kwargs: dict[str, Any] = {"base_url": settings.api_base_url} if settings.api_base_url else {}
     client = AsyncWebClient(token=settings.bot_token, timeout=10, session=session, **kwargs)
     client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=2))
     return client
@@ -152,7 +152,11 @@ async def _stop_signal() -> tuple[asyncio.Event, Callable[[], None]]:
         stop.set()
 
     watcher = loop.create_task(watch_main_thread())
-    return stop, watcher.cancel
+
+    def stop_watching() -> None:
+        watcher.cancel()
+
+    return stop, stop_watching
 
 
 def _prepare(config: DcopsConfig | None, demo: bool) -> tuple[DcopsConfig, SlackSettings]:

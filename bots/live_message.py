@@ -115,6 +115,8 @@ class LiveMessage:
             await asyncio.shield(self._update())
 
     async def _update(self) -> None:
+        if self.ts is None:         # nothing posted yet: there is no message to update
+            return
         async with self._sending:
             text, blocks = self._render()
             try:

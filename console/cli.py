@@ -532,7 +532,7 @@ async def _audit(engine: Any, args: argparse.Namespace, principal: str, printer:
         elif args.csv:
             from .render import table_csv
 
-            sys.stdout.write(table_csv(res.table))
+            sys.stdout.write(table_csv(res.table) if res.table is not None else "")
         else:
             print(table_text(res.table) if res.table else "")
             print(printable(res.summary))
@@ -558,7 +558,7 @@ async def _audit(engine: Any, args: argparse.Namespace, principal: str, printer:
                     print(f"    params: {printable(str(r['params']))}")
         return 0
     if args.audit_cmd == "verify":
-        params: dict[str, Any] = {"expect_head": args.expect_head} if args.expect_head else {}
+        params = {"expect_head": args.expect_head} if args.expect_head else {}
         if args.seals:
             params["seals"] = args.seals
         run = await engine.submit(Request(principal=principal, channel="cli", action="audit-verify", params=params))

@@ -12,7 +12,7 @@ import asyncio
 import os
 import pwd
 import threading
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import AsyncGenerator, Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -175,7 +175,7 @@ class Client:
         Raises DeniedError, UsageError, ConfirmationRequired, ApprovalRequired: each a one-line message."""
         return await self.engine.submit(self.request(command, **kwargs))
 
-    async def stream(self, command: str, /, **kwargs: Any) -> AsyncIterator[Event]:
+    async def stream(self, command: str, /, **kwargs: Any) -> AsyncGenerator[Event, None]:
         """Every event of a new run as it happens, ending with RunFinished."""
         run = await self.submit(command, **kwargs)
         try:

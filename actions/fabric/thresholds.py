@@ -61,7 +61,7 @@ def media_class(media: str | None) -> str:
 
 
 def no_fec(fec: str | None) -> bool:
-    return bool(fec) and fec.lower().replace("-", "_").startswith(("no_fec", "no fec", "nofec"))
+    return fec is not None and fec.lower().replace("-", "_").startswith(("no_fec", "no fec", "nofec"))
 
 
 def ber_thresholds(speed: str, media: str | None, fec: str | None = None) -> BerThresholds:

@@ -29,7 +29,7 @@ def _ranges(numbers: Iterable[int]) -> str:
     nums = sorted(set(numbers))
     out: list[str] = []
     start = prev = nums[0]
-    for n in nums[1:] + [None]:  # type: ignore[list-item]
+    for n in nums[1:] + [None]:
         if n is not None and n == prev + 1:
             prev = n
             continue

@@ -29,7 +29,7 @@ from ..backends.models import FirmwareComponent
 from ..backends.ports import RedfishPort
 from ..context import ActionContext
 from ..errors import DcopsError, UsageError
-from ..events import ActionEvent, Log, Result, Table
+from ..events import ActionEvent, Log, Result, Step, Table
 from ..fanout import StepReporter
 from . import _silences
 from ..hostlists import collapse as collapse_hosts
@@ -53,7 +53,7 @@ async def _inventories(ctx: ActionContext, nodes: Sequence[str], results: dict[s
 
     fan = ctx.fanout(nodes, read, max_parallel=INVENTORY_PARALLEL, label=label)
     async for ev in fan:
-        if getattr(ev, "kind", "") == "step" and ev.status == "ok":
+        if isinstance(ev, Step) and ev.status == "ok":
             continue                              # one line per node is noise for a read
         yield ev
     for warning in redfish.take_warnings():
@@ -162,9 +162,9 @@ async def firmware_check(ctx: ActionContext, p: FirmwareCheckParams) -> AsyncIte
             groups.setdefault((family(comp.key), comp.version, wanted, status, note), []).append(comp.key)
         mine = [[collapse(keys), version, wanted, status, note]
                 for (_, version, wanted, status, note), keys in groups.items()]
-        for key, wanted in base.entries.items():
+        for key, want in base.entries.items():
             if not any(base.matches(key, c.key) for c in active):
-                mine.append([key, "", wanted.version, "unknown", "not in the BMC's inventory"])
+                mine.append([key, "", want.version, "unknown", "not in the BMC's inventory"])
                 data[node][key] = "unknown"
                 counts["unknown"] += 1
         same.setdefault(tuple(tuple(r) for r in mine), []).append(node)
@@ -303,6 +303,7 @@ def plan_node(p: FirmwareUpdateParams, base: Baseline | None, inventory: list[Fi
     for comp in inventory:
         if not comp.active:
             continue
+        version: str | None
         if base is not None:
             if base.ignores(comp.key):
                 continue

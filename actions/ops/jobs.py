@@ -112,7 +112,8 @@ def _job_action(verb: str, past: str, port_call: str, *, kind: Kind, help: str, 
             found = await slurm.jobs(JobFilter(job_ids=tuple(ids)))
             rows = [[j.job_id, j.user, j.state, ",".join(j.nodes)] for j in found]
             nodes = sorted({n for j in found for n in j.nodes})
-            what = f"send {p.signal} to" if getattr(p, "signal", None) else verb
+            signal = getattr(p, "signal", None)          # `signal` has one; cancel/hold/requeue do not
+            what = f"send {signal} to" if signal else verb
             yield Result(summary=f"would {what} {len(ids)} job(s): {', '.join(ids)}"
                                  + (f" running on {collapse(nodes)}" if nodes else ""),
                          table=Table(columns=["job", "user", "state", "nodes"], rows=rows),

@@ -56,7 +56,7 @@ async def kube_drain(ctx: ActionContext) -> AsyncIterator[ActionEvent]:
     if ctx.dry_run:
         for node, kname in members.items():
             reports[node] = await kube.drain(kname, timeout=timeout, grace_period=grace, dry_run=True)
-        rows = [[n, r.node, ", ".join(r.evicted) or "-", _blocked_text(r) or "-"] for n, r in reports.items()]
+        rows: list[list[Any]] = [[n, r.node, ", ".join(r.evicted) or "-", _blocked_text(r) or "-"] for n, r in reports.items()]
         pods = sum(len(r.evicted) for r in reports.values())
         blocked = sum(len(r.blocked) for r in reports.values())
         yield Result(summary=f"kubernetes: would cordon {len(members)} node(s) and evict {pods} pod(s)"
@@ -151,7 +151,7 @@ async def joined(ctx: ActionContext, slurm_part: AsyncIterator[ActionEvent] | No
                  table=_merge_tables(slurm.table, kube.table), data=data)
 
 
-def parts(ctx: ActionContext, slurm_part: AsyncIterator[ActionEvent], kube_part: AsyncIterator[ActionEvent]
+def parts(ctx: ActionContext, slurm_part: AsyncIterator[ActionEvent] | None, kube_part: AsyncIterator[ActionEvent]
           ) -> AsyncIterator[ActionEvent]:
     """What ``drain``/``resume`` run: Slurm when configured, Kubernetes when configured (with
     neither, a dry run says it would change nothing; a real run was refused before it started)."""

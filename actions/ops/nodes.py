@@ -102,7 +102,8 @@ class ResumeParams(MutatingParams):
     nodes: str = Field(..., description="hostlist of nodes to return to service")
     force: bool = Field(False, description="resume nodes a health check marked bad (needs --reason)")
     reason: str | None = Field(None, min_length=1, max_length=200, description="why a forced resume is safe")
-    validate: bool = Field(False, description="return the nodes only if they pass `validate` (dcgmi diag, GPUs, NVLink, IB)")
+    validate: bool = Field(  # type: ignore[assignment]  # --validate shadows the deprecated BaseModel.validate
+        False, description="return the nodes only if they pass `validate` (dcgmi diag, GPUs, NVLink, IB)")
     level: int | None = Field(None, ge=1, le=4, description="dcgmi diag level for --validate (default [validate] level)")
 
     @model_validator(mode="after")

@@ -166,16 +166,16 @@ def plan(expr: pp.Expr) -> Node:
                          by=None if without else labels, without=labels if without else None)
     if isinstance(expr, pp.BinaryExpr):
         node = Binary(op=str(expr.op), lhs=plan(expr.lhs), rhs=plan(expr.rhs))
-        mod = expr.modifier
-        if mod is not None:
-            node.return_bool = bool(mod.return_bool)
-            node.card = str(mod.card).rsplit(".", 1)[-1]
-            node.include = list(mod.group_labels or [])
-            if mod.matching is not None:
-                if str(mod.matching.type).endswith("Include"):
-                    node.on = list(mod.matching.labels)
+        bin_mod = expr.modifier
+        if bin_mod is not None:
+            node.return_bool = bool(bin_mod.return_bool)
+            node.card = str(bin_mod.card).rsplit(".", 1)[-1]
+            node.include = list(bin_mod.group_labels or [])
+            if bin_mod.matching is not None:
+                if str(bin_mod.matching.type).endswith("Include"):
+                    node.on = list(bin_mod.matching.labels)
                 else:
-                    node.ignoring = list(mod.matching.labels)
+                    node.ignoring = list(bin_mod.matching.labels)
         return node
     if isinstance(expr, pp.SubqueryExpr):
         raise _bad("subqueries are not supported by the dcops simulator")
@@ -227,7 +227,7 @@ _MATH: dict[str, Callable[[float], float]] = {
     "log2": lambda v: math.log2(v) if v > 0 else (-math.inf if v == 0 else math.nan),
     "log10": lambda v: math.log10(v) if v > 0 else (-math.inf if v == 0 else math.nan),
 }
-_OVER_TIME = {
+_OVER_TIME: dict[str, Callable[[list[float]], float]] = {
     "avg_over_time": lambda vs: sum(vs) / len(vs), "min_over_time": min, "max_over_time": max,
     "sum_over_time": sum, "count_over_time": len, "last_over_time": lambda vs: vs[-1],
 }
@@ -316,7 +316,8 @@ class Evaluator:
             return self._range_function(name, arg, t)
         args = [self.eval(a, t) for a in node.args]
         if name == "vector":
-            return [({}, self._scalar(args[0], "vector()"))]
+            one: Vector = [({}, self._scalar(args[0], "vector()"))]
+            return one
         if name == "scalar":
             vec = self._vector(args[0], "scalar()")
             return vec[0][1] if len(vec) == 1 else math.nan

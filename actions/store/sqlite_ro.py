@@ -87,5 +87,5 @@ class ReadOnlySqliteStore(SqliteStore):
     async def journal_copy(self, from_run: str, to_run: str) -> None:
         self._refuse()
 
-    async def lock(self, names: Sequence[str], run_id: str, wait: float):  # type: ignore[override]
+    async def lock(self, names: Sequence[str], run_id: str, wait: float):
         self._refuse()

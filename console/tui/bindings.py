@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 
 from actions.errors import ConfigError
 
@@ -20,7 +20,7 @@ def _b(id: str, key: str, action: str, description: str, *, show: bool = True, p
     return Binding(key, action, description, show=show, priority=priority, id=id)
 
 
-def app_bindings() -> list[Binding]:
+def app_bindings() -> list[BindingType]:
     return [
         _b("app.command", "colon", "command_line", "command"),
         _b("app.filter", "slash", "filter", "filter"),
@@ -38,7 +38,7 @@ def app_bindings() -> list[Binding]:
     ]
 
 
-def table_bindings() -> list[Binding]:
+def table_bindings() -> list[BindingType]:
     return [
         _b("table.down", "down,j", "cursor_down", "down", show=False),
         _b("table.up", "up,k", "cursor_up", "up", show=False),
@@ -55,7 +55,7 @@ def table_bindings() -> list[Binding]:
     ]
 
 
-def fleet_bindings() -> list[Binding]:
+def fleet_bindings() -> list[BindingType]:
     return [
         _b("fleet.drain", "d", "drain", "drain"),
         _b("fleet.resume", "r", "resume", "resume"),
@@ -63,7 +63,7 @@ def fleet_bindings() -> list[Binding]:
     ]
 
 
-def node_bindings() -> list[Binding]:
+def node_bindings() -> list[BindingType]:
     return [
         _b("node.drain", "d", "drain", "drain"),
         _b("node.resume", "r", "resume", "resume"),
@@ -72,7 +72,7 @@ def node_bindings() -> list[Binding]:
     ]
 
 
-def jobs_bindings() -> list[Binding]:
+def jobs_bindings() -> list[BindingType]:
     return [
         _b("jobs.cancel", "c", "job('cancel')", "cancel"),
         _b("jobs.requeue", "Q", "job('requeue')", "requeue"),   # not r: r resumes nodes (fleet, operations)
@@ -81,14 +81,14 @@ def jobs_bindings() -> list[Binding]:
     ]
 
 
-def operations_bindings() -> list[Binding]:
+def operations_bindings() -> list[BindingType]:
     return [
         _b("operations.cancel", "c", "cancel_run", "stop run"),
         _b("operations.resume_left", "r", "resume_leftovers", "resume left-over nodes"),   # r = resume, as on fleet
     ]
 
 
-def audit_bindings() -> list[Binding]:
+def audit_bindings() -> list[BindingType]:
     return [
         _b("audit.search", "ctrl+s", "search", "search"),
         _b("audit.verify", "v", "verify", "verify chain"),
@@ -97,18 +97,18 @@ def audit_bindings() -> list[Binding]:
     ]
 
 
-def approvals_bindings() -> list[Binding]:
+def approvals_bindings() -> list[BindingType]:
     return [
         _b("approvals.approve", "a", "approve", "approve"),
         _b("approvals.deny", "x", "deny", "deny"),
     ]
 
 
-def metrics_bindings() -> list[Binding]:
+def metrics_bindings() -> list[BindingType]:
     return [_b("metrics.run", "ctrl+s", "run_query", "run query")]
 
 
-def result_bindings() -> list[Binding]:
+def result_bindings() -> list[BindingType]:
     return [_b("result.followup", "f", "followup", "run follow-up")]
 
 
@@ -116,7 +116,7 @@ def catalog() -> dict[str, Binding]:
     """Every binding by id."""
     groups = (app_bindings(), table_bindings(), fleet_bindings(), jobs_bindings(), operations_bindings(),
               audit_bindings(), approvals_bindings(), metrics_bindings(), result_bindings(), node_bindings())
-    return {b.id: b for group in groups for b in group if b.id}
+    return {b.id: b for group in groups for b in group if isinstance(b, Binding) and b.id}
 
 
 def keymap_from_config(bindings: Mapping[str, str]) -> dict[str, str]:

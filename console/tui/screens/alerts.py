@@ -17,7 +17,7 @@ from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.widgets import Static
 
 from actions import parse_command
@@ -41,8 +41,8 @@ KEY_ACTIONS = {"d": "drain", "v": "validate", "r": "gpu-reset", "t": "triage-cab
 REFRESH = 5.0
 
 
-def alerts_bindings() -> list[Binding]:
-    out = [Binding(k, f"suggested('{a}')", a, id=f"alerts.{a}") for k, a in KEY_ACTIONS.items()]
+def alerts_bindings() -> list[BindingType]:
+    out: list[BindingType] = [Binding(k, f"suggested('{a}')", a, id=f"alerts.{a}") for k, a in KEY_ACTIONS.items()]
     return out + [Binding("x", "suggested('')", "first suggestion", id="alerts.first"),
                   Binding("e", "evidence", "evidence", id="alerts.evidence"),
                   Binding("A", "show_all", "resolved too", id="alerts.all")]
@@ -122,7 +122,7 @@ class AlertsScreen(DcopsScreen):
                  f"{_esc(alert.summary)}"]
         if alert.known_node is False:
             lines.append("[i]not a node dcops knows: shown, no actions offered[/i]")
-        grafana = getattr(self.app, "config", None) and self.app.config.grafana
+        grafana = getattr(getattr(self.app, "config", None), "grafana", None)
         if grafana is not None and alert.node:        # [grafana] url_template: the node's dashboard
             lines.append(f"  {_esc(grafana.label)}: {_esc(grafana.url(alert.node, gpu=alert.labels.get('gpu')))}")
         ev = self.evidence.get(alert.fingerprint)
