@@ -205,7 +205,7 @@ class RedfishAdapter:
                     headers: Mapping[str, str] | None = None, files: Any = None) -> httpx.Response:
         """One HTTP exchange under the fleet and per-BMC bounds; transport errors become BackendError."""
         hdrs = dict(headers or {})
-        basic = None
+        basic: httpx.BasicAuth | None = None
         if auth and self.auth == "basic":
             basic = httpx.BasicAuth(self.username, (await self._secret()).get_secret_value())
         elif auth and bmc.token:
@@ -214,7 +214,7 @@ class RedfishAdapter:
             try:
                 return await self._client.request(method, bmc.base + path, json=json, params=params,
                                                   headers=hdrs, files=files,
-                                                  **({"auth": basic} if basic is not None else {}))
+                                                  auth=basic if basic is not None else httpx.USE_CLIENT_DEFAULT)
             except httpx.TimeoutException:
                 raise self._fail(bmc, f"no answer within {self.timeout:g} s ({method} {path})") from None
             except httpx.ConnectError as exc:
@@ -314,8 +314,8 @@ class RedfishAdapter:
         if bmc.system is None:
             root = await self.get(node, "/redfish/v1")
             coll = _link(root.get("Systems")) or "/redfish/v1/Systems"
-            members = [_link(m) for m in (await self.get(node, coll)).get("Members") or []]
-            members = [m for m in members if m]
+            found = [_link(m) for m in (await self.get(node, coll)).get("Members") or []]
+            members = [m for m in found if m]
             if len(members) == 1:
                 bmc.system = members[0].rstrip("/")
             else:
@@ -364,9 +364,9 @@ class RedfishAdapter:
         path = next((m for m in links if m), None)
         if path is None:
             root = await self.get(node, "/redfish/v1")
-            members = [_link(m) for m in (await self.get(node, _link(root.get("Managers")) or "/redfish/v1/Managers"))
-                       .get("Members") or []]
-            members = [m for m in members if m]
+            found = [_link(m) for m in (await self.get(node, _link(root.get("Managers")) or "/redfish/v1/Managers"))
+                     .get("Members") or []]
+            members = [m for m in found if m]
             if len(members) != 1:
                 raise self._fail(bmc, f"the host system names no manager and there are {len(members)}")
             path = members[0]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+from functools import partial
 from collections.abc import Callable, Sequence
 from datetime import datetime, UTC
 from typing import Any, TypeVar
@@ -128,8 +129,10 @@ class SlurmPyslurm:
         if "reason" in changes:
             changes["reason"] = args.reason(changes["reason"])
         for hostlist in args.node_lists(nodes):
-            await self._call(f"updating {hostlist}",
-                             lambda hl=hostlist: self.ps.Node(hl).modify(self.ps.Node(**changes)))
+            await self._call(f"updating {hostlist}", partial(self._modify, hostlist, changes))
+
+    def _modify(self, hostlist: str, changes: dict[str, Any]) -> None:
+        self.ps.Node(hostlist).modify(self.ps.Node(**changes))
 
     async def drain(self, nodes: Sequence[str], reason: str) -> None:
         await self._update(nodes, state="DRAIN", reason=reason)
