@@ -274,24 +274,30 @@ class PostgresStore:
         where: list[str] = []
         args: list[Any] = []
         if q.since:
-            where.append("a.ts >= %s"); args.append(_iso(q.since))
+            where.append("a.ts >= %s")
+            args.append(_iso(q.since))
         if q.until:
-            where.append("a.ts <= %s"); args.append(_iso(q.until))
+            where.append("a.ts <= %s")
+            args.append(_iso(q.until))
         for col, val in (("principal", q.principal), ("action", q.action), ("outcome", q.outcome),
                          ("run_id", q.run_id), ("event", q.event)):
             if val:
                 if "*" in val:
-                    where.append(f"a.{col} LIKE %s"); args.append(glob_to_like(val))
+                    where.append(f"a.{col} LIKE %s")
+                    args.append(glob_to_like(val))
                 else:
-                    where.append(f"a.{col} = %s"); args.append(val)
+                    where.append(f"a.{col} = %s")
+                    args.append(val)
         cols = ", ".join(f"a.{c}" for c in COLS)
         if q.node:
             sql, key = f"SELECT {cols} FROM audit_nodes n JOIN audit a ON a.seq = n.seq", "n.seq"
-            where.insert(0, "n.node = %s"); args.insert(0, q.node)
+            where.insert(0, "n.node = %s")
+            args.insert(0, q.node)
         else:
             sql, key = f"SELECT {cols} FROM audit a", "a.seq"
         if q.before_seq is not None:
-            where.append(f"{key} < %s"); args.append(int(q.before_seq))
+            where.append(f"{key} < %s")
+            args.append(int(q.before_seq))
         sql += (" WHERE " + " AND ".join(where) if where else "")
         sql += f" ORDER BY {key} " + ("DESC" if q.newest_first else "ASC")
         if q.limit:

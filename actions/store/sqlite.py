@@ -178,11 +178,14 @@ class SqliteStore:
         """Newest (or oldest) first with a limit, keyset-paged by ``before_seq``: every filter has an
         index ending in seq (``audit_*_seq``, ``audit_nodes_node_seq``), so SQLite walks it in seq
         order and stops at the limit instead of sorting every match of a 10M-record log."""
-        where, args = [], []
+        where: list[str] = []
+        args: list[Any] = []
         if q.since:
-            where.append("a.ts >= ?"); args.append(_iso(q.since))
+            where.append("a.ts >= ?")
+            args.append(_iso(q.since))
         if q.until:
-            where.append("a.ts <= ?"); args.append(_iso(q.until))
+            where.append("a.ts <= ?")
+            args.append(_iso(q.until))
         for col, val in (("principal", q.principal), ("action", q.action), ("outcome", q.outcome),
                          ("run_id", q.run_id), ("event", q.event)):
             if val:
@@ -195,12 +198,14 @@ class SqliteStore:
         cols = ", ".join(f"a.{c}" for c in _COLS)
         if q.node:
             sql = f"SELECT {cols} FROM audit_nodes n JOIN audit a ON a.seq = n.seq"
-            where.insert(0, "n.node = ?"); args.insert(0, q.node)
+            where.insert(0, "n.node = ?")
+            args.insert(0, q.node)
             key = "n.seq"
         else:
             sql, key = f"SELECT {cols} FROM audit a", "a.seq"
         if q.before_seq is not None:
-            where.append(f"{key} < ?"); args.append(int(q.before_seq))
+            where.append(f"{key} < ?")
+            args.append(int(q.before_seq))
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += f" ORDER BY {key} {order}"
@@ -219,7 +224,7 @@ class SqliteStore:
         after = 0
         sql = f"SELECT {', '.join(_COLS)} FROM audit WHERE seq > ? ORDER BY seq LIMIT {int(page)}"
         while True:
-            rows = await self._call(lambda c, a=after: c.execute(sql, (a,)).fetchall())
+            rows = await self._call(lambda c: c.execute(sql, (after,)).fetchall())  # noqa: B023 - awaited at once
             if not rows:
                 return
             after = rows[-1][0]
