@@ -6,6 +6,7 @@ client logs in with two sequential round trips (service root, then POST Sessions
 collection's URI is fixed by DSP0266, has no Retry-After handling and no per-BMC bound, and would
 bring aiohttp as a second HTTP stack next to the httpx the other adapters use. The protocol part
 we need is small (sessions, JSON GET/POST/PATCH, task polling), so it is written here on httpx.
+The protocol and vendor (HGX/DGX, iDRAC, iLO) facts it relies on: docs/redfish.md.
 
 Behaviour:
 - sessions (X-Auth-Token), created lazily per BMC; a 401 on a request re-logs in once and retries;

@@ -4,7 +4,7 @@ JSON that both ``squeue --json`` and slurmrestd 22.05 return.
 Why text for nodes: on 22.05 every ``--json`` call loads the data-parser plugins and costs
 ~20-30 ms where the same ``sinfo -O`` text costs ~5 ms, and drain/resume read node state on their
 hot path. The text format puts the only free-text field (the reason) last, so a ``|`` inside a
-reason cannot shift the other columns.
+reason cannot shift the other columns. The v0.0.38 shapes relied on: docs/slurm.md.
 """
 
 from __future__ import annotations

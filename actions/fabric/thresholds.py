@@ -1,7 +1,7 @@
 """What counts as a bad InfiniBand link: BER thresholds by speed, media and FEC, and UFM's
 counter-growth rules. Values are NVIDIA's (UFM PDR plugin ``Field_BER_Thresholds.csv``, UFM's
 port-isolation rule of thumb); the config file's ``[thresholds]`` table may override the counter
-rules by the keys in :data:`DEFAULTS`.
+rules by the keys in :data:`DEFAULTS`. The numbers and where they come from: docs/infiniband.md.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ read again to verify each component against its own version -> resume. At most `
 no new node starts once failures exceed ``--max-failures``. Each node's progress is journaled, so
 ``dcops resume RUN_ID`` skips finished nodes, re-attaches to update tasks that were running, and
 finishes the rest. A node that fails stays drained with a reason naming the step that failed.
+Redfish update semantics and the HGX bundle/AC-cycle facts: docs/redfish.md.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The simulated Prometheus's series: DCGM exporter GPU metrics and node_exporter InfiniBand
-metrics for every node, with the label sets the real exporters use (facts.md), plus ``up``.
+metrics for every node, with the label sets the real exporters use (docs/metrics-and-alerts.md), plus ``up``.
 
 Series are not stored: ``select`` walks the metric families and nodes a query's matchers allow
 (an exact ``Hostname`` or ``instance`` narrows it to one node) and hands the evaluator a value

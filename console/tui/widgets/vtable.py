@@ -1,7 +1,7 @@
 """A virtualised table on Textual's line API: only the rows on screen are ever rendered.
 
 Why not the stock DataTable: with 10,000 rows it needs ~1 s to mount and ~1 s to re-filter
-(measured, see facts.md), almost all of it measuring every cell. Here columns have fixed widths,
+(measured, see docs/lab.md, Textual), almost all of it measuring every cell. Here columns have fixed widths,
 filtering is one regex pass over a precomputed search string per row, and ``render_line`` draws
 just the visible lines (with a small cache), so a keystroke costs a few milliseconds whatever the
 fleet size. The same widget serves every table in the console (fleet, jobs, runs, audit,

@@ -1,5 +1,5 @@
 """One lab BMC: WSGI middleware around sushy-tools' Flask app that shows it one system, as a real
-BMC would, and adds what the fake driver lacks (see facts.md): sessions, FirmwareInventory,
+BMC would, and adds what the fake driver lacks (see docs/redfish.md): sessions, FirmwareInventory,
 SimpleUpdate with a DSP0266 task monitor, a TaskService, a one-time boot override, latency and
 503 / hang faults. Every request that sushy can answer itself is forwarded to it unchanged
 (power, boot device, virtual media, managers, chassis), and its JSON is patched where the lab
