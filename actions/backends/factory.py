@@ -35,7 +35,7 @@ def build_backends(config: DcopsConfig) -> Backends:
     sources = [backends.inventory]
     if backends.slurm is not None:
         sources.append(SlurmInventory(backends.slurm))
-    if backends.kube is not None:
+    if backends.kube is not None and config.kube is not None:
         from .kube_inventory import KubeInventory
 
         sources.append(KubeInventory(backends.kube, config.kube, optional=len(sources) > 1 or bool(config.nodes)))
@@ -63,12 +63,14 @@ def _build_ssh(config: DcopsConfig):  # noqa: ANN202
 def _build_redfish(config: DcopsConfig):  # noqa: ANN202
     from .redfish import build_redfish
 
+    assert config.redfish is not None            # called only when [redfish] is configured
     return build_redfish(config.redfish, StaticInventory(config.nodes))   # [[nodes]] bmc templates
 
 
 def _build_prometheus(config: DcopsConfig):  # noqa: ANN202
     from .prometheus import PrometheusAdapter
 
+    assert config.prometheus is not None         # called only when [prometheus] is configured
     return PrometheusAdapter(config.prometheus.url, timeout=config.prometheus.timeout,
                              max_concurrency=config.prometheus.max_concurrency)
 
@@ -76,6 +78,7 @@ def _build_prometheus(config: DcopsConfig):  # noqa: ANN202
 def _build_kube(config: DcopsConfig):  # noqa: ANN202
     from .kube import KubeAdapter
 
+    assert config.kube is not None               # called only when [kube] is configured
     return KubeAdapter(config.kube)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from pydantic import Field
 
@@ -148,9 +149,9 @@ async def fabric_health(ctx: ActionContext, p: FabricHealthParams) -> AsyncItera
         kinds[v.kind] = kinds.get(v.kind, 0) + 1
     summary = f"{len(ranked)} ports: " + (", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) if kinds else "all healthy")
     top = ranked[:p.top]
-    yield Result(summary=summary, table=Table(columns=PORT_COLUMNS, rows=[_port_row(e, l, v, growth[e]) for e, l, v in top],
+    yield Result(summary=summary, table=Table(columns=PORT_COLUMNS, rows=[_port_row(e, link, v, growth[e]) for e, link, v in top],
                                               title="fabric health, worst first"),
-                 data={"ports": [_port_data(e, l, v, growth[e]) for e, l, v in top], "total_ports": len(ranked),
+                 data={"ports": [_port_data(e, link, v, growth[e]) for e, link, v in top], "total_ports": len(ranked),
                        "counts": kinds})
 
 
@@ -172,10 +173,10 @@ async def node_health(ctx: ActionContext, p: NodeHealthParams) -> AsyncIterator[
         host_port_growth(prom, nodes, instance_map=setup.instance_map(ctx)))
     ports = _port_verdicts(growth, topo, dict(ctx.config.thresholds))
     operators = await _operator_states(ctx)
-    rows = []
+    rows: list[list[Any]] = []
     for node in nodes:
         node_gpus = [g for g in gpus if g.node == node]
-        node_ports = [(e, l, v) for e, l, v in ports if e.name == node]
+        node_ports = [(e, link, v) for e, link, v in ports if e.name == node]
         gpu_flags = [f"gpu{g.gpu}: {f}" for g in node_gpus for f in g.flags]
         port_flags = [f"{e.device}: {v.kind}" for e, _, v in node_ports if v.kind not in ("healthy", "unknown")]
         if node in silent:
@@ -194,7 +195,7 @@ async def node_health(ctx: ActionContext, p: NodeHealthParams) -> AsyncIterator[
                  links=grafana_links(ctx.config, [*attention, *nodes]),
                  data={"nodes": [dict(zip(["node", "status", "gpus", "gpu_flags", "ports", "port_flags", "operators"], r))
                                  for r in rows],
-                       "gpus": _gpu_data(gpus), "ports": [_port_data(e, l, v, growth[e]) for e, l, v in ports]})
+                       "gpus": _gpu_data(gpus), "ports": [_port_data(e, link, v, growth[e]) for e, link, v in ports]})
 
 
 async def _operator_states(ctx: ActionContext) -> dict[str, str]:
