@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from . import errors, events
 from .engine import Engine, open_engine
-from .grammar import Command, command_help, complete, parse_command, usage
 from .identity import local_principal
+from .grammar import Command, command_help, complete, parse_command, usage
 from .registry import ActionSpec, Kind, TargetKind, registry
 from .request import Request
 from .run import Run
 from .settle import resume_in
 from .targets import Target
 from .version import __version__
+
 
 
 def load_actions():  # noqa: ANN201 - returns the filled Registry

@@ -8,9 +8,11 @@ can be re-rendered on each ``chat.update`` and unit-tested without a server.
 from __future__ import annotations
 
 import re
+
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from actions.hostlists import collapse as collapse_hostlist
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
@@ -25,7 +27,6 @@ from slack_sdk.models.blocks import (
 )
 
 from actions import events
-from actions.hostlists import collapse as collapse_hostlist
 from actions.safe_text import printable
 
 from .chart import chart_for

@@ -19,9 +19,9 @@ from typing import Any
 
 from actions import Request, __version__, command_help, load_actions, local_principal, open_engine, parse_command
 from actions.config import DcopsConfig, demo_config, load_config
+from actions.identity import login_name
 from actions.errors import ApprovalRequired, ConfirmationRequired, DcopsError, DeniedError, UsageError
 from actions.events import Result, RunFinished
-from actions.identity import login_name
 from actions.safe_text import printable
 
 from .render import EventPrinter, dump_json, table_text

@@ -7,16 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import BackendUnavailable
-from .ports import (
-    AlertmanagerPort,
-    AnsiblePort,
-    InventoryPort,
-    KubePort,
-    PrometheusPort,
-    RedfishPort,
-    SlurmPort,
-    SshPort,
-)
+from .ports import AlertmanagerPort, AnsiblePort, InventoryPort, KubePort, PrometheusPort, RedfishPort, SlurmPort, SshPort
 
 _PORT_NAMES = ("slurm", "kube", "redfish", "ssh", "prometheus", "alertmanager", "ansible")
 

@@ -16,8 +16,8 @@ import asyncio
 import json
 import os
 import shutil
-import signal
 import sys
+import signal
 import tempfile
 import threading
 import time

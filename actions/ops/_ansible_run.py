@@ -16,7 +16,6 @@ from ..events import ActionEvent, Log, Result, Step, Table
 from ..hostlists import collapse
 from ..registry import MutatingParams
 
-
 class CheckParams(MutatingParams):
     """``--check`` and ``--dry-run`` are one thing for Ansible runs: ``--check --diff``."""
 

@@ -6,17 +6,17 @@ was interrupted shows up here until ``resume`` expires it)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta, UTC
 
 from pydantic import Field
 
-from ..alerts.leftovers import dcops_silences
 from ..alerts.model import Alert
 from ..context import ActionContext
 from ..events import ActionEvent, Result, Table
 from ..registry import Kind, Params, TargetKind, action
 from ..store.base import AuditQuery
 from ..timespec import TimePoint
+from ..alerts.leftovers import dcops_silences
 
 _SEVERITY = {"critical": 0, "warning": 1, "info": 2}
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC
 from typing import Any
 
 from pydantic import Field
@@ -19,6 +18,7 @@ from ..events import ActionEvent, Log, Result, Table
 from ..hostlists import expand
 from ..operators import node_operator_state
 from ..registry import Kind, Params, TargetKind, action
+from datetime import UTC
 
 COLUMNS = ["node", "partitions", "state", "flags", "reason", "jobs", "k8s", "operators", "gpu_util", "gpu_temp", "xid",
            "ib_errors", "util_history", "temp_history"]

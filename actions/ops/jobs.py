@@ -13,6 +13,7 @@ from ..events import ActionEvent, Result, Step, Table
 from ..hostlists import collapse
 from ..registry import Kind, MutatingParams, Params, TargetKind, action
 
+
 # squeue's job states and their short codes
 JOB_STATES = ("PENDING", "RUNNING", "SUSPENDED", "COMPLETING", "COMPLETED", "CANCELLED", "FAILED", "TIMEOUT",
               "NODE_FAIL", "PREEMPTED", "BOOT_FAIL", "DEADLINE", "OUT_OF_MEMORY", "CONFIGURING", "REQUEUED",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta, UTC
 from typing import Any
 
 from pydantic import Field
@@ -23,9 +23,9 @@ from ..fabric.topology import Endpoint, Link, Topology
 from ..fabric.triage import judge_link
 from ..fabric.verdict import EndEvidence, Verdict
 from ..hostlists import collapse, expand
-from ..links import grafana_links
 from ..metrics.gpu import COLUMNS as GPU_COLUMNS
 from ..metrics.gpu import GpuHealth, gpu_health
+from ..links import grafana_links
 from ..registry import Kind, Params, TargetKind, action
 from ..timespec import Duration
 

@@ -11,9 +11,9 @@ from ..backends.models import JobFilter
 from ..context import ActionContext
 from ..errors import UsageError
 from ..events import ActionEvent, Result, Table
+from . import _silences, _validation
 from ..hostlists import expand
 from ..registry import Kind, MutatingParams, Params, TargetKind, action
-from . import _silences, _validation
 from ._drain_through import check_scheduler_exists
 from ._slurm_nodes import health_gate, slurm_drain, slurm_resume
 from .kube_nodes import kube_drain, kube_resume, parts

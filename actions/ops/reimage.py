@@ -28,8 +28,8 @@ from ..context import ActionContext
 from ..errors import DcopsError
 from ..events import ActionEvent, Log, Result, Table
 from ..fanout import StepReporter
-from ..registry import Kind, MutatingParams, TargetKind, action
 from . import _silences
+from ..registry import Kind, MutatingParams, TargetKind, action
 from ._drain_through import DrainThrough, check_drain_possible, no_drain_risks, plan_text
 from ._node_steps import StepFailed, until
 

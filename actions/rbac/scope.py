@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from ..hostlists import collapse as collapse_hostlist
+
 from ..targets import Target
 
 

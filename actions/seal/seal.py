@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import datetime, UTC
 
 from .keys import Keyring, Signer
 

@@ -20,15 +20,15 @@ import json
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import datetime, UTC
 from pathlib import Path
 from typing import Any, TypeVar
 
 from ..errors import ApprovalTaken, AuditError, NotFound
 from .base import Approval, AuditEntry, AuditQuery, AuditRecord, VerifyReport
 from .chain import GENESIS, record_hash, verify_records
-from .locks import FileLockHandle, FileLocks
 from .verify_rows import checkpoint_problem, verify_rows
+from .locks import FileLockHandle, FileLocks
 
 T = TypeVar("T")
 

@@ -4,11 +4,11 @@ audit db lives there), demo configs, policies, and a deterministic engine for sn
 from __future__ import annotations
 
 import itertools
+from types import SimpleNamespace
 import textwrap
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime, UTC
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from textual.css.query import NoMatches
@@ -112,6 +112,7 @@ def frozen(monkeypatch: pytest.MonkeyPatch):
     import datetime as datetime_mod
 
     import actions.ops.metrics as metrics_mod
+
     import console.tui.screens.base as screen_base_mod
 
     # the fleet's and the query's time windows end "now", the banner's "as of": pin them (modules that

@@ -19,7 +19,7 @@ from console.tui.screens.result import ResultScreen
 from console.tui.widgets.chrome import Banner, StatusLine
 from console.tui.widgets.vtable import VirtualTable
 
-from .conftest import APPROVAL_POLICY, SIZE, audit, type_confirmation, wait_for
+from .conftest import audit, APPROVAL_POLICY, SIZE, type_confirmation, wait_for
 
 
 def status_text(app: DcopsApp) -> str:

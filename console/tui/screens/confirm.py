@@ -17,6 +17,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+
 _CONFIRM_LABEL = {"cancel": "Cancel jobs", "requeue": "Requeue jobs", "reset-counters": "Clear counters"}
 
 

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from actions.hostlists import collapse as collapse_hostlist
 from textual import on, work
 from textual.app import ComposeResult
 from textual.widgets import Static
-
-from actions.hostlists import collapse as collapse_hostlist
 
 from ..bindings import fleet_bindings
 from ..widgets import cells

@@ -7,9 +7,10 @@ and edit, so they teach the metric names (DCGM exporter, node_exporter InfiniBan
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime, UTC
 from typing import Any
 
+from actions.hostlists import collapse as collapse_hostlist
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
@@ -17,7 +18,6 @@ from textual.widgets import Button, Input, Select, Static
 from textual_plotext import PlotextPlot
 
 from actions.events import Table
-from actions.hostlists import collapse as collapse_hostlist
 
 from ..bindings import metrics_bindings
 from ..widgets.tables import ROW_KEY, table_columns, table_rows

@@ -13,16 +13,15 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from actions.hostlists import collapse as collapse_hostlist
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Log as LogView
-from textual.widgets import ProgressBar, Static
+from textual.widgets import Log as LogView, ProgressBar, Static
 
 from actions import Run, registry, resume_in
 from actions.events import Error, Log, Result, Step
-from actions.hostlists import collapse as collapse_hostlist
 from actions.safe_text import printable
 
 from ..bindings import operations_bindings

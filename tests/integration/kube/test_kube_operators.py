@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from kubelab import Kubectl
 
 from actions import Request, open_engine
 from actions.backends.kube import KubeAdapter
@@ -21,6 +20,8 @@ from actions.events import Log, Result
 from actions.rbac import Policy
 from tests.lab.kubeapi import lab
 from tests.lab.kubeapi.operators import operator_world
+
+from kubelab import Kubectl
 
 pytestmark = pytest.mark.lab
 ALLOW_ALL = '[roles.all]\nactions = ["*"]\n[[bindings]]\nprincipals = ["unix:*"]\nroles = ["all"]\n'

@@ -4,7 +4,7 @@ query parameters), metrics views attach links, the CLI prints them and Slack sho
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime
+from datetime import datetime, UTC
 from pathlib import Path
 
 import pytest
