@@ -24,7 +24,7 @@ from actions.errors import ApprovalRequired, ConfirmationRequired, DcopsError, D
 from actions.events import Result, RunFinished
 from actions.safe_text import printable
 
-from .render import EventPrinter, dump_json, table_text
+from .render import EventPrinter, dump_json, output_width, table_text
 
 log = logging.getLogger("dcops.cli")
 
@@ -534,7 +534,7 @@ async def _audit(engine: Any, args: argparse.Namespace, principal: str, printer:
 
             sys.stdout.write(table_csv(res.table) if res.table is not None else "")
         else:
-            print(table_text(res.table) if res.table else "")
+            print(table_text(res.table, output_width(sys.stdout)) if res.table else "")
             print(printable(res.summary))
         return 0
     if args.audit_cmd == "show":

@@ -24,15 +24,76 @@ def cell(value: Any) -> str:
     return printable(str(value))
 
 
-def table_text(table: Table, max_width: int = 60) -> str:
-    rows = [[cell(v)[:max_width] for v in row] for row in table.rows]
-    widths = [len(c) for c in table.columns]
+ELLIPSIS = "…"
+MIN_CELL = 8          # a shrunk column keeps this much so it still says something
+
+
+def output_width(stream: TextIO) -> int | None:
+    """How wide a table may be: ``$COLUMNS`` when set (as every CLI honours it), else the terminal's
+    width; ``None`` (never cut a cell) when writing to a pipe or a file, so scripts get whole values."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    try:
+        if stream.isatty():
+            return os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, ValueError, OSError):
+        pass
+    return None
+
+
+def fit_widths(natural: list[int], floors: list[int], budget: int) -> list[int]:
+    """Column widths that fit ``budget`` characters: the widest columns give way first (one cap for
+    all, found by bisection), none below its floor. Narrow columns (state, node) stay whole, which is
+    what a person scans; the long free text (reason, detail) is what gets cut."""
+    if sum(natural) <= budget:
+        return natural
+
+    def total(cap: int) -> int:
+        return sum(min(n, max(cap, f)) for n, f in zip(natural, floors))
+
+    lo, hi = 0, max(natural)
+    while lo < hi:                                  # the largest cap whose total still fits
+        mid = (lo + hi + 1) // 2
+        lo, hi = (mid, hi) if total(mid) <= budget else (lo, mid - 1)
+    widths = [min(n, max(lo, f)) for n, f in zip(natural, floors)]
+    spare = budget - sum(widths)           # fewer than the columns at the cap: one more each, widest first
+    for i in sorted(range(len(widths)), key=lambda k: natural[k] - widths[k], reverse=True):
+        if spare <= 0:
+            break
+        if natural[i] > widths[i]:
+            widths[i] += 1
+            spare -= 1
+    return widths
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(width - 1, 0)] + ELLIPSIS
+
+
+def table_text(table: Table, width: int | None = None) -> str:
+    """The table as aligned columns. With ``width`` (a terminal) it fits: long cells end in "…";
+    without (a pipe), every cell is whole."""
+    rows = [[cell(v) for v in row] for row in table.rows]
+    headers = [c.upper() for c in table.columns]
+    natural = [len(h) for h in headers]
     for row in rows:
         for i, v in enumerate(row):
-            widths[i] = max(widths[i], len(v))
+            natural[i] = max(natural[i], len(v))
+    widths = natural
+    if width is not None and table.columns:
+        budget = width - 2 * (len(natural) - 1)
+        values = [max((len(r[i]) for r in rows), default=0) for i in range(len(headers))]
+        for floors in ([min(n, max(len(h), MIN_CELL)) for n, h in zip(natural, headers)],   # headers whole
+                       [min(n, max(min(v, 12), 3)) for n, v in zip(natural, values)],     # short values whole
+                       [min(n, max(min(v, MIN_CELL), 3)) for n, v in zip(natural, values)],
+                       [min(n, 3) for n in natural]):
+            if sum(floors) <= budget:
+                break
+        widths = fit_widths(natural, floors, budget)
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-    lines = [fmt.format(*[c.upper() for c in table.columns])]
-    lines += [fmt.format(*row) for row in rows]
+    lines = [fmt.format(*[_clip(h, w) for h, w in zip(headers, widths)])]
+    lines += [fmt.format(*[_clip(v, w) for v, w in zip(row, widths)]) for row in rows]
     return "\n".join(line.rstrip() for line in lines)
 
 
@@ -69,10 +130,12 @@ class EventPrinter:
     """Prints a run's events as lines a person reads, or as JSON lines (``--json``)."""
 
     def __init__(self, out: TextIO = sys.stdout, err: TextIO = sys.stderr, *, as_json: bool = False,
-                 as_csv: bool = False, quiet_progress: bool = True, colour: bool | None = None) -> None:
+                 as_csv: bool = False, quiet_progress: bool = False, colour: bool | None = None) -> None:
         self.out, self.err, self.as_json, self.as_csv = out, err, as_json, as_csv
         self.quiet_progress = quiet_progress
+        self._last_progress: int | None = None     # one line per step forward, not one per poll
         self.colour = (wants_colour(out) if colour is None else colour) and not as_json and not as_csv
+        self.width = output_width(out)
 
     def __call__(self, event: Any) -> None:
         if self.as_json:
@@ -86,15 +149,18 @@ class EventPrinter:
                 self.out.write(printable(f"{event.target:<14}") + " "
                                + paint(f"{event.status:<9}", event.status, self.colour)
                                + " " + printable(event.detail) + "\n")   # escape what the data says, colour ours
-        elif isinstance(event, Progress):
-            if not self.quiet_progress:
-                self.out.write(printable(f"[{event.done}/{event.total}] {event.label}") + "\n")
+        elif isinstance(event, Progress):     # plain lines on stderr: stdout stays the steps and the table
+            if not self.quiet_progress and not self.as_csv and event.done != self._last_progress:
+                self._last_progress = event.done
+                self.err.write(paint(printable(f"[{event.done}/{event.total}] {event.label}"), "skipped",
+                                     self.colour) + "\n")
+                self.err.flush()
         elif isinstance(event, Log):
             stream = self.err if event.level in ("warning", "error") else self.out
             stream.write(printable(f"{event.level}: {event.message}") + "\n")
         elif isinstance(event, Result):
             if event.table is not None:
-                self.out.write(table_csv(event.table) if self.as_csv else table_text(event.table) + "\n")
+                self.out.write(table_csv(event.table) if self.as_csv else table_text(event.table, self.width) + "\n")
             if not self.as_csv:
                 self.out.write(printable(event.summary) + "\n")
                 for link in event.links:
