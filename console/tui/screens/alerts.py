@@ -21,7 +21,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Static
 
 from actions import parse_command
-from actions.alerts import Alert, Playbook, Suggestion, load_mapping
+from actions.alerts import Alert, AlertMapping, Playbook, Suggestion, load_mapping
 
 from ..widgets import cells
 from ..widgets.vtable import Column, VirtualTable
@@ -63,7 +63,7 @@ class AlertsScreen(DcopsScreen):
         self.alerts: dict[str, Alert] = {}
         self.evidence: dict[str, list[str]] = {}
         self.show_resolved = False
-        self._mapping = None
+        self._mapping: AlertMapping | None = None
 
     def compose_body(self) -> ComposeResult:
         yield Static("loading alerts…", id="alerts-summary")
@@ -79,7 +79,7 @@ class AlertsScreen(DcopsScreen):
         self.table.focus()
         self.set_interval(REFRESH, self.reload)
 
-    def mapping(self):  # noqa: ANN201 - AlertMapping
+    def mapping(self) -> AlertMapping:
         if self._mapping is None:
             self._mapping = load_mapping(self.dcops.config.alerts.mapping)
         return self._mapping
