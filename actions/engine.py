@@ -75,19 +75,8 @@ class _Journal:
 class _Prepared:
     """A request that passed validation and target resolution."""
 
-    __slots__ = (
-        "audit_params",
-        "decide_targets",
-        "dry_run",
-        "implied",
-        "implied_text",
-        "params",
-        "req",
-        "slurm_nodes",
-        "spec",
-        "target_names",
-        "targets",
-    )
+    __slots__ = ("audit_params", "decide_targets", "dry_run", "implied", "implied_text", "params", "req",
+                 "slurm_nodes", "spec", "target_names", "targets")
 
     def __init__(self, req: Request, spec: ActionSpec, params: Params, targets: list[Target],
                  implied: list[tuple[ActionSpec, list[Target]]] | None = None) -> None:
@@ -359,11 +348,11 @@ class Engine:
 
     async def _resolve(self, spec: ActionSpec, params: Params) -> list[Target]:
         if spec.targets is TargetKind.NODES:
-            refs = await self.inventory.resolve(params.nodes)   # type: ignore[attr-defined]
+            refs = await self.inventory.resolve(getattr(params, "nodes"))
             return [Target(kind="node", name=r.name, partitions=frozenset(r.partitions), labels=frozenset(r.labels))
                     for r in refs]
         if spec.targets is TargetKind.JOBS:
-            ids = [str(j) for j in params.jobs]   # type: ignore[attr-defined]
+            ids = [str(j) for j in getattr(params, "jobs")]
             slurm = self.backends.require("slurm")
             if not ids and getattr(params, "user", None):       # cancel --user alice: her jobs, each decided
                 ids = [j.job_id for j in await slurm.jobs(JobFilter(user=params.user))   # type: ignore[attr-defined]
