@@ -18,7 +18,6 @@ from ..events import ActionEvent, Log, Result, Table
 from ..hostlists import expand
 from ..operators import node_operator_state
 from ..registry import Kind, Params, TargetKind, action
-from datetime import UTC
 
 COLUMNS = ["node", "partitions", "state", "flags", "reason", "jobs", "k8s", "operators", "gpu_util", "gpu_temp", "xid",
            "ib_errors", "util_history", "temp_history"]
@@ -81,9 +80,9 @@ async def fleet(ctx: ActionContext, p: FleetParams) -> AsyncIterator[ActionEvent
                 if host in rows:
                     rows[host][col] = round(s.value, 1) if col != "xid" else int(s.value)
         if p.history:
-            from datetime import datetime, timedelta
+            from datetime import datetime, timedelta, timezone
 
-            end = datetime.now(UTC)
+            end = datetime.now(timezone.utc)
             # 8 points: what a sparkline cell shows; finer steps cost memory and range evaluation
             ranges = await asyncio.gather(*(prom.query_range(q, end - timedelta(minutes=30), end, 240)
                                             for q in _HISTORY.values()))
