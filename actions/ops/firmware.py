@@ -30,7 +30,7 @@ from ..backends.models import FirmwareComponent
 from ..backends.ports import RedfishPort
 from ..context import ActionContext
 from ..errors import DcopsError, UsageError
-from ..events import ActionEvent, Log, Result, Step, Table
+from ..events import ActionEvent, Log, Result, Table
 from ..fanout import StepReporter
 from . import _silences
 from ..hostlists import collapse as collapse_hosts
@@ -54,7 +54,7 @@ async def _inventories(ctx: ActionContext, nodes: Sequence[str], results: dict[s
 
     fan = ctx.fanout(nodes, read, max_parallel=INVENTORY_PARALLEL, label=label)
     async for ev in fan:
-        if isinstance(ev, Step) and ev.status == "ok":
+        if ev.kind == "step" and ev.status == "ok":
             continue                              # one line per node is noise for a read
         yield ev
     for warning in redfish.take_warnings():
