@@ -3,28 +3,80 @@
 Front ends use only what is exported here (plus ``actions.config``, ``actions.errors`` and
 ``actions.events``): they parse a command with :func:`parse_command`, submit a :class:`Request`
 to the :class:`Engine`, and render the :class:`Run`'s events.
+
+The names are loaded on first use (PEP 562 ``__getattr__``), not when the package is imported:
+every ``actions.x`` import runs this file first, and ``dcops --help`` or a CLI command that needs
+only the config must not pay for the engine, pydantic's model building and every action (issue 16:
+the CLI starts in < 150 ms). ``from actions import Engine`` works as before.
 """
 
 from __future__ import annotations
 
-from . import errors, events
-from .engine import Engine, open_engine
-from .identity import local_principal
-from .grammar import Command, command_help, complete, parse_command, usage
-from .registry import ActionSpec, Kind, TargetKind, registry
-from .request import Request
-from .run import Run
-from .settle import resume_in
-from .targets import Target
-from .version import __version__
+import importlib
+import sys
+import types
+from typing import TYPE_CHECKING, Any
 
+if TYPE_CHECKING:
+    from . import errors, events
+    from .engine import Engine, open_engine
+    from .grammar import Command, command_help, complete, parse_command, usage
+    from .identity import local_principal
+    from .registry import ActionSpec, Kind, TargetKind, registry
+    from .request import Request
+    from .run import Run
+    from .settle import resume_in
+    from .targets import Target
+    from .version import __version__
+
+# public name -> the submodule (relative) that defines it; a submodule itself when the name is one
+_WHERE = {
+    "errors": ".errors", "events": ".events",
+    "Engine": ".engine", "open_engine": ".engine",
+    "Command": ".grammar", "command_help": ".grammar", "complete": ".grammar", "parse_command": ".grammar",
+    "usage": ".grammar",
+    "local_principal": ".identity",
+    "ActionSpec": ".registry", "Kind": ".registry", "TargetKind": ".registry", "registry": ".registry",
+    "Request": ".request", "Run": ".run", "resume_in": ".settle", "Target": ".targets",
+    "__version__": ".version",
+}
+
+
+def __getattr__(name: str) -> Any:
+    where = _WHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = importlib.import_module(where, __name__)
+    value = module if where == "." + name and name != "registry" else getattr(module, name)
+    globals()[name] = value         # once: later lookups are plain attribute reads
+    return value
+
+
+class _Package(types.ModuleType):
+    """Importing the submodule ``actions.registry`` makes Python set the package attribute
+    ``registry`` to that module; the public name ``actions.registry`` is the Registry object (as it
+    was when this file imported it eagerly), so that one assignment is left to ``__getattr__``."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "registry" and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def load_actions():  # noqa: ANN201 - returns the filled Registry
     """The registry with every action registered (importing ``actions.ops`` registers them)."""
     import actions.ops  # noqa: F401
 
+    from .registry import registry
+
     return registry
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_WHERE})
 
 
 __all__ = [

@@ -25,6 +25,7 @@ from pydantic import ValidationError
 from .approval_chain import grant_problem, tag
 from .backends.bundle import Backends
 from .backends.models import JobFilter
+from .backends.ports import SlurmPort
 from .config.model import DcopsConfig
 from .context import ActionContext
 from .errors import (
@@ -85,7 +86,7 @@ class _Prepared:
         self.implied_text = "; ".join(f"also {o.name} {describe_targets(t)}" for o, t in self.implied if t)
         self.audit_params = redact(params.model_dump(mode="json", exclude_defaults=True))
         self.target_names = [t.name for t in targets if t.kind != "cluster"]
-        self.dry_run = bool(getattr(params, "dry_run", False))
+        self.dry_run = bool(params.__dict__.get("dry_run", False))   # not getattr: a miss costs pydantic an exception
         self.decide_targets = targets      # what RBAC decides on: for a resume, only the work left
         self.slurm_nodes: list[Any] | None = None      # the blast-radius guard's read, handed to the action
 
@@ -334,10 +335,10 @@ class Engine:
             ospec = self.registry.get(other)
             if ospec.targets is TargetKind.JOBS:
                 nodes = [t.name for t in targets if t.kind == "node"]
-                if not nodes or not self.backends.has("slurm"):
+                if not nodes or not self.backends.has(SlurmPort):
                     out.append((ospec, []))
                     continue
-                slurm = self.backends.require("slurm")
+                slurm = self.backends.get(SlurmPort)
                 wanted = set(nodes)
                 ids = list(dict.fromkeys(j for n in await slurm.nodes(nodes) if n.name in wanted for j in n.jobs))
                 found = await slurm.jobs(JobFilter(job_ids=tuple(ids))) if ids else []
@@ -353,7 +354,7 @@ class Engine:
                     for r in refs]
         if spec.targets is TargetKind.JOBS:
             ids = [str(j) for j in getattr(params, "jobs")]
-            slurm = self.backends.require("slurm")
+            slurm = self.backends.get(SlurmPort)
             if not ids and getattr(params, "user", None):       # cancel --user alice: her jobs, each decided
                 ids = [j.job_id for j in await slurm.jobs(JobFilter(user=params.user))   # type: ignore[attr-defined]
                        if j.state.upper() in ("RUNNING", "PENDING", "SUSPENDED", "CONFIGURING")]
@@ -440,7 +441,7 @@ class Engine:
     async def _guards(self, prep: _Prepared, decision: Decision, received: AuditEntry, *,
                       confirmed: bool = False) -> None:
         spec, req = prep.spec, prep.req
-        if spec.takes_out_of_service and prep.target_names and self.backends.has("slurm"):
+        if spec.takes_out_of_service and prep.target_names and self.backends.has(SlurmPort):
             reason = await self._blast_radius(prep)
             if reason:
                 await self._refuse(received, reason)
@@ -491,7 +492,7 @@ class Engine:
 
     async def _blast_radius(self, prep: _Prepared) -> str | None:
         limit = self.config.guards.max_partition_unavailable
-        nodes = await self.backends.require("slurm").nodes()
+        nodes = await self.backends.get(SlurmPort).nodes()
         prep.slurm_nodes = nodes                       # one read serves the guard and the action
         targets = set(prep.target_names)
         by_part: dict[str, list] = {}
@@ -818,8 +819,8 @@ class Engine:
         """After a stop: give every target a final state from what Slurm shows now, audit the
         targets that did not finish, and return the summary naming the nodes left out of service."""
         drained: dict[str, str] = {}
-        if self.backends.has("slurm"):
-            drained = await drained_now(self.backends.require("slurm"), run.targets)
+        if self.backends.has(SlurmPort):
+            drained = await drained_now(self.backends.get(SlurmPort), run.targets)
         states = final_states(run.targets, run.steps, drained, run.run_id)
         left = leftovers(states, drained, run.run_id)
         records = []

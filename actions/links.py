@@ -16,13 +16,6 @@ from .events import Link
 MAX_LINKS = 5          # a Slack actions block holds at most 25 elements; five buttons stay readable
 
 
-def grafana_url(config: DcopsConfig, node: str, *, gpu: int | str | None = None, start: datetime | None = None,
-                end: datetime | None = None) -> str | None:
-    if config.grafana is None:
-        return None
-    return config.grafana.url(node, gpu=gpu, start=start, end=end)
-
-
 def grafana_links(config: DcopsConfig, nodes: Sequence[str], *, gpus: Mapping[str, int | str] | None = None,
                   start: datetime | None = None, end: datetime | None = None) -> list[Link]:
     """One link per node (the first :data:`MAX_LINKS`; put the nodes that need a look first),

@@ -43,7 +43,7 @@ class Params(BaseModel):
     No text parameter (a reason, a node or job name, a pattern) may hold control characters: they
     would fake lines in tables and the audit log, or drive the reader's terminal (safe_text)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     @field_validator("*", mode="after")
     @classmethod

@@ -75,7 +75,11 @@ class Run:
         return False
 
     async def wait(self) -> RunFinished:
-        async for event in self.events():
-            if isinstance(event, RunFinished):
-                return event
-        raise RuntimeError("run ended without RunFinished")  # pragma: no cover - emit() guarantees it
+        """The run's RunFinished, once it is emitted. Waits on the same futures as :meth:`events`
+        without iterating it: an async generator left at its last event would be finalised through
+        the loop's thread-safe hook (a self-pipe write per run on the engine's hot path)."""
+        while self.finished is None:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            await waiter
+        return self.finished

@@ -8,23 +8,26 @@ traceback (those go to the log file)."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import re
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from actions import Request, __version__, command_help, load_actions, local_principal, open_engine, parse_command
-from actions.config import DcopsConfig, demo_config, load_config
-from actions.identity import login_name
 from actions.errors import ApprovalRequired, ConfirmationRequired, DcopsError, DeniedError, UsageError
-from actions.events import Result, RunFinished
 from actions.safe_text import printable
 
-from .render import EventPrinter, dump_json, output_width, table_text
+# Imported where used, not here (issue 16: `dcops --help` < 150 ms, a command imports only what it
+# uses): asyncio, the engine, the config models, the registry with every action and the renderers
+# (which import pydantic's event models) load only on the paths that need them.
+if TYPE_CHECKING:
+    from actions import Request
+    from actions.config import DcopsConfig
+    from actions.events import Result, RunFinished
+
+    from .render import EventPrinter
 
 log = logging.getLogger("dcops.cli")
 
@@ -36,9 +39,22 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message} (see `{self.prog} --help`)")
 
 
+class _Version(argparse.Action):
+    """``--version``: the version is read from the installed metadata only when asked for."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        from actions.version import __version__
+
+        sys.stdout.write(f"dcops {__version__}\n")       # stdout, as argparse's own version action
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="dcops", description="Operator console for GPU clusters.")
-    p.add_argument("--version", action="version", version=f"dcops {__version__}")
+    p.add_argument("--version", action=_Version, help="show the version and exit")
     p.add_argument("--config", help="config file (default $DCOPS_CONFIG or ~/.config/dcops/config.toml)")
     p.add_argument("--demo", action="store_true", help="use the built-in simulated cluster")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -115,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _complete_action(prefix: str, **_: Any) -> list[str]:
     """Action names from the registry (``dcops help dr<TAB>``)."""
-    from actions import complete
+    from actions import complete, load_actions
 
     load_actions()
     return complete(prefix, [])
@@ -125,7 +141,7 @@ def _complete_run_words(prefix: str, parsed_args: argparse.Namespace, **_: Any) 
     """``dcops run <TAB>``: the same grammar completion as the TUI's ``:`` line and Slack (action
     names, then the action's options). No config is read and no backend asked, so TAB stays fast
     and works without a cluster; node names are left to the shell."""
-    from actions import complete
+    from actions import complete, load_actions
 
     load_actions()
     words = [w for w in (getattr(parsed_args, "words", None) or []) if w]
@@ -156,6 +172,8 @@ def _json_anywhere(parser: argparse.ArgumentParser) -> None:
 def principal_for(args: argparse.Namespace, config: DcopsConfig) -> str:
     """Who acts: the real uid of this process (mapped through ``[identity]``), never an environment
     variable; ``--as`` only on the built-in demo cluster (``--demo``), where nothing real is touched."""
+    from actions import local_principal
+
     if args.as_principal:
         if not args.demo:
             raise UsageError(f"--as is only accepted in demo mode (--demo); the CLI acts as the unix account "
@@ -169,6 +187,9 @@ def principal_for(args: argparse.Namespace, config: DcopsConfig) -> str:
 async def _principal_or_audited_refusal(args: argparse.Namespace, config: DcopsConfig) -> str:
     """:func:`principal_for`, and when it refuses (``--as`` outside demo mode, an unmapped account
     the config refuses), an audit record of the attempt under the real account before the error."""
+    from actions import open_engine
+    from actions.identity import login_name
+
     try:
         return principal_for(args, config)
     except (UsageError, DeniedError) as exc:
@@ -188,6 +209,8 @@ async def _principal_or_audited_refusal(args: argparse.Namespace, config: DcopsC
 
 
 def load(args: argparse.Namespace) -> DcopsConfig:
+    from actions.config import demo_config, load_config
+
     if args.demo:
         cfg = demo_config()
         if getattr(args, "nodes", None) is not None:
@@ -230,6 +253,10 @@ def run_options(words: list[str], *, yes: bool = False, confirm: str | None = No
 
 
 async def _run_request(engine: Any, req: Request, printer: EventPrinter, *, interactive: bool) -> int:
+    import asyncio
+
+    from .render import dump_json
+
     try:
         run = await engine.submit(req)
     except ConfirmationRequired as exc:
@@ -257,6 +284,8 @@ TICK = 5.0            # seconds between "still running" lines on a terminal (dra
 async def _ticker(run: Any, err: Any) -> None:
     """On a terminal, say every few seconds that a long run is alive and what it waits for, so
     `drain --wait` is never silent for 48 s; in a pipe, stay quiet (scripts read the events)."""
+    import asyncio
+
     while run.active:
         await asyncio.sleep(TICK)
         if not run.active:
@@ -270,6 +299,8 @@ async def _ticker(run: Any, err: Any) -> None:
 
 async def _follow(run: Any, principal: str, printer: EventPrinter) -> int:
     """Print a run's events to its end; Ctrl-C stops it (see :func:`_interrupted`)."""
+    import asyncio
+
     printed = 0
     tick = asyncio.create_task(_ticker(run, printer.err)) if not printer.as_json and printer.err.isatty() else None
     try:
@@ -329,6 +360,8 @@ def _keygen(prefix: str) -> int:
 
 
 async def amain(args: argparse.Namespace) -> int:
+    from actions import open_engine
+
     if args.cmd == "audit" and args.audit_cmd == "keygen":
         return _keygen(args.prefix)
     if args.cmd == "completion":
@@ -405,6 +438,10 @@ def _review_store(config: DcopsConfig, args: argparse.Namespace) -> Any:
 
 def _catalogue_command(args: argparse.Namespace) -> int:
     """``dcops actions`` and ``dcops help [ACTION]``: no engine, no audit database, no config needed."""
+    from actions import command_help, load_actions
+
+    from .render import dump_json
+
     if args.cmd == "help" and not args.action:
         print(build_parser().format_help())
         return 0
@@ -436,7 +473,7 @@ def _catalogue_command(args: argparse.Namespace) -> int:
 def _may_run(args: argparse.Namespace, specs: list[Any]) -> tuple[list[Any], str | None]:
     """The actions the caller may run under the policy their config names (without a config file:
     the default policy file; without either, every action, and a note saying why)."""
-    from actions.config import default_config_path
+    from actions.config import DcopsConfig, default_config_path
     from actions.errors import ConfigError
     from actions.rbac import Policy
 
@@ -461,6 +498,10 @@ def _may_run(args: argparse.Namespace, specs: list[Any]) -> tuple[list[Any], str
 
 
 async def _dispatch(engine: Any, args: argparse.Namespace, principal: str) -> int:
+    from actions import Request, command_help, load_actions, parse_command
+
+    from .render import EventPrinter, dump_json
+
     printer = EventPrinter(as_json=args.json, as_csv=getattr(args, "csv", False))
     interactive = sys.stdin.isatty() and not args.json
     if args.cmd == "run":
@@ -518,6 +559,10 @@ async def _dispatch(engine: Any, args: argparse.Namespace, principal: str) -> in
 
 
 async def _audit(engine: Any, args: argparse.Namespace, principal: str, printer: EventPrinter) -> int:
+    from actions import Request
+
+    from .render import dump_json, output_width, table_text
+
     if args.audit_cmd == "list":
         params = {k: getattr(args, k) for k in ("since", "until", "principal", "action", "node", "outcome", "run",
                                                 "event", "limit", "before") if getattr(args, k)}
@@ -607,6 +652,8 @@ async def _audit(engine: Any, args: argparse.Namespace, principal: str, printer:
 def _dump_list(res: Result) -> int:
     """A list command's ``--json``: one JSON array (README "JSON output"), of the result's records,
     or of its table rows as objects keyed by column when it has no records."""
+    from .render import dump_json
+
     if isinstance(res.data, list):
         dump_json(res.data)
     else:
@@ -618,6 +665,8 @@ def _dump_list(res: Result) -> int:
 async def _audit_result(engine: Any, principal: str, action: str, params: dict[str, Any]) -> Result:
     """Run an audit action through the engine (RBAC decision and an audit record, like ``audit list``)
     and return its result; a failed run raises with the error's exit code."""
+    from actions import Request
+
     run = await engine.submit(Request(principal=principal, channel="cli", action=action, params=params))
     await run.wait()
     if run.result is None:
@@ -628,6 +677,8 @@ async def _audit_result(engine: Any, principal: str, action: str, params: dict[s
 
 
 async def _policy_check(engine: Any, args: argparse.Namespace) -> int:
+    from .render import dump_json
+
     decision, lines = await engine.explain(args.principal, args.action, args.targets)
     if args.json:
         dump_json({"allowed": decision.allowed, "reason": decision.reason, "approval": decision.approval,
@@ -691,6 +742,8 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
         if args.debug:
             log_to_stderr(logging.DEBUG)
+        import asyncio
+
         return asyncio.run(amain(args))
     except DcopsError as exc:
         sys.stderr.write(f"dcops: {printable(str(exc))}\n")

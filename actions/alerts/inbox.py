@@ -93,12 +93,6 @@ class AlertInbox:
     def get(self, fingerprint: str) -> Alert | None:
         return self._alerts.get(fingerprint)
 
-    def firing_nodes(self) -> dict[str, list[Alert]]:
-        out: dict[str, list[Alert]] = {}
-        for a in self.alerts():
-            if a.node:
-                out.setdefault(a.node, []).append(a)
-        return out
 
     def playbook(self, alert: Alert) -> Playbook | None:
         return self.mapping.for_alert(alert.labels, node=alert.node or "", summary=alert.summary,

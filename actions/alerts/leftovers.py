@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..backends.ports import AlertmanagerPort
 from ..store.base import AuditQuery
 
 TAG = "dcops run"
@@ -42,10 +43,11 @@ async def dcops_silences(am: Any, store: Any, *, include_expired: bool = False) 
 
 async def report_left_behind(engine: Any) -> str | None:
     """One line naming the silences failed or interrupted runs left active, or None."""
-    if not engine.backends.has("alertmanager"):
+    am = engine.backends.find(AlertmanagerPort)
+    if am is None:
         return None
     try:
-        left = [d for d in await dcops_silences(engine.backends.alertmanager, engine.store) if d.left_behind]
+        left = [d for d in await dcops_silences(am, engine.store) if d.left_behind]
     except Exception as exc:  # noqa: BLE001 - a start-up report must not stop the receiver
         return f"could not check for left-behind silences: {exc}"
     if not left:

@@ -27,8 +27,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ..errors import ConfigError, UsageError
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -133,6 +131,8 @@ def _meta(path: Path, name: str) -> tuple[str, dict[str, VarSpec]]:
     if not meta_path.exists():
         return "", {}
     where = f"playbook metadata {meta_path}"
+    import yaml      # here, not at the top: every CLI command imports this module, few read a playbook's metadata
+
     try:
         raw = yaml.safe_load(meta_path.read_text(encoding="utf-8")) or {}
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:

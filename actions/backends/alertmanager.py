@@ -28,8 +28,9 @@ class AlertmanagerAdapter:
     async def _call(self, method: str, path: str, **kw: Any) -> httpx.Response:
         try:
             resp = await self._client.request(method, path, **kw)
-        except httpx.TimeoutException:
-            raise BackendError(f"alertmanager {self.url}: no answer within {self._client.timeout.read}s") from None
+        except httpx.TimeoutException:     # unreachable for the caller (exit 6), like a refused connection
+            raise BackendUnavailable(
+                f"alertmanager {self.url}: no answer within {self._client.timeout.read}s") from None
         except httpx.HTTPError as exc:
             raise BackendUnavailable(f"alertmanager {self.url} unreachable: {exc}") from None
         if resp.status_code == 404 and method == "DELETE":

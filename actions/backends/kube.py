@@ -259,10 +259,6 @@ class KubeAdapter:
                     dry_run: bool = False) -> DrainReport:
         return await drain_node(self, node, timeout=timeout, grace_period=grace_period, dry_run=dry_run)
 
-    async def delete_pod(self, namespace: str, name: str) -> None:
-        core = await self._core()
-        await self._call(f"delete pod {namespace}/{name}", core.delete_namespaced_pod, name, namespace)
-
     # ------------------------------------------------------------------ jobs
 
     async def jobs(self, namespace: str | None = None) -> list[KubeJob]:

@@ -7,7 +7,6 @@ these models, so a Slurm REST adapter and a Slurm CLI adapter are interchangeabl
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -280,13 +279,6 @@ class Sample(_Model):
 class Series(_Model):
     labels: dict[str, str]
     points: tuple[tuple[float, float], ...]   # (unix time, value)
-
-
-ResetType = Literal["On", "ForceOff", "GracefulShutdown", "GracefulRestart", "ForceRestart", "PowerCycle", "Nmi", "PushPowerButton"]
-
-
-def as_dict(model: BaseModel) -> dict[str, Any]:
-    return model.model_dump(mode="json")
 
 
 class Silence(BaseModel):

@@ -85,8 +85,8 @@ class PrometheusAdapter:
         try:
             async with self._slots:
                 resp = await self._client.get(path, params=params)
-        except httpx.TimeoutException:
-            raise BackendError(f"prometheus at {self.url} did not answer within {self.timeout:g}s") from None
+        except httpx.TimeoutException:     # unreachable for the caller (exit 6), like a refused connection
+            raise BackendUnavailable(f"prometheus at {self.url} did not answer within {self.timeout:g}s") from None
         except httpx.TransportError as exc:
             reason = _reason(exc)
             raise BackendUnavailable(f"prometheus at {self.url} is not reachable: {reason}") from None

@@ -43,7 +43,7 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import SecretStr
 
-from ..errors import BackendError, UsageError
+from ..errors import BackendError, BackendUnavailable, UsageError
 from .models import FirmwareComponent, ManagerInfo, SystemInfo, TaskStatus, UpdatePath
 from .ports import InventoryPort
 from .redfish_identity import identify
@@ -198,8 +198,9 @@ class RedfishAdapter:
                 self._password = await self._password_source()
             return self._password
 
-    def _fail(self, bmc: _Bmc, what: str) -> BackendError:
-        return BackendError(f"redfish: {bmc.node} ({bmc.base}): {what}")
+    def _fail(self, bmc: _Bmc, what: str, *, unreachable: bool = False) -> BackendError:
+        """The error for one BMC; ``unreachable`` (no answer in time, no connection) exits 6, not 1."""
+        return (BackendUnavailable if unreachable else BackendError)(f"redfish: {bmc.node} ({bmc.base}): {what}")
 
     async def _send(self, bmc: _Bmc, method: str, path: str, *, json: Any = None,
                     params: Mapping[str, str] | None = None, auth: bool = True,
@@ -217,13 +218,14 @@ class RedfishAdapter:
                                                   headers=hdrs, files=files,
                                                   auth=basic if basic is not None else httpx.USE_CLIENT_DEFAULT)
             except httpx.TimeoutException:
-                raise self._fail(bmc, f"no answer within {self.timeout:g} s ({method} {path})") from None
+                raise self._fail(bmc, f"no answer within {self.timeout:g} s ({method} {path})",
+                                 unreachable=True) from None
             except httpx.ConnectError as exc:
                 text = str(exc)
                 if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
                     raise self._fail(bmc, "TLS certificate verification failed; set [redfish] ca_bundle to the "
                                           "CA that signed the BMC certificates") from None
-                raise self._fail(bmc, f"cannot connect: {text or type(exc).__name__}") from None
+                raise self._fail(bmc, f"cannot connect: {text or type(exc).__name__}", unreachable=True) from None
             except httpx.HTTPError as exc:
                 raise self._fail(bmc, f"{type(exc).__name__}: {exc}".splitlines()[0]) from None
 
@@ -527,20 +529,6 @@ class RedfishAdapter:
         return TaskStatus(uri=task_uri, state=str(doc["TaskState"]), percent=doc.get("PercentComplete"),
                           messages=texts, health=health, reset_type=wanted_reset if wanted_reset in RESET_TYPES else None,
                           reset_required=any(i in RESET_HINTS for i in ids))
-
-    async def wait_task(self, node: str, task_uri: str, *, timeout: float,
-                        on_progress: Callable[[TaskStatus], None] | None = None) -> TaskStatus:
-        """Poll a task until it finishes or waits for a reset; BackendError when neither within ``timeout``."""
-        deadline = time.monotonic() + timeout
-        while True:
-            status = await self.task(node, task_uri)
-            if on_progress is not None:
-                on_progress(status)
-            if status.finished or status.awaiting_reset:
-                return status
-            if time.monotonic() > deadline:
-                raise self._fail(await self._bmc(node), f"task {task_uri} still {status.state} after {timeout:g} s")
-            await asyncio.sleep(self.poll_interval)
 
     async def _reset_action(self, node: str) -> tuple[str, tuple[str, ...]]:
         """The system's Reset target and the ResetTypes it allows (AllowableValues, else ActionInfo)."""

@@ -98,9 +98,6 @@ class SlurmCli:
     async def drain(self, nodes: Sequence[str], reason: str) -> None:
         await self._update(nodes, "DRAIN", reason)
 
-    async def down(self, nodes: Sequence[str], reason: str) -> None:
-        await self._update(nodes, "DOWN", reason)
-
     async def resume(self, nodes: Sequence[str]) -> None:
         """Return nodes to service. scontrol refuses the whole call ("Invalid node state specified")
         when one node is already in service, after resuming the others: then it is a success if

@@ -7,6 +7,7 @@ CLI for what REST cannot do, pyslurm) changes with its adapters, not in the shar
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
@@ -16,7 +17,9 @@ from ..inventory import StaticInventory
 from .ports import SlurmPort
 from .slurm_cli import SlurmCli
 from .slurm_runner import LocalRunner, SshRunner
-from .ssh import SshAdapter
+
+if TYPE_CHECKING:   # asyncssh takes ~0.4 s to import: only a site with [ssh] (or controller_ssh) pays it
+    from .ssh import SshAdapter
 
 
 def _static_addresses(config: DcopsConfig) -> dict[str, str]:
@@ -26,6 +29,8 @@ def _static_addresses(config: DcopsConfig) -> dict[str, str]:
 
 
 def build_ssh(config: DcopsConfig) -> SshAdapter:
+    from .ssh import SshAdapter
+
     assert config.ssh is not None
     return SshAdapter(config.ssh, _static_addresses(config))
 

@@ -137,9 +137,6 @@ class SlurmPyslurm:
     async def drain(self, nodes: Sequence[str], reason: str) -> None:
         await self._update(nodes, state="DRAIN", reason=reason)
 
-    async def down(self, nodes: Sequence[str], reason: str) -> None:
-        await self._update(nodes, state="DOWN", reason=reason)
-
     async def resume(self, nodes: Sequence[str]) -> None:
         await self._update(nodes, state="RESUME")
 

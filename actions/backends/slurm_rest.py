@@ -102,9 +102,6 @@ class SlurmRest:
     async def resume(self, nodes: Sequence[str]) -> None:
         await self.fallback.resume(nodes)
 
-    async def down(self, nodes: Sequence[str], reason: str) -> None:
-        await self.fallback.down(nodes, reason)
-
     async def requeue(self, job_ids: Sequence[str]) -> None:
         await self.fallback.requeue(job_ids)
 

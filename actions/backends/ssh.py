@@ -165,13 +165,6 @@ class SshAdapter:
                                  stderr=_text(done.stderr), duration=time.monotonic() - t0)
         raise AssertionError("unreachable: the second attempt always returns")
 
-    async def run_many(self, hosts: Sequence[str], argv: Sequence[str], *,
-                       timeout: float | None = None) -> dict[str, CommandResult]:
-        remote_command(argv)                         # refuse a bad argv once, before any connection
-        unique = list(dict.fromkeys(hosts))
-        results = await asyncio.gather(*(self.run(h, argv, timeout=timeout) for h in unique))
-        return dict(zip(unique, results))
-
     async def aclose(self) -> None:
         conns, self._conns = list(self._conns.values()), {}
         for conn in conns:

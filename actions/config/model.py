@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from ._base import Section
 from .ansible import AnsibleSection
@@ -14,6 +14,7 @@ from .alerts import AlertmanagerSection, AlertsSection, ValidateSection
 from .identity import IdentitySection
 from .kube import KubeSection
 from .prometheus import PrometheusSection
+from .provisioning import ProvisioningSection
 from .redfish import RedfishSection
 from .slurm import SlurmSection
 from .ssh import SshSection
@@ -161,6 +162,7 @@ class DcopsConfig(Section):
     redfish: RedfishSection | None = None
     prometheus: PrometheusSection | None = None
     kube: KubeSection | None = None
+    provisioning: ProvisioningSection | None = None   # who reinstalls nodes for reimage (default: redfish-pxe)
     topology: str | None = None            # InfiniBand fabric topology file
     thresholds: dict[str, float] = {}      # overrides for health thresholds (gpu_temp_c, ...)
     tui: TuiSection = Field(default_factory=TuiSection)
@@ -170,6 +172,40 @@ class DcopsConfig(Section):
     alerts: AlertsSection = Field(default_factory=AlertsSection)
     alertmanager: AlertmanagerSection | None = None
     validate_: ValidateSection = Field(default_factory=ValidateSection, alias="validate")
+    # sections of backends registered outside dcops (actions.backends.registry), validated by their model
+    _backend_sections: dict[str, BaseModel] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _registered_sections(cls, data: object, handler):  # noqa: ANN206 - pydantic's wrap-validator signature
+        """A top-level section named after a registered backend that is no field here (a site's own
+        backend) is validated by that registration's section model; any other unknown key stays an error."""
+        from ..backends.registry import spec_named
+
+        found: dict[str, BaseModel] = {}
+        if isinstance(data, dict):
+            known = set(cls.model_fields) | {f.alias for f in cls.model_fields.values() if f.alias}
+            data = dict(data)
+            for key in [k for k in data if isinstance(k, str) and k not in known]:
+                spec = spec_named(key)
+                if spec is None or spec.section is None:
+                    continue
+                try:
+                    found[key] = spec.section.model_validate(data.pop(key))
+                except ValidationError as exc:
+                    err = exc.errors()[0]
+                    where = ".".join(str(x) for x in (key, *err["loc"]))
+                    raise ValueError(f"{where}: {err['msg']}") from None
+        model = handler(data)
+        model._backend_sections = found
+        return model
+
+    def backend_section(self, name: str) -> BaseModel | None:
+        """The ``[name]`` section of a registered backend, or None when the file has none."""
+        if name in type(self).model_fields:
+            value = getattr(self, name)
+            return value if isinstance(value, BaseModel) else None
+        return self._backend_sections.get(name)
 
     def resolved(self, base_dir: Path) -> DcopsConfig:
         """Relative paths in the file are relative to the file, not to the current directory."""

@@ -48,10 +48,6 @@ class PortGrowth:
     def short(self) -> dict[str, float]:
         return self.by_window.get(SHORT_WINDOW, {})
 
-    @property
-    def long(self) -> dict[str, float]:
-        return self.by_window.get(LONG_WINDOW, {})
-
 
 def node_of_instance(instance: str, instance_map: Mapping[str, str] | None = None) -> str:
     """The node behind a node_exporter ``instance``: mapped, else the host part without domain."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..backends.ports import PrometheusPort, SlurmPort, SshPort
 from ..errors import UsageError
 from .topology import Topology
 from .triage import Sources
@@ -36,6 +37,6 @@ def instance_map(ctx: ActionContext) -> dict[str, str]:
 
 def sources(ctx: ActionContext) -> Sources:
     b = ctx.backends
-    return Sources(prometheus=b.require("prometheus"), ssh=b.ssh, slurm=b.slurm,
+    return Sources(prometheus=b.get(PrometheusPort), ssh=b.find(SshPort), slurm=b.find(SlurmPort),
                    switch_counters=b.extras.get("fabric_counters"), instance_map=instance_map(ctx),
                    thresholds=dict(ctx.config.thresholds))

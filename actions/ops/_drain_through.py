@@ -18,6 +18,8 @@ from typing import Any
 
 from ..backends.bundle import Backends
 from ..backends.models import KubeNode
+from ..backends.ports import KubePort, SlurmPort
+from ..backends.registry import spec_for
 from ..context import ActionContext
 from ..errors import BackendError, DcopsError, UsageError
 from ._node_steps import StepFailed, hold_drained, slurm_node, until, wait_idle, wait_slurm_responding
@@ -25,7 +27,7 @@ from ._node_steps import StepFailed, hold_drained, slurm_node, until, wait_idle,
 log = logging.getLogger(__name__)
 
 NO_DRAIN_RISK = "no-drain"         # the permission a role must grant for --no-drain (deny rules can name it)
-_LABELS = {"slurm": "Slurm", "kube": "Kubernetes"}
+_SCHEDULERS = (SlurmPort, KubePort)
 
 
 def _ours(reason: str) -> bool:
@@ -34,8 +36,8 @@ def _ours(reason: str) -> bool:
 
 
 def schedulers(backends: Backends) -> list[str]:
-    """The configured schedulers, "slurm" and/or "kube"."""
-    return [name for name in ("slurm", "kube") if backends.has(name)]
+    """The configured schedulers' labels, "Slurm" and/or "Kubernetes"."""
+    return [spec_for(port).label for port in _SCHEDULERS if backends.has(port)]
 
 
 def no_drain_risks(params: Any) -> tuple[str, ...]:
@@ -64,7 +66,7 @@ def check_scheduler_exists(params: Any, backends: Backends) -> None:
 
 def plan_text(backends: Backends, no_drain: bool) -> str:
     """One line for a plan: how the nodes would be taken out of service."""
-    names = [_LABELS[s] for s in schedulers(backends)]
+    names = schedulers(backends)
     if no_drain:
         return "not drained (--no-drain): jobs and pods on the nodes keep running" + (
             f" although {' and '.join(names)} could drain them" if names else "")
@@ -82,8 +84,8 @@ class DrainThrough:
     def __init__(self, ctx: ActionContext, *, no_drain: bool = False) -> None:
         self.ctx = ctx
         self.no_drain = no_drain
-        self.slurm = ctx.backends.slurm if not no_drain else None
-        self.kube = ctx.backends.kube if not no_drain else None
+        self.slurm = ctx.backends.find(SlurmPort) if not no_drain else None
+        self.kube = ctx.backends.find(KubePort) if not no_drain else None
         self._kube_names: dict[str, str] | None = None
 
     @property
@@ -144,10 +146,6 @@ class DrainThrough:
             if report.blocked:
                 blocked = "; ".join(f"{b.namespace}/{b.name} ({b.reason})" for b in report.blocked)
                 raise StepFailed(f"k8s: {kname} cordoned but pods could not be evicted within {timeout:g} s: {blocked}")
-
-    async def drain_and_wait_idle(self, node: str, reason: str, timeout: float) -> None:
-        await self.drain(node, reason)
-        await self.wait_idle(node, timeout)
 
     async def wait_back(self, node: str, timeout: float) -> None:
         """After a reboot: until every scheduler sees the node again (slurmd registered, kubelet Ready)."""

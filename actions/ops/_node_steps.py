@@ -45,12 +45,6 @@ async def slurm_node(slurm: SlurmPort, node: str) -> NodeInfo:
     return found[0]
 
 
-async def drain_and_wait_idle(slurm: SlurmPort, node: str, reason: str, timeout: float) -> NodeInfo:
-    """Drain, then wait until no job runs on the node (drained, not draining)."""
-    await slurm.drain([node], reason)
-    return await wait_idle(slurm, node, timeout)
-
-
 async def wait_idle(slurm: SlurmPort, node: str, timeout: float) -> NodeInfo:
     async def idle() -> NodeInfo | None:
         info = await slurm_node(slurm, node)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 
 from ..alerts.leftovers import TAG
+from ..backends.ports import AlertmanagerPort
 from ..context import ActionContext
 from ..errors import DcopsError
 from ..events import ActionEvent, Log, Step
@@ -31,7 +32,7 @@ async def silence_nodes(ctx: ActionContext, nodes: Sequence[str], reason: str,
                         hours: float | None) -> AsyncIterator[ActionEvent]:
     """One silence per node (matchers on the node label, created by the principal, comment = the
     reason and run id), each recorded in the journal and audited as a step."""
-    am = ctx.backends.require("alertmanager")
+    am = ctx.backends.get(AlertmanagerPort)
     hours = hours or default_hours(ctx)
     if ctx.dry_run:
         yield Log(message=f"would silence the alerts of {len(nodes)} node(s) for {hours:g} h")
@@ -53,7 +54,7 @@ async def expire_own(ctx: ActionContext, why: str) -> AsyncIterator[ActionEvent]
     made: dict[str, str] = {**(await ctx.journal.get(JOURNAL_KEY) or {}), **ctx.extras.get(JOURNAL_KEY, {})}
     if not made:
         return
-    am = ctx.backends.require("alertmanager")
+    am = ctx.backends.get(AlertmanagerPort)
     for n, sid in made.items():
         try:
             await am.expire_silence(sid)
@@ -66,9 +67,9 @@ async def expire_own(ctx: ActionContext, why: str) -> AsyncIterator[ActionEvent]
 
 async def expire_for_nodes(ctx: ActionContext, nodes: Sequence[str]) -> AsyncIterator[ActionEvent]:
     """Expire every active dcops silence of these nodes (``resume``)."""
-    if not ctx.backends.has("alertmanager"):
+    if not ctx.backends.has(AlertmanagerPort):
         return
-    am = ctx.backends.require("alertmanager")
+    am = ctx.backends.get(AlertmanagerPort)
     label = node_label(ctx)
     wanted = set(nodes)
     try:

@@ -15,6 +15,7 @@ import time
 from collections.abc import AsyncIterator, Sequence
 
 from ..backends.models import JobFilter, NodeInfo
+from ..backends.ports import SlurmPort
 from ..config.slurm import SlurmSection
 from ..context import ActionContext
 from ..errors import DcopsError, DeniedError
@@ -50,7 +51,7 @@ def _job_fate(requeue: bool, cancel: bool, wait: bool) -> str:
 
 async def slurm_drain(ctx: ActionContext, nodes: list[str], reason: str, *, wait: bool, wait_timeout: float,
                       requeue_jobs: bool, cancel_jobs: bool) -> AsyncIterator[ActionEvent]:
-    slurm = ctx.backends.require("slurm")
+    slurm = ctx.backends.get(SlurmPort)
     stamped = ctx.stamp(reason)
     fate = _job_fate(requeue_jobs, cancel_jobs, wait)
     if ctx.dry_run:
@@ -203,7 +204,7 @@ def health_marked(infos: dict[str, NodeInfo], nodes: Sequence[str], prefixes: Se
 async def health_gate(ctx: ActionContext, nodes: list[str], *, force: bool) -> dict[str, NodeInfo]:
     """Read the nodes and refuse (before Slurm or Kubernetes is touched) to resume any a health
     check marked bad, unless forced; a dry run only reports it. Returns what was read."""
-    infos = _by_name(await ctx.backends.require("slurm").nodes(nodes))
+    infos = _by_name(await ctx.backends.get(SlurmPort).nodes(nodes))
     marked = health_marked(infos, nodes, health_prefixes(ctx))
     if marked and not force and not ctx.dry_run:
         first = infos[marked[0]].reason
@@ -215,7 +216,7 @@ async def health_gate(ctx: ActionContext, nodes: list[str], *, force: bool) -> d
 async def slurm_resume(ctx: ActionContext, nodes: list[str], infos: dict[str, NodeInfo], *, force: bool,
                        force_reason: str | None) -> AsyncIterator[ActionEvent]:
     """Resume after :func:`health_gate` let the request through (``infos`` is what it read)."""
-    slurm = ctx.backends.require("slurm")
+    slurm = ctx.backends.get(SlurmPort)
     marked = health_marked(infos, nodes, health_prefixes(ctx))
     if ctx.dry_run:
         rows = [[n, infos[n].display_state if n in infos else "?", infos[n].reason if n in infos else "",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+from ..backends.ports import SlurmPort
 from ..checks.verdict import NodeVerdict
 from ..context import ActionContext
 from ..events import ActionEvent, Result
@@ -27,7 +28,7 @@ class Gate:
             return list(self.ctx.nodes)
         if not self.ctx.config.validate_.mandatory_for_health_drained:
             return []
-        infos = _by_name(await self.ctx.backends.require("slurm").nodes(self.ctx.nodes))
+        infos = _by_name(await self.ctx.backends.get(SlurmPort).nodes(self.ctx.nodes))
         return health_marked(infos, self.ctx.nodes, health_prefixes(self.ctx))
 
     async def run(self) -> AsyncIterator[ActionEvent]:

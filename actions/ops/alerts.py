@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, UTC
 from pydantic import Field
 
 from ..alerts.model import Alert
+from ..backends.ports import AlertmanagerPort
 from ..context import ActionContext
 from ..events import ActionEvent, Result, Table
 from ..registry import Kind, Params, TargetKind, action
@@ -64,7 +65,7 @@ class SilencesParams(Params):
 @action("silences", example="silences", help="Alertmanager silences dcops made (drain --silence), with their runs",
         params=SilencesParams, kind=Kind.READ, targets=TargetKind.NONE, category="alerts")
 async def silences(ctx: ActionContext, p: SilencesParams) -> AsyncIterator[ActionEvent]:
-    am = ctx.backends.require("alertmanager")
+    am = ctx.backends.get(AlertmanagerPort)
     rows, data = [], []
     for d in await dcops_silences(am, ctx.store, include_expired=p.all):
         s = d.silence

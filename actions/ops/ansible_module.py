@@ -14,6 +14,7 @@ from pydantic import Field
 
 from ..ansible.catalog import refuse_templates
 from ..backends.ansible_models import PlaybookJob
+from ..backends.ports import AnsiblePort
 from ..config.model import DcopsConfig
 from ..context import ActionContext
 from ..errors import UsageError
@@ -61,7 +62,7 @@ def prepare(p: AnsibleModuleParams, config: DcopsConfig) -> AnsibleModuleParams:
         category="ansible", prepare=prepare, policy_name=lambda p: f"ansible:{p.module}",
         policy_names=lambda config: [f"ansible:{m}" for m in (config.ansible.adhoc_modules if config.ansible else [])])
 async def ansible_module(ctx: ActionContext, p: AnsibleModuleParams) -> AsyncIterator[ActionEvent]:
-    ansible = ctx.backends.require("ansible")
+    ansible = ctx.backends.get(AnsiblePort)
     hosts = ctx.nodes
     args = p.arg if isinstance(p.arg, dict) else {}
     yield Log(message=f"ansible -m {p.module} on {len(hosts)} node(s) {collapse(hosts)}"

@@ -16,6 +16,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from ..backends.ports import SshPort
 from ..context import ActionContext
 from ..errors import BackendError, UsageError
 from ..events import ActionEvent, Log, Result, Step, Table
@@ -113,7 +114,7 @@ async def reset_counters(ctx: ActionContext, p: ResetCountersParams) -> AsyncIte
         yield Result(summary=f"would clear the counters of {port} by running {' '.join(argv)} on {node}",
                      data={"port": port, "argv": argv})
         return
-    ssh = ctx.backends.require("ssh")
+    ssh = ctx.backends.get(SshPort)
     res = await ssh.run(node, argv, timeout=30)
     if not res.ok:
         raise BackendError(f"reset-counters on {port}: {res.error or (res.stderr.strip() or f'exit {res.exit_status}').splitlines()[-1]}")

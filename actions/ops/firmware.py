@@ -46,7 +46,7 @@ INVENTORY_PARALLEL = 64     # the adapter bounds requests per BMC and across the
 
 async def _inventories(ctx: ActionContext, nodes: Sequence[str], results: dict[str, list[FirmwareComponent]],
                        label: str) -> AsyncIterator[ActionEvent]:
-    redfish: RedfishPort = ctx.backends.require("redfish")
+    redfish: RedfishPort = ctx.backends.get(RedfishPort)
 
     async def read(node: str, rep: StepReporter) -> str:
         results[node] = await redfish.firmware_inventory(node)
@@ -195,7 +195,7 @@ async def _other_platform(ctx: ActionContext, base: Baseline | None, nodes: Sequ
     """node -> why the baseline's ``platform`` does not fit it (its system Model), for the nodes it does not fit."""
     if base is None or base.platform is None or not nodes:
         return {}
-    redfish: RedfishPort = ctx.backends.require("redfish")
+    redfish: RedfishPort = ctx.backends.get(RedfishPort)
 
     async def model(node: str) -> str | None:
         try:
@@ -361,7 +361,7 @@ class Rollout:
 
     def __init__(self, ctx: ActionContext, p: FirmwareUpdateParams, base: Baseline | None) -> None:
         self.ctx, self.p, self.base = ctx, p, base
-        self.redfish: RedfishPort = ctx.backends.require("redfish")
+        self.redfish: RedfishPort = ctx.backends.get(RedfishPort)
         self.drain = DrainThrough(ctx, no_drain=p.no_drain)      # Slurm and/or Kubernetes, or none
 
     async def save(self, node: str, state: dict[str, Any]) -> None:
@@ -556,13 +556,13 @@ class Rollout:
         approval=True, resumable=True, category="firmware", risks=no_drain_risks, check=check_drain_possible)
 async def firmware_update(ctx: ActionContext, p: FirmwareUpdateParams) -> AsyncIterator[ActionEvent]:
     base = load_baseline(p.baseline) if p.baseline else None
-    if ctx.dry_run and not ctx.backends.has("redfish"):       # a dry run never fails for a missing backend
+    if ctx.dry_run and not ctx.backends.has(RedfishPort):       # a dry run never fails for a missing backend
         yield Result(summary=f"would update {len(ctx.nodes)} node(s), but there is no [redfish] section: the "
                              f"firmware inventories cannot be read, so a real run would fail; nodes would be "
                              f"{plan_text(ctx.backends, p.no_drain)}",
                      data={"nodes": [], "drain": plan_text(ctx.backends, p.no_drain)})
         return
-    ctx.backends.require("redfish")
+    ctx.backends.get(RedfishPort)
     if ctx.dry_run:
         async for ev in _plan_only(ctx, p, base):
             yield ev
@@ -597,7 +597,7 @@ async def _plan_only(ctx: ActionContext, p: FirmwareUpdateParams, base: Baseline
     found: dict[str, list[FirmwareComponent]] = {}
     async for ev in _inventories(ctx, ctx.nodes, found, "reading firmware inventory"):
         yield ev
-    redfish: RedfishPort = ctx.backends.require("redfish")
+    redfish: RedfishPort = ctx.backends.get(RedfishPort)
     other = await _other_platform(ctx, base, [n for n in ctx.nodes if n in found])
     rows: list[list[Any]] = []
     todo: list[str] = []

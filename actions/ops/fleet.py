@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import Field
 
+from ..backends.ports import KubePort, PrometheusPort, SlurmPort
 from ..context import ActionContext
 from ..errors import DcopsError
 from ..events import ActionEvent, Log, Result, Table
@@ -51,7 +52,7 @@ async def fleet(ctx: ActionContext, p: FleetParams) -> AsyncIterator[ActionEvent
     warnings: list[str] = []
 
     async def slurm_plane() -> None:
-        for n in await ctx.backends.require("slurm").nodes():
+        for n in await ctx.backends.get(SlurmPort).nodes():
             if n.name in rows:
                 rows[n.name].update(state=n.display_state, flags=",".join(n.flags), reason=n.reason, jobs=len(n.jobs),
                                     partitions=",".join(n.partitions) or rows[n.name]["partitions"])
@@ -59,7 +60,7 @@ async def fleet(ctx: ActionContext, p: FleetParams) -> AsyncIterator[ActionEvent
     policies: list[str] = []
 
     async def kube_plane() -> None:
-        kube = ctx.backends.require("kube")
+        kube = ctx.backends.get(KubePort)
         try:                                             # ClusterPolicy / NicClusterPolicy not ready: say so
             for pol in await kube.operator_policies():
                 if pol.state and pol.state != "ready":
@@ -72,7 +73,7 @@ async def fleet(ctx: ActionContext, p: FleetParams) -> AsyncIterator[ActionEvent
                 rows[k.name]["operators"] = node_operator_state(k.operator_pods)   # GPU / Network Operator pods
 
     async def gpu_plane() -> None:
-        prom = ctx.backends.require("prometheus")
+        prom = ctx.backends.get(PrometheusPort)
         results = await asyncio.gather(*(prom.query(q) for q in _GPU_QUERIES.values()))
         for col, samples in zip(_GPU_QUERIES, results):
             for s in samples:
@@ -93,13 +94,14 @@ async def fleet(ctx: ActionContext, p: FleetParams) -> AsyncIterator[ActionEvent
                         rows[host][col] = [round(v, 1) for _, v in series.points]
 
     async def ib_plane() -> None:
-        for s in await ctx.backends.require("prometheus").query(_IB_QUERY):
+        for s in await ctx.backends.get(PrometheusPort).query(_IB_QUERY):
             host = s.labels.get("instance", "").split(":")[0]
             if host in rows:
                 rows[host]["ib_errors"] = round(s.value, 4)
 
-    planes = {"slurm": slurm_plane, "kube": kube_plane, "prometheus": gpu_plane, "ib": ib_plane}
-    todo = {name: fn for name, fn in planes.items() if ctx.backends.has("prometheus" if name == "ib" else name)}
+    planes = {"slurm": (slurm_plane, SlurmPort), "kube": (kube_plane, KubePort),
+              "prometheus": (gpu_plane, PrometheusPort), "ib": (ib_plane, PrometheusPort)}
+    todo = {name: fn for name, (fn, port) in planes.items() if ctx.backends.has(port)}
     results = await asyncio.gather(*(fn() for fn in todo.values()), return_exceptions=True)
     for name, res in zip(todo, results):
         if isinstance(res, DcopsError):

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from pydantic import Field, field_validator, model_validator
 
 from ..backends.models import JobFilter
+from ..backends.ports import SlurmPort
 from ..context import ActionContext
 from ..events import ActionEvent, Result, Step, Table
 from ..hostlists import collapse
@@ -48,7 +49,7 @@ class JobsParams(Params):
 @action("jobs", example='jobs --state RUNNING', help="list jobs (like squeue)", params=JobsParams, kind=Kind.READ, targets=TargetKind.NONE,
         category="jobs")
 async def jobs(ctx: ActionContext, p: JobsParams) -> AsyncIterator[ActionEvent]:
-    slurm = ctx.backends.require("slurm")
+    slurm = ctx.backends.get(SlurmPort)
     found = await slurm.jobs(JobFilter(user=p.user, partition=p.partition, node=p.node, state=p.state))
     rows = [[j.job_id, j.partition, j.name, j.user, j.state, j.node_count, ",".join(j.nodes), j.reason]
             for j in found]
@@ -106,7 +107,7 @@ class CancelParams(JobIdsParams):
 def _job_action(verb: str, past: str, port_call: str, *, kind: Kind, help: str, params: type[JobIdsParams],
                 example: str):
     async def run(ctx: ActionContext, p: JobIdsParams) -> AsyncIterator[ActionEvent]:
-        slurm = ctx.backends.require("slurm")
+        slurm = ctx.backends.get(SlurmPort)
         ids = ctx.job_ids
         if ctx.dry_run:
             found = await slurm.jobs(JobFilter(job_ids=tuple(ids)))

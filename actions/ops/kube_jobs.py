@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from pydantic import Field, field_validator
 
 from ..backends.models import KubeJob
+from ..backends.ports import KubePort
 from ..context import ActionContext
 from ..errors import UsageError
 from ..events import ActionEvent, Result, Step, Table
@@ -43,7 +44,7 @@ class KubeJobsParams(Params):
 @action("k8s-jobs", example="k8s-jobs --status Failed", help="list Kubernetes Jobs with status, pods and nodes",
         params=KubeJobsParams, kind=Kind.READ, targets=TargetKind.NONE, category="jobs")
 async def k8s_jobs(ctx: ActionContext, p: KubeJobsParams) -> AsyncIterator[ActionEvent]:
-    kube = ctx.backends.require("kube")
+    kube = ctx.backends.get(KubePort)
     found = [j for j in await kube.jobs(p.namespace) if p.status is None or j.status == p.status]
     rows = [[j.namespace, j.name, j.status, j.active, j.succeeded, j.failed, _dcops_nodes(ctx, j.nodes)]
             for j in found]
@@ -67,7 +68,7 @@ class RestartJobParams(MutatingParams):
 
 
 async def _find(ctx: ActionContext, namespace: str, name: str) -> KubeJob:
-    for job in await ctx.backends.require("kube").jobs(namespace):
+    for job in await ctx.backends.get(KubePort).jobs(namespace):
         if job.name == name:
             return job
     raise UsageError(f"no Kubernetes Job {namespace}/{name}; list them with: k8s-jobs --namespace {namespace}")
@@ -77,7 +78,7 @@ async def _find(ctx: ActionContext, namespace: str, name: str) -> KubeJob:
         help="run a Kubernetes Job again: delete it and its pods, create it anew from its spec",
         params=RestartJobParams, kind=Kind.WRITE, targets=TargetKind.NONE, positional=("job",), category="jobs")
 async def restart_job(ctx: ActionContext, p: RestartJobParams) -> AsyncIterator[ActionEvent]:
-    kube = ctx.backends.require("kube")
+    kube = ctx.backends.get(KubePort)
     namespace, name = p.job.split("/", 1)
     before = await _find(ctx, namespace, name)
     if before.active and not p.force:

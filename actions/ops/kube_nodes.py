@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from ..backends.models import DrainReport
+from ..backends.ports import KubePort, SlurmPort
 from ..context import ActionContext
 from ..errors import BackendError, DcopsError
 from ..events import ActionEvent, Log, Result, Table
@@ -29,7 +30,7 @@ def kube_name(ctx: ActionContext, node: str) -> str:
 
 async def kube_members(ctx: ActionContext, nodes: Sequence[str]) -> dict[str, str]:
     """dcops node -> Kubernetes node name, for the nodes that are Kubernetes nodes."""
-    kube = ctx.backends.require("kube")
+    kube = ctx.backends.get(KubePort)
     known = {n.name for n in await kube.nodes()}
     return {n: kube_name(ctx, n) for n in nodes if kube_name(ctx, n) in known}
 
@@ -45,7 +46,7 @@ def _drain_settings(ctx: ActionContext) -> tuple[float, int | None]:
 
 async def kube_drain(ctx: ActionContext) -> AsyncIterator[ActionEvent]:
     """Cordon and evict on the target nodes that are Kubernetes nodes (dry-run: list the evictions)."""
-    kube = ctx.backends.require("kube")
+    kube = ctx.backends.get(KubePort)
     members = await kube_members(ctx, ctx.nodes)
     others = [n for n in ctx.nodes if n not in members]
     if others:
@@ -85,7 +86,7 @@ async def kube_drain(ctx: ActionContext) -> AsyncIterator[ActionEvent]:
 
 async def kube_resume(ctx: ActionContext) -> AsyncIterator[ActionEvent]:
     """Uncordon the target nodes that are Kubernetes nodes."""
-    kube = ctx.backends.require("kube")
+    kube = ctx.backends.get(KubePort)
     state = {n.name: n for n in await kube.nodes()}
     members = {n: kube_name(ctx, n) for n in ctx.nodes if kube_name(ctx, n) in state}
     if ctx.dry_run:
@@ -155,7 +156,7 @@ def parts(ctx: ActionContext, slurm_part: AsyncIterator[ActionEvent] | None, kub
           ) -> AsyncIterator[ActionEvent]:
     """What ``drain``/``resume`` run: Slurm when configured, Kubernetes when configured (with
     neither, a dry run says it would change nothing; a real run was refused before it started)."""
-    has_slurm, has_kube = ctx.backends.has("slurm"), ctx.backends.has("kube")
+    has_slurm, has_kube = ctx.backends.has(SlurmPort), ctx.backends.has(KubePort)
     if not has_slurm and not has_kube:
         return _nothing_to_do(ctx)
     return joined(ctx, slurm_part if has_slurm else None, kube_part if has_kube else None)

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 from pydantic import Field
 
+from ..backends.ports import KubePort
 from ..context import ActionContext
 from ..events import ActionEvent, Result, Table
 from ..registry import Kind, Params, TargetKind, action
@@ -21,7 +22,7 @@ class KubeNodesParams(Params):
 @action("k8s-nodes", example="k8s-nodes --problems", help="Kubernetes nodes: ready, cordoned, GPUs, operator pods",
         params=KubeNodesParams, kind=Kind.READ, targets=TargetKind.NONE, category="nodes")
 async def k8s_nodes(ctx: ActionContext, p: KubeNodesParams) -> AsyncIterator[ActionEvent]:
-    kube = ctx.backends.require("kube")
+    kube = ctx.backends.get(KubePort)
     section = ctx.config.kube
     rows, data = [], []
     for node in sorted(await kube.nodes(), key=lambda n: n.name):

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import Field
 
+from ..backends.ports import KubePort, PrometheusPort
 from ..context import ActionContext
 from ..errors import BackendError
 from ..events import ActionEvent, Result, Table
@@ -39,7 +40,7 @@ class QueryParams(Params):
 @action("query", example='query DCGM_FI_DEV_GPU_TEMP', help="run a PromQL query (instant, or --range for a chart)", params=QueryParams, kind=Kind.READ,
         targets=TargetKind.NONE, positional=("promql",), category="metrics")
 async def query(ctx: ActionContext, p: QueryParams) -> AsyncIterator[ActionEvent]:
-    prom = ctx.backends.require("prometheus")
+    prom = ctx.backends.get(PrometheusPort)
     if p.range:
         end = datetime.now(UTC)
         series = await prom.query_range(p.promql, end - timedelta(seconds=p.range), end, p.step)
@@ -77,7 +78,7 @@ def _gpu_data(rows: list[GpuHealth]) -> list[dict]:
         params=GpuHealthParams, kind=Kind.READ, targets=TargetKind.NODES, positional=("nodes",), category="metrics",
         timeout=60)
 async def gpu_health_action(ctx: ActionContext, p: GpuHealthParams) -> AsyncIterator[ActionEvent]:
-    prom = ctx.backends.require("prometheus")
+    prom = ctx.backends.get(PrometheusPort)
     try:
         rows, silent = await gpu_health(prom, ctx.nodes, node_label=setup.node_label(ctx),
                                         overrides=ctx.config.thresholds)
@@ -139,7 +140,7 @@ class FabricHealthParams(Params):
 @action("fabric-health", example="fabric-health --top 10", positional=("nodes",), help="InfiniBand ports ranked by error rates over 12 and 125 min",
         params=FabricHealthParams, kind=Kind.READ, targets=TargetKind.NONE, category="metrics", timeout=60)
 async def fabric_health(ctx: ActionContext, p: FabricHealthParams) -> AsyncIterator[ActionEvent]:
-    prom = ctx.backends.require("prometheus")
+    prom = ctx.backends.get(PrometheusPort)
     topo = setup.topology(ctx, required=False)
     growth = await host_port_growth(prom, expand(p.nodes) if p.nodes else None, instance_map=setup.instance_map(ctx))
     ranked = _port_verdicts(growth, topo, dict(ctx.config.thresholds))
@@ -165,7 +166,7 @@ class NodeHealthParams(Params):
         params=NodeHealthParams, kind=Kind.READ, targets=TargetKind.NODES, positional=("nodes",), category="metrics",
         timeout=60)
 async def node_health(ctx: ActionContext, p: NodeHealthParams) -> AsyncIterator[ActionEvent]:
-    prom = ctx.backends.require("prometheus")
+    prom = ctx.backends.get(PrometheusPort)
     nodes = ctx.nodes
     topo = setup.topology(ctx, required=False)
     (gpus, silent), growth = await asyncio.gather(
@@ -201,13 +202,13 @@ async def node_health(ctx: ActionContext, p: NodeHealthParams) -> AsyncIterator[
 async def _operator_states(ctx: ActionContext) -> dict[str, str]:
     """GPU / Network Operator pod state per dcops node name ("" without Kubernetes; a Kubernetes
     API that does not answer leaves the column empty rather than failing the health check)."""
-    if not ctx.backends.has("kube"):
+    if not ctx.backends.has(KubePort):
         return {}
     from ..errors import DcopsError
     from ..operators import node_operator_state
 
     try:
-        knodes = await ctx.backends.require("kube").nodes()
+        knodes = await ctx.backends.get(KubePort).nodes()
     except DcopsError:
         return {}
     section = ctx.config.kube

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from pydantic import Field, model_validator
 
 from ..backends.models import JobFilter
+from ..backends.ports import SlurmPort
 from ..context import ActionContext
 from ..errors import UsageError
 from ..events import ActionEvent, Result, Table
@@ -29,7 +30,7 @@ class NodesParams(Params):
 @action("nodes", example='nodes gpu[001-004]', help="list nodes with Slurm state, reason and jobs", params=NodesParams, kind=Kind.READ,
         targets=TargetKind.NONE, positional=("nodes",), category="nodes")
 async def list_nodes(ctx: ActionContext, p: NodesParams) -> AsyncIterator[ActionEvent]:
-    slurm = ctx.backends.require("slurm")
+    slurm = ctx.backends.get(SlurmPort)
     names = expand(p.nodes) if p.nodes else None
     if p.job is not None:
         found = await slurm.jobs(JobFilter(job_ids=(p.job,)))
@@ -120,7 +121,7 @@ class ResumeParams(MutatingParams):
 async def resume(ctx: ActionContext, p: ResumeParams) -> AsyncIterator[ActionEvent]:
     slurm_part = None
     force, force_reason = p.force, p.reason
-    if ctx.backends.has("slurm"):
+    if ctx.backends.has(SlurmPort):
         gate = _validation.Gate(ctx, p.validate, p.level)
         async for event in gate.run():             # validate first when asked or required: a failure returns nothing
             yield event
@@ -128,7 +129,7 @@ async def resume(ctx: ActionContext, p: ResumeParams) -> AsyncIterator[ActionEve
             return
         if gate.passed and not force:              # validation is the evidence a health-marked node is fit
             force, force_reason = True, gate.reason
-    if ctx.backends.has("slurm"):                  # refuse health-marked nodes before either system acts
+    if ctx.backends.has(SlurmPort):                  # refuse health-marked nodes before either system acts
         infos = await health_gate(ctx, ctx.nodes, force=force)
         slurm_part = slurm_resume(ctx, ctx.nodes, infos, force=force, force_reason=force_reason)
     async for event in parts(ctx, slurm_part, kube_resume(ctx)):   # Slurm and/or Kubernetes

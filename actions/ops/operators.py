@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 
 from pydantic import Field
 
+from ..backends.ports import KubePort
 from ..context import ActionContext
 from ..events import ActionEvent, Log, Result, Table
 from ..hostlists import collapse
@@ -39,7 +40,7 @@ def _valid_hostlist(p: OperatorParams, config: object) -> OperatorParams:
 async def _report(ctx: ActionContext, p: OperatorParams, operator: str) -> AsyncIterator[ActionEvent]:
     from ..hostlists import expand
 
-    kube = ctx.backends.require("kube")
+    kube = ctx.backends.get(KubePort)
     section = ctx.config.kube
     wanted = set(expand(p.nodes)) if p.nodes else None
     policies = [pol for pol in await kube.operator_policies() if pol.kind == _POLICY_KIND[operator]]

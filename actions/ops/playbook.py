@@ -24,6 +24,7 @@ from pydantic import Field
 
 from ..ansible import catalog
 from ..backends.ansible_models import PlaybookJob
+from ..backends.ports import AnsiblePort
 from ..config.model import DcopsConfig
 from ..context import ActionContext
 from ..errors import UsageError
@@ -91,7 +92,7 @@ def prepare(p: PlaybookParams, config: DcopsConfig) -> PlaybookParams:
         category="ansible", prepare=prepare, policy_name=lambda p: f"playbook:{p.playbook}",
         policy_names=lambda config: [f"playbook:{n}" for n in catalog.names(playbook_dir(config))])
 async def playbook(ctx: ActionContext, p: PlaybookParams) -> AsyncIterator[ActionEvent]:
-    ansible = ctx.backends.require("ansible")
+    ansible = ctx.backends.get(AnsiblePort)
     hosts = ctx.nodes
     mode = " in check mode (--check --diff)" if p.check else ""
     yield Log(message=f"playbook {p.playbook} (sha256 {p.sha256}) on {len(hosts)} node(s) {collapse(hosts)}{mode}")

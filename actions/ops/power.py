@@ -26,7 +26,7 @@ POWER_PARALLEL = 64      # the adapter bounds requests per BMC and across the fl
 
 
 async def _status(ctx: ActionContext) -> AsyncIterator[ActionEvent]:
-    redfish: RedfishPort = ctx.backends.require("redfish")
+    redfish: RedfishPort = ctx.backends.get(RedfishPort)
     found: dict[str, SystemInfo] = {}
     bmcs: dict[str, ManagerInfo] = {}
 
@@ -70,7 +70,7 @@ async def power(ctx: ActionContext, p: PowerParams) -> AsyncIterator[ActionEvent
         async for ev in _status(ctx):
             yield ev
         return
-    redfish: RedfishPort = ctx.backends.require("redfish")
+    redfish: RedfishPort = ctx.backends.get(RedfishPort)
     reset_type, target = RESETS[p.op]
     if p.graceful and p.op != "on":
         reset_type = "GracefulShutdown" if p.op == "off" else "GracefulRestart"

@@ -1,18 +1,21 @@
-"""``reimage NODES``: reinstall nodes over PXE and prove they came back on the new image.
+"""``reimage NODES``: reinstall nodes and prove they came back on the new image.
 
-Per node, each step an audited step event: drain -> wait idle -> one-time PXE boot override ->
-power cycle -> wait for SSH and the new image id -> verify (image id, back in the schedulers) ->
-resume. Draining goes through whichever schedulers the cluster has (Slurm, Kubernetes, both:
+Per node, each step an audited step event: drain -> wait idle -> arm the install -> boot it ->
+wait for the new image id -> verify (image id, back in the schedulers) -> resume. Arming, booting
+and reading the image id are the provisioning provider's (``[provisioning] provider``,
+:mod:`actions.backends.provisioning`); the default ``redfish-pxe`` arms a one-time PXE boot
+override, power cycles through the BMC and reads the id the installer writes to
+``/etc/dcops-image`` over SSH, so its steps read "PXE override", "power cycle", "wait for SSH".
+Draining goes through whichever schedulers the cluster has (Slurm, Kubernetes, both:
 :mod:`._drain_through`); with none, a real run needs ``--no-drain``. Every wait has a timeout; a node
-that fails stays drained with a reason saying at which step it stopped. The image id is what the
-provisioning system writes to ``/etc/dcops-image``.
+that fails stays drained with a reason saying at which step it stopped.
 
 Resumable: each node's progress is journaled (``node/NAME``: phase, the image it had, the run that
 finished it), so ``dcops resume RUN_ID`` after a killed console skips finished nodes and picks a
 node up where it stopped. The one step that must not be repeated blindly is the power cycle: its
-phase is journaled *before* the reset is sent, and a resumed run asks the BMC whether the one-time
-PXE override is still pending (the reset never took effect: send it) or was consumed (the node
-already booted into the installer: only wait for the new image).
+phase is journaled *before* the reset is sent, and a resumed run asks the provider whether the
+install boot already happened (redfish-pxe: is the one-time PXE override still pending, or was it
+consumed?) before booting again; if it did, the run only waits for the new image.
 """
 
 from __future__ import annotations
@@ -23,18 +26,23 @@ from typing import Any
 
 from pydantic import Field
 
-from ..backends.ports import RedfishPort, SshPort
+from ..backends.ports import ProvisioningPort
+from ..backends.provisioning import missing_sections, provisioner
 from ..context import ActionContext
 from ..errors import DcopsError
 from ..events import ActionEvent, Log, Result, Table
 from ..fanout import StepReporter
-from . import _silences
 from ..registry import Kind, MutatingParams, TargetKind, action
+from . import _silences
 from ._drain_through import DrainThrough, check_drain_possible, no_drain_risks, plan_text
 from ._node_steps import StepFailed, until
 
-IMAGE_ID_ARGV = ("cat", "/etc/dcops-image")
-STEPS = ("drain", "wait idle", "PXE override", "power cycle", "wait for SSH", "verify", "resume")
+
+def steps(prov: ProvisioningPort | None) -> tuple[str, ...]:
+    """The steps users see, named by the provider (redfish-pxe's without one: a dry run's plan)."""
+    arm, boot, wait = (prov.arm_step, prov.boot_step, prov.wait_step) if prov else \
+        ("PXE override", "power cycle", "wait for SSH")
+    return ("drain", "wait idle", arm, boot, wait, "verify", "resume")
 
 
 class ReimageParams(MutatingParams):
@@ -46,23 +54,17 @@ class ReimageParams(MutatingParams):
     max_parallel: int = Field(4, ge=1, le=256, description="nodes reinstalled at once")
     drain_timeout: float = Field(3600.0, gt=0, description="seconds to wait for running jobs to finish")
     install_timeout: float = Field(1800.0, gt=0, description="seconds for the reinstall until SSH answers")
-    ssh_timeout: float = Field(10.0, gt=0, description="seconds per SSH probe")
+    ssh_timeout: float = Field(10.0, gt=0, description="seconds per SSH probe (the redfish-pxe provider; "
+                                                       "[provisioning.options] ssh_timeout overrides it)")
     no_drain: bool = Field(False, description="reinstall without draining first (needed when the cluster has no "
                                                "scheduler; a risk the policy must allow)")
 
 
-async def image_id(ssh: SshPort, node: str, timeout: float) -> str | None:
-    """The node's image id over SSH, or None when the node does not answer."""
-    res = await ssh.run(node, IMAGE_ID_ARGV, timeout=timeout)
-    return (res.stdout.strip() or None) if res.ok else None
-
-
 class Reimage:
-    def __init__(self, ctx: ActionContext, p: ReimageParams) -> None:
-        self.ctx, self.p = ctx, p
+    def __init__(self, ctx: ActionContext, p: ReimageParams, prov: ProvisioningPort) -> None:
+        self.ctx, self.p, self.prov = ctx, p, prov
         self.drain = DrainThrough(ctx, no_drain=p.no_drain)      # Slurm and/or Kubernetes, or none
-        self.redfish: RedfishPort = ctx.backends.require("redfish")
-        self.ssh: SshPort = ctx.backends.require("ssh")
+        self.steps = steps(prov)
 
     async def save(self, node: str, state: dict[str, Any]) -> None:
         await self.ctx.journal.put(f"node/{node}", state)
@@ -78,11 +80,12 @@ class Reimage:
         if state.get("phase") == "done":
             return f"already done in run {state.get('run')}: {state.get('detail', '')}".strip()
         phase = state.get("phase") if state.get("phase") in ("drained", "pxe", "reset") else None
-        step = STEPS[0]
+        names = self.steps
+        step = names[0]
         drained = False
 
         def done(detail: str) -> None:
-            rep.step_done(f"step {STEPS.index(step) + 1}/{len(STEPS)} {step}: {detail}")
+            rep.step_done(f"step {names.index(step) + 1}/{len(names)} {step}: {detail}")
 
         try:
             drained = self.drain.active              # a failed request may have half-applied: hold it
@@ -91,43 +94,35 @@ class Reimage:
                  + (f" (resuming from '{phase}')" if phase else ""))
             old: str | None = state.get("old")
             booted = False                          # the installer boot already happened (resumed run)
-            if phase in ("pxe", "reset"):
-                booted = (await self.redfish.system(node)).boot_source_override_enabled != "Once"
+            if phase == "reset":                    # the boot was journaled: it may have been sent
+                booted = await self.prov.install_started(node)
             if not booted:
                 step = "wait idle"
                 await self.drain.wait_idle(node, self.p.drain_timeout)
                 if phase is None:
-                    old = await image_id(self.ssh, node, self.p.ssh_timeout)
+                    old = await self.prov.image(node)
                 state.update(phase="drained", old=old)
                 await self.save(node, state)
-                done(f"{'no jobs left' if drained else 'not waited for (not drained)'}; image now {old or 'unknown (no SSH)'}")
-                step = "PXE override"
-                await self.redfish.set_boot_override(node, "Pxe", once=True)
-                sysinfo = await self.redfish.system(node)
-                if (sysinfo.boot_source_override_target, sysinfo.boot_source_override_enabled) != ("Pxe", "Once"):
-                    raise StepFailed(f"the BMC shows boot override {sysinfo.boot_source_override_target} "
-                                     f"({sysinfo.boot_source_override_enabled}), not Pxe (Once)")
+                done(f"{'no jobs left' if drained else 'not waited for (not drained)'}; image now {old or 'unknown (no answer)'}")
+                step = names[2]
+                detail = await self.prov.arm(node, self.p.image)
                 state.update(phase="pxe")
                 await self.save(node, state)
-                done("next boot from PXE, once")
-                step = "power cycle"
-                reset = "ForceRestart" if sysinfo.power_state == "On" else "On"
+                done(detail)
+                step = names[3]
                 state.update(phase="reset")
-                await self.save(node, state)               # before the reset: a resumed run must not guess
-                await self.redfish.reset(node, reset)
-                done(f"{reset} sent (was {sysinfo.power_state})")
+                await self.save(node, state)               # before the boot: a resumed run must not guess
+                done(await self.prov.boot(node))
             else:
-                step = "power cycle"
-                done(f"already power cycled in run {self.ctx.resumed_from}: the PXE override was consumed")
-            step = "wait for SSH"
+                step = names[3]
+                done(f"already done in run {self.ctx.resumed_from}: the install boot happened")
+            step = names[4]
             new = await self.wait_new_image(node, old, assume_down=booted)
-            done(f"SSH answers; image {old or '?'} -> {new}")
+            done(f"node answers; image {old or '?'} -> {new}")
             step = "verify"
             if self.p.image and new != self.p.image:
                 raise StepFailed(f"node reports image {new!r}, expected {self.p.image!r}")
-            override = await self.redfish.system(node)
-            if override.boot_source_override_enabled == "Once":
-                raise StepFailed("the one-time PXE override is still pending: the node did not boot from PXE")
+            await self.prov.check_installed(node)
             await self.drain.wait_back(node, self.p.install_timeout)
             done(f"image {new}" + ("; back in the schedulers" if drained else ""))
             step = "resume"
@@ -147,7 +142,7 @@ class Reimage:
             raise StepFailed(f"stopped at step '{step}': {exc}" + ("; node left drained" if drained else "")) from None
 
     async def wait_new_image(self, node: str, old: str | None, *, assume_down: bool = False) -> str:
-        """Until SSH answers with the new image id. When the expected id equals the old one, the node
+        """Until the node answers with the new image id. When the expected id equals the old one, the node
         must first have been seen unreachable (else the old system would pass as the new one) — unless
         a resumed run knows from the BMC that the installer boot already happened (``assume_down``)."""
         seen_down = assume_down
@@ -155,7 +150,7 @@ class Reimage:
 
         async def answered() -> str | None:
             nonlocal seen_down
-            now = await image_id(self.ssh, node, self.p.ssh_timeout)
+            now = await self.prov.image(node)
             if now is None:
                 seen_down = True
                 return None
@@ -167,25 +162,25 @@ class Reimage:
 
         if not assume_down:
             await asyncio.sleep(1.0)        # the reset takes the node down first
-        return await until(answered, timeout=self.p.install_timeout, what=f"{node} to answer SSH with a new image id")
+        return await until(answered, timeout=self.p.install_timeout, what=f"{node} to answer with a new image id")
 
 
 @action("reimage", example="reimage gpu[063-064]",
-        help="reinstall nodes over PXE: drain, PXE once, power cycle, wait for the new image, verify, resume",
+        help="reinstall nodes (over PXE by default): drain, arm the install, boot, wait for the new image, verify, resume",
         params=ReimageParams, kind=Kind.DESTRUCTIVE, targets=TargetKind.NODES, positional=("nodes",),
         category="nodes", takes_out_of_service=True, risks=no_drain_risks, check=check_drain_possible,
         resumable=True)
 async def reimage(ctx: ActionContext, p: ReimageParams) -> AsyncIterator[ActionEvent]:
     if ctx.dry_run:                          # never fails for a missing backend: says what a real run would do
-        missing = [f"[{port}]" for port in ("redfish", "ssh") if not ctx.backends.has(port)]
+        missing = missing_sections(ctx.backends, ctx.config.provisioning)
+        names = steps(None if missing else _provisioner(ctx, p))
         drain = plan_text(ctx.backends, p.no_drain)
         yield Result(summary=f"would reimage {len(ctx.nodes)} node(s), {p.max_parallel} at a time: "
-                             + " -> ".join(STEPS) + f"; nodes {drain}"
+                             + " -> ".join(names) + f"; nodes {drain}"
                              + (f"; a real run would fail: no {' or '.join(missing)} section" if missing else ""),
-                     data={"nodes": ctx.nodes, "steps": list(STEPS), "drain": drain, "missing": missing})
+                     data={"nodes": ctx.nodes, "steps": list(names), "drain": drain, "missing": missing})
         return
-    ctx.backends.require("redfish")
-    ctx.backends.require("ssh")
+    prov = _provisioner(ctx, p)
     if ctx.resumed_from:
         done = [k for k, v in (await ctx.journal.items()).items()
                 if k.startswith("node/") and isinstance(v, dict) and v.get("phase") == "done"]
@@ -193,7 +188,7 @@ async def reimage(ctx: ActionContext, p: ReimageParams) -> AsyncIterator[ActionE
     if p.silence:
         async for ev in _silences.silence_nodes(ctx, ctx.nodes, p.reason, p.silence_hours):
             yield ev
-    job = Reimage(ctx, p)
+    job = Reimage(ctx, p, prov)
     fan = ctx.fanout(ctx.nodes, job.run, max_parallel=p.max_parallel, label="reimage")
     async for ev in fan:
         yield ev
@@ -205,3 +200,16 @@ async def reimage(ctx: ActionContext, p: ReimageParams) -> AsyncIterator[ActionE
     yield Result(summary=fan.summary("reimaged"), ok=fan.all_ok, table=Table(columns=["node", "result", "detail"],
                                                                               rows=rows),
                  data={"reimaged": sorted(fan.ok), "failed": fan.failed})
+
+
+def _provisioner(ctx: ActionContext, p: ReimageParams) -> ProvisioningPort:
+    """The configured provider (default redfish-pxe); ``--ssh-timeout`` fills the provider's
+    ``ssh_timeout`` option (redfish-pxe, command) unless ``[provisioning.options]`` sets it."""
+    from ..backends.provisioning import provider_spec
+    from ..config.provisioning import ProvisioningSection
+
+    section = ctx.config.provisioning or ProvisioningSection()
+    model = provider_spec(section.provider).options
+    if model is not None and "ssh_timeout" in model.model_fields and "ssh_timeout" not in section.options:
+        section = section.model_copy(update={"options": {**section.options, "ssh_timeout": p.ssh_timeout}})
+    return provisioner(ctx.backends, section)

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 from pydantic import Field
 
+from ..backends.ports import SshPort
 from ..checks.smi import APPS_QUERY, GPU_QUERY, parse_apps, parse_gpus
 from ..checks.verdict import NodeVerdict, validate_node
 from ..context import ActionContext
@@ -25,7 +26,7 @@ class ValidateParams(MutatingParams):
 
 async def run_checks(ctx: ActionContext, nodes: list[str], level: int) -> AsyncIterator[ActionEvent | NodeVerdict]:
     """Validate nodes concurrently; yields a Step per node as it finishes, then each NodeVerdict."""
-    ssh = ctx.backends.require("ssh")
+    ssh = ctx.backends.get(SshPort)
     cfg = ctx.config.validate_
     for n in nodes:
         yield Step(target=n, status="running", detail=f"validating (dcgmi diag -r {level}, nvidia-smi, ibstat)", keep=False)
@@ -95,7 +96,7 @@ async def gpu_reset(ctx: ActionContext, p: GpuResetParams) -> AsyncIterator[Acti
     if len(ctx.nodes) != 1:
         raise UsageError(f"gpu-reset resets one GPU of one node, got {len(ctx.nodes)} nodes")
     node = ctx.nodes[0]
-    ssh = ctx.backends.require("ssh")
+    ssh = ctx.backends.get(SshPort)
     gpus_res, apps_res = await asyncio.gather(
         ssh.run(node, ["nvidia-smi", f"--query-gpu={GPU_QUERY}", "--format=csv,noheader"], timeout=60),
         ssh.run(node, ["nvidia-smi", f"--query-compute-apps={APPS_QUERY}", "--format=csv,noheader"], timeout=60))

@@ -305,10 +305,6 @@ class SimCluster:
         node.reason = ""
         self._dirty = True
 
-    def set_down(self, node: SimNode, reason: str, t: float) -> None:
-        self.fail_node_jobs(node, t)
-        node.down, node.reason = True, reason
-
     # ------------------------------------------------------------------ ports
 
     def backends(self) -> Backends:
@@ -316,22 +312,17 @@ class SimCluster:
         list (``fabric_links``), a counters reader per endpoint (``fabric_counters``) and the
         cluster itself (``sim``). Every call shares this cluster's state."""
         from ..backends.bundle import Backends
-        from .alertmanager import SimAlertmanager
-        from .ansible import SimAnsible
+        from ..backends.registry import registered
         from .fabric import fabric_links, port_counters
         from .inventory import SimInventory
-        from .kube import SimKube
-        from .prometheus import SimPrometheus
-        from .redfish import SimRedfish
-        from .slurm import SimSlurm
-        from .ssh import SimSsh
 
         if "fabric_links" not in self.cache:
             self.cache["fabric_links"] = fabric_links(self.layout)
-        return Backends(inventory=SimInventory(self), slurm=SimSlurm(self), kube=SimKube(self),
-                        redfish=SimRedfish(self), ssh=SimSsh(self), prometheus=SimPrometheus(self),
-                        ansible=SimAnsible(self),
-                        alertmanager=self.cache.setdefault("alertmanager", SimAlertmanager()),
-                        extras={"fabric_links": self.cache["fabric_links"],
-                                "fabric_counters": lambda endpoint, at=None: port_counters(self, endpoint, at),
-                                "sim": self})
+        backends = Backends(inventory=SimInventory(self),
+                            extras={"fabric_links": self.cache["fabric_links"],
+                                    "fabric_counters": lambda endpoint, at=None: port_counters(self, endpoint, at),
+                                    "sim": self})
+        for spec in registered():                  # every registered backend that has a simulator
+            if spec.simulate is not None:
+                backends.put(spec.port, spec.simulate(self))
+        return backends

@@ -244,16 +244,6 @@ class SimKube:
         return [KubePod(namespace=p.namespace, name=p.name, node=p.node, phase=p.phase, owner_kind=p.owner_kind,
                         owner_name=p.owner_name) for n in nodes for p in self._pods_on(n)]
 
-    async def delete_pod(self, namespace: str, name: str) -> None:
-        self._all_jobs()
-        for node in self.sim.nodes.values():
-            for pod in self._pods_on(node):
-                if pod.namespace == namespace and pod.name == name:
-                    self._remove(pod)
-                    self._replace(pod, avoid="")
-                    return
-        raise BackendError(f"kube: pods {name!r} not found in namespace {namespace!r}")
-
     async def jobs(self, namespace: str | None = None) -> list[KubeJob]:
         self.sim.advance()
         return [KubeJob(namespace=j.namespace, name=j.name, active=j.active, succeeded=j.succeeded, failed=j.failed,

@@ -98,14 +98,6 @@ class SimSlurm:
             self.sim.resume(node, now)
         self.sim.advance()
 
-    async def down(self, nodes: Sequence[str], reason: str) -> None:
-        if not reason.strip():
-            raise BackendError("slurm: setting a node down needs a reason")
-        now = self.sim.advance()
-        for node in self.sim.nodes_named(nodes, "slurm"):
-            self.sim.set_down(node, reason, now)
-        self.sim.advance()
-
     def _jobs(self, job_ids: Sequence[str]) -> list[SimJob]:
         return [self.sim.job(j) for j in job_ids]
 

@@ -38,8 +38,3 @@ class SimSsh:
             return CommandResult(host=host, argv=words, error=f"ssh: connect to host {host} port 22: Connection refused")
         status, out, err = run_command(self.sim, node, words, now)
         return CommandResult(host=host, argv=words, exit_status=status, stdout=out, stderr=err, duration=DURATION)
-
-    async def run_many(self, hosts: Sequence[str], argv: Sequence[str], *,
-                       timeout: float | None = None) -> dict[str, CommandResult]:
-        results = await asyncio.gather(*(self.run(h, argv, timeout=timeout) for h in hosts))
-        return {r.host: r for r in results}

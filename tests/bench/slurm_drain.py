@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 from actions import Request, open_engine
+from actions.backends.ports import SlurmPort
 from actions.config.model import AuditSection, ClusterSection, DcopsConfig, GuardsSection
 from actions.config.slurm import SlurmSection
 from actions.events import RunFinished
@@ -62,7 +63,7 @@ async def dcops_pair(engine) -> float:  # noqa: ANN001 - an Engine
 
 async def reads_only(engine) -> float:  # noqa: ANN001
     """The two Slurm reads a dcops pair makes besides its writes (guard + health check)."""
-    slurm = engine.backends.require("slurm")
+    slurm = engine.backends.get(SlurmPort)
     t0 = time.perf_counter()
     await slurm.nodes()
     await slurm.nodes([f"gpu{i:03d}" for i in range(1, 17)])

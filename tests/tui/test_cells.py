@@ -1,9 +1,13 @@
-"""Fleet cells: words as well as colours (a monochrome terminal still tells states apart), and the
-columns the fleet action does not deliver yet appear as soon as it does."""
+"""Fleet cells: words as well as colours (a monochrome terminal still tells states apart), the
+columns follow the data, and every column is one something fills (no column waits for data no
+action delivers)."""
 
 from __future__ import annotations
 
-from console.tui.screens.fleet import fleet_columns
+from actions import Request, open_engine
+from actions.config import demo_config
+from actions.rbac import Policy
+from console.tui.screens.fleet import FLEET_COLUMNS, fleet_columns
 from console.tui.widgets import cells
 
 
@@ -13,13 +17,22 @@ def test_cells_carry_words_and_tones() -> None:
     assert cells.ib_errors_cell(0.0, {}) == ("ok", "ok") and cells.ib_errors_cell(12.0, {}) == ("12/s", "bad")
     assert cells.util_cell(50.0, {"util_history": [0, 50, 100]}) == (" 50% ▁▅█", "primary")
     assert cells.temp_cell(88.0, {}) == (" 88C ", "bad")
-    assert cells.power_cell("Off", {}) == ("Off", "bad")
-    assert cells.drift_cell(["BIOS", "BMC"], {}) == ("drift BIOS,BMC", "warn")
     assert cells.bar(0.5, 10) == "█████░░░░░"
 
 
 def test_fleet_columns_follow_the_data() -> None:
     today = {"node": "gpu001", "state": "idle", "gpu_util": 1.0}
     assert [c.key for c in fleet_columns(today)] == ["node", "state", "gpu_util"]
-    later = dict(today, power="On", firmware_drift=["BIOS"], flags="DRAIN")
-    assert [c.key for c in fleet_columns(later)] == ["node", "state", "flags", "power", "gpu_util", "firmware_drift"]
+    later = dict(today, ib_errors=0.0, flags="DRAIN")
+    assert [c.key for c in fleet_columns(later)] == ["node", "state", "flags", "gpu_util", "ib_errors"]
+
+
+async def test_every_fleet_column_is_filled_by_the_fleet_action_or_the_alerts_overlay(tmp_path) -> None:
+    engine = await open_engine(demo_config(tmp_path), policy=Policy.demo())
+    try:
+        run = await engine.submit(Request(principal="unix:alice", channel="tui", action="fleet", params={}))
+        await run.wait()
+    finally:
+        await engine.aclose()
+    filled = set(run.result.data[0]) | {"alerts"}          # the screen adds firing alerts per node
+    assert {c.key for c in FLEET_COLUMNS} <= filled, {c.key for c in FLEET_COLUMNS} - filled

@@ -31,11 +31,9 @@ FLEET_COLUMNS: tuple[Column, ...] = (
     Column("jobs", "JOBS", 4, align="right"),
     Column("k8s", "K8S", 9, cells.k8s_cell),
     Column("operators", "OPERATORS", 16, cells.operators_cell),
-    Column("power", "POWER", 6, cells.power_cell),
     Column("gpu_util", "GPU UTIL", 13, cells.util_cell),
     Column("gpu_temp", "GPU TEMP", 13, cells.temp_cell),
     Column("xid", "XID", 7, cells.xid_cell),
-    Column("firmware_drift", "FIRMWARE", 9, cells.drift_cell),
     Column("ib_errors", "IB", 9, cells.ib_errors_cell),
     Column("reason", "REASON", 30, cells.muted_cell),
 )

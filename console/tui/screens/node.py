@@ -89,7 +89,7 @@ class NodeScreen(DcopsScreen):
     def _head(self) -> Text:
         r = self.row
         parts: list[Any] = [(self.node, "bold")]
-        for key in ("state", "partitions", "k8s", "operators", "power", "reason"):
+        for key in ("state", "partitions", "k8s", "operators", "reason"):
             if r.get(key):
                 parts.append(f"  {key} {r[key]}")
         if r.get("xid"):

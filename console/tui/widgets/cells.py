@@ -59,11 +59,6 @@ def muted_cell(value: Any, row: Row) -> Cell:
     return ("" if value is None else str(value)), "muted"
 
 
-def power_cell(value: Any, row: Row) -> Cell:
-    text = str(value or "?")
-    return text, {"On": "ok", "Off": "bad"}.get(text, "warn")
-
-
 def _history(row: Row, key: str) -> Sequence[float] | None:
     h = row.get(key)
     return h if isinstance(h, (list, tuple)) else None
@@ -91,14 +86,6 @@ def xid_cell(value: Any, row: Row) -> Cell:
     if isinstance(value, (list, tuple)):
         value = ",".join(str(v) for v in value)
     return f"XID {value}", "bad"
-
-
-def drift_cell(value: Any, row: Row) -> Cell:
-    if not value:
-        return "", None
-    if isinstance(value, (list, tuple)):
-        return "drift " + ",".join(str(v) for v in value), "warn"
-    return ("drift" if value is True else f"drift {value}"), "warn"
 
 
 def outcome_cell(value: Any, row: Row) -> Cell:

@@ -119,14 +119,6 @@ async def test_restart_of_missing_job_is_a_clear_error(kube: KubeAdapter) -> Non
         await kube.restart_job("ml", "nope")
 
 
-async def test_delete_pod(kube: KubeAdapter, world: lab.LabInfo) -> None:
-    await kube.delete_pod("default", "debug-shell")
-    await asyncio.sleep(0.5)
-    assert "default/debug-shell" not in pods_by_node(world)["gpu001"]
-    with pytest.raises(BackendError, match="not found"):
-        await kube.delete_pod("default", "debug-shell")
-
-
 async def test_api_server_down_is_a_clear_error(tmp_path: Path, kube_lab: lab.LabInfo) -> None:
     dead, port = dead_kubeconfig(tmp_path / "kubeconfig", kube_lab)
     adapter = KubeAdapter(KubeSection(kubeconfig=str(dead), request_timeout=3))

@@ -72,7 +72,7 @@ async def test_node_names_with_shell_syntax_are_refused_before_slurm(cli: SlurmC
 
 async def test_resume_mixes_drained_down_and_idle_nodes(cli: SlurmCli, cluster: SlurmLab) -> None:
     await cli.drain(["gpu001"], "maintenance")
-    await cli.down(["gpu002"], "cable")
+    cluster.run("scontrol", "update", "nodename=gpu002", "state=DOWN", "reason=cable")
     assert cluster.node("gpu002")["State"].startswith("DOWN")
     await cli.resume(["gpu001", "gpu002", "gpu003"])       # gpu003 is already in service
     for name in ("gpu001", "gpu002", "gpu003"):

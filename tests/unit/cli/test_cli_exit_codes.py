@@ -80,6 +80,22 @@ def test_backend_unreachable_is_6(env, tmp_path: Path) -> None:
     assert "not reachable" in p.stdout + p.stderr and "Traceback" not in p.stderr
 
 
+def test_backend_timeout_is_6(env, tmp_path: Path) -> None:
+    """A backend that accepts the connection and never answers (a hung Prometheus) is unreachable
+    for the caller: exit 6 after [prometheus] timeout, like a refused connection, not 1."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)                       # the kernel completes the handshake; nobody ever reads or answers
+    try:
+        cfg = _config(tmp_path, f"http://127.0.0.1:{listener.getsockname()[1]}")
+        cfg.write_text(cfg.read_text() + "timeout = 1\n")
+        p = dcops(env, "--config", str(cfg), "run", "query", "up")
+    finally:
+        listener.close()
+    assert p.returncode == 6, (p.stdout, p.stderr)
+    assert "did not answer within 1s" in p.stdout + p.stderr and "Traceback" not in p.stderr
+
+
 class _Broken(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
         body = json.dumps({"status": "error", "errorType": "internal", "error": "tsdb on fire"}).encode()

@@ -5,11 +5,10 @@ run against the lab's Kubernetes API and BMCs in tests/integration/noslurm."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 
 from actions.backends.bundle import Backends
+from actions.backends.ports import KubePort, RedfishPort, SlurmPort, SshPort
 from actions.config.model import AuditSection, ClusterSection, DcopsConfig
 from actions.engine import Engine
 from actions.errors import ApprovalRequired, DeniedError, UsageError
@@ -45,7 +44,7 @@ def sim() -> SimCluster:
 
 
 def bmc_only(sim: SimCluster) -> Backends:
-    return replace(sim.backends(), slurm=None, kube=None)
+    return sim.backends().without(SlurmPort, KubePort)
 
 
 async def _events(run) -> list:  # noqa: ANN001
@@ -72,7 +71,7 @@ async def test_bmc_only_dry_run_says_so_and_does_not_fail(tmp_path, sim: SimClus
     try:
         run = await _submit(eng, "firmware-update", {"nodes": IDLE, **IMAGE, "dry_run": True})
         fin = await run.wait()
-        no_redfish = await _engine(tmp_path / "b", replace(bmc_only(sim), redfish=None, ssh=None))
+        no_redfish = await _engine(tmp_path / "b", bmc_only(sim).without(RedfishPort, SshPort))
         try:
             run2 = await _submit(no_redfish, "firmware-update", {"nodes": IDLE, **IMAGE, "dry_run": True})
             fin2 = await run2.wait()
@@ -130,7 +129,7 @@ async def test_slurm_and_kubernetes_both_drain_and_resume(tmp_path, sim: SimClus
 
 
 async def test_slurm_only_cluster_still_drains_without_kubernetes(tmp_path, sim: SimCluster) -> None:
-    eng = await _engine(tmp_path, replace(sim.backends(), kube=None))
+    eng = await _engine(tmp_path, sim.backends().without(KubePort))
     try:
         run = await _submit(eng, "firmware-update", {"nodes": IDLE, **IMAGE, "dry_run": True})
         await run.wait()
@@ -197,7 +196,7 @@ async def test_a_policy_can_ask_approval_for_no_drain(tmp_path, sim: SimCluster)
 
 
 async def test_reimage_on_kubernetes_only_cordons_and_uncordons(tmp_path, sim: SimCluster) -> None:
-    eng = await _engine(tmp_path, replace(sim.backends(), slurm=None))
+    eng = await _engine(tmp_path, sim.backends().without(SlurmPort))
     kube = sim.backends().kube
     try:
         run = await eng.submit(Request(principal="unix:alice", channel="cli", action="reimage",

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
-from actions.backends.ports import InventoryPort, KubePort, PrometheusPort, RedfishPort, SlurmPort, SshPort
+import pytest
+
+from actions.backends.ports import InventoryPort, SlurmPort
+from actions.backends.registry import registered
 
 
-def test_every_port_is_filled_and_satisfies_its_protocol(backends) -> None:
-    pairs = [(backends.inventory, InventoryPort), (backends.slurm, SlurmPort), (backends.kube, KubePort),
-             (backends.redfish, RedfishPort), (backends.ssh, SshPort), (backends.prometheus, PrometheusPort)]
-    for adapter, port in pairs:
-        assert adapter is not None and isinstance(adapter, port), port.__name__
-    for name in ("slurm", "kube", "redfish", "ssh", "prometheus"):
-        assert backends.has(name)
+def test_every_registered_port_is_simulated_and_satisfies_its_protocol(backends) -> None:
+    assert isinstance(backends.inventory, InventoryPort)
+    specs = registered()
+    assert {s.name for s in specs} >= {"slurm", "kube", "redfish", "ssh", "prometheus", "ansible", "alertmanager"}
+    for spec in specs:
+        adapter = backends.get(spec.port)
+        assert isinstance(adapter, spec.port), spec.name
+        assert getattr(backends, spec.name) is adapter           # the REPL/test spelling is the same adapter
+
+
+def test_a_port_is_looked_up_by_class_never_by_name(backends) -> None:
+    with pytest.raises(TypeError, match="pass SlurmPort, not 'slurm'"):
+        backends.has("slurm")
+    with pytest.raises(TypeError, match="pass SlurmPort"):
+        backends.get("slurm")
+    assert backends.get(SlurmPort) is backends.slurm
 
 
 def test_fabric_links_are_plain_data(backends) -> None:
@@ -40,9 +52,8 @@ def test_flapping_link_counts_on_both_ends(backends, clock) -> None:
 
 async def test_every_backends_call_shares_one_world(sim) -> None:
     first, second = sim.backends(), sim.backends()
-    victim = (await first.kube.pods("gpu001"))[0]
-    await first.kube.delete_pod(victim.namespace, victim.name)
-    assert victim.name not in {p.name for p in await second.kube.pods("gpu001")}
+    await first.kube.cordon("gpu001")
+    assert next(n for n in await second.kube.nodes() if n.name == "gpu001").unschedulable
     await first.slurm.drain(["gpu012"], "shared")
     (node,) = await second.slurm.nodes(["gpu012"])
     assert node.reason == "shared"

@@ -34,7 +34,7 @@ async def test_about_ten_percent_drift_from_the_shipped_baseline(backends, sim) 
 
 
 async def test_bmc_update_goes_new_running_completed_then_needs_reset(backends, clock: ManualClock) -> None:
-    uri = await backends.redfish.simple_update("gpu001", "https://fw.example/bmc-7.10.31.00.bin")
+    uri = await backends.redfish.start_update("gpu001", "https://fw.example/bmc-7.10.31.00.bin")
     assert (await backends.redfish.task("gpu001", uri)).state == "New"
     clock.advance(3)
     running = await backends.redfish.task("gpu001", uri)
@@ -54,7 +54,7 @@ async def test_bmc_update_goes_new_running_completed_then_needs_reset(backends, 
 
 
 async def test_gpu_update_applies_without_reset(backends, clock: ManualClock) -> None:
-    uri = await backends.redfish.simple_update("gpu002", "https://fw.example/h100-vbios-96.00.99.00.01.bin",
+    uri = await backends.redfish.start_update("gpu002", "https://fw.example/h100-vbios-96.00.99.00.01.bin",
                                                targets=["/redfish/v1/UpdateService/FirmwareInventory/GPU0"])
     clock.advance(10)
     status = await backends.redfish.task("gpu002", uri)
@@ -64,7 +64,7 @@ async def test_gpu_update_applies_without_reset(backends, clock: ManualClock) ->
 
 
 async def test_failing_node_ends_in_exception_with_a_message(backends, clock: ManualClock) -> None:
-    uri = await backends.redfish.simple_update("gpu042", "https://fw.example/bios-2.3.5.bin")
+    uri = await backends.redfish.start_update("gpu042", "https://fw.example/bios-2.3.5.bin")
     clock.advance(10)
     status = await backends.redfish.task("gpu042", uri)
     assert status.state == "Exception" and status.finished and not status.succeeded
@@ -75,10 +75,10 @@ async def test_update_errors(backends) -> None:
     with pytest.raises(BackendError, match="gpu999"):
         await backends.redfish.firmware_inventory("gpu999")
     with pytest.raises(BackendError, match="which component"):
-        await backends.redfish.simple_update("gpu001", "https://fw.example/mystery.bin")
-    uri = await backends.redfish.simple_update("gpu001", "https://fw.example/bios-2.3.6.bin")
+        await backends.redfish.start_update("gpu001", "https://fw.example/mystery.bin")
+    uri = await backends.redfish.start_update("gpu001", "https://fw.example/bios-2.3.6.bin")
     with pytest.raises(BackendError, match="in progress"):
-        await backends.redfish.simple_update("gpu001", "https://fw.example/bios-2.3.6.bin")
+        await backends.redfish.start_update("gpu001", "https://fw.example/bios-2.3.6.bin")
     with pytest.raises(BackendError, match="no task"):
         await backends.redfish.task("gpu002", uri)
     with pytest.raises(BackendError, match="ResetType"):

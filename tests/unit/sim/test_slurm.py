@@ -101,16 +101,6 @@ async def test_time_scale_speeds_up_simulated_time() -> None:
     assert sim.now() - start == 600.0
 
 
-async def test_down_kills_jobs_on_the_node(backends) -> None:
-    (node,) = await backends.slurm.nodes(["gpu001"])
-    job_id = node.jobs[0]
-    await backends.slurm.down(["gpu001"], "bad PSU")
-    (node,) = await backends.slurm.nodes(["gpu001"])
-    assert node.state == "down" and node.reason == "bad PSU" and node.jobs == ()
-    (job,) = await backends.slurm.jobs(JobFilter(job_ids=(job_id,)))
-    assert job.state == "NODE_FAIL"
-
-
 async def test_cancel_frees_the_nodes(backends) -> None:
     (node,) = await backends.slurm.nodes(["gpu003"])
     job_id = node.jobs[0]

@@ -98,13 +98,6 @@ async def test_down_and_unknown_hosts_report_errors_not_exceptions(backends) -> 
     assert "resolve" in unknown.error
 
 
-async def test_run_many(backends) -> None:
-    hosts = ["gpu001", "gpu002", "gpu009"]
-    results = await backends.ssh.run_many(hosts, ["hostname"])
-    assert set(results) == set(hosts)
-    assert results["gpu002"].stdout == "gpu002\n" and results["gpu009"].error
-
-
 async def test_nvidia_smi_screen_is_a_well_formed_table(backends) -> None:
     result = await backends.ssh.run("gpu017", ["nvidia-smi"])
     lines = result.stdout.splitlines()
