@@ -15,7 +15,7 @@ import logging
 from collections import deque
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta, UTC
 from typing import Any, Literal
@@ -147,10 +147,12 @@ class Engine:
     def node_names(self) -> list[str]:
         return self.inventory.cached_names()
 
-    async def shared_runs(self, *, since_hours: float = 12.0, limit: int = 50) -> list[Run]:
+    async def shared_runs(self, *, since_hours: float = 12.0, limit: int = 50,
+                          steps_of: Collection[str] = ()) -> list[Run]:
         """Mutating runs other processes sharing the store started (the bot, other consoles, an
         approver's CLI), read back from the audit log: the open ones with their per-target steps,
-        and recently finished ones with their outcome. This process's own runs are left out
+        and recently finished ones with their outcome (and their steps too for the run ids in
+        ``steps_of``: the one a console shows). This process's own runs are left out
         (:meth:`runs` has them live)."""
         from .store.base import AuditQuery
 
@@ -160,17 +162,20 @@ class Engine:
         def epoch(ts: str) -> float:
             return datetime.fromisoformat(ts).timestamp()
 
+        async def read_steps(run: Run) -> None:
+            for step in sorted(await self.store.query(AuditQuery(run_id=run.run_id, event="step", limit=10000)),
+                               key=lambda r: r.seq):
+                if step.targets and step.outcome:     # emitted: the history is the run's log in a console
+                    run.emit(Step(target=step.targets[0], status=step.outcome,  # type: ignore[arg-type]
+                                  detail=step.detail or ""))
+
         found: dict[str, Run] = {}
         for rec in await self.store.open_runs():
             if rec.run_id in self._runs or not mutating(rec.action):
                 continue
             run = Run(run_id=rec.run_id, action=rec.action, principal=rec.principal, channel=rec.channel,
                       targets=list(rec.targets), params=dict(rec.params), dry_run=False, started=epoch(rec.ts))
-            for step in sorted(await self.store.query(AuditQuery(run_id=rec.run_id, event="step", limit=10000)),
-                               key=lambda r: r.seq):
-                if step.targets and step.outcome:
-                    run.steps[step.targets[0]] = Step(target=step.targets[0], status=step.outcome,  # type: ignore[arg-type]
-                                                      detail=step.detail or "")
+            await read_steps(run)
             found[rec.run_id] = run
         since = datetime.now(UTC) - timedelta(hours=since_hours)
         for rec in await self.store.query(AuditQuery(event="finished", since=since, limit=limit)):
@@ -180,6 +185,8 @@ class Engine:
             run = Run(run_id=rec.run_id, action=rec.action, principal=rec.principal, channel=rec.channel,
                       targets=list(rec.targets), params=dict(rec.params), dry_run=rec.outcome == "dry-run",
                       started=epoch(rec.ts) - duration)
+            if rec.run_id in steps_of:
+                await read_steps(run)
             run.finished = RunFinished(run_id=rec.run_id, outcome=rec.outcome or "failed",  # type: ignore[arg-type]
                                        duration=duration, summary=rec.detail or rec.error or "")
             found[rec.run_id] = run

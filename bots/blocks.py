@@ -37,7 +37,8 @@ CONFIRM, CANCEL, APPROVE, DENY = "dcops_confirm", "dcops_cancel", "dcops_approve
 STOP = "dcops_stop"
 RESUME_LEFT = "dcops_resume_left"      # Resume the nodes a stopped run left out of service
 FOLLOWUP = "dcops_followup"            # run a follow-up a result suggests (triage: drain gpu023 ...)
-MAX_FOLLOWUPS = 3
+MAX_FOLLOWUPS = 20             # every follow-up gets a button (triage --auto: drain + reset per bad link)
+FOLLOWUPS_PER_ROW = 5           # Slack allows 25 per actions block; rows of 5 stay readable on a phone
 LINK = "dcops_link"             # prefix of link buttons (Grafana): Slack opens the URL, the bot only acks
 
 TABLE_MAX_ROWS = 100            # Slack's table block limit (header row included)
@@ -239,10 +240,12 @@ def run_message(view: RunView) -> Rendered:
             blocks.append(_md(chart))
         followups = [f for f in (result.data or {}).get("followups", []) if isinstance(f, str)] \
             if isinstance(result.data, dict) and view.finished is not None else []
-        if followups:
-            blocks.append(ActionsBlock(elements=[ButtonElement(
-                text=_clip(f"Run: {f}", 70), action_id=f"{FOLLOWUP}_{i}", value=_clip(f, 1900))
-                for i, f in enumerate(followups[:MAX_FOLLOWUPS])]))
+        buttons = [ButtonElement(text=_clip(f"Run: {f}", 70), action_id=f"{FOLLOWUP}_{i}", value=_clip(f, 1900))
+                   for i, f in enumerate(followups[:MAX_FOLLOWUPS])]
+        for start in range(0, len(buttons), FOLLOWUPS_PER_ROW):
+            blocks.append(ActionsBlock(elements=buttons[start:start + FOLLOWUPS_PER_ROW]))
+        if len(followups) > MAX_FOLLOWUPS:
+            notes.append(f"{len(followups) - MAX_FOLLOWUPS} more follow-up(s) not shown: type them as `/dcops ...`")
         if result.links:
             blocks.append(link_buttons(result.links))
     for message in view.errors[-3:]:

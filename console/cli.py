@@ -83,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     ash.add_argument("run_id")
     av = asub.add_parser("verify", help="verify the hash chain (exit 1 when broken)")
     av.add_argument("--expect-head", help="checkpoint SEQ:HASH from `dcops audit head`")
+    av.add_argument("--full", action="store_true",
+                    help="re-read the whole chain and every seal (default: only what follows the newest good seal)")
     av.add_argument("--seals", action="append", default=[], metavar="FILE",
                     help="shipped seals to check against (syslog file, `journalctl -t dcops-seal -o cat` output)")
     ak = asub.add_parser("keygen", help="make an Ed25519 seal key pair: PREFIX.key (0400) and PREFIX.pub")
@@ -606,6 +608,8 @@ async def _audit(engine: Any, args: argparse.Namespace, principal: str, printer:
         params = {"expect_head": args.expect_head} if args.expect_head else {}
         if args.seals:
             params["seals"] = args.seals
+        if args.full:
+            params["full"] = True
         run = await engine.submit(Request(principal=principal, channel="cli", action="audit-verify", params=params))
         await run.wait()
         res = run.result

@@ -50,9 +50,15 @@ async def audit(ctx: ActionContext, p: AuditParams) -> AsyncIterator[ActionEvent
 _HEX = frozenset("0123456789abcdef")
 
 
+QUICK_WALK = 200_000       # records a ``quick`` verify still walks whole without a seal (about a second)
+
+
 class VerifyParams(Params):
     expect_head: str | None = Field(None, description="checkpoint SEQ:HASH from `audit head` stored elsewhere")
     seals: list[str] = Field([], description="files holding shipped seals (syslog file, journalctl -t dcops-seal -o cat)")
+    full: bool = Field(False, description="walk the whole chain and every seal, not only what follows the newest good seal")
+    quick: bool = Field(False, description="only from the newest good seal: without one, say so instead of walking "
+                                           "the whole log (a screen opening on a log of millions)")
 
     @field_validator("expect_head")
     @classmethod
@@ -79,13 +85,38 @@ class VerifyParams(Params):
 @action("audit-verify", example='audit-verify', help="verify the audit log's hash chain and its seals", params=VerifyParams,
         kind=Kind.READ, targets=TargetKind.NONE, category="audit")
 async def audit_verify(ctx: ActionContext, p: VerifyParams) -> AsyncIterator[ActionEvent]:
+    """From the newest good seal by default (``seal/checkpoint.py``: what that does and does not
+    re-read), the whole chain and every seal with ``full`` or when no seal holds."""
+    from ..seal.check import SealReport, check_seals
+    from ..seal.checkpoint import newest_good_seal
+    from ..seal.setup import external_seals, keyring, log_name
+
     expect = None
     if p.expect_head:
         seq, _, digest = p.expect_head.partition(":")
         expect = (int(seq), digest)
-    report = await ctx.store.verify(expect)
+    ring = keyring(ctx.config)
+    outside = external_seals(ctx.config, p.seals)
+    start = None if p.full or not ring else await newest_good_seal(ctx.store, ring, outside, log_name(ctx.config))
+    if start is None and p.quick and not p.full and (await ctx.store.head())[0] > QUICK_WALK:
+        yield Result(summary="not verified yet: no good seal to start from (a full verify walks every record)",
+                     data={"verified": False})
+        return
+    if start is None:
+        report = await ctx.store.verify(expect)
+    else:
+        report = await ctx.store.verify_since((start.seq, start.hash), expect)
+        if report.ok and expect is not None and expect[0] <= start.seq:      # a checkpoint behind the seal
+            if (await ctx.store.hashes_at([expect[0]])).get(expect[0]) != expect[1]:
+                report = report.model_copy(update={"ok": False, "first_bad_seq": expect[0],
+                                                   "problem": "record differs from the checkpoint (chain rewritten)"})
     data = report.model_dump()
+    data["from_seq"] = start.seq if start else 0
     summary, ok = report.line(), report.ok
+    if start is not None and report.ok:
+        summary = (f"audit chain intact after seal {start.seal}: {report.records} newer records checked, head "
+                   f"#{report.head_seq} {report.head_hash[:16]} (records up to #{start.seq} are vouched for by "
+                   "the seal; --full re-reads them all)")
     if report.ok:
         from ..approval_chain import table_problem
 
@@ -93,18 +124,18 @@ async def audit_verify(ctx: ActionContext, p: VerifyParams) -> AsyncIterator[Act
         if bad:
             data["approvals"] = {"ok": False, "id": bad[0], "problem": bad[1]}
             summary, ok = f"{summary}; approvals table FAILS the log: {bad[1]}", False
-    if report.ok:
-        from ..seal.check import check_seals
-        from ..seal.setup import external_seals, keyring, log_name
-
-        ring = keyring(ctx.config)
-        outside = external_seals(ctx.config, p.seals)
-        if ring:
-            seals = await check_seals(ctx.store, report, ring, external=outside, log_name=log_name(ctx.config))
-            data["seals"] = seals.model_dump()
-            summary, ok = f"{summary}; {seals.line()}", seals.ok
-        elif outside or p.seals:
-            summary, ok = f"{summary}; seals given but no public key to check them (audit.seal_public_keys)", False
+    if report.ok and ring and start is not None:
+        newer = [r.seq for r in await ctx.store.query(AuditQuery(event="seal", limit=100)) if r.seq > start.seq]
+        seals = SealReport(ok=True, seals=1, external=int(start.external), sealed_seq=start.seq, sealed_hash=start.hash,
+                           unsealed=max(0, report.head_seq - start.seq - len(newer)))
+        data["seals"] = seals.model_dump()
+        summary = f"{summary}; {seals.line()}"
+    elif report.ok and ring:
+        seals = await check_seals(ctx.store, report, ring, external=outside, log_name=log_name(ctx.config))
+        data["seals"] = seals.model_dump()
+        summary, ok = f"{summary}; {seals.line()}", seals.ok
+    elif report.ok and (outside or p.seals):
+        summary, ok = f"{summary}; seals given but no public key to check them (audit.seal_public_keys)", False
     yield Result(summary=summary, ok=ok, data=data)
 
 

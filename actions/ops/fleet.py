@@ -7,15 +7,19 @@ hides the others."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from pydantic import Field
 
 from ..backends.ports import KubePort, PrometheusPort, SlurmPort
 from ..context import ActionContext
-from ..errors import DcopsError
+from ..errors import DcopsError, UsageError
 from ..events import ActionEvent, Log, Result, Table
+from ..fabric import setup
+from ..fabric.counters import node_of_instance
 from ..hostlists import expand
 from ..operators import node_operator_state
 from ..registry import Kind, Params, TargetKind, action
@@ -24,14 +28,48 @@ COLUMNS = ["node", "partitions", "state", "flags", "reason", "jobs", "k8s", "ope
            "ib_errors", "util_history", "temp_history"]
 _TABLE_COLUMNS = [c for c in COLUMNS if not c.endswith("_history")]
 
+# PromQL per column, grouped by the DCGM exporter's node label ({label}: `[prometheus] node_label`, as in
+# gpu-health). The IB errors are summed per node_exporter `instance`, which names the node through
+# `[prometheus] instance_map` or its host part (FQDN and port stripped), as in fabric-health.
 _GPU_QUERIES = {
-    "gpu_util": "avg by (Hostname) (DCGM_FI_DEV_GPU_UTIL)",
-    "gpu_temp": "max by (Hostname) (DCGM_FI_DEV_GPU_TEMP)",
-    "xid": "max by (Hostname) (DCGM_FI_DEV_XID_ERRORS)",
+    "gpu_util": "avg by ({label}) (DCGM_FI_DEV_GPU_UTIL{sel})",
+    "gpu_temp": "max by ({label}) (DCGM_FI_DEV_GPU_TEMP{sel})",
+    "xid": "max by ({label}) (DCGM_FI_DEV_XID_ERRORS{sel}) > 0",     # 0 is the default: only nodes with an XID travel
 }
-_IB_QUERY = "sum by (instance) (rate(node_infiniband_symbol_error_total[10m]) + rate(node_infiniband_link_downed_total[10m]))"
-_HISTORY = {"util_history": "avg by (Hostname) (DCGM_FI_DEV_GPU_UTIL)",
-            "temp_history": "max by (Hostname) (DCGM_FI_DEV_GPU_TEMP)"}
+_IB_QUERY = ("sum by (instance) (rate(node_infiniband_symbol_error_total{sel}[10m]) "
+             "+ rate(node_infiniband_link_downed_total{sel}[10m]))")
+# The sparklines' history; its newest point is evaluated at "now", so it is also the current value and the
+# instant query of the same column is not sent (each query aggregates every GPU of the fleet: at 10,000
+# nodes that is 80,000 series per query, the cost of this view on the Prometheus server).
+_HISTORY = {"util_history": ("gpu_util", "avg by ({label}) (DCGM_FI_DEV_GPU_UTIL{sel})"),
+            "temp_history": ("gpu_temp", "max by ({label}) (DCGM_FI_DEV_GPU_TEMP{sel})")}
+_HISTORY_STEP = 240.0          # 8 points (what a sparkline cell shows); finer steps cost memory and evaluation
+_HISTORY_POINTS = 8
+
+# A large fleet's answers are split into shards by the last character of the node's name (for the IB
+# query: of the host part of `instance`, before any domain or port), eleven shards that cover every name
+# exactly once. Why: `json.loads` of one answer holds the GIL for its whole length (a 10,000-node
+# history is 2.4 MB: 0.3-1 s on a loaded machine), and the TUI runs the engine on a thread of its own
+# process, so one big answer freezes typing; eleven small ones leave the UI gaps between them. The
+# server selects the same series either way (a regex over one label's values is cheap).
+_SHARD_FROM = 2000
+_NAME_SHARDS = [f".*{d}" for d in "0123456789"] + ["(.*[^0-9])?"]
+_INSTANCE_SHARDS = [f"[^.:]*{d}([.:].*)?" for d in "0123456789"] + ["([^.:]*[^0-9.:])?([.:].*)?"]
+
+
+def _selectors(label: str, shards: list[str], n_rows: int) -> list[str]:
+    """The selector(s) a fleet-wide query runs with: one match-all, or one per shard for a large fleet."""
+    if n_rows < _SHARD_FROM:
+        return [""]
+    return ["{" + f'{label}=~"{pattern}"' + "}" for pattern in shards]
+
+def _promql_label(name: str) -> str:
+    """A label name fit to paste into ``by (...)``: PromQL label names are [a-zA-Z_][a-zA-Z0-9_]*;
+    the config validates nothing, so refuse anything else here rather than build broken PromQL."""
+    if not re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", name):
+        raise UsageError(f"[prometheus] node_label {name!r} is not a Prometheus label name "
+                         "(letters, digits and underscores, not starting with a digit)")
+    return name
 
 
 class FleetParams(Params):
@@ -72,32 +110,46 @@ async def fleet(ctx: ActionContext, p: FleetParams) -> AsyncIterator[ActionEvent
                 rows[k.name]["k8s"] = ("cordoned" if k.unschedulable else "ready" if k.ready else "notready")
                 rows[k.name]["operators"] = node_operator_state(k.operator_pods)   # GPU / Network Operator pods
 
+    node_label = _promql_label(setup.node_label(ctx))
+    instance_map = setup.instance_map(ctx)
+
+    by_name = _selectors(node_label, _NAME_SHARDS, len(rows))
+    by_instance = _selectors("instance", _INSTANCE_SHARDS, len(rows))
+
     async def gpu_plane() -> None:
         prom = ctx.backends.get(PrometheusPort)
-        results = await asyncio.gather(*(prom.query(q) for q in _GPU_QUERIES.values()))
-        for col, samples in zip(_GPU_QUERIES, results):
+        from_history = {col for col, _ in _HISTORY.values()} if p.history else set()
+        instant = [(col, sel) for col in _GPU_QUERIES if col not in from_history for sel in by_name]
+        end = datetime.now(timezone.utc)
+        start = end - timedelta(seconds=_HISTORY_STEP * (_HISTORY_POINTS - 1))     # the last step falls on `end`
+        history = [(col, current, q, sel) for col, (current, q) in _HISTORY.items() for sel in by_name] \
+            if p.history else []
+        results = await asyncio.gather(
+            *(prom.query(_GPU_QUERIES[col].format(label=node_label, sel=sel)) for col, sel in instant),
+            *(prom.query_range(q.format(label=node_label, sel=sel), start, end, _HISTORY_STEP)
+              for _, _, q, sel in history))
+        for (col, _), samples in zip(instant, results):
             for s in samples:
-                host = s.labels.get("Hostname", "")
+                host = s.labels.get(node_label, "")
                 if host in rows:
                     rows[host][col] = round(s.value, 1) if col != "xid" else int(s.value)
-        if p.history:
-            from datetime import datetime, timedelta, timezone
-
-            end = datetime.now(timezone.utc)
-            # 8 points: what a sparkline cell shows; finer steps cost memory and range evaluation
-            ranges = await asyncio.gather(*(prom.query_range(q, end - timedelta(minutes=30), end, 240)
-                                            for q in _HISTORY.values()))
-            for col, found in zip(_HISTORY, ranges):
-                for series in found:
-                    host = series.labels.get("Hostname", "")
-                    if host in rows:
-                        rows[host][col] = [round(v, 1) for _, v in series.points]
+        fresh_after = end.timestamp() - _HISTORY_STEP / 2
+        for (col, current, _, _), found in zip(history, results[len(instant):]):
+            for series in found:
+                host = series.labels.get(node_label, "")
+                if host in rows and series.points:
+                    rows[host][col] = [round(v, 1) for _, v in series.points]
+                    t, v = series.points[-1]
+                    if t >= fresh_after:           # a series that went stale earlier has no current value
+                        rows[host][current] = round(v, 1)
 
     async def ib_plane() -> None:
-        for s in await ctx.backends.get(PrometheusPort).query(_IB_QUERY):
-            host = s.labels.get("instance", "").split(":")[0]
-            if host in rows:
-                rows[host]["ib_errors"] = round(s.value, 4)
+        prom = ctx.backends.get(PrometheusPort)
+        for samples in await asyncio.gather(*(prom.query(_IB_QUERY.format(sel=sel)) for sel in by_instance)):
+            for s in samples:
+                host = node_of_instance(s.labels.get("instance", ""), instance_map)
+                if host in rows:
+                    rows[host]["ib_errors"] = round(s.value, 4)
 
     planes = {"slurm": (slurm_plane, SlurmPort), "kube": (kube_plane, KubePort),
               "prometheus": (gpu_plane, PrometheusPort), "ib": (ib_plane, PrometheusPort)}

@@ -27,6 +27,12 @@ def canonical(content: dict[str, Any]) -> bytes:
                       ensure_ascii=False, default=str).encode()
 
 
+# targets and params as the stores write them: exactly their bytes inside ``canonical`` (sorted keys,
+# no spaces, UTF-8 kept), so a verify can splice the stored text instead of re-encoding it
+# (verify_fast.py). Readers only ``json.loads`` these columns; older spaced text still verifies.
+stored_json = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode
+
+
 def record_hash(prev_hash: str, content: dict[str, Any]) -> str:
     h = hashlib.sha256(prev_hash.encode())
     h.update(canonical(content))

@@ -10,17 +10,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from .base import AuditEntry, AuditRecord
-from .chain import _FIELDS, canonical, record_hash
+from .chain import _FIELDS, canonical, record_hash, stored_json
 from .pg_schema import COLS
 
 Row = tuple[Any, ...]
 
 
 def _row(content: dict[str, Any]) -> Row:
-    """``content`` has every column; targets and params become JSON text, the rest goes as it is."""
-    return tuple(json.dumps(content[c]) if c == "targets" else
-                 json.dumps(content[c], sort_keys=True, default=str) if c == "params" else content[c]
-                 for c in COLS)
+    """``content`` has every column; targets and params become JSON text (``chain.stored_json``), the rest goes as it is."""
+    return tuple(stored_json(content[c]) if c in ("targets", "params") else content[c] for c in COLS)
 
 
 def chain_rows(seq: int, prev: str, entries: Sequence[AuditEntry]) -> tuple[list[Row], list[tuple[str, int]]]:

@@ -21,7 +21,7 @@ import logging
 import socket
 import time
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, UTC
 from typing import Any
@@ -32,45 +32,21 @@ from psycopg_pool import AsyncConnectionPool
 
 from ..errors import ApprovalTaken, AuditError, NotFound
 from ..owner import current_owner, owner_is_dead
-from .base import Approval, AuditEntry, AuditQuery, AuditRecord, VerifyReport
-from .chain import GENESIS, verify_records
+from .base import COMMON_EVENTS, RARE_EVENTS_SQL, Approval, AuditEntry, AuditQuery, AuditRecord, VerifyReport
+from .chain import GENESIS
 from .pg_import import copy_into
 from .pg_leases import Leases
 from .pg_locks import PgLockHandle, PgNodeLocks
 from .pg_rows import append_batch, chain_rows, glob_to_like
 from .pg_schema import (APPEND_SIGNATURE, APPEND_SQL, CHAIN_KEY, COLS, INDEXES, INSERT_AUDIT, INSERT_NODE,
                         NEWEST_INDEX, SCHEMA, SCHEMA_KEY, TABLES, scrub, shown_url)
-from .verify_rows import checkpoint_problem, verify_rows
+from .verify_fast import select_sql, verify_fast
+from .verify_rows import checkpoint_problem
 from .sqlite import _iso, _row_to_record
 
 log = logging.getLogger("dcops.store.postgres")
 _SELECT = f"SELECT {', '.join(COLS)} FROM audit"
 _HEAD = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"
-# node index vs the hashed targets, both ways (the index is not hashed, so verify must check it)
-_INDEX_MISMATCH = """
-SELECT min(seq) FROM (
-  (SELECT a.seq, j.node FROM audit a, jsonb_array_elements_text(a.targets::jsonb) AS j(node)
-   EXCEPT SELECT seq, node FROM audit_nodes)
-  UNION ALL
-  (SELECT seq, node FROM audit_nodes
-   EXCEPT SELECT a.seq, j.node FROM audit a, jsonb_array_elements_text(a.targets::jsonb) AS j(node))
-) AS bad(seq, node)
-"""
-
-_INDEX_MISMATCH_SINCE = """
-SELECT min(seq) FROM (
-  (SELECT a.seq, j.node FROM audit a, jsonb_array_elements_text(a.targets::jsonb) AS j(node) WHERE a.seq > %(after)s
-   EXCEPT SELECT seq, node FROM audit_nodes WHERE seq > %(after)s)
-  UNION ALL
-  (SELECT seq, node FROM audit_nodes WHERE seq > %(after)s
-   EXCEPT SELECT a.seq, j.node FROM audit a, jsonb_array_elements_text(a.targets::jsonb) AS j(node) WHERE a.seq > %(after)s)
-) AS bad(seq, node)
-"""
-
-
-class _BadRow(Exception):
-    def __init__(self, seq: Any) -> None:
-        self.seq = seq
 
 
 class PostgresStore:
@@ -288,11 +264,16 @@ class PostgresStore:
                 else:
                     where.append(f"a.{col} = %s")
                     args.append(val)
+        if q.event and "*" not in q.event and q.event not in COMMON_EVENTS:
+            where.append("a." + RARE_EVENTS_SQL)          # lets the planner use audit_rare_event_seq
         cols = ", ".join(f"a.{c}" for c in COLS)
         if q.node:
             sql, key = f"SELECT {cols} FROM audit_nodes n JOIN audit a ON a.seq = n.seq", "n.seq"
             where.insert(0, "n.node = %s")
             args.insert(0, q.node)
+            if q.since:                       # that node's index rows since then (audit_nodes_node_ts)
+                where.insert(1, "n.ts >= %s")
+                args.insert(1, _iso(q.since))
         else:
             sql, key = f"SELECT {cols} FROM audit a", "a.seq"
         if q.before_seq is not None:
@@ -307,7 +288,7 @@ class PostgresStore:
     async def export(self) -> list[AuditRecord]:
         return [_row_to_record(r) for r in await self._fetch(_SELECT + " ORDER BY seq")]
 
-    async def export_pages(self, page: int = 5000) -> AsyncIterator[list[AuditRecord]]:
+    async def export_pages(self, page: int = 1000) -> AsyncIterator[list[AuditRecord]]:
         """Every record, oldest first, ``page`` at a time (keyset on seq): one page in memory at a time."""
         after = 0
         while True:
@@ -332,62 +313,23 @@ class PostgresStore:
         with psycopg.connect(self.url, connect_timeout=max(1, int(self.connect_timeout))) as conn:
             conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
             with conn.transaction():
-                row = conn.execute("SELECT hash FROM audit WHERE seq = %s", (checkpoint[0],)).fetchone()
-                problem = checkpoint_problem(row[0] if row else None, checkpoint)
+                found = None
+                if checkpoint[0]:
+                    row = conn.execute("SELECT hash FROM audit WHERE seq = %s", (checkpoint[0],)).fetchone()
+                    found = row[0] if row else None
+                problem = checkpoint_problem(found, checkpoint)
                 if problem:
                     return VerifyReport(ok=False, records=0, head_seq=checkpoint[0], head_hash=checkpoint[1],
                                         first_bad_seq=checkpoint[0], problem=problem)
-                with conn.cursor(name="dcops_verify_since") as cur:
-                    cur.itersize = 10000
-                    cur.execute(_SELECT + " WHERE seq > %s ORDER BY seq", (checkpoint[0],))
-                    report = verify_rows(cur, checkpoint, expect_head)
-                if report.ok:
-                    bad = conn.execute(_INDEX_MISMATCH_SINCE, {"after": checkpoint[0]}).fetchone()
-                    if bad and bad[0] is not None:
-                        return report.model_copy(update={"ok": False, "first_bad_seq": bad[0], "problem":
-                                                         "the node search index disagrees with the record's targets"})
-                return report
+                return _verify_pg(conn, checkpoint, expect_head)
 
     async def head(self) -> tuple[int, str]:
         rows = await self._fetch(_HEAD)
         return (rows[0][0], rows[0][1]) if rows else (0, GENESIS)
 
     async def verify(self, expect_head: tuple[int, str] | None = None) -> VerifyReport:
-        """Stream the whole chain through ``verify_records`` (a server-side cursor in a worker thread, so
-        a long log never sits in memory), then check the node index against the hashed targets."""
-        await self.open()
-        try:
-            report = await asyncio.to_thread(self._verify_sync, expect_head)
-        except psycopg.Error as exc:
-            raise self._error(exc) from None
-        if report.ok:
-            rows = await self._fetch(_INDEX_MISMATCH)
-            if rows and rows[0][0] is not None:
-                return report.model_copy(update={"ok": False, "first_bad_seq": rows[0][0],
-                                                 "problem": "the node search index disagrees with the record's targets"})
-        return report
-
-    def _verify_sync(self, expect_head: tuple[int, str] | None) -> VerifyReport:
-        with psycopg.connect(self.url, connect_timeout=max(1, int(self.connect_timeout))) as conn:
-            with conn.transaction(), conn.cursor(name="dcops_verify") as cur:
-                cur.itersize = 5000
-                cur.execute(_SELECT + " ORDER BY seq")
-
-                last: list[Any] = [0, 0, GENESIS]            # records read, seq and hash of the last one
-
-                def records() -> Iterator[AuditRecord]:
-                    for row in cur:
-                        try:
-                            rec = _row_to_record(row)
-                        except (ValueError, TypeError):     # unparseable JSON or a field of the wrong type
-                            raise _BadRow(row[0]) from None
-                        yield rec
-                        last[:] = [last[0] + 1, rec.seq, rec.hash]
-                try:
-                    return verify_records(records(), expect_head)
-                except _BadRow as bad:
-                    return VerifyReport(ok=False, records=last[0] + 1, head_seq=last[1], head_hash=last[2],
-                                        first_bad_seq=bad.seq, problem="record cannot be read (record edited)")
+        """The whole chain from the genesis, and the whole node index."""
+        return await self.verify_since((0, GENESIS), expect_head)
 
     async def hashes_at(self, seqs: Sequence[int]) -> dict[int, str]:
         """The stored hash of each of these records (those that exist): what seals are checked against."""
@@ -397,8 +339,8 @@ class PostgresStore:
         return dict(await self._fetch("SELECT seq, hash FROM audit WHERE seq = ANY(%s)", (wanted,)))
 
     async def open_runs(self) -> list[AuditRecord]:
-        sql = (_SELECT + " a WHERE event = 'started' AND NOT EXISTS "
-               "(SELECT 1 FROM audit f WHERE f.run_id = a.run_id AND f.event = 'finished') ORDER BY seq")
+        sql = (_SELECT + " a WHERE a.event = 'started' AND a.run_id IN (SELECT run_id FROM audit_open) "
+               "ORDER BY a.seq")                       # audit_open: see pg_schema.NEWEST_INDEX
         return [_row_to_record(r) for r in await self._fetch(sql)]
 
     async def close_interrupted(self, is_dead: Callable[[str | None], bool], closer: str) -> list[str]:
@@ -497,6 +439,35 @@ class PostgresStore:
     async def lock(self, names: Sequence[str], run_id: str, wait: float) -> PgLockHandle:
         await self.open()                              # the schema (node_locks) exists before the first lock
         return await self._locks.lock(names, run_id, wait)
+
+
+_FAST_ROWS = select_sql("postgres", "WHERE seq > %s")
+_ONE_ROW = _SELECT + " WHERE seq = %s"
+
+
+def _verify_pg(conn: psycopg.Connection, start: tuple[int, str], expect_head: tuple[int, str] | None) -> VerifyReport:
+    """``verify_fast`` in this connection's REPEATABLE READ transaction, streaming the rows through a
+    server-side cursor; from the genesis the node index is counted whole."""
+    after = start[0]
+    scope, args = ("WHERE n.seq > %s", (after,)) if after else ("WHERE true", ())
+
+    def one(sql: str, params: Sequence[Any]) -> Any:
+        row = conn.execute(sql, params).fetchone()
+        return row[0] if row else None
+
+    with conn.cursor(name="dcops_verify") as cur:
+        cur.itersize = 10000
+        cur.execute(_FAST_ROWS, (after,))
+        return verify_fast(
+            cur,
+            slow_row=lambda seq: conn.execute(_ONE_ROW, (seq,)).fetchone(),
+            slow_nodes=lambda seq: [r[0] for r in conn.execute(
+                "SELECT n.node FROM audit_nodes n JOIN audit a ON a.seq = n.seq AND a.ts IS NOT DISTINCT FROM n.ts "
+                "WHERE n.seq = %s", (seq,))],
+            index_rows=lambda: one(f"SELECT count(*) FROM audit_nodes n {scope}", args),
+            orphan_seq=lambda: one(f"SELECT min(n.seq) FROM audit_nodes n {scope} AND NOT EXISTS (SELECT 1 FROM "
+                                   "audit a WHERE a.seq = n.seq AND a.ts IS NOT DISTINCT FROM n.ts)", args),
+            start=start, expect_head=expect_head)
 
 
 def _log_lost_append(task: asyncio.Future[tuple[int, str]]) -> None:

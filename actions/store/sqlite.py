@@ -25,9 +25,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..errors import ApprovalTaken, AuditError, NotFound
-from .base import Approval, AuditEntry, AuditQuery, AuditRecord, VerifyReport
-from .chain import GENESIS, record_hash, verify_records
-from .verify_rows import checkpoint_problem, verify_rows
+from .base import COMMON_EVENTS, RARE_EVENTS_SQL, Approval, AuditEntry, AuditQuery, AuditRecord, VerifyReport
+from .chain import GENESIS, record_hash, stored_json
+from .verify_fast import select_sql, verify_fast
+from .verify_rows import checkpoint_problem
 from .locks import FileLockHandle, FileLocks
 
 T = TypeVar("T")
@@ -43,7 +44,7 @@ CREATE TABLE IF NOT EXISTS audit (
 );
 CREATE INDEX IF NOT EXISTS audit_run ON audit(run_id);
 CREATE INDEX IF NOT EXISTS audit_ts ON audit(ts);
-CREATE TABLE IF NOT EXISTS audit_nodes (node TEXT NOT NULL, seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS audit_nodes (node TEXT NOT NULL, seq INTEGER NOT NULL, ts TEXT);
 DROP INDEX IF EXISTS audit_nodes_node;
 CREATE INDEX IF NOT EXISTS audit_nodes_node_seq ON audit_nodes(node, seq);
 CREATE INDEX IF NOT EXISTS audit_nodes_seq ON audit_nodes(seq);
@@ -54,9 +55,62 @@ CREATE TABLE IF NOT EXISTS approvals (id TEXT PRIMARY KEY, body TEXT NOT NULL, s
 CREATE TABLE IF NOT EXISTS journal (run_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
     PRIMARY KEY (run_id, key));
 """
+# The node index carries the record's ts (checked by verify like the node name), so ``--node X
+# --since 1d`` reads only that day's index rows of X instead of every record X ever had; seals and
+# approval records are found by event without walking the log (verify, approvals check).
+_UPGRADE = """
+ALTER TABLE audit_nodes ADD COLUMN ts TEXT;
+UPDATE audit_nodes SET ts = (SELECT a.ts FROM audit a WHERE a.seq = audit_nodes.seq) WHERE ts IS NULL;
+"""
+_INDEXES = f"""
+CREATE INDEX IF NOT EXISTS audit_nodes_node_ts ON audit_nodes(node, ts);
+DROP INDEX IF EXISTS audit_event_seq;
+CREATE INDEX IF NOT EXISTS audit_rare_event_seq ON audit(event, seq) WHERE {RARE_EVENTS_SQL};
+CREATE TRIGGER IF NOT EXISTS audit_open_started AFTER INSERT ON audit WHEN NEW.event = 'started' BEGIN
+    INSERT OR IGNORE INTO audit_open (run_id, seq) SELECT NEW.run_id, NEW.seq
+    WHERE NOT EXISTS (SELECT 1 FROM audit f WHERE f.run_id = NEW.run_id AND f.event = 'finished');
+END;
+CREATE TRIGGER IF NOT EXISTS audit_open_finished AFTER INSERT ON audit WHEN NEW.event = 'finished' BEGIN
+    DELETE FROM audit_open WHERE run_id = NEW.run_id;
+END;
+"""
+# The runs with a "started" and no "finished" record, kept by the triggers above inside the
+# appending transaction: every start looks for interrupted runs, and this reads those few rows
+# instead of every "started" record of a 10M-record log. A log from an older dcops fills it once.
+_OPEN_RUNS = """
+CREATE TABLE audit_open (run_id TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+INSERT INTO audit_open (run_id, seq)
+SELECT a.run_id, min(a.seq) FROM audit a WHERE a.event = 'started' AND NOT EXISTS
+    (SELECT 1 FROM audit f WHERE f.run_id = a.run_id AND f.event = 'finished') GROUP BY a.run_id;
+"""
 _COLS = ("seq", "ts", "run_id", "event", "principal", "channel", "action", "targets", "params",
          "decision", "outcome", "duration", "error", "detail", "owner", "prev_hash", "hash")
 _INSERT = f"INSERT INTO audit ({', '.join(_COLS)}) VALUES ({', '.join('?' * len(_COLS))})"
+
+
+def _run_once(conn: sqlite3.Connection, needed: Callable[[], bool], script: str) -> None:
+    """Run ``script`` if ``needed()``, checked again under the write lock: two processes opening an
+    older log at once upgrade it once (the second waits, then finds nothing to do)."""
+    if not needed():
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if needed():
+            for stmt in filter(str.strip, script.split(";")):
+                conn.execute(stmt)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def _upgrade(conn: sqlite3.Connection) -> None:
+    """Bring a log written by an older dcops to this schema (once; other processes wait for it)."""
+    _run_once(conn, lambda: "ts" not in {r[1] for r in conn.execute("PRAGMA table_info(audit_nodes)")}, _UPGRADE)
+    _run_once(conn, lambda: not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'audit_open'").fetchone(),
+              _OPEN_RUNS)
+    conn.executescript(_INDEXES)
 
 
 def _row_to_record(row: sqlite3.Row | tuple) -> AuditRecord:
@@ -85,6 +139,7 @@ class SqliteStore:
                 conn.execute("PRAGMA synchronous=NORMAL")
                 conn.execute("PRAGMA busy_timeout=30000")
                 conn.executescript(_SCHEMA)
+                _upgrade(conn)
             except sqlite3.DatabaseError as exc:
                 raise AuditError(f"audit database {self.path} cannot be opened: {exc} "
                                  "(is it a dcops audit database? move it aside or fix audit.url)") from None
@@ -135,12 +190,13 @@ class SqliteStore:
                 params = content["params"]
                 conn.execute(_INSERT, (
                     seq, content["ts"], content["run_id"], content["event"], content["principal"], content["channel"],
-                    content["action"], json.dumps(targets) if targets else "[]",
-                    json.dumps(params, sort_keys=True, default=str) if params else "{}",
+                    content["action"], stored_json(targets) if targets else "[]",
+                    stored_json(params) if params else "{}",
                     content["decision"], content["outcome"], content["duration"], content["error"], content["detail"],
                     content["owner"], prev, digest))
                 if targets:
-                    conn.executemany("INSERT INTO audit_nodes (node, seq) VALUES (?, ?)", [(t, seq) for t in targets])
+                    conn.executemany("INSERT INTO audit_nodes (node, seq, ts) VALUES (?, ?, ?)",
+                                     [(t, seq, content["ts"]) for t in targets])
                 prev = digest
             conn.execute("COMMIT")
             return seq, prev
@@ -194,6 +250,8 @@ class SqliteStore:
                 else:
                     where.append(f"a.{col} = ?")
                 args.append(val)
+        if q.event and "*" not in q.event and q.event not in COMMON_EVENTS:
+            where.append("a." + RARE_EVENTS_SQL)          # lets the planner use audit_rare_event_seq
         order = "DESC" if q.newest_first else "ASC"
         cols = ", ".join(f"a.{c}" for c in _COLS)
         if q.node:
@@ -201,6 +259,9 @@ class SqliteStore:
             where.insert(0, "n.node = ?")
             args.insert(0, q.node)
             key = "n.seq"
+            if q.since:                       # that node's index rows since then (audit_nodes_node_ts)
+                where.insert(1, "n.ts >= ?")
+                args.insert(1, _iso(q.since))
         else:
             sql, key = f"SELECT {cols} FROM audit a", "a.seq"
         if q.before_seq is not None:
@@ -218,7 +279,7 @@ class SqliteStore:
         rows = await self._call(lambda c: c.execute(f"SELECT {', '.join(_COLS)} FROM audit ORDER BY rowid").fetchall())
         return [_row_to_record(r) for r in rows]
 
-    async def export_pages(self, page: int = 5000) -> AsyncIterator[list[AuditRecord]]:
+    async def export_pages(self, page: int = 1000) -> AsyncIterator[list[AuditRecord]]:
         """Every record, oldest first, ``page`` at a time (keyset on seq, which is the rowid): memory
         stays at one page whatever the size of the log."""
         after = 0
@@ -233,52 +294,43 @@ class SqliteStore:
     async def verify_since(self, checkpoint: tuple[int, str],
                            expect_head: tuple[int, str] | None = None) -> VerifyReport:
         """Verify only what follows a checkpoint already proven (an ``audit head`` kept elsewhere, a
-        signed seal; ``(0, GENESIS)`` = everything, on the fast row path): the checkpoint record
-        must still carry its hash, every later record must chain onto it, and the node index of
-        those records must match their hashed targets."""
+        signed seal; ``(0, GENESIS)`` = everything): the checkpoint record must still carry its
+        hash, every later record must chain onto it, and the node index of those records must
+        match their hashed targets. One read snapshot; the fast row path (``verify_fast``)."""
         def run(c: sqlite3.Connection) -> VerifyReport:
             c.execute("BEGIN")                      # one snapshot for the checkpoint and the rows after it
             try:
-                row = c.execute("SELECT hash FROM audit WHERE seq = ?", (checkpoint[0],)).fetchone()
-                problem = checkpoint_problem(row[0] if row else None, checkpoint)
+                if checkpoint[0]:
+                    row = c.execute("SELECT hash FROM audit WHERE seq = ?", (checkpoint[0],)).fetchone()
+                    problem = checkpoint_problem(row[0] if row else None, checkpoint)
+                else:
+                    problem = checkpoint_problem(None, checkpoint)
                 if problem:
                     return VerifyReport(ok=False, records=0, head_seq=checkpoint[0], head_hash=checkpoint[1],
                                         first_bad_seq=checkpoint[0], problem=problem)
-                cur = c.execute(f"SELECT {', '.join(_COLS)} FROM audit WHERE seq > ? ORDER BY seq", (checkpoint[0],))
-                report = verify_rows(cur, checkpoint, expect_head)
-                if report.ok:
-                    bad = c.execute(
-                        "SELECT seq FROM (SELECT a.seq AS seq, j.value AS node FROM audit a, json_each(a.targets) j "
-                        "WHERE a.seq > ?1 EXCEPT SELECT seq, node FROM audit_nodes WHERE seq > ?1) UNION "
-                        "SELECT seq FROM (SELECT seq, node FROM audit_nodes WHERE seq > ?1 EXCEPT "
-                        "SELECT a.seq, j.value FROM audit a, json_each(a.targets) j WHERE a.seq > ?1) "
-                        "ORDER BY seq LIMIT 1", (checkpoint[0],)).fetchone()
-                    if bad:
-                        return report.model_copy(update={"ok": False, "first_bad_seq": bad[0], "problem":
-                                                         "the node search index disagrees with the record's targets"})
-                return report
+                return _verify_sqlite(c, checkpoint, expect_head)
             finally:
                 c.execute("COMMIT")
-        return await self._call(run)
+
+        def own_connection() -> VerifyReport:
+            # its own connection and thread: a verify of millions of records must not queue every
+            # other read of this store (the TUI's searches) behind it on the store's one thread
+            self._connect_sync()
+            try:
+                c = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+            except sqlite3.DatabaseError as exc:
+                raise AuditError(f"audit database {self.path}: {exc}") from None
+            try:
+                return run(c)
+            except sqlite3.DatabaseError as exc:
+                raise AuditError(f"audit database {self.path}: {exc}") from None
+            finally:
+                c.close()
+        return await asyncio.to_thread(own_connection)
 
     async def verify(self, expect_head: tuple[int, str] | None = None) -> VerifyReport:
-        # rowid order is physical insertion order: a swap of two rows' contents shows as seq disorder
-        def run(c: sqlite3.Connection) -> VerifyReport:
-            cur = c.execute(f"SELECT {', '.join(_COLS)} FROM audit ORDER BY rowid")
-            report = verify_records((_row_to_record(r) for r in cur), expect_head)
-            if report.ok:
-                # the node index is not hashed: check it still matches the hashed targets, or a
-                # search by node could hide records from a reviewer
-                bad = c.execute(
-                    "SELECT seq FROM (SELECT a.seq AS seq, j.value AS node FROM audit a, json_each(a.targets) j "
-                    "EXCEPT SELECT seq, node FROM audit_nodes) UNION "
-                    "SELECT seq FROM (SELECT seq, node FROM audit_nodes EXCEPT "
-                    "SELECT a.seq, j.value FROM audit a, json_each(a.targets) j) ORDER BY seq LIMIT 1").fetchone()
-                if bad:
-                    return report.model_copy(update={"ok": False, "first_bad_seq": bad[0],
-                                                     "problem": "the node search index disagrees with the record's targets"})
-            return report
-        return await self._call(run)
+        """The whole chain from the genesis, and the whole node index."""
+        return await self.verify_since((0, GENESIS), expect_head)
 
     async def head(self) -> tuple[int, str]:
         row = await self._call(lambda c: c.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone())
@@ -297,8 +349,14 @@ class SqliteStore:
         return await self._call(run) if wanted else {}
 
     async def open_runs(self) -> list[AuditRecord]:
-        sql = (f"SELECT {', '.join(_COLS)} FROM audit a WHERE event = 'started' AND NOT EXISTS "
-               "(SELECT 1 FROM audit f WHERE f.run_id = a.run_id AND f.event = 'finished') ORDER BY seq")
+        cols = ", ".join(f"a.{c}" for c in _COLS)
+        sql = (f"SELECT {cols} FROM audit a WHERE a.event = 'started' AND a.run_id IN "
+               "(SELECT run_id FROM audit_open) ORDER BY a.seq")            # audit_open: see _OPEN_RUNS
+        if not await self._call(lambda c: c.execute(
+                "SELECT 1 FROM sqlite_master WHERE name = 'audit_open'").fetchone()):
+            sql = (f"SELECT {cols} FROM audit a WHERE a.event = 'started' AND NOT EXISTS "   # read-only,
+                   "(SELECT 1 FROM audit f WHERE f.run_id = a.run_id AND f.event = 'finished') "  # older log
+                   "ORDER BY a.seq")
         rows = await self._call(lambda c: c.execute(sql).fetchall())
         return [_row_to_record(r) for r in rows]
 
@@ -380,6 +438,30 @@ class SqliteStore:
     # ------------------------------------------------------------ locks
     async def lock(self, names: Sequence[str], run_id: str, wait: float) -> FileLockHandle:
         return await self._locks.lock(names, run_id, wait)
+
+
+_FAST_ROWS = select_sql("sqlite", "WHERE seq > ?")
+_ONE_ROW = f"SELECT {', '.join(_COLS)} FROM audit WHERE seq = ?"
+
+
+def _verify_sqlite(c: sqlite3.Connection, start: tuple[int, str], expect_head: tuple[int, str] | None) -> VerifyReport:
+    """``verify_fast`` on this connection's open read transaction: from the genesis the node index
+    is counted whole (a row with seq 0 or below belongs to no record either)."""
+    after = start[0]
+    scope, args = ("WHERE n.seq > ?", (after,)) if after else ("WHERE 1", ())
+
+    def orphan() -> int | None:
+        row = c.execute(f"SELECT min(n.seq) FROM audit_nodes n {scope} AND NOT EXISTS "
+                        "(SELECT 1 FROM audit a WHERE a.seq = n.seq AND a.ts IS n.ts)", args).fetchone()
+        return row[0] if row else None
+
+    return verify_fast(
+        c.execute(_FAST_ROWS, (after,)),
+        slow_row=lambda seq: c.execute(_ONE_ROW, (seq,)).fetchone(),
+        slow_nodes=lambda seq: [r[0] for r in c.execute(
+            "SELECT n.node FROM audit_nodes n JOIN audit a ON a.seq = n.seq AND a.ts IS n.ts WHERE n.seq = ?", (seq,))],
+        index_rows=lambda: c.execute(f"SELECT count(*) FROM audit_nodes n {scope}", args).fetchone()[0],
+        orphan_seq=orphan, start=start, expect_head=expect_head)
 
 
 def _iso(dt: datetime) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from .base import VerifyReport
@@ -36,27 +36,19 @@ def verify_rows(rows: Iterable[tuple[Any, ...]], start: tuple[int, str] = (0, GE
     at ``start``. ``records`` in the report counts the rows checked here, not those before ``start``."""
     prev_seq, prev_hash = start
     count = 0
-    encode = _ENCODER.encode
     for row in rows:
         count += 1
-        (seq, ts, run_id, event, principal, channel, action, targets, params, decision, outcome, duration,
-         error, detail, owner, row_prev, row_hash) = row
+        seq, row_prev, row_hash = row[0], row[15], row[16]
         if seq != prev_seq + 1:
             return _bad(count, prev_seq, prev_hash, seq,
                         f"sequence jumps from #{prev_seq} to #{seq} (records deleted or inserted)")
         if row_prev != prev_hash:
             return _bad(count, prev_seq, prev_hash, seq,
                         "link to the previous record is wrong (record forged, inserted, reordered or chain forked)")
-        try:
-            content = {"action": action, "channel": channel, "decision": decision, "detail": detail,
-                       "duration": duration, "error": error, "event": event, "outcome": outcome, "owner": owner,
-                       "params": json.loads(params), "principal": principal, "run_id": run_id, "seq": seq,
-                       "targets": json.loads(targets), "ts": ts}
-        except (TypeError, ValueError):
+        digest = row_digest(prev_hash, row)
+        if digest is None:
             return _bad(count, prev_seq, prev_hash, seq, "record cannot be read (record edited)")
-        digest = _sha256(prev_hash.encode())
-        digest.update(encode(content).encode())
-        if digest.hexdigest() != row_hash:
+        if digest != row_hash:
             return _bad(count, prev_seq, prev_hash, seq, "content does not match its hash (record edited)")
         if expect_head is not None and seq == expect_head[0] and row_hash != expect_head[1]:
             return _bad(count, seq, row_hash, seq, "record differs from the checkpoint (chain rewritten)")
@@ -65,6 +57,24 @@ def verify_rows(rows: Iterable[tuple[Any, ...]], start: tuple[int, str] = (0, GE
         return _bad(count, prev_seq, prev_hash, prev_seq + 1,
                     f"chain ends at #{prev_seq} but the checkpoint says #{expect_head[0]} (newest records removed)")
     return VerifyReport(ok=True, records=count, head_seq=prev_seq, head_hash=prev_hash)
+
+
+def row_digest(prev_hash: str, row: Sequence[Any]) -> str | None:
+    """The chain hash of a stored row (``chain.record_hash`` of its content after ``prev_hash``);
+    None when its JSON columns cannot be read."""
+    (seq, ts, run_id, event, principal, channel, action, targets, params, decision, outcome, duration,
+     error, detail, owner) = row[:15]
+    try:
+        content = {"action": action, "channel": channel, "decision": decision, "detail": detail,
+                   "duration": duration, "error": error, "event": event, "outcome": outcome, "owner": owner,
+                   "params": json.loads(params), "principal": principal, "run_id": run_id, "seq": seq,
+                   "targets": json.loads(targets), "ts": ts}
+        text = _ENCODER.encode(content)
+    except (TypeError, ValueError):
+        return None
+    digest = _sha256(prev_hash.encode())
+    digest.update(text.encode())
+    return digest.hexdigest()
 
 
 def checkpoint_problem(found: str | None, checkpoint: tuple[int, str]) -> str | None:

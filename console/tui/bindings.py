@@ -14,8 +14,16 @@ from textual.binding import Binding, BindingType
 from actions.errors import ConfigError
 
 
-# Mutating keys mean one thing on every screen: d drain, r resume (nodes), c cancel/stop, Q requeue,
-# h hold, u release. tests/tui/test_stop_and_leftovers.py checks no key changes meaning between screens.
+# Mutating keys mean one thing on every screen: one key per action, wherever the action is offered
+# (fleet, node, jobs, operations, alerts, a result's follow-ups). tests/tui/test_keys.py checks that
+# no key bound to a change means anything else on another screen; README "Keys" lists them.
+ACTION_KEYS: dict[str, str] = {
+    "drain": "d", "resume": "r", "cancel": "c", "stop": "c", "requeue": "Q", "hold": "h", "release": "u",
+    "validate": "v", "gpu-reset": "b", "reset-counters": "z", "power": "p", "triage-cable": "t",
+}
+FOLLOWUP_KEY = "f"          # the first suggestion of an alert or a result, whatever its action
+
+
 def _b(id: str, key: str, action: str, description: str, *, show: bool = True, priority: bool = False) -> Binding:
     return Binding(key, action, description, show=show, priority=priority, id=id)
 
@@ -91,7 +99,7 @@ def operations_bindings() -> list[BindingType]:
 def audit_bindings() -> list[BindingType]:
     return [
         _b("audit.search", "ctrl+s", "search", "search"),
-        _b("audit.verify", "v", "verify", "verify chain"),
+        _b("audit.verify", "V", "verify", "verify chain"),        # not v: v validates nodes (alerts)
         _b("audit.form", "ctrl+f", "focus_form", "search form"),
         _b("audit.reads", "R", "toggle_reads", "show/hide reads"),
     ]
@@ -109,13 +117,31 @@ def metrics_bindings() -> list[BindingType]:
 
 
 def result_bindings() -> list[BindingType]:
-    return [_b("result.followup", "f", "followup", "run follow-up")]
+    """``f`` the first follow-up; each suggested action's own key (``d`` drain, ``z`` reset-counters...)
+    runs the follow-up of that action (listed next to each follow-up on the result screen)."""
+    keys: list[BindingType] = [_b("result.followup", FOLLOWUP_KEY, "followup('')", "run follow-up")]
+    return keys + [_b(f"result.{a}", k, f"followup('{a}')", a, show=False) for a, k in _suggestion_keys().items()]
+
+
+def alerts_bindings() -> list[BindingType]:
+    """A key per suggested action (the same key as everywhere; listed next to each suggestion in the
+    alert's pane rather than in a crowded footer), ``f`` the first suggestion."""
+    keys: list[BindingType] = [_b(f"alerts.{a}", k, f"suggested('{a}')", a, show=False) for a, k in _suggestion_keys().items()]
+    return keys + [_b("alerts.first", FOLLOWUP_KEY, "suggested('')", "first suggestion"),
+                   _b("alerts.evidence", "e", "evidence", "evidence"),
+                   _b("alerts.all", "A", "show_all", "resolved too")]
+
+
+def _suggestion_keys() -> dict[str, str]:
+    """Actions an alert or a result may suggest, with their one key ("stop" is a run's, not a suggestion)."""
+    return {a: k for a, k in ACTION_KEYS.items() if a != "stop"}
 
 
 def catalog() -> dict[str, Binding]:
     """Every binding by id."""
     groups = (app_bindings(), table_bindings(), fleet_bindings(), jobs_bindings(), operations_bindings(),
-              audit_bindings(), approvals_bindings(), metrics_bindings(), result_bindings(), node_bindings())
+              audit_bindings(), approvals_bindings(), metrics_bindings(), result_bindings(), node_bindings(),
+              alerts_bindings())
     return {b.id: b for group in groups for b in group if isinstance(b, Binding) and b.id}
 
 

@@ -76,9 +76,10 @@ class EngineLink:
     def runs(self) -> list[Run]:
         return self.engine.runs()
 
-    async def shared_runs(self) -> list[Run]:
-        """Runs other processes sharing the audit store started (read from the store)."""
-        return await self.call(self.engine.shared_runs())
+    async def shared_runs(self, steps_of: tuple[str, ...] = ()) -> list[Run]:
+        """Runs other processes sharing the audit store started (read from the store); finished
+        ones carry their steps only when named in ``steps_of`` (the run a screen shows)."""
+        return await self.call(self.engine.shared_runs(steps_of=steps_of))
 
     def get_run(self, run_id: str) -> Run | None:
         return self.engine.get_run(run_id)

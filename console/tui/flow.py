@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from actions import Request, Run
 from actions.errors import ApprovalRequired, ConfirmationRequired, DcopsError
 
+from .recheck import recheck_for
 from .screens.confirm import ConfirmDialog
 
 if TYPE_CHECKING:
@@ -39,7 +40,8 @@ async def submit(app: DcopsApp, action: str, params: dict[str, Any], *, confirme
                 continue
             if confirm is not None:
                 app.report(str(exc), "error")
-            answer = await app.push_screen_wait(ConfirmDialog(action, str(exc), exc.token, exc.alternatives))
+            answer = await app.push_screen_wait(ConfirmDialog(action, str(exc), exc.token, exc.alternatives,
+                                                              recheck=recheck_for(app, action, params)))
             if answer is None:
                 app.report(f"{action} cancelled: nothing was changed", "warning")
                 return None

@@ -38,14 +38,15 @@ class Db:
         return [dict(zip(COLS, r)) for r in self.execute(f"SELECT {', '.join(COLS)} FROM audit ORDER BY seq")]
 
     def write(self, rows: list[Row]) -> None:
-        """Replace the whole table with these rows (and a matching node index, as a careful attacker would)."""
+        """Replace the whole table with these rows (and a matching node index, each row with its
+        record's ts as the store writes it, as a careful attacker would)."""
         self.execute("DELETE FROM audit")
         self.execute("DELETE FROM audit_nodes")
         for r in rows:
             self.execute(f"INSERT INTO audit ({', '.join(COLS)}) VALUES ({', '.join('?' * len(COLS))})",
                          tuple(r[c] for c in COLS))
             for node in json.loads(r["targets"]):
-                self.execute("INSERT INTO audit_nodes (node, seq) VALUES (?, ?)", (node, r["seq"]))
+                self.execute("INSERT INTO audit_nodes (node, seq, ts) VALUES (?, ?, ?)", (node, r["seq"], r["ts"]))
         self.conn.commit()
 
     def close(self) -> None:

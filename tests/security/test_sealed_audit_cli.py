@@ -31,10 +31,31 @@ def sealed(tmp_path: Path):
 
 def test_verify_reports_seals(sealed) -> None:
     env, cfg, _, _ = sealed
-    p = dcops(env, "--config", str(cfg), "--json", "audit", "verify")
+    p = dcops(env, "--config", str(cfg), "--json", "audit", "verify", "--full")
     assert p.returncode == 0, p.stderr
     data = json.loads(p.stdout)
     assert data["ok"] and data["seals"]["ok"] and data["seals"]["seals"] >= 2 and data["seals"]["external"] >= 1
+    assert data["from_seq"] == 0 and data["records"] == data["head_seq"]
+
+
+def test_verify_starts_from_the_newest_good_seal_and_full_rereads_everything(sealed) -> None:
+    """The default verify walks only what follows the newest seal; an edit behind it (hashes left
+    alone) is what ``--full`` is for, and a recompute behind it is caught either way."""
+    env, cfg, db, _ = sealed
+    p = dcops(env, "--config", str(cfg), "--json", "audit", "verify")
+    data = json.loads(p.stdout)
+    assert p.returncode == 0 and data["ok"] and data["from_seq"] > 0, p.stdout + p.stderr
+    assert data["records"] == data["head_seq"] - data["from_seq"] < data["head_seq"]
+    assert data["seals"]["sealed_seq"] == data["from_seq"] and data["seals"]["seals"] == 1
+    line = dcops(env, "--config", str(cfg), "audit", "verify").stdout
+    assert "intact after seal" in line and "--full" in line
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE audit SET principal = 'unix:mallory' WHERE seq = 2")
+    conn.commit()
+    conn.close()
+    full = dcops(env, "--config", str(cfg), "audit", "verify", "--full")
+    no_traceback(full)
+    assert full.returncode == 1 and "BROKEN at record #2" in full.stdout and "edited" in full.stdout
 
 
 def test_recompute_is_refused_by_verify_and_by_the_engine(sealed) -> None:

@@ -162,3 +162,31 @@ async def test_live_message_falls_back_to_a_plain_line_when_rendering_fails(monk
     text, bl = msg._render()
     assert text == "dcops drain: failed (run r9; rendering failed, see the bot log)"
     assert bl[0]["text"]["text"] == text
+
+
+def _triage_view(followups: list[str]) -> RunView:
+    v = RunView(action="triage-cable", command_text="triage-cable --auto", requester="U0ONCALL")
+    v.apply(events.RunStarted(run_id="r-t", action="triage-cable", targets=[]))
+    v.apply(events.Result(summary="2 bad links", severity="bad", data={"followups": followups}))
+    v.apply(events.RunFinished(run_id="r-t", outcome="ok", duration=0.1, summary="2 bad links"))
+    return v
+
+
+def test_every_follow_up_gets_its_own_button():
+    """triage-cable --auto on two bad links suggests four follow-ups: all four are buttons (three were)."""
+    followups = ['drain gpu023 --reason "bad cable"', "reset-counters gpu023 --device mlx5_0 --port 1",
+                 'drain gpu031 --reason "flapping"', "reset-counters gpu031 --device mlx5_0 --port 1"]
+    _, bl = blocks.run_message(_triage_view(followups))
+    buttons = [e for b in bl if b["type"] == "actions" for e in b["elements"]
+               if e["action_id"].startswith(blocks.FOLLOWUP)]
+    assert [e["value"] for e in buttons] == followups
+    assert len({e["action_id"] for e in buttons}) == 4
+
+
+def test_many_follow_ups_fit_slacks_limits_and_say_what_was_left_out():
+    followups = [f"reset-counters gpu{n:03d} --device mlx5_0 --port 1" for n in range(blocks.MAX_FOLLOWUPS + 3)]
+    _, bl = blocks.run_message(_triage_view(followups))
+    rows = [b for b in bl if b["type"] == "actions" and b["elements"][0]["action_id"].startswith(blocks.FOLLOWUP)]
+    assert all(len(r["elements"]) <= 25 for r in rows) and len(bl) <= 50
+    assert sum(len(r["elements"]) for r in rows) == blocks.MAX_FOLLOWUPS
+    assert "3 more follow-up(s) not shown" in _all_text(bl)

@@ -3,6 +3,7 @@ audit db lives there), demo configs, policies, and a deterministic engine for sn
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from types import SimpleNamespace
 import textwrap
@@ -73,11 +74,19 @@ async def wait_for(pilot, predicate: Callable[[], object], timeout: float = 15.0
     raise AssertionError(f"timed out waiting for {what}")
 
 
-async def type_confirmation(pilot, token: str) -> None:
-    """Answer the typed-confirmation dialog the engine asks for (drain, requeue, destructive actions)."""
+async def confirm_ready(pilot, timeout: float = 15.0) -> None:  # noqa: ANN001
+    """Wait for the typed-confirmation dialog and for the plan it re-reads when it opens
+    (recheck.py): Confirm waits until the current state is on screen, as a person would."""
     from console.tui.screens.confirm import ConfirmDialog
 
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmDialog), what="the typed confirmation")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmDialog), timeout=timeout,
+                   what="the typed confirmation")
+    await wait_for(pilot, lambda: not pilot.app.screen.checking, timeout=timeout, what="the dialog's plan")
+
+
+async def type_confirmation(pilot, token: str) -> None:
+    """Answer the typed-confirmation dialog the engine asks for (drain, requeue, destructive actions)."""
+    await confirm_ready(pilot)
     await pilot.press(*token, "enter")
 
 
@@ -111,13 +120,14 @@ def frozen(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(engine_mod, "new_run_id", lambda: f"r20261129-030000-{next(ids):06d}")
     import datetime as datetime_mod
 
+    import actions.ops.fleet as fleet_mod
     import actions.ops.metrics as metrics_mod
 
     import console.tui.screens.base as screen_base_mod
 
     # the fleet's and the query's time windows end "now", the banner's "as of": pin them (modules that
     # imported the class)
-    for module in (engine_mod, metrics_mod, datetime_mod, screen_base_mod):
+    for module in (engine_mod, metrics_mod, fleet_mod, datetime_mod, screen_base_mod):
         monkeypatch.setattr(module, "datetime", FixedDatetime)
     monkeypatch.setattr(engine_mod.secrets, "token_hex", lambda n=8: f"{next(ids):0{2 * n}d}")
 
@@ -128,3 +138,31 @@ def frozen(monkeypatch: pytest.MonkeyPatch):
         return engine
 
     return factory
+
+
+def screen_text(app) -> str:  # noqa: ANN001 - DcopsApp
+    """What the terminal shows now, as plain lines (the compositor's full frame, no styles): for
+    checks of what a person at a 100x30 terminal can actually read."""
+    import io
+
+    from rich.console import Console
+
+    frame = app.screen._compositor.render_update(full=True)
+    console = Console(width=app.size.width, height=app.size.height, record=True, file=io.StringIO(),
+                      color_system=None, legacy_windows=False)
+    console.print(frame)
+    return console.export_text()
+
+
+@contextlib.asynccontextmanager
+async def other_process(cfg: DcopsConfig, time_scale: float = 40.0):  # noqa: ANN201 - AsyncIterator[Engine]
+    """Another process's engine on the same audit store (the bot, an approver's CLI), with a demo
+    cluster of its own: what it runs reaches a console only through the shared store."""
+    from actions.engine import open_engine
+    from actions.sim import SimCluster
+
+    engine = await open_engine(cfg, backends=SimCluster(nodes=64, time_scale=time_scale).backends())
+    try:
+        yield engine
+    finally:
+        await engine.aclose()

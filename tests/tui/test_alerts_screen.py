@@ -16,7 +16,7 @@ from console.tui.app import DcopsApp
 from console.tui.screens.confirm import ConfirmDialog
 from console.tui.widgets.chrome import StatusLine
 
-from .conftest import SIZE, audit, wait_for
+from .conftest import SIZE, audit, confirm_ready, wait_for
 
 
 async def _receive(cfg, node: str, fp: str) -> None:  # noqa: ANN001 - as `dcops alerts serve` would
@@ -42,16 +42,16 @@ async def test_alert_first_evidence_and_one_key_drain(config) -> None:
         await wait_for(pilot, lambda: screen.current() is not None, what="the alert row", timeout=45)
         await wait_for(pilot, lambda: "gpu-health gpu060:" in str(screen.query_one("#alerts-detail").render()),
                        what="the evidence", timeout=45)
-        assert "r  Reset GPU: gpu-reset gpu060 --gpu 2" in str(screen.query_one("#alerts-detail").render())
+        assert "b  Reset GPU: gpu-reset gpu060 --gpu 2" in str(screen.query_one("#alerts-detail").render())
 
-        await pilot.press("r")                                   # destructive: the engine asks to confirm
+        await pilot.press("b")                                   # gpu-reset (b: r resumes everywhere); destructive: confirm
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), what="the confirm dialog", timeout=45)
         await pilot.press("escape")
         await wait_for(pilot, lambda: "cancelled" in str(app.screen.query_one(StatusLine).render()),
                        what="the cancellation line", timeout=45)
 
         await pilot.press("d")                                   # one key: the drain the alert suggests
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), what="the typed confirmation", timeout=45)
+        await confirm_ready(pilot, timeout=45)
         await pilot.press("1", "enter")                          # the same guard as the fleet's d and :drain
         for _ in range(900):                                     # the run finishes on the engine's thread
             finished = await audit(app, AuditQuery(action="drain", event="finished", node="gpu060"))

@@ -39,6 +39,7 @@ async def test_drain_from_fleet_through_confirm_dialog_is_audited(config) -> Non
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), what="the confirm dialog")
         dialog = app.screen
         assert "gpu[003-004]" in dialog.message
+        await wait_for(pilot, lambda: not dialog.checking, what="the plan read when the dialog opens")
         await pilot.press(*"xid 79")
         await pilot.press("enter")                    # moves to the confirmation field
         await pilot.press("3")                        # wrong count: the button stays disabled

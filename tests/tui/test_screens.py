@@ -19,7 +19,7 @@ from console.tui.screens.result import ResultScreen
 from console.tui.widgets.chrome import Banner, StatusLine
 from console.tui.widgets.vtable import VirtualTable
 
-from .conftest import audit, APPROVAL_POLICY, SIZE, type_confirmation, wait_for
+from .conftest import APPROVAL_POLICY, SIZE, audit, confirm_ready, type_confirmation, wait_for
 
 
 def status_text(app: DcopsApp) -> str:
@@ -127,7 +127,7 @@ async def test_jobs_cancel_from_the_row_asks_for_confirmation(config) -> None:
                        what="running jobs only")
         job_id = jobs.cursor_row["job"]
         await pilot.press("c")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), what="the confirm dialog")
+        await confirm_ready(pilot)
         await pilot.press("1", "enter")
         await wait_for(pilot, lambda: "cancel: ok" in status_text(app), what="the cancel run")
         await wait_for(pilot, lambda: job_id not in {r["job"] for r in jobs.visible_rows}, what="the job to leave")

@@ -1,4 +1,4 @@
-"""SVG snapshots of every screen in each theme at 160x50, on a frozen demo cluster (fixed clock,
+"""SVG snapshots of every screen in each theme at 160x50 (and at 100x30), on a frozen demo cluster (fixed clock,
 audit times, run and approval ids), so a changed pixel means a changed UI."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from console.tui.screens.node import NodeScreen
 from console.tui.screens.operations import OperationsScreen
 from console.tui.widgets.vtable import VirtualTable
 
-from .conftest import APPROVAL_POLICY, SIZE, type_confirmation, wait_for
+from .conftest import APPROVAL_POLICY, SIZE, confirm_ready, type_confirmation, wait_for
 
 THEMES = ("dcops-dark", "dcops-light", "dcops-contrast")
 
@@ -113,7 +113,9 @@ def test_screen_snapshot(screen: str, theme: str, snap_compare, frozen, config) 
 async def drain_dialog(pilot) -> None:
     await _fleet_loaded(pilot)
     _table(pilot.app, "#fleet-table").move_to_key("gpu017")
-    await pilot.press("d", *"xid 79", "enter")
+    await pilot.press("d")
+    await confirm_ready(pilot)              # the plan (state and jobs now) is read when the dialog opens
+    await pilot.press(*"xid 79", "enter")
 
 
 def test_production_cluster_with_drain_dialog(snap_compare, frozen, config) -> None:
@@ -121,3 +123,20 @@ def test_production_cluster_with_drain_dialog(snap_compare, frozen, config) -> N
     cfg = config(name="prod-east", production=True)
     app = DcopsApp(cfg, principal="unix:alice", engine_factory=frozen)
     assert snap_compare(app, terminal_size=SIZE, run_before=drain_dialog)
+
+
+NARROW = (100, 30)
+
+
+@pytest.mark.parametrize("screen", list(SCREENS))
+def test_screen_snapshot_at_100x30(screen: str, snap_compare, frozen, config) -> None:
+    """The same screens on a 100x30 terminal: important columns first, nothing cut mid-header."""
+    cfg = config(name="demo", policy=APPROVAL_POLICY if screen == "approvals" else None)
+    app = DcopsApp(cfg, principal="unix:alice", engine_factory=frozen)
+    assert snap_compare(app, terminal_size=NARROW, run_before=SCREENS[screen])
+
+
+def test_drain_dialog_at_100x30(snap_compare, frozen, config) -> None:
+    """The drain dialog with its re-read plan fits a 100x30 terminal."""
+    app = DcopsApp(config(name="prod-east", production=True), principal="unix:alice", engine_factory=frozen)
+    assert snap_compare(app, terminal_size=NARROW, run_before=drain_dialog)

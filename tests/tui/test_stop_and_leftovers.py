@@ -8,14 +8,12 @@ from __future__ import annotations
 import asyncio
 
 from actions import Request
-from actions.engine import open_engine
-from actions.sim import SimCluster
 from actions.store.base import AuditQuery
 from console.tui.app import DcopsApp
 from console.tui.screens.operations import OperationsScreen
 from console.tui.widgets.vtable import VirtualTable
 
-from .conftest import SIZE, audit, wait_for
+from .conftest import SIZE, audit, other_process, wait_for
 
 ROLLOUT = "firmware-update gpu[059-064] --image http://files.example/bios-2.4.1.bin --component BIOS --max-parallel 2"
 
@@ -81,8 +79,7 @@ async def test_operations_shows_and_stops_a_run_another_process_started(config, 
     app = DcopsApp(cfg, principal="unix:alice")
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.engine is not None, what="the engine")
-        other = await open_engine(cfg, backends=SimCluster(nodes=64, time_scale=40.0).backends())
-        try:
+        async with other_process(cfg) as other:
             theirs = await other.submit(Request(principal="slack:U0ONCALL", channel="slack", action="drain",
                                                 params={"nodes": "gpu001", "reason": "xid 79", "wait": True}))
             await pilot.press("3")
@@ -99,8 +96,6 @@ async def test_operations_shows_and_stops_a_run_another_process_started(config, 
             assert fin.outcome == "cancelled" and fin.stopped_by == "unix:alice"
             await wait_for(pilot, lambda: any(r["run_id"] == theirs.run_id and r["state"] == "cancelled"
                                               for r in runs.visible_rows), timeout=10, what="the stop shown")
-        finally:
-            await other.aclose()
 
 
 async def test_confirm_dialog_buttons_say_what_they_do(config) -> None:
@@ -293,7 +288,8 @@ async def test_node_screen_keys_act_on_the_node_and_tabs_agree(config) -> None:
         await wait_for(pilot, lambda: "drain: ok" in app.last_message[0], timeout=30, what="the drain")
         nodes = await app.engine.call(app.engine.engine.backends.slurm.nodes(["gpu023"]))
         assert nodes[0].drain_flag and "cable reseat" in nodes[0].reason
-        await wait_for(pilot, lambda: "change record(s) for gpu023" in summary("audit"), timeout=30, what="audit tab")
+        await wait_for(pilot, lambda: "change record(s) for gpu023" in summary("audit")     # reloaded after the run:
+                       and screen.query_one("#table-audit").total_count, timeout=30, what="audit tab")  # 0 before
         rows = list(screen.query_one("#table-audit").visible_rows)
         assert rows and all(r["action"] not in ("gpu-health", "node-health", "fabric-health", "firmware", "jobs",
                                                 "power-status", "audit", "query") for r in rows)
@@ -303,6 +299,7 @@ async def type_confirmation_with_reason(pilot, reason: str, token: str) -> None:
     from console.tui.screens.confirm import ConfirmDialog
 
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmDialog), what="the drain dialog")
+    await wait_for(pilot, lambda: not pilot.app.screen.checking, what="the drain dialog's plan")
     await pilot.press(*reason, "enter", *token, "enter")
 
 

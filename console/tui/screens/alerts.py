@@ -5,9 +5,12 @@ writes, so every console sees the same); it refreshes every few seconds.
 The pane under the table shows the alert under the cursor: its summary, the evidence its mapping
 names (gpu-health of the node, the jobs on it, triage-cable of the link — run through the engine as
 you, audited with the alert's fingerprint) and its suggested actions with their keys. A key runs
-that suggestion through the engine as you, with the fingerprint: ``d`` drain, ``v`` validate,
-``r`` gpu-reset, ``t`` triage-cable, ``p`` power, ``c`` reset-counters, ``x`` the first suggestion,
-``e`` reloads the evidence. Confirmation and approval come from the engine as for any request.
+that suggestion through the engine as you, with the fingerprint; the keys are the console's one key
+per action (``bindings.ACTION_KEYS``: ``d`` drain, ``v`` validate, ``b`` gpu-reset, ``t``
+triage-cable, ``p`` power, ``z`` reset-counters, ...), ``f`` the first suggestion, ``e`` reloads the
+evidence; the pane lists the keys of what the alert under the cursor suggests (a key of an action it
+does not suggest says so on the status line). Confirmation and approval come from the engine as for
+any request.
 """
 
 from __future__ import annotations
@@ -17,12 +20,12 @@ from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.widgets import Static
 
 from actions import parse_command
 from actions.alerts import Alert, AlertMapping, Playbook, Suggestion, load_mapping
 
+from ..bindings import ACTION_KEYS, FOLLOWUP_KEY, alerts_bindings
 from ..widgets import cells
 from ..widgets.vtable import Column, VirtualTable
 from .base import DcopsScreen
@@ -36,16 +39,7 @@ ALERT_COLUMNS = (
     Column("since", "SINCE", 19, cells.muted_cell),
     Column("fingerprint", "FINGERPRINT", 17, cells.muted_cell),
 )
-KEY_ACTIONS = {"d": "drain", "v": "validate", "r": "gpu-reset", "t": "triage-cable", "p": "power",
-               "c": "reset-counters"}
 REFRESH = 5.0
-
-
-def alerts_bindings() -> list[BindingType]:
-    out: list[BindingType] = [Binding(k, f"suggested('{a}')", a, id=f"alerts.{a}") for k, a in KEY_ACTIONS.items()]
-    return out + [Binding("x", "suggested('')", "first suggestion", id="alerts.first"),
-                  Binding("e", "evidence", "evidence", id="alerts.evidence"),
-                  Binding("A", "show_all", "resolved too", id="alerts.all")]
 
 
 class AlertsScreen(DcopsScreen):
@@ -67,7 +61,8 @@ class AlertsScreen(DcopsScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Static("loading alerts…", id="alerts-summary")
-        yield VirtualTable(ALERT_COLUMNS, key="fingerprint", id="alerts-table")
+        yield VirtualTable(ALERT_COLUMNS, key="fingerprint", id="alerts-table", flex="summary",
+                           drop_first=("fingerprint", "since", "status"))
         yield Static("", id="alerts-detail")
 
     @property
@@ -100,7 +95,7 @@ class AlertsScreen(DcopsScreen):
                 for a in self.alerts.values()]
         self.table.set_rows(rows)
         self.query_one("#alerts-summary", Static).update(
-            f"{result.summary} · keys: d drain, v validate, r gpu-reset, t triage, x first suggestion, e evidence")
+            f"{result.summary} · {FOLLOWUP_KEY} first suggestion, e evidence (keys per alert below)")
         self._show_detail()
 
     def current(self) -> Alert | None:
@@ -132,9 +127,8 @@ class AlertsScreen(DcopsScreen):
         for line in ev or []:
             lines.append(f"  {line}")
         if pb is not None and alert.known_node and alert.firing:
-            keys = {a: k for k, a in KEY_ACTIONS.items()}
             for i, s in enumerate(pb.actions):
-                key = keys.get(s.action) or ("x" if i == 0 else " ")
+                key = ACTION_KEYS.get(s.action) or (FOLLOWUP_KEY if i == 0 else " ")
                 lines.append(f"  [b]{key}[/b]  {_esc(s.label)}: {_esc(s.line)}")
             if pb.ticket:
                 lines.append(f"  ticket: {_esc(pb.ticket)}")

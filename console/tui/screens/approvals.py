@@ -41,7 +41,8 @@ class ApprovalsScreen(DcopsScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="approvals-summary")
-        yield VirtualTable(APPROVAL_COLUMNS, key="id", id="approvals-table")
+        yield VirtualTable(APPROVAL_COLUMNS, key="id", id="approvals-table", flex="params",
+                           drop_first=("created", "state", "expires"))
 
     @property
     def table(self) -> VirtualTable:

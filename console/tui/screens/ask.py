@@ -8,7 +8,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Label, Static
+from textual.widgets import Button, Label, OptionList, Static
 
 
 class AskDialog(ModalScreen[bool]):
@@ -44,3 +44,30 @@ class AskDialog(ModalScreen[bool]):
     @on(Button.Pressed, "#no")
     def action_no(self) -> None:
         self.dismiss(False)
+
+
+class ChooseDialog(ModalScreen[str | None]):
+    """Pick one of a few commands (Enter), or none (esc): several follow-ups share one action's key."""
+
+    DEFAULT_CSS = """
+    ChooseDialog { align: center middle; }
+    ChooseDialog > Vertical { width: 100; height: auto; border: thick $warning; background: $surface; padding: 1 2; }
+    ChooseDialog OptionList { height: auto; max-height: 12; }
+    """
+    BINDINGS = [("escape", "none", "back")]
+
+    def __init__(self, title: str, choices: list[str]) -> None:
+        super().__init__()
+        self.title_text, self.choices = title, choices
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(f"{self.title_text} (enter picks, esc backs out)")
+            yield OptionList(*self.choices)
+
+    @on(OptionList.OptionSelected)
+    def _picked(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(self.choices[event.option_index])
+
+    def action_none(self) -> None:
+        self.dismiss(None)

@@ -55,7 +55,8 @@ class AuditScreen(DcopsScreen):
                         id="audit-form")
         yield Static("chain: not verified yet (v)", id="chain")
         yield Static("", id="audit-summary")
-        yield VirtualTable(AUDIT_COLUMNS, key="seq", id="audit-table")
+        yield VirtualTable(AUDIT_COLUMNS, key="seq", id="audit-table", flex="detail",
+                           drop_first=("channel", "run", "seq", "outcome", "targets"))   # Enter: the whole record
 
     @property
     def table(self) -> VirtualTable:
@@ -69,7 +70,7 @@ class AuditScreen(DcopsScreen):
 
     async def load(self) -> None:
         await self.search()
-        await self.verify()
+        await self.verify(quick=True)         # from the newest seal; the whole log only on `v`
 
     async def search(self) -> None:
         params = self.query_one(ParamForm).params()
@@ -89,14 +90,16 @@ class AuditScreen(DcopsScreen):
             ("; reads shown (R hides them)" if self.show_reads else "")
         self.query_one("#audit-summary", Static).update(printable(f"{result.summary} ({where}){reads}"))
 
-    async def verify(self) -> None:
-        result = await self.dcops.read("audit-verify", {})
+    async def verify(self, quick: bool = False) -> None:
+        result = await self.dcops.read("audit-verify", {"quick": True} if quick else {})
         chain = self.query_one("#chain", Static)
         if result is None:
             chain.update("chain: verification did not run")
             return
-        chain.update(printable(f"chain: {result.summary}"))
-        chain.set_class(result.ok, "-ok")
+        chain.update(printable(f"chain: {result.summary}" + (" (v)" if isinstance(result.data, dict)
+                                                              and result.data.get("verified") is False else "")))
+        walked = not (isinstance(result.data, dict) and result.data.get("verified") is False)
+        chain.set_class(result.ok and walked, "-ok")
         chain.set_class(not result.ok, "-broken")
 
     @on(ParamForm.Submitted)

@@ -15,6 +15,7 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from ..bindings import fleet_bindings
+from ..recheck import recheck_for
 from ..widgets import cells
 from ..widgets.prompts import CommandBar
 from ..widgets.vtable import Column, VirtualTable
@@ -39,6 +40,10 @@ FLEET_COLUMNS: tuple[Column, ...] = (
 )
 
 
+# At 100 columns the fleet keeps node, alerts, state, jobs, GPU util, XID, IB and the reason; these
+# go first, in this order (Enter opens the node with every plane; / still searches hidden columns).
+_NARROW_DROPS = ("operators", "firmware_drift", "k8s", "power", "partitions", "gpu_temp", "flags", "gpu_util")
+
 # Columns only the fleet action (not Slurm's node list) knows; "-" until it answers.
 _OTHER_PLANES = ("k8s", "operators", "gpu_util", "gpu_temp", "xid", "ib_errors")
 
@@ -60,7 +65,8 @@ class FleetScreen(DcopsScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Static("loading the fleet…", id="fleet-summary")
-        yield VirtualTable(FLEET_COLUMNS, key="node", multi_select=True, id="fleet-table")
+        yield VirtualTable(FLEET_COLUMNS, key="node", multi_select=True, id="fleet-table", flex="reason",
+                           drop_first=_NARROW_DROPS)
 
     @property
     def table(self) -> VirtualTable:
@@ -161,7 +167,8 @@ class FleetScreen(DcopsScreen):
             return
         count = str(len(keys))
         message = f"Drain {count} node(s) {nodes}: no new jobs start there; running jobs finish first."
-        answer = await self.app.push_screen_wait(ConfirmDialog("drain", message, count, (nodes,), reason=""))
+        answer = await self.app.push_screen_wait(ConfirmDialog(        # the jobs shown are read now, not cached
+            "drain", message, count, (nodes,), reason="", recheck=recheck_for(self.dcops, "drain", {"nodes": nodes})))
         if answer is None:
             self.status("drain cancelled: nothing was changed", "warning")
             return

@@ -47,7 +47,8 @@ class JobsScreen(DcopsScreen):
         yield ParamForm([("user", "user", "e.g. alice"), ("partition", "partition", "e.g. gpu"),
                          ("state", "state", "e.g. RUNNING"), ("node", "node", "e.g. gpu001")], id="jobs-form")
         yield Static("", id="jobs-summary")
-        yield VirtualTable(JOB_COLUMNS, key="job", multi_select=True, id="jobs-table")
+        yield VirtualTable(JOB_COLUMNS, key="job", multi_select=True, id="jobs-table", flex="nodelist",
+                           drop_first=("partition", "reason", "nodes"))     # narrow: Enter shows them
 
     @property
     def table(self) -> VirtualTable:

@@ -82,7 +82,7 @@ class MetricsScreen(DcopsScreen):
             yield Button("Run", id="run-query")
         yield Static("pick a canned view or type PromQL, enter runs it", id="metrics-summary")
         yield PlotextPlot(id="chart")
-        yield VirtualTable(METRIC_COLUMNS, key=ROW_KEY, id="metrics-table")
+        yield VirtualTable(METRIC_COLUMNS, key=ROW_KEY, id="metrics-table", flex="series")
 
     def on_mount(self) -> None:
         super().on_mount()

@@ -84,7 +84,7 @@ class NodeScreen(DcopsScreen):
             for tab_id, title, action, _ in node_tabs(self.node):
                 with TabPane(title, id=f"tab-{tab_id}"):
                     yield Static(f"loading {action}…", classes="tab-summary", id=f"summary-{tab_id}")
-                    yield VirtualTable(_PLACEHOLDER, key=ROW_KEY, id=f"table-{tab_id}")
+                    yield VirtualTable(_PLACEHOLDER, key=ROW_KEY, id=f"table-{tab_id}", flex="*")
 
     def _head(self) -> Text:
         r = self.row
@@ -143,8 +143,9 @@ class NodeScreen(DcopsScreen):
             summary.update(Text.assemble(result.summary, "  ", links_text(result.links)))
         if data is not None and len(data.rows) == 1 and len(data.columns) > 6:
             data = transposed(data)
-        if data is not None:
-            table = self.query_one(f"#table-{tab_id}", VirtualTable)
+        found = self.query(f"#table-{tab_id}").results(VirtualTable)
+        table = next(found, None)
+        if data is not None and table is not None:   # None: the tab is being re-laid out; the next load fills it
             table.set_columns(table_columns(data))
             table.set_rows(table_rows(data))
 
@@ -163,9 +164,11 @@ class NodeScreen(DcopsScreen):
 
         if not self.dcops.allowed("drain"):
             return
+        from ..recheck import recheck_for
+
         answer = await self.app.push_screen_wait(ConfirmDialog(
             "drain", f"Drain 1 node(s) {self.node}: no new jobs start there; running jobs finish first.", "1",
-            (self.node,), reason=""))
+            (self.node,), reason="", recheck=recheck_for(self.dcops, "drain", {"nodes": self.node})))
         if answer is None:
             self.status("drain cancelled: nothing was changed", "warning")
             return

@@ -18,7 +18,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Log as LogView, ProgressBar, Static
+from textual.widgets import ProgressBar, RichLog, Static
 
 from actions import Run, registry, resume_in
 from actions.events import Error, Log, Result, Step
@@ -48,6 +48,7 @@ STEP_COLUMNS = (
     Column("bar", "PROGRESS", 10),
     Column("detail", "DETAIL", 60, cells.muted_cell),
 )
+_LOGGED_STEPS = ("ok", "failed", "skipped", "cancelled")
 _STEP_FRACTION = {"pending": 0.0, "running": 0.5, "ok": 1.0, "failed": 1.0, "skipped": 1.0, "cancelled": 1.0}
 
 
@@ -111,17 +112,18 @@ class OperationsScreen(DcopsScreen):
     """
 
     def compose_body(self) -> ComposeResult:
-        yield VirtualTable(RUN_COLUMNS, key="run_id", id="runs-table")
+        yield VirtualTable(RUN_COLUMNS, key="run_id", id="runs-table", flex="summary",
+                           drop_first=("principal", "elapsed", "summary"))
         with Vertical(id="run-detail"):
             yield Static("no run selected", id="run-head")
             yield ProgressBar(total=100, show_eta=False, id="run-progress")
             with Horizontal():
-                yield VirtualTable(STEP_COLUMNS, key="target", id="steps-table")
-                yield LogView(id="run-log", highlight=False)
+                yield VirtualTable(STEP_COLUMNS, key="target", id="steps-table", flex="detail")
+                yield RichLog(id="run-log", wrap=True, markup=False, highlight=False)   # lines wrap: all readable
 
     def on_mount(self) -> None:
         super().on_mount()
-        self._shown: tuple[str, int, int, bool] | None = None
+        self._shown: tuple[Any, ...] | None = None
         self.query_one("#runs-table", VirtualTable).focus()
         self._shared: dict[str, Run] = {}
         self.set_interval(0.5, self._tick)
@@ -143,7 +145,9 @@ class OperationsScreen(DcopsScreen):
     async def _load_shared(self) -> None:
         engine = self.dcops.engine
         if engine is not None:
-            self._shared = {r.run_id: r for r in await engine.shared_runs()}
+            row = self.query_one("#runs-table", VirtualTable).cursor_row        # its steps and log, if finished
+            shown = (str(row["run_id"]),) if row is not None else ()
+            self._shared = {r.run_id: r for r in await engine.shared_runs(steps_of=shown)}
 
     def _all_runs(self) -> list[Run]:
         engine = self.dcops.engine
@@ -170,12 +174,16 @@ class OperationsScreen(DcopsScreen):
     def on_virtual_table_highlighted(self, event: VirtualTable.Highlighted) -> None:
         if event.table.id == "runs-table":
             self._show_selected()
+            run = self._selected_run()
+            if run is not None and run.run_id in self._shared and not run.steps:
+                self._shared_worker()        # a finished remote run: read its steps and log now
 
     def _show_selected(self) -> None:
         run = self._selected_run()
         if run is None:
             return
-        key = (run.run_id, len(run.history), len(run.steps), run.finished is not None)
+        # a run another process started is re-read from the store: its steps change status, not number
+        key = (run.run_id, len(run.history), tuple(s.status for s in run.steps.values()), run.finished is not None)
         if key == self._shown:
             return
         self._shown = key
@@ -190,17 +198,17 @@ class OperationsScreen(DcopsScreen):
                   "bar": cells.bar(_STEP_FRACTION.get(run.steps[t].status, 0) if t in run.steps else 0),
                   "detail": run.steps[t].detail if t in run.steps else ""} for t in run.targets]
         self.query_one("#steps-table", VirtualTable).set_rows(steps)
-        log = self.query_one("#run-log", LogView)
+        log = self.query_one("#run-log", RichLog)
         log.clear()
         for ev in run.history:
             if isinstance(ev, Log):
-                log.write_line(printable(f"[{ev.level}] {ev.message}"))
+                log.write(Text(printable(f"[{ev.level}] {ev.message}")))
             elif isinstance(ev, Error):
-                log.write_line(printable(f"[error] {ev.message}"))
-            elif isinstance(ev, Step) and ev.status in ("failed",):
-                log.write_line(printable(f"[failed] {ev.target}: {ev.detail}"))
+                log.write(Text(printable(f"[error] {ev.message}")))
+            elif isinstance(ev, Step) and ev.status in _LOGGED_STEPS:     # each target's end: the run's log
+                log.write(Text(printable(f"[{ev.status}] {ev.target}" + (f": {ev.detail}" if ev.detail else ""))))
             elif isinstance(ev, Result):
-                log.write_line(printable(f"[result] {ev.summary}"))
+                log.write(Text(printable(f"[result] {ev.summary}")))
 
     def action_cancel_run(self) -> None:
         run = self._selected_run()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from rich.segment import Segment
@@ -68,6 +68,48 @@ class Column:
     searchable: bool = True
 
 
+FLEX_MIN = 10        # a flexible column (reason, summary, detail) shrinks to this before columns are hidden
+
+
+def fit_columns(columns: Sequence[Column], width: int, drop_first: Sequence[str] = (),
+                flex: str | None = None) -> list[Column]:
+    """The columns to show in ``width`` cells, important ones first: the ``flex`` column gives up
+    half its width first, then columns named in ``drop_first`` are hidden in that order until the
+    rest fit, then the flex column shrinks to FLEX_MIN if it must; whatever width is left goes to
+    the flex column (a summary stays readable before a timestamp column is kept). Columns not named
+    are never hidden (the table scrolls sideways if even they do not fit). ``flex="*"``: the widest
+    left-aligned column (tables of any read action, whose columns are not known in advance)."""
+    cols = list(columns)
+    grow = flex != "*"                   # a column picked for being wide only shrinks: it did not ask for room
+    if flex == "*":
+        text = [c for c in cols if c.align == "left"]
+        flex = max(text, key=lambda c: c.width).key if text else None
+
+    def total() -> int:
+        return sum(c.width + 1 for c in cols)
+
+    def resize_flex(new_width: int) -> None:
+        for i, c in enumerate(cols):
+            if c.key == flex:
+                cols[i] = replace(c, width=new_width)
+
+    flexible = next((c for c in cols if c.key == flex), None)
+    if flexible is not None and total() > width:
+        floor = max(min(FLEX_MIN, flexible.width), flexible.width // 2)
+        resize_flex(max(floor, flexible.width - (total() - width)))
+    for key in drop_first:
+        if total() <= width:
+            break
+        cols = [c for c in cols if c.key != key]
+    flexible = next((c for c in cols if c.key == flex), None)
+    if flexible is not None and total() > width:
+        resize_flex(max(min(FLEX_MIN, flexible.width), flexible.width - (total() - width)))
+        flexible = next(c for c in cols if c.key == flex)
+    if flexible is not None and grow and total() < width:
+        resize_flex(flexible.width + width - total())
+    return cols
+
+
 class VirtualTable(ScrollView, can_focus=True):
     """Rows of dicts, a fixed header, a cursor, multi-select, regex filter and sort."""
 
@@ -118,9 +160,14 @@ class VirtualTable(ScrollView, can_focus=True):
             return self.table
 
     def __init__(self, columns: Sequence[Column], *, key: str, multi_select: bool = False,
+                 drop_first: Sequence[str] = (), flex: str | None = None,
                  name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
+        """``drop_first``/``flex``: how the columns fit a narrow terminal (:func:`fit_columns`);
+        hidden columns are still searched by ``/`` and shown by the row's detail view."""
         super().__init__(name=name, id=id, classes=classes)
         self.columns = list(columns)
+        self.drop_first, self.flex = tuple(drop_first), flex
+        self.shown_columns = list(columns)
         self.row_key = key
         self.multi_select = multi_select
         self._rows: list[Row] = []
@@ -134,6 +181,27 @@ class VirtualTable(ScrollView, can_focus=True):
         self._strip_cache: LRUCache[tuple, Strip] = LRUCache(2048)
         self._tones: dict[str, Style] = {}
         self._width = sum(c.width + 1 for c in self.columns) + 2
+        self._room = 0                       # cells the columns may use; 0 until the first resize
+
+    # ------------------------------------------------------------------ fitting the terminal
+    @property
+    def hidden_columns(self) -> list[Column]:
+        shown = {c.key for c in self.shown_columns}
+        return [c for c in self.columns if c.key not in shown]
+
+    def _refit(self) -> None:
+        self.shown_columns = fit_columns(self.columns, self._room, self.drop_first, self.flex) if self._room > 0 \
+            else list(self.columns)
+        self._width = sum(c.width + 1 for c in self.shown_columns) + 2
+        self._strip_cache.clear()
+
+    def on_resize(self, event: events.Resize) -> None:
+        room = event.size.width - 2 - self.styles.scrollbar_size_vertical   # the marker, the scrollbar
+        if room != self._room:
+            self._room = room
+            self._refit()
+            self._resize_virtual(Size(self._width, len(self._view) + 1))
+            self.refresh()
 
     # ------------------------------------------------------------------ data
     @property
@@ -166,8 +234,7 @@ class VirtualTable(ScrollView, can_focus=True):
 
     def set_columns(self, columns: Sequence[Column]) -> None:
         self.columns = list(columns)
-        self._width = sum(c.width + 1 for c in self.columns) + 2
-        self._strip_cache.clear()
+        self._refit()
         self.set_rows(self._rows)
 
     def set_rows(self, rows: Iterable[Row]) -> None:
@@ -213,7 +280,7 @@ class VirtualTable(ScrollView, can_focus=True):
             self._apply_filter()
 
     def cycle_sort(self) -> None:
-        keys = [c.key for c in self.columns]
+        keys = [c.key for c in self.shown_columns]
         nxt = keys[(keys.index(self.sort_column) + 1) % len(keys)] if self.sort_column in keys else keys[0]
         self.sort_by(nxt, reverse=False)
 
@@ -364,7 +431,7 @@ class VirtualTable(ScrollView, can_focus=True):
         x = event.x + self.scroll_offset.x - 2
         if event.y == 0:
             pos = 0
-            for col in self.columns:
+            for col in self.shown_columns:
                 if pos <= x < pos + col.width + 1:
                     self.sort_by(col.key)
                     return
@@ -397,7 +464,7 @@ class VirtualTable(ScrollView, can_focus=True):
 
     def _cells(self, row: Row, base: Style, marker: str) -> list[Segment]:
         segs = [Segment(marker + " ", base)]
-        for col in self.columns:
+        for col in self.shown_columns:
             text, tone = col.render(row.get(col.key), row)
             text = printable(text)            # user text never drives the terminal or splits a row
             w = col.width
@@ -409,7 +476,7 @@ class VirtualTable(ScrollView, can_focus=True):
 
     def _header_segments(self, base: Style) -> list[Segment]:
         segs = [Segment("  ", base)]
-        for col in self.columns:
+        for col in self.shown_columns:
             label = col.label
             if col.key == self.sort_column:
                 label += " ▼" if self.sort_reverse else " ▲"

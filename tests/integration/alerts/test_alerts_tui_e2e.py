@@ -61,6 +61,7 @@ async def test_alert_to_audited_drain_in_the_tui(receiver: tuple[AlertInbox, Web
         await pilot.press("d")
         keys += 1
         await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the typed confirmation")
+        await until(pilot, lambda: not app.screen.checking, "the plan the dialog re-reads from Slurm")
         await pilot.press("1", "enter")                 # the same guard as the fleet's d and :drain
         keys += 2
 

@@ -209,6 +209,25 @@ async def test_three_am_bad_cable_to_drain_in_three_messages(harness: Harness):
     assert sent == 3
 
 
+async def test_every_triage_follow_up_is_one_button_through_the_engine(harness: Harness):
+    """Not only the first: the last suggested follow-up (reset the counters of the second bad link)
+    is one button too, decided, confirmed and audited like a typed command."""
+    await harness.command("triage-cable --auto", user=ADMIN)
+    final = (await harness.slack.wait_for(lambda c: c.method == "chat.update" and "triage-cable: ok" in c.args["text"],
+                                          timeout=30))[0]
+    followups = {k: v for k, v in _buttons(final).items() if k.startswith(blocks.FOLLOWUP)}
+    assert len(followups) == 4 and sum(v.startswith("reset-counters") for v in followups.values()) == 2, followups
+    action_id, last = list(followups.items())[-1]
+    assert last.startswith("reset-counters gpu031"), last
+    _, key = await harness.click(action_id, last, user=ADMIN)
+    prompt = (await harness.responses(key))[0]                       # destructive: the Confirm prompt first
+    _, key = await harness.click(blocks.CONFIRM, _buttons(prompt)[blocks.CONFIRM], user=ADMIN, ephemeral=True)
+    await harness.slack.wait_for(lambda c: c.method == "chat.update" and "reset-counters: ok" in c.args["text"],
+                                 timeout=30)
+    done = await harness.audit(action="reset-counters", event="finished")
+    assert [(r.outcome, r.principal, r.targets) for r in done] == [("ok", f"slack:{ADMIN}", ["gpu031"])], done
+
+
 async def test_three_am_xid_79_to_drain_in_two_messages(harness: Harness):
     await harness.command("gpu-health gpu017", user=ADMIN)
     health = (await harness.slack.wait_for(lambda c: c.method == "chat.update" and "gpu-health" in c.args["text"]

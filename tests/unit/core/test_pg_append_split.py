@@ -38,6 +38,6 @@ def test_batch_carries_every_column_and_refuses_a_non_finite_duration() -> None:
     entry = AuditEntry(ts="t", run_id="r", event="started", principal="unix:a", channel="cli", action="drain",
                        targets=["gpu001", "gpu002"], params={"reason": "xid 79"}, duration=1.5)
     [sent] = json.loads(append_batch([entry]) or "[]")
-    assert dict(zip(BATCH_COLS, sent["c"]))["targets"] == '["gpu001", "gpu002"]'
+    assert dict(zip(BATCH_COLS, sent["c"]))["targets"] == '["gpu001","gpu002"]'   # compact: chain.stored_json
     assert sent["nodes"] == ["gpu001", "gpu002"] and len(sent["c"]) == len(BATCH_COLS)
     assert append_batch([entry.model_copy(update={"duration": float("inf")})]) is None

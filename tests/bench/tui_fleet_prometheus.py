@@ -1,0 +1,170 @@
+"""Benchmark: the fleet view at 10,000 nodes against a REAL Prometheus (issue 16), side by side in one run.
+
+The lab Prometheus is backfilled with promtool (tests/lab/metrics/fleet_prom.py): 10,000 nodes x
+8 GPUs of DCGM series (utilisation, temperature, XID) and 2 HCAs x 2 InfiniBand error counters per
+node, samples every 4 min from 40 min ago to 30 min ahead (so "now" always has recent samples). The
+config is a real one (no simulator): `[[nodes]]` for the 10,000 names and `[prometheus]` at that
+server; no Slurm or Kubernetes (the lab's have 16 nodes), so the planes are GPU (3 instant queries
+and 2 30-minute ranges for the sparklines) and IB (one rate query).
+
+Measures, medians of ``--rounds``:
+  * the fleet action alone through the engine (the data path: PromQL, JSON, the join): fill time;
+  * the console (headless, 160x50): start -> every plane painted, and a refresh (ctrl+r's reload)
+    from its start to the repaint with the new data;
+  * filter keystroke -> repaint WHILE a refresh is in flight (the reload is started, then keys are
+    typed until it has painted), median and p95, next to the same keys with no refresh;
+  * resident memory (VmRSS, peak VmHWM) of the console process after it has loaded the fleet.
+Targets: every plane <= 3 s, keystroke p95 during a refresh < 50 ms, RSS < 250 MB.
+
+Run by hand:  python -m tests.bench.tui_fleet_prometheus [--nodes 10000] [--rounds 3] [--keys 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from tests.bench.tui_fleet import SIZE, _keys, paint_after, pct, rss_mb, spy_render_line, type_and_time
+from tests.lab.metrics.fleet_prom import FleetSeries, backfilled
+
+ALLOW_ALL = '[roles.all]\nactions = ["*"]\n[[bindings]]\nprincipals = ["unix:*"]\nroles = ["all"]\n'
+
+
+def node_names(n: int) -> list[str]:
+    return [f"gpu{i:05d}" for i in range(1, n + 1)]
+
+
+def config(work: Path, url: str, n: int):  # noqa: ANN201
+    from actions.config.model import AuditSection, ClusterSection, DcopsConfig, NodeEntry, PolicySection
+    from actions.config.prometheus import PrometheusSection
+
+    (work / "policy.toml").write_text(ALLOW_ALL)
+    return DcopsConfig(cluster=ClusterSection(name="bench"), audit=AuditSection(url=f"sqlite:///{work / 'audit.db'}"),
+                       policy=PolicySection(path=str(work / "policy.toml")),
+                       nodes=[NodeEntry(names=f"gpu[00001-{n:05d}]", partitions=["gpu"])],
+                       prometheus=PrometheusSection(url=url, timeout=30.0))
+
+
+async def engine_fill(cfg, rounds: int) -> list[float]:  # noqa: ANN001
+    """The fleet action alone, through the engine: submit -> result."""
+    from actions import open_engine
+    from actions.request import Request
+
+    engine = await open_engine(cfg)
+    out = []
+    try:
+        for _ in range(rounds):
+            t = time.perf_counter()
+            run = await engine.submit(Request(principal="unix:bench", channel="tui", action="fleet", params={}))
+            fin = await run.wait()
+            out.append(time.perf_counter() - t)
+            data = run.result.data
+            assert fin.outcome == "ok" and "unavailable" not in fin.summary, fin.summary
+            filled = sum(1 for r in data if r["gpu_util"] is not None and r["ib_errors"] is not None
+                         and len(r["util_history"]) >= 7)
+            assert filled == len(data), f"only {filled} of {len(data)} rows have every plane"
+    finally:
+        await engine.aclose()
+    return out
+
+
+async def console(cfg, n: int, keys: list[str], rounds: int) -> dict:  # noqa: ANN001
+    from console.tui.app import DcopsApp
+    from console.tui.widgets.vtable import VirtualTable
+
+    renders: list[float] = []
+    spy_render_line(VirtualTable, renders)
+
+    class TimedApp(DcopsApp):
+        paints: list[float] = []
+
+        def _display(self, screen, renderable) -> None:  # noqa: ANN001 - Textual's signature
+            if renderable is not None:
+                self.paints.append(time.perf_counter())
+            super()._display(screen, renderable)
+
+    out: dict = {"refresh": [], "during": [], "idle": []}
+    t0 = time.perf_counter()
+    app = TimedApp(cfg, principal="unix:bench")
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one("#fleet-table")
+        summary = app.screen.query_one("#fleet-summary")
+
+        def planes_in() -> bool:
+            rows = table.all_rows
+            return len(rows) == n and rows[0].get("gpu_util") is not None and "loading" not in str(summary.render())
+
+        out["all planes painted"] = await paint_after(app.paints, planes_in) - t0
+        out["rss"], out["hwm"] = rss_mb()
+        screen = app.screen
+        await pilot.press("slash")
+        await pilot.pause()
+        app.screen.query_one("#filter Input").cursor_blink = False
+        def loading() -> bool:
+            return any(w.group == "load" and w.is_running for w in screen.workers)
+
+        for _ in range(rounds):
+            out["idle"] += await type_and_time(pilot, app.paints, keys, renders)
+            t = time.perf_counter()
+            screen.reload()                                  # what ctrl+r and the auto refresh call
+            await pilot.pause()
+            typed: list[float] = []
+            while loading():                                 # keys while the refresh is in flight
+                typed += await type_and_time(pilot, app.paints, [keys[len(typed) % len(keys)]], renders)
+            out["refresh"].append(await paint_after(app.paints, lambda: True) - t)
+            out["during"] += typed
+        out["rss after refreshes"], out["hwm after refreshes"] = rss_mb()
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--nodes", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--keys", type=int, default=40)
+    parser.add_argument("--url", help="a Prometheus already holding the series (skips the backfill; same node names)")
+    args = parser.parse_args()
+    os.environ.setdefault("XDG_STATE_HOME", tempfile.mkdtemp(prefix="dcops-bench-state-"))
+    n = args.nodes
+    spec = FleetSeries(nodes=node_names(n), hot=frozenset({"gpu00042"}), flapping=frozenset({"gpu00077"}))
+    with contextlib.ExitStack() as stack:
+        url = args.url
+        if url is None:
+            print(f"backfilling {spec.series_count():,} series x {len(spec.times())} samples ...", flush=True)
+            prom = stack.enter_context(backfilled("bench", spec, timeout=600))
+            print(f"backfilled and loaded in {prom.backfill_seconds:.1f} s (promtool), serving at {prom.url}",
+                  flush=True)
+            url = prom.url
+        cfg = config(Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="dcops-bench-"))), url, n)
+        fills = asyncio.run(engine_fill(cfg, args.rounds))
+        tui = asyncio.run(console(cfg, n, _keys(args.keys), args.rounds))
+    ms = 1000.0
+    print(f"\nfleet view, {n} nodes x 8 GPUs, real Prometheus (backfilled), {SIZE[0]}x{SIZE[1]}, "
+          f"{os.cpu_count()} CPUs, "
+          f"load average {os.getloadavg()[0]:.1f}; medians of {args.rounds}")
+    print(f"  fleet action alone (engine, every plane)     median {statistics.median(fills):6.2f} s "
+          f"[{', '.join(f'{v:.2f}' for v in fills)}]   target <= 3 s")
+    print(f"  console start -> every plane painted                {tui['all planes painted']:6.2f} s")
+    print(f"  console refresh -> repainted with new data   median {statistics.median(tui['refresh']):6.2f} s "
+          f"[{', '.join(f'{v:.2f}' for v in tui['refresh'])}]")
+    idle, during = tui["idle"], tui["during"]
+    print(f"  filter keystroke -> repaint      {'no refresh':>12} {'during a refresh':>18}")
+    print(f"    keystrokes                     {len(idle):>12} {len(during):>18}")
+    med_idle, med_during = statistics.median(idle) * ms, statistics.median(during) * ms
+    print(f"    median                         {med_idle:>9.1f} ms {med_during:>15.1f} ms")
+    print(f"    p95                            {pct(idle, 95) * ms:>9.1f} ms {pct(during, 95) * ms:>15.1f} ms"
+          "   target < 50 ms")
+    print(f"    max                            {max(idle) * ms:>9.1f} ms {max(during) * ms:>15.1f} ms")
+    print(f"  resident memory after load: VmRSS {tui['rss']:.0f} MB (peak {tui['hwm']:.0f} MB); after the refreshes "
+          f"VmRSS {tui['rss after refreshes']:.0f} MB (peak {tui['hwm after refreshes']:.0f} MB)   target < 250 MB")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
