@@ -65,7 +65,7 @@ async def node_plan(app: DcopsApp, action: str, nodes: str) -> Plan | None:
     rows = _rows(await app.read("nodes", {"nodes": nodes}))
     if not rows:
         return None
-    facts, jobs_at, states = [], {}, {}
+    facts, jobs_at, states = [], {}, {}                # type: ignore[var-annotated]  # lists of row values
     for r in rows:
         name = str(r.get("node"))
         jobs = [j for j in str(r.get("jobs") or "").split(",") if j]

@@ -39,7 +39,6 @@ from pathlib import Path
 from typing import Any
 
 from actions.store.base import AuditEntry, AuditQuery
-from actions.store.chain import GENESIS
 
 NODES = [f"gpu{i:04d}" for i in range(1, 1001)]
 PRINCIPALS = [f"unix:user{i:02d}" for i in range(30)] + [f"slack:U{i:08d}" for i in range(10)]
