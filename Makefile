@@ -27,11 +27,13 @@ setup: apt venv
 demo: venv
 	$(BIN)/dcops --demo tui
 
+# ruff (lint rules), mypy (types) and import-linter (the floors): configured in pyproject.toml
 lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: setup
-	$(BIN)/lint-imports
+test: setup lint
 	$(BIN)/pytest -p no:cacheprovider
 
 test-fast: venv

@@ -30,13 +30,13 @@ class ActionContext:
     run_id: str
     principal: str
     channel: str
-    spec: "ActionSpec"
-    params: "Params"
+    spec: ActionSpec
+    params: Params
     targets: list[Target]
-    backends: "Backends"
-    config: "DcopsConfig"
+    backends: Backends
+    config: DcopsConfig
     journal: Journal
-    store: "Store"
+    store: Store
     dry_run: bool = False
     resumed_from: str | None = None
     extras: dict[str, Any] = field(default_factory=dict)

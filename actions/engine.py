@@ -17,8 +17,8 @@ import secrets
 import time
 from collections.abc import Collection, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
-from typing import Any
+from datetime import datetime, timedelta, UTC
+from typing import Any, Literal
 
 from pydantic import ValidationError
 
@@ -31,13 +31,13 @@ from .context import ActionContext
 from .errors import (
     ApprovalRequired, ApprovalTaken, ConfirmationRequired, DcopsError, DeniedError, NotFound, UsageError,
 )
-from .events import Error, Log, Result, RunFinished, RunStarted, Step
+from .events import Error, Log, Outcome, Result, RunFinished, RunStarted, Step
 from .hostlists import collapse
 from .inventory import CachedInventory
 from .owner import current_owner, owner_is_dead
 from .rbac import Decision, Policy, describe_targets
 from .redact import redact
-from .registry import ActionSpec, Kind, Params, Registry, TargetKind, registry as default_registry
+from .registry import ActionSpec, Params, Registry, TargetKind, registry as default_registry
 from .request import Request
 from .run import STOP_KEY, Run
 from .settle import STEP_STATUS, drained_now, final_states, leftovers, settle_result
@@ -52,11 +52,11 @@ STOP_POLL = 0.5            # seconds between looks at the shared store for a sto
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 def new_run_id() -> str:
-    return datetime.now(timezone.utc).strftime("r%Y%m%d-%H%M%S-") + secrets.token_hex(3)
+    return datetime.now(UTC).strftime("r%Y%m%d-%H%M%S-") + secrets.token_hex(3)
 
 
 class _Journal:
@@ -76,8 +76,8 @@ class _Journal:
 class _Prepared:
     """A request that passed validation and target resolution."""
 
-    __slots__ = ("req", "spec", "params", "targets", "audit_params", "target_names", "dry_run", "implied",
-                 "implied_text", "decide_targets", "slurm_nodes")
+    __slots__ = ("audit_params", "decide_targets", "dry_run", "implied", "implied_text", "params", "req",
+                 "slurm_nodes", "spec", "target_names", "targets")
 
     def __init__(self, req: Request, spec: ActionSpec, params: Params, targets: list[Target],
                  implied: list[tuple[ActionSpec, list[Target]]] | None = None) -> None:
@@ -132,7 +132,7 @@ class Engine:
             if run._task is not None:
                 try:
                     await asyncio.wait_for(asyncio.shield(run._task), 10)
-                except (asyncio.TimeoutError, asyncio.CancelledError, Exception):
+                except (TimeoutError, asyncio.CancelledError, Exception):  # noqa: BLE001 - shutting down
                     pass
         await self.backends.aclose()
         await self.store.aclose()
@@ -177,7 +177,7 @@ class Engine:
                       targets=list(rec.targets), params=dict(rec.params), dry_run=False, started=epoch(rec.ts))
             await read_steps(run)
             found[rec.run_id] = run
-        since = datetime.now(timezone.utc) - timedelta(hours=since_hours)
+        since = datetime.now(UTC) - timedelta(hours=since_hours)
         for rec in await self.store.query(AuditQuery(event="finished", since=since, limit=limit)):
             if rec.run_id in self._runs or rec.run_id in found or not mutating(rec.action):
                 continue
@@ -208,7 +208,7 @@ class Engine:
         if not targets:
             resolved = [] if spec.targets is not TargetKind.NONE else [CLUSTER]
         elif spec.targets is TargetKind.JOBS:
-            fake = spec.params.model_construct(jobs=targets.split(","))
+            fake = spec.params.model_construct(jobs=targets.split(","))   # type: ignore[call-arg]
             resolved = await self._resolve(spec, fake)
         else:
             refs = await self.inventory.resolve(targets)
@@ -337,7 +337,7 @@ class Engine:
         each job with every node it runs on, as a direct ``cancel`` of those jobs would see them."""
         if spec.implies is None:
             return []
-        out = []
+        out: list[tuple[ActionSpec, list[Target]]] = []
         for other in spec.implies(params):
             ospec = self.registry.get(other)
             if ospec.targets is TargetKind.JOBS:
@@ -524,8 +524,9 @@ class Engine:
             return None
         if req.resume_of and await self._was_approved(req.resume_of, req.principal):
             return None                   # its requester finishing an approved run needs no second approval
+        appr: Approval | None
         if req.approval_id is None:
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
             appr = Approval(id="a-" + secrets.token_hex(4), created=now.isoformat(),
                             expires=(now + timedelta(seconds=self.config.guards.approval_ttl)).isoformat(),
                             requester=req.principal, channel=req.channel, action=spec.name,
@@ -548,7 +549,7 @@ class Engine:
             problem = f"approval {appr.id} was given for a different request"
         elif appr.state != "granted":
             problem = f"approval {appr.id} is {appr.state}, not granted"
-        elif datetime.fromisoformat(appr.expires) < datetime.now(timezone.utc):
+        elif datetime.fromisoformat(appr.expires) < datetime.now(UTC):
             problem = f"approval {appr.id} expired at {appr.expires}"
         elif unrecorded := await grant_problem(self.store, appr):
             problem = unrecorded              # the row says granted; the chain must say so too
@@ -627,7 +628,7 @@ class Engine:
         elif approver == appr.requester:
             problem = (f"{approver} asked for {appr.id} and cannot {verb} it; another person must"
                        + ("" if grant else f" (to take it back: withdraw {appr.id})"))
-        elif datetime.fromisoformat(appr.expires) < datetime.now(timezone.utc):
+        elif datetime.fromisoformat(appr.expires) < datetime.now(UTC):
             problem = f"approval {appr.id} expired at {appr.expires}"
             with contextlib.suppress(ApprovalTaken):        # someone else closed it first: still refused
                 await self.store.decide_approval(appr.id, "expired", approver, "expired")
@@ -663,8 +664,8 @@ class Engine:
             if grant:
                 return f"the request can no longer be prepared ({str(exc).splitlines()[0]})"
             # denying a request that cannot run any more: judge it on the names it was asked for
-            kind = "job" if spec.targets is TargetKind.JOBS else "node"
-            targets, implied, params = [Target(kind=kind, name=n) for n in appr.targets] or [CLUSTER], [], None
+            target_kind: Literal["job", "node"] = "job" if spec.targets is TargetKind.JOBS else "node"
+            targets, implied, params = [Target(kind=target_kind, name=n) for n in appr.targets] or [CLUSTER], [], None
         ro = self.config.cluster.read_only
         # (action or risk name, kind, targets, needs approval whatever the policy says)
         name = spec.policy_name(params) if spec.policy_name is not None and params is not None else spec.name
@@ -736,7 +737,8 @@ class Engine:
     async def _execute(self, run: Run, prep: _Prepared, started: AuditEntry) -> None:
         spec = prep.spec
         t0 = time.monotonic()
-        outcome, error, summary = ("dry-run" if prep.dry_run else "ok"), None, ""
+        outcome: Outcome = "dry-run" if prep.dry_run else "ok"
+        error, summary = None, ""
         error_code: int | None = None
         lock = None
         watcher = (asyncio.create_task(self._watch_stop(run), name=f"dcops-stop-{run.run_id}")
@@ -795,7 +797,7 @@ class Engine:
                 await self.store.append([started.model_copy(update={
                     "event": "finished", "ts": _now(), "decision": None, "outcome": outcome, "duration": round(duration, 6),
                     "error": error, "detail": summary})])
-            except Exception as exc:  # the cluster was touched; say loudly that the record is missing
+            except Exception as exc:  # noqa: BLE001 - the cluster was touched; say loudly that the record is missing
                 log.error("audit 'finished' record for run %s not written: %s", run.run_id, exc)
                 run.emit(Error(message=f"audit record for run {run.run_id} could not be written: {exc}"))
             left = run.result.data.get("left_out_of_service", []) if (
@@ -813,7 +815,7 @@ class Engine:
             await asyncio.sleep(STOP_POLL)
             try:
                 req = await self.store.journal_get(run.run_id, STOP_KEY)
-            except Exception as exc:          # a store hiccup must not kill the run it watches
+            except Exception as exc:          # noqa: BLE001 - a store hiccup must not kill the run it watches
                 log.warning("stop watcher for %s: %s", run.run_id, exc)
                 continue
             if isinstance(req, dict) and req.get("run") == run.run_id:   # not one copied from a resumed run
@@ -841,7 +843,7 @@ class Engine:
         if records:
             try:
                 await self.store.append(records)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - the stop already happened; the log says the record is missing
                 log.error("audit step records after the stop of %s not written: %s", run.run_id, exc)
         return result.summary
 

@@ -8,7 +8,7 @@ discriminator so it serialises to JSON for ``--json`` and the bot unchanged.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, model_validator
 
@@ -125,7 +125,7 @@ class RunFinished(_Event):
     stopped_by: str | None = None                                    # who stopped a cancelled run
 
 
-ActionEvent = Union[Progress, Step, Log, Result, Error]
+ActionEvent = Progress | Step | Log | Result | Error
 Event = Annotated[
-    Union[Progress, Step, Log, Result, Error, RunStarted, RunFinished], Field(discriminator="kind")
+    Progress | Step | Log | Result | Error | RunStarted | RunFinished, Field(discriminator="kind")
 ]

@@ -77,7 +77,7 @@ class Fanout:
                 except DcopsError as exc:
                     self.failed[item] = str(exc)
                     queue.put_nowait(Step(target=item, status="failed", detail=str(exc)))
-                except Exception as exc:  # a bug or an unforeseen backend error: report per target
+                except Exception as exc:  # noqa: BLE001 - a bug or an unforeseen backend error: report per target
                     msg = f"{type(exc).__name__}: {exc}".splitlines()[0]
                     self.failed[item] = msg
                     queue.put_nowait(Step(target=item, status="failed", detail=msg))
@@ -110,7 +110,7 @@ class Fanout:
                 task.cancel()
                 try:
                     await task
-                except (asyncio.CancelledError, Exception):
+                except (asyncio.CancelledError, Exception):  # noqa: BLE001 - reported per target
                     pass
 
     def summary(self, verb: str = "done") -> str:

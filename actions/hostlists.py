@@ -1,6 +1,6 @@
 """Slurm hostlist expressions (``gpu[001-004,007]``) in Slurm's own dialect.
 
-What dcops accepts is what ``scontrol show hostnames`` accepts (Slurm 22.05), and a name set is
+What dcops accepts is what ``scontrol show hostnames`` accepts (Slurm 22.05, docs/slurm.md), and a name set is
 written back (:func:`collapse`) only in forms Slurm parses to the same names, because that text is
 handed to ``scontrol update NodeName=...`` and typed back into dcops by people and by the TUI.
 

@@ -7,7 +7,7 @@ views, Slack renders them as link buttons. No ``[grafana]`` section, no links.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from .config.model import DcopsConfig
@@ -16,7 +16,7 @@ from .events import Link
 MAX_LINKS = 5          # a Slack actions block holds at most 25 elements; five buttons stay readable
 
 
-def grafana_links(config: DcopsConfig, nodes: Sequence[str], *, gpus: dict[str, int] | None = None,
+def grafana_links(config: DcopsConfig, nodes: Sequence[str], *, gpus: Mapping[str, int | str] | None = None,
                   start: datetime | None = None, end: datetime | None = None) -> list[Link]:
     """One link per node (the first :data:`MAX_LINKS`; put the nodes that need a look first),
     to one GPU of it when ``gpus`` names one."""

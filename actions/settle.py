@@ -87,7 +87,7 @@ async def drained_now(slurm: object, nodes: Sequence[str], timeout: float = 15.0
         return {}
     try:
         infos = await asyncio.wait_for(slurm.nodes(list(nodes)), timeout)   # type: ignore[attr-defined]
-    except Exception as exc:           # the run is over; a slow or down Slurm must not hide the result
+    except Exception as exc:           # noqa: BLE001 - the run is over; a slow or down Slurm must not hide the result
         log.warning("could not read node states after a stop: %s", exc)
         return {}
     return {n.name: n.reason or "" for n in infos if n.drain_flag and n.name in set(nodes)}

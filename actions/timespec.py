@@ -4,7 +4,7 @@ operators type them in every front end."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from typing import Annotated
 
 from pydantic import BeforeValidator
@@ -34,17 +34,17 @@ def parse_duration(value: object) -> float:
 def parse_time(value: object, now: datetime | None = None) -> datetime:
     """``2h`` means two hours ago; otherwise an ISO 8601 time (UTC when no zone is given)."""
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
     text = str(value).strip()
     if _DUR.match(text):
-        return (now or datetime.now(timezone.utc)) - timedelta(seconds=parse_duration(text))
+        return (now or datetime.now(UTC)) - timedelta(seconds=parse_duration(text))
     if len(text) > 40:
         raise ValueError(f"{text[:40]!r}… is not a time; use a duration ago (2h, 30m) or ISO 8601 (2026-11-29T04:00)")
     try:
         dt = datetime.fromisoformat(text)
     except ValueError:
         raise ValueError(f"{value!r} is not a time; use a duration ago (2h, 30m) or ISO 8601 (2026-11-29T04:00)") from None
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]

@@ -35,7 +35,7 @@ class Credentials:
     basic_password: str | None = None
 
     @classmethod
-    def from_config(cls, config: DcopsConfig) -> "Credentials":
+    def from_config(cls, config: DcopsConfig) -> Credentials:
         section = config.alerts
         token = os.environ.get(section.token_env) if section.token_env else None
         password = os.environ.get(section.basic_password_env) if section.basic_password_env else None

@@ -14,7 +14,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 from pathlib import Path
 
 import aiohttp
@@ -42,7 +42,7 @@ def web_client(settings: SlackSettings, session: aiohttp.ClientSession | None = 
     costs more CPU than the rest of the bot). A 429 (chat.update is rate-limited per message) is
     retried after the Retry-After Slack sends, so a burst of events delays the message instead of
     losing updates."""
-    kwargs = {"base_url": settings.api_base_url} if settings.api_base_url else {}
+    kwargs: dict[str, Any] = {"base_url": settings.api_base_url} if settings.api_base_url else {}
     client = AsyncWebClient(token=settings.bot_token, timeout=10, session=session, **kwargs)
     client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=2))
     return client
@@ -80,7 +80,7 @@ async def _slack_call(what: str, call: Awaitable[T]) -> T:
         return await call
     except SlackApiError as exc:
         raise ConfigError(f"{what} refused by Slack: {exc.response.get('error')} (check the tokens)") from None
-    except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, aiohttp.ClientError, OSError) as exc:
         raise BackendUnavailable(f"{what}: cannot reach the Slack API ({type(exc).__name__}: {exc})") from None
 
 
@@ -147,12 +147,16 @@ async def _stop_signal() -> tuple[asyncio.Event, Callable[[], None]]:
         return stop, undo
 
     async def watch_main_thread() -> None:
-        while threading.main_thread().is_alive():
+        while threading.main_thread().is_alive():  # noqa: ASYNC110 - a thread's end sets no event to await
             await asyncio.sleep(0.5)
         stop.set()
 
     watcher = loop.create_task(watch_main_thread())
-    return stop, watcher.cancel
+
+    def stop_watching() -> None:
+        watcher.cancel()
+
+    return stop, stop_watching
 
 
 def _prepare(config: DcopsConfig | None, demo: bool) -> tuple[DcopsConfig, SlackSettings]:

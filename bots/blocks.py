@@ -174,8 +174,8 @@ def _steps_text(view: RunView) -> str | None:
                 detail = f" — {escape(_clip(step.detail, DETAIL_MAX))}" if step.detail else ""
                 lines.append(f"{icon} `{escape(step.target)}` failed{detail}")
             if len(steps) > MAX_FAILED_LISTED:
-                rest = collapse([s.target for s in steps[MAX_FAILED_LISTED:]])
-                lines.append(f"{icon} and {len(steps) - MAX_FAILED_LISTED} more failed: `{escape(rest)}`")
+                more = collapse([s.target for s in steps[MAX_FAILED_LISTED:]])
+                lines.append(f"{icon} and {len(steps) - MAX_FAILED_LISTED} more failed: `{escape(more)}`")
         else:
             lines.append(f"{icon} {status} ({len(steps)}): `{escape(collapse([s.target for s in steps]))}`")
     return "\n".join(lines)

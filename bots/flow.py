@@ -43,7 +43,7 @@ async def guarded(bot: Bot, respond: Respond, work: Awaitable[None], what: str) 
             await work
     except DcopsError as exc:
         await reply_error(respond, str(exc))
-    except Exception:  # noqa: BLE001 - the user gets one line; the log gets the traceback
+    except Exception:  # the user gets one line; the log gets the traceback
         log.exception("slack %s failed", what)
         await reply_error(respond, f"internal error while handling {what}; the bot's log has the details")
 
@@ -101,7 +101,7 @@ async def plan_of(bot: Bot, approval_id: str, timeout: float = 20.0):  # noqa: A
                                               params={**appr.params, "dry_run": True}))
         await asyncio.wait_for(run.wait(), timeout)
         return run.result
-    except (DcopsError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, DcopsError) as exc:
         log.info("no plan for approval %s: %s", approval_id, exc)
         return None
 

@@ -68,7 +68,7 @@ class LiveMessage:
         ended, so a message is never left saying "running" forever."""
         try:
             return run_message(self.view)
-        except Exception:  # noqa: BLE001 - logged with its traceback; the user gets the plain line
+        except Exception:  # logged with its traceback; the user gets the plain line
             log.exception("rendering run %s failed", self.view.run_id)
             state = self.view.finished.outcome if self.view.finished else "running"
             line = f"dcops {self.view.action}: {state} (run {self.view.run_id or '?'}; rendering failed, see the bot log)"
@@ -115,6 +115,8 @@ class LiveMessage:
             await asyncio.shield(self._update())
 
     async def _update(self) -> None:
+        if self.ts is None:         # nothing posted yet: there is no message to update
+            return
         async with self._sending:
             text, blocks = self._render()
             try:

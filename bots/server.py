@@ -59,7 +59,7 @@ async def serve_http(app: AsyncApp, host: str, port: int,
     return HttpServer(runner, host, bound)
 
 
-async def serve_socket_mode(app: AsyncApp, app_token: str):  # type: ignore[no-untyped-def]
+async def serve_socket_mode(app: AsyncApp, app_token: str):  # noqa: ANN201 - slack_bolt.adapter.socket_mode's handler
     """Connect to Slack over a websocket (no public URL needed); returns the connected handler."""
     from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 

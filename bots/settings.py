@@ -36,7 +36,7 @@ class SlackSettings:
                 f"approvals_channel={self.approvals_channel!r}, host={self.host!r}, port={self.port})")
 
     @classmethod
-    def from_config(cls, section: SlackSection | None, environ: Mapping[str, str] | None = None) -> "SlackSettings":
+    def from_config(cls, section: SlackSection | None, environ: Mapping[str, str] | None = None) -> SlackSettings:
         sec = section or SlackSection()
         env = os.environ if environ is None else environ
         bot_token = env.get(sec.bot_token_env, "")

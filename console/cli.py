@@ -582,7 +582,7 @@ async def _audit(engine: Any, args: argparse.Namespace, principal: str, printer:
         elif args.csv:
             from .render import table_csv
 
-            sys.stdout.write(table_csv(res.table))
+            sys.stdout.write(table_csv(res.table) if res.table is not None else "")
         else:
             print(table_text(res.table, output_width(sys.stdout)) if res.table else "")
             print(printable(res.summary))
@@ -608,7 +608,7 @@ async def _audit(engine: Any, args: argparse.Namespace, principal: str, printer:
                     print(f"    params: {printable(str(r['params']))}")
         return 0
     if args.audit_cmd == "verify":
-        params: dict[str, Any] = {"expect_head": args.expect_head} if args.expect_head else {}
+        params = {"expect_head": args.expect_head} if args.expect_head else {}
         if args.seals:
             params["seals"] = args.seals
         if args.full:
@@ -633,7 +633,7 @@ async def _audit(engine: Any, args: argparse.Namespace, principal: str, printer:
     if args.audit_cmd == "export":
         upto = int((await _audit_result(engine, principal, "audit-export", {})).data["seq"])   # decided, audited
         try:
-            out = open(args.output, "w") if args.output else sys.stdout
+            out = open(args.output, "w") if args.output else sys.stdout  # noqa: SIM115, ASYNC230 - closed below
         except OSError as exc:
             raise UsageError(f"audit export -o {args.output}: {exc.strerror}; give a file in an existing, "
                              "writable directory") from None

@@ -167,10 +167,9 @@ class EventPrinter:
                     self.out.write(printable(f"{link.label}: {link.url}") + "\n")
         elif isinstance(event, Error):
             self.err.write(paint("error", "error", self.colour) + printable(f": {event.message}") + "\n")
-        elif isinstance(event, RunFinished):
-            if not self.as_csv:
-                self.err.write(f"run {event.run_id}: {paint(event.outcome, event.outcome, self.colour)} "
-                               f"in {event.duration:.2f}s\n")
+        elif isinstance(event, RunFinished) and not self.as_csv:
+            self.err.write(f"run {event.run_id}: {paint(event.outcome, event.outcome, self.colour)} "
+                           f"in {event.duration:.2f}s\n")
         self.out.flush()
 
 

@@ -12,7 +12,7 @@ import asyncio
 import os
 import pwd
 import threading
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import AsyncGenerator, Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -102,7 +102,7 @@ class RunResult:
         return head + errs + (html.table(self.columns, self.rows) if self.columns else "")
 
     @classmethod
-    def from_run(cls, run: Run, events: list[Event]) -> "RunResult":
+    def from_run(cls, run: Run, events: list[Event]) -> RunResult:
         fin = next((e for e in events if isinstance(e, RunFinished)), None)
         result = next((e for e in reversed(events) if isinstance(e, Result)), None)
         table = result.table if result is not None else None
@@ -136,14 +136,14 @@ class Client:
 
     @classmethod
     async def open(cls, config: str | os.PathLike[str] | DcopsConfig | None = None, *, demo: bool = False,
-                   data_dir: str | os.PathLike[str] | None = None) -> "Client":
+                   data_dir: str | os.PathLike[str] | None = None) -> Client:
         engine = await open_engine(_load(config, demo, data_dir))
         return cls(engine, principal())
 
     async def close(self) -> None:
         await self.engine.aclose()
 
-    async def __aenter__(self) -> "Client":
+    async def __aenter__(self) -> Client:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -177,7 +177,7 @@ class Client:
         Raises DeniedError, UsageError, ConfirmationRequired, ApprovalRequired: each a one-line message."""
         return await self.engine.submit(self.request(command, **kwargs))
 
-    async def stream(self, command: str, /, **kwargs: Any) -> AsyncIterator[Event]:
+    async def stream(self, command: str, /, **kwargs: Any) -> AsyncGenerator[Event, None]:
         """Every event of a new run as it happens, ending with RunFinished."""
         run = await self.submit(command, **kwargs)
         try:
@@ -306,7 +306,7 @@ class SyncClient:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
 
-    def __enter__(self) -> "SyncClient":
+    def __enter__(self) -> SyncClient:
         return self
 
     def __exit__(self, *exc: object) -> None:

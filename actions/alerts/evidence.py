@@ -28,7 +28,7 @@ class Evidence:
     table: Table | None = None
 
 
-async def _one(inbox: "AlertInbox", alert: Alert, words: list[str], principal: str, channel: str) -> Evidence:
+async def _one(inbox: AlertInbox, alert: Alert, words: list[str], principal: str, channel: str) -> Evidence:
     line = " ".join(words)
     try:
         req = inbox.request_for(alert, words, principal=principal, channel=channel)
@@ -37,7 +37,7 @@ async def _one(inbox: "AlertInbox", alert: Alert, words: list[str], principal: s
             return Evidence(line, False, "not evidence: a mutating action (fix the alert mapping)")
         run = await inbox.engine.submit(req)
         finished = await asyncio.wait_for(run.wait(), TIMEOUT)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return Evidence(line, False, f"no answer within {TIMEOUT:.0f} s")
     except DcopsError as exc:
         return Evidence(line, False, str(exc))
@@ -47,7 +47,7 @@ async def _one(inbox: "AlertInbox", alert: Alert, words: list[str], principal: s
     return Evidence(line, res.ok, res.summary, res.table)
 
 
-async def gather(inbox: "AlertInbox", alert: Alert, playbook: Playbook | None, *, principal: str,
+async def gather(inbox: AlertInbox, alert: Alert, playbook: Playbook | None, *, principal: str,
                  channel: str) -> list[Evidence]:
     if playbook is None or not alert.known_node:
         return []

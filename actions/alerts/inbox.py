@@ -23,7 +23,7 @@ import inspect
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ApprovalRequired, ConfirmationRequired, DcopsError
@@ -43,7 +43,7 @@ Listener = Callable[[Alert, "Playbook | None"], Any]
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 @dataclass
@@ -61,7 +61,7 @@ class ReceiveReport:
 
 
 class AlertInbox:
-    def __init__(self, engine: "Engine", *, mapping: AlertMapping | None = None) -> None:
+    def __init__(self, engine: Engine, *, mapping: AlertMapping | None = None) -> None:
         self.engine = engine
         site = engine.config.alerts.mapping if getattr(engine.config, "alerts", None) else None
         self.mapping = mapping or load_mapping(site)
@@ -73,7 +73,7 @@ class AlertInbox:
     async def load(self, hours: float = 24.0) -> int:
         """Rebuild from the audit log (newest state per fingerprint); returns how many alerts."""
         recs = await self.engine.store.query(AuditQuery(
-            action="alert", event="received", since=datetime.now(timezone.utc) - timedelta(hours=hours),
+            action="alert", event="received", since=datetime.now(UTC) - timedelta(hours=hours),
             limit=20000, newest_first=False))
         for r in recs:
             if r.channel != "webhook" or "fingerprint" not in r.params:
@@ -156,7 +156,7 @@ class AlertInbox:
 
     def _prune(self, keep_hours: float = 24.0) -> None:
         """Forget resolved alerts received more than a day ago (the audit log keeps them)."""
-        cutoff = (datetime.now(timezone.utc) - timedelta(hours=keep_hours)).isoformat()
+        cutoff = (datetime.now(UTC) - timedelta(hours=keep_hours)).isoformat()
         for fp in [fp for fp, a in self._alerts.items() if not a.firing and a.received and a.received < cutoff]:
             del self._alerts[fp]
 

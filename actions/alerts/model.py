@@ -117,7 +117,7 @@ class Alert:
                 "generator_url": self.generator_url, "received": self.received, "known_node": self.known_node}
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "Alert":
+    def from_json(cls, d: dict[str, Any]) -> Alert:
         return cls(fingerprint=d["fingerprint"], status=d["status"], labels=dict(d.get("labels") or {}),
                    annotations=dict(d.get("annotations") or {}), starts_at=d.get("starts_at", ""),
                    ends_at=d.get("ends_at", ""), generator_url=d.get("generator_url", ""),

@@ -9,7 +9,7 @@ them with ``status.state`` active / pending / expired.
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from typing import Any
 
 import httpx
@@ -41,7 +41,7 @@ class AlertmanagerAdapter:
         return resp
 
     async def create_silence(self, matchers: dict[str, str], *, hours: float, created_by: str, comment: str) -> str:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         body = {"matchers": [{"name": k, "value": v, "isRegex": False, "isEqual": True} for k, v in matchers.items()],
                 "startsAt": now.isoformat(), "endsAt": (now + timedelta(hours=hours)).isoformat(),
                 "createdBy": created_by, "comment": comment}

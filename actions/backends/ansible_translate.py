@@ -8,11 +8,12 @@ dropped here, so a front end never sees Ansible's raw shape.
 from __future__ import annotations
 
 import difflib
-from typing import Any
+from typing import Any, Literal
 
 from .ansible_models import HostResult, HostStats, PlaybookEvent, TaskStarted
 
-_HOST_STATUS = {"runner_on_ok": "ok", "runner_on_failed": "failed", "runner_on_unreachable": "unreachable",
+HostStatus = Literal["ok", "changed", "failed", "unreachable", "skipped"]
+_HOST_STATUS: dict[str, HostStatus] = {"runner_on_ok": "ok", "runner_on_failed": "failed", "runner_on_unreachable": "unreachable",
                 "runner_on_skipped": "skipped"}
 
 
@@ -57,7 +58,7 @@ def translate(event: dict[str, Any]) -> PlaybookEvent | None:
     data = event.get("event_data") or {}
     if name == "playbook_on_task_start":
         return TaskStarted(task=str(data.get("task") or data.get("name") or "?"), play=str(data.get("play", "")))
-    status = _HOST_STATUS.get(name)
+    status: HostStatus | None = _HOST_STATUS.get(name)
     if status is None:
         return None
     res = data.get("res") or {}

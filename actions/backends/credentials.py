@@ -58,7 +58,7 @@ async def _run(command: str, section: str, timeout: float) -> str:
         raise ConfigError(f"[{section}] password_command {argv[0]!r} cannot run: {exc.strerror}") from None
     try:
         out, _ = await asyncio.wait_for(proc.communicate(), timeout)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         proc.kill()
         await proc.wait()
         raise ConfigError(f"[{section}] password_command {argv[0]!r} did not finish within {timeout:.0f} s") from None

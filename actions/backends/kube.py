@@ -113,7 +113,7 @@ class KubeAdapter:
         api = client.ApiClient(cfg)
         return _Apis(client=api, core=client.CoreV1Api(api), batch=client.BatchV1Api(api), models=client)
 
-    async def _api(self) -> "_Apis":
+    async def _api(self) -> _Apis:
         """The API objects, built on first use in the pool: importing the client (~1 s) and loading
         the kubeconfig (which may run a credential plugin) must not block the event loop."""
         async with self._lock:
@@ -122,7 +122,7 @@ class KubeAdapter:
                 limit = self.section.request_timeout
                 try:   # an exec credential plugin (e.g. a cloud CLI) runs here and may hang
                     self._client = await asyncio.wait_for(loop.run_in_executor(self._pool, self._load), limit)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     raise BackendUnavailable(f"kube: loading kubeconfig {self._kubeconfig_path()} took longer "
                                              f"than {limit:.0f}s (a hung credential plugin?)") from None
         return self._client
@@ -144,7 +144,7 @@ class KubeAdapter:
         except (HTTPError, OSError) as exc:
             raise BackendUnavailable(f"kube: API server {self._host} unreachable ({what}): "
                                      f"{_short_transport_reason(exc)}") from None
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise BackendUnavailable(f"kube: API server {self._host} did not answer {what} within {t:.0f}s") from None
         except (ValueError, TypeError) as exc:  # the client's pydantic models rejected the reply
             first = str(exc).splitlines()[0][:160]

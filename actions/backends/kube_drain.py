@@ -129,8 +129,8 @@ async def drain_node(api: _Evictor, node: str, *, timeout: float, grace_period: 
         backoff = min(backoff * 2, MAX_BACKOFF)
 
     lingering = await _wait_gone(api, evicted, deadline)
-    blocked = [BlockedPod(namespace=k.split("/", 1)[0], name=k.split("/", 1)[1], reason=reasons[k])
-               for k in sorted(reasons)]
+    stuck = [BlockedPod(namespace=k.split("/", 1)[0], name=k.split("/", 1)[1], reason=reasons[k])
+             for k in sorted(reasons)]
     node_ready = any(c.type == "Ready" and c.status == "True"
                      for c in (node_obj.status.conditions if node_obj.status else None) or [])
     for key in lingering:
@@ -140,6 +140,6 @@ async def drain_node(api: _Evictor, node: str, *, timeout: float, grace_period: 
                f"{grace}s)")
         if not node_ready:
             why += "; the node is NotReady, so no kubelet will stop it (force-delete it if the node is dead)"
-        blocked.append(BlockedPod(namespace=pod.metadata.namespace, name=pod.metadata.name, reason=why))
+        stuck.append(BlockedPod(namespace=pod.metadata.namespace, name=pod.metadata.name, reason=why))
     return DrainReport(node=node, cordoned=True, evicted=tuple(sorted(set(evicted) - set(lingering))),
-                       skipped=tuple(sorted(skipped)), blocked=tuple(blocked), dry_run=False)
+                       skipped=tuple(sorted(skipped)), blocked=tuple(stuck), dry_run=False)

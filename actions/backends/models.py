@@ -176,7 +176,7 @@ class FirmwareComponent(_Model):
     uri: str = ""                          # the member's @odata.id (Targets need the URI)
 
     @model_validator(mode="after")
-    def _default_key(self) -> "FirmwareComponent":
+    def _default_key(self) -> FirmwareComponent:
         if not self.key:
             object.__setattr__(self, "key", self.id)
         return self

@@ -97,7 +97,7 @@ class AnsibleRunnerAdapter:
                 forks=self.section.forks, timeout=int(self.section.timeout), envvars=self._env(tmp),
                 ident=job.run_id or None, quiet=True, event_handler=on_event, finished_callback=on_finished,
                 cancel_callback=cancel.is_set, suppress_env_files=True)
-        except Exception as exc:               # ansible-runner's own config errors
+        except Exception as exc:               # noqa: BLE001 - ansible-runner's own config errors
             shutil.rmtree(tmp, ignore_errors=True)
             raise BackendError(f"ansible: cannot start playbook {job.name}: {exc}".splitlines()[0]) from None
         finished = False

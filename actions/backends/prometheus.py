@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from typing import Any
 
 import httpx
@@ -49,7 +49,8 @@ class PrometheusAdapter:
         if at is not None:
             params["time"] = f"{_unix(at):.3f}"
         data = await self._get("/api/v1/query", params)
-        kind, result = data.get("resultType"), data.get("result")
+        kind = data.get("resultType")
+        result: Any = data.get("result")          # JSON whose shape depends on kind
         if kind == "vector":
             return [Sample(labels=r["metric"], value=_num(r["value"][1]), timestamp=float(r["value"][0]))
                     for r in result]
@@ -120,4 +121,4 @@ def _num(value: Any) -> float:
 
 
 def _unix(dt: datetime) -> float:
-    return (dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)).timestamp()
+    return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).timestamp()

@@ -6,6 +6,7 @@ client logs in with two sequential round trips (service root, then POST Sessions
 collection's URI is fixed by DSP0266, has no Retry-After handling and no per-BMC bound, and would
 bring aiohttp as a second HTTP stack next to the httpx the other adapters use. The protocol part
 we need is small (sessions, JSON GET/POST/PATCH, task polling), so it is written here on httpx.
+The protocol and vendor (HGX/DGX, iDRAC, iLO) facts it relies on: docs/redfish.md.
 
 Behaviour:
 - sessions (X-Auth-Token), created lazily per BMC; a 401 on a request re-logs in once and retries;
@@ -206,7 +207,7 @@ class RedfishAdapter:
                     headers: Mapping[str, str] | None = None, files: Any = None) -> httpx.Response:
         """One HTTP exchange under the fleet and per-BMC bounds; transport errors become BackendError."""
         hdrs = dict(headers or {})
-        basic = None
+        basic: httpx.BasicAuth | None = None
         if auth and self.auth == "basic":
             basic = httpx.BasicAuth(self.username, (await self._secret()).get_secret_value())
         elif auth and bmc.token:
@@ -215,7 +216,7 @@ class RedfishAdapter:
             try:
                 return await self._client.request(method, bmc.base + path, json=json, params=params,
                                                   headers=hdrs, files=files,
-                                                  **({"auth": basic} if basic is not None else {}))
+                                                  auth=basic if basic is not None else httpx.USE_CLIENT_DEFAULT)
             except httpx.TimeoutException:
                 raise self._fail(bmc, f"no answer within {self.timeout:g} s ({method} {path})",
                                  unreachable=True) from None
@@ -316,8 +317,8 @@ class RedfishAdapter:
         if bmc.system is None:
             root = await self.get(node, "/redfish/v1")
             coll = _link(root.get("Systems")) or "/redfish/v1/Systems"
-            members = [_link(m) for m in (await self.get(node, coll)).get("Members") or []]
-            members = [m for m in members if m]
+            found = [_link(m) for m in (await self.get(node, coll)).get("Members") or []]
+            members = [m for m in found if m]
             if len(members) == 1:
                 bmc.system = members[0].rstrip("/")
             else:
@@ -341,7 +342,7 @@ class RedfishAdapter:
                 try:
                     await asyncio.wait_for(self._client.delete(bmc.base + _path_of(bmc.session_uri),
                                                                headers={"X-Auth-Token": bmc.token}), LOGOUT_WAIT)
-                except (httpx.HTTPError, asyncio.TimeoutError, OSError, ValueError):
+                except (TimeoutError, httpx.HTTPError, OSError, ValueError):
                     pass
             bmc.token = None
 
@@ -366,9 +367,9 @@ class RedfishAdapter:
         path = next((m for m in links if m), None)
         if path is None:
             root = await self.get(node, "/redfish/v1")
-            members = [_link(m) for m in (await self.get(node, _link(root.get("Managers")) or "/redfish/v1/Managers"))
-                       .get("Members") or []]
-            members = [m for m in members if m]
+            found = [_link(m) for m in (await self.get(node, _link(root.get("Managers")) or "/redfish/v1/Managers"))
+                     .get("Members") or []]
+            members = [m for m in found if m]
             if len(members) != 1:
                 raise self._fail(bmc, f"the host system names no manager and there are {len(members)}")
             path = members[0]
@@ -581,7 +582,7 @@ class RedfishAdapter:
                                                     f"try again")
 
 
-def build_redfish(section: "RedfishSection", inventory: InventoryPort | None = None) -> RedfishAdapter:
+def build_redfish(section: RedfishSection, inventory: InventoryPort | None = None) -> RedfishAdapter:
     """The adapter for a ``[redfish]`` config section (the factory calls this)."""
     from .credentials import read_secret
 

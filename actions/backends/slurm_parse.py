@@ -4,13 +4,13 @@ JSON that both ``squeue --json`` and slurmrestd 22.05 return.
 Why text for nodes: on 22.05 every ``--json`` call loads the data-parser plugins and costs
 ~20-30 ms where the same ``sinfo -O`` text costs ~5 ms, and drain/resume read node state on their
 hot path. The text format puts the only free-text field (the reason) last, so a ``|`` inside a
-reason cannot shift the other columns.
+reason cannot shift the other columns. The v0.0.38 shapes relied on: docs/slurm.md.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from typing import Any
 
 from ..hostlists import expand
@@ -86,7 +86,7 @@ def _time(value: Any) -> datetime | None:
         value = value.get("number") if value.get("set", True) else None
     if not value:
         return None
-    return datetime.fromtimestamp(int(value), tz=timezone.utc)
+    return datetime.fromtimestamp(int(value), tz=UTC)
 
 
 def format_minutes(minutes: Any) -> str:

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+from functools import partial
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from typing import Any, TypeVar
 
 from ..errors import BackendError, BackendUnavailable, UsageError
@@ -50,7 +51,7 @@ def _gres_text(value: Any) -> str:
 
 
 def _time(raw: Any) -> datetime | None:
-    return datetime.fromtimestamp(int(raw), tz=timezone.utc) if isinstance(raw, (int, float)) and raw > 0 else None
+    return datetime.fromtimestamp(int(raw), tz=UTC) if isinstance(raw, (int, float)) and raw > 0 else None
 
 
 def node_from_pyslurm(node: Any, jobs: Sequence[str] = ()) -> NodeInfo:
@@ -90,12 +91,12 @@ class SlurmPyslurm:
     async def _call(self, what: str, fn: Callable[[], T]) -> T:
         try:
             return await asyncio.wait_for(asyncio.to_thread(fn), self.timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise BackendUnavailable(f"slurm: {what} did not answer within {self.timeout:g} s "
                                      "(is slurmctld up?)") from None
         except BackendError:
             raise
-        except Exception as exc:                 # pyslurm.RPCError and friends
+        except Exception as exc:                 # noqa: BLE001 - pyslurm.RPCError and friends
             msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             if "Unable to contact slurm controller" in msg:
                 raise BackendUnavailable(f"slurm: slurmctld does not answer ({msg})") from None
@@ -116,7 +117,7 @@ class SlurmPyslurm:
             if job.state in ("RUNNING", "COMPLETING", "SUSPENDED"):
                 for n in job.nodes:
                     on_node.setdefault(n, []).append(job.job_id)
-        found = {name: node for name, node in loaded.items()}
+        found = dict(loaded)
         order = list(names) if names is not None else list(found)
         return [node_from_pyslurm(found[n], on_node.get(n, ())) for n in order if n in found]
 
@@ -128,8 +129,10 @@ class SlurmPyslurm:
         if "reason" in changes:
             changes["reason"] = args.reason(changes["reason"])
         for hostlist in args.node_lists(nodes):
-            await self._call(f"updating {hostlist}",
-                             lambda hl=hostlist: self.ps.Node(hl).modify(self.ps.Node(**changes)))
+            await self._call(f"updating {hostlist}", partial(self._modify, hostlist, changes))
+
+    def _modify(self, hostlist: str, changes: dict[str, Any]) -> None:
+        self.ps.Node(hostlist).modify(self.ps.Node(**changes))
 
     async def drain(self, nodes: Sequence[str], reason: str) -> None:
         await self._update(nodes, state="DRAIN", reason=reason)

@@ -6,6 +6,7 @@ REST: list nodes and jobs (``GET /nodes``, ``GET /jobs``), cancel or signal
 CLI (``fallback``): drain, resume and down (22.05's node endpoint is GET-only) and requeue (no REST
 endpoint). Every request is bounded by ``timeout``; slurmrestd reports a failed slurmctld call in the
 body's ``errors`` list with HTTP 200 or 500, so both the status and that list are checked.
+What 22.05's REST and CLI can and cannot do: docs/slurm.md.
 """
 
 from __future__ import annotations

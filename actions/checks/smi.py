@@ -39,9 +39,9 @@ def parse_nvlink_status(text: str) -> dict[int, list[int]]:
         if (m := re.match(r"^GPU (\d+):", line.strip())):
             gpu = int(m.group(1))
             inactive.setdefault(gpu, [])
-        elif gpu is not None and (m := re.match(r"^Link (\d+):\s*(.*)$", line.strip())):
-            if "inactive" in m.group(2).lower():
-                inactive[gpu].append(int(m.group(1)))
+        elif (gpu is not None and (m := re.match(r"^Link (\d+):\s*(.*)$", line.strip()))
+              and "inactive" in m.group(2).lower()):
+            inactive[gpu].append(int(m.group(1)))
     return inactive
 
 

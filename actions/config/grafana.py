@@ -9,7 +9,7 @@ placeholder is a config error, so a typo shows at start, not as a broken link at
 from __future__ import annotations
 
 import string
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from urllib.parse import quote
 
 from pydantic import field_validator
@@ -43,7 +43,7 @@ class GrafanaSection(Section):
             end: datetime | None = None) -> str:
         """The dashboard URL for ``node`` (and one GPU), over [start, end] (default: the last
         ``default_range`` seconds). Every value is URL-quoted: a node name cannot add parameters."""
-        end = end or datetime.now(timezone.utc)
+        end = end or datetime.now(UTC)
         start = start or end - timedelta(seconds=self.default_range)
         values = {"node": node, "gpu": "All" if gpu is None else str(gpu),
                   "from": str(int(start.timestamp() * 1000)), "to": str(int(end.timestamp() * 1000))}

@@ -54,7 +54,7 @@ class AuditSection(Section):
     seal_sinks: list[str] = []             # file:/ABS/PATH, syslog, syslog+udp://HOST:PORT, journald
 
     @model_validator(mode="after")
-    def _check_sealing(self) -> "AuditSection":
+    def _check_sealing(self) -> AuditSection:
         if self.seal_key and self.seal_signer:
             raise ValueError("give seal_key or seal_signer, not both")
         if self.seal_signer is not None and not self.seal_signer:
@@ -207,7 +207,7 @@ class DcopsConfig(Section):
             return value if isinstance(value, BaseModel) else None
         return self._backend_sections.get(name)
 
-    def resolved(self, base_dir: Path) -> "DcopsConfig":
+    def resolved(self, base_dir: Path) -> DcopsConfig:
         """Relative paths in the file are relative to the file, not to the current directory."""
         def fix(p: str | None) -> str | None:
             if p is None or "://" in p:

@@ -1,5 +1,6 @@
 """InfiniBand counter growth per port over UFM's windows, from Prometheus (node_exporter's
-infiniband collector) for host ports and from an optional switch-port counter source.
+infiniband collector) for host ports and from an optional switch-port counter source (counter names
+and UFM's windows: docs/infiniband.md, docs/metrics-and-alerts.md).
 
 Growth, not raw values: counters only ever rise (until someone clears them), so what matters is
 how much each rose over the last 12 and 125 minutes. One ``increase()`` query per counter and

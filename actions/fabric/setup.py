@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from ..context import ActionContext
 
 
-def topology(ctx: "ActionContext", *, required: bool = True) -> Topology | None:
+def topology(ctx: ActionContext, *, required: bool = True) -> Topology | None:
     if ctx.config.topology:
         return Topology.from_file(ctx.config.topology)
     links = ctx.backends.extras.get("fabric_links")
@@ -27,15 +27,15 @@ def topology(ctx: "ActionContext", *, required: bool = True) -> Topology | None:
     return None
 
 
-def node_label(ctx: "ActionContext") -> str:
+def node_label(ctx: ActionContext) -> str:
     return ctx.config.prometheus.node_label if ctx.config.prometheus else "Hostname"
 
 
-def instance_map(ctx: "ActionContext") -> dict[str, str]:
+def instance_map(ctx: ActionContext) -> dict[str, str]:
     return dict(ctx.config.prometheus.instance_map) if ctx.config.prometheus else {}
 
 
-def sources(ctx: "ActionContext") -> Sources:
+def sources(ctx: ActionContext) -> Sources:
     b = ctx.backends
     return Sources(prometheus=b.get(PrometheusPort), ssh=b.find(SshPort), slurm=b.find(SlurmPort),
                    switch_counters=b.extras.get("fabric_counters"), instance_map=instance_map(ctx),

@@ -1,7 +1,7 @@
 """What counts as a bad InfiniBand link: BER thresholds by speed, media and FEC, and UFM's
 counter-growth rules. Values are NVIDIA's (UFM PDR plugin ``Field_BER_Thresholds.csv``, UFM's
 port-isolation rule of thumb); the config file's ``[thresholds]`` table may override the counter
-rules by the keys in :data:`DEFAULTS`.
+rules by the keys in :data:`DEFAULTS`. The numbers and where they come from: docs/infiniband.md.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def media_class(media: str | None) -> str:
 
 
 def no_fec(fec: str | None) -> bool:
-    return bool(fec) and fec.lower().replace("-", "_").startswith(("no_fec", "no fec", "nofec"))
+    return fec is not None and fec.lower().replace("-", "_").startswith(("no_fec", "no fec", "nofec"))
 
 
 def ber_thresholds(speed: str, media: str | None, fec: str | None = None) -> BerThresholds:
@@ -94,7 +94,7 @@ class CounterRules:
     xmit_wait_per_s: float
 
     @classmethod
-    def for_link(cls, bits_per_second: float, overrides: Mapping[str, float] | None = None) -> "CounterRules":
+    def for_link(cls, bits_per_second: float, overrides: Mapping[str, float] | None = None) -> CounterRules:
         t = {**DEFAULTS, **{k: float(v) for k, v in (overrides or {}).items() if k in DEFAULTS}}
         return cls(symbol_short=bits_per_second * SHORT_WINDOW * t["ib_symbol_ber_short"],
                    symbol_long=bits_per_second * LONG_WINDOW * t["ib_symbol_ber_long"],

@@ -46,7 +46,7 @@ class Endpoint:
         return f"{self.name}:{self.device}:{self.port}" if self.is_host else f"{self.name}:{self.port}"
 
     @classmethod
-    def parse(cls, text: str) -> "Endpoint":
+    def parse(cls, text: str) -> Endpoint:
         parts = text.strip().split(":")
         if len(parts) == 3 and _NAME.match(parts[0]) and _NAME.match(parts[1]) and parts[2].isdigit():
             return cls(name=parts[0], device=parts[1], port=int(parts[2]))
@@ -127,7 +127,7 @@ class Topology:
     # ------------------------------------------------------------ reading and writing
 
     @classmethod
-    def from_text(cls, text: str, source: str = "<topology>") -> "Topology":
+    def from_text(cls, text: str, source: str = "<topology>") -> Topology:
         links = []
         for lineno, raw in enumerate(text.splitlines(), start=1):
             line = raw.split("#", 1)[0].strip()
@@ -140,7 +140,7 @@ class Topology:
         return cls(links)
 
     @classmethod
-    def from_file(cls, path: str | Path) -> "Topology":
+    def from_file(cls, path: str | Path) -> Topology:
         try:
             text = Path(path).read_text()
         except OSError as exc:
@@ -148,7 +148,7 @@ class Topology:
         return cls.from_text(text, source=str(path))
 
     @classmethod
-    def from_dicts(cls, items: Iterable[Mapping[str, Any]]) -> "Topology":
+    def from_dicts(cls, items: Iterable[Mapping[str, Any]]) -> Topology:
         links = []
         for item in items:
             try:

@@ -79,7 +79,7 @@ async def _ssh_evidence(ssh: Any, end: Endpoint) -> tuple[Any, Any, str | None]:
         ssh.run(end.name, ["ibstat", end.device], timeout=SSH_TIMEOUT))   # with a port number ibstat drops its headings
     problems = []
     mlxlink = parse_mlxlink(mlx.stdout) if mlx.ok else None
-    ibstat = parse_ibstat(ibs.stdout).get((end.device, end.port)) if ibs.ok else None
+    ibstat = parse_ibstat(ibs.stdout).get((end.device or "", end.port)) if ibs.ok else None
     for name, res in (("mlxlink", mlx), ("ibstat", ibs)):
         if not res.ok:
             problems.append(f"{name}: {res.error or (res.stderr.strip().splitlines() or [f'exit {res.exit_status}'])[-1]}")

@@ -1,7 +1,7 @@
 """Judging one InfiniBand link from the evidence of its ends: healthy, degrading, bad cable, bad
 port, flapping or congestion — with the lines that led there and what could not be looked at.
 
-The rules follow NVIDIA's guidance (facts.md): symbol errors and receive-remote-physical errors
+The rules follow NVIDIA's guidance (docs/infiniband.md): symbol errors and receive-remote-physical errors
 point at the cable; link_downed rising means the link flaps; xmit wait alone is congestion, not a
 fault; BER is judged against the thresholds for the link's speed, media and FEC. Precedence when
 several hold: flapping, bad cable, bad port, degrading, congestion. Pure functions of their input,

@@ -36,7 +36,7 @@ class AnyOf:
     suffix: str = ""           # a raw RE2 tail, e.g. "(:[0-9]+)?" to allow a port after a host
 
     @classmethod
-    def of(cls, values: Iterable[str], suffix: str = "") -> "AnyOf":
+    def of(cls, values: Iterable[str], suffix: str = "") -> AnyOf:
         return cls(tuple(dict.fromkeys(values)), suffix)
 
 

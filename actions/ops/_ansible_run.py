@@ -23,11 +23,11 @@ class CheckParams(MutatingParams):
     check: bool = Field(False, description="--check --diff: report what would change, change nothing (= --dry-run)")
 
     @model_validator(mode="after")
-    def _check_is_the_dry_run(self) -> "CheckParams":
+    def _check_is_the_dry_run(self) -> CheckParams:
         if self.check or self.dry_run:
             self.check = self.dry_run = True
             if "diff" in type(self).model_fields:
-                setattr(self, "diff", True)
+                self.diff = True
         return self
 
 

@@ -124,7 +124,7 @@ class Baseline:
     def matches(self, key: str, component_id: str) -> bool:
         """Whether baseline key ``key`` names this component (exactly, as a glob or as its family)."""
         return (key == component_id or family(component_id) == key
-                or bool(_GLOB.search(key)) and fnmatch.fnmatchcase(component_id, key))
+                or (bool(_GLOB.search(key)) and fnmatch.fnmatchcase(component_id, key)))
 
 
 def load_baseline(path: str) -> Baseline:

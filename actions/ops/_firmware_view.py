@@ -29,7 +29,7 @@ def _ranges(numbers: Iterable[int]) -> str:
     nums = sorted(set(numbers))
     out: list[str] = []
     start = prev = nums[0]
-    for n in nums[1:] + [None]:  # type: ignore[list-item]
+    for n in nums[1:] + [None]:
         if n is not None and n == prev + 1:
             prev = n
             continue
@@ -101,7 +101,7 @@ def inventory_rows(node: str, comps: Sequence[FirmwareComponent]) -> list[list[A
     """Long-form rows ``[node, component(s), count, version, note]``: a family that agrees is one row,
     a member that differs from its siblings is a row of its own with a note."""
     rows: list[list[Any]] = []
-    for fam, members in families(comps).items():
+    for members in families(comps).values():
         top = majority(members) if len(members) > 1 else None
         by_version: dict[str, list[FirmwareComponent]] = {}
         for c in members:

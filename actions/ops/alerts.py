@@ -6,7 +6,7 @@ was interrupted shows up here until ``resume`` expires it)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
 from pydantic import Field, computed_field
 
@@ -95,7 +95,7 @@ class SilenceRow(Row):
 @action("alerts", example="alerts --all", help="Alertmanager alerts dcops received: firing first, with node and summary",
         params=AlertsParams, kind=Kind.READ, targets=TargetKind.NONE, category="alerts", rows=AlertRow)
 async def alerts(ctx: ActionContext, p: AlertsParams) -> AsyncIterator[ActionEvent]:
-    since = p.since or datetime.now(timezone.utc) - timedelta(hours=24)
+    since = p.since or datetime.now(UTC) - timedelta(hours=24)
     recs = await ctx.store.query(AuditQuery(action="alert", event="received", since=since, limit=20000,
                                             newest_first=False))
     found = [a for a in fold(recs).values() if (p.all or a.firing) and (p.node is None or a.node == p.node)]

@@ -12,6 +12,7 @@ destructive (confirmation, audit) and takes that node's lock.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Literal
 
 from pydantic import Field
 
@@ -73,6 +74,7 @@ async def triage_cable(ctx: ActionContext, p: TriageParams) -> AsyncIterator[Act
     if bool(p.port) == p.auto:
         raise UsageError("give a port (triage-cable gpu023:mlx5_0:1) or --auto, not both or neither")
     topo = setup.topology(ctx)
+    assert topo is not None                       # required=True raises instead of returning None
     src = setup.sources(ctx)
     if p.auto:
         yield Log(message=f"screening {len(topo.links)} links on 12/125-min counter growth")
@@ -92,8 +94,8 @@ async def triage_cable(ctx: ActionContext, p: TriageParams) -> AsyncIterator[Act
             yield Step(target=str(t.verdict.link), status="ok", detail=t.verdict.kind)
         summary = "; ".join(_summary(t) for t in triaged)
     followups = [f for t in triaged for f in t.followups]
-    severity = ("bad" if any(t.verdict.is_fault for t in triaged) else
-                "warning" if any(t.verdict.kind in ("degrading", "unknown") for t in triaged) else "ok")
+    severity: Literal["ok", "warning", "bad"] = ("bad" if any(t.verdict.is_fault for t in triaged) else
+                                                 "warning" if any(t.verdict.kind in ("degrading", "unknown") for t in triaged) else "ok")
     yield Result(summary=summary, ok=True, severity=severity,
                  rows=_rows(triaged), row_model=EvidenceRow, title="cable triage",
                  data={"links": [t.as_data() for t in triaged], "followups": list(dict.fromkeys(followups))})

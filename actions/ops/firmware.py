@@ -11,6 +11,7 @@ read again to verify each component against its own version -> resume. At most `
 no new node starts once failures exceed ``--max-failures``. Each node's progress is journaled, so
 ``dcops resume RUN_ID`` skips finished nodes, re-attaches to update tasks that were running, and
 finishes the rest. A node that fails stays drained with a reason naming the step that failed.
+Redfish update semantics and the HGX bundle/AC-cycle facts: docs/redfish.md.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ async def _inventories(ctx: ActionContext, nodes: Sequence[str], results: dict[s
 
     fan = ctx.fanout(nodes, read, max_parallel=INVENTORY_PARALLEL, label=label)
     async for ev in fan:
-        if getattr(ev, "kind", "") == "step" and ev.status == "ok":
+        if ev.kind == "step" and ev.status == "ok":
             continue                              # one line per node is noise for a read
         yield ev
     for warning in redfish.take_warnings():
@@ -202,9 +203,9 @@ async def firmware_check(ctx: ActionContext, p: FirmwareCheckParams) -> AsyncIte
             groups.setdefault((family(comp.key), comp.version, wanted, status, note), []).append(comp.key)
         mine = [[collapse(keys), version, wanted, status, note]
                 for (_, version, wanted, status, note), keys in groups.items()]
-        for key, wanted in base.entries.items():
+        for key, want in base.entries.items():
             if not any(base.matches(key, c.key) for c in active):
-                mine.append([key, "", wanted.version, "unknown", "not in the BMC's inventory"])
+                mine.append([key, "", want.version, "unknown", "not in the BMC's inventory"])
                 data[node][key] = "unknown"
                 counts["unknown"] += 1
         same.setdefault(tuple(tuple(r) for r in mine), []).append(node)
@@ -290,7 +291,7 @@ class FirmwareUpdateParams(MutatingParams):
     _baseline_exists = field_validator("baseline")(_existing_file)
 
     @model_validator(mode="after")
-    def _one_source(self) -> "FirmwareUpdateParams":
+    def _one_source(self) -> FirmwareUpdateParams:
         if bool(self.baseline) == bool(self.image):
             raise ValueError("give either --baseline FILE or --image URL --component C")
         if self.image and not self.component:
@@ -343,6 +344,7 @@ def plan_node(p: FirmwareUpdateParams, base: Baseline | None, inventory: list[Fi
     for comp in inventory:
         if not comp.active:
             continue
+        version: str | None
         if base is not None:
             if base.ignores(comp.key):
                 continue

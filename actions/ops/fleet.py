@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from typing import Any
 
 from pydantic import Field
@@ -117,7 +117,7 @@ async def fleet(ctx: ActionContext, p: FleetParams) -> AsyncIterator[ActionEvent
         prom = ctx.backends.get(PrometheusPort)
         from_history = {col for col, _ in _HISTORY.values()} if p.history else set()
         instant = [(col, sel) for col in _GPU_QUERIES if col not in from_history for sel in by_name]
-        end = datetime.now(timezone.utc)
+        end = datetime.now(UTC)
         start = end - timedelta(seconds=_HISTORY_STEP * (_HISTORY_POINTS - 1))     # the last step falls on `end`
         history = [(col, current, q, sel) for col, (current, q) in _HISTORY.items() for sel in by_name] \
             if p.history else []

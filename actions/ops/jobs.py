@@ -102,7 +102,7 @@ class CancelParams(JobIdsParams):
                              description="every running or pending job of this user (like scancel -u)")
 
     @model_validator(mode="after")
-    def _ids_or_user(self) -> "CancelParams":
+    def _ids_or_user(self) -> CancelParams:
         if bool(self.jobs) == bool(self.user):
             raise ValueError("give job ids or --user USER, not both or neither")
         return self
@@ -130,7 +130,8 @@ def _job_action(verb: str, past: str, port_call: str, *, kind: Kind, help: str, 
             found = await slurm.jobs(JobFilter(job_ids=tuple(ids)))
             plan = [JobPlanRow(job=j.job_id, user=j.user, state=j.state, nodes=list(j.nodes)) for j in found]
             nodes = sorted({n for j in found for n in j.nodes})
-            what = f"send {p.signal} to" if getattr(p, "signal", None) else verb
+            signal = getattr(p, "signal", None)          # `signal` has one; cancel/hold/requeue do not
+            what = f"send {signal} to" if signal else verb
             yield Result(summary=f"would {what} {len(ids)} job(s): {', '.join(ids)}"
                                  + (f" running on {collapse(nodes)}" if nodes else ""),
                          rows=plan, row_model=JobPlanRow, data={"jobs": ids, "nodes": nodes})

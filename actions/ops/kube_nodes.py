@@ -198,7 +198,7 @@ async def joined(ctx: ActionContext, slurm_part: AsyncIterator[ActionEvent] | No
                  row_model=slurm.row_model or kube.row_model)
 
 
-def parts(ctx: ActionContext, slurm_part: AsyncIterator[ActionEvent], kube_part: AsyncIterator[ActionEvent]
+def parts(ctx: ActionContext, slurm_part: AsyncIterator[ActionEvent] | None, kube_part: AsyncIterator[ActionEvent]
           ) -> AsyncIterator[ActionEvent]:
     """What ``drain``/``resume`` run: Slurm when configured, Kubernetes when configured (with
     neither, a dry run says it would change nothing; a real run was refused before it started)."""

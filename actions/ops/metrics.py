@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
+from typing import Any
 
 from pydantic import Field, computed_field
 
@@ -59,7 +60,7 @@ class SeriesRow(Row):
 async def query(ctx: ActionContext, p: QueryParams) -> AsyncIterator[ActionEvent]:
     prom = ctx.backends.get(PrometheusPort)
     if p.range:
-        end = datetime.now(timezone.utc)
+        end = datetime.now(UTC)
         series = await prom.query_range(p.promql, end - timedelta(seconds=p.range), end, p.step)
         ranged = [SeriesRow(series=_labels(s.labels), labels=dict(s.labels), points=len(s.points),
                             last=s.points[-1][1] if s.points else None) for s in series]
@@ -267,9 +268,9 @@ async def fabric_health(ctx: ActionContext, p: FabricHealthParams) -> AsyncItera
         kinds[v.kind] = kinds.get(v.kind, 0) + 1
     summary = f"{len(ranked)} ports: " + (", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) if kinds else "all healthy")
     top = ranked[:p.top]
-    yield Result(summary=summary, rows=[_port_row(e, l, v, growth[e]) for e, l, v in top], row_model=PortRow,
+    yield Result(summary=summary, rows=[_port_row(e, link, v, growth[e]) for e, link, v in top], row_model=PortRow,
                  title="fabric health, worst first",
-                 data={"ports": [_port_data(e, l, v, growth[e]) for e, l, v in top], "total_ports": len(ranked),
+                 data={"ports": [_port_data(e, link, v, growth[e]) for e, link, v in top], "total_ports": len(ranked),
                        "counts": kinds})
 
 
@@ -291,10 +292,10 @@ async def node_health(ctx: ActionContext, p: NodeHealthParams) -> AsyncIterator[
         host_port_growth(prom, nodes, instance_map=setup.instance_map(ctx)))
     ports = _port_verdicts(growth, topo, dict(ctx.config.thresholds))
     operators = await _operator_states(ctx)
-    rows = []
+    rows: list[list[Any]] = []
     for node in nodes:
         node_gpus = [g for g in gpus if g.node == node]
-        node_ports = [(e, l, v) for e, l, v in ports if e.name == node]
+        node_ports = [(e, link, v) for e, link, v in ports if e.name == node]
         gpu_flags = [f"gpu{g.gpu}: {f}" for g in node_gpus for f in g.flags]
         port_flags = [f"{e.device}: {v.kind}" for e, _, v in node_ports if v.kind not in ("healthy", "unknown")]
         if node in silent:
@@ -313,7 +314,7 @@ async def node_health(ctx: ActionContext, p: NodeHealthParams) -> AsyncIterator[
                  data={"nodes": [{"node": r.node, "status": r.status, "gpus": r.gpus,   # the shape `data` always had
                                   "gpu_flags": r.gpu_flags_shown, "ports": r.ports, "port_flags": r.port_flags_shown,
                                   "operators": r.operators_shown} for r in rows],
-                       "gpus": _gpu_data(gpus), "ports": [_port_data(e, l, v, growth[e]) for e, l, v in ports]})
+                       "gpus": _gpu_data(gpus), "ports": [_port_data(e, link, v, growth[e]) for e, link, v in ports]})
 
 
 async def _operator_states(ctx: ActionContext) -> dict[str, str]:

@@ -71,7 +71,7 @@ class DrainParams(MutatingParams):
     silence_hours: float | None = Field(None, gt=0, le=24 * 14, description="maintenance window of --silence (default [alertmanager] silence_hours)")
 
     @model_validator(mode="after")
-    def _one_fate(self) -> "DrainParams":
+    def _one_fate(self) -> DrainParams:
         if self.requeue_jobs and self.cancel_jobs:
             raise ValueError("give --requeue-jobs or --cancel-jobs, not both")
         return self
@@ -111,11 +111,12 @@ class ResumeParams(MutatingParams):
     nodes: str = Field(..., description="hostlist of nodes to return to service")
     force: bool = Field(False, description="resume nodes a health check marked bad (needs --reason)")
     reason: str | None = Field(None, min_length=1, max_length=200, description="why a forced resume is safe")
-    validate: bool = Field(False, description="return the nodes only if they pass `validate` (dcgmi diag, GPUs, NVLink, IB)")
+    validate: bool = Field(  # type: ignore[assignment]  # --validate shadows the deprecated BaseModel.validate
+        False, description="return the nodes only if they pass `validate` (dcgmi diag, GPUs, NVLink, IB)")
     level: int | None = Field(None, ge=1, le=4, description="dcgmi diag level for --validate (default [validate] level)")
 
     @model_validator(mode="after")
-    def _force_needs_reason(self) -> "ResumeParams":
+    def _force_needs_reason(self) -> ResumeParams:
         if self.force and not (self.reason or "").strip():
             raise ValueError("--force needs --reason saying why the node is fit again")
         return self

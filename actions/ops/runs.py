@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 from pydantic import Field
 
@@ -51,7 +51,7 @@ async def stop(ctx: ActionContext, p: StopParams) -> AsyncIterator[ActionEvent]:
         yield Result(summary=f"would stop run {p.run}: {rec.action} by {rec.principal}", data={"run": p.run})
         return
     await ctx.store.journal_put(p.run, STOP_KEY, {"run": p.run, "by": ctx.principal, "channel": ctx.channel,
-                                                "ts": datetime.now(timezone.utc).isoformat(), "stop_run": ctx.run_id})
+                                                "ts": datetime.now(UTC).isoformat(), "stop_run": ctx.run_id})
     yield Log(message=f"stop of {p.run} ({rec.action} by {rec.principal}) requested; waiting for its process")
     deadline = time.monotonic() + WAIT_FOR_STOP
     while time.monotonic() < deadline:

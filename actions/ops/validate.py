@@ -89,7 +89,7 @@ async def validate(ctx: ActionContext, p: ValidateParams) -> AsyncIterator[Actio
             yield item
     bad = [v for v in verdicts if not v.passed]
     summary = (f"{len(verdicts) - len(bad)} of {len(verdicts)} node(s) passed validation (level {level})"
-               + (f"; failed: " + "; ".join(f"{v.node}: {v.failed[0].name}: {v.failed[0].detail}" for v in bad[:5])
+               + ("; failed: " + "; ".join(f"{v.node}: {v.failed[0].name}: {v.failed[0].detail}" for v in bad[:5])
                   if bad else ""))
     yield Result(summary=summary, ok=not bad, rows=verdict_rows(verdicts), row_model=ValidationRow,
                  data=[{"node": v.node, "passed": v.passed, "checks": [c.__dict__ for c in v.checks]} for v in verdicts])

@@ -44,11 +44,12 @@ def share_out(groups: Mapping[frozenset[int], int], caps: Sequence[int | None]) 
         return None
     keys = list(limited)
     grants = sorted({i for g in keys for i in g})
+    limit = {i: c for i in grants if (c := caps[i]) is not None}   # every grant here is limited
     # vertices: 0 source, 1 sink, 2.. groups, then grants
     gv = {g: 2 + k for k, g in enumerate(keys)}
     rv = {i: 2 + len(keys) + k for k, i in enumerate(grants)}
     size = 2 + len(keys) + len(grants)
-    cap: list[dict[int, int]] = [dict() for _ in range(size)]
+    cap: list[dict[int, int]] = [{} for _ in range(size)]
 
     def edge(a: int, b: int, c: int) -> None:
         cap[a][b] = cap[a].get(b, 0) + c
@@ -60,7 +61,7 @@ def share_out(groups: Mapping[frozenset[int], int], caps: Sequence[int | None]) 
         for i in g:
             edge(gv[g], rv[i], total)
     for i in grants:
-        edge(rv[i], 1, int(caps[i]))  # type: ignore[arg-type]  - limited grants only
+        edge(rv[i], 1, limit[i])
     flow = 0
     while True:
         parent = _bfs(cap, size)
@@ -82,7 +83,7 @@ def share_out(groups: Mapping[frozenset[int], int], caps: Sequence[int | None]) 
     parent = _bfs(cap, size)
     cut = tuple(i for i in grants if parent[rv[i]] >= 0)
     stuck = sum(n for g, n in limited.items() if g <= set(cut))
-    return Shortfall(grants=cut, count=stuck, allowed=sum(int(caps[i]) for i in cut))  # type: ignore[arg-type]
+    return Shortfall(grants=cut, count=stuck, allowed=sum(limit[i] for i in cut))
 
 
 def _bfs(cap: list[dict[int, int]], size: int) -> list[int]:

@@ -9,6 +9,7 @@ a typo'd ``max_target`` must not silently lift a limit.
 from __future__ import annotations
 
 import typing
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -87,7 +88,7 @@ def format_loc(loc: tuple[Any, ...]) -> str:
     return out or "(top level)"
 
 
-def describe_error(err: dict[str, Any]) -> str:
+def describe_error(err: Mapping[str, Any]) -> str:
     loc = tuple(err["loc"])
     if err["type"] == "extra_forbidden":
         accepted = ", ".join(_accepted_keys(loc[:-1]))

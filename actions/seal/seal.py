@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 from .keys import Keyring, Signer
 
@@ -35,7 +35,7 @@ class Seal:
         return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
 
     @classmethod
-    def from_json(cls, text: str) -> "Seal":
+    def from_json(cls, text: str) -> Seal:
         """Raises ValueError for anything that is not a well-formed seal."""
         try:
             raw = json.loads(text)
@@ -61,7 +61,7 @@ class Seal:
 
 
 def make_seal(signer: Signer, seq: int, digest: str, log: str) -> Seal:
-    unsigned = Seal(seq=seq, hash=digest, ts=datetime.now(timezone.utc).isoformat(timespec="microseconds"),
+    unsigned = Seal(seq=seq, hash=digest, ts=datetime.now(UTC).isoformat(timespec="microseconds"),
                     key_id=signer.key_id, log=log, sig="")
     sig = base64.b64encode(signer.sign(unsigned.payload())).decode()
     return Seal(**{**asdict(unsigned), "sig": sig})

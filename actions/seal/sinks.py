@@ -51,7 +51,7 @@ class _RaisingSysLogHandler(logging.handlers.SysLogHandler):
     """The stdlib handler prints send errors to stderr and carries on; a lost seal must be reported."""
 
     def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - stdlib name
-        raise
+        raise  # noqa: PLE0704 - emit() calls this inside its except block: re-raise the send error
 
 
 class SyslogSink:

@@ -4,7 +4,7 @@ the real adapter (which is tested against the lab's real Alertmanager)."""
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
 from ..backends.models import Silence
 from ..errors import NotFound
@@ -16,7 +16,7 @@ class SimAlertmanager:
 
     async def create_silence(self, matchers: dict[str, str], *, hours: float, created_by: str, comment: str) -> str:
         sid = secrets.token_hex(8)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         self._silences[sid] = Silence(id=sid, state="active", matchers=dict(matchers), created_by=created_by,
                                       comment=comment, starts_at=now.isoformat(),
                                       ends_at=(now + timedelta(hours=hours)).isoformat())

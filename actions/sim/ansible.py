@@ -35,6 +35,7 @@ class SimAnsible:
         self.sim = sim
 
     async def run_playbook(self, job: PlaybookJob) -> AsyncIterator[PlaybookEvent]:
+        plays: list[dict[str, Any]]
         if job.module:                         # ad hoc: one task, the module
             plays = [{"name": "ad hoc", "tasks": [{"name": job.module, job.module: dict(job.module_args)}]}]
         else:

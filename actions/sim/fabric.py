@@ -66,7 +66,7 @@ def fabric_links(layout: Layout) -> list[dict[str, Any]]:
 class PortParams(NamedTuple):
     """Per-port constants, computed once per simulator (hashing is the costly part)."""
 
-    index: int
+    node_index: int
     role: str              # "", "bad_cable", "flapping", "congested"
     cleared: float         # when the port's counters were last cleared
     load: float            # bytes/s received
@@ -92,7 +92,7 @@ def port_params(sim: SimCluster, node: str, device: str) -> PortParams:
         cleared = (sim.epoch - BAD_CABLE_CLEARED if role == "bad_cable"
                    else sim.epoch - 86400 * (2 + 12 * rand01(seed, node, device, "clear")))
         raw = {"bad_cable": 2.4e-6, "flapping": 6e-7}.get(role, 1e-9 * (1 + 8 * rand01(seed, node, device, "raw")))
-        found = PortParams(index=index, role=role, cleared=cleared,
+        found = PortParams(node_index=index, role=role, cleared=cleared,
                            load=3e9 + 18e9 * rand01(seed, node, device, "load"),
                            symbol_rate=1e-4 * rand01(seed, node, device, "sym"),
                            recovery_base=math.floor(3 * rand01(seed, node, device, "rec")),
@@ -145,9 +145,9 @@ def ib_counter(sim: SimCluster, node: str, device: str, name: str, t: float) -> 
         errors = math.floor(_bad_cable_errors(sim, t) * 0.3) if p.role == "bad_cable" else 0
         return float(errors if name == "port_errors_received_total" else errors // 2)
     if name == "link_downed_total":
-        return float(flap_state(sim, p.index, device, t)[0])
+        return float(flap_state(sim, p.node_index, device, t)[0])
     if name == "link_error_recovery_total":
-        return float(p.recovery_base + 3 * flap_state(sim, p.index, device, t)[0])
+        return float(p.recovery_base + 3 * flap_state(sim, p.node_index, device, t)[0])
     if name == "port_transmit_wait_total":
         return float(math.floor(_wobbly(p.wait_rate, elapsed, 900.0)))
     if name == "port_data_received_bytes_total":

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Sequence
+from typing import Any
 
 from .state import SimNode
 from .telemetry import pci_bus_id
@@ -41,7 +42,7 @@ def diag_document(level: int, faults: dict[int, str], lost: Sequence[int]) -> di
             for name in tests:
                 if category == "Deployment":
                     bad = [g for g in range(GPUS) if g in lost]
-                    res = [{"gpu_ids": ",".join(str(g) for g in range(GPUS)), "status": "Fail" if bad and name == "NVML Library" else "Pass"}]
+                    res: list[dict[str, Any]] = [{"gpu_ids": ",".join(str(g) for g in range(GPUS)), "status": "Fail" if bad and name == "NVML Library" else "Pass"}]
                     if bad and name == "NVML Library":
                         res[0]["warnings"] = [{"warning": f"Unable to get the device handle for GPU {bad[0]}: GPU is lost",
                                                "error_id": 1, "error_category": 1, "error_severity": 2}]

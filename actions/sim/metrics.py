@@ -1,5 +1,5 @@
 """The simulated Prometheus's series: DCGM exporter GPU metrics and node_exporter InfiniBand
-metrics for every node, with the label sets the real exporters use (facts.md), plus ``up``.
+metrics for every node, with the label sets the real exporters use (docs/metrics-and-alerts.md), plus ``up``.
 
 Series are not stored: ``select`` walks the metric families and nodes a query's matchers allow
 (an exact ``Hostname`` or ``instance`` narrows it to one node) and hands the evaluator a value
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from . import fabric
 from .cluster import SimCluster
@@ -96,7 +97,7 @@ class SimSource:
         if family.kind == "up":
             for job, port in (("dcgm-exporter", DCGM_PORT), ("node", NODE_PORT)):
                 yield ({"__name__": "up", "instance": f"{name}:{port}", "job": job},
-                       lambda t, n=node: None if t > self.horizon else float(reporting(n, t)))
+                       lambda t: None if t > self.horizon else float(reporting(node, t)))
             return
         if family.kind == "gpu":
             uuids: dict[str, list[str]] = sim.cache.setdefault("gpu_uuids", {})
@@ -106,7 +107,7 @@ class SimSource:
                 labels = {"__name__": family.name, "gpu": str(gpu), "UUID": uuids[name][gpu],
                           "device": f"nvidia{gpu}", "modelName": GPU_MODEL, "pci_bus_id": pci_bus_id(gpu),
                           "Hostname": name, "instance": f"{name}:{DCGM_PORT}", "job": "dcgm-exporter"}
-                yield labels, self._guard(node, lambda t, g=gpu: gpu_value(sim, node, g, family.field, t))
+                yield labels, self._guard(node, partial(gpu_value, sim, node, gpu, family.field))
             return
         for device in fabric.DEVICES:
             base = {"__name__": family.name, "device": device, "instance": f"{name}:{NODE_PORT}", "job": "node"}
@@ -116,7 +117,7 @@ class SimSource:
                                  "hca_type": "MT4129"}
                 yield labels, self._guard(node, lambda t: 1.0)
                 continue
-            yield base | {"port": "1"}, self._guard(node, lambda t, d=device: _ib_value(sim, name, d, family.field, t))
+            yield base | {"port": "1"}, self._guard(node, partial(_ib_value, sim, name, device, family.field))
 
 
 def _ib_value(sim: SimCluster, node: str, device: str, field: str, t: float) -> float:

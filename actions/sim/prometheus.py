@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 from ..backends.models import Sample, Series
 from .cluster import SimCluster
@@ -11,7 +11,7 @@ from .promql import Evaluator, parse
 
 
 def _ts(when: datetime) -> float:
-    return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).timestamp()
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
 
 
 class SimPrometheus:

@@ -15,13 +15,14 @@ Prometheus does; staleness is simplified to "no sample at the scrape slot means 
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import statistics
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import NamedTuple, Protocol, Union
+from typing import NamedTuple, Protocol
 
 import promql_parser as pp
 
@@ -31,7 +32,7 @@ Labels = dict[str, str]
 ValueFn = Callable[[float], "float | None"]
 Vector = list[tuple[Labels, float]]
 Matrix = list[tuple[Labels, list[tuple[float, float]]]]
-Value = Union[float, Vector, Matrix, str]
+Value = float | Vector | Matrix | str
 
 MAX_POINTS = 11_000
 
@@ -90,14 +91,14 @@ class RangeSelector:
 @dataclass
 class Call:
     name: str
-    args: list["Node"]
+    args: list[Node]
 
 
 @dataclass
 class Aggregate:
     op: str
-    expr: "Node"
-    param: "Node | None"
+    expr: Node
+    param: Node | None
     by: list[str] | None
     without: list[str] | None
 
@@ -105,8 +106,8 @@ class Aggregate:
 @dataclass
 class Binary:
     op: str
-    lhs: "Node"
-    rhs: "Node"
+    lhs: Node
+    rhs: Node
     return_bool: bool = False
     on: list[str] | None = None
     ignoring: list[str] | None = None
@@ -116,10 +117,10 @@ class Binary:
 
 @dataclass
 class Negate:
-    expr: "Node"
+    expr: Node
 
 
-Node = Union[float, str, Selector, RangeSelector, Call, Aggregate, Binary, Negate]
+Node = float | str | Selector | RangeSelector | Call | Aggregate | Binary | Negate
 
 _MATCH_OPS = {"MatchOp.Equal": "=", "MatchOp.NotEqual": "!=", "MatchOp.Re": "=~", "MatchOp.NotRe": "!~"}
 
@@ -165,16 +166,16 @@ def plan(expr: pp.Expr) -> Node:
                          by=None if without else labels, without=labels if without else None)
     if isinstance(expr, pp.BinaryExpr):
         node = Binary(op=str(expr.op), lhs=plan(expr.lhs), rhs=plan(expr.rhs))
-        mod = expr.modifier
-        if mod is not None:
-            node.return_bool = bool(mod.return_bool)
-            node.card = str(mod.card).rsplit(".", 1)[-1]
-            node.include = list(mod.group_labels or [])
-            if mod.matching is not None:
-                if str(mod.matching.type).endswith("Include"):
-                    node.on = list(mod.matching.labels)
+        bin_mod = expr.modifier
+        if bin_mod is not None:
+            node.return_bool = bool(bin_mod.return_bool)
+            node.card = str(bin_mod.card).rsplit(".", 1)[-1]
+            node.include = list(bin_mod.group_labels or [])
+            if bin_mod.matching is not None:
+                if str(bin_mod.matching.type).endswith("Include"):
+                    node.on = list(bin_mod.matching.labels)
                 else:
-                    node.ignoring = list(mod.matching.labels)
+                    node.ignoring = list(bin_mod.matching.labels)
         return node
     if isinstance(expr, pp.SubqueryExpr):
         raise _bad("subqueries are not supported by the dcops simulator")
@@ -226,7 +227,7 @@ _MATH: dict[str, Callable[[float], float]] = {
     "log2": lambda v: math.log2(v) if v > 0 else (-math.inf if v == 0 else math.nan),
     "log10": lambda v: math.log10(v) if v > 0 else (-math.inf if v == 0 else math.nan),
 }
-_OVER_TIME = {
+_OVER_TIME: dict[str, Callable[[list[float]], float]] = {
     "avg_over_time": lambda vs: sum(vs) / len(vs), "min_over_time": min, "max_over_time": max,
     "sum_over_time": sum, "count_over_time": len, "last_over_time": lambda vs: vs[-1],
 }
@@ -315,7 +316,8 @@ class Evaluator:
             return self._range_function(name, arg, t)
         args = [self.eval(a, t) for a in node.args]
         if name == "vector":
-            return [({}, self._scalar(args[0], "vector()"))]
+            one: Vector = [({}, self._scalar(args[0], "vector()"))]
+            return one
         if name == "scalar":
             vec = self._vector(args[0], "scalar()")
             return vec[0][1] if len(vec) == 1 else math.nan
@@ -404,10 +406,10 @@ class Evaluator:
         op = node.op
         if op in ("and", "unless"):
             keys = {self._signature(node, labels) for labels, _ in rhs}
-            return [(l, v) for l, v in lhs if (self._signature(node, l) in keys) == (op == "and")]
+            return [(lbl, v) for lbl, v in lhs if (self._signature(node, lbl) in keys) == (op == "and")]
         if op == "or":
             keys = {self._signature(node, labels) for labels, _ in lhs}
-            return lhs + [(l, v) for l, v in rhs if self._signature(node, l) not in keys]
+            return lhs + [(lbl, v) for lbl, v in rhs if self._signature(node, lbl) not in keys]
         many, one, swapped = lhs, rhs, False
         if node.card == "OneToMany":
             many, one, swapped = rhs, lhs, True
@@ -480,7 +482,7 @@ class Evaluator:
         if isinstance(node, RangeSelector):
             raise _bad('invalid expression type "range vector" for range query, must be Scalar or instant Vector')
         series: dict[tuple[tuple[str, str], ...], tuple[Labels, list[tuple[float, float]]]] = {}
-        count = int(math.floor((end - start) / step + 1e-9)) + 1
+        count = math.floor((end - start) / step + 1e-9) + 1
         for i in range(count):
             t = start + i * step
             value = self.instant(node, t)
@@ -514,7 +516,7 @@ def _arith(op: str, a: float, b: float) -> float:
 def _increase(points: list[tuple[float, float]], counter: bool) -> float:
     total = points[-1][1] - points[0][1]
     if counter:
-        for (_, prev), (_, cur) in zip(points, points[1:]):
+        for (_, prev), (_, cur) in itertools.pairwise(points):
             if cur < prev:
                 total += prev
     return total

@@ -76,7 +76,7 @@ class Layout:
     debug_start: int              # first index (1-based) of the debug partition
 
     @classmethod
-    def build(cls, count: int, seed: int, story: Story | None = None) -> "Layout":
+    def build(cls, count: int, seed: int, story: Story | None = None) -> Layout:
         if count < 1:
             raise ValueError("the simulator needs at least one node")
         width = max(3, len(str(count)))

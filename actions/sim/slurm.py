@@ -9,7 +9,7 @@ behave as their Slurm commands do, and refuse with Slurm's message where Slurm w
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 from ..backends.models import JobFilter, JobInfo, NodeInfo
 from ..errors import BackendError
@@ -21,7 +21,7 @@ _KILL_SIGNALS = {None, "", "KILL", "SIGKILL", "9", "TERM", "SIGTERM", "15"}
 
 
 def _dt(t: float | None) -> datetime | None:
-    return None if t is None else datetime.fromtimestamp(t, tz=timezone.utc)
+    return None if t is None else datetime.fromtimestamp(t, tz=UTC)
 
 
 def format_time_limit(seconds: int) -> str:

@@ -33,7 +33,7 @@ def open_store(url: str, *, lock_dir: str | None = None) -> Store:
                              "(check [audit] url / lock_dir, or $XDG_DATA_HOME)") from None
     if url.startswith(("postgresql://", "postgres://")):
         try:
-            from .postgres import PostgresStore  # type: ignore[import-not-found]
+            from .postgres import PostgresStore
         except ImportError:
             raise ConfigError("the PostgreSQL store is not available in this build; use sqlite:///PATH") from None
         return PostgresStore(url)

@@ -38,7 +38,7 @@ class AuditEntry:
     detail: str | None = None                   # RBAC reason, step detail, summary
     owner: str | None = None                    # host:pid:start of the process that ran it
 
-    def model_copy(self, *, update: dict[str, Any] | None = None) -> "AuditEntry":
+    def model_copy(self, *, update: dict[str, Any] | None = None) -> AuditEntry:
         if not update:
             return self
         unknown = update.keys() - self.__dict__.keys()

@@ -43,7 +43,7 @@ class FileLocks:
         except OSError:
             return "another run"
 
-    async def lock(self, names: Sequence[str], run_id: str, wait: float) -> "FileLockHandle":
+    async def lock(self, names: Sequence[str], run_id: str, wait: float) -> FileLockHandle:
         deadline = time.monotonic() + wait
         ordered = sorted(set(names))          # one global order: no deadlock between two runs
         while True:

@@ -49,7 +49,7 @@ class Leases:
             await asyncio.sleep(self.seconds / 3)
             try:
                 await self._renew()
-            except Exception as exc:      # keep beating: the database may be back at the next try
+            except Exception as exc:      # noqa: BLE001 - keep beating: the database may be back at the next try
                 log.warning("audit store lease not renewed: %s", str(exc).splitlines()[0] if str(exc) else exc)
 
     async def alive(self) -> set[str]:
@@ -74,5 +74,5 @@ class Leases:
             try:
                 async with self._connection() as conn:
                     await conn.execute("DELETE FROM owners WHERE owner = %s", (self.owner,))
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - at exit; the lease expires on its own
                 log.warning("audit store lease not returned: %s", str(exc).splitlines()[0] if str(exc) else exc)

@@ -44,7 +44,7 @@ class PgNodeLocks:
             raise AuditError(f"node locks: audit database {shown_url(self.url)} cannot be reached: "
                              f"{scrub(str(exc), self.url)}") from None
 
-    async def lock(self, names: Sequence[str], run_id: str, wait: float) -> "PgLockHandle":
+    async def lock(self, names: Sequence[str], run_id: str, wait: float) -> PgLockHandle:
         ordered = sorted(set(names))
         keys = [node_key(n) for n in ordered]
         conn = await self._connect(run_id)

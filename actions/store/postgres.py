@@ -23,7 +23,7 @@ import time
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from typing import Any
 
 import psycopg
@@ -250,28 +250,35 @@ class PostgresStore:
         where: list[str] = []
         args: list[Any] = []
         if q.since:
-            where.append("a.ts >= %s"); args.append(_iso(q.since))
+            where.append("a.ts >= %s")
+            args.append(_iso(q.since))
         if q.until:
-            where.append("a.ts <= %s"); args.append(_iso(q.until))
+            where.append("a.ts <= %s")
+            args.append(_iso(q.until))
         for col, val in (("principal", q.principal), ("action", q.action), ("outcome", q.outcome),
                          ("run_id", q.run_id), ("event", q.event)):
             if val:
                 if "*" in val:
-                    where.append(f"a.{col} LIKE %s"); args.append(glob_to_like(val))
+                    where.append(f"a.{col} LIKE %s")
+                    args.append(glob_to_like(val))
                 else:
-                    where.append(f"a.{col} = %s"); args.append(val)
+                    where.append(f"a.{col} = %s")
+                    args.append(val)
         if q.event and "*" not in q.event and q.event not in COMMON_EVENTS:
             where.append("a." + RARE_EVENTS_SQL)          # lets the planner use audit_rare_event_seq
         cols = ", ".join(f"a.{c}" for c in COLS)
         if q.node:
             sql, key = f"SELECT {cols} FROM audit_nodes n JOIN audit a ON a.seq = n.seq", "n.seq"
-            where.insert(0, "n.node = %s"); args.insert(0, q.node)
+            where.insert(0, "n.node = %s")
+            args.insert(0, q.node)
             if q.since:                       # that node's index rows since then (audit_nodes_node_ts)
-                where.insert(1, "n.ts >= %s"); args.insert(1, _iso(q.since))
+                where.insert(1, "n.ts >= %s")
+                args.insert(1, _iso(q.since))
         else:
             sql, key = f"SELECT {cols} FROM audit a", "a.seq"
         if q.before_seq is not None:
-            where.append(f"{key} < %s"); args.append(int(q.before_seq))
+            where.append(f"{key} < %s")
+            args.append(int(q.before_seq))
         sql += (" WHERE " + " AND ".join(where) if where else "")
         sql += f" ORDER BY {key} " + ("DESC" if q.newest_first else "ASC")
         if q.limit:
@@ -345,7 +352,7 @@ class PostgresStore:
             return []
         alive = await self._leases.alive()
         closed: list[str] = []
-        now = _iso(datetime.now(timezone.utc))
+        now = _iso(datetime.now(UTC))
         for rec in runs:
             gone = is_dead(rec.owner)
             if not gone and (rec.owner in alive or _running_here(rec.owner)):
@@ -366,9 +373,8 @@ class PostgresStore:
                              still_current: Callable[[], Awaitable[bool]]) -> None:
         """Take another store's contents verbatim (seq, prev_hash, hash kept) in one transaction; refuses
         a non-empty store; rolls back if ``still_current()`` says the source grew meanwhile."""
-        async with self._connection() as conn:
-            async with conn.transaction():
-                await copy_into(conn, self.shown, records, approvals, journals, still_current)
+        async with self._connection() as conn, conn.transaction():
+            await copy_into(conn, self.shown, records, approvals, journals, still_current)
 
     # ------------------------------------------------------------ approvals
     async def create_approval(self, approval: Approval) -> None:
@@ -384,23 +390,22 @@ class PostgresStore:
                               expect: str = "pending") -> Approval:
         """Compare-and-set under a row lock: of two deciders in two processes, the second waits, then
         sees the first one's decision and changes nothing."""
-        async with self._connection() as conn:
-            async with conn.transaction():
-                cur = await conn.execute("SELECT body FROM approvals WHERE id = %s FOR UPDATE", (approval_id,))
-                row = await cur.fetchone()
-                if row is None:
-                    raise NotFound(f"no approval request {approval_id!r}")
-                appr = Approval.model_validate_json(row[0])
-                if appr.state != expect:
-                    raise ApprovalTaken(appr)
-                using = state == "used"
-                appr = appr.model_copy(update={
-                    "state": state, "decided_by": appr.decided_by if using else by,
-                    "decided_at": appr.decided_at if using else _iso(datetime.now(timezone.utc)),
-                    "reason": reason if reason is not None else appr.reason})
-                await conn.execute("UPDATE approvals SET body = %s, state = %s WHERE id = %s",
-                                   (appr.model_dump_json(), state, approval_id))
-                return appr
+        async with self._connection() as conn, conn.transaction():
+            cur = await conn.execute("SELECT body FROM approvals WHERE id = %s FOR UPDATE", (approval_id,))
+            row = await cur.fetchone()
+            if row is None:
+                raise NotFound(f"no approval request {approval_id!r}")
+            appr = Approval.model_validate_json(row[0])
+            if appr.state != expect:
+                raise ApprovalTaken(appr)
+            using = state == "used"
+            appr = appr.model_copy(update={
+                "state": state, "decided_by": appr.decided_by if using else by,
+                "decided_at": appr.decided_at if using else _iso(datetime.now(UTC)),
+                "reason": reason if reason is not None else appr.reason})
+            await conn.execute("UPDATE approvals SET body = %s, state = %s WHERE id = %s",
+                               (appr.model_dump_json(), state, approval_id))
+            return appr
 
     async def list_approvals(self, state: str | None = "pending") -> list[Approval]:
         if state:
@@ -465,7 +470,7 @@ def _verify_pg(conn: psycopg.Connection, start: tuple[int, str], expect_head: tu
             start=start, expect_head=expect_head)
 
 
-def _log_lost_append(task: "asyncio.Future[tuple[int, str]]") -> None:
+def _log_lost_append(task: asyncio.Future[tuple[int, str]]) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.error("audit records of a cancelled caller not written: %s", task.exception())
 

@@ -46,4 +46,4 @@ class RedactingStore:
 
 
 def redacting(store: Store) -> Store:
-    return store if isinstance(store, RedactingStore) else RedactingStore(store)  # type: ignore[return-value]
+    return store if isinstance(store, RedactingStore) else RedactingStore(store)

@@ -20,7 +20,7 @@ import json
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -255,11 +255,14 @@ class SqliteStore:
         """Newest (or oldest) first with a limit, keyset-paged by ``before_seq``: every filter has an
         index ending in seq (``audit_*_seq``, ``audit_nodes_node_seq``), so SQLite walks it in seq
         order and stops at the limit instead of sorting every match of a 10M-record log."""
-        where, args = [], []
+        where: list[str] = []
+        args: list[Any] = []
         if q.since:
-            where.append("a.ts >= ?"); args.append(_iso(q.since))
+            where.append("a.ts >= ?")
+            args.append(_iso(q.since))
         if q.until:
-            where.append("a.ts <= ?"); args.append(_iso(q.until))
+            where.append("a.ts <= ?")
+            args.append(_iso(q.until))
         for col, val in (("principal", q.principal), ("action", q.action), ("outcome", q.outcome),
                          ("run_id", q.run_id), ("event", q.event)):
             if val:
@@ -274,14 +277,17 @@ class SqliteStore:
         cols = ", ".join(f"a.{c}" for c in _COLS)
         if q.node:
             sql = f"SELECT {cols} FROM audit_nodes n JOIN audit a ON a.seq = n.seq"
-            where.insert(0, "n.node = ?"); args.insert(0, q.node)
+            where.insert(0, "n.node = ?")
+            args.insert(0, q.node)
             key = "n.seq"
             if q.since:                       # that node's index rows since then (audit_nodes_node_ts)
-                where.insert(1, "n.ts >= ?"); args.insert(1, _iso(q.since))
+                where.insert(1, "n.ts >= ?")
+                args.insert(1, _iso(q.since))
         else:
             sql, key = f"SELECT {cols} FROM audit a", "a.seq"
         if q.before_seq is not None:
-            where.append(f"{key} < ?"); args.append(int(q.before_seq))
+            where.append(f"{key} < ?")
+            args.append(int(q.before_seq))
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += f" ORDER BY {key} {order}"
@@ -300,7 +306,7 @@ class SqliteStore:
         after = 0
         sql = f"SELECT {', '.join(_COLS)} FROM audit WHERE seq > ? ORDER BY seq LIMIT {int(page)}"
         while True:
-            rows = await self._call(lambda c, a=after: c.execute(sql, (a,)).fetchall())
+            rows = await self._call(lambda c: c.execute(sql, (after,)).fetchall())  # noqa: B023 - awaited at once
             if not rows:
                 return
             after = rows[-1][0]
@@ -377,7 +383,7 @@ class SqliteStore:
 
     async def close_interrupted(self, is_dead: Callable[[str | None], bool], closer: str) -> list[str]:
         closed: list[str] = []
-        now = _iso(datetime.now(timezone.utc))
+        now = _iso(datetime.now(UTC))
         for rec in await self.open_runs():
             if not is_dead(rec.owner):
                 continue
@@ -412,7 +418,7 @@ class SqliteStore:
                     c.execute("ROLLBACK")
                     raise ApprovalTaken(appr)
                 appr = appr.model_copy(update={"state": state, "decided_by": by if state != "used" else appr.decided_by,
-                                               "decided_at": _iso(datetime.now(timezone.utc)) if state != "used" else appr.decided_at,
+                                               "decided_at": _iso(datetime.now(UTC)) if state != "used" else appr.decided_at,
                                                "reason": reason if reason is not None else appr.reason})
                 c.execute("UPDATE approvals SET body = ?, state = ? WHERE id = ?", (appr.model_dump_json(), state, approval_id))
                 c.execute("COMMIT")
@@ -481,9 +487,9 @@ def _verify_sqlite(c: sqlite3.Connection, start: tuple[int, str], expect_head: t
 
 def _iso(dt: datetime) -> str:
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc).isoformat(timespec="microseconds")
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def now_iso() -> str:
-    return _iso(datetime.now(timezone.utc))
+    return _iso(datetime.now(UTC))

@@ -26,10 +26,7 @@ def meant_read_only(path: Path) -> bool:
     even root, who passes every permission check, should respect as the owner's intent)."""
     if not path.exists():
         return False
-    for p in (path, path.parent):
-        if not p.stat().st_mode & 0o222 or not os.access(p, os.W_OK):
-            return True
-    return False
+    return any(not p.stat().st_mode & 0o222 or not os.access(p, os.W_OK) for p in (path, path.parent))
 
 
 class ReadOnlySqliteStore(SqliteStore):
@@ -87,5 +84,5 @@ class ReadOnlySqliteStore(SqliteStore):
     async def journal_copy(self, from_run: str, to_run: str) -> None:
         self._refuse()
 
-    async def lock(self, names: Sequence[str], run_id: str, wait: float):  # type: ignore[override]
+    async def lock(self, names: Sequence[str], run_id: str, wait: float):
         self._refuse()

@@ -191,7 +191,7 @@ class DcopsApp(App[int]):
         if isinstance(self.screen, DcopsScreen):
             self.screen.reload()
 
-    def action_back(self) -> None:
+    async def action_back(self) -> None:
         """Esc: leave a form field for the screen's table, else close the pushed screen."""
         screen = self.screen
         if isinstance(screen, DcopsScreen) and isinstance(self.focused, Input):
@@ -246,6 +246,7 @@ class DcopsApp(App[int]):
         if registry.get(action).mutating and not run.dry_run:
             self.track(run)
         elif show_result:             # a read, or a dry run: its plan is the answer, shown as a result
+            assert self._engine is not None         # a run exists, so the engine does
             finished = await self._engine.wait(run)
             if finished.outcome in ("ok", "dry-run"):   # a success clears the last error from the status line
                 self.report(f"{action}: {finished.outcome}: {finished.summary}")
@@ -263,6 +264,7 @@ class DcopsApp(App[int]):
         run = await self.execute(action, params, show_result=False, alert=alert)
         if run is None:
             return None
+        assert self._engine is not None
         finished = await self._engine.wait(run)
         if run.result is None:
             self.report(f"{action}: {finished.outcome}: {finished.summary}", "error")
@@ -275,6 +277,7 @@ class DcopsApp(App[int]):
 
     @work(group="follow", exit_on_error=False)
     async def _follow(self, run: Run) -> None:
+        assert self._engine is not None
         finished = await self._engine.wait(run)
         severity = {"ok": "information", "dry-run": "information", "cancelled": "warning"}.get(finished.outcome, "error")
         self.report(f"run {run.run_id} {run.action}: {finished.outcome}: {finished.summary}", severity)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 
 from actions.errors import ConfigError
 
@@ -28,7 +28,7 @@ def _b(id: str, key: str, action: str, description: str, *, show: bool = True, p
     return Binding(key, action, description, show=show, priority=priority, id=id)
 
 
-def app_bindings() -> list[Binding]:
+def app_bindings() -> list[BindingType]:
     return [
         _b("app.command", "colon", "command_line", "command"),
         _b("app.filter", "slash", "filter", "filter"),
@@ -46,7 +46,7 @@ def app_bindings() -> list[Binding]:
     ]
 
 
-def table_bindings() -> list[Binding]:
+def table_bindings() -> list[BindingType]:
     return [
         _b("table.down", "down,j", "cursor_down", "down", show=False),
         _b("table.up", "up,k", "cursor_up", "up", show=False),
@@ -63,7 +63,7 @@ def table_bindings() -> list[Binding]:
     ]
 
 
-def fleet_bindings() -> list[Binding]:
+def fleet_bindings() -> list[BindingType]:
     return [
         _b("fleet.drain", "d", "drain", "drain"),
         _b("fleet.resume", "r", "resume", "resume"),
@@ -71,7 +71,7 @@ def fleet_bindings() -> list[Binding]:
     ]
 
 
-def node_bindings() -> list[Binding]:
+def node_bindings() -> list[BindingType]:
     return [
         _b("node.drain", "d", "drain", "drain"),
         _b("node.resume", "r", "resume", "resume"),
@@ -80,7 +80,7 @@ def node_bindings() -> list[Binding]:
     ]
 
 
-def jobs_bindings() -> list[Binding]:
+def jobs_bindings() -> list[BindingType]:
     return [
         _b("jobs.cancel", "c", "job('cancel')", "cancel"),
         _b("jobs.requeue", "Q", "job('requeue')", "requeue"),   # not r: r resumes nodes (fleet, operations)
@@ -89,14 +89,14 @@ def jobs_bindings() -> list[Binding]:
     ]
 
 
-def operations_bindings() -> list[Binding]:
+def operations_bindings() -> list[BindingType]:
     return [
         _b("operations.cancel", "c", "cancel_run", "stop run"),
         _b("operations.resume_left", "r", "resume_leftovers", "resume left-over nodes"),   # r = resume, as on fleet
     ]
 
 
-def audit_bindings() -> list[Binding]:
+def audit_bindings() -> list[BindingType]:
     return [
         _b("audit.search", "ctrl+s", "search", "search"),
         _b("audit.verify", "V", "verify", "verify chain"),        # not v: v validates nodes (alerts)
@@ -105,28 +105,28 @@ def audit_bindings() -> list[Binding]:
     ]
 
 
-def approvals_bindings() -> list[Binding]:
+def approvals_bindings() -> list[BindingType]:
     return [
         _b("approvals.approve", "a", "approve", "approve"),
         _b("approvals.deny", "x", "deny", "deny"),
     ]
 
 
-def metrics_bindings() -> list[Binding]:
+def metrics_bindings() -> list[BindingType]:
     return [_b("metrics.run", "ctrl+s", "run_query", "run query")]
 
 
-def result_bindings() -> list[Binding]:
+def result_bindings() -> list[BindingType]:
     """``f`` the first follow-up; each suggested action's own key (``d`` drain, ``z`` reset-counters...)
     runs the follow-up of that action (listed next to each follow-up on the result screen)."""
-    keys = [_b("result.followup", FOLLOWUP_KEY, "followup('')", "run follow-up")]
+    keys: list[BindingType] = [_b("result.followup", FOLLOWUP_KEY, "followup('')", "run follow-up")]
     return keys + [_b(f"result.{a}", k, f"followup('{a}')", a, show=False) for a, k in _suggestion_keys().items()]
 
 
-def alerts_bindings() -> list[Binding]:
+def alerts_bindings() -> list[BindingType]:
     """A key per suggested action (the same key as everywhere; listed next to each suggestion in the
     alert's pane rather than in a crowded footer), ``f`` the first suggestion."""
-    keys = [_b(f"alerts.{a}", k, f"suggested('{a}')", a, show=False) for a, k in _suggestion_keys().items()]
+    keys: list[BindingType] = [_b(f"alerts.{a}", k, f"suggested('{a}')", a, show=False) for a, k in _suggestion_keys().items()]
     return keys + [_b("alerts.first", FOLLOWUP_KEY, "suggested('')", "first suggestion"),
                    _b("alerts.evidence", "e", "evidence", "evidence"),
                    _b("alerts.all", "A", "show_all", "resolved too")]
@@ -142,7 +142,7 @@ def catalog() -> dict[str, Binding]:
     groups = (app_bindings(), table_bindings(), fleet_bindings(), jobs_bindings(), operations_bindings(),
               audit_bindings(), approvals_bindings(), metrics_bindings(), result_bindings(), node_bindings(),
               alerts_bindings())
-    return {b.id: b for group in groups for b in group if b.id}
+    return {b.id: b for group in groups for b in group if isinstance(b, Binding) and b.id}
 
 
 def keymap_from_config(bindings: Mapping[str, str]) -> dict[str, str]:

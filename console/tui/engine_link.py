@@ -33,7 +33,7 @@ class EngineLink:
         self._engine: Engine | None = None
 
     @classmethod
-    async def open(cls, factory: Callable[[DcopsConfig], Awaitable[Engine]], config: DcopsConfig) -> "EngineLink":
+    async def open(cls, factory: Callable[[DcopsConfig], Awaitable[Engine]], config: DcopsConfig) -> EngineLink:
         link = cls()
         try:
             link._engine = await link.call(factory(config))       # type: ignore[arg-type]

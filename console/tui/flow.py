@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from .app import DcopsApp
 
 
-async def submit(app: "DcopsApp", action: str, params: dict[str, Any], *, confirmed: str | None = None,
+async def submit(app: DcopsApp, action: str, params: dict[str, Any], *, confirmed: str | None = None,
                  alert: str | None = None) -> Run | None:
     """Submit ``action`` as the app's principal; None when refused, cancelled or pending approval.
     ``confirmed``: a token the operator already typed in the console's own dialog (fleet drain)."""

@@ -7,8 +7,9 @@ the palette also answers "why can't I do X here?".
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
@@ -21,9 +22,9 @@ SCREENS = ("fleet", "jobs", "operations", "audit", "approvals", "metrics")
 
 
 class ActionCommands(Provider):
-    def _entries(self) -> list[tuple[str, str, object]]:
+    def _entries(self) -> list[tuple[str, str, Callable[[], Any]]]:
         app = cast("DcopsApp", self.app)
-        entries: list[tuple[str, str, object]] = []
+        entries: list[tuple[str, str, Callable[[], Any]]] = []
         for name in SCREENS:
             entries.append((f"screen: {name}", f"switch to the {name} screen", partial(app.switch_mode, name)))
         engine = app.engine

@@ -29,7 +29,7 @@ class Plan:
     text: str
     facts: tuple[tuple[str, str], ...]
 
-    def changes_from(self, before: "Plan") -> list[str]:
+    def changes_from(self, before: Plan) -> list[str]:
         """One line per target whose state differs from ``before`` (for "the plan changed")."""
         old, new = dict(before.facts), dict(self.facts)
         return [f"{name}: {old.get(name, 'not there')} -> {new.get(name, 'gone')}"
@@ -45,7 +45,7 @@ _ENDED = {"COMPLETED", "CANCELLED", "FAILED", "TIMEOUT", "NODE_FAIL", "PREEMPTED
 _JOB_ACTIONS = {"cancel": "Cancel", "requeue": "Requeue", "hold": "Hold", "release": "Release"}
 
 
-def recheck_for(app: "DcopsApp", action: str, params: Mapping[str, Any]) -> Recheck | None:
+def recheck_for(app: DcopsApp, action: str, params: Mapping[str, Any]) -> Recheck | None:
     """How to re-read what ``action`` with ``params`` is about, or None when there is nothing to
     re-read (the dialog then shows the engine's message as it is)."""
     if action in _NODE_ACTIONS and params.get("nodes"):
@@ -65,12 +65,12 @@ def _rows(result: Any, model: type[T]) -> list[T]:
     return [r for r in result.rows if isinstance(r, model)]
 
 
-async def node_plan(app: "DcopsApp", action: str, nodes: str) -> Plan | None:
+async def node_plan(app: DcopsApp, action: str, nodes: str) -> Plan | None:
     """The nodes' Slurm state and the jobs running on them now (the ``nodes`` read)."""
     rows = _rows(await app.read("nodes", {"nodes": nodes}), NodeRow)
     if not rows:
         return None
-    facts, jobs_at, states = [], {}, {}
+    facts, jobs_at, states = [], {}, {}                # type: ignore[var-annotated]  # lists of row values
     for r in rows:
         name = r.node
         jobs = list(r.jobs)
@@ -89,7 +89,7 @@ async def node_plan(app: "DcopsApp", action: str, nodes: str) -> Plan | None:
     return Plan("\n".join(lines), tuple(sorted(facts)))
 
 
-async def job_plan(app: "DcopsApp", action: str, ids: list[str]) -> Plan | None:
+async def job_plan(app: DcopsApp, action: str, ids: list[str]) -> Plan | None:
     """The jobs' state now (the ``jobs`` read): a job that finished since it was selected says so."""
     rows = {r.job: r for r in _rows(await app.read("jobs", {}), JobRow)}
     if not rows and ids:

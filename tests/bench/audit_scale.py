@@ -34,12 +34,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from pathlib import Path
 from typing import Any
 
 from actions.store.base import AuditEntry, AuditQuery
-from actions.store.chain import GENESIS
 
 NODES = [f"gpu{i:04d}" for i in range(1, 1001)]
 PRINCIPALS = [f"unix:user{i:02d}" for i in range(30)] + [f"slack:U{i:08d}" for i in range(10)]
@@ -51,7 +50,7 @@ BATCH = 2000
 def entries(n: int, seed: int = 16) -> Any:
     """N entries in the engine's shapes, ts rising over the last 30 days (yielded in batches)."""
     rng = random.Random(seed)
-    end = datetime.now(timezone.utc)
+    end = datetime.now(UTC)
     start = end - timedelta(days=30)
     step = (end - start) / max(n, 1)
     batch: list[AuditEntry] = []
@@ -96,7 +95,7 @@ async def generate(store: Any, kind: str, n: int) -> float:
 
 async def searches(store: Any, rounds: int = 30) -> dict[str, dict[str, float]]:
     rng = random.Random(7)
-    since = datetime.now(timezone.utc) - timedelta(days=1)
+    since = datetime.now(UTC) - timedelta(days=1)
     cases = {
         "node+since1d": lambda: AuditQuery(node=rng.choice(NODES), since=since, limit=200),
         "principal": lambda: AuditQuery(principal=rng.choice(PRINCIPALS), limit=200),

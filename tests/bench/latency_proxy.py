@@ -28,7 +28,7 @@ class LatencyProxy:
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, name="latency-proxy", daemon=True)
 
-    def __enter__(self) -> "LatencyProxy":
+    def __enter__(self) -> LatencyProxy:
         self._thread.start()
         if not self._ready.wait(10):
             raise RuntimeError("latency proxy did not start")

@@ -75,7 +75,7 @@ async def _bench(lab: metrics_lab.MetricsLab, rounds: int) -> None:
         }
         times: dict[str, tuple[list[float], list[float]]] = {k: ([], []) for k in cases}
         floor: list[float] = []
-        for name, (action, params, queries) in cases.items():      # warm-up: connections, caches
+        for action, params, queries in cases.values():      # warm-up: connections, caches
             await through_engine(eng, action, params)
             await raw(prom, queries)
         for _ in range(rounds):
@@ -90,7 +90,7 @@ async def _bench(lab: metrics_lab.MetricsLab, rounds: int) -> None:
 
 def _report(cases: dict, times: dict, floor: list[float], rounds: int) -> None:
     print(f"{'case':32} {'queries':>7} {'action (ms)':>12} {'raw sum (ms)':>13} {'ratio':>6}   ({rounds} rounds, medians)")
-    for name, (action, params, queries) in cases.items():
+    for name, (_action, _params, queries) in cases.items():
         a, r = statistics.median(times[name][0]), statistics.median(times[name][1])
         print(f"{name:32} {len(queries):>7} {a * 1000:>12.1f} {r * 1000:>13.1f} {a / r:>6.2f}")
     print(f"(engine floor: an audited no-op `ping` takes {statistics.median(floor) * 1000:.1f} ms of each action's time)")

@@ -103,7 +103,7 @@ def main() -> int:
         if proc.is_alive():
             proc.terminate()
     ms = sorted(s * 1000 for s in samples)
-    p99 = ms[min(len(ms) - 1, int(round(0.99 * len(ms))) - 1)]
+    p99 = ms[min(len(ms) - 1, round(0.99 * len(ms)) - 1)]
     print(f"slack ack latency: {len(ms)} signed /dcops commands in {args.rounds} bursts of {args.burst}: "
           f"median {statistics.median(ms):.1f} ms, p99 {p99:.1f} ms, max {ms[-1]:.1f} ms "
           f"(target p99 < 300 ms); {calls} Slack API calls recorded")

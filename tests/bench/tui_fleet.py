@@ -26,8 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from textual.app import App, ComposeResult  # noqa: E402
-from textual.widgets import DataTable, Input  # noqa: E402
+from textual.app import App, ComposeResult
+from textual.widgets import DataTable, Input
 
 SIZE = (160, 50)
 # What an operator types, one key at a time: a node range, a state, an inverse, a regex, and
@@ -63,7 +63,7 @@ async def paint_after(paints: list[float], condition) -> float:  # noqa: ANN001
 
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 async def type_and_time(pilot, paints: list[float], keys: list[str], renders: list[float]) -> list[float]:

@@ -8,7 +8,7 @@ import itertools
 from types import SimpleNamespace
 import textwrap
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 
 import pytest
@@ -96,7 +96,7 @@ async def audit(app, query) -> list:  # noqa: ANN001 - DcopsApp, AuditQuery
     return await link.call(link.engine.store.query(query))
 
 
-FIXED_NOW = datetime(2026, 11, 29, 3, 0, 0, tzinfo=timezone.utc)
+FIXED_NOW = datetime(2026, 11, 29, 3, 0, 0, tzinfo=UTC)
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ def _text(app: DcopsApp, selector: str) -> str:
     """The widget's text, "" until the screen has composed it."""
     try:
         return str(app.screen.query_one(selector, Static).render())
-    except Exception:       # noqa: BLE001 - NoMatches while the screen mounts
+    except Exception:  # NoMatches while the screen mounts
         return ""
 
 

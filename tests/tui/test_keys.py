@@ -40,7 +40,7 @@ def clashes(groups: dict[str, list[Binding]]) -> list[str]:
     out = []
     for key, uses in sorted(by_key.items()):
         meanings = {m for _, m in uses}
-        if None in meanings and len(meanings) > 1 or len(meanings - {None}) > 1:
+        if (None in meanings and len(meanings) > 1) or len(meanings - {None}) > 1:
             out.append(f"{key!r}: {sorted(str(m or a) for a, m in uses)}")
     return out
 

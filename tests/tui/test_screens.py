@@ -155,9 +155,9 @@ async def test_help_lists_only_what_the_principal_may_run(config) -> None:
     for principal, drain_listed in (("unix:alice", True), ("unix:viewer", False)):
         app = DcopsApp(config(), principal=principal)
         async with app.run_test(size=SIZE) as pilot:
-            await wait_for(pilot, lambda: app.engine is not None, what="the engine")
+            await wait_for(pilot, lambda: app.engine is not None, what="the engine")  # noqa: B023 - awaited here
             await pilot.press("question_mark")
-            await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="help")
+            await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="help")  # noqa: B023 - awaited here
             names = {s.name for s in app.engine.actions_for(principal)}
             listed = app.screen.listed
             assert set(listed) == names

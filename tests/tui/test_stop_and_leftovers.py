@@ -275,7 +275,7 @@ async def test_node_screen_keys_act_on_the_node_and_tabs_agree(config) -> None:
         await wait_for(pilot, lambda: "port(s) of gpu023" in summary("ib") and "loading" not in summary("audit"),
                        timeout=30, what="the tabs")
         assert summary("ib").startswith("2 port(s) of gpu023")            # Health counts 2 ports too
-        health = [r for r in screen.query_one("#table-health").visible_rows]
+        health = list(screen.query_one("#table-health").visible_rows)
         assert any(str(v) == "2" for r in health for v in r.values()), health
         footer = " ".join(key for key, b in screen.active_bindings.items() if b.binding.show)
         assert "left_square_bracket" in footer and "right_square_bracket" in footer

@@ -23,7 +23,7 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from actions import parse_command
-from actions.alerts import Alert, Playbook, Suggestion, load_mapping
+from actions.alerts import Alert, AlertMapping, Playbook, Suggestion, load_mapping
 
 from ..bindings import ACTION_KEYS, FOLLOWUP_KEY, alerts_bindings
 from ..widgets import cells
@@ -57,7 +57,7 @@ class AlertsScreen(DcopsScreen):
         self.alerts: dict[str, Alert] = {}
         self.evidence: dict[str, list[str]] = {}
         self.show_resolved = False
-        self._mapping = None
+        self._mapping: AlertMapping | None = None
 
     def compose_body(self) -> ComposeResult:
         yield Static("loading alerts…", id="alerts-summary")
@@ -74,7 +74,7 @@ class AlertsScreen(DcopsScreen):
         self.table.focus()
         self.set_interval(REFRESH, self.reload)
 
-    def mapping(self):  # noqa: ANN201 - AlertMapping
+    def mapping(self) -> AlertMapping:
         if self._mapping is None:
             self._mapping = load_mapping(self.dcops.config.alerts.mapping)
         return self._mapping
@@ -117,7 +117,7 @@ class AlertsScreen(DcopsScreen):
                  f"{_esc(alert.summary)}"]
         if alert.known_node is False:
             lines.append("[i]not a node dcops knows: shown, no actions offered[/i]")
-        grafana = getattr(self.app, "config", None) and self.app.config.grafana
+        grafana = getattr(getattr(self.app, "config", None), "grafana", None)
         if grafana is not None and alert.node:        # [grafana] url_template: the node's dashboard
             lines.append(f"  {_esc(grafana.label)}: {_esc(grafana.url(alert.node, gpu=alert.labels.get('gpu')))}")
         ev = self.evidence.get(alert.fingerprint)

@@ -108,8 +108,9 @@ class ApprovalsScreen(DcopsScreen):
                     lines.append(f"  ... {len(plan.table.rows) - 8} more row(s): Enter on the request shows all")
         else:
             lines.append("plan: not available (see the status line)")
-        return bool(await self.app.push_screen_wait(AskDialog(
-            f"Approve {item.id}?", "\n".join(lines), yes="Approve and run", no="Not now")))
+        answer = await self.app.push_screen_wait(AskDialog(
+            f"Approve {item.id}?", "\n".join(lines), yes="Approve and run", no="Not now"))
+        return bool(answer)
 
     @work(group="approval", exit_on_error=False)
     async def action_deny(self) -> None:

@@ -30,7 +30,7 @@ class DcopsScreen(Screen):
     """
 
     @property
-    def dcops(self) -> "DcopsApp":
+    def dcops(self) -> DcopsApp:
         return cast("DcopsApp", self.app)
 
     def compose(self) -> ComposeResult:

@@ -87,7 +87,7 @@ class ConfirmDialog(ModalScreen[Confirmation | None]):
         self._typed()
         try:
             plan = await self.recheck()
-        except Exception as exc:                 # a failed read is said, never a crash; the engine decides
+        except Exception as exc:                 # noqa: BLE001 - a failed read is said, never a crash; the engine decides
             plan, note = None, f"could not re-read the current state ({type(exc).__name__}: {exc})"
         else:
             note = "could not re-read the current state (see the status line)" if plan is None else ""

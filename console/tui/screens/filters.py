@@ -21,12 +21,12 @@ class ParamForm(Horizontal):
     """
 
     class Submitted(Message):
-        def __init__(self, form: "ParamForm", params: dict[str, str]) -> None:
+        def __init__(self, form: ParamForm, params: dict[str, str]) -> None:
             super().__init__()
             self.form, self.params = form, params
 
         @property
-        def control(self) -> "ParamForm":
+        def control(self) -> ParamForm:
             return self.form
 
     def __init__(self, fields: Sequence[tuple[str, str, str]], *, id: str | None = None) -> None:

@@ -108,7 +108,7 @@ class FleetScreen(DcopsScreen):
                 firing.setdefault(a["node"], []).append(a["alertname"])
         if firing:
             for r in rows:
-                r["alerts"] = ",".join(dict.fromkeys(firing.get(r.get("node"), [])))
+                r["alerts"] = ",".join(dict.fromkeys(firing.get(r.get("node", ""), [])))
 
     async def _slurm_rows(self) -> dict[str, dict[str, Any]]:
         result = await self.dcops.read("nodes", {})

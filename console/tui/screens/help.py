@@ -42,7 +42,7 @@ class HelpScreen(ModalScreen[None]):
             yield Static(self._keys(app), id="help-keys")
 
     @staticmethod
-    def _one(app: "DcopsApp", name: str) -> Text:
+    def _one(app: DcopsApp, name: str) -> Text:
         if name not in registry:
             return Text(f"no action {name!r}; the actions you may run are listed below", style="bold")
         text = Text(command_help(registry.get(name)) + "\n")
@@ -52,7 +52,7 @@ class HelpScreen(ModalScreen[None]):
                         style="bold")
         return text
 
-    def _actions(self, app: "DcopsApp") -> Table:
+    def _actions(self, app: DcopsApp) -> Table:
         table = Table(title=f"Actions {app.principal} may run on {app.cluster_name}", title_justify="left",
                       expand=True, show_edge=False)
         table.add_column("action", style="bold", no_wrap=True)
@@ -70,7 +70,7 @@ class HelpScreen(ModalScreen[None]):
             table.add_row(spec.name, usage(spec), spec.help + flags)
         return table
 
-    def _keys(self, app: "DcopsApp") -> Table:
+    def _keys(self, app: DcopsApp) -> Table:
         table = Table(title="Keys (remap with [tui] bindings: id = \"keys\")", title_justify="left", expand=True,
                       show_edge=False)
         table.add_column("id", no_wrap=True)

@@ -7,7 +7,7 @@ and edit, so they teach the metric names (DCGM exporter, node_exporter InfiniBan
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from typing import Any
 
 from actions.hostlists import collapse as collapse_hostlist
@@ -50,7 +50,7 @@ def plot_series(plot: PlotextPlot, title: str, series: list[dict[str, Any]]) -> 
         points = s.get("points") or []
         if not points:
             continue
-        xs = [datetime.fromtimestamp(p[0], timezone.utc).strftime("%H:%M") for p in points]
+        xs = [datetime.fromtimestamp(p[0], UTC).strftime("%H:%M") for p in points]
         ys = [p[1] for p in points]
         labels = s.get("labels") or {}
         label = (labels.get("Hostname") or labels.get("instance") or labels.get("gpu")
@@ -75,7 +75,7 @@ class MetricsScreen(DcopsScreen):
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="query-row"):
-            yield Select([(name, q) for name, q in CANNED.items()] + [(name, f"action:{a}") for name, a in HEALTH.items()],
+            yield Select(list(CANNED.items()) + [(name, f"action:{a}") for name, a in HEALTH.items()],
                          prompt="canned view", id="canned", allow_blank=True)
             yield Input(placeholder="PromQL, e.g. max by (Hostname) (DCGM_FI_DEV_GPU_TEMP)", id="promql")
             yield Input(value="1h", placeholder="range", id="range", tooltip="look-back for a chart; empty = instant query")

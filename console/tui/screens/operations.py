@@ -123,7 +123,7 @@ class OperationsScreen(DcopsScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self._shown: tuple[str, int] | None = None
+        self._shown: tuple[Any, ...] | None = None
         self.query_one("#runs-table", VirtualTable).focus()
         self._shared: dict[str, Run] = {}
         self.set_interval(0.5, self._tick)

@@ -34,7 +34,7 @@ def sparkline(values: Sequence[float] | None, lo: float = 0.0, hi: float = 100.0
 def bar(fraction: float, width: int = 10) -> str:
     """A text progress bar (per-node progress in the operations screen)."""
     fraction = min(max(fraction, 0.0), 1.0)
-    full = int(round(fraction * width))
+    full = round(fraction * width)
     return "█" * full + "░" * (width - full)
 
 
@@ -47,7 +47,7 @@ _STATE_TONES = {
 
 def state_cell(value: Any, row: Row) -> Cell:
     text = str(value or "")
-    return text, _STATE_TONES.get(text.lower().rstrip("*~#"), None)
+    return text, _STATE_TONES.get(text.lower().rstrip("*~#"))
 
 
 def flags_cell(value: Any, row: Row) -> Cell:

@@ -29,7 +29,7 @@ class GrammarSuggester(Suggester):
     def candidates(self, value: str) -> list[str]:
         try:
             return complete(value, self._node_names())
-        except Exception:       # completion must never break typing
+        except Exception:       # noqa: BLE001 - completion must never break typing
             return []
 
     async def get_suggestion(self, value: str) -> str | None:

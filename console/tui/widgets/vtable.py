@@ -1,7 +1,7 @@
 """A virtualised table on Textual's line API: only the rows on screen are ever rendered.
 
 Why not the stock DataTable: with 10,000 rows it needs ~1 s to mount and ~1 s to re-filter
-(measured, see facts.md), almost all of it measuring every cell. Here columns have fixed widths,
+(measured, see docs/lab.md, Textual), almost all of it measuring every cell. Here columns have fixed widths,
 filtering is one regex pass over a precomputed search string per row, and ``render_line`` draws
 just the visible lines (with a small cache), so a keystroke costs a few milliseconds whatever the
 fleet size. The same widget serves every table in the console (fleet, jobs, runs, audit,
@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.message import Message
@@ -131,32 +131,32 @@ class VirtualTable(ScrollView, can_focus=True):
     cursor = reactive(0, always_update=True, init=False)
 
     class Highlighted(Message):
-        def __init__(self, table: "VirtualTable", row: Row | None) -> None:
+        def __init__(self, table: VirtualTable, row: Row | None) -> None:
             super().__init__()
             self.table, self.row = table, row
 
         @property
-        def control(self) -> "VirtualTable":
+        def control(self) -> VirtualTable:
             return self.table
 
     class Activated(Message):
         """Enter (or a double click) on a row."""
 
-        def __init__(self, table: "VirtualTable", row: Row) -> None:
+        def __init__(self, table: VirtualTable, row: Row) -> None:
             super().__init__()
             self.table, self.row = table, row
 
         @property
-        def control(self) -> "VirtualTable":
+        def control(self) -> VirtualTable:
             return self.table
 
     class SelectionChanged(Message):
-        def __init__(self, table: "VirtualTable", count: int) -> None:
+        def __init__(self, table: VirtualTable, count: int) -> None:
             super().__init__()
             self.table, self.count = table, count
 
         @property
-        def control(self) -> "VirtualTable":
+        def control(self) -> VirtualTable:
             return self.table
 
     def __init__(self, columns: Sequence[Column], *, key: str, multi_select: bool = False,

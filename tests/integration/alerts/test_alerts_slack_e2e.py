@@ -12,21 +12,20 @@ import time
 from pathlib import Path
 
 import aiohttp
-import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "slack"))   # the Slack suite's fakes
 
-from actions.engine import Engine  # noqa: E402
-from actions.store.base import AuditQuery  # noqa: E402
-from bots import blocks  # noqa: E402
-from bots.alert_slack import ALERT_ACTION, attach  # noqa: E402
-from bots.app import build_app  # noqa: E402
-from bots.server import serve_http  # noqa: E402
-from bots.settings import SlackSettings  # noqa: E402
-from recording_slack import Call, RecordingSlack  # noqa: E402
-from slack_requests import SECRET, button_body, post_signed, slash_body  # noqa: E402
-from tests.lab import alertmanager as lab_am  # noqa: E402
-from tests.lab.metrics.lab import MetricsLab  # noqa: E402
+from actions.engine import Engine
+from actions.store.base import AuditQuery
+from bots import blocks
+from bots.alert_slack import ALERT_ACTION, attach
+from bots.app import build_app
+from bots.server import serve_http
+from bots.settings import SlackSettings
+from recording_slack import Call, RecordingSlack
+from slack_requests import SECRET, button_body, post_signed, slash_body
+from tests.lab import alertmanager as lab_am
+from tests.lab.metrics.lab import MetricsLab
 
 ALERTS_CHANNEL = "C0ALERTS"
 ADMIN = "U0ADMIN"                # the demo policy's Slack admin

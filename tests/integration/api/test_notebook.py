@@ -63,7 +63,7 @@ def _check(cells: list[nbformat.NotebookNode], cluster: str, node: str) -> None:
     drain = _text(code[3])
     assert "drain ok" in drain and "notebook check" in drain and "drain" in drain.split("state", 1)[1]
     assert _text(code[4]).strip() == "stream run-started step result run-finished" or \
-        _text(code[4]).startswith("stream run-started") and _text(code[4]).strip().endswith("run-finished")
+        (_text(code[4]).startswith("stream run-started") and _text(code[4]).strip().endswith("run-finished"))
     # an approved playbook through the same engine (real ansible-runner over SSH on the lab)
     assert _text(code[5]).strip() == "playbook check-nvidia on 4 node(s): 4 ok (0 changed)"
     assert "<td>gpu004</td>" in _html(code[5])

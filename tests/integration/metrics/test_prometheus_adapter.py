@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
 import pytest
 
@@ -24,7 +24,7 @@ async def test_instant_query_returns_one_sample_per_gpu(prom):
 
 
 async def test_range_query_sees_backfilled_hours(prom):
-    end = datetime.now(timezone.utc)
+    end = datetime.now(UTC)
     series = await prom.query_range(selector("node_infiniband_port_transmit_wait_total",
                                              {"instance": "gpu002", "device": "mlx5_0"}),
                                     end - timedelta(hours=3), end, 60)
@@ -51,7 +51,7 @@ async def test_bad_promql_gives_the_servers_message(prom):
 
 
 async def test_too_many_points_is_refused_before_asking(prom):
-    end = datetime.now(timezone.utc)
+    end = datetime.now(UTC)
     with pytest.raises(UsageError, match="larger --step"):
         await prom.query_range("up", end - timedelta(days=1), end, 1)
 

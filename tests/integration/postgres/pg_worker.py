@@ -36,17 +36,17 @@ if os.environ.get("DCOPS_TEST_HOST"):                 # before actions.owner com
     _fake = os.environ["DCOPS_TEST_HOST"]
     socket.gethostname = lambda: _fake                # type: ignore[assignment]
 
-from actions.backends.bundle import Backends  # noqa: E402
-from actions.config.model import AuditSection, ClusterSection, DcopsConfig, GuardsSection, NodeEntry  # noqa: E402
-from actions.engine import Engine  # noqa: E402
-from actions.errors import DcopsError  # noqa: E402
-from actions.events import ActionEvent, Result, Step  # noqa: E402
-from actions.inventory import StaticInventory  # noqa: E402
-from actions.rbac import Policy  # noqa: E402
-from actions.registry import Kind, MutatingParams, TargetKind, action, registry  # noqa: E402
-from actions.request import Request  # noqa: E402
-from actions.store import open_store  # noqa: E402
-from actions.store.base import Store  # noqa: E402
+from actions.backends.bundle import Backends
+from actions.config.model import AuditSection, ClusterSection, DcopsConfig, GuardsSection, NodeEntry
+from actions.engine import Engine
+from actions.errors import DcopsError
+from actions.events import ActionEvent, Result, Step
+from actions.inventory import StaticInventory
+from actions.rbac import Policy
+from actions.registry import Kind, MutatingParams, TargetKind, action, registry
+from actions.request import Request
+from actions.store import open_store
+from actions.store.base import Store
 
 POLICY = '[roles.all]\nactions = ["*"]\napprove = ["*"]\n[[bindings]]\nprincipals = ["unix:*"]\nroles = ["all"]\n'
 

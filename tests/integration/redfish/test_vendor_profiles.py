@@ -6,6 +6,7 @@ Slurm lab for the updates)."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
@@ -217,7 +218,7 @@ async def test_a_bmc_without_an_update_service_fails_before_the_node_is_drained(
     lab.profile(["gpu011"], "hgx")
     lab.faults(["gpu011"], no_update=True)
     run = await run_action(update_engine, "firmware-update", {"nodes": "gpu011", "baseline": hgx_baseline(tmp_path, lab)})
-    fin = await run.wait()
+    await run.wait()
     detail = run.result.data["failed"]["gpu011"]
     assert "offers neither SimpleUpdate nor MultipartHttpPushUri" in detail and "node not touched" in detail, detail
     assert "gpu011" not in slurm_lab.run("sinfo", "-h", "-N", "-t", "drain", "-o", "%N").stdout
@@ -311,7 +312,7 @@ async def test_a_baseline_pinned_to_a_platform_is_never_applied_to_another(lab, 
     lab.profile(["gpu016"], "idrac")
     lab.profile(["gpu001"], "hgx")
     path = tmp_path / "dgx.toml"
-    path.write_text('platform = "DGXH100"\n' + open(hgx_baseline(tmp_path, lab)).read())
+    path.write_text('platform = "DGXH100"\n' + Path(hgx_baseline(tmp_path, lab)).read_text())
     run = await run_action(update_engine, "firmware-check", {"nodes": "gpu[001,016]", "baseline": str(path)})
     fin = await run.wait()
     assert run.result.data["verdict"] == {"gpu001": "off baseline", "gpu016": "not compared"}

@@ -44,7 +44,7 @@ class RecordingSlack:
 
     # ------------------------------------------------------------ server
 
-    async def start(self) -> "RecordingSlack":
+    async def start(self) -> RecordingSlack:
         app = web.Application()
         app.router.add_post("/api/{method}", self._api)
         app.router.add_post("/response/{key}", self._response_url)

@@ -75,7 +75,7 @@ async def test_confirmed_gpu_reset_from_an_alert_keeps_the_fingerprint(alert_har
     status, key2 = await h.click(blocks.CONFIRM, confirm["value"], user=ADMIN, ephemeral=True)
     await h.slack.wait_for(lambda c: c.method == "chat.update" and f"gpu-reset {node} --gpu 2`: ok" in
                            json.dumps(c.args.get("blocks", [])))
-    started = [r for r in await h.engine.store.query(AuditQuery(action="gpu-reset", event="started"))]
+    started = list(await h.engine.store.query(AuditQuery(action="gpu-reset", event="started")))
     assert started and started[0].principal == f"slack:{ADMIN}" and "from alert ab12" in started[0].detail
 
     # a forged value naming another alert or another suggestion runs nothing

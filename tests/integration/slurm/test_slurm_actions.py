@@ -211,9 +211,9 @@ async def test_slurmctld_stopped_mid_drain_is_one_clear_error_audited_failed(tmp
         fin = events[-1]
         assert isinstance(fin, RunFinished) and fin.outcome == "failed"
         errors = [e.message for e in events if isinstance(e, Error)]
-        assert len(errors) == 1 and errors[0] in (
+        assert (len(errors) == 1 and errors[0] in (
             "slurm: sinfo did not answer within 3 s (is slurmctld up?)",
-            "slurm: squeue did not answer within 3 s (is slurmctld up?)") or errors[0].startswith(
+            "slurm: squeue did not answer within 3 s (is slurmctld up?)")) or errors[0].startswith(
             "slurm: slurmctld does not answer")
         records = await audit(eng, fin.run_id)
         assert records[-1].event == "finished" and records[-1].outcome == "failed" and records[-1].error == errors[0]

@@ -12,7 +12,7 @@ import pytest
 
 from actions import Request, open_engine
 from actions.errors import DcopsError
-from actions.events import Log, Result, RunFinished, Step
+from actions.events import Log, RunFinished, Step
 from actions.rbac import Policy
 from actions.store.base import AuditQuery
 from tests.lab.slurm import SlurmLab

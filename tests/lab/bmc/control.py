@@ -86,7 +86,7 @@ def _port_free(port: int) -> bool:
 
 def start(nodes: int = 16, *, update_seconds: float = 1.5, power_delay: int = 1,
           reinstall_hook: list[str] | None = None, timeout: float = 60.0,
-          profiles: dict[str, str] | None = None) -> "LabBmcs":
+          profiles: dict[str, str] | None = None) -> LabBmcs:
     """Start the lab; ``profiles`` serves a vendor shape (hgx, idrac, ilo; see profiles.py) on some
     nodes from the start (tests switch them at run time with :meth:`LabBmcs.profile`)."""
     d = lab_dir()
@@ -141,7 +141,7 @@ class LabBmcs:
     info: dict[str, Any]
 
     @classmethod
-    def load(cls, directory: Path | None = None) -> "LabBmcs":
+    def load(cls, directory: Path | None = None) -> LabBmcs:
         d = directory or lab_dir()
         return cls(d, json.loads((d / "lab.json").read_text()))
 

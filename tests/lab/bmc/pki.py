@@ -30,7 +30,7 @@ def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
 def make_lab_pki(directory: Path) -> tuple[Path, Path, Path]:
     """Write ``ca.pem``, ``server.pem`` and ``server.key`` (0600) into ``directory``; return the paths."""
     directory.mkdir(parents=True, exist_ok=True)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca = (x509.CertificateBuilder()
           .subject_name(_name("dcops lab CA")).issuer_name(_name("dcops lab CA"))

@@ -2,7 +2,7 @@
 
 Small, derived data written for the lab after reading Mockup-Creator captures of real BMCs
 (NVIDIA libredfish tests/mockups: DGX H100 "viking", GB200, GH200, Dell iDRAC9, HPE iLO 5) and
-facts.md; nothing is copied from them. Each profile says how its FirmwareInventory names members,
+docs/redfish.md; nothing is copied from them. Each profile says how its FirmwareInventory names members,
 where its systems/managers/update service are, and how its firmware becomes active:
 
 - ``generic``: the lab's original DMTF-like shape (BMC, BIOS, GPU0..7, HCA0; SimpleUpdate; reset).

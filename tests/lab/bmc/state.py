@@ -26,7 +26,7 @@ COMPONENTS = ("BMC", "BIOS", *GPUS, "HCA0")
 FAMILIES: dict[str, tuple[str, ...]] = {"bmc": ("BMC",), "bios": ("BIOS",), "gpu": GPUS, "hca": ("HCA0",)}
 NAMES = {"BMC": "BMC firmware", "BIOS": "System BIOS", "HCA0": "ConnectX-7 HCA firmware",
          **{g: f"H100 {g} VBIOS" for g in GPUS}}
-DEFAULT_VERSIONS = {"BMC": "1.10.0", "BIOS": "2.3.1", "HCA0": "28.39.1002", **{g: "96.00.89.00.01" for g in GPUS}}
+DEFAULT_VERSIONS = {"BMC": "1.10.0", "BIOS": "2.3.1", "HCA0": "28.39.1002", **dict.fromkeys(GPUS, "96.00.89.00.01")}
 BOOT_RESETS = ("On", "ForceOn", "ForceRestart", "GracefulRestart", "PowerCycle", "PushPowerButton")
 
 
@@ -315,10 +315,10 @@ class LabState:
                                                "Critical", [task.image_uri, ",".join(items)]))
         with self.lock:
             if family == "bmc":   # the BMC activates its own image by rebooting itself
-                bmc.versions.update({i: version for i in items})
+                bmc.versions.update(dict.fromkeys(items, version))
                 msgs = [message("Update.1.0.UpdateSuccessful", f"Image {version} applied to {', '.join(items)}.")]
             else:
-                bmc.staged.update({i: version for i in items})
+                bmc.staged.update(dict.fromkeys(items, version))
                 reset_uri = f"/redfish/v1/Systems/{bmc.uuid}/Actions/ComputerSystem.Reset"
                 msgs = [message("Update.1.0.AwaitToActivate",
                                 f"Awaiting a system reset to activate {version} on {', '.join(items)}.",

@@ -1,5 +1,5 @@
 """One lab BMC: WSGI middleware around sushy-tools' Flask app that shows it one system, as a real
-BMC would, and adds what the fake driver lacks (see facts.md): sessions, FirmwareInventory,
+BMC would, and adds what the fake driver lacks (see docs/redfish.md): sessions, FirmwareInventory,
 SimpleUpdate with a DSP0266 task monitor, a TaskService, a one-time boot override, latency and
 503 / hang faults. Every request that sushy can answer itself is forwarded to it unchanged
 (power, boot device, virtual media, managers, chassis), and its JSON is patched where the lab
@@ -13,7 +13,8 @@ import io
 import json
 import re
 import time
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from werkzeug.wrappers import Request, Response
 
@@ -159,7 +160,7 @@ class BmcView:
         if prof.reset_info and path == f"{self.system}/ResetActionInfo":
             return _json({"@odata.id": path, "Id": "ResetActionInfo", "Parameters": [
                 {"Name": "ResetType", "Required": True, "DataType": "String", "AllowableValues": list(prof.reset_info)}]})
-        if path.startswith("/redfish/v1/Systems/") or path.startswith("/redfish/v1/Managers/"):
+        if path.startswith(("/redfish/v1/Systems/", "/redfish/v1/Managers/")):
             ident = path.split("/")[4]
             if ident not in (self.bmc.uuid, self.bmc.name):
                 return _error(404, "ResourceMissingAtURI", f"{path} does not exist on this BMC.")

@@ -17,10 +17,10 @@ import secrets
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from typing import Any
 
-from . import pdb as pdbmath
+from . import pdb as pdbmath  # noqa: T100 - PodDisruptionBudget arithmetic, not the debugger
 from .resources import BY_KIND, Resource
 from .selectors import match_labels
 
@@ -34,7 +34,7 @@ JOB_NAME = "batch.kubernetes.io/job-name"
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc).replace(microsecond=0)
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 def ts(when: datetime | None = None) -> str:
@@ -68,7 +68,7 @@ class Settings:
     kubelet_stop_seconds: float = 0.5   # containers exit this long after SIGTERM (capped by grace)
 
     @classmethod
-    def from_dict(cls, raw: dict[str, Any] | None) -> "Settings":
+    def from_dict(cls, raw: dict[str, Any] | None) -> Settings:
         s = cls()
         for k, v in (raw or {}).items():
             if not hasattr(s, k):
@@ -310,9 +310,8 @@ class Cluster:
         if grace <= 0:
             self._remove_pod(key, meta["uid"])
             return pod
-        if meta.get("deletionTimestamp"):
-            if grace >= meta.get("deletionGracePeriodSeconds", grace):
-                return self.view("pods", pod)
+        if meta.get("deletionTimestamp") and grace >= meta.get("deletionGracePeriodSeconds", grace):
+            return self.view("pods", pod)
         meta["deletionTimestamp"] = ts(now() + timedelta(seconds=grace))
         meta["deletionGracePeriodSeconds"] = grace
         meta["resourceVersion"] = self._next_rv()

@@ -6,21 +6,21 @@ users look at here; other kinds get NAME and AGE, like the API server's default 
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from typing import Any
 
 Obj = dict[str, Any]
 
 
 def _parse(stamp: str) -> datetime:
-    return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
 def human_age(stamp: str | None, until: str | None = None) -> str:
     """kubectl's HumanDuration, close enough: 45s, 12m, 5h, 3d."""
     if not stamp:
         return "<unknown>"
-    end = _parse(until) if until else datetime.now(timezone.utc)
+    end = _parse(until) if until else datetime.now(UTC)
     secs = max(0, int((end - _parse(stamp)).total_seconds()))
     if secs < 120:
         return f"{secs}s"

@@ -23,7 +23,7 @@ def _name(cn: str) -> x509.Name:
 
 def make_certs(directory: Path) -> tuple[Path, Path, Path]:
     """Write ``ca.crt``, ``server.crt`` and ``server.key``; return their paths."""
-    now = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)
+    now = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_cert = (x509.CertificateBuilder().subject_name(_name("dcops-lab-ca")).issuer_name(_name("dcops-lab-ca"))
                .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())

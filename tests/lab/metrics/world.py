@@ -74,7 +74,7 @@ class World:
     nodes: tuple[str, ...]
 
     @classmethod
-    def build(cls, count: int) -> "World":
+    def build(cls, count: int) -> World:
         if count < 2 or count % 2:
             raise ValueError("the metrics lab needs an even number of nodes (mlx5_0 is wired in pairs)")
         return cls(tuple(f"gpu{i:03d}" for i in range(1, count + 1)))

@@ -51,7 +51,7 @@ class Ports:
         return [self.slurmd_irregular_first + i for i in range(len(IRREGULAR))]
 
     @classmethod
-    def from_env(cls) -> "Ports":
+    def from_env(cls) -> Ports:
         """Default ports, shifted by ``DCOPS_LAB_PORT_OFFSET`` so a second lab (another
         ``DCOPS_LAB_DIR``) can run beside the first on one machine."""
         offset = int(os.environ.get("DCOPS_LAB_PORT_OFFSET") or 0)

@@ -14,7 +14,7 @@ import zlib
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-import state as st  # noqa: E402  (stand-alone script: the module beside it)
+import state as st  # the module beside it (this stand-alone script's directory is on sys.path)
 
 
 def mlxlink_ber(value: float) -> str:

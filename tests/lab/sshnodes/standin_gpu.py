@@ -14,7 +14,7 @@ import json
 import sys
 from pathlib import Path
 
-import state as st  # noqa: E402  (the module beside it, put on sys.path by standin.py)
+import state as st  # the module beside it (this stand-alone script's directory is on sys.path)
 
 DCGM_VERSION = "3.3.5"
 DRIVER = "535.104.05"

@@ -12,7 +12,7 @@ from actions import Request
 from actions.config.model import AuditSection, ClusterSection, DcopsConfig
 from actions.engine import Engine
 from actions.errors import DeniedError
-from actions.events import Result, RunFinished
+from actions.events import Result
 from actions.rbac import Policy
 from actions.sim import SimCluster
 from actions.store.base import AuditQuery

@@ -21,7 +21,7 @@ BIG = "gpu" + "[0-65535]" * 30                     # ~300 characters standing fo
     ("n[01-02]-ib", "text after its last bracket group"),
     ("gpu[001-002]x", "text after its last bracket group"),
 ])
-def test_bad_hostlists_are_exit_2_and_audited(env, nodes: str, needle: str) -> None:  # noqa: F811
+def test_bad_hostlists_are_exit_2_and_audited(env, nodes: str, needle: str) -> None:
     p = dcops(env, "--demo", "run", "drain", nodes, "--reason", "x")
     assert p.returncode == 2, (p.stdout, p.stderr)
     line = one_line_error(p)
@@ -39,7 +39,7 @@ def _bmc_only_config(tmp_path: Path) -> Path:
     return cfg
 
 
-def test_no_scheduler_needs_no_drain_and_the_dry_run_says_so(env, tmp_path: Path) -> None:  # noqa: F811
+def test_no_scheduler_needs_no_drain_and_the_dry_run_says_so(env, tmp_path: Path) -> None:
     cfg = _bmc_only_config(tmp_path)
     args = ("--config", str(cfg), "run", "firmware-update", "dgx-h100-[01-02]", "--image",
             "http://files.example/bios-2.4.1.bin", "--component", "BIOS")
@@ -53,7 +53,7 @@ def test_no_scheduler_needs_no_drain_and_the_dry_run_says_so(env, tmp_path: Path
     assert "invalid" in [r["event"] for r in records]
 
 
-def test_drain_and_resume_without_a_scheduler(env, tmp_path: Path) -> None:  # noqa: F811
+def test_drain_and_resume_without_a_scheduler(env, tmp_path: Path) -> None:
     cfg = _bmc_only_config(tmp_path)
     for action in ("drain", "resume"):
         extra = ("--reason", "x") if action == "drain" else ()

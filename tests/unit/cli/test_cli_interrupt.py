@@ -16,7 +16,7 @@ ROLLOUT = ["firmware-update", "gpu[059-064]", "--image", "http://files.example/b
            "--component", "BIOS", "--max-parallel", "2"]
 
 
-def test_ctrl_c_mid_rollout_names_the_leftovers_and_exits_130(env) -> None:  # noqa: F811
+def test_ctrl_c_mid_rollout_names_the_leftovers_and_exits_130(env) -> None:
     asked = dcops(env, "--demo", "--as", "unix:alice", "run", *ROLLOUT)
     assert asked.returncode == 3, asked.stderr
     approval = re.search(r"approve (a-[0-9a-f]+)", asked.stderr).group(1)
@@ -45,7 +45,7 @@ def test_ctrl_c_mid_rollout_names_the_leftovers_and_exits_130(env) -> None:  # n
     assert back.returncode == 0, back.stderr
 
 
-def test_ctrl_c_before_a_run_exits_130_with_the_same_line(env) -> None:  # noqa: F811
+def test_ctrl_c_before_a_run_exits_130_with_the_same_line(env) -> None:
     proc = subprocess.Popen([sys.executable, "-m", "console.cli", "--demo", "run", "drain", "gpu001", "--reason",
                              "x", "--wait"], cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
@@ -56,14 +56,14 @@ def test_ctrl_c_before_a_run_exits_130_with_the_same_line(env) -> None:  # noqa:
     assert [l for l in err.splitlines() if l.startswith("dcops:")][0].startswith("dcops: interrupted")
 
 
-def test_action_help_flag(env) -> None:  # noqa: F811
+def test_action_help_flag(env) -> None:
     p = dcops(env, "--demo", "run", "drain", "--help")
     assert p.returncode == 0 and "--reason" in p.stdout and "drain" in p.stdout.splitlines()[0], p.stdout
     q = dcops(env, "--demo", "run", "drain", "gpu001", "-h")
     assert q.returncode == 0 and "--wait" in q.stdout
 
 
-def test_firmware_check_fail_on_drift(env) -> None:  # noqa: F811
+def test_firmware_check_fail_on_drift(env) -> None:
     from pathlib import Path
 
     import actions.sim
@@ -77,7 +77,7 @@ def test_firmware_check_fail_on_drift(env) -> None:  # noqa: F811
     assert clean.returncode == 0 and "2/2 nodes match" in clean.stdout
 
 
-def test_drain_on_a_terminal_asks_the_same_typed_confirmation(env) -> None:  # noqa: F811
+def test_drain_on_a_terminal_asks_the_same_typed_confirmation(env) -> None:
     """A person at a terminal is asked what the fleet's `d` and Slack ask; a script (no terminal)
     states its intent with --confirm or is refused with the token to pass."""
     import os
@@ -137,7 +137,7 @@ def _on_a_terminal(env, args: list[str], seconds: float) -> tuple[str, str]:  # 
     return got[out_m].decode(errors="replace"), got[err_m].decode(errors="replace")
 
 
-def test_long_wait_ticks_and_colours_on_a_terminal_only(env) -> None:  # noqa: F811
+def test_long_wait_ticks_and_colours_on_a_terminal_only(env) -> None:
     out, err = _on_a_terminal(env, ["--demo", "run", "--confirm", "1", "drain", "gpu001", "--reason", "x", "--wait"], 12)
     assert "... drain still running (" in err, err                 # not silent while it waits
     assert "\x1b[" in out + err                                     # colour on a terminal
@@ -149,7 +149,7 @@ def test_long_wait_ticks_and_colours_on_a_terminal_only(env) -> None:  # noqa: F
     assert "\x1b[" not in piped.stdout + piped.stderr and "still running" not in piped.stderr
 
 
-def test_a_filter_matching_nothing_says_so(env) -> None:  # noqa: F811
+def test_a_filter_matching_nothing_says_so(env) -> None:
     p = dcops(env, "--demo", "run", "jobs", "--user", "nobody")
     assert p.returncode == 0 and "no jobs match --user nobody" in p.stdout, p.stdout
     q = dcops(env, "--demo", "run", "nodes", "--partition", "nope")

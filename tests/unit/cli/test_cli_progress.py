@@ -33,5 +33,5 @@ def test_json_output_carries_progress_as_events_only(tmp_path: Path) -> None:
     p = _dcops(tmp_path, "--json", "run", "validate", "gpu[001-004]", "--confirm", "1")
     assert p.returncode == 0, p.stderr[-500:]
     events = [json.loads(x) for x in p.stdout.splitlines()]
-    assert any(e.get("kind") == "progress" or "done" in e and "total" in e for e in events)
+    assert any(e.get("kind") == "progress" or ("done" in e and "total" in e) for e in events)
     assert not any(x.startswith("[") for x in p.stderr.splitlines())

@@ -227,7 +227,7 @@ async def test_cancel_timeout_and_crash_are_recorded(make_engine) -> None:
     assert hung.outcome == "failed" and "timed out" in hung.summary
     crashed = await eng.submit(req("t-crash", nodes="n05"))
     fin = await crashed.wait()
-    assert fin.outcome == "failed" and "internal error in t-crash: RuntimeError: boom" == fin.summary
+    assert fin.outcome == "failed" and fin.summary == "internal error in t-crash: RuntimeError: boom"
     outcomes = {r.action: r.outcome for r in await eng.store.query(AuditQuery(event="finished"))}
     assert outcomes == {"t-slow": "cancelled", "t-hang": "failed", "t-crash": "failed"}
     assert (await eng.store.verify()).ok

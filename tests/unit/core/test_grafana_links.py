@@ -4,14 +4,14 @@ query parameters), metrics views attach links, the CLI prints them and Slack sho
 from __future__ import annotations
 
 import io
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 
 import pytest
 
 from actions import Request
 from actions.config import parse_config
-from actions.config.model import AuditSection, ClusterSection, DcopsConfig
+from actions.config.model import AuditSection, DcopsConfig
 from actions.engine import Engine
 from actions.errors import ConfigError
 from actions.events import Link, Result
@@ -43,7 +43,7 @@ def test_bad_templates_fail_at_load(template: str, message: str) -> None:
 
 def test_values_are_quoted_and_times_are_epoch_ms() -> None:
     cfg = _config()
-    start, end = datetime(2026, 12, 4, 1, tzinfo=timezone.utc), datetime(2026, 12, 4, 2, tzinfo=timezone.utc)
+    start, end = datetime(2026, 12, 4, 1, tzinfo=UTC), datetime(2026, 12, 4, 2, tzinfo=UTC)
     url = cfg.grafana.url("gpu017&var-x=1", gpu=3, start=start, end=end)
     assert url == ("https://grafana.example/d/dcgm?var-node=gpu017%26var-x%3D1&var-gpu=3"
                    "&from=1796346000000&to=1796349600000")

@@ -5,7 +5,7 @@ types). The real-server behaviour is tested in tests/integration/metrics."""
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 import httpx
 import pytest
@@ -48,7 +48,7 @@ async def test_params_sent_and_special_values_read():
             {"metric": {"gpu": "1"}, "value": [1700000000.5, "+Inf"]}]}})
 
     prom = adapter(handler)
-    samples = await prom.query('up{job="x"}', at=datetime(2023, 11, 14, 22, 13, 20, tzinfo=timezone.utc))
+    samples = await prom.query('up{job="x"}', at=datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC))
     assert seen == {"query": 'up{job="x"}', "timeout": "2s", "time": "1700000000.000"}
     assert math.isnan(samples[0].value) and samples[1].value == math.inf
 
@@ -62,7 +62,7 @@ async def test_string_results_keep_their_text():
 
 async def test_range_query_bounds_are_checked_before_asking():
     prom = adapter(lambda req: pytest.fail("no request expected"))
-    t = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    t = datetime(2026, 1, 1, tzinfo=UTC)
     with pytest.raises(UsageError, match="step must be positive"):
         await prom.query_range("up", t, t, 0)
     with pytest.raises(UsageError, match="end is before its start"):

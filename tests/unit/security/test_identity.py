@@ -146,7 +146,7 @@ def test_as_with_a_malformed_principal_is_bad_input_even_in_demo(site) -> None:
 
 def test_self_approval_through_a_spoofed_logname_is_refused(site) -> None:
     cfg = site["dir"] / "approve.toml"
-    (site["dir"] / "policy2.toml").write_text(f"""
+    (site["dir"] / "policy2.toml").write_text("""
 [roles.all]
 actions = ["*"]
 approval = ["ping"]

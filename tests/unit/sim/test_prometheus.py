@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
 import pytest
 
@@ -42,7 +42,7 @@ async def test_flapping_and_congested_ports(backends) -> None:
 
 
 async def test_counters_are_monotonic(backends, sim) -> None:
-    end = datetime.fromtimestamp(sim.now(), timezone.utc)
+    end = datetime.fromtimestamp(sim.now(), UTC)
     for name in ("node_infiniband_symbol_error_total", "node_infiniband_port_data_received_bytes_total",
                  "node_infiniband_port_transmit_wait_total", "DCGM_FI_DEV_NVLINK_CRC_FLIT_ERROR_COUNT_TOTAL"):
         series = await backends.prometheus.query_range(
@@ -66,7 +66,7 @@ async def test_busy_and_idle_nodes_differ(backends) -> None:
 
 
 async def test_values_are_deterministic(backends, sim) -> None:
-    at = datetime.fromtimestamp(sim.now() - 3600, timezone.utc)
+    at = datetime.fromtimestamp(sim.now() - 3600, UTC)
     first = await backends.prometheus.query("sum(DCGM_FI_DEV_POWER_USAGE)", at=at)
     again = await backends.prometheus.query("sum(DCGM_FI_DEV_POWER_USAGE)", at=at)
     assert first[0].value == again[0].value and first[0].timestamp == at.timestamp()

@@ -40,3 +40,25 @@ async def test_array_tasks_are_refused_rather_than_acting_on_the_whole_array() -
     adapter = SlurmPyslurm(module=SimpleNamespace())
     with pytest.raises(UsageError, match="array task 12_3"):
         await adapter.cancel(["12_3"])
+
+
+class _FakeNode:
+    """pyslurm.Node's two uses by the adapter: Node(hostlist) names nodes, Node(**changes) carries the
+    update, and ``target.modify(changes)`` applies it (recorded here, per hostlist)."""
+
+    calls: list[tuple[str, dict]] = []
+
+    def __init__(self, name: str | None = None, **changes: object) -> None:
+        self.name, self.changes = name, changes
+
+    def modify(self, changes: _FakeNode) -> None:
+        _FakeNode.calls.append((self.name or "", changes.changes))
+
+
+async def test_drain_and_resume_modify_each_hostlist_with_the_changes() -> None:
+    _FakeNode.calls = []
+    slurm = SlurmPyslurm(module=SimpleNamespace(Node=_FakeNode))
+    await slurm.drain(["gpu001", "gpu002", "gpu004"], "xid 79")
+    await slurm.resume(["gpu003"])
+    assert _FakeNode.calls == [("gpu[001-002,004]", {"state": "DRAIN", "reason": "xid 79"}),
+                               ("gpu003", {"state": "RESUME"})]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 from actions.backends.slurm_parse import (SINFO_FORMAT, format_minutes, gpu_count, job_from_json, node_from_json,
                                           parse_node_jobs, parse_sinfo)
@@ -51,7 +51,7 @@ def test_job_json_array_task_times_and_gpus() -> None:
                          "restart_cnt": 2, "exit_code": 0, "tres_alloc_str": "cpu=2,mem=2000M,node=2,gres/gpu=16"})
     assert (job.job_id, job.user, job.nodes, job.gpus, job.restarts, job.time_limit) == \
         ("40_3", "alice", ("gpu001", "gpu002"), 16, 2, "1-01:00:00")
-    assert job.submit_time == datetime.fromtimestamp(1795929844, tz=timezone.utc) and job.start_time is None
+    assert job.submit_time == datetime.fromtimestamp(1795929844, tz=UTC) and job.start_time is None
 
 
 def test_pending_job_json_has_no_nodes_and_gpus_per_node_multiply() -> None:
