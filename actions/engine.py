@@ -12,12 +12,12 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-from collections import deque
 import secrets
 import time
+from collections import deque
 from collections.abc import Collection, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta, UTC
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import ValidationError
@@ -29,7 +29,13 @@ from .backends.ports import SlurmPort
 from .config.model import DcopsConfig
 from .context import ActionContext
 from .errors import (
-    ApprovalRequired, ApprovalTaken, ConfirmationRequired, DcopsError, DeniedError, NotFound, UsageError,
+    ApprovalRequired,
+    ApprovalTaken,
+    ConfirmationRequired,
+    DcopsError,
+    DeniedError,
+    NotFound,
+    UsageError,
 )
 from .events import Error, Log, Outcome, Result, RunFinished, RunStarted, Step
 from .hostlists import collapse
@@ -37,7 +43,8 @@ from .inventory import CachedInventory
 from .owner import current_owner, owner_is_dead
 from .rbac import Decision, Policy, describe_targets
 from .redact import redact
-from .registry import ActionSpec, Params, Registry, TargetKind, registry as default_registry
+from .registry import ActionSpec, Params, Registry, TargetKind
+from .registry import registry as default_registry
 from .request import Request
 from .run import STOP_KEY, Run
 from .settle import STEP_STATUS, drained_now, final_states, leftovers, settle_result

@@ -81,6 +81,7 @@ class Result(_Event):
     row_model: type[Row] | None = Field(None, exclude=True)   # the rows' model (even with no rows)
     data: Any = None
     links: list[Link] = Field(default_factory=list)
+    title: str = Field("", exclude=True)            # the generated table's title (with rows=), not output
 
     @model_validator(mode="before")
     @classmethod
@@ -97,7 +98,6 @@ class Result(_Event):
         values = {**values, "row_model": model}
         if values.get("table") is None:
             values["table"] = table_of(model, rows, values.get("title") or "")
-        values.pop("title", None)                        # the generated table's title, not a field
         return values
 
 

@@ -19,7 +19,8 @@ from typing import Any
 from pydantic.fields import FieldInfo
 
 from .errors import UsageError
-from .registry import ActionSpec, Registry, registry as default_registry
+from .registry import ActionSpec, Registry
+from .registry import registry as default_registry
 
 
 @dataclass(frozen=True)

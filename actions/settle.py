@@ -21,8 +21,8 @@ import logging
 from collections.abc import Mapping, Sequence
 
 from .events import Result, Step
-from .result_models import SettledRow
 from .hostlists import collapse
+from .result_models import SettledRow
 
 log = logging.getLogger("dcops.settle")
 

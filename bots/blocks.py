@@ -8,11 +8,9 @@ can be re-rendered on each ``chat.update`` and unit-tested without a server.
 from __future__ import annotations
 
 import re
-
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from actions.hostlists import collapse as collapse_hostlist
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
@@ -27,6 +25,7 @@ from slack_sdk.models.blocks import (
 )
 
 from actions import events
+from actions.hostlists import collapse as collapse_hostlist
 from actions.result_rows import Row
 from actions.safe_text import printable
 

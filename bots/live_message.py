@@ -19,11 +19,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
+from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject
 from slack_sdk.web.async_client import AsyncWebClient
 
 from actions import Run, events
-
-from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject
 
 from .blocks import run_message, table_block
 from .run_view import RunView

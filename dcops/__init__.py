@@ -24,11 +24,30 @@ This package is deliberately thin (re-exports and the client): the engine lives 
 from __future__ import annotations
 
 from actions import (
-    ActionSpec, Command, Engine, Kind, Request, Run, Target, TargetKind, command_help, errors, events,
-    __version__, load_actions, open_engine, parse_command, registry, usage,
+    ActionSpec,
+    Command,
+    Engine,
+    Kind,
+    Request,
+    Run,
+    Target,
+    TargetKind,
+    __version__,
+    command_help,
+    errors,
+    events,
+    load_actions,
+    open_engine,
+    parse_command,
+    registry,
+    usage,
 )
 from actions.errors import (
-    ApprovalRequired, ConfirmationRequired, DcopsError, DeniedError, UsageError,
+    ApprovalRequired,
+    ConfirmationRequired,
+    DcopsError,
+    DeniedError,
+    UsageError,
 )
 
 from .client import ActionInfo, ActionList, Client, RunResult, SyncClient, connect, connect_sync, principal

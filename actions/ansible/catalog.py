@@ -131,7 +131,7 @@ def _meta(path: Path, name: str) -> tuple[str, dict[str, VarSpec]]:
     if not meta_path.exists():
         return "", {}
     where = f"playbook metadata {meta_path}"
-    import yaml      # here, not at the top: every CLI command imports this module, few read a playbook's metadata
+    import yaml  # here, not at the top: every CLI command imports this module, few read a playbook's metadata
 
     try:
         raw = yaml.safe_load(meta_path.read_text(encoding="utf-8")) or {}

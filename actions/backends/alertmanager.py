@@ -9,7 +9,7 @@ them with ``status.state`` active / pending / expired.
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta, UTC
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx

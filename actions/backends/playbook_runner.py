@@ -16,8 +16,8 @@ import asyncio
 import json
 import os
 import shutil
-import sys
 import signal
+import sys
 import tempfile
 import threading
 import time

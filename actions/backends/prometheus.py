@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx

@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Sequence
 
-from ..errors import BackendError, BackendUnavailable, UsageError
 from .. import hostlists
+from ..errors import BackendError, BackendUnavailable, UsageError
 from ..hostlists import chunks, collapse
 
 _NODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")

@@ -18,7 +18,7 @@ from ..backends.models import JobFilter, JobInfo, NodeInfo
 from ..errors import BackendError
 from ..hostlists import collapse, expand
 from . import slurm_args as args
-from .slurm_parse import (SINFO_FORMAT, SQUEUE_NODE_JOBS, job_from_json, parse_node_jobs, parse_sinfo)
+from .slurm_parse import SINFO_FORMAT, SQUEUE_NODE_JOBS, job_from_json, parse_node_jobs, parse_sinfo
 from .slurm_runner import Output, Runner, check
 
 ACTIVE_STATES = frozenset({"PENDING", "RUNNING", "SUSPENDED", "COMPLETING", "CONFIGURING", "REQUEUED",

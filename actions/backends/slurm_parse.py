@@ -10,7 +10,7 @@ reason cannot shift the other columns. The v0.0.38 shapes relied on: docs/slurm.
 from __future__ import annotations
 
 import re
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from ..hostlists import expand

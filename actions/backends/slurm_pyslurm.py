@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-from functools import partial
 from collections.abc import Callable, Sequence
-from datetime import datetime, UTC
+from datetime import UTC, datetime
+from functools import partial
 from typing import Any, TypeVar
 
 from ..errors import BackendError, BackendUnavailable, UsageError

@@ -9,7 +9,7 @@ placeholder is a config error, so a typo shows at start, not as a broken link at
 from __future__ import annotations
 
 import string
-from datetime import datetime, timedelta, UTC
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 from pydantic import field_validator

@@ -8,9 +8,9 @@ from typing import Literal
 from pydantic import BaseModel, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from ._base import Section
+from .alerts import AlertmanagerSection, AlertsSection, ValidateSection
 from .ansible import AnsibleSection
 from .grafana import GrafanaSection
-from .alerts import AlertmanagerSection, AlertsSection, ValidateSection
 from .identity import IdentitySection
 from .kube import KubeSection
 from .prometheus import PrometheusSection

@@ -17,6 +17,7 @@ from ..hostlists import collapse
 from ..registry import MutatingParams
 from ..result_rows import Row
 
+
 class CheckParams(MutatingParams):
     """``--check`` and ``--dry-run`` are one thing for Ansible runs: ``--check --diff``."""
 

@@ -14,13 +14,13 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Sequence
 
+from pydantic import Field
+
 from ..backends.models import JobFilter, NodeInfo
 from ..backends.ports import SlurmPort
 from ..config.slurm import SlurmSection
 from ..context import ActionContext
 from ..errors import DcopsError, DeniedError
-from pydantic import Field
-
 from ..events import ActionEvent, Log, Progress, Result, Step
 from ..hostlists import collapse
 from ..result_rows import Row

@@ -6,10 +6,11 @@ was interrupted shows up here until ``resume`` expires it)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta, UTC
+from datetime import UTC, datetime, timedelta
 
 from pydantic import Field, computed_field
 
+from ..alerts.leftovers import dcops_silences
 from ..alerts.model import Alert
 from ..backends.ports import AlertmanagerPort
 from ..context import ActionContext
@@ -18,7 +19,6 @@ from ..registry import Kind, Params, TargetKind, action
 from ..result_rows import Row, hidden
 from ..store.base import AuditQuery
 from ..timespec import TimePoint
-from ..alerts.leftovers import dcops_silences
 
 _SEVERITY = {"critical": 0, "warning": 1, "info": 2}
 

@@ -31,16 +31,24 @@ from ..backends.ports import RedfishPort
 from ..context import ActionContext
 from ..errors import DcopsError, UsageError
 from ..events import ActionEvent, Log, Result
-from ..result_models import NodeOutcomeRow
-from ..result_rows import Row, hidden
 from ..fanout import StepReporter
-from . import _silences
 from ..hostlists import collapse as collapse_hosts
 from ..registry import Kind, MutatingParams, Params, TargetKind, action
-from ._baseline import (Baseline, Compliance, Wanted, compare_versions, compliance, family, incomparable_reason,
-                        load_baseline)
-from ._firmware_view import collapse, component_dicts, drift, inventory_rows
+from ..result_models import NodeOutcomeRow
+from ..result_rows import Row, hidden
+from . import _silences
+from ._baseline import (
+    Baseline,
+    Compliance,
+    Wanted,
+    compare_versions,
+    compliance,
+    family,
+    incomparable_reason,
+    load_baseline,
+)
 from ._drain_through import DrainThrough, check_drain_possible, no_drain_risks, plan_text
+from ._firmware_view import collapse, component_dicts, drift, inventory_rows
 from ._node_steps import StepFailed, until, wait_power
 
 INVENTORY_PARALLEL = 64     # the adapter bounds requests per BMC and across the fleet itself

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta, UTC
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import Field
@@ -121,7 +121,7 @@ async def fleet(ctx: ActionContext, p: FleetParams) -> AsyncIterator[ActionEvent
         start = end - timedelta(seconds=_HISTORY_STEP * (_HISTORY_POINTS - 1))     # the last step falls on `end`
         history = [(col, current, q, sel) for col, (current, q) in _HISTORY.items() for sel in by_name] \
             if p.history else []
-        results = await asyncio.gather(
+        results: list[Any] = await asyncio.gather(      # instant samples, then range series
             *(prom.query(_GPU_QUERIES[col].format(label=node_label, sel=sel)) for col, sel in instant),
             *(prom.query_range(q.format(label=node_label, sel=sel), start, end, _HISTORY_STEP)
               for _, _, q, sel in history))

@@ -16,7 +16,6 @@ from ..registry import Kind, MutatingParams, Params, TargetKind, action
 from ..result_models import JobRow
 from ..result_rows import Row
 
-
 # squeue's job states and their short codes
 JOB_STATES = ("PENDING", "RUNNING", "SUSPENDED", "COMPLETING", "COMPLETED", "CANCELLED", "FAILED", "TIMEOUT",
               "NODE_FAIL", "PREEMPTED", "BOOT_FAIL", "DEADLINE", "OUT_OF_MEMORY", "CONFIGURING", "REQUEUED",

@@ -13,16 +13,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+from pydantic import Field
+
 from ..backends.models import DrainReport
 from ..backends.ports import KubePort, SlurmPort
 from ..context import ActionContext
 from ..errors import BackendError, DcopsError
-from pydantic import Field
-
 from ..events import ActionEvent, Log, Result, Table
-from ..result_rows import Row, join_rows, joined_model
 from ..fanout import StepReporter
 from ..hostlists import collapse
+from ..result_rows import Row, join_rows, joined_model
 
 MAX_PARALLEL_NODES = 4
 

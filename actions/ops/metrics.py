@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta, UTC
-from typing import Any
+from datetime import UTC, datetime, timedelta
 
 from pydantic import Field, computed_field
 
@@ -24,8 +23,8 @@ from ..fabric.topology import Endpoint, Link, Topology
 from ..fabric.triage import judge_link
 from ..fabric.verdict import EndEvidence, Verdict
 from ..hostlists import collapse, expand
-from ..metrics.gpu import XID_MEANING, GpuHealth, gpu_health
 from ..links import grafana_links
+from ..metrics.gpu import XID_MEANING, GpuHealth, gpu_health
 from ..registry import Kind, Params, TargetKind, action
 from ..result_models import PortRow
 from ..result_rows import Row, hidden
@@ -292,7 +291,7 @@ async def node_health(ctx: ActionContext, p: NodeHealthParams) -> AsyncIterator[
         host_port_growth(prom, nodes, instance_map=setup.instance_map(ctx)))
     ports = _port_verdicts(growth, topo, dict(ctx.config.thresholds))
     operators = await _operator_states(ctx)
-    rows: list[list[Any]] = []
+    rows: list[NodeHealthRow] = []
     for node in nodes:
         node_gpus = [g for g in gpus if g.node == node]
         node_ports = [(e, link, v) for e, link, v in ports if e.name == node]

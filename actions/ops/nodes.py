@@ -12,14 +12,22 @@ from ..backends.ports import SlurmPort
 from ..context import ActionContext
 from ..errors import UsageError
 from ..events import ActionEvent, Result
-from . import _silences, _validation
 from ..hostlists import expand
 from ..registry import Kind, MutatingParams, Params, TargetKind, action
 from ..result_models import NodeRow
-from ._drain_through import check_scheduler_exists
 from ..result_rows import joined_model
+from . import _silences, _validation
+from ._drain_through import check_scheduler_exists
 from ._slurm_nodes import DrainedRow, DrainPlanRow, ResumedRow, ResumePlanRow, health_gate, slurm_drain, slurm_resume
-from .kube_nodes import KubeDrainedRow, KubeDrainPlanRow, KubeResumedRow, KubeResumePlanRow, kube_drain, kube_resume, parts
+from .kube_nodes import (
+    KubeDrainedRow,
+    KubeDrainPlanRow,
+    KubeResumedRow,
+    KubeResumePlanRow,
+    kube_drain,
+    kube_resume,
+    parts,
+)
 from .validate import ValidationRow
 
 # what drain / resume answer with: Slurm's rows, Kubernetes' rows, or both joined per node

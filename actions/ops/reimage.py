@@ -31,9 +31,9 @@ from ..backends.provisioning import missing_sections, provisioner
 from ..context import ActionContext
 from ..errors import DcopsError
 from ..events import ActionEvent, Log, Result
-from ..result_models import NodeOutcomeRow
 from ..fanout import StepReporter
 from ..registry import Kind, MutatingParams, TargetKind, action
+from ..result_models import NodeOutcomeRow
 from . import _silences
 from ._drain_through import DrainThrough, check_drain_possible, no_drain_risks, plan_text
 from ._node_steps import StepFailed, until

@@ -37,8 +37,8 @@ import hostlist
 
 from ..errors import ConfigError
 from ..targets import Target
-from .rules import DenyRule, Role, Rules, compile_rules
 from .limits import share_out
+from .rules import DenyRule, Role, Rules, compile_rules
 from .schema import parse
 from .scope import Scope, name_targets, union
 

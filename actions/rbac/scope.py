@@ -18,7 +18,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from ..hostlists import collapse as collapse_hostlist
-
 from ..targets import Target
 
 

@@ -4,7 +4,7 @@ the real adapter (which is tested against the lab's real Alertmanager)."""
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timedelta, UTC
+from datetime import UTC, datetime, timedelta
 
 from ..backends.models import Silence
 from ..errors import NotFound

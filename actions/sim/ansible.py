@@ -39,7 +39,7 @@ class SimAnsible:
         if job.module:                         # ad hoc: one task, the module
             plays = [{"name": "ad hoc", "tasks": [{"name": job.module, job.module: dict(job.module_args)}]}]
         else:
-            import yaml      # here: the demo imports this module on every start, few runs read a playbook
+            import yaml  # here: the demo imports this module on every start, few runs read a playbook
 
             plays = yaml.safe_load((Path(job.directory) / f"{job.name}.yml").read_text(encoding="utf-8")) or []
         counters: dict[str, dict[str, int]] = {h: {} for h in job.hosts}

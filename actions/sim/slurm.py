@@ -9,7 +9,7 @@ behave as their Slurm commands do, and refuse with Slurm's message where Slurm w
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 
 from ..backends.models import JobFilter, JobInfo, NodeInfo
 from ..errors import BackendError

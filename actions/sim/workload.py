@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from .scenario import (BIG_JOB_NAMES, DEBUG_JOB_NAMES, GPUS_PER_NODE, SMALL_JOB_NAMES, USERS, Layout)
+from .scenario import BIG_JOB_NAMES, DEBUG_JOB_NAMES, GPUS_PER_NODE, SMALL_JOB_NAMES, USERS, Layout
 from .state import SimJob
 
 FIRST_JOB_ID = 48213

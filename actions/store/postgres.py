@@ -23,7 +23,7 @@ import time
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -38,11 +38,24 @@ from .pg_import import copy_into
 from .pg_leases import Leases
 from .pg_locks import PgLockHandle, PgNodeLocks
 from .pg_rows import append_batch, chain_rows, glob_to_like
-from .pg_schema import (APPEND_SIGNATURE, APPEND_SQL, CHAIN_KEY, COLS, INDEXES, INSERT_AUDIT, INSERT_NODE,
-                        NEWEST_INDEX, SCHEMA, SCHEMA_KEY, TABLES, scrub, shown_url)
+from .pg_schema import (
+    APPEND_SIGNATURE,
+    APPEND_SQL,
+    CHAIN_KEY,
+    COLS,
+    INDEXES,
+    INSERT_AUDIT,
+    INSERT_NODE,
+    NEWEST_INDEX,
+    SCHEMA,
+    SCHEMA_KEY,
+    TABLES,
+    scrub,
+    shown_url,
+)
+from .sqlite import _iso, _row_to_record
 from .verify_fast import select_sql, verify_fast
 from .verify_rows import checkpoint_problem
-from .sqlite import _iso, _row_to_record
 
 log = logging.getLogger("dcops.store.postgres")
 _SELECT = f"SELECT {', '.join(COLS)} FROM audit"

@@ -20,16 +20,16 @@ import json
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 from ..errors import ApprovalTaken, AuditError, NotFound
 from .base import COMMON_EVENTS, RARE_EVENTS_SQL, Approval, AuditEntry, AuditQuery, AuditRecord, VerifyReport
 from .chain import GENESIS, record_hash, stored_json
+from .locks import FileLockHandle, FileLocks
 from .verify_fast import select_sql, verify_fast
 from .verify_rows import checkpoint_problem
-from .locks import FileLockHandle, FileLocks
 
 T = TypeVar("T")
 

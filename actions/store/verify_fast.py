@@ -98,7 +98,7 @@ def verify_fast(rows: Iterable[Sequence[Any]], slow_row: SlowRow, slow_nodes: Sl
         if not fast:
             row = slow_row(seq)
             digest = row_digest(prev_hash, row) if row is not None else None
-            if digest is None:
+            if row is None or digest is None:
                 return _bad(count, prev_seq, prev_hash, seq, "record cannot be read (record edited)")
             if digest != row_hash:
                 return _bad(count, prev_seq, prev_hash, seq, "content does not match its hash (record edited)")

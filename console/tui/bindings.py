@@ -13,7 +13,6 @@ from textual.binding import Binding, BindingType
 
 from actions.errors import ConfigError
 
-
 # Mutating keys mean one thing on every screen: one key per action, wherever the action is offered
 # (fleet, node, jobs, operations, alerts, a result's follow-ups). tests/tui/test_keys.py checks that
 # no key bound to a change means anything else on another screen; README "Keys" lists them.

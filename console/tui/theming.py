@@ -13,7 +13,6 @@ from __future__ import annotations
 import tomllib
 from dataclasses import fields
 from importlib import resources
-
 from pathlib import Path
 
 from platformdirs import user_state_path

@@ -34,7 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, UTC
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -140,8 +140,8 @@ async def seal_behind_head(store: Any, workdir: Path, behind: int = 10_000) -> i
     """A seal of record #head-behind, appended as the log's newest seal record (a writer that sealed
     there and then saw ``behind`` more records): what an incremental verify starts from."""
     from actions.seal.keys import generate, load_signer
-    from actions.seal.sealing import seal_entry
     from actions.seal.seal import make_seal
+    from actions.seal.sealing import seal_entry
 
     key = workdir / "seal.key"
     if not key.exists():

@@ -30,16 +30,16 @@ def _bot_process(conn) -> None:  # type: ignore[no-untyped-def]
     sys.path[:0] = [str(ROOT), str(HELPERS)]
 
     async def main() -> None:
+        import aiohttp
+        from recording_slack import RecordingSlack
+        from slack_requests import SECRET
+
         from actions import open_engine
         from actions.config import demo_config
         from actions.rbac import Policy
         from bots.app import build_app
         from bots.server import serve_http
         from bots.settings import SlackSettings
-        from recording_slack import RecordingSlack
-        from slack_requests import SECRET
-
-        import aiohttp
 
         slack = await RecordingSlack().start()
         engine = await open_engine(demo_config(Path(tempfile.mkdtemp(prefix="dcops-bench-"))), policy=Policy.demo())
@@ -61,7 +61,6 @@ def _bot_process(conn) -> None:  # type: ignore[no-untyped-def]
 
 async def _burst(url: str, response_url: str, burst: int, offset: int) -> list[float]:
     import aiohttp
-
     from slack_requests import post_signed, slash_body
 
     async def one(session: aiohttp.ClientSession, i: int) -> float:

@@ -22,7 +22,6 @@ from actions.backends.ssh import SshAdapter
 from actions.config.ssh import SshSection
 from tests.lab import sshnodes
 
-
 CPU: dict[tuple[str, int], list[float]] = {}   # (cold|warm, hosts) -> dcops' own CPU seconds per call
 PHASE = ["cold"]
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-from types import SimpleNamespace
 import textwrap
 from collections.abc import Callable
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from textual.css.query import NoMatches
@@ -122,7 +122,6 @@ def frozen(monkeypatch: pytest.MonkeyPatch):
 
     import actions.ops.fleet as fleet_mod
     import actions.ops.metrics as metrics_mod
-
     import console.tui.screens.base as screen_base_mod
 
     # the fleet's and the query's time windows end "now", the banner's "as of": pin them (modules that

@@ -9,7 +9,7 @@ from console.tui.screens.fleet import FleetScreen
 from console.tui.widgets.chrome import StatusLine
 from console.tui.widgets.vtable import VirtualTable
 
-from .conftest import audit, SIZE, wait_for
+from .conftest import SIZE, audit, wait_for
 
 
 def fleet_table(app: DcopsApp) -> VirtualTable:

@@ -23,7 +23,6 @@ from textual.widgets import Button, Input, Label, Static
 
 from ..recheck import Plan, Recheck
 
-
 _CONFIRM_LABEL = {"cancel": "Cancel jobs", "requeue": "Requeue jobs", "reset-counters": "Clear counters"}
 
 

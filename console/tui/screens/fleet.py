@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from actions.hostlists import collapse as collapse_hostlist
-from actions.result_models import NodeRow
 from textual import on, work
 from textual.app import ComposeResult
 from textual.widgets import Static
+
+from actions.hostlists import collapse as collapse_hostlist
+from actions.result_models import NodeRow
 
 from ..bindings import fleet_bindings
 from ..recheck import recheck_for

@@ -3,11 +3,12 @@ hold and release on the selected rows (or the row under the cursor)."""
 
 from __future__ import annotations
 
-from actions.hostlists import collapse as collapse_hostlist
-from actions.result_models import JobRow
 from textual import on, work
 from textual.app import ComposeResult
 from textual.widgets import Static
+
+from actions.hostlists import collapse as collapse_hostlist
+from actions.result_models import JobRow
 
 from ..bindings import jobs_bindings
 from ..widgets import cells

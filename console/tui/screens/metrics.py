@@ -7,10 +7,9 @@ and edit, so they teach the metric names (DCGM exporter, node_exporter InfiniBan
 
 from __future__ import annotations
 
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 from typing import Any
 
-from actions.hostlists import collapse as collapse_hostlist
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
@@ -18,6 +17,7 @@ from textual.widgets import Button, Input, Select, Static
 from textual_plotext import PlotextPlot
 
 from actions.events import Table
+from actions.hostlists import collapse as collapse_hostlist
 
 from ..bindings import metrics_bindings
 from ..widgets.tables import ROW_KEY, table_columns, table_rows

@@ -13,7 +13,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from actions.hostlists import collapse as collapse_hostlist
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -22,6 +21,7 @@ from textual.widgets import ProgressBar, RichLog, Static
 
 from actions import Run, registry, resume_in
 from actions.events import Error, Log, Result, Step
+from actions.hostlists import collapse as collapse_hostlist
 from actions.safe_text import printable
 
 from ..bindings import operations_bindings

@@ -25,8 +25,8 @@ from bots.alert_webhook import WebhookServer, serve_webhook
 from tests.lab import alertmanager as lab_am
 from tests.lab import slurm as lab_slurm
 from tests.lab import sshnodes
-from tests.lab.metrics import lab as lab_metrics
 from tests.lab.fixtures import lab_or_fail
+from tests.lab.metrics import lab as lab_metrics
 from tests.lab.slurm.procs import session
 
 TOKEN = "lab-alert-token-7f3a"

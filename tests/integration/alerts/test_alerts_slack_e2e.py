@@ -15,6 +15,9 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "slack"))   # the Slack suite's fakes
 
+from recording_slack import Call, RecordingSlack
+from slack_requests import SECRET, button_body, post_signed, slash_body
+
 from actions.engine import Engine
 from actions.store.base import AuditQuery
 from bots import blocks
@@ -22,8 +25,6 @@ from bots.alert_slack import ALERT_ACTION, attach
 from bots.app import build_app
 from bots.server import serve_http
 from bots.settings import SlackSettings
-from recording_slack import Call, RecordingSlack
-from slack_requests import SECRET, button_body, post_signed, slash_body
 from tests.lab import alertmanager as lab_am
 from tests.lab.metrics.lab import MetricsLab
 

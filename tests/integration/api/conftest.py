@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.lab.fixtures import lab_or_fail
 from tests.lab import slurm as lab_slurm
 from tests.lab import sshnodes
+from tests.lab.fixtures import lab_or_fail
 
 
 @pytest.fixture(scope="session")

@@ -8,13 +8,12 @@ import shutil
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from kubelab import Kubectl
 
 from actions.backends.kube import KubeAdapter
 from actions.config.kube import KubeSection
 from tests.lab.kubeapi import lab
 from tests.lab.kubeapi.scenario import default_world
-
-from kubelab import Kubectl
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kubelab import dead_kubeconfig, node_obj, pods_by_node
 
 from actions import Request, open_engine
 from actions.backends.bundle import Backends
@@ -24,8 +25,6 @@ from actions.sim import SimCluster
 from actions.store.base import AuditQuery
 from actions.store.sqlite import SqliteStore
 from tests.lab.kubeapi import lab
-
-from kubelab import dead_kubeconfig, node_obj, pods_by_node
 
 ALLOW_ALL = '[roles.all]\nactions = ["*"]\n[[bindings]]\nprincipals = ["unix:*"]\nroles = ["all"]\n'
 

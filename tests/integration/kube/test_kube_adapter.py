@@ -10,14 +10,13 @@ import time
 from pathlib import Path
 
 import pytest
+from kubelab import dead_kubeconfig, kubeconfig_for, node_obj, pods_by_node
 
 from actions.backends.kube import KubeAdapter
 from actions.config.kube import KubeSection
 from actions.errors import BackendError, BackendUnavailable, ConfigError
 from tests.lab.kubeapi import lab
 from tests.lab.kubeapi import scenario as sc
-
-from kubelab import dead_kubeconfig, kubeconfig_for, node_obj, pods_by_node
 
 
 async def test_nodes_report_gpus_and_operator_pods(kube: KubeAdapter) -> None:

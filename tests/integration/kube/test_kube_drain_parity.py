@@ -7,11 +7,11 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from kubelab import Kubectl, node_obj, pods_by_node
+
 from actions.backends.kube import KubeAdapter
 from tests.lab.kubeapi import lab
 from tests.lab.kubeapi.scenario import default_world
-
-from kubelab import Kubectl, node_obj, pods_by_node
 
 SETTINGS = {"pod_start_delay": 0.2, "kubelet_stop_seconds": 0.3}
 

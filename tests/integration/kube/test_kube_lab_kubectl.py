@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from tests.lab.kubeapi import scenario as sc
-
 from kubelab import Kubectl, node_obj, pods_by_node
+
+from tests.lab.kubeapi import scenario as sc
 
 
 def test_cordon_and_uncordon(kubectl: Kubectl) -> None:

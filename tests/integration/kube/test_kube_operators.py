@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from kubelab import Kubectl
 
 from actions import Request, open_engine
 from actions.backends.kube import KubeAdapter
@@ -20,8 +21,6 @@ from actions.events import Log, Result
 from actions.rbac import Policy
 from tests.lab.kubeapi import lab
 from tests.lab.kubeapi.operators import operator_world
-
-from kubelab import Kubectl
 
 pytestmark = pytest.mark.lab
 ALLOW_ALL = '[roles.all]\nactions = ["*"]\n[[bindings]]\nprincipals = ["unix:*"]\nroles = ["all"]\n'

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from redfish_lab import redfish_section
 
 from actions.backends.redfish import RedfishAdapter, build_redfish
-from redfish_lab import redfish_section
 from tests.lab import bmc as lab_bmc
 
 LAB_NODES = 16

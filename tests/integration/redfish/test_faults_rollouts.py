@@ -14,13 +14,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from redfish_lab import ALLOW_ALL, run_action
+from test_redfish_rollout import NEW_BIOS, NEW_GPU, drained, write_config_file
 
 from actions import local_principal, open_engine
 from actions.config import load_config
 from actions.rbac import Policy
 from actions.store.base import AuditQuery
-from redfish_lab import ALLOW_ALL, run_action
-from test_redfish_rollout import NEW_BIOS, NEW_GPU, drained, write_config_file
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[3]

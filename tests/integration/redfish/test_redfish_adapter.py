@@ -7,10 +7,10 @@ import logging
 import time
 
 import pytest
+from redfish_lab import redfish_section
 
 from actions.backends.redfish import AuthFailed, build_redfish
 from actions.errors import BackendError, BackendUnavailable
-from redfish_lab import redfish_section
 
 pytestmark = pytest.mark.lab
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import time
 
 import pytest
+from redfish_lab import ALLOW_ALL, dcops_config, run_action
 
 from actions import open_engine
 from actions.rbac import Policy
 from actions.store.base import AuditQuery
-from redfish_lab import ALLOW_ALL, dcops_config, run_action
 
 pytestmark = pytest.mark.lab
 

@@ -4,14 +4,14 @@ lab's real Slurm cluster and its SSH nodes (the node comes back reporting the ne
 from __future__ import annotations
 
 import pytest
+from redfish_lab import ALLOW_ALL, dcops_config, run_action
+from test_redfish_rollout import drained
 
 from actions import open_engine
 from actions.config.slurm import SlurmSection
 from actions.config.ssh import SshSection
 from actions.rbac import Policy
 from actions.store.base import AuditQuery
-from redfish_lab import ALLOW_ALL, dcops_config, run_action
-from test_redfish_rollout import drained
 
 pytestmark = pytest.mark.lab
 NEW_IMAGE = "dcops-gpu-2026.12.0"

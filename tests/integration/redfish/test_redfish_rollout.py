@@ -12,12 +12,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from redfish_lab import ALLOW_ALL, dcops_config, run_action
 
 from actions import open_engine
 from actions.config.slurm import SlurmSection
 from actions.rbac import Policy
 from actions.store.base import AuditQuery
-from redfish_lab import ALLOW_ALL, dcops_config, run_action
 
 pytestmark = pytest.mark.lab
 REPO = Path(__file__).resolve().parents[3]

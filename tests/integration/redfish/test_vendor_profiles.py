@@ -9,13 +9,13 @@ import time
 from pathlib import Path
 
 import pytest
+from redfish_lab import ALLOW_ALL, dcops_config, redfish_section, run_action
 
 from actions import open_engine
 from actions.backends.redfish import build_redfish
 from actions.config.slurm import SlurmSection
 from actions.errors import BackendError
 from actions.rbac import Policy
-from redfish_lab import ALLOW_ALL, dcops_config, redfish_section, run_action
 from tests.lab.bmc.profiles import bundle
 
 pytestmark = pytest.mark.lab

@@ -10,6 +10,9 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from recording_slack import RecordingSlack
+from slack_harness import APPROVALS, ONCALL_CHANNEL, TEST_POLICY, Harness, registry_with_slow_action
+from slack_requests import SECRET
 
 from actions import Engine
 from actions.backends.factory import build_backends
@@ -19,9 +22,6 @@ from actions.store import open_store
 from bots.app import build_app
 from bots.server import serve_http
 from bots.settings import SlackSettings
-from recording_slack import RecordingSlack
-from slack_harness import APPROVALS, ONCALL_CHANNEL, TEST_POLICY, Harness, registry_with_slow_action
-from slack_requests import SECRET
 
 
 @pytest.fixture

@@ -12,14 +12,15 @@ from typing import Any
 
 import aiohttp
 from pydantic import Field
+from recording_slack import Call, RecordingSlack
+from slack_requests import SECRET, button_body, post_signed, slash_body
 
 from actions import Engine, Kind, TargetKind, events
-from actions.registry import MutatingParams, Registry, action, registry as default_registry
+from actions.registry import MutatingParams, Registry, action
+from actions.registry import registry as default_registry
 from actions.store.base import AuditQuery, AuditRecord
 from bots.bot import Bot
 from bots.server import HttpServer
-from recording_slack import Call, RecordingSlack
-from slack_requests import SECRET, button_body, post_signed, slash_body
 
 ONCALL, ONCALL2, VIEWER, ADMIN, NOBODY = "U0ONCALL", "U0ONCALL2", "U0VIEWER", "U0ADMIN", "U0NOBODY"
 ONCALL_CHANNEL, OTHER_CHANNEL, APPROVALS = "C0ONCALL", "C0RANDOM", "C0APPROVALS"

@@ -10,6 +10,9 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
+from recording_slack import RecordingSlack
+from slack_harness import ADMIN, APPROVALS, ONCALL_CHANNEL, VIEWER, Harness
+from slack_requests import SECRET
 
 from actions import Engine
 from actions.alerts import AlertInbox
@@ -19,9 +22,6 @@ from bots.alert_slack import ALERT_ACTION, register, render
 from bots.app import build_app
 from bots.server import serve_http
 from bots.settings import SlackSettings
-from recording_slack import RecordingSlack
-from slack_harness import ADMIN, APPROVALS, ONCALL_CHANNEL, VIEWER, Harness
-from slack_requests import SECRET
 
 
 @pytest.fixture

@@ -4,9 +4,10 @@ and the posted approval message keeps its buttons."""
 
 from __future__ import annotations
 
-from bots import blocks
 from slack_harness import APPROVALS, NOBODY, ONCALL, ONCALL2, VIEWER, Harness
 from test_slack_e2e import _ask_requeue
+
+from bots import blocks
 
 
 async def test_deny_by_anyone_but_an_approver_is_refused_and_audited(harness: Harness):

@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 import time
 
-from bots import blocks
-from slack_harness import (ADMIN, APPROVALS, NOBODY, ONCALL, ONCALL2, ONCALL_CHANNEL, OTHER_CHANNEL, VIEWER,
-                      Harness)
 from recording_slack import Call
+from slack_harness import ADMIN, APPROVALS, NOBODY, ONCALL, ONCALL2, ONCALL_CHANNEL, OTHER_CHANNEL, VIEWER, Harness
+
+from bots import blocks
 
 
 def _text(call: Call) -> str:

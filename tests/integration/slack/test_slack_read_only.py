@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from slack_harness import ONCALL, Harness
 
 

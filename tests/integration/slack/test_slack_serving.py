@@ -14,13 +14,13 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from recording_slack import RecordingSlack
+from slack_requests import SECRET, post_signed, slash_body
 
 from actions.config import demo_config
 from actions.config.model import SlackSection
 from bots.app import run_bot, serve
 from bots.settings import SlackSettings
-from recording_slack import RecordingSlack
-from slack_requests import SECRET, post_signed, slash_body
 
 ROOT = Path(__file__).resolve().parents[3]
 

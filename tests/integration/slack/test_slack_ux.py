@@ -8,9 +8,10 @@ import asyncio
 import json
 import time
 
-from bots import blocks
 from slack_harness import ADMIN, ONCALL, ONCALL_CHANNEL, Harness
 from slack_requests import button_body, post_signed, slash_body
+
+from bots import blocks
 
 
 def _text(call) -> str:  # noqa: ANN001

@@ -11,9 +11,9 @@ import pytest
 
 from actions.backends.slurm_cli import SlurmCli
 from actions.backends.slurm_runner import LocalRunner
-from tests.lab.fixtures import lab_or_fail
 from tests.lab import slurm as lab_slurm
 from tests.lab import sshnodes
+from tests.lab.fixtures import lab_or_fail
 
 CLI_TIMEOUT = 8.0
 

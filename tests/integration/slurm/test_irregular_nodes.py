@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from test_slurm_actions import ALLOW_ALL, audit, lab_config, result, run, sacct_states
 
 from actions import open_engine
 from actions.backends import slurm_runner
@@ -19,8 +20,6 @@ from actions.errors import BackendError
 from actions.events import Step
 from actions.rbac import Policy
 from tests.lab.slurm import SlurmLab
-
-from test_slurm_actions import ALLOW_ALL, audit, lab_config, result, run, sacct_states
 
 IB = ["n01-ib", "n02-ib"]
 RACKS = ["rack1-gpu01", "rack2-gpu01"]

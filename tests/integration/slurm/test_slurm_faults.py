@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from test_slurm_actions import ALLOW_ALL, lab_config
 
 from actions import Request, open_engine
 from actions.errors import DcopsError
@@ -16,7 +17,6 @@ from actions.events import Log, RunFinished, Step
 from actions.rbac import Policy
 from actions.store.base import AuditQuery
 from tests.lab.slurm import SlurmLab
-from test_slurm_actions import ALLOW_ALL, lab_config
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 NODES = [f"gpu{i:03d}" for i in range(1, 17)]

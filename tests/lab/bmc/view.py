@@ -13,8 +13,8 @@ import io
 import json
 import re
 import time
-from typing import Any
 from collections.abc import Callable
+from typing import Any
 
 from werkzeug.wrappers import Request, Response
 

@@ -17,7 +17,7 @@ import secrets
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, UTC
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from . import pdb as pdbmath  # noqa: T100 - PodDisruptionBudget arithmetic, not the debugger

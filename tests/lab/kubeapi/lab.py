@@ -12,10 +12,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import ssl
 import secrets
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import time

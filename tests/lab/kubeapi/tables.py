@@ -6,7 +6,7 @@ users look at here; other kinds get NAME and AGE, like the API server's default 
 
 from __future__ import annotations
 
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 from typing import Any
 
 Obj = dict[str, Any]

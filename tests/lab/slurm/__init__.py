@@ -1,7 +1,8 @@
 """The lab's real Slurm 22.05 cluster (16 GPU nodes and 9 irregularly named ones, three partitions, slurmdbd, slurmrestd): see ``lab``."""
 
 from .lab import SlurmLab, all_node_names, lab_dir, node_names, start, status, stop
-from .procs import LabError, session as _session
+from .procs import LabError
+from .procs import session as _session
 
 
 def session():  # noqa: ANN201 - a context manager yielding SlurmLab

@@ -4,7 +4,7 @@ query parameters), metrics views attach links, the CLI prints them and Slack sho
 from __future__ import annotations
 
 import io
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest

@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 
 import promql_parser
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from actions.fabric.counters import node_of_instance
 from actions.metrics.promql import AnyOf, quote, regex_literal, selector

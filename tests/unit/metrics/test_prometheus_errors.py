@@ -5,7 +5,7 @@ types). The real-server behaviour is tested in tests/integration/metrics."""
 from __future__ import annotations
 
 import math
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 
 import httpx
 import pytest

@@ -8,12 +8,12 @@ from dataclasses import replace
 
 from actions.config.model import AuditSection, ClusterSection, DcopsConfig
 from actions.engine import Engine
+from actions.errors import ApprovalRequired
 from actions.rbac import Policy
 from actions.request import Request
 from actions.sim import SimCluster
 from actions.sim.scenario import Story
 from actions.store.sqlite import SqliteStore
-from actions.errors import ApprovalRequired
 
 ALLOW_ALL = '[roles.all]\nactions = ["*"]\napprove = ["*"]\n[[bindings]]\nprincipals = ["unix:*"]\nroles = ["all"]\n'
 IDLE = "gpu[059-064]"            # idle in the simulator's story: no waiting for jobs

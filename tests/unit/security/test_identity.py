@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from actions.config import parse_config
+from actions.config.identity import IdentitySection
 from actions.errors import ConfigError, DeniedError
 from actions.identity import local_principal, login_name
-from actions.config.identity import IdentitySection
 
 ROOT = Path(__file__).resolve().parents[3]
 ME = pwd.getpwuid(os.getuid()).pw_name

@@ -4,8 +4,8 @@ of the nodes or a direct ``cancel`` of the jobs on them is refused, and never as
 
 from __future__ import annotations
 
-from pathlib import Path
 import tempfile
+from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st

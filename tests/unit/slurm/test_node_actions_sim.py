@@ -13,8 +13,8 @@ from actions.config.model import AuditSection, ClusterSection, DcopsConfig, Guar
 from actions.config.slurm import SlurmSection
 from actions.engine import Engine
 from actions.errors import UsageError
-from actions.hostlists import collapse
 from actions.events import Error, Result, RunFinished, Step
+from actions.hostlists import collapse
 from actions.ops import _slurm_nodes
 from actions.rbac import Policy
 from actions.request import Request

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 
-from actions.backends.slurm_parse import (SINFO_FORMAT, format_minutes, gpu_count, job_from_json, node_from_json,
-                                          parse_node_jobs, parse_sinfo)
+from actions.backends.slurm_parse import (
+    SINFO_FORMAT,
+    format_minutes,
+    gpu_count,
+    job_from_json,
+    node_from_json,
+    parse_node_jobs,
+    parse_sinfo,
+)
 
 SINFO = """\
 gpu001|idle|gpu*|gpu:h100:8|gpu:h100:0(IDX:N/A)|0/16/0/16|64000|h100,ib|none
