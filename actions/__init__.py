@@ -1,7 +1,7 @@
 """dcops' action layer: the one path from any front end to the cluster.
 
-Front ends use only what is exported here (plus ``actions.config``, ``actions.errors``,
-``actions.events`` and ``actions.result_rows``): they parse a command with :func:`parse_command`, submit a :class:`Request`
+Front ends use only what is exported here (plus ``dcops.actions.config``, ``dcops.actions.errors``,
+``dcops.actions.events`` and ``dcops.actions.result_rows``): they parse a command with :func:`parse_command`, submit a :class:`Request`
 to the :class:`Engine`, and render the :class:`Run`'s events.
 
 The names are loaded on first use (PEP 562 ``__getattr__``), not when the package is imported:
@@ -53,8 +53,8 @@ def __getattr__(name: str) -> Any:
 
 
 class _Package(types.ModuleType):
-    """Importing the submodule ``actions.registry`` makes Python set the package attribute
-    ``registry`` to that module; the public name ``actions.registry`` is the Registry object (as it
+    """Importing the submodule ``dcops.actions.registry`` makes Python set the package attribute
+    ``registry`` to that module; the public name ``dcops.actions.registry`` is the Registry object (as it
     was when this file imported it eagerly), so that one assignment is left to ``__getattr__``."""
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -67,8 +67,8 @@ sys.modules[__name__].__class__ = _Package
 
 
 def load_actions():  # noqa: ANN201 - returns the filled Registry
-    """The registry with every action registered (importing ``actions.ops`` registers them)."""
-    import actions.ops  # noqa: F401
+    """The registry with every action registered (importing ``dcops.actions.ops`` registers them)."""
+    import dcops.actions.ops  # noqa: F401
 
     from .registry import registry
 

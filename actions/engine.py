@@ -112,7 +112,7 @@ class Engine:
         self.store = redacting(store)     # free text in every record scrubbed of secret values
         self.policy = policy
         if registry is None:
-            import actions.ops  # noqa: F401  - registers every action into the default registry
+            import dcops.actions.ops  # noqa: F401  - registers every action into the default registry
         self.registry = registry or default_registry
         self.inventory = CachedInventory(backends.inventory)
         self.owner = current_owner()
@@ -859,7 +859,7 @@ async def open_engine(config: DcopsConfig, *, policy: Policy | None = None, stor
                       backends: Backends | None = None, review: bool = False) -> Engine:
     """Everything a front end needs, built from one config. ``review``: for reading the audit log
     (verify, list), which must open even a log that fails its seals, to say how."""
-    import actions.ops  # noqa: F401  - registers every action
+    import dcops.actions.ops  # noqa: F401  - registers every action
 
     from .backends.factory import build_backends
     from .store import open_store

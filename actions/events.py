@@ -68,7 +68,7 @@ class Result(_Event):
     """The action's answer. ``ok=False`` marks the run failed (e.g. some nodes failed).
 
     ``rows`` are the answer's typed rows (instances of ``row_model``, the action's declared
-    :class:`~actions.result_rows.Row`); when they are given, ``table`` is generated from them, so
+    :class:`~dcops.actions.result_rows.Row`); when they are given, ``table`` is generated from them, so
     every front end shows the same columns the model declares (result_rows)."""
 
     kind: Literal["result"] = "result"

@@ -1,6 +1,6 @@
 """Links out of dcops to the site's Grafana dashboards (``[grafana] url_template``).
 
-Actions attach them to their :class:`~actions.events.Result` (``links``); every front end shows
+Actions attach them to their :class:`~dcops.actions.events.Result` (``links``); every front end shows
 them its own way: the CLI prints them, the TUI shows them on the node screen and under metrics
 views, Slack renders them as link buttons. No ``[grafana]`` section, no links.
 """

@@ -3,7 +3,7 @@
 An action is an async generator of events plus the metadata the engine, the grammar and the
 front ends need: the verb users type, a one-line help, a pydantic params model (the grammar and
 the help are generated from it), its kind, how its targets are found, and which guards apply.
-Register one with :func:`action`; the registry is filled when ``actions.ops`` is imported.
+Register one with :func:`action`; the registry is filled when ``dcops.actions.ops`` is imported.
 """
 
 from __future__ import annotations

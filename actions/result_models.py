@@ -1,6 +1,6 @@
 """The row models front ends read field by field (the Fleet screen reads a node's jobs as a list,
-the Jobs screen its node list). They live on the public floor, beside :mod:`actions.result_rows`,
-because front ends may not import ``actions.ops`` (import-linter); the ops that answer with them
+the Jobs screen its node list). They live on the public floor, beside :mod:`dcops.actions.result_rows`,
+because front ends may not import ``dcops.actions.ops`` (import-linter); the ops that answer with them
 import them from here and declare them (``@action(..., rows=NodeRow)``). Rows no front end reads by
 field stay next to their action in ``actions/ops``.
 """

@@ -4,7 +4,7 @@ declares its params.
 Why: the front ends used to receive a ``Table`` of display strings and read it back by column
 name (the fleet screen split the ``nodes`` table's comma-joined jobs; the jobs screen kept its own
 list of column names that had to match ``ops/jobs.py``). Now an action yields
-``Result(rows=[...], row_model=NodeRow)``; the display :class:`~actions.events.Table` (CLI text,
+``Result(rows=[...], row_model=NodeRow)``; the display :class:`~dcops.actions.events.Table` (CLI text,
 CSV, the Slack table, the TUI's generic result screen) is *generated* from the model, ``--json``
 carries the rows as objects, ``dcops help ACTION --json`` prints the model's JSON schema, and a
 screen that needs real values (a list of job ids, a number to sort) reads the typed row.

@@ -1,5 +1,5 @@
 """dcops' version, from one source: the ``version`` in pyproject.toml, read back from the installed
-distribution's metadata (so ``dcops --version``, ``actions.__version__`` and ``pip show dcops``
+distribution's metadata (so ``dcops --version``, ``dcops.actions.__version__`` and ``pip show dcops``
 can never disagree). Running from a checkout that was never installed gives ``0+unknown``."""
 
 from __future__ import annotations

@@ -28,12 +28,12 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from actions import events, parse_command
-from actions.alerts import Alert, AlertInbox, Playbook
-from actions.alerts.evidence import Evidence, gather
-from actions.alerts.leftovers import report_left_behind
-from actions.errors import DeniedError, UsageError
-from actions.links import grafana_links
+from dcops.actions import events, parse_command
+from dcops.actions.alerts import Alert, AlertInbox, Playbook
+from dcops.actions.alerts.evidence import Evidence, gather
+from dcops.actions.alerts.leftovers import report_left_behind
+from dcops.actions.errors import DeniedError, UsageError
+from dcops.actions.links import grafana_links
 
 from . import blocks
 from .bot import Bot

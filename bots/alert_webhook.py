@@ -20,10 +20,10 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from actions.alerts import AlertInbox, PayloadError
-from actions.alerts.leftovers import report_left_behind
-from actions.config import DcopsConfig
-from actions.errors import ConfigError, DcopsError
+from dcops.actions.alerts import AlertInbox, PayloadError
+from dcops.actions.alerts.leftovers import report_left_behind
+from dcops.actions.config import DcopsConfig
+from dcops.actions.errors import ConfigError, DcopsError
 
 log = logging.getLogger("dcops.alerts.webhook")
 
@@ -136,7 +136,7 @@ async def serve_async(config: DcopsConfig) -> int:
     import signal
     import sys
 
-    from actions import open_engine
+    from dcops.actions import open_engine
 
     try:
         creds_ok = Credentials.from_config(config)   # fail before opening anything

@@ -23,9 +23,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from actions import Engine, open_engine
-from actions.config import DcopsConfig, demo_config
-from actions.errors import BackendUnavailable, ConfigError, DcopsError
+from dcops.actions import Engine, open_engine
+from dcops.actions.config import DcopsConfig, demo_config
+from dcops.actions.errors import BackendUnavailable, ConfigError, DcopsError
 
 from . import commands, interactivity, replay
 from .bot import Bot

@@ -13,8 +13,8 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from actions import Run
-from actions.errors import DcopsError
+from dcops.actions import Run
+from dcops.actions.errors import DcopsError
 
 from . import blocks
 from .bot import ApprovalNote, Bot

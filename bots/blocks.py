@@ -24,10 +24,10 @@ from slack_sdk.models.blocks import (
     TableBlock,
 )
 
-from actions import events
-from actions.hostlists import collapse as collapse_hostlist
-from actions.result_rows import Row
-from actions.safe_text import printable
+from dcops.actions import events
+from dcops.actions.hostlists import collapse as collapse_hostlist
+from dcops.actions.result_rows import Row
+from dcops.actions.safe_text import printable
 
 from .chart import chart_for
 from .run_view import RunView

@@ -15,7 +15,7 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from actions import Engine
+from dcops.actions import Engine
 
 from .pending import PendingConfirms
 from .settings import SlackSettings

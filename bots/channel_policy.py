@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from actions.errors import DeniedError
+from dcops.actions.errors import DeniedError
 
 
 def allowed_channels(rules: Mapping[str, Sequence[str]], action: str, kind: str) -> Sequence[str] | None:

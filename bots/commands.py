@@ -12,8 +12,8 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from actions import command_help, parse_command
-from actions.errors import DcopsError, UsageError
+from dcops.actions import command_help, parse_command
+from dcops.actions.errors import DcopsError, UsageError
 
 from . import approvals, blocks
 from .bot import Bot

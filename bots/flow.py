@@ -13,8 +13,8 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from actions import Request, Run
-from actions.errors import ApprovalRequired, ConfirmationRequired, DcopsError
+from dcops.actions import Request, Run
+from dcops.actions.errors import ApprovalRequired, ConfirmationRequired, DcopsError
 
 from . import blocks
 from .bot import ApprovalNote, Bot

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from actions.errors import DeniedError
+from dcops.actions.errors import DeniedError
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
 PREFIX = "slack:"

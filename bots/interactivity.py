@@ -2,7 +2,7 @@
 Stop on a run message.
 
 Every click is acked first. Who clicked is taken from the signed payload's ``user.id`` and mapped
-to a principal like any command. Approve / Deny go to :mod:`bots.approvals`, shared with the
+to a principal like any command. Approve / Deny go to :mod:`dcops.bots.approvals`, shared with the
 ``/dcops approve|deny <id>`` commands; Stop submits the audited ``stop`` action (the requester,
 the approver or a principal the policy grants ``stop`` may; the run may live in another process);
 Resume on a stopped run's card returns the nodes it left drained, through the engine.
@@ -15,8 +15,8 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from actions import Request
-from actions.errors import DeniedError
+from dcops.actions import Request
+from dcops.actions.errors import DeniedError
 
 from . import approvals, blocks
 from .bot import Bot

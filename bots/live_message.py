@@ -22,7 +22,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject
 from slack_sdk.web.async_client import AsyncWebClient
 
-from actions import Run, events
+from dcops.actions import Run, events
 
 from .blocks import run_message, table_block
 from .run_view import RunView

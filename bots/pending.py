@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from actions.errors import DeniedError
+from dcops.actions.errors import DeniedError
 
 DEFAULT_TTL = 300.0
 

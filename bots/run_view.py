@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from actions import events
+from dcops.actions import events
 
 MAX_LOG_LINES = 5          # only the newest log lines fit in a chat message
 

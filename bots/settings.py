@@ -10,8 +10,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from actions.config.model import SlackSection
-from actions.errors import ConfigError
+from dcops.actions.config.model import SlackSection
+from dcops.actions.errors import ConfigError
 
 
 @dataclass(frozen=True)

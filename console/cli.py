@@ -2,7 +2,7 @@
 """The ``dcops`` command: run actions, review the audit log, check policy, approve, and start the
 TUI or the Slack bot. It only talks to the action layer; every error is one line on stderr and an
 exit code a script can act on (0 ok, 1 action failed, 2 bad input, 3 waiting for approval, 4 denied,
-5 lock busy, 6 backend unreachable, 70 internal error, 130 interrupted: ``actions.errors``), never a
+5 lock busy, 6 backend unreachable, 70 internal error, 130 interrupted: ``dcops.actions.errors``), never a
 traceback (those go to the log file)."""
 
 from __future__ import annotations
@@ -16,16 +16,16 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from actions.errors import ApprovalRequired, ConfirmationRequired, DcopsError, DeniedError, UsageError
-from actions.safe_text import printable
+from dcops.actions.errors import ApprovalRequired, ConfirmationRequired, DcopsError, DeniedError, UsageError
+from dcops.actions.safe_text import printable
 
 # Imported where used, not here (issue 16: `dcops --help` < 150 ms, a command imports only what it
 # uses): asyncio, the engine, the config models, the registry with every action and the renderers
 # (which import pydantic's event models) load only on the paths that need them.
 if TYPE_CHECKING:
-    from actions import Request
-    from actions.config import DcopsConfig
-    from actions.events import Result, RunFinished
+    from dcops.actions import Request
+    from dcops.actions.config import DcopsConfig
+    from dcops.actions.events import Result, RunFinished
 
     from .render import EventPrinter
 
@@ -46,7 +46,7 @@ class _Version(argparse.Action):
         super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
 
     def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
-        from actions.version import __version__
+        from dcops.actions.version import __version__
 
         sys.stdout.write(f"dcops {__version__}\n")       # stdout, as argparse's own version action
         parser.exit()
@@ -133,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _complete_action(prefix: str, **_: Any) -> list[str]:
     """Action names from the registry (``dcops help dr<TAB>``)."""
-    from actions import complete, load_actions
+    from dcops.actions import complete, load_actions
 
     load_actions()
     return complete(prefix, [])
@@ -143,7 +143,7 @@ def _complete_run_words(prefix: str, parsed_args: argparse.Namespace, **_: Any) 
     """``dcops run <TAB>``: the same grammar completion as the TUI's ``:`` line and Slack (action
     names, then the action's options). No config is read and no backend asked, so TAB stays fast
     and works without a cluster; node names are left to the shell."""
-    from actions import complete, load_actions
+    from dcops.actions import complete, load_actions
 
     load_actions()
     words = [w for w in (getattr(parsed_args, "words", None) or []) if w]
@@ -174,7 +174,7 @@ def _json_anywhere(parser: argparse.ArgumentParser) -> None:
 def principal_for(args: argparse.Namespace, config: DcopsConfig) -> str:
     """Who acts: the real uid of this process (mapped through ``[identity]``), never an environment
     variable; ``--as`` only on the built-in demo cluster (``--demo``), where nothing real is touched."""
-    from actions import local_principal
+    from dcops.actions import local_principal
 
     if args.as_principal:
         if not args.demo:
@@ -189,8 +189,8 @@ def principal_for(args: argparse.Namespace, config: DcopsConfig) -> str:
 async def _principal_or_audited_refusal(args: argparse.Namespace, config: DcopsConfig) -> str:
     """:func:`principal_for`, and when it refuses (``--as`` outside demo mode, an unmapped account
     the config refuses), an audit record of the attempt under the real account before the error."""
-    from actions import open_engine
-    from actions.identity import login_name
+    from dcops.actions import open_engine
+    from dcops.actions.identity import login_name
 
     try:
         return principal_for(args, config)
@@ -211,12 +211,12 @@ async def _principal_or_audited_refusal(args: argparse.Namespace, config: DcopsC
 
 
 def load(args: argparse.Namespace) -> DcopsConfig:
-    from actions.config import demo_config, load_config
+    from dcops.actions.config import demo_config, load_config
 
     if args.demo:
         cfg = demo_config()
         if getattr(args, "nodes", None) is not None:
-            from actions.config import parse_config
+            from dcops.actions.config import parse_config
 
             cfg = parse_config({"cluster": {**cfg.cluster.model_dump(), "demo_nodes": args.nodes}}, source="--nodes")
         return cfg
@@ -342,7 +342,7 @@ async def _interrupted(run: Any, principal: str, printer: EventPrinter, printed:
         printer(event)
     line = f"dcops: interrupted: run {run.run_id} {finished.outcome}"
     if finished.left_out_of_service:
-        from actions.hostlists import collapse
+        from dcops.actions.hostlists import collapse
 
         nodes = collapse(finished.left_out_of_service)
         line += f"; left out of service: {nodes}; return them with: dcops run resume {nodes}"
@@ -351,7 +351,7 @@ async def _interrupted(run: Any, principal: str, printer: EventPrinter, printed:
 
 
 def _keygen(prefix: str) -> int:
-    from actions.seal.keys import generate
+    from dcops.actions.seal.keys import generate
 
     private, public = Path(prefix + ".key"), Path(prefix + ".pub")
     kid = generate(private, public)
@@ -362,7 +362,7 @@ def _keygen(prefix: str) -> int:
 
 
 async def amain(args: argparse.Namespace) -> int:
-    from actions import open_engine
+    from dcops.actions import open_engine
 
     if args.cmd == "audit" and args.audit_cmd == "keygen":
         return _keygen(args.prefix)
@@ -376,19 +376,19 @@ async def amain(args: argparse.Namespace) -> int:
         await _principal_or_audited_refusal(args, config)     # --as is refused outside demo for every command
     if args.cmd == "tui":
         if not (sys.stdin.isatty() and sys.stdout.isatty()):
-            from actions.errors import DcopsError as _EnvError
+            from dcops.actions.errors import DcopsError as _EnvError
 
             raise _EnvError("dcops tui needs a terminal (stdin and stdout are not one); "
                             "run it in a terminal, or use the CLI commands (dcops run ..., dcops audit ...)")
-        from console.tui.app import run_tui_async
+        from dcops.console.tui.app import run_tui_async
 
         return await run_tui_async(config, principal=await _principal_or_audited_refusal(args, config),
                                    theme=args.theme)
     if args.cmd in ("slack", "alerts") and (args.cmd == "slack" or args.what == "serve"):
         log_to_stderr(logging.DEBUG if args.debug else logging.INFO)   # long-running: journald reads stderr
     if args.cmd == "slack":
-        from actions.config.model import SlackSection
-        from bots.app import serve_async
+        from dcops.actions.config.model import SlackSection
+        from dcops.bots.app import serve_async
 
         overrides = {k: v for k, v in (("port", args.port), ("host", args.host), ("api_base_url", args.api_base_url))
                      if v is not None}
@@ -397,7 +397,7 @@ async def amain(args: argparse.Namespace) -> int:
             config = config.model_copy(update={"slack": section})
         return await serve_async(config, demo=config.cluster.demo)
     if args.cmd == "alerts" and args.what == "serve":
-        from bots.alert_webhook import serve_async as serve_alerts
+        from dcops.bots.alert_webhook import serve_async as serve_alerts
 
         return await serve_alerts(config)
     principal = await _principal_or_audited_refusal(args, config)
@@ -419,8 +419,8 @@ def _review_store(config: DcopsConfig, args: argparse.Namespace) -> Any:
     """For reviewing a SQLite log: a read-only store when the file or its directory is read-only (a
     copy handed to an auditor); None to open it as usual. A log that does not exist is not created
     for a review when a seal or ``--expect-head`` says it held records."""
-    from actions.errors import AuditError
-    from actions.store.sqlite_ro import ReadOnlySqliteStore, meant_read_only
+    from dcops.actions.errors import AuditError
+    from dcops.actions.store.sqlite_ro import ReadOnlySqliteStore, meant_read_only
 
     url = config.audit.effective_url()
     if not url.startswith("sqlite:///"):
@@ -440,7 +440,7 @@ def _review_store(config: DcopsConfig, args: argparse.Namespace) -> Any:
 
 def _catalogue_command(args: argparse.Namespace) -> int:
     """``dcops actions`` and ``dcops help [ACTION]``: no engine, no audit database, no config needed."""
-    from actions import command_help, load_actions
+    from dcops.actions import command_help, load_actions
 
     from .render import dump_json
 
@@ -455,7 +455,7 @@ def _catalogue_command(args: argparse.Namespace) -> int:
             sys.stderr.write(f"note: {why}\n")
         return 0
     if args.cmd == "help" and args.json:
-        from actions.result_rows import rows_schema
+        from dcops.actions.result_rows import rows_schema
 
         spec = specs.get(args.action)
         dump_json({"name": spec.name, "kind": spec.kind.value, "help": spec.help, "usage": command_help(spec),
@@ -478,9 +478,9 @@ def _catalogue_command(args: argparse.Namespace) -> int:
 def _may_run(args: argparse.Namespace, specs: list[Any]) -> tuple[list[Any], str | None]:
     """The actions the caller may run under the policy their config names (without a config file:
     the default policy file; without either, every action, and a note saying why)."""
-    from actions.config import DcopsConfig, default_config_path
-    from actions.errors import ConfigError
-    from actions.rbac import Policy
+    from dcops.actions.config import DcopsConfig, default_config_path
+    from dcops.actions.errors import ConfigError
+    from dcops.actions.rbac import Policy
 
     config: DcopsConfig | None
     try:
@@ -503,7 +503,7 @@ def _may_run(args: argparse.Namespace, specs: list[Any]) -> tuple[list[Any], str
 
 
 async def _dispatch(engine: Any, args: argparse.Namespace, principal: str) -> int:
-    from actions import Request, command_help, load_actions, parse_command
+    from dcops.actions import Request, command_help, load_actions, parse_command
 
     from .render import EventPrinter, dump_json
 
@@ -564,7 +564,7 @@ async def _dispatch(engine: Any, args: argparse.Namespace, principal: str) -> in
 
 
 async def _audit(engine: Any, args: argparse.Namespace, principal: str, printer: EventPrinter) -> int:
-    from actions import Request
+    from dcops.actions import Request
 
     from .render import dump_json, output_width, table_text
 
@@ -675,7 +675,7 @@ def _dump_list(res: Result) -> int:
 async def _audit_result(engine: Any, principal: str, action: str, params: dict[str, Any]) -> Result:
     """Run an audit action through the engine (RBAC decision and an audit record, like ``audit list``)
     and return its result; a failed run raises with the error's exit code."""
-    from actions import Request
+    from dcops.actions import Request
 
     run = await engine.submit(Request(principal=principal, channel="cli", action=action, params=params))
     await run.wait()
@@ -703,7 +703,7 @@ async def _policy_check(engine: Any, args: argparse.Namespace) -> int:
 def setup_logging() -> Path:
     """The log file under $XDG_STATE_HOME/dcops; an environment that cannot hold it is one clear
     line and exit 1 (tracebacks of bugs go there, so dcops does not run without it)."""
-    from actions.paths import state_dir
+    from dcops.actions.paths import state_dir
 
     base = state_dir()
     path = base / "dcops.log"
@@ -713,7 +713,7 @@ def setup_logging() -> Path:
         base.mkdir(parents=True, exist_ok=True)
         handler = logging.FileHandler(path)
     except OSError as exc:
-        from actions.errors import DcopsError as _EnvError
+        from dcops.actions.errors import DcopsError as _EnvError
 
         raise _EnvError(f"cannot write the log file {path}: {exc.strerror} "
                         "(set XDG_STATE_HOME to a writable directory)") from None

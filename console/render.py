@@ -9,8 +9,8 @@ import os
 import sys
 from typing import Any, TextIO
 
-from actions.events import Error, Log, Progress, Result, RunFinished, RunStarted, Step, Table
-from actions.safe_text import printable
+from dcops.actions.events import Error, Log, Progress, Result, RunFinished, RunStarted, Step, Table
+from dcops.actions.safe_text import printable
 
 
 def cell(value: Any) -> str:

@@ -23,7 +23,7 @@ This package is deliberately thin (re-exports and the client): the engine lives 
 
 from __future__ import annotations
 
-from actions import (
+from dcops.actions import (
     ActionSpec,
     Command,
     Engine,
@@ -42,7 +42,7 @@ from actions import (
     registry,
     usage,
 )
-from actions.errors import (
+from dcops.actions.errors import (
     ApprovalRequired,
     ConfirmationRequired,
     DcopsError,

@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from actions import Engine, Request, Run, command_help, open_engine, parse_command, usage
-from actions.config import demo_config, load_config
-from actions.config.model import DcopsConfig
-from actions.errors import DcopsError
-from actions.events import Error, Event, Log, Result, RunFinished, Step
+from dcops.actions import Engine, Request, Run, command_help, open_engine, parse_command, usage
+from dcops.actions.config import demo_config, load_config
+from dcops.actions.config.model import DcopsConfig
+from dcops.actions.errors import DcopsError
+from dcops.actions.events import Error, Event, Log, Result, RunFinished, Step
 
 from . import html
 

@@ -1,4 +1,4 @@
-"""The built-in backends, one registration each (see :mod:`actions.backends.registry`).
+"""The built-in backends, one registration each (see :mod:`dcops.actions.backends.registry`).
 
 Each factory imports its adapter lazily: a site without Kubernetes never imports the kubernetes
 client, and a Slurm drain imports no HTTP client it does not use.

@@ -1,7 +1,7 @@
 """The set of backends one cluster has, looked up by port: ``ctx.backends.get(SlurmPort)`` returns
 a ``SlurmPort`` (a type checker knows it) or fails with the one line that says which config section
 to add. Which ports exist is not written here: every registered backend
-(:mod:`actions.backends.registry`) can be held, so a new backend needs no edit of this class."""
+(:mod:`dcops.actions.backends.registry`) can be held, so a new backend needs no edit of this class."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Build a cluster's :class:`Backends` from its config: the simulator for ``--demo``, else one
-adapter per configured section of every registered backend (:mod:`actions.backends.registry`).
+adapter per configured section of every registered backend (:mod:`dcops.actions.backends.registry`).
 Adapters are imported lazily by their registrations, so a site without Kubernetes never imports
 the kubernetes client."""
 

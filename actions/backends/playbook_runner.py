@@ -46,7 +46,7 @@ def _ansible_bin_dir() -> str:
 
 
 class AnsibleRunnerAdapter:
-    """Implements :class:`~actions.backends.ports.AnsiblePort`."""
+    """Implements :class:`~dcops.actions.backends.ports.AnsiblePort`."""
 
     def __init__(self, section: AnsibleSection, ssh: SshSection, addresses: Mapping[str, str] | None = None) -> None:
         self.section = section

@@ -1,8 +1,8 @@
 """The ports: what the action layer needs from each kind of backend, as ``typing.Protocol``s.
 
 Adapters (``slurm_cli``, ``slurm_rest``, ``kube``, ``redfish``, ``ssh``, ``prometheus``) and the
-simulator (``actions.sim``) implement these; actions depend only on them. Every method is async,
-every failure an adapter can foresee is raised as :class:`actions.errors.BackendError` with a
+simulator (``dcops.actions.sim``) implement these; actions depend only on them. Every method is async,
+every failure an adapter can foresee is raised as :class:`dcops.actions.errors.BackendError` with a
 one-line message naming the backend, and every call is bounded by a timeout inside the adapter.
 """
 
@@ -116,7 +116,7 @@ class AlertmanagerPort(Protocol):
 @runtime_checkable
 class ProvisioningPort(Protocol):
     """Reinstalls a node's operating system: the provider behind ``reimage``, chosen by
-    ``[provisioning] provider`` (:mod:`actions.backends.provisioning`). The action drains, waits for
+    ``[provisioning] provider`` (:mod:`dcops.actions.backends.provisioning`). The action drains, waits for
     the node to be idle, journals, waits for the new image, verifies and resumes; a provider does
     only what depends on how the site installs nodes (Redfish PXE, Foreman, BCM, a playbook)."""
 
@@ -143,6 +143,6 @@ class ProvisioningPort(Protocol):
         ...
 
     async def check_installed(self, node: str) -> None:
-        """Raise :class:`actions.errors.DcopsError` when the node runs but the install did not take
+        """Raise :class:`dcops.actions.errors.DcopsError` when the node runs but the install did not take
         effect (e.g. it booted from disk: the one-time PXE override is still pending)."""
         ...

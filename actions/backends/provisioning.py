@@ -90,7 +90,7 @@ def missing_sections(backends: Backends, section: ProvisioningSection | None) ->
 
 def provisioner(backends: Backends, section: ProvisioningSection | None) -> ProvisioningPort:
     """The configured provider, built on this cluster's backends; a missing one it needs raises the
-    one-line :class:`actions.errors.BackendUnavailable` naming the section to add."""
+    one-line :class:`dcops.actions.errors.BackendUnavailable` naming the section to add."""
     spec, raw = _section(section)
     for port in spec.needs:
         backends.get(port)

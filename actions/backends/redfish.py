@@ -120,7 +120,7 @@ def _retry_after(resp: httpx.Response, default: float) -> float:
 
 
 class RedfishAdapter:
-    """:class:`~actions.backends.ports.RedfishPort` over httpx."""
+    """:class:`~dcops.actions.backends.ports.RedfishPort` over httpx."""
 
     def __init__(self, endpoints: Mapping[str, str], *, username: str, password: PasswordSource,
                  inventory: InventoryPort | None = None, verify_tls: bool = True, ca_bundle: str | None = None,

@@ -4,10 +4,10 @@ adapter from that section, the simulator's stand-in, and (optionally) the invent
 Before this module, adding a backend took seven edits by convention (port, models, a field on the
 bundle, a factory branch, a config field, the simulator's bundle, the adapter) and was looked up by
 string (``require("slurm")``). Now an adapter module plus one :func:`register_backend` call is the
-whole wiring: :func:`actions.backends.factory.build_backends` and the simulator loop over
+whole wiring: :func:`dcops.actions.backends.factory.build_backends` and the simulator loop over
 :func:`registered`, and actions ask ``ctx.backends.get(SlurmPort)``, typed by the port.
 
-The built-in registrations are in :mod:`actions.backends.builtin`; a site's own backend registers
+The built-in registrations are in :mod:`dcops.actions.backends.builtin`; a site's own backend registers
 the same way from its own module (see README "Adding a backend"). Its config section is then
 accepted at the top level of the config file and validated by the registration's section model.
 """

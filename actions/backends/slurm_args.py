@@ -41,7 +41,7 @@ def node_list(nodes: Sequence[str]) -> str:
 
 def node_lists(nodes: Sequence[str], limit: int | None = None) -> list[str]:
     """The nodes as Slurm-dialect hostlists of at most ``limit`` (default
-    :data:`actions.hostlists.ARG_LIMIT`) characters each, one per command: an argv word is limited
+    :data:`dcops.actions.hostlists.ARG_LIMIT`) characters each, one per command: an argv word is limited
     to 128 KiB, and over SSH the whole command line is one word."""
     return chunks(_checked(nodes), limit or hostlists.ARG_LIMIT)
 

@@ -41,7 +41,7 @@ def matches(job: JobInfo, flt: JobFilter) -> bool:
 
 
 class SlurmCli:
-    """Implements :class:`~actions.backends.ports.SlurmPort`. ``runner`` decides where commands run."""
+    """Implements :class:`~dcops.actions.backends.ports.SlurmPort`. ``runner`` decides where commands run."""
 
     def __init__(self, runner: Runner, *, where: str = "", closer: object = None) -> None:
         self.run = runner

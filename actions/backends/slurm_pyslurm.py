@@ -82,7 +82,7 @@ def job_from_pyslurm(job: Any) -> JobInfo:
 
 
 class SlurmPyslurm:
-    """Implements :class:`~actions.backends.ports.SlurmPort` over pyslurm."""
+    """Implements :class:`~dcops.actions.backends.ports.SlurmPort` over pyslurm."""
 
     def __init__(self, *, timeout: float = 15.0, module: Any = None) -> None:
         self.ps = module if module is not None else load_pyslurm()

@@ -29,7 +29,7 @@ _UNREACHABLE = ("Unable to contact slurm controller", "Socket timed out", "Conne
 
 
 class SlurmRest:
-    """Implements :class:`~actions.backends.ports.SlurmPort`."""
+    """Implements :class:`~dcops.actions.backends.ports.SlurmPort`."""
 
     def __init__(self, url: str, *, user: str, token: SecretStr, fallback: SlurmPort, api_version: str = "v0.0.38",
                  timeout: float = 15.0, transport: httpx.AsyncBaseTransport | None = None) -> None:

@@ -60,7 +60,7 @@ def _describe(exc: BaseException, host: str, port: int) -> str:
 
 
 class SshAdapter:
-    """Implements :class:`~actions.backends.ports.SshPort`. ``addresses`` maps node names to
+    """Implements :class:`~dcops.actions.backends.ports.SshPort`. ``addresses`` maps node names to
     addresses (``[ssh] hosts`` and ``[[nodes]] ssh_host``); other names are connected to as given."""
 
     def __init__(self, section: SshSection, addresses: Mapping[str, str] | None = None) -> None:

@@ -7,7 +7,7 @@ By default the account ``jdoe`` acts as ``unix:jdoe``. A site whose policy speak
     map = { "jdoe" = "unix:john.doe", "svc-dcops" = "unix:automation" }
     unmapped = "own-name"     # or "refuse": only mapped accounts may use dcops
 
-The account is always the real uid of the process (see :mod:`actions.identity`); this table only
+The account is always the real uid of the process (see :mod:`dcops.actions.identity`); this table only
 renames it. Keys are login names, values principals; both are checked here so a typo stops dcops
 with one line instead of silently leaving someone unmapped.
 """

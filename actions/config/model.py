@@ -172,7 +172,7 @@ class DcopsConfig(Section):
     alerts: AlertsSection = Field(default_factory=AlertsSection)
     alertmanager: AlertmanagerSection | None = None
     validate_: ValidateSection = Field(default_factory=ValidateSection, alias="validate")
-    # sections of backends registered outside dcops (actions.backends.registry), validated by their model
+    # sections of backends registered outside dcops (dcops.actions.backends.registry), validated by their model
     _backend_sections: dict[str, BaseModel] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="wrap")

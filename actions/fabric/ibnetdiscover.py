@@ -13,7 +13,7 @@ node description), a switch's the text between ``;`` and ``:`` of "MF0;NAME:MODE
 whole description. Each cable is listed once although both of its ends print it. Media and FEC
 are not in ibnetdiscover's output: links get the default media unless ``media`` is given.
 
-Run as ``python -m actions.fabric.ibnetdiscover FILE > topology.txt``.
+Run as ``python -m dcops.actions.fabric.ibnetdiscover FILE > topology.txt``.
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def _endpoint(node: tuple[str, str | None], port: int) -> Endpoint:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: python -m actions.fabric.ibnetdiscover IBNETDISCOVER_OUTPUT > topology.txt", file=sys.stderr)
+        print("usage: python -m dcops.actions.fabric.ibnetdiscover IBNETDISCOVER_OUTPUT > topology.txt", file=sys.stderr)
         return 2
     try:
         with open(args[0]) as f:

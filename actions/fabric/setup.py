@@ -23,7 +23,7 @@ def topology(ctx: ActionContext, *, required: bool = True) -> Topology | None:
         return Topology.from_dicts(links)
     if required:
         raise UsageError("no fabric topology: set topology = \"FILE\" in the config (one cable per line; "
-                         "python -m actions.fabric.ibnetdiscover converts ibnetdiscover output)")
+                         "python -m dcops.actions.fabric.ibnetdiscover converts ibnetdiscover output)")
     return None
 
 

@@ -2,7 +2,7 @@
 
 A baseline file is TOML (or JSON). Each key names components by their identity (what the
 inventory calls the component: the FirmwareInventory id on most BMCs, the FQDD on Dell iDRACs,
-the Name on HPE iLOs; see :mod:`actions.backends.redfish_identity`); a value is a version string,
+the Name on HPE iLOs; see :mod:`dcops.actions.backends.redfish_identity`); a value is a version string,
 or a table with ``version`` and the ``image`` URL that installs it. A key is one of:
 
 - an exact identity: ``HGX_FW_BMC_0``, ``BIOS.Setup.1-1``, ``BIOS``;

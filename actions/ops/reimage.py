@@ -3,7 +3,7 @@
 Per node, each step an audited step event: drain -> wait idle -> arm the install -> boot it ->
 wait for the new image id -> verify (image id, back in the schedulers) -> resume. Arming, booting
 and reading the image id are the provisioning provider's (``[provisioning] provider``,
-:mod:`actions.backends.provisioning`); the default ``redfish-pxe`` arms a one-time PXE boot
+:mod:`dcops.actions.backends.provisioning`); the default ``redfish-pxe`` arms a one-time PXE boot
 override, power cycles through the BMC and reads the id the installer writes to
 ``/etc/dcops-image`` over SSH, so its steps read "PXE override", "power cycle", "wait for SSH".
 Draining goes through whichever schedulers the cluster has (Slurm, Kubernetes, both:

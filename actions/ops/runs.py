@@ -3,7 +3,7 @@
 A run lives in the process that started it (a TUI, the bot, a CLI); another process cannot
 cancel its task. So a stop is a request written into the shared store (the run's journal), and
 the engine running the run watches for it and cancels the run, which then settles: every target
-gets a final state and the nodes it left out of service are named (:mod:`actions.settle`).
+gets a final state and the nodes it left out of service are named (:mod:`dcops.actions.settle`).
 Being an action, a stop is RBAC-gated and audited like any other request: the requester and the
 approver may stop their own run, anyone else needs the policy's ``stop`` permission.
 """

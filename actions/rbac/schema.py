@@ -2,7 +2,7 @@
 
 Only the *shape* is checked here (keys, types, allowed words); cross-references (a binding naming
 an unknown role, a hostlist that does not parse) are checked when the policy is compiled
-(:mod:`actions.rbac.rules`), which knows where each value came from. Unknown keys are errors:
+(:mod:`dcops.actions.rbac.rules`), which knows where each value came from. Unknown keys are errors:
 a typo'd ``max_target`` must not silently lift a limit.
 """
 

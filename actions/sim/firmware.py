@@ -39,7 +39,7 @@ _KINDS = (("bios", ("BIOS",)), ("bmc", ("BMC",)), ("vbios", tuple(f"GPU{i}" for 
 @cache
 def baseline() -> dict[str, str]:
     """The shipped baseline (``actions/sim/baseline.toml``): component id -> version."""
-    text = resources.files("actions.sim").joinpath("baseline.toml").read_text(encoding="utf-8")
+    text = resources.files("dcops.actions.sim").joinpath("baseline.toml").read_text(encoding="utf-8")
     return dict(tomllib.loads(text))
 
 

@@ -26,10 +26,10 @@ from textual.app import App, SystemCommand
 from textual.screen import Screen
 from textual.widgets import Input
 
-from actions import Engine, Kind, Run, load_actions, open_engine, parse_command, registry
-from actions.config import DcopsConfig
-from actions.errors import DcopsError
-from actions.events import Result
+from dcops.actions import Engine, Kind, Run, load_actions, open_engine, parse_command, registry
+from dcops.actions.config import DcopsConfig
+from dcops.actions.errors import DcopsError
+from dcops.actions.events import Result
 
 from . import flow
 from .bindings import app_bindings, keymap_from_config

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from textual.binding import Binding, BindingType
 
-from actions.errors import ConfigError
+from dcops.actions.errors import ConfigError
 
 # Mutating keys mean one thing on every screen: one key per action, wherever the action is offered
 # (fleet, node, jobs, operations, alerts, a result's follow-ups). tests/tui/test_keys.py checks that

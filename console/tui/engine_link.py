@@ -18,9 +18,9 @@ import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
-from actions import ActionSpec, Engine, Request, Run
-from actions.config import DcopsConfig
-from actions.events import RunFinished
+from dcops.actions import ActionSpec, Engine, Request, Run
+from dcops.actions.config import DcopsConfig
+from dcops.actions.events import RunFinished
 
 T = TypeVar("T")
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from actions import Request, Run
-from actions.errors import ApprovalRequired, ConfirmationRequired, DcopsError
+from dcops.actions import Request, Run
+from dcops.actions.errors import ApprovalRequired, ConfirmationRequired, DcopsError
 
 from .recheck import recheck_for
 from .screens.confirm import ConfirmDialog

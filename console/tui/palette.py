@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from actions import registry, usage
+from dcops.actions import registry, usage
 
 if TYPE_CHECKING:
     from .app import DcopsApp

@@ -14,8 +14,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from actions.hostlists import collapse as collapse_hostlist
-from actions.result_models import JobRow, NodeRow
+from dcops.actions.hostlists import collapse as collapse_hostlist
+from dcops.actions.result_models import JobRow, NodeRow
 
 if TYPE_CHECKING:
     from .app import DcopsApp

@@ -18,8 +18,8 @@ from pathlib import Path
 from platformdirs import user_state_path
 from textual.theme import BUILTIN_THEMES, Theme
 
-from actions.config import DcopsConfig
-from actions.errors import ConfigError
+from dcops.actions.config import DcopsConfig
+from dcops.actions.errors import ConfigError
 
 DEFAULT_THEME = "dcops-dark"
 _THEME_FIELDS = {f.name for f in fields(Theme)} - {"name"}
@@ -45,7 +45,7 @@ def _theme_from_toml(source: str, raw: dict) -> Theme:
 def load_themes() -> dict[str, Theme]:
     """Every theme shipped in the ``themes`` package, by name."""
     themes: dict[str, Theme] = {}
-    for entry in sorted(resources.files("themes").iterdir(), key=lambda p: p.name):
+    for entry in sorted(resources.files("dcops.themes").iterdir(), key=lambda p: p.name):
         if not entry.name.endswith(".toml"):
             continue
         try:

@@ -38,7 +38,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from actions.store.base import AuditEntry, AuditQuery
+from dcops.actions.store.base import AuditEntry, AuditQuery
 
 NODES = [f"gpu{i:04d}" for i in range(1, 1001)]
 PRINCIPALS = [f"unix:user{i:02d}" for i in range(30)] + [f"slack:U{i:08d}" for i in range(10)]
@@ -139,9 +139,9 @@ def _config(url: str, workdir: Path, sealed: bool = False) -> Path:
 async def seal_behind_head(store: Any, workdir: Path, behind: int = 10_000) -> int:
     """A seal of record #head-behind, appended as the log's newest seal record (a writer that sealed
     there and then saw ``behind`` more records): what an incremental verify starts from."""
-    from actions.seal.keys import generate, load_signer
-    from actions.seal.seal import make_seal
-    from actions.seal.sealing import seal_entry
+    from dcops.actions.seal.keys import generate, load_signer
+    from dcops.actions.seal.seal import make_seal
+    from dcops.actions.seal.sealing import seal_entry
 
     key = workdir / "seal.key"
     if not key.exists():
@@ -208,12 +208,12 @@ async def verifies(store: Any, n: int) -> dict[str, float]:
 
 async def bench(kind: str, n: int, workdir: Path, keep: bool = False, generate_only: bool = False) -> dict[str, Any]:
     if kind == "sqlite":
-        from actions.store.sqlite import SqliteStore
+        from dcops.actions.store.sqlite import SqliteStore
 
         url = f"sqlite:///{workdir / f'audit-{n}.db'}"
         store: Any = SqliteStore(str(workdir / f"audit-{n}.db"))
     else:
-        from actions.store.postgres import PostgresStore
+        from dcops.actions.store.postgres import PostgresStore
         from tests.lab import postgres as lab
 
         server = lab.status() or lab.start()

@@ -84,9 +84,9 @@ def run_dcops_cli(cfg: Path, nodes: int) -> float:
 
 
 async def run_dcops_engine(cfg: Path, nodes: int, lab: lab_bmc.LabBmcs, chains: list[tuple[float, float]]) -> float:
-    from actions import open_engine
-    from actions.config import load_config
-    from actions.request import Request
+    from dcops.actions import open_engine
+    from dcops.actions.config import load_config
+    from dcops.actions.request import Request
 
     engine = await open_engine(load_config(cfg))
     try:

@@ -25,7 +25,7 @@ import tempfile
 import time
 
 # the installed console script when there is one (what a user runs), else the module
-_DCOPS = [sys.executable, shutil.which("dcops")] if shutil.which("dcops") else [sys.executable, "-m", "console.cli"]
+_DCOPS = [sys.executable, shutil.which("dcops")] if shutil.which("dcops") else [sys.executable, "-m", "dcops.console.cli"]
 COMMANDS = {
     "python -c pass": [sys.executable, "-c", "pass"],
     "dcops --help": [*_DCOPS, "--help"],

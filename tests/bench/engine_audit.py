@@ -19,13 +19,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from actions.store.chain import GENESIS, record_hash
-from actions.store.sqlite import _SCHEMA
+from dcops.actions.store.chain import GENESIS, record_hash
+from dcops.actions.store.sqlite import _SCHEMA
 from tests.unit.core.worker import engine_for
 
 
 async def engine_round(db: Path, n: int) -> float:
-    from actions.request import Request
+    from dcops.actions.request import Request
 
     eng = engine_for(str(db))
     await eng.start()

@@ -25,13 +25,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from actions import open_engine
-from actions.config.kube import KubeSection
-from actions.config.model import AuditSection, ClusterSection, DcopsConfig, NodeEntry
-from actions.config.redfish import RedfishSection
-from actions.errors import ApprovalRequired, ConfirmationRequired
-from actions.rbac import Policy
-from actions.request import Request
+from dcops.actions import open_engine
+from dcops.actions.config.kube import KubeSection
+from dcops.actions.config.model import AuditSection, ClusterSection, DcopsConfig, NodeEntry
+from dcops.actions.config.redfish import RedfishSection
+from dcops.actions.errors import ApprovalRequired, ConfirmationRequired
+from dcops.actions.rbac import Policy
+from dcops.actions.request import Request
 from tests.lab import bmc as lab_bmc
 from tests.lab.kubeapi import lab as kube_lab
 from tests.lab.kubeapi.scenario import OPERATOR_DAEMONSETS, daemonset, node

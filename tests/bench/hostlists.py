@@ -1,4 +1,4 @@
-"""Benchmark: dcops' Slurm-dialect hostlists (``actions.hostlists``) against python-hostlist, which
+"""Benchmark: dcops' Slurm-dialect hostlists (``dcops.actions.hostlists``) against python-hostlist, which
 dcops used before, side by side in one run: expand and collapse of regular (``gpu[000000-N]``) and
 irregular (``n000001-ib``, which Slurm cannot bracket) name sets, plus the cost of refusing an
 expression that stands for too many names (counted before expanding; python-hostlist's own
@@ -18,8 +18,8 @@ from collections.abc import Callable
 
 import hostlist
 
-from actions.errors import UsageError
-from actions.hostlists import collapse, expand
+from dcops.actions.errors import UsageError
+from dcops.actions.hostlists import collapse, expand
 
 
 def median_ms(fn: Callable[[], object], rounds: int) -> float:

@@ -17,17 +17,17 @@ import tempfile
 import time
 from pathlib import Path
 
-from actions import load_actions
-from actions.backends.factory import build_backends
-from actions.backends.prometheus import PrometheusAdapter
-from actions.config.model import AuditSection, ClusterSection, DcopsConfig, NodeEntry
-from actions.config.prometheus import PrometheusSection
-from actions.engine import Engine
-from actions.fabric.counters import growth_queries
-from actions.metrics.gpu import gpu_queries
-from actions.rbac import Policy
-from actions.request import Request
-from actions.store.sqlite import SqliteStore
+from dcops.actions import load_actions
+from dcops.actions.backends.factory import build_backends
+from dcops.actions.backends.prometheus import PrometheusAdapter
+from dcops.actions.config.model import AuditSection, ClusterSection, DcopsConfig, NodeEntry
+from dcops.actions.config.prometheus import PrometheusSection
+from dcops.actions.engine import Engine
+from dcops.actions.fabric.counters import growth_queries
+from dcops.actions.metrics.gpu import gpu_queries
+from dcops.actions.rbac import Policy
+from dcops.actions.request import Request
+from dcops.actions.store.sqlite import SqliteStore
 from tests.lab.metrics import lab as metrics_lab
 
 NODES = [f"gpu{i:03d}" for i in range(1, 65)]

@@ -34,12 +34,12 @@ def _bot_process(conn) -> None:  # type: ignore[no-untyped-def]
         from recording_slack import RecordingSlack
         from slack_requests import SECRET
 
-        from actions import open_engine
-        from actions.config import demo_config
-        from actions.rbac import Policy
-        from bots.app import build_app
-        from bots.server import serve_http
-        from bots.settings import SlackSettings
+        from dcops.actions import open_engine
+        from dcops.actions.config import demo_config
+        from dcops.actions.rbac import Policy
+        from dcops.bots.app import build_app
+        from dcops.bots.server import serve_http
+        from dcops.bots.settings import SlackSettings
 
         slack = await RecordingSlack().start()
         engine = await open_engine(demo_config(Path(tempfile.mkdtemp(prefix="dcops-bench-"))), policy=Policy.demo())

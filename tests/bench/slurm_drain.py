@@ -24,12 +24,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from actions import Request, open_engine
-from actions.backends.ports import SlurmPort
-from actions.config.model import AuditSection, ClusterSection, DcopsConfig, GuardsSection
-from actions.config.slurm import SlurmSection
-from actions.events import RunFinished
-from actions.rbac import Policy
+from dcops.actions import Request, open_engine
+from dcops.actions.backends.ports import SlurmPort
+from dcops.actions.config.model import AuditSection, ClusterSection, DcopsConfig, GuardsSection
+from dcops.actions.config.slurm import SlurmSection
+from dcops.actions.events import RunFinished
+from dcops.actions.rbac import Policy
 from tests.lab import slurm as lab_slurm
 
 NODES = "gpu[001-016]"

@@ -18,8 +18,8 @@ import json
 import statistics
 import time
 
-from actions.backends.ssh import SshAdapter
-from actions.config.ssh import SshSection
+from dcops.actions.backends.ssh import SshAdapter
+from dcops.actions.config.ssh import SshSection
 from tests.lab import sshnodes
 
 CPU: dict[tuple[str, int], list[float]] = {}   # (cold|warm, hosts) -> dcops' own CPU seconds per call

@@ -106,9 +106,9 @@ def spy_render_line(cls: type, renders: list[float]) -> None:
 
 
 async def bench_console(nodes: int, keys: list[str]) -> dict:
-    from actions.config import demo_config
-    from console.tui.app import DcopsApp
-    from console.tui.widgets.vtable import VirtualTable
+    from dcops.actions.config import demo_config
+    from dcops.console.tui.app import DcopsApp
+    from dcops.console.tui.widgets.vtable import VirtualTable
 
     renders: list[float] = []
     spy_render_line(VirtualTable, renders)

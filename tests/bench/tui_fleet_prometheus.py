@@ -41,8 +41,8 @@ def node_names(n: int) -> list[str]:
 
 
 def config(work: Path, url: str, n: int):  # noqa: ANN201
-    from actions.config.model import AuditSection, ClusterSection, DcopsConfig, NodeEntry, PolicySection
-    from actions.config.prometheus import PrometheusSection
+    from dcops.actions.config.model import AuditSection, ClusterSection, DcopsConfig, NodeEntry, PolicySection
+    from dcops.actions.config.prometheus import PrometheusSection
 
     (work / "policy.toml").write_text(ALLOW_ALL)
     return DcopsConfig(cluster=ClusterSection(name="bench"), audit=AuditSection(url=f"sqlite:///{work / 'audit.db'}"),
@@ -53,8 +53,8 @@ def config(work: Path, url: str, n: int):  # noqa: ANN201
 
 async def engine_fill(cfg, rounds: int) -> list[float]:  # noqa: ANN001
     """The fleet action alone, through the engine: submit -> result."""
-    from actions import open_engine
-    from actions.request import Request
+    from dcops.actions import open_engine
+    from dcops.actions.request import Request
 
     engine = await open_engine(cfg)
     out = []
@@ -75,8 +75,8 @@ async def engine_fill(cfg, rounds: int) -> list[float]:  # noqa: ANN001
 
 
 async def console(cfg, n: int, keys: list[str], rounds: int) -> dict:  # noqa: ANN001
-    from console.tui.app import DcopsApp
-    from console.tui.widgets.vtable import VirtualTable
+    from dcops.console.tui.app import DcopsApp
+    from dcops.console.tui.widgets.vtable import VirtualTable
 
     renders: list[float] = []
     spy_render_line(VirtualTable, renders)

@@ -18,7 +18,7 @@ def env_for(tmp: Path) -> dict[str, str]:
 
 
 def dcops(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "console.cli", *args], cwd=ROOT, env=env, text=True,
+    return subprocess.run([sys.executable, "-m", "dcops.console.cli", *args], cwd=ROOT, env=env, text=True,
                           capture_output=True, input=stdin, timeout=120)
 
 

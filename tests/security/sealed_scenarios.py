@@ -7,12 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from actions.config.model import AuditSection, ClusterSection, DcopsConfig
-from actions.seal.check import SealReport, check_seals
-from actions.seal.keys import generate
-from actions.seal.setup import external_seals, keyring, log_name, sealed_store
-from actions.store import open_store
-from actions.store.base import AuditEntry, VerifyReport
+from dcops.actions.config.model import AuditSection, ClusterSection, DcopsConfig
+from dcops.actions.seal.check import SealReport, check_seals
+from dcops.actions.seal.keys import generate
+from dcops.actions.seal.setup import external_seals, keyring, log_name, sealed_store
+from dcops.actions.store import open_store
+from dcops.actions.store.base import AuditEntry, VerifyReport
 
 from . import tamper
 

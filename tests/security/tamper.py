@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from actions.store.chain import GENESIS, record_hash
+from dcops.actions.store.chain import GENESIS, record_hash
 
 COLS = ("seq", "ts", "run_id", "event", "principal", "channel", "action", "targets", "params",
         "decision", "outcome", "duration", "error", "detail", "owner", "prev_hash", "hash")

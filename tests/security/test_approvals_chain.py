@@ -13,18 +13,18 @@ from pathlib import Path
 import pytest
 from pydantic import Field
 
-from actions.backends.bundle import Backends
-from actions.config.model import AuditSection, ClusterSection, DcopsConfig, NodeEntry
-from actions.engine import Engine
-from actions.errors import ApprovalRequired, DeniedError
-from actions.events import ActionEvent, Result
-from actions.inventory import StaticInventory
-from actions.ops.audit import VerifyParams, audit_verify
-from actions.rbac import Policy
-from actions.registry import Kind, MutatingParams, Registry, TargetKind, action
-from actions.request import Request
-from actions.store.base import AuditEntry, AuditQuery
-from actions.store.sqlite import SqliteStore
+from dcops.actions.backends.bundle import Backends
+from dcops.actions.config.model import AuditSection, ClusterSection, DcopsConfig, NodeEntry
+from dcops.actions.engine import Engine
+from dcops.actions.errors import ApprovalRequired, DeniedError
+from dcops.actions.events import ActionEvent, Result
+from dcops.actions.inventory import StaticInventory
+from dcops.actions.ops.audit import VerifyParams, audit_verify
+from dcops.actions.rbac import Policy
+from dcops.actions.registry import Kind, MutatingParams, Registry, TargetKind, action
+from dcops.actions.request import Request
+from dcops.actions.store.base import AuditEntry, AuditQuery
+from dcops.actions.store.sqlite import SqliteStore
 
 reg = Registry()
 RAN: list[str] = []
@@ -117,7 +117,7 @@ async def test_widened_grant_is_refused(engine: Engine, tmp_path: Path) -> None:
     # bob's grant is real; the attacker then widens it before it is used (approve runs it at once,
     # so the widening races a crash of that first run: simulated by granting through the store)
     appr = await engine.store.decide_approval(aid, "granted", "unix:bob", None)
-    from actions.approval_chain import tag
+    from dcops.actions.approval_chain import tag
 
     await engine.store.append([AuditEntry(
         ts=appr.decided_at or "", run_id=aid, event="approval-granted", principal="unix:bob", channel="cli",
@@ -155,7 +155,7 @@ async def test_a_lost_compare_and_set_is_never_taken_for_a_win(engine: Engine) -
     """Two deciders acting as the same principal (two consoles of one approver, or a retried
     request): the second must not mistake the first one's row for its own success, and one grant
     is used by one run only."""
-    from actions.errors import ApprovalTaken
+    from dcops.actions.errors import ApprovalTaken
 
     with pytest.raises(ApprovalRequired) as exc:
         await engine.submit(req("n01"))

@@ -101,13 +101,13 @@ def test_actions_and_help_without_config_list_what_the_caller_may_run(tmp_path: 
 
 
 async def test_a_crash_while_preparing_is_audited(tmp_path: Path) -> None:
-    from actions.backends.bundle import Backends
-    from actions.config.model import AuditSection, ClusterSection, DcopsConfig
-    from actions.engine import Engine
-    from actions.rbac import Policy
-    from actions.request import Request
-    from actions.store.base import AuditQuery
-    from actions.store.sqlite import SqliteStore
+    from dcops.actions.backends.bundle import Backends
+    from dcops.actions.config.model import AuditSection, ClusterSection, DcopsConfig
+    from dcops.actions.engine import Engine
+    from dcops.actions.rbac import Policy
+    from dcops.actions.request import Request
+    from dcops.actions.store.base import AuditQuery
+    from dcops.actions.store.sqlite import SqliteStore
 
     class Broken:
         async def nodes(self):  # noqa: ANN201

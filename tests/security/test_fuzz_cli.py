@@ -13,11 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-import actions.ops  # noqa: F401 - registers every action
-from actions.errors import DcopsError
-from actions.grammar import parse_command
-from actions.registry import registry
-from actions.validation import describe
+import dcops.actions.ops  # noqa: F401 - registers every action
+from dcops.actions.errors import DcopsError
+from dcops.actions.grammar import parse_command
+from dcops.actions.registry import registry
+from dcops.actions.validation import describe
 
 ACTIONS = sorted(s.name for s in registry)
 OPTIONS = sorted({"--" + f.replace("_", "-") for s in registry for f in s.params.model_fields})
@@ -55,7 +55,7 @@ CLI_OPTS = ["--since", "--until", "--limit", "--node", "--run", "--event", "--cs
        rest=st.lists(st.one_of(st.sampled_from(ACTIONS), st.sampled_from(CLI_OPTS), st.sampled_from(VALUES),
                                st.text(max_size=10)), max_size=6))
 def test_cli_never_crashes(head: list[str], json_out: bool, rest: list[str]) -> None:
-    from console.cli import main
+    from dcops.console.cli import main
 
     argv = ["--demo", *(["--json"] if json_out else []), *head, *rest]
     if any("\x00" in a for a in argv):              # the OS cannot pass NUL in argv

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from actions.errors import AuditError, ConfigError
-from actions.seal.keys import generate, load_signer
-from actions.seal.setup import sealed_store
-from actions.seal.sinks import parse_seal_lines
-from actions.store import open_store
+from dcops.actions.errors import AuditError, ConfigError
+from dcops.actions.seal.keys import generate, load_signer
+from dcops.actions.seal.setup import sealed_store
+from dcops.actions.seal.sinks import parse_seal_lines
+from dcops.actions.store import open_store
 
 from . import tamper
 from .sealed_scenarios import entry, no_sink, rewrite, sealed_config, verify, write_sealed
@@ -104,7 +104,7 @@ async def test_forged_seal_with_another_key(url: str, tmp_path: Path) -> None:
     evil = tmp_path / "evil"
     evil.mkdir()
     generate(evil / "k.key", evil / "k.pub")
-    from actions.seal.seal import make_seal
+    from dcops.actions.seal.seal import make_seal
 
     signer = load_signer(str(evil / "k.key"), None, None)
 
@@ -177,8 +177,8 @@ async def test_seals_shipped_to_syslog_over_udp_verify_against_the_log_server(ur
 
     s = Sealed(url, config, tmp_path / "syslog.txt", tmp_path)
     rewrite(s, lambda rows: rows[:4])
-    from actions.seal.check import check_seals
-    from actions.seal.setup import external_seals, keyring
+    from dcops.actions.seal.check import check_seals
+    from dcops.actions.seal.setup import external_seals, keyring
 
     store = open_store(url)
     chain = await store.verify()
@@ -191,7 +191,7 @@ async def test_seals_shipped_to_syslog_over_udp_verify_against_the_log_server(ur
 async def test_seal_after_interval_while_records_wait(url: str, tmp_path: Path) -> None:
     import asyncio
 
-    from actions.store.base import AuditQuery
+    from dcops.actions.store.base import AuditQuery
 
     config = sealed_config(url, tmp_path, every=1000)
     config = config.model_copy(update={"audit": config.audit.model_copy(update={"seal_interval": 0.2})})
@@ -209,8 +209,8 @@ async def test_external_signer_command(url: str, tmp_path: Path) -> None:
     signs stdin and prints a base64 signature."""
     import sys
 
-    from actions.seal.keys import generate
-    from actions.store.base import AuditQuery
+    from dcops.actions.seal.keys import generate
+    from dcops.actions.store.base import AuditQuery
 
     kid = generate(tmp_path / "hsm.key", tmp_path / "hsm.pub")
     signer = tmp_path / "sign.py"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from actions.redact import redact, scrub
+from dcops.actions.redact import redact, scrub
 
 from .cli import dcops, env_for, no_traceback
 

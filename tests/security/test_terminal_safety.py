@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from actions.events import Log, Result, Step, Table
-from actions.safe_text import control_problem, printable
-from actions.store.base import AuditEntry
-from actions.store.sqlite import SqliteStore
-from bots.blocks import escape, table_block
-from console.render import EventPrinter, table_text
+from dcops.actions.events import Log, Result, Step, Table
+from dcops.actions.safe_text import control_problem, printable
+from dcops.actions.store.base import AuditEntry
+from dcops.actions.store.sqlite import SqliteStore
+from dcops.bots.blocks import escape, table_block
+from dcops.console.render import EventPrinter, table_text
 
 from .cli import dcops, env_for, no_traceback
 
@@ -118,7 +118,7 @@ async def test_tui_table_cells_are_escaped() -> None:
     from rich.style import Style
     from textual.app import App, ComposeResult
 
-    from console.tui.widgets.vtable import Column, VirtualTable
+    from dcops.console.tui.widgets.vtable import Column, VirtualTable
 
     class TableApp(App):
         def compose(self) -> ComposeResult:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from actions.config.model import SlackSection
-from actions.errors import ConfigError, DeniedError
-from bots.channel_policy import check_channel
-from bots.identity import principal_for, user_of
-from bots.pending import PendingConfirms
-from bots.settings import SlackSettings
+from dcops.actions.config.model import SlackSection
+from dcops.actions.errors import ConfigError, DeniedError
+from dcops.bots.channel_policy import check_channel
+from dcops.bots.identity import principal_for, user_of
+from dcops.bots.pending import PendingConfirms
+from dcops.bots.settings import SlackSettings
 
 
 def test_principal_is_the_immutable_user_id_and_garbage_is_refused():

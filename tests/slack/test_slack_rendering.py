@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from types import SimpleNamespace
 
-from actions import events
-from bots import blocks
-from bots.chart import chart_for, sparkline
-from bots.run_view import MAX_LOG_LINES, RunView
+from dcops.actions import events
+from dcops.bots import blocks
+from dcops.bots.chart import chart_for, sparkline
+from dcops.bots.run_view import MAX_LOG_LINES, RunView
 
 
 def _view() -> RunView:
@@ -120,7 +120,7 @@ def test_user_text_cannot_ping_channels_in_any_fallback_text():
 
 
 def test_slack_escaping_and_smart_quotes_are_undone_before_parsing():
-    from bots.command_text import normalise
+    from dcops.bots.command_text import normalise
 
     assert normalise("query 'rate(x[5m]) &gt; 0 &amp;&amp; y &lt; 1'") == "query 'rate(x[5m]) > 0 && y < 1'"
     assert normalise("drain gpu001 --reason “xid 79”") == 'drain gpu001 --reason "xid 79"'
@@ -150,7 +150,7 @@ def test_a_huge_run_still_fits_slacks_message_limits():
 
 
 async def test_live_message_falls_back_to_a_plain_line_when_rendering_fails(monkeypatch):
-    from bots import live_message
+    from dcops.bots import live_message
 
     def broken(view):
         raise ValueError("bug")

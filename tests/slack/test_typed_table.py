@@ -4,9 +4,9 @@ right-aligned -- decided by the model, not by guessing from display strings."""
 
 from __future__ import annotations
 
-from actions.events import Result
-from actions.result_models import JobRow
-from bots.blocks import table_block
+from dcops.actions.events import Result
+from dcops.actions.result_models import JobRow
+from dcops.bots.blocks import table_block
 
 
 def test_slack_table_columns_come_from_the_row_model() -> None:

@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import pytest
 from textual.css.query import NoMatches
 
-from actions.config import DcopsConfig, demo_config
+from dcops.actions.config import DcopsConfig, demo_config
 
 SIZE = (160, 50)
 
@@ -77,7 +77,7 @@ async def wait_for(pilot, predicate: Callable[[], object], timeout: float = 15.0
 async def confirm_ready(pilot, timeout: float = 15.0) -> None:  # noqa: ANN001
     """Wait for the typed-confirmation dialog and for the plan it re-reads when it opens
     (recheck.py): Confirm waits until the current state is on screen, as a person would."""
-    from console.tui.screens.confirm import ConfirmDialog
+    from dcops.console.tui.screens.confirm import ConfirmDialog
 
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmDialog), timeout=timeout,
                    what="the typed confirmation")
@@ -103,9 +103,9 @@ FIXED_NOW = datetime(2026, 11, 29, 3, 0, 0, tzinfo=UTC)
 def frozen(monkeypatch: pytest.MonkeyPatch):
     """An engine factory whose cluster clock, audit timestamps, run ids and approval ids are fixed,
     so SVG snapshots are identical from run to run."""
-    import actions.engine as engine_mod
-    from actions import open_engine
-    from actions.sim import ManualClock, SimCluster
+    import dcops.actions.engine as engine_mod
+    from dcops.actions import open_engine
+    from dcops.actions.sim import ManualClock, SimCluster
 
     ticks = itertools.count()
     ids = itertools.count(1)
@@ -120,9 +120,9 @@ def frozen(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(engine_mod, "new_run_id", lambda: f"r20261129-030000-{next(ids):06d}")
     import datetime as datetime_mod
 
-    import actions.ops.fleet as fleet_mod
-    import actions.ops.metrics as metrics_mod
-    import console.tui.screens.base as screen_base_mod
+    import dcops.actions.ops.fleet as fleet_mod
+    import dcops.actions.ops.metrics as metrics_mod
+    import dcops.console.tui.screens.base as screen_base_mod
 
     # the fleet's and the query's time windows end "now", the banner's "as of": pin them (modules that
     # imported the class)
@@ -157,8 +157,8 @@ def screen_text(app) -> str:  # noqa: ANN001 - DcopsApp
 async def other_process(cfg: DcopsConfig, time_scale: float = 40.0):  # noqa: ANN201 - AsyncIterator[Engine]
     """Another process's engine on the same audit store (the bot, an approver's CLI), with a demo
     cluster of its own: what it runs reaches a console only through the shared store."""
-    from actions.engine import open_engine
-    from actions.sim import SimCluster
+    from dcops.actions.engine import open_engine
+    from dcops.actions.sim import SimCluster
 
     engine = await open_engine(cfg, backends=SimCluster(nodes=64, time_scale=time_scale).backends())
     try:

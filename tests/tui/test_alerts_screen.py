@@ -5,16 +5,16 @@ suggestion goes through the confirm dialog, and the fleet marks the node."""
 
 from __future__ import annotations
 
-from actions.alerts import AlertInbox
-from actions.config.alerts import AlertmanagerSection
-from actions.engine import Engine
-from actions.rbac import Policy
-from actions.sim import SimCluster
-from actions.store.base import AuditQuery
-from actions.store.sqlite import SqliteStore
-from console.tui.app import DcopsApp
-from console.tui.screens.confirm import ConfirmDialog
-from console.tui.widgets.chrome import StatusLine
+from dcops.actions.alerts import AlertInbox
+from dcops.actions.config.alerts import AlertmanagerSection
+from dcops.actions.engine import Engine
+from dcops.actions.rbac import Policy
+from dcops.actions.sim import SimCluster
+from dcops.actions.store.base import AuditQuery
+from dcops.actions.store.sqlite import SqliteStore
+from dcops.console.tui.app import DcopsApp
+from dcops.console.tui.screens.confirm import ConfirmDialog
+from dcops.console.tui.widgets.chrome import StatusLine
 
 from .conftest import SIZE, audit, confirm_ready, wait_for
 

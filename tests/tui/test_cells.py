@@ -4,11 +4,11 @@ action delivers)."""
 
 from __future__ import annotations
 
-from actions import Request, open_engine
-from actions.config import demo_config
-from actions.rbac import Policy
-from console.tui.screens.fleet import FLEET_COLUMNS, fleet_columns
-from console.tui.widgets import cells
+from dcops.actions import Request, open_engine
+from dcops.actions.config import demo_config
+from dcops.actions.rbac import Policy
+from dcops.console.tui.screens.fleet import FLEET_COLUMNS, fleet_columns
+from dcops.console.tui.widgets import cells
 
 
 def test_cells_carry_words_and_tones() -> None:

@@ -5,10 +5,10 @@ simulator), not by editing what the dialog shows."""
 
 from __future__ import annotations
 
-from actions.store.base import AuditQuery
-from console.tui.app import DcopsApp
-from console.tui.screens.confirm import ConfirmDialog
-from console.tui.screens.fleet import FleetScreen
+from dcops.actions.store.base import AuditQuery
+from dcops.console.tui.app import DcopsApp
+from dcops.console.tui.screens.confirm import ConfirmDialog
+from dcops.console.tui.screens.fleet import FleetScreen
 
 from .conftest import audit, screen_text, wait_for
 

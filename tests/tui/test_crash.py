@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from console.tui import app as app_module
-from console.tui.app import DcopsApp, log_path
-from console.tui.screens.fleet import FleetScreen
+from dcops.console.tui import app as app_module
+from dcops.console.tui.app import DcopsApp, log_path
+from dcops.console.tui.screens.fleet import FleetScreen
 
 
 def test_unhandled_error_is_one_line_and_logged(config, capsys, monkeypatch: pytest.MonkeyPatch) -> None:

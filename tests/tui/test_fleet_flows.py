@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from actions.store.base import AuditQuery
-from console.tui.app import DcopsApp
-from console.tui.screens.confirm import ConfirmDialog
-from console.tui.screens.fleet import FleetScreen
-from console.tui.widgets.chrome import StatusLine
-from console.tui.widgets.vtable import VirtualTable
+from dcops.actions.store.base import AuditQuery
+from dcops.console.tui.app import DcopsApp
+from dcops.console.tui.screens.confirm import ConfirmDialog
+from dcops.console.tui.screens.fleet import FleetScreen
+from dcops.console.tui.widgets.chrome import StatusLine
+from dcops.console.tui.widgets.vtable import VirtualTable
 
 from .conftest import SIZE, audit, wait_for
 

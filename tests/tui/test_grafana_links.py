@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from textual.widgets import Static
 
-from actions.config.grafana import GrafanaSection
-from console.tui.app import DcopsApp
-from console.tui.screens.node import NodeScreen
+from dcops.actions.config.grafana import GrafanaSection
+from dcops.console.tui.app import DcopsApp
+from dcops.console.tui.screens.node import NodeScreen
 
 from .conftest import SIZE, wait_for
 
@@ -47,7 +47,7 @@ async def test_no_grafana_section_no_link(config) -> None:
 
 
 async def test_metrics_result_screen_shows_the_links(config) -> None:
-    from console.tui.screens.result import ResultScreen
+    from dcops.console.tui.screens.result import ResultScreen
 
     cfg = config().model_copy(update={"grafana": GrafanaSection(url_template=TEMPLATE)})
     app = DcopsApp(cfg, principal="unix:alice")
@@ -60,7 +60,7 @@ async def test_metrics_result_screen_shows_the_links(config) -> None:
 
 
 async def test_alerts_screen_links_the_alerting_node(config) -> None:
-    from actions.config.alerts import AlertmanagerSection
+    from dcops.actions.config.alerts import AlertmanagerSection
 
     from .test_alerts_screen import _receive
 

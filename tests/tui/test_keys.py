@@ -8,9 +8,9 @@ import re
 
 from textual.binding import Binding
 
-from actions import load_actions, registry
-from console.tui import bindings as b
-from console.tui.screens.job import JobDetailScreen
+from dcops.actions import load_actions, registry
+from dcops.console.tui import bindings as b
+from dcops.console.tui.screens.job import JobDetailScreen
 
 # Binding actions that change something, by the change they make (runs of a suggestion count as
 # the suggested action; "first suggestion" is a meaning of its own).

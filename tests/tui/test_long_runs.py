@@ -8,13 +8,13 @@ from collections.abc import AsyncIterator
 
 from pydantic import Field
 
-from actions import registry
-from actions.events import Progress, Result, Step
-from actions.registry import Kind, MutatingParams, TargetKind, action
-from actions.store.base import AuditQuery
-from console.tui.app import DcopsApp
-from console.tui.screens.operations import OperationsScreen
-from console.tui.widgets.vtable import VirtualTable
+from dcops.actions import registry
+from dcops.actions.events import Progress, Result, Step
+from dcops.actions.registry import Kind, MutatingParams, TargetKind, action
+from dcops.actions.store.base import AuditQuery
+from dcops.console.tui.app import DcopsApp
+from dcops.console.tui.screens.operations import OperationsScreen
+from dcops.console.tui.widgets.vtable import VirtualTable
 
 from .conftest import SIZE, audit, wait_for
 

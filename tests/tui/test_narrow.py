@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from console.tui.app import DcopsApp
-from console.tui.widgets.vtable import FLEX_MIN, Column, VirtualTable, fit_columns
+from dcops.console.tui.app import DcopsApp
+from dcops.console.tui.widgets.vtable import FLEX_MIN, Column, VirtualTable, fit_columns
 
 from .conftest import screen_text, wait_for
 
@@ -96,7 +96,7 @@ async def test_wide_terminal_hides_nothing_that_fits(config) -> None:
 
 
 def test_a_summary_keeps_half_its_width_before_a_timestamp_column_is_kept() -> None:
-    from console.tui.screens.alerts import ALERT_COLUMNS
+    from dcops.console.tui.screens.alerts import ALERT_COLUMNS
 
     fitted = fit_columns(ALERT_COLUMNS, 96, drop_first=("fingerprint", "since", "status"), flex="summary")
     assert "since" not in _keys(fitted)

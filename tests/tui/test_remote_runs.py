@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import asyncio
 
-from actions import Request
-from actions.errors import ApprovalRequired
-from console.tui.app import DcopsApp
-from console.tui.widgets.vtable import VirtualTable
+from dcops.actions import Request
+from dcops.actions.errors import ApprovalRequired
+from dcops.console.tui.app import DcopsApp
+from dcops.console.tui.widgets.vtable import VirtualTable
 
 from .conftest import other_process, wait_for
 

@@ -5,19 +5,19 @@ from __future__ import annotations
 
 import pytest
 
-from actions.errors import ConfigError
-from actions.store.base import AuditQuery
-from console.tui.app import DcopsApp
-from console.tui.screens.approvals import ApprovalsScreen
-from console.tui.screens.audit import AuditScreen
-from console.tui.screens.confirm import ConfirmDialog
-from console.tui.screens.detail import DetailScreen
-from console.tui.screens.help import HelpScreen
-from console.tui.screens.jobs import JobsScreen
-from console.tui.screens.operations import OperationsScreen
-from console.tui.screens.result import ResultScreen
-from console.tui.widgets.chrome import Banner, StatusLine
-from console.tui.widgets.vtable import VirtualTable
+from dcops.actions.errors import ConfigError
+from dcops.actions.store.base import AuditQuery
+from dcops.console.tui.app import DcopsApp
+from dcops.console.tui.screens.approvals import ApprovalsScreen
+from dcops.console.tui.screens.audit import AuditScreen
+from dcops.console.tui.screens.confirm import ConfirmDialog
+from dcops.console.tui.screens.detail import DetailScreen
+from dcops.console.tui.screens.help import HelpScreen
+from dcops.console.tui.screens.jobs import JobsScreen
+from dcops.console.tui.screens.operations import OperationsScreen
+from dcops.console.tui.screens.result import ResultScreen
+from dcops.console.tui.widgets.chrome import Banner, StatusLine
+from dcops.console.tui.widgets.vtable import VirtualTable
 
 from .conftest import APPROVAL_POLICY, SIZE, audit, confirm_ready, type_confirmation, wait_for
 
@@ -208,13 +208,13 @@ async def test_palette_lists_every_action_and_prefills_the_command_line(config) 
         bar = app.screen.query_one("#command")
         assert bar.has_class("-open") and bar.input.value == "drain "
     # every action is listed; ones the principal may not run say why
-    from console.tui.palette import ActionCommands
+    from dcops.console.tui.palette import ActionCommands
 
     app = DcopsApp(config(), principal="unix:viewer")
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.engine is not None, what="the engine")
         entries = {title: help_text for title, help_text, _ in ActionCommands(app.screen)._entries()}
-        from actions import registry
+        from dcops.actions import registry
 
         assert {f"action: {n}" for n in registry.names()} <= set(entries)
         assert "not for you: denied: no role of unix:viewer allows drain" in entries["action: drain"]
@@ -246,7 +246,7 @@ async def test_deny_an_approval_with_a_reason(config) -> None:
 async def test_metrics_canned_query_charts_and_health_view(config) -> None:
     from textual.widgets import Select
 
-    from console.tui.screens.metrics import MetricsScreen
+    from dcops.console.tui.screens.metrics import MetricsScreen
 
     app = DcopsApp(config(), principal="unix:alice")
     async with app.run_test(size=SIZE) as pilot:

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from console.tui.app import DcopsApp
-from console.tui.screens.approvals import ApprovalsScreen
-from console.tui.screens.audit import AuditScreen
-from console.tui.screens.jobs import JobsScreen
-from console.tui.screens.metrics import MetricsScreen
-from console.tui.screens.node import NodeScreen
-from console.tui.screens.operations import OperationsScreen
-from console.tui.widgets.vtable import VirtualTable
+from dcops.console.tui.app import DcopsApp
+from dcops.console.tui.screens.approvals import ApprovalsScreen
+from dcops.console.tui.screens.audit import AuditScreen
+from dcops.console.tui.screens.jobs import JobsScreen
+from dcops.console.tui.screens.metrics import MetricsScreen
+from dcops.console.tui.screens.node import NodeScreen
+from dcops.console.tui.screens.operations import OperationsScreen
+from dcops.console.tui.widgets.vtable import VirtualTable
 
 from .conftest import APPROVAL_POLICY, SIZE, confirm_ready, type_confirmation, wait_for
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import asyncio
 
-from actions import Request
-from actions.store.base import AuditQuery
-from console.tui.app import DcopsApp
-from console.tui.screens.operations import OperationsScreen
-from console.tui.widgets.vtable import VirtualTable
+from dcops.actions import Request
+from dcops.actions.store.base import AuditQuery
+from dcops.console.tui.app import DcopsApp
+from dcops.console.tui.screens.operations import OperationsScreen
+from dcops.console.tui.widgets.vtable import VirtualTable
 
 from .conftest import SIZE, audit, other_process, wait_for
 
@@ -102,7 +102,7 @@ async def test_confirm_dialog_buttons_say_what_they_do(config) -> None:
     """The job cancel dialog once showed two buttons labelled "Cancel"."""
     from textual.widgets import Button
 
-    from console.tui.screens.confirm import ConfirmDialog
+    from dcops.console.tui.screens.confirm import ConfirmDialog
 
     app = DcopsApp(config(), principal="unix:alice")
     async with app.run_test(size=SIZE) as pilot:
@@ -115,7 +115,7 @@ async def test_confirm_dialog_buttons_say_what_they_do(config) -> None:
 def test_mutating_keys_mean_one_thing_on_every_screen() -> None:
     """`r` was resume on Fleet and requeue on Jobs: a key bound to a mutating action on two screens
     must be bound to the same kind of action (resume / stop-cancel) on both."""
-    from console.tui.bindings import fleet_bindings, jobs_bindings, operations_bindings
+    from dcops.console.tui.bindings import fleet_bindings, jobs_bindings, operations_bindings
 
     meaning = {"drain": "drain", "resume": "resume", "resume_leftovers": "resume", "job('cancel')": "cancel",
                "cancel_run": "cancel", "job('requeue')": "requeue", "job('hold')": "hold",
@@ -130,7 +130,7 @@ def test_mutating_keys_mean_one_thing_on_every_screen() -> None:
 
 
 async def test_dry_run_shows_its_plan_as_a_result_and_never_runs(config) -> None:
-    from console.tui.screens.result import ResultScreen
+    from dcops.console.tui.screens.result import ResultScreen
 
     app = DcopsApp(config(), principal="unix:alice")
     async with app.run_test(size=SIZE) as pilot:
@@ -151,7 +151,7 @@ async def test_dry_run_shows_its_plan_as_a_result_and_never_runs(config) -> None
 
 
 async def test_colon_help_drain_shows_the_actions_help(config) -> None:
-    from console.tui.screens.help import HelpScreen
+    from dcops.console.tui.screens.help import HelpScreen
 
     app = DcopsApp(config(), principal="unix:alice")
     async with app.run_test(size=SIZE) as pilot:
@@ -183,7 +183,7 @@ async def test_a_theme_chosen_in_the_console_is_remembered(config) -> None:
 
 
 async def test_live_screens_refresh_on_their_own_and_say_as_of_when(config) -> None:
-    from console.tui.widgets.chrome import Banner
+    from dcops.console.tui.widgets.chrome import Banner
 
     app = DcopsApp(config(tui={"refresh": 1.0}), principal="unix:alice")
     async with app.run_test(size=SIZE) as pilot:
@@ -202,7 +202,7 @@ async def test_live_screens_refresh_on_their_own_and_say_as_of_when(config) -> N
 async def test_audit_screen_hides_reads_groups_by_run_and_keeps_digits_in_fields(config) -> None:
     from textual.widgets import Input
 
-    from console.tui.screens.audit import AuditScreen
+    from dcops.console.tui.screens.audit import AuditScreen
 
     app = DcopsApp(config(), principal="unix:alice")
     async with app.run_test(size=SIZE) as pilot:
@@ -229,10 +229,10 @@ async def test_audit_screen_hides_reads_groups_by_run_and_keeps_digits_in_fields
 
 
 async def test_job_detail_then_a_node_then_its_cable(config) -> None:
-    from console.tui.screens.job import JobDetailScreen
-    from console.tui.screens.jobs import JobsScreen
-    from console.tui.screens.node import NodeScreen
-    from console.tui.screens.result import ResultScreen
+    from dcops.console.tui.screens.job import JobDetailScreen
+    from dcops.console.tui.screens.jobs import JobsScreen
+    from dcops.console.tui.screens.node import NodeScreen
+    from dcops.console.tui.screens.result import ResultScreen
 
     app = DcopsApp(config(), principal="unix:alice")
     async with app.run_test(size=SIZE) as pilot:
@@ -262,7 +262,7 @@ async def test_job_detail_then_a_node_then_its_cable(config) -> None:
 async def test_node_screen_keys_act_on_the_node_and_tabs_agree(config) -> None:
     from textual.widgets import TabbedContent
 
-    from console.tui.screens.node import NodeScreen
+    from dcops.console.tui.screens.node import NodeScreen
 
     app = DcopsApp(config(), principal="unix:alice")
     async with app.run_test(size=SIZE) as pilot:
@@ -296,7 +296,7 @@ async def test_node_screen_keys_act_on_the_node_and_tabs_agree(config) -> None:
 
 
 async def type_confirmation_with_reason(pilot, reason: str, token: str) -> None:  # noqa: ANN001
-    from console.tui.screens.confirm import ConfirmDialog
+    from dcops.console.tui.screens.confirm import ConfirmDialog
 
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmDialog), what="the drain dialog")
     await wait_for(pilot, lambda: not pilot.app.screen.checking, what="the drain dialog's plan")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from actions.errors import ConfigError
-from console.tui.theming import REQUIRED_VARIABLES, _theme_from_toml, choose_theme, load_themes
+from dcops.actions.errors import ConfigError
+from dcops.console.tui.theming import REQUIRED_VARIABLES, _theme_from_toml, choose_theme, load_themes
 
 
 def test_shipped_themes_load_with_dcops_variables() -> None:

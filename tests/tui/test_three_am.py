@@ -5,9 +5,9 @@ the report: `steps` counts command lines, single keys and typed confirmations, n
 
 from __future__ import annotations
 
-from actions.store.base import AuditQuery
-from console.tui.app import DcopsApp
-from console.tui.screens.result import ResultScreen
+from dcops.actions.store.base import AuditQuery
+from dcops.console.tui.app import DcopsApp
+from dcops.console.tui.screens.result import ResultScreen
 
 from .conftest import SIZE, audit, type_confirmation, wait_for
 

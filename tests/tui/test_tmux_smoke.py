@@ -107,7 +107,7 @@ def drive(tmux: Tmux, argv: list[str]) -> None:
 def test_console_module_on_a_real_terminal(tmp_path: Path) -> None:
     tmux = Tmux(tmp_path)
     try:
-        drive(tmux, [sys.executable, "-m", "console.tui", "--as", "unix:alice"])
+        drive(tmux, [sys.executable, "-m", "dcops.console.tui", "--as", "unix:alice"])
     finally:
         tmux.kill()
 

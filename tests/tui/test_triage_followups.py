@@ -3,10 +3,10 @@ one key (its action's key, the same as on every screen) through the engine, audi
 
 from __future__ import annotations
 
-from actions.events import Result, RunFinished, Table
-from actions.store.base import AuditQuery
-from console.tui.app import DcopsApp
-from console.tui.screens.result import ResultScreen
+from dcops.actions.events import Result, RunFinished, Table
+from dcops.actions.store.base import AuditQuery
+from dcops.console.tui.app import DcopsApp
+from dcops.console.tui.screens.result import ResultScreen
 
 from .conftest import audit, screen_text, type_confirmation, wait_for
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from actions import load_actions
-from actions.result_models import JobRow
-from actions.result_rows import Row
-from console.tui.screens.job import FIELDS
-from console.tui.screens.jobs import job_columns
-from console.tui.widgets.tables import row_columns
+from dcops.actions import load_actions
+from dcops.actions.result_models import JobRow
+from dcops.actions.result_rows import Row
+from dcops.console.tui.screens.job import FIELDS
+from dcops.console.tui.screens.jobs import job_columns
+from dcops.console.tui.widgets.tables import row_columns
 
 
 def test_jobs_columns_come_from_the_jobs_row_model() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from textual.app import App, ComposeResult
 
-from console.tui.widgets.vtable import Column, VirtualTable
+from dcops.console.tui.widgets.vtable import Column, VirtualTable
 
 ROWS = [{"node": f"gpu{i}", "state": "drained" if i % 10 == 0 else "idle", "util": float(i % 7)} for i in range(1, 1001)]
 

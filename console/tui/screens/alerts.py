@@ -22,8 +22,8 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.widgets import Static
 
-from actions import parse_command
-from actions.alerts import Alert, AlertMapping, Playbook, Suggestion, load_mapping
+from dcops.actions import parse_command
+from dcops.actions.alerts import Alert, AlertMapping, Playbook, Suggestion, load_mapping
 
 from ..bindings import ACTION_KEYS, FOLLOWUP_KEY, alerts_bindings
 from ..widgets import cells

@@ -53,7 +53,7 @@ class ApprovalsScreen(DcopsScreen):
         self.table.focus()
 
     async def load(self) -> None:
-        from actions.hostlists import collapse as collapse_hostlist
+        from dcops.actions.hostlists import collapse as collapse_hostlist
 
         engine = self.dcops.engine
         if engine is None:
@@ -93,7 +93,7 @@ class ApprovalsScreen(DcopsScreen):
         self.reload()
 
     async def _confirm_plan(self, item) -> bool:  # noqa: ANN001 - store.Approval
-        from actions.hostlists import collapse
+        from dcops.actions.hostlists import collapse
 
         plan = await self.dcops.read(item.action, {**item.params, "dry_run": True}) \
             if "dry_run" in _fields(item.action) else None
@@ -134,6 +134,6 @@ class ApprovalsScreen(DcopsScreen):
 
 
 def _fields(action: str) -> set[str]:
-    from actions import registry
+    from dcops.actions import registry
 
     return set(registry.get(action).params.model_fields) if action in registry else set()

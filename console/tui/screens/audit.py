@@ -14,8 +14,8 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.widgets import Input, Static
 
-from actions import Kind, registry
-from actions.safe_text import printable
+from dcops.actions import Kind, registry
+from dcops.actions.safe_text import printable
 
 from ..bindings import audit_bindings
 from ..widgets import cells

@@ -12,7 +12,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
-from actions.safe_text import printable
+from dcops.actions.safe_text import printable
 
 
 def _fmt(value: Any) -> str:

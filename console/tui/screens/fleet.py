@@ -13,8 +13,8 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.widgets import Static
 
-from actions.hostlists import collapse as collapse_hostlist
-from actions.result_models import NodeRow
+from dcops.actions.hostlists import collapse as collapse_hostlist
+from dcops.actions.result_models import NodeRow
 
 from ..bindings import fleet_bindings
 from ..recheck import recheck_for

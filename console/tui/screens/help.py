@@ -11,7 +11,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from actions import command_help, registry, usage
+from dcops.actions import command_help, registry, usage
 
 from ..bindings import catalog
 

@@ -7,8 +7,8 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.widgets import Static
 
-from actions.hostlists import collapse as collapse_hostlist
-from actions.result_models import JobRow
+from dcops.actions.hostlists import collapse as collapse_hostlist
+from dcops.actions.result_models import JobRow
 
 from ..bindings import jobs_bindings
 from ..widgets import cells

@@ -16,8 +16,8 @@ from textual.containers import Horizontal
 from textual.widgets import Button, Input, Select, Static
 from textual_plotext import PlotextPlot
 
-from actions.events import Table
-from actions.hostlists import collapse as collapse_hostlist
+from dcops.actions.events import Table
+from dcops.actions.hostlists import collapse as collapse_hostlist
 
 from ..bindings import metrics_bindings
 from ..widgets.tables import ROW_KEY, table_columns, table_rows

@@ -13,10 +13,10 @@ from textual.containers import Horizontal
 from textual.widgets import Static, TabbedContent, TabPane
 from textual_plotext import PlotextPlot
 
-from actions import registry
-from actions.events import Result, Table
-from actions.result_models import PortRow
-from actions.result_rows import table_of
+from dcops.actions import registry
+from dcops.actions.events import Result, Table
+from dcops.actions.result_models import PortRow
+from dcops.actions.result_rows import table_of
 
 from ..bindings import node_bindings
 from ..widgets.links import links_text
@@ -187,6 +187,6 @@ class NodeScreen(DcopsScreen):
 
 
 def _is_read(action: str) -> bool:
-    from actions import Kind
+    from dcops.actions import Kind
 
     return action in registry and registry.get(action).kind is Kind.READ

@@ -19,10 +19,10 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import ProgressBar, RichLog, Static
 
-from actions import Run, registry, resume_in
-from actions.events import Error, Log, Result, Step
-from actions.hostlists import collapse as collapse_hostlist
-from actions.safe_text import printable
+from dcops.actions import Run, registry, resume_in
+from dcops.actions.events import Error, Log, Result, Step
+from dcops.actions.hostlists import collapse as collapse_hostlist
+from dcops.actions.safe_text import printable
 
 from ..bindings import operations_bindings
 from ..widgets import cells

@@ -18,10 +18,10 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from actions import parse_command
-from actions.errors import DcopsError
-from actions.events import Result, RunFinished
-from actions.safe_text import printable
+from dcops.actions import parse_command
+from dcops.actions.errors import DcopsError
+from dcops.actions.events import Result, RunFinished
+from dcops.actions.safe_text import printable
 
 from ..bindings import ACTION_KEYS, FOLLOWUP_KEY, result_bindings
 from ..widgets.links import links_text

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from rich.text import Text
 
-from actions.events import Link
+from dcops.actions.events import Link
 
 
 def links_text(links: Sequence[Link], *, urls: bool = False) -> Text:

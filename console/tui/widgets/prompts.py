@@ -16,7 +16,7 @@ from textual.message import Message
 from textual.suggester import Suggester
 from textual.widgets import Input, Static
 
-from actions import complete
+from dcops.actions import complete
 
 
 class GrammarSuggester(Suggester):

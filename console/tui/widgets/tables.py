@@ -1,5 +1,5 @@
-"""Turning an action's :class:`actions.events.Table` into VirtualTable columns and rows, and an
-action's declared row model (:mod:`actions.result_rows`) into columns.
+"""Turning an action's :class:`dcops.actions.events.Table` into VirtualTable columns and rows, and an
+action's declared row model (:mod:`dcops.actions.result_rows`) into columns.
 
 Widths come from the data (the header and the first rows), capped, because the console shows
 tables of actions it does not know in advance (every ``:`` read action, node tabs). A screen that
@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from actions.events import Table
-from actions.result_rows import Row as ResultRow
+from dcops.actions.events import Table
+from dcops.actions.result_rows import Row as ResultRow
 
 from . import cells
 from .vtable import Cell, Column, Row

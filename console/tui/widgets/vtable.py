@@ -28,7 +28,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from actions.safe_text import printable
+from dcops.actions.safe_text import printable
 
 from ..bindings import table_bindings
 

@@ -10,18 +10,18 @@ from pathlib import Path
 
 import pytest
 
-from actions import load_actions
-from actions.alerts import AlertInbox
-from actions.backends.factory import build_backends
-from actions.config.alerts import AlertmanagerSection, AlertsSection
-from actions.config.model import AuditSection, ClusterSection, DcopsConfig, GuardsSection, NodeEntry
-from actions.config.prometheus import PrometheusSection
-from actions.config.slurm import SlurmSection
-from actions.config.ssh import SshSection
-from actions.engine import Engine
-from actions.rbac import Policy
-from actions.store.sqlite import SqliteStore
-from bots.alert_webhook import WebhookServer, serve_webhook
+from dcops.actions import load_actions
+from dcops.actions.alerts import AlertInbox
+from dcops.actions.backends.factory import build_backends
+from dcops.actions.config.alerts import AlertmanagerSection, AlertsSection
+from dcops.actions.config.model import AuditSection, ClusterSection, DcopsConfig, GuardsSection, NodeEntry
+from dcops.actions.config.prometheus import PrometheusSection
+from dcops.actions.config.slurm import SlurmSection
+from dcops.actions.config.ssh import SshSection
+from dcops.actions.engine import Engine
+from dcops.actions.rbac import Policy
+from dcops.actions.store.sqlite import SqliteStore
+from dcops.bots.alert_webhook import WebhookServer, serve_webhook
 from tests.lab import alertmanager as lab_am
 from tests.lab import slurm as lab_slurm
 from tests.lab import sshnodes

@@ -10,13 +10,13 @@ from typing import Any
 
 import httpx
 
-from actions.alerts import AlertInbox
-from actions.backends.alertmanager import AlertmanagerAdapter
-from actions.engine import Engine
-from actions.events import Result, Step
-from actions.request import Request
-from actions.store.base import AuditQuery
-from bots.alert_webhook import WebhookServer
+from dcops.actions.alerts import AlertInbox
+from dcops.actions.backends.alertmanager import AlertmanagerAdapter
+from dcops.actions.engine import Engine
+from dcops.actions.events import Result, Step
+from dcops.actions.request import Request
+from dcops.actions.store.base import AuditQuery
+from dcops.bots.alert_webhook import WebhookServer
 from tests.lab import alertmanager as lab_am
 from tests.lab import sshnodes
 from tests.lab.metrics.lab import MetricsLab

@@ -18,13 +18,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "slack"))   # the S
 from recording_slack import Call, RecordingSlack
 from slack_requests import SECRET, button_body, post_signed, slash_body
 
-from actions.engine import Engine
-from actions.store.base import AuditQuery
-from bots import blocks
-from bots.alert_slack import ALERT_ACTION, attach
-from bots.app import build_app
-from bots.server import serve_http
-from bots.settings import SlackSettings
+from dcops.actions.engine import Engine
+from dcops.actions.store.base import AuditQuery
+from dcops.bots import blocks
+from dcops.bots.alert_slack import ALERT_ACTION, attach
+from dcops.bots.app import build_app
+from dcops.bots.server import serve_http
+from dcops.bots.settings import SlackSettings
 from tests.lab import alertmanager as lab_am
 from tests.lab.metrics.lab import MetricsLab
 

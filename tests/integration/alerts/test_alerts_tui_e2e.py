@@ -9,14 +9,14 @@ from __future__ import annotations
 import asyncio
 import time
 
-from actions import open_engine
-from actions.alerts import AlertInbox
-from actions.engine import Engine
-from actions.rbac import Policy
-from actions.store.base import AuditQuery
-from bots.alert_webhook import WebhookServer
-from console.tui.app import DcopsApp
-from console.tui.screens.confirm import ConfirmDialog
+from dcops.actions import open_engine
+from dcops.actions.alerts import AlertInbox
+from dcops.actions.engine import Engine
+from dcops.actions.rbac import Policy
+from dcops.actions.store.base import AuditQuery
+from dcops.bots.alert_webhook import WebhookServer
+from dcops.console.tui.app import DcopsApp
+from dcops.console.tui.screens.confirm import ConfirmDialog
 from tests.lab import alertmanager as lab_am
 from tests.lab.metrics.lab import MetricsLab
 

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from actions import open_engine
-from actions.config.ansible import AnsibleSection
-from actions.config.model import AuditSection, ClusterSection, DcopsConfig, NodeEntry
-from actions.config.ssh import SshSection
-from actions.engine import Engine
-from actions.rbac import Policy
+from dcops.actions import open_engine
+from dcops.actions.config.ansible import AnsibleSection
+from dcops.actions.config.model import AuditSection, ClusterSection, DcopsConfig, NodeEntry
+from dcops.actions.config.ssh import SshSection
+from dcops.actions.engine import Engine
+from dcops.actions.rbac import Policy
 from tests.lab import sshnodes
 from tests.lab.fixtures import lab_or_fail
 

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from actions import Request
-from actions.engine import Engine
-from actions.errors import ApprovalRequired, DeniedError, UsageError
-from actions.events import Log, Result, RunFinished, Step
-from actions.store.base import AuditQuery
+from dcops.actions import Request
+from dcops.actions.engine import Engine
+from dcops.actions.errors import ApprovalRequired, DeniedError, UsageError
+from dcops.actions.events import Log, Result, RunFinished, Step
+from dcops.actions.store.base import AuditQuery
 from tests.lab import sshnodes
 
 pytestmark = pytest.mark.lab

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from actions.errors import AuditError, DcopsError
-from actions.request import Request
-from actions.store.base import AuditQuery
+from dcops.actions.errors import AuditError, DcopsError
+from dcops.actions.request import Request
+from dcops.actions.store.base import AuditQuery
 from tests.integration.postgres.pg_worker import engine_for
 
 pytestmark = [pytest.mark.slow]

@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from kubelab import Kubectl
 
-from actions.backends.kube import KubeAdapter
-from actions.config.kube import KubeSection
+from dcops.actions.backends.kube import KubeAdapter
+from dcops.actions.config.kube import KubeSection
 from tests.lab.kubeapi import lab
 from tests.lab.kubeapi.scenario import default_world
 

@@ -11,19 +11,19 @@ from typing import Any
 import pytest
 from kubelab import dead_kubeconfig, node_obj, pods_by_node
 
-from actions import Request, open_engine
-from actions.backends.bundle import Backends
-from actions.backends.kube import KubeAdapter
-from actions.backends.kube_inventory import KubeInventory
-from actions.config.kube import KubeSection
-from actions.config.model import AuditSection, ClusterSection, DcopsConfig
-from actions.engine import Engine
-from actions.events import Result, RunFinished, Step
-from actions.inventory import MergedInventory, SlurmInventory
-from actions.rbac import Policy
-from actions.sim import SimCluster
-from actions.store.base import AuditQuery
-from actions.store.sqlite import SqliteStore
+from dcops.actions import Request, open_engine
+from dcops.actions.backends.bundle import Backends
+from dcops.actions.backends.kube import KubeAdapter
+from dcops.actions.backends.kube_inventory import KubeInventory
+from dcops.actions.config.kube import KubeSection
+from dcops.actions.config.model import AuditSection, ClusterSection, DcopsConfig
+from dcops.actions.engine import Engine
+from dcops.actions.events import Result, RunFinished, Step
+from dcops.actions.inventory import MergedInventory, SlurmInventory
+from dcops.actions.rbac import Policy
+from dcops.actions.sim import SimCluster
+from dcops.actions.store.base import AuditQuery
+from dcops.actions.store.sqlite import SqliteStore
 from tests.lab.kubeapi import lab
 
 ALLOW_ALL = '[roles.all]\nactions = ["*"]\n[[bindings]]\nprincipals = ["unix:*"]\nroles = ["all"]\n'
@@ -95,7 +95,7 @@ async def test_k8s_only_drain_then_resume(k8s_only: Engine, world: lab.LabInfo) 
 
 
 async def test_unknown_node_is_a_usage_error(k8s_only: Engine) -> None:
-    from actions.errors import UsageError
+    from dcops.actions.errors import UsageError
 
     with pytest.raises(UsageError, match="unknown node gpu099"):
         await k8s_only.submit(Request(principal="unix:alice", channel="cli", action="drain",

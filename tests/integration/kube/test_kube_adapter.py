@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from kubelab import dead_kubeconfig, kubeconfig_for, node_obj, pods_by_node
 
-from actions.backends.kube import KubeAdapter
-from actions.config.kube import KubeSection
-from actions.errors import BackendError, BackendUnavailable, ConfigError
+from dcops.actions.backends.kube import KubeAdapter
+from dcops.actions.config.kube import KubeSection
+from dcops.actions.errors import BackendError, BackendUnavailable, ConfigError
 from tests.lab.kubeapi import lab
 from tests.lab.kubeapi import scenario as sc
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from kubelab import Kubectl, node_obj, pods_by_node
 
-from actions.backends.kube import KubeAdapter
+from dcops.actions.backends.kube import KubeAdapter
 from tests.lab.kubeapi import lab
 from tests.lab.kubeapi.scenario import default_world
 

@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 from kubelab import Kubectl
 
-from actions import Request, open_engine
-from actions.backends.kube import KubeAdapter
-from actions.config.kube import KubeSection
-from actions.config.model import AuditSection, ClusterSection, DcopsConfig, NodeEntry
-from actions.engine import Engine
-from actions.events import Log, Result
-from actions.rbac import Policy
+from dcops.actions import Request, open_engine
+from dcops.actions.backends.kube import KubeAdapter
+from dcops.actions.config.kube import KubeSection
+from dcops.actions.config.model import AuditSection, ClusterSection, DcopsConfig, NodeEntry
+from dcops.actions.engine import Engine
+from dcops.actions.events import Log, Result
+from dcops.actions.rbac import Policy
 from tests.lab.kubeapi import lab
 from tests.lab.kubeapi.operators import operator_world
 

@@ -12,16 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from actions import load_actions
-from actions.backends.factory import build_backends
-from actions.backends.prometheus import PrometheusAdapter
-from actions.config.model import AuditSection, ClusterSection, DcopsConfig, NodeEntry
-from actions.config.prometheus import PrometheusSection
-from actions.config.slurm import SlurmSection
-from actions.config.ssh import SshSection
-from actions.engine import Engine
-from actions.rbac import Policy
-from actions.store.sqlite import SqliteStore
+from dcops.actions import load_actions
+from dcops.actions.backends.factory import build_backends
+from dcops.actions.backends.prometheus import PrometheusAdapter
+from dcops.actions.config.model import AuditSection, ClusterSection, DcopsConfig, NodeEntry
+from dcops.actions.config.prometheus import PrometheusSection
+from dcops.actions.config.slurm import SlurmSection
+from dcops.actions.config.ssh import SshSection
+from dcops.actions.engine import Engine
+from dcops.actions.rbac import Policy
+from dcops.actions.store.sqlite import SqliteStore
 from tests.lab import slurm as lab_slurm
 from tests.lab import sshnodes
 from tests.lab.metrics import lab as metrics_lab_mod

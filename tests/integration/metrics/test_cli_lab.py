@@ -52,7 +52,7 @@ timeout = 5
 
 def dcops(cfg: Path, *words: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "XDG_DATA_HOME": str(cfg.parent / "data")}
-    return subprocess.run([sys.executable, "-m", "console.cli", "--config", str(cfg), "run", *words],
+    return subprocess.run([sys.executable, "-m", "dcops.console.cli", "--config", str(cfg), "run", *words],
                           capture_output=True, text=True, timeout=120, env=env)
 
 

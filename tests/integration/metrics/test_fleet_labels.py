@@ -12,15 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from actions import load_actions, parse_command
-from actions.backends.factory import build_backends
-from actions.config.model import AuditSection, ClusterSection, DcopsConfig, NodeEntry
-from actions.config.prometheus import PrometheusSection
-from actions.engine import Engine
-from actions.events import Result
-from actions.rbac import Policy
-from actions.request import Request
-from actions.store.sqlite import SqliteStore
+from dcops.actions import load_actions, parse_command
+from dcops.actions.backends.factory import build_backends
+from dcops.actions.config.model import AuditSection, ClusterSection, DcopsConfig, NodeEntry
+from dcops.actions.config.prometheus import PrometheusSection
+from dcops.actions.engine import Engine
+from dcops.actions.events import Result
+from dcops.actions.rbac import Policy
+from dcops.actions.request import Request
+from dcops.actions.store.sqlite import SqliteStore
 from tests.lab.metrics.fleet_prom import BackfilledPrometheus, FleetSeries, backfilled
 
 pytestmark = pytest.mark.lab
@@ -64,7 +64,7 @@ async def fleet_rows(tmp_path: Path, prom: BackfilledPrometheus, section: Promet
 @pytest.mark.parametrize("sharded", [False, True], ids=["one-query", "sharded"])
 async def test_node_label_and_instance_map_fill_every_metrics_column(tmp_path, fqdn_prom, sharded, monkeypatch):
     if sharded:                                     # what a fleet of thousands does: eleven queries per column
-        monkeypatch.setattr("actions.ops.fleet._SHARD_FROM", 1)
+        monkeypatch.setattr("dcops.actions.ops.fleet._SHARD_FROM", 1)
     section = PrometheusSection(url=fqdn_prom.url, timeout=10.0, node_label="node", instance_map={ALIAS: "gpu016"})
     rows, summary = await fleet_rows(tmp_path, fqdn_prom, section)
     assert set(rows) == set(NODES) and "unavailable" not in summary

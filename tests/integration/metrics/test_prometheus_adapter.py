@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from actions.backends.prometheus import PrometheusAdapter
-from actions.errors import BackendError, BackendUnavailable, UsageError
-from actions.metrics.promql import AnyOf, selector
+from dcops.actions.backends.prometheus import PrometheusAdapter
+from dcops.actions.errors import BackendError, BackendUnavailable, UsageError
+from dcops.actions.metrics.promql import AnyOf, selector
 
 pytestmark = pytest.mark.lab
 

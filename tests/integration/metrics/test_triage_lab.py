@@ -9,10 +9,10 @@ import socket
 
 import pytest
 
-from actions import parse_command
-from actions.engine import Engine
-from actions.events import Result
-from actions.request import Request
+from dcops.actions import parse_command
+from dcops.actions.engine import Engine
+from dcops.actions.events import Result
+from dcops.actions.request import Request
 
 pytestmark = pytest.mark.lab
 

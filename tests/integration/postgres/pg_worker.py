@@ -32,21 +32,21 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-if os.environ.get("DCOPS_TEST_HOST"):                 # before actions.owner computes the owner string
+if os.environ.get("DCOPS_TEST_HOST"):                 # before dcops.actions.owner computes the owner string
     _fake = os.environ["DCOPS_TEST_HOST"]
     socket.gethostname = lambda: _fake                # type: ignore[assignment]
 
-from actions.backends.bundle import Backends
-from actions.config.model import AuditSection, ClusterSection, DcopsConfig, GuardsSection, NodeEntry
-from actions.engine import Engine
-from actions.errors import DcopsError
-from actions.events import ActionEvent, Result, Step
-from actions.inventory import StaticInventory
-from actions.rbac import Policy
-from actions.registry import Kind, MutatingParams, TargetKind, action, registry
-from actions.request import Request
-from actions.store import open_store
-from actions.store.base import Store
+from dcops.actions.backends.bundle import Backends
+from dcops.actions.config.model import AuditSection, ClusterSection, DcopsConfig, GuardsSection, NodeEntry
+from dcops.actions.engine import Engine
+from dcops.actions.errors import DcopsError
+from dcops.actions.events import ActionEvent, Result, Step
+from dcops.actions.inventory import StaticInventory
+from dcops.actions.rbac import Policy
+from dcops.actions.registry import Kind, MutatingParams, TargetKind, action, registry
+from dcops.actions.request import Request
+from dcops.actions.store import open_store
+from dcops.actions.store.base import Store
 
 POLICY = '[roles.all]\nactions = ["*"]\napprove = ["*"]\n[[bindings]]\nprincipals = ["unix:*"]\nroles = ["all"]\n'
 
@@ -94,7 +94,7 @@ async def _approved(ctx, p: NodeParams) -> AsyncIterator[ActionEvent]:
 
 
 def _register() -> None:
-    import actions.ops  # noqa: F401
+    import dcops.actions.ops  # noqa: F401
 
     if "test-drain" in registry:
         return
@@ -110,7 +110,7 @@ def _register() -> None:
 
 def make_store(url: str) -> Store:
     if url.startswith("postgresql://"):
-        from actions.store.postgres import PostgresStore
+        from dcops.actions.store.postgres import PostgresStore
 
         return PostgresStore(url, lease_seconds=float(os.environ.get("DCOPS_TEST_LEASE", "30")))
     return open_store(url)
@@ -205,7 +205,7 @@ async def _act_once(eng: Engine, req: Request) -> str:
 
 
 async def _request(eng: Engine) -> None:
-    from actions.errors import ApprovalRequired
+    from dcops.actions.errors import ApprovalRequired
 
     try:
         await eng.submit(Request(principal="unix:alice", channel="cli", action="test-approved", params={"nodes": "n01"}))

@@ -23,7 +23,7 @@ def dcops(tmp_path: Path, audit_url: str, *args: str) -> subprocess.CompletedPro
     env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state"), "XDG_DATA_HOME": str(tmp_path / "data"),
            "PYTHONPATH": str(ROOT)}
     env.pop("DCOPS_CONFIG", None)
-    return subprocess.run([sys.executable, "-m", "console.cli", "--config", str(cfg), *args],
+    return subprocess.run([sys.executable, "-m", "dcops.console.cli", "--config", str(cfg), *args],
                           cwd=ROOT, env=env, text=True, capture_output=True, timeout=120)
 
 

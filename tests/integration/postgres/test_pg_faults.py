@@ -11,8 +11,8 @@ from collections import Counter
 
 import pytest
 
-from actions.store.base import AuditQuery
-from actions.store.postgres import PostgresStore
+from dcops.actions.store.base import AuditQuery
+from dcops.actions.store.postgres import PostgresStore
 from tests.integration.postgres.pg_worker import spawn
 from tests.lab import postgres as lab
 

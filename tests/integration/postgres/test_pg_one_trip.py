@@ -8,9 +8,9 @@ import asyncio
 
 import psycopg
 
-from actions.store.base import AuditEntry, AuditQuery
-from actions.store.chain import record_hash
-from actions.store.postgres import PostgresStore
+from dcops.actions.store.base import AuditEntry, AuditQuery
+from dcops.actions.store.chain import record_hash
+from dcops.actions.store.postgres import PostgresStore
 
 
 def _entry(i: int, **kw: object) -> AuditEntry:
@@ -48,7 +48,7 @@ async def test_installed_on_an_old_database_and_one_chain_with_the_old_path(pg_u
 
 
 async def test_incremental_verify_export_pages_and_keyset_search(pg_url: str) -> None:
-    from actions.store.chain import GENESIS
+    from dcops.actions.store.chain import GENESIS
 
     store = PostgresStore(pg_url)
     try:

@@ -7,8 +7,8 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from actions.store.base import AuditEntry
-from actions.store.postgres import PostgresStore
+from dcops.actions.store.base import AuditEntry
+from dcops.actions.store.postgres import PostgresStore
 
 pytestmark = pytest.mark.lab
 

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from actions.errors import LockBusy
-from actions.owner import owner_is_dead
-from actions.store.base import AuditQuery
-from actions.store.postgres import PostgresStore
+from dcops.actions.errors import LockBusy
+from dcops.actions.owner import owner_is_dead
+from dcops.actions.store.base import AuditQuery
+from dcops.actions.store.postgres import PostgresStore
 from tests.integration.postgres.pg_worker import spawn
 
 pytestmark = pytest.mark.lab

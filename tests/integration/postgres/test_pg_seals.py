@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from actions.errors import AuditError
-from actions.seal.setup import sealed_store
-from actions.store import open_store
+from dcops.actions.errors import AuditError
+from dcops.actions.seal.setup import sealed_store
+from dcops.actions.store import open_store
 from tests.security import tamper
 from tests.security.sealed_scenarios import no_sink, rewrite, verify, write_sealed
 

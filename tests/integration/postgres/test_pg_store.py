@@ -8,12 +8,12 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from actions.errors import AuditError, ConfigError
-from actions.store import open_store
-from actions.store.base import Approval, AuditEntry, AuditQuery
-from actions.store.migrate import migrate
-from actions.store.postgres import PostgresStore
-from actions.store.sqlite import SqliteStore
+from dcops.actions.errors import AuditError, ConfigError
+from dcops.actions.store import open_store
+from dcops.actions.store.base import Approval, AuditEntry, AuditQuery
+from dcops.actions.store.migrate import migrate
+from dcops.actions.store.postgres import PostgresStore
+from dcops.actions.store.sqlite import SqliteStore
 from tests.lab.postgres import PostgresLab
 
 pytestmark = pytest.mark.lab
@@ -218,7 +218,7 @@ async def test_journals_are_shared_and_copied_for_a_resume(pg_url: str) -> None:
 
 
 async def test_node_locks_all_or_nothing_and_the_holder_is_named_from_the_lock(pg_url: str) -> None:
-    from actions.errors import LockBusy
+    from dcops.actions.errors import LockBusy
 
     a, b = PostgresStore(pg_url), PostgresStore(pg_url)
     try:

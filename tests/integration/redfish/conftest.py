@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from redfish_lab import redfish_section
 
-from actions.backends.redfish import RedfishAdapter, build_redfish
+from dcops.actions.backends.redfish import RedfishAdapter, build_redfish
 from tests.lab import bmc as lab_bmc
 
 LAB_NODES = 16

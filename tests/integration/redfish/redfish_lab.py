@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from actions.config.redfish import RedfishSection
+from dcops.actions.config.redfish import RedfishSection
 from tests.lab import bmc as lab_bmc
 
 
@@ -18,7 +18,7 @@ ALLOW_ALL = '[roles.all]\nactions = ["*"]\napprove = ["*"]\n[[bindings]]\nprinci
 
 def dcops_config(lab: lab_bmc.LabBmcs, tmp_path, *, slurm=None, ssh=None, **redfish: object):
     """A real (non-demo) config: [[nodes]] for the lab's nodes, [redfish] at the lab BMCs, a private audit log."""
-    from actions.config.model import AuditSection, ClusterSection, DcopsConfig, NodeEntry
+    from dcops.actions.config.model import AuditSection, ClusterSection, DcopsConfig, NodeEntry
 
     names = f"gpu[001-{len(lab.bmcs):03d}]"
     return DcopsConfig(cluster=ClusterSection(name="lab"), audit=AuditSection(url=f"sqlite:///{tmp_path / 'audit.db'}"),
@@ -29,8 +29,8 @@ def dcops_config(lab: lab_bmc.LabBmcs, tmp_path, *, slurm=None, ssh=None, **redf
 async def run_action(engine, action: str, params: dict, *, principal: str = "unix:alice",
                      approver: str = "unix:bob"):
     """Submit like a front end: echo the confirmation, have a second person approve; return the run."""
-    from actions.errors import ApprovalRequired, ConfirmationRequired
-    from actions.request import Request
+    from dcops.actions.errors import ApprovalRequired, ConfirmationRequired
+    from dcops.actions.request import Request
 
     req = Request(principal=principal, channel="cli", action=action, params=params)
     try:

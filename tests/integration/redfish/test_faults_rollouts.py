@@ -17,10 +17,10 @@ import pytest
 from redfish_lab import ALLOW_ALL, run_action
 from test_redfish_rollout import NEW_BIOS, NEW_GPU, drained, write_config_file
 
-from actions import local_principal, open_engine
-from actions.config import load_config
-from actions.rbac import Policy
-from actions.store.base import AuditQuery
+from dcops.actions import local_principal, open_engine
+from dcops.actions.config import load_config
+from dcops.actions.rbac import Policy
+from dcops.actions.store.base import AuditQuery
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[3]
@@ -95,10 +95,10 @@ async def test_bmc_lost_and_one_failing_mid_rollout_halts_then_resume_finishes(l
 def _reimage_driver(cfg: Path) -> subprocess.Popen[str]:
     code = f"""
 import asyncio, json
-from actions import open_engine
-from actions.config import load_config
-from actions.errors import ConfirmationRequired
-from actions.request import Request
+from dcops.actions import open_engine
+from dcops.actions.config import load_config
+from dcops.actions.errors import ConfirmationRequired
+from dcops.actions.request import Request
 
 async def main():
     engine = await open_engine(load_config({str(cfg)!r}))

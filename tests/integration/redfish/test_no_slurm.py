@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from redfish_lab import ALLOW_ALL, redfish_section, run_action
 
-from actions import open_engine
-from actions.config.kube import KubeSection
-from actions.config.model import AuditSection, ClusterSection, DcopsConfig, NodeEntry
-from actions.errors import UsageError
-from actions.rbac import Policy
+from dcops.actions import open_engine
+from dcops.actions.config.kube import KubeSection
+from dcops.actions.config.model import AuditSection, ClusterSection, DcopsConfig, NodeEntry
+from dcops.actions.errors import UsageError
+from dcops.actions.rbac import Policy
 from tests.lab.kubeapi import lab as kube_lab_mod
 from tests.lab.kubeapi.scenario import default_world
 

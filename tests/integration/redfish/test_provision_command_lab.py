@@ -12,13 +12,13 @@ import pytest
 from redfish_lab import ALLOW_ALL, run_action
 from test_redfish_rollout import drained
 
-from actions import open_engine
-from actions.config.model import AuditSection, ClusterSection, DcopsConfig, NodeEntry
-from actions.config.provisioning import ProvisioningSection
-from actions.config.slurm import SlurmSection
-from actions.config.ssh import SshSection
-from actions.rbac import Policy
-from actions.store.base import AuditQuery
+from dcops.actions import open_engine
+from dcops.actions.config.model import AuditSection, ClusterSection, DcopsConfig, NodeEntry
+from dcops.actions.config.provisioning import ProvisioningSection
+from dcops.actions.config.slurm import SlurmSection
+from dcops.actions.config.ssh import SshSection
+from dcops.actions.rbac import Policy
+from dcops.actions.store.base import AuditQuery
 
 pytestmark = pytest.mark.lab
 NEW_IMAGE = "dcops-gpu-2026.12.1"

@@ -9,8 +9,8 @@ import time
 import pytest
 from redfish_lab import redfish_section
 
-from actions.backends.redfish import AuthFailed, build_redfish
-from actions.errors import BackendError, BackendUnavailable
+from dcops.actions.backends.redfish import AuthFailed, build_redfish
+from dcops.actions.errors import BackendError, BackendUnavailable
 
 pytestmark = pytest.mark.lab
 

@@ -8,9 +8,9 @@ import time
 import pytest
 from redfish_lab import ALLOW_ALL, dcops_config, run_action
 
-from actions import open_engine
-from actions.rbac import Policy
-from actions.store.base import AuditQuery
+from dcops.actions import open_engine
+from dcops.actions.rbac import Policy
+from dcops.actions.store.base import AuditQuery
 
 pytestmark = pytest.mark.lab
 

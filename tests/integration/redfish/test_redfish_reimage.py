@@ -7,11 +7,11 @@ import pytest
 from redfish_lab import ALLOW_ALL, dcops_config, run_action
 from test_redfish_rollout import drained
 
-from actions import open_engine
-from actions.config.slurm import SlurmSection
-from actions.config.ssh import SshSection
-from actions.rbac import Policy
-from actions.store.base import AuditQuery
+from dcops.actions import open_engine
+from dcops.actions.config.slurm import SlurmSection
+from dcops.actions.config.ssh import SshSection
+from dcops.actions.rbac import Policy
+from dcops.actions.store.base import AuditQuery
 
 pytestmark = pytest.mark.lab
 NEW_IMAGE = "dcops-gpu-2026.12.0"

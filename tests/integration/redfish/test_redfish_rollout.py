@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from redfish_lab import ALLOW_ALL, dcops_config, run_action
 
-from actions import open_engine
-from actions.config.slurm import SlurmSection
-from actions.rbac import Policy
-from actions.store.base import AuditQuery
+from dcops.actions import open_engine
+from dcops.actions.config.slurm import SlurmSection
+from dcops.actions.rbac import Policy
+from dcops.actions.store.base import AuditQuery
 
 pytestmark = pytest.mark.lab
 REPO = Path(__file__).resolve().parents[3]
@@ -120,10 +120,10 @@ def _driver(config_path: Path, baseline: Path) -> subprocess.Popen[str]:
     """dcops in its own process: submit the rollout, approve it as a second person, print events."""
     code = f"""
 import asyncio, json, sys
-from actions import local_principal, open_engine
-from actions.config import load_config
-from actions.errors import ApprovalRequired
-from actions.request import Request
+from dcops.actions import local_principal, open_engine
+from dcops.actions.config import load_config
+from dcops.actions.errors import ApprovalRequired
+from dcops.actions.request import Request
 
 async def main():
     engine = await open_engine(load_config({str(config_path)!r}))

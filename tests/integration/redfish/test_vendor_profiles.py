@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from redfish_lab import ALLOW_ALL, dcops_config, redfish_section, run_action
 
-from actions import open_engine
-from actions.backends.redfish import build_redfish
-from actions.config.slurm import SlurmSection
-from actions.errors import BackendError
-from actions.rbac import Policy
+from dcops.actions import open_engine
+from dcops.actions.backends.redfish import build_redfish
+from dcops.actions.config.slurm import SlurmSection
+from dcops.actions.errors import BackendError
+from dcops.actions.rbac import Policy
 from tests.lab.bmc.profiles import bundle
 
 pytestmark = pytest.mark.lab

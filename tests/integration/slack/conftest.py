@@ -14,14 +14,14 @@ from recording_slack import RecordingSlack
 from slack_harness import APPROVALS, ONCALL_CHANNEL, TEST_POLICY, Harness, registry_with_slow_action
 from slack_requests import SECRET
 
-from actions import Engine
-from actions.backends.factory import build_backends
-from actions.config import demo_config
-from actions.rbac import Policy
-from actions.store import open_store
-from bots.app import build_app
-from bots.server import serve_http
-from bots.settings import SlackSettings
+from dcops.actions import Engine
+from dcops.actions.backends.factory import build_backends
+from dcops.actions.config import demo_config
+from dcops.actions.rbac import Policy
+from dcops.actions.store import open_store
+from dcops.bots.app import build_app
+from dcops.bots.server import serve_http
+from dcops.bots.settings import SlackSettings
 
 
 @pytest.fixture

@@ -15,12 +15,12 @@ from pydantic import Field
 from recording_slack import Call, RecordingSlack
 from slack_requests import SECRET, button_body, post_signed, slash_body
 
-from actions import Engine, Kind, TargetKind, events
-from actions.registry import MutatingParams, Registry, action
-from actions.registry import registry as default_registry
-from actions.store.base import AuditQuery, AuditRecord
-from bots.bot import Bot
-from bots.server import HttpServer
+from dcops.actions import Engine, Kind, TargetKind, events
+from dcops.actions.registry import MutatingParams, Registry, action
+from dcops.actions.registry import registry as default_registry
+from dcops.actions.store.base import AuditQuery, AuditRecord
+from dcops.bots.bot import Bot
+from dcops.bots.server import HttpServer
 
 ONCALL, ONCALL2, VIEWER, ADMIN, NOBODY = "U0ONCALL", "U0ONCALL2", "U0VIEWER", "U0ADMIN", "U0NOBODY"
 ONCALL_CHANNEL, OTHER_CHANNEL, APPROVALS = "C0ONCALL", "C0RANDOM", "C0APPROVALS"
@@ -132,7 +132,7 @@ async def _slow_touch(ctx: Any, p: SlowParams) -> AsyncIterator[Any]:
 def registry_with_slow_action() -> Registry:
     """The real actions plus one slow test action, in a registry of its own (the global one
     stays as the product defines it)."""
-    import actions.ops  # noqa: F401 - registers the real actions
+    import dcops.actions.ops  # noqa: F401 - registers the real actions
 
     reg = Registry()
     for spec in default_registry:

@@ -14,14 +14,14 @@ from recording_slack import RecordingSlack
 from slack_harness import ADMIN, APPROVALS, ONCALL_CHANNEL, VIEWER, Harness
 from slack_requests import SECRET
 
-from actions import Engine
-from actions.alerts import AlertInbox
-from actions.store.base import AuditQuery
-from bots import blocks
-from bots.alert_slack import ALERT_ACTION, register, render
-from bots.app import build_app
-from bots.server import serve_http
-from bots.settings import SlackSettings
+from dcops.actions import Engine
+from dcops.actions.alerts import AlertInbox
+from dcops.actions.store.base import AuditQuery
+from dcops.bots import blocks
+from dcops.bots.alert_slack import ALERT_ACTION, register, render
+from dcops.bots.app import build_app
+from dcops.bots.server import serve_http
+from dcops.bots.settings import SlackSettings
 
 
 @pytest.fixture
@@ -85,7 +85,7 @@ async def test_confirmed_gpu_reset_from_an_alert_keeps_the_fingerprint(alert_har
 
 
 def test_unknown_node_and_resolved_alerts_get_no_buttons() -> None:
-    from actions.alerts import Alert, load_mapping
+    from dcops.actions.alerts import Alert, load_mapping
 
     labels = {"alertname": "NodeDown", "node": "ghost1", "severity": "critical"}
     alert = Alert(fingerprint="aa", status="firing", labels=labels, known_node=False)

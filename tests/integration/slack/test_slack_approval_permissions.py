@@ -7,7 +7,7 @@ from __future__ import annotations
 from slack_harness import APPROVALS, NOBODY, ONCALL, ONCALL2, VIEWER, Harness
 from test_slack_e2e import _ask_requeue
 
-from bots import blocks
+from dcops.bots import blocks
 
 
 async def test_deny_by_anyone_but_an_approver_is_refused_and_audited(harness: Harness):

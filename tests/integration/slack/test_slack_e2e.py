@@ -9,7 +9,7 @@ import time
 from recording_slack import Call
 from slack_harness import ADMIN, APPROVALS, NOBODY, ONCALL, ONCALL2, ONCALL_CHANNEL, OTHER_CHANNEL, VIEWER, Harness
 
-from bots import blocks
+from dcops.bots import blocks
 
 
 def _text(call: Call) -> str:
@@ -22,7 +22,7 @@ def _buttons(call: Call) -> dict[str, str]:
 
 
 async def _running_job(h: Harness) -> str:
-    from actions import Request
+    from dcops.actions import Request
 
     run = await h.engine.submit(Request(principal=f"slack:{ADMIN}", channel="test", action="jobs",
                                         params={"state": "RUNNING"}))
@@ -32,7 +32,7 @@ async def _running_job(h: Harness) -> str:
 
 
 async def _job_state(h: Harness, job: str) -> str:
-    from actions import Request
+    from dcops.actions import Request
 
     run = await h.engine.submit(Request(principal=f"slack:{ADMIN}", channel="test", action="jobs", params={}))
     await run.wait()
@@ -273,7 +273,7 @@ async def test_deny_tells_the_thread_and_the_requester_and_runs_nothing(harness:
 async def test_approved_but_then_refused_by_a_guard_tells_everyone(harness: Harness):
     """Between the request and the approval the partition lost nodes: the engine grants the approval,
     then its blast-radius guard refuses the run; the thread and the requester both hear why."""
-    from actions import Request
+    from dcops.actions import Request
 
     _, _, key = await harness.confirmed_command('drain gpu[001-020] --reason "bad batch"')
     await harness.responses(key)

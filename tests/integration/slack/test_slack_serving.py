@@ -1,4 +1,4 @@
-"""``dcops slack`` as it is started: ``bots.app.serve`` over HTTP in its own process, and
+"""``dcops slack`` as it is started: ``dcops.bots.app.serve`` over HTTP in its own process, and
 ``run_bot`` in Socket Mode against the local Slack's websocket."""
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ import pytest
 from recording_slack import RecordingSlack
 from slack_requests import SECRET, post_signed, slash_body
 
-from actions.config import demo_config
-from actions.config.model import SlackSection
-from bots.app import run_bot, serve
-from bots.settings import SlackSettings
+from dcops.actions.config import demo_config
+from dcops.actions.config.model import SlackSection
+from dcops.bots.app import run_bot, serve
+from dcops.bots.settings import SlackSettings
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -47,7 +47,7 @@ async def test_serve_in_its_own_process_answers_signed_commands_and_stops_on_sig
         signing_secret_env = "TEST_SLACK_SECRET"
     """))
     env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-proc", "TEST_SLACK_SECRET": SECRET, "PYTHONPATH": str(ROOT)}
-    code = "import sys; from actions.config import load_config; from bots.app import serve; " \
+    code = "import sys; from dcops.actions.config import load_config; from dcops.bots.app import serve; " \
            "sys.exit(serve(load_config(sys.argv[1])))"
     proc = await asyncio.create_subprocess_exec(sys.executable, "-c", code, str(cfg), env=env, cwd=str(tmp_path),
                                                 stderr=subprocess.PIPE)
@@ -101,7 +101,7 @@ async def test_socket_mode_receives_a_slash_command_and_acks_its_envelope(tmp_pa
 
 async def test_a_bot_token_slack_refuses_stops_the_bot_at_start_with_one_line(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
-    from bots.app import serve_async
+    from dcops.bots.app import serve_async
 
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-revoked")
     monkeypatch.setenv("SLACK_SIGNING_SECRET", SECRET)

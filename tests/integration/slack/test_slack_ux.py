@@ -11,7 +11,7 @@ import time
 from slack_harness import ADMIN, ONCALL, ONCALL_CHANNEL, Harness
 from slack_requests import button_body, post_signed, slash_body
 
-from bots import blocks
+from dcops.bots import blocks
 
 
 def _text(call) -> str:  # noqa: ANN001
@@ -95,8 +95,8 @@ async def test_stop_card_lists_final_states_and_resume_button_returns_leftovers(
 
 
 def test_resume_button_only_on_a_card_with_leftovers():
-    from actions import events
-    from bots.run_view import RunView
+    from dcops.actions import events
+    from dcops.bots.run_view import RunView
 
     view = RunView(action="firmware-update", command_text="firmware-update gpu[059-064] ...", requester=ONCALL)
     view.apply(events.RunStarted(run_id="r1", action="firmware-update", targets=["gpu059", "gpu060"]))
@@ -131,7 +131,7 @@ async def test_dcops_slack_port_and_api_base_url_for_local_testing(slack, tmp_pa
                XDG_STATE_HOME=str(tmp_path))
     env.pop("SLACK_APP_TOKEN", None)
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "console.cli", "--demo", "slack", "--port", "0", "--api-base-url", slack.base_url,
+        sys.executable, "-m", "dcops.console.cli", "--demo", "slack", "--port", "0", "--api-base-url", slack.base_url,
         cwd=str(Path(__file__).resolve().parents[3]), env=env, stderr=asyncio.subprocess.PIPE)
     try:
         line = (await asyncio.wait_for(proc.stderr.readline(), 60)).decode()
@@ -144,8 +144,8 @@ async def test_dcops_slack_port_and_api_base_url_for_local_testing(slack, tmp_pa
 
 
 def test_verdict_icon_follows_severity_never_a_tick_for_a_bad_cable():
-    from actions import events
-    from bots.run_view import RunView
+    from dcops.actions import events
+    from dcops.bots.run_view import RunView
 
     def icon_line(severity: str) -> str:
         view = RunView(action="triage-cable", command_text="triage-cable gpu023", requester=ONCALL)
@@ -160,7 +160,7 @@ def test_verdict_icon_follows_severity_never_a_tick_for_a_bad_cable():
 
 
 async def test_triage_of_the_demo_bad_cable_is_marked_bad(harness: Harness):
-    from actions import Request
+    from dcops.actions import Request
 
     run = await harness.engine.submit(Request(principal=f"slack:{ADMIN}", channel="test", action="triage-cable",
                                               params={"auto": True}))

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from actions.backends.slurm_cli import SlurmCli
-from actions.backends.slurm_runner import LocalRunner
+from dcops.actions.backends.slurm_cli import SlurmCli
+from dcops.actions.backends.slurm_runner import LocalRunner
 from tests.lab import slurm as lab_slurm
 from tests.lab import sshnodes
 from tests.lab.fixtures import lab_or_fail

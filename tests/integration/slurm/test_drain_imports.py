@@ -15,13 +15,13 @@ from tests.lab.slurm import SlurmLab
 
 # what a Slurm-only drain must never load (top-level package names)
 NOT_FOR_A_DRAIN = ("kubernetes", "textual", "slack_bolt", "slack_sdk", "psycopg", "psycopg_pool", "asyncssh",
-                   "console.tui", "bots")
+                   "dcops.console.tui", "bots")
 
 PROBE = """
 import json, os, sys
 for name in filter(None, os.environ.get("PROBE_PRELOAD", "").split(",")):
     __import__(name)
-from console.cli import main
+from dcops.console.cli import main
 code = main(sys.argv[2:])
 with open(sys.argv[1], "w") as out:
     json.dump({"exit": code, "modules": sorted(sys.modules)}, out)
@@ -60,7 +60,7 @@ def test_a_slurm_drain_and_resume_import_no_kubernetes_textual_slack_or_psycopg(
     code, modules, out = probe(tmp_path, "drain", "--config", cfg, "run", "drain", "gpu005", "--reason", "imports")
     assert code == 0, out
     assert "DRAIN" in cluster.node("gpu005")["State"], out          # it really drained, through Slurm
-    assert loaded(modules, "actions.backends.slurm_cli")             # ... through the CLI adapter
+    assert loaded(modules, "dcops.actions.backends.slurm_cli")             # ... through the CLI adapter
     assert [m for m in NOT_FOR_A_DRAIN if loaded(modules, m)] == []
 
     code, modules, out = probe(tmp_path, "resume", "--config", cfg, "run", "resume", "gpu005")

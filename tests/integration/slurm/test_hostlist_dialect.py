@@ -19,8 +19,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from actions.errors import UsageError
-from actions.hostlists import chunks, collapse, expand
+from dcops.actions.errors import UsageError
+from dcops.actions.hostlists import chunks, collapse, expand
 from tests.lab.slurm import SlurmLab
 
 

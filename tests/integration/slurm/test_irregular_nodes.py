@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 from test_slurm_actions import ALLOW_ALL, audit, lab_config, result, run, sacct_states
 
-from actions import open_engine
-from actions.backends import slurm_runner
-from actions.backends.slurm_cli import SlurmCli
-from actions.engine import Engine
-from actions.errors import BackendError
-from actions.events import Step
-from actions.rbac import Policy
+from dcops.actions import open_engine
+from dcops.actions.backends import slurm_runner
+from dcops.actions.backends.slurm_cli import SlurmCli
+from dcops.actions.engine import Engine
+from dcops.actions.errors import BackendError
+from dcops.actions.events import Step
+from dcops.actions.rbac import Policy
 from tests.lab.slurm import SlurmLab
 
 IB = ["n01-ib", "n02-ib"]
@@ -113,7 +113,7 @@ async def test_a_dry_run_and_a_bad_hostlist_change_nothing(engine: Engine, clust
     fin, events = await run(engine, "drain", nodes="dgx-h100-[01-02]", reason="x", dry_run=True)
     assert fin.outcome == "dry-run"
     assert result(events).summary.startswith("would drain 2 node(s) dgx-h100-[01-02]")
-    from actions.errors import UsageError
+    from dcops.actions.errors import UsageError
     with pytest.raises(UsageError, match=r"write such names out"):
         await run(engine, "drain", nodes="n[01-02]-ib", reason="x")       # python-hostlist's form
     with pytest.raises(UsageError, match=r"write rack\[1-2\]-gpu\[01\]"):
@@ -127,7 +127,7 @@ async def test_long_node_lists_are_sent_in_chunks(cli: SlurmCli, cluster: SlurmL
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """A node list longer than one command line allows goes out as several scontrol calls (the
     limit is shrunk here to make nine names overflow it); each is in Slurm's dialect."""
-    monkeypatch.setattr("actions.hostlists.ARG_LIMIT", 30)
+    monkeypatch.setattr("dcops.actions.hostlists.ARG_LIMIT", 30)
     await cli.drain(ALL, "chunked")
     sent = updates(scontrol_calls)
     assert len(sent) > 1 and all(len(s) <= 30 for s in sent)
@@ -139,7 +139,7 @@ async def test_long_node_lists_are_sent_in_chunks(cli: SlurmCli, cluster: SlurmL
 
 async def test_a_failing_chunk_says_what_earlier_chunks_changed(cli: SlurmCli, cluster: SlurmLab,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("actions.hostlists.ARG_LIMIT", 30)
+    monkeypatch.setattr("dcops.actions.hostlists.ARG_LIMIT", 30)
     with pytest.raises(BackendError) as err:
         await cli.drain(["cn9", "cn10", "cn011", "dgx-h100-01", "dgx-h100-02", "zz-nosuch-node1"], "partial")
     assert "Invalid node name" in str(err.value)

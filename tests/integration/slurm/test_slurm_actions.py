@@ -12,14 +12,14 @@ from typing import Any
 
 import pytest
 
-from actions import Request, open_engine
-from actions.config.model import AuditSection, ClusterSection, DcopsConfig, GuardsSection
-from actions.config.slurm import SlurmSection
-from actions.engine import Engine
-from actions.errors import DcopsError
-from actions.events import Error, Result, RunFinished, Step
-from actions.rbac import Policy
-from actions.store.base import AuditQuery
+from dcops.actions import Request, open_engine
+from dcops.actions.config.model import AuditSection, ClusterSection, DcopsConfig, GuardsSection
+from dcops.actions.config.slurm import SlurmSection
+from dcops.actions.engine import Engine
+from dcops.actions.errors import DcopsError
+from dcops.actions.events import Error, Result, RunFinished, Step
+from dcops.actions.rbac import Policy
+from dcops.actions.store.base import AuditQuery
 from tests.lab.slurm import SlurmLab
 
 ALLOW_ALL = '[roles.all]\nactions = ["*"]\n[[bindings]]\nprincipals = ["unix:*"]\nroles = ["all"]\n'
@@ -232,8 +232,8 @@ async def test_slurmctld_stopped_mid_drain_is_one_clear_error_audited_failed(tmp
 
 async def test_shell_syntax_in_node_names_is_refused_and_in_reasons_is_stored_verbatim(
         engine: Engine, cluster: SlurmLab, tmp_path: Path) -> None:
-    from actions import parse_command
-    from actions.errors import UsageError
+    from dcops.actions import parse_command
+    from dcops.actions.errors import UsageError
 
     marker = tmp_path / "pwned"
     for nodes in (f"gpu001;touch {marker}", "gpu001 gpu002", "$(id)", "gpu[001-002]|id"):

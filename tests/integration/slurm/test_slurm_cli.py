@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from actions.backends.models import JobFilter
-from actions.backends.slurm_cli import SlurmCli
-from actions.backends.slurm_runner import LocalRunner
-from actions.errors import BackendError, BackendUnavailable, UsageError
+from dcops.actions.backends.models import JobFilter
+from dcops.actions.backends.slurm_cli import SlurmCli
+from dcops.actions.backends.slurm_runner import LocalRunner
+from dcops.actions.errors import BackendError, BackendUnavailable, UsageError
 from tests.lab.slurm import SlurmLab, all_node_names
 
 

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from actions.backends.factory import build_backends
-from actions.backends.models import JobFilter
-from actions.backends.slurm_cli import SlurmCli
-from actions.config.model import DcopsConfig
-from actions.config.slurm import SlurmSection
-from actions.config.ssh import SshSection
-from actions.errors import BackendUnavailable
+from dcops.actions.backends.factory import build_backends
+from dcops.actions.backends.models import JobFilter
+from dcops.actions.backends.slurm_cli import SlurmCli
+from dcops.actions.config.model import DcopsConfig
+from dcops.actions.config.slurm import SlurmSection
+from dcops.actions.config.ssh import SshSection
+from dcops.actions.errors import BackendUnavailable
 from tests.lab import sshnodes
 from tests.lab.slurm import SlurmLab
 from tests.lab.sshnodes import controller

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from test_slurm_actions import ALLOW_ALL, lab_config
 
-from actions import Request, open_engine
-from actions.errors import DcopsError
-from actions.events import Log, RunFinished, Step
-from actions.rbac import Policy
-from actions.store.base import AuditQuery
+from dcops.actions import Request, open_engine
+from dcops.actions.errors import DcopsError
+from dcops.actions.events import Log, RunFinished, Step
+from dcops.actions.rbac import Policy
+from dcops.actions.store.base import AuditQuery
 from tests.lab.slurm import SlurmLab
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]

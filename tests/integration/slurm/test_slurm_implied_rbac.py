@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from actions import Request, open_engine
-from actions.engine import Engine
-from actions.errors import ConfirmationRequired, DeniedError
-from actions.rbac import Policy
-from actions.store.base import AuditQuery
+from dcops.actions import Request, open_engine
+from dcops.actions.engine import Engine
+from dcops.actions.errors import ConfirmationRequired, DeniedError
+from dcops.actions.rbac import Policy
+from dcops.actions.store.base import AuditQuery
 from tests.integration.slurm.test_slurm_actions import lab_config, sacct_states
 from tests.lab.slurm import SlurmLab
 

@@ -11,7 +11,7 @@ pyslurm = pytest.importorskip("pyslurm", reason="pyslurm is built for Slurm 25.1
 
 
 async def test_pyslurm_reads_the_lab_nodes(cluster: SlurmLab, monkeypatch: pytest.MonkeyPatch) -> None:
-    from actions.backends.slurm_pyslurm import SlurmPyslurm
+    from dcops.actions.backends.slurm_pyslurm import SlurmPyslurm
 
     monkeypatch.setenv("SLURM_CONF", str(cluster.conf_path))
     adapter = SlurmPyslurm(timeout=10)
@@ -20,7 +20,7 @@ async def test_pyslurm_reads_the_lab_nodes(cluster: SlurmLab, monkeypatch: pytes
 
 
 async def test_pyslurm_drains_and_resumes(cluster: SlurmLab, monkeypatch: pytest.MonkeyPatch) -> None:
-    from actions.backends.slurm_pyslurm import SlurmPyslurm
+    from dcops.actions.backends.slurm_pyslurm import SlurmPyslurm
 
     monkeypatch.setenv("SLURM_CONF", str(cluster.conf_path))
     adapter = SlurmPyslurm(timeout=10)

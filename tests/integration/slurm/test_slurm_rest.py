@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator
 import pytest
 from pydantic import SecretStr
 
-from actions.backends.models import JobFilter
-from actions.backends.slurm_cli import SlurmCli
-from actions.backends.slurm_rest import SlurmRest
-from actions.errors import BackendError, BackendUnavailable
+from dcops.actions.backends.models import JobFilter
+from dcops.actions.backends.slurm_cli import SlurmCli
+from dcops.actions.backends.slurm_rest import SlurmRest
+from dcops.actions.errors import BackendError, BackendUnavailable
 from tests.lab.slurm import SlurmLab
 
 COMPARED = ("name", "state", "flags", "reason", "partitions", "gres", "gpus", "gpus_used", "cpus", "memory_mb",

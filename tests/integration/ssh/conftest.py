@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from actions.backends.ssh import SshAdapter
-from actions.config.ssh import SshSection
+from dcops.actions.backends.ssh import SshAdapter
+from dcops.actions.config.ssh import SshSection
 from tests.lab import sshnodes
 from tests.lab.fixtures import lab_or_fail
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from actions.backends.ssh import SshAdapter
-from actions.config.ssh import SshSection
-from actions.fabric.diag import parse_ibstat, parse_mlxlink
+from dcops.actions.backends.ssh import SshAdapter
+from dcops.actions.config.ssh import SshSection
+from dcops.actions.fabric.diag import parse_ibstat, parse_mlxlink
 from tests.lab import sshnodes
 
 

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from actions.alerts import AlertInbox
-from actions.config.model import AuditSection, ClusterSection, DcopsConfig, GuardsSection
-from actions.engine import Engine
-from actions.rbac import Policy
-from actions.sim import SimCluster
-from actions.store.sqlite import SqliteStore
+from dcops.actions.alerts import AlertInbox
+from dcops.actions.config.model import AuditSection, ClusterSection, DcopsConfig, GuardsSection
+from dcops.actions.engine import Engine
+from dcops.actions.rbac import Policy
+from dcops.actions.sim import SimCluster
+from dcops.actions.store.sqlite import SqliteStore
 
 
 def payload(*alerts: dict[str, Any], receiver: str = "dcops", status: str = "firing") -> dict[str, Any]:

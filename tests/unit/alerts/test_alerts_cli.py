@@ -27,7 +27,7 @@ def env(tmp_path: Path) -> dict[str, str]:
 
 
 def dcops(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "console.cli", *args], cwd=ROOT, env=env, text=True,
+    return subprocess.run([sys.executable, "-m", "dcops.console.cli", *args], cwd=ROOT, env=env, text=True,
                           capture_output=True, timeout=120)
 
 
@@ -50,7 +50,7 @@ def test_serve_then_list_from_another_process(env: dict[str, str], tmp_path: Pat
     cfg.write_text(f'[cluster]\ndemo = true\n[audit]\nurl = "sqlite:///{tmp_path / "audit.db"}"\n'
                    f'[alerts]\nport = {port}\n')
     env = {**env, "DCOPS_ALERTS_TOKEN": "t0ken"}
-    server = subprocess.Popen([sys.executable, "-m", "console.cli", "--config", str(cfg), "alerts", "serve"], cwd=ROOT,
+    server = subprocess.Popen([sys.executable, "-m", "dcops.console.cli", "--config", str(cfg), "alerts", "serve"], cwd=ROOT,
                               env=env, text=True, stderr=subprocess.PIPE)
     try:
         url = f"http://127.0.0.1:{port}/alertmanager"

@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from actions.checks.dcgm import parse_diag
-from actions.checks.smi import parse_apps, parse_gpus, parse_nvlink_status
+from dcops.actions.checks.dcgm import parse_diag
+from dcops.actions.checks.smi import parse_apps, parse_gpus, parse_nvlink_status
 
 
 def doc(*tests: dict) -> str:

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from actions.alerts import AlertInbox, PayloadError
-from actions.engine import Engine
-from actions.events import RunFinished
-from actions.rbac import Policy
-from actions.store.base import AuditQuery
+from dcops.actions.alerts import AlertInbox, PayloadError
+from dcops.actions.engine import Engine
+from dcops.actions.events import RunFinished
+from dcops.actions.rbac import Policy
+from dcops.actions.store.base import AuditQuery
 
 from .conftest import alert, payload
 
@@ -48,7 +48,7 @@ async def test_an_alert_for_an_unknown_node_is_kept_and_flagged(inbox: AlertInbo
     assert report.new[0].known_node is False and "unknown node(s): ghost042" in report.line
     assert inbox.alerts()[0].node == "ghost042"
     assert "not a node dcops knows" in (await alert_records(eng))[0].detail
-    run = await eng.submit(__import__("actions").Request(principal="unix:root", channel="cli", action="alerts"))
+    run = await eng.submit(__import__("dcops.actions").Request(principal="unix:root", channel="cli", action="alerts"))
     await run.wait()
     assert run.result.table.rows[0][3] == "ghost042 (unknown)"
 

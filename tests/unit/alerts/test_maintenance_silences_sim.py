@@ -7,14 +7,14 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from actions.config.model import AuditSection, ClusterSection, DcopsConfig
-from actions.engine import Engine
-from actions.errors import ApprovalRequired
-from actions.rbac import Policy
-from actions.request import Request
-from actions.sim import SimCluster
-from actions.sim.scenario import Story
-from actions.store.sqlite import SqliteStore
+from dcops.actions.config.model import AuditSection, ClusterSection, DcopsConfig
+from dcops.actions.engine import Engine
+from dcops.actions.errors import ApprovalRequired
+from dcops.actions.rbac import Policy
+from dcops.actions.request import Request
+from dcops.actions.sim import SimCluster
+from dcops.actions.sim.scenario import Story
+from dcops.actions.store.sqlite import SqliteStore
 
 ALLOW_ALL = '[roles.all]\nactions = ["*"]\napprove = ["*"]\n[[bindings]]\nprincipals = ["unix:*"]\nroles = ["all"]\n'
 IMAGE = {"image": "http://files.example/bios-2.4.1.bin", "component": "BIOS"}
@@ -67,7 +67,7 @@ async def test_reimage_silence_is_expired_for_reimaged_nodes(tmp_path: Path) -> 
 
 
 async def test_left_behind_silences_are_reported_at_start(tmp_path: Path) -> None:
-    from actions.alerts.leftovers import report_left_behind
+    from dcops.actions.alerts.leftovers import report_left_behind
 
     sim = SimCluster(nodes=64, time_scale=1000.0, story=replace(Story(), firmware_fails=61))
     eng = await _engine(tmp_path, sim)
@@ -88,8 +88,8 @@ async def test_a_silence_of_a_killed_drain_is_reported_at_the_next_start(tmp_pat
     The next engine start closes the run as interrupted; the receiver's start report names it."""
     import socket
 
-    from actions.alerts.leftovers import report_left_behind
-    from actions.store.base import AuditEntry
+    from dcops.actions.alerts.leftovers import report_left_behind
+    from dcops.actions.store.base import AuditEntry
 
     sim = SimCluster(nodes=64, time_scale=1000.0)
     eng = await _engine(tmp_path, sim)

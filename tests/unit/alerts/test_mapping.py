@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-import actions.ops  # noqa: F401 - registers the actions the grammar knows
-from actions import parse_command
-from actions.alerts.mapping import load_mapping, render_words
-from actions.errors import ConfigError
+import dcops.actions.ops  # noqa: F401 - registers the actions the grammar knows
+from dcops.actions import parse_command
+from dcops.actions.alerts.mapping import load_mapping, render_words
+from dcops.actions.errors import ConfigError
 
 
 def test_xid79_maps_to_gpu_health_jobs_and_a_drain_naming_the_alert() -> None:
@@ -32,7 +32,7 @@ def test_xid79_maps_to_gpu_health_jobs_and_a_drain_naming_the_alert() -> None:
     {"alertname": "SomethingSiteSpecific", "node": "n1"},
 ])
 def test_every_suggestion_and_evidence_line_parses(labels: dict[str, str]) -> None:
-    import actions.ops  # noqa: F401 - registers the actions the grammar knows
+    import dcops.actions.ops  # noqa: F401 - registers the actions the grammar knows
 
     pb = load_mapping().for_alert(labels, node="n1")
     assert pb is not None and pb.actions, labels

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from actions.alerts.mapping import load_mapping
+from dcops.actions.alerts.mapping import load_mapping
 
 HERE = Path(__file__).parent
 RULES = Path(__file__).resolve().parents[3] / "actions" / "alerts" / "gpu-cluster.rules.yml"

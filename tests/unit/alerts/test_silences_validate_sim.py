@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from actions.config.alerts import ValidateSection
-from actions.engine import Engine
-from actions.errors import ConfirmationRequired
-from actions.events import Error, Result, Step
-from actions.request import Request
-from actions.store.base import AuditQuery
+from dcops.actions.config.alerts import ValidateSection
+from dcops.actions.engine import Engine
+from dcops.actions.errors import ConfirmationRequired
+from dcops.actions.events import Error, Result, Step
+from dcops.actions.request import Request
+from dcops.actions.store.base import AuditQuery
 
 
 async def run(eng: Engine, action: str, confirm: str | None = None, **params: Any) -> list[Any]:
@@ -59,7 +59,7 @@ async def test_a_failed_drain_leaves_no_silence(eng: Engine, monkeypatch: pytest
     (a,) = idle(eng)
 
     async def broken(nodes, reason):  # noqa: ANN001, ANN202
-        from actions.errors import BackendError
+        from dcops.actions.errors import BackendError
         raise BackendError("scontrol: slurmctld not responding")
     monkeypatch.setattr(eng.backends.slurm, "drain", broken)
     events = await run(eng, "drain", nodes=a, reason="x", silence=True)

@@ -11,12 +11,12 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from actions.alerts import AlertInbox
-from actions.config.alerts import AlertsSection
-from actions.engine import Engine
-from actions.errors import ConfigError
-from actions.store.base import AuditQuery
-from bots.alert_webhook import WebhookServer, serve_webhook
+from dcops.actions.alerts import AlertInbox
+from dcops.actions.config.alerts import AlertsSection
+from dcops.actions.engine import Engine
+from dcops.actions.errors import ConfigError
+from dcops.actions.store.base import AuditQuery
+from dcops.bots.alert_webhook import WebhookServer, serve_webhook
 
 from .conftest import alert, payload
 

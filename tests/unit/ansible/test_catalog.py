@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from actions.ansible import catalog
-from actions.backends.ansible_inventory import build_inventory
-from actions.backends.ansible_translate import diff_text, recap, translate
-from actions.config.ssh import SshSection
-from actions.errors import ConfigError, UsageError
+from dcops.actions.ansible import catalog
+from dcops.actions.backends.ansible_inventory import build_inventory
+from dcops.actions.backends.ansible_translate import diff_text, recap, translate
+from dcops.actions.config.ssh import SshSection
+from dcops.actions.errors import ConfigError, UsageError
 
 PLAY = "- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.ping:\n"
 

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from actions import Request
-from actions.config.model import AuditSection, ClusterSection, DcopsConfig
-from actions.engine import Engine
-from actions.errors import DeniedError
-from actions.events import Result
-from actions.rbac import Policy
-from actions.sim import SimCluster
-from actions.store.base import AuditQuery
-from actions.store.sqlite import SqliteStore
+from dcops.actions import Request
+from dcops.actions.config.model import AuditSection, ClusterSection, DcopsConfig
+from dcops.actions.engine import Engine
+from dcops.actions.errors import DeniedError
+from dcops.actions.events import Result
+from dcops.actions.rbac import Policy
+from dcops.actions.sim import SimCluster
+from dcops.actions.store.base import AuditQuery
+from dcops.actions.store.sqlite import SqliteStore
 
 POLICY = """
 [roles.checks]
@@ -94,8 +94,8 @@ async def test_actions_lists_playbook_for_whoever_may_run_one(engine: Engine) ->
 
 
 async def test_adhoc_args_are_data_not_templates(tmp_path: Path) -> None:
-    from actions.config.ansible import AnsibleSection
-    from actions.errors import UsageError
+    from dcops.actions.config.ansible import AnsibleSection
+    from dcops.actions.errors import UsageError
 
     cfg = DcopsConfig(cluster=ClusterSection(name="t", demo=True), audit=AuditSection(url=f"sqlite:///{tmp_path}/a.db"),
                       ansible=AnsibleSection(playbook_dir=str(DEMO), adhoc_modules=["debug"]))

@@ -9,11 +9,11 @@ import sys
 
 import pytest
 
-from actions.backends.ports import SshPort
-from actions.backends.provision_command import CommandOptions, CommandProvisioner
-from actions.config import parse_config
-from actions.errors import BackendError, BackendUnavailable, ConfigError, UsageError
-from actions.sim import SimCluster
+from dcops.actions.backends.ports import SshPort
+from dcops.actions.backends.provision_command import CommandOptions, CommandProvisioner
+from dcops.actions.config import parse_config
+from dcops.actions.errors import BackendError, BackendUnavailable, ConfigError, UsageError
+from dcops.actions.sim import SimCluster
 
 PY = sys.executable
 NAME = os.path.basename(PY)

@@ -12,18 +12,18 @@ from collections.abc import Iterator
 import pytest
 from pydantic import BaseModel, ConfigDict
 
-from actions.backends.bundle import Backends
-from actions.backends.ports import ProvisioningPort, SlurmPort
-from actions.backends.provisioning import ProviderSpec, RedfishPxe, provisioner, register_provider, unregister_provider
-from actions.config import parse_config
-from actions.config.model import AuditSection, ClusterSection, DcopsConfig
-from actions.config.provisioning import ProvisioningSection
-from actions.engine import Engine
-from actions.errors import BackendError, ConfigError
-from actions.rbac import Policy
-from actions.request import Request
-from actions.sim import SimCluster
-from actions.store.sqlite import SqliteStore
+from dcops.actions.backends.bundle import Backends
+from dcops.actions.backends.ports import ProvisioningPort, SlurmPort
+from dcops.actions.backends.provisioning import ProviderSpec, RedfishPxe, provisioner, register_provider, unregister_provider
+from dcops.actions.config import parse_config
+from dcops.actions.config.model import AuditSection, ClusterSection, DcopsConfig
+from dcops.actions.config.provisioning import ProvisioningSection
+from dcops.actions.engine import Engine
+from dcops.actions.errors import BackendError, ConfigError
+from dcops.actions.rbac import Policy
+from dcops.actions.request import Request
+from dcops.actions.sim import SimCluster
+from dcops.actions.store.sqlite import SqliteStore
 
 ALLOW_ALL = '[roles.all]\nactions = ["*"]\napprove = ["*"]\n[[bindings]]\nprincipals = ["unix:*"]\nroles = ["all"]\n'
 
@@ -154,10 +154,10 @@ async def test_a_resumed_run_boots_only_when_the_install_did_not_start(tmp_path,
                                                                        step4) -> None:
     import asyncio
 
-    from actions.context import ActionContext
-    from actions.fanout import StepReporter
-    from actions.ops.reimage import Reimage, ReimageParams
-    from actions.registry import registry
+    from dcops.actions.context import ActionContext
+    from dcops.actions.fanout import StepReporter
+    from dcops.actions.ops.reimage import Reimage, ReimageParams
+    from dcops.actions.registry import registry
 
     sim = SimCluster(nodes=64, time_scale=1000.0)
     backends = sim.backends()
@@ -205,9 +205,9 @@ def test_config_names_a_registered_provider_with_valid_options(kickstart) -> Non
 
 
 def test_redfish_pxe_is_the_default_and_needs_redfish_and_ssh() -> None:
-    from actions.backends.ports import RedfishPort, SshPort
-    from actions.backends.provisioning import missing_sections
-    from actions.errors import BackendUnavailable
+    from dcops.actions.backends.ports import RedfishPort, SshPort
+    from dcops.actions.backends.provisioning import missing_sections
+    from dcops.actions.errors import BackendUnavailable
 
     full = SimCluster(nodes=4, time_scale=1000.0).backends()
     prov = provisioner(full, None)

@@ -9,15 +9,15 @@ from typing import Protocol, runtime_checkable
 
 import pytest
 
-from actions.backends.bundle import Backends
-from actions.backends.factory import build_backends
-from actions.backends.ports import KubePort, RedfishPort, SlurmPort
-from actions.backends.registry import BackendSpec, register_backend, registered, unregister_backend
-from actions.config import parse_config
-from actions.config._base import Section
-from actions.errors import BackendUnavailable, ConfigError
-from actions.inventory import StaticInventory
-from actions.sim import SimCluster
+from dcops.actions.backends.bundle import Backends
+from dcops.actions.backends.factory import build_backends
+from dcops.actions.backends.ports import KubePort, RedfishPort, SlurmPort
+from dcops.actions.backends.registry import BackendSpec, register_backend, registered, unregister_backend
+from dcops.actions.config import parse_config
+from dcops.actions.config._base import Section
+from dcops.actions.errors import BackendUnavailable, ConfigError
+from dcops.actions.inventory import StaticInventory
+from dcops.actions.sim import SimCluster
 
 
 @runtime_checkable
@@ -94,7 +94,7 @@ def test_a_second_registration_of_a_port_or_name_is_refused(tickets) -> None:
 def test_builtins_register_every_port_with_its_config_field() -> None:
     by_name = {s.name: s for s in registered()}
     assert set(by_name) >= {"slurm", "kube", "redfish", "ssh", "prometheus", "ansible", "alertmanager"}
-    from actions.config.model import DcopsConfig
+    from dcops.actions.config.model import DcopsConfig
 
     for name, spec in by_name.items():                        # the section model is the config field's type
         field = DcopsConfig.model_fields.get(name)

@@ -13,7 +13,7 @@ from .test_cli import ROOT, dcops, env  # noqa: F401  (env is a fixture)
 
 def _complete(env: dict[str, str], line: str) -> list[str]:
     e = dict(env, _ARGCOMPLETE="1", _ARGCOMPLETE_IFS="\n", COMP_LINE=line, COMP_POINT=str(len(line)))
-    p = subprocess.run(["bash", "-c", f'"{sys.executable}" -m console.cli 8>&1 9>/dev/null'], cwd=ROOT, env=e,
+    p = subprocess.run(["bash", "-c", f'"{sys.executable}" -m dcops.console.cli 8>&1 9>/dev/null'], cwd=ROOT, env=e,
                        capture_output=True, text=True, timeout=60)
     assert "Traceback" not in p.stderr, p.stderr
     return [c.strip() for c in p.stdout.split("\n") if c.strip()]

@@ -125,7 +125,7 @@ def test_action_failed_is_1_not_unreachable(env, tmp_path: Path) -> None:
 
 
 def test_long_running_server_logs_to_stderr_too(capsys: pytest.CaptureFixture[str]) -> None:
-    from console.cli import log_to_stderr
+    from dcops.console.cli import log_to_stderr
 
     root = logging.getLogger()
     before = list(root.handlers)
@@ -146,8 +146,8 @@ def test_debug_flag_logs_to_stderr(env) -> None:
 
 
 def test_paths_follow_platformdirs(env, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from actions.config import default_config_path
-    from actions.paths import data_dir, state_dir
+    from dcops.actions.config import default_config_path
+    from dcops.actions.paths import data_dir, state_dir
 
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "dat"))

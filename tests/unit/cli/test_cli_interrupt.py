@@ -20,7 +20,7 @@ def test_ctrl_c_mid_rollout_names_the_leftovers_and_exits_130(env) -> None:
     asked = dcops(env, "--demo", "--as", "unix:alice", "run", *ROLLOUT)
     assert asked.returncode == 3, asked.stderr
     approval = re.search(r"approve (a-[0-9a-f]+)", asked.stderr).group(1)
-    proc = subprocess.Popen([sys.executable, "-m", "console.cli", "--demo", "--as", "unix:bob", "approve", approval],
+    proc = subprocess.Popen([sys.executable, "-m", "dcops.console.cli", "--demo", "--as", "unix:bob", "approve", approval],
                             cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     seen = []
     deadline = time.monotonic() + 90
@@ -46,7 +46,7 @@ def test_ctrl_c_mid_rollout_names_the_leftovers_and_exits_130(env) -> None:
 
 
 def test_ctrl_c_before_a_run_exits_130_with_the_same_line(env) -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "console.cli", "--demo", "run", "drain", "gpu001", "--reason",
+    proc = subprocess.Popen([sys.executable, "-m", "dcops.console.cli", "--demo", "run", "drain", "gpu001", "--reason",
                              "x", "--wait"], cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
     time.sleep(4)
@@ -66,9 +66,9 @@ def test_action_help_flag(env) -> None:
 def test_firmware_check_fail_on_drift(env) -> None:
     from pathlib import Path
 
-    import actions.sim
+    import dcops.actions.sim
 
-    baseline = str(Path(actions.sim.__file__).with_name("baseline.toml"))
+    baseline = str(Path(dcops.actions.sim.__file__).with_name("baseline.toml"))
     drifted = dcops(env, "--demo", "run", "firmware-check", "gpu[001-064]", "--baseline", baseline, "--fail-on-drift")
     assert drifted.returncode == 1 and "off baseline: gpu002" in drifted.stdout, drifted.stdout[-300:]
     report_only = dcops(env, "--demo", "run", "firmware-check", "gpu[001-064]", "--baseline", baseline)
@@ -84,7 +84,7 @@ def test_drain_on_a_terminal_asks_the_same_typed_confirmation(env) -> None:
     import pty
 
     master, slave = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "console.cli", "--demo", "run", "drain", "gpu[001-016]",
+    proc = subprocess.Popen([sys.executable, "-m", "dcops.console.cli", "--demo", "run", "drain", "gpu[001-016]",
                              "--reason", "xid 79"], cwd=ROOT, env=env, text=True, stdin=slave,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     os.close(slave)
@@ -97,7 +97,7 @@ def test_drain_on_a_terminal_asks_the_same_typed_confirmation(env) -> None:
     assert "confirm by typing 16 or gpu[001-016]" in err, err
     assert "drained 16 node(s) gpu[001-016]" in out          # it ran once confirmed (the demo's PDB may fail k8s)
     wrong_master, wrong_slave = pty.openpty()
-    wrong = subprocess.Popen([sys.executable, "-m", "console.cli", "--demo", "run", "requeue", "1"], cwd=ROOT,
+    wrong = subprocess.Popen([sys.executable, "-m", "dcops.console.cli", "--demo", "run", "requeue", "1"], cwd=ROOT,
                              env=env, text=True, stdin=wrong_slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     os.close(wrong_slave)
     try:
@@ -117,7 +117,7 @@ def _on_a_terminal(env, args: list[str], seconds: float) -> tuple[str, str]:  # 
 
     out_m, out_s = pty.openpty()
     err_m, err_s = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "console.cli", *args], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+    proc = subprocess.Popen([sys.executable, "-m", "dcops.console.cli", *args], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
                             stdout=out_s, stderr=err_s)
     os.close(out_s)
     os.close(err_s)

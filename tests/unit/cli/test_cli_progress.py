@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[3]
 def _dcops(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "COLUMNS"} | {
         "XDG_STATE_HOME": str(tmp_path / "state"), "XDG_CONFIG_HOME": str(tmp_path / "cfg")}
-    return subprocess.run([sys.executable, "-m", "console.cli", "--demo", *args], cwd=ROOT, env=env,
+    return subprocess.run([sys.executable, "-m", "dcops.console.cli", "--demo", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=180)
 
 

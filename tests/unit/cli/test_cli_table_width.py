@@ -18,8 +18,8 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from actions.events import Table
-from console.render import ELLIPSIS, fit_widths, table_text
+from dcops.actions.events import Table
+from dcops.console.render import ELLIPSIS, fit_widths, table_text
 
 ROOT = Path(__file__).resolve().parents[3]
 LONG = "xid 79 on GPU 3 (fallen off the bus) after the driver reset; RMA ticket INC-4242 opened by the night shift " * 2
@@ -56,7 +56,7 @@ def test_fit_widths_never_exceeds_the_budget_it_can_meet(natural: list[int], bud
 def _on_a_terminal(args: list[str], columns: int, env: dict[str, str]) -> str:
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, columns, 0, 0))
-    proc = subprocess.Popen([sys.executable, "-m", "console.cli", *args], cwd=ROOT, env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "dcops.console.cli", *args], cwd=ROOT, env=env,
                             stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.DEVNULL)
     os.close(slave)
     chunks = []
@@ -76,7 +76,7 @@ def _on_a_terminal(args: list[str], columns: int, env: dict[str, str]) -> str:
 def test_the_cli_fits_a_100_column_terminal_and_pipes_whole(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "COLUMNS"} | {
         "XDG_STATE_HOME": str(tmp_path / "state"), "XDG_CONFIG_HOME": str(tmp_path / "cfg"), "NO_COLOR": "1"}
-    piped = subprocess.run([sys.executable, "-m", "console.cli", "--demo", "run", "fleet"], cwd=ROOT, env=env,
+    piped = subprocess.run([sys.executable, "-m", "dcops.console.cli", "--demo", "run", "fleet"], cwd=ROOT, env=env,
                            capture_output=True, text=True, timeout=120)
     assert piped.returncode == 0 and max(len(x) for x in piped.stdout.splitlines()) > 100   # wide when whole
     shown = _on_a_terminal(["--demo", "run", "fleet"], 100, env).replace("\r", "").splitlines()

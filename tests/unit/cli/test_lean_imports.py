@@ -14,14 +14,14 @@ HEAVY = ("kubernetes", "kubernetes_asyncio", "textual", "slack_bolt", "slack_sdk
 
 SCRIPT = r"""
 import asyncio, json, sys
-from console.cli import build_parser
-from actions import open_engine
-from actions.config.model import AuditSection, ClusterSection, DcopsConfig, NodeEntry
-from actions.config.slurm import SlurmSection
-from actions.config.ssh import SshSection
-from actions.config.prometheus import PrometheusSection
-from actions.rbac import Policy
-from actions.request import Request
+from dcops.console.cli import build_parser
+from dcops.actions import open_engine
+from dcops.actions.config.model import AuditSection, ClusterSection, DcopsConfig, NodeEntry
+from dcops.actions.config.slurm import SlurmSection
+from dcops.actions.config.ssh import SshSection
+from dcops.actions.config.prometheus import PrometheusSection
+from dcops.actions.rbac import Policy
+from dcops.actions.request import Request
 
 async def main(tmp):
     build_parser().parse_args(["run", "drain", "gpu001", "--reason", "x"])

@@ -4,12 +4,12 @@ from pathlib import Path
 
 import pytest
 
-from actions.backends.bundle import Backends
-from actions.config.model import AuditSection, ClusterSection, DcopsConfig, NodeEntry
-from actions.engine import Engine
-from actions.inventory import StaticInventory
-from actions.rbac import Policy
-from actions.store.sqlite import SqliteStore
+from dcops.actions.backends.bundle import Backends
+from dcops.actions.config.model import AuditSection, ClusterSection, DcopsConfig, NodeEntry
+from dcops.actions.engine import Engine
+from dcops.actions.inventory import StaticInventory
+from dcops.actions.rbac import Policy
+from dcops.actions.store.sqlite import SqliteStore
 
 POLICY = """
 [groups]

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from actions.store.base import AuditEntry, AuditQuery
-from actions.store.chain import GENESIS
-from actions.store.sqlite import SqliteStore
+from dcops.actions.store.base import AuditEntry, AuditQuery
+from dcops.actions.store.chain import GENESIS
+from dcops.actions.store.sqlite import SqliteStore
 
 
 def entry(i: int) -> AuditEntry:

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from actions.backends.models import JobFilter
-from actions.config.model import AuditSection, ClusterSection, DcopsConfig
-from actions.engine import Engine
-from actions.errors import ConfirmationRequired, UsageError
-from actions.rbac import Policy
-from actions.request import Request
-from actions.sim import SimCluster
-from actions.store.sqlite import SqliteStore
+from dcops.actions.backends.models import JobFilter
+from dcops.actions.config.model import AuditSection, ClusterSection, DcopsConfig
+from dcops.actions.engine import Engine
+from dcops.actions.errors import ConfirmationRequired, UsageError
+from dcops.actions.rbac import Policy
+from dcops.actions.request import Request
+from dcops.actions.sim import SimCluster
+from dcops.actions.store.sqlite import SqliteStore
 
 ALLOW_ALL = '[roles.all]\nactions = ["*"]\n[[bindings]]\nprincipals = ["unix:*"]\nroles = ["all"]\n'
 

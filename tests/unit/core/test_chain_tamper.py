@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from actions.store.base import AuditEntry
-from actions.store.chain import record_hash
-from actions.store.sqlite import SqliteStore
+from dcops.actions.store.base import AuditEntry
+from dcops.actions.store.chain import record_hash
+from dcops.actions.store.sqlite import SqliteStore
 
 
 def entry(i: int) -> AuditEntry:

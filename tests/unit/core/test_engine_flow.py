@@ -9,11 +9,11 @@ from collections.abc import AsyncIterator
 import pytest
 from pydantic import Field
 
-from actions.errors import ApprovalRequired, ConfirmationRequired, DeniedError, UsageError
-from actions.events import ActionEvent, Result, Step
-from actions.registry import Kind, MutatingParams, Params, Registry, TargetKind, action
-from actions.request import Request
-from actions.store.base import AuditQuery
+from dcops.actions.errors import ApprovalRequired, ConfirmationRequired, DeniedError, UsageError
+from dcops.actions.events import ActionEvent, Result, Step
+from dcops.actions.registry import Kind, MutatingParams, Params, Registry, TargetKind, action
+from dcops.actions.request import Request
+from dcops.actions.store.base import AuditQuery
 
 reg = Registry()
 GATE: dict[str, asyncio.Event] = {}

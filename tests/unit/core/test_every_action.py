@@ -8,24 +8,24 @@ from pathlib import Path
 
 import pytest
 
-from actions import load_actions, parse_command
-from actions.config.model import AuditSection, ClusterSection, DcopsConfig
-from actions.engine import Engine
-from actions.errors import ApprovalRequired, ConfirmationRequired, DeniedError
-from actions.rbac import Policy
-from actions.request import Request
-from actions.sim import SimCluster
-from actions.store.base import AuditQuery
-from actions.store.sqlite import SqliteStore
+from dcops.actions import load_actions, parse_command
+from dcops.actions.config.model import AuditSection, ClusterSection, DcopsConfig
+from dcops.actions.engine import Engine
+from dcops.actions.errors import ApprovalRequired, ConfirmationRequired, DeniedError
+from dcops.actions.rbac import Policy
+from dcops.actions.request import Request
+from dcops.actions.sim import SimCluster
+from dcops.actions.store.base import AuditQuery
+from dcops.actions.store.sqlite import SqliteStore
 
-# the product's actions: those defined in actions.ops (tests may register throw-away actions of their own)
-SPECS = [s for s in load_actions() if s.run.__module__.startswith("actions.ops.")]
+# the product's actions: those defined in dcops.actions.ops (tests may register throw-away actions of their own)
+SPECS = [s for s in load_actions() if s.run.__module__.startswith("dcops.actions.ops.")]
 ALLOW_ALL = '[roles.all]\nactions = ["*"]\napprove = ["*"]\n[[bindings]]\nprincipals = ["unix:*"]\nroles = ["all"]\n'
 DENY_ALL = '[roles.none]\nactions = ["ping"]\n[[bindings]]\nprincipals = ["unix:nobody"]\nroles = ["none"]\n'
 
 
 async def example_params(spec, sim: SimCluster) -> dict:
-    from actions.backends.models import JobFilter
+    from dcops.actions.backends.models import JobFilter
 
     backends = sim.backends()
     text = spec.example
@@ -33,7 +33,7 @@ async def example_params(spec, sim: SimCluster) -> dict:
         running = await backends.slurm.jobs(JobFilter(state="RUNNING"))
         pending = await backends.slurm.jobs(JobFilter(state="PENDING"))
         text = text.replace("{job}", running[0].job_id).replace("{pending_job}", pending[0].job_id)
-    baseline = Path(__import__("actions.sim", fromlist=["x"]).__file__).with_name("baseline.toml")
+    baseline = Path(__import__("dcops.actions.sim", fromlist=["x"]).__file__).with_name("baseline.toml")
     text = text.replace("{baseline}", str(baseline))
     return parse_command(text).params
 

@@ -9,18 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from actions import Request
-from actions.config import parse_config
-from actions.config.model import AuditSection, DcopsConfig
-from actions.engine import Engine
-from actions.errors import ConfigError
-from actions.events import Link, Result
-from actions.links import grafana_links
-from actions.rbac import Policy
-from actions.sim import SimCluster
-from actions.store.sqlite import SqliteStore
-from bots.blocks import LINK, link_buttons
-from console.render import EventPrinter
+from dcops.actions import Request
+from dcops.actions.config import parse_config
+from dcops.actions.config.model import AuditSection, DcopsConfig
+from dcops.actions.engine import Engine
+from dcops.actions.errors import ConfigError
+from dcops.actions.events import Link, Result
+from dcops.actions.links import grafana_links
+from dcops.actions.rbac import Policy
+from dcops.actions.sim import SimCluster
+from dcops.actions.store.sqlite import SqliteStore
+from dcops.bots.blocks import LINK, link_buttons
+from dcops.console.render import EventPrinter
 
 TEMPLATE = "https://grafana.example/d/dcgm?var-node={node}&var-gpu={gpu}&from={from}&to={to}"
 
@@ -84,8 +84,8 @@ def test_cli_prints_links_and_slack_shows_url_buttons() -> None:
 
 
 def test_slack_run_message_carries_the_buttons() -> None:
-    from bots.blocks import run_message
-    from bots.run_view import RunView
+    from dcops.bots.blocks import run_message
+    from dcops.bots.run_view import RunView
 
     view = RunView(action="gpu-health", command_text="gpu-health gpu017", requester="U1")
     view.apply(Result(summary="8 GPUs", links=[Link(label="Grafana: gpu017 GPU 3", url="https://g/d?var-gpu=3")]))
@@ -97,8 +97,8 @@ def test_slack_run_message_carries_the_buttons() -> None:
 def test_slack_alert_message_links_the_node_dashboard() -> None:
     from types import SimpleNamespace
 
-    from actions.alerts import Alert
-    from bots.alert_slack import AlertPoster, render
+    from dcops.actions.alerts import Alert
+    from dcops.bots.alert_slack import AlertPoster, render
 
     alert = Alert(fingerprint="f1", status="firing", starts_at="2026-12-04T02:00:00Z", known_node=True,
                   labels={"alertname": "GpuXid", "Hostname": "gpu017", "gpu": "3", "severity": "critical"})

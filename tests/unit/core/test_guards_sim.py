@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from actions.config.model import AuditSection, ClusterSection, DcopsConfig, GuardsSection
-from actions.engine import Engine
-from actions.errors import DeniedError
-from actions.rbac import Policy
-from actions.request import Request
-from actions.sim import SimCluster
-from actions.store.base import AuditQuery
-from actions.store.sqlite import SqliteStore
+from dcops.actions.config.model import AuditSection, ClusterSection, DcopsConfig, GuardsSection
+from dcops.actions.engine import Engine
+from dcops.actions.errors import DeniedError
+from dcops.actions.rbac import Policy
+from dcops.actions.request import Request
+from dcops.actions.sim import SimCluster
+from dcops.actions.store.base import AuditQuery
+from dcops.actions.store.sqlite import SqliteStore
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from actions.errors import UsageError
-from actions.hostlists import ARG_LIMIT, MAX_NAMES, MAX_RANGE, chunks, collapse, count, expand, parse
+from dcops.actions.errors import UsageError
+from dcops.actions.hostlists import ARG_LIMIT, MAX_NAMES, MAX_RANGE, chunks, collapse, count, expand, parse
 
 # (input, what scontrol show hostnames printed, duplicates dropped)
 SLURM_AGREES = [

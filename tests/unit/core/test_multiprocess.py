@@ -9,8 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from actions.store.base import AuditQuery
-from actions.store.sqlite import SqliteStore
+from dcops.actions.store.base import AuditQuery
+from dcops.actions.store.sqlite import SqliteStore
 
 ROOT = Path(__file__).resolve().parents[3]
 

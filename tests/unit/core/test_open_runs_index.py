@@ -13,8 +13,8 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from actions.store.base import AuditEntry
-from actions.store.sqlite import SqliteStore
+from dcops.actions.store.base import AuditEntry
+from dcops.actions.store.sqlite import SqliteStore
 
 REFERENCE = ("SELECT a.seq FROM audit a WHERE a.event = 'started' AND NOT EXISTS "
              "(SELECT 1 FROM audit f WHERE f.run_id = a.run_id AND f.event = 'finished') ORDER BY a.seq")

@@ -10,9 +10,9 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from actions.store.base import AuditEntry
-from actions.store.chain import canonical
-from actions.store.pg_rows import BATCH_COLS, append_batch, canonical_around_seq
+from dcops.actions.store.base import AuditEntry
+from dcops.actions.store.chain import canonical
+from dcops.actions.store.pg_rows import BATCH_COLS, append_batch, canonical_around_seq
 
 text = st.text(max_size=30)
 json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)

@@ -9,15 +9,15 @@ import asyncio
 
 import pytest
 
-from actions.config.model import AuditSection, ClusterSection, DcopsConfig
-from actions.engine import Engine
-from actions.errors import ApprovalRequired, DeniedError
-from actions.rbac import Policy
-from actions.request import Request
-from actions.settle import FINAL_STATES
-from actions.sim import SimCluster
-from actions.store.base import AuditQuery
-from actions.store.sqlite import SqliteStore
+from dcops.actions.config.model import AuditSection, ClusterSection, DcopsConfig
+from dcops.actions.engine import Engine
+from dcops.actions.errors import ApprovalRequired, DeniedError
+from dcops.actions.rbac import Policy
+from dcops.actions.request import Request
+from dcops.actions.settle import FINAL_STATES
+from dcops.actions.sim import SimCluster
+from dcops.actions.store.base import AuditQuery
+from dcops.actions.store.sqlite import SqliteStore
 
 POLICY = """
 [roles.ops]

@@ -13,11 +13,11 @@ import jsonschema
 import pytest
 from pydantic import Field, ValidationError, computed_field
 
-from actions.engine import Engine
-from actions.events import Result
-from actions.request import Request
-from actions.result_rows import Row, hidden, rows_schema
-from actions.sim import SimCluster
+from dcops.actions.engine import Engine
+from dcops.actions.events import Result
+from dcops.actions.request import Request
+from dcops.actions.result_rows import Row, hidden, rows_schema
+from dcops.actions.sim import SimCluster
 
 from .test_every_action import ALLOW_ALL, SPECS, engine, example_params, submit_through
 

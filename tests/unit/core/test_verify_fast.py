@@ -14,9 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from actions.store.base import AuditEntry, AuditQuery
-from actions.store.chain import GENESIS, canonical
-from actions.store.sqlite import _FAST_ROWS, SqliteStore
+from dcops.actions.store.base import AuditEntry, AuditQuery
+from dcops.actions.store.chain import GENESIS, canonical
+from dcops.actions.store.sqlite import _FAST_ROWS, SqliteStore
 
 
 def entry(i: int, **kw) -> AuditEntry:
@@ -209,9 +209,9 @@ def test_any_records_verify_and_the_fast_text_is_the_canonical_text(tmp_path_fac
 async def test_a_quick_verify_of_a_large_unsealed_log_says_it_did_not_walk_it(tmp_path: Path, monkeypatch) -> None:
     """The TUI's audit screen asks a quick verify when it opens: a log of millions without a seal is
     walked on request (`v`), not on every visit; a small one is still walked whole."""
-    from actions.config.model import DcopsConfig
-    from actions.ops import audit as ops_audit
-    from actions.ops.audit import VerifyParams, audit_verify
+    from dcops.actions.config.model import DcopsConfig
+    from dcops.actions.ops import audit as ops_audit
+    from dcops.actions.ops.audit import VerifyParams, audit_verify
 
     store = await make(tmp_path, [entry(i) for i in range(1, 6)])
     ctx = type("Ctx", (), {"store": store, "config": DcopsConfig.model_validate({"cluster": {"name": "t"}})})()

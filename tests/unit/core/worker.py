@@ -9,15 +9,15 @@ import asyncio
 import sys
 from collections.abc import AsyncIterator
 
-from actions.backends.bundle import Backends
-from actions.config.model import AuditSection, ClusterSection, DcopsConfig, NodeEntry
-from actions.engine import Engine
-from actions.events import ActionEvent, Result, Step
-from actions.inventory import StaticInventory
-from actions.rbac import Policy
-from actions.registry import Kind, MutatingParams, TargetKind, action, registry
-from actions.request import Request
-from actions.store.sqlite import SqliteStore
+from dcops.actions.backends.bundle import Backends
+from dcops.actions.config.model import AuditSection, ClusterSection, DcopsConfig, NodeEntry
+from dcops.actions.engine import Engine
+from dcops.actions.events import ActionEvent, Result, Step
+from dcops.actions.inventory import StaticInventory
+from dcops.actions.rbac import Policy
+from dcops.actions.registry import Kind, MutatingParams, TargetKind, action, registry
+from dcops.actions.request import Request
+from dcops.actions.store.sqlite import SqliteStore
 
 
 class HangParams(MutatingParams):
@@ -32,7 +32,7 @@ async def _hang(ctx, p: HangParams) -> AsyncIterator[ActionEvent]:
 
 
 def engine_for(db: str) -> Engine:
-    import actions.ops  # noqa: F401
+    import dcops.actions.ops  # noqa: F401
 
     if "test-hang" not in registry:
         action("test-hang", help="hangs", params=HangParams, kind=Kind.WRITE, targets=TargetKind.NODES,

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from actions import load_actions, parse_command
-from actions.config.model import AuditSection, ClusterSection, DcopsConfig
-from actions.engine import Engine
-from actions.events import Result
-from actions.rbac import Policy
-from actions.request import Request
-from actions.sim import ManualClock, SimCluster
-from actions.store.sqlite import SqliteStore
+from dcops.actions import load_actions, parse_command
+from dcops.actions.config.model import AuditSection, ClusterSection, DcopsConfig
+from dcops.actions.engine import Engine
+from dcops.actions.events import Result
+from dcops.actions.rbac import Policy
+from dcops.actions.request import Request
+from dcops.actions.sim import ManualClock, SimCluster
+from dcops.actions.store.sqlite import SqliteStore
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from actions.fabric.diag import parse_ber, parse_ibstat, parse_mlxlink
+from dcops.actions.fabric.diag import parse_ber, parse_ibstat, parse_mlxlink
 
 MLXLINK = """
 Operational Info

@@ -9,8 +9,8 @@ import promql_parser
 from hypothesis import given
 from hypothesis import strategies as st
 
-from actions.fabric.counters import node_of_instance
-from actions.metrics.promql import AnyOf, quote, regex_literal, selector
+from dcops.actions.fabric.counters import node_of_instance
+from dcops.actions.metrics.promql import AnyOf, quote, regex_literal, selector
 
 
 @given(st.text(max_size=40))

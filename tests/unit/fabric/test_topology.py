@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from actions.errors import ConfigError, UsageError
-from actions.fabric.ibnetdiscover import parse as parse_ibnetdiscover
-from actions.fabric.topology import Endpoint, Topology
+from dcops.actions.errors import ConfigError, UsageError
+from dcops.actions.fabric.ibnetdiscover import parse as parse_ibnetdiscover
+from dcops.actions.fabric.topology import Endpoint, Topology
 
 TEXT = """
 # two cables

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from actions import load_actions, parse_command
-from actions.fabric.topology import Endpoint, Link
-from actions.fabric.triage import _plan
-from actions.fabric.verdict import Verdict
+from dcops.actions import load_actions, parse_command
+from dcops.actions.fabric.topology import Endpoint, Link
+from dcops.actions.fabric.triage import _plan
+from dcops.actions.fabric.verdict import Verdict
 
 HOST_A, HOST_B, SWITCH = Endpoint("gpu003", 1, "mlx5_0"), Endpoint("gpu004", 1, "mlx5_0"), Endpoint("leaf01", 3)
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from actions.fabric.counters import PortGrowth
-from actions.fabric.diag import IbstatPort, MlxlinkBer
-from actions.fabric.thresholds import LONG_WINDOW, SHORT_WINDOW, CounterRules, ber_thresholds, isolation_limit
-from actions.fabric.topology import Endpoint, Link
-from actions.fabric.verdict import EndEvidence, judge
+from dcops.actions.fabric.counters import PortGrowth
+from dcops.actions.fabric.diag import IbstatPort, MlxlinkBer
+from dcops.actions.fabric.thresholds import LONG_WINDOW, SHORT_WINDOW, CounterRules, ber_thresholds, isolation_limit
+from dcops.actions.fabric.topology import Endpoint, Link
+from dcops.actions.fabric.verdict import EndEvidence, judge
 
 A = Endpoint("gpu023", 1, "mlx5_0")
 B = Endpoint("gpu024", 1, "mlx5_0")

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from kubernetes import client as k
 
-from actions.backends import kube_convert as conv
-from actions.events import Table
-from actions.ops.kube_nodes import _merge_tables
+from dcops.actions.backends import kube_convert as conv
+from dcops.actions.events import Table
+from dcops.actions.ops.kube_nodes import _merge_tables
 
 
 def _pod(owner_kind: str | None = None, annotations: dict[str, str] | None = None, phase: str = "Running",

@@ -3,9 +3,9 @@ demo cluster's operator health through the actions."""
 
 from __future__ import annotations
 
-from actions.backends.kube_convert import to_policy
-from actions.backends.models import OperatorPod
-from actions.operators import classify, node_operator_state
+from dcops.actions.backends.kube_convert import to_policy
+from dcops.actions.backends.models import OperatorPod
+from dcops.actions.operators import classify, node_operator_state
 
 
 def _pod(component: str, status: str = "Running", ns: str = "gpu-operator") -> OperatorPod:
@@ -43,7 +43,7 @@ def test_policy_status_shapes() -> None:
 
 
 async def test_demo_operator_health() -> None:
-    from actions.sim import SimCluster
+    from dcops.actions.sim import SimCluster
 
     sim = SimCluster(nodes=64)
     policies = {p.kind: p for p in await sim.backends().kube.operator_policies()}
@@ -51,14 +51,14 @@ async def test_demo_operator_health() -> None:
 
 
 async def test_operator_actions_refuse_a_bad_hostlist_before_running(tmp_path) -> None:
-    from actions import Request
-    from actions.config.model import AuditSection, ClusterSection, DcopsConfig
-    from actions.engine import Engine
-    from actions.errors import UsageError
-    from actions.rbac import Policy
-    from actions.sim import SimCluster
-    from actions.store.base import AuditQuery
-    from actions.store.sqlite import SqliteStore
+    from dcops.actions import Request
+    from dcops.actions.config.model import AuditSection, ClusterSection, DcopsConfig
+    from dcops.actions.engine import Engine
+    from dcops.actions.errors import UsageError
+    from dcops.actions.rbac import Policy
+    from dcops.actions.sim import SimCluster
+    from dcops.actions.store.base import AuditQuery
+    from dcops.actions.store.sqlite import SqliteStore
 
     cfg = DcopsConfig(cluster=ClusterSection(name="t", demo=True), audit=AuditSection(url=f"sqlite:///{tmp_path}/a.db"))
     eng = Engine(cfg, SimCluster(nodes=8).backends(), SqliteStore(str(tmp_path / "a.db")), Policy.demo())

@@ -9,7 +9,7 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from actions.ops.fleet import _INSTANCE_SHARDS, _NAME_SHARDS, _SHARD_FROM, _selectors
+from dcops.actions.ops.fleet import _INSTANCE_SHARDS, _NAME_SHARDS, _SHARD_FROM, _selectors
 
 NAMES = ["gpu00001", "gpu00010", "dgx-h100-01", "n01-ib", "rack1-gpu01", "cn9", "cn011", "login", "", "a.b", "x_"]
 INSTANCES = ["gpu001.dc1.example.com:9100", "10.9.8.7:9100", "gpu001", "gpu001:9100", "node-a.lab", "[fe80::1]:9100",

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from actions.metrics.gpu import GpuHealth, gpu_queries, judge_gpu, thresholds
-from actions.ops.metrics import GpuRow
+from dcops.actions.metrics.gpu import GpuHealth, gpu_queries, judge_gpu, thresholds
+from dcops.actions.ops.metrics import GpuRow
 
 
 def test_config_overrides_only_known_thresholds():

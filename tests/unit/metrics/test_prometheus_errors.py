@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from actions.backends.prometheus import PrometheusAdapter
-from actions.errors import BackendError, UsageError
+from dcops.actions.backends.prometheus import PrometheusAdapter
+from dcops.actions.errors import BackendError, UsageError
 
 
 def adapter(handler) -> PrometheusAdapter:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from actions.targets import Target
+from dcops.actions.targets import Target
 
 
 def node(name: str, *partitions: str, labels: tuple[str, ...] = ()) -> Target:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from actions.rbac import Decision, Policy
-from actions.targets import CLUSTER
+from dcops.actions.rbac import Decision, Policy
+from dcops.actions.targets import CLUSTER
 
 from .helpers import job, node, nodes
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from actions.errors import ConfigError
-from actions.rbac import Policy
+from dcops.actions.errors import ConfigError
+from dcops.actions.rbac import Policy
 
 GOOD_ROLE = '[roles.r]\nactions = ["drain"]\n'
 GOOD_BINDING = '[[bindings]]\nprincipals = ["unix:a"]\nroles = ["r"]\n'

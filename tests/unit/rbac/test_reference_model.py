@@ -1,7 +1,7 @@
 """Property test: Policy.decide agrees with a plain reference model over random policies.
 
 The reference reads the raw policy dict with straightforward loops (no compilation, no caching,
-no shared code with actions.rbac), following the rules as the example policy documents them.
+no shared code with dcops.actions.rbac), following the rules as the example policy documents them.
 Limits never merge: each target is governed by one granting role that covers it. The reference
 decides whether the targets can be shared out with Hall's condition (every set S of roles must
 allow at least as many targets as are covered by nothing outside S), the engine with a max-flow;
@@ -18,8 +18,8 @@ import hostlist
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from actions.rbac import Policy
-from actions.targets import CLUSTER, Target
+from dcops.actions.rbac import Policy
+from dcops.actions.targets import CLUSTER, Target
 
 NODES = [f"n{i:02d}" for i in range(1, 9)]
 PARTITIONS = ["gpu", "cpu"]

@@ -92,7 +92,7 @@ def test_readme_command_runs_on_the_demo(cmd: str, tmp_path: Path) -> None:
     words = shlex.split(cmd.replace("dcops ", "", 1))
 
     def run(*extra: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "console.cli", "--demo", *words, *extra], cwd=tmp_path, env=env,
+        return subprocess.run([sys.executable, "-m", "dcops.console.cli", "--demo", *words, *extra], cwd=tmp_path, env=env,
                               text=True, capture_output=True, timeout=120, stdin=subprocess.DEVNULL)
 
     p = run()

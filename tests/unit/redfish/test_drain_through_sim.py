@@ -7,16 +7,16 @@ from __future__ import annotations
 
 import pytest
 
-from actions.backends.bundle import Backends
-from actions.backends.ports import KubePort, RedfishPort, SlurmPort, SshPort
-from actions.config.model import AuditSection, ClusterSection, DcopsConfig
-from actions.engine import Engine
-from actions.errors import ApprovalRequired, DeniedError, UsageError
-from actions.rbac import Policy
-from actions.request import Request
-from actions.sim import SimCluster
-from actions.store.base import AuditQuery
-from actions.store.sqlite import SqliteStore
+from dcops.actions.backends.bundle import Backends
+from dcops.actions.backends.ports import KubePort, RedfishPort, SlurmPort, SshPort
+from dcops.actions.config.model import AuditSection, ClusterSection, DcopsConfig
+from dcops.actions.engine import Engine
+from dcops.actions.errors import ApprovalRequired, DeniedError, UsageError
+from dcops.actions.rbac import Policy
+from dcops.actions.request import Request
+from dcops.actions.sim import SimCluster
+from dcops.actions.store.base import AuditQuery
+from dcops.actions.store.sqlite import SqliteStore
 
 ALLOW_ALL = '[roles.all]\nactions = ["*"]\napprove = ["*"]\n[[bindings]]\nprincipals = ["unix:*"]\nroles = ["all"]\n'
 IDLE = "gpu[059-060]"            # idle in the simulator's story

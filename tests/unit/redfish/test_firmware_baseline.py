@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from actions.backends.models import FirmwareComponent
-from actions.errors import UsageError
-from actions.ops._baseline import Wanted, compare_versions, compliance, load_baseline
-from actions.ops.firmware import FirmwareUpdateParams, plan_node, version_from_image
+from dcops.actions.backends.models import FirmwareComponent
+from dcops.actions.errors import UsageError
+from dcops.actions.ops._baseline import Wanted, compare_versions, compliance, load_baseline
+from dcops.actions.ops.firmware import FirmwareUpdateParams, plan_node, version_from_image
 
 
 @pytest.mark.parametrize("a, b, want", [

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from actions.config.model import AuditSection, ClusterSection, DcopsConfig
-from actions.engine import Engine
-from actions.errors import ApprovalRequired
-from actions.rbac import Policy
-from actions.request import Request
-from actions.sim import SimCluster
-from actions.sim.scenario import Story
-from actions.store.sqlite import SqliteStore
+from dcops.actions.config.model import AuditSection, ClusterSection, DcopsConfig
+from dcops.actions.engine import Engine
+from dcops.actions.errors import ApprovalRequired
+from dcops.actions.rbac import Policy
+from dcops.actions.request import Request
+from dcops.actions.sim import SimCluster
+from dcops.actions.sim.scenario import Story
+from dcops.actions.store.sqlite import SqliteStore
 
 ALLOW_ALL = '[roles.all]\nactions = ["*"]\napprove = ["*"]\n[[bindings]]\nprincipals = ["unix:*"]\nroles = ["all"]\n'
 IDLE = "gpu[059-064]"            # idle in the simulator's story: no waiting for jobs

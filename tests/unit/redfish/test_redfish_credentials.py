@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from actions.backends.credentials import read_secret
-from actions.errors import ConfigError
+from dcops.actions.backends.credentials import read_secret
+from dcops.actions.errors import ConfigError
 
 
 async def test_env_file_and_command(tmp_path, monkeypatch):

@@ -10,14 +10,14 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from actions.backends.models import FirmwareComponent as F
-from actions.backends.redfish import RedfishAdapter, _is_host_system, _path_of, _session_limit
-from actions.backends.redfish_identity import identify
-from actions.config import parse_config
-from actions.errors import UsageError
-from actions.ops._baseline import compare_versions, family, load_baseline, scheme
-from actions.ops._firmware_view import collapse, drift, inventory_rows
-from actions.ops.firmware import FirmwareUpdateParams, check_component, plan_node
+from dcops.actions.backends.models import FirmwareComponent as F
+from dcops.actions.backends.redfish import RedfishAdapter, _is_host_system, _path_of, _session_limit
+from dcops.actions.backends.redfish_identity import identify
+from dcops.actions.config import parse_config
+from dcops.actions.errors import UsageError
+from dcops.actions.ops._baseline import compare_versions, family, load_baseline, scheme
+from dcops.actions.ops._firmware_view import collapse, drift, inventory_rows
+from dcops.actions.ops.firmware import FirmwareUpdateParams, check_component, plan_node
 
 
 def member(mid: str, name: str, version: str, **extra) -> dict:
@@ -310,7 +310,7 @@ def test_the_readme_hgx_baseline_loads_and_covers_the_lab_hgx_profile(tmp_path):
 
 
 def test_update_method_choice():
-    from actions.backends.models import UpdatePath
+    from dcops.actions.backends.models import UpdatePath
 
     dgx = UpdatePath(simple_update="/redfish/v1/UpdateService/Actions/SimpleUpdate", multipart="/up")
     gb200 = UpdatePath(multipart="/redfish/v1/UpdateService/update-multipart")
@@ -320,7 +320,7 @@ def test_update_method_choice():
 
 
 def test_image_mode_with_a_bundle_and_a_glob():
-    from actions.ops.firmware import version_from_image
+    from dcops.actions.ops.firmware import version_from_image
 
     assert version_from_image("http://f/HGX-H100-24.1.fwpkg") is None        # a release, not a version
     inv = [F(id=f"HGX_FW_GPU_SXM_{i}", version="96.00.89.00.01") for i in (1, 2)] + [F(id="HGX_FW_BMC_0", version="x")]

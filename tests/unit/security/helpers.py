@@ -5,12 +5,12 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from actions.config.model import AuditSection, ClusterSection, DcopsConfig
-from actions.engine import Engine
-from actions.rbac import Policy
-from actions.sim import SimCluster
-from actions.store.base import AuditEntry, AuditQuery
-from actions.store.sqlite import SqliteStore
+from dcops.actions.config.model import AuditSection, ClusterSection, DcopsConfig
+from dcops.actions.engine import Engine
+from dcops.actions.rbac import Policy
+from dcops.actions.sim import SimCluster
+from dcops.actions.store.base import AuditEntry, AuditQuery
+from dcops.actions.store.sqlite import SqliteStore
 
 
 async def sim_engine(tmp_path: Path, policy: str, *, nodes: int = 64) -> tuple[Engine, SimCluster]:
@@ -29,6 +29,6 @@ async def records(eng: Engine, **query: object) -> list[AuditEntry]:
 
 
 async def running_jobs(sim: SimCluster) -> set[str]:
-    from actions.backends.models import JobFilter
+    from dcops.actions.backends.models import JobFilter
 
     return {j.job_id for j in await sim.backends().slurm.jobs(JobFilter(state="RUNNING"))}

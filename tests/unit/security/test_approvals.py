@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from actions.errors import ApprovalRequired, DeniedError
-from actions.request import Request
+from dcops.actions.errors import ApprovalRequired, DeniedError
+from dcops.actions.request import Request
 from tests.unit.security.helpers import records, sim_engine
 
 POLICY = """

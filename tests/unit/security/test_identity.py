@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from actions.config import parse_config
-from actions.config.identity import IdentitySection
-from actions.errors import ConfigError, DeniedError
-from actions.identity import local_principal, login_name
+from dcops.actions.config import parse_config
+from dcops.actions.config.identity import IdentitySection
+from dcops.actions.errors import ConfigError, DeniedError
+from dcops.actions.identity import local_principal, login_name
 
 ROOT = Path(__file__).resolve().parents[3]
 ME = pwd.getpwuid(os.getuid()).pw_name
@@ -104,7 +104,7 @@ def site(tmp_path: Path) -> dict:
 
 def dcops(site: dict, *args: str, env: dict | None = None, prefix: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
     exe = shutil.which("dcops")
-    cmd = [*prefix, exe] if exe and not prefix else [*prefix, sys.executable, "-m", "console.cli"]
+    cmd = [*prefix, exe] if exe and not prefix else [*prefix, sys.executable, "-m", "dcops.console.cli"]
     return subprocess.run([*cmd, *args], cwd=ROOT, env=env or site["env"], text=True, capture_output=True, timeout=120)
 
 
@@ -200,7 +200,7 @@ def test_another_uid_acts_as_itself_whatever_logname_says(site) -> None:
 
 
 def test_python_m_console_tui_takes_the_uid_and_validates_as(monkeypatch) -> None:
-    import console.tui.__main__ as entry
+    import dcops.console.tui.__main__ as entry
 
     seen: dict = {}
     monkeypatch.setattr(entry, "run_tui", lambda config, principal, theme: seen.update(p=principal, demo=config.cluster.demo) or 0)

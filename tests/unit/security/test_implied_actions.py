@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from actions.errors import ApprovalRequired, ConfirmationRequired, DeniedError
-from actions.request import Request
+from dcops.actions.errors import ApprovalRequired, ConfirmationRequired, DeniedError
+from dcops.actions.request import Request
 from tests.unit.security.helpers import records, running_jobs, sim_engine
 
 DRAIN_EVERYWHERE = """

@@ -10,16 +10,16 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import actions.ops  # noqa: F401  - registers drain and cancel
-from actions.backends.bundle import Backends
-from actions.config.model import AuditSection, ClusterSection, DcopsConfig
-from actions.engine import Engine, _Prepared
-from actions.inventory import StaticInventory
-from actions.rbac import Policy
-from actions.registry import registry
-from actions.request import Request
-from actions.store.sqlite import SqliteStore
-from actions.targets import Target
+import dcops.actions.ops  # noqa: F401  - registers drain and cancel
+from dcops.actions.backends.bundle import Backends
+from dcops.actions.config.model import AuditSection, ClusterSection, DcopsConfig
+from dcops.actions.engine import Engine, _Prepared
+from dcops.actions.inventory import StaticInventory
+from dcops.actions.rbac import Policy
+from dcops.actions.registry import registry
+from dcops.actions.request import Request
+from dcops.actions.store.sqlite import SqliteStore
+from dcops.actions.targets import Target
 from tests.unit.rbac.test_reference_model import NODES, PARTITIONS, PRINCIPALS, policies, scopes, subset
 
 DRAIN, CANCEL = registry.get("drain"), registry.get("cancel")

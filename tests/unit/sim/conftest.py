@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from actions.backends.bundle import Backends
-from actions.sim import ManualClock, SimCluster
+from dcops.actions.backends.bundle import Backends
+from dcops.actions.sim import ManualClock, SimCluster
 
 
 @pytest.fixture

@@ -5,10 +5,10 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from actions.fabric.topology import Topology
-from actions.sim import ManualClock, SimCluster
-from actions.sim.fabric import IB_COUNTERS, ib_counter
-from actions.sim.telemetry import gpu_value
+from dcops.actions.fabric.topology import Topology
+from dcops.actions.sim import ManualClock, SimCluster
+from dcops.actions.sim.fabric import IB_COUNTERS, ib_counter
+from dcops.actions.sim.telemetry import gpu_value
 
 SIM = SimCluster(nodes=64, clock=ManualClock())
 NODES = st.sampled_from(list(SIM.nodes))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from actions.errors import BackendError
-from actions.sim.kube import DAEMONSETS
+from dcops.actions.errors import BackendError
+from dcops.actions.sim.kube import DAEMONSETS
 
 
 async def test_every_node_is_a_gpu_node(backends) -> None:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from actions.errors import UsageError
+from dcops.actions.errors import UsageError
 
 DCGM_LABELS = {"__name__", "gpu", "UUID", "device", "modelName", "pci_bus_id", "Hostname", "instance", "job"}
 

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 import pytest
 
-from actions.errors import UsageError
-from actions.sim.promql import Evaluator, LabelMatcher, parse
+from dcops.actions.errors import UsageError
+from dcops.actions.sim.promql import Evaluator, LabelMatcher, parse
 
 STEP = 15.0
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from actions.backends.ports import InventoryPort, SlurmPort
-from actions.backends.registry import registered
+from dcops.actions.backends.ports import InventoryPort, SlurmPort
+from dcops.actions.backends.registry import registered
 
 
 def test_every_registered_port_is_simulated_and_satisfies_its_protocol(backends) -> None:

@@ -7,12 +7,12 @@ from importlib import resources
 
 import pytest
 
-from actions.errors import BackendError
-from actions.sim import ManualClock
+from dcops.actions.errors import BackendError
+from dcops.actions.sim import ManualClock
 
 
 def _baseline() -> dict[str, str]:
-    return tomllib.loads(resources.files("actions.sim").joinpath("baseline.toml").read_text())
+    return tomllib.loads(resources.files("dcops.actions.sim").joinpath("baseline.toml").read_text())
 
 
 async def test_inventory_has_bmc_bios_gpus_and_hca(backends) -> None:

@@ -6,10 +6,10 @@ from collections import Counter
 
 import pytest
 
-from actions.backends.models import JobFilter
-from actions.backends.ports import InventoryPort, SlurmPort
-from actions.errors import BackendError
-from actions.sim import ManualClock, SimCluster
+from dcops.actions.backends.models import JobFilter
+from dcops.actions.backends.ports import InventoryPort, SlurmPort
+from dcops.actions.errors import BackendError
+from dcops.actions.sim import ManualClock, SimCluster
 
 THREE_DAYS = 3 * 86400.0
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from actions.backends.models import CommandResult
+from dcops.actions.backends.models import CommandResult
 
 
 def _fields(text: str) -> dict[str, str]:

@@ -9,17 +9,17 @@ from typing import Any
 
 import pytest
 
-from actions.config.model import AuditSection, ClusterSection, DcopsConfig, GuardsSection
-from actions.config.slurm import SlurmSection
-from actions.engine import Engine
-from actions.errors import UsageError
-from actions.events import Error, Result, RunFinished, Step
-from actions.hostlists import collapse
-from actions.ops import _slurm_nodes
-from actions.rbac import Policy
-from actions.request import Request
-from actions.sim import SimCluster
-from actions.store.sqlite import SqliteStore
+from dcops.actions.config.model import AuditSection, ClusterSection, DcopsConfig, GuardsSection
+from dcops.actions.config.slurm import SlurmSection
+from dcops.actions.engine import Engine
+from dcops.actions.errors import UsageError
+from dcops.actions.events import Error, Result, RunFinished, Step
+from dcops.actions.hostlists import collapse
+from dcops.actions.ops import _slurm_nodes
+from dcops.actions.rbac import Policy
+from dcops.actions.request import Request
+from dcops.actions.sim import SimCluster
+from dcops.actions.store.sqlite import SqliteStore
 
 
 @pytest.fixture
@@ -90,7 +90,7 @@ async def test_drain_wait_on_idle_nodes_finishes_at_once(eng: Engine) -> None:
 
 
 def test_is_idle_needs_no_jobs_and_no_completing_flag() -> None:
-    from actions.backends.models import NodeInfo
+    from dcops.actions.backends.models import NodeInfo
 
     assert _slurm_nodes.is_idle(NodeInfo(name="n", state="idle", flags=("DRAIN",)))
     assert not _slurm_nodes.is_idle(NodeInfo(name="n", state="idle", flags=("COMPLETING", "DRAIN")))

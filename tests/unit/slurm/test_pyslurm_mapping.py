@@ -8,8 +8,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from actions.backends.slurm_pyslurm import SlurmPyslurm, job_from_pyslurm, load_pyslurm, node_from_pyslurm
-from actions.errors import BackendUnavailable, UsageError
+from dcops.actions.backends.slurm_pyslurm import SlurmPyslurm, job_from_pyslurm, load_pyslurm, node_from_pyslurm
+from dcops.actions.errors import BackendUnavailable, UsageError
 
 
 def test_node_state_flags_gres_and_jobs() -> None:

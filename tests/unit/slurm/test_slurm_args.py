@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from actions.backends import slurm_args as args
-from actions.backends.ssh import remote_command
-from actions.errors import BackendError, BackendUnavailable, UsageError
+from dcops.actions.backends import slurm_args as args
+from dcops.actions.backends.ssh import remote_command
+from dcops.actions.errors import BackendError, BackendUnavailable, UsageError
 
 
 def test_node_lists_collapse_and_refuse_shell_syntax() -> None:

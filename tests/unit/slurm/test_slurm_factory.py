@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from actions.backends.factory import build_backends
-from actions.backends.slurm_cli import SlurmCli
-from actions.backends.slurm_rest import SlurmRest
-from actions.backends.ssh import SshAdapter
-from actions.config import parse_config
-from actions.errors import ConfigError
+from dcops.actions.backends.factory import build_backends
+from dcops.actions.backends.slurm_cli import SlurmCli
+from dcops.actions.backends.slurm_rest import SlurmRest
+from dcops.actions.backends.ssh import SshAdapter
+from dcops.actions.config import parse_config
+from dcops.actions.errors import ConfigError
 
 
 async def test_cli_mode_with_ssh_and_static_addresses() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from actions.backends.slurm_parse import (
+from dcops.actions.backends.slurm_parse import (
     SINFO_FORMAT,
     format_minutes,
     gpu_count,
