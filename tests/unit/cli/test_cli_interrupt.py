@@ -66,9 +66,9 @@ def test_action_help_flag(env) -> None:
 def test_firmware_check_fail_on_drift(env) -> None:
     from pathlib import Path
 
-    import dcops.actions.sim
+    from dcops.actions import sim
 
-    baseline = str(Path(dcops.actions.sim.__file__).with_name("baseline.toml"))
+    baseline = str(Path(sim.__file__).with_name("baseline.toml"))
     drifted = dcops(env, "--demo", "run", "firmware-check", "gpu[001-064]", "--baseline", baseline, "--fail-on-drift")
     assert drifted.returncode == 1 and "off baseline: gpu002" in drifted.stdout, drifted.stdout[-300:]
     report_only = dcops(env, "--demo", "run", "firmware-check", "gpu[001-064]", "--baseline", baseline)

@@ -101,14 +101,13 @@ def test_metadata_is_complete() -> None:
 def test_one_version(capsys: pytest.CaptureFixture[str]) -> None:
     from importlib.metadata import version
 
+    import dcops
     from dcops import actions
     from dcops.console.cli import main
 
     with pytest.raises(SystemExit) as exc:
         main(["--version"])
     assert exc.value.code == 0
-    assert capsys.readouterr().out.strip() == f"dcops {dcops.actions.__version__}"
-    assert dcops.actions.__version__ == version("dcops") == PYPROJECT["project"]["version"]
-    import dcops
-
-    assert dcops.__version__ == dcops.actions.__version__
+    assert capsys.readouterr().out.strip() == f"dcops {actions.__version__}"
+    assert actions.__version__ == version("dcops") == PYPROJECT["project"]["version"]
+    assert dcops.__version__ == actions.__version__
