@@ -35,12 +35,33 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:   # what the lazy names below resolve to, for type checkers and IDEs
     from dcops.actions import (
-        ActionSpec, Command, Engine, Kind, Request, Run, Target, TargetKind, __version__, command_help, errors,
-        events, load_actions, open_engine, parse_command, registry, usage,
-    )
+        ActionSpec,
+        Command,
+        Engine,
+        Kind,
+        Request,
+        Run,
+        Target,
+        TargetKind,
+        __version__,
+        command_help,
+        errors,
+        events,
+        load_actions,
+        open_engine,
+        parse_command,
+        usage,
+    )  # (registry: the Registry object, see dcops.actions.__getattr__; typed there)
     from dcops.actions.errors import ApprovalRequired, ConfirmationRequired, DcopsError, DeniedError, UsageError
     from dcops.client import (
-        ActionInfo, ActionList, Client, RunResult, SyncClient, connect, connect_sync, principal,
+        ActionInfo,
+        ActionList,
+        Client,
+        RunResult,
+        SyncClient,
+        connect,
+        connect_sync,
+        principal,
     )
 
 _FROM_CLIENT = ("ActionInfo", "ActionList", "Client", "RunResult", "SyncClient", "connect", "connect_sync",
@@ -49,8 +70,8 @@ _FROM_ACTIONS = ("ActionSpec", "Command", "Engine", "Kind", "Request", "Run", "T
                  "command_help", "errors", "events", "load_actions", "open_engine", "parse_command", "registry",
                  "usage", "__version__")
 _FROM_ERRORS = ("ApprovalRequired", "ConfirmationRequired", "DcopsError", "DeniedError", "UsageError")
-_SOURCE = {**{n: "dcops.client" for n in _FROM_CLIENT}, **{n: "dcops.actions" for n in _FROM_ACTIONS},
-           **{n: "dcops.actions.errors" for n in _FROM_ERRORS}}
+_SOURCE = {**dict.fromkeys(_FROM_CLIENT, "dcops.client"), **dict.fromkeys(_FROM_ACTIONS, "dcops.actions"),
+           **dict.fromkeys(_FROM_ERRORS, "dcops.actions.errors")}
 
 __all__ = [
     "__version__",

@@ -14,7 +14,13 @@ from pydantic import BaseModel, ConfigDict
 
 from dcops.actions.backends.bundle import Backends
 from dcops.actions.backends.ports import ProvisioningPort, SlurmPort
-from dcops.actions.backends.provisioning import ProviderSpec, RedfishPxe, provisioner, register_provider, unregister_provider
+from dcops.actions.backends.provisioning import (
+    ProviderSpec,
+    RedfishPxe,
+    provisioner,
+    register_provider,
+    unregister_provider,
+)
 from dcops.actions.config import parse_config
 from dcops.actions.config.model import AuditSection, ClusterSection, DcopsConfig
 from dcops.actions.config.provisioning import ProvisioningSection
