@@ -31,13 +31,24 @@ if TYPE_CHECKING:
 
 # public name -> the submodule (relative) that defines it; a submodule itself when the name is one
 _WHERE = {
-    "errors": ".errors", "events": ".events",
-    "Engine": ".engine", "open_engine": ".engine",
-    "Command": ".grammar", "command_help": ".grammar", "complete": ".grammar", "parse_command": ".grammar",
+    "errors": ".errors",
+    "events": ".events",
+    "Engine": ".engine",
+    "open_engine": ".engine",
+    "Command": ".grammar",
+    "command_help": ".grammar",
+    "complete": ".grammar",
+    "parse_command": ".grammar",
     "usage": ".grammar",
     "local_principal": ".identity",
-    "ActionSpec": ".registry", "Kind": ".registry", "TargetKind": ".registry", "registry": ".registry",
-    "Request": ".request", "Run": ".run", "resume_in": ".settle", "Target": ".targets",
+    "ActionSpec": ".registry",
+    "Kind": ".registry",
+    "TargetKind": ".registry",
+    "registry": ".registry",
+    "Request": ".request",
+    "Run": ".run",
+    "resume_in": ".settle",
+    "Target": ".targets",
     "__version__": ".version",
 }
 
@@ -48,7 +59,7 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     module = importlib.import_module(where, __name__)
     value = module if where == "." + name and name != "registry" else getattr(module, name)
-    globals()[name] = value         # once: later lookups are plain attribute reads
+    globals()[name] = value  # once: later lookups are plain attribute reads
     return value
 
 
@@ -81,7 +92,23 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "__version__",
-    "ActionSpec", "Command", "Engine", "Kind", "Request", "Run", "Target", "TargetKind",
-    "command_help", "complete", "errors", "events", "load_actions", "local_principal", "open_engine", "parse_command",
-    "registry", "resume_in", "usage",
+    "ActionSpec",
+    "Command",
+    "Engine",
+    "Kind",
+    "Request",
+    "Run",
+    "Target",
+    "TargetKind",
+    "command_help",
+    "complete",
+    "errors",
+    "events",
+    "load_actions",
+    "local_principal",
+    "open_engine",
+    "parse_command",
+    "registry",
+    "resume_in",
+    "usage",
 ]

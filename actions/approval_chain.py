@@ -40,12 +40,15 @@ async def grant_problem(store: Store, appr: Approval, *, to_use: bool = True) ->
     """Why a "granted" row must not be used, judged by the chain; None when its grant is on record
     (and, ``to_use``, no use of it is: a used row set back to "granted" must not run twice)."""
     if to_use and await store.query(AuditQuery(run_id=appr.id, event="approval-used", limit=1)):
-        return (f"approval {appr.id} was already used (on record in the audit log; "
-                "the approvals table was edited); refused")
+        return (
+            f"approval {appr.id} was already used (on record in the audit log; the approvals table was edited); refused"
+        )
     recs = await store.query(AuditQuery(run_id=appr.id, event="approval-granted", limit=10))
     if not recs:
-        return (f"approval {appr.id} says granted but the audit log has no grant of it "
-                "(the approvals table was edited); refused")
+        return (
+            f"approval {appr.id} says granted but the audit log has no grant of it "
+            "(the approvals table was edited); refused"
+        )
     for rec in recs:
         t = _tagged(rec)
         if t == (appr.id, digest(appr)) or (t is None and _legacy_match(rec, appr)):
@@ -55,16 +58,23 @@ async def grant_problem(store: Store, appr: Approval, *, to_use: bool = True) ->
 
 def _legacy_match(rec: AuditRecord, appr: Approval) -> bool:
     """A grant written before records carried digests: compare what the record holds."""
-    return (rec.principal == appr.decided_by and rec.action == appr.action and rec.targets == appr.targets
-            and rec.params == appr.params)
+    return (
+        rec.principal == appr.decided_by
+        and rec.action == appr.action
+        and rec.targets == appr.targets
+        and rec.params == appr.params
+    )
 
 
 async def table_problem(store: Store) -> tuple[str, str] | None:
     """(approval id, problem) for the first approvals row the chain does not vouch for, or None."""
     requested: dict[str, set[str]] = {}
     decided: dict[str, set[str]] = {}
-    for event, into in (("approval-requested", requested), ("approval-granted", decided),
-                        ("approval-refused", decided)):
+    for event, into in (
+        ("approval-requested", requested),
+        ("approval-granted", decided),
+        ("approval-refused", decided),
+    ):
         for rec in await store.query(AuditQuery(event=event, limit=None, newest_first=False)):
             t = _tagged(rec)
             if t:

@@ -58,6 +58,13 @@ class ActionContext:
         """A reason as Slurm will show it, saying who did it and from where."""
         return f"{reason} [{self.principal} via {self.channel}]"
 
-    def fanout(self, items: Sequence[str], fn: StepFn, *, max_parallel: int = 16,
-               max_failures: int | None = None, label: str = "") -> Fanout:
+    def fanout(
+        self,
+        items: Sequence[str],
+        fn: StepFn,
+        *,
+        max_parallel: int = 16,
+        max_failures: int | None = None,
+        label: str = "",
+    ) -> Fanout:
         return Fanout(items, fn, max_parallel=max_parallel, max_failures=max_failures, label=label)

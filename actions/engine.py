@@ -55,7 +55,7 @@ from .validation import describe
 
 log = logging.getLogger("dcops.engine")
 _TERMINAL = ("ok", "failed", "skipped", "cancelled")
-STOP_POLL = 0.5            # seconds between looks at the shared store for a stop request
+STOP_POLL = 0.5  # seconds between looks at the shared store for a stop request
 
 
 def _now() -> str:
@@ -83,33 +83,55 @@ class _Journal:
 class _Prepared:
     """A request that passed validation and target resolution."""
 
-    __slots__ = ("audit_params", "decide_targets", "dry_run", "implied", "implied_text", "params", "req",
-                 "slurm_nodes", "spec", "target_names", "targets")
+    __slots__ = (
+        "audit_params",
+        "decide_targets",
+        "dry_run",
+        "implied",
+        "implied_text",
+        "params",
+        "req",
+        "slurm_nodes",
+        "spec",
+        "target_names",
+        "targets",
+    )
 
-    def __init__(self, req: Request, spec: ActionSpec, params: Params, targets: list[Target],
-                 implied: list[tuple[ActionSpec, list[Target]]] | None = None) -> None:
+    def __init__(
+        self,
+        req: Request,
+        spec: ActionSpec,
+        params: Params,
+        targets: list[Target],
+        implied: list[tuple[ActionSpec, list[Target]]] | None = None,
+    ) -> None:
         self.req, self.spec, self.params, self.targets = req, spec, params, targets
-        self.implied = implied or []       # (other action, its real targets) the params also perform
+        self.implied = implied or []  # (other action, its real targets) the params also perform
         self.implied_text = "; ".join(f"also {o.name} {describe_targets(t)}" for o, t in self.implied if t)
         self.audit_params = redact(params.model_dump(mode="json", exclude_defaults=True))
         self.target_names = [t.name for t in targets if t.kind != "cluster"]
-        self.dry_run = bool(params.__dict__.get("dry_run", False))   # not getattr: a miss costs pydantic an exception
-        self.decide_targets = targets      # what RBAC decides on: for a resume, only the work left
-        self.slurm_nodes: list[Any] | None = None      # the blast-radius guard's read, handed to the action
+        self.dry_run = bool(params.__dict__.get("dry_run", False))  # not getattr: a miss costs pydantic an exception
+        self.decide_targets = targets  # what RBAC decides on: for a resume, only the work left
+        self.slurm_nodes: list[Any] | None = None  # the blast-radius guard's read, handed to the action
 
 
 def _job_target(job: Any) -> Target:
     """A Slurm job as an RBAC target: its partition and every node it runs on."""
-    return Target(kind="job", name=job.job_id, partitions=frozenset([job.partition]) if job.partition else frozenset(),
-                  nodes=tuple(job.nodes))
+    return Target(
+        kind="job",
+        name=job.job_id,
+        partitions=frozenset([job.partition]) if job.partition else frozenset(),
+        nodes=tuple(job.nodes),
+    )
 
 
 class Engine:
-    def __init__(self, config: DcopsConfig, backends: Backends, store: Store, policy: Policy, *,
-                 registry: Registry | None = None) -> None:
+    def __init__(
+        self, config: DcopsConfig, backends: Backends, store: Store, policy: Policy, *, registry: Registry | None = None
+    ) -> None:
         self.config = config
         self.backends = backends
-        self.store = redacting(store)     # free text in every record scrubbed of secret values
+        self.store = redacting(store)  # free text in every record scrubbed of secret values
         self.policy = policy
         if registry is None:
             import dcops.actions.ops  # noqa: F401  - registers every action into the default registry
@@ -127,7 +149,7 @@ class Engine:
         closed = await self.store.close_interrupted(owner_is_dead, self.owner)
         try:
             await self.inventory.nodes()
-        except DcopsError as exc:          # a backend down at start must not stop the console
+        except DcopsError as exc:  # a backend down at start must not stop the console
             log.warning("inventory not loaded: %s", exc)
         return closed
 
@@ -154,8 +176,9 @@ class Engine:
     def node_names(self) -> list[str]:
         return self.inventory.cached_names()
 
-    async def shared_runs(self, *, since_hours: float = 12.0, limit: int = 50,
-                          steps_of: Collection[str] = ()) -> list[Run]:
+    async def shared_runs(
+        self, *, since_hours: float = 12.0, limit: int = 50, steps_of: Collection[str] = ()
+    ) -> list[Run]:
         """Mutating runs other processes sharing the store started (the bot, other consoles, an
         approver's CLI), read back from the audit log: the open ones with their per-target steps,
         and recently finished ones with their outcome (and their steps too for the run ids in
@@ -170,18 +193,32 @@ class Engine:
             return datetime.fromisoformat(ts).timestamp()
 
         async def read_steps(run: Run) -> None:
-            for step in sorted(await self.store.query(AuditQuery(run_id=run.run_id, event="step", limit=10000)),
-                               key=lambda r: r.seq):
-                if step.targets and step.outcome:     # emitted: the history is the run's log in a console
-                    run.emit(Step(target=step.targets[0], status=step.outcome,  # type: ignore[arg-type]
-                                  detail=step.detail or ""))
+            for step in sorted(
+                await self.store.query(AuditQuery(run_id=run.run_id, event="step", limit=10000)), key=lambda r: r.seq
+            ):
+                if step.targets and step.outcome:  # emitted: the history is the run's log in a console
+                    run.emit(
+                        Step(
+                            target=step.targets[0],
+                            status=step.outcome,  # type: ignore[arg-type]
+                            detail=step.detail or "",
+                        )
+                    )
 
         found: dict[str, Run] = {}
         for rec in await self.store.open_runs():
             if rec.run_id in self._runs or not mutating(rec.action):
                 continue
-            run = Run(run_id=rec.run_id, action=rec.action, principal=rec.principal, channel=rec.channel,
-                      targets=list(rec.targets), params=dict(rec.params), dry_run=False, started=epoch(rec.ts))
+            run = Run(
+                run_id=rec.run_id,
+                action=rec.action,
+                principal=rec.principal,
+                channel=rec.channel,
+                targets=list(rec.targets),
+                params=dict(rec.params),
+                dry_run=False,
+                started=epoch(rec.ts),
+            )
             await read_steps(run)
             found[rec.run_id] = run
         since = datetime.now(UTC) - timedelta(hours=since_hours)
@@ -189,20 +226,32 @@ class Engine:
             if rec.run_id in self._runs or rec.run_id in found or not mutating(rec.action):
                 continue
             duration = rec.duration or 0.0
-            run = Run(run_id=rec.run_id, action=rec.action, principal=rec.principal, channel=rec.channel,
-                      targets=list(rec.targets), params=dict(rec.params), dry_run=rec.outcome == "dry-run",
-                      started=epoch(rec.ts) - duration)
+            run = Run(
+                run_id=rec.run_id,
+                action=rec.action,
+                principal=rec.principal,
+                channel=rec.channel,
+                targets=list(rec.targets),
+                params=dict(rec.params),
+                dry_run=rec.outcome == "dry-run",
+                started=epoch(rec.ts) - duration,
+            )
             if rec.run_id in steps_of:
                 await read_steps(run)
-            run.finished = RunFinished(run_id=rec.run_id, outcome=rec.outcome or "failed",  # type: ignore[arg-type]
-                                       duration=duration, summary=rec.detail or rec.error or "")
+            run.finished = RunFinished(
+                run_id=rec.run_id,
+                outcome=rec.outcome or "failed",  # type: ignore[arg-type]
+                duration=duration,
+                summary=rec.detail or rec.error or "",
+            )
             found[rec.run_id] = run
         return sorted(found.values(), key=lambda r: r.started, reverse=True)
 
     def decide(self, principal: str, action: str, targets: Sequence[Target] = ()) -> Decision:
         spec = self.registry.get(action)
-        return self.policy.decide(principal, spec.name, spec.kind.value, list(targets),
-                                  read_only=self.config.cluster.read_only)
+        return self.policy.decide(
+            principal, spec.name, spec.kind.value, list(targets), read_only=self.config.cluster.read_only
+        )
 
     async def explain(self, principal: str, action: str, targets: str = "") -> tuple[Decision, list[str]]:
         """The decision for a hypothetical request and the rules behind it (``dcops policy check``).
@@ -210,20 +259,23 @@ class Engine:
         base, colon, _sub = action.partition(":")
         spec = self.registry.get(base if colon and base in self.registry else action)
         if colon and spec.policy_name is None:
-            spec = self.registry.get(action)       # not a parametrised name: the usual "unknown action"
+            spec = self.registry.get(action)  # not a parametrised name: the usual "unknown action"
         resolved: list[Target]
         if not targets:
             resolved = [] if spec.targets is not TargetKind.NONE else [CLUSTER]
         elif spec.targets is TargetKind.JOBS:
-            fake = spec.params.model_construct(jobs=targets.split(","))   # type: ignore[call-arg]
+            fake = spec.params.model_construct(jobs=targets.split(","))  # type: ignore[call-arg]
             resolved = await self._resolve(spec, fake)
         else:
             refs = await self.inventory.resolve(targets)
-            resolved = [Target(kind="node", name=r.name, partitions=frozenset(r.partitions),
-                               labels=frozenset(r.labels)) for r in refs]
+            resolved = [
+                Target(kind="node", name=r.name, partitions=frozenset(r.partitions), labels=frozenset(r.labels))
+                for r in refs
+            ]
         name = action if colon and spec.policy_name is not None else spec.name
-        decision = self.policy.decide(principal, name, spec.kind.value, resolved,
-                                      read_only=self.config.cluster.read_only)
+        decision = self.policy.decide(
+            principal, name, spec.kind.value, resolved, read_only=self.config.cluster.read_only
+        )
         lines = self.policy.explain(principal, name, spec.kind.value, resolved)
         if decision.allowed:
             needed = decision.approval or spec.approval
@@ -235,14 +287,20 @@ class Engine:
         """One line for ``policy check``: whether a second person must approve, and who may."""
         if not decision.approval:
             return "approval: not needed (no granting role asks for it on these targets)"
-        why = ("the action always needs a second person" if spec.approval
-               else "every role that could govern some target asks for it")
+        why = (
+            "the action always needs a second person"
+            if spec.approval
+            else "every role that could govern some target asks for it"
+        )
         who = self.policy.approvers(name)
-        return (f"approval: needed ({why}); may approve or deny, never {principal} themself: "
-                + ("; ".join(who) if who else "nobody — no role has approve = [...] for this action, so it cannot run"))
+        return f"approval: needed ({why}); may approve or deny, never {principal} themself: " + (
+            "; ".join(who) if who else "nobody — no role has approve = [...] for this action, so it cannot run"
+        )
 
     def actions_for(self, principal: str) -> list[ActionSpec]:
-        return [s for s in self.registry if self.decide(principal, s.name).allowed or self._some_name_allowed(principal, s)]
+        return [
+            s for s in self.registry if self.decide(principal, s.name).allowed or self._some_name_allowed(principal, s)
+        ]
 
     def _some_name_allowed(self, principal: str, spec: ActionSpec) -> bool:
         """For actions RBAC decides per parameter (``playbook:NAME``): may the principal run any of them?"""
@@ -250,7 +308,7 @@ class Engine:
             return False
         try:
             names = spec.policy_names(self.config)
-        except DcopsError:                 # no playbook directory configured: nothing to run
+        except DcopsError:  # no playbook directory configured: nothing to run
             return False
         ro = self.config.cluster.read_only
         return any(self.policy.decide(principal, n, spec.kind.value, read_only=ro).allowed for n in names)
@@ -265,26 +323,39 @@ class Engine:
     async def _submit(self, req: Request, *, confirmed: bool = False) -> Run:
         """``confirmed``: the typed confirmation is already given by the way the request came
         (a second person's approval, ``resume`` of a confirmed run); never set by a front end."""
-        received = AuditEntry(ts=_now(), run_id="", event="received", principal=req.principal,
-                              channel=req.channel, action=req.action, owner=self.owner,
-                              detail=f"from alert {req.alert}" if req.alert else None)
+        received = AuditEntry(
+            ts=_now(),
+            run_id="",
+            event="received",
+            principal=req.principal,
+            channel=req.channel,
+            action=req.action,
+            owner=self.owner,
+            detail=f"from alert {req.alert}" if req.alert else None,
+        )
         run_id = new_run_id()
         received = received.model_copy(update={"run_id": run_id})
         try:
             prep = await self._prepare(req)
         except UsageError as exc:
-            await self.store.append([
-                received.model_copy(update={"params": redact(req.params)}),
-                received.model_copy(update={"event": "invalid", "error": str(exc), "params": redact(req.params),
-                                            "ts": _now()})])
+            await self.store.append(
+                [
+                    received.model_copy(update={"params": redact(req.params)}),
+                    received.model_copy(
+                        update={"event": "invalid", "error": str(exc), "params": redact(req.params), "ts": _now()}
+                    ),
+                ]
+            )
             raise
-        except DcopsError as exc:     # a backend failed while resolving targets: audited as failed
+        except DcopsError as exc:  # a backend failed while resolving targets: audited as failed
             await self._failed_early(received.model_copy(update={"params": redact(req.params)}), exc)
             raise
-        except Exception as exc:      # a bug while preparing: the request still leaves its trail
+        except Exception as exc:  # a bug while preparing: the request still leaves its trail
             log.exception("preparing %s crashed", req.action)
-            await self._failed_early(received.model_copy(update={"params": redact(req.params)}), DcopsError(
-                f"internal error preparing {req.action}: {type(exc).__name__}: {exc}".splitlines()[0]))
+            await self._failed_early(
+                received.model_copy(update={"params": redact(req.params)}),
+                DcopsError(f"internal error preparing {req.action}: {type(exc).__name__}: {exc}".splitlines()[0]),
+            )
             raise
         received = received.model_copy(update={"targets": prep.target_names, "params": prep.audit_params})
         decision = self._decide(req.principal, prep)
@@ -303,22 +374,49 @@ class Engine:
                 await self._failed_early(received, exc)
                 raise
             approval = await self._approval(prep, decision, received)
-        started = received.model_copy(update={
-            "event": "started", "ts": _now(), "decision": "allow", "detail": decision.reason
-            + (f"; approved by {approval.decided_by} ({approval.id})" if approval else "")
-            + (f"; from alert {req.alert}" if req.alert else "")})
+        started = received.model_copy(
+            update={
+                "event": "started",
+                "ts": _now(),
+                "decision": "allow",
+                "detail": decision.reason
+                + (f"; approved by {approval.decided_by} ({approval.id})" if approval else "")
+                + (f"; from alert {req.alert}" if req.alert else ""),
+            }
+        )
         await self.store.append([received, started])
         return self._launch(prep, run_id, started)
 
-    async def reject(self, principal: str, channel: str, action: str, reason: str, *, params: dict | None = None,
-                     denied: bool = False) -> None:
+    async def reject(
+        self,
+        principal: str,
+        channel: str,
+        action: str,
+        reason: str,
+        *,
+        params: dict | None = None,
+        denied: bool = False,
+    ) -> None:
         """Audit a request a front end refused before it could reach :meth:`submit` (a command
         line that does not parse, a Slack channel rule): every request leaves a trail."""
-        received = AuditEntry(ts=_now(), run_id=new_run_id(), event="received", principal=principal,
-                              channel=channel, action=action or "?", params=redact(params or {}), owner=self.owner)
-        refusal = received.model_copy(update={"event": "denied" if denied else "invalid", "ts": _now(),
-                                              "decision": "deny" if denied else None,
-                                              "detail" if denied else "error": reason})
+        received = AuditEntry(
+            ts=_now(),
+            run_id=new_run_id(),
+            event="received",
+            principal=principal,
+            channel=channel,
+            action=action or "?",
+            params=redact(params or {}),
+            owner=self.owner,
+        )
+        refusal = received.model_copy(
+            update={
+                "event": "denied" if denied else "invalid",
+                "ts": _now(),
+                "decision": "deny" if denied else None,
+                "detail" if denied else "error": reason,
+            }
+        )
         await self.store.append([received, refusal])
 
     async def _prepare(self, req: Request) -> _Prepared:
@@ -330,7 +428,7 @@ class Engine:
         if spec.prepare is not None:
             params = spec.prepare(params, self.config)
         if spec.check is not None:
-            spec.check(params, self.backends)      # a request this cluster cannot run as given
+            spec.check(params, self.backends)  # a request this cluster cannot run as given
         targets = await self._resolve(spec, params)
         prep = _Prepared(req, spec, params, targets, await self._implied(spec, params, targets))
         if req.resume_of:
@@ -338,7 +436,9 @@ class Engine:
             prep.decide_targets = [t for t in targets if t.kind != "node" or t.name not in done]
         return prep
 
-    async def _implied(self, spec: ActionSpec, params: Params, targets: list[Target]) -> list[tuple[ActionSpec, list[Target]]]:
+    async def _implied(
+        self, spec: ActionSpec, params: Params, targets: list[Target]
+    ) -> list[tuple[ActionSpec, list[Target]]]:
         """The other actions these params perform, each with its REAL targets: a job action
         implied by a node action (drain --cancel-jobs) acts on the jobs running on those nodes,
         each job with every node it runs on, as a direct ``cancel`` of those jobs would see them."""
@@ -364,14 +464,19 @@ class Engine:
     async def _resolve(self, spec: ActionSpec, params: Params) -> list[Target]:
         if spec.targets is TargetKind.NODES:
             refs = await self.inventory.resolve(getattr(params, "nodes"))
-            return [Target(kind="node", name=r.name, partitions=frozenset(r.partitions), labels=frozenset(r.labels))
-                    for r in refs]
+            return [
+                Target(kind="node", name=r.name, partitions=frozenset(r.partitions), labels=frozenset(r.labels))
+                for r in refs
+            ]
         if spec.targets is TargetKind.JOBS:
             ids = [str(j) for j in getattr(params, "jobs")]
             slurm = self.backends.get(SlurmPort)
-            if not ids and getattr(params, "user", None):       # cancel --user alice: her jobs, each decided
-                ids = [j.job_id for j in await slurm.jobs(JobFilter(user=params.user))   # type: ignore[attr-defined]
-                       if j.state.upper() in ("RUNNING", "PENDING", "SUSPENDED", "CONFIGURING")]
+            if not ids and getattr(params, "user", None):  # cancel --user alice: her jobs, each decided
+                ids = [
+                    j.job_id
+                    for j in await slurm.jobs(JobFilter(user=params.user))  # type: ignore[attr-defined]
+                    if j.state.upper() in ("RUNNING", "PENDING", "SUSPENDED", "CONFIGURING")
+                ]
                 if not ids:
                     raise UsageError(f"{spec.name}: user {params.user} has no running or pending jobs")  # type: ignore[attr-defined]
             if not ids:
@@ -392,11 +497,18 @@ class Engine:
         recs = await self.store.query(AuditQuery(run_id=run_id, event="started", limit=1))
         requester, detail = (recs[0].principal, recs[0].detail or "") if recs else ("", "")
         if principal == requester or (principal and f"approved by {principal} " in detail):
-            return Decision(allowed=True, reason=f"allowed: {principal} may stop their own run {run_id}",
-                            allow_yes=True)
-        return Decision(allowed=False, reason=f"{refused.reason}; a run may be stopped by the person who asked for "
-                        "it, its approver, or a principal the policy grants `stop`", roles=refused.roles,
-                        approval=False, allow_yes=False, max_targets=refused.max_targets)
+            return Decision(
+                allowed=True, reason=f"allowed: {principal} may stop their own run {run_id}", allow_yes=True
+            )
+        return Decision(
+            allowed=False,
+            reason=f"{refused.reason}; a run may be stopped by the person who asked for "
+            "it, its approver, or a principal the policy grants `stop`",
+            roles=refused.roles,
+            approval=False,
+            allow_yes=False,
+            max_targets=refused.max_targets,
+        )
 
     def _decide(self, principal: str, prep: _Prepared) -> Decision:
         """The action's decision, combined with a full decision of every other action its params
@@ -411,7 +523,7 @@ class Engine:
             return decision
         approval, allow_yes, notes = decision.approval, decision.allow_yes, []
         for ospec, otargets in prep.implied:
-            if not otargets:              # nothing for it to act on (no job runs there): nothing to decide
+            if not otargets:  # nothing for it to act on (no job runs there): nothing to decide
                 continue
             what = f"{spec.name} with these options also performs {ospec.name} on {describe_targets(otargets)}"
             extra = self.policy.decide(principal, ospec.name, ospec.kind.value, otargets, read_only=ro)
@@ -421,8 +533,9 @@ class Engine:
             allow_yes = allow_yes and extra.allow_yes
             notes.append(f"{what}: {extra.reason.removeprefix('allowed: ')}")
         if notes:
-            decision = replace(decision, reason="; ".join([decision.reason, *notes]), approval=approval,
-                               allow_yes=allow_yes)
+            decision = replace(
+                decision, reason="; ".join([decision.reason, *notes]), approval=approval, allow_yes=allow_yes
+            )
         if spec.risks is not None:
             decision = self._decide_risks(principal, prep, decision)
         return decision
@@ -433,27 +546,46 @@ class Engine:
         deny rule naming it forbids it, and an approval it needs is needed by the request."""
         spec = prep.spec
         for risk in spec.risks(prep.params) if spec.risks is not None else ():
-            extra = self.policy.decide(principal, risk, "destructive", prep.decide_targets,
-                                       read_only=self.config.cluster.read_only)
+            extra = self.policy.decide(
+                principal, risk, "destructive", prep.decide_targets, read_only=self.config.cluster.read_only
+            )
             if not extra.allowed:
-                return Decision(allowed=False, reason=f"{extra.reason} (needed because {spec.name} with "
-                                f"--{risk} takes a risk the policy must allow)", roles=extra.roles, approval=False,
-                                allow_yes=False, max_targets=extra.max_targets)
+                return Decision(
+                    allowed=False,
+                    reason=f"{extra.reason} (needed because {spec.name} with "
+                    f"--{risk} takes a risk the policy must allow)",
+                    roles=extra.roles,
+                    approval=False,
+                    allow_yes=False,
+                    max_targets=extra.max_targets,
+                )
             # limits never merge to loosen: the risk's own approval and --yes govern it too
-            decision = dataclasses.replace(decision, approval=decision.approval or extra.approval,
-                                           allow_yes=decision.allow_yes and extra.allow_yes)
+            decision = dataclasses.replace(
+                decision, approval=decision.approval or extra.approval, allow_yes=decision.allow_yes and extra.allow_yes
+            )
         return decision
 
     async def _failed_early(self, received: AuditEntry, exc: DcopsError) -> None:
-        await self.store.append([received, received.model_copy(update={
-            "event": "finished", "ts": _now(), "outcome": "failed", "error": str(exc), "duration": 0.0})])
+        await self.store.append(
+            [
+                received,
+                received.model_copy(
+                    update={"event": "finished", "ts": _now(), "outcome": "failed", "error": str(exc), "duration": 0.0}
+                ),
+            ]
+        )
 
     async def _refuse(self, received: AuditEntry, reason: str) -> None:
-        await self.store.append([received, received.model_copy(update={
-            "event": "denied", "ts": _now(), "decision": "deny", "detail": reason})])
+        await self.store.append(
+            [
+                received,
+                received.model_copy(update={"event": "denied", "ts": _now(), "decision": "deny", "detail": reason}),
+            ]
+        )
 
-    async def _guards(self, prep: _Prepared, decision: Decision, received: AuditEntry, *,
-                      confirmed: bool = False) -> None:
+    async def _guards(
+        self, prep: _Prepared, decision: Decision, received: AuditEntry, *, confirmed: bool = False
+    ) -> None:
         spec, req = prep.spec, prep.req
         if spec.takes_out_of_service and prep.target_names and self.backends.has(SlurmPort):
             reason = await self._blast_radius(prep)
@@ -471,7 +603,7 @@ class Engine:
             title, count, hl, what = needs[0]
             alternatives: tuple[str, ...] = (hl,)
             prompt = f"{title}: confirm by typing {count} or {hl} to act on {what}"
-        else:                             # several destructive parts: type the total count
+        else:  # several destructive parts: type the total count
             count = str(sum(int(n[1]) for n in needs))
             hl, alternatives = count, ()
             prompt = f"{'; '.join(f'{n[0]} ({n[3]})' for n in needs)}: confirm by typing {count}, the number of targets in all"
@@ -480,8 +612,9 @@ class Engine:
             raise ConfirmationRequired(prompt + hint, token=count, alternatives=alternatives)
         if req.confirm.strip() not in (count, *alternatives):
             msg = f"confirmation {req.confirm!r} does not match: type {count}" + (f" or {hl}" if alternatives else "")
-            await self.store.append([received, received.model_copy(update={
-                "event": "invalid", "ts": _now(), "error": msg})])
+            await self.store.append(
+                [received, received.model_copy(update={"event": "invalid", "ts": _now(), "error": msg})]
+            )
             raise ConfirmationRequired(msg, token=count, alternatives=alternatives)
 
     def _confirmations(self, prep: _Prepared) -> list[tuple[str, str, str, str]]:
@@ -494,20 +627,29 @@ class Engine:
         if spec.confirm or asks_people:
             count = str(len(prep.target_names) or 1)
             hl = collapse(prep.target_names) if prep.target_names else spec.name
-            what = f"{len(prep.target_names)} node(s) {hl}" if spec.targets is TargetKind.NODES else \
-                f"{', '.join(prep.target_names) or 'the cluster'}"
+            what = (
+                f"{len(prep.target_names)} node(s) {hl}"
+                if spec.targets is TargetKind.NODES
+                else f"{', '.join(prep.target_names) or 'the cluster'}"
+            )
             out.append((f"{spec.name} {'is destructive' if spec.confirm else 'takes things away'}", count, hl, what))
         for ospec, otargets in prep.implied:
             names = [t.name for t in otargets if t.kind != "cluster"]
             if ospec.confirm and names:
-                out.append((f"{spec.name} also performs {ospec.name}, which is destructive", str(len(names)),
-                            collapse(names), describe_targets(otargets)))
+                out.append(
+                    (
+                        f"{spec.name} also performs {ospec.name}, which is destructive",
+                        str(len(names)),
+                        collapse(names),
+                        describe_targets(otargets),
+                    )
+                )
         return out
 
     async def _blast_radius(self, prep: _Prepared) -> str | None:
         limit = self.config.guards.max_partition_unavailable
         nodes = await self.backends.get(SlurmPort).nodes()
-        prep.slurm_nodes = nodes                       # one read serves the guard and the action
+        prep.slurm_nodes = nodes  # one read serves the guard and the action
         targets = set(prep.target_names)
         by_part: dict[str, list] = {}
         for n in nodes:
@@ -520,9 +662,11 @@ class Engine:
             out = sum(1 for n in members if n.unavailable or n.name in targets)
             share = out / len(members)
             if share > limit:
-                return (f"refused: {prep.spec.name} of {collapse(n.name for n in hit)} would leave {out} of "
-                        f"{len(members)} nodes ({share:.0%}) of partition {part} out of service; the limit is "
-                        f"{limit:.0%} (guards.max_partition_unavailable)")
+                return (
+                    f"refused: {prep.spec.name} of {collapse(n.name for n in hit)} would leave {out} of "
+                    f"{len(members)} nodes ({share:.0%}) of partition {part} out of service; the limit is "
+                    f"{limit:.0%} (guards.max_partition_unavailable)"
+                )
         return None
 
     async def _approval(self, prep: _Prepared, decision: Decision, received: AuditEntry) -> Approval | None:
@@ -530,44 +674,78 @@ class Engine:
         if not (spec.approval or decision.approval):
             return None
         if req.resume_of and await self._was_approved(req.resume_of, req.principal):
-            return None                   # its requester finishing an approved run needs no second approval
+            return None  # its requester finishing an approved run needs no second approval
         appr: Approval | None
         if req.approval_id is None:
             now = datetime.now(UTC)
-            appr = Approval(id="a-" + secrets.token_hex(4), created=now.isoformat(),
-                            expires=(now + timedelta(seconds=self.config.guards.approval_ttl)).isoformat(),
-                            requester=req.principal, channel=req.channel, action=spec.name,
-                            params=prep.audit_params, targets=prep.target_names, resume_of=req.resume_of)
+            appr = Approval(
+                id="a-" + secrets.token_hex(4),
+                created=now.isoformat(),
+                expires=(now + timedelta(seconds=self.config.guards.approval_ttl)).isoformat(),
+                requester=req.principal,
+                channel=req.channel,
+                action=spec.name,
+                params=prep.audit_params,
+                targets=prep.target_names,
+                resume_of=req.resume_of,
+            )
             await self.store.create_approval(appr)
-            await self.store.append([received, received.model_copy(update={
-                "event": "approval-requested", "ts": _now(), "detail": f"approval {appr.id} pending "
-                + (f"({prep.implied_text}) " if prep.implied_text else "") + tag(appr)})])
-            raise ApprovalRequired(f"{spec.name} needs a second person's approval: ask someone to run "
-                                   f"`approve {appr.id}` (expires in {self.config.guards.approval_ttl/60:.0f} min)",
-                                   approval_id=appr.id)
+            await self.store.append(
+                [
+                    received,
+                    received.model_copy(
+                        update={
+                            "event": "approval-requested",
+                            "ts": _now(),
+                            "detail": f"approval {appr.id} pending "
+                            + (f"({prep.implied_text}) " if prep.implied_text else "")
+                            + tag(appr),
+                        }
+                    ),
+                ]
+            )
+            raise ApprovalRequired(
+                f"{spec.name} needs a second person's approval: ask someone to run "
+                f"`approve {appr.id}` (expires in {self.config.guards.approval_ttl / 60:.0f} min)",
+                approval_id=appr.id,
+            )
         appr = await self.store.get_approval(req.approval_id)
         problem = None
         if appr is None:
             problem = f"no approval request {req.approval_id}"
         elif appr.requester != req.principal:
             problem = f"approval {appr.id} was asked by {appr.requester}, not {req.principal}"
-        elif (appr.action != spec.name or appr.params != prep.audit_params or appr.targets != prep.target_names
-              or appr.resume_of != req.resume_of):
+        elif (
+            appr.action != spec.name
+            or appr.params != prep.audit_params
+            or appr.targets != prep.target_names
+            or appr.resume_of != req.resume_of
+        ):
             problem = f"approval {appr.id} was given for a different request"
         elif appr.state != "granted":
             problem = f"approval {appr.id} is {appr.state}, not granted"
         elif datetime.fromisoformat(appr.expires) < datetime.now(UTC):
             problem = f"approval {appr.id} expired at {appr.expires}"
         elif unrecorded := await grant_problem(self.store, appr):
-            problem = unrecorded              # the row says granted; the chain must say so too
+            problem = unrecorded  # the row says granted; the chain must say so too
         else:
             try:
                 await self.store.decide_approval(appr.id, "used", req.principal, None, expect="granted")
             except ApprovalTaken:
                 problem = f"approval {appr.id} was already used"
             else:
-                await self.store.append([received.model_copy(update={
-                    "event": "approval-used", "run_id": appr.id, "ts": _now(), "detail": f"used by run {received.run_id}"})])
+                await self.store.append(
+                    [
+                        received.model_copy(
+                            update={
+                                "event": "approval-used",
+                                "run_id": appr.id,
+                                "ts": _now(),
+                                "detail": f"used by run {received.run_id}",
+                            }
+                        )
+                    ]
+                )
         if problem:
             await self._refuse(received, "denied: " + problem)
             raise DeniedError("denied: " + problem)
@@ -586,9 +764,18 @@ class Engine:
         """Grant a pending approval and run the request on behalf of its requester (``alert``: the
         fingerprint of the alert the request was started from, for the audit record)."""
         appr = await self._decide_approval(approval_id, approver, channel, grant=True, reason=None)
-        return await self._submit(Request(principal=appr.requester, channel=appr.channel, action=appr.action,
-                                          params=appr.params, approval_id=appr.id, resume_of=appr.resume_of, alert=alert),
-                                  confirmed=True)
+        return await self._submit(
+            Request(
+                principal=appr.requester,
+                channel=appr.channel,
+                action=appr.action,
+                params=appr.params,
+                approval_id=appr.id,
+                resume_of=appr.resume_of,
+                alert=alert,
+            ),
+            confirmed=True,
+        )
 
     async def deny(self, approval_id: str, approver: str, channel: str, reason: str = "") -> Approval:
         """Refuse a pending request: a permission like approving (never the requester's own)."""
@@ -599,13 +786,24 @@ class Engine:
         appr = await self.store.get_approval(approval_id)
         if appr is None:
             raise NotFound(f"no approval request {approval_id!r}; `approvals` lists the pending ones")
-        entry = AuditEntry(ts=_now(), run_id=appr.id, event="approval-refused", principal=principal, channel=channel,
-                           action=appr.action, targets=appr.targets, params=appr.params, owner=self.owner)
+        entry = AuditEntry(
+            ts=_now(),
+            run_id=appr.id,
+            event="approval-refused",
+            principal=principal,
+            channel=channel,
+            action=appr.action,
+            targets=appr.targets,
+            params=appr.params,
+            owner=self.owner,
+        )
         problem = None
         decided = appr
         if principal != appr.requester:
-            problem = (f"{principal} may not withdraw {appr.id}: only its requester {appr.requester} may; "
-                       f"a principal the policy lets approve {appr.action} may deny it")
+            problem = (
+                f"{principal} may not withdraw {appr.id}: only its requester {appr.requester} may; "
+                f"a principal the policy lets approve {appr.action} may deny it"
+            )
         elif appr.state != "pending":
             problem = f"approval {appr.id} is already {appr.state}"
         if problem is None:
@@ -616,28 +814,47 @@ class Engine:
         if problem:
             await self.store.append([entry.model_copy(update={"decision": "deny", "detail": "denied: " + problem})])
             raise DeniedError("denied: " + problem)
-        await self.store.append([entry.model_copy(update={
-            "event": "approval-withdrawn", "decision": None,
-            "detail": f"{principal} withdrew {appr.id} {tag(decided)}" + (f": {reason}" if reason else "")})])
+        await self.store.append(
+            [
+                entry.model_copy(
+                    update={
+                        "event": "approval-withdrawn",
+                        "decision": None,
+                        "detail": f"{principal} withdrew {appr.id} {tag(decided)}" + (f": {reason}" if reason else ""),
+                    }
+                )
+            ]
+        )
         return decided
 
-    async def _decide_approval(self, approval_id: str, approver: str, channel: str, *, grant: bool,
-                               reason: str | None) -> Approval:
+    async def _decide_approval(
+        self, approval_id: str, approver: str, channel: str, *, grant: bool, reason: str | None
+    ) -> Approval:
         appr = await self.store.get_approval(approval_id)
         if appr is None:
             raise NotFound(f"no approval request {approval_id!r}; `approvals` lists the pending ones")
-        entry = AuditEntry(ts=_now(), run_id=appr.id, event="approval-refused", principal=approver, channel=channel,
-                           action=appr.action, targets=appr.targets, params=appr.params, owner=self.owner)
+        entry = AuditEntry(
+            ts=_now(),
+            run_id=appr.id,
+            event="approval-refused",
+            principal=approver,
+            channel=channel,
+            action=appr.action,
+            targets=appr.targets,
+            params=appr.params,
+            owner=self.owner,
+        )
         verb = "approve" if grant else "deny"
         problem = None
         if appr.state != "pending":
             problem = f"approval {appr.id} is already {appr.state}"
         elif approver == appr.requester:
-            problem = (f"{approver} asked for {appr.id} and cannot {verb} it; another person must"
-                       + ("" if grant else f" (to take it back: withdraw {appr.id})"))
+            problem = f"{approver} asked for {appr.id} and cannot {verb} it; another person must" + (
+                "" if grant else f" (to take it back: withdraw {appr.id})"
+            )
         elif datetime.fromisoformat(appr.expires) < datetime.now(UTC):
             problem = f"approval {appr.id} expired at {appr.expires}"
-            with contextlib.suppress(ApprovalTaken):        # someone else closed it first: still refused
+            with contextlib.suppress(ApprovalTaken):  # someone else closed it first: still refused
                 await self.store.decide_approval(appr.id, "expired", approver, "expired")
         else:
             why = await self._approver_refusal(appr, approver, grant=grant)
@@ -651,11 +868,18 @@ class Engine:
             decided = await self.store.decide_approval(appr.id, state, approver, reason)
         except ApprovalTaken as lost:
             raise DeniedError(f"approval {appr.id} was decided by someone else first ({lost.current.state})") from None
-        await self.store.append([entry.model_copy(update={
-            "event": "approval-granted" if grant else "approval-refused",
-            "decision": "allow" if grant else "deny",
-            "detail": f"{approver} {'approved' if grant else 'denied'} {appr.id} asked by {appr.requester} "
-                      f"{tag(decided)}" + (f": {reason}" if reason else "")})])
+        await self.store.append(
+            [
+                entry.model_copy(
+                    update={
+                        "event": "approval-granted" if grant else "approval-refused",
+                        "decision": "allow" if grant else "deny",
+                        "detail": f"{approver} {'approved' if grant else 'denied'} {appr.id} asked by {appr.requester} "
+                        f"{tag(decided)}" + (f": {reason}" if reason else ""),
+                    }
+                )
+            ]
+        )
         return decided
 
     async def _approver_refusal(self, appr: Approval, approver: str, *, grant: bool) -> str | None:
@@ -676,11 +900,19 @@ class Engine:
         ro = self.config.cluster.read_only
         # (action or risk name, kind, targets, needs approval whatever the policy says)
         name = spec.policy_name(params) if spec.policy_name is not None and params is not None else spec.name
-        parts = [(name, spec.kind.value, targets, spec.approval),
-                 *((o.name, o.kind.value, t, o.approval) for o, t in implied if t),
-                 *((risk, "destructive", targets, False) for risk in (spec.risks(params) if spec.risks and params is not None else ()))]
-        needing = [part for part in parts if part[3] or self.policy.decide(
-            appr.requester, part[0], part[1], part[2], read_only=ro).approval]
+        parts = [
+            (name, spec.kind.value, targets, spec.approval),
+            *((o.name, o.kind.value, t, o.approval) for o, t in implied if t),
+            *(
+                (risk, "destructive", targets, False)
+                for risk in (spec.risks(params) if spec.risks and params is not None else ())
+            ),
+        ]
+        needing = [
+            part
+            for part in parts
+            if part[3] or self.policy.decide(appr.requester, part[0], part[1], part[2], read_only=ro).approval
+        ]
         for name, kind, where, _ in needing or parts[:1]:
             d = self.policy.may_approve(approver, name, kind, where, requester=appr.requester)
             if not d.allowed:
@@ -700,26 +932,40 @@ class Engine:
         rec = recs[0]
         spec = self.registry.get(rec.action)
         if not spec.resumable:
-            raise UsageError(f"run {run_id} ({rec.action}) cannot be resumed; resumable actions: "
-                             + ", ".join(s.name for s in self.registry if s.resumable))
+            raise UsageError(
+                f"run {run_id} ({rec.action}) cannot be resumed; resumable actions: "
+                + ", ".join(s.name for s in self.registry if s.resumable)
+            )
         live = self._runs.get(run_id)
         if live is not None and live.active:
             raise UsageError(f"run {run_id} is still running")
         if spec.targets is TargetKind.NODES and rec.targets and set(rec.targets) <= await self._done_in(run_id):
             raise UsageError(f"run {run_id} left nothing undone: every target is done")
-        return await self._submit(Request(principal=principal, channel=channel, action=rec.action, params=rec.params,
-                                          resume_of=run_id), confirmed=True)
+        return await self._submit(
+            Request(principal=principal, channel=channel, action=rec.action, params=rec.params, resume_of=run_id),
+            confirmed=True,
+        )
 
     async def _done_in(self, run_id: str) -> set[str]:
         """Nodes a resumable run's journal marks done (``node/NAME`` with phase ``done``)."""
         journal = await self.store.journal_items(run_id)
-        return {k.removeprefix("node/") for k, v in journal.items()
-                if k.startswith("node/") and isinstance(v, dict) and v.get("phase") == "done"}
+        return {
+            k.removeprefix("node/")
+            for k, v in journal.items()
+            if k.startswith("node/") and isinstance(v, dict) and v.get("phase") == "done"
+        }
 
     # ------------------------------------------------------------------ execution
     def _launch(self, prep: _Prepared, run_id: str, started: AuditEntry) -> Run:
-        run = Run(run_id=run_id, action=prep.spec.name, principal=prep.req.principal, channel=prep.req.channel,
-                  targets=prep.target_names, params=prep.audit_params, dry_run=prep.dry_run)
+        run = Run(
+            run_id=run_id,
+            action=prep.spec.name,
+            principal=prep.req.principal,
+            channel=prep.req.channel,
+            targets=prep.target_names,
+            params=prep.audit_params,
+            dry_run=prep.dry_run,
+        )
         run.emit(RunStarted(run_id=run_id, action=run.action, targets=run.targets, dry_run=run.dry_run))
         self._runs[run_id] = run
         run._task = asyncio.create_task(self._execute(run, prep, started), name=f"dcops-run-{run_id}")
@@ -748,28 +994,53 @@ class Engine:
         error, summary = None, ""
         error_code: int | None = None
         lock = None
-        watcher = (asyncio.create_task(self._watch_stop(run), name=f"dcops-stop-{run.run_id}")
-                   if spec.mutating and not prep.dry_run else None)
+        watcher = (
+            asyncio.create_task(self._watch_stop(run), name=f"dcops-stop-{run.run_id}")
+            if spec.mutating and not prep.dry_run
+            else None
+        )
         try:
             if spec.takes_locks and not prep.dry_run and prep.target_names:
                 lock = await self.store.lock(prep.target_names, run.run_id, self.config.guards.lock_wait)
             if prep.req.resume_of:
                 await self.store.journal_copy(prep.req.resume_of, run.run_id)
                 run.emit(Log(message=f"resuming run {prep.req.resume_of}: finishing only what it left undone"))
-            ctx = ActionContext(run_id=run.run_id, principal=run.principal, channel=run.channel, spec=spec,
-                                params=prep.params, targets=prep.targets, backends=self.backends, config=self.config,
-                                journal=_Journal(self.store, run.run_id), store=self.store, dry_run=prep.dry_run,
-                                resumed_from=prep.req.resume_of,
-                                implied={o.name: {t.name: t.nodes for t in ts} for o, ts in prep.implied}
-                                if prep.spec.implies is not None else None,
-                                extras={"slurm_nodes": {n.name: n for n in prep.slurm_nodes}} if prep.slurm_nodes else {})
+            ctx = ActionContext(
+                run_id=run.run_id,
+                principal=run.principal,
+                channel=run.channel,
+                spec=spec,
+                params=prep.params,
+                targets=prep.targets,
+                backends=self.backends,
+                config=self.config,
+                journal=_Journal(self.store, run.run_id),
+                store=self.store,
+                dry_run=prep.dry_run,
+                resumed_from=prep.req.resume_of,
+                implied={o.name: {t.name: t.nodes for t in ts} for o, ts in prep.implied}
+                if prep.spec.implies is not None
+                else None,
+                extras={"slurm_nodes": {n.name: n for n in prep.slurm_nodes}} if prep.slurm_nodes else {},
+            )
             async with asyncio.timeout(spec.timeout or self.config.guards.default_timeout):
                 async for event in spec.run(ctx, prep.params):
                     run.emit(event)
                     if isinstance(event, Step) and event.keep and event.status in _TERMINAL:
-                        await self.store.append([started.model_copy(update={
-                            "event": "step", "ts": _now(), "targets": [event.target], "decision": None,
-                            "outcome": event.status, "detail": event.detail})])
+                        await self.store.append(
+                            [
+                                started.model_copy(
+                                    update={
+                                        "event": "step",
+                                        "ts": _now(),
+                                        "targets": [event.target],
+                                        "decision": None,
+                                        "outcome": event.status,
+                                        "detail": event.detail,
+                                    }
+                                )
+                            ]
+                        )
                     elif isinstance(event, Result):
                         summary = event.summary
                         if not event.ok:
@@ -801,19 +1072,41 @@ class Engine:
             try:
                 # not shielded: the SQLite fast path writes without suspending, so a second cancel
                 # cannot interrupt it; the thread path finishes the transaction on its own thread
-                await self.store.append([started.model_copy(update={
-                    "event": "finished", "ts": _now(), "decision": None, "outcome": outcome, "duration": round(duration, 6),
-                    "error": error, "detail": summary})])
+                await self.store.append(
+                    [
+                        started.model_copy(
+                            update={
+                                "event": "finished",
+                                "ts": _now(),
+                                "decision": None,
+                                "outcome": outcome,
+                                "duration": round(duration, 6),
+                                "error": error,
+                                "detail": summary,
+                            }
+                        )
+                    ]
+                )
             except Exception as exc:  # noqa: BLE001 - the cluster was touched; say loudly that the record is missing
                 log.error("audit 'finished' record for run %s not written: %s", run.run_id, exc)
                 run.emit(Error(message=f"audit record for run {run.run_id} could not be written: {exc}"))
-            left = run.result.data.get("left_out_of_service", []) if (
-                outcome == "cancelled" and run.result is not None and isinstance(run.result.data, dict)) else []
-            run.emit(RunFinished(run_id=run.run_id, outcome=outcome, duration=duration, summary=summary,
-                                 exit_code=error_code, left_out_of_service=left,
-                                 stopped_by=run.stopped_by if outcome == "cancelled" else None))
+            left = (
+                run.result.data.get("left_out_of_service", [])
+                if (outcome == "cancelled" and run.result is not None and isinstance(run.result.data, dict))
+                else []
+            )
+            run.emit(
+                RunFinished(
+                    run_id=run.run_id,
+                    outcome=outcome,
+                    duration=duration,
+                    summary=summary,
+                    exit_code=error_code,
+                    left_out_of_service=left,
+                    stopped_by=run.stopped_by if outcome == "cancelled" else None,
+                )
+            )
             self._retire(run)
-
 
     async def _watch_stop(self, run: Run) -> None:
         """Stop the run when a `stop` request for it lands in the shared store (from any console,
@@ -822,10 +1115,10 @@ class Engine:
             await asyncio.sleep(STOP_POLL)
             try:
                 req = await self.store.journal_get(run.run_id, STOP_KEY)
-            except Exception as exc:          # noqa: BLE001 - a store hiccup must not kill the run it watches
+            except Exception as exc:  # noqa: BLE001 - a store hiccup must not kill the run it watches
                 log.warning("stop watcher for %s: %s", run.run_id, exc)
                 continue
-            if isinstance(req, dict) and req.get("run") == run.run_id:   # not one copied from a resumed run
+            if isinstance(req, dict) and req.get("run") == run.run_id:  # not one copied from a resumed run
                 run.cancel(by=str(req.get("by") or "someone"))
                 return
 
@@ -842,9 +1135,18 @@ class Engine:
             status = STEP_STATUS[state]
             run.emit(Step(target=target, status=status, detail=f"{state}: {detail}", keep=False))  # type: ignore[arg-type]
             if state != "done":
-                records.append(started.model_copy(update={
-                    "event": "step", "ts": _now(), "targets": [target], "decision": None, "outcome": status,
-                    "detail": f"{state} after the stop: {detail}"}))
+                records.append(
+                    started.model_copy(
+                        update={
+                            "event": "step",
+                            "ts": _now(),
+                            "targets": [target],
+                            "decision": None,
+                            "outcome": status,
+                            "detail": f"{state} after the stop: {detail}",
+                        }
+                    )
+                )
         result = settle_result(run.action, states, left, run.stopped_by or "the operator")
         run.emit(result)
         if records:
@@ -855,8 +1157,14 @@ class Engine:
         return result.summary
 
 
-async def open_engine(config: DcopsConfig, *, policy: Policy | None = None, store: Store | None = None,
-                      backends: Backends | None = None, review: bool = False) -> Engine:
+async def open_engine(
+    config: DcopsConfig,
+    *,
+    policy: Policy | None = None,
+    store: Store | None = None,
+    backends: Backends | None = None,
+    review: bool = False,
+) -> Engine:
     """Everything a front end needs, built from one config. ``review``: for reading the audit log
     (verify, list), which must open even a log that fails its seals, to say how."""
     import dcops.actions.ops  # noqa: F401  - registers every action

@@ -74,14 +74,14 @@ class Result(_Event):
     kind: Literal["result"] = "result"
     summary: str
     ok: bool = True
-    severity: Literal["ok", "warning", "bad"] = "ok"   # what the answer says about the cluster (a read
-                                                     # that succeeded can find a bad cable): picks the icon
+    severity: Literal["ok", "warning", "bad"] = "ok"  # what the answer says about the cluster (a read
+    # that succeeded can find a bad cable): picks the icon
     table: Table | None = None
-    rows: Sequence[SerializeAsAny[Row]] | None = None   # a list; Sequence so list[NodeRow] type-checks
-    row_model: type[Row] | None = Field(None, exclude=True)   # the rows' model (even with no rows)
+    rows: Sequence[SerializeAsAny[Row]] | None = None  # a list; Sequence so list[NodeRow] type-checks
+    row_model: type[Row] | None = Field(None, exclude=True)  # the rows' model (even with no rows)
     data: Any = None
     links: list[Link] = Field(default_factory=list)
-    title: str = Field("", exclude=True)            # the generated table's title (with rows=), not output
+    title: str = Field("", exclude=True)  # the generated table's title (with rows=), not output
 
     @model_validator(mode="before")
     @classmethod
@@ -120,12 +120,10 @@ class RunFinished(_Event):
     outcome: Outcome
     duration: float
     summary: str = ""
-    exit_code: int | None = None       # the DcopsError's code when one ended the run (5 lock busy, 6 unreachable…)
-    left_out_of_service: list[str] = Field(default_factory=list)   # a stopped run's drained leftovers
-    stopped_by: str | None = None                                    # who stopped a cancelled run
+    exit_code: int | None = None  # the DcopsError's code when one ended the run (5 lock busy, 6 unreachable…)
+    left_out_of_service: list[str] = Field(default_factory=list)  # a stopped run's drained leftovers
+    stopped_by: str | None = None  # who stopped a cancelled run
 
 
 ActionEvent = Progress | Step | Log | Result | Error
-Event = Annotated[
-    Progress | Step | Log | Result | Error | RunStarted | RunFinished, Field(discriminator="kind")
-]
+Event = Annotated[Progress | Step | Log | Result | Error | RunStarted | RunFinished, Field(discriminator="kind")]

@@ -38,8 +38,15 @@ class Fanout:
     """Async-iterate it for events; afterwards ``ok``, ``failed`` and ``skipped`` hold the
     per-target detail strings."""
 
-    def __init__(self, items: Sequence[str], fn: StepFn, *, max_parallel: int = 16,
-                 max_failures: int | None = None, label: str = "") -> None:
+    def __init__(
+        self,
+        items: Sequence[str],
+        fn: StepFn,
+        *,
+        max_parallel: int = 16,
+        max_failures: int | None = None,
+        label: str = "",
+    ) -> None:
         if max_parallel < 1:
             raise ValueError("max_parallel must be >= 1")
         self.items = list(items)

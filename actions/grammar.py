@@ -51,7 +51,7 @@ def split(text: str) -> list[str]:
     try:
         return shlex.split(text)
     except ValueError as exc:
-        raise UsageError(f"cannot parse command: {exc} (quote values with spaces: --reason \"xid 79\")") from None
+        raise UsageError(f'cannot parse command: {exc} (quote values with spaces: --reason "xid 79")') from None
 
 
 def parse_command(text: str | list[str], *, registry: Registry | None = None) -> Command:
@@ -75,7 +75,12 @@ def parse_args(spec: ActionSpec, tokens: list[str]) -> dict[str, Any]:
         if tok.startswith("--") and len(tok) > 2:
             key, eq, inline = tok.partition("=")
             name = by_opt.get(key)
-            if name is None and key.startswith("--no-") and by_opt.get("--" + key[5:]) and _is_bool(fields[by_opt["--" + key[5:]]]):
+            if (
+                name is None
+                and key.startswith("--no-")
+                and by_opt.get("--" + key[5:])
+                and _is_bool(fields[by_opt["--" + key[5:]]])
+            ):
                 params[by_opt["--" + key[5:]]] = False
                 i += 1
                 continue
@@ -102,7 +107,7 @@ def parse_args(spec: ActionSpec, tokens: list[str]) -> dict[str, Any]:
                 params[name] = value
             i += 1
         elif tok == "--":
-            positional.extend(tokens[i + 1:])
+            positional.extend(tokens[i + 1 :])
             break
         else:
             positional.append(tok)
@@ -121,7 +126,10 @@ def _assign_positional(spec: ActionSpec, values: list[str], params: dict[str, An
             raise UsageError(f"{spec.name}: {name.upper()} given both by position and as {_opt(name)}")
         if _is_list(fields[name]):
             rest = len(slots) - idx - 1
-            take, values = (values[: len(values) - rest] if rest else values), (values[len(values) - rest:] if rest else [])
+            take, values = (
+                (values[: len(values) - rest] if rest else values),
+                (values[len(values) - rest :] if rest else []),
+            )
             params[name] = [v for t in take for v in t.split(",") if v]
         else:
             params[name] = values.pop(0)
@@ -156,7 +164,9 @@ def command_help(spec: ActionSpec) -> str:
     for name, info in spec.params.model_fields.items():
         label = name.upper() if name in spec.positional else _opt(name)
         desc = info.description or ""
-        default = "" if info.is_required() or info.default in (None, False, "", [], ()) else f" (default {info.default})"
+        default = (
+            "" if info.is_required() or info.default in (None, False, "", [], ()) else f" (default {info.default})"
+        )
         lines.append(f"  {label:<22} {desc}{default}")
     flags = [spec.kind.value]
     if spec.confirm:

@@ -44,9 +44,9 @@ import hostlist as _python_hostlist
 
 from .errors import UsageError
 
-MAX_NAMES = 100_000          # names one expression may stand for (checked before expanding)
-MAX_RANGE = 65_536           # names in one range: Slurm's own limit ("Too many hosts in range")
-MAX_DIGITS = 18              # digits in one number of a range
+MAX_NAMES = 100_000  # names one expression may stand for (checked before expanding)
+MAX_RANGE = 65_536  # names in one range: Slurm's own limit ("Too many hosts in range")
+MAX_DIGITS = 18  # digits in one number of a range
 
 # Linux limits one argv word to 128 KiB (MAX_ARG_STRLEN) and OpenSSH hands the whole remote command
 # to ``sh -c`` as one word, so the node list of one scontrol call stays far below that.
@@ -100,8 +100,10 @@ def _parse_group(expr: str, body: str) -> list[_Range]:
         if lo > hi:
             raise _bad(expr, f"range {part!r} runs backwards")
         if hi - lo + 1 > MAX_RANGE:
-            raise UsageError(f"hostlist {_shown(expr)}: range {part!r} names {hi - lo + 1:,} nodes; "
-                             f"one range may name at most {MAX_RANGE:,} (Slurm's limit)")
+            raise UsageError(
+                f"hostlist {_shown(expr)}: range {part!r} names {hi - lo + 1:,} nodes; "
+                f"one range may name at most {MAX_RANGE:,} (Slurm's limit)"
+            )
         ranges.append(_Range(lo, hi, len(lo_text)))
     return ranges
 
@@ -110,7 +112,7 @@ def _suffix_hint(token: str, suffix: str) -> str:
     """How to write ``rack[1-2]-gpu01`` or ``n[1-2]-ib`` the way Slurm accepts."""
     m = _TAIL_DIGITS.match(suffix)
     if m is not None:
-        return f"write {token[:len(token) - len(m.group(2))]}[{m.group(2)}]"
+        return f"write {token[: len(token) - len(m.group(2))]}[{m.group(2)}]"
     return "write such names out one by one, e.g. n01-ib,n02-ib"
 
 
@@ -131,15 +133,17 @@ def _parse_token(expr: str, token: str) -> _Token:
         close_at = rest.find("]", open_at)
         if close_at < 0:
             raise _bad(expr, f"'[' without ']' in {token!r}")
-        body = rest[open_at + 1:close_at]
+        body = rest[open_at + 1 : close_at]
         if "[" in body:
             raise _bad(expr, f"brackets inside brackets in {token!r}")
         parts.append(_parse_group(expr, body))
-        rest = rest[close_at + 1:]
+        rest = rest[close_at + 1 :]
         if rest and "[" not in rest:
-            raise UsageError(f"malformed hostlist {_shown(expr)}: {token!r} has text after its last bracket "
-                             "group, which Slurm rejects (a group goes at the end of a name or before another "
-                             f"group); {_suffix_hint(token, rest)}")
+            raise UsageError(
+                f"malformed hostlist {_shown(expr)}: {token!r} has text after its last bracket "
+                "group, which Slurm rejects (a group goes at the end of a name or before another "
+                f"group); {_suffix_hint(token, rest)}"
+            )
     first = parts[0] if isinstance(parts[0], str) else ""
     if first[:1] in (".", "-", "_"):
         raise _bad(expr, f"{token!r} starts with {first[0]!r}; node names start with a letter or digit")
@@ -178,12 +182,12 @@ def _names(token: _Token) -> Iterator[str]:
     expands the groups before it from the right (``_push_range_list`` recurses on the prefix's last
     group), so with groups G1..Gk the loops run G(k-1), ..., G1, Gk from the outside in: two groups
     are plain row-major, ``a[1-2][3-4][5-6]`` gives a135 a136 a235 a236 a145 ..."""
-    texts = [str(p) for p in token[0::2]]                   # one text before each group
+    texts = [str(p) for p in token[0::2]]  # one text before each group
     groups = [[d for r in g for d in r.numbers()] for g in token[1::2] if isinstance(g, list)]
-    if not groups:                                           # a plain name
+    if not groups:  # a plain name
         yield texts[0]
         return
-    if len(groups) == 1:                                     # the common case, fast
+    if len(groups) == 1:  # the common case, fast
         head = texts[0]
         yield from (head + d for d in groups[0])
         return
@@ -222,14 +226,17 @@ def expand(expr: str, *, limit: int = MAX_NAMES) -> list[str]:
         if total > limit:
             exact = sum(_count(t, cap=10**12) for t in tokens)
             amount = f"{exact:,}" if exact <= 10**12 else "more than 10^12"
-            raise UsageError(f"hostlist {_shown(expr.strip())} names {amount} nodes; dcops accepts at most "
-                             f"{limit:,} in one expression")
+            raise UsageError(
+                f"hostlist {_shown(expr.strip())} names {amount} nodes; dcops accepts at most "
+                f"{limit:,} in one expression"
+            )
     if len(tokens) == 1:
         return list(dict.fromkeys(_names(tokens[0])))
     return list(dict.fromkeys(name for token in tokens for name in _names(token)))
 
 
 # ------------------------------------------------------------------ writing name sets back
+
 
 def sort_names(names: Iterable[str]) -> list[str]:
     """Names in natural order (gpu2 before gpu10), as python-hostlist sorts them."""
@@ -242,14 +249,14 @@ def _runs(items: list[tuple[int, str]]) -> list[str]:
     width (``a9,a10`` -> ``a[9-10]``, ``a099,a100`` -> ``a[099-100]``); several ranges stay open at once
     so ``cn1..cn99`` and ``cn050..cn149`` make two ranges, not a hundred. No range passes Slurm's
     MAX_RANGE names."""
-    runs: list[list] = []                         # [lo digits, hi digits, width, length]
-    waiting: dict[int, list[int]] = {}            # next number -> runs that it would extend
+    runs: list[list] = []  # [lo digits, hi digits, width, length]
+    waiting: dict[int, list[int]] = {}  # next number -> runs that it would extend
     for number, digits in items:
         r = -1
         open_runs = waiting.get(number)
         if open_runs:
             size = len(digits)
-            for candidate in open_runs:           # fits width w: exactly w digits, or more and unpadded
+            for candidate in open_runs:  # fits width w: exactly w digits, or more and unpadded
                 width = runs[candidate][2]
                 if size == width or (size > width and digits[0] != "0"):
                     r = candidate
@@ -350,7 +357,7 @@ def chunks(names: Iterable[str], limit: int = ARG_LIMIT) -> list[str]:
             add(_format(prefix, ranges))
             continue
         batch: list[str] = []
-        for r in ranges:                       # one prefix with too many ranges: split its brackets
+        for r in ranges:  # one prefix with too many ranges: split its brackets
             if batch and len(_format(prefix, [*batch, r])) > limit:
                 add(_format(prefix, batch))
                 batch = []

@@ -33,6 +33,8 @@ def local_principal(section: IdentitySection | None = None, *, uid: int | None =
     if mapped is not None:
         return mapped
     if section.unmapped == "refuse":
-        raise DeniedError(f"denied: the unix account {login} has no entry in [identity] map and the config "
-                          "refuses unmapped accounts (identity.unmapped = \"refuse\")")
+        raise DeniedError(
+            f"denied: the unix account {login} has no entry in [identity] map and the config "
+            'refuses unmapped accounts (identity.unmapped = "refuse")'
+        )
     return f"unix:{login}"

@@ -26,10 +26,15 @@ class StaticInventory:
         for entry in entries:
             for index, name in enumerate(expand(entry.names), start=1):
                 fmt = {"name": name, "index": index}
-                refs.append(NodeRef(
-                    name=name, partitions=tuple(entry.partitions), labels=tuple(entry.labels),
-                    ssh_host=entry.ssh_host.format(**fmt) if entry.ssh_host else None,
-                    bmc=entry.bmc.format(**fmt) if entry.bmc else None))
+                refs.append(
+                    NodeRef(
+                        name=name,
+                        partitions=tuple(entry.partitions),
+                        labels=tuple(entry.labels),
+                        ssh_host=entry.ssh_host.format(**fmt) if entry.ssh_host else None,
+                        bmc=entry.bmc.format(**fmt) if entry.bmc else None,
+                    )
+                )
         self._refs = refs
 
     async def nodes(self) -> list[NodeRef]:
@@ -60,8 +65,9 @@ class MergedInventory:
                 if old is None:
                     merged[ref.name] = ref
                 else:
-                    merged[ref.name] = old.model_copy(update={
-                        k: v for k, v in ref.model_dump().items() if v and not getattr(old, k)})
+                    merged[ref.name] = old.model_copy(
+                        update={k: v for k, v in ref.model_dump().items() if v and not getattr(old, k)}
+                    )
         return list(merged.values())
 
 
@@ -96,11 +102,13 @@ class CachedInventory:
         index = await self._index()
         unknown = [n for n in names if n not in index]
         if unknown:
-            self.invalidate()            # maybe the node is new: look again once
+            self.invalidate()  # maybe the node is new: look again once
             index = await self._index()
             unknown = [n for n in names if n not in index]
         if unknown:
             known = collapse(index) if len(index) <= 5000 else f"{len(index)} nodes"
-            raise UsageError(f"unknown node{'s' if len(unknown) > 1 else ''} {collapse(unknown)}; "
-                             f"this cluster has {known or 'no nodes'}")
+            raise UsageError(
+                f"unknown node{'s' if len(unknown) > 1 else ''} {collapse(unknown)}; "
+                f"this cluster has {known or 'no nodes'}"
+            )
         return [index[n] for n in names]

@@ -13,11 +13,17 @@ from datetime import datetime
 from .config.model import DcopsConfig
 from .events import Link
 
-MAX_LINKS = 5          # a Slack actions block holds at most 25 elements; five buttons stay readable
+MAX_LINKS = 5  # a Slack actions block holds at most 25 elements; five buttons stay readable
 
 
-def grafana_links(config: DcopsConfig, nodes: Sequence[str], *, gpus: Mapping[str, int | str] | None = None,
-                  start: datetime | None = None, end: datetime | None = None) -> list[Link]:
+def grafana_links(
+    config: DcopsConfig,
+    nodes: Sequence[str],
+    *,
+    gpus: Mapping[str, int | str] | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> list[Link]:
     """One link per node (the first :data:`MAX_LINKS`; put the nodes that need a look first),
     to one GPU of it when ``gpus`` names one."""
     section = config.grafana

@@ -30,31 +30,38 @@ MASK = "***"
 
 # key=value / key: value, the key naming a secret (aws_secret_access_key=..., "password": "...")
 _PAIR = re.compile(
-    rf"""(?P<key>[\w.-]*(?:{_SECRET_WORDS})[\w.-]*["']?\s*[=:]\s*)(?P<value>"[^"]*"|'[^']*'|[^\s,;&"']+)""", re.I)
+    rf"""(?P<key>[\w.-]*(?:{_SECRET_WORDS})[\w.-]*["']?\s*[=:]\s*)(?P<value>"[^"]*"|'[^']*'|[^\s,;&"']+)""", re.I
+)
 # an argv option naming a secret, whose value is the next word: --password hunter2
 _SECRET_FLAG = re.compile(rf"^--?[\w-]*(?:{_SECRET_WORDS})[\w-]*$", re.I)
-_SHAPES = re.compile("|".join([
-    r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END[A-Z0-9 ]*PRIVATE KEY-----|$)",  # PEM private key
-    r"\bxox[abposrce]-[A-Za-z0-9-]{8,}",                      # Slack bot/user/app tokens
-    r"\bxapp-[0-9]-[A-Za-z0-9-]{8,}",                         # Slack app-level token
-    r"hooks\.slack\.com/services/[A-Za-z0-9/]+",              # Slack webhook URL
-    r"\bgh[pousr]_[A-Za-z0-9]{30,}",                          # GitHub tokens
-    r"\bgithub_pat_[A-Za-z0-9_]{20,}",                        # GitHub fine-grained token
-    r"\bglpat-[A-Za-z0-9_-]{20,}",                            # GitLab token
-    r"\beyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*",   # JWT (header.payload.signature)
-    r"\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|AROA|APKA)[A-Z0-9]{16}\b",  # AWS access key id
-    r"\bAIza[0-9A-Za-z_-]{35}\b",                             # Google API key
-    r"\bsk-(?:proj-)?[A-Za-z0-9_-]{20,}",                     # OpenAI-style secret key
-    r"\b[rs]k_live_[A-Za-z0-9]{20,}",                         # Stripe live key
-    r"\bnpm_[A-Za-z0-9]{36}\b",                               # npm token
-    r"\bpypi-[A-Za-z0-9_-]{50,}",                             # PyPI token
-]))
+_SHAPES = re.compile(
+    "|".join(
+        [
+            r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END[A-Z0-9 ]*PRIVATE KEY-----|$)",  # PEM private key
+            r"\bxox[abposrce]-[A-Za-z0-9-]{8,}",  # Slack bot/user/app tokens
+            r"\bxapp-[0-9]-[A-Za-z0-9-]{8,}",  # Slack app-level token
+            r"hooks\.slack\.com/services/[A-Za-z0-9/]+",  # Slack webhook URL
+            r"\bgh[pousr]_[A-Za-z0-9]{30,}",  # GitHub tokens
+            r"\bgithub_pat_[A-Za-z0-9_]{20,}",  # GitHub fine-grained token
+            r"\bglpat-[A-Za-z0-9_-]{20,}",  # GitLab token
+            r"\beyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*",  # JWT (header.payload.signature)
+            r"\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|AROA|APKA)[A-Z0-9]{16}\b",  # AWS access key id
+            r"\bAIza[0-9A-Za-z_-]{35}\b",  # Google API key
+            r"\bsk-(?:proj-)?[A-Za-z0-9_-]{20,}",  # OpenAI-style secret key
+            r"\b[rs]k_live_[A-Za-z0-9]{20,}",  # Stripe live key
+            r"\bnpm_[A-Za-z0-9]{36}\b",  # npm token
+            r"\bpypi-[A-Za-z0-9_-]{50,}",  # PyPI token
+        ]
+    )
+)
 _BEARER = re.compile(r"(?P<key>\b(?:bearer|basic)\s+)(?P<value>[A-Za-z0-9._~+/-]{8,}=*)", re.I)
 _BASIC = re.compile(r"basic\s", re.I)
 _URL_CRED = re.compile(r"(?P<key>\b[a-z][a-z0-9+.-]*://[^/\s:@]+:)(?P<value>[^/\s@]+)(?=@)", re.I)
 # cheap test first (on the lowercased text): most audited strings (node names, reasons) hold none
-_MAYBE = re.compile(r"pass|pwd|secret|token|credential|key|xox|xapp|gh[pousr]_|github_pat|glpat|eyj|aiza|sk[-_]|"
-                    r"rk_live|npm_|pypi-|begin|bearer|basic|://")
+_MAYBE = re.compile(
+    r"pass|pwd|secret|token|credential|key|xox|xapp|gh[pousr]_|github_pat|glpat|eyj|aiza|sk[-_]|"
+    r"rk_live|npm_|pypi-|begin|bearer|basic|://"
+)
 _AWS = re.compile(r"A[BCGIKNPRS][A-Z]A[A-Z0-9]{16}")
 
 
@@ -76,7 +83,9 @@ def scrub(text: str) -> str:
     text = _SHAPES.sub(MASK, text)
     text = _URL_CRED.sub(lambda m: m["key"] + MASK, text)
     text = _BEARER.sub(lambda m: m["key"] + MASK if _is_credential(m) else m[0], text)
-    return _PAIR.sub(lambda m: m["key"] + (m["value"] if m["value"] in (MASK, f'"{MASK}"', f"'{MASK}'") else MASK), text)
+    return _PAIR.sub(
+        lambda m: m["key"] + (m["value"] if m["value"] in (MASK, f'"{MASK}"', f"'{MASK}'") else MASK), text
+    )
 
 
 def redact(value: Any, key: str = "") -> Any:

@@ -31,12 +31,12 @@ class Kind(StrEnum):
 
 
 class TargetKind(StrEnum):
-    NODES = "nodes"        # params.nodes is a hostlist, validated against the inventory
-    JOBS = "jobs"          # params.jobs is a list of job ids, resolved to jobs via Slurm/Kubernetes
-    NONE = "none"          # acts on the cluster as a whole (queries, listings)
+    NODES = "nodes"  # params.nodes is a hostlist, validated against the inventory
+    JOBS = "jobs"  # params.jobs is a list of job ids, resolved to jobs via Slurm/Kubernetes
+    NONE = "none"  # acts on the cluster as a whole (queries, listings)
 
 
-_HUGE = 1e12          # no count, size or number of seconds a user types is larger: a typo, or an attack
+_HUGE = 1e12  # no count, size or number of seconds a user types is larger: a typo, or an attack
 
 
 class Params(BaseModel):
@@ -49,13 +49,13 @@ class Params(BaseModel):
     @field_validator("*", mode="after")
     @classmethod
     def _plain_text(cls, value: Any) -> Any:
-        for item in (value if isinstance(value, (list, tuple)) else (value,)):
+        for item in value if isinstance(value, (list, tuple)) else (value,):
             if isinstance(item, str):
                 problem = control_problem(item)
                 if problem:
                     raise ValueError(problem)
             elif isinstance(item, (int, float)) and not isinstance(item, bool) and not -_HUGE <= item <= _HUGE:
-                raise ValueError(f"{item!r} is out of range (a finite number up to {_HUGE:.0e})")   # also inf, nan
+                raise ValueError(f"{item!r} is out of range (a finite number up to {_HUGE:.0e})")  # also inf, nan
         return value
 
 
@@ -76,31 +76,31 @@ class ActionSpec:
     kind: Kind
     targets: TargetKind
     run: ActionFn
-    positional: tuple[str, ...] = ()   # params filled by position in the grammar, in order
-    confirm: bool = False              # destructive: the caller must echo the node count / hostlist
-    approval: bool = False             # two-person approval by default (the policy may add more)
-    resumable: bool = False            # keeps a journal; `dcops resume RUN_ID` finishes what is left
-    timeout: float | None = None       # seconds; None -> config guards.default_timeout
+    positional: tuple[str, ...] = ()  # params filled by position in the grammar, in order
+    confirm: bool = False  # destructive: the caller must echo the node count / hostlist
+    approval: bool = False  # two-person approval by default (the policy may add more)
+    resumable: bool = False  # keeps a journal; `dcops resume RUN_ID` finishes what is left
+    timeout: float | None = None  # seconds; None -> config guards.default_timeout
     category: str = "general"
-    lock: bool | None = None           # take per-target locks; default: every non-read action
-    takes_out_of_service: bool = False # counts against the partition blast-radius guard
-    example: str = ""                  # a complete command line, shown in help and run by the invariant tests
-    implies: Callable[[Any], tuple[str, ...]] | None = None   # other actions these params also perform
-                                       # (drain --cancel-jobs cancels): RBAC must allow those too
-    prepare: Callable[[Any, Any], Any] | None = None   # (params, config) -> params: checks against the
-                                       # site's config before RBAC (a playbook must be approved, its
-                                       # vars declared; fills in its content hash); UsageError if not
-    policy_name: Callable[[Any], str] | None = None    # the name RBAC decides on for these params
-                                       # (playbook nvidia-driver -> "playbook:nvidia-driver")
+    lock: bool | None = None  # take per-target locks; default: every non-read action
+    takes_out_of_service: bool = False  # counts against the partition blast-radius guard
+    example: str = ""  # a complete command line, shown in help and run by the invariant tests
+    implies: Callable[[Any], tuple[str, ...]] | None = None  # other actions these params also perform
+    # (drain --cancel-jobs cancels): RBAC must allow those too
+    prepare: Callable[[Any, Any], Any] | None = None  # (params, config) -> params: checks against the
+    # site's config before RBAC (a playbook must be approved, its
+    # vars declared; fills in its content hash); UsageError if not
+    policy_name: Callable[[Any], str] | None = None  # the name RBAC decides on for these params
+    # (playbook nvidia-driver -> "playbook:nvidia-driver")
     policy_names: Callable[[Any], list[str]] | None = None  # config -> every such name (the approved
-                                       # playbooks), so `actions` lists it for whoever may run one of them
-    risks: Callable[[Any], tuple[str, ...]] | None = None     # risky options these params use
-                                       # (firmware-update --no-drain -> "no-drain"): RBAC decides each
-                                       # as a permission of its own, on the same targets
-    check: Callable[[Any, Any], None] | None = None           # (params, backends) -> raise UsageError
-                                       # for a request this cluster cannot run as given (before it starts)
-    rows: tuple[type[Row], ...] = ()   # the row models its Result carries (result_rows): the columns
-                                       # every front end shows, the schema `help ACTION --json` prints
+    # playbooks), so `actions` lists it for whoever may run one of them
+    risks: Callable[[Any], tuple[str, ...]] | None = None  # risky options these params use
+    # (firmware-update --no-drain -> "no-drain"): RBAC decides each
+    # as a permission of its own, on the same targets
+    check: Callable[[Any, Any], None] | None = None  # (params, backends) -> raise UsageError
+    # for a request this cluster cannot run as given (before it starts)
+    rows: tuple[type[Row], ...] = ()  # the row models its Result carries (result_rows): the columns
+    # every front end shows, the schema `help ACTION --json` prints
 
     @property
     def mutating(self) -> bool:
@@ -135,9 +135,7 @@ class Registry:
         try:
             return self._specs[name]
         except KeyError:
-            raise UsageError(
-                f"unknown action {name!r}; known actions: {', '.join(sorted(self._specs))}"
-            ) from None
+            raise UsageError(f"unknown action {name!r}; known actions: {', '.join(sorted(self._specs))}") from None
 
     def __contains__(self, name: object) -> bool:
         return name in self._specs
@@ -184,12 +182,27 @@ def action(
     def wrap(fn: ActionFn) -> ActionFn:
         (into or registry).add(
             ActionSpec(
-                name=name, help=help, params=params, kind=kind, targets=targets, run=fn,
+                name=name,
+                help=help,
+                params=params,
+                kind=kind,
+                targets=targets,
+                run=fn,
                 positional=positional,
                 confirm=(kind is Kind.DESTRUCTIVE) if confirm is None else confirm,
-                approval=approval, resumable=resumable, timeout=timeout, category=category, lock=lock,
-                takes_out_of_service=takes_out_of_service, example=example, implies=implies,
-                prepare=prepare, policy_name=policy_name, policy_names=policy_names, risks=risks, check=check,
+                approval=approval,
+                resumable=resumable,
+                timeout=timeout,
+                category=category,
+                lock=lock,
+                takes_out_of_service=takes_out_of_service,
+                example=example,
+                implies=implies,
+                prepare=prepare,
+                policy_name=policy_name,
+                policy_names=policy_names,
+                risks=risks,
+                check=check,
                 rows=rows if isinstance(rows, tuple) else (rows,),
             )
         )

@@ -26,7 +26,7 @@ class NodeRow(Row):
     jobs: list[str] = Field(description="ids of the jobs running on it")
     reason: str = Field(description="why it is drained or down (Slurm's reason)")
 
-    @computed_field(title="gpus")      # type: ignore[prop-decorator]
+    @computed_field(title="gpus")  # type: ignore[prop-decorator]
     @property
     def gpus(self) -> str:
         return f"{self.gpus_used}/{self.gpus_total}"
@@ -88,13 +88,16 @@ class NodeOutcomeRow(Row):
     detail: str = Field(description="what happened, or why it failed")
 
     @classmethod
-    def of_fanout(cls, ok: dict[str, str], failed: dict[str, str],
-                  skipped: dict[str, str] | None = None) -> list[NodeOutcomeRow]:
+    def of_fanout(
+        cls, ok: dict[str, str], failed: dict[str, str], skipped: dict[str, str] | None = None
+    ) -> list[NodeOutcomeRow]:
         """The rows of a fan-out: its successes, then its failures, then what it skipped (a halted
         rollout), each with its detail."""
-        return [cls(node=n, result=result, detail=d)
-                for result, found in (("ok", ok), ("failed", failed), ("skipped", skipped or {}))
-                for n, d in found.items()]
+        return [
+            cls(node=n, result=result, detail=d)
+            for result, found in (("ok", ok), ("failed", failed), ("skipped", skipped or {}))
+            for n, d in found.items()
+        ]
 
 
 class SettledRow(Row):

@@ -61,9 +61,9 @@ class Row(BaseModel):
     """Base of every action's result row: frozen (a result is an answer, not a buffer) and strict
     about unknown fields (a typo in an op is an error, not a silently missing column)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)   # built on first use: CLI start
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)  # built on first use: CLI start
 
-    TABLE: ClassVar[tuple[str, ...]] = ()     # display columns in order; empty: every non-hidden field
+    TABLE: ClassVar[tuple[str, ...]] = ()  # display columns in order; empty: every non-hidden field
 
     @model_validator(mode="before")
     @classmethod
@@ -78,8 +78,11 @@ class Row(BaseModel):
     def columns(cls) -> list[RowColumn]:
         fields = cls.model_fields
         computed = cls.model_computed_fields
-        keys = list(cls.TABLE) or [k for k, f in fields.items()
-                                   if not (isinstance(f.json_schema_extra, dict) and f.json_schema_extra.get(_HIDDEN))]
+        keys = list(cls.TABLE) or [
+            k
+            for k, f in fields.items()
+            if not (isinstance(f.json_schema_extra, dict) and f.json_schema_extra.get(_HIDDEN))
+        ]
         out = []
         for key in keys:
             if key in fields:
@@ -118,7 +121,7 @@ def rows_schema(models: Sequence[type[Row]]) -> dict[str, Any]:
     if not models:
         return {}
     item: Any = models[0] if len(models) == 1 else Union[tuple(models)]  # noqa: UP007 - a runtime Union
-    return TypeAdapter(list[item]).json_schema(mode="serialization")   # what is sent, computed cells too
+    return TypeAdapter(list[item]).json_schema(mode="serialization")  # what is sent, computed cells too
 
 
 _JOINED: dict[tuple[type[Row], type[Row]], type[Row]] = {}
@@ -136,11 +139,16 @@ def joined_model(first: type[Row], second: type[Row]) -> type[Row]:
         for model in (first, second):
             for name, f in model.model_fields.items():
                 if name != "node" and name not in fields:
-                    fields[name] = (Optional[f.annotation],  # noqa: UP045 - a runtime type, not an annotation
-                                    Field(None, title=f.title, description=f.description))
+                    fields[name] = (
+                        Optional[f.annotation],  # noqa: UP045 - a runtime type, not an annotation
+                        Field(None, title=f.title, description=f.description),
+                    )
         joined = create_model(f"{first.__name__}And{second.__name__}", __base__=Row, **fields)
-        joined.TABLE = ("node", *[c.key for c in first.columns() if c.key != "node"],
-                        *[c.key for c in second.columns() if c.key != "node"])
+        joined.TABLE = (
+            "node",
+            *[c.key for c in first.columns() if c.key != "node"],
+            *[c.key for c in second.columns() if c.key != "node"],
+        )
         _JOINED[key] = joined
     return _JOINED[key]
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from .events import Event, Progress, Result, RunFinished, Step
 
-STOP_KEY = "stop"   # journal key a `stop` request writes; the engine running the run watches for it
+STOP_KEY = "stop"  # journal key a `stop` request writes; the engine running the run watches for it
 
 
 @dataclass
@@ -27,8 +27,8 @@ class Run:
     finished: RunFinished | None = None
     result: Result | None = None
     progress: Progress | None = None
-    steps: dict[str, Step] = field(default_factory=dict)   # latest step per target
-    stopped_by: str | None = None                          # who asked for the stop (audited by `stop`)
+    steps: dict[str, Step] = field(default_factory=dict)  # latest step per target
+    stopped_by: str | None = None  # who asked for the stop (audited by `stop`)
     _task: asyncio.Task[None] | None = None
     _waiters: list[asyncio.Future[None]] = field(default_factory=list)
 

@@ -36,5 +36,4 @@ def control_problem(text: str) -> str | None:
     m = _CONTROL.search(text)
     if m is None:
         return None
-    return (f"contains a control character ({_escape(m)} at position {m.start() + 1}); "
-            "type plain text on one line")
+    return f"contains a control character ({_escape(m)} at position {m.start() + 1}); type plain text on one line"

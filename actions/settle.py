@@ -38,8 +38,9 @@ def drained_by(reason: str, run_id: str) -> bool:
     return bool(run_id) and run_id in (reason or "")
 
 
-def final_states(targets: Sequence[str], steps: Mapping[str, Step], drained: Mapping[str, str],
-                 run_id: str) -> dict[str, tuple[str, str]]:
+def final_states(
+    targets: Sequence[str], steps: Mapping[str, Step], drained: Mapping[str, str], run_id: str
+) -> dict[str, tuple[str, str]]:
     """target -> (final state, detail). ``steps``: the latest step per target; ``drained``: node ->
     drain reason for the targets Slurm shows drained or draining now."""
     out: dict[str, tuple[str, str]] = {}
@@ -61,8 +62,11 @@ def final_states(targets: Sequence[str], steps: Mapping[str, Step], drained: Map
 
 def leftovers(states: Mapping[str, tuple[str, str]], drained: Mapping[str, str], run_id: str) -> list[str]:
     """Nodes this run left out of service (left drained, or failed and drained by the run)."""
-    return [t for t, (state, _) in states.items()
-            if state == LEFT_DRAINED or (state == FAILED and drained_by(drained.get(t, ""), run_id))]
+    return [
+        t
+        for t, (state, _) in states.items()
+        if state == LEFT_DRAINED or (state == FAILED and drained_by(drained.get(t, ""), run_id))
+    ]
 
 
 def resume_command(nodes: Sequence[str]) -> str:
@@ -75,9 +79,19 @@ def settle_result(action: str, states: Mapping[str, tuple[str, str]], left: Sequ
     if left:
         summary += f"; out of service: {collapse(left)} (resume them: `{resume_command(left)}`)"
     rows = [SettledRow(node=t, final_state=state, detail=detail) for t, (state, detail) in states.items()]
-    return Result(summary=summary, ok=False, rows=rows, row_model=SettledRow, title="where the stop left each target",
-                  data={"states": {t: s for t, (s, _) in states.items()}, "left_out_of_service": list(left),
-                        "resume": resume_command(left), "stopped_by": stopped_by})
+    return Result(
+        summary=summary,
+        ok=False,
+        rows=rows,
+        row_model=SettledRow,
+        title="where the stop left each target",
+        data={
+            "states": {t: s for t, (s, _) in states.items()},
+            "left_out_of_service": list(left),
+            "resume": resume_command(left),
+            "stopped_by": stopped_by,
+        },
+    )
 
 
 async def drained_now(slurm: object, nodes: Sequence[str], timeout: float = 15.0) -> dict[str, str]:
@@ -86,8 +100,8 @@ async def drained_now(slurm: object, nodes: Sequence[str], timeout: float = 15.0
     if not nodes:
         return {}
     try:
-        infos = await asyncio.wait_for(slurm.nodes(list(nodes)), timeout)   # type: ignore[attr-defined]
-    except Exception as exc:           # noqa: BLE001 - the run is over; a slow or down Slurm must not hide the result
+        infos = await asyncio.wait_for(slurm.nodes(list(nodes)), timeout)  # type: ignore[attr-defined]
+    except Exception as exc:  # noqa: BLE001 - the run is over; a slow or down Slurm must not hide the result
         log.warning("could not read node states after a stop: %s", exc)
         return {}
     return {n.name: n.reason or "" for n in infos if n.drain_flag and n.name in set(nodes)}
@@ -99,5 +113,5 @@ def resume_in(summary: str) -> str:
     start = summary.find("(resume them: `")
     if start < 0:
         return ""
-    rest = summary[start + len("(resume them: `"):]
+    rest = summary[start + len("(resume them: `") :]
     return rest.split("`", 1)[0]

@@ -13,7 +13,7 @@ _DUR = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
 _UNIT = {"ms": 0.001, "s": 1, None: 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
-MAX_SECONDS = 3650 * 86400.0      # ten years: anything longer is a typo, and would overflow dates
+MAX_SECONDS = 3650 * 86400.0  # ten years: anything longer is a typo, and would overflow dates
 
 
 def parse_duration(value: object) -> float:
@@ -26,7 +26,7 @@ def parse_duration(value: object) -> float:
         if not m:
             raise ValueError(f"{str(value)[:40]!r} is not a duration; use e.g. 90s, 15m, 2h, 1d")
         seconds = float(m.group(1)) * _UNIT[m.group(2)]
-    if not 0 <= seconds <= MAX_SECONDS:          # also refuses nan and inf
+    if not 0 <= seconds <= MAX_SECONDS:  # also refuses nan and inf
         raise ValueError(f"{str(value)[:40]!r} is out of range: a duration is 0 to 3650d (ten years)")
     return seconds
 
@@ -43,7 +43,9 @@ def parse_time(value: object, now: datetime | None = None) -> datetime:
     try:
         dt = datetime.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"{value!r} is not a time; use a duration ago (2h, 30m) or ISO 8601 (2026-11-29T04:00)") from None
+        raise ValueError(
+            f"{value!r} is not a time; use a duration ago (2h, 30m) or ISO 8601 (2026-11-29T04:00)"
+        ) from None
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 

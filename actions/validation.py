@@ -30,5 +30,5 @@ def describe(spec: ActionSpec, exc: ValidationError) -> str:
             parts.append(f"{name}: {str(err.get('input'))[:40]!r} is not accepted; accepted: {expected}")
         else:
             msg = err["msg"].removeprefix("Value error, ")
-            parts.append(f"{name}: {msg}" if field else msg)   # model-level checks name their options
+            parts.append(f"{name}: {msg}" if field else msg)  # model-level checks name their options
     return f"{spec.name}: " + "; ".join(parts)

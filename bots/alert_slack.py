@@ -53,31 +53,60 @@ class AlertMessage:
     outcomes: list[str] = field(default_factory=list)
 
 
-def render(alert: Alert, pb: Playbook | None, evidence: list[Evidence], outcomes: list[str], *,
-           links: list[events.Link] | None = None) -> blocks.Rendered:
+def render(
+    alert: Alert,
+    pb: Playbook | None,
+    evidence: list[Evidence],
+    outcomes: list[str],
+    *,
+    links: list[events.Link] | None = None,
+) -> blocks.Rendered:
     """The alert message: pure, re-rendered on every update. ``links``: the node's Grafana
     dashboard ([grafana] url_template), shown as a URL button."""
     icon = ":white_check_mark:" if not alert.firing else SEVERITY_ICON.get(alert.severity, ":bell:")
     node = alert.node or "?"
     title = f"{alert.name} on {node}" + (" (resolved)" if not alert.firing else "")
     text = f"{icon} {title}: {alert.summary}"
-    out: list[Any] = [HeaderBlock(text=PlainTextObject(text=blocks._clip(f"{title}", 150))),
-                      SectionBlock(text=MarkdownTextObject(text=blocks._clip(
-                          f"{icon} *{blocks.escape(alert.summary)}*\nseverity `{alert.severity or '?'}` · since "
-                          f"{alert.starts_at[:19].replace('T', ' ')} UTC"
-                          + ("" if alert.known_node is not False else f"\n:grey_question: `{blocks.escape(node)}` is not "
-                             "a node dcops knows: shown, no actions offered"))))]
+    out: list[Any] = [
+        HeaderBlock(text=PlainTextObject(text=blocks._clip(f"{title}", 150))),
+        SectionBlock(
+            text=MarkdownTextObject(
+                text=blocks._clip(
+                    f"{icon} *{blocks.escape(alert.summary)}*\nseverity `{alert.severity or '?'}` · since "
+                    f"{alert.starts_at[:19].replace('T', ' ')} UTC"
+                    + (
+                        ""
+                        if alert.known_node is not False
+                        else f"\n:grey_question: `{blocks.escape(node)}` is not "
+                        "a node dcops knows: shown, no actions offered"
+                    )
+                )
+            )
+        ),
+    ]
     if evidence:
-        lines = [f"{':white_check_mark:' if e.ok else ':x:'} `{blocks.escape(e.command)}` — {blocks.escape(e.summary)}"
-                 for e in evidence]
+        lines = [
+            f"{':white_check_mark:' if e.ok else ':x:'} `{blocks.escape(e.command)}` — {blocks.escape(e.summary)}"
+            for e in evidence
+        ]
         out.append(SectionBlock(text=MarkdownTextObject(text=blocks._clip("*Evidence*\n" + "\n".join(lines)))))
     if outcomes:
         out.append(SectionBlock(text=MarkdownTextObject(text=blocks._clip("\n".join(outcomes)))))
     if alert.firing and pb is not None and pb.actions and alert.known_node:
-        out.append(ActionsBlock(block_id=f"alert-{alert.fingerprint}", elements=[
-            ButtonElement(text=s.label, action_id=f"{ALERT_ACTION}_{i}", value=f"{alert.fingerprint}:{i}",
-                          style="danger" if i == 0 and s.action == "drain" else None)
-            for i, s in enumerate(pb.actions[:5])]))
+        out.append(
+            ActionsBlock(
+                block_id=f"alert-{alert.fingerprint}",
+                elements=[
+                    ButtonElement(
+                        text=s.label,
+                        action_id=f"{ALERT_ACTION}_{i}",
+                        value=f"{alert.fingerprint}:{i}",
+                        style="danger" if i == 0 and s.action == "drain" else None,
+                    )
+                    for i, s in enumerate(pb.actions[:5])
+                ],
+            )
+        )
     if links:
         out.append(blocks.link_buttons(links))
     ctx = f"fingerprint `{alert.fingerprint}`"
@@ -119,8 +148,12 @@ class AlertPoster:
             start = datetime.fromisoformat(alert.starts_at.replace("Z", "+00:00")) - timedelta(hours=1)
         except ValueError:
             start = None
-        return grafana_links(self.bot.engine.config, [alert.node], gpus={alert.node: alert.labels["gpu"]}
-                             if alert.labels.get("gpu") else None, start=start)
+        return grafana_links(
+            self.bot.engine.config,
+            [alert.node],
+            gpus={alert.node: alert.labels["gpu"]} if alert.labels.get("gpu") else None,
+            start=start,
+        )
 
     async def update(self, fingerprint: str) -> None:
         msg, alert = self.messages.get(fingerprint), self.inbox.get(fingerprint)
@@ -135,7 +168,9 @@ class AlertPoster:
     async def click(self, body: dict[str, Any], respond: AsyncRespond) -> None:
         action = (body.get("actions") or [{}])[0]
         user = str((body.get("user") or {}).get("id") or "")
-        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id") or self.channel
+        channel = (
+            (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id") or self.channel
+        )
         principal = principal_for(user)
         fingerprint, _, index = str(action.get("value") or "").partition(":")
         alert = self.inbox.get(fingerprint)
@@ -148,17 +183,28 @@ class AlertPoster:
             raise DeniedError(f"{alert.name} on {alert.node} is resolved; run the action with /dcops if still needed")
         suggestion = pb.actions[int(index)]
         cmd = parse_command(suggestion.command)
-        run = await submit(self.bot, user=user, principal=principal, channel_id=channel, command_text=suggestion.line,
-                           action=cmd.action, params=cmd.params, respond=respond, alert=alert.fingerprint)
+        run = await submit(
+            self.bot,
+            user=user,
+            principal=principal,
+            channel_id=channel,
+            command_text=suggestion.line,
+            action=cmd.action,
+            params=cmd.params,
+            respond=respond,
+            alert=alert.fingerprint,
+        )
         if run is None:
-            return                                 # waiting for a confirmation (then Confirm calls started) or an approval
+            return  # waiting for a confirmation (then Confirm calls started) or an approval
         await self.started(fingerprint, user, suggestion.line, run)
 
     async def started(self, fingerprint: str, user: str, line: str, run: Any) -> None:
         """A run started from this alert (by its button, or by the Confirm button that followed)."""
         msg = self.messages.get(fingerprint)
         if msg is not None:
-            msg.outcomes.append(f":hourglass_flowing_sand: <@{user}> started `{blocks.escape(line)}` (run `{run.run_id}`)")
+            msg.outcomes.append(
+                f":hourglass_flowing_sand: <@{user}> started `{blocks.escape(line)}` (run `{run.run_id}`)"
+            )
             await self.update(fingerprint)
         self.bot.spawn(self._outcome(fingerprint, user, line, run), name=f"slack-alert-{run.run_id}")
 
@@ -169,8 +215,10 @@ class AlertPoster:
             return
         icon = blocks.STATUS_ICON.get(finished.outcome, ":grey_question:")
         msg.outcomes[:] = [o for o in msg.outcomes if run.run_id not in o]
-        msg.outcomes.append(f"{icon} <@{user}> `{blocks.escape(line)}`: {finished.outcome} — "
-                            f"{blocks.escape(finished.summary)} (run `{run.run_id}`)")
+        msg.outcomes.append(
+            f"{icon} <@{user}> `{blocks.escape(line)}`: {finished.outcome} — "
+            f"{blocks.escape(finished.summary)} (run `{run.run_id}`)"
+        )
         await self.update(fingerprint)
 
 
@@ -196,7 +244,7 @@ class AlertWiring:
 
     inbox: AlertInbox
     poster: AlertPoster
-    routes: Any                    # callable(web.Application): mounts the webhook receiver
+    routes: Any  # callable(web.Application): mounts the webhook receiver
 
 
 async def attach(app: AsyncApp, bot: Bot) -> AlertWiring | None:
@@ -213,7 +261,7 @@ async def attach(app: AsyncApp, bot: Bot) -> AlertWiring | None:
     await inbox.load()
     poster = register(app, bot, inbox, channel)
     left = await report_left_behind(bot.engine)
-    if left:                                   # announced where on-call looks, at every bot start
+    if left:  # announced where on-call looks, at every bot start
         try:
             await bot.client.chat_postMessage(channel=channel, text=f":warning: {left}")
         except SlackApiError as exc:

@@ -39,12 +39,14 @@ class Credentials:
         section = config.alerts
         token = os.environ.get(section.token_env) if section.token_env else None
         password = os.environ.get(section.basic_password_env) if section.basic_password_env else None
-        creds = cls(token=token or None, basic_user=section.basic_user,
-                    basic_password=password if section.basic_user else None)
+        creds = cls(
+            token=token or None, basic_user=section.basic_user, basic_password=password if section.basic_user else None
+        )
         if not creds.token and not (creds.basic_user and creds.basic_password):
             raise ConfigError(
                 f"the alert webhook needs credentials: set ${section.token_env or 'DCOPS_ALERTS_TOKEN'} (bearer token) "
-                "or [alerts] basic_user + basic_password_env; it never accepts unauthenticated alerts")
+                "or [alerts] basic_user + basic_password_env; it never accepts unauthenticated alerts"
+            )
         return creds
 
     def check(self, header: str | None) -> str | None:
@@ -60,8 +62,9 @@ class Credentials:
                 user, _, password = base64.b64decode(value, validate=True).decode().partition(":")
             except (ValueError, UnicodeDecodeError):
                 return "malformed basic credentials"
-            good = hmac.compare_digest(user.encode(), self.basic_user.encode()) & \
-                hmac.compare_digest(password.encode(), self.basic_password.encode())
+            good = hmac.compare_digest(user.encode(), self.basic_user.encode()) & hmac.compare_digest(
+                password.encode(), self.basic_password.encode()
+            )
             return None if good else "wrong basic-auth user or password"
         return f"unsupported Authorization scheme {scheme[:20]!r}"
 
@@ -72,8 +75,9 @@ def add_routes(app: web.Application, inbox: AlertInbox, creds: Credentials, path
         problem = creds.check(request.headers.get("Authorization"))
         if problem is not None:
             await inbox.refuse(f"unauthenticated alert webhook refused: {problem}", peer=peer)
-            return web.json_response({"error": "unauthorized"}, status=401,
-                                     headers={"WWW-Authenticate": 'Bearer realm="dcops"'})
+            return web.json_response(
+                {"error": "unauthorized"}, status=401, headers={"WWW-Authenticate": 'Bearer realm="dcops"'}
+            )
         try:
             body = await request.read()
             report = await inbox.receive(body, sender=peer)
@@ -88,8 +92,15 @@ def add_routes(app: web.Application, inbox: AlertInbox, creds: Credentials, path
         except Exception:
             log.exception("alert delivery from %s crashed", peer)
             return web.json_response({"error": "internal error (see the dcops log)"}, status=500)
-        return web.json_response({"ok": True, "new": len(report.new), "repeats": report.repeats,
-                                  "auto_runs": report.auto_runs, "summary": report.line})
+        return web.json_response(
+            {
+                "ok": True,
+                "new": len(report.new),
+                "repeats": report.repeats,
+                "auto_runs": report.auto_runs,
+                "summary": report.line,
+            }
+        )
 
     app.router.add_post(path, receive)
 
@@ -109,8 +120,9 @@ class WebhookServer:
         await self.runner.cleanup()
 
 
-async def serve_webhook(inbox: AlertInbox, config: DcopsConfig, *, host: str | None = None,
-                        port: int | None = None) -> WebhookServer:
+async def serve_webhook(
+    inbox: AlertInbox, config: DcopsConfig, *, host: str | None = None, port: int | None = None
+) -> WebhookServer:
     """Serve the receiver alone (``dcops alerts serve``); ``port=0`` picks a free one (tests)."""
     creds = Credentials.from_config(config)
     section = config.alerts
@@ -139,7 +151,7 @@ async def serve_async(config: DcopsConfig) -> int:
     from dcops.actions import open_engine
 
     try:
-        creds_ok = Credentials.from_config(config)   # fail before opening anything
+        creds_ok = Credentials.from_config(config)  # fail before opening anything
         del creds_ok
         engine = await open_engine(config)
     except DcopsError as exc:
@@ -154,8 +166,11 @@ async def serve_async(config: DcopsConfig) -> int:
         try:
             server = await serve_webhook(inbox, config)
         except OSError as exc:
-            print(f"dcops alerts serve: cannot listen on {config.alerts.host}:{config.alerts.port}: "
-                  f"{exc.strerror or exc}", file=sys.stderr)
+            print(
+                f"dcops alerts serve: cannot listen on {config.alerts.host}:{config.alerts.port}: "
+                f"{exc.strerror or exc}",
+                file=sys.stderr,
+            )
             return 1
         print(f"dcops alerts: receiving Alertmanager webhooks on {server.url}", file=sys.stderr)
         stop = asyncio.Event()

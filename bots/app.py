@@ -57,18 +57,24 @@ class _NoTokenWarning(logging.Filter):
         return "`token` will be unused" not in record.getMessage()
 
 
-def build_app(engine: Engine, settings: SlackSettings, *, session: aiohttp.ClientSession | None = None,
-              client: AsyncWebClient | None = None) -> tuple[AsyncApp, Bot]:
+def build_app(
+    engine: Engine,
+    settings: SlackSettings,
+    *,
+    session: aiohttp.ClientSession | None = None,
+    client: AsyncWebClient | None = None,
+) -> tuple[AsyncApp, Bot]:
     """The Bolt app with the /dcops command and the four buttons registered. Pass the
     ``session`` the Web API calls share (the caller owns and closes it)."""
     client = client or web_client(settings, session)
     bolt_log = logging.getLogger("dcops.slack.bolt")
     if not any(isinstance(f, _NoTokenWarning) for f in bolt_log.filters):
         bolt_log.addFilter(_NoTokenWarning())
-    app = AsyncApp(client=client, signing_secret=settings.signing_secret or "unused-in-socket-mode",
-                   name="dcops", logger=bolt_log)
+    app = AsyncApp(
+        client=client, signing_secret=settings.signing_secret or "unused-in-socket-mode", name="dcops", logger=bolt_log
+    )
     bot = Bot(engine=engine, client=client, settings=settings)
-    replay.register(app, bot)                 # after Bolt's signature check, before any handler
+    replay.register(app, bot)  # after Bolt's signature check, before any handler
     commands.register(app, bot)
     interactivity.register(app, bot)
     return app, bot
@@ -98,12 +104,12 @@ async def run_bot(config: DcopsConfig, settings: SlackSettings, stop: asyncio.Ev
         await _check_token(bot)
         from .alert_slack import attach
 
-        alerts = await attach(app, bot)           # Alertmanager webhooks in this process ([alerts] slack_channel)
+        alerts = await attach(app, bot)  # Alertmanager webhooks in this process ([alerts] slack_channel)
         if settings.socket_mode:
             handler = await _slack_call("Socket Mode connect", serve_socket_mode(app, settings.app_token or ""))
             print("dcops slack: connected in Socket Mode", file=sys.stderr)
             hook = None
-            if alerts is not None:                # no HTTP server of our own: serve the receiver alone
+            if alerts is not None:  # no HTTP server of our own: serve the receiver alone
                 from .alert_webhook import serve_webhook
 
                 hook = await serve_webhook(alerts.inbox, config)
@@ -182,7 +188,7 @@ async def serve_async(config: DcopsConfig | None, *, demo: bool = False) -> int:
     except DcopsError as exc:
         print(f"dcops slack: {exc}", file=sys.stderr)
         return exc.exit_code
-    except OSError as exc:                 # e.g. the port is taken
+    except OSError as exc:  # e.g. the port is taken
         where = f"{settings.host}:{settings.port}" if settings else "the configured address"
         print(f"dcops slack: cannot serve on {where}: {exc.strerror or exc}", file=sys.stderr)
         return 1

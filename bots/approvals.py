@@ -52,8 +52,15 @@ async def _granted_by(bot: Bot, approval_id: str, principal: str) -> bool:
     return False
 
 
-async def decide(bot: Bot, *, user: str, approval_id: str, grant: bool,
-                 where: tuple[str | None, str | None] = (None, None), reason: str = "") -> Run | None:
+async def decide(
+    bot: Bot,
+    *,
+    user: str,
+    approval_id: str,
+    grant: bool,
+    where: tuple[str | None, str | None] = (None, None),
+    reason: str = "",
+) -> Run | None:
     """Grant or deny through the engine, then update the approval message and its thread and tell
     the requester. ``where`` is the clicked message (channel, ts); for a typed command it is the
     message the bot posted when the approval was asked, if it remembers it."""
@@ -69,8 +76,8 @@ async def decide(bot: Bot, *, user: str, approval_id: str, grant: bool,
             await bot.engine.deny(approval_id, principal, "slack", reason=reason or f"denied in Slack by {principal}")
     except DcopsError as exc:
         if not (grant and await _granted_by(bot, approval_id, principal)):
-            raise                     # the decision itself was refused: only the clicker is told
-        refused = exc                 # approved, yet the run was refused: everyone involved is told
+            raise  # the decision itself was refused: only the clicker is told
+        refused = exc  # approved, yet the run was refused: everyone involved is told
     bot.approvals.pop(approval_id, None)
     verdict = "approved" if grant else "denied"
     if run is not None:
@@ -81,20 +88,33 @@ async def decide(bot: Bot, *, user: str, approval_id: str, grant: bool,
         after = "; nothing ran"
     # the approval message loses its buttons and says who decided; its thread keeps the record
     if channel and ts:
-        text, bl = blocks.approval_decided(approval_id=approval_id, requester=note.requester,
-                                           command_text=note.command_text, verdict=verdict, decider=user,
-                                           run_id=run.run_id if run else None)
+        text, bl = blocks.approval_decided(
+            approval_id=approval_id,
+            requester=note.requester,
+            command_text=note.command_text,
+            verdict=verdict,
+            decider=user,
+            run_id=run.run_id if run else None,
+        )
         await _quiet(bot.client.chat_update(channel=channel, ts=ts, text=text, blocks=bl))
-        await _quiet(bot.client.chat_postMessage(channel=channel, thread_ts=ts,
-                                                 text=f"{verdict} by <@{user}>{after}"))
+        await _quiet(bot.client.chat_postMessage(channel=channel, thread_ts=ts, text=f"{verdict} by <@{user}>{after}"))
     if note.origin:
-        tell = f"<@{note.requester}>: your `/dcops {blocks.escape(note.command_text)}` was {verdict} by <@{user}>{after}"
+        tell = (
+            f"<@{note.requester}>: your `/dcops {blocks.escape(note.command_text)}` was {verdict} by <@{user}>{after}"
+        )
         await _quiet(bot.client.chat_postMessage(channel=note.origin, text=tell))
     if run is not None:
-        await follow(bot, run, user=note.requester or user, channel_id=note.origin or channel or user,
-                     command_text=note.command_text, respond=None, approved_by=user)
+        await follow(
+            bot,
+            run,
+            user=note.requester or user,
+            channel_id=note.origin or channel or user,
+            command_text=note.command_text,
+            respond=None,
+            approved_by=user,
+        )
     alert = bot.pending_alerts.pop(approval_id, None) if run is not None or not grant else None
-    if run is not None and alert and bot.alert_hook is not None:   # the alert's message shows the outcome too
+    if run is not None and alert and bot.alert_hook is not None:  # the alert's message shows the outcome too
         await bot.alert_hook(alert, note.requester or user, note.command_text, run)
     return run
 
@@ -105,4 +125,3 @@ async def _quiet(call: Any) -> None:
         await call
     except SlackApiError as exc:
         log.warning("slack call failed after an approval decision: %s", exc.response.get("error"))
-

@@ -35,22 +35,28 @@ from .run_view import RunView
 # action_ids of the interactive buttons; interactivity.py registers handlers for exactly these
 CONFIRM, CANCEL, APPROVE, DENY = "dcops_confirm", "dcops_cancel", "dcops_approve", "dcops_deny"
 STOP = "dcops_stop"
-RESUME_LEFT = "dcops_resume_left"      # Resume the nodes a stopped run left out of service
-FOLLOWUP = "dcops_followup"            # run a follow-up a result suggests (triage: drain gpu023 ...)
-MAX_FOLLOWUPS = 20             # every follow-up gets a button (triage --auto: drain + reset per bad link)
-FOLLOWUPS_PER_ROW = 5           # Slack allows 25 per actions block; rows of 5 stay readable on a phone
-LINK = "dcops_link"             # prefix of link buttons (Grafana): Slack opens the URL, the bot only acks
+RESUME_LEFT = "dcops_resume_left"  # Resume the nodes a stopped run left out of service
+FOLLOWUP = "dcops_followup"  # run a follow-up a result suggests (triage: drain gpu023 ...)
+MAX_FOLLOWUPS = 20  # every follow-up gets a button (triage --auto: drain + reset per bad link)
+FOLLOWUPS_PER_ROW = 5  # Slack allows 25 per actions block; rows of 5 stay readable on a phone
+LINK = "dcops_link"  # prefix of link buttons (Grafana): Slack opens the URL, the bot only acks
 
-TABLE_MAX_ROWS = 100            # Slack's table block limit (header row included)
+TABLE_MAX_ROWS = 100  # Slack's table block limit (header row included)
 TABLE_MAX_COLS = 20
-SECTION_MAX = 2900              # Slack allows 3000 characters in a section's text; keep a margin
-MAX_FAILED_LISTED = 10          # failed targets are listed one per line, up to this many
-DETAIL_MAX = 160                # per failed target, so ten of them and the count of the rest fit
+SECTION_MAX = 2900  # Slack allows 3000 characters in a section's text; keep a margin
+MAX_FAILED_LISTED = 10  # failed targets are listed one per line, up to this many
+DETAIL_MAX = 160  # per failed target, so ten of them and the count of the rest fit
 
 STATUS_ICON = {
-    "ok": ":white_check_mark:", "failed": ":x:", "running": ":hourglass_flowing_sand:",
-    "pending": ":white_circle:", "skipped": ":fast_forward:", "cancelled": ":no_entry_sign:",
-    "interrupted": ":warning:", "dry-run": ":memo:", "planned": ":memo:",
+    "ok": ":white_check_mark:",
+    "failed": ":x:",
+    "running": ":hourglass_flowing_sand:",
+    "pending": ":white_circle:",
+    "skipped": ":fast_forward:",
+    "cancelled": ":no_entry_sign:",
+    "interrupted": ":warning:",
+    "dry-run": ":memo:",
+    "planned": ":memo:",
 }
 
 # a verdict's icon by what it found, not by whether the read worked: a bad cable is never a green tick
@@ -97,7 +103,7 @@ def escape_keeping_refs(text: str) -> str:
     links stay escaped, so a message cannot ping everyone or fake a link."""
     out, last = [], 0
     for m in _SLACK_REF.finditer(text):
-        out += [escape(text[last:m.start()]), m.group(0)]
+        out += [escape(text[last : m.start()]), m.group(0)]
         last = m.end()
     return "".join(out) + escape(text[last:])
 
@@ -141,9 +147,11 @@ def table_block(table: events.Table, model: type[Row] | None = None) -> tuple[li
         rows.append([_cell(c) for c in cells])
     note = None
     if len(table.rows) > len(body) or len(table.columns) > len(columns):
-        note = (f"showing {len(body)} of {len(table.rows)} rows"
-                + (f", {len(columns)} of {len(table.columns)} columns" if len(table.columns) > len(columns) else "")
-                + " — use the CLI for the full table")
+        note = (
+            f"showing {len(body)} of {len(table.rows)} rows"
+            + (f", {len(columns)} of {len(table.columns)} columns" if len(table.columns) > len(columns) else "")
+            + " — use the CLI for the full table"
+        )
     blocks: list[Block] = []
     if table.title:
         blocks.append(_md(f"*{escape(table.title)}*"))
@@ -158,7 +166,7 @@ def _steps_text(view: RunView) -> str | None:
     grouped = view.steps_by_status()
     if not grouped:
         return None
-    if view.dry_run:                  # a dry run changes nothing: its targets are planned, never "running"
+    if view.dry_run:  # a dry run changes nothing: its targets are planned, never "running"
         planned = [s.target for s in view.steps.values() if s.status in ("pending", "running", "ok")]
         rest = {k: v for k, v in grouped.items() if k not in ("pending", "running", "ok")}
         grouped = ({"planned": [events.Step(target=t, status="ok") for t in planned]} if planned else {}) | rest
@@ -207,34 +215,71 @@ def run_message(view: RunView) -> Rendered:
     if steps:
         blocks.append(_md(steps))
     if view.stoppable and view.finished is None and view.run_id:
-        blocks.append(ActionsBlock(elements=[ButtonElement(
-            text="Stop", action_id=STOP, value=view.run_id, style="danger",
-            confirm=ConfirmObject(title="Stop this run?", text="Targets already done stay done; nodes in the "
-                                  "middle of it are left drained and listed here with a Resume button.",
-                                  confirm="Stop run", deny="Keep running"))]))
+        blocks.append(
+            ActionsBlock(
+                elements=[
+                    ButtonElement(
+                        text="Stop",
+                        action_id=STOP,
+                        value=view.run_id,
+                        style="danger",
+                        confirm=ConfirmObject(
+                            title="Stop this run?",
+                            text="Targets already done stay done; nodes in the "
+                            "middle of it are left drained and listed here with a Resume button.",
+                            confirm="Stop run",
+                            deny="Keep running",
+                        ),
+                    )
+                ]
+            )
+        )
     left = view.finished.left_out_of_service if view.finished is not None else []
     if left:
         nodes = collapse(left)
         blocks.append(_md(f":construction: left out of service by the stop: `{escape(nodes)}`"))
-        blocks.append(ActionsBlock(elements=[ButtonElement(
-            text=_clip(f"Resume {nodes}", 70), action_id=RESUME_LEFT, value=nodes,
-            confirm=ConfirmObject(title="Return them to service?", text=f"resume {nodes} (audited)",
-                                  confirm="Resume nodes", deny="Leave drained"))]))
+        blocks.append(
+            ActionsBlock(
+                elements=[
+                    ButtonElement(
+                        text=_clip(f"Resume {nodes}", 70),
+                        action_id=RESUME_LEFT,
+                        value=nodes,
+                        confirm=ConfirmObject(
+                            title="Return them to service?",
+                            text=f"resume {nodes} (audited)",
+                            confirm="Resume nodes",
+                            deny="Leave drained",
+                        ),
+                    )
+                ]
+            )
+        )
     if view.logs and view.finished is None:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(
-            text=_clip("\n".join(escape(log.message) for log in view.logs), 1900))]))
+        blocks.append(
+            ContextBlock(
+                elements=[MarkdownTextObject(text=_clip("\n".join(escape(log.message) for log in view.logs), 1900))]
+            )
+        )
 
     notes: list[str] = []
     result = view.result
     if result is not None:
-        icon = STATUS_ICON["dry-run"] if view.dry_run else \
-            SEVERITY_ICON[result.severity] if result.ok else STATUS_ICON["failed"]
+        icon = (
+            STATUS_ICON["dry-run"]
+            if view.dry_run
+            else SEVERITY_ICON[result.severity]
+            if result.ok
+            else STATUS_ICON["failed"]
+        )
         blocks.append(_md(f"{icon} {escape(result.summary)}"))
         if result.table is not None and result.table.columns:
             table = result.table
             if view.public_rows is not None and len(table.rows) > view.public_rows:
                 table = table.model_copy(update={"rows": table.rows[: view.public_rows]})
-                notes.append(f"first {view.public_rows} of {len(result.table.rows)} rows; the full table is in the thread")
+                notes.append(
+                    f"first {view.public_rows} of {len(result.table.rows)} rows; the full table is in the thread"
+                )
             tblocks, note = table_block(table, result.row_model)
             blocks.extend(tblocks)
             if note:
@@ -242,12 +287,17 @@ def run_message(view: RunView) -> Rendered:
         chart = chart_for(result.data)
         if chart:
             blocks.append(_md(chart))
-        followups = [f for f in (result.data or {}).get("followups", []) if isinstance(f, str)] \
-            if isinstance(result.data, dict) and view.finished is not None else []
-        buttons = [ButtonElement(text=_clip(f"Run: {f}", 70), action_id=f"{FOLLOWUP}_{i}", value=_clip(f, 1900))
-                   for i, f in enumerate(followups[:MAX_FOLLOWUPS])]
+        followups = (
+            [f for f in (result.data or {}).get("followups", []) if isinstance(f, str)]
+            if isinstance(result.data, dict) and view.finished is not None
+            else []
+        )
+        buttons = [
+            ButtonElement(text=_clip(f"Run: {f}", 70), action_id=f"{FOLLOWUP}_{i}", value=_clip(f, 1900))
+            for i, f in enumerate(followups[:MAX_FOLLOWUPS])
+        ]
         for start in range(0, len(buttons), FOLLOWUPS_PER_ROW):
-            blocks.append(ActionsBlock(elements=buttons[start:start + FOLLOWUPS_PER_ROW]))
+            blocks.append(ActionsBlock(elements=buttons[start : start + FOLLOWUPS_PER_ROW]))
         if len(followups) > MAX_FOLLOWUPS:
             notes.append(f"{len(followups) - MAX_FOLLOWUPS} more follow-up(s) not shown: type them as `/dcops ...`")
         if result.links:
@@ -277,24 +327,32 @@ def confirm_prompt(*, command_text: str, message: str, value: str, ttl: float = 
     text = f"Confirm `/dcops {escape(command_text)}`? {escape(message)}"
     blocks = [
         _md(f":warning: *Confirm* `/dcops {escape(command_text)}`\n{escape(message)}"),
-        ContextBlock(elements=[MarkdownTextObject(
-            text=f"only you can confirm · the buttons expire in {max(1, round(ttl / 60))} min")]),
-        ActionsBlock(elements=[
-            ButtonElement(text="Confirm", action_id=CONFIRM, value=value, style="danger"),
-            ButtonElement(text="Cancel", action_id=CANCEL, value=value),
-        ]),
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(text=f"only you can confirm · the buttons expire in {max(1, round(ttl / 60))} min")
+            ]
+        ),
+        ActionsBlock(
+            elements=[
+                ButtonElement(text="Confirm", action_id=CONFIRM, value=value, style="danger"),
+                ButtonElement(text="Cancel", action_id=CANCEL, value=value),
+            ]
+        ),
     ]
     return text, _dicts(blocks)
 
 
-def approval_request(*, approval_id: str, requester: str, command_text: str, message: str,
-                     plan: events.Result | None = None) -> Rendered:
+def approval_request(
+    *, approval_id: str, requester: str, command_text: str, message: str, plan: events.Result | None = None
+) -> Rendered:
     """The approvers' card. ``plan``: the request as a dry run (targets, batches, affected jobs,
     versions), so nobody approves what they have not seen; Approve asks once more before it runs."""
     text = f"Approval needed: <@{requester}> asks to run /dcops {escape(command_text)}"
     blocks: list[Block] = [
-        _md(f":raised_hand: *Approval needed* — <@{requester}> asks to run\n`/dcops {escape(command_text)}`\n"
-            f"{escape(message)}"),
+        _md(
+            f":raised_hand: *Approval needed* — <@{requester}> asks to run\n`/dcops {escape(command_text)}`\n"
+            f"{escape(message)}"
+        ),
     ]
     if plan is not None:
         blocks.append(_md(f":memo: *Plan:* {escape(_clip(plan.summary, 1500))}"))
@@ -303,19 +361,30 @@ def approval_request(*, approval_id: str, requester: str, command_text: str, mes
             blocks.extend(tblocks)
     blocks += [
         ContextBlock(elements=[MarkdownTextObject(text=f"approval `{approval_id}` · the requester cannot approve")]),
-        ActionsBlock(elements=[
-            ButtonElement(text="Approve", action_id=APPROVE, value=approval_id, style="primary",
-                          confirm=ConfirmObject(title="Approve and run?", text=_clip(
-                              f"/dcops {command_text} runs now as <@{requester}>'s request", 290),
-                              confirm="Approve and run", deny="Not now")),
-            ButtonElement(text="Deny", action_id=DENY, value=approval_id, style="danger"),
-        ]),
+        ActionsBlock(
+            elements=[
+                ButtonElement(
+                    text="Approve",
+                    action_id=APPROVE,
+                    value=approval_id,
+                    style="primary",
+                    confirm=ConfirmObject(
+                        title="Approve and run?",
+                        text=_clip(f"/dcops {command_text} runs now as <@{requester}>'s request", 290),
+                        confirm="Approve and run",
+                        deny="Not now",
+                    ),
+                ),
+                ButtonElement(text="Deny", action_id=DENY, value=approval_id, style="danger"),
+            ]
+        ),
     ]
     return text, _dicts(blocks)
 
 
-def approval_decided(*, approval_id: str, requester: str, command_text: str, verdict: str,
-                     decider: str, run_id: str | None = None) -> Rendered:
+def approval_decided(
+    *, approval_id: str, requester: str, command_text: str, verdict: str, decider: str, run_id: str | None = None
+) -> Rendered:
     """The approval message once decided: the buttons are gone so nobody decides twice."""
     icon = ":white_check_mark:" if verdict == "approved" else ":no_entry:"
     tail = f" · run `{run_id}`" if run_id else ""
@@ -346,14 +415,25 @@ def help_message(specs: Sequence[Any], *, read_only: bool) -> Rendered:
             lines.append(f"`{spec.name}{(' ' + escape(usage)) if usage else ''}`{mark} — {escape(spec.help)}")
         blocks.append(_md(f"*{escape(cat)}*\n" + "\n".join(lines)))
     tail = "read-only mode: only read actions run · " if read_only else ""
-    blocks.append(ContextBlock(elements=[MarkdownTextObject(
-        text=f"{tail}usage: `/dcops &lt;action&gt; [args] [--option value]` · `/dcops help &lt;action&gt;` · "
-             "`/dcops approve|deny &lt;id&gt;` · :lock: changes the cluster")]))
+    blocks.append(
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(
+                    text=f"{tail}usage: `/dcops &lt;action&gt; [args] [--option value]` · `/dcops help &lt;action&gt;` · "
+                    "`/dcops approve|deny &lt;id&gt;` · :lock: changes the cluster"
+                )
+            ]
+        )
+    )
     names = ", ".join(s.name for s in specs)
     return f"dcops: you may run {names}", _dicts(blocks)
 
 
 def link_buttons(links: Sequence[events.Link]) -> ActionsBlock:
     """Links out (Grafana dashboards) as URL buttons: Slack opens them in the browser."""
-    return ActionsBlock(elements=[ButtonElement(text=_clip(link.label, 75), url=link.url[:3000],
-                                                action_id=f"{LINK}_{i}") for i, link in enumerate(links[:5])])
+    return ActionsBlock(
+        elements=[
+            ButtonElement(text=_clip(link.label, 75), url=link.url[:3000], action_id=f"{LINK}_{i}")
+            for i, link in enumerate(links[:5])
+        ]
+    )

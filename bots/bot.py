@@ -29,10 +29,10 @@ class ApprovalNote:
     """Where to tell the requester about a decision. Lost on restart: the bot then falls back to
     what the engine stored (requester principal, action, params) and a DM to the requester."""
 
-    requester: str                 # Slack user id
-    origin: str                    # channel the command came from
+    requester: str  # Slack user id
+    origin: str  # channel the command came from
     command_text: str
-    posted_channel: str | None = None   # where the Approve / Deny message is
+    posted_channel: str | None = None  # where the Approve / Deny message is
     posted_ts: str | None = None
 
 
@@ -44,8 +44,8 @@ class Bot:
     pending: PendingConfirms = field(default_factory=PendingConfirms)
     approvals: dict[str, ApprovalNote] = field(default_factory=dict)
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
-    pending_alerts: dict[str, str] = field(default_factory=dict)   # pending confirm value -> alert fingerprint
-    alert_hook: Any = None         # (fingerprint, user, command text, run) when a run started from an alert
+    pending_alerts: dict[str, str] = field(default_factory=dict)  # pending confirm value -> alert fingerprint
+    alert_hook: Any = None  # (fingerprint, user, command text, run) when a run started from an alert
     # after-ack work running at once: under a burst, acks (which Slack times out after 3 s) are
     # answered first and the queued work follows, instead of every ack waiting behind all the work.
     # The work is short (submit, post, hand the run to a follower task), so few slots suffice;

@@ -31,7 +31,7 @@ def sparkline(values: Sequence[float], width: int = WIDTH) -> str:
         vals = [
             sum(chunk) / len(chunk)
             for i in range(width)
-            if (chunk := vals[int(i * step): max(int((i + 1) * step), int(i * step) + 1)])
+            if (chunk := vals[int(i * step) : max(int((i + 1) * step), int(i * step) + 1)])
         ]
     lo, hi = min(vals), max(vals)
     span = hi - lo

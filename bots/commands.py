@@ -28,7 +28,7 @@ COMMAND = "/dcops"
 def register(app: AsyncApp, bot: Bot) -> None:
     @app.command(COMMAND)
     async def dcops_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()          # first, always: Slack shows an error if the ack takes over 3 s
+        await ack()  # first, always: Slack shows an error if the ack takes over 3 s
         await guarded(bot, respond, run_command(bot, command, respond), f"`{COMMAND} {command.get('text', '')}`")
 
 
@@ -48,12 +48,21 @@ async def run_command(bot: Bot, command: dict[str, Any], respond: AsyncRespond) 
         cmd = parse_command(text, registry=bot.engine.registry)
         spec = bot.engine.registry.get(cmd.action)
         check_channel(bot.settings.channel_rules, spec.name, spec.kind.value, channel_id)
-    except DcopsError as exc:   # refused before the engine: still audited
-        await bot.engine.reject(principal, "slack", words[0], str(exc), params={"text": text},
-                                denied=not isinstance(exc, UsageError))
+    except DcopsError as exc:  # refused before the engine: still audited
+        await bot.engine.reject(
+            principal, "slack", words[0], str(exc), params={"text": text}, denied=not isinstance(exc, UsageError)
+        )
         raise
-    await submit(bot, user=user, principal=principal, channel_id=channel_id, command_text=text,
-                 action=cmd.action, params=cmd.params, respond=respond)
+    await submit(
+        bot,
+        user=user,
+        principal=principal,
+        channel_id=channel_id,
+        command_text=text,
+        action=cmd.action,
+        params=cmd.params,
+        respond=respond,
+    )
 
 
 async def decide_command(bot: Bot, user: str, verb: str, rest: str, respond: AsyncRespond) -> None:
@@ -61,10 +70,14 @@ async def decide_command(bot: Bot, user: str, verb: str, rest: str, respond: Asy
     when the approval message is out of reach (not posted, scrolled away, another workspace client)."""
     approval_id, _, reason = rest.strip().partition(" ")
     if not approval_id:
-        raise UsageError(f"usage: /dcops {verb} APPROVAL_ID" + (" [reason]" if verb == "deny" else "")
-                         + "; `/dcops approvals` lists the pending ones")
-    run = await approvals.decide(bot, user=user, approval_id=approval_id, grant=verb == "approve",
-                                 reason=reason.strip())
+        raise UsageError(
+            f"usage: /dcops {verb} APPROVAL_ID"
+            + (" [reason]" if verb == "deny" else "")
+            + "; `/dcops approvals` lists the pending ones"
+        )
+    run = await approvals.decide(
+        bot, user=user, approval_id=approval_id, grant=verb == "approve", reason=reason.strip()
+    )
     done = f"run `{run.run_id}` started" if run else "nothing ran"
     past = "approved" if verb == "approve" else "denied"
     await respond(text=f"{past} `{blocks.escape(approval_id)}`; {done}", response_type="ephemeral")

@@ -29,8 +29,12 @@ def _click(body: dict[str, Any]) -> tuple[str, str, str | None, str | None]:
     action = (body.get("actions") or [{}])[0]
     container = body.get("container") or {}
     channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
-    return (str((body.get("user") or {}).get("id") or ""), str(action.get("value") or ""), channel,
-            container.get("message_ts"))
+    return (
+        str((body.get("user") or {}).get("id") or ""),
+        str(action.get("value") or ""),
+        channel,
+        container.get("message_ts"),
+    )
 
 
 def register(app: AsyncApp, bot: Bot) -> None:
@@ -66,7 +70,7 @@ def register(app: AsyncApp, bot: Bot) -> None:
 
     @app.action(re.compile(f"^{blocks.LINK}_"))
     async def on_link(ack: AsyncAck) -> None:
-        await ack()                     # a URL button: Slack opened the link; nothing to do
+        await ack()  # a URL button: Slack opened the link; nothing to do
 
     @app.action(blocks.DENY)
     async def on_deny(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
@@ -78,20 +82,33 @@ async def confirm(bot: Bot, body: dict[str, Any], respond: AsyncRespond) -> None
     user, value, _, _ = _click(body)
     principal = principal_for(user)
     item = bot.pending.take(value, user)
-    await respond(text=f":white_check_mark: confirmed `/dcops {blocks.escape(item.command_text)}`",
-                  replace_original=True)
+    await respond(
+        text=f":white_check_mark: confirmed `/dcops {blocks.escape(item.command_text)}`", replace_original=True
+    )
     alert = bot.pending_alerts.pop(value, None)
-    run = await submit(bot, user=user, principal=principal, channel_id=item.channel_id, command_text=item.command_text,
-                       action=item.action, params=item.params, respond=respond, confirm=item.token, alert=alert)
-    if run is not None and alert and bot.alert_hook is not None:   # the alert's message shows the outcome too
+    run = await submit(
+        bot,
+        user=user,
+        principal=principal,
+        channel_id=item.channel_id,
+        command_text=item.command_text,
+        action=item.action,
+        params=item.params,
+        respond=respond,
+        confirm=item.token,
+        alert=alert,
+    )
+    if run is not None and alert and bot.alert_hook is not None:  # the alert's message shows the outcome too
         await bot.alert_hook(alert, user, item.command_text, run)
 
 
 async def cancel(bot: Bot, body: dict[str, Any], respond: AsyncRespond) -> None:
     user, value, _, _ = _click(body)
     item = bot.pending.take(value, user)
-    await respond(text=f":no_entry_sign: cancelled `/dcops {blocks.escape(item.command_text)}`; nothing ran",
-                  replace_original=True)
+    await respond(
+        text=f":no_entry_sign: cancelled `/dcops {blocks.escape(item.command_text)}`; nothing ran",
+        replace_original=True,
+    )
 
 
 async def stop(bot: Bot, body: dict[str, Any], respond: AsyncRespond) -> None:
@@ -103,22 +120,30 @@ async def stop(bot: Bot, body: dict[str, Any], respond: AsyncRespond) -> None:
     if run is not None and not run.active:
         raise DeniedError(f"run {run_id} is not running any more")
     try:
-        stopping = await bot.engine.submit(Request(principal=principal, channel=CHANNEL, action="stop",
-                                                   params={"run": run_id}))
+        stopping = await bot.engine.submit(
+            Request(principal=principal, channel=CHANNEL, action="stop", params={"run": run_id})
+        )
     except DeniedError:
         requester = user_of(run.principal) if run is not None else None
         who = f"<@{requester}>, who started run {run_id}," if requester else f"whoever started run {run_id},"
         raise DeniedError(f"only {who} its approver or someone the policy lets `stop` runs can stop it") from None
-    await respond(text=f":octagonal_sign: stopping run `{run_id}`", response_type="ephemeral",
-                  replace_original=False)
+    await respond(text=f":octagonal_sign: stopping run `{run_id}`", response_type="ephemeral", replace_original=False)
     await stopping.wait()
 
 
 async def resume_left(bot: Bot, body: dict[str, Any], respond: AsyncRespond) -> None:
     """The one step back after a stop: ``resume HOSTLIST`` as the clicker, through the engine."""
     user, nodes, channel, _ = _click(body)
-    await submit(bot, user=user, principal=principal_for(user), channel_id=channel or "", action="resume",
-                 command_text=f"resume {nodes}", params={"nodes": nodes}, respond=respond)
+    await submit(
+        bot,
+        user=user,
+        principal=principal_for(user),
+        channel_id=channel or "",
+        action="resume",
+        command_text=f"resume {nodes}",
+        params={"nodes": nodes},
+        respond=respond,
+    )
 
 
 async def followup(bot: Bot, body: dict[str, Any], respond: AsyncRespond) -> None:

@@ -33,8 +33,16 @@ Respond = Callable[..., Awaitable[Any]]
 
 
 class LiveMessage:
-    def __init__(self, client: AsyncWebClient, channel: str, view: RunView, *, interval: float = 1.0,
-                 respond: Respond | None = None, thread_ts: str | None = None) -> None:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        channel: str,
+        view: RunView,
+        *,
+        interval: float = 1.0,
+        respond: Respond | None = None,
+        thread_ts: str | None = None,
+    ) -> None:
         self.client, self.channel, self.view = client, channel, view
         self.interval = interval
         self.respond = respond
@@ -42,7 +50,7 @@ class LiveMessage:
         self.ts: str | None = None
         self.updates = 0
         self._dirty = asyncio.Event()
-        self._sending = asyncio.Lock()      # one chat.update at a time, so they reach Slack in order
+        self._sending = asyncio.Lock()  # one chat.update at a time, so they reach Slack in order
 
     async def follow(self, run: Run) -> events.RunFinished | None:
         """Render ``run`` until it finishes; returns its RunFinished."""
@@ -70,7 +78,9 @@ class LiveMessage:
         except Exception:  # logged with its traceback; the user gets the plain line
             log.exception("rendering run %s failed", self.view.run_id)
             state = self.view.finished.outcome if self.view.finished else "running"
-            line = f"dcops {self.view.action}: {state} (run {self.view.run_id or '?'}; rendering failed, see the bot log)"
+            line = (
+                f"dcops {self.view.action}: {state} (run {self.view.run_id or '?'}; rendering failed, see the bot log)"
+            )
             return line, [{"type": "section", "text": {"type": "plain_text", "text": line}}]
 
     async def _thread_table(self) -> None:
@@ -84,21 +94,31 @@ class LiveMessage:
         if note:
             blocks.append(ContextBlock(elements=[MarkdownTextObject(text=note)]))
         try:
-            await self.client.chat_postMessage(channel=self.channel, thread_ts=self.ts, text=text,
-                                               blocks=[b.to_dict() for b in blocks], unfurl_links=False)
+            await self.client.chat_postMessage(
+                channel=self.channel,
+                thread_ts=self.ts,
+                text=text,
+                blocks=[b.to_dict() for b in blocks],
+                unfurl_links=False,
+            )
         except SlackApiError as exc:
-            log.warning("cannot post the full table of run %s in its thread: %s", self.view.run_id,
-                        exc.response.get("error"))
+            log.warning(
+                "cannot post the full table of run %s in its thread: %s", self.view.run_id, exc.response.get("error")
+            )
 
     async def _post(self) -> None:
         text, blocks = self._render()
         try:
-            resp = await self.client.chat_postMessage(channel=self.channel, text=text, blocks=blocks,
-                                                      thread_ts=self.thread_ts, unfurl_links=False)
+            resp = await self.client.chat_postMessage(
+                channel=self.channel, text=text, blocks=blocks, thread_ts=self.thread_ts, unfurl_links=False
+            )
             self.ts = resp["ts"]
         except SlackApiError as exc:
-            log.warning("cannot post the run message in %s (%s); the result goes to the requester",
-                        self.channel, exc.response.get("error"))
+            log.warning(
+                "cannot post the run message in %s (%s); the result goes to the requester",
+                self.channel,
+                exc.response.get("error"),
+            )
 
     async def _flush_loop(self) -> None:
         last = 0.0
@@ -114,7 +134,7 @@ class LiveMessage:
             await asyncio.shield(self._update())
 
     async def _update(self) -> None:
-        if self.ts is None:         # nothing posted yet: there is no message to update
+        if self.ts is None:  # nothing posted yet: there is no message to update
             return
         async with self._sending:
             text, blocks = self._render()

@@ -23,12 +23,12 @@ DEFAULT_TTL = 300.0
 class PendingConfirm:
     id: str
     nonce: str
-    requester: str                 # Slack user id
+    requester: str  # Slack user id
     channel_id: str
     command_text: str
     action: str
     params: dict[str, Any]
-    token: str                     # what the engine wants echoed in Request.confirm
+    token: str  # what the engine wants echoed in Request.confirm
     expires: float
 
     @property
@@ -41,13 +41,20 @@ class PendingConfirms:
     ttl: float = DEFAULT_TTL
     _items: dict[str, PendingConfirm] = field(default_factory=dict)
 
-    def add(self, *, requester: str, channel_id: str, command_text: str, action: str,
-            params: dict[str, Any], token: str) -> PendingConfirm:
+    def add(
+        self, *, requester: str, channel_id: str, command_text: str, action: str, params: dict[str, Any], token: str
+    ) -> PendingConfirm:
         self._expire()
         item = PendingConfirm(
-            id=secrets.token_hex(6), nonce=secrets.token_urlsafe(16), requester=requester,
-            channel_id=channel_id, command_text=command_text, action=action, params=dict(params),
-            token=token, expires=time.monotonic() + self.ttl,
+            id=secrets.token_hex(6),
+            nonce=secrets.token_urlsafe(16),
+            requester=requester,
+            channel_id=channel_id,
+            command_text=command_text,
+            action=action,
+            params=dict(params),
+            token=token,
+            expires=time.monotonic() + self.ttl,
         )
         self._items[item.id] = item
         return item

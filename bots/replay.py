@@ -24,7 +24,7 @@ from slack_bolt.response import BoltResponse
 
 from .identity import PREFIX
 
-WINDOW = 60 * 5 + 60          # Bolt's timestamp tolerance (5 min) plus clock skew
+WINDOW = 60 * 5 + 60  # Bolt's timestamp tolerance (5 min) plus clock skew
 
 
 class SeenRequests:
@@ -32,7 +32,7 @@ class SeenRequests:
 
     def __init__(self, window: float = WINDOW) -> None:
         self.window = window
-        self._seen: dict[str, float] = {}          # key -> when it may be forgotten (insertion order = age)
+        self._seen: dict[str, float] = {}  # key -> when it may be forgotten (insertion order = age)
 
     def first_time(self, keys: list[str], now: float | None = None) -> bool:
         """True (and remember ``keys``) when none was seen within the window."""
@@ -68,7 +68,7 @@ def register(app: AsyncApp, bot: Any) -> SeenRequests:
     @app.middleware
     async def refuse_replays(req, next):  # noqa: ANN001, ANN202 - Bolt injects by name
         signature = (req.headers.get("x-slack-signature") or [""])[0]
-        if not signature:                                   # Socket Mode: nothing to replay
+        if not signature:  # Socket Mode: nothing to replay
             return await next()
         keys = [f"sig:{signature}"]
         raw = parse_qs(req.raw_body or "")
@@ -85,9 +85,14 @@ def register(app: AsyncApp, bot: Any) -> SeenRequests:
             return await next()
         user, what = _who_and_what(body)
         ts = (req.headers.get("x-slack-request-timestamp") or ["?"])[0]
-        await bot.engine.reject(PREFIX + user if user else "slack:?", "slack", what,
-                                f"replayed Slack request refused (signature already used, timestamp {ts})",
-                                params={"text": body.get("text", "")}, denied=True)
+        await bot.engine.reject(
+            PREFIX + user if user else "slack:?",
+            "slack",
+            what,
+            f"replayed Slack request refused (signature already used, timestamp {ts})",
+            params={"text": body.get("text", "")},
+            denied=True,
+        )
         return BoltResponse(status=401, body="replayed request")
 
     return seen

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from dcops.actions import events
 
-MAX_LOG_LINES = 5          # only the newest log lines fit in a chat message
+MAX_LOG_LINES = 5  # only the newest log lines fit in a chat message
 
 
 @dataclass
@@ -20,7 +20,7 @@ class RunView:
 
     action: str
     command_text: str
-    requester: str                          # Slack user id, for the <@U…> mention
+    requester: str  # Slack user id, for the <@U…> mention
     run_id: str = ""
     targets: list[str] = field(default_factory=list)
     dry_run: bool = False
@@ -30,10 +30,10 @@ class RunView:
     result: events.Result | None = None
     errors: list[str] = field(default_factory=list)
     finished: events.RunFinished | None = None
-    approved_by: str | None = None          # Slack user id of the approver, for approved runs
-    stoppable: bool = False                 # show a Stop button while it runs (mutating actions)
-    public_rows: int | None = None          # reads: at most this many table rows in the channel; the
-                                            # full table goes into the message's thread
+    approved_by: str | None = None  # Slack user id of the approver, for approved runs
+    stoppable: bool = False  # show a Stop button while it runs (mutating actions)
+    public_rows: int | None = None  # reads: at most this many table rows in the channel; the
+    # full table goes into the message's thread
 
     def apply(self, event: object) -> bool:
         if isinstance(event, events.RunStarted):

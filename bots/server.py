@@ -44,13 +44,14 @@ def web_app(app: AsyncApp, extra_routes: Callable[[web.Application], None] | Non
     wapp = web.Application(client_max_size=1 << 20)
     wapp.router.add_post(PATH, handle)
     wapp.router.add_get("/healthz", health)
-    if extra_routes is not None:           # the Alertmanager webhook, when alerts are configured
+    if extra_routes is not None:  # the Alertmanager webhook, when alerts are configured
         extra_routes(wapp)
     return wapp
 
 
-async def serve_http(app: AsyncApp, host: str, port: int,
-                     extra_routes: Callable[[web.Application], None] | None = None) -> HttpServer:
+async def serve_http(
+    app: AsyncApp, host: str, port: int, extra_routes: Callable[[web.Application], None] | None = None
+) -> HttpServer:
     runner = web.AppRunner(web_app(app, extra_routes), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)

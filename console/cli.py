@@ -48,7 +48,7 @@ class _Version(argparse.Action):
     def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
         from dcops.actions.version import __version__
 
-        sys.stdout.write(f"dcops {__version__}\n")       # stdout, as argparse's own version action
+        sys.stdout.write(f"dcops {__version__}\n")  # stdout, as argparse's own version action
         parser.exit()
 
 
@@ -66,8 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--yes", action="store_true", help="skip the confirmation where the policy allows it")
     r.add_argument("--confirm", help="the confirmation token (node count or hostlist) for non-interactive use")
     r.add_argument("--approval", help="run a request a second person approved (approval id)")
-    r.add_argument("words", nargs=argparse.REMAINDER, help="ACTION and its arguments"
-                   ).completer = _complete_run_words  # type: ignore[attr-defined]
+    r.add_argument("words", nargs=argparse.REMAINDER, help="ACTION and its arguments").completer = _complete_run_words  # type: ignore[attr-defined]
 
     sub.add_parser("actions", help="list the actions")
     h = sub.add_parser("help", help="help for one action")
@@ -83,10 +82,18 @@ def build_parser() -> argparse.ArgumentParser:
     ash.add_argument("run_id")
     av = asub.add_parser("verify", help="verify the hash chain (exit 1 when broken)")
     av.add_argument("--expect-head", help="checkpoint SEQ:HASH from `dcops audit head`")
-    av.add_argument("--full", action="store_true",
-                    help="re-read the whole chain and every seal (default: only what follows the newest good seal)")
-    av.add_argument("--seals", action="append", default=[], metavar="FILE",
-                    help="shipped seals to check against (syslog file, `journalctl -t dcops-seal -o cat` output)")
+    av.add_argument(
+        "--full",
+        action="store_true",
+        help="re-read the whole chain and every seal (default: only what follows the newest good seal)",
+    )
+    av.add_argument(
+        "--seals",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="shipped seals to check against (syslog file, `journalctl -t dcops-seal -o cat` output)",
+    )
     ak = asub.add_parser("keygen", help="make an Ed25519 seal key pair: PREFIX.key (0400) and PREFIX.pub")
     ak.add_argument("prefix", help="path prefix, e.g. /etc/dcops/seal-2026")
     asub.add_parser("head", help="print the chain head SEQ:HASH to store elsewhere")
@@ -121,7 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
     sl.add_argument("--port", type=int, help="HTTP port (default [slack] port, 3000); 0 picks a free one")
     sl.add_argument("--host", help="address to listen on (default [slack] host, 127.0.0.1)")
     sl.add_argument("--api-base-url", help="Slack Web API base URL, e.g. a local recorder http://127.0.0.1:PORT/api/")
-    alr = sub.add_parser("alerts", help="alerts received from Alertmanager; `alerts serve` receives them; `alerts silences`")
+    alr = sub.add_parser(
+        "alerts", help="alerts received from Alertmanager; `alerts serve` receives them; `alerts silences`"
+    )
     alr.add_argument("what", nargs="?", choices=["list", "serve", "silences"], default="list")
     alr.add_argument("--all", action="store_true", help="resolved alerts (expired silences) too")
     alr.add_argument("--node", help="only alerts about this node")
@@ -166,8 +175,12 @@ def _json_anywhere(parser: argparse.ArgumentParser) -> None:
         if isinstance(action, argparse._SubParsersAction):
             for sub in set(action.choices.values()):
                 if not any("--json" in a.option_strings for a in sub._actions):
-                    sub.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
-                                     help="machine-readable output (lists: one JSON array)")
+                    sub.add_argument(
+                        "--json",
+                        action="store_true",
+                        default=argparse.SUPPRESS,
+                        help="machine-readable output (lists: one JSON array)",
+                    )
                 _json_anywhere(sub)
 
 
@@ -178,8 +191,10 @@ def principal_for(args: argparse.Namespace, config: DcopsConfig) -> str:
 
     if args.as_principal:
         if not args.demo:
-            raise UsageError(f"--as is only accepted in demo mode (--demo); the CLI acts as the unix account "
-                             f"running it ({local_principal(config.identity)}), not as {args.as_principal}")
+            raise UsageError(
+                f"--as is only accepted in demo mode (--demo); the CLI acts as the unix account "
+                f"running it ({local_principal(config.identity)}), not as {args.as_principal}"
+            )
         if not re.fullmatch(r"(unix|slack):[^\s:]+", args.as_principal):
             raise UsageError(f"--as {args.as_principal!r}: give a principal such as unix:alice or slack:U0123ABC")
         return args.as_principal
@@ -201,10 +216,11 @@ async def _principal_or_audited_refusal(args: argparse.Namespace, config: DcopsC
         try:
             engine = await open_engine(config)
         except DcopsError:
-            raise exc from None           # no audit log to write to: the refusal stands on its own
+            raise exc from None  # no audit log to write to: the refusal stands on its own
         try:
-            await engine.reject(real, "cli", action, str(exc), params={"as": args.as_principal, "argv": words},
-                                denied=True)
+            await engine.reject(
+                real, "cli", action, str(exc), params={"as": args.as_principal, "argv": words}, denied=True
+            )
         finally:
             await engine.aclose()
         raise
@@ -223,8 +239,9 @@ def load(args: argparse.Namespace) -> DcopsConfig:
     return load_config(args.config)
 
 
-def run_options(words: list[str], *, yes: bool = False, confirm: str | None = None,
-                approval: str | None = None) -> tuple[list[str], bool, str | None, str | None]:
+def run_options(
+    words: list[str], *, yes: bool = False, confirm: str | None = None, approval: str | None = None
+) -> tuple[list[str], bool, str | None, str | None]:
     """Take ``--yes``, ``--confirm X`` and ``--approval ID`` from anywhere among the action's words
     (``dcops run drain gpu001 --reason x --yes``), as the README writes them; the rest is the action's."""
     rest: list[str] = []
@@ -241,7 +258,9 @@ def run_options(words: list[str], *, yes: bool = False, confirm: str | None = No
                 i += 1
                 value = words[i]
             else:
-                raise UsageError(f"dcops run: {key} needs a value ({'the node count or hostlist' if key == '--confirm' else 'an approval id'})")
+                raise UsageError(
+                    f"dcops run: {key} needs a value ({'the node count or hostlist' if key == '--confirm' else 'an approval id'})"
+                )
             if key == "--confirm":
                 confirm = value
             else:
@@ -270,8 +289,9 @@ async def _run_request(engine: Any, req: Request, printer: EventPrinter, *, inte
         if not typed.strip():
             sys.stderr.write("not confirmed; nothing done\n")
             return 1
-        return await _run_request(engine, req.model_copy(update={"confirm": typed.strip()}), printer,
-                                  interactive=interactive)
+        return await _run_request(
+            engine, req.model_copy(update={"confirm": typed.strip()}), printer, interactive=interactive
+        )
     except ApprovalRequired as exc:
         sys.stderr.write(f"{exc}\n")
         if printer.as_json:
@@ -280,7 +300,7 @@ async def _run_request(engine: Any, req: Request, printer: EventPrinter, *, inte
     return await _follow(run, req.principal, printer)
 
 
-TICK = 5.0            # seconds between "still running" lines on a terminal (drain --wait can take minutes)
+TICK = 5.0  # seconds between "still running" lines on a terminal (drain --wait can take minutes)
 
 
 async def _ticker(run: Any, err: Any) -> None:
@@ -294,8 +314,11 @@ async def _ticker(run: Any, err: Any) -> None:
             return
         waiting = [f"{t}: {s.detail}" for t, s in run.steps.items() if s.status == "running" and s.detail][:3]
         label = f" {run.progress.done}/{run.progress.total} {run.progress.label}" if run.progress else ""
-        err.write(f"... {run.action} still running ({time.time() - run.started:.0f}s){label}"
-                  + (f"; {'; '.join(waiting)}" if waiting else "") + "\n")
+        err.write(
+            f"... {run.action} still running ({time.time() - run.started:.0f}s){label}"
+            + (f"; {'; '.join(waiting)}" if waiting else "")
+            + "\n"
+        )
         err.flush()
 
 
@@ -309,7 +332,7 @@ async def _follow(run: Any, principal: str, printer: EventPrinter) -> int:
         async for event in run.events():
             printer(event)
             printed += 1
-    except asyncio.CancelledError:            # Ctrl-C: stop the run, show where it left every target
+    except asyncio.CancelledError:  # Ctrl-C: stop the run, show where it left every target
         return await _interrupted(run, principal, printer, printed)
     finally:
         if tick is not None:
@@ -330,7 +353,7 @@ def exit_code(finished: RunFinished | None) -> int:
     return finished.exit_code or 1
 
 
-INTERRUPTED = 130     # Ctrl-C, wherever it lands: one message shape, one exit code (128 + SIGINT)
+INTERRUPTED = 130  # Ctrl-C, wherever it lands: one message shape, one exit code (128 + SIGINT)
 
 
 async def _interrupted(run: Any, principal: str, printer: EventPrinter, printed: int) -> int:
@@ -355,9 +378,10 @@ def _keygen(prefix: str) -> int:
 
     private, public = Path(prefix + ".key"), Path(prefix + ".pub")
     kid = generate(private, public)
-    print(f"key id {kid}: private key {private} (mode 0400: chown it to the dcops service account), "
-          f"public key {public}")
-    print(f"config: [audit] seal_key = \"{private}\"   seal_public_keys = [\"{public}\"]")
+    print(
+        f"key id {kid}: private key {private} (mode 0400: chown it to the dcops service account), public key {public}"
+    )
+    print(f'config: [audit] seal_key = "{private}"   seal_public_keys = ["{public}"]')
     return 0
 
 
@@ -373,26 +397,32 @@ async def amain(args: argparse.Namespace) -> int:
         return _catalogue_command(args)
     config = load(args)
     if args.as_principal and args.cmd in ("slack", "tui", "alerts"):
-        await _principal_or_audited_refusal(args, config)     # --as is refused outside demo for every command
+        await _principal_or_audited_refusal(args, config)  # --as is refused outside demo for every command
     if args.cmd == "tui":
         if not (sys.stdin.isatty() and sys.stdout.isatty()):
             from dcops.actions.errors import DcopsError as _EnvError
 
-            raise _EnvError("dcops tui needs a terminal (stdin and stdout are not one); "
-                            "run it in a terminal, or use the CLI commands (dcops run ..., dcops audit ...)")
+            raise _EnvError(
+                "dcops tui needs a terminal (stdin and stdout are not one); "
+                "run it in a terminal, or use the CLI commands (dcops run ..., dcops audit ...)"
+            )
         from dcops.console.tui.app import run_tui_async
 
-        return await run_tui_async(config, principal=await _principal_or_audited_refusal(args, config),
-                                   theme=args.theme)
+        return await run_tui_async(
+            config, principal=await _principal_or_audited_refusal(args, config), theme=args.theme
+        )
     if args.cmd in ("slack", "alerts") and (args.cmd == "slack" or args.what == "serve"):
-        log_to_stderr(logging.DEBUG if args.debug else logging.INFO)   # long-running: journald reads stderr
+        log_to_stderr(logging.DEBUG if args.debug else logging.INFO)  # long-running: journald reads stderr
     if args.cmd == "slack":
         from dcops.actions.config.model import SlackSection
         from dcops.bots.app import serve_async
 
-        overrides = {k: v for k, v in (("port", args.port), ("host", args.host), ("api_base_url", args.api_base_url))
-                     if v is not None}
-        if overrides:                  # local testing: `dcops --demo slack --port 3100 --api-base-url ...`
+        overrides = {
+            k: v
+            for k, v in (("port", args.port), ("host", args.host), ("api_base_url", args.api_base_url))
+            if v is not None
+        }
+        if overrides:  # local testing: `dcops --demo slack --port 3100 --api-base-url ...`
             section = (config.slack or SlackSection()).model_copy(update=overrides)
             config = config.model_copy(update={"slack": section})
         return await serve_async(config, demo=config.cluster.demo)
@@ -432,8 +462,10 @@ def _review_store(config: DcopsConfig, args: argparse.Namespace) -> Any:
         head = re.fullmatch(r"(\d{1,18}):[0-9a-f]{64}", getattr(args, "expect_head", None) or "")
         expected = head is not None and int(head.group(1)) > 0
         if config.audit.sealing or config.audit.seal_public_keys or expected:
-            raise AuditError(f"audit database {path} {'does not exist' if not path.exists() else 'is empty'}: "
-                             "the log is lost (seals or --expect-head say it held records); restore it from backup")
+            raise AuditError(
+                f"audit database {path} {'does not exist' if not path.exists() else 'is empty'}: "
+                "the log is lost (seals or --expect-head say it held records); restore it from backup"
+            )
         return None
     return ReadOnlySqliteStore(str(path)) if meant_read_only(path) else None
 
@@ -458,9 +490,17 @@ def _catalogue_command(args: argparse.Namespace) -> int:
         from dcops.actions.result_rows import rows_schema
 
         spec = specs.get(args.action)
-        dump_json({"name": spec.name, "kind": spec.kind.value, "help": spec.help, "usage": command_help(spec),
-                   "params": spec.params.model_json_schema(), "rows": rows_schema(spec.rows),
-                   "allowed": why is not None or spec in allowed})
+        dump_json(
+            {
+                "name": spec.name,
+                "kind": spec.kind.value,
+                "help": spec.help,
+                "usage": command_help(spec),
+                "params": spec.params.model_json_schema(),
+                "rows": rows_schema(spec.rows),
+                "allowed": why is not None or spec in allowed,
+            }
+        )
         return 0
     if args.cmd == "actions":
         for spec in allowed:
@@ -487,15 +527,21 @@ def _may_run(args: argparse.Namespace, specs: list[Any]) -> tuple[list[Any], str
         config = load(args)
     except ConfigError:
         if args.demo or args.config or os.environ.get("DCOPS_CONFIG"):
-            raise                       # a config the caller named must load
+            raise  # a config the caller named must load
         config = None
     if config is not None and config.cluster.demo and not config.policy.path:
         policy = Policy.demo()
     else:
-        path = Path(config.policy.path) if config and config.policy.path else default_config_path().with_name("policy.toml")
+        path = (
+            Path(config.policy.path)
+            if config and config.policy.path
+            else default_config_path().with_name("policy.toml")
+        )
         if config is None and not path.exists():
-            return specs, (f"no config file and no policy file ({path}): every action is listed; "
-                           "the policy decides what you may run")
+            return specs, (
+                f"no config file and no policy file ({path}): every action is listed; "
+                "the policy decides what you may run"
+            )
         policy = Policy.load(path)
     principal = principal_for(args, config or DcopsConfig())
     read_only = bool(config and config.cluster.read_only)
@@ -511,19 +557,30 @@ async def _dispatch(engine: Any, args: argparse.Namespace, principal: str) -> in
     interactive = sys.stdin.isatty() and not args.json
     if args.cmd == "run":
         if not args.words:
-            raise UsageError("dcops run: give an action, e.g. dcops run drain gpu001 --reason 'xid 79' (see dcops actions)")
+            raise UsageError(
+                "dcops run: give an action, e.g. dcops run drain gpu001 --reason 'xid 79' (see dcops actions)"
+            )
         if any(w in ("--help", "-h") for w in args.words[1:]) and args.words[0] in load_actions():
-            print(command_help(load_actions().get(args.words[0])))      # `dcops run drain --help`
+            print(command_help(load_actions().get(args.words[0])))  # `dcops run drain --help`
             return 0
         try:
-            words, yes, confirm, approval = run_options(args.words, yes=args.yes, confirm=args.confirm,
-                                                        approval=args.approval)
+            words, yes, confirm, approval = run_options(
+                args.words, yes=args.yes, confirm=args.confirm, approval=args.approval
+            )
             cmd = parse_command(words)
         except UsageError as exc:
             await engine.reject(principal, "cli", args.words[0], str(exc), params={"argv": args.words})
             raise
-        req = Request(principal=principal, channel="cli", action=cmd.action, params=cmd.params,
-                      confirm=confirm, yes=yes, approval_id=approval, interactive=interactive)
+        req = Request(
+            principal=principal,
+            channel="cli",
+            action=cmd.action,
+            params=cmd.params,
+            confirm=confirm,
+            yes=yes,
+            approval_id=approval,
+            interactive=interactive,
+        )
         return await _run_request(engine, req, printer, interactive=interactive)
     if args.cmd == "audit":
         return await _audit(engine, args, principal, printer)
@@ -533,23 +590,35 @@ async def _dispatch(engine: Any, args: argparse.Namespace, principal: str) -> in
             params["node"] = args.node
         if args.json:
             return _dump_list(await _audit_result(engine, principal, args.what.replace("list", "alerts"), params))
-        return await _run_request(engine, Request(principal=principal, channel="cli", action=args.what.replace(
-            "list", "alerts"), params=params), printer, interactive=False)
+        return await _run_request(
+            engine,
+            Request(principal=principal, channel="cli", action=args.what.replace("list", "alerts"), params=params),
+            printer,
+            interactive=False,
+        )
     if args.cmd == "policy":
         return await _policy_check(engine, args)
     if args.cmd == "approvals":
         if args.json:
             return _dump_list(await _audit_result(engine, principal, "approvals", {}))
-        return await _run_request(engine, Request(principal=principal, channel="cli", action="approvals"), printer,
-                                  interactive=False)
+        return await _run_request(
+            engine, Request(principal=principal, channel="cli", action="approvals"), printer, interactive=False
+        )
     if args.cmd == "approve":
         run = await engine.approve(args.approval_id, principal, "cli")
         return await _follow(run, principal, printer)
     if args.cmd == "deny":
         appr = await engine.deny(args.approval_id, principal, "cli", args.reason)
         if args.json:
-            dump_json({"approval_id": appr.id, "status": "denied", "action": appr.action,
-                       "requester": appr.requester, "reason": args.reason})
+            dump_json(
+                {
+                    "approval_id": appr.id,
+                    "status": "denied",
+                    "action": appr.action,
+                    "requester": appr.requester,
+                    "reason": args.reason,
+                }
+            )
         else:
             print(printable(f"denied {appr.id} ({appr.action} asked by {appr.requester})"))
         return 0
@@ -569,8 +638,11 @@ async def _audit(engine: Any, args: argparse.Namespace, principal: str, printer:
     from .render import dump_json, output_width, table_text
 
     if args.audit_cmd == "list":
-        params = {k: getattr(args, k) for k in ("since", "until", "principal", "action", "node", "outcome", "run",
-                                                "event", "limit", "before") if getattr(args, k)}
+        params = {
+            k: getattr(args, k)
+            for k in ("since", "until", "principal", "action", "node", "outcome", "run", "event", "limit", "before")
+            if getattr(args, k)
+        }
         req = Request(principal=principal, channel="cli", action="audit", params=params)
         run = await engine.submit(req)
         await run.wait()
@@ -598,10 +670,16 @@ async def _audit(engine: Any, args: argparse.Namespace, principal: str, printer:
         if args.json:
             dump_json(records)
         else:
-            for r in records:      # every line escaped: a record's text must not fake another line
-                extra = " ".join(f"{k}={r[k]}" for k in ("decision", "outcome", "duration", "error") if r.get(k) is not None)
-                print(printable(f"#{r['seq']} {r['ts']} {r['event']:<18} {r['principal']} via {r['channel']} {r['action']} "
-                                f"{','.join(r['targets'])} {extra}".rstrip()))
+            for r in records:  # every line escaped: a record's text must not fake another line
+                extra = " ".join(
+                    f"{k}={r[k]}" for k in ("decision", "outcome", "duration", "error") if r.get(k) is not None
+                )
+                print(
+                    printable(
+                        f"#{r['seq']} {r['ts']} {r['event']:<18} {r['principal']} via {r['channel']} {r['action']} "
+                        f"{','.join(r['targets'])} {extra}".rstrip()
+                    )
+                )
                 if r.get("detail"):
                     print(f"    {printable(r['detail'])}")
                 if r["event"] in ("received", "started") and r.get("params"):
@@ -631,13 +709,14 @@ async def _audit(engine: Any, args: argparse.Namespace, principal: str, printer:
             print(head.data["head"])
         return 0
     if args.audit_cmd == "export":
-        upto = int((await _audit_result(engine, principal, "audit-export", {})).data["seq"])   # decided, audited
+        upto = int((await _audit_result(engine, principal, "audit-export", {})).data["seq"])  # decided, audited
         try:
             out = open(args.output, "w") if args.output else sys.stdout  # noqa: SIM115, ASYNC230 - closed below
         except OSError as exc:
-            raise UsageError(f"audit export -o {args.output}: {exc.strerror}; give a file in an existing, "
-                             "writable directory") from None
-        try:                                          # page by page: memory stays flat at any log size
+            raise UsageError(
+                f"audit export -o {args.output}: {exc.strerror}; give a file in an existing, writable directory"
+            ) from None
+        try:  # page by page: memory stays flat at any log size
             async for page in engine.store.export_pages():
                 out.write("".join(r.model_dump_json() + "\n" for r in page if r.seq <= upto))
                 if page and page[-1].seq >= upto:
@@ -691,8 +770,9 @@ async def _policy_check(engine: Any, args: argparse.Namespace) -> int:
 
     decision, lines = await engine.explain(args.principal, args.action, args.targets)
     if args.json:
-        dump_json({"allowed": decision.allowed, "reason": decision.reason, "approval": decision.approval,
-                   "trace": lines})
+        dump_json(
+            {"allowed": decision.allowed, "reason": decision.reason, "approval": decision.approval, "trace": lines}
+        )
     else:
         print(decision.reason)
         for line in lines:
@@ -707,7 +787,7 @@ def setup_logging() -> Path:
 
     base = state_dir()
     path = base / "dcops.log"
-    if logging.getLogger().handlers:           # already set up (main() called again in one process)
+    if logging.getLogger().handlers:  # already set up (main() called again in one process)
         return path
     try:
         base.mkdir(parents=True, exist_ok=True)
@@ -715,10 +795,12 @@ def setup_logging() -> Path:
     except OSError as exc:
         from dcops.actions.errors import DcopsError as _EnvError
 
-        raise _EnvError(f"cannot write the log file {path}: {exc.strerror} "
-                        "(set XDG_STATE_HOME to a writable directory)") from None
-    logging.basicConfig(handlers=[handler], level=logging.INFO,
-                        format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
+        raise _EnvError(
+            f"cannot write the log file {path}: {exc.strerror} (set XDG_STATE_HOME to a writable directory)"
+        ) from None
+    logging.basicConfig(
+        handlers=[handler], level=logging.INFO, format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s"
+    )
     return path
 
 
@@ -745,10 +827,10 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     try:
         parser = build_parser()
-        if "_ARGCOMPLETE" in os.environ:        # a shell asking for completions (never imported otherwise)
+        if "_ARGCOMPLETE" in os.environ:  # a shell asking for completions (never imported otherwise)
             import argcomplete
 
-            argcomplete.autocomplete(parser)    # prints them and exits
+            argcomplete.autocomplete(parser)  # prints them and exits
         args = parser.parse_args(argv)
         if args.debug:
             log_to_stderr(logging.DEBUG)

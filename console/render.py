@@ -25,7 +25,7 @@ def cell(value: Any) -> str:
 
 
 ELLIPSIS = "…"
-MIN_CELL = 8          # a shrunk column keeps this much so it still says something
+MIN_CELL = 8  # a shrunk column keeps this much so it still says something
 
 
 def output_width(stream: TextIO) -> int | None:
@@ -53,11 +53,11 @@ def fit_widths(natural: list[int], floors: list[int], budget: int) -> list[int]:
         return sum(min(n, max(cap, f)) for n, f in zip(natural, floors))
 
     lo, hi = 0, max(natural)
-    while lo < hi:                                  # the largest cap whose total still fits
+    while lo < hi:  # the largest cap whose total still fits
         mid = (lo + hi + 1) // 2
         lo, hi = (mid, hi) if total(mid) <= budget else (lo, mid - 1)
     widths = [min(n, max(lo, f)) for n, f in zip(natural, floors)]
-    spare = budget - sum(widths)           # fewer than the columns at the cap: one more each, widest first
+    spare = budget - sum(widths)  # fewer than the columns at the cap: one more each, widest first
     for i in sorted(range(len(widths)), key=lambda k: natural[k] - widths[k], reverse=True):
         if spare <= 0:
             break
@@ -84,10 +84,12 @@ def table_text(table: Table, width: int | None = None) -> str:
     if width is not None and table.columns:
         budget = width - 2 * (len(natural) - 1)
         values = [max((len(r[i]) for r in rows), default=0) for i in range(len(headers))]
-        for floors in ([min(n, max(len(h), MIN_CELL)) for n, h in zip(natural, headers)],   # headers whole
-                       [min(n, max(min(v, 12), 3)) for n, v in zip(natural, values)],     # short values whole
-                       [min(n, max(min(v, MIN_CELL), 3)) for n, v in zip(natural, values)],
-                       [min(n, 3) for n in natural]):
+        for floors in (
+            [min(n, max(len(h), MIN_CELL)) for n, h in zip(natural, headers)],  # headers whole
+            [min(n, max(min(v, 12), 3)) for n, v in zip(natural, values)],  # short values whole
+            [min(n, max(min(v, MIN_CELL), 3)) for n, v in zip(natural, values)],
+            [min(n, 3) for n in natural],
+        ):
             if sum(floors) <= budget:
                 break
         widths = fit_widths(natural, floors, budget)
@@ -106,8 +108,18 @@ def table_csv(table: Table) -> str:
     return buf.getvalue()
 
 
-_COLOURS = {"ok": "32", "done": "32", "failed": "31", "error": "31", "cancelled": "33", "skipped": "2",
-            "warning": "33", "interrupted": "31", "dry-run": "36", "running": "34"}
+_COLOURS = {
+    "ok": "32",
+    "done": "32",
+    "failed": "31",
+    "error": "31",
+    "cancelled": "33",
+    "skipped": "2",
+    "warning": "33",
+    "interrupted": "31",
+    "dry-run": "36",
+    "running": "34",
+}
 
 
 def wants_colour(stream: TextIO) -> bool:
@@ -129,11 +141,19 @@ def paint(text: str, status: str, on: bool) -> str:
 class EventPrinter:
     """Prints a run's events as lines a person reads, or as JSON lines (``--json``)."""
 
-    def __init__(self, out: TextIO = sys.stdout, err: TextIO = sys.stderr, *, as_json: bool = False,
-                 as_csv: bool = False, quiet_progress: bool = False, colour: bool | None = None) -> None:
+    def __init__(
+        self,
+        out: TextIO = sys.stdout,
+        err: TextIO = sys.stderr,
+        *,
+        as_json: bool = False,
+        as_csv: bool = False,
+        quiet_progress: bool = False,
+        colour: bool | None = None,
+    ) -> None:
         self.out, self.err, self.as_json, self.as_csv = out, err, as_json, as_csv
         self.quiet_progress = quiet_progress
-        self._last_progress: int | None = None     # one line per step forward, not one per poll
+        self._last_progress: int | None = None  # one line per step forward, not one per poll
         self.colour = (wants_colour(out) if colour is None else colour) and not as_json and not as_csv
         self.width = output_width(out)
 
@@ -146,14 +166,20 @@ class EventPrinter:
             return
         if isinstance(event, Step):
             if event.status != "running" or event.detail:
-                self.out.write(printable(f"{event.target:<14}") + " "
-                               + paint(f"{event.status:<9}", event.status, self.colour)
-                               + " " + printable(event.detail) + "\n")   # escape what the data says, colour ours
-        elif isinstance(event, Progress):     # plain lines on stderr: stdout stays the steps and the table
+                self.out.write(
+                    printable(f"{event.target:<14}")
+                    + " "
+                    + paint(f"{event.status:<9}", event.status, self.colour)
+                    + " "
+                    + printable(event.detail)
+                    + "\n"
+                )  # escape what the data says, colour ours
+        elif isinstance(event, Progress):  # plain lines on stderr: stdout stays the steps and the table
             if not self.quiet_progress and not self.as_csv and event.done != self._last_progress:
                 self._last_progress = event.done
-                self.err.write(paint(printable(f"[{event.done}/{event.total}] {event.label}"), "skipped",
-                                     self.colour) + "\n")
+                self.err.write(
+                    paint(printable(f"[{event.done}/{event.total}] {event.label}"), "skipped", self.colour) + "\n"
+                )
                 self.err.flush()
         elif isinstance(event, Log):
             stream = self.err if event.level in ("warning", "error") else self.out
@@ -168,8 +194,9 @@ class EventPrinter:
         elif isinstance(event, Error):
             self.err.write(paint("error", "error", self.colour) + printable(f": {event.message}") + "\n")
         elif isinstance(event, RunFinished) and not self.as_csv:
-            self.err.write(f"run {event.run_id}: {paint(event.outcome, event.outcome, self.colour)} "
-                           f"in {event.duration:.2f}s\n")
+            self.err.write(
+                f"run {event.run_id}: {paint(event.outcome, event.outcome, self.colour)} in {event.duration:.2f}s\n"
+            )
         self.out.flush()
 
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:   # what the lazy names below resolve to, for type checkers and IDEs
+if TYPE_CHECKING:  # what the lazy names below resolve to, for type checkers and IDEs
     from dcops.actions import (
         ActionSpec,
         Command,
@@ -64,23 +64,66 @@ if TYPE_CHECKING:   # what the lazy names below resolve to, for type checkers an
         principal,
     )
 
-_FROM_CLIENT = ("ActionInfo", "ActionList", "Client", "RunResult", "SyncClient", "connect", "connect_sync",
-                "principal")
-_FROM_ACTIONS = ("ActionSpec", "Command", "Engine", "Kind", "Request", "Run", "Target", "TargetKind",
-                 "command_help", "errors", "events", "load_actions", "open_engine", "parse_command", "registry",
-                 "usage", "__version__")
+_FROM_CLIENT = ("ActionInfo", "ActionList", "Client", "RunResult", "SyncClient", "connect", "connect_sync", "principal")
+_FROM_ACTIONS = (
+    "ActionSpec",
+    "Command",
+    "Engine",
+    "Kind",
+    "Request",
+    "Run",
+    "Target",
+    "TargetKind",
+    "command_help",
+    "errors",
+    "events",
+    "load_actions",
+    "open_engine",
+    "parse_command",
+    "registry",
+    "usage",
+    "__version__",
+)
 _FROM_ERRORS = ("ApprovalRequired", "ConfirmationRequired", "DcopsError", "DeniedError", "UsageError")
-_SOURCE = {**dict.fromkeys(_FROM_CLIENT, "dcops.client"), **dict.fromkeys(_FROM_ACTIONS, "dcops.actions"),
-           **dict.fromkeys(_FROM_ERRORS, "dcops.actions.errors")}
+_SOURCE = {
+    **dict.fromkeys(_FROM_CLIENT, "dcops.client"),
+    **dict.fromkeys(_FROM_ACTIONS, "dcops.actions"),
+    **dict.fromkeys(_FROM_ERRORS, "dcops.actions.errors"),
+}
 
 __all__ = [
     "__version__",
     # the client
-    "ActionInfo", "ActionList", "Client", "RunResult", "SyncClient", "connect", "connect_sync", "principal",
+    "ActionInfo",
+    "ActionList",
+    "Client",
+    "RunResult",
+    "SyncClient",
+    "connect",
+    "connect_sync",
+    "principal",
     # the actions public API, re-exported
-    "ActionSpec", "Command", "Engine", "Kind", "Request", "Run", "Target", "TargetKind", "command_help", "errors",
-    "events", "load_actions", "open_engine", "parse_command", "registry", "usage",
-    "ApprovalRequired", "ConfirmationRequired", "DcopsError", "DeniedError", "UsageError",
+    "ActionSpec",
+    "Command",
+    "Engine",
+    "Kind",
+    "Request",
+    "Run",
+    "Target",
+    "TargetKind",
+    "command_help",
+    "errors",
+    "events",
+    "load_actions",
+    "open_engine",
+    "parse_command",
+    "registry",
+    "usage",
+    "ApprovalRequired",
+    "ConfirmationRequired",
+    "DcopsError",
+    "DeniedError",
+    "UsageError",
 ]
 
 
@@ -89,7 +132,7 @@ def __getattr__(name: str) -> Any:
     if source is None:
         raise AttributeError(f"module 'dcops' has no attribute {name!r}")
     value = getattr(importlib.import_module(source), name)
-    globals()[name] = value          # once resolved, a plain module attribute
+    globals()[name] = value  # once resolved, a plain module attribute
     return value
 
 

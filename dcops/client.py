@@ -106,16 +106,26 @@ class RunResult:
         fin = next((e for e in events if isinstance(e, RunFinished)), None)
         result = next((e for e in reversed(events) if isinstance(e, Result)), None)
         table = result.table if result is not None else None
-        return cls(run_id=run.run_id, action=run.action, outcome=fin.outcome if fin else "unknown",
-                   summary=(fin.summary if fin else "") or (result.summary if result else ""),
-                   duration=fin.duration if fin else 0.0, targets=list(run.targets),
-                   columns=list(table.columns) if table else [], rows=[list(r) for r in table.rows] if table else [],
-                   items=list(result.rows or []) if result else [], data=result.data if result else None, steps=dict(run.steps),
-                   errors=[e.message for e in events if isinstance(e, Error)], events=events)
+        return cls(
+            run_id=run.run_id,
+            action=run.action,
+            outcome=fin.outcome if fin else "unknown",
+            summary=(fin.summary if fin else "") or (result.summary if result else ""),
+            duration=fin.duration if fin else 0.0,
+            targets=list(run.targets),
+            columns=list(table.columns) if table else [],
+            rows=[list(r) for r in table.rows] if table else [],
+            items=list(result.rows or []) if result else [],
+            data=result.data if result else None,
+            steps=dict(run.steps),
+            errors=[e.message for e in events if isinstance(e, Error)],
+            events=events,
+        )
 
 
-def _load(config: str | os.PathLike[str] | DcopsConfig | None, demo: bool,
-          data_dir: str | os.PathLike[str] | None) -> DcopsConfig:
+def _load(
+    config: str | os.PathLike[str] | DcopsConfig | None, demo: bool, data_dir: str | os.PathLike[str] | None
+) -> DcopsConfig:
     if isinstance(config, DcopsConfig):
         return config
     if demo:
@@ -135,8 +145,13 @@ class Client:
         _install_one_line_errors()
 
     @classmethod
-    async def open(cls, config: str | os.PathLike[str] | DcopsConfig | None = None, *, demo: bool = False,
-                   data_dir: str | os.PathLike[str] | None = None) -> Client:
+    async def open(
+        cls,
+        config: str | os.PathLike[str] | DcopsConfig | None = None,
+        *,
+        demo: bool = False,
+        data_dir: str | os.PathLike[str] | None = None,
+    ) -> Client:
         engine = await open_engine(_load(config, demo, data_dir))
         return cls(engine, principal())
 
@@ -156,21 +171,37 @@ class Client:
     # ---------------------------------------------------------------- what may I run
     async def actions(self) -> ActionList:
         """The actions the policy lets you run (anywhere in its scope)."""
-        return ActionList(ActionInfo(s.name, s.kind.value, s.category, s.help, usage(s))
-                          for s in self.engine.actions_for(self.principal))
+        return ActionList(
+            ActionInfo(s.name, s.kind.value, s.category, s.help, usage(s))
+            for s in self.engine.actions_for(self.principal)
+        )
 
     def help(self, action: str) -> str:
         return command_help(self.engine.registry.get(action))
 
     # ---------------------------------------------------------------- run
-    def request(self, command: str, /, *, confirm: str | int | None = None, yes: bool = False,
-                approval: str | None = None, **params: Any) -> Request:
+    def request(
+        self,
+        command: str,
+        /,
+        *,
+        confirm: str | int | None = None,
+        yes: bool = False,
+        approval: str | None = None,
+        **params: Any,
+    ) -> Request:
         """The request for ``command``: a line in the shared grammar (``"drain gpu001 --reason x"``)
         or an action name, with params as keyword arguments (they win over the line's)."""
         parsed = parse_command(command, registry=self.engine.registry)
-        return Request(principal=self.principal, channel=CHANNEL, action=parsed.action,
-                       params={**parsed.params, **params}, confirm=None if confirm is None else str(confirm),
-                       yes=yes, approval_id=approval)
+        return Request(
+            principal=self.principal,
+            channel=CHANNEL,
+            action=parsed.action,
+            params={**parsed.params, **params},
+            confirm=None if confirm is None else str(confirm),
+            yes=yes,
+            approval_id=approval,
+        )
 
     async def submit(self, command: str, /, **kwargs: Any) -> Run:
         """Start a run and return it at once (follow it with ``run.events()``, stop with ``run.cancel()``).
@@ -184,7 +215,7 @@ class Client:
             async for event in run.events():
                 yield event
         finally:
-            if run.active:                 # the caller stopped listening early: stop the run too
+            if run.active:  # the caller stopped listening early: stop the run too
                 run.cancel()
 
     async def run(self, command: str, /, **kwargs: Any) -> RunResult:
@@ -229,8 +260,12 @@ class _Connect:
             await self._client.close()
 
 
-def connect(config: str | os.PathLike[str] | DcopsConfig | None = None, *, demo: bool = False,
-            data_dir: str | os.PathLike[str] | None = None) -> _Connect:
+def connect(
+    config: str | os.PathLike[str] | DcopsConfig | None = None,
+    *,
+    demo: bool = False,
+    data_dir: str | os.PathLike[str] | None = None,
+) -> _Connect:
     """Connect to the cluster of ``config`` (a path, a DcopsConfig, or None for $DCOPS_CONFIG /
     ~/.config/dcops/config.toml), or to the built-in demo cluster with ``demo=True`` (its audit log
     under ``data_dir`` when given)."""
@@ -241,8 +276,13 @@ class SyncClient:
     """The client, blocking: its engine runs on an event loop in a background thread, so it works
     in scripts, plain REPLs and inside Jupyter (whose own loop is already running)."""
 
-    def __init__(self, config: str | os.PathLike[str] | DcopsConfig | None = None, *, demo: bool = False,
-                 data_dir: str | os.PathLike[str] | None = None) -> None:
+    def __init__(
+        self,
+        config: str | os.PathLike[str] | DcopsConfig | None = None,
+        *,
+        demo: bool = False,
+        data_dir: str | os.PathLike[str] | None = None,
+    ) -> None:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="dcops-api", daemon=True)
         self._thread.start()
@@ -313,8 +353,12 @@ class SyncClient:
         self.close()
 
 
-def connect_sync(config: str | os.PathLike[str] | DcopsConfig | None = None, *, demo: bool = False,
-                 data_dir: str | os.PathLike[str] | None = None) -> SyncClient:
+def connect_sync(
+    config: str | os.PathLike[str] | DcopsConfig | None = None,
+    *,
+    demo: bool = False,
+    data_dir: str | os.PathLike[str] | None = None,
+) -> SyncClient:
     """:func:`connect`, blocking."""
     return SyncClient(config, demo=demo, data_dir=data_dir)
 
@@ -338,7 +382,7 @@ def _install_one_line_errors() -> None:
 
     def one_line(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: int | None = None) -> list[str]:
         stb = [f"dcops: {value}"]
-        shell._showtraceback(etype, value, stb)    # IPython calls a custom handler instead of showing anything
+        shell._showtraceback(etype, value, stb)  # IPython calls a custom handler instead of showing anything
         return stb
 
     shell.set_custom_exc((DcopsError,), one_line)

@@ -25,8 +25,11 @@ def table(columns: Sequence[str], rows: Sequence[Sequence[Any]], *, caption: str
     shown = rows[:MAX_ROWS]
     head = "".join(f"<th>{escape(str(c))}</th>" for c in columns)
     body = "".join("<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in row) + "</tr>" for row in shown)
-    more = (f"<tr><td colspan='{len(columns)}'><i>… {len(rows) - MAX_ROWS} more rows (use .rows)</i></td></tr>"
-            if len(rows) > MAX_ROWS else "")
+    more = (
+        f"<tr><td colspan='{len(columns)}'><i>… {len(rows) - MAX_ROWS} more rows (use .rows)</i></td></tr>"
+        if len(rows) > MAX_ROWS
+        else ""
+    )
     cap = f"<caption style='text-align:left'>{escape(caption)}</caption>" if caption else ""
     return f"<table class='dcops'>{cap}<thead><tr>{head}</tr></thead><tbody>{body}{more}</tbody></table>"
 

@@ -9,5 +9,14 @@ from .inbox import AlertInbox, ReceiveReport
 from .mapping import AlertMapping, Playbook, Suggestion, load_mapping
 from .model import Alert, PayloadError, parse_payload
 
-__all__ = ["Alert", "AlertInbox", "AlertMapping", "PayloadError", "Playbook", "ReceiveReport", "Suggestion",
-           "load_mapping", "parse_payload"]
+__all__ = [
+    "Alert",
+    "AlertInbox",
+    "AlertMapping",
+    "PayloadError",
+    "Playbook",
+    "ReceiveReport",
+    "Suggestion",
+    "load_mapping",
+    "parse_payload",
+]

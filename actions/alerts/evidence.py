@@ -47,8 +47,9 @@ async def _one(inbox: AlertInbox, alert: Alert, words: list[str], principal: str
     return Evidence(line, res.ok, res.summary, res.table)
 
 
-async def gather(inbox: AlertInbox, alert: Alert, playbook: Playbook | None, *, principal: str,
-                 channel: str) -> list[Evidence]:
+async def gather(
+    inbox: AlertInbox, alert: Alert, playbook: Playbook | None, *, principal: str, channel: str
+) -> list[Evidence]:
     if playbook is None or not alert.known_node:
         return []
     return list(await asyncio.gather(*(_one(inbox, alert, w, principal, channel) for w in playbook.evidence)))

@@ -51,13 +51,14 @@ class ReceiveReport:
     receiver: str
     new: list[Alert] = field(default_factory=list)
     repeats: int = 0
-    auto_runs: list[str] = field(default_factory=list)   # run ids started by auto-remediation
+    auto_runs: list[str] = field(default_factory=list)  # run ids started by auto-remediation
 
     @property
     def line(self) -> str:
         unknown = [a.node or "?" for a in self.new if a.known_node is False]
-        return (f"{len(self.new)} new alert state(s), {self.repeats} repeat(s)"
-                + (f"; unknown node(s): {', '.join(unknown)}" if unknown else ""))
+        return f"{len(self.new)} new alert state(s), {self.repeats} repeat(s)" + (
+            f"; unknown node(s): {', '.join(unknown)}" if unknown else ""
+        )
 
 
 class AlertInbox:
@@ -72,9 +73,15 @@ class AlertInbox:
     # ---------------------------------------------------------------- state
     async def load(self, hours: float = 24.0) -> int:
         """Rebuild from the audit log (newest state per fingerprint); returns how many alerts."""
-        recs = await self.engine.store.query(AuditQuery(
-            action="alert", event="received", since=datetime.now(UTC) - timedelta(hours=hours),
-            limit=20000, newest_first=False))
+        recs = await self.engine.store.query(
+            AuditQuery(
+                action="alert",
+                event="received",
+                since=datetime.now(UTC) - timedelta(hours=hours),
+                limit=20000,
+                newest_first=False,
+            )
+        )
         for r in recs:
             if r.channel != "webhook" or "fingerprint" not in r.params:
                 continue
@@ -87,17 +94,23 @@ class AlertInbox:
 
     def alerts(self, *, include_resolved: bool = False, node: str | None = None) -> list[Alert]:
         """Firing first, critical first, newest first."""
-        found = [a for a in self._alerts.values() if (include_resolved or a.firing) and (node is None or a.node == node)]
+        found = [
+            a for a in self._alerts.values() if (include_resolved or a.firing) and (node is None or a.node == node)
+        ]
         return sorted(found, key=lambda a: (not a.firing, _SEVERITY.get(a.severity, 3), _neg(a.starts_at)))
 
     def get(self, fingerprint: str) -> Alert | None:
         return self._alerts.get(fingerprint)
 
-
     def playbook(self, alert: Alert) -> Playbook | None:
-        return self.mapping.for_alert(alert.labels, node=alert.node or "", summary=alert.summary,
-                                      fingerprint=alert.fingerprint, starts_at=alert.starts_at,
-                                      severity=alert.severity)
+        return self.mapping.for_alert(
+            alert.labels,
+            node=alert.node or "",
+            summary=alert.summary,
+            fingerprint=alert.fingerprint,
+            starts_at=alert.starts_at,
+            severity=alert.severity,
+        )
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener(alert, playbook)`` for every new alert state (sync or async)."""
@@ -105,13 +118,26 @@ class AlertInbox:
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
     # ---------------------------------------------------------------- requests from an alert
-    def request_for(self, alert: Alert, suggestion: Suggestion | list[str], *, principal: str, channel: str,
-                    confirm: str | None = None) -> Request:
+    def request_for(
+        self,
+        alert: Alert,
+        suggestion: Suggestion | list[str],
+        *,
+        principal: str,
+        channel: str,
+        confirm: str | None = None,
+    ) -> Request:
         """The engine request for a suggested action, with the alert's fingerprint in it."""
         words = suggestion.command if isinstance(suggestion, Suggestion) else suggestion
         cmd = parse_command(list(words))
-        return Request(principal=principal, channel=channel, action=cmd.action, params=cmd.params,
-                       confirm=confirm, alert=alert.fingerprint)
+        return Request(
+            principal=principal,
+            channel=channel,
+            action=cmd.action,
+            params=cmd.params,
+            confirm=confirm,
+            alert=alert.fingerprint,
+        )
 
     # ---------------------------------------------------------------- deliveries
     async def receive(self, body: bytes | str | dict[str, Any], *, sender: str = "alertmanager") -> ReceiveReport:
@@ -132,18 +158,32 @@ class AlertInbox:
                 if old is not None and old.state_key == a.state_key:
                     report.repeats += 1
                     continue
-                a = Alert(**{**a.__dict__, "received": _now(),
-                             "known_node": (a.node in known) if a.node and known else (False if not a.node else None)})
+                a = Alert(
+                    **{
+                        **a.__dict__,
+                        "received": _now(),
+                        "known_node": (a.node in known) if a.node and known else (False if not a.node else None),
+                    }
+                )
                 self._alerts[a.fingerprint] = a
                 report.new.append(a)
                 where = a.node or "no node label"
                 if a.known_node is False:
                     where += " (not a node dcops knows)"
-                entries.append(AuditEntry(
-                    ts=_now(), run_id=f"alert-{a.fingerprint}", event="received", principal=principal,
-                    channel="webhook", action="alert", targets=[a.node] if a.node else [],
-                    params=redact(a.to_json()), owner=self.engine.owner,
-                    detail=f"{a.status} {a.name} on {where}: {a.summary} (fingerprint {a.fingerprint})"))
+                entries.append(
+                    AuditEntry(
+                        ts=_now(),
+                        run_id=f"alert-{a.fingerprint}",
+                        event="received",
+                        principal=principal,
+                        channel="webhook",
+                        action="alert",
+                        targets=[a.node] if a.node else [],
+                        params=redact(a.to_json()),
+                        owner=self.engine.owner,
+                        detail=f"{a.status} {a.name} on {where}: {a.summary} (fingerprint {a.fingerprint})",
+                    )
+                )
             if entries:
                 await self.engine.store.append(entries)
             self._prune()
@@ -171,8 +211,9 @@ class AlertInbox:
 
     async def refuse(self, reason: str, *, peer: str, denied: bool = True) -> None:
         """Audit a delivery that was not accepted (forged / unauthenticated, or malformed)."""
-        await self.engine.reject(f"webhook:{peer}" if ":" not in peer else peer, "webhook", "alert", reason,
-                                 denied=denied)
+        await self.engine.reject(
+            f"webhook:{peer}" if ":" not in peer else peer, "webhook", "alert", reason, denied=denied
+        )
 
     async def _announce(self, alert: Alert, pb: Playbook | None) -> None:
         for listener in list(self._listeners):
@@ -180,7 +221,7 @@ class AlertInbox:
                 out = listener(alert, pb)
                 if inspect.isawaitable(out):
                     await out
-            except Exception:           # one broken front end must not lose the alert for the others
+            except Exception:  # one broken front end must not lose the alert for the others
                 log.exception("alert listener failed for %s", alert.fingerprint)
 
     async def _auto(self, alert: Alert, pb: Playbook) -> list[str]:
@@ -191,7 +232,7 @@ class AlertInbox:
             try:
                 req = self.request_for(alert, s, principal=principal, channel="auto")
                 if not self.engine.registry.get(req.action).mutating:
-                    continue                   # reads are evidence, not remediation
+                    continue  # reads are evidence, not remediation
                 decision, _ = await self.engine.explain(principal, req.action, alert.node or "")
             except DcopsError:
                 continue

@@ -16,9 +16,9 @@ LEFT = ("failed", "interrupted", "cancelled")
 
 @dataclass(frozen=True)
 class DcopsSilence:
-    silence: Any                 # backends.models.Silence
+    silence: Any  # backends.models.Silence
     run: str
-    run_state: str               # ok / failed / interrupted / cancelled / running
+    run_state: str  # ok / failed / interrupted / cancelled / running
 
     @property
     def left_behind(self) -> bool:
@@ -26,8 +26,11 @@ class DcopsSilence:
 
     @property
     def note(self) -> str:
-        return (f"left by a {self.run_state} run: the node is still out; `resume NODE` expires it"
-                if self.left_behind else "")
+        return (
+            f"left by a {self.run_state} run: the node is still out; `resume NODE` expires it"
+            if self.left_behind
+            else ""
+        )
 
 
 async def dcops_silences(am: Any, store: Any, *, include_expired: bool = False) -> list[DcopsSilence]:
@@ -53,5 +56,8 @@ async def report_left_behind(engine: Any) -> str | None:
     if not left:
         return None
     names = ", ".join(f"{','.join(d.silence.matchers.values())} ({d.run_state} run {d.run})" for d in left[:5])
-    return (f"{len(left)} alert silence(s) left active by runs that did not finish: {names}"
-            + (" …" if len(left) > 5 else "") + "; `dcops alerts silences` lists them, `resume NODE` expires them")
+    return (
+        f"{len(left)} alert silence(s) left active by runs that did not finish: {names}"
+        + (" …" if len(left) > 5 else "")
+        + "; `dcops alerts silences` lists them, `resume NODE` expires them"
+    )

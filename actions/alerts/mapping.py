@@ -50,7 +50,7 @@ class _File(BaseModel):
 @dataclass(frozen=True)
 class Suggestion:
     label: str
-    command: list[str]               # words of the grammar, ready for parse_command
+    command: list[str]  # words of the grammar, ready for parse_command
 
     @property
     def action(self) -> str:
@@ -68,7 +68,7 @@ class Playbook:
     evidence: list[list[str]] = field(default_factory=list)
     actions: list[Suggestion] = field(default_factory=list)
     ticket: str = ""
-    skipped: list[str] = field(default_factory=list)   # templates dropped, and why
+    skipped: list[str] = field(default_factory=list)  # templates dropped, and why
 
     @property
     def primary(self) -> Suggestion | None:
@@ -85,6 +85,7 @@ def render_words(template: str, values: dict[str, str]) -> list[str]:
     words = shlex.split(template)
     out = []
     for word in words:
+
         def fill(m: re.Match[str]) -> str:
             key = m.group(1)
             if key not in values:
@@ -93,6 +94,7 @@ def render_words(template: str, values: dict[str, str]) -> list[str]:
             if _CONTROL.search(value):
                 raise ValueError(f"label {key!r} has control characters")
             return value
+
         filled = _PLACEHOLDER.sub(fill, word)
         if filled.startswith("-") and not word.startswith("-"):
             raise ValueError(f"a label value would become an option: {filled!r}")
@@ -133,8 +135,7 @@ class AlertMapping:
                 actions.append(Suggestion(label=a.label, command=render_words(a.command, values)))
             except ValueError as exc:
                 skipped.append(f"{a.command}: {exc}")
-        return Playbook(evidence=evidence, actions=actions, ticket=render_text(entry.ticket, values),
-                        skipped=skipped)
+        return Playbook(evidence=evidence, actions=actions, ticket=render_text(entry.ticket, values), skipped=skipped)
 
 
 def _load_file(path: Path) -> list[_AlertEntry]:

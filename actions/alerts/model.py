@@ -16,7 +16,7 @@ from ..errors import UsageError
 
 _FINGERPRINT = re.compile(r"^[0-9A-Za-z]{1,64}$")
 _NODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
-MAX_ALERTS = 1000          # one webhook; Alertmanager's max_alerts is 0 (all) by default
+MAX_ALERTS = 1000  # one webhook; Alertmanager's max_alerts is 0 (all) by default
 
 
 class PayloadError(UsageError):
@@ -75,14 +75,14 @@ def node_of(labels: dict[str, str]) -> str | None:
 @dataclass(frozen=True)
 class Alert:
     fingerprint: str
-    status: str                      # firing | resolved
+    status: str  # firing | resolved
     labels: dict[str, str]
     annotations: dict[str, str] = field(default_factory=dict)
     starts_at: str = ""
     ends_at: str = ""
     generator_url: str = ""
-    received: str = ""               # ISO time dcops received this state
-    known_node: bool | None = None   # the node is in dcops' inventory (None: not checked / no node)
+    received: str = ""  # ISO time dcops received this state
+    known_node: bool | None = None  # the node is in dcops' inventory (None: not checked / no node)
 
     @property
     def name(self) -> str:
@@ -111,17 +111,35 @@ class Alert:
         return (self.fingerprint, self.status, self.starts_at)
 
     def to_json(self) -> dict[str, Any]:
-        return {"fingerprint": self.fingerprint, "status": self.status, "alertname": self.name, "node": self.node,
-                "severity": self.severity, "summary": self.summary, "labels": self.labels,
-                "annotations": self.annotations, "starts_at": self.starts_at, "ends_at": self.ends_at,
-                "generator_url": self.generator_url, "received": self.received, "known_node": self.known_node}
+        return {
+            "fingerprint": self.fingerprint,
+            "status": self.status,
+            "alertname": self.name,
+            "node": self.node,
+            "severity": self.severity,
+            "summary": self.summary,
+            "labels": self.labels,
+            "annotations": self.annotations,
+            "starts_at": self.starts_at,
+            "ends_at": self.ends_at,
+            "generator_url": self.generator_url,
+            "received": self.received,
+            "known_node": self.known_node,
+        }
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Alert:
-        return cls(fingerprint=d["fingerprint"], status=d["status"], labels=dict(d.get("labels") or {}),
-                   annotations=dict(d.get("annotations") or {}), starts_at=d.get("starts_at", ""),
-                   ends_at=d.get("ends_at", ""), generator_url=d.get("generator_url", ""),
-                   received=d.get("received", ""), known_node=d.get("known_node"))
+        return cls(
+            fingerprint=d["fingerprint"],
+            status=d["status"],
+            labels=dict(d.get("labels") or {}),
+            annotations=dict(d.get("annotations") or {}),
+            starts_at=d.get("starts_at", ""),
+            ends_at=d.get("ends_at", ""),
+            generator_url=d.get("generator_url", ""),
+            received=d.get("received", ""),
+            known_node=d.get("known_node"),
+        )
 
 
 def parse_payload(body: bytes | str | dict[str, Any]) -> tuple[str, list[Alert]]:
@@ -138,14 +156,23 @@ def parse_payload(body: bytes | str | dict[str, Any]) -> tuple[str, list[Alert]]
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(x) for x in err["loc"]) or "(top level)"
-        raise PayloadError(f"malformed Alertmanager webhook: {where}: {err['msg']} "
-                           "(expected Alertmanager's webhook JSON, version 4)") from None
+        raise PayloadError(
+            f"malformed Alertmanager webhook: {where}: {err['msg']} (expected Alertmanager's webhook JSON, version 4)"
+        ) from None
     if wire.version != "4":
         raise PayloadError(f"unsupported Alertmanager webhook version {wire.version!r}; dcops reads version 4")
-    return wire.receiver, [Alert(fingerprint=a.fingerprint, status=a.status, labels=_clean(a.labels),
-                                 annotations=_clean(a.annotations), starts_at=_CONTROL.sub(" ", a.startsAt),
-                                 ends_at=_CONTROL.sub(" ", a.endsAt), generator_url=_CONTROL.sub(" ", a.generatorURL))
-                           for a in wire.alerts]
+    return wire.receiver, [
+        Alert(
+            fingerprint=a.fingerprint,
+            status=a.status,
+            labels=_clean(a.labels),
+            annotations=_clean(a.annotations),
+            starts_at=_CONTROL.sub(" ", a.startsAt),
+            ends_at=_CONTROL.sub(" ", a.endsAt),
+            generator_url=_CONTROL.sub(" ", a.generatorURL),
+        )
+        for a in wire.alerts
+    ]
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")

@@ -33,9 +33,24 @@ NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 VAR_RE = re.compile(r"^[a-z_][a-z0-9_]{0,63}$")
 TYPES = ("str", "int", "float", "bool", "list")
 # Ansible's magic variables and connection settings: never settable from a request
-RESERVED = frozenset({"hostvars", "groups", "group_names", "inventory_hostname", "inventory_hostname_short",
-                      "play_hosts", "ansible_play_hosts", "environment", "omit", "playbook_dir",
-                      "inventory_dir", "inventory_file", "role_path", "vars"})
+RESERVED = frozenset(
+    {
+        "hostvars",
+        "groups",
+        "group_names",
+        "inventory_hostname",
+        "inventory_hostname_short",
+        "play_hosts",
+        "ansible_play_hosts",
+        "environment",
+        "omit",
+        "playbook_dir",
+        "inventory_dir",
+        "inventory_file",
+        "role_path",
+        "vars",
+    }
+)
 _TRUE, _FALSE = {"true", "yes", "on", "1"}, {"false", "no", "off", "0"}
 
 
@@ -47,8 +62,9 @@ def refuse_templates(what: str, value: Any) -> None:
     the machine dcops runs on (``{{ lookup('pipe', 'id') }}``): a value from a request is data,
     never a template, so Jinja delimiters are refused outright."""
     if isinstance(value, str) and _JINJA.search(value):
-        raise UsageError(f"{what}: values cannot contain Jinja delimiters ({{{{, {{%, {{#); they would be "
-                         "templated by Ansible")
+        raise UsageError(
+            f"{what}: values cannot contain Jinja delimiters ({{{{, {{%, {{#); they would be templated by Ansible"
+        )
 
 
 @dataclass(frozen=True)
@@ -112,15 +128,19 @@ class Playbook:
         unknown = sorted(set(given) - set(self.vars))
         if unknown:
             accepted = ", ".join(sorted(self.vars)) or "none (this playbook declares no variables)"
-            raise UsageError(f"playbook {self.name}: unknown variable{'s' if len(unknown) > 1 else ''} "
-                             f"{', '.join(unknown)}; accepted: {accepted}")
+            raise UsageError(
+                f"playbook {self.name}: unknown variable{'s' if len(unknown) > 1 else ''} "
+                f"{', '.join(unknown)}; accepted: {accepted}"
+            )
         out: dict[str, Any] = {}
         for name, spec in self.vars.items():
             if name in given:
                 out[name] = spec.convert(self.name, given[name])
             elif spec.required:
-                raise UsageError(f"playbook {self.name}: variable {name} is required "
-                                 f"(--var {name}=VALUE){': ' + spec.description if spec.description else ''}")
+                raise UsageError(
+                    f"playbook {self.name}: variable {name} is required "
+                    f"(--var {name}=VALUE){': ' + spec.description if spec.description else ''}"
+                )
             elif spec.default is not None:
                 out[name] = spec.default
         return out
@@ -143,13 +163,22 @@ def _meta(path: Path, name: str) -> tuple[str, dict[str, VarSpec]]:
     for var, decl in (raw.get("vars") or {}).items():
         var = str(var)
         if not VAR_RE.match(var) or var.startswith("ansible_") or var in RESERVED:
-            raise ConfigError(f"{where}: variable {var!r} cannot be declared (lowercase names only; "
-                              "ansible_* and Ansible's magic variables are dcops' or Ansible's own)")
+            raise ConfigError(
+                f"{where}: variable {var!r} cannot be declared (lowercase names only; "
+                "ansible_* and Ansible's magic variables are dcops' or Ansible's own)"
+            )
         decl = decl or {}
-        if not isinstance(decl, dict) or set(decl) - {"type", "required", "default", "choices", "pattern",
-                                                       "description"}:
-            raise ConfigError(f"{where}: variable {var}: accepted keys are type, required, default, choices, "
-                              "pattern, description")
+        if not isinstance(decl, dict) or set(decl) - {
+            "type",
+            "required",
+            "default",
+            "choices",
+            "pattern",
+            "description",
+        }:
+            raise ConfigError(
+                f"{where}: variable {var}: accepted keys are type, required, default, choices, pattern, description"
+            )
         if decl.get("type", "str") not in TYPES:
             raise ConfigError(f"{where}: variable {var}: type {decl.get('type')!r} is not one of {', '.join(TYPES)}")
         if decl.get("pattern") is not None:
@@ -157,9 +186,15 @@ def _meta(path: Path, name: str) -> tuple[str, dict[str, VarSpec]]:
                 re.compile(decl["pattern"])
             except re.error as exc:
                 raise ConfigError(f"{where}: variable {var}: bad pattern: {exc}") from None
-        specs[var] = VarSpec(name=var, type=decl.get("type", "str"), required=bool(decl.get("required", False)),
-                             default=decl.get("default"), choices=tuple(decl.get("choices") or ()),
-                             pattern=decl.get("pattern"), description=str(decl.get("description", "")))
+        specs[var] = VarSpec(
+            name=var,
+            type=decl.get("type", "str"),
+            required=bool(decl.get("required", False)),
+            default=decl.get("default"),
+            choices=tuple(decl.get("choices") or ()),
+            pattern=decl.get("pattern"),
+            description=str(decl.get("description", "")),
+        )
     return str(raw.get("description", "")), specs
 
 
@@ -172,8 +207,11 @@ def _directory(playbook_dir: str | Path) -> Path:
 
 def names(playbook_dir: str | Path) -> list[str]:
     d = _directory(playbook_dir)
-    return sorted(p.stem for p in d.glob("*.yml")
-                  if NAME_RE.match(p.stem) and not p.name.endswith(".meta.yml") and p.is_file() and not p.is_symlink())
+    return sorted(
+        p.stem
+        for p in d.glob("*.yml")
+        if NAME_RE.match(p.stem) and not p.name.endswith(".meta.yml") and p.is_file() and not p.is_symlink()
+    )
 
 
 def find(playbook_dir: str | Path, name: str) -> Playbook:
@@ -182,15 +220,13 @@ def find(playbook_dir: str | Path, name: str) -> Playbook:
     known = names(d)
     if not NAME_RE.match(name) or name not in known:
         shown = ", ".join(known) or f"none (the directory {d} has no NAME.yml)"
-        raise UsageError(f"playbook: no approved playbook {name!r} (a name from {d}, not a path); "
-                         f"approved: {shown}")
+        raise UsageError(f"playbook: no approved playbook {name!r} (a name from {d}, not a path); approved: {shown}")
     path = d / f"{name}.yml"
     if path.is_symlink() or path.resolve().parent != d:
         raise UsageError(f"playbook: {name} is not a regular file in {d}")
     data = path.read_bytes()
     description, specs = _meta(path, name)
-    return Playbook(name=name, path=path, sha256=hashlib.sha256(data).hexdigest(), description=description,
-                    vars=specs)
+    return Playbook(name=name, path=path, sha256=hashlib.sha256(data).hexdigest(), description=description, vars=specs)
 
 
 def catalog(playbook_dir: str | Path) -> list[Playbook]:

@@ -19,8 +19,14 @@ from .models import Silence
 
 
 class AlertmanagerAdapter:
-    def __init__(self, url: str, *, token: str | None = None, timeout: float = 10.0,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        token: str | None = None,
+        timeout: float = 10.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self.url = url.rstrip("/")
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._client = httpx.AsyncClient(base_url=self.url, timeout=timeout, headers=headers, transport=transport)
@@ -28,23 +34,29 @@ class AlertmanagerAdapter:
     async def _call(self, method: str, path: str, **kw: Any) -> httpx.Response:
         try:
             resp = await self._client.request(method, path, **kw)
-        except httpx.TimeoutException:     # unreachable for the caller (exit 6), like a refused connection
+        except httpx.TimeoutException:  # unreachable for the caller (exit 6), like a refused connection
             raise BackendUnavailable(
-                f"alertmanager {self.url}: no answer within {self._client.timeout.read}s") from None
+                f"alertmanager {self.url}: no answer within {self._client.timeout.read}s"
+            ) from None
         except httpx.HTTPError as exc:
             raise BackendUnavailable(f"alertmanager {self.url} unreachable: {exc}") from None
         if resp.status_code == 404 and method == "DELETE":
             raise NotFound(f"alertmanager {self.url}: no silence at {path}")
         if resp.status_code >= 400:
-            raise BackendError(f"alertmanager {self.url} answered {resp.status_code} to {method} {path}: "
-                               f"{resp.text.strip()[:200]}")
+            raise BackendError(
+                f"alertmanager {self.url} answered {resp.status_code} to {method} {path}: {resp.text.strip()[:200]}"
+            )
         return resp
 
     async def create_silence(self, matchers: dict[str, str], *, hours: float, created_by: str, comment: str) -> str:
         now = datetime.now(UTC)
-        body = {"matchers": [{"name": k, "value": v, "isRegex": False, "isEqual": True} for k, v in matchers.items()],
-                "startsAt": now.isoformat(), "endsAt": (now + timedelta(hours=hours)).isoformat(),
-                "createdBy": created_by, "comment": comment}
+        body = {
+            "matchers": [{"name": k, "value": v, "isRegex": False, "isEqual": True} for k, v in matchers.items()],
+            "startsAt": now.isoformat(),
+            "endsAt": (now + timedelta(hours=hours)).isoformat(),
+            "createdBy": created_by,
+            "comment": comment,
+        }
         data = (await self._call("POST", "/api/v2/silences", json=body)).json()
         return str(data["silenceID"])
 
@@ -53,11 +65,22 @@ class AlertmanagerAdapter:
 
     async def silences(self) -> list[Silence]:
         data = (await self._call("GET", "/api/v2/silences")).json()
-        return [Silence(id=s["id"], state=s["status"]["state"],
-                        matchers={m["name"]: m["value"] for m in s.get("matchers", []) if m.get("isEqual", True)
-                                  and not m.get("isRegex")},
-                        created_by=s.get("createdBy", ""), comment=s.get("comment", ""),
-                        starts_at=s.get("startsAt", ""), ends_at=s.get("endsAt", "")) for s in data]
+        return [
+            Silence(
+                id=s["id"],
+                state=s["status"]["state"],
+                matchers={
+                    m["name"]: m["value"]
+                    for m in s.get("matchers", [])
+                    if m.get("isEqual", True) and not m.get("isRegex")
+                },
+                created_by=s.get("createdBy", ""),
+                comment=s.get("comment", ""),
+                starts_at=s.get("startsAt", ""),
+                ends_at=s.get("endsAt", ""),
+            )
+            for s in data
+        ]
 
     async def aclose(self) -> None:
         await self._client.aclose()

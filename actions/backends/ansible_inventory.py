@@ -14,14 +14,27 @@ from typing import Any
 from ..config.ssh import SshSection
 
 
-def build_inventory(hosts: Sequence[str], ssh: SshSection, addresses: Mapping[str, str], *,
-                    python_interpreter: str = "auto_silent") -> dict[str, Any]:
+def build_inventory(
+    hosts: Sequence[str], ssh: SshSection, addresses: Mapping[str, str], *, python_interpreter: str = "auto_silent"
+) -> dict[str, Any]:
     known = ssh.known_hosts or os.path.expanduser("~/.ssh/known_hosts")
-    opts = ["-o", f"UserKnownHostsFile={known}", "-o", "StrictHostKeyChecking=yes",
-            "-o", f"ConnectTimeout={max(1, int(ssh.connect_timeout))}", "-o", "BatchMode=yes",
-            "-o", "PasswordAuthentication=no"]
-    group_vars: dict[str, Any] = {"ansible_user": ssh.user, "ansible_ssh_common_args": shlex.join(opts),
-                                  "ansible_python_interpreter": python_interpreter}
+    opts = [
+        "-o",
+        f"UserKnownHostsFile={known}",
+        "-o",
+        "StrictHostKeyChecking=yes",
+        "-o",
+        f"ConnectTimeout={max(1, int(ssh.connect_timeout))}",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "PasswordAuthentication=no",
+    ]
+    group_vars: dict[str, Any] = {
+        "ansible_user": ssh.user,
+        "ansible_ssh_common_args": shlex.join(opts),
+        "ansible_python_interpreter": python_interpreter,
+    }
     if ssh.client_keys:
         group_vars["ansible_ssh_private_key_file"] = ssh.client_keys[0]
     merged = {**addresses, **ssh.hosts}

@@ -13,15 +13,15 @@ HostStatus = Literal["ok", "changed", "failed", "unreachable", "skipped"]
 class PlaybookJob(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    name: str                                  # the approved playbook's name (NAME.yml in directory)
-    directory: str                             # the approved playbook directory
-    hosts: list[str]                           # dcops node names; the adapter builds the inventory
-    extra_vars: dict[str, Any] = Field(default_factory=dict)   # already validated against the declaration
-    check: bool = False                        # ansible-playbook --check
-    diff: bool = False                         # ansible-playbook --diff
-    run_id: str = ""                           # names the artifact directory
-    module: str | None = None                  # ad hoc: run this module (``ansible -m``) instead of a playbook
-    module_args: dict[str, Any] = Field(default_factory=dict)   # its arguments (sent as one JSON ``-a``)
+    name: str  # the approved playbook's name (NAME.yml in directory)
+    directory: str  # the approved playbook directory
+    hosts: list[str]  # dcops node names; the adapter builds the inventory
+    extra_vars: dict[str, Any] = Field(default_factory=dict)  # already validated against the declaration
+    check: bool = False  # ansible-playbook --check
+    diff: bool = False  # ansible-playbook --diff
+    run_id: str = ""  # names the artifact directory
+    module: str | None = None  # ad hoc: run this module (``ansible -m``) instead of a playbook
+    module_args: dict[str, Any] = Field(default_factory=dict)  # its arguments (sent as one JSON ``-a``)
 
 
 class TaskStarted(BaseModel):
@@ -39,9 +39,9 @@ class HostResult(BaseModel):
     host: str
     task: str
     status: HostStatus
-    message: str = ""                          # msg / stderr of a failure, one line
-    diff: str = ""                             # --diff output of this task on this host
-    ignored: bool = False                      # failed with ignore_errors: not a host failure
+    message: str = ""  # msg / stderr of a failure, one line
+    diff: str = ""  # --diff output of this task on this host
+    ignored: bool = False  # failed with ignore_errors: not a host failure
 
 
 class HostStats(BaseModel):
@@ -61,9 +61,9 @@ class PlaybookStats(BaseModel):
     model_config = ConfigDict(frozen=True)
     kind: Literal["stats"] = "stats"
     hosts: dict[str, HostStats]
-    status: str = ""                           # ansible-runner's final status: successful / failed / timeout / canceled
+    status: str = ""  # ansible-runner's final status: successful / failed / timeout / canceled
     rc: int | None = None
-    error: str = ""                            # why there is no recap (syntax error, missing playbook)
+    error: str = ""  # why there is no recap (syntax error, missing playbook)
 
 
 PlaybookEvent = TaskStarted | HostResult | PlaybookStats

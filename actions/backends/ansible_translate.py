@@ -13,8 +13,12 @@ from typing import Any, Literal
 from .ansible_models import HostResult, HostStats, PlaybookEvent, TaskStarted
 
 HostStatus = Literal["ok", "changed", "failed", "unreachable", "skipped"]
-_HOST_STATUS: dict[str, HostStatus] = {"runner_on_ok": "ok", "runner_on_failed": "failed", "runner_on_unreachable": "unreachable",
-                "runner_on_skipped": "skipped"}
+_HOST_STATUS: dict[str, HostStatus] = {
+    "runner_on_ok": "ok",
+    "runner_on_failed": "failed",
+    "runner_on_unreachable": "unreachable",
+    "runner_on_skipped": "skipped",
+}
 
 
 def _one_line(text: Any, limit: int = 300) -> str:
@@ -45,9 +49,15 @@ def diff_text(diff: Any) -> str:
             continue
         before, after = entry.get("before"), entry.get("after")
         if isinstance(before, str) and isinstance(after, str) and before != after:
-            out.extend(line.rstrip("\n") for line in difflib.unified_diff(
-                before.splitlines(True), after.splitlines(True),
-                str(entry.get("before_header", "before")), str(entry.get("after_header", "after"))))
+            out.extend(
+                line.rstrip("\n")
+                for line in difflib.unified_diff(
+                    before.splitlines(True),
+                    after.splitlines(True),
+                    str(entry.get("before_header", "before")),
+                    str(entry.get("after_header", "after")),
+                )
+            )
         elif before != after and (before is not None or after is not None):
             out.append(f"- {before}\n+ {after}")
     return "\n".join(out)
@@ -68,18 +78,31 @@ def translate(event: dict[str, Any]) -> PlaybookEvent | None:
     message = failure_message(res) if status in ("failed", "unreachable") else ""
     if status == "skipped" and res.get("skip_reason"):
         message = _one_line(res["skip_reason"])
-    return HostResult(host=str(data.get("host", "?")), task=str(data.get("task", "?")), status=status,
-                      message=message, diff=diff_text(res.get("diff")), ignored=ignored)
+    return HostResult(
+        host=str(data.get("host", "?")),
+        task=str(data.get("task", "?")),
+        status=status,
+        message=message,
+        diff=diff_text(res.get("diff")),
+        ignored=ignored,
+    )
 
 
 def recap(stats: dict[str, Any]) -> dict[str, HostStats]:
     """playbook_on_stats' event_data (per-counter maps of host -> n) as per-host counters."""
-    keys = {"ok": "ok", "changed": "changed", "failures": "failed", "dark": "unreachable", "skipped": "skipped",
-            "rescued": "rescued", "ignored": "ignored"}
+    keys = {
+        "ok": "ok",
+        "changed": "changed",
+        "failures": "failed",
+        "dark": "unreachable",
+        "skipped": "skipped",
+        "rescued": "rescued",
+        "ignored": "ignored",
+    }
     hosts: dict[str, dict[str, int]] = {}
     for src, dst in keys.items():
         for host, n in (stats.get(src) or {}).items():
             hosts.setdefault(str(host), {})[dst] = int(n)
-    for host in (stats.get("processed") or {}):
+    for host in stats.get("processed") or {}:
         hosts.setdefault(str(host), {})
     return {h: HostStats(**c) for h, c in sorted(hosts.items())}

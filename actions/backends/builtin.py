@@ -42,8 +42,17 @@ def _slurm_inventory(adapter: SlurmPort, section: SlurmSection, optional: bool) 
     return SlurmInventory(adapter)
 
 
-register_backend(BackendSpec(name="slurm", port=SlurmPort, label="Slurm", section=SlurmSection, build=_slurm,
-                             simulate=_sim_slurm, inventory=_slurm_inventory))
+register_backend(
+    BackendSpec(
+        name="slurm",
+        port=SlurmPort,
+        label="Slurm",
+        section=SlurmSection,
+        build=_slurm,
+        simulate=_sim_slurm,
+        inventory=_slurm_inventory,
+    )
+)
 
 
 # ---------------------------------------------------------------- Kubernetes
@@ -65,8 +74,17 @@ def _kube_inventory(adapter: KubePort, section: KubeSection, optional: bool) -> 
     return KubeInventory(adapter, section, optional=optional)
 
 
-register_backend(BackendSpec(name="kube", port=KubePort, label="Kubernetes", section=KubeSection, build=_kube,
-                             simulate=_sim_kube, inventory=_kube_inventory))
+register_backend(
+    BackendSpec(
+        name="kube",
+        port=KubePort,
+        label="Kubernetes",
+        section=KubeSection,
+        build=_kube,
+        simulate=_sim_kube,
+        inventory=_kube_inventory,
+    )
+)
 
 
 # ---------------------------------------------------------------- Redfish BMCs
@@ -74,7 +92,7 @@ def _redfish(section: RedfishSection, config: DcopsConfig) -> RedfishPort:
     from ..inventory import StaticInventory
     from .redfish import build_redfish
 
-    return build_redfish(section, StaticInventory(config.nodes))      # [[nodes]] bmc templates
+    return build_redfish(section, StaticInventory(config.nodes))  # [[nodes]] bmc templates
 
 
 def _sim_redfish(sim: SimCluster) -> RedfishPort:
@@ -83,8 +101,11 @@ def _sim_redfish(sim: SimCluster) -> RedfishPort:
     return SimRedfish(sim)
 
 
-register_backend(BackendSpec(name="redfish", port=RedfishPort, label="Redfish", section=RedfishSection,
-                             build=_redfish, simulate=_sim_redfish))
+register_backend(
+    BackendSpec(
+        name="redfish", port=RedfishPort, label="Redfish", section=RedfishSection, build=_redfish, simulate=_sim_redfish
+    )
+)
 
 
 # ---------------------------------------------------------------- SSH to the nodes
@@ -100,8 +121,7 @@ def _sim_ssh(sim: SimCluster) -> SshPort:
     return SimSsh(sim)
 
 
-register_backend(BackendSpec(name="ssh", port=SshPort, label="SSH", section=SshSection, build=_ssh,
-                             simulate=_sim_ssh))
+register_backend(BackendSpec(name="ssh", port=SshPort, label="SSH", section=SshSection, build=_ssh, simulate=_sim_ssh))
 
 
 # ---------------------------------------------------------------- Prometheus (DCGM + node_exporter)
@@ -117,8 +137,16 @@ def _sim_prometheus(sim: SimCluster) -> PrometheusPort:
     return SimPrometheus(sim)
 
 
-register_backend(BackendSpec(name="prometheus", port=PrometheusPort, label="Prometheus", section=PrometheusSection,
-                             build=_prometheus, simulate=_sim_prometheus))
+register_backend(
+    BackendSpec(
+        name="prometheus",
+        port=PrometheusPort,
+        label="Prometheus",
+        section=PrometheusSection,
+        build=_prometheus,
+        simulate=_sim_prometheus,
+    )
+)
 
 
 # ---------------------------------------------------------------- Ansible (ansible-runner)
@@ -135,8 +163,11 @@ def _sim_ansible(sim: SimCluster) -> AnsiblePort:
     return SimAnsible(sim)
 
 
-register_backend(BackendSpec(name="ansible", port=AnsiblePort, label="Ansible", section=AnsibleSection,
-                             build=_ansible, simulate=_sim_ansible))
+register_backend(
+    BackendSpec(
+        name="ansible", port=AnsiblePort, label="Ansible", section=AnsibleSection, build=_ansible, simulate=_sim_ansible
+    )
+)
 
 
 # ---------------------------------------------------------------- Alertmanager (silences)
@@ -149,9 +180,17 @@ def _alertmanager(section: AlertmanagerSection, config: DcopsConfig) -> Alertman
 def _sim_alertmanager(sim: SimCluster) -> AlertmanagerPort:
     from ..sim.alertmanager import SimAlertmanager
 
-    am: AlertmanagerPort = sim.cache.setdefault("alertmanager", SimAlertmanager())   # one per cluster
+    am: AlertmanagerPort = sim.cache.setdefault("alertmanager", SimAlertmanager())  # one per cluster
     return am
 
 
-register_backend(BackendSpec(name="alertmanager", port=AlertmanagerPort, label="Alertmanager",
-                             section=AlertmanagerSection, build=_alertmanager, simulate=_sim_alertmanager))
+register_backend(
+    BackendSpec(
+        name="alertmanager",
+        port=AlertmanagerPort,
+        label="Alertmanager",
+        section=AlertmanagerSection,
+        build=_alertmanager,
+        simulate=_sim_alertmanager,
+    )
+)

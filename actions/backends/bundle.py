@@ -20,8 +20,7 @@ class Backends:
     """The adapters of one cluster, keyed by port, plus the inventory (always present) and
     ``extras`` (data that is no port, e.g. the simulator's fabric map: ``fabric_links``)."""
 
-    def __init__(self, inventory: InventoryPort, *, extras: Mapping[str, Any] | None = None,
-                 **by_name: Any) -> None:
+    def __init__(self, inventory: InventoryPort, *, extras: Mapping[str, Any] | None = None, **by_name: Any) -> None:
         """``by_name``: adapters by their registered name (``slurm=SlurmCli(...)``); None is no adapter."""
         self.inventory = inventory
         self.extras: dict[str, Any] = dict(extras or {})
@@ -42,7 +41,7 @@ class Backends:
 
     def find(self, port: PortKey[P]) -> P | None:
         """The adapter for ``port``, or None: for what works without it (a plane the fleet skips)."""
-        spec_for(port)                                   # a typo'd or unregistered port is a bug, not "absent"
+        spec_for(port)  # a typo'd or unregistered port is a bug, not "absent"
         adapter: P | None = self._adapters.get(port)
         return adapter
 

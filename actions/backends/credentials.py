@@ -18,13 +18,22 @@ from pydantic import SecretStr
 from ..errors import ConfigError
 
 
-async def read_secret(*, env: str | None = None, file: str | None = None, command: str | None = None,
-                      what: str = "password", section: str = "redfish", timeout: float = 15.0) -> SecretStr:
+async def read_secret(
+    *,
+    env: str | None = None,
+    file: str | None = None,
+    command: str | None = None,
+    what: str = "password",
+    section: str = "redfish",
+    timeout: float = 15.0,
+) -> SecretStr:
     """Read one secret from exactly one configured source."""
     given = [k for k, v in (("password_env", env), ("password_file", file), ("password_command", command)) if v]
     if len(given) != 1:
-        raise ConfigError(f"[{section}] needs exactly one of password_env, password_file, password_command "
-                          f"for the {what} (got {', '.join(given) or 'none'})")
+        raise ConfigError(
+            f"[{section}] needs exactly one of password_env, password_file, password_command "
+            f"for the {what} (got {', '.join(given) or 'none'})"
+        )
     if env:
         value = os.environ.get(env)
         if not value:
@@ -41,8 +50,10 @@ def _read_private_file(path: Path, section: str) -> str:
     except OSError as exc:
         raise ConfigError(f"[{section}] password_file {path}: {exc.strerror}") from None
     if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise ConfigError(f"[{section}] password_file {path} is readable by others "
-                          f"(mode {stat.S_IMODE(st.st_mode):04o}); chmod 600 it")
+        raise ConfigError(
+            f"[{section}] password_file {path} is readable by others "
+            f"(mode {stat.S_IMODE(st.st_mode):04o}); chmod 600 it"
+        )
     value = path.read_text().rstrip("\r\n")
     if not value:
         raise ConfigError(f"[{section}] password_file {path} is empty")
@@ -52,8 +63,9 @@ def _read_private_file(path: Path, section: str) -> str:
 async def _run(command: str, section: str, timeout: float) -> str:
     argv = shlex.split(command)
     try:
-        proc = await asyncio.create_subprocess_exec(*argv, stdin=asyncio.subprocess.DEVNULL,
-                                                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+        proc = await asyncio.create_subprocess_exec(
+            *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
+        )
     except OSError as exc:
         raise ConfigError(f"[{section}] password_command {argv[0]!r} cannot run: {exc.strerror}") from None
     try:

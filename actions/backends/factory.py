@@ -26,7 +26,7 @@ def build_backends(config: DcopsConfig) -> Backends:
             continue
         adapter = spec.build(section, config)
         backends.put(spec.port, adapter)
-        if spec.inventory is not None:       # Slurm, Kubernetes: more nodes merged over [[nodes]]
+        if spec.inventory is not None:  # Slurm, Kubernetes: more nodes merged over [[nodes]]
             sources.append(spec.inventory(adapter, section, len(sources) > 1 or bool(config.nodes)))
     if len(sources) > 1:
         backends.inventory = MergedInventory(sources)

@@ -72,8 +72,10 @@ async def _all(*calls: Awaitable[Any]) -> list[Any]:
 
 
 # the operators' cluster-scoped custom resources: (group, version, plural, kind)
-POLICY_RESOURCES = (("nvidia.com", "v1", "clusterpolicies", "ClusterPolicy"),
-                    ("mellanox.com", "v1alpha1", "nicclusterpolicies", "NicClusterPolicy"))
+POLICY_RESOURCES = (
+    ("nvidia.com", "v1", "clusterpolicies", "ClusterPolicy"),
+    ("mellanox.com", "v1alpha1", "nicclusterpolicies", "NicClusterPolicy"),
+)
 
 
 class KubeAdapter:
@@ -89,8 +91,7 @@ class KubeAdapter:
     # ------------------------------------------------------------------ plumbing
 
     def _kubeconfig_path(self) -> str:
-        return (self.section.kubeconfig or os.environ.get("KUBECONFIG")
-                or str(Path.home() / ".kube" / "config"))
+        return self.section.kubeconfig or os.environ.get("KUBECONFIG") or str(Path.home() / ".kube" / "config")
 
     def _load(self) -> Any:
         import yaml
@@ -103,8 +104,9 @@ class KubeAdapter:
             raise ConfigError(f"[kube] kubeconfig {path} does not exist (set [kube] kubeconfig or $KUBECONFIG)")
         cfg = client.Configuration()
         try:
-            config.load_kube_config(config_file=path, context=self.section.context, client_configuration=cfg,
-                                    persist_config=False)
+            config.load_kube_config(
+                config_file=path, context=self.section.context, client_configuration=cfg, persist_config=False
+            )
         except (config.ConfigException, yaml.YAMLError, OSError, ValueError, TypeError) as exc:
             detail = " ".join(str(exc).split())[:200] or type(exc).__name__
             raise ConfigError(f"[kube] cannot load kubeconfig {path}: {detail}") from None
@@ -120,15 +122,18 @@ class KubeAdapter:
             if self._client is None:
                 loop = asyncio.get_running_loop()
                 limit = self.section.request_timeout
-                try:   # an exec credential plugin (e.g. a cloud CLI) runs here and may hang
+                try:  # an exec credential plugin (e.g. a cloud CLI) runs here and may hang
                     self._client = await asyncio.wait_for(loop.run_in_executor(self._pool, self._load), limit)
                 except TimeoutError:
-                    raise BackendUnavailable(f"kube: loading kubeconfig {self._kubeconfig_path()} took longer "
-                                             f"than {limit:.0f}s (a hung credential plugin?)") from None
+                    raise BackendUnavailable(
+                        f"kube: loading kubeconfig {self._kubeconfig_path()} took longer "
+                        f"than {limit:.0f}s (a hung credential plugin?)"
+                    ) from None
         return self._client
 
-    async def _call(self, what: str, fn: Callable[..., T], *args: Any, timeout: float | None = None,
-                    **kwargs: Any) -> T:
+    async def _call(
+        self, what: str, fn: Callable[..., T], *args: Any, timeout: float | None = None, **kwargs: Any
+    ) -> T:
         """Run one client call in the pool, bounded, with its errors turned into BackendErrors."""
         from kubernetes.client.exceptions import ApiException
         from urllib3.exceptions import HTTPError
@@ -137,13 +142,15 @@ class KubeAdapter:
         kwargs["_request_timeout"] = (min(5.0, t), t)
         loop = asyncio.get_running_loop()
         try:
-            return await asyncio.wait_for(loop.run_in_executor(self._pool, functools.partial(fn, *args, **kwargs)),
-                                          t * 1.5 + 1)
+            return await asyncio.wait_for(
+                loop.run_in_executor(self._pool, functools.partial(fn, *args, **kwargs)), t * 1.5 + 1
+            )
         except ApiException as exc:
             raise self._api_error(what, exc) from None
         except (HTTPError, OSError) as exc:
-            raise BackendUnavailable(f"kube: API server {self._host} unreachable ({what}): "
-                                     f"{_short_transport_reason(exc)}") from None
+            raise BackendUnavailable(
+                f"kube: API server {self._host} unreachable ({what}): {_short_transport_reason(exc)}"
+            ) from None
         except TimeoutError:
             raise BackendUnavailable(f"kube: API server {self._host} did not answer {what} within {t:.0f}s") from None
         except (ValueError, TypeError) as exc:  # the client's pydantic models rejected the reply
@@ -155,10 +162,11 @@ class KubeAdapter:
         if exc.status == 404:
             return KubeNotFound(f"kube: {what}: {message}")
         if exc.status in (401, 403):
-            return BackendError(f"kube: {what}: {'unauthorized' if exc.status == 401 else 'forbidden'} "
-                                f"by {self._host}: {message}")
+            return BackendError(
+                f"kube: {what}: {'unauthorized' if exc.status == 401 else 'forbidden'} by {self._host}: {message}"
+            )
         if exc.status == 429 and what.startswith("evict "):
-            causes = ((body.get("details") or {}).get("causes") or [])
+            causes = (body.get("details") or {}).get("causes") or []
             return EvictionBlocked(_blocked_reason(message, causes), retry=True)
         return BackendError(f"kube: {what}: HTTP {exc.status}: {message}")
 
@@ -179,8 +187,9 @@ class KubeAdapter:
     async def nodes(self) -> list[KubeNode]:
         core = await self._core()
         listed = await self._call("list nodes", core.list_node)
-        op_lists = await _all(*(self._call(f"list pods in {ns}", core.list_namespaced_pod, ns)
-                                for ns in self.section.operator_namespaces))
+        op_lists = await _all(
+            *(self._call(f"list pods in {ns}", core.list_namespaced_pod, ns) for ns in self.section.operator_namespaces)
+        )
         per_node: dict[str, list[Any]] = {}
         for pods in op_lists:
             for pod in pods.items:
@@ -196,8 +205,9 @@ class KubeAdapter:
         out: list[OperatorPolicy] = []
         for group, version, plural, kind in POLICY_RESOURCES:
             try:
-                listed = await self._call(f"list {plural}.{group}", custom.list_cluster_custom_object,
-                                          group, version, plural)
+                listed = await self._call(
+                    f"list {plural}.{group}", custom.list_cluster_custom_object, group, version, plural
+                )
             except KubeNotFound:
                 continue
             out += [conv.to_policy(kind, item) for item in (listed or {}).get("items") or []]
@@ -220,8 +230,9 @@ class KubeAdapter:
 
     async def pods_raw(self, node: str) -> list[Any]:
         core = await self._core()
-        listed = await self._call(f"list pods on {node}", core.list_pod_for_all_namespaces,
-                                  field_selector=f"spec.nodeName={node}")
+        listed = await self._call(
+            f"list pods on {node}", core.list_pod_for_all_namespaces, field_selector=f"spec.nodeName={node}"
+        )
         return list(listed.items)
 
     async def pods(self, node: str | None = None) -> list[KubePod]:
@@ -247,16 +258,20 @@ class KubeAdapter:
         client, core = apis.models, apis.core
         body = client.V1Eviction(
             metadata=client.V1ObjectMeta(name=name, namespace=namespace),
-            delete_options=client.V1DeleteOptions(grace_period_seconds=grace_period,
-                                                  dry_run=["All"] if dry_run else None))
+            delete_options=client.V1DeleteOptions(
+                grace_period_seconds=grace_period, dry_run=["All"] if dry_run else None
+            ),
+        )
         try:
-            await self._call(f"evict pod {namespace}/{name}", core.create_namespaced_pod_eviction, name, namespace,
-                             body)
+            await self._call(
+                f"evict pod {namespace}/{name}", core.create_namespaced_pod_eviction, name, namespace, body
+            )
         except KubeNotFound:
             raise EvictionGone(f"{namespace}/{name}") from None
 
-    async def drain(self, node: str, *, timeout: float, grace_period: int | None = None,
-                    dry_run: bool = False) -> DrainReport:
+    async def drain(
+        self, node: str, *, timeout: float, grace_period: int | None = None, dry_run: bool = False
+    ) -> DrainReport:
         return await drain_node(self, node, timeout=timeout, grace_period=grace_period, dry_run=dry_run)
 
     # ------------------------------------------------------------------ jobs
@@ -266,18 +281,26 @@ class KubeAdapter:
         if namespace:
             listed, pods = await _all(
                 self._call(f"list jobs in {namespace}", batch.list_namespaced_job, namespace),
-                self._call(f"list pods in {namespace}", core.list_namespaced_pod, namespace,
-                           label_selector=JOB_POD_SELECTOR))
+                self._call(
+                    f"list pods in {namespace}", core.list_namespaced_pod, namespace, label_selector=JOB_POD_SELECTOR
+                ),
+            )
         else:
-            listed, pods = await _all(self._call("list jobs", batch.list_job_for_all_namespaces),
-                                      self._call("list pods", core.list_pod_for_all_namespaces,
-                                                 label_selector=JOB_POD_SELECTOR))
+            listed, pods = await _all(
+                self._call("list jobs", batch.list_job_for_all_namespaces),
+                self._call("list pods", core.list_pod_for_all_namespaces, label_selector=JOB_POD_SELECTOR),
+            )
         nodes_of: dict[str, set[str]] = {}
         for pod in pods.items:
             ref = conv.controller(pod)
-            if ref is not None and ref.kind == "Job" and pod.spec and pod.spec.node_name \
-                    and pod.metadata.deletion_timestamp is None and conv.pod_status_text(pod) not in ("Succeeded",
-                                                                                                     "Failed"):
+            if (
+                ref is not None
+                and ref.kind == "Job"
+                and pod.spec
+                and pod.spec.node_name
+                and pod.metadata.deletion_timestamp is None
+                and conv.pod_status_text(pod) not in ("Succeeded", "Failed")
+            ):
                 nodes_of.setdefault(ref.uid, set()).add(pod.spec.node_name)
         return [conv.to_job(j, tuple(sorted(nodes_of.get(j.metadata.uid, ())))) for j in listed.items]
 
@@ -296,9 +319,15 @@ class KubeAdapter:
         probe["metadata"].pop("name", None)
         probe["metadata"]["generateName"] = f"{name}-"
         await self._call(f"validate new {what}", batch.create_namespaced_job, namespace, probe, dry_run="All")
-        await self._call(f"delete {what}", batch.delete_namespaced_job, name, namespace,
-                         body=client.V1DeleteOptions(propagation_policy="Background",
-                                                     preconditions=client.V1Preconditions(uid=old.metadata.uid)))
+        await self._call(
+            f"delete {what}",
+            batch.delete_namespaced_job,
+            name,
+            namespace,
+            body=client.V1DeleteOptions(
+                propagation_policy="Background", preconditions=client.V1Preconditions(uid=old.metadata.uid)
+            ),
+        )
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.section.request_timeout
         while True:
@@ -309,22 +338,25 @@ class KubeAdapter:
             if current.metadata.uid != old.metadata.uid:
                 raise BackendError(f"kube: {what} was recreated by someone else while restarting it")
             if loop.time() > deadline:
-                raise BackendError(f"kube: {what} is still being deleted after "
-                                   f"{self.section.request_timeout:.0f}s; not recreated yet, try again")
+                raise BackendError(
+                    f"kube: {what} is still being deleted after "
+                    f"{self.section.request_timeout:.0f}s; not recreated yet, try again"
+                )
             await asyncio.sleep(0.2)
         try:
             await self._call(f"create {what}", batch.create_namespaced_job, namespace, manifest)
         except BackendError as exc:
-            raise BackendError(f"kube: {what} was deleted but could not be created again: "
-                               f"{str(exc).removeprefix('kube: ')}") from None
+            raise BackendError(
+                f"kube: {what} was deleted but could not be created again: {str(exc).removeprefix('kube: ')}"
+            ) from None
 
 
 @dataclass(frozen=True)
 class _Apis:
-    client: Any      # kubernetes.client.ApiClient
-    core: Any        # CoreV1Api
-    batch: Any       # BatchV1Api
-    models: Any      # the kubernetes.client module (V1Eviction, V1DeleteOptions, ...)
+    client: Any  # kubernetes.client.ApiClient
+    core: Any  # CoreV1Api
+    batch: Any  # BatchV1Api
+    models: Any  # the kubernetes.client module (V1Eviction, V1DeleteOptions, ...)
 
 
 class KubeNotFound(BackendError):

@@ -45,14 +45,18 @@ def pod_status_text(pod: Any) -> str:
     status = pod.status
     reason = (status.phase if status else None) or "Pending"
     inits = (status.init_container_statuses if status else None) or []
-    for i, ic in enumerate(inits):            # kubectl: Init:ImagePullBackOff, Init:1/2, Init:Error
+    for i, ic in enumerate(inits):  # kubectl: Init:ImagePullBackOff, Init:1/2, Init:Error
         state = ic.state
         if state is not None and state.terminated is not None and state.terminated.exit_code == 0:
             continue
         if state is not None and state.terminated is not None:
             return "Init:" + (state.terminated.reason or f"ExitCode:{state.terminated.exit_code}")
-        if state is not None and state.waiting is not None and state.waiting.reason \
-                and state.waiting.reason != "PodInitializing":
+        if (
+            state is not None
+            and state.waiting is not None
+            and state.waiting.reason
+            and state.waiting.reason != "PodInitializing"
+        ):
             return "Init:" + state.waiting.reason
         return f"Init:{i}/{len(inits)}"
     for cs in (status.container_statuses if status else None) or []:
@@ -76,9 +80,14 @@ def to_pod(pod: Any) -> KubePod:
     owner_kind, owner_name = (ref.kind, ref.name) if ref is not None else ("", "")
     if MIRROR_ANNOTATION in (pod.metadata.annotations or {}):
         owner_kind = owner_kind or "Node"
-    return KubePod(namespace=pod.metadata.namespace, name=pod.metadata.name, node=pod.spec.node_name or "",
-                   phase=(pod.status.phase if pod.status else "") or "", owner_kind=owner_kind,
-                   owner_name=owner_name)
+    return KubePod(
+        namespace=pod.metadata.namespace,
+        name=pod.metadata.name,
+        node=pod.spec.node_name or "",
+        phase=(pod.status.phase if pod.status else "") or "",
+        owner_kind=owner_kind,
+        owner_name=owner_name,
+    )
 
 
 def component_of(pod: Any) -> str:
@@ -91,8 +100,13 @@ def component_of(pod: Any) -> str:
 
 
 def to_operator_pod(pod: Any) -> OperatorPod:
-    return OperatorPod(namespace=pod.metadata.namespace, name=pod.metadata.name, component=component_of(pod),
-                       status=pod_status_text(pod), ready=pod_ready(pod))
+    return OperatorPod(
+        namespace=pod.metadata.namespace,
+        name=pod.metadata.name,
+        component=component_of(pod),
+        status=pod_status_text(pod),
+        ready=pod_ready(pod),
+    )
 
 
 def to_node(node: Any, operator_pods: list[Any]) -> KubeNode:
@@ -105,8 +119,15 @@ def to_node(node: Any, operator_pods: list[Any]) -> KubeNode:
         gpus = 0
     taints = tuple(f"{t.key}={t.value or ''}:{t.effect}" for t in (node.spec.taints if node.spec else None) or [])
     ops = tuple(sorted((to_operator_pod(p) for p in operator_pods), key=lambda o: (o.component, o.name)))
-    return KubeNode(name=node.metadata.name, ready=ready, unschedulable=bool(node.spec and node.spec.unschedulable),
-                    gpu_allocatable=gpus, labels=dict(node.metadata.labels or {}), taints=taints, operator_pods=ops)
+    return KubeNode(
+        name=node.metadata.name,
+        ready=ready,
+        unschedulable=bool(node.spec and node.spec.unschedulable),
+        gpu_allocatable=gpus,
+        labels=dict(node.metadata.labels or {}),
+        taints=taints,
+        operator_pods=ops,
+    )
 
 
 def job_status(job: Any) -> str:
@@ -121,15 +142,28 @@ def job_status(job: Any) -> str:
 
 def to_job(job: Any, nodes: tuple[str, ...]) -> KubeJob:
     st = job.status
-    return KubeJob(namespace=job.metadata.namespace, name=job.metadata.name, active=(st.active if st else 0) or 0,
-                   succeeded=(st.succeeded if st else 0) or 0, failed=(st.failed if st else 0) or 0,
-                   status=job_status(job), nodes=nodes)
+    return KubeJob(
+        namespace=job.metadata.namespace,
+        name=job.metadata.name,
+        active=(st.active if st else 0) or 0,
+        succeeded=(st.succeeded if st else 0) or 0,
+        failed=(st.failed if st else 0) or 0,
+        status=job_status(job),
+        nodes=nodes,
+    )
 
 
-_SERVER_SET_META = ("uid", "resourceVersion", "creationTimestamp", "generation", "managedFields", "selfLink",
-                    "deletionTimestamp", "deletionGracePeriodSeconds")
-_GENERATED_LABELS = ("controller-uid", "batch.kubernetes.io/controller-uid", "job-name",
-                     "batch.kubernetes.io/job-name")
+_SERVER_SET_META = (
+    "uid",
+    "resourceVersion",
+    "creationTimestamp",
+    "generation",
+    "managedFields",
+    "selfLink",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+)
+_GENERATED_LABELS = ("controller-uid", "batch.kubernetes.io/controller-uid", "job-name", "batch.kubernetes.io/job-name")
 
 
 def fresh_job_manifest(job: dict[str, Any]) -> dict[str, Any]:
@@ -139,8 +173,9 @@ def fresh_job_manifest(job: dict[str, Any]) -> dict[str, Any]:
     ``kubectl get job -o json | kubectl replace --force`` users must do by hand."""
     meta = {k: v for k, v in (job.get("metadata") or {}).items() if k not in _SERVER_SET_META}
     meta["labels"] = {k: v for k, v in (meta.get("labels") or {}).items() if k not in _GENERATED_LABELS}
-    meta["annotations"] = {k: v for k, v in (meta.get("annotations") or {}).items()
-                           if k != "batch.kubernetes.io/job-tracking"}
+    meta["annotations"] = {
+        k: v for k, v in (meta.get("annotations") or {}).items() if k != "batch.kubernetes.io/job-tracking"
+    }
     spec = dict(job.get("spec") or {})
     if not spec.get("manualSelector"):
         spec.pop("selector", None)
@@ -157,8 +192,9 @@ def to_policy(kind: str, obj: dict[str, Any]) -> OperatorPolicy:
     status = obj.get("status") or {}
     problems: list[str] = []
     for cond in status.get("conditions") or []:
-        bad = (cond.get("type") == "Ready" and cond.get("status") != "True") or \
-              (cond.get("type") == "Error" and cond.get("status") == "True")
+        bad = (cond.get("type") == "Ready" and cond.get("status") != "True") or (
+            cond.get("type") == "Error" and cond.get("status") == "True"
+        )
         if bad:
             text = " ".join(str(x) for x in (cond.get("reason"), cond.get("message")) if x)
             problems.append(f"{cond.get('type')}: {text}".strip())
@@ -166,5 +202,9 @@ def to_policy(kind: str, obj: dict[str, Any]) -> OperatorPolicy:
         if applied.get("state") not in ("ready", "ignore", None):
             msg = f" ({applied['message']})" if applied.get("message") else ""
             problems.append(f"{applied.get('name', '?')}: {applied.get('state')}{msg}")
-    return OperatorPolicy(kind=kind, name=(obj.get("metadata") or {}).get("name", "?"),
-                          state=str(status.get("state") or ""), problems=tuple(p[:200] for p in problems))
+    return OperatorPolicy(
+        kind=kind,
+        name=(obj.get("metadata") or {}).get("name", "?"),
+        state=str(status.get("state") or ""),
+        problems=tuple(p[:200] for p in problems),
+    )

@@ -59,8 +59,9 @@ async def _try_evict(api: _Evictor, pod: Any, grace_period: int | None, dry_run:
     return None
 
 
-async def _evict_round(api: _Evictor, pods: dict[str, Any], grace_period: int | None,
-                       dry_run: bool) -> dict[str, str | None]:
+async def _evict_round(
+    api: _Evictor, pods: dict[str, Any], grace_period: int | None, dry_run: bool
+) -> dict[str, str | None]:
     sem = asyncio.Semaphore(MAX_PARALLEL_EVICTIONS)
 
     async def one(key: str) -> tuple[str, str | None]:
@@ -85,8 +86,9 @@ async def _wait_gone(api: _Evictor, pods: dict[str, Any], deadline: float) -> li
     return sorted(waiting)
 
 
-async def drain_node(api: _Evictor, node: str, *, timeout: float, grace_period: int | None = None,
-                     dry_run: bool = False) -> DrainReport:
+async def drain_node(
+    api: _Evictor, node: str, *, timeout: float, grace_period: int | None = None, dry_run: bool = False
+) -> DrainReport:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     node_obj = await api.node_raw(node)
@@ -102,10 +104,19 @@ async def drain_node(api: _Evictor, node: str, *, timeout: float, grace_period: 
 
     if dry_run:
         results = await _evict_round(api, to_evict, grace_period, dry_run=True)
-        blocked = tuple(BlockedPod(namespace=k.split("/", 1)[0], name=k.split("/", 1)[1],
-                                   reason=r.removeprefix("retry:")) for k, r in sorted(results.items()) if r)
-        return DrainReport(node=node, cordoned=already_cordoned, evicted=tuple(sorted(to_evict)),
-                           skipped=tuple(sorted(skipped)), blocked=blocked, dry_run=True)
+        blocked = tuple(
+            BlockedPod(namespace=k.split("/", 1)[0], name=k.split("/", 1)[1], reason=r.removeprefix("retry:"))
+            for k, r in sorted(results.items())
+            if r
+        )
+        return DrainReport(
+            node=node,
+            cordoned=already_cordoned,
+            evicted=tuple(sorted(to_evict)),
+            skipped=tuple(sorted(skipped)),
+            blocked=blocked,
+            dry_run=True,
+        )
 
     if not already_cordoned:
         await api.cordon(node)
@@ -122,24 +133,32 @@ async def drain_node(api: _Evictor, node: str, *, timeout: float, grace_period: 
                 reasons[key] = result.removeprefix("retry:")
             else:
                 reasons[key] = result
-                del pending[key]      # not retryable: report it, stop asking
+                del pending[key]  # not retryable: report it, stop asking
         if not pending or loop.time() >= deadline:
             break
         await asyncio.sleep(min(backoff, max(0.0, deadline - loop.time())))
         backoff = min(backoff * 2, MAX_BACKOFF)
 
     lingering = await _wait_gone(api, evicted, deadline)
-    stuck = [BlockedPod(namespace=k.split("/", 1)[0], name=k.split("/", 1)[1], reason=reasons[k])
-             for k in sorted(reasons)]
-    node_ready = any(c.type == "Ready" and c.status == "True"
-                     for c in (node_obj.status.conditions if node_obj.status else None) or [])
+    stuck = [
+        BlockedPod(namespace=k.split("/", 1)[0], name=k.split("/", 1)[1], reason=reasons[k]) for k in sorted(reasons)
+    ]
+    node_ready = any(
+        c.type == "Ready" and c.status == "True"
+        for c in (node_obj.status.conditions if node_obj.status else None) or []
+    )
     for key in lingering:
         pod = evicted[key]
         grace = grace_period if grace_period is not None else pod.spec.termination_grace_period_seconds
-        why = (f"evicted but still terminating when the {timeout:.0f}s drain timeout ended (grace period "
-               f"{grace}s)")
+        why = f"evicted but still terminating when the {timeout:.0f}s drain timeout ended (grace period {grace}s)"
         if not node_ready:
             why += "; the node is NotReady, so no kubelet will stop it (force-delete it if the node is dead)"
         stuck.append(BlockedPod(namespace=pod.metadata.namespace, name=pod.metadata.name, reason=why))
-    return DrainReport(node=node, cordoned=True, evicted=tuple(sorted(set(evicted) - set(lingering))),
-                       skipped=tuple(sorted(skipped)), blocked=tuple(stuck), dry_run=False)
+    return DrainReport(
+        node=node,
+        cordoned=True,
+        evicted=tuple(sorted(set(evicted) - set(lingering))),
+        skipped=tuple(sorted(skipped)),
+        blocked=tuple(stuck),
+        dry_run=False,
+    )

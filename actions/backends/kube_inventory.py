@@ -31,5 +31,11 @@ class KubeInventory:
                 raise
             log.warning("Kubernetes nodes left out of the inventory: %s", exc)
             return []
-        return [NodeRef(name=self.section.dcops_name(n.name), kube_name=n.name,
-                        labels=tuple(f"{k}={v}" for k, v in sorted(n.labels.items()))) for n in found]
+        return [
+            NodeRef(
+                name=self.section.dcops_name(n.name),
+                kube_name=n.name,
+                labels=tuple(f"{k}={v}" for k, v in sorted(n.labels.items())),
+            )
+            for n in found
+        ]

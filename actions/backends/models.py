@@ -17,18 +17,20 @@ class _Model(BaseModel):
 
 # ---------------------------------------------------------------- inventory
 
+
 class NodeRef(_Model):
     """A node as dcops knows it: its name and where to reach each of its management planes."""
 
     name: str
     partitions: tuple[str, ...] = ()
-    labels: tuple[str, ...] = ()          # features / Kubernetes labels "key=value" or bare words
-    ssh_host: str | None = None           # address for SSH (defaults to name)
-    bmc: str | None = None                # BMC base URL, e.g. https://10.0.0.5 or http://127.0.0.1:8000/redfish/v1/Systems/<id>
-    kube_name: str | None = None          # Kubernetes node name when the node is also a k8s node
+    labels: tuple[str, ...] = ()  # features / Kubernetes labels "key=value" or bare words
+    ssh_host: str | None = None  # address for SSH (defaults to name)
+    bmc: str | None = None  # BMC base URL, e.g. https://10.0.0.5 or http://127.0.0.1:8000/redfish/v1/Systems/<id>
+    kube_name: str | None = None  # Kubernetes node name when the node is also a k8s node
 
 
 # ---------------------------------------------------------------- Slurm
+
 
 class NodeInfo(_Model):
     """A Slurm node. ``state`` is Slurm's base state in lower case (idle, allocated, mixed, down,
@@ -70,7 +72,7 @@ class JobInfo(_Model):
     name: str = ""
     user: str = ""
     partition: str = ""
-    state: str = ""                        # RUNNING, PENDING, COMPLETED, CANCELLED, FAILED, ...
+    state: str = ""  # RUNNING, PENDING, COMPLETED, CANCELLED, FAILED, ...
     nodes: tuple[str, ...] = ()
     node_count: int = 0
     gpus: int = 0
@@ -86,29 +88,30 @@ class JobFilter(_Model):
     user: str | None = None
     partition: str | None = None
     node: str | None = None
-    state: str | None = None               # RUNNING, PENDING, ... (case-insensitive)
+    state: str | None = None  # RUNNING, PENDING, ... (case-insensitive)
     job_ids: tuple[str, ...] = ()
 
 
 # ---------------------------------------------------------------- Kubernetes
+
 
 class OperatorPod(_Model):
     """A GPU Operator / network-operator pod on a node (driver, device plugin, DCGM exporter, MOFED)."""
 
     namespace: str
     name: str
-    component: str                         # the pod's app label or its DaemonSet's name
-    status: str = ""                       # as kubectl shows it: Running, CrashLoopBackOff, Pending, ...
+    component: str  # the pod's app label or its DaemonSet's name
+    status: str = ""  # as kubectl shows it: Running, CrashLoopBackOff, Pending, ...
     ready: bool = False
 
 
 class OperatorPolicy(_Model):
     """The GPU Operator's ClusterPolicy or the Network Operator's NicClusterPolicy and its state."""
 
-    kind: str                              # ClusterPolicy | NicClusterPolicy
+    kind: str  # ClusterPolicy | NicClusterPolicy
     name: str
-    state: str = ""                        # status.state: ready, notReady, ignored, disabled ("" = not reported)
-    problems: tuple[str, ...] = ()         # not-ready conditions / applied states, one line each
+    state: str = ""  # status.state: ready, notReady, ignored, disabled ("" = not reported)
+    problems: tuple[str, ...] = ()  # not-ready conditions / applied states, one line each
 
 
 class KubeNode(_Model):
@@ -126,7 +129,7 @@ class KubePod(_Model):
     name: str
     node: str = ""
     phase: str = ""
-    owner_kind: str = ""                   # DaemonSet, ReplicaSet, Job, Node (mirror pod), ...
+    owner_kind: str = ""  # DaemonSet, ReplicaSet, Job, Node (mirror pod), ...
     owner_name: str = ""
 
 
@@ -139,8 +142,8 @@ class BlockedPod(_Model):
 class DrainReport(_Model):
     node: str
     cordoned: bool
-    evicted: tuple[str, ...] = ()          # "namespace/name"
-    skipped: tuple[str, ...] = ()          # DaemonSet / mirror pods left in place
+    evicted: tuple[str, ...] = ()  # "namespace/name"
+    skipped: tuple[str, ...] = ()  # DaemonSet / mirror pods left in place
     blocked: tuple[BlockedPod, ...] = ()
     dry_run: bool = False
 
@@ -155,11 +158,12 @@ class KubeJob(_Model):
     active: int = 0
     succeeded: int = 0
     failed: int = 0
-    status: str = ""                       # Running, Complete, Failed
+    status: str = ""  # Running, Complete, Failed
     nodes: tuple[str, ...] = ()
 
 
 # ---------------------------------------------------------------- Redfish
+
 
 class FirmwareComponent(_Model):
     """One FirmwareInventory member. ``id`` is the member id as the BMC spells it (what an update's
@@ -167,13 +171,13 @@ class FirmwareComponent(_Model):
     Name on iLO, the id elsewhere; see ``redfish_identity``); ``role`` is "active" for the firmware
     that runs, else "previous", "pending", "backup", ... (copies that do not run)."""
 
-    id: str                                # FirmwareInventory member id, e.g. BMC, GPU0, Installed-159-1.8.2__BIOS.Setup.1-1
+    id: str  # FirmwareInventory member id, e.g. BMC, GPU0, Installed-159-1.8.2__BIOS.Setup.1-1
     name: str = ""
     version: str = ""
     updateable: bool = True
-    key: str = ""                          # identity; defaults to id
+    key: str = ""  # identity; defaults to id
     role: str = "active"
-    uri: str = ""                          # the member's @odata.id (Targets need the URI)
+    uri: str = ""  # the member's @odata.id (Targets need the URI)
 
     @model_validator(mode="after")
     def _default_key(self) -> FirmwareComponent:
@@ -187,7 +191,7 @@ class FirmwareComponent(_Model):
 
 
 class SystemInfo(_Model):
-    power_state: str = ""                  # On, Off, PoweringOn, PoweringOff
+    power_state: str = ""  # On, Off, PoweringOn, PoweringOff
     boot_source_override_target: str = ""
     boot_source_override_enabled: str = ""
     model: str = ""
@@ -210,8 +214,8 @@ class TaskStatus(_Model):
     percent: int | None = None
     messages: tuple[str, ...] = ()
     reset_required: bool = False
-    health: str = "OK"                     # TaskStatus: OK, Warning, Critical (Completed + Critical = failed)
-    reset_type: str | None = None          # the ResetType a ResetRequired message asks for
+    health: str = "OK"  # TaskStatus: OK, Warning, Critical (Completed + Critical = failed)
+    reset_type: str | None = None  # the ResetType a ResetRequired message asks for
 
     @property
     def finished(self) -> bool:
@@ -230,9 +234,9 @@ class TaskStatus(_Model):
 class UpdatePath(_Model):
     """How a BMC takes firmware, read from its UpdateService (never assumed)."""
 
-    simple_update: str | None = None       # Actions.#UpdateService.SimpleUpdate.target
-    multipart: str | None = None           # MultipartHttpPushUri
-    protocols: tuple[str, ...] = ()        # TransferProtocol@Redfish.AllowableValues (empty: not stated)
+    simple_update: str | None = None  # Actions.#UpdateService.SimpleUpdate.target
+    multipart: str | None = None  # MultipartHttpPushUri
+    protocols: tuple[str, ...] = ()  # TransferProtocol@Redfish.AllowableValues (empty: not stated)
     inventory: str = "/redfish/v1/UpdateService/FirmwareInventory"
 
     @property
@@ -250,6 +254,7 @@ class UpdatePath(_Model):
 
 
 # ---------------------------------------------------------------- SSH
+
 
 class CommandResult(_Model):
     """One command on one host. ``error`` is set when the command could not run at all
@@ -270,6 +275,7 @@ class CommandResult(_Model):
 
 # ---------------------------------------------------------------- Prometheus
 
+
 class Sample(_Model):
     labels: dict[str, str]
     value: float
@@ -278,15 +284,15 @@ class Sample(_Model):
 
 class Series(_Model):
     labels: dict[str, str]
-    points: tuple[tuple[float, float], ...]   # (unix time, value)
+    points: tuple[tuple[float, float], ...]  # (unix time, value)
 
 
 class Silence(BaseModel):
     """An Alertmanager silence (API v2), as dcops reads it back."""
 
     id: str
-    state: str                         # active | pending | expired
-    matchers: dict[str, str] = {}      # equality matchers only
+    state: str  # active | pending | expired
+    matchers: dict[str, str] = {}  # equality matchers only
     created_by: str = ""
     comment: str = ""
     starts_at: str = ""

@@ -58,11 +58,16 @@ class AnsibleRunnerAdapter:
 
     def _env(self, tmp: str) -> dict[str, str]:
         bin_dir = _ansible_bin_dir()
-        return {"PATH": f"{bin_dir}:{os.environ.get('PATH', '/usr/bin:/bin')}",
-                "ANSIBLE_HOST_KEY_CHECKING": "True", "ANSIBLE_RETRY_FILES_ENABLED": "False",
-                "ANSIBLE_NOCOLOR": "1", "ANSIBLE_LOCAL_TEMP": os.path.join(tmp, "tmp"),
-                "ANSIBLE_SSH_CONTROL_PATH_DIR": os.path.join(tmp, "cp"), "ANSIBLE_GATHERING": "explicit",
-                "ANSIBLE_DEPRECATION_WARNINGS": "False"}
+        return {
+            "PATH": f"{bin_dir}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+            "ANSIBLE_HOST_KEY_CHECKING": "True",
+            "ANSIBLE_RETRY_FILES_ENABLED": "False",
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_LOCAL_TEMP": os.path.join(tmp, "tmp"),
+            "ANSIBLE_SSH_CONTROL_PATH_DIR": os.path.join(tmp, "cp"),
+            "ANSIBLE_GATHERING": "explicit",
+            "ANSIBLE_DEPRECATION_WARNINGS": "False",
+        }
 
     async def run_playbook(self, job: PlaybookJob) -> AsyncIterator[PlaybookEvent]:
         try:
@@ -80,24 +85,40 @@ class AnsibleRunnerAdapter:
             out = translate(event)
             if out is not None:
                 loop.call_soon_threadsafe(queue.put_nowait, out)
-            return False                       # nothing written to the artifact dir
+            return False  # nothing written to the artifact dir
 
         def on_finished(_runner: Any) -> None:
             loop.call_soon_threadsafe(queue.put_nowait, _DONE)
 
         tmp = tempfile.mkdtemp(prefix="dcops-ansible-")
         cmdline = " ".join(flag for flag, on in (("--check", job.check), ("--diff", job.diff)) if on)
-        what: dict[str, Any] = ({"host_pattern": "all", "module": job.module,
-                                 "module_args": json.dumps(job.module_args) if job.module_args else None}
-                                if job.module else {"project_dir": job.directory, "playbook": f"{job.name}.yml"})
+        what: dict[str, Any] = (
+            {
+                "host_pattern": "all",
+                "module": job.module,
+                "module_args": json.dumps(job.module_args) if job.module_args else None,
+            }
+            if job.module
+            else {"project_dir": job.directory, "playbook": f"{job.name}.yml"}
+        )
         try:
             thread, runner = ansible_runner.run_async(
-                private_data_dir=tmp, **what,
-                inventory=self.inventory(job.hosts), extravars=dict(job.extra_vars), cmdline=cmdline or None,
-                forks=self.section.forks, timeout=int(self.section.timeout), envvars=self._env(tmp),
-                ident=job.run_id or None, quiet=True, event_handler=on_event, finished_callback=on_finished,
-                cancel_callback=cancel.is_set, suppress_env_files=True)
-        except Exception as exc:               # noqa: BLE001 - ansible-runner's own config errors
+                private_data_dir=tmp,
+                **what,
+                inventory=self.inventory(job.hosts),
+                extravars=dict(job.extra_vars),
+                cmdline=cmdline or None,
+                forks=self.section.forks,
+                timeout=int(self.section.timeout),
+                envvars=self._env(tmp),
+                ident=job.run_id or None,
+                quiet=True,
+                event_handler=on_event,
+                finished_callback=on_finished,
+                cancel_callback=cancel.is_set,
+                suppress_env_files=True,
+            )
+        except Exception as exc:  # noqa: BLE001 - ansible-runner's own config errors
             shutil.rmtree(tmp, ignore_errors=True)
             raise BackendError(f"ansible: cannot start playbook {job.name}: {exc}".splitlines()[0]) from None
         finished = False
@@ -156,7 +177,7 @@ def _last_lines(runner: Any) -> str:
     """Why a run ended without a recap (a syntax error, a missing module): the last output line."""
     try:
         text = runner.stdout.read()
-    except Exception:                          # noqa: BLE001 - the stdout file may be gone
+    except Exception:  # noqa: BLE001 - the stdout file may be gone
         return f"ansible-playbook ended with status {runner.status} (rc {runner.rc})"
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     return (lines[-1] if lines else f"ansible-playbook ended with status {runner.status} (rc {runner.rc})")[:300]

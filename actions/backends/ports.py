@@ -59,12 +59,13 @@ class KubePort(Protocol):
     async def nodes(self) -> list[KubeNode]: ...
     async def cordon(self, node: str) -> None: ...
     async def uncordon(self, node: str) -> None: ...
-    async def drain(self, node: str, *, timeout: float, grace_period: int | None = None,
-                    dry_run: bool = False) -> DrainReport: ...
+    async def drain(
+        self, node: str, *, timeout: float, grace_period: int | None = None, dry_run: bool = False
+    ) -> DrainReport: ...
     async def pods(self, node: str | None = None) -> list[KubePod]: ...
     async def jobs(self, namespace: str | None = None) -> list[KubeJob]: ...
     async def restart_job(self, namespace: str, name: str) -> None: ...
-    async def operator_policies(self) -> list[OperatorPolicy]: ...   # ClusterPolicy / NicClusterPolicy
+    async def operator_policies(self) -> list[OperatorPolicy]: ...  # ClusterPolicy / NicClusterPolicy
 
 
 @runtime_checkable
@@ -120,9 +121,9 @@ class ProvisioningPort(Protocol):
     the node to be idle, journals, waits for the new image, verifies and resumes; a provider does
     only what depends on how the site installs nodes (Redfish PXE, Foreman, BCM, a playbook)."""
 
-    arm_step: str           # the step that makes the next boot install, as users read it ("PXE override")
-    boot_step: str          # the step that starts the install ("power cycle")
-    wait_step: str          # waiting until the node reports the new image ("wait for SSH")
+    arm_step: str  # the step that makes the next boot install, as users read it ("PXE override")
+    boot_step: str  # the step that starts the install ("power cycle")
+    wait_step: str  # waiting until the node reports the new image ("wait for SSH")
 
     async def image(self, node: str) -> str | None:
         """The image id the node reports now; None when it does not answer (installing, down)."""

@@ -26,20 +26,31 @@ import httpx
 from ..errors import BackendError, BackendUnavailable, UsageError
 from .models import Sample, Series
 
-_MAX_POINTS = 11_000   # Prometheus refuses range queries with more points per series than this
+_MAX_POINTS = 11_000  # Prometheus refuses range queries with more points per series than this
 
 
 class PrometheusAdapter:
-    def __init__(self, url: str, *, timeout: float = 15.0, headers: dict[str, str] | None = None,
-                 max_concurrency: int = 4, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = 15.0,
+        headers: dict[str, str] | None = None,
+        max_concurrency: int = 4,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         """``max_concurrency`` caps queries in flight: a health view fans out a dozen queries, and
         beyond a few at once they only contend for Prometheus' cores (and httpcore's pool
         bookkeeping grows with every open connection)."""
         self.url = url.rstrip("/")
         self.timeout = timeout
-        self._slots = asyncio.Semaphore(max_concurrency)   # cheaper than queueing in httpcore's pool
-        self._client = httpx.AsyncClient(base_url=self.url, timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-                                         headers=headers, transport=transport)
+        self._slots = asyncio.Semaphore(max_concurrency)  # cheaper than queueing in httpcore's pool
+        self._client = httpx.AsyncClient(
+            base_url=self.url,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+            headers=headers,
+            transport=transport,
+        )
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -50,19 +61,21 @@ class PrometheusAdapter:
             params["time"] = f"{_unix(at):.3f}"
         data = await self._get("/api/v1/query", params)
         kind = data.get("resultType")
-        result: Any = data.get("result")          # JSON whose shape depends on kind
+        result: Any = data.get("result")  # JSON whose shape depends on kind
         if kind == "vector":
-            return [Sample(labels=r["metric"], value=_num(r["value"][1]), timestamp=float(r["value"][0]))
-                    for r in result]
+            return [
+                Sample(labels=r["metric"], value=_num(r["value"][1]), timestamp=float(r["value"][0])) for r in result
+            ]
         if kind == "scalar":
             ts, value = result
             return [Sample(labels={}, value=_num(value), timestamp=float(ts))]
-        if kind == "string":      # a bare string literal: no number to show, keep the text as a label
+        if kind == "string":  # a bare string literal: no number to show, keep the text as a label
             ts, value = result
             return [Sample(labels={"string": str(value)}, value=math.nan, timestamp=float(ts))]
         if kind == "matrix":  # an instant query of a range selector (x[5m]): every raw sample
-            return [Sample(labels=r["metric"], value=_num(v), timestamp=float(t))
-                    for r in result for t, v in r["values"]]
+            return [
+                Sample(labels=r["metric"], value=_num(v), timestamp=float(t)) for r in result for t, v in r["values"]
+            ]
         raise BackendError(f"prometheus at {self.url} answered with an unknown result type {kind!r}")
 
     async def query_range(self, promql: str, start: datetime, end: datetime, step: float) -> list[Series]:
@@ -72,20 +85,32 @@ class PrometheusAdapter:
         if t1 < t0:
             raise UsageError("range query end is before its start")
         if (t1 - t0) / step > _MAX_POINTS:
-            raise UsageError(f"{(t1 - t0) / step:.0f} points per series is more than Prometheus allows "
-                             f"({_MAX_POINTS}); use a larger --step")
-        data = await self._get("/api/v1/query_range", {"query": promql, "start": f"{t0:.3f}", "end": f"{t1:.3f}",
-                                                        "step": f"{step:g}", "timeout": f"{self.timeout:g}s"})
+            raise UsageError(
+                f"{(t1 - t0) / step:.0f} points per series is more than Prometheus allows "
+                f"({_MAX_POINTS}); use a larger --step"
+            )
+        data = await self._get(
+            "/api/v1/query_range",
+            {
+                "query": promql,
+                "start": f"{t0:.3f}",
+                "end": f"{t1:.3f}",
+                "step": f"{step:g}",
+                "timeout": f"{self.timeout:g}s",
+            },
+        )
         if data.get("resultType") != "matrix":
             raise BackendError(f"prometheus at {self.url} answered a range query with {data.get('resultType')!r}")
-        return [Series(labels=r["metric"], points=tuple((float(t), _num(v)) for t, v in r["values"]))
-                for r in data["result"]]
+        return [
+            Series(labels=r["metric"], points=tuple((float(t), _num(v)) for t, v in r["values"]))
+            for r in data["result"]
+        ]
 
     async def _get(self, path: str, params: dict[str, str]) -> dict[str, Any]:
         try:
             async with self._slots:
                 resp = await self._client.get(path, params=params)
-        except httpx.TimeoutException:     # unreachable for the caller (exit 6), like a refused connection
+        except httpx.TimeoutException:  # unreachable for the caller (exit 6), like a refused connection
             raise BackendUnavailable(f"prometheus at {self.url} did not answer within {self.timeout:g}s") from None
         except httpx.TransportError as exc:
             reason = _reason(exc)
@@ -117,7 +142,7 @@ def _reason(exc: httpx.TransportError) -> str:
 
 
 def _num(value: Any) -> float:
-    return float(value)   # Prometheus sends "NaN", "+Inf", "-Inf" as strings; float() reads them all
+    return float(value)  # Prometheus sends "NaN", "+Inf", "-Inf" as strings; float() reads them all
 
 
 def _unix(dt: datetime) -> float:

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 _PLACEHOLDERS = {"node", "image"}
 
 
-class CommandOptions(RedfishPxeOptions):                       # image_file, ssh_timeout: read the same way
+class CommandOptions(RedfishPxeOptions):  # image_file, ssh_timeout: read the same way
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     arm: list[str] | None = Field(None, description="argv that makes the node's next boot install")
@@ -61,7 +61,9 @@ class CommandOptions(RedfishPxeOptions):                       # image_file, ssh
             except ValueError as exc:
                 raise ValueError(f"{word!r} is malformed ({exc}); use {{node}} and {{image}}") from None
             if used - _PLACEHOLDERS:
-                raise ValueError(f"{word!r} uses {{{sorted(used - _PLACEHOLDERS)[0]}}}; accepted: {{node}} and {{image}}")
+                raise ValueError(
+                    f"{word!r} uses {{{sorted(used - _PLACEHOLDERS)[0]}}}; accepted: {{node}} and {{image}}"
+                )
         return v
 
 
@@ -79,8 +81,9 @@ class CommandProvisioner:
     async def arm(self, node: str, image: str | None) -> str:
         image = image or self.options.default_image
         if image is not None and (image.startswith("-") or any(c.isspace() or not c.isprintable() for c in image)):
-            raise UsageError(f"image id {image!r} is refused: it must not start with '-' or hold spaces or "
-                             "control characters")
+            raise UsageError(
+                f"image id {image!r} is refused: it must not start with '-' or hold spaces or control characters"
+            )
         self._images[node] = image or ""
         if self.options.arm is None:
             return "nothing to arm (no arm command)"
@@ -91,7 +94,7 @@ class CommandProvisioner:
 
     async def install_started(self, node: str) -> bool:
         if self.options.started is None:
-            return True                         # journaled as sent: never boot twice on a guess
+            return True  # journaled as sent: never boot twice on a guess
         return await self._status(self.options.started, node) == 0
 
     async def check_installed(self, node: str) -> None:
@@ -112,15 +115,21 @@ class CommandProvisioner:
         name = os.path.basename(argv[0])
         if status != 0:
             lines = [ln.strip() for ln in (err or out).splitlines() if ln.strip()]
-            raise BackendError(f"provisioning: {name} failed for {node}: {lines[-1] if lines else f'exit status {status}'}")
+            raise BackendError(
+                f"provisioning: {name} failed for {node}: {lines[-1] if lines else f'exit status {status}'}"
+            )
         last = [ln.strip() for ln in out.splitlines() if ln.strip()]
         return f"{name} ok" + (f": {last[-1][:160]}" if last else "")
 
     async def _exec(self, argv: list[str]) -> tuple[int, str, str]:
         try:
-            proc = await asyncio.create_subprocess_exec(*argv, stdin=asyncio.subprocess.DEVNULL,
-                                                        stdout=asyncio.subprocess.PIPE,
-                                                        stderr=asyncio.subprocess.PIPE, start_new_session=True)
+            proc = await asyncio.create_subprocess_exec(
+                *argv,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,
+            )
         except OSError as exc:
             raise BackendUnavailable(f"provisioning: cannot run {argv[0]}: {exc.strerror}") from None
         try:
@@ -132,8 +141,9 @@ class CommandProvisioner:
             await proc.wait()
             if isinstance(exc, asyncio.CancelledError):
                 raise
-            raise BackendUnavailable(f"provisioning: {os.path.basename(argv[0])} did not finish within "
-                                     f"{self.options.timeout:g} s") from None
+            raise BackendUnavailable(
+                f"provisioning: {os.path.basename(argv[0])} did not finish within {self.options.timeout:g} s"
+            ) from None
         return proc.returncode or 0, stdout.decode(errors="replace"), stderr.decode(errors="replace")
 
 
@@ -141,5 +151,12 @@ def _command(backends: Backends, options: CommandOptions) -> ProvisioningPort:
     return CommandProvisioner(backends.get(SshPort), options)
 
 
-register_provider(ProviderSpec(name="command", needs=(SshPort,), build=_command, options=CommandOptions,
-                               help="the site's own commands arm and boot the install; image id over SSH"))
+register_provider(
+    ProviderSpec(
+        name="command",
+        needs=(SshPort,),
+        build=_command,
+        options=CommandOptions,
+        help="the site's own commands arm and boot the install; image id over SSH",
+    )
+)

@@ -30,9 +30,9 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class ProviderSpec:
     name: str
-    needs: tuple[PortKey[Any], ...]                 # ports the provider is built on (checked before a run)
-    build: Callable[[Backends, Any], ProvisioningPort]   # (backends, parsed options) -> provider
-    options: type[BaseModel] | None = None          # the model of [provisioning.options]
+    needs: tuple[PortKey[Any], ...]  # ports the provider is built on (checked before a run)
+    build: Callable[[Backends, Any], ProvisioningPort]  # (backends, parsed options) -> provider
+    options: type[BaseModel] | None = None  # the model of [provisioning.options]
     help: str = ""
 
     def parse_options(self, raw: dict[str, Any]) -> Any:
@@ -125,8 +125,10 @@ class RedfishPxe:
         await self.redfish.set_boot_override(node, "Pxe", once=True)
         sysinfo = await self.redfish.system(node)
         if (sysinfo.boot_source_override_target, sysinfo.boot_source_override_enabled) != ("Pxe", "Once"):
-            raise BackendError(f"the BMC shows boot override {sysinfo.boot_source_override_target} "
-                               f"({sysinfo.boot_source_override_enabled}), not Pxe (Once)")
+            raise BackendError(
+                f"the BMC shows boot override {sysinfo.boot_source_override_target} "
+                f"({sysinfo.boot_source_override_enabled}), not Pxe (Once)"
+            )
         return "next boot from PXE, once"
 
     async def boot(self, node: str) -> str:
@@ -149,9 +151,15 @@ def _redfish_pxe(backends: Backends, options: RedfishPxeOptions) -> Provisioning
     return RedfishPxe(backends.get(RedfishPort), backends.get(SshPort), options)
 
 
-register_provider(ProviderSpec(name="redfish-pxe", needs=(RedfishPort, SshPort), build=_redfish_pxe,
-                               options=RedfishPxeOptions,
-                               help="one-time PXE boot and power cycle through the BMC; image id over SSH"))
+register_provider(
+    ProviderSpec(
+        name="redfish-pxe",
+        needs=(RedfishPort, SshPort),
+        build=_redfish_pxe,
+        options=RedfishPxeOptions,
+        help="one-time PXE boot and power cycle through the BMC; image id over SSH",
+    )
+)
 
 
 from . import provision_command as _provision_command  # noqa: E402, F401 - registers the "command" provider

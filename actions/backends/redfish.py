@@ -57,15 +57,31 @@ SESSIONS = "/redfish/v1/SessionService/Sessions"
 INVENTORY = "/redfish/v1/UpdateService/FirmwareInventory"
 UPDATE_SERVICE = "/redfish/v1/UpdateService"
 EXPAND = {"$expand": ".($levels=1)"}
-RESET_TYPES = ("On", "ForceOff", "GracefulShutdown", "GracefulRestart", "ForceRestart", "PowerCycle", "Nmi",
-               "PushPowerButton", "ForceOn")
+RESET_TYPES = (
+    "On",
+    "ForceOff",
+    "GracefulShutdown",
+    "GracefulRestart",
+    "ForceRestart",
+    "PowerCycle",
+    "Nmi",
+    "PushPowerButton",
+    "ForceOn",
+)
 BOOT_TARGETS = ("None", "Pxe", "Hdd", "Cd", "Usb", "BiosSetup", "UefiHttp", "UefiShell", "UefiTarget")
 LOGOUT_WAIT = 1.0
 RESET_HINTS = ("ResetRequired", "AwaitToActivate", "RebootRequired", "ResetNeeded")
-FAILURE_HINTS = ("ApplyFailed", "VerificationFailed", "TransferFailed", "ActivateFailed", "InstallFailed",
-                 "UpdateFailed", "NoTargetsDetermined")
+FAILURE_HINTS = (
+    "ApplyFailed",
+    "VerificationFailed",
+    "TransferFailed",
+    "ActivateFailed",
+    "InstallFailed",
+    "UpdateFailed",
+    "NoTargetsDetermined",
+)
 SESSION_LIMIT = ("SessionLimitExceeded", "RAC0218", "MaximumSessions")
-BASEBOARD_HINTS = ("baseboard", "hgx_", "hmc")     # Systems that are a GPU baseboard, not the host
+BASEBOARD_HINTS = ("baseboard", "hgx_", "hmc")  # Systems that are a GPU baseboard, not the host
 
 PasswordSource = Callable[[], Awaitable[SecretStr]]
 
@@ -77,12 +93,12 @@ class AuthFailed(BackendError):
 @dataclass
 class _Bmc:
     node: str
-    base: str                       # scheme://host:port
-    system: str | None = None       # /redfish/v1/Systems/<id>, discovered unless configured
+    base: str  # scheme://host:port
+    system: str | None = None  # /redfish/v1/Systems/<id>, discovered unless configured
     token: str | None = field(default=None, repr=False)
     session_uri: str | None = None
     update: UpdatePath | None = None
-    expand: bool = True             # the BMC accepts $expand on collections (until it says otherwise)
+    expand: bool = True  # the BMC accepts $expand on collections (until it says otherwise)
     sem: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(2))
     login_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -122,14 +138,27 @@ def _retry_after(resp: httpx.Response, default: float) -> float:
 class RedfishAdapter:
     """:class:`~dcops.actions.backends.ports.RedfishPort` over httpx."""
 
-    def __init__(self, endpoints: Mapping[str, str], *, username: str, password: PasswordSource,
-                 inventory: InventoryPort | None = None, verify_tls: bool = True, ca_bundle: str | None = None,
-                 timeout: float = 30.0, max_parallel: int = 64, max_per_bmc: int = 2, max_retries: int = 4,
-                 max_retry_after: float = 60.0, poll_interval: float = 1.0, auth: str = "session") -> None:
+    def __init__(
+        self,
+        endpoints: Mapping[str, str],
+        *,
+        username: str,
+        password: PasswordSource,
+        inventory: InventoryPort | None = None,
+        verify_tls: bool = True,
+        ca_bundle: str | None = None,
+        timeout: float = 30.0,
+        max_parallel: int = 64,
+        max_per_bmc: int = 2,
+        max_retries: int = 4,
+        max_retry_after: float = 60.0,
+        poll_interval: float = 1.0,
+        auth: str = "session",
+    ) -> None:
         if auth not in ("session", "basic"):
             raise UsageError(f"[redfish] auth = {auth!r} is not one of session, basic")
         self.auth = auth
-        self._endpoints = dict(endpoints)       # explicit [redfish] bmcs win over the inventory's bmc field
+        self._endpoints = dict(endpoints)  # explicit [redfish] bmcs win over the inventory's bmc field
         self._warned_http: set[str] = set()
         self._warnings: list[str] = []
         for node, url in self._endpoints.items():
@@ -158,17 +187,22 @@ class RedfishAdapter:
             verify = True
         self._verify = verify
         self._client = httpx.AsyncClient(
-            verify=verify, timeout=httpx.Timeout(timeout), follow_redirects=False,   # never carry a token elsewhere
+            verify=verify,
+            timeout=httpx.Timeout(timeout),
+            follow_redirects=False,  # never carry a token elsewhere
             limits=httpx.Limits(max_connections=max_parallel, max_keepalive_connections=max_parallel),
-            headers={"Accept": "application/json", "OData-Version": "4.0"})
+            headers={"Accept": "application/json", "OData-Version": "4.0"},
+        )
 
     # ------------------------------------------------------------------ plumbing
     def _warn_plain_http(self, node: str, url: str) -> None:
         """A plain http:// BMC sends the password (or session token) in clear text: say so, once per BMC."""
         if url.startswith("http://") and url not in self._warned_http:
             self._warned_http.add(url)
-            text = (f"redfish: the BMC of {node} is plain http ({url}): credentials cross the network "
-                    f"unencrypted; use https://")
+            text = (
+                f"redfish: the BMC of {node} is plain http ({url}): credentials cross the network "
+                f"unencrypted; use https://"
+            )
             log.warning("%s", text)
             self._warnings.append(text)
 
@@ -184,12 +218,15 @@ class RedfishAdapter:
             if url is None and self._inventory is not None:
                 url = next((r.bmc for r in await self._inventory.nodes() if r.name == node and r.bmc), None)
             if url is None:
-                raise BackendError(f"redfish: no BMC address configured for node {node} "
-                                   f"(add it to [redfish] bmcs or a [[nodes]] bmc template)")
+                raise BackendError(
+                    f"redfish: no BMC address configured for node {node} "
+                    f"(add it to [redfish] bmcs or a [[nodes]] bmc template)"
+                )
             base, system = split_endpoint(url)
             self._warn_plain_http(node, url)
-            bmc = self._bmcs.setdefault(node, _Bmc(node=node, base=base, system=system,
-                                                   sem=asyncio.Semaphore(self.max_per_bmc)))
+            bmc = self._bmcs.setdefault(
+                node, _Bmc(node=node, base=base, system=system, sem=asyncio.Semaphore(self.max_per_bmc))
+            )
         return bmc
 
     async def _secret(self) -> SecretStr:
@@ -202,9 +239,18 @@ class RedfishAdapter:
         """The error for one BMC; ``unreachable`` (no answer in time, no connection) exits 6, not 1."""
         return (BackendUnavailable if unreachable else BackendError)(f"redfish: {bmc.node} ({bmc.base}): {what}")
 
-    async def _send(self, bmc: _Bmc, method: str, path: str, *, json: Any = None,
-                    params: Mapping[str, str] | None = None, auth: bool = True,
-                    headers: Mapping[str, str] | None = None, files: Any = None) -> httpx.Response:
+    async def _send(
+        self,
+        bmc: _Bmc,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, str] | None = None,
+        auth: bool = True,
+        headers: Mapping[str, str] | None = None,
+        files: Any = None,
+    ) -> httpx.Response:
         """One HTTP exchange under the fleet and per-BMC bounds; transport errors become BackendError."""
         hdrs = dict(headers or {})
         basic: httpx.BasicAuth | None = None
@@ -214,32 +260,52 @@ class RedfishAdapter:
             hdrs["X-Auth-Token"] = bmc.token
         async with self._fleet, bmc.sem:
             try:
-                return await self._client.request(method, bmc.base + path, json=json, params=params,
-                                                  headers=hdrs, files=files,
-                                                  auth=basic if basic is not None else httpx.USE_CLIENT_DEFAULT)
+                return await self._client.request(
+                    method,
+                    bmc.base + path,
+                    json=json,
+                    params=params,
+                    headers=hdrs,
+                    files=files,
+                    auth=basic if basic is not None else httpx.USE_CLIENT_DEFAULT,
+                )
             except httpx.TimeoutException:
-                raise self._fail(bmc, f"no answer within {self.timeout:g} s ({method} {path})",
-                                 unreachable=True) from None
+                raise self._fail(
+                    bmc, f"no answer within {self.timeout:g} s ({method} {path})", unreachable=True
+                ) from None
             except httpx.ConnectError as exc:
                 text = str(exc)
                 if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
-                    raise self._fail(bmc, "TLS certificate verification failed; set [redfish] ca_bundle to the "
-                                          "CA that signed the BMC certificates") from None
+                    raise self._fail(
+                        bmc,
+                        "TLS certificate verification failed; set [redfish] ca_bundle to the "
+                        "CA that signed the BMC certificates",
+                    ) from None
                 raise self._fail(bmc, f"cannot connect: {text or type(exc).__name__}", unreachable=True) from None
             except httpx.HTTPError as exc:
                 raise self._fail(bmc, f"{type(exc).__name__}: {exc}".splitlines()[0]) from None
 
-    async def _exchange(self, bmc: _Bmc, method: str, path: str, *, json: Any = None,
-                        params: Mapping[str, str] | None = None, auth: bool = True,
-                        headers: Mapping[str, str] | None = None, files: Any = None) -> httpx.Response:
+    async def _exchange(
+        self,
+        bmc: _Bmc,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, str] | None = None,
+        auth: bool = True,
+        headers: Mapping[str, str] | None = None,
+        files: Any = None,
+    ) -> httpx.Response:
         """:meth:`_send`, waiting out 503/429 as Retry-After says and retrying an idempotent request
         once after a transport error; a bounded number of times either way. A full session table is
         not "busy": waiting does not free a slot, so it is answered at once."""
         attempt = 0
         while True:
             try:
-                resp = await self._send(bmc, method, path, json=json, params=params, auth=auth,
-                                        headers=headers, files=files)
+                resp = await self._send(
+                    bmc, method, path, json=json, params=params, auth=auth, headers=headers, files=files
+                )
             except BackendError:
                 if method != "GET" or attempt >= 1:
                     raise
@@ -248,35 +314,54 @@ class RedfishAdapter:
             if resp.status_code not in (429, 503) or attempt >= self.max_retries or _session_limit(resp):
                 return resp
             attempt += 1
-            delay = min(_retry_after(resp, 2.0 ** attempt), self.max_retry_after)
+            delay = min(_retry_after(resp, 2.0**attempt), self.max_retry_after)
             log.info("redfish: %s answered %s; retrying in %.1f s", bmc.node, resp.status_code, delay)
             await asyncio.sleep(delay)
 
     async def _login(self, bmc: _Bmc, stale: str | None) -> None:
         async with bmc.login_lock:
             if bmc.token is not None and bmc.token != stale:
-                return                                   # another request already logged in again
+                return  # another request already logged in again
             bmc.token = None
             password = await self._secret()
-            resp = await self._exchange(bmc, "POST", SESSIONS, auth=False,
-                                        json={"UserName": self.username, "Password": password.get_secret_value()})
+            resp = await self._exchange(
+                bmc,
+                "POST",
+                SESSIONS,
+                auth=False,
+                json={"UserName": self.username, "Password": password.get_secret_value()},
+            )
             if _session_limit(resp):
-                raise self._fail(bmc, "login refused: the BMC's session table is full "
-                                      f"({_redfish_message(resp) or 'session limit exceeded'}); end stale sessions "
-                                      "on the BMC, or set [redfish] auth = \"basic\"")
+                raise self._fail(
+                    bmc,
+                    "login refused: the BMC's session table is full "
+                    f"({_redfish_message(resp) or 'session limit exceeded'}); end stale sessions "
+                    'on the BMC, or set [redfish] auth = "basic"',
+                )
             if resp.status_code in (401, 403):
-                raise AuthFailed(f"redfish: {bmc.node} ({bmc.base}): login refused: wrong user name or password "
-                                 f"for user {self.username!r}")
+                raise AuthFailed(
+                    f"redfish: {bmc.node} ({bmc.base}): login refused: wrong user name or password "
+                    f"for user {self.username!r}"
+                )
             token = resp.headers.get("X-Auth-Token")
             if resp.status_code >= 300 or not token:
                 raise self._fail(bmc, f"login failed: HTTP {resp.status_code} {_redfish_message(resp)}".strip())
             bmc.token = token
             location = resp.headers.get("Location") or (resp.json() or {}).get("@odata.id")
-            bmc.session_uri = _path_of(location) if location else None   # may be an absolute URL
+            bmc.session_uri = _path_of(location) if location else None  # may be an absolute URL
 
-    async def request(self, node: str, method: str, path: str, *, json: Any = None,
-                      params: Mapping[str, str] | None = None, ok: Sequence[int] = (),
-                      headers: Mapping[str, str] | None = None, files: Any = None) -> httpx.Response:
+    async def request(
+        self,
+        node: str,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, str] | None = None,
+        ok: Sequence[int] = (),
+        headers: Mapping[str, str] | None = None,
+        files: Any = None,
+    ) -> httpx.Response:
         """A Redfish request with session, re-login on 401, Retry-After and error translation.
 
         Statuses in ``ok`` are returned to the caller as-is even when they are errors."""
@@ -285,8 +370,10 @@ class RedfishAdapter:
         if self.auth == "basic":
             resp = await self._exchange(bmc, method, path, json=json, params=params, headers=headers, files=files)
             if resp.status_code in (401, 403) and resp.status_code not in ok:
-                raise AuthFailed(f"redfish: {bmc.node} ({bmc.base}): basic authentication refused: wrong user name "
-                                 f"or password for user {self.username!r}")
+                raise AuthFailed(
+                    f"redfish: {bmc.node} ({bmc.base}): basic authentication refused: wrong user name "
+                    f"or password for user {self.username!r}"
+                )
         else:
             if bmc.token is None:
                 await self._login(bmc, None)
@@ -294,11 +381,13 @@ class RedfishAdapter:
             resp = await self._exchange(bmc, method, path, json=json, params=params, headers=headers, files=files)
             if resp.status_code == 401:
                 await self._login(bmc, token)
-                resp = await self._exchange(bmc, method, path, json=json, params=params, headers=headers,
-                                            files=files)
+                resp = await self._exchange(bmc, method, path, json=json, params=params, headers=headers, files=files)
         if 300 <= resp.status_code < 400:
-            raise self._fail(bmc, f"{method} {path}: redirected to {resp.headers.get('Location', '?')}; "
-                                  f"configure the BMC address it redirects to")
+            raise self._fail(
+                bmc,
+                f"{method} {path}: redirected to {resp.headers.get('Location', '?')}; "
+                f"configure the BMC address it redirects to",
+            )
         if resp.status_code < 400 or resp.status_code in ok:
             return resp
         raise self._fail(bmc, f"{method} {path}: HTTP {resp.status_code} {_redfish_message(resp)}".strip())
@@ -326,8 +415,11 @@ class RedfishAdapter:
                 hosts = [m for m, d in zip(members, docs) if _is_host_system(d)]
                 if len(hosts) != 1:
                     ids = ", ".join(m.rsplit("/", 1)[-1] for m in members) or "none"
-                    raise self._fail(bmc, f"cannot tell the host system among {len(members)} ComputerSystems "
-                                          f"({ids}); configure the system URL as the node's BMC address")
+                    raise self._fail(
+                        bmc,
+                        f"cannot tell the host system among {len(members)} ComputerSystems "
+                        f"({ids}); configure the system URL as the node's BMC address",
+                    )
                 bmc.system = hosts[0].rstrip("/")
         return bmc.system
 
@@ -337,11 +429,14 @@ class RedfishAdapter:
         Best effort and short: BMCs have few session slots, so sessions are not left to time out,
         but the answer is awaited for at most ``LOGOUT_WAIT`` s (a BMC that has read the DELETE ends
         the session whether or not the answer arrives), so a slow BMC does not hold up exit."""
+
         async def logout(bmc: _Bmc) -> None:
             if bmc.token and bmc.session_uri:
                 try:
-                    await asyncio.wait_for(self._client.delete(bmc.base + _path_of(bmc.session_uri),
-                                                               headers={"X-Auth-Token": bmc.token}), LOGOUT_WAIT)
+                    await asyncio.wait_for(
+                        self._client.delete(bmc.base + _path_of(bmc.session_uri), headers={"X-Auth-Token": bmc.token}),
+                        LOGOUT_WAIT,
+                    )
                 except (TimeoutError, httpx.HTTPError, OSError, ValueError):
                     pass
             bmc.token = None
@@ -353,10 +448,13 @@ class RedfishAdapter:
     async def system(self, node: str) -> SystemInfo:
         doc = await self.get(node, await self.system_path(node))
         boot = doc.get("Boot") or {}
-        return SystemInfo(power_state=str(doc.get("PowerState") or ""),
-                          boot_source_override_target=str(boot.get("BootSourceOverrideTarget") or ""),
-                          boot_source_override_enabled=str(boot.get("BootSourceOverrideEnabled") or ""),
-                          model=str(doc.get("Model") or ""), bios_version=str(doc.get("BiosVersion") or ""))
+        return SystemInfo(
+            power_state=str(doc.get("PowerState") or ""),
+            boot_source_override_target=str(boot.get("BootSourceOverrideTarget") or ""),
+            boot_source_override_enabled=str(boot.get("BootSourceOverrideEnabled") or ""),
+            model=str(doc.get("Model") or ""),
+            bios_version=str(doc.get("BiosVersion") or ""),
+        )
 
     async def manager(self, node: str) -> ManagerInfo:
         """The BMC managing the host system: its ``Links.ManagedBy``, else the only Manager. Ids are never
@@ -367,15 +465,21 @@ class RedfishAdapter:
         path = next((m for m in links if m), None)
         if path is None:
             root = await self.get(node, "/redfish/v1")
-            found = [_link(m) for m in (await self.get(node, _link(root.get("Managers")) or "/redfish/v1/Managers"))
-                     .get("Members") or []]
+            found = [
+                _link(m)
+                for m in (await self.get(node, _link(root.get("Managers")) or "/redfish/v1/Managers")).get("Members")
+                or []
+            ]
             members = [m for m in found if m]
             if len(members) != 1:
                 raise self._fail(bmc, f"the host system names no manager and there are {len(members)}")
             path = members[0]
         doc = await self.get(node, path)
-        return ManagerInfo(id=str(doc.get("Id") or path.rsplit("/", 1)[-1]),
-                           firmware_version=str(doc.get("FirmwareVersion") or ""), model=str(doc.get("Model") or ""))
+        return ManagerInfo(
+            id=str(doc.get("Id") or path.rsplit("/", 1)[-1]),
+            firmware_version=str(doc.get("FirmwareVersion") or ""),
+            model=str(doc.get("Model") or ""),
+        )
 
     async def update_path(self, node: str) -> UpdatePath:
         """Where this BMC takes firmware, from its UpdateService (read once per BMC).
@@ -389,12 +493,13 @@ class RedfishAdapter:
             if resp.status_code == 404:
                 raise self._fail(bmc, "this BMC has no UpdateService")
             svc = resp.json()
-            simple = ((svc.get("Actions") or {}).get("#UpdateService.SimpleUpdate") or {})
+            simple = (svc.get("Actions") or {}).get("#UpdateService.SimpleUpdate") or {}
             bmc.update = UpdatePath(
                 simple_update=_path_of(simple["target"]) if simple.get("target") else None,
                 multipart=_path_of(svc["MultipartHttpPushUri"]) if svc.get("MultipartHttpPushUri") else None,
                 protocols=tuple(str(p) for p in simple.get("TransferProtocol@Redfish.AllowableValues") or ()),
-                inventory=_link(svc.get("FirmwareInventory")) or INVENTORY)
+                inventory=_link(svc.get("FirmwareInventory")) or INVENTORY,
+            )
         return bmc.update
 
     async def firmware_inventory(self, node: str) -> list[FirmwareComponent]:
@@ -439,14 +544,18 @@ class RedfishAdapter:
         path = await self.update_path(node)
         bmc = await self._bmc(node)
         if not path.simple_update:
-            raise self._fail(bmc, "the UpdateService offers no SimpleUpdate action"
-                                  + (" (it takes MultipartHttpPushUri only)" if path.multipart else ""))
+            raise self._fail(
+                bmc,
+                "the UpdateService offers no SimpleUpdate action"
+                + (" (it takes MultipartHttpPushUri only)" if path.multipart else ""),
+            )
         body: dict[str, Any] = {"ImageURI": image_uri}
         if image_uri.startswith(("http://", "https://")):
             proto = image_uri.split(":", 1)[0].upper()
             if path.protocols and proto not in path.protocols:
-                raise self._fail(bmc, f"SimpleUpdate does not take {proto} images (it takes "
-                                      f"{', '.join(path.protocols)})")
+                raise self._fail(
+                    bmc, f"SimpleUpdate does not take {proto} images (it takes {', '.join(path.protocols)})"
+                )
             body["TransferProtocol"] = proto
         if targets:
             body["Targets"] = self._targets(path, targets)
@@ -464,16 +573,19 @@ class RedfishAdapter:
         if targets:
             params["Targets"] = self._targets(path, targets)
         name = PurePosixPath(urlsplit(image_uri).path).name or "image.bin"
-        files = {"UpdateParameters": (None, _json.dumps(params).encode(), "application/json"),
-                 "UpdateFile": (name, image, "application/octet-stream")}
+        files = {
+            "UpdateParameters": (None, _json.dumps(params).encode(), "application/json"),
+            "UpdateFile": (name, image, "application/octet-stream"),
+        }
         resp = await self.request(node, "POST", path.multipart, files=files)
         return await self._task_of(bmc, resp, "the multipart update")
 
     async def _fetch_image(self, bmc: _Bmc, image_uri: str) -> bytes:
         """The image to push (from the file server the baseline names; no BMC credentials sent there)."""
         try:
-            async with httpx.AsyncClient(timeout=httpx.Timeout(max(self.timeout, 120.0)),
-                                         verify=self._verify, follow_redirects=True) as files:
+            async with httpx.AsyncClient(
+                timeout=httpx.Timeout(max(self.timeout, 120.0)), verify=self._verify, follow_redirects=True
+            ) as files:
                 resp = await files.get(image_uri)
         except httpx.HTTPError as exc:
             raise self._fail(bmc, f"cannot fetch image {image_uri}: {type(exc).__name__} {exc}".strip()) from None
@@ -518,23 +630,38 @@ class RedfishAdapter:
         ids = [str(m.get("MessageId", "")).rsplit(".", 1)[-1] for m in msgs]
         health = str(doc.get("TaskStatus") or "OK")
         if any(i in FAILURE_HINTS for i in ids) and doc["TaskState"] == "Completed":
-            health = "Critical"                      # a "Completed" flash whose message says it failed
+            health = "Critical"  # a "Completed" flash whose message says it failed
         texts = tuple(" ".join(f"{m.get('MessageId', '')}: {m.get('Message', '')}".split()) for m in msgs)
-        if health == "Critical":                     # the failing message first, where a report looks
-            bad = [t for t, m in zip(texts, msgs) if m.get("Severity") == "Critical"
-                   or str(m.get("MessageId", "")).rsplit(".", 1)[-1] in FAILURE_HINTS]
+        if health == "Critical":  # the failing message first, where a report looks
+            bad = [
+                t
+                for t, m in zip(texts, msgs)
+                if m.get("Severity") == "Critical" or str(m.get("MessageId", "")).rsplit(".", 1)[-1] in FAILURE_HINTS
+            ]
             texts = tuple(t for t in texts if t not in bad) + tuple(bad)
-        wanted_reset = next((str(m["MessageArgs"][1]) for m, i in zip(msgs, ids) if i == "ResetRequired"
-                             and isinstance(m.get("MessageArgs"), list) and len(m["MessageArgs"]) > 1), None)
-        return TaskStatus(uri=task_uri, state=str(doc["TaskState"]), percent=doc.get("PercentComplete"),
-                          messages=texts, health=health, reset_type=wanted_reset if wanted_reset in RESET_TYPES else None,
-                          reset_required=any(i in RESET_HINTS for i in ids))
+        wanted_reset = next(
+            (
+                str(m["MessageArgs"][1])
+                for m, i in zip(msgs, ids)
+                if i == "ResetRequired" and isinstance(m.get("MessageArgs"), list) and len(m["MessageArgs"]) > 1
+            ),
+            None,
+        )
+        return TaskStatus(
+            uri=task_uri,
+            state=str(doc["TaskState"]),
+            percent=doc.get("PercentComplete"),
+            messages=texts,
+            health=health,
+            reset_type=wanted_reset if wanted_reset in RESET_TYPES else None,
+            reset_required=any(i in RESET_HINTS for i in ids),
+        )
 
     async def _reset_action(self, node: str) -> tuple[str, tuple[str, ...]]:
         """The system's Reset target and the ResetTypes it allows (AllowableValues, else ActionInfo)."""
         system = await self.system_path(node)
         doc = await self.get(node, system)
-        action = ((doc.get("Actions") or {}).get("#ComputerSystem.Reset") or {})
+        action = (doc.get("Actions") or {}).get("#ComputerSystem.Reset") or {}
         target = _path_of(action.get("target") or f"{system}/Actions/ComputerSystem.Reset")
         allowed = action.get("ResetType@Redfish.AllowableValues")
         if not allowed and action.get("@Redfish.ActionInfo"):
@@ -554,8 +681,10 @@ class RedfishAdapter:
             raise UsageError(f"reset type {reset_type!r} is not one of {', '.join(RESET_TYPES)}")
         target, allowed = await self._reset_action(node)
         if allowed and reset_type not in allowed:
-            raise self._fail(await self._bmc(node), f"the system does not offer ResetType {reset_type} "
-                                                    f"(it offers {', '.join(allowed)})")
+            raise self._fail(
+                await self._bmc(node),
+                f"the system does not offer ResetType {reset_type} (it offers {', '.join(allowed)})",
+            )
         await self.request(node, "POST", target, json={"ResetType": reset_type})
 
     async def set_boot_override(self, node: str, target: str = "Pxe", once: bool = True) -> None:
@@ -575,11 +704,14 @@ class RedfishAdapter:
                 headers["If-Match"] = etag
         elif doc.get("@odata.etag"):
             headers["If-Match"] = str(doc["@odata.etag"])
-        body = {"Boot": {"BootSourceOverrideTarget": target, "BootSourceOverrideEnabled": "Once" if once else "Continuous"}}
+        body = {
+            "Boot": {"BootSourceOverrideTarget": target, "BootSourceOverrideEnabled": "Once" if once else "Continuous"}
+        }
         resp = await self.request(node, "PATCH", where, json=body, headers=headers, ok=(412,))
         if resp.status_code == 412:
-            raise self._fail(await self._bmc(node), f"PATCH {where}: the settings changed under us (ETag mismatch); "
-                                                    f"try again")
+            raise self._fail(
+                await self._bmc(node), f"PATCH {where}: the settings changed under us (ETag mismatch); try again"
+            )
 
 
 def build_redfish(section: RedfishSection, inventory: InventoryPort | None = None) -> RedfishAdapter:
@@ -587,12 +719,22 @@ def build_redfish(section: RedfishSection, inventory: InventoryPort | None = Non
     from .credentials import read_secret
 
     async def password() -> SecretStr:
-        return await read_secret(env=section.password_env, file=section.password_file,
-                                 command=section.password_command, what="BMC password")
+        return await read_secret(
+            env=section.password_env, file=section.password_file, command=section.password_command, what="BMC password"
+        )
 
-    return RedfishAdapter(section.bmcs, username=section.username, password=password, inventory=inventory,
-                          verify_tls=section.verify_tls, ca_bundle=section.ca_bundle, timeout=section.timeout,
-                          max_parallel=section.max_parallel, max_per_bmc=section.max_per_bmc, auth=section.auth)
+    return RedfishAdapter(
+        section.bmcs,
+        username=section.username,
+        password=password,
+        inventory=inventory,
+        verify_tls=section.verify_tls,
+        ca_bundle=section.ca_bundle,
+        timeout=section.timeout,
+        max_parallel=section.max_parallel,
+        max_per_bmc=section.max_per_bmc,
+        auth=section.auth,
+    )
 
 
 def _path_of(uri: str) -> str:

@@ -42,7 +42,7 @@ def _key_and_role(doc: dict[str, Any]) -> tuple[str, str]:
     m = _DELL.match(mid)
     if m:
         return m.group(4), _DELL_ROLE[m.group(1)]
-    if mid.isdigit():                                    # iLO-style slot numbers: the Name is the identity
+    if mid.isdigit():  # iLO-style slot numbers: the Name is the identity
         return str(doc.get("Name") or doc.get("SoftwareId") or mid).strip(), "active"
     for suffix, role in _SUFFIX_ROLES:
         if mid.endswith(suffix):
@@ -70,9 +70,10 @@ def identify(docs: Sequence[dict[str, Any]]) -> list[FirmwareComponent]:
         rows.append((doc, key, role))
     seen: set[tuple[str, str]] = set()
     unique = []
-    for doc, key, role in rows:                          # Dell lists Installed- and Current- for one FQDD
-        if member_id(doc).startswith("Current-") and (key, role) in {(k, r) for d, k, r in rows
-                                                                     if member_id(d).startswith("Installed-")}:
+    for doc, key, role in rows:  # Dell lists Installed- and Current- for one FQDD
+        if member_id(doc).startswith("Current-") and (key, role) in {
+            (k, r) for d, k, r in rows if member_id(d).startswith("Installed-")
+        }:
             continue
         unique.append((doc, key, role))
     dup = Counter((k, r) for _, k, r in unique)
@@ -84,8 +85,15 @@ def identify(docs: Sequence[dict[str, Any]]) -> list[FirmwareComponent]:
         if (key, role) in seen:
             key = f"{key} #{member_id(doc)}"
         seen.add((key, role))
-        out.append(FirmwareComponent(
-            id=member_id(doc), key=key, role=role, name=str(doc.get("Name") or ""),
-            version=str(doc.get("Version") or ""), updateable=bool(doc.get("Updateable", True)),
-            uri=str(doc.get("@odata.id") or "")))
+        out.append(
+            FirmwareComponent(
+                id=member_id(doc),
+                key=key,
+                role=role,
+                name=str(doc.get("Name") or ""),
+                version=str(doc.get("Version") or ""),
+                updateable=bool(doc.get("Updateable", True)),
+                uri=str(doc.get("@odata.id") or ""),
+            )
+        )
     return out

@@ -38,14 +38,14 @@ PortKey = Callable[..., P]
 class BackendSpec(Generic[P]):
     """Everything dcops knows about one kind of backend."""
 
-    name: str                                   # config section and the word users see: "slurm"
-    port: PortKey[P]                            # the typing.Protocol actions ask for
-    label: str                                  # in messages: "Slurm"
+    name: str  # config section and the word users see: "slurm"
+    port: PortKey[P]  # the typing.Protocol actions ask for
+    label: str  # in messages: "Slurm"
     # (section, whole config) -> adapter; imports the adapter lazily so an unused backend's client
     # library (kubernetes, ansible-runner) is never imported
     build: Callable[[Any, DcopsConfig], P]
-    section: type[BaseModel] | None = None      # the [name] section's model (built-ins: a DcopsConfig field)
-    simulate: Callable[[SimCluster], P] | None = None   # the demo simulator's implementation
+    section: type[BaseModel] | None = None  # the [name] section's model (built-ins: a DcopsConfig field)
+    simulate: Callable[[SimCluster], P] | None = None  # the demo simulator's implementation
     # (adapter, section, optional) -> an inventory source merged over [[nodes]] (Slurm, Kubernetes);
     # optional: other sources exist, so a failing one is reported rather than fatal
     inventory: Callable[[P, Any, bool], InventoryPort] | None = None

@@ -19,7 +19,7 @@ from ..hostlists import chunks, collapse
 _NODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _JOB = re.compile(r"^\d+(_\d+)?$")
 _SIGNAL = re.compile(r"^(SIG)?[A-Z0-9]{1,10}$")
-MAX_REASON = 1000                  # Slurm has no limit; dcops keeps sinfo's reason column readable
+MAX_REASON = 1000  # Slurm has no limit; dcops keeps sinfo's reason column readable
 
 
 def _checked(nodes: Sequence[str]) -> Sequence[str]:

@@ -21,8 +21,22 @@ from . import slurm_args as args
 from .slurm_parse import SINFO_FORMAT, SQUEUE_NODE_JOBS, job_from_json, parse_node_jobs, parse_sinfo
 from .slurm_runner import Output, Runner, check
 
-ACTIVE_STATES = frozenset({"PENDING", "RUNNING", "SUSPENDED", "COMPLETING", "CONFIGURING", "REQUEUED",
-                           "REQUEUE_HOLD", "REQUEUE_FED", "RESIZING", "SIGNALING", "STAGE_OUT", "STOPPED"})
+ACTIVE_STATES = frozenset(
+    {
+        "PENDING",
+        "RUNNING",
+        "SUSPENDED",
+        "COMPLETING",
+        "CONFIGURING",
+        "REQUEUED",
+        "REQUEUE_HOLD",
+        "REQUEUE_FED",
+        "RESIZING",
+        "SIGNALING",
+        "STAGE_OUT",
+        "STOPPED",
+    }
+)
 
 
 def matches(job: JobInfo, flt: JobFilter) -> bool:
@@ -35,9 +49,11 @@ def matches(job: JobInfo, flt: JobFilter) -> bool:
             return False
     elif not flt.job_ids and job.state not in ACTIVE_STATES:
         return False
-    return ((flt.user is None or job.user == flt.user)
-            and (flt.partition is None or job.partition == flt.partition)
-            and (flt.node is None or flt.node in job.nodes))
+    return (
+        (flt.user is None or job.user == flt.user)
+        and (flt.partition is None or job.partition == flt.partition)
+        and (flt.node is None or flt.node in job.nodes)
+    )
 
 
 class SlurmCli:
@@ -46,7 +62,7 @@ class SlurmCli:
     def __init__(self, runner: Runner, *, where: str = "", closer: object = None) -> None:
         self.run = runner
         self.where = f" on {where}" if where else ""
-        self._closer = closer                  # the SSH adapter of controller mode, closed with us
+        self._closer = closer  # the SSH adapter of controller mode, closed with us
 
     async def _call(self, argv: list[str]) -> Output:
         return check(argv, await self.run(argv), where=self.where)
@@ -58,7 +74,7 @@ class SlurmCli:
             if not names:
                 return []
             lists = args.node_lists(names)
-            if len(lists) == 1:            # else: read every node and pick (one call, no argv limit)
+            if len(lists) == 1:  # else: read every node and pick (one call, no argv limit)
                 sinfo += ["-n", lists[0]]
         info_out, jobs_out = await asyncio.gather(self._call(sinfo), self._call(["squeue", *SQUEUE_NODE_JOBS]))
         found = parse_sinfo(info_out.stdout)

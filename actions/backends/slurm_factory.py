@@ -18,13 +18,13 @@ from .ports import SlurmPort
 from .slurm_cli import SlurmCli
 from .slurm_runner import LocalRunner, SshRunner
 
-if TYPE_CHECKING:   # asyncssh takes ~0.4 s to import: only a site with [ssh] (or controller_ssh) pays it
+if TYPE_CHECKING:  # asyncssh takes ~0.4 s to import: only a site with [ssh] (or controller_ssh) pays it
     from .ssh import SshAdapter
 
 
 def _static_addresses(config: DcopsConfig) -> dict[str, str]:
     """``[[nodes]] ssh_host`` templates, expanded per node."""
-    refs = StaticInventory(config.nodes)._refs            # noqa: SLF001 - sync access to the expanded entries
+    refs = StaticInventory(config.nodes)._refs  # noqa: SLF001 - sync access to the expanded entries
     return {r.name: r.ssh_host for r in refs if r.ssh_host}
 
 
@@ -42,8 +42,9 @@ def build_cli(config: DcopsConfig) -> SlurmCli:
         if config.ssh is None:
             raise ConfigError("[slurm] controller_ssh needs an [ssh] section (user, known_hosts, client_keys)")
         ssh = build_ssh(config)
-        runner = SshRunner(ssh, section.controller_ssh, timeout=section.timeout, env=section.env,
-                           bin_dir=section.bin_dir)
+        runner = SshRunner(
+            ssh, section.controller_ssh, timeout=section.timeout, env=section.env, bin_dir=section.bin_dir
+        )
         return SlurmCli(runner, where=section.controller_ssh, closer=ssh)
     return SlurmCli(LocalRunner(timeout=section.timeout, env=section.env, bin_dir=section.bin_dir))
 
@@ -60,11 +61,19 @@ def build_slurm(config: DcopsConfig) -> SlurmPort:
             raise ConfigError('[slurm] mode = "rest" needs rest_url (e.g. http://slurmctl01:6820)')
         token = os.environ.get(section.token_env, "")
         if not token:
-            raise ConfigError(f"[slurm] mode = \"rest\": environment variable {section.token_env} (token_env) "
-                              "holds no JWT; get one with `scontrol token`")
+            raise ConfigError(
+                f'[slurm] mode = "rest": environment variable {section.token_env} (token_env) '
+                "holds no JWT; get one with `scontrol token`"
+            )
         user = section.rest_user or os.environ.get("USER") or "root"
-        return SlurmRest(section.rest_url, user=user, token=SecretStr(token), fallback=build_cli(config),
-                         api_version=section.api_version, timeout=section.timeout)
+        return SlurmRest(
+            section.rest_url,
+            user=user,
+            token=SecretStr(token),
+            fallback=build_cli(config),
+            api_version=section.api_version,
+            timeout=section.timeout,
+        )
     from .slurm_pyslurm import SlurmPyslurm
 
     return SlurmPyslurm(timeout=section.timeout)

@@ -17,8 +17,17 @@ from ..hostlists import expand
 from .models import JobInfo, NodeInfo
 
 # sinfo -N -O: one line per (node, partition); the reason last (it may contain the separator)
-SINFO_FIELDS = ("NodeList", "StateComplete", "Partition", "Gres", "GresUsed", "CPUsState", "Memory", "Features",
-                "Reason")
+SINFO_FIELDS = (
+    "NodeList",
+    "StateComplete",
+    "Partition",
+    "Gres",
+    "GresUsed",
+    "CPUsState",
+    "Memory",
+    "Features",
+    "Reason",
+)
 SINFO_FORMAT = ",".join(f"{f}:|" if i < len(SINFO_FIELDS) - 1 else f"{f}:" for i, f in enumerate(SINFO_FIELDS))
 # squeue: running / completing / suspended jobs and their nodes, for "jobs on this node"
 SQUEUE_NODE_JOBS = ("-h", "-t", "R,CG,S", "-o", "%i|%N")
@@ -59,11 +68,19 @@ def parse_sinfo(text: str) -> dict[str, NodeInfo]:
             continue
         alloc, _idle, _other, total = (int(x) if x.isdigit() else 0 for x in (cpus_state.split("/") + ["0"] * 4)[:4])
         nodes[name] = NodeInfo(
-            name=name, state=base.lower().rstrip("*~#!%$@^-"), flags=tuple(f.upper() for f in flags),
-            reason=_none(reason), partitions=(partition,) if partition else (), gres=_none(gres),
-            gpus=gpu_count(gres), gpus_used=gpu_count(gres_used), cpus=total, cpus_alloc=alloc,
+            name=name,
+            state=base.lower().rstrip("*~#!%$@^-"),
+            flags=tuple(f.upper() for f in flags),
+            reason=_none(reason),
+            partitions=(partition,) if partition else (),
+            gres=_none(gres),
+            gpus=gpu_count(gres),
+            gpus_used=gpu_count(gres_used),
+            cpus=total,
+            cpus_alloc=alloc,
             memory_mb=int(memory) if memory.isdigit() else 0,
-            features=tuple(f for f in _none(features).split(",") if f))
+            features=tuple(f for f in _none(features).split(",") if f),
+        )
     return nodes
 
 
@@ -81,8 +98,9 @@ def parse_node_jobs(text: str) -> dict[str, list[str]]:
 
 # ------------------------------------------------------------------ v0.0.38 JSON
 
+
 def _time(value: Any) -> datetime | None:
-    if isinstance(value, dict):                 # later API versions: {"set": true, "number": N}
+    if isinstance(value, dict):  # later API versions: {"set": true, "number": N}
         value = value.get("number") if value.get("set", True) else None
     if not value:
         return None
@@ -112,7 +130,7 @@ def _job_gpus(job: dict[str, Any], node_count: int) -> int:
 
 
 def _exit_code(value: Any, state: str) -> str:
-    if isinstance(value, dict):                 # later versions: {"return_code": N, "signal": {...}}
+    if isinstance(value, dict):  # later versions: {"return_code": N, "signal": {...}}
         return f"{value.get('return_code', 0)}:{(value.get('signal') or {}).get('signal_id', 0)}"
     return f"{value}:0" if isinstance(value, int) else str(value or "")
 
@@ -132,27 +150,46 @@ def job_from_json(job: dict[str, Any]) -> JobInfo:
     count = int(job.get("node_count") or len(nodes) or 0)
     if isinstance(job.get("node_count"), dict):
         count = int(job["node_count"].get("number") or len(nodes))
-    return JobInfo(job_id=job_id, name=job.get("name") or "", user=job.get("user_name") or "",
-                   partition=job.get("partition") or "", state=state.upper(), nodes=nodes, node_count=count,
-                   gpus=_job_gpus(job, count), submit_time=_time(job.get("submit_time")),
-                   start_time=_time(job.get("start_time")), time_limit=format_minutes(job.get("time_limit")),
-                   reason=job.get("state_reason") or "", restarts=int(job.get("restart_cnt") or 0),
-                   exit_code=_exit_code(job.get("exit_code"), state))
+    return JobInfo(
+        job_id=job_id,
+        name=job.get("name") or "",
+        user=job.get("user_name") or "",
+        partition=job.get("partition") or "",
+        state=state.upper(),
+        nodes=nodes,
+        node_count=count,
+        gpus=_job_gpus(job, count),
+        submit_time=_time(job.get("submit_time")),
+        start_time=_time(job.get("start_time")),
+        time_limit=format_minutes(job.get("time_limit")),
+        reason=job.get("state_reason") or "",
+        restarts=int(job.get("restart_cnt") or 0),
+        exit_code=_exit_code(job.get("exit_code"), state),
+    )
 
 
 def node_from_json(node: dict[str, Any], jobs: list[str] | None = None) -> NodeInfo:
     state = node.get("state") or ""
     flags = tuple(node.get("state_flags") or ())
-    if isinstance(state, list):                 # later versions: ["IDLE", "DRAIN"]
+    if isinstance(state, list):  # later versions: ["IDLE", "DRAIN"]
         state, flags = (state[0] if state else ""), tuple(state[1:]) + flags
-    return NodeInfo(name=node["name"], state=state.lower(), flags=tuple(f.upper() for f in flags),
-                    reason=node.get("reason") or "", partitions=tuple(node.get("partitions") or ()),
-                    gres=node.get("gres") or "", gpus=gpu_count(node.get("gres") or ""),
-                    gpus_used=gpu_count(node.get("gres_used") or ""), cpus=int(node.get("cpus") or 0),
-                    cpus_alloc=int(node.get("alloc_cpus") or 0), memory_mb=int(node.get("real_memory") or 0),
-                    features=tuple(f for f in (node.get("features") or "").split(",") if f)
-                    if isinstance(node.get("features"), str) else tuple(node.get("features") or ()),
-                    jobs=tuple(jobs or ()))
+    return NodeInfo(
+        name=node["name"],
+        state=state.lower(),
+        flags=tuple(f.upper() for f in flags),
+        reason=node.get("reason") or "",
+        partitions=tuple(node.get("partitions") or ()),
+        gres=node.get("gres") or "",
+        gpus=gpu_count(node.get("gres") or ""),
+        gpus_used=gpu_count(node.get("gres_used") or ""),
+        cpus=int(node.get("cpus") or 0),
+        cpus_alloc=int(node.get("alloc_cpus") or 0),
+        memory_mb=int(node.get("real_memory") or 0),
+        features=tuple(f for f in (node.get("features") or "").split(",") if f)
+        if isinstance(node.get("features"), str)
+        else tuple(node.get("features") or ()),
+        jobs=tuple(jobs or ()),
+    )
 
 
 def node_jobs_from_json(jobs: list[JobInfo]) -> dict[str, list[str]]:

@@ -34,12 +34,13 @@ def load_pyslurm() -> Any:
     try:
         return importlib.import_module("pyslurm")
     except ImportError as exc:
-        raise BackendUnavailable(f"slurm: [slurm] mode = \"pyslurm\" needs pyslurm built for this site's Slurm "
-                                 f"(25.11): {exc}") from None
+        raise BackendUnavailable(
+            f'slurm: [slurm] mode = "pyslurm" needs pyslurm built for this site\'s Slurm (25.11): {exc}'
+        ) from None
 
 
 def _gres_text(value: Any) -> str:
-    if isinstance(value, dict):                 # pyslurm: {"gpu:h100": 8} or {"gpu": {"h100": 8}}
+    if isinstance(value, dict):  # pyslurm: {"gpu:h100": 8} or {"gpu": {"h100": 8}}
         parts = []
         for name, count in value.items():
             if isinstance(count, dict):
@@ -58,27 +59,44 @@ def node_from_pyslurm(node: Any, jobs: Sequence[str] = ()) -> NodeInfo:
     base, *flags = str(node.state or "UNKNOWN").split("+")
     gres = _gres_text(getattr(node, "configured_gres", ""))
     used = _gres_text(getattr(node, "allocated_gres", None) or getattr(node, "alloc_gres", ""))
-    return NodeInfo(name=node.name, state=base.lower(), flags=tuple(f.upper() for f in flags),
-                    reason=node.reason or "", partitions=tuple(node.partitions or ()), gres=gres,
-                    gpus=gpu_count(gres), gpus_used=gpu_count(used), cpus=int(node.total_cpus or 0),
-                    cpus_alloc=int(getattr(node, "allocated_cpus", None) or getattr(node, "alloc_cpus", 0) or 0),
-                    memory_mb=int(getattr(node, "real_memory_raw", None) or 0)
-                    if not isinstance(getattr(node, "real_memory", None), int) else int(node.real_memory),
-                    features=tuple(getattr(node, "available_features", None) or ()), jobs=tuple(jobs))
+    return NodeInfo(
+        name=node.name,
+        state=base.lower(),
+        flags=tuple(f.upper() for f in flags),
+        reason=node.reason or "",
+        partitions=tuple(node.partitions or ()),
+        gres=gres,
+        gpus=gpu_count(gres),
+        gpus_used=gpu_count(used),
+        cpus=int(node.total_cpus or 0),
+        cpus_alloc=int(getattr(node, "allocated_cpus", None) or getattr(node, "alloc_cpus", 0) or 0),
+        memory_mb=int(getattr(node, "real_memory_raw", None) or 0)
+        if not isinstance(getattr(node, "real_memory", None), int)
+        else int(node.real_memory),
+        features=tuple(getattr(node, "available_features", None) or ()),
+        jobs=tuple(jobs),
+    )
 
 
 def job_from_pyslurm(job: Any) -> JobInfo:
     nodelist = getattr(job, "allocated_nodes", None) or ""
     nodes = tuple(expand(nodelist)) if nodelist else ()
     limit = getattr(job, "time_limit", None)
-    return JobInfo(job_id=str(job.id), name=job.name or "", user=getattr(job, "user_name", "") or "",
-                   partition=job.partition or "", state=str(job.state or "").upper(), nodes=nodes,
-                   node_count=int(getattr(job, "num_nodes", None) or len(nodes)),
-                   submit_time=_time(getattr(job, "submit_time_raw", None) or getattr(job, "submit_time", None)),
-                   start_time=_time(getattr(job, "start_time_raw", None) or getattr(job, "start_time", None)),
-                   time_limit=format_minutes(limit) if isinstance(limit, int) or limit is None else str(limit),
-                   reason=getattr(job, "state_reason", "") or "", restarts=int(getattr(job, "requeue_count", 0) or 0),
-                   exit_code=str(getattr(job, "exit_code", "") or ""))
+    return JobInfo(
+        job_id=str(job.id),
+        name=job.name or "",
+        user=getattr(job, "user_name", "") or "",
+        partition=job.partition or "",
+        state=str(job.state or "").upper(),
+        nodes=nodes,
+        node_count=int(getattr(job, "num_nodes", None) or len(nodes)),
+        submit_time=_time(getattr(job, "submit_time_raw", None) or getattr(job, "submit_time", None)),
+        start_time=_time(getattr(job, "start_time_raw", None) or getattr(job, "start_time", None)),
+        time_limit=format_minutes(limit) if isinstance(limit, int) or limit is None else str(limit),
+        reason=getattr(job, "state_reason", "") or "",
+        restarts=int(getattr(job, "requeue_count", 0) or 0),
+        exit_code=str(getattr(job, "exit_code", "") or ""),
+    )
 
 
 class SlurmPyslurm:
@@ -92,11 +110,12 @@ class SlurmPyslurm:
         try:
             return await asyncio.wait_for(asyncio.to_thread(fn), self.timeout)
         except TimeoutError:
-            raise BackendUnavailable(f"slurm: {what} did not answer within {self.timeout:g} s "
-                                     "(is slurmctld up?)") from None
+            raise BackendUnavailable(
+                f"slurm: {what} did not answer within {self.timeout:g} s (is slurmctld up?)"
+            ) from None
         except BackendError:
             raise
-        except Exception as exc:                 # noqa: BLE001 - pyslurm.RPCError and friends
+        except Exception as exc:  # noqa: BLE001 - pyslurm.RPCError and friends
             msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             if "Unable to contact slurm controller" in msg:
                 raise BackendUnavailable(f"slurm: slurmctld does not answer ({msg})") from None
@@ -142,8 +161,8 @@ class SlurmPyslurm:
 
     async def _each(self, verb: str, job_ids: Sequence[str], fn: Callable[[Any], Any]) -> None:
         tasks = [j for j in args.job_ids(job_ids) if "_" in j]
-        if tasks:                                # pyslurm.Job(id) would act on the whole array
-            raise UsageError(f"the pyslurm adapter cannot act on array task {tasks[0]}; use [slurm] mode = \"cli\"")
+        if tasks:  # pyslurm.Job(id) would act on the whole array
+            raise UsageError(f'the pyslurm adapter cannot act on array task {tasks[0]}; use [slurm] mode = "cli"')
         await args.per_job(job_ids, lambda job: self._call(f"{verb} job {job}", lambda: fn(self.ps.Job(int(job)))))
 
     async def cancel(self, job_ids: Sequence[str], signal: str | None = None) -> None:

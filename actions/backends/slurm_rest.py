@@ -31,28 +31,42 @@ _UNREACHABLE = ("Unable to contact slurm controller", "Socket timed out", "Conne
 class SlurmRest:
     """Implements :class:`~dcops.actions.backends.ports.SlurmPort`."""
 
-    def __init__(self, url: str, *, user: str, token: SecretStr, fallback: SlurmPort, api_version: str = "v0.0.38",
-                 timeout: float = 15.0, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        user: str,
+        token: SecretStr,
+        fallback: SlurmPort,
+        api_version: str = "v0.0.38",
+        timeout: float = 15.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self.url = url.rstrip("/")
         self.fallback = fallback
         self.prefix = f"/slurm/{api_version}"
         self.timeout = timeout
         self._client = httpx.AsyncClient(
-            base_url=self.url, timeout=timeout, transport=transport,
-            headers={"X-SLURM-USER-NAME": user, "X-SLURM-USER-TOKEN": token.get_secret_value()})
+            base_url=self.url,
+            timeout=timeout,
+            transport=transport,
+            headers={"X-SLURM-USER-NAME": user, "X-SLURM-USER-TOKEN": token.get_secret_value()},
+        )
 
     async def _request(self, method: str, path: str, **kw: Any) -> dict[str, Any]:
         what = f"{method} {self.prefix}{path}"
         try:
             resp = await self._client.request(method, self.prefix + path, **kw)
         except httpx.TimeoutException:
-            raise BackendUnavailable(f"slurm: slurmrestd at {self.url} did not answer {what} within "
-                                     f"{self.timeout:g} s (is slurmctld up?)") from None
+            raise BackendUnavailable(
+                f"slurm: slurmrestd at {self.url} did not answer {what} within {self.timeout:g} s (is slurmctld up?)"
+            ) from None
         except httpx.HTTPError as exc:
             raise BackendUnavailable(f"slurm: cannot reach slurmrestd at {self.url}: {exc}") from None
         if resp.status_code in (401, 403):
-            raise BackendError(f"slurm: slurmrestd refused the token ({resp.status_code}); check [slurm] "
-                               "token_env and rest_user")
+            raise BackendError(
+                f"slurm: slurmrestd refused the token ({resp.status_code}); check [slurm] token_env and rest_user"
+            )
         try:
             body = resp.json()
         except ValueError:

@@ -99,11 +99,17 @@ class SshAdapter:
             if not os.path.exists(self._known_hosts):  # noqa: ASYNC240 - one local stat, before a network connect
                 raise FileNotFoundError(f"known_hosts file {self._known_hosts} does not exist")
             conn = await asyncssh.connect(
-                self.address(host), port=self.port(host), username=self.section.user,
-                known_hosts=self._known_hosts, client_keys=self.section.client_keys or (),
-                connect_timeout=self.section.connect_timeout, config=None, agent_path=None,
-                keepalive_interval=30)
-            self._evict_idle(keep=self.section.max_parallel - 1)    # (hosts in use are never evicted)
+                self.address(host),
+                port=self.port(host),
+                username=self.section.user,
+                known_hosts=self._known_hosts,
+                client_keys=self.section.client_keys or (),
+                connect_timeout=self.section.connect_timeout,
+                config=None,
+                agent_path=None,
+                keepalive_interval=30,
+            )
+            self._evict_idle(keep=self.section.max_parallel - 1)  # (hosts in use are never evicted)
             self._conns[host] = conn
             return conn
 
@@ -131,8 +137,9 @@ class SshAdapter:
                 self._in_use[host] -= 1
                 self._last_used[host] = time.monotonic()
 
-    async def _attempts(self, host: str, command: str, words: tuple[str, ...], limit: float,
-                        t0: float) -> CommandResult:
+    async def _attempts(
+        self, host: str, command: str, words: tuple[str, ...], limit: float, t0: float
+    ) -> CommandResult:
         def failed(error: str) -> CommandResult:
             return CommandResult(host=host, argv=words, error=error, duration=time.monotonic() - t0)
 
@@ -147,22 +154,33 @@ class SshAdapter:
                 async with asyncio.timeout(limit):
                     done = await conn.run(command, check=False, stdin=asyncssh.DEVNULL)
             except TimeoutError:
-                self._drop(host)                    # the session may still hang; never reuse it
+                self._drop(host)  # the session may still hang; never reuse it
                 return failed(f"ssh: {host}: command did not finish within {limit:g} s")
             except asyncssh.ChannelOpenError as exc:
-                self._drop(host)                    # the reused connection went stale: the command never
-                if attempt == 1:                    # started, so one retry on a new connection is safe
+                self._drop(host)  # the reused connection went stale: the command never
+                if attempt == 1:  # started, so one retry on a new connection is safe
                     continue
                 return failed(_describe(exc, host, self.port(host)))
             except (OSError, asyncssh.Error) as exc:
-                self._drop(host)                    # lost mid-command: it may have run; never run it twice
+                self._drop(host)  # lost mid-command: it may have run; never run it twice
                 return failed(_describe(exc, host, self.port(host)))
             if done.exit_status is None and done.exit_signal:
-                return CommandResult(host=host, argv=words, stdout=_text(done.stdout), stderr=_text(done.stderr),
-                                     error=f"ssh: {host}: command killed by signal {done.exit_signal[0]}",
-                                     duration=time.monotonic() - t0)
-            return CommandResult(host=host, argv=words, exit_status=done.exit_status, stdout=_text(done.stdout),
-                                 stderr=_text(done.stderr), duration=time.monotonic() - t0)
+                return CommandResult(
+                    host=host,
+                    argv=words,
+                    stdout=_text(done.stdout),
+                    stderr=_text(done.stderr),
+                    error=f"ssh: {host}: command killed by signal {done.exit_signal[0]}",
+                    duration=time.monotonic() - t0,
+                )
+            return CommandResult(
+                host=host,
+                argv=words,
+                exit_status=done.exit_status,
+                stdout=_text(done.stdout),
+                stderr=_text(done.stderr),
+                duration=time.monotonic() - t0,
+            )
         raise AssertionError("unreachable: the second attempt always returns")
 
     async def aclose(self) -> None:

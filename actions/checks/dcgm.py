@@ -36,7 +36,9 @@ class DiagReport:
 
     def line(self) -> str:
         if self.passed:
-            return f"dcgmi diag: {self.tests} tests passed" + (f" ({len(self.warnings)} warning(s))" if self.warnings else "")
+            return f"dcgmi diag: {self.tests} tests passed" + (
+                f" ({len(self.warnings)} warning(s))" if self.warnings else ""
+            )
         if not self.tests:
             return "dcgmi diag: no test results"
         f = self.failures[0]
@@ -56,7 +58,7 @@ def parse_diag(text: str) -> DiagReport:
     if start < 0:
         raise ValueError("dcgmi printed no JSON document")
     try:
-        data = json.loads(text[start:text.rfind("}") + 1])
+        data = json.loads(text[start : text.rfind("}") + 1])
     except ValueError as exc:
         raise ValueError(f"dcgmi printed malformed JSON ({exc})") from None
     root = (data.get("DCGM GPU Diagnostic") or data.get("DCGM Diagnostic")) if isinstance(data, dict) else None
@@ -75,7 +77,11 @@ def parse_diag(text: str) -> DiagReport:
                 if status in ("pass", "skip", "skipped", "not run"):
                     continue
                 msg = "; ".join(_text(w) for w in res.get("warnings") or []) or status
-                item = DiagFailure(test=str(test.get("name", "?")), category=str(cat.get("category", "?")),
-                                   gpus=str(res.get("gpu_ids", res.get("gpu_id", "?"))), message=msg)
+                item = DiagFailure(
+                    test=str(test.get("name", "?")),
+                    category=str(cat.get("category", "?")),
+                    gpus=str(res.get("gpu_ids", res.get("gpu_id", "?"))),
+                    message=msg,
+                )
                 (report.warnings if status in ("warn", "warning") else report.failures).append(item)
     return report

@@ -36,11 +36,14 @@ def parse_nvlink_status(text: str) -> dict[int, list[int]]:
     inactive: dict[int, list[int]] = {}
     gpu: int | None = None
     for line in text.splitlines():
-        if (m := re.match(r"^GPU (\d+):", line.strip())):
+        if m := re.match(r"^GPU (\d+):", line.strip()):
             gpu = int(m.group(1))
             inactive.setdefault(gpu, [])
-        elif (gpu is not None and (m := re.match(r"^Link (\d+):\s*(.*)$", line.strip()))
-              and "inactive" in m.group(2).lower()):
+        elif (
+            gpu is not None
+            and (m := re.match(r"^Link (\d+):\s*(.*)$", line.strip()))
+            and "inactive" in m.group(2).lower()
+        ):
             inactive[gpu].append(int(m.group(1)))
     return inactive
 

@@ -79,8 +79,12 @@ def _nvlink(res) -> Check:  # noqa: ANN001
     down = {g: links for g, links in status.items() if links}
     if down:
         g, links = next(iter(sorted(down.items())))
-        return Check("nvlink", False, f"GPU {g} NVLink {','.join(map(str, links))} inactive"
-                     + (f" (+{len(down) - 1} GPU(s))" if len(down) > 1 else ""))
+        return Check(
+            "nvlink",
+            False,
+            f"GPU {g} NVLink {','.join(map(str, links))} inactive"
+            + (f" (+{len(down) - 1} GPU(s))" if len(down) > 1 else ""),
+        )
     return Check("nvlink", True, f"NVLinks of {len(status)} GPUs active")
 
 
@@ -117,5 +121,6 @@ async def validate_node(ssh: SshPort, node: str, level: int, cfg: ValidateSectio
         ssh.run(node, ["nvidia-smi", f"--query-gpu={GPU_QUERY}", "--format=csv,noheader"], timeout=60),
         ssh.run(node, ["nvidia-smi", "nvlink", "-s"], timeout=60),
         ssh.run(node, ["ibstat"], timeout=60),
-        ssh.run(node, ["dcgmi", "diag", "-r", str(level), "-j"], timeout=DIAG_TIMEOUT[level]))
+        ssh.run(node, ["dcgmi", "diag", "-r", str(level), "-j"], timeout=DIAG_TIMEOUT[level]),
+    )
     return NodeVerdict(node, [_gpus(gpus, cfg), _nvlink(nvlink), _ib(ib, cfg), _dcgm(diag, level)])

@@ -20,9 +20,9 @@ PLACEHOLDERS = ("node", "gpu", "from", "to")
 
 
 class GrafanaSection(Section):
-    url_template: str                      # https://grafana/d/dcgm?var-node={node}&var-gpu={gpu}&from={from}&to={to}
-    default_range: float = 3600.0          # seconds back from now when a view has no time range of its own
-    label: str = "Grafana"                 # the button / link text
+    url_template: str  # https://grafana/d/dcgm?var-node={node}&var-gpu={gpu}&from={from}&to={to}
+    default_range: float = 3600.0  # seconds back from now when a view has no time range of its own
+    label: str = "Grafana"  # the button / link text
 
     @field_validator("url_template")
     @classmethod
@@ -35,16 +35,23 @@ class GrafanaSection(Section):
             raise ValueError(f"url_template is not a valid template: {exc}") from None
         unknown = sorted({f for f in fields if f not in PLACEHOLDERS})
         if unknown:
-            raise ValueError(f"url_template has unknown placeholder(s) {', '.join('{' + u + '}' for u in unknown)}; "
-                             f"accepted: {', '.join('{' + p + '}' for p in PLACEHOLDERS)}")
+            raise ValueError(
+                f"url_template has unknown placeholder(s) {', '.join('{' + u + '}' for u in unknown)}; "
+                f"accepted: {', '.join('{' + p + '}' for p in PLACEHOLDERS)}"
+            )
         return value
 
-    def url(self, node: str, *, gpu: int | str | None = None, start: datetime | None = None,
-            end: datetime | None = None) -> str:
+    def url(
+        self, node: str, *, gpu: int | str | None = None, start: datetime | None = None, end: datetime | None = None
+    ) -> str:
         """The dashboard URL for ``node`` (and one GPU), over [start, end] (default: the last
         ``default_range`` seconds). Every value is URL-quoted: a node name cannot add parameters."""
         end = end or datetime.now(UTC)
         start = start or end - timedelta(seconds=self.default_range)
-        values = {"node": node, "gpu": "All" if gpu is None else str(gpu),
-                  "from": str(int(start.timestamp() * 1000)), "to": str(int(end.timestamp() * 1000))}
+        values = {
+            "node": node,
+            "gpu": "All" if gpu is None else str(gpu),
+            "from": str(int(start.timestamp() * 1000)),
+            "to": str(int(end.timestamp() * 1000)),
+        }
         return self.url_template.format(**{k: quote(v, safe="") for k, v in values.items()})

@@ -21,12 +21,12 @@ from pydantic import field_validator
 
 from ._base import Section
 
-LOGIN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}\$?$")       # POSIX portable names (+ Samba's trailing $)
+LOGIN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}\$?$")  # POSIX portable names (+ Samba's trailing $)
 PRINCIPAL = re.compile(r"^unix:[^\s:]+$")
 
 
 class IdentitySection(Section):
-    map: dict[str, str] = {}                           # login name -> principal (unix:NAME)
+    map: dict[str, str] = {}  # login name -> principal (unix:NAME)
     unmapped: Literal["own-name", "refuse"] = "own-name"
 
     @field_validator("map")
@@ -36,6 +36,8 @@ class IdentitySection(Section):
             if not LOGIN.match(login):
                 raise ValueError(f"{login!r} is not a unix login name (letters, digits, '_', '.', '-')")
             if not PRINCIPAL.match(principal):
-                raise ValueError(f"{login} = {principal!r}: a mapped principal must look like unix:NAME "
-                                 "(the name your policy binds, e.g. unix:john.doe)")
+                raise ValueError(
+                    f"{login} = {principal!r}: a mapped principal must look like unix:NAME "
+                    "(the name your policy binds, e.g. unix:john.doe)"
+                )
         return v

@@ -10,10 +10,10 @@ DEFAULT_OPERATOR_NAMESPACES = ["gpu-operator", "nvidia-gpu-operator", "network-o
 
 
 class KubeSection(Section):
-    kubeconfig: str | None = None          # default: $KUBECONFIG, else ~/.kube/config
-    context: str | None = None             # kubeconfig context (default: its current-context)
-    node_map: dict[str, str] = {}          # dcops node name -> k8s node name (default: same name)
-    drain_timeout: float = Field(300.0, gt=0)   # seconds to keep retrying evictions PDBs refuse
+    kubeconfig: str | None = None  # default: $KUBECONFIG, else ~/.kube/config
+    context: str | None = None  # kubeconfig context (default: its current-context)
+    node_map: dict[str, str] = {}  # dcops node name -> k8s node name (default: same name)
+    drain_timeout: float = Field(300.0, gt=0)  # seconds to keep retrying evictions PDBs refuse
     grace_period: int | None = Field(None, ge=0)  # pod grace period for evictions (default: the pod's own)
     request_timeout: float = Field(20.0, gt=0)  # seconds for any single API call
     operator_namespaces: list[str] = Field(default_factory=lambda: list(DEFAULT_OPERATOR_NAMESPACES))

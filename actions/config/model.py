@@ -28,12 +28,12 @@ def _xdg_data() -> Path:
 
 class ClusterSection(Section):
     name: str = "cluster"
-    production: bool = False               # production clusters get a red border and banner
-    theme: str | None = None               # pin a theme for this cluster (dcops-dark, dcops-light, dcops-contrast)
-    demo: bool = False                     # run on the built-in simulator
-    demo_nodes: int = Field(64, ge=1, le=100_000)     # simulator size (the TUI is benchmarked with 10,000)
+    production: bool = False  # production clusters get a red border and banner
+    theme: str | None = None  # pin a theme for this cluster (dcops-dark, dcops-light, dcops-contrast)
+    demo: bool = False  # run on the built-in simulator
+    demo_nodes: int = Field(64, ge=1, le=100_000)  # simulator size (the TUI is benchmarked with 10,000)
     demo_time_scale: float = Field(5.0, gt=0, le=10_000)  # simulated seconds per real second (a reimage takes ~1 min)
-    read_only: bool = False                # refuse every non-read action, whatever the policy says
+    read_only: bool = False  # refuse every non-read action, whatever the policy says
 
 
 class AuditSection(Section):
@@ -44,14 +44,14 @@ class AuditSection(Section):
     signature, with ``seal_key_id``) turns it on; ``seal_public_keys`` are what verify accepts."""
 
     url: str | None = None
-    lock_dir: str | None = None            # node lock files for the SQLite store (default: beside the db)
-    seal_key: str | None = None            # private key file, readable by the dcops service account only
-    seal_signer: list[str] | None = None   # or an external signer command (argv)
-    seal_key_id: str | None = None         # the key id of seal_signer's key
-    seal_public_keys: list[str] = []       # PEM files or directories of *.pub accepted by verify (rotation)
-    seal_every: int = Field(100, ge=1, le=1_000_000)          # seal at least every N records
-    seal_interval: float = Field(60.0, gt=0, le=86_400)       # ... and every T seconds while records wait
-    seal_sinks: list[str] = []             # file:/ABS/PATH, syslog, syslog+udp://HOST:PORT, journald
+    lock_dir: str | None = None  # node lock files for the SQLite store (default: beside the db)
+    seal_key: str | None = None  # private key file, readable by the dcops service account only
+    seal_signer: list[str] | None = None  # or an external signer command (argv)
+    seal_key_id: str | None = None  # the key id of seal_signer's key
+    seal_public_keys: list[str] = []  # PEM files or directories of *.pub accepted by verify (rotation)
+    seal_every: int = Field(100, ge=1, le=1_000_000)  # seal at least every N records
+    seal_interval: float = Field(60.0, gt=0, le=86_400)  # ... and every T seconds while records wait
+    seal_sinks: list[str] = []  # file:/ABS/PATH, syslog, syslog+udp://HOST:PORT, journald
 
     @model_validator(mode="after")
     def _check_sealing(self) -> AuditSection:
@@ -61,8 +61,9 @@ class AuditSection(Section):
             raise ValueError("seal_signer is an empty command")
         if self.seal_signer and not self.seal_key_id:
             raise ValueError("seal_signer needs seal_key_id (the key id `dcops audit keygen` printed)")
-        if self.seal_key_id is not None and (len(self.seal_key_id) != 16
-                                             or any(c not in "0123456789abcdef" for c in self.seal_key_id)):
+        if self.seal_key_id is not None and (
+            len(self.seal_key_id) != 16 or any(c not in "0123456789abcdef" for c in self.seal_key_id)
+        ):
             raise ValueError(f"seal_key_id {self.seal_key_id!r} is not 16 lowercase hex digits")
         if self.seal_sinks and not self.sealing:
             raise ValueError("seal_sinks without seal_key or seal_signer: nothing would be sealed")
@@ -85,28 +86,28 @@ class AuditSection(Section):
 
 
 class PolicySection(Section):
-    path: str | None = None                # RBAC policy TOML; default $XDG_CONFIG_HOME/dcops/policy.toml
+    path: str | None = None  # RBAC policy TOML; default $XDG_CONFIG_HOME/dcops/policy.toml
 
 
 class GuardsSection(Section):
-    max_partition_unavailable: float = 0.5 # refuse when more than this share of a partition would be out
+    max_partition_unavailable: float = 0.5  # refuse when more than this share of a partition would be out
     confirm_destructive: bool = True
     # non-destructive actions that still ask a person the typed confirmation (node count or hostlist),
     # whichever front end they come from (fleet `d`, `:drain`, the CLI on a terminal, Slack)
     confirm_actions: list[str] = ["drain", "requeue"]
-    approval_ttl: float = 3600.0           # seconds a pending approval stays valid
-    lock_wait: float = 0.0                 # seconds to wait for a busy node lock (0 = refuse at once)
-    default_timeout: float = 3600.0        # per-action timeout unless the action sets its own
+    approval_ttl: float = 3600.0  # seconds a pending approval stays valid
+    lock_wait: float = 0.0  # seconds to wait for a busy node lock (0 = refuse at once)
+    default_timeout: float = 3600.0  # per-action timeout unless the action sets its own
 
 
 class NodeEntry(Section):
     """Static inventory entries (``[[nodes]]``), merged over what Slurm reports."""
 
-    names: str                             # hostlist, e.g. gpu[001-064]
+    names: str  # hostlist, e.g. gpu[001-064]
     partitions: list[str] = []
     labels: list[str] = []
-    ssh_host: str | None = None            # template: "{name}" or "10.0.0.{index}"
-    bmc: str | None = None                 # template like "https://{name}-bmc"
+    ssh_host: str | None = None  # template: "{name}" or "10.0.0.{index}"
+    bmc: str | None = None  # template like "https://{name}-bmc"
 
     @field_validator("ssh_host", "bmc")
     @classmethod
@@ -119,8 +120,10 @@ class NodeEntry(Section):
         try:
             fields = [f for _, f, _, _ in string.Formatter().parse(v) if f is not None]
         except ValueError as exc:
-            raise ValueError(f"template {v!r} is malformed ({exc}); use {{name}} and {{index}}, "
-                             "and {{{{ }}}} for literal braces") from None
+            raise ValueError(
+                f"template {v!r} is malformed ({exc}); use {{name}} and {{index}}, "
+                "and {{{{ }}}} for literal braces"
+            ) from None
         for f in fields:
             if f not in ("name", "index"):
                 raise ValueError(f"template {v!r} uses {{{f}}}; accepted: {{name}} and {{index}}")
@@ -133,21 +136,21 @@ class NodeEntry(Section):
 
 class TuiSection(Section):
     theme: str = "dcops-dark"
-    refresh: float = Field(30.0, ge=0)     # seconds between Fleet / Jobs / Node reloads (0 = only on ctrl+r)
-    bindings: dict[str, str] = {}          # binding id -> key(s), e.g. {"fleet.drain" = "D"}
+    refresh: float = Field(30.0, ge=0)  # seconds between Fleet / Jobs / Node reloads (0 = only on ctrl+r)
+    bindings: dict[str, str] = {}  # binding id -> key(s), e.g. {"fleet.drain" = "D"}
 
 
 class SlackSection(Section):
     bot_token_env: str = "SLACK_BOT_TOKEN"
     signing_secret_env: str = "SLACK_SIGNING_SECRET"
-    app_token_env: str = "SLACK_APP_TOKEN"       # set -> Socket Mode
+    app_token_env: str = "SLACK_APP_TOKEN"  # set -> Socket Mode
     approvals_channel: str | None = None
-    api_base_url: str | None = None              # for tests: a local Slack Web API
-    channel_rules: dict[str, list[str]] = {}     # action or kind ("destructive") -> allowed channel ids
+    api_base_url: str | None = None  # for tests: a local Slack Web API
+    channel_rules: dict[str, list[str]] = {}  # action or kind ("destructive") -> allowed channel ids
     port: int = 3000
     host: str = "127.0.0.1"
-    update_interval: float = 1.0                 # min seconds between chat.update calls of one run message
-    confirm_ttl: float = 300.0                   # seconds a Confirm button stays valid
+    update_interval: float = 1.0  # min seconds between chat.update calls of one run message
+    confirm_ttl: float = 300.0  # seconds a Confirm button stays valid
 
 
 class DcopsConfig(Section):
@@ -162,9 +165,9 @@ class DcopsConfig(Section):
     redfish: RedfishSection | None = None
     prometheus: PrometheusSection | None = None
     kube: KubeSection | None = None
-    provisioning: ProvisioningSection | None = None   # who reinstalls nodes for reimage (default: redfish-pxe)
-    topology: str | None = None            # InfiniBand fabric topology file
-    thresholds: dict[str, float] = {}      # overrides for health thresholds (gpu_temp_c, ...)
+    provisioning: ProvisioningSection | None = None  # who reinstalls nodes for reimage (default: redfish-pxe)
+    topology: str | None = None  # InfiniBand fabric topology file
+    thresholds: dict[str, float] = {}  # overrides for health thresholds (gpu_temp_c, ...)
     tui: TuiSection = Field(default_factory=TuiSection)
     slack: SlackSection | None = None
     ansible: AnsibleSection | None = None  # playbooks as actions (toolbox)
@@ -209,6 +212,7 @@ class DcopsConfig(Section):
 
     def resolved(self, base_dir: Path) -> DcopsConfig:
         """Relative paths in the file are relative to the file, not to the current directory."""
+
         def fix(p: str | None) -> str | None:
             if p is None or "://" in p:
                 return p
@@ -227,8 +231,9 @@ class DcopsConfig(Section):
         if self.alerts.mapping:
             update["alerts"] = self.alerts.model_copy(update={"mapping": fix(self.alerts.mapping)})
         if self.redfish is not None and (self.redfish.ca_bundle or self.redfish.password_file):
-            update["redfish"] = self.redfish.model_copy(update={"ca_bundle": fix(self.redfish.ca_bundle),
-                                                                "password_file": fix(self.redfish.password_file)})
+            update["redfish"] = self.redfish.model_copy(
+                update={"ca_bundle": fix(self.redfish.ca_bundle), "password_file": fix(self.redfish.password_file)}
+            )
         audit: dict = {}
         if self.audit.url and self.audit.url.startswith("sqlite:///") and not self.audit.url.startswith("sqlite:////"):
             rel = self.audit.url.removeprefix("sqlite:///")

@@ -29,5 +29,5 @@ class ProvisioningSection(Section):
     def _options(self) -> ProvisioningSection:
         from ..backends.provisioning import provider_spec
 
-        provider_spec(self.provider).parse_options(self.options)      # raises ValueError naming the bad key
+        provider_spec(self.provider).parse_options(self.options)  # raises ValueError naming the bad key
         return self

@@ -30,9 +30,9 @@ COUNTERS: dict[str, str] = {
     "port_transmit_wait_total": "xmit wait",
 }
 WINDOWS = (SHORT_WINDOW, LONG_WINDOW)
-INSTANCE_TAIL = r"([.:].*)?"     # "gpu001", "gpu001:9100", "gpu001.cluster.local:9100"
+INSTANCE_TAIL = r"([.:].*)?"  # "gpu001", "gpu001:9100", "gpu001.cluster.local:9100"
 
-SwitchCounterSource = Callable[..., Mapping[str, float]]   # (endpoint, at=unix time) -> counters
+SwitchCounterSource = Callable[..., Mapping[str, float]]  # (endpoint, at=unix time) -> counters
 
 
 @dataclass
@@ -59,13 +59,16 @@ def node_of_instance(instance: str, instance_map: Mapping[str, str] | None = Non
 def growth_queries(nodes: Iterable[str] | None, windows: Iterable[int] = WINDOWS) -> dict[tuple[str, int], str]:
     """The PromQL behind :func:`host_port_growth` (also what the benchmark times on its own)."""
     matchers = {"instance": AnyOf.of(nodes, INSTANCE_TAIL)} if nodes is not None else {}
-    return {(c, w): f"increase({selector('node_infiniband_' + c, matchers)}[{w}s])"
-            for c in COUNTERS for w in windows}
+    return {(c, w): f"increase({selector('node_infiniband_' + c, matchers)}[{w}s])" for c in COUNTERS for w in windows}
 
 
-async def host_port_growth(prom: PrometheusPort, nodes: Iterable[str] | None = None, *,
-                           instance_map: Mapping[str, str] | None = None,
-                           windows: Iterable[int] = WINDOWS) -> dict[Endpoint, PortGrowth]:
+async def host_port_growth(
+    prom: PrometheusPort,
+    nodes: Iterable[str] | None = None,
+    *,
+    instance_map: Mapping[str, str] | None = None,
+    windows: Iterable[int] = WINDOWS,
+) -> dict[Endpoint, PortGrowth]:
     """Counter growth for every host port Prometheus has (or those of ``nodes``)."""
     queries = growth_queries(list(nodes) if nodes is not None else None, windows)
     results = await asyncio.gather(*(prom.query(q) for q in queries.values()))
@@ -73,9 +76,11 @@ async def host_port_growth(prom: PrometheusPort, nodes: Iterable[str] | None = N
     for (counter, window), samples in zip(queries, results):
         for s in samples:
             device, port = s.labels.get("device"), s.labels.get("port", "1")
-            if not device or not port.isdigit() or s.value != s.value:   # NaN: too few samples
+            if not device or not port.isdigit() or s.value != s.value:  # NaN: too few samples
                 continue
-            end = Endpoint(name=node_of_instance(s.labels.get("instance", ""), instance_map), device=device, port=int(port))
+            end = Endpoint(
+                name=node_of_instance(s.labels.get("instance", ""), instance_map), device=device, port=int(port)
+            )
             out.setdefault(end, PortGrowth()).by_window.setdefault(window, {})[counter] = max(0.0, s.value)
     return out
 
@@ -86,18 +91,19 @@ async def prometheus_now(prom: PrometheusPort) -> float:
     return sample.value
 
 
-def switch_port_growth(source: SwitchCounterSource, end: Endpoint, now: float,
-                       windows: Iterable[int] = WINDOWS) -> PortGrowth:
+def switch_port_growth(
+    source: SwitchCounterSource, end: Endpoint, now: float, windows: Iterable[int] = WINDOWS
+) -> PortGrowth:
     """Growth for a switch port from a source that can read its counters at a past time."""
     current = source(str(end), at=now)
     growth = PortGrowth()
     for window in windows:
         before = source(str(end), at=now - window)
-        growth.by_window[window] = {c: max(0.0, float(current.get(c, 0)) - float(before.get(c, 0)))
-                                    for c in COUNTERS if c in current}
+        growth.by_window[window] = {
+            c: max(0.0, float(current.get(c, 0)) - float(before.get(c, 0))) for c in COUNTERS if c in current
+        }
     return growth
 
 
 def fmt_count(value: float) -> str:
     return f"{value:,.0f}" if value >= 1 or value == 0 else f"{value:.2f}"
-

@@ -64,13 +64,20 @@ def parse_mlxlink(text: str) -> MlxlinkBer:
     minutes = get("time since last clear [min]")
     lanes = tuple(x for x in (_int(v) for v in (get("raw physical errors per lane") or "").split(",")) if x is not None)
     return MlxlinkBer(
-        state=get("state"), physical_state=get("physical state"), speed=get("speed"), width=get("width"),
+        state=get("state"),
+        physical_state=get("physical state"),
+        speed=get("speed"),
+        width=get("width"),
         fec=get("fec"),
         minutes_since_clear=float(minutes) if minutes and _is_float(minutes) else None,
-        symbol_errors=_int(get("symbol errors")), symbol_ber=_ber(get("symbol ber")),
-        effective_errors=_int(get("effective physical errors")), effective_ber=_ber(get("effective physical ber")),
-        raw_errors_per_lane=lanes, raw_ber=_ber(get("raw physical ber")),
-        link_down=_int(get("link down counter")), link_error_recovery=_int(get("link error recovery counter")),
+        symbol_errors=_int(get("symbol errors")),
+        symbol_ber=_ber(get("symbol ber")),
+        effective_errors=_int(get("effective physical errors")),
+        effective_ber=_ber(get("effective physical ber")),
+        raw_errors_per_lane=lanes,
+        raw_ber=_ber(get("raw physical ber")),
+        link_down=_int(get("link down counter")),
+        link_error_recovery=_int(get("link error recovery counter")),
     )
 
 
@@ -106,7 +113,7 @@ def parse_ibstat(text: str) -> dict[tuple[str, int], IbstatPort]:
     current: tuple[str, int] | None = None
     for line in text.splitlines():
         s = line.strip()
-        if (m := re.match(r"^CA '([^']+)'", s)):
+        if m := re.match(r"^CA '([^']+)'", s):
             device, current = m.group(1), None
         elif (m := re.match(r"^Port (\d+):$", s)) and device:
             current = (device, int(m.group(1)))
@@ -114,5 +121,9 @@ def parse_ibstat(text: str) -> dict[tuple[str, int], IbstatPort]:
         elif current and ":" in s:
             key, _, value = s.partition(":")
             ports[current][key.strip().lower()] = value.strip()
-    return {k: IbstatPort(device=k[0], port=k[1], state=v.get("state"), physical_state=v.get("physical state"),
-                          rate=v.get("rate")) for k, v in ports.items()}
+    return {
+        k: IbstatPort(
+            device=k[0], port=k[1], state=v.get("state"), physical_state=v.get("physical state"), rate=v.get("rate")
+        )
+        for k, v in ports.items()
+    }

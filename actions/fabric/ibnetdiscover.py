@@ -45,31 +45,34 @@ def parse(text: str, media: str = "DAC") -> Topology:
     for lineno, line in enumerate(text.splitlines(), start=1):
         line = line.strip()
         if not line or line.startswith("#") or "=" in line.split()[0]:
-            continue   # comments and vendid=/devid=/sysimgguid=/switchguid=/caguid= lines
-        if (m := _HEADER.match(line)):
+            continue  # comments and vendid=/devid=/sysimgguid=/switchguid=/caguid= lines
+        if m := _HEADER.match(line):
             kind, guid, desc = m.groups()
             nodes[guid] = _name(kind, desc, guid)
             blocks.append((guid, []))
-        elif (m := _PORT.match(line)):
+        elif m := _PORT.match(line):
             if not blocks:
                 raise ValueError(f"line {lineno}: a port line before any Switch/Ca line")
             port, peer, peer_port, rest = m.groups()
             sp = _SPEED.search(rest)
-            blocks[-1][1].append((int(port), peer, int(peer_port), sp.group(1) if sp else "4", sp.group(2) if sp else "NDR"))
+            blocks[-1][1].append(
+                (int(port), peer, int(peer_port), sp.group(1) if sp else "4", sp.group(2) if sp else "NDR")
+            )
         else:
             raise ValueError(f"line {lineno}: not ibnetdiscover output: {line[:80]!r}")
     links: dict[frozenset[Endpoint], Link] = {}
     for guid, ports in blocks:
         for port, peer, peer_port, width, speed in ports:
             if peer not in nodes:
-                continue    # the peer's own block is missing (a partial scan): nothing to name it by
+                continue  # the peer's own block is missing (a partial scan): nothing to name it by
             a = _endpoint(nodes[guid], port)
             b = _endpoint(nodes[peer], peer_port)
             key = frozenset((a, b))
             if key not in links:
                 first, second = sorted((a, b), key=lambda e: (not e.is_host, str(e)))
-                links[key] = Link(a=first, b=second, speed="FDR" if speed == "FDR10" else speed,
-                                  width=f"{width}x", media=media)
+                links[key] = Link(
+                    a=first, b=second, speed="FDR" if speed == "FDR10" else speed, width=f"{width}x", media=media
+                )
     return Topology(list(links.values()))
 
 
@@ -81,7 +84,9 @@ def _endpoint(node: tuple[str, str | None], port: int) -> Endpoint:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: python -m dcops.actions.fabric.ibnetdiscover IBNETDISCOVER_OUTPUT > topology.txt", file=sys.stderr)
+        print(
+            "usage: python -m dcops.actions.fabric.ibnetdiscover IBNETDISCOVER_OUTPUT > topology.txt", file=sys.stderr
+        )
         return 2
     try:
         with open(args[0]) as f:

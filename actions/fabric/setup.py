@@ -22,8 +22,10 @@ def topology(ctx: ActionContext, *, required: bool = True) -> Topology | None:
     if links is not None:
         return Topology.from_dicts(links)
     if required:
-        raise UsageError("no fabric topology: set topology = \"FILE\" in the config (one cable per line; "
-                         "python -m dcops.actions.fabric.ibnetdiscover converts ibnetdiscover output)")
+        raise UsageError(
+            'no fabric topology: set topology = "FILE" in the config (one cable per line; '
+            "python -m dcops.actions.fabric.ibnetdiscover converts ibnetdiscover output)"
+        )
     return None
 
 
@@ -37,6 +39,11 @@ def instance_map(ctx: ActionContext) -> dict[str, str]:
 
 def sources(ctx: ActionContext) -> Sources:
     b = ctx.backends
-    return Sources(prometheus=b.get(PrometheusPort), ssh=b.find(SshPort), slurm=b.find(SlurmPort),
-                   switch_counters=b.extras.get("fabric_counters"), instance_map=instance_map(ctx),
-                   thresholds=dict(ctx.config.thresholds))
+    return Sources(
+        prometheus=b.get(PrometheusPort),
+        ssh=b.find(SshPort),
+        slurm=b.find(SlurmPort),
+        switch_counters=b.extras.get("fabric_counters"),
+        instance_map=instance_map(ctx),
+        thresholds=dict(ctx.config.thresholds),
+    )

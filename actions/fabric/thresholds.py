@@ -35,10 +35,10 @@ class Band:
 
 @dataclass(frozen=True)
 class BerThresholds:
-    raw: Band            # pre-FEC
-    effective: Band      # post-FEC
+    raw: Band  # pre-FEC
+    effective: Band  # post-FEC
     symbol: Band
-    source: str          # which row of the table applied, for the evidence line
+    source: str  # which row of the table applied, for the evidence line
 
 
 _SYMBOL = Band(1e-14, 5e-15, 1e-15)
@@ -51,7 +51,7 @@ _TABLE: dict[tuple[str, str], tuple[Band, Band]] = {
     ("EDR", "copper"): (Band(1e-12, 5e-13, 1e-13), Band(1e-12, 5e-13, 1e-13)),
     ("EDR", "optical"): (Band(1e-12, 5e-13, 1e-13), Band(1e-12, 5e-13, 1e-13)),
 }
-_SPEC = Band(1e-12, 5e-13, 1e-13)   # the IB spec's 1e-12 when nothing better is known
+_SPEC = Band(1e-12, 5e-13, 1e-13)  # the IB spec's 1e-12 when nothing better is known
 
 
 def media_class(media: str | None) -> str:
@@ -75,20 +75,20 @@ def ber_thresholds(speed: str, media: str | None, fec: str | None = None) -> Ber
 
 
 DEFAULTS: dict[str, float] = {
-    "ib_symbol_ber_short": 1e-14,       # UFM: symbol errors over 12 min > bandwidth x 720 s x 1e-14
-    "ib_symbol_ber_long": 1e-15,        # UFM: symbol errors over 125 min > bandwidth x 7500 s x 1e-15
-    "ib_link_downed": 1,                # link_downed growth over 125 min that counts as flapping
-    "ib_port_errors": 10,               # receive / integrity / overrun errors over 125 min: a bad port
-    "ib_xmit_wait_per_s": 1e6,          # PortXmitWait ticks per second over 12 min: congestion
-    "ib_isolate_min": 10,               # isolate at most max(this, share x ports) links at once
+    "ib_symbol_ber_short": 1e-14,  # UFM: symbol errors over 12 min > bandwidth x 720 s x 1e-14
+    "ib_symbol_ber_long": 1e-15,  # UFM: symbol errors over 125 min > bandwidth x 7500 s x 1e-15
+    "ib_link_downed": 1,  # link_downed growth over 125 min that counts as flapping
+    "ib_port_errors": 10,  # receive / integrity / overrun errors over 125 min: a bad port
+    "ib_xmit_wait_per_s": 1e6,  # PortXmitWait ticks per second over 12 min: congestion
+    "ib_isolate_min": 10,  # isolate at most max(this, share x ports) links at once
     "ib_isolate_share": 0.005,
 }
 
 
 @dataclass(frozen=True)
 class CounterRules:
-    symbol_short: float        # max symbol errors in SHORT_WINDOW before the link is bad
-    symbol_long: float         # max symbol errors in LONG_WINDOW
+    symbol_short: float  # max symbol errors in SHORT_WINDOW before the link is bad
+    symbol_long: float  # max symbol errors in LONG_WINDOW
     link_downed: float
     port_errors: float
     xmit_wait_per_s: float
@@ -96,10 +96,13 @@ class CounterRules:
     @classmethod
     def for_link(cls, bits_per_second: float, overrides: Mapping[str, float] | None = None) -> CounterRules:
         t = {**DEFAULTS, **{k: float(v) for k, v in (overrides or {}).items() if k in DEFAULTS}}
-        return cls(symbol_short=bits_per_second * SHORT_WINDOW * t["ib_symbol_ber_short"],
-                   symbol_long=bits_per_second * LONG_WINDOW * t["ib_symbol_ber_long"],
-                   link_downed=t["ib_link_downed"], port_errors=t["ib_port_errors"],
-                   xmit_wait_per_s=t["ib_xmit_wait_per_s"])
+        return cls(
+            symbol_short=bits_per_second * SHORT_WINDOW * t["ib_symbol_ber_short"],
+            symbol_long=bits_per_second * LONG_WINDOW * t["ib_symbol_ber_long"],
+            link_downed=t["ib_link_downed"],
+            port_errors=t["ib_port_errors"],
+            xmit_wait_per_s=t["ib_xmit_wait_per_s"],
+        )
 
 
 def isolation_limit(ports: int, overrides: Mapping[str, float] | None = None) -> int:

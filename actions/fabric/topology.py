@@ -86,8 +86,11 @@ class Link:
         return f"{self.a} <-> {self.b}"
 
     def to_line(self) -> str:
-        attrs = " ".join(f"{k}={getattr(self, k):g}" if isinstance(getattr(self, k), float) else f"{k}={getattr(self, k)}"
-                         for k in _ATTRS if getattr(self, k) is not None)
+        attrs = " ".join(
+            f"{k}={getattr(self, k):g}" if isinstance(getattr(self, k), float) else f"{k}={getattr(self, k)}"
+            for k in _ATTRS
+            if getattr(self, k) is not None
+        )
         return f"{self.a}  <->  {self.b}  {attrs}".rstrip()
 
 
@@ -113,14 +116,21 @@ class Topology:
         """Host ports matching ``NODE[:DEVICE[:PORT]]`` with their links; a clear error if none."""
         parts = spec.strip().split(":")
         if not 1 <= len(parts) <= 3 or not all(parts) or (len(parts) == 3 and not parts[2].isdigit()):
-            raise UsageError(f"{spec!r} is not a port; use NODE, NODE:DEVICE or NODE:DEVICE:PORT (e.g. gpu023:mlx5_0:1)")
+            raise UsageError(
+                f"{spec!r} is not a port; use NODE, NODE:DEVICE or NODE:DEVICE:PORT (e.g. gpu023:mlx5_0:1)"
+            )
         node, device = parts[0], parts[1] if len(parts) > 1 else None
         port = int(parts[2]) if len(parts) > 2 else None
-        found = [(e, self._by_end[e]) for e in self.host_ports()
-                 if e.name == node and (device is None or e.device == device) and (port is None or e.port == port)]
+        found = [
+            (e, self._by_end[e])
+            for e in self.host_ports()
+            if e.name == node and (device is None or e.device == device) and (port is None or e.port == port)
+        ]
         if not found:
             known = sorted({str(e) for e in self.host_ports() if e.name == node})
-            hint = f"; {node} has {', '.join(known)}" if known else f"; no cabled HCA port of {node!r} is in the topology"
+            hint = (
+                f"; {node} has {', '.join(known)}" if known else f"; no cabled HCA port of {node!r} is in the topology"
+            )
             raise UsageError(f"no link for {spec!r} in the fabric topology{hint}")
         return found
 

@@ -48,7 +48,7 @@ class Sources:
 @dataclass
 class Triage:
     verdict: Verdict
-    jobs: dict[str, list[str]] = field(default_factory=dict)   # node -> running job ids
+    jobs: dict[str, list[str]] = field(default_factory=dict)  # node -> running job ids
     jobs_missing: str | None = None
     next_actions: list[str] = field(default_factory=list)
     followups: list[str] = field(default_factory=list)
@@ -56,19 +56,36 @@ class Triage:
 
     def as_data(self) -> dict[str, Any]:
         v = self.verdict
-        return {"link": str(v.link), "a": str(v.link.a), "b": str(v.link.b), "verdict": v.kind,
-                "suspect": str(v.suspect) if v.suspect else None, "evidence": v.evidence, "missing": v.missing,
-                "jobs": self.jobs, "jobs_missing": self.jobs_missing, "next_actions": self.next_actions,
-                "followups": self.followups, "score": round(v.score, 1), "ends": [_end_data(e) for e in self.ends]}
+        return {
+            "link": str(v.link),
+            "a": str(v.link.a),
+            "b": str(v.link.b),
+            "verdict": v.kind,
+            "suspect": str(v.suspect) if v.suspect else None,
+            "evidence": v.evidence,
+            "missing": v.missing,
+            "jobs": self.jobs,
+            "jobs_missing": self.jobs_missing,
+            "next_actions": self.next_actions,
+            "followups": self.followups,
+            "score": round(v.score, 1),
+            "ends": [_end_data(e) for e in self.ends],
+        }
 
 
 def _end_data(e: EndEvidence) -> dict[str, Any]:
     """One end's raw evidence for front ends (per-counter growth for a bar chart, mlxlink's BERs)."""
-    growth = None if e.growth is None else {
-        f"{w // 60}m": {COUNTERS[c]: round(v, 3) for c, v in by.items()} for w, by in e.growth.by_window.items()}
-    return {"port": str(e.end), "growth": growth,
-            "mlxlink": asdict(e.mlxlink) if e.mlxlink is not None else None,
-            "ibstat": asdict(e.ibstat) if e.ibstat is not None else None}
+    growth = (
+        None
+        if e.growth is None
+        else {f"{w // 60}m": {COUNTERS[c]: round(v, 3) for c, v in by.items()} for w, by in e.growth.by_window.items()}
+    )
+    return {
+        "port": str(e.end),
+        "growth": growth,
+        "mlxlink": asdict(e.mlxlink) if e.mlxlink is not None else None,
+        "ibstat": asdict(e.ibstat) if e.ibstat is not None else None,
+    }
 
 
 async def _ssh_evidence(ssh: Any, end: Endpoint) -> tuple[Any, Any, str | None]:
@@ -76,13 +93,16 @@ async def _ssh_evidence(ssh: Any, end: Endpoint) -> tuple[Any, Any, str | None]:
         return None, None, "no ssh backend configured"
     mlx, ibs = await asyncio.gather(
         ssh.run(end.name, ["mlxlink", "-d", end.device, "--show_ber"], timeout=SSH_TIMEOUT),
-        ssh.run(end.name, ["ibstat", end.device], timeout=SSH_TIMEOUT))   # with a port number ibstat drops its headings
+        ssh.run(end.name, ["ibstat", end.device], timeout=SSH_TIMEOUT),
+    )  # with a port number ibstat drops its headings
     problems = []
     mlxlink = parse_mlxlink(mlx.stdout) if mlx.ok else None
     ibstat = parse_ibstat(ibs.stdout).get((end.device or "", end.port)) if ibs.ok else None
     for name, res in (("mlxlink", mlx), ("ibstat", ibs)):
         if not res.ok:
-            problems.append(f"{name}: {res.error or (res.stderr.strip().splitlines() or [f'exit {res.exit_status}'])[-1]}")
+            problems.append(
+                f"{name}: {res.error or (res.stderr.strip().splitlines() or [f'exit {res.exit_status}'])[-1]}"
+            )
     if mlx.error and mlx.error == ibs.error:
         problems = [f"ssh to {end.name}: {mlx.error}"]
     return mlxlink, ibstat, "; ".join(problems) or None
@@ -115,24 +135,33 @@ def _plan(v: Verdict, jobs: Mapping[str, list[str]]) -> tuple[list[str], list[st
         drain = f"drain {collapse(hosts)} --reason {_quoted(reason)}" if hosts else None
         steps = ([f"drain {'both ends' if len(hosts) == 2 else collapse(hosts)}{job_note}"] if hosts else []) + [
             "reseat the cable at both ends (clean the connectors), then reset the counters of this link",
-            "watch 12 min: if errors return, replace the cable; if they follow the port, replace the port/HCA"]
+            "watch 12 min: if errors return, replace the cable; if they follow the port, replace the port/HCA",
+        ]
         return steps, ([drain] if drain else []) + reset
     if v.kind == BAD_PORT and v.suspect is not None:
         node = v.suspect.name if v.suspect.is_host else None
         reason = f"triage-cable: bad port {v.suspect}"[:200]
         steps = ([f"drain {node}{job_note}"] if node else []) + [
-            f"move the cable to a spare port or swap the HCA/switch port of {v.suspect}, then reset its counters"]
+            f"move the cable to a spare port or swap the HCA/switch port of {v.suspect}, then reset its counters"
+        ]
         own_reset = [r for r in reset if node and r.startswith(f"reset-counters {node} --device {v.suspect.device} ")]
         return steps, ([f"drain {node} --reason {_quoted(reason)}"] if node else []) + own_reset
     if v.kind == DEGRADING:
-        return ["no drain yet: reseat the cable at the next maintenance window",
-                f"run triage-cable {link.a} again in 12 min to see the trend"], []
+        return [
+            "no drain yet: reseat the cable at the next maintenance window",
+            f"run triage-cable {link.a} again in 12 min to see the trend",
+        ], []
     return [], []
 
 
-async def collect(links: Sequence[Link], src: Sources, *, deep: bool = True,
-                  growth: Mapping[Endpoint, PortGrowth] | None = None,
-                  prom_down: str | None = None) -> list[EndEvidence]:
+async def collect(
+    links: Sequence[Link],
+    src: Sources,
+    *,
+    deep: bool = True,
+    growth: Mapping[Endpoint, PortGrowth] | None = None,
+    prom_down: str | None = None,
+) -> list[EndEvidence]:
     """Evidence for every end of ``links`` (flattened, two per link). ``prom_down``: the caller already
     knows Prometheus is not answering (why), so no end waits for it again."""
     hosts = sorted({e.name for link in links for e in link.ends if e.is_host})
@@ -141,10 +170,14 @@ async def collect(links: Sequence[Link], src: Sources, *, deep: bool = True,
     elif growth is None:
         try:
             growth = await host_port_growth(src.prometheus, hosts, instance_map=src.instance_map)
-        except DcopsError as exc:   # Prometheus down: every host end lacks counters, the verdicts say so
+        except DcopsError as exc:  # Prometheus down: every host end lacks counters, the verdicts say so
             growth, prom_down = {}, str(exc)
     now: float | None = None
-    if src.switch_counters is not None and prom_down is None and any(not e.is_host for link in links for e in link.ends):
+    if (
+        src.switch_counters is not None
+        and prom_down is None
+        and any(not e.is_host for link in links for e in link.ends)
+    ):
         try:
             now = await prometheus_now(src.prometheus)
         except DcopsError as exc:
@@ -182,11 +215,11 @@ async def triage_links(links: Sequence[Link], src: Sources) -> list[Triage]:
     evidence = await collect(links, src)
     out = []
     for i, link in enumerate(links):
-        verdict = judge_link(link, evidence[2 * i: 2 * i + 2], src.thresholds)
+        verdict = judge_link(link, evidence[2 * i : 2 * i + 2], src.thresholds)
         affected = verdict.link.host_nodes if verdict.kind not in (HEALTHY, UNKNOWN) else []
         jobs, jobs_missing = await _jobs(src.slurm, affected)
         steps, commands = _plan(verdict, jobs)
-        out.append(Triage(verdict, jobs, jobs_missing, steps, commands, list(evidence[2 * i: 2 * i + 2])))
+        out.append(Triage(verdict, jobs, jobs_missing, steps, commands, list(evidence[2 * i : 2 * i + 2])))
     return out
 
 
@@ -201,7 +234,7 @@ async def rank_fabric(topology: Topology, src: Sources, top: int) -> tuple[list[
     except DcopsError as exc:
         prom_down = str(exc)
     screened = await collect(topology.links, src, deep=False, growth=growth, prom_down=prom_down)
-    verdicts = [judge_link(link, screened[2 * i: 2 * i + 2], src.thresholds) for i, link in enumerate(topology.links)]
+    verdicts = [judge_link(link, screened[2 * i : 2 * i + 2], src.thresholds) for i, link in enumerate(topology.links)]
     worst = sorted((v for v in verdicts if v.kind not in (HEALTHY, UNKNOWN)), key=lambda v: -v.score)[:top]
     triaged = await triage_links([v.link for v in worst], src) if worst else []
     limit = isolation_limit(len(topology.links), src.thresholds)

@@ -19,10 +19,20 @@ from .thresholds import LONG_WINDOW, SHORT_WINDOW, BerThresholds, CounterRules
 from .topology import Endpoint, Link
 
 HEALTHY, DEGRADING, BAD_CABLE, BAD_PORT, FLAPPING, CONGESTION = (
-    "healthy", "degrading", "bad cable", "bad port", "flapping", "congestion")
-UNKNOWN = "unknown"     # not one source answered for either end: never call that healthy
+    "healthy",
+    "degrading",
+    "bad cable",
+    "bad port",
+    "flapping",
+    "congestion",
+)
+UNKNOWN = "unknown"  # not one source answered for either end: never call that healthy
 SEVERITY = {FLAPPING: 4, BAD_CABLE: 4, BAD_PORT: 3, DEGRADING: 2, CONGESTION: 1, HEALTHY: 0, UNKNOWN: 0}
-_PORT_ERRORS = ("port_errors_received_total", "local_link_integrity_errors_total", "excessive_buffer_overrun_errors_total")
+_PORT_ERRORS = (
+    "port_errors_received_total",
+    "local_link_integrity_errors_total",
+    "excessive_buffer_overrun_errors_total",
+)
 
 
 @dataclass
@@ -44,7 +54,7 @@ class Verdict:
     evidence: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     suspect: Endpoint | None = None
-    magnitude: float = 0.0          # how far past its limit the worst signal is (for ranking)
+    magnitude: float = 0.0  # how far past its limit the worst signal is (for ranking)
 
     @property
     def score(self) -> float:
@@ -74,12 +84,16 @@ def _counters(e: EndEvidence, rules: CounterRules, f: _Findings) -> None:
     if sym_s > rules.symbol_short or sym_l > rules.symbol_long:
         ratio = max(sym_s / max(rules.symbol_short, 1e-9), sym_l / max(rules.symbol_long, 1e-9))
         f.cable.append((e.end, ratio))
-        f.lines.append(f"{e.end}: symbol errors +{fmt_count(sym_s)} in 12 min, +{fmt_count(sym_l)} in 125 min "
-                       f"(limits {rules.symbol_short:.2f} / {rules.symbol_long:.2f}) -> points at the cable")
-    elif sym_s > rules.symbol_short / 2 or sym_l > rules.symbol_long / 2:   # UFM's warning: half the error
+        f.lines.append(
+            f"{e.end}: symbol errors +{fmt_count(sym_s)} in 12 min, +{fmt_count(sym_l)} in 125 min "
+            f"(limits {rules.symbol_short:.2f} / {rules.symbol_long:.2f}) -> points at the cable"
+        )
+    elif sym_s > rules.symbol_short / 2 or sym_l > rules.symbol_long / 2:  # UFM's warning: half the error
         f.degrading.append(e.end)
-        f.lines.append(f"{e.end}: symbol errors +{fmt_count(sym_s)} in 12 min, +{fmt_count(sym_l)} in 125 min "
-                       f"(below the limits {rules.symbol_short:.2f} / {rules.symbol_long:.2f}) -> degrading")
+        f.lines.append(
+            f"{e.end}: symbol errors +{fmt_count(sym_s)} in 12 min, +{fmt_count(sym_l)} in 125 min "
+            f"(below the limits {rules.symbol_short:.2f} / {rules.symbol_long:.2f}) -> degrading"
+        )
     rpe = g.get("port_receive_remote_physical_errors_total", LONG_WINDOW)
     if rpe > rules.port_errors:
         f.cable.append((e.end, rpe / rules.port_errors))
@@ -91,19 +105,25 @@ def _counters(e: EndEvidence, rules: CounterRules, f: _Findings) -> None:
     if downed >= rules.link_downed:
         f.downed.append(e.end)
         recov = g.get("link_error_recovery_total", LONG_WINDOW)
-        f.lines.append(f"{e.end}: link downed +{fmt_count(downed)} in 125 min "
-                       f"(+{fmt_count(g.get('link_downed_total', SHORT_WINDOW))} in 12 min), "
-                       f"link error recovery +{fmt_count(recov)}")
+        f.lines.append(
+            f"{e.end}: link downed +{fmt_count(downed)} in 125 min "
+            f"(+{fmt_count(g.get('link_downed_total', SHORT_WINDOW))} in 12 min), "
+            f"link error recovery +{fmt_count(recov)}"
+        )
     port_errs = sum(g.get(c, LONG_WINDOW) for c in _PORT_ERRORS)
     if port_errs > rules.port_errors:
         f.port.append((e.end, port_errs / rules.port_errors))
-        f.lines.append(f"{e.end}: port receive / integrity / overrun errors +{fmt_count(port_errs)} in 125 min "
-                       f"(limit {rules.port_errors:g})")
+        f.lines.append(
+            f"{e.end}: port receive / integrity / overrun errors +{fmt_count(port_errs)} in 125 min "
+            f"(limit {rules.port_errors:g})"
+        )
     wait_rate = g.get("port_transmit_wait_total", SHORT_WINDOW) / SHORT_WINDOW
     if wait_rate > rules.xmit_wait_per_s:
         f.congested.append((e.end, wait_rate / rules.xmit_wait_per_s))
-        f.lines.append(f"{e.end}: xmit wait {wait_rate:,.0f}/s over 12 min (limit {rules.xmit_wait_per_s:,.0f}/s) "
-                       f"-> congestion, not a fault")
+        f.lines.append(
+            f"{e.end}: xmit wait {wait_rate:,.0f}/s over 12 min (limit {rules.xmit_wait_per_s:,.0f}/s) "
+            f"-> congestion, not a fault"
+        )
 
 
 def _ber(e: EndEvidence, ber: BerThresholds, f: _Findings) -> None:
@@ -111,19 +131,25 @@ def _ber(e: EndEvidence, ber: BerThresholds, f: _Findings) -> None:
     if m is None:
         return
     since = f" over {m.minutes_since_clear:.0f} min since the last clear" if m.minutes_since_clear is not None else ""
-    for label, value, band in (("effective BER", m.effective_ber, ber.effective), ("raw BER", m.raw_ber, ber.raw),
-                               ("symbol BER", m.symbol_ber, ber.symbol)):
+    for label, value, band in (
+        ("effective BER", m.effective_ber, ber.effective),
+        ("raw BER", m.raw_ber, ber.raw),
+        ("symbol BER", m.symbol_ber, ber.symbol),
+    ):
         if value is None:
             continue
         level = band.level(value)
         if level == "error":
             f.cable.append((e.end, value / band.error))
-            f.lines.append(f"{e.end}: mlxlink {label} {value:.1e}{since} >= error threshold {band.error:.0e} "
-                           f"({ber.source}) -> points at the cable")
+            f.lines.append(
+                f"{e.end}: mlxlink {label} {value:.1e}{since} >= error threshold {band.error:.0e} "
+                f"({ber.source}) -> points at the cable"
+            )
         elif level == "warning":
             f.degrading.append(e.end)
-            f.lines.append(f"{e.end}: mlxlink {label} {value:.1e}{since} >= warning threshold {band.warning:.0e} "
-                           f"({ber.source})")
+            f.lines.append(
+                f"{e.end}: mlxlink {label} {value:.1e}{since} >= warning threshold {band.warning:.0e} ({ber.source})"
+            )
     if m.state and m.state.lower() != "active":
         f.port_down.append(e.end)
         f.lines.append(f"{e.end}: mlxlink reports the port {m.state} ({m.physical_state or '?'}) now")
@@ -177,6 +203,6 @@ def judge(link: Link, ends: list[EndEvidence], rules: CounterRules, ber: BerThre
         kind, suspect, magnitude, head = UNKNOWN, None, 0.0, "no fault seen, but counters missing (see missing)"
     else:
         kind, suspect, magnitude, head = HEALTHY, None, 0.0, "no error counter rising, BER within thresholds"
-    return Verdict(link=link, kind=kind, evidence=[head] + f.lines, missing=missing, suspect=suspect,
-                   magnitude=magnitude)
-
+    return Verdict(
+        link=link, kind=kind, evidence=[head] + f.lines, missing=missing, suspect=suspect, magnitude=magnitude
+    )

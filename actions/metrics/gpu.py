@@ -26,20 +26,31 @@ FIELDS: dict[str, str] = {
 NVLINK_ERRORS = "DCGM_FI_DEV_NVLINK_CRC_FLIT_ERROR_COUNT_TOTAL"
 
 DEFAULTS: dict[str, float] = {
-    "gpu_temp_c": 85.0,             # H100 slows down near 87 C; flag before it does
-    "gpu_power_w": 700.0,           # H100 SXM TDP
+    "gpu_temp_c": 85.0,  # H100 slows down near 87 C; flag before it does
+    "gpu_power_w": 700.0,  # H100 SXM TDP
     "gpu_mem_used_pct": 98.0,
-    "gpu_ecc_dbe": 1.0,             # any double-bit ECC error is a page retirement / RMA candidate
+    "gpu_ecc_dbe": 1.0,  # any double-bit ECC error is a page retirement / RMA candidate
     "gpu_nvlink_errors_1h": 100.0,  # CRC flit errors in the last hour
 }
 
 # XIDs an on-call engineer acts on (NVIDIA's XID catalogue); others are shown by number
 XID_MEANING: dict[int, str] = {
-    13: "graphics engine exception", 31: "GPU memory page fault", 43: "GPU stopped processing",
-    45: "preemptive cleanup", 48: "double-bit ECC error", 61: "internal micro-controller breakpoint",
-    62: "internal micro-controller halt", 63: "ECC page retirement / row remap", 64: "row remap failure",
-    74: "NVLink error", 79: "GPU fell off the bus", 92: "high single-bit ECC rate", 94: "contained ECC error",
-    95: "uncontained ECC error", 119: "GSP RPC timeout", 120: "GSP error",
+    13: "graphics engine exception",
+    31: "GPU memory page fault",
+    43: "GPU stopped processing",
+    45: "preemptive cleanup",
+    48: "double-bit ECC error",
+    61: "internal micro-controller breakpoint",
+    62: "internal micro-controller halt",
+    63: "ECC page retirement / row remap",
+    64: "row remap failure",
+    74: "NVLink error",
+    79: "GPU fell off the bus",
+    92: "high single-bit ECC rate",
+    94: "contained ECC error",
+    95: "uncontained ECC error",
+    119: "GSP RPC timeout",
+    120: "GSP error",
 }
 
 
@@ -88,8 +99,13 @@ def judge_gpu(g: GpuHealth, t: Mapping[str, float]) -> None:
         g.flags.append(f"NVLink CRC errors +{v['nvlink_1h']:.0f} in 1 h")
 
 
-async def gpu_health(prom: PrometheusPort, nodes: list[str], *, node_label: str = "Hostname",
-                     overrides: Mapping[str, float] | None = None) -> tuple[list[GpuHealth], list[str]]:
+async def gpu_health(
+    prom: PrometheusPort,
+    nodes: list[str],
+    *,
+    node_label: str = "Hostname",
+    overrides: Mapping[str, float] | None = None,
+) -> tuple[list[GpuHealth], list[str]]:
     """Per-GPU health for ``nodes``, and the nodes for which DCGM reported nothing at all."""
     queries = gpu_queries(nodes, node_label)
     results = await asyncio.gather(*(prom.query(q) for q in queries.values()))

@@ -33,7 +33,7 @@ class AnyOf:
     """A matcher value meaning "equal to one of these" (``label=~"a|b"`` with each escaped)."""
 
     values: tuple[str, ...]
-    suffix: str = ""           # a raw RE2 tail, e.g. "(:[0-9]+)?" to allow a port after a host
+    suffix: str = ""  # a raw RE2 tail, e.g. "(:[0-9]+)?" to allow a port after a host
 
     @classmethod
     def of(cls, values: Iterable[str], suffix: str = "") -> AnyOf:

@@ -20,8 +20,8 @@ GPU, NETWORK = "gpu", "network"
 
 @dataclass(frozen=True)
 class Component:
-    name: str              # short name shown in the fleet and node screen
-    operator: str          # gpu | network
+    name: str  # short name shown in the fleet and node screen
+    operator: str  # gpu | network
     prefixes: tuple[str, ...]
 
 

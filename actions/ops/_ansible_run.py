@@ -45,8 +45,9 @@ class HostRecapRow(Row):
     detail: str = Field(description="the first error ('-' when none)")
 
 
-async def follow(events: AsyncIterator[PlaybookEvent], hosts: list[str], *, what: str, check: bool, title: str,
-                 data: dict[str, Any]) -> AsyncIterator[ActionEvent]:
+async def follow(
+    events: AsyncIterator[PlaybookEvent], hosts: list[str], *, what: str, check: bool, title: str, data: dict[str, Any]
+) -> AsyncIterator[ActionEvent]:
     first_error: dict[str, str] = {}
     status: dict[str, str] = {}
     tally: dict[str, dict[str, int]] = {}
@@ -89,11 +90,23 @@ async def follow(events: AsyncIterator[PlaybookEvent], hosts: list[str], *, what
         else:
             state, detail = ("changed" if s.changed else "ok"), ""
         counters = s.model_dump() if s is not None else {}
-        yield Step(target=host, status="failed" if state in ("failed", "unreachable") else "ok",
-                   detail=detail or f"ok={counters.get('ok', 0)} changed={counters.get('changed', 0)}")
-        rows.append(HostRecapRow(node=host, status=state, ok=counters.get("ok", 0), changed=counters.get("changed", 0),
-                                 failed=counters.get("failed", 0), unreachable=counters.get("unreachable", 0),
-                                 skipped=counters.get("skipped", 0), detail=detail or "-"))
+        yield Step(
+            target=host,
+            status="failed" if state in ("failed", "unreachable") else "ok",
+            detail=detail or f"ok={counters.get('ok', 0)} changed={counters.get('changed', 0)}",
+        )
+        rows.append(
+            HostRecapRow(
+                node=host,
+                status=state,
+                ok=counters.get("ok", 0),
+                changed=counters.get("changed", 0),
+                failed=counters.get("failed", 0),
+                unreachable=counters.get("unreachable", 0),
+                skipped=counters.get("skipped", 0),
+                detail=detail or "-",
+            )
+        )
         per_host.append({"node": host, "status": state, **counters, "detail": detail})
     failed = [r.node for r in rows if r.status == "failed"]
     unreachable = [r.node for r in rows if r.status == "unreachable"]
@@ -103,6 +116,11 @@ async def follow(events: AsyncIterator[PlaybookEvent], hosts: list[str], *, what
         parts.append(f"{len(failed)} failed: {collapse(failed)}")
     if unreachable:
         parts.append(f"{len(unreachable)} unreachable: {collapse(unreachable)}")
-    yield Result(summary=f"{what}{' (check)' if check else ''} on {len(rows)} node(s): " + "; ".join(parts),
-                 ok=not failed and not unreachable, rows=rows, row_model=HostRecapRow, title=title,
-                 data={**data, "hosts": per_host})
+    yield Result(
+        summary=f"{what}{' (check)' if check else ''} on {len(rows)} node(s): " + "; ".join(parts),
+        ok=not failed and not unreachable,
+        rows=rows,
+        row_model=HostRecapRow,
+        title=title,
+        data={**data, "hosts": per_host},
+    )

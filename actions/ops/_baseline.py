@@ -61,7 +61,7 @@ _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9]*?[G-Zg-z][A-Za-z0-9]*)[-_ ]")
 
 @dataclass(frozen=True)
 class Wanted:
-    key: str                 # the baseline key that matched (BIOS, GPU, HGX_FW_GPU_SXM_*, ...)
+    key: str  # the baseline key that matched (BIOS, GPU, HGX_FW_GPU_SXM_*, ...)
     version: str
     image: str | None = None
 
@@ -87,7 +87,7 @@ class Baseline:
     entries: dict[str, Wanted]
     source: str = ""
     ignore: tuple[str, ...] = ()
-    platform: str | None = None              # glob on the system's Model (``DGXH100``, ``*XE9680*``)
+    platform: str | None = None  # glob on the system's Model (``DGXH100``, ``*XE9680*``)
     _patterns: tuple[str, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
@@ -103,7 +103,7 @@ class Baseline:
         for pat in self._patterns:
             if fnmatch.fnmatchcase(component_id, pat):
                 candidates.append((_specificity(pat), self.entries[pat]))
-                break                                   # patterns are sorted most specific first
+                break  # patterns are sorted most specific first
         fam = family(component_id)
         if fam != component_id and fam in self.entries:
             candidates.append((len(fam), self.entries[fam]))
@@ -123,8 +123,11 @@ class Baseline:
 
     def matches(self, key: str, component_id: str) -> bool:
         """Whether baseline key ``key`` names this component (exactly, as a glob or as its family)."""
-        return (key == component_id or family(component_id) == key
-                or (bool(_GLOB.search(key)) and fnmatch.fnmatchcase(component_id, key)))
+        return (
+            key == component_id
+            or family(component_id) == key
+            or (bool(_GLOB.search(key)) and fnmatch.fnmatchcase(component_id, key))
+        )
 
 
 def load_baseline(path: str) -> Baseline:
@@ -136,17 +139,19 @@ def load_baseline(path: str) -> Baseline:
     try:
         raw = json.loads(text) if p.suffix == ".json" else tomllib.loads(text)
     except (tomllib.TOMLDecodeError, ValueError) as exc:
-        raise UsageError(f"baseline file {path} is not valid {'JSON' if p.suffix == '.json' else 'TOML'}: "
-                         f"{str(exc).splitlines()[0]}") from None
+        raise UsageError(
+            f"baseline file {path} is not valid {'JSON' if p.suffix == '.json' else 'TOML'}: {str(exc).splitlines()[0]}"
+        ) from None
     if not isinstance(raw, dict):
         raise UsageError(f"baseline file {path} must be a table of component = version")
     platform = raw.pop("platform", None)
     if platform is not None and not (isinstance(platform, str) and platform):
-        raise UsageError(f"baseline file {path}: platform must be a Model glob, e.g. platform = \"DGXH100\"")
+        raise UsageError(f'baseline file {path}: platform must be a Model glob, e.g. platform = "DGXH100"')
     ignore = raw.pop("ignore", [])
     if not isinstance(ignore, list) or not all(isinstance(g, str) and g for g in ignore):
-        raise UsageError(f"baseline file {path}: ignore must be a list of component globs, e.g. "
-                         f'ignore = ["HGX_InfoROM_*"]')
+        raise UsageError(
+            f'baseline file {path}: ignore must be a list of component globs, e.g. ignore = ["HGX_InfoROM_*"]'
+        )
     entries: dict[str, Wanted] = {}
     for key, value in raw.items():
         if isinstance(value, str):
@@ -157,8 +162,9 @@ def load_baseline(path: str) -> Baseline:
                 raise UsageError(f"baseline file {path}: {key}.image must be an http(s) URL")
             entries[key] = Wanted(key, value["version"], image)
         else:
-            raise UsageError(f"baseline file {path}: {key} must be a version string or a table with "
-                             f"'version' (and 'image')")
+            raise UsageError(
+                f"baseline file {path}: {key} must be a version string or a table with 'version' (and 'image')"
+            )
         if _GLOB.search(key):
             try:
                 re.compile(fnmatch.translate(key))
@@ -172,8 +178,12 @@ def load_baseline(path: str) -> Baseline:
 def _field_key(x: str, y: str) -> tuple[list[int | str], list[int | str]]:
     """Sort keys of one dot/dash-separated field of two versions: hex when either is hex-only with a
     letter and both are hex, else digit runs as numbers (rc9 < rc10), letters case-insensitively."""
-    if _HEX.match(x) and _HEX.match(y) and not (x.isdigit() and y.isdigit()) and \
-            (x.isdigit() or y.isdigit() or not (x.isalpha() or y.isalpha())):
+    if (
+        _HEX.match(x)
+        and _HEX.match(y)
+        and not (x.isdigit() and y.isdigit())
+        and (x.isdigit() or y.isdigit() or not (x.isalpha() or y.isalpha()))
+    ):
         return [int(x, 16)], [int(y, 16)]
 
     def runs(s: str) -> list[int | str]:
@@ -195,7 +205,7 @@ def compare_versions(a: str, b: str) -> int | None:
             if type(rx) is not type(ry):
                 return None
             if rx != ry:
-                return -1 if rx < ry else 1   # type: ignore[operator]
+                return -1 if rx < ry else 1  # type: ignore[operator]
         if len(kx) != len(ky):
             return -1 if len(kx) < len(ky) else 1
     if len(ta) == len(tb):
@@ -214,6 +224,8 @@ def incomparable_reason(installed: str, wanted: str) -> str:
     """Why two versions do not compare, in words for a report."""
     sa, sb = scheme(installed), scheme(wanted)
     if sa != sb:
-        return (f"version scheme differs ({installed} is {sa or 'unprefixed'}, the baseline's {wanted} is "
-                f"{sb or 'unprefixed'}): not the same platform")
+        return (
+            f"version scheme differs ({installed} is {sa or 'unprefixed'}, the baseline's {wanted} is "
+            f"{sb or 'unprefixed'}): not the same platform"
+        )
     return f"{installed} and {wanted} cannot be ordered"

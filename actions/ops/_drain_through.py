@@ -26,7 +26,7 @@ from ._node_steps import StepFailed, hold_drained, slurm_node, until, wait_idle,
 
 log = logging.getLogger(__name__)
 
-NO_DRAIN_RISK = "no-drain"         # the permission a role must grant for --no-drain (deny rules can name it)
+NO_DRAIN_RISK = "no-drain"  # the permission a role must grant for --no-drain (deny rules can name it)
 _SCHEDULERS = (SlurmPort, KubePort)
 
 
@@ -50,8 +50,10 @@ def check_drain_possible(params: Any, backends: Backends) -> None:
     run goes through and says so in its plan). Raises the one-line UsageError before anything runs."""
     if getattr(params, "dry_run", False) or getattr(params, "no_drain", False) or schedulers(backends):
         return
-    raise UsageError("this cluster has no scheduler to drain the nodes through (no [slurm] or [kube] section), "
-                     "so they would be worked on while in service; add --no-drain to go ahead without draining")
+    raise UsageError(
+        "this cluster has no scheduler to drain the nodes through (no [slurm] or [kube] section), "
+        "so they would be worked on while in service; add --no-drain to go ahead without draining"
+    )
 
 
 NO_SCHEDULER = "this cluster has no scheduler (no [slurm] or [kube] section) to drain nodes in or resume them from"
@@ -69,7 +71,8 @@ def plan_text(backends: Backends, no_drain: bool) -> str:
     names = schedulers(backends)
     if no_drain:
         return "not drained (--no-drain): jobs and pods on the nodes keep running" + (
-            f" although {' and '.join(names)} could drain them" if names else "")
+            f" although {' and '.join(names)} could drain them" if names else ""
+        )
     if not names:
         return "no scheduler to drain through (no [slurm] or [kube]): a real run needs --no-drain"
     return f"drained through {' and '.join(names)} first, returned to service after"
@@ -103,6 +106,7 @@ class DrainThrough:
             return None
         if self._kube_names is None:
             from .kube_nodes import kube_name
+
             known = {n.name for n in await self.kube.nodes()}
             self._kube_names = {n: kube_name(self.ctx, n) for n in self.ctx.nodes if kube_name(self.ctx, n) in known}
         return self._kube_names.get(node)
@@ -153,8 +157,10 @@ class DrainThrough:
             await wait_slurm_responding(self.slurm, node, timeout)
         kname = await self._kube_name(node)
         if kname is not None:
+
             async def ready() -> bool:
                 return (await self._kube_node(kname)).ready
+
             await until(ready, timeout=timeout, what=f"Kubernetes node {kname} to be Ready")
 
     async def release(self, node: str, state: dict[str, Any]) -> str:

@@ -54,8 +54,11 @@ def collapse(keys: Sequence[str]) -> str:
         if not nums:
             out.append(prefix)
         elif len(nums) == 1:
-            out.append(f"{prefix}{nums[0]}" if prefix + str(nums[0]) in keys else
-                       next(k for k in keys if (_instance(k) or ("", -1)) == (prefix, nums[0])))
+            out.append(
+                f"{prefix}{nums[0]}"
+                if prefix + str(nums[0]) in keys
+                else next(k for k in keys if (_instance(k) or ("", -1)) == (prefix, nums[0]))
+            )
         else:
             out.append(f"{prefix}[{_ranges(nums)}]")
     return ", ".join(out)
@@ -89,11 +92,17 @@ def drift(comps: Iterable[FirmwareComponent]) -> list[str]:
             rest = [c.key for c in members if c.version == top]
             for v in sorted({c.version for c in odd}):
                 these = [c.key for c in odd if c.version == v]
-                found.append(f"{collapse(these)} at {v or '?'} while {collapse(rest)} "
-                             f"{'is' if len(rest) == 1 else 'are'} at {top}")
+                found.append(
+                    f"{collapse(these)} at {v or '?'} while {collapse(rest)} "
+                    f"{'is' if len(rest) == 1 else 'are'} at {top}"
+                )
         else:
-            found.append(f"{fam}: siblings disagree: " + "; ".join(
-                f"{collapse([c.key for c in members if c.version == v])} at {v or '?'}" for v in sorted(versions)))
+            found.append(
+                f"{fam}: siblings disagree: "
+                + "; ".join(
+                    f"{collapse([c.key for c in members if c.version == v])} at {v or '?'}" for v in sorted(versions)
+                )
+            )
     return found
 
 
@@ -109,8 +118,9 @@ def inventory_rows(node: str, comps: Sequence[FirmwareComponent]) -> list[list[A
         for version, these in sorted(by_version.items(), key=lambda kv: (kv[0] != top, kv[0])):
             note = ""
             if len(by_version) > 1 and version != top:
-                note = (f"differs from its {len(members) - len(these)} sibling(s) at {top}" if top
-                        else "siblings disagree")
+                note = (
+                    f"differs from its {len(members) - len(these)} sibling(s) at {top}" if top else "siblings disagree"
+                )
             stuck = [c.key for c in these if not c.updateable]
             if stuck:
                 which = "not Updateable" if len(stuck) == len(these) else f"not Updateable: {collapse(stuck)}"

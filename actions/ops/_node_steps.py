@@ -62,6 +62,7 @@ async def wait_power(redfish: RedfishPort, node: str, state: str, timeout: float
 
 async def wait_slurm_responding(slurm: SlurmPort, node: str, timeout: float) -> None:
     """After a reboot: until slurmd has registered again (not down, not NOT_RESPONDING)."""
+
     async def back() -> bool:
         info = await slurm_node(slurm, node)
         return info.state not in ("down", "unknown", "fail") and "NOT_RESPONDING" not in info.flags

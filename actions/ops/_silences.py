@@ -28,8 +28,9 @@ def default_hours(ctx: ActionContext) -> float:
     return ctx.config.alertmanager.silence_hours if ctx.config.alertmanager else 4.0
 
 
-async def silence_nodes(ctx: ActionContext, nodes: Sequence[str], reason: str,
-                        hours: float | None) -> AsyncIterator[ActionEvent]:
+async def silence_nodes(
+    ctx: ActionContext, nodes: Sequence[str], reason: str, hours: float | None
+) -> AsyncIterator[ActionEvent]:
     """One silence per node (matchers on the node label, created by the principal, comment = the
     reason and run id), each recorded in the journal and audited as a step."""
     am = ctx.backends.get(AlertmanagerPort)
@@ -39,12 +40,13 @@ async def silence_nodes(ctx: ActionContext, nodes: Sequence[str], reason: str,
         return
     made: dict[str, str] = dict(await ctx.journal.get(JOURNAL_KEY) or {})
     for n in nodes:
-        if n in made:                      # a resumed run made it already
+        if n in made:  # a resumed run made it already
             continue
-        sid = await am.create_silence({node_label(ctx): n}, hours=hours, created_by=ctx.principal,
-                                      comment=f"{reason} ({TAG} {ctx.run_id})")
+        sid = await am.create_silence(
+            {node_label(ctx): n}, hours=hours, created_by=ctx.principal, comment=f"{reason} ({TAG} {ctx.run_id})"
+        )
         made[n] = sid
-        ctx.extras.setdefault(JOURNAL_KEY, {})[n] = sid   # known at once, even if cancelled while journaling
+        ctx.extras.setdefault(JOURNAL_KEY, {})[n] = sid  # known at once, even if cancelled while journaling
         await ctx.journal.put(JOURNAL_KEY, made)
         yield Step(target=n, status="ok", detail=f"alerts silenced for {hours:g} h (silence {sid})")
 
@@ -60,7 +62,9 @@ async def expire_own(ctx: ActionContext, why: str) -> AsyncIterator[ActionEvent]
             await am.expire_silence(sid)
             yield Step(target=n, status="failed", detail=f"silence {sid} expired again: {why}")
         except DcopsError as exc:
-            yield Step(target=n, status="failed", detail=f"silence {sid} could NOT be expired ({exc}): expire it by hand")
+            yield Step(
+                target=n, status="failed", detail=f"silence {sid} could NOT be expired ({exc}): expire it by hand"
+            )
     await ctx.journal.put(JOURNAL_KEY, {})
     ctx.extras.pop(JOURNAL_KEY, None)
 

@@ -60,8 +60,9 @@ class ResumedRow(Row):
     state: str
     previous_reason: str
 
-POLL = 0.5                       # seconds between state reads while waiting for jobs to finish
-OUTAGE_GRACE = 30.0              # seconds a --wait rides out a controller that stopped answering
+
+POLL = 0.5  # seconds between state reads while waiting for jobs to finish
+OUTAGE_GRACE = 30.0  # seconds a --wait rides out a controller that stopped answering
 BUSY = ("allocated", "mixed", "completing")
 
 
@@ -87,8 +88,16 @@ def _job_fate(requeue: bool, cancel: bool, wait: bool) -> str:
     return "waited for" if wait else "left to finish"
 
 
-async def slurm_drain(ctx: ActionContext, nodes: list[str], reason: str, *, wait: bool, wait_timeout: float,
-                      requeue_jobs: bool, cancel_jobs: bool) -> AsyncIterator[ActionEvent]:
+async def slurm_drain(
+    ctx: ActionContext,
+    nodes: list[str],
+    reason: str,
+    *,
+    wait: bool,
+    wait_timeout: float,
+    requeue_jobs: bool,
+    cancel_jobs: bool,
+) -> AsyncIterator[ActionEvent]:
     slurm = ctx.backends.get(SlurmPort)
     stamped = ctx.stamp(reason)
     fate = _job_fate(requeue_jobs, cancel_jobs, wait)
@@ -96,34 +105,53 @@ async def slurm_drain(ctx: ActionContext, nodes: list[str], reason: str, *, wait
         infos = _by_name(await slurm.nodes(nodes))
         jobs = jobs_on(infos, nodes)
         found = {j.job_id: j for j in await slurm.jobs(JobFilter(job_ids=tuple(jobs)))} if jobs else {}
-        plan = [DrainPlanRow(node=n, state_now=infos[n].display_state if n in infos else "?",
-                             jobs=list(infos[n].jobs) if n in infos else [],
-                             would_become=("draining" if infos[n].jobs else "drained") if n in infos else "?")
-                for n in nodes]
-        detail = "; ".join(f"{j} ({found[j].user}, {found[j].node_count} node(s): {collapse(found[j].nodes)})"
-                           if j in found else j for j in jobs)
-        yield Result(summary=f"would drain {len(nodes)} node(s) {collapse(nodes)} with reason {stamped!r}; "
-                             f"{len(jobs)} job(s) on them would be {fate}" + (f": {detail}" if jobs else ""),
-                     rows=plan, row_model=DrainPlanRow,
-                     data={"nodes": nodes, "jobs": jobs, "reason": stamped, "jobs_would_be": fate,
-                           "job_details": [found[j].model_dump(mode="json") for j in jobs if j in found]})
+        plan = [
+            DrainPlanRow(
+                node=n,
+                state_now=infos[n].display_state if n in infos else "?",
+                jobs=list(infos[n].jobs) if n in infos else [],
+                would_become=("draining" if infos[n].jobs else "drained") if n in infos else "?",
+            )
+            for n in nodes
+        ]
+        detail = "; ".join(
+            f"{j} ({found[j].user}, {found[j].node_count} node(s): {collapse(found[j].nodes)})" if j in found else j
+            for j in jobs
+        )
+        yield Result(
+            summary=f"would drain {len(nodes)} node(s) {collapse(nodes)} with reason {stamped!r}; "
+            f"{len(jobs)} job(s) on them would be {fate}" + (f": {detail}" if jobs else ""),
+            rows=plan,
+            row_model=DrainPlanRow,
+            data={
+                "nodes": nodes,
+                "jobs": jobs,
+                "reason": stamped,
+                "jobs_would_be": fate,
+                "job_details": [found[j].model_dump(mode="json") for j in jobs if j in found],
+            },
+        )
         return
 
     if requeue_jobs or cancel_jobs or wait:
-        await slurm.drain(nodes, stamped)                 # then read: exactly the jobs left on the nodes
+        await slurm.drain(nodes, stamped)  # then read: exactly the jobs left on the nodes
         infos = _by_name(await slurm.nodes(nodes))
     elif all(n in ctx.extras.get("slurm_nodes", {}) for n in nodes):
         # the engine's blast-radius guard read every node just before this run: its jobs are the
         # ones the drain leaves running (draining changes no job), so no second read is needed
         await slurm.drain(nodes, stamped)
         infos = {n: ctx.extras["slurm_nodes"][n] for n in nodes}
-    else:                                                 # draining changes no job: read beside the write
+    else:  # draining changes no job: read beside the write
         read, _ = await asyncio.gather(slurm.nodes(nodes), slurm.drain(nodes, stamped))
         infos = _by_name(read)
     jobs = jobs_on(infos, nodes)
     for n in nodes:
         running = infos[n].jobs if n in infos else ()
-        detail = f"drained: {stamped}" if not running else f"draining ({len(running)} job(s): {','.join(running)}): {stamped}"
+        detail = (
+            f"drained: {stamped}"
+            if not running
+            else f"draining ({len(running)} job(s): {','.join(running)}): {stamped}"
+        )
         yield Step(target=n, status="ok", detail=detail)
 
     ok = True
@@ -132,9 +160,13 @@ async def slurm_drain(ctx: ActionContext, nodes: list[str], reason: str, *, wait
         decided = None if ctx.implied is None else ctx.implied.get("requeue" if requeue_jobs else "cancel", {})
         late = [j for j in jobs if decided is not None and j not in decided]
         jobs = [j for j in jobs if j not in late]
-        for j in late:                    # RBAC never decided these: leave them alone
-            yield Step(target=j, status="skipped", detail=f"started after the request was decided; not {fate} "
-                                                          f"(it runs on {collapse(_nodes_of(infos, j))}; ask again)")
+        for j in late:  # RBAC never decided these: leave them alone
+            yield Step(
+                target=j,
+                status="skipped",
+                detail=f"started after the request was decided; not {fate} "
+                f"(it runs on {collapse(_nodes_of(infos, j))}; ask again)",
+            )
         job_nodes = {j: list(decided[j]) if decided and decided.get(j) else _nodes_of(infos, j) for j in jobs}
         try:
             if jobs and requeue_jobs:
@@ -158,8 +190,15 @@ async def slurm_drain(ctx: ActionContext, nodes: list[str], reason: str, *, wait
         ok = ok and not still
         infos = _by_name(await slurm.nodes(nodes))
 
-    rows = [DrainedRow(node=n, state=_after(infos[n], wait, fate) if n in infos else "?",
-                       jobs=list(infos[n].jobs) if n in infos else [], reason=stamped) for n in nodes]
+    rows = [
+        DrainedRow(
+            node=n,
+            state=_after(infos[n], wait, fate) if n in infos else "?",
+            jobs=list(infos[n].jobs) if n in infos else [],
+            reason=stamped,
+        )
+        for n in nodes
+    ]
     summary = f"drained {len(nodes)} node(s) {collapse(nodes)}"
     if jobs:
         summary += f"; {len(jobs)} job(s) {fate}"
@@ -169,8 +208,13 @@ async def slurm_drain(ctx: ActionContext, nodes: list[str], reason: str, *, wait
         summary += f"; jobs still running after {wait_timeout:g} s on {collapse(still)} (nodes stay drained)"
     elif wait:
         summary += "; all jobs finished"
-    yield Result(summary=summary, ok=ok, rows=rows, row_model=DrainedRow,
-                 data={"nodes": nodes, "jobs": jobs, "reason": stamped, "still_busy": still, "job_nodes": job_nodes})
+    yield Result(
+        summary=summary,
+        ok=ok,
+        rows=rows,
+        row_model=DrainedRow,
+        data={"nodes": nodes, "jobs": jobs, "reason": stamped, "still_busy": still, "job_nodes": job_nodes},
+    )
 
 
 def _after(info: NodeInfo, waited: bool, fate: str) -> str:
@@ -186,8 +230,12 @@ def _nodes_of(infos: dict[str, NodeInfo], job: str) -> list[str]:
     return [n for n, info in infos.items() if job in info.jobs]
 
 
-async def _wait_empty(slurm, nodes: list[str], timeout: float,  # noqa: ANN001 - a SlurmPort
-                      infos: dict[str, NodeInfo]) -> AsyncIterator[ActionEvent | list[str]]:
+async def _wait_empty(
+    slurm,
+    nodes: list[str],
+    timeout: float,  # noqa: ANN001 - a SlurmPort
+    infos: dict[str, NodeInfo],
+) -> AsyncIterator[ActionEvent | list[str]]:
     """Poll until every node is drained and empty; yields a Step per node as it empties and, last,
     the list of nodes still busy at the deadline (empty when all finished).
 
@@ -210,8 +258,10 @@ async def _wait_empty(slurm, nodes: list[str], timeout: float,  # noqa: ANN001 -
         except DcopsError as exc:
             if unreachable is None:
                 silent_since = time.monotonic()
-                yield Log(message=f"Slurm is not answering ({exc}); the drain stands, still waiting "
-                                  f"(up to {OUTAGE_GRACE:.0f} s for it to come back)")
+                yield Log(
+                    message=f"Slurm is not answering ({exc}); the drain stands, still waiting "
+                    f"(up to {OUTAGE_GRACE:.0f} s for it to come back)"
+                )
             elif time.monotonic() - silent_since > OUTAGE_GRACE:
                 raise
             unreachable = str(exc)
@@ -226,8 +276,11 @@ async def _wait_empty(slurm, nodes: list[str], timeout: float,  # noqa: ANN001 -
             pending = [n for n in pending if n not in done]
             yield Progress(done=len(nodes) - len(pending), total=len(nodes), label="waiting for jobs to finish")
     for n in pending:
-        why = (f"could not confirm: Slurm did not answer ({unreachable}); node stays drained" if unreachable
-               else f"jobs still running after {timeout:g} s; node stays drained")
+        why = (
+            f"could not confirm: Slurm did not answer ({unreachable}); node stays drained"
+            if unreachable
+            else f"jobs still running after {timeout:g} s; node stays drained"
+        )
         yield Step(target=n, status="failed", detail=why)
     yield pending
 
@@ -248,27 +301,42 @@ async def health_gate(ctx: ActionContext, nodes: list[str], *, force: bool) -> d
     marked = health_marked(infos, nodes, health_prefixes(ctx))
     if marked and not force and not ctx.dry_run:
         first = infos[marked[0]].reason
-        raise DeniedError(f"resume refused: {collapse(marked)} marked bad by a health check ({first!r}); "
-                          "fix the node, or resume it with --force --reason TEXT")
+        raise DeniedError(
+            f"resume refused: {collapse(marked)} marked bad by a health check ({first!r}); "
+            "fix the node, or resume it with --force --reason TEXT"
+        )
     return infos
 
 
-async def slurm_resume(ctx: ActionContext, nodes: list[str], infos: dict[str, NodeInfo], *, force: bool,
-                       force_reason: str | None) -> AsyncIterator[ActionEvent]:
+async def slurm_resume(
+    ctx: ActionContext, nodes: list[str], infos: dict[str, NodeInfo], *, force: bool, force_reason: str | None
+) -> AsyncIterator[ActionEvent]:
     """Resume after :func:`health_gate` let the request through (``infos`` is what it read)."""
     slurm = ctx.backends.get(SlurmPort)
     marked = health_marked(infos, nodes, health_prefixes(ctx))
     if ctx.dry_run:
-        plan = [ResumePlanRow(node=n, state_now=infos[n].display_state if n in infos else "?",
-                              reason=infos[n].reason if n in infos else "",
-                              plan=("would resume (forced past the health check)" if force
-                                    else "refused: marked bad by a health check") if n in marked else "would resume")
-                for n in nodes]
+        plan = [
+            ResumePlanRow(
+                node=n,
+                state_now=infos[n].display_state if n in infos else "?",
+                reason=infos[n].reason if n in infos else "",
+                plan=(
+                    "would resume (forced past the health check)" if force else "refused: marked bad by a health check"
+                )
+                if n in marked
+                else "would resume",
+            )
+            for n in nodes
+        ]
         refused = marked and not force
-        yield Result(summary=f"would resume {len(nodes)} node(s) {collapse(nodes)}" if not refused else
-                     f"resume would be refused: {collapse(marked)} marked bad by a health check (needs --force --reason)",
-                     rows=plan, row_model=ResumePlanRow,
-                     data={"nodes": nodes, "health_marked": marked})
+        yield Result(
+            summary=f"would resume {len(nodes)} node(s) {collapse(nodes)}"
+            if not refused
+            else f"resume would be refused: {collapse(marked)} marked bad by a health check (needs --force --reason)",
+            rows=plan,
+            row_model=ResumePlanRow,
+            data={"nodes": nodes, "health_marked": marked},
+        )
         return
     already = [n for n in nodes if n in infos and not infos[n].unavailable]
     if already:
@@ -280,7 +348,10 @@ async def slurm_resume(ctx: ActionContext, nodes: list[str], infos: dict[str, No
             detail = f"resumed past health mark {infos[n].reason!r}: {ctx.stamp(force_reason or '')}"
         yield Step(target=n, status="ok", detail=detail)
     rows = [ResumedRow(node=n, state="resumed", previous_reason=infos[n].reason if n in infos else "") for n in nodes]
-    yield Result(summary=f"resumed {len(nodes)} node(s) {collapse(nodes)}"
-                         + (f" (forced past health marks on {collapse(marked)})" if marked else ""),
-                 rows=rows, row_model=ResumedRow,
-                 data={"nodes": nodes, "forced": marked})
+    yield Result(
+        summary=f"resumed {len(nodes)} node(s) {collapse(nodes)}"
+        + (f" (forced past health marks on {collapse(marked)})" if marked else ""),
+        rows=rows,
+        row_model=ResumedRow,
+        data={"nodes": nodes, "forced": marked},
+    )

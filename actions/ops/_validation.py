@@ -52,11 +52,18 @@ class Gate:
         if bad:
             self.refused = True
             first = bad[0].failed[0]
-            yield Result(ok=False, rows=verdict_rows(verdicts), row_model=ValidationRow,
-                         summary=f"resume refused: validation failed on {collapse(v.node for v in bad)} "
-                                 f"({bad[0].node}: {first.name}: {first.detail}); nothing was resumed",
-                         data={"validation": [{"node": v.node, "passed": v.passed,
-                                               "failed": [c.__dict__ for c in v.failed]} for v in verdicts]})
+            yield Result(
+                ok=False,
+                rows=verdict_rows(verdicts),
+                row_model=ValidationRow,
+                summary=f"resume refused: validation failed on {collapse(v.node for v in bad)} "
+                f"({bad[0].node}: {first.name}: {first.detail}); nothing was resumed",
+                data={
+                    "validation": [
+                        {"node": v.node, "passed": v.passed, "failed": [c.__dict__ for c in v.failed]} for v in verdicts
+                    ]
+                },
+            )
             return
         self.passed = True
         self.reason = f"validation passed (dcgmi diag level {self.level}, GPUs, NVLink, IB)"

@@ -56,12 +56,12 @@ class AlertRow(Row):
     starts_at: str = hidden("", description="RFC 3339 start time")
     fingerprint: str
 
-    @computed_field(title="node")      # type: ignore[prop-decorator]
+    @computed_field(title="node")  # type: ignore[prop-decorator]
     @property
     def node_shown(self) -> str:
         return (self.node or "?") + ("" if self.known_node is not False else " (unknown)")
 
-    @computed_field                    # type: ignore[prop-decorator]
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def since(self) -> str:
         return self.starts_at[:19].replace("T", " ")
@@ -81,45 +81,86 @@ class SilenceRow(Row):
     run_state: str | None = None
     note: str = Field(default="", title="note / comment")
 
-    @computed_field(title="matchers")      # type: ignore[prop-decorator]
+    @computed_field(title="matchers")  # type: ignore[prop-decorator]
     @property
     def matchers_shown(self) -> str:
         return ",".join(f"{k}={v}" for k, v in self.matchers.items())
 
-    @computed_field                        # type: ignore[prop-decorator]
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def ends(self) -> str:
         return self.ends_at[:19].replace("T", " ")
 
 
-@action("alerts", example="alerts --all", help="Alertmanager alerts dcops received: firing first, with node and summary",
-        params=AlertsParams, kind=Kind.READ, targets=TargetKind.NONE, category="alerts", rows=AlertRow)
+@action(
+    "alerts",
+    example="alerts --all",
+    help="Alertmanager alerts dcops received: firing first, with node and summary",
+    params=AlertsParams,
+    kind=Kind.READ,
+    targets=TargetKind.NONE,
+    category="alerts",
+    rows=AlertRow,
+)
 async def alerts(ctx: ActionContext, p: AlertsParams) -> AsyncIterator[ActionEvent]:
     since = p.since or datetime.now(UTC) - timedelta(hours=24)
-    recs = await ctx.store.query(AuditQuery(action="alert", event="received", since=since, limit=20000,
-                                            newest_first=False))
+    recs = await ctx.store.query(
+        AuditQuery(action="alert", event="received", since=since, limit=20000, newest_first=False)
+    )
     found = [a for a in fold(recs).values() if (p.all or a.firing) and (p.node is None or a.node == p.node)]
     found.sort(key=lambda a: (not a.firing, _SEVERITY.get(a.severity, 3), a.starts_at), reverse=False)
-    rows = [AlertRow(status=a.status, severity=a.severity, alert=a.name, node=a.node, known_node=a.known_node,
-                     summary=a.summary, starts_at=a.starts_at, fingerprint=a.fingerprint) for a in found]
+    rows = [
+        AlertRow(
+            status=a.status,
+            severity=a.severity,
+            alert=a.name,
+            node=a.node,
+            known_node=a.known_node,
+            summary=a.summary,
+            starts_at=a.starts_at,
+            fingerprint=a.fingerprint,
+        )
+        for a in found
+    ]
     firing = sum(1 for a in found if a.firing)
-    yield Result(summary=f"{firing} firing alert(s)" + (f", {len(found) - firing} resolved" if p.all else ""),
-                 rows=rows, row_model=AlertRow,
-                 data=[a.to_json() for a in found])
+    yield Result(
+        summary=f"{firing} firing alert(s)" + (f", {len(found) - firing} resolved" if p.all else ""),
+        rows=rows,
+        row_model=AlertRow,
+        data=[a.to_json() for a in found],
+    )
 
 
 class SilencesParams(Params):
     all: bool = Field(False, description="expired ones too")
 
 
-@action("silences", example="silences", help="Alertmanager silences dcops made (drain --silence), with their runs",
-        params=SilencesParams, kind=Kind.READ, targets=TargetKind.NONE, category="alerts", rows=SilenceRow)
+@action(
+    "silences",
+    example="silences",
+    help="Alertmanager silences dcops made (drain --silence), with their runs",
+    params=SilencesParams,
+    kind=Kind.READ,
+    targets=TargetKind.NONE,
+    category="alerts",
+    rows=SilenceRow,
+)
 async def silences(ctx: ActionContext, p: SilencesParams) -> AsyncIterator[ActionEvent]:
     am = ctx.backends.get(AlertmanagerPort)
     rows, data = [], []
     for d in await dcops_silences(am, ctx.store, include_expired=p.all):
         s = d.silence
-        rows.append(SilenceRow(id=s.id, state=s.state, matchers=dict(s.matchers), created_by=s.created_by,
-                               ends_at=s.ends_at, run=d.run, run_state=d.run_state, note=d.note or s.comment))
+        rows.append(
+            SilenceRow(
+                id=s.id,
+                state=s.state,
+                matchers=dict(s.matchers),
+                created_by=s.created_by,
+                ends_at=s.ends_at,
+                run=d.run,
+                run_state=d.run_state,
+                note=d.note or s.comment,
+            )
+        )
         data.append({**s.model_dump(), "run": d.run, "run_state": d.run_state, "note": d.note})
     yield Result(summary=f"{len(rows)} dcops silence(s)", data=data, rows=rows, row_model=SilenceRow)

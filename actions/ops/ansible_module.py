@@ -30,9 +30,9 @@ MODULE_RE = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+){0,2}$")
 class AnsibleModuleParams(CheckParams):
     nodes: str = Field(description="nodes to run it on (hostlist)")
     module: str = Field(description="the module ([ansible] adhoc_modules lists the allowed ones)")
-    arg: list[str] | dict[str, Any] = Field([], json_schema_extra={"metavar": "NAME=VALUE"},
-                                            description="module argument (repeat for more)")
-
+    arg: list[str] | dict[str, Any] = Field(
+        [], json_schema_extra={"metavar": "NAME=VALUE"}, description="module argument (repeat for more)"
+    )
 
 
 def prepare(p: AnsibleModuleParams, config: DcopsConfig) -> AnsibleModuleParams:
@@ -56,21 +56,44 @@ def prepare(p: AnsibleModuleParams, config: DcopsConfig) -> AnsibleModuleParams:
     return p.model_copy(update={"arg": args})
 
 
-@action("ansible", example="ansible gpu[001-004] --module ping",
-        help="run one Ansible module ad hoc on nodes (only modules the site allows; RBAC as ansible:MODULE)",
-        params=AnsibleModuleParams, kind=Kind.WRITE, targets=TargetKind.NODES, positional=("nodes",),
-        category="ansible", prepare=prepare, policy_name=lambda p: f"ansible:{p.module}", rows=HostRecapRow,
-        policy_names=lambda config: [f"ansible:{m}" for m in (config.ansible.adhoc_modules if config.ansible else [])])
+@action(
+    "ansible",
+    example="ansible gpu[001-004] --module ping",
+    help="run one Ansible module ad hoc on nodes (only modules the site allows; RBAC as ansible:MODULE)",
+    params=AnsibleModuleParams,
+    kind=Kind.WRITE,
+    targets=TargetKind.NODES,
+    positional=("nodes",),
+    category="ansible",
+    prepare=prepare,
+    policy_name=lambda p: f"ansible:{p.module}",
+    rows=HostRecapRow,
+    policy_names=lambda config: [f"ansible:{m}" for m in (config.ansible.adhoc_modules if config.ansible else [])],
+)
 async def ansible_module(ctx: ActionContext, p: AnsibleModuleParams) -> AsyncIterator[ActionEvent]:
     ansible = ctx.backends.get(AnsiblePort)
     hosts = ctx.nodes
     args = p.arg if isinstance(p.arg, dict) else {}
-    yield Log(message=f"ansible -m {p.module} on {len(hosts)} node(s) {collapse(hosts)}"
-                      + (" in check mode" if p.check else ""))
-    job = PlaybookJob(name=p.module, directory=str(playbook_dir(ctx.config)) if ctx.config.ansible or
-                      ctx.config.cluster.demo else "", hosts=hosts, module=p.module, module_args=args,
-                      check=p.check, diff=p.check, run_id=ctx.run_id)
-    async for event in follow(ansible.run_playbook(job), hosts, what=f"ansible -m {p.module}", check=p.check,
-                              title=f"ansible -m {p.module}", data={"module": p.module, "args": args,
-                                                                    "check": p.check}):
+    yield Log(
+        message=f"ansible -m {p.module} on {len(hosts)} node(s) {collapse(hosts)}"
+        + (" in check mode" if p.check else "")
+    )
+    job = PlaybookJob(
+        name=p.module,
+        directory=str(playbook_dir(ctx.config)) if ctx.config.ansible or ctx.config.cluster.demo else "",
+        hosts=hosts,
+        module=p.module,
+        module_args=args,
+        check=p.check,
+        diff=p.check,
+        run_id=ctx.run_id,
+    )
+    async for event in follow(
+        ansible.run_playbook(job),
+        hosts,
+        what=f"ansible -m {p.module}",
+        check=p.check,
+        title=f"ansible -m {p.module}",
+        data={"module": p.module, "args": args, "check": p.check},
+    ):
         yield event

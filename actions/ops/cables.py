@@ -53,8 +53,14 @@ def _rows(triaged: list[Triage]) -> list[EvidenceRow]:
             lines.append(f"missing: {t.jobs_missing}")
         lines += [f"next: {s}" for s in t.next_actions]
         for i, line in enumerate(lines):
-            rows.append(EvidenceRow(link=str(v.link) if i == 0 else "", verdict=v.kind if i == 0 else "",
-                                    suspect=(str(v.suspect) if v.suspect else "-") if i == 0 else "", evidence=line))
+            rows.append(
+                EvidenceRow(
+                    link=str(v.link) if i == 0 else "",
+                    verdict=v.kind if i == 0 else "",
+                    suspect=(str(v.suspect) if v.suspect else "-") if i == 0 else "",
+                    evidence=line,
+                )
+            )
     return rows
 
 
@@ -66,15 +72,23 @@ def _summary(t: Triage) -> str:
     return text
 
 
-@action("triage-cable", example="triage-cable gpu023:mlx5_0:1",
-        help="judge an InfiniBand link from both ends (counters, BER, port state): healthy, degrading, bad cable, bad port, flapping, congestion (or unknown without evidence)",
-        params=TriageParams, kind=Kind.READ, targets=TargetKind.NONE, positional=("port",), category="fabric",
-        timeout=120, rows=EvidenceRow)
+@action(
+    "triage-cable",
+    example="triage-cable gpu023:mlx5_0:1",
+    help="judge an InfiniBand link from both ends (counters, BER, port state): healthy, degrading, bad cable, bad port, flapping, congestion (or unknown without evidence)",
+    params=TriageParams,
+    kind=Kind.READ,
+    targets=TargetKind.NONE,
+    positional=("port",),
+    category="fabric",
+    timeout=120,
+    rows=EvidenceRow,
+)
 async def triage_cable(ctx: ActionContext, p: TriageParams) -> AsyncIterator[ActionEvent]:
     if bool(p.port) == p.auto:
         raise UsageError("give a port (triage-cable gpu023:mlx5_0:1) or --auto, not both or neither")
     topo = setup.topology(ctx)
-    assert topo is not None                       # required=True raises instead of returning None
+    assert topo is not None  # required=True raises instead of returning None
     src = setup.sources(ctx)
     if p.auto:
         yield Log(message=f"screening {len(topo.links)} links on 12/125-min counter growth")
@@ -94,11 +108,22 @@ async def triage_cable(ctx: ActionContext, p: TriageParams) -> AsyncIterator[Act
             yield Step(target=str(t.verdict.link), status="ok", detail=t.verdict.kind)
         summary = "; ".join(_summary(t) for t in triaged)
     followups = [f for t in triaged for f in t.followups]
-    severity: Literal["ok", "warning", "bad"] = ("bad" if any(t.verdict.is_fault for t in triaged) else
-                                                 "warning" if any(t.verdict.kind in ("degrading", "unknown") for t in triaged) else "ok")
-    yield Result(summary=summary, ok=True, severity=severity,
-                 rows=_rows(triaged), row_model=EvidenceRow, title="cable triage",
-                 data={"links": [t.as_data() for t in triaged], "followups": list(dict.fromkeys(followups))})
+    severity: Literal["ok", "warning", "bad"] = (
+        "bad"
+        if any(t.verdict.is_fault for t in triaged)
+        else "warning"
+        if any(t.verdict.kind in ("degrading", "unknown") for t in triaged)
+        else "ok"
+    )
+    yield Result(
+        summary=summary,
+        ok=True,
+        severity=severity,
+        rows=_rows(triaged),
+        row_model=EvidenceRow,
+        title="cable triage",
+        data={"links": [t.as_data() for t in triaged], "followups": list(dict.fromkeys(followups))},
+    )
 
 
 class ResetCountersParams(MutatingParams):
@@ -107,28 +132,43 @@ class ResetCountersParams(MutatingParams):
     port: int = Field(1, ge=1, le=255, description="HCA port number")
 
 
-@action("reset-counters", example="reset-counters gpu023 --device mlx5_0",
-        help="clear the error counters of ONE HCA port (mlxlink --pc), e.g. after a reseat; never fabric-wide",
-        params=ResetCountersParams, kind=Kind.DESTRUCTIVE, targets=TargetKind.NODES, positional=("nodes",),
-        category="fabric", timeout=60)
+@action(
+    "reset-counters",
+    example="reset-counters gpu023 --device mlx5_0",
+    help="clear the error counters of ONE HCA port (mlxlink --pc), e.g. after a reseat; never fabric-wide",
+    params=ResetCountersParams,
+    kind=Kind.DESTRUCTIVE,
+    targets=TargetKind.NODES,
+    positional=("nodes",),
+    category="fabric",
+    timeout=60,
+)
 async def reset_counters(ctx: ActionContext, p: ResetCountersParams) -> AsyncIterator[ActionEvent]:
     if len(ctx.nodes) != 1:
-        raise UsageError(f"reset-counters clears one port on one node, got {len(ctx.nodes)} nodes; "
-                         "counters are never reset fabric-wide")
+        raise UsageError(
+            f"reset-counters clears one port on one node, got {len(ctx.nodes)} nodes; "
+            "counters are never reset fabric-wide"
+        )
     node = ctx.nodes[0]
     port = f"{node}:{p.device}:{p.port}"
     topo = setup.topology(ctx, required=False)
     if topo is not None:
-        topo.select(port)                      # a clear error for a port that is not cabled
+        topo.select(port)  # a clear error for a port that is not cabled
     argv = ["mlxlink", "-d", p.device, "--pc"]
     if ctx.dry_run:
-        yield Result(summary=f"would clear the counters of {port} by running {' '.join(argv)} on {node}",
-                     data={"port": port, "argv": argv})
+        yield Result(
+            summary=f"would clear the counters of {port} by running {' '.join(argv)} on {node}",
+            data={"port": port, "argv": argv},
+        )
         return
     ssh = ctx.backends.get(SshPort)
     res = await ssh.run(node, argv, timeout=30)
     if not res.ok:
-        raise BackendError(f"reset-counters on {port}: {res.error or (res.stderr.strip() or f'exit {res.exit_status}').splitlines()[-1]}")
+        raise BackendError(
+            f"reset-counters on {port}: {res.error or (res.stderr.strip() or f'exit {res.exit_status}').splitlines()[-1]}"
+        )
     yield Step(target=node, status="ok", detail=f"counters of {p.device} port {p.port} cleared")
-    yield Result(summary=f"cleared the counters of {port}; run triage-cable {port} in 12 min to see if errors return",
-                 data={"port": port, "followups": [f"triage-cable {port}"]})
+    yield Result(
+        summary=f"cleared the counters of {port}; run triage-cable {port} in 12 min to see if errors return",
+        data={"port": port, "followups": [f"triage-cable {port}"]},
+    )

@@ -51,11 +51,12 @@ from ._drain_through import DrainThrough, check_drain_possible, no_drain_risks, 
 from ._firmware_view import collapse, component_dicts, drift, inventory_rows
 from ._node_steps import StepFailed, until, wait_power
 
-INVENTORY_PARALLEL = 64     # the adapter bounds requests per BMC and across the fleet itself
+INVENTORY_PARALLEL = 64  # the adapter bounds requests per BMC and across the fleet itself
 
 
-async def _inventories(ctx: ActionContext, nodes: Sequence[str], results: dict[str, list[FirmwareComponent]],
-                       label: str) -> AsyncIterator[ActionEvent]:
+async def _inventories(
+    ctx: ActionContext, nodes: Sequence[str], results: dict[str, list[FirmwareComponent]], label: str
+) -> AsyncIterator[ActionEvent]:
     redfish: RedfishPort = ctx.backends.get(RedfishPort)
 
     async def read(node: str, rep: StepReporter) -> str:
@@ -65,7 +66,7 @@ async def _inventories(ctx: ActionContext, nodes: Sequence[str], results: dict[s
     fan = ctx.fanout(nodes, read, max_parallel=INVENTORY_PARALLEL, label=label)
     async for ev in fan:
         if ev.kind == "step" and ev.status == "ok":
-            continue                              # one line per node is noise for a read
+            continue  # one line per node is noise for a read
         yield ev
     for warning in redfish.take_warnings():
         yield Log(level="warning", message=warning)
@@ -73,6 +74,7 @@ async def _inventories(ctx: ActionContext, nodes: Sequence[str], results: dict[s
 
 
 # ---------------------------------------------------------------- firmware (inventory)
+
 
 class FirmwareParams(Params):
     nodes: str = Field(..., description="hostlist of nodes whose BMCs to read")
@@ -90,7 +92,7 @@ class FirmwareRow(Row):
     version: str
     note: str
 
-    @computed_field                     # type: ignore[prop-decorator]
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def node(self) -> str:
         return collapse_hosts(self.nodes)
@@ -108,15 +110,23 @@ class FirmwareCheckRow(Row):
     status: str = Field(description="compliant, outdated, newer, unknown or ignored")
     note: str
 
-    @computed_field                     # type: ignore[prop-decorator]
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def node(self) -> str:
         return collapse_hosts(self.nodes)
 
 
-@action("firmware", example="firmware gpu[001-016]", help="firmware inventory per component across nodes (Redfish)",
-        params=FirmwareParams, kind=Kind.READ, targets=TargetKind.NODES, positional=("nodes",), category="firmware",
-        rows=FirmwareRow)
+@action(
+    "firmware",
+    example="firmware gpu[001-016]",
+    help="firmware inventory per component across nodes (Redfish)",
+    params=FirmwareParams,
+    kind=Kind.READ,
+    targets=TargetKind.NODES,
+    positional=("nodes",),
+    category="firmware",
+    rows=FirmwareRow,
+)
 async def firmware(ctx: ActionContext, p: FirmwareParams) -> AsyncIterator[ActionEvent]:
     found: dict[str, list[FirmwareComponent]] = {}
     async for ev in _inventories(ctx, ctx.nodes, found, "reading firmware inventory"):
@@ -124,7 +134,7 @@ async def firmware(ctx: ActionContext, p: FirmwareParams) -> AsyncIterator[Actio
     failed: dict[str, str] = ctx.extras.get("inventory_failed", {})
     rows: list[FirmwareRow] = []
     inside: dict[str, list[str]] = {}
-    same: dict[tuple[tuple[Any, ...], ...], list[str]] = {}     # nodes whose rows are identical share them
+    same: dict[tuple[tuple[Any, ...], ...], list[str]] = {}  # nodes whose rows are identical share them
     for node in ctx.nodes:
         if node in failed:
             rows.append(FirmwareRow(nodes=[node], component="*", version="", note=failed[node]))
@@ -134,7 +144,7 @@ async def firmware(ctx: ActionContext, p: FirmwareParams) -> AsyncIterator[Actio
             inside[node] = findings
     for shape, nodes in same.items():
         rows += [FirmwareRow(nodes=nodes, component=c, count=n, version=v, note=note) for c, n, v, note in shape]
-    spread: list[str] = []                         # one component, different versions across nodes
+    spread: list[str] = []  # one component, different versions across nodes
     keys: list[str] = []
     for comps in found.values():
         keys += [c.key for c in comps if c.active and c.key not in keys]
@@ -145,20 +155,28 @@ async def firmware(ctx: ActionContext, p: FirmwareParams) -> AsyncIterator[Actio
     summary = f"{len(found)}/{len(ctx.nodes)} nodes read"
     if inside:
         first = next(iter(inside.items()))
-        summary += (f"; siblings differ inside {len(inside)} node(s) (e.g. {first[0]}: {first[1][0]})")
-    summary += ("; versions differ across nodes: " + "; ".join(spread[:8]) + (" ..." if len(spread) > 8 else "")
-                if spread else "; every component at one version across nodes")
+        summary += f"; siblings differ inside {len(inside)} node(s) (e.g. {first[0]}: {first[1][0]})"
+    summary += (
+        "; versions differ across nodes: " + "; ".join(spread[:8]) + (" ..." if len(spread) > 8 else "")
+        if spread
+        else "; every component at one version across nodes"
+    )
     if failed:
         summary += f"; {len(failed)} unreadable"
     data: dict[str, Any] = {n: {c.key: c.version for c in comps if c.active} for n, comps in found.items()}
     data |= {"errors": failed, "drift": inside, "components": {n: component_dicts(c) for n, c in found.items()}}
-    yield Result(summary=summary, ok=not failed,
-                 rows=rows, row_model=FirmwareRow,
-                 title="firmware inventory (families that agree are one row, nodes that agree share rows)",
-                 data=data)
+    yield Result(
+        summary=summary,
+        ok=not failed,
+        rows=rows,
+        row_model=FirmwareRow,
+        title="firmware inventory (families that agree are one row, nodes that agree share rows)",
+        data=data,
+    )
 
 
 # ---------------------------------------------------------------- firmware-check
+
 
 def _existing_file(path: str | None) -> str | None:
     if path is not None and not Path(path).expanduser().is_file():
@@ -174,10 +192,17 @@ class FirmwareCheckParams(Params):
     _baseline_exists = field_validator("baseline")(_existing_file)
 
 
-@action("firmware-check", example="firmware-check gpu[001-016] --baseline {baseline}",
-        help="compare firmware to a baseline: compliant / outdated / newer / unknown per node and component",
-        params=FirmwareCheckParams, kind=Kind.READ, targets=TargetKind.NODES, positional=("nodes",),
-        category="firmware", rows=FirmwareCheckRow)
+@action(
+    "firmware-check",
+    example="firmware-check gpu[001-016] --baseline {baseline}",
+    help="compare firmware to a baseline: compliant / outdated / newer / unknown per node and component",
+    params=FirmwareCheckParams,
+    kind=Kind.READ,
+    targets=TargetKind.NODES,
+    positional=("nodes",),
+    category="firmware",
+    rows=FirmwareCheckRow,
+)
 async def firmware_check(ctx: ActionContext, p: FirmwareCheckParams) -> AsyncIterator[ActionEvent]:
     """A node matches only when every running component was compared and is at its baseline version;
     a component the baseline neither covers nor ignores is "unknown" and counts against the node, as
@@ -192,12 +217,13 @@ async def firmware_check(ctx: ActionContext, p: FirmwareCheckParams) -> AsyncIte
     data: dict[str, dict[str, str]] = {}
     counts = {"compliant": 0, "outdated": 0, "newer": 0, "unknown": 0, "ignored": 0}
     verdict: dict[str, str] = {}
-    same: dict[tuple[tuple[Any, ...], ...], list[str]] = {}     # nodes whose rows are identical share them
+    same: dict[tuple[tuple[Any, ...], ...], list[str]] = {}  # nodes whose rows are identical share them
     for node in ctx.nodes:
         if node in failed or node in other:
             why = f"not compared: {failed[node]}" if node in failed else f"not compared: {other[node]}"
-            rows.append(FirmwareCheckRow(nodes=[node], component="*", installed="", baseline="", status="unknown",
-                                         note=why))
+            rows.append(
+                FirmwareCheckRow(nodes=[node], component="*", installed="", baseline="", status="unknown", note=why)
+            )
             data[node] = {"*": "unknown"}
             verdict[node] = "not compared"
             continue
@@ -209,8 +235,10 @@ async def firmware_check(ctx: ActionContext, p: FirmwareCheckParams) -> AsyncIte
             data[node][comp.key] = status
             counts[status] += 1
             groups.setdefault((family(comp.key), comp.version, wanted, status, note), []).append(comp.key)
-        mine = [[collapse(keys), version, wanted, status, note]
-                for (_, version, wanted, status, note), keys in groups.items()]
+        mine = [
+            [collapse(keys), version, wanted, status, note]
+            for (_, version, wanted, status, note), keys in groups.items()
+        ]
         for key, want in base.entries.items():
             if not any(base.matches(key, c.key) for c in active):
                 mine.append([key, "", want.version, "unknown", "not in the BMC's inventory"])
@@ -219,12 +247,15 @@ async def firmware_check(ctx: ActionContext, p: FirmwareCheckParams) -> AsyncIte
         same.setdefault(tuple(tuple(r) for r in mine), []).append(node)
         verdict[node] = "match" if all(s in ("compliant", "ignored") for s in data[node].values()) else "off baseline"
     for shape, nodes in same.items():
-        rows += [FirmwareCheckRow(nodes=nodes, component=c, installed=i, baseline=b, status=st, note=note)
-                 for c, i, b, st, note in shape]
+        rows += [
+            FirmwareCheckRow(nodes=nodes, component=c, installed=i, baseline=b, status=st, note=note)
+            for c, i, b, st, note in shape
+        ]
     match = sorted(n for n, v in verdict.items() if v == "match")
     off = sorted(n for n, v in verdict.items() if v == "off baseline")
-    summary = (f"{len(match)}/{len(ctx.nodes)} nodes match {p.baseline}; "
-               + ", ".join(f"{v} {k}" for k, v in counts.items() if v))
+    summary = f"{len(match)}/{len(ctx.nodes)} nodes match {p.baseline}; " + ", ".join(
+        f"{v} {k}" for k, v in counts.items() if v
+    )
     if off:
         summary += f"; off baseline: {', '.join(off[:20])}{' ...' if len(off) > 20 else ''}"
     if failed:
@@ -234,9 +265,14 @@ async def firmware_check(ctx: ActionContext, p: FirmwareCheckParams) -> AsyncIte
     drifted = bool(off) and p.fail_on_drift
     if drifted:
         summary += " (--fail-on-drift)"
-    yield Result(summary=summary, ok=not failed and not drifted,
-                 data={"nodes": data, "counts": counts, "verdict": verdict},
-                 rows=rows, row_model=FirmwareCheckRow, title=f"firmware vs {p.baseline}")
+    yield Result(
+        summary=summary,
+        ok=not failed and not drifted,
+        data={"nodes": data, "counts": counts, "verdict": verdict},
+        rows=rows,
+        row_model=FirmwareCheckRow,
+        title=f"firmware vs {p.baseline}",
+    )
 
 
 async def _other_platform(ctx: ActionContext, base: Baseline | None, nodes: Sequence[str]) -> dict[str, str]:
@@ -275,26 +311,33 @@ def check_component(base: Baseline, comp: FirmwareComponent) -> tuple[Compliance
 
 # ---------------------------------------------------------------- firmware-update
 
+
 class FirmwareUpdateParams(MutatingParams):
     nodes: str = Field(..., description="hostlist of nodes to update")
     baseline: str | None = Field(None, description="baseline file with version and image per component")
     image: str | None = Field(None, description="image URL (http/https) to install, with --component")
-    component: str | None = Field(None, description="component, family or glob the image is for (BIOS, GPU, "
-                                                    "HGX_FW_GPU_SXM_*, BIOS.Setup.1-1)")
+    component: str | None = Field(
+        None, description="component, family or glob the image is for (BIOS, GPU, HGX_FW_GPU_SXM_*, BIOS.Setup.1-1)"
+    )
     version: str | None = Field(None, description="version the image installs (default: from the image name)")
     max_parallel: int = Field(4, ge=1, le=256, description="nodes out of service at once")
     max_failures: int = Field(0, ge=0, description="halt the rollout when more nodes than this have failed")
     reset_type: Literal["ForceRestart", "GracefulRestart", "PowerCycle"] | None = Field(
-        None, description="Redfish ResetType when an update needs a reset (default: the one the BMC asks for, "
-                          "else ForceRestart; PowerCycle = AC power cycle)")
+        None,
+        description="Redfish ResetType when an update needs a reset (default: the one the BMC asks for, "
+        "else ForceRestart; PowerCycle = AC power cycle)",
+    )
     drain_timeout: float = Field(3600.0, gt=0, description="seconds to wait for running jobs to finish")
     task_timeout: float = Field(1800.0, gt=0, description="seconds an update task may take")
     boot_timeout: float = Field(900.0, gt=0, description="seconds for a node to come back after the reset")
     reason: str = Field("firmware update", max_length=120, description="drain reason (run id is added)")
     silence: bool = Field(False, description="silence the nodes' alerts in Alertmanager during the update")
     silence_hours: float | None = Field(None, gt=0, le=24 * 14, description="maintenance window of --silence")
-    no_drain: bool = Field(False, description="update without draining first (needed when the cluster has no "
-                                               "scheduler; a risk the policy must allow)")
+    no_drain: bool = Field(
+        False,
+        description="update without draining first (needed when the cluster has no "
+        "scheduler; a risk the policy must allow)",
+    )
 
     _baseline_exists = field_validator("baseline")(_existing_file)
 
@@ -319,7 +362,7 @@ class Install:
 
     image: str
     components: tuple[str, ...]
-    version: str | None          # the single version when all components share one, else None
+    version: str | None  # the single version when all components share one, else None
     targets: tuple[str, ...] = ()
     versions: tuple[tuple[str, str | None], ...] = ()
 
@@ -340,8 +383,9 @@ def version_from_image(url: str) -> str | None:
     return version if sep and version and any(ch.isdigit() for ch in version) else None
 
 
-def plan_node(p: FirmwareUpdateParams, base: Baseline | None, inventory: list[FirmwareComponent],
-              notes: list[str] | None = None) -> list[Install]:
+def plan_node(
+    p: FirmwareUpdateParams, base: Baseline | None, inventory: list[FirmwareComponent], notes: list[str] | None = None
+) -> list[Install]:
     """What one node needs: one install per image, for the components that are not at the target.
 
     ``notes`` collects what is outdated but will not be planned, and why: not Updateable, or a
@@ -366,8 +410,10 @@ def plan_node(p: FirmwareUpdateParams, base: Baseline | None, inventory: list[Fi
             if status != "outdated":
                 continue
             if not comp.updateable:
-                notes.append(f"{comp.key} {comp.version} is outdated (wants {wanted.version}) but the BMC "
-                             f"marks it not Updateable")
+                notes.append(
+                    f"{comp.key} {comp.version} is outdated (wants {wanted.version}) but the BMC "
+                    f"marks it not Updateable"
+                )
                 continue
             if not wanted.image:
                 raise UsageError(f"baseline {base.source}: {wanted.key} {wanted.version} has no image URL to install")
@@ -385,8 +431,10 @@ def plan_node(p: FirmwareUpdateParams, base: Baseline | None, inventory: list[Fi
                     notes.append(f"{comp.key}: {incomparable_reason(comp.version, version)}; not planned")
                     continue
         if not comp.updateable:
-            notes.append(f"{comp.key} {comp.version} is outdated (wants {version or 'a change'}) but the BMC "
-                         f"marks it not Updateable")
+            notes.append(
+                f"{comp.key} {comp.version} is outdated (wants {version or 'a change'}) but the BMC "
+                f"marks it not Updateable"
+            )
             continue
         by_image.setdefault(image, []).append(comp)
         versions.setdefault(image, {})[comp.key] = version
@@ -394,8 +442,15 @@ def plan_node(p: FirmwareUpdateParams, base: Baseline | None, inventory: list[Fi
     for img, comps in by_image.items():
         vs = versions[img]
         single = set(vs.values())
-        plan.append(Install(img, tuple(c.key for c in comps), single.pop() if len(single) == 1 else None,
-                            targets=tuple(c.id for c in comps), versions=tuple(vs.items())))
+        plan.append(
+            Install(
+                img,
+                tuple(c.key for c in comps),
+                single.pop() if len(single) == 1 else None,
+                targets=tuple(c.id for c in comps),
+                versions=tuple(vs.items()),
+            )
+        )
     return plan
 
 
@@ -410,7 +465,7 @@ class Rollout:
     def __init__(self, ctx: ActionContext, p: FirmwareUpdateParams, base: Baseline | None) -> None:
         self.ctx, self.p, self.base = ctx, p, base
         self.redfish: RedfishPort = ctx.backends.get(RedfishPort)
-        self.drain = DrainThrough(ctx, no_drain=p.no_drain)      # Slurm and/or Kubernetes, or none
+        self.drain = DrainThrough(ctx, no_drain=p.no_drain)  # Slurm and/or Kubernetes, or none
 
     async def save(self, node: str, state: dict[str, Any]) -> None:
         await self.ctx.journal.put(f"node/{node}", state)
@@ -437,15 +492,17 @@ class Rollout:
                 state.update(phase="done", run=self.ctx.run_id, detail=detail)
                 await self.save(node, state)
                 return f"{detail}; not drained"
-            where = "reading the BMC's update service"   # before draining: a BMC that cannot take it fails here
+            where = "reading the BMC's update service"  # before draining: a BMC that cannot take it fails here
             path = await self.redfish.update_path(node)
             if path.method is None:
                 raise StepFailed("the BMC's UpdateService offers neither SimpleUpdate nor MultipartHttpPushUri")
             if not state.get("drained"):
                 where = "draining"
-                await self.drain.note_found(node, state)        # someone else's drain or cordon stays
-                rep.update("draining and waiting for jobs to finish" if self.drain.active else "not draining (--no-drain)")
-                held = self.drain.active                    # from here a failure leaves the node held out
+                await self.drain.note_found(node, state)  # someone else's drain or cordon stays
+                rep.update(
+                    "draining and waiting for jobs to finish" if self.drain.active else "not draining (--no-drain)"
+                )
+                held = self.drain.active  # from here a failure leaves the node held out
                 await self.drain.drain(node, self.ctx.stamp(f"{self.p.reason} (run {self.ctx.run_id})"))
                 await self.drain.wait_idle(node, self.p.drain_timeout)
                 state.update(phase="drained", drained=self.drain.active, tasks=state.get("tasks", {}))
@@ -463,7 +520,7 @@ class Rollout:
                 where = "waiting for the node to come back"
                 await self.drain.wait_back(node, self.p.boot_timeout)
                 rep.step_done(f"{used} and back")
-                for inst in plan:                        # tasks that waited for the reset finish now
+                for inst in plan:  # tasks that waited for the reset finish now
                     where = f"finishing the update of {collapse(list(inst.components))}"
                     await self.finish_after_reset(node, inst, state, rep)
             where = "verifying the new versions"
@@ -472,7 +529,7 @@ class Rollout:
             changes = self.verify(plan, old, after, state)
             detail = ("; ".join(changes) if changes else "already at the target versions") + stuck
             where = "returning the node to service"
-            note = await self.drain.release(node, state)    # resumed, or left as it was found
+            note = await self.drain.release(node, state)  # resumed, or left as it was found
             detail += f"; {note}" if note else ""
             state.update(phase="done", run=self.ctx.run_id, detail=detail)
             await self.save(node, state)
@@ -497,9 +554,9 @@ class Rollout:
             try:
                 status = await self.redfish.task(node, uri)
             except DcopsError:
-                uri = None                              # the BMC forgot it (rebooted): start again
+                uri = None  # the BMC forgot it (rebooted): start again
             if status is not None and status.finished and not status.succeeded:
-                uri = status = None                     # a retry of a node that failed before
+                uri = status = None  # a retry of a node that failed before
         names = collapse(list(inst.components))
         if not uri:
             uri = await self.redfish.start_update(node, inst.image, inst.targets)
@@ -509,8 +566,11 @@ class Rollout:
         status = await self.follow(node, uri, names, rep)
         if status.finished and not status.succeeded:
             why = next((m for m in reversed(status.messages) if m), "no message")
-            raise StepFailed(f"task {uri} ended {status.state}"
-                             + (f" ({status.health})" if status.state == "Completed" else "") + f": {why}")
+            raise StepFailed(
+                f"task {uri} ended {status.state}"
+                + (f" ({status.health})" if status.state == "Completed" else "")
+                + f": {why}"
+            )
         if status.reset_required:
             need = self.p.reset_type or status.reset_type or "ForceRestart"
             state["reset_needed"] = need
@@ -542,7 +602,7 @@ class Rollout:
         try:
             status = await self.redfish.task(node, uri)
         except DcopsError:
-            return                                  # the BMC dropped it with the reset: verify decides
+            return  # the BMC dropped it with the reset: verify decides
         if status.finished and status.succeeded:
             return
         status = await self.follow(node, uri, collapse(list(inst.components)), rep)
@@ -573,9 +633,10 @@ class Rollout:
         rep.update(f"activating the staged firmware: {label}")
         for step in steps:
             await self.redfish.reset(node, step)
-            await asyncio.sleep(1.0)               # let the BMC start the transition before polling
-            await wait_power(self.redfish, node, "Off" if step in ("ForceOff", "GracefulShutdown") else "On",
-                             self.p.boot_timeout)
+            await asyncio.sleep(1.0)  # let the BMC start the transition before polling
+            await wait_power(
+                self.redfish, node, "Off" if step in ("ForceOff", "GracefulShutdown") else "On", self.p.boot_timeout
+            )
         return label
 
     @staticmethod
@@ -609,25 +670,37 @@ class FirmwarePlanRow(Row):
     image: str = ""
     note: str = ""
 
-    @computed_field(title="components")      # type: ignore[prop-decorator]
+    @computed_field(title="components")  # type: ignore[prop-decorator]
     @property
     def components_shown(self) -> str:
         return collapse(self.components) if self.components else ""
 
 
-@action("firmware-update", example="firmware-update gpu[061-062] --image http://files.example/bios-2.4.1.bin --component BIOS --max-parallel 2",
-        help="rolling firmware update: drain, push the image (SimpleUpdate or multipart), follow the task, "
-             "activate, verify, resume",
-        params=FirmwareUpdateParams, kind=Kind.WRITE, targets=TargetKind.NODES, positional=("nodes",),
-        approval=True, resumable=True, category="firmware", risks=no_drain_risks, check=check_drain_possible,
-        rows=(NodeOutcomeRow, FirmwarePlanRow))
+@action(
+    "firmware-update",
+    example="firmware-update gpu[061-062] --image http://files.example/bios-2.4.1.bin --component BIOS --max-parallel 2",
+    help="rolling firmware update: drain, push the image (SimpleUpdate or multipart), follow the task, "
+    "activate, verify, resume",
+    params=FirmwareUpdateParams,
+    kind=Kind.WRITE,
+    targets=TargetKind.NODES,
+    positional=("nodes",),
+    approval=True,
+    resumable=True,
+    category="firmware",
+    risks=no_drain_risks,
+    check=check_drain_possible,
+    rows=(NodeOutcomeRow, FirmwarePlanRow),
+)
 async def firmware_update(ctx: ActionContext, p: FirmwareUpdateParams) -> AsyncIterator[ActionEvent]:
     base = load_baseline(p.baseline) if p.baseline else None
-    if ctx.dry_run and not ctx.backends.has(RedfishPort):       # a dry run never fails for a missing backend
-        yield Result(summary=f"would update {len(ctx.nodes)} node(s), but there is no [redfish] section: the "
-                             f"firmware inventories cannot be read, so a real run would fail; nodes would be "
-                             f"{plan_text(ctx.backends, p.no_drain)}",
-                     data={"nodes": [], "drain": plan_text(ctx.backends, p.no_drain)})
+    if ctx.dry_run and not ctx.backends.has(RedfishPort):  # a dry run never fails for a missing backend
+        yield Result(
+            summary=f"would update {len(ctx.nodes)} node(s), but there is no [redfish] section: the "
+            f"firmware inventories cannot be read, so a real run would fail; nodes would be "
+            f"{plan_text(ctx.backends, p.no_drain)}",
+            data={"nodes": [], "drain": plan_text(ctx.backends, p.no_drain)},
+        )
         return
     ctx.backends.get(RedfishPort)
     if ctx.dry_run:
@@ -635,25 +708,34 @@ async def firmware_update(ctx: ActionContext, p: FirmwareUpdateParams) -> AsyncI
             yield ev
         return
     if ctx.resumed_from:
-        done = [k.removeprefix("node/") for k, v in (await ctx.journal.items()).items()
-                if k.startswith("node/") and isinstance(v, dict) and v.get("phase") == "done"]
+        done = [
+            k.removeprefix("node/")
+            for k, v in (await ctx.journal.items()).items()
+            if k.startswith("node/") and isinstance(v, dict) and v.get("phase") == "done"
+        ]
         yield Log(message=f"{len(done)} node(s) finished in run {ctx.resumed_from} are skipped")
     if p.silence:
         async for ev in _silences.silence_nodes(ctx, ctx.nodes, p.reason, p.silence_hours):
             yield ev
     rollout = Rollout(ctx, p, base)
-    fan = ctx.fanout(ctx.nodes, rollout.run, max_parallel=p.max_parallel, max_failures=p.max_failures,
-                     label="firmware update")
+    fan = ctx.fanout(
+        ctx.nodes, rollout.run, max_parallel=p.max_parallel, max_failures=p.max_failures, label="firmware update"
+    )
     async for ev in fan:
         yield ev
-    if p.silence:                                  # updated nodes are back: their maintenance is over
+    if p.silence:  # updated nodes are back: their maintenance is over
         async for ev in _silences.expire_for_nodes(ctx, sorted(fan.ok)):
             yield ev
     summary = fan.summary("updated")
     if fan.halted:
         summary += f"; rollout halted: failures exceeded --max-failures {p.max_failures}"
-    yield Result(summary=summary, ok=fan.all_ok, rows=NodeOutcomeRow.of_fanout(fan.ok, fan.failed, fan.skipped),
-                 row_model=NodeOutcomeRow, data={"updated": sorted(fan.ok), "failed": fan.failed, "skipped": sorted(fan.skipped)})
+    yield Result(
+        summary=summary,
+        ok=fan.all_ok,
+        rows=NodeOutcomeRow.of_fanout(fan.ok, fan.failed, fan.skipped),
+        row_model=NodeOutcomeRow,
+        data={"updated": sorted(fan.ok), "failed": fan.failed, "skipped": sorted(fan.skipped)},
+    )
 
 
 async def _plan_only(ctx: ActionContext, p: FirmwareUpdateParams, base: Baseline | None) -> AsyncIterator[ActionEvent]:
@@ -668,8 +750,11 @@ async def _plan_only(ctx: ActionContext, p: FirmwareUpdateParams, base: Baseline
     todo: list[str] = []
     for node in ctx.nodes:
         if node not in found or node in other:
-            rows.append(FirmwarePlanRow(node=node, note=other.get(node)
-                                        or ctx.extras.get("inventory_failed", {}).get(node, "unreadable")))
+            rows.append(
+                FirmwarePlanRow(
+                    node=node, note=other.get(node) or ctx.extras.get("inventory_failed", {}).get(node, "unreadable")
+                )
+            )
             continue
         notes: list[str] = []
         plan = plan_node(p, base, found[node], notes)
@@ -677,21 +762,31 @@ async def _plan_only(ctx: ActionContext, p: FirmwareUpdateParams, base: Baseline
         if plan:
             try:
                 path = await redfish.update_path(node)
-                hows = {"multipart": f"MultipartHttpPushUri {path.multipart}",
-                        "simple": f"SimpleUpdate {path.simple_update}"}
-                how = "; ".join(dict.fromkeys(hows.get(path.method_for(i.image) or "", "no update path: would fail")
-                                              for i in plan))
+                hows = {
+                    "multipart": f"MultipartHttpPushUri {path.multipart}",
+                    "simple": f"SimpleUpdate {path.simple_update}",
+                }
+                how = "; ".join(
+                    dict.fromkeys(hows.get(path.method_for(i.image) or "", "no update path: would fail") for i in plan)
+                )
             except DcopsError as exc:
                 how = f"update path unreadable: {exc}"
             todo.append(node)
         for inst in plan:
-            to = inst.version or ", ".join(f"{collapse([k for k, v in inst.versions if v == ver])} {ver}"
-                                           for ver in dict.fromkeys(v for _, v in inst.versions))
-            rows.append(FirmwarePlanRow(node=node, components=list(inst.components), to_version=to, image=inst.image,
-                                        note=how))
+            to = inst.version or ", ".join(
+                f"{collapse([k for k, v in inst.versions if v == ver])} {ver}"
+                for ver in dict.fromkeys(v for _, v in inst.versions)
+            )
+            rows.append(
+                FirmwarePlanRow(node=node, components=list(inst.components), to_version=to, image=inst.image, note=how)
+            )
         rows += [FirmwarePlanRow(node=node, note=note) for note in notes]
         if not plan and not notes:
             rows.append(FirmwarePlanRow(node=node, note="nothing to do"))
-    yield Result(summary=f"would update {len(todo)} of {len(ctx.nodes)} node(s), {p.max_parallel} at a time; "
-                         f"nodes {plan_text(ctx.backends, p.no_drain)}",
-                 rows=rows, row_model=FirmwarePlanRow, data={"nodes": todo})
+    yield Result(
+        summary=f"would update {len(todo)} of {len(ctx.nodes)} node(s), {p.max_parallel} at a time; "
+        f"nodes {plan_text(ctx.backends, p.no_drain)}",
+        rows=rows,
+        row_model=FirmwarePlanRow,
+        data={"nodes": todo},
+    )

@@ -31,16 +31,20 @@ from ..result_models import FleetRow
 _GPU_QUERIES = {
     "gpu_util": "avg by ({label}) (DCGM_FI_DEV_GPU_UTIL{sel})",
     "gpu_temp": "max by ({label}) (DCGM_FI_DEV_GPU_TEMP{sel})",
-    "xid": "max by ({label}) (DCGM_FI_DEV_XID_ERRORS{sel}) > 0",     # 0 is the default: only nodes with an XID travel
+    "xid": "max by ({label}) (DCGM_FI_DEV_XID_ERRORS{sel}) > 0",  # 0 is the default: only nodes with an XID travel
 }
-_IB_QUERY = ("sum by (instance) (rate(node_infiniband_symbol_error_total{sel}[10m]) "
-             "+ rate(node_infiniband_link_downed_total{sel}[10m]))")
+_IB_QUERY = (
+    "sum by (instance) (rate(node_infiniband_symbol_error_total{sel}[10m]) "
+    "+ rate(node_infiniband_link_downed_total{sel}[10m]))"
+)
 # The sparklines' history; its newest point is evaluated at "now", so it is also the current value and the
 # instant query of the same column is not sent (each query aggregates every GPU of the fleet: at 10,000
 # nodes that is 80,000 series per query, the cost of this view on the Prometheus server).
-_HISTORY = {"util_history": ("gpu_util", "avg by ({label}) (DCGM_FI_DEV_GPU_UTIL{sel})"),
-            "temp_history": ("gpu_temp", "max by ({label}) (DCGM_FI_DEV_GPU_TEMP{sel})")}
-_HISTORY_STEP = 240.0          # 8 points (what a sparkline cell shows); finer steps cost memory and evaluation
+_HISTORY = {
+    "util_history": ("gpu_util", "avg by ({label}) (DCGM_FI_DEV_GPU_UTIL{sel})"),
+    "temp_history": ("gpu_temp", "max by ({label}) (DCGM_FI_DEV_GPU_TEMP{sel})"),
+}
+_HISTORY_STEP = 240.0  # 8 points (what a sparkline cell shows); finer steps cost memory and evaluation
 _HISTORY_POINTS = 8
 
 # A large fleet's answers are split into shards by the last character of the node's name (for the IB
@@ -60,12 +64,15 @@ def _selectors(label: str, shards: list[str], n_rows: int) -> list[str]:
         return [""]
     return ["{" + f'{label}=~"{pattern}"' + "}" for pattern in shards]
 
+
 def _promql_label(name: str) -> str:
     """A label name fit to paste into ``by (...)``: PromQL label names are [a-zA-Z_][a-zA-Z0-9_]*;
     the config validates nothing, so refuse anything else here rather than build broken PromQL."""
     if not re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", name):
-        raise UsageError(f"[prometheus] node_label {name!r} is not a Prometheus label name "
-                         "(letters, digits and underscores, not starting with a digit)")
+        raise UsageError(
+            f"[prometheus] node_label {name!r} is not a Prometheus label name "
+            "(letters, digits and underscores, not starting with a digit)"
+        )
     return name
 
 
@@ -74,38 +81,65 @@ class FleetParams(Params):
     history: bool = Field(True, description="include 30 min of GPU utilisation and temperature for sparklines")
 
 
-@action("fleet", example='fleet gpu[001-008]', help="every node across Slurm, Kubernetes and GPU/IB metrics", params=FleetParams,
-        kind=Kind.READ, targets=TargetKind.NONE, positional=("nodes",), category="nodes", rows=FleetRow)
+@action(
+    "fleet",
+    example="fleet gpu[001-008]",
+    help="every node across Slurm, Kubernetes and GPU/IB metrics",
+    params=FleetParams,
+    kind=Kind.READ,
+    targets=TargetKind.NONE,
+    positional=("nodes",),
+    category="nodes",
+    rows=FleetRow,
+)
 async def fleet(ctx: ActionContext, p: FleetParams) -> AsyncIterator[ActionEvent]:
     wanted = set(expand(p.nodes)) if p.nodes else None
     rows: dict[str, dict[str, Any]] = {}
     for ref in await ctx.backends.inventory.nodes():
         if wanted is None or ref.name in wanted:
-            rows[ref.name] = {"node": ref.name, "partitions": list(ref.partitions), "state": "", "flags": [],
-                              "reason": "", "jobs": 0, "k8s": "", "operators": "", "gpu_util": None, "gpu_temp": None, "xid": 0,
-                              "ib_errors": None, "util_history": [], "temp_history": []}
+            rows[ref.name] = {
+                "node": ref.name,
+                "partitions": list(ref.partitions),
+                "state": "",
+                "flags": [],
+                "reason": "",
+                "jobs": 0,
+                "k8s": "",
+                "operators": "",
+                "gpu_util": None,
+                "gpu_temp": None,
+                "xid": 0,
+                "ib_errors": None,
+                "util_history": [],
+                "temp_history": [],
+            }
     warnings: list[str] = []
 
     async def slurm_plane() -> None:
         for n in await ctx.backends.get(SlurmPort).nodes():
             if n.name in rows:
-                rows[n.name].update(state=n.display_state, flags=list(n.flags), reason=n.reason, jobs=len(n.jobs),
-                                    partitions=list(n.partitions) or rows[n.name]["partitions"])
+                rows[n.name].update(
+                    state=n.display_state,
+                    flags=list(n.flags),
+                    reason=n.reason,
+                    jobs=len(n.jobs),
+                    partitions=list(n.partitions) or rows[n.name]["partitions"],
+                )
 
     policies: list[str] = []
 
     async def kube_plane() -> None:
         kube = ctx.backends.get(KubePort)
-        try:                                             # ClusterPolicy / NicClusterPolicy not ready: say so
+        try:  # ClusterPolicy / NicClusterPolicy not ready: say so
             for pol in await kube.operator_policies():
                 if pol.state and pol.state != "ready":
                     policies.append(f"{pol.kind} {pol.state}")
-        except DcopsError as exc:                        # e.g. no RBAC on the operators' CRDs: nodes still show
+        except DcopsError as exc:  # e.g. no RBAC on the operators' CRDs: nodes still show
             warnings.append(f"kube: operator policies: {exc}")
         for k in await kube.nodes():
             if k.name in rows:
-                rows[k.name]["k8s"] = ("cordoned" if k.unschedulable else "ready" if k.ready else "notready")
-                rows[k.name]["operators"] = node_operator_state(k.operator_pods)   # GPU / Network Operator pods
+                rows[k.name]["k8s"] = "cordoned" if k.unschedulable else "ready" if k.ready else "notready"
+                rows[k.name]["operators"] = node_operator_state(k.operator_pods)  # GPU / Network Operator pods
 
     node_label = _promql_label(setup.node_label(ctx))
     instance_map = setup.instance_map(ctx)
@@ -118,26 +152,30 @@ async def fleet(ctx: ActionContext, p: FleetParams) -> AsyncIterator[ActionEvent
         from_history = {col for col, _ in _HISTORY.values()} if p.history else set()
         instant = [(col, sel) for col in _GPU_QUERIES if col not in from_history for sel in by_name]
         end = datetime.now(UTC)
-        start = end - timedelta(seconds=_HISTORY_STEP * (_HISTORY_POINTS - 1))     # the last step falls on `end`
-        history = [(col, current, q, sel) for col, (current, q) in _HISTORY.items() for sel in by_name] \
-            if p.history else []
-        results: list[Any] = await asyncio.gather(      # instant samples, then range series
+        start = end - timedelta(seconds=_HISTORY_STEP * (_HISTORY_POINTS - 1))  # the last step falls on `end`
+        history = (
+            [(col, current, q, sel) for col, (current, q) in _HISTORY.items() for sel in by_name] if p.history else []
+        )
+        results: list[Any] = await asyncio.gather(  # instant samples, then range series
             *(prom.query(_GPU_QUERIES[col].format(label=node_label, sel=sel)) for col, sel in instant),
-            *(prom.query_range(q.format(label=node_label, sel=sel), start, end, _HISTORY_STEP)
-              for _, _, q, sel in history))
+            *(
+                prom.query_range(q.format(label=node_label, sel=sel), start, end, _HISTORY_STEP)
+                for _, _, q, sel in history
+            ),
+        )
         for (col, _), samples in zip(instant, results):
             for s in samples:
                 host = s.labels.get(node_label, "")
                 if host in rows:
                     rows[host][col] = round(s.value, 1) if col != "xid" else int(s.value)
         fresh_after = end.timestamp() - _HISTORY_STEP / 2
-        for (col, current, _, _), found in zip(history, results[len(instant):]):
+        for (col, current, _, _), found in zip(history, results[len(instant) :]):
             for series in found:
                 host = series.labels.get(node_label, "")
                 if host in rows and series.points:
                     rows[host][col] = [round(v, 1) for _, v in series.points]
                     t, v = series.points[-1]
-                    if t >= fresh_after:           # a series that went stale earlier has no current value
+                    if t >= fresh_after:  # a series that went stale earlier has no current value
                         rows[host][current] = round(v, 1)
 
     async def ib_plane() -> None:
@@ -148,8 +186,12 @@ async def fleet(ctx: ActionContext, p: FleetParams) -> AsyncIterator[ActionEvent
                 if host in rows:
                     rows[host]["ib_errors"] = round(s.value, 4)
 
-    planes = {"slurm": (slurm_plane, SlurmPort), "kube": (kube_plane, KubePort),
-              "prometheus": (gpu_plane, PrometheusPort), "ib": (ib_plane, PrometheusPort)}
+    planes = {
+        "slurm": (slurm_plane, SlurmPort),
+        "kube": (kube_plane, KubePort),
+        "prometheus": (gpu_plane, PrometheusPort),
+        "ib": (ib_plane, PrometheusPort),
+    }
     todo = {name: fn for name, (fn, port) in planes.items() if ctx.backends.has(port)}
     results = await asyncio.gather(*(fn() for fn in todo.values()), return_exceptions=True)
     for name, res in zip(todo, results):
@@ -160,5 +202,10 @@ async def fleet(ctx: ActionContext, p: FleetParams) -> AsyncIterator[ActionEvent
     for w in warnings:
         yield Log(level="warning", message=w)
     typed = [FleetRow(**r) for r in rows.values()]
-    yield Result(summary=f"{len(typed)} nodes" + (f"; {len(warnings)} plane(s) unavailable" if warnings else "")
-                 + "".join(f"; {p}" for p in policies), rows=typed, row_model=FleetRow)
+    yield Result(
+        summary=f"{len(typed)} nodes"
+        + (f"; {len(warnings)} plane(s) unavailable" if warnings else "")
+        + "".join(f"; {p}" for p in policies),
+        rows=typed,
+        row_model=FleetRow,
+    )

@@ -65,16 +65,37 @@ class KubeJobsParams(Params):
         raise ValueError(f"{v!r} is not a Job status; use one of {', '.join(STATUSES)}")
 
 
-@action("k8s-jobs", example="k8s-jobs --status Failed", help="list Kubernetes Jobs with status, pods and nodes",
-        params=KubeJobsParams, kind=Kind.READ, targets=TargetKind.NONE, category="jobs",
-        rows=KubeJobRow)
+@action(
+    "k8s-jobs",
+    example="k8s-jobs --status Failed",
+    help="list Kubernetes Jobs with status, pods and nodes",
+    params=KubeJobsParams,
+    kind=Kind.READ,
+    targets=TargetKind.NONE,
+    category="jobs",
+    rows=KubeJobRow,
+)
 async def k8s_jobs(ctx: ActionContext, p: KubeJobsParams) -> AsyncIterator[ActionEvent]:
     kube = ctx.backends.get(KubePort)
     found = [j for j in await kube.jobs(p.namespace) if p.status is None or j.status == p.status]
-    rows = [KubeJobRow(namespace=j.namespace, job=j.name, status=j.status, active=j.active, succeeded=j.succeeded,
-                       failed=j.failed, nodes=_dcops_nodes(ctx, j.nodes)) for j in found]
-    yield Result(summary=f"{len(rows)} Kubernetes job(s)", rows=rows, row_model=KubeJobRow,
-        data=[j.model_dump(mode="json") for j in found])
+    rows = [
+        KubeJobRow(
+            namespace=j.namespace,
+            job=j.name,
+            status=j.status,
+            active=j.active,
+            succeeded=j.succeeded,
+            failed=j.failed,
+            nodes=_dcops_nodes(ctx, j.nodes),
+        )
+        for j in found
+    ]
+    yield Result(
+        summary=f"{len(rows)} Kubernetes job(s)",
+        rows=rows,
+        row_model=KubeJobRow,
+        data=[j.model_dump(mode="json") for j in found],
+    )
 
 
 class RestartJobParams(MutatingParams):
@@ -85,8 +106,14 @@ class RestartJobParams(MutatingParams):
     @classmethod
     def _job(cls, v: str) -> str:
         ns, _, name = v.rpartition("/")
-        if not name or "/" in ns or any(not part.replace("-", "").replace(".", "").isalnum() or part != part.lower()
-                                        for part in filter(None, (ns, name))):
+        if (
+            not name
+            or "/" in ns
+            or any(
+                not part.replace("-", "").replace(".", "").isalnum() or part != part.lower()
+                for part in filter(None, (ns, name))
+            )
+        ):
             raise ValueError(f"{v!r} is not NAMESPACE/NAME (lower-case letters, digits, '-' and '.')")
         return f"{ns or 'default'}/{name}"
 
@@ -98,29 +125,48 @@ async def _find(ctx: ActionContext, namespace: str, name: str) -> KubeJob:
     raise UsageError(f"no Kubernetes Job {namespace}/{name}; list them with: k8s-jobs --namespace {namespace}")
 
 
-@action("restart-job", example="restart-job ml-eval/llm-eval-nightly",
-        help="run a Kubernetes Job again: delete it and its pods, create it anew from its spec",
-        params=RestartJobParams, kind=Kind.WRITE, targets=TargetKind.NONE, positional=("job",), category="jobs",
-        rows=RestartedJobRow)
+@action(
+    "restart-job",
+    example="restart-job ml-eval/llm-eval-nightly",
+    help="run a Kubernetes Job again: delete it and its pods, create it anew from its spec",
+    params=RestartJobParams,
+    kind=Kind.WRITE,
+    targets=TargetKind.NONE,
+    positional=("job",),
+    category="jobs",
+    rows=RestartedJobRow,
+)
 async def restart_job(ctx: ActionContext, p: RestartJobParams) -> AsyncIterator[ActionEvent]:
     kube = ctx.backends.get(KubePort)
     namespace, name = p.job.split("/", 1)
     before = await _find(ctx, namespace, name)
     if before.active and not p.force:
-        raise UsageError(f"job {p.job} is {before.status} with {before.active} active pod(s); restarting kills "
-                         f"them: add --force to restart it anyway")
-    row = RestartedJobRow(job=p.job, status_before=before.status, active=before.active, failed=before.failed,
-                          nodes=_dcops_nodes(ctx, before.nodes))
+        raise UsageError(
+            f"job {p.job} is {before.status} with {before.active} active pod(s); restarting kills "
+            f"them: add --force to restart it anyway"
+        )
+    row = RestartedJobRow(
+        job=p.job,
+        status_before=before.status,
+        active=before.active,
+        failed=before.failed,
+        nodes=_dcops_nodes(ctx, before.nodes),
+    )
     if ctx.dry_run:
-        yield Result(summary=f"would delete job {p.job} ({before.status}) and its pods, then create it again "
-                             "from its spec", rows=[row], row_model=RestartedJobRow,
-                     data={"job": p.job, "before": before.model_dump(mode="json")})
+        yield Result(
+            summary=f"would delete job {p.job} ({before.status}) and its pods, then create it again from its spec",
+            rows=[row],
+            row_model=RestartedJobRow,
+            data={"job": p.job, "before": before.model_dump(mode="json")},
+        )
         return
     yield Step(target=p.job, status="running", detail="deleting and recreating", keep=False)
     await kube.restart_job(namespace, name)
     after = await _find(ctx, namespace, name)
     yield Step(target=p.job, status="ok", detail=f"restarted: was {before.status}, now {after.status}")
-    yield Result(summary=f"restarted job {p.job}: was {before.status}, now {after.status}",
-                 rows=[row.model_copy(update={"status_now": after.status})], row_model=RestartedJobRow,
-                 data={"job": p.job, "before": before.model_dump(mode="json"),
-                       "after": after.model_dump(mode="json")})
+    yield Result(
+        summary=f"restarted job {p.job}: was {before.status}, now {after.status}",
+        rows=[row.model_copy(update={"status_now": after.status})],
+        row_model=RestartedJobRow,
+        data={"job": p.job, "before": before.model_dump(mode="json"), "after": after.model_dump(mode="json")},
+    )

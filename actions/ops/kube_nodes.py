@@ -91,14 +91,21 @@ async def kube_drain(ctx: ActionContext) -> AsyncIterator[ActionEvent]:
     if ctx.dry_run:
         for node, kname in members.items():
             reports[node] = await kube.drain(kname, timeout=timeout, grace_period=grace, dry_run=True)
-        plan = [KubeDrainPlanRow(node=n, k8s_node=r.node, would_evict=list(r.evicted),
-                                 would_block_now=_blocked_text(r) or "-") for n, r in reports.items()]
+        plan = [
+            KubeDrainPlanRow(
+                node=n, k8s_node=r.node, would_evict=list(r.evicted), would_block_now=_blocked_text(r) or "-"
+            )
+            for n, r in reports.items()
+        ]
         pods = sum(len(r.evicted) for r in reports.values())
         blocked = sum(len(r.blocked) for r in reports.values())
-        yield Result(summary=f"kubernetes: would cordon {len(members)} node(s) and evict {pods} pod(s)"
-                             + (f"; {blocked} of them would be refused right now" if blocked else ""),
-                     rows=plan, row_model=KubeDrainPlanRow,
-                     data={n: r.model_dump(mode="json") for n, r in reports.items()})
+        yield Result(
+            summary=f"kubernetes: would cordon {len(members)} node(s) and evict {pods} pod(s)"
+            + (f"; {blocked} of them would be refused right now" if blocked else ""),
+            rows=plan,
+            row_model=KubeDrainPlanRow,
+            data={n: r.model_dump(mode="json") for n, r in reports.items()},
+        )
         return
 
     async def one(node: str, step: StepReporter) -> str:
@@ -106,18 +113,28 @@ async def kube_drain(ctx: ActionContext) -> AsyncIterator[ActionEvent]:
         report = await kube.drain(members[node], timeout=timeout, grace_period=grace)
         reports[node] = report
         if report.blocked:
-            raise BackendError(f"k8s: {members[node]} cordoned but not drained (drain timeout {timeout:.0f}s); "
-                               f"{len(report.blocked)} pod(s) block: {_blocked_text(report)}")
+            raise BackendError(
+                f"k8s: {members[node]} cordoned but not drained (drain timeout {timeout:.0f}s); "
+                f"{len(report.blocked)} pod(s) block: {_blocked_text(report)}"
+            )
         return f"k8s: cordoned {members[node]}, evicted {len(report.evicted)} pod(s)"
 
     fan = ctx.fanout(list(members), one, max_parallel=MAX_PARALLEL_NODES, label="kubernetes drain")
     async for event in fan:
         yield event
-    rows = [KubeDrainedRow(node=n, k8s_node=r.node, k8s_state="cordoned", evicted=len(r.evicted),
-                           blocked_by=_blocked_text(r) or "-") for n, r in reports.items()]
-    yield Result(summary=f"kubernetes: {fan.summary('drained')}", ok=not fan.failed and not fan.skipped,
-                 rows=rows, row_model=KubeDrainedRow,
-                 data={n: r.model_dump(mode="json") for n, r in reports.items()})
+    rows = [
+        KubeDrainedRow(
+            node=n, k8s_node=r.node, k8s_state="cordoned", evicted=len(r.evicted), blocked_by=_blocked_text(r) or "-"
+        )
+        for n, r in reports.items()
+    ]
+    yield Result(
+        summary=f"kubernetes: {fan.summary('drained')}",
+        ok=not fan.failed and not fan.skipped,
+        rows=rows,
+        row_model=KubeDrainedRow,
+        data={n: r.model_dump(mode="json") for n, r in reports.items()},
+    )
 
 
 async def kube_resume(ctx: ActionContext) -> AsyncIterator[ActionEvent]:
@@ -126,11 +143,16 @@ async def kube_resume(ctx: ActionContext) -> AsyncIterator[ActionEvent]:
     state = {n.name: n for n in await kube.nodes()}
     members = {n: kube_name(ctx, n) for n in ctx.nodes if kube_name(ctx, n) in state}
     if ctx.dry_run:
-        plan = [KubeResumePlanRow(node=n, k8s_node=k, k8s_state_now="cordoned" if state[k].unschedulable else "schedulable")
-                for n, k in members.items()]
-        yield Result(summary=f"kubernetes: would uncordon {len(members)} node(s)",
-                     rows=plan, row_model=KubeResumePlanRow,
-                     data={"nodes": members})
+        plan = [
+            KubeResumePlanRow(node=n, k8s_node=k, k8s_state_now="cordoned" if state[k].unschedulable else "schedulable")
+            for n, k in members.items()
+        ]
+        yield Result(
+            summary=f"kubernetes: would uncordon {len(members)} node(s)",
+            rows=plan,
+            row_model=KubeResumePlanRow,
+            data={"nodes": members},
+        )
         return
 
     async def one(node: str, step: StepReporter) -> str:
@@ -140,10 +162,19 @@ async def kube_resume(ctx: ActionContext) -> AsyncIterator[ActionEvent]:
     fan = ctx.fanout(list(members), one, max_parallel=MAX_PARALLEL_NODES, label="kubernetes uncordon")
     async for event in fan:
         yield event
-    rows = [KubeResumedRow(node=n, k8s_node=members[n], k8s_state="schedulable" if n in fan.ok else fan.failed.get(n, "skipped"))
-            for n in members]
-    yield Result(summary=f"kubernetes: {fan.summary('uncordoned')}", ok=not fan.failed and not fan.skipped,
-                 rows=rows, row_model=KubeResumedRow, data={"nodes": members})
+    rows = [
+        KubeResumedRow(
+            node=n, k8s_node=members[n], k8s_state="schedulable" if n in fan.ok else fan.failed.get(n, "skipped")
+        )
+        for n in members
+    ]
+    yield Result(
+        summary=f"kubernetes: {fan.summary('uncordoned')}",
+        ok=not fan.failed and not fan.skipped,
+        rows=rows,
+        row_model=KubeResumedRow,
+        data={"nodes": members},
+    )
 
 
 def _merge_tables(first: Table | None, second: Table | None) -> Table | None:
@@ -157,8 +188,9 @@ def _merge_tables(first: Table | None, second: Table | None) -> Table | None:
     return Table(columns=list(first.columns) + list(second.columns[1:]), rows=rows, title=first.title)
 
 
-async def joined(ctx: ActionContext, slurm_part: AsyncIterator[ActionEvent] | None,
-                 kube_part: AsyncIterator[ActionEvent] | None) -> AsyncIterator[ActionEvent]:
+async def joined(
+    ctx: ActionContext, slurm_part: AsyncIterator[ActionEvent] | None, kube_part: AsyncIterator[ActionEvent] | None
+) -> AsyncIterator[ActionEvent]:
     """Run the Slurm part, then the Kubernetes part; pass their events through and end with one
     Result that says what both did (ok only if both are). Either part may be None. With both, a
     part that fails does not stop the other (the operator wants the node out of service in each
@@ -186,20 +218,30 @@ async def joined(ctx: ActionContext, slurm_part: AsyncIterator[ActionEvent] | No
         return
     slurm, kube = results[0], results[-1]
     data: dict[str, Any] = {"slurm": slurm.data, "kube": kube.data}
-    if slurm.row_model is not None and kube.row_model is not None:      # typed: one joined row per node
+    if slurm.row_model is not None and kube.row_model is not None:  # typed: one joined row per node
         model = joined_model(slurm.row_model, kube.row_model)
-        yield Result(summary=f"{slurm.summary}; {kube.summary}", ok=slurm.ok and kube.ok, data=data,
-                     rows=join_rows(slurm.rows or [], kube.rows or [], model), row_model=model,
-                     title=slurm.table.title if slurm.table else "")
+        yield Result(
+            summary=f"{slurm.summary}; {kube.summary}",
+            ok=slurm.ok and kube.ok,
+            data=data,
+            rows=join_rows(slurm.rows or [], kube.rows or [], model),
+            row_model=model,
+            title=slurm.table.title if slurm.table else "",
+        )
         return
-    yield Result(summary=f"{slurm.summary}; {kube.summary}", ok=slurm.ok and kube.ok,   # a failed half: no rows
-                 table=_merge_tables(slurm.table, kube.table), data=data,
-                 rows=(slurm.rows if slurm.row_model else kube.rows),
-                 row_model=slurm.row_model or kube.row_model)
+    yield Result(
+        summary=f"{slurm.summary}; {kube.summary}",
+        ok=slurm.ok and kube.ok,  # a failed half: no rows
+        table=_merge_tables(slurm.table, kube.table),
+        data=data,
+        rows=(slurm.rows if slurm.row_model else kube.rows),
+        row_model=slurm.row_model or kube.row_model,
+    )
 
 
-def parts(ctx: ActionContext, slurm_part: AsyncIterator[ActionEvent] | None, kube_part: AsyncIterator[ActionEvent]
-          ) -> AsyncIterator[ActionEvent]:
+def parts(
+    ctx: ActionContext, slurm_part: AsyncIterator[ActionEvent] | None, kube_part: AsyncIterator[ActionEvent]
+) -> AsyncIterator[ActionEvent]:
     """What ``drain``/``resume`` run: Slurm when configured, Kubernetes when configured (with
     neither, a dry run says it would change nothing; a real run was refused before it started)."""
     has_slurm, has_kube = ctx.backends.has(SlurmPort), ctx.backends.has(KubePort)
@@ -210,6 +252,7 @@ def parts(ctx: ActionContext, slurm_part: AsyncIterator[ActionEvent] | None, kub
 
 async def _nothing_to_do(ctx: ActionContext) -> AsyncIterator[ActionEvent]:
     from ._drain_through import NO_SCHEDULER
+
     if not ctx.dry_run:
         raise BackendError(NO_SCHEDULER)
     yield Result(summary=f"would change nothing: {NO_SCHEDULER}", data={"nodes": list(ctx.nodes)})

@@ -31,10 +31,23 @@ from .kube_nodes import (
 from .validate import ValidationRow
 
 # what drain / resume answer with: Slurm's rows, Kubernetes' rows, or both joined per node
-DRAIN_ROWS = (DrainedRow, DrainPlanRow, KubeDrainedRow, KubeDrainPlanRow, joined_model(DrainedRow, KubeDrainedRow),
-              joined_model(DrainPlanRow, KubeDrainPlanRow))
-RESUME_ROWS = (ResumedRow, ResumePlanRow, KubeResumedRow, KubeResumePlanRow, joined_model(ResumedRow, KubeResumedRow),
-               joined_model(ResumePlanRow, KubeResumePlanRow), ValidationRow)
+DRAIN_ROWS = (
+    DrainedRow,
+    DrainPlanRow,
+    KubeDrainedRow,
+    KubeDrainPlanRow,
+    joined_model(DrainedRow, KubeDrainedRow),
+    joined_model(DrainPlanRow, KubeDrainPlanRow),
+)
+RESUME_ROWS = (
+    ResumedRow,
+    ResumePlanRow,
+    KubeResumedRow,
+    KubeResumePlanRow,
+    joined_model(ResumedRow, KubeResumedRow),
+    joined_model(ResumePlanRow, KubeResumePlanRow),
+    ValidationRow,
+)
 
 
 class NodesParams(Params):
@@ -44,8 +57,17 @@ class NodesParams(Params):
     job: str | None = Field(None, description="only the nodes this job runs on")
 
 
-@action("nodes", example='nodes gpu[001-004]', help="list nodes with Slurm state, reason and jobs", params=NodesParams, kind=Kind.READ,
-        targets=TargetKind.NONE, positional=("nodes",), category="nodes", rows=NodeRow)
+@action(
+    "nodes",
+    example="nodes gpu[001-004]",
+    help="list nodes with Slurm state, reason and jobs",
+    params=NodesParams,
+    kind=Kind.READ,
+    targets=TargetKind.NONE,
+    positional=("nodes",),
+    category="nodes",
+    rows=NodeRow,
+)
 async def list_nodes(ctx: ActionContext, p: NodesParams) -> AsyncIterator[ActionEvent]:
     slurm = ctx.backends.get(SlurmPort)
     names = expand(p.nodes) if p.nodes else None
@@ -61,10 +83,20 @@ async def list_nodes(ctx: ActionContext, p: NodesParams) -> AsyncIterator[Action
             continue
         if p.partition and p.partition not in n.partitions:
             continue
-        rows.append(NodeRow(node=n.name, state=n.display_state, flags=list(n.flags), partitions=list(n.partitions),
-                            gpus_used=n.gpus_used, gpus_total=n.gpus, jobs=list(n.jobs), reason=n.reason))
+        rows.append(
+            NodeRow(
+                node=n.name,
+                state=n.display_state,
+                flags=list(n.flags),
+                partitions=list(n.partitions),
+                gpus_used=n.gpus_used,
+                gpus_total=n.gpus,
+                jobs=list(n.jobs),
+                reason=n.reason,
+            )
+        )
     used = " ".join(f"--{k} {v}" for k, v in p.model_dump(exclude_none=True, exclude_defaults=True).items())
-    summary = f"{len(rows)} nodes" if rows or not used else f"no nodes match {used}"   # an empty filter says so
+    summary = f"{len(rows)} nodes" if rows or not used else f"no nodes match {used}"  # an empty filter says so
     yield Result(summary=summary, rows=rows, row_model=NodeRow)
 
 
@@ -76,7 +108,9 @@ class DrainParams(MutatingParams):
     requeue_jobs: bool = Field(False, description="requeue the jobs running on the nodes")
     cancel_jobs: bool = Field(False, description="cancel the jobs running on the nodes")
     silence: bool = Field(False, description="silence the nodes' alerts in Alertmanager until resume")
-    silence_hours: float | None = Field(None, gt=0, le=24 * 14, description="maintenance window of --silence (default [alertmanager] silence_hours)")
+    silence_hours: float | None = Field(
+        None, gt=0, le=24 * 14, description="maintenance window of --silence (default [alertmanager] silence_hours)"
+    )
 
     @model_validator(mode="after")
     def _one_fate(self) -> DrainParams:
@@ -85,24 +119,41 @@ class DrainParams(MutatingParams):
         return self
 
 
-@action("drain", example='drain gpu001 --reason "xid 79"', help="drain nodes: no new jobs; running jobs finish (or --wait, --requeue-jobs, --cancel-jobs)",
-        params=DrainParams, kind=Kind.WRITE, targets=TargetKind.NODES, positional=("nodes",), category="nodes",
-        takes_out_of_service=True, check=check_scheduler_exists, rows=DRAIN_ROWS,
-        implies=lambda p: ("cancel",) if p.cancel_jobs else ("requeue",) if p.requeue_jobs else ())
+@action(
+    "drain",
+    example='drain gpu001 --reason "xid 79"',
+    help="drain nodes: no new jobs; running jobs finish (or --wait, --requeue-jobs, --cancel-jobs)",
+    params=DrainParams,
+    kind=Kind.WRITE,
+    targets=TargetKind.NODES,
+    positional=("nodes",),
+    category="nodes",
+    takes_out_of_service=True,
+    check=check_scheduler_exists,
+    rows=DRAIN_ROWS,
+    implies=lambda p: ("cancel",) if p.cancel_jobs else ("requeue",) if p.requeue_jobs else (),
+)
 async def drain(ctx: ActionContext, p: DrainParams) -> AsyncIterator[ActionEvent]:
-    slurm_part = slurm_drain(ctx, ctx.nodes, p.reason, wait=p.wait, wait_timeout=p.wait_timeout,
-                             requeue_jobs=p.requeue_jobs, cancel_jobs=p.cancel_jobs)
+    slurm_part = slurm_drain(
+        ctx,
+        ctx.nodes,
+        p.reason,
+        wait=p.wait,
+        wait_timeout=p.wait_timeout,
+        requeue_jobs=p.requeue_jobs,
+        cancel_jobs=p.cancel_jobs,
+    )
     ok = True
     try:
-        if p.silence:                              # silenced before the drain: its own alerts are expected
+        if p.silence:  # silenced before the drain: its own alerts are expected
             async for event in _silences.silence_nodes(ctx, ctx.nodes, p.reason, p.silence_hours):
                 yield event
-        async for event in parts(ctx, slurm_part, kube_drain(ctx)):   # Slurm and/or Kubernetes
+        async for event in parts(ctx, slurm_part, kube_drain(ctx)):  # Slurm and/or Kubernetes
             if isinstance(event, Result) and not event.ok:
                 ok = False
             yield event
     except BaseException:
-        if p.silence and not ctx.dry_run:          # not in maintenance after all: no silence left behind
+        if p.silence and not ctx.dry_run:  # not in maintenance after all: no silence left behind
             async for _ in _silences.expire_own(ctx, "the drain did not complete"):
                 pass
         raise
@@ -120,8 +171,11 @@ class ResumeParams(MutatingParams):
     force: bool = Field(False, description="resume nodes a health check marked bad (needs --reason)")
     reason: str | None = Field(None, min_length=1, max_length=200, description="why a forced resume is safe")
     validate: bool = Field(  # type: ignore[assignment]  # --validate shadows the deprecated BaseModel.validate
-        False, description="return the nodes only if they pass `validate` (dcgmi diag, GPUs, NVLink, IB)")
-    level: int | None = Field(None, ge=1, le=4, description="dcgmi diag level for --validate (default [validate] level)")
+        False, description="return the nodes only if they pass `validate` (dcgmi diag, GPUs, NVLink, IB)"
+    )
+    level: int | None = Field(
+        None, ge=1, le=4, description="dcgmi diag level for --validate (default [validate] level)"
+    )
 
     @model_validator(mode="after")
     def _force_needs_reason(self) -> ResumeParams:
@@ -130,25 +184,34 @@ class ResumeParams(MutatingParams):
         return self
 
 
-@action("resume", example='resume gpu001', help="return drained or down nodes to service (health-marked ones only with --force --reason)",
-        params=ResumeParams, kind=Kind.WRITE, targets=TargetKind.NODES, positional=("nodes",), category="nodes",
-        check=check_scheduler_exists, rows=RESUME_ROWS,
-        implies=lambda p: ("validate",) if p.validate else ())   # --validate runs `validate` on the nodes: RBAC decides it
+@action(
+    "resume",
+    example="resume gpu001",
+    help="return drained or down nodes to service (health-marked ones only with --force --reason)",
+    params=ResumeParams,
+    kind=Kind.WRITE,
+    targets=TargetKind.NODES,
+    positional=("nodes",),
+    category="nodes",
+    check=check_scheduler_exists,
+    rows=RESUME_ROWS,
+    implies=lambda p: ("validate",) if p.validate else (),
+)  # --validate runs `validate` on the nodes: RBAC decides it
 async def resume(ctx: ActionContext, p: ResumeParams) -> AsyncIterator[ActionEvent]:
     slurm_part = None
     force, force_reason = p.force, p.reason
     if ctx.backends.has(SlurmPort):
         gate = _validation.Gate(ctx, p.validate, p.level)
-        async for event in gate.run():             # validate first when asked or required: a failure returns nothing
+        async for event in gate.run():  # validate first when asked or required: a failure returns nothing
             yield event
         if gate.refused:
             return
-        if gate.passed and not force:              # validation is the evidence a health-marked node is fit
+        if gate.passed and not force:  # validation is the evidence a health-marked node is fit
             force, force_reason = True, gate.reason
-    if ctx.backends.has(SlurmPort):                  # refuse health-marked nodes before either system acts
+    if ctx.backends.has(SlurmPort):  # refuse health-marked nodes before either system acts
         infos = await health_gate(ctx, ctx.nodes, force=force)
         slurm_part = slurm_resume(ctx, ctx.nodes, infos, force=force, force_reason=force_reason)
-    async for event in parts(ctx, slurm_part, kube_resume(ctx)):   # Slurm and/or Kubernetes
+    async for event in parts(ctx, slurm_part, kube_resume(ctx)):  # Slurm and/or Kubernetes
         yield event
-    async for event in _silences.expire_for_nodes(ctx, ctx.nodes):   # maintenance is over
+    async for event in _silences.expire_for_nodes(ctx, ctx.nodes):  # maintenance is over
         yield event

@@ -32,10 +32,11 @@ class OperatorPodRow(Row):
     ready: bool = hidden(False)
     pod: str = Field(description="NAMESPACE/NAME")
 
-    @computed_field(title="ready")      # type: ignore[prop-decorator]
+    @computed_field(title="ready")  # type: ignore[prop-decorator]
     @property
     def ready_shown(self) -> str:
         return "yes" if self.ready else "no"
+
 
 _POLICY_KIND = {GPU: "ClusterPolicy", NETWORK: "NicClusterPolicy"}
 _TITLE = {GPU: "GPU Operator", NETWORK: "Network Operator"}
@@ -76,43 +77,88 @@ async def _report(ctx: ActionContext, p: OperatorParams, operator: str) -> Async
                 bad_nodes.add(name)
             if pod.ready and not p.all:
                 continue
-            rows.append(OperatorPodRow(node=name, component=component, status=pod.status or "NotReady",
-                                       ready=pod.ready, pod=f"{pod.namespace}/{pod.name}"))
-            data.append({"node": name, "component": component, "status": pod.status, "ready": pod.ready,
-                         "namespace": pod.namespace, "pod": pod.name})
+            rows.append(
+                OperatorPodRow(
+                    node=name,
+                    component=component,
+                    status=pod.status or "NotReady",
+                    ready=pod.ready,
+                    pod=f"{pod.namespace}/{pod.name}",
+                )
+            )
+            data.append(
+                {
+                    "node": name,
+                    "component": component,
+                    "status": pod.status,
+                    "ready": pod.ready,
+                    "namespace": pod.namespace,
+                    "pod": pod.name,
+                }
+            )
     if not policies and not pods_seen:
-        yield Result(summary=f"no {_TITLE[operator]} here: no {_POLICY_KIND[operator]} and no operator pods",
-                     ok=True, rows=[], row_model=OperatorPodRow,
-                     data={"policies": [], "pods": []})
+        yield Result(
+            summary=f"no {_TITLE[operator]} here: no {_POLICY_KIND[operator]} and no operator pods",
+            ok=True,
+            rows=[],
+            row_model=OperatorPodRow,
+            data={"policies": [], "pods": []},
+        )
         return
     for pol in policies:
-        yield Log(message=f"{pol.kind} {pol.name}: {pol.state or 'no state reported'}"
-                          + ("; " + "; ".join(pol.problems) if pol.problems else ""),
-                  level="info" if pol.state == "ready" else "warning")
-    states = ", ".join(f"{pol.kind} {pol.name} {pol.state or '?'}" for pol in policies) or \
-        f"no {_POLICY_KIND[operator]}"
-    pods_part = (f"{len(bad_nodes)} node(s) with {_TITLE[operator]} pods not ready: {collapse(sorted(bad_nodes))}"
-                 if bad_nodes else f"all {pods_seen} {_TITLE[operator]} pod(s) ready")
+        yield Log(
+            message=f"{pol.kind} {pol.name}: {pol.state or 'no state reported'}"
+            + ("; " + "; ".join(pol.problems) if pol.problems else ""),
+            level="info" if pol.state == "ready" else "warning",
+        )
+    states = (
+        ", ".join(f"{pol.kind} {pol.name} {pol.state or '?'}" for pol in policies) or f"no {_POLICY_KIND[operator]}"
+    )
+    pods_part = (
+        f"{len(bad_nodes)} node(s) with {_TITLE[operator]} pods not ready: {collapse(sorted(bad_nodes))}"
+        if bad_nodes
+        else f"all {pods_seen} {_TITLE[operator]} pod(s) ready"
+    )
     healthy = not bad_nodes and all(pol.state == "ready" for pol in policies)
-    yield Result(summary=f"{states}; {pods_part}", ok=True,
-                 rows=rows, row_model=OperatorPodRow, title=f"{_TITLE[operator]}: {states}",
-                 data={"healthy": healthy,
-                       "policies": [pol.model_dump(mode="json") for pol in policies], "pods": data})
+    yield Result(
+        summary=f"{states}; {pods_part}",
+        ok=True,
+        rows=rows,
+        row_model=OperatorPodRow,
+        title=f"{_TITLE[operator]}: {states}",
+        data={"healthy": healthy, "policies": [pol.model_dump(mode="json") for pol in policies], "pods": data},
+    )
 
 
-@action("gpu-operator", example="gpu-operator", help="GPU Operator health: ClusterPolicy state and not-ready "
-        "operator pods per node with their reason", params=OperatorParams, kind=Kind.READ, targets=TargetKind.NONE,
-        positional=("nodes",), category="nodes", prepare=_valid_hostlist,
-        rows=OperatorPodRow)
+@action(
+    "gpu-operator",
+    example="gpu-operator",
+    help="GPU Operator health: ClusterPolicy state and not-ready operator pods per node with their reason",
+    params=OperatorParams,
+    kind=Kind.READ,
+    targets=TargetKind.NONE,
+    positional=("nodes",),
+    category="nodes",
+    prepare=_valid_hostlist,
+    rows=OperatorPodRow,
+)
 async def gpu_operator(ctx: ActionContext, p: OperatorParams) -> AsyncIterator[ActionEvent]:
     async for event in _report(ctx, p, GPU):
         yield event
 
 
-@action("network-operator", example="network-operator", help="Network Operator health: NicClusterPolicy state and "
-        "not-ready MOFED / RDMA device plugin pods per node", params=OperatorParams, kind=Kind.READ,
-        targets=TargetKind.NONE, positional=("nodes",), category="nodes", prepare=_valid_hostlist,
-        rows=OperatorPodRow)
+@action(
+    "network-operator",
+    example="network-operator",
+    help="Network Operator health: NicClusterPolicy state and not-ready MOFED / RDMA device plugin pods per node",
+    params=OperatorParams,
+    kind=Kind.READ,
+    targets=TargetKind.NONE,
+    positional=("nodes",),
+    category="nodes",
+    prepare=_valid_hostlist,
+    rows=OperatorPodRow,
+)
 async def network_operator(ctx: ActionContext, p: OperatorParams) -> AsyncIterator[ActionEvent]:
     async for event in _report(ctx, p, NETWORK):
         yield event

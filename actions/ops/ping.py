@@ -14,7 +14,14 @@ class PingParams(Params):
     pass
 
 
-@action("ping", example="ping", help="check that dcops answers and you may act (touches nothing)",
-        params=PingParams, kind=Kind.READ, targets=TargetKind.NONE, category="general")
+@action(
+    "ping",
+    example="ping",
+    help="check that dcops answers and you may act (touches nothing)",
+    params=PingParams,
+    kind=Kind.READ,
+    targets=TargetKind.NONE,
+    category="general",
+)
 async def ping(ctx: ActionContext, p: PingParams) -> AsyncIterator[ActionEvent]:
     yield Result(summary=f"pong from {ctx.config.cluster.name} for {ctx.principal}")

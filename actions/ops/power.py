@@ -24,7 +24,7 @@ from ..result_rows import Row, hidden
 from ._node_steps import wait_power
 
 RESETS = {"on": ("On", "On"), "off": ("ForceOff", "Off"), "cycle": ("ForceRestart", "On")}
-POWER_PARALLEL = 64      # the adapter bounds requests per BMC and across the fleet itself
+POWER_PARALLEL = 64  # the adapter bounds requests per BMC and across the fleet itself
 
 
 class PowerStateRow(Row):
@@ -40,12 +40,12 @@ class PowerStateRow(Row):
     bmc_firmware: str = hidden("", description="the BMC's firmware version")
     error: str = ""
 
-    @computed_field(title="boot override")      # type: ignore[prop-decorator]
+    @computed_field(title="boot override")  # type: ignore[prop-decorator]
     @property
     def boot_override_shown(self) -> str:
         return f"{self.boot_override} ({self.boot_override_enabled})" if self.boot_override else ""
 
-    @computed_field(title="BMC (firmware)")     # type: ignore[prop-decorator]
+    @computed_field(title="BMC (firmware)")  # type: ignore[prop-decorator]
     @property
     def bmc_shown(self) -> str:
         return f"{self.bmc} {self.bmc_firmware}".strip()
@@ -68,16 +68,30 @@ async def _status(ctx: ActionContext) -> AsyncIterator[ActionEvent]:
     for n in ctx.nodes:
         s = found.get(n)
         m = bmcs.get(n)
-        rows.append(PowerStateRow(node=n, power=s.power_state, boot_override=s.boot_source_override_target,
-                                  boot_override_enabled=s.boot_source_override_enabled,
-                                  bmc=m.id if m else "", bmc_firmware=m.firmware_version if m else "", error="")
-                    if s else PowerStateRow(node=n, power="?", error=fan.failed.get(n, "")))
+        rows.append(
+            PowerStateRow(
+                node=n,
+                power=s.power_state,
+                boot_override=s.boot_source_override_target,
+                boot_override_enabled=s.boot_source_override_enabled,
+                bmc=m.id if m else "",
+                bmc_firmware=m.firmware_version if m else "",
+                error="",
+            )
+            if s
+            else PowerStateRow(node=n, power="?", error=fan.failed.get(n, ""))
+        )
     counts: dict[str, int] = {}
     for s in found.values():
         counts[s.power_state] = counts.get(s.power_state, 0) + 1
-    yield Result(summary=", ".join(f"{v} {k}" for k, v in sorted(counts.items())) + (
-                 f"; {len(fan.failed)} unreadable" if fan.failed else ""), ok=not fan.failed,
-                 rows=rows, row_model=PowerStateRow, data={n: s.power_state for n, s in found.items()})
+    yield Result(
+        summary=", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
+        + (f"; {len(fan.failed)} unreadable" if fan.failed else ""),
+        ok=not fan.failed,
+        rows=rows,
+        row_model=PowerStateRow,
+        data={n: s.power_state for n, s in found.items()},
+    )
 
 
 class PowerParams(MutatingParams):
@@ -88,9 +102,17 @@ class PowerParams(MutatingParams):
     max_parallel: int = Field(16, ge=1, le=1024, description="nodes switched at once")
 
 
-@action("power", example="power gpu[059-060] cycle", help="power nodes on, off or cycle through their BMCs",
-        params=PowerParams, kind=Kind.DESTRUCTIVE, targets=TargetKind.NODES, positional=("nodes", "op"),
-        category="nodes", rows=(NodeOutcomeRow, PowerStateRow))
+@action(
+    "power",
+    example="power gpu[059-060] cycle",
+    help="power nodes on, off or cycle through their BMCs",
+    params=PowerParams,
+    kind=Kind.DESTRUCTIVE,
+    targets=TargetKind.NODES,
+    positional=("nodes", "op"),
+    category="nodes",
+    rows=(NodeOutcomeRow, PowerStateRow),
+)
 async def power(ctx: ActionContext, p: PowerParams) -> AsyncIterator[ActionEvent]:
     if p.op == "status":
         async for ev in _status(ctx):
@@ -101,8 +123,10 @@ async def power(ctx: ActionContext, p: PowerParams) -> AsyncIterator[ActionEvent
     if p.graceful and p.op != "on":
         reset_type = "GracefulShutdown" if p.op == "off" else "GracefulRestart"
     if ctx.dry_run:
-        yield Result(summary=f"would send {reset_type} to {len(ctx.nodes)} node(s) and wait for power {target}",
-                     data={"nodes": ctx.nodes, "reset_type": reset_type})
+        yield Result(
+            summary=f"would send {reset_type} to {len(ctx.nodes)} node(s) and wait for power {target}",
+            data={"nodes": ctx.nodes, "reset_type": reset_type},
+        )
         return
 
     async def switch(node: str, rep: StepReporter) -> str:
@@ -112,25 +136,37 @@ async def power(ctx: ActionContext, p: PowerParams) -> AsyncIterator[ActionEvent
         await redfish.reset(node, reset_type)
         rep.update(f"{reset_type} sent; waiting for power {target}")
         if p.op == "cycle":
-            await asyncio.sleep(1.0)        # the reset first takes the power down
+            await asyncio.sleep(1.0)  # the reset first takes the power down
         await wait_power(redfish, node, target, p.timeout)
         return f"{reset_type}: {now} -> {target}"
 
     fan = ctx.fanout(ctx.nodes, switch, max_parallel=p.max_parallel, label=f"power {p.op}")
     async for ev in fan:
         yield ev
-    yield Result(summary=fan.summary(f"power {p.op}"), ok=fan.all_ok,
-                 rows=NodeOutcomeRow.of_fanout(fan.ok, fan.failed), row_model=NodeOutcomeRow,
-                 data={"ok": sorted(fan.ok), "failed": fan.failed})
+    yield Result(
+        summary=fan.summary(f"power {p.op}"),
+        ok=fan.all_ok,
+        rows=NodeOutcomeRow.of_fanout(fan.ok, fan.failed),
+        row_model=NodeOutcomeRow,
+        data={"ok": sorted(fan.ok), "failed": fan.failed},
+    )
 
 
 class PowerStatusParams(Params):
     nodes: str = Field(..., description="hostlist")
 
 
-@action("power-status", example="power-status gpu[001-016]", help="power state and boot override of nodes (BMC)",
-        params=PowerStatusParams, kind=Kind.READ, targets=TargetKind.NODES, positional=("nodes",), category="nodes",
-        rows=PowerStateRow)
+@action(
+    "power-status",
+    example="power-status gpu[001-016]",
+    help="power state and boot override of nodes (BMC)",
+    params=PowerStatusParams,
+    kind=Kind.READ,
+    targets=TargetKind.NODES,
+    positional=("nodes",),
+    category="nodes",
+    rows=PowerStateRow,
+)
 async def power_status(ctx: ActionContext, p: PowerStatusParams) -> AsyncIterator[ActionEvent]:
     async for ev in _status(ctx):
         yield ev

@@ -41,8 +41,9 @@ from ._node_steps import StepFailed, until
 
 def steps(prov: ProvisioningPort | None) -> tuple[str, ...]:
     """The steps users see, named by the provider (redfish-pxe's without one: a dry run's plan)."""
-    arm, boot, wait = (prov.arm_step, prov.boot_step, prov.wait_step) if prov else \
-        ("PXE override", "power cycle", "wait for SSH")
+    arm, boot, wait = (
+        (prov.arm_step, prov.boot_step, prov.wait_step) if prov else ("PXE override", "power cycle", "wait for SSH")
+    )
     return ("drain", "wait idle", arm, boot, wait, "verify", "resume")
 
 
@@ -55,16 +56,22 @@ class ReimageParams(MutatingParams):
     max_parallel: int = Field(4, ge=1, le=256, description="nodes reinstalled at once")
     drain_timeout: float = Field(3600.0, gt=0, description="seconds to wait for running jobs to finish")
     install_timeout: float = Field(1800.0, gt=0, description="seconds for the reinstall until SSH answers")
-    ssh_timeout: float = Field(10.0, gt=0, description="seconds per SSH probe (the redfish-pxe provider; "
-                                                       "[provisioning.options] ssh_timeout overrides it)")
-    no_drain: bool = Field(False, description="reinstall without draining first (needed when the cluster has no "
-                                               "scheduler; a risk the policy must allow)")
+    ssh_timeout: float = Field(
+        10.0,
+        gt=0,
+        description="seconds per SSH probe (the redfish-pxe provider; [provisioning.options] ssh_timeout overrides it)",
+    )
+    no_drain: bool = Field(
+        False,
+        description="reinstall without draining first (needed when the cluster has no "
+        "scheduler; a risk the policy must allow)",
+    )
 
 
 class Reimage:
     def __init__(self, ctx: ActionContext, p: ReimageParams, prov: ProvisioningPort) -> None:
         self.ctx, self.p, self.prov = ctx, p, prov
-        self.drain = DrainThrough(ctx, no_drain=p.no_drain)      # Slurm and/or Kubernetes, or none
+        self.drain = DrainThrough(ctx, no_drain=p.no_drain)  # Slurm and/or Kubernetes, or none
         self.steps = steps(prov)
 
     async def save(self, node: str, state: dict[str, Any]) -> None:
@@ -74,7 +81,7 @@ class Reimage:
         try:
             await self.save(node, state)
         except DcopsError:
-            pass                                    # the failure itself is reported; the phase stays as it was
+            pass  # the failure itself is reported; the phase stays as it was
 
     async def run(self, node: str, rep: StepReporter) -> str:
         state: dict[str, Any] = await self.ctx.journal.get(f"node/{node}") or {}
@@ -89,13 +96,15 @@ class Reimage:
             rep.step_done(f"step {names.index(step) + 1}/{len(names)} {step}: {detail}")
 
         try:
-            drained = self.drain.active              # a failed request may have half-applied: hold it
+            drained = self.drain.active  # a failed request may have half-applied: hold it
             await self.drain.drain(node, self.ctx.stamp(f"{self.p.reason} (run {self.ctx.run_id})"))
-            done(("drain requested" if drained else "not drained (--no-drain)")
-                 + (f" (resuming from '{phase}')" if phase else ""))
+            done(
+                ("drain requested" if drained else "not drained (--no-drain)")
+                + (f" (resuming from '{phase}')" if phase else "")
+            )
             old: str | None = state.get("old")
-            booted = False                          # the installer boot already happened (resumed run)
-            if phase == "reset":                    # the boot was journaled: it may have been sent
+            booted = False  # the installer boot already happened (resumed run)
+            if phase == "reset":  # the boot was journaled: it may have been sent
                 booted = await self.prov.install_started(node)
             if not booted:
                 step = "wait idle"
@@ -104,7 +113,9 @@ class Reimage:
                     old = await self.prov.image(node)
                 state.update(phase="drained", old=old)
                 await self.save(node, state)
-                done(f"{'no jobs left' if drained else 'not waited for (not drained)'}; image now {old or 'unknown (no answer)'}")
+                done(
+                    f"{'no jobs left' if drained else 'not waited for (not drained)'}; image now {old or 'unknown (no answer)'}"
+                )
                 step = names[2]
                 detail = await self.prov.arm(node, self.p.image)
                 state.update(phase="pxe")
@@ -112,7 +123,7 @@ class Reimage:
                 done(detail)
                 step = names[3]
                 state.update(phase="reset")
-                await self.save(node, state)               # before the boot: a resumed run must not guess
+                await self.save(node, state)  # before the boot: a resumed run must not guess
                 done(await self.prov.boot(node))
             else:
                 step = names[3]
@@ -138,8 +149,9 @@ class Reimage:
                 state["failed"] = f"stopped at step '{step}': {exc}"
                 await self._save_quietly(node, state)
             if drained:
-                await self.drain.hold(node, self.ctx.stamp(
-                    f"reimage run {self.ctx.run_id} stopped at step '{step}': {exc}"))
+                await self.drain.hold(
+                    node, self.ctx.stamp(f"reimage run {self.ctx.run_id} stopped at step '{step}': {exc}")
+                )
             raise StepFailed(f"stopped at step '{step}': {exc}" + ("; node left drained" if drained else "")) from None
 
     async def wait_new_image(self, node: str, old: str | None, *, assume_down: bool = False) -> str:
@@ -162,29 +174,45 @@ class Reimage:
             return now if now != old else None
 
         if not assume_down:
-            await asyncio.sleep(1.0)        # the reset takes the node down first
+            await asyncio.sleep(1.0)  # the reset takes the node down first
         return await until(answered, timeout=self.p.install_timeout, what=f"{node} to answer with a new image id")
 
 
-@action("reimage", example="reimage gpu[063-064]",
-        help="reinstall nodes (over PXE by default): drain, arm the install, boot, wait for the new image, verify, resume",
-        params=ReimageParams, kind=Kind.DESTRUCTIVE, targets=TargetKind.NODES, positional=("nodes",),
-        category="nodes", takes_out_of_service=True, risks=no_drain_risks, check=check_drain_possible,
-        resumable=True, rows=NodeOutcomeRow)
+@action(
+    "reimage",
+    example="reimage gpu[063-064]",
+    help="reinstall nodes (over PXE by default): drain, arm the install, boot, wait for the new image, verify, resume",
+    params=ReimageParams,
+    kind=Kind.DESTRUCTIVE,
+    targets=TargetKind.NODES,
+    positional=("nodes",),
+    category="nodes",
+    takes_out_of_service=True,
+    risks=no_drain_risks,
+    check=check_drain_possible,
+    resumable=True,
+    rows=NodeOutcomeRow,
+)
 async def reimage(ctx: ActionContext, p: ReimageParams) -> AsyncIterator[ActionEvent]:
-    if ctx.dry_run:                          # never fails for a missing backend: says what a real run would do
+    if ctx.dry_run:  # never fails for a missing backend: says what a real run would do
         missing = missing_sections(ctx.backends, ctx.config.provisioning)
         names = steps(None if missing else _provisioner(ctx, p))
         drain = plan_text(ctx.backends, p.no_drain)
-        yield Result(summary=f"would reimage {len(ctx.nodes)} node(s), {p.max_parallel} at a time: "
-                             + " -> ".join(names) + f"; nodes {drain}"
-                             + (f"; a real run would fail: no {' or '.join(missing)} section" if missing else ""),
-                     data={"nodes": ctx.nodes, "steps": list(names), "drain": drain, "missing": missing})
+        yield Result(
+            summary=f"would reimage {len(ctx.nodes)} node(s), {p.max_parallel} at a time: "
+            + " -> ".join(names)
+            + f"; nodes {drain}"
+            + (f"; a real run would fail: no {' or '.join(missing)} section" if missing else ""),
+            data={"nodes": ctx.nodes, "steps": list(names), "drain": drain, "missing": missing},
+        )
         return
     prov = _provisioner(ctx, p)
     if ctx.resumed_from:
-        done = [k for k, v in (await ctx.journal.items()).items()
-                if k.startswith("node/") and isinstance(v, dict) and v.get("phase") == "done"]
+        done = [
+            k
+            for k, v in (await ctx.journal.items()).items()
+            if k.startswith("node/") and isinstance(v, dict) and v.get("phase") == "done"
+        ]
         yield Log(message=f"{len(done)} node(s) finished in run {ctx.resumed_from} are skipped")
     if p.silence:
         async for ev in _silences.silence_nodes(ctx, ctx.nodes, p.reason, p.silence_hours):
@@ -193,12 +221,16 @@ async def reimage(ctx: ActionContext, p: ReimageParams) -> AsyncIterator[ActionE
     fan = ctx.fanout(ctx.nodes, job.run, max_parallel=p.max_parallel, label="reimage")
     async for ev in fan:
         yield ev
-    if p.silence:                                  # reimaged nodes are back in service: their maintenance is over
+    if p.silence:  # reimaged nodes are back in service: their maintenance is over
         async for ev in _silences.expire_for_nodes(ctx, sorted(fan.ok)):
             yield ev
-    yield Result(summary=fan.summary("reimaged"), ok=fan.all_ok,
-                 rows=NodeOutcomeRow.of_fanout(fan.ok, fan.failed, fan.skipped), row_model=NodeOutcomeRow,
-                 data={"reimaged": sorted(fan.ok), "failed": fan.failed})
+    yield Result(
+        summary=fan.summary("reimaged"),
+        ok=fan.all_ok,
+        rows=NodeOutcomeRow.of_fanout(fan.ok, fan.failed, fan.skipped),
+        row_model=NodeOutcomeRow,
+        data={"reimaged": sorted(fan.ok), "failed": fan.failed},
+    )
 
 
 def _provisioner(ctx: ActionContext, p: ReimageParams) -> ProvisioningPort:

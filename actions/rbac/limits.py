@@ -44,7 +44,7 @@ def share_out(groups: Mapping[frozenset[int], int], caps: Sequence[int | None]) 
         return None
     keys = list(limited)
     grants = sorted({i for g in keys for i in g})
-    limit = {i: c for i in grants if (c := caps[i]) is not None}   # every grant here is limited
+    limit = {i: c for i in grants if (c := caps[i]) is not None}  # every grant here is limited
     # vertices: 0 source, 1 sink, 2.. groups, then grants
     gv = {g: 2 + k for k, g in enumerate(keys)}
     rv = {i: 2 + len(keys) + k for k, i in enumerate(grants)}

@@ -48,25 +48,25 @@ _CACHE_LIMIT = 65_536
 @dataclass(frozen=True, slots=True)
 class Decision:
     allowed: bool
-    reason: str                       # one human line, "allowed: ..." or "denied: ..."
-    roles: tuple[str, ...] = ()       # the bound roles granting the action
-    approval: bool = False            # the policy asks for two-person approval
-    allow_yes: bool = False           # --yes may skip the confirmation prompt
-    max_targets: int | None = None    # the effective per-request limit (None = unlimited)
+    reason: str  # one human line, "allowed: ..." or "denied: ..."
+    roles: tuple[str, ...] = ()  # the bound roles granting the action
+    approval: bool = False  # the policy asks for two-person approval
+    allow_yes: bool = False  # --yes may skip the confirmation prompt
+    max_targets: int | None = None  # the effective per-request limit (None = unlimited)
 
 
 @dataclass(frozen=True, slots=True)
 class _View:
     """What the policy says about one (principal, action, kind), whatever the targets."""
 
-    bound: tuple[str, ...]            # every role bound to the principal
-    granting: tuple[Role, ...]        # bound roles that grant the action
-    names: tuple[str, ...]            # their names, for the Decision
-    scope: Scope                      # union of the granting roles' scopes
-    scope_text: str                   # its description, built once (collapsing a hostlist is not free)
-    denies: tuple[DenyRule, ...]      # deny rules applying to the principal and action
+    bound: tuple[str, ...]  # every role bound to the principal
+    granting: tuple[Role, ...]  # bound roles that grant the action
+    names: tuple[str, ...]  # their names, for the Decision
+    scope: Scope  # union of the granting roles' scopes
+    scope_text: str  # its description, built once (collapsing a hostlist is not free)
+    denies: tuple[DenyRule, ...]  # deny rules applying to the principal and action
     max_targets: int | None
-    limit_role: str                   # the role the limit comes from (for the reason)
+    limit_role: str  # the role the limit comes from (for the reason)
     allow_yes: bool
     approval: bool
 
@@ -86,8 +86,10 @@ class Policy:
         try:
             text = p.read_text(encoding="utf-8")
         except FileNotFoundError:
-            raise ConfigError(f"policy file {p} does not exist; set [policy] path in the config, "
-                              "or use --demo for the built-in demo policy") from None
+            raise ConfigError(
+                f"policy file {p} does not exist; set [policy] path in the config, "
+                "or use --demo for the built-in demo policy"
+            ) from None
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"cannot read policy file {p}: {getattr(exc, 'strerror', None) or exc}") from None
         return cls.from_toml(text, source=str(p))
@@ -124,8 +126,9 @@ class Policy:
     def principals_known(self, principal: str) -> bool:
         return any(b.matches(principal) for b in self._rules.bindings)
 
-    def decide(self, principal: str, action: str, kind: str, targets: Sequence[Target] = (), *,
-               read_only: bool = False) -> Decision:
+    def decide(
+        self, principal: str, action: str, kind: str, targets: Sequence[Target] = (), *, read_only: bool = False
+    ) -> Decision:
         """The decision for one request. With no targets: may the principal run ``action`` anywhere?"""
         view = self._view(principal, action, kind)
         names = view.names
@@ -138,42 +141,55 @@ class Policy:
             if hit is not None:
                 on = f" on {hit}" if hit else ""
                 why = f" ({rule.reason})" if rule.reason else ""
-                return Decision(False, f"denied: deny rule '{rule.name}' forbids {action}{on} for {principal}{why}",
-                                names)
+                return Decision(
+                    False, f"denied: deny rule '{rule.name}' forbids {action}{on} for {principal}{why}", names
+                )
         if not view.granting:
-            return Decision(False, f"denied: no role of {principal} allows {action} "
-                                   f"(roles: {', '.join(view.bound)})")
+            return Decision(False, f"denied: no role of {principal} allows {action} (roles: {', '.join(view.bound)})")
         granting = view.granting
-        if len(granting) == 1:            # the common case: one role governs every target
+        if len(granting) == 1:  # the common case: one role governs every target
             return self._decide_one(principal, action, targets, view)
         cover = [frozenset(i for i, r in enumerate(granting) if r.scope.covers(t)) for t in targets]
         outside = [t for t, c in zip(targets, cover) if not c]
         if outside:
             what = describe_targets(outside)
             verb = "is" if len(outside) == 1 else "are"
-            return Decision(False, f"denied: {what} {verb} outside {principal}'s scope for {action} "
-                                   f"({_roles_phrase(names)} {'covers' if len(names) == 1 else 'cover'} "
-                                   f"{view.scope_text})", names)
+            return Decision(
+                False,
+                f"denied: {what} {verb} outside {principal}'s scope for {action} "
+                f"({_roles_phrase(names)} {'covers' if len(names) == 1 else 'cover'} "
+                f"{view.scope_text})",
+                names,
+            )
         groups: dict[frozenset[int], int] = {}
         for c in cover:
             groups[c] = groups.get(c, 0) + 1
-        if not targets:                   # "may run anywhere?": one virtual target every grant covers
+        if not targets:  # "may run anywhere?": one virtual target every grant covers
             groups = {frozenset(range(len(granting))): 1}
         caps = [r.max_targets for r in granting]
         short = share_out(groups, caps)
         if short is not None:
             limited = [granting[i].name for i in short.grants]
             who = f"role {limited[0]}" if len(limited) == 1 else f"roles {', '.join(limited)} together"
-            return Decision(False, f"denied: {short.count} targets exceed the limit of {short.allowed} per request "
-                                   f"for {who}" + (" (each target counts against one role that covers it)"
-                                                   if len(granting) > 1 else ""),
-                            names, max_targets=short.allowed)
+            return Decision(
+                False,
+                f"denied: {short.count} targets exceed the limit of {short.allowed} per request "
+                f"for {who}" + (" (each target counts against one role that covers it)" if len(granting) > 1 else ""),
+                names,
+                max_targets=short.allowed,
+            )
         free = frozenset(i for i, r in enumerate(granting) if not r.needs_approval(action))
         approval = not _fits(groups, caps, free)
         yes_ok = frozenset(i for i, r in enumerate(granting) if r.allow_yes and (approval or i in free))
         allow_yes = _fits(groups, caps, yes_ok)
-        return Decision(True, f"allowed: {principal} has {_roles_phrase(names)} ({action} on {view.scope_text})",
-                        names, approval=approval, allow_yes=allow_yes, max_targets=view.max_targets)
+        return Decision(
+            True,
+            f"allowed: {principal} has {_roles_phrase(names)} ({action} on {view.scope_text})",
+            names,
+            approval=approval,
+            allow_yes=allow_yes,
+            max_targets=view.max_targets,
+        )
 
     def _decide_one(self, principal: str, action: str, targets: Sequence[Target], view: _View) -> Decision:
         """:meth:`decide` when a single role grants the action (no share-out to compute)."""
@@ -181,16 +197,32 @@ class Policy:
         outside = [t for t in targets if not role.scope.covers(t)]
         if outside:
             verb = "is" if len(outside) == 1 else "are"
-            return Decision(False, f"denied: {describe_targets(outside)} {verb} outside {principal}'s scope for {action} "
-                                   f"(role {role.name} covers {view.scope_text})", names)
+            return Decision(
+                False,
+                f"denied: {describe_targets(outside)} {verb} outside {principal}'s scope for {action} "
+                f"(role {role.name} covers {view.scope_text})",
+                names,
+            )
         if role.max_targets is not None and len(targets) > role.max_targets:
-            return Decision(False, f"denied: {len(targets)} targets exceed the limit of {role.max_targets} per request "
-                                   f"for role {role.name}", names, max_targets=role.max_targets)
-        return Decision(True, f"allowed: {principal} has role {role.name} ({action} on {view.scope_text})", names,
-                        approval=role.needs_approval(action), allow_yes=role.allow_yes, max_targets=role.max_targets)
+            return Decision(
+                False,
+                f"denied: {len(targets)} targets exceed the limit of {role.max_targets} per request "
+                f"for role {role.name}",
+                names,
+                max_targets=role.max_targets,
+            )
+        return Decision(
+            True,
+            f"allowed: {principal} has role {role.name} ({action} on {view.scope_text})",
+            names,
+            approval=role.needs_approval(action),
+            allow_yes=role.allow_yes,
+            max_targets=role.max_targets,
+        )
 
-    def may_approve(self, approver: str, action: str, kind: str, targets: Sequence[Target] = (), *,
-                    requester: str | None = None) -> Decision:
+    def may_approve(
+        self, approver: str, action: str, kind: str, targets: Sequence[Target] = (), *, requester: str | None = None
+    ) -> Decision:
         """May ``approver`` approve (or deny) someone else's request for ``action`` on ``targets``?
 
         Yes when the approver is not the requester, no deny rule forbids the approver ``action`` on
@@ -199,8 +231,11 @@ class Policy:
         (the run itself is decided for the requester again when it starts).
         """
         if requester is not None and approver == requester:
-            return Decision(False, f"denied: {approver} asked for this request and cannot approve or deny it; "
-                                   "another person must (withdraw it instead)")
+            return Decision(
+                False,
+                f"denied: {approver} asked for this request and cannot approve or deny it; "
+                "another person must (withdraw it instead)",
+            )
         bound = self.roles_of(approver)
         if not bound:
             return Decision(False, f"denied: {approver} is not bound to any role")
@@ -208,19 +243,31 @@ class Policy:
             hit = _deny_hits(rule, targets)
             if hit is not None:
                 on = f" on {hit}" if hit else ""
-                return Decision(False, f"denied: deny rule '{rule.name}' forbids {action}{on} for {approver}, "
-                                       "so they may not approve it either", bound)
+                return Decision(
+                    False,
+                    f"denied: deny rule '{rule.name}' forbids {action}{on} for {approver}, "
+                    "so they may not approve it either",
+                    bound,
+                )
         approving = [self._rules.roles[n] for n in bound if self._rules.roles[n].may_approve(action)]
         names = tuple(r.name for r in approving)
         if not approving:
-            return Decision(False, f"denied: no role of {approver} may approve {action} (roles: {', '.join(bound)}; "
-                                   "a role approves with approve = [\"ACTION\", ...])", bound)
+            return Decision(
+                False,
+                f"denied: no role of {approver} may approve {action} (roles: {', '.join(bound)}; "
+                'a role approves with approve = ["ACTION", ...])',
+                bound,
+            )
         outside = [t for t in targets if not any(r.scope.covers(t) for r in approving)]
         if outside:
             scope = union(r.scope for r in approving).describe()
             verb = "is" if len(outside) == 1 else "are"
-            return Decision(False, f"denied: {describe_targets(outside)} {verb} outside what {approver} may approve "
-                                   f"{action} on ({_roles_phrase(names)}: {scope})", names)
+            return Decision(
+                False,
+                f"denied: {describe_targets(outside)} {verb} outside what {approver} may approve "
+                f"{action} on ({_roles_phrase(names)}: {scope})",
+                names,
+            )
         return Decision(True, f"allowed: {approver} may approve {action} ({_roles_phrase(names)})", names)
 
     def approvers(self, action: str) -> list[str]:
@@ -230,12 +277,15 @@ class Policy:
         out: list[str] = []
         for b in self._rules.bindings:
             if roles.intersection(b.roles):
-                who = ", ".join(b.written) + (f" (except {', '.join(b.excluded_written)})" if b.excluded_written else "")
+                who = ", ".join(b.written) + (
+                    f" (except {', '.join(b.excluded_written)})" if b.excluded_written else ""
+                )
                 out.append(f"{who} via {', '.join(r for r in b.roles if r in roles)}")
         return out
 
-    def explain(self, principal: str, action: str, kind: str, targets: Sequence[Target] = (), *,
-                read_only: bool = False) -> list[str]:
+    def explain(
+        self, principal: str, action: str, kind: str, targets: Sequence[Target] = (), *, read_only: bool = False
+    ) -> list[str]:
         """The decision, then every rule line that was considered (for ``dcops policy check``)."""
         rules = self._rules
         lines = [self.decide(principal, action, kind, targets, read_only=read_only).reason]
@@ -244,8 +294,9 @@ class Policy:
         lines.append(f"read_only: {ro}")
         for b in rules.bindings:
             state = "binds" if b.matches(principal) else "does not bind"
-            lines.append(f"{b.where}: {state} {principal} (principals {', '.join(b.written)}) "
-                         f"to roles {', '.join(b.roles)}")
+            lines.append(
+                f"{b.where}: {state} {principal} (principals {', '.join(b.written)}) to roles {', '.join(b.roles)}"
+            )
         for name in self.roles_of(principal):
             role = rules.roles[name]
             state = "grants" if role.grants(action, kind) else "does not grant"
@@ -256,7 +307,9 @@ class Policy:
                 continue
             hit = _deny_hits(rule, targets)
             state = "does not reach these targets" if hit is None else f"forbids {action} on {hit or 'any target'}"
-            lines.append(f"deny '{rule.name}': applies to {principal} / {action}, scope {rule.scope.describe()}: {state}")
+            lines.append(
+                f"deny '{rule.name}': applies to {principal} / {action}, scope {rule.scope.describe()}: {state}"
+            )
         return lines
 
     # ------------------------------------------------------------------ internals
@@ -280,10 +333,18 @@ class Policy:
             top = max(r.max_targets or 0 for r in granting)
             max_targets, limit_role = top, next(r.name for r in granting if r.max_targets == top)
         scope = union(r.scope for r in granting)
-        return _View(bound=bound, granting=granting, names=tuple(r.name for r in granting), scope=scope, scope_text=scope.describe(), denies=denies,
-                     max_targets=max_targets, limit_role=limit_role,
-                     allow_yes=any(r.allow_yes for r in granting),
-                     approval=bool(granting) and all(r.needs_approval(action) for r in granting))
+        return _View(
+            bound=bound,
+            granting=granting,
+            names=tuple(r.name for r in granting),
+            scope=scope,
+            scope_text=scope.describe(),
+            denies=denies,
+            max_targets=max_targets,
+            limit_role=limit_role,
+            allow_yes=any(r.allow_yes for r in granting),
+            approval=bool(granting) and all(r.needs_approval(action) for r in granting),
+        )
 
 
 def _deny_hits(rule: DenyRule, targets: Sequence[Target]) -> str | None:
@@ -301,11 +362,19 @@ def describe_targets(targets: Sequence[Target]) -> str:
     text = name_targets([t for t in targets if t.kind != "job"])
     jobs = [t for t in targets if t.kind == "job"]
     if jobs:
-        named = ", ".join(f"{t.name} (on {hostlist.collect_hostlist(list(t.nodes)) if t.nodes else 'no nodes'})"
-                          for t in jobs)
-        text = ", ".join(filter(None, [text.replace(", the whole cluster", "").replace("the whole cluster", ""),
-                                       f"job{'s' if len(jobs) > 1 else ''} {named}",
-                                       "the whole cluster" if any(t.kind == "cluster" for t in targets) else ""]))
+        named = ", ".join(
+            f"{t.name} (on {hostlist.collect_hostlist(list(t.nodes)) if t.nodes else 'no nodes'})" for t in jobs
+        )
+        text = ", ".join(
+            filter(
+                None,
+                [
+                    text.replace(", the whole cluster", "").replace("the whole cluster", ""),
+                    f"job{'s' if len(jobs) > 1 else ''} {named}",
+                    "the whole cluster" if any(t.kind == "cluster" for t in targets) else "",
+                ],
+            )
+        )
     return text
 
 

@@ -30,7 +30,7 @@ class Role:
     max_targets: int | None
     allow_yes: bool
     approval: tuple[str, ...]
-    approve: tuple[str, ...] = ()     # actions (globs) this role's holders may approve or deny for others
+    approve: tuple[str, ...] = ()  # actions (globs) this role's holders may approve or deny for others
 
     def grants(self, action: str, kind: str) -> bool:
         return kind in self.kinds or _any_glob(self.actions, action)
@@ -67,11 +67,11 @@ class PrincipalSet:
 
 @dataclass(frozen=True, slots=True)
 class Binding:
-    where: str                 # "bindings[0]", for explain
+    where: str  # "bindings[0]", for explain
     principals: PrincipalSet
     excluded: PrincipalSet
     roles: tuple[str, ...]
-    written: tuple[str, ...]   # the principals as written in the file (group:oncall), for explain
+    written: tuple[str, ...]  # the principals as written in the file (group:oncall), for explain
     excluded_written: tuple[str, ...] = ()
 
     def matches(self, principal: str) -> bool:
@@ -106,13 +106,20 @@ def compile_rules(spec: PolicySpec, source: str) -> Rules:
         where = f"roles.{name}"
         _check_name(source, "roles", name)
         if not r.actions and not r.kinds:
-            raise ConfigError(f"{source}: {where}: the role grants nothing; give actions = [\"drain\", \"firmware-*\"] "
-                              "and/or kinds = [\"read\"]")
-        roles[name] = Role(name=name, actions=_nonempty(source, f"{where}.actions", r.actions),
-                           kinds=frozenset(r.kinds), scope=_scope(source, f"{where}.scope", r.scope),
-                           max_targets=r.max_targets, allow_yes=r.allow_yes,
-                           approval=_nonempty(source, f"{where}.approval", r.approval),
-                           approve=_nonempty(source, f"{where}.approve", r.approve))
+            raise ConfigError(
+                f'{source}: {where}: the role grants nothing; give actions = ["drain", "firmware-*"] '
+                'and/or kinds = ["read"]'
+            )
+        roles[name] = Role(
+            name=name,
+            actions=_nonempty(source, f"{where}.actions", r.actions),
+            kinds=frozenset(r.kinds),
+            scope=_scope(source, f"{where}.scope", r.scope),
+            max_targets=r.max_targets,
+            allow_yes=r.allow_yes,
+            approval=_nonempty(source, f"{where}.approval", r.approval),
+            approve=_nonempty(source, f"{where}.approve", r.approve),
+        )
     for name in spec.groups:
         _check_name(source, "groups", name)
 
@@ -136,10 +143,16 @@ def compile_rules(spec: PolicySpec, source: str) -> Rules:
             if role not in roles:
                 known = ", ".join(roles) or "none are defined"
                 raise ConfigError(f"{source}: {where}.roles[{j}]: unknown role {role!r}; roles: {known}")
-        bindings.append(Binding(where=where, principals=principals(f"{where}.principals", b.principals),
-                                excluded=principals(f"{where}.except", b.except_),
-                                roles=tuple(dict.fromkeys(b.roles)), written=tuple(b.principals),
-                                excluded_written=tuple(b.except_)))
+        bindings.append(
+            Binding(
+                where=where,
+                principals=principals(f"{where}.principals", b.principals),
+                excluded=principals(f"{where}.except", b.except_),
+                roles=tuple(dict.fromkeys(b.roles)),
+                written=tuple(b.principals),
+                excluded_written=tuple(b.except_),
+            )
+        )
     denies = []
     seen: set[str] = set()
     for i, d in enumerate(spec.deny):
@@ -148,12 +161,20 @@ def compile_rules(spec: PolicySpec, source: str) -> Rules:
             raise ConfigError(f"{source}: {where}.name: deny rule name {d.name!r} is used twice; names must be unique")
         seen.add(d.name)
         if not d.actions and not d.kinds:
-            raise ConfigError(f"{source}: {where}: deny rule {d.name!r} names no actions; give actions = [\"reimage\"] "
-                              "(or [\"*\"] for every action) and/or kinds = [\"destructive\"]")
-        denies.append(DenyRule(name=d.name, reason=" ".join(d.reason.split()),
-                               principals=principals(f"{where}.principals", d.principals),
-                               actions=_nonempty(source, f"{where}.actions", d.actions), kinds=frozenset(d.kinds),
-                               scope=_scope(source, f"{where}.scope", d.scope)))
+            raise ConfigError(
+                f'{source}: {where}: deny rule {d.name!r} names no actions; give actions = ["reimage"] '
+                '(or ["*"] for every action) and/or kinds = ["destructive"]'
+            )
+        denies.append(
+            DenyRule(
+                name=d.name,
+                reason=" ".join(d.reason.split()),
+                principals=principals(f"{where}.principals", d.principals),
+                actions=_nonempty(source, f"{where}.actions", d.actions),
+                kinds=frozenset(d.kinds),
+                scope=_scope(source, f"{where}.scope", d.scope),
+            )
+        )
     return Rules(read_only=spec.read_only, roles=roles, bindings=tuple(bindings), denies=tuple(denies))
 
 
@@ -165,7 +186,9 @@ def _check_name(source: str, table: str, name: str) -> None:
 def _nonempty(source: str, where: str, items: list[str]) -> tuple[str, ...]:
     for i, item in enumerate(items):
         if not item.strip():
-            raise ConfigError(f"{source}: {where}[{i}]: empty entry; give an action name or glob such as drain or firmware-*")
+            raise ConfigError(
+                f"{source}: {where}[{i}]: empty entry; give an action name or glob such as drain or firmware-*"
+            )
     return tuple(items)
 
 

@@ -18,7 +18,7 @@ from ..errors import ConfigError
 
 KindName = Literal["read", "write", "destructive"]
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
-PRINCIPAL_PATTERN = r"^(unix|slack|group|alert):[^\s:]+$"   # alert:NAME = auto-remediation for that alert
+PRINCIPAL_PATTERN = r"^(unix|slack|group|alert):[^\s:]+$"  # alert:NAME = auto-remediation for that alert
 MEMBER_PATTERN = r"^(unix|slack|alert):[^\s:]+$"
 
 
@@ -30,25 +30,24 @@ class ScopeSpec(_Strict):
     """Where a permission or a deny rule applies; every field empty = the whole cluster."""
 
     partitions: list[str] = Field(default_factory=list)
-    nodes: str | list[str] = Field(default_factory=list)   # Slurm hostlist(s): "gpu[001-032]"
-    labels: list[str] = Field(default_factory=list)         # "rack=r01" or bare feature words
+    nodes: str | list[str] = Field(default_factory=list)  # Slurm hostlist(s): "gpu[001-032]"
+    labels: list[str] = Field(default_factory=list)  # "rack=r01" or bare feature words
 
 
 class RoleSpec(_Strict):
     description: str = ""
-    actions: list[str] = Field(default_factory=list)        # action names or globs: drain, firmware-*, *
-    kinds: list[KindName] = Field(default_factory=list)     # every action of these kinds
+    actions: list[str] = Field(default_factory=list)  # action names or globs: drain, firmware-*, *
+    kinds: list[KindName] = Field(default_factory=list)  # every action of these kinds
     scope: ScopeSpec = Field(default_factory=ScopeSpec)
     max_targets: int | None = Field(None, ge=1)
     allow_yes: bool = False
-    approval: list[str] = Field(default_factory=list)       # action names or globs needing two people
-    approve: list[str] = Field(default_factory=list)        # actions its holders may approve/deny for others
+    approval: list[str] = Field(default_factory=list)  # action names or globs needing two people
+    approve: list[str] = Field(default_factory=list)  # actions its holders may approve/deny for others
 
 
 class BindingSpec(_Strict):
     principals: list[typing.Annotated[str, Field(pattern=PRINCIPAL_PATTERN)]] = Field(min_length=1)
-    except_: list[typing.Annotated[str, Field(pattern=PRINCIPAL_PATTERN)]] = Field(
-        default_factory=list, alias="except")
+    except_: list[typing.Annotated[str, Field(pattern=PRINCIPAL_PATTERN)]] = Field(default_factory=list, alias="except")
     roles: list[str] = Field(min_length=1)
 
 
@@ -94,9 +93,11 @@ def describe_error(err: Mapping[str, Any]) -> str:
         accepted = ", ".join(_accepted_keys(loc[:-1]))
         return f"{format_loc(loc)}: unknown key {loc[-1]!r}; accepted keys here: {accepted}"
     if err["type"] == "string_pattern_mismatch":
-        what = {PRINCIPAL_PATTERN: "a principal such as unix:alice, slack:U0123ABC or group:oncall",
-                MEMBER_PATTERN: "a principal such as unix:alice or slack:U0123ABC (groups cannot hold groups)",
-                NAME_PATTERN: "a name of letters, digits, '_', '.', '-'"}.get(err["ctx"]["pattern"], err["msg"])
+        what = {
+            PRINCIPAL_PATTERN: "a principal such as unix:alice, slack:U0123ABC or group:oncall",
+            MEMBER_PATTERN: "a principal such as unix:alice or slack:U0123ABC (groups cannot hold groups)",
+            NAME_PATTERN: "a name of letters, digits, '_', '.', '-'",
+        }.get(err["ctx"]["pattern"], err["msg"])
         return f"{format_loc(loc)}: {err['input']!r} is not {what}"
     return f"{format_loc(loc)}: {err['msg']}"
 

@@ -75,9 +75,11 @@ def union(scopes: Iterable[Scope]) -> Scope:
     items = list(scopes)
     if not items or any(s.whole_cluster for s in items):
         return WHOLE_CLUSTER
-    return Scope(partitions=frozenset().union(*(s.partitions for s in items)),
-                 nodes=frozenset().union(*(s.nodes for s in items)),
-                 labels=frozenset().union(*(s.labels for s in items)))
+    return Scope(
+        partitions=frozenset().union(*(s.partitions for s in items)),
+        nodes=frozenset().union(*(s.nodes for s in items)),
+        labels=frozenset().union(*(s.labels for s in items)),
+    )
 
 
 def name_targets(targets: Sequence[Target]) -> str:

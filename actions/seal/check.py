@@ -18,11 +18,11 @@ from .seal import Seal
 
 class SealReport(BaseModel):
     ok: bool
-    seals: int = 0                       # good seals checked (in the log and external)
-    external: int = 0                    # of which read from outside the database
-    sealed_seq: int = 0                  # newest record covered by a good seal
+    seals: int = 0  # good seals checked (in the log and external)
+    external: int = 0  # of which read from outside the database
+    sealed_seq: int = 0  # newest record covered by a good seal
     sealed_hash: str | None = None
-    unsealed: int = 0                    # records after it (not protected against a rewrite)
+    unsealed: int = 0  # records after it (not protected against a rewrite)
     first_bad_seq: int | None = None
     problem: str | None = None
 
@@ -30,17 +30,21 @@ class SealReport(BaseModel):
         if not self.ok:
             return f"audit log FAILS its seals at record #{self.first_bad_seq}: {self.problem}"
         if self.seals == 0:
-            return ("no seal found: nothing in this log is protected against a full recompute or truncation "
-                    "(seals removed, or sealing never ran)")
+            return (
+                "no seal found: nothing in this log is protected against a full recompute or truncation "
+                "(seals removed, or sealing never ran)"
+            )
         tail = f"; {self.unsealed} record(s) after it are unsealed" if self.unsealed else "; nothing unsealed"
         ext = f" ({self.external} from outside the database)" if self.external else ""
         return f"{self.seals} seal(s) good{ext}, sealed up to #{self.sealed_seq}{tail}"
 
 
-async def check_seals(store: Store, chain: VerifyReport, keyring: Keyring, *, external: Sequence[Seal] = (),
-                      log_name: str | None = None) -> SealReport:
+async def check_seals(
+    store: Store, chain: VerifyReport, keyring: Keyring, *, external: Sequence[Seal] = (), log_name: str | None = None
+) -> SealReport:
     """Check every seal record in the log and every external seal of ``log_name`` against ``chain``
     (a report of an intact chain walk)."""
+
     def bad(seq: int, problem: str) -> SealReport:
         return SealReport(ok=False, first_bad_seq=seq, problem=problem)
 
@@ -56,17 +60,28 @@ async def check_seals(store: Store, chain: VerifyReport, keyring: Keyring, *, ex
         if problem:
             return bad(seal.seq, f"{where} {seal.line()}: {problem}")
         if seal.seq > chain.head_seq:
-            return bad(chain.head_seq + 1, f"{where} {seal.line()} covers #{seal.seq} but the log ends at "
-                                           f"#{chain.head_seq} (records removed: truncation or a replaced database)")
+            return bad(
+                chain.head_seq + 1,
+                f"{where} {seal.line()} covers #{seal.seq} but the log ends at "
+                f"#{chain.head_seq} (records removed: truncation or a replaced database)",
+            )
     seals = [s for _, s in in_log] + outside
     hashes = await store.hashes_at(sorted({s.seq for s in seals if s.seq > 0}))
     for seal in sorted(seals, key=lambda s: s.seq):
         if seal.seq and hashes.get(seal.seq) != seal.hash:
-            return bad(seal.seq, f"record #{seal.seq} is not the one seal {seal.line()} signed "
-                                 "(chain rewritten and recomputed behind the seal)")
+            return bad(
+                seal.seq,
+                f"record #{seal.seq} is not the one seal {seal.line()} signed "
+                "(chain rewritten and recomputed behind the seal)",
+            )
     newest = max(seals, key=lambda s: s.seq, default=None)
     sealed_seq = newest.seq if newest else 0
     seal_records_after = sum(1 for seq, _ in in_log if seq > sealed_seq)
-    return SealReport(ok=True, seals=len(seals), external=len(outside), sealed_seq=sealed_seq,
-                      sealed_hash=newest.hash if newest else None,
-                      unsealed=max(0, chain.head_seq - sealed_seq - seal_records_after))
+    return SealReport(
+        ok=True,
+        seals=len(seals),
+        external=len(outside),
+        sealed_seq=sealed_seq,
+        sealed_hash=newest.hash if newest else None,
+        unsealed=max(0, chain.head_seq - sealed_seq - seal_records_after),
+    )

@@ -23,12 +23,13 @@ from .seal import Seal
 class Checkpoint(BaseModel):
     seq: int
     hash: str
-    seal: str                         # the seal's line, for the report
-    external: bool                    # read from outside the database (a sink or --seals)
+    seal: str  # the seal's line, for the report
+    external: bool  # read from outside the database (a sink or --seals)
 
 
-async def newest_good_seal(store: Store, keyring: Keyring, external: Sequence[Seal] = (),
-                           log_name: str | None = None) -> Checkpoint | None:
+async def newest_good_seal(
+    store: Store, keyring: Keyring, external: Sequence[Seal] = (), log_name: str | None = None
+) -> Checkpoint | None:
     """The newest seal of this log (the newest seal record, or a newer external seal) if it holds;
     None when there is none or the newest does not hold (the caller then walks the whole chain,
     which reports what is wrong with it)."""
@@ -38,7 +39,7 @@ async def newest_good_seal(store: Store, keyring: Keyring, external: Sequence[Se
         try:
             candidates.append((Seal.from_json(recs[0].detail or ""), False))
         except ValueError:
-            return None                # a malformed seal record: the full check names it
+            return None  # a malformed seal record: the full check names it
     outside = [s for s in external if log_name is None or s.log == log_name]
     if outside:
         candidates.append((max(outside, key=lambda s: s.seq), True))

@@ -34,8 +34,7 @@ def key_id(public: Ed25519PublicKey) -> str:
 def generate(private_path: Path, public_path: Path) -> str:
     """Write a new key pair (private 0400, created exclusively: never overwrites a key); returns its id."""
     key = Ed25519PrivateKey.generate()
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     pub = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     for p in (private_path, public_path):
         if p.exists():
@@ -66,8 +65,10 @@ class Signer:
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise ConfigError(f"seal signer {self._command[0]} failed: {exc}") from None
         if done.returncode != 0:
-            raise ConfigError(f"seal signer {self._command[0]} exited {done.returncode}: "
-                              f"{done.stderr.decode(errors='replace').strip()[:200]}")
+            raise ConfigError(
+                f"seal signer {self._command[0]} exited {done.returncode}: "
+                f"{done.stderr.decode(errors='replace').strip()[:200]}"
+            )
         try:
             return base64.b64decode(done.stdout.strip(), validate=True)
         except ValueError:
@@ -89,8 +90,10 @@ def _file_signer(path: Path) -> Signer:
     except OSError as exc:
         raise ConfigError(f"audit.seal_key {path}: {exc.strerror}") from None
     if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise ConfigError(f"audit.seal_key {path} has mode {stat.S_IMODE(st.st_mode):04o}: other users could read "
-                          f"it and forge seals; chmod 0400 it (readable by the dcops service account only)")
+        raise ConfigError(
+            f"audit.seal_key {path} has mode {stat.S_IMODE(st.st_mode):04o}: other users could read "
+            f"it and forge seals; chmod 0400 it (readable by the dcops service account only)"
+        )
     if st.st_uid != os.geteuid():
         raise ConfigError(f"audit.seal_key {path} belongs to uid {st.st_uid}, not to this account ({os.geteuid()})")
     try:

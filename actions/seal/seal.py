@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from .keys import Keyring, Signer
 
 VERSION = 1
-MARK = "dcops-seal"          # prefix of a seal line in syslog/journald, so seals can be grepped out
+MARK = "dcops-seal"  # prefix of a seal line in syslog/journald, so seals can be grepped out
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class Seal:
     ts: str
     key_id: str
     log: str
-    sig: str                 # base64 Ed25519 signature over payload()
+    sig: str  # base64 Ed25519 signature over payload()
     v: int = VERSION
 
     def payload(self) -> bytes:
@@ -39,12 +39,24 @@ class Seal:
         """Raises ValueError for anything that is not a well-formed seal."""
         try:
             raw = json.loads(text)
-            seal = cls(seq=raw["seq"], hash=raw["hash"], ts=raw["ts"], key_id=raw["key_id"], log=raw["log"],
-                       sig=raw["sig"], v=raw.get("v", VERSION))
+            seal = cls(
+                seq=raw["seq"],
+                hash=raw["hash"],
+                ts=raw["ts"],
+                key_id=raw["key_id"],
+                log=raw["log"],
+                sig=raw["sig"],
+                v=raw.get("v", VERSION),
+            )
         except (KeyError, TypeError, json.JSONDecodeError) as exc:
             raise ValueError(f"not a seal: {exc}") from None
-        if not isinstance(seal.seq, int) or isinstance(seal.seq, bool) or seal.seq < 0 \
-                or not isinstance(seal.hash, str) or len(seal.hash) != 64:
+        if (
+            not isinstance(seal.seq, int)
+            or isinstance(seal.seq, bool)
+            or seal.seq < 0
+            or not isinstance(seal.hash, str)
+            or len(seal.hash) != 64
+        ):
             raise ValueError("not a seal: seq/hash malformed")
         return seal
 
@@ -61,7 +73,13 @@ class Seal:
 
 
 def make_seal(signer: Signer, seq: int, digest: str, log: str) -> Seal:
-    unsigned = Seal(seq=seq, hash=digest, ts=datetime.now(UTC).isoformat(timespec="microseconds"),
-                    key_id=signer.key_id, log=log, sig="")
+    unsigned = Seal(
+        seq=seq,
+        hash=digest,
+        ts=datetime.now(UTC).isoformat(timespec="microseconds"),
+        key_id=signer.key_id,
+        log=log,
+        sig="",
+    )
     sig = base64.b64encode(signer.sign(unsigned.payload())).decode()
     return Seal(**{**asdict(unsigned), "sig": sig})

@@ -28,13 +28,22 @@ SEAL_PRINCIPAL = "dcops:sealer"
 
 
 def seal_entry(seal: Seal, owner: str) -> AuditEntry:
-    return AuditEntry(ts=seal.ts, run_id=f"seal-{seal.seq}", event="seal", principal=SEAL_PRINCIPAL, channel="engine",
-                      action="audit-seal", detail=seal.to_json(), owner=owner)
+    return AuditEntry(
+        ts=seal.ts,
+        run_id=f"seal-{seal.seq}",
+        event="seal",
+        principal=SEAL_PRINCIPAL,
+        channel="engine",
+        action="audit-seal",
+        detail=seal.to_json(),
+        owner=owner,
+    )
 
 
 class SealingStore:
-    def __init__(self, inner: Store, signer: Signer, sinks: Sequence[Sink], *, every: int, interval: float,
-                 log_name: str) -> None:
+    def __init__(
+        self, inner: Store, signer: Signer, sinks: Sequence[Sink], *, every: int, interval: float, log_name: str
+    ) -> None:
         self._inner = inner
         self.signer, self.sinks = signer, list(sinks)
         self.every, self.interval, self.log_name = every, interval, log_name
@@ -47,7 +56,7 @@ class SealingStore:
         self._lock = asyncio.Lock()
         self.sink_errors: list[str] = []
 
-    def __getattr__(self, name: str) -> Any:     # everything but append/aclose is the wrapped store's
+    def __getattr__(self, name: str) -> Any:  # everything but append/aclose is the wrapped store's
         return getattr(self._inner, name)
 
     @property
@@ -99,7 +108,7 @@ class SealingStore:
             for sink in self.sinks:
                 try:
                     sink.ship(seal)
-                except Exception as exc:       # noqa: BLE001 - a lost external seal is loud, but the action stands
+                except Exception as exc:  # noqa: BLE001 - a lost external seal is loud, but the action stands
                     msg = f"seal {seal.line()} not shipped to {sink.name}: {exc}"
                     self.sink_errors.append(msg)
                     log.error(msg)
@@ -112,7 +121,7 @@ class SealingStore:
         if self._task is not None and not self._task.done():
             await asyncio.gather(self._task, return_exceptions=True)
         try:
-            await self.seal_now()            # at stop: nothing this process wrote stays unsealed
+            await self.seal_now()  # at stop: nothing this process wrote stays unsealed
         except Exception as exc:  # noqa: BLE001 - closing must go on; verify reports the unsealed tail
             log.error("seal at stop not written: %s", exc)
         await self._inner.aclose()
@@ -159,13 +168,19 @@ async def refuse_lost_log(store: Store, seal: Seal | None, keyring: Keyring | No
     where = str(path) if path is not None else getattr(store, "shown", "the audit database")
     if isinstance(path, Path) and (not path.exists() or path.stat().st_size == 0):
         state = "is missing" if not path.exists() else "is empty (zero bytes)"
-        raise AuditError(f"audit database {where} {state} but seal {seal.line()} says it held {seal.seq} records; "
-                         "restore it from backup (dcops will not start a new log over a lost one)")
+        raise AuditError(
+            f"audit database {where} {state} but seal {seal.line()} says it held {seal.seq} records; "
+            "restore it from backup (dcops will not start a new log over a lost one)"
+        )
     seq, _ = await store.head()
     if seq < seal.seq:
-        raise AuditError(f"audit database {where} ends at #{seq} but seal {seal.line()} says it held {seal.seq} "
-                         "records (truncated or replaced); restore it from backup")
+        raise AuditError(
+            f"audit database {where} ends at #{seq} but seal {seal.line()} says it held {seal.seq} "
+            "records (truncated or replaced); restore it from backup"
+        )
     got = (await store.hashes_at([seal.seq])).get(seal.seq)
     if got != seal.hash:
-        raise AuditError(f"audit database {where}: record #{seal.seq} differs from what seal {seal.line()} signed "
-                         "(chain rewritten); keep it as evidence and run `dcops audit verify`")
+        raise AuditError(
+            f"audit database {where}: record #{seal.seq} differs from what seal {seal.line()} signed "
+            "(chain rewritten); keep it as evidence and run `dcops audit verify`"
+        )

@@ -38,8 +38,9 @@ async def sealed_store(config: DcopsConfig, store: Store, *, review: bool = Fals
             raise
         log.error("not sealing while reviewing: %s", exc)
         return store
-    return SealingStore(store, signer, sinks, every=audit.seal_every, interval=audit.seal_interval,
-                        log_name=log_name(config))
+    return SealingStore(
+        store, signer, sinks, every=audit.seal_every, interval=audit.seal_interval, log_name=log_name(config)
+    )
 
 
 def keyring(config: DcopsConfig) -> Keyring:

@@ -62,8 +62,9 @@ class SyslogSink:
 
     def ship(self, seal: Seal) -> None:
         if self._handler is None:
-            self._handler = _RaisingSysLogHandler(address=self._address, socktype=socket.SOCK_DGRAM,
-                                                  facility=logging.handlers.SysLogHandler.LOG_AUTHPRIV)
+            self._handler = _RaisingSysLogHandler(
+                address=self._address, socktype=socket.SOCK_DGRAM, facility=logging.handlers.SysLogHandler.LOG_AUTHPRIV
+            )
             self._handler.ident = f"{MARK}: "
         self._handler.emit(logging.LogRecord("dcops.seal", logging.INFO, __file__, 0, seal.to_json(), None, None))
 
@@ -78,8 +79,9 @@ class JournaldSink:
         self.name = f"journald:{path}"
 
     def ship(self, seal: Seal) -> None:
-        body = (f"MESSAGE={MARK}: {seal.to_json()}\nSYSLOG_IDENTIFIER={MARK}\nPRIORITY=6\n"
-                f"DCOPS_SEAL_SEQ={seal.seq}\n").encode()
+        body = (
+            f"MESSAGE={MARK}: {seal.to_json()}\nSYSLOG_IDENTIFIER={MARK}\nPRIORITY=6\nDCOPS_SEAL_SEQ={seal.seq}\n"
+        ).encode()
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
             s.sendto(body, self.path)
 

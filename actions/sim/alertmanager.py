@@ -17,9 +17,15 @@ class SimAlertmanager:
     async def create_silence(self, matchers: dict[str, str], *, hours: float, created_by: str, comment: str) -> str:
         sid = secrets.token_hex(8)
         now = datetime.now(UTC)
-        self._silences[sid] = Silence(id=sid, state="active", matchers=dict(matchers), created_by=created_by,
-                                      comment=comment, starts_at=now.isoformat(),
-                                      ends_at=(now + timedelta(hours=hours)).isoformat())
+        self._silences[sid] = Silence(
+            id=sid,
+            state="active",
+            matchers=dict(matchers),
+            created_by=created_by,
+            comment=comment,
+            starts_at=now.isoformat(),
+            ends_at=(now + timedelta(hours=hours)).isoformat(),
+        )
         return sid
 
     async def expire_silence(self, silence_id: str) -> None:

@@ -19,8 +19,25 @@ from ..backends.ansible_models import HostResult, HostStats, PlaybookEvent, Play
 from .cluster import SimCluster
 
 _CHANGING = ("copy", "template", "lineinfile", "file", "apt", "package", "dnf", "yum", "systemd", "service")
-_META = {"name", "when", "register", "changed_when", "failed_when", "ignore_errors", "become", "tags", "notify",
-         "loop", "vars", "check_mode", "delegate_to", "retries", "until", "delay", "no_log"}
+_META = {
+    "name",
+    "when",
+    "register",
+    "changed_when",
+    "failed_when",
+    "ignore_errors",
+    "become",
+    "tags",
+    "notify",
+    "loop",
+    "vars",
+    "check_mode",
+    "delegate_to",
+    "retries",
+    "until",
+    "delay",
+    "no_log",
+}
 
 
 def _module(task: dict[str, Any]) -> tuple[str, Any]:
@@ -36,7 +53,7 @@ class SimAnsible:
 
     async def run_playbook(self, job: PlaybookJob) -> AsyncIterator[PlaybookEvent]:
         plays: list[dict[str, Any]]
-        if job.module:                         # ad hoc: one task, the module
+        if job.module:  # ad hoc: one task, the module
             plays = [{"name": "ad hoc", "tasks": [{"name": job.module, job.module: dict(job.module_args)}]}]
         else:
             import yaml  # here: the demo imports this module on every start, few runs read a playbook
@@ -62,23 +79,38 @@ class SimAnsible:
                     if result.status == "changed":
                         counters[host]["ok"] = counters[host].get("ok", 0) + 1
                     yield result
-        yield PlaybookStats(hosts={h: HostStats(**c) for h, c in counters.items()},
-                            status="failed" if dead else "successful", rc=2 if dead else 0)
+        yield PlaybookStats(
+            hosts={h: HostStats(**c) for h, c in counters.items()},
+            status="failed" if dead else "successful",
+            rc=2 if dead else 0,
+        )
 
     def _run(self, host: str, module: str, args: Any, task: str, check: bool) -> HostResult:
         node = self.sim.nodes.get(host)
         if node is None or node.power != "On":
-            return HostResult(host=host, task=task, status="unreachable",
-                              message=f"Failed to connect to the host via ssh: ssh: connect to host {host} port 22: "
-                                      "Connection timed out")
+            return HostResult(
+                host=host,
+                task=task,
+                status="unreachable",
+                message=f"Failed to connect to the host via ssh: ssh: connect to host {host} port 22: "
+                "Connection timed out",
+            )
         if not node.os_up or node.hung:
-            return HostResult(host=host, task=task, status="unreachable",
-                              message=f"Failed to connect to the host via ssh: ssh: connect to host {host} port 22: "
-                                      "Connection refused")
+            return HostResult(
+                host=host,
+                task=task,
+                status="unreachable",
+                message=f"Failed to connect to the host via ssh: ssh: connect to host {host} port 22: "
+                "Connection refused",
+            )
         if "nvidia-smi" in str(args) and node.lost_gpus:
             gpus = ", ".join(str(g) for g in node.lost_gpus)
-            return HostResult(host=host, task=task, status="failed",
-                              message=f"Unable to determine the device handle for GPU {gpus}: Unknown Error")
+            return HostResult(
+                host=host,
+                task=task,
+                status="failed",
+                message=f"Unable to determine the device handle for GPU {gpus}: Unknown Error",
+            )
         if module in _CHANGING:
             diff = f"--- before\n+++ after\n@@ -1 +1 @@\n+{args}" if check else ""
             return HostResult(host=host, task=task, status="changed", diff=diff)

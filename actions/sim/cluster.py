@@ -23,10 +23,10 @@ from .scenario import GPUS_PER_NODE, IMAGE_INSTALLED, IMAGE_PXE, Layout, Story, 
 from .state import SimJob, SimNode
 from .workload import arrival_gap, arriving_job, initial_workload
 
-MIN_JOB_AGE = 300.0          # finished jobs stay visible this long (Slurm's MinJobAge default)
-SCHED_INTERVAL = 60.0        # while replaying a long stretch, schedule at most this often (Slurm's sched_interval)
-REQUEUE_DELAY = 30.0         # a requeued job is eligible again after this (reason BeginTime)
-SLURMD_TIMEOUT = 300.0       # a resumed node that is still hung goes down again after this
+MIN_JOB_AGE = 300.0  # finished jobs stay visible this long (Slurm's MinJobAge default)
+SCHED_INTERVAL = 60.0  # while replaying a long stretch, schedule at most this often (Slurm's sched_interval)
+REQUEUE_DELAY = 30.0  # a requeued job is eligible again after this (reason BeginTime)
+SLURMD_TIMEOUT = 300.0  # a resumed node that is still hung goes down again after this
 
 if TYPE_CHECKING:
     from ..backends.bundle import Backends
@@ -38,28 +38,34 @@ Event = Callable[[float], None]
 class SimCluster:
     """All simulated state. ``backends()`` hands out one port object per backend, all sharing it."""
 
-    def __init__(self, nodes: int = 64, seed: int = 7, time_scale: float = 1.0,
-                 clock: Callable[[], float] | None = None, story: Story | None = None) -> None:
+    def __init__(
+        self,
+        nodes: int = 64,
+        seed: int = 7,
+        time_scale: float = 1.0,
+        clock: Callable[[], float] | None = None,
+        story: Story | None = None,
+    ) -> None:
         if time_scale <= 0:
             raise ValueError("time_scale must be positive")
         self.clock: Callable[[], float] = clock or time.time
         self.time_scale = time_scale
         self.seed = seed
         self._clock0 = self.clock()
-        self.epoch = float(self._clock0)           # simulated unix time at construction
+        self.epoch = float(self._clock0)  # simulated unix time at construction
         self.layout = Layout.build(nodes, seed, story)
         self.story = self.layout.story
-        self.pxe_image = IMAGE_PXE                 # what a PXE reinstall puts on a node
+        self.pxe_image = IMAGE_PXE  # what a PXE reinstall puts on a node
         self.nodes: dict[str, SimNode] = {}
         self.jobs: dict[str, SimJob] = {}
-        self.tasks: dict[str, SimTask] = {}        # Redfish task URI -> update task
-        self.cache: dict[str, Any] = {}            # derived state the port modules fill lazily
+        self.tasks: dict[str, SimTask] = {}  # Redfish task URI -> update task
+        self.cache: dict[str, Any] = {}  # derived state the port modules fill lazily
         self._events: list[tuple[float, int, Event]] = []
         self._seq = itertools.count()
         self._dirty = False
         self._last_pass = float("-inf")
-        self._queue: list[SimJob] = []             # jobs that were pending at some point (pruned on each pass)
-        self._room: set[str] = set()               # nodes with a free GPU (kept by _set_alloc)
+        self._queue: list[SimJob] = []  # jobs that were pending at some point (pruned on each pass)
+        self._room: set[str] = set()  # nodes with a free GPU (kept by _set_alloc)
         self._build()
 
     # ------------------------------------------------------------------ build
@@ -68,8 +74,14 @@ class SimCluster:
         layout, story, now = self.layout, self.story, self.epoch
         for i, name in enumerate(layout.names, start=1):
             boot_age = 86400 * (3 + 40 * rand01(self.seed, name, "uptime"))
-            self.nodes[name] = SimNode(index=i, name=name, partition=layout.partition(i), rack=layout.rack(i),
-                                       booted_at=now - boot_age, image=IMAGE_INSTALLED)
+            self.nodes[name] = SimNode(
+                index=i,
+                name=name,
+                partition=layout.partition(i),
+                rack=layout.rack(i),
+                booted_at=now - boot_age,
+                image=IMAGE_INSTALLED,
+            )
         if layout.has(story.down):
             node = self.nodes[layout.name(story.down)]
             node.down = node.not_responding = node.hung = True
@@ -98,7 +110,7 @@ class SimCluster:
         for job in pending:
             self.add_job(job)
         self._next_job_id = max((int(j) for j in self.jobs), default=48212) + 1
-        self._schedule(now)                       # settles the queue's reasons (Resources, Priority, ...)
+        self._schedule(now)  # settles the queue's reasons (Resources, Priority, ...)
         self._arrivals = random.Random(f"{self.seed}:arrivals")
         self._arrived = 0
         self.after(arrival_gap(self._arrivals, layout), self._arrive, at=now)
@@ -165,8 +177,11 @@ class SimCluster:
         self._dirty = True
 
     def visible_jobs(self, now: float) -> list[SimJob]:
-        return [j for j in self.jobs.values()
-                if not j.finished or (j.end_time is not None and now - j.end_time <= MIN_JOB_AGE)]
+        return [
+            j
+            for j in self.jobs.values()
+            if not j.finished or (j.end_time is not None and now - j.end_time <= MIN_JOB_AGE)
+        ]
 
     # ------------------------------------------------------------------ jobs
 
@@ -243,8 +258,9 @@ class SimCluster:
         for partition, queue in by_partition.items():
             queue.sort(key=lambda j: (-j.priority, int(j.job_id)))
             roomy = sorted((self.nodes[name] for name in self._room), key=lambda n: n.index)
-            free = {n.name: GPUS_PER_NODE - n.gpus_used for n in roomy
-                    if n.partition == partition and self.schedulable(n)}
+            free = {
+                n.name: GPUS_PER_NODE - n.gpus_used for n in roomy if n.partition == partition and self.schedulable(n)
+            }
             blocked = False
             for job in queue:
                 if job.held:
@@ -275,7 +291,7 @@ class SimCluster:
     def _fit(job: SimJob, free: dict[str, int]) -> list[str] | None:
         """Nodes with room for the job, its previous nodes first (a requeued job goes back home)."""
         previous = [n for n in job.last_nodes if free.get(n, 0) >= job.gpus_per_node]
-        chosen = previous[:job.node_count]
+        chosen = previous[: job.node_count]
         for name, gpus in free.items():
             if len(chosen) == job.node_count:
                 break
@@ -297,10 +313,12 @@ class SimCluster:
         node.drain = False
         if node.down:
             node.down = False
-            if node.hung or not node.os_up:       # slurmd still silent: back to down after the timeout
+            if node.hung or not node.os_up:  # slurmd still silent: back to down after the timeout
+
                 def redown(at: float, node: SimNode = node) -> None:
                     if (node.hung or not node.os_up) and not node.down:
                         node.down, node.not_responding, node.reason = True, True, "Not responding"
+
                 self.after(SLURMD_TIMEOUT, redown, at=t)
         node.reason = ""
         self._dirty = True
@@ -318,11 +336,15 @@ class SimCluster:
 
         if "fabric_links" not in self.cache:
             self.cache["fabric_links"] = fabric_links(self.layout)
-        backends = Backends(inventory=SimInventory(self),
-                            extras={"fabric_links": self.cache["fabric_links"],
-                                    "fabric_counters": lambda endpoint, at=None: port_counters(self, endpoint, at),
-                                    "sim": self})
-        for spec in registered():                  # every registered backend that has a simulator
+        backends = Backends(
+            inventory=SimInventory(self),
+            extras={
+                "fabric_links": self.cache["fabric_links"],
+                "fabric_counters": lambda endpoint, at=None: port_counters(self, endpoint, at),
+                "sim": self,
+            },
+        )
+        for spec in registered():  # every registered backend that has a simulator
             if spec.simulate is not None:
                 backends.put(spec.port, spec.simulate(self))
         return backends

@@ -28,13 +28,25 @@ LANES = 4
 UPLINKS = 4
 FIRST_UPLINK_PORT = 33
 LEAVES_PER_SPINE_GROUP = 64
-NODE_CABLE = {"speed": "NDR", "rate_gbps": 400, "width": "4x", "media": "DAC", "length_m": 2,
-              "part_number": "MCP4Y10-N002"}
-UPLINK_CABLE = {"speed": "NDR", "rate_gbps": 400, "width": "4x", "media": "optical", "length_m": 30,
-                "part_number": "MMA4Z00-NS"}
+NODE_CABLE = {
+    "speed": "NDR",
+    "rate_gbps": 400,
+    "width": "4x",
+    "media": "DAC",
+    "length_m": 2,
+    "part_number": "MCP4Y10-N002",
+}
+UPLINK_CABLE = {
+    "speed": "NDR",
+    "rate_gbps": 400,
+    "width": "4x",
+    "media": "optical",
+    "length_m": 30,
+    "part_number": "MMA4Z00-NS",
+}
 
-BAD_CABLE_ONSET = 4 * 3600.0       # seconds before the simulation starts
-BAD_CABLE_CLEARED = 6 * 3600.0     # its counters were cleared this long before the start
+BAD_CABLE_ONSET = 4 * 3600.0  # seconds before the simulation starts
+BAD_CABLE_CLEARED = 6 * 3600.0  # its counters were cleared this long before the start
 FLAP_ONSET = 2 * 3600.0
 FLAP_PERIOD = 420.0
 FLAP_DOWN_SECONDS = 8.0
@@ -58,8 +70,13 @@ def fabric_links(layout: Layout) -> list[dict[str, Any]]:
         group = number // LEAVES_PER_SPINE_GROUP
         for k in range(UPLINKS):
             spine = f"ibsw-s{group * UPLINKS + k + 1:02d}"
-            links.append({"a": f"{leaf}:{FIRST_UPLINK_PORT + k}",
-                          "b": f"{spine}:{number % LEAVES_PER_SPINE_GROUP + 1}", **UPLINK_CABLE})
+            links.append(
+                {
+                    "a": f"{leaf}:{FIRST_UPLINK_PORT + k}",
+                    "b": f"{spine}:{number % LEAVES_PER_SPINE_GROUP + 1}",
+                    **UPLINK_CABLE,
+                }
+            )
     return links
 
 
@@ -67,10 +84,10 @@ class PortParams(NamedTuple):
     """Per-port constants, computed once per simulator (hashing is the costly part)."""
 
     node_index: int
-    role: str              # "", "bad_cable", "flapping", "congested"
-    cleared: float         # when the port's counters were last cleared
-    load: float            # bytes/s received
-    symbol_rate: float     # healthy background symbol errors per second
+    role: str  # "", "bad_cable", "flapping", "congested"
+    cleared: float  # when the port's counters were last cleared
+    load: float  # bytes/s received
+    symbol_rate: float  # healthy background symbol errors per second
     recovery_base: int
     wait_rate: float
     raw_ber: float
@@ -89,15 +106,22 @@ def port_params(sim: SimCluster, node: str, device: str) -> PortParams:
     if found is None:
         seed, index = sim.seed, sim.nodes[node].index
         role = _role(sim, index, device)
-        cleared = (sim.epoch - BAD_CABLE_CLEARED if role == "bad_cable"
-                   else sim.epoch - 86400 * (2 + 12 * rand01(seed, node, device, "clear")))
+        cleared = (
+            sim.epoch - BAD_CABLE_CLEARED
+            if role == "bad_cable"
+            else sim.epoch - 86400 * (2 + 12 * rand01(seed, node, device, "clear"))
+        )
         raw = {"bad_cable": 2.4e-6, "flapping": 6e-7}.get(role, 1e-9 * (1 + 8 * rand01(seed, node, device, "raw")))
-        found = PortParams(node_index=index, role=role, cleared=cleared,
-                           load=3e9 + 18e9 * rand01(seed, node, device, "load"),
-                           symbol_rate=1e-4 * rand01(seed, node, device, "sym"),
-                           recovery_base=math.floor(3 * rand01(seed, node, device, "rec")),
-                           wait_rate=2e8 if role == "congested" else 2e3 + 8e3 * rand01(seed, node, device, "wait"),
-                           raw_ber=raw)
+        found = PortParams(
+            node_index=index,
+            role=role,
+            cleared=cleared,
+            load=3e9 + 18e9 * rand01(seed, node, device, "load"),
+            symbol_rate=1e-4 * rand01(seed, node, device, "sym"),
+            recovery_base=math.floor(3 * rand01(seed, node, device, "rec")),
+            wait_rate=2e8 if role == "congested" else 2e3 + 8e3 * rand01(seed, node, device, "wait"),
+            raw_ber=raw,
+        )
         cache[(node, device)] = found
     return found
 
@@ -128,10 +152,18 @@ def _bad_cable_errors(sim: SimCluster, t: float) -> float:
     return 0.0 if since <= 0 else 4.0 * since + since * since / 3600.0
 
 
-IB_COUNTERS = ("symbol_error_total", "link_downed_total", "link_error_recovery_total",
-               "local_link_integrity_errors_total", "port_receive_remote_physical_errors_total",
-               "port_errors_received_total", "excessive_buffer_overrun_errors_total", "port_transmit_wait_total",
-               "port_data_received_bytes_total", "port_data_transmitted_bytes_total")
+IB_COUNTERS = (
+    "symbol_error_total",
+    "link_downed_total",
+    "link_error_recovery_total",
+    "local_link_integrity_errors_total",
+    "port_receive_remote_physical_errors_total",
+    "port_errors_received_total",
+    "excessive_buffer_overrun_errors_total",
+    "port_transmit_wait_total",
+    "port_data_received_bytes_total",
+    "port_data_transmitted_bytes_total",
+)
 
 
 def ib_counter(sim: SimCluster, node: str, device: str, name: str, t: float) -> float:
@@ -185,7 +217,7 @@ def _endpoint_peer(sim: SimCluster, endpoint: str) -> tuple[str, str, bool] | No
         return parts[0], parts[1], False
     if len(parts) == 2 and parts[0].startswith("ibsw-") and parts[1].isdigit():
         switch, port = parts[0], int(parts[1])
-        rack, _, rail = switch[len("ibsw-"):].rpartition("-")
+        rack, _, rail = switch[len("ibsw-") :].rpartition("-")
         device = next((d for d, r in RAILS.items() if r == rail), None)
         if device is None or not rack.startswith("r") or not 1 <= port <= NODES_PER_RACK:
             return None

@@ -31,9 +31,15 @@ FAILURE = "Image verification failed: the update package signature does not matc
 
 _NAMES = {"BMC": "BMC Firmware", "BIOS": "System BIOS", "HCA0": "NVIDIA ConnectX-7 Firmware (mlx5_0)"}
 _VERSION = re.compile(r"\d+(?:\.\d+)+")
-_KINDS = (("bios", ("BIOS",)), ("bmc", ("BMC",)), ("vbios", tuple(f"GPU{i}" for i in range(8))),
-          ("gpu", tuple(f"GPU{i}" for i in range(8))), ("hca", ("HCA0",)), ("cx7", ("HCA0",)),
-          ("connectx", ("HCA0",)))
+_KINDS = (
+    ("bios", ("BIOS",)),
+    ("bmc", ("BMC",)),
+    ("vbios", tuple(f"GPU{i}" for i in range(8))),
+    ("gpu", tuple(f"GPU{i}" for i in range(8))),
+    ("hca", ("HCA0",)),
+    ("cx7", ("HCA0",)),
+    ("connectx", ("HCA0",)),
+)
 
 
 @cache
@@ -59,15 +65,17 @@ def inventory(sim: SimCluster, node: SimNode) -> dict[str, str]:
 
 
 def components(sim: SimCluster, node: SimNode) -> list[FirmwareComponent]:
-    return [FirmwareComponent(id=cid, name=_NAMES.get(cid, f"{cid} VBIOS (NVIDIA H100 80GB HBM3)"), version=v)
-            for cid, v in inventory(sim, node).items()]
+    return [
+        FirmwareComponent(id=cid, name=_NAMES.get(cid, f"{cid} VBIOS (NVIDIA H100 80GB HBM3)"), version=v)
+        for cid, v in inventory(sim, node).items()
+    ]
 
 
 @dataclass
 class SimTask:
     uri: str
     node: str
-    versions: dict[str, str]             # component id -> version being installed
+    versions: dict[str, str]  # component id -> version being installed
     created: float
     fails: bool
     staged: dict[str, str] = field(default_factory=dict)
@@ -77,21 +85,36 @@ class SimTask:
         what = ", ".join(f"{c} {v}" for c, v in self.versions.items())
         if self.fails and age >= FAIL_AT_SECONDS:
             first = next(iter(self.versions))
-            return TaskStatus(uri=self.uri, state="Exception", percent=int(100 * FAIL_AT_SECONDS / UPDATE_SECONDS),
-                              messages=(FAILURE.format(component=first),))
+            return TaskStatus(
+                uri=self.uri,
+                state="Exception",
+                percent=int(100 * FAIL_AT_SECONDS / UPDATE_SECONDS),
+                messages=(FAILURE.format(component=first),),
+            )
         if age < NEW_SECONDS:
             return TaskStatus(uri=self.uri, state="New", percent=0, messages=(f"Update of {what} queued",))
         if age < UPDATE_SECONDS:
-            return TaskStatus(uri=self.uri, state="Running", percent=min(99, int(100 * age / UPDATE_SECONDS)),
-                              messages=(f"Updating {what}",))
+            return TaskStatus(
+                uri=self.uri,
+                state="Running",
+                percent=min(99, int(100 * age / UPDATE_SECONDS)),
+                messages=(f"Updating {what}",),
+            )
         pending = {c: v for c, v in self.staged.items() if node.staged.get(c) == v}
         if pending:
-            return TaskStatus(uri=self.uri, state="Completed", percent=100, reset_required=True,
-                              messages=(f"Update of {what} staged; a system reset is required to apply it",))
+            return TaskStatus(
+                uri=self.uri,
+                state="Completed",
+                percent=100,
+                reset_required=True,
+                messages=(f"Update of {what} staged; a system reset is required to apply it",),
+            )
         return TaskStatus(uri=self.uri, state="Completed", percent=100, messages=(f"Update of {what} applied",))
 
 
-def resolve_targets(sim: SimCluster, node: SimNode, image_uri: str, targets: tuple[str, ...] | list[str]) -> dict[str, str]:
+def resolve_targets(
+    sim: SimCluster, node: SimNode, image_uri: str, targets: tuple[str, ...] | list[str]
+) -> dict[str, str]:
     """Which components an image updates and to which version (from the file name, else the baseline)."""
     installed = inventory(sim, node)
     filename = image_uri.rstrip("/").rsplit("/", 1)[-1]
@@ -99,27 +122,33 @@ def resolve_targets(sim: SimCluster, node: SimNode, image_uri: str, targets: tup
         ids = [t.rstrip("/").rsplit("/", 1)[-1] for t in targets]
         unknown = [i for i in ids if i not in installed]
         if unknown:
-            raise BackendError(f"redfish {node.name}: unknown update target {', '.join(unknown)} "
-                               f"(FirmwareInventory has {', '.join(installed)})")
+            raise BackendError(
+                f"redfish {node.name}: unknown update target {', '.join(unknown)} "
+                f"(FirmwareInventory has {', '.join(installed)})"
+            )
     else:
         lowered = filename.lower()
         ids = next((list(found) for key, found in _KINDS if key in lowered), [])
         if not ids:
-            raise BackendError(f"redfish {node.name}: cannot tell which component {filename!r} updates; "
-                               "pass targets (e.g. BMC, BIOS, GPU0)")
+            raise BackendError(
+                f"redfish {node.name}: cannot tell which component {filename!r} updates; "
+                "pass targets (e.g. BMC, BIOS, GPU0)"
+            )
     match = _VERSION.search(filename)
     return {i: (match.group(0) if match else baseline().get(i, installed[i])) for i in ids}
 
 
-def start_update(sim: SimCluster, node: SimNode, image_uri: str, targets: tuple[str, ...] | list[str],
-                 now: float) -> SimTask:
+def start_update(
+    sim: SimCluster, node: SimNode, image_uri: str, targets: tuple[str, ...] | list[str], now: float
+) -> SimTask:
     for task in sim.tasks.values():
         if task.node == node.name and not task.status(sim, node, now).finished:
             raise BackendError(f"redfish {node.name}: an update is already in progress ({task.uri})")
     versions = resolve_targets(sim, node, image_uri, targets)
     uri = f"/redfish/v1/TaskService/Tasks/{len(sim.tasks) + 1}"
-    task = SimTask(uri=uri, node=node.name, versions=versions, created=now,
-                   fails=node.index == sim.story.firmware_fails)
+    task = SimTask(
+        uri=uri, node=node.name, versions=versions, created=now, fails=node.index == sim.story.firmware_fails
+    )
     sim.tasks[uri] = task
 
     def complete(t: float) -> None:

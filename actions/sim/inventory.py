@@ -13,9 +13,16 @@ class SimInventory:
         self._refs: list[NodeRef] | None = None
 
     async def nodes(self) -> list[NodeRef]:
-        if self._refs is None:             # the layout never changes: build the refs once
-            self._refs = [NodeRef(name=n.name, partitions=(n.partition,),
-                                  labels=(f"rack={n.rack}", "ib=ndr", "gpu=h100", f"partition={n.partition}"),
-                                  ssh_host=n.name, bmc=f"sim://bmc/{n.name}", kube_name=n.name)
-                          for n in self.sim.nodes.values()]
+        if self._refs is None:  # the layout never changes: build the refs once
+            self._refs = [
+                NodeRef(
+                    name=n.name,
+                    partitions=(n.partition,),
+                    labels=(f"rack={n.rack}", "ib=ndr", "gpu=h100", f"partition={n.partition}"),
+                    ssh_host=n.name,
+                    bmc=f"sim://bmc/{n.name}",
+                    kube_name=n.name,
+                )
+                for n in self.sim.nodes.values()
+            ]
         return list(self._refs)

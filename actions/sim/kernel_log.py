@@ -25,7 +25,7 @@ _BOOT = (
 
 
 def _pci(gpu: int) -> str:
-    return pci_bus_id(gpu)[4:14].lower()       # "0000:5d:00" as NVRM writes it
+    return pci_bus_id(gpu)[4:14].lower()  # "0000:5d:00" as NVRM writes it
 
 
 def dmesg(sim: SimCluster, node: SimNode, t: float) -> str:
@@ -34,13 +34,18 @@ def dmesg(sim: SimCluster, node: SimNode, t: float) -> str:
     if node.lost_gpus:
         at = sim.epoch - XID_ONSET - boot
         for gpu in node.lost_gpus:
-            events.append((at, f"NVRM: Xid (PCI:{_pci(gpu)}): 79, pid='<unknown>', name=<unknown>, "
-                               "GPU has fallen off the bus."))
+            events.append(
+                (at, f"NVRM: Xid (PCI:{_pci(gpu)}): 79, pid='<unknown>', name=<unknown>, GPU has fallen off the bus.")
+            )
             events.append((at + 0.002, f"NVRM: GPU {pci_bus_id(gpu)[4:].lower()}: GPU has fallen off the bus."))
     if node.index == story.drained:
-        events.append((sim.epoch - ECC_ONSET - boot,
-                       f"NVRM: Xid (PCI:{_pci(story.drained_gpu)}): 48, pid=21874, name=python, An uncorrectable "
-                       "double bit error (DBE) has been detected on GPU in the framebuffer at partition 6, subpartition 0."))
+        events.append(
+            (
+                sim.epoch - ECC_ONSET - boot,
+                f"NVRM: Xid (PCI:{_pci(story.drained_gpu)}): 48, pid=21874, name=python, An uncorrectable "
+                "double bit error (DBE) has been detected on GPU in the framebuffer at partition 6, subpartition 0.",
+            )
+        )
     if node.index == story.flapping:
         onset = sim.epoch - FLAP_ONSET
         first = max(0, int((t - onset) // FLAP_PERIOD) - 4)

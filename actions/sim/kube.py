@@ -19,19 +19,26 @@ from .cluster import SimCluster
 from .scenario import rand01
 from .state import SimNode
 
-_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"      # the characters Kubernetes uses in generated names
-DAEMONSETS = (("gpu-operator", "nvidia-driver-daemonset"), ("gpu-operator", "nvidia-dcgm-exporter"),
-              ("gpu-operator", "nvidia-device-plugin-daemonset"), ("network-operator", "mofed-ubuntu22.04-ds"),
-              ("kube-system", "kube-proxy"))
+_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # the characters Kubernetes uses in generated names
+DAEMONSETS = (
+    ("gpu-operator", "nvidia-driver-daemonset"),
+    ("gpu-operator", "nvidia-dcgm-exporter"),
+    ("gpu-operator", "nvidia-device-plugin-daemonset"),
+    ("network-operator", "mofed-ubuntu22.04-ds"),
+    ("kube-system", "kube-proxy"),
+)
 # (the lab API server's operator world has every operand; the simulator keeps four, as each operator
 #  pod costs time on a 10,000-node fleet: eight per node made ``nodes()`` 2.2x slower)
 OPERATOR_NAMESPACES = ("gpu-operator", "network-operator")
 DEVICE_PLUGIN = "nvidia-device-plugin-daemonset"
 PDB_NODE_INDEX = 14
-PDB = ("ml-inference", "triton-embeddings-pdb", "triton-embeddings")   # namespace, PDB name, owner prefix
+PDB = ("ml-inference", "triton-embeddings-pdb", "triton-embeddings")  # namespace, PDB name, owner prefix
 REPLICASETS = (("ml-inference", "vllm-llama3-70b-7d9c8b6f5d"), ("ml-inference", "triton-embeddings-5f7b9c4d8"))
-JOBS = {("ml-training", "resnet-ddp-0142"): "Running", ("ml-training", "nccl-allreduce-check"): "Complete",
-        ("ml-eval", "llm-eval-nightly"): "Failed"}
+JOBS = {
+    ("ml-training", "resnet-ddp-0142"): "Running",
+    ("ml-training", "nccl-allreduce-check"): "Complete",
+    ("ml-eval", "llm-eval-nightly"): "Failed",
+}
 
 
 def _suffix(*key: object, length: int = 5) -> str:
@@ -99,7 +106,7 @@ class SimKube:
                 ns, rs = REPLICASETS[0]
                 pods.append(SimPod(ns, f"{rs}-{_suffix(seed, name, rs)}", name, "ReplicaSet", rs))
             self.state.pods[name] = pods
-            self._all_jobs()                      # job pods are placed when jobs are first built
+            self._all_jobs()  # job pods are placed when jobs are first built
         return pods
 
     def _all_jobs(self) -> dict[tuple[str, str], SimKubeJob]:
@@ -122,8 +129,13 @@ class SimKube:
 
     def _spawn_job_pod(self, job: SimKubeJob, host: str) -> None:
         self.state.serial += 1
-        pod = SimPod(job.namespace, f"{job.name}-{_suffix(self.sim.seed, job.name, job.generation, self.state.serial)}",
-                     host, "Job", job.name)
+        pod = SimPod(
+            job.namespace,
+            f"{job.name}-{_suffix(self.sim.seed, job.name, job.generation, self.state.serial)}",
+            host,
+            "Job",
+            job.name,
+        )
         job.pods.append(pod)
         self._pods_on(self.sim.nodes[host]).append(pod)
 
@@ -136,16 +148,27 @@ class SimKube:
         if pod.owner_kind == "DaemonSet":
             self.state.serial += 1
             self._pods_on(self.sim.nodes[pod.node]).append(
-                SimPod(pod.namespace, f"{pod.owner_name}-{_suffix(self.sim.seed, pod.name, self.state.serial)}",
-                       pod.node, pod.owner_kind, pod.owner_name))
+                SimPod(
+                    pod.namespace,
+                    f"{pod.owner_name}-{_suffix(self.sim.seed, pod.name, self.state.serial)}",
+                    pod.node,
+                    pod.owner_kind,
+                    pod.owner_name,
+                )
+            )
             return
         if pod.owner_kind not in ("ReplicaSet", "Job"):
             return
         for node in self.sim.nodes.values():
             if node.name != avoid and not node.cordoned and self._ready(node):
                 self.state.serial += 1
-                clone = SimPod(pod.namespace, f"{pod.owner_name}-{_suffix(self.sim.seed, pod.name, self.state.serial)}",
-                               node.name, pod.owner_kind, pod.owner_name)
+                clone = SimPod(
+                    pod.namespace,
+                    f"{pod.owner_name}-{_suffix(self.sim.seed, pod.name, self.state.serial)}",
+                    node.name,
+                    pod.owner_kind,
+                    pod.owner_name,
+                )
                 self._pods_on(node).append(clone)
                 if pod.owner_kind == "Job":
                     job = self._all_jobs()[(pod.namespace, pod.owner_name)]
@@ -155,8 +178,10 @@ class SimKube:
     def _blocked_reason(self, pod: SimPod) -> str | None:
         ns, pdb, owner = PDB
         if pod.namespace == ns and pod.owner_name.startswith(owner):
-            return (f"Cannot evict pod as it would violate the pod's disruption budget "
-                    f"({ns}/{pdb}: minAvailable 1, currently healthy 1)")
+            return (
+                f"Cannot evict pod as it would violate the pod's disruption budget "
+                f"({ns}/{pdb}: minAvailable 1, currently healthy 1)"
+            )
         return None
 
     # ------------------------------------------------------------------ the port
@@ -169,8 +194,15 @@ class SimKube:
                 continue
             crashing = node.index == self.sim.story.device_plugin_crash and pod.owner_name == DEVICE_PLUGIN
             status = "Unknown" if not ready else ("CrashLoopBackOff" if crashing else "Running")
-            out.append(OperatorPod(namespace=pod.namespace, name=pod.name, component=pod.owner_name, status=status,
-                                   ready=status == "Running"))
+            out.append(
+                OperatorPod(
+                    namespace=pod.namespace,
+                    name=pod.name,
+                    component=pod.owner_name,
+                    status=status,
+                    ready=status == "Running",
+                )
+            )
         return tuple(sorted(out, key=lambda o: (o.component, o.name)))
 
     async def nodes(self) -> list[KubeNode]:
@@ -180,14 +212,32 @@ class SimKube:
             ready = self._ready(node)
             operators = self._operator_pods(node, ready)
             plugin_up = any(o.component == DEVICE_PLUGIN and o.ready for o in operators)
-            taints = tuple(t for t, on in (("node.kubernetes.io/unschedulable:NoSchedule", node.cordoned),
-                                           ("node.kubernetes.io/unreachable:NoExecute", not ready)) if on)
-            out.append(KubeNode(name=node.name, ready=ready, unschedulable=node.cordoned,
-                                gpu_allocatable=8 - len(node.lost_gpus) if plugin_up else 0, taints=taints,
-                                labels={"kubernetes.io/hostname": node.name, "topology.kubernetes.io/zone": node.rack,
-                                        "nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3", "nvidia.com/gpu.count": "8",
-                                        "node-role.kubernetes.io/worker": "", "dcops.io/partition": node.partition},
-                                operator_pods=operators))
+            taints = tuple(
+                t
+                for t, on in (
+                    ("node.kubernetes.io/unschedulable:NoSchedule", node.cordoned),
+                    ("node.kubernetes.io/unreachable:NoExecute", not ready),
+                )
+                if on
+            )
+            out.append(
+                KubeNode(
+                    name=node.name,
+                    ready=ready,
+                    unschedulable=node.cordoned,
+                    gpu_allocatable=8 - len(node.lost_gpus) if plugin_up else 0,
+                    taints=taints,
+                    labels={
+                        "kubernetes.io/hostname": node.name,
+                        "topology.kubernetes.io/zone": node.rack,
+                        "nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3",
+                        "nvidia.com/gpu.count": "8",
+                        "node-role.kubernetes.io/worker": "",
+                        "dcops.io/partition": node.partition,
+                    },
+                    operator_pods=operators,
+                )
+            )
         return out
 
     async def operator_policies(self) -> list[OperatorPolicy]:
@@ -198,11 +248,16 @@ class SimKube:
         crashing = next((n for n in self.sim.nodes.values() if n.index == crash), None)
         problems: tuple[str, ...] = ()
         if crashing is not None and self._ready(crashing):
-            problems = ("Ready: OperandNotReady ClusterPolicy is not ready, states not ready: "
-                        "[state-device-plugin]",)
-        return [OperatorPolicy(kind="ClusterPolicy", name="cluster-policy", state="notReady" if problems else "ready",
-                               problems=problems),
-                OperatorPolicy(kind="NicClusterPolicy", name="nic-cluster-policy", state="ready")]
+            problems = ("Ready: OperandNotReady ClusterPolicy is not ready, states not ready: [state-device-plugin]",)
+        return [
+            OperatorPolicy(
+                kind="ClusterPolicy",
+                name="cluster-policy",
+                state="notReady" if problems else "ready",
+                problems=problems,
+            ),
+            OperatorPolicy(kind="NicClusterPolicy", name="nic-cluster-policy", state="ready"),
+        ]
 
     async def cordon(self, node: str) -> None:
         self._node(node).cordoned = True
@@ -210,8 +265,9 @@ class SimKube:
     async def uncordon(self, node: str) -> None:
         self._node(node).cordoned = False
 
-    async def drain(self, node: str, *, timeout: float, grace_period: int | None = None,
-                    dry_run: bool = False) -> DrainReport:
+    async def drain(
+        self, node: str, *, timeout: float, grace_period: int | None = None, dry_run: bool = False
+    ) -> DrainReport:
         self.sim.advance()
         target = self._node(node)
         if not dry_run:
@@ -232,8 +288,14 @@ class SimKube:
             if not dry_run:
                 self._remove(pod)
                 self._replace(pod, avoid=node)
-        return DrainReport(node=node, cordoned=target.cordoned, evicted=tuple(evicted), skipped=tuple(skipped),
-                           blocked=tuple(blocked), dry_run=dry_run)
+        return DrainReport(
+            node=node,
+            cordoned=target.cordoned,
+            evicted=tuple(evicted),
+            skipped=tuple(skipped),
+            blocked=tuple(blocked),
+            dry_run=dry_run,
+        )
 
     def _remove(self, pod: SimPod) -> None:
         self.state.pods[pod.node] = [p for p in self.state.pods[pod.node] if p is not pod]
@@ -241,14 +303,34 @@ class SimKube:
     async def pods(self, node: str | None = None) -> list[KubePod]:
         self.sim.advance()
         nodes = [self._node(node)] if node is not None else list(self.sim.nodes.values())
-        return [KubePod(namespace=p.namespace, name=p.name, node=p.node, phase=p.phase, owner_kind=p.owner_kind,
-                        owner_name=p.owner_name) for n in nodes for p in self._pods_on(n)]
+        return [
+            KubePod(
+                namespace=p.namespace,
+                name=p.name,
+                node=p.node,
+                phase=p.phase,
+                owner_kind=p.owner_kind,
+                owner_name=p.owner_name,
+            )
+            for n in nodes
+            for p in self._pods_on(n)
+        ]
 
     async def jobs(self, namespace: str | None = None) -> list[KubeJob]:
         self.sim.advance()
-        return [KubeJob(namespace=j.namespace, name=j.name, active=j.active, succeeded=j.succeeded, failed=j.failed,
-                        status=j.status, nodes=tuple(sorted({p.node for p in j.pods})))
-                for j in self._all_jobs().values() if namespace is None or j.namespace == namespace]
+        return [
+            KubeJob(
+                namespace=j.namespace,
+                name=j.name,
+                active=j.active,
+                succeeded=j.succeeded,
+                failed=j.failed,
+                status=j.status,
+                nodes=tuple(sorted({p.node for p in j.pods})),
+            )
+            for j in self._all_jobs().values()
+            if namespace is None or j.namespace == namespace
+        ]
 
     async def restart_job(self, namespace: str, name: str) -> None:
         job = self._all_jobs().get((namespace, name))

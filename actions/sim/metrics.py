@@ -28,14 +28,16 @@ _PHYS_IDS = {"Sleep": 1, "Polling": 2, "Disabled": 3, "LinkUp": 5}
 @dataclass(frozen=True)
 class Family:
     name: str
-    kind: str          # "gpu", "ib", "ib_info", "up"
+    kind: str  # "gpu", "ib", "ib_info", "up"
     field: str
-    type: str          # "gauge" or "counter" (as the exporter declares it)
+    type: str  # "gauge" or "counter" (as the exporter declares it)
 
 
 def _families() -> dict[str, Family]:
-    out = {f"DCGM_FI_DEV_{f}": Family(f"DCGM_FI_DEV_{f}", "gpu", f, "counter" if f in COUNTER_FIELDS else "gauge")
-           for f in GPU_FIELDS}
+    out = {
+        f"DCGM_FI_DEV_{f}": Family(f"DCGM_FI_DEV_{f}", "gpu", f, "counter" if f in COUNTER_FIELDS else "gauge")
+        for f in GPU_FIELDS
+    }
     out |= {f"node_infiniband_{c}": Family(f"node_infiniband_{c}", "ib", c, "counter") for c in fabric.IB_COUNTERS}
     out |= {f"node_infiniband_{g}": Family(f"node_infiniband_{g}", "ib", g, "gauge") for g in IB_GAUGES}
     out["node_infiniband_info"] = Family("node_infiniband_info", "ib_info", "", "gauge")
@@ -46,8 +48,12 @@ def _families() -> dict[str, Family]:
 FAMILIES = _families()
 
 
-_HOST_LABELS = {"gpu": ("Hostname", "instance", "job"), "ib": ("instance", "job"), "ib_info": ("instance", "job"),
-                "up": ()}
+_HOST_LABELS = {
+    "gpu": ("Hostname", "instance", "job"),
+    "ib": ("instance", "job"),
+    "ib_info": ("instance", "job"),
+    "up": (),
+}
 
 
 def _host_labels(kind: str, node: str) -> Labels:
@@ -73,7 +79,7 @@ class SimSource:
             host_level = [m for m in matchers if m.name in _HOST_LABELS[family.kind]]
             for node in nodes:
                 if host_level and not all(m.matches(_host_labels(family.kind, node.name)) for m in host_level):
-                    continue                      # skip building per-GPU/per-port labels of this node
+                    continue  # skip building per-GPU/per-port labels of this node
                 for labels, fn in self._series(family, node):
                     if all(m.matches(labels) for m in matchers):
                         yield labels, fn
@@ -90,31 +96,46 @@ class SimSource:
             if t > self.horizon or not reporting(node, t):
                 return None
             return fn(t)
+
         return value
 
     def _series(self, family: Family, node: SimNode) -> Iterator[tuple[Labels, ValueFn]]:
         sim, name = self.sim, node.name
         if family.kind == "up":
             for job, port in (("dcgm-exporter", DCGM_PORT), ("node", NODE_PORT)):
-                yield ({"__name__": "up", "instance": f"{name}:{port}", "job": job},
-                       lambda t: None if t > self.horizon else float(reporting(node, t)))
+                yield (
+                    {"__name__": "up", "instance": f"{name}:{port}", "job": job},
+                    lambda t: None if t > self.horizon else float(reporting(node, t)),
+                )
             return
         if family.kind == "gpu":
             uuids: dict[str, list[str]] = sim.cache.setdefault("gpu_uuids", {})
             if name not in uuids:
                 uuids[name] = [gpu_uuid(sim.seed, name, gpu) for gpu in range(8)]
             for gpu in range(8):
-                labels = {"__name__": family.name, "gpu": str(gpu), "UUID": uuids[name][gpu],
-                          "device": f"nvidia{gpu}", "modelName": GPU_MODEL, "pci_bus_id": pci_bus_id(gpu),
-                          "Hostname": name, "instance": f"{name}:{DCGM_PORT}", "job": "dcgm-exporter"}
+                labels = {
+                    "__name__": family.name,
+                    "gpu": str(gpu),
+                    "UUID": uuids[name][gpu],
+                    "device": f"nvidia{gpu}",
+                    "modelName": GPU_MODEL,
+                    "pci_bus_id": pci_bus_id(gpu),
+                    "Hostname": name,
+                    "instance": f"{name}:{DCGM_PORT}",
+                    "job": "dcgm-exporter",
+                }
                 yield labels, self._guard(node, partial(gpu_value, sim, node, gpu, family.field))
             return
         for device in fabric.DEVICES:
             base = {"__name__": family.name, "device": device, "instance": f"{name}:{NODE_PORT}", "job": "node"}
             if family.kind == "ib_info":
                 from .firmware import inventory
-                labels = base | {"board_id": "MT_0000000838", "firmware_version": inventory(sim, node)["HCA0"],
-                                 "hca_type": "MT4129"}
+
+                labels = base | {
+                    "board_id": "MT_0000000838",
+                    "firmware_version": inventory(sim, node)["HCA0"],
+                    "hca_type": "MT4129",
+                }
                 yield labels, self._guard(node, lambda t: 1.0)
                 continue
             yield base | {"port": "1"}, self._guard(node, partial(_ib_value, sim, name, device, family.field))

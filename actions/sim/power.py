@@ -13,8 +13,8 @@ from .state import SimNode
 
 BOOT_SECONDS = 90.0
 REIMAGE_SECONDS = 300.0
-RESTART_GAP_SECONDS = 5.0        # ForceRestart / PowerCycle: off, then on after this
-GRACEFUL_SECONDS = 10.0          # OS shutdown before a graceful power-off
+RESTART_GAP_SECONDS = 5.0  # ForceRestart / PowerCycle: off, then on after this
+GRACEFUL_SECONDS = 10.0  # OS shutdown before a graceful power-off
 
 
 def power_off(sim: SimCluster, node: SimNode, t: float) -> None:
@@ -55,7 +55,7 @@ def boot_done(sim: SimCluster, node: SimNode, t: float, reinstalled: bool) -> No
     if reinstalled:
         node.image = sim.pxe_image
     node.os_up, node.hung, node.booted_at = True, False, t
-    node.lost_gpus = ()                    # a reboot recovers a GPU that fell off the bus
+    node.lost_gpus = ()  # a reboot recovers a GPU that fell off the bus
     node.not_responding = False
     if node.down:
         node.down = False
@@ -84,7 +84,9 @@ def reset(sim: SimCluster, node: SimNode, reset_type: str, t: float) -> None:
     elif reset_type in ("ForceRestart", "PowerCycle"):
         power_off(sim, node, t)
         _later(sim, node, RESTART_GAP_SECONDS, t, "on")
-    elif reset_type in ("GracefulShutdown", "GracefulRestart") or (reset_type == "PushPowerButton" and node.power == "On"):
+    elif reset_type in ("GracefulShutdown", "GracefulRestart") or (
+        reset_type == "PushPowerButton" and node.power == "On"
+    ):
         if node.power != "On":
             return
         node.power = "PoweringOff"

@@ -39,7 +39,7 @@ MAX_POINTS = 11_000
 
 class LabelMatcher(NamedTuple):
     name: str
-    op: str          # "=", "!=", "=~", "!~"
+    op: str  # "=", "!=", "=~", "!~"
     value: str
 
     def matches(self, labels: Labels) -> bool:
@@ -74,6 +74,7 @@ def _exec(message: str) -> UsageError:
 
 
 # ---------------------------------------------------------------- the plan (parsed once)
+
 
 @dataclass
 class Selector:
@@ -159,11 +160,15 @@ def plan(expr: pp.Expr) -> Node:
         return Call(expr.func.name, [plan(a) for a in expr.args])
     if isinstance(expr, pp.AggregateExpr):
         mod = expr.modifier
-        labels = list(mod.labels) if mod is not None else []      # no modifier: one group
+        labels = list(mod.labels) if mod is not None else []  # no modifier: one group
         without = mod is not None and str(mod.type).endswith("Without")
-        return Aggregate(op=str(expr.op), expr=plan(expr.expr),
-                         param=plan(expr.param) if expr.param is not None else None,
-                         by=None if without else labels, without=labels if without else None)
+        return Aggregate(
+            op=str(expr.op),
+            expr=plan(expr.expr),
+            param=plan(expr.param) if expr.param is not None else None,
+            by=None if without else labels,
+            without=labels if without else None,
+        )
     if isinstance(expr, pp.BinaryExpr):
         node = Binary(op=str(expr.op), lhs=plan(expr.lhs), rhs=plan(expr.rhs))
         bin_mod = expr.modifier
@@ -195,6 +200,7 @@ def parse(query: str) -> Node:
 
 # ---------------------------------------------------------------- evaluation
 
+
 def _drop_name(labels: Labels) -> Labels:
     return {k: v for k, v in labels.items() if k != "__name__"}
 
@@ -209,8 +215,12 @@ _ARITH: dict[str, Callable[[float, float], float]] = {
     "atan2": lambda a, b: math.atan2(a, b),
 }
 _COMPARE: dict[str, Callable[[float, float], bool]] = {
-    "==": lambda a, b: a == b, "!=": lambda a, b: a != b, ">": lambda a, b: a > b,
-    "<": lambda a, b: a < b, ">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b,
+    "==": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    ">": lambda a, b: a > b,
+    "<": lambda a, b: a < b,
+    ">=": lambda a, b: a >= b,
+    "<=": lambda a, b: a <= b,
 }
 
 
@@ -222,14 +232,22 @@ def _pow(a: float, b: float) -> float:
 
 
 _MATH: dict[str, Callable[[float], float]] = {
-    "abs": abs, "ceil": math.ceil, "floor": math.floor, "sqrt": lambda v: math.sqrt(v) if v >= 0 else math.nan,
-    "exp": lambda v: _pow(math.e, v), "ln": lambda v: math.log(v) if v > 0 else (-math.inf if v == 0 else math.nan),
+    "abs": abs,
+    "ceil": math.ceil,
+    "floor": math.floor,
+    "sqrt": lambda v: math.sqrt(v) if v >= 0 else math.nan,
+    "exp": lambda v: _pow(math.e, v),
+    "ln": lambda v: math.log(v) if v > 0 else (-math.inf if v == 0 else math.nan),
     "log2": lambda v: math.log2(v) if v > 0 else (-math.inf if v == 0 else math.nan),
     "log10": lambda v: math.log10(v) if v > 0 else (-math.inf if v == 0 else math.nan),
 }
 _OVER_TIME: dict[str, Callable[[list[float]], float]] = {
-    "avg_over_time": lambda vs: sum(vs) / len(vs), "min_over_time": min, "max_over_time": max,
-    "sum_over_time": sum, "count_over_time": len, "last_over_time": lambda vs: vs[-1],
+    "avg_over_time": lambda vs: sum(vs) / len(vs),
+    "min_over_time": min,
+    "max_over_time": max,
+    "sum_over_time": sum,
+    "count_over_time": len,
+    "last_over_time": lambda vs: vs[-1],
 }
 
 
@@ -244,7 +262,7 @@ class Evaluator:
 
     def _series(self, sel: Selector) -> list[tuple[Labels, ValueFn]]:
         if sel.cache is None:
-            if all(m.matches({}) for m in sel.matchers):      # every matcher accepts the empty label set
+            if all(m.matches({}) for m in sel.matchers):  # every matcher accepts the empty label set
                 raise _bad("vector selector must contain at least one non-empty matcher")
             sel.cache = list(self.source.select(sel.matchers))
         return sel.cache
@@ -354,7 +372,7 @@ class Evaluator:
             out: Vector = []
             for members in groups.values():
                 ranked = sorted(members, key=lambda s: (math.isnan(s[1]), -s[1] if node.op == "topk" else s[1]))
-                out.extend(ranked[:max(0, k)])
+                out.extend(ranked[: max(0, k)])
             return out
         reduce = _AGGREGATES.get(node.op)
         if reduce is None:
@@ -418,8 +436,10 @@ class Evaluator:
             key = self._signature(node, labels)
             if key in index:
                 side = "left" if swapped else "right"
-                raise _exec(f"found duplicate series for the match group {dict(key)} on the {side} hand-side "
-                            "of the operation; many-to-many matching not allowed: matching labels must be unique on one side")
+                raise _exec(
+                    f"found duplicate series for the match group {dict(key)} on the {side} hand-side "
+                    "of the operation; many-to-many matching not allowed: matching labels must be unique on one side"
+                )
             index[key] = (labels, v)
         out: Vector = []
         seen: set[tuple[tuple[str, str], ...]] = set()
@@ -430,8 +450,10 @@ class Evaluator:
                 continue
             if node.card == "OneToOne":
                 if key in seen:
-                    raise _exec(f"found duplicate series for the match group {dict(key)} on the left hand-side "
-                                "of the operation; use group_left/group_right for many-to-one matching")
+                    raise _exec(
+                        f"found duplicate series for the match group {dict(key)} on the left hand-side "
+                        "of the operation; use group_left/group_right for many-to-one matching"
+                    )
                 seen.add(key)
             a, b = (match[1], v) if swapped else (v, match[1])
             result_labels = self._result_labels(node, labels, match[0])
@@ -472,13 +494,17 @@ class Evaluator:
             raise _bad("a range vector is not an instant result; wrap it in a function such as rate()")
         return value  # type: ignore[return-value]
 
-    def range(self, node: Node, start: float, end: float, step: float) -> list[tuple[Labels, list[tuple[float, float]]]]:
+    def range(
+        self, node: Node, start: float, end: float, step: float
+    ) -> list[tuple[Labels, list[tuple[float, float]]]]:
         if step <= 0:
             raise _bad("zero or negative query resolution step widths are not accepted; try a positive integer")
         if end < start:
             raise _bad("end timestamp must not be before start time")
         if (end - start) / step + 1 > MAX_POINTS:
-            raise _bad("exceeded maximum resolution of 11,000 points per timeseries; try decreasing the query resolution (?step=XX)")
+            raise _bad(
+                "exceeded maximum resolution of 11,000 points per timeseries; try decreasing the query resolution (?step=XX)"
+            )
         if isinstance(node, RangeSelector):
             raise _bad('invalid expression type "range vector" for range query, must be Scalar or instant Vector')
         series: dict[tuple[tuple[str, str], ...], tuple[Labels, list[tuple[float, float]]]] = {}
@@ -549,7 +575,9 @@ def _range_value(name: str, points: list[tuple[float, float]], end: float, windo
         to_zero = sampled * points[0][1] / raw
         to_start = min(to_start, to_zero)
     threshold = average * 1.1
-    extended = sampled + (to_start if to_start < threshold else average / 2) + (to_end if to_end < threshold else average / 2)
+    extended = (
+        sampled + (to_start if to_start < threshold else average / 2) + (to_end if to_end < threshold else average / 2)
+    )
     result = raw * extended / sampled
     return result / window if name == "rate" else result
 

@@ -14,8 +14,16 @@ from . import firmware, power
 from .cluster import SimCluster
 from .state import SimNode
 
-RESET_TYPES = ("On", "ForceOff", "GracefulShutdown", "GracefulRestart", "ForceRestart", "PowerCycle", "Nmi",
-               "PushPowerButton")
+RESET_TYPES = (
+    "On",
+    "ForceOff",
+    "GracefulShutdown",
+    "GracefulRestart",
+    "ForceRestart",
+    "PowerCycle",
+    "Nmi",
+    "PushPowerButton",
+)
 BOOT_TARGETS = ("None", "Pxe", "Hdd", "Cd", "Usb", "BiosSetup", "UefiShell", "UefiHttp")
 MODEL = "HGX H100 8-GPU (SYS-821GE-TNHR)"
 
@@ -30,9 +38,13 @@ class SimRedfish:
 
     async def system(self, node: str) -> SystemInfo:
         n, _ = self._node(node)
-        return SystemInfo(power_state=n.power, boot_source_override_target=n.boot_target,
-                          boot_source_override_enabled=n.boot_enabled, model=MODEL,
-                          bios_version=firmware.inventory(self.sim, n)["BIOS"])
+        return SystemInfo(
+            power_state=n.power,
+            boot_source_override_target=n.boot_target,
+            boot_source_override_enabled=n.boot_enabled,
+            model=MODEL,
+            bios_version=firmware.inventory(self.sim, n)["BIOS"],
+        )
 
     async def manager(self, node: str) -> ManagerInfo:
         n, _ = self._node(node)
@@ -50,8 +62,9 @@ class SimRedfish:
 
     async def update_path(self, node: str) -> UpdatePath:
         self._node(node)
-        return UpdatePath(simple_update="/redfish/v1/UpdateService/Actions/UpdateService.SimpleUpdate",
-                          protocols=("HTTP", "HTTPS"))
+        return UpdatePath(
+            simple_update="/redfish/v1/UpdateService/Actions/UpdateService.SimpleUpdate", protocols=("HTTP", "HTTPS")
+        )
 
     async def start_update(self, node: str, image_uri: str, targets: Sequence[str] = ()) -> str:
         return await self.simple_update(node, image_uri, targets)
@@ -73,14 +86,16 @@ class SimRedfish:
     async def reset(self, node: str, reset_type: str) -> None:
         n, now = self._node(node)
         if reset_type not in RESET_TYPES:
-            raise BackendError(f"redfish {node}: unsupported ResetType {reset_type!r} "
-                               f"(allowed: {', '.join(RESET_TYPES)})")
+            raise BackendError(
+                f"redfish {node}: unsupported ResetType {reset_type!r} (allowed: {', '.join(RESET_TYPES)})"
+            )
         power.reset(self.sim, n, reset_type, now)
 
     async def set_boot_override(self, node: str, target: str = "Pxe", once: bool = True) -> None:
         n, _ = self._node(node)
         if target not in BOOT_TARGETS:
-            raise BackendError(f"redfish {node}: unsupported BootSourceOverrideTarget {target!r} "
-                               f"(allowed: {', '.join(BOOT_TARGETS)})")
+            raise BackendError(
+                f"redfish {node}: unsupported BootSourceOverrideTarget {target!r} (allowed: {', '.join(BOOT_TARGETS)})"
+            )
         n.boot_target = target
         n.boot_enabled = "Disabled" if target == "None" else ("Once" if once else "Continuous")

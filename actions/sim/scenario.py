@@ -15,20 +15,28 @@ from dataclasses import dataclass
 
 GPUS_PER_NODE = 8
 CPUS_PER_NODE = 128
-MEMORY_MB = 2_063_000            # 2 TiB hosts as slurmd reports RealMemory
+MEMORY_MB = 2_063_000  # 2 TiB hosts as slurmd reports RealMemory
 NODES_PER_RACK = 8
 GPU_MODEL = "NVIDIA H100 80GB HBM3"
 GPU_MEMORY_MIB = 81559
 GRES = "gpu:h100:8"
-PCI_BUS_IDS = ("18", "2A", "3A", "5D", "9A", "AB", "BA", "DB")   # an HGX H100 baseboard's GPU buses
+PCI_BUS_IDS = ("18", "2A", "3A", "5D", "9A", "AB", "BA", "DB")  # an HGX H100 baseboard's GPU buses
 
 IMAGE_INSTALLED = "dcops-ubuntu22.04-h100-2026.10.1"
 IMAGE_PXE = "dcops-ubuntu22.04-h100-2026.11.2"
 
 USERS = ("alice", "bob", "carol", "dave", "erin", "frank")
 BIG_JOB_NAMES = ("llama3-70b-pretrain", "mixtral-8x7b-sft", "gpt-neox-20b", "dit-xl-train", "moe-scaling-512")
-SMALL_JOB_NAMES = ("bert-finetune", "vllm-bench", "sdxl-lora", "nccl-tests", "eval-harness", "whisper-ft",
-                   "rlhf-reward", "sweep-lr-3e-4")
+SMALL_JOB_NAMES = (
+    "bert-finetune",
+    "vllm-bench",
+    "sdxl-lora",
+    "nccl-tests",
+    "eval-harness",
+    "whisper-ft",
+    "rlhf-reward",
+    "sweep-lr-3e-4",
+)
 DEBUG_JOB_NAMES = ("jupyter", "interactive", "cuda-debug")
 
 
@@ -47,20 +55,20 @@ def node_name(index: int, width: int) -> str:
 class Story:
     """Node indices (1-based) that play a part; a part whose index exceeds the node count is absent."""
 
-    down: int = 9                 # slurmd not responding, SSH refused, BMC fine
-    drained: int = 52             # already drained by a colleague (ECC DBE on GPU 5)
+    down: int = 9  # slurmd not responding, SSH refused, BMC fine
+    drained: int = 52  # already drained by a colleague (ECC DBE on GPU 5)
     drained_reason: str = "ECC DBE on GPU5, RMA DC-4411 [dave via slack]"
     drained_gpu: int = 5
-    xid: int = 17                 # GPU 3 fell off the bus (XID 79)
+    xid: int = 17  # GPU 3 fell off the bus (XID 79)
     xid_gpu: int = 3
-    bad_cable: int = 23           # mlx5_0: symbol errors rising
-    flapping: int = 31            # mlx5_0: link_downed rising on both ends
-    congested: int = 40           # mlx5_0: port_transmit_wait only
-    firmware_fails: int = 42      # its firmware update task ends in Exception
-    firmware_newer: int = 5       # BIOS newer than the baseline (a canary node)
+    bad_cable: int = 23  # mlx5_0: symbol errors rising
+    flapping: int = 31  # mlx5_0: link_downed rising on both ends
+    congested: int = 40  # mlx5_0: port_transmit_wait only
+    firmware_fails: int = 42  # its firmware update task ends in Exception
+    firmware_newer: int = 5  # BIOS newer than the baseline (a canary node)
     device_plugin_crash: int = 45  # Kubernetes: the NVIDIA device plugin pod is in CrashLoopBackOff
     idle: tuple[int, ...] = (12, 29, 47)
-    debug_busy: int = 2           # the first N nodes of the debug partition run small jobs
+    debug_busy: int = 2  # the first N nodes of the debug partition run small jobs
     drift_share: float = 0.10
 
 
@@ -73,7 +81,7 @@ class Layout:
     story: Story
     width: int
     names: list[str]
-    debug_start: int              # first index (1-based) of the debug partition
+    debug_start: int  # first index (1-based) of the debug partition
 
     @classmethod
     def build(cls, count: int, seed: int, story: Story | None = None) -> Layout:
@@ -82,8 +90,9 @@ class Layout:
         width = max(3, len(str(count)))
         names = [node_name(i, width) for i in range(1, count + 1)]
         debug = max(1, count // 8) if count >= 2 else 0
-        return cls(count=count, seed=seed, story=story or Story(), width=width, names=names,
-                   debug_start=count - debug + 1)
+        return cls(
+            count=count, seed=seed, story=story or Story(), width=width, names=names, debug_start=count - debug + 1
+        )
 
     def partition(self, index: int) -> str:
         return "debug" if index >= self.debug_start else "gpu"

@@ -44,27 +44,50 @@ def node_info(node: SimNode) -> NodeInfo:
     else:
         state = "mixed"
     flags = tuple(f for f, on in (("DRAIN", node.drain), ("NOT_RESPONDING", node.not_responding)) if on)
-    return NodeInfo(name=node.name, state=state, flags=flags, reason=node.reason, partitions=(node.partition,),
-                    gres=GRES, gpus=GPUS_PER_NODE, gpus_used=used, cpus=CPUS_PER_NODE,
-                    cpus_alloc=used * (CPUS_PER_NODE // GPUS_PER_NODE), memory_mb=MEMORY_MB,
-                    features=(f"rack={node.rack}", "ib=ndr", "h100", "nvlink"), jobs=tuple(node.alloc))
+    return NodeInfo(
+        name=node.name,
+        state=state,
+        flags=flags,
+        reason=node.reason,
+        partitions=(node.partition,),
+        gres=GRES,
+        gpus=GPUS_PER_NODE,
+        gpus_used=used,
+        cpus=CPUS_PER_NODE,
+        cpus_alloc=used * (CPUS_PER_NODE // GPUS_PER_NODE),
+        memory_mb=MEMORY_MB,
+        features=(f"rack={node.rack}", "ib=ndr", "h100", "nvlink"),
+        jobs=tuple(node.alloc),
+    )
 
 
 def job_info(job: SimJob) -> JobInfo:
-    return JobInfo(job_id=job.job_id, name=job.name, user=job.user, partition=job.partition, state=job.state,
-                   nodes=job.nodes, node_count=job.node_count, gpus=job.node_count * job.gpus_per_node,
-                   submit_time=_dt(job.submit_time), start_time=_dt(job.start_time),
-                   time_limit=format_time_limit(job.time_limit),
-                   reason="None" if job.state == "RUNNING" else job.reason,
-                   restarts=job.restarts, exit_code=job.exit_code)
+    return JobInfo(
+        job_id=job.job_id,
+        name=job.name,
+        user=job.user,
+        partition=job.partition,
+        state=job.state,
+        nodes=job.nodes,
+        node_count=job.node_count,
+        gpus=job.node_count * job.gpus_per_node,
+        submit_time=_dt(job.submit_time),
+        start_time=_dt(job.start_time),
+        time_limit=format_time_limit(job.time_limit),
+        reason="None" if job.state == "RUNNING" else job.reason,
+        restarts=job.restarts,
+        exit_code=job.exit_code,
+    )
 
 
 def _matches(job: SimJob, flt: JobFilter) -> bool:
-    return ((flt.user is None or job.user == flt.user)
-            and (flt.partition is None or job.partition == flt.partition)
-            and (flt.node is None or flt.node in job.nodes)
-            and (flt.state is None or job.state == flt.state.upper())
-            and (not flt.job_ids or job.job_id in flt.job_ids))
+    return (
+        (flt.user is None or job.user == flt.user)
+        and (flt.partition is None or job.partition == flt.partition)
+        and (flt.node is None or flt.node in job.nodes)
+        and (flt.state is None or job.state == flt.state.upper())
+        and (not flt.job_ids or job.job_id in flt.job_ids)
+    )
 
 
 class SimSlurm:
@@ -81,8 +104,9 @@ class SimSlurm:
     async def jobs(self, filter: JobFilter | None = None) -> list[JobInfo]:
         now = self.sim.advance()
         flt = filter or JobFilter()
-        pool = ([self.sim.jobs[j] for j in flt.job_ids if j in self.sim.jobs] if flt.job_ids
-                else self.sim.visible_jobs(now))
+        pool = (
+            [self.sim.jobs[j] for j in flt.job_ids if j in self.sim.jobs] if flt.job_ids else self.sim.visible_jobs(now)
+        )
         return [job_info(j) for j in pool if _matches(j, flt)]
 
     async def drain(self, nodes: Sequence[str], reason: str) -> None:
@@ -108,7 +132,7 @@ class SimSlurm:
             if job.finished:
                 raise BackendError(f"slurm: job {job.job_id}: Job/step already completing or completed")
         if signal not in _KILL_SIGNALS:
-            return                          # scancel --signal delivers it; the job keeps running
+            return  # scancel --signal delivers it; the job keeps running
         for job in jobs:
             if job.state == "RUNNING":
                 self.sim.end_job(job, now, "CANCELLED", "0:15")

@@ -14,7 +14,7 @@ from ..backends.models import CommandResult
 from .cluster import SimCluster
 from .commands import run_command
 
-DURATION = 0.05          # what a command "took", for display
+DURATION = 0.05  # what a command "took", for display
 
 
 class SimSsh:
@@ -24,17 +24,24 @@ class SimSsh:
     async def run(self, host: str, argv: Sequence[str], *, timeout: float | None = None) -> CommandResult:
         if isinstance(argv, str):
             raise TypeError("SshPort.run takes argv as a list of words, not a shell string")
-        await asyncio.sleep(0)                  # yield like a real network call would
+        await asyncio.sleep(0)  # yield like a real network call would
         now = self.sim.advance()
         words = tuple(argv)
         node = self.sim.nodes.get(host)
         if node is None:
-            return CommandResult(host=host, argv=words,
-                                 error=f"ssh: Could not resolve hostname {host}: Name or service not known")
+            return CommandResult(
+                host=host, argv=words, error=f"ssh: Could not resolve hostname {host}: Name or service not known"
+            )
         if node.power != "On":
-            return CommandResult(host=host, argv=words, error=f"ssh: connect to host {host} port 22: Connection timed out",
-                                 duration=timeout or 10.0)
+            return CommandResult(
+                host=host,
+                argv=words,
+                error=f"ssh: connect to host {host} port 22: Connection timed out",
+                duration=timeout or 10.0,
+            )
         if not node.os_up or node.hung:
-            return CommandResult(host=host, argv=words, error=f"ssh: connect to host {host} port 22: Connection refused")
+            return CommandResult(
+                host=host, argv=words, error=f"ssh: connect to host {host} port 22: Connection refused"
+            )
         status, out, err = run_command(self.sim, node, words, now)
         return CommandResult(host=host, argv=words, exit_status=status, stdout=out, stderr=err, duration=DURATION)

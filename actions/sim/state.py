@@ -20,25 +20,25 @@ class SimNode:
     not_responding: bool = False
     drain: bool = False
     reason: str = ""
-    alloc: dict[str, int] = field(default_factory=dict)     # job id -> GPUs used on this node
+    alloc: dict[str, int] = field(default_factory=dict)  # job id -> GPUs used on this node
     # busy history for metrics: GPUs in use before and after the last allocation change
     gpus_before: int = 0
     alloc_changed_at: float = 0.0
     # hardware / OS
-    power: str = "On"                 # On, Off, PoweringOn, PoweringOff
-    os_up: bool = True                # sshd and slurmd answer
-    hung: bool = False                # OS wedged: slurmd and sshd refuse until a reset
+    power: str = "On"  # On, Off, PoweringOn, PoweringOff
+    os_up: bool = True  # sshd and slurmd answer
+    hung: bool = False  # OS wedged: slurmd and sshd refuse until a reset
     booted_at: float = 0.0
-    os_down_at: float = 0.0           # when the OS stopped answering (exporters stop reporting)
+    os_down_at: float = 0.0  # when the OS stopped answering (exporters stop reporting)
     image: str = ""
     boot_target: str = "None"
     boot_enabled: str = "Disabled"
-    power_gen: int = 0                # bumps on every power transition; stale timed events check it
-    lost_gpus: tuple[int, ...] = ()   # GPUs that fell off the bus (XID 79)
-    gpu_faults: dict[int, str] = field(default_factory=dict)      # GPU -> DCGM diag test that fails on it
-    nvlink_down: dict[int, tuple[int, ...]] = field(default_factory=dict)   # GPU -> inactive NVLinks
-    firmware: dict[str, str] | None = None        # lazily filled from the baseline and drift
-    staged: dict[str, str] = field(default_factory=dict)   # applied at the next reset
+    power_gen: int = 0  # bumps on every power transition; stale timed events check it
+    lost_gpus: tuple[int, ...] = ()  # GPUs that fell off the bus (XID 79)
+    gpu_faults: dict[int, str] = field(default_factory=dict)  # GPU -> DCGM diag test that fails on it
+    nvlink_down: dict[int, tuple[int, ...]] = field(default_factory=dict)  # GPU -> inactive NVLinks
+    firmware: dict[str, str] | None = None  # lazily filled from the baseline and drift
+    staged: dict[str, str] = field(default_factory=dict)  # applied at the next reset
     # Kubernetes
     cordoned: bool = False
 
@@ -59,8 +59,8 @@ class SimJob:
     node_count: int
     gpus_per_node: int
     submit_time: float
-    time_limit: int                   # seconds
-    run_seconds: float                # how long it runs once started
+    time_limit: int  # seconds
+    run_seconds: float  # how long it runs once started
     priority: int
     state: str = "PENDING"
     nodes: tuple[str, ...] = ()
@@ -73,7 +73,7 @@ class SimJob:
     held: bool = False
     eligible_at: float = 0.0
     depends_on: str | None = None
-    fails: bool = False               # ends FAILED (exit 1) instead of COMPLETED
+    fails: bool = False  # ends FAILED (exit 1) instead of COMPLETED
 
     @property
     def finished(self) -> bool:

@@ -17,9 +17,9 @@ from .scenario import GPU_MEMORY_MIB, PCI_BUS_IDS, rand01
 from .state import SimNode
 
 SCRAPE_SECONDS = 15.0
-XID_ONSET = 40 * 60.0             # the XID 79 happened this long before the simulation started
+XID_ONSET = 40 * 60.0  # the XID 79 happened this long before the simulation started
 ECC_ONSET = 26 * 3600.0
-EXPORTER_CLEARED = 30 * 86400.0   # counters count from here (before any simulated time)
+EXPORTER_CLEARED = 30 * 86400.0  # counters count from here (before any simulated time)
 
 
 def gpu_uuid(seed: int, node: str, gpu: int) -> str:
@@ -82,13 +82,30 @@ def gpu_value(sim: SimCluster, node: SimNode, gpu: int, metric: str, t: float) -
         rate = 2e-4 * rand01(sim.seed, node.name, gpu, "crc")
         return float(math.floor(rate * (t - (sim.epoch - EXPORTER_CLEARED))))
     if metric == "NVLINK_BANDWIDTH_TOTAL":
-        return float(math.floor((4e11 if busy else 1e7) * rand01(sim.seed, node.name, gpu, "nvl")
-                                * (t - (sim.epoch - EXPORTER_CLEARED)) / 1e3))
+        return float(
+            math.floor(
+                (4e11 if busy else 1e7)
+                * rand01(sim.seed, node.name, gpu, "nvl")
+                * (t - (sim.epoch - EXPORTER_CLEARED))
+                / 1e3
+            )
+        )
     if metric == "SM_CLOCK":
         return float(1980 if busy else 345)
     raise KeyError(metric)
 
 
-GPU_FIELDS = ("GPU_UTIL", "GPU_TEMP", "POWER_USAGE", "FB_USED", "FB_FREE", "XID_ERRORS", "ECC_DBE_VOL_TOTAL",
-              "ECC_SBE_VOL_TOTAL", "NVLINK_CRC_FLIT_ERROR_COUNT_TOTAL", "NVLINK_BANDWIDTH_TOTAL", "SM_CLOCK")
+GPU_FIELDS = (
+    "GPU_UTIL",
+    "GPU_TEMP",
+    "POWER_USAGE",
+    "FB_USED",
+    "FB_FREE",
+    "XID_ERRORS",
+    "ECC_DBE_VOL_TOTAL",
+    "ECC_SBE_VOL_TOTAL",
+    "NVLINK_CRC_FLIT_ERROR_COUNT_TOTAL",
+    "NVLINK_BANDWIDTH_TOTAL",
+    "SM_CLOCK",
+)
 COUNTER_FIELDS = ("NVLINK_CRC_FLIT_ERROR_COUNT_TOTAL", "NVLINK_BANDWIDTH_TOTAL")

@@ -23,16 +23,36 @@ class Placement:
     indices: list[int]
 
 
-def _running(rng: random.Random, job_id: int, name: str, partition: str, count: int, gpus: int,
-             now: float, ends_in: float | None = None) -> SimJob:
+def _running(
+    rng: random.Random,
+    job_id: int,
+    name: str,
+    partition: str,
+    count: int,
+    gpus: int,
+    now: float,
+    ends_in: float | None = None,
+) -> SimJob:
     limit = rng.choice(TIME_LIMITS) if partition == "gpu" else 2 * 3600
     elapsed = rng.uniform(0.05, 0.8) * limit
     remaining = ends_in if ends_in is not None else rng.uniform(min(900.0, limit - elapsed), limit - elapsed)
     start = now - elapsed
-    job = SimJob(job_id=str(job_id), name=name, user=rng.choice(USERS), partition=partition,
-                 node_count=count, gpus_per_node=gpus, submit_time=start - rng.uniform(30, 7200),
-                 time_limit=limit, run_seconds=elapsed + remaining, priority=9_000 - (job_id - FIRST_JOB_ID) % 4_000,
-                 state="RUNNING", start_time=start, reason="None", fails=rng.random() < 0.04)
+    job = SimJob(
+        job_id=str(job_id),
+        name=name,
+        user=rng.choice(USERS),
+        partition=partition,
+        node_count=count,
+        gpus_per_node=gpus,
+        submit_time=start - rng.uniform(30, 7200),
+        time_limit=limit,
+        run_seconds=elapsed + remaining,
+        priority=9_000 - (job_id - FIRST_JOB_ID) % 4_000,
+        state="RUNNING",
+        start_time=start,
+        reason="None",
+        fails=rng.random() < 0.04,
+    )
     return job
 
 
@@ -53,7 +73,7 @@ def initial_workload(layout: Layout, now: float) -> tuple[list[Placement], list[
             want = rng.choice((2, 4, 8))
             run = [gpu_nodes[p] for p in range(pos, min(pos + want, len(gpu_nodes)))]
             if story.xid in run:
-                run = run[:run.index(story.xid)]
+                run = run[: run.index(story.xid)]
             if len(run) >= 2:
                 job = _running(rng, next_id, rng.choice(BIG_JOB_NAMES), "gpu", len(run), GPUS_PER_NODE, now)
                 placements.append(Placement(job, run))
@@ -81,8 +101,7 @@ def initial_workload(layout: Layout, now: float) -> tuple[list[Placement], list[
     return placements, _pending(rng, layout, next_id, now, placements)
 
 
-def _pending(rng: random.Random, layout: Layout, next_id: int, now: float,
-             placements: list[Placement]) -> list[SimJob]:
+def _pending(rng: random.Random, layout: Layout, next_id: int, now: float, placements: list[Placement]) -> list[SimJob]:
     gpu_size = layout.debug_start - 1
     if gpu_size < 1:
         return []
@@ -97,10 +116,19 @@ def _pending(rng: random.Random, layout: Layout, next_id: int, now: float,
             nodes = min(gpu_size, rng.choice((1, 1, 1, 2, 4)))
             name = rng.choice(SMALL_JOB_NAMES if nodes == 1 else BIG_JOB_NAMES)
         limit = rng.choice(TIME_LIMITS)
-        job = SimJob(job_id=str(next_id), name=name, user=rng.choice(USERS), partition="gpu",
-                     node_count=nodes, gpus_per_node=GPUS_PER_NODE, submit_time=now - rng.uniform(60, 5400),
-                     time_limit=limit, run_seconds=rng.uniform(0.2, 0.9) * limit,
-                     priority=5_000 - k, reason="Priority")
+        job = SimJob(
+            job_id=str(next_id),
+            name=name,
+            user=rng.choice(USERS),
+            partition="gpu",
+            node_count=nodes,
+            gpus_per_node=GPUS_PER_NODE,
+            submit_time=now - rng.uniform(60, 5400),
+            time_limit=limit,
+            run_seconds=rng.uniform(0.2, 0.9) * limit,
+            priority=5_000 - k,
+            reason="Priority",
+        )
         jobs.append(job)
         next_id += 1
     if len(jobs) >= 3 and placements:
@@ -116,15 +144,32 @@ def arriving_job(rng: random.Random, layout: Layout, job_id: str, now: float, se
     """A job a user submits while the demo runs: mostly whole-node training in ``gpu``, some short
     interactive work in ``debug``; newer submissions rank below older ones, as Slurm's age factor does."""
     if rng.random() < 0.15 and layout.debug_start <= layout.count:
-        return SimJob(job_id=job_id, name=rng.choice(DEBUG_JOB_NAMES), user=rng.choice(USERS), partition="debug",
-                      node_count=1, gpus_per_node=rng.choice((1, 2, 4)), submit_time=now, time_limit=2 * 3600,
-                      run_seconds=rng.uniform(600, 3600), priority=max(1, 4_000 - serial))
+        return SimJob(
+            job_id=job_id,
+            name=rng.choice(DEBUG_JOB_NAMES),
+            user=rng.choice(USERS),
+            partition="debug",
+            node_count=1,
+            gpus_per_node=rng.choice((1, 2, 4)),
+            submit_time=now,
+            time_limit=2 * 3600,
+            run_seconds=rng.uniform(600, 3600),
+            priority=max(1, 4_000 - serial),
+        )
     nodes = rng.choice((1, 1, 1, 1, 2, 2, 4))
     limit = rng.choice(TIME_LIMITS)
-    return SimJob(job_id=job_id, name=rng.choice(SMALL_JOB_NAMES if nodes == 1 else BIG_JOB_NAMES),
-                  user=rng.choice(USERS), partition="gpu", node_count=min(nodes, max(1, layout.debug_start - 1)),
-                  gpus_per_node=GPUS_PER_NODE if rng.random() < 0.8 else 4, submit_time=now, time_limit=limit,
-                  run_seconds=rng.uniform(0.1, 0.9) * limit, priority=max(1, 4_000 - serial))
+    return SimJob(
+        job_id=job_id,
+        name=rng.choice(SMALL_JOB_NAMES if nodes == 1 else BIG_JOB_NAMES),
+        user=rng.choice(USERS),
+        partition="gpu",
+        node_count=min(nodes, max(1, layout.debug_start - 1)),
+        gpus_per_node=GPUS_PER_NODE if rng.random() < 0.8 else 4,
+        submit_time=now,
+        time_limit=limit,
+        run_seconds=rng.uniform(0.1, 0.9) * limit,
+        priority=max(1, 4_000 - serial),
+    )
 
 
 def arrival_gap(rng: random.Random, layout: Layout) -> float:

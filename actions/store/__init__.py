@@ -28,9 +28,11 @@ def open_store(url: str, *, lock_dir: str | None = None) -> Store:
         path = url.removeprefix("sqlite:///")
         try:
             return SqliteStore(path, lock_dir=lock_dir)
-        except OSError as exc:      # the lock directory beside it cannot be made: an environment failure
-            raise AuditError(f"audit database {path}: cannot create {exc.filename}: {exc.strerror} "
-                             "(check [audit] url / lock_dir, or $XDG_DATA_HOME)") from None
+        except OSError as exc:  # the lock directory beside it cannot be made: an environment failure
+            raise AuditError(
+                f"audit database {path}: cannot create {exc.filename}: {exc.strerror} "
+                "(check [audit] url / lock_dir, or $XDG_DATA_HOME)"
+            ) from None
     if url.startswith(("postgresql://", "postgres://")):
         try:
             from .postgres import PostgresStore

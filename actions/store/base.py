@@ -10,8 +10,18 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 AuditEvent = Literal[
-    "received", "invalid", "denied", "approval-requested", "approval-granted", "approval-refused",
-    "approval-withdrawn", "started", "step", "finished", "seal", "approval-used",
+    "received",
+    "invalid",
+    "denied",
+    "approval-requested",
+    "approval-granted",
+    "approval-refused",
+    "approval-withdrawn",
+    "started",
+    "step",
+    "finished",
+    "seal",
+    "approval-used",
 ]
 
 
@@ -23,7 +33,7 @@ class AuditEntry:
     path, and the values are produced by dcops itself (validated at the edges, not here). It keeps
     pydantic's ``model_copy(update=...)`` / ``model_dump()`` spelling so callers read the same."""
 
-    ts: str                                     # ISO 8601 UTC with microseconds
+    ts: str  # ISO 8601 UTC with microseconds
     run_id: str
     event: AuditEvent
     principal: str
@@ -31,12 +41,12 @@ class AuditEntry:
     action: str
     targets: list[str] = field(default_factory=list)
     params: dict[str, Any] = field(default_factory=dict)
-    decision: str | None = None                 # "allow" / "deny" and the reason in detail
-    outcome: str | None = None                  # ok / failed / cancelled / interrupted / dry-run
+    decision: str | None = None  # "allow" / "deny" and the reason in detail
+    outcome: str | None = None  # ok / failed / cancelled / interrupted / dry-run
     duration: float | None = None
     error: str | None = None
-    detail: str | None = None                   # RBAC reason, step detail, summary
-    owner: str | None = None                    # host:pid:start of the process that ran it
+    detail: str | None = None  # RBAC reason, step detail, summary
+    owner: str | None = None  # host:pid:start of the process that ran it
 
     def model_copy(self, *, update: dict[str, Any] | None = None) -> AuditEntry:
         if not update:
@@ -96,7 +106,7 @@ class AuditQuery(BaseModel):
     event: str | None = None
     limit: int | None = 1000
     newest_first: bool = True
-    before_seq: int | None = None               # keyset paging: only records older than this seq
+    before_seq: int | None = None  # keyset paging: only records older than this seq
 
 
 class VerifyReport(BaseModel):
@@ -126,7 +136,7 @@ class Approval(BaseModel):
     decided_by: str | None = None
     decided_at: str | None = None
     reason: str | None = None
-    resume_of: str | None = None      # the request resumes this run (``dcops resume`` by another principal)
+    resume_of: str | None = None  # the request resumes this run (``dcops resume`` by another principal)
 
 
 class LockHandle(Protocol):
@@ -136,22 +146,26 @@ class LockHandle(Protocol):
 class Store(Protocol):
     """Everything here must be safe with several processes writing at once."""
 
-    async def append(self, entries: Sequence[AuditEntry]) -> tuple[int, str]: ...   # (seq, hash) of the last one
+    async def append(self, entries: Sequence[AuditEntry]) -> tuple[int, str]: ...  # (seq, hash) of the last one
     async def query(self, q: AuditQuery) -> list[AuditRecord]: ...
     async def verify(self, expect_head: tuple[int, str] | None = None) -> VerifyReport: ...
     async def head(self) -> tuple[int, str]: ...
-    async def hashes_at(self, seqs: Sequence[int]) -> dict[int, str]: ...   # seq -> stored hash (seals)
+    async def hashes_at(self, seqs: Sequence[int]) -> dict[int, str]: ...  # seq -> stored hash (seals)
     async def export(self) -> list[AuditRecord]: ...
-    def export_pages(self, page: int = 1000) -> AsyncIterator[list[AuditRecord]]: ...   # every record, oldest first, page by page
-    async def verify_since(self, checkpoint: tuple[int, str],
-                           expect_head: tuple[int, str] | None = None) -> VerifyReport: ...
-    async def open_runs(self) -> list[AuditRecord]: ...          # "started" records with no "finished"
+    def export_pages(
+        self, page: int = 1000
+    ) -> AsyncIterator[list[AuditRecord]]: ...  # every record, oldest first, page by page
+    async def verify_since(
+        self, checkpoint: tuple[int, str], expect_head: tuple[int, str] | None = None
+    ) -> VerifyReport: ...
+    async def open_runs(self) -> list[AuditRecord]: ...  # "started" records with no "finished"
     async def close_interrupted(self, is_dead: Callable[[str | None], bool], closer: str) -> list[str]: ...
 
     async def create_approval(self, approval: Approval) -> None: ...
     async def get_approval(self, approval_id: str) -> Approval | None: ...
-    async def decide_approval(self, approval_id: str, state: str, by: str, reason: str | None,
-                              expect: str = "pending") -> Approval: ...   # compare-and-set; ApprovalTaken when not ``expect``
+    async def decide_approval(
+        self, approval_id: str, state: str, by: str, reason: str | None, expect: str = "pending"
+    ) -> Approval: ...  # compare-and-set; ApprovalTaken when not ``expect``
     async def list_approvals(self, state: str | None = "pending") -> list[Approval]: ...
 
     async def journal_get(self, run_id: str, key: str) -> Any | None: ...

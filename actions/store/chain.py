@@ -18,13 +18,29 @@ from typing import Any
 from .base import AuditRecord, VerifyReport
 
 GENESIS = "0" * 64
-_FIELDS = ("seq", "ts", "run_id", "event", "principal", "channel", "action", "targets", "params",
-           "decision", "outcome", "duration", "error", "detail", "owner")
+_FIELDS = (
+    "seq",
+    "ts",
+    "run_id",
+    "event",
+    "principal",
+    "channel",
+    "action",
+    "targets",
+    "params",
+    "decision",
+    "outcome",
+    "duration",
+    "error",
+    "detail",
+    "owner",
+)
 
 
 def canonical(content: dict[str, Any]) -> bytes:
-    return json.dumps({k: content.get(k) for k in _FIELDS}, sort_keys=True, separators=(",", ":"),
-                      ensure_ascii=False, default=str).encode()
+    return json.dumps(
+        {k: content.get(k) for k in _FIELDS}, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    ).encode()
 
 
 # targets and params as the stores write them: exactly their bytes inside ``canonical`` (sorted keys,
@@ -45,21 +61,51 @@ def verify_records(records: Iterable[AuditRecord], expect_head: tuple[int, str] 
         count += 1
         content = rec.model_dump()
         if rec.seq != prev_seq + 1:
-            return VerifyReport(ok=False, records=count, head_seq=prev_seq, head_hash=prev_hash, first_bad_seq=rec.seq,
-                                problem=f"sequence jumps from #{prev_seq} to #{rec.seq} (records deleted or inserted)")
+            return VerifyReport(
+                ok=False,
+                records=count,
+                head_seq=prev_seq,
+                head_hash=prev_hash,
+                first_bad_seq=rec.seq,
+                problem=f"sequence jumps from #{prev_seq} to #{rec.seq} (records deleted or inserted)",
+            )
         if rec.prev_hash != prev_hash:
-            return VerifyReport(ok=False, records=count, head_seq=prev_seq, head_hash=prev_hash, first_bad_seq=rec.seq,
-                                problem="link to the previous record is wrong (record forged, inserted, reordered or chain forked)")
+            return VerifyReport(
+                ok=False,
+                records=count,
+                head_seq=prev_seq,
+                head_hash=prev_hash,
+                first_bad_seq=rec.seq,
+                problem="link to the previous record is wrong (record forged, inserted, reordered or chain forked)",
+            )
         if record_hash(prev_hash, content) != rec.hash:
-            return VerifyReport(ok=False, records=count, head_seq=prev_seq, head_hash=prev_hash, first_bad_seq=rec.seq,
-                                problem="content does not match its hash (record edited)")
+            return VerifyReport(
+                ok=False,
+                records=count,
+                head_seq=prev_seq,
+                head_hash=prev_hash,
+                first_bad_seq=rec.seq,
+                problem="content does not match its hash (record edited)",
+            )
         if expect_head is not None and rec.seq == expect_head[0] and rec.hash != expect_head[1]:
-            return VerifyReport(ok=False, records=count, head_seq=rec.seq, head_hash=rec.hash, first_bad_seq=rec.seq,
-                                problem="record differs from the checkpoint (chain rewritten)")
+            return VerifyReport(
+                ok=False,
+                records=count,
+                head_seq=rec.seq,
+                head_hash=rec.hash,
+                first_bad_seq=rec.seq,
+                problem="record differs from the checkpoint (chain rewritten)",
+            )
         prev_hash, prev_seq = rec.hash, rec.seq
     if expect_head is not None:
         seq = expect_head[0]
         if prev_seq < seq:
-            return VerifyReport(ok=False, records=count, head_seq=prev_seq, head_hash=prev_hash, first_bad_seq=prev_seq + 1,
-                                problem=f"chain ends at #{prev_seq} but the checkpoint says #{seq} (newest records removed)")
+            return VerifyReport(
+                ok=False,
+                records=count,
+                head_seq=prev_seq,
+                head_hash=prev_hash,
+                first_bad_seq=prev_seq + 1,
+                problem=f"chain ends at #{prev_seq} but the checkpoint says #{seq} (newest records removed)",
+            )
     return VerifyReport(ok=True, records=count, head_seq=prev_seq, head_hash=prev_hash)

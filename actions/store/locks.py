@@ -45,7 +45,7 @@ class FileLocks:
 
     async def lock(self, names: Sequence[str], run_id: str, wait: float) -> FileLockHandle:
         deadline = time.monotonic() + wait
-        ordered = sorted(set(names))          # one global order: no deadlock between two runs
+        ordered = sorted(set(names))  # one global order: no deadlock between two runs
         while True:
             held: list[int] = []
             busy: str | None = None
@@ -60,8 +60,10 @@ class FileLocks:
             for fd in held:
                 os.close(fd)
             if time.monotonic() >= deadline:
-                raise LockBusy(f"{busy} is locked by run {self.holder(busy)}; retry when it finishes"
-                               + (f" (waited {wait:.0f}s)" if wait else ""))
+                raise LockBusy(
+                    f"{busy} is locked by run {self.holder(busy)}; retry when it finishes"
+                    + (f" (waited {wait:.0f}s)" if wait else "")
+                )
             await asyncio.sleep(0.1)
 
 
@@ -76,4 +78,4 @@ class FileLockHandle:
                 os.ftruncate(fd, 0)
             except OSError:
                 pass
-            os.close(fd)      # closing the descriptor releases the flock
+            os.close(fd)  # closing the descriptor releases the flock

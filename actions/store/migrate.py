@@ -26,17 +26,23 @@ async def migrate(src: Store, to_url: str) -> str:
     returns a one-line report. Raises :class:`AuditError` (source broken, target not empty, target
     does not verify) or :class:`ConfigError` (target URL is not PostgreSQL)."""
     if not to_url.startswith(("postgresql://", "postgres://")):
-        raise ConfigError("audit migrate copies into a shared PostgreSQL store: TO_URL must look like "
-                          "postgresql://user:password@host:5432/dbname")
+        raise ConfigError(
+            "audit migrate copies into a shared PostgreSQL store: TO_URL must look like "
+            "postgresql://user:password@host:5432/dbname"
+        )
     before = await src.verify()
     if not before.ok:
-        raise AuditError(f"refusing to migrate {_source_name(src)}: {before.line()}; "
-                         "keep it as evidence and start the shared store from a clean log")
+        raise AuditError(
+            f"refusing to migrate {_source_name(src)}: {before.line()}; "
+            "keep it as evidence and start the shared store from a clean log"
+        )
     records = await src.export()
     head = (records[-1].seq, records[-1].hash) if records else (0, before.head_hash)
     if len(records) != before.records or head != (before.head_seq, before.head_hash):
-        raise AuditError("the source audit log changed while it was being verified; stop every console and "
-                         "bot writing to it, then migrate again")
+        raise AuditError(
+            "the source audit log changed while it was being verified; stop every console and "
+            "bot writing to it, then migrate again"
+        )
     approvals = await src.list_approvals(None)
     journals = {}
     for run_id in dict.fromkeys(r.run_id for r in records):
@@ -55,11 +61,15 @@ async def migrate(src: Store, to_url: str) -> str:
         await importer(records, approvals, journals, still_current)
         after = await dst.verify(expect_head=head if records else None)
         if not after.ok or after.records != len(records) or (after.head_seq, after.head_hash) != head:
-            raise AuditError(f"the migrated log in {shown_url(to_url)} does not verify: {after.line()}; "
-                             "do not switch audit.url to it")
+            raise AuditError(
+                f"the migrated log in {shown_url(to_url)} does not verify: {after.line()}; "
+                "do not switch audit.url to it"
+            )
     finally:
         await dst.aclose()
     entries = sum(len(v) for v in journals.values())
-    return (f"migrated {len(records)} audit records (head #{head[0]} {head[1][:16]}), {len(approvals)} approvals and "
-            f"{entries} journal entries from {_source_name(src)} to {shown_url(to_url)}; chain verified before and "
-            f"after — set [audit] url to the new store")
+    return (
+        f"migrated {len(records)} audit records (head #{head[0]} {head[1][:16]}), {len(approvals)} approvals and "
+        f"{entries} journal entries from {_source_name(src)} to {shown_url(to_url)}; chain verified before and "
+        f"after — set [audit] url to the new store"
+    )

@@ -19,17 +19,25 @@ from .pg_rows import record_row
 from .pg_schema import CHAIN_KEY, COLS
 
 
-async def copy_into(conn: psycopg.AsyncConnection, shown: str, records: Sequence[AuditRecord],
-                    approvals: Sequence[Approval], journals: dict[str, dict[str, Any]],
-                    still_current: Callable[[], Awaitable[bool]]) -> None:
+async def copy_into(
+    conn: psycopg.AsyncConnection,
+    shown: str,
+    records: Sequence[AuditRecord],
+    approvals: Sequence[Approval],
+    journals: dict[str, dict[str, Any]],
+    still_current: Callable[[], Awaitable[bool]],
+) -> None:
     """Must run inside a transaction on ``conn``; raises :class:`AuditError` to have it rolled back."""
     await conn.execute("SELECT pg_advisory_xact_lock(%s)", (CHAIN_KEY,))
-    cur = await conn.execute("SELECT (SELECT count(*) FROM audit), (SELECT count(*) FROM approvals), "
-                             "(SELECT count(*) FROM journal)")
+    cur = await conn.execute(
+        "SELECT (SELECT count(*) FROM audit), (SELECT count(*) FROM approvals), (SELECT count(*) FROM journal)"
+    )
     counts = await cur.fetchone()
     if counts and any(counts):
-        raise AuditError(f"refusing to migrate into {shown}: it is not empty ({counts[0]} audit records, "
-                         f"{counts[1]} approvals, {counts[2]} journal entries)")
+        raise AuditError(
+            f"refusing to migrate into {shown}: it is not empty ({counts[0]} audit records, "
+            f"{counts[1]} approvals, {counts[2]} journal entries)"
+        )
     async with conn.cursor() as c:
         async with c.copy(f"COPY audit ({', '.join(COLS)}) FROM STDIN") as copy:
             for rec in records:
@@ -46,5 +54,7 @@ async def copy_into(conn: psycopg.AsyncConnection, shown: str, records: Sequence
                 for key, value in items.items():
                     await copy.write_row((run_id, key, json.dumps(value, default=str)))
     if not await still_current():
-        raise AuditError("the source audit log changed during the migration; nothing was copied — stop every "
-                         "console and bot writing to it, then migrate again")
+        raise AuditError(
+            "the source audit log changed during the migration; nothing was copied — stop every "
+            "console and bot writing to it, then migrate again"
+        )

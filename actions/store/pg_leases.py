@@ -42,14 +42,15 @@ class Leases:
             await conn.execute(
                 "INSERT INTO owners (owner, host, expires) VALUES (%s, %s, now() + make_interval(secs => %s)) "
                 "ON CONFLICT (owner) DO UPDATE SET expires = excluded.expires",
-                (self.owner, socket.gethostname(), self.seconds))
+                (self.owner, socket.gethostname(), self.seconds),
+            )
 
     async def _beat(self) -> None:
         while True:
             await asyncio.sleep(self.seconds / 3)
             try:
                 await self._renew()
-            except Exception as exc:      # noqa: BLE001 - keep beating: the database may be back at the next try
+            except Exception as exc:  # noqa: BLE001 - keep beating: the database may be back at the next try
                 log.warning("audit store lease not renewed: %s", str(exc).splitlines()[0] if str(exc) else exc)
 
     async def alive(self) -> set[str]:

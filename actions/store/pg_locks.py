@@ -28,7 +28,7 @@ log = logging.getLogger("dcops.store.locks")
 # the server drops a silent client after idle + interval * count seconds
 _KEEPALIVE = "-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3"
 _POLL = 0.1
-_APP_PREFIX = "dcops-lock "               # + run id: who holds a lock, readable from pg_stat_activity
+_APP_PREFIX = "dcops-lock "  # + run id: who holds a lock, readable from pg_stat_activity
 
 
 class PgNodeLocks:
@@ -38,11 +38,16 @@ class PgNodeLocks:
     async def _connect(self, run_id: str) -> psycopg.AsyncConnection:
         try:
             return await psycopg.AsyncConnection.connect(
-                self.url, autocommit=True, connect_timeout=max(1, int(self.connect_timeout)),
-                application_name=(_APP_PREFIX + run_id)[:63], options=_KEEPALIVE)
+                self.url,
+                autocommit=True,
+                connect_timeout=max(1, int(self.connect_timeout)),
+                application_name=(_APP_PREFIX + run_id)[:63],
+                options=_KEEPALIVE,
+            )
         except psycopg.Error as exc:
-            raise AuditError(f"node locks: audit database {shown_url(self.url)} cannot be reached: "
-                             f"{scrub(str(exc), self.url)}") from None
+            raise AuditError(
+                f"node locks: audit database {shown_url(self.url)} cannot be reached: {scrub(str(exc), self.url)}"
+            ) from None
 
     async def lock(self, names: Sequence[str], run_id: str, wait: float) -> PgLockHandle:
         ordered = sorted(set(names))
@@ -56,12 +61,15 @@ class PgNodeLocks:
                     await conn.execute(
                         "INSERT INTO node_locks (node, run_id, owner, since) SELECT n, %s, %s, now() FROM unnest(%s::text[]) n "
                         "ON CONFLICT (node) DO UPDATE SET run_id = excluded.run_id, owner = excluded.owner, since = excluded.since",
-                        (run_id, self.owner, ordered))
+                        (run_id, self.owner, ordered),
+                    )
                     return PgLockHandle(conn, ordered, run_id)
                 if time.monotonic() >= deadline:
                     holder = await self._holder(conn, busy)
-                    raise LockBusy(f"{busy} is locked by run {holder}; retry when it finishes"
-                                   + (f" (waited {wait:.0f}s)" if wait else ""))
+                    raise LockBusy(
+                        f"{busy} is locked by run {holder}; retry when it finishes"
+                        + (f" (waited {wait:.0f}s)" if wait else "")
+                    )
                 await asyncio.sleep(_POLL)
         except BaseException as exc:
             await conn.close()
@@ -73,8 +81,10 @@ class PgNodeLocks:
     async def _try_all(conn: psycopg.AsyncConnection, names: list[str], keys: list[int]) -> str | None:
         """Try every key without waiting; on any miss give back what was taken and name the busy node.
         All-or-nothing tries cannot deadlock, whatever order two runs ask in."""
-        cur = await conn.execute("SELECT array_agg(pg_try_advisory_lock(k) ORDER BY i) "
-                                 "FROM unnest(%s::bigint[]) WITH ORDINALITY AS t(k, i)", (keys,))
+        cur = await conn.execute(
+            "SELECT array_agg(pg_try_advisory_lock(k) ORDER BY i) FROM unnest(%s::bigint[]) WITH ORDINALITY AS t(k, i)",
+            (keys,),
+        )
         row = await cur.fetchone()
         got: list[bool] = list(row[0]) if row and row[0] else []
         if all(got):
@@ -93,7 +103,9 @@ class PgNodeLocks:
         cur = await conn.execute(
             "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
             "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND l.classid = %s AND l.objid = %s "
-            "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())", (classid, objid))
+            "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            (classid, objid),
+        )
         row = await cur.fetchone()
         run_id = row[0].removeprefix(_APP_PREFIX) if row and row[0] and row[0].startswith(_APP_PREFIX) else None
         cur = await conn.execute("SELECT run_id, owner FROM node_locks WHERE node = %s", (node,))
@@ -126,7 +138,11 @@ class PgLockHandle:
             await conn.execute("DELETE FROM node_locks WHERE node = ANY(%s) AND run_id = %s", (self.names, self.run_id))
         except psycopg.Error as exc:
             # the session is gone, and its locks with it: say so, another run may have acted meanwhile
-            log.warning("run %s: the lock session on %s was lost before the run finished: %s", self.run_id,
-                        ",".join(self.names), str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            log.warning(
+                "run %s: the lock session on %s was lost before the run finished: %s",
+                self.run_id,
+                ",".join(self.names),
+                str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+            )
         finally:
             await conn.close()

@@ -49,8 +49,22 @@ def glob_to_like(pattern: str) -> str:
 # ------------------------------------------------------------------ one round trip per append
 # The columns the server-side append function (pg_schema.APPEND_FUNCTION) takes from each entry, in
 # this order; seq, prev_hash and hash it computes itself under the chain lock.
-BATCH_COLS = ("ts", "run_id", "event", "principal", "channel", "action", "targets", "params",
-              "decision", "outcome", "duration", "error", "detail", "owner")
+BATCH_COLS = (
+    "ts",
+    "run_id",
+    "event",
+    "principal",
+    "channel",
+    "action",
+    "targets",
+    "params",
+    "decision",
+    "outcome",
+    "duration",
+    "error",
+    "detail",
+    "owner",
+)
 _BEFORE_SEQ = tuple(k for k in sorted(_FIELDS) if k < "seq")
 _AFTER_SEQ = tuple(k for k in sorted(_FIELDS) if k > "seq")
 
@@ -60,8 +74,8 @@ def canonical_around_seq(content: dict[str, Any]) -> tuple[str, str]:
     hash a record whose seq it only learns under the chain lock: ``pre + str(seq) + post`` is exactly
     ``canonical(content | {"seq": seq})`` (keys are sorted, seq is a plain integer)."""
     dumps = dict(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    lower = json.dumps({k: content.get(k) for k in _BEFORE_SEQ}, **dumps)       # type: ignore[arg-type]
-    upper = json.dumps({k: content.get(k) for k in _AFTER_SEQ}, **dumps)        # type: ignore[arg-type]
+    lower = json.dumps({k: content.get(k) for k in _BEFORE_SEQ}, **dumps)  # type: ignore[arg-type]
+    upper = json.dumps({k: content.get(k) for k in _AFTER_SEQ}, **dumps)  # type: ignore[arg-type]
     return lower[:-1] + ',"seq":', "," + upper[1:]
 
 

@@ -34,8 +34,25 @@ CREATE TABLE IF NOT EXISTS node_locks (node TEXT PRIMARY KEY, run_id TEXT NOT NU
 CREATE TABLE IF NOT EXISTS owners (owner TEXT PRIMARY KEY, host TEXT NOT NULL, expires TIMESTAMPTZ NOT NULL);
 """
 
-COLS = ("seq", "ts", "run_id", "event", "principal", "channel", "action", "targets", "params",
-        "decision", "outcome", "duration", "error", "detail", "owner", "prev_hash", "hash")
+COLS = (
+    "seq",
+    "ts",
+    "run_id",
+    "event",
+    "principal",
+    "channel",
+    "action",
+    "targets",
+    "params",
+    "decision",
+    "outcome",
+    "duration",
+    "error",
+    "detail",
+    "owner",
+    "prev_hash",
+    "hash",
+)
 INSERT_AUDIT = f"INSERT INTO audit ({', '.join(COLS)}) VALUES ({', '.join(['%s'] * len(COLS))})"
 INSERT_NODE = "INSERT INTO audit_nodes (node, seq) VALUES (%s, %s)"
 
@@ -46,9 +63,9 @@ def advisory_key(name: str) -> int:
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
 
-CHAIN_KEY = advisory_key("dcops:audit-chain")      # serialises read-head + insert across processes
+CHAIN_KEY = advisory_key("dcops:audit-chain")  # serialises read-head + insert across processes
 
-SCHEMA_KEY = advisory_key("dcops:schema")          # serialises CREATE ... IF NOT EXISTS at first start
+SCHEMA_KEY = advisory_key("dcops:schema")  # serialises CREATE ... IF NOT EXISTS at first start
 
 
 def node_key(node: str) -> int:

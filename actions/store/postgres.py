@@ -65,8 +65,15 @@ _HEAD = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"
 class PostgresStore:
     """The Store protocol on PostgreSQL (psycopg 3, async, pooled). Opens lazily on first use."""
 
-    def __init__(self, url: str, *, lease_seconds: float = 30.0, pool_size: int = 4,
-                 connect_timeout: float = 10.0, idle_check: float = 5.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        lease_seconds: float = 30.0,
+        pool_size: int = 4,
+        connect_timeout: float = 10.0,
+        idle_check: float = 5.0,
+    ) -> None:
         self.url = url
         self.shown = shown_url(url)
         self.owner = current_owner()
@@ -75,12 +82,12 @@ class PostgresStore:
         self._idle_check = idle_check
         self._used: weakref.WeakKeyDictionary[psycopg.AsyncConnection, float] = weakref.WeakKeyDictionary()
         self._pool: AsyncConnectionPool | None = None
-        self._one_trip = False                      # the server-side append function is there
+        self._one_trip = False  # the server-side append function is there
         self._opening: asyncio.Lock | None = None
         self._leases = Leases(self.owner, lease_seconds, self._connection)
         self._locks = PgNodeLocks(url, self.owner, connect_timeout)
 
-    def __repr__(self) -> str:                      # never the password, even in a debugger or a log line
+    def __repr__(self) -> str:  # never the password, even in a debugger or a log line
         return f"PostgresStore({self.shown})"
 
     # ------------------------------------------------------------ plumbing
@@ -97,9 +104,16 @@ class PostgresStore:
             if self._pool is not None:
                 return
             await self._ensure_schema()
-            pool = AsyncConnectionPool(self.url, min_size=1, max_size=self._pool_size, open=False,
-                                       kwargs={"autocommit": True}, timeout=self.connect_timeout,
-                                       check=self._check, name="dcops-audit")
+            pool = AsyncConnectionPool(
+                self.url,
+                min_size=1,
+                max_size=self._pool_size,
+                open=False,
+                kwargs={"autocommit": True},
+                timeout=self.connect_timeout,
+                check=self._check,
+                name="dcops-audit",
+            )
             try:
                 await pool.open(wait=True, timeout=self.connect_timeout)
             except psycopg.Error as exc:
@@ -115,18 +129,21 @@ class PostgresStore:
 
     async def _ensure_schema(self) -> None:
         try:
-            conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True,
-                                                         connect_timeout=max(1, int(self.connect_timeout)))
+            conn = await psycopg.AsyncConnection.connect(
+                self.url, autocommit=True, connect_timeout=max(1, int(self.connect_timeout))
+            )
         except psycopg.Error as exc:
             raise self._error(exc, "cannot be reached") from None
         try:
-            cur = await conn.execute("SELECT count(to_regclass(t)), to_regprocedure(%s) IS NOT NULL "
-                                     "AND to_regclass(%s) IS NOT NULL FROM unnest(%s::text[]) AS t",
-                                     (APPEND_SIGNATURE, NEWEST_INDEX, list(TABLES)))
+            cur = await conn.execute(
+                "SELECT count(to_regclass(t)), to_regprocedure(%s) IS NOT NULL "
+                "AND to_regclass(%s) IS NOT NULL FROM unnest(%s::text[]) AS t",
+                (APPEND_SIGNATURE, NEWEST_INDEX, list(TABLES)),
+            )
             row = await cur.fetchone()
             if row and row[0] == len(TABLES) and row[1]:
                 self._one_trip = True
-                return                                  # a DML-only role can use a prepared database
+                return  # a DML-only role can use a prepared database
             if not (row and row[0] == len(TABLES)):
                 async with conn.transaction():
                     await conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_KEY,))
@@ -147,8 +164,12 @@ class PostgresStore:
                 await conn.execute(INDEXES)
             return True
         except psycopg.errors.InsufficientPrivilege as exc:
-            log.warning("audit database %s: cannot install %s (%s); appends take two round trips",
-                        self.shown, APPEND_SIGNATURE, scrub(str(exc), self.url))
+            log.warning(
+                "audit database %s: cannot install %s (%s); appends take two round trips",
+                self.shown,
+                APPEND_SIGNATURE,
+                scrub(str(exc), self.url),
+            )
             return False
 
     async def _check(self, conn: psycopg.AsyncConnection) -> None:
@@ -180,7 +201,7 @@ class PostgresStore:
         if self._pool is None:
             return
         try:
-            await self._leases.close()                   # the lease goes back over the pool
+            await self._leases.close()  # the lease goes back over the pool
         finally:
             pool, self._pool = self._pool, None
             await pool.close()
@@ -193,7 +214,7 @@ class PostgresStore:
         try:
             return await asyncio.shield(task)
         except asyncio.CancelledError:
-            task.add_done_callback(_log_lost_append)      # nobody awaits it now: say if it failed
+            task.add_done_callback(_log_lost_append)  # nobody awaits it now: say if it failed
             raise
 
     async def _append(self, entries: Sequence[AuditEntry]) -> tuple[int, str]:
@@ -218,8 +239,9 @@ class PostgresStore:
         return int(row[0]), str(row[1])
 
     @staticmethod
-    async def _append_tx(conn: psycopg.AsyncConnection, entries: Sequence[AuditEntry],
-                         unless_finished: str | None = None) -> tuple[int, str] | None:
+    async def _append_tx(
+        conn: psycopg.AsyncConnection, entries: Sequence[AuditEntry], unless_finished: str | None = None
+    ) -> tuple[int, str] | None:
         """Lock, read the head, insert, commit; returns the new head. ``unless_finished``: write nothing
         and return None if that run already has a "finished" record (checked under the chain lock, so
         two engines starting at once cannot both close the same run).
@@ -235,7 +257,8 @@ class PostgresStore:
                 done_cur = None
                 if unless_finished is not None:
                     done_cur = await conn.execute(
-                        "SELECT 1 FROM audit WHERE run_id = %s AND event = 'finished' LIMIT 1", (unless_finished,))
+                        "SELECT 1 FROM audit WHERE run_id = %s AND event = 'finished' LIMIT 1", (unless_finished,)
+                    )
                 await pipe.sync()
                 row = await head_cur.fetchone()
                 seq, prev = (row[0], row[1]) if row else (0, GENESIS)
@@ -243,7 +266,7 @@ class PostgresStore:
                     await conn.execute("ROLLBACK")
                     return None
                 rows, nodes = chain_rows(seq, prev, entries)
-                for r in rows:                    # execute, not executemany: that would sync after its batch
+                for r in rows:  # execute, not executemany: that would sync after its batch
                     await conn.execute(INSERT_AUDIT, r)
                 for n in nodes:
                     await conn.execute(INSERT_NODE, n)
@@ -253,7 +276,7 @@ class PostgresStore:
                 try:
                     await conn.execute("ROLLBACK")
                 except psycopg.Error:
-                    pass                          # a broken connection: the pool discards it
+                    pass  # a broken connection: the pool discards it
             raise
         return (rows[-1][0], rows[-1][-1]) if rows else (seq, prev)
 
@@ -268,8 +291,13 @@ class PostgresStore:
         if q.until:
             where.append("a.ts <= %s")
             args.append(_iso(q.until))
-        for col, val in (("principal", q.principal), ("action", q.action), ("outcome", q.outcome),
-                         ("run_id", q.run_id), ("event", q.event)):
+        for col, val in (
+            ("principal", q.principal),
+            ("action", q.action),
+            ("outcome", q.outcome),
+            ("run_id", q.run_id),
+            ("event", q.event),
+        ):
             if val:
                 if "*" in val:
                     where.append(f"a.{col} LIKE %s")
@@ -278,13 +306,13 @@ class PostgresStore:
                     where.append(f"a.{col} = %s")
                     args.append(val)
         if q.event and "*" not in q.event and q.event not in COMMON_EVENTS:
-            where.append("a." + RARE_EVENTS_SQL)          # lets the planner use audit_rare_event_seq
+            where.append("a." + RARE_EVENTS_SQL)  # lets the planner use audit_rare_event_seq
         cols = ", ".join(f"a.{c}" for c in COLS)
         if q.node:
             sql, key = f"SELECT {cols} FROM audit_nodes n JOIN audit a ON a.seq = n.seq", "n.seq"
             where.insert(0, "n.node = %s")
             args.insert(0, q.node)
-            if q.since:                       # that node's index rows since then (audit_nodes_node_ts)
+            if q.since:  # that node's index rows since then (audit_nodes_node_ts)
                 where.insert(1, "n.ts >= %s")
                 args.insert(1, _iso(q.since))
         else:
@@ -292,7 +320,7 @@ class PostgresStore:
         if q.before_seq is not None:
             where.append(f"{key} < %s")
             args.append(int(q.before_seq))
-        sql += (" WHERE " + " AND ".join(where) if where else "")
+        sql += " WHERE " + " AND ".join(where) if where else ""
         sql += f" ORDER BY {key} " + ("DESC" if q.newest_first else "ASC")
         if q.limit:
             sql += f" LIMIT {int(q.limit)}"
@@ -311,8 +339,9 @@ class PostgresStore:
             after = rows[-1][0]
             yield [_row_to_record(r) for r in rows]
 
-    async def verify_since(self, checkpoint: tuple[int, str],
-                           expect_head: tuple[int, str] | None = None) -> VerifyReport:
+    async def verify_since(
+        self, checkpoint: tuple[int, str], expect_head: tuple[int, str] | None = None
+    ) -> VerifyReport:
         """Verify what follows a checkpoint already proven (``audit head`` kept elsewhere, a signed
         seal; ``(0, GENESIS)`` = everything on the fast row path), in one REPEATABLE READ snapshot,
         streaming through a server-side cursor; then the node index of those records."""
@@ -332,8 +361,14 @@ class PostgresStore:
                     found = row[0] if row else None
                 problem = checkpoint_problem(found, checkpoint)
                 if problem:
-                    return VerifyReport(ok=False, records=0, head_seq=checkpoint[0], head_hash=checkpoint[1],
-                                        first_bad_seq=checkpoint[0], problem=problem)
+                    return VerifyReport(
+                        ok=False,
+                        records=0,
+                        head_seq=checkpoint[0],
+                        head_hash=checkpoint[1],
+                        first_bad_seq=checkpoint[0],
+                        problem=problem,
+                    )
                 return _verify_pg(conn, checkpoint, expect_head)
 
     async def head(self) -> tuple[int, str]:
@@ -352,8 +387,9 @@ class PostgresStore:
         return dict(await self._fetch("SELECT seq, hash FROM audit WHERE seq = ANY(%s)", (wanted,)))
 
     async def open_runs(self) -> list[AuditRecord]:
-        sql = (_SELECT + " a WHERE a.event = 'started' AND a.run_id IN (SELECT run_id FROM audit_open) "
-               "ORDER BY a.seq")                       # audit_open: see pg_schema.NEWEST_INDEX
+        sql = (
+            _SELECT + " a WHERE a.event = 'started' AND a.run_id IN (SELECT run_id FROM audit_open) ORDER BY a.seq"
+        )  # audit_open: see pg_schema.NEWEST_INDEX
         return [_row_to_record(r) for r in await self._fetch(sql)]
 
     async def close_interrupted(self, is_dead: Callable[[str | None], bool], closer: str) -> list[str]:
@@ -372,18 +408,31 @@ class PostgresStore:
                 continue
             why = "" if gone else " and its lease ran out"
             entry = AuditEntry(
-                ts=now, run_id=rec.run_id, event="finished", principal=rec.principal, channel=rec.channel,
-                action=rec.action, targets=rec.targets, params=rec.params, outcome="interrupted",
-                detail=f"process {rec.owner} ended without finishing{why}; closed by {closer}", owner=closer)
+                ts=now,
+                run_id=rec.run_id,
+                event="finished",
+                principal=rec.principal,
+                channel=rec.channel,
+                action=rec.action,
+                targets=rec.targets,
+                params=rec.params,
+                outcome="interrupted",
+                detail=f"process {rec.owner} ended without finishing{why}; closed by {closer}",
+                owner=closer,
+            )
             async with self._connection() as conn:
                 if await self._append_tx(conn, [entry], unless_finished=rec.run_id) is not None:
                     closed.append(rec.run_id)
         await self._leases.forget_expired()
         return closed
 
-    async def import_records(self, records: Sequence[AuditRecord], approvals: Sequence[Approval],
-                             journals: dict[str, dict[str, Any]],
-                             still_current: Callable[[], Awaitable[bool]]) -> None:
+    async def import_records(
+        self,
+        records: Sequence[AuditRecord],
+        approvals: Sequence[Approval],
+        journals: dict[str, dict[str, Any]],
+        still_current: Callable[[], Awaitable[bool]],
+    ) -> None:
         """Take another store's contents verbatim (seq, prev_hash, hash kept) in one transaction; refuses
         a non-empty store; rolls back if ``still_current()`` says the source grew meanwhile."""
         async with self._connection() as conn, conn.transaction():
@@ -392,15 +441,18 @@ class PostgresStore:
     # ------------------------------------------------------------ approvals
     async def create_approval(self, approval: Approval) -> None:
         async with self._connection() as conn:
-            await conn.execute("INSERT INTO approvals (id, body, state) VALUES (%s, %s, %s)",
-                               (approval.id, approval.model_dump_json(), approval.state))
+            await conn.execute(
+                "INSERT INTO approvals (id, body, state) VALUES (%s, %s, %s)",
+                (approval.id, approval.model_dump_json(), approval.state),
+            )
 
     async def get_approval(self, approval_id: str) -> Approval | None:
         rows = await self._fetch("SELECT body FROM approvals WHERE id = %s", (approval_id,))
         return Approval.model_validate_json(rows[0][0]) if rows else None
 
-    async def decide_approval(self, approval_id: str, state: str, by: str, reason: str | None,
-                              expect: str = "pending") -> Approval:
+    async def decide_approval(
+        self, approval_id: str, state: str, by: str, reason: str | None, expect: str = "pending"
+    ) -> Approval:
         """Compare-and-set under a row lock: of two deciders in two processes, the second waits, then
         sees the first one's decision and changes nothing."""
         async with self._connection() as conn, conn.transaction():
@@ -412,12 +464,17 @@ class PostgresStore:
             if appr.state != expect:
                 raise ApprovalTaken(appr)
             using = state == "used"
-            appr = appr.model_copy(update={
-                "state": state, "decided_by": appr.decided_by if using else by,
-                "decided_at": appr.decided_at if using else _iso(datetime.now(UTC)),
-                "reason": reason if reason is not None else appr.reason})
-            await conn.execute("UPDATE approvals SET body = %s, state = %s WHERE id = %s",
-                               (appr.model_dump_json(), state, approval_id))
+            appr = appr.model_copy(
+                update={
+                    "state": state,
+                    "decided_by": appr.decided_by if using else by,
+                    "decided_at": appr.decided_at if using else _iso(datetime.now(UTC)),
+                    "reason": reason if reason is not None else appr.reason,
+                }
+            )
+            await conn.execute(
+                "UPDATE approvals SET body = %s, state = %s WHERE id = %s", (appr.model_dump_json(), state, approval_id)
+            )
             return appr
 
     async def list_approvals(self, state: str | None = "pending") -> list[Approval]:
@@ -434,9 +491,11 @@ class PostgresStore:
 
     async def journal_put(self, run_id: str, key: str, value: Any) -> None:
         async with self._connection() as conn:
-            await conn.execute("INSERT INTO journal (run_id, key, value) VALUES (%s, %s, %s) "
-                               "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value",
-                               (run_id, key, json.dumps(value, default=str)))
+            await conn.execute(
+                "INSERT INTO journal (run_id, key, value) VALUES (%s, %s, %s) "
+                "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value",
+                (run_id, key, json.dumps(value, default=str)),
+            )
 
     async def journal_items(self, run_id: str) -> dict[str, Any]:
         rows = await self._fetch("SELECT key, value FROM journal WHERE run_id = %s", (run_id,))
@@ -444,13 +503,15 @@ class PostgresStore:
 
     async def journal_copy(self, from_run: str, to_run: str) -> None:
         async with self._connection() as conn:
-            await conn.execute("INSERT INTO journal (run_id, key, value) SELECT %s, key, value FROM journal "
-                               "WHERE run_id = %s ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value",
-                               (to_run, from_run))
+            await conn.execute(
+                "INSERT INTO journal (run_id, key, value) SELECT %s, key, value FROM journal "
+                "WHERE run_id = %s ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value",
+                (to_run, from_run),
+            )
 
     # ------------------------------------------------------------ locks
     async def lock(self, names: Sequence[str], run_id: str, wait: float) -> PgLockHandle:
-        await self.open()                              # the schema (node_locks) exists before the first lock
+        await self.open()  # the schema (node_locks) exists before the first lock
         return await self._locks.lock(names, run_id, wait)
 
 
@@ -474,13 +535,23 @@ def _verify_pg(conn: psycopg.Connection, start: tuple[int, str], expect_head: tu
         return verify_fast(
             cur,
             slow_row=lambda seq: conn.execute(_ONE_ROW, (seq,)).fetchone(),
-            slow_nodes=lambda seq: [r[0] for r in conn.execute(
-                "SELECT n.node FROM audit_nodes n JOIN audit a ON a.seq = n.seq AND a.ts IS NOT DISTINCT FROM n.ts "
-                "WHERE n.seq = %s", (seq,))],
+            slow_nodes=lambda seq: [
+                r[0]
+                for r in conn.execute(
+                    "SELECT n.node FROM audit_nodes n JOIN audit a ON a.seq = n.seq AND a.ts IS NOT DISTINCT FROM n.ts "
+                    "WHERE n.seq = %s",
+                    (seq,),
+                )
+            ],
             index_rows=lambda: one(f"SELECT count(*) FROM audit_nodes n {scope}", args),
-            orphan_seq=lambda: one(f"SELECT min(n.seq) FROM audit_nodes n {scope} AND NOT EXISTS (SELECT 1 FROM "
-                                   "audit a WHERE a.seq = n.seq AND a.ts IS NOT DISTINCT FROM n.ts)", args),
-            start=start, expect_head=expect_head)
+            orphan_seq=lambda: one(
+                f"SELECT min(n.seq) FROM audit_nodes n {scope} AND NOT EXISTS (SELECT 1 FROM "
+                "audit a WHERE a.seq = n.seq AND a.ts IS NOT DISTINCT FROM n.ts)",
+                args,
+            ),
+            start=start,
+            expect_head=expect_head,
+        )
 
 
 def _log_lost_append(task: asyncio.Future[tuple[int, str]]) -> None:
@@ -489,7 +560,7 @@ def _log_lost_append(task: asyncio.Future[tuple[int, str]]) -> None:
 
 
 def _is_local(owner: str | None) -> bool:
-    return bool(owner) and owner.rsplit(":", 2)[0] == socket.gethostname()   # type: ignore[union-attr]
+    return bool(owner) and owner.rsplit(":", 2)[0] == socket.gethostname()  # type: ignore[union-attr]
 
 
 def _running_here(owner: str | None) -> bool:

@@ -83,12 +83,29 @@ INSERT INTO audit_open (run_id, seq)
 SELECT a.run_id, min(a.seq) FROM audit a WHERE a.event = 'started' AND NOT EXISTS
     (SELECT 1 FROM audit f WHERE f.run_id = a.run_id AND f.event = 'finished') GROUP BY a.run_id;
 """
-_COLS = ("seq", "ts", "run_id", "event", "principal", "channel", "action", "targets", "params",
-         "decision", "outcome", "duration", "error", "detail", "owner", "prev_hash", "hash")
+_COLS = (
+    "seq",
+    "ts",
+    "run_id",
+    "event",
+    "principal",
+    "channel",
+    "action",
+    "targets",
+    "params",
+    "decision",
+    "outcome",
+    "duration",
+    "error",
+    "detail",
+    "owner",
+    "prev_hash",
+    "hash",
+)
 _INSERT = f"INSERT INTO audit ({', '.join(_COLS)}) VALUES ({', '.join('?' * len(_COLS))})"
 
 
-SCHEMA_VERSION = 3      # PRAGMA user_version of a log this dcops made or upgraded; bump with any DDL above
+SCHEMA_VERSION = 3  # PRAGMA user_version of a log this dcops made or upgraded; bump with any DDL above
 
 
 def _statements(script: str) -> list[str]:
@@ -109,6 +126,7 @@ def _prepare(conn: sqlite3.Connection) -> None:
     runs under BEGIN IMMEDIATE: several processes opening one log at once wait for the first (busy
     timeout) instead of racing through DDL statements, where SQLite answers "database is locked"
     without waiting when a statement's read must turn into a write after another process wrote."""
+
     def version() -> int:
         return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
@@ -120,10 +138,10 @@ def _prepare(conn: sqlite3.Connection) -> None:
             for stmt in _statements(_SCHEMA):
                 conn.execute(stmt)
             if "ts" not in {r[1] for r in conn.execute("PRAGMA table_info(audit_nodes)")}:
-                for stmt in _statements(_UPGRADE):           # a log from before the index carried ts
+                for stmt in _statements(_UPGRADE):  # a log from before the index carried ts
                     conn.execute(stmt)
             if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'audit_open'").fetchone():
-                for stmt in _statements(_OPEN_RUNS):         # a log from before audit_open
+                for stmt in _statements(_OPEN_RUNS):  # a log from before audit_open
                     conn.execute(stmt)
             for stmt in _statements(_INDEXES):
                 conn.execute(stmt)
@@ -162,8 +180,10 @@ class SqliteStore:
                 conn.execute("PRAGMA busy_timeout=30000")
                 _prepare(conn)
             except sqlite3.DatabaseError as exc:
-                raise AuditError(f"audit database {self.path} cannot be opened: {exc} "
-                                 "(is it a dcops audit database? move it aside or fix audit.url)") from None
+                raise AuditError(
+                    f"audit database {self.path} cannot be opened: {exc} "
+                    "(is it a dcops audit database? move it aside or fix audit.url)"
+                ) from None
             except OSError as exc:
                 raise AuditError(f"audit database {self.path} cannot be created: {exc.strerror}") from None
             self._conn = conn
@@ -175,6 +195,7 @@ class SqliteStore:
                 return fn(self._connect())
             except sqlite3.DatabaseError as exc:
                 raise AuditError(f"audit database {self.path}: {exc}") from None
+
         return await asyncio.get_running_loop().run_in_executor(self._pool, run)
 
     async def open(self) -> None:
@@ -185,6 +206,7 @@ class SqliteStore:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+
         if self._conn is not None:
             await self._call(close)
         if self._fast is not None:
@@ -209,15 +231,33 @@ class SqliteStore:
                 digest = record_hash(prev, content)
                 targets = content["targets"]
                 params = content["params"]
-                conn.execute(_INSERT, (
-                    seq, content["ts"], content["run_id"], content["event"], content["principal"], content["channel"],
-                    content["action"], stored_json(targets) if targets else "[]",
-                    stored_json(params) if params else "{}",
-                    content["decision"], content["outcome"], content["duration"], content["error"], content["detail"],
-                    content["owner"], prev, digest))
+                conn.execute(
+                    _INSERT,
+                    (
+                        seq,
+                        content["ts"],
+                        content["run_id"],
+                        content["event"],
+                        content["principal"],
+                        content["channel"],
+                        content["action"],
+                        stored_json(targets) if targets else "[]",
+                        stored_json(params) if params else "{}",
+                        content["decision"],
+                        content["outcome"],
+                        content["duration"],
+                        content["error"],
+                        content["detail"],
+                        content["owner"],
+                        prev,
+                        digest,
+                    ),
+                )
                 if targets:
-                    conn.executemany("INSERT INTO audit_nodes (node, seq, ts) VALUES (?, ?, ?)",
-                                     [(t, seq, content["ts"]) for t in targets])
+                    conn.executemany(
+                        "INSERT INTO audit_nodes (node, seq, ts) VALUES (?, ?, ?)",
+                        [(t, seq, content["ts"]) for t in targets],
+                    )
                 prev = digest
             conn.execute("COMMIT")
             return seq, prev
@@ -263,8 +303,13 @@ class SqliteStore:
         if q.until:
             where.append("a.ts <= ?")
             args.append(_iso(q.until))
-        for col, val in (("principal", q.principal), ("action", q.action), ("outcome", q.outcome),
-                         ("run_id", q.run_id), ("event", q.event)):
+        for col, val in (
+            ("principal", q.principal),
+            ("action", q.action),
+            ("outcome", q.outcome),
+            ("run_id", q.run_id),
+            ("event", q.event),
+        ):
             if val:
                 if "*" in val:
                     where.append(f"a.{col} GLOB ?")
@@ -272,7 +317,7 @@ class SqliteStore:
                     where.append(f"a.{col} = ?")
                 args.append(val)
         if q.event and "*" not in q.event and q.event not in COMMON_EVENTS:
-            where.append("a." + RARE_EVENTS_SQL)          # lets the planner use audit_rare_event_seq
+            where.append("a." + RARE_EVENTS_SQL)  # lets the planner use audit_rare_event_seq
         order = "DESC" if q.newest_first else "ASC"
         cols = ", ".join(f"a.{c}" for c in _COLS)
         if q.node:
@@ -280,7 +325,7 @@ class SqliteStore:
             where.insert(0, "n.node = ?")
             args.insert(0, q.node)
             key = "n.seq"
-            if q.since:                       # that node's index rows since then (audit_nodes_node_ts)
+            if q.since:  # that node's index rows since then (audit_nodes_node_ts)
                 where.insert(1, "n.ts >= ?")
                 args.insert(1, _iso(q.since))
         else:
@@ -312,14 +357,16 @@ class SqliteStore:
             after = rows[-1][0]
             yield [_row_to_record(r) for r in rows]
 
-    async def verify_since(self, checkpoint: tuple[int, str],
-                           expect_head: tuple[int, str] | None = None) -> VerifyReport:
+    async def verify_since(
+        self, checkpoint: tuple[int, str], expect_head: tuple[int, str] | None = None
+    ) -> VerifyReport:
         """Verify only what follows a checkpoint already proven (an ``audit head`` kept elsewhere, a
         signed seal; ``(0, GENESIS)`` = everything): the checkpoint record must still carry its
         hash, every later record must chain onto it, and the node index of those records must
         match their hashed targets. One read snapshot; the fast row path (``verify_fast``)."""
+
         def run(c: sqlite3.Connection) -> VerifyReport:
-            c.execute("BEGIN")                      # one snapshot for the checkpoint and the rows after it
+            c.execute("BEGIN")  # one snapshot for the checkpoint and the rows after it
             try:
                 if checkpoint[0]:
                     row = c.execute("SELECT hash FROM audit WHERE seq = ?", (checkpoint[0],)).fetchone()
@@ -327,8 +374,14 @@ class SqliteStore:
                 else:
                     problem = checkpoint_problem(None, checkpoint)
                 if problem:
-                    return VerifyReport(ok=False, records=0, head_seq=checkpoint[0], head_hash=checkpoint[1],
-                                        first_bad_seq=checkpoint[0], problem=problem)
+                    return VerifyReport(
+                        ok=False,
+                        records=0,
+                        head_seq=checkpoint[0],
+                        head_hash=checkpoint[1],
+                        first_bad_seq=checkpoint[0],
+                        problem=problem,
+                    )
                 return _verify_sqlite(c, checkpoint, expect_head)
             finally:
                 c.execute("COMMIT")
@@ -347,6 +400,7 @@ class SqliteStore:
                 raise AuditError(f"audit database {self.path}: {exc}") from None
             finally:
                 c.close()
+
         return await asyncio.to_thread(own_connection)
 
     async def verify(self, expect_head: tuple[int, str] | None = None) -> VerifyReport:
@@ -360,24 +414,34 @@ class SqliteStore:
     async def hashes_at(self, seqs: Sequence[int]) -> dict[int, str]:
         """The stored hash of each of these records (those that exist): what seals are checked against."""
         wanted = [int(s) for s in seqs]
+
         def run(c: sqlite3.Connection) -> dict[int, str]:
             out: dict[int, str] = {}
             for i in range(0, len(wanted), 500):
-                part = wanted[i:i + 500]
-                out.update(c.execute(f"SELECT seq, hash FROM audit WHERE seq IN ({','.join('?' * len(part))})",
-                                     part).fetchall())
+                part = wanted[i : i + 500]
+                out.update(
+                    c.execute(
+                        f"SELECT seq, hash FROM audit WHERE seq IN ({','.join('?' * len(part))})", part
+                    ).fetchall()
+                )
             return out
+
         return await self._call(run) if wanted else {}
 
     async def open_runs(self) -> list[AuditRecord]:
         cols = ", ".join(f"a.{c}" for c in _COLS)
-        sql = (f"SELECT {cols} FROM audit a WHERE a.event = 'started' AND a.run_id IN "
-               "(SELECT run_id FROM audit_open) ORDER BY a.seq")            # audit_open: see _OPEN_RUNS
-        if not await self._call(lambda c: c.execute(
-                "SELECT 1 FROM sqlite_master WHERE name = 'audit_open'").fetchone()):
-            sql = (f"SELECT {cols} FROM audit a WHERE a.event = 'started' AND NOT EXISTS "   # read-only,
-                   "(SELECT 1 FROM audit f WHERE f.run_id = a.run_id AND f.event = 'finished') "  # older log
-                   "ORDER BY a.seq")
+        sql = (
+            f"SELECT {cols} FROM audit a WHERE a.event = 'started' AND a.run_id IN "
+            "(SELECT run_id FROM audit_open) ORDER BY a.seq"
+        )  # audit_open: see _OPEN_RUNS
+        if not await self._call(
+            lambda c: c.execute("SELECT 1 FROM sqlite_master WHERE name = 'audit_open'").fetchone()
+        ):
+            sql = (
+                f"SELECT {cols} FROM audit a WHERE a.event = 'started' AND NOT EXISTS "  # read-only,
+                "(SELECT 1 FROM audit f WHERE f.run_id = a.run_id AND f.event = 'finished') "  # older log
+                "ORDER BY a.seq"
+            )
         rows = await self._call(lambda c: c.execute(sql).fetchall())
         return [_row_to_record(r) for r in rows]
 
@@ -387,26 +451,46 @@ class SqliteStore:
         for rec in await self.open_runs():
             if not is_dead(rec.owner):
                 continue
-            await self.append([AuditEntry(
-                ts=now, run_id=rec.run_id, event="finished", principal=rec.principal, channel=rec.channel,
-                action=rec.action, targets=rec.targets, params=rec.params, outcome="interrupted",
-                detail=f"process {rec.owner} ended without finishing; closed by {closer}", owner=closer)])
+            await self.append(
+                [
+                    AuditEntry(
+                        ts=now,
+                        run_id=rec.run_id,
+                        event="finished",
+                        principal=rec.principal,
+                        channel=rec.channel,
+                        action=rec.action,
+                        targets=rec.targets,
+                        params=rec.params,
+                        outcome="interrupted",
+                        detail=f"process {rec.owner} ended without finishing; closed by {closer}",
+                        owner=closer,
+                    )
+                ]
+            )
             closed.append(rec.run_id)
         return closed
 
     # ------------------------------------------------------------ approvals
     async def create_approval(self, approval: Approval) -> None:
         body = approval.model_dump_json()
-        await self._call(lambda c: c.execute("INSERT INTO approvals (id, body, state) VALUES (?, ?, ?)",
-                                             (approval.id, body, approval.state)))
+        await self._call(
+            lambda c: c.execute(
+                "INSERT INTO approvals (id, body, state) VALUES (?, ?, ?)", (approval.id, body, approval.state)
+            )
+        )
 
     async def get_approval(self, approval_id: str) -> Approval | None:
-        row = await self._call(lambda c: c.execute("SELECT body FROM approvals WHERE id = ?", (approval_id,)).fetchone())
+        row = await self._call(
+            lambda c: c.execute("SELECT body FROM approvals WHERE id = ?", (approval_id,)).fetchone()
+        )
         return Approval.model_validate_json(row[0]) if row else None
 
-    async def decide_approval(self, approval_id: str, state: str, by: str, reason: str | None,
-                              expect: str = "pending") -> Approval:
+    async def decide_approval(
+        self, approval_id: str, state: str, by: str, reason: str | None, expect: str = "pending"
+    ) -> Approval:
         """Compare-and-set: only one decider wins, even across processes."""
+
         def run(c: sqlite3.Connection) -> Approval:
             c.execute("BEGIN IMMEDIATE")
             try:
@@ -417,44 +501,65 @@ class SqliteStore:
                 if appr.state != expect:
                     c.execute("ROLLBACK")
                     raise ApprovalTaken(appr)
-                appr = appr.model_copy(update={"state": state, "decided_by": by if state != "used" else appr.decided_by,
-                                               "decided_at": _iso(datetime.now(UTC)) if state != "used" else appr.decided_at,
-                                               "reason": reason if reason is not None else appr.reason})
-                c.execute("UPDATE approvals SET body = ?, state = ? WHERE id = ?", (appr.model_dump_json(), state, approval_id))
+                appr = appr.model_copy(
+                    update={
+                        "state": state,
+                        "decided_by": by if state != "used" else appr.decided_by,
+                        "decided_at": _iso(datetime.now(UTC)) if state != "used" else appr.decided_at,
+                        "reason": reason if reason is not None else appr.reason,
+                    }
+                )
+                c.execute(
+                    "UPDATE approvals SET body = ?, state = ? WHERE id = ?",
+                    (appr.model_dump_json(), state, approval_id),
+                )
                 c.execute("COMMIT")
                 return appr
             except BaseException:
                 if c.in_transaction:
                     c.execute("ROLLBACK")
                 raise
+
         return await self._call(run)
 
     async def list_approvals(self, state: str | None = "pending") -> list[Approval]:
         if state:
-            rows = await self._call(lambda c: c.execute("SELECT body FROM approvals WHERE state = ? ORDER BY rowid", (state,)).fetchall())
+            rows = await self._call(
+                lambda c: c.execute("SELECT body FROM approvals WHERE state = ? ORDER BY rowid", (state,)).fetchall()
+            )
         else:
             rows = await self._call(lambda c: c.execute("SELECT body FROM approvals ORDER BY rowid").fetchall())
         return [Approval.model_validate_json(r[0]) for r in rows]
 
     # ------------------------------------------------------------ journals
     async def journal_get(self, run_id: str, key: str) -> Any | None:
-        row = await self._call(lambda c: c.execute("SELECT value FROM journal WHERE run_id = ? AND key = ?", (run_id, key)).fetchone())
+        row = await self._call(
+            lambda c: c.execute("SELECT value FROM journal WHERE run_id = ? AND key = ?", (run_id, key)).fetchone()
+        )
         return json.loads(row[0]) if row else None
 
     async def journal_put(self, run_id: str, key: str, value: Any) -> None:
         data = json.dumps(value, default=str)
-        await self._call(lambda c: c.execute(
-            "INSERT INTO journal (run_id, key, value) VALUES (?, ?, ?) ON CONFLICT(run_id, key) DO UPDATE SET value = excluded.value",
-            (run_id, key, data)))
+        await self._call(
+            lambda c: c.execute(
+                "INSERT INTO journal (run_id, key, value) VALUES (?, ?, ?) ON CONFLICT(run_id, key) DO UPDATE SET value = excluded.value",
+                (run_id, key, data),
+            )
+        )
 
     async def journal_items(self, run_id: str) -> dict[str, Any]:
-        rows = await self._call(lambda c: c.execute("SELECT key, value FROM journal WHERE run_id = ?", (run_id,)).fetchall())
+        rows = await self._call(
+            lambda c: c.execute("SELECT key, value FROM journal WHERE run_id = ?", (run_id,)).fetchall()
+        )
         return {k: json.loads(v) for k, v in rows}
 
     async def journal_copy(self, from_run: str, to_run: str) -> None:
-        await self._call(lambda c: c.execute(
-            "INSERT OR REPLACE INTO journal (run_id, key, value) SELECT ?, key, value FROM journal WHERE run_id = ?",
-            (to_run, from_run)))
+        await self._call(
+            lambda c: c.execute(
+                "INSERT OR REPLACE INTO journal (run_id, key, value) SELECT ?, key, value FROM journal WHERE run_id = ?",
+                (to_run, from_run),
+            )
+        )
 
     # ------------------------------------------------------------ locks
     async def lock(self, names: Sequence[str], run_id: str, wait: float) -> FileLockHandle:
@@ -472,17 +577,28 @@ def _verify_sqlite(c: sqlite3.Connection, start: tuple[int, str], expect_head: t
     scope, args = ("WHERE n.seq > ?", (after,)) if after else ("WHERE 1", ())
 
     def orphan() -> int | None:
-        row = c.execute(f"SELECT min(n.seq) FROM audit_nodes n {scope} AND NOT EXISTS "
-                        "(SELECT 1 FROM audit a WHERE a.seq = n.seq AND a.ts IS n.ts)", args).fetchone()
+        row = c.execute(
+            f"SELECT min(n.seq) FROM audit_nodes n {scope} AND NOT EXISTS "
+            "(SELECT 1 FROM audit a WHERE a.seq = n.seq AND a.ts IS n.ts)",
+            args,
+        ).fetchone()
         return row[0] if row else None
 
     return verify_fast(
         c.execute(_FAST_ROWS, (after,)),
         slow_row=lambda seq: c.execute(_ONE_ROW, (seq,)).fetchone(),
-        slow_nodes=lambda seq: [r[0] for r in c.execute(
-            "SELECT n.node FROM audit_nodes n JOIN audit a ON a.seq = n.seq AND a.ts IS n.ts WHERE n.seq = ?", (seq,))],
+        slow_nodes=lambda seq: [
+            r[0]
+            for r in c.execute(
+                "SELECT n.node FROM audit_nodes n JOIN audit a ON a.seq = n.seq AND a.ts IS n.ts WHERE n.seq = ?",
+                (seq,),
+            )
+        ],
         index_rows=lambda: c.execute(f"SELECT count(*) FROM audit_nodes n {scope}", args).fetchone()[0],
-        orphan_seq=orphan, start=start, expect_head=expect_head)
+        orphan_seq=orphan,
+        start=start,
+        expect_head=expect_head,
+    )
 
 
 def _iso(dt: datetime) -> str:

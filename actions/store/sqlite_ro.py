@@ -48,18 +48,18 @@ class ReadOnlySqliteStore(SqliteStore):
             # no pending WAL: read the file as it is and create no -shm beside it; else SQLite must
             # read the WAL too, which needs its -shm (immutable only if that cannot be made)
             pending = wal.exists() and wal.stat().st_size > 0
-            for flags in (("mode=ro", "mode=ro&immutable=1") if pending else ("mode=ro&immutable=1",)):
+            for flags in ("mode=ro", "mode=ro&immutable=1") if pending else ("mode=ro&immutable=1",):
                 try:
-                    conn = sqlite3.connect(f"file:{quote(str(self.path))}?{flags}", uri=True, isolation_level=None,
-                                           check_same_thread=False)
+                    conn = sqlite3.connect(
+                        f"file:{quote(str(self.path))}?{flags}", uri=True, isolation_level=None, check_same_thread=False
+                    )
                     conn.execute("SELECT seq FROM audit LIMIT 1").fetchall()
                 except sqlite3.DatabaseError as exc:
                     last = exc
                     continue
                 self._conn = conn
                 return conn
-            raise AuditError(f"audit database {self.path} cannot be read: {last} "
-                             "(is it a dcops audit database?)")
+            raise AuditError(f"audit database {self.path} cannot be read: {last} (is it a dcops audit database?)")
         return self._conn
 
     async def append(self, entries: Sequence[AuditEntry]) -> tuple[int, str]:

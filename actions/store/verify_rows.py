@@ -29,8 +29,9 @@ def _bad(count: int, seq: int, digest: str, at: Any, problem: str) -> VerifyRepo
     return VerifyReport(ok=False, records=count, head_seq=seq, head_hash=digest, first_bad_seq=at, problem=problem)
 
 
-def verify_rows(rows: Iterable[tuple[Any, ...]], start: tuple[int, str] = (0, GENESIS),
-                expect_head: tuple[int, str] | None = None) -> VerifyReport:
+def verify_rows(
+    rows: Iterable[tuple[Any, ...]], start: tuple[int, str] = (0, GENESIS), expect_head: tuple[int, str] | None = None
+) -> VerifyReport:
     """Verify rows (seq, ts, run_id, event, principal, channel, action, targets, params, decision,
     outcome, duration, error, detail, owner, prev_hash, hash), in stored order, continuing the chain
     at ``start``. ``records`` in the report counts the rows checked here, not those before ``start``."""
@@ -40,11 +41,21 @@ def verify_rows(rows: Iterable[tuple[Any, ...]], start: tuple[int, str] = (0, GE
         count += 1
         seq, row_prev, row_hash = row[0], row[15], row[16]
         if seq != prev_seq + 1:
-            return _bad(count, prev_seq, prev_hash, seq,
-                        f"sequence jumps from #{prev_seq} to #{seq} (records deleted or inserted)")
+            return _bad(
+                count,
+                prev_seq,
+                prev_hash,
+                seq,
+                f"sequence jumps from #{prev_seq} to #{seq} (records deleted or inserted)",
+            )
         if row_prev != prev_hash:
-            return _bad(count, prev_seq, prev_hash, seq,
-                        "link to the previous record is wrong (record forged, inserted, reordered or chain forked)")
+            return _bad(
+                count,
+                prev_seq,
+                prev_hash,
+                seq,
+                "link to the previous record is wrong (record forged, inserted, reordered or chain forked)",
+            )
         digest = row_digest(prev_hash, row)
         if digest is None:
             return _bad(count, prev_seq, prev_hash, seq, "record cannot be read (record edited)")
@@ -54,21 +65,54 @@ def verify_rows(rows: Iterable[tuple[Any, ...]], start: tuple[int, str] = (0, GE
             return _bad(count, seq, row_hash, seq, "record differs from the checkpoint (chain rewritten)")
         prev_seq, prev_hash = seq, row_hash
     if expect_head is not None and prev_seq < expect_head[0]:
-        return _bad(count, prev_seq, prev_hash, prev_seq + 1,
-                    f"chain ends at #{prev_seq} but the checkpoint says #{expect_head[0]} (newest records removed)")
+        return _bad(
+            count,
+            prev_seq,
+            prev_hash,
+            prev_seq + 1,
+            f"chain ends at #{prev_seq} but the checkpoint says #{expect_head[0]} (newest records removed)",
+        )
     return VerifyReport(ok=True, records=count, head_seq=prev_seq, head_hash=prev_hash)
 
 
 def row_digest(prev_hash: str, row: Sequence[Any]) -> str | None:
     """The chain hash of a stored row (``chain.record_hash`` of its content after ``prev_hash``);
     None when its JSON columns cannot be read."""
-    (seq, ts, run_id, event, principal, channel, action, targets, params, decision, outcome, duration,
-     error, detail, owner) = row[:15]
+    (
+        seq,
+        ts,
+        run_id,
+        event,
+        principal,
+        channel,
+        action,
+        targets,
+        params,
+        decision,
+        outcome,
+        duration,
+        error,
+        detail,
+        owner,
+    ) = row[:15]
     try:
-        content = {"action": action, "channel": channel, "decision": decision, "detail": detail,
-                   "duration": duration, "error": error, "event": event, "outcome": outcome, "owner": owner,
-                   "params": json.loads(params), "principal": principal, "run_id": run_id, "seq": seq,
-                   "targets": json.loads(targets), "ts": ts}
+        content = {
+            "action": action,
+            "channel": channel,
+            "decision": decision,
+            "detail": detail,
+            "duration": duration,
+            "error": error,
+            "event": event,
+            "outcome": outcome,
+            "owner": owner,
+            "params": json.loads(params),
+            "principal": principal,
+            "run_id": run_id,
+            "seq": seq,
+            "targets": json.loads(targets),
+            "ts": ts,
+        }
         text = _ENCODER.encode(content)
     except (TypeError, ValueError):
         return None

@@ -29,8 +29,9 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write("python -m dcops.console.tui: needs a terminal (stdin and stdout are not one)\n")
         return 1
     config = demo_config()
-    config = config.model_copy(update={"cluster": config.cluster.model_copy(
-        update={"demo_nodes": args.nodes, "production": args.production})})
+    config = config.model_copy(
+        update={"cluster": config.cluster.model_copy(update={"demo_nodes": args.nodes, "production": args.production})}
+    )
     return run_tui(config, principal=args.principal or local_principal(config.identity), theme=args.theme)
 
 

@@ -52,8 +52,13 @@ log = logging.getLogger("dcops.tui")
 EngineFactory = Callable[[DcopsConfig], Awaitable[Engine]]
 
 SCREEN_MODES: dict[str, type[DcopsScreen]] = {
-    "fleet": FleetScreen, "jobs": JobsScreen, "operations": OperationsScreen, "audit": AuditScreen,
-    "approvals": ApprovalsScreen, "metrics": MetricsScreen, "alerts": AlertsScreen,
+    "fleet": FleetScreen,
+    "jobs": JobsScreen,
+    "operations": OperationsScreen,
+    "audit": AuditScreen,
+    "approvals": ApprovalsScreen,
+    "metrics": MetricsScreen,
+    "alerts": AlertsScreen,
 }
 
 
@@ -66,11 +71,17 @@ class DcopsApp(App[int]):
     VirtualTable > .vtable--selected { background: $selected; }
     """
 
-    def __init__(self, config: DcopsConfig, *, principal: str, theme: str | None = None,
-                 engine_factory: EngineFactory | None = None) -> None:
+    def __init__(
+        self,
+        config: DcopsConfig,
+        *,
+        principal: str,
+        theme: str | None = None,
+        engine_factory: EngineFactory | None = None,
+    ) -> None:
         """``engine_factory``: how to open the engine on its thread (default :func:`actions.open_engine`)."""
         super().__init__()
-        load_actions()            # the registry is full before the engine opens (palette, completion)
+        load_actions()  # the registry is full before the engine opens (palette, completion)
         self.config = config
         self.principal = principal
         self.cluster_name = config.cluster.name
@@ -94,7 +105,7 @@ class DcopsApp(App[int]):
         for theme in self._themes.values():
             self.register_theme(theme)
         self.theme = self._theme_name
-        if not self.config.cluster.theme:     # a pinned theme is the cluster's, not a choice to remember
+        if not self.config.cluster.theme:  # a pinned theme is the cluster's, not a choice to remember
             self.theme_changed_signal.subscribe(self, lambda theme: remember_theme(theme.name))
         self.set_keymap(self.keymap_overrides)
         self.switch_mode("fleet")
@@ -166,7 +177,7 @@ class DcopsApp(App[int]):
         exc = sys.exc_info()[1] or self._exception
         log.error("unhandled error in the console", exc_info=exc)
         line = f"dcops: internal error: {type(exc).__name__}: {exc} (traceback in {log_path()})"
-        self.error_console.width = max(self.error_console.width, len(line))      # one line, never wrapped
+        self.error_console.width = max(self.error_console.width, len(line))  # one line, never wrapped
         self._exit_renderables.append(Segments([Segment(line), Segment.line()]))
         self._close_messages_no_wait()
 
@@ -205,7 +216,7 @@ class DcopsApp(App[int]):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         for command in super().get_system_commands(screen):
             if command.title.lower().startswith("theme") and self.config.cluster.theme:
-                continue          # a pinned theme cannot be changed from the palette
+                continue  # a pinned theme cannot be changed from the palette
             yield command
 
     # ------------------------------------------------------------------ running commands
@@ -216,7 +227,7 @@ class DcopsApp(App[int]):
             return
         async with self.guarded(f"running {text!r}"):
             words = text.split()
-            if words and words[0] in ("help", "?"):           # `:help drain`, as `dcops help drain`
+            if words and words[0] in ("help", "?"):  # `:help drain`, as `dcops help drain`
                 self.push_screen(HelpScreen(words[1] if len(words) > 1 else None))
                 return
             cmd = parse_command(text)
@@ -236,8 +247,15 @@ class DcopsApp(App[int]):
             self.report(decision.reason, "error")
         return decision.allowed
 
-    async def execute(self, action: str, params: dict[str, Any], *, show_result: bool = True,
-                      confirmed: str | None = None, alert: str | None = None) -> Run | None:
+    async def execute(
+        self,
+        action: str,
+        params: dict[str, Any],
+        *,
+        show_result: bool = True,
+        confirmed: str | None = None,
+        alert: str | None = None,
+    ) -> Run | None:
         """Submit (with confirmation / approval dialogs); mutating runs are tracked, read
         results shown. ``alert``: the fingerprint of the alert it was started from. Call from a worker."""
         run = await flow.submit(self, action, params, confirmed=confirmed, alert=alert)
@@ -245,17 +263,22 @@ class DcopsApp(App[int]):
             return None
         if registry.get(action).mutating and not run.dry_run:
             self.track(run)
-        elif show_result:             # a read, or a dry run: its plan is the answer, shown as a result
-            assert self._engine is not None         # a run exists, so the engine does
+        elif show_result:  # a read, or a dry run: its plan is the answer, shown as a result
+            assert self._engine is not None  # a run exists, so the engine does
             finished = await self._engine.wait(run)
-            if finished.outcome in ("ok", "dry-run"):   # a success clears the last error from the status line
+            if finished.outcome in ("ok", "dry-run"):  # a success clears the last error from the status line
                 self.report(f"{action}: {finished.outcome}: {finished.summary}")
             if run.result is not None:
-                await self.push_screen(ResultScreen(f":{action}" + (" (dry run: nothing changed)" if run.dry_run
-                                                                     else ""), run.result, finished))
+                await self.push_screen(
+                    ResultScreen(
+                        f":{action}" + (" (dry run: nothing changed)" if run.dry_run else ""), run.result, finished
+                    )
+                )
             else:
-                self.report(f"{action}: {finished.outcome}: {finished.summary}",
-                            "error" if finished.outcome == "failed" else "information")
+                self.report(
+                    f"{action}: {finished.outcome}: {finished.summary}",
+                    "error" if finished.outcome == "failed" else "information",
+                )
         return run
 
     async def read(self, action: str, params: dict[str, Any], *, alert: str | None = None) -> Result | None:
@@ -279,7 +302,9 @@ class DcopsApp(App[int]):
     async def _follow(self, run: Run) -> None:
         assert self._engine is not None
         finished = await self._engine.wait(run)
-        severity = {"ok": "information", "dry-run": "information", "cancelled": "warning"}.get(finished.outcome, "error")
+        severity = {"ok": "information", "dry-run": "information", "cancelled": "warning"}.get(
+            finished.outcome, "error"
+        )
         self.report(f"run {run.run_id} {run.action}: {finished.outcome}: {finished.summary}", severity)
         self.runs_changed()
 
@@ -308,7 +333,7 @@ def log_path() -> Path:
 def _setup_logging() -> None:
     root = logging.getLogger("dcops")
     if any(isinstance(h, logging.FileHandler) for h in root.handlers):
-        return                     # the CLI already logs to a file
+        return  # the CLI already logs to a file
     path = log_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(path)
@@ -341,8 +366,10 @@ def run_tui(config: DcopsConfig, *, principal: str, theme: str | None = None) ->
     if isinstance(app, int):
         return app
     if threading.current_thread() is not threading.main_thread():
-        print("dcops: error: the console must run on the main thread; call run_tui_async() from async code",
-              file=sys.stderr)
+        print(
+            "dcops: error: the console must run on the main thread; call run_tui_async() from async code",
+            file=sys.stderr,
+        )
         return 1
     return _exit_code(app, app.run())
 

@@ -17,10 +17,20 @@ from dcops.actions.errors import ConfigError
 # (fleet, node, jobs, operations, alerts, a result's follow-ups). tests/tui/test_keys.py checks that
 # no key bound to a change means anything else on another screen; README "Keys" lists them.
 ACTION_KEYS: dict[str, str] = {
-    "drain": "d", "resume": "r", "cancel": "c", "stop": "c", "requeue": "Q", "hold": "h", "release": "u",
-    "validate": "v", "gpu-reset": "b", "reset-counters": "z", "power": "p", "triage-cable": "t",
+    "drain": "d",
+    "resume": "r",
+    "cancel": "c",
+    "stop": "c",
+    "requeue": "Q",
+    "hold": "h",
+    "release": "u",
+    "validate": "v",
+    "gpu-reset": "b",
+    "reset-counters": "z",
+    "power": "p",
+    "triage-cable": "t",
 }
-FOLLOWUP_KEY = "f"          # the first suggestion of an alert or a result, whatever its action
+FOLLOWUP_KEY = "f"  # the first suggestion of an alert or a result, whatever its action
 
 
 def _b(id: str, key: str, action: str, description: str, *, show: bool = True, priority: bool = False) -> Binding:
@@ -82,7 +92,7 @@ def node_bindings() -> list[BindingType]:
 def jobs_bindings() -> list[BindingType]:
     return [
         _b("jobs.cancel", "c", "job('cancel')", "cancel"),
-        _b("jobs.requeue", "Q", "job('requeue')", "requeue"),   # not r: r resumes nodes (fleet, operations)
+        _b("jobs.requeue", "Q", "job('requeue')", "requeue"),  # not r: r resumes nodes (fleet, operations)
         _b("jobs.hold", "h", "job('hold')", "hold"),
         _b("jobs.release", "u", "job('release')", "release"),
     ]
@@ -91,14 +101,14 @@ def jobs_bindings() -> list[BindingType]:
 def operations_bindings() -> list[BindingType]:
     return [
         _b("operations.cancel", "c", "cancel_run", "stop run"),
-        _b("operations.resume_left", "r", "resume_leftovers", "resume left-over nodes"),   # r = resume, as on fleet
+        _b("operations.resume_left", "r", "resume_leftovers", "resume left-over nodes"),  # r = resume, as on fleet
     ]
 
 
 def audit_bindings() -> list[BindingType]:
     return [
         _b("audit.search", "ctrl+s", "search", "search"),
-        _b("audit.verify", "V", "verify", "verify chain"),        # not v: v validates nodes (alerts)
+        _b("audit.verify", "V", "verify", "verify chain"),  # not v: v validates nodes (alerts)
         _b("audit.form", "ctrl+f", "focus_form", "search form"),
         _b("audit.reads", "R", "toggle_reads", "show/hide reads"),
     ]
@@ -125,10 +135,14 @@ def result_bindings() -> list[BindingType]:
 def alerts_bindings() -> list[BindingType]:
     """A key per suggested action (the same key as everywhere; listed next to each suggestion in the
     alert's pane rather than in a crowded footer), ``f`` the first suggestion."""
-    keys: list[BindingType] = [_b(f"alerts.{a}", k, f"suggested('{a}')", a, show=False) for a, k in _suggestion_keys().items()]
-    return keys + [_b("alerts.first", FOLLOWUP_KEY, "suggested('')", "first suggestion"),
-                   _b("alerts.evidence", "e", "evidence", "evidence"),
-                   _b("alerts.all", "A", "show_all", "resolved too")]
+    keys: list[BindingType] = [
+        _b(f"alerts.{a}", k, f"suggested('{a}')", a, show=False) for a, k in _suggestion_keys().items()
+    ]
+    return keys + [
+        _b("alerts.first", FOLLOWUP_KEY, "suggested('')", "first suggestion"),
+        _b("alerts.evidence", "e", "evidence", "evidence"),
+        _b("alerts.all", "A", "show_all", "resolved too"),
+    ]
 
 
 def _suggestion_keys() -> dict[str, str]:
@@ -138,9 +152,19 @@ def _suggestion_keys() -> dict[str, str]:
 
 def catalog() -> dict[str, Binding]:
     """Every binding by id."""
-    groups = (app_bindings(), table_bindings(), fleet_bindings(), jobs_bindings(), operations_bindings(),
-              audit_bindings(), approvals_bindings(), metrics_bindings(), result_bindings(), node_bindings(),
-              alerts_bindings())
+    groups = (
+        app_bindings(),
+        table_bindings(),
+        fleet_bindings(),
+        jobs_bindings(),
+        operations_bindings(),
+        audit_bindings(),
+        approvals_bindings(),
+        metrics_bindings(),
+        result_bindings(),
+        node_bindings(),
+        alerts_bindings(),
+    )
     return {b.id: b for group in groups for b in group if isinstance(b, Binding) and b.id}
 
 
@@ -150,7 +174,9 @@ def keymap_from_config(bindings: Mapping[str, str]) -> dict[str, str]:
     known = catalog()
     for binding_id, keys in bindings.items():
         if binding_id not in known:
-            raise ConfigError(f"[tui] bindings: unknown binding id {binding_id!r}; known ids: {', '.join(sorted(known))}")
+            raise ConfigError(
+                f"[tui] bindings: unknown binding id {binding_id!r}; known ids: {', '.join(sorted(known))}"
+            )
         if not isinstance(keys, str) or not keys.strip():
-            raise ConfigError(f"[tui] bindings: {binding_id} needs keys such as \"D\" or \"ctrl+d\"")
+            raise ConfigError(f'[tui] bindings: {binding_id} needs keys such as "D" or "ctrl+d"')
     return dict(bindings)

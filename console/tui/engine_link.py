@@ -36,7 +36,7 @@ class EngineLink:
     async def open(cls, factory: Callable[[DcopsConfig], Awaitable[Engine]], config: DcopsConfig) -> EngineLink:
         link = cls()
         try:
-            link._engine = await link.call(factory(config))       # type: ignore[arg-type]
+            link._engine = await link.call(factory(config))  # type: ignore[arg-type]
         except BaseException:
             link._stop()
             raise

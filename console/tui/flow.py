@@ -21,8 +21,9 @@ if TYPE_CHECKING:
     from .app import DcopsApp
 
 
-async def submit(app: DcopsApp, action: str, params: dict[str, Any], *, confirmed: str | None = None,
-                 alert: str | None = None) -> Run | None:
+async def submit(
+    app: DcopsApp, action: str, params: dict[str, Any], *, confirmed: str | None = None, alert: str | None = None
+) -> Run | None:
     """Submit ``action`` as the app's principal; None when refused, cancelled or pending approval.
     ``confirmed``: a token the operator already typed in the console's own dialog (fleet drain)."""
     engine = await app.wait_engine()
@@ -30,8 +31,15 @@ async def submit(app: DcopsApp, action: str, params: dict[str, Any], *, confirme
         return None
     confirm: str | None = None
     while True:
-        request = Request(principal=app.principal, channel="tui", action=action, params=params, confirm=confirm,
-                          alert=alert, interactive=True)
+        request = Request(
+            principal=app.principal,
+            channel="tui",
+            action=action,
+            params=params,
+            confirm=confirm,
+            alert=alert,
+            interactive=True,
+        )
         try:
             return await engine.submit(request)
         except ConfirmationRequired as exc:
@@ -40,8 +48,9 @@ async def submit(app: DcopsApp, action: str, params: dict[str, Any], *, confirme
                 continue
             if confirm is not None:
                 app.report(str(exc), "error")
-            answer = await app.push_screen_wait(ConfirmDialog(action, str(exc), exc.token, exc.alternatives,
-                                                              recheck=recheck_for(app, action, params)))
+            answer = await app.push_screen_wait(
+                ConfirmDialog(action, str(exc), exc.token, exc.alternatives, recheck=recheck_for(app, action, params))
+            )
             if answer is None:
                 app.report(f"{action} cancelled: nothing was changed", "warning")
                 return None

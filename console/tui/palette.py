@@ -34,8 +34,13 @@ class ActionCommands(Provider):
                 decision = engine.decide(app.principal, spec.name)
                 if not decision.allowed:
                     note = f" (not for you: {decision.reason})"
-            entries.append((f"action: {spec.name}", f"{spec.help} — {usage(spec)}{note}",
-                            partial(app.action_command_line, f"{spec.name} ")))
+            entries.append(
+                (
+                    f"action: {spec.name}",
+                    f"{spec.help} — {usage(spec)}{note}",
+                    partial(app.action_command_line, f"{spec.name} "),
+                )
+            )
         return entries
 
     async def discover(self) -> Hits:

@@ -32,16 +32,28 @@ class Plan:
     def changes_from(self, before: Plan) -> list[str]:
         """One line per target whose state differs from ``before`` (for "the plan changed")."""
         old, new = dict(before.facts), dict(self.facts)
-        return [f"{name}: {old.get(name, 'not there')} -> {new.get(name, 'gone')}"
-                for name in sorted(old.keys() | new.keys()) if old.get(name) != new.get(name)]
+        return [
+            f"{name}: {old.get(name, 'not there')} -> {new.get(name, 'gone')}"
+            for name in sorted(old.keys() | new.keys())
+            if old.get(name) != new.get(name)
+        ]
 
 
 Recheck = Callable[[], Awaitable[Plan | None]]
 
 _NODE_ACTIONS = ("drain", "resume")
 # Slurm job states after which there is nothing left to cancel, requeue or hold (squeue's terminal states)
-_ENDED = {"COMPLETED", "CANCELLED", "FAILED", "TIMEOUT", "NODE_FAIL", "PREEMPTED", "OUT_OF_MEMORY", "BOOT_FAIL",
-          "DEADLINE"}
+_ENDED = {
+    "COMPLETED",
+    "CANCELLED",
+    "FAILED",
+    "TIMEOUT",
+    "NODE_FAIL",
+    "PREEMPTED",
+    "OUT_OF_MEMORY",
+    "BOOT_FAIL",
+    "DEADLINE",
+}
 _JOB_ACTIONS = {"cancel": "Cancel", "requeue": "Requeue", "hold": "Hold", "release": "Release"}
 
 
@@ -70,7 +82,7 @@ async def node_plan(app: DcopsApp, action: str, nodes: str) -> Plan | None:
     rows = _rows(await app.read("nodes", {"nodes": nodes}), NodeRow)
     if not rows:
         return None
-    facts, jobs_at, states = [], {}, {}                # type: ignore[var-annotated]  # lists of row values
+    facts, jobs_at, states = [], {}, {}  # type: ignore[var-annotated]  # lists of row values
     for r in rows:
         name = r.node
         jobs = list(r.jobs)
@@ -82,8 +94,11 @@ async def node_plan(app: DcopsApp, action: str, nodes: str) -> Plan | None:
     lines = ["Now: " + "; ".join(f"{collapse_hostlist(names)} {state}" for state, names in states.items())]
     if jobs_at:
         shown = [f"{j} ({collapse_hostlist(ns)})" for j, ns in sorted(jobs_at.items())]
-        lines.append(f"Jobs running there now ({len(shown)}): " + ", ".join(shown[:12])
-                     + (f" and {len(shown) - 12} more" if len(shown) > 12 else ""))
+        lines.append(
+            f"Jobs running there now ({len(shown)}): "
+            + ", ".join(shown[:12])
+            + (f" and {len(shown) - 12} more" if len(shown) > 12 else "")
+        )
     else:
         lines.append("No jobs run there now.")
     return Plan("\n".join(lines), tuple(sorted(facts)))
@@ -107,6 +122,7 @@ async def job_plan(app: DcopsApp, action: str, ids: list[str]) -> Plan | None:
                 lines.append(f"  {j}: already ended ({state}): nothing to {action}")
                 continue
             nodes = list(r.nodelist)
-            lines.append(f"  {j} {r.name or ''} ({r.user or '?'}): {r.state}"
-                         f" on {collapse_hostlist(nodes) if nodes else '-'}")
+            lines.append(
+                f"  {j} {r.name or ''} ({r.user or '?'}): {r.state} on {collapse_hostlist(nodes) if nodes else '-'}"
+            )
     return Plan("\n".join(lines), tuple(facts))

@@ -33,7 +33,9 @@ def _theme_from_toml(source: str, raw: dict) -> Theme:
         raise ConfigError(f"theme file {source}: 'name' is missing")
     unknown = sorted(set(raw) - _THEME_FIELDS - {"name"})
     if unknown:
-        raise ConfigError(f"theme file {source}: unknown key {unknown[0]!r}; accepted: {', '.join(sorted(_THEME_FIELDS))}")
+        raise ConfigError(
+            f"theme file {source}: unknown key {unknown[0]!r}; accepted: {', '.join(sorted(_THEME_FIELDS))}"
+        )
     variables = dict(raw.get("variables", {}))
     missing = [v for v in REQUIRED_VARIABLES if v not in variables]
     if missing:
@@ -80,14 +82,19 @@ def remember_theme(name: str) -> None:
         pass
 
 
-def choose_theme(config: DcopsConfig, flag: str | None, available: dict[str, Theme],
-                 remembered: str | None = None) -> tuple[str, str | None]:
+def choose_theme(
+    config: DcopsConfig, flag: str | None, available: dict[str, Theme], remembered: str | None = None
+) -> tuple[str, str | None]:
     """The theme to use and, when the user's choice was overridden or unknown, a one-line note."""
     pinned = config.cluster.theme
     if remembered and remembered not in available and remembered not in BUILTIN_THEMES:
-        remembered = None             # a theme file that was removed since: fall back quietly
-    for origin, name in (("cluster.theme", pinned), ("--theme", flag), ("remembered", remembered),
-                         ("[tui] theme", config.tui.theme)):
+        remembered = None  # a theme file that was removed since: fall back quietly
+    for origin, name in (
+        ("cluster.theme", pinned),
+        ("--theme", flag),
+        ("remembered", remembered),
+        ("[tui] theme", config.tui.theme),
+    ):
         if not name:
             continue
         if origin == "remembered":

@@ -42,8 +42,23 @@ from dcops.actions.store.base import AuditEntry, AuditQuery
 
 NODES = [f"gpu{i:04d}" for i in range(1, 1001)]
 PRINCIPALS = [f"unix:user{i:02d}" for i in range(30)] + [f"slack:U{i:08d}" for i in range(10)]
-ACTIONS = ["drain", "resume", "reimage", "firmware-update", "triage-cable", "cancel", "requeue", "gpu-health",
-           "fleet", "nodes", "jobs", "power", "reset-counters", "audit", "ping"]
+ACTIONS = [
+    "drain",
+    "resume",
+    "reimage",
+    "firmware-update",
+    "triage-cable",
+    "cancel",
+    "requeue",
+    "gpu-health",
+    "fleet",
+    "nodes",
+    "jobs",
+    "power",
+    "reset-counters",
+    "audit",
+    "ping",
+]
 BATCH = 2000
 
 
@@ -68,11 +83,23 @@ def entries(n: int, seed: int = 16) -> Any:
             if i >= n:
                 break
             ts = (start + step * i).isoformat(timespec="microseconds")
-            batch.append(AuditEntry(ts=ts, run_id=run, event=event, principal=principal, channel="cli",  # type: ignore[arg-type]
-                                    action=action, targets=targets, params=params,
-                                    decision="allow" if event == "started" else None, outcome=outcome,
-                                    duration=round(rng.random() * 30, 6) if event == "finished" else None,
-                                    detail="summary" if event == "finished" else None, owner="host:1:1"))
+            batch.append(
+                AuditEntry(
+                    ts=ts,
+                    run_id=run,
+                    event=event,
+                    principal=principal,
+                    channel="cli",  # type: ignore[arg-type]
+                    action=action,
+                    targets=targets,
+                    params=params,
+                    decision="allow" if event == "started" else None,
+                    outcome=outcome,
+                    duration=round(rng.random() * 30, 6) if event == "finished" else None,
+                    detail="summary" if event == "finished" else None,
+                    owner="host:1:1",
+                )
+            )
             i += 1
             if len(batch) >= BATCH:
                 yield batch
@@ -86,7 +113,7 @@ async def generate(store: Any, kind: str, n: int) -> float:
     if kind == "sqlite":
         conn = store._pool.submit(store._connect).result()
         for batch in entries(n):
-            store._append_tx(conn, batch)          # the store's own append transaction
+            store._append_tx(conn, batch)  # the store's own append transaction
     else:
         for batch in entries(n):
             await store.append(batch)
@@ -107,7 +134,7 @@ async def searches(store: Any, rounds: int = 30) -> dict[str, dict[str, float]]:
     for name, make in cases.items():
         times = []
         for _ in range(rounds):
-            if make is None:                    # the third keyset page of one node's records
+            if make is None:  # the third keyset page of one node's records
                 node = rng.choice(NODES)
                 t0 = time.perf_counter()
                 page = await store.query(AuditQuery(node=node, limit=200))
@@ -121,18 +148,26 @@ async def searches(store: Any, rounds: int = 30) -> dict[str, dict[str, float]]:
             await store.query(q)
             times.append(time.perf_counter() - t0)
         times.sort()
-        out[name] = {"p50_ms": round(statistics.median(times) * 1000, 1),
-                     "p95_ms": round(times[int(len(times) * 0.95) - 1] * 1000, 1)}
+        out[name] = {
+            "p50_ms": round(statistics.median(times) * 1000, 1),
+            "p95_ms": round(times[int(len(times) * 0.95) - 1] * 1000, 1),
+        }
     return out
 
 
 def _config(url: str, workdir: Path, sealed: bool = False) -> Path:
-    (workdir / "policy.toml").write_text('[roles.all]\nactions = ["*"]\n[[bindings]]\nprincipals = ["unix:*"]\n'
-                                         'roles = ["all"]\n')
+    (workdir / "policy.toml").write_text(
+        '[roles.all]\nactions = ["*"]\n[[bindings]]\nprincipals = ["unix:*"]\nroles = ["all"]\n'
+    )
     cfg = workdir / ("dcops-sealed.toml" if sealed else "dcops.toml")
-    seal = (f'seal_key = "{workdir / "seal.key"}"\nseal_public_keys = ["{workdir / "seal.pub"}"]\n'
-            'seal_every = 1000000\n') if sealed else ""
-    cfg.write_text(f'[cluster]\nname = "bench"\n[audit]\nurl = "{url}"\n{seal}[policy]\npath = "{workdir / "policy.toml"}"\n')
+    seal = (
+        (f'seal_key = "{workdir / "seal.key"}"\nseal_public_keys = ["{workdir / "seal.pub"}"]\nseal_every = 1000000\n')
+        if sealed
+        else ""
+    )
+    cfg.write_text(
+        f'[cluster]\nname = "bench"\n[audit]\nurl = "{url}"\n{seal}[policy]\npath = "{workdir / "policy.toml"}"\n'
+    )
     return cfg
 
 
@@ -162,8 +197,9 @@ def cli_verify(url: str, workdir: Path) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for label, extra in (("cli_verify_incremental", []), ("cli_verify_full", ["--full"])):
         t0 = time.perf_counter()
-        p = subprocess.run([dcops, "--config", str(cfg), "--json", "audit", "verify", *extra],
-                           capture_output=True, text=True)
+        p = subprocess.run(
+            [dcops, "--config", str(cfg), "--json", "audit", "verify", *extra], capture_output=True, text=True
+        )
         wall = time.perf_counter() - t0
         if p.returncode != 0:
             raise RuntimeError(f"audit verify {extra} failed: {p.stdout[-300:]} {p.stderr[-300:]}")
@@ -178,8 +214,9 @@ def export_rss(url: str, workdir: Path) -> dict[str, float]:
     cfg = _config(url, workdir)
     dcops = str(Path(sys.executable).with_name("dcops"))
     t0 = time.perf_counter()
-    proc = subprocess.Popen([dcops, "--config", str(cfg), "audit", "export", "--output", os.devnull],
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [dcops, "--config", str(cfg), "audit", "export", "--output", os.devnull], stderr=subprocess.PIPE, text=True
+    )
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
     if status != 0:
@@ -196,7 +233,7 @@ async def verifies(store: Any, n: int) -> dict[str, float]:
     n = full.records
     out["verify_full_s"] = round(wall, 2)
     out["verify_full_records_per_s"] = round(n / wall)
-    out["verify_full_records_per_cpu_s"] = round(n / cpu)     # this process's CPU (SQLite runs in it)
+    out["verify_full_records_per_cpu_s"] = round(n / cpu)  # this process's CPU (SQLite runs in it)
     head_seq = full.head_seq
     [cp] = await store.query(AuditQuery(limit=1, before_seq=head_seq - 10_000 + 1))
     t0 = time.perf_counter()
@@ -259,8 +296,9 @@ def main() -> None:
     for kind in args.stores.split(","):
         if args.keep:
             Path(args.keep).mkdir(parents=True, exist_ok=True)
-            out.append(asyncio.run(bench(kind, args.records, Path(args.keep), keep=True,
-                                         generate_only=args.generate_only)))
+            out.append(
+                asyncio.run(bench(kind, args.records, Path(args.keep), keep=True, generate_only=args.generate_only))
+            )
         else:
             with tempfile.TemporaryDirectory(prefix=f"dcops-audit-{kind}-") as tmp:
                 out.append(asyncio.run(bench(kind, args.records, Path(tmp))))

@@ -25,7 +25,9 @@ import tempfile
 import time
 
 # the installed console script when there is one (what a user runs), else the module
-_DCOPS = [sys.executable, shutil.which("dcops")] if shutil.which("dcops") else [sys.executable, "-m", "dcops.console.cli"]
+_DCOPS = (
+    [sys.executable, shutil.which("dcops")] if shutil.which("dcops") else [sys.executable, "-m", "dcops.console.cli"]
+)
 COMMANDS = {
     "python -c pass": [sys.executable, "-c", "pass"],
     "dcops --help": [*_DCOPS, "--help"],
@@ -57,8 +59,12 @@ def once(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
 
 
 def slowest_imports(env: dict[str, str], top: int = 15) -> list[str]:
-    done = subprocess.run([*COMMANDS["dcops --demo run ping"][:1], "-X", "importtime",
-                           *COMMANDS["dcops --demo run ping"][1:]], env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        [*COMMANDS["dcops --demo run ping"][:1], "-X", "importtime", *COMMANDS["dcops --demo run ping"][1:]],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     rows = []
     for line in done.stderr.splitlines():
         if line.startswith("import time:") and "self [us]" not in line:
@@ -78,14 +84,18 @@ def main() -> None:
         trees = {"": env}
         if baseline:
             trees["baseline "] = bench_env(os.path.join(tmp, "pycache"), os.path.join(tmp, "state-base"), baseline)
-        runs = {prefix + name: (cmd, tenv) for prefix, tenv in trees.items() for name, cmd in COMMANDS.items()
-                if not (prefix and name == "python -c pass")}
-        for cmd, tenv in runs.values():          # warm the byte-code cache and the page cache
+        runs = {
+            prefix + name: (cmd, tenv)
+            for prefix, tenv in trees.items()
+            for name, cmd in COMMANDS.items()
+            if not (prefix and name == "python -c pass")
+        }
+        for cmd, tenv in runs.values():  # warm the byte-code cache and the page cache
             once(cmd, tenv)
         times: dict[str, list[float]] = {name: [] for name in runs}
         cpu: dict[str, list[float]] = {name: [] for name in runs}
         load = os.getloadavg()[0]
-        for _ in range(n):                       # interleaved: each round runs every command once
+        for _ in range(n):  # interleaved: each round runs every command once
             for name, (cmd, tenv) in runs.items():
                 wall, used = once(cmd, tenv)
                 times[name].append(wall)
@@ -98,8 +108,10 @@ def main() -> None:
             p90 = statistics.quantiles(xs, n=10)[-1] if len(xs) >= 2 else xs[0]
             base = times.get("baseline " + name)
             ratio = f"{med / statistics.median(base):11.2f}x" if base else ""
-            print(f"{name:<33} {med * 1000:7.1f}ms {p90 * 1000:7.1f}ms {(med - floor) * 1000:11.1f}ms "
-                  f"{statistics.median(cpu[name]) * 1000:9.1f}ms {ratio}")
+            print(
+                f"{name:<33} {med * 1000:7.1f}ms {p90 * 1000:7.1f}ms {(med - floor) * 1000:11.1f}ms "
+                f"{statistics.median(cpu[name]) * 1000:9.1f}ms {ratio}"
+            )
         if "--imports" in sys.argv:
             print("\nslowest imports of `dcops --demo run ping`:")
             print("\n".join(slowest_imports(env)))

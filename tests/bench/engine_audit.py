@@ -55,7 +55,7 @@ def raw_round(source: Path, db: Path) -> float:
     conn = sqlite3.connect(db, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
-    conn.executescript(_SCHEMA)   # the same table and indexes as the store
+    conn.executescript(_SCHEMA)  # the same table and indexes as the store
     names = [c.strip() for c in cols.split(",")]
     t0 = time.perf_counter()
     for group in groups:
@@ -67,8 +67,10 @@ def raw_round(source: Path, db: Path) -> float:
             content = dict(zip(names, row)) | {"seq": seq}
             content["targets"], content["params"] = json.loads(row[6]), json.loads(row[7])
             digest = record_hash(prev, content)
-            conn.execute("INSERT INTO audit (seq, " + cols + ", prev_hash, hash) VALUES (" + ",".join("?" * 17) + ")",
-                         (seq, *row, prev, digest))
+            conn.execute(
+                "INSERT INTO audit (seq, " + cols + ", prev_hash, hash) VALUES (" + ",".join("?" * 17) + ")",
+                (seq, *row, prev, digest),
+            )
             prev = digest
         conn.execute("COMMIT")
     elapsed = time.perf_counter() - t0
@@ -85,12 +87,20 @@ def main() -> None:
             eng_t.append(asyncio.run(engine_round(Path(d) / f"e{r}.db", n)))
             raw_t.append(raw_round(Path(d) / f"e{r}.db", Path(d) / f"r{r}.db"))
     e, w = statistics.median(eng_t), statistics.median(raw_t)
-    print(json.dumps({
-        "actions": n, "rounds": rounds,
-        "engine_median_s": round(e, 3), "engine_actions_per_s": round(n / e),
-        "raw_median_s": round(w, 3), "raw_actions_per_s": round(n / w),
-        "ratio_engine_over_raw": round(e / w, 2),
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "actions": n,
+                "rounds": rounds,
+                "engine_median_s": round(e, 3),
+                "engine_actions_per_s": round(n / e),
+                "raw_median_s": round(w, 3),
+                "raw_actions_per_s": round(n / w),
+                "ratio_engine_over_raw": round(e / w, 2),
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

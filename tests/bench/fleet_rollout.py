@@ -48,11 +48,14 @@ def kube_world(n: int) -> list[dict[str, Any]]:
 
 def config(work: Path, bmcs: lab_bmc.LabBmcs, kube: kube_lab.LabInfo, n: int) -> DcopsConfig:
     return DcopsConfig(
-        cluster=ClusterSection(name="bench"), audit=AuditSection(url=f"sqlite:///{work / 'audit.db'}"),
+        cluster=ClusterSection(name="bench"),
+        audit=AuditSection(url=f"sqlite:///{work / 'audit.db'}"),
         nodes=[NodeEntry(names=f"gpu[001-{n:03d}]", partitions=["gpu"])],
-        redfish=RedfishSection(bmcs=bmcs.bmcs, username=bmcs.user, password_file=bmcs.password_file,
-                               ca_bundle=bmcs.ca, timeout=10.0),
-        kube=KubeSection(kubeconfig=str(kube.kubeconfig), drain_timeout=60))
+        redfish=RedfishSection(
+            bmcs=bmcs.bmcs, username=bmcs.user, password_file=bmcs.password_file, ca_bundle=bmcs.ca, timeout=10.0
+        ),
+        kube=KubeSection(kubeconfig=str(kube.kubeconfig), drain_timeout=60),
+    )
 
 
 async def rollout(cfg: DcopsConfig, params: dict[str, Any]) -> tuple[float, Any]:
@@ -74,8 +77,9 @@ async def rollout(cfg: DcopsConfig, params: dict[str, Any]) -> tuple[float, Any]
         await engine.aclose()
 
 
-def prepare(bmcs: lab_bmc.LabBmcs, kube: kube_lab.LabInfo, n: int, latency: tuple[float, float],
-            failing: str | None = None) -> None:
+def prepare(
+    bmcs: lab_bmc.LabBmcs, kube: kube_lab.LabInfo, n: int, latency: tuple[float, float], failing: str | None = None
+) -> None:
     bmcs.reset()
     bmcs.latency(*latency)
     if failing:
@@ -107,12 +111,13 @@ async def main_async(args: argparse.Namespace) -> None:
                 seen = bmcs.status()
                 assert all(s["versions"]["BIOS"] == NEW_BIOS for s in seen["nodes"].values())
                 times["fleet"].append(wall)
-                assert all(v >= 1 for v in seen["resets"].values())          # every node was reset
+                assert all(v >= 1 for v in seen["resets"].values())  # every node was reset
                 print(f"round {r + 1}: fleet {n} x{par} {wall:.2f}s", flush=True)
 
                 prepare(bmcs, kube, n, lat, failing=FAILING)
-                wall, (fin, res) = await rollout(cfg, {"nodes": f"gpu[001-{n:03d}]", **image, "max_parallel": par,
-                                                       "max_failures": 1})
+                wall, (fin, res) = await rollout(
+                    cfg, {"nodes": f"gpu[001-{n:03d}]", **image, "max_parallel": par, "max_failures": 1}
+                )
                 assert fin.outcome == "failed" and set(res.data["failed"]) == {FAILING}, fin.summary
                 assert len(res.data["updated"]) == n - 1, fin.summary
                 times["fleet, 1 failing"].append(wall)
@@ -122,8 +127,10 @@ async def main_async(args: argparse.Namespace) -> None:
         kube_lab.stop()
     alone = statistics.median(times["alone"])
     limit = math.ceil(n / par) * alone
-    print(f"\n{n} lab BMCs, --max-parallel {par}, latency {lat[0]}-{lat[1]} s per request, "
-          f"update {args.update_seconds}s, {args.rounds} round(s); medians")
+    print(
+        f"\n{n} lab BMCs, --max-parallel {par}, latency {lat[0]}-{lat[1]} s per request, "
+        f"update {args.update_seconds}s, {args.rounds} round(s); medians"
+    )
     print(f"{'run':<22}{'median s':>10}{'runs':>30}{'x limit':>10}")
     for name, values in times.items():
         med = statistics.median(values)

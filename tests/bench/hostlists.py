@@ -38,6 +38,7 @@ def refused(fn: Callable[[], object]) -> Callable[[], None]:
         except (UsageError, hostlist.BadHostlist):
             return
         raise AssertionError("the oversized expression was accepted")
+
     return run
 
 
@@ -55,9 +56,14 @@ def main(rounds: int) -> None:
         for label, ours, theirs in cases:
             a, b = median_ms(ours, rounds), median_ms(theirs, rounds)
             rows.append((label, a, b))
-    bomb = "a" + "[0-65535]" * 40              # ~370 characters, 65536^40 names
-    rows.append(("refuse a 65536^40 expression", median_ms(refused(lambda: expand(bomb)), rounds),
-                 median_ms(refused(lambda: hostlist.expand_hostlist(bomb)), rounds)))
+    bomb = "a" + "[0-65535]" * 40  # ~370 characters, 65536^40 names
+    rows.append(
+        (
+            "refuse a 65536^40 expression",
+            median_ms(refused(lambda: expand(bomb)), rounds),
+            median_ms(refused(lambda: hostlist.expand_hostlist(bomb)), rounds),
+        )
+    )
     print(f"{'case':<34}{'dcops ms':>12}{'python-hostlist ms':>20}{'ratio':>8}")
     for label, a, b in rows:
         print(f"{label:<34}{a:>12.2f}{b:>20.2f}{a / b if b else float('nan'):>8.2f}")

@@ -52,7 +52,7 @@ class LatencyProxy:
         except OSError:
             client_w.close()
             return
-        turn = ["server"]                   # who spoke last on this connection
+        turn = ["server"]  # who spoke last on this connection
 
         def client_spoke() -> None:
             if turn[0] == "server":
@@ -64,8 +64,9 @@ class LatencyProxy:
 
         await asyncio.gather(self._pipe(client_r, server_w, client_spoke), self._pipe(server_r, client_w, server_spoke))
 
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                    spoke: Callable[[], None]) -> None:
+    async def _pipe(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, spoke: Callable[[], None]
+    ) -> None:
         queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
 
         async def deliver() -> None:

@@ -63,19 +63,27 @@ async def main(rounds: int) -> None:
 async def _bench(lab: metrics_lab.MetricsLab, rounds: int) -> None:
     load_actions()
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = DcopsConfig(cluster=ClusterSection(name="bench"), audit=AuditSection(url=f"sqlite:///{tmp}/a.db"),
-                          nodes=[NodeEntry(names="gpu[001-064]", partitions=["gpu"])],
-                          prometheus=PrometheusSection(url=lab.prometheus_url), topology=str(lab.topology_path))
+        cfg = DcopsConfig(
+            cluster=ClusterSection(name="bench"),
+            audit=AuditSection(url=f"sqlite:///{tmp}/a.db"),
+            nodes=[NodeEntry(names="gpu[001-064]", partitions=["gpu"])],
+            prometheus=PrometheusSection(url=lab.prometheus_url),
+            topology=str(lab.topology_path),
+        )
         eng = Engine(cfg, build_backends(cfg), SqliteStore(str(Path(tmp) / "a.db")), Policy.demo())
         await eng.start()
         prom = PrometheusAdapter(lab.prometheus_url)
         cases = {
-            "gpu-health 64 nodes x 8 GPUs": ("gpu-health", {"nodes": "gpu[001-064]"}, list(gpu_queries(NODES).values())),
+            "gpu-health 64 nodes x 8 GPUs": (
+                "gpu-health",
+                {"nodes": "gpu[001-064]"},
+                list(gpu_queries(NODES).values()),
+            ),
             "fabric-health 128 ports": ("fabric-health", {"top": 128}, list(growth_queries(None).values())),
         }
         times: dict[str, tuple[list[float], list[float]]] = {k: ([], []) for k in cases}
         floor: list[float] = []
-        for action, params, queries in cases.values():      # warm-up: connections, caches
+        for action, params, queries in cases.values():  # warm-up: connections, caches
             await through_engine(eng, action, params)
             await raw(prom, queries)
         for _ in range(rounds):
@@ -89,11 +97,15 @@ async def _bench(lab: metrics_lab.MetricsLab, rounds: int) -> None:
 
 
 def _report(cases: dict, times: dict, floor: list[float], rounds: int) -> None:
-    print(f"{'case':32} {'queries':>7} {'action (ms)':>12} {'raw sum (ms)':>13} {'ratio':>6}   ({rounds} rounds, medians)")
+    print(
+        f"{'case':32} {'queries':>7} {'action (ms)':>12} {'raw sum (ms)':>13} {'ratio':>6}   ({rounds} rounds, medians)"
+    )
     for name, (_action, _params, queries) in cases.items():
         a, r = statistics.median(times[name][0]), statistics.median(times[name][1])
         print(f"{name:32} {len(queries):>7} {a * 1000:>12.1f} {r * 1000:>13.1f} {a / r:>6.2f}")
-    print(f"(engine floor: an audited no-op `ping` takes {statistics.median(floor) * 1000:.1f} ms of each action's time)")
+    print(
+        f"(engine floor: an audited no-op `ping` takes {statistics.median(floor) * 1000:.1f} ms of each action's time)"
+    )
 
 
 if __name__ == "__main__":

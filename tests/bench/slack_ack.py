@@ -44,11 +44,16 @@ def _bot_process(conn) -> None:  # type: ignore[no-untyped-def]
         slack = await RecordingSlack().start()
         engine = await open_engine(demo_config(Path(tempfile.mkdtemp(prefix="dcops-bench-"))), policy=Policy.demo())
         session = aiohttp.ClientSession()
-        app, bot = build_app(engine, SlackSettings(bot_token="xoxb-bench", signing_secret=SECRET,
-                                                   api_base_url=slack.base_url, update_interval=0.5), session=session)
+        app, bot = build_app(
+            engine,
+            SlackSettings(
+                bot_token="xoxb-bench", signing_secret=SECRET, api_base_url=slack.base_url, update_interval=0.5
+            ),
+            session=session,
+        )
         server = await serve_http(app, "127.0.0.1", 0)
         conn.send((server.url, slack.response_url("bench")))
-        await asyncio.get_running_loop().run_in_executor(None, conn.recv)   # wait for "stop"
+        await asyncio.get_running_loop().run_in_executor(None, conn.recv)  # wait for "stop"
         await bot.drain()
         conn.send(len(slack.calls))
         await server.stop()
@@ -90,7 +95,7 @@ def main() -> int:
     proc.start()
     try:
         url, response_url = parent.recv()
-        asyncio.run(_burst(url, response_url, 3, 0))           # warm-up: auth.test, first imports
+        asyncio.run(_burst(url, response_url, 3, 0))  # warm-up: auth.test, first imports
         samples: list[float] = []
         for r in range(args.rounds):
             samples += asyncio.run(_burst(url, response_url, args.burst, r * args.burst))
@@ -103,9 +108,11 @@ def main() -> int:
             proc.terminate()
     ms = sorted(s * 1000 for s in samples)
     p99 = ms[min(len(ms) - 1, round(0.99 * len(ms)) - 1)]
-    print(f"slack ack latency: {len(ms)} signed /dcops commands in {args.rounds} bursts of {args.burst}: "
-          f"median {statistics.median(ms):.1f} ms, p99 {p99:.1f} ms, max {ms[-1]:.1f} ms "
-          f"(target p99 < 300 ms); {calls} Slack API calls recorded")
+    print(
+        f"slack ack latency: {len(ms)} signed /dcops commands in {args.rounds} bursts of {args.burst}: "
+        f"median {statistics.median(ms):.1f} ms, p99 {p99:.1f} ms, max {ms[-1]:.1f} ms "
+        f"(target p99 < 300 ms); {calls} Slack API calls recorded"
+    )
     return 0
 
 

@@ -37,8 +37,9 @@ ALLOW_ALL = '[roles.all]\nactions = ["*"]\n[[bindings]]\nprincipals = ["unix:*"]
 
 
 async def _scontrol(env: dict[str, str], *args: str) -> None:
-    proc = await asyncio.create_subprocess_exec("scontrol", "update", *args, env=env,
-                                                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    proc = await asyncio.create_subprocess_exec(
+        "scontrol", "update", *args, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+    )
     _, err = await proc.communicate()
     if proc.returncode != 0:
         raise RuntimeError(f"scontrol failed: {err.decode().strip()}")
@@ -72,34 +73,50 @@ async def reads_only(engine) -> float:  # noqa: ANN001
 
 def config(lab: lab_slurm.SlurmLab, db: Path, mode: str) -> DcopsConfig:
     slurm = SlurmSection(mode=mode, env=lab.env, timeout=15, rest_url=lab.rest_url, rest_user="root")
-    return DcopsConfig(cluster=ClusterSection(name="bench"), audit=AuditSection(url=f"sqlite:///{db}"),
-                       guards=GuardsSection(max_partition_unavailable=1.0), slurm=slurm)
+    return DcopsConfig(
+        cluster=ClusterSection(name="bench"),
+        audit=AuditSection(url=f"sqlite:///{db}"),
+        guards=GuardsSection(max_partition_unavailable=1.0),
+        slurm=slurm,
+    )
 
 
 async def main(rounds: int, mode: str) -> None:
     with lab_slurm.session() as lab:
         lab.reset()
-        os.environ["SLURM_JWT"] = lab.token                 # [slurm] token_env for mode = "rest"
+        os.environ["SLURM_JWT"] = lab.token  # [slurm] token_env for mode = "rest"
         env = {**os.environ, **lab.env}
         with tempfile.TemporaryDirectory() as tmp:
             engine = await open_engine(config(lab, Path(tmp) / "audit.db", mode), policy=Policy.from_toml(ALLOW_ALL))
             try:
-                await dcops_pair(engine)                    # warm up: inventory cache, imports, connections
+                await dcops_pair(engine)  # warm up: inventory cache, imports, connections
                 await direct_pair(env)
                 direct, dcops, reads = [], [], []
-                for _ in range(rounds):                     # interleaved so drift hits both alike
+                for _ in range(rounds):  # interleaved so drift hits both alike
                     direct.append(await direct_pair(env))
                     dcops.append(await dcops_pair(engine))
                     reads.append(await reads_only(engine))
             finally:
                 await engine.aclose()
     d, c, r = (statistics.median(x) * 1000 for x in (direct, dcops, reads))
-    print(json.dumps({"benchmark": "drain+resume 16 nodes", "mode": mode, "rounds": rounds,
-                      "direct_scontrol_ms": round(d, 1), "dcops_ms": round(c, 1), "ratio": round(c / d, 2),
-                      "dcops_slurm_reads_ms": round(r, 1),
-                      "ratio_without_reads": round((c - r) / d, 2)}))
-    print(f"drain+resume of 16 nodes ({mode}): direct scontrol {d:.1f} ms, dcops {c:.1f} ms, ratio {c / d:.2f} "
-          f"(of which the guard + health-check reads {r:.1f} ms; without them {(c - r) / d:.2f})")
+    print(
+        json.dumps(
+            {
+                "benchmark": "drain+resume 16 nodes",
+                "mode": mode,
+                "rounds": rounds,
+                "direct_scontrol_ms": round(d, 1),
+                "dcops_ms": round(c, 1),
+                "ratio": round(c / d, 2),
+                "dcops_slurm_reads_ms": round(r, 1),
+                "ratio_without_reads": round((c - r) / d, 2),
+            }
+        )
+    )
+    print(
+        f"drain+resume of 16 nodes ({mode}): direct scontrol {d:.1f} ms, dcops {c:.1f} ms, ratio {c / d:.2f} "
+        f"(of which the guard + health-check reads {r:.1f} ms; without them {(c - r) / d:.2f})"
+    )
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from dcops.actions.backends.ssh import SshAdapter
 from dcops.actions.config.ssh import SshSection
 from tests.lab import sshnodes
 
-CPU: dict[tuple[str, int], list[float]] = {}   # (cold|warm, hosts) -> dcops' own CPU seconds per call
+CPU: dict[tuple[str, int], list[float]] = {}  # (cold|warm, hosts) -> dcops' own CPU seconds per call
 PHASE = ["cold"]
 
 
@@ -50,7 +50,7 @@ async def bench(lab: sshnodes.SshNodesLab, rounds: int, argv: list[str]) -> None
     PHASE[0] = "cold"
     section = SshSection(**lab.ssh_config())
     one, all16 = lab.nodes[:1], lab.nodes[:16]
-    await cold(section, all16, argv)                                 # warm the machine up
+    await cold(section, all16, argv)  # warm the machine up
     cold_one, cold_all = [], []
     for _ in range(rounds):
         cold_one.append(await cold(section, one, argv))
@@ -58,26 +58,38 @@ async def bench(lab: sshnodes.SshNodesLab, rounds: int, argv: list[str]) -> None
     adapter = SshAdapter(section)
     PHASE[0] = "warm"
     try:
-        await _timed(adapter, all16, argv)                           # open the connections
+        await _timed(adapter, all16, argv)  # open the connections
         warm_one, warm_all = [], []
         for _ in range(rounds):
             warm_one.append(await _timed(adapter, one, argv))
             warm_all.append(await _timed(adapter, all16, argv))
     finally:
         await adapter.aclose()
-    med = {k: statistics.median(v) * 1000 for k, v in
-           (("cold_one", cold_one), ("cold_16", cold_all), ("warm_one", warm_one), ("warm_16", warm_all))}
+    med = {
+        k: statistics.median(v) * 1000
+        for k, v in (("cold_one", cold_one), ("cold_16", cold_all), ("warm_one", warm_one), ("warm_16", warm_all))
+    }
     cpu = {k: statistics.median(v) * 1000 for k, v in CPU.items()}
-    print(json.dumps({"benchmark": "ssh one command, 16 nodes vs 1", "command": argv, "rounds": rounds,
-                      **{f"{k}_ms": round(v, 1) for k, v in med.items()},
-                      **{f"client_cpu_{p}_{n}_ms": round(cpu[p, n], 1) for p, n in sorted(cpu)},
-                      "ratio_cold": round(med["cold_16"] / med["cold_one"], 2),
-                      "ratio_warm": round(med["warm_16"] / med["warm_one"], 2)}))
-    print(f"{' '.join(argv)}: new connections: 1 node {med['cold_one']:.0f} ms, 16 nodes {med['cold_16']:.0f} ms, "
-          f"ratio {med['cold_16'] / med['cold_one']:.2f}; reused connections: 1 node {med['warm_one']:.0f} ms, "
-          f"16 nodes {med['warm_16']:.0f} ms, ratio {med['warm_16'] / med['warm_one']:.2f}; dcops' own CPU per call "
-          f"(new / reused connections): 1 node {cpu['cold', 1]:.1f} / {cpu['warm', 1]:.1f} ms, "
-          f"16 nodes {cpu['cold', 16]:.1f} / {cpu['warm', 16]:.1f} ms")
+    print(
+        json.dumps(
+            {
+                "benchmark": "ssh one command, 16 nodes vs 1",
+                "command": argv,
+                "rounds": rounds,
+                **{f"{k}_ms": round(v, 1) for k, v in med.items()},
+                **{f"client_cpu_{p}_{n}_ms": round(cpu[p, n], 1) for p, n in sorted(cpu)},
+                "ratio_cold": round(med["cold_16"] / med["cold_one"], 2),
+                "ratio_warm": round(med["warm_16"] / med["warm_one"], 2),
+            }
+        )
+    )
+    print(
+        f"{' '.join(argv)}: new connections: 1 node {med['cold_one']:.0f} ms, 16 nodes {med['cold_16']:.0f} ms, "
+        f"ratio {med['cold_16'] / med['cold_one']:.2f}; reused connections: 1 node {med['warm_one']:.0f} ms, "
+        f"16 nodes {med['warm_16']:.0f} ms, ratio {med['warm_16'] / med['warm_one']:.2f}; dcops' own CPU per call "
+        f"(new / reused connections): 1 node {cpu['cold', 1]:.1f} / {cpu['warm', 1]:.1f} ms, "
+        f"16 nodes {cpu['cold', 16]:.1f} / {cpu['warm', 16]:.1f} ms"
+    )
 
 
 DEFAULT_COMMANDS = (["hostname"], ["sleep", "0.2"], ["mlxlink", "-d", "mlx5_0", "--show_ber"])

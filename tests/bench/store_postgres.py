@@ -36,7 +36,7 @@ from tests.bench.latency_proxy import LatencyProxy
 from tests.integration.postgres.pg_worker import spawn
 from tests.lab import postgres as lab
 
-LINK_ONE_WAY = 0.0005           # a 1 ms round trip: consoles and the database on one LAN
+LINK_ONE_WAY = 0.0005  # a 1 ms round trip: consoles and the database on one LAN
 
 
 def timed(url: str, processes: int, n: int, on_go: Callable[[], None] = lambda: None) -> float:
@@ -84,6 +84,7 @@ def _round_trips_per_action(server: lab.PostgresLab, n: int) -> tuple[float, flo
         with psycopg.connect(url) as conn:
             records = conn.execute("SELECT count(*) FROM audit WHERE action = 'ping'").fetchone()[0]
         counted.append((trips / n, trips / records))
+
     _on_fresh_db(server, run, one_way_s=0.0005, want_proxy=True)
     return counted[0]
 
@@ -107,8 +108,13 @@ def main() -> None:
     server = lab.status()
     started = server is None
     server = server or lab.start()
-    cases = {"postgres_x8": ("pg", 8), "postgres_x1": ("pg", 1), "sqlite_x1": ("sqlite", 1), "sqlite_x8": ("sqlite", 8),
-             "postgres_x8_1ms_link": ("pg-link", 8)}
+    cases = {
+        "postgres_x8": ("pg", 8),
+        "postgres_x1": ("pg", 1),
+        "sqlite_x1": ("sqlite", 1),
+        "sqlite_x8": ("sqlite", 8),
+        "postgres_x8_1ms_link": ("pg-link", 8),
+    }
     times: dict[str, list[float]] = {k: [] for k in cases}
     rtts: list[tuple[float, float]] = []
     try:
@@ -126,17 +132,25 @@ def main() -> None:
         if started:
             lab.stop()
     rate = {k: cases[k][1] * n / statistics.median(v) for k, v in times.items()}
-    print(json.dumps({
-        "actions_per_process": n, "rounds": rounds,
-        **{f"{k}_median_s": round(statistics.median(v), 3) for k, v in times.items()},
-        **{f"{k}_actions_per_s": round(v) for k, v in rate.items()},
-        "ratio_postgres_x8_over_sqlite_x1": round(rate["postgres_x8"] / rate["sqlite_x1"], 2),
-        "ratio_postgres_x8_over_sqlite_x8": round(rate["postgres_x8"] / rate["sqlite_x8"], 2),
-        "ratio_postgres_x8_over_postgres_x1": round(rate["postgres_x8"] / rate["postgres_x1"], 2),
-        "ratio_postgres_x8_1ms_link_over_postgres_x8": round(rate["postgres_x8_1ms_link"] / rate["postgres_x8"], 2),
-        "postgres_round_trips_per_action": round(statistics.median(r[0] for r in rtts), 2),
-        "postgres_round_trips_per_record": round(statistics.median(r[1] for r in rtts), 2),
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "actions_per_process": n,
+                "rounds": rounds,
+                **{f"{k}_median_s": round(statistics.median(v), 3) for k, v in times.items()},
+                **{f"{k}_actions_per_s": round(v) for k, v in rate.items()},
+                "ratio_postgres_x8_over_sqlite_x1": round(rate["postgres_x8"] / rate["sqlite_x1"], 2),
+                "ratio_postgres_x8_over_sqlite_x8": round(rate["postgres_x8"] / rate["sqlite_x8"], 2),
+                "ratio_postgres_x8_over_postgres_x1": round(rate["postgres_x8"] / rate["postgres_x1"], 2),
+                "ratio_postgres_x8_1ms_link_over_postgres_x8": round(
+                    rate["postgres_x8_1ms_link"] / rate["postgres_x8"], 2
+                ),
+                "postgres_round_trips_per_action": round(statistics.median(r[0] for r in rtts), 2),
+                "postgres_round_trips_per_record": round(statistics.median(r[1] for r in rtts), 2),
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -90,7 +90,12 @@ async def type_and_time(pilot, paints: list[float], keys: list[str], renders: li
         shown = next(p for p in paints[seen:] if p >= rendered)
         latencies.append(shown - t)
         if os.environ.get("BENCH_DEBUG"):
-            print(key, [round((p - t) * 1000, 1) for p in paints[seen:]], "table rendered", round((rendered - t) * 1000, 1))
+            print(
+                key,
+                [round((p - t) * 1000, 1) for p in paints[seen:]],
+                "table rendered",
+                round((rendered - t) * 1000, 1),
+            )
     return latencies
 
 
@@ -203,23 +208,33 @@ def main() -> int:
     baseline = asyncio.run(bench_datatable(console["rows"], console["render"], keys[: args.baseline_keys]))
 
     ms = 1000.0
-    print(f"dcops console, fleet screen, {args.nodes} simulated nodes, {SIZE[0]}x{SIZE[1]}, "
-          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"dcops console, fleet screen, {args.nodes} simulated nodes, {SIZE[0]}x{SIZE[1]}, "
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
+    )
     print(f"  start -> first paint (console frame)          {console['first paint'] * ms:9.0f} ms   target < 1500 ms")
     print(f"  start -> every node painted (Slurm columns)   {console['rows painted'] * ms:9.0f} ms")
-    print(f"  start -> every plane painted (fleet action)   {console['all planes painted'] * ms:9.0f} ms   "
-          "(the simulator's PromQL on the engine thread)")
+    print(
+        f"  start -> every plane painted (fleet action)   {console['all planes painted'] * ms:9.0f} ms   "
+        "(the simulator's PromQL on the engine thread)"
+    )
     print()
     print(f"  filter keystroke -> repaint          {'VirtualTable':>14} {'stock DataTable':>16}")
     vt, dt = console["filter"], baseline["filter"]
     print(f"    keystrokes                         {len(vt):>14} {len(dt):>16}")
-    print(f"    median                             {statistics.median(vt) * ms:>11.1f} ms {statistics.median(dt) * ms:>13.1f} ms")
-    print(f"    p95                                {pct(vt, 95) * ms:>11.1f} ms {pct(dt, 95) * ms:>13.1f} ms"
-          "   target p95 < 50 ms")
+    print(
+        f"    median                             {statistics.median(vt) * ms:>11.1f} ms {statistics.median(dt) * ms:>13.1f} ms"
+    )
+    print(
+        f"    p95                                {pct(vt, 95) * ms:>11.1f} ms {pct(dt, 95) * ms:>13.1f} ms"
+        "   target p95 < 50 ms"
+    )
     print(f"    max                                {max(vt) * ms:>11.1f} ms {max(dt) * ms:>13.1f} ms")
     print()
-    print(f"  resident memory (whole process, after typing)  VmRSS {console['rss']:.0f} MB, "
-          f"peak VmHWM {console['hwm']:.0f} MB   target < 300 MB")
+    print(
+        f"  resident memory (whole process, after typing)  VmRSS {console['rss']:.0f} MB, "
+        f"peak VmHWM {console['hwm']:.0f} MB   target < 300 MB"
+    )
     return 0
 
 

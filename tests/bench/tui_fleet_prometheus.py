@@ -45,10 +45,13 @@ def config(work: Path, url: str, n: int):  # noqa: ANN201
     from dcops.actions.config.prometheus import PrometheusSection
 
     (work / "policy.toml").write_text(ALLOW_ALL)
-    return DcopsConfig(cluster=ClusterSection(name="bench"), audit=AuditSection(url=f"sqlite:///{work / 'audit.db'}"),
-                       policy=PolicySection(path=str(work / "policy.toml")),
-                       nodes=[NodeEntry(names=f"gpu[00001-{n:05d}]", partitions=["gpu"])],
-                       prometheus=PrometheusSection(url=url, timeout=30.0))
+    return DcopsConfig(
+        cluster=ClusterSection(name="bench"),
+        audit=AuditSection(url=f"sqlite:///{work / 'audit.db'}"),
+        policy=PolicySection(path=str(work / "policy.toml")),
+        nodes=[NodeEntry(names=f"gpu[00001-{n:05d}]", partitions=["gpu"])],
+        prometheus=PrometheusSection(url=url, timeout=30.0),
+    )
 
 
 async def engine_fill(cfg, rounds: int) -> list[float]:  # noqa: ANN001
@@ -64,10 +67,13 @@ async def engine_fill(cfg, rounds: int) -> list[float]:  # noqa: ANN001
             run = await engine.submit(Request(principal="unix:bench", channel="tui", action="fleet", params={}))
             fin = await run.wait()
             out.append(time.perf_counter() - t)
-            data = [r.model_dump() for r in run.result.rows]     # the fleet's typed rows
+            data = [r.model_dump() for r in run.result.rows]  # the fleet's typed rows
             assert fin.outcome == "ok" and "unavailable" not in fin.summary, fin.summary
-            filled = sum(1 for r in data if r["gpu_util"] is not None and r["ib_errors"] is not None
-                         and len(r["util_history"]) >= 7)
+            filled = sum(
+                1
+                for r in data
+                if r["gpu_util"] is not None and r["ib_errors"] is not None and len(r["util_history"]) >= 7
+            )
             assert filled == len(data), f"only {filled} of {len(data)} rows have every plane"
     finally:
         await engine.aclose()
@@ -106,16 +112,17 @@ async def console(cfg, n: int, keys: list[str], rounds: int) -> dict:  # noqa: A
         await pilot.press("slash")
         await pilot.pause()
         app.screen.query_one("#filter Input").cursor_blink = False
+
         def loading() -> bool:
             return any(w.group == "load" and w.is_running for w in screen.workers)
 
         for _ in range(rounds):
             out["idle"] += await type_and_time(pilot, app.paints, keys, renders)
             t = time.perf_counter()
-            screen.reload()                                  # what ctrl+r and the auto refresh call
+            screen.reload()  # what ctrl+r and the auto refresh call
             await pilot.pause()
             typed: list[float] = []
-            while loading():                                 # keys while the refresh is in flight
+            while loading():  # keys while the refresh is in flight
                 typed += await type_and_time(pilot, app.paints, [keys[len(typed) % len(keys)]], renders)
             out["refresh"].append(await paint_after(app.paints, lambda: True) - t)
             out["during"] += typed
@@ -138,31 +145,42 @@ def main() -> int:
         if url is None:
             print(f"backfilling {spec.series_count():,} series x {len(spec.times())} samples ...", flush=True)
             prom = stack.enter_context(backfilled("bench", spec, timeout=600))
-            print(f"backfilled and loaded in {prom.backfill_seconds:.1f} s (promtool), serving at {prom.url}",
-                  flush=True)
+            print(
+                f"backfilled and loaded in {prom.backfill_seconds:.1f} s (promtool), serving at {prom.url}", flush=True
+            )
             url = prom.url
         cfg = config(Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="dcops-bench-"))), url, n)
         fills = asyncio.run(engine_fill(cfg, args.rounds))
         tui = asyncio.run(console(cfg, n, _keys(args.keys), args.rounds))
     ms = 1000.0
-    print(f"\nfleet view, {n} nodes x 8 GPUs, real Prometheus (backfilled), {SIZE[0]}x{SIZE[1]}, "
-          f"{os.cpu_count()} CPUs, "
-          f"load average {os.getloadavg()[0]:.1f}; medians of {args.rounds}")
-    print(f"  fleet action alone (engine, every plane)     median {statistics.median(fills):6.2f} s "
-          f"[{', '.join(f'{v:.2f}' for v in fills)}]   target <= 3 s")
+    print(
+        f"\nfleet view, {n} nodes x 8 GPUs, real Prometheus (backfilled), {SIZE[0]}x{SIZE[1]}, "
+        f"{os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.1f}; medians of {args.rounds}"
+    )
+    print(
+        f"  fleet action alone (engine, every plane)     median {statistics.median(fills):6.2f} s "
+        f"[{', '.join(f'{v:.2f}' for v in fills)}]   target <= 3 s"
+    )
     print(f"  console start -> every plane painted                {tui['all planes painted']:6.2f} s")
-    print(f"  console refresh -> repainted with new data   median {statistics.median(tui['refresh']):6.2f} s "
-          f"[{', '.join(f'{v:.2f}' for v in tui['refresh'])}]")
+    print(
+        f"  console refresh -> repainted with new data   median {statistics.median(tui['refresh']):6.2f} s "
+        f"[{', '.join(f'{v:.2f}' for v in tui['refresh'])}]"
+    )
     idle, during = tui["idle"], tui["during"]
     print(f"  filter keystroke -> repaint      {'no refresh':>12} {'during a refresh':>18}")
     print(f"    keystrokes                     {len(idle):>12} {len(during):>18}")
     med_idle, med_during = statistics.median(idle) * ms, statistics.median(during) * ms
     print(f"    median                         {med_idle:>9.1f} ms {med_during:>15.1f} ms")
-    print(f"    p95                            {pct(idle, 95) * ms:>9.1f} ms {pct(during, 95) * ms:>15.1f} ms"
-          "   target < 50 ms")
+    print(
+        f"    p95                            {pct(idle, 95) * ms:>9.1f} ms {pct(during, 95) * ms:>15.1f} ms"
+        "   target < 50 ms"
+    )
     print(f"    max                            {max(idle) * ms:>9.1f} ms {max(during) * ms:>15.1f} ms")
-    print(f"  resident memory after load: VmRSS {tui['rss']:.0f} MB (peak {tui['hwm']:.0f} MB); after the refreshes "
-          f"VmRSS {tui['rss after refreshes']:.0f} MB (peak {tui['hwm after refreshes']:.0f} MB)   target < 250 MB")
+    print(
+        f"  resident memory after load: VmRSS {tui['rss']:.0f} MB (peak {tui['hwm']:.0f} MB); after the refreshes "
+        f"VmRSS {tui['rss after refreshes']:.0f} MB (peak {tui['hwm after refreshes']:.0f} MB)   target < 250 MB"
+    )
     return 0
 
 

@@ -66,9 +66,32 @@ class PostgresLab:
         """Run SQL as the superuser over the lab's unix socket (tests use it to tamper and to make databases)."""
         # the SQL goes in on stdin, never argv (a CREATE ROLE ... PASSWORD would show in ps)
         res = subprocess.run(
-            ["runuser", "-u", SUPERUSER, "--", str(BIN / "psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
-             "-h", str(self.directory / "data"), "-p", str(self.port), "-d", database, "-f", "-"],
-            input=sql, capture_output=True, text=True, timeout=60)
+            [
+                "runuser",
+                "-u",
+                SUPERUSER,
+                "--",
+                str(BIN / "psql"),
+                "-X",
+                "-q",
+                "-A",
+                "-t",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-h",
+                str(self.directory / "data"),
+                "-p",
+                str(self.port),
+                "-d",
+                database,
+                "-f",
+                "-",
+            ],
+            input=sql,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         if res.returncode != 0:
             raise LabError(f"psql failed: {res.stderr.replace(self.password, '***').strip()[-300:]}")
         return res.stdout.strip()
@@ -89,7 +112,7 @@ def _free_port() -> int:
 
 
 def _alive(pid: int) -> bool:
-    return Path(f"/proc/{pid}").exists()      # the postmaster is not our child: no zombie to mistake
+    return Path(f"/proc/{pid}").exists()  # the postmaster is not our child: no zombie to mistake
 
 
 def _server_pid(directory: Path) -> int | None:
@@ -104,8 +127,13 @@ def _server_pid(directory: Path) -> int | None:
 
 
 def _as_postgres(argv: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["runuser", "-u", SUPERUSER, "--", *argv], capture_output=True, text=True,
-                          timeout=timeout, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        ["runuser", "-u", SUPERUSER, "--", *argv],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def stop() -> bool:
@@ -113,7 +141,7 @@ def stop() -> bool:
     d = lab_dir()
     pid = _server_pid(d)
     if pid is not None:
-        os.kill(pid, signal.SIGINT)           # "fast" shutdown: roll back sessions, exit cleanly
+        os.kill(pid, signal.SIGINT)  # "fast" shutdown: roll back sessions, exit cleanly
         deadline = time.monotonic() + 15.0
         while time.monotonic() < deadline and _alive(pid):
             time.sleep(0.05)
@@ -134,8 +162,10 @@ def restart(down_for: float = 1.0, timeout: float = 60.0) -> PostgresLab:
     if stopped.returncode != 0:
         raise LabError(f"postgres did not stop: {(stopped.stderr or stopped.stdout).strip()[-300:]}")
     time.sleep(down_for)
-    run = _as_postgres([str(BIN / "pg_ctl"), "-D", data, "-l", str(d / "server.log"), "-w", "-t", str(int(timeout)),
-                        "start"], timeout=timeout + 10)
+    run = _as_postgres(
+        [str(BIN / "pg_ctl"), "-D", data, "-l", str(d / "server.log"), "-w", "-t", str(int(timeout)), "start"],
+        timeout=timeout + 10,
+    )
     if run.returncode != 0:
         raise LabError(f"postgres did not start again: {(run.stderr or run.stdout).strip()[-300:]}")
     lab = status()
@@ -174,30 +204,60 @@ def _start(d: Path, timeout: float) -> PostgresLab:
     shutil.chown(d, SUPERUSER, SUPERUSER)
     os.chmod(d, 0o700)
     if _as_postgres(["test", "-w", str(d)], timeout=10).returncode != 0:
-        raise LabError(f"the postgres user cannot reach {d}: put DCOPS_LAB_DIR where every user may enter "
-                       "(e.g. under /tmp)")
+        raise LabError(
+            f"the postgres user cannot reach {d}: put DCOPS_LAB_DIR where every user may enter (e.g. under /tmp)"
+        )
     password = secrets.token_urlsafe(18)
     port = _free_port()
     pwfile = d / "pw"
     pwfile.write_text(password + "\n")
     shutil.chown(pwfile, SUPERUSER, SUPERUSER)
     try:
-        init = _as_postgres([str(BIN / "initdb"), "-D", str(d / "data"), "-U", SUPERUSER, "--auth-local=peer",
-                             "--auth-host=scram-sha-256", "--pwfile", str(pwfile), "-E", "UTF8",
-                             "--locale=C.UTF-8", "--no-instructions"], timeout=120)
+        init = _as_postgres(
+            [
+                str(BIN / "initdb"),
+                "-D",
+                str(d / "data"),
+                "-U",
+                SUPERUSER,
+                "--auth-local=peer",
+                "--auth-host=scram-sha-256",
+                "--pwfile",
+                str(pwfile),
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+                "--no-instructions",
+            ],
+            timeout=120,
+        )
     finally:
         pwfile.unlink(missing_ok=True)
     if init.returncode != 0:
         raise LabError(f"initdb failed: {(init.stderr or init.stdout).strip()[-300:]}")
     with open(d / "data" / "postgresql.conf", "a") as conf:
-        conf.write(f"\n# dcops lab\nlisten_addresses = '127.0.0.1'\nport = {port}\n"
-                   f"unix_socket_directories = '{d / 'data'}'\nmax_connections = 200\n"
-                   "shared_buffers = 64MB\nlog_min_messages = warning\n")
+        conf.write(
+            f"\n# dcops lab\nlisten_addresses = '127.0.0.1'\nport = {port}\n"
+            f"unix_socket_directories = '{d / 'data'}'\nmax_connections = 200\n"
+            "shared_buffers = 64MB\nlog_min_messages = warning\n"
+        )
     lab_json = d / "lab.json"
     lab_json.touch(mode=0o600)
     lab_json.write_text(json.dumps({"port": port, "password": password}))
-    run = _as_postgres([str(BIN / "pg_ctl"), "-D", str(d / "data"), "-l", str(d / "server.log"), "-w",
-                        "-t", str(int(timeout)), "start"], timeout=timeout + 10)
+    run = _as_postgres(
+        [
+            str(BIN / "pg_ctl"),
+            "-D",
+            str(d / "data"),
+            "-l",
+            str(d / "server.log"),
+            "-w",
+            "-t",
+            str(int(timeout)),
+            "start",
+        ],
+        timeout=timeout + 10,
+    )
     if run.returncode != 0:
         log = (d / "server.log").read_text(errors="replace").strip() if (d / "server.log").exists() else ""
         raise LabError(f"postgres did not start: {(log or run.stderr or run.stdout).strip()[-300:]}")

@@ -18,10 +18,17 @@ def env_for(tmp: Path) -> dict[str, str]:
 
 
 def dcops(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "dcops.console.cli", *args], cwd=ROOT, env=env, text=True,
-                          capture_output=True, input=stdin, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "dcops.console.cli", *args],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        capture_output=True,
+        input=stdin,
+        timeout=120,
+    )
 
 
 def no_traceback(p: subprocess.CompletedProcess[str]) -> None:
     assert "Traceback" not in p.stderr and "Traceback" not in p.stdout, p.stderr
-    assert p.returncode in (0, 1, 2, 3, 4, 5, 6), (p.returncode, p.stderr)   # README "Exit codes"
+    assert p.returncode in (0, 1, 2, 3, 4, 5, 6), (p.returncode, p.stderr)  # README "Exit codes"

@@ -26,18 +26,34 @@ class Sealed:
 
 
 def entry(i: int) -> AuditEntry:
-    return AuditEntry(ts=f"2026-12-04T05:00:{i:02d}.000000+00:00", run_id=f"r{i}", event="finished",
-                      principal="unix:alice", channel="cli", action="drain", targets=[f"gpu{i:03d}"],
-                      params={"nodes": f"gpu{i:03d}", "reason": "xid 79"}, outcome="ok")
+    return AuditEntry(
+        ts=f"2026-12-04T05:00:{i:02d}.000000+00:00",
+        run_id=f"r{i}",
+        event="finished",
+        principal="unix:alice",
+        channel="cli",
+        action="drain",
+        targets=[f"gpu{i:03d}"],
+        params={"nodes": f"gpu{i:03d}", "reason": "xid 79"},
+        outcome="ok",
+    )
 
 
 def sealed_config(url: str, tmp: Path, *, sinks: bool = True, key: str = "seal", every: int = 5) -> DcopsConfig:
     priv, pub = tmp / f"{key}.key", tmp / f"{key}.pub"
     if not priv.exists():
         generate(priv, pub)
-    return DcopsConfig(cluster=ClusterSection(name="lab"), audit=AuditSection(
-        url=url, seal_key=str(priv), seal_public_keys=[str(p) for p in sorted(tmp.glob("*.pub"))], seal_every=every,
-        seal_interval=3600, seal_sinks=[f"file:{tmp / 'seals.log'}"] if sinks else []))
+    return DcopsConfig(
+        cluster=ClusterSection(name="lab"),
+        audit=AuditSection(
+            url=url,
+            seal_key=str(priv),
+            seal_public_keys=[str(p) for p in sorted(tmp.glob("*.pub"))],
+            seal_every=every,
+            seal_interval=3600,
+            seal_sinks=[f"file:{tmp / 'seals.log'}"] if sinks else [],
+        ),
+    )
 
 
 async def write_sealed(url: str, tmp: Path, records: int = 14, **kw) -> Sealed:
@@ -57,8 +73,9 @@ async def verify(s: Sealed, config: DcopsConfig | None = None) -> tuple[VerifyRe
         chain = await store.verify()
         if not chain.ok:
             return chain, None
-        return chain, await check_seals(store, chain, keyring(config), external=external_seals(config),
-                                        log_name=log_name(config))
+        return chain, await check_seals(
+            store, chain, keyring(config), external=external_seals(config), log_name=log_name(config)
+        )
     finally:
         await store.aclose()
 

@@ -12,8 +12,25 @@ from typing import Any
 
 from dcops.actions.store.chain import GENESIS, record_hash
 
-COLS = ("seq", "ts", "run_id", "event", "principal", "channel", "action", "targets", "params",
-        "decision", "outcome", "duration", "error", "detail", "owner", "prev_hash", "hash")
+COLS = (
+    "seq",
+    "ts",
+    "run_id",
+    "event",
+    "principal",
+    "channel",
+    "action",
+    "targets",
+    "params",
+    "decision",
+    "outcome",
+    "duration",
+    "error",
+    "detail",
+    "owner",
+    "prev_hash",
+    "hash",
+)
 Row = dict[str, Any]
 
 
@@ -43,8 +60,10 @@ class Db:
         self.execute("DELETE FROM audit")
         self.execute("DELETE FROM audit_nodes")
         for r in rows:
-            self.execute(f"INSERT INTO audit ({', '.join(COLS)}) VALUES ({', '.join('?' * len(COLS))})",
-                         tuple(r[c] for c in COLS))
+            self.execute(
+                f"INSERT INTO audit ({', '.join(COLS)}) VALUES ({', '.join('?' * len(COLS))})",
+                tuple(r[c] for c in COLS),
+            )
             for node in json.loads(r["targets"]):
                 self.execute("INSERT INTO audit_nodes (node, seq, ts) VALUES (?, ?, ?)", (node, r["seq"], r["ts"]))
         self.conn.commit()
@@ -87,7 +106,7 @@ def renumber(rows: list[Row]) -> list[Row]:
 
 def reorder(rows: list[Row]) -> list[Row]:
     i = rows.index(_first_plain(rows))
-    return rows[:i] + [rows[i + 1], rows[i]] + rows[i + 2:]
+    return rows[:i] + [rows[i + 1], rows[i]] + rows[i + 2 :]
 
 
 def without_seals(rows: list[Row]) -> list[Row]:
@@ -99,7 +118,9 @@ def _first_plain(rows: list[Row]) -> Row:
 
 
 TAMPERS: dict[str, Callable[[list[Row]], list[Row]]] = {
-    "edit": edit, "delete": delete, "insert": lambda rows: renumber(insert(rows)),
+    "edit": edit,
+    "delete": delete,
+    "insert": lambda rows: renumber(insert(rows)),
     "reorder": lambda rows: renumber(reorder(rows)),
 }
 

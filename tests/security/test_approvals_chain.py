@@ -34,8 +34,15 @@ class NodeP(MutatingParams):
     nodes: str = Field(...)
 
 
-@action("x-approve", help="needs approval", params=NodeP, kind=Kind.WRITE, targets=TargetKind.NODES,
-        positional=("nodes",), into=reg)
+@action(
+    "x-approve",
+    help="needs approval",
+    params=NodeP,
+    kind=Kind.WRITE,
+    targets=TargetKind.NODES,
+    positional=("nodes",),
+    into=reg,
+)
 async def needs_approval(ctx, p: NodeP) -> AsyncIterator[ActionEvent]:
     RAN.append(",".join(ctx.nodes))
     yield Result(summary="ran")
@@ -60,10 +67,18 @@ roles = ["ops"]
 
 @pytest.fixture
 async def engine(tmp_path: Path) -> AsyncIterator[Engine]:
-    cfg = DcopsConfig(cluster=ClusterSection(name="t"), audit=AuditSection(url=f"sqlite:///{tmp_path / 'a.db'}"),
-                      nodes=[NodeEntry(names="n[01-08]", partitions=["gpu"])])
-    eng = Engine(cfg, Backends(inventory=StaticInventory(cfg.nodes)), SqliteStore(str(tmp_path / "a.db")),
-                 Policy.from_toml(POLICY), registry=reg)
+    cfg = DcopsConfig(
+        cluster=ClusterSection(name="t"),
+        audit=AuditSection(url=f"sqlite:///{tmp_path / 'a.db'}"),
+        nodes=[NodeEntry(names="n[01-08]", partitions=["gpu"])],
+    )
+    eng = Engine(
+        cfg,
+        Backends(inventory=StaticInventory(cfg.nodes)),
+        SqliteStore(str(tmp_path / "a.db")),
+        Policy.from_toml(POLICY),
+        registry=reg,
+    )
     await eng.start()
     RAN.clear()
     yield eng
@@ -71,8 +86,9 @@ async def engine(tmp_path: Path) -> AsyncIterator[Engine]:
 
 
 def req(nodes: str, approval: str | None = None) -> Request:
-    return Request(principal="unix:alice", channel="cli", action="x-approve", params={"nodes": nodes},
-                   approval_id=approval)
+    return Request(
+        principal="unix:alice", channel="cli", action="x-approve", params={"nodes": nodes}, approval_id=approval
+    )
 
 
 def edit_row(db: Path, aid: str, **changes) -> None:
@@ -119,9 +135,22 @@ async def test_widened_grant_is_refused(engine: Engine, tmp_path: Path) -> None:
     appr = await engine.store.decide_approval(aid, "granted", "unix:bob", None)
     from dcops.actions.approval_chain import tag
 
-    await engine.store.append([AuditEntry(
-        ts=appr.decided_at or "", run_id=aid, event="approval-granted", principal="unix:bob", channel="cli",
-        action="x-approve", targets=appr.targets, params=appr.params, decision="allow", detail=f"ok {tag(appr)}")])
+    await engine.store.append(
+        [
+            AuditEntry(
+                ts=appr.decided_at or "",
+                run_id=aid,
+                event="approval-granted",
+                principal="unix:bob",
+                channel="cli",
+                action="x-approve",
+                targets=appr.targets,
+                params=appr.params,
+                decision="allow",
+                detail=f"ok {tag(appr)}",
+            )
+        ]
+    )
     assert (await verify(engine)).ok
     edit_row(tmp_path / "a.db", aid, targets=["n01", "n02", "n03"], params={"nodes": "n[01-03]"})
     await refused_and_audited(engine, req("n[01-03]", aid), "differs from the grant on record")
@@ -166,5 +195,5 @@ async def test_a_lost_compare_and_set_is_never_taken_for_a_win(engine: Engine) -
         await engine.store.decide_approval(aid, "granted", "unix:bob", None)
     assert lost.value.current.state == "granted"
     await engine.store.decide_approval(aid, "used", "unix:alice", None, expect="granted")
-    with pytest.raises(ApprovalTaken):                       # a second run may not use it again
+    with pytest.raises(ApprovalTaken):  # a second run may not use it again
         await engine.store.decide_approval(aid, "used", "unix:alice", None, expect="granted")

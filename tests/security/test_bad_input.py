@@ -19,22 +19,25 @@ def one_line(p) -> str:  # noqa: ANN001
     return lines[0]
 
 
-@pytest.mark.parametrize("args, code, needle", [
-    (("--demo", "audit", "list", "--since", "9999999999999d"), 2, "out of range"),
-    (("--demo", "run", "audit", "--until", "99999999999999999999w"), 2, "out of range"),
-    (("--demo", "run", "query", "up", "--range", "9999999999999d"), 2, "out of range"),
-    (("--demo", "run", "query", "up", "--range", "1h", "--step", "1e308"), 2, "duration"),
-    (("--demo", "audit", "list", "--limit", "99999999999999999999999"), 2, "--limit"),
-    (("--demo", "audit", "export", "-o", "/nonexistent/x"), 2, "/nonexistent/x"),
-    (("--demo", "run", "jobs", "--state", "bogus"), 2, "accepted: PENDING, RUNNING"),
-    (("--demo", "run", "power", "gpu001", "sideways"), 2, "accepted: on, off, cycle or status"),
-    (("--demo", "run", "cancel", "1", "--signal", "BOGUS"), 2, "accepted: HUP, INT"),
-    (("--demo", "run", "power", "gpu001", "on", "--timeout", "inf", "--confirm", "1"), 2, "out of range"),
-    (("--demo", "run", "power", "gpu001", "on", "--timeout", "1e308", "--confirm", "1"), 2, "out of range"),
-    (("--demo", "tui", "--nodes", "0"), 2, "demo_nodes"),
-    (("--demo", "tui"), 1, "needs a terminal"),
-    (("--demo", "run", "drain", "gpu003", "--reason", "x", "--confirm"), 2, "--confirm needs a value"),
-])
+@pytest.mark.parametrize(
+    "args, code, needle",
+    [
+        (("--demo", "audit", "list", "--since", "9999999999999d"), 2, "out of range"),
+        (("--demo", "run", "audit", "--until", "99999999999999999999w"), 2, "out of range"),
+        (("--demo", "run", "query", "up", "--range", "9999999999999d"), 2, "out of range"),
+        (("--demo", "run", "query", "up", "--range", "1h", "--step", "1e308"), 2, "duration"),
+        (("--demo", "audit", "list", "--limit", "99999999999999999999999"), 2, "--limit"),
+        (("--demo", "audit", "export", "-o", "/nonexistent/x"), 2, "/nonexistent/x"),
+        (("--demo", "run", "jobs", "--state", "bogus"), 2, "accepted: PENDING, RUNNING"),
+        (("--demo", "run", "power", "gpu001", "sideways"), 2, "accepted: on, off, cycle or status"),
+        (("--demo", "run", "cancel", "1", "--signal", "BOGUS"), 2, "accepted: HUP, INT"),
+        (("--demo", "run", "power", "gpu001", "on", "--timeout", "inf", "--confirm", "1"), 2, "out of range"),
+        (("--demo", "run", "power", "gpu001", "on", "--timeout", "1e308", "--confirm", "1"), 2, "out of range"),
+        (("--demo", "tui", "--nodes", "0"), 2, "demo_nodes"),
+        (("--demo", "tui"), 1, "needs a terminal"),
+        (("--demo", "run", "drain", "gpu003", "--reason", "x", "--confirm"), 2, "--confirm needs a value"),
+    ],
+)
 def test_bad_input_is_one_line(tmp_path: Path, args, code: int, needle: str) -> None:
     p = dcops(env_for(tmp_path), *args)
     assert p.returncode == code, p.stderr
@@ -43,8 +46,11 @@ def test_bad_input_is_one_line(tmp_path: Path, args, code: int, needle: str) -> 
 
 def test_refused_requests_are_audited(tmp_path: Path) -> None:
     env = env_for(tmp_path)
-    for args in (("run", "jobs", "--state", "bogus"), ("run", "cancel", "1", "--signal", "BOGUS"),
-                 ("run", "query", "up", "--range", "9999999999999d")):
+    for args in (
+        ("run", "jobs", "--state", "bogus"),
+        ("run", "cancel", "1", "--signal", "BOGUS"),
+        ("run", "query", "up", "--range", "9999999999999d"),
+    ):
         assert dcops(env, "--demo", *args).returncode == 2
     invalid = json.loads(dcops(env, "--demo", "--json", "audit", "list", "--event", "invalid").stdout)
     assert {r["action"] for r in invalid} >= {"jobs", "cancel", "query"}
@@ -66,10 +72,15 @@ def test_config_file_mistakes_name_file_key_value(tmp_path: Path) -> None:
     cfg.write_bytes(b'[cluster]\nname = "\xff\xfe"\n')
     p = dcops(env, "--config", str(cfg), "run", "ping")
     assert p.returncode == 2 and "not UTF-8" in one_line(p) and str(cfg) in p.stderr
-    cfg.write_text('[cluster]\ndemo = true\ndemo_nodes = 0\n')
+    cfg.write_text("[cluster]\ndemo = true\ndemo_nodes = 0\n")
     p = dcops(env, "--config", str(cfg), "run", "ping")
     assert p.returncode == 2 and "cluster.demo_nodes" in one_line(p)
-    for template, needle in (("{nmae}.lab", "{nmae}"), ("{name", "malformed"), ("{0}", "{0}"), ("{name.x}", "{name.x}")):
+    for template, needle in (
+        ("{nmae}.lab", "{nmae}"),
+        ("{name", "malformed"),
+        ("{0}", "{0}"),
+        ("{name.x}", "{name.x}"),
+    ):
         cfg.write_text(f'[cluster]\ndemo = true\n[[nodes]]\nnames = "gpu[001-004]"\nssh_host = "{template}"\n')
         p = dcops(env, "--config", str(cfg), "run", "ping")
         assert p.returncode == 2 and "nodes.0.ssh_host" in one_line(p) and needle in p.stderr, template
@@ -116,8 +127,9 @@ async def test_a_crash_while_preparing_is_audited(tmp_path: Path) -> None:
     cfg = DcopsConfig(cluster=ClusterSection(name="t"), audit=AuditSection(url=f"sqlite:///{tmp_path / 'a.db'}"))
     eng = Engine(cfg, Backends(inventory=Broken()), SqliteStore(str(tmp_path / "a.db")), Policy.demo())
     with pytest.raises(KeyError):
-        await eng.submit(Request(principal="unix:alice", channel="cli", action="power-status",
-                                 params={"nodes": "gpu001"}))
+        await eng.submit(
+            Request(principal="unix:alice", channel="cli", action="power-status", params={"nodes": "gpu001"})
+        )
     recs = await eng.store.query(AuditQuery(action="power-status"))
     await eng.aclose()
     assert {r.event for r in recs} == {"received", "finished"}

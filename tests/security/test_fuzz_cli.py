@@ -21,11 +21,47 @@ from dcops.actions.validation import describe
 
 ACTIONS = sorted(s.name for s in registry)
 OPTIONS = sorted({"--" + f.replace("_", "-") for s in registry for f in s.params.model_fields})
-VALUES = ["gpu001", "gpu[001-004]", "gpu[001-", "gpu999", ",", "", "0", "-1", "1e999", "nan", "9999999999999d", "2h",
-          "x\x1b]0;t\x07", "a\nb", "--", "-", "=", "RUNNING", "on", "sideways", "USR1", "12345", "1_2", "\u202e",
-          "password=hunter2", "{name}", "%s", "'", '"', "\\", "*", "gpu[1-99999999999]"]
-word = st.one_of(st.sampled_from(ACTIONS), st.sampled_from(OPTIONS), st.sampled_from(VALUES),
-                 st.text(max_size=12), st.sampled_from(["--yes", "--confirm", "--approval", "--dry-run", "--json"]))
+VALUES = [
+    "gpu001",
+    "gpu[001-004]",
+    "gpu[001-",
+    "gpu999",
+    ",",
+    "",
+    "0",
+    "-1",
+    "1e999",
+    "nan",
+    "9999999999999d",
+    "2h",
+    "x\x1b]0;t\x07",
+    "a\nb",
+    "--",
+    "-",
+    "=",
+    "RUNNING",
+    "on",
+    "sideways",
+    "USR1",
+    "12345",
+    "1_2",
+    "\u202e",
+    "password=hunter2",
+    "{name}",
+    "%s",
+    "'",
+    '"',
+    "\\",
+    "*",
+    "gpu[1-99999999999]",
+]
+word = st.one_of(
+    st.sampled_from(ACTIONS),
+    st.sampled_from(OPTIONS),
+    st.sampled_from(VALUES),
+    st.text(max_size=12),
+    st.sampled_from(["--yes", "--confirm", "--approval", "--dry-run", "--json"]),
+)
 
 
 @settings(max_examples=400, deadline=None)
@@ -44,21 +80,62 @@ def test_grammar_never_crashes(tokens: list[str]) -> None:
         assert line.startswith(spec.name) and "\n" not in line
 
 
-CLI_HEADS = [["run"], ["audit", "list"], ["audit", "show"], ["audit", "verify"], ["audit", "head"], ["audit", "export"],
-             ["policy", "check"], ["approvals"], ["approve"], ["deny"], ["resume"], ["actions"], ["help"], ["tui"]]
-CLI_OPTS = ["--since", "--until", "--limit", "--node", "--run", "--event", "--csv", "--expect-head", "--seals",
-            "--reason", "-o", "--output", "--yes", "--confirm", "--approval", "--theme", "--nodes", "--as"]
+CLI_HEADS = [
+    ["run"],
+    ["audit", "list"],
+    ["audit", "show"],
+    ["audit", "verify"],
+    ["audit", "head"],
+    ["audit", "export"],
+    ["policy", "check"],
+    ["approvals"],
+    ["approve"],
+    ["deny"],
+    ["resume"],
+    ["actions"],
+    ["help"],
+    ["tui"],
+]
+CLI_OPTS = [
+    "--since",
+    "--until",
+    "--limit",
+    "--node",
+    "--run",
+    "--event",
+    "--csv",
+    "--expect-head",
+    "--seals",
+    "--reason",
+    "-o",
+    "--output",
+    "--yes",
+    "--confirm",
+    "--approval",
+    "--theme",
+    "--nodes",
+    "--as",
+]
 
 
-@settings(max_examples=int(os.environ.get("DCOPS_FUZZ_EXAMPLES", "60")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(head=st.sampled_from(CLI_HEADS), json_out=st.booleans(),
-       rest=st.lists(st.one_of(st.sampled_from(ACTIONS), st.sampled_from(CLI_OPTS), st.sampled_from(VALUES),
-                               st.text(max_size=10)), max_size=6))
+@settings(
+    max_examples=int(os.environ.get("DCOPS_FUZZ_EXAMPLES", "60")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(
+    head=st.sampled_from(CLI_HEADS),
+    json_out=st.booleans(),
+    rest=st.lists(
+        st.one_of(st.sampled_from(ACTIONS), st.sampled_from(CLI_OPTS), st.sampled_from(VALUES), st.text(max_size=10)),
+        max_size=6,
+    ),
+)
 def test_cli_never_crashes(head: list[str], json_out: bool, rest: list[str]) -> None:
     from dcops.console.cli import main
 
     argv = ["--demo", *(["--json"] if json_out else []), *head, *rest]
-    if any("\x00" in a for a in argv):              # the OS cannot pass NUL in argv
+    if any("\x00" in a for a in argv):  # the OS cannot pass NUL in argv
         return
     out, err = io.StringIO(), io.StringIO()
     with tempfile.TemporaryDirectory() as tmp:
@@ -71,7 +148,7 @@ def test_cli_never_crashes(head: list[str], json_out: bool, rest: list[str]) -> 
             with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
                 try:
                     code = main(argv)
-                except SystemExit as exc:        # argparse --help
+                except SystemExit as exc:  # argparse --help
                     code = exc.code if isinstance(exc.code, int) else 0
         finally:
             os.chdir(cwd)

@@ -47,7 +47,7 @@ async def test_plain_tamper_breaks_the_chain(url: str, tmp_path: Path, kind: str
 async def test_tamper_then_full_recompute_fails_the_seals(url: str, tmp_path: Path, kind: str) -> None:
     s = await write_sealed(url, tmp_path)
     rewrite(s, lambda rows: tamper.recompute(tamper.TAMPERS[kind](rows)))
-    chain, seals = await verify(s, no_sink(s))          # the seal records in the log alone catch it
+    chain, seals = await verify(s, no_sink(s))  # the seal records in the log alone catch it
     assert chain.ok, "a recomputed chain is consistent with itself"
     assert seals is not None and not seals.ok and "rewritten" in seals.problem, kind
 
@@ -57,14 +57,14 @@ async def test_recompute_with_seal_records_removed_is_caught_by_the_sink(url: st
     rewrite(s, lambda rows: tamper.recompute(tamper.edit(tamper.without_seals(rows))))
     chain, alone = await verify(s, no_sink(s))
     assert chain.ok and alone is not None and alone.ok and alone.seals == 0
-    assert "no seal found" in alone.line()               # without the sink: said, not proven
+    assert "no seal found" in alone.line()  # without the sink: said, not proven
     _, seals = await verify(s)
     assert seals is not None and not seals.ok and ("rewritten" in seals.problem or "removed" in seals.problem)
 
 
 async def test_truncation_behind_a_seal(url: str, tmp_path: Path) -> None:
     s = await write_sealed(url, tmp_path)
-    rewrite(s, lambda rows: rows[:9])                   # keeps the seal of #5, drops the one of #11
+    rewrite(s, lambda rows: rows[:9])  # keeps the seal of #5, drops the one of #11
     chain, seals = await verify(s)
     assert chain.ok
     assert seals is not None and not seals.ok and "ends at #9" in seals.problem
@@ -112,8 +112,10 @@ async def test_forged_seal_with_another_key(url: str, tmp_path: Path) -> None:
         rows = tamper.recompute(tamper.edit(tamper.without_seals(rows)))
         last = rows[-1]
         forged = make_seal(signer, last["seq"], last["hash"], "lab")
-        return tamper.recompute(rows + [{**last, "event": "seal", "run_id": "seal", "detail": forged.to_json(),
-                                          "targets": "[]"}])
+        return tamper.recompute(
+            rows + [{**last, "event": "seal", "run_id": "seal", "detail": forged.to_json(), "targets": "[]"}]
+        )
+
     rewrite(s, forge)
     _, seals = await verify(s, no_sink(s))
     assert seals is not None and not seals.ok and "not among the accepted public keys" in seals.problem
@@ -121,23 +123,26 @@ async def test_forged_seal_with_another_key(url: str, tmp_path: Path) -> None:
 
 async def test_key_rotation_accepts_old_and_new_keys_by_id(url: str, tmp_path: Path) -> None:
     await write_sealed(url, tmp_path, records=6, key="old")
-    s = await write_sealed(url, tmp_path, records=6, key="new")    # appends, sealed with the new key
+    s = await write_sealed(url, tmp_path, records=6, key="new")  # appends, sealed with the new key
     assert {p.name for p in tmp_path.glob("*.pub")} == {"old.pub", "new.pub"}
     _, seals = await verify(s)
     assert seals is not None and seals.ok and seals.unsealed == 0
-    only_new = s.config.model_copy(update={"audit": s.config.audit.model_copy(
-        update={"seal_public_keys": [str(tmp_path / "new.pub")]})})
+    only_new = s.config.model_copy(
+        update={"audit": s.config.audit.model_copy(update={"seal_public_keys": [str(tmp_path / "new.pub")]})}
+    )
     _, refused = await verify(s, only_new)
     assert refused is not None and not refused.ok and "not among the accepted public keys" in refused.problem
 
 
 async def test_unsealed_tail_is_reported(url: str, tmp_path: Path) -> None:
     s = await write_sealed(url, tmp_path)
-    store = open_store(url)                             # a writer without sealing (or killed -9)
+    store = open_store(url)  # a writer without sealing (or killed -9)
     await store.append([entry(90), entry(91)])
     await store.aclose()
     _, seals = await verify(s)
-    assert seals is not None and seals.ok and seals.unsealed == 2 and "2 record(s) after it are unsealed" in seals.line()
+    assert (
+        seals is not None and seals.ok and seals.unsealed == 2 and "2 record(s) after it are unsealed" in seals.line()
+    )
 
 
 def test_group_readable_key_is_refused(tmp_path: Path) -> None:
@@ -160,15 +165,16 @@ async def test_seals_shipped_to_syslog_over_udp_verify_against_the_log_server(ur
     server.settimeout(5)
     port = server.getsockname()[1]
     config = sealed_config(url, tmp_path, sinks=False)
-    config = config.model_copy(update={"audit": config.audit.model_copy(
-        update={"seal_sinks": [f"syslog+udp://127.0.0.1:{port}"]})})
+    config = config.model_copy(
+        update={"audit": config.audit.model_copy(update={"seal_sinks": [f"syslog+udp://127.0.0.1:{port}"]})}
+    )
     store = await sealed_store(config, open_store(url))
     for i in range(1, 8):
         await store.append([entry(i)])
     await store.aclose()
     lines = [server.recv(65536).decode() for _ in range(2)]
     server.close()
-    assert all(line.startswith("<") and "dcops-seal: " in line for line in lines)   # <PRI>ident: json
+    assert all(line.startswith("<") and "dcops-seal: " in line for line in lines)  # <PRI>ident: json
     seals = parse_seal_lines(lines)
     assert [x.seq for x in seals] == [5, 8]
     (tmp_path / "syslog.txt").write_text("\n".join(["unrelated line"] + lines) + "\n")
@@ -182,8 +188,9 @@ async def test_seals_shipped_to_syslog_over_udp_verify_against_the_log_server(ur
 
     store = open_store(url)
     chain = await store.verify()
-    report = await check_seals(store, chain, keyring(config), external=external_seals(config, [str(tmp_path / "syslog.txt")]),
-                               log_name="lab")
+    report = await check_seals(
+        store, chain, keyring(config), external=external_seals(config, [str(tmp_path / "syslog.txt")]), log_name="lab"
+    )
     await store.aclose()
     assert chain.ok and not report.ok and "ends at #4" in report.problem
 
@@ -218,11 +225,21 @@ async def test_external_signer_command(url: str, tmp_path: Path) -> None:
         "import base64, sys\n"
         "from cryptography.hazmat.primitives import serialization\n"
         "key = serialization.load_pem_private_key(open(sys.argv[1], 'rb').read(), password=None)\n"
-        "print(base64.b64encode(key.sign(sys.stdin.buffer.read())).decode())\n")
+        "print(base64.b64encode(key.sign(sys.stdin.buffer.read())).decode())\n"
+    )
     config = sealed_config(url, tmp_path, sinks=False)
-    config = config.model_copy(update={"audit": config.audit.model_copy(update={
-        "seal_key": None, "seal_signer": [sys.executable, str(signer), str(tmp_path / "hsm.key")],
-        "seal_key_id": kid, "seal_public_keys": [str(tmp_path / "hsm.pub")]})})
+    config = config.model_copy(
+        update={
+            "audit": config.audit.model_copy(
+                update={
+                    "seal_key": None,
+                    "seal_signer": [sys.executable, str(signer), str(tmp_path / "hsm.key")],
+                    "seal_key_id": kid,
+                    "seal_public_keys": [str(tmp_path / "hsm.pub")],
+                }
+            )
+        }
+    )
     store = await sealed_store(config, open_store(url))
     for i in range(1, 4):
         await store.append([entry(i)])
@@ -256,8 +273,9 @@ async def test_seals_shipped_to_journald_native_socket(url: str, tmp_path: Path)
 
 async def test_a_sink_that_fails_is_loud_but_the_log_is_still_sealed(url: str, tmp_path: Path) -> None:
     config = sealed_config(url, tmp_path, sinks=False)
-    config = config.model_copy(update={"audit": config.audit.model_copy(
-        update={"seal_sinks": [f"journald:{tmp_path}/no-such.sock"]})})
+    config = config.model_copy(
+        update={"audit": config.audit.model_copy(update={"seal_sinks": [f"journald:{tmp_path}/no-such.sock"]})}
+    )
     store = await sealed_store(config, open_store(url))
     await store.append([entry(1)])
     errors = list(store.sink_errors)

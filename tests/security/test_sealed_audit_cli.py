@@ -21,9 +21,11 @@ def sealed(tmp_path: Path):
     assert p.returncode == 0 and "key id" in p.stdout
     db = tmp_path / "db" / "audit.db"
     cfg = tmp_path / "c.toml"
-    cfg.write_text(f'[cluster]\nname = "lab"\ndemo = true\n[audit]\nurl = "sqlite:///{db}"\n'
-                   f'seal_key = "seal.key"\nseal_public_keys = ["seal.pub"]\nseal_sinks = ["file:{tmp_path}/seals.log"]\n'
-                   'seal_every = 3\n')
+    cfg.write_text(
+        f'[cluster]\nname = "lab"\ndemo = true\n[audit]\nurl = "sqlite:///{db}"\n'
+        f'seal_key = "seal.key"\nseal_public_keys = ["seal.pub"]\nseal_sinks = ["file:{tmp_path}/seals.log"]\n'
+        "seal_every = 3\n"
+    )
     for _ in range(3):
         assert dcops(env, "--config", str(cfg), "run", "ping").returncode == 0
     return env, cfg, db, tmp_path
@@ -102,8 +104,11 @@ def test_verify_and_list_a_read_only_copy(sealed) -> None:
     src.close()
     dst.close()
     ro_cfg = tmp / "ro.toml"
-    ro_cfg.write_text(cfg.read_text().replace(str(db), str(copy_dir / "audit.db")).replace(
-        f'seal_sinks = ["file:{tmp}/seals.log"]\n', ""))
+    ro_cfg.write_text(
+        cfg.read_text()
+        .replace(str(db), str(copy_dir / "audit.db"))
+        .replace(f'seal_sinks = ["file:{tmp}/seals.log"]\n', "")
+    )
     os.chmod(copy_dir / "audit.db", 0o444)
     os.chmod(copy_dir, 0o555)
     before = (copy_dir / "audit.db").read_bytes()
@@ -141,6 +146,6 @@ def test_bad_seal_config_names_the_key(tmp_path: Path) -> None:
     cfg.write_text('[cluster]\ndemo = true\n[audit]\nseal_key = "k"\nseal_sinks = ["ftp://x"]\n')
     p = dcops(env, "--config", str(cfg), "run", "ping")
     assert p.returncode == 2 and "audit" in p.stderr and "ftp://x" in p.stderr
-    cfg.write_text('[cluster]\ndemo = true\n[audit]\nseal_every = 0\n')
+    cfg.write_text("[cluster]\ndemo = true\n[audit]\nseal_every = 0\n")
     p = dcops(env, "--config", str(cfg), "run", "ping")
     assert p.returncode == 2 and "audit.seal_every" in p.stderr

@@ -31,16 +31,19 @@ def test_token_shapes_are_masked_inside_text(kind: str) -> None:
     assert token not in out and "***" in out and out.startswith("xid 79 on gpu001, creds were")
 
 
-@pytest.mark.parametrize("text, kept", [
-    ("password=hunter2 after reboot", "password=***"),
-    ("db_password: 'hunter 2'", "db_password: ***"),
-    ("TOKEN=abc123def", "TOKEN=***"),
-    ("aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "aws_secret_access_key = ***"),
-    ('{"client_secret": "s3cr3t"}', '{"client_secret": ***}'),
-    ("curl https://admin:hunter2@bmc01/redfish", "https://admin:***@bmc01"),
-    ("Authorization: Bearer abcdefgh12345678", "Bearer ***"),
-    ("api-key=0123456789abcdef", "api-key=***"),
-])
+@pytest.mark.parametrize(
+    "text, kept",
+    [
+        ("password=hunter2 after reboot", "password=***"),
+        ("db_password: 'hunter 2'", "db_password: ***"),
+        ("TOKEN=abc123def", "TOKEN=***"),
+        ("aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "aws_secret_access_key = ***"),
+        ('{"client_secret": "s3cr3t"}', '{"client_secret": ***}'),
+        ("curl https://admin:hunter2@bmc01/redfish", "https://admin:***@bmc01"),
+        ("Authorization: Bearer abcdefgh12345678", "Bearer ***"),
+        ("api-key=0123456789abcdef", "api-key=***"),
+    ],
+)
 def test_key_value_secrets_keep_the_key(text: str, kept: str) -> None:
     out = scrub(text)
     assert kept in out and "hunter2" not in out and "s3cr3t" not in out and "abc123def" not in out
@@ -51,19 +54,36 @@ def test_pem_private_key_is_masked_whole() -> None:
     assert "MIIE" not in out and "PRIVATE KEY" not in out and out.endswith("sorry")
 
 
-@pytest.mark.parametrize("text", [
-    "xid 79 on gpu[001-004]", "approval a-1f2e pending", "r20261204-053054-8b72b8", "2026-12-04T05:00:01.000000+00:00",
-    "allowed: unix:root has role admin (drain on the whole cluster)", "sha256:" + "ab" * 32,
-    "drained 4 nodes; reason: maintenance", "firmware BMC 1.2.3 -> 1.2.4",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "xid 79 on gpu[001-004]",
+        "approval a-1f2e pending",
+        "r20261204-053054-8b72b8",
+        "2026-12-04T05:00:01.000000+00:00",
+        "allowed: unix:root has role admin (drain on the whole cluster)",
+        "sha256:" + "ab" * 32,
+        "drained 4 nodes; reason: maintenance",
+        "firmware BMC 1.2.3 -> 1.2.4",
+    ],
+)
 def test_ordinary_text_is_untouched(text: str) -> None:
     assert scrub(text) == text
 
 
 def test_argv_secret_options_mask_their_value() -> None:
     argv = ["drain", "gpu001", "--reason", "x", "--password", "hunter2", "--token=abc", "--api-key", "k"]
-    assert redact({"argv": argv})["argv"] == ["drain", "gpu001", "--reason", "x", "--password", "***",
-                                              "--token=***", "--api-key", "***"]
+    assert redact({"argv": argv})["argv"] == [
+        "drain",
+        "gpu001",
+        "--reason",
+        "x",
+        "--password",
+        "***",
+        "--token=***",
+        "--api-key",
+        "***",
+    ]
 
 
 def test_secrets_never_reach_the_database(tmp_path: Path) -> None:
@@ -79,6 +99,8 @@ def test_secrets_never_reach_the_database(tmp_path: Path) -> None:
     no_traceback(unknown)
     export = dcops(env, "--demo", "audit", "export").stdout
     assert "drain" in export and '"event":"invalid"' in export
-    blobs = export + "".join(p.read_bytes().decode("latin-1") for p in (tmp_path / "data").rglob("*.db*") if p.is_file())
+    blobs = export + "".join(
+        p.read_bytes().decode("latin-1") for p in (tmp_path / "data").rglob("*.db*") if p.is_file()
+    )
     for secret in ["hunter2", *tokens]:
         assert secret not in blobs, secret

@@ -89,16 +89,28 @@ def test_audit_list_and_show_escape_stored_text(tmp_path: Path) -> None:
 
     async def plant() -> None:
         store = SqliteStore(str(db))
-        await store.append([AuditEntry(ts="2026-12-04T05:00:00.000000+00:00", run_id="r-evil", event="finished",
-                                       principal="unix:mallory", channel="cli", action="drain",
-                                       detail=f"fine{RETITLE}\n#999 2026-12-04 finished unix:root drain ok",
-                                       error=CLEAR, outcome="ok")])
+        await store.append(
+            [
+                AuditEntry(
+                    ts="2026-12-04T05:00:00.000000+00:00",
+                    run_id="r-evil",
+                    event="finished",
+                    principal="unix:mallory",
+                    channel="cli",
+                    action="drain",
+                    detail=f"fine{RETITLE}\n#999 2026-12-04 finished unix:root drain ok",
+                    error=CLEAR,
+                    outcome="ok",
+                )
+            ]
+        )
         await store.aclose()
+
     asyncio.run(plant())
     listing = dcops(env, "--demo", "audit", "list", "--run", "r-evil")
     assert listing.returncode == 0
     assert_inert(listing.stdout.replace("\n", ""))
-    assert len(listing.stdout.splitlines()) == 3              # header, one row, summary
+    assert len(listing.stdout.splitlines()) == 3  # header, one row, summary
     show = dcops(env, "--demo", "audit", "show", "r-evil")
     assert show.returncode == 0 and "\\x1b]0;" in show.stdout
     assert_inert(show.stdout.replace("\n", ""))

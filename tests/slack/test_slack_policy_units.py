@@ -22,8 +22,8 @@ def test_principal_is_the_immutable_user_id_and_garbage_is_refused():
 
 def test_channel_rules_action_rule_wins_over_kind_rule():
     rules = {"destructive": ["C0ONCALL"], "cancel": ["C0ONCALL", "C0JOBS"]}
-    check_channel(rules, "requeue", "write", "C0ANY")              # no rule: allowed
-    check_channel(rules, "cancel", "destructive", "C0JOBS")         # action rule allows it
+    check_channel(rules, "requeue", "write", "C0ANY")  # no rule: allowed
+    check_channel(rules, "cancel", "destructive", "C0JOBS")  # action rule allows it
     with pytest.raises(DeniedError, match="allowed: <#C0ONCALL>"):
         check_channel(rules, "reimage", "destructive", "C0JOBS")
     with pytest.raises(DeniedError):
@@ -32,8 +32,9 @@ def test_channel_rules_action_rule_wins_over_kind_rule():
 
 def test_pending_confirm_is_bound_to_requester_nonce_and_single_use():
     store = PendingConfirms(ttl=60)
-    item = store.add(requester="U1", channel_id="C1", command_text="cancel 5", action="cancel",
-                     params={"jobs": ["5"]}, token="1")
+    item = store.add(
+        requester="U1", channel_id="C1", command_text="cancel 5", action="cancel", params={"jobs": ["5"]}, token="1"
+    )
     with pytest.raises(DeniedError, match="only <@U1>"):
         store.take(item.value, "U2")
     with pytest.raises(DeniedError, match="unknown"):

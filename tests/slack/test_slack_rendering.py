@@ -44,7 +44,7 @@ def test_run_message_groups_steps_collapses_hostlists_and_names_the_audit_record
     text, bl = blocks.run_message(v)
     body = _all_text(bl)
     assert "gpu[001-060]" in body and "ok (60)" in body
-    assert "`gpu061` failed" in body and "&lt;no&gt;" in body       # user text is escaped
+    assert "`gpu061` failed" in body and "&lt;no&gt;" in body  # user text is escaped
     assert "61/64" in body and "running" in text
     v.apply(events.Result(summary="drained 60 of 61", ok=False))
     v.apply(events.RunFinished(run_id="r-abc", outcome="failed", duration=2.0, summary="drained 60 of 61"))
@@ -65,11 +65,24 @@ def test_table_results_render_as_a_table_block_and_say_when_cut():
 
 
 def test_chart_for_range_query_data_and_none_for_other_data():
-    data = {"series": [{"labels": {"__name__": "temp", "Hostname": "gpu017"}, "points": [[i, float(i)] for i in range(100)]}]}
+    data = {
+        "series": [
+            {"labels": {"__name__": "temp", "Hostname": "gpu017"}, "points": [[i, float(i)] for i in range(100)]}
+        ]
+    }
     chart = chart_for(data)
-    assert chart is not None and "temp" in chart and "last 99" in chart          # one series: named by metric
-    two = chart_for({"series": [{"labels": {"__name__": "t", "Hostname": "gpu017", "gpu": str(g), "UUID": f"u{g}"},
-                                 "points": [[0, 1.0], [1, 2.0]]} for g in (0, 1)]})
+    assert chart is not None and "temp" in chart and "last 99" in chart  # one series: named by metric
+    two = chart_for(
+        {
+            "series": [
+                {
+                    "labels": {"__name__": "t", "Hostname": "gpu017", "gpu": str(g), "UUID": f"u{g}"},
+                    "points": [[0, 1.0], [1, 2.0]],
+                }
+                for g in (0, 1)
+            ]
+        }
+    )
     assert two is not None and "UUID=u0,gpu=0" in two and "Hostname" not in two  # shared labels left out
     assert chart_for({"samples": [{"labels": {}, "value": 1.0}]}) is None
     assert chart_for(None) is None
@@ -82,18 +95,24 @@ def test_chart_for_range_query_data_and_none_for_other_data():
 def test_confirm_and_approval_prompts_carry_the_binding_values():
     _, bl = blocks.confirm_prompt(command_text="cancel 12", message="type 1", value="id:nonce")
     buttons = [e for b in bl if b["type"] == "actions" for e in b["elements"]]
-    assert {(b["action_id"], b["value"]) for b in buttons} == {(blocks.CONFIRM, "id:nonce"), (blocks.CANCEL, "id:nonce")}
+    assert {(b["action_id"], b["value"]) for b in buttons} == {
+        (blocks.CONFIRM, "id:nonce"),
+        (blocks.CANCEL, "id:nonce"),
+    }
     _, bl = blocks.approval_request(approval_id="a-1", requester="U1", command_text="requeue 5", message="m")
     buttons = [e for b in bl if b["type"] == "actions" for e in b["elements"]]
     assert {b["action_id"] for b in buttons} == {blocks.APPROVE, blocks.DENY}
-    _, bl = blocks.approval_decided(approval_id="a-1", requester="U1", command_text="requeue 5",
-                                    verdict="denied", decider="U2")
+    _, bl = blocks.approval_decided(
+        approval_id="a-1", requester="U1", command_text="requeue 5", verdict="denied", decider="U2"
+    )
     assert not [b for b in bl if b["type"] == "actions"] and "<@U2>" in _all_text(bl)
 
 
 def test_help_lists_given_specs_only_and_error_line_is_one_line():
-    specs = [SimpleNamespace(name="jobs", help="list jobs", positional=(), kind="read", category="jobs"),
-             SimpleNamespace(name="drain", help="drain nodes", positional=("nodes",), kind="write", category="nodes")]
+    specs = [
+        SimpleNamespace(name="jobs", help="list jobs", positional=(), kind="read", category="jobs"),
+        SimpleNamespace(name="drain", help="drain nodes", positional=("nodes",), kind="write", category="nodes"),
+    ]
     text, bl = blocks.help_message(specs, read_only=False)
     assert "jobs, drain" in text and "`drain &lt;nodes&gt;`" in _all_text(bl)
     text, _ = blocks.help_message([], read_only=False)
@@ -106,8 +125,9 @@ def test_user_text_cannot_ping_channels_in_any_fallback_text():
     evil = 'drain gpu001 --reason "<!channel> see <http://x|here>"'
     texts = [
         blocks.approval_request(approval_id="a-1", requester="U1", command_text=evil, message="m")[0],
-        blocks.approval_decided(approval_id="a-1", requester="U1", command_text=evil, verdict="approved",
-                                decider="U2")[0],
+        blocks.approval_decided(approval_id="a-1", requester="U1", command_text=evil, verdict="approved", decider="U2")[
+            0
+        ],
         blocks.confirm_prompt(command_text=evil, message="m", value="v")[0],
     ]
     v = RunView(action="drain", command_text=evil, requester="U1")
@@ -137,8 +157,15 @@ def test_a_huge_run_still_fits_slacks_message_limits():
         v.apply(events.Step(target=f"gpu{n:03d}", status="failed", detail="BMC said: " + "e" * 600))
     for i in range(40):
         v.apply(events.Error(message=f"error {i} " + "z" * 3500))
-    v.apply(events.Result(summary="s" * 5000, ok=False, table=events.Table(
-        columns=[f"c{i}" for i in range(30)], rows=[[str(r)] * 30 for r in range(500)], title="t" * 4000)))
+    v.apply(
+        events.Result(
+            summary="s" * 5000,
+            ok=False,
+            table=events.Table(
+                columns=[f"c{i}" for i in range(30)], rows=[[str(r)] * 30 for r in range(500)], title="t" * 4000
+            ),
+        )
+    )
     v.apply(events.RunFinished(run_id="r-big", outcome="failed", duration=3.0))
     text, bl = blocks.run_message(v)
     assert len(bl) <= 50 and len(text) <= 3000
@@ -158,7 +185,7 @@ async def test_live_message_falls_back_to_a_plain_line_when_rendering_fails(monk
     monkeypatch.setattr(live_message, "run_message", broken)
     v = _view()
     v.apply(events.RunFinished(run_id="r9", outcome="failed", duration=1.0))
-    msg = live_message.LiveMessage(client=None, channel="C1", view=v)   # type: ignore[arg-type]
+    msg = live_message.LiveMessage(client=None, channel="C1", view=v)  # type: ignore[arg-type]
     text, bl = msg._render()
     assert text == "dcops drain: failed (run r9; rendering failed, see the bot log)"
     assert bl[0]["text"]["text"] == text
@@ -174,11 +201,16 @@ def _triage_view(followups: list[str]) -> RunView:
 
 def test_every_follow_up_gets_its_own_button():
     """triage-cable --auto on two bad links suggests four follow-ups: all four are buttons (three were)."""
-    followups = ['drain gpu023 --reason "bad cable"', "reset-counters gpu023 --device mlx5_0 --port 1",
-                 'drain gpu031 --reason "flapping"', "reset-counters gpu031 --device mlx5_0 --port 1"]
+    followups = [
+        'drain gpu023 --reason "bad cable"',
+        "reset-counters gpu023 --device mlx5_0 --port 1",
+        'drain gpu031 --reason "flapping"',
+        "reset-counters gpu031 --device mlx5_0 --port 1",
+    ]
     _, bl = blocks.run_message(_triage_view(followups))
-    buttons = [e for b in bl if b["type"] == "actions" for e in b["elements"]
-               if e["action_id"].startswith(blocks.FOLLOWUP)]
+    buttons = [
+        e for b in bl if b["type"] == "actions" for e in b["elements"] if e["action_id"].startswith(blocks.FOLLOWUP)
+    ]
     assert [e["value"] for e in buttons] == followups
     assert len({e["action_id"] for e in buttons}) == 4
 

@@ -68,7 +68,7 @@ async def wait_for(pilot, predicate: Callable[[], object], timeout: float = 15.0
         try:
             if predicate():
                 return
-        except NoMatches:              # the screen has not composed yet (a loaded machine)
+        except NoMatches:  # the screen has not composed yet (a loaded machine)
             pass
         await pilot.pause(0.05)
     raise AssertionError(f"timed out waiting for {what}")
@@ -79,8 +79,9 @@ async def confirm_ready(pilot, timeout: float = 15.0) -> None:  # noqa: ANN001
     (recheck.py): Confirm waits until the current state is on screen, as a person would."""
     from dcops.console.tui.screens.confirm import ConfirmDialog
 
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmDialog), timeout=timeout,
-                   what="the typed confirmation")
+    await wait_for(
+        pilot, lambda: isinstance(pilot.app.screen, ConfirmDialog), timeout=timeout, what="the typed confirmation"
+    )
     await wait_for(pilot, lambda: not pilot.app.screen.checking, timeout=timeout, what="the dialog's plan")
 
 
@@ -116,7 +117,7 @@ def frozen(monkeypatch: pytest.MonkeyPatch):
             return FIXED_NOW
 
     monkeypatch.setattr(engine_mod, "_now", lambda: FIXED_NOW.replace(microsecond=next(ticks) % 1_000_000).isoformat())
-    monkeypatch.setattr(engine_mod, "time", SimpleNamespace(monotonic=lambda: 0.0))   # run durations
+    monkeypatch.setattr(engine_mod, "time", SimpleNamespace(monotonic=lambda: 0.0))  # run durations
     monkeypatch.setattr(engine_mod, "new_run_id", lambda: f"r20261129-030000-{next(ids):06d}")
     import datetime as datetime_mod
 
@@ -147,8 +148,14 @@ def screen_text(app) -> str:  # noqa: ANN001 - DcopsApp
     from rich.console import Console
 
     frame = app.screen._compositor.render_update(full=True)
-    console = Console(width=app.size.width, height=app.size.height, record=True, file=io.StringIO(),
-                      color_system=None, legacy_windows=False)
+    console = Console(
+        width=app.size.width,
+        height=app.size.height,
+        record=True,
+        file=io.StringIO(),
+        color_system=None,
+        legacy_windows=False,
+    )
     console.print(frame)
     return console.export_text()
 

@@ -34,5 +34,5 @@ async def test_every_fleet_column_is_filled_by_the_fleet_action_or_the_alerts_ov
         await run.wait()
     finally:
         await engine.aclose()
-    filled = set(type(run.result.rows[0]).model_fields) | {"alerts"}   # typed rows; the screen adds firing alerts
+    filled = set(type(run.result.rows[0]).model_fields) | {"alerts"}  # typed rows; the screen adds firing alerts
     assert {c.key for c in FLEET_COLUMNS} <= filled, {c.key for c in FLEET_COLUMNS} - filled

@@ -21,8 +21,12 @@ async def _finish(app, *job_ids: str) -> None:  # noqa: ANN001
 
 
 async def _fleet(pilot, app):  # noqa: ANN001, ANN202
-    await wait_for(pilot, lambda: isinstance(app.screen, FleetScreen)
-                   and app.screen.table.total_count == 64, what="the fleet", timeout=30)
+    await wait_for(
+        pilot,
+        lambda: isinstance(app.screen, FleetScreen) and app.screen.table.total_count == 64,
+        what="the fleet",
+        timeout=30,
+    )
     return app.screen.table
 
 
@@ -31,16 +35,16 @@ async def test_the_drain_dialog_shows_jobs_as_they_are_now_not_as_the_fleet_last
     async with app.run_test(size=NARROW) as pilot:
         table = await _fleet(pilot, app)
         assert table.move_to_key("gpu001")
-        assert table.cursor_row["jobs"] == 1                      # the fleet saw job 48213 on gpu001
-        await _finish(app, "48213")                               # ... which finishes before d
+        assert table.cursor_row["jobs"] == 1  # the fleet saw job 48213 on gpu001
+        await _finish(app, "48213")  # ... which finishes before d
         await pilot.press("d")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), what="the dialog")
         dialog = app.screen
-        assert dialog.query_one("#confirm").disabled              # nothing to confirm before the plan is read
+        assert dialog.query_one("#confirm").disabled  # nothing to confirm before the plan is read
         await wait_for(pilot, lambda: not dialog.checking, what="the plan")
         plan = str(dialog.query_one("#plan").render())
         assert "No jobs run there now" in plan and "48213" not in plan, plan
-        assert "No jobs run there now" in screen_text(app)        # on screen at 100x30, not cut off
+        assert "No jobs run there now" in screen_text(app)  # on screen at 100x30, not cut off
 
 
 async def test_a_plan_that_changed_before_confirm_is_shown_and_confirmed_again(config) -> None:
@@ -54,14 +58,14 @@ async def test_a_plan_that_changed_before_confirm_is_shown_and_confirmed_again(c
         await wait_for(pilot, lambda: not dialog.checking, what="the plan")
         assert "48214" in str(dialog.query_one("#plan").render())
         await pilot.press(*"fan", "enter", "1")
-        await _finish(app, "48214")                               # the job ends while the operator types
-        await pilot.press("enter")                                # Confirm: the dialog reads again
+        await _finish(app, "48214")  # the job ends while the operator types
+        await pilot.press("enter")  # Confirm: the dialog reads again
         await wait_for(pilot, lambda: dialog.query_one("#plan-changed").has_class("-shown"), what="the change")
         changed = str(dialog.query_one("#plan-changed").render())
         assert "gpu002" in changed and "48214" in changed and "confirm again" in changed, changed
         assert app.screen is dialog and dialog.query_one("#confirm-input").value == ""
-        assert await audit(app, AuditQuery(action="drain", event="started")) == []    # nothing ran yet
-        await pilot.press("1", "enter")                           # confirmed against the new plan
+        assert await audit(app, AuditQuery(action="drain", event="started")) == []  # nothing ran yet
+        await pilot.press("1", "enter")  # confirmed against the new plan
         for _ in range(300):
             done = await audit(app, AuditQuery(action="drain", event="finished", node="gpu002"))
             if done:
@@ -74,7 +78,7 @@ async def test_an_unchanged_plan_confirms_at_once(config) -> None:
     app = DcopsApp(config(), principal="unix:alice")
     async with app.run_test(size=NARROW) as pilot:
         await wait_for(pilot, lambda: app.engine is not None, what="the engine")
-        await pilot.press("colon", *'drain gpu005 --reason fan', "enter")     # the engine's own dialog, rechecked too
+        await pilot.press("colon", *"drain gpu005 --reason fan", "enter")  # the engine's own dialog, rechecked too
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), what="the dialog")
         dialog = app.screen
         await wait_for(pilot, lambda: not dialog.checking, what="the plan")

@@ -22,8 +22,11 @@ def status_text(app: DcopsApp) -> str:
 
 async def open_fleet(pilot) -> VirtualTable:
     app = pilot.app
-    await wait_for(pilot, lambda: isinstance(app.screen, FleetScreen) and fleet_table(app).total_count == 64,
-                   what="the fleet to load")
+    await wait_for(
+        pilot,
+        lambda: isinstance(app.screen, FleetScreen) and fleet_table(app).total_count == 64,
+        what="the fleet to load",
+    )
     return fleet_table(app)
 
 
@@ -32,7 +35,7 @@ async def test_drain_from_fleet_through_confirm_dialog_is_audited(config) -> Non
     async with app.run_test(size=SIZE) as pilot:
         table = await open_fleet(pilot)
         assert table.move_to_key("gpu003")
-        await pilot.press("space")                    # select gpu003 (cursor moves on)
+        await pilot.press("space")  # select gpu003 (cursor moves on)
         assert table.move_to_key("gpu004")
         await pilot.press("space")
         await pilot.press("d")
@@ -41,8 +44,8 @@ async def test_drain_from_fleet_through_confirm_dialog_is_audited(config) -> Non
         assert "gpu[003-004]" in dialog.message
         await wait_for(pilot, lambda: not dialog.checking, what="the plan read when the dialog opens")
         await pilot.press(*"xid 79")
-        await pilot.press("enter")                    # moves to the confirmation field
-        await pilot.press("3")                        # wrong count: the button stays disabled
+        await pilot.press("enter")  # moves to the confirmation field
+        await pilot.press("3")  # wrong count: the button stays disabled
         assert dialog.query_one("#confirm").disabled
         await pilot.press("backspace", "2")
         assert not dialog.query_one("#confirm").disabled
@@ -53,8 +56,11 @@ async def test_drain_from_fleet_through_confirm_dialog_is_audited(config) -> Non
         assert records[0].principal == "unix:alice" and records[0].channel == "tui"
         assert records[0].outcome == "ok" and records[0].targets == ["gpu003", "gpu004"]
         # the fleet reloads after our run: both nodes now show as drained (or draining)
-        await wait_for(pilot, lambda: str(next(r for r in table.visible_rows if r["node"] == "gpu003")["state"])
-                       .startswith("drain"), what="the fleet to show gpu003 drained")
+        await wait_for(
+            pilot,
+            lambda: str(next(r for r in table.visible_rows if r["node"] == "gpu003")["state"]).startswith("drain"),
+            what="the fleet to show gpu003 drained",
+        )
 
 
 async def test_cancelling_the_confirm_dialog_changes_nothing(config) -> None:
@@ -70,11 +76,11 @@ async def test_cancelling_the_confirm_dialog_changes_nothing(config) -> None:
 
 
 async def test_denied_drain_shows_the_rbac_reason(config) -> None:
-    app = DcopsApp(config(), principal="unix:viewer")      # the demo policy's read-only persona
+    app = DcopsApp(config(), principal="unix:viewer")  # the demo policy's read-only persona
     async with app.run_test(size=SIZE) as pilot:
         table = await open_fleet(pilot)
         table.move_to_key("gpu007")
-        await pilot.press("d")                             # refused before any dialog opens
+        await pilot.press("d")  # refused before any dialog opens
         await wait_for(pilot, lambda: "denied" in status_text(app), what="the denial")
         assert not isinstance(app.screen, ConfirmDialog)
         assert status_text(app) == "denied: no role of unix:viewer allows drain (roles: viewer)"
@@ -97,15 +103,15 @@ async def test_filter_regex_inverse_and_bad_pattern(config) -> None:
         table = await open_fleet(pilot)
         await pilot.press("slash", *"gpu00[1-3]$")
         assert [r["node"] for r in table.visible_rows] == ["gpu001", "gpu002", "gpu003"]
-        await pilot.press("home", "!", "end")       # "!" first inverts the filter
+        await pilot.press("home", "!", "end")  # "!" first inverts the filter
         assert table.row_count == 61 and "gpu001" not in {r["node"] for r in table.visible_rows}
         await pilot.press("enter")
         assert table.filter_text == "!gpu00[1-3]$" and table.has_focus
         await pilot.press("slash", "ctrl+u", *"gpu01", "[")
         hint = str(app.screen.query_one("#filter .hint").render())
         assert hint.startswith("bad filter pattern 'gpu01['")
-        assert table.filter_text == "gpu01" and table.row_count == 10    # the last good pattern stays
-        await pilot.press("escape")                 # esc clears the filter
+        assert table.filter_text == "gpu01" and table.row_count == 10  # the last good pattern stays
+        await pilot.press("escape")  # esc clears the filter
         assert table.row_count == 64
 
 
@@ -116,7 +122,7 @@ async def test_sort_and_multi_select(config) -> None:
         table.sort_by("state")
         states = [str(r["state"]) for r in table.visible_rows]
         assert states == sorted(states)
-        await pilot.press("S")                      # reverse
+        await pilot.press("S")  # reverse
         assert [str(r["state"]) for r in table.visible_rows] == sorted(states, reverse=True)
         await pilot.press("slash", *"gpu01", "enter", "ctrl+a")
         assert table.selected == {f"gpu01{i}" for i in range(10)}

@@ -29,10 +29,14 @@ async def test_node_screen_links_to_grafana(config) -> None:
         await wait_for(pilot, lambda: app.engine is not None and app.node_names(), what="the engine")
         app.push_screen(NodeScreen("gpu017"))
         await wait_for(pilot, lambda: isinstance(app.screen, NodeScreen), what="the node screen")
-        await wait_for(pilot, lambda: "Grafana https://grafana.example/d/dcgm?var-node=gpu017&var-gpu=All&from="
-                       in _text(app, "#node-head"), what="the head line's link")
-        await wait_for(pilot, lambda: "Grafana: gpu017 GPU 3" in _text(app, "#summary-gpus"),
-                       what="the GPU tab's link")
+        await wait_for(
+            pilot,
+            lambda: (
+                "Grafana https://grafana.example/d/dcgm?var-node=gpu017&var-gpu=All&from=" in _text(app, "#node-head")
+            ),
+            what="the head line's link",
+        )
+        await wait_for(pilot, lambda: "Grafana: gpu017 GPU 3" in _text(app, "#summary-gpus"), what="the GPU tab's link")
 
 
 async def test_no_grafana_section_no_link(config) -> None:
@@ -55,8 +59,14 @@ async def test_metrics_result_screen_shows_the_links(config) -> None:
         await wait_for(pilot, lambda: app.engine is not None and app.node_names(), what="the engine")
         await pilot.press("colon", *"gpu-health gpu[016-017]", "enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen), what="the result screen")
-        await wait_for(pilot, lambda: "Grafana: gpu017 GPU 3 https://grafana.example/d/dcgm?var-node=gpu017&var-gpu=3"
-                       in _text(app, "#result-links"), what="the links line")
+        await wait_for(
+            pilot,
+            lambda: (
+                "Grafana: gpu017 GPU 3 https://grafana.example/d/dcgm?var-node=gpu017&var-gpu=3"
+                in _text(app, "#result-links")
+            ),
+            what="the links line",
+        )
 
 
 async def test_alerts_screen_links_the_alerting_node(config) -> None:
@@ -64,11 +74,19 @@ async def test_alerts_screen_links_the_alerting_node(config) -> None:
 
     from .test_alerts_screen import _receive
 
-    cfg = config().model_copy(update={"alertmanager": AlertmanagerSection(),
-                                      "grafana": GrafanaSection(url_template=TEMPLATE)})
+    cfg = config().model_copy(
+        update={"alertmanager": AlertmanagerSection(), "grafana": GrafanaSection(url_template=TEMPLATE)}
+    )
     await _receive(cfg, "gpu061", "beef0061")
     app = DcopsApp(cfg, principal="unix:alice")
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.current_mode == "alerts", what="the Alerts screen first", timeout=45)
-        await wait_for(pilot, lambda: "Grafana: https://grafana.example/d/dcgm?var-node=gpu061&var-gpu=2&from="
-                       in _text(app, "#alerts-detail"), what="the alert's Grafana line", timeout=45)
+        await wait_for(
+            pilot,
+            lambda: (
+                "Grafana: https://grafana.example/d/dcgm?var-node=gpu061&var-gpu=2&from="
+                in _text(app, "#alerts-detail")
+            ),
+            what="the alert's Grafana line",
+            timeout=45,
+        )

@@ -14,8 +14,14 @@ from dcops.console.tui.screens.job import JobDetailScreen
 
 # Binding actions that change something, by the change they make (runs of a suggestion count as
 # the suggested action; "first suggestion" is a meaning of its own).
-_MUTATING = {"drain": "drain", "resume": "resume", "resume_leftovers": "resume", "cancel_run": "cancel",
-             "approve": "approve", "deny": "deny"}
+_MUTATING = {
+    "drain": "drain",
+    "resume": "resume",
+    "resume_leftovers": "resume",
+    "cancel_run": "cancel",
+    "approve": "approve",
+    "deny": "deny",
+}
 
 
 def meaning(action: str) -> str | None:
@@ -26,7 +32,7 @@ def meaning(action: str) -> str | None:
         if not name:
             return "first suggestion"
         load_actions()
-        return name if registry.get(name).mutating else None      # triage-cable is a read
+        return name if registry.get(name).mutating else None  # triage-cable is a read
     return _MUTATING.get(action)
 
 
@@ -46,11 +52,20 @@ def clashes(groups: dict[str, list[Binding]]) -> list[str]:
 
 
 def screens() -> dict[str, list[Binding]]:
-    return {"app": b.app_bindings(), "table": b.table_bindings(), "fleet": b.fleet_bindings(),
-            "node": b.node_bindings(), "jobs": b.jobs_bindings(), "operations": b.operations_bindings(),
-            "audit": b.audit_bindings(), "approvals": b.approvals_bindings(), "metrics": b.metrics_bindings(),
-            "result": b.result_bindings(), "alerts": b.alerts_bindings(),
-            "job": [x if isinstance(x, Binding) else Binding(*x) for x in JobDetailScreen.BINDINGS]}
+    return {
+        "app": b.app_bindings(),
+        "table": b.table_bindings(),
+        "fleet": b.fleet_bindings(),
+        "node": b.node_bindings(),
+        "jobs": b.jobs_bindings(),
+        "operations": b.operations_bindings(),
+        "audit": b.audit_bindings(),
+        "approvals": b.approvals_bindings(),
+        "metrics": b.metrics_bindings(),
+        "result": b.result_bindings(),
+        "alerts": b.alerts_bindings(),
+        "job": [x if isinstance(x, Binding) else Binding(*x) for x in JobDetailScreen.BINDINGS],
+    }
 
 
 def test_no_key_changes_meaning_for_a_change() -> None:
@@ -60,8 +75,11 @@ def test_no_key_changes_meaning_for_a_change() -> None:
 def test_the_check_catches_the_old_alerts_keys() -> None:
     """The Alerts screen as it was (r gpu-reset, c reset-counters, x first suggestion) fails the check."""
     old = screens()
-    old["alerts"] = [Binding("r", "suggested('gpu-reset')"), Binding("c", "suggested('reset-counters')"),
-                     Binding("x", "suggested('')")]
+    old["alerts"] = [
+        Binding("r", "suggested('gpu-reset')"),
+        Binding("c", "suggested('reset-counters')"),
+        Binding("x", "suggested('')"),
+    ]
     found = " ".join(clashes(old))
     assert "'r'" in found and "'c'" in found and "'x'" in found, found
 

@@ -12,8 +12,13 @@ from .conftest import screen_text, wait_for
 
 NARROW = (100, 30)
 
-COLS = [Column("node", "NODE", 12), Column("k8s", "K8S", 9), Column("state", "STATE", 10),
-        Column("ops", "OPERATORS", 16), Column("reason", "REASON", 30)]
+COLS = [
+    Column("node", "NODE", 12),
+    Column("k8s", "K8S", 9),
+    Column("state", "STATE", 10),
+    Column("ops", "OPERATORS", 16),
+    Column("reason", "REASON", 30),
+]
 
 
 def _keys(cols: list[Column]) -> list[str]:
@@ -26,8 +31,8 @@ def test_fit_shrinks_the_flex_column_then_hides_in_the_given_order_then_fills() 
     shrunk = fit_columns(COLS, 75, drop_first=("ops", "k8s"), flex="reason")
     assert _keys(shrunk) == _keys(COLS) and shrunk[-1].width == 75 - (13 + 10 + 11 + 17) - 1
     dropped = fit_columns(COLS, 50, drop_first=("ops", "k8s"), flex="reason")
-    assert _keys(dropped) == ["node", "k8s", "state", "reason"]            # ops first, k8s kept: it fits
-    assert sum(c.width + 1 for c in dropped) == 50                           # the reason takes the rest
+    assert _keys(dropped) == ["node", "k8s", "state", "reason"]  # ops first, k8s kept: it fits
+    assert sum(c.width + 1 for c in dropped) == 50  # the reason takes the rest
     tight = fit_columns(COLS, 30, drop_first=("ops", "k8s"), flex="reason")
     assert _keys(tight) == ["node", "state", "reason"] and tight[-1].width == FLEX_MIN
     # columns nobody named are never hidden: the table scrolls sideways instead
@@ -37,7 +42,7 @@ def test_fit_shrinks_the_flex_column_then_hides_in_the_given_order_then_fills() 
 def test_flex_star_is_the_widest_text_column() -> None:
     cols = [Column("a", "A", 5), Column("b", "B", 40), Column("n", "N", 60, align="right")]
     assert fit_columns(cols, 60, flex="*")[1].width == FLEX_MIN
-    assert fit_columns(cols, 200, flex="*")[1].width == 40          # picked for its width: shrinks, never grows
+    assert fit_columns(cols, 200, flex="*")[1].width == 40  # picked for its width: shrinks, never grows
 
 
 # screen key -> (mode key, table id, columns that must show at 100 columns)
@@ -67,20 +72,26 @@ async def test_every_screen_fits_100_columns_important_first(screen: str, config
         assert table.virtual_size.width <= table.size.width, (screen, table.virtual_size, table.size)  # no sideways
         header = next(line for line in screen_text(app).splitlines() if table.shown_columns[0].label in line)
         for col in table.shown_columns:
-            assert col.label.split()[0] in header, (col.label, header)          # every shown header readable
+            assert col.label.split()[0] in header, (col.label, header)  # every shown header readable
         assert len(shown) < len(table.columns) or screen in ("operations",), "nothing hidden: is 100 columns wide?"
 
 
 async def test_hidden_columns_are_still_searched(config) -> None:
     app = DcopsApp(config(), principal="unix:alice")
     async with app.run_test(size=NARROW) as pilot:
-        await wait_for(pilot, lambda: app.screen.query("#fleet-table")
-                       and app.screen.query_one("#fleet-table").total_count == 64
-                       and "loading" not in str(app.screen.query_one("#fleet-summary").render()), what="the fleet",
-                       timeout=30)
+        await wait_for(
+            pilot,
+            lambda: (
+                app.screen.query("#fleet-table")
+                and app.screen.query_one("#fleet-table").total_count == 64
+                and "loading" not in str(app.screen.query_one("#fleet-summary").render())
+            ),
+            what="the fleet",
+            timeout=30,
+        )
         table = app.screen.query_one("#fleet-table", VirtualTable)
         assert "operators" in _keys(table.hidden_columns)
-        table.set_filter("notReady")                      # only in the hidden OPERATORS column
+        table.set_filter("notReady")  # only in the hidden OPERATORS column
         assert 0 < table.row_count < table.total_count
 
 

@@ -32,8 +32,11 @@ def table(app: DcopsApp, selector: str) -> VirtualTable:
 
 async def open_approvals(app: DcopsApp, pilot) -> VirtualTable:  # noqa: ANN001 - Pilot
     await pilot.press("5")
-    await wait_for(pilot, lambda: isinstance(app.screen, ApprovalsScreen)
-                   and table(app, "#approvals-table").row_count == 1, what="the pending request")
+    await wait_for(
+        pilot,
+        lambda: isinstance(app.screen, ApprovalsScreen) and table(app, "#approvals-table").row_count == 1,
+        what="the pending request",
+    )
     return table(app, "#approvals-table")
 
 
@@ -43,16 +46,16 @@ async def test_approval_flow_with_two_principals(config) -> None:
     async with alice.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: alice.engine is not None, what="the engine")
         await pilot.press("colon", *'drain gpu010 --reason "fan noise"', "enter")
-        await type_confirmation(pilot, "1")                     # `:drain` asks what the fleet's `d` asks
+        await type_confirmation(pilot, "1")  # `:drain` asks what the fleet's `d` asks
         await wait_for(pilot, lambda: "approval" in status_text(alice), what="the approval notice")
         assert "needs a second person's approval" in status_text(alice)
         await open_approvals(alice, pilot)
-        await pilot.press("a")                                  # alice may not approve her own request
+        await pilot.press("a")  # alice may not approve her own request
         await wait_for(pilot, lambda: type(alice.screen).__name__ == "AskDialog", what="the plan")
         await pilot.press("y")
         await wait_for(pilot, lambda: "cannot approve it" in status_text(alice), what="the self-approval refusal")
         started = await audit(alice, AuditQuery(action="drain", event="started"))
-        assert all(r.params.get("dry_run") for r in started)     # only the plan (a dry run) ran
+        assert all(r.params.get("dry_run") for r in started)  # only the plan (a dry run) ran
 
     bob = DcopsApp(cfg, principal="unix:bob")
     async with bob.run_test(size=SIZE) as pilot:
@@ -60,15 +63,18 @@ async def test_approval_flow_with_two_principals(config) -> None:
         assert row["requester"] == "unix:alice" and row["action"] == "drain" and row["targets"] == "gpu010"
         await pilot.press("a")
         await wait_for(pilot, lambda: type(bob.screen).__name__ == "AskDialog", what="the plan")
-        plan = str(bob.screen.query_one(".message").render())   # the approval shows what it will do
+        plan = str(bob.screen.query_one(".message").render())  # the approval shows what it will do
         assert "would drain 1 node(s) gpu010" in plan and "reason=fan noise" in plan
         assert all(r.params.get("dry_run") for r in await audit(bob, AuditQuery(action="drain", event="started")))
         await pilot.press("y")
         await wait_for(pilot, lambda: "drain: ok" in status_text(bob), what="the approved run to finish")
         granted = await audit(bob, AuditQuery(event="approval-granted"))
         assert len(granted) == 1 and granted[0].principal == "unix:bob"
-        finished = [r for r in await audit(bob, AuditQuery(action="drain", event="finished", node="gpu010"))
-                    if r.outcome != "dry-run"]                     # the plans the approvers looked at
+        finished = [
+            r
+            for r in await audit(bob, AuditQuery(action="drain", event="finished", node="gpu010"))
+            if r.outcome != "dry-run"
+        ]  # the plans the approvers looked at
         assert len(finished) == 1 and finished[0].principal == "unix:alice" and finished[0].outcome == "ok"
         await wait_for(pilot, lambda: table(bob, "#approvals-table").row_count == 0, what="the list to empty")
 
@@ -77,7 +83,7 @@ async def test_audit_screen_finds_a_record_by_node(config) -> None:
     app = DcopsApp(config(), principal="unix:alice")
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.engine is not None, what="the engine")
-        await pilot.press("colon", *'resume gpu021', "enter")
+        await pilot.press("colon", *"resume gpu021", "enter")
         await wait_for(pilot, lambda: "resume: ok" in status_text(app), what="the resume run")
         await pilot.press("4")
         await wait_for(pilot, lambda: isinstance(app.screen, AuditScreen), what="the audit screen")
@@ -85,8 +91,11 @@ async def test_audit_screen_finds_a_record_by_node(config) -> None:
         app.screen.query_one("#param-node").focus()
         await pilot.press(*"gpu021", "enter")
         audit = table(app, "#audit-table")
-        await wait_for(pilot, lambda: audit.total_count and all(r["targets"] == "gpu021" for r in audit.visible_rows),
-                       what="the node's records")
+        await wait_for(
+            pilot,
+            lambda: audit.total_count and all(r["targets"] == "gpu021" for r in audit.visible_rows),
+            what="the node's records",
+        )
         assert {r["event"] for r in audit.visible_rows} >= {"received", "started", "step", "finished"}
         assert audit.has_focus
         audit.move_to_key(next(r["seq"] for r in audit.visible_rows if r["event"] == "finished"))
@@ -109,7 +118,7 @@ async def test_command_line_completion_and_one_line_errors(config) -> None:
         await pilot.press("colon", *"frobnicate all", "enter")
         await wait_for(pilot, lambda: "unknown action 'frobnicate'" in status_text(app), what="the unknown action")
         assert "\n" not in status_text(app)
-        await pilot.press("colon", *"nodes gpu00[1-4]", "enter")     # a read action: its table opens
+        await pilot.press("colon", *"nodes gpu00[1-4]", "enter")  # a read action: its table opens
         await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen), what="the result screen")
         assert table(app, "#result-table").row_count == 4
 
@@ -118,13 +127,19 @@ async def test_jobs_cancel_from_the_row_asks_for_confirmation(config) -> None:
     app = DcopsApp(config(), principal="unix:alice")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("2")
-        await wait_for(pilot, lambda: isinstance(app.screen, JobsScreen) and table(app, "#jobs-table").total_count,
-                       what="the job list")
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, JobsScreen) and table(app, "#jobs-table").total_count,
+            what="the job list",
+        )
         jobs = table(app, "#jobs-table")
         app.screen.query_one("#param-state").focus()
         await pilot.press(*"RUNNING", "enter")
-        await wait_for(pilot, lambda: jobs.total_count and all(r["state"] == "RUNNING" for r in jobs.visible_rows),
-                       what="running jobs only")
+        await wait_for(
+            pilot,
+            lambda: jobs.total_count and all(r["state"] == "RUNNING" for r in jobs.visible_rows),
+            what="running jobs only",
+        )
         job_id = jobs.cursor_row["job"]
         await pilot.press("c")
         await confirm_ready(pilot)
@@ -140,8 +155,11 @@ async def test_operations_screen_shows_per_node_steps(config) -> None:
         await pilot.press("colon", *"resume gpu[030-032]", "enter")
         await wait_for(pilot, lambda: "resume: ok" in status_text(app), what="the run")
         await pilot.press("3")
-        await wait_for(pilot, lambda: isinstance(app.screen, OperationsScreen)
-                       and table(app, "#steps-table").total_count == 3, what="the steps")
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, OperationsScreen) and table(app, "#steps-table").total_count == 3,
+            what="the steps",
+        )
         runs = table(app, "#runs-table")
         assert runs.cursor_row["action"] == "resume" and runs.cursor_row["state"] == "ok"
         steps = table(app, "#steps-table").visible_rows
@@ -168,7 +186,7 @@ async def test_bindings_are_remappable_and_unknown_ids_refused(config) -> None:
     app = DcopsApp(config(tui={"bindings": {"fleet.drain": "D", "app.jobs": "J"}}), principal="unix:alice")
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: table(app, "#fleet-table").total_count == 64, what="the fleet")
-        await pilot.press("d")                       # the old key does nothing now
+        await pilot.press("d")  # the old key does nothing now
         await pilot.pause(0.2)
         assert not isinstance(app.screen, ConfirmDialog)
         await pilot.press("D")
@@ -263,6 +281,6 @@ async def test_metrics_canned_query_charts_and_health_view(config) -> None:
         await wait_for(pilot, lambda: "port" in {c.key for c in metrics.columns}, what="the fabric table")
         verdicts = {r["verdict"] for r in metrics.all_rows}
         assert "bad cable" in verdicts
-        await pilot.press("colon", *"query sum(", "enter")          # bad PromQL: one line, no traceback
+        await pilot.press("colon", *"query sum(", "enter")  # bad PromQL: one line, no traceback
         await wait_for(pilot, lambda: app.last_message[1] == "error", what="the PromQL error")
         assert "\n" not in app.last_message[0]

@@ -26,8 +26,15 @@ def _table(app, selector: str) -> VirtualTable:
 async def _fleet_loaded(pilot) -> None:
     """Every plane in: the Slurm rows come first, the fleet action's columns after."""
     app = pilot.app
-    await wait_for(pilot, lambda: app.screen.query("#fleet-table") and _table(app, "#fleet-table").total_count == 64
-                   and "loading" not in str(app.screen.query_one("#fleet-summary").render()), what="the fleet")
+    await wait_for(
+        pilot,
+        lambda: (
+            app.screen.query("#fleet-table")
+            and _table(app, "#fleet-table").total_count == 64
+            and "loading" not in str(app.screen.query_one("#fleet-summary").render())
+        ),
+        what="the fleet",
+    )
 
 
 async def _run(pilot, command: str, done: str, confirm: str | None = None) -> None:
@@ -52,15 +59,24 @@ async def node(pilot) -> None:
     await _fleet_loaded(pilot)
     _table(pilot.app, "#fleet-table").move_to_key("gpu017")
     await pilot.press("enter")
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, NodeScreen)
-                   and "change record(s)" in str(pilot.app.screen.query_one("#summary-audit").render()), what="node tabs")
+    await wait_for(
+        pilot,
+        lambda: (
+            isinstance(pilot.app.screen, NodeScreen)
+            and "change record(s)" in str(pilot.app.screen.query_one("#summary-audit").render())
+        ),
+        what="node tabs",
+    )
 
 
 async def jobs(pilot) -> None:
     await _fleet_loaded(pilot)
     await pilot.press("2")
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, JobsScreen) and _table(pilot.app, "#jobs-table").total_count,
-                   what="jobs")
+    await wait_for(
+        pilot,
+        lambda: isinstance(pilot.app.screen, JobsScreen) and _table(pilot.app, "#jobs-table").total_count,
+        what="jobs",
+    )
 
 
 async def operations(pilot) -> None:
@@ -68,8 +84,11 @@ async def operations(pilot) -> None:
     await _run(pilot, "resume gpu[030-032]", "resume: ok")
     await _fleet_loaded(pilot)
     await pilot.press("3")
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, OperationsScreen)
-                   and _table(pilot.app, "#steps-table").total_count == 3, what="the run's steps")
+    await wait_for(
+        pilot,
+        lambda: isinstance(pilot.app.screen, OperationsScreen) and _table(pilot.app, "#steps-table").total_count == 3,
+        what="the run's steps",
+    )
 
 
 async def audit(pilot) -> None:
@@ -77,29 +96,46 @@ async def audit(pilot) -> None:
     await _run(pilot, "resume gpu021", "resume: ok")
     await _fleet_loaded(pilot)
     await pilot.press("4")
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, AuditScreen)
-                   and "intact" in str(pilot.app.screen.query_one("#chain").render()), what="the audit chain")
+    await wait_for(
+        pilot,
+        lambda: (
+            isinstance(pilot.app.screen, AuditScreen) and "intact" in str(pilot.app.screen.query_one("#chain").render())
+        ),
+        what="the audit chain",
+    )
 
 
 async def approvals(pilot) -> None:
     await _fleet_loaded(pilot)
     await _run(pilot, 'drain gpu[040-041] --reason "psu swap"', "approval", confirm="2")
     await pilot.press("5")
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ApprovalsScreen)
-                   and _table(pilot.app, "#approvals-table").total_count == 1, what="the pending approval")
+    await wait_for(
+        pilot,
+        lambda: (
+            isinstance(pilot.app.screen, ApprovalsScreen) and _table(pilot.app, "#approvals-table").total_count == 1
+        ),
+        what="the pending approval",
+    )
 
 
 async def metrics(pilot) -> None:
     await _fleet_loaded(pilot)
     await pilot.press("6")
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, MetricsScreen), what="metrics")
-    pilot.app.screen.query_one("#promql").value = "max by (Hostname) (DCGM_FI_DEV_GPU_TEMP{Hostname=~\"gpu00[1-4]\"})"
+    pilot.app.screen.query_one("#promql").value = 'max by (Hostname) (DCGM_FI_DEV_GPU_TEMP{Hostname=~"gpu00[1-4]"})'
     pilot.app.screen.action_run_query()
     await wait_for(pilot, lambda: _table(pilot.app, "#metrics-table").total_count == 4, what="the query")
 
 
-SCREENS = {"fleet": fleet, "node": node, "jobs": jobs, "operations": operations, "audit": audit,
-           "approvals": approvals, "metrics": metrics}
+SCREENS = {
+    "fleet": fleet,
+    "node": node,
+    "jobs": jobs,
+    "operations": operations,
+    "audit": audit,
+    "approvals": approvals,
+    "metrics": metrics,
+}
 
 
 @pytest.mark.parametrize("theme", THEMES)
@@ -114,7 +150,7 @@ async def drain_dialog(pilot) -> None:
     await _fleet_loaded(pilot)
     _table(pilot.app, "#fleet-table").move_to_key("gpu017")
     await pilot.press("d")
-    await confirm_ready(pilot)              # the plan (state and jobs now) is read when the dialog opens
+    await confirm_ready(pilot)  # the plan (state and jobs now) is read when the dialog opens
     await pilot.press(*"xid 79", "enter")
 
 

@@ -24,11 +24,16 @@ async def test_xid_79_then_drain(config) -> None:
         await wait_for(pilot, lambda: app.engine is not None, what="the engine")
         await pilot.press("colon", *"gpu-health gpu017", "enter")
         steps += 1
-        await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen) and app.screen.query("#result-table"),
-                       timeout=30, what="gpu-health")
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, ResultScreen) and app.screen.query("#result-table"),
+            timeout=30,
+            what="gpu-health",
+        )
         shown = str(app.screen.query_one("#result-summary").render()) + " ".join(
-            str(r) for r in app.screen.query_one("#result-table").visible_rows)
-        assert "79" in shown, shown                                   # the XID is on the screen
+            str(r) for r in app.screen.query_one("#result-table").visible_rows
+        )
+        assert "79" in shown, shown  # the XID is on the screen
         await pilot.press("escape", "colon", *'drain gpu017 --reason "xid 79 on GPU 3"', "enter")
         steps += 2
         await type_confirmation(pilot, "1")
@@ -37,7 +42,7 @@ async def test_xid_79_then_drain(config) -> None:
         assert await _drained(app, "gpu017")
         recs = await audit(app, AuditQuery(action="drain", event="finished", node="gpu017"))
         assert recs and recs[0].outcome == "ok" and recs[0].principal == "unix:alice"
-    assert steps == 4          # :gpu-health, Esc, :drain, typed 1
+    assert steps == 4  # :gpu-health, Esc, :drain, typed 1
 
 
 async def test_bad_cable_then_drain_from_the_triage_follow_up(config) -> None:
@@ -47,8 +52,12 @@ async def test_bad_cable_then_drain_from_the_triage_follow_up(config) -> None:
         await wait_for(pilot, lambda: app.engine is not None, what="the engine")
         await pilot.press("colon", *"triage-cable --auto", "enter")
         steps += 1
-        await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen) and app.screen.query("#result-summary"),
-                       timeout=60, what="the triage")
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, ResultScreen) and app.screen.query("#result-summary"),
+            timeout=60,
+            what="the triage",
+        )
         screen = app.screen
         assert screen.followups and screen.followups[0].startswith("drain gpu023"), screen.followups
         assert "bad cable" in str(screen.query_one("#result-summary").render())
@@ -60,4 +69,4 @@ async def test_bad_cable_then_drain_from_the_triage_follow_up(config) -> None:
         steps += 1
         await wait_for(pilot, lambda: "drain: ok" in app.last_message[0], timeout=30, what="the drain")
         assert await _drained(app, "gpu023")
-    assert steps == 4          # :triage-cable --auto, f, y, typed 1
+    assert steps == 4  # :triage-cable --auto, f, y, typed 1

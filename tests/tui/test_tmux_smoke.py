@@ -27,12 +27,17 @@ class Tmux:
         self.tmp = tmp
 
     def _tmux(self, *args: str) -> str:
-        return subprocess.run(["tmux", "-L", self.socket, *args], check=True, capture_output=True, text=True,
-                              timeout=10).stdout
+        return subprocess.run(
+            ["tmux", "-L", self.socket, *args], check=True, capture_output=True, text=True, timeout=10
+        ).stdout
 
     def start(self, argv: list[str]) -> None:
-        env = {"XDG_DATA_HOME": self.tmp / "data", "XDG_STATE_HOME": self.tmp / "state",
-               "XDG_CONFIG_HOME": self.tmp / "config", "TERM": "xterm-256color"}
+        env = {
+            "XDG_DATA_HOME": self.tmp / "data",
+            "XDG_STATE_HOME": self.tmp / "state",
+            "XDG_CONFIG_HOME": self.tmp / "config",
+            "TERM": "xterm-256color",
+        }
         exports = " ".join(f"{k}={shlex.quote(str(v))}" for k, v in env.items())
         done = self.tmp / "exit-code"
         # stderr stays on the terminal: Textual draws there; after exit it holds any error line
@@ -65,7 +70,7 @@ class Tmux:
             if text in screen:
                 return screen
             if (self.tmp / "exit-code").exists():
-                break                 # the console has exited: no point waiting
+                break  # the console has exited: no point waiting
             time.sleep(0.2)
         raise AssertionError(f"{text!r} never appeared; screen:\n{self.screen()}")
 
@@ -99,7 +104,7 @@ def drive(tmux: Tmux, argv: list[str]) -> None:
     tmux.wait_for("unknown action 'frobnicate'")
     tmux.keys("C-q")
     code = tmux.exit_code()
-    after = tmux.screen()             # the shell's screen again: anything printed on exit is here
+    after = tmux.screen()  # the shell's screen again: anything printed on exit is here
     assert code == 0, after
     assert "Traceback" not in after and "error" not in after.lower(), after
 
@@ -116,6 +121,6 @@ def test_dcops_tui_demo_on_a_real_terminal(tmp_path: Path) -> None:
     dcops = Path(sys.executable).with_name("dcops")
     tmux = Tmux(tmp_path)
     try:
-        drive(tmux, [str(dcops), "--demo", "--as", "unix:alice", "tui"])   # --demo is a global option
+        drive(tmux, [str(dcops), "--demo", "--as", "unix:alice", "tui"])  # --demo is a global option
     finally:
         tmux.kill()

@@ -16,8 +16,12 @@ NARROW = (100, 30)
 async def _triage(pilot, app) -> ResultScreen:  # noqa: ANN001
     await wait_for(pilot, lambda: app.engine is not None, what="the engine")
     await pilot.press("colon", *"triage-cable gpu023", "enter")
-    await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen) and app.screen.query("#result-table"),
-                   timeout=60, what="the triage")
+    await wait_for(
+        pilot,
+        lambda: isinstance(app.screen, ResultScreen) and app.screen.query("#result-table"),
+        timeout=60,
+        what="the triage",
+    )
     return app.screen
 
 
@@ -29,7 +33,7 @@ async def test_every_evidence_line_is_readable_whole_at_100_columns(config) -> N
         evidence = [str(r["evidence"]) for r in table.visible_rows if r.get("evidence")]
         width = next(c.width for c in table.columns if c.key == "evidence")
         assert any(len(line) > width for line in evidence), "no evidence line is cut: the test proves nothing"
-        for line in evidence:                 # the cursor on each row shows its evidence whole in the pane
+        for line in evidence:  # the cursor on each row shows its evidence whole in the pane
             await pilot.pause(0.05)
             shown = " ".join(screen_text(app).split())
             assert " ".join(line.split()) in shown, (line, shown)
@@ -43,11 +47,11 @@ async def test_each_follow_up_has_its_key_and_runs_through_the_engine(config) ->
         assert [f.split()[0] for f in screen.followups] == ["drain", "reset-counters"], screen.followups
         listed = str(screen.query_one("#result-followups").render())
         assert "f/d  drain gpu023" in listed and "z    reset-counters gpu023" in listed, listed
-        await pilot.press("z")                      # the second follow-up, one key
+        await pilot.press("z")  # the second follow-up, one key
         await wait_for(pilot, lambda: type(app.screen).__name__ == "AskDialog", what="the follow-up question")
         assert "reset-counters gpu023 --device mlx5_0 --port 1" in str(app.screen.message)
         await pilot.press("y")
-        await type_confirmation(pilot, "1")         # destructive: the engine's typed confirmation
+        await type_confirmation(pilot, "1")  # destructive: the engine's typed confirmation
         for _ in range(300):
             done = await audit(app, AuditQuery(action="reset-counters", event="finished"))
             if done:
@@ -61,7 +65,7 @@ async def test_keys_of_actions_the_result_does_not_suggest_do_nothing(config) ->
     app = DcopsApp(config(), principal="unix:alice")
     async with app.run_test(size=NARROW) as pilot:
         screen = await _triage(pilot, app)
-        await pilot.press("b", "r", "v")            # gpu-reset, resume, validate: not suggested here
+        await pilot.press("b", "r", "v")  # gpu-reset, resume, validate: not suggested here
         await pilot.pause(0.3)
         assert app.screen is screen
         assert await audit(app, AuditQuery(event="started", action="gpu-reset")) == []
@@ -69,9 +73,16 @@ async def test_keys_of_actions_the_result_does_not_suggest_do_nothing(config) ->
 
 
 async def test_two_follow_ups_of_one_action_open_a_chooser(config) -> None:
-    result = Result(summary="two ports", table=Table(columns=["port"], rows=[["mlx5_0"], ["mlx5_1"]]),
-                    data={"followups": ["reset-counters gpu001 --device mlx5_0 --port 1",
-                                        "reset-counters gpu001 --device mlx5_1 --port 1"]})
+    result = Result(
+        summary="two ports",
+        table=Table(columns=["port"], rows=[["mlx5_0"], ["mlx5_1"]]),
+        data={
+            "followups": [
+                "reset-counters gpu001 --device mlx5_0 --port 1",
+                "reset-counters gpu001 --device mlx5_1 --port 1",
+            ]
+        },
+    )
     app = DcopsApp(config(), principal="unix:alice")
     async with app.run_test(size=NARROW) as pilot:
         await wait_for(pilot, lambda: app.engine is not None, what="the engine")

@@ -17,7 +17,7 @@ def test_jobs_columns_come_from_the_jobs_row_model() -> None:
     model = load_actions().get("jobs").rows[0]
     assert model is JobRow
     assert [c.key for c in job_columns()] == [c.key for c in model.columns()]
-    assert {key for key, _ in FIELDS} <= set(model.model_fields)       # the job detail reads real fields
+    assert {key for key, _ in FIELDS} <= set(model.model_fields)  # the job detail reads real fields
     numbers = {c.key for c in model.columns() if c.kind == "number"}
     assert numbers and all(c.align == "right" for c in job_columns() if c.key in numbers)
 

@@ -61,8 +61,13 @@ class AlertsScreen(DcopsScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Static("loading alerts…", id="alerts-summary")
-        yield VirtualTable(ALERT_COLUMNS, key="fingerprint", id="alerts-table", flex="summary",
-                           drop_first=("fingerprint", "since", "status"))
+        yield VirtualTable(
+            ALERT_COLUMNS,
+            key="fingerprint",
+            id="alerts-table",
+            flex="summary",
+            drop_first=("fingerprint", "since", "status"),
+        )
         yield Static("", id="alerts-detail")
 
     @property
@@ -80,22 +85,36 @@ class AlertsScreen(DcopsScreen):
         return self._mapping
 
     def playbook(self, alert: Alert) -> Playbook | None:
-        return self.mapping().for_alert(alert.labels, node=alert.node or "", summary=alert.summary,
-                                        fingerprint=alert.fingerprint, starts_at=alert.starts_at,
-                                        severity=alert.severity)
+        return self.mapping().for_alert(
+            alert.labels,
+            node=alert.node or "",
+            summary=alert.summary,
+            fingerprint=alert.fingerprint,
+            starts_at=alert.starts_at,
+            severity=alert.severity,
+        )
 
     async def load(self) -> None:
         result = await self.dcops.read("alerts", {"all": True} if self.show_resolved else {})
         if result is None or not isinstance(result.data, list):
             return
         self.alerts = {d["fingerprint"]: Alert.from_json(d) for d in result.data}
-        rows = [{"status": a.status, "severity": a.severity, "alertname": a.name,
-                 "node": (a.node or "?") + ("" if a.known_node is not False else " (unknown)"),
-                 "summary": a.summary, "since": a.starts_at[:19].replace("T", " "), "fingerprint": a.fingerprint}
-                for a in self.alerts.values()]
+        rows = [
+            {
+                "status": a.status,
+                "severity": a.severity,
+                "alertname": a.name,
+                "node": (a.node or "?") + ("" if a.known_node is not False else " (unknown)"),
+                "summary": a.summary,
+                "since": a.starts_at[:19].replace("T", " "),
+                "fingerprint": a.fingerprint,
+            }
+            for a in self.alerts.values()
+        ]
         self.table.set_rows(rows)
         self.query_one("#alerts-summary", Static).update(
-            f"{result.summary} · {FOLLOWUP_KEY} first suggestion, e evidence (keys per alert below)")
+            f"{result.summary} · {FOLLOWUP_KEY} first suggestion, e evidence (keys per alert below)"
+        )
         self._show_detail()
 
     def current(self) -> Alert | None:
@@ -113,12 +132,14 @@ class AlertsScreen(DcopsScreen):
             detail.update("no alert" if not self.alerts else "")
             return
         pb = self.playbook(alert)
-        lines = [f"[b]{alert.name}[/b] on [b]{alert.node or '?'}[/b] ({alert.severity or '?'}, {alert.status}): "
-                 f"{_esc(alert.summary)}"]
+        lines = [
+            f"[b]{alert.name}[/b] on [b]{alert.node or '?'}[/b] ({alert.severity or '?'}, {alert.status}): "
+            f"{_esc(alert.summary)}"
+        ]
         if alert.known_node is False:
             lines.append("[i]not a node dcops knows: shown, no actions offered[/i]")
         grafana = getattr(getattr(self.app, "config", None), "grafana", None)
-        if grafana is not None and alert.node:        # [grafana] url_template: the node's dashboard
+        if grafana is not None and alert.node:  # [grafana] url_template: the node's dashboard
             lines.append(f"  {_esc(grafana.label)}: {_esc(grafana.url(alert.node, gpu=alert.labels.get('gpu')))}")
         ev = self.evidence.get(alert.fingerprint)
         if ev is None and pb is not None and pb.evidence and alert.known_node:
@@ -144,8 +165,10 @@ class AlertsScreen(DcopsScreen):
         async def one(words: list[str]) -> str:
             cmd = parse_command(words)
             result = await self.dcops.read(cmd.action, cmd.params, alert=alert.fingerprint)
-            return f"{'✓' if result is not None and result.ok else '✗'} {' '.join(words)}: " \
-                   f"{_esc(result.summary) if result is not None else 'refused or failed (see status)'}"
+            return (
+                f"{'✓' if result is not None and result.ok else '✗'} {' '.join(words)}: "
+                f"{_esc(result.summary) if result is not None else 'refused or failed (see status)'}"
+            )
 
         self.evidence[alert.fingerprint] = list(await asyncio.gather(*(one(w) for w in pb.evidence)))
         self._show_detail()
@@ -167,13 +190,18 @@ class AlertsScreen(DcopsScreen):
             return None
         pb = self.playbook(alert)
         if not alert.firing or alert.known_node is False or pb is None:
-            self.status(f"{alert.name} on {alert.node}: no actions offered ({'resolved' if not alert.firing else 'unknown node'})",
-                        "warning")
+            self.status(
+                f"{alert.name} on {alert.node}: no actions offered ({'resolved' if not alert.firing else 'unknown node'})",
+                "warning",
+            )
             return None
         found = next((s for s in pb.actions if not action or s.action == action), None)
         if found is None:
-            self.status(f"{alert.name} suggests no {action or 'action'} (it suggests: "
-                        f"{', '.join(s.action for s in pb.actions) or 'nothing'})", "warning")
+            self.status(
+                f"{alert.name} suggests no {action or 'action'} (it suggests: "
+                f"{', '.join(s.action for s in pb.actions) or 'nothing'})",
+                "warning",
+            )
         return (alert, found) if found else None
 
     @work(group="alert-action", exit_on_error=False)

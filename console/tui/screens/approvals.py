@@ -41,8 +41,9 @@ class ApprovalsScreen(DcopsScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="approvals-summary")
-        yield VirtualTable(APPROVAL_COLUMNS, key="id", id="approvals-table", flex="params",
-                           drop_first=("created", "state", "expires"))
+        yield VirtualTable(
+            APPROVAL_COLUMNS, key="id", id="approvals-table", flex="params", drop_first=("created", "state", "expires")
+        )
 
     @property
     def table(self) -> VirtualTable:
@@ -60,14 +61,22 @@ class ApprovalsScreen(DcopsScreen):
             return
         pending = await engine.approvals()
         self._items = {a.id: a for a in pending}
-        self.table.set_rows({
-            "id": a.id, "state": a.state, "requester": a.requester, "action": a.action,
-            "targets": collapse_hostlist(a.targets) if a.targets else "",
-            "created": a.created[:19].replace("T", " "), "expires": a.expires[:19].replace("T", " "),
-            "params": " ".join(f"{k}={v}" for k, v in a.params.items()),
-        } for a in pending)
+        self.table.set_rows(
+            {
+                "id": a.id,
+                "state": a.state,
+                "requester": a.requester,
+                "action": a.action,
+                "targets": collapse_hostlist(a.targets) if a.targets else "",
+                "created": a.created[:19].replace("T", " "),
+                "expires": a.expires[:19].replace("T", " "),
+                "params": " ".join(f"{k}={v}" for k, v in a.params.items()),
+            }
+            for a in pending
+        )
         self.query_one("#approvals-summary", Static).update(
-            f"{len(pending)} pending request(s); a approves, x denies (you cannot approve your own)")
+            f"{len(pending)} pending request(s); a approves, x denies (you cannot approve your own)"
+        )
 
     def _current(self) -> str | None:
         row = self.table.cursor_row
@@ -95,11 +104,16 @@ class ApprovalsScreen(DcopsScreen):
     async def _confirm_plan(self, item) -> bool:  # noqa: ANN001 - store.Approval
         from dcops.actions.hostlists import collapse
 
-        plan = await self.dcops.read(item.action, {**item.params, "dry_run": True}) \
-            if "dry_run" in _fields(item.action) else None
-        lines = [f"{item.requester} asks to run {item.action} on "
-                 f"{collapse(item.targets) if item.targets else 'the cluster'}",
-                 "params: " + " ".join(f"{k}={v}" for k, v in item.params.items())]
+        plan = (
+            await self.dcops.read(item.action, {**item.params, "dry_run": True})
+            if "dry_run" in _fields(item.action)
+            else None
+        )
+        lines = [
+            f"{item.requester} asks to run {item.action} on "
+            f"{collapse(item.targets) if item.targets else 'the cluster'}",
+            "params: " + " ".join(f"{k}={v}" for k, v in item.params.items()),
+        ]
         if plan is not None:
             lines.append(f"plan: {plan.summary}")
             if plan.table is not None:
@@ -108,8 +122,9 @@ class ApprovalsScreen(DcopsScreen):
                     lines.append(f"  ... {len(plan.table.rows) - 8} more row(s): Enter on the request shows all")
         else:
             lines.append("plan: not available (see the status line)")
-        answer = await self.app.push_screen_wait(AskDialog(
-            f"Approve {item.id}?", "\n".join(lines), yes="Approve and run", no="Not now"))
+        answer = await self.app.push_screen_wait(
+            AskDialog(f"Approve {item.id}?", "\n".join(lines), yes="Approve and run", no="Not now")
+        )
         return bool(answer)
 
     @work(group="approval", exit_on_error=False)

@@ -49,14 +49,26 @@ class AuditScreen(DcopsScreen):
     """
 
     def compose_body(self) -> ComposeResult:
-        yield ParamForm([("since", "since", "e.g. 2h"), ("until", "until", "e.g. ISO time"),
-                         ("principal", "who", "e.g. unix:alice"), ("action", "action", "e.g. drain"),
-                         ("node", "node", "e.g. gpu001"), ("outcome", "outcome", "e.g. failed")],
-                        id="audit-form")
+        yield ParamForm(
+            [
+                ("since", "since", "e.g. 2h"),
+                ("until", "until", "e.g. ISO time"),
+                ("principal", "who", "e.g. unix:alice"),
+                ("action", "action", "e.g. drain"),
+                ("node", "node", "e.g. gpu001"),
+                ("outcome", "outcome", "e.g. failed"),
+            ],
+            id="audit-form",
+        )
         yield Static("chain: not verified yet (v)", id="chain")
         yield Static("", id="audit-summary")
-        yield VirtualTable(AUDIT_COLUMNS, key="seq", id="audit-table", flex="detail",
-                           drop_first=("channel", "run", "seq", "outcome", "targets"))   # Enter: the whole record
+        yield VirtualTable(
+            AUDIT_COLUMNS,
+            key="seq",
+            id="audit-table",
+            flex="detail",
+            drop_first=("channel", "run", "seq", "outcome", "targets"),
+        )  # Enter: the whole record
 
     @property
     def table(self) -> VirtualTable:
@@ -70,7 +82,7 @@ class AuditScreen(DcopsScreen):
 
     async def load(self) -> None:
         await self.search()
-        await self.verify(quick=True)         # from the newest seal; the whole log only on `v`
+        await self.verify(quick=True)  # from the newest seal; the whole log only on `v`
 
     async def search(self) -> None:
         params = self.query_one(ParamForm).params()
@@ -80,14 +92,17 @@ class AuditScreen(DcopsScreen):
         rows = [dict(zip(result.table.columns, r)) for r in result.table.rows]
         self._records = {rec["seq"]: rec for rec in (result.data or [])}
         hidden = 0
-        if not self.show_reads and not params.get("action"):      # asking for an action shows it, read or not
+        if not self.show_reads and not params.get("action"):  # asking for an action shows it, read or not
             kept = [r for r in rows if not _is_read(str(r.get("action", "")))]
             hidden, rows = len(rows) - len(kept), kept
-        rows.sort(key=lambda r: (str(r.get("run", "")), int(r.get("seq") or 0)), reverse=True)   # grouped by run
+        rows.sort(key=lambda r: (str(r.get("run", "")), int(r.get("seq") or 0)), reverse=True)  # grouped by run
         self.table.set_rows(rows)
         where = ", ".join(f"{k}={v}" for k, v in params.items()) or "newest run first"
-        reads = f"; {hidden} read record(s) hidden (R shows them)" if hidden else \
-            ("; reads shown (R hides them)" if self.show_reads else "")
+        reads = (
+            f"; {hidden} read record(s) hidden (R shows them)"
+            if hidden
+            else ("; reads shown (R hides them)" if self.show_reads else "")
+        )
         self.query_one("#audit-summary", Static).update(printable(f"{result.summary} ({where}){reads}"))
 
     async def verify(self, quick: bool = False) -> None:
@@ -96,8 +111,12 @@ class AuditScreen(DcopsScreen):
         if result is None:
             chain.update("chain: verification did not run")
             return
-        chain.update(printable(f"chain: {result.summary}" + (" (v)" if isinstance(result.data, dict)
-                                                              and result.data.get("verified") is False else "")))
+        chain.update(
+            printable(
+                f"chain: {result.summary}"
+                + (" (v)" if isinstance(result.data, dict) and result.data.get("verified") is False else "")
+            )
+        )
         walked = not (isinstance(result.data, dict) and result.data.get("verified") is False)
         chain.set_class(result.ok and walked, "-ok")
         chain.set_class(not result.ok, "-broken")

@@ -24,7 +24,7 @@ class DcopsScreen(Screen):
     worker after the engine is ready, on ``ctrl+r``, and after a run of ours finishes."""
 
     SCREEN_TITLE = ""
-    AUTO_REFRESH = False          # reload every [tui] refresh seconds while shown, and say "as of" when
+    AUTO_REFRESH = False  # reload every [tui] refresh seconds while shown, and say "as of" when
     DEFAULT_CSS = """
     DcopsScreen.-production { border: heavy $production; }
     """
@@ -109,8 +109,9 @@ class DcopsScreen(Screen):
         if table is not None:
             table.focus()
             if table.filter_text:
-                self.status(f"filter /{table.filter_text}: {table.row_count} of {table.total_count} rows "
-                            "(/ then esc clears)")
+                self.status(
+                    f"filter /{table.filter_text}: {table.row_count} of {table.total_count} rows (/ then esc clears)"
+                )
 
     def open_command(self, prefill: str = "") -> None:
         self.query_one(CommandBar).open(prefill)

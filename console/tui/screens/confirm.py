@@ -45,8 +45,16 @@ class ConfirmDialog(ModalScreen[Confirmation | None]):
     """
     BINDINGS = [("escape", "cancel", "cancel")]
 
-    def __init__(self, action: str, message: str, token: str, alternatives: tuple[str, ...] = (), *,
-                 reason: str | None = None, recheck: Recheck | None = None) -> None:
+    def __init__(
+        self,
+        action: str,
+        message: str,
+        token: str,
+        alternatives: tuple[str, ...] = (),
+        *,
+        reason: str | None = None,
+        recheck: Recheck | None = None,
+    ) -> None:
         super().__init__()
         self.action_name, self.message, self.token = action, message, token
         self.accepted = (token, *alternatives)
@@ -54,7 +62,7 @@ class ConfirmDialog(ModalScreen[Confirmation | None]):
         self.reason_default = reason or ""
         self.recheck = recheck
         self.plan: Plan | None = None
-        self.checking = recheck is not None     # Confirm waits for the plan: nobody confirms what is not shown
+        self.checking = recheck is not None  # Confirm waits for the plan: nobody confirms what is not shown
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -68,10 +76,14 @@ class ConfirmDialog(ModalScreen[Confirmation | None]):
                 yield Input(value=self.reason_default, id="reason-input", placeholder="xid 79 on GPU 3")
             yield Label(f"Type {' or '.join(self.accepted)} to proceed:")
             yield Input(id="confirm-input", placeholder=self.token)
-            with Horizontal():          # buttons say what they do: never "Cancel" next to "Cancel" (job cancel)
+            with Horizontal():  # buttons say what they do: never "Cancel" next to "Cancel" (job cancel)
                 yield Button("Back (esc)", id="cancel")
-                yield Button(_CONFIRM_LABEL.get(self.action_name, self.action_name.capitalize()), id="confirm",
-                             variant="error", disabled=True)
+                yield Button(
+                    _CONFIRM_LABEL.get(self.action_name, self.action_name.capitalize()),
+                    id="confirm",
+                    variant="error",
+                    disabled=True,
+                )
 
     def on_mount(self) -> None:
         self.query_one("#reason-input" if self.ask_reason else "#confirm-input", Input).focus()
@@ -86,7 +98,7 @@ class ConfirmDialog(ModalScreen[Confirmation | None]):
         self._typed()
         try:
             plan = await self.recheck()
-        except Exception as exc:                 # noqa: BLE001 - a failed read is said, never a crash; the engine decides
+        except Exception as exc:  # noqa: BLE001 - a failed read is said, never a crash; the engine decides
             plan, note = None, f"could not re-read the current state ({type(exc).__name__}: {exc})"
         else:
             note = "could not re-read the current state (see the status line)" if plan is None else ""
@@ -98,9 +110,12 @@ class ConfirmDialog(ModalScreen[Confirmation | None]):
             self.plan = plan
             shown.update(plan.text)
             warning = self.query_one("#plan-changed", Static)
-            warning.update("The plan changed since this dialog opened: " + "; ".join(changes[:6])
-                           + (f" and {len(changes) - 6} more" if len(changes) > 6 else "")
-                           + ". Review it and confirm again.")
+            warning.update(
+                "The plan changed since this dialog opened: "
+                + "; ".join(changes[:6])
+                + (f" and {len(changes) - 6} more" if len(changes) > 6 else "")
+                + ". Review it and confirm again."
+            )
             warning.add_class("-shown")
             self.query_one("#confirm-input", Input).value = ""
             self.query_one("#confirm-input", Input).focus()
@@ -137,7 +152,7 @@ class ConfirmDialog(ModalScreen[Confirmation | None]):
     def _confirm(self) -> None:
         if not self._ready():
             return
-        if self.recheck is not None:             # read again: confirm what is true now, not at open
+        if self.recheck is not None:  # read again: confirm what is true now, not at open
             self._read_plan(confirming=True)
             return
         self._dismiss_confirmed()

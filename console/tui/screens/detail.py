@@ -18,7 +18,7 @@ from dcops.actions.safe_text import printable
 def _fmt(value: Any) -> str:
     if isinstance(value, (dict, list)):
         return json.dumps(value, indent=1, sort_keys=True, default=str)
-    return "" if value is None else printable(str(value))     # a record's text never drives the terminal
+    return "" if value is None else printable(str(value))  # a record's text never drives the terminal
 
 
 class DetailScreen(ModalScreen[None]):

@@ -68,8 +68,9 @@ class FleetScreen(DcopsScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Static("loading the fleet…", id="fleet-summary")
-        yield VirtualTable(FLEET_COLUMNS, key="node", multi_select=True, id="fleet-table", flex="reason",
-                           drop_first=_NARROW_DROPS)
+        yield VirtualTable(
+            FLEET_COLUMNS, key="node", multi_select=True, id="fleet-table", flex="reason", drop_first=_NARROW_DROPS
+        )
 
     @property
     def table(self) -> VirtualTable:
@@ -104,7 +105,7 @@ class FleetScreen(DcopsScreen):
             return
         result = await self.dcops.read("alerts", {})
         firing: dict[str, list[str]] = {}
-        for a in (result.data if result is not None and isinstance(result.data, list) else []):
+        for a in result.data if result is not None and isinstance(result.data, list) else []:
             if a.get("node"):
                 firing.setdefault(a["node"], []).append(a["alertname"])
         if firing:
@@ -115,9 +116,18 @@ class FleetScreen(DcopsScreen):
         result = await self.dcops.read("nodes", {})
         if result is None or result.rows is None:
             return {}
-        nodes = [r for r in result.rows if isinstance(r, NodeRow)]       # the nodes action's typed rows
-        return {r.node: {"node": r.node, "partitions": r.partitions, "state": r.state,   # typed rows
-                         "flags": r.flags, "jobs": len(r.jobs), "reason": r.reason} for r in nodes}
+        nodes = [r for r in result.rows if isinstance(r, NodeRow)]  # the nodes action's typed rows
+        return {
+            r.node: {
+                "node": r.node,
+                "partitions": r.partitions,
+                "state": r.state,  # typed rows
+                "flags": r.flags,
+                "jobs": len(r.jobs),
+                "reason": r.reason,
+            }
+            for r in nodes
+        }
 
     def _show(self, rows: list[dict[str, Any]], summary: str) -> None:
         table = self.table
@@ -135,7 +145,7 @@ class FleetScreen(DcopsScreen):
             s = str(r.get("state") or "?")
             states[s] = states.get(s, 0) + 1
         parts = ", ".join(f"{n} {s}" for s, n in sorted(states.items(), key=lambda kv: -kv[1]))
-        head, sep, rest = summary.partition(";")       # counts belong to "N nodes", not to a trailing note
+        head, sep, rest = summary.partition(";")  # counts belong to "N nodes", not to a trailing note
         self.query_one("#fleet-summary", Static).update(f"{head}: {parts}{sep}{rest}", layout=False)
 
     @on(VirtualTable.SelectionChanged)
@@ -166,8 +176,11 @@ class FleetScreen(DcopsScreen):
             return
         count = str(len(keys))
         message = f"Drain {count} node(s) {nodes}: no new jobs start there; running jobs finish first."
-        answer = await self.app.push_screen_wait(ConfirmDialog(        # the jobs shown are read now, not cached
-            "drain", message, count, (nodes,), reason="", recheck=recheck_for(self.dcops, "drain", {"nodes": nodes})))
+        answer = await self.app.push_screen_wait(
+            ConfirmDialog(  # the jobs shown are read now, not cached
+                "drain", message, count, (nodes,), reason="", recheck=recheck_for(self.dcops, "drain", {"nodes": nodes})
+            )
+        )
         if answer is None:
             self.status("drain cancelled: nothing was changed", "warning")
             return

@@ -26,7 +26,7 @@ class HelpScreen(ModalScreen[None]):
     """
     BINDINGS = [("escape,q,question_mark", "dismiss", "close")]
 
-    listed: list[str] = []        # action names shown, in order
+    listed: list[str] = []  # action names shown, in order
 
     def __init__(self, action: str | None = None) -> None:
         """``action``: ``:help drain`` shows that action's help (the CLI's ``help drain``) first."""
@@ -48,13 +48,18 @@ class HelpScreen(ModalScreen[None]):
         text = Text(command_help(registry.get(name)) + "\n")
         if app.engine is not None:
             decision = app.engine.decide(app.principal, name)
-            text.append(("you may run it" if decision.allowed else f"not for you: {decision.reason}") + "\n",
-                        style="bold")
+            text.append(
+                ("you may run it" if decision.allowed else f"not for you: {decision.reason}") + "\n", style="bold"
+            )
         return text
 
     def _actions(self, app: DcopsApp) -> Table:
-        table = Table(title=f"Actions {app.principal} may run on {app.cluster_name}", title_justify="left",
-                      expand=True, show_edge=False)
+        table = Table(
+            title=f"Actions {app.principal} may run on {app.cluster_name}",
+            title_justify="left",
+            expand=True,
+            show_edge=False,
+        )
         table.add_column("action", style="bold", no_wrap=True)
         table.add_column("usage", overflow="fold")
         table.add_column("what it does", overflow="fold")
@@ -71,8 +76,9 @@ class HelpScreen(ModalScreen[None]):
         return table
 
     def _keys(self, app: DcopsApp) -> Table:
-        table = Table(title="Keys (remap with [tui] bindings: id = \"keys\")", title_justify="left", expand=True,
-                      show_edge=False)
+        table = Table(
+            title='Keys (remap with [tui] bindings: id = "keys")', title_justify="left", expand=True, show_edge=False
+        )
         table.add_column("id", no_wrap=True)
         table.add_column("keys", style="bold", no_wrap=True)
         table.add_column("does")

@@ -15,8 +15,15 @@ from textual.widgets import Footer, Label, Static
 
 from ..widgets.vtable import Column, VirtualTable
 
-FIELDS = (("job", "job"), ("name", "name"), ("user", "user"), ("state", "state"), ("partition", "partition"),
-          ("node_count", "nodes"), ("reason", "reason"))    # (jobs' row field, label)
+FIELDS = (
+    ("job", "job"),
+    ("name", "name"),
+    ("user", "user"),
+    ("state", "state"),
+    ("partition", "partition"),
+    ("node_count", "nodes"),
+    ("reason", "reason"),
+)  # (jobs' row field, label)
 
 
 class JobDetailScreen(ModalScreen[None]):
@@ -71,4 +78,4 @@ class JobDetailScreen(ModalScreen[None]):
         node = self._node()
         if node:
             self.dismiss(None)
-            self.app.run_command(f"triage-cable {node}")   # type: ignore[attr-defined]
+            self.app.run_command(f"triage-cable {node}")  # type: ignore[attr-defined]

@@ -26,9 +26,19 @@ def _nodelist_cell(value: list[str] | None, row: object) -> tuple[str, None]:
 
 def job_columns() -> list[Column]:
     """The columns of the ``jobs`` action's declared row model, with this screen's widths and looks."""
-    return row_columns(JobRow, {
-        "job": (10, None, "JOBID"), "partition": (10, cells.muted_cell), "name": 22, "user": 10, "state": (10, cells.outcome_cell),
-        "node_count": 5, "nodelist": (40, _nodelist_cell), "reason": (24, cells.muted_cell)})
+    return row_columns(
+        JobRow,
+        {
+            "job": (10, None, "JOBID"),
+            "partition": (10, cells.muted_cell),
+            "name": 22,
+            "user": 10,
+            "state": (10, cells.outcome_cell),
+            "node_count": 5,
+            "nodelist": (40, _nodelist_cell),
+            "reason": (24, cells.muted_cell),
+        },
+    )
 
 
 class JobsScreen(DcopsScreen):
@@ -41,11 +51,24 @@ class JobsScreen(DcopsScreen):
     """
 
     def compose_body(self) -> ComposeResult:
-        yield ParamForm([("user", "user", "e.g. alice"), ("partition", "partition", "e.g. gpu"),
-                         ("state", "state", "e.g. RUNNING"), ("node", "node", "e.g. gpu001")], id="jobs-form")
+        yield ParamForm(
+            [
+                ("user", "user", "e.g. alice"),
+                ("partition", "partition", "e.g. gpu"),
+                ("state", "state", "e.g. RUNNING"),
+                ("node", "node", "e.g. gpu001"),
+            ],
+            id="jobs-form",
+        )
         yield Static("", id="jobs-summary")
-        yield VirtualTable(job_columns(), key="job", multi_select=True, id="jobs-table", flex="nodelist",
-                           drop_first=("partition", "reason", "node_count"))     # narrow: Enter shows them
+        yield VirtualTable(
+            job_columns(),
+            key="job",
+            multi_select=True,
+            id="jobs-table",
+            flex="nodelist",
+            drop_first=("partition", "reason", "node_count"),
+        )  # narrow: Enter shows them
 
     @property
     def table(self) -> VirtualTable:

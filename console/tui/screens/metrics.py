@@ -38,7 +38,7 @@ HEALTH: dict[str, str] = {
     "Fabric health: worst links (fabric-health)": "fabric-health",
 }
 METRIC_COLUMNS = (Column("series", "SERIES", 60), Column("value", "VALUE", 12, align="right"))
-MAX_SERIES = 8     # more lines than this make a terminal chart unreadable; the table lists all
+MAX_SERIES = 8  # more lines than this make a terminal chart unreadable; the table lists all
 
 
 def plot_series(plot: PlotextPlot, title: str, series: list[dict[str, Any]]) -> None:
@@ -53,8 +53,12 @@ def plot_series(plot: PlotextPlot, title: str, series: list[dict[str, Any]]) -> 
         xs = [datetime.fromtimestamp(p[0], UTC).strftime("%H:%M") for p in points]
         ys = [p[1] for p in points]
         labels = s.get("labels") or {}
-        label = (labels.get("Hostname") or labels.get("instance") or labels.get("gpu")
-                 or ",".join(f"{k}={v}" for k, v in labels.items()))
+        label = (
+            labels.get("Hostname")
+            or labels.get("instance")
+            or labels.get("gpu")
+            or ",".join(f"{k}={v}" for k, v in labels.items())
+        )
         plt.date_form("H:M")
         plt.plot(xs, ys, label=str(label)[:20], marker="braille")
     plot.refresh()
@@ -75,10 +79,16 @@ class MetricsScreen(DcopsScreen):
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="query-row"):
-            yield Select(list(CANNED.items()) + [(name, f"action:{a}") for name, a in HEALTH.items()],
-                         prompt="canned view", id="canned", allow_blank=True)
+            yield Select(
+                list(CANNED.items()) + [(name, f"action:{a}") for name, a in HEALTH.items()],
+                prompt="canned view",
+                id="canned",
+                allow_blank=True,
+            )
             yield Input(placeholder="PromQL, e.g. max by (Hostname) (DCGM_FI_DEV_GPU_TEMP)", id="promql")
-            yield Input(value="1h", placeholder="range", id="range", tooltip="look-back for a chart; empty = instant query")
+            yield Input(
+                value="1h", placeholder="range", id="range", tooltip="look-back for a chart; empty = instant query"
+            )
             yield Button("Run", id="run-query")
         yield Static("pick a canned view or type PromQL, enter runs it", id="metrics-summary")
         yield PlotextPlot(id="chart")
@@ -142,4 +152,3 @@ class MetricsScreen(DcopsScreen):
             plot_series(self.query_one(PlotextPlot), promql, list(data.get("series") or []))
             if result.table is not None:
                 self._show_table(result.table)
-

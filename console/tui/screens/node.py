@@ -34,7 +34,7 @@ def node_tabs(node: str) -> list[tuple[str, str, str, dict[str, Any]]]:
         ("gpus", "GPUs", "gpu-health", {"nodes": node}),
         ("health", "Health", "node-health", {"nodes": node}),
         ("operators", "Operators", "gpu-operator", {"nodes": node, "all": True}),
-        ("ib", "IB ports", "fabric-health", {"nodes": node}),   # every port of the node, as Health counts them
+        ("ib", "IB ports", "fabric-health", {"nodes": node}),  # every port of the node, as Health counts them
         ("firmware", "Firmware", "firmware", {"nodes": node}),
         ("power", "BMC", "power-status", {"nodes": node}),
         ("jobs", "Jobs", "jobs", {"node": node}),
@@ -99,7 +99,7 @@ class NodeScreen(DcopsScreen):
         if r.get("xid"):
             parts.append(("  XID " + str(r["xid"]), "bold red"))
         grafana = self.app.config.grafana if hasattr(self.app, "config") else None
-        if grafana is not None:                    # [grafana] url_template: the node's dashboard, last hour
+        if grafana is not None:  # [grafana] url_template: the node's dashboard, last hour
             url = grafana.url(self.node)
             parts += ["  ", (f"{grafana.label} {url}", f"underline link {url}")]
         return Text.assemble(*parts)
@@ -111,14 +111,18 @@ class NodeScreen(DcopsScreen):
 
     @work(group="node-chart", exclusive=True, exit_on_error=False)
     async def _chart(self) -> None:
-        for chart, metric, title in (("#chart-util", "DCGM_FI_DEV_GPU_UTIL", "GPU utilisation %"),
-                                     ("#chart-temp", "DCGM_FI_DEV_GPU_TEMP", "GPU temperature C")):
+        for chart, metric, title in (
+            ("#chart-util", "DCGM_FI_DEV_GPU_UTIL", "GPU utilisation %"),
+            ("#chart-temp", "DCGM_FI_DEV_GPU_TEMP", "GPU temperature C"),
+        ):
             async with self.dcops.guarded(f"loading the {title} chart"):
                 promql = f'{metric}{{Hostname="{self.node}"}}'
                 result = await self.dcops.read("query", {"promql": promql, "range": "1h"})
                 data = result.data if result is not None and isinstance(result.data, dict) else {}
-                series = [dict(s, labels={"gpu": "GPU " + str(s.get("labels", {}).get("gpu", "?"))})
-                          for s in data.get("series") or []]
+                series = [
+                    dict(s, labels={"gpu": "GPU " + str(s.get("labels", {}).get("gpu", "?"))})
+                    for s in data.get("series") or []
+                ]
                 series.sort(key=lambda s: s["labels"]["gpu"])
                 plot_series(self.query_one(chart, PlotextPlot), f"{title} on {self.node} (1h)", series)
 
@@ -132,7 +136,7 @@ class NodeScreen(DcopsScreen):
             summary.update(f"{action}: no answer (see the status line)")
             return
         data = result.table
-        if data is not None and tab_id == "audit":          # writes only: this screen's own reads are noise
+        if data is not None and tab_id == "audit":  # writes only: this screen's own reads are noise
             action_col = data.columns.index("action") if "action" in data.columns else None
             if action_col is not None:
                 kept = [r for r in data.rows if not _is_read(str(r[action_col]))]
@@ -143,13 +147,13 @@ class NodeScreen(DcopsScreen):
             summary.update(f"{len(data.rows)} port(s) of {self.node}; fabric: {result.summary}")
         elif tab_id != "audit":
             summary.update(result.summary)
-        if result.links:                             # Grafana links of metrics views (gpu-health, node-health)
+        if result.links:  # Grafana links of metrics views (gpu-health, node-health)
             summary.update(Text.assemble(result.summary, "  ", links_text(result.links)))
         if data is not None and len(data.rows) == 1 and len(data.columns) > 6:
             data = transposed(data)
         found = self.query(f"#table-{tab_id}").results(VirtualTable)
         table = next(found, None)
-        if data is not None and table is not None:   # None: the tab is being re-laid out; the next load fills it
+        if data is not None and table is not None:  # None: the tab is being re-laid out; the next load fills it
             table.set_columns(table_columns(data))
             table.set_rows(table_rows(data))
 
@@ -170,9 +174,16 @@ class NodeScreen(DcopsScreen):
             return
         from ..recheck import recheck_for
 
-        answer = await self.app.push_screen_wait(ConfirmDialog(
-            "drain", f"Drain 1 node(s) {self.node}: no new jobs start there; running jobs finish first.", "1",
-            (self.node,), reason="", recheck=recheck_for(self.dcops, "drain", {"nodes": self.node})))
+        answer = await self.app.push_screen_wait(
+            ConfirmDialog(
+                "drain",
+                f"Drain 1 node(s) {self.node}: no new jobs start there; running jobs finish first.",
+                "1",
+                (self.node,),
+                reason="",
+                recheck=recheck_for(self.dcops, "drain", {"nodes": self.node}),
+            )
+        )
         if answer is None:
             self.status("drain cancelled: nothing was changed", "warning")
             return

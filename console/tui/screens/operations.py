@@ -30,7 +30,7 @@ from ..widgets.vtable import Column, VirtualTable
 from .ask import AskDialog
 from .base import DcopsScreen
 
-SHARED_EVERY = 2.0     # seconds between reads of the shared store for other processes' runs
+SHARED_EVERY = 2.0  # seconds between reads of the shared store for other processes' runs
 
 RUN_COLUMNS = (
     Column("run_id", "RUN", 24),
@@ -90,11 +90,14 @@ def run_row(run: Run, now: float) -> dict[str, Any]:
     state = run_state(run)
     elapsed = run.finished.duration if run.finished else now - run.started
     return {
-        "run_id": run.run_id, "action": run.action, "principal": run.principal,
+        "run_id": run.run_id,
+        "action": run.action,
+        "principal": run.principal,
         "targets": collapse_hostlist(run.targets) if run.targets else "",
-        "state": state, "progress": cells.bar(_fraction(run), 10) + f" {_fraction(run):4.0%}",
-        "elapsed": f"{elapsed:.0f}s", "summary": run.finished.summary if run.finished else
-        (run.progress.label if run.progress else ""),
+        "state": state,
+        "progress": cells.bar(_fraction(run), 10) + f" {_fraction(run):4.0%}",
+        "elapsed": f"{elapsed:.0f}s",
+        "summary": run.finished.summary if run.finished else (run.progress.label if run.progress else ""),
     }
 
 
@@ -112,14 +115,15 @@ class OperationsScreen(DcopsScreen):
     """
 
     def compose_body(self) -> ComposeResult:
-        yield VirtualTable(RUN_COLUMNS, key="run_id", id="runs-table", flex="summary",
-                           drop_first=("principal", "elapsed", "summary"))
+        yield VirtualTable(
+            RUN_COLUMNS, key="run_id", id="runs-table", flex="summary", drop_first=("principal", "elapsed", "summary")
+        )
         with Vertical(id="run-detail"):
             yield Static("no run selected", id="run-head")
             yield ProgressBar(total=100, show_eta=False, id="run-progress")
             with Horizontal():
                 yield VirtualTable(STEP_COLUMNS, key="target", id="steps-table", flex="detail")
-                yield RichLog(id="run-log", wrap=True, markup=False, highlight=False)   # lines wrap: all readable
+                yield RichLog(id="run-log", wrap=True, markup=False, highlight=False)  # lines wrap: all readable
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -145,17 +149,21 @@ class OperationsScreen(DcopsScreen):
     async def _load_shared(self) -> None:
         engine = self.dcops.engine
         if engine is not None:
-            row = self.query_one("#runs-table", VirtualTable).cursor_row        # its steps and log, if finished
+            row = self.query_one("#runs-table", VirtualTable).cursor_row  # its steps and log, if finished
             shown = (str(row["run_id"]),) if row is not None else ()
             self._shared = {r.run_id: r for r in await engine.shared_runs(steps_of=shown)}
 
     def _all_runs(self) -> list[Run]:
         engine = self.dcops.engine
-        local = [r for r in engine.runs() if r.action not in registry or registry.get(r.action).mutating] \
-            if engine is not None else []
+        local = (
+            [r for r in engine.runs() if r.action not in registry or registry.get(r.action).mutating]
+            if engine is not None
+            else []
+        )
         ids = {r.run_id for r in local}
-        return sorted(local + [r for r in self._shared.values() if r.run_id not in ids],
-                      key=lambda r: r.started, reverse=True)
+        return sorted(
+            local + [r for r in self._shared.values() if r.run_id not in ids], key=lambda r: r.started, reverse=True
+        )
 
     def _tick(self) -> None:
         if not self.is_current or self.dcops.engine is None:
@@ -176,7 +184,7 @@ class OperationsScreen(DcopsScreen):
             self._show_selected()
             run = self._selected_run()
             if run is not None and run.run_id in self._shared and not run.steps:
-                self._shared_worker()        # a finished remote run: read its steps and log now
+                self._shared_worker()  # a finished remote run: read its steps and log now
 
     def _show_selected(self) -> None:
         run = self._selected_run()
@@ -187,16 +195,26 @@ class OperationsScreen(DcopsScreen):
         if key == self._shown:
             return
         self._shown = key
-        head = Text.assemble((run.run_id, "bold"), f"  {run.action} by {run.principal} via {run.channel}  ",
-                             (run_state(run), "bold"), f"  params {run.params}")
+        head = Text.assemble(
+            (run.run_id, "bold"),
+            f"  {run.action} by {run.principal} via {run.channel}  ",
+            (run_state(run), "bold"),
+            f"  params {run.params}",
+        )
         step_back = leftover_resume(run)
         if step_back:
             head.append(f"  left out of service -- r: {step_back}", style="bold")
         self.query_one("#run-head", Static).update(head)
         self.query_one("#run-progress", ProgressBar).update(progress=_fraction(run) * 100)
-        steps = [{"target": t, "status": step_status(run, t),
-                  "bar": cells.bar(_STEP_FRACTION.get(run.steps[t].status, 0) if t in run.steps else 0),
-                  "detail": run.steps[t].detail if t in run.steps else ""} for t in run.targets]
+        steps = [
+            {
+                "target": t,
+                "status": step_status(run, t),
+                "bar": cells.bar(_STEP_FRACTION.get(run.steps[t].status, 0) if t in run.steps else 0),
+                "detail": run.steps[t].detail if t in run.steps else "",
+            }
+            for t in run.targets
+        ]
         self.query_one("#steps-table", VirtualTable).set_rows(steps)
         log = self.query_one("#run-log", RichLog)
         log.clear()
@@ -205,7 +223,7 @@ class OperationsScreen(DcopsScreen):
                 log.write(Text(printable(f"[{ev.level}] {ev.message}")))
             elif isinstance(ev, Error):
                 log.write(Text(printable(f"[error] {ev.message}")))
-            elif isinstance(ev, Step) and ev.status in _LOGGED_STEPS:     # each target's end: the run's log
+            elif isinstance(ev, Step) and ev.status in _LOGGED_STEPS:  # each target's end: the run's log
                 log.write(Text(printable(f"[{ev.status}] {ev.target}" + (f": {ev.detail}" if ev.detail else ""))))
             elif isinstance(ev, Result):
                 log.write(Text(printable(f"[result] {ev.summary}")))
@@ -223,15 +241,19 @@ class OperationsScreen(DcopsScreen):
     async def _stop(self, run: Run) -> None:
         done = sum(1 for s in run.steps.values() if s.status in ("ok", "failed", "skipped"))
         targets = collapse_hostlist(run.targets) if run.targets else "the cluster"
-        ok = await self.app.push_screen_wait(AskDialog(
-            f"Stop run {run.run_id}?",
-            f"{run.action} of {targets} by {run.principal} ({done}/{len(run.targets)} targets handled). Nodes in "
-            "the middle of it are left drained; the result lists them and r resumes them.",
-            yes="Stop run", no="Keep running"))
+        ok = await self.app.push_screen_wait(
+            AskDialog(
+                f"Stop run {run.run_id}?",
+                f"{run.action} of {targets} by {run.principal} ({done}/{len(run.targets)} targets handled). Nodes in "
+                "the middle of it are left drained; the result lists them and r resumes them.",
+                yes="Stop run",
+                no="Keep running",
+            )
+        )
         if not ok:
             self.status(f"run {run.run_id} keeps running", "information")
             return
-        if not run.active:                        # it ended while the dialog was open
+        if not run.active:  # it ended while the dialog was open
             self.status(f"run {run.run_id} already ended: {run_state(run)}", "warning")
             return
         await self.dcops.execute("stop", {"run": run.run_id})
@@ -247,8 +269,13 @@ class OperationsScreen(DcopsScreen):
     @work(group="stop", exit_on_error=False)
     async def _resume(self, step_back: str) -> None:
         nodes = step_back.split(" ", 1)[1]
-        ok = await self.app.push_screen_wait(AskDialog(
-            f"Return {nodes} to service?", f"`{step_back}` through the engine (audited); nodes a health "
-            "check marked bad are refused.", yes="Resume nodes", no="Leave drained"))
+        ok = await self.app.push_screen_wait(
+            AskDialog(
+                f"Return {nodes} to service?",
+                f"`{step_back}` through the engine (audited); nodes a health check marked bad are refused.",
+                yes="Resume nodes",
+                no="Leave drained",
+            )
+        )
         if ok:
             await self.dcops.execute("resume", {"nodes": nodes})

@@ -49,24 +49,28 @@ class ResultScreen(DcopsScreen):
         self.result, self.finished = result, finished
         data = result.data if isinstance(result.data, dict) else {}
         self.followups = [str(f) for f in data.get("followups", []) if isinstance(f, str)]
-        self.followup_keys = _keys_for(self.followups)      # key -> the follow-ups it runs
+        self.followup_keys = _keys_for(self.followups)  # key -> the follow-ups it runs
         self.long_columns = _long_columns(result)
 
     def compose_body(self) -> ComposeResult:
         # user text in a summary: escaped, and never read as markup
-        yield Static(printable(self.result.summary), id="result-summary", markup=False,
-                     classes="" if self.result.ok else "-failed")
+        yield Static(
+            printable(self.result.summary),
+            id="result-summary",
+            markup=False,
+            classes="" if self.result.ok else "-failed",
+        )
         if self.followups:
             lines = Text("follow-ups (a key runs one, after a yes/no; the engine asks its usual confirmation):")
             for command in self.followups:
                 keys = [k for k, c in self.followup_keys.items() if command in c]
                 lines.append("\n  ").append(f"{'/'.join(keys) or ' ':<5}", style="bold").append(printable(command))
             yield Static(lines, id="result-followups")
-        if self.result.links:                 # metrics views: the nodes' Grafana dashboards ([grafana])
+        if self.result.links:  # metrics views: the nodes' Grafana dashboards ([grafana])
             yield Static(links_text(self.result.links, urls=True), id="result-links")
         if self.result.table is not None:
             yield VirtualTable(table_columns(self.result.table), key=ROW_KEY, id="result-table", flex="*")
-            if self.long_columns:        # the whole of every long cell of the row under the cursor
+            if self.long_columns:  # the whole of every long cell of the row under the cursor
                 with VerticalScroll(id="result-row"):
                     yield Static("", id="result-row-text")
 
@@ -103,7 +107,7 @@ class ResultScreen(DcopsScreen):
 
     @work(group="followup", exit_on_error=False)
     async def _followup(self, command: str | None, choices: list[str]) -> None:
-        if command is None:              # several follow-ups of one action (two ports to reset): pick one
+        if command is None:  # several follow-ups of one action (two ports to reset): pick one
             command = await self.app.push_screen_wait(ChooseDialog("Which follow-up?", choices))
             if command is None:
                 return
@@ -119,7 +123,7 @@ def _keys_for(followups: list[str]) -> dict[str, list[str]]:
         try:
             action = parse_command(command).action
         except DcopsError:
-            continue                      # not a command this console can run: shown, f only if first
+            continue  # not a command this console can run: shown, f only if first
         key = ACTION_KEYS.get(action)
         if key is not None and key != FOLLOWUP_KEY:
             keys.setdefault(key, []).append(command)

@@ -39,9 +39,18 @@ def bar(fraction: float, width: int = 10) -> str:
 
 
 _STATE_TONES = {
-    "idle": "muted", "allocated": "ok", "mixed": "ok", "completing": "ok",
-    "draining": "warn", "drained": "bad", "down": "bad", "fail": "bad", "unknown": "warn",
-    "maint": "warn", "reserved": "accent", "planned": "accent",
+    "idle": "muted",
+    "allocated": "ok",
+    "mixed": "ok",
+    "completing": "ok",
+    "draining": "warn",
+    "drained": "bad",
+    "down": "bad",
+    "fail": "bad",
+    "unknown": "warn",
+    "maint": "warn",
+    "reserved": "accent",
+    "planned": "accent",
 }
 
 
@@ -56,7 +65,7 @@ def flags_cell(value: Any, row: Row) -> Cell:
 
 
 def muted_cell(value: Any, row: Row) -> Cell:
-    if isinstance(value, (list, tuple)):          # a typed row's list (partitions): shown as Slurm writes it
+    if isinstance(value, (list, tuple)):  # a typed row's list (partitions): shown as Slurm writes it
         return ",".join(str(v) for v in value), "muted"
     return ("" if value is None else str(value)), "muted"
 
@@ -92,10 +101,25 @@ def xid_cell(value: Any, row: Row) -> Cell:
 
 def outcome_cell(value: Any, row: Row) -> Cell:
     text = str(value or "")
-    tone = {"ok": "ok", "allow": "ok", "granted": "ok", "running": "primary", "pending": "accent",
-            "failed": "bad", "deny": "bad", "denied": "bad", "interrupted": "bad", "invalid": "warn",
-            "cancelled": "warn", "dry-run": "muted", "skipped": "muted", "expired": "muted",
-            "used": "muted", "planned": "muted", "planning": "muted"}.get(text.lower())
+    tone = {
+        "ok": "ok",
+        "allow": "ok",
+        "granted": "ok",
+        "running": "primary",
+        "pending": "accent",
+        "failed": "bad",
+        "deny": "bad",
+        "denied": "bad",
+        "interrupted": "bad",
+        "invalid": "warn",
+        "cancelled": "warn",
+        "dry-run": "muted",
+        "skipped": "muted",
+        "expired": "muted",
+        "used": "muted",
+        "planned": "muted",
+        "planning": "muted",
+    }.get(text.lower())
     return text, tone
 
 

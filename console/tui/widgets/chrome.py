@@ -20,7 +20,7 @@ class Banner(Static):
     """
 
     title = reactive("")
-    as_of = reactive("")           # when the screen's data was read ("as of 03:12:05"), for live screens
+    as_of = reactive("")  # when the screen's data was read ("as of 03:12:05"), for live screens
 
     def __init__(self, title: str) -> None:
         super().__init__()
@@ -31,7 +31,11 @@ class Banner(Static):
 
     def render(self) -> Text:
         app = self.app
-        parts: list[tuple[str, str]] = [("dcops", "bold"), ("  cluster ", ""), (getattr(app, "cluster_name", "?"), "bold")]
+        parts: list[tuple[str, str]] = [
+            ("dcops", "bold"),
+            ("  cluster ", ""),
+            (getattr(app, "cluster_name", "?"), "bold"),
+        ]
         if getattr(app, "production", False):
             parts.append(("  ▲ PRODUCTION", "bold reverse"))
         if getattr(app, "read_only", False):

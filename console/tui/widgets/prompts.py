@@ -29,7 +29,7 @@ class GrammarSuggester(Suggester):
     def candidates(self, value: str) -> list[str]:
         try:
             return complete(value, self._node_names())
-        except Exception:       # noqa: BLE001 - completion must never break typing
+        except Exception:  # noqa: BLE001 - completion must never break typing
             return []
 
     async def get_suggestion(self, value: str) -> str | None:
@@ -67,7 +67,7 @@ class PromptBar(Vertical):
 
     def hint(self, text: str, error: bool = False) -> None:
         label = self.query_one(".hint", Static)
-        label.update(text, layout=False)       # one line, fixed height: no screen re-layout per key
+        label.update(text, layout=False)  # one line, fixed height: no screen re-layout per key
         label.set_class(error, "-error")
 
     def open(self, value: str = "") -> None:
@@ -122,7 +122,7 @@ class FilterBar(PromptBar):
 class CommandBar(PromptBar):
     """``:`` command line in the shared grammar, with completion (tab accepts)."""
 
-    prefix = ": command, e.g. drain gpu[001-004] --reason \"xid 79\" (tab completes, esc closes)"
+    prefix = ': command, e.g. drain gpu[001-004] --reason "xid 79" (tab completes, esc closes)'
     selection: Callable[[], str] | None = None
     """The screen's selected targets as one hostlist (the fleet sets it): ctrl+t types it, so any
     action — power, reimage, firmware-update — applies to the rows picked in the table."""
@@ -170,4 +170,4 @@ class CommandBar(PromptBar):
             event.prevent_default()
             inp = self.input
             inp.cursor_position = len(inp.value)
-            inp.action_cursor_right()      # at the end of the line this accepts the suggestion
+            inp.action_cursor_right()  # at the end of the line this accepts the suggestion

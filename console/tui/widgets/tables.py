@@ -22,9 +22,16 @@ ROW_KEY = "_row"
 _SAMPLE = 200
 _MAX_WIDTH = 48
 # Columns every front end names the same way get the same look everywhere.
-_RENDERERS = {"state": cells.state_cell, "outcome": cells.outcome_cell, "event": cells.outcome_cell,
-              "decision": cells.outcome_cell, "status": cells.outcome_cell, "reason": cells.muted_cell,
-              "detail": cells.muted_cell, "time": cells.muted_cell}
+_RENDERERS = {
+    "state": cells.state_cell,
+    "outcome": cells.outcome_cell,
+    "event": cells.outcome_cell,
+    "decision": cells.outcome_cell,
+    "status": cells.outcome_cell,
+    "reason": cells.muted_cell,
+    "detail": cells.muted_cell,
+    "time": cells.muted_cell,
+}
 
 
 def _text(value: Any, row: Row) -> Cell:
@@ -42,8 +49,12 @@ def table_columns(table: Table, widths: Mapping[str, int] | None = None) -> list
     for i, name in enumerate(table.columns):
         sample = [_text(r[i], {})[0] for r in table.rows[:_SAMPLE] if i < len(r)]
         width = (widths or {}).get(name) or min(max([len(name), *map(len, sample)]), _MAX_WIDTH)
-        numeric = bool(sample) and all(isinstance(r[i], (int, float)) for r in table.rows[:_SAMPLE] if i < len(r) and r[i] is not None)
-        cols.append(Column(name, name.upper(), width, _RENDERERS.get(name, _text), align="right" if numeric else "left"))
+        numeric = bool(sample) and all(
+            isinstance(r[i], (int, float)) for r in table.rows[:_SAMPLE] if i < len(r) and r[i] is not None
+        )
+        cols.append(
+            Column(name, name.upper(), width, _RENDERERS.get(name, _text), align="right" if numeric else "left")
+        )
     return cols
 
 
@@ -64,8 +75,15 @@ def row_columns(model: type[ResultRow], looks: Mapping[str, tuple[Any, ...] | in
     for c in columns:
         look = looks.get(c.key)
         width, render, header = (((look,) if isinstance(look, int) else tuple(look or ())) + (None,) * 3)[:3]
-        out.append(Column(c.key, header or c.title.upper(), width or max(len(c.title), 8),
-                          render or _RENDERERS.get(c.key, _text), align="right" if c.kind == "number" else "left"))
+        out.append(
+            Column(
+                c.key,
+                header or c.title.upper(),
+                width or max(len(c.title), 8),
+                render or _RENDERERS.get(c.key, _text),
+                align="right" if c.kind == "number" else "left",
+            )
+        )
     return out
 
 

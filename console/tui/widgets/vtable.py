@@ -68,11 +68,12 @@ class Column:
     searchable: bool = True
 
 
-FLEX_MIN = 10        # a flexible column (reason, summary, detail) shrinks to this before columns are hidden
+FLEX_MIN = 10  # a flexible column (reason, summary, detail) shrinks to this before columns are hidden
 
 
-def fit_columns(columns: Sequence[Column], width: int, drop_first: Sequence[str] = (),
-                flex: str | None = None) -> list[Column]:
+def fit_columns(
+    columns: Sequence[Column], width: int, drop_first: Sequence[str] = (), flex: str | None = None
+) -> list[Column]:
     """The columns to show in ``width`` cells, important ones first: the ``flex`` column gives up
     half its width first, then columns named in ``drop_first`` are hidden in that order until the
     rest fit, then the flex column shrinks to FLEX_MIN if it must; whatever width is left goes to
@@ -80,7 +81,7 @@ def fit_columns(columns: Sequence[Column], width: int, drop_first: Sequence[str]
     are never hidden (the table scrolls sideways if even they do not fit). ``flex="*"``: the widest
     left-aligned column (tables of any read action, whose columns are not known in advance)."""
     cols = list(columns)
-    grow = flex != "*"                   # a column picked for being wide only shrinks: it did not ask for room
+    grow = flex != "*"  # a column picked for being wide only shrinks: it did not ask for room
     if flex == "*":
         text = [c for c in cols if c.align == "left"]
         flex = max(text, key=lambda c: c.width).key if text else None
@@ -116,7 +117,10 @@ class VirtualTable(ScrollView, can_focus=True):
     BINDINGS: ClassVar[list[BindingType]] = table_bindings()
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
-        "vtable--header", "vtable--cursor", "vtable--selected", "vtable--row",
+        "vtable--header",
+        "vtable--cursor",
+        "vtable--selected",
+        "vtable--row",
     }
 
     DEFAULT_CSS = """
@@ -159,9 +163,18 @@ class VirtualTable(ScrollView, can_focus=True):
         def control(self) -> VirtualTable:
             return self.table
 
-    def __init__(self, columns: Sequence[Column], *, key: str, multi_select: bool = False,
-                 drop_first: Sequence[str] = (), flex: str | None = None,
-                 name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
+    def __init__(
+        self,
+        columns: Sequence[Column],
+        *,
+        key: str,
+        multi_select: bool = False,
+        drop_first: Sequence[str] = (),
+        flex: str | None = None,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
         """``drop_first``/``flex``: how the columns fit a narrow terminal (:func:`fit_columns`);
         hidden columns are still searched by ``/`` and shown by the row's detail view."""
         super().__init__(name=name, id=id, classes=classes)
@@ -172,8 +185,8 @@ class VirtualTable(ScrollView, can_focus=True):
         self.multi_select = multi_select
         self._rows: list[Row] = []
         self._search: list[str] = []
-        self._order: list[int] = []          # row indices in sort order
-        self._view: list[int] = []           # sorted and filtered
+        self._order: list[int] = []  # row indices in sort order
+        self._view: list[int] = []  # sorted and filtered
         self._filter_text = ""
         self.selected: set[str] = set()
         self.sort_column: str | None = None
@@ -181,7 +194,7 @@ class VirtualTable(ScrollView, can_focus=True):
         self._strip_cache: LRUCache[tuple, Strip] = LRUCache(2048)
         self._tones: dict[str, Style] = {}
         self._width = sum(c.width + 1 for c in self.columns) + 2
-        self._room = 0                       # cells the columns may use; 0 until the first resize
+        self._room = 0  # cells the columns may use; 0 until the first resize
 
     # ------------------------------------------------------------------ fitting the terminal
     @property
@@ -190,13 +203,14 @@ class VirtualTable(ScrollView, can_focus=True):
         return [c for c in self.columns if c.key not in shown]
 
     def _refit(self) -> None:
-        self.shown_columns = fit_columns(self.columns, self._room, self.drop_first, self.flex) if self._room > 0 \
-            else list(self.columns)
+        self.shown_columns = (
+            fit_columns(self.columns, self._room, self.drop_first, self.flex) if self._room > 0 else list(self.columns)
+        )
         self._width = sum(c.width + 1 for c in self.shown_columns) + 2
         self._strip_cache.clear()
 
     def on_resize(self, event: events.Resize) -> None:
-        room = event.size.width - 2 - self.styles.scrollbar_size_vertical   # the marker, the scrollbar
+        room = event.size.width - 2 - self.styles.scrollbar_size_vertical  # the marker, the scrollbar
         if room != self._room:
             self._room = room
             self._refit()
@@ -253,9 +267,7 @@ class VirtualTable(ScrollView, can_focus=True):
     def _load(self, rows: Iterable[Row]) -> None:
         self._rows = list(rows)
         searchable = [c for c in self.columns if c.searchable]
-        self._search = [
-            "\n".join(c.render(r.get(c.key), r)[0] for c in searchable) for r in self._rows
-        ]
+        self._search = ["\n".join(c.render(r.get(c.key), r)[0] for c in searchable) for r in self._rows]
         keys = {r[self.row_key] for r in self._rows}
         self.selected &= keys
         self._strip_cache.clear()
@@ -455,8 +467,14 @@ class VirtualTable(ScrollView, can_focus=True):
         style = self._tones.get(tone)
         if style is None:
             variables = self.app.theme_variables
-            color = {"ok": "success", "warn": "warning", "bad": "error", "accent": "accent",
-                     "primary": "primary", "muted": "muted"}.get(tone, "foreground")
+            color = {
+                "ok": "success",
+                "warn": "warning",
+                "bad": "error",
+                "accent": "accent",
+                "primary": "primary",
+                "muted": "muted",
+            }.get(tone, "foreground")
             bold = tone in ("bad",)
             style = Style(color=variables.get(color, variables.get("foreground")), bold=bold)
             self._tones[tone] = style
@@ -466,7 +484,7 @@ class VirtualTable(ScrollView, can_focus=True):
         segs = [Segment(marker + " ", base)]
         for col in self.shown_columns:
             text, tone = col.render(row.get(col.key), row)
-            text = printable(text)            # user text never drives the terminal or splits a row
+            text = printable(text)  # user text never drives the terminal or splits a row
             w = col.width
             if len(text) > w:
                 text = text[: max(w - 1, 0)] + "…"
@@ -481,7 +499,9 @@ class VirtualTable(ScrollView, can_focus=True):
             if col.key == self.sort_column:
                 label += " ▼" if self.sort_reverse else " ▲"
             label = label[: col.width]
-            segs.append(Segment((label.rjust(col.width) if col.align == "right" else label.ljust(col.width)) + " ", base))
+            segs.append(
+                Segment((label.rjust(col.width) if col.align == "right" else label.ljust(col.width)) + " ", base)
+            )
         return segs
 
     def _fit(self, segments: list[Segment], base: Style, sx: int, width: int) -> Strip:

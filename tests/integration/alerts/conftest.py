@@ -35,7 +35,9 @@ TOKEN_ENV = "DCOPS_LAB_ALERTS_TOKEN"
 
 @pytest.fixture(scope="session")
 def metrics_lab() -> Iterator[lab_metrics.MetricsLab]:
-    yield from lab_or_fail(session(lab_metrics.status, lambda: lab_metrics.start(nodes=16), lab_metrics.stop), "metrics")
+    yield from lab_or_fail(
+        session(lab_metrics.status, lambda: lab_metrics.start(nodes=16), lab_metrics.stop), "metrics"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -82,37 +84,52 @@ def clean_metrics(metrics_lab: lab_metrics.MetricsLab) -> Iterator[lab_metrics.M
     (metrics_lab.directory / "dcgm" / "scenario.json").write_text("{}")
 
 
-def lab_config(tmp_path: Path, am: lab_am.AlertmanagerLab, slurm: lab_slurm.SlurmLab, ssh: sshnodes.SshNodesLab,
-               metrics: lab_metrics.MetricsLab) -> DcopsConfig:
+def lab_config(
+    tmp_path: Path,
+    am: lab_am.AlertmanagerLab,
+    slurm: lab_slurm.SlurmLab,
+    ssh: sshnodes.SshNodesLab,
+    metrics: lab_metrics.MetricsLab,
+) -> DcopsConfig:
     return DcopsConfig(
-        cluster=ClusterSection(name="lab"), audit=AuditSection(url=f"sqlite:///{tmp_path / 'audit.db'}"),
+        cluster=ClusterSection(name="lab"),
+        audit=AuditSection(url=f"sqlite:///{tmp_path / 'audit.db'}"),
         guards=GuardsSection(max_partition_unavailable=1.0),
         nodes=[NodeEntry(names="gpu[001-016]", partitions=["gpu"])],
         slurm=SlurmSection(mode="cli", env=slurm.env, timeout=8.0),
         ssh=SshSection(**ssh.ssh_config(connect_timeout=2.0, command_timeout=20.0)),
         prometheus=PrometheusSection(url=metrics.prometheus_url, timeout=5.0),
         alertmanager=AlertmanagerSection(url=am.url, silence_hours=2),
-        alerts=AlertsSection(token_env=TOKEN_ENV))
+        alerts=AlertsSection(token_env=TOKEN_ENV),
+    )
 
 
 @pytest.fixture
-async def lab_engine(tmp_path: Path, am_lab: lab_am.AlertmanagerLab, slurm_cluster: lab_slurm.SlurmLab,
-                     ssh_nodes: sshnodes.SshNodesLab, clean_metrics: lab_metrics.MetricsLab,
-                     monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Engine]:
+async def lab_engine(
+    tmp_path: Path,
+    am_lab: lab_am.AlertmanagerLab,
+    slurm_cluster: lab_slurm.SlurmLab,
+    ssh_nodes: sshnodes.SshNodesLab,
+    clean_metrics: lab_metrics.MetricsLab,
+    monkeypatch: pytest.MonkeyPatch,
+) -> AsyncIterator[Engine]:
     monkeypatch.setenv(TOKEN_ENV, TOKEN)
     load_actions()
     cfg = lab_config(tmp_path, am_lab, slurm_cluster, ssh_nodes, clean_metrics)
     eng = Engine(cfg, build_backends(cfg), SqliteStore(str(tmp_path / "audit.db")), Policy.demo())
     await eng.start()
     yield eng
-    for s in am_lab.active_silences():           # leave Alertmanager as we found it
+    for s in am_lab.active_silences():  # leave Alertmanager as we found it
         import httpx
+
         httpx.delete(f"{am_lab.url}/api/v2/silence/{s['id']}", timeout=5)
     await eng.aclose()
 
 
 @pytest.fixture
-async def receiver(lab_engine: Engine, am_lab: lab_am.AlertmanagerLab) -> AsyncIterator[tuple[AlertInbox, WebhookServer]]:
+async def receiver(
+    lab_engine: Engine, am_lab: lab_am.AlertmanagerLab
+) -> AsyncIterator[tuple[AlertInbox, WebhookServer]]:
     """dcops' webhook receiver on loopback, with Alertmanager routed to it (bearer token)."""
     inbox = AlertInbox(lab_engine)
     server = await serve_webhook(inbox, lab_engine.config, host="127.0.0.1", port=0)

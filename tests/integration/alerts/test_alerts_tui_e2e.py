@@ -35,8 +35,12 @@ async def until(pilot, check, what: str, timeout: float = 45.0) -> None:  # noqa
     raise AssertionError(f"timed out waiting for {what}")
 
 
-async def test_alert_to_audited_drain_in_the_tui(receiver: tuple[AlertInbox, WebhookServer], lab_engine: Engine,
-                                                  am_lab: lab_am.AlertmanagerLab, clean_metrics: MetricsLab) -> None:
+async def test_alert_to_audited_drain_in_the_tui(
+    receiver: tuple[AlertInbox, WebhookServer],
+    lab_engine: Engine,
+    am_lab: lab_am.AlertmanagerLab,
+    clean_metrics: MetricsLab,
+) -> None:
     inbox, _ = receiver
     clean_metrics.set_gpus(NODE, {0: {"xid": 79}})
     deadline = time.monotonic() + 60
@@ -53,8 +57,11 @@ async def test_alert_to_audited_drain_in_the_tui(receiver: tuple[AlertInbox, Web
         await until(pilot, lambda: app.current_mode == "alerts", "the console to open on the Alerts screen")
         screen = app.screen
         await until(pilot, lambda: screen.current() is not None and screen.current().node == NODE, "the alert row")
-        await until(pilot, lambda: "gpu-health gpu007:" in str(screen.query_one("#alerts-detail").render()),
-                    "the evidence under the alert")
+        await until(
+            pilot,
+            lambda: "gpu-health gpu007:" in str(screen.query_one("#alerts-detail").render()),
+            "the evidence under the alert",
+        )
         detail = str(screen.query_one("#alerts-detail").render())
         assert "jobs --node gpu007:" in detail and "d  Drain + requeue" in detail
 
@@ -62,15 +69,17 @@ async def test_alert_to_audited_drain_in_the_tui(receiver: tuple[AlertInbox, Web
         keys += 1
         await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the typed confirmation")
         await until(pilot, lambda: not app.screen.checking, "the plan the dialog re-reads from Slurm")
-        await pilot.press("1", "enter")                 # the same guard as the fleet's d and :drain
+        await pilot.press("1", "enter")  # the same guard as the fleet's d and :drain
         keys += 2
 
         async def drained() -> bool:
             return (await lab_engine.backends.slurm.nodes([NODE]))[0].drain_flag
+
         await until(pilot, drained, "the drain on real Slurm")
         await until(pilot, lambda: am_lab.active_silences(NODE), "the silence on real Alertmanager")
-        started = [r for r in await lab_engine.store.query(AuditQuery(action="drain", event="started"))
-                   if r.targets == [NODE]]
+        started = [
+            r for r in await lab_engine.store.query(AuditQuery(action="drain", event="started")) if r.targets == [NODE]
+        ]
         assert started[0].principal == "unix:root" and started[0].channel == "tui"
         assert f"from alert {alert.fingerprint}" in started[0].detail
 
@@ -79,6 +88,7 @@ async def test_alert_to_audited_drain_in_the_tui(receiver: tuple[AlertInbox, Web
         async def validated() -> bool:
             recs = await lab_engine.store.query(AuditQuery(action="validate", event="finished"))
             return any(r.targets == [NODE] and r.outcome == "ok" for r in recs)
+
         await until(pilot, validated, "validation over SSH", timeout=60)
 
         await pilot.press("colon")
@@ -88,6 +98,7 @@ async def test_alert_to_audited_drain_in_the_tui(receiver: tuple[AlertInbox, Web
 
         async def resumed() -> bool:
             return not (await lab_engine.backends.slurm.nodes([NODE]))[0].drain_flag
+
         await until(pilot, resumed, "resume --validate", timeout=60)
         await until(pilot, lambda: am_lab.active_silences(NODE) == [], "the silence to expire")
     print(f"\nTUI keys from alert to audited drain: {keys} (the console opened on the alert)")

@@ -66,11 +66,14 @@ def playbook_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 async def engine(tmp_path: Path, nodes: sshnodes.SshNodesLab, playbook_dir: Path) -> AsyncIterator[Engine]:
     config = DcopsConfig(
-        cluster=ClusterSection(name="ansible-lab"), audit=AuditSection(url=f"sqlite:///{tmp_path / 'audit.db'}"),
+        cluster=ClusterSection(name="ansible-lab"),
+        audit=AuditSection(url=f"sqlite:///{tmp_path / 'audit.db'}"),
         nodes=[NodeEntry(names="gpu[001-016]", partitions=["gpu"])],
         ssh=SshSection(**nodes.ssh_config(connect_timeout=3.0)),
-        ansible=AnsibleSection(playbook_dir=str(playbook_dir), forks=16, timeout=300,
-                               adhoc_modules=["ping", "command", "shell"]))
+        ansible=AnsibleSection(
+            playbook_dir=str(playbook_dir), forks=16, timeout=300, adhoc_modules=["ping", "command", "shell"]
+        ),
+    )
     eng = await open_engine(config, policy=Policy.from_toml(POLICY))
     yield eng
     await eng.aclose()

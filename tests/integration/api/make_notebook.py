@@ -12,29 +12,62 @@ HERE = Path(__file__).resolve().parent
 NOTEBOOK = HERE / "dcops_api.ipynb"
 
 CELLS: list[tuple[str, list[str]]] = [
-    ("markdown", ["# dcops from a notebook\n",
-                  "The config comes from `DCOPS_NB_CONFIG` (the test points it at the demo cluster or the Slurm lab)."]),
-    ("code", ["import os\n", "import dcops\n",
-              "ops = await dcops.connect(os.environ['DCOPS_NB_CONFIG'])\n",
-              "print('connected', ops.cluster, 'as', ops.principal)"]),
+    (
+        "markdown",
+        [
+            "# dcops from a notebook\n",
+            "The config comes from `DCOPS_NB_CONFIG` (the test points it at the demo cluster or the Slurm lab).",
+        ],
+    ),
+    (
+        "code",
+        [
+            "import os\n",
+            "import dcops\n",
+            "ops = await dcops.connect(os.environ['DCOPS_NB_CONFIG'])\n",
+            "print('connected', ops.cluster, 'as', ops.principal)",
+        ],
+    ),
     ("code", ["acts = await ops.actions()\n", "print('may run', sorted(a.name for a in acts))\n", "acts"]),
     ("code", ["nodes = await ops.run('nodes')\n", "print(nodes.outcome, len(nodes.rows), 'nodes')\n", "nodes"]),
-    ("code", ["node = os.environ['DCOPS_NB_NODE']\n",
-              "drained = await ops.run('drain', nodes=node, reason='notebook check', confirm=1)\n",
-              "print('drain', drained.outcome)\n",
-              "states = {r['node']: r for r in (await ops.run('nodes ' + node)).records()}\n",
-              "print('state', states[node]['state'], '|', states[node]['reason'])"]),
-    ("code", ["kinds = []\n", "async for event in ops.stream(f'resume {node}'):\n", "    kinds.append(event.kind)\n",
-              "print('stream', ' '.join(kinds))"]),
-    ("code", ["played = await ops.run('playbook check-nvidia gpu[001-004]')\n",
-              "print(played.summary)\n", "played"]),
+    (
+        "code",
+        [
+            "node = os.environ['DCOPS_NB_NODE']\n",
+            "drained = await ops.run('drain', nodes=node, reason='notebook check', confirm=1)\n",
+            "print('drain', drained.outcome)\n",
+            "states = {r['node']: r for r in (await ops.run('nodes ' + node)).records()}\n",
+            "print('state', states[node]['state'], '|', states[node]['reason'])",
+        ],
+    ),
+    (
+        "code",
+        [
+            "kinds = []\n",
+            "async for event in ops.stream(f'resume {node}'):\n",
+            "    kinds.append(event.kind)\n",
+            "print('stream', ' '.join(kinds))",
+        ],
+    ),
+    ("code", ["played = await ops.run('playbook check-nvidia gpu[001-004]')\n", "print(played.summary)\n", "played"]),
     ("code", ["await ops.run(f'power {node} cycle', confirm=1)"]),
-    ("code", ["denied = await ops.audit(event='denied', action='power')\n",
-              "rec = denied.data[0]\n",
-              "print('audited', rec['event'], rec['principal'], rec['channel'], rec['action'])\n",
-              "denied"]),
-    ("code", ["sync = dcops.connect_sync(os.environ['DCOPS_NB_CONFIG'])\n",
-              "print('sync', sync.run('ping').summary)\n", "sync.close()"]),
+    (
+        "code",
+        [
+            "denied = await ops.audit(event='denied', action='power')\n",
+            "rec = denied.data[0]\n",
+            "print('audited', rec['event'], rec['principal'], rec['channel'], rec['action'])\n",
+            "denied",
+        ],
+    ),
+    (
+        "code",
+        [
+            "sync = dcops.connect_sync(os.environ['DCOPS_NB_CONFIG'])\n",
+            "print('sync', sync.run('ping').summary)\n",
+            "sync.close()",
+        ],
+    ),
     ("code", ["await ops.close()\n", "print('closed')"]),
 ]
 
@@ -46,7 +79,7 @@ def build() -> nbformat.NotebookNode:
         cell = (nbformat.v4.new_markdown_cell if kind == "markdown" else nbformat.v4.new_code_cell)("".join(source))
         cell.id = f"cell-{i:02d}"
         if "power" in cell.source and "cycle" in cell.source:
-            cell.metadata["tags"] = ["raises-exception"]     # the policy denies it: one line, no traceback
+            cell.metadata["tags"] = ["raises-exception"]  # the policy denies it: one line, no traceback
         nb.cells.append(cell)
     return nb
 

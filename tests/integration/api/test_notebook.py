@@ -33,10 +33,13 @@ roles = ["notebook"]
 def _execute(config: Path, node: str, tmp_path: Path) -> list[nbformat.NotebookNode]:
     nb = nbformat.read(NOTEBOOK, as_version=4)
     env_before = dict(os.environ)
-    os.environ.update({"DCOPS_NB_CONFIG": str(config), "DCOPS_NB_NODE": node,
-                       "XDG_STATE_HOME": str(tmp_path / "state")})
+    os.environ.update(
+        {"DCOPS_NB_CONFIG": str(config), "DCOPS_NB_NODE": node, "XDG_STATE_HOME": str(tmp_path / "state")}
+    )
     try:
-        NotebookClient(nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+        NotebookClient(
+            nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+        ).execute()
     finally:
         os.environ.clear()
         os.environ.update(env_before)
@@ -48,8 +51,11 @@ def _text(cell: nbformat.NotebookNode) -> str:
 
 
 def _html(cell: nbformat.NotebookNode) -> str:
-    return "".join(o.get("data", {}).get("text/html", "") for o in cell.outputs
-                   if o.output_type in ("execute_result", "display_data"))
+    return "".join(
+        o.get("data", {}).get("text/html", "")
+        for o in cell.outputs
+        if o.output_type in ("execute_result", "display_data")
+    )
 
 
 def _check(cells: list[nbformat.NotebookNode], cluster: str, node: str) -> None:
@@ -62,8 +68,9 @@ def _check(cells: list[nbformat.NotebookNode], cluster: str, node: str) -> None:
     assert f"<td>{node}</td>" in _html(code[2])
     drain = _text(code[3])
     assert "drain ok" in drain and "notebook check" in drain and "drain" in drain.split("state", 1)[1]
-    assert _text(code[4]).strip() == "stream run-started step result run-finished" or \
-        (_text(code[4]).startswith("stream run-started") and _text(code[4]).strip().endswith("run-finished"))
+    assert _text(code[4]).strip() == "stream run-started step result run-finished" or (
+        _text(code[4]).startswith("stream run-started") and _text(code[4]).strip().endswith("run-finished")
+    )
     # an approved playbook through the same engine (real ansible-runner over SSH on the lab)
     assert _text(code[5]).strip() == "playbook check-nvidia on 4 node(s): 4 ok (0 changed)"
     assert "<td>gpu004</td>" in _html(code[5])
@@ -85,8 +92,10 @@ def test_the_notebook_file_is_what_make_notebook_writes() -> None:
 def test_notebook_on_the_demo_cluster(tmp_path: Path) -> None:
     (tmp_path / "policy.toml").write_text(POLICY)
     config = tmp_path / "demo.toml"
-    config.write_text('[cluster]\nname = "nb-demo"\ndemo = true\n[audit]\nurl = "sqlite:///audit.db"\n'
-                      '[policy]\npath = "policy.toml"\n')
+    config.write_text(
+        '[cluster]\nname = "nb-demo"\ndemo = true\n[audit]\nurl = "sqlite:///audit.db"\n'
+        '[policy]\npath = "policy.toml"\n'
+    )
     cells = _execute(config, "gpu005", tmp_path)
     _check(cells, "nb-demo", "gpu005")
 
@@ -98,17 +107,24 @@ def test_notebook_on_the_slurm_lab(tmp_path: Path, cluster, ssh_nodes) -> None: 
     env = ", ".join(f'{k} = "{v}"' for k, v in cluster.env.items())
     ssh = ssh_nodes.ssh_config()
     hosts = ", ".join(f'{k} = "{v}"' for k, v in ssh["hosts"].items())
-    config.write_text('[cluster]\nname = "nb-slurm-lab"\n[audit]\nurl = "sqlite:///audit.db"\n'
-                      '[policy]\npath = "policy.toml"\n'
-                      f'[slurm]\nmode = "cli"\ntimeout = 8.0\nenv = {{ {env} }}\n'
-                      f'[ssh]\nuser = "root"\nknown_hosts = "{ssh["known_hosts"]}"\n'
-                      f'client_keys = ["{ssh["client_keys"][0]}"]\nhosts = {{ {hosts} }}\n'
-                      f'[ansible]\nplaybook_dir = "{PLAYBOOKS}"\n')
+    config.write_text(
+        '[cluster]\nname = "nb-slurm-lab"\n[audit]\nurl = "sqlite:///audit.db"\n'
+        '[policy]\npath = "policy.toml"\n'
+        f'[slurm]\nmode = "cli"\ntimeout = 8.0\nenv = {{ {env} }}\n'
+        f'[ssh]\nuser = "root"\nknown_hosts = "{ssh["known_hosts"]}"\n'
+        f'client_keys = ["{ssh["client_keys"][0]}"]\nhosts = {{ {hosts} }}\n'
+        f'[ansible]\nplaybook_dir = "{PLAYBOOKS}"\n'
+    )
     cells = _execute(config, "gpu016", tmp_path)
     _check(cells, "nb-slurm-lab", "gpu016")
     # the drain and resume really reached slurmctld (the node is back in service, the reason is gone)
     import subprocess
 
-    out = subprocess.run(["scontrol", "-o", "show", "node", "gpu016"], env={**os.environ, **cluster.env},
-                         capture_output=True, text=True, timeout=15).stdout
+    out = subprocess.run(
+        ["scontrol", "-o", "show", "node", "gpu016"],
+        env={**os.environ, **cluster.env},
+        capture_output=True,
+        text=True,
+        timeout=15,
+    ).stdout
     assert "DRAIN" not in out

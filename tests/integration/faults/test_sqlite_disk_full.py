@@ -24,8 +24,12 @@ pytestmark = [pytest.mark.slow]
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     mount = tmp_path / "disk"
     mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,mode=0700", "dcops-test-full", str(mount)],
-                          capture_output=True, text=True, timeout=30)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m,mode=0700", "dcops-test-full", str(mount)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     if done.returncode != 0:
         pytest.fail(f"cannot mount a tmpfs for the disk-full test (needs root): {done.stderr.strip()}")
     try:
@@ -47,20 +51,25 @@ def _fill(mount: Path) -> Path:
 
 
 async def test_full_disk_refuses_actions_before_they_act(small_disk: Path, tmp_path: Path):
-    marks = tmp_path / "acted"                          # on another disk: the action's own effect
+    marks = tmp_path / "acted"  # on another disk: the action's own effect
     eng = engine_for(f"sqlite:///{small_disk / 'audit.db'}")
     await eng.start()
     outcomes: list[str] = []
     try:
-        def req(i: int) -> Request:
-            return Request(principal="unix:oncall", channel="cli", action="test-act",
-                           params={"nodes": f"n0{i % 4 + 1}", "marks": str(marks)})
 
-        for i in range(3):                              # works while there is space
+        def req(i: int) -> Request:
+            return Request(
+                principal="unix:oncall",
+                channel="cli",
+                action="test-act",
+                params={"nodes": f"n0{i % 4 + 1}", "marks": str(marks)},
+            )
+
+        for i in range(3):  # works while there is space
             run = await eng.submit(req(i))
             assert (await run.wait()).outcome == "ok"
         filler = _fill(small_disk)
-        for i in range(200):                            # WAL pages may be reused for a while; then it is full
+        for i in range(200):  # WAL pages may be reused for a while; then it is full
             try:
                 run = await eng.submit(req(i))
             except AuditError as exc:
@@ -73,14 +82,14 @@ async def test_full_disk_refuses_actions_before_they_act(small_disk: Path, tmp_p
         line = outcomes[-1]
         assert "\n" not in line and "audit database" in line and "full" in line, line
         os.unlink(filler)
-        run = await eng.submit(req(0))                  # space is back: the console works again
+        run = await eng.submit(req(0))  # space is back: the console works again
         assert (await run.wait()).outcome == "ok"
         report = await eng.store.verify()
         assert report.ok, report.line()
         records = await eng.store.query(AuditQuery(limit=None))
         started = {r.run_id for r in records if r.event == "started"}
         acted = [line.split()[1] for line in marks.read_text().splitlines()]
-        assert set(acted) <= started                    # nothing acted without its "started" record
+        assert set(acted) <= started  # nothing acted without its "started" record
         assert len(acted) == len(set(acted))
     finally:
         await eng.aclose()
@@ -95,8 +104,14 @@ async def test_full_disk_at_start_refuses_with_one_line(small_disk: Path, tmp_pa
     try:
         with pytest.raises(DcopsError) as caught:
             await eng.start()
-            await eng.submit(Request(principal="unix:oncall", channel="cli", action="test-act",
-                                     params={"nodes": "n01", "marks": str(marks)}))
+            await eng.submit(
+                Request(
+                    principal="unix:oncall",
+                    channel="cli",
+                    action="test-act",
+                    params={"nodes": "n01", "marks": str(marks)},
+                )
+            )
         assert "audit database" in str(caught.value) and "\n" not in str(caught.value)
         assert not marks.exists()
     finally:

@@ -19,8 +19,14 @@ class Kubectl:
     binary: str
 
     def __call__(self, *args: str, timeout: float = 60.0, check: bool = True) -> subprocess.CompletedProcess[str]:
-        cmd = [self.binary, "--kubeconfig", str(self.info.kubeconfig),
-               "--cache-dir", str(self.info.directory / "kubectl-cache"), *args]
+        cmd = [
+            self.binary,
+            "--kubeconfig",
+            str(self.info.kubeconfig),
+            "--cache-dir",
+            str(self.info.directory / "kubectl-cache"),
+            *args,
+        ]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
         if check and proc.returncode != 0:
             raise AssertionError(f"{' '.join(args)} failed ({proc.returncode}): {proc.stderr.strip()}")
@@ -38,8 +44,10 @@ def pods_by_node(info: lab.LabInfo) -> dict[str, list[str]]:
         if obj["kind"] != "Pod":
             continue
         meta = obj["metadata"]
-        owner = next((o["name"] for o in meta.get("ownerReferences") or [] if o.get("controller")
-                      and o["kind"] != "Node"), meta["name"])
+        owner = next(
+            (o["name"] for o in meta.get("ownerReferences") or [] if o.get("controller") and o["kind"] != "Node"),
+            meta["name"],
+        )
         mark = "~" if meta.get("deletionTimestamp") else ""
         out.setdefault(obj["spec"].get("nodeName", ""), []).append(f"{mark}{meta['namespace']}/{owner}")
     return {k: sorted(v) for k, v in out.items()}
@@ -47,7 +55,6 @@ def pods_by_node(info: lab.LabInfo) -> dict[str, list[str]]:
 
 def node_obj(info: lab.LabInfo, name: str) -> dict[str, Any]:
     return next(o for o in info.objects() if o["kind"] == "Node" and o["metadata"]["name"] == name)
-
 
 
 def dead_kubeconfig(path: Path, info: lab.LabInfo) -> tuple[Path, int]:

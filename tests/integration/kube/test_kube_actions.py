@@ -30,8 +30,11 @@ ALLOW_ALL = '[roles.all]\nactions = ["*"]\n[[bindings]]\nprincipals = ["unix:*"]
 
 
 def _config(tmp_path: Path, info: lab.LabInfo, **kube: Any) -> DcopsConfig:
-    return DcopsConfig(cluster=ClusterSection(name="k8s-lab"), audit=AuditSection(url=f"sqlite:///{tmp_path / 'a.db'}"),
-                       kube=KubeSection(kubeconfig=str(info.kubeconfig), **kube))
+    return DcopsConfig(
+        cluster=ClusterSection(name="k8s-lab"),
+        audit=AuditSection(url=f"sqlite:///{tmp_path / 'a.db'}"),
+        kube=KubeSection(kubeconfig=str(info.kubeconfig), **kube),
+    )
 
 
 @pytest.fixture
@@ -53,14 +56,17 @@ def _result(events: list[Any]) -> Result:
     return [e for e in events if isinstance(e, Result)][-1]
 
 
-async def test_k8s_only_drain_blocked_by_pdb_fails_clearly_and_leaves_node_cordoned(k8s_only: Engine,
-                                                                                    world: lab.LabInfo) -> None:
+async def test_k8s_only_drain_blocked_by_pdb_fails_clearly_and_leaves_node_cordoned(
+    k8s_only: Engine, world: lab.LabInfo
+) -> None:
     fin, events = await _run(k8s_only, "drain", nodes="gpu001", reason="xid 79")
     assert fin.outcome == "failed"
     step = [e for e in events if isinstance(e, Step) and e.target == "gpu001" and e.status == "failed"][0]
-    assert step.detail.startswith("k8s: gpu001 cordoned but not drained (drain timeout 2s); 1 pod(s) block: "
-                                  "ml/trainer-ckpt-5c4b-x1 (PodDisruptionBudget: The disruption budget "
-                                  "trainer-ckpt-pdb needs 1 healthy pods and has 1 currently)")
+    assert step.detail.startswith(
+        "k8s: gpu001 cordoned but not drained (drain timeout 2s); 1 pod(s) block: "
+        "ml/trainer-ckpt-5c4b-x1 (PodDisruptionBudget: The disruption budget "
+        "trainer-ckpt-pdb needs 1 healthy pods and has 1 currently)"
+    )
     result = _result(events)
     assert not result.ok and result.summary == "kubernetes: 0/1 drained; 1 failed (gpu001)"
     assert result.table.rows[0][:4] == ["gpu001", "gpu001", "cordoned", 3]
@@ -71,15 +77,18 @@ async def test_k8s_only_drain_blocked_by_pdb_fails_clearly_and_leaves_node_cordo
     assert any(r.event == "step" and r.outcome == "failed" and "trainer-ckpt-pdb" in (r.detail or "") for r in audit)
 
 
-async def test_k8s_only_drain_dry_run_lists_evictions_and_changes_nothing(k8s_only: Engine,
-                                                                          world: lab.LabInfo) -> None:
+async def test_k8s_only_drain_dry_run_lists_evictions_and_changes_nothing(k8s_only: Engine, world: lab.LabInfo) -> None:
     before = pods_by_node(world)
     fin, events = await _run(k8s_only, "drain", nodes="gpu[001-002]", reason="maintenance", dry_run=True)
     assert fin.outcome == "dry-run"
     result = _result(events)
-    rows = {r.node: r for r in result.rows}                      # typed rows: the pods are a list
-    assert rows["gpu001"].would_evict == ["default/debug-shell", "default/inference-7d9f-a1",
-                                          "default/inference-7d9f-a2", "ml/trainer-ckpt-5c4b-x1"]
+    rows = {r.node: r for r in result.rows}  # typed rows: the pods are a list
+    assert rows["gpu001"].would_evict == [
+        "default/debug-shell",
+        "default/inference-7d9f-a1",
+        "default/inference-7d9f-a2",
+        "ml/trainer-ckpt-5c4b-x1",
+    ]
     assert "trainer-ckpt-pdb" in rows["gpu001"].would_block_now and rows["gpu002"].would_block_now == "-"
     assert result.summary.startswith("kubernetes: would cordon 2 node(s) and evict 5 pod(s)")
     assert pods_by_node(world) == before and not node_obj(world, "gpu001")["spec"].get("unschedulable")
@@ -98,8 +107,9 @@ async def test_unknown_node_is_a_usage_error(k8s_only: Engine) -> None:
     from dcops.actions.errors import UsageError
 
     with pytest.raises(UsageError, match="unknown node gpu099"):
-        await k8s_only.submit(Request(principal="unix:alice", channel="cli", action="drain",
-                                      params={"nodes": "gpu099", "reason": "x"}))
+        await k8s_only.submit(
+            Request(principal="unix:alice", channel="cli", action="drain", params={"nodes": "gpu099", "reason": "x"})
+        )
 
 
 async def test_k8s_jobs_and_restart_job(k8s_only: Engine) -> None:
@@ -112,13 +122,16 @@ async def test_k8s_jobs_and_restart_job(k8s_only: Engine) -> None:
 
     fin, events = await _run(k8s_only, "restart-job", job="ml/finetune-bad")
     assert fin.outcome == "ok", fin.summary
-    assert fin.summary in ("restarted job ml/finetune-bad: was Failed, now Pending",
-                           "restarted job ml/finetune-bad: was Failed, now Running")
+    assert fin.summary in (
+        "restarted job ml/finetune-bad: was Failed, now Pending",
+        "restarted job ml/finetune-bad: was Failed, now Running",
+    )
 
     fin, _ = await _run(k8s_only, "restart-job", job="ml/train-llm")
     assert fin.outcome == "failed"
-    assert fin.summary == ("job ml/train-llm is Running with 1 active pod(s); restarting kills them: "
-                           "add --force to restart it anyway")
+    assert fin.summary == (
+        "job ml/train-llm is Running with 1 active pod(s); restarting kills them: add --force to restart it anyway"
+    )
     fin, _ = await _run(k8s_only, "restart-job", job="ml/nope")
     assert fin.summary == "no Kubernetes Job ml/nope; list them with: k8s-jobs --namespace ml"
 
@@ -144,8 +157,11 @@ async def mixed(tmp_path: Path, world: lab.LabInfo) -> AsyncIterator[tuple[Engin
     cfg = _config(tmp_path, world).model_copy(update={"kube": section})
     kube = KubeAdapter(section)
     slurm = sim.backends().slurm
-    backends = Backends(inventory=MergedInventory([SlurmInventory(slurm), KubeInventory(kube, section, optional=True)]),
-                        slurm=slurm, kube=kube)
+    backends = Backends(
+        inventory=MergedInventory([SlurmInventory(slurm), KubeInventory(kube, section, optional=True)]),
+        slurm=slurm,
+        kube=kube,
+    )
     engine = Engine(cfg, backends, SqliteStore(str(tmp_path / "a.db")), Policy.from_toml(ALLOW_ALL))
     await engine.start()
     yield engine, sim
@@ -153,8 +169,9 @@ async def mixed(tmp_path: Path, world: lab.LabInfo) -> AsyncIterator[tuple[Engin
     await kube.aclose()
 
 
-async def test_drain_and_resume_act_on_slurm_and_kubernetes_together(mixed: tuple[Engine, SimCluster],
-                                                                     world: lab.LabInfo) -> None:
+async def test_drain_and_resume_act_on_slurm_and_kubernetes_together(
+    mixed: tuple[Engine, SimCluster], world: lab.LabInfo
+) -> None:
     engine, sim = mixed
     slurm = sim.backends().slurm
     fin, events = await _run(engine, "drain", nodes="gpu012", reason="xid 48")
@@ -184,8 +201,9 @@ async def test_slurm_only_nodes_skip_kubernetes(mixed: tuple[Engine, SimCluster]
 async def test_k8s_nodes_shows_gpus_and_operator_pods_down(k8s_only: Engine) -> None:
     fin, events = await _run(k8s_only, "k8s-nodes", problems=True)
     assert fin.outcome == "ok" and fin.summary == "1 Kubernetes node(s), 1 with problems"
-    assert _result(events).table.rows == [["gpu003", "gpu003", "Ready", "schedulable", 8, "3/4",
-                                           "nvidia-driver-daemonset: CrashLoopBackOff"]]
+    assert _result(events).table.rows == [
+        ["gpu003", "gpu003", "Ready", "schedulable", 8, "3/4", "nvidia-driver-daemonset: CrashLoopBackOff"]
+    ]
     fin, events = await _run(k8s_only, "k8s-nodes", gpu_only=True)
     assert [r[0] for r in _result(events).table.rows] == ["gpu001", "gpu002", "gpu003", "gpu004"]
 
@@ -195,16 +213,21 @@ async def test_kubernetes_down_does_not_undo_the_slurm_drain(tmp_path: Path, wor
     section = KubeSection(kubeconfig=str(dead), request_timeout=2)
     sim = SimCluster(nodes=16)
     slurm, kube = sim.backends().slurm, KubeAdapter(section)
-    backends = Backends(inventory=MergedInventory([SlurmInventory(slurm), KubeInventory(kube, section, optional=True)]),
-                        slurm=slurm, kube=kube)
+    backends = Backends(
+        inventory=MergedInventory([SlurmInventory(slurm), KubeInventory(kube, section, optional=True)]),
+        slurm=slurm,
+        kube=kube,
+    )
     cfg = _config(tmp_path, world).model_copy(update={"kube": section})
     engine = Engine(cfg, backends, SqliteStore(str(tmp_path / "a.db")), Policy.from_toml(ALLOW_ALL))
     await engine.start()
     try:
         fin, _ = await _run(engine, "drain", nodes="gpu012", reason="xid 48")
         assert fin.outcome == "failed"
-        assert fin.summary.startswith("drained 1 node(s) gpu012; kubernetes failed: kube: API server "
-                                      f"https://127.0.0.1:{port} unreachable (list nodes): connection refused")
+        assert fin.summary.startswith(
+            "drained 1 node(s) gpu012; kubernetes failed: kube: API server "
+            f"https://127.0.0.1:{port} unreachable (list nodes): connection refused"
+        )
         assert (await slurm.nodes(["gpu012"]))[0].drain_flag
     finally:
         await engine.aclose()

@@ -18,14 +18,17 @@ SETTINGS = {"pod_start_delay": 0.2, "kubelet_stop_seconds": 0.3}
 
 def _state(info: lab.LabInfo, node: str) -> dict[str, Any]:
     pods = pods_by_node(info)
-    return {"unschedulable": bool(node_obj(info, node)["spec"].get("unschedulable")),
-            "on_node": pods[node],
-            "workloads": Counter(p for name, ps in pods.items() for p in ps if not p.startswith("~")),
-            "terminating": sorted(p for ps in pods.values() for p in ps if p.startswith("~"))}
+    return {
+        "unschedulable": bool(node_obj(info, node)["spec"].get("unschedulable")),
+        "on_node": pods[node],
+        "workloads": Counter(p for name, ps in pods.items() for p in ps if not p.startswith("~")),
+        "terminating": sorted(p for ps in pods.values() for p in ps if p.startswith("~")),
+    }
 
 
-async def test_dcops_and_kubectl_drain_end_in_the_same_state(kubectl: Kubectl, kube: KubeAdapter,
-                                                            world: lab.LabInfo) -> None:
+async def test_dcops_and_kubectl_drain_end_in_the_same_state(
+    kubectl: Kubectl, kube: KubeAdapter, world: lab.LabInfo
+) -> None:
     # kubectl waits 5 s between retries of a refused eviction: 7 s covers one retry of the
     # inference replica, while the single-replica trainer's budget never allows an eviction.
     proc = kubectl("drain", "gpu001", "--ignore-daemonsets", "--force", "--timeout=7s", check=False)

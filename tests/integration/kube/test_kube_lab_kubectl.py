@@ -40,10 +40,17 @@ def test_drain_refuses_unmanaged_pods_without_force(kubectl: Kubectl) -> None:
 
 def test_drain_blocked_by_pdb_times_out_and_leaves_protected_pod(kubectl: Kubectl) -> None:
     ckpt = {"app": "ckpt"}
-    kubectl.info.reset([sc.node("gpu001"), sc.node("gpu002"), sc.replicaset("ml", "ckpt", 1, ckpt),
-                        sc.pdb("ml", "ckpt-pdb", ckpt, min_available=1),
-                        sc.pod("ml", "ckpt-x", "gpu001", labels=ckpt, owner=sc.owner_ref("ReplicaSet", "ml", "ckpt"))],
-                       pod_start_delay=0.1, kubelet_stop_seconds=0.1)
+    kubectl.info.reset(
+        [
+            sc.node("gpu001"),
+            sc.node("gpu002"),
+            sc.replicaset("ml", "ckpt", 1, ckpt),
+            sc.pdb("ml", "ckpt-pdb", ckpt, min_available=1),
+            sc.pod("ml", "ckpt-x", "gpu001", labels=ckpt, owner=sc.owner_ref("ReplicaSet", "ml", "ckpt")),
+        ],
+        pod_start_delay=0.1,
+        kubelet_stop_seconds=0.1,
+    )
     proc = kubectl("drain", "gpu001", "--ignore-daemonsets", "--timeout=2s", check=False)
     assert proc.returncode != 0
     assert "disruption budget" in proc.stderr and "global timeout reached: 2s" in proc.stderr
@@ -62,7 +69,9 @@ def test_get_jobs_table_and_json(kubectl: Kubectl) -> None:
     assert {j["metadata"]["name"] for j in jobs["items"]} == set(rows)
     running = next(j for j in jobs["items"] if j["metadata"]["name"] == "train-llm")
     assert running["status"]["active"] == 1
-    assert running["spec"]["selector"]["matchLabels"]["batch.kubernetes.io/controller-uid"] == running["metadata"]["uid"]
+    assert (
+        running["spec"]["selector"]["matchLabels"]["batch.kubernetes.io/controller-uid"] == running["metadata"]["uid"]
+    )
 
 
 def test_unauthenticated_requests_are_refused(kubectl: Kubectl) -> None:

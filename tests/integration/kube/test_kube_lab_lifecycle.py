@@ -34,7 +34,7 @@ def test_start_is_idempotent_and_stop_leaves_nothing(tmp_path: Path, monkeypatch
         assert first.kubeconfig.exists() and first.ca_file.exists()
         again = lab.start()
         assert (again.pid, again.url) == (first.pid, first.url)
-        os.kill(first.pid, signal.SIGKILL)           # a crashed server leaves a stale pid file behind
+        os.kill(first.pid, signal.SIGKILL)  # a crashed server leaves a stale pid file behind
         deadline = time.monotonic() + 5
         while not _gone(first.pid) and time.monotonic() < deadline:
             time.sleep(0.05)

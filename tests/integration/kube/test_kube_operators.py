@@ -42,9 +42,12 @@ def kctl(ops_world: lab.LabInfo) -> Kubectl:
 
 @pytest.fixture
 async def engine(ops_world: lab.LabInfo, tmp_path: Path) -> AsyncIterator[Engine]:
-    cfg = DcopsConfig(cluster=ClusterSection(name="k8s-ops"), audit=AuditSection(url=f"sqlite:///{tmp_path / 'a.db'}"),
-                      nodes=[NodeEntry(names="gpu[001-004]", partitions=["gpu"])],
-                      kube=KubeSection(kubeconfig=str(ops_world.kubeconfig), request_timeout=10))
+    cfg = DcopsConfig(
+        cluster=ClusterSection(name="k8s-ops"),
+        audit=AuditSection(url=f"sqlite:///{tmp_path / 'a.db'}"),
+        nodes=[NodeEntry(names="gpu[001-004]", partitions=["gpu"])],
+        kube=KubeSection(kubeconfig=str(ops_world.kubeconfig), request_timeout=10),
+    )
     eng = await open_engine(cfg, policy=Policy.from_toml(ALLOW_ALL))
     yield eng
     await eng.aclose()
@@ -66,7 +69,7 @@ def test_kubectl_sees_the_operators_world(kctl: Kubectl) -> None:
     assert status["nvidia-driver-daemonset-gpu002"] == "ImagePullBackOff"
     assert status["nvidia-device-plugin-daemonset-gpu003"] == "Init:0/1"
     assert status["nvidia-dcgm-exporter-gpu004"] == "CrashLoopBackOff"
-    assert sum(1 for s in status.values() if s == "Running") == 6 * 4 - 3   # every other operand runs
+    assert sum(1 for s in status.values() if s == "Running") == 6 * 4 - 3  # every other operand runs
     out = kctl("get", "pods", "-n", "network-operator").stdout
     assert "Init:CrashLoopBackOff" in out
 
@@ -80,10 +83,12 @@ async def test_adapter_reads_policies_and_reasons(ops_world: lab.LabInfo) -> Non
         assert policies["NicClusterPolicy"].problems == ("state-OFED: notReady (Waiting for MOFED pods to be ready)",)
         nodes = {n.name: n for n in await kube.nodes()}
         bad = {(n, o.component): o.status for n, k in nodes.items() for o in k.operator_pods if not o.ready}
-        assert bad == {("gpu002", "nvidia-driver-daemonset"): "ImagePullBackOff",
-                       ("gpu003", "nvidia-device-plugin-daemonset"): "Init:0/1",
-                       ("gpu004", "nvidia-dcgm-exporter"): "CrashLoopBackOff",
-                       ("gpu004", "mofed-ubuntu22.04-ds"): "Init:CrashLoopBackOff"}
+        assert bad == {
+            ("gpu002", "nvidia-driver-daemonset"): "ImagePullBackOff",
+            ("gpu003", "nvidia-device-plugin-daemonset"): "Init:0/1",
+            ("gpu004", "nvidia-dcgm-exporter"): "CrashLoopBackOff",
+            ("gpu004", "mofed-ubuntu22.04-ds"): "Init:CrashLoopBackOff",
+        }
         assert len(nodes["gpu001"].operator_pods) == 8
     finally:
         await kube.aclose()
@@ -91,19 +96,29 @@ async def test_adapter_reads_policies_and_reasons(ops_world: lab.LabInfo) -> Non
 
 async def test_gpu_and_network_operator_actions(engine: Engine) -> None:
     run, result, logs = await _run(engine, "gpu-operator")
-    assert result.summary.startswith("ClusterPolicy cluster-policy notReady; 3 node(s) with GPU Operator pods not ready: "
-                                     "gpu[002-004]")
+    assert result.summary.startswith(
+        "ClusterPolicy cluster-policy notReady; 3 node(s) with GPU Operator pods not ready: gpu[002-004]"
+    )
     assert sorted((r[0], r[1], r[2]) for r in result.table.rows) == [
-        ("gpu002", "driver", "ImagePullBackOff"), ("gpu003", "device-plugin", "Init:0/1"),
-        ("gpu004", "dcgm-exporter", "CrashLoopBackOff")]
+        ("gpu002", "driver", "ImagePullBackOff"),
+        ("gpu003", "device-plugin", "Init:0/1"),
+        ("gpu004", "dcgm-exporter", "CrashLoopBackOff"),
+    ]
     assert any("state-dcgm-exporter" in log.message and log.level == "warning" for log in logs)
     run, result, logs = await _run(engine, "network-operator")
-    assert result.summary == ("NicClusterPolicy nic-cluster-policy notReady; 1 node(s) with Network Operator pods "
-                              "not ready: gpu004")
+    assert result.summary == (
+        "NicClusterPolicy nic-cluster-policy notReady; 1 node(s) with Network Operator pods not ready: gpu004"
+    )
     assert [(r[0], r[1], r[2]) for r in result.table.rows] == [("gpu004", "mofed", "Init:CrashLoopBackOff")]
     run, result, _ = await _run(engine, "gpu-operator", nodes="gpu001", all=True)
-    assert sorted(r[1] for r in result.table.rows) == ["dcgm-exporter", "device-plugin", "driver", "mig-manager",
-                                                       "toolkit", "validator"]
+    assert sorted(r[1] for r in result.table.rows) == [
+        "dcgm-exporter",
+        "device-plugin",
+        "driver",
+        "mig-manager",
+        "toolkit",
+        "validator",
+    ]
     assert all(r[3] == "yes" for r in result.table.rows) and "all 6 GPU Operator pod(s) ready" in result.summary
 
 
@@ -111,14 +126,21 @@ async def test_fleet_and_node_health_carry_operator_state(engine: Engine) -> Non
     run, result, _ = await _run(engine, "fleet")
     assert result.summary == "4 nodes; ClusterPolicy notReady; NicClusterPolicy notReady"
     ops = {r.node: r.operators for r in result.rows}
-    assert ops == {"gpu001": "ok", "gpu002": "driver ImagePullBackOff", "gpu003": "device-plugin Init:0/1",
-                   "gpu004": "dcgm-exporter CrashLoopBackOff, mofed Init:CrashLoopBackOff"}
+    assert ops == {
+        "gpu001": "ok",
+        "gpu002": "driver ImagePullBackOff",
+        "gpu003": "device-plugin Init:0/1",
+        "gpu004": "dcgm-exporter CrashLoopBackOff, mofed Init:CrashLoopBackOff",
+    }
 
 
 async def test_healthy_operators(kube_lab: lab.LabInfo, tmp_path: Path) -> None:
     kube_lab.reset(operator_world(broken=False), pod_start_delay=0.2, kubelet_stop_seconds=0.3)
-    cfg = DcopsConfig(cluster=ClusterSection(name="k8s-ops"), audit=AuditSection(url=f"sqlite:///{tmp_path / 'a.db'}"),
-                      kube=KubeSection(kubeconfig=str(kube_lab.kubeconfig), request_timeout=10))
+    cfg = DcopsConfig(
+        cluster=ClusterSection(name="k8s-ops"),
+        audit=AuditSection(url=f"sqlite:///{tmp_path / 'a.db'}"),
+        kube=KubeSection(kubeconfig=str(kube_lab.kubeconfig), request_timeout=10),
+    )
     eng = await open_engine(cfg, policy=Policy.from_toml(ALLOW_ALL))
     try:
         _, result, _ = await _run(eng, "gpu-operator")

@@ -39,13 +39,13 @@ def metrics_lab() -> Iterator[MetricsLab]:
 
 @pytest.fixture(scope="session")
 def ssh_nodes() -> Iterator[sshnodes.SshNodesLab]:
-    with sshnodes.session() as lab:            # gpu[001-016]; left running if another suite started it
+    with sshnodes.session() as lab:  # gpu[001-016]; left running if another suite started it
         yield lab
 
 
 @pytest.fixture(scope="session")
 def slurm_session() -> Iterator[lab_slurm.SlurmLab]:
-    with lab_slurm.session() as lab:           # a real slurmctld + slurmd for gpu[001-016]
+    with lab_slurm.session() as lab:  # a real slurmctld + slurmd for gpu[001-016]
         yield lab
 
 
@@ -65,15 +65,22 @@ async def prom(metrics_lab: MetricsLab) -> AsyncIterator[PrometheusAdapter]:
         await adapter.aclose()
 
 
-def lab_config(tmp_path: Path, metrics_lab: MetricsLab, ssh: sshnodes.SshNodesLab,
-               prometheus_url: str | None = None, slurm: lab_slurm.SlurmLab | None = None) -> DcopsConfig:
+def lab_config(
+    tmp_path: Path,
+    metrics_lab: MetricsLab,
+    ssh: sshnodes.SshNodesLab,
+    prometheus_url: str | None = None,
+    slurm: lab_slurm.SlurmLab | None = None,
+) -> DcopsConfig:
     return DcopsConfig(
         slurm=SlurmSection(mode="cli", env=slurm.env, timeout=8.0) if slurm else None,
-        cluster=ClusterSection(name="lab"), audit=AuditSection(url=f"sqlite:///{tmp_path / 'audit.db'}"),
+        cluster=ClusterSection(name="lab"),
+        audit=AuditSection(url=f"sqlite:///{tmp_path / 'audit.db'}"),
         nodes=[NodeEntry(names="gpu[001-064]", partitions=["gpu"])],
         prometheus=PrometheusSection(url=prometheus_url or metrics_lab.prometheus_url, timeout=5.0),
         ssh=SshSection(**ssh.ssh_config(connect_timeout=2.0, command_timeout=10.0)),
-        topology=str(metrics_lab.topology_path))
+        topology=str(metrics_lab.topology_path),
+    )
 
 
 @pytest.fixture
@@ -93,5 +100,5 @@ async def make_engine(tmp_path: Path, metrics_lab: MetricsLab, ssh_nodes: sshnod
 
     yield make
     for eng in engines:
-        await eng.aclose()          # closes its backends too
+        await eng.aclose()  # closes its backends too
     ssh_nodes.heal()

@@ -34,7 +34,7 @@ topology = "{topology}"
 name = "lab"
 
 [audit]
-url = "sqlite:///{tmp_path / 'audit.db'}"
+url = "sqlite:///{tmp_path / "audit.db"}"
 
 [policy]
 path = "policy.toml"
@@ -52,8 +52,13 @@ timeout = 5
 
 def dcops(cfg: Path, *words: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "XDG_DATA_HOME": str(cfg.parent / "data")}
-    return subprocess.run([sys.executable, "-m", "dcops.console.cli", "--config", str(cfg), "run", *words],
-                          capture_output=True, text=True, timeout=120, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "dcops.console.cli", "--config", str(cfg), "run", *words],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
 
 
 def test_cli_triage_and_errors(tmp_path, metrics_lab):
@@ -61,7 +66,7 @@ def test_cli_triage_and_errors(tmp_path, metrics_lab):
     ok = dcops(cfg, "triage-cable", "gpu061:mlx5_0:1")
     assert ok.returncode == 0, ok.stderr
     assert "gpu061:mlx5_0:1 <-> gpu062:mlx5_0:1: healthy" in ok.stdout
-    assert "(from what was available; missing: 2 source(s))" in ok.stdout     # no [ssh]: no mlxlink/ibstat
+    assert "(from what was available; missing: 2 source(s))" in ok.stdout  # no [ssh]: no mlxlink/ibstat
 
     bad = dcops(cfg, "query", "sum(rate(x[5m])")
     assert bad.returncode != 0 and "Traceback" not in bad.stderr + bad.stdout

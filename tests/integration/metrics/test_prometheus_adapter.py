@@ -25,22 +25,25 @@ async def test_instant_query_returns_one_sample_per_gpu(prom):
 
 async def test_range_query_sees_backfilled_hours(prom):
     end = datetime.now(UTC)
-    series = await prom.query_range(selector("node_infiniband_port_transmit_wait_total",
-                                             {"instance": "gpu002", "device": "mlx5_0"}),
-                                    end - timedelta(hours=3), end, 60)
+    series = await prom.query_range(
+        selector("node_infiniband_port_transmit_wait_total", {"instance": "gpu002", "device": "mlx5_0"}),
+        end - timedelta(hours=3),
+        end,
+        60,
+    )
     assert len(series) == 1
     points = series[0].points
-    assert len(points) >= 170                      # 3 h at 1 min, history + live
+    assert len(points) >= 170  # 3 h at 1 min, history + live
     assert points[0][0] <= end.timestamp() - 2.9 * 3600
     values = [v for _, v in points]
-    assert values == sorted(values) and values[-1] > values[0]   # one counter, no reset at the seam
+    assert values == sorted(values) and values[-1] > values[0]  # one counter, no reset at the seam
 
 
 async def test_scalar_and_range_selector_results(prom):
     (two,) = await prom.query("1 + 1")
     assert two.value == 2 and two.labels == {}
     raw = await prom.query('node_infiniband_state_id{instance="gpu003",device="mlx5_0"}[10m]')
-    assert len(raw) >= 9 and {s.labels["instance"] for s in raw} == {"gpu003"}   # backfilled at 1/min
+    assert len(raw) >= 9 and {s.labels["instance"] for s in raw} == {"gpu003"}  # backfilled at 1/min
 
 
 async def test_bad_promql_gives_the_servers_message(prom):
@@ -62,7 +65,9 @@ async def test_server_down_is_one_clear_error():
         port = s.getsockname()[1]
     adapter = PrometheusAdapter(f"http://127.0.0.1:{port}", timeout=3)
     try:
-        with pytest.raises(BackendUnavailable, match=rf"prometheus at http://127.0.0.1:{port} is not reachable: connection refused"):
+        with pytest.raises(
+            BackendUnavailable, match=rf"prometheus at http://127.0.0.1:{port} is not reachable: connection refused"
+        ):
             await adapter.query("up")
     finally:
         await adapter.aclose()
@@ -91,7 +96,7 @@ async def test_quotes_in_a_label_value_cannot_inject(prom):
 
 async def test_regex_matchers_match_literally(prom):
     literal_dot = await prom.query(selector("up", {"job": "node", "instance": AnyOf.of(["gpu00."])}))
-    assert literal_dot == []                                  # "." is not a wildcard
+    assert literal_dot == []  # "." is not a wildcard
     both = await prom.query(selector("up", {"job": "node", "instance": AnyOf.of(["gpu001", "gpu064"])}))
     assert sorted(s.labels["instance"] for s in both) == ["gpu001", "gpu064"]
 

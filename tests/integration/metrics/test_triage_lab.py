@@ -34,8 +34,15 @@ async def test_rising_symbol_errors_on_one_end_is_a_bad_cable(make_engine, metri
     job = slurm_cluster.sbatch("-w", "gpu003", "-N", "1")
     slurm_cluster.wait_job(job, "RUNNING")
     metrics_lab.add_counters("gpu003", "mlx5_0", symbol_error=400, port_rcv_errors=30)
-    ssh_nodes.set_mlxlink("gpu003", "mlx5_0", symbol_errors=400, effective_errors=400,
-                          raw_errors_per_lane=[240000, 200000, 260000, 260000], raw_ber=2e-6, minutes_since_clear=20.0)
+    ssh_nodes.set_mlxlink(
+        "gpu003",
+        "mlx5_0",
+        symbol_errors=400,
+        effective_errors=400,
+        raw_errors_per_lane=[240000, 200000, 260000, 260000],
+        raw_ber=2e-6,
+        minutes_since_clear=20.0,
+    )
     scraped_growth(metrics_lab, "gpu003", "symbol_error_total", 400)
     res, outcome, _ = await run(await make_engine(slurm=slurm_cluster), "triage-cable gpu003:mlx5_0:1")
     assert outcome == "ok"
@@ -45,11 +52,14 @@ async def test_rising_symbol_errors_on_one_end_is_a_bad_cable(make_engine, metri
     ev = "\n".join(link["evidence"])
     assert "gpu003:mlx5_0:1: symbol errors +4" in ev and "limits 2.88" in ev
     assert "gpu003:mlx5_0:1: mlxlink raw BER" in ev and "NDR copper" in ev
-    assert "gpu004" not in ev.split("\n", 1)[1]                   # the far end is clean
-    assert link["missing"] == []                                  # both ends: counters and SSH
+    assert "gpu004" not in ev.split("\n", 1)[1]  # the far end is clean
+    assert link["missing"] == []  # both ends: counters and SSH
     assert link["jobs"] == {"gpu003": [job], "gpu004": []} and link["jobs_missing"] is None
     assert any(a.startswith("drain both ends (1 running job(s) finish first)") for a in link["next_actions"])
-    assert res.data["followups"][0] == 'drain gpu[003-004] --reason "triage-cable: bad cable gpu003:mlx5_0:1 <-> gpu004:mlx5_0:1"'
+    assert (
+        res.data["followups"][0]
+        == 'drain gpu[003-004] --reason "triage-cable: bad cable gpu003:mlx5_0:1 <-> gpu004:mlx5_0:1"'
+    )
     assert "reset-counters gpu003 --device mlx5_0 --port 1" in res.data["followups"]
 
 
@@ -92,7 +102,7 @@ async def test_ssh_down_on_one_end_gives_a_verdict_that_says_what_is_missing(mak
     (missing,) = link["missing"]
     assert missing.startswith("gpu010:mlx5_0:1: no mlxlink/ibstat (ssh to gpu010:") and "refused" in missing.lower()
     assert "from what was available" in summary
-    assert any(e.startswith("gpu009:mlx5_0:1: mlxlink") for e in link["evidence"]) is False   # clean BER on gpu009
+    assert any(e.startswith("gpu009:mlx5_0:1: mlxlink") for e in link["evidence"]) is False  # clean BER on gpu009
 
 
 async def test_prometheus_down_is_unknown_never_healthy(make_engine):
@@ -157,7 +167,10 @@ async def test_fabric_health_ranks_a_bad_port_first(make_engine, metrics_lab):
 
 
 async def test_query_range_gives_chart_data_from_backfilled_history(make_engine):
-    res, outcome, _ = await run(await make_engine(), "query 'node_infiniband_port_transmit_wait_total{instance=\"gpu001\"}' --range 3h --step 1m")
+    res, outcome, _ = await run(
+        await make_engine(),
+        "query 'node_infiniband_port_transmit_wait_total{instance=\"gpu001\"}' --range 3h --step 1m",
+    )
     assert outcome == "ok" and len(res.data["series"]) == 2
     assert all(len(s["points"]) >= 170 for s in res.data["series"])
     res, outcome, summary = await run(await make_engine(), "query 'sum(rate(node_infiniband_symbol_error_total[5m])'")
@@ -175,10 +188,12 @@ async def test_a_switch_end_without_counters_is_named_as_missing(make_engine, me
 async def test_node_health_joins_gpus_and_ports_and_names_a_silent_exporter(make_engine, metrics_lab):
     metrics_lab.set_gpus("gpu014", {5: {"temp": 95}})
     metrics_lab.add_counters("gpu014", "mlx5_1", symbol_error=900)
-    metrics_lab.set_dcgm_absent("gpu016")                   # its scrapes fail: Prometheus marks the series stale
+    metrics_lab.set_dcgm_absent("gpu016")  # its scrapes fail: Prometheus marks the series stale
     try:
         metrics_lab.wait_value('DCGM_FI_DEV_GPU_TEMP{Hostname="gpu014",gpu="5"}', 95)
-        metrics_lab.wait_value('increase(node_infiniband_symbol_error_total{instance="gpu014",device="mlx5_1"}[12m])', 900)
+        metrics_lab.wait_value(
+            'increase(node_infiniband_symbol_error_total{instance="gpu014",device="mlx5_1"}[12m])', 900
+        )
         metrics_lab.wait_for('up{job="dcgm",instance="gpu016"} == 0', bool)
         metrics_lab.wait_for('DCGM_FI_DEV_GPU_TEMP{Hostname="gpu016"}', lambda r: r == [])
         res, outcome, summary = await run(await make_engine(), "node-health gpu[014-016]")
@@ -186,7 +201,9 @@ async def test_node_health_joins_gpus_and_ports_and_names_a_silent_exporter(make
         metrics_lab.set_dcgm_absent("gpu016", False)
     rows = {n["node"]: n for n in res.data["nodes"]}
     assert rows["gpu014"]["status"] == "attention"
-    assert rows["gpu014"]["gpu_flags"] == "gpu5: temp 95 C >= 85" and rows["gpu014"]["port_flags"] == "mlx5_1: bad cable"
+    assert (
+        rows["gpu014"]["gpu_flags"] == "gpu5: temp 95 C >= 85" and rows["gpu014"]["port_flags"] == "mlx5_1: bad cable"
+    )
     assert rows["gpu015"]["status"] == "ok"
     assert rows["gpu016"]["gpu_flags"] == "no DCGM metrics" and rows["gpu016"]["port_flags"] == "ok"
     assert summary == "3 node(s): 2 need attention (gpu[014,016])"

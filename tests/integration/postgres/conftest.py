@@ -31,4 +31,3 @@ def pg_url(pg_lab: lab.PostgresLab) -> Iterator[str]:
     url = pg_lab.create_database(name)
     yield url
     pg_lab.drop_database(name)
-

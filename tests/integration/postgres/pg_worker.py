@@ -32,9 +32,9 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-if os.environ.get("DCOPS_TEST_HOST"):                 # before dcops.actions.owner computes the owner string
+if os.environ.get("DCOPS_TEST_HOST"):  # before dcops.actions.owner computes the owner string
     _fake = os.environ["DCOPS_TEST_HOST"]
-    socket.gethostname = lambda: _fake                # type: ignore[assignment]
+    socket.gethostname = lambda: _fake  # type: ignore[assignment]
 
 from dcops.actions.backends.bundle import Backends
 from dcops.actions.config.model import AuditSection, ClusterSection, DcopsConfig, GuardsSection, NodeEntry
@@ -98,14 +98,39 @@ def _register() -> None:
 
     if "test-drain" in registry:
         return
-    action("test-drain", help="holds a node like a drain", params=DrainParams, kind=Kind.WRITE,
-           targets=TargetKind.NODES, positional=("nodes",))(_drain)
-    action("test-hang", help="hangs holding a node", params=NodeParams, kind=Kind.WRITE,
-           targets=TargetKind.NODES, positional=("nodes",))(_hang)
-    action("test-act", help="records that it acted", params=ActParams, kind=Kind.WRITE,
-           targets=TargetKind.NODES, positional=("nodes",))(_act)
-    action("test-approved", help="needs two people", params=NodeParams, kind=Kind.WRITE,
-           targets=TargetKind.NODES, positional=("nodes",), approval=True)(_approved)
+    action(
+        "test-drain",
+        help="holds a node like a drain",
+        params=DrainParams,
+        kind=Kind.WRITE,
+        targets=TargetKind.NODES,
+        positional=("nodes",),
+    )(_drain)
+    action(
+        "test-hang",
+        help="hangs holding a node",
+        params=NodeParams,
+        kind=Kind.WRITE,
+        targets=TargetKind.NODES,
+        positional=("nodes",),
+    )(_hang)
+    action(
+        "test-act",
+        help="records that it acted",
+        params=ActParams,
+        kind=Kind.WRITE,
+        targets=TargetKind.NODES,
+        positional=("nodes",),
+    )(_act)
+    action(
+        "test-approved",
+        help="needs two people",
+        params=NodeParams,
+        kind=Kind.WRITE,
+        targets=TargetKind.NODES,
+        positional=("nodes",),
+        approval=True,
+    )(_approved)
 
 
 def make_store(url: str) -> Store:
@@ -118,18 +143,26 @@ def make_store(url: str) -> Store:
 
 def engine_for(url: str) -> Engine:
     _register()
-    cfg = DcopsConfig(cluster=ClusterSection(name="worker"), audit=AuditSection(url=url),
-                      guards=GuardsSection(lock_wait=float(os.environ.get("DCOPS_TEST_LOCK_WAIT", "0"))),
-                      nodes=[NodeEntry(names="n[01-04]", partitions=["gpu"])])
+    cfg = DcopsConfig(
+        cluster=ClusterSection(name="worker"),
+        audit=AuditSection(url=url),
+        guards=GuardsSection(lock_wait=float(os.environ.get("DCOPS_TEST_LOCK_WAIT", "0"))),
+        nodes=[NodeEntry(names="n[01-04]", partitions=["gpu"])],
+    )
     return Engine(cfg, Backends(inventory=StaticInventory(cfg.nodes)), make_store(url), Policy.from_toml(POLICY))
 
 
 def spawn(url: str, mode: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     """Start another dcops process on the same store (for the tests and the benchmark)."""
     root = Path(__file__).resolve().parents[3]
-    return subprocess.Popen([sys.executable, "-m", "tests.integration.postgres.pg_worker", url, mode, *args],
-                            cwd=root, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONPATH": str(root), **(env or {})})
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.integration.postgres.pg_worker", url, mode, *args],
+        cwd=root,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(root), **(env or {})},
+    )
 
 
 def _gate() -> None:
@@ -163,18 +196,33 @@ async def main(url: str, mode: str, args: list[str]) -> None:
         elif mode == "drain":
             node, marks = args[0], args[1]
             _gate()
-            print(await _outcome(eng, Request(principal="unix:worker", channel="api", action="test-drain",
-                                              params={"nodes": node, "marks": marks})), flush=True)
+            print(
+                await _outcome(
+                    eng,
+                    Request(
+                        principal="unix:worker",
+                        channel="api",
+                        action="test-drain",
+                        params={"nodes": node, "marks": marks},
+                    ),
+                ),
+                flush=True,
+            )
         elif mode == "act":
             _gate()
             for i in range(int(args[0])):
-                req = Request(principal="unix:worker", channel="api", action="test-act",
-                              params={"nodes": f"n0{i % 4 + 1}", "marks": args[1]})
+                req = Request(
+                    principal="unix:worker",
+                    channel="api",
+                    action="test-act",
+                    params={"nodes": f"n0{i % 4 + 1}", "marks": args[1]},
+                )
                 print(await _act_once(eng, req), flush=True)
                 await asyncio.sleep(0.005)
         elif mode == "hang":
-            run = await eng.submit(Request(principal="unix:worker", channel="api", action="test-hang",
-                                           params={"nodes": args[0]}))
+            run = await eng.submit(
+                Request(principal="unix:worker", channel="api", action="test-hang", params={"nodes": args[0]})
+            )
             await run.wait()
         elif mode == "request":
             await _request(eng)
@@ -208,7 +256,9 @@ async def _request(eng: Engine) -> None:
     from dcops.actions.errors import ApprovalRequired
 
     try:
-        await eng.submit(Request(principal="unix:alice", channel="cli", action="test-approved", params={"nodes": "n01"}))
+        await eng.submit(
+            Request(principal="unix:alice", channel="cli", action="test-approved", params={"nodes": "n01"})
+        )
         print("no approval asked", flush=True)
         return
     except ApprovalRequired as exc:

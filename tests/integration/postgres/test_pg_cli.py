@@ -20,17 +20,27 @@ def dcops(tmp_path: Path, audit_url: str, *args: str) -> subprocess.CompletedPro
     cfg = tmp_path / "config.toml"
     (tmp_path / "policy.toml").write_text(POLICY)
     cfg.write_text(f'[cluster]\nname = "t"\n[audit]\nurl = "{audit_url}"\n[policy]\npath = "{tmp_path}/policy.toml"\n')
-    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state"), "XDG_DATA_HOME": str(tmp_path / "data"),
-           "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "PYTHONPATH": str(ROOT),
+    }
     env.pop("DCOPS_CONFIG", None)
-    return subprocess.run([sys.executable, "-m", "dcops.console.cli", "--config", str(cfg), *args],
-                          cwd=ROOT, env=env, text=True, capture_output=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "dcops.console.cli", "--config", str(cfg), *args],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        capture_output=True,
+        timeout=120,
+    )
 
 
 def test_migrate_then_switch_the_console_to_postgres(pg_url: str, tmp_path: Path) -> None:
     from tests.lab.postgres import status
 
-    password = status().password              # type: ignore[union-attr]
+    password = status().password  # type: ignore[union-attr]
     lite = f"sqlite:///{tmp_path / 'audit.db'}"
     for _ in range(3):
         assert dcops(tmp_path, lite, "run", "ping").returncode == 0

@@ -22,8 +22,9 @@ WORKERS, ATTEMPTS = 4, 120
 
 async def test_restart_while_four_processes_write(pg_lab, pg_url, tmp_path):
     marks = tmp_path / "acted"
-    procs = [spawn(pg_url, "act", str(ATTEMPTS), str(marks), env={"DCOPS_TEST_LOCK_WAIT": "30"})
-             for _ in range(WORKERS)]
+    procs = [
+        spawn(pg_url, "act", str(ATTEMPTS), str(marks), env={"DCOPS_TEST_LOCK_WAIT": "30"}) for _ in range(WORKERS)
+    ]
     lines: list[list[str]] = [[] for _ in procs]
     try:
         for p in procs:
@@ -40,7 +41,7 @@ async def test_restart_while_four_processes_write(pg_lab, pg_url, tmp_path):
             assert p.stdin is not None
             p.stdin.write("go\n")
             p.stdin.flush()
-        while sum(len(x) for x in lines) < WORKERS * 10:          # the writers are well under way
+        while sum(len(x) for x in lines) < WORKERS * 10:  # the writers are well under way
             time.sleep(0.02)
         old_pid = pg_lab.pid
         restarted = lab.restart(down_for=1.5)
@@ -57,28 +58,29 @@ async def test_restart_while_four_processes_write(pg_lab, pg_url, tmp_path):
     assert len(results) == WORKERS * ATTEMPTS, results[-5:]
     kinds = Counter(line.split(" ", 1)[0] for line in results)
     assert set(kinds) <= {"ok", "failed", "refused"}, kinds
-    for line in results:                                      # every failure is one line naming the database
+    for line in results:  # every failure is one line naming the database
         if not line.startswith("ok"):
             assert "audit database" in line, line
 
-    closer = spawn(pg_url, "start")                           # closes runs of the (now dead) writers
+    closer = spawn(pg_url, "start")  # closes runs of the (now dead) writers
     closer.wait(60)
     store = PostgresStore(pg_url)
     try:
         report = await store.verify()
-        assert report.ok, report.line()                        # no fork, no gap
+        assert report.ok, report.line()  # no fork, no gap
         records = await store.query(AuditQuery(limit=None, newest_first=False))
         started = {r.run_id for r in records if r.event == "started"}
         finished = Counter(r.run_id for r in records if r.event == "finished")
         acted = {line.split()[1] for line in marks.read_text().splitlines()} if marks.exists() else set()
-        assert acted <= started                                # nothing ran unaudited
+        assert acted <= started  # nothing ran unaudited
         ok_runs = {line.split()[1] for line in results if line.startswith("ok")}
-        assert ok_runs <= acted and ok_runs <= started         # nothing a writer was told is written is lost
+        assert ok_runs <= acted and ok_runs <= started  # nothing a writer was told is written is lost
         assert all(finished[r] == 1 for r in started), [r for r in started if finished[r] != 1][:5]
-        assert len(acted) <= kinds["ok"] + kinds["failed"]    # a refused attempt never acted
+        assert len(acted) <= kinds["ok"] + kinds["failed"]  # a refused attempt never acted
         assert report.records == len(records)
     finally:
         await store.aclose()
-    print(f"\nattempts {dict(kinds)}; records {len(records)}; pid {old_pid} -> {restarted.pid}; "
-          f"writer pids gone: {[p.pid for p in procs if not os.path.exists(f'/proc/{p.pid}')]}")
-
+    print(
+        f"\nattempts {dict(kinds)}; records {len(records)}; pid {old_pid} -> {restarted.pid}; "
+        f"writer pids gone: {[p.pid for p in procs if not os.path.exists(f'/proc/{p.pid}')]}"
+    )

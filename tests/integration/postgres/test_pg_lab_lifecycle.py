@@ -18,8 +18,9 @@ pytestmark = pytest.mark.lab
 
 def _backends(pid: int) -> list[int]:
     """The postmaster's children (checkpointer, walwriter, sessions...), to see that none outlives it."""
-    return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()
-            and (p / "stat").exists() and _ppid(p) == pid]
+    return [
+        int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and (p / "stat").exists() and _ppid(p) == pid
+    ]
 
 
 def _ppid(proc: Path) -> int:
@@ -31,7 +32,7 @@ def _ppid(proc: Path) -> int:
 
 def test_start_twice_then_stop_leaves_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     root = Path(tempfile.mkdtemp(prefix="dcops-pglab-", dir="/tmp"))
-    os.chmod(root, 0o755)                                   # the postgres user must be able to enter
+    os.chmod(root, 0o755)  # the postgres user must be able to enter
     monkeypatch.setenv("DCOPS_LAB_DIR", str(root))
     try:
         first = lab.start()
@@ -40,7 +41,7 @@ def test_start_twice_then_stop_leaves_nothing(monkeypatch: pytest.MonkeyPatch) -
         with psycopg.connect(first.url) as conn:
             assert conn.execute("SELECT current_user, inet_server_addr()::text").fetchone() == ("dcops", "127.0.0.1/32")
 
-        second = lab.start()                                # over the first one, still running
+        second = lab.start()  # over the first one, still running
         assert second.pid != first.pid and not lab._alive(first.pid)
         assert not any(lab._alive(p) for p in children)
         assert lab.status() == second and second.password != first.password

@@ -12,17 +12,39 @@ from dcops.actions.store.postgres import PostgresStore
 
 pytestmark = pytest.mark.lab
 
-REFERENCE = ("SELECT a.seq FROM audit a WHERE a.event = 'started' AND NOT EXISTS "
-             "(SELECT 1 FROM audit f WHERE f.run_id = a.run_id AND f.event = 'finished') ORDER BY a.seq")
-EVENTS = [("r1", "started"), ("r2", "received"), ("r2", "started"), ("r1", "step"), ("r3", "started"),
-          ("r1", "finished"), ("r3", "started"), ("r4", "finished"), ("r4", "started"), ("r5", "started"),
-          ("r2", "finished"), ("r2", "started")]
+REFERENCE = (
+    "SELECT a.seq FROM audit a WHERE a.event = 'started' AND NOT EXISTS "
+    "(SELECT 1 FROM audit f WHERE f.run_id = a.run_id AND f.event = 'finished') ORDER BY a.seq"
+)
+EVENTS = [
+    ("r1", "started"),
+    ("r2", "received"),
+    ("r2", "started"),
+    ("r1", "step"),
+    ("r3", "started"),
+    ("r1", "finished"),
+    ("r3", "started"),
+    ("r4", "finished"),
+    ("r4", "started"),
+    ("r5", "started"),
+    ("r2", "finished"),
+    ("r2", "started"),
+]
 
 
 def entry(run_id: str, event: str, i: int) -> AuditEntry:
-    return AuditEntry(ts=f"2026-12-04T09:00:{i:02d}.000000+00:00", run_id=run_id, event=event,
-                      principal="unix:alice", channel="cli", action="drain", targets=["gpu001"],
-                      params={"reason": "x"}, decision="allow", owner="host:1")
+    return AuditEntry(
+        ts=f"2026-12-04T09:00:{i:02d}.000000+00:00",
+        run_id=run_id,
+        event=event,
+        principal="unix:alice",
+        channel="cli",
+        action="drain",
+        targets=["gpu001"],
+        params={"reason": "x"},
+        decision="allow",
+        owner="host:1",
+    )
 
 
 def reference(url: str) -> list[int]:
@@ -48,14 +70,14 @@ async def test_a_database_from_before_the_table_is_filled_once(pg_url: str) -> N
             await store.append([entry(run_id, event, i)])
     finally:
         await store.aclose()
-    with psycopg.connect(pg_url, autocommit=True) as conn:      # what an older dcops left behind
+    with psycopg.connect(pg_url, autocommit=True) as conn:  # what an older dcops left behind
         conn.execute("DROP TRIGGER audit_open_runs ON audit")
         conn.execute("DROP TABLE audit_open")
     again = PostgresStore(pg_url)
     try:
         assert [r.run_id for r in await again.open_runs()] == ["r2", "r3"]
         await again.append([entry("r3", "finished", 40)])
-        assert [r.run_id for r in await again.open_runs()] == ["r2"]               # the trigger is back
+        assert [r.run_id for r in await again.open_runs()] == ["r2"]  # the trigger is back
         assert (await again.verify()).ok
     finally:
         await again.aclose()

@@ -102,7 +102,7 @@ async def test_two_drains_of_one_node_one_is_refused_naming_the_holder(pg_url: s
     winner = ok[0].split()[1]
     assert f"n02 is locked by run {winner}" in failed[0]
     acted = _intervals(marks)
-    assert [run for _, _, run in acted] == [winner]      # only the lock holder touched the node
+    assert [run for _, _, run in acted] == [winner]  # only the lock holder touched the node
 
 
 async def test_two_drains_of_one_node_the_second_waits_its_turn(pg_url: str, tmp_path: Path) -> None:
@@ -129,7 +129,7 @@ async def test_kill_9_releases_the_lock_and_the_run_is_closed_interrupted(pg_url
             await store.lock(["n03"], "r-other", wait=0)
         os.kill(p.pid, signal.SIGKILL)
         p.wait(timeout=10)
-        await _wait_lock(store, "n03", timeout=10)     # the server ended the dead session: the lock is free
+        await _wait_lock(store, "n03", timeout=10)  # the server ended the dead session: the lock is free
         events = [r.event for r in await store.query(AuditQuery(run_id=run_id, newest_first=False))]
         assert events == ["received", "started", "step"]
     finally:
@@ -141,7 +141,7 @@ async def test_kill_9_releases_the_lock_and_the_run_is_closed_interrupted(pg_url
     try:
         fin = await store.query(AuditQuery(run_id=run_id, event="finished"))
         assert len(fin) == 1 and fin[0].outcome == "interrupted" and str(p.pid) in (fin[0].detail or "")
-        assert await store.close_interrupted(owner_is_dead, "me") == []      # closed once, not twice
+        assert await store.close_interrupted(owner_is_dead, "me") == []  # closed once, not twice
         assert (await store.verify()).ok
     finally:
         await store.aclose()
@@ -156,7 +156,7 @@ async def test_a_run_on_another_host_is_closed_only_when_its_lease_runs_out(pg_u
     try:
         [open_run] = await store.open_runs()
         assert open_run.run_id == run_id and open_run.owner.startswith("gpu-console-7:")
-        await asyncio.sleep(6.0)                      # more than two leases: only heartbeats keep it alive
+        await asyncio.sleep(6.0)  # more than two leases: only heartbeats keep it alive
         assert await store.close_interrupted(owner_is_dead, "me") == []
         os.kill(p.pid, signal.SIGKILL)
         p.wait(timeout=10)
@@ -180,7 +180,7 @@ async def test_approval_granted_in_one_process_is_seen_by_the_requester(pg_url: 
     assert approval_id.startswith("a-")
     approvers = [spawn(pg_url, "approve", approval_id) for _ in range(2)]
     results = [a.communicate(timeout=60)[0].strip() for a in approvers]
-    assert sorted(r.split()[0] for r in results) == ["ok", "refused"], results     # exactly one ran it
+    assert sorted(r.split()[0] for r in results) == ["ok", "refused"], results  # exactly one ran it
     seen, _ = requester.communicate(timeout=60)
     assert seen.strip() in ("seen granted unix:bob", "seen used unix:bob"), seen
     store = PostgresStore(pg_url)

@@ -20,10 +20,18 @@ pytestmark = pytest.mark.lab
 
 
 def entry(i: int) -> AuditEntry:
-    return AuditEntry(ts=f"2026-11-29T04:00:{i:02d}.000000+00:00", run_id=f"r{i}", event="started",
-                      principal="unix:alice", channel="cli", action="drain", targets=[f"gpu{i:03d}"],
-                      params={"nodes": f"gpu{i:03d}", "reason": "xid 79", "ratio": 0.1 + i / 3}, decision="allow",
-                      duration=i / 7)
+    return AuditEntry(
+        ts=f"2026-11-29T04:00:{i:02d}.000000+00:00",
+        run_id=f"r{i}",
+        event="started",
+        principal="unix:alice",
+        channel="cli",
+        action="drain",
+        targets=[f"gpu{i:03d}"],
+        params={"nodes": f"gpu{i:03d}", "reason": "xid 79", "ratio": 0.1 + i / 3},
+        decision="allow",
+        duration=i / 7,
+    )
 
 
 async def ten_records(url: str) -> tuple[int, str]:
@@ -91,9 +99,14 @@ async def test_query_filters_match_the_sqlite_store(pg_url: str, tmp_path: Path)
             e = entry(i).model_copy(update={"action": "drain" if i % 2 else "resume", "principal": f"unix:u{i % 3}"})
             await lite.append([e])
             await pg.append([e])
-        assert await lite.head() == await pg.head()             # same chain, byte for byte
-        for q in (AuditQuery(node="gpu004"), AuditQuery(action="dr*"), AuditQuery(principal="unix:u1", limit=2),
-                  AuditQuery(run_id="r7"), AuditQuery(newest_first=False, limit=None)):
+        assert await lite.head() == await pg.head()  # same chain, byte for byte
+        for q in (
+            AuditQuery(node="gpu004"),
+            AuditQuery(action="dr*"),
+            AuditQuery(principal="unix:u1", limit=2),
+            AuditQuery(run_id="r7"),
+            AuditQuery(newest_first=False, limit=None),
+        ):
             assert [r.seq for r in await pg.query(q)] == [r.seq for r in await lite.query(q)], q
     finally:
         await lite.aclose()
@@ -105,9 +118,18 @@ async def _sqlite_with_history(path: Path) -> SqliteStore:
     for i in range(1, 31):
         await src.append([entry(i), entry(i).model_copy(update={"event": "finished", "outcome": "ok"})])
     await src.journal_put("r3", "gpu003", {"step": "flashed", "version": "1.2.3"})
-    await src.create_approval(Approval(id="a-1", created="2026-11-29T04:00:00+00:00", expires="2026-11-29T05:00:00+00:00",
-                                       requester="unix:alice", channel="slack", action="reimage", params={},
-                                       targets=["gpu001"]))
+    await src.create_approval(
+        Approval(
+            id="a-1",
+            created="2026-11-29T04:00:00+00:00",
+            expires="2026-11-29T05:00:00+00:00",
+            requester="unix:alice",
+            channel="slack",
+            action="reimage",
+            params={},
+            targets=["gpu001"],
+        )
+    )
     return src
 
 
@@ -185,9 +207,9 @@ async def test_a_cancelled_caller_still_gets_its_record_written(pg_url: str) -> 
 
     store = PostgresStore(pg_url)
     try:
-        await store.head()                                  # connected: the append below is all that is left
+        await store.head()  # connected: the append below is all that is left
         task = asyncio.create_task(store.append([entry(1)]))
-        await asyncio.sleep(0)                              # the append has begun talking to the server
+        await asyncio.sleep(0)  # the append has begun talking to the server
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
@@ -210,8 +232,10 @@ async def test_journals_are_shared_and_copied_for_a_resume(pg_url: str) -> None:
         assert await resumer.journal_get("r1", "gpu009") is None
         await resumer.journal_put("r2", "gpu001", {"state": "stale"})
         await resumer.journal_copy("r1", "r2")
-        assert await writer.journal_items("r2") == {"gpu001": {"state": "flashed"},
-                                                    "gpu002": {"state": "failed", "error": "task Exception"}}
+        assert await writer.journal_items("r2") == {
+            "gpu001": {"state": "flashed"},
+            "gpu002": {"state": "failed", "error": "task Exception"},
+        }
     finally:
         await writer.aclose()
         await resumer.aclose()
@@ -223,11 +247,14 @@ async def test_node_locks_all_or_nothing_and_the_holder_is_named_from_the_lock(p
     a, b = PostgresStore(pg_url), PostgresStore(pg_url)
     try:
         held = await a.lock(["gpu002"], "r-holder", wait=0)
-        sql(pg_url, "INSERT INTO node_locks (node, run_id) VALUES ('gpu002', 'r-stale') "
-                    "ON CONFLICT (node) DO UPDATE SET run_id = 'r-stale', owner = NULL")
+        sql(
+            pg_url,
+            "INSERT INTO node_locks (node, run_id) VALUES ('gpu002', 'r-stale') "
+            "ON CONFLICT (node) DO UPDATE SET run_id = 'r-stale', owner = NULL",
+        )
         with pytest.raises(LockBusy, match="gpu002 is locked by run r-holder"):
             await b.lock(["gpu001", "gpu002", "gpu003"], "r-second", wait=0.3)
-        other = await b.lock(["gpu001", "gpu003"], "r-third", wait=0)      # nothing was left half-taken
+        other = await b.lock(["gpu001", "gpu003"], "r-third", wait=0)  # nothing was left half-taken
         await other.release()
         await held.release()
         again = await b.lock(["gpu001", "gpu002", "gpu003"], "r-fourth", wait=0)
@@ -241,9 +268,11 @@ async def test_a_lost_lock_session_frees_the_node_and_is_logged_at_release(pg_ur
     a, b = PostgresStore(pg_url), PostgresStore(pg_url)
     try:
         held = await a.lock(["gpu007"], "r-cut-off", wait=0)
-        sql(pg_url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE application_name = 'dcops-lock r-cut-off'")
-        taken = await b.lock(["gpu007"], "r-next", wait=5)      # the server ended the session: lock gone
+        sql(
+            pg_url,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'dcops-lock r-cut-off'",
+        )
+        taken = await b.lock(["gpu007"], "r-next", wait=5)  # the server ended the session: lock gone
         await taken.release()
         with caplog.at_level("WARNING", logger="dcops.store.locks"):
             await held.release()
@@ -257,11 +286,11 @@ async def test_migrate_rolls_back_when_the_source_grows_during_the_copy(pg_url: 
     src = await _sqlite_with_history(tmp_path / "audit.db")
     real_head = src.head
 
-    async def head_after_a_console_wrote():                 # a console still writing to the old log
+    async def head_after_a_console_wrote():  # a console still writing to the old log
         await src.append([entry(40)])
         return await real_head()
 
-    src.head = head_after_a_console_wrote                   # type: ignore[method-assign]
+    src.head = head_after_a_console_wrote  # type: ignore[method-assign]
     try:
         with pytest.raises(AuditError, match="changed during the migration; nothing was copied"):
             await migrate(src, pg_url)
@@ -277,8 +306,11 @@ async def test_pooled_connections_cut_while_idle_do_not_fail_the_next_action(pg_
     store = PostgresStore(pg_url, idle_check=0.2)
     try:
         await store.append([entry(1)])
-        sql(pg_url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND pid <> pg_backend_pid()")   # as a server restart would
+        sql(
+            pg_url,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )  # as a server restart would
         await asyncio.sleep(0.3)
         await store.append([entry(2)])
         assert (await store.head())[0] == 2 and (await store.verify()).ok

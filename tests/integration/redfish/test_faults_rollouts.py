@@ -24,7 +24,7 @@ from dcops.actions.store.base import AuditQuery
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[3]
-DCOPS = str(Path(sys.executable).with_name("dcops"))          # the console script of this venv
+DCOPS = str(Path(sys.executable).with_name("dcops"))  # the console script of this venv
 NEW_IMAGE = "dcops-gpu-2026.12.1"
 
 
@@ -48,14 +48,21 @@ async def test_bmc_lost_and_one_failing_mid_rollout_halts_then_resume_finishes(l
     cfg.write_text(text)
     engine = await open_engine(load_config(str(cfg)), policy=Policy.from_toml(ALLOW_ALL))
     try:
-        run = await run_action(engine, "firmware-update", {"nodes": "gpu[001-008]", "baseline": str(baseline),
-                                                           "max_parallel": 2, "max_failures": 1},
-                             principal=local_principal())   # the account whose `dcops resume` finishes it
+        run = await run_action(
+            engine,
+            "firmware-update",
+            {"nodes": "gpu[001-008]", "baseline": str(baseline), "max_parallel": 2, "max_failures": 1},
+            principal=local_principal(),
+        )  # the account whose `dcops resume` finishes it
         injected = False
         async for ev in run.events():
-            if not injected and getattr(ev, "kind", "") == "step" and getattr(ev, "status", "") == "ok" \
-                    and str(getattr(ev, "detail", "")).startswith("updated"):
-                lab.faults(["gpu005"], hang=True)                  # mid-run: the first node is done
+            if (
+                not injected
+                and getattr(ev, "kind", "") == "step"
+                and getattr(ev, "status", "") == "ok"
+                and str(getattr(ev, "detail", "")).startswith("updated")
+            ):
+                lab.faults(["gpu005"], hang=True)  # mid-run: the first node is done
                 lab.faults(["gpu006"], server_error=True)
                 injected = True
         fin = await run.wait()
@@ -68,20 +75,23 @@ async def test_bmc_lost_and_one_failing_mid_rollout_halts_then_resume_finishes(l
     assert "\n" not in fin.summary
     failed, skipped = run.result.data["failed"], run.result.data["skipped"]
     assert set(failed) == {"gpu005", "gpu006"}, failed
-    assert skipped and set(skipped) <= {"gpu007", "gpu008"}       # gpu007 may start while gpu005 still hangs
+    assert skipped and set(skipped) <= {"gpu007", "gpu008"}  # gpu007 may start while gpu005 still hangs
     updated = run.result.data["updated"]
     assert set(updated) | set(failed) | set(skipped) == {f"gpu{i:03d}" for i in range(1, 9)}
     status = lab.status()
-    for node in skipped:                                           # halted: never touched
+    for node in skipped:  # halted: never touched
         assert status["tasks"][node] == 0
-    assert set(drained(slurm_lab)) <= {"gpu005", "gpu006"}         # nothing else left out of service
+    assert set(drained(slurm_lab)) <= {"gpu005", "gpu006"}  # nothing else left out of service
     await _audit_intact(cfg)
 
     out = await asyncio.to_thread(_dcops, cfg, "--json", "resume", run.run_id)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
     events = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
-    ok = {e["target"]: e["detail"] for e in events if e.get("kind") == "step" and e.get("status") == "ok"
-          and e["detail"].startswith(("updated", "already done"))}
+    ok = {
+        e["target"]: e["detail"]
+        for e in events
+        if e.get("kind") == "step" and e.get("status") == "ok" and e["detail"].startswith(("updated", "already done"))
+    }
     assert sorted(ok) == [f"gpu{i:03d}" for i in range(1, 9)]
     for node in updated:
         assert ok[node].startswith(f"already done in run {run.run_id}")
@@ -113,8 +123,9 @@ async def main():
 
 asyncio.run(main())
 """
-    return subprocess.Popen([sys.executable, "-c", code], cwd=REPO, stdout=subprocess.PIPE, text=True,
-                            stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, "-c", code], cwd=REPO, stdout=subprocess.PIPE, text=True, stderr=subprocess.DEVNULL
+    )
 
 
 async def test_console_killed_mid_reimage_resumes_from_its_journal(lab, slurm_lab, ssh_session, tmp_path):
@@ -124,14 +135,18 @@ async def test_console_killed_mid_reimage_resumes_from_its_journal(lab, slurm_la
     lab.call("POST", "provision", {"image_id": NEW_IMAGE, "delay": 3})
     cfg = write_config_file(lab, slurm_lab, tmp_path)
     ssh = ssh_session.ssh_config()
-    cfg.write_text(cfg.read_text() + "[ssh]\n" + "".join(
-        f"{k} = {json.dumps(v)}\n" for k, v in ssh.items() if k != "hosts")
-        + "[ssh.hosts]\n" + "".join(f'{n} = "{a}"\n' for n, a in ssh["hosts"].items()))
+    cfg.write_text(
+        cfg.read_text()
+        + "[ssh]\n"
+        + "".join(f"{k} = {json.dumps(v)}\n" for k, v in ssh.items() if k != "hosts")
+        + "[ssh.hosts]\n"
+        + "".join(f'{n} = "{a}"\n' for n, a in ssh["hosts"].items())
+    )
     proc = _reimage_driver(cfg)
     run_id, finished, cycled = None, set(), set()
     try:
         assert proc.stdout is not None
-        for line in proc.stdout:                # kill once a node is done and a later one is mid-install
+        for line in proc.stdout:  # kill once a node is done and a later one is mid-install
             ev = json.loads(line)
             run_id = ev["run"]
             if ev["kind"] == "step" and ev["status"] == "ok" and ev["detail"].startswith("reimaged"):
@@ -144,21 +159,24 @@ async def test_console_killed_mid_reimage_resumes_from_its_journal(lab, slurm_la
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)
     assert run_id and finished and cycled & {"gpu011", "gpu012"}
-    assert len(finished) < 4                                        # killed in the middle
+    assert len(finished) < 4  # killed in the middle
     drained_before = drained(slurm_lab)
-    assert drained_before                                           # the killed run left nodes out of service
+    assert drained_before  # the killed run left nodes out of service
 
     out = await asyncio.to_thread(_dcops, cfg, "--json", "resume", run_id)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
     events = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
-    ok = {e["target"]: e["detail"] for e in events if e.get("kind") == "step" and e.get("status") == "ok"
-          and e["detail"].startswith(("reimaged", "already done"))}
+    ok = {
+        e["target"]: e["detail"]
+        for e in events
+        if e.get("kind") == "step" and e.get("status") == "ok" and e["detail"].startswith(("reimaged", "already done"))
+    }
     nodes = ["gpu009", "gpu010", "gpu011", "gpu012"]
     assert sorted(ok) == nodes, events[-5:]
     for node in finished:
         assert ok[node].startswith(f"already done in run {run_id}")
     reinstalls = [r["node"] for r in lab.status()["reinstalls"]]
-    assert sorted(reinstalls) == nodes                              # each node reinstalled exactly once
+    assert sorted(reinstalls) == nodes  # each node reinstalled exactly once
     for node in nodes:
         assert ssh_session.image_file(node).read_text().strip() == NEW_IMAGE
     assert not drained(slurm_lab)
@@ -166,7 +184,7 @@ async def test_console_killed_mid_reimage_resumes_from_its_journal(lab, slurm_la
     engine = await open_engine(load_config(str(cfg)), policy=Policy.from_toml(ALLOW_ALL))
     try:
         killed = await engine.store.query(AuditQuery(run_id=run_id, event="finished"))
-        assert [r.outcome for r in killed] == ["interrupted"]       # the killed run says so in the log
+        assert [r.outcome for r in killed] == ["interrupted"]  # the killed run says so in the log
     finally:
         await engine.aclose()
     await _audit_intact(cfg)
@@ -177,9 +195,9 @@ def baseline(lab, tmp_path) -> Path:
     path = tmp_path / "baseline.toml"
     path.write_text(f"""[BIOS]
 version = "{NEW_BIOS}"
-image = "{lab.image_url(f'bios-{NEW_BIOS}.bin')}"
+image = "{lab.image_url(f"bios-{NEW_BIOS}.bin")}"
 [GPU]
 version = "{NEW_GPU}"
-image = "{lab.image_url(f'gpu-{NEW_GPU}.bin')}"
+image = "{lab.image_url(f"gpu-{NEW_GPU}.bin")}"
 """)
     return path

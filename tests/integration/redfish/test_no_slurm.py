@@ -44,9 +44,13 @@ def world(kube_session: kube_lab_mod.LabInfo) -> kube_lab_mod.LabInfo:
 
 
 def config(lab, tmp_path: Path, kube: KubeSection | None) -> DcopsConfig:
-    return DcopsConfig(cluster=ClusterSection(name="no-slurm"), audit=AuditSection(url=f"sqlite:///{tmp_path / 'a.db'}"),
-                       nodes=[NodeEntry(names="gpu[001-004]", partitions=["gpu"])], redfish=redfish_section(lab),
-                       kube=kube)
+    return DcopsConfig(
+        cluster=ClusterSection(name="no-slurm"),
+        audit=AuditSection(url=f"sqlite:///{tmp_path / 'a.db'}"),
+        nodes=[NodeEntry(names="gpu[001-004]", partitions=["gpu"])],
+        redfish=redfish_section(lab),
+        kube=kube,
+    )
 
 
 def node(world: kube_lab_mod.LabInfo, name: str) -> dict:
@@ -54,8 +58,11 @@ def node(world: kube_lab_mod.LabInfo, name: str) -> dict:
 
 
 def pods_on(world: kube_lab_mod.LabInfo, name: str) -> list[str]:
-    return sorted(o["metadata"]["name"] for o in world.objects() if o["kind"] == "Pod"
-                  and o["spec"].get("nodeName") == name and not o["metadata"].get("deletionTimestamp"))
+    return sorted(
+        o["metadata"]["name"]
+        for o in world.objects()
+        if o["kind"] == "Pod" and o["spec"].get("nodeName") == name and not o["metadata"].get("deletionTimestamp")
+    )
 
 
 def bios(lab, name: str) -> str:
@@ -72,21 +79,20 @@ async def test_kubernetes_only_update_cordons_evicts_then_uncordons(lab, world, 
     seen: dict[str, tuple[bool, list[str]]] = {}
     try:
         kube = engine.backends.kube
-        await kube.cordon("gpu003")                          # someone else's cordon: must stay
+        await kube.cordon("gpu003")  # someone else's cordon: must stay
         assert "inference-7d9f-b1" in pods_on(world, "gpu002")
         run = await run_action(engine, "firmware-update", {"nodes": "gpu[002-003]", **image(lab), "max_parallel": 1})
         async for ev in run.events():
-            if ev.kind == "step" and ev.detail == "drained":   # BMC not touched yet: the node must be out
-                seen[ev.target] = (bool(node(world, ev.target)["spec"].get("unschedulable")),
-                                   pods_on(world, ev.target))
+            if ev.kind == "step" and ev.detail == "drained":  # BMC not touched yet: the node must be out
+                seen[ev.target] = (bool(node(world, ev.target)["spec"].get("unschedulable")), pods_on(world, ev.target))
         fin = run.finished
     finally:
         await engine.aclose()
     assert fin.outcome == "ok", fin.summary
     assert seen["gpu002"][0] is True and "inference-7d9f-b1" not in seen["gpu002"][1]
     assert seen["gpu003"][0] is True
-    assert not node(world, "gpu002")["spec"].get("unschedulable")                 # returned to service
-    assert node(world, "gpu003")["spec"].get("unschedulable") is True             # left as found
+    assert not node(world, "gpu002")["spec"].get("unschedulable")  # returned to service
+    assert node(world, "gpu003")["spec"].get("unschedulable") is True  # left as found
     assert bios(lab, "gpu002") == bios(lab, "gpu003") == NEW_BIOS
     assert sorted(run.result.data["updated"]) == ["gpu002", "gpu003"]
 
@@ -102,7 +108,7 @@ async def test_a_pdb_that_blocks_the_drain_stops_the_node_before_its_bmc(lab, wo
     assert fin.outcome == "failed"
     why = run.result.data["failed"]["gpu001"]
     assert "failed draining" in why and "trainer-ckpt-pdb" in why and "node left drained" in why
-    assert node(world, "gpu001")["spec"].get("unschedulable") is True           # held out of service
+    assert node(world, "gpu001")["spec"].get("unschedulable") is True  # held out of service
     assert bios(lab, "gpu001") == OLD_BIOS and all(t == 0 for t in lab.status()["tasks"].values())
 
 
@@ -117,8 +123,9 @@ async def test_kubernetes_only_dry_runs_show_the_plan(lab, world, tmp_path: Path
     finally:
         await engine.aclose()
     assert fw.finished.outcome == "dry-run"
-    assert fw.result.summary == ("would update 4 of 4 node(s), 4 at a time; nodes drained through Kubernetes "
-                                 "first, returned to service after")
+    assert fw.result.summary == (
+        "would update 4 of 4 node(s), 4 at a time; nodes drained through Kubernetes first, returned to service after"
+    )
     assert ri.finished.outcome == "dry-run" and "a real run would fail: no [ssh] section" in ri.result.summary
     assert not any(node(world, n)["spec"].get("unschedulable") for n in ("gpu001", "gpu002", "gpu003", "gpu004"))
 

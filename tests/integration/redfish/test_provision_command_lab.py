@@ -27,22 +27,30 @@ NEW_IMAGE = "dcops-gpu-2026.12.1"
 def _config(tmp_path, slurm_lab, ssh_session, **options) -> DcopsConfig:
     marks = tmp_path / "armed"
     marks.mkdir()
-    arm = [sys.executable, "-c", "import sys, pathlib; pathlib.Path(sys.argv[1], sys.argv[2]).write_text(sys.argv[3])",
-           str(marks), "{node}", "{image}"]
+    arm = [
+        sys.executable,
+        "-c",
+        "import sys, pathlib; pathlib.Path(sys.argv[1], sys.argv[2]).write_text(sys.argv[3])",
+        str(marks),
+        "{node}",
+        "{image}",
+    ]
     boot = [sys.executable, "-m", "tests.lab.bmc.reinstall", "{node}", "{image}", "2"]
-    return DcopsConfig(cluster=ClusterSection(name="lab"), audit=AuditSection(url=f"sqlite:///{tmp_path / 'a.db'}"),
-                       nodes=[NodeEntry(names="gpu[001-016]", partitions=["gpu"])],
-                       slurm=SlurmSection(mode="cli", env=slurm_lab.env), ssh=SshSection(**ssh_session.ssh_config()),
-                       provisioning=ProvisioningSection(provider="command",
-                                                        options={"arm": arm, "boot": boot, **options}))
+    return DcopsConfig(
+        cluster=ClusterSection(name="lab"),
+        audit=AuditSection(url=f"sqlite:///{tmp_path / 'a.db'}"),
+        nodes=[NodeEntry(names="gpu[001-016]", partitions=["gpu"])],
+        slurm=SlurmSection(mode="cli", env=slurm_lab.env),
+        ssh=SshSection(**ssh_session.ssh_config()),
+        provisioning=ProvisioningSection(provider="command", options={"arm": arm, "boot": boot, **options}),
+    )
 
 
 async def test_reimage_through_site_commands(slurm_lab, ssh_session, tmp_path) -> None:
     old = ssh_session.image_file("gpu006").read_text().strip()
     engine = await open_engine(_config(tmp_path, slurm_lab, ssh_session), policy=Policy.from_toml(ALLOW_ALL))
     try:
-        run = await run_action(engine, "reimage", {"nodes": "gpu[006-007]", "image": NEW_IMAGE,
-                                                   "install_timeout": 60})
+        run = await run_action(engine, "reimage", {"nodes": "gpu[006-007]", "image": NEW_IMAGE, "install_timeout": 60})
         fin = await run.wait()
         steps = await engine.store.query(AuditQuery(run_id=run.run_id, event="step"))
     finally:
@@ -51,18 +59,21 @@ async def test_reimage_through_site_commands(slurm_lab, ssh_session, tmp_path) -
     assert run.result.data["reimaged"] == ["gpu006", "gpu007"]
     for node in ("gpu006", "gpu007"):
         assert ssh_session.image_file(node).read_text().strip() == NEW_IMAGE != old
-        assert (tmp_path / "armed" / node).read_text() == NEW_IMAGE          # the arm command ran with both words
-    assert not drained(slurm_lab)                                             # drained, then resumed by the action
+        assert (tmp_path / "armed" / node).read_text() == NEW_IMAGE  # the arm command ran with both words
+    assert not drained(slurm_lab)  # drained, then resumed by the action
     details = [s.detail for s in sorted(steps, key=lambda s: s.seq) if s.targets == ["gpu006"]]
-    assert [d.split(":")[0] for d in details[:7]] == [f"step {i}/7 {name}" for i, name in enumerate(
-        ("drain", "wait idle", "arm install", "boot install", "wait for SSH", "verify", "resume"), start=1)]
+    assert [d.split(":")[0] for d in details[:7]] == [
+        f"step {i}/7 {name}"
+        for i, name in enumerate(
+            ("drain", "wait idle", "arm install", "boot install", "wait for SSH", "verify", "resume"), start=1
+        )
+    ]
     assert details[-1] == f"reimaged: {old} -> {NEW_IMAGE}"
 
 
 async def test_a_failing_boot_command_leaves_the_node_drained_with_its_words(slurm_lab, ssh_session, tmp_path) -> None:
     boot = [sys.executable, "-c", "import sys; sys.exit('foreman: host {node} has no build token')"]
-    engine = await open_engine(_config(tmp_path, slurm_lab, ssh_session, boot=boot),
-                               policy=Policy.from_toml(ALLOW_ALL))
+    engine = await open_engine(_config(tmp_path, slurm_lab, ssh_session, boot=boot), policy=Policy.from_toml(ALLOW_ALL))
     try:
         run = await run_action(engine, "reimage", {"nodes": "gpu008", "image": NEW_IMAGE})
         fin = await run.wait()

@@ -49,7 +49,7 @@ async def test_inventory_without_expand_reads_each_member(lab, redfish):
     lab.call("POST", "counters/clear")
     inv = await redfish.firmware_inventory("gpu001")
     assert len(inv) == 11
-    assert lab.requests()["nodes"]["gpu001"]["requests"] == 1 + 1 + 11   # login, collection, members
+    assert lab.requests()["nodes"]["gpu001"]["requests"] == 1 + 1 + 11  # login, collection, members
 
 
 async def test_update_is_staged_until_reset_then_verified(lab, redfish):
@@ -59,7 +59,7 @@ async def test_update_is_staged_until_reset_then_verified(lab, redfish):
     assert status.state == "Completed" and status.reset_required
     assert "Running" in seen
     before = {c.id: c.version for c in await redfish.firmware_inventory("gpu002")}
-    assert before["GPU5"] == "96.00.89.00.01"          # staged, not active: "reset pending" is not done
+    assert before["GPU5"] == "96.00.89.00.01"  # staged, not active: "reset pending" is not done
     await redfish.reset("gpu002", "ForceRestart")
     after = {c.id: c.version for c in await redfish.firmware_inventory("gpu002")}
     assert {after[f"GPU{i}"] for i in range(8)} == {"96.00.af.00.02"}
@@ -90,7 +90,7 @@ async def test_one_time_pxe_override_is_consumed_by_the_next_boot(lab, redfish):
     sysinfo = await redfish.system("gpu005")
     assert sysinfo.boot_source_override_enabled == "Disabled"
     assert [r["node"] for r in lab.status()["reinstalls"]] == ["gpu005"]
-    await redfish.reset("gpu005", "ForceRestart")             # an ordinary reboot: no second reinstall
+    await redfish.reset("gpu005", "ForceRestart")  # an ordinary reboot: no second reinstall
     assert len(lab.status()["reinstalls"]) == 1
 
 
@@ -112,7 +112,7 @@ async def test_503_with_retry_after_is_retried(lab, redfish):
     inv = await redfish.firmware_inventory("gpu007")
     assert len(inv) == 11
     assert lab.requests()["nodes"]["gpu007"]["served_503"] == 2
-    assert time.monotonic() - started >= 2.0            # waited as told, twice
+    assert time.monotonic() - started >= 2.0  # waited as told, twice
 
 
 async def test_503_beyond_the_retry_budget_is_a_clear_error(lab, redfish):
@@ -148,7 +148,7 @@ async def test_wrong_password_is_a_clear_error_and_changes_nothing(lab, tmp_path
     assert lab.password() not in caplog.text
     status = lab.status()
     assert status["nodes"]["gpu009"]["power"] == "On" and status["nodes"]["gpu009"]["staged"] == {}
-    assert lab.requests()["nodes"]["gpu009"]["requests"] == 2           # two refused logins, nothing else
+    assert lab.requests()["nodes"]["gpu009"]["requests"] == 2  # two refused logins, nothing else
 
 
 async def test_untrusted_certificate_is_refused_by_default(lab):
@@ -164,13 +164,14 @@ async def test_bmc_that_never_answers_times_out_alone(lab):
     adapter = build_redfish(redfish_section(lab, timeout=1.5))
     lab.faults(["gpu010"], hang=True)
     try:
-        results = await asyncio.gather(*(adapter.system(n) for n in ("gpu009", "gpu010", "gpu011")),
-                                       return_exceptions=True)
+        results = await asyncio.gather(
+            *(adapter.system(n) for n in ("gpu009", "gpu010", "gpu011")), return_exceptions=True
+        )
     finally:
         lab.faults(["gpu010"], hang=False)
         await adapter.aclose()
     assert results[0].power_state == "On" and results[2].power_state == "On"
-    assert isinstance(results[1], BackendUnavailable) and "gpu010" in str(results[1])   # exit 6, not 1
+    assert isinstance(results[1], BackendUnavailable) and "gpu010" in str(results[1])  # exit 6, not 1
     assert "no answer within 1.5 s" in str(results[1])
 
 
@@ -178,10 +179,15 @@ async def test_concurrency_is_bounded_per_bmc_and_across_the_fleet(lab):
     adapter = build_redfish(redfish_section(lab, max_parallel=4, max_per_bmc=2))
     lab.latency(0.2, 0.3)
     try:
-        await asyncio.gather(*(adapter.system(n) for n in sorted(lab.bmcs)[:8]))   # sessions + system ids
+        await asyncio.gather(*(adapter.system(n) for n in sorted(lab.bmcs)[:8]))  # sessions + system ids
         lab.call("POST", "counters/clear")
-        await asyncio.gather(*(adapter.get(n, "/redfish/v1/UpdateService/FirmwareInventory/BIOS")
-                               for n in sorted(lab.bmcs)[:8] for _ in range(4)))
+        await asyncio.gather(
+            *(
+                adapter.get(n, "/redfish/v1/UpdateService/FirmwareInventory/BIOS")
+                for n in sorted(lab.bmcs)[:8]
+                for _ in range(4)
+            )
+        )
     finally:
         await adapter.aclose()
     counters = lab.requests()

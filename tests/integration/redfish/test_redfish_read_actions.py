@@ -34,10 +34,10 @@ async def test_firmware_inventory_across_the_fleet(lab, engine):
     assert data["gpu004"]["BIOS"] == "2.2.0" and data["gpu001"]["BIOS"] == "2.3.1"
     assert "BIOS: 2.2.0 x2, 2.3.1 x14" in fin.summary
     assert run.result.table.columns == ["node", "component", "count", "version", "note"]
-    rows = [r for r in run.result.table.rows if r[0] == "gpu[004,011]"]                  # nodes that agree share rows
-    assert ["gpu[004,011]", "GPU[0-7]", 8, "96.00.89.00.01", ""] in rows and len(rows) == 4   # GPUs in one row
+    rows = [r for r in run.result.table.rows if r[0] == "gpu[004,011]"]  # nodes that agree share rows
+    assert ["gpu[004,011]", "GPU[0-7]", 8, "96.00.89.00.01", ""] in rows and len(rows) == 4  # GPUs in one row
     assert ["gpu[004,011]", "BIOS", 1, "2.2.0", ""] in rows
-    assert len(run.result.table.rows) == 8                                                 # 16 nodes, 2 shapes
+    assert len(run.result.table.rows) == 8  # 16 nodes, 2 shapes
 
 
 async def test_firmware_check_against_a_baseline(lab, engine, tmp_path):
@@ -50,16 +50,22 @@ async def test_firmware_check_against_a_baseline(lab, engine, tmp_path):
     assert fin.outcome == "ok"
     nodes = run.result.data["nodes"]
     assert nodes["gpu002"]["BIOS"] == "outdated" and nodes["gpu003"]["BMC"] == "newer"
-    assert nodes["gpu001"]["GPU5"] == "compliant" and nodes["gpu001"]["HCA0"] == "unknown"   # not in the baseline
-    assert nodes["gpu001"]["NIC"] == "unknown"                                              # not on the BMC
+    assert nodes["gpu001"]["GPU5"] == "compliant" and nodes["gpu001"]["HCA0"] == "unknown"  # not in the baseline
+    assert nodes["gpu001"]["NIC"] == "unknown"  # not on the BMC
     # HCA0 is not in the baseline and NIC is not on the BMC: nobody can be called a match
     assert fin.summary.startswith("0/4 nodes match") and "off baseline: gpu001, gpu002, gpu003, gpu004" in fin.summary
     base.write_text('BMC = "1.10.0"\nBIOS = "2.3.1"\nGPU = "96.00.89.00.01"\nHCA = "28.39.1002"\n')
     run = await run_action(engine, "firmware-check", {"nodes": "gpu[001-004]", "baseline": str(base)})
     fin = await run.wait()
     assert fin.summary.startswith("2/4 nodes match") and "off baseline: gpu002, gpu003" in fin.summary
-    assert ["gpu[001,004]", "GPU[0-7]", "96.00.89.00.01", "96.00.89.00.01", "compliant", "by GPU"] \
-        in run.result.table.rows                                  # nodes and siblings that agree share a row
+    assert [
+        "gpu[001,004]",
+        "GPU[0-7]",
+        "96.00.89.00.01",
+        "96.00.89.00.01",
+        "compliant",
+        "by GPU",
+    ] in run.result.table.rows  # nodes and siblings that agree share a row
 
 
 async def test_power_status(lab, engine):
@@ -77,7 +83,7 @@ async def test_bmc_that_never_answers_fails_only_its_node(lab, engine):
         elapsed = time.monotonic() - started
     finally:
         lab.faults(["gpu010"], hang=False)
-    assert fin.outcome == "failed" and elapsed < 15                 # bounded: 2 s timeout, one retry of the GET
+    assert fin.outcome == "failed" and elapsed < 15  # bounded: 2 s timeout, one retry of the GET
     errors = run.result.data["errors"]
     assert list(errors) == ["gpu010"] and "no answer within 2 s" in errors["gpu010"]
     assert {n for n in run.result.data if n.startswith("gpu")} == {"gpu009", "gpu011", "gpu012"}
@@ -95,7 +101,7 @@ async def test_503_with_retry_after_is_retried_by_the_action(lab, engine):
 
 
 async def test_power_off_and_on_through_the_engine(lab, engine):
-    run = await run_action(engine, "power", {"nodes": "gpu013", "op": "off"})   # destructive: confirmed
+    run = await run_action(engine, "power", {"nodes": "gpu013", "op": "off"})  # destructive: confirmed
     fin = await run.wait()
     assert fin.outcome == "ok" and lab.status()["nodes"]["gpu013"]["power"] == "Off"
     assert run.result.data["ok"] == ["gpu013"]

@@ -20,8 +20,9 @@ NEW_IMAGE = "dcops-gpu-2026.12.0"
 @pytest.fixture
 async def engine(lab, slurm_lab, ssh_session, tmp_path):
     lab.call("POST", "provision", {"image_id": NEW_IMAGE, "delay": 3})
-    cfg = dcops_config(lab, tmp_path, slurm=SlurmSection(mode="cli", env=slurm_lab.env),
-                       ssh=SshSection(**ssh_session.ssh_config()))
+    cfg = dcops_config(
+        lab, tmp_path, slurm=SlurmSection(mode="cli", env=slurm_lab.env), ssh=SshSection(**ssh_session.ssh_config())
+    )
     eng = await open_engine(cfg, policy=Policy.from_toml(ALLOW_ALL))
     try:
         yield eng
@@ -38,12 +39,16 @@ async def test_reimage_two_nodes(lab, slurm_lab, ssh_session, engine):
     assert [r["node"] for r in sorted(lab.status()["reinstalls"], key=lambda r: r["node"])] == ["gpu003", "gpu004"]
     for node in ("gpu003", "gpu004"):
         assert ssh_session.image_file(node).read_text().strip() == NEW_IMAGE != old
-        assert lab.status()["nodes"][node]["override"] == ["None", "Disabled"]      # the one-time override was used
+        assert lab.status()["nodes"][node]["override"] == ["None", "Disabled"]  # the one-time override was used
     assert not drained(slurm_lab)
     steps = await engine.store.query(AuditQuery(run_id=run.run_id, event="step"))
     details = [s.detail for s in sorted(steps, key=lambda s: s.seq) if s.targets == ["gpu003"]]
-    assert [d.split(":")[0] for d in details[:7]] == [f"step {i}/7 {name}" for i, name in enumerate(
-        ("drain", "wait idle", "PXE override", "power cycle", "wait for SSH", "verify", "resume"), start=1)]
+    assert [d.split(":")[0] for d in details[:7]] == [
+        f"step {i}/7 {name}"
+        for i, name in enumerate(
+            ("drain", "wait idle", "PXE override", "power cycle", "wait for SSH", "verify", "resume"), start=1
+        )
+    ]
     assert details[-1] == f"reimaged: {old} -> {NEW_IMAGE}"
 
 

@@ -31,10 +31,10 @@ def baseline(lab, tmp_path) -> Path:
 HCA = "28.39.1002"
 [BIOS]
 version = "{NEW_BIOS}"
-image = "{lab.image_url(f'bios-{NEW_BIOS}.bin')}"
+image = "{lab.image_url(f"bios-{NEW_BIOS}.bin")}"
 [GPU]
 version = "{NEW_GPU}"
-image = "{lab.image_url(f'gpu-{NEW_GPU}.bin')}"
+image = "{lab.image_url(f"gpu-{NEW_GPU}.bin")}"
 """)
     return path
 
@@ -58,15 +58,22 @@ async def test_rolling_update_of_16_nodes_with_one_failing_bmc(lab, slurm_lab, c
     lab.faults(["gpu007"], fail_update="flash write error at 0x3f000")
     engine = await open_engine(config, policy=Policy.from_toml(ALLOW_ALL))
     try:
-        run = await run_action(engine, "firmware-update", {"nodes": "gpu[001-016]", "baseline": str(baseline),
-                                                           "max_parallel": 4, "max_failures": 2})
+        run = await run_action(
+            engine,
+            "firmware-update",
+            {"nodes": "gpu[001-016]", "baseline": str(baseline), "max_parallel": 4, "max_failures": 2},
+        )
         out, most = set(), 0
         async for ev in run.events():
             if ev.kind == "step" and ev.detail == "drained":
                 out.add(ev.target)
                 most = max(most, len(out))
-            elif ev.kind == "step" and ev.status in ("ok", "failed") and ev.detail != "drained" and \
-                    (ev.status == "failed" or ev.detail.startswith(("updated", "already"))):
+            elif (
+                ev.kind == "step"
+                and ev.status in ("ok", "failed")
+                and ev.detail != "drained"
+                and (ev.status == "failed" or ev.detail.startswith(("updated", "already")))
+            ):
                 out.discard(ev.target)
         fin = run.finished
         steps = await engine.store.query(AuditQuery(run_id=run.run_id, event="step"))
@@ -78,9 +85,9 @@ async def test_rolling_update_of_16_nodes_with_one_failing_bmc(lab, slurm_lab, c
     assert len(run.result.data["updated"]) == 15 and most <= 4
     now = versions(lab)
     assert now.pop("gpu007") == ("2.3.1", "96.00.89.00.01")
-    assert set(now.values()) == {(NEW_BIOS, NEW_GPU)}                 # verified by re-reading the inventory
+    assert set(now.values()) == {(NEW_BIOS, NEW_GPU)}  # verified by re-reading the inventory
     left = drained(slurm_lab)
-    assert list(left) == ["gpu007"]                                   # the rest were resumed
+    assert list(left) == ["gpu007"]  # the rest were resumed
     assert "firmware-update run" in left["gpu007"] and "flash write error" in left["gpu007"]
     assert any(s.targets == ["gpu007"] and s.outcome == "failed" for s in steps)
 
@@ -88,8 +95,9 @@ async def test_rolling_update_of_16_nodes_with_one_failing_bmc(lab, slurm_lab, c
 async def test_dry_run_changes_nothing(lab, slurm_lab, config, baseline):
     engine = await open_engine(config, policy=Policy.from_toml(ALLOW_ALL))
     try:
-        run = await run_action(engine, "firmware-update", {"nodes": "gpu[001-004]", "baseline": str(baseline),
-                                                           "dry_run": True})
+        run = await run_action(
+            engine, "firmware-update", {"nodes": "gpu[001-004]", "baseline": str(baseline), "dry_run": True}
+        )
         fin = await run.wait()
     finally:
         await engine.aclose()
@@ -104,15 +112,16 @@ async def test_wrong_bmc_password_fails_clearly_and_touches_nothing(lab, slurm_l
     cfg = dcops_config(lab, tmp_path, slurm=SlurmSection(mode="cli", env=slurm_lab.env), password_file=str(secret))
     engine = await open_engine(cfg, policy=Policy.from_toml(ALLOW_ALL))
     try:
-        run = await run_action(engine, "firmware-update", {"nodes": "gpu[001-004]", "baseline": str(baseline),
-                                                           "max_parallel": 1})
+        run = await run_action(
+            engine, "firmware-update", {"nodes": "gpu[001-004]", "baseline": str(baseline), "max_parallel": 1}
+        )
         fin = await run.wait()
     finally:
         await engine.aclose()
     assert fin.outcome == "failed"
     first = next(iter(run.result.data["failed"].values()))
     assert "login refused: wrong user name or password" in first and "node not touched" in first
-    assert len(run.result.data["skipped"]) == 3                      # halted after the first failure
+    assert len(run.result.data["skipped"]) == 3  # halted after the first failure
     assert not drained(slurm_lab) and all(t == 0 for t in lab.status()["tasks"].values())
 
 
@@ -139,20 +148,22 @@ async def main():
 
 asyncio.run(main())
 """
-    return subprocess.Popen([sys.executable, "-c", code], cwd=REPO, stdout=subprocess.PIPE, text=True,
-                            stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, "-c", code], cwd=REPO, stdout=subprocess.PIPE, text=True, stderr=subprocess.DEVNULL
+    )
 
 
 def write_config_file(lab, slurm_lab, tmp_path) -> Path:
     (tmp_path / "policy.toml").write_text(ALLOW_ALL)
     env = "\n".join(f'{k} = "{v}"' for k, v in slurm_lab.env.items())
     path = tmp_path / "dcops.toml"
-    path.write_text(f"""[cluster]
+    path.write_text(
+        f"""[cluster]
 name = "lab"
 [audit]
-url = "sqlite:///{tmp_path / 'audit.db'}"
+url = "sqlite:///{tmp_path / "audit.db"}"
 [policy]
-path = "{tmp_path / 'policy.toml'}"
+path = "{tmp_path / "policy.toml"}"
 [[nodes]]
 names = "gpu[001-016]"
 partitions = ["gpu"]
@@ -160,7 +171,9 @@ partitions = ["gpu"]
 mode = "cli"
 [slurm.env]
 {env}
-""" + lab.redfish_toml(timeout=10))
+"""
+        + lab.redfish_toml(timeout=10)
+    )
     return path
 
 
@@ -171,7 +184,7 @@ async def test_killed_rollout_resumes_with_only_the_rest(lab, slurm_lab, tmp_pat
     run_id = None
     try:
         assert proc.stdout is not None
-        for line in proc.stdout:                       # read until 5 nodes are fully done, then kill -9
+        for line in proc.stdout:  # read until 5 nodes are fully done, then kill -9
             ev = json.loads(line)
             run_id = ev["run"]
             if ev["kind"] == "step" and ev["status"] == "ok" and ev["detail"].startswith("updated"):
@@ -183,20 +196,28 @@ async def test_killed_rollout_resumes_with_only_the_rest(lab, slurm_lab, tmp_pat
         proc.wait(10)
     assert run_id and len(finished) >= 5
     before = lab.status()
-    assert any(v["versions"]["BIOS"] == "2.3.1" for v in before["nodes"].values())   # killed in the middle
+    assert any(v["versions"]["BIOS"] == "2.3.1" for v in before["nodes"].values())  # killed in the middle
     tasks_before = before["tasks"]
 
-    dcops = str(Path(sys.executable).with_name("dcops"))                     # the console script of this venv
-    out = await asyncio.to_thread(subprocess.run, [dcops, "--config", str(cfg), "--json", "resume", run_id],
-                                  capture_output=True, text=True, timeout=300)
+    dcops = str(Path(sys.executable).with_name("dcops"))  # the console script of this venv
+    out = await asyncio.to_thread(
+        subprocess.run,
+        [dcops, "--config", str(cfg), "--json", "resume", run_id],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr[-1000:]
     events = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
-    ok = {e["target"]: e["detail"] for e in events if e.get("kind") == "step" and e.get("status") == "ok"
-          and e["detail"].startswith(("updated", "already done"))}
+    ok = {
+        e["target"]: e["detail"]
+        for e in events
+        if e.get("kind") == "step" and e.get("status") == "ok" and e["detail"].startswith(("updated", "already done"))
+    }
     assert len(ok) == 16
-    assert all(ok[n].startswith("already done in run " + run_id) for n in finished)     # not touched again
+    assert all(ok[n].startswith("already done in run " + run_id) for n in finished)  # not touched again
     after = lab.status()
     for n in finished:
-        assert after["tasks"][n] == tasks_before[n]                                      # no new update task
+        assert after["tasks"][n] == tasks_before[n]  # no new update task
     assert {(v["versions"]["BIOS"], v["versions"]["GPU3"]) for v in after["nodes"].values()} == {(NEW_BIOS, NEW_GPU)}
     assert not drained(slurm_lab)

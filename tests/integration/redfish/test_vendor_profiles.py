@@ -42,20 +42,29 @@ async def update_engine(lab, slurm_lab, tmp_path):
 
 
 def hgx_baseline(tmp_path, lab, *, ignore: bool = True, bmc: str = NEW_BMC) -> str:
-    url = lab.add_image("HGX-H100-24.1.fwpkg", bundle("HGX", {
-        "HGX_FW_GPU_SXM_*": NEW_GPU, "HGX_FW_ERoT_GPU_SXM_*": NEW_EROT, "HGX_FW_BMC_0": NEW_BMC}))
-    text = ('ignore = ["HGX_InfoROM_*", "HGX_FW_PCIeRetimer_*", "HGX_FW_NVSwitch_*", "HGX_FW_ERoT_NVSwitch_*", '
-            '"HGX_FW_PCIeSwitch_0", "HGX_FW_ERoT_PCIeSwitch_0", "HGX_FW_CPLD_0", "HGX_FW_FPGA_0", "HGX_FW_ERoT_*_0", '
-            '"Host*"]\n' if ignore else "")
-    text += (f'["HGX_FW_GPU_SXM_*"]\nversion = "{NEW_GPU}"\nimage = "{url}"\n'
-             f'["HGX_FW_ERoT_GPU_SXM_*"]\nversion = "{NEW_EROT}"\nimage = "{url}"\n'
-             f'[HGX_FW_BMC_0]\nversion = "{bmc}"\nimage = "{url}"\n')
+    url = lab.add_image(
+        "HGX-H100-24.1.fwpkg",
+        bundle("HGX", {"HGX_FW_GPU_SXM_*": NEW_GPU, "HGX_FW_ERoT_GPU_SXM_*": NEW_EROT, "HGX_FW_BMC_0": NEW_BMC}),
+    )
+    text = (
+        'ignore = ["HGX_InfoROM_*", "HGX_FW_PCIeRetimer_*", "HGX_FW_NVSwitch_*", "HGX_FW_ERoT_NVSwitch_*", '
+        '"HGX_FW_PCIeSwitch_0", "HGX_FW_ERoT_PCIeSwitch_0", "HGX_FW_CPLD_0", "HGX_FW_FPGA_0", "HGX_FW_ERoT_*_0", '
+        '"Host*"]\n'
+        if ignore
+        else ""
+    )
+    text += (
+        f'["HGX_FW_GPU_SXM_*"]\nversion = "{NEW_GPU}"\nimage = "{url}"\n'
+        f'["HGX_FW_ERoT_GPU_SXM_*"]\nversion = "{NEW_EROT}"\nimage = "{url}"\n'
+        f'[HGX_FW_BMC_0]\nversion = "{bmc}"\nimage = "{url}"\n'
+    )
     path = tmp_path / "hgx.toml"
     path.write_text(text)
     return str(path)
 
 
 # ---------------------------------------------------------------- reading
+
 
 async def test_hgx_inventory_is_readable_and_drift_inside_the_node_is_a_finding(lab, engine):
     lab.profile(["gpu001", "gpu002"], "hgx")
@@ -65,28 +74,34 @@ async def test_hgx_inventory_is_readable_and_drift_inside_the_node_is_a_finding(
     assert fin.outcome == "ok", fin.summary
     data = run.result.data
     assert len(data["components"]["gpu001"]) == 49 and data["gpu001"]["HGX_FW_GPU_SXM_3"] == "96.00.74.00.01"
-    assert data["drift"]["gpu001"] == ["HGX_FW_GPU_SXM_3 at 96.00.74.00.01 while HGX_FW_GPU_SXM_[1-2,4-8] are "
-                                       "at 96.00.89.00.01"]
+    assert data["drift"]["gpu001"] == [
+        "HGX_FW_GPU_SXM_3 at 96.00.74.00.01 while HGX_FW_GPU_SXM_[1-2,4-8] are at 96.00.89.00.01"
+    ]
     assert "gpu002" not in data["drift"]
     rows = {(r[0], r[1]): r for r in run.result.table.rows}
     assert rows[("gpu002", "HGX_FW_GPU_SXM_[1-8]")][2:4] == [8, "96.00.89.00.01"]
     assert "differs from its 7 sibling(s)" in rows[("gpu001", "HGX_FW_GPU_SXM_3")][4]
     assert "not Updateable" in rows[("gpu002", "HGX_InfoROM_GPU_SXM_[1-8]")][4]
-    assert len([r for r in run.result.table.rows if r[0] == "gpu002"]) == 15    # 49 members, 15 rows
+    assert len([r for r in run.result.table.rows if r[0] == "gpu002"]) == 15  # 49 members, 15 rows
     assert "siblings differ inside 1 node(s)" in fin.summary
 
 
 async def test_a_family_baseline_covers_hgx_members_and_unknowns_count_against_compliance(lab, engine, tmp_path):
     lab.profile(["gpu001", "gpu002"], "hgx")
-    lab.set_firmware(["gpu001", "gpu002"], {**{f"HGX_FW_GPU_SXM_{i}": NEW_GPU for i in range(1, 9)},
-                                             **{f"HGX_FW_ERoT_GPU_SXM_{i}": NEW_EROT for i in range(1, 9)},
-                                             "HGX_FW_BMC_0": NEW_BMC})
+    lab.set_firmware(
+        ["gpu001", "gpu002"],
+        {
+            **{f"HGX_FW_GPU_SXM_{i}": NEW_GPU for i in range(1, 9)},
+            **{f"HGX_FW_ERoT_GPU_SXM_{i}": NEW_EROT for i in range(1, 9)},
+            "HGX_FW_BMC_0": NEW_BMC,
+        },
+    )
     lab.set_firmware(["gpu002"], HGX_FW_GPU_SXM_5="96.00.89.00.01")
     strict = tmp_path / "strict.toml"
     strict.write_text(f'"HGX_FW_GPU_SXM_*" = "{NEW_GPU}"\n')
     run = await run_action(engine, "firmware-check", {"nodes": "gpu[001-002]", "baseline": str(strict)})
     fin = await run.wait()
-    assert fin.summary.startswith("0/2 nodes match"), fin.summary      # 41 members unknown to the baseline
+    assert fin.summary.startswith("0/2 nodes match"), fin.summary  # 41 members unknown to the baseline
     assert run.result.data["nodes"]["gpu001"]["HGX_FW_GPU_SXM_4"] == "compliant"
     assert run.result.data["nodes"]["gpu001"]["HGX_FW_NVSwitch_0"] == "unknown"
 
@@ -132,10 +147,12 @@ async def test_ilo_numbered_members_expand_500_and_not_updateable(lab, engine, t
     assert fin.outcome == "ok", fin.summary
     keys = set(run.result.data["gpu005"])
     assert {"iLO 5", "System ROM", "Mellanox ConnectX-7 (PCI-E Slot 1)", "Mellanox ConnectX-7 (PCI-E Slot 2)"} <= keys
-    assert lab.requests()["nodes"]["gpu005"]["requests"] - before >= 8     # $expand failed: one GET per member
+    assert lab.requests()["nodes"]["gpu005"]["requests"] - before >= 8  # $expand failed: one GET per member
     base = tmp_path / "ilo.toml"
-    base.write_text('"Redundant System ROM" = "U46 v2.72 (03/15/2023)"\n"Embedded Video*" = "2.5"\n'
-                    'ignore = ["iLO 5", "System ROM", "Power*", "Mellanox*"]\n')
+    base.write_text(
+        '"Redundant System ROM" = "U46 v2.72 (03/15/2023)"\n"Embedded Video*" = "2.5"\n'
+        'ignore = ["iLO 5", "System ROM", "Power*", "Mellanox*"]\n'
+    )
     run = await run_action(engine, "firmware-check", {"nodes": "gpu005", "baseline": str(base)})
     await run.wait()
     notes = [r[5] for r in run.result.table.rows if r[1] == "Redundant System ROM"]
@@ -143,6 +160,7 @@ async def test_ilo_numbered_members_expand_500_and_not_updateable(lab, engine, t
 
 
 # ---------------------------------------------------------------- adapter behaviour on the shapes
+
 
 async def test_dgx_host_system_reset_types_and_boot_override_through_the_settings_object(lab):
     lab.profile(["gpu006"], "hgx")
@@ -152,17 +170,19 @@ async def test_dgx_host_system_reset_types_and_boot_override_through_the_setting
         assert await adapter.reset_types("gpu006") == ("ForceOff", "ForceRestart", "GracefulShutdown", "On")
         with pytest.raises(BackendError, match="does not offer ResetType PowerCycle .*ForceOff, ForceRestart"):
             await adapter.reset("gpu006", "PowerCycle")
-        await adapter.set_boot_override("gpu006", "Pxe", once=True)     # the lab refuses Boot on the system itself
+        await adapter.set_boot_override("gpu006", "Pxe", once=True)  # the lab refuses Boot on the system itself
         assert lab.status()["nodes"]["gpu006"]["override"] == ["Pxe", "Once"]
         path = await adapter.update_path("gpu006")
         assert (path.multipart, path.simple_update) == (
-            "/redfish/v1/UpdateService/upload", "/redfish/v1/UpdateService/Actions/SimpleUpdate")
+            "/redfish/v1/UpdateService/upload",
+            "/redfish/v1/UpdateService/Actions/SimpleUpdate",
+        )
         assert path.method_for("http://f/HGX-H100-24.1.fwpkg") == "multipart"
         assert path.method_for("http://f/bios-1.3.0.bin") == "simple"
         assert lab.status()["sessions"]["gpu006"] == 1
     finally:
         await adapter.aclose()
-    assert lab.status()["sessions"]["gpu006"] == 0          # logged out at the absolute Location it was given
+    assert lab.status()["sessions"]["gpu006"] == 0  # logged out at the absolute Location it was given
 
 
 async def test_basic_auth_opens_no_session_and_a_full_session_table_is_one_line(lab):
@@ -180,17 +200,20 @@ async def test_basic_auth_opens_no_session_and_a_full_session_table_is_one_line(
         with pytest.raises(BackendError, match="session table is full") as err:
             await adapter.firmware_inventory("gpu008")
         assert "\n" not in str(err.value) and time.monotonic() - started < 5
-        assert lab.requests()["nodes"]["gpu008"]["requests"] == 1            # no retries
+        assert lab.requests()["nodes"]["gpu008"]["requests"] == 1  # no retries
     finally:
         await adapter.aclose()
 
 
 # ---------------------------------------------------------------- updates, one per profile
 
+
 async def test_hgx_bundle_update_by_multipart_with_targets_and_an_ac_cycle(lab, slurm_lab, update_engine, tmp_path):
     lab.profile(["gpu009"], "hgx")
-    lab.set_firmware(["gpu009"], HGX_FW_ERoT_GPU_SXM_2=NEW_EROT)        # already there: not a target
-    run = await run_action(update_engine, "firmware-update", {"nodes": "gpu009", "baseline": hgx_baseline(tmp_path, lab)})
+    lab.set_firmware(["gpu009"], HGX_FW_ERoT_GPU_SXM_2=NEW_EROT)  # already there: not a target
+    run = await run_action(
+        update_engine, "firmware-update", {"nodes": "gpu009", "baseline": hgx_baseline(tmp_path, lab)}
+    )
     fin = await run.wait()
     assert fin.outcome == "ok", (fin.summary, run.result.table.rows if run.result else None)
     st = lab.status()["nodes"]["gpu009"]
@@ -199,14 +222,16 @@ async def test_hgx_bundle_update_by_multipart_with_targets_and_an_ac_cycle(lab, 
     assert st["versions"]["HGX_FW_NVSwitch_0"] == "96.10.6D.00.01" and not st["staged"]
     row = run.result.table.rows[0]
     assert "HGX_FW_GPU_SXM_[1-8] 96.00.89.00.01 -> 96.00.af.00.02" in row[2]
-    assert "HGX_FW_ERoT_GPU_SXM_[1,3-8]" in row[2]                     # per component, not per image
+    assert "HGX_FW_ERoT_GPU_SXM_[1,3-8]" in row[2]  # per component, not per image
     assert "gpu009" not in slurm_lab.run("sinfo", "-h", "-N", "-t", "drain", "-o", "%N").stdout
 
 
 async def test_hgx_completed_critical_task_fails_naming_the_message(lab, slurm_lab, update_engine, tmp_path):
     lab.profile(["gpu010"], "hgx")
     lab.faults(["gpu010"], fail_update="ERoT authentication of the GPU image failed")
-    run = await run_action(update_engine, "firmware-update", {"nodes": "gpu010", "baseline": hgx_baseline(tmp_path, lab)})
+    run = await run_action(
+        update_engine, "firmware-update", {"nodes": "gpu010", "baseline": hgx_baseline(tmp_path, lab)}
+    )
     fin = await run.wait()
     assert fin.outcome != "ok"
     detail = run.result.data["failed"]["gpu010"]
@@ -214,10 +239,14 @@ async def test_hgx_completed_critical_task_fails_naming_the_message(lab, slurm_l
     assert "node left drained" in detail
 
 
-async def test_a_bmc_without_an_update_service_fails_before_the_node_is_drained(lab, slurm_lab, update_engine, tmp_path):
+async def test_a_bmc_without_an_update_service_fails_before_the_node_is_drained(
+    lab, slurm_lab, update_engine, tmp_path
+):
     lab.profile(["gpu011"], "hgx")
     lab.faults(["gpu011"], no_update=True)
-    run = await run_action(update_engine, "firmware-update", {"nodes": "gpu011", "baseline": hgx_baseline(tmp_path, lab)})
+    run = await run_action(
+        update_engine, "firmware-update", {"nodes": "gpu011", "baseline": hgx_baseline(tmp_path, lab)}
+    )
     await run.wait()
     detail = run.result.data["failed"]["gpu011"]
     assert "offers neither SimpleUpdate nor MultipartHttpPushUri" in detail and "node not touched" in detail, detail
@@ -239,8 +268,9 @@ async def test_idrac_job_waits_for_a_restart_and_gets_it(lab, slurm_lab, update_
     url = lab.add_image("bios-1.9.0.bin")
     base = tmp_path / "dell.toml"
     base.write_text(f'["BIOS.Setup.1-1"]\nversion = "1.9.0"\nimage = "{url}"\n')
-    run = await run_action(update_engine, "firmware-update", {"nodes": "gpu013", "baseline": str(base),
-                                                              "task_timeout": 60})
+    run = await run_action(
+        update_engine, "firmware-update", {"nodes": "gpu013", "baseline": str(base), "task_timeout": 60}
+    )
     fin = await run.wait()
     assert fin.outcome == "ok", (fin.summary, run.result.table.rows if run.result else None)
     st = lab.status()["nodes"]["gpu013"]
@@ -253,9 +283,11 @@ async def test_ilo_update_by_simple_update_and_reset(lab, slurm_lab, update_engi
     lab.profile(["gpu014"], "ilo")
     url = lab.add_image("ilo-rom-2.80.bin", bundle("ProLiant", {"System ROM": "U46 v2.80 (06/01/2024)"}))
     base = tmp_path / "ilo.toml"
-    base.write_text('ignore = ["iLO 5", "Power*", "Mellanox*", "Embedded*"]\n'
-                    '"Redundant System ROM" = "U46 v2.80 (06/01/2024)"\n'
-                    f'["System ROM"]\nversion = "U46 v2.80 (06/01/2024)"\nimage = "{url}"\n')
+    base.write_text(
+        'ignore = ["iLO 5", "Power*", "Mellanox*", "Embedded*"]\n'
+        '"Redundant System ROM" = "U46 v2.80 (06/01/2024)"\n'
+        f'["System ROM"]\nversion = "U46 v2.80 (06/01/2024)"\nimage = "{url}"\n'
+    )
     run = await run_action(update_engine, "firmware-update", {"nodes": "gpu014", "baseline": str(base)})
     fin = await run.wait()
     assert fin.outcome == "ok", (fin.summary, run.result.table.rows if run.result else None)
@@ -290,15 +322,26 @@ async def test_dry_run_plan_on_three_vendor_shapes(lab, update_engine, tmp_path)
     assert fin.outcome == "dry-run"
     (row,) = run.result.table.rows
     assert row[1] == "HGX_FW_BMC_0, HGX_FW_GPU_SXM_[1-8], HGX_FW_ERoT_GPU_SXM_[1-8]"
-    assert row[2] == ("HGX_FW_BMC_0 HGX-22.10-1-rc81, HGX_FW_GPU_SXM_[1-8] 96.00.af.00.02, "
-                      "HGX_FW_ERoT_GPU_SXM_[1-8] 00.02.0180.0000_n00")
+    assert row[2] == (
+        "HGX_FW_BMC_0 HGX-22.10-1-rc81, HGX_FW_GPU_SXM_[1-8] 96.00.af.00.02, "
+        "HGX_FW_ERoT_GPU_SXM_[1-8] 00.02.0180.0000_n00"
+    )
     assert row[4] == "MultipartHttpPushUri /redfish/v1/UpdateService/upload"
     dell = tmp_path / "dell.toml"
     dell.write_text(f'["BIOS.Setup.1-1"]\nversion = "1.9.0"\nimage = "{lab.image_url("bios-1.9.0.bin")}"\n')
-    run = await run_action(update_engine, "firmware-update", {"nodes": "gpu002", "baseline": str(dell), "dry_run": True})
+    run = await run_action(
+        update_engine, "firmware-update", {"nodes": "gpu002", "baseline": str(dell), "dry_run": True}
+    )
     await run.wait()
-    assert run.result.table.rows == [["gpu002", "BIOS.Setup.1-1", "1.9.0", lab.image_url("bios-1.9.0.bin"),
-                                      "SimpleUpdate /redfish/v1/UpdateService/Actions/UpdateService.SimpleUpdate"]]
+    assert run.result.table.rows == [
+        [
+            "gpu002",
+            "BIOS.Setup.1-1",
+            "1.9.0",
+            lab.image_url("bios-1.9.0.bin"),
+            "SimpleUpdate /redfish/v1/UpdateService/Actions/UpdateService.SimpleUpdate",
+        ]
+    ]
     ilo = tmp_path / "ilo.toml"
     ilo.write_text('"Redundant System ROM" = "U46 v2.80 (06/01/2024)"\n')
     run = await run_action(update_engine, "firmware-update", {"nodes": "gpu003", "baseline": str(ilo), "dry_run": True})

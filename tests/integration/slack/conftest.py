@@ -38,7 +38,9 @@ def read_only() -> bool:
 async def engine(tmp_path: Path, policy: Policy, read_only: bool) -> AsyncIterator[Engine]:
     cfg = demo_config(tmp_path)
     cfg = cfg.model_copy(update={"cluster": cfg.cluster.model_copy(update={"read_only": read_only})})
-    eng = Engine(cfg, build_backends(cfg), open_store(cfg.audit.effective_url()), policy, registry=registry_with_slow_action())
+    eng = Engine(
+        cfg, build_backends(cfg), open_store(cfg.audit.effective_url()), policy, registry=registry_with_slow_action()
+    )
     await eng.start()
     yield eng
     await eng.aclose()
@@ -53,9 +55,15 @@ async def slack() -> AsyncIterator[RecordingSlack]:
 
 @pytest.fixture
 async def harness(engine: Engine, slack: RecordingSlack) -> AsyncIterator[Harness]:
-    settings = SlackSettings(bot_token="xoxb-test-token", signing_secret=SECRET, api_base_url=slack.base_url,
-                             approvals_channel=APPROVALS, channel_rules={"destructive": [ONCALL_CHANNEL]},
-                             update_interval=0.05, confirm_ttl=60)
+    settings = SlackSettings(
+        bot_token="xoxb-test-token",
+        signing_secret=SECRET,
+        api_base_url=slack.base_url,
+        approvals_channel=APPROVALS,
+        channel_rules={"destructive": [ONCALL_CHANNEL]},
+        update_interval=0.05,
+        confirm_ttl=60,
+    )
     async with aiohttp.ClientSession() as bot_session, aiohttp.ClientSession() as session:
         app, bot = build_app(engine, settings, session=bot_session)
         server = await serve_http(app, "127.0.0.1", 0)

@@ -24,7 +24,7 @@ BOT_USER = "UBOTDCOPS"
 
 @dataclass
 class Call:
-    method: str                     # e.g. chat.postMessage, or "response_url" for response_url posts
+    method: str  # e.g. chat.postMessage, or "response_url" for response_url posts
     args: dict[str, Any]
     token: str | None
     at: float = field(default_factory=time.monotonic)
@@ -34,7 +34,7 @@ class Call:
 class RecordingSlack:
     def __init__(self, *, fail: dict[str, str] | None = None) -> None:
         self.calls: list[Call] = []
-        self.fail = dict(fail or {})          # method -> Slack error code to answer with
+        self.fail = dict(fail or {})  # method -> Slack error code to answer with
         self.rate_limit: dict[str, int] = {}  # method -> how many more calls get HTTP 429 + Retry-After
         self._ts = itertools.count(1)
         self._changed = asyncio.Condition()
@@ -92,12 +92,22 @@ class RecordingSlack:
         if method in self.fail:
             return web.json_response({"ok": False, "error": self.fail[method]})
         if method == "auth.test":
-            return web.json_response({"ok": True, "url": "https://test.invalid/", "team": "test", "user": "dcops",
-                                      "team_id": "T0TEST", "user_id": BOT_USER, "bot_id": "B0DCOPS"})
+            return web.json_response(
+                {
+                    "ok": True,
+                    "url": "https://test.invalid/",
+                    "team": "test",
+                    "user": "dcops",
+                    "team_id": "T0TEST",
+                    "user_id": BOT_USER,
+                    "bot_id": "B0DCOPS",
+                }
+            )
         if method == "chat.postMessage":
             ts = f"{int(time.time())}.{next(self._ts):06d}"
-            return web.json_response({"ok": True, "channel": args.get("channel"), "ts": ts,
-                                      "message": {"text": args.get("text"), "ts": ts}})
+            return web.json_response(
+                {"ok": True, "channel": args.get("channel"), "ts": ts, "message": {"text": args.get("text"), "ts": ts}}
+            )
         if method == "chat.update":
             return web.json_response({"ok": True, "channel": args.get("channel"), "ts": args.get("ts")})
         if method == "apps.connections.open":
@@ -124,8 +134,14 @@ class RecordingSlack:
 
     async def send_envelope(self, envelope_type: str, payload: dict[str, Any], envelope_id: str) -> None:
         """Deliver an event to the connected bot as Slack's Socket Mode does."""
-        await self.sockets[-1].send_json({"envelope_id": envelope_id, "type": envelope_type, "payload": payload,
-                                          "accepts_response_payload": envelope_type != "events_api"})
+        await self.sockets[-1].send_json(
+            {
+                "envelope_id": envelope_id,
+                "type": envelope_type,
+                "payload": payload,
+                "accepts_response_payload": envelope_type != "events_api",
+            }
+        )
 
     async def stop(self) -> None:
         for ws in self.sockets:
@@ -140,6 +156,7 @@ class RecordingSlack:
 
     async def wait_for(self, pred: Callable[[Call], bool], *, timeout: float = 10.0, count: int = 1) -> list[Call]:
         """Wait until ``count`` recorded calls satisfy ``pred``; a clear failure when they never do."""
+
         async def enough() -> list[Call]:
             async with self._changed:
                 while True:
@@ -147,6 +164,7 @@ class RecordingSlack:
                     if len(hits) >= count:
                         return hits
                     await self._changed.wait()
+
         try:
             return await asyncio.wait_for(enough(), timeout)
         except TimeoutError:

@@ -72,39 +72,76 @@ class Harness:
         key = f"r{next(self._keys)}"
         return key, self.slack.response_url(key)
 
-    async def command(self, text: str, *, user: str = ONCALL, channel: str = ONCALL_CHANNEL,
-                      secret: str = SECRET, timestamp: int | None = None) -> tuple[int, str, str]:
+    async def command(
+        self,
+        text: str,
+        *,
+        user: str = ONCALL,
+        channel: str = ONCALL_CHANNEL,
+        secret: str = SECRET,
+        timestamp: int | None = None,
+    ) -> tuple[int, str, str]:
         """POST a signed /dcops; returns (HTTP status, body, response_url key)."""
         key, url = self.new_response_url()
-        status, body = await post_signed(self.session, self.server.url,
-                                         slash_body(text, user=user, channel=channel, response_url=url),
-                                         secret=secret, timestamp=timestamp)
+        status, body = await post_signed(
+            self.session,
+            self.server.url,
+            slash_body(text, user=user, channel=channel, response_url=url),
+            secret=secret,
+            timestamp=timestamp,
+        )
         return status, body, key
 
-    async def confirmed_command(self, text: str, *, user: str = ONCALL, channel: str = ONCALL_CHANNEL) -> tuple[int, str, str]:
+    async def confirmed_command(
+        self, text: str, *, user: str = ONCALL, channel: str = ONCALL_CHANNEL
+    ) -> tuple[int, str, str]:
         """A command a person confirms (drain, requeue ask the typed confirmation on every path):
         POST it, press the prompt's Confirm as the same user; returns (status, body, key of the
         Confirm click's response_url, where the rest of the conversation goes)."""
         status, body, key = await self.command(text, user=user, channel=channel)
         prompt = (await self.responses(key))[0]
-        buttons = {e["action_id"]: e["value"] for b in prompt.args.get("blocks", []) if b["type"] == "actions"
-                   for e in b["elements"]}
+        buttons = {
+            e["action_id"]: e["value"]
+            for b in prompt.args.get("blocks", [])
+            if b["type"] == "actions"
+            for e in b["elements"]
+        }
         assert "dcops_confirm" in buttons, f"expected a Confirm prompt for {text!r}: {prompt.args.get('text')}"
-        _, click_key = await self.click("dcops_confirm", buttons["dcops_confirm"], user=user, channel=channel,
-                                        ephemeral=True)
+        _, click_key = await self.click(
+            "dcops_confirm", buttons["dcops_confirm"], user=user, channel=channel, ephemeral=True
+        )
         return status, body, click_key
 
-    async def click(self, action_id: str, value: str, *, user: str, channel: str = ONCALL_CHANNEL,
-                    message_ts: str | None = None, ephemeral: bool = False) -> tuple[int, str]:
+    async def click(
+        self,
+        action_id: str,
+        value: str,
+        *,
+        user: str,
+        channel: str = ONCALL_CHANNEL,
+        message_ts: str | None = None,
+        ephemeral: bool = False,
+    ) -> tuple[int, str]:
         key, url = self.new_response_url()
-        status, _ = await post_signed(self.session, self.server.url, button_body(
-            action_id=action_id, value=value, user=user, channel=channel, response_url=url,
-            message_ts=message_ts, ephemeral=ephemeral))
+        status, _ = await post_signed(
+            self.session,
+            self.server.url,
+            button_body(
+                action_id=action_id,
+                value=value,
+                user=user,
+                channel=channel,
+                response_url=url,
+                message_ts=message_ts,
+                ephemeral=ephemeral,
+            ),
+        )
         return status, key
 
     async def responses(self, key: str, count: int = 1, timeout: float = 10.0) -> list[Call]:
-        return await self.slack.wait_for(lambda c: c.method == "response_url" and c.path.endswith("/" + key),
-                                         count=count, timeout=timeout)
+        return await self.slack.wait_for(
+            lambda c: c.method == "response_url" and c.path.endswith("/" + key), count=count, timeout=timeout
+        )
 
     async def audit(self, **query: Any) -> list[AuditRecord]:
         return await self.engine.store.query(AuditQuery(newest_first=False, **query))
@@ -137,6 +174,14 @@ def registry_with_slow_action() -> Registry:
     reg = Registry()
     for spec in default_registry:
         reg.add(spec)
-    action("slow-touch", help="test only: touch nodes slowly", params=SlowParams, kind=Kind.WRITE,
-           targets=TargetKind.NODES, positional=("nodes",), category="test", into=reg)(_slow_touch)
+    action(
+        "slow-touch",
+        help="test only: touch nodes slowly",
+        params=SlowParams,
+        kind=Kind.WRITE,
+        targets=TargetKind.NODES,
+        positional=("nodes",),
+        category="test",
+        into=reg,
+    )(_slow_touch)
     return reg

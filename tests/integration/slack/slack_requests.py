@@ -29,16 +29,35 @@ def signed_headers(body: str, *, secret: str = SECRET, timestamp: int | None = N
 
 
 def slash_body(text: str, *, user: str, channel: str, response_url: str, command: str = "/dcops") -> str:
-    return urlencode({
-        "token": "legacy-unused", "team_id": "T0TEST", "team_domain": "test", "channel_id": channel,
-        "channel_name": "ops", "user_id": user, "user_name": f"name-of-{user}", "command": command,
-        "text": text, "api_app_id": "A0DCOPS", "is_enterprise_install": "false",
-        "response_url": response_url, "trigger_id": f"trig.{time.monotonic_ns()}",
-    })
+    return urlencode(
+        {
+            "token": "legacy-unused",
+            "team_id": "T0TEST",
+            "team_domain": "test",
+            "channel_id": channel,
+            "channel_name": "ops",
+            "user_id": user,
+            "user_name": f"name-of-{user}",
+            "command": command,
+            "text": text,
+            "api_app_id": "A0DCOPS",
+            "is_enterprise_install": "false",
+            "response_url": response_url,
+            "trigger_id": f"trig.{time.monotonic_ns()}",
+        }
+    )
 
 
-def button_body(*, action_id: str, value: str, user: str, channel: str, response_url: str,
-                message_ts: str | None = None, ephemeral: bool = False) -> str:
+def button_body(
+    *,
+    action_id: str,
+    value: str,
+    user: str,
+    channel: str,
+    response_url: str,
+    message_ts: str | None = None,
+    ephemeral: bool = False,
+) -> str:
     """A block_actions payload as Slack sends it when someone clicks a button."""
     ts = message_ts or f"{int(time.time())}.000100"
     payload: dict[str, Any] = {
@@ -51,16 +70,26 @@ def button_body(*, action_id: str, value: str, user: str, channel: str, response
         "team": {"id": "T0TEST", "domain": "test"},
         "channel": {"id": channel, "name": "ops"},
         "response_url": response_url,
-        "actions": [{"action_id": action_id, "block_id": "b1", "value": value, "type": "button",
-                     "action_ts": f"{time.time():.6f}", "text": {"type": "plain_text", "text": action_id}}],
+        "actions": [
+            {
+                "action_id": action_id,
+                "block_id": "b1",
+                "value": value,
+                "type": "button",
+                "action_ts": f"{time.time():.6f}",
+                "text": {"type": "plain_text", "text": action_id},
+            }
+        ],
     }
     if not ephemeral:
         payload["message"] = {"type": "message", "ts": ts, "text": "", "user": "UBOTDCOPS"}
     return urlencode({"payload": json.dumps(payload)})
 
 
-async def post_signed(session: aiohttp.ClientSession, url: str, body: str, *, secret: str = SECRET,
-                      timestamp: int | None = None) -> tuple[int, str]:
-    async with session.post(url, data=body.encode(), headers=signed_headers(body, secret=secret,
-                                                                             timestamp=timestamp)) as resp:
+async def post_signed(
+    session: aiohttp.ClientSession, url: str, body: str, *, secret: str = SECRET, timestamp: int | None = None
+) -> tuple[int, str]:
+    async with session.post(
+        url, data=body.encode(), headers=signed_headers(body, secret=secret, timestamp=timestamp)
+    ) as resp:
         return resp.status, await resp.text()

@@ -26,9 +26,15 @@ from dcops.bots.settings import SlackSettings
 
 @pytest.fixture
 async def alert_harness(engine: Engine, slack: RecordingSlack) -> AsyncIterator[tuple[Harness, AlertInbox]]:
-    settings = SlackSettings(bot_token="xoxb-test-token", signing_secret=SECRET, api_base_url=slack.base_url,
-                             approvals_channel=APPROVALS, channel_rules={"destructive": [ONCALL_CHANNEL]},
-                             update_interval=0.05, confirm_ttl=60)
+    settings = SlackSettings(
+        bot_token="xoxb-test-token",
+        signing_secret=SECRET,
+        api_base_url=slack.base_url,
+        approvals_channel=APPROVALS,
+        channel_rules={"destructive": [ONCALL_CHANNEL]},
+        update_interval=0.05,
+        confirm_ttl=60,
+    )
     async with aiohttp.ClientSession() as bot_session, aiohttp.ClientSession() as session:
         app, bot = build_app(engine, settings, session=bot_session)
         inbox = AlertInbox(engine)
@@ -40,10 +46,20 @@ async def alert_harness(engine: Engine, slack: RecordingSlack) -> AsyncIterator[
 
 
 def _payload(node: str, fp: str, name: str = "GpuXidMemory", gpu: str = "2") -> dict:
-    return {"version": "4", "status": "firing", "receiver": "dcops", "alerts": [{
-        "status": "firing", "labels": {"alertname": name, "node": node, "gpu": gpu, "severity": "critical"},
-        "annotations": {"summary": f"{node} GPU {gpu}: XID 48"}, "startsAt": "2026-12-04T03:00:00Z",
-        "fingerprint": fp}]}
+    return {
+        "version": "4",
+        "status": "firing",
+        "receiver": "dcops",
+        "alerts": [
+            {
+                "status": "firing",
+                "labels": {"alertname": name, "node": node, "gpu": gpu, "severity": "critical"},
+                "annotations": {"summary": f"{node} GPU {gpu}: XID 48"},
+                "startsAt": "2026-12-04T03:00:00Z",
+                "fingerprint": fp,
+            }
+        ],
+    }
 
 
 async def _idle_node(h: Harness) -> str:
@@ -51,7 +67,9 @@ async def _idle_node(h: Harness) -> str:
     return next(n.name for n in sim.nodes.values() if not n.alloc and not n.drain and not n.down)
 
 
-async def test_confirmed_gpu_reset_from_an_alert_keeps_the_fingerprint(alert_harness: tuple[Harness, AlertInbox]) -> None:
+async def test_confirmed_gpu_reset_from_an_alert_keeps_the_fingerprint(
+    alert_harness: tuple[Harness, AlertInbox],
+) -> None:
     h, inbox = alert_harness
     node = await _idle_node(h)
     await inbox.receive(_payload(node, "ab12"))
@@ -70,11 +88,17 @@ async def test_confirmed_gpu_reset_from_an_alert_keeps_the_fingerprint(alert_har
 
     status, key = await h.click(btns["Reset GPU"]["action_id"], btns["Reset GPU"]["value"], user=ADMIN)
     prompt = (await h.responses(key))[0]
-    confirm = next(e for b in prompt.args["blocks"] if b["type"] == "actions" for e in b["elements"]
-                   if e["action_id"] == blocks.CONFIRM)
+    confirm = next(
+        e
+        for b in prompt.args["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == blocks.CONFIRM
+    )
     status, key2 = await h.click(blocks.CONFIRM, confirm["value"], user=ADMIN, ephemeral=True)
-    await h.slack.wait_for(lambda c: c.method == "chat.update" and f"gpu-reset {node} --gpu 2`: ok" in
-                           json.dumps(c.args.get("blocks", [])))
+    await h.slack.wait_for(
+        lambda c: c.method == "chat.update" and f"gpu-reset {node} --gpu 2`: ok" in json.dumps(c.args.get("blocks", []))
+    )
     started = list(await h.engine.store.query(AuditQuery(action="gpu-reset", event="started")))
     assert started and started[0].principal == f"slack:{ADMIN}" and "from alert ab12" in started[0].detail
 
@@ -104,21 +128,44 @@ async def test_an_approved_drain_from_an_alert_keeps_the_fingerprint(alert_harne
     node = await _idle_node(h)
     await inbox.receive(_payload(node, "cd34"))
     posted = (await h.slack.wait_for(lambda c: c.method == "chat.postMessage" and "GpuXidMemory" in c.args["text"]))[0]
-    drain = next(e for b in posted.args["blocks"] if b["type"] == "actions" for e in b["elements"]
-                 if e["text"]["text"] == "Drain")
-    _, key = await h.click(drain["action_id"], drain["value"], user=ONCALL)   # drain asks the typed confirmation
+    drain = next(
+        e
+        for b in posted.args["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["text"]["text"] == "Drain"
+    )
+    _, key = await h.click(drain["action_id"], drain["value"], user=ONCALL)  # drain asks the typed confirmation
     prompt = (await h.responses(key))[0]
-    confirm = next(e for b in prompt.args["blocks"] if b["type"] == "actions" for e in b["elements"]
-                   if e["action_id"] == blocks.CONFIRM)
-    await h.click(blocks.CONFIRM, confirm["value"], user=ONCALL, ephemeral=True)   # then wants a second person
+    confirm = next(
+        e
+        for b in prompt.args["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == blocks.CONFIRM
+    )
+    await h.click(blocks.CONFIRM, confirm["value"], user=ONCALL, ephemeral=True)  # then wants a second person
     ask = (await h.slack.wait_for(lambda c: c.method == "chat.postMessage" and c.args.get("channel") == APPROVALS))[0]
-    approve = next(e for b in ask.args["blocks"] if b["type"] == "actions" for e in b["elements"]
-                   if e["action_id"] == blocks.APPROVE)
+    approve = next(
+        e
+        for b in ask.args["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == blocks.APPROVE
+    )
     await h.click(blocks.APPROVE, approve["value"], user=ONCALL2, channel=APPROVALS)
-    await h.slack.wait_for(lambda c: c.method == "chat.update" and f"drain {node}" in json.dumps(c.args.get("blocks", []))
-                           and "`: ok" in json.dumps(c.args.get("blocks", [])))
-    started = [r for r in await h.engine.store.query(AuditQuery(action="drain", event="started", node=node))
-               if not r.params.get("dry_run")]                 # not the plan the approvers were shown
+    await h.slack.wait_for(
+        lambda c: (
+            c.method == "chat.update"
+            and f"drain {node}" in json.dumps(c.args.get("blocks", []))
+            and "`: ok" in json.dumps(c.args.get("blocks", []))
+        )
+    )
+    started = [
+        r
+        for r in await h.engine.store.query(AuditQuery(action="drain", event="started", node=node))
+        if not r.params.get("dry_run")
+    ]  # not the plan the approvers were shown
     assert started[0].principal == f"slack:{ONCALL}" and "approved by slack:" + ONCALL2 in started[0].detail
     assert started[0].detail.endswith("; from alert cd34")
     await h.idle()

@@ -13,8 +13,11 @@ from dcops.bots import blocks
 async def test_deny_by_anyone_but_an_approver_is_refused_and_audited(harness: Harness):
     _, approval_id, _ = await _ask_requeue(harness)
     msg_ts = "1700000000.000002"
-    for user, needle in ((NOBODY, "is not bound to any role"), (VIEWER, "may approve requeue"),
-                         (ONCALL, "cannot deny it")):
+    for user, needle in (
+        (NOBODY, "is not bound to any role"),
+        (VIEWER, "may approve requeue"),
+        (ONCALL, "cannot deny it"),
+    ):
         _, key = await harness.click(blocks.DENY, approval_id, user=user, channel=APPROVALS, message_ts=msg_ts)
         reply = (await harness.responses(key))[0]
         assert needle in reply.args["text"] and reply.args["response_type"] == "ephemeral", reply.args

@@ -17,15 +17,17 @@ def _text(call: Call) -> str:
 
 
 def _buttons(call: Call) -> dict[str, str]:
-    return {e["action_id"]: e["value"] for b in call.args.get("blocks", []) if b["type"] == "actions"
-            for e in b["elements"]}
+    return {
+        e["action_id"]: e["value"] for b in call.args.get("blocks", []) if b["type"] == "actions" for e in b["elements"]
+    }
 
 
 async def _running_job(h: Harness) -> str:
     from dcops.actions import Request
 
-    run = await h.engine.submit(Request(principal=f"slack:{ADMIN}", channel="test", action="jobs",
-                                        params={"state": "RUNNING"}))
+    run = await h.engine.submit(
+        Request(principal=f"slack:{ADMIN}", channel="test", action="jobs", params={"state": "RUNNING"})
+    )
     await run.wait()
     assert run.result and run.result.table and run.result.table.rows, "the simulator has no running job"
     return str(run.result.table.rows[0][0])
@@ -49,10 +51,10 @@ async def test_wrong_signature_and_stale_timestamp_are_401_and_nothing_runs(harn
     status, _, _ = await harness.command("ping", timestamp=int(time.time()) - 600)
     assert status == 401
     await harness.idle()
-    assert harness.slack.calls == []                      # no reply, no message, not even auth.test
+    assert harness.slack.calls == []  # no reply, no message, not even auth.test
     assert harness.engine.runs() == []
     assert await harness.audit(action="ping") == []
-    status, _, key = await harness.command("ping")        # the same request, signed right, is served
+    status, _, key = await harness.command("ping")  # the same request, signed right, is served
     assert status == 200
     await harness.slack.wait_for(lambda c: c.method == "chat.postMessage")
 
@@ -68,11 +70,12 @@ async def test_run_message_is_posted_then_updated_until_done(harness: Harness):
     posted = (await harness.slack.wait_for(lambda c: c.method == "chat.postMessage"))[0]
     assert posted.args["channel"] == ONCALL_CHANNEL and posted.token == "xoxb-test-token"
     assert "running" in posted.args["text"]
-    final = (await harness.slack.wait_for(
-        lambda c: c.method == "chat.update" and "dcops slow-touch: ok" in c.args["text"]))[0]
+    final = (
+        await harness.slack.wait_for(lambda c: c.method == "chat.update" and "dcops slow-touch: ok" in c.args["text"])
+    )[0]
     updates = harness.slack.of("chat.update")
     ts = (await harness.slack.wait_for(lambda c: c.method == "chat.postMessage"))[0]
-    assert acked - t0 < final.at - t0                     # the ack came back before the run was done
+    assert acked - t0 < final.at - t0  # the ack came back before the run was done
     assert all(u.args["ts"] == updates[0].args["ts"] for u in updates)
     mid = [u for u in updates if "touching" in _text(u)]
     assert mid, "no update showed the run's progress before it finished"
@@ -100,13 +103,17 @@ async def test_drain_from_the_shared_grammar_drains_and_reports_per_node(harness
     steps = await harness.audit(action="drain", event="step")
     nodes = ["gpu001", "gpu002", "gpu003", "gpu004"]
     assert {t for r in steps for t in r.targets} == set(nodes) and all(r.outcome == "ok" for r in steps)
-    for node in nodes:          # each node's Slurm drain carries the reason and who asked, via Slack
+    for node in nodes:  # each node's Slurm drain carries the reason and who asked, via Slack
         assert any(node in r.targets and "xid 79 [slack:U0ADMIN via slack]" in (r.detail or "") for r in steps)
 
 
 async def test_bad_input_is_one_clear_line_and_never_a_traceback(harness: Harness):
-    for text, expect in [("drain gpu[001- --reason x", "hostlist"), ("frobnicate gpu001", "unknown action"),
-                         ('drain gpu001 --reason "unclosed', "cannot parse"), ("drain gpu001 --bogus 1", "unknown option")]:
+    for text, expect in [
+        ("drain gpu[001- --reason x", "hostlist"),
+        ("frobnicate gpu001", "unknown action"),
+        ('drain gpu001 --reason "unclosed', "cannot parse"),
+        ("drain gpu001 --bogus 1", "unknown option"),
+    ]:
         status, _, key = await harness.command(text)
         assert status == 200
         reply = (await harness.responses(key))[0]
@@ -154,7 +161,7 @@ async def test_destructive_command_from_a_forbidden_channel_is_refused(harness: 
     await harness.idle()
     assert not _buttons(reply) and harness.slack.of("chat.postMessage") == []
     assert await _job_state(harness, job) == "RUNNING"
-    records = await harness.audit(action="cancel")             # refused before the engine, still audited
+    records = await harness.audit(action="cancel")  # refused before the engine, still audited
     assert sorted(r.event for r in records) == ["denied", "received"]
     assert "may not be run from this channel" in next(r.detail for r in records if r.event == "denied")
 
@@ -188,7 +195,7 @@ async def test_destructive_action_needs_the_requesters_confirmation(harness: Har
     finished = await harness.audit(action="cancel", event="finished")
     assert [r.outcome for r in finished] == ["ok"]
 
-    _, key = await harness.click(blocks.CONFIRM, value, user=ONCALL, ephemeral=True)   # used once only
+    _, key = await harness.click(blocks.CONFIRM, value, user=ONCALL, ephemeral=True)  # used once only
     assert "already used" in (await harness.responses(key))[0].args["text"]
 
 
@@ -210,10 +217,13 @@ async def test_cancel_button_runs_nothing(harness: Harness):
 async def _ask_requeue(h: Harness) -> tuple[str, str, Call]:
     job = await _running_job(h)
     asked = len(h.slack.of("chat.postMessage", channel=APPROVALS))
-    _, _, key = await h.confirmed_command(f"requeue {job}")      # requeue asks first, then needs approval
+    _, _, key = await h.confirmed_command(f"requeue {job}")  # requeue asks first, then needs approval
     told = (await h.responses(key, count=2))[-1]
-    posted = (await h.slack.wait_for(lambda c: c.method == "chat.postMessage" and c.args["channel"] == APPROVALS,
-                                     count=asked + 1))[-1]
+    posted = (
+        await h.slack.wait_for(
+            lambda c: c.method == "chat.postMessage" and c.args["channel"] == APPROVALS, count=asked + 1
+        )
+    )[-1]
     assert "needs a second person's approval" in told.args["text"] and f"<#{APPROVALS}>" in told.args["text"]
     return job, _buttons(posted)[blocks.APPROVE], posted
 
@@ -237,8 +247,15 @@ async def test_approval_self_approval_refused_rbac_checked_then_approved(harness
     assert "Approved* by <@U0ONCALL2>" in _text(decided) and not _buttons(decided)
     thread = (await harness.slack.wait_for(lambda c: c.args.get("thread_ts") == msg_ts))[0]
     assert thread.args["channel"] == APPROVALS and f"approved by <@{ONCALL2}>" in thread.args["text"]
-    told = (await harness.slack.wait_for(
-        lambda c: c.method == "chat.postMessage" and c.args["channel"] == ONCALL_CHANNEL and "was approved" in c.args["text"]))[0]
+    told = (
+        await harness.slack.wait_for(
+            lambda c: (
+                c.method == "chat.postMessage"
+                and c.args["channel"] == ONCALL_CHANNEL
+                and "was approved" in c.args["text"]
+            )
+        )
+    )[0]
     assert f"<@{ONCALL}>" in told.args["text"]
     final = (await harness.slack.wait_for(lambda c: c.method == "chat.update" and "requeue: ok" in c.args["text"]))[0]
     assert f"approved by <@{ONCALL2}>" in _text(final)
@@ -250,7 +267,7 @@ async def test_approval_self_approval_refused_rbac_checked_then_approved(harness
     assert len(started) == 1 and started[0].principal == f"slack:{ONCALL}" and job in started[0].targets
 
     _, key = await harness.click(blocks.APPROVE, approval_id, user=ONCALL2, channel=APPROVALS, message_ts=msg_ts)
-    assert "already" in (await harness.responses(key))[0].args["text"]      # no second run
+    assert "already" in (await harness.responses(key))[0].args["text"]  # no second run
 
 
 async def test_deny_tells_the_thread_and_the_requester_and_runs_nothing(harness: Harness):
@@ -261,8 +278,9 @@ async def test_deny_tells_the_thread_and_the_requester_and_runs_nothing(harness:
     assert "Denied* by <@U0ONCALL2>" in _text(decided) and not _buttons(decided)
     thread = (await harness.slack.wait_for(lambda c: c.args.get("thread_ts") == msg_ts))[0]
     assert f"denied by <@{ONCALL2}>" in thread.args["text"]
-    told = (await harness.slack.wait_for(
-        lambda c: c.method == "chat.postMessage" and c.args["channel"] == ONCALL_CHANNEL))[0]
+    told = (
+        await harness.slack.wait_for(lambda c: c.method == "chat.postMessage" and c.args["channel"] == ONCALL_CHANNEL)
+    )[0]
     assert "was denied" in told.args["text"] and "nothing ran" in told.args["text"]
     await harness.idle()
     assert [r for r in await harness.audit(action="requeue", event="started") if not r.params.get("dry_run")] == []
@@ -277,26 +295,38 @@ async def test_approved_but_then_refused_by_a_guard_tells_everyone(harness: Harn
 
     _, _, key = await harness.confirmed_command('drain gpu[001-020] --reason "bad batch"')
     await harness.responses(key)
-    posted = (await harness.slack.wait_for(lambda c: c.method == "chat.postMessage" and c.args["channel"] == APPROVALS))[0]
+    posted = (
+        await harness.slack.wait_for(lambda c: c.method == "chat.postMessage" and c.args["channel"] == APPROVALS)
+    )[0]
     approval_id = _buttons(posted)[blocks.APPROVE]
-    other = await harness.engine.submit(Request(principal=f"slack:{ADMIN}", channel="test", action="drain",
-                                                params={"nodes": "gpu[021-030]", "reason": "other work"}))
+    other = await harness.engine.submit(
+        Request(
+            principal=f"slack:{ADMIN}",
+            channel="test",
+            action="drain",
+            params={"nodes": "gpu[021-030]", "reason": "other work"},
+        )
+    )
     assert (await other.wait()).outcome == "ok"
     msg_ts = "1700000000.000003"
     await harness.click(blocks.APPROVE, approval_id, user=ONCALL2, channel=APPROVALS, message_ts=msg_ts)
     thread = (await harness.slack.wait_for(lambda c: c.args.get("thread_ts") == msg_ts))[0]
     assert "approved by" in thread.args["text"] and "engine refused to run it" in thread.args["text"]
     assert "partition gpu" in thread.args["text"]
-    told = (await harness.slack.wait_for(
-        lambda c: c.method == "chat.postMessage" and c.args["channel"] == ONCALL_CHANNEL))[0]
+    told = (
+        await harness.slack.wait_for(lambda c: c.method == "chat.postMessage" and c.args["channel"] == ONCALL_CHANNEL)
+    )[0]
     assert f"<@{ONCALL}>" in told.args["text"] and "refused" in told.args["text"]
     await harness.idle()
-    assert [r for r in await harness.audit(action="drain", event="started")
-            if "gpu001" in r.targets and not r.params.get("dry_run")] == []       # only the approvers' plan ran
+    assert [
+        r
+        for r in await harness.audit(action="drain", event="started")
+        if "gpu001" in r.targets and not r.params.get("dry_run")
+    ] == []  # only the approvers' plan ran
 
 
 async def test_where_the_bot_cannot_post_the_result_goes_to_the_requester(harness: Harness):
-    harness.slack.fail["chat.postMessage"] = "channel_not_found"       # e.g. a DM the bot is not part of
+    harness.slack.fail["chat.postMessage"] = "channel_not_found"  # e.g. a DM the bot is not part of
     _, _, key = await harness.command("ping", channel="D0DIRECT")
     reply = (await harness.responses(key))[0]
     assert "ping: ok" in reply.args["text"] and reply.args["response_type"] == "ephemeral"
@@ -307,14 +337,15 @@ async def test_rate_limited_updates_are_retried_and_the_final_state_lands(harnes
     harness.slack.rate_limit["chat.update"] = 1
     await harness.command("ping")
     limited, final = await harness.slack.wait_for(
-        lambda c: c.method == "chat.update" and "ping: ok" in c.args["text"], count=2)   # a 429, then the retry
-    assert final.at - limited.at >= 0.9                                   # it waited for Retry-After
+        lambda c: c.method == "chat.update" and "ping: ok" in c.args["text"], count=2
+    )  # a 429, then the retry
+    assert final.at - limited.at >= 0.9  # it waited for Retry-After
     assert final.args["ts"] == limited.args["ts"] and final.args["blocks"] == limited.args["blocks"]
 
 
 async def test_approve_and_deny_by_command_update_the_posted_approval_message(harness: Harness):
     _, approval_id, _ = await _ask_requeue(harness)
-    _, _, key = await harness.command(f"approve {approval_id}", user=ONCALL)           # self-approval, typed
+    _, _, key = await harness.command(f"approve {approval_id}", user=ONCALL)  # self-approval, typed
     assert "cannot approve it" in (await harness.responses(key))[0].args["text"]
     _, _, key = await harness.command(f"approve {approval_id}", user=ONCALL2, channel=OTHER_CHANNEL)
     reply = (await harness.responses(key))[0]
@@ -335,7 +366,7 @@ async def test_approve_and_deny_by_command_update_the_posted_approval_message(ha
 
 async def test_metric_range_query_attaches_a_chart(harness: Harness):
     # typed with Slack's typographic quotes and its &lt;/&gt; escaping, as Slack delivers it
-    await harness.command("query ‘DCGM_FI_DEV_GPU_TEMP{Hostname=\"gpu017\", gpu=~\"0|1\"} &gt; 0’ --range 1h --step 5m")
+    await harness.command('query ‘DCGM_FI_DEV_GPU_TEMP{Hostname="gpu017", gpu=~"0|1"} &gt; 0’ --range 1h --step 5m')
     final = (await harness.slack.wait_for(lambda c: c.method == "chat.update" and "query: " in c.args["text"]))[0]
     assert "query: ok" in final.args["text"], final.args["text"]
     charts = [b["text"]["text"] for b in final.args["blocks"] if b["type"] == "section" and "```" in b["text"]["text"]]
@@ -347,29 +378,34 @@ async def test_metric_range_query_attaches_a_chart(harness: Harness):
 
 async def test_only_the_requester_or_a_stop_permission_can_stop_a_running_run(harness: Harness):
     await harness.command("slow-touch gpu[001-005]")
-    update = (await harness.slack.wait_for(            # one node done, the rest to go
-        lambda c: c.method == "chat.update" and blocks.STOP in _text(c) and "1/5" in _text(c)))[0]
+    update = (
+        await harness.slack.wait_for(  # one node done, the rest to go
+            lambda c: c.method == "chat.update" and blocks.STOP in _text(c) and "1/5" in _text(c)
+        )
+    )[0]
     run_id = _buttons(update)[blocks.STOP]
     _, key = await harness.click(blocks.STOP, run_id, user=VIEWER, message_ts=update.args["ts"])
     refusal = (await harness.responses(key))[0].args
     assert f"only <@{ONCALL}>" in refusal["text"]
-    assert f"only <@{ONCALL}>" in json.dumps(refusal["blocks"])       # the mention renders, not &lt;@…&gt;
+    assert f"only <@{ONCALL}>" in json.dumps(refusal["blocks"])  # the mention renders, not &lt;@…&gt;
     assert [r.principal for r in await harness.audit(action="stop", event="denied")] == [f"slack:{VIEWER}"]
     _, key = await harness.click(blocks.STOP, run_id, user=ONCALL, message_ts=update.args["ts"])
     assert "stopping run" in (await harness.responses(key))[0].args["text"]
-    final = (await harness.slack.wait_for(lambda c: c.method == "chat.update" and "slow-touch: cancelled" in c.args["text"]))[0]
+    final = (
+        await harness.slack.wait_for(lambda c: c.method == "chat.update" and "slow-touch: cancelled" in c.args["text"])
+    )[0]
     assert blocks.STOP not in _text(final)
     finished = await harness.audit(run_id=run_id, event="finished")
     assert [r.outcome for r in finished] == ["cancelled"]
     steps = await harness.audit(run_id=run_id, event="step")
     done = [r for r in steps if r.outcome == "ok"]
-    assert 0 < len(done) < 5                                  # stopped part-way: some nodes done, not all
-    assert {r.targets[0] for r in steps} == {f"gpu00{i}" for i in range(1, 6)}   # the rest: a final state each
+    assert 0 < len(done) < 5  # stopped part-way: some nodes done, not all
+    assert {r.targets[0] for r in steps} == {f"gpu00{i}" for i in range(1, 6)}  # the rest: a final state each
 
 
 async def test_approval_after_a_bot_restart_tells_the_requester_by_dm(harness: Harness):
     job, approval_id, _ = await _ask_requeue(harness)
-    harness.bot.approvals.clear()                     # what a restarted bot remembers: nothing
+    harness.bot.approvals.clear()  # what a restarted bot remembers: nothing
     await harness.click(blocks.APPROVE, approval_id, user=ONCALL2, channel=APPROVALS, message_ts="1700000000.000009")
     told = (await harness.slack.wait_for(lambda c: c.method == "chat.postMessage" and c.args["channel"] == ONCALL))[0]
     assert f"your `/dcops requeue --jobs {job}` was approved by <@{ONCALL2}>" in told.args["text"]
@@ -378,18 +414,20 @@ async def test_approval_after_a_bot_restart_tells_the_requester_by_dm(harness: H
 
 
 async def test_the_last_update_is_the_final_state_even_when_an_update_is_in_flight(harness: Harness):
-    harness.slack.rate_limit["chat.update"] = 1       # the first update waits 1 s in flight (Retry-After)
+    harness.slack.rate_limit["chat.update"] = 1  # the first update waits 1 s in flight (Retry-After)
     await harness.command("slow-touch gpu[001-002]")
     await harness.slack.wait_for(lambda c: c.method == "chat.update" and "slow-touch: ok" in c.args["text"])
     await harness.idle()
     updates = harness.slack.of("chat.update")
-    assert "slow-touch: ok" in updates[-1].args["text"]          # what Slack applied last is the end state
+    assert "slow-touch: ok" in updates[-1].args["text"]  # what Slack applied last is the end state
 
 
 async def test_a_failing_run_ends_failed_with_its_error_in_one_line(harness: Harness):
     await harness.command("query 'rate(foo[5m'")
     final = (await harness.slack.wait_for(lambda c: c.method == "chat.update" and "query: failed" in c.args["text"]))[0]
-    errors = [b["text"]["text"] for b in final.args["blocks"] if b["type"] == "section" and ":warning:" in b["text"]["text"]]
+    errors = [
+        b["text"]["text"] for b in final.args["blocks"] if b["type"] == "section" and ":warning:" in b["text"]["text"]
+    ]
     assert len(errors) == 1 and "bad_data" in errors[0] and "\n" not in errors[0] and "Traceback" not in _text(final)
     run_id = harness.engine.runs()[0].run_id
     assert [r.outcome for r in await harness.audit(run_id=run_id, event="finished")] == ["failed"]

@@ -19,8 +19,9 @@ def _text(call) -> str:  # noqa: ANN001
 
 
 def _buttons(call) -> dict[str, str]:  # noqa: ANN001
-    return {e["action_id"]: e["value"] for b in call.args.get("blocks", []) if b["type"] == "actions"
-            for e in b["elements"]}
+    return {
+        e["action_id"]: e["value"] for b in call.args.get("blocks", []) if b["type"] == "actions" for e in b["elements"]
+    }
 
 
 async def test_a_replayed_signed_command_is_refused_and_audited(harness: Harness):
@@ -28,15 +29,15 @@ async def test_a_replayed_signed_command_is_refused_and_audited(harness: Harness
     body = slash_body("resume gpu003", user=ADMIN, channel=ONCALL_CHANNEL, response_url=url)
     ts = int(time.time())
     first, _ = await post_signed(harness.session, harness.server.url, body, timestamp=ts)
-    again, text = await post_signed(harness.session, harness.server.url, body, timestamp=ts)   # byte for byte
+    again, text = await post_signed(harness.session, harness.server.url, body, timestamp=ts)  # byte for byte
     assert first == 200 and again == 401 and "replayed" in text
     await harness.idle()
     runs = [r for r in await harness.audit(action="resume") if r.event == "started"]
-    assert len(runs) == 1                                          # it ran once, not twice
+    assert len(runs) == 1  # it ran once, not twice
     refused = await harness.audit(event="denied")
     assert [(r.principal, r.action) for r in refused] == [(f"slack:{ADMIN}", "resume")]
     assert "replayed Slack request refused" in refused[0].detail
-    status, _, _ = await harness.command("resume gpu004", user=ADMIN)   # a fresh request is served
+    status, _, _ = await harness.command("resume gpu004", user=ADMIN)  # a fresh request is served
     assert status == 200
 
 
@@ -44,7 +45,7 @@ async def test_drain_and_requeue_ask_the_same_typed_confirmation_on_slack(harnes
     """The same guard as the TUI's fleet `d` and the CLI on a terminal: the engine's token."""
     _, _, key = await harness.command('drain gpu[001-016] --reason "xid 79"', user=ADMIN)
     prompt = (await harness.responses(key))[0]
-    assert "press Confirm to act on 16 node(s) gpu[001-016]" in prompt.args["text"]     # a button: no typing
+    assert "press Confirm to act on 16 node(s) gpu[001-016]" in prompt.args["text"]  # a button: no typing
     assert "typing" not in prompt.args["text"] and blocks.CONFIRM in _buttons(prompt)
     await harness.idle()
     assert [r for r in await harness.audit(action="drain") if r.event == "started"] == []
@@ -52,11 +53,20 @@ async def test_drain_and_requeue_ask_the_same_typed_confirmation_on_slack(harnes
 
 async def test_a_replayed_button_click_is_refused(harness: Harness):
     await harness.command("slow-touch gpu[001-005]")
-    update = (await harness.slack.wait_for(
-        lambda c: c.method == "chat.update" and blocks.STOP in _text(c) and "1/5" in _text(c)))[0]
+    update = (
+        await harness.slack.wait_for(
+            lambda c: c.method == "chat.update" and blocks.STOP in _text(c) and "1/5" in _text(c)
+        )
+    )[0]
     _, url = harness.new_response_url()
-    body = button_body(action_id=blocks.STOP, value=_buttons(update)[blocks.STOP], user=ONCALL,
-                       channel=ONCALL_CHANNEL, response_url=url, message_ts=update.args["ts"])
+    body = button_body(
+        action_id=blocks.STOP,
+        value=_buttons(update)[blocks.STOP],
+        user=ONCALL,
+        channel=ONCALL_CHANNEL,
+        response_url=url,
+        message_ts=update.args["ts"],
+    )
     ts = int(time.time())
     assert (await post_signed(harness.session, harness.server.url, body, timestamp=ts))[0] == 200
     assert (await post_signed(harness.session, harness.server.url, body, timestamp=ts))[0] == 401
@@ -70,16 +80,24 @@ async def test_stop_card_lists_final_states_and_resume_button_returns_leftovers(
     rendering test below, the leftovers themselves tests/unit/core/test_stop_settle.py). Then the
     Resume button, clicked, resumes the nodes through the engine as the clicker."""
     await harness.command("slow-touch gpu[001-005]")
-    update = (await harness.slack.wait_for(
-        lambda c: c.method == "chat.update" and blocks.STOP in _text(c) and "1/5" in _text(c)))[0]
+    update = (
+        await harness.slack.wait_for(
+            lambda c: c.method == "chat.update" and blocks.STOP in _text(c) and "1/5" in _text(c)
+        )
+    )[0]
     run_id = _buttons(update)[blocks.STOP]
     _, key = await harness.click(blocks.STOP, run_id, user=ONCALL, message_ts=update.args["ts"])
     assert "stopping run" in (await harness.responses(key))[0].args["text"]
-    final = (await harness.slack.wait_for(lambda c: c.method == "chat.update" and "slow-touch: cancelled" in c.args["text"]))[0]
+    final = (
+        await harness.slack.wait_for(lambda c: c.method == "chat.update" and "slow-touch: cancelled" in c.args["text"])
+    )[0]
     card = _text(final)
-    assert f"stopped by slack:{ONCALL}" in card and "not started" in card and "running" not in card.lower().replace(
-        "keep running", "")
-    for _ in range(100):                  # the stop action confirms once the run's finished record is in
+    assert (
+        f"stopped by slack:{ONCALL}" in card
+        and "not started" in card
+        and "running" not in card.lower().replace("keep running", "")
+    )
+    for _ in range(100):  # the stop action confirms once the run's finished record is in
         stop_recs = await harness.audit(action="stop", event="finished")
         if stop_recs:
             break
@@ -100,19 +118,30 @@ def test_resume_button_only_on_a_card_with_leftovers():
 
     view = RunView(action="firmware-update", command_text="firmware-update gpu[059-064] ...", requester=ONCALL)
     view.apply(events.RunStarted(run_id="r1", action="firmware-update", targets=["gpu059", "gpu060"]))
-    view.apply(events.RunFinished(run_id="r1", outcome="cancelled", duration=3, summary="stopped",
-                                  left_out_of_service=["gpu059", "gpu060"], stopped_by=f"slack:{ONCALL}"))
+    view.apply(
+        events.RunFinished(
+            run_id="r1",
+            outcome="cancelled",
+            duration=3,
+            summary="stopped",
+            left_out_of_service=["gpu059", "gpu060"],
+            stopped_by=f"slack:{ONCALL}",
+        )
+    )
     _, bl = blocks.run_message(view)
     buttons = [e for b in bl if b["type"] == "actions" for e in b["elements"]]
     assert [(b["action_id"], b["value"], b["text"]["text"]) for b in buttons] == [
-        (blocks.RESUME_LEFT, "gpu[059-060]", "Resume gpu[059-060]")]
+        (blocks.RESUME_LEFT, "gpu[059-060]", "Resume gpu[059-060]")
+    ]
     view.finished = events.RunFinished(run_id="r1", outcome="cancelled", duration=3, summary="stopped")
     _, bl = blocks.run_message(view)
     assert not [b for b in bl if b["type"] == "actions"]
 
 
 def test_error_lines_render_mentions_and_channel_links_but_not_broadcasts():
-    _, bl = blocks.error_line("only <@U0ONCALL>, who started run r1, can stop it; see <#C0APPROVALS> <!channel> <http://x|y>")
+    _, bl = blocks.error_line(
+        "only <@U0ONCALL>, who started run r1, can stop it; see <#C0APPROVALS> <!channel> <http://x|y>"
+    )
     text = bl[0]["text"]["text"]
     assert "<@U0ONCALL>" in text and "<#C0APPROVALS>" in text
     assert "&lt;!channel&gt;" in text and "&lt;http://x|y&gt;" in text
@@ -127,12 +156,28 @@ async def test_dcops_slack_port_and_api_base_url_for_local_testing(slack, tmp_pa
     import sys
     from pathlib import Path
 
-    env = dict(os.environ, SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET="s3cret", XDG_DATA_HOME=str(tmp_path),
-               XDG_STATE_HOME=str(tmp_path))
+    env = dict(
+        os.environ,
+        SLACK_BOT_TOKEN="xoxb-test",
+        SLACK_SIGNING_SECRET="s3cret",
+        XDG_DATA_HOME=str(tmp_path),
+        XDG_STATE_HOME=str(tmp_path),
+    )
     env.pop("SLACK_APP_TOKEN", None)
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "dcops.console.cli", "--demo", "slack", "--port", "0", "--api-base-url", slack.base_url,
-        cwd=str(Path(__file__).resolve().parents[3]), env=env, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "dcops.console.cli",
+        "--demo",
+        "slack",
+        "--port",
+        "0",
+        "--api-base-url",
+        slack.base_url,
+        cwd=str(Path(__file__).resolve().parents[3]),
+        env=env,
+        stderr=asyncio.subprocess.PIPE,
+    )
     try:
         line = (await asyncio.wait_for(proc.stderr.readline(), 60)).decode()
         assert re.match(r"dcops slack: listening on http://127\.0\.0\.1:(\d+)/slack/events", line), line
@@ -162,30 +207,40 @@ def test_verdict_icon_follows_severity_never_a_tick_for_a_bad_cable():
 async def test_triage_of_the_demo_bad_cable_is_marked_bad(harness: Harness):
     from dcops.actions import Request
 
-    run = await harness.engine.submit(Request(principal=f"slack:{ADMIN}", channel="test", action="triage-cable",
-                                              params={"auto": True}))
+    run = await harness.engine.submit(
+        Request(principal=f"slack:{ADMIN}", channel="test", action="triage-cable", params={"auto": True})
+    )
     await run.wait()
     assert run.result is not None and run.result.severity in ("bad", "warning"), run.result.summary
 
 
 async def test_dry_run_message_shows_the_plan_and_no_target_running(harness: Harness):
-    await harness.command('drain gpu[001-003] --reason x --dry-run', user=ADMIN)     # a dry run asks nothing
-    final = (await harness.slack.wait_for(lambda c: c.method == "chat.update" and "drain: dry-run" in c.args["text"]))[0]
+    await harness.command("drain gpu[001-003] --reason x --dry-run", user=ADMIN)  # a dry run asks nothing
+    final = (await harness.slack.wait_for(lambda c: c.method == "chat.update" and "drain: dry-run" in c.args["text"]))[
+        0
+    ]
     card = _text(final)
     assert "would drain 3 node(s)" in card and "48213" in card
-    assert "running (" not in card and ":memo: would drain" in card            # a plan, not a green tick
+    assert "running (" not in card and ":memo: would drain" in card  # a plan, not a green tick
 
 
 async def test_approval_card_shows_the_plan_and_approve_asks_once_more(harness: Harness):
-    _, _, key = await harness.confirmed_command('drain gpu[001-002] --reason "psu swap"')   # oncall: needs approval
-    posted = (await harness.slack.wait_for(lambda c: c.method == "chat.postMessage" and c.args["channel"] == "C0APPROVALS"))[0]
+    _, _, key = await harness.confirmed_command('drain gpu[001-002] --reason "psu swap"')  # oncall: needs approval
+    posted = (
+        await harness.slack.wait_for(lambda c: c.method == "chat.postMessage" and c.args["channel"] == "C0APPROVALS")
+    )[0]
     card = _text(posted)
-    assert "Plan:" in card and "would drain 2 node(s) gpu[001-002]" in card and "48213" in card   # the affected jobs
-    approve = [e for b in posted.args["blocks"] if b["type"] == "actions" for e in b["elements"]
-               if e["action_id"] == blocks.APPROVE][0]
+    assert "Plan:" in card and "would drain 2 node(s) gpu[001-002]" in card and "48213" in card  # the affected jobs
+    approve = [
+        e
+        for b in posted.args["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == blocks.APPROVE
+    ][0]
     assert approve["confirm"]["confirm"]["text"] == "Approve and run"
     started = [r for r in await harness.audit(action="drain", event="started") if not r.params.get("dry_run")]
-    assert started == []                                  # the plan changed nothing
+    assert started == []  # the plan changed nothing
 
 
 async def test_three_am_bad_cable_to_drain_in_three_messages(harness: Harness):
@@ -194,9 +249,12 @@ async def test_three_am_bad_cable_to_drain_in_three_messages(harness: Harness):
     sent = 0
     await harness.command("triage-cable --auto", user=ADMIN)
     sent += 1
-    final = (await harness.slack.wait_for(lambda c: c.method == "chat.update" and "triage-cable: ok" in c.args["text"],
-                                          timeout=30))[0]
-    assert ":red_circle:" in _text(final)                         # a bad cable is never a green tick
+    final = (
+        await harness.slack.wait_for(
+            lambda c: c.method == "chat.update" and "triage-cable: ok" in c.args["text"], timeout=30
+        )
+    )[0]
+    assert ":red_circle:" in _text(final)  # a bad cable is never a green tick
     followups = {k: v for k, v in _buttons(final).items() if k.startswith(blocks.FOLLOWUP)}
     drain = next(v for v in followups.values() if v.startswith("drain gpu023"))
     _, key = await harness.click(next(k for k, v in followups.items() if v == drain), drain, user=ADMIN)
@@ -214,27 +272,34 @@ async def test_every_triage_follow_up_is_one_button_through_the_engine(harness: 
     """Not only the first: the last suggested follow-up (reset the counters of the second bad link)
     is one button too, decided, confirmed and audited like a typed command."""
     await harness.command("triage-cable --auto", user=ADMIN)
-    final = (await harness.slack.wait_for(lambda c: c.method == "chat.update" and "triage-cable: ok" in c.args["text"],
-                                          timeout=30))[0]
+    final = (
+        await harness.slack.wait_for(
+            lambda c: c.method == "chat.update" and "triage-cable: ok" in c.args["text"], timeout=30
+        )
+    )[0]
     followups = {k: v for k, v in _buttons(final).items() if k.startswith(blocks.FOLLOWUP)}
     assert len(followups) == 4 and sum(v.startswith("reset-counters") for v in followups.values()) == 2, followups
     action_id, last = list(followups.items())[-1]
     assert last.startswith("reset-counters gpu031"), last
     _, key = await harness.click(action_id, last, user=ADMIN)
-    prompt = (await harness.responses(key))[0]                       # destructive: the Confirm prompt first
+    prompt = (await harness.responses(key))[0]  # destructive: the Confirm prompt first
     _, key = await harness.click(blocks.CONFIRM, _buttons(prompt)[blocks.CONFIRM], user=ADMIN, ephemeral=True)
-    await harness.slack.wait_for(lambda c: c.method == "chat.update" and "reset-counters: ok" in c.args["text"],
-                                 timeout=30)
+    await harness.slack.wait_for(
+        lambda c: c.method == "chat.update" and "reset-counters: ok" in c.args["text"], timeout=30
+    )
     done = await harness.audit(action="reset-counters", event="finished")
     assert [(r.outcome, r.principal, r.targets) for r in done] == [("ok", f"slack:{ADMIN}", ["gpu031"])], done
 
 
 async def test_three_am_xid_79_to_drain_in_two_messages(harness: Harness):
     await harness.command("gpu-health gpu017", user=ADMIN)
-    health = (await harness.slack.wait_for(lambda c: c.method == "chat.update" and "gpu-health" in c.args["text"]
-                                           and "79" in _text(c), timeout=30))[0]
+    health = (
+        await harness.slack.wait_for(
+            lambda c: c.method == "chat.update" and "gpu-health" in c.args["text"] and "79" in _text(c), timeout=30
+        )
+    )[0]
     assert "79" in _text(health)
-    _, _, key = await harness.confirmed_command('drain gpu017 --reason "xid 79"', user=ADMIN)   # command + Confirm
+    _, _, key = await harness.confirmed_command('drain gpu017 --reason "xid 79"', user=ADMIN)  # command + Confirm
     await harness.slack.wait_for(lambda c: c.method == "chat.update" and "drain: ok" in c.args["text"], timeout=30)
     assert [r.outcome for r in await harness.audit(action="drain", event="finished", node="gpu017")] == ["ok"]
 
@@ -244,7 +309,10 @@ async def test_a_large_read_keeps_the_channel_short_and_puts_the_table_in_the_th
     final = (await harness.slack.wait_for(lambda c: c.method == "chat.update" and "nodes: ok" in c.args["text"]))[0]
     table = [b for b in final.args["blocks"] if b["type"] == "table"][0]
     assert len(table["rows"]) == 1 + 10 and "full table is in the thread" in _text(final)
-    thread = (await harness.slack.wait_for(lambda c: c.method == "chat.postMessage"
-                                           and c.args.get("thread_ts") == final.args["ts"]))[0]
+    thread = (
+        await harness.slack.wait_for(
+            lambda c: c.method == "chat.postMessage" and c.args.get("thread_ts") == final.args["ts"]
+        )
+    )[0]
     rows = [b for b in thread.args["blocks"] if b["type"] == "table"][0]["rows"]
     assert len(rows) > 11 and len(json.dumps(final.args)) < len(json.dumps(thread.args))

@@ -63,8 +63,11 @@ def unique(names: list[str]) -> list[str]:
 # ---------------------------------------------------------------- generators
 
 word = st.text("abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=5)
-prefix = st.lists(word, min_size=1, max_size=3).map("-".join).flatmap(
-    lambda w: st.sampled_from([w, w + "-", w + "_", w + "."]))
+prefix = (
+    st.lists(word, min_size=1, max_size=3)
+    .map("-".join)
+    .flatmap(lambda w: st.sampled_from([w, w + "-", w + "_", w + "."]))
+)
 
 
 @st.composite
@@ -88,8 +91,11 @@ def a_token(draw: st.DrawFn) -> str:
     head = draw(prefix)
     kind = draw(st.sampled_from(["name", "name", "groups", "groups", "groups", "suffix"]))
     if kind == "name":
-        return head + str(draw(st.integers(0, 999))).zfill(draw(st.integers(1, 3))) + draw(
-            st.sampled_from(["", "-ib", "a", "-gpu01"]))
+        return (
+            head
+            + str(draw(st.integers(0, 999))).zfill(draw(st.integers(1, 3)))
+            + draw(st.sampled_from(["", "-ib", "a", "-gpu01"]))
+        )
     parts = [head, draw(group)]
     for _ in range(draw(st.integers(0, 2))):
         parts += [draw(st.sampled_from(["", "-", "-gpu", "x", "."])), draw(group)]
@@ -99,13 +105,20 @@ def a_token(draw: st.DrawFn) -> str:
 
 
 expressions = st.lists(a_token(), min_size=1, max_size=5).flatmap(
-    lambda toks: st.sampled_from([",".join(toks), ",".join(toks + toks[:1]), ",," + ",".join(toks)]))
+    lambda toks: st.sampled_from([",".join(toks), ",".join(toks + toks[:1]), ",," + ",".join(toks)])
+)
 
-names = st.builds(lambda p, n, w, tail: f"{p}{n:0{w}d}{tail}", prefix, st.integers(0, 2500), st.integers(1, 4),
-                  st.sampled_from(["", "", "", "-ib", "a", "-gpu01"]))
+names = st.builds(
+    lambda p, n, w, tail: f"{p}{n:0{w}d}{tail}",
+    prefix,
+    st.integers(0, 2500),
+    st.integers(1, 4),
+    st.sampled_from(["", "", "", "-ib", "a", "-gpu01"]),
+)
 
 
 # ---------------------------------------------------------------- properties
+
 
 @given(expressions)
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -152,8 +165,9 @@ def a_big_fleet(draw: st.DrawFn) -> list[str]:
 
 
 @given(a_big_fleet())
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                HealthCheck.too_slow])
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 def test_thousands_of_names(scontrol: Scontrol, items: list[str]) -> None:
     ours = collapse(items)
     assert sorted(scontrol.hostnames(ours) or []) == sorted(set(items))
@@ -166,9 +180,13 @@ def test_thousands_of_names(scontrol: Scontrol, items: list[str]) -> None:
 
 def test_a_generated_fleet_of_irregular_names(scontrol: Scontrol) -> None:
     """2,600 names of the shapes real fleets use, through both tools and back."""
-    fleet = ([f"dgx-h100-{i:02d}" for i in range(1, 300)] + [f"n{i:03d}-ib" for i in range(1, 800)]
-             + [f"rack{r}-gpu{g:02d}" for r in range(1, 40) for g in range(1, 33)] + [f"cn{i}" for i in range(1, 100)]
-             + [f"cn{i:03d}" for i in range(50, 150)])
+    fleet = (
+        [f"dgx-h100-{i:02d}" for i in range(1, 300)]
+        + [f"n{i:03d}-ib" for i in range(1, 800)]
+        + [f"rack{r}-gpu{g:02d}" for r in range(1, 40) for g in range(1, 33)]
+        + [f"cn{i}" for i in range(1, 100)]
+        + [f"cn{i:03d}" for i in range(50, 150)]
+    )
     ours = collapse(fleet)
     assert sorted(scontrol.hostnames(ours) or []) == sorted(fleet)
     assert sorted(expand(scontrol.hostlist(fleet))) == sorted(fleet)

@@ -26,9 +26,12 @@ ALLOW_ALL = '[roles.all]\nactions = ["*"]\n[[bindings]]\nprincipals = ["unix:*"]
 
 
 def lab_config(tmp_path: Path, cluster: SlurmLab, **slurm: Any) -> DcopsConfig:
-    return DcopsConfig(cluster=ClusterSection(name="slurm-lab"), audit=AuditSection(url=f"sqlite:///{tmp_path / 'a.db'}"),
-                       guards=GuardsSection(max_partition_unavailable=1.0),
-                       slurm=SlurmSection(env=cluster.env, **{"timeout": 8.0, **slurm}))
+    return DcopsConfig(
+        cluster=ClusterSection(name="slurm-lab"),
+        audit=AuditSection(url=f"sqlite:///{tmp_path / 'a.db'}"),
+        guards=GuardsSection(max_partition_unavailable=1.0),
+        slurm=SlurmSection(env=cluster.env, **{"timeout": 8.0, **slurm}),
+    )
 
 
 @pytest.fixture
@@ -38,10 +41,12 @@ async def engine(tmp_path: Path, cluster: SlurmLab) -> AsyncIterator[Engine]:
     await eng.aclose()
 
 
-async def run(engine: Engine, action: str, *, confirm: str | None = None, principal: str = "unix:oncall1",
-              **params: Any) -> tuple[RunFinished, list[Any]]:
-    submitted = await engine.submit(Request(principal=principal, channel="cli", action=action, params=params,
-                                            confirm=confirm))
+async def run(
+    engine: Engine, action: str, *, confirm: str | None = None, principal: str = "unix:oncall1", **params: Any
+) -> tuple[RunFinished, list[Any]]:
+    submitted = await engine.submit(
+        Request(principal=principal, channel="cli", action=action, params=params, confirm=confirm)
+    )
     events = [ev async for ev in submitted.events()]
     assert isinstance(events[-1], RunFinished)
     return events[-1], events
@@ -97,8 +102,10 @@ async def test_drain_wait_times_out_and_leaves_the_nodes_drained(engine: Engine,
     cluster.wait_job(job, "RUNNING")
     fin, events = await run(engine, "drain", nodes="gpu[005-006]", reason="psu", wait=True, wait_timeout=1.5)
     assert fin.outcome == "failed"
-    assert result(events).summary == ("drained 2 node(s) gpu[005-006]; 1 job(s) waited for; jobs still running "
-                                      "after 1.5 s on gpu005 (nodes stay drained)")
+    assert result(events).summary == (
+        "drained 2 node(s) gpu[005-006]; 1 job(s) waited for; jobs still running "
+        "after 1.5 s on gpu005 (nodes stay drained)"
+    )
     failed = [e for e in events if isinstance(e, Step) and e.status == "failed"]
     assert [(e.target, e.detail) for e in failed] == [("gpu005", "jobs still running after 1.5 s; node stays drained")]
     assert cluster.job_state(job) == "RUNNING" and "DRAIN" in cluster.node("gpu005")["State"]
@@ -112,8 +119,9 @@ async def test_drain_requeue_jobs_puts_them_back_in_the_queue(engine: Engine, cl
     cluster.wait_job(job, "RUNNING")
     fin, events = await run(engine, "drain", nodes="gpu007", reason="ib flap", requeue_jobs=True)
     assert fin.outcome == "ok", fin.summary
-    assert ("ok", "job requeued (it ran on gpu007)") in [(e.status, e.detail) for e in events
-                                                         if isinstance(e, Step) and e.target == job]
+    assert ("ok", "job requeued (it ran on gpu007)") in [
+        (e.status, e.detail) for e in events if isinstance(e, Step) and e.target == job
+    ]
     assert result(events).table.rows == [["gpu007", "draining (jobs requeued)", job, "ib flap [unix:oncall1 via cli]"]]
     cluster.wait_job(job, "PENDING")
     assert "Restarts=1" in cluster.run("scontrol", "-o", "show", "job", job).stdout
@@ -122,8 +130,9 @@ async def test_drain_requeue_jobs_puts_them_back_in_the_queue(engine: Engine, cl
 async def test_drain_cancel_jobs_cancels_them(engine: Engine, cluster: SlurmLab) -> None:
     job = cluster.sbatch("-N1", "-w", "gpu008")
     cluster.wait_job(job, "RUNNING")
-    fin, _ = await run(engine, "drain", nodes="gpu008", reason="bad gpu", cancel_jobs=True, wait=True, wait_timeout=30,
-                       confirm="1")   # the implied cancel is destructive: confirmed like a direct cancel
+    fin, _ = await run(
+        engine, "drain", nodes="gpu008", reason="bad gpu", cancel_jobs=True, wait=True, wait_timeout=30, confirm="1"
+    )  # the implied cancel is destructive: confirmed like a direct cancel
     assert fin.outcome == "ok", fin.summary
     assert sacct_states(cluster, job) == ["CANCELLED"]
     assert cluster.node("gpu008")["State"] == "IDLE+DRAIN"
@@ -135,10 +144,15 @@ async def test_dry_runs_show_nodes_and_jobs_and_change_nothing(engine: Engine, c
     fin, events = await run(engine, "drain", nodes="gpu[009-011]", reason="rack work", requeue_jobs=True, dry_run=True)
     assert fin.outcome == "dry-run"
     res = result(events)
-    assert res.summary == (f"would drain 3 node(s) gpu[009-011] with reason 'rack work [unix:oncall1 via cli]'; "
-                           f"1 job(s) on them would be requeued: {job} (root, 2 node(s): gpu[009-010])")
-    assert res.table.rows == [["gpu009", "mixed", job, "draining"], ["gpu010", "mixed", job, "draining"],
-                              ["gpu011", "idle", "", "drained"]]
+    assert res.summary == (
+        f"would drain 3 node(s) gpu[009-011] with reason 'rack work [unix:oncall1 via cli]'; "
+        f"1 job(s) on them would be requeued: {job} (root, 2 node(s): gpu[009-010])"
+    )
+    assert res.table.rows == [
+        ["gpu009", "mixed", job, "draining"],
+        ["gpu010", "mixed", job, "draining"],
+        ["gpu011", "idle", "", "drained"],
+    ]
     fin, events = await run(engine, "cancel", jobs=[job], dry_run=True)
     assert fin.outcome == "dry-run" and result(events).table.rows == [[job, "root", "RUNNING", "gpu009,gpu010"]]
     assert result(events).summary == f"would cancel 1 job(s): {job} running on gpu[009-010]"
@@ -152,7 +166,8 @@ async def test_resume_refuses_a_health_marked_node_unless_forced(engine: Engine,
     assert fin.outcome == "failed"
     assert [e.message for e in events if isinstance(e, Error)] == [
         "resume refused: gpu012 marked bad by a health check ('NHC: check_hw_gpu: GPU 3 lost'); fix the node, "
-        "or resume it with --force --reason TEXT"]
+        "or resume it with --force --reason TEXT"
+    ]
     assert cluster.node("gpu012")["State"] == "IDLE+DRAIN"
     assert (await audit(engine, fin.run_id))[-1].outcome == "failed"
 
@@ -162,8 +177,10 @@ async def test_resume_refuses_a_health_marked_node_unless_forced(engine: Engine,
     assert fin.outcome == "ok"
     assert cluster.node("gpu012")["State"] in ("IDLE", "IDLE+NOT_RESPONDING")
     steps = [r for r in await audit(engine, fin.run_id) if r.event == "step"]
-    assert steps[0].detail == ("resumed past health mark 'NHC: check_hw_gpu: GPU 3 lost': GPU reseated, dcgmi diag "
-                               "-r 3 passed [unix:oncall1 via cli]")
+    assert steps[0].detail == (
+        "resumed past health mark 'NHC: check_hw_gpu: GPU 3 lost': GPU reseated, dcgmi diag "
+        "-r 3 passed [unix:oncall1 via cli]"
+    )
 
 
 async def test_cancel_requeue_hold_release_through_the_engine(engine: Engine, cluster: SlurmLab) -> None:
@@ -173,9 +190,13 @@ async def test_cancel_requeue_hold_release_through_the_engine(engine: Engine, cl
     cluster.wait_job(b, "RUNNING")
     waiting = cluster.sbatch("-p", "debug", "-N1", "-w", "gpu013")
     fin, _ = await run(engine, "hold", jobs=[waiting])
-    assert fin.outcome == "ok" and cluster.run("squeue", "-h", "-j", waiting, "-o", "%r").stdout.strip().startswith("JobHeld")
+    assert fin.outcome == "ok" and cluster.run("squeue", "-h", "-j", waiting, "-o", "%r").stdout.strip().startswith(
+        "JobHeld"
+    )
     fin, _ = await run(engine, "release", jobs=[waiting])
-    assert fin.outcome == "ok" and not cluster.run("squeue", "-h", "-j", waiting, "-o", "%r").stdout.strip().startswith("JobHeld")
+    assert fin.outcome == "ok" and not cluster.run("squeue", "-h", "-j", waiting, "-o", "%r").stdout.strip().startswith(
+        "JobHeld"
+    )
     fin, _ = await run(engine, "requeue", jobs=[b])
     assert fin.outcome == "ok"
     cluster.wait_job(b, "PENDING")
@@ -201,8 +222,14 @@ async def test_slurmctld_stopped_mid_drain_is_one_clear_error_audited_failed(tmp
     try:
         job = cluster.sbatch("-N1", "-w", "gpu006")
         cluster.wait_job(job, "RUNNING")
-        submitted = await eng.submit(Request(principal="unix:oncall1", channel="cli", action="drain",
-                                             params={"nodes": "gpu006", "reason": "xid 94", "wait": True}))
+        submitted = await eng.submit(
+            Request(
+                principal="unix:oncall1",
+                channel="cli",
+                action="drain",
+                params={"nodes": "gpu006", "reason": "xid 94", "wait": True},
+            )
+        )
         events = []
         async for ev in submitted.events():
             events.append(ev)
@@ -211,18 +238,22 @@ async def test_slurmctld_stopped_mid_drain_is_one_clear_error_audited_failed(tmp
         fin = events[-1]
         assert isinstance(fin, RunFinished) and fin.outcome == "failed"
         errors = [e.message for e in events if isinstance(e, Error)]
-        assert (len(errors) == 1 and errors[0] in (
-            "slurm: sinfo did not answer within 3 s (is slurmctld up?)",
-            "slurm: squeue did not answer within 3 s (is slurmctld up?)")) or errors[0].startswith(
-            "slurm: slurmctld does not answer")
+        assert (
+            len(errors) == 1
+            and errors[0]
+            in (
+                "slurm: sinfo did not answer within 3 s (is slurmctld up?)",
+                "slurm: squeue did not answer within 3 s (is slurmctld up?)",
+            )
+        ) or errors[0].startswith("slurm: slurmctld does not answer")
         records = await audit(eng, fin.run_id)
         assert records[-1].event == "finished" and records[-1].outcome == "failed" and records[-1].error == errors[0]
 
-        try:                                                          # a new request while slurmctld is down:
-            fin, events = await run(eng, "resume", nodes="gpu006")   # fails as a run, or is refused while
-            summary, run_id = fin.summary, fin.run_id                 # resolving its nodes (the drain above
-        except DcopsError as exc:                                     # rode out 30 s, so the node list is
-            summary = str(exc)                                        # read again) -- audited either way
+        try:  # a new request while slurmctld is down:
+            fin, events = await run(eng, "resume", nodes="gpu006")  # fails as a run, or is refused while
+            summary, run_id = fin.summary, fin.run_id  # resolving its nodes (the drain above
+        except DcopsError as exc:  # rode out 30 s, so the node list is
+            summary = str(exc)  # read again) -- audited either way
             run_id = max(await eng.store.query(AuditQuery(limit=5)), key=lambda r: r.seq).run_id
         assert "is slurmctld up?" in summary or "does not answer" in summary, summary
         assert (await audit(eng, run_id))[-1].outcome == "failed"
@@ -231,7 +262,8 @@ async def test_slurmctld_stopped_mid_drain_is_one_clear_error_audited_failed(tmp
 
 
 async def test_shell_syntax_in_node_names_is_refused_and_in_reasons_is_stored_verbatim(
-        engine: Engine, cluster: SlurmLab, tmp_path: Path) -> None:
+    engine: Engine, cluster: SlurmLab, tmp_path: Path
+) -> None:
     from dcops.actions import parse_command
     from dcops.actions.errors import UsageError
 
@@ -252,6 +284,6 @@ async def test_drain_through_the_engine_reaches_a_node_whose_slurmd_is_down(engi
     cluster.stop_slurmd("gpu016")
     fin, events = await run(engine, "drain", nodes="gpu016", reason="slurmd crashed")
     assert fin.outcome == "ok", fin.summary
-    node = cluster.node("gpu016")               # NOT_RESPONDING joins once slurmctld's ping notices
+    node = cluster.node("gpu016")  # NOT_RESPONDING joins once slurmctld's ping notices
     assert node["State"] in ("IDLE+DRAIN", "IDLE+DRAIN+NOT_RESPONDING", "DOWN+DRAIN+NOT_RESPONDING")
     assert node["Reason"] == "slurmd crashed [unix:oncall1 via cli]"

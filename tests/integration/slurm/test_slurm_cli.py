@@ -35,7 +35,7 @@ async def test_nodes_by_name_keep_the_order_asked(cli: SlurmCli) -> None:
 
 async def test_jobs_filter_by_user_partition_node_state_and_id(cli: SlurmCli, cluster: SlurmLab) -> None:
     running = cluster.sbatch("-p", "debug", "-N1", "-w", "gpu013")
-    big = cluster.sbatch("-p", "debug", "-N4", "--exclusive")          # waits for gpu013
+    big = cluster.sbatch("-p", "debug", "-N4", "--exclusive")  # waits for gpu013
     cluster.wait_job(running, "RUNNING")
     all_jobs = {j.job_id: j for j in await cli.jobs()}
     assert all_jobs[running].state == "RUNNING" and all_jobs[running].nodes == ("gpu013",)
@@ -48,8 +48,9 @@ async def test_jobs_filter_by_user_partition_node_state_and_id(cli: SlurmCli, cl
     assert [j.user for j in await cli.jobs(JobFilter(job_ids=(big,)))] == ["root"]
 
 
-async def test_drain_with_a_reason_holding_shell_syntax_stores_it_verbatim(cli: SlurmCli, cluster: SlurmLab,
-                                                                          tmp_path: Path) -> None:
+async def test_drain_with_a_reason_holding_shell_syntax_stores_it_verbatim(
+    cli: SlurmCli, cluster: SlurmLab, tmp_path: Path
+) -> None:
     marker = tmp_path / f"pwned-{uuid.uuid4().hex}"
     reason = f"xid 79; touch {marker} $(touch {marker}) `id` | State=DOWN [unix:oncall1 via cli]"
     await cli.drain(["gpu001", "gpu002"], reason)
@@ -74,7 +75,7 @@ async def test_resume_mixes_drained_down_and_idle_nodes(cli: SlurmCli, cluster: 
     await cli.drain(["gpu001"], "maintenance")
     cluster.run("scontrol", "update", "nodename=gpu002", "state=DOWN", "reason=cable")
     assert cluster.node("gpu002")["State"].startswith("DOWN")
-    await cli.resume(["gpu001", "gpu002", "gpu003"])       # gpu003 is already in service
+    await cli.resume(["gpu001", "gpu002", "gpu003"])  # gpu003 is already in service
     for name in ("gpu001", "gpu002", "gpu003"):
         assert "DRAIN" not in cluster.node(name)["State"] and not cluster.node(name)["State"].startswith("DOWN")
 
@@ -85,7 +86,7 @@ async def test_a_busy_node_drains_and_reports_draining(cli: SlurmCli, cluster: S
     await cli.drain(["gpu006"], "xid 48")
     [node] = await cli.nodes(["gpu006"])
     assert node.drain_flag and node.display_state == "draining" and node.jobs == (job,)
-    assert cluster.job_state(job) == "RUNNING"                # drain lets the job finish
+    assert cluster.job_state(job) == "RUNNING"  # drain lets the job finish
 
 
 async def test_cancel_and_requeue_read_back_from_squeue(cli: SlurmCli, cluster: SlurmLab) -> None:
@@ -96,7 +97,7 @@ async def test_cancel_and_requeue_read_back_from_squeue(cli: SlurmCli, cluster: 
     await cli.cancel([a])
     assert cluster.run("squeue", "-h", "-t", "all", "-j", a, "-o", "%T").stdout.strip() in ("CANCELLED", "COMPLETING")
     await cli.requeue([b])
-    cluster.wait_job(b, "PENDING")                            # via COMPLETING, as Slurm requeues
+    cluster.wait_job(b, "PENDING")  # via COMPLETING, as Slurm requeues
     assert "Restarts=1" in cluster.run("scontrol", "-o", "show", "job", b).stdout
     [requeued] = await cli.jobs(JobFilter(job_ids=(b,)))
     assert (requeued.state, requeued.restarts) == ("PENDING", 1)
@@ -108,7 +109,9 @@ async def test_hold_and_release_a_pending_job(cli: SlurmCli, cluster: SlurmLab) 
     waiting = cluster.sbatch("-N1", "-w", "gpu011")
     await cli.hold([waiting])
     assert cluster.run("squeue", "-h", "-j", waiting, "-o", "%T %r").stdout.split() in (
-        ["PENDING", "JobHeldAdmin"], ["PENDING", "JobHeldUser"])
+        ["PENDING", "JobHeldAdmin"],
+        ["PENDING", "JobHeldUser"],
+    )
     [held] = await cli.jobs(JobFilter(job_ids=(waiting,)))
     assert held.state == "PENDING" and held.reason.startswith("JobHeld")
     await cli.release([waiting])
@@ -122,7 +125,7 @@ async def test_cancel_with_a_signal_keeps_the_job_running(cli: SlurmCli, cluster
     flag = tmp_path / "got-usr1"
     job = cluster.sbatch("-N1", "-w", "gpu009", wrap=f"trap 'touch {flag}' USR1; while true; do sleep 0.2; done")
     cluster.wait_job(job, "RUNNING")
-    time.sleep(0.5)                                           # let the shell install its trap
+    time.sleep(0.5)  # let the shell install its trap
     await cli.cancel([job], signal="USR1")
     deadline = time.monotonic() + 10
     while not flag.exists() and time.monotonic() < deadline:
@@ -149,7 +152,8 @@ async def test_slurmctld_down_gives_one_clear_error_within_the_timeout(cluster: 
     with pytest.raises(BackendUnavailable) as err:
         await cli.nodes()
     assert time.monotonic() - t0 < 6
-    assert str(err.value) in ("slurm: sinfo did not answer within 3 s (is slurmctld up?)",
-                              "slurm: squeue did not answer within 3 s (is slurmctld up?)") \
-        or str(err.value).startswith("slurm: slurmctld does not answer")
+    assert str(err.value) in (
+        "slurm: sinfo did not answer within 3 s (is slurmctld up?)",
+        "slurm: squeue did not answer within 3 s (is slurmctld up?)",
+    ) or str(err.value).startswith("slurm: slurmctld does not answer")
     assert "\n" not in str(err.value)

@@ -26,16 +26,21 @@ async def remote(cluster: SlurmLab, ssh_nodes: sshnodes.SshNodesLab) -> AsyncIte
     ctl = controller.start(ssh_nodes)
     config = DcopsConfig(
         slurm=SlurmSection(controller_ssh=ctl.name, env=cluster.env, timeout=10),
-        ssh=SshSection(**ssh_nodes.ssh_config(known_hosts=str(ctl.known_hosts), hosts={ctl.name: ctl.address},
-                                              ports={ctl.name: ctl.port})))
+        ssh=SshSection(
+            **ssh_nodes.ssh_config(
+                known_hosts=str(ctl.known_hosts), hosts={ctl.name: ctl.address}, ports={ctl.name: ctl.port}
+            )
+        ),
+    )
     backends = build_backends(config)
     assert isinstance(backends.slurm, SlurmCli)
     yield backends.slurm
     await backends.aclose()
 
 
-async def test_drain_cancel_and_read_on_the_controller_over_ssh(remote: SlurmCli, cluster: SlurmLab,
-                                                                tmp_path: Path) -> None:
+async def test_drain_cancel_and_read_on_the_controller_over_ssh(
+    remote: SlurmCli, cluster: SlurmLab, tmp_path: Path
+) -> None:
     job = cluster.sbatch("-N1", "-w", "gpu003")
     cluster.wait_job(job, "RUNNING")
     marker = tmp_path / f"pwned-{uuid.uuid4().hex}"
@@ -49,17 +54,20 @@ async def test_drain_cancel_and_read_on_the_controller_over_ssh(remote: SlurmCli
     assert [j.job_id for j in await remote.jobs(JobFilter(node="gpu003"))] == [job]
     await remote.cancel([job])
     assert cluster.run("squeue", "-h", "-t", "all", "-j", job, "-o", "%T").stdout.strip() in ("CANCELLED", "COMPLETING")
-    assert list(remote._closer._conns) == ["slurmctl"]        # every call went over one reused SSH connection
+    assert list(remote._closer._conns) == ["slurmctl"]  # every call went over one reused SSH connection
 
 
 async def test_an_unreachable_controller_is_one_clear_error(cluster: SlurmLab, ssh_nodes: sshnodes.SshNodesLab) -> None:
-    config = DcopsConfig(slurm=SlurmSection(controller_ssh="slurmctl", env=cluster.env, timeout=5),
-                         ssh=SshSection(**ssh_nodes.ssh_config(hosts={"slurmctl": "127.0.0.1"}, ports={"slurmctl": 9})))
+    config = DcopsConfig(
+        slurm=SlurmSection(controller_ssh="slurmctl", env=cluster.env, timeout=5),
+        ssh=SshSection(**ssh_nodes.ssh_config(hosts={"slurmctl": "127.0.0.1"}, ports={"slurmctl": 9})),
+    )
     backends = build_backends(config)
     try:
         with pytest.raises(BackendUnavailable) as err:
             await backends.slurm.nodes()
     finally:
         await backends.aclose()
-    assert str(err.value) == ("slurm: cannot reach the controller slurmctl: ssh: connect to host 127.0.0.1 "
-                              "port 9: Connection refused")
+    assert str(err.value) == (
+        "slurm: cannot reach the controller slurmctl: ssh: connect to host 127.0.0.1 port 9: Connection refused"
+    )

@@ -33,15 +33,20 @@ async def test_slurmctld_restarted_mid_drain_wait(tmp_path: Path, cluster: Slurm
         cluster.wait_job(j, "RUNNING")
     eng = await open_engine(lab_config(tmp_path, cluster), policy=Policy.from_toml(ALLOW_ALL))
     try:
-        run = await eng.submit(Request(principal="unix:oncall1", channel="cli", action="drain",
-                                       params={"nodes": "gpu[001-016]", "reason": "fault test", "wait": True,
-                                               "wait_timeout": 90}))
+        run = await eng.submit(
+            Request(
+                principal="unix:oncall1",
+                channel="cli",
+                action="drain",
+                params={"nodes": "gpu[001-016]", "reason": "fault test", "wait": True, "wait_timeout": 90},
+            )
+        )
         events = []
         outage = None
         async for ev in run.events():
             events.append(ev)
             if outage is None and isinstance(ev, Step) and ev.target == NODES[-1]:
-                outage = asyncio.create_task(asyncio.to_thread(_outage, cluster, 4.0))   # the drain is written
+                outage = asyncio.create_task(asyncio.to_thread(_outage, cluster, 4.0))  # the drain is written
         assert outage is not None
         await outage
         fin = events[-1]
@@ -50,7 +55,7 @@ async def test_slurmctld_restarted_mid_drain_wait(tmp_path: Path, cluster: Slurm
         assert any(m.startswith("Slurm is not answering") for m in logs), logs
         assert fin.outcome == "ok", fin.summary
         assert fin.summary.startswith("drained 16 node(s) gpu[001-016]; 16 job(s)") and "\n" not in fin.summary
-        assert set(drained(cluster)) == set(NODES)                    # what Slurm shows after the restart
+        assert set(drained(cluster)) == set(NODES)  # what Slurm shows after the restart
         assert all("fault test" in r for r in drained(cluster).values())
         report = await eng.store.verify()
         assert report.ok, report.line()
@@ -73,16 +78,22 @@ async def test_drain_asked_while_slurmctld_is_down_is_refused_before_acting(tmp_
     cluster.stop_slurmctld()
     try:
         with pytest.raises(DcopsError) as caught:
-            await eng.submit(Request(principal="unix:oncall1", channel="cli", action="drain",
-                                     params={"nodes": "gpu[001-016]", "reason": "fault test"}))
+            await eng.submit(
+                Request(
+                    principal="unix:oncall1",
+                    channel="cli",
+                    action="drain",
+                    params={"nodes": "gpu[001-016]", "reason": "fault test"},
+                )
+            )
         line = str(caught.value)
         assert "\n" not in line and "slurm" in line.lower(), line
         recs = await eng.store.query(AuditQuery(limit=None))
         last = max(recs, key=lambda r: r.seq)
-        assert (last.event, last.outcome, last.action) == ("finished", "failed", "drain")   # audited, failed early
-        assert not [r for r in recs if r.event == "started"]          # it never started
+        assert (last.event, last.outcome, last.action) == ("finished", "failed", "drain")  # audited, failed early
+        assert not [r for r in recs if r.event == "started"]  # it never started
         assert (await eng.store.verify()).ok
     finally:
         cluster.start_slurmctld()
         await eng.aclose()
-    assert not drained(cluster)                                       # nothing changed
+    assert not drained(cluster)  # nothing changed

@@ -39,14 +39,19 @@ async def engine(tmp_path: Path, cluster: SlurmLab) -> AsyncIterator[Engine]:
 
 
 def drain(nodes: str, confirm: str | None = None) -> Request:
-    return Request(principal="unix:alice", channel="cli", action="drain", confirm=confirm,
-                   params={"nodes": nodes, "reason": "bad gpu", "cancel_jobs": True})
+    return Request(
+        principal="unix:alice",
+        channel="cli",
+        action="drain",
+        confirm=confirm,
+        params={"nodes": nodes, "reason": "bad gpu", "cancel_jobs": True},
+    )
 
 
 async def test_a_job_reaching_outside_the_cancel_scope_refuses_the_drain(engine: Engine, cluster: SlurmLab) -> None:
     job = cluster.sbatch("-N2", "-w", "gpu011,gpu012")
     cluster.wait_job(job, "RUNNING")
-    with pytest.raises(DeniedError) as exc:        # gpu011 is in the cancel scope, gpu012 is not
+    with pytest.raises(DeniedError) as exc:  # gpu011 is in the cancel scope, gpu012 is not
         await engine.submit(drain("gpu011", confirm="1"))
     assert f"job {job} (on gpu[011-012]) is outside unix:alice's scope for cancel" in str(exc.value)
     assert cluster.job_state(job) == "RUNNING"

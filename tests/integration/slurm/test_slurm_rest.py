@@ -14,8 +14,20 @@ from dcops.actions.backends.slurm_rest import SlurmRest
 from dcops.actions.errors import BackendError, BackendUnavailable
 from tests.lab.slurm import SlurmLab
 
-COMPARED = ("name", "state", "flags", "reason", "partitions", "gres", "gpus", "gpus_used", "cpus", "memory_mb",
-            "features", "jobs")
+COMPARED = (
+    "name",
+    "state",
+    "flags",
+    "reason",
+    "partitions",
+    "gres",
+    "gpus",
+    "gpus_used",
+    "cpus",
+    "memory_mb",
+    "features",
+    "jobs",
+)
 
 
 @pytest.fixture
@@ -33,8 +45,11 @@ async def test_rest_and_cli_see_the_same_nodes_and_jobs(rest: SlurmRest, cli: Sl
     via_cli = {n.name: n.model_dump(include=set(COMPARED)) for n in await cli.nodes()}
     assert via_rest == via_cli
     assert via_rest["gpu001"]["jobs"] == (job,) and via_rest["gpu005"]["flags"] == ("DRAIN",)
-    assert [(j.job_id, j.state, j.nodes) for j in await rest.jobs()] == \
-        [(j.job_id, j.state, j.nodes) for j in await cli.jobs()] == [(job, "RUNNING", ("gpu001", "gpu002"))]
+    assert (
+        [(j.job_id, j.state, j.nodes) for j in await rest.jobs()]
+        == [(j.job_id, j.state, j.nodes) for j in await cli.jobs()]
+        == [(job, "RUNNING", ("gpu001", "gpu002"))]
+    )
 
 
 async def test_cancel_hold_release_through_rest(rest: SlurmRest, cluster: SlurmLab) -> None:

@@ -19,8 +19,11 @@ def main(argv: list[str] | None = None) -> int:
             am = lab.start()
             from tests.lab.metrics import lab as metrics
 
-            fed = "fed by the metrics lab's Prometheus" if metrics.status() else \
-                "(metrics lab not running: start it, then `start` again to feed it)"
+            fed = (
+                "fed by the metrics lab's Prometheus"
+                if metrics.status()
+                else "(metrics lab not running: start it, then `start` again to feed it)"
+            )
             print(f"alertmanager lab: {am.url} {fed}")
         elif args.command == "stop":
             print("alertmanager lab stopped" if lab.stop() else "alertmanager lab was not running")

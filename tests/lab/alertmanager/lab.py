@@ -47,8 +47,9 @@ class AlertmanagerLab:
         return f"http://127.0.0.1:{self.port}"
 
     # ------------------------------------------------------------ configuration
-    def route_to_webhook(self, url: str | None, *, token: str | None = None,
-                         basic: tuple[str, str] | None = None) -> None:
+    def route_to_webhook(
+        self, url: str | None, *, token: str | None = None, basic: tuple[str, str] | None = None
+    ) -> None:
         """Send every alert to ``url`` (dcops' receiver) quickly (group_wait 1 s), with the auth
         Alertmanager's ``http_config`` supports; ``None`` removes the webhook. Reloads at once."""
         _write_config(self.directory, url, token=token, basic=basic)
@@ -93,8 +94,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _write_config(d: Path, url: str | None, *, token: str | None = None,
-                  basic: tuple[str, str] | None = None) -> None:
+def _write_config(d: Path, url: str | None, *, token: str | None = None, basic: tuple[str, str] | None = None) -> None:
     receiver: dict[str, Any] = {"name": "dcops"}
     if url:
         hook: dict[str, Any] = {"url": url, "send_resolved": True, "max_alerts": 0}
@@ -104,8 +104,13 @@ def _write_config(d: Path, url: str | None, *, token: str | None = None,
             hook["http_config"] = {"basic_auth": {"username": basic[0], "password": basic[1]}}
         receiver["webhook_configs"] = [hook]
     config = {
-        "route": {"receiver": "dcops", "group_by": ["alertname", "node"], "group_wait": "1s",
-                  "group_interval": "2s", "repeat_interval": "1h"},
+        "route": {
+            "receiver": "dcops",
+            "group_by": ["alertname", "node"],
+            "group_wait": "1s",
+            "group_interval": "2s",
+            "repeat_interval": "1h",
+        },
         "receivers": [receiver],
     }
     tmp = d / ".alertmanager.yml.tmp"
@@ -168,9 +173,19 @@ def start(timeout: float = 30.0) -> AlertmanagerLab:
     port = _free_port()
     (d / "lab.json").write_text(json.dumps({"port": port}))
     _write_config(d, None)
-    proc = spawn([BINARY, f"--config.file={d / 'alertmanager.yml'}", f"--storage.path={d / 'data'}",
-                  f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address=", "--log.level=warn"],
-                 env=dict(os.environ), log=d / "logs" / "alertmanager.log", owner=str(d))
+    proc = spawn(
+        [
+            BINARY,
+            f"--config.file={d / 'alertmanager.yml'}",
+            f"--storage.path={d / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--cluster.listen-address=",
+            "--log.level=warn",
+        ],
+        env=dict(os.environ),
+        log=d / "logs" / "alertmanager.log",
+        owner=str(d),
+    )
     (d / "pids" / "alertmanager.pid").write_text(str(proc.pid))
     lab = AlertmanagerLab(directory=d, port=port)
     deadline = time.monotonic() + timeout

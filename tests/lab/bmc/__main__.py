@@ -25,7 +25,9 @@ def main(argv: list[str] | None = None) -> int:
     sv.add_argument("--user", default="admin")
     sv.add_argument("--update-seconds", type=float, default=1.5)
     sv.add_argument("--power-delay", type=int, default=1)
-    sv.add_argument("--profiles", default="", help="vendor shape per node: gpu001=hgx,gpu002=idrac,... (default generic)")
+    sv.add_argument(
+        "--profiles", default="", help="vendor shape per node: gpu001=hgx,gpu002=idrac,... (default generic)"
+    )
     sv.add_argument("--reinstall-hook", default=None, help="JSON argv run on a PXE boot ({node}, {image_id}, {delay})")
     args = ap.parse_args(argv)
     if args.cmd == "serve":
@@ -36,8 +38,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd == "start":
         profiles = dict(kv.split("=", 1) for kv in args.profiles.split(",") if kv)
         lab = control.start(args.nodes, update_seconds=args.update_seconds, profiles=profiles)
-        print(f"lab BMCs up: {len(lab.bmcs)} at {min(lab.bmcs.values())}..; control {lab.info['control']}; "
-              f"CA {lab.ca}; user {lab.user}, password in {lab.password_file}")
+        print(
+            f"lab BMCs up: {len(lab.bmcs)} at {min(lab.bmcs.values())}..; control {lab.info['control']}; "
+            f"CA {lab.ca}; user {lab.user}, password in {lab.password_file}"
+        )
         return 0
     if args.cmd == "stop":
         print("stopped" if control.stop() else "not running (cleaned up)")

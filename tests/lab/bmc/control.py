@@ -25,7 +25,7 @@ from tests.lab.slurm.procs import OWNER_VAR, kill_pids, owned_pids, read_pid
 from .pki import make_lab_pki
 
 REPO = Path(__file__).resolve().parents[3]
-DEFAULT_PORT = 18400   # control; files = +1; BMC i = +10+i
+DEFAULT_PORT = 18400  # control; files = +1; BMC i = +10+i
 
 
 def lab_dir() -> Path:
@@ -84,9 +84,15 @@ def _port_free(port: int) -> bool:
     return True
 
 
-def start(nodes: int = 16, *, update_seconds: float = 1.5, power_delay: int = 1,
-          reinstall_hook: list[str] | None = None, timeout: float = 60.0,
-          profiles: dict[str, str] | None = None) -> LabBmcs:
+def start(
+    nodes: int = 16,
+    *,
+    update_seconds: float = 1.5,
+    power_delay: int = 1,
+    reinstall_hook: list[str] | None = None,
+    timeout: float = 60.0,
+    profiles: dict[str, str] | None = None,
+) -> LabBmcs:
     """Start the lab; ``profiles`` serves a vendor shape (hgx, idrac, ilo; see profiles.py) on some
     nodes from the start (tests switch them at run time with :meth:`LabBmcs.profile`)."""
     d = lab_dir()
@@ -94,7 +100,7 @@ def start(nodes: int = 16, *, update_seconds: float = 1.5, power_delay: int = 1,
     port = base_port()
     ports = [port, port + 1, *range(port + 10, port + 10 + nodes)]
     busy = [p for p in ports if not _port_free(p)]
-    deadline = time.monotonic() + 5.0            # an earlier server may still be exiting
+    deadline = time.monotonic() + 5.0  # an earlier server may still be exiting
     while busy and time.monotonic() < deadline:
         time.sleep(0.2)
         busy = [p for p in busy if not _port_free(p)]
@@ -105,16 +111,36 @@ def start(nodes: int = 16, *, update_seconds: float = 1.5, power_delay: int = 1,
     pw.touch(mode=0o600)
     pw.write_text(secrets.token_urlsafe(18) + "\n")
     make_lab_pki(d / "pki")
-    argv = [sys.executable, "-m", "tests.lab.bmc", "serve", "--dir", str(d), "--base-port", str(port),
-            "--names", ",".join(node_names(nodes)), "--update-seconds", str(update_seconds),
-            "--power-delay", str(power_delay)]
+    argv = [
+        sys.executable,
+        "-m",
+        "tests.lab.bmc",
+        "serve",
+        "--dir",
+        str(d),
+        "--base-port",
+        str(port),
+        "--names",
+        ",".join(node_names(nodes)),
+        "--update-seconds",
+        str(update_seconds),
+        "--power-delay",
+        str(power_delay),
+    ]
     if reinstall_hook:
         argv += ["--reinstall-hook", json.dumps(reinstall_hook)]
     if profiles:
         argv += ["--profiles", ",".join(f"{n}={p}" for n, p in profiles.items())]
     with open(d / "server.log", "wb") as log:
-        proc = subprocess.Popen(argv, cwd=REPO, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                start_new_session=True, env={**os.environ, OWNER_VAR: str(d)})
+        proc = subprocess.Popen(
+            argv,
+            cwd=REPO,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+            env={**os.environ, OWNER_VAR: str(d)},
+        )
     (d / "server.pid").write_text(f"{proc.pid}\n")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -174,13 +200,18 @@ class LabBmcs:
     def redfish_toml(self, timeout: float = 30.0) -> str:
         """The ``[redfish]`` section of a dcops config file that reaches these BMCs."""
         bmcs = "\n".join(f'{n} = "{u}"' for n, u in self.bmcs.items())
-        return (f'[redfish]\nusername = "{self.user}"\npassword_file = "{self.password_file}"\n'
-                f'ca_bundle = "{self.ca}"\ntimeout = {timeout}\n[redfish.bmcs]\n{bmcs}\n')
+        return (
+            f'[redfish]\nusername = "{self.user}"\npassword_file = "{self.password_file}"\n'
+            f'ca_bundle = "{self.ca}"\ntimeout = {timeout}\n[redfish.bmcs]\n{bmcs}\n'
+        )
 
     def call(self, method: str, path: str, data: dict[str, Any] | None = None, timeout: float = 10.0) -> Any:
-        req = urllib.request.Request(f"{self.info['control']}/{path}", method=method,
-                                     data=json.dumps(data or {}).encode() if method == "POST" else None,
-                                     headers={"Content-Type": "application/json"})
+        req = urllib.request.Request(
+            f"{self.info['control']}/{path}",
+            method=method,
+            data=json.dumps(data or {}).encode() if method == "POST" else None,
+            headers={"Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - loopback lab control
             return json.loads(resp.read())
 

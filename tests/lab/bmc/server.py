@@ -27,8 +27,16 @@ from .profiles import PROFILES
 from .state import DEFAULT_VERSIONS, Faults, LabState
 from .view import BmcView
 
-DEFAULT_IMAGES = ("bmc-1.10.0", "bmc-1.12.0", "bios-2.3.1", "bios-2.4.0", "gpu-96.00.89.00.01",
-                  "gpu-96.00.af.00.02", "hca-28.39.1002", "hca-28.40.1000")
+DEFAULT_IMAGES = (
+    "bmc-1.10.0",
+    "bmc-1.12.0",
+    "bios-2.3.1",
+    "bios-2.4.0",
+    "gpu-96.00.89.00.01",
+    "gpu-96.00.af.00.02",
+    "hca-28.39.1002",
+    "hca-28.40.1000",
+)
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -48,19 +56,31 @@ def build_sushy(root: Path, lab: LabState, power_delay: int) -> Any:
     # The fake driver picks a power transition delay in 1..11 s; the lab makes it a fixed, short
     # delay so a 16-node rolling update does not spend minutes waiting for fake power.
     fakedriver.random = types.SimpleNamespace(randint=lambda a, b: power_delay)
-    systems = [{"uuid": b.uuid, "name": b.name, "power_state": "On",
-                "nics": [{"mac": f"52:54:00:00:{b.index // 256:02x}:{b.index % 256:02x}", "ip": f"10.254.1.{b.index + 1}"}]}
-               for b in lab.bmcs.values()]
-    sushy.app.configure(extra_config={"SUSHY_EMULATOR_FAKE_DRIVER": True, "SUSHY_EMULATOR_FAKE_SYSTEMS": systems,
-                                      "SUSHY_EMULATOR_STATE_DIR": str(root / "state")})
+    systems = [
+        {
+            "uuid": b.uuid,
+            "name": b.name,
+            "power_state": "On",
+            "nics": [{"mac": f"52:54:00:00:{b.index // 256:02x}:{b.index % 256:02x}", "ip": f"10.254.1.{b.index + 1}"}],
+        }
+        for b in lab.bmcs.values()
+    ]
+    sushy.app.configure(
+        extra_config={
+            "SUSHY_EMULATOR_FAKE_DRIVER": True,
+            "SUSHY_EMULATOR_FAKE_SYSTEMS": systems,
+            "SUSHY_EMULATOR_STATE_DIR": str(root / "state"),
+        }
+    )
     return sushy.app
 
 
 class Control:
     """The test-facing control API (plain HTTP on loopback): faults, latency, firmware, counters."""
 
-    def __init__(self, lab: LabState, sushy_app: Any, info: dict[str, Any],
-                 start_profiles: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, lab: LabState, sushy_app: Any, info: dict[str, Any], start_profiles: dict[str, str] | None = None
+    ) -> None:
         self.lab, self.sushy, self.info = lab, sushy_app, info
         self.start_profiles = dict(start_profiles or {})
 
@@ -70,8 +90,9 @@ class Control:
             body = self.handle(req.method, req.path.strip("/"), json.loads(req.get_data() or b"{}"))
             resp = Response(json.dumps(body), content_type="application/json")
         except (KeyError, ValueError, TypeError) as exc:
-            resp = Response(json.dumps({"error": f"{type(exc).__name__}: {exc}"}), status=400,
-                            content_type="application/json")
+            resp = Response(
+                json.dumps({"error": f"{type(exc).__name__}: {exc}"}), status=400, content_type="application/json"
+            )
         return resp(environ, start_response)
 
     def targets(self, data: dict[str, Any]) -> list[Any]:
@@ -81,19 +102,39 @@ class Control:
     def handle(self, method: str, path: str, data: dict[str, Any]) -> Any:
         lab = self.lab
         if path == "status":
-            return {**self.info, "nodes": {b.name: {"power": self.sushy.systems.get_power_state(b.uuid),
-                                                    "profile": b.profile, "previous": b.previous,
-                                                    "versions": b.versions, "staged": b.staged,
-                                                    "override": [b.override_target, b.override_enabled],
-                                                    "faults": vars(b.faults)} for b in lab.bmcs.values()},
-                    "latency": lab.latency, "reinstalls": lab.reinstalls,
-                    "sessions": {b.name: sum(s.node == b.name for s in lab.sessions.values()) for b in lab.bmcs.values()},
-                    "tasks": {b.name: sum(t.node == b.name for t in lab.tasks.values()) for b in lab.bmcs.values()},
-                    "resets": {b.name: b.resets for b in lab.bmcs.values()}}
+            return {
+                **self.info,
+                "nodes": {
+                    b.name: {
+                        "power": self.sushy.systems.get_power_state(b.uuid),
+                        "profile": b.profile,
+                        "previous": b.previous,
+                        "versions": b.versions,
+                        "staged": b.staged,
+                        "override": [b.override_target, b.override_enabled],
+                        "faults": vars(b.faults),
+                    }
+                    for b in lab.bmcs.values()
+                },
+                "latency": lab.latency,
+                "reinstalls": lab.reinstalls,
+                "sessions": {b.name: sum(s.node == b.name for s in lab.sessions.values()) for b in lab.bmcs.values()},
+                "tasks": {b.name: sum(t.node == b.name for t in lab.tasks.values()) for b in lab.bmcs.values()},
+                "resets": {b.name: b.resets for b in lab.bmcs.values()},
+            }
         if path == "requests":
-            return {"max_inflight": lab.max_inflight, "nodes": {
-                b.name: {"requests": b.requests, "served_503": b.served_503, "injected": b.injected,
-                         "max_inflight": b.max_inflight} for b in lab.bmcs.values()}}
+            return {
+                "max_inflight": lab.max_inflight,
+                "nodes": {
+                    b.name: {
+                        "requests": b.requests,
+                        "served_503": b.served_503,
+                        "injected": b.injected,
+                        "max_inflight": b.max_inflight,
+                    }
+                    for b in lab.bmcs.values()
+                },
+            }
         if method != "POST":
             raise KeyError(path)
         with lab.lock:
@@ -101,8 +142,15 @@ class Control:
                 lab.latency = tuple(data["latency"]) if data.get("latency") else None
             elif path == "faults":
                 for b in self.targets(data):
-                    for key in ("unavailable", "retry_after", "hang", "server_error", "fail_update", "no_update",
-                                "sessions_full"):
+                    for key in (
+                        "unavailable",
+                        "retry_after",
+                        "hang",
+                        "server_error",
+                        "fail_update",
+                        "no_update",
+                        "sessions_full",
+                    ):
                         if key in data:
                             setattr(b.faults, key, data[key])
                     if "latency" in data:
@@ -129,7 +177,7 @@ class Control:
 
     def set_profile(self, b: Any, name: str) -> None:
         """Serve a vendor shape (profiles.PROFILES) on this BMC, with that profile's factory firmware."""
-        prof = PROFILES[name]                     # KeyError -> 400 naming the profile
+        prof = PROFILES[name]  # KeyError -> 400 naming the profile
         b.profile = name
         b.versions = dict(DEFAULT_VERSIONS) if name == "generic" else prof.default_versions()
         b.staged, b.previous, b.ac_off, b.etag = {}, {}, False, 1
@@ -169,9 +217,14 @@ def serve(args: argparse.Namespace) -> None:
     names = args.names.split(",")
     password = (root / "password").read_text().strip()
     hook = json.loads(args.reinstall_hook) if args.reinstall_hook else None
-    lab = LabState(names, args.base_port + 10, user=args.user,
-                   password_hash=bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=5)),
-                   update_seconds=args.update_seconds, reinstall_hook=hook)
+    lab = LabState(
+        names,
+        args.base_port + 10,
+        user=args.user,
+        password_hash=bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=5)),
+        update_seconds=args.update_seconds,
+        reinstall_hook=hook,
+    )
     lab.hook_log = str(root / "reinstall.log")
     app = build_sushy(root, lab, args.power_delay)
     for image in DEFAULT_IMAGES:
@@ -181,15 +234,29 @@ def serve(args: argparse.Namespace) -> None:
     ctx.load_cert_chain(root / "pki" / "server.pem", root / "pki" / "server.key")
     servers: list[Any] = []
     for bmc in lab.bmcs.values():
-        servers.append(make_server("127.0.0.1", bmc.port, BmcView(lab, bmc, app.wsgi_app), threaded=True,
-                                   request_handler=_QuietHandler, ssl_context=ctx))
-    files = ThreadingHTTPServer(("127.0.0.1", args.base_port + 1),
-                                functools.partial(_QuietFiles, directory=str(root / "images")))
-    info = {"control": f"http://127.0.0.1:{args.base_port}", "files": f"http://127.0.0.1:{args.base_port + 1}",
-            "ca": str(root / "pki" / "ca.pem"), "user": args.user, "password_file": str(root / "password"),
-            "images_dir": str(root / "images"),
-            "bmcs": {b.name: f"https://127.0.0.1:{b.port}" for b in lab.bmcs.values()},
-            "uuids": {b.name: b.uuid for b in lab.bmcs.values()}}
+        servers.append(
+            make_server(
+                "127.0.0.1",
+                bmc.port,
+                BmcView(lab, bmc, app.wsgi_app),
+                threaded=True,
+                request_handler=_QuietHandler,
+                ssl_context=ctx,
+            )
+        )
+    files = ThreadingHTTPServer(
+        ("127.0.0.1", args.base_port + 1), functools.partial(_QuietFiles, directory=str(root / "images"))
+    )
+    info = {
+        "control": f"http://127.0.0.1:{args.base_port}",
+        "files": f"http://127.0.0.1:{args.base_port + 1}",
+        "ca": str(root / "pki" / "ca.pem"),
+        "user": args.user,
+        "password_file": str(root / "password"),
+        "images_dir": str(root / "images"),
+        "bmcs": {b.name: f"https://127.0.0.1:{b.port}" for b in lab.bmcs.values()},
+        "uuids": {b.name: b.uuid for b in lab.bmcs.values()},
+    }
     profiles = dict(kv.split("=", 1) for kv in args.profiles.split(",") if kv) if args.profiles else {}
     ctl = Control(lab, app, info, profiles)
     for b in lab.bmcs.values():
@@ -202,7 +269,7 @@ def serve(args: argparse.Namespace) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     stop.wait()
-    os._exit(0)   # server threads are daemons; a hung request must not hold the stop up
+    os._exit(0)  # server threads are daemons; a hung request must not hold the stop up
 
 
 class _QuietFiles(SimpleHTTPRequestHandler):

@@ -31,8 +31,17 @@ def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
 
 
 def _error(status: int, mid: str, text: str, headers: dict[str, str] | None = None) -> Response:
-    return _json({"error": {"code": f"Base.1.8.{mid}", "message": text, "@Message.ExtendedInfo": [
-        {"MessageId": f"Base.1.8.{mid}", "Message": text, "Severity": "Critical"}]}}, status, headers)
+    return _json(
+        {
+            "error": {
+                "code": f"Base.1.8.{mid}",
+                "message": text,
+                "@Message.ExtendedInfo": [{"MessageId": f"Base.1.8.{mid}", "Message": text, "Severity": "Critical"}],
+            }
+        },
+        status,
+        headers,
+    )
 
 
 class BmcView:
@@ -57,9 +66,13 @@ class BmcView:
     def _alias_in(self, path: str, environ: dict[str, Any]) -> str:
         """A profile's system/manager ids (DGX, BMC, System.Embedded.1 ...) are sushy's uuid inside."""
         for alias, real in ((self.system, self.uuid_system), (self.manager, f"/redfish/v1/Managers/{self.bmc.uuid}")):
-            if alias != real and (path == alias or path.startswith(alias + "/")) and not path.startswith(alias + "/SD") \
-                    and path != alias + "/ResetActionInfo":
-                path = real + path[len(alias):]
+            if (
+                alias != real
+                and (path == alias or path.startswith(alias + "/"))
+                and not path.startswith(alias + "/SD")
+                and path != alias + "/ResetActionInfo"
+            ):
+                path = real + path[len(alias) :]
                 environ["PATH_INFO"] = path
         return path
 
@@ -67,7 +80,9 @@ class BmcView:
         if self.bmc.profile == "generic" or resp.mimetype != "application/json":
             return resp
         text = resp.get_data(as_text=True)
-        text = text.replace(self.uuid_system, self.system).replace(f"/redfish/v1/Managers/{self.bmc.uuid}", self.manager)
+        text = text.replace(self.uuid_system, self.system).replace(
+            f"/redfish/v1/Managers/{self.bmc.uuid}", self.manager
+        )
         resp.set_data(text)
         return resp
 
@@ -93,23 +108,28 @@ class BmcView:
             return _error(500, "InternalError", "The BMC's web server failed (lab fault).")
         retry_after = lab.take_unavailable(bmc)
         if retry_after is not None:
-            return _error(503, "ServiceTemporarilyUnavailable", "The BMC is busy; retry later.",
-                          {"Retry-After": str(retry_after)})
+            return _error(
+                503, "ServiceTemporarilyUnavailable", "The BMC is busy; retry later.", {"Retry-After": str(retry_after)}
+            )
         req = Request(environ)
         body = req.get_data(cache=True)
         path = req.path.rstrip("/") or "/"
         if path == "/redfish/v1/SessionService/Sessions" and req.method == "POST":
-            if bmc.faults.sessions_full:      # as OpenBMC answers when its session table is full
-                return _error(503, "SessionLimitExceeded", "The session establishment failed due to the number "
-                                                           "of simultaneous sessions exceeding the limit.",
-                              {"Retry-After": "1"})
+            if bmc.faults.sessions_full:  # as OpenBMC answers when its session table is full
+                return _error(
+                    503,
+                    "SessionLimitExceeded",
+                    "The session establishment failed due to the number of simultaneous sessions exceeding the limit.",
+                    {"Retry-After": "1"},
+                )
             return self.login(req)
         if path not in OPEN_PATHS and not self.authorised(req):
-            return _error(401, "NoValidSession", "No valid session or credentials.",
-                          {"WWW-Authenticate": 'Basic realm="lab-bmc"'})
+            return _error(
+                401, "NoValidSession", "No valid session or credentials.", {"WWW-Authenticate": 'Basic realm="lab-bmc"'}
+            )
         try:
             path = self._alias_in(path, environ)
-            environ["wsgi.input"] = io.BytesIO(body)      # the body was read once already
+            environ["wsgi.input"] = io.BytesIO(body)  # the body was read once already
             req = Request(environ)
             return self._alias_out(self.route(req, path, environ, body))
         except (ValueError, KeyError, TypeError) as exc:
@@ -133,41 +153,71 @@ class BmcView:
         uri = f"/redfish/v1/SessionService/Sessions/{s.id}"
         # some BMCs (the HGX profile here) answer an absolute URL in Location
         location = req.host_url.rstrip("/") + uri if self.bmc.profile == "hgx" else uri
-        return _json({"@odata.id": uri, "@odata.type": "#Session.v1_3_0.Session", "Id": s.id,
-                      "UserName": s.user}, 201, {"X-Auth-Token": s.token, "Location": location})
+        return _json(
+            {"@odata.id": uri, "@odata.type": "#Session.v1_3_0.Session", "Id": s.id, "UserName": s.user},
+            201,
+            {"X-Auth-Token": s.token, "Location": location},
+        )
 
     def route(self, req: Request, path: str, environ: dict[str, Any], body: bytes) -> Response:
         m = req.method
         if path in ("/redfish/v1", "/redfish"):
             return self.patched(environ, body, self.patch_root)
         if path == "/redfish/v1/SessionService":
-            return _json({"@odata.id": path, "Id": "SessionService", "ServiceEnabled": True,
-                          "SessionTimeout": int(self.lab.session_timeout),
-                          "Sessions": {"@odata.id": f"{path}/Sessions"}})
+            return _json(
+                {
+                    "@odata.id": path,
+                    "Id": "SessionService",
+                    "ServiceEnabled": True,
+                    "SessionTimeout": int(self.lab.session_timeout),
+                    "Sessions": {"@odata.id": f"{path}/Sessions"},
+                }
+            )
         if path.startswith("/redfish/v1/SessionService/Sessions"):
             return self.sessions(req, path)
         prof = self.prof
         if path == "/redfish/v1/Systems":
-            return _json(self.collection(path, [self.uuid_system]
-                                         + (["/redfish/v1/Systems/HGX_Baseboard_0"] if prof.baseboard else [])))
+            return _json(
+                self.collection(
+                    path, [self.uuid_system] + (["/redfish/v1/Systems/HGX_Baseboard_0"] if prof.baseboard else [])
+                )
+            )
         if path == "/redfish/v1/Managers":
-            return _json(self.collection(path, [f"/redfish/v1/Managers/{self.bmc.uuid}"]
-                                         + (["/redfish/v1/Managers/HGX_BMC_0"] if prof.baseboard else [])))
+            return _json(
+                self.collection(
+                    path,
+                    [f"/redfish/v1/Managers/{self.bmc.uuid}"]
+                    + (["/redfish/v1/Managers/HGX_BMC_0"] if prof.baseboard else []),
+                )
+            )
         if prof.baseboard and path in ("/redfish/v1/Systems/HGX_Baseboard_0", "/redfish/v1/Managers/HGX_BMC_0"):
             return _json(self.baseboard_doc(path))
         if prof.settings_object and path == f"{self.system}/SD":
             return self.settings(req, body)
         if prof.reset_info and path == f"{self.system}/ResetActionInfo":
-            return _json({"@odata.id": path, "Id": "ResetActionInfo", "Parameters": [
-                {"Name": "ResetType", "Required": True, "DataType": "String", "AllowableValues": list(prof.reset_info)}]})
+            return _json(
+                {
+                    "@odata.id": path,
+                    "Id": "ResetActionInfo",
+                    "Parameters": [
+                        {
+                            "Name": "ResetType",
+                            "Required": True,
+                            "DataType": "String",
+                            "AllowableValues": list(prof.reset_info),
+                        }
+                    ],
+                }
+            )
         if path.startswith(("/redfish/v1/Systems/", "/redfish/v1/Managers/")):
             ident = path.split("/")[4]
             if ident not in (self.bmc.uuid, self.bmc.name):
                 return _error(404, "ResourceMissingAtURI", f"{path} does not exist on this BMC.")
             if path == self.uuid_system and m == "PATCH":
                 if prof.settings_object and "Boot" in json.loads(body or b"{}"):
-                    return _error(400, "PropertyNotWritable", "Boot is set through the settings object "
-                                                              f"{self.system}/SD.")
+                    return _error(
+                        400, "PropertyNotWritable", f"Boot is set through the settings object {self.system}/SD."
+                    )
                 return self.patch_boot(environ, body)
             if path == f"{self.uuid_system}/Actions/ComputerSystem.Reset" and m == "POST":
                 rt = json.loads(body or b"{}").get("ResetType", "")
@@ -180,11 +230,18 @@ class BmcView:
                 return self.patched(environ, body, self.patch_manager)
             return Response.from_app(self.inner, self.forward(environ, body))
         if path.startswith("/redfish/v1/UpdateService"):
-            if self.bmc.faults.no_update and (path == "/redfish/v1/UpdateService" or "/Actions/" in path
-                                               or path == self.prof.multipart):
-                if path == "/redfish/v1/UpdateService":   # an inventory to read, but no way to install
-                    return _json({"@odata.id": path, "Id": "UpdateService", "ServiceEnabled": False,
-                                  "FirmwareInventory": {"@odata.id": f"{path}/FirmwareInventory"}})
+            if self.bmc.faults.no_update and (
+                path == "/redfish/v1/UpdateService" or "/Actions/" in path or path == self.prof.multipart
+            ):
+                if path == "/redfish/v1/UpdateService":  # an inventory to read, but no way to install
+                    return _json(
+                        {
+                            "@odata.id": path,
+                            "Id": "UpdateService",
+                            "ServiceEnabled": False,
+                            "FirmwareInventory": {"@odata.id": f"{path}/FirmwareInventory"},
+                        }
+                    )
                 return _error(404, "ResourceMissingAtURI", f"{path} does not exist.")
             return self.update_service(req, path)
         if path.startswith("/redfish/v1/TaskService"):
@@ -194,8 +251,12 @@ class BmcView:
     # ------------------------------------------------------------------ helpers
     @staticmethod
     def collection(path: str, members: list[str], expanded: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-        return {"@odata.id": path, "Name": path.rsplit("/", 1)[-1], "Members@odata.count": len(members),
-                "Members": expanded if expanded is not None else [{"@odata.id": u} for u in members]}
+        return {
+            "@odata.id": path,
+            "Name": path.rsplit("/", 1)[-1],
+            "Members@odata.count": len(members),
+            "Members": expanded if expanded is not None else [{"@odata.id": u} for u in members],
+        }
 
     @staticmethod
     def forward(environ: dict[str, Any], body: bytes) -> dict[str, Any]:
@@ -219,17 +280,26 @@ class BmcView:
         doc["TaskService"] = {"@odata.id": "/redfish/v1/TaskService"}
         doc["UpdateService"] = {"@odata.id": "/redfish/v1/UpdateService"}
         doc["Links"] = {"Sessions": {"@odata.id": "/redfish/v1/SessionService/Sessions"}}
-        doc["ProtocolFeaturesSupported"] = {"ExpandQuery": {"ExpandAll": False, "Levels": True, "MaxLevels": 1,
-                                                            "Links": False, "NoLinks": True}}
+        doc["ProtocolFeaturesSupported"] = {
+            "ExpandQuery": {"ExpandAll": False, "Levels": True, "MaxLevels": 1, "Links": False, "NoLinks": True}
+        }
 
     def patch_system(self, doc: dict[str, Any]) -> None:
         prof = self.prof
         with self.lab.lock:
-            doc["BiosVersion"] = self.bmc.versions.get("BIOS") or self.bmc.versions.get("HostBIOS_0") or \
-                self.bmc.versions.get("BIOS.Setup.1-1") or self.bmc.versions.get("System ROM", "")
+            doc["BiosVersion"] = (
+                self.bmc.versions.get("BIOS")
+                or self.bmc.versions.get("HostBIOS_0")
+                or self.bmc.versions.get("BIOS.Setup.1-1")
+                or self.bmc.versions.get("System ROM", "")
+            )
             doc["Name"] = self.bmc.name
-            doc.setdefault("Boot", {}).update({"BootSourceOverrideTarget": self.bmc.override_target,
-                                               "BootSourceOverrideEnabled": self.bmc.override_enabled})
+            doc.setdefault("Boot", {}).update(
+                {
+                    "BootSourceOverrideTarget": self.bmc.override_target,
+                    "BootSourceOverrideEnabled": self.bmc.override_enabled,
+                }
+            )
             doc["Boot"]["BootSourceOverrideEnabled@Redfish.AllowableValues"] = ["Disabled", "Once", "Continuous"]
         if prof.name != "generic":
             doc["Id"], doc["Model"] = prof.system_id, prof.model
@@ -238,16 +308,24 @@ class BmcView:
             action.pop("ResetType@Redfish.AllowableValues", None)
             action["@Redfish.ActionInfo"] = f"{self.system}/ResetActionInfo"
         if prof.settings_object:
-            doc["@Redfish.Settings"] = {"@odata.type": "#Settings.v1_3_3.Settings",
-                                        "SettingsObject": {"@odata.id": f"{self.system}/SD"}}
+            doc["@Redfish.Settings"] = {
+                "@odata.type": "#Settings.v1_3_3.Settings",
+                "SettingsObject": {"@odata.id": f"{self.system}/SD"},
+            }
             doc["Links"] = {"ManagedBy": [{"@odata.id": self.manager}]}
 
     def baseboard_doc(self, path: str) -> dict[str, Any]:
         kind = "Systems" if "/Systems/" in path else "Managers"
-        return {"@odata.id": path, "Id": path.rsplit("/", 1)[-1], "Name": path.rsplit("/", 1)[-1],
-                "SystemType": "Physical", "PowerState": "On",
-                "Links": {"ManagedBy": [{"@odata.id": "/redfish/v1/Managers/HGX_BMC_0"}]} if kind == "Systems"
-                else {"FirmwareVersion": self.bmc.versions.get("HGX_FW_BMC_0", "")}}
+        return {
+            "@odata.id": path,
+            "Id": path.rsplit("/", 1)[-1],
+            "Name": path.rsplit("/", 1)[-1],
+            "SystemType": "Physical",
+            "PowerState": "On",
+            "Links": {"ManagedBy": [{"@odata.id": "/redfish/v1/Managers/HGX_BMC_0"}]}
+            if kind == "Systems"
+            else {"FirmwareVersion": self.bmc.versions.get("HGX_FW_BMC_0", "")},
+        }
 
     def settings(self, req: Request, body: bytes) -> Response:
         """The @Redfish.Settings object: GET with an ETag; PATCH only with If-Match on that ETag."""
@@ -255,8 +333,14 @@ class BmcView:
         etag = f'"{bmc.etag}"'
         if req.method == "GET":
             with self.lab.lock:
-                doc = {"@odata.id": f"{self.system}/SD", "@odata.etag": etag, "Boot": {
-                    "BootSourceOverrideTarget": bmc.override_target, "BootSourceOverrideEnabled": bmc.override_enabled}}
+                doc = {
+                    "@odata.id": f"{self.system}/SD",
+                    "@odata.etag": etag,
+                    "Boot": {
+                        "BootSourceOverrideTarget": bmc.override_target,
+                        "BootSourceOverrideEnabled": bmc.override_enabled,
+                    },
+                }
             return _json(doc, headers={"ETag": etag})
         if req.method != "PATCH":
             return _error(405, "ActionNotSupported", f"{req.method} is not supported here.")
@@ -279,7 +363,7 @@ class BmcView:
 
     # ------------------------------------------------------------------ boot and power
     def patch_boot(self, environ: dict[str, Any], body: bytes) -> Response:
-        boot = (json.loads(body or b"{}").get("Boot") or {})
+        boot = json.loads(body or b"{}").get("Boot") or {}
         target, enabled = boot.get("BootSourceOverrideTarget"), boot.get("BootSourceOverrideEnabled")
         if enabled is not None and enabled not in ("Disabled", "Once", "Continuous"):
             return _error(400, "PropertyValueNotInList", f"BootSourceOverrideEnabled {enabled!r} is not allowed.")
@@ -324,14 +408,26 @@ class BmcView:
         uri = f"/redfish/v1/UpdateService/FirmwareInventory/{cid}"
         with self.lab.lock:
             version = self.bmc.versions[cid]
-        return {"@odata.id": uri, "@odata.type": "#SoftwareInventory.v1_10_0.SoftwareInventory", "Id": cid,
-                "Name": NAMES[cid], "Version": version, "Updateable": True,
-                "Status": {"State": "Enabled", "Health": "OK"}}
+        return {
+            "@odata.id": uri,
+            "@odata.type": "#SoftwareInventory.v1_10_0.SoftwareInventory",
+            "Id": cid,
+            "Name": NAMES[cid],
+            "Version": version,
+            "Updateable": True,
+            "Status": {"State": "Enabled", "Health": "OK"},
+        }
 
     def profile_member(self, mid: str, part: Any, version: str) -> dict[str, Any]:
-        doc = {"@odata.id": f"/redfish/v1/UpdateService/FirmwareInventory/{mid}",
-               "@odata.type": "#SoftwareInventory.v1_4_0.SoftwareInventory", "Id": mid, "Name": part.name,
-               "Version": version, "Updateable": part.updateable, "Status": {"State": "Enabled", "Health": "OK"}}
+        doc = {
+            "@odata.id": f"/redfish/v1/UpdateService/FirmwareInventory/{mid}",
+            "@odata.type": "#SoftwareInventory.v1_4_0.SoftwareInventory",
+            "Id": mid,
+            "Name": part.name,
+            "Version": version,
+            "Updateable": part.updateable,
+            "Status": {"State": "Enabled", "Health": "OK"},
+        }
         ctx = dict(part.extra).get("ctx")
         if ctx:
             doc["Oem"] = {"Hpe": {"DeviceContext": ctx}}
@@ -342,8 +438,13 @@ class BmcView:
         base = "/redfish/v1/UpdateService"
         inv = f"{base}/FirmwareInventory"
         if path == base:
-            doc: dict[str, Any] = {"@odata.id": base, "Id": "UpdateService", "ServiceEnabled": True,
-                                   "FirmwareInventory": {"@odata.id": inv}, "Actions": {}}
+            doc: dict[str, Any] = {
+                "@odata.id": base,
+                "Id": "UpdateService",
+                "ServiceEnabled": True,
+                "FirmwareInventory": {"@odata.id": inv},
+                "Actions": {},
+            }
             if prof.simple_update:
                 doc["Actions"]["#UpdateService.SimpleUpdate"] = {"target": prof.simple_update}
             if prof.multipart:
@@ -380,24 +481,37 @@ class BmcView:
             if raw is None or upload is None:
                 return _error(400, "ActionParameterMissing", "UpdateParameters and UpdateFile parts are required.")
             params = json.loads(raw)
-            task = self.lab.start_update(bmc, upload.filename or "upload.fwpkg", list(params.get("Targets") or []),
-                                         content=upload.read())
+            task = self.lab.start_update(
+                bmc, upload.filename or "upload.fwpkg", list(params.get("Targets") or []), content=upload.read()
+            )
             # like OpenBMC: 202 with the task monitor in Location; no body
             return Response(status=202, headers={"Location": f"/redfish/v1/TaskService/TaskMonitors/{task.id}"})
-        return _error(405 if "/Actions/" in path or path == prof.multipart else 404, "ResourceMissingAtURI",
-                      f"{req.method} {path} is not supported.")
+        return _error(
+            405 if "/Actions/" in path or path == prof.multipart else 404,
+            "ResourceMissingAtURI",
+            f"{req.method} {path} is not supported.",
+        )
 
     def update_service(self, req: Request, path: str) -> Response:
         base = "/redfish/v1/UpdateService"
         if self.bmc.profile != "generic":
             return self.profile_update_service(req, path)
         if path == base:
-            return _json({"@odata.id": base, "@odata.type": "#UpdateService.v1_11_0.UpdateService",
-                          "Id": "UpdateService", "ServiceEnabled": True,
-                          "FirmwareInventory": {"@odata.id": f"{base}/FirmwareInventory"},
-                          "Actions": {"#UpdateService.SimpleUpdate": {
-                              "target": f"{base}/Actions/UpdateService.SimpleUpdate",
-                              "TransferProtocol@Redfish.AllowableValues": ["HTTP", "HTTPS"]}}})
+            return _json(
+                {
+                    "@odata.id": base,
+                    "@odata.type": "#UpdateService.v1_11_0.UpdateService",
+                    "Id": "UpdateService",
+                    "ServiceEnabled": True,
+                    "FirmwareInventory": {"@odata.id": f"{base}/FirmwareInventory"},
+                    "Actions": {
+                        "#UpdateService.SimpleUpdate": {
+                            "target": f"{base}/Actions/UpdateService.SimpleUpdate",
+                            "TransferProtocol@Redfish.AllowableValues": ["HTTP", "HTTPS"],
+                        }
+                    },
+                }
+            )
         inv = f"{base}/FirmwareInventory"
         if path == inv and req.method == "GET":
             members = [f"{inv}/{c}" for c in COMPONENTS]
@@ -420,15 +534,24 @@ class BmcView:
             targets = data.get("Targets") or []
             task = self.lab.start_update(self.bmc, image, list(targets))
             return _json(task.resource(), 202, {"Location": f"/redfish/v1/TaskService/TaskMonitors/{task.id}"})
-        return _error(405 if path.startswith(base + "/Actions") else 404, "ResourceMissingAtURI",
-                      f"{req.method} {path} is not supported.")
+        return _error(
+            405 if path.startswith(base + "/Actions") else 404,
+            "ResourceMissingAtURI",
+            f"{req.method} {path} is not supported.",
+        )
 
     # ------------------------------------------------------------------ tasks
     def task_service(self, req: Request, path: str) -> Response:
         base = "/redfish/v1/TaskService"
         if path == base:
-            return _json({"@odata.id": base, "Id": "TaskService", "ServiceEnabled": True,
-                          "Tasks": {"@odata.id": f"{base}/Tasks"}})
+            return _json(
+                {
+                    "@odata.id": base,
+                    "Id": "TaskService",
+                    "ServiceEnabled": True,
+                    "Tasks": {"@odata.id": f"{base}/Tasks"},
+                }
+            )
         with self.lab.lock:
             mine = {t.id: t for t in self.lab.tasks.values() if t.node == self.bmc.name}
         if path == f"{base}/Tasks":
@@ -440,7 +563,7 @@ class BmcView:
         with self.lab.lock:
             doc = task.resource()
         if kind == "TaskMonitors" and task.state in ("New", "Running"):
-            if self.prof.empty_monitor:          # DSP0266 allows a monitor to say only "202: not yet"
+            if self.prof.empty_monitor:  # DSP0266 allows a monitor to say only "202: not yet"
                 return Response(status=202, headers={"Location": path, "Retry-After": "1"})
             return _json(doc, 202, {"Location": path, "Retry-After": "1"})
         return _json(doc)

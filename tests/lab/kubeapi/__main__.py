@@ -64,8 +64,11 @@ def main(argv: list[str] | None = None) -> int:
             print("kubeapi stopped" if lab.stop() else "kubeapi was not running")
         else:
             info = lab.status()
-            print(f"kubeapi running at {info.url} (pid {info.pid}); kubeconfig: {info.kubeconfig}"
-                  if info else "kubeapi not running")
+            print(
+                f"kubeapi running at {info.url} (pid {info.pid}); kubeconfig: {info.kubeconfig}"
+                if info
+                else "kubeapi not running"
+            )
             return 0 if info else 3
     except lab.LabError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -49,8 +49,15 @@ class ApiError(Exception):
         self.code, self.reason, self.message, self.details = code, reason, message, details
 
     def status(self) -> Obj:
-        body: Obj = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                     "message": self.message, "reason": self.reason, "code": self.code}
+        body: Obj = {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": self.message,
+            "reason": self.reason,
+            "code": self.code,
+        }
         if self.details:
             body["details"] = self.details
         return body
@@ -58,14 +65,18 @@ class ApiError(Exception):
 
 def not_found(res: Resource, name: str) -> ApiError:
     group = f".{res.group}" if res.group else ""
-    return ApiError(404, "NotFound", f'{res.plural}{group} "{name}" not found',
-                    {"name": name, "group": res.group, "kind": res.plural})
+    return ApiError(
+        404,
+        "NotFound",
+        f'{res.plural}{group} "{name}" not found',
+        {"name": name, "group": res.group, "kind": res.plural},
+    )
 
 
 @dataclass
 class Settings:
-    pod_start_delay: float = 0.2        # Pending -> Running/Ready for pods controllers create
-    kubelet_stop_seconds: float = 0.5   # containers exit this long after SIGTERM (capped by grace)
+    pod_start_delay: float = 0.2  # Pending -> Running/Ready for pods controllers create
+    kubelet_stop_seconds: float = 0.5  # containers exit this long after SIGTERM (capped by grace)
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any] | None) -> Settings:
@@ -91,7 +102,7 @@ class Cluster:
         self.settings = Settings()
         self._rv = 1000
         self._timers: list[asyncio.TimerHandle] = []
-        self._job_lost: dict[str, int] = {}   # job uid -> pods deleted while running (count as failed)
+        self._job_lost: dict[str, int] = {}  # job uid -> pods deleted while running (count as failed)
 
     # ------------------------------------------------------------------ bookkeeping
 
@@ -113,21 +124,33 @@ class Cluster:
         objects = list(objects)
         namespaces = {o.get("metadata", {}).get("namespace") for o in objects} - {None, ""}
         for ns in sorted(namespaces | {"default", "kube-system"}):
-            self._store("namespaces", "", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns},
-                                           "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}})
+            self._store(
+                "namespaces",
+                "",
+                {
+                    "apiVersion": "v1",
+                    "kind": "Namespace",
+                    "metadata": {"name": ns},
+                    "spec": {"finalizers": ["kubernetes"]},
+                    "status": {"phase": "Active"},
+                },
+            )
         for obj in objects:
             res = BY_KIND.get(obj.get("kind", ""))
             if res is None:
                 raise ApiError(400, "BadRequest", f"lab cannot seed kind {obj.get('kind')!r}")
             if res.plural == "namespaces":
                 continue
-            self._store(res.plural, obj["metadata"].get("namespace", "") if res.namespaced else "",
-                        copy.deepcopy(obj), seeded=True)
+            self._store(
+                res.plural,
+                obj["metadata"].get("namespace", "") if res.namespaced else "",
+                copy.deepcopy(obj),
+                seeded=True,
+            )
         self.reconcile()
-        for pod in self._pods():   # a seeded world starts settled: controller-made pods already run
+        for pod in self._pods():  # a seeded world starts settled: controller-made pods already run
             if pod["spec"].get("nodeName") and pod["status"].get("phase") == "Pending":
-                self._start_pod(("pods", pod["metadata"]["namespace"], pod["metadata"]["name"]),
-                                pod["metadata"]["uid"])
+                self._start_pod(("pods", pod["metadata"]["namespace"], pod["metadata"]["name"]), pod["metadata"]["uid"])
 
     def _store(self, plural: str, ns: str, obj: Obj, *, seeded: bool = False) -> Obj:
         res = self._res(plural)
@@ -155,8 +178,10 @@ class Cluster:
 
     def list(self, plural: str, ns: str | None = None) -> list[Obj]:
         items = [o for (p, n, _), o in self.objects.items() if p == plural and (ns is None or n == ns)]
-        return [self.view(plural, o) for o in sorted(items, key=lambda o: (o["metadata"].get("namespace", ""),
-                                                                            o["metadata"]["name"]))]
+        return [
+            self.view(plural, o)
+            for o in sorted(items, key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
+        ]
 
     def get(self, plural: str, ns: str, name: str) -> Obj:
         obj = self.objects.get((plural, ns, name))
@@ -178,29 +203,38 @@ class Cluster:
             out["status"] = pdbmath.status(obj, b)
         elif plural == "daemonsets":
             owned = self._owned_pods(obj)
-            out["status"] = {"desiredNumberScheduled": len(self._ds_nodes(obj)),
-                             "currentNumberScheduled": len(owned),
-                             "numberReady": sum(1 for p in owned if pdbmath.pod_ready(p)),
-                             "numberMisscheduled": 0, "observedGeneration": obj["metadata"]["generation"]}
+            out["status"] = {
+                "desiredNumberScheduled": len(self._ds_nodes(obj)),
+                "currentNumberScheduled": len(owned),
+                "numberReady": sum(1 for p in owned if pdbmath.pod_ready(p)),
+                "numberMisscheduled": 0,
+                "observedGeneration": obj["metadata"]["generation"],
+            }
         return out
 
     def ensure_namespace(self, ns: str) -> None:
         if ("namespaces", "", ns) not in self.objects:
-            raise ApiError(404, "NotFound", f'namespaces "{ns}" not found',
-                           {"name": ns, "kind": "namespaces"})
+            raise ApiError(404, "NotFound", f'namespaces "{ns}" not found', {"name": ns, "kind": "namespaces"})
 
     def create(self, plural: str, ns: str, obj: Obj, *, dry_run: bool = False) -> Obj:
         res = self._res(plural)
         if res.namespaced:
             self.ensure_namespace(ns)
             if obj.get("metadata", {}).get("namespace") not in (None, "", ns):
-                raise ApiError(400, "BadRequest", "the namespace of the provided object does not match "
-                                                  "the namespace sent on the request")
+                raise ApiError(
+                    400,
+                    "BadRequest",
+                    "the namespace of the provided object does not match the namespace sent on the request",
+                )
         name = (obj.get("metadata") or {}).get("name")
         if name and (plural, ns, name) in self.objects:
             group = f".{res.group}" if res.group else ""
-            raise ApiError(409, "AlreadyExists", f'{plural}{group} "{name}" already exists',
-                           {"name": name, "group": res.group, "kind": plural})
+            raise ApiError(
+                409,
+                "AlreadyExists",
+                f'{plural}{group} "{name}" already exists',
+                {"name": name, "group": res.group, "kind": plural},
+            )
         obj = copy.deepcopy(obj)
         meta = obj.setdefault("metadata", {})
         for server_field in ("uid", "resourceVersion", "creationTimestamp", "deletionTimestamp", "generation"):
@@ -213,24 +247,29 @@ class Cluster:
         self.reconcile()
         return self.view(plural, stored)
 
-    def replace(self, plural: str, ns: str, name: str, obj: Obj, subresource: str = "", *,
-                dry_run: bool = False) -> Obj:
+    def replace(
+        self, plural: str, ns: str, name: str, obj: Obj, subresource: str = "", *, dry_run: bool = False
+    ) -> Obj:
         current = self._raw(plural, ns, name)
         rv = (obj.get("metadata") or {}).get("resourceVersion")
         if rv and rv != current["metadata"]["resourceVersion"]:
-            raise ApiError(409, "Conflict", f'Operation cannot be fulfilled on {plural} "{name}": the object '
-                                            "has been modified; please apply your changes to the latest version "
-                                            "and try again")
+            raise ApiError(
+                409,
+                "Conflict",
+                f'Operation cannot be fulfilled on {plural} "{name}": the object '
+                "has been modified; please apply your changes to the latest version "
+                "and try again",
+            )
         return self._write(plural, ns, name, current, obj, subresource, dry_run)
 
-    def update_with(self, plural: str, ns: str, name: str, fn, subresource: str = "", *,
-                    dry_run: bool = False) -> Obj:
+    def update_with(self, plural: str, ns: str, name: str, fn, subresource: str = "", *, dry_run: bool = False) -> Obj:
         """PATCH: ``fn(current_copy) -> new object``."""
         current = self._raw(plural, ns, name)
         return self._write(plural, ns, name, current, fn(copy.deepcopy(current)), subresource, dry_run)
 
-    def _write(self, plural: str, ns: str, name: str, current: Obj, new: Obj, subresource: str,
-               dry_run: bool = False) -> Obj:
+    def _write(
+        self, plural: str, ns: str, name: str, current: Obj, new: Obj, subresource: str, dry_run: bool = False
+    ) -> Obj:
         new = copy.deepcopy(new)
         if subresource == "status":
             merged = copy.deepcopy(current)
@@ -250,7 +289,7 @@ class Cluster:
         meta["resourceVersion"] = self._next_rv()
         res = self._res(plural)
         new["apiVersion"], new["kind"] = res.api_version, res.kind
-        if dry_run:                      # validated and computed, never stored
+        if dry_run:  # validated and computed, never stored
             meta["resourceVersion"] = current["metadata"]["resourceVersion"]
             return self.view(plural, new)
         self.objects[(plural, ns, name)] = new
@@ -261,8 +300,11 @@ class Cluster:
         obj = self._raw(plural, ns, name)
         pre_uid = (options.get("preconditions") or {}).get("uid")
         if pre_uid and pre_uid != obj["metadata"]["uid"]:
-            raise ApiError(409, "Conflict", f"Precondition failed: UID in precondition: {pre_uid}, "
-                                            f"UID in object meta: {obj['metadata']['uid']}")
+            raise ApiError(
+                409,
+                "Conflict",
+                f"Precondition failed: UID in precondition: {pre_uid}, UID in object meta: {obj['metadata']['uid']}",
+            )
         if options.get("dryRun"):
             return self.view(plural, obj)
         if plural == "pods":
@@ -271,8 +313,9 @@ class Cluster:
         dependents = [p for p in self._pods(ns) if (controller_of(p) or {}).get("uid") == obj["metadata"]["uid"]]
         if policy == "Orphan":
             for pod in dependents:
-                pod["metadata"]["ownerReferences"] = [o for o in pod["metadata"].get("ownerReferences") or []
-                                                      if o.get("uid") != obj["metadata"]["uid"]]
+                pod["metadata"]["ownerReferences"] = [
+                    o for o in pod["metadata"].get("ownerReferences") or [] if o.get("uid") != obj["metadata"]["uid"]
+                ]
         if policy == "Foreground" and dependents:
             obj["metadata"]["deletionTimestamp"] = ts()
             obj["metadata"].setdefault("finalizers", []).append("foregroundDeletion")
@@ -283,9 +326,13 @@ class Cluster:
             for pod in dependents:
                 self._delete_pod(pod, None, from_gc=True)
         self.reconcile()
-        return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-                "details": {"name": name, "group": self._res(plural).group, "kind": plural,
-                            "uid": obj["metadata"]["uid"]}}
+        return {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Success",
+            "details": {"name": name, "group": self._res(plural).group, "kind": plural, "uid": obj["metadata"]["uid"]},
+        }
 
     # ------------------------------------------------------------------ pods
 
@@ -297,8 +344,10 @@ class Cluster:
         spec.setdefault("terminationGracePeriodSeconds", 30)
         spec.setdefault("containers", [{"name": "main", "image": "busybox"}])
         if "status" not in pod or not pod["status"]:
-            pod["status"] = {"phase": "Pending", "conditions": [
-                {"type": "PodScheduled", "status": "True" if spec.get("nodeName") else "False"}]}
+            pod["status"] = {
+                "phase": "Pending",
+                "conditions": [{"type": "PodScheduled", "status": "True" if spec.get("nodeName") else "False"}],
+            }
 
     def _delete_pod(self, pod: Obj, grace: int | None, *, from_gc: bool = False) -> Obj:
         meta = pod["metadata"]
@@ -316,7 +365,7 @@ class Cluster:
         meta["deletionGracePeriodSeconds"] = grace
         meta["resourceVersion"] = self._next_rv()
         node = self.objects.get(("nodes", "", pod["spec"]["nodeName"]))
-        if node is not None and self._node_ready(node):   # a NotReady node's kubelet stops nothing
+        if node is not None and self._node_ready(node):  # a NotReady node's kubelet stops nothing
             self._later(min(grace, self.settings.kubelet_stop_seconds), self._remove_pod, key, meta["uid"])
         if not from_gc:
             self.reconcile()
@@ -346,25 +395,41 @@ class Cluster:
                 self._delete_pod(pod, options.get("gracePeriodSeconds"))
             return ok
         labels = pod["metadata"].get("labels") or {}
-        pdbs = [o for o in self.list("poddisruptionbudgets", ns)
-                if match_labels((o.get("spec") or {}).get("selector"), labels)]
+        pdbs = [
+            o
+            for o in self.list("poddisruptionbudgets", ns)
+            if match_labels((o.get("spec") or {}).get("selector"), labels)
+        ]
         if len(pdbs) > 1:
-            raise ApiError(500, "InternalError", "This pod has more than one PodDisruptionBudget, which the "
-                                                 "eviction subresource does not support.")
+            raise ApiError(
+                500,
+                "InternalError",
+                "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.",
+            )
         if pdbs:
             budget, st = pdbs[0], pdbs[0]["status"]
             # An unready pod may go when the budget is met (IfHealthyBudget, the default) or always
             # (AlwaysAllow); a ready one only while disruptionsAllowed > 0.
             policy = (budget.get("spec") or {}).get("unhealthyPodEvictionPolicy", "IfHealthyBudget")
-            may_skip = not pdbmath.pod_ready(pod) and (policy == "AlwaysAllow"
-                                                       or st["currentHealthy"] >= st["desiredHealthy"])
+            may_skip = not pdbmath.pod_ready(pod) and (
+                policy == "AlwaysAllow" or st["currentHealthy"] >= st["desiredHealthy"]
+            )
             if not may_skip and st["disruptionsAllowed"] <= 0:
                 raise ApiError(
-                    429, "TooManyRequests", "Cannot evict pod as it would violate the pod's disruption budget.",
-                    {"causes": [{"reason": "DisruptionBudget",
-                                 "message": f"The disruption budget {budget['metadata']['name']} needs "
-                                            f"{st['desiredHealthy']} healthy pods and has "
-                                            f"{st['currentHealthy']} currently"}]})
+                    429,
+                    "TooManyRequests",
+                    "Cannot evict pod as it would violate the pod's disruption budget.",
+                    {
+                        "causes": [
+                            {
+                                "reason": "DisruptionBudget",
+                                "message": f"The disruption budget {budget['metadata']['name']} needs "
+                                f"{st['desiredHealthy']} healthy pods and has "
+                                f"{st['currentHealthy']} currently",
+                            }
+                        ]
+                    },
+                )
         if not dry_run:
             self._delete_pod(pod, options.get("gracePeriodSeconds"))
         return ok
@@ -383,39 +448,59 @@ class Cluster:
 
     def _owned_pods(self, owner: Obj) -> list[Obj]:
         uid = owner["metadata"]["uid"]
-        return [p for p in self._pods(owner["metadata"].get("namespace"))
-                if (controller_of(p) or {}).get("uid") == uid]
+        return [p for p in self._pods(owner["metadata"].get("namespace")) if (controller_of(p) or {}).get("uid") == uid]
 
     def _nodes(self) -> list[Obj]:
         return [o for (p, _, _), o in self.objects.items() if p == "nodes"]
 
     @staticmethod
     def _node_ready(node: Obj) -> bool:
-        return any(c.get("type") == "Ready" and c.get("status") == "True"
-                   for c in (node.get("status") or {}).get("conditions") or [])
+        return any(
+            c.get("type") == "Ready" and c.get("status") == "True"
+            for c in (node.get("status") or {}).get("conditions") or []
+        )
 
     def _ds_nodes(self, ds: Obj) -> list[Obj]:
         selector = ((ds.get("spec") or {}).get("template") or {}).get("spec", {}).get("nodeSelector") or {}
-        return [n for n in self._nodes()
-                if all((n["metadata"].get("labels") or {}).get(k) == v for k, v in selector.items())]
+        return [
+            n
+            for n in self._nodes()
+            if all((n["metadata"].get("labels") or {}).get(k) == v for k, v in selector.items())
+        ]
 
     def _new_pod(self, owner: Obj, node: str | None) -> Obj:
         template = copy.deepcopy((owner.get("spec") or {}).get("template") or {})
         meta = template.get("metadata") or {}
         name = f"{owner['metadata']['name']}-{secrets.token_hex(4)[:5]}"
-        pod = {"metadata": {"name": name, "namespace": owner["metadata"]["namespace"],
-                            "labels": meta.get("labels") or {}, "annotations": meta.get("annotations") or {},
-                            "ownerReferences": [{"apiVersion": owner["apiVersion"], "kind": owner["kind"],
-                                                 "name": owner["metadata"]["name"],
-                                                 "uid": owner["metadata"]["uid"], "controller": True,
-                                                 "blockOwnerDeletion": True}]},
-               "spec": template.get("spec") or {}}
+        pod = {
+            "metadata": {
+                "name": name,
+                "namespace": owner["metadata"]["namespace"],
+                "labels": meta.get("labels") or {},
+                "annotations": meta.get("annotations") or {},
+                "ownerReferences": [
+                    {
+                        "apiVersion": owner["apiVersion"],
+                        "kind": owner["kind"],
+                        "name": owner["metadata"]["name"],
+                        "uid": owner["metadata"]["uid"],
+                        "controller": True,
+                        "blockOwnerDeletion": True,
+                    }
+                ],
+            },
+            "spec": template.get("spec") or {},
+        }
         if node:
             pod["spec"]["nodeName"] = node
         stored = self._store("pods", owner["metadata"]["namespace"], pod)
         if node:
-            self._later(self.settings.pod_start_delay, self._start_pod, ("pods", stored["metadata"]["namespace"],
-                                                                         name), stored["metadata"]["uid"])
+            self._later(
+                self.settings.pod_start_delay,
+                self._start_pod,
+                ("pods", stored["metadata"]["namespace"], name),
+                stored["metadata"]["uid"],
+            )
         return stored
 
     def _start_pod(self, key: Key, uid: str) -> None:
@@ -425,17 +510,29 @@ class Cluster:
         if (pod.get("status") or {}).get("phase") != "Pending":
             return
         if (pod.get("status") or {}).get("initContainerStatuses"):
-            return                 # seeded stuck in its init containers (Init:0/1): the lab never finishes them
+            return  # seeded stuck in its init containers (Init:0/1): the lab never finishes them
         started = ts()
         containers = pod["spec"].get("containers") or []
         pod["status"] = {
-            "phase": "Running", "startTime": started, "podIP": "10.244.0." + str(1 + self._rv % 250),
-            "conditions": [{"type": t, "status": "True", "lastTransitionTime": started}
-                           for t in ("Initialized", "Ready", "ContainersReady", "PodScheduled")],
-            "containerStatuses": [{"name": c.get("name", "main"), "ready": True, "restartCount": 0,
-                                   "image": c.get("image", ""), "started": True,
-                                   "imageID": f"{c.get('image', '')}@sha256:lab",
-                                   "state": {"running": {"startedAt": started}}} for c in containers],
+            "phase": "Running",
+            "startTime": started,
+            "podIP": "10.244.0." + str(1 + self._rv % 250),
+            "conditions": [
+                {"type": t, "status": "True", "lastTransitionTime": started}
+                for t in ("Initialized", "Ready", "ContainersReady", "PodScheduled")
+            ],
+            "containerStatuses": [
+                {
+                    "name": c.get("name", "main"),
+                    "ready": True,
+                    "restartCount": 0,
+                    "image": c.get("image", ""),
+                    "started": True,
+                    "imageID": f"{c.get('image', '')}@sha256:lab",
+                    "state": {"running": {"startedAt": started}},
+                }
+                for c in containers
+            ],
         }
         pod["metadata"]["resourceVersion"] = self._next_rv()
         exit_after = (pod["metadata"].get("annotations") or {}).get(EXIT_AFTER)
@@ -454,16 +551,21 @@ class Cluster:
                 cond["status"] = "False"
         for cs in pod["status"].get("containerStatuses") or []:
             cs["ready"] = False
-            cs["state"] = {"terminated": {"exitCode": code, "reason": "Completed" if code == 0 else "Error",
-                                          "finishedAt": ts()}}
+            cs["state"] = {
+                "terminated": {"exitCode": code, "reason": "Completed" if code == 0 else "Error", "finishedAt": ts()}
+            }
         pod["metadata"]["resourceVersion"] = self._next_rv()
         self.reconcile()
 
     def _schedulable(self, pod: Obj) -> list[Obj]:
         selector = pod["spec"].get("nodeSelector") or {}
-        nodes = [n for n in self._nodes()
-                 if self._node_ready(n) and not (n.get("spec") or {}).get("unschedulable")
-                 and all((n["metadata"].get("labels") or {}).get(k) == v for k, v in selector.items())]
+        nodes = [
+            n
+            for n in self._nodes()
+            if self._node_ready(n)
+            and not (n.get("spec") or {}).get("unschedulable")
+            and all((n["metadata"].get("labels") or {}).get(k) == v for k, v in selector.items())
+        ]
         load = {n["metadata"]["name"]: 0 for n in nodes}
         for p in self._pods():
             if p["spec"].get("nodeName") in load:
@@ -489,9 +591,12 @@ class Cluster:
                 if candidates:
                     pod["spec"]["nodeName"] = candidates[0]["metadata"]["name"]
                     pod["metadata"]["resourceVersion"] = self._next_rv()
-                    self._later(self.settings.pod_start_delay, self._start_pod,
-                                ("pods", pod["metadata"]["namespace"], pod["metadata"]["name"]),
-                                pod["metadata"]["uid"])
+                    self._later(
+                        self.settings.pod_start_delay,
+                        self._start_pod,
+                        ("pods", pod["metadata"]["namespace"], pod["metadata"]["name"]),
+                        pod["metadata"]["uid"],
+                    )
 
     def _reconcile_rs(self, rs: Obj) -> None:
         alive = [p for p in self._owned_pods(rs) if not p["metadata"].get("deletionTimestamp") and not terminal(p)]
@@ -499,8 +604,12 @@ class Cluster:
         for _ in range(want - len(alive)):
             self._new_pod(rs, None)
         ready = sum(1 for p in alive if pdbmath.pod_ready(p))
-        rs["status"] = {"replicas": len(alive), "readyReplicas": ready, "availableReplicas": ready,
-                        "observedGeneration": rs["metadata"]["generation"]}
+        rs["status"] = {
+            "replicas": len(alive),
+            "readyReplicas": ready,
+            "availableReplicas": ready,
+            "observedGeneration": rs["metadata"]["generation"],
+        }
 
     def _reconcile_ds(self, ds: Obj) -> None:
         have = {p["spec"].get("nodeName") for p in self._owned_pods(ds) if not p["metadata"].get("deletionTimestamp")}
@@ -513,14 +622,30 @@ class Cluster:
     def _validate_new_job(self, job: Obj) -> None:
         spec = job.get("spec") or {}
         if spec.get("selector") and not spec.get("manualSelector"):
-            raise ApiError(422, "Invalid", f'Job.batch "{job["metadata"].get("name")}" is invalid: '
-                                           "spec.selector: Invalid value: `selector` will be auto-generated",
-                           {"name": job["metadata"].get("name"), "group": "batch", "kind": "Job",
-                            "causes": [{"reason": "FieldValueInvalid", "field": "spec.selector",
-                                        "message": "Invalid value: `selector` will be auto-generated"}]})
+            raise ApiError(
+                422,
+                "Invalid",
+                f'Job.batch "{job["metadata"].get("name")}" is invalid: '
+                "spec.selector: Invalid value: `selector` will be auto-generated",
+                {
+                    "name": job["metadata"].get("name"),
+                    "group": "batch",
+                    "kind": "Job",
+                    "causes": [
+                        {
+                            "reason": "FieldValueInvalid",
+                            "field": "spec.selector",
+                            "message": "Invalid value: `selector` will be auto-generated",
+                        }
+                    ],
+                },
+            )
         if not (spec.get("template") or {}).get("spec", {}).get("containers"):
-            raise ApiError(422, "Invalid", f'Job.batch "{job["metadata"].get("name")}" is invalid: '
-                                           "spec.template.spec.containers: Required value")
+            raise ApiError(
+                422,
+                "Invalid",
+                f'Job.batch "{job["metadata"].get("name")}" is invalid: spec.template.spec.containers: Required value',
+            )
 
     def _default_job(self, job: Obj) -> None:
         spec = job.setdefault("spec", {})
@@ -531,8 +656,9 @@ class Cluster:
         if not spec.get("manualSelector"):
             spec["selector"] = {"matchLabels": {CONTROLLER_UID: uid}}
         tmeta = spec.setdefault("template", {}).setdefault("metadata", {})
-        tmeta.setdefault("labels", {}).update({CONTROLLER_UID: uid, "controller-uid": uid,
-                                               JOB_NAME: name, "job-name": name})
+        tmeta.setdefault("labels", {}).update(
+            {CONTROLLER_UID: uid, "controller-uid": uid, JOB_NAME: name, "job-name": name}
+        )
         spec["template"].setdefault("spec", {}).setdefault("restartPolicy", "Never")
         job.setdefault("status", {})
 
@@ -549,8 +675,9 @@ class Cluster:
         failed = sum(1 for p in pods if (p.get("status") or {}).get("phase") == "Failed")
         failed += self._job_lost.get(job["metadata"]["uid"], 0)
         status.setdefault("startTime", ts())
-        status.update(active=len(active), succeeded=succeeded, failed=failed,
-                      ready=sum(1 for p in active if pdbmath.pod_ready(p)))
+        status.update(
+            active=len(active), succeeded=succeeded, failed=failed, ready=sum(1 for p in active if pdbmath.pod_ready(p))
+        )
         if succeeded >= int(spec.get("completions", 1)):
             status["completionTime"] = ts()
             status["conditions"] = [{"type": "Complete", "status": "True", "lastTransitionTime": ts()}]
@@ -559,9 +686,15 @@ class Cluster:
             for p in active:
                 self._delete_pod(p, None, from_gc=True)
             status["active"] = 0
-            status["conditions"] = [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded",
-                                     "message": "Job has reached the specified backoff limit",
-                                     "lastTransitionTime": ts()}]
+            status["conditions"] = [
+                {
+                    "type": "Failed",
+                    "status": "True",
+                    "reason": "BackoffLimitExceeded",
+                    "message": "Job has reached the specified backoff limit",
+                    "lastTransitionTime": ts(),
+                }
+            ]
             return
         want = min(int(spec.get("parallelism", 1)), int(spec.get("completions", 1)) - succeeded)
         for _ in range(want - len(active)):

@@ -53,9 +53,12 @@ class LabInfo:
     def request(self, method: str, path: str, body: Any = None, timeout: float = 10.0) -> Any:
         """A JSON call to the server (``/_lab`` control endpoints, or raw API paths in tests)."""
         data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(self.url + path, data=data, method=method,
-                                     headers={"Authorization": f"Bearer {self.token}",
-                                              "Content-Type": "application/json"})
+        req = urllib.request.Request(
+            self.url + path,
+            data=data,
+            method=method,
+            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
+        )
         ctx = ssl.create_default_context(cafile=str(self.ca_file))
         with urllib.request.urlopen(req, timeout=timeout, context=ctx) as resp:
             return json.loads(resp.read() or b"null")
@@ -80,7 +83,7 @@ def _read(path: Path) -> str | None:
 
 def _alive(pid: int) -> bool:
     try:
-        os.waitpid(pid, os.WNOHANG)   # reap it if it is our exited child (a zombie still "exists")
+        os.waitpid(pid, os.WNOHANG)  # reap it if it is our exited child (a zombie still "exists")
     except ChildProcessError:
         pass
     try:
@@ -89,7 +92,7 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    try:   # a zombie nobody reaps (no init in a container) has exited all the same
+    try:  # a zombie nobody reaps (no init in a container) has exited all the same
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except (OSError, IndexError):
         return True
@@ -160,10 +163,14 @@ def stop() -> bool:
 
 def write_kubeconfig(path: Path, url: str, token: str, ca_file: Path, context: str = "dcops-lab") -> None:
     """JSON is valid YAML, so the kubeconfig needs no YAML writer."""
-    cfg = {"apiVersion": "v1", "kind": "Config", "current-context": context,
-           "clusters": [{"name": "dcops-lab", "cluster": {"server": url, "certificate-authority": str(ca_file)}}],
-           "users": [{"name": "dcops-lab-admin", "user": {"token": token}}],
-           "contexts": [{"name": context, "context": {"cluster": "dcops-lab", "user": "dcops-lab-admin"}}]}
+    cfg = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": context,
+        "clusters": [{"name": "dcops-lab", "cluster": {"server": url, "certificate-authority": str(ca_file)}}],
+        "users": [{"name": "dcops-lab-admin", "user": {"token": token}}],
+        "contexts": [{"name": context, "context": {"cluster": "dcops-lab", "user": "dcops-lab-admin"}}],
+    }
     path.write_text(json.dumps(cfg, indent=2))
     path.chmod(0o600)
 
@@ -182,9 +189,14 @@ def start(timeout: float = 15.0) -> LabInfo:
     (d / "code").write_text(code_version())
     make_certs(d)
     with open(d / "server.log", "ab") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "tests.lab.kubeapi", "serve", "--dir", str(d)],
-                                cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.lab.kubeapi", "serve", "--dir", str(d)],
+            cwd=REPO_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         port = _read(d / "port")

@@ -50,14 +50,18 @@ class Budget:
 def pdb_pods(pdb: dict[str, Any], pods: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     ns = pdb["metadata"]["namespace"]
     selector = (pdb.get("spec") or {}).get("selector")
-    return [p for p in pods
-            if p["metadata"]["namespace"] == ns
-            and match_labels(selector, p["metadata"].get("labels") or {})
-            and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
+    return [
+        p
+        for p in pods
+        if p["metadata"]["namespace"] == ns
+        and match_labels(selector, p["metadata"].get("labels") or {})
+        and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
+    ]
 
 
-def budget(pdb: dict[str, Any], pods: list[dict[str, Any]],
-           replicas_of: Callable[[dict[str, Any]], int | None]) -> Budget:
+def budget(
+    pdb: dict[str, Any], pods: list[dict[str, Any]], replicas_of: Callable[[dict[str, Any]], int | None]
+) -> Budget:
     """``replicas_of(pod)`` returns the desired replicas of the pod's controller, or None."""
     spec = pdb.get("spec") or {}
     matching = pdb_pods(pdb, pods)
@@ -77,8 +81,9 @@ def budget(pdb: dict[str, Any], pods: list[dict[str, Any]],
     return Budget(expected=expected, desired_healthy=desired, current_healthy=healthy)
 
 
-def _expected_from_controllers(matching: list[dict[str, Any]],
-                               replicas_of: Callable[[dict[str, Any]], int | None]) -> int:
+def _expected_from_controllers(
+    matching: list[dict[str, Any]], replicas_of: Callable[[dict[str, Any]], int | None]
+) -> int:
     seen: dict[str, int] = {}
     loose = 0
     for pod in matching:
@@ -100,12 +105,14 @@ def status(pdb: dict[str, Any], b: Budget) -> dict[str, Any]:
         "currentHealthy": b.current_healthy,
         "disruptionsAllowed": b.disruptions_allowed,
         "disruptedPods": {},
-        "conditions": [{
-            "type": "DisruptionAllowed",
-            "status": "True" if b.disruptions_allowed > 0 else "False",
-            "reason": "SufficientPods" if b.disruptions_allowed > 0 else "InsufficientPods",
-            "message": "",
-            "lastTransitionTime": pdb["metadata"].get("creationTimestamp"),
-            "observedGeneration": pdb["metadata"].get("generation", 1),
-        }],
+        "conditions": [
+            {
+                "type": "DisruptionAllowed",
+                "status": "True" if b.disruptions_allowed > 0 else "False",
+                "reason": "SufficientPods" if b.disruptions_allowed > 0 else "InsufficientPods",
+                "message": "",
+                "lastTransitionTime": pdb["metadata"].get("creationTimestamp"),
+                "observedGeneration": pdb["metadata"].get("generation", 1),
+            }
+        ],
     }

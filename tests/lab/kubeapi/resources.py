@@ -35,12 +35,21 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("apps", "v1", "daemonsets", "daemonset", "DaemonSet", True, ("ds",), ("status",)),
     Resource("apps", "v1", "replicasets", "replicaset", "ReplicaSet", True, ("rs",), ("status",)),
     Resource("batch", "v1", "jobs", "job", "Job", True, (), ("status",)),
-    Resource("policy", "v1", "poddisruptionbudgets", "poddisruptionbudget", "PodDisruptionBudget", True,
-             ("pdb",), ("status",)),
+    Resource(
+        "policy",
+        "v1",
+        "poddisruptionbudgets",
+        "poddisruptionbudget",
+        "PodDisruptionBudget",
+        True,
+        ("pdb",),
+        ("status",),
+    ),
     # the NVIDIA operators' custom resources (their CRDs, as installed by the operators' Helm charts)
     Resource("nvidia.com", "v1", "clusterpolicies", "clusterpolicy", "ClusterPolicy", False, (), ("status",)),
-    Resource("mellanox.com", "v1alpha1", "nicclusterpolicies", "nicclusterpolicy", "NicClusterPolicy", False, (),
-             ("status",)),
+    Resource(
+        "mellanox.com", "v1alpha1", "nicclusterpolicies", "nicclusterpolicy", "NicClusterPolicy", False, (), ("status",)
+    ),
 )
 
 BY_PATH: dict[tuple[str, str, str], Resource] = {(r.group, r.version, r.plural): r for r in RESOURCES}

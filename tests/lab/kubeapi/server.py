@@ -24,9 +24,17 @@ from .tables import to_table
 
 log = logging.getLogger("dcops.lab.kubeapi")
 
-VERSION = {"major": "1", "minor": "32", "gitVersion": "v1.32.0-dcops-lab", "gitCommit": "lab",
-           "gitTreeState": "clean", "buildDate": "2026-01-01T00:00:00Z", "goVersion": "go1.23",
-           "compiler": "gc", "platform": "linux/amd64"}
+VERSION = {
+    "major": "1",
+    "minor": "32",
+    "gitVersion": "v1.32.0-dcops-lab",
+    "gitCommit": "lab",
+    "gitTreeState": "clean",
+    "buildDate": "2026-01-01T00:00:00Z",
+    "goVersion": "go1.23",
+    "compiler": "gc",
+    "platform": "linux/amd64",
+}
 PUBLIC = {"/version", "/healthz", "/livez", "/readyz"}
 
 
@@ -44,11 +52,24 @@ def _resource_list(group: str, version: str) -> dict[str, Any]:
     for r in RESOURCES:
         if (r.group, r.version) != (group, version):
             continue
-        out.append({"name": r.plural, "singularName": r.singular, "namespaced": r.namespaced, "kind": r.kind,
-                    "verbs": list(r.verbs), "shortNames": list(r.short_names)})
+        out.append(
+            {
+                "name": r.plural,
+                "singularName": r.singular,
+                "namespaced": r.namespaced,
+                "kind": r.kind,
+                "verbs": list(r.verbs),
+                "shortNames": list(r.short_names),
+            }
+        )
         for sub in r.subresources:
-            entry = {"name": f"{r.plural}/{sub}", "singularName": "", "namespaced": r.namespaced,
-                     "kind": r.kind, "verbs": ["get", "patch", "update"]}
+            entry = {
+                "name": f"{r.plural}/{sub}",
+                "singularName": "",
+                "namespaced": r.namespaced,
+                "kind": r.kind,
+                "verbs": ["get", "patch", "update"],
+            }
             if sub == "eviction":
                 entry.update(group="policy", version="v1", kind="Eviction", verbs=["create"])
             out.append(entry)
@@ -67,7 +88,7 @@ class KubeApiServer:
     def __init__(self, token: str) -> None:
         self.token = token
         self.cluster = Cluster()
-        self.faults: list[dict[str, Any]] = []   # injected failures, see _lab_faults
+        self.faults: list[dict[str, Any]] = []  # injected failures, see _lab_faults
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self._auth], client_max_size=8 * 1024 * 1024)
@@ -105,16 +126,22 @@ class KubeApiServer:
 
     async def _api_versions(self, request: web.Request) -> web.Response:
         host = request.host
-        return _json({"kind": "APIVersions", "versions": ["v1"],
-                      "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": host}]})
+        return _json(
+            {
+                "kind": "APIVersions",
+                "versions": ["v1"],
+                "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": host}],
+            }
+        )
 
     async def _group(self, request: web.Request) -> web.Response:
         group = request.match_info["group"]
         if group not in GROUPS:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         gvs = [{"groupVersion": f"{group}/{v}", "version": v} for v in GROUPS[group]]
-        return _json({"kind": "APIGroup", "apiVersion": "v1", "name": group, "versions": gvs,
-                      "preferredVersion": gvs[0]})
+        return _json(
+            {"kind": "APIGroup", "apiVersion": "v1", "name": group, "versions": gvs, "preferredVersion": gvs[0]}
+        )
 
     # ------------------------------------------------------------------ lab control
 
@@ -133,8 +160,12 @@ class KubeApiServer:
 
     def _take_fault(self, request: web.Request) -> dict[str, Any] | None:
         for fault in self.faults:
-            if fault["times"] > 0 and fault["method"] == request.method and fault["path"] == request.path \
-                    and not (fault.get("skip_dry_run") and request.query.get("dryRun")):
+            if (
+                fault["times"] > 0
+                and fault["method"] == request.method
+                and fault["path"] == request.path
+                and not (fault.get("skip_dry_run") and request.query.get("dryRun"))
+            ):
                 fault["times"] -= 1
                 return fault
         return None
@@ -149,8 +180,9 @@ class KubeApiServer:
         return await self._dispatch(request, "", request.match_info["version"], request.match_info["tail"])
 
     async def _grouped(self, request: web.Request) -> web.Response:
-        return await self._dispatch(request, request.match_info["group"], request.match_info["version"],
-                                    request.match_info["tail"])
+        return await self._dispatch(
+            request, request.match_info["group"], request.match_info["version"], request.match_info["tail"]
+        )
 
     async def _dispatch(self, request: web.Request, group: str, version: str, tail: str) -> web.Response:
         if (group and version not in GROUPS.get(group, [])) or (not group and version != "v1"):
@@ -203,6 +235,7 @@ class KubeApiServer:
                 except PatchError as exc:
                     code = 415 if "unsupported" in str(exc) else 422
                     raise ApiError(code, "UnsupportedMediaType" if code == 415 else "Invalid", str(exc)) from None
+
             return _json(c.update_with(res.plural, ns, name, patched, sub, dry_run=dry))
         if m == "DELETE":
             options = await self._body(request, required=False)
@@ -225,8 +258,9 @@ class KubeApiServer:
         try:
             body = json.loads(raw)
         except ValueError:
-            raise ApiError(400, "BadRequest", "the request body is not JSON "
-                                              "(this lab server does not speak protobuf or YAML)") from None
+            raise ApiError(
+                400, "BadRequest", "the request body is not JSON (this lab server does not speak protobuf or YAML)"
+            ) from None
         if not isinstance(body, dict) and not (allow_list and isinstance(body, list)):
             raise ApiError(400, "BadRequest", "the request body must be a JSON object")
         return body
@@ -246,5 +280,11 @@ class KubeApiServer:
         for item in items:
             item.pop("apiVersion", None)
             item.pop("kind", None)
-        return _json({"kind": f"{res.kind}List", "apiVersion": res.api_version,
-                      "metadata": {"resourceVersion": rv}, "items": items})
+        return _json(
+            {
+                "kind": f"{res.kind}List",
+                "apiVersion": res.api_version,
+                "metadata": {"resourceVersion": rv},
+                "items": items,
+            }
+        )

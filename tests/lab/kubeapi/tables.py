@@ -32,21 +32,34 @@ def human_age(stamp: str | None, until: str | None = None) -> str:
 
 
 def _col(name: str, typ: str = "string", priority: int = 0) -> Obj:
-    return {"name": name, "type": typ, "format": "name" if name == "Name" else "", "description": "",
-            "priority": priority}
+    return {
+        "name": name,
+        "type": typ,
+        "format": "name" if name == "Name" else "",
+        "description": "",
+        "priority": priority,
+    }
 
 
 def _node_row(node: Obj) -> list[Any]:
-    ready = any(c.get("type") == "Ready" and c.get("status") == "True"
-                for c in (node.get("status") or {}).get("conditions") or [])
+    ready = any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in (node.get("status") or {}).get("conditions") or []
+    )
     status = "Ready" if ready else "NotReady"
     if (node.get("spec") or {}).get("unschedulable"):
         status += ",SchedulingDisabled"
-    roles = sorted(k.split("/", 1)[1] for k in (node["metadata"].get("labels") or {})
-                   if k.startswith("node-role.kubernetes.io/")) or ["<none>"]
+    roles = sorted(
+        k.split("/", 1)[1] for k in (node["metadata"].get("labels") or {}) if k.startswith("node-role.kubernetes.io/")
+    ) or ["<none>"]
     version = ((node.get("status") or {}).get("nodeInfo") or {}).get("kubeletVersion", "")
-    return [node["metadata"]["name"], status, ",".join(roles), human_age(node["metadata"].get("creationTimestamp")),
-            version]
+    return [
+        node["metadata"]["name"],
+        status,
+        ",".join(roles),
+        human_age(node["metadata"].get("creationTimestamp")),
+        version,
+    ]
 
 
 def pod_status_text(pod: Obj) -> str:
@@ -56,7 +69,7 @@ def pod_status_text(pod: Obj) -> str:
     status = pod.get("status") or {}
     reason = status.get("phase") or "Pending"
     inits = status.get("initContainerStatuses") or []
-    for i, ic in enumerate(inits):            # as kubectl's printer: Init:REASON or Init:N/M
+    for i, ic in enumerate(inits):  # as kubectl's printer: Init:REASON or Init:N/M
         state = ic.get("state") or {}
         term, wait = state.get("terminated") or {}, state.get("waiting") or {}
         if term and term.get("exitCode") == 0:
@@ -82,9 +95,15 @@ def _pod_row(pod: Obj) -> list[Any]:
     total = len((pod.get("spec") or {}).get("containers") or [])
     ready = sum(1 for c in statuses if c.get("ready"))
     restarts = sum(int(c.get("restartCount", 0)) for c in statuses)
-    return [pod["metadata"]["name"], f"{ready}/{total}", pod_status_text(pod), restarts,
-            human_age(pod["metadata"].get("creationTimestamp")), (pod.get("status") or {}).get("podIP", "<none>"),
-            (pod.get("spec") or {}).get("nodeName", "<none>")]
+    return [
+        pod["metadata"]["name"],
+        f"{ready}/{total}",
+        pod_status_text(pod),
+        restarts,
+        human_age(pod["metadata"].get("creationTimestamp")),
+        (pod.get("status") or {}).get("podIP", "<none>"),
+        (pod.get("spec") or {}).get("nodeName", "<none>"),
+    ]
 
 
 def _job_row(job: Obj) -> list[Any]:
@@ -100,30 +119,67 @@ def _job_row(job: Obj) -> list[Any]:
         status = "Running"
     completions = f"{st.get('succeeded', 0)}/{(job.get('spec') or {}).get('completions', 1)}"
     duration = human_age(st.get("startTime"), st.get("completionTime")) if st.get("startTime") else ""
-    return [job["metadata"]["name"], status, completions, duration,
-            human_age(job["metadata"].get("creationTimestamp"))]
+    return [job["metadata"]["name"], status, completions, duration, human_age(job["metadata"].get("creationTimestamp"))]
 
 
 def _pdb_row(pdb: Obj) -> list[Any]:
     spec, st = pdb.get("spec") or {}, pdb.get("status") or {}
-    return [pdb["metadata"]["name"], str(spec.get("minAvailable", "N/A")), str(spec.get("maxUnavailable", "N/A")),
-            st.get("disruptionsAllowed", 0), human_age(pdb["metadata"].get("creationTimestamp"))]
+    return [
+        pdb["metadata"]["name"],
+        str(spec.get("minAvailable", "N/A")),
+        str(spec.get("maxUnavailable", "N/A")),
+        st.get("disruptionsAllowed", 0),
+        human_age(pdb["metadata"].get("creationTimestamp")),
+    ]
 
 
 _TABLES = {
     "nodes": ([_col("Name"), _col("Status"), _col("Roles"), _col("Age"), _col("Version")], _node_row),
-    "pods": ([_col("Name"), _col("Ready"), _col("Status"), _col("Restarts", "integer"), _col("Age"),
-              _col("IP", priority=1), _col("Node", priority=1)], _pod_row),
+    "pods": (
+        [
+            _col("Name"),
+            _col("Ready"),
+            _col("Status"),
+            _col("Restarts", "integer"),
+            _col("Age"),
+            _col("IP", priority=1),
+            _col("Node", priority=1),
+        ],
+        _pod_row,
+    ),
     "jobs": ([_col("Name"), _col("Status"), _col("Completions"), _col("Duration"), _col("Age")], _job_row),
-    "poddisruptionbudgets": ([_col("Name"), _col("Min Available"), _col("Max Unavailable"),
-                              _col("Allowed Disruptions", "integer"), _col("Age")], _pdb_row),
+    "poddisruptionbudgets": (
+        [
+            _col("Name"),
+            _col("Min Available"),
+            _col("Max Unavailable"),
+            _col("Allowed Disruptions", "integer"),
+            _col("Age"),
+        ],
+        _pdb_row,
+    ),
 }
 
 
 def to_table(plural: str, items: list[Obj], resource_version: str) -> Obj:
-    columns, row_fn = _TABLES.get(plural, ([_col("Name"), _col("Age")], lambda o: [
-        o["metadata"]["name"], human_age(o["metadata"].get("creationTimestamp"))]))
-    rows = [{"cells": row_fn(o), "object": {"apiVersion": "meta.k8s.io/v1", "kind": "PartialObjectMetadata",
-                                            "metadata": o["metadata"]}} for o in items]
-    return {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": {"resourceVersion": resource_version},
-            "columnDefinitions": columns, "rows": rows}
+    columns, row_fn = _TABLES.get(
+        plural,
+        (
+            [_col("Name"), _col("Age")],
+            lambda o: [o["metadata"]["name"], human_age(o["metadata"].get("creationTimestamp"))],
+        ),
+    )
+    rows = [
+        {
+            "cells": row_fn(o),
+            "object": {"apiVersion": "meta.k8s.io/v1", "kind": "PartialObjectMetadata", "metadata": o["metadata"]},
+        }
+        for o in items
+    ]
+    return {
+        "kind": "Table",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": {"resourceVersion": resource_version},
+        "columnDefinitions": columns,
+        "rows": rows,
+    }

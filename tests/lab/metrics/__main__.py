@@ -20,8 +20,13 @@ def _serve_dcgm(directory: Path, port: int, nodes: int) -> None:
     from .dcgm import make_app
     from .world import World
 
-    web.run_app(make_app(World.build(nodes), directory / "dcgm" / "scenario.json"), host="127.0.0.1",
-                port=port, access_log=None, print=None)
+    web.run_app(
+        make_app(World.build(nodes), directory / "dcgm" / "scenario.json"),
+        host="127.0.0.1",
+        port=port,
+        access_log=None,
+        print=None,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,14 +44,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "start":
             info = lab.start(nodes=args.nodes)
-            print(f"metrics lab: Prometheus {info.prometheus_url}, {len(info.nodes)} node_exporters, "
-                  f"DCGM exporter {info.dcgm_url}; topology {info.topology_path}")
+            print(
+                f"metrics lab: Prometheus {info.prometheus_url}, {len(info.nodes)} node_exporters, "
+                f"DCGM exporter {info.dcgm_url}; topology {info.topology_path}"
+            )
         elif args.command == "stop":
             print("metrics lab stopped" if lab.stop() else "metrics lab was not running")
         else:
             info = lab.status()
-            print(f"metrics lab running: Prometheus {info.prometheus_url}, {len(info.nodes)} nodes"
-                  if info else "metrics lab not running")
+            print(
+                f"metrics lab running: Prometheus {info.prometheus_url}, {len(info.nodes)} nodes"
+                if info
+                else "metrics lab not running"
+            )
             return 0 if info else 3
     except lab.LabError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -46,8 +46,7 @@ def _escape(value: str) -> str:
 
 def render(world: World, node: str, t: float, overrides: dict[str, dict[str, float]]) -> str:
     """One node's exposition: families grouped, HELP/TYPE lines first, as dcgm-exporter writes them."""
-    samples = [(world.gpu_labels(node, g), gpu_sample(world, node, g, t, overrides.get(str(g))))
-               for g in range(GPUS)]
+    samples = [(world.gpu_labels(node, g), gpu_sample(world, node, g, t, overrides.get(str(g)))) for g in range(GPUS)]
     out: list[str] = []
     for key, (metric, kind) in DCGM_FIELDS.items():
         out.append(f"# HELP {metric} {key}")

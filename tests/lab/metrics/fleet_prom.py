@@ -56,7 +56,7 @@ class FleetSeries:
     instance: Callable[[str], str] = lambda node: node
     hot: frozenset[str] = frozenset()
     flapping: frozenset[str] = frozenset()
-    stale: frozenset[str] = frozenset()           # their DCGM exporter stopped 20 minutes before t0
+    stale: frozenset[str] = frozenset()  # their DCGM exporter stopped 20 minutes before t0
 
     def times(self) -> list[float]:
         first = self.t0 - self.before
@@ -82,8 +82,10 @@ def _lines(spec: FleetSeries) -> Iterator[str]:
             xid = 79 if node in spec.hot else 0
             stamps = until_stale if node in spec.stale else all_stamps
             for gpu in range(GPUS):
-                lbl = (f'{metric}{{gpu="{gpu}",UUID="GPU-{i:05d}-{gpu}",{spec.node_label}="{node}",'
-                       f'instance="{spec.instance(node)}",job="dcgm"}}')
+                lbl = (
+                    f'{metric}{{gpu="{gpu}",UUID="GPU-{i:05d}-{gpu}",{spec.node_label}="{node}",'
+                    f'instance="{spec.instance(node)}",job="dcgm"}}'
+                )
                 if metric == DCGM[0]:
                     yield "\n".join(f"{lbl} {spec.util(i, gpu, k)} {s}" for k, s in enumerate(stamps))
                 elif metric == DCGM[1]:
@@ -128,15 +130,19 @@ def backfilled(name: str, spec: FleetSeries, *, timeout: float = 120.0) -> Itera
         if not Path(tool).exists():
             raise LabError(f"{tool} is missing: apt-get install prometheus")
     d = lab_dir().parent / f"fleet-prom-{name}"
-    kill_pids(owned_pids(str(d)))                 # what a crashed earlier run left
+    kill_pids(owned_pids(str(d)))  # what a crashed earlier run left
     shutil.rmtree(d, ignore_errors=True)
     (d / "data").mkdir(parents=True)
     started = time.monotonic()
     history = d / "history.om"
     write_openmetrics(history, spec)
     # 2 h blocks (the default) hold the whole span in one or two blocks
-    fill = subprocess.run([PROMTOOL, "tsdb", "create-blocks-from", "openmetrics", str(history), str(d / "data")],
-                          capture_output=True, text=True, timeout=timeout * 10)
+    fill = subprocess.run(
+        [PROMTOOL, "tsdb", "create-blocks-from", "openmetrics", str(history), str(d / "data")],
+        capture_output=True,
+        text=True,
+        timeout=timeout * 10,
+    )
     history.unlink()
     if fill.returncode != 0:
         shutil.rmtree(d, ignore_errors=True)
@@ -145,9 +151,19 @@ def backfilled(name: str, spec: FleetSeries, *, timeout: float = 120.0) -> Itera
     port = _free_port()
     config = d / "prometheus.yml"
     config.write_text(json.dumps({"global": {"scrape_interval": "1m"}, "scrape_configs": []}))
-    proc = spawn([PROMETHEUS, f"--config.file={config}", f"--storage.tsdb.path={d / 'data'}",
-                  f"--web.listen-address=127.0.0.1:{port}", "--storage.tsdb.retention.time=7d",
-                  "--log.level=warn"], env={}, log=d / "prometheus.log", owner=str(d))
+    proc = spawn(
+        [
+            PROMETHEUS,
+            f"--config.file={config}",
+            f"--storage.tsdb.path={d / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--storage.tsdb.retention.time=7d",
+            "--log.level=warn",
+        ],
+        env={},
+        log=d / "prometheus.log",
+        owner=str(d),
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_loaded(url, proc, spec, timeout)
@@ -162,7 +178,7 @@ def _wait_loaded(url: str, proc: subprocess.Popen[bytes], spec: FleetSeries, tim
     """Until every node's GPU utilisation answers (the blocks are loaded and queryable)."""
     deadline = time.monotonic() + timeout
     last = "no answer"
-    want = (len(spec.nodes) - len(spec.stale)) * GPUS      # a stale series is not "now"
+    want = (len(spec.nodes) - len(spec.stale)) * GPUS  # a stale series is not "now"
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise LabError(f"backfilled prometheus exited with {proc.returncode}")

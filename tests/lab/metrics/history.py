@@ -16,8 +16,11 @@ from .world import DCGM_FIELDS, EXPORTED, GPUS, HCAS, World, gpu_sample
 
 NODE_JOB = "node"
 DCGM_JOB = "dcgm"
-_STATE = {"node_infiniband_state_id": 4, "node_infiniband_physical_state_id": 5,
-          "node_infiniband_rate_bytes_per_second": 5e10}
+_STATE = {
+    "node_infiniband_state_id": 4,
+    "node_infiniband_physical_state_id": 5,
+    "node_infiniband_rate_bytes_per_second": 5e10,
+}
 
 
 def _fmt(labels: dict[str, str]) -> str:
@@ -30,8 +33,10 @@ def _times(t0: float, hours: float, step: float) -> list[float]:
 
 
 def _ib_lines(world: World, t0: float, times: list[float]) -> Iterator[str]:
-    families = [(metric, "counter", lambda port, t, c=counter, m=mult: world.counter(port, c, t, t0) * m)
-                for counter, (metric, mult) in EXPORTED.items()]
+    families = [
+        (metric, "counter", lambda port, t, c=counter, m=mult: world.counter(port, c, t, t0) * m)
+        for counter, (metric, mult) in EXPORTED.items()
+    ]
     families += [(metric, "gauge", lambda port, t, v=value: v) for metric, value in _STATE.items()]
     for metric, kind, value in families:
         yield f"# TYPE {metric.removesuffix('_total') if kind == 'counter' else metric} {kind}"
@@ -43,11 +48,14 @@ def _ib_lines(world: World, t0: float, times: list[float]) -> Iterator[str]:
 
 
 def _dcgm_lines(world: World, times: list[float]) -> Iterator[str]:
-    labels = {(n, g): _fmt({**world.gpu_labels(n, g), "instance": n, "job": DCGM_JOB})
-              for n in world.nodes for g in range(GPUS)}
+    labels = {
+        (n, g): _fmt({**world.gpu_labels(n, g), "instance": n, "job": DCGM_JOB})
+        for n in world.nodes
+        for g in range(GPUS)
+    }
     values = {(n, g, t): gpu_sample(world, n, g, t, None) for n in world.nodes for g in range(GPUS) for t in times}
     for key, (metric, _) in DCGM_FIELDS.items():
-        yield f"# TYPE {metric} gauge"   # counters here have no _total suffix: OpenMetrics wants gauge
+        yield f"# TYPE {metric} gauge"  # counters here have no _total suffix: OpenMetrics wants gauge
         for node in world.nodes:
             for gpu in range(GPUS):
                 lbl = labels[node, gpu]
@@ -55,8 +63,9 @@ def _dcgm_lines(world: World, times: list[float]) -> Iterator[str]:
                     yield f"{metric}{{{lbl}}} {values[node, gpu, t][key]} {t:.3f}"
 
 
-def write_openmetrics(path: Path, world: World, t0: float, *, hours: float = 3.0,
-                      ib_step: float = 60.0, gpu_step: float = 120.0) -> int:
+def write_openmetrics(
+    path: Path, world: World, t0: float, *, hours: float = 3.0, ib_step: float = 60.0, gpu_step: float = 120.0
+) -> int:
     """Write the history ending just before ``t0``; returns the number of samples."""
     count = 0
     with path.open("w") as out:

@@ -193,7 +193,7 @@ def stop() -> bool:
     pids = set(owned_pids(str(d))) | {p for p in _pids(d).values() if _alive(p) and _ours(p, d)}
     kill_pids(sorted(pids))
     for pid in pids:
-        _alive(pid)                 # reap our own children
+        _alive(pid)  # reap our own children
     shutil.rmtree(d, ignore_errors=True)
     return bool(pids)
 
@@ -211,22 +211,36 @@ def status() -> MetricsLab | None:
 
 
 def _info(d: Path, info: dict[str, Any]) -> MetricsLab:
-    return MetricsLab(directory=d, prometheus_url=f"http://127.0.0.1:{info['prometheus']}",
-                      dcgm_url=f"http://127.0.0.1:{info['dcgm']}", node_ports=info["nodes"],
-                      started_at=info["started_at"])
+    return MetricsLab(
+        directory=d,
+        prometheus_url=f"http://127.0.0.1:{info['prometheus']}",
+        dcgm_url=f"http://127.0.0.1:{info['dcgm']}",
+        node_ports=info["nodes"],
+        started_at=info["started_at"],
+    )
 
 
 def _scrape_config(world: World, node_ports: dict[str, int], dcgm_port: int) -> dict[str, Any]:
     return {
         "global": {"scrape_interval": f"{SCRAPE_INTERVAL:g}s", "scrape_timeout": f"{SCRAPE_INTERVAL:g}s"},
         "scrape_configs": [
-            {"job_name": NODE_JOB, "static_configs": [
-                {"targets": [f"127.0.0.1:{port}"], "labels": {"instance": node}}
-                for node, port in node_ports.items()]},
-            {"job_name": DCGM_JOB, "static_configs": [
-                {"targets": [f"127.0.0.1:{dcgm_port}"],
-                 "labels": {"instance": node, "__metrics_path__": f"/nodes/{node}/metrics"}}
-                for node in world.nodes]},
+            {
+                "job_name": NODE_JOB,
+                "static_configs": [
+                    {"targets": [f"127.0.0.1:{port}"], "labels": {"instance": node}}
+                    for node, port in node_ports.items()
+                ],
+            },
+            {
+                "job_name": DCGM_JOB,
+                "static_configs": [
+                    {
+                        "targets": [f"127.0.0.1:{dcgm_port}"],
+                        "labels": {"instance": node, "__metrics_path__": f"/nodes/{node}/metrics"},
+                    }
+                    for node in world.nodes
+                ],
+            },
         ],
     }
 
@@ -249,8 +263,12 @@ def start(nodes: int = 64, history_hours: float = 3.0, timeout: float = 90.0) ->
 
     history = d / "prometheus" / "history.om"
     write_openmetrics(history, world, t0, hours=history_hours)
-    backfill = subprocess.run([PROMTOOL, "tsdb", "create-blocks-from", "openmetrics", str(history),
-                               str(d / "prometheus" / "data")], capture_output=True, text=True, timeout=120)
+    backfill = subprocess.run(
+        [PROMTOOL, "tsdb", "create-blocks-from", "openmetrics", str(history), str(d / "prometheus" / "data")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     history.unlink()
     if backfill.returncode != 0:
         raise LabError(f"promtool backfill failed: {(backfill.stderr or backfill.stdout).strip()[-300:]}")
@@ -261,16 +279,54 @@ def start(nodes: int = 64, history_hours: float = 3.0, timeout: float = 90.0) ->
     _atomic_write(d / "lab.json", json.dumps(info))
     procs: list[subprocess.Popen] = []
     for node, port in node_ports.items():
-        procs.append(_spawn(d, f"node-{node}", [
-            NODE_EXPORTER, f"--path.sysfs={d / 'sysfs' / node}", "--collector.disable-defaults",
-            "--collector.infiniband", f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"]))
-    procs.append(_spawn(d, "dcgm", [sys.executable, "-m", "tests.lab.metrics", "serve-dcgm", "--dir", str(d),
-                                    "--port", str(dcgm_port), "--nodes", str(nodes)]))
+        procs.append(
+            _spawn(
+                d,
+                f"node-{node}",
+                [
+                    NODE_EXPORTER,
+                    f"--path.sysfs={d / 'sysfs' / node}",
+                    "--collector.disable-defaults",
+                    "--collector.infiniband",
+                    f"--web.listen-address=127.0.0.1:{port}",
+                    "--log.level=warn",
+                ],
+            )
+        )
+    procs.append(
+        _spawn(
+            d,
+            "dcgm",
+            [
+                sys.executable,
+                "-m",
+                "tests.lab.metrics",
+                "serve-dcgm",
+                "--dir",
+                str(d),
+                "--port",
+                str(dcgm_port),
+                "--nodes",
+                str(nodes),
+            ],
+        )
+    )
     config = d / "prometheus" / "prometheus.yml"
     config.write_text(json.dumps(_scrape_config(world, node_ports, dcgm_port), indent=1))
-    procs.append(_spawn(d, "prometheus", [
-        PROMETHEUS, f"--config.file={config}", f"--storage.tsdb.path={d / 'prometheus' / 'data'}",
-        f"--web.listen-address=127.0.0.1:{prom_port}", "--storage.tsdb.retention.time=2d", "--log.level=warn"]))
+    procs.append(
+        _spawn(
+            d,
+            "prometheus",
+            [
+                PROMETHEUS,
+                f"--config.file={config}",
+                f"--storage.tsdb.path={d / 'prometheus' / 'data'}",
+                f"--web.listen-address=127.0.0.1:{prom_port}",
+                "--storage.tsdb.retention.time=2d",
+                "--log.level=warn",
+            ],
+        )
+    )
     lab = _info(d, info)
     try:
         _wait_ready(lab, procs, nodes, timeout)

@@ -13,8 +13,12 @@ from pathlib import Path
 
 from .world import COUNTERS, HCAS, LINK_RATE, World
 
-STATES = {"active": ("4: ACTIVE", "5: LinkUp"), "down": ("1: DOWN", "3: Disabled"),
-          "init": ("2: INIT", "5: LinkUp"), "polling": ("1: DOWN", "2: Polling")}
+STATES = {
+    "active": ("4: ACTIVE", "5: LinkUp"),
+    "down": ("1: DOWN", "3: Disabled"),
+    "init": ("2: INIT", "5: LinkUp"),
+    "polling": ("1: DOWN", "2: Polling"),
+}
 
 
 def _write(path: Path, text: str) -> None:

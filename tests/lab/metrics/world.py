@@ -96,8 +96,10 @@ class World:
         return f"leaf{i // NODES_PER_LEAF + 1:02d}", i % NODES_PER_LEAF + 1
 
     def topology_text(self) -> str:
-        lines = ["# dcops fabric topology (metrics lab): one cable per line, see actions/fabric/topology.py",
-                 "# mlx5_0: node pairs back to back; mlx5_1: leaf switches"]
+        lines = [
+            "# dcops fabric topology (metrics lab): one cable per line, see actions/fabric/topology.py",
+            "# mlx5_0: node pairs back to back; mlx5_1: leaf switches",
+        ]
         for i in range(0, len(self.nodes), 2):
             a, b = self.nodes[i], self.nodes[i + 1]
             lines.append(f"{a}:mlx5_0:1  <->  {b}:mlx5_0:1  speed=NDR width=4x media=DAC")
@@ -111,9 +113,15 @@ class World:
     def gpu_labels(self, node: str, gpu: int) -> dict[str, str]:
         uuid_hex = hashlib.blake2b(f"{node}:{gpu}".encode(), digest_size=16).hexdigest()
         uuid = f"GPU-{uuid_hex[:8]}-{uuid_hex[8:12]}-{uuid_hex[12:16]}-{uuid_hex[16:20]}-{uuid_hex[20:32]}"
-        return {"gpu": str(gpu), "UUID": uuid, "device": f"nvidia{gpu}", "modelName": GPU_MODEL,
-                "pci_bus_id": f"00000000:{PCI_BUS_IDS[gpu]}:00.0", "Hostname": node,
-                "DCGM_FI_DRIVER_VERSION": DRIVER}
+        return {
+            "gpu": str(gpu),
+            "UUID": uuid,
+            "device": f"nvidia{gpu}",
+            "modelName": GPU_MODEL,
+            "pci_bus_id": f"00000000:{PCI_BUS_IDS[gpu]}:00.0",
+            "Hostname": node,
+            "DCGM_FI_DRIVER_VERSION": DRIVER,
+        }
 
     def gpu_values(self, node: str, gpu: int, t: float) -> dict[str, float]:
         """A busy, healthy H100: the baseline the scenario file overrides field by field."""

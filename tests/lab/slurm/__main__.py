@@ -17,8 +17,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "start":
             running = lab.start()
-            print(f"slurm lab up: SLURM_CONF={running.conf_path}  slurmrestd {running.rest_url} "
-                  f"(JWT in {running.directory / 'lab.json'})")
+            print(
+                f"slurm lab up: SLURM_CONF={running.conf_path}  slurmrestd {running.rest_url} "
+                f"(JWT in {running.directory / 'lab.json'})"
+            )
         elif args.command == "stop":
             print("slurm lab stopped" if lab.stop() else "slurm lab was not running")
         else:

@@ -29,7 +29,7 @@ from . import conf
 from .procs import LabError, alive, kill_pids, owned_pids, read_pid, spawn, tail, wait_for
 
 SBIN = Path("/usr/sbin")
-DAEMONS = ("slurmrestd", "slurmctld", "slurmdbd", "mariadb", "munged")   # stop order (slurmds first)
+DAEMONS = ("slurmrestd", "slurmctld", "slurmdbd", "mariadb", "munged")  # stop order (slurmds first)
 CLIENT_TIMEOUT = 20.0
 
 
@@ -90,8 +90,12 @@ class SlurmLab:
         return {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root", **self.env}
 
     def _spawn(self, daemon: str, argv: list[str], extra_env: dict[str, str] | None = None) -> int:
-        proc = spawn(argv, env={**self._daemon_env(), **(extra_env or {})},
-                     log=self.directory / "log" / f"{daemon}.out", owner=str(self.directory))
+        proc = spawn(
+            argv,
+            env={**self._daemon_env(), **(extra_env or {})},
+            log=self.directory / "log" / f"{daemon}.out",
+            owner=str(self.directory),
+        )
         self._pidfile(daemon).write_text(f"{proc.pid}\n")
         return proc.pid
 
@@ -99,8 +103,14 @@ class SlurmLab:
     def run(self, *argv: str, timeout: float = CLIENT_TIMEOUT, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run a Slurm client command against the lab; ``check`` raises LabError on failure."""
         try:
-            res = subprocess.run(list(argv), env={**os.environ, **self.env}, capture_output=True, text=True,
-                                 timeout=timeout, stdin=subprocess.DEVNULL)
+            res = subprocess.run(
+                list(argv),
+                env={**os.environ, **self.env},
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                stdin=subprocess.DEVNULL,
+            )
         except subprocess.TimeoutExpired:
             raise LabError(f"{' '.join(argv)} did not finish within {timeout:g} s") from None
         if check and res.returncode != 0:
@@ -126,14 +136,14 @@ class SlurmLab:
         return {"State": state.strip().upper(), "Reason": "" if reason.strip() == "none" else reason.strip()}
 
     def wait_job(self, job_id: str, state: str, timeout: float = 30.0) -> None:
-        wait_for(lambda: self.job_state(job_id) == state, timeout=timeout, what=f"job {job_id} to be {state}",
-                 poll=0.2)
+        wait_for(lambda: self.job_state(job_id) == state, timeout=timeout, what=f"job {job_id} to be {state}", poll=0.2)
 
     def wait_nodes_idle(self, timeout: float = 60.0) -> None:
         def idle() -> bool:
             out = self.run("sinfo", "-h", "-N", "-o", "%N %T", check=False).stdout.split("\n")
             states = dict(line.split() for line in out if line.strip())
             return len(states) == len(all_node_names()) and all(s == "idle" for s in states.values())
+
         wait_for(idle, timeout=timeout, what=f"all {len(all_node_names())} lab nodes to be idle", poll=0.3)
 
     def cancel_all(self) -> None:
@@ -145,8 +155,14 @@ class SlurmLab:
             pass
 
     def wait_no_jobs(self, timeout: float = 30.0) -> None:
-        wait_for(lambda: not self.run("squeue", "-h", "-t", "PD,R,CG,S,CF", "-o", "%i", check=False, timeout=10)
-                 .stdout.split(), timeout=timeout, what="all lab jobs to end", poll=0.2)
+        wait_for(
+            lambda: (
+                not self.run("squeue", "-h", "-t", "PD,R,CG,S,CF", "-o", "%i", check=False, timeout=10).stdout.split()
+            ),
+            timeout=timeout,
+            what="all lab jobs to end",
+            poll=0.2,
+        )
 
     def reset(self) -> None:
         """Between tests: slurmctld and every slurmd up, no jobs, every node idle with no reason."""
@@ -164,9 +180,12 @@ class SlurmLab:
     # ---------------------------------------------------------------- daemons (tests stop and start them)
     def start_slurmctld(self) -> None:
         self._spawn("slurmctld", [str(SBIN / "slurmctld"), "-D", "-f", str(self.conf_path)])
-        wait_for(lambda: self.run("scontrol", "ping", check=False, timeout=10).stdout.count("UP") > 0,
-                 timeout=30, what=f"slurmctld to answer (log: {self.directory / 'log' / 'slurmctld.log'})",
-                 poll=0.2)
+        wait_for(
+            lambda: self.run("scontrol", "ping", check=False, timeout=10).stdout.count("UP") > 0,
+            timeout=30,
+            what=f"slurmctld to answer (log: {self.directory / 'log' / 'slurmctld.log'})",
+            poll=0.2,
+        )
 
     def stop_slurmctld(self) -> None:
         self._stop("slurmctld")
@@ -186,6 +205,7 @@ class SlurmLab:
 
 # -------------------------------------------------------------------- start / stop / status
 
+
 def _save(lab: SlurmLab) -> None:
     path = lab.directory / "lab.json"
     path.touch(mode=0o600)
@@ -198,8 +218,9 @@ def status() -> SlurmLab | None:
         info = json.loads((d / "lab.json").read_text())
     except (OSError, ValueError):
         return None
-    lab = SlurmLab(directory=d, host=info["host"], token=info.get("token", ""),
-                   ports=conf.Ports(**info.get("ports", {})))
+    lab = SlurmLab(
+        directory=d, host=info["host"], token=info.get("token", ""), ports=conf.Ports(**info.get("ports", {}))
+    )
     return lab if lab.pid("slurmctld") is not None else None
 
 
@@ -207,7 +228,7 @@ def stop() -> bool:
     """Cancel jobs, stop every daemon by pid, sweep marked leftovers, remove the directory."""
     d = lab_dir()
     if not d.exists():
-        leftovers = owned_pids(str(d))          # a crashed run whose directory is gone
+        leftovers = owned_pids(str(d))  # a crashed run whose directory is gone
         kill_pids(leftovers)
         return bool(leftovers)
     lab = SlurmLab(directory=d, host=socket.gethostname().split(".")[0])
@@ -223,7 +244,7 @@ def stop() -> bool:
         pid = lab.pid(daemon)
         if pid is not None:
             kill_pids([pid], grace=15.0 if daemon == "mariadb" else 5.0)
-    kill_pids(owned_pids(str(d)))               # slurmstepd, job processes of a crashed run
+    kill_pids(owned_pids(str(d)))  # slurmstepd, job processes of a crashed run
     shutil.rmtree(d, ignore_errors=True)
     return running
 
@@ -231,7 +252,7 @@ def stop() -> bool:
 def _prepare(d: Path) -> None:
     for sub in ("state", "spool", "run", "log", "dev", "munge", "mysql"):
         (d / sub).mkdir(parents=True, exist_ok=True)
-    os.chmod(d, 0o755)                            # slurmrestd runs as nobody and reads slurm.conf
+    os.chmod(d, 0o755)  # slurmrestd runs as nobody and reads slurm.conf
     for i in range(conf.GPUS):
         (d / "dev" / f"nvidia{i}").symlink_to("/dev/null")
     for name in all_node_names():
@@ -244,48 +265,108 @@ def _start_munge(lab: SlurmLab) -> None:
     key = d / "munge.key"
     subprocess.run(["mungekey", "--create", f"--keyfile={key}"], check=True, capture_output=True, timeout=30)
     os.chmod(key, 0o600)
-    lab._spawn("munged", [str(SBIN / "munged"), "-F", "-f", f"--key-file={key}", f"--socket={lab.munge_socket}",
-                          f"--pid-file={d / 'munged.pid'}", f"--log-file={d / 'munged.log'}",
-                          f"--seed-file={d / 'munged.seed'}"])
-    wait_for(lambda: lab.munge_socket.exists(), timeout=15,
-             what=f"munged's socket ({tail(d / 'munged.log')})")
+    lab._spawn(
+        "munged",
+        [
+            str(SBIN / "munged"),
+            "-F",
+            "-f",
+            f"--key-file={key}",
+            f"--socket={lab.munge_socket}",
+            f"--pid-file={d / 'munged.pid'}",
+            f"--log-file={d / 'munged.log'}",
+            f"--seed-file={d / 'munged.seed'}",
+        ],
+    )
+    wait_for(lambda: lab.munge_socket.exists(), timeout=15, what=f"munged's socket ({tail(d / 'munged.log')})")
 
 
 def _start_mariadb(lab: SlurmLab) -> None:
     d = lab.directory / "mysql"
-    init = subprocess.run(["mariadb-install-db", "--no-defaults", f"--datadir={d / 'data'}", "--user=root",
-                           "--auth-root-authentication-method=normal", "--skip-test-db"],
-                          capture_output=True, text=True, timeout=120)
+    init = subprocess.run(
+        [
+            "mariadb-install-db",
+            "--no-defaults",
+            f"--datadir={d / 'data'}",
+            "--user=root",
+            "--auth-root-authentication-method=normal",
+            "--skip-test-db",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     if init.returncode != 0:
         raise LabError(f"mariadb-install-db failed: {(init.stderr or init.stdout).strip()[-300:]}")
-    lab._spawn("mariadb", [str(SBIN / "mariadbd"), "--no-defaults", f"--datadir={d / 'data'}",
-                           f"--socket={d / 'mysql.sock'}", f"--port={lab.ports.mariadb}", "--bind-address=127.0.0.1",
-                           f"--pid-file={d / 'mariadbd.pid'}", "--user=root", "--skip-grant-tables",
-                           "--skip-name-resolve", "--innodb-buffer-pool-size=32M", f"--log-error={d / 'error.log'}"])
-    wait_for(lambda: _port_open(lab.ports.mariadb), timeout=60,
-             what=f"MariaDB on port {lab.ports.mariadb} ({tail(d / 'error.log')})")
+    lab._spawn(
+        "mariadb",
+        [
+            str(SBIN / "mariadbd"),
+            "--no-defaults",
+            f"--datadir={d / 'data'}",
+            f"--socket={d / 'mysql.sock'}",
+            f"--port={lab.ports.mariadb}",
+            "--bind-address=127.0.0.1",
+            f"--pid-file={d / 'mariadbd.pid'}",
+            "--user=root",
+            "--skip-grant-tables",
+            "--skip-name-resolve",
+            "--innodb-buffer-pool-size=32M",
+            f"--log-error={d / 'error.log'}",
+        ],
+    )
+    wait_for(
+        lambda: _port_open(lab.ports.mariadb),
+        timeout=60,
+        what=f"MariaDB on port {lab.ports.mariadb} ({tail(d / 'error.log')})",
+    )
 
 
 def _start_slurmdbd(lab: SlurmLab) -> None:
     lab._spawn("slurmdbd", [str(SBIN / "slurmdbd"), "-D"])
-    wait_for(lambda: _port_open(lab.ports.slurmdbd), timeout=60,
-             what=f"slurmdbd on port {lab.ports.slurmdbd} ({tail(lab.directory / 'log' / 'slurmdbd.log')})")
+    wait_for(
+        lambda: _port_open(lab.ports.slurmdbd),
+        timeout=60,
+        what=f"slurmdbd on port {lab.ports.slurmdbd} ({tail(lab.directory / 'log' / 'slurmdbd.log')})",
+    )
     lab.run("sacctmgr", "-i", "add", "cluster", conf.CLUSTER, check=False, timeout=30)
 
 
 def _start_slurmrestd(lab: SlurmLab) -> None:
-    lab._spawn("slurmrestd", [str(SBIN / "slurmrestd"), "-u", "nobody", "-g", "nogroup", "-a", "rest_auth/jwt",
-                              "-s", "openapi/v0.0.38", f"127.0.0.1:{lab.ports.slurmrestd}"],
-               extra_env={"SLURM_JWT": "daemon"})
-    wait_for(lambda: _port_open(lab.ports.slurmrestd), timeout=30,
-             what=f"slurmrestd on port {lab.ports.slurmrestd} ({tail(lab.directory / 'log' / 'slurmrestd.out')})")
+    lab._spawn(
+        "slurmrestd",
+        [
+            str(SBIN / "slurmrestd"),
+            "-u",
+            "nobody",
+            "-g",
+            "nogroup",
+            "-a",
+            "rest_auth/jwt",
+            "-s",
+            "openapi/v0.0.38",
+            f"127.0.0.1:{lab.ports.slurmrestd}",
+        ],
+        extra_env={"SLURM_JWT": "daemon"},
+    )
+    wait_for(
+        lambda: _port_open(lab.ports.slurmrestd),
+        timeout=30,
+        what=f"slurmrestd on port {lab.ports.slurmrestd} ({tail(lab.directory / 'log' / 'slurmrestd.out')})",
+    )
     out = lab.run("scontrol", "token", "username=root", "lifespan=86400").stdout.strip()
     lab.token = out.split("=", 1)[1]
 
 
 def _check_ports(ports: conf.Ports) -> None:
-    wanted = [ports.slurmctld, ports.slurmdbd, ports.slurmrestd, ports.mariadb,
-              *range(ports.slurmd_first, ports.slurmd_last + 1), *ports.slurmd_irregular]
+    wanted = [
+        ports.slurmctld,
+        ports.slurmdbd,
+        ports.slurmrestd,
+        ports.mariadb,
+        *range(ports.slurmd_first, ports.slurmd_last + 1),
+        *ports.slurmd_irregular,
+    ]
     busy = [p for p in wanted if _port_open(p)]
     if busy:
         raise LabError(f"ports {busy} on 127.0.0.1 are in use by something else than this lab; free them first")
@@ -295,8 +376,10 @@ def start() -> SlurmLab:
     """A fresh cluster with every node idle; raises LabError (after cleaning up) if it cannot start."""
     for tool in ("slurmctld", "slurmd", "slurmdbd", "slurmrestd", "munged", "mariadbd"):
         if not (SBIN / tool).exists():
-            raise LabError(f"{SBIN / tool} is missing: apt-get install slurm-wlm munge slurmdbd slurmrestd "
-                           "slurm-wlm-jwt-plugin mariadb-server")
+            raise LabError(
+                f"{SBIN / tool} is missing: apt-get install slurm-wlm munge slurmdbd slurmrestd "
+                "slurm-wlm-jwt-plugin mariadb-server"
+            )
     stop()
     d = lab_dir()
     host = socket.gethostname().split(".")[0]

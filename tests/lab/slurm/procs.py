@@ -82,8 +82,14 @@ def spawn(argv: Sequence[str], *, env: Mapping[str, str], log: Path, owner: str)
     """Start a daemon in its own session, output to ``log``, marked as the lab's."""
     full_env = {**env, OWNER_VAR: owner}
     with open(log, "ab") as out:
-        return subprocess.Popen(list(argv), env=full_env, stdin=subprocess.DEVNULL, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        return subprocess.Popen(
+            list(argv),
+            env=full_env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
 
 def wait_for(check, *, timeout: float, what: str, poll: float = 0.1):  # noqa: ANN001, ANN201

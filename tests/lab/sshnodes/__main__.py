@@ -18,8 +18,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "start":
             nodes = lab.start()
-            print(f"ssh lab up: {len(nodes.nodes)} nodes; ssh -i {nodes.client_key} "
-                  f"-o UserKnownHostsFile={nodes.known_hosts} root@{next(iter(nodes.addresses.values()))}")
+            print(
+                f"ssh lab up: {len(nodes.nodes)} nodes; ssh -i {nodes.client_key} "
+                f"-o UserKnownHostsFile={nodes.known_hosts} root@{next(iter(nodes.addresses.values()))}"
+            )
         elif args.command == "stop":
             print("ssh lab stopped" if lab.stop() else "ssh lab was not running")
         else:

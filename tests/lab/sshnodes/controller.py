@@ -66,13 +66,23 @@ def start(lab: SshNodesLab) -> Controller:
         d.mkdir(parents=True, exist_ok=True)
         key = d / "ssh_host_ed25519_key"
         if not key.exists():
-            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", NAME, "-f", str(key)],
-                           check=True, capture_output=True, timeout=30)
+            subprocess.run(
+                ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", NAME, "-f", str(key)],
+                check=True,
+                capture_output=True,
+                timeout=30,
+            )
         (d / "sshd_config").write_text(CONFIG.format(port=PORT, d=d, lab=lab.directory))
-        script = (f"mount --bind {shlex.quote(str(lab.directory / 'empty'))} /root/.bashrc && "
-                  f"exec /usr/sbin/sshd -D -e -f {shlex.quote(str(d / 'sshd_config'))}")
-        proc = spawn(["unshare", "--mount", "sh", "-c", script], env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
-                     log=d / "sshd.log", owner=str(lab.directory))
+        script = (
+            f"mount --bind {shlex.quote(str(lab.directory / 'empty'))} /root/.bashrc && "
+            f"exec /usr/sbin/sshd -D -e -f {shlex.quote(str(d / 'sshd_config'))}"
+        )
+        proc = spawn(
+            ["unshare", "--mount", "sh", "-c", script],
+            env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
+            log=d / "sshd.log",
+            owner=str(lab.directory),
+        )
         pidfile.write_text(f"{proc.pid}\n")
         pid = proc.pid
     wait_for(_open, timeout=15, what=f"the controller sshd on 127.0.0.1:{PORT} ({tail(d / 'sshd.log')})", poll=0.05)

@@ -56,9 +56,11 @@ LogLevel ERROR
 """
 
 # run inside the node's namespaces; every path is quoted by shlex.quote below
-NODE_SHELL = ("hostname {node} && mount --bind {empty} /root/.bashrc && mount --bind {bin} /usr/local/bin "
-              "&& mount -t overlay overlay -o lowerdir=/etc,upperdir={etc_upper},workdir={etc_work} /etc "
-              "&& exec /usr/sbin/sshd -D -e -f {config}")
+NODE_SHELL = (
+    "hostname {node} && mount --bind {empty} /root/.bashrc && mount --bind {bin} /usr/local/bin "
+    "&& mount -t overlay overlay -o lowerdir=/etc,upperdir={etc_upper},workdir={etc_work} /etc "
+    "&& exec /usr/sbin/sshd -D -e -f {config}"
+)
 # the node's own /etc files (over the machine's, in its mount namespace): the installed image's id,
 # which reimage reads and the lab BMC's PXE reinstall rewrites (tests/lab/bmc/reinstall.py)
 IMAGE_FILE = "dcops-image"
@@ -78,7 +80,7 @@ def _port_open(host: str, port: int = 22) -> bool:
 @dataclass
 class SshNodesLab:
     directory: Path
-    addresses: dict[str, str]              # node name -> address
+    addresses: dict[str, str]  # node name -> address
 
     @property
     def nodes(self) -> list[str]:
@@ -105,8 +107,14 @@ class SshNodesLab:
 
     def ssh_config(self, **overrides: Any) -> dict[str, Any]:
         """Keyword arguments for dcops' ``SshSection`` reaching these nodes by their Slurm names."""
-        return {"user": "root", "known_hosts": str(self.known_hosts), "client_keys": [str(self.client_key)],
-                "hosts": dict(self.addresses), "connect_timeout": 5.0, **overrides}
+        return {
+            "user": "root",
+            "known_hosts": str(self.known_hosts),
+            "client_keys": [str(self.client_key)],
+            "hosts": dict(self.addresses),
+            "connect_timeout": 5.0,
+            **overrides,
+        }
 
     # ---------------------------------------------------------------- stand-in values
     def set_mlxlink(self, node: str, device: str, **values: Any) -> None:
@@ -149,19 +157,30 @@ class SshNodesLab:
         if not self.image_file(node).exists():
             self.image_file(node).write_text(INITIAL_IMAGE + "\n")
 
-        script = NODE_SHELL.format(node=shlex.quote(node), empty=shlex.quote(str(self.directory / "empty")),
-                                   bin=shlex.quote(str(d / "bin")), config=shlex.quote(str(d / "sshd_config")),
-                                   etc_upper=shlex.quote(str(d / "etc" / "upper")),
-                                   etc_work=shlex.quote(str(d / "etc" / "work")))
-        proc = spawn(["ip", "netns", "exec", netns.ns_name(node), "unshare", "--mount", "--uts", "sh", "-c", script],
-                     env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}, log=d / "sshd.log", owner=str(self.directory))
+        script = NODE_SHELL.format(
+            node=shlex.quote(node),
+            empty=shlex.quote(str(self.directory / "empty")),
+            bin=shlex.quote(str(d / "bin")),
+            config=shlex.quote(str(d / "sshd_config")),
+            etc_upper=shlex.quote(str(d / "etc" / "upper")),
+            etc_work=shlex.quote(str(d / "etc" / "work")),
+        )
+        proc = spawn(
+            ["ip", "netns", "exec", netns.ns_name(node), "unshare", "--mount", "--uts", "sh", "-c", script],
+            env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
+            log=d / "sshd.log",
+            owner=str(self.directory),
+        )
         self._pidfile(node).write_text(f"{proc.pid}\n")
 
     def wait_ready(self, nodes: list[str] | None = None, timeout: float = 20.0) -> None:
         for node in nodes or self.nodes:
-            wait_for(lambda n=node: _port_open(self.addresses[n]), timeout=timeout,
-                     what=f"sshd on {node} ({self.addresses[node]}) ({tail(self.node_dir(node) / 'sshd.log')})",
-                     poll=0.05)
+            wait_for(
+                lambda n=node: _port_open(self.addresses[n]),
+                timeout=timeout,
+                what=f"sshd on {node} ({self.addresses[node]}) ({tail(self.node_dir(node) / 'sshd.log')})",
+                poll=0.05,
+            )
 
     def stop_sshd(self, node: str) -> None:
         """The node refuses connections (sshd killed)."""
@@ -186,8 +205,12 @@ class SshNodesLab:
 
 
 def _keygen(path: Path, comment: str) -> str:
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)],
-                   check=True, capture_output=True, timeout=30)
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
     return path.with_suffix(".pub").read_text().strip() if path.suffix else Path(f"{path}.pub").read_text().strip()
 
 
@@ -196,8 +219,9 @@ def _write_tools(lab: SshNodesLab, node: str) -> None:
     bin_dir.mkdir(parents=True)
     for tool in TOOLS:
         script = bin_dir / tool
-        script.write_text(f'#!/bin/sh\nexec /usr/bin/python3 -I -S {HERE / "standin.py"} '
-                          f'{lab.state_dir(node)} {node} {tool} "$@"\n')
+        script.write_text(
+            f'#!/bin/sh\nexec /usr/bin/python3 -I -S {HERE / "standin.py"} {lab.state_dir(node)} {node} {tool} "$@"\n'
+        )
         script.chmod(0o755)
 
 
@@ -216,10 +240,10 @@ def stop() -> bool:
     was = d.exists() or bool(netns.existing())
     if d.exists():
         kill_pids([p for node_dir in (d / "nodes").glob("*") if (p := read_pid(node_dir / "lab-sshd.pid"))])
-        controller_pid = read_pid(d / "controller" / "lab-sshd.pid")   # the Slurm-controller sshd, if started
+        controller_pid = read_pid(d / "controller" / "lab-sshd.pid")  # the Slurm-controller sshd, if started
         if controller_pid:
             kill_pids([controller_pid])
-    kill_pids(owned_pids(str(d)))              # also when a crashed run's directory is gone
+    kill_pids(owned_pids(str(d)))  # also when a crashed run's directory is gone
     netns.teardown()
     shutil.rmtree(d, ignore_errors=True)
     return was
@@ -234,7 +258,7 @@ def start(nodes: list[str] | None = None) -> SshNodesLab:
     stop()
     d = lab_dir()
     d.mkdir(parents=True)
-    Path("/run/sshd").mkdir(parents=True, exist_ok=True)       # sshd's privilege separation directory
+    Path("/run/sshd").mkdir(parents=True, exist_ok=True)  # sshd's privilege separation directory
     (d / "empty").write_text("")
     try:
         client_pub = _keygen(d / "id_ed25519", "dcops-lab-client")

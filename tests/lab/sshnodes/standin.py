@@ -22,7 +22,7 @@ def mlxlink_ber(value: float) -> str:
     if value <= 0:
         return "15E-255"
     exponent = math.ceil(-math.log10(value))
-    coefficient = round(value * 10 ** exponent)
+    coefficient = round(value * 10**exponent)
     if coefficient >= 10:
         coefficient, exponent = round(coefficient / 10), exponent - 1
     return f"{coefficient}E-{exponent}"
@@ -49,15 +49,21 @@ def ibstat(state_dir: Path, host: str, args: list[str]) -> int:
             return 255
         devices = [args[0]]
     for device in devices:
-        port = {"state": "Active", "physical_state": "LinkUp", "rate": 400, "firmware": "28.39.1002",
-                **ports.get(device, {})}
+        port = {
+            "state": "Active",
+            "physical_state": "LinkUp",
+            "rate": 400,
+            "firmware": "28.39.1002",
+            **ports.get(device, {}),
+        }
         guid = _guid(host, device)
         sys.stdout.write(
             f"CA '{device}'\n\tCA type: MT4129\n\tNumber of ports: 1\n\tFirmware version: {port['firmware']}\n"
             f"\tHardware version: 0\n\tNode GUID: {guid}\n\tSystem image GUID: {guid}\n\tPort 1:\n"
             f"\t\tState: {port['state']}\n\t\tPhysical state: {port['physical_state']}\n\t\tRate: {port['rate']}\n"
             f"\t\tBase lid: {st.DEVICES.index(device) + 1}\n\t\tLMC: 0\n\t\tSM lid: 1\n"
-            f"\t\tCapability mask: 0xa751e848\n\t\tPort GUID: {guid}\n\t\tLink layer: InfiniBand\n")
+            f"\t\tCapability mask: 0xa751e848\n\t\tPort GUID: {guid}\n\t\tLink layer: InfiniBand\n"
+        )
     return 0
 
 
@@ -72,43 +78,76 @@ def mlxlink(state_dir: Path, args: list[str]) -> int:
     if device not in st.DEVICES:
         sys.stderr.write(f'-E- Failed to open device: "{device}", No such file or directory\n')
         return 1
-    v = {"state": "Active", "physical_state": "LinkUp", "speed": "IB-NDR", "width": "4x",
-         "minutes_since_clear": 720.0, "symbol_errors": 0, "effective_errors": 0, "raw_errors_per_lane": [0, 0, 0, 0],
-         "link_down": 0, "link_error_recovery": 0, **st.load(state_dir, f"mlxlink/{device}.json")}
+    v = {
+        "state": "Active",
+        "physical_state": "LinkUp",
+        "speed": "IB-NDR",
+        "width": "4x",
+        "minutes_since_clear": 720.0,
+        "symbol_errors": 0,
+        "effective_errors": 0,
+        "raw_errors_per_lane": [0, 0, 0, 0],
+        "link_down": 0,
+        "link_error_recovery": 0,
+        **st.load(state_dir, f"mlxlink/{device}.json"),
+    }
     up = v["state"] == "Active"
-    out = ["\nOperational Info\n----------------\n", _row("State", v["state"]),
-           _row("Physical state", v["physical_state"]), _row("Speed", v["speed"] if up else "N/A"),
-           _row("Width", v["width"] if up else "N/A"), _row("FEC", "Standard_RS-FEC - (544,514)"),
-           _row("Loopback Mode", "No Loopback"), _row("Auto Negotiation", "ON"),
-           "\nTool Information\n----------------\n", _row("Firmware Version", "28.39.1002"),
-           _row("amBER Version", "2.22"), _row("MFT Version", "mft 4.26.1-3")]
+    out = [
+        "\nOperational Info\n----------------\n",
+        _row("State", v["state"]),
+        _row("Physical state", v["physical_state"]),
+        _row("Speed", v["speed"] if up else "N/A"),
+        _row("Width", v["width"] if up else "N/A"),
+        _row("FEC", "Standard_RS-FEC - (544,514)"),
+        _row("Loopback Mode", "No Loopback"),
+        _row("Auto Negotiation", "ON"),
+        "\nTool Information\n----------------\n",
+        _row("Firmware Version", "28.39.1002"),
+        _row("amBER Version", "2.22"),
+        _row("MFT Version", "mft 4.26.1-3"),
+    ]
     if "--show_ber" in args or "-c" in args or "--show_counters" in args:
         bits = max(60.0, float(v["minutes_since_clear"]) * 60) * st.LINK_BITS_PER_SECOND
         lanes = [int(x) for x in v["raw_errors_per_lane"]]
         sym_ber = v.get("symbol_ber", int(v["symbol_errors"]) / bits)
         eff_ber = v.get("effective_ber", int(v["effective_errors"]) / bits)
         raw_ber = v.get("raw_ber", sum(lanes) / bits)
-        out += ["\nPhysical Counters and BER Info\n------------------------------\n",
-                _row("Time Since Last Clear [Min]", f"{float(v['minutes_since_clear']):.1f}"),
-                _row("Symbol Errors", int(v["symbol_errors"])), _row("Symbol BER", mlxlink_ber(float(sym_ber))),
-                _row("Effective Physical Errors", int(v["effective_errors"])),
-                _row("Effective Physical BER", mlxlink_ber(float(eff_ber))),
-                _row("Raw Physical Errors Per Lane", ",".join(map(str, lanes))),
-                _row("Raw Physical BER", mlxlink_ber(float(raw_ber))),
-                _row("Link Down Counter", int(v["link_down"])),
-                _row("Link Error Recovery Counter", int(v["link_error_recovery"]))]
+        out += [
+            "\nPhysical Counters and BER Info\n------------------------------\n",
+            _row("Time Since Last Clear [Min]", f"{float(v['minutes_since_clear']):.1f}"),
+            _row("Symbol Errors", int(v["symbol_errors"])),
+            _row("Symbol BER", mlxlink_ber(float(sym_ber))),
+            _row("Effective Physical Errors", int(v["effective_errors"])),
+            _row("Effective Physical BER", mlxlink_ber(float(eff_ber))),
+            _row("Raw Physical Errors Per Lane", ",".join(map(str, lanes))),
+            _row("Raw Physical BER", mlxlink_ber(float(raw_ber))),
+            _row("Link Down Counter", int(v["link_down"])),
+            _row("Link Error Recovery Counter", int(v["link_error_recovery"])),
+        ]
     sys.stdout.write("".join(out))
     return 0
 
 
-_SMI_DEFAULTS = {"name": st.GPU_MODEL, "temperature.gpu": 45, "utilization.gpu": 0, "memory.used": 0,
-                 "memory.total": st.GPU_MEMORY_MIB, "power.draw": 70.0}
+_SMI_DEFAULTS = {
+    "name": st.GPU_MODEL,
+    "temperature.gpu": 45,
+    "utilization.gpu": 0,
+    "memory.used": 0,
+    "memory.total": st.GPU_MEMORY_MIB,
+    "power.draw": 70.0,
+}
 _UNITS = {"utilization.gpu": " %", "memory.used": " MiB", "memory.total": " MiB", "power.draw": " W"}
 
 
 def _gpu(host: str, index: int, overrides: dict, driver: str = "535.104.05") -> dict:
-    return {**_SMI_DEFAULTS, "index": index, "driver_version": driver, "pci.bus_id": f"00000000:{0x18 + index * 0x10:02X}:00.0",
-            "uuid": f"GPU-{zlib.crc32(host.encode()):08x}-0000-4000-8000-{index:012d}", **overrides}
+    return {
+        **_SMI_DEFAULTS,
+        "index": index,
+        "driver_version": driver,
+        "pci.bus_id": f"00000000:{0x18 + index * 0x10:02X}:00.0",
+        "uuid": f"GPU-{zlib.crc32(host.encode()):08x}-0000-4000-8000-{index:012d}",
+        **overrides,
+    }
 
 
 def nvidia_smi(state_dir: Path, host: str, args: list[str]) -> int:
@@ -119,21 +158,28 @@ def nvidia_smi(state_dir: Path, host: str, args: list[str]) -> int:
         return extra
     data = st.load(state_dir, "nvidia-smi.json")
     lost = set(data.get("lost", []))
-    gpus = [_gpu(host, i, data.get("gpus", {}).get(str(i), {}), data.get("driver", "535.104.05"))
-            for i in range(st.GPU_COUNT)]
+    gpus = [
+        _gpu(host, i, data.get("gpus", {}).get(str(i), {}), data.get("driver", "535.104.05"))
+        for i in range(st.GPU_COUNT)
+    ]
     status = 15 if lost else 0
     for g in sorted(lost):
-        sys.stderr.write(f"Unable to determine the device handle for GPU{gpus[g]['pci.bus_id'][4:]}: GPU is lost.  "
-                         "Reboot the system to recover this GPU\n")
+        sys.stderr.write(
+            f"Unable to determine the device handle for GPU{gpus[g]['pci.bus_id'][4:]}: GPU is lost.  "
+            "Reboot the system to recover this GPU\n"
+        )
     if args == ["-L"]:
-        sys.stdout.write("".join(f"GPU {g['index']}: {g['name']} (UUID: {g['uuid']})\n" for g in gpus
-                                 if g["index"] not in lost))
+        sys.stdout.write(
+            "".join(f"GPU {g['index']}: {g['name']} (UUID: {g['uuid']})\n" for g in gpus if g["index"] not in lost)
+        )
         return status
     query = next((a.split("=", 1)[1] for a in args if a.startswith("--query-gpu=")), None)
     fmt = next((a.split("=", 1)[1] for a in args if a.startswith("--format=")), "")
     if query is None or "csv" not in fmt:
-        sys.stderr.write("Invalid combination of input arguments. Please run 'nvidia-smi -h' for help.\n"
-                         "(the lab stand-in supports -L and --query-gpu=... --format=csv[,noheader][,nounits])\n")
+        sys.stderr.write(
+            "Invalid combination of input arguments. Please run 'nvidia-smi -h' for help.\n"
+            "(the lab stand-in supports -L and --query-gpu=... --format=csv[,noheader][,nounits])\n"
+        )
         return 2
     fields = [f.strip() for f in query.split(",") if f.strip()]
     unknown = [f for f in fields if f not in gpus[0]]
@@ -142,8 +188,9 @@ def nvidia_smi(state_dir: Path, host: str, args: list[str]) -> int:
         return 2
     nounits = "nounits" in fmt
     if "noheader" not in fmt:
-        sys.stdout.write(", ".join(f + (f" [{_UNITS[f].strip()}]" if f in _UNITS and not nounits else "")
-                                   for f in fields) + "\n")
+        sys.stdout.write(
+            ", ".join(f + (f" [{_UNITS[f].strip()}]" if f in _UNITS and not nounits else "") for f in fields) + "\n"
+        )
     for g in gpus:
         if g["index"] in lost:
             sys.stdout.write(", ".join(str(g["index"]) if f == "index" else "ERR!" for f in fields) + "\n")

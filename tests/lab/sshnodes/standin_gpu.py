@@ -19,9 +19,22 @@ import state as st  # the module beside it (this stand-alone script's directory 
 DCGM_VERSION = "3.3.5"
 DRIVER = "535.104.05"
 LEVEL_TESTS = {
-    1: [("Deployment", ["Denylist", "NVML Library", "CUDA Main Library", "Permissions and OS Blocks",
-                        "Persistence Mode", "Environment Variables", "Page Retirement/Row Remap",
-                        "Graphics Processes", "Inforom"])],
+    1: [
+        (
+            "Deployment",
+            [
+                "Denylist",
+                "NVML Library",
+                "CUDA Main Library",
+                "Permissions and OS Blocks",
+                "Persistence Mode",
+                "Environment Variables",
+                "Page Retirement/Row Remap",
+                "Graphics Processes",
+                "Inforom",
+            ],
+        )
+    ],
     2: [("Integration", ["PCIe"]), ("Hardware", ["GPU Memory"])],
     3: [("Stress", ["SM Stress", "Targeted Stress", "Targeted Power", "Memory Bandwidth"])],
 }
@@ -59,9 +72,17 @@ def dcgmi(state_dir: Path, args: list[str]) -> int:
                     res = {"gpu_ids": ",".join(str(g) for g in range(st.GPU_COUNT)), "status": "Pass"}
                     if lost and name == "NVML Library":
                         g = sorted(lost)[0]
-                        res.update(status="Fail", warnings=[{"warning": f"Unable to get the device handle for GPU "
-                                                            f"{g}: GPU is lost", "error_id": 1, "error_category": 1,
-                                                            "error_severity": 2}])
+                        res.update(
+                            status="Fail",
+                            warnings=[
+                                {
+                                    "warning": f"Unable to get the device handle for GPU {g}: GPU is lost",
+                                    "error_id": 1,
+                                    "error_category": 1,
+                                    "error_severity": 2,
+                                }
+                            ],
+                        )
                         failed = True
                     entries.append({"name": name, "results": [res]})
                     continue
@@ -69,9 +90,21 @@ def dcgmi(state_dir: Path, args: list[str]) -> int:
                 for g in range(st.GPU_COUNT):
                     if fails.get(g) == name:
                         text, eid = MESSAGES.get(name, ("{t} failed on GPU {g}", 95))
-                        results.append({"gpu_ids": str(g), "status": "Fail", "warnings": [{
-                            "warning": text.format(g=g, n=3, t=name), "error_id": eid, "error_category": 4,
-                            "error_severity": 2}], "info": [f"GPU {g} test ran 30 s"]})
+                        results.append(
+                            {
+                                "gpu_ids": str(g),
+                                "status": "Fail",
+                                "warnings": [
+                                    {
+                                        "warning": text.format(g=g, n=3, t=name),
+                                        "error_id": eid,
+                                        "error_category": 4,
+                                        "error_severity": 2,
+                                    }
+                                ],
+                                "info": [f"GPU {g} test ran 30 s"],
+                            }
+                        )
                         failed = True
                     elif g in lost:
                         results.append({"gpu_ids": str(g), "status": "Skip", "info": ["GPU is lost"]})
@@ -79,8 +112,13 @@ def dcgmi(state_dir: Path, args: list[str]) -> int:
                         results.append({"gpu_ids": str(g), "status": "Pass"})
                 entries.append({"name": name, "results": results})
             cats.append({"category": category, "tests": entries})
-    doc = {"DCGM GPU Diagnostic": {"test_categories": cats, "version": DCGM_VERSION,
-                                   "Driver Version Detected": smi.get("driver", DRIVER)}}
+    doc = {
+        "DCGM GPU Diagnostic": {
+            "test_categories": cats,
+            "version": DCGM_VERSION,
+            "Driver Version Detected": smi.get("driver", DRIVER),
+        }
+    }
     if "-j" in args or "--json" in args:
         sys.stdout.write(json.dumps(doc, indent=4) + "\n")
     else:
@@ -98,8 +136,10 @@ def nvidia_smi_extra(state_dir: Path, args: list[str]) -> int | None:
             if g in lost:
                 continue
             out.append(f"GPU {g}: {st.GPU_MODEL} (UUID: GPU-lab-{g})\n")
-            out += [f"\t Link {i}: <inactive>\n" if i in inactive.get(g, []) else f"\t Link {i}: 26.562 GB/s\n"
-                    for i in range(18)]
+            out += [
+                f"\t Link {i}: <inactive>\n" if i in inactive.get(g, []) else f"\t Link {i}: 26.562 GB/s\n"
+                for i in range(18)
+            ]
         sys.stdout.write("".join(out))
         return 0
     if any(a.startswith("--query-compute-apps=") for a in args):
@@ -117,11 +157,13 @@ def nvidia_smi_extra(state_dir: Path, args: list[str]) -> int | None:
             sys.stderr.write(f"No devices were found with index {g}\n")
             return 6
         if data.get("processes", {}).get(str(g)):
-            sys.stderr.write(f"GPU {bus_id(g)} is currently in use by another process.\n\n1 device is currently being "
-                             "used by one or more other processes (e.g., Fabric Manager, CUDA application, graphics "
-                             "application such as an X server, or a monitoring application such as another instance of "
-                             "nvidia-smi). Please first kill all processes using this device and all compute "
-                             "applications running in the system.\n")
+            sys.stderr.write(
+                f"GPU {bus_id(g)} is currently in use by another process.\n\n1 device is currently being "
+                "used by one or more other processes (e.g., Fabric Manager, CUDA application, graphics "
+                "application such as an X server, or a monitoring application such as another instance of "
+                "nvidia-smi). Please first kill all processes using this device and all compute "
+                "applications running in the system.\n"
+            )
             return 255
         dcgm = st.load(state_dir, "dcgmi.json")
         dcgm.get("fail", {}).pop(str(g), None)

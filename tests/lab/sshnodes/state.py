@@ -37,7 +37,7 @@ def _merge(path: Path, values: dict[str, Any]) -> None:
     old.update(values)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(old))
-    tmp.replace(path)                     # a stand-in never reads a half-written file
+    tmp.replace(path)  # a stand-in never reads a half-written file
 
 
 def set_mlxlink(state_dir: Path, device: str, **values: Any) -> None:

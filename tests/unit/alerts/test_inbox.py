@@ -22,14 +22,16 @@ async def alert_records(eng: Engine) -> list:
 async def test_repeats_are_deduplicated_and_each_new_state_audited(inbox: AlertInbox, eng: Engine) -> None:
     node = eng.node_names()[2]
     first = await inbox.receive(payload(alert(node=node, gpu="3")))
-    again = await inbox.receive(payload(alert(node=node, gpu="3")))          # Alertmanager's repeat
+    again = await inbox.receive(payload(alert(node=node, gpu="3")))  # Alertmanager's repeat
     assert (len(first.new), first.repeats) == (1, 0)
     assert (len(again.new), again.repeats) == (0, 1)
     resolved = await inbox.receive(payload(alert(node=node, gpu="3", status="resolved"), status="resolved"))
     assert len(resolved.new) == 1
     recs = await alert_records(eng)
     assert [(r.event, r.params["status"], r.targets) for r in recs] == [
-        ("received", "firing", [node]), ("received", "resolved", [node])]
+        ("received", "firing", [node]),
+        ("received", "resolved", [node]),
+    ]
     assert recs[0].principal == "alertmanager:dcops" and recs[0].channel == "webhook"
     assert "a1b2c3d4e5f60718" in recs[0].detail
     assert inbox.alerts() == [] and len(inbox.alerts(include_resolved=True)) == 1
@@ -53,18 +55,28 @@ async def test_an_alert_for_an_unknown_node_is_kept_and_flagged(inbox: AlertInbo
     assert run.result.table.rows[0][3] == "ghost042 (unknown)"
 
 
-@pytest.mark.parametrize("body, words", [
-    (b"{not json", "body is not JSON"),
-    (b"[]", "expected a JSON object"),
-    (b'{"version": "4", "status": "firing", "alerts": [{"status": "firing"}]}', "alerts.0.labels: Field required"),
-    (b'{"version": "3", "status": "firing", "alerts": []}', "unsupported Alertmanager webhook version '3'"),
-    (b'{"version": "4", "status": "firing", "alerts": [{"status": "firing", "labels": {"node": "x"}, '
-     b'"startsAt": "t", "fingerprint": "ab"}]}', "has no alertname"),
-    (b'{"version": "4", "status": "firing", "alerts": [{"status": "firing", "labels": {"alertname": "x"}, '
-     b'"startsAt": "t", "fingerprint": "a b"}]}', "fingerprint"),
-])
-async def test_a_malformed_payload_is_one_clear_line_and_audited(inbox: AlertInbox, eng: Engine, body: bytes,
-                                                                 words: str) -> None:
+@pytest.mark.parametrize(
+    "body, words",
+    [
+        (b"{not json", "body is not JSON"),
+        (b"[]", "expected a JSON object"),
+        (b'{"version": "4", "status": "firing", "alerts": [{"status": "firing"}]}', "alerts.0.labels: Field required"),
+        (b'{"version": "3", "status": "firing", "alerts": []}', "unsupported Alertmanager webhook version '3'"),
+        (
+            b'{"version": "4", "status": "firing", "alerts": [{"status": "firing", "labels": {"node": "x"}, '
+            b'"startsAt": "t", "fingerprint": "ab"}]}',
+            "has no alertname",
+        ),
+        (
+            b'{"version": "4", "status": "firing", "alerts": [{"status": "firing", "labels": {"alertname": "x"}, '
+            b'"startsAt": "t", "fingerprint": "a b"}]}',
+            "fingerprint",
+        ),
+    ],
+)
+async def test_a_malformed_payload_is_one_clear_line_and_audited(
+    inbox: AlertInbox, eng: Engine, body: bytes, words: str
+) -> None:
     with pytest.raises(PayloadError) as err:
         await inbox.receive(body, sender="127.0.0.1")
     assert words in str(err.value) and "\n" not in str(err.value)
@@ -80,6 +92,7 @@ async def test_announced_to_listeners_with_the_playbook(inbox: AlertInbox, eng: 
 
     async def broken(a, pb):  # noqa: ANN001, ANN202 - one failing front end must not stop the others
         raise RuntimeError("boom")
+
     inbox.subscribe(broken)
     await inbox.receive(payload(alert(node=eng.node_names()[0], gpu="1")))
     assert seen == [("GpuXidFellOffBus", "drain")]
@@ -110,7 +123,7 @@ async def test_a_policy_rule_lets_an_alert_drain_on_its_own_but_never_power_cycl
     inbox = AlertInbox(eng)
     node = next(n.name for n in await eng.backends.slurm.nodes() if not n.unavailable)
     report = await inbox.receive(payload(alert(node=node, gpu="1", fp="0a0b")))
-    assert len(report.auto_runs) == 1                 # drain ran; power (destructive) needs a person's confirmation
+    assert len(report.auto_runs) == 1  # drain ran; power (destructive) needs a person's confirmation
     run = eng.get_run(report.auto_runs[0])
     finished: RunFinished = await run.wait()
     assert finished.outcome == "ok" and run.action == "drain" and run.principal == "alert:GpuXidFellOffBus"

@@ -21,7 +21,9 @@ IMAGE = {"image": "http://files.example/bios-2.4.1.bin", "component": "BIOS"}
 
 
 async def _engine(tmp_path: Path, sim: SimCluster) -> Engine:
-    cfg = DcopsConfig(cluster=ClusterSection(name="t", demo=True), audit=AuditSection(url=f"sqlite:///{tmp_path / 'a.db'}"))
+    cfg = DcopsConfig(
+        cluster=ClusterSection(name="t", demo=True), audit=AuditSection(url=f"sqlite:///{tmp_path / 'a.db'}")
+    )
     eng = Engine(cfg, sim.backends(), SqliteStore(str(tmp_path / "a.db")), Policy.from_toml(ALLOW_ALL))
     await eng.start()
     return eng
@@ -38,8 +40,11 @@ async def test_firmware_update_silence_outlives_only_the_failed_node(tmp_path: P
     sim = SimCluster(nodes=64, time_scale=1000.0, story=replace(Story(), firmware_fails=61))
     eng = await _engine(tmp_path, sim)
     try:
-        run = await _submit(eng, "firmware-update", {"nodes": "gpu[059-062]", **IMAGE, "max_parallel": 2,
-                                                     "max_failures": 1, "silence": True})
+        run = await _submit(
+            eng,
+            "firmware-update",
+            {"nodes": "gpu[059-062]", **IMAGE, "max_parallel": 2, "max_failures": 1, "silence": True},
+        )
         await run.wait()
         states = {s.matchers["node"]: s.state for s in await sim.backends().alertmanager.silences()}
         listed = await eng.submit(Request(principal="unix:alice", channel="cli", action="silences", params={}))
@@ -73,14 +78,18 @@ async def test_left_behind_silences_are_reported_at_start(tmp_path: Path) -> Non
     eng = await _engine(tmp_path, sim)
     try:
         assert await report_left_behind(eng) is None
-        run = await _submit(eng, "firmware-update", {"nodes": "gpu[061-062]", **IMAGE, "max_parallel": 2,
-                                                     "max_failures": 1, "silence": True})
+        run = await _submit(
+            eng,
+            "firmware-update",
+            {"nodes": "gpu[061-062]", **IMAGE, "max_parallel": 2, "max_failures": 1, "silence": True},
+        )
         await run.wait()
         line = await report_left_behind(eng)
     finally:
         await eng.aclose()
-    assert line is not None and line.startswith("1 alert silence(s) left active by runs that did not finish: "
-                                                f"gpu061 (failed run {run.run_id})")
+    assert line is not None and line.startswith(
+        f"1 alert silence(s) left active by runs that did not finish: gpu061 (failed run {run.run_id})"
+    )
 
 
 async def test_a_silence_of_a_killed_drain_is_reported_at_the_next_start(tmp_path: Path) -> None:
@@ -93,15 +102,24 @@ async def test_a_silence_of_a_killed_drain_is_reported_at_the_next_start(tmp_pat
 
     sim = SimCluster(nodes=64, time_scale=1000.0)
     eng = await _engine(tmp_path, sim)
-    dead = f"{socket.gethostname()}:999999:1"              # a process that no longer exists
+    dead = f"{socket.gethostname()}:999999:1"  # a process that no longer exists
     run_id = "r20261204-000000-dead01"
-    entry = AuditEntry(ts="2026-12-04T00:00:00+00:00", run_id=run_id, event="received", principal="unix:alice",
-                       channel="cli", action="drain", targets=["gpu010"], owner=dead)
+    entry = AuditEntry(
+        ts="2026-12-04T00:00:00+00:00",
+        run_id=run_id,
+        event="received",
+        principal="unix:alice",
+        channel="cli",
+        action="drain",
+        targets=["gpu010"],
+        owner=dead,
+    )
     await eng.store.append([entry, entry.model_copy(update={"event": "started", "decision": "allow"})])
-    await sim.backends().alertmanager.create_silence({"node": "gpu010"}, hours=1, created_by="unix:alice",
-                                                     comment=f"xid 79 (dcops run {run_id})")
+    await sim.backends().alertmanager.create_silence(
+        {"node": "gpu010"}, hours=1, created_by="unix:alice", comment=f"xid 79 (dcops run {run_id})"
+    )
     await eng.aclose()
-    eng = await _engine(tmp_path, sim)                       # the next start
+    eng = await _engine(tmp_path, sim)  # the next start
     try:
         line = await report_left_behind(eng)
     finally:

@@ -23,8 +23,12 @@ def _rules() -> list[dict]:
 def test_promtool_unit_tests_pass() -> None:
     promtool = shutil.which("promtool")
     assert promtool, "promtool is missing: apt-get install prometheus (.ci/apt-packages.txt)"
-    out = subprocess.run([promtool, "test", "rules", str(HERE / "gpu-cluster.rules.test.yml")],
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [promtool, "test", "rules", str(HERE / "gpu-cluster.rules.test.yml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stdout + out.stderr
 
 
@@ -43,5 +47,6 @@ def test_every_rule_is_actionable(rule: dict) -> None:
     assert rule["labels"]["severity"] in ("warning", "critical")
     assert rule["annotations"]["runbook"].startswith("dcops: ")
     assert "node" in rule["expr"] or "{{ $labels.node }}" in rule["annotations"]["summary"]
-    assert load_mapping().for_alert({"alertname": rule["alert"], "node": "gpu001"}) is not None, \
+    assert load_mapping().for_alert({"alertname": rule["alert"], "node": "gpu001"}) is not None, (
         f"{rule['alert']} has no entry in the alert mapping"
+    )

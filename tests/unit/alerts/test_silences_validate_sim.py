@@ -18,8 +18,9 @@ from dcops.actions.store.base import AuditQuery
 
 
 async def run(eng: Engine, action: str, confirm: str | None = None, **params: Any) -> list[Any]:
-    submitted = await eng.submit(Request(principal="unix:root", channel="cli", action=action, params=params,
-                                         confirm=confirm))
+    submitted = await eng.submit(
+        Request(principal="unix:root", channel="cli", action=action, params=params, confirm=confirm)
+    )
     return [ev async for ev in submitted.events()]
 
 
@@ -60,7 +61,9 @@ async def test_a_failed_drain_leaves_no_silence(eng: Engine, monkeypatch: pytest
 
     async def broken(nodes, reason):  # noqa: ANN001, ANN202
         from dcops.actions.errors import BackendError
+
         raise BackendError("scontrol: slurmctld not responding")
+
     monkeypatch.setattr(eng.backends.slurm, "drain", broken)
     events = await run(eng, "drain", nodes=a, reason="x", silence=True)
     assert events[-1].outcome == "failed"
@@ -103,11 +106,13 @@ async def test_validation_is_mandatory_for_health_drained_nodes_when_configured(
     (a,) = idle(eng)
     await eng.backends.slurm.drain([a], "NHC: GPU 2 ECC errors")
     eng.backends.slurm.sim.nodes[a].gpu_faults[2] = "GPU Memory"
-    eng.config = eng.config.model_copy(update={"validate_": ValidateSection(mandatory_for_health_drained=True, level=2)})
+    eng.config = eng.config.model_copy(
+        update={"validate_": ValidateSection(mandatory_for_health_drained=True, level=2)}
+    )
     events = await run(eng, "resume", nodes=a)
     assert "resume refused: validation failed" in next(e for e in events if isinstance(e, Result)).summary
     eng.backends.slurm.sim.nodes[a].gpu_faults.clear()
-    events = await run(eng, "resume", nodes=a)                  # passes: the health mark no longer blocks it
+    events = await run(eng, "resume", nodes=a)  # passes: the health mark no longer blocks it
     assert events[-1].outcome == "ok"
     assert any(isinstance(e, Step) and "validation passed" in e.detail for e in events)
 
@@ -115,10 +120,14 @@ async def test_validation_is_mandatory_for_health_drained_nodes_when_configured(
 async def test_gpu_reset_is_confirmed_and_refused_while_in_use(eng: Engine) -> None:
     node = busy(eng)
     with pytest.raises(ConfirmationRequired):
-        await eng.submit(Request(principal="unix:root", channel="cli", action="gpu-reset", params={"nodes": node, "gpu": 0}))
+        await eng.submit(
+            Request(principal="unix:root", channel="cli", action="gpu-reset", params={"nodes": node, "gpu": 0})
+        )
     events = await run(eng, "gpu-reset", confirm="1", nodes=node, gpu=0)
     err = next(e for e in events if isinstance(e, Error))
-    assert events[-1].outcome == "failed" and err.message.startswith(f"gpu-reset refused: GPU 0 of {node} is in use by pid")
+    assert events[-1].outcome == "failed" and err.message.startswith(
+        f"gpu-reset refused: GPU 0 of {node} is in use by pid"
+    )
     (free,) = idle(eng)
     eng.backends.slurm.sim.nodes[free].gpu_faults[1] = "SM Stress"
     events = await run(eng, "gpu-reset", confirm="1", nodes=free, gpu=1)
@@ -132,8 +141,14 @@ async def test_a_cancelled_drain_expires_its_silence(eng: Engine) -> None:
     import asyncio
 
     node = busy(eng)
-    run_ = await eng.submit(Request(principal="unix:root", channel="cli", action="drain",
-                                    params={"nodes": node, "reason": "x", "silence": True, "wait": True}))
+    run_ = await eng.submit(
+        Request(
+            principal="unix:root",
+            channel="cli",
+            action="drain",
+            params={"nodes": node, "reason": "x", "silence": True, "wait": True},
+        )
+    )
     am = eng.backends.alertmanager
     for _ in range(200):
         if [s for s in await am.silences() if s.state == "active"]:

@@ -27,8 +27,16 @@ TOKEN = "s3cret-token-for-tests"
 async def server(eng: Engine, inbox: AlertInbox, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[WebhookServer]:
     monkeypatch.setenv("DCOPS_TEST_ALERT_TOKEN", TOKEN)
     monkeypatch.setenv("DCOPS_TEST_ALERT_PW", "pw")
-    eng.config = eng.config.model_copy(update={"alerts": AlertsSection(
-        token_env="DCOPS_TEST_ALERT_TOKEN", basic_user="am", basic_password_env="DCOPS_TEST_ALERT_PW", max_body=4096)})
+    eng.config = eng.config.model_copy(
+        update={
+            "alerts": AlertsSection(
+                token_env="DCOPS_TEST_ALERT_TOKEN",
+                basic_user="am",
+                basic_password_env="DCOPS_TEST_ALERT_PW",
+                max_body=4096,
+            )
+        }
+    )
     srv = await serve_webhook(inbox, eng.config, host="127.0.0.1", port=0)
     yield srv
     await srv.stop()
@@ -51,19 +59,23 @@ async def test_bearer_and_basic_auth_are_accepted(server: WebhookServer, eng: En
     assert r.json() == {**r.json(), "new": 0, "repeats": 1}
 
 
-@pytest.mark.parametrize("headers, why", [
-    ({}, "no Authorization header"),
-    ({"Authorization": f"Bearer {TOKEN}x"}, "wrong bearer token"),
-    ({"Authorization": "Bearer"}, "wrong bearer token"),
-    ({"Authorization": "Basic " + base64.b64encode(b"am:nope").decode()}, "wrong basic-auth user or password"),
-    ({"Authorization": "Basic %%%"}, "malformed basic credentials"),
-    ({"Authorization": f"Token {TOKEN}"}, "unsupported Authorization scheme"),
-])
+@pytest.mark.parametrize(
+    "headers, why",
+    [
+        ({}, "no Authorization header"),
+        ({"Authorization": f"Bearer {TOKEN}x"}, "wrong bearer token"),
+        ({"Authorization": "Bearer"}, "wrong bearer token"),
+        ({"Authorization": "Basic " + base64.b64encode(b"am:nope").decode()}, "wrong basic-auth user or password"),
+        ({"Authorization": "Basic %%%"}, "malformed basic credentials"),
+        ({"Authorization": f"Token {TOKEN}"}, "unsupported Authorization scheme"),
+    ],
+)
 async def test_forged_or_unauthenticated_deliveries_are_refused_and_audited(
-        server: WebhookServer, eng: Engine, inbox: AlertInbox, headers: dict, why: str) -> None:
+    server: WebhookServer, eng: Engine, inbox: AlertInbox, headers: dict, why: str
+) -> None:
     r = await post(server.url, payload(alert(node=eng.node_names()[0], fp="bad1")), **headers)
     assert r.status_code == 401 and TOKEN not in r.text
-    assert inbox.alerts(include_resolved=True) == []          # nothing of it is shown
+    assert inbox.alerts(include_resolved=True) == []  # nothing of it is shown
     recs = await eng.store.query(AuditQuery(action="alert", newest_first=False))
     assert [r.event for r in recs] == ["received", "denied"]
     assert recs[0].principal == "webhook:127.0.0.1" and why in recs[1].detail and TOKEN not in recs[1].detail

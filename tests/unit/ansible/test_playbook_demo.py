@@ -60,21 +60,29 @@ async def test_policy_names_the_playbook(engine: Engine) -> None:
         await _run(engine, "unix:alice", playbook="nvidia-driver", nodes="gpu[001-005]", var=["driver_version=550.1"])
     denied = await engine.store.query(AuditQuery(event="denied", limit=5))
     assert {d.params["playbook"] for d in denied} == {"nvidia-driver"}
-    assert all(d.params["sha256"] == hashlib.sha256((DEMO / "nvidia-driver.yml").read_bytes()).hexdigest()
-               for d in denied)
+    assert all(
+        d.params["sha256"] == hashlib.sha256((DEMO / "nvidia-driver.yml").read_bytes()).hexdigest() for d in denied
+    )
 
 
 async def test_check_is_the_dry_run_and_is_audited_so(engine: Engine) -> None:
-    run, fin, result = await _run(engine, "unix:alice", playbook="nvidia-driver", nodes="gpu[001-004]",
-                                  var={"driver_version": "550.54.15"}, check=True)
+    run, fin, result = await _run(
+        engine,
+        "unix:alice",
+        playbook="nvidia-driver",
+        nodes="gpu[001-004]",
+        var={"driver_version": "550.54.15"},
+        check=True,
+    )
     assert fin.outcome == "dry-run" and run.dry_run
     assert run.params["check"] is True and run.params["diff"] is True
     assert "would change" in result.summary
     rec = (await engine.store.query(AuditQuery(run_id=run.run_id, event="finished")))[0]
     assert rec.outcome == "dry-run"
     # --dry-run means the same
-    run, fin, _ = await _run(engine, "unix:alice", playbook="nvidia-driver", nodes="gpu001",
-                             var=["driver_version=550.54.15"], dry_run=True)
+    run, fin, _ = await _run(
+        engine, "unix:alice", playbook="nvidia-driver", nodes="gpu001", var=["driver_version=550.54.15"], dry_run=True
+    )
     assert run.params.get("check") is True and fin.outcome == "dry-run"
 
 
@@ -88,30 +96,52 @@ async def test_playbooks_lists_the_catalog(engine: Engine) -> None:
 
 
 async def test_actions_lists_playbook_for_whoever_may_run_one(engine: Engine) -> None:
-    assert "playbook" in {s.name for s in engine.actions_for("unix:bob")}        # only playbook:check-*
+    assert "playbook" in {s.name for s in engine.actions_for("unix:bob")}  # only playbook:check-*
     assert "playbook" not in {s.name for s in engine.actions_for("unix:nobody")}
-    assert "ansible" not in {s.name for s in engine.actions_for("unix:alice")}   # no ansible:* grant
+    assert "ansible" not in {s.name for s in engine.actions_for("unix:alice")}  # no ansible:* grant
 
 
 async def test_adhoc_args_are_data_not_templates(tmp_path: Path) -> None:
     from dcops.actions.config.ansible import AnsibleSection
     from dcops.actions.errors import UsageError
 
-    cfg = DcopsConfig(cluster=ClusterSection(name="t", demo=True), audit=AuditSection(url=f"sqlite:///{tmp_path}/a.db"),
-                      ansible=AnsibleSection(playbook_dir=str(DEMO), adhoc_modules=["debug"]))
-    policy = Policy.from_toml('[roles.a]\nactions = ["ansible:*"]\n[[bindings]]\nprincipals = ["unix:alice"]\nroles = ["a"]\n')
+    cfg = DcopsConfig(
+        cluster=ClusterSection(name="t", demo=True),
+        audit=AuditSection(url=f"sqlite:///{tmp_path}/a.db"),
+        ansible=AnsibleSection(playbook_dir=str(DEMO), adhoc_modules=["debug"]),
+    )
+    policy = Policy.from_toml(
+        '[roles.a]\nactions = ["ansible:*"]\n[[bindings]]\nprincipals = ["unix:alice"]\nroles = ["a"]\n'
+    )
     eng = Engine(cfg, SimCluster(nodes=8).backends(), SqliteStore(str(tmp_path / "a.db")), policy)
     await eng.start()
     try:
         with pytest.raises(UsageError, match="Jinja delimiters"):
-            await eng.submit(Request(principal="unix:alice", channel="cli", action="ansible",
-                                     params={"nodes": "gpu001", "module": "debug",
-                                             "arg": ["msg={{ lookup('pipe', 'id') }}"]}))
+            await eng.submit(
+                Request(
+                    principal="unix:alice",
+                    channel="cli",
+                    action="ansible",
+                    params={"nodes": "gpu001", "module": "debug", "arg": ["msg={{ lookup('pipe', 'id') }}"]},
+                )
+            )
         with pytest.raises(UsageError, match="not allowed ad hoc; allowed: debug"):
-            await eng.submit(Request(principal="unix:alice", channel="cli", action="ansible",
-                                     params={"nodes": "gpu001", "module": "../../bin/sh"}))
-        run = await eng.submit(Request(principal="unix:alice", channel="cli", action="ansible",
-                                       params={"nodes": "gpu001", "module": "debug", "arg": {"msg": "hi"}}))
+            await eng.submit(
+                Request(
+                    principal="unix:alice",
+                    channel="cli",
+                    action="ansible",
+                    params={"nodes": "gpu001", "module": "../../bin/sh"},
+                )
+            )
+        run = await eng.submit(
+            Request(
+                principal="unix:alice",
+                channel="cli",
+                action="ansible",
+                params={"nodes": "gpu001", "module": "debug", "arg": {"msg": "hi"}},
+            )
+        )
         await run.wait()
         assert run.result.ok and run.params["arg"] == {"msg": "hi"}
     finally:

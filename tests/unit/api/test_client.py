@@ -22,7 +22,9 @@ POLICY = f'[roles.r]\nkinds = ["read"]\n[[bindings]]\nprincipals = ["{ME}"]\nrol
 def config_file(tmp_path: Path) -> Path:
     (tmp_path / "policy.toml").write_text(POLICY)
     cfg = tmp_path / "c.toml"
-    cfg.write_text('[cluster]\nname = "api"\ndemo = true\n[audit]\nurl = "sqlite:///a.db"\n[policy]\npath = "policy.toml"\n')
+    cfg.write_text(
+        '[cluster]\nname = "api"\ndemo = true\n[audit]\nurl = "sqlite:///a.db"\n[policy]\npath = "policy.toml"\n'
+    )
     return cfg
 
 
@@ -39,7 +41,9 @@ async def test_principal_is_the_uid_not_the_environment(config_file: Path, monke
             await ops.run("frobnicate")
         audit = await ops.audit(action="drain")
         assert [(r["event"], r["channel"], r["principal"]) for r in audit.data][:2] == [
-            ("denied", "api", ME), ("received", "api", ME)]
+            ("denied", "api", ME),
+            ("received", "api", ME),
+        ]
 
 
 async def test_results_are_plain_data_and_escaped_html(config_file: Path) -> None:
@@ -47,7 +51,7 @@ async def test_results_are_plain_data_and_escaped_html(config_file: Path) -> Non
         r = await ops.run("nodes gpu00[1-3]")
         assert [row["node"] for row in r.records()] == ["gpu001", "gpu002", "gpu003"]
         assert r.columns[0] == "node" and isinstance(r.rows[0], list)
-        assert [i.node for i in r.items] == ["gpu001", "gpu002", "gpu003"]      # typed rows: lists stay lists
+        assert [i.node for i in r.items] == ["gpu001", "gpu002", "gpu003"]  # typed rows: lists stay lists
         assert all(isinstance(i.jobs, list) and isinstance(i.gpus_total, int) for i in r.items)
         assert "<td>gpu001</td>" in r._repr_html_()
         acts = await ops.actions()
@@ -62,7 +66,7 @@ async def test_sync_client_inside_a_running_loop(config_file: Path) -> None:
     """Jupyter's loop is already running when a cell calls the sync client: it must not deadlock."""
     ops = await asyncio.to_thread(dcops.connect_sync, config_file)
     try:
-        r = ops.run("ping")                  # called on the loop's own thread, like a notebook cell
+        r = ops.run("ping")  # called on the loop's own thread, like a notebook cell
         assert r.ok
         kinds = [e.kind for e in ops.stream("ping")]
         assert kinds == ["run-started", "result", "run-finished"]

@@ -26,10 +26,11 @@ def _prov(**options) -> CommandProvisioner:
 
 async def test_commands_get_node_and_image_as_whole_words(tmp_path) -> None:
     out = tmp_path / "argv"
-    prov = _prov(arm=[PY, "-c", f"import sys; open({str(out)!r}, 'w').write(repr(sys.argv[1:]))",
-                      "host={node}", "{image}"])
+    prov = _prov(
+        arm=[PY, "-c", f"import sys; open({str(out)!r}, 'w').write(repr(sys.argv[1:]))", "host={node}", "{image}"]
+    )
     assert await prov.arm("gpu001", "img-2026;$(reboot)") == f"{NAME} ok"
-    assert out.read_text() == repr(["host=gpu001", "img-2026;$(reboot)"])      # one word, never a shell
+    assert out.read_text() == repr(["host=gpu001", "img-2026;$(reboot)"])  # one word, never a shell
 
 
 @pytest.mark.parametrize("image", ["--delete-all", "-x", "a b", "x\ny", "x\x1b[2J"])
@@ -69,7 +70,7 @@ async def test_image_is_needed_only_by_commands_that_use_it() -> None:
     prov = _prov(boot=["echo", "{image}"], default_image="rocky-9")
     await prov.arm("gpu001", None)
     assert await prov.boot("gpu001") == "echo ok: rocky-9"
-    assert await prov.image("gpu001")                          # the simulator's /etc/dcops-image over SSH
+    assert await prov.image("gpu001")  # the simulator's /etc/dcops-image over SSH
 
 
 def test_config_checks_the_commands() -> None:

@@ -37,7 +37,7 @@ ALLOW_ALL = '[roles.all]\nactions = ["*"]\napprove = ["*"]\n[[bindings]]\nprinci
 class KickstartOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     profile: str
-    down_polls: int = 2                # image() answers None this many times after a boot (installing)
+    down_polls: int = 2  # image() answers None this many times after a boot (installing)
 
 
 class Kickstart:
@@ -84,23 +84,28 @@ class Kickstart:
 @pytest.fixture
 def kickstart() -> Iterator[type[Kickstart]]:
     Kickstart.nodes, Kickstart.calls = {}, []
-    register_provider(ProviderSpec(name="kickstart", needs=(), options=KickstartOptions,
-                                   build=lambda backends, options: Kickstart(options)))
+    register_provider(
+        ProviderSpec(
+            name="kickstart", needs=(), options=KickstartOptions, build=lambda backends, options: Kickstart(options)
+        )
+    )
     yield Kickstart
     unregister_provider("kickstart")
 
 
 async def _engine(tmp_path, cfg: DcopsConfig, backends: Backends) -> Engine:
-    cfg = cfg.model_copy(update={"cluster": ClusterSection(name="t"),
-                                 "audit": AuditSection(url=f"sqlite:///{tmp_path / 'a.db'}")})
+    cfg = cfg.model_copy(
+        update={"cluster": ClusterSection(name="t"), "audit": AuditSection(url=f"sqlite:///{tmp_path / 'a.db'}")}
+    )
     eng = Engine(cfg, backends, SqliteStore(str(tmp_path / "a.db")), Policy.from_toml(ALLOW_ALL))
     await eng.start()
     return eng
 
 
 async def _reimage(eng: Engine, params: dict):
-    run = await eng.submit(Request(principal="unix:alice", channel="cli", action="reimage", params=params,
-                                   confirm=params["nodes"]))
+    run = await eng.submit(
+        Request(principal="unix:alice", channel="cli", action="reimage", params=params, confirm=params["nodes"])
+    )
     events = [ev async for ev in run.events()]
     return run, [e.detail for e in events if e.kind == "step" and e.status == "ok"]
 
@@ -121,19 +126,22 @@ async def test_reimage_goes_through_the_configured_provider(tmp_path, kickstart)
     assert "step 4/7 netboot: netboot requested" in steps
     assert "step 5/7 wait for the installer: node answers; image rocky-9.3 -> ubuntu-24.04" in steps
     assert "step 1/7 drain: drain requested" in steps and "step 7/7 resume: back in service" in steps
-    assert not any(n.drain_flag for n in slurm)                    # the action's drain and resume, as always
+    assert not any(n.drain_flag for n in slurm)  # the action's drain and resume, as always
     assert run.result.data["reimaged"] == ["gpu059", "gpu060"]
 
 
 async def test_a_wrong_image_fails_the_node_and_leaves_it_drained(tmp_path, kickstart) -> None:
     class Stale(Kickstart):
         async def boot(self, node: str) -> str:
-            self._node(node).update(image="rocky-9.3-rebuilt", down=1, booted=True)    # installed the wrong thing
+            self._node(node).update(image="rocky-9.3-rebuilt", down=1, booted=True)  # installed the wrong thing
             return "netboot requested"
 
     unregister_provider("kickstart")
-    register_provider(ProviderSpec(name="kickstart", needs=(), options=KickstartOptions,
-                                   build=lambda backends, options: Stale(options)))
+    register_provider(
+        ProviderSpec(
+            name="kickstart", needs=(), options=KickstartOptions, build=lambda backends, options: Stale(options)
+        )
+    )
     sim = SimCluster(nodes=64, time_scale=1000.0)
     cfg = parse_config({"provisioning": {"provider": "kickstart", "options": {"profile": "ubuntu"}}})
     eng = await _engine(tmp_path, cfg, sim.backends())
@@ -148,16 +156,25 @@ async def test_a_wrong_image_fails_the_node_and_leaves_it_drained(tmp_path, kick
     assert node.drain_flag and "stopped at step 'wait for the installer'" in node.reason
 
 
-@pytest.mark.parametrize(("phase", "booted", "calls", "step4"), [
-    # died after journaling the boot step and sending it: ask, learn it began, only wait for the image
-    ("reset", True, [("asked", "gpu059")], "step 4/7 netboot: already done in run r1: the install boot happened"),
-    # died after journaling the boot step, before sending it: ask, learn it did not, boot now
-    ("reset", False, [("asked", "gpu059"), ("arm", "gpu059"), ("boot", "gpu059")], "step 4/7 netboot: netboot requested"),
-    # died after arming, before the boot step was journaled: it was never sent, nothing to ask
-    ("pxe", False, [("arm", "gpu059"), ("boot", "gpu059")], "step 4/7 netboot: netboot requested"),
-])
-async def test_a_resumed_run_boots_only_when_the_install_did_not_start(tmp_path, kickstart, phase, booted, calls,
-                                                                       step4) -> None:
+@pytest.mark.parametrize(
+    ("phase", "booted", "calls", "step4"),
+    [
+        # died after journaling the boot step and sending it: ask, learn it began, only wait for the image
+        ("reset", True, [("asked", "gpu059")], "step 4/7 netboot: already done in run r1: the install boot happened"),
+        # died after journaling the boot step, before sending it: ask, learn it did not, boot now
+        (
+            "reset",
+            False,
+            [("asked", "gpu059"), ("arm", "gpu059"), ("boot", "gpu059")],
+            "step 4/7 netboot: netboot requested",
+        ),
+        # died after arming, before the boot step was journaled: it was never sent, nothing to ask
+        ("pxe", False, [("arm", "gpu059"), ("boot", "gpu059")], "step 4/7 netboot: netboot requested"),
+    ],
+)
+async def test_a_resumed_run_boots_only_when_the_install_did_not_start(
+    tmp_path, kickstart, phase, booted, calls, step4
+) -> None:
     import asyncio
 
     from dcops.actions.context import ActionContext
@@ -175,20 +192,30 @@ async def test_a_resumed_run_boots_only_when_the_install_did_not_start(tmp_path,
     Kickstart.calls.clear()
 
     class Journal(dict):
-        async def get(self, key):                    # noqa: ANN001, ANN202
+        async def get(self, key):  # noqa: ANN001, ANN202
             return dict.get(self, key)
 
-        async def put(self, key, value):             # noqa: ANN001, ANN202
+        async def put(self, key, value):  # noqa: ANN001, ANN202
             self[key] = value
 
-        async def items(self):                       # noqa: ANN202
+        async def items(self):  # noqa: ANN202
             return dict(self)
 
     journal = Journal({"node/gpu059": {"phase": phase, "old": "rocky-9.3"}})
     p = ReimageParams(nodes="gpu059", image="ubuntu-24.04")
-    ctx = ActionContext(run_id="r2", principal="unix:alice", channel="cli", spec=registry.get("reimage"), params=p,
-                        targets=[], backends=backends, config=DcopsConfig(), journal=journal, store=None,  # type: ignore[arg-type]
-                        resumed_from="r1")
+    ctx = ActionContext(
+        run_id="r2",
+        principal="unix:alice",
+        channel="cli",
+        spec=registry.get("reimage"),
+        params=p,
+        targets=[],
+        backends=backends,
+        config=DcopsConfig(),
+        journal=journal,
+        store=None,  # type: ignore[arg-type]
+        resumed_from="r1",
+    )
     queue: asyncio.Queue = asyncio.Queue()
     detail = await Reimage(ctx, p, prov).run("gpu059", StepReporter("gpu059", queue))
     steps = [queue.get_nowait().detail for _ in range(queue.qsize())]
@@ -201,8 +228,9 @@ async def test_a_resumed_run_boots_only_when_the_install_did_not_start(tmp_path,
 def test_config_names_a_registered_provider_with_valid_options(kickstart) -> None:
     with pytest.raises(ConfigError) as exc:
         parse_config({"provisioning": {"provider": "foreman"}})
-    assert str(exc.value) == ("<config>: provisioning.provider: unknown provider 'foreman'; "
-                              "accepted: command, kickstart, redfish-pxe")
+    assert str(exc.value) == (
+        "<config>: provisioning.provider: unknown provider 'foreman'; accepted: command, kickstart, redfish-pxe"
+    )
     with pytest.raises(ConfigError, match=r"provisioning: options\.profile: Field required"):
         parse_config({"provisioning": {"provider": "kickstart"}})
     with pytest.raises(ConfigError, match=r"options\.image_fille: Extra inputs are not permitted"):
@@ -230,5 +258,5 @@ async def test_redfish_pxe_reads_the_configured_image_file() -> None:
     sim = SimCluster(nodes=4, time_scale=1000.0)
     backends = sim.backends()
     section = parse_config({"provisioning": {"options": {"image_file": "/etc/os-release-nope"}}}).provisioning
-    assert await provisioner(backends, None).image("gpu001")                   # /etc/dcops-image answers
-    assert await provisioner(backends, section).image("gpu001") is None      # another file: no image id
+    assert await provisioner(backends, None).image("gpu001")  # /etc/dcops-image answers
+    assert await provisioner(backends, section).image("gpu001") is None  # another file: no image id

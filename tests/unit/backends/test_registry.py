@@ -45,10 +45,16 @@ class Tickets:
 
 @pytest.fixture
 def tickets() -> Iterator[BackendSpec[TicketPort]]:
-    spec = register_backend(BackendSpec(
-        name="tickets", port=TicketPort, label="Tickets", section=TicketSection,
-        build=lambda section, config: Tickets(section.url, section.queue),
-        simulate=lambda sim: Tickets("sim://", "demo")))
+    spec = register_backend(
+        BackendSpec(
+            name="tickets",
+            port=TicketPort,
+            label="Tickets",
+            section=TicketSection,
+            build=lambda section, config: Tickets(section.url, section.queue),
+            simulate=lambda sim: Tickets("sim://", "demo"),
+        )
+    )
     yield spec
     unregister_backend(TicketPort)
 
@@ -59,11 +65,11 @@ async def test_a_site_backend_is_one_registration(tickets) -> None:
     adapter = backends.get(TicketPort)
     assert isinstance(adapter, Tickets) and (adapter.url, adapter.queue) == ("https://rt.example", "gpu")
     assert await adapter.open_ticket("gpu001", "xid 79") == "gpu-1"
-    assert not backends.has(SlurmPort)                      # nothing else was configured
+    assert not backends.has(SlurmPort)  # nothing else was configured
     await backends.aclose()
     assert adapter.closed == 1
     demo = SimCluster(nodes=4, time_scale=1000.0).backends()
-    assert demo.get(TicketPort).url == "sim://"               # the demo simulates it too
+    assert demo.get(TicketPort).url == "sim://"  # the demo simulates it too
 
 
 def test_its_section_is_validated_by_its_model(tickets) -> None:
@@ -85,8 +91,9 @@ def test_a_second_registration_of_a_port_or_name_is_refused(tickets) -> None:
     with pytest.raises(ValueError, match="already registered: 'tickets'"):
         register_backend(BackendSpec(name="tickets2", port=TicketPort, label="T", build=lambda s, c: Tickets("", "")))
     with pytest.raises(ValueError, match="already registered: 'slurm'"):
-        register_backend(BackendSpec(name="slurm", port=type("OtherPort", (), {}), label="T",
-                                     build=lambda s, c: Tickets("", "")))
+        register_backend(
+            BackendSpec(name="slurm", port=type("OtherPort", (), {}), label="T", build=lambda s, c: Tickets("", ""))
+        )
     with pytest.raises(ValueError, match="plain identifier"):
         register_backend(BackendSpec(name="my-tickets", port=type("P", (), {}), label="T", build=lambda s, c: None))
 
@@ -96,9 +103,11 @@ def test_builtins_register_every_port_with_its_config_field() -> None:
     assert set(by_name) >= {"slurm", "kube", "redfish", "ssh", "prometheus", "ansible", "alertmanager"}
     from dcops.actions.config.model import DcopsConfig
 
-    for name, spec in by_name.items():                        # the section model is the config field's type
+    for name, spec in by_name.items():  # the section model is the config field's type
         field = DcopsConfig.model_fields.get(name)
-        assert field is not None and spec.section is not None and spec.section in getattr(field.annotation, "__args__", ()), name
+        assert (
+            field is not None and spec.section is not None and spec.section in getattr(field.annotation, "__args__", ())
+        ), name
         assert spec.simulate is not None, f"{name}: the demo must be able to run every action"
 
 
@@ -106,18 +115,19 @@ def test_lookups_are_by_port_and_say_what_is_missing() -> None:
     b = Backends(StaticInventory([]))
     with pytest.raises(BackendUnavailable) as exc:
         b.get(RedfishPort)
-    assert str(exc.value) == ("this cluster has no redfish backend configured "
-                              "(add a [redfish] section to the config file)")
+    assert str(exc.value) == (
+        "this cluster has no redfish backend configured (add a [redfish] section to the config file)"
+    )
     assert exc.value.exit_code == 6
     assert b.find(KubePort) is None and not b.has(KubePort)
     with pytest.raises(TypeError, match="pass KubePort, not 'kube'"):
         b.find("kube")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="not a registered backend port"):
-        b.has(TicketPort)                                     # not registered: a bug, not "absent"
+        b.has(TicketPort)  # not registered: a bug, not "absent"
     with pytest.raises(TypeError, match="no registered backend"):
         Backends(StaticInventory([]), slurmm=object())
     with pytest.raises(AttributeError):
-        b.require                                             # noqa: B018 - the string lookup is gone
+        b.require  # noqa: B018 - the string lookup is gone
 
 
 def test_without_leaves_the_original_alone() -> None:
@@ -137,8 +147,11 @@ def test_the_action_layer_and_front_ends_never_look_a_backend_up_by_name() -> No
     root = Path(__file__).resolve().parents[3]
     names = "|".join(s.name for s in registered())
     by_name = re.compile(rf"\bbackends\.({names})\b|\bb\.({names})\b|backends\.(require|has)\(\s*[\"']")
-    found = [f"{path.relative_to(root)}:{n}: {line.strip()}"
-             for pkg in ("actions", "console", "bots", "dcops") for path in sorted((root / pkg).rglob("*.py"))
-             for n, line in enumerate(path.read_text().splitlines(), 1)
-             if by_name.search(line) and "``" not in line]
+    found = [
+        f"{path.relative_to(root)}:{n}: {line.strip()}"
+        for pkg in ("actions", "console", "bots", "dcops")
+        for path in sorted((root / pkg).rglob("*.py"))
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if by_name.search(line) and "``" not in line
+    ]
     assert found == []

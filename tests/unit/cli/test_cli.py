@@ -16,15 +16,25 @@ ROOT = Path(__file__).resolve().parents[3]
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     e = dict(os.environ)
-    e.update(XDG_DATA_HOME=str(tmp_path / "data"), XDG_STATE_HOME=str(tmp_path / "state"),
-             XDG_CONFIG_HOME=str(tmp_path / "config"))
+    e.update(
+        XDG_DATA_HOME=str(tmp_path / "data"),
+        XDG_STATE_HOME=str(tmp_path / "state"),
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+    )
     e.pop("DCOPS_CONFIG", None)
     return e
 
 
 def dcops(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "dcops.console.cli", *args], cwd=ROOT, env=env, text=True,
-                          capture_output=True, input=stdin, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "dcops.console.cli", *args],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        capture_output=True,
+        input=stdin,
+        timeout=120,
+    )
 
 
 def one_line_error(p: subprocess.CompletedProcess[str]) -> str:
@@ -34,19 +44,26 @@ def one_line_error(p: subprocess.CompletedProcess[str]) -> str:
     return lines[0]
 
 
-@pytest.mark.parametrize("args, code, needle", [
-    (("--demo", "run", "nope"), 2, "unknown action 'nope'"),
-    (("--demo", "run", "drain", "gpu001"), 2, "--reason is required"),
-    (("--demo", "run", "drain", "gpu[001-", "--reason", "x"), 2, "malformed hostlist"),
-    (("--demo", "run", "drain", "gpu999", "--reason", "x"), 2, "unknown node gpu999"),
-    (("--demo", "run", "drain", "gpu001", "--resaon", "x"), 2, "unknown option --resaon"),
-    (("--demo", "run", "drain", "gpu001", "--reason", "x y"), 0, None),
-    (("--demo", "--as", "unix:viewer", "run", "drain", "gpu001", "--reason", "x"), 4, "denied"),
-    (("--demo", "--as", "unix:oncall", "run", "drain", "gpu[050-060]", "--reason", "x"), 4, "gpu[057-060] are outside"),
-    (("--as", "unix:root", "run", "ping"), 2, "no config file"),
-    (("--config", "/nonexistent.toml", "run", "ping"), 2, "does not exist"),
-    (("--demo", "frobnicate"), 2, "invalid choice"),
-])
+@pytest.mark.parametrize(
+    "args, code, needle",
+    [
+        (("--demo", "run", "nope"), 2, "unknown action 'nope'"),
+        (("--demo", "run", "drain", "gpu001"), 2, "--reason is required"),
+        (("--demo", "run", "drain", "gpu[001-", "--reason", "x"), 2, "malformed hostlist"),
+        (("--demo", "run", "drain", "gpu999", "--reason", "x"), 2, "unknown node gpu999"),
+        (("--demo", "run", "drain", "gpu001", "--resaon", "x"), 2, "unknown option --resaon"),
+        (("--demo", "run", "drain", "gpu001", "--reason", "x y"), 0, None),
+        (("--demo", "--as", "unix:viewer", "run", "drain", "gpu001", "--reason", "x"), 4, "denied"),
+        (
+            ("--demo", "--as", "unix:oncall", "run", "drain", "gpu[050-060]", "--reason", "x"),
+            4,
+            "gpu[057-060] are outside",
+        ),
+        (("--as", "unix:root", "run", "ping"), 2, "no config file"),
+        (("--config", "/nonexistent.toml", "run", "ping"), 2, "does not exist"),
+        (("--demo", "frobnicate"), 2, "invalid choice"),
+    ],
+)
 def test_errors_are_one_line_with_exit_codes(env, args, code, needle) -> None:
     p = dcops(env, *args)
     assert p.returncode == code, (p.stdout, p.stderr)
@@ -72,15 +89,20 @@ def test_corrupted_audit_database_is_one_line(env, tmp_path: Path) -> None:
     db.write_bytes(os.urandom(8192))
     cfg = tmp_path / "c.toml"
     cfg.write_text(f'[cluster]\nname = "x"\n[audit]\nurl = "sqlite:///{db}"\n[policy]\npath = "{tmp_path}/p.toml"\n')
-    (tmp_path / "p.toml").write_text('[roles.a]\nactions = ["*"]\n[[bindings]]\nprincipals = ["unix:*"]\nroles = ["a"]\n')
+    (tmp_path / "p.toml").write_text(
+        '[roles.a]\nactions = ["*"]\n[[bindings]]\nprincipals = ["unix:*"]\nroles = ["a"]\n'
+    )
     p = dcops(env, "--config", str(cfg), "audit", "verify")
     assert p.returncode == 1 and "audit database" in one_line_error(p)
 
 
 def test_confirmation_audit_review_and_policy_check(env) -> None:
     # non-interactive cancel needs the token; with it the run is audited
-    jobs = json.loads("[" + ",".join(dcops(env, "--demo", "--json", "run", "jobs", "--state", "RUNNING").stdout
-                                    .strip().splitlines()) + "]")
+    jobs = json.loads(
+        "["
+        + ",".join(dcops(env, "--demo", "--json", "run", "jobs", "--state", "RUNNING").stdout.strip().splitlines())
+        + "]"
+    )
     result = next(e for e in jobs if e["kind"] == "result")
     job = str(result["data"][0]["job_id"])
     p = dcops(env, "--demo", "run", "cancel", job)

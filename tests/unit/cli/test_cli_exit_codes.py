@@ -22,15 +22,17 @@ def _config(tmp_path: Path, prometheus: str) -> Path:
     pol = tmp_path / "p.toml"
     pol.write_text('[roles.a]\nactions = ["*"]\n[[bindings]]\nprincipals = ["unix:*"]\nroles = ["a"]\n')
     cfg = tmp_path / "c.toml"
-    cfg.write_text(f'[cluster]\nname = "x"\n[audit]\nurl = "sqlite:///{tmp_path}/a.db"\n'
-                   f'[policy]\npath = "{pol}"\n[prometheus]\nurl = "{prometheus}"\n')
+    cfg.write_text(
+        f'[cluster]\nname = "x"\n[audit]\nurl = "sqlite:///{tmp_path}/a.db"\n'
+        f'[policy]\npath = "{pol}"\n[prometheus]\nurl = "{prometheus}"\n'
+    )
     return cfg
 
 
 def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]            # closed again when the block ends: nothing listens
+        return s.getsockname()[1]  # closed again when the block ends: nothing listens
 
 
 def test_ok_is_0_and_dry_run_is_0(env) -> None:
@@ -58,7 +60,7 @@ def test_denied_is_4_and_audited(env) -> None:
 def test_lock_busy_is_5(env) -> None:
     """Another process holds gpu005's node lock (the flock file a running drain holds)."""
     locks = Path(env["XDG_DATA_HOME"]) / "dcops" / "audit.db.locks"
-    assert dcops(env, "--demo", "run", "ping").returncode == 0          # creates the store
+    assert dcops(env, "--demo", "run", "ping").returncode == 0  # creates the store
     locks.mkdir(parents=True, exist_ok=True)
     fd = os.open(locks / "gpu005.lock", os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -70,7 +72,7 @@ def test_lock_busy_is_5(env) -> None:
     assert p.returncode == 5, (p.stdout, p.stderr)
     assert "locked by run r-other-run" in p.stdout + p.stderr and "Traceback" not in p.stderr
     again = dcops(env, "--demo", "run", "drain", "gpu005", "--reason", "x")
-    assert again.returncode == 0, again.stderr                          # released: it runs
+    assert again.returncode == 0, again.stderr  # released: it runs
 
 
 def test_backend_unreachable_is_6(env, tmp_path: Path) -> None:
@@ -85,7 +87,7 @@ def test_backend_timeout_is_6(env, tmp_path: Path) -> None:
     for the caller: exit 6 after [prometheus] timeout, like a refused connection, not 1."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
-    listener.listen(8)                       # the kernel completes the handshake; nobody ever reads or answers
+    listener.listen(8)  # the kernel completes the handshake; nobody ever reads or answers
     try:
         cfg = _config(tmp_path, f"http://127.0.0.1:{listener.getsockname()[1]}")
         cfg.write_text(cfg.read_text() + "timeout = 1\n")
@@ -131,12 +133,12 @@ def test_long_running_server_logs_to_stderr_too(capsys: pytest.CaptureFixture[st
     before = list(root.handlers)
     try:
         log_to_stderr(logging.INFO)
-        log_to_stderr(logging.INFO)                                   # idempotent: one handler
+        log_to_stderr(logging.INFO)  # idempotent: one handler
         assert len(root.handlers) == len(before) + 1
         logging.getLogger("dcops.slack").warning("socket closed, reconnecting")
         assert "dcops.slack WARNING socket closed, reconnecting" in capsys.readouterr().err
     finally:
-        for h in root.handlers[len(before):]:
+        for h in root.handlers[len(before) :]:
             root.removeHandler(h)
 
 

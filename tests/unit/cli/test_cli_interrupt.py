@@ -12,22 +12,36 @@ import time
 
 from .test_cli import ROOT, dcops, env  # noqa: F401 - the env fixture
 
-ROLLOUT = ["firmware-update", "gpu[059-064]", "--image", "http://files.example/bios-2.4.1.bin",
-           "--component", "BIOS", "--max-parallel", "2"]
+ROLLOUT = [
+    "firmware-update",
+    "gpu[059-064]",
+    "--image",
+    "http://files.example/bios-2.4.1.bin",
+    "--component",
+    "BIOS",
+    "--max-parallel",
+    "2",
+]
 
 
 def test_ctrl_c_mid_rollout_names_the_leftovers_and_exits_130(env) -> None:
     asked = dcops(env, "--demo", "--as", "unix:alice", "run", *ROLLOUT)
     assert asked.returncode == 3, asked.stderr
     approval = re.search(r"approve (a-[0-9a-f]+)", asked.stderr).group(1)
-    proc = subprocess.Popen([sys.executable, "-m", "dcops.console.cli", "--demo", "--as", "unix:bob", "approve", approval],
-                            cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dcops.console.cli", "--demo", "--as", "unix:bob", "approve", approval],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     seen = []
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         line = proc.stdout.readline()
         seen.append(line)
-        if " drained" in line and line.split()[1] == "ok":      # a node is out of service mid-update
+        if " drained" in line and line.split()[1] == "ok":  # a node is out of service mid-update
             break
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
@@ -41,14 +55,19 @@ def test_ctrl_c_mid_rollout_names_the_leftovers_and_exits_130(env) -> None:
     finals = {row[0]: " ".join(row[1:3]) for row in table if row[1] in ("done", "failed", "left", "not")}
     assert sorted(finals) == [f"gpu{i:03d}" for i in range(59, 65)], out
     nodes = last[0].rsplit("dcops run resume ", 1)[1]
-    back = dcops(env, "--demo", "run", "resume", nodes)   # the one step (a fresh demo cluster here)
+    back = dcops(env, "--demo", "run", "resume", nodes)  # the one step (a fresh demo cluster here)
     assert back.returncode == 0, back.stderr
 
 
 def test_ctrl_c_before_a_run_exits_130_with_the_same_line(env) -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "dcops.console.cli", "--demo", "run", "drain", "gpu001", "--reason",
-                             "x", "--wait"], cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dcops.console.cli", "--demo", "run", "drain", "gpu001", "--reason", "x", "--wait"],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     time.sleep(4)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
@@ -84,9 +103,15 @@ def test_drain_on_a_terminal_asks_the_same_typed_confirmation(env) -> None:
     import pty
 
     master, slave = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "dcops.console.cli", "--demo", "run", "drain", "gpu[001-016]",
-                             "--reason", "xid 79"], cwd=ROOT, env=env, text=True, stdin=slave,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dcops.console.cli", "--demo", "run", "drain", "gpu[001-016]", "--reason", "xid 79"],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        stdin=slave,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     os.close(slave)
     try:
         time.sleep(3)
@@ -95,10 +120,17 @@ def test_drain_on_a_terminal_asks_the_same_typed_confirmation(env) -> None:
     finally:
         os.close(master)
     assert "confirm by typing 16 or gpu[001-016]" in err, err
-    assert "drained 16 node(s) gpu[001-016]" in out          # it ran once confirmed (the demo's PDB may fail k8s)
+    assert "drained 16 node(s) gpu[001-016]" in out  # it ran once confirmed (the demo's PDB may fail k8s)
     wrong_master, wrong_slave = pty.openpty()
-    wrong = subprocess.Popen([sys.executable, "-m", "dcops.console.cli", "--demo", "run", "requeue", "1"], cwd=ROOT,
-                             env=env, text=True, stdin=wrong_slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    wrong = subprocess.Popen(
+        [sys.executable, "-m", "dcops.console.cli", "--demo", "run", "requeue", "1"],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        stdin=wrong_slave,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     os.close(wrong_slave)
     try:
         time.sleep(3)
@@ -117,8 +149,14 @@ def _on_a_terminal(env, args: list[str], seconds: float) -> tuple[str, str]:  # 
 
     out_m, out_s = pty.openpty()
     err_m, err_s = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "dcops.console.cli", *args], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
-                            stdout=out_s, stderr=err_s)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dcops.console.cli", *args],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=out_s,
+        stderr=err_s,
+    )
     os.close(out_s)
     os.close(err_s)
     got = {out_m: b"", err_m: b""}
@@ -138,12 +176,15 @@ def _on_a_terminal(env, args: list[str], seconds: float) -> tuple[str, str]:  # 
 
 
 def test_long_wait_ticks_and_colours_on_a_terminal_only(env) -> None:
-    out, err = _on_a_terminal(env, ["--demo", "run", "--confirm", "1", "drain", "gpu001", "--reason", "x", "--wait"], 12)
-    assert "... drain still running (" in err, err                 # not silent while it waits
-    assert "\x1b[" in out + err                                     # colour on a terminal
+    out, err = _on_a_terminal(
+        env, ["--demo", "run", "--confirm", "1", "drain", "gpu001", "--reason", "x", "--wait"], 12
+    )
+    assert "... drain still running (" in err, err  # not silent while it waits
+    assert "\x1b[" in out + err  # colour on a terminal
     env_nc = dict(env, NO_COLOR="1")
-    out2, err2 = _on_a_terminal(env_nc, ["--demo", "run", "--confirm", "1", "drain", "gpu001", "--reason", "x",
-                                         "--wait"], 7)
+    out2, err2 = _on_a_terminal(
+        env_nc, ["--demo", "run", "--confirm", "1", "drain", "gpu001", "--reason", "x", "--wait"], 7
+    )
     assert "\x1b[3" not in out2 + err2 and "still running" in err2  # NO_COLOR: no colour, same ticker
     piped = dcops(env, "--demo", "run", "resume", "gpu001")
     assert "\x1b[" not in piped.stdout + piped.stderr and "still running" not in piped.stderr

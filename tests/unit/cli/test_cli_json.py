@@ -11,15 +11,21 @@ import pytest
 from .test_cli import dcops, env  # noqa: F401  (env is a fixture)
 
 
-@pytest.mark.parametrize("args", [
-    ("--demo", "--json", "actions"), ("--demo", "actions", "--json"), ("--demo", "approvals", "--json"),
-    ("--demo", "audit", "list", "--json"), ("--demo", "alerts", "--json"),
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--demo", "--json", "actions"),
+        ("--demo", "actions", "--json"),
+        ("--demo", "approvals", "--json"),
+        ("--demo", "audit", "list", "--json"),
+        ("--demo", "alerts", "--json"),
+    ],
+)
 def test_lists_are_one_json_array(env, args) -> None:
     assert dcops(env, "--demo", "run", "ping").returncode == 0
     p = dcops(env, *args)
     assert p.returncode == 0, p.stderr
-    out = json.loads(p.stdout)                          # one document, not JSON Lines
+    out = json.loads(p.stdout)  # one document, not JSON Lines
     assert isinstance(out, list)
 
 
@@ -36,7 +42,7 @@ def test_audit_head_goes_through_the_engine_and_is_audited(env) -> None:
     head = json.loads(dcops(env, "--demo", "audit", "head", "--json").stdout)
     assert head["head"] == f"{head['seq']}:{head['hash']}" and len(head["hash"]) == 64
     plain = dcops(env, "--demo", "audit", "head").stdout.strip()
-    assert plain.split(":")[0].isdigit() and int(plain.split(":")[0]) > head["seq"]   # the first head was recorded
+    assert plain.split(":")[0].isdigit() and int(plain.split(":")[0]) > head["seq"]  # the first head was recorded
     verified = dcops(env, "--demo", "audit", "verify", "--expect-head", head["head"])
     assert verified.returncode == 0, verified.stdout + verified.stderr
     actions = [r["action"] for r in json.loads(dcops(env, "--demo", "audit", "list", "--json").stdout)]
@@ -48,7 +54,7 @@ def test_audit_export_is_json_lines_and_audited(env) -> None:
     out = dcops(env, "--demo", "audit", "export").stdout.splitlines()
     records = [json.loads(line) for line in out]
     assert [r["seq"] for r in records] == list(range(1, len(records) + 1))
-    assert records[-1]["action"] == "audit-export"              # the export recorded itself first
+    assert records[-1]["action"] == "audit-export"  # the export recorded itself first
 
 
 def test_audit_head_and_export_are_rbac_gated(env, tmp_path) -> None:
@@ -67,7 +73,7 @@ def test_audit_migrate_bad_url_is_2_and_json_dry_run(env) -> None:
     dry = dcops(env, "--demo", "--json", "run", "audit-migrate", "postgresql://u:secret@127.0.0.1:1/x", "--dry-run")
     assert dry.returncode == 0 and "would copy" in dry.stdout
     export = dcops(env, "--demo", "audit", "export").stdout
-    assert "secret" not in export                               # the password in the URL is masked
+    assert "secret" not in export  # the password in the URL is masked
 
 
 def test_deny_json(env) -> None:
@@ -76,5 +82,10 @@ def test_deny_json(env) -> None:
     approval = json.loads(ask.stdout)["approval_id"]
     p = dcops(env, "--demo", "--as", "unix:admin", "deny", approval, "--reason", "not now", "--json")
     assert p.returncode == 0, p.stderr
-    assert json.loads(p.stdout) == {"approval_id": approval, "status": "denied", "action": "reimage",
-                                    "requester": "unix:oncall", "reason": "not now"}
+    assert json.loads(p.stdout) == {
+        "approval_id": approval,
+        "status": "denied",
+        "action": "reimage",
+        "requester": "unix:oncall",
+        "reason": "not now",
+    }

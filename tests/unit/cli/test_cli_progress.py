@@ -14,9 +14,17 @@ ROOT = Path(__file__).resolve().parents[3]
 
 def _dcops(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "COLUMNS"} | {
-        "XDG_STATE_HOME": str(tmp_path / "state"), "XDG_CONFIG_HOME": str(tmp_path / "cfg")}
-    return subprocess.run([sys.executable, "-m", "dcops.console.cli", "--demo", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=180)
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "XDG_CONFIG_HOME": str(tmp_path / "cfg"),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "dcops.console.cli", "--demo", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
 
 
 def test_progress_goes_to_stderr_as_plain_lines(tmp_path: Path) -> None:
@@ -24,9 +32,9 @@ def test_progress_goes_to_stderr_as_plain_lines(tmp_path: Path) -> None:
     assert p.returncode == 0, p.stderr[-500:]
     progress = [x for x in p.stderr.splitlines() if x.startswith("[")]
     assert progress and progress[-1] == "[4/4] validating", p.stderr
-    assert len(progress) == len(set(progress))                     # one line per step forward
+    assert len(progress) == len(set(progress))  # one line per step forward
     assert not any(x.startswith("[") for x in p.stdout.splitlines())
-    assert "\x1b[" not in p.stderr                                  # a pipe gets no colour
+    assert "\x1b[" not in p.stderr  # a pipe gets no colour
 
 
 def test_json_output_carries_progress_as_events_only(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ def test_help_json_schema_describes_what_run_json_sends(env) -> None:
     h = json.loads(dcops(env, "--demo", "help", "jobs", "--json").stdout)
     schema = h["rows"]
     item = schema["$defs"]["JobRow"]
-    assert item["properties"]["nodelist"]["type"] == "array"          # a list of names, not "a,b,c"
+    assert item["properties"]["nodelist"]["type"] == "array"  # a list of names, not "a,b,c"
     assert item["properties"]["node_count"]["type"] == "integer"
     p = dcops(env, "--demo", "--json", "run", "jobs", "--state", "RUNNING")
     assert p.returncode == 0, p.stderr
@@ -32,5 +32,5 @@ def test_help_json_schema_describes_what_run_json_sends(env) -> None:
 
 def test_help_json_names_every_shape_an_action_answers_in(env) -> None:
     h = json.loads(dcops(env, "--demo", "help", "cancel", "--json").stdout)
-    assert {"JobStateRow", "JobPlanRow"} <= set(h["rows"]["$defs"])    # the run's and the dry run's rows
+    assert {"JobStateRow", "JobPlanRow"} <= set(h["rows"]["$defs"])  # the run's and the dry run's rows
     assert len(h["rows"]["items"]["anyOf"]) == 2

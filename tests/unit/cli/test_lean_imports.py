@@ -46,10 +46,11 @@ asyncio.run(main(sys.argv[1]))
 
 
 def test_a_slurm_drain_loads_no_kubernetes_textual_slack_or_psycopg(tmp_path: Path) -> None:
-    out = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path)], capture_output=True, text=True, timeout=120,
-                         cwd=REPO)
+    out = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(tmp_path)], capture_output=True, text=True, timeout=120, cwd=REPO
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     modules = set(json.loads(out.stdout.strip().splitlines()[-1]))
-    assert "dcops.actions.engine" in modules and "dcops.console.cli" in modules   # the check can see imports
+    assert "dcops.actions.engine" in modules and "dcops.console.cli" in modules  # the check can see imports
     loaded = {m.split(".")[0] for m in modules}
     assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))

@@ -49,10 +49,11 @@ roles = ["toucher"]
 
 
 def make_config(tmp_path: Path, **cluster) -> DcopsConfig:
-    return DcopsConfig(cluster=ClusterSection(name="t", **cluster),
-                       audit=AuditSection(url=f"sqlite:///{tmp_path / 'audit.db'}"),
-                       nodes=[NodeEntry(names="n[01-08]", partitions=["gpu"]),
-                              NodeEntry(names="m[01-04]", partitions=["debug"])])
+    return DcopsConfig(
+        cluster=ClusterSection(name="t", **cluster),
+        audit=AuditSection(url=f"sqlite:///{tmp_path / 'audit.db'}"),
+        nodes=[NodeEntry(names="n[01-08]", partitions=["gpu"]), NodeEntry(names="m[01-04]", partitions=["debug"])],
+    )
 
 
 @pytest.fixture
@@ -66,8 +67,13 @@ async def make_engine(tmp_path: Path, policy: Policy):
 
     async def make(registry=None, **cluster) -> Engine:
         cfg = make_config(tmp_path, **cluster)
-        eng = Engine(cfg, Backends(inventory=StaticInventory(cfg.nodes)), SqliteStore(str(tmp_path / "audit.db")),
-                     policy, registry=registry)
+        eng = Engine(
+            cfg,
+            Backends(inventory=StaticInventory(cfg.nodes)),
+            SqliteStore(str(tmp_path / "audit.db")),
+            policy,
+            registry=registry,
+        )
         await eng.start()
         engines.append(eng)
         return eng

@@ -15,12 +15,18 @@ from dcops.actions.store.sqlite import SqliteStore
 
 
 def entry(i: int) -> AuditEntry:
-    return AuditEntry(ts=f"2026-11-29T04:{i // 60:02d}:{i % 60:02d}.000000+00:00", run_id=f"r{i}",
-                      event="finished" if i % 3 == 0 else "started", principal=f"unix:u{i % 4}", channel="cli",
-                      action="drain" if i % 2 else "resume", targets=[f"gpu{i % 7:03d}"],
-                      params={"nodes": f"gpu{i % 7:03d}", "reason": "xid 79 ü"},
-                      outcome=("failed" if i % 9 == 0 else "ok") if i % 3 == 0 else None,
-                      duration=i / 3 if i % 3 == 0 else None)
+    return AuditEntry(
+        ts=f"2026-11-29T04:{i // 60:02d}:{i % 60:02d}.000000+00:00",
+        run_id=f"r{i}",
+        event="finished" if i % 3 == 0 else "started",
+        principal=f"unix:u{i % 4}",
+        channel="cli",
+        action="drain" if i % 2 else "resume",
+        targets=[f"gpu{i % 7:03d}"],
+        params={"nodes": f"gpu{i % 7:03d}", "reason": "xid 79 ü"},
+        outcome=("failed" if i % 9 == 0 else "ok") if i % 3 == 0 else None,
+        duration=i / 3 if i % 3 == 0 else None,
+    )
 
 
 @pytest.fixture
@@ -48,21 +54,25 @@ async def test_verify_since_genesis_and_from_a_checkpoint(store: SqliteStore):
     assert newest.ok and newest.records == 40 and newest.head_seq == 100
 
 
-@pytest.mark.parametrize("tamper, problem, bad", [
-    ("UPDATE audit SET detail = 'nothing happened' WHERE seq = 70", "record edited", 70),
-    ("DELETE FROM audit WHERE seq = 80", "records deleted or inserted", 81),
-    ("UPDATE audit SET prev_hash = 'f' || substr(prev_hash, 2) WHERE seq = 90", "link to the previous record", 90),
-    ("UPDATE audit SET params = '{broken' WHERE seq = 75", "record cannot be read", 75),
-    ("DELETE FROM audit_nodes WHERE seq = 77", "node search index", 77),
-    ("INSERT INTO audit_nodes (node, seq) VALUES ('gpu999', 88)", "node search index", 88),
-])
-async def test_incremental_verify_finds_what_the_full_verify_finds(store: SqliteStore, tamper: str, problem: str,
-                                                                   bad: int):
+@pytest.mark.parametrize(
+    "tamper, problem, bad",
+    [
+        ("UPDATE audit SET detail = 'nothing happened' WHERE seq = 70", "record edited", 70),
+        ("DELETE FROM audit WHERE seq = 80", "records deleted or inserted", 81),
+        ("UPDATE audit SET prev_hash = 'f' || substr(prev_hash, 2) WHERE seq = 90", "link to the previous record", 90),
+        ("UPDATE audit SET params = '{broken' WHERE seq = 75", "record cannot be read", 75),
+        ("DELETE FROM audit_nodes WHERE seq = 77", "node search index", 77),
+        ("INSERT INTO audit_nodes (node, seq) VALUES ('gpu999', 88)", "node search index", 88),
+    ],
+)
+async def test_incremental_verify_finds_what_the_full_verify_finds(
+    store: SqliteStore, tamper: str, problem: str, bad: int
+):
     [at60] = await store.query(AuditQuery(run_id="r60", limit=1))
     sql(store, tamper)
     since = await store.verify_since((60, at60.hash))
     assert not since.ok and problem in (since.problem or "") and since.first_bad_seq == bad, since
-    if "broken" not in tamper:              # (the full pydantic verify of SQLite raises on unparseable JSON)
+    if "broken" not in tamper:  # (the full pydantic verify of SQLite raises on unparseable JSON)
         full = await store.verify()
         assert not full.ok and full.first_bad_seq == since.first_bad_seq, full
     assert not (await store.verify_since((0, GENESIS))).ok
@@ -88,8 +98,17 @@ async def test_export_pages_stream_every_record_once_in_order(store: SqliteStore
     assert [r for p in pages for r in p] == await store.export()
 
 
-@pytest.mark.parametrize("filters", [{}, {"node": "gpu003"}, {"principal": "unix:u1"}, {"action": "drain"},
-                                     {"outcome": "failed"}, {"principal": "unix:*", "node": "gpu005"}])
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {},
+        {"node": "gpu003"},
+        {"principal": "unix:u1"},
+        {"action": "drain"},
+        {"outcome": "failed"},
+        {"principal": "unix:*", "node": "gpu005"},
+    ],
+)
 async def test_keyset_pages_equal_one_big_query(store: SqliteStore, filters: dict):
     everything = [r.seq for r in await store.query(AuditQuery(limit=None, **filters))]
     paged: list[int] = []

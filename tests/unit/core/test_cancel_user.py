@@ -19,7 +19,9 @@ ALLOW_ALL = '[roles.all]\nactions = ["*"]\n[[bindings]]\nprincipals = ["unix:*"]
 
 async def test_cancel_user_targets_only_that_users_jobs(tmp_path) -> None:
     sim = SimCluster(nodes=64, time_scale=1000.0)
-    cfg = DcopsConfig(cluster=ClusterSection(name="t", demo=True), audit=AuditSection(url=f"sqlite:///{tmp_path / 'a.db'}"))
+    cfg = DcopsConfig(
+        cluster=ClusterSection(name="t", demo=True), audit=AuditSection(url=f"sqlite:///{tmp_path / 'a.db'}")
+    )
     eng = Engine(cfg, sim.backends(), SqliteStore(str(tmp_path / "a.db")), Policy.from_toml(ALLOW_ALL))
     await eng.start()
     try:
@@ -37,9 +39,14 @@ async def test_cancel_user_targets_only_that_users_jobs(tmp_path) -> None:
         assert all(after.get(j, "gone") in ("CANCELLED", "gone") for j in alices)
         assert all(after[j] == "RUNNING" for j in others)
         with pytest.raises(UsageError, match="user nobody has no running or pending jobs"):
-            await eng.submit(Request(principal="unix:oncall", channel="cli", action="cancel", params={"user": "nobody"}))
+            await eng.submit(
+                Request(principal="unix:oncall", channel="cli", action="cancel", params={"user": "nobody"})
+            )
         with pytest.raises(UsageError, match="job ids or --user"):
-            await eng.submit(Request(principal="unix:oncall", channel="cli", action="cancel",
-                                     params={"user": "alice", "jobs": ["1"]}))
+            await eng.submit(
+                Request(
+                    principal="unix:oncall", channel="cli", action="cancel", params={"user": "alice", "jobs": ["1"]}
+                )
+            )
     finally:
         await eng.aclose()

@@ -14,9 +14,17 @@ from dcops.actions.store.sqlite import SqliteStore
 
 
 def entry(i: int) -> AuditEntry:
-    return AuditEntry(ts=f"2026-11-29T04:00:{i:02d}.000000+00:00", run_id=f"r{i}", event="started",
-                      principal="unix:alice", channel="cli", action="drain", targets=[f"gpu{i:03d}"],
-                      params={"nodes": f"gpu{i:03d}", "reason": "xid 79"}, decision="allow")
+    return AuditEntry(
+        ts=f"2026-11-29T04:00:{i:02d}.000000+00:00",
+        run_id=f"r{i}",
+        event="started",
+        principal="unix:alice",
+        channel="cli",
+        action="drain",
+        targets=[f"gpu{i:03d}"],
+        params={"nodes": f"gpu{i:03d}", "reason": "xid 79"},
+        decision="allow",
+    )
 
 
 @pytest.fixture
@@ -89,11 +97,18 @@ async def test_forged_record_with_recomputed_hash_but_wrong_link(db) -> None:
     content["seq"] = 11
     fake_prev = "f" * 64
     digest = record_hash(fake_prev, content)
-    sql(path, "INSERT INTO audit (seq, ts, run_id, event, principal, channel, action, targets, params, decision, "
-              "outcome, duration, error, detail, owner, prev_hash, hash) VALUES (11, '{ts}', 'r99', 'started', "
-              "'unix:alice', 'cli', 'drain', '{t}', '{p}', 'allow', NULL, NULL, NULL, NULL, NULL, '{fp}', '{d}')".format(
-                  ts=content["ts"], t=json.dumps(content["targets"]), p=json.dumps(content["params"], sort_keys=True),
-                  fp=fake_prev, d=digest))
+    sql(
+        path,
+        "INSERT INTO audit (seq, ts, run_id, event, principal, channel, action, targets, params, decision, "
+        "outcome, duration, error, detail, owner, prev_hash, hash) VALUES (11, '{ts}', 'r99', 'started', "
+        "'unix:alice', 'cli', 'drain', '{t}', '{p}', 'allow', NULL, NULL, NULL, NULL, NULL, '{fp}', '{d}')".format(
+            ts=content["ts"],
+            t=json.dumps(content["targets"]),
+            p=json.dumps(content["params"], sort_keys=True),
+            fp=fake_prev,
+            d=digest,
+        ),
+    )
     report = await verify(path)
     assert not report.ok and report.first_bad_seq == 11 and "link" in report.problem
 

@@ -24,7 +24,9 @@ class NodeP(MutatingParams):
     password: str = Field("", description="a secret that must not reach the audit log")
 
 
-@action("t-touch", help="write", params=NodeP, kind=Kind.WRITE, targets=TargetKind.NODES, positional=("nodes",), into=reg)
+@action(
+    "t-touch", help="write", params=NodeP, kind=Kind.WRITE, targets=TargetKind.NODES, positional=("nodes",), into=reg
+)
 async def touch(ctx, p: NodeP) -> AsyncIterator[ActionEvent]:
     if ctx.dry_run:
         yield Result(summary=f"would touch {len(ctx.nodes)}")
@@ -34,28 +36,58 @@ async def touch(ctx, p: NodeP) -> AsyncIterator[ActionEvent]:
     yield Result(summary=f"touched {len(ctx.nodes)}")
 
 
-@action("t-wipe", help="destructive", params=NodeP, kind=Kind.DESTRUCTIVE, targets=TargetKind.NODES,
-        positional=("nodes",), into=reg)
+@action(
+    "t-wipe",
+    help="destructive",
+    params=NodeP,
+    kind=Kind.DESTRUCTIVE,
+    targets=TargetKind.NODES,
+    positional=("nodes",),
+    into=reg,
+)
 async def wipe(ctx, p: NodeP) -> AsyncIterator[ActionEvent]:
     yield Result(summary="wiped")
 
 
-@action("t-approve", help="needs approval", params=NodeP, kind=Kind.WRITE, targets=TargetKind.NODES,
-        positional=("nodes",), into=reg)
+@action(
+    "t-approve",
+    help="needs approval",
+    params=NodeP,
+    kind=Kind.WRITE,
+    targets=TargetKind.NODES,
+    positional=("nodes",),
+    into=reg,
+)
 async def approved(ctx, p: NodeP) -> AsyncIterator[ActionEvent]:
     yield Result(summary=f"approved action ran for {ctx.principal}")
 
 
-@action("t-slow", help="waits", params=NodeP, kind=Kind.WRITE, targets=TargetKind.NODES, positional=("nodes",),
-        timeout=5, into=reg)
+@action(
+    "t-slow",
+    help="waits",
+    params=NodeP,
+    kind=Kind.WRITE,
+    targets=TargetKind.NODES,
+    positional=("nodes",),
+    timeout=5,
+    into=reg,
+)
 async def slow(ctx, p: NodeP) -> AsyncIterator[ActionEvent]:
     yield Step(target=ctx.nodes[0], status="running", detail="waiting")
-    await GATE['g'].wait()
+    await GATE["g"].wait()
     yield Result(summary="released")
 
 
-@action("t-hang", help="hangs", params=NodeP, kind=Kind.WRITE, targets=TargetKind.NODES, positional=("nodes",),
-        timeout=0.2, into=reg)
+@action(
+    "t-hang",
+    help="hangs",
+    params=NodeP,
+    kind=Kind.WRITE,
+    targets=TargetKind.NODES,
+    positional=("nodes",),
+    timeout=0.2,
+    into=reg,
+)
 async def hang(ctx, p: NodeP) -> AsyncIterator[ActionEvent]:
     await asyncio.sleep(30)
     yield Result(summary="never")
@@ -71,8 +103,16 @@ class ImplyP(NodeP):
     wipe_too: bool = False
 
 
-@action("t-imply", help="also wipes with --wipe-too", params=ImplyP, kind=Kind.WRITE, targets=TargetKind.NODES,
-        positional=("nodes",), implies=lambda p: ("t-wipe",) if p.wipe_too else (), into=reg)
+@action(
+    "t-imply",
+    help="also wipes with --wipe-too",
+    params=ImplyP,
+    kind=Kind.WRITE,
+    targets=TargetKind.NODES,
+    positional=("nodes",),
+    implies=lambda p: ("t-wipe",) if p.wipe_too else (),
+    into=reg,
+)
 async def imply(ctx, p: ImplyP) -> AsyncIterator[ActionEvent]:
     yield Result(summary="done")
 
@@ -81,8 +121,15 @@ class JobsP(MutatingParams):
     jobs: list[str]
 
 
-@action("t-jobs", help="job targets need slurm", params=JobsP, kind=Kind.WRITE, targets=TargetKind.JOBS,
-        positional=("jobs",), into=reg)
+@action(
+    "t-jobs",
+    help="job targets need slurm",
+    params=JobsP,
+    kind=Kind.WRITE,
+    targets=TargetKind.JOBS,
+    positional=("jobs",),
+    into=reg,
+)
 async def jobs_action(ctx, p: JobsP) -> AsyncIterator[ActionEvent]:
     yield Result(summary="never")
 
@@ -202,7 +249,7 @@ async def test_denied_approval_tells_and_blocks(make_engine) -> None:
 
 async def test_locks_refuse_a_second_run_on_the_same_node(make_engine) -> None:
     eng = await make_engine(reg)
-    GATE['g'] = asyncio.Event()
+    GATE["g"] = asyncio.Event()
     first = await eng.submit(req("t-slow", nodes="n01"))
     async for ev in first.events():
         if isinstance(ev, Step):
@@ -210,15 +257,14 @@ async def test_locks_refuse_a_second_run_on_the_same_node(make_engine) -> None:
     second = await eng.submit(req("t-touch", nodes="n[01-02]"))
     fin2 = await second.wait()
     assert fin2.outcome == "failed" and "n01 is locked by run " + first.run_id in fin2.summary
-    GATE['g'].set()
+    GATE["g"].set()
     assert (await first.wait()).outcome == "ok"
     assert (await (await eng.submit(req("t-touch", nodes="n01"))).wait()).outcome == "ok"
 
 
-
 async def test_cancel_timeout_and_crash_are_recorded(make_engine) -> None:
     eng = await make_engine(reg)
-    GATE['g'] = asyncio.Event()
+    GATE["g"] = asyncio.Event()
     run = await eng.submit(req("t-slow", nodes="n03"))
     await asyncio.sleep(0.05)
     assert run.cancel()

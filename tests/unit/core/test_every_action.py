@@ -39,8 +39,9 @@ async def example_params(spec, sim: SimCluster) -> dict:
 
 
 def engine(tmp_path: Path, sim: SimCluster, policy_text: str) -> Engine:
-    cfg = DcopsConfig(cluster=ClusterSection(name="t", demo=True),
-                      audit=AuditSection(url=f"sqlite:///{tmp_path / 'a.db'}"))
+    cfg = DcopsConfig(
+        cluster=ClusterSection(name="t", demo=True), audit=AuditSection(url=f"sqlite:///{tmp_path / 'a.db'}")
+    )
     return Engine(cfg, sim.backends(), SqliteStore(str(tmp_path / "a.db")), Policy.from_toml(policy_text))
 
 
@@ -58,8 +59,12 @@ def test_every_action_has_a_runnable_example() -> None:
     missing = [s.name for s in SPECS if not s.example]
     assert not missing, f"actions without an example: {missing}"
     for s in SPECS:
-        assert parse_command(s.example.replace("{job}", "1").replace("{pending_job}", "2")
-                             .replace("{baseline}", "b.toml")).action == s.name
+        assert (
+            parse_command(
+                s.example.replace("{job}", "1").replace("{pending_job}", "2").replace("{baseline}", "b.toml")
+            ).action
+            == s.name
+        )
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=[s.name for s in SPECS])
@@ -70,8 +75,9 @@ async def test_no_run_without_allow(spec, tmp_path: Path) -> None:
     await eng.start()
     try:
         with pytest.raises(DeniedError):
-            await eng.submit(Request(principal="unix:intruder", channel="cli", action=spec.name, params=params,
-                                     confirm="x"))
+            await eng.submit(
+                Request(principal="unix:intruder", channel="cli", action=spec.name, params=params, confirm="x")
+            )
         events = [r.event for r in sorted(await eng.store.query(AuditQuery(action=spec.name)), key=lambda r: r.seq)]
         assert events == ["received", "denied"]
     finally:
@@ -85,8 +91,9 @@ async def test_every_run_is_audited_before_and_after(spec, tmp_path: Path) -> No
     eng = engine(tmp_path, sim, ALLOW_ALL)
     await eng.start()
     try:
-        run = await submit_through(eng, Request(principal="unix:tester", channel="cli", action=spec.name,
-                                                params=params))
+        run = await submit_through(
+            eng, Request(principal="unix:tester", channel="cli", action=spec.name, params=params)
+        )
         fin = await run.wait()
         assert fin.outcome in ("ok", "failed", "dry-run")
         recs = sorted(await eng.store.query(AuditQuery(run_id=run.run_id)), key=lambda r: r.seq)

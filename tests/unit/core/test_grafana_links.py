@@ -29,11 +29,14 @@ def _config(**grafana) -> DcopsConfig:
     return parse_config({"cluster": {"name": "t", "demo": True}, "grafana": {"url_template": TEMPLATE, **grafana}})
 
 
-@pytest.mark.parametrize("template, message", [
-    ("https://g/d?node={host}", "unknown placeholder(s) {host}"),
-    ("https://g/d?node={node", "not a valid template"),
-    ("javascript:alert({node})", "must start with http"),
-])
+@pytest.mark.parametrize(
+    "template, message",
+    [
+        ("https://g/d?node={host}", "unknown placeholder(s) {host}"),
+        ("https://g/d?node={node", "not a valid template"),
+        ("javascript:alert({node})", "must start with http"),
+    ],
+)
 def test_bad_templates_fail_at_load(template: str, message: str) -> None:
     with pytest.raises(ConfigError, match="grafana.url_template"):
         parse_config({"grafana": {"url_template": template}})
@@ -45,10 +48,11 @@ def test_values_are_quoted_and_times_are_epoch_ms() -> None:
     cfg = _config()
     start, end = datetime(2026, 12, 4, 1, tzinfo=UTC), datetime(2026, 12, 4, 2, tzinfo=UTC)
     url = cfg.grafana.url("gpu017&var-x=1", gpu=3, start=start, end=end)
-    assert url == ("https://grafana.example/d/dcgm?var-node=gpu017%26var-x%3D1&var-gpu=3"
-                   "&from=1796346000000&to=1796349600000")
+    assert url == (
+        "https://grafana.example/d/dcgm?var-node=gpu017%26var-x%3D1&var-gpu=3&from=1796346000000&to=1796349600000"
+    )
     assert "var-gpu=All" in cfg.grafana.url("gpu001")
-    assert grafana_links(DcopsConfig(), ["gpu001"]) == []                       # no [grafana], no links
+    assert grafana_links(DcopsConfig(), ["gpu001"]) == []  # no [grafana], no links
     links = grafana_links(cfg, [f"gpu{i:03d}" for i in range(1, 10)] + ["gpu001"])
     assert len(links) == 5 and links[0].label == "Grafana: gpu001"
 
@@ -58,16 +62,21 @@ async def test_metrics_views_link_the_flagged_gpu_first(tmp_path: Path) -> None:
     eng = Engine(cfg, SimCluster(nodes=64).backends(), SqliteStore(str(tmp_path / "a.db")), Policy.demo())
     await eng.start()
     try:
-        run = await eng.submit(Request(principal="unix:alice", channel="cli", action="gpu-health",
-                                       params={"nodes": "gpu[016-018]"}))
+        run = await eng.submit(
+            Request(principal="unix:alice", channel="cli", action="gpu-health", params={"nodes": "gpu[016-018]"})
+        )
         await run.wait()
-        assert [link.label for link in run.result.links] == ["Grafana: gpu017 GPU 3", "Grafana: gpu016",
-                                                             "Grafana: gpu018"]
+        assert [link.label for link in run.result.links] == [
+            "Grafana: gpu017 GPU 3",
+            "Grafana: gpu016",
+            "Grafana: gpu018",
+        ]
         assert "var-node=gpu017&var-gpu=3" in run.result.links[0].url
-        run = await eng.submit(Request(principal="unix:alice", channel="cli", action="node-health",
-                                       params={"nodes": "gpu[044-045]"}))
+        run = await eng.submit(
+            Request(principal="unix:alice", channel="cli", action="node-health", params={"nodes": "gpu[044-045]"})
+        )
         await run.wait()
-        assert run.result.links[0].label == "Grafana: gpu045"       # the node needing attention first
+        assert run.result.links[0].label == "Grafana: gpu045"  # the node needing attention first
     finally:
         await eng.aclose()
 
@@ -100,12 +109,17 @@ def test_slack_alert_message_links_the_node_dashboard() -> None:
     from dcops.actions.alerts import Alert
     from dcops.bots.alert_slack import AlertPoster, render
 
-    alert = Alert(fingerprint="f1", status="firing", starts_at="2026-12-04T02:00:00Z", known_node=True,
-                  labels={"alertname": "GpuXid", "Hostname": "gpu017", "gpu": "3", "severity": "critical"})
+    alert = Alert(
+        fingerprint="f1",
+        status="firing",
+        starts_at="2026-12-04T02:00:00Z",
+        known_node=True,
+        labels={"alertname": "GpuXid", "Hostname": "gpu017", "gpu": "3", "severity": "critical"},
+    )
     poster = AlertPoster(SimpleNamespace(engine=SimpleNamespace(config=_config())), inbox=None, channel="C1")
     links = poster._links(alert)
     assert [link.label for link in links] == ["Grafana: gpu017 GPU 3"]
-    assert "var-node=gpu017&var-gpu=3&from=1796346000000&to=" in links[0].url     # from an hour before it began
+    assert "var-node=gpu017&var-gpu=3&from=1796346000000&to=" in links[0].url  # from an hour before it began
     _, message = render(alert, None, [], [], links=links)
     urls = [e["url"] for b in message if b["type"] == "actions" for e in b["elements"] if e.get("url")]
     assert urls == [links[0].url]

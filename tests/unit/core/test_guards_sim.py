@@ -18,8 +18,11 @@ from dcops.actions.store.sqlite import SqliteStore
 
 @pytest.fixture
 async def eng(tmp_path: Path):
-    cfg = DcopsConfig(cluster=ClusterSection(name="sim", demo=True), guards=GuardsSection(max_partition_unavailable=0.25),
-                      audit=AuditSection(url=f"sqlite:///{tmp_path / 'a.db'}"))
+    cfg = DcopsConfig(
+        cluster=ClusterSection(name="sim", demo=True),
+        guards=GuardsSection(max_partition_unavailable=0.25),
+        audit=AuditSection(url=f"sqlite:///{tmp_path / 'a.db'}"),
+    )
     e = Engine(cfg, SimCluster(nodes=64).backends(), SqliteStore(str(tmp_path / "a.db")), Policy.demo())
     await e.start()
     yield e
@@ -42,8 +45,9 @@ async def test_blast_radius_refuses_with_the_numbers(eng: Engine) -> None:
     with pytest.raises(DeniedError, match="out of service"):
         await eng.submit(drain("gpu[009-016]"))
     # dry-run still shows the plan
-    run = await eng.submit(drain("gpu[001-020]").model_copy(update={"params": {"nodes": "gpu[001-020]", "reason": "t",
-                                                                               "dry_run": True}}))
+    run = await eng.submit(
+        drain("gpu[001-020]").model_copy(update={"params": {"nodes": "gpu[001-020]", "reason": "t", "dry_run": True}})
+    )
     assert (await run.wait()).outcome == "dry-run"
 
 

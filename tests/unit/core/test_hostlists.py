@@ -23,33 +23,64 @@ SLURM_AGREES = [
     ("dgx-a100-[01-03]", ["dgx-a100-01", "dgx-a100-02", "dgx-a100-03"]),
     ("a[1-2]b[3-4]", ["a1b3", "a1b4", "a2b3", "a2b4"]),
     ("a[1-2][3-4]", ["a13", "a14", "a23", "a24"]),
-    ("a[1-2][3-4][5-6]", ["a135", "a136", "a235", "a236", "a145", "a146", "a245", "a246"]),   # Slurm's order
+    ("a[1-2][3-4][5-6]", ["a135", "a136", "a235", "a236", "a145", "a146", "a245", "a246"]),  # Slurm's order
     ("a[0,00][0-1][0]", ["a000", "a0000", "a010", "a0010"]),
     ("a[2,1][4,3]", ["a24", "a23", "a14", "a13"]),
     ("a[1-2]-[3-4]", ["a1-3", "a1-4", "a2-3", "a2-4"]),
     ("a[1-2]b[3]", ["a1b3", "a2b3"]),
-    ("gpu[001-3]", ["gpu001", "gpu002", "gpu003"]),        # width of lo
+    ("gpu[001-3]", ["gpu001", "gpu002", "gpu003"]),  # width of lo
     ("gpu[1-003]", ["gpu1", "gpu2", "gpu3"]),
     ("a[9-011]", ["a9", "a10", "a11"]),
     ("a[09-11]", ["a09", "a10", "a11"]),
-    ("a[2,1]", ["a2", "a1"]),                              # input order, not sorted
-    ("a,,b", ["a", "b"]),                                  # empty tokens skipped
+    ("a[2,1]", ["a2", "a1"]),  # input order, not sorted
+    ("a,,b", ["a", "b"]),  # empty tokens skipped
     ("[1-3]", ["1", "2", "3"]),
     ("a.b[1-2]", ["a.b1", "a.b2"]),
     ("a_b[1-2]", ["a_b1", "a_b2"]),
     ("n01-ib,n02-ib", ["n01-ib", "n02-ib"]),
-    ("gpu[01-02],gpu01", ["gpu01", "gpu02"]),              # Slurm: gpu01 gpu02 gpu01 (dcops: a set)
-    ("a[1-3,2]", ["a1", "a2", "a3"]),                      # Slurm: a1 a2 a3 a2
+    ("gpu[01-02],gpu01", ["gpu01", "gpu02"]),  # Slurm: gpu01 gpu02 gpu01 (dcops: a set)
+    ("a[1-3,2]", ["a1", "a2", "a3"]),  # Slurm: a1 a2 a3 a2
 ]
 
 # scontrol says "Invalid hostlist" (or prints nothing) for these; dcops refuses them too
-SLURM_REJECTS = ["x[9-11]y", "n[1-2]-ib", "rack[1-2]-gpu01", "gpu[1-2]a", "a[1-2].b", "a[1-2]:b", "[1-2]a",
-                 "gpu[3-1]", "a[]", "a[1,]", "a[,1]", "a[-1]", "a[0x1]", "a[[1]]", "a[0-65536]",
-                 "a[0-1000],b[0-70000]", ",", ",,,"]
+SLURM_REJECTS = [
+    "x[9-11]y",
+    "n[1-2]-ib",
+    "rack[1-2]-gpu01",
+    "gpu[1-2]a",
+    "a[1-2].b",
+    "a[1-2]:b",
+    "[1-2]a",
+    "gpu[3-1]",
+    "a[]",
+    "a[1,]",
+    "a[,1]",
+    "a[-1]",
+    "a[0x1]",
+    "a[[1]]",
+    "a[0-65536]",
+    "a[0-1000],b[0-70000]",
+    ",",
+    ",,,",
+]
 
 # Slurm reads these leniently; dcops refuses them on purpose (documented in actions/hostlists.py)
-DCOPS_STRICTER = ["a[1-2", "a1-2]", "a[1-]", "a[ 1]", "a[+1]", "a b", "a\tb", "-a", ".a", "a[99999999999999999999]",
-                  "gpu001;rm -rf /", "gpu$(id)", "a\nb", "a[1-2]]"]
+DCOPS_STRICTER = [
+    "a[1-2",
+    "a1-2]",
+    "a[1-]",
+    "a[ 1]",
+    "a[+1]",
+    "a b",
+    "a\tb",
+    "-a",
+    ".a",
+    "a[99999999999999999999]",
+    "gpu001;rm -rf /",
+    "gpu$(id)",
+    "a\nb",
+    "a[1-2]]",
+]
 
 
 @pytest.mark.parametrize(("expr", "names"), SLURM_AGREES)
@@ -93,11 +124,11 @@ def test_bounded_before_expanding() -> None:
         tracemalloc.stop()
     assert peak < 1_000_000
     assert f"at most {MAX_NAMES:,}" in str(err.value) and "\n" not in str(err.value)
-    assert len(str(err.value)) < 200                # the expression is shortened in the message
+    assert len(str(err.value)) < 200  # the expression is shortened in the message
 
 
 def test_many_small_ranges_add_up_to_the_limit() -> None:
-    expr = ",".join(f"n{i}x[0-9999]" for i in range(11))   # 110,000 names, no single range too big
+    expr = ",".join(f"n{i}x[0-9999]" for i in range(11))  # 110,000 names, no single range too big
     with pytest.raises(UsageError, match="110,000 nodes"):
         expand(expr)
     assert count(expr) == 110_000
@@ -124,19 +155,19 @@ def test_collapse_writes_only_what_slurm_accepts() -> None:
     assert collapse(["1", "2", "3"]) == "[1-3]"
     assert collapse(["gpu5"]) == "gpu5"
     racks = [f"rack{r}-gpu{g:02d}" for r in range(1, 5) for g in range(1, 33)]
-    assert collapse(racks) == "rack[1-4]-gpu[01-32]"                 # two groups, as Slurm accepts
-    assert collapse(["a1b1", "a2b1"]) == "a1b1,a2b1"                 # merged only where shorter
+    assert collapse(racks) == "rack[1-4]-gpu[01-32]"  # two groups, as Slurm accepts
+    assert collapse(["a1b1", "a2b1"]) == "a1b1,a2b1"  # merged only where shorter
     assert collapse([]) == ""
-    big = [f"g{i}" for i in range(MAX_RANGE + 10)]       # no range longer than Slurm's limit
+    big = [f"g{i}" for i in range(MAX_RANGE + 10)]  # no range longer than Slurm's limit
     assert expand(collapse(big), limit=len(big)) == big
 
 
 def test_chunks_stay_under_the_limit_and_cover_the_set() -> None:
-    irregular = [f"n{i:05d}-ib" for i in range(10_000)]    # does not collapse: ~110 KB as one list
+    irregular = [f"n{i:05d}-ib" for i in range(10_000)]  # does not collapse: ~110 KB as one list
     parts = chunks(irregular)
     assert len(parts) > 1 and all(len(p) <= ARG_LIMIT for p in parts)
     assert [n for p in parts for n in expand(p)] == irregular
-    sparse = [f"gpu{i}" for i in range(0, 40_000, 2)]     # one prefix, 20,000 ranges
+    sparse = [f"gpu{i}" for i in range(0, 40_000, 2)]  # one prefix, 20,000 ranges
     parts = chunks(sparse, limit=5000)
     assert len(parts) > 1 and all(len(p) <= 5000 for p in parts)
     assert sorted((n for p in parts for n in expand(p)), key=lambda n: int(n[3:])) == sparse
@@ -149,8 +180,12 @@ _word = st.text("abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=4)
 _sep = st.sampled_from(["", "-", "_", "."])
 _names = st.builds(
     lambda head, sep, n, w, tail: f"{head}{sep}{n:0{w}d}{tail}",
-    st.lists(_word, min_size=1, max_size=3).map("-".join), _sep, st.integers(0, 3000), st.integers(1, 4),
-    st.sampled_from(["", "", "-ib", "a", "-gpu01", "-eth0"]))
+    st.lists(_word, min_size=1, max_size=3).map("-".join),
+    _sep,
+    st.integers(0, 3000),
+    st.integers(1, 4),
+    st.sampled_from(["", "", "-ib", "a", "-gpu01", "-eth0"]),
+)
 
 
 @given(st.lists(_names, min_size=1, max_size=80))
@@ -158,8 +193,8 @@ _names = st.builds(
 def test_collapse_round_trips_through_the_parser(items: list[str]) -> None:
     text = collapse(items)
     assert sorted(expand(text)) == sorted(set(items))
-    assert count(text) == len(set(items))                  # collapse never writes a duplicate
-    for token in parse(text):                              # never a group followed by plain text
+    assert count(text) == len(set(items))  # collapse never writes a duplicate
+    for token in parse(text):  # never a group followed by plain text
         assert not isinstance(token[-1], str) or not token[-1] or len(token) == 1
 
 

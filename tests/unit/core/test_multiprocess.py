@@ -16,8 +16,13 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 def worker(db: Path, mode: str, n: int = 0, **kw) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "tests.unit.core.worker", str(db), mode, str(n)], cwd=ROOT,
-                            stdout=subprocess.PIPE, text=True, **kw)
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.unit.core.worker", str(db), mode, str(n)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        **kw,
+    )
 
 
 async def test_four_processes_500_actions_each(tmp_path: Path) -> None:
@@ -46,7 +51,7 @@ async def test_kill_9_mid_action_is_closed_as_interrupted(tmp_path: Path) -> Non
     store = SqliteStore(str(db))
     try:
         events = [r.event for r in sorted(await store.query(AuditQuery(run_id=run_id)), key=lambda r: r.seq)]
-        assert events == ["received", "started", "step"]     # the trail so far survived the kill
+        assert events == ["received", "started", "step"]  # the trail so far survived the kill
     finally:
         await store.aclose()
     nxt = worker(db, "start")

@@ -18,9 +18,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
 OLD_NAMES = ("actions", "console", "bots", "themes")
-SOURCES = [p for d in ("actions", "console", "bots", "dcops", "tests") for p in (ROOT / d).rglob("*.py")
-           if not (d == "dcops" and p.relative_to(ROOT / d).parts[0] in OLD_NAMES)
-           and p != Path(__file__).resolve()]           # this file spells the old names on purpose
+SOURCES = [
+    p
+    for d in ("actions", "console", "bots", "dcops", "tests")
+    for p in (ROOT / d).rglob("*.py")
+    if not (d == "dcops" and p.relative_to(ROOT / d).parts[0] in OLD_NAMES) and p != Path(__file__).resolve()
+]  # this file spells the old names on purpose
 
 
 def _names_our_module(text: str) -> bool:
@@ -36,11 +39,15 @@ def _old_style_imports(path: Path) -> list[str]:
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
         if isinstance(node, ast.Import):
             found += [a.name for a in node.names if a.name.split(".")[0] in OLD_NAMES]
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module \
-                and node.module.split(".")[0] in OLD_NAMES:
+        elif (
+            isinstance(node, ast.ImportFrom)
+            and node.level == 0
+            and node.module
+            and node.module.split(".")[0] in OLD_NAMES
+        ):
             found.append(node.module)
         elif isinstance(node, ast.Constant) and isinstance(node.value, str) and _names_our_module(node.value):
-            found.append(repr(node.value))       # "-m console.cli", importlib / monkeypatch targets
+            found.append(repr(node.value))  # "-m console.cli", importlib / monkeypatch targets
     return found
 
 
@@ -64,8 +71,12 @@ def test_the_scan_sees_an_old_style_import(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
-    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-                            "-w", str(out), str(ROOT)], capture_output=True, text=True, timeout=600)
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(out), str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert build.returncode == 0, build.stderr[-2000:]
     return next(out.glob("dcops-*.whl"))
 
@@ -74,10 +85,17 @@ def test_the_wheel_holds_only_the_dcops_namespace(wheel: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     tops = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
     assert tops == {"dcops"}, tops
-    for needed in ("dcops/actions/engine.py", "dcops/console/cli.py", "dcops/bots/app.py",
-                   "dcops/themes/dcops-dark.toml", "dcops/actions/sim/baseline.toml",
-                   "dcops/actions/rbac/example_policy.toml", "dcops/actions/alerts/mapping.toml",
-                   "dcops/actions/py.typed", "dcops/py.typed"):
+    for needed in (
+        "dcops/actions/engine.py",
+        "dcops/console/cli.py",
+        "dcops/bots/app.py",
+        "dcops/themes/dcops-dark.toml",
+        "dcops/actions/sim/baseline.toml",
+        "dcops/actions/rbac/example_policy.toml",
+        "dcops/actions/alerts/mapping.toml",
+        "dcops/actions/py.typed",
+        "dcops/py.typed",
+    ):
         assert needed in names, needed
     entry = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
     assert "dcops = dcops.console.cli:main" in entry
@@ -85,17 +103,25 @@ def test_the_wheel_holds_only_the_dcops_namespace(wheel: Path) -> None:
 
 def test_installed_alone_it_answers_as_dcops_and_not_as_actions(wheel: Path, tmp_path: Path) -> None:
     target = tmp_path / "site"
-    inst = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target),
-                           str(wheel)], capture_output=True, text=True, timeout=600)
+    inst = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(wheel)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert inst.returncode == 0, inst.stderr[-2000:]
-    env = {**os.environ, "PYTHONPATH": str(target)}       # the installed copy first; its deps from the venv
-    probe = ("import dcops.actions.engine, dcops.console.cli, dcops.themes; "
-             "from dcops.actions.rbac.policy import Policy; Policy.demo(); "
-             "print(dcops.actions.engine.__file__)")
-    ok = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True,
-                        timeout=120)
+    env = {**os.environ, "PYTHONPATH": str(target)}  # the installed copy first; its deps from the venv
+    probe = (
+        "import dcops.actions.engine, dcops.console.cli, dcops.themes; "
+        "from dcops.actions.rbac.policy import Policy; Policy.demo(); "
+        "print(dcops.actions.engine.__file__)"
+    )
+    ok = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
     assert ok.returncode == 0 and ok.stdout.strip().startswith(str(target)), ok.stderr[-2000:]
     for old in OLD_NAMES:
-        gone = subprocess.run([sys.executable, "-c", f"import {old}"], cwd=tmp_path, env=env,
-                              capture_output=True, text=True, timeout=60)
+        gone = subprocess.run(
+            [sys.executable, "-c", f"import {old}"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+        )
         assert gone.returncode == 1 and f"No module named '{old}'" in gone.stderr, (old, gone.stderr[-500:])

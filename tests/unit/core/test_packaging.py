@@ -66,8 +66,9 @@ def test_every_runtime_import_is_a_declared_dependency() -> None:
 
 def test_no_runtime_dependency_is_left_unimported() -> None:
     dists = packages_distributions()
-    imported = {d.lower().replace("_", "-") for top in _third_party_imports(_source(*PACKAGES))
-                for d in dists.get(top, [top])}
+    imported = {
+        d.lower().replace("_", "-") for top in _third_party_imports(_source(*PACKAGES)) for d in dists.get(top, [top])
+    }
     # slack-sdk comes with slack-bolt but is imported directly too; psycopg-pool likewise
     unused = RUNTIME - imported
     assert not unused, f"declared but never imported by {PACKAGES}: {sorted(unused)}"

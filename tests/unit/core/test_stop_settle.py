@@ -37,14 +37,22 @@ IMAGE = {"image": "http://files.example/bios-2.4.1.bin", "component": "BIOS"}
 
 
 def _engine(tmp_path, sim: SimCluster) -> Engine:
-    cfg = DcopsConfig(cluster=ClusterSection(name="t", demo=True), audit=AuditSection(url=f"sqlite:///{tmp_path / 'a.db'}"))
+    cfg = DcopsConfig(
+        cluster=ClusterSection(name="t", demo=True), audit=AuditSection(url=f"sqlite:///{tmp_path / 'a.db'}")
+    )
     return Engine(cfg, sim.backends(), SqliteStore(str(tmp_path / "a.db")), Policy.from_toml(POLICY))
 
 
 async def _rollout(eng: Engine):
     with pytest.raises(ApprovalRequired) as asked:
-        await eng.submit(Request(principal="unix:alice", channel="cli", action="firmware-update",
-                                 params={"nodes": NODES, **IMAGE, "max_parallel": 2}))
+        await eng.submit(
+            Request(
+                principal="unix:alice",
+                channel="cli",
+                action="firmware-update",
+                params={"nodes": NODES, **IMAGE, "max_parallel": 2},
+            )
+        )
     return await eng.approve(asked.value.approval_id, "unix:bob", "cli")
 
 
@@ -93,8 +101,14 @@ async def test_stop_halfway_names_the_leftovers_and_one_resume_returns_them(tmp_
         assert finished.outcome == "cancelled" and f"stopped by {stopper}" in finished.detail
         assert {r.targets[0] for r in recs if r.event == "step" and "after the stop" in (r.detail or "")} >= set(left)
         # one step to return them to service, through the engine (audited)
-        back = await eng.submit(Request(principal="unix:alice", channel="tui", action="resume",
-                                        params={"nodes": run.result.data["resume"].split(" ", 1)[1]}))
+        back = await eng.submit(
+            Request(
+                principal="unix:alice",
+                channel="tui",
+                action="resume",
+                params={"nodes": run.result.data["resume"].split(" ", 1)[1]},
+            )
+        )
         assert (await back.wait()).outcome == "ok"
         after = {n.name: n for n in await sim.backends().slurm.nodes(left)}
         assert not any(after[n].drain_flag for n in left)
@@ -109,9 +123,11 @@ async def test_someone_else_may_not_stop_a_run_and_the_refusal_is_audited(tmp_pa
     try:
         run = await _rollout(eng)
         with pytest.raises(DeniedError, match="stopped by the person who asked"):
-            await eng.submit(Request(principal="unix:carol", channel="slack", action="stop", params={"run": run.run_id}))
+            await eng.submit(
+                Request(principal="unix:carol", channel="slack", action="stop", params={"run": run.run_id})
+            )
         await asyncio.sleep(1.0)
-        assert run.active                                       # carol's refused stop did nothing
+        assert run.active  # carol's refused stop did nothing
         denied = await eng.store.query(AuditQuery(action="stop", event="denied"))
         assert denied and denied[0].principal == "unix:carol"
         run.cancel()
@@ -130,7 +146,7 @@ async def test_a_stop_from_another_process_reaches_the_run(tmp_path):
     try:
         run = await _rollout(runner)
         await _halfway(run)
-        assert other.get_run(run.run_id) is None                # not in the other process's memory
+        assert other.get_run(run.run_id) is None  # not in the other process's memory
         stop = await _stop(other, "unix:root", run.run_id)
         fin = await run.wait()
         assert fin.outcome == "cancelled" and fin.stopped_by == "unix:root"
@@ -145,12 +161,15 @@ async def test_stop_of_an_unknown_or_finished_run(tmp_path):
     eng = _engine(tmp_path, sim)
     await eng.start()
     try:
-        with pytest.raises(DeniedError):         # unknown run: not yours, and carol has no `stop`
+        with pytest.raises(DeniedError):  # unknown run: not yours, and carol has no `stop`
             await eng.submit(Request(principal="unix:carol", channel="cli", action="stop", params={"run": "r-nope"}))
-        unknown = await eng.submit(Request(principal="unix:root", channel="cli", action="stop", params={"run": "r-nope"}))
+        unknown = await eng.submit(
+            Request(principal="unix:root", channel="cli", action="stop", params={"run": "r-nope"})
+        )
         assert (await unknown.wait()).outcome == "failed" and "no run 'r-nope'" in unknown.finished.summary
-        drain = await eng.submit(Request(principal="unix:alice", channel="cli", action="drain",
-                                         params={"nodes": "gpu060", "reason": "t"}))
+        drain = await eng.submit(
+            Request(principal="unix:alice", channel="cli", action="drain", params={"nodes": "gpu060", "reason": "t"})
+        )
         await drain.wait()
         late = await _stop(eng, "unix:alice", drain.run_id)
         assert "already ended: ok" in late.result.summary

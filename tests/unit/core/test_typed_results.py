@@ -23,8 +23,16 @@ from .test_every_action import ALLOW_ALL, SPECS, engine, example_params, submit_
 
 # Actions that answer with a summary (and data) only, never a table: they need no row model. Every
 # other action must declare one; the test below runs these to prove they build no table by hand.
-SUMMARY_ONLY = {"audit-export", "audit-head", "audit-migrate", "audit-verify", "gpu-reset", "ping", "reset-counters",
-                "stop"}
+SUMMARY_ONLY = {
+    "audit-export",
+    "audit-head",
+    "audit-migrate",
+    "audit-verify",
+    "gpu-reset",
+    "ping",
+    "reset-counters",
+    "stop",
+}
 
 
 class _NodeRow(Row):
@@ -43,14 +51,17 @@ class _NodeRow(Row):
 
 
 def test_the_table_is_generated_from_the_model() -> None:
-    r = Result(summary="2 nodes", rows=[_NodeRow(node="a", jobs=["1", "2"], gpus_used=3, gpus_total=8),
-                                        _NodeRow(node="b", jobs=[])], title="nodes")
+    r = Result(
+        summary="2 nodes",
+        rows=[_NodeRow(node="a", jobs=["1", "2"], gpus_used=3, gpus_total=8), _NodeRow(node="b", jobs=[])],
+        title="nodes",
+    )
     assert r.table is not None
-    assert r.table.columns == ["node", "gpus", "job ids"]              # TABLE order, titles, hidden left out
+    assert r.table.columns == ["node", "gpus", "job ids"]  # TABLE order, titles, hidden left out
     assert r.table.rows == [["a", "3/8", "1,2"], ["b", "0/0", ""]]
     assert r.table.title == "nodes"
     dumped = r.model_dump(mode="json")
-    assert dumped["rows"][0]["jobs"] == ["1", "2"] and dumped["rows"][0]["history"] == []   # typed, hidden kept
+    assert dumped["rows"][0]["jobs"] == ["1", "2"] and dumped["rows"][0]["history"] == []  # typed, hidden kept
     assert "row_model" not in dumped
 
 
@@ -58,18 +69,21 @@ def test_empty_answers_still_have_columns_and_mixed_rows_are_refused() -> None:
     assert Result(summary="none", rows=[], row_model=_NodeRow).table.columns == ["node", "gpus", "job ids"]
     with pytest.raises((TypeError, ValidationError)):
         Result(summary="none", rows=[])
+
     class Other(Row):
         x: int
+
     with pytest.raises((TypeError, ValidationError), match="mix"):
         Result(summary="x", rows=[_NodeRow(node="a", jobs=[]), Other(x=1)])
     with pytest.raises(ValidationError):
-        _NodeRow(node="a", jobs=[], typo=1)                              # an op's typo is an error
+        _NodeRow(node="a", jobs=[], typo=1)  # an op's typo is an error
 
 
 def test_table_naming_an_unknown_column_fails_loudly() -> None:
     class Bad(Row):
         TABLE = ("node", "nope")
         node: str
+
     with pytest.raises(TypeError, match="nope"):
         Bad.columns()
 
@@ -95,8 +109,9 @@ async def _result(spec, tmp_path: Path, dry_run: bool) -> Result | None:
     eng: Engine = engine(tmp_path, sim, ALLOW_ALL)
     await eng.start()
     try:
-        run = await submit_through(eng, Request(principal="unix:tester", channel="cli", action=spec.name,
-                                                params=params))
+        run = await submit_through(
+            eng, Request(principal="unix:tester", channel="cli", action=spec.name, params=params)
+        )
         await run.wait()
         return run.result
     finally:
@@ -109,16 +124,15 @@ async def test_what_an_action_yields_is_what_it_declares(spec, dry_run: bool, tm
     if dry_run and not spec.mutating:
         pytest.skip("a read has no dry run")
     res = await _result(spec, tmp_path, dry_run)
-    if not spec.rows:                                            # SUMMARY_ONLY: no table built by hand either
+    if not spec.rows:  # SUMMARY_ONLY: no table built by hand either
         assert res is None or (res.table is None and res.rows is None), f"{spec.name} builds a table: declare rows"
         return
     assert res is not None
     if res.table is None and res.rows is None:
-        return                                                   # a summary-only answer (a dry run's one line)
+        return  # a summary-only answer (a dry run's one line)
     assert res.rows is not None, f"{spec.name} declared rows but built a table by hand"
     assert res.row_model in spec.rows
     assert res.table is not None and res.table.columns == [c.title for c in res.row_model.columns()]
-    sent = res.model_dump(mode="json")["rows"]                 # what --json and the bot carry
+    sent = res.model_dump(mode="json")["rows"]  # what --json and the bot carry
     jsonschema.validate(sent, rows_schema(spec.rows))
-    assert [res.row_model.model_validate(r) for r in sent] == res.rows    # and it reads back the same
-
+    assert [res.row_model.model_validate(r) for r in sent] == res.rows  # and it reads back the same

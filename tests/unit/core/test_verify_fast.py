@@ -20,9 +20,17 @@ from dcops.actions.store.sqlite import _FAST_ROWS, SqliteStore
 
 
 def entry(i: int, **kw) -> AuditEntry:
-    base = dict(ts=f"2026-11-29T04:00:{i:02d}.000000+00:00", run_id=f"r{i}", event="started", principal="unix:alice",
-                channel="cli", action="drain", targets=[f"gpu{i:03d}"], params={"nodes": f"gpu{i:03d}"},
-                decision="allow")
+    base = dict(
+        ts=f"2026-11-29T04:00:{i:02d}.000000+00:00",
+        run_id=f"r{i}",
+        event="started",
+        principal="unix:alice",
+        channel="cli",
+        action="drain",
+        targets=[f"gpu{i:03d}"],
+        params={"nodes": f"gpu{i:03d}"},
+        decision="allow",
+    )
     return AuditEntry(**{**base, **kw})
 
 
@@ -42,23 +50,31 @@ def sql(store: SqliteStore, *stmts: str, args: tuple = ()) -> None:
 
 
 async def test_records_the_fast_path_cannot_take_still_verify_and_their_edits_are_caught(tmp_path: Path) -> None:
-    odd = [entry(1, detail='drained "gpu001" (xid 79)'), entry(2, error="C:\\path\\to"), entry(3, detail="two\nlines"),
-           entry(4, params={"action": "drain", "principal": "unix:bob"}),     # params holding ,"principal":
-           entry(5, targets=["we\"ird", "gpu\\5"]), entry(6, duration=0.1 + 0.2), entry(7, principal="unix:zoë")]
+    odd = [
+        entry(1, detail='drained "gpu001" (xid 79)'),
+        entry(2, error="C:\\path\\to"),
+        entry(3, detail="two\nlines"),
+        entry(4, params={"action": "drain", "principal": "unix:bob"}),  # params holding ,"principal":
+        entry(5, targets=['we"ird', "gpu\\5"]),
+        entry(6, duration=0.1 + 0.2),
+        entry(7, principal="unix:zoë"),
+    ]
     store = await make(tmp_path, odd)
     try:
         assert (await store.verify()).ok
-        for seq, stmt in ((1, "UPDATE audit SET detail = 'drained \"gpu002\" (xid 79)' WHERE seq = 1"),
-                          (2, "UPDATE audit SET error = 'C:\\path\\tx' WHERE seq = 2"),
-                          (3, "UPDATE audit SET detail = 'two' || char(13) || 'lines' WHERE seq = 3"),
-                          (6, "UPDATE audit SET duration = 0.3 WHERE seq = 6")):
+        for seq, stmt in (
+            (1, "UPDATE audit SET detail = 'drained \"gpu002\" (xid 79)' WHERE seq = 1"),
+            (2, "UPDATE audit SET error = 'C:\\path\\tx' WHERE seq = 2"),
+            (3, "UPDATE audit SET detail = 'two' || char(13) || 'lines' WHERE seq = 3"),
+            (6, "UPDATE audit SET duration = 0.3 WHERE seq = 6"),
+        ):
             conn = sqlite3.connect(store.path)
             before = conn.execute("SELECT * FROM audit WHERE seq = ?", (seq,)).fetchone()
             conn.close()
             sql(store, stmt)
             report = await store.verify()
             assert not report.ok and report.first_bad_seq == seq and "edited" in (report.problem or ""), stmt
-            conn = sqlite3.connect(store.path)      # put it back for the next attack
+            conn = sqlite3.connect(store.path)  # put it back for the next attack
             conn.execute(f"REPLACE INTO audit VALUES ({','.join('?' * len(before))})", before)
             conn.commit()
             conn.close()
@@ -85,8 +101,10 @@ async def test_params_shifted_into_targets_with_the_same_bytes_is_refused(tmp_pa
     store = await make(tmp_path, [entry(1, params=params, targets=["n1"], principal="unix:alice", run_id="r1")])
     try:
         conn = sqlite3.connect(store.path)
-        conn.execute("UPDATE audit SET params = ?, principal = 'x', run_id = 'y', targets = ? WHERE seq = 1",
-                     ('{"a":1', '["z"]},"principal":"unix:alice","run_id":"r1","seq":1,"targets":["n1"]'))
+        conn.execute(
+            "UPDATE audit SET params = ?, principal = 'x', run_id = 'y', targets = ? WHERE seq = 1",
+            ('{"a":1', '["z"]},"principal":"unix:alice","run_id":"r1","seq":1,"targets":["n1"]'),
+        )
         conn.execute("UPDATE audit_nodes SET node = 'z' WHERE seq = 1")
         conn.commit()
         parts = conn.execute(_FAST_ROWS, (0,)).fetchone()
@@ -94,31 +112,42 @@ async def test_params_shifted_into_targets_with_the_same_bytes_is_refused(tmp_pa
         _, _, _, dur, s1, s2, s3, s4, p, t, _, _ = parts
         spliced = s1 + "null" + s2 + p + s3 + t + s4
         original = canonical({**entry(1, params=params, targets=["n1"]).model_dump(), "seq": 1}).decode()
-        assert spliced == original                      # the attack is real: same bytes, same hash
+        assert spliced == original  # the attack is real: same bytes, same hash
         report = await store.verify()
         assert not report.ok and report.first_bad_seq == 1 and "cannot be read" in (report.problem or "")
     finally:
         await store.aclose()
 
 
-@pytest.mark.parametrize("tamper", [
-    # one index row naming two nodes, with the right ts: the joined names read the same
-    ["DELETE FROM audit_nodes WHERE seq = 2",
-     "INSERT INTO audit_nodes (node, seq, ts) SELECT 'gpu002\",\"gpu102', 2, ts FROM audit WHERE seq = 2"],
-    # ... and an orphan row elsewhere so the total count of index rows stays right
-    ["DELETE FROM audit_nodes WHERE seq = 2",
-     "INSERT INTO audit_nodes (node, seq, ts) SELECT 'gpu002\",\"gpu102', 2, ts FROM audit WHERE seq = 2",
-     "INSERT INTO audit_nodes (node, seq, ts) VALUES ('gpu777', 99, '2026-11-29T04:00:02.000000+00:00')"],
-    # a row moved to another day hides the record from --node X --since
-    ["UPDATE audit_nodes SET ts = '2020-01-01T00:00:00.000000+00:00' WHERE seq = 3"],
-    # a row dropped from one record and an orphan added elsewhere: totals equal, records not
-    ["DELETE FROM audit_nodes WHERE seq = 2 AND node = 'gpu102'",
-     "INSERT INTO audit_nodes (node, seq, ts) VALUES ('gpu102', 99, '2026-11-29T04:00:02.000000+00:00')"],
-    # a duplicate row for one record and a row missing from another
-    ["INSERT INTO audit_nodes (node, seq, ts) SELECT node, seq, ts FROM audit_nodes WHERE seq = 1",
-     "DELETE FROM audit_nodes WHERE seq = 4"],
-    ["INSERT INTO audit_nodes (node, seq, ts) VALUES ('gpu001', 0, NULL)"],
-])
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        # one index row naming two nodes, with the right ts: the joined names read the same
+        [
+            "DELETE FROM audit_nodes WHERE seq = 2",
+            "INSERT INTO audit_nodes (node, seq, ts) SELECT 'gpu002\",\"gpu102', 2, ts FROM audit WHERE seq = 2",
+        ],
+        # ... and an orphan row elsewhere so the total count of index rows stays right
+        [
+            "DELETE FROM audit_nodes WHERE seq = 2",
+            "INSERT INTO audit_nodes (node, seq, ts) SELECT 'gpu002\",\"gpu102', 2, ts FROM audit WHERE seq = 2",
+            "INSERT INTO audit_nodes (node, seq, ts) VALUES ('gpu777', 99, '2026-11-29T04:00:02.000000+00:00')",
+        ],
+        # a row moved to another day hides the record from --node X --since
+        ["UPDATE audit_nodes SET ts = '2020-01-01T00:00:00.000000+00:00' WHERE seq = 3"],
+        # a row dropped from one record and an orphan added elsewhere: totals equal, records not
+        [
+            "DELETE FROM audit_nodes WHERE seq = 2 AND node = 'gpu102'",
+            "INSERT INTO audit_nodes (node, seq, ts) VALUES ('gpu102', 99, '2026-11-29T04:00:02.000000+00:00')",
+        ],
+        # a duplicate row for one record and a row missing from another
+        [
+            "INSERT INTO audit_nodes (node, seq, ts) SELECT node, seq, ts FROM audit_nodes WHERE seq = 1",
+            "DELETE FROM audit_nodes WHERE seq = 4",
+        ],
+        ["INSERT INTO audit_nodes (node, seq, ts) VALUES ('gpu001', 0, NULL)"],
+    ],
+)
 async def test_node_index_attacks_are_caught(tmp_path: Path, tamper: list[str]) -> None:
     store = await make(tmp_path, [entry(1), entry(2, targets=["gpu002", "gpu102"]), entry(3), entry(4), entry(5)])
     try:
@@ -133,15 +162,20 @@ async def test_node_index_attacks_are_caught(tmp_path: Path, tamper: list[str]) 
 async def test_an_older_log_with_spaced_json_and_no_index_ts_is_upgraded_and_verifies(tmp_path: Path) -> None:
     """A log written before this version: targets/params as ``json.dumps`` spaced them, the node index
     without ts. Opening it adds and fills the column; verify takes the slow path for those rows."""
-    store = await make(tmp_path, [entry(i, targets=[f"gpu{i:03d}", "gpu900"], params={"a": i, "b": "ü"})
-                                  for i in range(1, 6)])
+    store = await make(
+        tmp_path, [entry(i, targets=[f"gpu{i:03d}", "gpu900"], params={"a": i, "b": "ü"}) for i in range(1, 6)]
+    )
     await store.aclose()
     conn = sqlite3.connect(tmp_path / "audit.db")
     for seq, targets, params in conn.execute("SELECT seq, targets, params FROM audit").fetchall():
-        conn.execute("UPDATE audit SET targets = ?, params = ? WHERE seq = ?",
-                     (json.dumps(json.loads(targets)), json.dumps(json.loads(params), sort_keys=True), seq))
-    conn.executescript("CREATE TABLE n2 AS SELECT node, seq FROM audit_nodes; DROP TABLE audit_nodes; "
-                       "ALTER TABLE n2 RENAME TO audit_nodes; PRAGMA user_version = 0;")
+        conn.execute(
+            "UPDATE audit SET targets = ?, params = ? WHERE seq = ?",
+            (json.dumps(json.loads(targets)), json.dumps(json.loads(params), sort_keys=True), seq),
+        )
+    conn.executescript(
+        "CREATE TABLE n2 AS SELECT node, seq FROM audit_nodes; DROP TABLE audit_nodes; "
+        "ALTER TABLE n2 RENAME TO audit_nodes; PRAGMA user_version = 0;"
+    )
     conn.commit()
     assert '", "' in conn.execute("SELECT targets FROM audit WHERE seq = 1").fetchone()[0]
     conn.close()
@@ -164,9 +198,13 @@ async def test_node_since_search_reads_the_index_ts_and_agrees_with_filtering(tm
         since = await store.query(AuditQuery(node="gpu001", since="2026-11-29T04:00:20+00:00", limit=None))
         assert [r.seq for r in since] == [r.seq for r in everything if r.ts >= "2026-11-29T04:00:20"] != []
         conn = sqlite3.connect(store.path)
-        plan = " ".join(r[-1] for r in conn.execute(
-            "EXPLAIN QUERY PLAN SELECT a.seq FROM audit_nodes n JOIN audit a ON a.seq = n.seq "
-            "WHERE n.node = 'gpu001' AND n.ts >= '2026' AND a.ts >= '2026' ORDER BY n.seq DESC LIMIT 200"))
+        plan = " ".join(
+            r[-1]
+            for r in conn.execute(
+                "EXPLAIN QUERY PLAN SELECT a.seq FROM audit_nodes n JOIN audit a ON a.seq = n.seq "
+                "WHERE n.node = 'gpu001' AND n.ts >= '2026' AND a.ts >= '2026' ORDER BY n.seq DESC LIMIT 200"
+            )
+        )
         conn.close()
         assert "audit_nodes_node_ts" in plan or "audit_nodes_node_seq" in plan, plan
     finally:
@@ -177,11 +215,22 @@ text = st.text(st.characters(codec="utf-8"), max_size=12)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.fixed_dictionaries({
-    "principal": text, "detail": st.none() | text, "error": st.none() | text,
-    "duration": st.none() | st.floats(allow_nan=False, allow_infinity=False),
-    "targets": st.lists(text, max_size=3), "params": st.dictionaries(text, text | st.integers(), max_size=3)}),
-    min_size=1, max_size=6))
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {
+                "principal": text,
+                "detail": st.none() | text,
+                "error": st.none() | text,
+                "duration": st.none() | st.floats(allow_nan=False, allow_infinity=False),
+                "targets": st.lists(text, max_size=3),
+                "params": st.dictionaries(text, text | st.integers(), max_size=3),
+            }
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
 def test_any_records_verify_and_the_fast_text_is_the_canonical_text(tmp_path_factory, records) -> None:
     import asyncio
 
@@ -195,14 +244,18 @@ def test_any_records_verify_and_the_fast_text_is_the_canonical_text(tmp_path_fac
             assert (await store.verify_since((0, GENESIS))).records == len(entries)
         finally:
             await store.aclose()
+
     asyncio.run(run())
     conn = sqlite3.connect(path / "audit.db")
     for e, (seq, _, _, dur, s1, s2, s3, s4, p, t, _, _) in zip(entries, conn.execute(_FAST_ROWS, (0,))):
         if None not in (s1, s2, s3, s4):
             spliced = s1 + ("null" if dur is None else repr(dur)) + s2 + p + s3 + t + s4
-            assert spliced == canonical({**e.model_dump(), "seq": seq}).decode() or '"' in "".join(
-                x or "" for x in (e.principal, e.detail, e.error)) or "\\" in spliced or any(
-                ord(c) < 32 for c in spliced)
+            assert (
+                spliced == canonical({**e.model_dump(), "seq": seq}).decode()
+                or '"' in "".join(x or "" for x in (e.principal, e.detail, e.error))
+                or "\\" in spliced
+                or any(ord(c) < 32 for c in spliced)
+            )
     conn.close()
 
 

@@ -35,10 +35,19 @@ def engine_for(db: str) -> Engine:
     import dcops.actions.ops  # noqa: F401
 
     if "test-hang" not in registry:
-        action("test-hang", help="hangs", params=HangParams, kind=Kind.WRITE, targets=TargetKind.NODES,
-               positional=("nodes",))(_hang)
-    cfg = DcopsConfig(cluster=ClusterSection(name="worker"), audit=AuditSection(url=f"sqlite:///{db}"),
-                      nodes=[NodeEntry(names="n[01-04]", partitions=["gpu"])])
+        action(
+            "test-hang",
+            help="hangs",
+            params=HangParams,
+            kind=Kind.WRITE,
+            targets=TargetKind.NODES,
+            positional=("nodes",),
+        )(_hang)
+    cfg = DcopsConfig(
+        cluster=ClusterSection(name="worker"),
+        audit=AuditSection(url=f"sqlite:///{db}"),
+        nodes=[NodeEntry(names="n[01-04]", partitions=["gpu"])],
+    )
     policy = Policy.from_toml('[roles.all]\nactions = ["*"]\n[[bindings]]\nprincipals = ["unix:*"]\nroles = ["all"]\n')
     return Engine(cfg, Backends(inventory=StaticInventory(cfg.nodes)), SqliteStore(db), policy)
 
@@ -52,8 +61,9 @@ async def main(db: str, mode: str, n: int) -> None:
                 run = await eng.submit(Request(principal="unix:worker", channel="api", action="ping"))
                 await run.wait()
         elif mode == "hang":
-            run = await eng.submit(Request(principal="unix:worker", channel="api", action="test-hang",
-                                           params={"nodes": "n01"}))
+            run = await eng.submit(
+                Request(principal="unix:worker", channel="api", action="test-hang", params={"nodes": "n01"})
+            )
             await run.wait()
         elif mode == "start":
             print("closed:" + ",".join(closed), flush=True)

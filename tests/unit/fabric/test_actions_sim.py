@@ -21,8 +21,12 @@ from dcops.actions.store.sqlite import SqliteStore
 @pytest.fixture
 async def eng(tmp_path: Path):
     load_actions()
-    cfg = DcopsConfig(cluster=ClusterSection(name="sim", demo=True), audit=AuditSection(url=f"sqlite:///{tmp_path / 'a.db'}"))
-    e = Engine(cfg, SimCluster(nodes=64, clock=ManualClock()).backends(), SqliteStore(str(tmp_path / "a.db")), Policy.demo())
+    cfg = DcopsConfig(
+        cluster=ClusterSection(name="sim", demo=True), audit=AuditSection(url=f"sqlite:///{tmp_path / 'a.db'}")
+    )
+    e = Engine(
+        cfg, SimCluster(nodes=64, clock=ManualClock()).backends(), SqliteStore(str(tmp_path / "a.db")), Policy.demo()
+    )
     await e.start()
     yield e
     await e.aclose()
@@ -51,15 +55,15 @@ async def test_bad_cable_on_gpu023(eng):
     res = await run(eng, "triage-cable gpu023:mlx5_0:1")
     (link,) = res.data["links"]
     assert link["verdict"] == "bad cable" and link["suspect"] == "gpu023:mlx5_0:1"
-    assert any("mlxlink raw BER" in e for e in link["evidence"])          # SSH evidence was used
+    assert any("mlxlink raw BER" in e for e in link["evidence"])  # SSH evidence was used
     near, far = link["ends"]
     assert near["port"] == "gpu023:mlx5_0:1" and near["growth"]["12m"]["symbol errors"] > 1000
     assert near["mlxlink"]["raw_ber"] >= 1e-6 and near["ibstat"]["state"] == "Active"
     assert far["port"] == "ibsw-r03-a:7" and far["mlxlink"] is None and far["growth"]["125m"]["link downed"] == 0
-    assert link["jobs"]["gpu023"]                                         # the job that will suffer
+    assert link["jobs"]["gpu023"]  # the job that will suffer
     drain = [f for f in res.data["followups"] if f.startswith("drain ")]
     assert drain == ['drain gpu023 --reason "triage-cable: bad cable gpu023:mlx5_0:1 <-> ibsw-r03-a:7"']
-    for followup in res.data["followups"]:                                # submit-able as typed
+    for followup in res.data["followups"]:  # submit-able as typed
         assert parse_command(followup).action in ("drain", "reset-counters")
 
 
@@ -81,7 +85,7 @@ async def test_a_node_triages_all_its_ports(eng):
 
 
 async def test_ssh_refused_on_a_down_node_still_gives_a_verdict(eng):
-    res = await run(eng, "triage-cable gpu009:mlx5_0:1")       # the story's hung node: SSH refused
+    res = await run(eng, "triage-cable gpu009:mlx5_0:1")  # the story's hung node: SSH refused
     (link,) = res.data["links"]
     assert link["verdict"] == "healthy"
     assert any("gpu009:mlx5_0:1: no mlxlink/ibstat" in m and "refused" in m for m in link["missing"])
@@ -91,8 +95,10 @@ async def test_ssh_refused_on_a_down_node_still_gives_a_verdict(eng):
 async def test_auto_ranks_the_story_links_worst_first(eng):
     res = await run(eng, "triage-cable --auto --top 5")
     verdicts = [(l["a"], l["verdict"]) for l in res.data["links"]]
-    assert verdicts[:2] in ([("gpu023:mlx5_0:1", "bad cable"), ("gpu031:mlx5_0:1", "flapping")],
-                            [("gpu031:mlx5_0:1", "flapping"), ("gpu023:mlx5_0:1", "bad cable")])
+    assert verdicts[:2] in (
+        [("gpu023:mlx5_0:1", "bad cable"), ("gpu031:mlx5_0:1", "flapping")],
+        [("gpu031:mlx5_0:1", "flapping"), ("gpu023:mlx5_0:1", "bad cable")],
+    )
     assert ("gpu040:mlx5_0:1", "congestion") in verdicts
 
 
@@ -110,11 +116,18 @@ async def test_gpu_health_flags_the_lost_gpu(eng):
 async def test_fabric_health_ranks_the_story_ports_first(eng):
     res = await run(eng, "fabric-health --top 3")
     assert {p["port"]: p["verdict"] for p in res.data["ports"]} == {
-        "gpu023:mlx5_0:1": "bad cable", "gpu031:mlx5_0:1": "flapping", "gpu040:mlx5_0:1": "congestion"}
+        "gpu023:mlx5_0:1": "bad cable",
+        "gpu031:mlx5_0:1": "flapping",
+        "gpu040:mlx5_0:1": "congestion",
+    }
     assert res.data["total_ports"] == 128
     mine = await run(eng, "fabric-health gpu[039-040]")
-    assert [p["port"] for p in mine.data["ports"]] == ["gpu040:mlx5_0:1", "gpu039:mlx5_0:1", "gpu039:mlx5_1:1",
-                                                       "gpu040:mlx5_1:1"]
+    assert [p["port"] for p in mine.data["ports"]] == [
+        "gpu040:mlx5_0:1",
+        "gpu039:mlx5_0:1",
+        "gpu039:mlx5_1:1",
+        "gpu040:mlx5_1:1",
+    ]
 
 
 async def test_node_health_combines_gpu_and_ports(eng):
@@ -132,8 +145,9 @@ async def test_reset_counters_is_one_port_only(eng):
 
 async def test_reset_counters_runs_on_the_one_node_after_confirmation(eng):
     cmd = parse_command("reset-counters gpu023 --device mlx5_0")
-    r = await eng.submit(Request(principal="unix:root", channel="cli", action=cmd.action, params=cmd.params,
-                                 confirm="gpu023"))
+    r = await eng.submit(
+        Request(principal="unix:root", channel="cli", action=cmd.action, params=cmd.params, confirm="gpu023")
+    )
     results = [ev async for ev in r.events() if isinstance(ev, Result)]
     assert (await r.wait()).outcome == "ok"
     assert results[-1].data == {"port": "gpu023:mlx5_0:1", "followups": ["triage-cable gpu023:mlx5_0:1"]}

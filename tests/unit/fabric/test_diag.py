@@ -44,8 +44,9 @@ CA 'mlx5_1'
 """
 
 
-@pytest.mark.parametrize("text, value", [("2E-6", 2e-6), ("15E-255", 0.0), ("1.5E-12", 1.5e-12), ("0", 0.0),
-                                         ("N/A", None)])
+@pytest.mark.parametrize(
+    "text, value", [("2E-6", 2e-6), ("15E-255", 0.0), ("1.5E-12", 1.5e-12), ("0", 0.0), ("N/A", None)]
+)
 def test_ber_notation(text, value):
     assert parse_ber(text) == value
 

@@ -20,7 +20,11 @@ def test_any_string_round_trips_through_a_label_matcher(value):
     assert matcher.value == value
 
 
-@given(st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=12), min_size=1, max_size=4))
+@given(
+    st.lists(
+        st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=12), min_size=1, max_size=4
+    )
+)
 def test_regex_alternatives_match_only_themselves(values):
     pattern = "(" + "|".join(regex_literal(v) for v in values) + ")"
     for v in values:

@@ -19,11 +19,11 @@ def test_parse_and_select_ports():
     assert len(topo.links) == 3
     found = topo.select("gpu023")
     assert [str(e) for e, _ in found] == ["gpu023:mlx5_0:1", "gpu023:mlx5_1:1"]
-    (end, link), = topo.select("gpu023:mlx5_0:1")
+    ((end, link),) = topo.select("gpu023:mlx5_0:1")
     assert str(link.other(end)) == "ibsw-r03-a:7" and link.length_m == 2 and link.bits_per_second == 400e9
-    (_, hdr), = topo.select("gpu024:mlx5_1")
+    ((_, hdr),) = topo.select("gpu024:mlx5_1")
     assert hdr.speed == "HDR" and hdr.host_nodes == ["gpu023", "gpu024"] and hdr.bits_per_second == 200e9
-    assert topo.link_of(Endpoint("ibsw-s01", 3)).media == "DAC"     # defaults
+    assert topo.link_of(Endpoint("ibsw-s01", 3)).media == "DAC"  # defaults
 
 
 def test_round_trip_through_text():
@@ -32,13 +32,16 @@ def test_round_trip_through_text():
     assert again.links == topo.links
 
 
-@pytest.mark.parametrize("line, message", [
-    ("gpu001:mlx5_0:1 ibsw:1", "expected 'ENDPOINT <-> ENDPOINT"),
-    ("gpu001:mlx5_0:x <-> ibsw:1", "not an endpoint"),
-    ("gpu001:mlx5_0:1 <-> ibsw:1 speed=ZDR", "unknown speed"),
-    ("gpu001:mlx5_0:1 <-> ibsw:1 colour=red", "unknown attribute 'colour'"),
-    ("gpu001:mlx5_0:1 <-> ibsw:1 media", "expected key=value"),
-])
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ("gpu001:mlx5_0:1 ibsw:1", "expected 'ENDPOINT <-> ENDPOINT"),
+        ("gpu001:mlx5_0:x <-> ibsw:1", "not an endpoint"),
+        ("gpu001:mlx5_0:1 <-> ibsw:1 speed=ZDR", "unknown speed"),
+        ("gpu001:mlx5_0:1 <-> ibsw:1 colour=red", "unknown attribute 'colour'"),
+        ("gpu001:mlx5_0:1 <-> ibsw:1 media", "expected key=value"),
+    ],
+)
 def test_bad_lines_name_file_and_line(line, message):
     with pytest.raises(ConfigError, match=rf"^topo.txt:2: .*{message}"):
         Topology.from_text("# header\n" + line, source="topo.txt")
@@ -60,8 +63,9 @@ def test_unknown_port_lists_what_the_node_has():
 
 
 def test_simulator_style_dicts():
-    topo = Topology.from_dicts([{"a": "gpu001:mlx5_0:1", "b": "ibsw-r01-a:1", "speed": "NDR", "media": "DAC",
-                                 "rate_gbps": 400, "length_m": 2}])
+    topo = Topology.from_dicts(
+        [{"a": "gpu001:mlx5_0:1", "b": "ibsw-r01-a:1", "speed": "NDR", "media": "DAC", "rate_gbps": 400, "length_m": 2}]
+    )
     assert str(topo.links[0]) == "gpu001:mlx5_0:1 <-> ibsw-r01-a:1"
 
 
@@ -94,11 +98,11 @@ Ca\t1 "H-946dae0300c0ffee"\t\t# "gpu023 mlx5_0"
 def test_ibnetdiscover_output_becomes_a_topology():
     topo = parse_ibnetdiscover(IBNET)
     assert sorted(str(l) for l in topo.links) == ["gpu023:mlx5_0:1 <-> ibsw-r03-a:7", "ibsw-r03-a:33 <-> ibsw-s01:3"]
-    (_, link), = topo.select("gpu023:mlx5_0:1")
+    ((_, link),) = topo.select("gpu023:mlx5_0:1")
     assert link.speed == "NDR" and link.width == "4x"
     assert Topology.from_text(topo.to_text()).links == topo.links
 
 
 def test_ibnetdiscover_garbage_names_the_line():
     with pytest.raises(ValueError, match="line 2: not ibnetdiscover output"):
-        parse_ibnetdiscover("Switch 1 \"S-1\" # \"x\"\nhello world")
+        parse_ibnetdiscover('Switch 1 "S-1" # "x"\nhello world')

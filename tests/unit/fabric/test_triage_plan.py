@@ -13,16 +13,21 @@ HOST_A, HOST_B, SWITCH = Endpoint("gpu003", 1, "mlx5_0"), Endpoint("gpu004", 1, 
 def test_bad_cable_between_hosts_drains_both_and_resets_both_after_a_reseat():
     steps, cmds = _plan(Verdict(Link(HOST_A, HOST_B), "bad cable", ["x"]), {"gpu003": ["17"], "gpu004": []})
     assert steps[0] == "drain both ends (1 running job(s) finish first)"
-    assert cmds == ['drain gpu[003-004] --reason "triage-cable: bad cable gpu003:mlx5_0:1 <-> gpu004:mlx5_0:1"',
-                    "reset-counters gpu003 --device mlx5_0 --port 1", "reset-counters gpu004 --device mlx5_0 --port 1"]
+    assert cmds == [
+        'drain gpu[003-004] --reason "triage-cable: bad cable gpu003:mlx5_0:1 <-> gpu004:mlx5_0:1"',
+        "reset-counters gpu003 --device mlx5_0 --port 1",
+        "reset-counters gpu004 --device mlx5_0 --port 1",
+    ]
     load_actions()
     assert [parse_command(c).action for c in cmds] == ["drain", "reset-counters", "reset-counters"]
 
 
 def test_bad_port_touches_only_the_suspect():
     _, cmds = _plan(Verdict(Link(HOST_A, HOST_B), "bad port", ["x"], suspect=HOST_B), {})
-    assert cmds == ['drain gpu004 --reason "triage-cable: bad port gpu004:mlx5_0:1"',
-                    "reset-counters gpu004 --device mlx5_0 --port 1"]
+    assert cmds == [
+        'drain gpu004 --reason "triage-cable: bad port gpu004:mlx5_0:1"',
+        "reset-counters gpu004 --device mlx5_0 --port 1",
+    ]
     steps, cmds = _plan(Verdict(Link(HOST_A, SWITCH), "bad port", ["x"], suspect=SWITCH), {})
     assert cmds == [] and "leaf01:3" in steps[0]
 

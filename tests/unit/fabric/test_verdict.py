@@ -29,8 +29,15 @@ def test_ufm_limits_at_ndr():
 
 
 def test_healthy():
-    v = judge(LINK, [EndEvidence(A, growth({"port_transmit_wait_total": 5000}), mlxlink=clean_mlxlink()),
-                     EndEvidence(B, growth(), mlxlink=clean_mlxlink())], RULES, BER)
+    v = judge(
+        LINK,
+        [
+            EndEvidence(A, growth({"port_transmit_wait_total": 5000}), mlxlink=clean_mlxlink()),
+            EndEvidence(B, growth(), mlxlink=clean_mlxlink()),
+        ],
+        RULES,
+        BER,
+    )
     assert v.kind == "healthy" and not v.missing and v.suspect is None
 
 
@@ -42,8 +49,9 @@ def test_rising_symbol_errors_on_one_end_is_a_bad_cable():
 
 def test_raw_ber_past_the_ndr_copper_error_threshold_is_a_bad_cable():
     bad = MlxlinkBer(state="Active", raw_ber=2.4e-6, effective_ber=0.0)
-    v = judge(LINK, [EndEvidence(A, growth(), mlxlink=clean_mlxlink()), EndEvidence(B, growth(), mlxlink=bad)],
-              RULES, BER)
+    v = judge(
+        LINK, [EndEvidence(A, growth(), mlxlink=clean_mlxlink()), EndEvidence(B, growth(), mlxlink=bad)], RULES, BER
+    )
     assert v.kind == "bad cable" and v.suspect == B
     assert any("raw BER 2.4e-06" in line and "NDR copper" in line for line in v.evidence)
 
@@ -69,8 +77,15 @@ def test_link_downed_on_both_ends_is_flapping():
 
 
 def test_flapping_outranks_the_symbol_errors_that_come_with_it():
-    v = judge(LINK, [EndEvidence(A, growth({"link_downed_total": 2, "symbol_error_total": 90})),
-                     EndEvidence(B, growth({"link_downed_total": 2}))], RULES, BER)
+    v = judge(
+        LINK,
+        [
+            EndEvidence(A, growth({"link_downed_total": 2, "symbol_error_total": 90})),
+            EndEvidence(B, growth({"link_downed_total": 2})),
+        ],
+        RULES,
+        BER,
+    )
     assert v.kind == "flapping" and any("symbol errors" in line for line in v.evidence)
 
 
@@ -80,8 +95,12 @@ def test_xmit_wait_only_is_congestion_not_a_fault():
 
 
 def test_port_errors_without_physical_errors_is_a_bad_port():
-    v = judge(LINK, [EndEvidence(A, growth(long={"local_link_integrity_errors_total": 40})), EndEvidence(B, growth())],
-              RULES, BER)
+    v = judge(
+        LINK,
+        [EndEvidence(A, growth(long={"local_link_integrity_errors_total": 40})), EndEvidence(B, growth())],
+        RULES,
+        BER,
+    )
     assert v.kind == "bad port" and v.suspect == A
 
 
@@ -97,9 +116,15 @@ def test_small_symbol_error_growth_is_degrading():
 
 
 def test_missing_sources_are_named_and_the_verdict_uses_what_is_there():
-    v = judge(LINK, [EndEvidence(A, growth({"symbol_error_total": 500})),
-                     EndEvidence(B, growth_missing="no Prometheus series", ssh_missing="ssh: connection refused")],
-              RULES, BER)
+    v = judge(
+        LINK,
+        [
+            EndEvidence(A, growth({"symbol_error_total": 500})),
+            EndEvidence(B, growth_missing="no Prometheus series", ssh_missing="ssh: connection refused"),
+        ],
+        RULES,
+        BER,
+    )
     assert v.kind == "bad cable"
     assert "gpu024:mlx5_0:1: no counters (no Prometheus series)" in v.missing
     assert any("connection refused" in m for m in v.missing)
@@ -108,11 +133,20 @@ def test_missing_sources_are_named_and_the_verdict_uses_what_is_there():
 def test_ranking_puts_faults_first():
     bad = judge(LINK, [EndEvidence(A, growth({"symbol_error_total": 5000})), EndEvidence(B, growth())], RULES, BER)
     worse = judge(LINK, [EndEvidence(A, growth({"symbol_error_total": 50000})), EndEvidence(B, growth())], RULES, BER)
-    busy = judge(LINK, [EndEvidence(A, growth({"port_transmit_wait_total": 2e9})), EndEvidence(B, growth())], RULES, BER)
+    busy = judge(
+        LINK, [EndEvidence(A, growth({"port_transmit_wait_total": 2e9})), EndEvidence(B, growth())], RULES, BER
+    )
     assert worse.score > bad.score > busy.score
 
 
 def test_no_evidence_at_all_is_unknown_not_healthy():
-    v = judge(LINK, [EndEvidence(A, growth_missing="no series", ssh_missing="ssh: timeout"),
-                     EndEvidence(B, growth_missing="no series", ssh_missing="ssh: timeout")], RULES, BER)
+    v = judge(
+        LINK,
+        [
+            EndEvidence(A, growth_missing="no series", ssh_missing="ssh: timeout"),
+            EndEvidence(B, growth_missing="no series", ssh_missing="ssh: timeout"),
+        ],
+        RULES,
+        BER,
+    )
     assert v.kind == "unknown" and len(v.missing) == 4 and not v.is_fault

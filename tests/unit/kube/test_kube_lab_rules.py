@@ -9,14 +9,25 @@ from tests.lab.kubeapi.patch import PatchError, apply_patch
 from tests.lab.kubeapi.selectors import SelectorError, field_selector, label_selector, match_labels
 
 
-def _pod(name: str, ready: bool = True, deleting: bool = False, owner: str | None = "rs1",
-         labels: dict[str, str] | None = None) -> dict:
-    meta = {"name": name, "namespace": "ns", "labels": labels or {"app": "a"},
-            "ownerReferences": [{"uid": owner, "controller": True, "kind": "ReplicaSet"}] if owner else []}
+def _pod(
+    name: str,
+    ready: bool = True,
+    deleting: bool = False,
+    owner: str | None = "rs1",
+    labels: dict[str, str] | None = None,
+) -> dict:
+    meta = {
+        "name": name,
+        "namespace": "ns",
+        "labels": labels or {"app": "a"},
+        "ownerReferences": [{"uid": owner, "controller": True, "kind": "ReplicaSet"}] if owner else [],
+    }
     if deleting:
         meta["deletionTimestamp"] = "2026-01-01T00:00:00Z"
-    return {"metadata": meta, "status": {"phase": "Running",
-                                         "conditions": [{"type": "Ready", "status": "True" if ready else "False"}]}}
+    return {
+        "metadata": meta,
+        "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True" if ready else "False"}]},
+    }
 
 
 def _pdb(**spec) -> dict:
@@ -33,7 +44,7 @@ def test_percent_and_max_unavailable_use_controller_replicas_rounding_up() -> No
     pods = [_pod("a"), _pod("b"), _pod("c", deleting=True)]
     b = pdb.budget(_pdb(minAvailable="50%"), pods, lambda p: 5)
     assert (b.expected, b.desired_healthy, b.current_healthy, b.disruptions_allowed) == (5, 3, 2, 0)
-    b = pdb.budget(_pdb(maxUnavailable="30%"), pods, lambda p: 5)   # ceil(1.5) = 2 may be down
+    b = pdb.budget(_pdb(maxUnavailable="30%"), pods, lambda p: 5)  # ceil(1.5) = 2 may be down
     assert (b.desired_healthy, b.disruptions_allowed) == (3, 0)
     b = pdb.budget(_pdb(maxUnavailable=1), [_pod("a"), _pod("b")], lambda p: 2)
     assert (b.desired_healthy, b.disruptions_allowed) == (1, 1)
@@ -60,12 +71,18 @@ def test_field_selector() -> None:
 
 def test_patches() -> None:
     node = {"spec": {"unschedulable": True, "taints": [{"key": "a"}]}, "metadata": {"labels": {"x": "1"}}}
-    assert apply_patch(node, "application/strategic-merge-patch+json", {"spec": {"unschedulable": None}})["spec"] == \
-        {"taints": [{"key": "a"}]}
-    assert apply_patch(node, "application/merge-patch+json", {"metadata": {"labels": {"y": "2"}}})["metadata"] == \
-        {"labels": {"x": "1", "y": "2"}}
-    assert apply_patch(node, "application/json-patch+json",
-                       [{"op": "replace", "path": "/spec/unschedulable", "value": False}])["spec"]["unschedulable"] is False
+    assert apply_patch(node, "application/strategic-merge-patch+json", {"spec": {"unschedulable": None}})["spec"] == {
+        "taints": [{"key": "a"}]
+    }
+    assert apply_patch(node, "application/merge-patch+json", {"metadata": {"labels": {"y": "2"}}})["metadata"] == {
+        "labels": {"x": "1", "y": "2"}
+    }
+    assert (
+        apply_patch(
+            node, "application/json-patch+json", [{"op": "replace", "path": "/spec/unschedulable", "value": False}]
+        )["spec"]["unschedulable"]
+        is False
+    )
     with pytest.raises(PatchError, match="unsupported patch type"):
         apply_patch(node, "application/apply-patch+yaml", {})
     with pytest.raises(PatchError):

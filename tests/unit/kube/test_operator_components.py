@@ -9,8 +9,9 @@ from dcops.actions.operators import classify, node_operator_state
 
 
 def _pod(component: str, status: str = "Running", ns: str = "gpu-operator") -> OperatorPod:
-    return OperatorPod(namespace=ns, name=f"{component}-x", component=component, status=status,
-                       ready=status == "Running")
+    return OperatorPod(
+        namespace=ns, name=f"{component}-x", component=component, status=status, ready=status == "Running"
+    )
 
 
 def test_components_by_prefix() -> None:
@@ -25,19 +26,47 @@ def test_components_by_prefix() -> None:
 def test_node_state_phrase_lists_not_ready_in_stack_order() -> None:
     assert node_operator_state([]) == ""
     assert node_operator_state([_pod("nvidia-driver-daemonset"), _pod("mofed-ds", ns="network-operator")]) == "ok"
-    pods = [_pod("mofed-ds", "Init:CrashLoopBackOff", "network-operator"), _pod("nvidia-device-plugin-daemonset", "Init:0/1"),
-            _pod("nvidia-driver-daemonset", "ImagePullBackOff"), _pod("nvidia-dcgm-exporter", "")]
-    assert node_operator_state(pods) == ("driver ImagePullBackOff, device-plugin Init:0/1, dcgm-exporter NotReady, "
-                                         "mofed Init:CrashLoopBackOff")
+    pods = [
+        _pod("mofed-ds", "Init:CrashLoopBackOff", "network-operator"),
+        _pod("nvidia-device-plugin-daemonset", "Init:0/1"),
+        _pod("nvidia-driver-daemonset", "ImagePullBackOff"),
+        _pod("nvidia-dcgm-exporter", ""),
+    ]
+    assert node_operator_state(pods) == (
+        "driver ImagePullBackOff, device-plugin Init:0/1, dcgm-exporter NotReady, mofed Init:CrashLoopBackOff"
+    )
 
 
 def test_policy_status_shapes() -> None:
-    cp = to_policy("ClusterPolicy", {"metadata": {"name": "cp"}, "status": {"state": "notReady", "conditions": [
-        {"type": "Ready", "status": "False", "reason": "OperandNotReady", "message": "states not ready: [state-driver]"},
-        {"type": "Error", "status": "False"}]}})
+    cp = to_policy(
+        "ClusterPolicy",
+        {
+            "metadata": {"name": "cp"},
+            "status": {
+                "state": "notReady",
+                "conditions": [
+                    {
+                        "type": "Ready",
+                        "status": "False",
+                        "reason": "OperandNotReady",
+                        "message": "states not ready: [state-driver]",
+                    },
+                    {"type": "Error", "status": "False"},
+                ],
+            },
+        },
+    )
     assert cp.state == "notReady" and cp.problems == ("Ready: OperandNotReady states not ready: [state-driver]",)
-    ncp = to_policy("NicClusterPolicy", {"metadata": {"name": "n"}, "status": {"state": "ready", "appliedStates": [
-        {"name": "state-OFED", "state": "ready"}, {"name": "state-SRIOV", "state": "ignore"}]}})
+    ncp = to_policy(
+        "NicClusterPolicy",
+        {
+            "metadata": {"name": "n"},
+            "status": {
+                "state": "ready",
+                "appliedStates": [{"name": "state-OFED", "state": "ready"}, {"name": "state-SRIOV", "state": "ignore"}],
+            },
+        },
+    )
     assert ncp.state == "ready" and ncp.problems == ()
     assert to_policy("ClusterPolicy", {"metadata": {"name": "fresh"}}).state == ""
 
@@ -68,7 +97,9 @@ async def test_operator_actions_refuse_a_bad_hostlist_before_running(tmp_path) -
 
         for action in ("gpu-operator", "network-operator"):
             with pytest.raises(UsageError, match="malformed hostlist"):
-                await eng.submit(Request(principal="unix:alice", channel="cli", action=action, params={"nodes": "gpu["}))
+                await eng.submit(
+                    Request(principal="unix:alice", channel="cli", action=action, params={"nodes": "gpu["})
+                )
         recs = await eng.store.query(AuditQuery(event="invalid", limit=5))
         assert len(recs) == 2 and not await eng.store.query(AuditQuery(event="started", limit=1))
     finally:

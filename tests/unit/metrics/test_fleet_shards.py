@@ -12,8 +12,18 @@ from hypothesis import strategies as st
 from dcops.actions.ops.fleet import _INSTANCE_SHARDS, _NAME_SHARDS, _SHARD_FROM, _selectors
 
 NAMES = ["gpu00001", "gpu00010", "dgx-h100-01", "n01-ib", "rack1-gpu01", "cn9", "cn011", "login", "", "a.b", "x_"]
-INSTANCES = ["gpu001.dc1.example.com:9100", "10.9.8.7:9100", "gpu001", "gpu001:9100", "node-a.lab", "[fe80::1]:9100",
-             ":9100", "", "n01-ib.cluster:9100", "host"]
+INSTANCES = [
+    "gpu001.dc1.example.com:9100",
+    "10.9.8.7:9100",
+    "gpu001",
+    "gpu001:9100",
+    "node-a.lab",
+    "[fe80::1]:9100",
+    ":9100",
+    "",
+    "n01-ib.cluster:9100",
+    "host",
+]
 
 
 def shards_matching(patterns: list[str], text: str) -> int:

@@ -10,13 +10,43 @@ def test_config_overrides_only_known_thresholds():
 
 
 def test_flags_past_thresholds():
-    g = GpuHealth("gpu001", 3, {"util": 100, "temp": 82, "power": 710, "fb_used": 81000, "fb_free": 559,
-                                 "xid": 79, "ecc_dbe": 2, "nvlink_1h": 150})
+    g = GpuHealth(
+        "gpu001",
+        3,
+        {
+            "util": 100,
+            "temp": 82,
+            "power": 710,
+            "fb_used": 81000,
+            "fb_free": 559,
+            "xid": 79,
+            "ecc_dbe": 2,
+            "nvlink_1h": 150,
+        },
+    )
     judge_gpu(g, thresholds({"gpu_temp_c": 80}))
-    assert g.flags == ["temp 82 C >= 80", "power 710 W >= 700", "memory 99% used", "XID 79: GPU fell off the bus",
-                       "2 double-bit ECC errors", "NVLink CRC errors +150 in 1 h"]
-    healthy = GpuHealth("gpu001", 0, {"util": 90, "temp": 60, "power": 500, "fb_used": 60000, "fb_free": 21559,
-                                       "xid": 0, "ecc_dbe": 0, "nvlink_1h": 0})
+    assert g.flags == [
+        "temp 82 C >= 80",
+        "power 710 W >= 700",
+        "memory 99% used",
+        "XID 79: GPU fell off the bus",
+        "2 double-bit ECC errors",
+        "NVLink CRC errors +150 in 1 h",
+    ]
+    healthy = GpuHealth(
+        "gpu001",
+        0,
+        {
+            "util": 90,
+            "temp": 60,
+            "power": 500,
+            "fb_used": 60000,
+            "fb_free": 21559,
+            "xid": 0,
+            "ecc_dbe": 0,
+            "nvlink_1h": 0,
+        },
+    )
     judge_gpu(healthy, thresholds(None))
     assert healthy.flags == [] and GpuRow.of(healthy).flags_shown == "ok"
     row = GpuRow.of(healthy)

@@ -43,9 +43,19 @@ async def test_params_sent_and_special_values_read():
 
     def handler(req: httpx.Request) -> httpx.Response:
         seen.update(req.url.params)
-        return httpx.Response(200, json={"status": "success", "data": {"resultType": "vector", "result": [
-            {"metric": {"gpu": "0"}, "value": [1700000000.5, "NaN"]},
-            {"metric": {"gpu": "1"}, "value": [1700000000.5, "+Inf"]}]}})
+        return httpx.Response(
+            200,
+            json={
+                "status": "success",
+                "data": {
+                    "resultType": "vector",
+                    "result": [
+                        {"metric": {"gpu": "0"}, "value": [1700000000.5, "NaN"]},
+                        {"metric": {"gpu": "1"}, "value": [1700000000.5, "+Inf"]},
+                    ],
+                },
+            },
+        )
 
     prom = adapter(handler)
     samples = await prom.query('up{job="x"}', at=datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC))
@@ -54,8 +64,11 @@ async def test_params_sent_and_special_values_read():
 
 
 async def test_string_results_keep_their_text():
-    prom = adapter(lambda req: httpx.Response(200, json={"status": "success",
-                                                         "data": {"resultType": "string", "result": [1.0, "hi"]}}))
+    prom = adapter(
+        lambda req: httpx.Response(
+            200, json={"status": "success", "data": {"resultType": "string", "result": [1.0, "hi"]}}
+        )
+    )
     (s,) = await prom.query('"hi"')
     assert s.labels == {"string": "hi"} and math.isnan(s.value)
 

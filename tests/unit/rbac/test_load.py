@@ -33,17 +33,28 @@ def test_bad_toml(tmp_path: Path) -> None:
     assert "is not valid TOML" in load_error(tmp_path, "roles = [\n")
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("read_onyl = true\n", "read_onyl: unknown key 'read_onyl'; accepted keys here: read_only, groups, roles, "
-                           "bindings, deny"),
-    (GOOD_ROLE + "max_target = 3\n" + GOOD_BINDING,
-     "roles.r.max_target: unknown key 'max_target'; accepted keys here: description, actions, kinds, scope, "
-     "max_targets, allow_yes, approval, approve"),
-    (GOOD_ROLE + 'scope = { partition = ["gpu"] }\n' + GOOD_BINDING,
-     "roles.r.scope.partition: unknown key 'partition'; accepted keys here: partitions, nodes, labels"),
-    (GOOD_ROLE + GOOD_BINDING + 'excpt = ["unix:b"]\n',
-     "bindings[0].excpt: unknown key 'excpt'; accepted keys here: principals, except, roles"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "read_onyl = true\n",
+            "read_onyl: unknown key 'read_onyl'; accepted keys here: read_only, groups, roles, bindings, deny",
+        ),
+        (
+            GOOD_ROLE + "max_target = 3\n" + GOOD_BINDING,
+            "roles.r.max_target: unknown key 'max_target'; accepted keys here: description, actions, kinds, scope, "
+            "max_targets, allow_yes, approval, approve",
+        ),
+        (
+            GOOD_ROLE + 'scope = { partition = ["gpu"] }\n' + GOOD_BINDING,
+            "roles.r.scope.partition: unknown key 'partition'; accepted keys here: partitions, nodes, labels",
+        ),
+        (
+            GOOD_ROLE + GOOD_BINDING + 'excpt = ["unix:b"]\n',
+            "bindings[0].excpt: unknown key 'excpt'; accepted keys here: principals, except, roles",
+        ),
+    ],
+)
 def test_unknown_key_lists_accepted_keys(tmp_path: Path, text: str, expected: str) -> None:
     assert load_error(tmp_path, text).endswith(expected)
 
@@ -70,16 +81,25 @@ def test_bad_principal_and_nested_group(tmp_path: Path) -> None:
     assert "groups.ops[0]: 'group:x' is not a principal such as unix:alice or slack:U0123ABC (groups cannot hold" in msg
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ('[roles.r]\nkinds = ["delete"]\n', "roles.r.kinds[0]: Input should be 'read', 'write' or 'destructive'"),
-    ('[roles.r]\ndescription = "x"\n', "roles.r: the role grants nothing"),
-    ('[roles.r]\nactions = ["drain"]\nmax_targets = 0\n', "roles.r.max_targets: Input should be greater than or equal to 1"),
-    ('[[deny]]\nname = "d"\nprincipals = ["unix:a"]\n', "deny[0]: deny rule 'd' names no actions"),
-    ('[[deny]]\nname = "d"\nprincipals = ["unix:a"]\nactions = ["x"]\n[[deny]]\nname = "d"\n'
-     'principals = ["unix:a"]\nactions = ["y"]\n', "deny[1].name: deny rule name 'd' is used twice"),
-    ('[[bindings]]\nprincipals = []\nroles = []\n', "bindings[0].principals: List should have at least 1 item"),
-    ('bindings = "x"\n', "bindings: Input should be a valid list"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('[roles.r]\nkinds = ["delete"]\n', "roles.r.kinds[0]: Input should be 'read', 'write' or 'destructive'"),
+        ('[roles.r]\ndescription = "x"\n', "roles.r: the role grants nothing"),
+        (
+            '[roles.r]\nactions = ["drain"]\nmax_targets = 0\n',
+            "roles.r.max_targets: Input should be greater than or equal to 1",
+        ),
+        ('[[deny]]\nname = "d"\nprincipals = ["unix:a"]\n', "deny[0]: deny rule 'd' names no actions"),
+        (
+            '[[deny]]\nname = "d"\nprincipals = ["unix:a"]\nactions = ["x"]\n[[deny]]\nname = "d"\n'
+            'principals = ["unix:a"]\nactions = ["y"]\n',
+            "deny[1].name: deny rule name 'd' is used twice",
+        ),
+        ("[[bindings]]\nprincipals = []\nroles = []\n", "bindings[0].principals: List should have at least 1 item"),
+        ('bindings = "x"\n', "bindings: Input should be a valid list"),
+    ],
+)
 def test_bad_values(tmp_path: Path, text: str, expected: str) -> None:
     assert expected in load_error(tmp_path, text)
 
@@ -98,5 +118,7 @@ def test_shipped_policies_load() -> None:
 
 def test_unknown_key_in_a_role_named_like_a_key(tmp_path: Path) -> None:
     msg = load_error(tmp_path, '[roles.scope]\nactions = ["drain"]\nallow_yess = true\n')
-    assert msg.endswith("roles.scope.allow_yess: unknown key 'allow_yess'; accepted keys here: description, actions, "
-                        "kinds, scope, max_targets, allow_yes, approval, approve")
+    assert msg.endswith(
+        "roles.scope.allow_yess: unknown key 'allow_yess'; accepted keys here: description, actions, "
+        "kinds, scope, max_targets, allow_yes, approval, approve"
+    )

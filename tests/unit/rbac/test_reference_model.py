@@ -25,8 +25,13 @@ NODES = [f"n{i:02d}" for i in range(1, 9)]
 PARTITIONS = ["gpu", "cpu"]
 LABELS = ["rack=r1", "rack=r2"]
 PRINCIPALS = ["unix:a", "unix:b", "unix:root", "slack:U1", "slack:U2"]
-ACTIONS = [("drain", "write"), ("resume", "write"), ("reimage", "destructive"),
-           ("firmware-update", "destructive"), ("query", "read")]
+ACTIONS = [
+    ("drain", "write"),
+    ("resume", "write"),
+    ("reimage", "destructive"),
+    ("firmware-update", "destructive"),
+    ("query", "read"),
+]
 ACTION_GLOBS = ["drain", "reimage", "firmware-*", "re*", "*", "query"]
 KINDS = ["read", "write", "destructive"]
 GROUPS = {"g1": ["unix:a", "slack:U1"], "g2": ["unix:*"]}
@@ -68,16 +73,31 @@ def roles(draw: st.DrawFn) -> dict[str, Any]:
 @st.composite
 def policies(draw: st.DrawFn) -> dict[str, Any]:
     role_names = draw(st.lists(st.sampled_from(["r1", "r2", "r3", "r4"]), unique=True, min_size=1))
-    policy: dict[str, Any] = {"read_only": draw(st.integers(0, 7)) == 7, "groups": GROUPS,
-                              "roles": {name: draw(roles()) for name in role_names}, "bindings": [], "deny": []}
+    policy: dict[str, Any] = {
+        "read_only": draw(st.integers(0, 7)) == 7,
+        "groups": GROUPS,
+        "roles": {name: draw(roles()) for name in role_names},
+        "bindings": [],
+        "deny": [],
+    }
     for _ in range(draw(st.integers(1, 4))):
-        policy["bindings"].append({"principals": draw(subset(PRINCIPAL_REFS, 3, min_size=1)),
-                                   "except": draw(subset(PRINCIPALS, 1)),
-                                   "roles": draw(subset(role_names, min_size=1))})
+        policy["bindings"].append(
+            {
+                "principals": draw(subset(PRINCIPAL_REFS, 3, min_size=1)),
+                "except": draw(subset(PRINCIPALS, 1)),
+                "roles": draw(subset(role_names, min_size=1)),
+            }
+        )
     for i in range(draw(st.integers(0, 2))):
-        policy["deny"].append({"name": f"d{i}", "principals": draw(subset(PRINCIPAL_REFS, 2, min_size=1)),
-                               "actions": draw(subset(ACTION_GLOBS[:4], 1)), "kinds": draw(subset(KINDS, 1)),
-                               "scope": draw(scopes())})
+        policy["deny"].append(
+            {
+                "name": f"d{i}",
+                "principals": draw(subset(PRINCIPAL_REFS, 2, min_size=1)),
+                "actions": draw(subset(ACTION_GLOBS[:4], 1)),
+                "kinds": draw(subset(KINDS, 1)),
+                "scope": draw(scopes()),
+            }
+        )
         if not policy["deny"][-1]["actions"] and not policy["deny"][-1]["kinds"]:
             policy["deny"][-1]["actions"] = ["reimage"]
     return policy
@@ -87,11 +107,23 @@ def policies(draw: st.DrawFn) -> dict[str, Any]:
 def targets(draw: st.DrawFn) -> list[Target]:
     out: list[Target] = []
     for name in draw(subset(NODES)):
-        out.append(Target(kind="node", name=name, partitions=frozenset(draw(subset(PARTITIONS, 1))),
-                          labels=frozenset(draw(subset(LABELS, 1)))))
+        out.append(
+            Target(
+                kind="node",
+                name=name,
+                partitions=frozenset(draw(subset(PARTITIONS, 1))),
+                labels=frozenset(draw(subset(LABELS, 1))),
+            )
+        )
     for i in range(draw(st.integers(0, 2))):
-        out.append(Target(kind="job", name=str(100 + i), partitions=frozenset(draw(subset(PARTITIONS, 1))),
-                          nodes=tuple(draw(subset(NODES, 3)))))
+        out.append(
+            Target(
+                kind="job",
+                name=str(100 + i),
+                partitions=frozenset(draw(subset(PARTITIONS, 1))),
+                nodes=tuple(draw(subset(NODES, 3))),
+            )
+        )
     if draw(st.integers(0, 4)) == 0:
         out.append(CLUSTER)
     return out
@@ -160,8 +192,9 @@ def ref_fits(granting: list[dict[str, Any]], covering: list[set[int]], allowed: 
     return True
 
 
-def reference(policy: dict[str, Any], principal: str, action: str, kind: str, ts: list[Target],
-              read_only: bool) -> tuple[Any, ...]:
+def reference(
+    policy: dict[str, Any], principal: str, action: str, kind: str, ts: list[Target], read_only: bool
+) -> tuple[Any, ...]:
     bound: list[str] = []
     for b in policy["bindings"]:
         if ref_matches(policy, b["principals"], principal) and not ref_matches(policy, b["except"], principal):
@@ -174,15 +207,21 @@ def reference(policy: dict[str, Any], principal: str, action: str, kind: str, ts
         if ref_matches(policy, d["principals"], principal) and ref_names_action(d["actions"], d["kinds"], action, kind):
             if not d["scope"] or any(ref_deny_reaches(d["scope"], t) for t in ts):
                 return ("deny", d["name"])
-    granting_names = [n for n in policy["roles"] if n in bound
-                      and ref_names_action(policy["roles"][n]["actions"], policy["roles"][n]["kinds"], action, kind)]
+    granting_names = [
+        n
+        for n in policy["roles"]
+        if n in bound and ref_names_action(policy["roles"][n]["actions"], policy["roles"][n]["kinds"], action, kind)
+    ]
     granting = [policy["roles"][n] for n in granting_names]
     if not granting:
         return ("no-role",)
     outside = [t for t in ts if not any(ref_covered(r, t) for r in granting)]
     if outside:
-        return ("outside", sorted(t.name for t in outside if t.kind == "node"),
-                any(t.kind == "cluster" for t in outside))
+        return (
+            "outside",
+            sorted(t.name for t in outside if t.kind == "node"),
+            any(t.kind == "cluster" for t in outside),
+        )
     everyone = set(range(len(granting)))
     covering = [{i for i, r in enumerate(granting) if ref_covered(r, t)} for t in ts] or [everyone]
     if not ref_fits(granting, covering, everyone):
@@ -215,15 +254,21 @@ def observed(decision: Any) -> tuple[Any, ...]:
         return ("outside", nodes, "the whole cluster" in named)
     assert " exceed the limit of " in reason
     count, allowed = reason.removeprefix("denied: ").split(" targets exceed the limit of ")
-    assert int(count) > int(allowed.split()[0])       # the named roles really are over their limit
+    assert int(count) > int(allowed.split()[0])  # the named roles really are over their limit
     return ("limit",)
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(policy=policies(), principal=st.sampled_from(PRINCIPALS), action=st.sampled_from(ACTIONS),
-       ts=targets(), read_only=st.integers(0, 7).map(lambda i: i == 7))
-def test_decide_matches_reference(policy: dict[str, Any], principal: str, action: tuple[str, str],
-                                  ts: list[Target], read_only: bool) -> None:
+@given(
+    policy=policies(),
+    principal=st.sampled_from(PRINCIPALS),
+    action=st.sampled_from(ACTIONS),
+    ts=targets(),
+    read_only=st.integers(0, 7).map(lambda i: i == 7),
+)
+def test_decide_matches_reference(
+    policy: dict[str, Any], principal: str, action: tuple[str, str], ts: list[Target], read_only: bool
+) -> None:
     compiled = Policy.from_dict(policy)
     name, kind = action
     expected = reference(policy, principal, name, kind, ts, read_only)
@@ -236,16 +281,18 @@ def test_decide_matches_reference(policy: dict[str, Any], principal: str, action
 
 @settings(max_examples=200, deadline=None)
 @given(policy=policies(), principal=st.sampled_from(PRINCIPALS), action=st.sampled_from(ACTIONS), ts=targets())
-def test_a_request_is_allowed_only_if_each_of_its_targets_is(policy: dict[str, Any], principal: str,
-                                                              action: tuple[str, str], ts: list[Target]) -> None:
+def test_a_request_is_allowed_only_if_each_of_its_targets_is(
+    policy: dict[str, Any], principal: str, action: tuple[str, str], ts: list[Target]
+) -> None:
     compiled = Policy.from_dict(policy)
     whole = compiled.decide(principal, *action, ts)
     if whole.allowed:
         assert all(compiled.decide(principal, *action, [t]).allowed for t in ts)
 
 
-def brute_force(policy: dict[str, Any], principal: str, action: str, kind: str,
-                ts: list[Target]) -> tuple[bool, bool, bool] | None:
+def brute_force(
+    policy: dict[str, Any], principal: str, action: str, kind: str, ts: list[Target]
+) -> tuple[bool, bool, bool] | None:
     """(fits, approval needed, --yes allowed) by trying every assignment of targets to roles;
     None when the request is refused before limits matter or is too big to enumerate."""
     compiled = Policy.from_dict(policy)
@@ -253,8 +300,11 @@ def brute_force(policy: dict[str, Any], principal: str, action: str, kind: str,
     if not first.allowed and " exceed the limit of " not in first.reason:
         return None
     bound = compiled.roles_of(principal)
-    granting = [policy["roles"][n] for n in policy["roles"] if n in bound
-                and ref_names_action(policy["roles"][n]["actions"], policy["roles"][n]["kinds"], action, kind)]
+    granting = [
+        policy["roles"][n]
+        for n in policy["roles"]
+        if n in bound and ref_names_action(policy["roles"][n]["actions"], policy["roles"][n]["kinds"], action, kind)
+    ]
     options = [[i for i, r in enumerate(granting) if ref_covered(r, t)] for t in ts]
     if not ts or any(not o for o in options) or len(list(itertools.islice(itertools.product(*options), 20001))) > 20000:
         return None
@@ -263,7 +313,9 @@ def brute_force(policy: dict[str, Any], principal: str, action: str, kind: str,
         counts: dict[int, int] = {}
         for i in choice:
             counts[i] = counts.get(i, 0) + 1
-        if any(granting[i].get("max_targets") is not None and n > granting[i]["max_targets"] for i, n in counts.items()):
+        if any(
+            granting[i].get("max_targets") is not None and n > granting[i]["max_targets"] for i, n in counts.items()
+        ):
             continue
         fits = True
         free = all(not any(fnmatchcase(action, g) for g in granting[i]["approval"]) for i in choice)
@@ -277,8 +329,9 @@ def brute_force(policy: dict[str, Any], principal: str, action: str, kind: str,
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(policy=policies(), principal=st.sampled_from(PRINCIPALS), action=st.sampled_from(ACTIONS), ts=targets())
-def test_limits_agree_with_every_assignment_tried(policy: dict[str, Any], principal: str, action: tuple[str, str],
-                                                 ts: list[Target]) -> None:
+def test_limits_agree_with_every_assignment_tried(
+    policy: dict[str, Any], principal: str, action: tuple[str, str], ts: list[Target]
+) -> None:
     """A third oracle: enumerate the ways of giving each target one covering role."""
     expected = brute_force(policy, principal, *action, ts)
     if expected is None:
@@ -291,10 +344,16 @@ def test_limits_agree_with_every_assignment_tried(policy: dict[str, Any], princi
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(policy=policies(), principal=st.sampled_from(PRINCIPALS), action=st.sampled_from(ACTIONS), ts=targets(),
-       extra=targets())
-def test_never_looser_than_the_reference(policy: dict[str, Any], principal: str, action: tuple[str, str],
-                                         ts: list[Target], extra: list[Target]) -> None:
+@given(
+    policy=policies(),
+    principal=st.sampled_from(PRINCIPALS),
+    action=st.sampled_from(ACTIONS),
+    ts=targets(),
+    extra=targets(),
+)
+def test_never_looser_than_the_reference(
+    policy: dict[str, Any], principal: str, action: tuple[str, str], ts: list[Target], extra: list[Target]
+) -> None:
     """The engine never allows what the reference denies, never skips an approval or a
     confirmation the reference asks for, and adding targets never loosens a decision."""
     compiled = Policy.from_dict(policy)
@@ -315,8 +374,9 @@ def test_never_looser_than_the_reference(policy: dict[str, Any], principal: str,
             assert d.allow_yes
 
 
-def ref_may_approve(policy: dict[str, Any], approver: str, requester: str, action: str, kind: str,
-                    ts: list[Target]) -> bool:
+def ref_may_approve(
+    policy: dict[str, Any], approver: str, requester: str, action: str, kind: str, ts: list[Target]
+) -> bool:
     if approver == requester:
         return False
     bound: list[str] = []
@@ -327,15 +387,23 @@ def ref_may_approve(policy: dict[str, Any], approver: str, requester: str, actio
         if ref_matches(policy, d["principals"], approver) and ref_names_action(d["actions"], d["kinds"], action, kind):
             if not d["scope"] or any(ref_deny_reaches(d["scope"], t) for t in ts):
                 return False
-    approving = [policy["roles"][n] for n in bound if any(fnmatchcase(action, g) for g in policy["roles"][n]["approve"])]
+    approving = [
+        policy["roles"][n] for n in bound if any(fnmatchcase(action, g) for g in policy["roles"][n]["approve"])
+    ]
     return bool(approving) and all(any(ref_covered(r, t) for r in approving) for t in ts)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(policy=policies(), approver=st.sampled_from(PRINCIPALS), requester=st.sampled_from(PRINCIPALS),
-       action=st.sampled_from(ACTIONS), ts=targets())
-def test_may_approve_matches_reference(policy: dict[str, Any], approver: str, requester: str,
-                                       action: tuple[str, str], ts: list[Target]) -> None:
+@given(
+    policy=policies(),
+    approver=st.sampled_from(PRINCIPALS),
+    requester=st.sampled_from(PRINCIPALS),
+    action=st.sampled_from(ACTIONS),
+    ts=targets(),
+)
+def test_may_approve_matches_reference(
+    policy: dict[str, Any], approver: str, requester: str, action: tuple[str, str], ts: list[Target]
+) -> None:
     d = Policy.from_dict(policy).may_approve(approver, *action, ts, requester=requester)
     assert d.allowed == ref_may_approve(policy, approver, requester, *action, ts)
     assert d.reason.startswith("allowed: " if d.allowed else "denied: ") and "\n" not in d.reason

@@ -85,19 +85,30 @@ def test_readme_command_runs_on_the_demo(cmd: str, tmp_path: Path) -> None:
         pytest.skip(why)
     import os
 
-    env = dict(os.environ, XDG_DATA_HOME=str(tmp_path / "d"), XDG_STATE_HOME=str(tmp_path / "s"),
-               XDG_CONFIG_HOME=str(tmp_path / "c"))
+    env = dict(
+        os.environ,
+        XDG_DATA_HOME=str(tmp_path / "d"),
+        XDG_STATE_HOME=str(tmp_path / "s"),
+        XDG_CONFIG_HOME=str(tmp_path / "c"),
+    )
     env.pop("DCOPS_CONFIG", None)
     (tmp_path / "fw.toml").write_text((ROOT / "actions" / "sim" / "baseline.toml").read_text())  # the demo's
     words = shlex.split(cmd.replace("dcops ", "", 1))
 
     def run(*extra: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "dcops.console.cli", "--demo", *words, *extra], cwd=tmp_path, env=env,
-                              text=True, capture_output=True, timeout=120, stdin=subprocess.DEVNULL)
+        return subprocess.run(
+            [sys.executable, "-m", "dcops.console.cli", "--demo", *words, *extra],
+            cwd=tmp_path,
+            env=env,
+            text=True,
+            capture_output=True,
+            timeout=120,
+            stdin=subprocess.DEVNULL,
+        )
 
     p = run()
     token = re.search(r"non-interactive: pass --confirm (\S+?)\)", p.stderr)
-    if p.returncode == 2 and token:      # destructive: the README says you type the count; a script passes it
+    if p.returncode == 2 and token:  # destructive: the README says you type the count; a script passes it
         p = run("--confirm", token.group(1))
     assert "Traceback" not in p.stdout + p.stderr, p.stderr
     assert p.returncode in (0, 1, 3), f"{cmd!r} exited {p.returncode}: {p.stderr.strip()}"

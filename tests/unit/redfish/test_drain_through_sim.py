@@ -19,7 +19,7 @@ from dcops.actions.store.base import AuditQuery
 from dcops.actions.store.sqlite import SqliteStore
 
 ALLOW_ALL = '[roles.all]\nactions = ["*"]\napprove = ["*"]\n[[bindings]]\nprincipals = ["unix:*"]\nroles = ["all"]\n'
-IDLE = "gpu[059-060]"            # idle in the simulator's story
+IDLE = "gpu[059-060]"  # idle in the simulator's story
 IMAGE = {"image": "http://files.example/bios-2.4.1.bin", "component": "BIOS"}
 
 
@@ -32,8 +32,15 @@ async def _engine(tmp_path, backends: Backends, policy: str = ALLOW_ALL) -> Engi
 
 async def _submit(eng: Engine, action: str, params: dict, principal: str = "unix:alice"):
     try:
-        return await eng.submit(Request(principal=principal, channel="cli", action=action, params=params,
-                                        confirm=str(len(eng.inventory.cached_names()) and 2)))
+        return await eng.submit(
+            Request(
+                principal=principal,
+                channel="cli",
+                action=action,
+                params=params,
+                confirm=str(len(eng.inventory.cached_names()) and 2),
+            )
+        )
     except ApprovalRequired as exc:
         return await eng.approve(exc.approval_id, "unix:bob", "cli")
 
@@ -94,8 +101,10 @@ async def test_bmc_only_update_with_no_drain_updates_in_service(tmp_path, sim: S
     try:
         run = await _submit(eng, "firmware-update", {"nodes": IDLE, **IMAGE, "no_drain": True})
         events = await _events(run)
-        bios = {n: {c.id: c.version for c in await sim.backends().redfish.firmware_inventory(n)}["BIOS"]
-                for n in ("gpu059", "gpu060")}
+        bios = {
+            n: {c.id: c.version for c in await sim.backends().redfish.firmware_inventory(n)}["BIOS"]
+            for n in ("gpu059", "gpu060")
+        }
         started = await eng.store.query(AuditQuery(event="started"))
     finally:
         await eng.aclose()
@@ -103,8 +112,8 @@ async def test_bmc_only_update_with_no_drain_updates_in_service(tmp_path, sim: S
     assert set(bios.values()) == {"2.4.1"}
     steps = [(e.target, e.detail) for e in events if e.kind == "step" and e.status == "ok"]
     assert ("gpu059", "not drained (--no-drain)") in steps
-    assert any(d.startswith("updated, verified: BIOS") for _, d in steps)       # no "and resumed": never drained
-    assert started[0].params.get("no_drain") is True                           # the risk taken is in the audit
+    assert any(d.startswith("updated, verified: BIOS") for _, d in steps)  # no "and resumed": never drained
+    assert started[0].params.get("no_drain") is True  # the risk taken is in the audit
     assert not any(n.drain_flag for n in await sim.backends().slurm.nodes(["gpu059", "gpu060"]))
 
 
@@ -123,7 +132,7 @@ async def test_slurm_and_kubernetes_both_drain_and_resume(tmp_path, sim: SimClus
     finally:
         await eng.aclose()
     assert fin.outcome == "ok", fin.summary
-    assert seen == [(True, True), (True, True)]                   # out of service in both while updated
+    assert seen == [(True, True), (True, True)]  # out of service in both while updated
     assert not any(n.drain_flag for n in await sim.backends().slurm.nodes(["gpu059", "gpu060"]))
     assert not any(n.unschedulable for n in await kube.nodes() if n.name in ("gpu059", "gpu060"))
 
@@ -138,59 +147,83 @@ async def test_slurm_only_cluster_still_drains_without_kubernetes(tmp_path, sim:
     assert "nodes drained through Slurm first, returned to service after" in run.result.summary
 
 
-POLICY_DENY_NO_DRAIN = ALLOW_ALL + '''
+POLICY_DENY_NO_DRAIN = (
+    ALLOW_ALL
+    + """
 [[deny]]
 name = "always-drain"
 reason = "firmware work on nodes in service kills jobs"
 principals = ["unix:*"]
 actions = ["no-drain"]
-'''
+"""
+)
 
-POLICY_FIRMWARE_ONLY = '''
+POLICY_FIRMWARE_ONLY = """
 [roles.fw]
 actions = ["firmware-update", "nodes", "firmware"]
 [[bindings]]
 principals = ["unix:*"]
 roles = ["fw"]
-'''
+"""
 
-POLICY_NO_DRAIN_NEEDS_APPROVAL = '''
+POLICY_NO_DRAIN_NEEDS_APPROVAL = """
 [roles.fw]
 actions = ["firmware-update", "no-drain"]
 approval = ["no-drain"]
 [[bindings]]
 principals = ["unix:*"]
 roles = ["fw"]
-'''
+"""
 
 
-@pytest.mark.parametrize("policy, needle", [
-    (POLICY_DENY_NO_DRAIN, "always-drain"),
-    (POLICY_FIRMWARE_ONLY, "no-drain"),
-])
+@pytest.mark.parametrize(
+    "policy, needle",
+    [
+        (POLICY_DENY_NO_DRAIN, "always-drain"),
+        (POLICY_FIRMWARE_ONLY, "no-drain"),
+    ],
+)
 async def test_the_policy_can_forbid_no_drain(tmp_path, sim: SimCluster, policy: str, needle: str) -> None:
     eng = await _engine(tmp_path, bmc_only(sim), policy)
     try:
         with pytest.raises(DeniedError) as err:
-            await eng.submit(Request(principal="unix:alice", channel="cli", action="firmware-update",
-                                     params={"nodes": IDLE, **IMAGE, "no_drain": True}))
+            await eng.submit(
+                Request(
+                    principal="unix:alice",
+                    channel="cli",
+                    action="firmware-update",
+                    params={"nodes": IDLE, **IMAGE, "no_drain": True},
+                )
+            )
         denied = await eng.store.query(AuditQuery(event="denied"))
-        plain = await eng.submit(Request(principal="unix:alice", channel="cli", action="firmware-update",
-                                         params={"nodes": IDLE, **IMAGE, "dry_run": True}))
+        plain = await eng.submit(
+            Request(
+                principal="unix:alice",
+                channel="cli",
+                action="firmware-update",
+                params={"nodes": IDLE, **IMAGE, "dry_run": True},
+            )
+        )
         await plain.wait()
     finally:
         await eng.aclose()
     assert needle in str(err.value) and "--no-drain takes a risk the policy must allow" in str(err.value)
     assert len(denied) == 1 and denied[0].action == "firmware-update"
-    assert plain.finished.outcome == "dry-run"                      # the same request without the risk is fine
+    assert plain.finished.outcome == "dry-run"  # the same request without the risk is fine
 
 
 async def test_a_policy_can_ask_approval_for_no_drain(tmp_path, sim: SimCluster) -> None:
     eng = await _engine(tmp_path, bmc_only(sim), POLICY_NO_DRAIN_NEEDS_APPROVAL)
     try:
         with pytest.raises(ApprovalRequired):
-            await eng.submit(Request(principal="unix:alice", channel="cli", action="firmware-update",
-                                     params={"nodes": IDLE, **IMAGE, "no_drain": True}))
+            await eng.submit(
+                Request(
+                    principal="unix:alice",
+                    channel="cli",
+                    action="firmware-update",
+                    params={"nodes": IDLE, **IMAGE, "no_drain": True},
+                )
+            )
     finally:
         await eng.aclose()
 
@@ -199,8 +232,15 @@ async def test_reimage_on_kubernetes_only_cordons_and_uncordons(tmp_path, sim: S
     eng = await _engine(tmp_path, sim.backends().without(SlurmPort))
     kube = sim.backends().kube
     try:
-        run = await eng.submit(Request(principal="unix:alice", channel="cli", action="reimage",
-                                       params={"nodes": "gpu059", "max_parallel": 1}, confirm="1"))
+        run = await eng.submit(
+            Request(
+                principal="unix:alice",
+                channel="cli",
+                action="reimage",
+                params={"nodes": "gpu059", "max_parallel": 1},
+                confirm="1",
+            )
+        )
         events = await _events(run)
     finally:
         await eng.aclose()

@@ -16,12 +16,14 @@ from dcops.actions.sim.scenario import Story
 from dcops.actions.store.sqlite import SqliteStore
 
 ALLOW_ALL = '[roles.all]\nactions = ["*"]\napprove = ["*"]\n[[bindings]]\nprincipals = ["unix:*"]\nroles = ["all"]\n'
-IDLE = "gpu[059-064]"            # idle in the simulator's story: no waiting for jobs
+IDLE = "gpu[059-064]"  # idle in the simulator's story: no waiting for jobs
 IMAGE = {"image": "http://files.example/bios-2.4.1.bin", "component": "BIOS"}
 
 
 async def _engine(tmp_path, sim: SimCluster) -> Engine:
-    cfg = DcopsConfig(cluster=ClusterSection(name="t", demo=True), audit=AuditSection(url=f"sqlite:///{tmp_path / 'a.db'}"))
+    cfg = DcopsConfig(
+        cluster=ClusterSection(name="t", demo=True), audit=AuditSection(url=f"sqlite:///{tmp_path / 'a.db'}")
+    )
     eng = Engine(cfg, sim.backends(), SqliteStore(str(tmp_path / "a.db")), Policy.from_toml(ALLOW_ALL))
     await eng.start()
     return eng
@@ -29,8 +31,9 @@ async def _engine(tmp_path, sim: SimCluster) -> Engine:
 
 async def _submit(eng: Engine, params: dict, **extra):
     try:
-        return await eng.submit(Request(principal="unix:alice", channel="cli", action="firmware-update",
-                                        params=params, **extra))
+        return await eng.submit(
+            Request(principal="unix:alice", channel="cli", action="firmware-update", params=params, **extra)
+        )
     except ApprovalRequired as exc:
         return await eng.approve(exc.approval_id, "unix:bob", "cli")
 
@@ -42,8 +45,10 @@ async def test_failing_node_is_left_drained_and_the_rest_finish(tmp_path):
         run = await _submit(eng, {"nodes": IDLE, **IMAGE, "max_parallel": 2, "max_failures": 1})
         fin = await run.wait()
         slurm = {n.name: n for n in await sim.backends().slurm.nodes()}
-        inv = {n: {c.id: c.version for c in await sim.backends().redfish.firmware_inventory(n)}
-               for n in ("gpu059", "gpu061", "gpu064")}
+        inv = {
+            n: {c.id: c.version for c in await sim.backends().redfish.firmware_inventory(n)}
+            for n in ("gpu059", "gpu061", "gpu064")
+        }
     finally:
         await eng.aclose()
     assert fin.outcome == "failed"
@@ -82,18 +87,23 @@ async def test_cancelled_rollout_resumed_does_only_the_rest(tmp_path):
         tasks_before = len(sim.tasks)
         again = await eng.resume_run(run.run_id, "unix:alice", "cli")
         fin = await again.wait()
-        details = {e.target: e.detail for e in again.history if e.kind == "step" and e.status == "ok"
-                   and (e.detail.startswith("updated") or e.detail.startswith("already"))}
+        details = {
+            e.target: e.detail
+            for e in again.history
+            if e.kind == "step"
+            and e.status == "ok"
+            and (e.detail.startswith("updated") or e.detail.startswith("already"))
+        }
     finally:
         await eng.aclose()
     assert fin.outcome == "ok", fin.summary
     assert all(details[n].startswith(f"already done in run {run.run_id}") for n in done)
     assert len(details) == 6
-    assert len(sim.tasks) - tasks_before <= 4                     # no second update of the two finished nodes
+    assert len(sim.tasks) - tasks_before <= 4  # no second update of the two finished nodes
 
 
 async def test_node_drained_by_someone_else_is_updated_and_left_drained(tmp_path):
-    sim = SimCluster(nodes=64, time_scale=1000.0)          # gpu052: drained by a colleague (ECC DBE, RMA)
+    sim = SimCluster(nodes=64, time_scale=1000.0)  # gpu052: drained by a colleague (ECC DBE, RMA)
     before = {n.name: n for n in await sim.backends().slurm.nodes(["gpu052"])}["gpu052"]
     eng = await _engine(tmp_path, sim)
     try:
@@ -104,6 +114,6 @@ async def test_node_drained_by_someone_else_is_updated_and_left_drained(tmp_path
         await eng.aclose()
     assert fin.outcome == "ok", fin.summary
     assert before.drain_flag and after["gpu052"].drain_flag and not after["gpu059"].drain_flag
-    assert after["gpu052"].reason == before.reason                     # the colleague's reason, not ours
+    assert after["gpu052"].reason == before.reason  # the colleague's reason, not ours
     detail = {e.target: e.detail for e in run.history if e.kind == "step" and e.status == "ok"}["gpu052"]
     assert detail.startswith("updated, verified: BIOS") and "left drained as found" in detail

@@ -30,14 +30,17 @@ async def test_file_readable_by_others_is_refused(tmp_path):
         await read_secret(file=str(f))
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({}, "exactly one of"),
-    ({"env": "A", "file": "/x"}, "exactly one of .*password_env, password_file"),
-    ({"env": "DCOPS_TEST_SURELY_UNSET"}, "DCOPS_TEST_SURELY_UNSET is not set"),
-    ({"file": "/nonexistent/pw"}, "No such file"),
-    ({"command": "false"}, "exited with status 1"),
-    ({"command": "/nonexistent/vault"}, "cannot run"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({}, "exactly one of"),
+        ({"env": "A", "file": "/x"}, "exactly one of .*password_env, password_file"),
+        ({"env": "DCOPS_TEST_SURELY_UNSET"}, "DCOPS_TEST_SURELY_UNSET is not set"),
+        ({"file": "/nonexistent/pw"}, "No such file"),
+        ({"command": "false"}, "exited with status 1"),
+        ({"command": "/nonexistent/vault"}, "cannot run"),
+    ],
+)
 async def test_bad_sources_are_one_line_errors(kwargs, match):
     with pytest.raises(ConfigError, match=match) as err:
         await read_secret(**kwargs)

@@ -15,10 +15,10 @@ from dcops.actions.store.sqlite import SqliteStore
 
 async def sim_engine(tmp_path: Path, policy: str, *, nodes: int = 64) -> tuple[Engine, SimCluster]:
     sim = SimCluster(nodes=nodes, time_scale=1000.0)
-    cfg = DcopsConfig(cluster=ClusterSection(name="t", demo=True),
-                      audit=AuditSection(url=f"sqlite:///{tmp_path / 'a.db'}"))
-    eng = Engine(cfg, sim.backends(), SqliteStore(str(tmp_path / "a.db")),
-                 Policy.from_toml(textwrap.dedent(policy)))
+    cfg = DcopsConfig(
+        cluster=ClusterSection(name="t", demo=True), audit=AuditSection(url=f"sqlite:///{tmp_path / 'a.db'}")
+    )
+    eng = Engine(cfg, sim.backends(), SqliteStore(str(tmp_path / "a.db")), Policy.from_toml(textwrap.dedent(policy)))
     await eng.start()
     return eng, sim
 

@@ -121,7 +121,7 @@ async def test_withdraw_is_the_requesters_own_and_audited(eng) -> None:
     appr = await eng.withdraw(aid, "unix:alice", "cli", "fixed it another way")
     assert appr.state == "withdrawn"
     assert (await records(eng, run_id=aid))[-1].event == "approval-withdrawn"
-    assert (await eng.store.verify()).ok                    # the chain vouches for the withdrawn row
+    assert (await eng.store.verify()).ok  # the chain vouches for the withdrawn row
     with pytest.raises(DeniedError, match="already withdrawn"):
         await eng.approve(aid, "unix:bob", "cli")
 
@@ -129,10 +129,20 @@ async def test_withdraw_is_the_requesters_own_and_audited(eng) -> None:
 async def test_resume_by_another_principal_needs_its_own_approval(tmp_path) -> None:
     eng, _ = await sim_engine(tmp_path, POLICY)
     try:
-        with pytest.raises(ApprovalRequired) as exc:        # firmware-update always needs a second person
-            await eng.submit(Request(principal="unix:alice", channel="cli", action="firmware-update",
-                                     params={"nodes": "gpu[059-064]", "image": "http://f.example/bios-2.4.1.bin",
-                                             "component": "BIOS", "max_parallel": 1}))
+        with pytest.raises(ApprovalRequired) as exc:  # firmware-update always needs a second person
+            await eng.submit(
+                Request(
+                    principal="unix:alice",
+                    channel="cli",
+                    action="firmware-update",
+                    params={
+                        "nodes": "gpu[059-064]",
+                        "image": "http://f.example/bios-2.4.1.bin",
+                        "component": "BIOS",
+                        "max_parallel": 1,
+                    },
+                )
+            )
         run = await eng.approve(exc.value.approval_id, "unix:bob", "cli")
         done = 0
         async for ev in run.events():
@@ -153,8 +163,14 @@ async def test_resume_by_another_principal_needs_its_own_approval(tmp_path) -> N
         resumed = await eng.approve(appr.id, "unix:bob", "cli")
         fin = await resumed.wait()
         assert fin.outcome == "ok", fin.summary
-        assert sum(1 for e in resumed.history if e.kind == "step" and e.status == "ok"
-                   and e.detail.startswith("already done")) == 2
+        assert (
+            sum(
+                1
+                for e in resumed.history
+                if e.kind == "step" and e.status == "ok" and e.detail.startswith("already done")
+            )
+            == 2
+        )
     finally:
         await eng.aclose()
 
@@ -163,17 +179,29 @@ async def test_resume_is_decided_by_rbac_for_the_resumer(tmp_path) -> None:
     eng, _ = await sim_engine(tmp_path, POLICY)
     try:
         with pytest.raises(ApprovalRequired) as exc:
-            await eng.submit(Request(principal="unix:alice", channel="cli", action="firmware-update",
-                                     params={"nodes": "gpu[059-060]", "image": "http://f.example/bios-2.4.1.bin",
-                                             "component": "BIOS", "max_parallel": 1}))
+            await eng.submit(
+                Request(
+                    principal="unix:alice",
+                    channel="cli",
+                    action="firmware-update",
+                    params={
+                        "nodes": "gpu[059-060]",
+                        "image": "http://f.example/bios-2.4.1.bin",
+                        "component": "BIOS",
+                        "max_parallel": 1,
+                    },
+                )
+            )
         run = await eng.approve(exc.value.approval_id, "unix:bob", "cli")
         async for ev in run.events():
             if ev.kind == "step":
                 run.cancel()
         assert run.finished.outcome == "cancelled"
         with pytest.raises(DeniedError, match="no role of unix:bob allows firmware-update"):
-            await eng.resume_run(run.run_id, "unix:bob", "cli")   # bob approves, but may not run it
+            await eng.resume_run(run.run_id, "unix:bob", "cli")  # bob approves, but may not run it
         assert [r.event for r in await records(eng, principal="unix:bob", action="firmware-update")][-2:] == [
-            "received", "denied"]
+            "received",
+            "denied",
+        ]
     finally:
         await eng.aclose()

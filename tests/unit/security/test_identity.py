@@ -46,14 +46,17 @@ def test_the_map_renames_and_refuses_unmapped_when_told() -> None:
         local_principal(strict)
 
 
-@pytest.mark.parametrize("identity, needle", [
-    ({"mapp": {}}, "identity.mapp: Extra inputs are not permitted"),
-    ({"map": {"jdoe": "john.doe"}}, "a mapped principal must look like unix:NAME"),
-    ({"map": {"jdoe": "slack:U1"}}, "a mapped principal must look like unix:NAME"),
-    ({"map": {"jdoe": "group:oncall"}}, "a mapped principal must look like unix:NAME"),
-    ({"map": {"bad name": "unix:x"}}, "is not a unix login name"),
-    ({"unmapped": "allow"}, "identity.unmapped"),
-])
+@pytest.mark.parametrize(
+    "identity, needle",
+    [
+        ({"mapp": {}}, "identity.mapp: Extra inputs are not permitted"),
+        ({"map": {"jdoe": "john.doe"}}, "a mapped principal must look like unix:NAME"),
+        ({"map": {"jdoe": "slack:U1"}}, "a mapped principal must look like unix:NAME"),
+        ({"map": {"jdoe": "group:oncall"}}, "a mapped principal must look like unix:NAME"),
+        ({"map": {"bad name": "unix:x"}}, "is not a unix login name"),
+        ({"unmapped": "allow"}, "identity.unmapped"),
+    ],
+)
 def test_bad_identity_tables_are_config_errors(identity, needle) -> None:
     with pytest.raises(ConfigError) as exc:
         parse_config({"identity": identity}, source="c.toml")
@@ -93,16 +96,24 @@ def site(tmp_path: Path) -> dict:
     """A real (non-demo) config: static nodes, our policy, an audit log; and a clean environment."""
     (tmp_path / "policy.toml").write_text(POLICY)
     cfg = tmp_path / "real.toml"
-    cfg.write_text(f'[cluster]\nname = "prod"\n[policy]\npath = "policy.toml"\n'
-                   f'[audit]\nurl = "sqlite:///{tmp_path}/audit.db"\n'
-                   f'[[nodes]]\nnames = "gpu[001-004]"\npartitions = ["gpu"]\n')
-    env = dict(os.environ, XDG_DATA_HOME=str(tmp_path / "data"), XDG_STATE_HOME=str(tmp_path / "state"),
-               XDG_CONFIG_HOME=str(tmp_path / "config"))
+    cfg.write_text(
+        f'[cluster]\nname = "prod"\n[policy]\npath = "policy.toml"\n'
+        f'[audit]\nurl = "sqlite:///{tmp_path}/audit.db"\n'
+        f'[[nodes]]\nnames = "gpu[001-004]"\npartitions = ["gpu"]\n'
+    )
+    env = dict(
+        os.environ,
+        XDG_DATA_HOME=str(tmp_path / "data"),
+        XDG_STATE_HOME=str(tmp_path / "state"),
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+    )
     env.pop("DCOPS_CONFIG", None)
     return {"cfg": cfg, "env": env, "dir": tmp_path}
 
 
-def dcops(site: dict, *args: str, env: dict | None = None, prefix: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+def dcops(
+    site: dict, *args: str, env: dict | None = None, prefix: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
     exe = shutil.which("dcops")
     cmd = [*prefix, exe] if exe and not prefix else [*prefix, sys.executable, "-m", "dcops.console.cli"]
     return subprocess.run([*cmd, *args], cwd=ROOT, env=env or site["env"], text=True, capture_output=True, timeout=120)
@@ -118,7 +129,7 @@ def test_logname_and_user_do_not_change_who_acts(site) -> None:
     env = dict(site["env"], LOGNAME=VICTIM, USER=VICTIM, USERNAME=VICTIM)
     p = dcops(site, "--config", str(site["cfg"]), "run", "ping", env=env)
     assert p.returncode == 4 and "Traceback" not in p.stderr
-    assert f"no role of unix:{ME} allows ping" in p.stderr            # the viewer role, not the victim's admin
+    assert f"no role of unix:{ME} allows ping" in p.stderr  # the viewer role, not the victim's admin
     recs = [r for r in audit(site) if r["action"] == "ping"]
     assert [r["event"] for r in recs] == ["received", "denied"]
     assert {r["principal"] for r in recs} == {f"unix:{ME}"}
@@ -203,11 +214,13 @@ def test_python_m_console_tui_takes_the_uid_and_validates_as(monkeypatch) -> Non
     import dcops.console.tui.__main__ as entry
 
     seen: dict = {}
-    monkeypatch.setattr(entry, "run_tui", lambda config, principal, theme: seen.update(p=principal, demo=config.cluster.demo) or 0)
+    monkeypatch.setattr(
+        entry, "run_tui", lambda config, principal, theme: seen.update(p=principal, demo=config.cluster.demo) or 0
+    )
     monkeypatch.setenv("LOGNAME", VICTIM)
     monkeypatch.setenv("USER", VICTIM)
 
-    class Terminal:                                   # the entry point refuses to start without one
+    class Terminal:  # the entry point refuses to start without one
         @staticmethod
         def isatty() -> bool:
             return True

@@ -13,8 +13,14 @@ ROOT = Path(__file__).resolve().parents[3]
 
 def check(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, XDG_DATA_HOME=str(tmp_path / "d"), XDG_STATE_HOME=str(tmp_path / "s"))
-    return subprocess.run([sys.executable, "-m", "dcops.console.cli", "--demo", *args], cwd=ROOT, env=env, text=True,
-                          capture_output=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "dcops.console.cli", "--demo", *args],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        capture_output=True,
+        timeout=120,
+    )
 
 
 def test_approval_and_approvers_are_named(tmp_path) -> None:

@@ -46,7 +46,7 @@ def req(action: str, nodes: str, **extra: object) -> Request:
 async def test_reimage_outside_the_unlimited_roles_scope_needs_approval(tmp_path) -> None:
     eng, _ = await sim_engine(tmp_path, POLICY)
     try:
-        with pytest.raises(ApprovalRequired):            # gpu[017-020]: only role A covers them
+        with pytest.raises(ApprovalRequired):  # gpu[017-020]: only role A covers them
             await eng.submit(req("reimage", "gpu[017-020]", confirm="4", yes=True))
         recs = await records(eng, action="reimage")
         assert [r.event for r in recs] == ["received", "approval-requested"]
@@ -62,18 +62,30 @@ async def test_reimage_outside_the_unlimited_roles_scope_needs_approval(tmp_path
 async def test_drain_past_the_limited_roles_max_targets_is_refused(tmp_path) -> None:
     eng, _ = await sim_engine(tmp_path, POLICY)
     try:
-        with pytest.raises(DeniedError) as exc:          # 8 nodes outside r01: A allows 4, B does not cover them
+        with pytest.raises(DeniedError) as exc:  # 8 nodes outside r01: A allows 4, B does not cover them
             await eng.submit(req("drain", "gpu[017-024]"))
         assert "8 targets exceed the limit of 4 per request for role a" in str(exc.value)
         assert [r.event for r in await records(eng, action="drain")] == ["received", "denied"]
         # 4 outside r01 (A) plus 8 inside r01 (B) is fine: each target counts against its own role
-        run = await eng.submit(Request(principal="unix:mallory", channel="cli", action="drain",
-                                       params={"nodes": "gpu[001-008,017-020]", "reason": "x", "dry_run": True}))
+        run = await eng.submit(
+            Request(
+                principal="unix:mallory",
+                channel="cli",
+                action="drain",
+                params={"nodes": "gpu[001-008,017-020]", "reason": "x", "dry_run": True},
+            )
+        )
         assert (await run.wait()).outcome == "dry-run"
         # ... but 5 outside r01 is not
         with pytest.raises(DeniedError, match="5 targets exceed the limit of 4"):
-            await eng.submit(Request(principal="unix:mallory", channel="cli", action="drain",
-                                     params={"nodes": "gpu[001-008,017-021]", "reason": "x", "dry_run": True}))
+            await eng.submit(
+                Request(
+                    principal="unix:mallory",
+                    channel="cli",
+                    action="drain",
+                    params={"nodes": "gpu[001-008,017-021]", "reason": "x", "dry_run": True},
+                )
+            )
     finally:
         await eng.aclose()
 

@@ -16,8 +16,13 @@ TIMES = st.floats(min_value=SIM.epoch - 7 * 86400, max_value=SIM.epoch + 7 * 864
 
 
 @settings(max_examples=60, deadline=None)
-@given(node=NODES, device=st.sampled_from(["mlx5_0", "mlx5_1"]), name=st.sampled_from(IB_COUNTERS),
-       t=TIMES, later=st.floats(min_value=0, max_value=86400))
+@given(
+    node=NODES,
+    device=st.sampled_from(["mlx5_0", "mlx5_1"]),
+    name=st.sampled_from(IB_COUNTERS),
+    t=TIMES,
+    later=st.floats(min_value=0, max_value=86400),
+)
 def test_ib_counters_never_go_backwards(node: str, device: str, name: str, t: float, later: float) -> None:
     assert ib_counter(SIM, node, device, name, t + later) >= ib_counter(SIM, node, device, name, t) >= 0
 

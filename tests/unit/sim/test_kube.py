@@ -20,8 +20,12 @@ async def test_every_node_is_a_gpu_node(backends) -> None:
 async def test_operator_pods_per_node(backends) -> None:
     nodes = {n.name: n for n in await backends.kube.nodes()}
     healthy = nodes["gpu001"].operator_pods
-    assert {o.component for o in healthy} == {"nvidia-driver-daemonset", "nvidia-dcgm-exporter",
-                                              "nvidia-device-plugin-daemonset", "mofed-ubuntu22.04-ds"}
+    assert {o.component for o in healthy} == {
+        "nvidia-driver-daemonset",
+        "nvidia-dcgm-exporter",
+        "nvidia-device-plugin-daemonset",
+        "mofed-ubuntu22.04-ds",
+    }
     assert all(o.ready and o.status == "Running" for o in healthy)
     crashing = [o for o in nodes["gpu045"].operator_pods if not o.ready]
     assert [(o.component, o.status) for o in crashing] == [("nvidia-device-plugin-daemonset", "CrashLoopBackOff")]

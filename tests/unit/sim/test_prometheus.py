@@ -37,16 +37,22 @@ async def test_flapping_and_congested_ports(backends) -> None:
     waits = await backends.prometheus.query("topk(1, rate(node_infiniband_port_transmit_wait_total[5m]))")
     assert waits[0].labels["instance"] == "gpu040:9100"
     congested_errors = await backends.prometheus.query(
-        'rate(node_infiniband_symbol_error_total{instance="gpu040:9100", device="mlx5_0"}[5m])')
+        'rate(node_infiniband_symbol_error_total{instance="gpu040:9100", device="mlx5_0"}[5m])'
+    )
     assert congested_errors[0].value < 0.01, "congestion is not a cable fault"
 
 
 async def test_counters_are_monotonic(backends, sim) -> None:
     end = datetime.fromtimestamp(sim.now(), UTC)
-    for name in ("node_infiniband_symbol_error_total", "node_infiniband_port_data_received_bytes_total",
-                 "node_infiniband_port_transmit_wait_total", "DCGM_FI_DEV_NVLINK_CRC_FLIT_ERROR_COUNT_TOTAL"):
+    for name in (
+        "node_infiniband_symbol_error_total",
+        "node_infiniband_port_data_received_bytes_total",
+        "node_infiniband_port_transmit_wait_total",
+        "DCGM_FI_DEV_NVLINK_CRC_FLIT_ERROR_COUNT_TOTAL",
+    ):
         series = await backends.prometheus.query_range(
-            f'{name}{{instance=~"gpu02[0-9]:.*"}}', end - timedelta(hours=2), end, 60)
+            f'{name}{{instance=~"gpu02[0-9]:.*"}}', end - timedelta(hours=2), end, 60
+        )
         assert series, name
         for s in series:
             values = [v for _, v in s.points]

@@ -107,8 +107,8 @@ def test_vector_matching() -> None:
     assert sorted(v for _, v in per_gpu) == [0.6, 0.7, 0.8]
     ignoring = q('errs_total{dev="0"} - ignoring(dev) errs_total{dev="0"}')
     assert [v for _, v in ignoring] == [0.0, 0.0]
-    assert values('temp and on(host) cap > 60') == [60.0, 70.0]
-    assert values('temp unless on(host) cap > 60') == [40.0]
+    assert values("temp and on(host) cap > 60") == [60.0, 70.0]
+    assert values("temp unless on(host) cap > 60") == [40.0]
     with pytest.raises(UsageError, match="duplicate series"):
         q("cap / on(host) temp")
 

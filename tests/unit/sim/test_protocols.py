@@ -15,7 +15,7 @@ def test_every_registered_port_is_simulated_and_satisfies_its_protocol(backends)
     for spec in specs:
         adapter = backends.get(spec.port)
         assert isinstance(adapter, spec.port), spec.name
-        assert getattr(backends, spec.name) is adapter           # the REPL/test spelling is the same adapter
+        assert getattr(backends, spec.name) is adapter  # the REPL/test spelling is the same adapter
 
 
 def test_a_port_is_looked_up_by_class_never_by_name(backends) -> None:

@@ -54,8 +54,11 @@ async def test_bmc_update_goes_new_running_completed_then_needs_reset(backends, 
 
 
 async def test_gpu_update_applies_without_reset(backends, clock: ManualClock) -> None:
-    uri = await backends.redfish.start_update("gpu002", "https://fw.example/h100-vbios-96.00.99.00.01.bin",
-                                               targets=["/redfish/v1/UpdateService/FirmwareInventory/GPU0"])
+    uri = await backends.redfish.start_update(
+        "gpu002",
+        "https://fw.example/h100-vbios-96.00.99.00.01.bin",
+        targets=["/redfish/v1/UpdateService/FirmwareInventory/GPU0"],
+    )
     clock.advance(10)
     status = await backends.redfish.task("gpu002", uri)
     assert status.state == "Completed" and not status.reset_required

@@ -168,7 +168,9 @@ async def test_finished_jobs_age_out_of_the_list(backends, clock: ManualClock) -
 
 def test_same_seed_same_story() -> None:
     a, b = SimCluster(seed=3, clock=ManualClock()), SimCluster(seed=3, clock=ManualClock())
-    assert [(j.job_id, j.user, j.nodes) for j in a.jobs.values()] == [(j.job_id, j.user, j.nodes) for j in b.jobs.values()]
+    assert [(j.job_id, j.user, j.nodes) for j in a.jobs.values()] == [
+        (j.job_id, j.user, j.nodes) for j in b.jobs.values()
+    ]
 
 
 async def test_ten_thousand_nodes_build() -> None:

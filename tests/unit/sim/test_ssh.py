@@ -26,14 +26,22 @@ async def test_mlxlink_shows_every_ber_field_and_flags_the_bad_cable(backends) -
     bad = await backends.ssh.run("gpu023", ["mlxlink", "-d", "mlx5_0", "--show_ber"])
     good = await backends.ssh.run("gpu001", ["mlxlink", "-d", "mlx5_0", "--show_ber"])
     assert bad.ok and good.ok
-    wanted = ["Time Since Last Clear [Min]", "Symbol Errors", "Symbol BER", "Effective Physical Errors",
-              "Effective Physical BER", "Raw Physical Errors Per Lane", "Raw Physical BER", "Link Down Counter",
-              "Link Error Recovery Counter"]
+    wanted = [
+        "Time Since Last Clear [Min]",
+        "Symbol Errors",
+        "Symbol BER",
+        "Effective Physical Errors",
+        "Effective Physical BER",
+        "Raw Physical Errors Per Lane",
+        "Raw Physical BER",
+        "Link Down Counter",
+        "Link Error Recovery Counter",
+    ]
     bad_fields, good_fields = _fields(bad.stdout), _fields(good.stdout)
     for name in wanted:
         assert name in bad_fields and name in good_fields, name
     assert "Physical Counters and BER Info" in bad.stdout
-    assert _ber(bad_fields["Effective Physical BER"]) >= 1e-11        # above UFM's NDR error threshold
+    assert _ber(bad_fields["Effective Physical BER"]) >= 1e-11  # above UFM's NDR error threshold
     assert _ber(bad_fields["Raw Physical BER"]) >= 1e-6
     assert _ber(good_fields["Effective Physical BER"]) < 1e-12
     assert len(bad_fields["Raw Physical Errors Per Lane"].split(",")) == 4
@@ -59,8 +67,11 @@ async def test_nvidia_smi_lists_eight_gpus(backends) -> None:
     assert listing.ok
     lines = listing.stdout.splitlines()
     assert len(lines) == 8 and re.fullmatch(r"GPU 0: NVIDIA H100 80GB HBM3 \(UUID: GPU-[0-9a-f-]{36}\)", lines[0])
-    query = ["nvidia-smi", "--query-gpu=index,name,temperature.gpu,utilization.gpu,memory.used",
-             "--format=csv,noheader"]
+    query = [
+        "nvidia-smi",
+        "--query-gpu=index,name,temperature.gpu,utilization.gpu,memory.used",
+        "--format=csv,noheader",
+    ]
     rows = (await backends.ssh.run("gpu001", query)).stdout.splitlines()
     assert len(rows) == 8
     index, name, temp, util, mem = rows[0].split(", ")

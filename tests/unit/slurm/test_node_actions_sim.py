@@ -24,9 +24,12 @@ from dcops.actions.store.sqlite import SqliteStore
 
 @pytest.fixture
 async def eng(tmp_path: Path) -> AsyncIterator[Engine]:
-    cfg = DcopsConfig(cluster=ClusterSection(name="sim", demo=True), guards=GuardsSection(max_partition_unavailable=1.0),
-                      audit=AuditSection(url=f"sqlite:///{tmp_path / 'a.db'}"),
-                      slurm=SlurmSection(health_reason_prefixes=["NHC:", "dcgm:"]))
+    cfg = DcopsConfig(
+        cluster=ClusterSection(name="sim", demo=True),
+        guards=GuardsSection(max_partition_unavailable=1.0),
+        audit=AuditSection(url=f"sqlite:///{tmp_path / 'a.db'}"),
+        slurm=SlurmSection(health_reason_prefixes=["NHC:", "dcgm:"]),
+    )
     e = Engine(cfg, SimCluster(nodes=64).backends(), SqliteStore(str(tmp_path / "a.db")), Policy.demo())
     await e.start()
     yield e
@@ -52,13 +55,21 @@ async def test_resume_refuses_nodes_whose_reason_a_health_check_wrote(eng: Engin
     events = await run(eng, "resume", nodes=f"{a},{b}")
     assert events[-1].outcome == "failed"
     assert [e.message for e in events if isinstance(e, Error)][0].startswith(
-        f"resume refused: {a} marked bad by a health check ('dcgm: diag level 3 failed on GPU 5')")
+        f"resume refused: {a} marked bad by a health check ('dcgm: diag level 3 failed on GPU 5')"
+    )
     assert {n.name: n.drain_flag for n in await eng.backends.slurm.nodes([a, b])} == {a: True, b: True}
 
     events = await run(eng, "resume", nodes=f"{a},{b}", force=True, reason="GPU 5 replaced")
     assert events[-1].outcome == "ok"
-    details = {e.target: e.detail for e in events if isinstance(e, Step) and e.status == "ok" and not e.detail.startswith("k8s:")}
-    assert details[a] == "resumed past health mark 'dcgm: diag level 3 failed on GPU 5': GPU 5 replaced [unix:root via cli]"
+    details = {
+        e.target: e.detail
+        for e in events
+        if isinstance(e, Step) and e.status == "ok" and not e.detail.startswith("k8s:")
+    }
+    assert (
+        details[a]
+        == "resumed past health mark 'dcgm: diag level 3 failed on GPU 5': GPU 5 replaced [unix:root via cli]"
+    )
     assert details[b] == "resumed"
 
 

@@ -19,7 +19,7 @@ def test_node_lists_collapse_and_refuse_shell_syntax() -> None:
         with pytest.raises(UsageError):
             args.node_list([bad])
     with pytest.raises(TypeError):
-        args.node_list("gpu001")                # type: ignore[arg-type]
+        args.node_list("gpu001")  # type: ignore[arg-type]
 
 
 def test_reasons_are_one_printable_line() -> None:
@@ -68,7 +68,7 @@ def test_the_remote_line_splits_back_into_exactly_the_argv(argv: list[str]) -> N
 
 def test_remote_command_refuses_shell_strings_and_nul() -> None:
     with pytest.raises(TypeError):
-        remote_command("hostname; id")          # type: ignore[arg-type]
+        remote_command("hostname; id")  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         remote_command(["echo", "a\x00b"])
     with pytest.raises(ValueError):

@@ -13,9 +13,13 @@ from dcops.actions.errors import ConfigError
 
 
 async def test_cli_mode_with_ssh_and_static_addresses() -> None:
-    cfg = parse_config({"slurm": {"env": {"SLURM_CONF": "/x/slurm.conf"}},
-                        "ssh": {"known_hosts": "/x/known_hosts", "hosts": {"gpu002": "10.0.0.99"}},
-                        "nodes": [{"names": "gpu[001-002]", "ssh_host": "10.0.0.{index}"}]})
+    cfg = parse_config(
+        {
+            "slurm": {"env": {"SLURM_CONF": "/x/slurm.conf"}},
+            "ssh": {"known_hosts": "/x/known_hosts", "hosts": {"gpu002": "10.0.0.99"}},
+            "nodes": [{"names": "gpu[001-002]", "ssh_host": "10.0.0.{index}"}],
+        }
+    )
     backends = build_backends(cfg)
     assert isinstance(backends.slurm, SlurmCli) and isinstance(backends.ssh, SshAdapter)
     assert backends.ssh.address("gpu001") == "10.0.0.1" and backends.ssh.address("gpu002") == "10.0.0.99"
@@ -29,8 +33,9 @@ def test_rest_mode_needs_a_url_and_a_token(monkeypatch: pytest.MonkeyPatch) -> N
     with pytest.raises(ConfigError, match="SLURM_JWT"):
         build_backends(parse_config({"slurm": {"mode": "rest", "rest_url": "http://127.0.0.1:6820"}}))
     monkeypatch.setenv("SLURM_JWT", "token")
-    assert isinstance(build_backends(parse_config({"slurm": {"mode": "rest", "rest_url": "http://h:6820"}})).slurm,
-                      SlurmRest)
+    assert isinstance(
+        build_backends(parse_config({"slurm": {"mode": "rest", "rest_url": "http://h:6820"}})).slurm, SlurmRest
+    )
 
 
 def test_controller_ssh_needs_an_ssh_section() -> None:

@@ -30,13 +30,32 @@ def test_sinfo_text_becomes_nodes_with_flags_partitions_and_gpus() -> None:
     nodes = parse_sinfo(SINFO)
     assert list(nodes) == ["gpu001", "gpu002", "gpu003"]
     one, two, three = nodes.values()
-    assert (one.state, one.flags, one.reason, one.partitions, one.gpus, one.gpus_used, one.cpus, one.cpus_alloc) == \
-        ("idle", (), "", ("gpu",), 8, 0, 16, 0)
-    assert (two.state, two.flags, two.display_state, two.partitions) == ("mixed", ("DRAIN",), "draining", ("gpu", "debug"))
+    assert (one.state, one.flags, one.reason, one.partitions, one.gpus, one.gpus_used, one.cpus, one.cpus_alloc) == (
+        "idle",
+        (),
+        "",
+        ("gpu",),
+        8,
+        0,
+        16,
+        0,
+    )
+    assert (two.state, two.flags, two.display_state, two.partitions) == (
+        "mixed",
+        ("DRAIN",),
+        "draining",
+        ("gpu", "debug"),
+    )
     assert two.reason == "xid 79 | State=DOWN: a|b [unix:x via cli]"
     assert (two.gpus, two.gpus_used, two.cpus_alloc, two.features) == (8, 4, 4, ("h100", "ib"))
-    assert (three.state, three.flags, three.gres, three.gpus, three.features, three.unavailable) == \
-        ("down", ("NOT_RESPONDING",), "", 0, (), True)
+    assert (three.state, three.flags, three.gres, three.gpus, three.features, three.unavailable) == (
+        "down",
+        ("NOT_RESPONDING",),
+        "",
+        0,
+        (),
+        True,
+    )
 
 
 def test_gpu_counts_in_gres_strings() -> None:
@@ -52,27 +71,77 @@ def test_jobs_on_nodes_from_squeue_text() -> None:
 
 
 def test_job_json_array_task_times_and_gpus() -> None:
-    job = job_from_json({"job_id": 41, "array_job_id": 40, "array_task_id": 3, "name": "train", "user_name": "alice",
-                         "partition": "gpu", "job_state": "RUNNING", "nodes": "gpu[001-002]", "node_count": 2,
-                         "submit_time": 1795929844, "start_time": 0, "time_limit": 1500, "state_reason": "None",
-                         "restart_cnt": 2, "exit_code": 0, "tres_alloc_str": "cpu=2,mem=2000M,node=2,gres/gpu=16"})
-    assert (job.job_id, job.user, job.nodes, job.gpus, job.restarts, job.time_limit) == \
-        ("40_3", "alice", ("gpu001", "gpu002"), 16, 2, "1-01:00:00")
+    job = job_from_json(
+        {
+            "job_id": 41,
+            "array_job_id": 40,
+            "array_task_id": 3,
+            "name": "train",
+            "user_name": "alice",
+            "partition": "gpu",
+            "job_state": "RUNNING",
+            "nodes": "gpu[001-002]",
+            "node_count": 2,
+            "submit_time": 1795929844,
+            "start_time": 0,
+            "time_limit": 1500,
+            "state_reason": "None",
+            "restart_cnt": 2,
+            "exit_code": 0,
+            "tres_alloc_str": "cpu=2,mem=2000M,node=2,gres/gpu=16",
+        }
+    )
+    assert (job.job_id, job.user, job.nodes, job.gpus, job.restarts, job.time_limit) == (
+        "40_3",
+        "alice",
+        ("gpu001", "gpu002"),
+        16,
+        2,
+        "1-01:00:00",
+    )
     assert job.submit_time == datetime.fromtimestamp(1795929844, tz=UTC) and job.start_time is None
 
 
 def test_pending_job_json_has_no_nodes_and_gpus_per_node_multiply() -> None:
-    job = job_from_json({"job_id": 7, "job_state": "PENDING", "nodes": "", "node_count": 4,
-                         "tres_per_node": "gres:gpu:8", "time_limit": None, "state_reason": "Resources"})
+    job = job_from_json(
+        {
+            "job_id": 7,
+            "job_state": "PENDING",
+            "nodes": "",
+            "node_count": 4,
+            "tres_per_node": "gres:gpu:8",
+            "time_limit": None,
+            "state_reason": "Resources",
+        }
+    )
     assert (job.nodes, job.gpus, job.time_limit, job.reason) == ((), 32, "UNLIMITED", "Resources")
 
 
 def test_node_json_matches_the_text_parser() -> None:
-    node = node_from_json({"name": "gpu002", "state": "mixed", "state_flags": ["DRAIN"], "reason": "x",
-                           "partitions": ["gpu"], "gres": "gpu:h100:8", "gres_used": "gpu:h100:4(IDX:0-3)",
-                           "cpus": 16, "alloc_cpus": 4, "real_memory": 64000, "features": "h100,ib"}, ["12"])
-    assert (node.state, node.flags, node.gpus, node.gpus_used, node.features, node.jobs) == \
-        ("mixed", ("DRAIN",), 8, 4, ("h100", "ib"), ("12",))
+    node = node_from_json(
+        {
+            "name": "gpu002",
+            "state": "mixed",
+            "state_flags": ["DRAIN"],
+            "reason": "x",
+            "partitions": ["gpu"],
+            "gres": "gpu:h100:8",
+            "gres_used": "gpu:h100:4(IDX:0-3)",
+            "cpus": 16,
+            "alloc_cpus": 4,
+            "real_memory": 64000,
+            "features": "h100,ib",
+        },
+        ["12"],
+    )
+    assert (node.state, node.flags, node.gpus, node.gpus_used, node.features, node.jobs) == (
+        "mixed",
+        ("DRAIN",),
+        8,
+        4,
+        ("h100", "ib"),
+        ("12",),
+    )
 
 
 def test_format_minutes() -> None:
