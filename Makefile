@@ -27,9 +27,10 @@ setup: apt venv
 demo: venv
 	$(BIN)/dcops --demo tui
 
-# ruff (lint rules), mypy (types) and import-linter (the floors): configured in pyproject.toml
+# ruff (lint rules and formatting), mypy (types) and import-linter (the floors): configured in pyproject.toml
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
