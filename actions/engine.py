@@ -63,7 +63,9 @@ def _now() -> str:
 
 
 def new_run_id() -> str:
-    return datetime.now(UTC).strftime("r%Y%m%d-%H%M%S-") + secrets.token_hex(3)
+    # 48 random bits: 8 processes starting thousands of runs in one second must never share an id
+    # (24 bits collided once in 4,000 runs on the PostgreSQL lab; a shared id merges two runs' records)
+    return datetime.now(UTC).strftime("r%Y%m%d-%H%M%S-") + secrets.token_hex(6)
 
 
 class _Journal:

@@ -81,10 +81,11 @@ async def test_long_run_shows_progress_keeps_ui_live_and_cancels(config) -> None
         await wait_for(pilot, lambda: type(app.screen).__name__ == "AskDialog", what="the stop question")
         await pilot.press("y")
         await wait_for(pilot, lambda: runs.cursor_row["state"] == "cancelled", what="the cancelled run")
-        finished = await audit(app, AuditQuery(action=SLOW, event="finished"))
+        # the row turns "cancelled" as the run settles; its "finished" record is appended right after
+        finished = await audit_soon(app, pilot, AuditQuery(action=SLOW, event="finished"))
         assert len(finished) == 1 and finished[0].outcome == "cancelled"
         assert "stopped by unix:alice" in finished[0].detail
-        stops = await audit(app, AuditQuery(action="stop", event="finished"))
+        stops = await audit_soon(app, pilot, AuditQuery(action="stop", event="finished"))
         assert len(stops) == 1 and stops[0].outcome == "ok"  # the stop itself is an audited request
         await wait_for(
             pilot,
@@ -93,3 +94,13 @@ async def test_long_run_shows_progress_keeps_ui_live_and_cancels(config) -> None
             ),
             what="final states",
         )  # done + not started; none "running"
+
+
+async def audit_soon(app, pilot, query, timeout: float = 15.0) -> list:  # noqa: ANN001 - DcopsApp, Pilot, AuditQuery
+    """The audit records matching ``query`` once there are any (or none after ``timeout``)."""
+    for _ in range(int(timeout / 0.1)):
+        found = await audit(app, query)
+        if found:
+            return found
+        await pilot.pause(0.1)
+    return await audit(app, query)
