@@ -55,7 +55,7 @@ from .pg_schema import (
 )
 from .sqlite import _iso, _row_to_record
 from .verify_fast import select_sql, verify_fast
-from .verify_rows import checkpoint_problem
+from .verify_rows import checkpoint_report
 
 log = logging.getLogger("dcops.store.postgres")
 _SELECT = f"SELECT {', '.join(COLS)} FROM audit"
@@ -359,17 +359,7 @@ class PostgresStore:
                 if checkpoint[0]:
                     row = conn.execute("SELECT hash FROM audit WHERE seq = %s", (checkpoint[0],)).fetchone()
                     found = row[0] if row else None
-                problem = checkpoint_problem(found, checkpoint)
-                if problem:
-                    return VerifyReport(
-                        ok=False,
-                        records=0,
-                        head_seq=checkpoint[0],
-                        head_hash=checkpoint[1],
-                        first_bad_seq=checkpoint[0],
-                        problem=problem,
-                    )
-                return _verify_pg(conn, checkpoint, expect_head)
+                return checkpoint_report(found, checkpoint) or _verify_pg(conn, checkpoint, expect_head)
 
     async def head(self) -> tuple[int, str]:
         rows = await self._fetch(_HEAD)

@@ -29,7 +29,7 @@ from .base import COMMON_EVENTS, RARE_EVENTS_SQL, Approval, AuditEntry, AuditQue
 from .chain import GENESIS, record_hash, stored_json
 from .locks import FileLockHandle, FileLocks
 from .verify_fast import select_sql, verify_fast
-from .verify_rows import checkpoint_problem
+from .verify_rows import checkpoint_report
 
 T = TypeVar("T")
 
@@ -368,21 +368,11 @@ class SqliteStore:
         def run(c: sqlite3.Connection) -> VerifyReport:
             c.execute("BEGIN")  # one snapshot for the checkpoint and the rows after it
             try:
+                found = None
                 if checkpoint[0]:
                     row = c.execute("SELECT hash FROM audit WHERE seq = ?", (checkpoint[0],)).fetchone()
-                    problem = checkpoint_problem(row[0] if row else None, checkpoint)
-                else:
-                    problem = checkpoint_problem(None, checkpoint)
-                if problem:
-                    return VerifyReport(
-                        ok=False,
-                        records=0,
-                        head_seq=checkpoint[0],
-                        head_hash=checkpoint[1],
-                        first_bad_seq=checkpoint[0],
-                        problem=problem,
-                    )
-                return _verify_sqlite(c, checkpoint, expect_head)
+                    found = row[0] if row else None
+                return checkpoint_report(found, checkpoint) or _verify_sqlite(c, checkpoint, expect_head)
             finally:
                 c.execute("COMMIT")
 

@@ -131,3 +131,13 @@ def checkpoint_problem(found: str | None, checkpoint: tuple[int, str]) -> str | 
     if found != digest:
         return f"record #{seq} differs from the checkpoint (chain rewritten)"
     return None
+
+
+def checkpoint_report(found: str | None, checkpoint: tuple[int, str]) -> VerifyReport | None:
+    """The failed report of a verify whose starting checkpoint does not hold (None when it does):
+    both stores start ``verify_since`` with it, whatever query found ``found``."""
+    problem = checkpoint_problem(found, checkpoint)
+    if problem is None:
+        return None
+    seq, digest = checkpoint
+    return VerifyReport(ok=False, records=0, head_seq=seq, head_hash=digest, first_bad_seq=seq, problem=problem)
