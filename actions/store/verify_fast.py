@@ -34,7 +34,7 @@ from typing import Any, Literal
 
 from .base import VerifyReport
 from .chain import GENESIS
-from .verify_rows import row_digest
+from .verify_rows import link_problem, row_digest
 
 Dialect = Literal["sqlite", "postgres"]
 NULLABLE = ("decision", "detail", "error", "outcome", "owner")
@@ -94,22 +94,8 @@ def verify_fast(
     sha = hashlib.sha256
     for seq, row_prev, row_hash, dur, s1, s2, s3, s4, params, targets, nulls, nodes in rows:
         count += 1
-        if seq != prev_seq + 1:
-            return _bad(
-                count,
-                prev_seq,
-                prev_hash,
-                seq,
-                f"sequence jumps from #{prev_seq} to #{seq} (records deleted or inserted)",
-            )
-        if row_prev != prev_hash:
-            return _bad(
-                count,
-                prev_seq,
-                prev_hash,
-                seq,
-                "link to the previous record is wrong (record forged, inserted, reordered or chain forked)",
-            )
+        if seq != prev_seq + 1 or row_prev != prev_hash:  # the happy path pays one comparison
+            return _bad(count, prev_seq, prev_hash, seq, link_problem(prev_seq, prev_hash, seq, row_prev))
         fast = False
         if (
             s1 is not None

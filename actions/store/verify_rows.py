@@ -40,22 +40,8 @@ def verify_rows(
     for row in rows:
         count += 1
         seq, row_prev, row_hash = row[0], row[15], row[16]
-        if seq != prev_seq + 1:
-            return _bad(
-                count,
-                prev_seq,
-                prev_hash,
-                seq,
-                f"sequence jumps from #{prev_seq} to #{seq} (records deleted or inserted)",
-            )
-        if row_prev != prev_hash:
-            return _bad(
-                count,
-                prev_seq,
-                prev_hash,
-                seq,
-                "link to the previous record is wrong (record forged, inserted, reordered or chain forked)",
-            )
+        if seq != prev_seq + 1 or row_prev != prev_hash:  # the happy path pays one comparison
+            return _bad(count, prev_seq, prev_hash, seq, link_problem(prev_seq, prev_hash, seq, row_prev))
         digest = row_digest(prev_hash, row)
         if digest is None:
             return _bad(count, prev_seq, prev_hash, seq, "record cannot be read (record edited)")
@@ -119,6 +105,13 @@ def row_digest(prev_hash: str, row: Sequence[Any]) -> str | None:
     digest = _sha256(prev_hash.encode())
     digest.update(text.encode())
     return digest.hexdigest()
+
+
+def link_problem(prev_seq: int, prev_hash: str, seq: int, row_prev: str) -> str:
+    """Why record ``seq`` does not follow record ``prev_seq`` (both verify paths name it alike)."""
+    if seq != prev_seq + 1:
+        return f"sequence jumps from #{prev_seq} to #{seq} (records deleted or inserted)"
+    return "link to the previous record is wrong (record forged, inserted, reordered or chain forked)"
 
 
 def checkpoint_problem(found: str | None, checkpoint: tuple[int, str]) -> str | None:
