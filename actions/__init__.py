@@ -78,11 +78,11 @@ sys.modules[__name__].__class__ = _Package
 
 
 def load_actions():  # noqa: ANN201 - returns the filled Registry
-    """The registry with every action registered (importing ``dcops.actions.ops`` registers them)."""
-    import dcops.actions.ops  # noqa: F401
-
+    """The registry with every action registered (it imports an action's module lazily, on first use
+    of that action; this imports them all, for listings and help)."""
     from .registry import registry
 
+    registry.load_all()
     return registry
 
 

@@ -135,8 +135,6 @@ class Engine:
         self.backends = backends
         self.store = redacting(store)  # free text in every record scrubbed of secret values
         self.policy = policy
-        if registry is None:
-            import dcops.actions.ops  # noqa: F401  - registers every action into the default registry
         self.registry = registry or default_registry
         self.inventory = CachedInventory(backends.inventory)
         self.owner = current_owner()
@@ -1169,8 +1167,6 @@ async def open_engine(
 ) -> Engine:
     """Everything a front end needs, built from one config. ``review``: for reading the audit log
     (verify, list), which must open even a log that fails its seals, to say how."""
-    import dcops.actions.ops  # noqa: F401  - registers every action
-
     from .backends.factory import build_backends
     from .store import open_store
 
@@ -1184,13 +1180,14 @@ async def open_engine(
             policy = Policy.load(path)
     if store is None:
         store = open_store(config.audit.effective_url(), lock_dir=config.audit.lock_dir)
-    from .seal.setup import sealed_store
+    if config.audit.sealing:  # (the sealing code and its cryptography are imported only for a sealed log)
+        from .seal.setup import sealed_store
 
-    try:
-        store = await sealed_store(config, store, review=review)
-    except BaseException:
-        await store.aclose()
-        raise
+        try:
+            store = await sealed_store(config, store, review=review)
+        except BaseException:
+            await store.aclose()
+            raise
     if backends is None:
         backends = build_backends(config)
     engine = Engine(config, backends, store, policy)

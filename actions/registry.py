@@ -3,18 +3,22 @@
 An action is an async generator of events plus the metadata the engine, the grammar and the
 front ends need: the verb users type, a one-line help, a pydantic params model (the grammar and
 the help are generated from it), its kind, how its targets are found, and which guards apply.
-Register one with :func:`action`; the registry is filled when ``dcops.actions.ops`` is imported.
+Register one with :func:`action`; the default registry imports an action's module the first time it
+is asked for that action (``dcops.actions.action_index`` says which module), and every module when
+it is listed.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import importlib
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from .action_index import ACTION_MODULES, OPS_PACKAGE
 from .errors import UsageError
 from .events import ActionEvent
 from .result_rows import Row
@@ -112,8 +116,15 @@ class ActionSpec:
 
 
 class Registry:
-    def __init__(self) -> None:
+    """Action specs by name. With an ``index`` (action name -> module that registers it) the
+    registry is lazy: :meth:`get` imports only the module of the action asked for, and
+    :meth:`__iter__` (listings, help, completion) imports them all once (see action_index)."""
+
+    def __init__(self, index: Mapping[str, str] | None = None, package: str = "") -> None:
         self._specs: dict[str, ActionSpec] = {}
+        self._index = dict(index or {})  # name -> module (relative to package)
+        self._package = package
+        self._all_loaded = not self._index
 
     def add(self, spec: ActionSpec) -> ActionSpec:
         if spec.name in self._specs:
@@ -131,23 +142,33 @@ class Registry:
         self._specs[spec.name] = spec
         return spec
 
+    def load_all(self) -> None:
+        """Import every module of the index's package (once): listings show every action."""
+        if not self._all_loaded:
+            importlib.import_module(self._package).import_all()
+            self._all_loaded = True
+
     def get(self, name: str) -> ActionSpec:
-        try:
-            return self._specs[name]
-        except KeyError:
-            raise UsageError(f"unknown action {name!r}; known actions: {', '.join(sorted(self._specs))}") from None
+        spec = self._specs.get(name)
+        if spec is None and name in self._index:
+            importlib.import_module(f"{self._package}.{self._index[name]}")
+            spec = self._specs.get(name)
+        if spec is None:
+            raise UsageError(f"unknown action {name!r}; known actions: {', '.join(self.names())}")
+        return spec
 
     def __contains__(self, name: object) -> bool:
-        return name in self._specs
+        return name in self._specs or name in self._index
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[ActionSpec]:
+        self.load_all()
         return iter(sorted(self._specs.values(), key=lambda s: (s.category, s.name)))
 
     def names(self) -> list[str]:
-        return sorted(self._specs)
+        return sorted({*self._specs, *self._index})
 
 
-registry = Registry()
+registry = Registry(ACTION_MODULES, OPS_PACKAGE)
 
 
 def action(

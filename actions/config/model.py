@@ -67,6 +67,8 @@ class AuditSection(Section):
             raise ValueError(f"seal_key_id {self.seal_key_id!r} is not 16 lowercase hex digits")
         if self.seal_sinks and not self.sealing:
             raise ValueError("seal_sinks without seal_key or seal_signer: nothing would be sealed")
+        if not self.seal_sinks:
+            return self  # (and no import of the sinks and their cryptography for a config without them)
         from ..errors import ConfigError
         from ..seal.sinks import parse_sink
 
