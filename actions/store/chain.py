@@ -37,16 +37,15 @@ _FIELDS = (
 )
 
 
-def canonical(content: dict[str, Any]) -> bytes:
-    return json.dumps(
-        {k: content.get(k) for k in _FIELDS}, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
-    ).encode()
-
-
 # targets and params as the stores write them: exactly their bytes inside ``canonical`` (sorted keys,
 # no spaces, UTF-8 kept), so a verify can splice the stored text instead of re-encoding it
 # (verify_fast.py). Readers only ``json.loads`` these columns; older spaced text still verifies.
+# One encoder, built once: ``json.dumps`` with these options builds a new JSONEncoder per call.
 stored_json = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode
+
+
+def canonical(content: dict[str, Any]) -> bytes:
+    return stored_json({k: content.get(k) for k in _FIELDS}).encode()
 
 
 def record_hash(prev_hash: str, content: dict[str, Any]) -> str:

@@ -4,8 +4,11 @@ transaction for received+started and one for finished, as the engine does), side
 "Raw" still reads the chain head inside each transaction and hashes each record: that is what
 inserting one record of a hash chain shared by several processes costs at the SQL level; the
 difference to the engine is everything else (validation, RBAC, run bookkeeping, the event stream).
+Each side is timed in wall seconds and in CPU seconds of this process (``time.process_time``): on a
+shared machine the wall time is inflated by neighbours, the CPU time much less. ``--profile FILE``
+writes a cProfile of one more engine round (``python -m pstats FILE``).
 
-    python -m tests.bench.engine_audit [N] [ROUNDS]
+    python -m tests.bench.engine_audit [N] [ROUNDS] [--profile FILE]
 """
 
 from __future__ import annotations
@@ -24,22 +27,22 @@ from dcops.actions.store.sqlite import _SCHEMA
 from tests.unit.core.worker import engine_for
 
 
-async def engine_round(db: Path, n: int) -> float:
+async def engine_round(db: Path, n: int) -> tuple[float, float]:
     from dcops.actions.request import Request
 
     eng = engine_for(str(db))
     await eng.start()
     req = Request(principal="unix:bench", channel="api", action="ping")
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for _ in range(n):
         run = await eng.submit(req)
         await run.wait()
-    elapsed = time.perf_counter() - t0
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
     await eng.aclose()
-    return elapsed
+    return elapsed, cpu
 
 
-def raw_round(source: Path, db: Path) -> float:
+def raw_round(source: Path, db: Path) -> tuple[float, float]:
     """Insert exactly the records the engine wrote (read back from its database), grouped into
     the same transactions (received+started, then finished), each with the head read and hash."""
     src = sqlite3.connect(source)
@@ -57,7 +60,7 @@ def raw_round(source: Path, db: Path) -> float:
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.executescript(_SCHEMA)  # the same table and indexes as the store
     names = [c.strip() for c in cols.split(",")]
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for group in groups:
         conn.execute("BEGIN IMMEDIATE")
         head = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
@@ -73,20 +76,35 @@ def raw_round(source: Path, db: Path) -> float:
             )
             prev = digest
         conn.execute("COMMIT")
-    elapsed = time.perf_counter() - t0
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
     conn.close()
-    return elapsed
+    return elapsed, cpu
 
 
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
-    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 5
-    eng_t, raw_t = [], []
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    profile = sys.argv[sys.argv.index("--profile") + 1] if "--profile" in sys.argv else None
+    if profile in args:
+        args.remove(profile)
+    n = int(args[0]) if args else 2000
+    rounds = int(args[1]) if len(args) > 1 else 5
+    eng_t, raw_t, eng_c, raw_c = [], [], [], []
     with tempfile.TemporaryDirectory() as d:
         for r in range(rounds):
-            eng_t.append(asyncio.run(engine_round(Path(d) / f"e{r}.db", n)))
-            raw_t.append(raw_round(Path(d) / f"e{r}.db", Path(d) / f"r{r}.db"))
+            wall, cpu = asyncio.run(engine_round(Path(d) / f"e{r}.db", n))
+            eng_t.append(wall)
+            eng_c.append(cpu)
+            wall, cpu = raw_round(Path(d) / f"e{r}.db", Path(d) / f"r{r}.db")
+            raw_t.append(wall)
+            raw_c.append(cpu)
+        if profile:
+            import cProfile
+
+            with cProfile.Profile() as prof:
+                asyncio.run(engine_round(Path(d) / "profiled.db", n))
+            prof.dump_stats(profile)
     e, w = statistics.median(eng_t), statistics.median(raw_t)
+    ec, wc = statistics.median(eng_c), statistics.median(raw_c)
     print(
         json.dumps(
             {
@@ -97,6 +115,9 @@ def main() -> None:
                 "raw_median_s": round(w, 3),
                 "raw_actions_per_s": round(n / w),
                 "ratio_engine_over_raw": round(e / w, 2),
+                "engine_actions_per_cpu_s": round(n / ec),
+                "raw_actions_per_cpu_s": round(n / wc),
+                "cpu_ratio_engine_over_raw": round(ec / wc, 2),
             },
             indent=2,
         )
