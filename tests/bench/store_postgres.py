@@ -17,12 +17,19 @@ processes' actions over that wall time. Each round uses a fresh database / file.
 server is the lab's (``tests/lab/postgres.py``: default durability, fsync on, synchronous_commit on),
 started here if it is not running and stopped again at the end.
 
-    python -m tests.bench.store_postgres [ACTIONS_PER_PROCESS] [ROUNDS]
+CPU: each worker reports the CPU seconds its process spent on the actions (client side: engine,
+psycopg, hashing); the output gives CPU milliseconds per action and the throughput that CPU alone
+would allow per core (``..._actions_per_client_cpu_s``), the figure a loaded 2-core box cannot hide
+(the server's CPU is not in it). ``DCOPS_BENCH_PROFILE=FILE`` makes every worker write a cProfile
+(FILE.PID) of its actions. ``--cases a,b`` runs only those cases (names as in the output).
+
+    python -m tests.bench.store_postgres [ACTIONS_PER_PROCESS] [ROUNDS] [--cases postgres_x8,sqlite_x1]
 """
 
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import statistics
 import sys
@@ -39,9 +46,12 @@ from tests.lab import postgres as lab
 LINK_ONE_WAY = 0.0005  # a 1 ms round trip: consoles and the database on one LAN
 
 
-def timed(url: str, processes: int, n: int, on_go: Callable[[], None] = lambda: None) -> float:
+CPU: dict[str, list[float]] = {}  # url kind -> CPU seconds per action, per worker, across rounds
+
+
+def timed(url: str, processes: int, n: int, on_go: Callable[[], None] = lambda: None, cpu_key: str = "") -> float:
     """Wall seconds for ``processes`` workers doing ``n`` audited pings each, gate to last finish
-    (``on_go`` runs as the gate opens)."""
+    (``on_go`` runs as the gate opens). Each worker's CPU seconds per action go to ``CPU[cpu_key]``."""
     procs = [spawn(url, "ping", str(n), "--gate") for _ in range(processes)]
     try:
         for p in procs:
@@ -59,6 +69,9 @@ def timed(url: str, processes: int, n: int, on_go: Callable[[], None] = lambda: 
             out, _ = p.communicate(timeout=600)
             if p.returncode != 0 or not out.startswith("done"):
                 raise SystemExit(f"a worker failed: {out.strip()[-300:]}")
+            fields = out.split()
+            if cpu_key and len(fields) >= 3:
+                CPU.setdefault(cpu_key, []).append(float(fields[2]) / n)
         return time.perf_counter() - t0
     finally:
         for p in procs:
@@ -66,9 +79,9 @@ def timed(url: str, processes: int, n: int, on_go: Callable[[], None] = lambda: 
                 p.kill()
 
 
-def _pg_round(server: lab.PostgresLab, processes: int, n: int, one_way_s: float = 0.0) -> float:
+def _pg_round(server: lab.PostgresLab, processes: int, n: int, one_way_s: float = 0.0, cpu_key: str = "") -> float:
     """One timed round on a fresh database, optionally through the latency proxy."""
-    return _on_fresh_db(server, lambda url: timed(url, processes, n), one_way_s)
+    return _on_fresh_db(server, lambda url: timed(url, processes, n, cpu_key=cpu_key), one_way_s)
 
 
 def _round_trips_per_action(server: lab.PostgresLab, n: int) -> tuple[float, float]:
@@ -103,8 +116,10 @@ def _on_fresh_db(server: lab.PostgresLab, fn: Callable[..., Any], one_way_s: flo
 
 
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 300
-    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    only = sys.argv[sys.argv.index("--cases") + 1].split(",") if "--cases" in sys.argv else None
+    args = [a for a in sys.argv[1:] if a.isdigit()]
+    n = int(args[0]) if args else 300
+    rounds = int(args[1]) if len(args) > 1 else 3
     server = lab.status()
     started = server is None
     server = server or lab.start()
@@ -115,6 +130,8 @@ def main() -> None:
         "sqlite_x8": ("sqlite", 8),
         "postgres_x8_1ms_link": ("pg-link", 8),
     }
+    if only:
+        cases = {k: v for k, v in cases.items() if k in only}
     times: dict[str, list[float]] = {k: [] for k in cases}
     rtts: list[tuple[float, float]] = []
     try:
@@ -122,35 +139,37 @@ def main() -> None:
             for r in range(rounds):
                 for name, (kind, procs) in cases.items():
                     if kind == "pg":
-                        times[name].append(_pg_round(server, procs, n))
+                        times[name].append(_pg_round(server, procs, n, cpu_key=name))
                     elif kind == "pg-link":
-                        times[name].append(_pg_round(server, procs, n, one_way_s=LINK_ONE_WAY))
+                        times[name].append(_pg_round(server, procs, n, one_way_s=LINK_ONE_WAY, cpu_key=name))
                     else:
-                        times[name].append(timed(f"sqlite:///{Path(d) / f'{name}-{r}.db'}", procs, n))
-                rtts.append(_round_trips_per_action(server, n))
+                        times[name].append(timed(f"sqlite:///{Path(d) / f'{name}-{r}.db'}", procs, n, cpu_key=name))
+                if only is None or "round_trips" in only:
+                    rtts.append(_round_trips_per_action(server, n))
     finally:
         if started:
             lab.stop()
     rate = {k: cases[k][1] * n / statistics.median(v) for k, v in times.items()}
-    print(
-        json.dumps(
-            {
-                "actions_per_process": n,
-                "rounds": rounds,
-                **{f"{k}_median_s": round(statistics.median(v), 3) for k, v in times.items()},
-                **{f"{k}_actions_per_s": round(v) for k, v in rate.items()},
-                "ratio_postgres_x8_over_sqlite_x1": round(rate["postgres_x8"] / rate["sqlite_x1"], 2),
-                "ratio_postgres_x8_over_sqlite_x8": round(rate["postgres_x8"] / rate["sqlite_x8"], 2),
-                "ratio_postgres_x8_over_postgres_x1": round(rate["postgres_x8"] / rate["postgres_x1"], 2),
-                "ratio_postgres_x8_1ms_link_over_postgres_x8": round(
-                    rate["postgres_x8_1ms_link"] / rate["postgres_x8"], 2
-                ),
-                "postgres_round_trips_per_action": round(statistics.median(r[0] for r in rtts), 2),
-                "postgres_round_trips_per_record": round(statistics.median(r[1] for r in rtts), 2),
-            },
-            indent=2,
-        )
-    )
+    ratios = {
+        "ratio_postgres_x8_over_sqlite_x1": ("postgres_x8", "sqlite_x1"),
+        "ratio_postgres_x8_over_sqlite_x8": ("postgres_x8", "sqlite_x8"),
+        "ratio_postgres_x8_over_postgres_x1": ("postgres_x8", "postgres_x1"),
+        "ratio_postgres_x8_1ms_link_over_postgres_x8": ("postgres_x8_1ms_link", "postgres_x8"),
+    }
+    out: dict[str, Any] = {
+        "actions_per_process": n,
+        "rounds": rounds,
+        "load_average_at_end": round(os.getloadavg()[0], 2),
+        **{f"{k}_median_s": round(statistics.median(v), 3) for k, v in times.items()},
+        **{f"{k}_actions_per_s": round(v) for k, v in rate.items()},
+        **{k: round(rate[a] / rate[b], 2) for k, (a, b) in ratios.items() if a in rate and b in rate},
+        **{f"{k}_client_cpu_ms_per_action": round(statistics.median(v) * 1000, 3) for k, v in CPU.items()},
+        **{f"{k}_actions_per_client_cpu_s": round(1 / statistics.median(v)) for k, v in CPU.items()},
+    }
+    if rtts:
+        out["postgres_round_trips_per_action"] = round(statistics.median(r[0] for r in rtts), 2)
+        out["postgres_round_trips_per_record"] = round(statistics.median(r[1] for r in rtts), 2)
+    print(json.dumps(out, indent=2))
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@ Each process builds its own engine on the store at URL (``postgresql://`` or ``s
 several consoles and the Slack bot share one deployment. Modes:
 
 - ``ping N [--gate]``: N audited ``ping`` actions; with ``--gate`` print ``ready`` and wait for a line
-  on stdin first (so a benchmark times only the actions), then print ``done SECONDS``.
+  on stdin first (so a benchmark times only the actions), then print ``done SECONDS CPU_SECONDS``
+  (``DCOPS_BENCH_PROFILE=FILE``: also write a cProfile of the actions to FILE.PID).
 - ``drain NODE MARKS``: at the ``go`` line, run ``test-drain`` on NODE; while it holds the node's lock
   it appends ``start``/``end`` lines to the MARKS file and acts until MARKS.release exists; prints
   the outcome.
@@ -188,11 +189,22 @@ async def main(url: str, mode: str, args: list[str]) -> None:
             req = Request(principal="unix:worker", channel="api", action="ping")
             if "--gate" in args:
                 _gate()
-            t0 = time.perf_counter()
+            profile = os.environ.get("DCOPS_BENCH_PROFILE")  # FILE: a cProfile of the actions, as FILE.PID
+            prof = None
+            if profile:
+                import cProfile
+
+                prof = cProfile.Profile()
+                prof.enable()
+            t0, c0 = time.perf_counter(), time.process_time()
             for _ in range(int(args[0])):
                 run = await eng.submit(req)
                 await run.wait()
-            print(f"done {time.perf_counter() - t0:.6f}", flush=True)
+            wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+            if prof is not None:
+                prof.disable()
+                prof.dump_stats(f"{profile}.{os.getpid()}")
+            print(f"done {wall:.6f} {cpu:.6f}", flush=True)  # wall and this process's CPU seconds
         elif mode == "drain":
             node, marks = args[0], args[1]
             _gate()
