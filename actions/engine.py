@@ -1002,6 +1002,7 @@ class Engine:
         error, summary = None, ""
         error_code: int | None = None
         lock = None
+        steps: list[AuditEntry] = []  # step records of a run of Step(more=True) not yet written
         watcher = (
             asyncio.create_task(self._watch_stop(run), name=f"dcops-stop-{run.run_id}")
             if spec.mutating and not prep.dry_run
@@ -1035,20 +1036,21 @@ class Engine:
                 async for event in spec.run(ctx, prep.params):
                     run.emit(event)
                     if isinstance(event, Step) and event.keep and event.status in _TERMINAL:
-                        await self.store.append(
-                            [
-                                started.model_copy(
-                                    update={
-                                        "event": "step",
-                                        "ts": _now(),
-                                        "targets": [event.target],
-                                        "decision": None,
-                                        "outcome": event.status,
-                                        "detail": event.detail,
-                                    }
-                                )
-                            ]
+                        steps.append(
+                            started.model_copy(
+                                update={
+                                    "event": "step",
+                                    "ts": _now(),
+                                    "targets": [event.target],
+                                    "decision": None,
+                                    "outcome": event.status,
+                                    "detail": event.detail,
+                                }
+                            )
                         )
+                        if not event.more:  # the op's next move may change the cluster: record first
+                            await self.store.append(steps)
+                            steps = []
                     elif isinstance(event, Result):
                         summary = event.summary
                         if not event.ok:
@@ -1057,6 +1059,9 @@ class Engine:
                         outcome, error = "failed", event.message
         except asyncio.CancelledError:
             outcome, error = "cancelled", f"cancelled by {run.stopped_by or 'the operator'}"
+            if steps:  # (an op that awaited inside a run of more=True steps) written before the settle's
+                steps, pending = [], steps
+                await self.store.append(pending)
             if spec.mutating and not prep.dry_run and prep.target_names:
                 summary = await self._settle(run, started)
         except TimeoutError:
@@ -1082,6 +1087,7 @@ class Engine:
                 # cannot interrupt it; the thread path finishes the transaction on its own thread
                 await self.store.append(
                     [
+                        *steps,  # steps of an op that ended inside a run of more=True steps: before it
                         started.model_copy(
                             update={
                                 "event": "finished",
@@ -1092,7 +1098,7 @@ class Engine:
                                 "error": error,
                                 "detail": summary,
                             }
-                        )
+                        ),
                     ]
                 )
             except Exception as exc:  # noqa: BLE001 - the cluster was touched; say loudly that the record is missing

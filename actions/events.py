@@ -37,6 +37,9 @@ class Step(_Event):
     status: StepStatus
     detail: str = ""
     keep: bool = True
+    # the op yields another Step right after this one, from the same backend call (no cluster change
+    # between them): the engine writes the run of such steps in one audit transaction, at the last one
+    more: bool = False
 
 
 class Log(_Event):

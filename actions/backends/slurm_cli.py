@@ -68,7 +68,7 @@ class SlurmCli:
         return check(argv, await self.run(argv), where=self.where)
 
     # ---------------------------------------------------------------- reads
-    async def nodes(self, names: Sequence[str] | None = None) -> list[NodeInfo]:
+    async def nodes(self, names: Sequence[str] | None = None, *, jobs: bool = True) -> list[NodeInfo]:
         sinfo = ["sinfo", "-h", "-N", "-O", SINFO_FORMAT]
         if names is not None:
             if not names:
@@ -76,9 +76,12 @@ class SlurmCli:
             lists = args.node_lists(names)
             if len(lists) == 1:  # else: read every node and pick (one call, no argv limit)
                 sinfo += ["-n", lists[0]]
-        info_out, jobs_out = await asyncio.gather(self._call(sinfo), self._call(["squeue", *SQUEUE_NODE_JOBS]))
+        if jobs:
+            info_out, jobs_out = await asyncio.gather(self._call(sinfo), self._call(["squeue", *SQUEUE_NODE_JOBS]))
+            on_node = parse_node_jobs(jobs_out.stdout)
+        else:
+            info_out, on_node = await self._call(sinfo), {}
         found = parse_sinfo(info_out.stdout)
-        on_node = parse_node_jobs(jobs_out.stdout)
         order = list(names) if names is not None else list(found)
         return [found[n].model_copy(update={"jobs": tuple(on_node.get(n, ()))}) for n in order if n in found]
 

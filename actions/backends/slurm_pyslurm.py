@@ -125,14 +125,17 @@ class SlurmPyslurm:
         loaded = await self._call("loading jobs", self.ps.Jobs.load)
         return [job_from_pyslurm(j) for j in loaded.values()]
 
-    async def nodes(self, names: Sequence[str] | None = None) -> list[NodeInfo]:
+    async def nodes(self, names: Sequence[str] | None = None, *, jobs: bool = True) -> list[NodeInfo]:
         if names is not None:
             if not names:
                 return []
             args.node_list(names)
-        loaded, jobs = await asyncio.gather(self._call("loading nodes", self.ps.Nodes.load), self._jobs())
+        if jobs:
+            loaded, all_jobs = await asyncio.gather(self._call("loading nodes", self.ps.Nodes.load), self._jobs())
+        else:
+            loaded, all_jobs = await self._call("loading nodes", self.ps.Nodes.load), []
         on_node: dict[str, list[str]] = {}
-        for job in jobs:
+        for job in all_jobs:
             if job.state in ("RUNNING", "COMPLETING", "SUSPENDED"):
                 for n in job.nodes:
                     on_node.setdefault(n, []).append(job.job_id)

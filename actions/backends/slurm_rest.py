@@ -84,13 +84,16 @@ class SlurmRest:
     async def _all_jobs(self) -> list[JobInfo]:
         return [job_from_json(j) for j in (await self._request("GET", "/jobs")).get("jobs") or []]
 
-    async def nodes(self, names: Sequence[str] | None = None) -> list[NodeInfo]:
+    async def nodes(self, names: Sequence[str] | None = None, *, jobs: bool = True) -> list[NodeInfo]:
         if names is not None:
             if not names:
                 return []
             args.node_list(names)
-        raw, jobs = await asyncio.gather(self._request("GET", "/nodes"), self._all_jobs())
-        on_node = node_jobs_from_json(jobs)
+        if jobs:
+            raw, all_jobs = await asyncio.gather(self._request("GET", "/nodes"), self._all_jobs())
+            on_node = node_jobs_from_json(all_jobs)
+        else:
+            raw, on_node = await self._request("GET", "/nodes"), {}
         found = {n["name"]: n for n in raw.get("nodes") or []}
         order = list(names) if names is not None else list(found)
         return [node_from_json(found[n], on_node.get(n)) for n in order if n in found]

@@ -145,14 +145,15 @@ async def slurm_drain(
         read, _ = await asyncio.gather(slurm.nodes(nodes), slurm.drain(nodes, stamped))
         infos = _by_name(read)
     jobs = jobs_on(infos, nodes)
-    for n in nodes:
+    last = len(nodes) - 1
+    for i, n in enumerate(nodes):  # one write drained them all: one audit transaction for the steps
         running = infos[n].jobs if n in infos else ()
         detail = (
             f"drained: {stamped}"
             if not running
             else f"draining ({len(running)} job(s): {','.join(running)}): {stamped}"
         )
-        yield Step(target=n, status="ok", detail=detail)
+        yield Step(target=n, status="ok", detail=detail, more=i < last)
 
     ok = True
     job_nodes: dict[str, list[str]] = {}
@@ -296,8 +297,10 @@ def health_marked(infos: dict[str, NodeInfo], nodes: Sequence[str], prefixes: Se
 
 async def health_gate(ctx: ActionContext, nodes: list[str], *, force: bool) -> dict[str, NodeInfo]:
     """Read the nodes and refuse (before Slurm or Kubernetes is touched) to resume any a health
-    check marked bad, unless forced; a dry run only reports it. Returns what was read."""
-    infos = _by_name(await ctx.backends.get(SlurmPort).nodes(nodes))
+    check marked bad, unless forced; a dry run only reports it. Returns what was read: state and
+    reason, read fresh for this run (a health check may have drained a node a moment ago), without the
+    jobs on the nodes (resume does not need them: one Slurm query fewer)."""
+    infos = _by_name(await ctx.backends.get(SlurmPort).nodes(nodes, jobs=False))
     marked = health_marked(infos, nodes, health_prefixes(ctx))
     if marked and not force and not ctx.dry_run:
         first = infos[marked[0]].reason
@@ -342,11 +345,12 @@ async def slurm_resume(
     if already:
         yield Log(message=f"already in service: {collapse(already)}")
     await slurm.resume(nodes)
-    for n in nodes:
+    last = len(nodes) - 1
+    for i, n in enumerate(nodes):  # one write resumed them all: one audit transaction for the steps
         detail = "resumed"
         if n in marked:
             detail = f"resumed past health mark {infos[n].reason!r}: {ctx.stamp(force_reason or '')}"
-        yield Step(target=n, status="ok", detail=detail)
+        yield Step(target=n, status="ok", detail=detail, more=i < last)
     rows = [ResumedRow(node=n, state="resumed", previous_reason=infos[n].reason if n in infos else "") for n in nodes]
     yield Result(
         summary=f"resumed {len(nodes)} node(s) {collapse(nodes)}"

@@ -96,7 +96,7 @@ class SimSlurm:
     def __init__(self, sim: SimCluster) -> None:
         self.sim = sim
 
-    async def nodes(self, names: Sequence[str] | None = None) -> list[NodeInfo]:
+    async def nodes(self, names: Sequence[str] | None = None, *, jobs: bool = True) -> list[NodeInfo]:
         self.sim.advance()
         chosen = self.sim.nodes.values() if names is None else self.sim.nodes_named(names, "slurm")
         return [node_info(n) for n in chosen]

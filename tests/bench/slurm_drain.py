@@ -9,8 +9,11 @@ side in one run against the lab's real Slurm cluster.
 ``resume gpu[001-016]`` through ``Engine.submit``. Besides the write, dcops reads node state twice
 per pair: the engine's blast-radius guard before a drain (how much of each partition would be out)
 and resume's health-mark check (a node NHC drained must not be resumed by mistake); the "reads"
-column times those Slurm reads alone so the ratio can be read against them. Starts the Slurm lab
-if it is not running (and stops it again).
+column times those Slurm reads alone so the ratio can be read against them (the guard's reads node
+states and the jobs on them; the health check only states and reasons, fresh each run). CPU: the
+milliseconds of CPU each side costs per pair, this process plus its subprocesses (``scontrol``,
+``sinfo``, ``squeue``; slurmctld's own CPU is not in it), the figure a loaded machine hides least.
+Starts the Slurm lab if it is not running (and stops it again).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import statistics
 import tempfile
 import time
@@ -45,6 +49,12 @@ async def _scontrol(env: dict[str, str], *args: str) -> None:
         raise RuntimeError(f"scontrol failed: {err.decode().strip()}")
 
 
+def cpu_now() -> float:
+    """CPU seconds of this process and its finished children."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 async def direct_pair(env: dict[str, str]) -> float:
     t0 = time.perf_counter()
     await _scontrol(env, f"NodeName={NODES}", "State=DRAIN", "Reason=bench [unix:bench via cli]")
@@ -67,7 +77,7 @@ async def reads_only(engine) -> float:  # noqa: ANN001
     slurm = engine.backends.get(SlurmPort)
     t0 = time.perf_counter()
     await slurm.nodes()
-    await slurm.nodes([f"gpu{i:03d}" for i in range(1, 17)])
+    await slurm.nodes([f"gpu{i:03d}" for i in range(1, 17)], jobs=False)
     return time.perf_counter() - t0
 
 
@@ -91,14 +101,20 @@ async def main(rounds: int, mode: str) -> None:
             try:
                 await dcops_pair(engine)  # warm up: inventory cache, imports, connections
                 await direct_pair(env)
-                direct, dcops, reads = [], [], []
+                direct, dcops, reads, direct_cpu, dcops_cpu = [], [], [], [], []
                 for _ in range(rounds):  # interleaved so drift hits both alike
+                    c0 = cpu_now()
                     direct.append(await direct_pair(env))
+                    c1 = cpu_now()
                     dcops.append(await dcops_pair(engine))
+                    c2 = cpu_now()
+                    direct_cpu.append(c1 - c0)
+                    dcops_cpu.append(c2 - c1)
                     reads.append(await reads_only(engine))
             finally:
                 await engine.aclose()
     d, c, r = (statistics.median(x) * 1000 for x in (direct, dcops, reads))
+    dc, cc = (statistics.median(x) * 1000 for x in (direct_cpu, dcops_cpu))
     print(
         json.dumps(
             {
@@ -110,6 +126,10 @@ async def main(rounds: int, mode: str) -> None:
                 "ratio": round(c / d, 2),
                 "dcops_slurm_reads_ms": round(r, 1),
                 "ratio_without_reads": round((c - r) / d, 2),
+                "direct_cpu_ms": round(dc, 1),
+                "dcops_cpu_ms": round(cc, 1),
+                "cpu_ratio": round(cc / dc, 2),
+                "load_average": round(os.getloadavg()[0], 2),
             }
         )
     )
