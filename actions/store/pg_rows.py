@@ -73,9 +73,8 @@ def canonical_around_seq(content: dict[str, Any]) -> tuple[str, str]:
     """The record's canonical text (``chain.canonical``) split around its seq value, so the server can
     hash a record whose seq it only learns under the chain lock: ``pre + str(seq) + post`` is exactly
     ``canonical(content | {"seq": seq})`` (keys are sorted, seq is a plain integer)."""
-    dumps = dict(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    lower = json.dumps({k: content.get(k) for k in _BEFORE_SEQ}, **dumps)  # type: ignore[arg-type]
-    upper = json.dumps({k: content.get(k) for k in _AFTER_SEQ}, **dumps)  # type: ignore[arg-type]
+    lower = stored_json({k: content.get(k) for k in _BEFORE_SEQ})  # (one encoder built once: chain.stored_json)
+    upper = stored_json({k: content.get(k) for k in _AFTER_SEQ})
     return lower[:-1] + ',"seq":', "," + upper[1:]
 
 
@@ -90,9 +89,8 @@ def append_batch(entries: Sequence[AuditEntry]) -> str | None:
         if duration is not None and not (isinstance(duration, (int, float)) and math.isfinite(duration)):
             return None
         pre, post = canonical_around_seq(content)
-        row = _row(dict(content, seq=0, prev_hash="", hash=""))
-        values = dict(zip(COLS, row))
-        batch.append({"c": [values[c] for c in BATCH_COLS], "pre": pre, "post": post, "nodes": list(entry.targets)})
+        values = [stored_json(content[c]) if c in ("targets", "params") else content[c] for c in BATCH_COLS]
+        batch.append({"c": values, "pre": pre, "post": post, "nodes": list(entry.targets)})
     return json.dumps(batch, ensure_ascii=False, allow_nan=False)
 
 
