@@ -157,3 +157,18 @@ async def test_slurmctld_down_gives_one_clear_error_within_the_timeout(cluster: 
         "slurm: squeue did not answer within 3 s (is slurmctld up?)",
     ) or str(err.value).startswith("slurm: slurmctld does not answer")
     assert "\n" not in str(err.value)
+
+
+async def test_a_read_without_jobs_sees_a_fresh_health_mark_but_no_jobs(cli: SlurmCli, cluster: SlurmLab) -> None:
+    """resume's health check reads with ``jobs=False`` (no squeue): state and reason must still be
+    what Slurm holds right now (a health check may have drained the node a moment ago)."""
+    job = cluster.sbatch("-N1", "-w", "gpu010")
+    cluster.wait_job(job, "RUNNING")
+    cluster.run("scontrol", "update", "NodeName=gpu010", "State=DRAIN", "Reason=NHC: xid 79 on GPU 3")
+    try:
+        (lean,) = await cli.nodes(["gpu010"], jobs=False)
+        (full,) = await cli.nodes(["gpu010"])
+        assert lean.reason.startswith("NHC: xid 79") and lean.unavailable and lean.jobs == ()
+        assert full.reason == lean.reason and full.jobs == (job,)
+    finally:
+        cluster.run("scontrol", "update", "NodeName=gpu010", "State=RESUME")
