@@ -17,6 +17,13 @@ Measures, medians of ``--rounds``:
 Targets: every plane <= 3 s, keystroke p95 during a refresh < 50 ms, RSS < 250 MB.
 
 Run by hand:  python -m tests.bench.tui_fleet_prometheus [--nodes 10000] [--rounds 3] [--keys 40]
+                  [--keep /var/tmp/dcops-prom-10k [--hours-ahead 8]]
+
+With ``--keep DIR`` the backfilled TSDB stays in DIR (outside the worktree; ~1 GB for 10k nodes
+and 8 h) and a later run with the same ``--nodes`` reuses it without backfilling, for as long as its
+samples reach ``--hours-ahead`` past the backfill (a stale one is backfilled again in place; 10k
+nodes x 8 h takes a few minutes of promtool). To reuse it from another shell:
+``python -m tests.bench.tui_fleet_prometheus --keep /var/tmp/dcops-prom-10k``.
 """
 
 from __future__ import annotations
@@ -41,7 +48,14 @@ def node_names(n: int) -> list[str]:
 
 
 def config(work: Path, url: str, n: int):  # noqa: ANN201
-    from dcops.actions.config.model import AuditSection, ClusterSection, DcopsConfig, NodeEntry, PolicySection
+    from dcops.actions.config.model import (
+        AuditSection,
+        ClusterSection,
+        DcopsConfig,
+        NodeEntry,
+        PolicySection,
+        TuiSection,
+    )
     from dcops.actions.config.prometheus import PrometheusSection
 
     (work / "policy.toml").write_text(ALLOW_ALL)
@@ -51,6 +65,7 @@ def config(work: Path, url: str, n: int):  # noqa: ANN201
         policy=PolicySection(path=str(work / "policy.toml")),
         nodes=[NodeEntry(names=f"gpu[00001-{n:05d}]", partitions=["gpu"])],
         prometheus=PrometheusSection(url=url, timeout=30.0),
+        tui=TuiSection(refresh=0),  # no timer: "no refresh" keys are measured with none in flight
     )
 
 
@@ -136,19 +151,26 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--keys", type=int, default=40)
     parser.add_argument("--url", help="a Prometheus already holding the series (skips the backfill; same node names)")
+    parser.add_argument("--keep", type=Path, help="keep (and reuse) the backfilled TSDB in this directory")
+    parser.add_argument("--hours-ahead", type=float, default=8.0, help="with --keep: how long the samples last")
+    parser.add_argument("--backfill-only", action="store_true", help="backfill (or check) --keep DIR and exit")
     args = parser.parse_args()
     os.environ.setdefault("XDG_STATE_HOME", tempfile.mkdtemp(prefix="dcops-bench-state-"))
     n = args.nodes
-    spec = FleetSeries(nodes=node_names(n), hot=frozenset({"gpu00042"}), flapping=frozenset({"gpu00077"}))
+    after = args.hours_ahead * 3600 if args.keep else 30 * 60
+    spec = FleetSeries(nodes=node_names(n), after=after, hot=frozenset({"gpu00042"}), flapping=frozenset({"gpu00077"}))
     with contextlib.ExitStack() as stack:
         url = args.url
         if url is None:
-            print(f"backfilling {spec.series_count():,} series x {len(spec.times())} samples ...", flush=True)
-            prom = stack.enter_context(backfilled("bench", spec, timeout=600))
+            print(f"{spec.series_count():,} series x {len(spec.times())} samples (kept in {args.keep}) ...", flush=True)
+            prom = stack.enter_context(backfilled("bench", spec, timeout=600, keep=args.keep))
             print(
-                f"backfilled and loaded in {prom.backfill_seconds:.1f} s (promtool), serving at {prom.url}", flush=True
+                f"backfilled and loaded in {prom.backfill_seconds:.1f} s (promtool; 0 = reused), serving at {prom.url}",
+                flush=True,
             )
             url = prom.url
+            if args.backfill_only:
+                return 0
         cfg = config(Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="dcops-bench-"))), url, n)
         fills = asyncio.run(engine_fill(cfg, args.rounds))
         tui = asyncio.run(console(cfg, n, _keys(args.keys), args.rounds))
