@@ -97,10 +97,19 @@ async def engine_fill(cfg, rounds: int) -> list[float]:  # noqa: ANN001
 
 async def console(cfg, n: int, keys: list[str], rounds: int) -> dict:  # noqa: ANN001
     from dcops.console.tui.app import DcopsApp
+    from dcops.console.tui.screens.fleet import FleetScreen
     from dcops.console.tui.widgets.vtable import VirtualTable
 
     renders: list[float] = []
     spy_render_line(VirtualTable, renders)
+    shown: list[float] = []  # when the fleet screen swapped new rows in
+    original_show = FleetScreen._show
+
+    def show(self, prepared, summary) -> None:  # noqa: ANN001 - bench-only spy
+        original_show(self, prepared, summary)
+        shown.append(time.perf_counter())
+
+    FleetScreen._show = show  # type: ignore[method-assign]
 
     class TimedApp(DcopsApp):
         paints: list[float] = []
@@ -139,10 +148,21 @@ async def console(cfg, n: int, keys: list[str], rounds: int) -> dict:  # noqa: A
             typed: list[float] = []
             while loading():  # keys while the refresh is in flight
                 typed += await type_and_time(pilot, app.paints, [keys[len(typed) % len(keys)]], renders)
-            out["refresh"].append(await paint_after(app.paints, lambda: True) - t)
+            out["refresh"].append(await first_paint_since(app.paints, shown[-1]) - t)
             out["during"] += typed
         out["rss after refreshes"], out["hwm after refreshes"] = rss_mb()
     return out
+
+
+async def first_paint_since(paints: list[float], since: float, timeout: float = 5.0) -> float:
+    """The first frame painted at or after ``since`` (it may already have been)."""
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        later = [p for p in paints[-50:] if p >= since]
+        if later:
+            return later[0]
+        await asyncio.sleep(0.001)
+    raise RuntimeError("the refreshed rows were never painted")
 
 
 def main() -> int:
