@@ -50,8 +50,7 @@ FLEET_COLUMNS: tuple[Column, ...] = (
 # go first, in this order (Enter opens the node with every plane; / still searches hidden columns).
 _NARROW_DROPS = ("operators", "firmware_drift", "k8s", "power", "partitions", "gpu_temp", "flags", "gpu_util")
 
-# From this many rows on, what a load leaves behind is moved out of the garbage collector's sight
-# (see FleetScreen._show).
+# From this many rows on, a load runs without the cyclic garbage collector (see FleetScreen.load).
 FREEZE_FROM = 2000
 
 # Columns only the fleet action (not Slurm's node list) knows; "-" until it answers.
@@ -99,9 +98,16 @@ class FleetScreen(DcopsScreen):
         the summary) runs on a worker thread; the event loop only swaps the result in, so typing
         stays live while 10,000 rows are rebuilt (a Python thread yields the GIL every few ms)."""
         table = self.table  # the DOM is queried here, on the event loop, not on the worker thread
+        # A full collection walks every tracked object: at 10,000 nodes (rows, the fleet's typed
+        # answer, the table's search text) one took ~200 ms holding the GIL, five times per refresh
+        # (a refresh allocates as much as is live, which is what triggers them): the keystroke
+        # stalls of tests/bench/tui_fleet_prometheus.py. So a large load runs with the collector
+        # off, then collects its own young objects once and freezes what it keeps: never walked
+        # again. Rows are acyclic, so those a later refresh replaces are still freed by reference
+        # counting.
         large = table.total_count >= FREEZE_FROM or len(self.dcops.node_names()) >= FREEZE_FROM
         if large:
-            gc.disable()  # no full collection while 10,000 rows are rebuilt (see _show)
+            gc.disable()
         try:
             slurm = await self._slurm_rows()
             if slurm:
@@ -118,6 +124,10 @@ class FleetScreen(DcopsScreen):
         finally:
             if large:
                 gc.enable()
+                # what this load left: the young objects only (the last load's are frozen), so the
+                # garbage it made (cycles of HTTP exchanges, futures) is collected before freezing
+                gc.collect(1)
+                gc.freeze()
 
     @classmethod
     def _slurm_first(
@@ -185,16 +195,6 @@ class FleetScreen(DcopsScreen):
         if table.sort_column is None:
             table.sort_by("node", reverse=False)
         self.query_one("#fleet-summary", Static).update(summary, layout=False)
-        if len(prepared.rows) >= FREEZE_FROM:
-            # A full collection walks every tracked object: at 10,000 nodes (rows, the fleet's typed
-            # answer, the table's search text) one took ~200 ms, holding the GIL, five times per
-            # refresh (each refresh allocates as much as is live, which is what triggers them):
-            # the keystroke stalls measured in tests/bench/tui_fleet_prometheus.py. So a large
-            # load runs with the collector off (load) and what it leaves is frozen here: never
-            # walked again. Rows are acyclic, so those a later refresh replaces are still freed by
-            # reference counting; only cyclic garbage made during a load stays (the bench's RSS
-            # after refreshes shows what that costs).
-            gc.freeze()
 
     @staticmethod
     def _summary(rows: list[dict[str, Any]], summary: str) -> str:
