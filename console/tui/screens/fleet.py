@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import time
 from collections.abc import Sequence
 from typing import Any
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.widgets import Static
 
@@ -52,6 +53,8 @@ _NARROW_DROPS = ("operators", "firmware_drift", "k8s", "power", "partitions", "g
 
 # From this many rows on, a load runs without the cyclic garbage collector (see FleetScreen.load).
 FREEZE_FROM = 2000
+GC_IDLE = 0.5  # the collection after a large load waits for this long a pause in typing ...
+GC_MAX_DEFER = 10.0  # ... but never longer than this after the load
 
 # Columns only the fleet action (not Slurm's node list) knows; "-" until it answers.
 _OTHER_PLANES = ("k8s", "operators", "gpu_util", "gpu_temp", "xid", "ib_errors")
@@ -102,12 +105,13 @@ class FleetScreen(DcopsScreen):
         # answer, the table's search text) one took ~200 ms holding the GIL, five times per refresh
         # (a refresh allocates as much as is live, which is what triggers them): the keystroke
         # stalls of tests/bench/tui_fleet_prometheus.py. So a large load runs with the collector
-        # off, then collects its own young objects once and freezes what it keeps: never walked
-        # again. Rows are acyclic, so those a later refresh replaces are still freed by reference
-        # counting.
+        # off; afterwards, at the first pause in typing, its own young objects are collected once
+        # (~60 ms) and what it keeps is frozen: never walked again. Rows are acyclic, so those a
+        # later refresh replaces are still freed by reference counting.
         large = table.total_count >= FREEZE_FROM or len(self.dcops.node_names()) >= FREEZE_FROM
         if large:
             gc.disable()
+            self._gc_due = None  # a collection still waiting from the last load: this one's will do
         try:
             slurm = await self._slurm_rows()
             if slurm:
@@ -123,11 +127,36 @@ class FleetScreen(DcopsScreen):
             self._show(prepared, summary)
         finally:
             if large:
-                gc.enable()
-                # what this load left: the young objects only (the last load's are frozen), so the
-                # garbage it made (cycles of HTTP exchanges, futures) is collected before freezing
-                gc.collect(1)
-                gc.freeze()
+                self._gc_due = time.monotonic() + GC_MAX_DEFER
+                self._collect_when_idle()
+
+    _gc_due: float | None = None  # when the deferred collection must run at the latest
+    _last_key = 0.0
+
+    def on_key(self, event: events.Key) -> None:
+        self._last_key = time.monotonic()  # not handled here: the key goes on to its bindings
+
+    def _filter_changed(self, text: str) -> None:
+        self._last_key = time.monotonic()  # keys typed into the filter stop at its Input
+        super()._filter_changed(text)
+
+    def _collect_when_idle(self) -> None:
+        if self._gc_due is None:
+            return
+        now = time.monotonic()
+        quiet = now - self._last_key
+        if quiet < GC_IDLE and now < self._gc_due:
+            self.set_timer(min(GC_IDLE - quiet, self._gc_due - now), self._collect_when_idle)
+            return
+        self._gc_due = None
+        gc.enable()
+        gc.collect(1)  # the load's garbage (cycles of HTTP exchanges, futures) is not frozen
+        gc.freeze()
+
+    def on_unmount(self) -> None:
+        if self._gc_due is not None:  # never leave the process without its collector
+            self._gc_due = None
+            gc.enable()
 
     @classmethod
     def _slurm_first(
