@@ -194,3 +194,39 @@ async def test_the_fleet_screen_prepares_rows_off_the_event_loop(config, monkeyp
         fleet_prepares = [t for t in threads if t != loop_thread]
         assert len(fleet_prepares) >= 1  # the fleet's rows: on a worker thread
         assert installs and set(installs) == {loop_thread}  # swapped in on the event loop
+
+
+async def test_a_large_load_runs_without_the_collector_and_gives_it_back(config, monkeypatch) -> None:
+    """The fleet's full collections stalled typing for ~200 ms each; a large load runs without the
+    collector, and gets it back (after one collection, at a pause in typing) when it is done."""
+    import gc
+
+    from dcops.console.tui.screens import fleet as fleet_screen
+
+    monkeypatch.setattr(fleet_screen, "FREEZE_FROM", 1)  # the 64-node lab fleet counts as large
+    monkeypatch.setattr(fleet_screen, "GC_IDLE", 0.2)
+    collector_on: list[bool] = []
+    prepare = VirtualTable.prepare
+
+    def spy(self, rows, columns=None):  # noqa: ANN001, ANN202
+        collector_on.append(gc.isenabled())
+        return prepare(self, rows, columns)
+
+    monkeypatch.setattr(VirtualTable, "prepare", spy)
+    app = DcopsApp(config(), principal="unix:alice")
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(
+                pilot,
+                lambda: (
+                    isinstance(app.screen, FleetScreen)
+                    and "loading" not in str(app.screen.query_one("#fleet-summary").render())
+                ),
+                what="the fleet to load",
+            )
+            assert collector_on and not any(collector_on)
+            await wait_for(pilot, gc.isenabled, what="the collector to be given back")
+            assert app.screen._gc_due is None
+    finally:
+        gc.enable()
+        gc.unfreeze()
