@@ -22,11 +22,64 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from pydantic import TypeAdapter, ValidationError
+from typing_extensions import TypedDict
 
 from ..errors import BackendError, BackendUnavailable, UsageError
 from .models import Sample, Series
 
 _MAX_POINTS = 11_000  # Prometheus refuses range queries with more points per series than this
+
+
+# The two common answers, typed, so pydantic-core parses the JSON body straight into checked labels
+# and floats (Prometheus sends each value as a string, "NaN" and "+Inf" included) in one call: a
+# 10,000-node range answer costs ~0.4 of json.loads plus a model per series (measured on 2.4 MB).
+# Any other answer (scalar, string, an error, an unexpected shape) takes the generic path below.
+class _VectorItem(TypedDict):
+    metric: dict[str, str]
+    value: tuple[float, float]
+
+
+class _MatrixItem(TypedDict):
+    metric: dict[str, str]
+    values: list[tuple[float, float]]
+
+
+class _VectorData(TypedDict):
+    resultType: str
+    result: list[_VectorItem]
+
+
+class _MatrixData(TypedDict):
+    resultType: str
+    result: list[_MatrixItem]
+
+
+class _VectorAnswer(TypedDict):
+    status: str
+    data: _VectorData
+
+
+class _MatrixAnswer(TypedDict):
+    status: str
+    data: _MatrixData
+
+
+_VECTOR = TypeAdapter(_VectorAnswer)
+_MATRIX = TypeAdapter(_MatrixAnswer)
+
+
+def _typed(resp: httpx.Response, shape: TypeAdapter[Any], kind: str) -> list[Any] | None:
+    """The answer's result items if it is a successful ``kind`` answer of the expected shape, else None."""
+    if resp.status_code != 200:
+        return None
+    try:
+        answer = shape.validate_json(resp.content)
+    except ValidationError:
+        return None
+    if answer["status"] != "success" or answer["data"]["resultType"] != kind:
+        return None
+    return list(answer["data"]["result"])
 
 
 class PrometheusAdapter:
@@ -59,7 +112,13 @@ class PrometheusAdapter:
         params = {"query": promql, "timeout": f"{self.timeout:g}s"}
         if at is not None:
             params["time"] = f"{_unix(at):.3f}"
-        data = await self._get("/api/v1/query", params)
+        resp = await self._request("/api/v1/query", params)
+        items = _typed(resp, _VECTOR, "vector")
+        if items is not None:  # checked by the typed parse: no second validation per sample
+            return [
+                Sample.model_construct(labels=r["metric"], value=r["value"][1], timestamp=r["value"][0]) for r in items
+            ]
+        data = self._data(resp)
         kind = data.get("resultType")
         result: Any = data.get("result")  # JSON whose shape depends on kind
         if kind == "vector":
@@ -89,7 +148,7 @@ class PrometheusAdapter:
                 f"{(t1 - t0) / step:.0f} points per series is more than Prometheus allows "
                 f"({_MAX_POINTS}); use a larger --step"
             )
-        data = await self._get(
+        resp = await self._request(
             "/api/v1/query_range",
             {
                 "query": promql,
@@ -99,6 +158,10 @@ class PrometheusAdapter:
                 "timeout": f"{self.timeout:g}s",
             },
         )
+        items = _typed(resp, _MATRIX, "matrix")
+        if items is not None:  # checked by the typed parse: no second validation per series
+            return [Series.model_construct(labels=r["metric"], points=tuple(r["values"])) for r in items]
+        data = self._data(resp)
         if data.get("resultType") != "matrix":
             raise BackendError(f"prometheus at {self.url} answered a range query with {data.get('resultType')!r}")
         return [
@@ -106,7 +169,7 @@ class PrometheusAdapter:
             for r in data["result"]
         ]
 
-    async def _get(self, path: str, params: dict[str, str]) -> dict[str, Any]:
+    async def _request(self, path: str, params: dict[str, str]) -> httpx.Response:
         try:
             async with self._slots:
                 resp = await self._client.get(path, params=params)
@@ -115,6 +178,10 @@ class PrometheusAdapter:
         except httpx.TransportError as exc:
             reason = _reason(exc)
             raise BackendUnavailable(f"prometheus at {self.url} is not reachable: {reason}") from None
+        return resp
+
+    def _data(self, resp: httpx.Response) -> dict[str, Any]:
+        """The ``data`` of a successful answer, or the error mapped to one clear line."""
         try:
             body = resp.json()
         except ValueError:

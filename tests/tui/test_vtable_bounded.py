@@ -1,0 +1,232 @@
+"""The fleet table's work stays bounded at 10,000 rows, proved by counting, never by timing:
+
+- a filter keystroke renders only the lines on screen and renders no row's search text;
+- a refresh renders the search text of the rows that changed, not of every row;
+- the one-pass filter finds exactly the rows a per-row search finds, whatever the pattern
+  (anchors, newlines, empty matches, look-around, matches running into the next row);
+- the fleet screen prepares its rows off the event loop and swaps them in with one call.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from textual.app import App, ComposeResult
+
+from dcops.console.tui.app import DcopsApp
+from dcops.console.tui.screens.fleet import FleetScreen
+from dcops.console.tui.widgets.vtable import _FLAGS, Column, PreparedRows, VirtualTable, _rows_matching
+
+from .conftest import SIZE, wait_for
+
+N = 10_000
+
+
+def fleet_rows(n: int = N, bump: frozenset[int] = frozenset()) -> list[dict]:
+    return [
+        {
+            "node": f"gpu{i:05d}",
+            "state": "drained" if i % 10 == 0 else "idle",
+            "util": float((i + (1 if i in bump else 0)) % 100),
+        }
+        for i in range(1, n + 1)
+    ]
+
+
+class Counting:
+    """Counts calls of a column's render function (search text and line rendering both use it)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, value, row):  # noqa: ANN001, ANN204
+        self.calls += 1
+        return ("" if value is None else str(value), None)
+
+
+class TableApp(App):
+    def __init__(self, counter: Counting) -> None:
+        super().__init__()
+        self.counter = counter
+
+    def compose(self) -> ComposeResult:
+        yield VirtualTable(
+            [Column("node", "NODE", 9), Column("state", "STATE", 8), Column("util", "UTIL", 5, self.counter)],
+            key="node",
+        )
+
+
+async def test_a_filter_keystroke_renders_one_screenful_and_no_search_text(monkeypatch) -> None:
+    counter = Counting()
+    app = TableApp(counter)
+    async with app.run_test(size=(60, 20)) as pilot:
+        t = app.query_one(VirtualTable)
+        t.set_rows(fleet_rows())
+        await pilot.pause()
+        lines: list[int] = []
+        original = VirtualTable._cells
+
+        def spy(self, row, base, marker):  # noqa: ANN001, ANN202
+            lines.append(1)
+            return original(self, row, base, marker)
+
+        monkeypatch.setattr(VirtualTable, "_cells", spy)
+        for pattern in ["g", "gp", "gpu0", "gpu00", "gpu001", "gpu0012", "gpu001", "!drained", "drained", ""]:
+            before_render, before_lines = counter.calls, len(lines)
+            assert t.set_filter(pattern) is None
+            await pilot.pause()
+            # each visible line renders its cells once (the util column among them); no search text
+            assert len(lines) - before_lines <= 20, pattern
+            assert counter.calls - before_render == len(lines) - before_lines, pattern
+        assert t.set_filter("gpu0012") is None and t.row_count == 10  # gpu00120..gpu00129
+
+
+async def test_a_refresh_renders_the_search_text_of_changed_rows_only() -> None:
+    counter = Counting()
+    app = TableApp(counter)
+    async with app.run_test(size=(60, 20)) as pilot:
+        t = app.query_one(VirtualTable)
+        first = t.prepare(fleet_rows())
+        assert first.rendered == N
+        t.install(first)
+        await pilot.pause()
+        same = t.prepare(fleet_rows())  # equal rows, new objects: what a refresh of a quiet fleet brings
+        assert same.rendered == 0 and same.search == first.search
+        changed = t.prepare(fleet_rows(bump=frozenset({7, 70, 7000})))
+        assert changed.rendered == 3
+        t.install(changed)
+        assert t.set_filter("^8\\.0$") is None  # gpu00007's util moved from 7 to 8: its search text too
+        assert "gpu00007" in {r["node"] for r in t.visible_rows} and t.row_count == 101
+        # other columns: everything is rendered again (the memo belongs to the columns)
+        other = t.prepare(fleet_rows(), columns=[Column("node", "NODE", 9)])
+        assert other.rendered == N
+
+
+async def test_install_keeps_the_cursor_on_its_row_and_drops_vanished_selection() -> None:
+    app = TableApp(Counting())
+    async with app.run_test(size=(60, 20)):
+        t = app.query_one(VirtualTable)
+        t.set_rows(fleet_rows())
+        t.multi_select = True
+        t.sort_by("node")
+        assert t.move_to_key("gpu05000")
+        t.selected |= {"gpu05000", "gpu09999"}
+        t.install(t.prepare([r for r in fleet_rows() if r["node"] != "gpu09999"]))
+        assert t.cursor_row is not None and t.cursor_row["node"] == "gpu05000"
+        assert t.selected == {"gpu05000"}
+        assert not t.move_to_key("gpu09999") and not t.move_to_key("no-such-node")
+
+
+# ------------------------------------------------------------------ the one-pass filter
+cells = st.text(alphabet="ab1\n \t.-é", max_size=6)
+rows_strategy = st.lists(st.tuples(cells, cells), min_size=0, max_size=12)
+patterns = st.sampled_from(
+    [
+        "a",
+        "^a",
+        "a$",
+        "^$",
+        "b\\nb",
+        "a\\s+b",
+        "[^x]{3}",
+        "",
+        "a*",
+        "\\A1",
+        "1\\Z",
+        "(?<=b)a",
+        "(?<!\\n)a",
+        "a(?=\\n)",
+        "a(?!b)",
+        "\\ba\\b",
+        "é.",
+        "(a|b)\\1",
+        "1$\\n^a",
+        ".",
+        "\\n",
+        "a\\nn1",  # runs from the end of one row into the next row's node name
+        "b\\s+n",
+        "1\\n*n\\d",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=rows_strategy, pattern=patterns)
+def test_the_one_pass_filter_matches_exactly_what_a_per_row_search_matches(rows, pattern) -> None:
+    data = [{"node": f"n{i}", "x": a, "y": b} for i, (a, b) in enumerate(rows)]
+    table = VirtualTable([Column("node", "N", 4), Column("x", "X", 4), Column("y", "Y", 4)], key="node")
+    prepared: PreparedRows = table.prepare(data)
+    rx = re.compile(pattern, _FLAGS)
+    assert _rows_matching(prepared, rx) == [rx.search(s) is not None for s in prepared.search]
+
+
+# ------------------------------------------------------------------ the fleet screen
+async def test_the_fleet_screen_prepares_rows_off_the_event_loop(config, monkeypatch) -> None:
+    threads: list[int] = []
+    installs: list[int] = []
+    prepare, install = VirtualTable.prepare, VirtualTable.install
+
+    def spy_prepare(self, rows, columns=None):  # noqa: ANN001, ANN202
+        threads.append(threading.get_ident())
+        return prepare(self, rows, columns)
+
+    def spy_install(self, prepared):  # noqa: ANN001, ANN202
+        installs.append(threading.get_ident())
+        return install(self, prepared)
+
+    monkeypatch.setattr(VirtualTable, "prepare", spy_prepare)
+    monkeypatch.setattr(VirtualTable, "install", spy_install)
+    app = DcopsApp(config(), principal="unix:alice")
+    async with app.run_test(size=SIZE) as pilot:
+        loop_thread = threading.get_ident()
+        await wait_for(
+            pilot,
+            lambda: (
+                isinstance(app.screen, FleetScreen)
+                and app.screen.query_one("#fleet-table", VirtualTable).total_count == 64
+                and "loading" not in str(app.screen.query_one("#fleet-summary").render())
+            ),
+            what="the fleet to load",
+        )
+        fleet_prepares = [t for t in threads if t != loop_thread]
+        assert len(fleet_prepares) >= 1  # the fleet's rows: on a worker thread
+        assert installs and set(installs) == {loop_thread}  # swapped in on the event loop
+
+
+async def test_a_large_load_runs_without_the_collector_and_gives_it_back(config, monkeypatch) -> None:
+    """The fleet's full collections stalled typing for ~200 ms each; a large load runs without the
+    collector, and gets it back (after one collection, at a pause in typing) when it is done."""
+    import gc
+
+    from dcops.console.tui.screens import fleet as fleet_screen
+
+    monkeypatch.setattr(fleet_screen, "FREEZE_FROM", 1)  # the 64-node lab fleet counts as large
+    monkeypatch.setattr(fleet_screen, "GC_IDLE", 0.2)
+    collector_on: list[bool] = []
+    prepare = VirtualTable.prepare
+
+    def spy(self, rows, columns=None):  # noqa: ANN001, ANN202
+        collector_on.append(gc.isenabled())
+        return prepare(self, rows, columns)
+
+    monkeypatch.setattr(VirtualTable, "prepare", spy)
+    app = DcopsApp(config(), principal="unix:alice")
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(
+                pilot,
+                lambda: (
+                    isinstance(app.screen, FleetScreen)
+                    and "loading" not in str(app.screen.query_one("#fleet-summary").render())
+                ),
+                what="the fleet to load",
+            )
+            assert collector_on and not any(collector_on)
+            await wait_for(pilot, gc.isenabled, what="the collector to be given back")
+            assert app.screen._gc_due is None
+    finally:
+        gc.enable()
+        gc.unfreeze()
