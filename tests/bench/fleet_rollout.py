@@ -25,7 +25,7 @@ can be told apart from a cost of ours:
 Run by hand (own lab dir and ports from the env file), one command:
     python -m tests.bench.fleet_rollout [--nodes 64] [--parallel 16] [--rounds 3] [--latency 0.05 0.5]
         [--update-seconds 2.0] [--profile FILE.prof]
-``--profile`` writes a cProfile of this process over all fleet runs (``python -m pstats FILE``).
+``--profile`` writes a CPU-time cProfile of this process over the fleet runs (``python -m pstats FILE``).
 """
 
 from __future__ import annotations
@@ -181,7 +181,7 @@ async def main_async(args: argparse.Namespace) -> None:
     kube = kube_lab.start()
     pids = (read_pid(bmcs.directory / "server.pid"), kube.pid)
     runs: dict[str, list[Sample]] = {"alone": [], "fleet": [], "fleet, 1 failing": []}
-    prof = cProfile.Profile() if args.profile else None
+    prof = cProfile.Profile(time.process_time) if args.profile else None  # CPU, not waiting
     try:
         with tempfile.TemporaryDirectory(prefix="dcops-bench-rollout-") as tmp:
             cfg = config(Path(tmp), bmcs, kube, n)
