@@ -102,15 +102,24 @@ async def test_bmc_lost_and_one_failing_mid_rollout_halts_then_resume_finishes(l
     await _audit_intact(cfg)
 
 
-async def test_bmc_gone_while_its_update_task_runs_holds_the_node_halts_then_resume_reattaches(
-    lab, slurm_lab, tmp_path, baseline
+@pytest.mark.parametrize(
+    ("fault", "says"),
+    [
+        ("gone", "cannot connect"),  # its port refuses connections (BMC rebooting, pulled off the network)
+        ("server_error", "HTTP 500"),  # its web server answers 500 to everything
+        ("hang", "no answer within 3 s"),  # it accepts and never answers, past the client timeout
+    ],
+)
+async def test_bmc_fails_while_its_update_task_runs_holds_the_node_halts_then_resume_reattaches(
+    lab, slurm_lab, tmp_path, baseline, fault, says
 ):
-    """gpu003's BMC goes away (its port refuses connections) while gpu003 is drained and its update
-    task runs: that node fails, stays drained with a reason naming the run and the step, the rollout
-    halts under --max-failures 0 (later nodes never touched), and the user reads one line. Once the
-    BMC is back, ``dcops resume`` re-attaches to the task the BMC kept (no second push of that image),
-    finishes gpu003 and the skipped nodes, and returns every node to service."""
+    """gpu003's BMC fails while gpu003 is drained and its update task runs (gone, 500s, or hung past
+    the timeout): that node fails, stays drained with a reason naming the run and the step, the
+    rollout halts under --max-failures 0 (later nodes never touched), and the user reads one line.
+    Once the BMC is back, ``dcops resume`` re-attaches to the task the BMC kept (no second push of
+    that image), finishes gpu003 and the skipped nodes, and returns every node to service."""
     cfg = write_config_file(lab, slurm_lab, tmp_path)
+    cfg.write_text(cfg.read_text().replace("timeout = 10\n", "timeout = 3\n"))
     engine = await open_engine(load_config(str(cfg)), policy=Policy.from_toml(ALLOW_ALL))
     victim = "gpu003"
     try:
@@ -124,19 +133,19 @@ async def test_bmc_gone_while_its_update_task_runs_holds_the_node_halts_then_res
         async for ev in run.events():
             detail = str(getattr(ev, "detail", ""))
             if not gone and getattr(ev, "target", "") == victim and "started: task" in detail:
-                lab.faults([victim], gone=True)  # drained, first image pushed, its task running
+                lab.faults([victim], **{fault: True})  # drained, first image pushed, its task running
                 gone = True
         fin = await run.wait()
         tasks_before_resume = lab.status()["tasks"][victim]
     finally:
-        lab.faults([victim], gone=False)
+        lab.faults([victim], **{fault: False})
         await engine.aclose()
     assert gone
     assert fin.outcome == "failed"
     assert "rollout halted: failures exceeded --max-failures 0" in fin.summary and "\n" not in fin.summary
     failed, skipped = run.result.data["failed"], run.result.data["skipped"]
     assert list(failed) == [victim], failed
-    assert "cannot connect" in failed[victim] and "node left drained" in failed[victim], failed[victim]
+    assert says in failed[victim] and "node left drained" in failed[victim], failed[victim]
     assert sorted(run.result.data["updated"]) == ["gpu001", "gpu002"]
     assert sorted(skipped) == ["gpu004", "gpu005", "gpu006"]
     status = lab.status()
