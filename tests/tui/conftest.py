@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import textwrap
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -61,10 +62,14 @@ roles = ["operator"]
 """
 
 
-async def wait_for(pilot, predicate: Callable[[], object], timeout: float = 15.0, what: str = "condition") -> None:
-    """Pause the pilot until ``predicate()`` is true (the engine works in the background)."""
+async def wait_for(pilot, predicate: Callable[[], object], timeout: float = 30.0, what: str = "condition") -> None:
+    """Pause the pilot until ``predicate()`` is true (the engine works in the background). At least
+    ``timeout`` seconds of wall time and of pauses both: on a loaded machine a 0.05 s pause can take
+    far longer, and a fast predicate should not fail merely because the box is busy."""
+    deadline = time.monotonic() + timeout
     steps = int(timeout / 0.05)
-    for _ in range(steps):
+    while steps > 0 or time.monotonic() < deadline:
+        steps -= 1
         try:
             if predicate():
                 return

@@ -141,8 +141,9 @@ def test_drain_on_a_terminal_asks_the_same_typed_confirmation(env) -> None:
     assert wrong.returncode in (1, 2) and ("not confirmed" in err2 or "unknown job id" in err2), err2
 
 
-def _on_a_terminal(env, args: list[str], seconds: float) -> tuple[str, str]:  # noqa: ANN001
-    """Run dcops with stdout and stderr on a pseudo-terminal for ``seconds``, then Ctrl-C."""
+def _on_a_terminal(env, args: list[str], until: bytes, limit: float = 90) -> tuple[str, str]:  # noqa: ANN001
+    """Run dcops with stdout and stderr on a pseudo-terminal until stderr shows ``until`` (at most
+    ``limit`` seconds: a loaded machine starts Python slowly, so no fixed window), then Ctrl-C."""
     import os
     import pty
     import select
@@ -160,8 +161,8 @@ def _on_a_terminal(env, args: list[str], seconds: float) -> tuple[str, str]:  # 
     os.close(out_s)
     os.close(err_s)
     got = {out_m: b"", err_m: b""}
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline and until not in got[err_m]:
         ready, _, _ = select.select(list(got), [], [], 0.2)
         for fd in ready:
             try:
@@ -177,13 +178,15 @@ def _on_a_terminal(env, args: list[str], seconds: float) -> tuple[str, str]:  # 
 
 def test_long_wait_ticks_and_colours_on_a_terminal_only(env) -> None:
     out, err = _on_a_terminal(
-        env, ["--demo", "run", "--confirm", "1", "drain", "gpu001", "--reason", "x", "--wait"], 12
+        env, ["--demo", "run", "--confirm", "1", "drain", "gpu001", "--reason", "x", "--wait"], until=b"still running ("
     )
     assert "... drain still running (" in err, err  # not silent while it waits
     assert "\x1b[" in out + err  # colour on a terminal
     env_nc = dict(env, NO_COLOR="1")
     out2, err2 = _on_a_terminal(
-        env_nc, ["--demo", "run", "--confirm", "1", "drain", "gpu001", "--reason", "x", "--wait"], 7
+        env_nc,
+        ["--demo", "run", "--confirm", "1", "drain", "gpu001", "--reason", "x", "--wait"],
+        until=b"still running (",
     )
     assert "\x1b[3" not in out2 + err2 and "still running" in err2  # NO_COLOR: no colour, same ticker
     piped = dcops(env, "--demo", "run", "resume", "gpu001")
