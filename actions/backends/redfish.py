@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
+import sniffio  # noqa: F401 - httpcore imports it per request; missing, each import walks sys.path (pyproject)
 from pydantic import SecretStr
 
 from ..errors import BackendError, BackendUnavailable, UsageError
