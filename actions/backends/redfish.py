@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
+import sniffio  # noqa: F401 - httpcore imports it per request; missing, each import walks sys.path (pyproject)
 from pydantic import SecretStr
 
 from ..errors import BackendError, BackendUnavailable, UsageError
@@ -98,6 +99,8 @@ class _Bmc:
     token: str | None = field(default=None, repr=False)
     session_uri: str | None = None
     update: UpdatePath | None = None
+    root: dict[str, Any] | None = None  # the service root: its links are fixed for the BMC's life
+    reset_action: tuple[str, tuple[str, ...]] | None = None  # the system's Reset target and its ResetTypes
     expand: bool = True  # the BMC accepts $expand on collections (until it says otherwise)
     sem: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(2))
     login_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -399,12 +402,21 @@ class RedfishAdapter:
         except ValueError:
             raise self._fail(await self._bmc(node), f"GET {path}: the answer is not JSON") from None
 
+    async def service_root(self, node: str) -> dict[str, Any]:
+        """``/redfish/v1``, read once per BMC: every discovery (systems, managers, update service)
+        starts there, and its links do not change while the BMC runs (a rolling update asked for
+        it twice per node, each a fresh TLS connection on BMCs that close every connection)."""
+        bmc = await self._bmc(node)
+        if bmc.root is None:
+            bmc.root = await self.get(node, "/redfish/v1")
+        return bmc.root
+
     async def system_path(self, node: str) -> str:
         """The host's ComputerSystem: the only one, or among several (a DGX lists ``DGX`` next to
         ``HGX_Baseboard_0``) the one that is not a GPU baseboard and can be reset."""
         bmc = await self._bmc(node)
         if bmc.system is None:
-            root = await self.get(node, "/redfish/v1")
+            root = await self.service_root(node)
             coll = _link(root.get("Systems")) or "/redfish/v1/Systems"
             found = [_link(m) for m in (await self.get(node, coll)).get("Members") or []]
             members = [m for m in found if m]
@@ -464,7 +476,7 @@ class RedfishAdapter:
         links = [_link(m) for m in (system.get("Links") or {}).get("ManagedBy") or []]
         path = next((m for m in links if m), None)
         if path is None:
-            root = await self.get(node, "/redfish/v1")
+            root = await self.service_root(node)
             found = [
                 _link(m)
                 for m in (await self.get(node, _link(root.get("Managers")) or "/redfish/v1/Managers")).get("Members")
@@ -487,7 +499,7 @@ class RedfishAdapter:
         Read before a node is drained: a BMC with no way to take an image fails here, not after."""
         bmc = await self._bmc(node)
         if bmc.update is None:
-            root = await self.get(node, "/redfish/v1")
+            root = await self.service_root(node)
             svc_uri = _link(root.get("UpdateService")) or UPDATE_SERVICE
             resp = await self.request(node, "GET", svc_uri, ok=(404,))
             if resp.status_code == 404:
@@ -658,7 +670,14 @@ class RedfishAdapter:
         )
 
     async def _reset_action(self, node: str) -> tuple[str, tuple[str, ...]]:
-        """The system's Reset target and the ResetTypes it allows (AllowableValues, else ActionInfo)."""
+        """The system's Reset target and the ResetTypes it allows (AllowableValues, else ActionInfo),
+        read once per BMC: what a system offers is fixed, and an update asks for it before each reset."""
+        bmc = await self._bmc(node)
+        if bmc.reset_action is None:
+            bmc.reset_action = await self._read_reset_action(node)
+        return bmc.reset_action
+
+    async def _read_reset_action(self, node: str) -> tuple[str, tuple[str, ...]]:
         system = await self.system_path(node)
         doc = await self.get(node, system)
         action = (doc.get("Actions") or {}).get("#ComputerSystem.Reset") or {}

@@ -22,6 +22,7 @@ from ..backends.ports import KubePort, SlurmPort
 from ..backends.registry import spec_for
 from ..context import ActionContext
 from ..errors import BackendError, DcopsError, UsageError
+from ._fresh_read import FreshRead
 from ._node_steps import StepFailed, hold_drained, slurm_node, until, wait_idle, wait_slurm_responding
 
 log = logging.getLogger(__name__)
@@ -90,6 +91,8 @@ class DrainThrough:
         self.slurm = ctx.backends.find(SlurmPort) if not no_drain else None
         self.kube = ctx.backends.find(KubePort) if not no_drain else None
         self._kube_names: dict[str, str] | None = None
+        # the cluster's nodes, one read shared by the nodes polling at once (never older than the ask)
+        self._kube_nodes = FreshRead(self.kube.nodes) if self.kube is not None else None
 
     @property
     def active(self) -> bool:
@@ -107,13 +110,14 @@ class DrainThrough:
         if self._kube_names is None:
             from .kube_nodes import kube_name
 
-            known = {n.name for n in await self.kube.nodes()}
+            assert self._kube_nodes is not None
+            known = {n.name for n in await self._kube_nodes.get()}
             self._kube_names = {n: kube_name(self.ctx, n) for n in self.ctx.nodes if kube_name(self.ctx, n) in known}
         return self._kube_names.get(node)
 
     async def _kube_node(self, name: str) -> KubeNode:
-        assert self.kube is not None
-        found = [n for n in await self.kube.nodes() if n.name == name]
+        assert self._kube_nodes is not None
+        found = [n for n in await self._kube_nodes.get() if n.name == name]
         if not found:
             raise BackendError(f"kube: no node {name}")
         return found[0]

@@ -1,5 +1,6 @@
-"""Faults in the middle of long runs, on the real lab (BMCs, Slurm, SSH nodes): a BMC that disappears
-and one that answers 500s during a rolling firmware update, and a console killed with SIGKILL in the
+"""Faults in the middle of long runs, on the real lab (BMCs, Slurm, SSH nodes): a BMC that hangs
+and one that answers 500s during a rolling firmware update, a BMC whose port goes away while its
+node's update task runs, and a console killed with SIGKILL in the
 middle of a reimage. Each test checks that nothing is lost or half-done silently: the audit chain
 verifies, every run ends in a state that matches the cluster, and ``dcops resume`` finishes the job."""
 
@@ -97,6 +98,79 @@ async def test_bmc_lost_and_one_failing_mid_rollout_halts_then_resume_finishes(l
         assert ok[node].startswith(f"already done in run {run.run_id}")
     after = lab.status()["nodes"]
     assert {(after[n]["versions"]["BIOS"], after[n]["versions"]["GPU3"]) for n in ok} == {(NEW_BIOS, NEW_GPU)}
+    assert not drained(slurm_lab)
+    await _audit_intact(cfg)
+
+
+@pytest.mark.parametrize(
+    ("fault", "says"),
+    [
+        ("gone", "cannot connect"),  # its port refuses connections (BMC rebooting, pulled off the network)
+        ("server_error", "HTTP 500"),  # its web server answers 500 to everything
+        ("hang", "no answer within 3 s"),  # it accepts and never answers, past the client timeout
+    ],
+)
+async def test_bmc_fails_while_its_update_task_runs_holds_the_node_halts_then_resume_reattaches(
+    lab, slurm_lab, tmp_path, baseline, fault, says
+):
+    """gpu003's BMC fails while gpu003 is drained and its update task runs (gone, 500s, or hung past
+    the timeout): that node fails, stays drained with a reason naming the run and the step, the
+    rollout halts under --max-failures 0 (later nodes never touched), and the user reads one line.
+    Once the BMC is back, ``dcops resume`` re-attaches to the task the BMC kept (no second push of
+    that image), finishes gpu003 and the skipped nodes, and returns every node to service."""
+    cfg = write_config_file(lab, slurm_lab, tmp_path)
+    cfg.write_text(cfg.read_text().replace("timeout = 10\n", "timeout = 3\n"))
+    engine = await open_engine(load_config(str(cfg)), policy=Policy.from_toml(ALLOW_ALL))
+    victim = "gpu003"
+    try:
+        run = await run_action(
+            engine,
+            "firmware-update",
+            {"nodes": "gpu[001-006]", "baseline": str(baseline), "max_parallel": 1, "max_failures": 0},
+            principal=local_principal(),
+        )
+        gone = False
+        async for ev in run.events():
+            detail = str(getattr(ev, "detail", ""))
+            if not gone and getattr(ev, "target", "") == victim and "started: task" in detail:
+                lab.faults([victim], **{fault: True})  # drained, first image pushed, its task running
+                gone = True
+        fin = await run.wait()
+        tasks_before_resume = lab.status()["tasks"][victim]
+    finally:
+        lab.faults([victim], **{fault: False})
+        await engine.aclose()
+    assert gone
+    assert fin.outcome == "failed"
+    assert "rollout halted: failures exceeded --max-failures 0" in fin.summary and "\n" not in fin.summary
+    failed, skipped = run.result.data["failed"], run.result.data["skipped"]
+    assert list(failed) == [victim], failed
+    assert says in failed[victim] and "node left drained" in failed[victim], failed[victim]
+    assert sorted(run.result.data["updated"]) == ["gpu001", "gpu002"]
+    assert sorted(skipped) == ["gpu004", "gpu005", "gpu006"]
+    status = lab.status()
+    for node in skipped:
+        assert status["tasks"][node] == 0  # halted: never touched
+    held = drained(slurm_lab)
+    assert list(held) == [victim], held  # the failed node held out of service, nothing else
+    assert f"run {run.run_id}" in held[victim] and "failed" in held[victim], held[victim]
+    await _audit_intact(cfg)
+
+    out = await asyncio.to_thread(_dcops, cfg, "--json", "resume", run.run_id)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    events = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+    ok = {e["target"]: e["detail"] for e in events if e.get("kind") == "step" and e.get("status") == "ok"}
+    finished = {t for t, d in ok.items() if d.startswith(("updated", "already done"))}
+    assert finished == {f"gpu{i:03d}" for i in range(1, 7)}, ok
+    assert ok["gpu001"].startswith(f"already done in run {run.run_id}")
+    # the task the BMC kept was followed, not started again: one new task at most (the second image)
+    assert lab.status()["tasks"][victim] - tasks_before_resume <= 1
+    assert not any(
+        e.get("target") == victim and "started: task" in e.get("detail", "") and "bios" in e.get("detail", "").lower()
+        for e in events
+    )
+    after = lab.status()["nodes"]
+    assert {(after[n]["versions"]["BIOS"], after[n]["versions"]["GPU3"]) for n in finished} == {(NEW_BIOS, NEW_GPU)}
     assert not drained(slurm_lab)
     await _audit_intact(cfg)
 

@@ -16,6 +16,7 @@ import signal
 import ssl
 import threading
 import types
+from collections.abc import Callable
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -83,17 +84,31 @@ class Control:
     ) -> None:
         self.lab, self.sushy, self.info = lab, sushy_app, info
         self.start_profiles = dict(start_profiles or {})
+        # name -> (close its listening socket, open it again): the "gone" fault; set by serve()
+        self.listeners: dict[str, tuple[Callable[[], None], Callable[[], None]]] = {}
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         req = Request(environ)
         try:
-            body = self.handle(req.method, req.path.strip("/"), json.loads(req.get_data() or b"{}"))
+            data = json.loads(req.get_data() or b"{}")
+            if req.path.strip("/") == "reset" or (req.path.strip("/") == "faults" and "gone" in data):
+                # outside the lab lock: closing waits for the BMC's accept loop; a reset brings all back
+                self.set_gone(self.targets(data) if "gone" in data else self.targets({}), bool(data.get("gone")))
+            body = self.handle(req.method, req.path.strip("/"), data)
             resp = Response(json.dumps(body), content_type="application/json")
         except (KeyError, ValueError, TypeError) as exc:
             resp = Response(
                 json.dumps({"error": f"{type(exc).__name__}: {exc}"}), status=400, content_type="application/json"
             )
         return resp(environ, start_response)
+
+    def set_gone(self, bmcs: list[Any], down: bool) -> None:
+        """``gone``: the BMC's web server is down, its port refuses connections (a BMC rebooting or
+        pulled off the network), until cleared."""
+        for b in bmcs:
+            if b.faults.gone != down and b.name in self.listeners:
+                self.listeners[b.name][0 if down else 1]()
+                b.faults.gone = down
 
     def targets(self, data: dict[str, Any]) -> list[Any]:
         names = data.get("nodes", "all")
@@ -232,18 +247,30 @@ def serve(args: argparse.Namespace) -> None:
 
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(root / "pki" / "server.pem", root / "pki" / "server.key")
-    servers: list[Any] = []
-    for bmc in lab.bmcs.values():
-        servers.append(
-            make_server(
-                "127.0.0.1",
-                bmc.port,
-                BmcView(lab, bmc, app.wsgi_app),
-                threaded=True,
-                request_handler=_QuietHandler,
-                ssl_context=ctx,
-            )
+
+    def bmc_server(bmc: Any) -> BaseWSGIServer:
+        return make_server(
+            "127.0.0.1",
+            bmc.port,
+            BmcView(lab, bmc, app.wsgi_app),
+            threaded=True,
+            request_handler=_QuietHandler,
+            ssl_context=ctx,
         )
+
+    servers: dict[str, Any] = {b.name: bmc_server(b) for b in lab.bmcs.values()}
+
+    def listener(bmc: Any) -> tuple[Callable[[], None], Callable[[], None]]:
+        def close() -> None:
+            servers[bmc.name].shutdown()
+            servers[bmc.name].server_close()
+
+        def reopen() -> None:
+            servers[bmc.name] = bmc_server(bmc)
+            _spawn(servers[bmc.name])
+
+        return close, reopen
+
     files = ThreadingHTTPServer(
         ("127.0.0.1", args.base_port + 1), functools.partial(_QuietFiles, directory=str(root / "images"))
     )
@@ -259,10 +286,11 @@ def serve(args: argparse.Namespace) -> None:
     }
     profiles = dict(kv.split("=", 1) for kv in args.profiles.split(",") if kv) if args.profiles else {}
     ctl = Control(lab, app, info, profiles)
+    ctl.listeners = {b.name: listener(b) for b in lab.bmcs.values()}
     for b in lab.bmcs.values():
         ctl.set_profile(b, profiles.get(b.name, "generic"))
     control = make_server("127.0.0.1", args.base_port, ctl, threaded=True, request_handler=_QuietHandler)
-    for s in [*servers, files, control]:
+    for s in [*servers.values(), files, control]:
         _spawn(s)
     (root / "lab.json").write_text(json.dumps(info, indent=1))
     stop = threading.Event()

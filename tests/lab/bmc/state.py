@@ -63,6 +63,7 @@ class Faults:
     unavailable: int = 0  # answer this many next requests with 503
     retry_after: int = 1
     hang: bool = False  # never answer (until cleared)
+    gone: bool = False  # the web server is down: connections refused (until cleared)
     server_error: bool = False  # answer every request with 500 (until cleared)
     fail_update: str | None = None  # update tasks end in Exception with this text
     no_update: bool = False  # UpdateService without SimpleUpdate or a push URI

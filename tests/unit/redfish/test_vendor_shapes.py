@@ -14,7 +14,7 @@ from dcops.actions.backends.models import FirmwareComponent as F
 from dcops.actions.backends.redfish import RedfishAdapter, _is_host_system, _path_of, _session_limit
 from dcops.actions.backends.redfish_identity import identify
 from dcops.actions.config import parse_config
-from dcops.actions.errors import UsageError
+from dcops.actions.errors import BackendError, UsageError
 from dcops.actions.ops._baseline import compare_versions, family, load_baseline, scheme
 from dcops.actions.ops._firmware_view import collapse, drift, inventory_rows
 from dcops.actions.ops.firmware import FirmwareUpdateParams, check_component, plan_node
@@ -442,3 +442,52 @@ def test_slot_siblings_on_dell_and_ilo_are_one_family():
         ]
     )
     assert found and "siblings disagree" in found[0]
+
+
+async def test_service_root_and_reset_action_are_read_once_per_bmc_not_per_step():
+    """A rolling update asks for the update path, the system, the reset types and then resets (an AC
+    cycle: twice): the service root and the system's Reset action are read once for all of that, the
+    system document is read again only for what changes (power state), never re-discovered."""
+    gets: list[str] = []
+    system = {
+        "Id": "1",
+        "PowerState": "On",
+        "Actions": {
+            "#ComputerSystem.Reset": {
+                "target": "/redfish/v1/Systems/1/Actions/ComputerSystem.Reset",
+                "ResetType@Redfish.AllowableValues": ["ForceOff", "On", "ForceRestart"],
+            }
+        },
+    }
+    docs = {
+        "/redfish/v1": {"Systems": {"@odata.id": "/redfish/v1/Systems"}, "UpdateService": {"@odata.id": "/us"}},
+        "/redfish/v1/Systems": {"Members": [{"@odata.id": "/redfish/v1/Systems/1"}]},
+        "/redfish/v1/Systems/1": system,
+        "/us": {"Actions": {"#UpdateService.SimpleUpdate": {"target": "/us/Actions/SimpleUpdate"}}},
+    }
+    posted: list[tuple[str, object]] = []
+
+    def route(r: httpx.Request) -> httpx.Response:
+        if r.method == "POST":
+            posted.append((r.url.path, json.loads(r.content)))
+            return httpx.Response(204)
+        gets.append(r.url.path)
+        return httpx.Response(200, json=docs[r.url.path]) if r.url.path in docs else httpx.Response(404)
+
+    a = adapter(login_or(route))
+    try:
+        assert (await a.update_path("n1")).simple_update == "/us/Actions/SimpleUpdate"
+        assert await a.reset_types("n1") == ("ForceOff", "On", "ForceRestart")
+        await a.reset("n1", "ForceOff")
+        await a.reset("n1", "On")
+        with pytest.raises(BackendError, match="does not offer ResetType GracefulRestart"):
+            await a.reset("n1", "GracefulRestart")  # still checked against what the system offers
+        assert (await a.system("n1")).power_state == "On"
+    finally:
+        await a.aclose()
+    assert gets.count("/redfish/v1") == 1 and gets.count("/redfish/v1/Systems") == 1
+    assert gets.count("/redfish/v1/Systems/1") == 2  # the Reset action once, then system() for its state
+    assert posted == [
+        ("/redfish/v1/Systems/1/Actions/ComputerSystem.Reset", {"ResetType": "ForceOff"}),
+        ("/redfish/v1/Systems/1/Actions/ComputerSystem.Reset", {"ResetType": "On"}),
+    ]
