@@ -63,7 +63,7 @@ def rows_sql(where: str) -> str:
 def node_groups_sql(dialect: Dialect, where: str) -> str:
     """The node index grouped by seq, seq-ordered: seq, rows, names joined by ``","``, rows with a
     ts, least ts, greatest ts."""
-    agg = "group_concat(node, '\",\"')" if dialect == "sqlite" else "string_agg(node, '\",\"')"
+    agg = "group_concat(node, '\",\"')" if dialect == "sqlite" else "string_agg(node, '\",\"' ORDER BY ctid)"
     return (
         f"SELECT seq, count(*), {agg}, count(ts), min(ts), max(ts) FROM audit_nodes {where} GROUP BY seq ORDER BY seq"
     )
