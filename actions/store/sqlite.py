@@ -104,6 +104,7 @@ _COLS = (
     "hash",
 )
 _INSERT = f"INSERT INTO audit ({', '.join(_COLS)}) VALUES ({', '.join('?' * len(_COLS))})"
+_INSERT_NODE = "INSERT INTO audit_nodes (node, seq, ts) VALUES (?, ?, ?)"
 
 
 SCHEMA_VERSION = 3  # PRAGMA user_version of a log this dcops made or upgraded; bump with any DDL above
@@ -217,49 +218,57 @@ class SqliteStore:
 
     # ------------------------------------------------------------ audit
     @staticmethod
-    def _append_tx(conn: sqlite3.Connection, entries: Sequence[AuditEntry]) -> tuple[int, str]:
-        """Read the head and insert in one write transaction; returns the new head (seq, hash).
+    def encode_rows(
+        entries: Sequence[AuditEntry], seq: int, prev: str
+    ) -> tuple[list[tuple[Any, ...]], list[tuple[str, int, str]], int, str]:
+        """The audit rows and node index rows of ``entries`` chained after record ``seq`` with hash
+        ``prev``, and the new head: the one encoding every append (and the bench generator) uses.
 
         Plain dicts here, not pydantic records: this is the hot path of every action."""
+        rows: list[tuple[Any, ...]] = []
+        nodes: list[tuple[str, int, str]] = []
+        for entry in entries:
+            seq += 1
+            content = dict(entry.__dict__)
+            content["seq"] = seq
+            digest = record_hash(prev, content)
+            targets = content["targets"]
+            params = content["params"]
+            rows.append(
+                (
+                    seq,
+                    content["ts"],
+                    content["run_id"],
+                    content["event"],
+                    content["principal"],
+                    content["channel"],
+                    content["action"],
+                    stored_json(targets) if targets else "[]",
+                    stored_json(params) if params else "{}",
+                    content["decision"],
+                    content["outcome"],
+                    content["duration"],
+                    content["error"],
+                    content["detail"],
+                    content["owner"],
+                    prev,
+                    digest,
+                )
+            )
+            nodes.extend((t, seq, content["ts"]) for t in targets)
+            prev = digest
+        return rows, nodes, seq, prev
+
+    @classmethod
+    def _append_tx(cls, conn: sqlite3.Connection, entries: Sequence[AuditEntry]) -> tuple[int, str]:
+        """Read the head and insert in one write transaction; returns the new head (seq, hash)."""
         conn.execute("BEGIN IMMEDIATE")
         try:
             row = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-            seq, prev = (row[0], row[1]) if row else (0, GENESIS)
-            for entry in entries:
-                seq += 1
-                content = dict(entry.__dict__)
-                content["seq"] = seq
-                digest = record_hash(prev, content)
-                targets = content["targets"]
-                params = content["params"]
-                conn.execute(
-                    _INSERT,
-                    (
-                        seq,
-                        content["ts"],
-                        content["run_id"],
-                        content["event"],
-                        content["principal"],
-                        content["channel"],
-                        content["action"],
-                        stored_json(targets) if targets else "[]",
-                        stored_json(params) if params else "{}",
-                        content["decision"],
-                        content["outcome"],
-                        content["duration"],
-                        content["error"],
-                        content["detail"],
-                        content["owner"],
-                        prev,
-                        digest,
-                    ),
-                )
-                if targets:
-                    conn.executemany(
-                        "INSERT INTO audit_nodes (node, seq, ts) VALUES (?, ?, ?)",
-                        [(t, seq, content["ts"]) for t in targets],
-                    )
-                prev = digest
+            rows, nodes, seq, prev = cls.encode_rows(entries, *((row[0], row[1]) if row else (0, GENESIS)))
+            conn.executemany(_INSERT, rows)
+            if nodes:
+                conn.executemany(_INSERT_NODE, nodes)
             conn.execute("COMMIT")
             return seq, prev
         except BaseException:

@@ -19,8 +19,8 @@ logs written with spaced JSON just verify slower, never differently:
 * the duration is Python's own ``repr`` of the stored float, as ``json.dumps`` writes it.
 
 The node search index is not hashed, so it is read beside the records, grouped by seq in seq order
-(``NODE_GROUPS``: count, names joined by ``","``, how many carry a ts and the least and greatest
-ts): each record's group must be its targets (same names and count, every row carrying the
+(``node_groups_sql``: count, names joined by ``","`` in the order the index scan meets them,
+insertion order on both databases, how many carry a ts and the least and greatest ts): each record's group must be its targets (same names and count, every row carrying the
 record's own ts; else compared as sets the slow way), and a group that belongs to no record, or
 rows carrying another ts, name a record that does not exist: an edited index row could otherwise
 hide a record from a search.
@@ -63,7 +63,7 @@ def rows_sql(where: str) -> str:
 def node_groups_sql(dialect: Dialect, where: str) -> str:
     """The node index grouped by seq, seq-ordered: seq, rows, names joined by ``","``, rows with a
     ts, least ts, greatest ts."""
-    agg = "group_concat(node, '\",\"')" if dialect == "sqlite" else "string_agg(node, '\",\"' ORDER BY ctid)"
+    agg = "group_concat(node, '\",\"')" if dialect == "sqlite" else "string_agg(node, '\",\"')"
     return (
         f"SELECT seq, count(*), {agg}, count(ts), min(ts), max(ts) FROM audit_nodes {where} GROUP BY seq ORDER BY seq"
     )
