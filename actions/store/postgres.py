@@ -54,7 +54,7 @@ from .pg_schema import (
     shown_url,
 )
 from .sqlite import _iso, _row_to_record
-from .verify_fast import select_sql, verify_fast
+from .verify_fast import node_groups_sql, rows_sql, verify_fast
 from .verify_rows import checkpoint_report
 
 log = logging.getLogger("dcops.store.postgres")
@@ -505,25 +505,23 @@ class PostgresStore:
         return await self._locks.lock(names, run_id, wait)
 
 
-_FAST_ROWS = select_sql("postgres", "WHERE seq > %s")
+_FAST_ROWS = rows_sql("WHERE seq > %s")
+_NODE_GROUPS = node_groups_sql("postgres", "WHERE seq > %s")
 _ONE_ROW = _SELECT + " WHERE seq = %s"
 
 
 def _verify_pg(conn: psycopg.Connection, start: tuple[int, str], expect_head: tuple[int, str] | None) -> VerifyReport:
-    """``verify_fast`` in this connection's REPEATABLE READ transaction, streaming the rows through a
-    server-side cursor; from the genesis the node index is counted whole."""
-    after = start[0]
-    scope, args = ("WHERE n.seq > %s", (after,)) if after else ("WHERE true", ())
-
-    def one(sql: str, params: Sequence[Any]) -> Any:
-        row = conn.execute(sql, params).fetchone()
-        return row[0] if row else None
-
-    with conn.cursor(name="dcops_verify") as cur:
-        cur.itersize = 10000
+    """``verify_fast`` in this connection's REPEATABLE READ transaction, the records and the node
+    index groups streamed side by side through two server-side cursors; from the genesis the node
+    index is read whole (a row with seq 0 or below belongs to no record)."""
+    after = start[0] if start[0] else -(1 << 62)
+    with conn.cursor(name="dcops_verify") as cur, conn.cursor(name="dcops_verify_nodes") as groups:
+        cur.itersize = groups.itersize = 10000
         cur.execute(_FAST_ROWS, (after,))
+        groups.execute(_NODE_GROUPS, (after,))
         return verify_fast(
             cur,
+            groups,
             slow_row=lambda seq: conn.execute(_ONE_ROW, (seq,)).fetchone(),
             slow_nodes=lambda seq: [
                 r[0]
@@ -533,12 +531,6 @@ def _verify_pg(conn: psycopg.Connection, start: tuple[int, str], expect_head: tu
                     (seq,),
                 )
             ],
-            index_rows=lambda: one(f"SELECT count(*) FROM audit_nodes n {scope}", args),
-            orphan_seq=lambda: one(
-                f"SELECT min(n.seq) FROM audit_nodes n {scope} AND NOT EXISTS (SELECT 1 FROM "
-                "audit a WHERE a.seq = n.seq AND a.ts IS NOT DISTINCT FROM n.ts)",
-                args,
-            ),
             start=start,
             expect_head=expect_head,
         )

@@ -28,8 +28,9 @@ from ..errors import ApprovalTaken, AuditError, NotFound
 from .base import COMMON_EVENTS, RARE_EVENTS_SQL, Approval, AuditEntry, AuditQuery, AuditRecord, VerifyReport
 from .chain import GENESIS, record_hash, stored_json
 from .locks import FileLockHandle, FileLocks
-from .verify_fast import select_sql, verify_fast
+from .verify_fast import node_groups_sql, rows_sql, verify_fast
 from .verify_rows import checkpoint_report
+from .verify_split import verify_split, workers_for
 
 T = TypeVar("T")
 
@@ -103,6 +104,7 @@ _COLS = (
     "hash",
 )
 _INSERT = f"INSERT INTO audit ({', '.join(_COLS)}) VALUES ({', '.join('?' * len(_COLS))})"
+_INSERT_NODE = "INSERT INTO audit_nodes (node, seq, ts) VALUES (?, ?, ?)"
 
 
 SCHEMA_VERSION = 3  # PRAGMA user_version of a log this dcops made or upgraded; bump with any DDL above
@@ -216,49 +218,57 @@ class SqliteStore:
 
     # ------------------------------------------------------------ audit
     @staticmethod
-    def _append_tx(conn: sqlite3.Connection, entries: Sequence[AuditEntry]) -> tuple[int, str]:
-        """Read the head and insert in one write transaction; returns the new head (seq, hash).
+    def encode_rows(
+        entries: Sequence[AuditEntry], seq: int, prev: str
+    ) -> tuple[list[tuple[Any, ...]], list[tuple[str, int, str]], int, str]:
+        """The audit rows and node index rows of ``entries`` chained after record ``seq`` with hash
+        ``prev``, and the new head: the one encoding every append (and the bench generator) uses.
 
         Plain dicts here, not pydantic records: this is the hot path of every action."""
+        rows: list[tuple[Any, ...]] = []
+        nodes: list[tuple[str, int, str]] = []
+        for entry in entries:
+            seq += 1
+            content = dict(entry.__dict__)
+            content["seq"] = seq
+            digest = record_hash(prev, content)
+            targets = content["targets"]
+            params = content["params"]
+            rows.append(
+                (
+                    seq,
+                    content["ts"],
+                    content["run_id"],
+                    content["event"],
+                    content["principal"],
+                    content["channel"],
+                    content["action"],
+                    stored_json(targets) if targets else "[]",
+                    stored_json(params) if params else "{}",
+                    content["decision"],
+                    content["outcome"],
+                    content["duration"],
+                    content["error"],
+                    content["detail"],
+                    content["owner"],
+                    prev,
+                    digest,
+                )
+            )
+            nodes.extend((t, seq, content["ts"]) for t in targets)
+            prev = digest
+        return rows, nodes, seq, prev
+
+    @classmethod
+    def _append_tx(cls, conn: sqlite3.Connection, entries: Sequence[AuditEntry]) -> tuple[int, str]:
+        """Read the head and insert in one write transaction; returns the new head (seq, hash)."""
         conn.execute("BEGIN IMMEDIATE")
         try:
             row = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-            seq, prev = (row[0], row[1]) if row else (0, GENESIS)
-            for entry in entries:
-                seq += 1
-                content = dict(entry.__dict__)
-                content["seq"] = seq
-                digest = record_hash(prev, content)
-                targets = content["targets"]
-                params = content["params"]
-                conn.execute(
-                    _INSERT,
-                    (
-                        seq,
-                        content["ts"],
-                        content["run_id"],
-                        content["event"],
-                        content["principal"],
-                        content["channel"],
-                        content["action"],
-                        stored_json(targets) if targets else "[]",
-                        stored_json(params) if params else "{}",
-                        content["decision"],
-                        content["outcome"],
-                        content["duration"],
-                        content["error"],
-                        content["detail"],
-                        content["owner"],
-                        prev,
-                        digest,
-                    ),
-                )
-                if targets:
-                    conn.executemany(
-                        "INSERT INTO audit_nodes (node, seq, ts) VALUES (?, ?, ?)",
-                        [(t, seq, content["ts"]) for t in targets],
-                    )
-                prev = digest
+            rows, nodes, seq, prev = cls.encode_rows(entries, *((row[0], row[1]) if row else (0, GENESIS)))
+            conn.executemany(_INSERT, rows)
+            if nodes:
+                conn.executemany(_INSERT_NODE, nodes)
             conn.execute("COMMIT")
             return seq, prev
         except BaseException:
@@ -372,9 +382,21 @@ class SqliteStore:
                 if checkpoint[0]:
                     row = c.execute("SELECT hash FROM audit WHERE seq = ?", (checkpoint[0],)).fetchone()
                     found = row[0] if row else None
-                return checkpoint_report(found, checkpoint) or _verify_sqlite(c, checkpoint, expect_head)
+                bad = checkpoint_report(found, checkpoint)
+                if bad is not None:
+                    return bad
+                head = c.execute("SELECT max(seq) FROM audit").fetchone()[0] or 0
+                parts = workers_for(head - checkpoint[0])
+                if parts == 1:
+                    return _verify_sqlite(c, checkpoint, expect_head)
             finally:
                 c.execute("COMMIT")
+
+            def hashes(seqs: Sequence[int]) -> dict[int, str]:
+                marks = ",".join("?" * len(seqs))
+                return dict(c.execute(f"SELECT seq, hash FROM audit WHERE seq IN ({marks})", list(seqs)).fetchall())
+
+            return verify_split(verify_range, str(self.path), checkpoint, head, hashes, expect_head, parts)
 
         def own_connection() -> VerifyReport:
             # its own connection and thread: a verify of millions of records must not queue every
@@ -556,26 +578,22 @@ class SqliteStore:
         return await self._locks.lock(names, run_id, wait)
 
 
-_FAST_ROWS = select_sql("sqlite", "WHERE seq > ?")
+_FAST_ROWS = rows_sql("WHERE seq > ? AND seq <= ?")
+_NODE_GROUPS = node_groups_sql("sqlite", "WHERE seq > ? AND seq <= ?")
 _ONE_ROW = f"SELECT {', '.join(_COLS)} FROM audit WHERE seq = ?"
+_BEYOND = 1 << 62  # seq bounds of an open range: every row below or above any record
 
 
-def _verify_sqlite(c: sqlite3.Connection, start: tuple[int, str], expect_head: tuple[int, str] | None) -> VerifyReport:
-    """``verify_fast`` on this connection's open read transaction: from the genesis the node index
-    is counted whole (a row with seq 0 or below belongs to no record either)."""
-    after = start[0]
-    scope, args = ("WHERE n.seq > ?", (after,)) if after else ("WHERE 1", ())
-
-    def orphan() -> int | None:
-        row = c.execute(
-            f"SELECT min(n.seq) FROM audit_nodes n {scope} AND NOT EXISTS "
-            "(SELECT 1 FROM audit a WHERE a.seq = n.seq AND a.ts IS n.ts)",
-            args,
-        ).fetchone()
-        return row[0] if row else None
-
+def _verify_sqlite(
+    c: sqlite3.Connection, start: tuple[int, str], expect_head: tuple[int, str] | None, until: int | None = None
+) -> VerifyReport:
+    """``verify_fast`` of the records after ``start`` up to ``until`` (None: to the end) on this
+    connection's open read transaction (two cursors, one snapshot): from the genesis the node
+    index is read whole (a row with seq 0 or below belongs to no record)."""
+    bounds = (start[0] if start[0] else -_BEYOND, _BEYOND if until is None else until)
     return verify_fast(
-        c.execute(_FAST_ROWS, (after,)),
+        c.execute(_FAST_ROWS, bounds),
+        c.execute(_NODE_GROUPS, bounds),
         slow_row=lambda seq: c.execute(_ONE_ROW, (seq,)).fetchone(),
         slow_nodes=lambda seq: [
             r[0]
@@ -584,11 +602,22 @@ def _verify_sqlite(c: sqlite3.Connection, start: tuple[int, str], expect_head: t
                 (seq,),
             )
         ],
-        index_rows=lambda: c.execute(f"SELECT count(*) FROM audit_nodes n {scope}", args).fetchone()[0],
-        orphan_seq=orphan,
         start=start,
         expect_head=expect_head,
     )
+
+
+def verify_range(path: str, lo: int, lo_hash: str, hi: int | None, expect_head: tuple[int, str] | None) -> VerifyReport:
+    """One range of a split verify (``verify_split``), in a worker process: its own read-only
+    connection and snapshot."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None, timeout=30.0)
+    try:
+        conn.execute("BEGIN")
+        return _verify_sqlite(conn, (lo, lo_hash), expect_head, hi)
+    except sqlite3.DatabaseError as exc:
+        raise AuditError(f"audit database {path}: {exc}") from None
+    finally:
+        conn.close()
 
 
 def _iso(dt: datetime) -> str:

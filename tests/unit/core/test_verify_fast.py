@@ -15,8 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dcops.actions.store.base import AuditEntry, AuditQuery
-from dcops.actions.store.chain import GENESIS, canonical
+from dcops.actions.store.chain import GENESIS, canonical, stored_json
 from dcops.actions.store.sqlite import _FAST_ROWS, SqliteStore
+from dcops.actions.store.verify_fast import fast_text
 
 
 def entry(i: int, **kw) -> AuditEntry:
@@ -107,10 +108,16 @@ async def test_params_shifted_into_targets_with_the_same_bytes_is_refused(tmp_pa
         )
         conn.execute("UPDATE audit_nodes SET node = 'z' WHERE seq = 1")
         conn.commit()
-        parts = conn.execute(_FAST_ROWS, (0,)).fetchone()
+        row = conn.execute(_FAST_ROWS, (0, 1 << 62)).fetchone()
         conn.close()
-        _, _, _, dur, s1, s2, s3, s4, p, t, _, _ = parts
-        spliced = s1 + "null" + s2 + p + s3 + t + s4
+        # the splice as the fast path would build it, were it not refused for the separators
+        seq, _, _, action, channel, decision, detail, _, error, event, outcome, owner, p, prin, run, t, ts = row
+        spliced = (
+            f'{{"action":"{action}","channel":"{channel}","decision":"{decision}","detail":null,"duration":null,'
+            f'"error":null,"event":"{event}","outcome":null,"owner":null,"params":{p},"principal":"{prin}",'
+            f'"run_id":"{run}","seq":{seq},"targets":{t},"ts":"{ts}"}}'
+        )
+        assert fast_text(row) is None
         original = canonical({**entry(1, params=params, targets=["n1"]).model_dump(), "seq": 1}).decode()
         assert spliced == original  # the attack is real: same bytes, same hash
         report = await store.verify()
@@ -247,15 +254,14 @@ def test_any_records_verify_and_the_fast_text_is_the_canonical_text(tmp_path_fac
 
     asyncio.run(run())
     conn = sqlite3.connect(path / "audit.db")
-    for e, (seq, _, _, dur, s1, s2, s3, s4, p, t, _, _) in zip(entries, conn.execute(_FAST_ROWS, (0,))):
-        if None not in (s1, s2, s3, s4):
-            spliced = s1 + ("null" if dur is None else repr(dur)) + s2 + p + s3 + t + s4
-            assert (
-                spliced == canonical({**e.model_dump(), "seq": seq}).decode()
-                or '"' in "".join(x or "" for x in (e.principal, e.detail, e.error))
-                or "\\" in spliced
-                or any(ord(c) < 32 for c in spliced)
-            )
+    for e, row in zip(entries, conn.execute(_FAST_ROWS, (0, 1 << 62)), strict=True):
+        spliced = fast_text(row)
+        if spliced is not None:  # whenever the fast path takes a record, its text is the canonical one
+            assert spliced == canonical({**e.model_dump(), "seq": row[0]}).decode()
+        else:  # and it refuses only records whose text it cannot splice
+            assert any(
+                c == '"' or c == "\\" or ord(c) < 32 for c in "".join([e.principal, e.detail or "", e.error or ""])
+            ) or any(sep in stored_json(x) for x in (e.params, e.targets) for sep in (',"principal":', ',"ts":'))
     conn.close()
 
 
@@ -276,5 +282,22 @@ async def test_a_quick_verify_of_a_large_unsealed_log_says_it_did_not_walk_it(tm
         assert large.data == {"verified": False} and "not verified yet" in large.summary
         full = [e async for e in audit_verify(ctx, VerifyParams(quick=True, full=True))][-1]
         assert full.ok and full.data["records"] == 5
+    finally:
+        await store.aclose()
+
+
+@pytest.mark.parametrize(
+    ("target", "forged"),
+    [("gpu\\5", "gpu\\\\5"), ('we"ird', 'we\\"ird')],  # the index row spells the target's JSON escape
+)
+async def test_an_index_row_spelling_a_targets_json_escape_is_caught(tmp_path: Path, target: str, forged: str) -> None:
+    """Joined index names are compared with the targets' JSON text only when it holds no escape:
+    an index row holding the escape itself reads the same joined, but names another node."""
+    store = await make(tmp_path, [entry(1, targets=[target])])
+    try:
+        assert (await store.verify()).ok
+        sql(store, "UPDATE audit_nodes SET node = ? WHERE seq = 1", args=(forged,))
+        report = await store.verify()
+        assert not report.ok and "node search index" in (report.problem or "") and report.first_bad_seq == 1
     finally:
         await store.aclose()
