@@ -986,8 +986,10 @@ class Engine:
         self._finished.append(run)
         if len(self._finished) > self._keep_full:
             old = self._finished.popleft()
-            if old.result is not None and (old.result.data is not None or old.result.table is not None):
-                old.result = old.result.model_copy(update={"data": None, "table": None})
+            if old.result is not None and (
+                old.result.data is not None or old.result.table is not None or old.result.rows is not None
+            ):  # the typed rows too: a 10k-node fleet's are ~15 MB a refresh
+                old.result = old.result.model_copy(update={"data": None, "table": None, "rows": None})
                 old.history = [e if not isinstance(e, Result) else old.result for e in old.history]
         while len(self._runs) > self._keep_recent:
             oldest = next(iter(self._runs.values()))
