@@ -184,7 +184,7 @@ def _bulk_postgres(url: str, n: int) -> None:
     import psycopg
 
     from dcops.actions.store.chain import GENESIS
-    from dcops.actions.store.pg_schema import COLS
+    from dcops.actions.store.pg_schema import COLS, SCHEMA
     from dcops.actions.store.sqlite import _COLS, SqliteStore
 
     order = [_COLS.index(c) for c in COLS]
@@ -209,6 +209,7 @@ def _bulk_postgres(url: str, n: int) -> None:
                         for node in nodes:
                             copy.write_row(node)
         conn.execute(f"ALTER TABLE audit ADD CONSTRAINT {unique} UNIQUE (prev_hash)")
+        conn.execute(SCHEMA)  # audit_run, audit_ts: made with the tables, not by the upgrade
         conn.execute("ANALYZE")
 
 
