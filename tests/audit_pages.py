@@ -11,7 +11,7 @@ import pytest
 
 from dcops.actions.store.base import COMMON_EVENTS, AuditQuery
 from dcops.actions.store.sqlite import SqliteStore
-from tests.bench.audit_scale import _bulk_sqlite
+from tests.bench.audit_scale import bulk_sqlite
 
 Asked = list[tuple[AuditQuery, int]]
 
@@ -26,7 +26,7 @@ def fill(path: Path, records: int) -> None:
         await store.aclose()
 
     asyncio.run(schema())
-    _bulk_sqlite(path, records)
+    bulk_sqlite(path, records)
 
 
 def spy_queries(monkeypatch: pytest.MonkeyPatch) -> Asked:

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .base import AuditRecord, VerifyReport
+from .base import AuditEntry, AuditRecord, VerifyReport
 
 GENESIS = "0" * 64
-_FIELDS = (
+_FIELDS = (  # the hashed fields of a record
     "seq",
     "ts",
     "run_id",
@@ -35,6 +35,7 @@ _FIELDS = (
     "detail",
     "owner",
 )
+STORED_COLUMNS = (*_FIELDS, "prev_hash", "hash")  # the audit table's columns, in this order, in both stores
 
 
 # targets and params as the stores write them: exactly their bytes inside ``canonical`` (sorted keys,
@@ -108,3 +109,29 @@ def verify_records(records: Iterable[AuditRecord], expect_head: tuple[int, str] 
                 problem=f"chain ends at #{prev_seq} but the checkpoint says #{seq} (newest records removed)",
             )
     return VerifyReport(ok=True, records=count, head_seq=prev_seq, head_hash=prev_hash)
+
+
+Row = tuple[Any, ...]
+
+
+def chain_rows(seq: int, prev: str, entries: Sequence[AuditEntry]) -> tuple[list[Row], list[tuple[str, int, str]]]:
+    """The audit rows (``STORED_COLUMNS`` order; targets and params as ``stored_json`` text) and the
+    node index rows (node, seq, ts) of ``entries`` extending the chain at head (seq, prev): the one
+    encoding of both stores' appends (and of the bench generator).
+
+    Plain dicts here, not pydantic records: this is the hot path of every action."""
+    rows: list[Row] = []
+    nodes: list[tuple[str, int, str]] = []
+    for entry in entries:
+        seq += 1
+        content = dict(entry.__dict__)
+        content["seq"] = seq
+        digest = record_hash(prev, content)
+        targets, params = content["targets"], content["params"]
+        content["targets"] = stored_json(targets) if targets else "[]"
+        content["params"] = stored_json(params) if params else "{}"
+        content["prev_hash"], content["hash"] = prev, digest
+        rows.append(tuple(content[c] for c in STORED_COLUMNS))
+        nodes.extend((t, seq, entry.ts) for t in targets)
+        prev = digest
+    return rows, nodes

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .base import AuditEntry, AuditRecord
-from .chain import _FIELDS, canonical, record_hash, stored_json
+from .chain import _FIELDS, canonical, stored_json
 from .pg_schema import COLS
 
 Row = tuple[Any, ...]
@@ -19,20 +19,6 @@ Row = tuple[Any, ...]
 def _row(content: dict[str, Any]) -> Row:
     """``content`` has every column; targets and params become JSON text (``chain.stored_json``), the rest goes as it is."""
     return tuple(stored_json(content[c]) if c in ("targets", "params") else content[c] for c in COLS)
-
-
-def chain_rows(seq: int, prev: str, entries: Sequence[AuditEntry]) -> tuple[list[Row], list[tuple[str, int]]]:
-    """The audit rows (in ``COLS`` order) and node-index rows that extend the chain at head (seq, prev)."""
-    rows: list[Row] = []
-    nodes: list[tuple[str, int]] = []
-    for entry in entries:
-        seq += 1
-        content = dict(entry.__dict__, seq=seq)
-        digest = record_hash(prev, content)
-        rows.append(_row(content | {"prev_hash": prev, "hash": digest}))
-        nodes.extend((t, seq) for t in entry.targets)
-        prev = digest
-    return rows, nodes
 
 
 def record_row(rec: AuditRecord) -> Row:

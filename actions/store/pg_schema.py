@@ -11,6 +11,7 @@ import hashlib
 from urllib.parse import urlsplit, urlunsplit
 
 from .base import RARE_EVENTS_SQL
+from .chain import STORED_COLUMNS
 
 TABLES = ("audit", "audit_nodes", "approvals", "journal", "node_locks", "owners")
 
@@ -34,27 +35,9 @@ CREATE TABLE IF NOT EXISTS node_locks (node TEXT PRIMARY KEY, run_id TEXT NOT NU
 CREATE TABLE IF NOT EXISTS owners (owner TEXT PRIMARY KEY, host TEXT NOT NULL, expires TIMESTAMPTZ NOT NULL);
 """
 
-COLS = (
-    "seq",
-    "ts",
-    "run_id",
-    "event",
-    "principal",
-    "channel",
-    "action",
-    "targets",
-    "params",
-    "decision",
-    "outcome",
-    "duration",
-    "error",
-    "detail",
-    "owner",
-    "prev_hash",
-    "hash",
-)
+COLS = STORED_COLUMNS  # the SQLite layout, column for column
 INSERT_AUDIT = f"INSERT INTO audit ({', '.join(COLS)}) VALUES ({', '.join(['%s'] * len(COLS))})"
-INSERT_NODE = "INSERT INTO audit_nodes (node, seq) VALUES (%s, %s)"
+INSERT_NODE = "INSERT INTO audit_nodes (node, seq, ts) VALUES (%s, %s, %s)"
 
 
 def advisory_key(name: str) -> int:

@@ -33,11 +33,11 @@ from psycopg_pool import AsyncConnectionPool
 from ..errors import ApprovalTaken, AuditError, NotFound
 from ..owner import current_owner, owner_is_dead
 from .base import COMMON_EVENTS, RARE_EVENTS_SQL, Approval, AuditEntry, AuditQuery, AuditRecord, VerifyReport
-from .chain import GENESIS
+from .chain import GENESIS, chain_rows
 from .pg_import import copy_into
 from .pg_leases import Leases
 from .pg_locks import PgLockHandle, PgNodeLocks
-from .pg_rows import append_batch, chain_rows, glob_to_like
+from .pg_rows import append_batch, glob_to_like
 from .pg_schema import (
     APPEND_SIGNATURE,
     APPEND_SQL,

@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 from ..errors import ApprovalTaken, AuditError, NotFound
 from .base import COMMON_EVENTS, RARE_EVENTS_SQL, Approval, AuditEntry, AuditQuery, AuditRecord, VerifyReport
-from .chain import GENESIS, record_hash, stored_json
+from .chain import GENESIS, STORED_COLUMNS, chain_rows
 from .locks import FileLockHandle, FileLocks
 from .verify_fast import node_groups_sql, rows_sql, verify_fast
 from .verify_rows import checkpoint_report
@@ -84,25 +84,7 @@ INSERT INTO audit_open (run_id, seq)
 SELECT a.run_id, min(a.seq) FROM audit a WHERE a.event = 'started' AND NOT EXISTS
     (SELECT 1 FROM audit f WHERE f.run_id = a.run_id AND f.event = 'finished') GROUP BY a.run_id;
 """
-_COLS = (
-    "seq",
-    "ts",
-    "run_id",
-    "event",
-    "principal",
-    "channel",
-    "action",
-    "targets",
-    "params",
-    "decision",
-    "outcome",
-    "duration",
-    "error",
-    "detail",
-    "owner",
-    "prev_hash",
-    "hash",
-)
+_COLS = STORED_COLUMNS
 _INSERT = f"INSERT INTO audit ({', '.join(_COLS)}) VALUES ({', '.join('?' * len(_COLS))})"
 _INSERT_NODE = "INSERT INTO audit_nodes (node, seq, ts) VALUES (?, ?, ?)"
 
@@ -218,59 +200,18 @@ class SqliteStore:
 
     # ------------------------------------------------------------ audit
     @staticmethod
-    def encode_rows(
-        entries: Sequence[AuditEntry], seq: int, prev: str
-    ) -> tuple[list[tuple[Any, ...]], list[tuple[str, int, str]], int, str]:
-        """The audit rows and node index rows of ``entries`` chained after record ``seq`` with hash
-        ``prev``, and the new head: the one encoding every append (and the bench generator) uses.
-
-        Plain dicts here, not pydantic records: this is the hot path of every action."""
-        rows: list[tuple[Any, ...]] = []
-        nodes: list[tuple[str, int, str]] = []
-        for entry in entries:
-            seq += 1
-            content = dict(entry.__dict__)
-            content["seq"] = seq
-            digest = record_hash(prev, content)
-            targets = content["targets"]
-            params = content["params"]
-            rows.append(
-                (
-                    seq,
-                    content["ts"],
-                    content["run_id"],
-                    content["event"],
-                    content["principal"],
-                    content["channel"],
-                    content["action"],
-                    stored_json(targets) if targets else "[]",
-                    stored_json(params) if params else "{}",
-                    content["decision"],
-                    content["outcome"],
-                    content["duration"],
-                    content["error"],
-                    content["detail"],
-                    content["owner"],
-                    prev,
-                    digest,
-                )
-            )
-            nodes.extend((t, seq, content["ts"]) for t in targets)
-            prev = digest
-        return rows, nodes, seq, prev
-
-    @classmethod
-    def _append_tx(cls, conn: sqlite3.Connection, entries: Sequence[AuditEntry]) -> tuple[int, str]:
+    def _append_tx(conn: sqlite3.Connection, entries: Sequence[AuditEntry]) -> tuple[int, str]:
         """Read the head and insert in one write transaction; returns the new head (seq, hash)."""
         conn.execute("BEGIN IMMEDIATE")
         try:
             row = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-            rows, nodes, seq, prev = cls.encode_rows(entries, *((row[0], row[1]) if row else (0, GENESIS)))
+            head = (row[0], row[1]) if row else (0, GENESIS)
+            rows, nodes = chain_rows(head[0], head[1], entries)
             conn.executemany(_INSERT, rows)
             if nodes:
                 conn.executemany(_INSERT_NODE, nodes)
             conn.execute("COMMIT")
-            return seq, prev
+            return (rows[-1][0], rows[-1][-1]) if rows else head
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")

@@ -132,13 +132,13 @@ _REBUILT = (
 )
 
 
-def _bulk_sqlite(path: Path, n: int) -> None:
-    """Rows encoded and hashed by the store's own ``encode_rows``, inserted in large transactions
+def bulk_sqlite(path: Path, n: int) -> None:
+    """Rows encoded and hashed by the stores' own ``chain_rows``, inserted in large transactions
     with the indexes and triggers dropped; the store rebuilds them when it opens the log."""
     import sqlite3
 
-    from dcops.actions.store.chain import GENESIS
-    from dcops.actions.store.sqlite import _INSERT, _INSERT_NODE, SqliteStore
+    from dcops.actions.store.chain import GENESIS, chain_rows
+    from dcops.actions.store.sqlite import _INSERT, _INSERT_NODE
 
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA synchronous=OFF")
@@ -148,7 +148,8 @@ def _bulk_sqlite(path: Path, n: int) -> None:
     conn.execute("PRAGMA user_version = 0")
     seq, prev = 0, GENESIS
     for batch in entries(n):
-        rows, nodes, seq, prev = SqliteStore.encode_rows(batch, seq, prev)
+        rows, nodes = chain_rows(seq, prev, batch)
+        seq, prev = rows[-1][0], rows[-1][-1]
         conn.execute("BEGIN")
         conn.executemany(_INSERT, rows)
         conn.executemany(_INSERT_NODE, nodes)
@@ -177,17 +178,15 @@ _PG_REBUILT = (
 )
 
 
-def _bulk_postgres(url: str, n: int) -> None:
+def bulk_postgres(url: str, n: int) -> None:
     """The same rows (the stores share the column layout and ``chain.record_hash``), COPYed with
     the indexes, triggers and audit_open dropped; the store's own schema code rebuilds them when it
     next opens the database (audit_open missing = a database to upgrade)."""
     import psycopg
 
-    from dcops.actions.store.chain import GENESIS
+    from dcops.actions.store.chain import GENESIS, chain_rows
     from dcops.actions.store.pg_schema import COLS, SCHEMA
-    from dcops.actions.store.sqlite import _COLS, SqliteStore
 
-    order = [_COLS.index(c) for c in COLS]
     with psycopg.connect(url, autocommit=True) as conn:
         for stmt in _PG_REBUILT:
             conn.execute(stmt)
@@ -200,11 +199,12 @@ def _bulk_postgres(url: str, n: int) -> None:
         seq, prev = 0, GENESIS
         with conn.cursor() as cur:
             for batch in entries(n):
-                rows, nodes, seq, prev = SqliteStore.encode_rows(batch, seq, prev)
+                rows, nodes = chain_rows(seq, prev, batch)
+                seq, prev = rows[-1][0], rows[-1][-1]
                 with conn.transaction():
                     with cur.copy(f"COPY audit ({', '.join(COLS)}) FROM STDIN") as copy:
                         for row in rows:
-                            copy.write_row([row[i] for i in order])
+                            copy.write_row(row)
                     with cur.copy("COPY audit_nodes (node, seq, ts) FROM STDIN") as copy:
                         for node in nodes:
                             copy.write_row(node)
@@ -218,14 +218,14 @@ async def generate(store: Any, kind: str, n: int) -> float:
     if kind == "sqlite":
         await store.open()  # the schema, made by the store
         await store.aclose()
-        _bulk_sqlite(store.path, n)
+        bulk_sqlite(store.path, n)
         store.__init__(str(store.path))  # reopened: the store rebuilds indexes, triggers, audit_open
         await store.open()
     else:
         await store.open()
         url = store.url
         await store.aclose()
-        _bulk_postgres(url, n)
+        bulk_postgres(url, n)
         store.__init__(url)  # reopened: the store's schema upgrade rebuilds indexes, triggers, audit_open
         await store.open()
     return time.perf_counter() - t0

@@ -10,27 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from dcops.actions.store.chain import GENESIS, record_hash
+from dcops.actions.store.chain import GENESIS, STORED_COLUMNS, record_hash
 
-COLS = (
-    "seq",
-    "ts",
-    "run_id",
-    "event",
-    "principal",
-    "channel",
-    "action",
-    "targets",
-    "params",
-    "decision",
-    "outcome",
-    "duration",
-    "error",
-    "detail",
-    "owner",
-    "prev_hash",
-    "hash",
-)
+COLS = STORED_COLUMNS
 Row = dict[str, Any]
 
 
