@@ -820,6 +820,10 @@ def log_to_stderr(level: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # pydantic looks for plugins (an entry-point scan of every installed distribution, ~10 ms) the
+    # first time it builds a model; dcops installs none. An explicit PYDANTIC_DISABLE_PLUGINS (even
+    # empty) is the user's choice and wins (issue 16: run ping < 300 ms).
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     try:
         logfile = setup_logging()
     except DcopsError as exc:

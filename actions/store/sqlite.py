@@ -30,7 +30,6 @@ from .chain import GENESIS, STORED_COLUMNS, chain_rows
 from .locks import FileLockHandle, FileLocks
 from .verify_fast import node_groups_sql, rows_sql, verify_fast
 from .verify_rows import checkpoint_report
-from .verify_split import verify_split, workers_for
 
 T = TypeVar("T")
 
@@ -317,6 +316,9 @@ class SqliteStore:
         match their hashed targets. One read snapshot; the fast row path (``verify_fast``)."""
 
         def run(c: sqlite3.Connection) -> VerifyReport:
+            # here, not at the top: it imports multiprocessing, which an action never needs (CLI start)
+            from .verify_split import verify_split, workers_for
+
             c.execute("BEGIN")  # one snapshot for the checkpoint and the rows after it
             try:
                 found = None
