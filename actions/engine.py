@@ -24,7 +24,6 @@ from pydantic import ValidationError
 
 from .approval_chain import grant_problem, tag
 from .backends.bundle import Backends
-from .backends.models import JobFilter
 from .backends.ports import SlurmPort
 from .config.model import DcopsConfig
 from .context import ActionContext
@@ -459,6 +458,8 @@ class Engine:
                 if not nodes or not self.backends.has(SlurmPort):
                     out.append((ospec, []))
                     continue
+                from .backends.models import JobFilter  # here: a no-op action builds no backend models
+
                 slurm = self.backends.get(SlurmPort)
                 wanted = set(nodes)
                 ids = list(dict.fromkeys(j for n in await slurm.nodes(nodes) if n.name in wanted for j in n.jobs))
@@ -476,6 +477,8 @@ class Engine:
                 for r in refs
             ]
         if spec.targets is TargetKind.JOBS:
+            from .backends.models import JobFilter  # here: a no-op action builds no backend models
+
             ids = [str(j) for j in getattr(params, "jobs")]
             slurm = self.backends.get(SlurmPort)
             if not ids and getattr(params, "user", None):  # cancel --user alice: her jobs, each decided
