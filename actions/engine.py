@@ -150,9 +150,13 @@ class Engine:
         self._finished: deque[Run] = deque()
 
     # ------------------------------------------------------------------ lifecycle
-    async def start(self) -> list[str]:
-        """Close runs whose process died mid-action (audited as ``interrupted``); warm the inventory."""
+    async def start(self, *, warm_inventory: bool = True) -> list[str]:
+        """Close runs whose process died mid-action (audited as ``interrupted``); warm the inventory
+        (a console and a bot serve many requests; a one-shot CLI command reads it only when a
+        request names nodes, so ``run ping`` or ``audit list`` makes no backend call)."""
         closed = await self.store.close_interrupted(owner_is_dead, self.owner)
+        if not warm_inventory:
+            return closed
         try:
             await self.inventory.nodes()
         except DcopsError as exc:  # a backend down at start must not stop the console
@@ -1183,9 +1187,11 @@ async def open_engine(
     store: Store | None = None,
     backends: Backends | None = None,
     review: bool = False,
+    warm_inventory: bool = True,
 ) -> Engine:
     """Everything a front end needs, built from one config. ``review``: for reading the audit log
-    (verify, list), which must open even a log that fails its seals, to say how."""
+    (verify, list), which must open even a log that fails its seals, to say how. ``warm_inventory``:
+    read the node inventory now (long-running front ends) rather than on the first hostlist."""
     from .backends.factory import build_backends
     from .store import open_store
 
@@ -1210,5 +1216,5 @@ async def open_engine(
     if backends is None:
         backends = build_backends(config)
     engine = Engine(config, backends, store, policy)
-    await engine.start()
+    await engine.start(warm_inventory=warm_inventory)
     return engine

@@ -433,7 +433,8 @@ async def amain(args: argparse.Namespace) -> int:
     principal = await _principal_or_audited_refusal(args, config)
     review = args.cmd == "audit" and args.audit_cmd in _REVIEW
     store = _review_store(config, args) if review else None
-    engine = await open_engine(config, store=store, review=review)
+    # one command, then exit: the inventory is read when a request names nodes, not at start
+    engine = await open_engine(config, store=store, review=review, warm_inventory=False)
     if store is not None:
         sys.stderr.write(f"note: {store.path} is read-only: reviewed as it is, this review is not recorded in it\n")
     try:

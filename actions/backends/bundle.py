@@ -20,7 +20,7 @@ class _Deferred:
     """An adapter built on first lookup (:meth:`Backends.put_lazy`), once, shared by every copy
     of the bundle (:meth:`Backends.without`) so all of them see the same adapter."""
 
-    __slots__ = ("build", "adapter")
+    __slots__ = ("adapter", "build")
 
     def __init__(self, build: Callable[[], Any]) -> None:
         self.build: Callable[[], Any] | None = build
