@@ -143,6 +143,14 @@ def _row_to_record(row: sqlite3.Row | tuple) -> AuditRecord:
     return AuditRecord.model_validate(d)
 
 
+def workers_for(records: int) -> int:
+    """:func:`verify_split.workers_for`, imported on the first verify (it brings multiprocessing,
+    which an action never needs: CLI start); a module attribute here so tests can set it."""
+    from .verify_split import workers_for as split_workers
+
+    return split_workers(records)
+
+
 class SqliteStore:
     def __init__(self, path: str, *, lock_dir: str | None = None) -> None:
         self.path = Path(path)
@@ -317,7 +325,7 @@ class SqliteStore:
 
         def run(c: sqlite3.Connection) -> VerifyReport:
             # here, not at the top: it imports multiprocessing, which an action never needs (CLI start)
-            from .verify_split import verify_split, workers_for
+            from .verify_split import verify_split
 
             c.execute("BEGIN")  # one snapshot for the checkpoint and the rows after it
             try:
