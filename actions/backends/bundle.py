@@ -39,7 +39,10 @@ class Backends:
     def __init__(self, inventory: InventoryPort, *, extras: Mapping[str, Any] | None = None, **by_name: Any) -> None:
         """``by_name``: adapters by their registered name (``slurm=SlurmCli(...)``); None is no adapter."""
         self.inventory = inventory
-        self.extras: dict[str, Any] = dict(extras or {})
+        # a Mapping that is no dict (the demo simulator's, built on first read) is kept as it is
+        self.extras: Mapping[str, Any] = (
+            extras if isinstance(extras, Mapping) and not isinstance(extras, dict) else dict(extras or {})
+        )
         self._adapters: dict[object, Any] = {}
         for name, adapter in by_name.items():
             spec = spec_named(name)
