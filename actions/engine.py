@@ -126,7 +126,9 @@ class _Prepared:
     ) -> None:
         self.req, self.spec, self.params, self.targets = req, spec, params, targets
         self.implied = implied or []  # (other action, its real targets) the params also perform
-        self.implied_text = "; ".join(f"also {o.name} {describe_targets(t)}" for o, t in self.implied if t)
+        self.implied_text = (
+            "; ".join(f"also {o.name} {describe_targets(t)}" for o, t in self.implied if t) if self.implied else ""
+        )
         self.audit_params = redact(params.model_dump(mode="json", exclude_defaults=True))
         self.target_names = [t.name for t in targets if t.kind != "cluster"]
         self.dry_run = bool(params.__dict__.get("dry_run", False))  # not getattr: a miss costs pydantic an exception
