@@ -56,6 +56,7 @@ from .pg_schema import (
 from .sqlite import _iso, _row_to_record
 from .verify_fast import node_groups_sql, rows_sql, verify_fast
 from .verify_rows import checkpoint_report
+from .verify_split import split_points, verify_split, workers_for
 
 log = logging.getLogger("dcops.store.postgres")
 _SELECT = f"SELECT {', '.join(COLS)} FROM audit"
@@ -359,7 +360,26 @@ class PostgresStore:
                 if checkpoint[0]:
                     row = conn.execute("SELECT hash FROM audit WHERE seq = %s", (checkpoint[0],)).fetchone()
                     found = row[0] if row else None
-                return checkpoint_report(found, checkpoint) or _verify_pg(conn, checkpoint, expect_head)
+                bad = checkpoint_report(found, checkpoint)
+                if bad is not None:
+                    return bad
+                head = conn.execute("SELECT max(seq) FROM audit").fetchone()[0] or 0  # type: ignore[index]
+                parts = workers_for(head - checkpoint[0])
+                if parts == 1:
+                    return _verify_pg(conn, checkpoint, expect_head)
+                cuts = conn.execute(
+                    "SELECT seq, hash FROM audit WHERE seq = ANY(%s)", (split_points(checkpoint[0], head, parts),)
+                )
+                known: dict[int, str] = dict(cuts.fetchall())
+        return verify_split(
+            verify_range,
+            self.url,
+            checkpoint,
+            head,
+            lambda seqs: {s: known[s] for s in seqs if s in known},
+            expect_head,
+            parts,
+        )
 
     async def head(self) -> tuple[int, str]:
         rows = await self._fetch(_HEAD)
@@ -505,20 +525,24 @@ class PostgresStore:
         return await self._locks.lock(names, run_id, wait)
 
 
-_FAST_ROWS = rows_sql("WHERE seq > %s")
-_NODE_GROUPS = node_groups_sql("postgres", "WHERE seq > %s")
+_FAST_ROWS = rows_sql("WHERE seq > %s AND seq <= %s")
+_NODE_GROUPS = node_groups_sql("postgres", "WHERE seq > %s AND seq <= %s")
+_BEYOND = 1 << 62  # seq bounds of an open range: every row below or above any record
 _ONE_ROW = _SELECT + " WHERE seq = %s"
 
 
-def _verify_pg(conn: psycopg.Connection, start: tuple[int, str], expect_head: tuple[int, str] | None) -> VerifyReport:
-    """``verify_fast`` in this connection's REPEATABLE READ transaction, the records and the node
-    index groups streamed side by side through two server-side cursors; from the genesis the node
-    index is read whole (a row with seq 0 or below belongs to no record)."""
-    after = start[0] if start[0] else -(1 << 62)
+def _verify_pg(
+    conn: psycopg.Connection, start: tuple[int, str], expect_head: tuple[int, str] | None, until: int | None = None
+) -> VerifyReport:
+    """``verify_fast`` of the records after ``start`` up to ``until`` (None: to the end) in this
+    connection's REPEATABLE READ transaction, the records and the node index groups streamed side by
+    side through two server-side cursors; from the genesis the node index is read whole (a row with
+    seq 0 or below belongs to no record)."""
+    bounds = (start[0] if start[0] else -_BEYOND, _BEYOND if until is None else until)
     with conn.cursor(name="dcops_verify") as cur, conn.cursor(name="dcops_verify_nodes") as groups:
         cur.itersize = groups.itersize = 10000
-        cur.execute(_FAST_ROWS, (after,))
-        groups.execute(_NODE_GROUPS, (after,))
+        cur.execute(_FAST_ROWS, bounds)
+        groups.execute(_NODE_GROUPS, bounds)
         return verify_fast(
             cur,
             groups,
@@ -534,6 +558,19 @@ def _verify_pg(conn: psycopg.Connection, start: tuple[int, str], expect_head: tu
             start=start,
             expect_head=expect_head,
         )
+
+
+def verify_range(url: str, lo: int, lo_hash: str, hi: int | None, expect_head: tuple[int, str] | None) -> VerifyReport:
+    """One range of a split verify (``verify_split``), in a worker process: its own connection and
+    REPEATABLE READ snapshot (records are append-only: every worker sees the same records up to the
+    head fixed when the split was planned). Errors come back as one scrubbed line."""
+    try:
+        with psycopg.connect(url, connect_timeout=10) as conn:
+            conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            with conn.transaction():
+                return _verify_pg(conn, (lo, lo_hash), expect_head, hi)
+    except psycopg.Error as exc:
+        raise AuditError(f"audit database {shown_url(url)}: {scrub(str(exc), url)}") from None
 
 
 def _log_lost_append(task: asyncio.Future[tuple[int, str]]) -> None:
