@@ -35,9 +35,10 @@ import os
 import statistics
 import tempfile
 import time
+from bisect import bisect_left
 from pathlib import Path
 
-from tests.bench.tui_fleet import SIZE, _keys, paint_after, pct, rss_mb, spy_render_line, type_and_time
+from tests.bench.tui_fleet import SIZE, _keys, paint_after, pct, rss_mb, spy_render_line
 from tests.lab.metrics.fleet_prom import FleetSeries, backfilled
 
 ALLOW_ALL = '[roles.all]\nactions = ["*"]\n[[bindings]]\nprincipals = ["unix:*"]\nroles = ["all"]\n'
@@ -95,13 +96,79 @@ async def engine_fill(cfg, rounds: int) -> list[float]:  # noqa: ANN001
     return out
 
 
-async def console(cfg, n: int, keys: list[str], rounds: int) -> dict:  # noqa: ANN001
+def spy_set_filter(cls: type, applied: list[float], refused: set[float]) -> None:
+    """Note the time whenever ``cls`` applies a filter the user typed, and which of those times
+    refused the text (an unfinished regex such as ``gpu[``: the frame shows the error hint and the
+    table is not re-rendered). Bench-only patch."""
+    original = cls.set_filter
+
+    def set_filter(self, text: str):  # noqa: ANN001, ANN202
+        t = time.perf_counter()
+        error = original(self, text)
+        applied.append(t)
+        if error:
+            refused.add(t)
+        return error
+
+    cls.set_filter = set_filter
+
+
+async def type_direct(
+    app,  # noqa: ANN001
+    paints: list[float],
+    renders: list[float],
+    applied: list[float],
+    refused: set[float],
+    keys: list[str],
+    pause: float,
+) -> list[float]:
+    """Seconds from each key to the first frame showing its filter: the key goes to the driver as a
+    terminal's would (not ``pilot.press``, whose wait for an idle process lasts up to 1 s per key
+    while a refresh keeps the process busy, and whose later frames were then counted as the key's:
+    the 400-900 ms "keystrokes" of earlier runs were the refresh's own repaint arriving inside
+    that wait). A key's frame is the first painted after the table rendered a line after the
+    filter for that key was applied (a refused pattern: the first frame after it, with the hint).
+    ``pause`` between keys: a typist's gap, so keys do not coalesce into one frame."""
+    from textual import events
+    from textual.keys import _character_to_key
+
+    latencies = []
+    for key in keys:
+        name = _character_to_key(key) if len(key) == 1 and not key.isalnum() else key
+        char = key if len(key) == 1 else None
+        before = len(applied)
+        t = time.perf_counter()
+        app._driver.send_message(events.Key(name, char))
+        deadline = t + 10.0
+        while True:
+            await asyncio.sleep(0.0005)
+            if len(applied) > before:
+                at: float | None = applied[before]
+                if at not in refused:  # the table's first line rendered after the filter
+                    r = bisect_left(renders, at)
+                    at = renders[r] if r < len(renders) else None
+                p = len(paints) if at is None else bisect_left(paints, at)
+                if p < len(paints):
+                    latencies.append(paints[p] - t)
+                    break
+            if time.perf_counter() > deadline:
+                raise RuntimeError(f"key {key!r} was not shown within 10 s")
+        if os.environ.get("BENCH_DEBUG"):
+            print(f"{t:.3f} {key} {latencies[-1] * 1000:.1f} ms")
+        await asyncio.sleep(pause)
+    return latencies
+
+
+async def console(cfg, n: int, keys: list[str], rounds: int, stalls: bool = False, pause: float = 0.05) -> dict:  # noqa: ANN001
     from dcops.console.tui.app import DcopsApp
     from dcops.console.tui.screens.fleet import FleetScreen
     from dcops.console.tui.widgets.vtable import VirtualTable
 
     renders: list[float] = []
     spy_render_line(VirtualTable, renders)
+    applied: list[float] = []
+    refused: set[float] = set()
+    spy_set_filter(VirtualTable, applied, refused)
     shown: list[float] = []  # when the fleet screen swapped new rows in
     original_show = FleetScreen._show
 
@@ -140,17 +207,29 @@ async def console(cfg, n: int, keys: list[str], rounds: int) -> dict:  # noqa: A
         def loading() -> bool:
             return any(w.group == "load" and w.is_running for w in screen.workers)
 
+        watch = None
+        if stalls:
+            from tests.bench.tui_fleet_stalls import StallWatch
+
+            watch = StallWatch()
+            watch.start()
+            t_watch = time.perf_counter()
         for _ in range(rounds):
-            out["idle"] += await type_and_time(pilot, app.paints, keys, renders)
+            out["idle"] += await type_direct(app, app.paints, renders, applied, refused, keys, pause)
             t = time.perf_counter()
             screen.reload()  # what ctrl+r and the auto refresh call
             await pilot.pause()
             typed: list[float] = []
             while loading():  # keys while the refresh is in flight
-                typed += await type_and_time(pilot, app.paints, [keys[len(typed) % len(keys)]], renders)
+                typed += await type_direct(
+                    app, app.paints, renders, applied, refused, [keys[len(typed) % len(keys)]], pause
+                )
             out["refresh"].append(await first_paint_since(app.paints, shown[-1]) - t)
             out["during"] += typed
         out["rss after refreshes"], out["hwm after refreshes"] = rss_mb()
+        if watch is not None:
+            watch.stop()
+            out["stalls"] = watch.report(t_watch)
     return out
 
 
@@ -173,10 +252,16 @@ def main() -> int:
     parser.add_argument("--url", help="a Prometheus already holding the series (skips the backfill; same node names)")
     parser.add_argument("--keep", type=Path, help="keep (and reuse) the backfilled TSDB in this directory")
     parser.add_argument("--hours-ahead", type=float, default=8.0, help="with --keep: how long the samples last")
+    parser.add_argument("--pause", type=float, default=0.05, help="seconds between a key's frame and the next key")
+    parser.add_argument("--stalls", action="store_true", help="report where the UI's loop stalled (bench_stalls)")
     parser.add_argument("--backfill-only", action="store_true", help="backfill (or check) --keep DIR and exit")
     args = parser.parse_args()
     os.environ.setdefault("XDG_STATE_HOME", tempfile.mkdtemp(prefix="dcops-bench-state-"))
     n = args.nodes
+    if os.environ.get("SWITCH"):
+        import sys
+
+        sys.setswitchinterval(float(os.environ["SWITCH"]))
     after = args.hours_ahead * 3600 if args.keep else 30 * 60
     spec = FleetSeries(nodes=node_names(n), after=after, hot=frozenset({"gpu00042"}), flapping=frozenset({"gpu00077"}))
     with contextlib.ExitStack() as stack:
@@ -193,7 +278,7 @@ def main() -> int:
                 return 0
         cfg = config(Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="dcops-bench-"))), url, n)
         fills = asyncio.run(engine_fill(cfg, args.rounds))
-        tui = asyncio.run(console(cfg, n, _keys(args.keys), args.rounds))
+        tui = asyncio.run(console(cfg, n, _keys(args.keys), args.rounds, args.stalls, args.pause))
     ms = 1000.0
     print(
         f"\nfleet view, {n} nodes x 8 GPUs, real Prometheus (backfilled), {SIZE[0]}x{SIZE[1]}, "
@@ -223,6 +308,8 @@ def main() -> int:
         f"  resident memory after load: VmRSS {tui['rss']:.0f} MB (peak {tui['hwm']:.0f} MB); after the refreshes "
         f"VmRSS {tui['rss after refreshes']:.0f} MB (peak {tui['hwm after refreshes']:.0f} MB)   target < 250 MB"
     )
+    if "stalls" in tui:
+        print(tui["stalls"])
     return 0
 
 
