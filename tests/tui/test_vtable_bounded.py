@@ -9,16 +9,26 @@
 
 from __future__ import annotations
 
+import random
 import re
 import threading
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from textual.app import App, ComposeResult
 
 from dcops.console.tui.app import DcopsApp
 from dcops.console.tui.screens.fleet import FleetScreen
-from dcops.console.tui.widgets.vtable import _FLAGS, Column, PreparedRows, VirtualTable, _rows_matching
+from dcops.console.tui.widgets.vtable import (
+    _DENSE,
+    _FLAGS,
+    _FOLD,
+    Column,
+    PreparedRows,
+    VirtualTable,
+    _rows_matching,
+)
 
 from .conftest import SIZE, wait_for
 
@@ -121,7 +131,7 @@ async def test_install_keeps_the_cursor_on_its_row_and_drops_vanished_selection(
 
 
 # ------------------------------------------------------------------ the one-pass filter
-cells = st.text(alphabet="ab1\n \t.-é", max_size=6)
+cells = st.text(alphabet="ab1\n \t.-éAİıſsKk", max_size=6)
 rows_strategy = st.lists(st.tuples(cells, cells), min_size=0, max_size=12)
 patterns = st.sampled_from(
     [
@@ -149,6 +159,17 @@ patterns = st.sampled_from(
         "a\\nn1",  # runs from the end of one row into the next row's node name
         "b\\s+n",
         "1\\n*n\\d",
+        # plain characters (the str.find path over the case-folded text)
+        "A",
+        "ab",
+        "b-1",
+        "s",
+        "S",
+        "i",
+        "I",
+        "k",
+        "n1",
+        "a b",
     ]
 )
 
@@ -161,6 +182,57 @@ def test_the_one_pass_filter_matches_exactly_what_a_per_row_search_matches(rows,
     prepared: PreparedRows = table.prepare(data)
     rx = re.compile(pattern, _FLAGS)
     assert _rows_matching(prepared, rx) == [rx.search(s) is not None for s in prepared.search]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_many_matching_rows_hand_over_to_a_per_row_search_with_the_same_answer(seed: int) -> None:
+    """Past _DENSE matching rows the scan searches the rest row by row: same rows either way,
+    for plain and regex patterns, dense, sparse and in between (hits land before, at and after
+    the hand-over)."""
+    rnd = random.Random(seed)
+    words = ["idle", "drained", "ALLOC", "mix", "İdle", "ſtate", "a\nb", "", "xid 79", "gpu-1"]
+    data = [
+        {"node": f"gpu{i:05d}", "state": rnd.choice(words), "note": rnd.choice(words)}
+        for i in range(rnd.randint(_DENSE - 3, 5 * _DENSE))
+    ]
+    table = VirtualTable([Column("node", "N", 9), Column("state", "S", 8), Column("note", "T", 8)], key="node")
+    prepared = table.prepare(data)
+    for pattern in [
+        "g",
+        "gpu",
+        "i",
+        "idle",
+        "s",
+        "STATE",
+        "alloc",
+        "d$",
+        "^gpu0000",
+        "b\\ngpu",
+        "xid 7",
+        "[0-4]$",
+        "zz",
+    ]:
+        rx = re.compile(pattern, _FLAGS)
+        assert _rows_matching(prepared, rx) == [rx.search(s) is not None for s in prepared.search], pattern
+
+
+def test_case_folding_for_plain_patterns_is_the_regex_engines_for_every_character() -> None:
+    """The plain-pattern path folds the rows' text with ``_FOLD`` + ``lower``; for every character
+    that IGNORECASE makes equal to an ASCII letter or digit, folding yields that letter, and for
+    no other character (so ``str.find`` finds what the regex finds)."""
+    ascii_alnum = re.compile("[a-z0-9]", re.IGNORECASE)
+    wrong = []
+    for cp in range(0x110000):
+        ch = chr(cp)
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        folded = ch.translate(_FOLD).lower()
+        equal_to_ascii = ascii_alnum.fullmatch(ch) is not None
+        folds_to_ascii = len(folded) == 1 and folded.isascii() and folded.isalnum()
+        same = equal_to_ascii == folds_to_ascii and (not equal_to_ascii or re.fullmatch(folded, ch, re.IGNORECASE))
+        if not same:
+            wrong.append(hex(cp))
+    assert wrong == []
 
 
 # ------------------------------------------------------------------ the fleet screen
