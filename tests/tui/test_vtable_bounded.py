@@ -302,3 +302,44 @@ async def test_a_large_load_runs_without_the_collector_and_gives_it_back(config,
     finally:
         gc.enable()
         gc.unfreeze()
+
+
+async def test_typing_through_refreshes_does_not_put_the_collection_off_forever(config, monkeypatch) -> None:
+    """A collection waiting for a pause in typing keeps the deadline of the first load it waits
+    for: a refresh that starts and ends meanwhile does not push it back, and the collector comes
+    back by that deadline even with no pause at all."""
+    import gc
+
+    from dcops.console.tui.screens import fleet as fleet_screen
+
+    monkeypatch.setattr(fleet_screen, "FREEZE_FROM", 1)
+    monkeypatch.setattr(FleetScreen, "_last_key", float("inf"))  # the operator never stops typing
+    monkeypatch.setattr(fleet_screen, "GC_MAX_DEFER", 4.0)
+    app = DcopsApp(config(), principal="unix:alice")
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            screen = app.screen
+            assert isinstance(screen, FleetScreen)
+
+            def loaded() -> bool:
+                return screen._gc_due is not None and not screen._loading
+
+            await wait_for(pilot, loaded, what="the first load to end with a collection waiting")
+            first_due = screen._gc_due
+            assert not gc.isenabled()
+            loads: list[float | None] = []
+            original = FleetScreen.load
+
+            async def load(self) -> None:  # noqa: ANN001
+                await original(self)
+                loads.append(self._gc_due)
+
+            monkeypatch.setattr(FleetScreen, "load", load)
+            screen.reload()
+            await wait_for(pilot, lambda: bool(loads), what="the refresh to end")
+            assert loads[0] is None or loads[0] == first_due  # kept (or already collected), never later
+            await wait_for(pilot, gc.isenabled, what="the collector back by the first deadline")
+            assert screen._gc_due is None
+    finally:
+        gc.enable()
+        gc.unfreeze()
