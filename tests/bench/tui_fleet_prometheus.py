@@ -12,12 +12,22 @@ Measures, medians of ``--rounds``:
   * the console (headless, 160x50): start -> every plane painted, and a refresh (ctrl+r's reload)
     from its start to the repaint with the new data;
   * filter keystroke -> repaint WHILE a refresh is in flight (the reload is started, then keys are
-    typed until it has painted), median and p95, next to the same keys with no refresh;
-  * resident memory (VmRSS, peak VmHWM) of the console process after it has loaded the fleet.
+    typed until it has painted), median and p95, next to the same keys with no refresh. A key goes
+    to the driver as a terminal's would and is timed to the first frame showing its filter (see
+    type_direct; ``--pause`` s between keys); each refresh gets ~50 keys, so p95 rests on >= 100;
+  * resident memory (VmRSS, peak VmHWM) of the console process after it has loaded the fleet, and
+    after the refreshes (the engine keeps the newest runs' results);
+  * the process CPU of the whole measurement (per-CPU-second view when neighbours load the box).
 Targets: every plane <= 3 s, keystroke p95 during a refresh < 50 ms, RSS < 250 MB.
 
 Run by hand:  python -m tests.bench.tui_fleet_prometheus [--nodes 10000] [--rounds 3] [--keys 40]
-                  [--keep /var/tmp/dcops-prom-10k [--hours-ahead 8]]
+                  [--keep /var/tmp/dcops-prom-10k [--hours-ahead 8]] [--pause 0.05] [--stalls]
+                  [--baseline DIR]
+
+``--baseline DIR`` (a tree of another commit: ``git archive BASE | tar -x -C DIR``) measures that
+tree's ``dcops`` first, with this bench, against the same Prometheus, in a child process, and prints
+both side by side with ratios. ``--stalls`` prints where the UI's event loop was blocked > 30 ms and
+what every thread ran then (tests/bench/tui_fleet_stalls.py).
 
 With ``--keep DIR`` the backfilled TSDB stays in DIR (outside the worktree; ~1 GB for 10k nodes
 and 8 h) and a later run with the same ``--nodes`` reuses it without backfilling, for as long as its
@@ -31,8 +41,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from bisect import bisect_left
@@ -244,6 +257,32 @@ async def first_paint_since(paints: list[float], since: float, timeout: float = 
     raise RuntimeError("the refreshed rows were never painted")
 
 
+def measure(url: str, n: int, args: argparse.Namespace) -> dict:
+    """Engine fill and console figures of the code on ``sys.path`` (this tree, or a --baseline's)."""
+    with tempfile.TemporaryDirectory(prefix="dcops-bench-") as work:
+        cfg = config(Path(work), url, n)
+        cpu = time.process_time()
+        fills = asyncio.run(engine_fill(cfg, args.rounds))
+        tui = asyncio.run(console(cfg, n, _keys(args.keys), args.rounds, args.stalls, args.pause))
+        tui["fills"], tui["cpu"] = fills, time.process_time() - cpu
+    return tui
+
+
+def baseline_run(tree: Path, url: str, args: argparse.Namespace) -> dict:
+    """The same measurement of another tree's code (``dcops`` from ``tree``, this bench's ``tests``),
+    in a child process, against the same Prometheus."""
+    with tempfile.TemporaryDirectory(prefix="dcops-bench-base-") as tmp:
+        (Path(tmp) / "dcops").symlink_to(tree.resolve() / "dcops")
+        (Path(tmp) / "tests").symlink_to(Path(__file__).resolve().parents[1])
+        out = Path(tmp) / "out.json"
+        argv = [sys.executable, "-m", "tests.bench.tui_fleet_prometheus", "--url", url, "--json", str(out)]
+        argv += ["--nodes", str(args.nodes), "--rounds", str(args.rounds), "--keys", str(args.keys)]
+        argv += ["--pause", str(args.pause)]
+        env = {**os.environ, "PYTHONPATH": tmp}
+        subprocess.run(argv, env=env, cwd=tmp, check=True, stdout=subprocess.DEVNULL)
+        return json.loads(out.read_text())
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--nodes", type=int, default=10_000)
@@ -253,17 +292,16 @@ def main() -> int:
     parser.add_argument("--keep", type=Path, help="keep (and reuse) the backfilled TSDB in this directory")
     parser.add_argument("--hours-ahead", type=float, default=8.0, help="with --keep: how long the samples last")
     parser.add_argument("--pause", type=float, default=0.05, help="seconds between a key's frame and the next key")
-    parser.add_argument("--stalls", action="store_true", help="report where the UI's loop stalled (bench_stalls)")
+    parser.add_argument("--stalls", action="store_true", help="report where the UI's loop stalled (tui_fleet_stalls)")
+    parser.add_argument("--baseline", type=Path, help="also measure this tree's code (e.g. git archive of main)")
+    parser.add_argument("--json", type=Path, help=argparse.SUPPRESS)  # a baseline child's answer
     parser.add_argument("--backfill-only", action="store_true", help="backfill (or check) --keep DIR and exit")
     args = parser.parse_args()
     os.environ.setdefault("XDG_STATE_HOME", tempfile.mkdtemp(prefix="dcops-bench-state-"))
     n = args.nodes
-    if os.environ.get("SWITCH"):
-        import sys
-
-        sys.setswitchinterval(float(os.environ["SWITCH"]))
     after = args.hours_ahead * 3600 if args.keep else 30 * 60
     spec = FleetSeries(nodes=node_names(n), after=after, hot=frozenset({"gpu00042"}), flapping=frozenset({"gpu00077"}))
+    runs: dict[str, dict] = {}
     with contextlib.ExitStack() as stack:
         url = args.url
         if url is None:
@@ -276,41 +314,62 @@ def main() -> int:
             url = prom.url
             if args.backfill_only:
                 return 0
-        cfg = config(Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="dcops-bench-"))), url, n)
-        fills = asyncio.run(engine_fill(cfg, args.rounds))
-        tui = asyncio.run(console(cfg, n, _keys(args.keys), args.rounds, args.stalls, args.pause))
+        if args.baseline is not None:
+            runs["baseline"] = baseline_run(args.baseline, url, args)
+        runs["this tree"] = measure(url, n, args)
+    if args.json is not None:
+        args.json.write_text(json.dumps({k: v for k, v in runs["this tree"].items() if k != "stalls"}))
+        return 0
+    report(runs, n, args.rounds)
+    return 0
+
+
+def report(runs: dict[str, dict], n: int, rounds: int) -> None:
     ms = 1000.0
+    names = list(runs)
     print(
         f"\nfleet view, {n} nodes x 8 GPUs, real Prometheus (backfilled), {SIZE[0]}x{SIZE[1]}, "
-        f"{os.cpu_count()} CPUs, "
-        f"load average {os.getloadavg()[0]:.1f}; medians of {args.rounds}"
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; medians of {rounds}"
     )
-    print(
-        f"  fleet action alone (engine, every plane)     median {statistics.median(fills):6.2f} s "
-        f"[{', '.join(f'{v:.2f}' for v in fills)}]   target <= 3 s"
+    print(f"  {'':44} " + " ".join(f"{name:>18}" for name in names))
+
+    def line(label: str, cells: list[str], note: str = "") -> None:
+        print(f"  {label:44} " + " ".join(f"{c:>18}" for c in cells) + (f"   {note}" if note else ""))
+
+    line(
+        "fleet action alone (engine, every plane)",
+        [f"{statistics.median(r['fills']):.2f} s" for r in runs.values()],
+        "target <= 3 s",
     )
-    print(f"  console start -> every plane painted                {tui['all planes painted']:6.2f} s")
-    print(
-        f"  console refresh -> repainted with new data   median {statistics.median(tui['refresh']):6.2f} s "
-        f"[{', '.join(f'{v:.2f}' for v in tui['refresh'])}]"
+    line("console start -> every plane painted", [f"{r['all planes painted']:.2f} s" for r in runs.values()])
+    line("console refresh -> repainted, median", [f"{statistics.median(r['refresh']):.2f} s" for r in runs.values()])
+    for phase, key in (("no refresh", "idle"), ("DURING a refresh", "during")):
+        print(f"  filter keystroke -> repaint, {phase}")
+        line("  keystrokes", [str(len(r[key])) for r in runs.values()])
+        line("  median", [f"{statistics.median(r[key]) * ms:.1f} ms" for r in runs.values()])
+        line(
+            "  p95",
+            [f"{pct(r[key], 95) * ms:.1f} ms" for r in runs.values()],
+            "target < 50 ms" if key == "during" else "",
+        )
+        line("  max", [f"{max(r[key]) * ms:.1f} ms" for r in runs.values()])
+    line("VmRSS after load (peak)", [f"{r['rss']:.0f} MB ({r['hwm']:.0f})" for r in runs.values()])
+    line(
+        "VmRSS after the refreshes (peak)",
+        [f"{r['rss after refreshes']:.0f} MB ({r['hwm after refreshes']:.0f})" for r in runs.values()],
+        "target < 250 MB",
     )
-    idle, during = tui["idle"], tui["during"]
-    print(f"  filter keystroke -> repaint      {'no refresh':>12} {'during a refresh':>18}")
-    print(f"    keystrokes                     {len(idle):>12} {len(during):>18}")
-    med_idle, med_during = statistics.median(idle) * ms, statistics.median(during) * ms
-    print(f"    median                         {med_idle:>9.1f} ms {med_during:>15.1f} ms")
-    print(
-        f"    p95                            {pct(idle, 95) * ms:>9.1f} ms {pct(during, 95) * ms:>15.1f} ms"
-        "   target < 50 ms"
-    )
-    print(f"    max                            {max(idle) * ms:>9.1f} ms {max(during) * ms:>15.1f} ms")
-    print(
-        f"  resident memory after load: VmRSS {tui['rss']:.0f} MB (peak {tui['hwm']:.0f} MB); after the refreshes "
-        f"VmRSS {tui['rss after refreshes']:.0f} MB (peak {tui['hwm after refreshes']:.0f} MB)   target < 250 MB"
-    )
-    if "stalls" in tui:
-        print(tui["stalls"])
-    return 0
+    line("process CPU, whole measurement", [f"{r['cpu']:.1f} s" for r in runs.values()])
+    if "baseline" in runs:
+        base, this = runs["baseline"], runs["this tree"]
+        print(
+            f"  ratios this/baseline: keystroke p95 during a refresh "
+            f"{pct(this['during'], 95) / pct(base['during'], 95):.2f}, without "
+            f"{pct(this['idle'], 95) / pct(base['idle'], 95):.2f}; RSS after the refreshes "
+            f"{this['rss after refreshes'] / base['rss after refreshes']:.2f}; CPU {this['cpu'] / base['cpu']:.2f}"
+        )
+    if "stalls" in runs["this tree"]:
+        print(runs["this tree"]["stalls"])
 
 
 if __name__ == "__main__":
