@@ -22,11 +22,11 @@ Targets: every plane <= 3 s, keystroke p95 during a refresh < 50 ms, RSS < 250 M
 
 Run by hand:  python -m tests.bench.tui_fleet_prometheus [--nodes 10000] [--rounds 3] [--keys 40]
                   [--keep /var/tmp/dcops-prom-10k [--hours-ahead 8]] [--pause 0.05] [--stalls]
-                  [--baseline DIR]
+                  [--baseline DIR [--repeat 2]]
 
 ``--baseline DIR`` (a tree of another commit: ``git archive BASE | tar -x -C DIR``) measures that
-tree's ``dcops`` first, with this bench, against the same Prometheus, in a child process, and prints
-both side by side with ratios. ``--stalls`` prints where the UI's event loop was blocked > 30 ms and
+tree's ``dcops`` and this tree's, with this bench, against the same Prometheus, each in a child
+process, ``--repeat`` times in ABBA order (samples pooled), and prints both side by side with ratios. ``--stalls`` prints where the UI's event loop was blocked > 30 ms and
 what every thread ran then (tests/bench/tui_fleet_stalls.py).
 
 With ``--keep DIR`` the backfilled TSDB stays in DIR (outside the worktree; ~1 GB for 10k nodes
@@ -268,9 +268,25 @@ def measure(url: str, n: int, args: argparse.Namespace) -> dict:
     return tui
 
 
-def baseline_run(tree: Path, url: str, args: argparse.Namespace) -> dict:
-    """The same measurement of another tree's code (``dcops`` from ``tree``, this bench's ``tests``),
-    in a child process, against the same Prometheus."""
+def pooled(into: dict | None, got: dict) -> dict:
+    """Samples of repeated measurements together; single figures (times, memory) by their median."""
+    if into is None:
+        return {k: ([v] if not isinstance(v, list) and k != "stalls" else v) for k, v in got.items()}
+    for k, v in got.items():
+        if k == "stalls":
+            into[k] = into[k] + "\n" + v
+        else:
+            into[k] = into[k] + (v if isinstance(v, list) else [v])
+    return into
+
+
+def single(value: float | list[float]) -> float:
+    return statistics.median(value) if isinstance(value, list) else value
+
+
+def child_run(tree: Path, url: str, args: argparse.Namespace) -> dict:
+    """The measurement of a tree's code (``dcops`` from ``tree``, this bench's ``tests``) in a child
+    process, against the same Prometheus."""
     with tempfile.TemporaryDirectory(prefix="dcops-bench-base-") as tmp:
         (Path(tmp) / "dcops").symlink_to(tree.resolve() / "dcops")
         (Path(tmp) / "tests").symlink_to(Path(__file__).resolve().parents[1])
@@ -294,6 +310,7 @@ def main() -> int:
     parser.add_argument("--pause", type=float, default=0.05, help="seconds between a key's frame and the next key")
     parser.add_argument("--stalls", action="store_true", help="report where the UI's loop stalled (tui_fleet_stalls)")
     parser.add_argument("--baseline", type=Path, help="also measure this tree's code (e.g. git archive of main)")
+    parser.add_argument("--repeat", type=int, default=1, help="with --baseline: alternate the trees this often")
     parser.add_argument("--json", type=Path, help=argparse.SUPPRESS)  # a baseline child's answer
     parser.add_argument("--backfill-only", action="store_true", help="backfill (or check) --keep DIR and exit")
     args = parser.parse_args()
@@ -314,12 +331,17 @@ def main() -> int:
             url = prom.url
             if args.backfill_only:
                 return 0
-        if args.baseline is not None:
-            runs["baseline"] = baseline_run(args.baseline, url, args)
-        runs["this tree"] = measure(url, n, args)
-    if args.json is not None:
-        args.json.write_text(json.dumps({k: v for k, v in runs["this tree"].items() if k != "stalls"}))
-        return 0
+        if args.json is not None:  # a --baseline child: one measurement, raw
+            got = measure(url, n, args)
+            args.json.write_text(json.dumps({k: v for k, v in got.items() if k != "stalls"}))
+            return 0
+        if args.baseline is None:
+            runs["this tree"] = pooled(None, measure(url, n, args))
+        else:  # each tree in a fresh child process (memory figures of its own), ABBA... order
+            trees = {"baseline": args.baseline, "this tree": Path(__file__).resolve().parents[2]}
+            for i in range(args.repeat):
+                for name in list(trees) if i % 2 == 0 else list(trees)[::-1]:
+                    runs[name] = pooled(runs.get(name), child_run(trees[name], url, args))
     report(runs, n, args.rounds)
     return 0
 
@@ -341,7 +363,7 @@ def report(runs: dict[str, dict], n: int, rounds: int) -> None:
         [f"{statistics.median(r['fills']):.2f} s" for r in runs.values()],
         "target <= 3 s",
     )
-    line("console start -> every plane painted", [f"{r['all planes painted']:.2f} s" for r in runs.values()])
+    line("console start -> every plane painted", [f"{single(r['all planes painted']):.2f} s" for r in runs.values()])
     line("console refresh -> repainted, median", [f"{statistics.median(r['refresh']):.2f} s" for r in runs.values()])
     for phase, key in (("no refresh", "idle"), ("DURING a refresh", "during")):
         print(f"  filter keystroke -> repaint, {phase}")
@@ -353,20 +375,20 @@ def report(runs: dict[str, dict], n: int, rounds: int) -> None:
             "target < 50 ms" if key == "during" else "",
         )
         line("  max", [f"{max(r[key]) * ms:.1f} ms" for r in runs.values()])
-    line("VmRSS after load (peak)", [f"{r['rss']:.0f} MB ({r['hwm']:.0f})" for r in runs.values()])
+    line("VmRSS after load (peak)", [f"{single(r['rss']):.0f} MB ({single(r['hwm']):.0f})" for r in runs.values()])
     line(
         "VmRSS after the refreshes (peak)",
-        [f"{r['rss after refreshes']:.0f} MB ({r['hwm after refreshes']:.0f})" for r in runs.values()],
+        [f"{single(r['rss after refreshes']):.0f} MB ({single(r['hwm after refreshes']):.0f})" for r in runs.values()],
         "target < 250 MB",
     )
-    line("process CPU, whole measurement", [f"{r['cpu']:.1f} s" for r in runs.values()])
+    line("process CPU, whole measurement", [f"{single(r['cpu']):.1f} s" for r in runs.values()])
     if "baseline" in runs:
         base, this = runs["baseline"], runs["this tree"]
         print(
             f"  ratios this/baseline: keystroke p95 during a refresh "
             f"{pct(this['during'], 95) / pct(base['during'], 95):.2f}, without "
             f"{pct(this['idle'], 95) / pct(base['idle'], 95):.2f}; RSS after the refreshes "
-            f"{this['rss after refreshes'] / base['rss after refreshes']:.2f}; CPU {this['cpu'] / base['cpu']:.2f}"
+            f"{single(this['rss after refreshes']) / single(base['rss after refreshes']):.2f}; CPU {sum(this['cpu']) / sum(base['cpu']):.2f}"
         )
     if "stalls" in runs["this tree"]:
         print(runs["this tree"]["stalls"])
