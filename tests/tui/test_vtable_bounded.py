@@ -216,6 +216,45 @@ def test_many_matching_rows_hand_over_to_a_per_row_search_with_the_same_answer(s
         assert _rows_matching(prepared, rx) == [rx.search(s) is not None for s in prepared.search], pattern
 
 
+class CountingPattern:
+    """A compiled pattern that counts its searches (the filter's Python-level steps)."""
+
+    def __init__(self, pattern: str) -> None:
+        self.rx = re.compile(pattern, _FLAGS)
+        self.pattern = self.rx.pattern
+        self.searches = 0
+
+    def search(self, text: str, pos: int = 0):  # noqa: ANN201
+        self.searches += 1
+        return self.rx.search(text, pos)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "hits", "most"),
+    [
+        ("gpu0001", 10, 0),  # plain: str.find over the folded text, no regex search at all
+        ("GPU0999", 10, 0),
+        ("drained", N // 10, None),  # plain and dense: per-row searches past _DENSE
+        ("gpu0001\\d", 10, 11),  # a regex, sparse: one search per matching row, plus the miss
+        ("^gpu0[0-9]*7$", N // 10, None),
+        ("zzz", 0, 1),
+    ],
+)
+def test_a_filter_keystroke_searches_once_per_matching_row_not_per_row(pattern: str, hits: int, most) -> None:  # noqa: ANN001
+    """Counted, not timed: a sparse filter over 10,000 rows costs a search per matching row (none
+    for plain characters); a dense one hands over to a per-row search after _DENSE matching rows."""
+    table = VirtualTable([Column("node", "NODE", 9), Column("state", "STATE", 8)], key="node")
+    prepared = table.prepare(fleet_rows())
+    counting = CountingPattern(pattern)
+    hit = _rows_matching(prepared, counting)  # type: ignore[arg-type]
+    assert hit == [counting.rx.search(s) is not None for s in prepared.search]
+    assert sum(hit) == hits
+    if most is not None:
+        assert counting.searches <= most
+    else:
+        assert counting.searches <= N - _DENSE + 1 and counting.searches >= N // 2  # handed over, once
+
+
 def test_case_folding_for_plain_patterns_is_the_regex_engines_for_every_character() -> None:
     """The plain-pattern path folds the rows' text with ``_FOLD`` + ``lower``; for every character
     that IGNORECASE makes equal to an ASCII letter or digit, folding yields that letter, and for
