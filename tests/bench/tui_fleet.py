@@ -91,6 +91,7 @@ async def type_and_time(pilot, paints: list[float], keys: list[str], renders: li
         latencies.append(shown - t)
         if os.environ.get("BENCH_DEBUG"):
             print(
+                f"{t:.3f}",
                 key,
                 [round((p - t) * 1000, 1) for p in paints[seen:]],
                 "table rendered",

@@ -12,12 +12,22 @@ Measures, medians of ``--rounds``:
   * the console (headless, 160x50): start -> every plane painted, and a refresh (ctrl+r's reload)
     from its start to the repaint with the new data;
   * filter keystroke -> repaint WHILE a refresh is in flight (the reload is started, then keys are
-    typed until it has painted), median and p95, next to the same keys with no refresh;
-  * resident memory (VmRSS, peak VmHWM) of the console process after it has loaded the fleet.
+    typed until it has painted), median and p95, next to the same keys with no refresh. A key goes
+    to the driver as a terminal's would and is timed to the first frame showing its filter (see
+    type_direct; ``--pause`` s between keys); each refresh gets ~50 keys, so p95 rests on >= 100;
+  * resident memory (VmRSS, peak VmHWM) of the console process after it has loaded the fleet, and
+    after the refreshes (the engine keeps the newest runs' results);
+  * the process CPU of the whole measurement (per-CPU-second view when neighbours load the box).
 Targets: every plane <= 3 s, keystroke p95 during a refresh < 50 ms, RSS < 250 MB.
 
 Run by hand:  python -m tests.bench.tui_fleet_prometheus [--nodes 10000] [--rounds 3] [--keys 40]
-                  [--keep /var/tmp/dcops-prom-10k [--hours-ahead 8]]
+                  [--keep /var/tmp/dcops-prom-10k [--hours-ahead 8]] [--pause 0.05] [--stalls]
+                  [--baseline DIR [--repeat 2]]
+
+``--baseline DIR`` (a tree of another commit: ``git archive BASE | tar -x -C DIR``) measures that
+tree's ``dcops`` and this tree's, with this bench, against the same Prometheus, each in a child
+process, ``--repeat`` times in ABBA order (samples pooled), and prints both side by side with ratios. ``--stalls`` prints where the UI's event loop was blocked > 30 ms and
+what every thread ran then (tests/bench/tui_fleet_stalls.py).
 
 With ``--keep DIR`` the backfilled TSDB stays in DIR (outside the worktree; ~1 GB for 10k nodes
 and 8 h) and a later run with the same ``--nodes`` reuses it without backfilling, for as long as its
@@ -31,13 +41,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
+from bisect import bisect_left
 from pathlib import Path
 
-from tests.bench.tui_fleet import SIZE, _keys, paint_after, pct, rss_mb, spy_render_line, type_and_time
+from tests.bench.tui_fleet import SIZE, _keys, paint_after, pct, rss_mb, spy_render_line
 from tests.lab.metrics.fleet_prom import FleetSeries, backfilled
 
 ALLOW_ALL = '[roles.all]\nactions = ["*"]\n[[bindings]]\nprincipals = ["unix:*"]\nroles = ["all"]\n'
@@ -95,13 +109,79 @@ async def engine_fill(cfg, rounds: int) -> list[float]:  # noqa: ANN001
     return out
 
 
-async def console(cfg, n: int, keys: list[str], rounds: int) -> dict:  # noqa: ANN001
+def spy_set_filter(cls: type, applied: list[float], refused: set[float]) -> None:
+    """Note the time whenever ``cls`` applies a filter the user typed, and which of those times
+    refused the text (an unfinished regex such as ``gpu[``: the frame shows the error hint and the
+    table is not re-rendered). Bench-only patch."""
+    original = cls.set_filter
+
+    def set_filter(self, text: str):  # noqa: ANN001, ANN202
+        t = time.perf_counter()
+        error = original(self, text)
+        applied.append(t)
+        if error:
+            refused.add(t)
+        return error
+
+    cls.set_filter = set_filter
+
+
+async def type_direct(
+    app,  # noqa: ANN001
+    paints: list[float],
+    renders: list[float],
+    applied: list[float],
+    refused: set[float],
+    keys: list[str],
+    pause: float,
+) -> list[float]:
+    """Seconds from each key to the first frame showing its filter: the key goes to the driver as a
+    terminal's would (not ``pilot.press``, whose wait for an idle process lasts up to 1 s per key
+    while a refresh keeps the process busy, and whose later frames were then counted as the key's:
+    the 400-900 ms "keystrokes" of earlier runs were the refresh's own repaint arriving inside
+    that wait). A key's frame is the first painted after the table rendered a line after the
+    filter for that key was applied (a refused pattern: the first frame after it, with the hint).
+    ``pause`` between keys: a typist's gap, so keys do not coalesce into one frame."""
+    from textual import events
+    from textual.keys import _character_to_key
+
+    latencies = []
+    for key in keys:
+        name = _character_to_key(key) if len(key) == 1 and not key.isalnum() else key
+        char = key if len(key) == 1 else None
+        before = len(applied)
+        t = time.perf_counter()
+        app._driver.send_message(events.Key(name, char))
+        deadline = t + 10.0
+        while True:
+            await asyncio.sleep(0.0005)
+            if len(applied) > before:
+                at: float | None = applied[before]
+                if at not in refused:  # the table's first line rendered after the filter
+                    r = bisect_left(renders, at)
+                    at = renders[r] if r < len(renders) else None
+                p = len(paints) if at is None else bisect_left(paints, at)
+                if p < len(paints):
+                    latencies.append(paints[p] - t)
+                    break
+            if time.perf_counter() > deadline:
+                raise RuntimeError(f"key {key!r} was not shown within 10 s")
+        if os.environ.get("BENCH_DEBUG"):
+            print(f"{t:.3f} {key} {latencies[-1] * 1000:.1f} ms")
+        await asyncio.sleep(pause)
+    return latencies
+
+
+async def console(cfg, n: int, keys: list[str], rounds: int, stalls: bool = False, pause: float = 0.05) -> dict:  # noqa: ANN001
     from dcops.console.tui.app import DcopsApp
     from dcops.console.tui.screens.fleet import FleetScreen
     from dcops.console.tui.widgets.vtable import VirtualTable
 
     renders: list[float] = []
     spy_render_line(VirtualTable, renders)
+    applied: list[float] = []
+    refused: set[float] = set()
+    spy_set_filter(VirtualTable, applied, refused)
     shown: list[float] = []  # when the fleet screen swapped new rows in
     original_show = FleetScreen._show
 
@@ -140,17 +220,29 @@ async def console(cfg, n: int, keys: list[str], rounds: int) -> dict:  # noqa: A
         def loading() -> bool:
             return any(w.group == "load" and w.is_running for w in screen.workers)
 
+        watch = None
+        if stalls:
+            from tests.bench.tui_fleet_stalls import StallWatch
+
+            watch = StallWatch()
+            watch.start()
+            t_watch = time.perf_counter()
         for _ in range(rounds):
-            out["idle"] += await type_and_time(pilot, app.paints, keys, renders)
+            out["idle"] += await type_direct(app, app.paints, renders, applied, refused, keys, pause)
             t = time.perf_counter()
             screen.reload()  # what ctrl+r and the auto refresh call
             await pilot.pause()
             typed: list[float] = []
             while loading():  # keys while the refresh is in flight
-                typed += await type_and_time(pilot, app.paints, [keys[len(typed) % len(keys)]], renders)
+                typed += await type_direct(
+                    app, app.paints, renders, applied, refused, [keys[len(typed) % len(keys)]], pause
+                )
             out["refresh"].append(await first_paint_since(app.paints, shown[-1]) - t)
             out["during"] += typed
         out["rss after refreshes"], out["hwm after refreshes"] = rss_mb()
+        if watch is not None:
+            watch.stop()
+            out["stalls"] = watch.report(t_watch)
     return out
 
 
@@ -165,6 +257,48 @@ async def first_paint_since(paints: list[float], since: float, timeout: float = 
     raise RuntimeError("the refreshed rows were never painted")
 
 
+def measure(url: str, n: int, args: argparse.Namespace) -> dict:
+    """Engine fill and console figures of the code on ``sys.path`` (this tree, or a --baseline's)."""
+    with tempfile.TemporaryDirectory(prefix="dcops-bench-") as work:
+        cfg = config(Path(work), url, n)
+        cpu = time.process_time()
+        fills = asyncio.run(engine_fill(cfg, args.rounds))
+        tui = asyncio.run(console(cfg, n, _keys(args.keys), args.rounds, args.stalls, args.pause))
+        tui["fills"], tui["cpu"] = fills, time.process_time() - cpu
+    return tui
+
+
+def pooled(into: dict | None, got: dict) -> dict:
+    """Samples of repeated measurements together; single figures (times, memory) by their median."""
+    if into is None:
+        return {k: ([v] if not isinstance(v, list) and k != "stalls" else v) for k, v in got.items()}
+    for k, v in got.items():
+        if k == "stalls":
+            into[k] = into[k] + "\n" + v
+        else:
+            into[k] = into[k] + (v if isinstance(v, list) else [v])
+    return into
+
+
+def single(value: float | list[float]) -> float:
+    return statistics.median(value) if isinstance(value, list) else value
+
+
+def child_run(tree: Path, url: str, args: argparse.Namespace) -> dict:
+    """The measurement of a tree's code (``dcops`` from ``tree``, this bench's ``tests``) in a child
+    process, against the same Prometheus."""
+    with tempfile.TemporaryDirectory(prefix="dcops-bench-base-") as tmp:
+        (Path(tmp) / "dcops").symlink_to(tree.resolve() / "dcops")
+        (Path(tmp) / "tests").symlink_to(Path(__file__).resolve().parents[1])
+        out = Path(tmp) / "out.json"
+        argv = [sys.executable, "-m", "tests.bench.tui_fleet_prometheus", "--url", url, "--json", str(out)]
+        argv += ["--nodes", str(args.nodes), "--rounds", str(args.rounds), "--keys", str(args.keys)]
+        argv += ["--pause", str(args.pause)]
+        env = {**os.environ, "PYTHONPATH": tmp}
+        subprocess.run(argv, env=env, cwd=tmp, check=True, stdout=subprocess.DEVNULL)
+        return json.loads(out.read_text())
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--nodes", type=int, default=10_000)
@@ -173,12 +307,18 @@ def main() -> int:
     parser.add_argument("--url", help="a Prometheus already holding the series (skips the backfill; same node names)")
     parser.add_argument("--keep", type=Path, help="keep (and reuse) the backfilled TSDB in this directory")
     parser.add_argument("--hours-ahead", type=float, default=8.0, help="with --keep: how long the samples last")
+    parser.add_argument("--pause", type=float, default=0.05, help="seconds between a key's frame and the next key")
+    parser.add_argument("--stalls", action="store_true", help="report where the UI's loop stalled (tui_fleet_stalls)")
+    parser.add_argument("--baseline", type=Path, help="also measure this tree's code (e.g. git archive of main)")
+    parser.add_argument("--repeat", type=int, default=1, help="with --baseline: alternate the trees this often")
+    parser.add_argument("--json", type=Path, help=argparse.SUPPRESS)  # a baseline child's answer
     parser.add_argument("--backfill-only", action="store_true", help="backfill (or check) --keep DIR and exit")
     args = parser.parse_args()
     os.environ.setdefault("XDG_STATE_HOME", tempfile.mkdtemp(prefix="dcops-bench-state-"))
     n = args.nodes
     after = args.hours_ahead * 3600 if args.keep else 30 * 60
     spec = FleetSeries(nodes=node_names(n), after=after, hot=frozenset({"gpu00042"}), flapping=frozenset({"gpu00077"}))
+    runs: dict[str, dict] = {}
     with contextlib.ExitStack() as stack:
         url = args.url
         if url is None:
@@ -191,39 +331,67 @@ def main() -> int:
             url = prom.url
             if args.backfill_only:
                 return 0
-        cfg = config(Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="dcops-bench-"))), url, n)
-        fills = asyncio.run(engine_fill(cfg, args.rounds))
-        tui = asyncio.run(console(cfg, n, _keys(args.keys), args.rounds))
+        if args.json is not None:  # a --baseline child: one measurement, raw
+            got = measure(url, n, args)
+            args.json.write_text(json.dumps({k: v for k, v in got.items() if k != "stalls"}))
+            return 0
+        if args.baseline is None:
+            runs["this tree"] = pooled(None, measure(url, n, args))
+        else:  # each tree in a fresh child process (memory figures of its own), ABBA... order
+            trees = {"baseline": args.baseline, "this tree": Path(__file__).resolve().parents[2]}
+            for i in range(args.repeat):
+                for name in list(trees) if i % 2 == 0 else list(trees)[::-1]:
+                    runs[name] = pooled(runs.get(name), child_run(trees[name], url, args))
+    report(runs, n, args.rounds)
+    return 0
+
+
+def report(runs: dict[str, dict], n: int, rounds: int) -> None:
     ms = 1000.0
+    names = list(runs)
     print(
         f"\nfleet view, {n} nodes x 8 GPUs, real Prometheus (backfilled), {SIZE[0]}x{SIZE[1]}, "
-        f"{os.cpu_count()} CPUs, "
-        f"load average {os.getloadavg()[0]:.1f}; medians of {args.rounds}"
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; medians of {rounds}"
     )
-    print(
-        f"  fleet action alone (engine, every plane)     median {statistics.median(fills):6.2f} s "
-        f"[{', '.join(f'{v:.2f}' for v in fills)}]   target <= 3 s"
+    print(f"  {'':44} " + " ".join(f"{name:>18}" for name in names))
+
+    def line(label: str, cells: list[str], note: str = "") -> None:
+        print(f"  {label:44} " + " ".join(f"{c:>18}" for c in cells) + (f"   {note}" if note else ""))
+
+    line(
+        "fleet action alone (engine, every plane)",
+        [f"{statistics.median(r['fills']):.2f} s" for r in runs.values()],
+        "target <= 3 s",
     )
-    print(f"  console start -> every plane painted                {tui['all planes painted']:6.2f} s")
-    print(
-        f"  console refresh -> repainted with new data   median {statistics.median(tui['refresh']):6.2f} s "
-        f"[{', '.join(f'{v:.2f}' for v in tui['refresh'])}]"
+    line("console start -> every plane painted", [f"{single(r['all planes painted']):.2f} s" for r in runs.values()])
+    line("console refresh -> repainted, median", [f"{statistics.median(r['refresh']):.2f} s" for r in runs.values()])
+    for phase, key in (("no refresh", "idle"), ("DURING a refresh", "during")):
+        print(f"  filter keystroke -> repaint, {phase}")
+        line("  keystrokes", [str(len(r[key])) for r in runs.values()])
+        line("  median", [f"{statistics.median(r[key]) * ms:.1f} ms" for r in runs.values()])
+        line(
+            "  p95",
+            [f"{pct(r[key], 95) * ms:.1f} ms" for r in runs.values()],
+            "target < 50 ms" if key == "during" else "",
+        )
+        line("  max", [f"{max(r[key]) * ms:.1f} ms" for r in runs.values()])
+    line("VmRSS after load (peak)", [f"{single(r['rss']):.0f} MB ({single(r['hwm']):.0f})" for r in runs.values()])
+    line(
+        "VmRSS after the refreshes (peak)",
+        [f"{single(r['rss after refreshes']):.0f} MB ({single(r['hwm after refreshes']):.0f})" for r in runs.values()],
+        "target < 250 MB",
     )
-    idle, during = tui["idle"], tui["during"]
-    print(f"  filter keystroke -> repaint      {'no refresh':>12} {'during a refresh':>18}")
-    print(f"    keystrokes                     {len(idle):>12} {len(during):>18}")
-    med_idle, med_during = statistics.median(idle) * ms, statistics.median(during) * ms
-    print(f"    median                         {med_idle:>9.1f} ms {med_during:>15.1f} ms")
-    print(
-        f"    p95                            {pct(idle, 95) * ms:>9.1f} ms {pct(during, 95) * ms:>15.1f} ms"
-        "   target < 50 ms"
-    )
-    print(f"    max                            {max(idle) * ms:>9.1f} ms {max(during) * ms:>15.1f} ms")
-    print(
-        f"  resident memory after load: VmRSS {tui['rss']:.0f} MB (peak {tui['hwm']:.0f} MB); after the refreshes "
-        f"VmRSS {tui['rss after refreshes']:.0f} MB (peak {tui['hwm after refreshes']:.0f} MB)   target < 250 MB"
-    )
-    return 0
+    line("process CPU, whole measurement", [f"{single(r['cpu']):.1f} s" for r in runs.values()])
+    if "baseline" in runs:
+        base, this = runs["baseline"], runs["this tree"]
+        print(
+            f"  ratios this/baseline: keystroke p95 during a refresh "
+            f"{pct(this['during'], 95) / pct(base['during'], 95):.2f}, without "
+            f"{pct(this['idle'], 95) / pct(base['idle'], 95):.2f}; RSS after the refreshes "
+            f"{single(this['rss after refreshes']) / single(base['rss after refreshes']):.2f}; CPU {sum(this['cpu']) / sum(base['cpu']):.2f}"
+        )
+    if "stalls" in runs["this tree"]:
+        print(runs["this tree"]["stalls"])
 
 
 if __name__ == "__main__":

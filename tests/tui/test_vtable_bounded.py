@@ -9,16 +9,26 @@
 
 from __future__ import annotations
 
+import random
 import re
 import threading
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from textual.app import App, ComposeResult
 
 from dcops.console.tui.app import DcopsApp
 from dcops.console.tui.screens.fleet import FleetScreen
-from dcops.console.tui.widgets.vtable import _FLAGS, Column, PreparedRows, VirtualTable, _rows_matching
+from dcops.console.tui.widgets.vtable import (
+    _DENSE,
+    _FLAGS,
+    _FOLD,
+    Column,
+    PreparedRows,
+    VirtualTable,
+    _rows_matching,
+)
 
 from .conftest import SIZE, wait_for
 
@@ -121,7 +131,7 @@ async def test_install_keeps_the_cursor_on_its_row_and_drops_vanished_selection(
 
 
 # ------------------------------------------------------------------ the one-pass filter
-cells = st.text(alphabet="ab1\n \t.-é", max_size=6)
+cells = st.text(alphabet="ab1\n \t.-éAİıſsKk", max_size=6)
 rows_strategy = st.lists(st.tuples(cells, cells), min_size=0, max_size=12)
 patterns = st.sampled_from(
     [
@@ -149,6 +159,17 @@ patterns = st.sampled_from(
         "a\\nn1",  # runs from the end of one row into the next row's node name
         "b\\s+n",
         "1\\n*n\\d",
+        # plain characters (the str.find path over the case-folded text)
+        "A",
+        "ab",
+        "b-1",
+        "s",
+        "S",
+        "i",
+        "I",
+        "k",
+        "n1",
+        "a b",
     ]
 )
 
@@ -161,6 +182,98 @@ def test_the_one_pass_filter_matches_exactly_what_a_per_row_search_matches(rows,
     prepared: PreparedRows = table.prepare(data)
     rx = re.compile(pattern, _FLAGS)
     assert _rows_matching(prepared, rx) == [rx.search(s) is not None for s in prepared.search]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_many_matching_rows_hand_over_to_a_per_row_search_with_the_same_answer(seed: int) -> None:
+    """Past _DENSE matching rows the scan searches the rest row by row: same rows either way,
+    for plain and regex patterns, dense, sparse and in between (hits land before, at and after
+    the hand-over)."""
+    rnd = random.Random(seed)
+    words = ["idle", "drained", "ALLOC", "mix", "İdle", "ſtate", "a\nb", "", "xid 79", "gpu-1"]
+    data = [
+        {"node": f"gpu{i:05d}", "state": rnd.choice(words), "note": rnd.choice(words)}
+        for i in range(rnd.randint(_DENSE - 3, 5 * _DENSE))
+    ]
+    table = VirtualTable([Column("node", "N", 9), Column("state", "S", 8), Column("note", "T", 8)], key="node")
+    prepared = table.prepare(data)
+    for pattern in [
+        "g",
+        "gpu",
+        "i",
+        "idle",
+        "s",
+        "STATE",
+        "alloc",
+        "d$",
+        "^gpu0000",
+        "b\\ngpu",
+        "xid 7",
+        "[0-4]$",
+        "zz",
+    ]:
+        rx = re.compile(pattern, _FLAGS)
+        assert _rows_matching(prepared, rx) == [rx.search(s) is not None for s in prepared.search], pattern
+
+
+class CountingPattern:
+    """A compiled pattern that counts its searches (the filter's Python-level steps)."""
+
+    def __init__(self, pattern: str) -> None:
+        self.rx = re.compile(pattern, _FLAGS)
+        self.pattern = self.rx.pattern
+        self.searches = 0
+
+    def search(self, text: str, pos: int = 0):  # noqa: ANN201
+        self.searches += 1
+        return self.rx.search(text, pos)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "hits", "most"),
+    [
+        ("gpu0001", 10, 0),  # plain: str.find over the folded text, no regex search at all
+        ("GPU0999", 10, 0),
+        ("drained", N // 10, 0),  # plain, 1 row in 10: still str.find
+        ("gpu", N, None),  # plain and dense: per-row searches past _DENSE
+        ("gpu0001\\d", 10, 11),  # a regex, sparse: one search per matching row, plus the miss
+        ("^gpu0[0-9]*7$", N // 10, N // 10 + 1),  # 1 row in 10: one search per matching row
+        ("zzz", 0, 1),
+    ],
+)
+def test_a_filter_keystroke_searches_once_per_matching_row_not_per_row(pattern: str, hits: int, most) -> None:  # noqa: ANN001
+    """Counted, not timed: a sparse filter over 10,000 rows costs a search per matching row (none
+    for plain characters); a dense one (over 1 row in 3) hands over to a per-row search after _DENSE
+    matching rows."""
+    table = VirtualTable([Column("node", "NODE", 9), Column("state", "STATE", 8)], key="node")
+    prepared = table.prepare(fleet_rows())
+    counting = CountingPattern(pattern)
+    hit = _rows_matching(prepared, counting)  # type: ignore[arg-type]
+    assert hit == [counting.rx.search(s) is not None for s in prepared.search]
+    assert sum(hit) == hits
+    if most is not None:
+        assert counting.searches <= most
+    else:
+        assert counting.searches <= N - _DENSE + 1 and counting.searches >= N // 2  # handed over, once
+
+
+def test_case_folding_for_plain_patterns_is_the_regex_engines_for_every_character() -> None:
+    """The plain-pattern path folds the rows' text with ``_FOLD`` + ``lower``; for every character
+    that IGNORECASE makes equal to an ASCII letter or digit, folding yields that letter, and for
+    no other character (so ``str.find`` finds what the regex finds)."""
+    ascii_alnum = re.compile("[a-z0-9]", re.IGNORECASE)
+    wrong = []
+    for cp in range(0x110000):
+        ch = chr(cp)
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        folded = ch.translate(_FOLD).lower()
+        equal_to_ascii = ascii_alnum.fullmatch(ch) is not None
+        folds_to_ascii = len(folded) == 1 and folded.isascii() and folded.isalnum()
+        same = equal_to_ascii == folds_to_ascii and (not equal_to_ascii or re.fullmatch(folded, ch, re.IGNORECASE))
+        if not same:
+            wrong.append(hex(cp))
+    assert wrong == []
 
 
 # ------------------------------------------------------------------ the fleet screen
@@ -227,6 +340,47 @@ async def test_a_large_load_runs_without_the_collector_and_gives_it_back(config,
             assert collector_on and not any(collector_on)
             await wait_for(pilot, gc.isenabled, what="the collector to be given back")
             assert app.screen._gc_due is None
+    finally:
+        gc.enable()
+        gc.unfreeze()
+
+
+async def test_typing_through_refreshes_does_not_put_the_collection_off_forever(config, monkeypatch) -> None:
+    """A collection waiting for a pause in typing keeps the deadline of the first load it waits
+    for: a refresh that starts and ends meanwhile does not push it back, and the collector comes
+    back by that deadline even with no pause at all."""
+    import gc
+
+    from dcops.console.tui.screens import fleet as fleet_screen
+
+    monkeypatch.setattr(fleet_screen, "FREEZE_FROM", 1)
+    monkeypatch.setattr(FleetScreen, "_last_key", float("inf"))  # the operator never stops typing
+    monkeypatch.setattr(fleet_screen, "GC_MAX_DEFER", 4.0)
+    app = DcopsApp(config(), principal="unix:alice")
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            screen = app.screen
+            assert isinstance(screen, FleetScreen)
+
+            def loaded() -> bool:
+                return screen._gc_due is not None and not screen._loading
+
+            await wait_for(pilot, loaded, what="the first load to end with a collection waiting")
+            first_due = screen._gc_due
+            assert not gc.isenabled()
+            loads: list[float | None] = []
+            original = FleetScreen.load
+
+            async def load(self) -> None:  # noqa: ANN001
+                await original(self)
+                loads.append(self._gc_due)
+
+            monkeypatch.setattr(FleetScreen, "load", load)
+            screen.reload()
+            await wait_for(pilot, lambda: bool(loads), what="the refresh to end")
+            assert loads[0] is None or loads[0] == first_due  # kept (or already collected), never later
+            await wait_for(pilot, gc.isenabled, what="the collector back by the first deadline")
+            assert screen._gc_due is None
     finally:
         gc.enable()
         gc.unfreeze()

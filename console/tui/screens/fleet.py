@@ -111,7 +111,7 @@ class FleetScreen(DcopsScreen):
         large = table.total_count >= FREEZE_FROM or len(self.dcops.node_names()) >= FREEZE_FROM
         if large:
             gc.disable()
-            self._gc_due = None  # a collection still waiting from the last load: this one's will do
+            self._loading = True  # a collection still waiting from the last load waits for this one
         try:
             slurm = await self._slurm_rows()
             if slurm:
@@ -127,10 +127,16 @@ class FleetScreen(DcopsScreen):
             self._show(prepared, summary)
         finally:
             if large:
-                self._gc_due = time.monotonic() + GC_MAX_DEFER
+                # The deadline of a collection still waiting from an earlier load stands: an operator
+                # typing through refresh after refresh would otherwise put it off forever, with the
+                # collector off and every load's cyclic garbage kept.
+                due = time.monotonic() + GC_MAX_DEFER
+                self._gc_due = due if self._gc_due is None else min(self._gc_due, due)
+                self._loading = False
                 self._collect_when_idle()
 
     _gc_due: float | None = None  # when the deferred collection must run at the latest
+    _loading = False  # a large load is running: no collection now (it would walk the load's objects)
     _last_key = 0.0
 
     def on_key(self, event: events.Key) -> None:
@@ -141,7 +147,7 @@ class FleetScreen(DcopsScreen):
         super()._filter_changed(text)
 
     def _collect_when_idle(self) -> None:
-        if self._gc_due is None:
+        if self._gc_due is None or self._loading:  # a load's end calls this again
             return
         now = time.monotonic()
         quiet = now - self._last_key

@@ -9,8 +9,10 @@ adds or renames shows up or fails here, never silently goes blank.
 
 from __future__ import annotations
 
+import types
 from collections.abc import Mapping, Sequence
-from typing import Any
+from functools import cache
+from typing import Any, Literal, Union, get_args, get_origin
 
 from dcops.actions.events import Table
 from dcops.actions.result_rows import Row as ResultRow
@@ -89,5 +91,40 @@ def row_columns(model: type[ResultRow], looks: Mapping[str, tuple[Any, ...] | in
 
 def row_dicts(rows: Sequence[ResultRow]) -> list[dict[str, Any]]:
     """Typed rows as the VirtualTable's row mappings: real values (lists stay lists, numbers stay
-    numbers, so sorting and selection use them), rendered by the columns."""
-    return [r.model_dump() for r in rows]
+    numbers, so sorting and selection use them), rendered by the columns.
+
+    A model whose ``model_dump()`` is its fields as they are (see :func:`_dumps_as_is`) is copied
+    shallowly: pydantic's dump rebuilds every list and dict, ~4 us and ~1.7 KB a fleet row, 40 ms
+    and 17 MB of copies per 10,000-node refresh on a worker thread that shares the GIL with the
+    keys. The copy shares its lists with the typed row; no screen changes a row's lists in place."""
+    out = []
+    for r in rows:
+        out.append(dict(r.__dict__) if _dumps_as_is(type(r)) else r.model_dump())
+    return out
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+@cache
+def _dumps_as_is(model: type[ResultRow]) -> bool:
+    """True when ``model_dump()`` of this model equals its ``__dict__``: no computed field, no
+    serializer, no extra fields, and every field a scalar or a list/tuple/dict/union of scalars
+    (a nested model or dataclass is dumped to a dict, so it does not qualify)."""
+    decorators = model.__pydantic_decorators__
+    if model.model_computed_fields or decorators.field_serializers or decorators.model_serializers:
+        return False
+    if model.model_config.get("extra") == "allow":
+        return False
+    return all(_plain(f.annotation) and not f.metadata for f in model.model_fields.values())
+
+
+def _plain(annotation: Any) -> bool:
+    if annotation in _SCALARS:
+        return True
+    origin = get_origin(annotation)
+    if origin is Literal:
+        return True
+    if origin in (list, tuple, dict, Union, types.UnionType):
+        return all(a is Ellipsis or _plain(a) for a in get_args(annotation))
+    return False
