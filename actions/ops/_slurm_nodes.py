@@ -137,10 +137,16 @@ async def slurm_drain(
         await slurm.drain(nodes, stamped)  # then read: exactly the jobs left on the nodes
         infos = _by_name(await slurm.nodes(nodes))
     elif all(n in ctx.extras.get("slurm_nodes", {}) for n in nodes):
-        # the engine's blast-radius guard read every node just before this run: its jobs are the
-        # ones the drain leaves running (draining changes no job), so no second read is needed
-        await slurm.drain(nodes, stamped)
+        # the engine's blast-radius guard read every node's state just before this run (without
+        # jobs: one sinfo). A node whose record says it holds nothing has no job; only the nodes
+        # that may carry one are asked for their jobs, beside the write (draining changes no job)
         infos = {n: ctx.extras["slurm_nodes"][n] for n in nodes}
+        busy = [n for n in nodes if infos[n].may_have_jobs]
+        if busy:
+            read, _ = await asyncio.gather(slurm.nodes(busy), slurm.drain(nodes, stamped))
+            infos.update(_by_name(read))
+        else:
+            await slurm.drain(nodes, stamped)
     else:  # draining changes no job: read beside the write
         read, _ = await asyncio.gather(slurm.nodes(nodes), slurm.drain(nodes, stamped))
         infos = _by_name(read)

@@ -76,7 +76,7 @@ async def reads_only(engine) -> float:  # noqa: ANN001
     """The two Slurm reads a dcops pair makes besides its writes (guard + health check)."""
     slurm = engine.backends.get(SlurmPort)
     t0 = time.perf_counter()
-    await slurm.nodes()
+    await slurm.nodes(jobs=False)  # the guard: every node's state (jobs only of busy targets: none here)
     await slurm.nodes([f"gpu{i:03d}" for i in range(1, 17)], jobs=False)
     return time.perf_counter() - t0
 

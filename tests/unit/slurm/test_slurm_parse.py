@@ -15,10 +15,11 @@ from dcops.actions.backends.slurm_parse import (
 )
 
 SINFO = """\
-gpu001|idle|gpu*|gpu:h100:8|gpu:h100:0(IDX:N/A)|0/16/0/16|64000|h100,ib|none
-gpu002|mixed+drain|gpu*|gpu:h100:8(S:0-1)|gpu:h100:4(IDX:0-3)|4/12/0/16|64000|h100,ib|xid 79 | State=DOWN: a|b [unix:x via cli]
-gpu002|mixed+drain|debug|gpu:h100:8(S:0-1)|gpu:h100:4(IDX:0-3)|4/12/0/16|64000|h100,ib|xid 79 | State=DOWN: a|b [unix:x via cli]
-gpu003|down+not_responding|debug|(null)|(null)|0/0/16/16|64000|(null)|Not responding
+gpu001|idle|gpu*|gpu:h100:8|gpu:h100:0(IDX:N/A)|0/16/0/16|64000|0|h100,ib|none
+gpu002|mixed+drain|gpu*|gpu:h100:8(S:0-1)|gpu:h100:4(IDX:0-3)|4/12/0/16|64000|32000|h100,ib|xid 79 | State=DOWN: a|b [unix:x via cli]
+gpu002|mixed+drain|debug|gpu:h100:8(S:0-1)|gpu:h100:4(IDX:0-3)|4/12/0/16|64000|32000|h100,ib|xid 79 | State=DOWN: a|b [unix:x via cli]
+gpu003|down+not_responding|debug|(null)|(null)|0/0/16/16|64000|0|(null)|Not responding
+gpu004|idle|gpu*|gpu:h100:8|gpu:h100:0(IDX:N/A)|0/16/0/16|64000|100|h100,ib|none
 """
 
 
@@ -28,8 +29,8 @@ def test_the_format_puts_the_reason_last_and_has_no_padding() -> None:
 
 def test_sinfo_text_becomes_nodes_with_flags_partitions_and_gpus() -> None:
     nodes = parse_sinfo(SINFO)
-    assert list(nodes) == ["gpu001", "gpu002", "gpu003"]
-    one, two, three = nodes.values()
+    assert list(nodes) == ["gpu001", "gpu002", "gpu003", "gpu004"]
+    one, two, three, four = nodes.values()
     assert (one.state, one.flags, one.reason, one.partitions, one.gpus, one.gpus_used, one.cpus, one.cpus_alloc) == (
         "idle",
         (),
@@ -56,6 +57,9 @@ def test_sinfo_text_becomes_nodes_with_flags_partitions_and_gpus() -> None:
         (),
         True,
     )
+    # an idle node holding memory: a suspended job's (Slurm frees its CPUs and says IDLE)
+    assert (four.state, four.cpus_alloc, four.memory_alloc_mb, two.memory_alloc_mb) == ("idle", 0, 100, 32000)
+    assert [n.name for n in nodes.values() if n.may_have_jobs] == ["gpu002", "gpu004"]
 
 
 def test_gpu_counts_in_gres_strings() -> None:
