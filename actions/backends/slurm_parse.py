@@ -209,8 +209,9 @@ def node_jobs_from_json(jobs: list[JobInfo]) -> dict[str, list[str]]:
 # ------------------------------------------------------------------ scontrol -o -d show node
 
 _SHOW_KEY = re.compile(r"(?:^|\s)([A-Za-z][A-Za-z_]*)=")
-# scontrol appends "[user@time]" to a node's reason; sinfo's Reason column does not
-_REASON_STAMP = re.compile(r"\s\[[^\[\]@]*@\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\].*$")
+# scontrol appends "[user@time]" to a node's reason (sinfo's Reason column does not): the LAST
+# such stamp is Slurm's, an earlier one is part of the reason text
+_REASON_STAMP = re.compile(r"\s\[[^\[\]@]*@\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\]")
 
 
 def _show_fields(line: str) -> dict[str, str]:
@@ -224,7 +225,8 @@ def _show_fields(line: str) -> dict[str, str]:
         for i, m in enumerate(keys)
     }
     if sep:
-        fields["Reason"] = _REASON_STAMP.sub("", reason.rstrip()).strip()
+        stamps = list(_REASON_STAMP.finditer(reason))
+        fields["Reason"] = (reason[: stamps[-1].start()] if stamps else reason).strip()
     return fields
 
 
