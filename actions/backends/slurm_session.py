@@ -59,9 +59,11 @@ class ScontrolSession:
             self._proc = None
         self._busy = True
         try:
-            if self._proc is None and not await self._start(loop):
-                return None
-            return await self._ask("show node" + (f" {hostlist}" if hostlist else ""))
+            if self._proc is None:
+                if not await self._start(loop):
+                    return None
+                await self._exchange(None)  # what scontrol says on starting (config warnings) is no answer
+            return self._answer(await self._exchange("show node" + (f" {hostlist}" if hostlist else "")))
         finally:
             self._busy = False
 
@@ -89,14 +91,16 @@ class ScontrolSession:
         self.started += 1
         return True
 
-    async def _ask(self, command: str) -> Output:
+    async def _exchange(self, command: str | None) -> str:
+        """Send ``command`` (None: nothing) and the end marker; return what scontrol printed before it."""
         proc = self._proc
         assert proc is not None and proc.stdin is not None and proc.stdout is not None
         self._seq += 1
         end = f"{self._token}-{self._seq}\n".encode()
+        ask = (f"{command}\n" if command else "") + f"show hostnames {self._token}-[{self._seq}-{self._seq}]\n"
         try:
             async with asyncio.timeout(self.timeout):
-                proc.stdin.write(f"{command}\nshow hostnames {self._token}-[{self._seq}-{self._seq}]\n".encode())
+                proc.stdin.write(ask.encode())
                 await proc.stdin.drain()
                 raw = await proc.stdout.readuntil(end)
         except TimeoutError:
@@ -110,14 +114,20 @@ class ScontrolSession:
         except BaseException:  # cancelled mid-answer: the rest of it would be read as the next one's
             await self._kill()
             raise
-        text = raw[: -len(end)].decode(errors="replace")
+        return raw[: -len(end)].decode(errors="replace")
+
+    @staticmethod
+    def _answer(text: str) -> Output:
+        """Node lines are the answer; "Node x not found" is no error (sinfo leaves unknown names out
+        too); any other line is scontrol's error, and only fails the read when no node came back
+        (a warning beside an answer does not make it wrong; sinfo exits 0 on those)."""
         nodes, errors = [], []
         for line in text.splitlines():
             if line.startswith("NodeName="):
                 nodes.append(line)
             elif line.strip() and not line.startswith("scontrol: show ") and not line.endswith(" not found"):
                 errors.append(line.removeprefix("scontrol: ").strip())
-        out = Output(1 if errors else 0, "\n".join(nodes) + "\n", "\n".join(errors))
+        out = Output(1 if errors and not nodes else 0, "\n".join(nodes) + "\n", "\n".join(errors))
         return check(["scontrol", "show", "node"], out)
 
     async def _kill(self) -> None:
