@@ -208,22 +208,19 @@ def node_jobs_from_json(jobs: list[JobInfo]) -> dict[str, list[str]]:
 
 # ------------------------------------------------------------------ scontrol -o -d show node
 
-_SHOW_KEY = re.compile(r"(?:^|\s)([A-Za-z][A-Za-z_]*)=")
+# key=value words; scontrol's values hold no spaces except OS= (uname, not read) and the reason
+_SHOW_WORD = re.compile(r"(?:^|\s)([A-Za-z][A-Za-z_]*)=(\S*)")
 # scontrol appends "[user@time]" to a node's reason (sinfo's Reason column does not): the LAST
 # such stamp is Slurm's, an earlier one is part of the reason text
 _REASON_STAMP = re.compile(r"\s\[[^\[\]@]*@\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\]")
 
 
 def _show_fields(line: str) -> dict[str, str]:
-    """One ``scontrol -o`` line as key -> value. Values may hold spaces (``OS=Linux 6.1 #1 SMP``);
-    the reason, the only free text, comes last and is cut off first, so a ``Key=`` inside it
+    """One ``scontrol -o`` line as key -> value (first word of a value with spaces, such as OS=).
+    The reason, the only free text, comes last and is cut off first, so a ``Key=`` inside it
     cannot shift the other fields."""
     head, sep, reason = line.partition(" Reason=")
-    keys = list(_SHOW_KEY.finditer(head))
-    fields = {
-        m.group(1): head[m.end() : keys[i + 1].start() if i + 1 < len(keys) else len(head)].strip()
-        for i, m in enumerate(keys)
-    }
+    fields = dict(_SHOW_WORD.findall(head))
     if sep:
         stamps = list(_REASON_STAMP.finditer(reason))
         fields["Reason"] = (reason[: stamps[-1].start()] if stamps else reason).strip()

@@ -301,12 +301,15 @@ def health_marked(infos: dict[str, NodeInfo], nodes: Sequence[str], prefixes: Se
     return [n for n in nodes if n in infos and any(infos[n].reason.startswith(p) for p in prefixes)]
 
 
-async def health_gate(ctx: ActionContext, nodes: list[str], *, force: bool) -> dict[str, NodeInfo]:
+async def health_gate(
+    ctx: ActionContext, nodes: list[str], *, force: bool, fresh: dict[str, NodeInfo] | None = None
+) -> dict[str, NodeInfo]:
     """Read the nodes and refuse (before Slurm or Kubernetes is touched) to resume any a health
     check marked bad, unless forced; a dry run only reports it. Returns what was read: state and
     reason, read fresh for this run (a health check may have drained a node a moment ago), without the
-    jobs on the nodes (resume does not need them: one Slurm query fewer)."""
-    infos = _by_name(await ctx.backends.get(SlurmPort).nodes(nodes, jobs=False))
+    jobs on the nodes (resume does not need them: one Slurm query fewer). ``fresh``: the same read
+    made a moment ago in this run (resume's validation gate), never one from an earlier run."""
+    infos = fresh if fresh is not None else _by_name(await ctx.backends.get(SlurmPort).nodes(nodes, jobs=False))
     marked = health_marked(infos, nodes, health_prefixes(ctx))
     if marked and not force and not ctx.dry_run:
         first = infos[marked[0]].reason
