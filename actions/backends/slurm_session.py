@@ -48,6 +48,7 @@ class ScontrolSession:
         self._token = "dcops-" + secrets.token_hex(6)
         self._seq = 0
         self.started = 0  # processes started (tests look)
+        self.reads = 0  # reads served (tests and benchmarks look)
 
     async def show_nodes(self, hostlist: str | None) -> Output | None:
         loop = asyncio.get_running_loop()
@@ -63,7 +64,9 @@ class ScontrolSession:
                 if not await self._start(loop):
                     return None
                 await self._exchange(None)  # what scontrol says on starting (config warnings) is no answer
-            return self._answer(await self._exchange("show node" + (f" {hostlist}" if hostlist else "")))
+            answer = self._answer(await self._exchange("show node" + (f" {hostlist}" if hostlist else "")))
+            self.reads += 1
+            return answer
         finally:
             self._busy = False
 

@@ -164,6 +164,16 @@ async def drain(engine: Engine, nodes: str) -> tuple[RunFinished, list[Step], Re
     )
 
 
+async def resume(engine: Engine, nodes: str) -> tuple[RunFinished, list[Step], Result | None]:
+    run = await engine.submit(
+        Request(principal="unix:oncall1", channel="cli", action="resume", params={"nodes": nodes})
+    )
+    events = [ev async for ev in run.events()]
+    assert isinstance(events[-1], RunFinished)
+    results = [e for e in events if isinstance(e, Result)]
+    return events[-1], [e for e in events if isinstance(e, Step)], results[-1] if results else None
+
+
 def commands(engine: Engine) -> list[list[str]]:
     slurm = engine.backends.get(SlurmPort)
     assert isinstance(slurm, SlurmCli)
@@ -173,12 +183,44 @@ def commands(engine: Engine) -> list[list[str]]:
     return slurm.run.argv
 
 
-async def test_draining_idle_nodes_asks_no_squeue(engine: Engine, cluster: SlurmLab) -> None:
-    ran = commands(engine)
+def session_reads(engine: Engine) -> int:
+    session = engine.backends.get(SlurmPort).session  # type: ignore[attr-defined]
+    return session.reads
+
+
+async def test_a_drain_resume_pair_of_idle_nodes_reads_slurm_twice_and_runs_two_processes(
+    engine: Engine, cluster: SlurmLab
+) -> None:
+    await drain(engine, "gpu016")  # warm: the inventory's own first read
+    await resume(engine, "gpu016")
+    ran, reads = commands(engine), session_reads(engine)
     fin, steps, res = await drain(engine, "gpu[001-004]")
     assert fin.outcome == "ok" and res.data["jobs"] == []
-    assert [a[0] for a in ran] == ["scontrol"] and ran[0][1] == "update"  # the write; the read went through the session
+    assert session_reads(engine) - reads == 1  # the guard's; the drain's own write is not read back
     assert all(s.detail.startswith("drained:") for s in steps)
+    fin, _, _ = await resume(engine, "gpu[001-004]")
+    assert fin.outcome == "ok" and session_reads(engine) - reads == 2  # one fresh health read
+    assert [a[:2] for a in ran] == [["scontrol", "update"]] * 2  # no sinfo, no squeue: only the writes
+
+
+async def test_mandatory_validation_finding_no_health_mark_is_the_health_read(
+    tmp_path: Path, cluster: SlurmLab
+) -> None:
+    base = lab_config(tmp_path, cluster)
+    config = base.model_copy(
+        update={"validate_": base.validate_.model_copy(update={"mandatory_for_health_drained": True})}
+    )
+    eng = await open_engine(config, policy=Policy.from_toml(ALLOW_ALL))
+    try:
+        await drain(eng, "gpu[005-006]")
+        reads = session_reads(eng)
+        fin, _, _ = await resume(eng, "gpu[005-006]")
+        assert fin.outcome == "ok" and session_reads(eng) - reads == 1
+        cluster.run("scontrol", "update", "NodeName=gpu005", "State=DRAIN", "Reason=NHC: GPU 2 lost")
+        fin, _, _ = await resume(eng, "gpu005")  # marked: validation must run first (no SSH lab: it fails)
+        assert fin.outcome != "ok" and "DRAIN" in cluster.node("gpu005")["State"]
+    finally:
+        await eng.aclose()
 
 
 async def test_a_node_with_a_running_job_still_has_its_jobs_read(engine: Engine, cluster: SlurmLab) -> None:
