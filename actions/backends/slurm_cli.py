@@ -100,7 +100,11 @@ class SlurmCli:
         else:
             found, on_node = await self._node_states(hostlist), {}
         order = list(names) if names is not None else sorted(found, key=natural_key)
-        return [found[n].model_copy(update={"jobs": tuple(on_node.get(n, ()))}) for n in order if n in found]
+        return [
+            found[n].model_copy(update={"jobs": tuple(on_node[n])}) if n in on_node else found[n]
+            for n in order
+            if n in found
+        ]
 
     async def _node_states(self, hostlist: str | None) -> dict[str, NodeInfo]:
         """State, reason and resources of the nodes (all when ``hostlist`` is None), read fresh:

@@ -70,7 +70,7 @@ def parse_sinfo(text: str) -> dict[str, NodeInfo]:
                 nodes[name] = old.model_copy(update={"partitions": old.partitions + (partition,)})
             continue
         alloc, _idle, _other, total = (int(x) if x.isdigit() else 0 for x in (cpus_state.split("/") + ["0"] * 4)[:4])
-        nodes[name] = NodeInfo(
+        nodes[name] = NodeInfo.model_construct(  # every value typed here: no second validation
             name=name,
             state=base.lower().rstrip("*~#!%$@^-"),
             flags=tuple(f.upper() for f in flags),
@@ -247,7 +247,7 @@ def parse_show_node(text: str) -> dict[str, NodeInfo]:
         f = _show_fields(line)
         base, *flags = f.get("State", "UNKNOWN").split("+")
         gres = _none(f.get("Gres", ""))
-        nodes[f["NodeName"]] = NodeInfo(
+        nodes[f["NodeName"]] = NodeInfo.model_construct(  # every value typed here: no second validation
             name=f["NodeName"],
             state=base.lower().rstrip("*~#!%$@^-"),
             flags=tuple(x.upper() for x in flags),
