@@ -14,8 +14,13 @@ Framing: scontrol reads commands from stdin (run under ``stdbuf -oL`` so its out
 a pipe buffer); after each command a ``show hostnames TOKEN-[n-n]`` prints ``TOKEN-n`` on a line of
 its own, which ends the answer (the echo of that command holds the bracketed form, never the
 expanded one; the token is random per process). A session that is busy, on another event loop, or
-not startable is simply not used: the caller runs the one-shot command. A timeout or a cancelled
+not startable is simply not used: the caller runs the one-shot command. The process is a plain ``subprocess.Popen``
+whose pipe is watched by the running event loop only during a read (``loop.add_reader``): nothing
+of it is bound to an event loop between reads, so an adapter used from several ``asyncio.run``
+calls, or never closed, leaves no transport to a closed loop behind. A timeout or a cancelled
 read kills the process (its output can no longer be framed) and the next read starts a new one.
+A process older than :data:`MAX_AGE` is replaced before its next read: a one-shot command reads
+slurm.conf each time, and a moved controller or a changed config must not be missed for long.
 Not a library: no maintained Python package speaks Slurm's RPC protocol (pyslurm must be built
 against the exact Slurm release), and slurmrestd is a separate daemon a site may not run.
 """
@@ -26,10 +31,14 @@ import asyncio
 import os
 import secrets
 import shutil
+import subprocess
+import time
 from collections.abc import Mapping
 
 from ..errors import BackendUnavailable
 from .slurm_runner import Output, check
+
+MAX_AGE = 60.0  # seconds one scontrol process serves reads before a fresh one replaces it
 
 
 class ScontrolSession:
@@ -42,26 +51,23 @@ class ScontrolSession:
         self.scontrol = os.path.join(bin_dir, "scontrol") if bin_dir else "scontrol"
         found = shutil.which(self.scontrol, path=self.env.get("PATH"))
         self.stdbuf = shutil.which("stdbuf") if found else None  # None: not used, one-shot commands
-        self._proc: asyncio.subprocess.Process | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
         self._busy = False
+        self._born = 0.0
         self._token = "dcops-" + secrets.token_hex(6)
         self._seq = 0
         self.started = 0  # processes started (tests look)
         self.reads = 0  # reads served (tests and benchmarks look)
 
     async def show_nodes(self, hostlist: str | None) -> Output | None:
-        loop = asyncio.get_running_loop()
         if self._busy or self.stdbuf is None:
             return None
-        if self._proc is not None and (self._loop is not loop or self._proc.returncode is not None):
-            if self._loop is not loop:
-                return None  # bound to another event loop: leave it to that one
-            self._proc = None
         self._busy = True
         try:
+            if self._proc is not None and (self._proc.poll() is not None or time.monotonic() - self._born > MAX_AGE):
+                self._retire()
             if self._proc is None:
-                if not await self._start(loop):
+                if not self._start():
                     return None
                 await self._exchange(None)  # what scontrol says on starting (config warnings) is no answer
             answer = self._answer(await self._exchange("show node" + (f" {hostlist}" if hostlist else "")))
@@ -70,27 +76,23 @@ class ScontrolSession:
         finally:
             self._busy = False
 
-    async def _start(self, loop: asyncio.AbstractEventLoop) -> bool:
+    def _start(self) -> bool:
         assert self.stdbuf is not None
         try:
-            self._proc = await asyncio.create_subprocess_exec(
-                self.stdbuf,
-                "-oL",
-                "-eL",
-                self.scontrol,
-                "-o",
-                "-d",
+            self._proc = subprocess.Popen(  # noqa: S603 - argv, no shell
+                [self.stdbuf, "-oL", "-eL", self.scontrol, "-o", "-d"],
                 env=self.env,
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
-                limit=64 * 1024 * 1024,  # a 10k-node cluster answers with ~10 MB
             )
         except OSError:
             self.stdbuf = None  # cannot start here: one-shot commands from now on
             return False
-        self._loop = loop
+        assert self._proc.stdout is not None
+        os.set_blocking(self._proc.stdout.fileno(), False)
+        self._born = time.monotonic()
         self.started += 1
         return True
 
@@ -102,22 +104,22 @@ class ScontrolSession:
         end = f"{self._token}-{self._seq}\n".encode()
         ask = (f"{command}\n" if command else "") + f"show hostnames {self._token}-[{self._seq}-{self._seq}]\n"
         try:
+            proc.stdin.write(ask.encode())  # a few bytes into an empty pipe: does not block
+            proc.stdin.flush()
             async with asyncio.timeout(self.timeout):
-                proc.stdin.write(ask.encode())
-                await proc.stdin.drain()
-                raw = await proc.stdout.readuntil(end)
+                raw = await _read_until(proc.stdout.fileno(), end)
         except TimeoutError:
-            await self._kill()
+            self._kill()
             raise BackendUnavailable(
                 f"slurm: scontrol did not answer within {self.timeout:g} s (is slurmctld up?)"
             ) from None
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError) as exc:
-            await self._kill()
-            raise BackendUnavailable(f"slurm: scontrol stopped answering ({type(exc).__name__})") from None
+        except (OSError, EOFError) as exc:  # EOF or a broken pipe: it exited
+            self._kill()
+            raise BackendUnavailable(f"slurm: scontrol stopped answering ({exc})") from None
         except BaseException:  # cancelled mid-answer: the rest of it would be read as the next one's
-            await self._kill()
+            self._kill()
             raise
-        return raw[: -len(end)].decode(errors="replace")
+        return raw[: raw.find(end)].decode(errors="replace")  # what follows is its next prompt
 
     @staticmethod
     def _answer(text: str) -> Output:
@@ -133,24 +135,72 @@ class ScontrolSession:
         out = Output(1 if errors and not nodes else 0, "\n".join(nodes) + "\n", "\n".join(errors))
         return check(["scontrol", "show", "node"], out)
 
-    async def _kill(self) -> None:
+    def _kill(self) -> None:
         proc, self._proc = self._proc, None
-        if proc is not None and proc.returncode is None:
-            proc.kill()
-            await proc.wait()
+        if proc is not None:
+            if proc.poll() is None:
+                proc.kill()
+            _close(proc)
+
+    def _retire(self) -> None:
+        """End the process the polite way (end of its input; it exits at once), else kill it."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        if proc.poll() is None:
+            try:
+                assert proc.stdin is not None
+                proc.stdin.close()
+                proc.wait(timeout=1)
+            except (OSError, subprocess.TimeoutExpired):
+                proc.kill()
+        _close(proc)
 
     async def aclose(self) -> None:
-        proc, self._proc = self._proc, None
-        if proc is None or proc.returncode is not None:
-            return
-        if self._loop is not asyncio.get_running_loop():
-            proc.kill()  # its loop's transport reaps it
-            return
-        assert proc.stdin is not None
-        proc.stdin.close()  # scontrol exits at the end of its input
+        self._retire()
+
+
+def _close(proc: subprocess.Popen[bytes]) -> None:
+    """Reap a killed or ended process and close our ends of its pipes."""
+    for pipe in (proc.stdin, proc.stdout):
         try:
-            async with asyncio.timeout(2):
-                await proc.wait()
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
+            if pipe is not None:
+                pipe.close()
+        except OSError:
+            pass
+    try:
+        proc.wait(timeout=1)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+async def _read_until(fd: int, end: bytes) -> bytes:
+    """Read the non-blocking pipe ``fd`` until ``end``, watched by the running loop meanwhile."""
+    loop = asyncio.get_running_loop()
+    buf = bytearray()
+    done: asyncio.Future[None] = loop.create_future()
+
+    def readable() -> None:
+        try:
+            chunk = os.read(fd, 1 << 16)
+        except BlockingIOError:
+            return
+        except OSError as exc:
+            if not done.done():
+                done.set_exception(exc)
+            return
+        if not chunk:
+            if not done.done():
+                done.set_exception(EOFError("end of output"))
+            return
+        seen = len(buf)
+        buf.extend(chunk)
+        if not done.done() and buf.find(end, max(0, seen - len(end))) >= 0:
+            done.set_result(None)
+
+    loop.add_reader(fd, readable)
+    try:
+        await done
+    finally:
+        loop.remove_reader(fd)
+    return bytes(buf)

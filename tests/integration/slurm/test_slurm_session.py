@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
@@ -85,10 +87,25 @@ async def test_a_killed_session_is_replaced_and_reads_go_on(session_cli: SlurmCl
     session = session_cli.session
     assert session is not None and session._proc is not None
     os.kill(session._proc.pid, signal.SIGKILL)  # the scontrol this test's adapter started
-    await session._proc.wait()
+    session._proc.wait()
     cluster.run("scontrol", "update", "NodeName=gpu001", "State=DRAIN", "Reason=NHC: after the kill")
     (node,) = await session_cli.nodes(["gpu001"], jobs=False)
     assert node.reason == "NHC: after the kill" and session.started == 2
+
+
+async def test_an_old_session_is_replaced_before_its_next_read(
+    session_cli: SlurmCli, cluster: SlurmLab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """slurm.conf is read once per process: a long-lived one is renewed so a changed config counts."""
+    from dcops.actions.backends import slurm_session
+
+    await session_cli.nodes(["gpu001"], jobs=False)
+    session = session_cli.session
+    assert session is not None and session._proc is not None
+    first = session._proc
+    monkeypatch.setattr(slurm_session, "MAX_AGE", 0.0)
+    (node,) = await session_cli.nodes(["gpu001"], jobs=False)
+    assert node.name == "gpu001" and session.started == 2 and first.poll() is not None
 
 
 async def test_concurrent_reads_all_answer_fresh(session_cli: SlurmCli, cluster: SlurmLab) -> None:
@@ -108,6 +125,24 @@ async def test_a_read_cancelled_mid_answer_does_not_shift_the_next_answer(
         await read
     (node,) = await session_cli.nodes(["gpu016"], jobs=False)
     assert node.name == "gpu016" and node.state == "idle"
+
+
+async def test_an_adapter_used_from_several_event_loops_and_never_closed_is_quiet(cluster: SlurmLab) -> None:
+    """A script may call asyncio.run twice with one engine and forget aclose: no transport of a
+    closed loop may be left to fail at exit ("Event loop is closed" printed to the user)."""
+    script = (
+        "import asyncio\n"
+        "from dcops.actions.backends.slurm_cli import SlurmCli\n"
+        "from dcops.actions.backends.slurm_runner import LocalRunner\n"
+        f"cli = SlurmCli(LocalRunner(timeout=10, env={dict(cluster.env)!r}))\n"
+        "async def read():\n"
+        "    return [n.name for n in await cli.nodes(['gpu001'], jobs=False)]\n"
+        "print(asyncio.run(read()), asyncio.run(read()), cli.session.started, cli.session.reads)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['gpu001'] ['gpu001'] 1 2"  # one process served both loops
+    assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr, done.stderr
 
 
 async def test_unknown_names_are_left_out_like_sinfo_does(session_cli: SlurmCli) -> None:
