@@ -10,18 +10,24 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from .backends.models import NodeRef
 from .backends.ports import InventoryPort, SlurmPort
 from .config.model import NodeEntry
 from .errors import UsageError
 from .hostlists import collapse, expand
+
+if TYPE_CHECKING:  # at run time imported where a NodeRef is made: an action on the cluster
+    # (run ping) builds no backend models (issue 16: CLI start)
+    from .backends.models import NodeRef
 
 
 class StaticInventory:
     """``[[nodes]]`` entries from the config file."""
 
     def __init__(self, entries: Sequence[NodeEntry]) -> None:
+        from .backends.models import NodeRef
+
         refs: list[NodeRef] = []
         for entry in entries:
             for index, name in enumerate(expand(entry.names), start=1):
@@ -48,6 +54,8 @@ class SlurmInventory:
         self.slurm = slurm
 
     async def nodes(self) -> list[NodeRef]:
+        from .backends.models import NodeRef
+
         return [NodeRef(name=n.name, partitions=n.partitions, labels=n.features) for n in await self.slurm.nodes()]
 
 

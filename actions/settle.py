@@ -22,7 +22,6 @@ from collections.abc import Mapping, Sequence
 
 from .events import Result, Step
 from .hostlists import collapse
-from .result_models import SettledRow
 
 log = logging.getLogger("dcops.settle")
 
@@ -78,6 +77,8 @@ def settle_result(action: str, states: Mapping[str, tuple[str, str]], left: Sequ
     summary = f"{action} stopped by {stopped_by}: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n)
     if left:
         summary += f"; out of service: {collapse(left)} (resume them: `{resume_command(left)}`)"
+    from .result_models import SettledRow  # here: only a stopped run's result imports the row models
+
     rows = [SettledRow(node=t, final_state=state, detail=detail) for t, (state, detail) in states.items()]
     return Result(
         summary=summary,

@@ -14,10 +14,10 @@ from .registry import registered
 
 
 def build_backends(config: DcopsConfig) -> Backends:
-    if config.cluster.demo:
-        from ..sim import SimCluster
+    if config.cluster.demo:  # the simulator, built when a command first needs it
+        from ..sim.deferred import deferred_backends
 
-        return SimCluster(nodes=config.cluster.demo_nodes, time_scale=config.cluster.demo_time_scale).backends()
+        return deferred_backends(nodes=config.cluster.demo_nodes, time_scale=config.cluster.demo_time_scale)
     backends = Backends(inventory=StaticInventory(config.nodes))
     sources: list[Any] = [backends.inventory]
     for spec in registered():

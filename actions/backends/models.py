@@ -12,7 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    # built on first use, not at import: a command that exchanges none of these (run ping, audit,
+    # help) does not pay for building ~20 validators (issue 16: CLI start)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
 
 # ---------------------------------------------------------------- inventory
@@ -306,6 +308,8 @@ class Series(_Model):
 
 class Silence(BaseModel):
     """An Alertmanager silence (API v2), as dcops reads it back."""
+
+    model_config = ConfigDict(defer_build=True)  # built on first use, as _Model
 
     id: str
     state: str  # active | pending | expired

@@ -10,29 +10,32 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from .ansible_models import PlaybookEvent, PlaybookJob
-from .models import (
-    CommandResult,
-    DrainReport,
-    FirmwareComponent,
-    JobFilter,
-    JobInfo,
-    KubeJob,
-    KubeNode,
-    KubePod,
-    ManagerInfo,
-    NodeInfo,
-    NodeRef,
-    OperatorPolicy,
-    Sample,
-    Series,
-    Silence,
-    SystemInfo,
-    TaskStatus,
-    UpdatePath,
-)
+# The models appear only in annotations (the protocols are checked by method names): imported for
+# type checkers, not at run time, so `dcops --demo run ping` builds none of their pydantic models.
+if TYPE_CHECKING:
+    from .ansible_models import PlaybookEvent, PlaybookJob
+    from .models import (
+        CommandResult,
+        DrainReport,
+        FirmwareComponent,
+        JobFilter,
+        JobInfo,
+        KubeJob,
+        KubeNode,
+        KubePod,
+        ManagerInfo,
+        NodeInfo,
+        NodeRef,
+        OperatorPolicy,
+        Sample,
+        Series,
+        Silence,
+        SystemInfo,
+        TaskStatus,
+        UpdatePath,
+    )
 
 
 @runtime_checkable

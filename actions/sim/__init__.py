@@ -5,7 +5,26 @@ whose ports all act on one shared, deterministic cluster state; see ``scenario.p
 (which nodes are down, drained, losing a GPU, on a bad cable, drifted from the firmware baseline).
 """
 
-from .clock import ManualClock
-from .cluster import SimCluster
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .clock import ManualClock
+    from .cluster import SimCluster
 
 __all__ = ["SimCluster", "ManualClock"]
+
+
+def __getattr__(name: str) -> Any:
+    """Loaded on first use (PEP 562): ``dcops --demo`` imports :mod:`.deferred` through this package
+    and must not pay for the simulator's modules before the cluster is first needed."""
+    if name == "SimCluster":
+        from .cluster import SimCluster
+
+        return SimCluster
+    if name == "ManualClock":
+        from .clock import ManualClock
+
+        return ManualClock
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

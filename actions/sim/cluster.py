@@ -15,7 +15,7 @@ import itertools
 import random
 import time
 from collections.abc import Callable, Iterable
-from functools import cached_property
+from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BackendError
@@ -344,7 +344,7 @@ class SimCluster:
                 "sim": self,
             },
         )
-        for spec in registered():  # every registered backend that has a simulator
+        for spec in registered():  # every registered backend that has a simulator, built when first asked for
             if spec.simulate is not None:
-                backends.put(spec.port, spec.simulate(self))
+                backends.put_lazy(spec.port, partial(spec.simulate, self))
         return backends

@@ -3,8 +3,12 @@ and an address for each management plane; every node is also a Kubernetes node).
 
 from __future__ import annotations
 
-from ..backends.models import NodeRef
+from typing import TYPE_CHECKING
+
 from .cluster import SimCluster
+
+if TYPE_CHECKING:  # imported when the refs are first made: `dcops --demo run ping` makes none
+    from ..backends.models import NodeRef
 
 
 class SimInventory:
@@ -14,6 +18,8 @@ class SimInventory:
 
     async def nodes(self) -> list[NodeRef]:
         if self._refs is None:  # the layout never changes: build the refs once
+            from ..backends.models import NodeRef
+
             self._refs = [
                 NodeRef(
                     name=n.name,

@@ -67,7 +67,9 @@ class AuditEntry:
 class AuditRecord(BaseModel):
     """A stored record, as queries return it."""
 
-    model_config = ConfigDict(frozen=True)
+    # The models here are built on first use (defer_build), not at import: an action appends
+    # AuditEntry dataclasses and never builds them (issue 16: CLI start).
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     seq: int
     ts: str
@@ -96,6 +98,8 @@ RARE_EVENTS_SQL = "event NOT IN ('received', 'started', 'step', 'finished')"
 
 
 class AuditQuery(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     since: datetime | None = None
     until: datetime | None = None
     principal: str | None = None
@@ -110,6 +114,8 @@ class AuditQuery(BaseModel):
 
 
 class VerifyReport(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     ok: bool
     records: int
     head_seq: int
@@ -124,6 +130,8 @@ class VerifyReport(BaseModel):
 
 
 class Approval(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     id: str
     created: str
     expires: str

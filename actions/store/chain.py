@@ -126,6 +126,8 @@ def chain_rows(seq: int, prev: str, entries: Sequence[AuditEntry]) -> tuple[list
         seq += 1
         content = dict(entry.__dict__)
         content["seq"] = seq
+        if content["duration"] is not None:  # as stored and read back: a float (SQLite keeps no -0.0)
+            content["duration"] = float(content["duration"]) + 0.0
         digest = record_hash(prev, content)
         targets, params = content["targets"], content["params"]
         content["targets"] = stored_json(targets) if targets else "[]"

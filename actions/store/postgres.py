@@ -21,8 +21,8 @@ import logging
 import socket
 import time
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import ExitStack, asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -54,8 +54,10 @@ from .pg_schema import (
     shown_url,
 )
 from .sqlite import _iso, _row_to_record
-from .verify_fast import node_groups_sql, rows_sql, verify_fast
+from .verify_copy import Buffer, ReadRow, verify_copy
+from .verify_fast import node_groups_sql, rows_sql
 from .verify_rows import checkpoint_report
+from .verify_split import split_points, verify_split, workers_for
 
 log = logging.getLogger("dcops.store.postgres")
 _SELECT = f"SELECT {', '.join(COLS)} FROM audit"
@@ -359,7 +361,26 @@ class PostgresStore:
                 if checkpoint[0]:
                     row = conn.execute("SELECT hash FROM audit WHERE seq = %s", (checkpoint[0],)).fetchone()
                     found = row[0] if row else None
-                return checkpoint_report(found, checkpoint) or _verify_pg(conn, checkpoint, expect_head)
+                bad = checkpoint_report(found, checkpoint)
+                if bad is not None:
+                    return bad
+                head = conn.execute("SELECT max(seq) FROM audit").fetchone()[0] or 0  # type: ignore[index]
+                parts = workers_for(head - checkpoint[0])
+                if parts == 1:
+                    return _verify_pg(conn, self.url, checkpoint, expect_head)
+                cuts = conn.execute(
+                    "SELECT seq, hash FROM audit WHERE seq = ANY(%s)", (split_points(checkpoint[0], head, parts),)
+                )
+                known: dict[int, str] = dict(cuts.fetchall())
+        return verify_split(
+            verify_range,
+            self.url,
+            checkpoint,
+            head,
+            lambda seqs: {s: known[s] for s in seqs if s in known},
+            expect_head,
+            parts,
+        )
 
     async def head(self) -> tuple[int, str]:
         rows = await self._fetch(_HEAD)
@@ -505,27 +526,47 @@ class PostgresStore:
         return await self._locks.lock(names, run_id, wait)
 
 
-_FAST_ROWS = rows_sql("WHERE seq > %s")
-_NODE_GROUPS = node_groups_sql("postgres", "WHERE seq > %s")
+_COPY_ROWS = f"COPY ({rows_sql('WHERE seq > %s AND seq <= %s')}) TO STDOUT"
+_COPY_GROUPS = f"COPY ({node_groups_sql('postgres', 'WHERE seq > %s AND seq <= %s')}) TO STDOUT"
+_BEYOND = 1 << 62  # seq bounds of an open range: every row below or above any record
 _ONE_ROW = _SELECT + " WHERE seq = %s"
 
 
-def _verify_pg(conn: psycopg.Connection, start: tuple[int, str], expect_head: tuple[int, str] | None) -> VerifyReport:
-    """``verify_fast`` in this connection's REPEATABLE READ transaction, the records and the node
-    index groups streamed side by side through two server-side cursors; from the genesis the node
-    index is read whole (a row with seq 0 or below belongs to no record)."""
-    after = start[0] if start[0] else -(1 << 62)
-    with conn.cursor(name="dcops_verify") as cur, conn.cursor(name="dcops_verify_nodes") as groups:
-        cur.itersize = groups.itersize = 10000
-        cur.execute(_FAST_ROWS, (after,))
-        groups.execute(_NODE_GROUPS, (after,))
-        return verify_fast(
-            cur,
-            groups,
-            slow_row=lambda seq: conn.execute(_ONE_ROW, (seq,)).fetchone(),
+def _verify_pg(
+    conn: psycopg.Connection,
+    url: str,
+    start: tuple[int, str],
+    expect_head: tuple[int, str] | None,
+    until: int | None = None,
+) -> VerifyReport:
+    """``verify_copy`` of the records after ``start`` up to ``until`` (None: to the end) in this
+    connection's REPEATABLE READ transaction: the records stream by COPY here, the node index
+    groups by COPY on a second connection that imports this transaction's snapshot, and the rare
+    record that needs the slow path is read on a third (a connection busy with a COPY cannot
+    query). From the genesis the node index is read whole (a row with seq 0 or below belongs to no
+    record)."""
+    bounds = (start[0] if start[0] else -_BEYOND, _BEYOND if until is None else until)
+    conn.execute("SET LOCAL client_encoding = 'UTF8'")  # the hashed bytes are the bytes COPY sends
+    conn.execute("SET LOCAL extra_float_digits = 1")  # shortest round-trip float text
+    snapshot = str(conn.execute("SELECT pg_export_snapshot()").fetchone()[0])  # type: ignore[index]
+    with ExitStack() as stack:
+        groups_conn = stack.enter_context(_snapshot_connection(url, snapshot))
+        slow: list[psycopg.Connection] = []
+
+        def slow_conn() -> psycopg.Connection:
+            if not slow:
+                slow.append(stack.enter_context(_snapshot_connection(url, snapshot)))
+            return slow[0]
+
+        read_rows = stack.enter_context(_copy_stream(conn, _COPY_ROWS, bounds))
+        read_groups = stack.enter_context(_copy_stream(groups_conn, _COPY_GROUPS, bounds))
+        return verify_copy(
+            read_rows,
+            read_groups,
+            slow_row=lambda seq: slow_conn().execute(_ONE_ROW, (seq,)).fetchone(),
             slow_nodes=lambda seq: [
                 r[0]
-                for r in conn.execute(
+                for r in slow_conn().execute(
                     "SELECT n.node FROM audit_nodes n JOIN audit a ON a.seq = n.seq AND a.ts IS NOT DISTINCT FROM n.ts "
                     "WHERE n.seq = %s",
                     (seq,),
@@ -534,6 +575,80 @@ def _verify_pg(conn: psycopg.Connection, start: tuple[int, str], expect_head: tu
             start=start,
             expect_head=expect_head,
         )
+
+
+@contextmanager
+def _copy_stream(conn: psycopg.Connection, statement: str, params: Sequence[Any]) -> Iterator[ReadRow]:
+    """The lines of a COPY TO stream, one per read (one row per message in the protocol), None at its
+    end. A stream left unread (the walk stopped at a broken record) is cancelled rather than read to
+    its end, and drained so the connection can end its transaction.
+
+    Why not ``Copy.read`` alone: it drives a generator through the connection's wait loop for every
+    row, ~1.2 µs; a row libpq already holds is taken here with one non-blocking ``PQgetCopyData``,
+    and ``Copy.read`` is called only to wait for the socket when libpq holds none. When the
+    non-blocking call meets the end of the stream (-1), the copy is finished here the way
+    ``Copy.read`` finishes it: the final result (the command tag, or the error) is collected."""
+    done = False
+    with conn.cursor().copy(statement, params) as copy:
+        take = conn.pgconn.get_copy_data
+        wait = copy.read
+
+        def read() -> Buffer | None:
+            nonlocal done
+            nbytes, data = take(1)
+            if nbytes > 0:
+                return data
+            if nbytes < 0:  # the end, taken here: collect the final result, as Copy.read would
+                _finish_copy(conn)
+                done = True
+                return None
+            waited = wait()
+            if not waited:
+                done = True
+                return None
+            return waited
+
+        try:
+            yield read
+        finally:
+            if not done:
+                conn.cancel_safe()
+                try:
+                    while wait():
+                        pass
+                except psycopg.errors.QueryCanceled:
+                    pass
+
+
+def _finish_copy(conn: psycopg.Connection) -> None:
+    """Collect the results that follow the end of a COPY TO (its command tag), raising its error."""
+    while (result := conn.pgconn.get_result()) is not None:
+        if result.status == psycopg.pq.ExecStatus.FATAL_ERROR:
+            raise psycopg.errors.error_from_result(result, encoding=conn.info.encoding)
+
+
+@contextmanager
+def _snapshot_connection(url: str, snapshot: str) -> Iterator[psycopg.Connection]:
+    """A connection in a REPEATABLE READ transaction on the exported ``snapshot``."""
+    with psycopg.connect(url, connect_timeout=10) as conn:
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        with conn.transaction():
+            conn.execute(psycopg.sql.SQL("SET TRANSACTION SNAPSHOT {}").format(psycopg.sql.Literal(snapshot)))
+            conn.execute("SET LOCAL client_encoding = 'UTF8'")
+            yield conn
+
+
+def verify_range(url: str, lo: int, lo_hash: str, hi: int | None, expect_head: tuple[int, str] | None) -> VerifyReport:
+    """One range of a split verify (``verify_split``), in a worker process: its own connection and
+    REPEATABLE READ snapshot (records are append-only: every worker sees the same records up to the
+    head fixed when the split was planned). Errors come back as one scrubbed line."""
+    try:
+        with psycopg.connect(url, connect_timeout=10) as conn:
+            conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            with conn.transaction():
+                return _verify_pg(conn, url, (lo, lo_hash), expect_head, hi)
+    except psycopg.Error as exc:
+        raise AuditError(f"audit database {shown_url(url)}: {scrub(str(exc), url)}") from None
 
 
 def _log_lost_append(task: asyncio.Future[tuple[int, str]]) -> None:

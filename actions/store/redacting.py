@@ -14,13 +14,32 @@ from .base import AuditEntry, Store
 _TEXT = ("detail", "error", "action")
 
 
+# Texts scrub() already returned unchanged: an engine writes the same RBAC reasons, summaries and
+# action words over and over (a no-op action spent ~5% of its engine time scrubbing them again).
+# Only secret-free texts are remembered, so no secret is kept alive here; bounded, cleared when full.
+_KNOWN_CLEAN: set[str] = set()
+_KNOWN_CLEAN_MAX, _KNOWN_CLEAN_LEN = 4096, 1024
+
+
+def _scrubbed(text: str) -> str:
+    if text in _KNOWN_CLEAN:
+        return text
+    clean = scrub(text)
+    if clean == text and len(text) <= _KNOWN_CLEAN_LEN:
+        if len(_KNOWN_CLEAN) >= _KNOWN_CLEAN_MAX:
+            _KNOWN_CLEAN.clear()
+        _KNOWN_CLEAN.add(text)
+    return clean
+
+
 def _clean(entry: AuditEntry) -> AuditEntry:
+    fields = entry.__dict__
     update = {}
     for name in _TEXT:
-        value = getattr(entry, name)
+        value = fields[name]
         if value:
-            clean = scrub(value)
-            if clean is not value and clean != value:
+            clean = _scrubbed(value)
+            if clean != value:
                 update[name] = clean
     return entry.model_copy(update=update) if update else entry
 

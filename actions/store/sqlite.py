@@ -30,7 +30,6 @@ from .chain import GENESIS, STORED_COLUMNS, chain_rows
 from .locks import FileLockHandle, FileLocks
 from .verify_fast import node_groups_sql, rows_sql, verify_fast
 from .verify_rows import checkpoint_report
-from .verify_split import verify_split, workers_for
 
 T = TypeVar("T")
 
@@ -142,6 +141,14 @@ def _row_to_record(row: sqlite3.Row | tuple) -> AuditRecord:
     d["targets"] = json.loads(d["targets"])
     d["params"] = json.loads(d["params"])
     return AuditRecord.model_validate(d)
+
+
+def workers_for(records: int) -> int:
+    """:func:`verify_split.workers_for`, imported on the first verify (it brings multiprocessing,
+    which an action never needs: CLI start); a module attribute here so tests can set it."""
+    from .verify_split import workers_for as split_workers
+
+    return split_workers(records)
 
 
 class SqliteStore:
@@ -317,6 +324,9 @@ class SqliteStore:
         match their hashed targets. One read snapshot; the fast row path (``verify_fast``)."""
 
         def run(c: sqlite3.Connection) -> VerifyReport:
+            # here, not at the top: it imports multiprocessing, which an action never needs (CLI start)
+            from .verify_split import verify_split
+
             c.execute("BEGIN")  # one snapshot for the checkpoint and the rows after it
             try:
                 found = None

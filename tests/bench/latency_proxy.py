@@ -8,6 +8,11 @@ so two messages sent together arrive together, as on a real link.
 ``round_trips`` counts exchanges, whatever the delay: a client send that follows something the
 server sent (or opens the connection) is one more round trip. It is exact where timing is not: on a
 loaded machine a timer wakes late and time / delay over-counts.
+
+Leaving the ``with`` block shuts the proxy down on its own thread: the connections still open (a
+server side PostgreSQL has not closed yet) are cancelled and their sockets closed, then the loop is
+closed. Stopping the loop alone left those tasks and transports to the garbage collector, which
+printed "Task was destroyed but it is pending" and "Event loop is closed" tracebacks at exit.
 """
 
 from __future__ import annotations
@@ -43,16 +48,30 @@ class LatencyProxy:
         server = self._loop.run_until_complete(asyncio.start_server(self._handle, "127.0.0.1", 0))
         self.port = server.sockets[0].getsockname()[1]
         self._ready.set()
-        self._loop.run_forever()
-        server.close()
+        try:
+            self._loop.run_forever()
+        finally:
+            server.close()
+            self._loop.run_until_complete(self._shutdown(server))
+            self._loop.close()
+
+    async def _shutdown(self, server: asyncio.Server) -> None:
+        """Cancel every connection still piping, let them close their sockets, then the server."""
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await server.wait_closed()
+        await self._loop.shutdown_asyncgens()
 
     async def _handle(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
         try:
             server_r, server_w = await asyncio.open_connection(*self.target)
-        except OSError:
+        except (OSError, asyncio.CancelledError):  # no server, or the proxy shut down meanwhile
             client_w.close()
             return
         turn = ["server"]  # who spoke last on this connection
+        writers = (client_w, server_w)
 
         def client_spoke() -> None:
             if turn[0] == "server":
@@ -62,7 +81,15 @@ class LatencyProxy:
         def server_spoke() -> None:
             turn[0] = "server"
 
-        await asyncio.gather(self._pipe(client_r, server_w, client_spoke), self._pipe(server_r, client_w, server_spoke))
+        try:
+            await asyncio.gather(
+                self._pipe(client_r, server_w, client_spoke), self._pipe(server_r, client_w, server_spoke)
+            )
+        except asyncio.CancelledError:
+            pass  # the proxy's own shutdown: asyncio's stream server reports a cancelled handler as an error
+        finally:  # also when the proxy shuts down with the connection open: close both sockets now
+            for w in writers:
+                w.close()
 
     async def _pipe(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, spoke: Callable[[], None]
@@ -85,5 +112,8 @@ class LatencyProxy:
                 queue.put_nowait((time.monotonic(), data))
         except (ConnectionError, OSError):
             pass
+        except asyncio.CancelledError:  # the proxy is shutting down: its sender goes with it
+            sender.cancel()
+            raise
         queue.put_nowait((time.monotonic(), b""))
         await sender
