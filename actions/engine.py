@@ -673,7 +673,8 @@ class Engine:
 
     async def _blast_radius(self, prep: _Prepared) -> str | None:
         limit = self.config.guards.max_partition_unavailable
-        nodes = await self.backends.get(SlurmPort).nodes()
+        # states only (no squeue): the guard needs none, drain asks only the busy nodes for jobs
+        nodes = await self.backends.get(SlurmPort).nodes(jobs=False)
         prep.slurm_nodes = nodes  # one read serves the guard and the action
         targets = set(prep.target_names)
         by_part: dict[str, list] = {}

@@ -49,6 +49,7 @@ class NodeInfo(_Model):
     cpus: int = 0
     cpus_alloc: int = 0
     memory_mb: int = 0
+    memory_alloc_mb: int = 0  # memory jobs hold on the node (a suspended job keeps it, not its CPUs)
     features: tuple[str, ...] = ()
     jobs: tuple[str, ...] = ()
 
@@ -62,6 +63,22 @@ class NodeInfo(_Model):
         if self.drain_flag:
             return "draining" if self.state in ("allocated", "mixed") else "drained"
         return self.state
+
+    @property
+    def may_have_jobs(self) -> bool:
+        """Whether the node record itself says a job may be on the node: a job-carrying state
+        (allocated, mixed, completing) or resources held (CPUs, GPUs, memory). A node where all of
+        them say no has no job, so nobody needs to ask ``squeue``: the cheap path of drain.
+        Memory matters: Slurm sets a node with only a suspended job back to IDLE with no CPUs
+        allocated, but the job keeps its memory (``CR_*_Memory``, the usual GPU cluster setup).
+        Errs towards True (a stale allocation after a job ended only costs a jobs read)."""
+        return (
+            self.state in ("allocated", "mixed", "completing")
+            or "COMPLETING" in self.flags
+            or self.cpus_alloc > 0
+            or self.gpus_used > 0
+            or self.memory_alloc_mb > 0
+        )
 
     @property
     def unavailable(self) -> bool:

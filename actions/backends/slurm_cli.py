@@ -1,9 +1,10 @@
 """The Slurm port over Slurm's own commands (sinfo, squeue, scontrol, scancel), run here or on the
 controller over SSH (``[slurm] controller_ssh``).
 
-Reads: nodes from ``sinfo -O`` text plus ``squeue`` for the jobs on each node (two concurrent
-calls, ~5 ms each; see :mod:`slurm_parse` for why not ``--json`` there); jobs from
-``squeue --json``. Writes: ``scontrol update NodeName=... State=DRAIN|RESUME|DOWN Reason=...``,
+Reads: node state from one long-lived ``scontrol`` (:mod:`slurm_session`: a fresh RPC per read
+without starting a process; ``sinfo -O`` text when it is busy or the CLI runs over SSH) plus
+``squeue`` for the jobs on each node, concurrently (see :mod:`slurm_parse` for why not ``--json``
+there); jobs from ``squeue --json``. Writes: ``scontrol update NodeName=... State=DRAIN|RESUME|DOWN Reason=...``,
 ``scancel``, ``scontrol requeue|hold|release``. Every argument is validated
 (:mod:`slurm_args`) and passed as its own argv word.
 """
@@ -18,8 +19,17 @@ from ..backends.models import JobFilter, JobInfo, NodeInfo
 from ..errors import BackendError
 from ..hostlists import collapse, expand
 from . import slurm_args as args
-from .slurm_parse import SINFO_FORMAT, SQUEUE_NODE_JOBS, job_from_json, parse_node_jobs, parse_sinfo
-from .slurm_runner import Output, Runner, check
+from .slurm_parse import (
+    SINFO_FORMAT,
+    SQUEUE_NODE_JOBS,
+    job_from_json,
+    natural_key,
+    parse_node_jobs,
+    parse_show_node,
+    parse_sinfo,
+)
+from .slurm_runner import LocalRunner, Output, Runner, check
+from .slurm_session import ScontrolSession
 
 ACTIVE_STATES = frozenset(
     {
@@ -63,27 +73,48 @@ class SlurmCli:
         self.run = runner
         self.where = f" on {where}" if where else ""
         self._closer = closer  # the SSH adapter of controller mode, closed with us
+        # node reads through one long-lived scontrol when the CLI runs here (not over SSH)
+        self.session = (
+            ScontrolSession(timeout=runner.timeout, env=runner.env, bin_dir=runner.bin_dir)
+            if isinstance(runner, LocalRunner)
+            else None
+        )
 
     async def _call(self, argv: list[str]) -> Output:
         return check(argv, await self.run(argv), where=self.where)
 
     # ---------------------------------------------------------------- reads
     async def nodes(self, names: Sequence[str] | None = None, *, jobs: bool = True) -> list[NodeInfo]:
-        sinfo = ["sinfo", "-h", "-N", "-O", SINFO_FORMAT]
+        hostlist: str | None = None
         if names is not None:
             if not names:
                 return []
             lists = args.node_lists(names)
             if len(lists) == 1:  # else: read every node and pick (one call, no argv limit)
-                sinfo += ["-n", lists[0]]
+                hostlist = lists[0]
         if jobs:
-            info_out, jobs_out = await asyncio.gather(self._call(sinfo), self._call(["squeue", *SQUEUE_NODE_JOBS]))
+            found, jobs_out = await asyncio.gather(
+                self._node_states(hostlist), self._call(["squeue", *SQUEUE_NODE_JOBS])
+            )
             on_node = parse_node_jobs(jobs_out.stdout)
         else:
-            info_out, on_node = await self._call(sinfo), {}
-        found = parse_sinfo(info_out.stdout)
-        order = list(names) if names is not None else list(found)
-        return [found[n].model_copy(update={"jobs": tuple(on_node.get(n, ()))}) for n in order if n in found]
+            found, on_node = await self._node_states(hostlist), {}
+        order = list(names) if names is not None else sorted(found, key=natural_key)
+        return [
+            found[n].model_copy(update={"jobs": tuple(on_node[n])}) if n in on_node else found[n]
+            for n in order
+            if n in found
+        ]
+
+    async def _node_states(self, hostlist: str | None) -> dict[str, NodeInfo]:
+        """State, reason and resources of the nodes (all when ``hostlist`` is None), read fresh:
+        through the long-lived scontrol when it is free, else one ``sinfo``."""
+        if self.session is not None:
+            out = await self.session.show_nodes(hostlist)
+            if out is not None:
+                return parse_show_node(out.stdout)
+        sinfo = ["sinfo", "-h", "-N", "-O", SINFO_FORMAT] + (["-n", hostlist] if hostlist else [])
+        return parse_sinfo((await self._call(sinfo)).stdout)
 
     async def jobs(self, filter: JobFilter | None = None) -> list[JobInfo]:
         flt = filter or JobFilter()
@@ -154,6 +185,8 @@ class SlurmCli:
         await self._call(["scontrol", "release", ",".join(args.job_ids(job_ids))])
 
     async def aclose(self) -> None:
+        if self.session is not None:
+            await self.session.aclose()
         close = getattr(self._closer, "aclose", None)
         if close is not None:
             await close()

@@ -25,6 +25,7 @@ SINFO_FIELDS = (
     "GresUsed",
     "CPUsState",
     "Memory",
+    "AllocMem",
     "Features",
     "Reason",
 )
@@ -58,7 +59,9 @@ def parse_sinfo(text: str) -> dict[str, NodeInfo]:
         cols = line.split("|", len(SINFO_FIELDS) - 1)
         if len(cols) != len(SINFO_FIELDS):
             continue
-        name, states, partition, gres, gres_used, cpus_state, memory, features, reason = (c.strip() for c in cols)
+        name, states, partition, gres, gres_used, cpus_state, memory, mem_alloc, features, reason = (
+            c.strip() for c in cols
+        )
         base, *flags = states.split("+")
         partition = partition.rstrip("*")
         if name in nodes:
@@ -67,7 +70,7 @@ def parse_sinfo(text: str) -> dict[str, NodeInfo]:
                 nodes[name] = old.model_copy(update={"partitions": old.partitions + (partition,)})
             continue
         alloc, _idle, _other, total = (int(x) if x.isdigit() else 0 for x in (cpus_state.split("/") + ["0"] * 4)[:4])
-        nodes[name] = NodeInfo(
+        nodes[name] = NodeInfo.model_construct(  # every value typed here: no second validation
             name=name,
             state=base.lower().rstrip("*~#!%$@^-"),
             flags=tuple(f.upper() for f in flags),
@@ -79,6 +82,7 @@ def parse_sinfo(text: str) -> dict[str, NodeInfo]:
             cpus=total,
             cpus_alloc=alloc,
             memory_mb=int(memory) if memory.isdigit() else 0,
+            memory_alloc_mb=int(mem_alloc) if mem_alloc.isdigit() else 0,
             features=tuple(f for f in _none(features).split(",") if f),
         )
     return nodes
@@ -185,6 +189,7 @@ def node_from_json(node: dict[str, Any], jobs: list[str] | None = None) -> NodeI
         cpus=int(node.get("cpus") or 0),
         cpus_alloc=int(node.get("alloc_cpus") or 0),
         memory_mb=int(node.get("real_memory") or 0),
+        memory_alloc_mb=int(node.get("alloc_memory") or 0),
         features=tuple(f for f in (node.get("features") or "").split(",") if f)
         if isinstance(node.get("features"), str)
         else tuple(node.get("features") or ()),
@@ -199,3 +204,62 @@ def node_jobs_from_json(jobs: list[JobInfo]) -> dict[str, list[str]]:
             for node in job.nodes:
                 by_node.setdefault(node, []).append(job.job_id)
     return by_node
+
+
+# ------------------------------------------------------------------ scontrol -o -d show node
+
+# key=value words; scontrol's values hold no spaces except OS= (uname, not read) and the reason
+_SHOW_WORD = re.compile(r"(?:^|\s)([A-Za-z][A-Za-z_]*)=(\S*)")
+# scontrol appends "[user@time]" to a node's reason (sinfo's Reason column does not): the LAST
+# such stamp is Slurm's, an earlier one is part of the reason text
+_REASON_STAMP = re.compile(r"\s\[[^\[\]@]*@\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\]")
+
+
+def _show_fields(line: str) -> dict[str, str]:
+    """One ``scontrol -o`` line as key -> value (first word of a value with spaces, such as OS=).
+    The reason, the only free text, comes last and is cut off first, so a ``Key=`` inside it
+    cannot shift the other fields."""
+    head, sep, reason = line.partition(" Reason=")
+    fields = dict(_SHOW_WORD.findall(head))
+    if sep:
+        stamps = list(_REASON_STAMP.finditer(reason))
+        fields["Reason"] = (reason[: stamps[-1].start()] if stamps else reason).strip()
+    return fields
+
+
+def natural_key(name: str) -> list[str | int]:
+    """Sort key putting ``cn9`` before ``cn10`` before ``cn011``, sinfo's order of nodes."""
+    return [int(p) if i % 2 else p for i, p in enumerate(re.split(r"(\d+)", name))]
+
+
+def _int(text: str | None) -> int:
+    return int(text) if text and text.isdigit() else 0
+
+
+def parse_show_node(text: str) -> dict[str, NodeInfo]:
+    """``scontrol -o -d show node`` lines -> node name -> NodeInfo, the same record
+    :func:`parse_sinfo` makes from sinfo's columns (a lab test compares the two on every node).
+    Lines that are not node records (scontrol's prompt, "Node x not found") are skipped."""
+    nodes: dict[str, NodeInfo] = {}
+    for line in text.splitlines():
+        if not line.startswith("NodeName="):
+            continue
+        f = _show_fields(line)
+        base, *flags = f.get("State", "UNKNOWN").split("+")
+        gres = _none(f.get("Gres", ""))
+        nodes[f["NodeName"]] = NodeInfo.model_construct(  # every value typed here: no second validation
+            name=f["NodeName"],
+            state=base.lower().rstrip("*~#!%$@^-"),
+            flags=tuple(x.upper() for x in flags),
+            reason=_none(f.get("Reason", "")),
+            partitions=tuple(p for p in _none(f.get("Partitions", "")).split(",") if p),
+            gres=gres,
+            gpus=gpu_count(gres),
+            gpus_used=gpu_count(_none(f.get("GresUsed", ""))),
+            cpus=_int(f.get("CPUTot")),
+            cpus_alloc=_int(f.get("CPUAlloc")),
+            memory_mb=_int(f.get("RealMemory")),
+            memory_alloc_mb=_int(f.get("AllocMem")),
+            features=tuple(x for x in _none(f.get("AvailableFeatures", "")).split(",") if x),
+        )
+    return nodes

@@ -55,6 +55,10 @@ def _time(raw: Any) -> datetime | None:
     return datetime.fromtimestamp(int(raw), tz=UTC) if isinstance(raw, (int, float)) and raw > 0 else None
 
 
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) else 0
+
+
 def node_from_pyslurm(node: Any, jobs: Sequence[str] = ()) -> NodeInfo:
     base, *flags = str(node.state or "UNKNOWN").split("+")
     gres = _gres_text(getattr(node, "configured_gres", ""))
@@ -73,6 +77,7 @@ def node_from_pyslurm(node: Any, jobs: Sequence[str] = ()) -> NodeInfo:
         memory_mb=int(getattr(node, "real_memory_raw", None) or 0)
         if not isinstance(getattr(node, "real_memory", None), int)
         else int(node.real_memory),
+        memory_alloc_mb=_int(getattr(node, "allocated_memory", None) or getattr(node, "alloc_memory", 0)),
         features=tuple(getattr(node, "available_features", None) or ()),
         jobs=tuple(jobs),
     )

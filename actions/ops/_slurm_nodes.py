@@ -137,10 +137,16 @@ async def slurm_drain(
         await slurm.drain(nodes, stamped)  # then read: exactly the jobs left on the nodes
         infos = _by_name(await slurm.nodes(nodes))
     elif all(n in ctx.extras.get("slurm_nodes", {}) for n in nodes):
-        # the engine's blast-radius guard read every node just before this run: its jobs are the
-        # ones the drain leaves running (draining changes no job), so no second read is needed
-        await slurm.drain(nodes, stamped)
+        # the engine's blast-radius guard read every node's state just before this run (without
+        # jobs: one sinfo). A node whose record says it holds nothing has no job; only the nodes
+        # that may carry one are asked for their jobs, beside the write (draining changes no job)
         infos = {n: ctx.extras["slurm_nodes"][n] for n in nodes}
+        busy = [n for n in nodes if infos[n].may_have_jobs]
+        if busy:
+            read, _ = await asyncio.gather(slurm.nodes(busy), slurm.drain(nodes, stamped))
+            infos.update(_by_name(read))
+        else:
+            await slurm.drain(nodes, stamped)
     else:  # draining changes no job: read beside the write
         read, _ = await asyncio.gather(slurm.nodes(nodes), slurm.drain(nodes, stamped))
         infos = _by_name(read)
@@ -295,12 +301,15 @@ def health_marked(infos: dict[str, NodeInfo], nodes: Sequence[str], prefixes: Se
     return [n for n in nodes if n in infos and any(infos[n].reason.startswith(p) for p in prefixes)]
 
 
-async def health_gate(ctx: ActionContext, nodes: list[str], *, force: bool) -> dict[str, NodeInfo]:
+async def health_gate(
+    ctx: ActionContext, nodes: list[str], *, force: bool, fresh: dict[str, NodeInfo] | None = None
+) -> dict[str, NodeInfo]:
     """Read the nodes and refuse (before Slurm or Kubernetes is touched) to resume any a health
     check marked bad, unless forced; a dry run only reports it. Returns what was read: state and
     reason, read fresh for this run (a health check may have drained a node a moment ago), without the
-    jobs on the nodes (resume does not need them: one Slurm query fewer)."""
-    infos = _by_name(await ctx.backends.get(SlurmPort).nodes(nodes, jobs=False))
+    jobs on the nodes (resume does not need them: one Slurm query fewer). ``fresh``: the same read
+    made a moment ago in this run (resume's validation gate), never one from an earlier run."""
+    infos = fresh if fresh is not None else _by_name(await ctx.backends.get(SlurmPort).nodes(nodes, jobs=False))
     marked = health_marked(infos, nodes, health_prefixes(ctx))
     if marked and not force and not ctx.dry_run:
         first = infos[marked[0]].reason

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+from ..backends.models import NodeInfo
 from ..backends.ports import SlurmPort
 from ..checks.verdict import NodeVerdict
 from ..context import ActionContext
@@ -22,14 +23,20 @@ class Gate:
         self.refused = False
         self.passed = False
         self.reason = ""
+        # the read that found no health-marked node, made just now: the health check's read too
+        # (once a validation ran, minutes later, the health check reads again)
+        self.fresh: dict[str, NodeInfo] | None = None
 
     async def _targets(self) -> list[str]:
         if self.asked:
             return list(self.ctx.nodes)
         if not self.ctx.config.validate_.mandatory_for_health_drained:
             return []
-        infos = _by_name(await self.ctx.backends.get(SlurmPort).nodes(self.ctx.nodes))
-        return health_marked(infos, self.ctx.nodes, health_prefixes(self.ctx))
+        infos = _by_name(await self.ctx.backends.get(SlurmPort).nodes(self.ctx.nodes, jobs=False))
+        marked = health_marked(infos, self.ctx.nodes, health_prefixes(self.ctx))
+        if not marked:
+            self.fresh = infos
+        return marked
 
     async def run(self) -> AsyncIterator[ActionEvent]:
         from .validate import ValidationRow, run_checks, verdict_rows

@@ -200,6 +200,7 @@ class ResumeParams(MutatingParams):
 async def resume(ctx: ActionContext, p: ResumeParams) -> AsyncIterator[ActionEvent]:
     slurm_part = None
     force, force_reason = p.force, p.reason
+    gate = None
     if ctx.backends.has(SlurmPort):
         gate = _validation.Gate(ctx, p.validate, p.level)
         async for event in gate.run():  # validate first when asked or required: a failure returns nothing
@@ -209,7 +210,7 @@ async def resume(ctx: ActionContext, p: ResumeParams) -> AsyncIterator[ActionEve
         if gate.passed and not force:  # validation is the evidence a health-marked node is fit
             force, force_reason = True, gate.reason
     if ctx.backends.has(SlurmPort):  # refuse health-marked nodes before either system acts
-        infos = await health_gate(ctx, ctx.nodes, force=force)
+        infos = await health_gate(ctx, ctx.nodes, force=force, fresh=gate.fresh if gate is not None else None)
         slurm_part = slurm_resume(ctx, ctx.nodes, infos, force=force, force_reason=force_reason)
     async for event in parts(ctx, slurm_part, kube_resume(ctx)):  # Slurm and/or Kubernetes
         yield event

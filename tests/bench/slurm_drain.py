@@ -7,13 +7,14 @@ side in one run against the lab's real Slurm cluster.
 "direct" is one ``scontrol update NodeName=gpu[001-016] State=DRAIN Reason=...`` and one
 ``State=RESUME``, each a subprocess. "dcops" is ``drain gpu[001-016] --reason ...`` then
 ``resume gpu[001-016]`` through ``Engine.submit``. Besides the write, dcops reads node state twice
-per pair: the engine's blast-radius guard before a drain (how much of each partition would be out)
-and resume's health-mark check (a node NHC drained must not be resumed by mistake); the "reads"
-column times those Slurm reads alone so the ratio can be read against them (the guard's reads node
-states and the jobs on them; the health check only states and reasons, fresh each run). CPU: the
-milliseconds of CPU each side costs per pair, this process plus its subprocesses (``scontrol``,
-``sinfo``, ``squeue``; slurmctld's own CPU is not in it), the figure a loaded machine hides least.
-Starts the Slurm lab if it is not running (and stops it again).
+per pair: the engine's blast-radius guard before a drain (how much of each partition would be out;
+states only: squeue runs only for targets that may hold a job, none here) and resume's health-mark
+check (a node NHC drained must not be resumed by mistake; fresh each run). Both reads go through
+the adapter's long-lived ``scontrol`` (``slurm_session``); the "reads" column times them alone so
+the ratio can be read against them. CPU: the milliseconds of CPU each side costs per pair, this
+process plus its finished subprocesses (``scontrol``, ``sinfo``, ``squeue``) plus the long-lived
+``scontrol`` (read from /proc: it is not a finished child); slurmctld's own CPU is in neither. The
+figure a loaded machine hides least. Starts the Slurm lab if it is not running (and stops it again).
 """
 
 from __future__ import annotations
@@ -49,10 +50,22 @@ async def _scontrol(env: dict[str, str], *args: str) -> None:
         raise RuntimeError(f"scontrol failed: {err.decode().strip()}")
 
 
-def cpu_now() -> float:
-    """CPU seconds of this process and its finished children."""
+def cpu_now(engine=None) -> float:  # noqa: ANN001 - an Engine
+    """CPU seconds of this process, its finished children and the engine's long-lived scontrol."""
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime + (session_cpu(engine) if engine else 0.0)
+
+
+def session_cpu(engine) -> float:  # noqa: ANN001
+    """CPU seconds the Slurm adapter's long-lived scontrol used so far (0 when it has none)."""
+    session = getattr(engine.backends.get(SlurmPort), "session", None)
+    proc = getattr(session, "_proc", None)
+    if proc is None:
+        return 0.0
+    try:  # nanoseconds on the CPU (/proc/PID/stat counts 10 ms ticks: too coarse per pair)
+        return int(Path(f"/proc/{proc.pid}/schedstat").read_text().split()[0]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 async def direct_pair(env: dict[str, str]) -> float:
@@ -76,7 +89,7 @@ async def reads_only(engine) -> float:  # noqa: ANN001
     """The two Slurm reads a dcops pair makes besides its writes (guard + health check)."""
     slurm = engine.backends.get(SlurmPort)
     t0 = time.perf_counter()
-    await slurm.nodes()
+    await slurm.nodes(jobs=False)  # the guard: every node's state (jobs only of busy targets: none here)
     await slurm.nodes([f"gpu{i:03d}" for i in range(1, 17)], jobs=False)
     return time.perf_counter() - t0
 
@@ -103,11 +116,11 @@ async def main(rounds: int, mode: str) -> None:
                 await direct_pair(env)
                 direct, dcops, reads, direct_cpu, dcops_cpu = [], [], [], [], []
                 for _ in range(rounds):  # interleaved so drift hits both alike
-                    c0 = cpu_now()
+                    c0 = cpu_now(engine)
                     direct.append(await direct_pair(env))
-                    c1 = cpu_now()
+                    c1 = cpu_now(engine)
                     dcops.append(await dcops_pair(engine))
-                    c2 = cpu_now()
+                    c2 = cpu_now(engine)
                     direct_cpu.append(c1 - c0)
                     dcops_cpu.append(c2 - c1)
                     reads.append(await reads_only(engine))

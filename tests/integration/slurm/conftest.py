@@ -5,7 +5,7 @@ cannot start, the tests fail (no skip)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
@@ -31,8 +31,10 @@ def cluster(slurm_cluster: lab_slurm.SlurmLab) -> lab_slurm.SlurmLab:
 
 
 @pytest.fixture
-def cli(cluster: lab_slurm.SlurmLab) -> SlurmCli:
-    return SlurmCli(LocalRunner(timeout=CLI_TIMEOUT, env=cluster.env))
+async def cli(cluster: lab_slurm.SlurmLab) -> AsyncIterator[SlurmCli]:
+    adapter = SlurmCli(LocalRunner(timeout=CLI_TIMEOUT, env=cluster.env))
+    yield adapter
+    await adapter.aclose()  # its long-lived scontrol
 
 
 @pytest.fixture(scope="session")

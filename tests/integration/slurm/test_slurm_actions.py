@@ -243,6 +243,7 @@ async def test_slurmctld_stopped_mid_drain_is_one_clear_error_audited_failed(tmp
             and errors[0]
             in (
                 "slurm: sinfo did not answer within 3 s (is slurmctld up?)",
+                "slurm: scontrol did not answer within 3 s (is slurmctld up?)",
                 "slurm: squeue did not answer within 3 s (is slurmctld up?)",
             )
         ) or errors[0].startswith("slurm: slurmctld does not answer")

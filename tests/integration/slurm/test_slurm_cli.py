@@ -154,6 +154,7 @@ async def test_slurmctld_down_gives_one_clear_error_within_the_timeout(cluster: 
     assert time.monotonic() - t0 < 6
     assert str(err.value) in (
         "slurm: sinfo did not answer within 3 s (is slurmctld up?)",
+        "slurm: scontrol did not answer within 3 s (is slurmctld up?)",
         "slurm: squeue did not answer within 3 s (is slurmctld up?)",
     ) or str(err.value).startswith("slurm: slurmctld does not answer")
     assert "\n" not in str(err.value)
