@@ -60,7 +60,7 @@ class ScontrolSession:
         self.reads = 0  # reads served (tests and benchmarks look)
 
     async def show_nodes(self, hostlist: str | None) -> Output | None:
-        if self._busy or self.stdbuf is None:
+        if self._busy or self.stdbuf is None or (hostlist is not None and not _one_word(hostlist)):
             return None
         self._busy = True
         try:
@@ -158,6 +158,13 @@ class ScontrolSession:
 
     async def aclose(self) -> None:
         self._retire()
+
+
+def _one_word(hostlist: str) -> bool:
+    """Whether ``hostlist`` is one word scontrol's own line splitting keeps whole: anything else (a
+    newline would start another command on the session's stdin, a space or quote another argument)
+    goes to the one-shot command, where it is one argv entry whatever it holds."""
+    return hostlist.isprintable() and not any(c.isspace() or c in "\"'#" for c in hostlist)
 
 
 def _close(proc: subprocess.Popen[bytes]) -> None:
