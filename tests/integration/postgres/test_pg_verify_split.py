@@ -14,10 +14,9 @@ from dcops.actions.errors import AuditError
 from dcops.actions.store import postgres as pg_store
 from dcops.actions.store.base import AuditEntry
 from dcops.actions.store.postgres import PostgresStore, verify_range
+from tests.verify_split_cases import TAMPERINGS, N
 
 pytestmark = pytest.mark.lab
-
-N = 30  # three ranges of 10: the boundaries are records #10 and #20
 
 
 def entry(i: int) -> AuditEntry:
@@ -72,21 +71,7 @@ async def test_an_intact_log_verifies_alike(log: str, monkeypatch: pytest.Monkey
 
 @pytest.mark.parametrize(
     "tamper",
-    [
-        ["UPDATE audit SET principal = 'unix:mallory' WHERE seq = 15"],  # inside the second range
-        ["UPDATE audit SET principal = 'unix:mallory' WHERE seq = 10"],  # the last record of a range
-        ["UPDATE audit SET principal = 'unix:mallory' WHERE seq = 11"],  # the first record of a range
-        ["UPDATE audit SET hash = '" + "f" * 64 + "' WHERE seq = 20"],  # a boundary's own hash
-        ["DELETE FROM audit WHERE seq = 20"],  # a boundary record removed
-        ["DELETE FROM audit WHERE seq = 21"],  # the record after a boundary removed
-        ["DELETE FROM audit WHERE seq = 30"],  # the newest record removed
-        ["UPDATE audit SET duration = duration + 1e-9 WHERE seq = 12"],  # a float nudged below display
-        ["UPDATE audit_nodes SET node = 'gpu777' WHERE seq = 12"],  # index of the second range
-        ["INSERT INTO audit_nodes (node, seq, ts) VALUES ('gpu001', 31, NULL)"],  # index beyond the head
-        ["INSERT INTO audit_nodes (node, seq, ts) VALUES ('gpu001', 0, NULL)"],  # index before the first
-        # an index problem early and a broken record late: the broken chain is named, as serially
-        ["UPDATE audit_nodes SET node = 'gpu777' WHERE seq = 2", "UPDATE audit SET detail = 'x' WHERE seq = 25"],
-    ],
+    [*TAMPERINGS, ["UPDATE audit SET duration = duration + 1e-9 WHERE seq = 12"]],  # + a float nudged below display
 )
 async def test_every_tampering_is_named_alike(log: str, monkeypatch: pytest.MonkeyPatch, tamper: list[str]) -> None:
     sql(log, *tamper)

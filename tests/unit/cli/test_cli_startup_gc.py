@@ -6,15 +6,11 @@ interpreter (``main`` as a program calls it; the module's output streams are its
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[3]
+from tests.unit.cli.fresh_probe import run_probe
 
 PROBE = r"""
 import gc, json, sys
@@ -39,19 +35,7 @@ print(json.dumps({"exit": code, "after": gc.isenabled(), "during": seen}))
 
 
 def probe(tmp_path: Path, *argv: str, gc_before: str = "on") -> dict:
-    env = {**os.environ, **{v: str(tmp_path / v) for v in ("XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME")}}
-    env.pop("DCOPS_CONFIG", None)
-    out = subprocess.run(
-        [sys.executable, "-c", PROBE, gc_before, *argv],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO,
-        env=env,
-        stdin=subprocess.DEVNULL,
-    )
-    assert out.returncode == 0, out.stderr[-2000:]
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_probe(tmp_path, PROBE, gc_before, *argv)[0]
 
 
 @pytest.mark.parametrize(

@@ -5,12 +5,12 @@ Checked in a fresh interpreter, so an import made by another test cannot hide on
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[3]
+from tests.unit.cli.fresh_probe import REPO, run_probe
+
 HEAVY = ("kubernetes", "kubernetes_asyncio", "textual", "slack_bolt", "slack_sdk", "psycopg", "psycopg_pool")
 
 SCRIPT = r"""
@@ -93,27 +93,9 @@ print(json.dumps({"exit": code, "modules": sorted(sys.modules)}))
 
 def ping_modules(tmp_path: Path, preload: str = "") -> set[str]:
     """``dcops --demo run ping`` through the CLI's entry point in a fresh interpreter: its modules."""
-    env = {
-        **os.environ,
-        "XDG_STATE_HOME": str(tmp_path / "state"),
-        "XDG_DATA_HOME": str(tmp_path / "data"),
-        "XDG_CONFIG_HOME": str(tmp_path / "config"),
-        "PROBE_PRELOAD": preload,
-    }
-    env.pop("DCOPS_CONFIG", None)
-    out = subprocess.run(
-        [sys.executable, "-c", PING],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO,
-        env=env,
-        stdin=subprocess.DEVNULL,
-    )
-    assert out.returncode == 0, out.stderr[-2000:]
-    found = json.loads(out.stdout.strip().splitlines()[-1])
-    assert found["exit"] == 0, out.stderr[-2000:]
-    assert "pong" in out.stdout  # it really ran the action
+    found, printed = run_probe(tmp_path, PING, env={"PROBE_PRELOAD": preload})
+    assert found["exit"] == 0, printed[-2000:]
+    assert "pong" in printed  # it really ran the action
     return set(found["modules"])
 
 
