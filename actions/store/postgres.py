@@ -54,8 +54,8 @@ from .pg_schema import (
     shown_url,
 )
 from .sqlite import _iso, _row_to_record
-from .verify_copy import Buffer, ReadRow, verify_copy
-from .verify_fast import node_groups_sql, rows_sql
+from .verify_copy import Buffer, ReadRow, copy_groups_sql, verify_copy
+from .verify_fast import rows_sql
 from .verify_rows import checkpoint_report
 from .verify_split import split_points, verify_split, workers_for
 
@@ -527,7 +527,7 @@ class PostgresStore:
 
 
 _COPY_ROWS = f"COPY ({rows_sql('WHERE seq > %s AND seq <= %s')}) TO STDOUT"
-_COPY_GROUPS = f"COPY ({node_groups_sql('postgres', 'WHERE seq > %s AND seq <= %s')}) TO STDOUT"
+_COPY_GROUPS = f"COPY ({copy_groups_sql('WHERE seq > %s AND seq <= %s')}) TO STDOUT"
 _BEYOND = 1 << 62  # seq bounds of an open range: every row below or above any record
 _ONE_ROW = _SELECT + " WHERE seq = %s"
 

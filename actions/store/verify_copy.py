@@ -35,10 +35,14 @@ from .verify_rows import link_problem, row_digest
 
 NULL = b"\\N"
 _TEXT = (
-    b'{"action":"%s","channel":"%s","decision":%s,"detail":%s,"duration":%s,"error":%s,"event":"%s",'
-    b'"outcome":%s,"owner":%s,"params":%s,"principal":"%s","run_id":"%s","seq":%s,"targets":%s,"ts":"%s"}'
+    b'%s{"action":"%s","channel":"%s","decision":"%s","detail":"%s","duration":%s,"error":"%s","event":"%s",'
+    b'"outcome":"%s","owner":"%s","params":%s,"principal":"%s","run_id":"%s","seq":%s,"targets":%s,"ts":"%s"}'
 )
-_ESCAPED = re.compile(rb'["\\\x00-\x1f]').search
+_QUOTED_NULL = b'"\\N"'
+# the bytes a fast-path line holds only where ``copy_text`` expects them: quotes, backslashes, and the
+# raw control characters (COPY text writes \b \t \n \v \f \r as escapes; a raw tab or newline in a
+# line is a field or line separator)
+_SUSPECT = b'"\\' + bytes(range(0x00, 0x09)) + bytes(range(0x0B, 0x20))
 _COPY_ESCAPES = {b"b": b"\b", b"f": b"\f", b"n": b"\n", b"r": b"\r", b"t": b"\t", b"v": b"\v", b"\\": b"\\"}
 _COPY_ESCAPE = re.compile(rb"\\(.)", re.S)
 
@@ -55,9 +59,18 @@ def copy_value(field: bytes) -> str | None:
     return field.decode()
 
 
-def copy_text(f: list[bytes]) -> bytes | None:
-    """The canonical text (UTF-8) of a COPY row in ``verify_fast.ROW_COLUMNS`` order, or None when
-    the splice could differ from it."""
+def copy_text(f: list[bytes], line: bytes, prev_hash: bytes = b"") -> bytes | None:
+    """``prev_hash`` followed by the canonical text (UTF-8) of a COPY row in ``verify_fast.ROW_COLUMNS``
+    order, or None when the splice could differ from it. ``line`` is the row's whole COPY line
+    (``f`` its fields): the checks run over the line at once, by counting, not field by field.
+
+    Why counting is exact: COPY writes every backslash of a value doubled and a NULL as the two bytes
+    ``\\N``, so when the line holds no more backslashes than the nullable columns hold NULLs, every
+    backslash is one of those NULL markers and no value (NOT NULL column, ``params``, ``targets``,
+    seq, hashes) has one. When the line holds no more ``"`` than ``params`` and ``targets`` do, no
+    other field has one. A raw control character COPY leaves as it is (it escapes the others) fails
+    the ``translate``. A nullable string is spliced quoted and its quoted NULL marker then becomes
+    ``null``: the marker is the only place a backslash can be."""
     (
         seq,
         _,
@@ -77,37 +90,37 @@ def copy_text(f: list[bytes]) -> bytes | None:
         targets,
         ts,
     ) = f
+    nulls = (decision == NULL) + (detail == NULL) + (error == NULL) + (outcome == NULL) + (owner == NULL)
+    if dur == NULL:
+        nulls += 1
+        duration = b"null"
+    elif dur.find(b".") >= 0 and dur.find(b"e") < 0:
+        # PostgreSQL's shortest round-trip spelling (extra_float_digits = 1) in plain notation is
+        # Python's repr of the same double (a different spelling only fails the hash: slow path)
+        duration = dur
+    else:
+        try:
+            duration = repr(float(dur)).encode()
+        except ValueError:
+            return None
     if (
-        _ESCAPED(
-            action
-            + channel
-            + event
-            + principal
-            + run_id
-            + ts
-            + (decision + detail + error + outcome + owner).replace(NULL, b"")
-        )
-        or b"\\" in params
-        or b"\\" in targets
-        or b',"principal":' in params
-        or b',"principal":' in targets
-        or b',"ts":' in targets
+        len(line) - len(line.translate(None, _SUSPECT)) != nulls + params.count(b'"') + targets.count(b'"')
+        or params.find(b',"principal":') >= 0
+        or targets.find(b',"principal":') >= 0
+        or targets.find(b',"ts":') >= 0
     ):
         return None
-    try:
-        duration = b"null" if dur == NULL else repr(float(dur)).encode()
-    except ValueError:
-        return None
-    return _TEXT % (
+    text = _TEXT % (
+        prev_hash,
         action,
         channel,
-        b"null" if decision == NULL else b'"' + decision + b'"',
-        b"null" if detail == NULL else b'"' + detail + b'"',
+        decision,
+        detail,
         duration,
-        b"null" if error == NULL else b'"' + error + b'"',
+        error,
         event,
-        b"null" if outcome == NULL else b'"' + outcome + b'"',
-        b"null" if owner == NULL else b'"' + owner + b'"',
+        outcome,
+        owner,
         params,
         principal,
         run_id,
@@ -115,15 +128,28 @@ def copy_text(f: list[bytes]) -> bytes | None:
         targets,
         ts,
     )
+    return text.replace(_QUOTED_NULL, b"null") if nulls else text
 
 
-_NO_GROUP = (1 << 62, 0, b"", 0, b"", b"")
+def copy_groups_sql(where: str) -> str:
+    """``verify_fast.node_groups_sql`` shaped for the COPY walk: seq, rows, the names as the JSON list
+    ``targets`` holds when it is intact (``["a","b"]``), and the ts every row of the group holds (NULL
+    unless every row has one and they are all the same bytes). Fewer fields for the client to split
+    and convert; ``min``/``max`` compare bytes (``COLLATE "C"``), so equal means byte-equal."""
+    return (
+        "SELECT seq, count(*), '[\"' || string_agg(node, '\",\"') || '\"]', "
+        'CASE WHEN count(ts) = count(*) AND min(ts COLLATE "C") = max(ts COLLATE "C") THEN min(ts) END '
+        f"FROM audit_nodes {where} GROUP BY seq ORDER BY seq"
+    )
 
 
-def _groups(read: ReadRow) -> Iterator[tuple[int, int, bytes, int, bytes, bytes]]:
+_NO_GROUP = (1 << 62, 0, b"", NULL)
+
+
+def _groups(read: ReadRow) -> Iterator[tuple[int, int, bytes, bytes]]:
     while (data := read()) is not None:
-        seq, count, names, with_ts, least, greatest = bytes(data)[:-1].split(b"\t")
-        yield int(seq), int(count), names, int(with_ts), least, greatest
+        seq, count, names, ts = bytes(data)[:-1].split(b"\t")
+        yield int(seq), int(count), names, ts
 
 
 def verify_copy(
@@ -135,7 +161,7 @@ def verify_copy(
     expect_head: tuple[int, str] | None = None,
 ) -> VerifyReport:
     """Verify the COPY lines of ``rows_sql`` continuing the chain at ``start``, with the COPY lines
-    of ``node_groups_sql`` of the same scope and snapshot: ``verify_fast``'s rules and messages."""
+    of ``copy_groups_sql`` of the same scope and snapshot: ``verify_fast``'s rules and messages."""
     prev_seq = start[0]
     prev_hash = start[1].encode()
     expect = (expect_head[0], expect_head[1].encode()) if expect_head is not None else (-1, b"")
@@ -144,16 +170,17 @@ def verify_copy(
     orphan: int | None = None
     sha = hashlib.sha256
     group_iter = _groups(read_group)
-    g_seq, g_count, g_names, g_with_ts, g_min, g_max = next(group_iter, _NO_GROUP)
+    g_seq, g_count, g_names, g_ts = next(group_iter, _NO_GROUP)
     while (data := read_row()) is not None:
-        f = bytes(data)[:-1].split(b"\t")
+        line = bytes(data)
+        f = line[:-1].split(b"\t")
         count += 1
         seq, row_prev, row_hash = int(f[0]), f[1], f[2]
         if seq != prev_seq + 1 or row_prev != prev_hash:
             problem = link_problem(prev_seq, prev_hash.decode(), seq, copy_value(row_prev) or "")
             return _bad(count, prev_seq, prev_hash.decode(), seq, problem)
-        text = copy_text(f)
-        if text is None or sha(prev_hash + text).hexdigest().encode() != row_hash:
+        text = copy_text(f, line, prev_hash)
+        if text is None or sha(text).hexdigest().encode() != row_hash:
             slow = slow_row(seq)
             digest = row_digest(prev_hash.decode(), slow) if slow is not None else None
             if slow is None or digest is None:
@@ -163,23 +190,18 @@ def verify_copy(
         while g_seq < seq:
             if orphan is None:
                 orphan = g_seq
-            g_seq, g_count, g_names, g_with_ts, g_min, g_max = next(group_iter, _NO_GROUP)
+            g_seq, g_count, g_names, g_ts = next(group_iter, _NO_GROUP)
         targets = f[15]
         if g_seq == seq:
-            exact = g_with_ts == g_count and g_min == g_max == f[16]
-            quick = (
-                exact
-                and targets == b'["' + g_names + b'"]'
-                and g_count == targets.count(b'","') + 1
-                and b"\\" not in targets
-            )
+            exact = g_ts == f[16] and g_ts != NULL
+            quick = exact and targets == g_names and g_count == targets.count(b'","') + 1 and targets.find(b"\\") < 0
             if not quick and (index_bad is None or (orphan is None and not exact)):
                 names = slow_nodes(seq)
                 if index_bad is None and set(names) != set(_json_list(targets)):
                     index_bad = seq
                 elif orphan is None and len(names) != g_count:
                     orphan = seq
-            g_seq, g_count, g_names, g_with_ts, g_min, g_max = next(group_iter, _NO_GROUP)
+            g_seq, g_count, g_names, g_ts = next(group_iter, _NO_GROUP)
         elif targets != b"[]" and index_bad is None and _json_list(targets):
             index_bad = seq
         if seq == expect[0] and row_hash != expect[1]:

@@ -122,6 +122,16 @@ async def test_a_hostile_log_verifies_alike(log: str) -> None:
         "UPDATE audit_nodes SET node = 'nback\\\\slash' WHERE seq = 12 AND node LIKE 'n%'",  # an escape spelled out
         "UPDATE audit_nodes SET ts = NULL WHERE seq = 6",
         "INSERT INTO audit_nodes (node, seq, ts) VALUES (E'x\\ty', 41, NULL)",
+        # the line-wide counts of copy_text: a NULL marker traded for a quote elsewhere, quotes moved
+        # out of params into a scalar, a raw control character in targets, a hash with a quote
+        "UPDATE audit SET decision = NULL, action = 'dr\"ain' WHERE seq = 2",
+        "UPDATE audit SET params = replace(params, '\"n\":', 'n:'), principal = 'unix:\"alice\"' WHERE seq = 11",
+        "UPDATE audit SET outcome = NULL, detail = 'summary' WHERE seq = 13",  # NULLs moved between columns
+        "UPDATE audit SET targets = E'[\"gpu011\\x02\"]' WHERE seq = 11",
+        "UPDATE audit SET hash = overlay(hash placing '\"' from 1 for 1) WHERE seq = 40",
+        "UPDATE audit SET duration = 1e15 + 0.5 WHERE seq = 5",  # plain notation at the exponent border
+        # one row of a group with another ts than its record: the group's ts is no longer one value
+        "UPDATE audit_nodes SET ts = '2026-11-29T04:00:00.000000+00:00' WHERE seq = 4 AND node LIKE 'n%'",
     ],
 )
 async def test_every_tampering_is_named_alike(log: str, tamper: str) -> None:
