@@ -42,7 +42,7 @@ _QUOTED_NULL = b'"\\N"'
 # the bytes a fast-path line holds only where ``copy_text`` expects them: quotes, backslashes, and the
 # raw control characters (COPY text writes \b \t \n \v \f \r as escapes; a raw tab or newline in a
 # line is a field or line separator)
-_SUSPECT = b'"\\' + bytes(range(0x00, 0x09)) + bytes(range(0x0B, 0x20))
+_SUSPECT = b'"\\' + bytes(range(0x09)) + bytes(range(0x0B, 0x20))
 _COPY_ESCAPES = {b"b": b"\b", b"f": b"\f", b"n": b"\n", b"r": b"\r", b"t": b"\t", b"v": b"\v", b"\\": b"\\"}
 _COPY_ESCAPE = re.compile(rb"\\(.)", re.S)
 
