@@ -143,14 +143,18 @@ class EventPrinter:
 
     def __init__(
         self,
-        out: TextIO = sys.stdout,
-        err: TextIO = sys.stderr,
+        out: TextIO | None = None,
+        err: TextIO | None = None,
         *,
         as_json: bool = False,
         as_csv: bool = False,
         quiet_progress: bool = False,
         colour: bool | None = None,
     ) -> None:
+        # The streams are looked up per printer, not bound at import: a caller (or pytest's capture)
+        # that swaps sys.stdout after dcops was imported gets its output where it expects it.
+        out = sys.stdout if out is None else out
+        err = sys.stderr if err is None else err
         self.out, self.err, self.as_json, self.as_csv = out, err, as_json, as_csv
         self.quiet_progress = quiet_progress
         self._last_progress: int | None = None  # one line per step forward, not one per poll
@@ -200,5 +204,5 @@ class EventPrinter:
         self.out.flush()
 
 
-def dump_json(data: Any, out: TextIO = sys.stdout) -> None:
-    out.write(json.dumps(data, indent=2, default=str) + "\n")
+def dump_json(data: Any, out: TextIO | None = None) -> None:
+    (sys.stdout if out is None else out).write(json.dumps(data, indent=2, default=str) + "\n")

@@ -4,7 +4,8 @@ controller over SSH (``[slurm] controller_ssh``).
 Reads: node state from one long-lived ``scontrol`` (:mod:`slurm_session`: a fresh RPC per read
 without starting a process; ``sinfo -O`` text when it is busy or the CLI runs over SSH) plus
 ``squeue`` for the jobs on each node, concurrently (see :mod:`slurm_parse` for why not ``--json``
-there); jobs from ``squeue --json``. Writes: ``scontrol update NodeName=... State=DRAIN|RESUME|DOWN Reason=...``,
+there); jobs from ``squeue --json``. Writes: ``scontrol update NodeName=... State=DRAIN|RESUME|DOWN Reason=...``
+(drain and resume through the long-lived ``scontrol`` when their words are provably safe on its stdin),
 ``scancel``, ``scontrol requeue|hold|release``. Every argument is validated
 (:mod:`slurm_args`) and passed as its own argv word.
 """
@@ -131,18 +132,22 @@ class SlurmCli:
         """``scontrol update NodeName=LIST State=...``, one call per chunk of the node list (a
         list of irregular names does not collapse and can outgrow a command line). When a chunk
         fails, the error says which nodes the earlier chunks already changed."""
-        extra = [f"Reason={args.reason(reason)}"] if reason is not None else []
+        why = args.reason(reason) if reason is not None else None
         done: list[str] = []
         for hostlist in args.node_lists(nodes):
             try:
-                await self._update_one(hostlist, state, extra)
+                await self._update_one(hostlist, state, why)
             except BackendError as exc:
                 if not done:
                     raise
                 raise type(exc)(f"{exc} (State={state} was already set on {collapse(done)})") from None
             done += expand(hostlist, limit=len(nodes))
 
-    async def _update_one(self, hostlist: str, state: str, extra: list[str]) -> None:
+    async def _update_one(self, hostlist: str, state: str, reason: str | None) -> None:
+        """Through the long-lived scontrol when it takes these words safely, else one process."""
+        if self.session is not None and await self.session.update_nodes(hostlist, state, reason) is not None:
+            return
+        extra = [f"Reason={reason}"] if reason is not None else []
         await self._call(["scontrol", "update", f"NodeName={hostlist}", f"State={state}", *extra])
 
     async def drain(self, nodes: Sequence[str], reason: str) -> None:
@@ -154,7 +159,7 @@ class SlurmCli:
         every node is in service now (checked per chunk of the node list)."""
         for hostlist in args.node_lists(nodes):
             try:
-                await self._update_one(hostlist, "RESUME", [])
+                await self._update_one(hostlist, "RESUME", None)
             except BackendError as exc:
                 if "Invalid node state" not in str(exc):
                     raise

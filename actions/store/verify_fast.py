@@ -69,10 +69,6 @@ def node_groups_sql(dialect: Dialect, where: str) -> str:
     )
 
 
-def _q(value: str | None) -> str:
-    return "null" if value is None else f'"{value}"'
-
-
 def fast_text(row: Sequence[Any]) -> str | None:
     """The canonical text of a ``ROW_COLUMNS`` row spliced from its columns, or None when the splice
     could differ from it (the record then takes the slow path)."""
@@ -120,16 +116,18 @@ def fast_text(row: Sequence[Any]) -> str | None:
             or ',"ts":' in targets
         ):
             return None
+        # the optional strings quoted inline, not by a helper: five calls a record cost ~0.13 µs
+        # of the ~9 µs a record takes (measured on the 10M bench log)
         return _TEXT(
             action,
             channel,
-            _q(decision),
-            _q(detail),
+            "null" if decision is None else f'"{decision}"',
+            "null" if detail is None else f'"{detail}"',
             "null" if dur is None else repr(dur),
-            _q(error),
+            "null" if error is None else f'"{error}"',
             event,
-            _q(outcome),
-            _q(owner),
+            "null" if outcome is None else f'"{outcome}"',
+            "null" if owner is None else f'"{owner}"',
             params,
             principal,
             run_id,

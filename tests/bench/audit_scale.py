@@ -19,6 +19,10 @@ reuses a log of N records found there, so a measurement can be rerun without reg
 5. ``dcops audit verify`` as a process, with a seal of record #head-10,000 as the log's newest seal:
    the default (from that seal) and ``--full``.
 
+``--verify-only`` runs 4 and 5 alone (a rerun of the verify figures without the searches and the
+export). A SQLite run also reports how much of the log file was in the page cache before it
+(``page_cache_before_pct``, from util-linux ``fincore``): a cold 11 GB log verifies slower.
+
 Report medians / ratios; never a timed test. Starts the PostgreSQL lab if it is not running.
 """
 
@@ -362,7 +366,21 @@ async def verifies(store: Any, n: int) -> dict[str, float]:
     return out
 
 
-async def bench(kind: str, n: int, workdir: Path, keep: bool = False, generate_only: bool = False) -> dict[str, Any]:
+def page_cache_pct(path: Path) -> float | None:
+    """How much of a file the page cache holds (``fincore``), or None where it cannot be read."""
+    try:
+        p = subprocess.run(
+            ["fincore", "--bytes", "--noheadings", "--raw", "-o", "RES,SIZE", str(path)], capture_output=True, text=True
+        )
+        res, size = (int(x) for x in p.stdout.split())
+    except (OSError, ValueError):
+        return None
+    return round(100 * res / size, 1) if size else None
+
+
+async def bench(
+    kind: str, n: int, workdir: Path, keep: bool = False, generate_only: bool = False, verify_only: bool = False
+) -> dict[str, Any]:
     if kind == "sqlite":
         from dcops.actions.store.sqlite import SqliteStore
 
@@ -392,13 +410,17 @@ async def bench(kind: str, n: int, workdir: Path, keep: bool = False, generate_o
             result["generate_records_per_s"] = round(n / gen)
         if generate_only:
             return result
-        result["search"] = await searches(store)
+        if kind == "sqlite":
+            result["page_cache_before_pct"] = page_cache_pct(workdir / f"audit-{n}.db")
+        if not verify_only:
+            result["search"] = await searches(store)
         result.update(await verifies(store, n))
         result["sealed_seq"] = await seal_behind_head(store, workdir)
     finally:
         await store.aclose()
     result.update(cli_verify(url, workdir))
-    result.update(export_rss(url, workdir))
+    if not verify_only:
+        result.update(export_rss(url, workdir))
     if kind == "sqlite":
         result["db_mb"] = round(sum(f.stat().st_size for f in workdir.glob(f"audit-{n}.db*") if f.is_file()) / 2**20)
     return result
@@ -410,17 +432,27 @@ def main() -> None:
     ap.add_argument("--stores", default="sqlite,postgres")
     ap.add_argument("--keep", metavar="DIR", help="keep (and reuse) the generated logs here")
     ap.add_argument("--generate-only", action="store_true", help="with --keep: only write the logs")
+    ap.add_argument("--verify-only", action="store_true", help="only the verify figures (no searches, no export)")
     args = ap.parse_args()
     out = []
     for kind in args.stores.split(","):
         if args.keep:
             Path(args.keep).mkdir(parents=True, exist_ok=True)
             out.append(
-                asyncio.run(bench(kind, args.records, Path(args.keep), keep=True, generate_only=args.generate_only))
+                asyncio.run(
+                    bench(
+                        kind,
+                        args.records,
+                        Path(args.keep),
+                        keep=True,
+                        generate_only=args.generate_only,
+                        verify_only=args.verify_only,
+                    )
+                )
             )
         else:
             with tempfile.TemporaryDirectory(prefix=f"dcops-audit-{kind}-") as tmp:
-                out.append(asyncio.run(bench(kind, args.records, Path(tmp))))
+                out.append(asyncio.run(bench(kind, args.records, Path(tmp), verify_only=args.verify_only)))
         print(json.dumps(out[-1]), flush=True)
     print(f"load average: {os.getloadavg()}")
 

@@ -10,8 +10,9 @@ side in one run against the lab's real Slurm cluster.
 per pair: the engine's blast-radius guard before a drain (how much of each partition would be out;
 states only: squeue runs only for targets that may hold a job, none here) and resume's health-mark
 check (a node NHC drained must not be resumed by mistake; fresh each run). Both reads go through
-the adapter's long-lived ``scontrol`` (``slurm_session``); the "reads" column times them alone so
-the ratio can be read against them. CPU: the milliseconds of CPU each side costs per pair, this
+the adapter's long-lived ``scontrol`` (``slurm_session``), and so do the two writes (the reason
+"bench" is a safe word there); the "reads" column times the reads alone so the ratio can be read
+against them. CPU: the milliseconds of CPU each side costs per pair, this
 process plus its finished subprocesses (``scontrol``, ``sinfo``, ``squeue``) plus the long-lived
 ``scontrol`` (read from /proc: it is not a finished child); slurmctld's own CPU is in neither. The
 figure a loaded machine hides least. Starts the Slurm lab if it is not running (and stops it again).

@@ -15,6 +15,7 @@ from test_slurm_actions import ALLOW_ALL, audit, lab_config, result, run, sacct_
 from dcops.actions import open_engine
 from dcops.actions.backends import slurm_runner
 from dcops.actions.backends.slurm_cli import SlurmCli
+from dcops.actions.backends.slurm_session import ScontrolSession
 from dcops.actions.engine import Engine
 from dcops.actions.errors import BackendError
 from dcops.actions.events import Step
@@ -41,15 +42,24 @@ async def engine(
 
 @pytest.fixture
 def scontrol_calls(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
-    """Every Slurm command line the CLI adapter runs (still run for real)."""
+    """Every Slurm command line the CLI adapter runs (still run for real), and every update it
+    sends the long-lived scontrol, spelled as the one-shot command would be."""
     calls: list[list[str]] = []
     original = slurm_runner.LocalRunner.__call__
+    original_update = ScontrolSession.update_nodes
 
     async def recording(self: slurm_runner.LocalRunner, argv):  # noqa: ANN001, ANN202
         calls.append(list(argv))
         return await original(self, argv)
 
+    async def recording_update(self: ScontrolSession, hostlist: str, state: str, reason: str | None):  # noqa: ANN202
+        out = await original_update(self, hostlist, state, reason)
+        if out is not None:  # served by the session (else the one-shot command runs and is recorded)
+            calls.append(["scontrol", "update", f"NodeName={hostlist}", f"State={state}"])
+        return out
+
     monkeypatch.setattr(slurm_runner.LocalRunner, "__call__", recording)
+    monkeypatch.setattr(ScontrolSession, "update_nodes", recording_update)
     return calls
 
 

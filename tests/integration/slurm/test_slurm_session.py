@@ -23,6 +23,7 @@ from dcops.actions.backends.ports import SlurmPort
 from dcops.actions.backends.slurm_cli import SlurmCli
 from dcops.actions.backends.slurm_runner import LocalRunner, Output
 from dcops.actions.engine import Engine
+from dcops.actions.errors import BackendError
 from dcops.actions.events import Result, RunFinished, Step
 from dcops.actions.rbac import Policy
 from tests.integration.slurm.test_slurm_actions import ALLOW_ALL, lab_config
@@ -163,6 +164,96 @@ async def test_slurmctld_down_reaches_the_caller_as_one_line(cluster: SlurmLab) 
         await cli.aclose()
 
 
+# ------------------------------------------------------------------ writes through the session
+
+REASONS = [
+    "hw",
+    "ECC errors on GPU 3 [unix:oncall1 via cli]",
+    "ticket=INC-42 @rack7 (50%) <psu> {a,b} a;b|c&d $HOME `x` ~",
+    "it's the PSU",  # the one-shot path (a quote)
+    'say "hi"',  # the one-shot path
+    "back\\slash #7",  # the one-shot path
+    "café au lait",  # the one-shot path (not ASCII)
+]
+
+
+def reason_of(cluster: SlurmLab, node: str) -> str:
+    """The node's reason as sinfo shows it (no ``[user@time]`` suffix)."""
+    return cluster.run("sinfo", "-h", "-N", "-n", node, "-o", "%E").stdout.strip()
+
+
+@pytest.mark.parametrize("reason", REASONS)
+async def test_a_drain_through_the_session_sets_the_reason_the_one_shot_command_sets(
+    session_cli: SlurmCli, cluster: SlurmLab, reason: str
+) -> None:
+    one_shot = sinfo_cli(cluster)
+    assert session_cli.session is not None
+    before = session_cli.session.updates
+    try:
+        await session_cli.drain(["gpu009"], reason)
+        await one_shot.drain(["gpu010"], reason)
+        assert reason_of(cluster, "gpu009") == reason_of(cluster, "gpu010")
+        safe = reason.isascii() and not any(c in "\"'\\#" for c in reason)
+        if safe:  # (scontrol itself strips a reason's leading/trailing double quote, argv or not)
+            assert reason_of(cluster, "gpu009") == reason
+        assert session_cli.session.updates - before == (1 if safe else 0)
+    finally:
+        await session_cli.resume(["gpu009", "gpu010"])
+        await one_shot.aclose()
+    assert all("DRAIN" not in cluster.node(n)["State"] for n in ("gpu009", "gpu010"))
+
+
+async def test_session_writes_of_every_length_around_the_screen_width_are_read_cleanly(
+    session_cli: SlurmCli, cluster: SlurmLab
+) -> None:
+    """readline redraws an echo that reaches the screen width; the session's screen is wider than
+    any command, so every update is served and read as it is (80 and 160 columns crossed)."""
+    assert session_cli.session is not None
+    head = len('scontrol: update NodeName=gpu013 State=DRAIN Reason=""')
+    try:
+        for width in (*range(76, 85), *range(156, 165), 1000):
+            reason = "w" * (width - head)
+            await session_cli.drain(["gpu013"], reason)
+            assert reason_of(cluster, "gpu013") == reason
+        assert session_cli.session.updates == 19 and session_cli.session.started == 1
+    finally:
+        await session_cli.resume(["gpu013"])
+
+
+async def test_session_write_errors_are_the_one_shot_errors(session_cli: SlurmCli, cluster: SlurmLab) -> None:
+    one_shot = sinfo_cli(cluster)
+    try:
+        for cli in (session_cli, one_shot):
+            with pytest.raises(BackendError) as err:
+                await cli.drain(["nosuch01"], "x")
+            assert str(err.value) == "slurm: scontrol failed: slurm_update error: Invalid node name specified"
+            await cli.resume(["gpu011"])  # already in service: scontrol refuses, resume checks and succeeds
+        assert session_cli.session is not None and session_cli.session.updates == 2
+    finally:
+        await one_shot.aclose()
+
+
+async def test_slurmctld_down_during_a_session_write_is_one_line_and_nothing_is_half_told(
+    cluster: SlurmLab,
+) -> None:
+    cli = SlurmCli(LocalRunner(timeout=3.0, env=cluster.env))
+    await cli.nodes(["gpu012"], jobs=False)  # the session is up before the controller goes away
+    cluster.stop_slurmctld()
+    try:
+        with pytest.raises(BackendError) as err:
+            await cli.drain(["gpu012"], "hw")
+        assert str(err.value).startswith("slurm: ") and "\n" not in str(err.value)
+        assert "slurmctld" in str(err.value)
+    finally:
+        cluster.start_slurmctld()
+    try:
+        await cli.drain(["gpu012"], "hw after restart")  # a new session serves the next write
+        assert reason_of(cluster, "gpu012") == "hw after restart"
+    finally:
+        await cli.resume(["gpu012"])
+        await cli.aclose()
+
+
 # ------------------------------------------------------------------ the guard's cheap path
 
 
@@ -223,7 +314,7 @@ def session_reads(engine: Engine) -> int:
     return session.reads
 
 
-async def test_a_drain_resume_pair_of_idle_nodes_reads_slurm_twice_and_runs_two_processes(
+async def test_a_drain_resume_pair_of_idle_nodes_reads_slurm_twice_and_starts_no_process(
     engine: Engine, cluster: SlurmLab
 ) -> None:
     await drain(engine, "gpu016")  # warm: the inventory's own first read
@@ -235,7 +326,9 @@ async def test_a_drain_resume_pair_of_idle_nodes_reads_slurm_twice_and_runs_two_
     assert all(s.detail.startswith("drained:") for s in steps)
     fin, _, _ = await resume(engine, "gpu[001-004]")
     assert fin.outcome == "ok" and session_reads(engine) - reads == 2  # one fresh health read
-    assert [a[:2] for a in ran] == [["scontrol", "update"]] * 2  # no sinfo, no squeue: only the writes
+    assert ran == []  # no sinfo, no squeue, and the two writes went through the long-lived scontrol
+    assert engine.backends.get(SlurmPort).session.updates >= 2  # type: ignore[attr-defined]
+    assert "DRAIN" not in cluster.node("gpu001")["State"]
 
 
 async def test_mandatory_validation_finding_no_health_mark_is_the_health_read(
