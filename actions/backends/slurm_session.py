@@ -91,14 +91,14 @@ class ScontrolSession:
         said = await self._ask(command)
         if said is None:
             return None
-        errors = [ln.strip() for ln in said.splitlines() if ln.strip() and not self._echo(ln.strip(), command)]
-        if any("\x1b" in ln or "\r" in ln for ln in errors):
+        if "\x1b" in said or "\r" in said:  # on the raw answer: splitlines would cut at a CR
             # readline redrew the echo (it should not, with the screen width we give it): what was
             # said cannot be told apart from it. Both updates are idempotent, so the one-shot
             # command runs it again and its exit status says how it went.
             self._kill()
             return None
         self.updates += 1
+        errors = [ln.strip() for ln in said.splitlines() if ln.strip() and not self._echo(ln.strip(), command)]
         argv = ["scontrol", "update", f"NodeName={hostlist}", f"State={state}"]
         return check(argv, Output(1 if errors else 0, "", "\n".join(errors)))
 
