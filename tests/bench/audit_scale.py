@@ -42,7 +42,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from dcops.actions.store.base import AuditEntry, AuditQuery
+from dcops.actions.store.base import AuditEntry, AuditEvent, AuditQuery
 
 NODES = [f"gpu{i:04d}" for i in range(1, 1001)]
 PRINCIPALS = [f"unix:user{i:02d}" for i in range(30)] + [f"slack:U{i:08d}" for i in range(10)]
@@ -80,7 +80,7 @@ def entries(n: int, seed: int = 16) -> Any:
         targets = sorted(rng.sample(NODES, rng.choice((1, 1, 1, 2, 4, 16))))
         run = f"r{i:09d}"
         params = {"nodes": ",".join(targets[:4]), "reason": "xid 79 on GPU 3"}
-        events = [("received", None), ("started", None)]
+        events: list[tuple[AuditEvent, str | None]] = [("received", None), ("started", None)]
         events += [("step", "ok")] * rng.choice((0, 0, 1, 2))
         events.append(("finished", rng.choices(("ok", "failed", "cancelled", "interrupted"), (95, 3, 1, 1))[0]))
         for event, outcome in events:
@@ -93,7 +93,7 @@ def entries(n: int, seed: int = 16) -> Any:
                     run_id=run,
                     event=event,
                     principal=principal,
-                    channel="cli",  # type: ignore[arg-type]
+                    channel="cli",
                     action=action,
                     targets=targets,
                     params=params,
@@ -196,9 +196,11 @@ def bulk_postgres(url: str, n: int) -> None:
             conn.execute(stmt)
         # the one constraint index the schema code does not recreate: dropped and added back as
         # SCHEMA declares it (prev_hash UNIQUE), checked over the whole log when it is added
-        unique = conn.execute(
+        constraint = conn.execute(
             "SELECT conname FROM pg_constraint WHERE conrelid = 'audit'::regclass AND contype = 'u'"
-        ).fetchone()[0]
+        ).fetchone()
+        assert constraint is not None, "the audit table has no UNIQUE constraint (SCHEMA declares prev_hash UNIQUE)"
+        unique = constraint[0]
         conn.execute(f"ALTER TABLE audit DROP CONSTRAINT {unique}")
         seq, prev = 0, GENESIS
         with conn.cursor() as cur:
@@ -381,6 +383,7 @@ def page_cache_pct(path: Path) -> float | None:
 async def bench(
     kind: str, n: int, workdir: Path, keep: bool = False, generate_only: bool = False, verify_only: bool = False
 ) -> dict[str, Any]:
+    url: str | None  # the log's URL (None until the PostgreSQL database is known)
     if kind == "sqlite":
         from dcops.actions.store.sqlite import SqliteStore
 
