@@ -28,7 +28,7 @@ the seal of 5 is appended once and reused while it stays 10,000 to 11,000 record
 (``--new-seal`` appends a fresh one); the ``dcops`` processes of 3 and 5 run with the public key
 only, so they seal nothing. What remains are their own audit records (received, started, finished:
 3 per process, 6 for a ``--verify-only`` run): an operator's ``audit verify`` records itself, and
-that is part of what 5 times. ``--read-only`` runs 2 and 4 alone and leaves the log exactly as found.
+that is part of what 5 times (the first one may also close, once, a run the generator left open at N). ``--read-only`` runs 2 and 4 alone and leaves the log exactly as found.
 
 Report medians / ratios; never a timed test. Starts the PostgreSQL lab if it is not running.
 """
