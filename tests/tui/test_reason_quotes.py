@@ -8,17 +8,11 @@ from dcops.actions.store.base import AuditQuery
 from dcops.actions.validation import SLURM_LEADING_QUOTE
 from dcops.console.tui.app import DcopsApp
 from dcops.console.tui.screens.confirm import ConfirmDialog
-from dcops.console.tui.screens.fleet import FleetScreen
-from dcops.console.tui.widgets.chrome import StatusLine
-from dcops.console.tui.widgets.vtable import VirtualTable
 
 from .conftest import SIZE, audit, wait_for
+from .test_fleet_flows import open_fleet, status_text
 
 LINE = f"drain: --reason: {SLURM_LEADING_QUOTE}"
-
-
-def status_text(app: DcopsApp) -> str:
-    return str(app.screen.query_one(StatusLine).render())
 
 
 async def refusals(app: DcopsApp, pilot, count: int) -> list:  # noqa: ANN001 - Pilot
@@ -34,15 +28,7 @@ async def refusals(app: DcopsApp, pilot, count: int) -> list:  # noqa: ANN001 - 
 async def test_the_fleet_drain_form_and_the_command_line_give_the_same_one_line(config) -> None:
     app = DcopsApp(config(), principal="unix:alice")
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(
-            pilot,
-            lambda: (
-                isinstance(app.screen, FleetScreen)
-                and app.screen.query_one("#fleet-table", VirtualTable).total_count == 64
-            ),
-            what="the fleet to load",
-        )
-        table = app.screen.query_one("#fleet-table", VirtualTable)
+        table = await open_fleet(pilot)
         assert table.move_to_key("gpu006")
         before = next(r for r in table.visible_rows if r["node"] == "gpu006")["state"]
         await pilot.press("d")

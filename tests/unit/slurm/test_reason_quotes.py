@@ -9,44 +9,20 @@ it: quotes anywhere else must still be accepted and reach Slurm untouched."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from dcops.actions.config.model import AuditSection, ClusterSection, DcopsConfig, GuardsSection
 from dcops.actions.engine import Engine
 from dcops.actions.errors import UsageError
 from dcops.actions.events import RunFinished
-from dcops.actions.rbac import Policy
-from dcops.actions.request import Request
-from dcops.actions.sim import SimCluster
 from dcops.actions.store.base import AuditQuery
-from dcops.actions.store.sqlite import SqliteStore
 from dcops.actions.validation import SLURM_LEADING_QUOTE, SlurmReason
+from tests.unit.slurm.test_node_actions_sim import eng, run  # noqa: F401 - eng is a fixture (the simulated cluster)
 
 LOST = ['"hi" there', '"', '""', '  "indented', '"xid 79"']
 KEPT = ['say "hi"', 'psu "A" and "B"', 'trailing"', "it's 'fine'", 'a "" b', "x", " x"]
-
-
-@pytest.fixture
-async def eng(tmp_path: Path) -> AsyncIterator[Engine]:
-    cfg = DcopsConfig(
-        cluster=ClusterSection(name="sim", demo=True),
-        guards=GuardsSection(max_partition_unavailable=1.0),
-        audit=AuditSection(url=f"sqlite:///{tmp_path / 'a.db'}"),
-    )
-    e = Engine(cfg, SimCluster(nodes=16).backends(), SqliteStore(str(tmp_path / "a.db")), Policy.demo())
-    await e.start()
-    yield e
-    await e.aclose()
-
-
-async def submit(eng: Engine, action: str, **params: Any) -> list[Any]:
-    run = await eng.submit(Request(principal="unix:root", channel="cli", action=action, params=params))
-    return [ev async for ev in run.events()]
 
 
 @pytest.mark.parametrize("reason", LOST)
@@ -65,7 +41,7 @@ async def test_drain_with_a_leading_quote_is_refused_audited_invalid_and_nothing
     node = "gpu003"
     before = {n.name: (n.drain_flag, n.reason) for n in await eng.backends.slurm.nodes([node])}
     with pytest.raises(UsageError) as err:
-        await submit(eng, "drain", nodes=node, reason=reason)
+        await run(eng, "drain", nodes=node, reason=reason)
     assert str(err.value) == f"drain: --reason: {SLURM_LEADING_QUOTE}"
     records = await eng.store.query(AuditQuery(action="drain"))
     assert sorted(r.event for r in records) == ["invalid", "received"]
@@ -76,7 +52,7 @@ async def test_drain_with_a_leading_quote_is_refused_audited_invalid_and_nothing
 
 @pytest.mark.parametrize("reason", KEPT)
 async def test_drain_with_quotes_after_the_first_character_reaches_slurm_as_typed(eng: Engine, reason: str) -> None:
-    events = await submit(eng, "drain", nodes="gpu004", reason=reason)
+    events = await run(eng, "drain", nodes="gpu004", reason=reason)
     assert isinstance(events[-1], RunFinished) and events[-1].outcome == "ok", events[-1]
     [info] = await eng.backends.slurm.nodes(["gpu004"])
     assert info.reason == f"{reason} [unix:root via cli]"  # the simulator keeps spaces; Slurm: the lab test
@@ -87,6 +63,6 @@ async def test_the_drains_of_firmware_update_and_reimage_refuse_it_too(
     eng: Engine, action: str, extra: dict[str, Any]
 ) -> None:
     with pytest.raises(UsageError) as err:
-        await submit(eng, action, nodes="gpu005", reason='"planned" window', **extra)
+        await run(eng, action, nodes="gpu005", reason='"planned" window', **extra)
     assert str(err.value) == f"{action}: --reason: {SLURM_LEADING_QUOTE}"
     assert [r.event for r in await eng.store.query(AuditQuery(action=action))] == ["invalid", "received"]
