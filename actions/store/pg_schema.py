@@ -121,7 +121,7 @@ CREATE INDEX IF NOT EXISTS audit_nodes_node_ts ON audit_nodes(node, ts);
 DROP INDEX IF EXISTS audit_event_seq;
 CREATE INDEX IF NOT EXISTS audit_rare_event_seq ON audit(event, seq) WHERE {RARE_EVENTS_SQL};
 """
-NEWEST_INDEX = "audit_open"  # made last by the one-round-trip era's upgrade (INDEXES)
+NEWEST_INDEX = "audit_open"  # made last by INDEXES: without it, the database predates them
 
 APPEND_SIGNATURE = "dcops_append(json)"
 # One statement per append: take the chain lock, read the head, hash and insert every entry. In a
@@ -176,47 +176,12 @@ BEGIN
 END
 $fn$;
 """
-APPEND_SQL = APPEND_FUNCTION.replace("{chain_key}", str(CHAIN_KEY))
-
-GROUPED_SIGNATURE = "dcops_append_grouped(json,bigint,text,pg_lsn)"
-# Group commit for a serialized chain. ``dcops_append`` holds the chain lock until its transaction
-# ends, and a synchronous commit ends only after the WAL flush: with the lock held through every
-# fsync, 8 processes could append no faster than one disk flush after another (~500-700 actions/s
-# here, ~1,000 with synchronous_commit off: the flush under the lock was the bound). This procedure
-# keeps the chain step exactly as it is (the same function, the same lock, the same head read) but
-# commits it without waiting for the flush, so the lock goes to the next writer as soon as the rows
-# are visible; then, outside the lock, it commits a second transaction that writes one WAL record (a
-# transactional logical message: no table, nothing to vacuum) under the session's own
-# synchronous_commit. That commit returns only once the WAL is flushed (and replicated, if the site
-# asks for it) up to a point after the first commit, so the CALL returns only when the records are
-# as durable as a synchronous commit makes them; and writers' second commits share flushes, which is
-# PostgreSQL's group commit. Why the chain stays whole through a crash: WAL is flushed in order, so a
-# record built on another's hash is never durable without it. A record is visible to readers for
-# the moment between the two commits (``head()`` makes its answer durable first: a checkpoint kept
-# elsewhere must never name a record a crash could take back). Its existence marks a database
-# upgraded to this release's append function and triggers.
-GROUPED_PROCEDURE = """
-CREATE OR REPLACE PROCEDURE dcops_append_grouped(batch json, INOUT head_seq BIGINT DEFAULT NULL,
-                                                 INOUT head_hash TEXT DEFAULT NULL,
-                                                 INOUT committed_lsn pg_lsn DEFAULT NULL)
-LANGUAGE plpgsql AS $p$
-BEGIN
-    PERFORM set_config('synchronous_commit', 'off', true);
-    SELECT a.head_seq, a.head_hash INTO head_seq, head_hash FROM dcops_append(batch) a;
-    COMMIT;
-    committed_lsn := pg_current_wal_insert_lsn();  -- at or past the end of that commit's WAL record
-    PERFORM pg_logical_emit_message(true, 'dcops-audit', '');
-END
-$p$;
-"""
-# ``committed_lsn`` is for whoever checks the promise (tests/integration/postgres/test_pg_grouped.py):
-# when the CALL returns, the server's WAL flush position is at or past it.
-# What makes the session's WAL durable up to here when the transaction that runs it commits: used by
-# the procedure above and by ``head()``. Transactional, so it costs one small WAL record and the
-# commit's flush (which it shares with every other backend flushing at that moment). A role that may
-# not run it appends with one synchronous commit per append, as before.
-FLUSH_MARK = "SELECT pg_logical_emit_message(true, 'dcops-audit', '')"
-FLUSH_PRIVILEGE = "has_function_privilege('pg_logical_emit_message(boolean,text,text)', 'EXECUTE')"
+# The append function's version, kept as its comment: a database whose function says otherwise (the
+# last release's json-parsing body and always-firing triggers) is upgraded at the next start.
+APPEND_VERSION = "dcops append 2"
+APPEND_SQL = APPEND_FUNCTION.replace("{chain_key}", str(CHAIN_KEY)) + (
+    f"COMMENT ON FUNCTION {APPEND_SIGNATURE} IS '{APPEND_VERSION}';\n"
+)
 
 
 def shown_url(url: str) -> str:

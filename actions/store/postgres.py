@@ -42,12 +42,9 @@ from .pg_rows import append_batch, glob_to_like
 from .pg_schema import (
     APPEND_SIGNATURE,
     APPEND_SQL,
+    APPEND_VERSION,
     CHAIN_KEY,
     COLS,
-    FLUSH_MARK,
-    FLUSH_PRIVILEGE,
-    GROUPED_PROCEDURE,
-    GROUPED_SIGNATURE,
     INDEXES,
     INSERT_AUDIT,
     INSERT_NODE,
@@ -69,7 +66,6 @@ log = logging.getLogger("dcops.store.postgres")
 _SELECT = f"SELECT {', '.join(COLS)} FROM audit"
 _HEAD = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"
 _APPEND_ONE_TRIP = "SELECT head_seq, head_hash FROM dcops_append(%s::json)"
-_APPEND_GROUPED = "CALL dcops_append_grouped(%s::json)"
 
 
 class PostgresStore:
@@ -93,7 +89,6 @@ class PostgresStore:
         self._used: weakref.WeakKeyDictionary[psycopg.AsyncConnection, float] = weakref.WeakKeyDictionary()
         self._pool: AsyncConnectionPool | None = None
         self._one_trip = False  # the server-side append function is there
-        self._grouped = False  # ... and the group-commit procedure around it (pg_schema.GROUPED_PROCEDURE)
         self._opening: asyncio.Lock | None = None
         self._appender = Appender(url, connect_timeout, idle_check)
         self._leases = Leases(self.owner, lease_seconds, self._connection)
@@ -149,14 +144,14 @@ class PostgresStore:
         try:
             cur = await conn.execute(
                 "SELECT count(to_regclass(t)), to_regprocedure(%s) IS NOT NULL AND to_regclass(%s) IS NOT NULL, "
-                f"to_regprocedure(%s) IS NOT NULL, {FLUSH_PRIVILEGE} FROM unnest(%s::text[]) AS t",
-                (APPEND_SIGNATURE, NEWEST_INDEX, GROUPED_SIGNATURE, list(TABLES)),
+                "obj_description(to_regprocedure(%s), 'pg_proc') IS NOT DISTINCT FROM %s FROM unnest(%s::text[]) AS t",
+                (APPEND_SIGNATURE, NEWEST_INDEX, APPEND_SIGNATURE, APPEND_VERSION, list(TABLES)),
             )
             row = await cur.fetchone()
             assert row is not None
-            tables, function, procedure, can_flush = row[0] == len(TABLES), bool(row[1]), bool(row[2]), bool(row[3])
-            if tables and function and procedure:
-                self._one_trip, self._grouped = True, can_flush
+            tables, function, current = row[0] == len(TABLES), bool(row[1]), bool(row[2])
+            if tables and function and current:
+                self._one_trip = True
                 return  # a DML-only role can use a prepared database
             if not tables:
                 async with conn.transaction():
@@ -164,15 +159,14 @@ class PostgresStore:
                     await conn.execute(SCHEMA)
             upgraded = await self._create_append_function(conn, function and tables)
             self._one_trip = upgraded or (tables and function)  # an older function still appends in one trip
-            self._grouped = upgraded and can_flush
         except psycopg.Error as exc:
             raise self._error(exc, "cannot be prepared") from None
         finally:
             await conn.close()
 
     async def _create_append_function(self, conn: psycopg.AsyncConnection, indexed: bool) -> bool:
-        """Install this release's append function, its triggers and the group-commit procedure around
-        it, in one transaction (a database made by an older dcops lacks them). ``indexed``: the
+        """Install this release's append function and its triggers, in one transaction (a database
+        made by an older dcops has older ones, or none). ``indexed``: the
         search indexes and audit_open are there already (the last release's database), so their
         one-time build and backfill are skipped. A role that may not create functions keeps what the
         database has: the older one-round-trip function, or else the two-round-trip append, with the
@@ -182,12 +176,10 @@ class PostgresStore:
                 await conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_KEY,))
                 await conn.execute(APPEND_SQL)
                 await conn.execute(TRIGGERS if indexed else INDEXES)
-                await conn.execute(GROUPED_PROCEDURE)
             return True
         except psycopg.errors.InsufficientPrivilege as exc:
             log.warning(
-                "audit database %s: cannot install %s (%s); appends go on as this database allows, "
-                "without group commit",
+                "audit database %s: cannot install %s (%s); appends go on as this database allows",
                 self.shown,
                 APPEND_SIGNATURE,
                 scrub(str(exc), self.url),
@@ -255,11 +247,9 @@ class PostgresStore:
         """One statement, one round trip, on the store's append connection (pg_appender.py):
         ``dcops_append`` takes the chain lock, reads the head, hashes and inserts
         (pg_schema.APPEND_FUNCTION); autocommit makes the statement its own transaction, so the lock
-        is released only once the rows are committed and visible to the next writer. Grouped: the
-        same through ``dcops_append_grouped``, whose commits share WAL flushes with other writers'
-        and which returns only once the records are durable (pg_schema.GROUPED_PROCEDURE)."""
+        is released only once the rows are committed and visible to the next writer."""
         try:
-            return await self._appender.append(_APPEND_GROUPED if self._grouped else _APPEND_ONE_TRIP, batch)
+            return await self._appender.append(_APPEND_ONE_TRIP, batch)
         except psycopg.Error as exc:
             raise self._error(exc) from None
 
@@ -406,17 +396,7 @@ class PostgresStore:
         )
 
     async def head(self) -> tuple[int, str]:
-        """The newest record, made durable first when appends commit grouped: a writer's records are
-        visible for a moment before their flush (pg_schema.GROUPED_PROCEDURE), and a head kept as a
-        checkpoint must not name a record a crash could take back. The flush mark commits after the
-        head's own commit record was written, so its flush covers it."""
-        await self.open()
-        if not self._grouped:
-            rows = await self._fetch(_HEAD)
-        else:
-            async with self._connection() as conn, conn.transaction():
-                rows = await (await conn.execute(_HEAD)).fetchall()
-                await conn.execute(FLUSH_MARK)
+        rows = await self._fetch(_HEAD)
         return (rows[0][0], rows[0][1]) if rows else (0, GENESIS)
 
     async def verify(self, expect_head: tuple[int, str] | None = None) -> VerifyReport:
