@@ -58,19 +58,17 @@ def node_key(node: str) -> int:
 # Search indexes ending in seq: a filtered, newest-first, limited search walks one index in seq order
 # and stops at the limit (keyset pages with seq < before), at any size of the log. Installed with
 # the append function (a database made by an older dcops gets them at the next start). The node
-# index carries its record's ts (the append function writes it; for any other writer, old or new, a
-# trigger fills it from the audit row inserted just before; verify checks it): ``--node X --since
-# 1d`` then reads only that day's index rows of X (audit_nodes_node_ts) instead of every record X
-# ever had.
-#
-# audit_open lists the runs with a "started" and no "finished" record, so finding interrupted runs at
-# every start reads those few rows instead of every "started" record of a 10M-record log; a database
-# made by an older dcops fills it once. It is kept in the appending transaction: by the append
-# function itself, and by a trigger for every other writer (the two-round-trip append, an older
-# dcops). The triggers skip rows the function writes (``dcops.appending``, set for its transaction
-# only): a fired trigger costs ~10% of an append's server time. Both ways are idempotent, so a
-# trigger an older dcops reinstalls without the skip only repeats the same work.
-TRIGGERS = """
+# index carries its record's ts (filled by a trigger from the audit row inserted just before, so
+# every writer, old and new, gets it; verify checks it): ``--node X --since 1d`` then reads only
+# that day's index rows of X (audit_nodes_node_ts) instead of every record X ever had.
+INDEXES = f"""
+DROP INDEX IF EXISTS audit_nodes_node;
+CREATE INDEX IF NOT EXISTS audit_nodes_node_seq ON audit_nodes(node, seq);
+CREATE INDEX IF NOT EXISTS audit_nodes_seq ON audit_nodes(seq);
+CREATE INDEX IF NOT EXISTS audit_principal_seq ON audit(principal, seq);
+CREATE INDEX IF NOT EXISTS audit_action_seq ON audit(action, seq);
+CREATE INDEX IF NOT EXISTS audit_outcome_seq ON audit(outcome, seq) WHERE outcome IS NOT NULL;
+ALTER TABLE audit_nodes ADD COLUMN IF NOT EXISTS ts TEXT;
 CREATE OR REPLACE FUNCTION dcops_node_ts() RETURNS trigger LANGUAGE plpgsql AS $t$
 BEGIN
     IF NEW.ts IS NULL THEN
@@ -79,8 +77,11 @@ BEGIN
     RETURN NEW;
 END
 $t$;
-CREATE OR REPLACE TRIGGER audit_nodes_ts BEFORE INSERT ON audit_nodes FOR EACH ROW WHEN (NEW.ts IS NULL)
-    EXECUTE FUNCTION dcops_node_ts();
+CREATE OR REPLACE TRIGGER audit_nodes_ts BEFORE INSERT ON audit_nodes FOR EACH ROW EXECUTE FUNCTION dcops_node_ts();
+UPDATE audit_nodes n SET ts = a.ts FROM audit a WHERE a.seq = n.seq AND n.ts IS NULL;
+CREATE INDEX IF NOT EXISTS audit_nodes_node_ts ON audit_nodes(node, ts);
+DROP INDEX IF EXISTS audit_event_seq;
+CREATE INDEX IF NOT EXISTS audit_rare_event_seq ON audit(event, seq) WHERE {RARE_EVENTS_SQL};
 CREATE OR REPLACE FUNCTION dcops_open_runs() RETURNS trigger LANGUAGE plpgsql AS $t$
 BEGIN
     IF NEW.event = 'started' THEN
@@ -93,18 +94,6 @@ BEGIN
     RETURN NULL;
 END
 $t$;
-CREATE OR REPLACE TRIGGER audit_open_runs AFTER INSERT ON audit FOR EACH ROW
-    WHEN (NEW.event IN ('started', 'finished') AND current_setting('dcops.appending', true) IS DISTINCT FROM 'on')
-    EXECUTE FUNCTION dcops_open_runs();
-"""
-INDEXES = f"""
-DROP INDEX IF EXISTS audit_nodes_node;
-CREATE INDEX IF NOT EXISTS audit_nodes_node_seq ON audit_nodes(node, seq);
-CREATE INDEX IF NOT EXISTS audit_nodes_seq ON audit_nodes(seq);
-CREATE INDEX IF NOT EXISTS audit_principal_seq ON audit(principal, seq);
-CREATE INDEX IF NOT EXISTS audit_action_seq ON audit(action, seq);
-CREATE INDEX IF NOT EXISTS audit_outcome_seq ON audit(outcome, seq) WHERE outcome IS NOT NULL;
-ALTER TABLE audit_nodes ADD COLUMN IF NOT EXISTS ts TEXT;
 DO $do$
 BEGIN
     IF to_regclass('audit_open') IS NULL THEN
@@ -115,13 +104,14 @@ BEGIN
     END IF;
 END
 $do$;
-{TRIGGERS}
-UPDATE audit_nodes n SET ts = a.ts FROM audit a WHERE a.seq = n.seq AND n.ts IS NULL;
-CREATE INDEX IF NOT EXISTS audit_nodes_node_ts ON audit_nodes(node, ts);
-DROP INDEX IF EXISTS audit_event_seq;
-CREATE INDEX IF NOT EXISTS audit_rare_event_seq ON audit(event, seq) WHERE {RARE_EVENTS_SQL};
+CREATE OR REPLACE TRIGGER audit_open_runs AFTER INSERT ON audit FOR EACH ROW
+    WHEN (NEW.event IN ('started', 'finished')) EXECUTE FUNCTION dcops_open_runs();
 """
-NEWEST_INDEX = "audit_open"  # made last by INDEXES: without it, the database predates them
+# The schema object made last (checked at start: when it exists, the database needs no upgrade).
+# audit_open lists the runs with a "started" and no "finished" record, kept by a trigger in the
+# appending transaction, so finding interrupted runs at every start reads those few rows instead of
+# every "started" record of a 10M-record log; a database made by an older dcops fills it once.
+NEWEST_INDEX = "audit_open"
 
 APPEND_SIGNATURE = "dcops_append(json)"
 # One statement per append: take the chain lock, read the head, hash and insert every entry. In a
@@ -130,9 +120,6 @@ APPEND_SIGNATURE = "dcops_append(json)"
 # makes, inside one round trip. The lock is held until the caller's transaction (the statement, in
 # autocommit) commits. The record's canonical text comes from the client split around seq
 # (pg_rows.canonical_around_seq); the hash is chain.record_hash's: sha256(prev_hash || canonical).
-# The batch is parsed once, as jsonb (``->>`` on json text re-reads the text at every field: ~10%
-# of an append's server time); only strings are read from it, and jsonb keeps a string's text as
-# json does (the duration, a number, is read back as the exact decimal the client wrote).
 APPEND_FUNCTION = """
 CREATE OR REPLACE FUNCTION dcops_append(batch json) RETURNS TABLE (head_seq BIGINT, head_hash TEXT)
 LANGUAGE plpgsql VOLATILE AS $fn$
@@ -140,17 +127,16 @@ DECLARE
     s BIGINT;
     h TEXT;
     d TEXT;
-    e jsonb;
-    c jsonb;
+    e json;
+    c json;
 BEGIN
-    PERFORM set_config('dcops.appending', 'on', true);
     PERFORM pg_advisory_xact_lock({chain_key});
     SELECT a.seq, a.hash INTO s, h FROM audit a ORDER BY a.seq DESC LIMIT 1;
     IF NOT FOUND THEN
         s := 0;
         h := repeat('0', 64);
     END IF;
-    FOR e IN SELECT * FROM jsonb_array_elements(batch::jsonb) LOOP
+    FOR e IN SELECT * FROM json_array_elements(batch) LOOP
         s := s + 1;
         c := e->'c';
         d := encode(sha256(convert_to(h || (e->>'pre') || s::text || (e->>'post'), 'UTF8')), 'hex');
@@ -158,16 +144,7 @@ BEGIN
                            decision, outcome, duration, error, detail, owner, prev_hash, hash)
         VALUES (s, c->>0, c->>1, c->>2, c->>3, c->>4, c->>5, c->>6, c->>7,
                 c->>8, c->>9, (c->>10)::double precision, c->>11, c->>12, c->>13, h, d);
-        IF c->>2 = 'started' THEN  -- audit_open, as the trigger keeps it for other writers
-            INSERT INTO audit_open (run_id, seq) SELECT c->>1, s
-            WHERE NOT EXISTS (SELECT 1 FROM audit f WHERE f.run_id = c->>1 AND f.event = 'finished')
-            ON CONFLICT (run_id) DO NOTHING;
-        ELSIF c->>2 = 'finished' THEN
-            DELETE FROM audit_open WHERE run_id = c->>1;
-        END IF;
-        IF jsonb_array_length(e->'nodes') > 0 THEN
-            INSERT INTO audit_nodes (node, seq, ts) SELECT t, s, c->>0 FROM jsonb_array_elements_text(e->'nodes') AS t;
-        END IF;
+        INSERT INTO audit_nodes (node, seq) SELECT t, s FROM json_array_elements_text(e->'nodes') AS t;
         h := d;
     END LOOP;
     head_seq := s;
@@ -176,12 +153,7 @@ BEGIN
 END
 $fn$;
 """
-# The append function's version, kept as its comment: a database whose function says otherwise (the
-# last release's json-parsing body and always-firing triggers) is upgraded at the next start.
-APPEND_VERSION = "dcops append 2"
-APPEND_SQL = APPEND_FUNCTION.replace("{chain_key}", str(CHAIN_KEY)) + (
-    f"COMMENT ON FUNCTION {APPEND_SIGNATURE} IS '{APPEND_VERSION}';\n"
-)
+APPEND_SQL = APPEND_FUNCTION.replace("{chain_key}", str(CHAIN_KEY))
 
 
 def shown_url(url: str) -> str:

@@ -1,8 +1,8 @@
-"""PostgreSQL keeps ``audit_open`` (runs with a "started" and no "finished") in the appending
-transaction (the append function itself, a trigger for any other writer): every start reads it
-instead of every "started" record. Held to the old full query's answer for a mixed sequence of
-events on every append path and on all of them interleaved, and filled once on a database made
-before it existed."""
+"""PostgreSQL keeps ``audit_open`` (runs with a "started" and no "finished") by a trigger in the
+appending transaction: every start reads it instead of every "started" record. Held to the old full
+query's answer for a mixed sequence of events on both append paths (the one-statement function and
+the two-round-trip INSERTs) and on both interleaved, and filled once on a database made before it
+existed."""
 
 from __future__ import annotations
 
@@ -54,8 +54,7 @@ def reference(url: str) -> list[int]:
         return [r[0] for r in conn.execute(REFERENCE).fetchall()]
 
 
-PATHS = {"function": True, "two-trip": False}  # the append function keeps audit_open itself, the
-# two-round-trip append's plain INSERTs leave it to the trigger
+PATHS = {"function": True, "two-trip": False}  # store._one_trip
 
 
 @pytest.mark.parametrize("paths", [["function"], ["two-trip"], ["function", "two-trip", "two-trip"]])
