@@ -20,8 +20,13 @@ started here if it is not running and stopped again at the end.
 CPU: each worker reports the CPU seconds its process spent on the actions (client side: engine,
 psycopg, hashing); the output gives CPU milliseconds per action and the throughput that CPU alone
 would allow per core (``..._actions_per_client_cpu_s``), the figure a loaded 2-core box cannot hide
-(the server's CPU is not in it). ``DCOPS_BENCH_PROFILE=FILE`` makes every worker write a cProfile
-(FILE.PID) of its actions. ``--cases a,b`` runs only those cases (names as in the output).
+(the server's CPU is not in it). The server's side is ``..._server_cpu_ms_per_action``: the CPU of the
+lab's postmaster and every backend it forked (the ones that exited during the round too, reaped into
+the postmaster's children's time), over the timed section. ``..._machine_busy_pct`` is how busy the
+whole machine was meanwhile: near 100 the round was CPU-bound (on this 2-core box, 8 clients and 8
+backends share 2 cores), lower means time went to waits (locks, WAL flushes). A neighbour's load shows
+there too. ``DCOPS_BENCH_PROFILE=FILE`` makes every worker write a cProfile (FILE.PID) of its
+actions. ``--cases a,b`` runs only those cases (names as in the output).
 
     python -m tests.bench.store_postgres [ACTIONS_PER_PROCESS] [ROUNDS] [--cases postgres_x8,sqlite_x1]
 """
@@ -47,6 +52,40 @@ LINK_ONE_WAY = 0.0005  # a 1 ms round trip: consoles and the database on one LAN
 
 
 CPU: dict[str, list[float]] = {}  # url kind -> CPU seconds per action, per worker, across rounds
+SERVER_CPU: dict[str, list[float]] = {}  # case -> the PostgreSQL server's CPU seconds per action, per round
+BUSY: dict[str, list[float]] = {}  # case -> fraction of the machine's CPU time busy, per round
+_HZ = os.sysconf("SC_CLK_TCK")
+
+
+def _machine_ticks() -> tuple[int, int]:
+    """All CPU ticks and the idle ones (idle + iowait) since boot, from /proc/stat."""
+    with open("/proc/stat") as f:
+        ticks = [int(x) for x in f.readline().split()[1:]]
+    return sum(ticks), ticks[3] + ticks[4]
+
+
+def _server_seconds() -> float:
+    """CPU seconds of the lab's postmaster, its live backends, and the backends it has reaped."""
+    server = lab.status()
+    if server is None:
+        return 0.0
+    total = 0
+    for pid in [server.pid, *_children(server.pid)]:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # a backend that exited meanwhile: its time is in the postmaster's cutime now
+        total += sum(int(x) for x in fields[11:13]) + (sum(int(x) for x in fields[13:15]) if pid == server.pid else 0)
+    return total / _HZ
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
 
 
 def timed(url: str, processes: int, n: int, on_go: Callable[[], None] = lambda: None, cpu_key: str = "") -> float:
@@ -60,6 +99,8 @@ def timed(url: str, processes: int, n: int, on_go: Callable[[], None] = lambda: 
             if line != "ready":
                 raise SystemExit(f"a worker did not start: {line or 'no output'}")
         on_go()
+        ticks0, idle0 = _machine_ticks()
+        server0 = _server_seconds() if url.startswith("postgresql://") else 0.0
         t0 = time.perf_counter()
         for p in procs:
             assert p.stdin is not None
@@ -72,7 +113,13 @@ def timed(url: str, processes: int, n: int, on_go: Callable[[], None] = lambda: 
             fields = out.split()
             if cpu_key and len(fields) >= 3:
                 CPU.setdefault(cpu_key, []).append(float(fields[2]) / n)
-        return time.perf_counter() - t0
+        wall = time.perf_counter() - t0
+        ticks1, idle1 = _machine_ticks()
+        if cpu_key:
+            BUSY.setdefault(cpu_key, []).append(1 - (idle1 - idle0) / max(1, ticks1 - ticks0))
+            if url.startswith("postgresql://"):
+                SERVER_CPU.setdefault(cpu_key, []).append((_server_seconds() - server0) / (processes * n))
+        return wall
     finally:
         for p in procs:
             if p.poll() is None:
@@ -167,6 +214,8 @@ def main() -> None:
         **{k: round(rate[a] / rate[b], 2) for k, (a, b) in ratios.items() if a in rate and b in rate},
         **{f"{k}_client_cpu_ms_per_action": round(statistics.median(v) * 1000, 3) for k, v in CPU.items()},
         **{f"{k}_actions_per_client_cpu_s": round(1 / statistics.median(v)) for k, v in CPU.items()},
+        **{f"{k}_server_cpu_ms_per_action": round(statistics.median(v) * 1000, 3) for k, v in SERVER_CPU.items()},
+        **{f"{k}_machine_busy_pct": round(statistics.median(v) * 100, 1) for k, v in BUSY.items()},
     }
     if rtts:
         out["postgres_round_trips_per_action"] = round(statistics.median(r[0] for r in rtts), 2)
