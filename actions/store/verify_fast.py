@@ -21,7 +21,8 @@ logs written with spaced JSON just verify slower, never differently:
 The node search index is not hashed, so it is read beside the records, grouped by seq in seq order
 (``node_groups_sql``: count, names joined by ``","`` in the order the index scan meets them,
 insertion order on both databases, how many carry a ts and the least and greatest ts): each record's group must be its targets (same names and count, every row carrying the
-record's own ts; else compared as sets the slow way), and a group that belongs to no record, or
+record's own ts; else compared as multisets the slow way: one index row per target, a
+duplicated row is an edit too), and a group that belongs to no record, or
 rows carrying another ts, name a record that does not exist: an edited index row could otherwise
 hide a record from a search.
 """
@@ -31,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Literal
 
@@ -190,7 +192,7 @@ def verify_fast(
             )
             if not quick and (index_bad is None or (orphan is None and not exact)):
                 names = slow_nodes(seq)  # the rows carrying the record's ts
-                if index_bad is None and set(names) != set(json.loads(targets)):
+                if index_bad is None and Counter(names) != Counter(json.loads(targets)):
                     index_bad = seq  # reported after the chain walk: a broken chain comes first
                 elif orphan is None and len(names) != g_count:
                     orphan = seq  # rows of another ts: they name a record that does not exist
