@@ -16,15 +16,13 @@ run on that thread.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import itertools
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from ..errors import ApprovalTaken, AuditError, NotFound
 from .base import COMMON_EVENTS, RARE_EVENTS_SQL, Approval, AuditEntry, AuditQuery, AuditRecord, VerifyReport
@@ -32,9 +30,6 @@ from .chain import GENESIS, STORED_COLUMNS, chain_rows
 from .locks import FileLockHandle, FileLocks
 from .verify_fast import node_groups_sql, rows_sql, verify_fast
 from .verify_rows import checkpoint_report
-
-if TYPE_CHECKING:
-    from .sqlite_prefetch import Prefetch
 
 T = TypeVar("T")
 
@@ -344,7 +339,7 @@ class SqliteStore:
                 head = c.execute("SELECT max(seq) FROM audit").fetchone()[0] or 0
                 parts = workers_for(head - checkpoint[0])
                 if parts == 1:
-                    return _verify_sqlite(c, checkpoint, expect_head, path=str(self.path))
+                    return _verify_sqlite(c, checkpoint, expect_head)
             finally:
                 c.execute("COMMIT")
 
@@ -540,89 +535,27 @@ _ONE_ROW = f"SELECT {', '.join(_COLS)} FROM audit WHERE seq = ?"
 _BEYOND = 1 << 62  # seq bounds of an open range: every row below or above any record
 
 
-PREFETCH_MIN = 100_000  # records: a shorter verify reads too little for the interior walk to pay
-
-
 def _verify_sqlite(
-    c: sqlite3.Connection,
-    start: tuple[int, str],
-    expect_head: tuple[int, str] | None,
-    until: int | None = None,
-    path: str | None = None,
+    c: sqlite3.Connection, start: tuple[int, str], expect_head: tuple[int, str] | None, until: int | None = None
 ) -> VerifyReport:
     """``verify_fast`` of the records after ``start`` up to ``until`` (None: to the end) on this
     connection's open read transaction (two cursors, one snapshot): from the genesis the node
-    index is read whole (a row with seq 0 or below belongs to no record). With the database's
-    ``path`` and a long range, the tables' pages are asked of the kernel ahead of the reads
-    (``sqlite_prefetch``: a hint, the rows read and checked are the same)."""
+    index is read whole (a row with seq 0 or below belongs to no record)."""
     bounds = (start[0] if start[0] else -_BEYOND, _BEYOND if until is None else until)
-    rows = c.execute(_FAST_ROWS, bounds)
-    prefetch = _prefetch(c, path, start[0], until) if path is not None else None
-    if prefetch is not None:
-        rows, prefetch_of = _paced(rows, start[0], until if until is not None else _head(c))
-        prefetch = prefetch(prefetch_of)
-    with prefetch if prefetch is not None else contextlib.nullcontext():
-        return verify_fast(
-            rows,
-            c.execute(_NODE_GROUPS, bounds),
-            slow_row=lambda seq: c.execute(_ONE_ROW, (seq,)).fetchone(),
-            slow_nodes=lambda seq: [
-                r[0]
-                for r in c.execute(
-                    "SELECT n.node FROM audit_nodes n JOIN audit a ON a.seq = n.seq AND a.ts IS n.ts WHERE n.seq = ?",
-                    (seq,),
-                )
-            ],
-            start=start,
-            expect_head=expect_head,
-        )
-
-
-def _head(c: sqlite3.Connection) -> int:
-    return int(c.execute("SELECT max(seq) FROM audit").fetchone()[0] or 0)
-
-
-def _prefetch(
-    c: sqlite3.Connection, path: str, lo: int, until: int | None
-) -> Callable[[Callable[[], float]], Prefetch] | None:
-    """A prefetch of the pages of records (lo, until] and of their node index rows, waiting for
-    its progress function; None for a short range. The node rows' rowid bounds come from one probe
-    of ``audit_nodes_seq`` at each end (rows are appended in seq order; were they not, the hint is
-    only less useful)."""
-    from .sqlite_prefetch import Prefetch
-
-    hi = until if until is not None else _head(c)
-    if hi - lo < PREFETCH_MIN:
-        return None
-    roots = dict(c.execute("SELECT name, rootpage FROM sqlite_schema WHERE name IN ('audit', 'audit_nodes')"))
-    if len(roots) != 2:
-        return None
-
-    def first_rowid_after(seq: int) -> int | None:
-        row = c.execute("SELECT rowid FROM audit_nodes WHERE seq > ? ORDER BY seq LIMIT 1", (seq,)).fetchone()
-        return None if row is None else int(row[0]) - 1
-
-    node_lo = first_rowid_after(lo) if lo else None
-    node_hi = first_rowid_after(until) if until is not None else None
-    tables: list[tuple[int, int | None, int | None]] = [
-        (int(roots["audit"]), lo or None, until),
-        (int(roots["audit_nodes"]), node_lo, node_hi),
-    ]
-    return lambda progress: Prefetch(path, tables, progress)
-
-
-def _paced(rows: sqlite3.Cursor, lo: int, hi: int) -> tuple[Iterator[Any], Callable[[], float]]:
-    """The rows, and how far through (lo, hi] their reader is (0.0 to 1.0): read a batch at a
-    time, so the record loop pays nothing per row for it."""
-    at = [lo]
-
-    def batches() -> Iterator[list[Any]]:
-        while batch := rows.fetchmany(1024):
-            at[0] = batch[-1][0]
-            yield batch
-
-    span = max(1, hi - lo)
-    return itertools.chain.from_iterable(batches()), lambda: min(1.0, max(0.0, (at[0] - lo) / span))
+    return verify_fast(
+        c.execute(_FAST_ROWS, bounds),
+        c.execute(_NODE_GROUPS, bounds),
+        slow_row=lambda seq: c.execute(_ONE_ROW, (seq,)).fetchone(),
+        slow_nodes=lambda seq: [
+            r[0]
+            for r in c.execute(
+                "SELECT n.node FROM audit_nodes n JOIN audit a ON a.seq = n.seq AND a.ts IS n.ts WHERE n.seq = ?",
+                (seq,),
+            )
+        ],
+        start=start,
+        expect_head=expect_head,
+    )
 
 
 def verify_range(path: str, lo: int, lo_hash: str, hi: int | None, expect_head: tuple[int, str] | None) -> VerifyReport:
@@ -631,7 +564,7 @@ def verify_range(path: str, lo: int, lo_hash: str, hi: int | None, expect_head: 
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None, timeout=30.0)
     try:
         conn.execute("BEGIN")
-        return _verify_sqlite(conn, (lo, lo_hash), expect_head, hi, path)
+        return _verify_sqlite(conn, (lo, lo_hash), expect_head, hi)
     except sqlite3.DatabaseError as exc:
         raise AuditError(f"audit database {path}: {exc}") from None
     finally:
