@@ -22,6 +22,12 @@ reuses a log of N records found there, so a measurement can be rerun without reg
 ``--verify-only`` runs 4 and 5 alone (a rerun of the verify figures without the searches and the
 export). A SQLite run also reports how much of the log file was in the page cache before it
 (``page_cache_before_pct``, from util-linux ``fincore``): a cold 11 GB log verifies slower.
+``--cold`` (SQLite) measures that side by side: the log's own files are evicted from the page
+cache (``POSIX_FADV_DONTNEED``, never the system-wide drop_caches), the full verify runs cold, then
+again warm right after; each with user and system CPU per record (the kernel filling the cache
+shows as system time). The cold figure of the issue:
+
+    python -m tests.bench.audit_scale 10000000 --stores sqlite --keep /var/tmp/dcops-bench-10m --verify-only --cold
 
 Report medians / ratios; never a timed test. Starts the PostgreSQL lab if it is not running.
 """
@@ -347,17 +353,56 @@ def _cpu() -> float:
     return time.process_time() + kids.ru_utime + kids.ru_stime
 
 
-async def verifies(store: Any, n: int) -> dict[str, float]:
-    out: dict[str, float] = {}
-    t0, c0 = time.perf_counter(), _cpu()
+def _cpu_split() -> tuple[float, float]:
+    """(user, system) CPU seconds of this process and its reaped children: a cold page cache
+    shows as system time (the kernel filling the cache), not as Python work."""
+    import resource
+
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + kids.ru_utime, me.ru_stime + kids.ru_stime
+
+
+async def full_verify(store: Any, label: str) -> dict[str, float]:
+    """One full ``verify()``: wall, rate, rate per CPU second, user and system CPU per record."""
+    t0, c0, (u0, s0) = time.perf_counter(), _cpu(), _cpu_split()
     full = await store.verify()
-    wall, cpu = time.perf_counter() - t0, _cpu() - c0
+    wall, cpu, (u1, s1) = time.perf_counter() - t0, _cpu() - c0, _cpu_split()
     assert full.ok, full.line()
     n = full.records
-    out["verify_full_s"] = round(wall, 2)
-    out["verify_full_records_per_s"] = round(n / wall)
-    out["verify_full_records_per_cpu_s"] = round(n / cpu)  # this process's and its verify workers' CPU
-    head_seq = full.head_seq
+    return {
+        f"{label}_s": round(wall, 2),
+        f"{label}_records_per_s": round(n / wall),
+        f"{label}_records_per_cpu_s": round(n / cpu),  # this process's and its verify workers' CPU
+        f"{label}_user_us_per_record": round((u1 - u0) / n * 1e6, 2),
+        f"{label}_sys_us_per_record": round((s1 - s0) / n * 1e6, 2),
+    }
+
+
+def drop_page_cache(path: Path) -> None:
+    """Evict this log's files (and only them) from the page cache: ``POSIX_FADV_DONTNEED`` on each,
+    never the system-wide drop_caches (other work on the machine keeps its cache)."""
+    for f in path.parent.glob(path.name + "*"):
+        if f.is_file():
+            fd = os.open(f, os.O_RDONLY)
+            try:
+                os.fsync(fd)  # dirty pages are not dropped
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            finally:
+                os.close(fd)
+
+
+async def verifies(store: Any, n: int, cold: Path | None = None) -> dict[str, float]:
+    """The full verify (``cold``: the log at that path evicted from the page cache first, then a
+    second, warm verify right after it, side by side) and the newest 10k from a checkpoint."""
+    out: dict[str, float] = {}
+    if cold is not None:
+        drop_page_cache(cold)
+        out["page_cache_cold_pct"] = page_cache_pct(cold) or 0.0
+    out.update(await full_verify(store, "verify_full"))
+    if cold is not None:
+        out["page_cache_after_pct"] = page_cache_pct(cold) or 0.0
+        out.update(await full_verify(store, "verify_full_warm"))
+    head_seq = (await store.head())[0]
     [cp] = await store.query(AuditQuery(limit=1, before_seq=head_seq - 10_000 + 1))
     t0 = time.perf_counter()
     newest = await store.verify_since((cp.seq, cp.hash))
@@ -379,7 +424,13 @@ def page_cache_pct(path: Path) -> float | None:
 
 
 async def bench(
-    kind: str, n: int, workdir: Path, keep: bool = False, generate_only: bool = False, verify_only: bool = False
+    kind: str,
+    n: int,
+    workdir: Path,
+    keep: bool = False,
+    generate_only: bool = False,
+    verify_only: bool = False,
+    cold: bool = False,
 ) -> dict[str, Any]:
     if kind == "sqlite":
         from dcops.actions.store.sqlite import SqliteStore
@@ -414,7 +465,7 @@ async def bench(
             result["page_cache_before_pct"] = page_cache_pct(workdir / f"audit-{n}.db")
         if not verify_only:
             result["search"] = await searches(store)
-        result.update(await verifies(store, n))
+        result.update(await verifies(store, n, cold=workdir / f"audit-{n}.db" if cold and kind == "sqlite" else None))
         result["sealed_seq"] = await seal_behind_head(store, workdir)
     finally:
         await store.aclose()
@@ -433,6 +484,9 @@ def main() -> None:
     ap.add_argument("--keep", metavar="DIR", help="keep (and reuse) the generated logs here")
     ap.add_argument("--generate-only", action="store_true", help="with --keep: only write the logs")
     ap.add_argument("--verify-only", action="store_true", help="only the verify figures (no searches, no export)")
+    ap.add_argument(
+        "--cold", action="store_true", help="SQLite: evict the log from the page cache, verify, then verify warm"
+    )
     args = ap.parse_args()
     out = []
     for kind in args.stores.split(","):
@@ -447,12 +501,15 @@ def main() -> None:
                         keep=True,
                         generate_only=args.generate_only,
                         verify_only=args.verify_only,
+                        cold=args.cold,
                     )
                 )
             )
         else:
             with tempfile.TemporaryDirectory(prefix=f"dcops-audit-{kind}-") as tmp:
-                out.append(asyncio.run(bench(kind, args.records, Path(tmp), verify_only=args.verify_only)))
+                out.append(
+                    asyncio.run(bench(kind, args.records, Path(tmp), verify_only=args.verify_only, cold=args.cold))
+                )
         print(json.dumps(out[-1]), flush=True)
     print(f"load average: {os.getloadavg()}")
 
