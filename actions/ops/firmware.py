@@ -36,6 +36,7 @@ from ..hostlists import collapse as collapse_hosts
 from ..registry import Kind, MutatingParams, Params, TargetKind, action
 from ..result_models import NodeOutcomeRow
 from ..result_rows import Row, hidden
+from ..validation import SlurmReason
 from . import _silences
 from ._baseline import (
     Baseline,
@@ -330,7 +331,7 @@ class FirmwareUpdateParams(MutatingParams):
     drain_timeout: float = Field(3600.0, gt=0, description="seconds to wait for running jobs to finish")
     task_timeout: float = Field(1800.0, gt=0, description="seconds an update task may take")
     boot_timeout: float = Field(900.0, gt=0, description="seconds for a node to come back after the reset")
-    reason: str = Field("firmware update", max_length=120, description="drain reason (run id is added)")
+    reason: SlurmReason = Field("firmware update", max_length=120, description="drain reason (run id is added)")
     silence: bool = Field(False, description="silence the nodes' alerts in Alertmanager during the update")
     silence_hours: float | None = Field(None, gt=0, le=24 * 14, description="maintenance window of --silence")
     no_drain: bool = Field(

@@ -16,6 +16,7 @@ from ..hostlists import expand
 from ..registry import Kind, MutatingParams, Params, TargetKind, action
 from ..result_models import NodeRow
 from ..result_rows import joined_model
+from ..validation import SlurmReason
 from . import _silences, _validation
 from ._drain_through import check_scheduler_exists
 from ._slurm_nodes import DrainedRow, DrainPlanRow, ResumedRow, ResumePlanRow, health_gate, slurm_drain, slurm_resume
@@ -102,7 +103,7 @@ async def list_nodes(ctx: ActionContext, p: NodesParams) -> AsyncIterator[Action
 
 class DrainParams(MutatingParams):
     nodes: str = Field(..., description="hostlist of nodes to drain")
-    reason: str = Field(..., min_length=1, max_length=200, description="why (shown in sinfo)")
+    reason: SlurmReason = Field(..., min_length=1, max_length=200, description="why (shown in sinfo)")
     wait: bool = Field(False, description="wait until the jobs on the nodes have finished")
     wait_timeout: float = Field(3600.0, gt=0, le=7 * 86400, description="seconds --wait waits at most")
     requeue_jobs: bool = Field(False, description="requeue the jobs running on the nodes")

@@ -34,6 +34,7 @@ from ..events import ActionEvent, Log, Result
 from ..fanout import StepReporter
 from ..registry import Kind, MutatingParams, TargetKind, action
 from ..result_models import NodeOutcomeRow
+from ..validation import SlurmReason
 from . import _silences
 from ._drain_through import DrainThrough, check_drain_possible, no_drain_risks, plan_text
 from ._node_steps import StepFailed, until
@@ -50,7 +51,7 @@ def steps(prov: ProvisioningPort | None) -> tuple[str, ...]:
 class ReimageParams(MutatingParams):
     nodes: str = Field(..., description="hostlist of nodes to reinstall")
     image: str | None = Field(None, description="image id the nodes must report afterwards (default: any new one)")
-    reason: str = Field("reimage", max_length=120, description="drain reason (run id is added)")
+    reason: SlurmReason = Field("reimage", max_length=120, description="drain reason (run id is added)")
     silence: bool = Field(False, description="silence the nodes' alerts in Alertmanager during the reimage")
     silence_hours: float | None = Field(None, gt=0, le=24 * 14, description="maintenance window of --silence")
     max_parallel: int = Field(4, ge=1, le=256, description="nodes reinstalled at once")

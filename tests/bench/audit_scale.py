@@ -29,6 +29,13 @@ shows as system time). The cold figure of the issue:
 
     python -m tests.bench.audit_scale 10000000 --stores sqlite --keep /var/tmp/dcops-bench-10m --verify-only --cold
 
+A rerun on a kept log changes it as little as the figures allow (``log_grew_by`` says by how much):
+the seal of 5 is appended once and reused while it stays 10,000 to 11,000 records behind the head
+(``--new-seal`` appends a fresh one); the ``dcops`` processes of 3 and 5 run with the public key
+only, so they seal nothing. What remains are their own audit records (received, started, finished:
+3 per process, 6 for a ``--verify-only`` run): an operator's ``audit verify`` records itself, and
+that is part of what 5 times (the first one may also close, once, a run the generator left open at N). ``--read-only`` runs 2 and 4 alone and leaves the log exactly as found.
+
 Report medians / ratios; never a timed test. Starts the PostgreSQL lab if it is not running.
 """
 
@@ -48,7 +55,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from dcops.actions.store.base import AuditEntry, AuditQuery
+from dcops.actions.store.base import AuditEntry, AuditEvent, AuditQuery
 
 NODES = [f"gpu{i:04d}" for i in range(1, 1001)]
 PRINCIPALS = [f"unix:user{i:02d}" for i in range(30)] + [f"slack:U{i:08d}" for i in range(10)]
@@ -86,7 +93,7 @@ def entries(n: int, seed: int = 16) -> Any:
         targets = sorted(rng.sample(NODES, rng.choice((1, 1, 1, 2, 4, 16))))
         run = f"r{i:09d}"
         params = {"nodes": ",".join(targets[:4]), "reason": "xid 79 on GPU 3"}
-        events = [("received", None), ("started", None)]
+        events: list[tuple[AuditEvent, str | None]] = [("received", None), ("started", None)]
         events += [("step", "ok")] * rng.choice((0, 0, 1, 2))
         events.append(("finished", rng.choices(("ok", "failed", "cancelled", "interrupted"), (95, 3, 1, 1))[0]))
         for event, outcome in events:
@@ -99,7 +106,7 @@ def entries(n: int, seed: int = 16) -> Any:
                     run_id=run,
                     event=event,
                     principal=principal,
-                    channel="cli",  # type: ignore[arg-type]
+                    channel="cli",
                     action=action,
                     targets=targets,
                     params=params,
@@ -202,9 +209,11 @@ def bulk_postgres(url: str, n: int) -> None:
             conn.execute(stmt)
         # the one constraint index the schema code does not recreate: dropped and added back as
         # SCHEMA declares it (prev_hash UNIQUE), checked over the whole log when it is added
-        unique = conn.execute(
+        constraint = conn.execute(
             "SELECT conname FROM pg_constraint WHERE conrelid = 'audit'::regclass AND contype = 'u'"
-        ).fetchone()[0]
+        ).fetchone()
+        assert constraint is not None, "the audit table has no UNIQUE constraint (SCHEMA declares prev_hash UNIQUE)"
+        unique = constraint[0]
         conn.execute(f"ALTER TABLE audit DROP CONSTRAINT {unique}")
         seq, prev = 0, GENESIS
         with conn.cursor() as cur:
@@ -281,21 +290,26 @@ def _config(url: str, workdir: Path, sealed: bool = False) -> Path:
         '[roles.all]\nactions = ["*"]\n[[bindings]]\nprincipals = ["unix:*"]\nroles = ["all"]\n'
     )
     cfg = workdir / ("dcops-sealed.toml" if sealed else "dcops.toml")
-    seal = (
-        (f'seal_key = "{workdir / "seal.key"}"\nseal_public_keys = ["{workdir / "seal.pub"}"]\nseal_every = 1000000\n')
-        if sealed
-        else ""
-    )
+    # verify from the benchmark's seal with its public key; no seal_key: a timed run seals nothing at exit,
+    # so the benchmark's seal stays the newest one and a rerun can start from it again
+    seal = f'seal_public_keys = ["{workdir / "seal.pub"}"]\n' if sealed else ""
     cfg.write_text(
         f'[cluster]\nname = "bench"\n[audit]\nurl = "{url}"\n{seal}[policy]\npath = "{workdir / "policy.toml"}"\n'
     )
     return cfg
 
 
-async def seal_behind_head(store: Any, workdir: Path, behind: int = 10_000) -> int:
+REUSE_SLACK = 1_000  # a kept seal is reused while at most this many records more than `behind` follow it
+
+
+async def seal_behind_head(store: Any, workdir: Path, behind: int = 10_000, fresh: bool = False) -> tuple[int, bool]:
     """A seal of record #head-behind, appended as the log's newest seal record (a writer that sealed
-    there and then saw ``behind`` more records): what an incremental verify starts from."""
-    from dcops.actions.seal.keys import generate, load_signer
+    there and then saw ``behind`` more records): what an incremental verify starts from. Returns the
+    sealed seq and whether a seal was appended: a rerun reuses the log's newest seal (unless
+    ``fresh``) when it is good under this benchmark's key and ``behind`` to ``behind + REUSE_SLACK``
+    records old, the window the runs' own audit records move it through."""
+    from dcops.actions.seal.checkpoint import newest_good_seal
+    from dcops.actions.seal.keys import generate, load_keyring, load_signer
     from dcops.actions.seal.seal import make_seal
     from dcops.actions.seal.sealing import seal_entry
 
@@ -303,11 +317,15 @@ async def seal_behind_head(store: Any, workdir: Path, behind: int = 10_000) -> i
     if not key.exists():
         generate(key, workdir / "seal.pub")
     head_seq, _ = await store.head()
+    if not fresh:
+        kept = await newest_good_seal(store, load_keyring([str(workdir / "seal.pub")]), (), "bench")
+        if kept is not None and behind <= head_seq - kept.seq <= behind + REUSE_SLACK:
+            return kept.seq, False
     seq = head_seq - behind
     digest = (await store.hashes_at([seq]))[seq]
     seal = make_seal(load_signer(str(key), None, None), seq, digest, "bench")
     await store.append([seal_entry(seal, "bench:1:1")])
-    return seq
+    return seq, True
 
 
 def cli_verify(url: str, workdir: Path) -> dict[str, Any]:
@@ -430,8 +448,11 @@ async def bench(
     keep: bool = False,
     generate_only: bool = False,
     verify_only: bool = False,
+    read_only: bool = False,
+    new_seal: bool = False,
     cold: bool = False,
 ) -> dict[str, Any]:
+    url: str | None  # the log's URL (None until the PostgreSQL database is known)
     if kind == "sqlite":
         from dcops.actions.store.sqlite import SqliteStore
 
@@ -461,17 +482,25 @@ async def bench(
             result["generate_records_per_s"] = round(n / gen)
         if generate_only:
             return result
+        head_before = (await store.head())[0]
         if kind == "sqlite":
             result["page_cache_before_pct"] = page_cache_pct(workdir / f"audit-{n}.db")
         if not verify_only:
             result["search"] = await searches(store)
         result.update(await verifies(store, n, cold=workdir / f"audit-{n}.db" if cold and kind == "sqlite" else None))
-        result["sealed_seq"] = await seal_behind_head(store, workdir)
+        if not read_only:
+            result["sealed_seq"], result["seal_appended"] = await seal_behind_head(store, workdir, fresh=new_seal)
     finally:
         await store.aclose()
-    result.update(cli_verify(url, workdir))
-    if not verify_only:
-        result.update(export_rss(url, workdir))
+    if not read_only:
+        result.update(cli_verify(url, workdir))
+        if not verify_only:
+            result.update(export_rss(url, workdir))
+    store.__init__(str(store.path) if kind == "sqlite" else url)  # reopened: what the runs above appended
+    try:
+        result["log_grew_by"] = (await store.head())[0] - head_before
+    finally:
+        await store.aclose()
     if kind == "sqlite":
         result["db_mb"] = round(sum(f.stat().st_size for f in workdir.glob(f"audit-{n}.db*") if f.is_file()) / 2**20)
     return result
@@ -484,6 +513,10 @@ def main() -> None:
     ap.add_argument("--keep", metavar="DIR", help="keep (and reuse) the generated logs here")
     ap.add_argument("--generate-only", action="store_true", help="with --keep: only write the logs")
     ap.add_argument("--verify-only", action="store_true", help="only the verify figures (no searches, no export)")
+    ap.add_argument(
+        "--read-only", action="store_true", help="append nothing: no seal, no dcops process (store API figures only)"
+    )
+    ap.add_argument("--new-seal", action="store_true", help="append a fresh seal even if the kept one can be reused")
     ap.add_argument(
         "--cold", action="store_true", help="SQLite: evict the log from the page cache, verify, then verify warm"
     )
@@ -501,6 +534,8 @@ def main() -> None:
                         keep=True,
                         generate_only=args.generate_only,
                         verify_only=args.verify_only,
+                        read_only=args.read_only,
+                        new_seal=args.new_seal,
                         cold=args.cold,
                     )
                 )
@@ -508,7 +543,16 @@ def main() -> None:
         else:
             with tempfile.TemporaryDirectory(prefix=f"dcops-audit-{kind}-") as tmp:
                 out.append(
-                    asyncio.run(bench(kind, args.records, Path(tmp), verify_only=args.verify_only, cold=args.cold))
+                    asyncio.run(
+                        bench(
+                            kind,
+                            args.records,
+                            Path(tmp),
+                            verify_only=args.verify_only,
+                            read_only=args.read_only,
+                            cold=args.cold,
+                        )
+                    )
                 )
         print(json.dumps(out[-1]), flush=True)
     print(f"load average: {os.getloadavg()}")

@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from dcops.actions import load_actions
 from dcops.actions.backends.factory import build_backends
@@ -73,7 +74,7 @@ async def _bench(lab: metrics_lab.MetricsLab, rounds: int) -> None:
         eng = Engine(cfg, build_backends(cfg), SqliteStore(str(Path(tmp) / "a.db")), Policy.demo())
         await eng.start()
         prom = PrometheusAdapter(lab.prometheus_url)
-        cases = {
+        cases: dict[str, tuple[str, dict[str, Any], list[str]]] = {
             "gpu-health 64 nodes x 8 GPUs": (
                 "gpu-health",
                 {"nodes": "gpu[001-064]"},

@@ -19,6 +19,7 @@ import statistics
 import sys
 import tempfile
 import time
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,7 +27,7 @@ HELPERS = ROOT / "tests" / "integration" / "slack"
 COMMANDS = ["jobs --state RUNNING", "ping", "nodes gpu[001-008]", 'drain gpu0{n:02d} --reason "bench"', "help"]
 
 
-def _bot_process(conn) -> None:  # type: ignore[no-untyped-def]
+def _bot_process(conn: Connection) -> None:
     sys.path[:0] = [str(ROOT), str(HELPERS)]
 
     async def main() -> None:

@@ -29,6 +29,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Literal
 
 from dcops.actions import Request, open_engine
 from dcops.actions.backends.ports import SlurmPort
@@ -95,7 +96,7 @@ async def reads_only(engine) -> float:  # noqa: ANN001
     return time.perf_counter() - t0
 
 
-def config(lab: lab_slurm.SlurmLab, db: Path, mode: str) -> DcopsConfig:
+def config(lab: lab_slurm.SlurmLab, db: Path, mode: Literal["cli", "rest"]) -> DcopsConfig:
     slurm = SlurmSection(mode=mode, env=lab.env, timeout=15, rest_url=lab.rest_url, rest_user="root")
     return DcopsConfig(
         cluster=ClusterSection(name="bench"),
@@ -105,7 +106,7 @@ def config(lab: lab_slurm.SlurmLab, db: Path, mode: str) -> DcopsConfig:
     )
 
 
-async def main(rounds: int, mode: str) -> None:
+async def main(rounds: int, mode: Literal["cli", "rest"]) -> None:
     with lab_slurm.session() as lab:
         lab.reset()
         os.environ["SLURM_JWT"] = lab.token  # [slurm] token_env for mode = "rest"

@@ -95,7 +95,9 @@ def _round_trips_per_action(server: lab.PostgresLab, n: int) -> tuple[float, flo
         import psycopg
 
         with psycopg.connect(url) as conn:
-            records = conn.execute("SELECT count(*) FROM audit WHERE action = 'ping'").fetchone()[0]
+            row = conn.execute("SELECT count(*) FROM audit WHERE action = 'ping'").fetchone()
+        assert row is not None
+        records = row[0]
         counted.append((trips / n, trips / records))
 
     _on_fresh_db(server, run, one_way_s=0.0005, want_proxy=True)

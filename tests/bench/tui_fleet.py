@@ -27,6 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from textual.app import App, ComposeResult
+from textual.widget import Widget
 from textual.widgets import DataTable, Input
 
 SIZE = (160, 50)
@@ -100,7 +101,7 @@ async def type_and_time(pilot, paints: list[float], keys: list[str], renders: li
     return latencies
 
 
-def spy_render_line(cls: type, renders: list[float]) -> None:
+def spy_render_line(cls: type[Widget], renders: list[float]) -> None:
     """Note the time whenever ``cls`` renders a line (bench-only patch of a class method)."""
     original = cls.render_line
 
@@ -108,7 +109,7 @@ def spy_render_line(cls: type, renders: list[float]) -> None:
         renders.append(time.perf_counter())
         return original(self, y)
 
-    cls.render_line = render_line
+    setattr(cls, "render_line", render_line)  # noqa: B010 - a method patched on the class
 
 
 async def bench_console(nodes: int, keys: list[str]) -> dict:
@@ -136,13 +137,13 @@ async def bench_console(nodes: int, keys: list[str]) -> dict:
         while not app.paints:
             await asyncio.sleep(0.001)
         out["first paint"] = app.paints[0] - t0
-        table = app.screen.query_one("#fleet-table")
+        table = app.screen.query_one("#fleet-table", VirtualTable)
         summary = app.screen.query_one("#fleet-summary")
         out["rows painted"] = await paint_after(app.paints, lambda: table.total_count >= nodes) - t0
         out["all planes painted"] = await paint_after(app.paints, lambda: "loading" not in str(summary.render())) - t0
         await pilot.press("slash")
         await pilot.pause()
-        app.screen.query_one("#filter Input").cursor_blink = False
+        app.screen.query_one("#filter Input", Input).cursor_blink = False
         out["filter"] = await type_and_time(pilot, app.paints, keys, renders)
         out["rss"], out["hwm"] = rss_mb()
         out["rows"] = [dict(r) for r in table.visible_rows]

@@ -50,9 +50,13 @@ import tempfile
 import time
 from bisect import bisect_left
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tests.bench.tui_fleet import SIZE, _keys, paint_after, pct, rss_mb, spy_render_line
 from tests.lab.metrics.fleet_prom import FleetSeries, backfilled
+
+if TYPE_CHECKING:
+    from dcops.console.tui.widgets.vtable import VirtualTable
 
 ALLOW_ALL = '[roles.all]\nactions = ["*"]\n[[bindings]]\nprincipals = ["unix:*"]\nroles = ["all"]\n'
 
@@ -96,6 +100,7 @@ async def engine_fill(cfg, rounds: int) -> list[float]:  # noqa: ANN001
             run = await engine.submit(Request(principal="unix:bench", channel="tui", action="fleet", params={}))
             fin = await run.wait()
             out.append(time.perf_counter() - t)
+            assert run.result is not None and run.result.rows is not None, fin.summary
             data = [r.model_dump() for r in run.result.rows]  # the fleet's typed rows
             assert fin.outcome == "ok" and "unavailable" not in fin.summary, fin.summary
             filled = sum(
@@ -109,7 +114,7 @@ async def engine_fill(cfg, rounds: int) -> list[float]:  # noqa: ANN001
     return out
 
 
-def spy_set_filter(cls: type, applied: list[float], refused: set[float]) -> None:
+def spy_set_filter(cls: type[VirtualTable], applied: list[float], refused: set[float]) -> None:
     """Note the time whenever ``cls`` applies a filter the user typed, and which of those times
     refused the text (an unfinished regex such as ``gpu[``: the frame shows the error hint and the
     table is not re-rendered). Bench-only patch."""
@@ -123,7 +128,7 @@ def spy_set_filter(cls: type, applied: list[float], refused: set[float]) -> None
             refused.add(t)
         return error
 
-    cls.set_filter = set_filter
+    setattr(cls, "set_filter", set_filter)  # noqa: B010 - a method patched on the class
 
 
 async def type_direct(
@@ -158,7 +163,7 @@ async def type_direct(
             if len(applied) > before:
                 at: float | None = applied[before]
                 if at not in refused:  # the table's first line rendered after the filter
-                    r = bisect_left(renders, at)
+                    r = bisect_left(renders, applied[before])
                     at = renders[r] if r < len(renders) else None
                 p = len(paints) if at is None else bisect_left(paints, at)
                 if p < len(paints):
@@ -173,6 +178,8 @@ async def type_direct(
 
 
 async def console(cfg, n: int, keys: list[str], rounds: int, stalls: bool = False, pause: float = 0.05) -> dict:  # noqa: ANN001
+    from textual.widgets import Input
+
     from dcops.console.tui.app import DcopsApp
     from dcops.console.tui.screens.fleet import FleetScreen
     from dcops.console.tui.widgets.vtable import VirtualTable
@@ -203,7 +210,7 @@ async def console(cfg, n: int, keys: list[str], rounds: int, stalls: bool = Fals
     t0 = time.perf_counter()
     app = TimedApp(cfg, principal="unix:bench")
     async with app.run_test(size=SIZE) as pilot:
-        table = app.screen.query_one("#fleet-table")
+        table = app.screen.query_one("#fleet-table", VirtualTable)
         summary = app.screen.query_one("#fleet-summary")
 
         def planes_in() -> bool:
@@ -213,9 +220,10 @@ async def console(cfg, n: int, keys: list[str], rounds: int, stalls: bool = Fals
         out["all planes painted"] = await paint_after(app.paints, planes_in) - t0
         out["rss"], out["hwm"] = rss_mb()
         screen = app.screen
+        assert isinstance(screen, FleetScreen)
         await pilot.press("slash")
         await pilot.pause()
-        app.screen.query_one("#filter Input").cursor_blink = False
+        app.screen.query_one("#filter Input", Input).cursor_blink = False
 
         def loading() -> bool:
             return any(w.group == "load" and w.is_running for w in screen.workers)

@@ -32,7 +32,7 @@ class Stall:
 
 
 def _stack(frame, depth: int = 6) -> str:  # noqa: ANN001
-    parts = []
+    parts: list[str] = []
     while frame is not None and len(parts) < depth:
         code = frame.f_code
         parts.append(f"{code.co_filename.rsplit('/', 2)[-1]}:{frame.f_lineno}:{code.co_name}")

@@ -153,12 +153,17 @@ def stop() -> bool:
     return pid is not None
 
 
-def restart(down_for: float = 1.0, timeout: float = 60.0) -> PostgresLab:
-    """Stop the running lab server ("fast": sessions are cut), keep it down for ``down_for`` seconds,
-    start it again on the same data, port and password (a fault-injection test's database restart)."""
+def restart(down_for: float = 1.0, timeout: float = 60.0, mode: str = "fast") -> PostgresLab:
+    """Stop the running lab server, keep it down for ``down_for`` seconds, start it again on the same
+    data, port and password (a fault-injection test's database restart). ``mode`` is pg_ctl's: "fast"
+    cuts the sessions and shuts down cleanly (a checkpoint writes everything out); "immediate" is a
+    crash: every server process quits at once, WAL still in shared memory is lost, and the next start
+    runs crash recovery from what reached the WAL files."""
+    if mode not in ("fast", "immediate"):
+        raise ValueError(f"pg_ctl stop mode {mode!r}: use fast or immediate")
     d = lab_dir()
     data = str(d / "data")
-    stopped = _as_postgres([str(BIN / "pg_ctl"), "-D", data, "-m", "fast", "-w", "stop"], timeout=timeout)
+    stopped = _as_postgres([str(BIN / "pg_ctl"), "-D", data, "-m", mode, "-w", "stop"], timeout=timeout)
     if stopped.returncode != 0:
         raise LabError(f"postgres did not stop: {(stopped.stderr or stopped.stdout).strip()[-300:]}")
     time.sleep(down_for)

@@ -300,19 +300,43 @@ async def test_migrate_rolls_back_when_the_source_grows_during_the_copy(pg_url: 
     assert report.ok and report.records == 0
 
 
+def cut_connections(pg_url: str) -> None:
+    """Terminate every other session on the test database, as a server restart would."""
+    sql(
+        pg_url,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+
+
 async def test_pooled_connections_cut_while_idle_do_not_fail_the_next_action(pg_url: str) -> None:
     import asyncio
 
     store = PostgresStore(pg_url, idle_check=0.2)
     try:
         await store.append([entry(1)])
-        sql(
-            pg_url,
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()",
-        )  # as a server restart would
+        cut_connections(pg_url)  # as a server restart would
         await asyncio.sleep(0.3)
         await store.append([entry(2)])
         assert (await store.head())[0] == 2 and (await store.verify()).ok
     finally:
         await store.aclose()
+
+
+async def test_the_append_connection_cut_while_busy_fails_one_append_in_one_line_then_reconnects(pg_url: str) -> None:
+    store = PostgresStore(pg_url, idle_check=3600)  # never pinged before use: the cut is found by the append
+    try:
+        await store.append([entry(1)])
+        cut_connections(pg_url)
+        with pytest.raises(AuditError) as failed:
+            await store.append([entry(2)])
+        message = str(failed.value)
+        assert message.startswith("audit database postgresql://") and "\n" not in message, message
+        await store.append([entry(3)])  # a new connection, not the broken one again
+    finally:
+        await store.aclose()
+    check = PostgresStore(pg_url)
+    try:
+        assert (await check.head())[0] == 2 and (await check.verify()).ok
+    finally:
+        await check.aclose()
