@@ -46,6 +46,7 @@ EDITED: list[tuple[list[str], int]] = [  # the tampering, the record whose index
     ),
     (["INSERT INTO audit_nodes (node, seq, ts) SELECT node, seq, ts FROM audit_nodes WHERE seq = 9"], 9),  # duplicated
     (["UPDATE audit_nodes SET ts = CAST(ts AS BLOB) WHERE seq = 14"], 14),  # the same bytes, not the same ts
+    (["UPDATE audit_nodes SET node = CAST(node AS BLOB) WHERE seq = 16"], 16),  # a search by name misses a blob
 ]
 
 
