@@ -58,19 +58,17 @@ def node_key(node: str) -> int:
 # Search indexes ending in seq: a filtered, newest-first, limited search walks one index in seq order
 # and stops at the limit (keyset pages with seq < before), at any size of the log. Installed with
 # the append function (a database made by an older dcops gets them at the next start). The node
-# index carries its record's ts (the append function writes it; for any other writer, old or new, a
-# trigger fills it from the audit row inserted just before; verify checks it): ``--node X --since
-# 1d`` then reads only that day's index rows of X (audit_nodes_node_ts) instead of every record X
-# ever had.
-#
-# audit_open lists the runs with a "started" and no "finished" record, so finding interrupted runs at
-# every start reads those few rows instead of every "started" record of a 10M-record log; a database
-# made by an older dcops fills it once. It is kept in the appending transaction: by the append
-# function itself, and by a trigger for every other writer (the two-round-trip append, an older
-# dcops). The triggers skip rows the function writes (``dcops.appending``, set for its transaction
-# only): a fired trigger costs ~10% of an append's server time. Both ways are idempotent, so a
-# trigger an older dcops reinstalls without the skip only repeats the same work.
-TRIGGERS = """
+# index carries its record's ts (filled by a trigger from the audit row inserted just before, so
+# every writer, old and new, gets it; verify checks it): ``--node X --since 1d`` then reads only
+# that day's index rows of X (audit_nodes_node_ts) instead of every record X ever had.
+INDEXES = f"""
+DROP INDEX IF EXISTS audit_nodes_node;
+CREATE INDEX IF NOT EXISTS audit_nodes_node_seq ON audit_nodes(node, seq);
+CREATE INDEX IF NOT EXISTS audit_nodes_seq ON audit_nodes(seq);
+CREATE INDEX IF NOT EXISTS audit_principal_seq ON audit(principal, seq);
+CREATE INDEX IF NOT EXISTS audit_action_seq ON audit(action, seq);
+CREATE INDEX IF NOT EXISTS audit_outcome_seq ON audit(outcome, seq) WHERE outcome IS NOT NULL;
+ALTER TABLE audit_nodes ADD COLUMN IF NOT EXISTS ts TEXT;
 CREATE OR REPLACE FUNCTION dcops_node_ts() RETURNS trigger LANGUAGE plpgsql AS $t$
 BEGIN
     IF NEW.ts IS NULL THEN
@@ -79,8 +77,11 @@ BEGIN
     RETURN NEW;
 END
 $t$;
-CREATE OR REPLACE TRIGGER audit_nodes_ts BEFORE INSERT ON audit_nodes FOR EACH ROW WHEN (NEW.ts IS NULL)
-    EXECUTE FUNCTION dcops_node_ts();
+CREATE OR REPLACE TRIGGER audit_nodes_ts BEFORE INSERT ON audit_nodes FOR EACH ROW EXECUTE FUNCTION dcops_node_ts();
+UPDATE audit_nodes n SET ts = a.ts FROM audit a WHERE a.seq = n.seq AND n.ts IS NULL;
+CREATE INDEX IF NOT EXISTS audit_nodes_node_ts ON audit_nodes(node, ts);
+DROP INDEX IF EXISTS audit_event_seq;
+CREATE INDEX IF NOT EXISTS audit_rare_event_seq ON audit(event, seq) WHERE {RARE_EVENTS_SQL};
 CREATE OR REPLACE FUNCTION dcops_open_runs() RETURNS trigger LANGUAGE plpgsql AS $t$
 BEGIN
     IF NEW.event = 'started' THEN
@@ -93,18 +94,6 @@ BEGIN
     RETURN NULL;
 END
 $t$;
-CREATE OR REPLACE TRIGGER audit_open_runs AFTER INSERT ON audit FOR EACH ROW
-    WHEN (NEW.event IN ('started', 'finished') AND current_setting('dcops.appending', true) IS DISTINCT FROM 'on')
-    EXECUTE FUNCTION dcops_open_runs();
-"""
-INDEXES = f"""
-DROP INDEX IF EXISTS audit_nodes_node;
-CREATE INDEX IF NOT EXISTS audit_nodes_node_seq ON audit_nodes(node, seq);
-CREATE INDEX IF NOT EXISTS audit_nodes_seq ON audit_nodes(seq);
-CREATE INDEX IF NOT EXISTS audit_principal_seq ON audit(principal, seq);
-CREATE INDEX IF NOT EXISTS audit_action_seq ON audit(action, seq);
-CREATE INDEX IF NOT EXISTS audit_outcome_seq ON audit(outcome, seq) WHERE outcome IS NOT NULL;
-ALTER TABLE audit_nodes ADD COLUMN IF NOT EXISTS ts TEXT;
 DO $do$
 BEGIN
     IF to_regclass('audit_open') IS NULL THEN
@@ -115,13 +104,14 @@ BEGIN
     END IF;
 END
 $do$;
-{TRIGGERS}
-UPDATE audit_nodes n SET ts = a.ts FROM audit a WHERE a.seq = n.seq AND n.ts IS NULL;
-CREATE INDEX IF NOT EXISTS audit_nodes_node_ts ON audit_nodes(node, ts);
-DROP INDEX IF EXISTS audit_event_seq;
-CREATE INDEX IF NOT EXISTS audit_rare_event_seq ON audit(event, seq) WHERE {RARE_EVENTS_SQL};
+CREATE OR REPLACE TRIGGER audit_open_runs AFTER INSERT ON audit FOR EACH ROW
+    WHEN (NEW.event IN ('started', 'finished')) EXECUTE FUNCTION dcops_open_runs();
 """
-NEWEST_INDEX = "audit_open"  # made last by the one-round-trip era's upgrade (INDEXES)
+# The schema object made last (checked at start: when it exists, the database needs no upgrade).
+# audit_open lists the runs with a "started" and no "finished" record, kept by a trigger in the
+# appending transaction, so finding interrupted runs at every start reads those few rows instead of
+# every "started" record of a 10M-record log; a database made by an older dcops fills it once.
+NEWEST_INDEX = "audit_open"
 
 APPEND_SIGNATURE = "dcops_append(json)"
 # One statement per append: take the chain lock, read the head, hash and insert every entry. In a
@@ -130,9 +120,6 @@ APPEND_SIGNATURE = "dcops_append(json)"
 # makes, inside one round trip. The lock is held until the caller's transaction (the statement, in
 # autocommit) commits. The record's canonical text comes from the client split around seq
 # (pg_rows.canonical_around_seq); the hash is chain.record_hash's: sha256(prev_hash || canonical).
-# The batch is parsed once, as jsonb (``->>`` on json text re-reads the text at every field: ~10%
-# of an append's server time); only strings are read from it, and jsonb keeps a string's text as
-# json does (the duration, a number, is read back as the exact decimal the client wrote).
 APPEND_FUNCTION = """
 CREATE OR REPLACE FUNCTION dcops_append(batch json) RETURNS TABLE (head_seq BIGINT, head_hash TEXT)
 LANGUAGE plpgsql VOLATILE AS $fn$
@@ -140,17 +127,16 @@ DECLARE
     s BIGINT;
     h TEXT;
     d TEXT;
-    e jsonb;
-    c jsonb;
+    e json;
+    c json;
 BEGIN
-    PERFORM set_config('dcops.appending', 'on', true);
     PERFORM pg_advisory_xact_lock({chain_key});
     SELECT a.seq, a.hash INTO s, h FROM audit a ORDER BY a.seq DESC LIMIT 1;
     IF NOT FOUND THEN
         s := 0;
         h := repeat('0', 64);
     END IF;
-    FOR e IN SELECT * FROM jsonb_array_elements(batch::jsonb) LOOP
+    FOR e IN SELECT * FROM json_array_elements(batch) LOOP
         s := s + 1;
         c := e->'c';
         d := encode(sha256(convert_to(h || (e->>'pre') || s::text || (e->>'post'), 'UTF8')), 'hex');
@@ -158,16 +144,7 @@ BEGIN
                            decision, outcome, duration, error, detail, owner, prev_hash, hash)
         VALUES (s, c->>0, c->>1, c->>2, c->>3, c->>4, c->>5, c->>6, c->>7,
                 c->>8, c->>9, (c->>10)::double precision, c->>11, c->>12, c->>13, h, d);
-        IF c->>2 = 'started' THEN  -- audit_open, as the trigger keeps it for other writers
-            INSERT INTO audit_open (run_id, seq) SELECT c->>1, s
-            WHERE NOT EXISTS (SELECT 1 FROM audit f WHERE f.run_id = c->>1 AND f.event = 'finished')
-            ON CONFLICT (run_id) DO NOTHING;
-        ELSIF c->>2 = 'finished' THEN
-            DELETE FROM audit_open WHERE run_id = c->>1;
-        END IF;
-        IF jsonb_array_length(e->'nodes') > 0 THEN
-            INSERT INTO audit_nodes (node, seq, ts) SELECT t, s, c->>0 FROM jsonb_array_elements_text(e->'nodes') AS t;
-        END IF;
+        INSERT INTO audit_nodes (node, seq) SELECT t, s FROM json_array_elements_text(e->'nodes') AS t;
         h := d;
     END LOOP;
     head_seq := s;
@@ -177,46 +154,6 @@ END
 $fn$;
 """
 APPEND_SQL = APPEND_FUNCTION.replace("{chain_key}", str(CHAIN_KEY))
-
-GROUPED_SIGNATURE = "dcops_append_grouped(json,bigint,text,pg_lsn)"
-# Group commit for a serialized chain. ``dcops_append`` holds the chain lock until its transaction
-# ends, and a synchronous commit ends only after the WAL flush: with the lock held through every
-# fsync, 8 processes could append no faster than one disk flush after another (~500-700 actions/s
-# here, ~1,000 with synchronous_commit off: the flush under the lock was the bound). This procedure
-# keeps the chain step exactly as it is (the same function, the same lock, the same head read) but
-# commits it without waiting for the flush, so the lock goes to the next writer as soon as the rows
-# are visible; then, outside the lock, it commits a second transaction that writes one WAL record (a
-# transactional logical message: no table, nothing to vacuum) under the session's own
-# synchronous_commit. That commit returns only once the WAL is flushed (and replicated, if the site
-# asks for it) up to a point after the first commit, so the CALL returns only when the records are
-# as durable as a synchronous commit makes them; and writers' second commits share flushes, which is
-# PostgreSQL's group commit. Why the chain stays whole through a crash: WAL is flushed in order, so a
-# record built on another's hash is never durable without it. A record is visible to readers for
-# the moment between the two commits (``head()`` makes its answer durable first: a checkpoint kept
-# elsewhere must never name a record a crash could take back). Its existence marks a database
-# upgraded to this release's append function and triggers.
-GROUPED_PROCEDURE = """
-CREATE OR REPLACE PROCEDURE dcops_append_grouped(batch json, INOUT head_seq BIGINT DEFAULT NULL,
-                                                 INOUT head_hash TEXT DEFAULT NULL,
-                                                 INOUT committed_lsn pg_lsn DEFAULT NULL)
-LANGUAGE plpgsql AS $p$
-BEGIN
-    PERFORM set_config('synchronous_commit', 'off', true);
-    SELECT a.head_seq, a.head_hash INTO head_seq, head_hash FROM dcops_append(batch) a;
-    COMMIT;
-    committed_lsn := pg_current_wal_insert_lsn();  -- at or past the end of that commit's WAL record
-    PERFORM pg_logical_emit_message(true, 'dcops-audit', '');
-END
-$p$;
-"""
-# ``committed_lsn`` is for whoever checks the promise (tests/integration/postgres/test_pg_grouped.py):
-# when the CALL returns, the server's WAL flush position is at or past it.
-# What makes the session's WAL durable up to here when the transaction that runs it commits: used by
-# the procedure above and by ``head()``. Transactional, so it costs one small WAL record and the
-# commit's flush (which it shares with every other backend flushing at that moment). A role that may
-# not run it appends with one synchronous commit per append, as before.
-FLUSH_MARK = "SELECT pg_logical_emit_message(true, 'dcops-audit', '')"
-FLUSH_PRIVILEGE = "has_function_privilege('pg_logical_emit_message(boolean,text,text)', 'EXECUTE')"
 
 
 def shown_url(url: str) -> str:

@@ -34,7 +34,6 @@ from ..errors import ApprovalTaken, AuditError, NotFound
 from ..owner import current_owner, owner_is_dead
 from .base import COMMON_EVENTS, RARE_EVENTS_SQL, Approval, AuditEntry, AuditQuery, AuditRecord, VerifyReport
 from .chain import GENESIS, chain_rows
-from .pg_appender import Appender
 from .pg_import import copy_into
 from .pg_leases import Leases
 from .pg_locks import PgLockHandle, PgNodeLocks
@@ -44,10 +43,6 @@ from .pg_schema import (
     APPEND_SQL,
     CHAIN_KEY,
     COLS,
-    FLUSH_MARK,
-    FLUSH_PRIVILEGE,
-    GROUPED_PROCEDURE,
-    GROUPED_SIGNATURE,
     INDEXES,
     INSERT_AUDIT,
     INSERT_NODE,
@@ -55,7 +50,6 @@ from .pg_schema import (
     SCHEMA,
     SCHEMA_KEY,
     TABLES,
-    TRIGGERS,
     scrub,
     shown_url,
 )
@@ -68,8 +62,6 @@ from .verify_split import split_points, verify_split, workers_for
 log = logging.getLogger("dcops.store.postgres")
 _SELECT = f"SELECT {', '.join(COLS)} FROM audit"
 _HEAD = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"
-_APPEND_ONE_TRIP = "SELECT head_seq, head_hash FROM dcops_append(%s::json)"
-_APPEND_GROUPED = "CALL dcops_append_grouped(%s::json)"
 
 
 class PostgresStore:
@@ -93,9 +85,7 @@ class PostgresStore:
         self._used: weakref.WeakKeyDictionary[psycopg.AsyncConnection, float] = weakref.WeakKeyDictionary()
         self._pool: AsyncConnectionPool | None = None
         self._one_trip = False  # the server-side append function is there
-        self._grouped = False  # ... and the group-commit procedure around it (pg_schema.GROUPED_PROCEDURE)
         self._opening: asyncio.Lock | None = None
-        self._appender = Appender(url, connect_timeout, idle_check)
         self._leases = Leases(self.owner, lease_seconds, self._connection)
         self._locks = PgNodeLocks(url, self.owner, connect_timeout)
 
@@ -148,46 +138,36 @@ class PostgresStore:
             raise self._error(exc, "cannot be reached") from None
         try:
             cur = await conn.execute(
-                "SELECT count(to_regclass(t)), to_regprocedure(%s) IS NOT NULL AND to_regclass(%s) IS NOT NULL, "
-                f"to_regprocedure(%s) IS NOT NULL, {FLUSH_PRIVILEGE} FROM unnest(%s::text[]) AS t",
-                (APPEND_SIGNATURE, NEWEST_INDEX, GROUPED_SIGNATURE, list(TABLES)),
+                "SELECT count(to_regclass(t)), to_regprocedure(%s) IS NOT NULL "
+                "AND to_regclass(%s) IS NOT NULL FROM unnest(%s::text[]) AS t",
+                (APPEND_SIGNATURE, NEWEST_INDEX, list(TABLES)),
             )
             row = await cur.fetchone()
-            assert row is not None
-            tables, function, procedure, can_flush = row[0] == len(TABLES), bool(row[1]), bool(row[2]), bool(row[3])
-            if tables and function and procedure:
-                self._one_trip, self._grouped = True, can_flush
+            if row and row[0] == len(TABLES) and row[1]:
+                self._one_trip = True
                 return  # a DML-only role can use a prepared database
-            if not tables:
+            if not (row and row[0] == len(TABLES)):
                 async with conn.transaction():
                     await conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_KEY,))
                     await conn.execute(SCHEMA)
-            upgraded = await self._create_append_function(conn, function and tables)
-            self._one_trip = upgraded or (tables and function)  # an older function still appends in one trip
-            self._grouped = upgraded and can_flush
+            self._one_trip = await self._create_append_function(conn)
         except psycopg.Error as exc:
             raise self._error(exc, "cannot be prepared") from None
         finally:
             await conn.close()
 
-    async def _create_append_function(self, conn: psycopg.AsyncConnection, indexed: bool) -> bool:
-        """Install this release's append function, its triggers and the group-commit procedure around
-        it, in one transaction (a database made by an older dcops lacks them). ``indexed``: the
-        search indexes and audit_open are there already (the last release's database), so their
-        one-time build and backfill are skipped. A role that may not create functions keeps what the
-        database has: the older one-round-trip function, or else the two-round-trip append, with the
-        same guarantees either way."""
+    async def _create_append_function(self, conn: psycopg.AsyncConnection) -> bool:
+        """Install the one-round-trip append (a database made by an older dcops lacks it). A role that
+        may not create functions keeps the two-round-trip append, with the same guarantees."""
         try:
             async with conn.transaction():
                 await conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_KEY,))
                 await conn.execute(APPEND_SQL)
-                await conn.execute(TRIGGERS if indexed else INDEXES)
-                await conn.execute(GROUPED_PROCEDURE)
+                await conn.execute(INDEXES)
             return True
         except psycopg.errors.InsufficientPrivilege as exc:
             log.warning(
-                "audit database %s: cannot install %s (%s); appends go on as this database allows, "
-                "without group commit",
+                "audit database %s: cannot install %s (%s); appends take two round trips",
                 self.shown,
                 APPEND_SIGNATURE,
                 scrub(str(exc), self.url),
@@ -223,7 +203,6 @@ class PostgresStore:
         if self._pool is None:
             return
         try:
-            await self._appender.aclose()
             await self._leases.close()  # the lease goes back over the pool
         finally:
             pool, self._pool = self._pool, None
@@ -244,24 +223,22 @@ class PostgresStore:
         if self._pool is None:
             await self.open()
         batch = append_batch(entries) if self._one_trip else None
-        if batch is not None:
-            return await self._append_one_trip(batch)
         async with self._connection() as conn:
+            if batch is not None:
+                return await self._append_one_trip(conn, batch)
             head = await self._append_tx(conn, entries)
         assert head is not None
         return head
 
-    async def _append_one_trip(self, batch: str) -> tuple[int, str]:
-        """One statement, one round trip, on the store's append connection (pg_appender.py):
-        ``dcops_append`` takes the chain lock, reads the head, hashes and inserts
-        (pg_schema.APPEND_FUNCTION); autocommit makes the statement its own transaction, so the lock
-        is released only once the rows are committed and visible to the next writer. Grouped: the
-        same through ``dcops_append_grouped``, whose commits share WAL flushes with other writers'
-        and which returns only once the records are durable (pg_schema.GROUPED_PROCEDURE)."""
-        try:
-            return await self._appender.append(_APPEND_GROUPED if self._grouped else _APPEND_ONE_TRIP, batch)
-        except psycopg.Error as exc:
-            raise self._error(exc) from None
+    @staticmethod
+    async def _append_one_trip(conn: psycopg.AsyncConnection, batch: str) -> tuple[int, str]:
+        """One statement, one round trip: ``dcops_append`` takes the chain lock, reads the head, hashes
+        and inserts (pg_schema.APPEND_FUNCTION); autocommit makes the statement its own transaction,
+        so the lock is released only once the rows are committed and visible to the next writer."""
+        cur = await conn.execute("SELECT head_seq, head_hash FROM dcops_append(%s::json)", (batch,))
+        row = await cur.fetchone()
+        assert row is not None
+        return int(row[0]), str(row[1])
 
     @staticmethod
     async def _append_tx(
@@ -406,17 +383,7 @@ class PostgresStore:
         )
 
     async def head(self) -> tuple[int, str]:
-        """The newest record, made durable first when appends commit grouped: a writer's records are
-        visible for a moment before their flush (pg_schema.GROUPED_PROCEDURE), and a head kept as a
-        checkpoint must not name a record a crash could take back. The flush mark commits after the
-        head's own commit record was written, so its flush covers it."""
-        await self.open()
-        if not self._grouped:
-            rows = await self._fetch(_HEAD)
-        else:
-            async with self._connection() as conn, conn.transaction():
-                rows = await (await conn.execute(_HEAD)).fetchall()
-                await conn.execute(FLUSH_MARK)
+        rows = await self._fetch(_HEAD)
         return (rows[0][0], rows[0][1]) if rows else (0, GENESIS)
 
     async def verify(self, expect_head: tuple[int, str] | None = None) -> VerifyReport:

@@ -3,9 +3,7 @@ record a process was told is written goes missing, the chain does not fork, and 
 without its "started" record (a run that could not record refuses to act, with one line saying why).
 
 The crash ("immediate" stop: every server process quits at once, WAL still in shared memory is
-lost, the next start replays the WAL files) holds crash recovery to the same promises. It cannot
-show whether group commit (pg_schema.GROUPED_PROCEDURE) flushed before returning: WAL the kernel
-already holds survives a process crash; test_pg_grouped.py checks the flush position itself."""
+lost, the next start replays the WAL files) holds crash recovery to the same promises."""
 
 from __future__ import annotations
 

@@ -323,7 +323,7 @@ async def test_pooled_connections_cut_while_idle_do_not_fail_the_next_action(pg_
         await store.aclose()
 
 
-async def test_the_append_connection_cut_while_busy_fails_one_append_in_one_line_then_reconnects(pg_url: str) -> None:
+async def test_a_connection_cut_while_in_use_fails_one_append_in_one_line_then_the_next_reconnects(pg_url: str) -> None:
     store = PostgresStore(pg_url, idle_check=3600)  # never pinged before use: the cut is found by the append
     try:
         await store.append([entry(1)])
@@ -332,7 +332,7 @@ async def test_the_append_connection_cut_while_busy_fails_one_append_in_one_line
             await store.append([entry(2)])
         message = str(failed.value)
         assert message.startswith("audit database postgresql://") and "\n" not in message, message
-        await store.append([entry(3)])  # a new connection, not the broken one again
+        await store.append([entry(3)])  # the pool dropped the broken connection: a new one
     finally:
         await store.aclose()
     check = PostgresStore(pg_url)
