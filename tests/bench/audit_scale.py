@@ -22,6 +22,12 @@ reuses a log of N records found there, so a measurement can be rerun without reg
 ``--verify-only`` runs 4 and 5 alone (a rerun of the verify figures without the searches and the
 export). A SQLite run also reports how much of the log file was in the page cache before it
 (``page_cache_before_pct``, from util-linux ``fincore``): a cold 11 GB log verifies slower.
+``--cold`` (SQLite) measures that side by side: the log's own files are evicted from the page
+cache (``POSIX_FADV_DONTNEED``, never the system-wide drop_caches), the full verify runs cold, then
+again warm right after; each with user and system CPU per record (the kernel filling the cache
+shows as system time). The cold figure of the issue:
+
+    python -m tests.bench.audit_scale 10000000 --stores sqlite --keep /var/tmp/dcops-bench-10m --verify-only --cold
 
 A rerun on a kept log changes it as little as the figures allow (``log_grew_by`` says by how much):
 the seal of 5 is appended once and reused while it stays 10,000 to 11,000 records behind the head
@@ -365,17 +371,56 @@ def _cpu() -> float:
     return time.process_time() + kids.ru_utime + kids.ru_stime
 
 
-async def verifies(store: Any, n: int) -> dict[str, float]:
-    out: dict[str, float] = {}
-    t0, c0 = time.perf_counter(), _cpu()
+def _cpu_split() -> tuple[float, float]:
+    """(user, system) CPU seconds of this process and its reaped children: a cold page cache
+    shows as system time (the kernel filling the cache), not as Python work."""
+    import resource
+
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + kids.ru_utime, me.ru_stime + kids.ru_stime
+
+
+async def full_verify(store: Any, label: str) -> dict[str, float]:
+    """One full ``verify()``: wall, rate, rate per CPU second, user and system CPU per record."""
+    t0, c0, (u0, s0) = time.perf_counter(), _cpu(), _cpu_split()
     full = await store.verify()
-    wall, cpu = time.perf_counter() - t0, _cpu() - c0
+    wall, cpu, (u1, s1) = time.perf_counter() - t0, _cpu() - c0, _cpu_split()
     assert full.ok, full.line()
     n = full.records
-    out["verify_full_s"] = round(wall, 2)
-    out["verify_full_records_per_s"] = round(n / wall)
-    out["verify_full_records_per_cpu_s"] = round(n / cpu)  # this process's and its verify workers' CPU
-    head_seq = full.head_seq
+    return {
+        f"{label}_s": round(wall, 2),
+        f"{label}_records_per_s": round(n / wall),
+        f"{label}_records_per_cpu_s": round(n / cpu),  # this process's and its verify workers' CPU
+        f"{label}_user_us_per_record": round((u1 - u0) / n * 1e6, 2),
+        f"{label}_sys_us_per_record": round((s1 - s0) / n * 1e6, 2),
+    }
+
+
+def drop_page_cache(path: Path) -> None:
+    """Evict this log's files (and only them) from the page cache: ``POSIX_FADV_DONTNEED`` on each,
+    never the system-wide drop_caches (other work on the machine keeps its cache)."""
+    for f in path.parent.glob(path.name + "*"):
+        if f.is_file():
+            fd = os.open(f, os.O_RDONLY)
+            try:
+                os.fsync(fd)  # dirty pages are not dropped
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            finally:
+                os.close(fd)
+
+
+async def verifies(store: Any, n: int, cold: Path | None = None) -> dict[str, float]:
+    """The full verify (``cold``: the log at that path evicted from the page cache first, then a
+    second, warm verify right after it, side by side) and the newest 10k from a checkpoint."""
+    out: dict[str, float] = {}
+    if cold is not None:
+        drop_page_cache(cold)
+        out["page_cache_cold_pct"] = page_cache_pct(cold) or 0.0
+    out.update(await full_verify(store, "verify_full"))
+    if cold is not None:
+        out["page_cache_after_pct"] = page_cache_pct(cold) or 0.0
+        out.update(await full_verify(store, "verify_full_warm"))
+    head_seq = (await store.head())[0]
     [cp] = await store.query(AuditQuery(limit=1, before_seq=head_seq - 10_000 + 1))
     t0 = time.perf_counter()
     newest = await store.verify_since((cp.seq, cp.hash))
@@ -405,6 +450,7 @@ async def bench(
     verify_only: bool = False,
     read_only: bool = False,
     new_seal: bool = False,
+    cold: bool = False,
 ) -> dict[str, Any]:
     url: str | None  # the log's URL (None until the PostgreSQL database is known)
     if kind == "sqlite":
@@ -441,7 +487,7 @@ async def bench(
             result["page_cache_before_pct"] = page_cache_pct(workdir / f"audit-{n}.db")
         if not verify_only:
             result["search"] = await searches(store)
-        result.update(await verifies(store, n))
+        result.update(await verifies(store, n, cold=workdir / f"audit-{n}.db" if cold and kind == "sqlite" else None))
         if not read_only:
             result["sealed_seq"], result["seal_appended"] = await seal_behind_head(store, workdir, fresh=new_seal)
     finally:
@@ -471,6 +517,9 @@ def main() -> None:
         "--read-only", action="store_true", help="append nothing: no seal, no dcops process (store API figures only)"
     )
     ap.add_argument("--new-seal", action="store_true", help="append a fresh seal even if the kept one can be reused")
+    ap.add_argument(
+        "--cold", action="store_true", help="SQLite: evict the log from the page cache, verify, then verify warm"
+    )
     args = ap.parse_args()
     out = []
     for kind in args.stores.split(","):
@@ -487,6 +536,7 @@ def main() -> None:
                         verify_only=args.verify_only,
                         read_only=args.read_only,
                         new_seal=args.new_seal,
+                        cold=args.cold,
                     )
                 )
             )
@@ -494,7 +544,14 @@ def main() -> None:
             with tempfile.TemporaryDirectory(prefix=f"dcops-audit-{kind}-") as tmp:
                 out.append(
                     asyncio.run(
-                        bench(kind, args.records, Path(tmp), verify_only=args.verify_only, read_only=args.read_only)
+                        bench(
+                            kind,
+                            args.records,
+                            Path(tmp),
+                            verify_only=args.verify_only,
+                            read_only=args.read_only,
+                            cold=args.cold,
+                        )
                     )
                 )
         print(json.dumps(out[-1]), flush=True)
