@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -201,7 +202,7 @@ def verify_copy(
             quick = exact and targets == g_names and g_count == targets.count(b'","') + 1 and targets.find(b"\\") < 0
             if not quick and (index_bad is None or (orphan is None and not exact)):
                 names = slow_nodes(seq)
-                if index_bad is None and set(names) != set(_json_list(targets)):
+                if index_bad is None and Counter(names) != Counter(_json_list(targets)):  # a duplicated row too
                     index_bad = seq
                 elif orphan is None and len(names) != g_count:
                     orphan = seq

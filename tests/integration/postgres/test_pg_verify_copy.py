@@ -122,6 +122,8 @@ async def test_a_hostile_log_verifies_alike(log: str) -> None:
         "UPDATE audit_nodes SET node = 'nback\\\\slash' WHERE seq = 12 AND node LIKE 'n%'",  # an escape spelled out
         "UPDATE audit_nodes SET ts = NULL WHERE seq = 6",
         "INSERT INTO audit_nodes (node, seq, ts) VALUES (E'x\\ty', 41, NULL)",
+        # a node row duplicated: the index is compared with the targets as a multiset, as on SQLite
+        "INSERT INTO audit_nodes (node, seq, ts) SELECT node, seq, ts FROM audit_nodes WHERE seq = 12 LIMIT 1",
         # the line-wide counts of copy_text: a NULL marker traded for a quote elsewhere, quotes moved
         # out of params into a scalar, a raw control character in targets, a hash with a quote
         "UPDATE audit SET decision = NULL, action = 'dr\"ain' WHERE seq = 2",
