@@ -288,9 +288,11 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "stop":
             print("postgres lab stopped" if stop() else "postgres lab was not running")
         else:
-            lab = status()
-            print(f"postgres lab running: {lab.shown} (pid {lab.pid})" if lab else "postgres lab not running")
-            return 0 if lab else 3
+            running = status()
+            print(
+                f"postgres lab running: {running.shown} (pid {running.pid})" if running else "postgres lab not running"
+            )
+            return 0 if running else 3
     except (LabError, OSError, subprocess.TimeoutExpired) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

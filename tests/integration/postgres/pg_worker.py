@@ -35,13 +35,13 @@ from pathlib import Path
 
 if os.environ.get("DCOPS_TEST_HOST"):  # before dcops.actions.owner computes the owner string
     _fake = os.environ["DCOPS_TEST_HOST"]
-    socket.gethostname = lambda: _fake  # type: ignore[assignment]
+    socket.gethostname = lambda: _fake
 
 from dcops.actions.backends.bundle import Backends
 from dcops.actions.config.model import AuditSection, ClusterSection, DcopsConfig, GuardsSection, NodeEntry
 from dcops.actions.engine import Engine
 from dcops.actions.errors import DcopsError
-from dcops.actions.events import ActionEvent, Result, Step
+from dcops.actions.events import ActionEvent, Error, Result, Step
 from dcops.actions.inventory import StaticInventory
 from dcops.actions.rbac import Policy
 from dcops.actions.registry import Kind, MutatingParams, TargetKind, action, registry
@@ -258,7 +258,7 @@ async def _act_once(eng: Engine, req: Request) -> str:
         return f"refused {str(exc).splitlines()[0]}"
     await run.wait()
     fin = run.finished
-    errors = [e.message for e in run.history if getattr(e, "kind", "") == "error"]
+    errors = [e.message for e in run.history if isinstance(e, Error)]
     if fin is not None and fin.outcome == "ok" and not errors:
         return f"ok {run.run_id}"
     return f"failed {run.run_id} {(errors or [fin.summary if fin else 'no outcome'])[-1]}"

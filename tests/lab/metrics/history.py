@@ -9,8 +9,9 @@ the live sysfs file starts with, so history and live data join into one series.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from .world import DCGM_FIELDS, EXPORTED, GPUS, HCAS, World, gpu_sample
 
@@ -33,7 +34,7 @@ def _times(t0: float, hours: float, step: float) -> list[float]:
 
 
 def _ib_lines(world: World, t0: float, times: list[float]) -> Iterator[str]:
-    families = [
+    families: list[tuple[str, str, Callable[..., Any]]] = [
         (metric, "counter", lambda port, t, c=counter, m=mult: world.counter(port, c, t, t0) * m)
         for counter, (metric, mult) in EXPORTED.items()
     ]

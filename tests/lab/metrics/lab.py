@@ -345,7 +345,9 @@ def _wait_ready(lab: MetricsLab, procs: list[subprocess.Popen], nodes: int, time
         if dead:
             logs = sorted((lab.directory / "logs").glob("*.log"))
             tail = " | ".join(l.read_text().strip().splitlines()[-1] for l in logs if l.read_text().strip())[-400:]
-            raise LabError(f"a lab process exited during start ({dead[0].args[0]}): {tail or 'no output'}")
+            argv = dead[0].args
+            name = str(argv[0]) if isinstance(argv, (list, tuple)) else str(argv)
+            raise LabError(f"a lab process exited during start ({name}): {tail or 'no output'}")
         try:
             res = lab.query(want)
             if res and int(float(res[0]["value"][1])) == 2 * nodes:
