@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -363,17 +364,10 @@ def export_rss(url: str, workdir: Path) -> dict[str, float]:
     return {"export_s": round(wall, 1), "export_peak_rss_mb": round(usage.ru_maxrss / 1024, 1)}
 
 
-def _cpu() -> float:
-    """CPU seconds of this process and of its reaped children (a long verify's worker processes)."""
-    import resource
-
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return time.process_time() + kids.ru_utime + kids.ru_stime
-
-
 def _cpu_split() -> tuple[float, float]:
-    """(user, system) CPU seconds of this process and its reaped children: a cold page cache
-    shows as system time (the kernel filling the cache), not as Python work."""
+    """(user, system) CPU seconds of this process and its reaped children (a long verify's worker
+    processes): a cold page cache shows as system time (the kernel filling the cache), not as
+    Python work."""
     import resource
 
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -382,9 +376,10 @@ def _cpu_split() -> tuple[float, float]:
 
 async def full_verify(store: Any, label: str) -> dict[str, float]:
     """One full ``verify()``: wall, rate, rate per CPU second, user and system CPU per record."""
-    t0, c0, (u0, s0) = time.perf_counter(), _cpu(), _cpu_split()
+    t0, (u0, s0) = time.perf_counter(), _cpu_split()
     full = await store.verify()
-    wall, cpu, (u1, s1) = time.perf_counter() - t0, _cpu() - c0, _cpu_split()
+    wall, (u1, s1) = time.perf_counter() - t0, _cpu_split()
+    cpu = (u1 - u0) + (s1 - s0)
     assert full.ok, full.line()
     n = full.records
     return {
@@ -522,38 +517,26 @@ def main() -> None:
     )
     args = ap.parse_args()
     out = []
+    keep = bool(args.keep)
     for kind in args.stores.split(","):
-        if args.keep:
-            Path(args.keep).mkdir(parents=True, exist_ok=True)
-            out.append(
-                asyncio.run(
-                    bench(
-                        kind,
-                        args.records,
-                        Path(args.keep),
-                        keep=True,
-                        generate_only=args.generate_only,
-                        verify_only=args.verify_only,
-                        read_only=args.read_only,
-                        new_seal=args.new_seal,
-                        cold=args.cold,
-                    )
-                )
+        with contextlib.ExitStack() as scratch:
+            if keep:
+                workdir = Path(args.keep)
+                workdir.mkdir(parents=True, exist_ok=True)
+            else:
+                workdir = Path(scratch.enter_context(tempfile.TemporaryDirectory(prefix=f"dcops-audit-{kind}-")))
+            run = bench(
+                kind,
+                args.records,
+                workdir,
+                keep=keep,
+                generate_only=args.generate_only and keep,  # both only mean something for a kept log
+                verify_only=args.verify_only,
+                read_only=args.read_only,
+                new_seal=args.new_seal and keep,
+                cold=args.cold,
             )
-        else:
-            with tempfile.TemporaryDirectory(prefix=f"dcops-audit-{kind}-") as tmp:
-                out.append(
-                    asyncio.run(
-                        bench(
-                            kind,
-                            args.records,
-                            Path(tmp),
-                            verify_only=args.verify_only,
-                            read_only=args.read_only,
-                            cold=args.cold,
-                        )
-                    )
-                )
+            out.append(asyncio.run(run))
         print(json.dumps(out[-1]), flush=True)
     print(f"load average: {os.getloadavg()}")
 

@@ -10,14 +10,12 @@ the tamperings any such route must survive; today's index path must already surv
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
 
-from dcops.actions.store import sqlite as sqlite_store
 from dcops.actions.store.sqlite import SqliteStore
-from tests.unit.core.test_verify_split import entry
+from tests.unit.core.test_verify_split import both, entry, sql
 from tests.verify_split_cases import N
 
 _MOVE = "UPDATE audit_nodes SET rowid = {to} WHERE rowid = (SELECT min(rowid) FROM audit_nodes WHERE seq = {seq})"
@@ -58,32 +56,12 @@ async def log(tmp_path: Path) -> Path:
     return tmp_path / "audit.db"
 
 
-def sql(path: Path, *stmts: str) -> None:
-    conn = sqlite3.connect(path)
-    for s in stmts:
-        conn.execute(s)
-    conn.commit()
-    conn.close()
-
-
-async def serial_and_split(path: Path, monkeypatch: pytest.MonkeyPatch) -> list:
-    out = []
-    for parts in (1, 3):
-        monkeypatch.setattr(sqlite_store, "workers_for", lambda n, parts=parts: parts)
-        store = SqliteStore(str(path))
-        try:
-            out.append(await store.verify())
-        finally:
-            await store.aclose()
-    return out
-
-
 @pytest.mark.parametrize("tamper", INTACT)
 async def test_rows_in_another_order_with_the_same_content_verify(
     log: Path, monkeypatch: pytest.MonkeyPatch, tamper: list[str]
 ) -> None:
     sql(log, *tamper)
-    serial, split = await serial_and_split(log, monkeypatch)
+    serial, split = await both(log, monkeypatch)
     assert serial.ok and serial.records == N, serial
     assert split == serial
 
@@ -93,6 +71,6 @@ async def test_rows_edited_wherever_they_sit_are_caught(
     log: Path, monkeypatch: pytest.MonkeyPatch, tamper: list[str], seq: int
 ) -> None:
     sql(log, *tamper)
-    serial, split = await serial_and_split(log, monkeypatch)
+    serial, split = await both(log, monkeypatch)
     assert not serial.ok and "node search index" in (serial.problem or "") and serial.first_bad_seq == seq, serial
     assert split == serial
